@@ -1,0 +1,39 @@
+# Task runner: every target sets up the virtualenv itself (python3 -m venv + pinned requirements).
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STACK ?= dev
+
+.PHONY: preview test lint typecheck pytest docs bench clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+## Offline preview of a stack: resource tree, counts, outputs, inventory (build/<stack>/inventory.json).
+preview: $(VENV)/.installed
+	$(PY) -m offline.preview $(STACK)
+
+## Everything CI runs: lint, type check, tests.
+test: lint typecheck pytest
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy
+
+pytest: $(VENV)/.installed
+	$(VENV)/bin/pytest
+
+## Regenerate docs/config-reference.md from the Pulumi.yaml config schema.
+docs: $(VENV)/.installed
+	$(PY) -m offline.docgen
+
+## Benchmarks (print figures; not part of the tests).
+bench: $(VENV)/.installed
+	$(PY) -m bench.preview
+
+clean:
+	rm -rf build .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Reusable Maratron ComponentResources, one per file, each with a typed args dataclass."""

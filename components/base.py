@@ -1,0 +1,60 @@
+"""Small pieces every component shares: the AWS account context, tagging and JSON policy helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+
+@dataclass(frozen=True)
+class AwsContext:
+    """Where the stack deploys: looked up once, handed to every component that writes ARNs or policies."""
+
+    account_id: str
+    partition: str
+    region: str
+
+    @staticmethod
+    def lookup(region: str) -> AwsContext:
+        identity = aws.get_caller_identity()
+        partition = aws.get_partition()
+        return AwsContext(account_id=identity.account_id, partition=partition.partition, region=region)
+
+    @property
+    def account_root(self) -> str:
+        return f"arn:{self.partition}:iam::{self.account_id}:root"
+
+    def arn(self, service: str, resource: str, *, regional: bool = True) -> str:
+        region = self.region if regional else ""
+        return f"arn:{self.partition}:{service}:{region}:{self.account_id}:{resource}"
+
+    def service_principal(self, service: str) -> str:
+        return f"{service}.amazonaws.com"
+
+
+def named_tags(tags: Mapping[str, str], name: str) -> dict[str, str]:
+    """The stack's tags plus a console-friendly Name."""
+    return {**tags, "Name": name}
+
+
+def policy_json(statements: list[dict[str, Any]]) -> pulumi.Output[str]:
+    """An IAM/KMS/S3 policy document as JSON; statements may contain Outputs."""
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def assume_role_policy(service_principal: str, *, source_account: str | None = None) -> str:
+    """Trust policy for a service role; with source_account, guarded against the confused-deputy problem."""
+    import json
+
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Service": service_principal},
+        "Action": "sts:AssumeRole",
+    }
+    if source_account is not None:
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})

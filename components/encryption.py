@@ -1,0 +1,88 @@
+"""Customer-managed KMS keys, one per data domain.
+
+Why per domain and not one per stack: a key policy can then name exactly the services that use that key (CloudWatch
+Logs for `logs`; RDS, ElastiCache and Secrets Manager for `data`; S3 for `backups`), a grant on one domain never
+opens another, and CloudTrail shows which domain a decrypt touched. Why not one per resource: every key costs
+$1/month and its own policy to review; domains are the unit people reason about.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.base import AwsContext, named_tags, policy_json
+
+
+@dataclass(frozen=True)
+class EncryptionKeysArgs:
+    """Inputs of EncryptionKeys."""
+
+    context: AwsContext
+    """Account, partition and region the keys live in."""
+    alias_prefix: str
+    """Aliases are `alias/<alias_prefix>-<domain>`, e.g. alias/maratron-prod-logs."""
+    tags: dict[str, str] = field(default_factory=dict)
+    """Tags for every key (Name is added per key)."""
+    deletion_window_days: int = 30
+    """Days a scheduled key deletion waits (7-30); default 30, the maximum, so a mistake can be undone."""
+
+
+class EncryptionKeys(pulumi.ComponentResource):
+    """The stack's CMKs, with rotation on and key policies scoped to the account and the services that use them."""
+
+    logs: aws.kms.Key
+    """Encrypts every CloudWatch log group of the stack (flow logs, container logs, Redis logs, WAF logs)."""
+
+    def __init__(self, name: str, args: EncryptionKeysArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("maratron:security:EncryptionKeys", name, None, opts)
+        self._name = name
+        self._args = args
+        ctx = args.context
+        self.logs = self._key(
+            "logs",
+            "CloudWatch Logs encryption for the stack's log groups",
+            [{
+                "Sid": "AllowCloudWatchLogs",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{ctx.region}.amazonaws.com"},
+                "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                "Resource": "*",
+                "Condition": {"ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": ctx.arn("logs", "log-group:*"),
+                }},
+            }],
+        )
+        self.register_outputs({"logsKeyArn": self.logs.arn})
+
+    def _key(self, domain: str, description: str, service_statements: list[dict[str, Any]]) -> aws.kms.Key:
+        """A rotating CMK whose policy lets the account's IAM decide, plus the given service statements."""
+        ctx = self._args.context
+        statements: list[dict[str, Any]] = [{
+            # Delegates to IAM policies in this account; without it the key is unmanageable (AWS default policy).
+            "Sid": "EnableIamPoliciesOfThisAccount",
+            "Effect": "Allow",
+            "Principal": {"AWS": ctx.account_root},
+            "Action": "kms:*",
+            "Resource": "*",
+        }, *service_statements]
+        key = aws.kms.Key(
+            f"{self._name}-{domain}",
+            description=f"{self._args.alias_prefix}: {description}",
+            enable_key_rotation=True,
+            rotation_period_in_days=365,
+            deletion_window_in_days=self._args.deletion_window_days,
+            policy=policy_json(statements),
+            tags=named_tags(self._args.tags, f"{self._args.alias_prefix}-{domain}"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.kms.Alias(
+            f"{self._name}-{domain}",
+            name=f"alias/{self._args.alias_prefix}-{domain}",
+            target_key_id=key.key_id,
+            opts=pulumi.ResourceOptions(parent=key),
+        )
+        return key

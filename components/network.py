@@ -1,0 +1,302 @@
+"""VPC with three tiers per AZ: public (ALB, NAT), private app (ECS tasks), isolated data (RDS, Redis).
+
+CIDR plan — stable by construction. The VPC is cut into fixed tier blocks and each AZ takes the slot of its
+*letter* (a=0, b=1, ...), never its position in a list. Adding an AZ, removing one or reordering `azNames`
+therefore never renumbers an existing subnet (the awsx#1204 / #520 failure mode). For a /16:
+
+    app    10.x.0.0/17  -> 8 slots of /20 (4,096 addresses each; Fargate tasks take one IP each)
+    data   10.x.128.0/18 -> 8 slots of /21 (2,048)
+    public 10.x.192.0/19 -> 8 slots of /22 (1,024; ALB nodes, NAT gateways)
+    spare  10.x.224.0/19 -> reserved for a future tier (e.g. a second data plane)
+
+Logical names carry the tier and the AZ name (`network-app-us-east-1a`), so counts can change without index churn.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pulumi
+import pulumi_aws as aws
+
+from components.base import AwsContext, assume_role_policy, named_tags, policy_json
+
+Tier = Literal["public", "app", "data"]
+TIERS: tuple[Tier, ...] = ("public", "app", "data")
+# (offset of the tier block in sixteenths of the VPC, extra prefix bits of one slot relative to the VPC)
+_TIER_LAYOUT: dict[Tier, tuple[int, int]] = {"app": (0, 4), "data": (8, 5), "public": (12, 6)}
+SLOTS_PER_TIER = 8
+
+
+def az_slot(az_name: str) -> int:
+    """The fixed slot of an AZ: its letter's position (us-east-1a -> 0)."""
+    slot = ord(az_name[-1]) - ord("a")
+    if not 0 <= slot < SLOTS_PER_TIER:
+        raise ValueError(f"AZ {az_name!r} has no slot: its name must end in a letter a-h")
+    return slot
+
+
+def subnet_cidr(vpc_cidr: str, tier: Tier, az_name: str) -> str:
+    """The CIDR of one subnet in the stable plan."""
+    vpc = ipaddress.IPv4Network(vpc_cidr)
+    block_offset, extra_bits = _TIER_LAYOUT[tier]
+    tier_base = int(vpc.network_address) + block_offset * (vpc.num_addresses // 16)
+    slot_size = vpc.num_addresses >> extra_bits
+    base = ipaddress.IPv4Address(tier_base + az_slot(az_name) * slot_size)
+    return str(ipaddress.IPv4Network((base, vpc.prefixlen + extra_bits)))
+
+
+def pick_availability_zones(count: int, pinned: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The pinned AZs, or the region's first `count` standard AZs (looked up at deploy time; pin them once known)."""
+    if pinned:
+        return pinned
+    zones = aws.get_availability_zones(
+        state="available",
+        filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
+    )
+    return tuple(sorted(zones.names)[:count])
+
+
+@dataclass(frozen=True)
+class NetworkArgs:
+    """Inputs of Network."""
+
+    context: AwsContext
+    """Account, partition and region."""
+    cidr: str
+    """IPv4 CIDR of the VPC, /16 to /20."""
+    az_names: tuple[str, ...]
+    """The AZs to span; each gets one subnet per tier in its letter's slot."""
+    flow_log_key: aws.kms.Key
+    """CMK that encrypts the flow-log group (EncryptionKeys.logs)."""
+    log_retention_days: int
+    """Retention of the flow-log group."""
+    nat_gateways: Literal["perAz", "single", "none"] = "perAz"
+    """perAz (default; survives an AZ outage), single (in the first AZ) or none (no internet egress)."""
+    interface_endpoints: tuple[str, ...] = ("ecr.api", "ecr.dkr", "logs", "secretsmanager")
+    """Interface endpoint services; default: what Fargate needs to pull images, ship logs and read secrets."""
+    name_prefix: str = "maratron"
+    """Readable prefix for Name tags and the flow-log group name."""
+    tags: dict[str, str] = field(default_factory=dict)
+    """Tags for every taggable child."""
+
+    def __post_init__(self) -> None:
+        if not self.az_names:
+            raise ValueError("NetworkArgs.az_names must name at least one AZ")
+        for name in self.az_names:
+            az_slot(name)
+
+
+class Network(pulumi.ComponentResource):
+    """The VPC, its subnets, gateways, route tables, flow logs and VPC endpoints."""
+
+    vpc: aws.ec2.Vpc
+    subnets: dict[Tier, dict[str, aws.ec2.Subnet]]
+    """tier -> AZ name -> subnet."""
+    route_tables: dict[Tier, dict[str, aws.ec2.RouteTable]]
+    """tier -> AZ name -> route table (one per tier and AZ, so each AZ's egress is independent)."""
+    nat_gateways: dict[str, aws.ec2.NatGateway]
+    """AZ name -> NAT gateway (one per AZ, one in total, or none)."""
+    endpoint_security_group: aws.ec2.SecurityGroup
+    """Admits 443 from inside the VPC to the interface endpoints; nothing else."""
+    flow_log_group: aws.cloudwatch.LogGroup
+
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("maratron:network:Network", name, None, opts)
+        self._name = name
+        self._args = args
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=args.cidr,
+            enable_dns_support=True,
+            enable_dns_hostnames=True,
+            tags=self._tags("vpc"),
+            opts=child,
+        )
+        vpc_child = pulumi.ResourceOptions(parent=self.vpc)
+        # Adopted and stripped of its allow-all rules, so nothing can use it by accident (CKV2_AWS_12, EC2 VPC7).
+        aws.ec2.DefaultSecurityGroup(
+            f"{name}-default-sg", vpc_id=self.vpc.id, ingress=[], egress=[],
+            tags=self._tags("default-closed"), opts=vpc_child,
+        )
+        internet_gateway = aws.ec2.InternetGateway(
+            f"{name}-igw", vpc_id=self.vpc.id, tags=self._tags("igw"), opts=vpc_child)
+
+        self.subnets = {tier: {} for tier in TIERS}
+        self.route_tables = {tier: {} for tier in TIERS}
+        for tier in TIERS:
+            for az in args.az_names:
+                subnet = aws.ec2.Subnet(
+                    f"{name}-{tier}-{az}",
+                    vpc_id=self.vpc.id,
+                    cidr_block=subnet_cidr(args.cidr, tier, az),
+                    availability_zone=az,
+                    map_public_ip_on_launch=False,  # nothing here gets a public IP implicitly (CKV_AWS_130)
+                    tags={**self._tags(f"{tier}-{az}"), "tier": tier},
+                    opts=vpc_child,
+                )
+                table = aws.ec2.RouteTable(
+                    f"{name}-{tier}-{az}", vpc_id=self.vpc.id, tags={**self._tags(f"{tier}-{az}"), "tier": tier},
+                    opts=vpc_child,
+                )
+                aws.ec2.RouteTableAssociation(
+                    f"{name}-{tier}-{az}", subnet_id=subnet.id, route_table_id=table.id,
+                    opts=pulumi.ResourceOptions(parent=table),
+                )
+                self.subnets[tier][az] = subnet
+                self.route_tables[tier][az] = table
+
+        for az, table in self.route_tables["public"].items():
+            aws.ec2.Route(
+                f"{name}-public-{az}-internet", route_table_id=table.id, destination_cidr_block="0.0.0.0/0",
+                gateway_id=internet_gateway.id, opts=pulumi.ResourceOptions(parent=table),
+            )
+
+        self.nat_gateways = self._nat_gateways()
+        for az, table in self.route_tables["app"].items():
+            if not self.nat_gateways:
+                break
+            nat = self.nat_gateways.get(az) or next(iter(self.nat_gateways.values()))
+            aws.ec2.Route(
+                f"{name}-app-{az}-internet", route_table_id=table.id, destination_cidr_block="0.0.0.0/0",
+                nat_gateway_id=nat.id, opts=pulumi.ResourceOptions(parent=table),
+            )
+        # The data tier gets no route beyond the VPC's local one: no NAT, no IGW, no endpoints.
+
+        self.flow_log_group = self._flow_logs()
+        self.endpoint_security_group = self._endpoints()
+
+        self.register_outputs({
+            "vpcId": self.vpc.id,
+            "publicSubnetIds": self.subnet_ids("public"),
+            "appSubnetIds": self.subnet_ids("app"),
+            "dataSubnetIds": self.subnet_ids("data"),
+        })
+
+    # --- capabilities -------------------------------------------------------------------------------------------
+
+    def subnet_ids(self, tier: Tier) -> list[pulumi.Output[str]]:
+        """Subnet ids of one tier, in AZ order."""
+        return [self.subnets[tier][az].id for az in self._args.az_names]
+
+    def route_table_ids(self, tier: Tier) -> list[pulumi.Output[str]]:
+        """Route table ids of one tier, in AZ order."""
+        return [self.route_tables[tier][az].id for az in self._args.az_names]
+
+    @property
+    def az_names(self) -> tuple[str, ...]:
+        return self._args.az_names
+
+    # --- parts --------------------------------------------------------------------------------------------------
+
+    def _tags(self, suffix: str) -> dict[str, str]:
+        return named_tags(self._args.tags, f"{self._args.name_prefix}-{suffix}")
+
+    def _nat_gateways(self) -> dict[str, aws.ec2.NatGateway]:
+        strategy = self._args.nat_gateways
+        if strategy == "none":
+            return {}
+        azs = self._args.az_names if strategy == "perAz" else self._args.az_names[:1]
+        gateways: dict[str, aws.ec2.NatGateway] = {}
+        for az in azs:
+            public_subnet = self.subnets["public"][az]
+            address = aws.ec2.Eip(
+                f"{self._name}-nat-{az}", domain="vpc", tags=self._tags(f"nat-{az}"),
+                opts=pulumi.ResourceOptions(parent=public_subnet),
+            )
+            gateways[az] = aws.ec2.NatGateway(
+                f"{self._name}-nat-{az}", subnet_id=public_subnet.id, allocation_id=address.allocation_id,
+                connectivity_type="public", tags=self._tags(f"nat-{az}"),
+                opts=pulumi.ResourceOptions(parent=public_subnet),
+            )
+        return gateways
+
+    def _flow_logs(self) -> aws.cloudwatch.LogGroup:
+        args = self._args
+        ctx = args.context
+        parent = pulumi.ResourceOptions(parent=self.vpc)
+        group = aws.cloudwatch.LogGroup(
+            f"{self._name}-flow-logs",
+            name=f"/{args.name_prefix}/vpc/flow-logs",
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.flow_log_key.arn,
+            tags=self._tags("flow-logs"),
+            opts=parent,
+        )
+        role = aws.iam.Role(
+            f"{self._name}-flow-logs",
+            description="Lets VPC Flow Logs deliver to the stack's flow-log group",
+            assume_role_policy=assume_role_policy("vpc-flow-logs.amazonaws.com", source_account=ctx.account_id),
+            tags=self._tags("flow-logs"),
+            opts=parent,
+        )
+        aws.iam.RolePolicy(
+            f"{self._name}-flow-logs",
+            role=role.id,
+            policy=policy_json([{
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                "Resource": [group.arn, group.arn.apply(lambda arn: f"{arn}:*")],
+            }]),
+            opts=pulumi.ResourceOptions(parent=role),
+        )
+        aws.ec2.FlowLog(
+            f"{self._name}-flow-log",
+            vpc_id=self.vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=group.arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=60,
+            tags=self._tags("flow-log"),
+            opts=parent,
+        )
+        return group
+
+    def _endpoints(self) -> aws.ec2.SecurityGroup:
+        args = self._args
+        region = args.context.region
+        parent = pulumi.ResourceOptions(parent=self.vpc)
+        # S3 gateway endpoint: free, and ECR image layers are served from S3, so pulls never cross the NAT.
+        aws.ec2.VpcEndpoint(
+            f"{self._name}-s3",
+            vpc_id=self.vpc.id,
+            service_name=f"com.amazonaws.{region}.s3",
+            vpc_endpoint_type="Gateway",
+            route_table_ids=self.route_table_ids("app"),
+            tags=self._tags("s3"),
+            opts=parent,
+        )
+        security_group = aws.ec2.SecurityGroup(
+            f"{self._name}-endpoints",
+            vpc_id=self.vpc.id,
+            description="Interface VPC endpoints: HTTPS from inside the VPC only",
+            tags=self._tags("endpoints"),
+            opts=parent,
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{self._name}-endpoints-https-from-vpc",
+            security_group_id=security_group.id,
+            description="HTTPS from inside the VPC",
+            ip_protocol="tcp", from_port=443, to_port=443,
+            cidr_ipv4=args.cidr,
+            tags=self._tags("endpoints-https-from-vpc"),
+            opts=pulumi.ResourceOptions(parent=security_group),
+        )
+        for service in args.interface_endpoints:
+            aws.ec2.VpcEndpoint(
+                f"{self._name}-{service.replace('.', '-')}",
+                vpc_id=self.vpc.id,
+                service_name=f"com.amazonaws.{region}.{service}",
+                vpc_endpoint_type="Interface",
+                private_dns_enabled=True,
+                subnet_ids=self.subnet_ids("app"),
+                security_group_ids=[security_group.id],
+                tags=self._tags(f"endpoint-{service}"),
+                opts=parent,
+            )
+        return security_group

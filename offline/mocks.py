@@ -1,0 +1,190 @@
+"""What the offline engine answers in place of AWS: deterministic ids, ARNs and the computed attributes programs read.
+
+Values are plausible (real id prefixes, ARN shapes, endpoint formats) and deterministic (derived from the
+resource's name), so two runs of the same stack produce the same inventory. Extend COMPUTED when a component reads
+an attribute the provider computes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
+
+ACCOUNT_ID = "123456789012"
+PARTITION = "aws"
+
+# Physical-id prefixes AWS uses, so ids in the inventory read like real ones.
+ID_PREFIXES = {
+    "aws:ec2/vpc:Vpc": "vpc-",
+    "aws:ec2/subnet:Subnet": "subnet-",
+    "aws:ec2/securityGroup:SecurityGroup": "sg-",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "sg-",
+    "aws:ec2/routeTable:RouteTable": "rtb-",
+    "aws:ec2/internetGateway:InternetGateway": "igw-",
+    "aws:ec2/natGateway:NatGateway": "nat-",
+    "aws:ec2/eip:Eip": "eipalloc-",
+    "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce-",
+    "aws:ec2/flowLog:FlowLog": "fl-",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr-",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr-",
+}
+
+
+def _digest(text: str, length: int = 17) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def _module(type_: str) -> str:
+    """aws:ec2/vpc:Vpc -> ec2."""
+    return type_.split(":")[1].split("/")[0]
+
+
+Computed = Callable[[str, dict[str, Any], "OfflineMocks"], dict[str, Any]]
+
+
+def _rds_instance(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
+    identifier = inputs.get("identifier") or f"{name}-{_digest(name, 7)}"
+    address = f"{identifier}.c{_digest(m.region, 10)}.{m.region}.rds.amazonaws.com"
+    port = inputs.get("port") or 5432
+    return {"identifier": identifier, "address": address, "endpoint": f"{address}:{port}", "port": port,
+            "resourceId": f"db-{_digest(name, 26).upper()}", "hostedZoneId": "Z2R2ITUGPM61AM"}
+
+
+def _replication_group(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
+    group_id = inputs.get("replicationGroupId") or name
+    base = f"{group_id}.{_digest(name, 6)}.{m.region_code}.cache.amazonaws.com"
+    state: dict[str, Any] = {"primaryEndpointAddress": f"master.{base}", "readerEndpointAddress": f"replica.{base}",
+             "port": inputs.get("port") or 6379, "memberClusters": []}
+    if inputs.get("clusterMode") == "enabled" or (inputs.get("numNodeGroups") or 1) > 1:
+        state["configurationEndpointAddress"] = f"clustercfg.{base}"
+    return state
+
+
+def _load_balancer(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
+    suffix = f"app/{inputs.get('name') or name}/{_digest(name, 16)}"
+    return {"dnsName": f"{name}-{_digest(name, 9)}.{m.region}.elb.amazonaws.com", "zoneId": "Z35SXDOTRQ7X7K",
+            "arnSuffix": suffix, "arn": m.arn("elasticloadbalancing", f"loadbalancer/{suffix}")}
+
+
+def _target_group(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
+    suffix = f"targetgroup/{inputs.get('name') or name[:32]}/{_digest(name, 16)}"
+    return {"arnSuffix": suffix, "arn": m.arn("elasticloadbalancing", suffix)}
+
+
+def _bucket(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
+    bucket = inputs.get("bucket") or f"{name}-{_digest(name, 12)}"
+    return {"bucket": bucket, "arn": f"arn:{PARTITION}:s3:::{bucket}",
+            "bucketDomainName": f"{bucket}.s3.amazonaws.com",
+            "bucketRegionalDomainName": f"{bucket}.s3.{m.region}.amazonaws.com"}
+
+
+def _log_group(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
+    group = inputs.get("name") or f"{name}-{_digest(name, 7)}"
+    return {"name": group, "arn": m.arn("logs", f"log-group:{group}")}
+
+
+def _secret(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
+    secret = inputs.get("name") or f"{name}-{_digest(name, 7)}"
+    return {"name": secret, "arn": m.arn("secretsmanager", f"secret:{secret}-{_digest(name, 6)}")}
+
+
+def _random_text(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
+    length = int(inputs.get("length") or 32)
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    seed = hashlib.sha256(f"offline-random-{name}".encode()).digest() * (length // 32 + 1)
+    return {"result": "".join(alphabet[b % len(alphabet)] for b in seed[:length])}
+
+
+def _ecr_repository(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
+    repo = inputs.get("name") or name
+    return {"name": repo, "repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.{m.region}.amazonaws.com/{repo}",
+            "registryId": ACCOUNT_ID, "arn": m.arn("ecr", f"repository/{repo}")}
+
+
+def _named(service: str, resource: str) -> Computed:
+    def compute(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
+        physical = inputs.get("name") or f"{name}-{_digest(name, 7)}"
+        return {"name": physical, "arn": m.arn(service, f"{resource}/{physical}")}
+    return compute
+
+
+COMPUTED: dict[str, Computed] = {
+    "aws:kms/key:Key": lambda n, i, m: {"keyId": (kid := _uuid(n)), "arn": m.arn("kms", f"key/{kid}")},
+    "aws:ec2/eip:Eip": lambda n, i, m: {"allocationId": f"eipalloc-{_digest(n)}", "publicIp": "203.0.113.10"},
+    "aws:ec2/vpc:Vpc": lambda n, i, m: {"defaultSecurityGroupId": f"sg-{_digest(n + 'default')}",
+                                        "mainRouteTableId": f"rtb-{_digest(n + 'main')}"},
+    "aws:iam/role:Role": lambda n, i, m: {"name": (rn := i.get("name") or f"{n}-{_digest(n, 7)}"),
+                                          "arn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:role/{rn}",
+                                          "uniqueId": f"AROA{_digest(n, 17).upper()}"},
+    "aws:iam/policy:Policy": lambda n, i, m: {"arn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:policy/{n}"},
+    "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    "aws:rds/instance:Instance": _rds_instance,
+    "aws:elasticache/replicationGroup:ReplicationGroup": _replication_group,
+    "aws:lb/loadBalancer:LoadBalancer": _load_balancer,
+    "aws:lb/targetGroup:TargetGroup": _target_group,
+    "aws:s3/bucket:Bucket": _bucket,
+    "aws:s3/bucketV2:BucketV2": _bucket,
+    "aws:secretsmanager/secret:Secret": _secret,
+    "aws:ecr/repository:Repository": _ecr_repository,
+    "aws:ecs/cluster:Cluster": _named("ecs", "cluster"),
+    "aws:ecs/service:Service": _named("ecs", "service"),
+    "aws:sns/topic:Topic": lambda n, i, m: {"arn": m.arn("sns", i.get("name") or n)},
+    "random:index/randomPassword:RandomPassword": _random_text,
+    "random:index/randomString:RandomString": _random_text,
+}
+
+
+def _uuid(name: str) -> str:
+    h = _digest(name, 32)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+class OfflineMocks(Mocks):
+    """Deterministic stand-ins for AWS resources and data sources."""
+
+    def __init__(self, region: str = "us-east-1") -> None:
+        self.region = region
+
+    @property
+    def region_code(self) -> str:
+        """us-east-1 -> use1, as ElastiCache endpoints spell it."""
+        parts = self.region.split("-")
+        return f"{parts[0]}{parts[1][0]}{parts[-1]}"
+
+    def arn(self, service: str, resource: str) -> str:
+        return f"arn:{PARTITION}:{service}:{self.region}:{ACCOUNT_ID}:{resource}"
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        type_, name, inputs = args.typ, args.name, dict(args.inputs)
+        if not args.custom:  # components keep no state
+            return f"{name}-component", inputs
+        physical_id = ID_PREFIXES.get(type_, f"{name}-") + _digest(f"{type_}::{name}")
+        state = {**inputs, "arn": self.arn(_module(type_), f"{type_.split(':')[-1].lower()}/{name}")}
+        compute = COMPUTED.get(type_)
+        if compute is not None:
+            state.update(compute(name, inputs, self))
+        state.setdefault("id", physical_id)
+        return physical_id, state
+
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        token = args.token
+        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            letters = "abcdef"
+            return {"names": [f"{self.region}{x}" for x in letters],
+                    "zoneIds": [f"{self.region_code}-az{i + 1}" for i in range(len(letters))],
+                    "id": self.region, "groupNames": [self.region]}, []
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT_ID, "arn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:user/offline",
+                    "userId": "AIDAOFFLINE", "id": ACCOUNT_ID}, []
+        if token == "aws:index/getRegion:getRegion":
+            return {"name": self.region, "region": self.region, "id": self.region,
+                    "endpoint": f"ec2.{self.region}.amazonaws.com", "description": self.region}, []
+        if token == "aws:index/getPartition:getPartition":
+            return {"partition": PARTITION, "dnsSuffix": "amazonaws.com", "id": PARTITION,
+                    "reverseDnsPrefix": "com.amazonaws"}, []
+        if token == "aws:elb/getServiceAccount:getServiceAccount":
+            return {"arn": f"arn:{PARTITION}:iam::127311923021:root", "id": "127311923021"}, []
+        return {}, []

@@ -1,0 +1,348 @@
+"""Typed stack configuration: `pulumi.Config` in, one frozen, validated record out.
+
+Pulumi.yaml's `config:` block is the single source of truth for which keys exist, their types, defaults and
+descriptions; this module adds what a schema cannot say (ranges, enumerations, CIDRs, cross-field rules) and
+reports *every* problem at once, each naming the key, the offending value and what is allowed, before the program
+registers a single resource. Keys in our namespace that the schema does not declare (typos) are errors too.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal, cast
+
+import pulumi
+import yaml
+from pulumi.runtime import config as runtime_config
+
+PROJECT = "maratron"
+SCHEMA_FILE = Path(__file__).resolve().with_name("Pulumi.yaml")
+
+Environment = Literal["dev", "staging", "prod"]
+ENVIRONMENTS: tuple[Environment, ...] = ("dev", "staging", "prod")
+NatStrategy = Literal["perAz", "single", "none"]
+NAT_STRATEGIES: tuple[NatStrategy, ...] = ("perAz", "single", "none")
+INTERFACE_ENDPOINT_SERVICES = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "kms", "monitoring", "sts")
+# What ECS Fargate tasks in a subnet without a NAT route need to start: pull images, ship logs, read secrets.
+ENDPOINTS_NEEDED_WITHOUT_NAT = ("ecr.api", "ecr.dkr", "logs", "secretsmanager")
+# Values CloudWatch Logs accepts for retentionInDays.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+                      2922, 3288, 3653)
+MAX_AZS = 6
+REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+TAG_VALUE_PATTERN = re.compile(r"^[\w .:/=+\-@]{1,256}$")
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One invalid setting: which key, what was given, what is allowed."""
+
+    key: str
+    value: Any
+    allowed: str
+
+    def __str__(self) -> str:
+        shown = "(not set)" if self.value is _MISSING else json.dumps(self.value)
+        full_key = self.key if ":" in self.key else f"{PROJECT}:{self.key}"
+        return f"{full_key} = {shown}: {self.allowed}"
+
+
+class ConfigError(pulumi.RunError):
+    """Raised with every configuration problem at once; `pulumi up` prints it without a traceback."""
+
+    def __init__(self, problems: Iterable[ConfigProblem]) -> None:
+        self.problems = tuple(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"invalid stack configuration ({len(self.problems)} problem(s)):\n{lines}")
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+_MISSING: Any = _Missing()
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    """Network layout of the stack (see components/network.py)."""
+
+    vpc_cidr: str
+    """IPv4 CIDR of the VPC (/16 to /20)."""
+    az_count: int
+    """How many Availability Zones the VPC spans."""
+    az_names: tuple[str, ...]
+    """Pinned AZ names; empty means 'look up the first az_count at deploy time'."""
+    nat_gateways: NatStrategy
+    """perAz, single or none."""
+    interface_endpoints: tuple[str, ...]
+    """Interface endpoint services (short names such as 'ecr.api')."""
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Everything the program needs from configuration, validated and typed."""
+
+    project: str
+    stack: str
+    environment: Environment
+    region: str
+    owner: str
+    cost_center: str
+    log_retention_days: int
+    network: NetworkSettings
+
+    @property
+    def is_prod(self) -> bool:
+        return self.environment == "prod"
+
+    @property
+    def protect_stateful(self) -> bool:
+        """Pulumi `protect`, deletion protection, final snapshots and retained buckets: on in prod."""
+        return self.is_prod
+
+    @property
+    def name_prefix(self) -> str:
+        """Prefix for physical names that must be readable in the console (aliases, log groups)."""
+        return f"{self.project}-{self.stack}"
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """Tags every taggable resource carries (the policy pack requires them)."""
+        return {
+            "project": self.project,
+            "environment": self.environment,
+            "stack": self.stack,
+            "owner": self.owner,
+            "cost-center": self.cost_center,
+            "managed-by": "pulumi",
+        }
+
+
+@cache
+def schema() -> Mapping[str, Mapping[str, Any]]:
+    """The `config:` block of Pulumi.yaml: key -> {type, default, description, secret?}."""
+    document = yaml.safe_load(SCHEMA_FILE.read_text())
+    return cast(Mapping[str, Mapping[str, Any]], document.get("config") or {})
+
+
+def current_raw_config() -> dict[str, str]:
+    """Every config value the engine handed the program, as `namespace:key` -> string.
+
+    The language host passes config in the PULUMI_CONFIG environment variable; the mock engine and the
+    Automation API set it in-process. Both are merged so unknown keys are caught under either.
+    """
+    merged: dict[str, str] = dict(runtime_config.get_config_env())
+    merged.update(runtime_config.CONFIG.get())
+    return merged
+
+
+class _Reader:
+    """Reads typed values from raw config strings, collecting problems instead of raising at the first."""
+
+    def __init__(self, raw: Mapping[str, str], declared: Mapping[str, Mapping[str, Any]]) -> None:
+        self._raw = raw
+        self._declared = declared
+        self.problems: list[ConfigProblem] = []
+        self.read_keys: set[str] = set()
+        self.failed: set[str] = set()
+        """Keys whose value was rejected; cross-field rules skip them rather than pile on follow-up errors."""
+
+    def problem(self, key: str, value: Any, allowed: str) -> None:
+        self.problems.append(ConfigProblem(key, value, allowed))
+        self.failed.add(key)
+
+    def valid(self, *keys: str) -> bool:
+        """True when none of the keys was rejected (so a cross-field rule may judge them)."""
+        return not self.failed.intersection(keys)
+
+    def _value(self, key: str) -> Any:
+        """The raw value parsed to its schema type, or _MISSING (after recording a problem) if unusable."""
+        self.read_keys.add(key)
+        spec = self._declared.get(key)
+        if spec is None:  # a programming error, caught by tests/test_config.py
+            raise KeyError(f"config key {key!r} is read but not declared in Pulumi.yaml")
+        text = self._raw.get(f"{PROJECT}:{key}")
+        if text is None:
+            if "default" in spec:
+                return spec["default"]
+            self.problem(key, _MISSING, f"required ({spec.get('description', '')})")
+            return _MISSING
+        kind = spec.get("type", "string")
+        if kind == "string":
+            return text
+        if kind == "integer":
+            try:
+                number = float(text)
+            except ValueError:
+                number = float("nan")
+            if number != number or number != int(number):
+                self.problem(key, text, "must be an integer")
+                return _MISSING
+            return int(number)
+        if kind == "boolean":
+            lowered = text.strip().lower()
+            if lowered not in ("true", "false"):
+                self.problem(key, text, "must be true or false")
+                return _MISSING
+            return lowered == "true"
+        if kind == "array":
+            try:
+                parsed = json.loads(text)
+            except json.JSONDecodeError:
+                parsed = None
+            item_kind = spec.get("items", {}).get("type", "string")
+            py_type = {"string": str, "integer": int, "boolean": bool}[item_kind]
+            if not isinstance(parsed, list) or not all(isinstance(i, py_type) for i in parsed):
+                self.problem(key, text, f"must be a list of {item_kind}s")
+                return _MISSING
+            return parsed
+        raise KeyError(f"config key {key!r} has unsupported schema type {kind!r}")
+
+    def string(self, key: str, *, choices: Iterable[str] | None = None,
+               check: Callable[[str], str | None] | None = None, fallback: str = "") -> str:
+        value = self._value(key)
+        if value is _MISSING:
+            return fallback
+        if choices is not None and value not in (options := tuple(choices)):
+            self.problem(key, value, f"must be one of {', '.join(options)}")
+            return fallback
+        if check is not None and (reason := check(value)) is not None:
+            self.problem(key, value, reason)
+            return fallback
+        return cast(str, value)
+
+    def integer(self, key: str, *, minimum: int | None = None, maximum: int | None = None,
+                choices: Iterable[int] | None = None, fallback: int = 0) -> int:
+        value = self._value(key)
+        if value is _MISSING:
+            return fallback
+        if choices is not None and value not in (options := tuple(choices)):
+            self.problem(key, value, f"must be one of {', '.join(map(str, options))}")
+            return fallback
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            low = "-inf" if minimum is None else str(minimum)
+            high = "inf" if maximum is None else str(maximum)
+            self.problem(key, value, f"must be between {low} and {high}")
+            return fallback
+        return cast(int, value)
+
+    def boolean(self, key: str, *, fallback: bool = False) -> bool:
+        value = self._value(key)
+        return fallback if value is _MISSING else cast(bool, value)
+
+    def string_list(self, key: str, *, choices: Iterable[str] | None = None,
+                    check: Callable[[str], str | None] | None = None, unique: bool = True) -> tuple[str, ...]:
+        value = self._value(key)
+        if value is _MISSING:
+            return ()
+        items = tuple(cast(list[str], value))
+        options = tuple(choices) if choices is not None else None
+        for item in items:
+            if options is not None and item not in options:
+                self.problem(key, value, f"{item!r} is not one of {', '.join(options)}")
+            elif check is not None and (reason := check(item)) is not None:
+                self.problem(key, value, f"{item!r}: {reason}")
+        if unique and len(set(items)) != len(items):
+            self.problem(key, value, "must not repeat an entry")
+        return items
+
+    def unknown_keys(self) -> None:
+        prefix = f"{PROJECT}:"
+        for full_key in sorted(self._raw):
+            if not full_key.startswith(prefix):
+                continue
+            key = full_key[len(prefix):]
+            if key not in self._declared:
+                hint = difflib.get_close_matches(key, list(self._declared), n=1)
+                suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+                self.problem(key, self._raw[full_key],
+                             f"unknown key (not declared in Pulumi.yaml){suggestion}")
+
+
+def _check_vpc_cidr(value: str) -> str | None:
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError as error:
+        return f"must be an IPv4 network in CIDR notation with no host bits set ({error})"
+    if network.version != 4 or not 16 <= network.prefixlen <= 20:
+        return "must be an IPv4 CIDR from /16 to /20"
+    if not network.is_private:
+        return "must be a private (RFC 1918) range"
+    return None
+
+
+def _check_tag_value(value: str) -> str | None:
+    return None if TAG_VALUE_PATTERN.match(value) else "must be 1-256 letters, digits, spaces or _ . : / = + - @"
+
+
+def load(raw: Mapping[str, str] | None = None, *, stack: str | None = None) -> StackConfig:
+    """Validate the stack's configuration and return it typed; raise ConfigError listing every problem."""
+    raw = current_raw_config() if raw is None else raw
+    stack = pulumi.get_stack() if stack is None else stack
+    reader = _Reader(raw, schema())
+
+    region = raw.get("aws:region", "")
+    if not REGION_PATTERN.match(region):
+        reader.problem("aws:region", region or _MISSING, "must be an AWS region such as us-east-1")
+        region = "us-east-1"
+
+    environment = cast(Environment, reader.string("environment", choices=ENVIRONMENTS, fallback="prod"))
+    owner = reader.string("owner", check=_check_tag_value)
+    cost_center = reader.string("costCenter", check=_check_tag_value)
+    log_retention_days = reader.integer("logRetentionDays", choices=LOG_RETENTION_DAYS, fallback=365)
+
+    network = _network_settings(reader, region, environment)
+
+    reader.unknown_keys()
+    if reader.problems:
+        raise ConfigError(reader.problems)
+    return StackConfig(
+        project=PROJECT,
+        stack=stack,
+        environment=environment,
+        region=region,
+        owner=owner,
+        cost_center=cost_center,
+        log_retention_days=log_retention_days,
+        network=network,
+    )
+
+
+def _network_settings(reader: _Reader, region: str, environment: Environment) -> NetworkSettings:
+    vpc_cidr = reader.string("vpcCidr", check=_check_vpc_cidr, fallback="10.0.0.0/16")
+    az_count = reader.integer("azCount", minimum=1, maximum=MAX_AZS, fallback=1)
+
+    def check_az(name: str) -> str | None:
+        if not (name.startswith(region) and len(name) == len(region) + 1 and name[-1] in "abcdefgh"):
+            return f"must be an AZ of {region} ({region}a to {region}h)"
+        return None
+
+    az_names = reader.string_list("azNames", check=check_az)
+    if az_names and len(az_names) != az_count and reader.valid("azCount", "azNames"):
+        reader.problem("azNames", list(az_names), f"must list exactly azCount ({az_count}) AZs, or be empty")
+    nat_gateways = cast(NatStrategy, reader.string("natGateways", choices=NAT_STRATEGIES, fallback="perAz"))
+    endpoints = reader.string_list("interfaceEndpoints", choices=INTERFACE_ENDPOINT_SERVICES)
+
+    if environment == "prod" and reader.valid("environment"):
+        if az_count < 2 and reader.valid("azCount"):
+            reader.problem("azCount", az_count, "prod needs at least 2 AZs (Multi-AZ RDS, Redis failover, ALB)")
+        if nat_gateways == "single" and reader.valid("natGateways"):
+            reader.problem("natGateways", nat_gateways,
+                           "prod needs perAz (or none): a single NAT gateway is a cross-AZ single point of failure")
+    if nat_gateways == "none" and reader.valid("interfaceEndpoints"):
+        missing = [s for s in ENDPOINTS_NEEDED_WITHOUT_NAT if s not in endpoints]
+        if missing:
+            reader.problem("interfaceEndpoints", list(endpoints),
+                           f"with natGateways=none, must include {', '.join(missing)} "
+                           "(Fargate tasks pull images, ship logs and read secrets through them)")
+    return NetworkSettings(vpc_cidr=vpc_cidr, az_count=az_count, az_names=az_names,
+                           nat_gateways=nat_gateways, interface_endpoints=endpoints)

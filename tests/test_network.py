@@ -1,0 +1,185 @@
+"""Network component: tiers per AZ, a stable CIDR plan, NAT strategy, isolation, flow logs, endpoints."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+
+import pytest
+
+from components.network import subnet_cidr
+from offline.engine import StackRun
+
+SUBNET = "aws:ec2/subnet:Subnet"
+ROUTE = "aws:ec2/route:Route"
+ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
+ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+NAT = "aws:ec2/natGateway:NatGateway"
+ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+
+
+def subnets_by_tier(run: StackRun) -> dict[str, dict[str, str]]:
+    """tier -> AZ -> CIDR."""
+    tiers: dict[str, dict[str, str]] = {}
+    for subnet in run.of_type(SUBNET):
+        tiers.setdefault(subnet.inputs["tags"]["tier"], {})[subnet.inputs["availabilityZone"]] = \
+            subnet.inputs["cidrBlock"]
+    return tiers
+
+
+def routes_of_tier(run: StackRun, tier: str) -> list[dict]:
+    tables = {t.id for t in run.of_type(ROUTE_TABLE) if t.inputs["tags"]["tier"] == tier}
+    return [r.inputs for r in run.of_type(ROUTE) if r.outputs["routeTableId"] in tables]
+
+
+def test_prod_spans_three_azs_with_three_tiers(prod: StackRun) -> None:
+    tiers = subnets_by_tier(prod)
+    assert set(tiers) == {"public", "app", "data"}
+    for azs in tiers.values():
+        assert sorted(azs) == ["us-east-1a", "us-east-1b", "us-east-1c"]
+    vpc = prod.one("aws:ec2/vpc:Vpc")
+    assert vpc.inputs["enableDnsSupport"] is True and vpc.inputs["enableDnsHostnames"] is True
+    all_cidrs = [ipaddress.ip_network(c) for azs in tiers.values() for c in azs.values()]
+    for subnet in all_cidrs:
+        assert subnet.subnet_of(ipaddress.ip_network(vpc.inputs["cidrBlock"]))
+    assert not any(a.overlaps(b) for i, a in enumerate(all_cidrs) for b in all_cidrs[i + 1:])
+
+
+def test_no_subnet_maps_public_ips(any_stack: StackRun) -> None:
+    assert all(s.inputs["mapPublicIpOnLaunch"] is False for s in any_stack.of_type(SUBNET))
+
+
+def test_every_subnet_has_its_own_route_table(any_stack: StackRun) -> None:
+    associated = [a.inputs["subnetId"] for a in any_stack.of_type(ASSOCIATION)]
+    assert sorted(associated) == sorted(s.id for s in any_stack.of_type(SUBNET))
+    assert len({a.inputs["routeTableId"] for a in any_stack.of_type(ASSOCIATION)}) == len(associated)
+
+
+def test_cidr_plan_never_renumbers_when_azs_change(run_variant) -> None:  # type: ignore[no-untyped-def]
+    three = subnets_by_tier(run_variant("prod"))
+    two = subnets_by_tier(run_variant("prod", azCount=2, azNames=["us-east-1a", "us-east-1c"]))
+    four = subnets_by_tier(run_variant("prod", azCount=4, azNames=["us-east-1d", "us-east-1a", "us-east-1b",
+                                                                     "us-east-1c"]))
+    for tier, azs in three.items():
+        for az, cidr in two[tier].items():
+            assert azs[az] == cidr, (tier, az)
+        for az, cidr in azs.items():
+            assert four[tier][az] == cidr, (tier, az)
+
+
+def test_cidr_plan_layout() -> None:
+    assert subnet_cidr("10.0.0.0/16", "app", "us-east-1a") == "10.0.0.0/20"
+    assert subnet_cidr("10.0.0.0/16", "app", "us-east-1c") == "10.0.32.0/20"
+    assert subnet_cidr("10.0.0.0/16", "data", "us-east-1b") == "10.0.136.0/21"
+    assert subnet_cidr("10.0.0.0/16", "public", "us-east-1h") == "10.0.220.0/22"
+    assert subnet_cidr("10.1.0.0/20", "public", "us-east-1a") == "10.1.12.0/26"
+    with pytest.raises(ValueError, match="must end in a letter a-h"):
+        subnet_cidr("10.0.0.0/16", "app", "us-east-1z")
+
+
+def test_prod_has_a_nat_gateway_per_az_and_each_app_az_uses_its_own(prod: StackRun) -> None:
+    nats = prod.of_type(NAT)
+    assert len(nats) == 3
+    public_subnet_az = {s.id: s.inputs["availabilityZone"] for s in prod.of_type(SUBNET)}
+    nat_az = {n.id: public_subnet_az[n.inputs["subnetId"]] for n in nats}
+    tables = {t.id: t.name for t in prod.of_type(ROUTE_TABLE)}
+    for route in prod.of_type(ROUTE):
+        if "natGatewayId" in route.inputs:
+            table_name = tables[route.inputs["routeTableId"]]
+            assert table_name.endswith(nat_az[route.inputs["natGatewayId"]]), table_name
+
+
+def test_dev_has_a_single_nat_gateway_shared_by_the_app_tier(dev: StackRun) -> None:
+    nats = dev.of_type(NAT)
+    assert len(nats) == 1
+    app_routes = routes_of_tier(dev, "app")
+    assert len(app_routes) == 2
+    assert {r["natGatewayId"] for r in app_routes} == {nats[0].id}
+
+
+def test_no_nat_strategy_leaves_the_app_tier_without_internet(run_variant) -> None:  # type: ignore[no-untyped-def]
+    run = run_variant("prod", natGateways="none")
+    assert run.ok, run.error
+    assert run.of_type(NAT) == [] and routes_of_tier(run, "app") == []
+
+
+def test_public_tier_routes_to_the_internet_gateway(any_stack: StackRun) -> None:
+    igw = any_stack.one("aws:ec2/internetGateway:InternetGateway")
+    routes = routes_of_tier(any_stack, "public")
+    assert routes and all(r["gatewayId"] == igw.id and r["destinationCidrBlock"] == "0.0.0.0/0" for r in routes)
+
+
+def test_data_tier_has_no_route_out_of_the_vpc(any_stack: StackRun) -> None:
+    assert routes_of_tier(any_stack, "data") == []
+    data_tables = {t.id for t in any_stack.of_type(ROUTE_TABLE) if t.inputs["tags"]["tier"] == "data"}
+    for endpoint in any_stack.of_type(ENDPOINT):
+        assert not data_tables.intersection(endpoint.inputs.get("routeTableIds", []))
+
+
+def test_default_security_group_is_closed(any_stack: StackRun) -> None:
+    default = any_stack.one("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
+    assert default.inputs.get("ingress", []) == [] and default.inputs.get("egress", []) == []
+    assert default.inputs["vpcId"] == any_stack.one("aws:ec2/vpc:Vpc").id
+
+
+def test_flow_logs_capture_all_traffic_into_an_encrypted_retained_group(any_stack: StackRun) -> None:
+    flow_log = any_stack.one("aws:ec2/flowLog:FlowLog")
+    group = any_stack.one("aws:cloudwatch/logGroup:LogGroup", "network-flow-logs")
+    key = any_stack.one("aws:kms/key:Key", "keys-logs")
+    assert flow_log.inputs["trafficType"] == "ALL"
+    assert flow_log.inputs["vpcId"] == any_stack.one("aws:ec2/vpc:Vpc").id
+    assert flow_log.inputs["logDestination"] == group.outputs["arn"]
+    assert group.inputs["kmsKeyId"] == key.outputs["arn"]
+    assert group.inputs["retentionInDays"] == int(any_stack.config["maratron:logRetentionDays"])
+    assert key.inputs["enableKeyRotation"] is True
+    role = any_stack.by_urn(flow_log.property_dependencies["iamRoleArn"][0])
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+    assert trust["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert trust["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
+
+
+def test_logs_key_policy_admits_cloudwatch_logs_of_this_account_only(prod: StackRun) -> None:
+    policy = json.loads(prod.one("aws:kms/key:Key", "keys-logs").inputs["policy"])
+    logs = next(s for s in policy["Statement"] if s["Sid"] == "AllowCloudWatchLogs")
+    assert logs["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
+    assert logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"] == \
+        "arn:aws:logs:us-east-1:123456789012:log-group:*"
+
+
+def test_prod_endpoints_admit_https_from_the_vpc_only(prod: StackRun) -> None:
+    endpoints = {e.inputs["serviceName"]: e.inputs for e in prod.of_type(ENDPOINT)}
+    assert set(endpoints) == {f"com.amazonaws.us-east-1.{s}" for s in ("s3", "ecr.api", "ecr.dkr", "logs",
+                                                                        "secretsmanager")}
+    assert endpoints["com.amazonaws.us-east-1.s3"]["vpcEndpointType"] == "Gateway"
+    app_subnets = sorted(s.id for s in prod.of_type(SUBNET) if s.inputs["tags"]["tier"] == "app")
+    sg = prod.one("aws:ec2/securityGroup:SecurityGroup", "network-endpoints")
+    for name, endpoint in endpoints.items():
+        if endpoint["vpcEndpointType"] == "Interface":
+            assert endpoint["privateDnsEnabled"] is True, name
+            assert sorted(endpoint["subnetIds"]) == app_subnets, name
+            assert endpoint["securityGroupIds"] == [sg.id], name
+    rules = [r.inputs for r in prod.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+             if r.inputs["securityGroupId"] == sg.id]
+    assert rules == [{**rules[0], "fromPort": 443, "toPort": 443, "ipProtocol": "tcp", "cidrIpv4": "10.0.0.0/16"}]
+    assert not [r for r in prod.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+                if r.inputs["securityGroupId"] == sg.id]
+
+
+def test_dev_has_only_the_free_s3_gateway_endpoint(dev: StackRun) -> None:
+    assert [e.inputs["vpcEndpointType"] for e in dev.of_type(ENDPOINT)] == ["Gateway"]
+
+
+def test_unpinned_azs_are_looked_up(run_variant) -> None:  # type: ignore[no-untyped-def]
+    run = run_variant("staging", azNames=[])
+    assert run.ok, run.error
+    assert sorted(subnets_by_tier(run)["app"]) == ["us-east-1a", "us-east-1b"]
+
+
+def test_every_taggable_network_resource_carries_the_stack_tags(any_stack: StackRun) -> None:
+    network = any_stack.one("maratron:network:Network")
+    for resource in any_stack.descendants(network):
+        if resource.type in (ASSOCIATION, ROUTE, "aws:iam/rolePolicy:RolePolicy"):
+            continue  # not taggable
+        tags = resource.inputs.get("tags", {})
+        assert tags.get("environment") == any_stack.config["maratron:environment"], resource.name
+        assert {"owner", "cost-center", "project", "Name"} <= set(tags), resource.name
