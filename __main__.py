@@ -11,7 +11,7 @@ config = stack_config.load()  # every config problem at once, before any resourc
 aws_context = AwsContext.lookup(config.region)
 
 keys = EncryptionKeys("keys", EncryptionKeysArgs(
-    context=aws_context, alias_prefix=config.name_prefix, tags=config.tags,
+    context=aws_context, alias_prefix=config.name_prefix, protect=config.protect_stateful, tags=config.tags,
 ))
 
 network = Network("network", NetworkArgs(

@@ -36,6 +36,27 @@ class AwsContext:
         return f"{service}.amazonaws.com"
 
 
+@dataclass(frozen=True)
+class SecretRef:
+    """A Secrets Manager secret and the CMK that encrypts it: what a consumer needs to read it, never its value."""
+
+    secret: aws.secretsmanager.Secret
+    key: aws.kms.Key
+
+    @property
+    def arn(self) -> pulumi.Output[str]:
+        return self.secret.arn
+
+    def read_statements(self) -> list[dict[str, Any]]:
+        """IAM statements that allow reading exactly this secret (for a role policy via policy_json)."""
+        return [
+            {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": [self.secret.arn]},
+            {"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": [self.key.arn],
+             # Only as part of a Secrets Manager call, never a raw decrypt of arbitrary ciphertext.
+             "Condition": {"StringLike": {"kms:ViaService": "secretsmanager.*.amazonaws.com"}}},
+        ]
+
+
 def named_tags(tags: Mapping[str, str], name: str) -> dict[str, str]:
     """The stack's tags plus a console-friendly Name."""
     return {**tags, "Name": name}

@@ -27,6 +27,8 @@ class EncryptionKeysArgs:
     """Aliases are `alias/<alias_prefix>-<domain>`, e.g. alias/maratron-prod-logs."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for every key (Name is added per key)."""
+    protect: bool = False
+    """Pulumi `protect` on every key (prod): deleting a key destroys every backup and snapshot it encrypts."""
     deletion_window_days: int = 30
     """Days a scheduled key deletion waits (7-30); default 30, the maximum, so a mistake can be undone."""
 
@@ -35,7 +37,13 @@ class EncryptionKeys(pulumi.ComponentResource):
     """The stack's CMKs, with rotation on and key policies scoped to the account and the services that use them."""
 
     logs: aws.kms.Key
-    """Encrypts every CloudWatch log group of the stack (flow logs, container logs, Redis logs, WAF logs)."""
+    """Telemetry: every CloudWatch log group (flow, container, Redis, WAF logs) and the SNS alert topic."""
+    data: aws.kms.Key
+    """Data at rest: RDS storage and Performance Insights, ElastiCache, Secrets Manager secrets."""
+    backups: aws.kms.Key
+    """Backup archives: the S3 backups and WAL buckets (SSE-KMS with bucket keys)."""
+    images: aws.kms.Key
+    """Container images: the ECR repositories."""
 
     def __init__(self, name: str, args: EncryptionKeysArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("maratron:security:EncryptionKeys", name, None, opts)
@@ -54,10 +62,26 @@ class EncryptionKeys(pulumi.ComponentResource):
                 "Condition": {"ArnLike": {
                     "kms:EncryptionContext:aws:logs:arn": ctx.arn("logs", "log-group:*"),
                 }},
+            }, {
+                # CloudWatch alarms and EventBridge publish to the alert topic, which this key encrypts.
+                "Sid": "AllowAlarmPublishingToEncryptedTopic",
+                "Effect": "Allow",
+                "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}},
             }],
         )
-        self.register_outputs({"logsKeyArn": self.logs.arn})
+        # RDS, ElastiCache, Secrets Manager, S3 and ECR use a CMK through grants made with the caller's own IAM
+        # permissions (delegated by the account statement), so these keys need no service principal statements.
+        self.data = self._key("data", "RDS, ElastiCache and Secrets Manager data at rest", [])
+        self.backups = self._key("backups", "S3 backup and WAL archives", [])
+        self.images = self._key("images", "ECR container images", [])
+        self.register_outputs({name: key.arn for name, key in self.all().items()})
 
+    def all(self) -> dict[str, aws.kms.Key]:
+        """Domain -> key, for outputs and reviews."""
+        return {"logs": self.logs, "data": self.data, "backups": self.backups, "images": self.images}
     def _key(self, domain: str, description: str, service_statements: list[dict[str, Any]]) -> aws.kms.Key:
         """A rotating CMK whose policy lets the account's IAM decide, plus the given service statements."""
         ctx = self._args.context
@@ -77,7 +101,7 @@ class EncryptionKeys(pulumi.ComponentResource):
             deletion_window_in_days=self._args.deletion_window_days,
             policy=policy_json(statements),
             tags=named_tags(self._args.tags, f"{self._args.alias_prefix}-{domain}"),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, protect=self._args.protect),
         )
         aws.kms.Alias(
             f"{self._name}-{domain}",

@@ -183,3 +183,8 @@ def test_every_taggable_network_resource_carries_the_stack_tags(any_stack: Stack
         tags = resource.inputs.get("tags", {})
         assert tags.get("environment") == any_stack.config["maratron:environment"], resource.name
         assert {"owner", "cost-center", "project", "Name"} <= set(tags), resource.name
+
+
+def test_keys_are_protected_in_prod_only(prod: StackRun, dev: StackRun) -> None:
+    assert all(k.protect for k in prod.of_type("aws:kms/key:Key"))
+    assert not any(k.protect for k in dev.of_type("aws:kms/key:Key"))
