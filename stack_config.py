@@ -98,6 +98,10 @@ class StackConfig:
     owner: str
     cost_center: str
     log_retention_days: int
+    domain_name: str
+    """Public hostname of the app."""
+    cors_origins: tuple[str, ...]
+    """Every origin CORS allows: https://<domain_name> first, then the configured extras."""
     network: NetworkSettings
 
     @property
@@ -113,6 +117,10 @@ class StackConfig:
     def name_prefix(self) -> str:
         """Prefix for physical names that must be readable in the console (aliases, log groups)."""
         return f"{self.project}-{self.stack}"
+
+    @property
+    def app_url(self) -> str:
+        return f"https://{self.domain_name}"
 
     @property
     def tags(self) -> dict[str, str]:
@@ -284,6 +292,22 @@ def _check_tag_value(value: str) -> str | None:
     return None if TAG_VALUE_PATTERN.match(value) else "must be 1-256 letters, digits, spaces or _ . : / = + - @"
 
 
+HOSTNAME_PATTERN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def _check_hostname(value: str) -> str | None:
+    if not value:
+        return "required: the app's public hostname, e.g. maratron.example.com"
+    return None if HOSTNAME_PATTERN.match(value) else "must be a lower-case DNS hostname such as maratron.example.com"
+
+
+def _check_origin(value: str) -> str | None:
+    host = value.removeprefix("https://")
+    if value == host or not HOSTNAME_PATTERN.match(host):
+        return "must be an https origin without path or trailing slash, e.g. https://admin.maratron.example.com"
+    return None
+
+
 def load(raw: Mapping[str, str] | None = None, *, stack: str | None = None) -> StackConfig:
     """Validate the stack's configuration and return it typed; raise ConfigError listing every problem."""
     raw = current_raw_config() if raw is None else raw
@@ -300,6 +324,9 @@ def load(raw: Mapping[str, str] | None = None, *, stack: str | None = None) -> S
     cost_center = reader.string("costCenter", check=_check_tag_value)
     log_retention_days = reader.integer("logRetentionDays", choices=LOG_RETENTION_DAYS, fallback=365)
 
+    domain_name = reader.string("domainName", check=_check_hostname)
+    extra_origins = reader.string_list("corsOrigins", check=_check_origin)
+
     network = _network_settings(reader, region, environment)
 
     reader.unknown_keys()
@@ -313,6 +340,8 @@ def load(raw: Mapping[str, str] | None = None, *, stack: str | None = None) -> S
         owner=owner,
         cost_center=cost_center,
         log_retention_days=log_retention_days,
+        domain_name=domain_name,
+        cors_origins=tuple(dict.fromkeys((f"https://{domain_name}", *extra_origins))),
         network=network,
     )
 

@@ -14,6 +14,7 @@ from offline.engine import stack_config as merged_stack_config
 GOOD = {
     "aws:region": "us-east-1",
     "maratron:environment": "dev",
+    "maratron:domainName": "dev.maratron.example.com",
     "maratron:azCount": "2",
     "maratron:azNames": '["us-east-1a", "us-east-1b"]',
     "maratron:natGateways": "single",
@@ -48,6 +49,8 @@ def test_good_config_is_typed_with_schema_defaults() -> None:
     assert config.network.vpc_cidr == "10.0.0.0/16"  # schema default
     assert config.log_retention_days == 365  # schema default
     assert not config.protect_stateful
+    assert config.app_url == "https://dev.maratron.example.com"
+    assert config.cors_origins == ("https://dev.maratron.example.com",)
     assert config.tags["environment"] == "dev" and config.tags["managed-by"] == "pulumi"
 
 
@@ -72,6 +75,10 @@ def test_prod_protects_stateful_resources() -> None:
     ("azNames", '["us-east-1a"]', "must list exactly azCount (2) AZs, or be empty"),
     ("azNames", '["us-east-1a", "us-east-1a"]', "must not repeat an entry"),
     ("owner", "", "maratron:owner = \"\": must be 1-256 letters"),
+    ("domainName", "", "maratron:domainName = \"\": required: the app's public hostname"),
+    ("domainName", "https://Maratron.example.com", "must be a lower-case DNS hostname"),
+    ("corsOrigins", '["http://admin.example.com"]', "must be an https origin without path"),
+    ("corsOrigins", '["https://admin.example.com/"]', "must be an https origin without path"),
     ("aws:region", "mars-1", "aws:region = \"mars-1\": must be an AWS region"),
     ("aws:region", None, "aws:region = (not set): must be an AWS region"),
 ])
