@@ -151,3 +151,9 @@ def test_stack_files_only_use_declared_keys() -> None:
     for path in sorted(Path(ROOT).glob("Pulumi.*.yaml")):
         config, _, _ = merged_stack_config(path.name.split(".")[1])
         stack_config.load(config, stack=path.name.split(".")[1])  # raises on any unknown or invalid key
+
+
+def test_config_reference_is_generated_from_the_schema() -> None:
+    from offline import docgen
+
+    assert docgen.TARGET.read_text() == docgen.render(), "docs/config-reference.md is stale: run `make docs`"
