@@ -4,6 +4,7 @@ import pulumi
 
 import stack_config
 from components.base import AwsContext
+from components.database import Database, DatabaseArgs, PostgresTuning
 from components.encryption import EncryptionKeys, EncryptionKeysArgs
 from components.network import Network, NetworkArgs, pick_availability_zones
 
@@ -26,6 +27,42 @@ network = Network("network", NetworkArgs(
     tags=config.tags,
 ))
 
+db = config.database
+database = Database("database", DatabaseArgs(
+    context=aws_context,
+    vpc_id=network.vpc.id,
+    subnet_ids=network.subnet_ids("data"),
+    az_names=network.az_names,
+    data_key=keys.data,
+    log_key=keys.logs,
+    name_prefix=config.name_prefix,
+    private_zone_name=f"{config.stack}.{config.project}.internal",
+    engine_version=db.engine_version,
+    instance_class=db.instance_class,
+    multi_az=db.multi_az,
+    replica_instance_classes=db.replica_instance_classes,
+    allocated_storage_gb=db.allocated_storage_gb,
+    max_allocated_storage_gb=db.max_allocated_storage_gb,
+    backup_retention_days=db.backup_retention_days,
+    backup_window=db.backup_window,
+    maintenance_window=db.maintenance_window,
+    backup_replication_region=db.backup_replication_region,
+    backup_replication_kms_key_arn=db.backup_replication_kms_key_arn,
+    performance_insights_retention_days=db.performance_insights_retention_days,
+    monitoring_interval_seconds=db.monitoring_interval_seconds,
+    tuning=PostgresTuning(
+        shared_buffers_mb=db.shared_buffers_mb,
+        effective_cache_size_mb=db.effective_cache_size_mb,
+        maintenance_work_mem_mb=db.maintenance_work_mem_mb,
+        wal_buffers_mb=db.wal_buffers_mb,
+        max_connections=db.max_connections,
+        slow_query_ms=db.slow_query_ms,
+    ),
+    log_retention_days=config.log_retention_days,
+    protect=config.protect_stateful,
+    tags=config.tags,
+))
+
 pulumi.export("environment", config.environment)
 pulumi.export("vpcId", network.vpc.id)
 pulumi.export("publicSubnetIds", network.subnet_ids("public"))
@@ -33,3 +70,10 @@ pulumi.export("appSubnetIds", network.subnet_ids("app"))
 pulumi.export("dataSubnetIds", network.subnet_ids("data"))
 pulumi.export("appRouteTableIds", network.route_table_ids("app"))
 pulumi.export("endpointSecurityGroupId", network.endpoint_security_group.id)
+pulumi.export("databaseWriterEndpoint", database.primary.address)
+pulumi.export("databaseReaderHostname", database.reader_hostname)
+pulumi.export("databasePort", database.port)
+pulumi.export("databaseName", database.database_name)
+pulumi.export("databaseUrlSecretArn", database.writer_url.arn)
+pulumi.export("databaseReadUrlSecretArn", database.reader_url.arn)
+pulumi.export("databaseSecurityGroupId", database.security_group.id)
