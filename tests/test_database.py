@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 import stack_config
+from bench.deploy_path import finish_times, waits_for
 from components.database import PostgresTuning
 from offline.engine import StackRun, is_secret, run_program, unwrap_secrets
 
@@ -38,15 +39,14 @@ def data_key_arn(run: StackRun) -> str:
 
 
 def closure(run: StackRun, urn: str) -> set[str]:
-    """Every URN a resource depends on, transitively (dependencies and parents: the engine waits for both)."""
+    """Everything the engine waits for before creating the resource, transitively (see bench/deploy_path.py)."""
     seen: set[str] = set()
-    stack = [urn]
-    while stack:
-        resource = run.by_urn(stack.pop())
-        for dep in [*resource.dependencies, *(u for urns in resource.property_dependencies.values() for u in urns)]:
+    pending = [urn]
+    while pending:
+        for dep in waits_for(run, pending.pop()):
             if dep not in seen:
                 seen.add(dep)
-                stack.append(dep)
+                pending.append(dep)
     return seen
 
 
@@ -381,6 +381,16 @@ def test_only_the_replicas_own_records_depend_on_a_replica(prod: StackRun) -> No
     replica_urns = {r.urn for r in replicas(prod)}
     waiting = {r.name for r in prod.resources if replica_urns & closure(prod, r.urn) and r.urn not in replica_urns}
     assert waiting == {"database-replica-1-reader", "database-replica-2-reader"}
+
+
+def test_app_secrets_are_ready_when_the_primary_is_not_when_the_replicas_are(prod: StackRun) -> None:
+    times = finish_times(prod)
+    ready = {r.name: times[r.urn] for r in prod.of_type(VERSION)}
+    primary_done = times[primary(prod).urn]
+    replicas_done = min(times[r.urn] for r in replicas(prod))
+    assert primary_done <= ready["database-url"] <= primary_done + 0.5
+    assert primary_done <= ready["database-read-url"] <= primary_done + 0.5
+    assert ready["database-read-url"] < replicas_done - 10  # a replica takes another ~15-25 minutes
 
 
 def test_reader_hostname_is_weighted_over_the_replicas_with_the_primary_as_fallback(prod: StackRun) -> None:
