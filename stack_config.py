@@ -422,7 +422,7 @@ def _network_settings(reader: _Reader, region: str, environment: Environment) ->
 # --- database ---------------------------------------------------------------------------------------------------------
 
 DB_ENGINE_VERSION_PATTERN = re.compile(r"^15(\.\d{1,2})?$")
-DB_INSTANCE_CLASS_PATTERN = re.compile(r"^db\.[a-z][a-z0-9-]*\.(micro|small|medium|large|\d{0,2}xlarge)$")
+DB_INSTANCE_CLASS_PATTERN = re.compile(r"^db\.[a-z][a-z0-9-]*\.(micro|small|medium|large|\d{0,2}xlarge|metal)$")
 DB_MAX_REPLICAS = 5  # RDS allows 15 for PostgreSQL; more than 5 here would be a design smell, not a need
 DB_MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
 DB_PERFORMANCE_INSIGHTS_RETENTION = (7, *(31 * months for months in range(1, 24)), 731)

@@ -80,7 +80,6 @@ class PostgresTuning:
             ("log_connections", "1", now),
             ("log_disconnections", "1", now),
             ("log_lock_waits", "1", now),
-            ("pg_stat_statements.track", "top", now),
         ]
 
 
@@ -143,7 +142,7 @@ class DatabaseArgs:
     def __post_init__(self) -> None:
         if len(self.subnet_ids) != len(self.az_names) or not self.az_names:
             raise ValueError("DatabaseArgs needs one data subnet per AZ in az_names")
-        if not self.engine_version.split(".")[0] == "15":
+        if self.engine_version.split(".")[0] != "15":
             raise ValueError(f"DatabaseArgs.engine_version must be PostgreSQL 15, got {self.engine_version!r}")
         if self.replica_instance_classes and len(self.az_names) < 2:
             raise ValueError("read replicas need a second AZ (they are placed away from the primary's AZ)")

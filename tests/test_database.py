@@ -215,7 +215,6 @@ def test_parameter_group_realizes_the_seed_in_rds_units_with_the_right_apply_met
         "log_connections": ("1", "immediate"),
         "log_disconnections": ("1", "immediate"),
         "log_lock_waits": ("1", "immediate"),
-        "pg_stat_statements.track": ("top", "immediate"),
     }
 
 
