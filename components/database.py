@@ -337,10 +337,16 @@ class Database(pulumi.ComponentResource):
 
     # --- capabilities -------------------------------------------------------------------------------------------
 
-    def allow_from(self, source: aws.ec2.SecurityGroup, name: str) -> aws.vpc.SecurityGroupIngressRule:
-        """Admit PostgreSQL connections from the members of `source` (a service's security group); `name` is a
-        short stable label for the grant (e.g. "web"), used in the rule's logical name."""
-        return aws.vpc.SecurityGroupIngressRule(
+    def allow_from(self, source: aws.ec2.SecurityGroup, name: str, *,
+                   egress: bool = True) -> aws.vpc.SecurityGroupIngressRule:
+        """Admit PostgreSQL connections from the members of `source` (a service's or task's security group).
+
+        `name` is a short stable label for the grant (e.g. "web"), used in the rules' logical names. Both halves of
+        the grant are created: 5432 ingress on the database's group from `source`, and (with `egress`, the
+        default) 5432 egress on `source` to the database's group, so a source whose egress is locked down (the
+        backup task) needs nothing else; for a source that allows all egress the second rule is merely explicit.
+        """
+        ingress = aws.vpc.SecurityGroupIngressRule(
             f"{self._name}-from-{name}",
             security_group_id=self.security_group.id,
             description=f"PostgreSQL from {name}",
@@ -349,6 +355,23 @@ class Database(pulumi.ComponentResource):
             tags=self._tags(f"db-from-{name}"),
             opts=pulumi.ResourceOptions(parent=self.security_group),
         )
+        if egress:
+            aws.vpc.SecurityGroupEgressRule(
+                f"{self._name}-to-db-from-{name}",
+                security_group_id=source.id,
+                description="PostgreSQL to the database",
+                ip_protocol="tcp", from_port=PORT, to_port=PORT,
+                referenced_security_group_id=self.security_group.id,
+                tags=self._tags(f"{name}-to-db"),
+                opts=pulumi.ResourceOptions(parent=source),
+            )
+        return ingress
+
+    @property
+    def replica_identifiers(self) -> dict[str, pulumi.Output[str]]:
+        """Label ("replica-1", ...) -> DB instance identifier of each replica, e.g. for alarms per instance."""
+        return {replica_name.removeprefix(f"{self._name}-"): replica.identifier
+                for replica_name, replica in self.replicas.items()}
 
     # --- parts --------------------------------------------------------------------------------------------------
 

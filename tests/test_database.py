@@ -263,10 +263,11 @@ database = Database("db", DatabaseArgs(
     replica_instance_classes=("db.t4g.small",),
 ))
 database.allow_from(web, "web")
+pulumi.export("replicas", database.replica_identifiers)
 """
 
 
-def test_allow_from_admits_postgres_from_one_security_group(tmp_path: Path) -> None:
+def test_allow_from_grants_postgres_between_two_security_groups(tmp_path: Path) -> None:
     program = tmp_path / "grant_program.py"
     program.write_text(textwrap.dedent(GRANT_PROGRAM))
     run = run_program("test", {"aws:region": "us-east-1"}, [], program=program)
@@ -277,6 +278,12 @@ def test_allow_from_admits_postgres_from_one_security_group(tmp_path: Path) -> N
     assert (rule.inputs["ipProtocol"], rule.inputs["fromPort"], rule.inputs["toPort"]) == ("tcp", 5432, 5432)
     assert not {"cidrIpv4", "cidrIpv6"} & set(rule.inputs)
     assert run.one(SG, "db-sg").urn == rule.parent
+    # The other half: the source may reach the database (and only it) on 5432 even when its egress is locked down.
+    egress = run.one(EGRESS, "db-to-db-from-web")
+    assert egress.inputs["securityGroupId"] == run.one(SG, "web").id
+    assert egress.inputs["referencedSecurityGroupId"] == run.one(SG, "db-sg").id
+    assert (egress.inputs["fromPort"], egress.inputs["toPort"]) == (5432, 5432)
+    assert run.outputs["replicas"] == {"replica-1": "maratron-test-db-replica-1"}
 
 
 # --- secrets ------------------------------------------------------------------------------------------------------
