@@ -1,11 +1,10 @@
 """Maratron on AWS — one call per box of the deployment guide's architecture diagram."""
 
-import pulumi
-
 import stack_config
 from components.base import AwsContext
 from components.encryption import EncryptionKeys, EncryptionKeysArgs
 from components.network import Network, NetworkArgs, pick_availability_zones
+from stack_outputs import export_contract
 
 config = stack_config.load()  # every config problem at once, before any resource is registered
 aws_context = AwsContext.lookup(config.region)
@@ -26,10 +25,14 @@ network = Network("network", NetworkArgs(
     tags=config.tags,
 ))
 
-pulumi.export("environment", config.environment)
-pulumi.export("vpcId", network.vpc.id)
-pulumi.export("publicSubnetIds", network.subnet_ids("public"))
-pulumi.export("appSubnetIds", network.subnet_ids("app"))
-pulumi.export("dataSubnetIds", network.subnet_ids("data"))
-pulumi.export("appRouteTableIds", network.route_table_ids("app"))
-pulumi.export("endpointSecurityGroupId", network.endpoint_security_group.id)
+export_contract({
+    "environment": config.environment,
+    "region": config.region,
+    "vpcId": network.vpc.id,
+    "publicSubnetIds": network.subnet_ids("public"),
+    "appSubnetIds": network.subnet_ids("app"),
+    "dataSubnetIds": network.subnet_ids("data"),
+    "appRouteTableIds": network.route_table_ids("app"),
+    "endpointSecurityGroupId": network.endpoint_security_group.id,
+    "kmsKeyArns": [key.arn for key in keys.all().values()],
+})

@@ -138,7 +138,7 @@ class StackConfig:
 @cache
 def schema() -> Mapping[str, Mapping[str, Any]]:
     """The `config:` block of Pulumi.yaml: key -> {type, default, description, secret?}."""
-    document = yaml.safe_load(SCHEMA_FILE.read_text())
+    document = yaml.load(SCHEMA_FILE.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     return cast(Mapping[str, Mapping[str, Any]], document.get("config") or {})
 
 
