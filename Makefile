@@ -23,6 +23,7 @@ lint: $(VENV)/.installed
 
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy examples/consumer  # a separate program: its own __main__
 
 pytest: $(VENV)/.installed
 	$(VENV)/bin/pytest
