@@ -6,6 +6,7 @@ import stack_config
 from components.base import AwsContext
 from components.encryption import EncryptionKeys, EncryptionKeysArgs
 from components.network import Network, NetworkArgs, pick_availability_zones
+from components.observability import Observability, ObservabilityArgs
 
 config = stack_config.load()  # every config problem at once, before any resource is registered
 aws_context = AwsContext.lookup(config.region)
@@ -26,6 +27,16 @@ network = Network("network", NetworkArgs(
     tags=config.tags,
 ))
 
+# Alarms and the dashboard watch what the boxes above expose (edge=, services=, database=, cache=, waf=, backup=).
+observability = Observability("observability", ObservabilityArgs(
+    context=aws_context,
+    topic_key=keys.logs,
+    alert_emails=config.operations.alert_emails,
+    thresholds=config.operations.alarm_thresholds,
+    name_prefix=config.name_prefix,
+    tags=config.tags,
+))
+
 pulumi.export("environment", config.environment)
 pulumi.export("vpcId", network.vpc.id)
 pulumi.export("publicSubnetIds", network.subnet_ids("public"))
@@ -33,3 +44,6 @@ pulumi.export("appSubnetIds", network.subnet_ids("app"))
 pulumi.export("dataSubnetIds", network.subnet_ids("data"))
 pulumi.export("appRouteTableIds", network.route_table_ids("app"))
 pulumi.export("endpointSecurityGroupId", network.endpoint_security_group.id)
+pulumi.export("alertTopicArn", observability.topic.arn)
+pulumi.export("alarmNames", observability.alarm_names())
+pulumi.export("dashboardName", observability.dashboard.dashboard_name)
