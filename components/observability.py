@@ -174,7 +174,7 @@ class AlarmKind:
         return f"{self.datapoints_to_alarm} of {self.evaluation_periods} × {span}"
 
 
-_NO_TRAFFIC = "no requests means no errors: ALB metrics are only emitted when there is traffic"
+_NO_TRAFFIC = "no requests, nothing to judge: ALB metrics are only emitted while there is traffic"
 ALARM_KINDS: tuple[AlarmKind, ...] = (
     AlarmKind("alb-5xx-rate", "ALB-generated 5xx share of requests", "100 × HTTPCode_ELB_5XX_Count / RequestCount "
               "(AWS/ApplicationELB; only minutes with ≥ 10 requests count)", "Sum", "GreaterThanThreshold",
@@ -203,7 +203,7 @@ ALARM_KINDS: tuple[AlarmKind, ...] = (
     AlarmKind("db-{label}-cpu", "RDS instance CPU", "AWS/RDS CPUUtilization", "Average", "GreaterThanThreshold",
               "cpu_percent", "%", 1, 300, 3, 3, "notBreaching", "the free-storage alarm owns instance silence"),
     AlarmKind("db-{label}-free-storage", "RDS free storage below the floor", "AWS/RDS FreeStorageSpace", "Minimum",
-              "LessThanThreshold", "db_free_storage_gib", "GiB", GIB, 300, 1, 1, "breaching",
+              "LessThanThreshold", "db_free_storage_gib", "GiB", GIB, 300, 2, 2, "breaching",
               "RDS reports it every minute while the instance runs: silence means stopped, failed or deleted"),
     AlarmKind("db-{label}-freeable-memory", "RDS freeable memory below the floor", "AWS/RDS FreeableMemory",
               "Minimum", "LessThanThreshold", "db_freeable_memory_mib", "MiB", MIB, 300, 3, 3, "notBreaching",
@@ -408,7 +408,7 @@ class Observability(pulumi.ComponentResource):
             f"{self._name}-{suffix}",
             name=f"{args.name_prefix}-{suffix}",
             alarm_description=(f"{kind.summary}{f' ({subject})' if subject else ''}: {kind.metric} {kind.statistic} "
-                               f"{_OPERATORS[kind.comparison]} {shown}, {kind.window}. Missing data is "
+                               f"{OPERATORS[kind.comparison]} {shown}, {kind.window}. Missing data is "
                                f"{kind.treat_missing_data}: {kind.why_missing}."),
             comparison_operator=kind.comparison,
             threshold=value,
@@ -653,7 +653,7 @@ ALB_5XX_RATE_EXPRESSION = "IF(requests >= 10, 100 * FILL(errors, 0) / requests, 
 """ALB 5xx share in percent. FILL: the 5xx metric is absent in minutes without errors; the request floor keeps one
 failed request out of three at night from paging anyone."""
 RUNNING_SHORTFALL_EXPRESSION = "desired - running"
-_OPERATORS = {"GreaterThanThreshold": ">", "GreaterThanOrEqualToThreshold": "≥", "LessThanThreshold": "<"}
+OPERATORS = {"GreaterThanThreshold": ">", "GreaterThanOrEqualToThreshold": "≥", "LessThanThreshold": "<"}
 
 
 def _flat(dimensions: Mapping[str, pulumi.Input[str]]) -> list[pulumi.Input[str]]:
