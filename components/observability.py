@@ -14,8 +14,9 @@ cost of replacing the topic is that email subscribers must confirm again (SNS se
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import pulumi
@@ -30,6 +31,15 @@ BACKUP_NAMESPACE = "Maratron/Backups"
 BACKUP_METRIC = "BackupSucceeded"
 GIB = 1024 ** 3
 MIB = 1024 ** 2
+LABEL_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
+"""Labels become part of logical and alarm names (`ecs-web-cpu`), so they stay short, lower-case and dash-safe."""
+
+
+def _check_labels(what: str, labels: Sequence[str], reserved: Sequence[str] = ()) -> None:
+    for label in labels:
+        if not LABEL_PATTERN.match(label) or label in reserved:
+            allowed = f" other than {', '.join(reserved)}" if reserved else ""
+            raise ValueError(f"{what} label {label!r} must be 1-32 lower-case letters, digits or dashes{allowed}")
 
 
 @dataclass(frozen=True)
@@ -75,6 +85,9 @@ class EdgeWatch:
     target_groups: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Label -> `targetgroup/<name>/<id>` (aws.lb.TargetGroup.arn_suffix), e.g. {"web": tg.arn_suffix}. Default none."""
 
+    def __post_init__(self) -> None:
+        _check_labels("target group", list(self.target_groups))
+
 
 @dataclass(frozen=True)
 class ServiceWatch:
@@ -98,6 +111,11 @@ class DatabaseWatch:
     """The instances' max_connections (the seed's DATABASE_MAX_CONNECTIONS, default 100): the connections alarm
     fires at AlarmThresholds.db_connections_percent of it."""
 
+    def __post_init__(self) -> None:
+        _check_labels("replica", list(self.replicas), reserved=("primary",))
+        if self.max_connections < 1:
+            raise ValueError(f"max_connections must be positive, got {self.max_connections}")
+
 
 @dataclass(frozen=True)
 class CacheWatch:
@@ -108,6 +126,9 @@ class CacheWatch:
     members: Mapping[str, pulumi.Input[str]]
     """Label -> CacheClusterId of every member, e.g. {"001": "<group>-001", ...}. Every member gets every alarm:
     the primary role moves on failover, so ReplicationLag is watched on all (the primary simply emits none)."""
+
+    def __post_init__(self) -> None:
+        _check_labels("cache member", list(self.members))
 
 
 @dataclass(frozen=True)
@@ -134,6 +155,10 @@ class BackupWatch:
     """How often the job runs (default 6, the seed's schedule)."""
     grace_hours: int = 1
     """How long a run may take before its absence counts (default 1)."""
+
+    def __post_init__(self) -> None:
+        if self.interval_hours < 1 or self.grace_hours < 0:
+            raise ValueError("interval_hours must be at least 1 and grace_hours at least 0")
 
     @property
     def window_hours(self) -> int:
@@ -240,6 +265,12 @@ ALARM_KINDS: tuple[AlarmKind, ...] = (
               "breaching", "the job publishes only on success: no data *is* the failure this alarm exists for"),
 )
 KINDS: Mapping[str, AlarmKind] = {kind.key: kind for kind in ALARM_KINDS}
+ALB_5XX_RATE_EXPRESSION = "IF(requests >= 10, 100 * FILL(errors, 0) / requests, 0)"
+"""ALB 5xx share in percent. FILL: the 5xx metric is absent in minutes without errors; the request floor keeps one
+failed request out of three at night from paging anyone."""
+RUNNING_SHORTFALL_EXPRESSION = "desired - running"
+"""Tasks short of the desired count (desired, not a fixed number: autoscaling moves it)."""
+OPERATORS = {"GreaterThanThreshold": ">", "GreaterThanOrEqualToThreshold": "≥", "LessThanThreshold": "<"}
 
 
 def threshold_value(kind: AlarmKind, thresholds: AlarmThresholds) -> int:
@@ -278,7 +309,10 @@ class ObservabilityArgs:
     name_prefix: str = "maratron"
     """Physical names: topic `<prefix>-alerts`, alarms `<prefix>-<kind>`, dashboard `<prefix>`."""
     tags: dict[str, str] = field(default_factory=dict)
-    """Tags for the topic and every alarm."""
+    """Tags for the topic, every alarm and the EventBridge rule."""
+
+    def __post_init__(self) -> None:
+        _check_labels("service", list(self.services))
 
 
 @dataclass
@@ -299,6 +333,8 @@ class Observability(pulumi.ComponentResource):
     """Logical suffix (e.g. `alb-5xx-rate`, `db-primary-cpu`) -> alarm."""
     dashboard: aws.cloudwatch.Dashboard
     """The operations dashboard: alarm status, then a row per watched tier."""
+    deployment_failures: aws.cloudwatch.EventRule | None
+    """EventBridge rule sending failed ECS deployments of the watched services to the topic (None without services)."""
 
     def __init__(self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("maratron:ops:Observability", name, None, opts)
@@ -309,6 +345,7 @@ class Observability(pulumi.ComponentResource):
         self.topic = self._topic()
         self._edge_alarms()
         self._service_alarms()
+        self.deployment_failures = self._deployment_failure_rule()
         self._database_alarms()
         self._cache_alarms()
         self._waf_alarms()
@@ -510,6 +547,41 @@ class Observability(pulumi.ComponentResource):
             self._widget("Services (ECS)", _Widget("Memory, busiest task (%)", memory, threshold=t.memory_percent))
             self._widget("Services (ECS)", _Widget("Tasks: running vs desired", tasks, period=60))
 
+    def _deployment_failure_rule(self) -> aws.cloudwatch.EventRule | None:
+        """A deployment the circuit breaker rolled back raises no metric alarm (the old tasks keep serving), yet
+        someone must hear that the release did not ship: ECS emits SERVICE_DEPLOYMENT_FAILED to EventBridge."""
+        args = self._args
+        if not args.services:
+            return None
+        ctx = args.context
+        service_arns = [pulumi.Output.concat(ctx.arn("ecs", "service/"), watch.cluster_name, "/", watch.service_name)
+                        for watch in args.services.values()]
+        rule = aws.cloudwatch.EventRule(
+            f"{self._name}-ecs-deployment-failed",
+            name=f"{args.name_prefix}-ecs-deployment-failed",
+            description="Failed (rolled back) ECS deployments of the stack's services, to the alert topic",
+            event_pattern=pulumi.Output.json_dumps({
+                "source": ["aws.ecs"],
+                "detail-type": ["ECS Deployment State Change"],
+                "detail": {"eventName": ["SERVICE_DEPLOYMENT_FAILED"]},
+                "resources": service_arns,
+            }),
+            tags=named_tags(args.tags, f"{args.name_prefix}-ecs-deployment-failed"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.cloudwatch.EventTarget(
+            f"{self._name}-ecs-deployment-failed",
+            rule=rule.name,
+            arn=self.topic.arn,
+            input_transformer=aws.cloudwatch.EventTargetInputTransformerArgs(
+                input_paths={"service": "$.resources[0]", "deployment": "$.detail.deploymentId",
+                             "reason": "$.detail.reason"},
+                input_template='"ECS deployment <deployment> of <service> failed and was rolled back: <reason>"',
+            ),
+            opts=pulumi.ResourceOptions(parent=rule),
+        )
+        return rule
+
     def _database_alarms(self) -> None:
         database = self._args.database
         if database is None:
@@ -649,16 +721,6 @@ class Observability(pulumi.ComponentResource):
         )
 
 
-ALB_5XX_RATE_EXPRESSION = "IF(requests >= 10, 100 * FILL(errors, 0) / requests, 0)"
-"""ALB 5xx share in percent. FILL: the 5xx metric is absent in minutes without errors; the request floor keeps one
-failed request out of three at night from paging anyone."""
-RUNNING_SHORTFALL_EXPRESSION = "desired - running"
-OPERATORS = {"GreaterThanThreshold": ">", "GreaterThanOrEqualToThreshold": "≥", "LessThanThreshold": "<"}
-
-
 def _flat(dimensions: Mapping[str, pulumi.Input[str]]) -> list[pulumi.Input[str]]:
     """Dimensions as the dashboard's metric arrays spell them: name, value, name, value, ..."""
     return [item for pair in dimensions.items() for item in pair]
-
-
-THRESHOLD_FIELDS = tuple(f.name for f in fields(AlarmThresholds))

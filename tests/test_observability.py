@@ -4,13 +4,23 @@ thresholds from config, alarms only for what is watched, and the dashboard body.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import stack_config
-from components.observability import ALARM_KINDS, GIB, MIB, AlarmThresholds
+from components.observability import (
+    ALARM_KINDS,
+    GIB,
+    MIB,
+    AlarmThresholds,
+    BackupWatch,
+    CacheWatch,
+    DatabaseWatch,
+    EdgeWatch,
+)
 from offline.engine import ROOT, Resource, StackRun, run_program
 from offline.engine import stack_config as merged_stack_config
 
@@ -339,3 +349,34 @@ def test_readme_alarm_table_is_generated_from_the_catalog() -> None:
     readme = alarmdoc.README.read_text()
     assert readme == alarmdoc.updated(readme), "README alarm table is stale: run `make docs`"
     assert "| `db-{label}-replica-lag` |" in readme and "| > 300 s | > 60 s | > 30 s |" in readme
+
+
+def test_failed_ecs_deployments_of_the_watched_services_reach_the_topic(full: StackRun) -> None:
+    rule = full.one("aws:cloudwatch/eventRule:EventRule")
+    assert rule.inputs["name"] == "maratron-prod-ecs-deployment-failed"
+    pattern = json.loads(rule.inputs["eventPattern"])
+    assert pattern == {
+        "source": ["aws.ecs"],
+        "detail-type": ["ECS Deployment State Change"],
+        "detail": {"eventName": ["SERVICE_DEPLOYMENT_FAILED"]},
+        "resources": [f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/maratron-prod/maratron-prod-{service}"
+                      for service in ("web", "ai")],
+    }
+    target = full.one("aws:cloudwatch/eventTarget:EventTarget")
+    assert target.inputs["arn"] == full.one(TOPIC).outputs["arn"]
+    assert target.inputs["rule"] == rule.outputs["name"]
+    assert "<reason>" in target.inputs["inputTransformer"]["inputTemplate"]
+    assert watched("prod", "minimal").of_type("aws:cloudwatch/eventRule:EventRule") == []
+
+
+@pytest.mark.parametrize(("build", "message"), [
+    (lambda: EdgeWatch("app/x/1", {"Web": "targetgroup/x/1"}), "target group label 'Web' must be 1-32 lower-case"),
+    (lambda: DatabaseWatch("db", {"primary": "db-r"}), "replica label 'primary' must be 1-32 lower-case letters, "
+                                                       "digits or dashes other than primary"),
+    (lambda: DatabaseWatch("db", max_connections=0), "max_connections must be positive"),
+    (lambda: CacheWatch("redis", {"node 1": "redis-001"}), "cache member label 'node 1'"),
+    (lambda: BackupWatch(interval_hours=0), "interval_hours must be at least 1"),
+])
+def test_watch_labels_and_values_are_checked(build: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        build()
