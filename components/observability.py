@@ -130,13 +130,20 @@ class CacheWatch:
     def __post_init__(self) -> None:
         _check_labels("cache member", list(self.members))
 
+    @staticmethod
+    def for_replication_group(replication_group_id: pulumi.Input[str], member_count: int) -> CacheWatch:
+        """The members of a cluster-mode-disabled group: ElastiCache names them `<group id>-001`, `-002`, ..."""
+        labels = [f"{number:03d}" for number in range(1, member_count + 1)]
+        return CacheWatch(replication_group_id, {
+            label: pulumi.Output.concat(replication_group_id, "-", label) for label in labels})
+
 
 @dataclass(frozen=True)
 class WafWatch:
     """A regional WAFv2 web ACL (AWS/WAFV2; dimensions WebACL, Region, Rule)."""
 
-    web_acl_name: pulumi.Input[str]
-    """aws.wafv2.WebAcl.name."""
+    web_acl_metric_name: pulumi.Input[str]
+    """The ACL's `visibility_config.metric_name`: the WebACL dimension's value (not necessarily the ACL's name)."""
     rule: str = "ALL"
     """The rule's metric name, or ALL (default) for the ACL as a whole."""
 
@@ -664,7 +671,7 @@ class Observability(pulumi.ComponentResource):
         waf = self._args.waf
         if waf is None:
             return
-        dims = {"WebACL": waf.web_acl_name, "Region": self._args.context.region, "Rule": waf.rule}
+        dims = {"WebACL": waf.web_acl_metric_name, "Region": self._args.context.region, "Rule": waf.rule}
         self._alarm("waf-blocked-requests", namespace="AWS/WAFV2", metric_name="BlockedRequests", dimensions=dims)
         self._widget("WAF", _Widget("Allowed vs blocked requests", [
             ["AWS/WAFV2", metric, *_flat(dims)] for metric in ("AllowedRequests", "BlockedRequests")

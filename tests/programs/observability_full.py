@@ -35,7 +35,7 @@ if WATCH == "full":
         services={"web": ServiceWatch(prefix, f"{prefix}-web"), "ai": ServiceWatch(prefix, f"{prefix}-ai")},
         database=DatabaseWatch(f"{prefix}-db", {"replica-a": f"{prefix}-db-replica-a",
                                                 "replica-b": f"{prefix}-db-replica-b"}),
-        cache=CacheWatch(f"{prefix}-redis", {"001": f"{prefix}-redis-001", "002": f"{prefix}-redis-002"}),
+        cache=CacheWatch.for_replication_group(f"{prefix}-redis", 2),
         waf=WafWatch(f"{prefix}-waf"),
         backup=BackupWatch(dimensions={"Database": f"{prefix}-db"}),
     )
