@@ -164,8 +164,9 @@ class BackupWatch:
     """How long a run may take before its absence counts (default 1)."""
 
     def __post_init__(self) -> None:
-        if self.interval_hours < 1 or self.grace_hours < 0:
-            raise ValueError("interval_hours must be at least 1 and grace_hours at least 0")
+        # CloudWatch evaluates at most one day of hourly periods.
+        if self.interval_hours < 1 or self.grace_hours < 0 or self.interval_hours + self.grace_hours > 24:
+            raise ValueError("interval_hours must be at least 1, grace_hours at least 0, and together at most 24")
 
     @property
     def window_hours(self) -> int:

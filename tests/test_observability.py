@@ -376,7 +376,25 @@ def test_failed_ecs_deployments_of_the_watched_services_reach_the_topic(full: St
     (lambda: DatabaseWatch("db", max_connections=0), "max_connections must be positive"),
     (lambda: CacheWatch("redis", {"node 1": "redis-001"}), "cache member label 'node 1'"),
     (lambda: BackupWatch(interval_hours=0), "interval_hours must be at least 1"),
+    (lambda: BackupWatch(interval_hours=24, grace_hours=1), "together at most 24"),
 ])
 def test_watch_labels_and_values_are_checked(build: Any, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         build()
+
+
+@pytest.mark.parametrize("kind", ALARM_KINDS, ids=[k.key for k in ALARM_KINDS])
+def test_catalog_respects_cloudwatch_limits(kind: Any) -> None:
+    assert kind.period % 60 == 0  # standard-resolution metrics
+    assert 1 <= kind.datapoints_to_alarm <= kind.evaluation_periods
+    assert kind.period * kind.evaluation_periods <= 86_400  # at most one day evaluated
+    assert kind.threshold.isdigit() or kind.threshold in AlarmThresholds.__dataclass_fields__
+    assert kind.why_missing and kind.summary
+
+
+def test_metric_query_ids_are_valid(full: StackRun) -> None:
+    for alarm in full.of_type(ALARM):
+        for query in alarm.inputs.get("metricQueries", []):
+            assert re.fullmatch(r"[a-z][A-Za-z0-9_]*", query["id"]), query["id"]
+        queries = alarm.inputs.get("metricQueries", [])
+        assert not queries or sum(q["returnData"] for q in queries) == 1
