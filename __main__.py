@@ -4,6 +4,7 @@ import stack_config
 from components.base import AwsContext
 from components.encryption import EncryptionKeys, EncryptionKeysArgs
 from components.network import Network, NetworkArgs, pick_availability_zones
+from components.observability import Observability, ObservabilityArgs
 from stack_outputs import export_contract
 
 config = stack_config.load()  # every config problem at once, before any resource is registered
@@ -25,6 +26,16 @@ network = Network("network", NetworkArgs(
     tags=config.tags,
 ))
 
+# Alarms and the dashboard watch what the boxes above expose (edge=, services=, database=, cache=, waf=, backup=).
+observability = Observability("observability", ObservabilityArgs(
+    context=aws_context,
+    topic_key=keys.logs,
+    alert_emails=config.operations.alert_emails,
+    thresholds=config.operations.alarm_thresholds,
+    name_prefix=config.name_prefix,
+    tags=config.tags,
+))
+
 export_contract({
     "environment": config.environment,
     "region": config.region,
@@ -35,4 +46,7 @@ export_contract({
     "appRouteTableIds": network.route_table_ids("app"),
     "endpointSecurityGroupId": network.endpoint_security_group.id,
     "kmsKeyArns": [key.arn for key in keys.all().values()],
+    "alertTopicArn": observability.topic.arn,
+    "alarmNames": observability.alarm_names(),
+    "dashboardName": observability.dashboard.dashboard_name,
 })

@@ -55,6 +55,12 @@ CONTRACT: tuple[OutputSpec, ...] = tuple([
         "keys",
         ("kmsKeyArns", "list[string]", "CMK ARNs, in the order logs, data, backups, images."),
     ),
+    *_specs(
+        "operations",
+        ("alertTopicArn", "string", "SNS topic every alarm notifies; subscribe your own endpoints to it."),
+        ("alarmNames", "list[string]", "Every CloudWatch alarm of the stack (ops.verify checks none is in ALARM)."),
+        ("dashboardName", "string", "CloudWatch dashboard of the stack."),
+    ),
 ])
 CONTRACT_BY_NAME: dict[str, OutputSpec] = {spec.name: spec for spec in CONTRACT}
 

@@ -55,7 +55,7 @@ def test_good_config_is_typed_with_schema_defaults() -> None:
 
 
 def test_prod_protects_stateful_resources() -> None:
-    config = load(environment="prod", natGateways="perAz")
+    config = load(environment="prod", natGateways="perAz", alertEmails='["oncall@maratron.example.com"]')
     assert config.is_prod and config.protect_stateful
 
 
