@@ -1,12 +1,12 @@
 """Maratron on AWS — one call per box of the deployment guide's architecture diagram."""
 
-import pulumi
-
 import stack_config
 from components.base import AwsContext
 from components.database import Database, DatabaseArgs, PostgresTuning
 from components.encryption import EncryptionKeys, EncryptionKeysArgs
 from components.network import Network, NetworkArgs, pick_availability_zones
+from components.observability import DatabaseWatch, Observability, ObservabilityArgs
+from stack_outputs import export_contract
 
 config = stack_config.load()  # every config problem at once, before any resource is registered
 aws_context = AwsContext.lookup(config.region)
@@ -63,17 +63,36 @@ database = Database("database", DatabaseArgs(
     tags=config.tags,
 ))
 
-pulumi.export("environment", config.environment)
-pulumi.export("vpcId", network.vpc.id)
-pulumi.export("publicSubnetIds", network.subnet_ids("public"))
-pulumi.export("appSubnetIds", network.subnet_ids("app"))
-pulumi.export("dataSubnetIds", network.subnet_ids("data"))
-pulumi.export("appRouteTableIds", network.route_table_ids("app"))
-pulumi.export("endpointSecurityGroupId", network.endpoint_security_group.id)
-pulumi.export("databaseWriterEndpoint", database.primary.address)
-pulumi.export("databaseReaderHostname", database.reader_hostname)
-pulumi.export("databasePort", database.port)
-pulumi.export("databaseName", database.database_name)
-pulumi.export("databaseUrlSecretArn", database.writer_url.arn)
-pulumi.export("databaseReadUrlSecretArn", database.reader_url.arn)
-pulumi.export("databaseSecurityGroupId", database.security_group.id)
+# Alarms and the dashboard watch what the boxes above expose (edge=, services=, database=, cache=, waf=, backup=).
+observability = Observability("observability", ObservabilityArgs(
+    context=aws_context,
+    topic_key=keys.logs,
+    alert_emails=config.operations.alert_emails,
+    thresholds=config.operations.alarm_thresholds,
+    database=DatabaseWatch(database.primary.identifier, database.replica_identifiers,
+                           max_connections=db.max_connections),
+    name_prefix=config.name_prefix,
+    tags=config.tags,
+))
+
+export_contract({
+    "environment": config.environment,
+    "region": config.region,
+    "vpcId": network.vpc.id,
+    "publicSubnetIds": network.subnet_ids("public"),
+    "appSubnetIds": network.subnet_ids("app"),
+    "dataSubnetIds": network.subnet_ids("data"),
+    "appRouteTableIds": network.route_table_ids("app"),
+    "endpointSecurityGroupId": network.endpoint_security_group.id,
+    "kmsKeyArns": [key.arn for key in keys.all().values()],
+    "databaseWriterEndpoint": database.primary.address,
+    "databaseReaderHostname": database.reader_hostname,
+    "databasePort": database.port,
+    "databaseName": database.database_name,
+    "databaseUrlSecretArn": database.writer_url.arn,
+    "databaseReadUrlSecretArn": database.reader_url.arn,
+    "databaseSecurityGroupId": database.security_group.id,
+    "alertTopicArn": observability.topic.arn,
+    "alarmNames": observability.alarm_names(),
+    "dashboardName": observability.dashboard.dashboard_name,
+})

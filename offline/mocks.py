@@ -139,6 +139,10 @@ COMPUTED: dict[str, Computed] = {
         "name": (sg := i.get("name") or f"{n}-{_digest(n, 7)}"), "arn": m.arn("rds", f"subgrp:{sg}")},
     "aws:route53/zone:Zone": lambda n, i, m: {"zoneId": (zid := f"Z{_digest(n, 20).upper()}"),
                                               "arn": f"arn:{PARTITION}:route53:::hostedzone/{zid}"},
+    "aws:cloudwatch/metricAlarm:MetricAlarm": lambda n, i, m: {
+        "arn": m.arn("cloudwatch", f"alarm:{i.get('name') or n}")},
+    "aws:cloudwatch/dashboard:Dashboard": lambda n, i, m: {
+        "dashboardArn": f"arn:{PARTITION}:cloudwatch::{ACCOUNT_ID}:dashboard/{i.get('dashboardName') or n}"},
     "random:index/randomPassword:RandomPassword": _random_text,
     "random:index/randomString:RandomString": _random_text,
 }

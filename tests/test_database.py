@@ -382,11 +382,13 @@ def test_reader_secret_never_waits_for_a_replica(prod: StackRun) -> None:
     assert prod.one(RECORD, "database-reader-primary").urn in version.dependencies
 
 
-def test_only_the_replicas_own_records_depend_on_a_replica(prod: StackRun) -> None:
-    """What `pulumi up` waits for: nothing outside a replica's own record (and the stack) waits for it."""
+def test_only_the_replicas_records_and_alarms_depend_on_a_replica(prod: StackRun) -> None:
+    """What `pulumi up` waits for: nothing but a replica's own reader record and its alarms waits for it."""
     replica_urns = {r.urn for r in replicas(prod)}
-    waiting = {r.name for r in prod.resources if replica_urns & closure(prod, r.urn) and r.urn not in replica_urns}
-    assert waiting == {"database-replica-1-reader", "database-replica-2-reader"}
+    waiting = [r for r in prod.resources if replica_urns & closure(prod, r.urn) and r.urn not in replica_urns]
+    assert {r.name for r in waiting if r.type == RECORD} == {"database-replica-1-reader", "database-replica-2-reader"}
+    assert {r.type for r in waiting} <= {RECORD, "aws:cloudwatch/metricAlarm:MetricAlarm",
+                                         "aws:cloudwatch/dashboard:Dashboard"}
 
 
 def test_app_secrets_are_ready_when_the_primary_is_not_when_the_replicas_are(prod: StackRun) -> None:
