@@ -80,6 +80,7 @@ class PostgresTuning:
             ("log_connections", "1", now),
             ("log_disconnections", "1", now),
             ("log_lock_waits", "1", now),
+            ("log_statement", "ddl", now),  # every schema change is audited in the postgresql log
         ]
 
 
@@ -287,7 +288,11 @@ class Database(pulumi.ComponentResource):
                 max_allocated_storage=args.max_allocated_storage_gb,
                 storage_encrypted=True,
                 kms_key_id=args.data_key.arn,
-                backup_retention_period=0,  # the primary's backups are the backups; a replica is rebuilt from it
+                # One day of its own backups: a replica promoted in a disaster has point-in-time recovery from the
+                # start (and scanners expect a backup policy on every instance); the cost is covered by the free
+                # backup storage, which equals the region's provisioned storage.
+                backup_retention_period=1,
+                backup_window=args.backup_window,
                 maintenance_window=args.maintenance_window,
                 copy_tags_to_snapshot=True,
                 # A replica holds no data of its own: no final snapshot, no deletion protection and no `protect`,

@@ -115,6 +115,7 @@ def test_replicas_follow_the_primary_with_no_credentials_of_their_own(prod: Stac
         assert not {"username", "password", "dbName", "dbSubnetGroupName"} & set(inputs)
         assert replica.property_dependencies["replicateSourceDb"] == [db.urn]
         assert inputs["skipFinalSnapshot"] is True and inputs["deletionProtection"] is False
+        assert inputs["backupRetentionPeriod"] == 1 and inputs["backupWindow"] == db.inputs["backupWindow"]
         assert not replica.protect  # derived data: lowering dbReplicaCount is one ordinary `pulumi up`
 
 
@@ -215,6 +216,7 @@ def test_parameter_group_realizes_the_seed_in_rds_units_with_the_right_apply_met
         "log_connections": ("1", "immediate"),
         "log_disconnections": ("1", "immediate"),
         "log_lock_waits": ("1", "immediate"),
+        "log_statement": ("ddl", "immediate"),
     }
 
 
