@@ -145,6 +145,8 @@ class DatabaseArgs:
             raise ValueError("DatabaseArgs needs one data subnet per AZ in az_names")
         if self.engine_version.split(".")[0] != "15":
             raise ValueError(f"DatabaseArgs.engine_version must be PostgreSQL 15, got {self.engine_version!r}")
+        if bool(self.backup_replication_region) != bool(self.backup_replication_kms_key_arn):
+            raise ValueError("DatabaseArgs.backup_replication_region and backup_replication_kms_key_arn go together")
         if self.replica_instance_classes and len(self.az_names) < 2:
             raise ValueError("read replicas need a second AZ (they are placed away from the primary's AZ)")
 
