@@ -20,6 +20,7 @@ platform 1.4.0. The images must be built for linux/arm64 (the build path does so
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -251,8 +252,15 @@ class FargateTask(pulumi.ComponentResource):
             {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
              "Resource": [self.log_group.arn.apply(lambda arn: f"{arn}:log-stream:*")]},
         ]
+        seen: set[tuple[str, ...]] = set()
         for env_name in sorted(args.container.secrets):
-            statements.extend(args.container.secrets[env_name].read_statements())
+            for statement in args.container.secrets[env_name].read_statements():
+                # Secrets sharing a CMK yield the same decrypt statement (same key Output): keep one of each.
+                identity = (json.dumps(statement["Action"]), json.dumps(statement.get("Condition")),
+                            *(str(id(resource)) for resource in statement["Resource"]))
+                if identity not in seen:
+                    seen.add(identity)
+                    statements.append(statement)
         return statements
 
     def _container_definition(self) -> dict[str, Any]:

@@ -208,6 +208,7 @@ def test_execution_role_reads_exactly_its_own_secrets_pulls_its_own_repo_writes_
                     for arn in s["Resource"]]
         assert sorted(readable) == sorted(s["valueFrom"] for s in container(any_stack, task)["secrets"]), task
         decrypt = [s for s in statements if "kms:Decrypt" in s["Action"]]
+        assert len(decrypt) == (1 if readable else 0), task  # one CMK for all app secrets, listed once
         assert all(s["Resource"] == [data_key] and s["Condition"] == {
             "StringLike": {"kms:ViaService": "secretsmanager.*.amazonaws.com"}} for s in decrypt), task
         pull = next(s for s in statements if "ecr:BatchGetImage" in s["Action"])
