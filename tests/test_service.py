@@ -434,7 +434,8 @@ listener = aws.lb.Listener("https", load_balancer_arn="arn:lb", default_actions=
 cluster = Cluster("cluster", ClusterArgs(name_prefix="t"))
 web = FargateService("web", FargateServiceArgs(
     task=FargateTaskArgs(context=context, container=ContainerSpec(name="web", image="img", port=3000),
-                         cpu=256, memory=512, vpc_id="vpc-1", repository=repository, log_key=key, name_prefix="t"),
+                         cpu=256, memory=512, vpc_id="vpc-1", repository=repository, log_key=key, name_prefix="t",
+                         enable_execute_command=True),
     cluster=cluster, subnet_ids=["subnet-1"], desired_count=2, max_count=4,
     load_balancer=LoadBalancerAttachment(target_group_arn="arn:tg", target_group_arn_suffix="targetgroup/web/1",
                                          load_balancer_arn_suffix="app/alb/2", depends_on=[listener]),
@@ -465,3 +466,13 @@ def test_behind_a_load_balancer(behind_alb: StackRun) -> None:
     ingress = [r.inputs for r in behind_alb.of_type(INGRESS)]
     assert [(r["referencedSecurityGroupId"], r["fromPort"]) for r in ingress] == [
         (behind_alb.one(SECURITY_GROUP, "alb").id, 3000)]
+
+
+def test_ecs_exec_when_asked_for_grants_only_the_ssm_channels(behind_alb: StackRun) -> None:
+    assert behind_alb.one(SERVICE, "web").inputs["enableExecuteCommand"] is True
+    policy = behind_alb.one(ROLE_POLICY, "web-task-exec")
+    assert policy.inputs["role"] == behind_alb.one(ROLE, "web-task").id
+    assert json.loads(policy.plain("policy"))["Statement"] == [{
+        "Effect": "Allow", "Resource": "*",
+        "Action": ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+                   "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]}]
