@@ -11,7 +11,7 @@ import pytest
 
 from components.app_environment import SECRET_NAME_PATTERN, app_environment
 from components.task import ContainerSpec
-from offline.engine import PLACEHOLDER_PREFIX, StackRun, is_secret, run_program, stack_config
+from offline.engine import PLACEHOLDER_PREFIX, StackRun, is_secret, project_schema, run_program, stack_config
 
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 SERVICE = "aws:ecs/service:Service"
@@ -97,6 +97,19 @@ def test_app_config_errors(run_variant, overrides: dict[str, Any], expected: str
     run = run_variant("prod", **overrides)
     assert not run.ok
     assert expected in str(run.error), str(run.error)
+
+
+def test_optional_secrets_must_still_be_set_even_if_empty(run_variant) -> None:  # type: ignore[no-untyped-def]
+    run = run_variant("dev", weatherApiKey=None)
+    assert not run.ok
+    assert "maratron:weatherApiKey = (not set): required (Weather API key" in str(run.error)
+
+
+def test_no_declared_secret_has_a_schema_default() -> None:
+    # The CLI merges a default as plain text and then rejects it for a `secret: true` key (pulumi/pulumi#21865).
+    schema = project_schema()
+    assert not [key for key, spec in schema.items() if spec.get("secret") and "default" in spec]
+    assert {"anthropicApiKey", "weatherApiKey", "sentryDsn"} <= {k for k, v in schema.items() if v.get("secret")}
 
 
 def test_config_errors_never_echo_a_secret_value(run_variant) -> None:  # type: ignore[no-untyped-def]
