@@ -1,11 +1,20 @@
 """Maratron on AWS — one call per box of the deployment guide's architecture diagram."""
 
+import pulumi
+import pulumi_aws as aws
+
 import stack_config
-from components.base import AwsContext
+from components.app_environment import app_environment
+from components.app_secrets import AppSecrets, AppSecretsArgs
+from components.base import AwsContext, SecretRef
+from components.cluster import Cluster, ClusterArgs
 from components.database import Database, DatabaseArgs, PostgresTuning
 from components.encryption import EncryptionKeys, EncryptionKeysArgs
+from components.images import ImageRepository, ImageRepositoryArgs
 from components.network import Network, NetworkArgs, pick_availability_zones
-from components.observability import DatabaseWatch, Observability, ObservabilityArgs
+from components.observability import DatabaseWatch, Observability, ObservabilityArgs, ServiceWatch
+from components.service import FargateService, FargateServiceArgs
+from components.task import ContainerSpec, FargateTask, FargateTaskArgs
 from stack_outputs import export_contract
 
 config = stack_config.load()  # every config problem at once, before any resource is registered
@@ -63,12 +72,121 @@ database = Database("database", DatabaseArgs(
     tags=config.tags,
 ))
 
+# --- app -------------------------------------------------------------------------------------------------------------
+app = config.app
+secret_config = pulumi.Config()
+
+images = {service: ImageRepository(service, ImageRepositoryArgs(
+    context=aws_context,
+    repository_name=f"{config.name_prefix}/{service}",
+    kms_key=keys.images,
+    reference=settings.image.reference,
+    build_context=settings.image.build_context,
+    retain_count=app.image_retain_count,
+    force_delete=not config.protect_stateful,
+    tags=config.tags,
+)) for service, settings in (("web", app.web), ("ai", app.ai))}
+
+cluster = Cluster("cluster", ClusterArgs(
+    name_prefix=config.name_prefix, fargate_spot=app.fargate_spot, tags=config.tags,
+))
+
+third_party = {"ANTHROPIC_API_KEY": secret_config.require_secret("anthropicApiKey")}
+if app.weather_api_key_set:
+    third_party["WEATHER_API_KEY"] = secret_config.require_secret("weatherApiKey")
+if app.sentry_dsn_set:
+    third_party["SENTRY_DSN"] = secret_config.require_secret("sentryDsn")
+app_secrets = AppSecrets("app-secrets", AppSecretsArgs(
+    kms_key=keys.data, name_prefix=config.name_prefix, values=third_party,
+    recovery_window_days=30 if config.protect_stateful else 0, tags=config.tags,
+)).refs
+
+# Connection secrets of the data tier, handed to the services through ECS `secrets`.
+database_secrets: dict[str, SecretRef] = {"DATABASE_URL": database.writer_url, "DATABASE_READ_URL": database.reader_url}
+cache_secrets: dict[str, SecretRef] = {}
+redis_cluster_enabled = False
+
+
+def pick(*names: str) -> dict[str, SecretRef]:
+    """The app secrets a service needs (least privilege: its execution role reads exactly these)."""
+    return {name: app_secrets[name] for name in names if name in app_secrets}
+
+
+def environment(port: int, **extra: str) -> dict[str, str]:
+    return app_environment(
+        environment=config.environment, app_url=config.app_url, cors_origins=config.cors_origins, port=port,
+        log_level=app.log_level, database_pool_size=app.database_pool_size,
+        database_max_connections=app.database_max_connections, redis_enabled=bool(cache_secrets),
+        redis_cluster_enabled=redis_cluster_enabled, extra=extra,
+    )
+
+
+def task(service: str, container: ContainerSpec, cpu: int, memory: int, *,
+         log_group: aws.cloudwatch.LogGroup | None = None, log_stream_prefix: str = "") -> FargateTaskArgs:
+    return FargateTaskArgs(
+        context=aws_context, container=container, cpu=cpu, memory=memory, vpc_id=network.vpc.id,
+        repository=images[service].repository, log_key=keys.logs, log_retention_days=config.log_retention_days,
+        log_group=log_group, log_stream_prefix=log_stream_prefix, name_prefix=config.name_prefix, tags=config.tags,
+    )
+
+
+ai = FargateService("ai", FargateServiceArgs(
+    task=task("ai", ContainerSpec(
+        name="ai", image=images["ai"].image_uri, port=app.ai_port,
+        environment=environment(app.ai_port),
+        secrets={**database_secrets, **cache_secrets,
+                 **pick("ANTHROPIC_API_KEY", "WEATHER_API_KEY", "SENTRY_DSN")},
+        stop_timeout=60,  # AI responses stream for longer than page loads; let them finish
+    ), app.ai.cpu, app.ai.memory),
+    cluster=cluster, subnet_ids=network.subnet_ids("app"),
+    desired_count=app.ai.desired_count, max_count=app.ai.max_count,
+    service_connect_server=True, tags=config.tags,
+))
+
+web = FargateService("web", FargateServiceArgs(
+    task=task("web", ContainerSpec(
+        name="web", image=images["web"].image_uri, port=stack_config.WEB_PORT,
+        environment=environment(stack_config.WEB_PORT, AI_SERVER_URL=ai.url),
+        secrets={**database_secrets, **cache_secrets, **pick("NEXTAUTH_SECRET", "SENTRY_DSN")},
+        scratch_paths=("/tmp", "/app/.next/cache"),
+    ), app.web.cpu, app.web.memory),
+    cluster=cluster, subnet_ids=network.subnet_ids("app"),
+    desired_count=app.web.desired_count, max_count=app.web.max_count,
+    tags=config.tags,
+))
+web.connect_to(ai)  # the AI server admits the web tasks and nothing else
+
+# One-off: `npx prisma migrate deploy` with the web image, run by CI before a deploy (migrationRunTaskCommand).
+migrate = FargateTask("migrate", task("web", ContainerSpec(
+    name="migrate", image=images["web"].image_uri,
+    environment={"NODE_ENV": "production", "HOME": "/tmp", "npm_config_cache": "/tmp/.npm"},
+    secrets={name: ref for name, ref in database_secrets.items() if name == "DATABASE_URL"},
+    command=("npx", "prisma", "migrate", "deploy"), health_check=False, stop_timeout=120,
+), app.web.cpu, app.web.memory, log_group=web.log_group, log_stream_prefix="migrate"))
+
+migration_command = pulumi.Output.all(
+    cluster=cluster.cluster.name, task=migrate.task_definition.arn, subnets=network.subnet_ids("app"),
+    group=migrate.security_group.id,
+).apply(lambda o: (
+    f"aws ecs run-task --cluster {o['cluster']} --task-definition {o['task']} "
+    "--network-configuration 'awsvpcConfiguration={subnets=[" + ",".join(o["subnets"]) + "],"
+    f"securityGroups=[{o['group']}],assignPublicIp=DISABLED}}' --started-by pulumi-migrate "
+    "--query 'tasks[0].taskArn' --output text"
+))
+
+# Network grants: who may reach the database (each grant is the ingress rule and the source's egress rule).
+for client_name, client in (("web", web.security_group), ("ai", ai.security_group),
+                            ("migrate", migrate.security_group)):
+    database.allow_from(client, client_name)
+
 # Alarms and the dashboard watch what the boxes above expose (edge=, services=, database=, cache=, waf=, backup=).
 observability = Observability("observability", ObservabilityArgs(
     context=aws_context,
     topic_key=keys.logs,
     alert_emails=config.operations.alert_emails,
     thresholds=config.operations.alarm_thresholds,
+    services={"web": ServiceWatch(cluster.cluster.name, web.service.name),
+              "ai": ServiceWatch(cluster.cluster.name, ai.service.name)},
     database=DatabaseWatch(database.primary.identifier, database.replica_identifiers,
                            max_connections=db.max_connections),
     name_prefix=config.name_prefix,
@@ -92,6 +210,21 @@ export_contract({
     "databaseUrlSecretArn": database.writer_url.arn,
     "databaseReadUrlSecretArn": database.reader_url.arn,
     "databaseSecurityGroupId": database.security_group.id,
+    "clusterName": cluster.cluster.name,
+    "clusterArn": cluster.cluster.arn,
+    "webServiceName": web.service.name,
+    "aiServiceName": ai.service.name,
+    "webSecurityGroupId": web.security_group.id,
+    "aiSecurityGroupId": ai.security_group.id,
+    "migrationSecurityGroupId": migrate.security_group.id,
+    "webRepositoryUrl": images["web"].repository.repository_url,
+    "aiRepositoryUrl": images["ai"].repository.repository_url,
+    "webImage": images["web"].image_uri,
+    "aiImage": images["ai"].image_uri,
+    "webLogGroupName": web.log_group.name,
+    "aiLogGroupName": ai.log_group.name,
+    "migrationTaskDefinitionArn": migrate.task_definition.arn,
+    "migrationRunTaskCommand": migration_command,
     "alertTopicArn": observability.topic.arn,
     "alarmNames": observability.alarm_names(),
     "dashboardName": observability.dashboard.dashboard_name,

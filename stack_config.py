@@ -89,6 +89,75 @@ class NetworkSettings:
     """Interface endpoint services (short names such as 'ecr.api')."""
 
 
+# Fargate task sizes: CPU units -> (smallest, largest, step) memory in MiB.
+FARGATE_SIZES: dict[int, tuple[int, int, int]] = {
+    256: (512, 2048, 0), 512: (1024, 4096, 1024), 1024: (2048, 8192, 1024), 2048: (4096, 16384, 1024),
+    4096: (8192, 30720, 1024), 8192: (16384, 61440, 4096), 16384: (32768, 122880, 8192),
+}
+LOG_LEVELS = ("debug", "info", "warn", "error")
+WEB_PORT = 3000
+DIGEST_PATTERN = re.compile(r"^sha256:[0-9a-f]{64}$")
+TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+# <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>(@sha256:<hex> | :<tag>)
+ECR_REFERENCE_PATTERN = re.compile(
+    r"^(?P<repository>\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9][a-z0-9._/-]*)"
+    r"(@(?P<digest>sha256:[0-9a-f]{64})|:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))$")
+
+
+def fargate_memory_sizes(cpu: int) -> tuple[int, ...]:
+    """Memory sizes (MiB) Fargate accepts for a CPU size; empty for an invalid CPU size."""
+    if cpu not in FARGATE_SIZES:
+        return ()
+    low, high, step = FARGATE_SIZES[cpu]
+    return (512, 1024, 2048) if cpu == 256 else tuple(range(low, high + 1, step))
+
+
+@dataclass(frozen=True)
+class ImageSource:
+    """Where a service's image comes from: exactly one of the two is set."""
+
+    reference: str = ""
+    """An image the app's CI pushed: `sha256:<digest>`, a tag, or `<repositoryUrl>@sha256:<digest>` / `:<tag>`."""
+    build_context: str = ""
+    """A directory (relative to the project) that `pulumi up` builds and pushes with pulumi-docker."""
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """Image, task size and task counts of one ECS service."""
+
+    image: ImageSource
+    cpu: int
+    """Task CPU units (a Fargate size)."""
+    memory: int
+    """Task memory in MiB (valid for `cpu`)."""
+    desired_count: int
+    """Tasks at creation and the autoscaling minimum."""
+    max_count: int
+    """Autoscaling maximum."""
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """The application tier: images, services, their shared environment and which third-party secrets are set."""
+
+    web: ServiceSettings
+    ai: ServiceSettings
+    ai_port: int
+    """Port of the AI server (the web listens on WEB_PORT, the seed's 3000)."""
+    image_retain_count: int
+    """ECR lifecycle: how many images each repository keeps."""
+    fargate_spot: bool
+    """Run on FARGATE_SPOT (never in prod)."""
+    log_level: str
+    database_pool_size: int
+    database_max_connections: int
+    weather_api_key_set: bool
+    """Whether weatherApiKey has a value (the value itself is read as a secret by AppSecrets, never kept here)."""
+    sentry_dsn_set: bool
+    """Whether sentryDsn has a value."""
+
+
 @dataclass(frozen=True)
 class DatabaseSettings:
     """RDS PostgreSQL sizing, availability, backups and tuning (see components/database.py)."""
@@ -177,6 +246,7 @@ class StackConfig:
     network: NetworkSettings
     database: DatabaseSettings
     operations: OperationsSettings
+    app: AppSettings
 
     @property
     def is_prod(self) -> bool:
@@ -404,6 +474,7 @@ def load(raw: Mapping[str, str] | None = None, *, stack: str | None = None) -> S
     network = _network_settings(reader, region, environment)
     database = _database_settings(reader, region, environment)
     operations = _operations_settings(reader, environment)
+    app = _app_settings(reader, environment)
 
     reader.unknown_keys()
     if reader.problems:
@@ -421,6 +492,7 @@ def load(raw: Mapping[str, str] | None = None, *, stack: str | None = None) -> S
         network=network,
         database=database,
         operations=operations,
+        app=app,
     )
 
 
@@ -638,3 +710,84 @@ def _operations_settings(reader: _Reader, environment: Environment) -> Operation
         reader.problem("alarmLatencyP99Ms", values["latency_p99_ms"],
                        f"must be at least alarmLatencyP95Ms ({values['latency_p95_ms']}): a p99 is never below the p95")
     return OperationsSettings(alert_emails=emails, alarm_thresholds=AlarmThresholds(**values))
+def _check_image_reference(value: str) -> str | None:
+    if DIGEST_PATTERN.match(value) or TAG_PATTERN.match(value) or ECR_REFERENCE_PATTERN.match(value):
+        return None
+    return ("must be an image digest (sha256:<64 hex>), a tag, or <account>.dkr.ecr.<region>.amazonaws.com/<repo>"
+            "@sha256:<64 hex> (or :<tag>)")
+
+
+def _check_build_context(value: str) -> str | None:
+    directory = (SCHEMA_FILE.parent / value).resolve()
+    if not directory.is_dir():
+        return f"must be a directory (relative to the project); {directory} does not exist"
+    if not (directory / "Dockerfile").is_file():
+        return f"must contain a Dockerfile; {directory / 'Dockerfile'} does not exist"
+    return None
+
+
+def _image_source(reader: _Reader, service: str, environment: Environment) -> ImageSource:
+    image_key, context_key = f"{service}Image", f"{service}BuildContext"
+    reference = reader.string(image_key, check=lambda v: _check_image_reference(v) if v else None)
+    context = reader.string(context_key, check=lambda v: _check_build_context(v) if v else None)
+    if not reader.valid(image_key, context_key):
+        return ImageSource()
+    if reference and context:
+        reader.problem(image_key, reference, f"set either {image_key} or {context_key}, not both")
+    elif not reference and not context:
+        reader.problem(image_key, reference,
+                       f"required: set {image_key} (a digest sha256:... or tag the app's CI pushed) or "
+                       f"{context_key} (a directory with a Dockerfile to build)")
+    elif environment == "prod" and reference.rsplit(":", 1)[-1] == "latest" and not DIGEST_PATTERN.match(reference):
+        reader.problem(image_key, reference,
+                       "`latest` is not allowed in prod: pin a digest (sha256:...) or a release tag")
+    return ImageSource(reference=reference, build_context=context)
+
+
+def _service_settings(reader: _Reader, service: str, environment: Environment) -> ServiceSettings:
+    image = _image_source(reader, service, environment)
+    cpu_key, memory_key = f"{service}Cpu", f"{service}Memory"
+    cpu = reader.integer(cpu_key, choices=FARGATE_SIZES, fallback=256)
+    memory = reader.integer(memory_key, minimum=512, fallback=512)
+    if reader.valid(cpu_key, memory_key) and memory not in (allowed := fargate_memory_sizes(cpu)):
+        reader.problem(memory_key, memory,
+                       f"Fargate with {cpu_key} {cpu} ({cpu / 1024:g} vCPU) allows memory "
+                       f"{', '.join(map(str, allowed))} MiB")
+    desired_key, max_key = f"{service}DesiredCount", f"{service}MaxCount"
+    desired = reader.integer(desired_key, minimum=1, maximum=100, fallback=1)
+    maximum = reader.integer(max_key, minimum=1, maximum=100, fallback=1)
+    if reader.valid(desired_key, max_key) and maximum < desired:
+        reader.problem(max_key, maximum, f"must be at least {desired_key} ({desired})")
+    if environment == "prod" and desired < 2 and reader.valid("environment", desired_key):
+        reader.problem(desired_key, desired, "prod needs at least 2 tasks (spread over AZs, survives losing one)")
+    return ServiceSettings(image=image, cpu=cpu, memory=memory, desired_count=desired, max_count=maximum)
+
+
+def _app_settings(reader: _Reader, environment: Environment) -> AppSettings:
+    web = _service_settings(reader, "web", environment)
+    ai = _service_settings(reader, "ai", environment)
+    ai_port = reader.integer("aiPort", minimum=1024, maximum=65535, fallback=8000)
+    if ai_port == WEB_PORT and reader.valid("aiPort"):
+        reader.problem("aiPort", ai_port, f"must differ from the web's port {WEB_PORT}")
+    retain = reader.integer("imageRetainCount", minimum=1, maximum=1000, fallback=30)
+    spot = reader.boolean("fargateSpot")
+    if spot and environment == "prod" and reader.valid("environment"):
+        reader.problem("fargateSpot", spot, "not allowed in prod: Spot tasks can be reclaimed with 2 minutes' notice")
+    log_level = reader.string("appLogLevel", choices=LOG_LEVELS, fallback="info")
+    pool = reader.integer("appDatabasePoolSize", minimum=1, maximum=500, fallback=20)
+    max_connections = reader.integer("appDatabaseMaxConnections", minimum=1, maximum=10000, fallback=100)
+    if reader.valid("appDatabasePoolSize", "appDatabaseMaxConnections") and pool > max_connections:
+        reader.problem("appDatabasePoolSize", pool, f"must not exceed appDatabaseMaxConnections ({max_connections})")
+
+    # Secrets: only presence is checked and kept; a problem never echoes a value (an empty one is all it can show).
+    reader.string("anthropicApiKey", check=lambda v: None if v.strip() else "required: the AI server's Anthropic key")
+    present = {}
+    for key, feature in (("weatherApiKey", "the AI server's weather features"),
+                         ("sentryDsn", "error reporting from both services")):
+        present[key] = bool(reader.string(key).strip())
+        if environment == "prod" and not present[key] and reader.valid("environment"):
+            reader.problem(key, "", f"required in prod ({feature}); set it with "
+                                    f"`pulumi config set --secret {PROJECT}:{key} ...`")
+    return AppSettings(web=web, ai=ai, ai_port=ai_port, image_retain_count=retain, fargate_spot=spot,
+                       log_level=log_level, database_pool_size=pool, database_max_connections=max_connections,
+                       weather_api_key_set=present["weatherApiKey"], sentry_dsn_set=present["sentryDsn"])

@@ -286,8 +286,9 @@ def stack_config(stack: str, overrides: Mapping[str, Any] | None = None, *,
                  root: Path = ROOT) -> tuple[dict[str, str], list[str], list[str]]:
     """(config, secret keys, placeholder keys) for a stack: schema defaults, then the stack file, then overrides.
 
-    `secure:` values cannot be decrypted here (no CLI, no stack key), and declared secrets may be unset in a
-    fresh clone; both get a placeholder that says what it is, so the program still runs and the preview says so.
+    `secure:` values cannot be decrypted here (no CLI, no stack key), and declared secrets are unset in a
+    fresh clone (whatever their schema default); both get a placeholder that says what it is, so the program runs
+    as for a fully configured stack and the preview says so. An override sets a secret to a real value (e.g. "").
     Overrides set a key to a value, or remove it when the value is None.
     """
     schema = project_schema(root)
@@ -298,8 +299,11 @@ def stack_config(stack: str, overrides: Mapping[str, Any] | None = None, *,
     for key, spec in schema.items():
         if "default" in spec:
             values[f"{PROJECT}:{key}"] = spec["default"]
-    values.update((load_yaml(stack_file) or {}).get("config") or {})
+    stack_values = (load_yaml(stack_file) or {}).get("config") or {}
+    values.update(stack_values)
+    explicit = set(stack_values)
     for key, value in (overrides or {}).items():
+        explicit.add(key)
         if value is None:
             values.pop(key, None)
         else:
@@ -319,7 +323,9 @@ def stack_config(stack: str, overrides: Mapping[str, Any] | None = None, *,
         full_key = f"{PROJECT}:{key}"
         if spec.get("secret"):
             secret_keys.append(full_key)
-            if full_key not in config:
+            # A secret the stack file does not set stands for one the operator sets with `pulumi config set
+            # --secret` (its schema default, e.g. "", is what an unconfigured stack would get, not a real value).
+            if full_key not in explicit:
                 config[full_key] = f"{PLACEHOLDER_PREFIX}({full_key}: declared secret with no value here)"
                 placeholders.append(full_key)
     return config, sorted(set(secret_keys)), sorted(placeholders)

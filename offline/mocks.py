@@ -105,6 +105,18 @@ def _ecr_repository(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[
             "registryId": ACCOUNT_ID, "arn": m.arn("ecr", f"repository/{repo}")}
 
 
+def _task_definition(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
+    family = inputs.get("family") or name
+    base = m.arn("ecs", f"task-definition/{family}")
+    return {"arn": f"{base}:1", "arnWithoutRevision": base, "revision": 1}
+
+
+def _docker_image(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
+    image_name = inputs.get("imageName") or name
+    repository = image_name.rsplit(":", 1)[0] if "/" not in image_name.rsplit(":", 1)[-1] else image_name
+    return {"imageName": image_name, "repoDigest": f"{repository}@sha256:{hashlib.sha256(name.encode()).hexdigest()}"}
+
+
 def _named(service: str, resource: str) -> Computed:
     def compute(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
         physical = inputs.get("name") or f"{name}-{_digest(name, 7)}"
@@ -132,6 +144,10 @@ COMPUTED: dict[str, Computed] = {
     "aws:ecr/repository:Repository": _ecr_repository,
     "aws:ecs/cluster:Cluster": _named("ecs", "cluster"),
     "aws:ecs/service:Service": _named("ecs", "service"),
+    "aws:ecs/taskDefinition:TaskDefinition": _task_definition,
+    "aws:servicediscovery/httpNamespace:HttpNamespace": lambda n, i, m: {
+        "arn": m.arn("servicediscovery", f"namespace/ns-{_digest(n, 16)}"), "httpName": i.get("name") or n},
+    "docker:index/image:Image": _docker_image,
     "aws:sns/topic:Topic": lambda n, i, m: {"arn": m.arn("sns", i.get("name") or n)},
     "aws:rds/parameterGroup:ParameterGroup": lambda n, i, m: {
         "name": (pg := i.get("name") or f"{n}-{_digest(n, 7)}"), "arn": m.arn("rds", f"pg:{pg}")},
@@ -196,6 +212,11 @@ class OfflineMocks(Mocks):
         if token == "aws:index/getPartition:getPartition":
             return {"partition": PARTITION, "dnsSuffix": "amazonaws.com", "id": PARTITION,
                     "reverseDnsPrefix": "com.amazonaws"}, []
+        if token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+            registry = args.args.get("registryId") or ACCOUNT_ID
+            return {"userName": "AWS", "password": "offline-ecr-token", "authorizationToken": "QVdTOm9mZmxpbmU=",
+                    "proxyEndpoint": f"https://{registry}.dkr.ecr.{self.region}.amazonaws.com",
+                    "expiresAt": "2099-01-01T00:00:00Z", "id": self.region, "registryId": registry}, []
         if token == "aws:elb/getServiceAccount:getServiceAccount":
             return {"arn": f"arn:{PARTITION}:iam::127311923021:root", "id": "127311923021"}, []
         return {}, []

@@ -19,6 +19,12 @@ GOOD = {
     "maratron:azNames": '["us-east-1a", "us-east-1b"]',
     "maratron:natGateways": "single",
     "maratron:interfaceEndpoints": "[]",
+    # app
+    "maratron:webImage": "sha256:" + "a" * 64,
+    "maratron:aiImage": "v1.4.2",
+    "maratron:anthropicApiKey": "sk-ant-test",
+    "maratron:weatherApiKey": "weather-test",
+    "maratron:sentryDsn": "https://key@o1.ingest.sentry.io/1",
 }
 
 

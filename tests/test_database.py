@@ -297,11 +297,11 @@ def secret_value(run: StackRun, name: str) -> str:
 
 
 def password(run: StackRun) -> str:
-    return str(run.one("random:index/randomPassword:RandomPassword").outputs["result"])
+    return str(run.one("random:index/randomPassword:RandomPassword", "database-master-password").outputs["result"])
 
 
 def test_master_password_is_long_and_url_safe(prod: StackRun) -> None:
-    generator = prod.one("random:index/randomPassword:RandomPassword")
+    generator = prod.one("random:index/randomPassword:RandomPassword", "database-master-password")
     assert generator.inputs["length"] >= 40
     assert set(generator.inputs["overrideSpecial"]) <= set("-._~")  # RFC 3986 unreserved: no escaping in URLs
     assert is_secret(primary(prod).inputs["password"])

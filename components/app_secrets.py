@@ -1,0 +1,80 @@
+"""The app's own secrets in Secrets Manager: third-party keys from Pulumi config secrets, and NEXTAUTH_SECRET.
+
+ECS injects them into containers through `secrets` (valueFrom = secret ARN) at task start; the values never appear in
+a task definition, an environment variable of the definition, or a stack output. Each is encrypted with the stack's
+`data` CMK, and each service's execution role may read exactly the ones that service gets (see FargateTask).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from components.base import SecretRef, named_tags
+
+NEXTAUTH_SECRET_LENGTH = 64
+"""The seed asks for 64 characters minimum; 64 alphanumerics carry about 380 bits."""
+
+
+@dataclass(frozen=True)
+class AppSecretsArgs:
+    """Inputs of AppSecrets."""
+
+    kms_key: aws.kms.Key
+    """CMK that encrypts every secret (EncryptionKeys.data)."""
+    name_prefix: str
+    """Secrets are named `<name_prefix>/app/<env-var-in-kebab-case>`, e.g. maratron-prod/app/anthropic-api-key."""
+    values: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Environment variable name -> secret value (Pulumi config secrets). Only set ones: an empty value is an error."""
+    recovery_window_days: int = 30
+    """Days a deleted secret stays recoverable; default 30 (prod). 0 deletes at once, so a dev stack can be
+    destroyed and recreated with the same names."""
+    tags: dict[str, str] = field(default_factory=dict)
+    """Tags for every secret."""
+
+
+class AppSecrets(pulumi.ComponentResource):
+    """One Secrets Manager secret per app secret, keyed by the environment variable it becomes."""
+
+    refs: dict[str, SecretRef]
+    """Environment variable name -> secret (NEXTAUTH_SECRET and every configured value)."""
+
+    def __init__(self, name: str, args: AppSecretsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("maratron:app:AppSecrets", name, None, opts)
+        self._name = name
+        self._args = args
+        nextauth = random.RandomPassword(
+            f"{name}-nextauth-secret",
+            length=NEXTAUTH_SECRET_LENGTH,
+            special=False,  # no quoting surprises in env files or shells; length carries the entropy
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.refs = {"NEXTAUTH_SECRET": self._secret("NEXTAUTH_SECRET", nextauth.result,
+                                                     "NextAuth session/JWT signing secret (generated)")}
+        for env_name, value in args.values.items():
+            self.refs[env_name] = self._secret(env_name, value, f"{env_name} (from Pulumi config)")
+        self.register_outputs({env_name: ref.arn for env_name, ref in self.refs.items()})
+
+    def _secret(self, env_name: str, value: pulumi.Input[str], description: str) -> SecretRef:
+        slug = env_name.lower().replace("_", "-")
+        secret_name = f"{self._args.name_prefix}/app/{slug}"
+        secret = aws.secretsmanager.Secret(
+            f"{self._name}-{slug}",
+            name=secret_name,
+            description=f"{self._args.name_prefix}: {description}",
+            kms_key_id=self._args.kms_key.arn,
+            recovery_window_in_days=self._args.recovery_window_days,
+            tags=named_tags(self._args.tags, secret_name),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.secretsmanager.SecretVersion(
+            f"{self._name}-{slug}",
+            secret_id=secret.id,
+            secret_string=pulumi.Output.secret(value),
+            opts=pulumi.ResourceOptions(parent=secret),
+        )
+        return SecretRef(secret=secret, key=self._args.kms_key)

@@ -1,0 +1,71 @@
+"""The ECS cluster: Fargate capacity, Container Insights (enhanced) and the Service Connect namespace."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components.base import named_tags
+
+
+@dataclass(frozen=True)
+class ClusterArgs:
+    """Inputs of Cluster."""
+
+    name_prefix: str
+    """Cluster name and namespace are derived from it (maratron-prod, maratron-prod.internal)."""
+    fargate_spot: bool = False
+    """Associate FARGATE_SPOT and make it the default strategy (dev/staging savings); default false, never prod."""
+    container_insights: str = "enhanced"
+    """containerInsights setting: enhanced (default: per-task and per-container metrics), enabled or disabled."""
+    tags: dict[str, str] = field(default_factory=dict)
+    """Tags for every taggable child."""
+
+
+class Cluster(pulumi.ComponentResource):
+    """An ECS cluster for Fargate tasks, with a Cloud Map HTTP namespace as its Service Connect default."""
+
+    cluster: aws.ecs.Cluster
+    namespace: aws.servicediscovery.HttpNamespace
+    capacity_providers: aws.ecs.ClusterCapacityProviders
+    """The association services depend on (a strategy naming an unassociated provider is rejected)."""
+    capacity_provider_strategy: list[aws.ecs.ServiceCapacityProviderStrategyArgs]
+    """The strategy services should use (the cluster default, spelled out so a service never silently differs)."""
+
+    def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("maratron:app:Cluster", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        # Service Connect names (e.g. http://ai:8000) resolve inside this namespace only: no public DNS, no Route 53.
+        self.namespace = aws.servicediscovery.HttpNamespace(
+            f"{name}-namespace",
+            name=f"{args.name_prefix}.internal",
+            description=f"{args.name_prefix}: Service Connect between the app's services",
+            tags=named_tags(args.tags, f"{args.name_prefix}-namespace"),
+            opts=child,
+        )
+        self.cluster = aws.ecs.Cluster(
+            name,
+            name=args.name_prefix,
+            settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value=args.container_insights)],
+            service_connect_defaults=aws.ecs.ClusterServiceConnectDefaultsArgs(namespace=self.namespace.arn),
+            tags=named_tags(args.tags, args.name_prefix),
+            opts=child,
+        )
+        provider = "FARGATE_SPOT" if args.fargate_spot else "FARGATE"
+        providers = ["FARGATE", "FARGATE_SPOT"] if args.fargate_spot else ["FARGATE"]
+        self.capacity_providers = aws.ecs.ClusterCapacityProviders(
+            name,
+            cluster_name=self.cluster.name,
+            capacity_providers=providers,
+            # Also what `aws ecs run-task` uses without --launch-type (the migration task).
+            default_capacity_provider_strategies=[
+                aws.ecs.ClusterCapacityProvidersDefaultCapacityProviderStrategyArgs(
+                    capacity_provider=provider, weight=1, base=0)],
+            opts=pulumi.ResourceOptions(parent=self.cluster),
+        )
+        self.capacity_provider_strategy = [
+            aws.ecs.ServiceCapacityProviderStrategyArgs(capacity_provider=provider, weight=1, base=0)]
+        self.register_outputs({"clusterName": self.cluster.name, "clusterArn": self.cluster.arn,
+                               "namespaceArn": self.namespace.arn})

@@ -1,0 +1,146 @@
+"""Container images: one ECR repository per service, and the exact image each service runs.
+
+Two ways to supply the image, chosen per service by configuration:
+
+* **reference** (the normal path): the app's own CI builds, scans and pushes the image, then sets `webImage` /
+  `aiImage` to its digest (`sha256:...`, preferred: a digest names exactly one image) or to a release tag. The
+  repository's tags are immutable, so a tag cannot be re-pointed behind the stack's back either.
+* **build**: `pulumi up` builds the given context for linux/arm64 with pulumi-docker and pushes it; the service then
+  runs the pushed image by digest (`repoDigest`), so every rebuild rolls the service and nothing drifts.
+
+Why digests everywhere: ECS resolves a tag at deploy time; a digest makes the task definition itself say which bytes
+run, which is what rollbacks (deployment circuit breaker) and audits need.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_docker as docker
+
+from components.base import AwsContext, named_tags
+from stack_config import DIGEST_PATTERN, ECR_REFERENCE_PATTERN
+
+# Not part of an image's content: caches and VCS metadata (a rebuild for them would only churn tags).
+_SKIPPED_DIRS = frozenset({".git", "node_modules", ".next", "__pycache__", ".venv", ".mypy_cache", ".pytest_cache"})
+
+
+def context_digest(context: Path) -> str:
+    """A content hash of a build context (paths and bytes), used as the pushed tag: same content, same tag."""
+    digest = hashlib.sha256()
+    for path in sorted(context.rglob("*")):
+        relative = path.relative_to(context)
+        if any(part in _SKIPPED_DIRS for part in relative.parts) or not path.is_file():
+            continue
+        digest.update(relative.as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class ImageRepositoryArgs:
+    """Inputs of ImageRepository."""
+
+    context: AwsContext
+    """Account, partition and region (the repository URL is derived from them to check full references)."""
+    repository_name: str
+    """ECR repository name, e.g. maratron-prod/web."""
+    kms_key: aws.kms.Key
+    """CMK that encrypts the images (EncryptionKeys.images)."""
+    reference: str = ""
+    """Image the app's CI pushed: `sha256:<digest>`, a tag, or `<repositoryUrl>@sha256:<digest>` / `:<tag>`."""
+    build_context: str = ""
+    """Or: a directory with a Dockerfile to build and push on `pulumi up`. Exactly one of the two."""
+    platform: str = "linux/arm64"
+    """Build platform; default linux/arm64, matching the Graviton task runtime."""
+    retain_count: int = 30
+    """Lifecycle policy: keep the newest N images, expire the rest. Default 30."""
+    force_delete: bool = False
+    """Delete the repository even if it holds images (dev/staging); default false, and false in prod."""
+    tags: dict[str, str] = field(default_factory=dict)
+    """Tags for the repository."""
+
+    def __post_init__(self) -> None:
+        if bool(self.reference) == bool(self.build_context):
+            raise ValueError(f"{self.repository_name}: set exactly one of reference and build_context")
+
+
+class ImageRepository(pulumi.ComponentResource):
+    """A scanned, immutable-tag, KMS-encrypted ECR repository with a lifecycle policy, and the image to run."""
+
+    repository: aws.ecr.Repository
+    image_uri: pulumi.Output[str]
+    """The image a task definition should run (a digest reference whenever one is known)."""
+
+    def __init__(self, name: str, args: ImageRepositoryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("maratron:app:ImageRepository", name, None, opts)
+        self._args = args
+        self.repository = aws.ecr.Repository(
+            name,
+            name=args.repository_name,
+            image_tag_mutability="IMMUTABLE",  # a pushed tag always names the same image (CKV_AWS_51)
+            image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(scan_on_push=True),
+            encryption_configurations=[aws.ecr.RepositoryEncryptionConfigurationArgs(
+                encryption_type="KMS", kms_key=args.kms_key.arn)],
+            force_delete=args.force_delete,
+            tags=named_tags(args.tags, args.repository_name),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.ecr.LifecyclePolicy(
+            name,
+            repository=self.repository.name,
+            policy=json.dumps({"rules": [
+                # Untagged layers left by multi-arch or aborted pushes are never run: drop them after a day.
+                {"rulePriority": 1, "description": "Expire untagged images after 1 day",
+                 "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days",
+                               "countNumber": 1},
+                 "action": {"type": "expire"}},
+                {"rulePriority": 2, "description": f"Keep the newest {args.retain_count} images",
+                 "selection": {"tagStatus": "any", "countType": "imageCountMoreThan",
+                               "countNumber": args.retain_count},
+                 "action": {"type": "expire"}},
+            ]}),
+            opts=pulumi.ResourceOptions(parent=self.repository),
+        )
+        self.image_uri = self._built(name) if args.build_context else self._referenced()
+        self.register_outputs({"repositoryUrl": self.repository.repository_url, "imageUri": self.image_uri})
+
+    @property
+    def expected_url(self) -> str:
+        """The repository URL, known before creation (full references must point at it)."""
+        ctx = self._args.context
+        suffix = ".cn" if ctx.partition == "aws-cn" else ""
+        return f"{ctx.account_id}.dkr.ecr.{ctx.region}.amazonaws.com{suffix}/{self._args.repository_name}"
+
+    def _referenced(self) -> pulumi.Output[str]:
+        reference = self._args.reference
+        if full := ECR_REFERENCE_PATTERN.match(reference):
+            if full.group("repository") != self.expected_url:
+                raise ValueError(f"image {reference!r} is not in this stack's repository {self.expected_url}: "
+                                 "tasks may pull only from their own repository")
+            return pulumi.Output.from_input(reference)
+        separator = "@" if DIGEST_PATTERN.match(reference) else ":"
+        return self.repository.repository_url.apply(lambda url: f"{url}{separator}{reference}")
+
+    def _built(self, name: str) -> pulumi.Output[str]:
+        context = (Path.cwd() / self._args.build_context).resolve()  # Pulumi runs the program in the project dir
+        tag = f"build-{context_digest(context)[:16]}"  # immutable tags: a new tag exactly when the content changes
+        token = aws.ecr.get_authorization_token_output(registry_id=self.repository.registry_id)
+        image = docker.Image(
+            f"{name}-image",
+            image_name=self.repository.repository_url.apply(lambda url: f"{url}:{tag}"),
+            build=docker.DockerBuildArgs(context=str(context), dockerfile=str(context / "Dockerfile"),
+                                         platform=self._args.platform),
+            registry=docker.RegistryArgs(
+                server=self.repository.repository_url,
+                username=token.user_name,
+                password=pulumi.Output.secret(token.password),
+            ),
+            opts=pulumi.ResourceOptions(parent=self.repository),
+        )
+        return image.repo_digest

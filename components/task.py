@@ -1,0 +1,310 @@
+"""A hardened Fargate task: task definition, execution and task roles, log group and security group.
+
+Used by FargateService (long-running `web` and `ai`) and on its own for one-off tasks (the DB migration). Every
+container it defines:
+
+* runs as the image's unprivileged user (the seed's uid/gid 1001), never root, never privileged, with every Linux
+  capability dropped and an init process (tini) reaping zombies and forwarding SIGTERM;
+* has a read-only root filesystem; the paths the app must write (`/tmp`, Next.js' `.next/cache`) are task-local
+  scratch volumes. Fargate creates those root-owned 0755 unless the image declares them: the app's Dockerfile must
+  `mkdir` + `chown 1001:1001` each path and list it in `VOLUME` (ECS then copies the image's directory, ownership
+  included, into the volume);
+* gets configuration through `environment` and every secret through `secrets` (Secrets Manager ARNs resolved by the
+  ECS agent at start), so no secret value is ever part of the task definition;
+* logs with awslogs to a CMK-encrypted group in non-blocking mode (a slow CloudWatch never stalls the app).
+
+ARM64 (Graviton): about 20% cheaper per vCPU-hour than x86 on Fargate with better price-performance for Node.js
+and Python; both official base images (node:20-alpine, python) are multi-arch, and Fargate Spot supports ARM64 on
+platform 1.4.0. The images must be built for linux/arm64 (the build path does so).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.base import AwsContext, SecretRef, assume_role_policy, named_tags, policy_json
+
+NON_ROOT_USER = "1001:1001"
+"""The seed's Dockerfile user (nextjs, uid 1001, group nodejs gid 1001)."""
+HEALTH_CHECK_PATH = "/api/health"
+
+SecurityGroupLike = aws.ec2.SecurityGroup | pulumi.Output[str] | str
+
+
+def _security_group_id(group: SecurityGroupLike) -> pulumi.Input[str]:
+    return group.id if isinstance(group, aws.ec2.SecurityGroup) else group
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """The one container of a task."""
+
+    name: str
+    """Container name (also the Service Connect discovery name and the ALB target's container)."""
+    image: pulumi.Input[str]
+    """Image URI, preferably by digest (ImageRepository.image_uri)."""
+    port: int | None = None
+    """Port the app listens on; None for a one-off task without one."""
+    environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Plain configuration. A name here must not also be in `secrets`."""
+    secrets: Mapping[str, SecretRef] = field(default_factory=dict)
+    """Environment variable -> Secrets Manager secret; the execution role may read exactly these."""
+    scratch_paths: tuple[str, ...] = ("/tmp",)
+    """Writable task-local directories on the otherwise read-only root filesystem. Default /tmp."""
+    command: tuple[str, ...] = ()
+    """Overrides the image's CMD (one-off tasks); default: the image's."""
+    health_check: bool = True
+    """The seed's `curl -f http://localhost:<port>/api/health` check (needs `port` and curl in the image)."""
+    stop_timeout: int = 30
+    """Seconds between SIGTERM and SIGKILL (2-120 on Fargate); default 30 to finish in-flight requests."""
+
+    def __post_init__(self) -> None:
+        overlap = set(self.environment) & set(self.secrets)
+        if overlap:
+            raise ValueError(f"{self.name}: {sorted(overlap)} are both environment and secrets")
+        if self.health_check and self.port is None:
+            raise ValueError(f"{self.name}: a health check needs a port")
+        if not 2 <= self.stop_timeout <= 120:
+            raise ValueError(f"{self.name}: stop_timeout must be 2-120 seconds on Fargate")
+
+
+@dataclass(frozen=True)
+class FargateTaskArgs:
+    """Inputs of FargateTask."""
+
+    context: AwsContext
+    """Account, partition and region."""
+    container: ContainerSpec
+    """The task's container."""
+    cpu: int
+    """Task CPU units (validated against Fargate sizes in stack_config)."""
+    memory: int
+    """Task memory in MiB."""
+    vpc_id: pulumi.Input[str]
+    """VPC of the task's security group."""
+    repository: aws.ecr.Repository
+    """The ECR repository the execution role may pull from (and no other)."""
+    log_key: aws.kms.Key
+    """CMK for the log group (EncryptionKeys.logs)."""
+    log_retention_days: int = 365
+    """Retention of the log group; default 365."""
+    log_group: aws.cloudwatch.LogGroup | None = None
+    """Log into an existing group (e.g. the migration into web's) instead of creating one; default: create."""
+    log_stream_prefix: str = ""
+    """awslogs stream prefix; default: the container name."""
+    name_prefix: str = "maratron"
+    """Prefix of the task family, log group and Name tags (maratron-prod-web)."""
+    enable_execute_command: bool = False
+    """ECS Exec (a shell into running tasks): off by default; on adds the SSM channel permissions to the task role."""
+    tags: dict[str, str] = field(default_factory=dict)
+    """Tags for every taggable child."""
+
+
+class FargateTask(pulumi.ComponentResource):
+    """A task definition with its own roles, log group and security group."""
+
+    task_definition: aws.ecs.TaskDefinition
+    execution_role: aws.iam.Role
+    execution_policy: aws.iam.RolePolicy
+    task_role: aws.iam.Role
+    log_group: aws.cloudwatch.LogGroup
+    security_group: aws.ec2.SecurityGroup
+    """No ingress until allow_from; egress 443 anywhere plus what allow_to adds."""
+
+    def __init__(self, name: str, args: FargateTaskArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("maratron:app:FargateTask", name, None, opts)
+        self._name = name
+        self._args = args
+        child = pulumi.ResourceOptions(parent=self)
+        container = args.container
+        family = f"{args.name_prefix}-{name}"
+
+        self.log_group = args.log_group or aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=f"/{args.name_prefix}/ecs/{name}",
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.log_key.arn,
+            tags=self._tags("logs"),
+            opts=child,
+        )
+
+        self.security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=args.vpc_id,
+            description=f"{family} tasks",
+            tags=self._tags("sg"),
+            opts=child,
+        )
+        # ECR, CloudWatch Logs and Secrets Manager (through endpoints or NAT) and third-party HTTPS APIs
+        # (Anthropic, weather, Sentry) all speak 443; nothing else leaves the task unless allow_to opens it.
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-to-https",
+            security_group_id=self.security_group.id,
+            description="HTTPS to AWS APIs and third-party APIs",
+            ip_protocol="tcp", from_port=443, to_port=443,
+            cidr_ipv4="0.0.0.0/0",
+            tags=self._tags("to-https"),
+            opts=pulumi.ResourceOptions(parent=self.security_group),
+        )
+
+        trust = assume_role_policy("ecs-tasks.amazonaws.com", source_account=args.context.account_id)
+        self.execution_role = aws.iam.Role(
+            f"{name}-execution",
+            description=f"ECS agent for {family}: pull its image, write its logs, read its secrets",
+            assume_role_policy=trust,
+            tags=self._tags("execution"),
+            opts=child,
+        )
+        self.execution_policy = aws.iam.RolePolicy(
+            f"{name}-execution",
+            role=self.execution_role.id,
+            policy=policy_json(self._execution_statements()),
+            opts=pulumi.ResourceOptions(parent=self.execution_role),
+        )
+        self.task_role = aws.iam.Role(
+            f"{name}-task",
+            description=f"The {family} application itself: no AWS permissions unless listed here",
+            assume_role_policy=trust,
+            tags=self._tags("task"),
+            opts=child,
+        )
+        if args.enable_execute_command:
+            aws.iam.RolePolicy(
+                f"{name}-task-exec",
+                role=self.task_role.id,
+                policy=policy_json([{
+                    "Effect": "Allow",
+                    "Action": ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+                               "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"],
+                    "Resource": "*",  # the SSM message channels have no resource ARNs
+                }]),
+                opts=pulumi.ResourceOptions(parent=self.task_role),
+            )
+
+        self.task_definition = aws.ecs.TaskDefinition(
+            name,
+            family=family,
+            requires_compatibilities=["FARGATE"],
+            network_mode="awsvpc",
+            cpu=str(args.cpu),
+            memory=str(args.memory),
+            runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
+                operating_system_family="LINUX", cpu_architecture="ARM64"),
+            execution_role_arn=self.execution_role.arn,
+            task_role_arn=self.task_role.arn,
+            volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=_volume_name(path)) for path in container.scratch_paths],
+            container_definitions=pulumi.Output.json_dumps([self._container_definition()]),
+            tags=self._tags("task"),
+            opts=child,
+        )
+        self.register_outputs({"taskDefinitionArn": self.task_definition.arn,
+                               "securityGroupId": self.security_group.id,
+                               "logGroupName": self.log_group.name})
+
+    # --- capabilities -------------------------------------------------------------------------------------------
+
+    def allow_from(self, source: SecurityGroupLike, name: str, port: int | None = None) -> None:
+        """Admit TCP to the container's port (or `port`) from the tasks or load balancer behind `source`."""
+        port = port if port is not None else self._args.container.port
+        if port is None:
+            raise ValueError(f"{self._name}: allow_from needs a port (the container has none)")
+        aws.vpc.SecurityGroupIngressRule(
+            f"{self._name}-from-{name}",
+            security_group_id=self.security_group.id,
+            description=f"{name} to {self._args.container.name} on {port}",
+            ip_protocol="tcp", from_port=port, to_port=port,
+            referenced_security_group_id=_security_group_id(source),
+            tags=self._tags(f"from-{name}"),
+            opts=pulumi.ResourceOptions(parent=self.security_group),
+        )
+
+    def allow_to(self, target: SecurityGroupLike, port: int, name: str) -> None:
+        """Let the tasks open TCP connections to `port` on the members of `target` (database, cache, AI server)."""
+        aws.vpc.SecurityGroupEgressRule(
+            f"{self._name}-to-{name}",
+            security_group_id=self.security_group.id,
+            description=f"{self._args.container.name} to {name} on {port}",
+            ip_protocol="tcp", from_port=port, to_port=port,
+            referenced_security_group_id=_security_group_id(target),
+            tags=self._tags(f"to-{name}"),
+            opts=pulumi.ResourceOptions(parent=self.security_group),
+        )
+
+    # --- parts --------------------------------------------------------------------------------------------------
+
+    def _tags(self, suffix: str) -> dict[str, str]:
+        return named_tags(self._args.tags, f"{self._args.name_prefix}-{self._name}-{suffix}")
+
+    def _execution_statements(self) -> list[dict[str, Any]]:
+        args = self._args
+        statements: list[dict[str, Any]] = [
+            # The registry login token is account-wide; the API has no resource to scope it to.
+            {"Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"], "Resource": "*"},
+            {"Effect": "Allow",
+             "Action": ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
+             "Resource": [args.repository.arn]},
+            {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+             "Resource": [self.log_group.arn.apply(lambda arn: f"{arn}:log-stream:*")]},
+        ]
+        seen: set[tuple[str, ...]] = set()
+        for env_name in sorted(args.container.secrets):
+            for statement in args.container.secrets[env_name].read_statements():
+                # Secrets sharing a CMK yield the same decrypt statement (same key Output): keep one of each.
+                identity = (json.dumps(statement["Action"]), json.dumps(statement.get("Condition")),
+                            *(str(id(resource)) for resource in statement["Resource"]))
+                if identity not in seen:
+                    seen.add(identity)
+                    statements.append(statement)
+        return statements
+
+    def _container_definition(self) -> dict[str, Any]:
+        args = self._args
+        container = args.container
+        definition: dict[str, Any] = {
+            "name": container.name,
+            "image": container.image,
+            "essential": True,
+            "user": NON_ROOT_USER,
+            "readonlyRootFilesystem": True,
+            "privileged": False,
+            "linuxParameters": {"capabilities": {"add": [], "drop": ["ALL"]}, "initProcessEnabled": True},
+            "environment": [{"name": k, "value": container.environment[k]} for k in sorted(container.environment)],
+            "secrets": [{"name": k, "valueFrom": container.secrets[k].arn} for k in sorted(container.secrets)],
+            "mountPoints": [{"sourceVolume": _volume_name(path), "containerPath": path, "readOnly": False}
+                            for path in container.scratch_paths],
+            "stopTimeout": container.stop_timeout,
+            "logConfiguration": {
+                "logDriver": "awslogs",
+                "options": {
+                    "awslogs-group": self.log_group.name,
+                    "awslogs-region": args.context.region,
+                    "awslogs-stream-prefix": args.log_stream_prefix or container.name,
+                    # Never block the app on CloudWatch; buffer up to 25 MiB and drop beyond that.
+                    "mode": "non-blocking",
+                    "max-buffer-size": "25m",
+                },
+            },
+        }
+        if container.port is not None:
+            definition["portMappings"] = [{"name": "http", "containerPort": container.port, "protocol": "tcp",
+                                           "appProtocol": "http"}]
+        if container.health_check:
+            definition["healthCheck"] = {
+                "command": ["CMD-SHELL", f"curl -f http://localhost:{container.port}{HEALTH_CHECK_PATH} || exit 1"],
+                "interval": 30, "timeout": 10, "retries": 3, "startPeriod": 40,
+            }
+        if container.command:
+            definition["command"] = list(container.command)
+        return definition
+
+
+def _volume_name(path: str) -> str:
+    """/app/.next/cache -> scratch-app-next-cache."""
+    slug = "-".join(part.strip(".") for part in path.strip("/").split("/") if part.strip("."))
+    return f"scratch-{slug or 'root'}"

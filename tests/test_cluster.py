@@ -1,0 +1,55 @@
+"""ECS cluster: Container Insights enhanced, Fargate capacity (Spot only outside prod), Service Connect namespace."""
+
+from __future__ import annotations
+
+from offline.engine import StackRun
+
+CLUSTER = "aws:ecs/cluster:Cluster"
+PROVIDERS = "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders"
+NAMESPACE = "aws:servicediscovery/httpNamespace:HttpNamespace"
+SERVICE = "aws:ecs/service:Service"
+
+
+def test_container_insights_enhanced_and_service_connect_default(any_stack: StackRun) -> None:
+    cluster = any_stack.one(CLUSTER)
+    namespace = any_stack.one(NAMESPACE)
+    assert cluster.inputs["name"] == f"maratron-{any_stack.stack}"
+    assert cluster.inputs["settings"] == [{"name": "containerInsights", "value": "enhanced"}]
+    assert cluster.inputs["serviceConnectDefaults"] == {"namespace": namespace.outputs["arn"]}
+    assert namespace.inputs["name"] == f"maratron-{any_stack.stack}.internal"
+    assert {"owner", "cost-center", "environment", "Name"} <= set(cluster.inputs["tags"])
+
+
+def test_prod_runs_on_on_demand_fargate_only(prod: StackRun) -> None:
+    providers = prod.one(PROVIDERS)
+    assert providers.inputs["clusterName"] == prod.one(CLUSTER).outputs["name"]
+    assert providers.inputs["capacityProviders"] == ["FARGATE"]
+    assert providers.inputs["defaultCapacityProviderStrategies"] == [
+        {"capacityProvider": "FARGATE", "weight": 1, "base": 0}]
+    for service in prod.of_type(SERVICE):
+        assert service.inputs["capacityProviderStrategies"] == [
+            {"capacityProvider": "FARGATE", "weight": 1, "base": 0}], service.name
+
+
+def test_dev_opts_into_fargate_spot_for_services_and_one_off_tasks(dev: StackRun) -> None:
+    providers = dev.one(PROVIDERS)
+    assert providers.inputs["capacityProviders"] == ["FARGATE", "FARGATE_SPOT"]
+    # The cluster default is what `aws ecs run-task` (the migration) uses.
+    assert providers.inputs["defaultCapacityProviderStrategies"] == [
+        {"capacityProvider": "FARGATE_SPOT", "weight": 1, "base": 0}]
+    for service in dev.of_type(SERVICE):
+        assert service.inputs["capacityProviderStrategies"] == [
+            {"capacityProvider": "FARGATE_SPOT", "weight": 1, "base": 0}], service.name
+        # A strategy may only name associated providers: the association comes first.
+        assert providers.urn in service.dependencies, service.name
+
+
+def test_staging_stays_on_demand(staging: StackRun) -> None:
+    assert staging.one(PROVIDERS).inputs["capacityProviders"] == ["FARGATE"]
+
+
+def test_spot_in_prod_is_an_error(run_variant) -> None:  # type: ignore[no-untyped-def]
+    run = run_variant("prod", fargateSpot=True)
+    assert not run.ok
+    assert "maratron:fargateSpot = true: not allowed in prod: Spot tasks can be reclaimed with 2 minutes' notice" \
+        in str(run.error)

@@ -1,0 +1,498 @@
+"""Fargate services, the migration task and app secrets: sizes, counts, container hardening, secrets, IAM, network."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components.app_environment import SECRET_NAME_PATTERN, app_environment
+from components.task import ContainerSpec
+from offline.engine import PLACEHOLDER_PREFIX, StackRun, is_secret, project_schema, run_program, stack_config
+
+TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
+SERVICE = "aws:ecs/service:Service"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+SECRET = "aws:secretsmanager/secret:Secret"
+SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+SCALING_TARGET = "aws:appautoscaling/target:Target"
+SCALING_POLICY = "aws:appautoscaling/policy:Policy"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+TASKS = ("web", "ai", "migrate")
+
+
+def container(run: StackRun, task: str) -> dict[str, Any]:
+    definitions = json.loads(run.one(TASK_DEFINITION, task).plain("containerDefinitions"))
+    assert len(definitions) == 1
+    return definitions[0]
+
+
+def env(run: StackRun, task: str) -> dict[str, str]:
+    return {e["name"]: e["value"] for e in container(run, task)["environment"]}
+
+
+def secret_names(run: StackRun) -> dict[str, str]:
+    """Secret ARN -> the environment variable it becomes (from the app/<kebab-name> naming)."""
+    names = {s.outputs["arn"]: s.inputs["name"].rsplit("/", 1)[-1].upper().replace("-", "_")
+             for s in run.of_type(SECRET)}
+    data_tier = {"databaseUrlSecretArn": "DATABASE_URL", "databaseReadUrlSecretArn": "DATABASE_READ_URL",
+                 "redisUrlSecretArn": "REDIS_URL"}
+    names.update({run.outputs[output]: name for output, name in data_tier.items() if output in run.outputs})
+    return names
+
+
+def execution_policy(run: StackRun, task: str) -> list[dict[str, Any]]:
+    return json.loads(run.one(ROLE_POLICY, f"{task}-execution").plain("policy"))["Statement"]
+
+
+# --- sizes and counts ------------------------------------------------------------------------------------------------
+
+def test_prod_runs_three_web_and_two_ai_tasks(prod: StackRun) -> None:
+    services = {s.name: s.inputs for s in prod.of_type(SERVICE)}
+    assert services["web"]["desiredCount"] == 3 and services["ai"]["desiredCount"] == 2
+    targets = {t.name: t.inputs for t in prod.of_type(SCALING_TARGET)}
+    assert (targets["web"]["minCapacity"], targets["web"]["maxCapacity"]) == (3, 12)
+    assert (targets["ai"]["minCapacity"], targets["ai"]["maxCapacity"]) == (2, 6)
+    sizes = {t.name: (t.inputs["cpu"], t.inputs["memory"]) for t in prod.of_type(TASK_DEFINITION)}
+    assert sizes == {"web": ("1024", "2048"), "ai": ("512", "1024"), "migrate": ("1024", "2048")}
+
+
+def test_dev_runs_one_task_each(dev: StackRun) -> None:
+    assert {s.name: s.inputs["desiredCount"] for s in dev.of_type(SERVICE)} == {"web": 1, "ai": 1}
+    assert {t.name: (t.inputs["minCapacity"], t.inputs["maxCapacity"]) for t in dev.of_type(SCALING_TARGET)} == \
+        {"web": (1, 2), "ai": (1, 2)}
+
+
+def test_tasks_are_fargate_arm64_awsvpc(any_stack: StackRun) -> None:
+    for task in any_stack.of_type(TASK_DEFINITION):
+        assert task.inputs["requiresCompatibilities"] == ["FARGATE"]
+        assert task.inputs["networkMode"] == "awsvpc"
+        assert task.inputs["runtimePlatform"] == {"operatingSystemFamily": "LINUX", "cpuArchitecture": "ARM64"}
+        assert task.inputs["family"] == f"maratron-{any_stack.stack}-{task.name}"
+
+
+@pytest.mark.parametrize(("overrides", "expected"), [
+    ({"webCpu": 1024, "webMemory": 1024},
+     "maratron:webMemory = 1024: Fargate with webCpu 1024 (1 vCPU) allows memory 2048, 3072, 4096, 5120, 6144, "
+     "7168, 8192 MiB"),
+    ({"aiCpu": 256, "aiMemory": 4096},
+     "maratron:aiMemory = 4096: Fargate with aiCpu 256 (0.25 vCPU) allows memory 512, 1024, 2048 MiB"),
+    ({"webCpu": 1000}, "maratron:webCpu = 1000: must be one of 256, 512, 1024, 2048, 4096, 8192, 16384"),
+    ({"webDesiredCount": 1}, "maratron:webDesiredCount = 1: prod needs at least 2 tasks"),
+    ({"aiMaxCount": 1}, "maratron:aiMaxCount = 1: must be at least aiDesiredCount (2)"),
+    ({"aiPort": 3000}, "maratron:aiPort = 3000: must differ from the web's port 3000"),
+    ({"aiPort": 80}, "maratron:aiPort = 80: must be between 1024 and 65535"),
+    ({"appLogLevel": "trace"}, "maratron:appLogLevel = \"trace\": must be one of debug, info, warn, error"),
+    ({"appDatabasePoolSize": 200}, "maratron:appDatabasePoolSize = 200: must not exceed appDatabaseMaxConnections"),
+    ({"anthropicApiKey": None}, "maratron:anthropicApiKey = (not set): required"),
+    ({"anthropicApiKey": " "}, "required: the AI server's Anthropic key"),
+    ({"weatherApiKey": ""}, "maratron:weatherApiKey = \"\": required in prod (the AI server's weather features); "
+                            "set it with `pulumi config set --secret maratron:weatherApiKey ...`"),
+    ({"sentryDsn": ""}, "maratron:sentryDsn = \"\": required in prod (error reporting from both services)"),
+])
+def test_app_config_errors(run_variant, overrides: dict[str, Any], expected: str) -> None:  # type: ignore[no-untyped-def]
+    run = run_variant("prod", **overrides)
+    assert not run.ok
+    assert expected in str(run.error), str(run.error)
+
+
+def test_optional_secrets_must_still_be_set_even_if_empty(run_variant) -> None:  # type: ignore[no-untyped-def]
+    run = run_variant("dev", weatherApiKey=None)
+    assert not run.ok
+    assert "maratron:weatherApiKey = (not set): required (Weather API key" in str(run.error)
+
+
+def test_no_declared_secret_has_a_schema_default() -> None:
+    # The CLI merges a default as plain text and then rejects it for a `secret: true` key (pulumi/pulumi#21865).
+    schema = project_schema()
+    assert not [key for key, spec in schema.items() if spec.get("secret") and "default" in spec]
+    assert {"anthropicApiKey", "weatherApiKey", "sentryDsn"} <= {k for k, v in schema.items() if v.get("secret")}
+
+
+def test_config_errors_never_echo_a_secret_value(run_variant) -> None:  # type: ignore[no-untyped-def]
+    run = run_variant("prod", sentryDsn="", weatherApiKey="wk-super-secret", webCpu=7)
+    assert not run.ok
+    assert "wk-super-secret" not in str(run.error)
+
+
+# --- container hardening ---------------------------------------------------------------------------------------------
+
+def test_every_container_is_non_root_read_only_unprivileged_and_drops_all_capabilities(any_stack: StackRun) -> None:
+    assert sorted(t.name for t in any_stack.of_type(TASK_DEFINITION)) == sorted(TASKS)
+    for task in TASKS:
+        c = container(any_stack, task)
+        assert c["user"] == "1001:1001", task
+        assert c["readonlyRootFilesystem"] is True, task
+        assert c["privileged"] is False, task
+        assert c["linuxParameters"]["capabilities"] == {"add": [], "drop": ["ALL"]}, task
+        assert c["linuxParameters"]["initProcessEnabled"] is True, task
+        assert c["essential"] is True and 2 <= c["stopTimeout"] <= 120, task
+
+
+def test_services_have_the_seeds_health_check(any_stack: StackRun) -> None:
+    port = {"web": 3000, "ai": 8000}
+    for task in ("web", "ai"):
+        assert container(any_stack, task)["healthCheck"] == {
+            "command": ["CMD-SHELL", f"curl -f http://localhost:{port[task]}/api/health || exit 1"],
+            "interval": 30, "timeout": 10, "retries": 3, "startPeriod": 40,
+        }
+        assert container(any_stack, task)["portMappings"] == [
+            {"name": "http", "containerPort": port[task], "protocol": "tcp", "appProtocol": "http"}]
+    assert "healthCheck" not in container(any_stack, "migrate")
+
+
+def test_only_the_scratch_paths_are_writable(prod: StackRun) -> None:
+    expected = {"web": ["/tmp", "/app/.next/cache"], "ai": ["/tmp"], "migrate": ["/tmp"]}
+    for task, paths in expected.items():
+        mounts = container(prod, task)["mountPoints"]
+        assert [m["containerPath"] for m in mounts] == paths, task
+        volumes = {v["name"] for v in prod.one(TASK_DEFINITION, task).inputs["volumes"]}
+        assert {m["sourceVolume"] for m in mounts} == volumes, task
+        assert all("host" not in v and "efsVolumeConfiguration" not in v
+                   for v in prod.one(TASK_DEFINITION, task).inputs["volumes"])  # task-local scratch only
+
+
+def test_logs_go_non_blocking_to_encrypted_retained_groups(any_stack: StackRun) -> None:
+    logs_key = any_stack.one("aws:kms/key:Key", "keys-logs").outputs["arn"]
+    retention = int(any_stack.config["maratron:logRetentionDays"])
+    groups = {g.name: g for g in any_stack.of_type(LOG_GROUP)}
+    for task, group_name, prefix in (("web", "web-logs", "web"), ("ai", "ai-logs", "ai"),
+                                     ("migrate", "web-logs", "migrate")):
+        group = groups[group_name]
+        assert group.inputs["kmsKeyId"] == logs_key and group.inputs["retentionInDays"] == retention
+        assert container(any_stack, task)["logConfiguration"] == {"logDriver": "awslogs", "options": {
+            "awslogs-group": group.outputs["name"], "awslogs-region": "us-east-1", "awslogs-stream-prefix": prefix,
+            "mode": "non-blocking", "max-buffer-size": "25m"}}
+    assert any_stack.outputs["webLogGroupName"] == f"/maratron-{any_stack.stack}/ecs/web"
+    assert any_stack.outputs["aiLogGroupName"] == f"/maratron-{any_stack.stack}/ecs/ai"
+
+
+# --- environment and secrets -----------------------------------------------------------------------------------------
+
+def test_environment_follows_the_seed(prod: StackRun) -> None:
+    web = env(prod, "web")
+    assert web == {
+        "NODE_ENV": "production", "NEXT_PUBLIC_APP_URL": "https://maratron.example.com",
+        "NEXTAUTH_URL": "https://maratron.example.com", "DATABASE_POOL_SIZE": "20",
+        "DATABASE_MAX_CONNECTIONS": "100", "REDIS_ENABLED": "false", "REDIS_CLUSTER_ENABLED": "false",
+        "REDIS_KEY_PREFIX": "maratron:prod:", "BCRYPT_ROUNDS": "12", "LOG_LEVEL": "info", "METRICS_ENABLED": "true",
+        "RATE_LIMIT_ENABLED": "true", "RATE_LIMIT_REQUESTS_PER_MINUTE": "60",
+        "RATE_LIMIT_AI_REQUESTS_PER_MINUTE": "10", "CACHE_ENABLED": "true", "CACHE_DEFAULT_TTL": "900",
+        "COMPRESSION_ENABLED": "true", "CORS_ORIGINS": "https://maratron.example.com,https://admin.maratron.example.com",
+        "CSRF_PROTECTION": "true", "PORT": "3000", "HOSTNAME": "0.0.0.0", "AI_SERVER_URL": "http://ai:8000",
+    }
+    ai = env(prod, "ai")
+    assert ai["PORT"] == "8000" and "AI_SERVER_URL" not in ai
+    assert {k: v for k, v in ai.items() if k != "PORT"} == {
+        k: v for k, v in web.items() if k not in ("PORT", "AI_SERVER_URL")}
+    assert env(prod, "migrate") == {"NODE_ENV": "production", "HOME": "/tmp", "npm_config_cache": "/tmp/.npm"}
+
+
+def test_dev_environment(dev: StackRun) -> None:
+    web = env(dev, "web")
+    assert web["REDIS_KEY_PREFIX"] == "maratron:dev:" and web["LOG_LEVEL"] == "debug"
+    assert web["CORS_ORIGINS"] == "https://dev.maratron.example.com"
+
+
+def test_secrets_only_through_secrets_manager_with_least_privilege(any_stack: StackRun) -> None:
+    names = secret_names(any_stack)
+    data_tier = {"DATABASE_URL", "DATABASE_READ_URL"}
+    expected = {"web": {"NEXTAUTH_SECRET", "SENTRY_DSN", *data_tier},
+                "ai": {"ANTHROPIC_API_KEY", "WEATHER_API_KEY", "SENTRY_DSN", *data_tier},
+                "migrate": {"DATABASE_URL"}}
+    for task, wanted in expected.items():
+        c = container(any_stack, task)
+        assert not [e["name"] for e in c["environment"] if SECRET_NAME_PATTERN.search(e["name"])], task
+        injected = {s["name"]: s["valueFrom"] for s in c["secrets"]}
+        assert set(injected) == wanted, task
+        assert all(names[arn] == name for name, arn in injected.items()), task
+
+
+def test_execution_role_reads_exactly_its_own_secrets_pulls_its_own_repo_writes_its_own_logs(
+        any_stack: StackRun) -> None:
+    data_key = any_stack.one("aws:kms/key:Key", "keys-data").outputs["arn"]
+    repositories = {"web": "web", "ai": "ai", "migrate": "web"}
+    groups = {"web": "web-logs", "ai": "ai-logs", "migrate": "web-logs"}
+    for task in TASKS:
+        statements = execution_policy(any_stack, task)
+        readable = [arn for s in statements if s["Action"] == ["secretsmanager:GetSecretValue"]
+                    for arn in s["Resource"]]
+        assert sorted(readable) == sorted(s["valueFrom"] for s in container(any_stack, task)["secrets"]), task
+        decrypt = [s for s in statements if "kms:Decrypt" in s["Action"]]
+        assert len(decrypt) == (1 if readable else 0), task  # one CMK for all app secrets, listed once
+        assert all(s["Resource"] == [data_key] and s["Condition"] == {
+            "StringLike": {"kms:ViaService": "secretsmanager.*.amazonaws.com"}} for s in decrypt), task
+        pull = next(s for s in statements if "ecr:BatchGetImage" in s["Action"])
+        assert pull["Resource"] == [any_stack.one("aws:ecr/repository:Repository", repositories[task]).outputs["arn"]]
+        logs = next(s for s in statements if "logs:PutLogEvents" in s["Action"])
+        group_arn = any_stack.one(LOG_GROUP, groups[task]).outputs["arn"]
+        assert logs["Resource"] == [f"{group_arn}:log-stream:*"], task
+        # Nothing else: the only wildcard is the registry login, which has no resource to scope to.
+        wildcard = [s["Action"] for s in statements if s["Resource"] == "*"]
+        assert wildcard == [["ecr:GetAuthorizationToken"]], task
+
+
+def test_task_roles_are_separate_trusted_by_this_account_only_and_hold_no_permissions(any_stack: StackRun) -> None:
+    for task in TASKS:
+        definition = any_stack.one(TASK_DEFINITION, task)
+        execution = any_stack.one(ROLE, f"{task}-execution")
+        task_role = any_stack.one(ROLE, f"{task}-task")
+        assert definition.inputs["executionRoleArn"] == execution.outputs["arn"]
+        assert definition.inputs["taskRoleArn"] == task_role.outputs["arn"]
+        for role in (execution, task_role):
+            trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+            assert trust == [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                              "Action": "sts:AssumeRole",
+                              "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}}]
+            assert "managedPolicyArns" not in role.inputs
+        assert not [p for p in any_stack.of_type(ROLE_POLICY) if p.inputs["role"] == task_role.id], task
+        assert not [a for a in any_stack.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+                    if a.inputs["role"] in (task_role.id, execution.id)]
+    assert all(s.inputs["enableExecuteCommand"] is False for s in any_stack.of_type(SERVICE))
+
+
+def _walk(value: Any, inside_secret: bool = False) -> list[tuple[str, bool]]:
+    """Every string in an inventory value, with whether it sits inside a secret wrapper."""
+    if is_secret(value):
+        return _walk(value["value"], True)
+    if isinstance(value, dict):
+        return [found for v in value.values() for found in _walk(v, inside_secret)]
+    if isinstance(value, list):
+        return [found for v in value for found in _walk(v, inside_secret)]
+    return [(value, inside_secret)] if isinstance(value, str) else []
+
+
+def test_secret_values_never_appear_unwrapped(any_stack: StackRun) -> None:
+    nextauth = any_stack.one("random:index/randomPassword:RandomPassword", "app-secrets-nextauth-secret").outputs["result"]
+    assert len(nextauth) >= 64
+    inventory = any_stack.inventory(redact_secrets=False)
+    strings = _walk(inventory["resources"]) + _walk(inventory["outputs"])
+    values = [PLACEHOLDER_PREFIX, nextauth]
+    leaked = [s for s, wrapped in strings if not wrapped and any(v in s for v in values)]
+    assert leaked == []
+    stored = [s for s, wrapped in strings if wrapped and PLACEHOLDER_PREFIX in s]
+    assert {s.split("(")[1].split(":")[1] for s in stored} >= {"anthropicApiKey", "weatherApiKey", "sentryDsn"}
+    for version in any_stack.of_type(SECRET_VERSION):
+        assert is_secret(version.inputs["secretString"]), version.name
+
+
+def test_app_secrets_are_encrypted_with_the_data_key(prod: StackRun, dev: StackRun) -> None:
+    for run, window in ((prod, 30), (dev, 0)):
+        data_key = run.one("aws:kms/key:Key", "keys-data").outputs["arn"]
+        secrets = run.of_type(SECRET)
+        assert sorted(s.inputs["name"] for s in secrets) == sorted(
+            f"maratron-{run.stack}/app/{n}" for n in ("nextauth-secret", "anthropic-api-key", "weather-api-key",
+                                                      "sentry-dsn"))
+        assert all(s.inputs["kmsKeyId"] == data_key and s.inputs["recoveryWindowInDays"] == window for s in secrets)
+    password = prod.one("random:index/randomPassword:RandomPassword", "app-secrets-nextauth-secret").inputs
+    assert password["length"] >= 64
+
+
+def test_unset_optional_keys_outside_prod_are_simply_absent(run_variant) -> None:  # type: ignore[no-untyped-def]
+    run = run_variant("dev", weatherApiKey="", sentryDsn="")
+    assert run.ok, run.error_details
+    assert sorted(s.inputs["name"] for s in run.of_type(SECRET)) == [
+        "maratron-dev/app/anthropic-api-key", "maratron-dev/app/nextauth-secret"]
+    assert [s["name"] for s in container(run, "ai")["secrets"]] == ["ANTHROPIC_API_KEY"]
+    assert [s["name"] for s in container(run, "web")["secrets"]] == ["NEXTAUTH_SECRET"]
+
+
+def test_secret_like_names_are_refused_as_environment() -> None:
+    with pytest.raises(ValueError, match=r"\['DATABASE_URL'\] look like secrets"):
+        app_environment(environment="dev", app_url="https://x.example.com", cors_origins=[], port=3000,
+                        log_level="info", database_pool_size=1, database_max_connections=1, redis_enabled=False,
+                        redis_cluster_enabled=False, extra={"DATABASE_URL": "postgres://u:p@h/db"})
+    with pytest.raises(ValueError, match="are both environment and secrets"):
+        ContainerSpec(name="x", image="i", port=1, environment={"A": "1"}, secrets={"A": None})  # type: ignore[dict-item]
+    with pytest.raises(ValueError, match="a health check needs a port"):
+        ContainerSpec(name="x", image="i")
+
+
+# --- service wiring --------------------------------------------------------------------------------------------------
+
+def test_services_run_privately_with_safe_rolling_deployments(any_stack: StackRun) -> None:
+    app_subnets = sorted(any_stack.outputs["appSubnetIds"])
+    for service in any_stack.of_type(SERVICE):
+        inputs = service.inputs
+        task = any_stack.one(TASK_DEFINITION, service.name)
+        assert inputs["taskDefinition"] == task.outputs["arn"]
+        assert inputs["cluster"] == any_stack.one("aws:ecs/cluster:Cluster").outputs["arn"]
+        network = inputs["networkConfiguration"]
+        assert sorted(network["subnets"]) == app_subnets and network["assignPublicIp"] is False
+        assert network["securityGroups"] == [any_stack.one(SECURITY_GROUP, f"{service.name}-sg").id]
+        assert inputs["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
+        assert inputs["deploymentMinimumHealthyPercent"] == 100 and inputs["deploymentMaximumPercent"] == 200
+        assert inputs["waitForSteadyState"] is False
+        assert inputs["propagateTags"] == "SERVICE" and inputs["enableEcsManagedTags"] is True
+        assert service.ignore_changes == ["desiredCount"]  # autoscaling owns the count after creation
+        assert any_stack.one(ROLE_POLICY, f"{service.name}-execution").urn in service.dependencies
+        assert "loadBalancers" not in inputs and "healthCheckGracePeriodSeconds" not in inputs
+
+
+def test_autoscaling_tracks_cpu_and_memory(prod: StackRun) -> None:
+    for service in prod.of_type(SERVICE):
+        target = prod.one(SCALING_TARGET, service.name)
+        assert target.inputs["resourceId"] == f"service/maratron-prod/{service.name}"
+        assert target.inputs["scalableDimension"] == "ecs:service:DesiredCount"
+        policies = {p.name: p.inputs for p in prod.of_type(SCALING_POLICY) if p.parent == target.urn}
+        assert set(policies) == {f"{service.name}-cpu", f"{service.name}-memory"}
+        cpu = policies[f"{service.name}-cpu"]["targetTrackingScalingPolicyConfiguration"]
+        assert cpu["targetValue"] == 60
+        assert cpu["predefinedMetricSpecification"] == {"predefinedMetricType": "ECSServiceAverageCPUUtilization"}
+        memory = policies[f"{service.name}-memory"]["targetTrackingScalingPolicyConfiguration"]
+        assert memory["predefinedMetricSpecification"]["predefinedMetricType"] == \
+            "ECSServiceAverageMemoryUtilization"
+        assert all(p["resourceId"] == target.inputs["resourceId"] for p in policies.values())
+
+
+def _rules(run: StackRun, type_: str, group: str) -> list[dict[str, Any]]:
+    group_id = run.one(SECURITY_GROUP, group).id
+    return [r.inputs for r in run.of_type(type_) if r.inputs["securityGroupId"] == group_id]
+
+
+def test_the_ai_server_admits_only_the_web_tasks(any_stack: StackRun) -> None:
+    web_sg = any_stack.one(SECURITY_GROUP, "web-sg").id
+    ai_sg = any_stack.one(SECURITY_GROUP, "ai-sg").id
+    ingress = _rules(any_stack, INGRESS, "ai-sg")
+    assert [(r["referencedSecurityGroupId"], r["fromPort"], r["toPort"], r["ipProtocol"]) for r in ingress] == \
+        [(web_sg, 8000, 8000, "tcp")]
+    web_egress = {(r.get("referencedSecurityGroupId") or r.get("cidrIpv4"), r["fromPort"])
+                  for r in _rules(any_stack, EGRESS, "web-sg")}
+    db_sg = any_stack.outputs["databaseSecurityGroupId"]
+    assert web_egress == {(ai_sg, 8000), ("0.0.0.0/0", 443), (db_sg, 5432)}
+    assert {(r.get("referencedSecurityGroupId") or r.get("cidrIpv4"), r["fromPort"])
+            for r in _rules(any_stack, EGRESS, "ai-sg")} == {("0.0.0.0/0", 443), (db_sg, 5432)}
+    for group in ("web-sg", "ai-sg", "migrate-sg"):  # no security group of the app tier admits a CIDR
+        assert not [r for r in _rules(any_stack, INGRESS, group) if "cidrIpv4" in r or "cidrIpv6" in r]
+        sg = any_stack.one(SECURITY_GROUP, group).inputs
+        assert "ingress" not in sg and "egress" not in sg  # rules are separate resources only
+    assert any_stack.outputs["webSecurityGroupId"] == web_sg and any_stack.outputs["aiSecurityGroupId"] == ai_sg
+
+
+def test_service_connect_serves_ai_and_web_is_a_client_only(any_stack: StackRun) -> None:
+    namespace = any_stack.one("aws:servicediscovery/httpNamespace:HttpNamespace").outputs["arn"]
+    ai = any_stack.one(SERVICE, "ai").inputs["serviceConnectConfiguration"]
+    web = any_stack.one(SERVICE, "web").inputs["serviceConnectConfiguration"]
+    assert ai["enabled"] is True and web["enabled"] is True
+    assert ai["namespace"] == namespace and web["namespace"] == namespace
+    assert ai["services"] == [{"portName": "http", "discoveryName": "ai",
+                               "clientAlias": [{"port": 8000, "dnsName": "ai"}]}]
+    assert "services" not in web
+    assert env(any_stack, "web")["AI_SERVER_URL"] == "http://ai:8000"
+    assert ai["logConfiguration"]["options"]["awslogs-stream-prefix"] == "service-connect"
+
+
+def test_a_different_ai_port_follows_everywhere(run_variant) -> None:  # type: ignore[no-untyped-def]
+    run = run_variant("staging", aiPort=9000)
+    assert run.ok, run.error_details
+    assert env(run, "web")["AI_SERVER_URL"] == "http://ai:9000"
+    assert env(run, "ai")["PORT"] == "9000"
+    assert [r["fromPort"] for r in _rules(run, INGRESS, "ai-sg")] == [9000]
+    assert "localhost:9000/api/health" in container(run, "ai")["healthCheck"]["command"][1]
+
+
+def test_every_taggable_app_resource_carries_the_stack_tags(any_stack: StackRun) -> None:
+    untaggable = {ROLE_POLICY, SCALING_POLICY, SECRET_VERSION, "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+                  "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",
+                  "random:index/randomPassword:RandomPassword", "docker:index/image:Image"}
+    for resource in any_stack.resources:
+        if not resource.type.startswith("maratron:app:"):
+            continue
+        for child in any_stack.descendants(resource):
+            if child.type in untaggable or not child.custom:
+                continue
+            tags = child.inputs.get("tags", {})
+            assert tags.get("environment") == any_stack.config["maratron:environment"], child.name
+            assert {"owner", "cost-center", "project", "Name"} <= set(tags), child.name
+
+
+# --- migration -------------------------------------------------------------------------------------------------------
+
+def test_migration_task_runs_prisma_with_the_web_image_and_ci_gets_a_ready_command(prod: StackRun) -> None:
+    migrate = container(prod, "migrate")
+    assert migrate["command"] == ["npx", "prisma", "migrate", "deploy"]
+    assert migrate["image"] == container(prod, "web")["image"]
+    assert "portMappings" not in migrate
+    assert prod.one(TASK_DEFINITION, "migrate").outputs["arn"] == prod.outputs["migrationTaskDefinitionArn"]
+    command = prod.outputs["migrationRunTaskCommand"]
+    assert command.startswith("aws ecs run-task --cluster maratron-prod --task-definition "
+                              "arn:aws:ecs:us-east-1:123456789012:task-definition/maratron-prod-migrate:1 ")
+    subnets = ",".join(prod.outputs["appSubnetIds"])
+    assert f"subnets=[{subnets}],securityGroups=[{prod.outputs['migrationSecurityGroupId']}]," \
+           "assignPublicIp=DISABLED" in command
+    assert prod.outputs["clusterName"] == "maratron-prod"
+    assert prod.outputs["clusterArn"] == prod.one("aws:ecs/cluster:Cluster").outputs["arn"]
+    assert (prod.outputs["webServiceName"], prod.outputs["aiServiceName"]) == ("web", "ai")
+    assert prod.outputs["webRepositoryUrl"].endswith("/maratron-prod/web")
+    assert prod.outputs["aiRepositoryUrl"].endswith("/maratron-prod/ai")
+    assert not [s for s in prod.of_type(SERVICE) if s.inputs["taskDefinition"] == prod.outputs[
+        "migrationTaskDefinitionArn"]]  # one-off, never a service
+
+
+# --- behind a load balancer (the edge tier wires this at merge) ------------------------------------------------------
+
+ALB_PROGRAM = '''
+import pulumi
+import pulumi_aws as aws
+from components.base import AwsContext
+from components.cluster import Cluster, ClusterArgs
+from components.service import FargateService, FargateServiceArgs, LoadBalancerAttachment
+from components.task import ContainerSpec, FargateTaskArgs
+
+context = AwsContext(account_id="123456789012", partition="aws", region="us-east-1")
+key = aws.kms.Key("logs")
+repository = aws.ecr.Repository("web")
+alb_sg = aws.ec2.SecurityGroup("alb", vpc_id="vpc-1")
+listener = aws.lb.Listener("https", load_balancer_arn="arn:lb", default_actions=[])
+cluster = Cluster("cluster", ClusterArgs(name_prefix="t"))
+web = FargateService("web", FargateServiceArgs(
+    task=FargateTaskArgs(context=context, container=ContainerSpec(name="web", image="img", port=3000),
+                         cpu=256, memory=512, vpc_id="vpc-1", repository=repository, log_key=key, name_prefix="t",
+                         enable_execute_command=True),
+    cluster=cluster, subnet_ids=["subnet-1"], desired_count=2, max_count=4,
+    load_balancer=LoadBalancerAttachment(target_group_arn="arn:tg", target_group_arn_suffix="targetgroup/web/1",
+                                         load_balancer_arn_suffix="app/alb/2", depends_on=[listener]),
+))
+web.allow_from(alb_sg, "alb")
+'''
+
+
+@pytest.fixture(scope="module")
+def behind_alb(tmp_path_factory: pytest.TempPathFactory) -> StackRun:
+    program = tmp_path_factory.mktemp("alb") / "program.py"
+    program.write_text(textwrap.dedent(ALB_PROGRAM))
+    config, secret_keys, _ = stack_config("dev")
+    run = run_program("dev", config, secret_keys, program=Path(program))
+    assert run.ok, run.error_details
+    return run
+
+
+def test_behind_a_load_balancer(behind_alb: StackRun) -> None:
+    service = behind_alb.one(SERVICE, "web")
+    assert service.inputs["loadBalancers"] == [{"targetGroupArn": "arn:tg", "containerName": "web",
+                                                "containerPort": 3000}]
+    assert service.inputs["healthCheckGracePeriodSeconds"] == 60
+    assert behind_alb.one("aws:lb/listener:Listener", "https").urn in service.dependencies
+    requests = behind_alb.one(SCALING_POLICY, "web-requests").inputs["targetTrackingScalingPolicyConfiguration"]
+    assert requests["predefinedMetricSpecification"] == {
+        "predefinedMetricType": "ALBRequestCountPerTarget", "resourceLabel": "app/alb/2/targetgroup/web/1"}
+    ingress = [r.inputs for r in behind_alb.of_type(INGRESS)]
+    assert [(r["referencedSecurityGroupId"], r["fromPort"]) for r in ingress] == [
+        (behind_alb.one(SECURITY_GROUP, "alb").id, 3000)]
+
+
+def test_ecs_exec_when_asked_for_grants_only_the_ssm_channels(behind_alb: StackRun) -> None:
+    assert behind_alb.one(SERVICE, "web").inputs["enableExecuteCommand"] is True
+    policy = behind_alb.one(ROLE_POLICY, "web-task-exec")
+    assert policy.inputs["role"] == behind_alb.one(ROLE, "web-task").id
+    assert json.loads(policy.plain("policy"))["Statement"] == [{
+        "Effect": "Allow", "Resource": "*",
+        "Action": ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+                   "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]}]
