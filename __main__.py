@@ -3,7 +3,9 @@
 import pulumi
 
 import stack_config
+from components.backup_storage import BackupStorage, BackupStorageArgs
 from components.base import AwsContext
+from components.cache import Cache, CacheArgs
 from components.encryption import EncryptionKeys, EncryptionKeysArgs
 from components.network import Network, NetworkArgs, pick_availability_zones
 
@@ -26,6 +28,46 @@ network = Network("network", NetworkArgs(
     tags=config.tags,
 ))
 
+cache = Cache("cache", CacheArgs(
+    subnet_ids=network.subnet_ids("data"),
+    vpc_id=network.vpc.id,
+    az_names=network.az_names,
+    data_key=keys.data,
+    log_key=keys.logs,
+    log_retention_days=config.log_retention_days,
+    engine_version=config.cache.engine_version,
+    node_type=config.cache.node_type,
+    replicas=config.cache.replicas,
+    automatic_failover=config.cache.automatic_failover,
+    multi_az=config.cache.multi_az,
+    cluster_mode=config.cache.cluster_mode,
+    shards=config.cache.shards,
+    snapshot_retention_days=config.cache.snapshot_retention_days,
+    snapshot_window=config.cache.snapshot_window,
+    maintenance_window=config.cache.maintenance_window,
+    protect=config.protect_stateful,
+    name_prefix=config.name_prefix,
+    tags=config.tags,
+))
+
+storage = BackupStorage("storage", BackupStorageArgs(
+    context=aws_context,
+    key=keys.backups,
+    lock_mode=config.storage.lock_mode,
+    lock_days=config.storage.lock_days,
+    transition_days=config.storage.transition_days,
+    archive_days=config.storage.archive_days,
+    backup_expiration_days=config.storage.backup_expiration_days,
+    archive_expiration_days=config.storage.archive_expiration_days,
+    noncurrent_version_days=config.storage.noncurrent_version_days,
+    abort_multipart_days=config.storage.abort_multipart_days,
+    access_log_expiration_days=config.log_retention_days,
+    force_destroy=config.storage.force_destroy,
+    protect=config.protect_stateful,
+    name_prefix=config.name_prefix,
+    tags=config.tags,
+))
+
 pulumi.export("environment", config.environment)
 pulumi.export("vpcId", network.vpc.id)
 pulumi.export("publicSubnetIds", network.subnet_ids("public"))
@@ -33,3 +75,11 @@ pulumi.export("appSubnetIds", network.subnet_ids("app"))
 pulumi.export("dataSubnetIds", network.subnet_ids("data"))
 pulumi.export("appRouteTableIds", network.route_table_ids("app"))
 pulumi.export("endpointSecurityGroupId", network.endpoint_security_group.id)
+pulumi.export("redisEndpoint", cache.endpoint)
+pulumi.export("redisPort", cache.port)
+pulumi.export("redisUrlSecretArn", cache.url.arn)
+pulumi.export("redisSecurityGroupId", cache.security_group.id)
+pulumi.export("redisClusterEnabled", cache.cluster_mode)
+pulumi.export("backupsBucketName", storage.backups.bucket)
+pulumi.export("walBucketName", storage.archive.bucket)
+pulumi.export("accessLogsBucketName", storage.access_logs.bucket)

@@ -75,7 +75,7 @@ def _target_group(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[st
 
 
 def _bucket(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
-    bucket = inputs.get("bucket") or f"{name}-{_digest(name, 12)}"
+    bucket = inputs.get("bucket") or f"{inputs.get('bucketPrefix') or name + '-'}{_digest(name, 12)}"
     return {"bucket": bucket, "arn": f"arn:{PARTITION}:s3:::{bucket}",
             "bucketDomainName": f"{bucket}.s3.amazonaws.com",
             "bucketRegionalDomainName": f"{bucket}.s3.{m.region}.amazonaws.com"}
@@ -133,6 +133,9 @@ COMPUTED: dict[str, Computed] = {
     "aws:ecs/service:Service": _named("ecs", "service"),
     "aws:sns/topic:Topic": lambda n, i, m: {"arn": m.arn("sns", i.get("name") or n)},
     "random:index/randomPassword:RandomPassword": _random_text,
+    "aws:elasticache/subnetGroup:SubnetGroup": lambda n, i, m: {"name": i.get("name") or f"{n}-{_digest(n, 7)}"},
+    "aws:elasticache/parameterGroup:ParameterGroup": lambda n, i, m: {
+        "name": i.get("name") or f"{n}-{_digest(n, 7)}"},
     "random:index/randomString:RandomString": _random_text,
 }
 
