@@ -349,7 +349,7 @@ class BackupStorage(pulumi.ComponentResource):
             description="Lets RDS export snapshots to the archive bucket (StartExportTask)",
             assume_role_policy=assume_role_policy("export.rds.amazonaws.com", source_account=ctx.account_id),
             tags=self._tags("snapshot-export"),
-            opts=pulumi.ResourceOptions(parent=self.archive),
+            opts=pulumi.ResourceOptions(parent=self),  # not under the bucket: no inherited protect on a role
         )
         aws.iam.RolePolicy(
             f"{self._name}-snapshot-export",
