@@ -97,7 +97,7 @@ class BackupStorage(pulumi.ComponentResource):
                         transitions=False)
 
         self.backups = self._bucket("backups", object_lock=True)
-        backups_versioning = self._harden("backups", self.backups, kms=True, require_sse_headers=True)
+        backups_versioning = self._harden("backups", self.backups, kms=True)
         self._lifecycle("backups", self.backups, expiration_days=args.backup_expiration_days, transitions=True)
         aws.s3.BucketObjectLockConfiguration(
             f"{name}-backups",
@@ -111,9 +111,7 @@ class BackupStorage(pulumi.ComponentResource):
         )
 
         self.archive = self._bucket("archive", object_lock=False)
-        # AWS services write here (snapshot exports) and may rely on the bucket's default encryption, so a
-        # missing SSE header is allowed (the default then applies: SSE-KMS with this key); a wrong one is not.
-        self._harden("archive", self.archive, kms=True, require_sse_headers=False)
+        self._harden("archive", self.archive, kms=True)
         self._lifecycle("archive", self.archive, expiration_days=args.archive_expiration_days, transitions=True)
 
         for kind, bucket in (("backups", self.backups), ("archive", self.archive)):
@@ -146,7 +144,8 @@ class BackupStorage(pulumi.ComponentResource):
     def write_backups_statements(self, prefix: str = "postgresql/") -> list[dict[str, Any]]:
         """IAM statements for a job that uploads dumps under `prefix` of the backups bucket (no read, no delete).
 
-        Uploads must send `--sse aws:kms --sse-kms-key-id <key_arn>`: the bucket policy denies anything else.
+        Uploads send no SSE headers (the bucket default applies) or `--sse aws:kms --sse-kms-key-id <key_arn>`;
+        the bucket policy denies any other encryption.
         """
         return self._write_statements(self.backups, prefix)
 
@@ -176,8 +175,7 @@ class BackupStorage(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
         )
 
-    def _harden(self, kind: BucketKind, bucket: aws.s3.Bucket, *, kms: bool,
-                require_sse_headers: bool = False) -> aws.s3.BucketVersioning:
+    def _harden(self, kind: BucketKind, bucket: aws.s3.Bucket, *, kms: bool) -> aws.s3.BucketVersioning:
         """Versioning, default encryption, no public access, no ACLs, TLS-only (and KMS-only) bucket policy."""
         name = f"{self._name}-{kind}"
         child = pulumi.ResourceOptions(parent=bucket)
@@ -216,9 +214,16 @@ class BackupStorage(pulumi.ComponentResource):
             "Action": "s3:*",
             "Resource": [bucket.arn, bucket.arn.apply(lambda arn: f"{arn}/*")],
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }, {
+            "Sid": "DenyOutdatedTls",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [bucket.arn, bucket.arn.apply(lambda arn: f"{arn}/*")],
+            "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}},
         }]
         if kms:
-            statements += self._encryption_statements(bucket, require_sse_headers)
+            statements += self._encryption_statements(bucket)
         else:
             statements.append(self._access_log_delivery_statement(bucket))
         aws.s3.BucketPolicy(
@@ -228,45 +233,42 @@ class BackupStorage(pulumi.ComponentResource):
         )
         return versioning
 
-    def _encryption_statements(self, bucket: aws.s3.Bucket, require_headers: bool) -> list[dict[str, Any]]:
-        """Deny uploads that are not SSE-KMS with exactly the backups key.
+    def _encryption_statements(self, bucket: aws.s3.Bucket) -> list[dict[str, Any]]:
+        """Deny every upload that would store an object other than SSE-KMS with exactly the backups key.
 
-        Strict (backups bucket, written only by our job): both headers are required. Lenient (archive bucket,
-        written by AWS services that rely on default encryption): an absent header falls back to the bucket
-        default (SSE-KMS, this key); a present one must be right; `aws:kms` without a key id is denied because S3
-        would then use the AWS managed key aws/s3 instead of ours.
+        An upload either names the encryption (then it must be `aws:kms` with this key's ARN; `aws:kms` without a
+        key id is denied too, because S3 would use the AWS managed key aws/s3) or names none, and the bucket
+        default applies: SSE-KMS with this key. Requiring the headers outright (`StringNotEquals`) would add
+        nothing to that and can break multipart uploads: UploadPart is authorized as s3:PutObject but carries no
+        SSE headers (boto/botocore#471), and every dump over 8 MB is a multipart upload.
         """
         key_arn = self._args.key.arn
         objects = bucket.arn.apply(lambda arn: f"{arn}/*")
-        operator = "StringNotEquals" if require_headers else "StringNotEqualsIfExists"
-        statements: list[dict[str, Any]] = [{
+        return [{
             "Sid": "DenyUploadsNotSseKms",
             "Effect": "Deny",
             "Principal": "*",
             "Action": "s3:PutObject",
             "Resource": objects,
-            "Condition": {operator: {"s3:x-amz-server-side-encryption": "aws:kms"}},
+            "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
         }, {
             "Sid": "DenyUploadsWithAnotherKey",
             "Effect": "Deny",
             "Principal": "*",
             "Action": "s3:PutObject",
             "Resource": objects,
-            "Condition": {operator: {"s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn}},
+            "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn}},
+        }, {
+            "Sid": "DenyUploadsSseKmsWithoutKeyId",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:PutObject",
+            "Resource": objects,
+            "Condition": {
+                "StringEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+                "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "true"},
+            },
         }]
-        if not require_headers:
-            statements.append({
-                "Sid": "DenyUploadsSseKmsWithoutKeyId",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:PutObject",
-                "Resource": objects,
-                "Condition": {
-                    "StringEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
-                    "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "true"},
-                },
-            })
-        return statements
 
     def _access_log_delivery_statement(self, bucket: aws.s3.Bucket) -> dict[str, Any]:
         """The S3 logging service may write logs of this account's buckets; nothing else may write here."""

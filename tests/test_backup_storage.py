@@ -83,31 +83,33 @@ def test_every_bucket_policy_denies_plain_http(any_stack: StackRun, kind: str) -
     assert deny["Effect"] == "Deny" and deny["Principal"] == "*" and deny["Action"] == "s3:*"
     assert deny["Resource"] == [arn, f"{arn}/*"]
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    old_tls = statement(policy(any_stack, kind), "DenyOutdatedTls")
+    assert (old_tls["Effect"], old_tls["Principal"], old_tls["Resource"]) == ("Deny", "*", [arn, f"{arn}/*"])
+    assert old_tls["Condition"] == {"NumericLessThan": {"s3:TlsVersion": "1.2"}}
     assert part(any_stack, POLICY, kind).dependencies.count(part(any_stack, PAB, kind).urn) == 1
 
 
-def test_backups_policy_requires_sse_kms_headers_with_the_backups_key(any_stack: StackRun) -> None:
-    document = policy(any_stack, "backups")
-    objects = f"{bucket(any_stack, 'backups').outputs['arn']}/*"
+@pytest.mark.parametrize("kind", KMS_KINDS)
+def test_backup_buckets_deny_uploads_with_other_encryption(any_stack: StackRun, kind: str) -> None:
+    document = policy(any_stack, kind)
+    objects = f"{bucket(any_stack, kind).outputs['arn']}/*"
     algorithm = statement(document, "DenyUploadsNotSseKms")
-    assert (algorithm["Effect"], algorithm["Action"], algorithm["Resource"]) == ("Deny", "s3:PutObject", objects)
-    assert algorithm["Condition"] == {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}}
+    assert (algorithm["Effect"], algorithm["Principal"], algorithm["Action"], algorithm["Resource"]) == (
+        "Deny", "*", "s3:PutObject", objects)
+    assert algorithm["Condition"] == {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}}
     key = statement(document, "DenyUploadsWithAnotherKey")
-    assert key["Condition"] == {"StringNotEquals": {
+    assert (key["Effect"], key["Action"], key["Resource"]) == ("Deny", "s3:PutObject", objects)
+    assert key["Condition"] == {"StringNotEqualsIfExists": {
         "s3:x-amz-server-side-encryption-aws-kms-key-id": backups_key(any_stack)}}
-    assert not any(s["Effect"] == "Allow" for s in document["Statement"])
-
-
-def test_archive_policy_denies_wrong_encryption_but_allows_the_bucket_default(any_stack: StackRun) -> None:
-    document = policy(any_stack, "archive")
-    assert statement(document, "DenyUploadsNotSseKms")["Condition"] == {
-        "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}}
-    assert statement(document, "DenyUploadsWithAnotherKey")["Condition"] == {
-        "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": backups_key(any_stack)}}
     # aws:kms without a key id would fall back to the AWS managed key aws/s3.
-    assert statement(document, "DenyUploadsSseKmsWithoutKeyId")["Condition"] == {
-        "StringEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
-        "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "true"}}
+    no_key = statement(document, "DenyUploadsSseKmsWithoutKeyId")
+    assert (no_key["Effect"], no_key["Action"], no_key["Resource"]) == ("Deny", "s3:PutObject", objects)
+    assert no_key["Condition"] == {"StringEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+                                   "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "true"}}
+    # A request without headers gets the bucket default, which is exactly that key.
+    [rule] = part(any_stack, SSE, kind).inputs["rules"]
+    assert rule["applyServerSideEncryptionByDefault"]["kmsMasterKeyId"] == backups_key(any_stack)
+    assert not any(s["Effect"] == "Allow" for s in document["Statement"])
 
 
 def test_access_logs_bucket_admits_only_s3_log_delivery_from_this_account(any_stack: StackRun) -> None:

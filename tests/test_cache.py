@@ -281,3 +281,19 @@ def test_prod_needs_failover_multi_az_and_snapshots() -> None:
 
 def test_a_rejected_value_does_not_trigger_dependent_rules() -> None:
     assert problems(redisReplicas="many") == ['maratron:redisReplicas = "many": must be an integer']
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"replicas": 0}, "automatic_failover needs replicas >= 1"),
+    ({"automatic_failover": False}, "multi_az needs automatic_failover"),
+    ({"automatic_failover": False, "multi_az": False, "cluster_mode": True}, "cluster_mode needs automatic_failover"),
+    ({"shards": 2}, "shards must be 1 without cluster_mode"),
+    ({"replicas": 6}, "replicas must be 0-5"),
+])
+def test_cache_args_refuse_what_elasticache_would_reject(changes: dict[str, Any], message: str) -> None:
+    from components.cache import CacheArgs
+
+    base: dict[str, Any] = {"subnet_ids": ["subnet-1"], "vpc_id": "vpc-1", "az_names": ("us-east-1a",),
+                            "data_key": None, "log_key": None, "log_retention_days": 30}
+    with pytest.raises(ValueError, match=message):
+        CacheArgs(**{**base, **changes})
