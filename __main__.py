@@ -1,13 +1,13 @@
 """Maratron on AWS — one call per box of the deployment guide's architecture diagram."""
 
-import pulumi
-
 import stack_config
 from components.backup_storage import BackupStorage, BackupStorageArgs
 from components.base import AwsContext
 from components.cache import Cache, CacheArgs
 from components.encryption import EncryptionKeys, EncryptionKeysArgs
 from components.network import Network, NetworkArgs, pick_availability_zones
+from components.observability import CacheWatch, Observability, ObservabilityArgs
+from stack_outputs import export_contract
 
 config = stack_config.load()  # every config problem at once, before any resource is registered
 aws_context = AwsContext.lookup(config.region)
@@ -68,18 +68,36 @@ storage = BackupStorage("storage", BackupStorageArgs(
     tags=config.tags,
 ))
 
-pulumi.export("environment", config.environment)
-pulumi.export("vpcId", network.vpc.id)
-pulumi.export("publicSubnetIds", network.subnet_ids("public"))
-pulumi.export("appSubnetIds", network.subnet_ids("app"))
-pulumi.export("dataSubnetIds", network.subnet_ids("data"))
-pulumi.export("appRouteTableIds", network.route_table_ids("app"))
-pulumi.export("endpointSecurityGroupId", network.endpoint_security_group.id)
-pulumi.export("redisEndpoint", cache.endpoint)
-pulumi.export("redisPort", cache.port)
-pulumi.export("redisUrlSecretArn", cache.url.arn)
-pulumi.export("redisSecurityGroupId", cache.security_group.id)
-pulumi.export("redisClusterEnabled", cache.cluster_mode)
-pulumi.export("backupsBucketName", storage.backups.bucket)
-pulumi.export("walBucketName", storage.archive.bucket)
-pulumi.export("accessLogsBucketName", storage.access_logs.bucket)
+# Alarms and the dashboard watch what the boxes above expose (edge=, services=, database=, cache=, waf=, backup=).
+observability = Observability("observability", ObservabilityArgs(
+    context=aws_context,
+    topic_key=keys.logs,
+    alert_emails=config.operations.alert_emails,
+    thresholds=config.operations.alarm_thresholds,
+    cache=CacheWatch(cache.group_id, cache.member_ids),
+    name_prefix=config.name_prefix,
+    tags=config.tags,
+))
+
+export_contract({
+    "environment": config.environment,
+    "region": config.region,
+    "vpcId": network.vpc.id,
+    "publicSubnetIds": network.subnet_ids("public"),
+    "appSubnetIds": network.subnet_ids("app"),
+    "dataSubnetIds": network.subnet_ids("data"),
+    "appRouteTableIds": network.route_table_ids("app"),
+    "endpointSecurityGroupId": network.endpoint_security_group.id,
+    "kmsKeyArns": [key.arn for key in keys.all().values()],
+    "redisEndpoint": cache.endpoint,
+    "redisPort": cache.port,
+    "redisUrlSecretArn": cache.url.arn,
+    "redisSecurityGroupId": cache.security_group.id,
+    "redisClusterEnabled": cache.cluster_mode,
+    "backupsBucketName": storage.backups.bucket,
+    "walBucketName": storage.archive.bucket,
+    "accessLogsBucketName": storage.access_logs.bucket,
+    "alertTopicArn": observability.topic.arn,
+    "alarmNames": observability.alarm_names(),
+    "dashboardName": observability.dashboard.dashboard_name,
+})

@@ -15,6 +15,7 @@ Topologies:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -35,6 +36,13 @@ SEED_PARAMETERS = {
     "timeout": "0",  # never close idle clients (connection pools stay warm)
     "tcp-keepalive": "300",  # detect dead peers behind NAT / load balancers
 }
+
+
+def replication_group_id(name_prefix: str) -> str:
+    """`<prefix>-redis` as ElastiCache accepts it: 1-40 lower-case letters, digits and single hyphens."""
+    cleaned = re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", f"{name_prefix}-redis".lower())).strip("-")
+    cleaned = cleaned if cleaned[:1].isalpha() else f"r-{cleaned}"
+    return cleaned[:40].rstrip("-")
 
 
 @dataclass(frozen=True)
@@ -109,6 +117,8 @@ class Cache(pulumi.ComponentResource):
     """REDIS_URL for the app: rediss://:<token>@<endpoint>:6379 (Secrets Manager, CMK)."""
     endpoint: pulumi.Output[str]
     """Primary endpoint, or the configuration endpoint in cluster mode."""
+    group_id: str
+    """The replication group id (`<prefix>-redis`): deterministic, so alarms and runbooks can name it."""
     port: int = REDIS_PORT
 
     def __init__(self, name: str, args: CacheArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -169,9 +179,13 @@ class Cache(pulumi.ComponentResource):
         # primary sits in the first AZ and each replica in the next one (read at create time only).
         nodes = 1 + args.replicas
         azs = None if args.cluster_mode else [args.az_names[i % len(args.az_names)] for i in range(nodes)]
-        group_opts = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        # A fixed id means a replacement must delete first; it also needs one anyway (same data subnets, and
+        # prod's `protect` refuses it), and a readable id is what alarms, dashboards and runbooks name.
+        self.group_id = replication_group_id(args.name_prefix)
+        group_opts = pulumi.ResourceOptions(parent=self, protect=args.protect, delete_before_replace=True)
         self.replication_group = aws.elasticache.ReplicationGroup(
             f"{name}-redis",
+            replication_group_id=self.group_id,
             description=f"{args.name_prefix} Redis (cache, sessions, rate limits)",
             engine="redis",
             engine_version=args.engine_version,
@@ -246,6 +260,17 @@ class Cache(pulumi.ComponentResource):
     @property
     def cluster_mode(self) -> bool:
         return self._args.cluster_mode
+
+    @property
+    def member_ids(self) -> dict[str, str]:
+        """Label -> CacheClusterId of every node, as ElastiCache names them (the dimension of its metrics):
+        `<group>-001`, `-002`, ... without cluster mode; `<group>-0001-001` (shard-node) with it."""
+        args = self._args
+        nodes = range(1, args.replicas + 2)
+        if not args.cluster_mode:
+            return {f"{n:03d}": f"{self.group_id}-{n:03d}" for n in nodes}
+        return {f"{s:04d}-{n:03d}": f"{self.group_id}-{s:04d}-{n:03d}"
+                for s in range(1, args.shards + 1) for n in nodes}
 
     # --- parts --------------------------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import stack_config
-from components.cache import AUTH_TOKEN_SPECIALS
+from components.cache import AUTH_TOKEN_SPECIALS, replication_group_id
 from offline.engine import SECRET_SIG, StackRun, is_secret, run_program
 
 GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
@@ -240,8 +240,8 @@ def problems(**changes: str) -> list[str]:
 
 
 def test_schema_defaults_are_the_production_topology() -> None:
-    cache = stack_config.load({**GOOD, "maratron:environment": "prod", "maratron:natGateways": "perAz"},
-                              stack="t").cache
+    cache = stack_config.load({**GOOD, "maratron:environment": "prod", "maratron:natGateways": "perAz",
+                               "maratron:alertEmails": '["oncall@example.com"]'}, stack="t").cache
     assert (cache.replicas, cache.automatic_failover, cache.multi_az, cache.cluster_mode) == (2, True, True, False)
     assert cache.node_count == 3 and cache.node_type == "cache.m7g.large"
 
@@ -297,3 +297,24 @@ def test_cache_args_refuse_what_elasticache_would_reject(changes: dict[str, Any]
                             "data_key": None, "log_key": None, "log_retention_days": 30}
     with pytest.raises(ValueError, match=message):
         CacheArgs(**{**base, **changes})
+
+
+@pytest.mark.parametrize(("prefix", "expected"), [
+    ("maratron-prod", "maratron-prod-redis"),
+    ("Maratron_QA.2", "maratron-qa-2-redis"),
+    ("1st", "r-1st-redis"),
+    ("a" * 50, "a" * 40),
+])
+def test_replication_group_id_is_what_elasticache_accepts(prefix: str, expected: str) -> None:
+    assert replication_group_id(prefix) == expected
+
+
+def test_group_id_and_member_ids_name_what_cloudwatch_reports(any_stack: StackRun,
+                                                                run_variant: Callable[..., StackRun]) -> None:
+    rg = group(any_stack)
+    assert rg.inputs["replicationGroupId"] == f"maratron-{any_stack.stack}-redis"
+    assert rg.delete_before_replace is True  # a fixed id cannot be created before the old group is gone
+    clustered = run_variant("prod", redisClusterMode=True, redisShards=2, redisReplicas=1)
+    ids = {a.inputs["dimensions"]["CacheClusterId"]
+           for a in clustered.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
+    assert ids == {f"maratron-prod-redis-{s:04d}-{n:03d}" for s in (1, 2) for n in (1, 2)}
