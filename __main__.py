@@ -4,9 +4,10 @@ import stack_config
 from components.backup_storage import BackupStorage, BackupStorageArgs
 from components.base import AwsContext
 from components.cache import Cache, CacheArgs
+from components.database import Database, DatabaseArgs, PostgresTuning
 from components.encryption import EncryptionKeys, EncryptionKeysArgs
 from components.network import Network, NetworkArgs, pick_availability_zones
-from components.observability import CacheWatch, Observability, ObservabilityArgs
+from components.observability import CacheWatch, DatabaseWatch, Observability, ObservabilityArgs
 from stack_outputs import export_contract
 
 config = stack_config.load()  # every config problem at once, before any resource is registered
@@ -25,6 +26,42 @@ network = Network("network", NetworkArgs(
     flow_log_key=keys.logs,
     log_retention_days=config.log_retention_days,
     name_prefix=config.name_prefix,
+    tags=config.tags,
+))
+
+db = config.database
+database = Database("database", DatabaseArgs(
+    context=aws_context,
+    vpc_id=network.vpc.id,
+    subnet_ids=network.subnet_ids("data"),
+    az_names=network.az_names,
+    data_key=keys.data,
+    log_key=keys.logs,
+    name_prefix=config.name_prefix,
+    private_zone_name=f"{config.stack}.{config.project}.internal",
+    engine_version=db.engine_version,
+    instance_class=db.instance_class,
+    multi_az=db.multi_az,
+    replica_instance_classes=db.replica_instance_classes,
+    allocated_storage_gb=db.allocated_storage_gb,
+    max_allocated_storage_gb=db.max_allocated_storage_gb,
+    backup_retention_days=db.backup_retention_days,
+    backup_window=db.backup_window,
+    maintenance_window=db.maintenance_window,
+    backup_replication_region=db.backup_replication_region,
+    backup_replication_kms_key_arn=db.backup_replication_kms_key_arn,
+    performance_insights_retention_days=db.performance_insights_retention_days,
+    monitoring_interval_seconds=db.monitoring_interval_seconds,
+    tuning=PostgresTuning(
+        shared_buffers_mb=db.shared_buffers_mb,
+        effective_cache_size_mb=db.effective_cache_size_mb,
+        maintenance_work_mem_mb=db.maintenance_work_mem_mb,
+        wal_buffers_mb=db.wal_buffers_mb,
+        max_connections=db.max_connections,
+        slow_query_ms=db.slow_query_ms,
+    ),
+    log_retention_days=config.log_retention_days,
+    protect=config.protect_stateful,
     tags=config.tags,
 ))
 
@@ -74,6 +111,8 @@ observability = Observability("observability", ObservabilityArgs(
     topic_key=keys.logs,
     alert_emails=config.operations.alert_emails,
     thresholds=config.operations.alarm_thresholds,
+    database=DatabaseWatch(database.primary.identifier, database.replica_identifiers,
+                           max_connections=db.max_connections),
     cache=CacheWatch(cache.group_id, cache.member_ids),
     name_prefix=config.name_prefix,
     tags=config.tags,
@@ -89,6 +128,13 @@ export_contract({
     "appRouteTableIds": network.route_table_ids("app"),
     "endpointSecurityGroupId": network.endpoint_security_group.id,
     "kmsKeyArns": [key.arn for key in keys.all().values()],
+    "databaseWriterEndpoint": database.primary.address,
+    "databaseReaderHostname": database.reader_hostname,
+    "databasePort": database.port,
+    "databaseName": database.database_name,
+    "databaseUrlSecretArn": database.writer_url.arn,
+    "databaseReadUrlSecretArn": database.reader_url.arn,
+    "databaseSecurityGroupId": database.security_group.id,
     "redisEndpoint": cache.endpoint,
     "redisPort": cache.port,
     "redisUrlSecretArn": cache.url.arn,

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import pulumi
 
-CONTRACT_VERSION = "1.1.0"
+CONTRACT_VERSION = "1.2.0"
 
 OutputType = Literal["string", "integer", "boolean", "list[string]"]
 
@@ -54,6 +54,17 @@ CONTRACT: tuple[OutputSpec, ...] = tuple([
     *_specs(
         "keys",
         ("kmsKeyArns", "list[string]", "CMK ARNs, in the order logs, data, backups, images."),
+    ),
+    *_specs(
+        "database",
+        ("databaseWriterEndpoint", "string", "Hostname of the RDS PostgreSQL primary (the writer)."),
+        ("databaseReaderHostname", "string",
+         "Stable private DNS name of the read replicas (db-reader.<stack>.maratron.internal; the primary if none)."),
+        ("databasePort", "integer", "PostgreSQL port (5432)."),
+        ("databaseName", "string", "Database name (maratrondb)."),
+        ("databaseUrlSecretArn", "string", "Secrets Manager secret holding DATABASE_URL (writer, sslmode=require)."),
+        ("databaseReadUrlSecretArn", "string", "Secrets Manager secret holding DATABASE_READ_URL (the replicas)."),
+        ("databaseSecurityGroupId", "string", "Security group of the database (grants via Database.allow_from)."),
     ),
     *_specs(
         "cache",
