@@ -245,9 +245,15 @@ class Cache(pulumi.ComponentResource):
 
     # --- capabilities -------------------------------------------------------------------------------------------
 
-    def allow_from(self, source: aws.ec2.SecurityGroup, name: str) -> aws.vpc.SecurityGroupIngressRule:
-        """Admit Redis (6379/tcp) from one security group, e.g. `cache.allow_from(web.security_group, "web")`."""
-        return aws.vpc.SecurityGroupIngressRule(
+    def allow_from(self, source: aws.ec2.SecurityGroup, name: str, *,
+                   egress: bool = True) -> aws.vpc.SecurityGroupIngressRule:
+        """Admit Redis (6379/tcp) from the members of `source`, e.g. `cache.allow_from(web.security_group, "web")`.
+
+        Both halves of the grant, as Database.allow_from: 6379 ingress on the cache's group from `source`, and
+        (with `egress`, the default) 6379 egress on `source` to the cache's group, so a source whose egress is
+        locked down needs nothing else.
+        """
+        ingress = aws.vpc.SecurityGroupIngressRule(
             f"{self._name}-from-{name}",
             security_group_id=self.security_group.id,
             referenced_security_group_id=source.id,
@@ -256,6 +262,17 @@ class Cache(pulumi.ComponentResource):
             tags=self._tags(f"redis-from-{name}"),
             opts=pulumi.ResourceOptions(parent=self.security_group),
         )
+        if egress:
+            aws.vpc.SecurityGroupEgressRule(
+                f"{self._name}-to-redis-from-{name}",
+                security_group_id=source.id,
+                referenced_security_group_id=self.security_group.id,
+                ip_protocol="tcp", from_port=REDIS_PORT, to_port=REDIS_PORT,
+                description="Redis to the cache",
+                tags=self._tags(f"{name}-to-redis"),
+                opts=pulumi.ResourceOptions(parent=source),
+            )
+        return ingress
 
     @property
     def cluster_mode(self) -> bool:

@@ -137,6 +137,7 @@ app = aws.ec2.SecurityGroup("app", vpc_id="vpc-1")
 cache = Cache("cache", CacheArgs(subnet_ids=["subnet-1", "subnet-2"], vpc_id="vpc-1",
     az_names=("us-east-1a", "us-east-1b"), data_key=key, log_key=key, log_retention_days=30, replicas=1))
 cache.allow_from(app, "web")
+cache.allow_from(aws.ec2.SecurityGroup("ops", vpc_id="vpc-1"), "ops", egress=False)
 ''')
     run = run_program("unit", {"aws:region": "us-east-1"}, [], program=program)
     assert run.ok, run.error_details
@@ -146,6 +147,14 @@ cache.allow_from(app, "web")
     assert (rule.inputs["ipProtocol"], rule.inputs["fromPort"], rule.inputs["toPort"]) == ("tcp", 6379, 6379)
     assert "cidrIpv4" not in rule.inputs
     assert run.by_urn(rule.parent).name == "cache-sg"
+    egress = run.one("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "cache-to-redis-from-web")
+    assert egress.inputs["securityGroupId"] == run.one(SG, "app").id
+    assert egress.inputs["referencedSecurityGroupId"] == run.one(SG, "cache-sg").id
+    assert (egress.inputs["ipProtocol"], egress.inputs["fromPort"], egress.inputs["toPort"]) == ("tcp", 6379, 6379)
+    assert "cidrIpv4" not in egress.inputs
+    # egress=False: only the ingress half (for a source that manages its own egress).
+    assert len(run.of_type(INGRESS)) == 2
+    assert len(run.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")) == 1
     assert group(run).inputs["numCacheClusters"] == 2
 
 
