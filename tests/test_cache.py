@@ -23,6 +23,8 @@ LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 SG = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 PASSWORD = "random:index/randomPassword:RandomPassword"
+CLUSTERED: dict[str, Any] = {"redisClusterMode": True, "redisShards": 2, "redisReplicas": 1}
+"""The cluster-mode variant every cluster test shares (one engine run)."""
 
 
 def group(run: StackRun) -> Any:
@@ -184,11 +186,11 @@ def test_outputs(any_stack: StackRun) -> None:
 
 
 def test_cluster_mode_variant(run_variant: Callable[..., StackRun]) -> None:
-    run = run_variant("prod", redisClusterMode=True, redisShards=3, redisReplicas=1)
+    run = run_variant("prod", **CLUSTERED)
     assert run.ok, run.error_details
     rg = group(run)
     assert rg.inputs["clusterMode"] == "enabled"
-    assert (rg.inputs["numNodeGroups"], rg.inputs["replicasPerNodeGroup"]) == (3, 1)
+    assert (rg.inputs["numNodeGroups"], rg.inputs["replicasPerNodeGroup"]) == (2, 1)
     assert "numCacheClusters" not in rg.inputs and "preferredCacheClusterAzs" not in rg.inputs
     assert rg.inputs["automaticFailoverEnabled"] is True and rg.inputs["multiAzEnabled"] is True
     values = {p["name"]: p["value"] for p in run.one(PARAMS).inputs["parameters"]}
@@ -211,7 +213,7 @@ def _strings_outside_secrets(value: Any, path: str = "") -> list[tuple[str, str]
     return [(path, value)] if isinstance(value, str) else []
 
 
-@pytest.mark.parametrize("variant", [{}, {"redisClusterMode": True, "redisShards": 2}])
+@pytest.mark.parametrize("variant", [{}, CLUSTERED])
 def test_token_and_url_never_appear_unwrapped(run_variant: Callable[..., StackRun], variant: dict[str, Any]) -> None:
     run = run_variant("prod", **variant)
     assert run.ok, run.error_details
@@ -323,7 +325,7 @@ def test_group_id_and_member_ids_name_what_cloudwatch_reports(any_stack: StackRu
     rg = group(any_stack)
     assert rg.inputs["replicationGroupId"] == f"maratron-{any_stack.stack}-redis"
     assert rg.delete_before_replace is True  # a fixed id cannot be created before the old group is gone
-    clustered = run_variant("prod", redisClusterMode=True, redisShards=2, redisReplicas=1)
+    clustered = run_variant("prod", **CLUSTERED)
     ids = {a.inputs["dimensions"]["CacheClusterId"]
            for a in clustered.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
            if "CacheClusterId" in a.inputs["dimensions"]}
