@@ -6,13 +6,15 @@ import pulumi_aws as aws
 import stack_config
 from components.app_environment import app_environment
 from components.app_secrets import AppSecrets, AppSecretsArgs
+from components.backup_storage import BackupStorage, BackupStorageArgs
 from components.base import AwsContext, SecretRef
+from components.cache import Cache, CacheArgs
 from components.cluster import Cluster, ClusterArgs
 from components.database import Database, DatabaseArgs, PostgresTuning
 from components.encryption import EncryptionKeys, EncryptionKeysArgs
 from components.images import ImageRepository, ImageRepositoryArgs
 from components.network import Network, NetworkArgs, pick_availability_zones
-from components.observability import DatabaseWatch, Observability, ObservabilityArgs, ServiceWatch
+from components.observability import CacheWatch, DatabaseWatch, Observability, ObservabilityArgs, ServiceWatch
 from components.service import FargateService, FargateServiceArgs
 from components.task import ContainerSpec, FargateTask, FargateTaskArgs
 from stack_outputs import export_contract
@@ -72,6 +74,46 @@ database = Database("database", DatabaseArgs(
     tags=config.tags,
 ))
 
+cache = Cache("cache", CacheArgs(
+    subnet_ids=network.subnet_ids("data"),
+    vpc_id=network.vpc.id,
+    az_names=network.az_names,
+    data_key=keys.data,
+    log_key=keys.logs,
+    log_retention_days=config.log_retention_days,
+    engine_version=config.cache.engine_version,
+    node_type=config.cache.node_type,
+    replicas=config.cache.replicas,
+    automatic_failover=config.cache.automatic_failover,
+    multi_az=config.cache.multi_az,
+    cluster_mode=config.cache.cluster_mode,
+    shards=config.cache.shards,
+    snapshot_retention_days=config.cache.snapshot_retention_days,
+    snapshot_window=config.cache.snapshot_window,
+    maintenance_window=config.cache.maintenance_window,
+    protect=config.protect_stateful,
+    name_prefix=config.name_prefix,
+    tags=config.tags,
+))
+
+storage = BackupStorage("storage", BackupStorageArgs(
+    context=aws_context,
+    key=keys.backups,
+    lock_mode=config.storage.lock_mode,
+    lock_days=config.storage.lock_days,
+    transition_days=config.storage.transition_days,
+    archive_days=config.storage.archive_days,
+    backup_expiration_days=config.storage.backup_expiration_days,
+    archive_expiration_days=config.storage.archive_expiration_days,
+    noncurrent_version_days=config.storage.noncurrent_version_days,
+    abort_multipart_days=config.storage.abort_multipart_days,
+    access_log_expiration_days=config.log_retention_days,
+    force_destroy=config.storage.force_destroy,
+    protect=config.protect_stateful,
+    name_prefix=config.name_prefix,
+    tags=config.tags,
+))
+
 # --- app -------------------------------------------------------------------------------------------------------------
 app = config.app
 secret_config = pulumi.Config()
@@ -103,8 +145,8 @@ app_secrets = AppSecrets("app-secrets", AppSecretsArgs(
 
 # Connection secrets of the data tier, handed to the services through ECS `secrets`.
 database_secrets: dict[str, SecretRef] = {"DATABASE_URL": database.writer_url, "DATABASE_READ_URL": database.reader_url}
-cache_secrets: dict[str, SecretRef] = {}
-redis_cluster_enabled = False
+cache_secrets: dict[str, SecretRef] = {"REDIS_URL": cache.url}
+redis_cluster_enabled = config.cache.cluster_mode
 
 
 def pick(*names: str) -> dict[str, SecretRef]:
@@ -178,7 +220,8 @@ migration_command = pulumi.Output.all(
 for client_name, client in (("web", web.security_group), ("ai", ai.security_group),
                             ("migrate", migrate.security_group)):
     database.allow_from(client, client_name)
-
+for client_name, client in (("web", web.security_group), ("ai", ai.security_group)):
+    cache.allow_from(client, client_name)
 # Alarms and the dashboard watch what the boxes above expose (edge=, services=, database=, cache=, waf=, backup=).
 observability = Observability("observability", ObservabilityArgs(
     context=aws_context,
@@ -189,6 +232,7 @@ observability = Observability("observability", ObservabilityArgs(
               "ai": ServiceWatch(cluster.cluster.name, ai.service.name)},
     database=DatabaseWatch(database.primary.identifier, database.replica_identifiers,
                            max_connections=db.max_connections),
+    cache=CacheWatch(cache.group_id, cache.member_ids),
     name_prefix=config.name_prefix,
     tags=config.tags,
 ))
@@ -225,6 +269,14 @@ export_contract({
     "aiLogGroupName": ai.log_group.name,
     "migrationTaskDefinitionArn": migrate.task_definition.arn,
     "migrationRunTaskCommand": migration_command,
+    "redisEndpoint": cache.endpoint,
+    "redisPort": cache.port,
+    "redisUrlSecretArn": cache.url.arn,
+    "redisSecurityGroupId": cache.security_group.id,
+    "redisClusterEnabled": cache.cluster_mode,
+    "backupsBucketName": storage.backups.bucket,
+    "walBucketName": storage.archive.bucket,
+    "accessLogsBucketName": storage.access_logs.bucket,
     "alertTopicArn": observability.topic.arn,
     "alarmNames": observability.alarm_names(),
     "dashboardName": observability.dashboard.dashboard_name,

@@ -40,6 +40,17 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 MAX_AZS = 6
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 TAG_VALUE_PATTERN = re.compile(r"^[\w .:/=+\-@]{1,256}$")
+REDIS_ENGINE_VERSION_PATTERN = re.compile(r"^7\.\d+$")
+CACHE_NODE_TYPE_PATTERN = re.compile(r"^cache\.[a-z][a-z0-9]*\.[a-z0-9]+$")
+MAX_REDIS_REPLICAS = 5
+MAX_REDIS_SHARDS = 500
+DAILY_WINDOW_PATTERN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+WEEKLY_WINDOW_PATTERN = re.compile(
+    r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)$")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ObjectLockMode = Literal["GOVERNANCE", "COMPLIANCE"]
+OBJECT_LOCK_MODES: tuple[ObjectLockMode, ...] = ("GOVERNANCE", "COMPLIANCE")
+STANDARD_IA_MIN_DAYS = 30  # S3 rejects a lifecycle transition to STANDARD_IA earlier than 30 days after creation
 
 
 @dataclass(frozen=True)
@@ -159,6 +170,60 @@ class AppSettings:
 
 
 @dataclass(frozen=True)
+class CacheSettings:
+    """ElastiCache Redis replication group (see components/cache.py)."""
+
+    engine_version: str
+    """Redis OSS 7.x engine version."""
+    node_type: str
+    """Node type of every node (e.g. cache.m7g.large)."""
+    replicas: int
+    """Read replicas per shard (0-5)."""
+    automatic_failover: bool
+    """Promote a replica when the primary fails."""
+    multi_az: bool
+    """Fail over across AZs (replicas in other AZs)."""
+    cluster_mode: bool
+    """Cluster mode enabled (sharded; configuration endpoint)."""
+    shards: int
+    """Node groups in cluster mode (1 when cluster mode is off)."""
+    snapshot_retention_days: int
+    """Daily snapshots kept (0 = none)."""
+    snapshot_window: str
+    """Daily UTC snapshot window, hh:mm-hh:mm."""
+    maintenance_window: str
+    """Weekly UTC maintenance window, ddd:hh:mm-ddd:hh:mm."""
+
+    @property
+    def node_count(self) -> int:
+        return self.shards * (1 + self.replicas)
+
+
+@dataclass(frozen=True)
+class BackupStorageSettings:
+    """S3 buckets for logical backups and archives (see components/backup_storage.py)."""
+
+    lock_mode: ObjectLockMode
+    """Object Lock default retention mode of the backups bucket."""
+    lock_days: int
+    """Object Lock default retention in days."""
+    transition_days: int
+    """Days to STANDARD_IA (0 = never)."""
+    archive_days: int
+    """Days to GLACIER_IR (0 = never)."""
+    backup_expiration_days: int
+    """Days a dump in the backups bucket is kept."""
+    archive_expiration_days: int
+    """Days an object in the WAL/archive bucket is kept."""
+    noncurrent_version_days: int
+    """Days a noncurrent object version is kept."""
+    abort_multipart_days: int
+    """Days before incomplete multipart uploads are aborted."""
+    force_destroy: bool
+    """Whether `pulumi destroy` may delete non-empty buckets (never in prod)."""
+
+
+@dataclass(frozen=True)
 class DatabaseSettings:
     """RDS PostgreSQL sizing, availability, backups and tuning (see components/database.py)."""
 
@@ -244,6 +309,8 @@ class StackConfig:
     cors_origins: tuple[str, ...]
     """Every origin CORS allows: https://<domain_name> first, then the configured extras."""
     network: NetworkSettings
+    cache: CacheSettings
+    storage: BackupStorageSettings
     database: DatabaseSettings
     operations: OperationsSettings
     app: AppSettings
@@ -472,6 +539,8 @@ def load(raw: Mapping[str, str] | None = None, *, stack: str | None = None) -> S
     extra_origins = reader.string_list("corsOrigins", check=_check_origin)
 
     network = _network_settings(reader, region, environment)
+    cache = _cache_settings(reader, environment, network.az_count)
+    storage = _storage_settings(reader, environment)
     database = _database_settings(reader, region, environment)
     operations = _operations_settings(reader, environment)
     app = _app_settings(reader, environment)
@@ -490,6 +559,8 @@ def load(raw: Mapping[str, str] | None = None, *, stack: str | None = None) -> S
         domain_name=domain_name,
         cors_origins=tuple(dict.fromkeys((f"https://{domain_name}", *extra_origins))),
         network=network,
+        cache=cache,
+        storage=storage,
         database=database,
         operations=operations,
         app=app,
@@ -527,6 +598,118 @@ def _network_settings(reader: _Reader, region: str, environment: Environment) ->
                            nat_gateways=nat_gateways, interface_endpoints=endpoints)
 
 
+def _window_minutes(day: int, hour: str, minute: str) -> int:
+    return day * 24 * 60 + int(hour) * 60 + int(minute)
+
+
+def _check_daily_window(value: str) -> str | None:
+    match = DAILY_WINDOW_PATTERN.match(value)
+    if not match:
+        return "must be a UTC window hh:mm-hh:mm, e.g. 03:00-04:00"
+    start = _window_minutes(0, match[1], match[2])
+    end = _window_minutes(0, match[3], match[4])
+    if (end - start) % (24 * 60) < 60:
+        return "must last at least 60 minutes"
+    return None
+
+
+def _check_weekly_window(value: str) -> str | None:
+    match = WEEKLY_WINDOW_PATTERN.match(value)
+    if not match:
+        return "must be a UTC window ddd:hh:mm-ddd:hh:mm, e.g. sun:05:00-sun:06:00"
+    start = _window_minutes(WEEKDAYS.index(match[1]), match[2], match[3])
+    end = _window_minutes(WEEKDAYS.index(match[4]), match[5], match[6])
+    if (end - start) % (7 * 24 * 60) < 60:
+        return "must last at least 60 minutes"
+    return None
+
+
+def _cache_settings(reader: _Reader, environment: Environment, az_count: int) -> CacheSettings:
+    engine_version = reader.string(
+        "redisEngineVersion", fallback="7.1",
+        check=lambda v: None if REDIS_ENGINE_VERSION_PATTERN.match(v) else "must be a Redis 7 version such as 7.1")
+    node_type = reader.string(
+        "redisNodeType", fallback="cache.m7g.large",
+        check=lambda v: None if CACHE_NODE_TYPE_PATTERN.match(v) else "must be an ElastiCache node type such as "
+        "cache.t4g.micro or cache.m7g.large")
+    replicas = reader.integer("redisReplicas", minimum=0, maximum=MAX_REDIS_REPLICAS)
+    failover = reader.boolean("redisAutomaticFailover")
+    multi_az = reader.boolean("redisMultiAz")
+    cluster_mode = reader.boolean("redisClusterMode")
+    shards = reader.integer("redisShards", minimum=1, maximum=MAX_REDIS_SHARDS, fallback=1)
+    snapshot_retention = reader.integer("redisSnapshotRetentionDays", minimum=0, maximum=35)
+    snapshot_window = reader.string("redisSnapshotWindow", check=_check_daily_window, fallback="03:00-04:00")
+    maintenance_window = reader.string("redisMaintenanceWindow", check=_check_weekly_window,
+                                       fallback="sun:05:00-sun:06:00")
+
+    # ElastiCache's own rules, reported here with the key to change instead of as an API error mid-deploy.
+    if failover and replicas < 1 and reader.valid("redisAutomaticFailover", "redisReplicas"):
+        reader.problem("redisAutomaticFailover", failover, "needs redisReplicas >= 1 (a replica to promote)")
+    if multi_az and not failover and reader.valid("redisMultiAz", "redisAutomaticFailover"):
+        reader.problem("redisMultiAz", multi_az, "needs redisAutomaticFailover = true")
+    if multi_az and az_count < 2 and reader.valid("redisMultiAz", "azCount"):
+        reader.problem("redisMultiAz", multi_az, f"needs azCount >= 2 (the data subnets span {az_count} AZ)")
+    if cluster_mode and not failover and reader.valid("redisClusterMode", "redisAutomaticFailover"):
+        reader.problem("redisClusterMode", cluster_mode, "needs redisAutomaticFailover = true")
+    if shards > 1 and not cluster_mode and reader.valid("redisShards", "redisClusterMode"):
+        reader.problem("redisShards", shards, "more than 1 shard needs redisClusterMode = true")
+    if environment == "prod" and reader.valid("environment"):
+        if not failover and reader.valid("redisAutomaticFailover"):
+            reader.problem("redisAutomaticFailover", failover,
+                           "prod needs true (a primary failure must not take the cache down)")
+        if not multi_az and reader.valid("redisMultiAz"):
+            reader.problem("redisMultiAz", multi_az, "prod needs true (survive the loss of an AZ)")
+        if snapshot_retention < 1 and reader.valid("redisSnapshotRetentionDays"):
+            reader.problem("redisSnapshotRetentionDays", snapshot_retention,
+                           "prod needs >= 1 (snapshots are Redis's only durable copy on ElastiCache)")
+    return CacheSettings(
+        engine_version=engine_version, node_type=node_type, replicas=replicas, automatic_failover=failover,
+        multi_az=multi_az, cluster_mode=cluster_mode, shards=shards if cluster_mode else 1,
+        snapshot_retention_days=snapshot_retention, snapshot_window=snapshot_window,
+        maintenance_window=maintenance_window,
+    )
+
+
+def _storage_settings(reader: _Reader, environment: Environment) -> BackupStorageSettings:
+    lock_mode = cast(ObjectLockMode, reader.string("backupLockMode", choices=OBJECT_LOCK_MODES,
+                                                   fallback="COMPLIANCE"))
+    lock_days = reader.integer("backupLockDays", minimum=1, maximum=3650, fallback=30)
+    transition_days = reader.integer("backupTransitionDays", minimum=0, maximum=3650)
+    archive_days = reader.integer("backupArchiveDays", minimum=0, maximum=3650)
+    backup_expiration = reader.integer("backupExpirationDays", minimum=1, maximum=3650, fallback=365)
+    archive_expiration = reader.integer("archiveExpirationDays", minimum=1, maximum=3650, fallback=2555)
+    noncurrent_days = reader.integer("backupNoncurrentVersionDays", minimum=1, maximum=3650, fallback=30)
+    abort_days = reader.integer("backupAbortMultipartDays", minimum=1, maximum=365, fallback=7)
+    force_destroy = reader.boolean("backupForceDestroy")
+
+    if 0 < transition_days < STANDARD_IA_MIN_DAYS and reader.valid("backupTransitionDays"):
+        reader.problem("backupTransitionDays", transition_days,
+                       f"must be 0 (never) or >= {STANDARD_IA_MIN_DAYS} (S3's minimum for STANDARD_IA)")
+    elif (transition_days and archive_days and archive_days < transition_days + STANDARD_IA_MIN_DAYS
+          and reader.valid("backupTransitionDays", "backupArchiveDays")):
+        reader.problem("backupArchiveDays", archive_days,
+                       f"must be 0 (never) or >= backupTransitionDays + {STANDARD_IA_MIN_DAYS} "
+                       f"({transition_days + STANDARD_IA_MIN_DAYS}): objects stay 30 days in STANDARD_IA")
+    last_transition = max(transition_days, archive_days)
+    for key, expiration in (("backupExpirationDays", backup_expiration),
+                            ("archiveExpirationDays", archive_expiration)):
+        if (expiration <= last_transition
+                and reader.valid(key, "backupTransitionDays", "backupArchiveDays")):
+            reader.problem(key, expiration, f"must be greater than the last transition ({last_transition} days)")
+    if lock_days > backup_expiration and reader.valid("backupLockDays", "backupExpirationDays"):
+        reader.problem("backupLockDays", lock_days,
+                       f"must not exceed backupExpirationDays ({backup_expiration}): a dump cannot expire while locked")
+    if force_destroy and reader.valid("backupForceDestroy"):
+        if environment == "prod" and reader.valid("environment"):
+            reader.problem("backupForceDestroy", force_destroy, "must be false in prod (backups are retained)")
+        elif lock_mode == "COMPLIANCE" and reader.valid("backupLockMode"):
+            reader.problem("backupForceDestroy", force_destroy,
+                           "cannot be true with backupLockMode COMPLIANCE (locked versions cannot be deleted)")
+    return BackupStorageSettings(
+        lock_mode=lock_mode, lock_days=lock_days, transition_days=transition_days, archive_days=archive_days,
+        backup_expiration_days=backup_expiration, archive_expiration_days=archive_expiration,
+        noncurrent_version_days=noncurrent_days, abort_multipart_days=abort_days, force_destroy=force_destroy,
+    )
 # --- database ---------------------------------------------------------------------------------------------------------
 
 DB_ENGINE_VERSION_PATTERN = re.compile(r"^15(\.\d{1,2})?$")

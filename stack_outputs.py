@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import pulumi
 
-CONTRACT_VERSION = "1.1.0"
+CONTRACT_VERSION = "1.2.0"
 
 OutputType = Literal["string", "integer", "boolean", "list[string]"]
 
@@ -83,6 +83,20 @@ CONTRACT: tuple[OutputSpec, ...] = tuple([
         ("aiLogGroupName", "string", "CloudWatch log group of the AI tasks."),
         ("migrationTaskDefinitionArn", "string", "Task definition of `npx prisma migrate deploy`."),
         ("migrationRunTaskCommand", "string", "Ready-to-run `aws ecs run-task` command for the migration."),
+    ),
+    *_specs(
+        "cache",
+        ("redisEndpoint", "string", "Redis primary endpoint (the configuration endpoint in cluster mode); TLS only."),
+        ("redisPort", "integer", "Redis port (6379)."),
+        ("redisUrlSecretArn", "string", "Secrets Manager ARN of REDIS_URL (rediss://, with the AUTH token)."),
+        ("redisSecurityGroupId", "string", "Security group of the Redis nodes (grant access with Cache.allow_from)."),
+        ("redisClusterEnabled", "boolean", "Whether cluster mode is on (clients must then use a cluster client)."),
+    ),
+    *_specs(
+        "storage",
+        ("backupsBucketName", "string", "S3 bucket of the pg_dump archives (Object Lock, SSE-KMS)."),
+        ("walBucketName", "string", "S3 archive bucket: snapshot exports and long-term dump copies (SSE-KMS)."),
+        ("accessLogsBucketName", "string", "S3 bucket of the server access logs of the two above."),
     ),
     *_specs(
         "operations",

@@ -76,7 +76,7 @@ def _target_group(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[st
 
 
 def _bucket(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
-    bucket = inputs.get("bucket") or f"{name}-{_digest(name, 12)}"
+    bucket = inputs.get("bucket") or f"{inputs.get('bucketPrefix') or name + '-'}{_digest(name, 12)}"
     return {"bucket": bucket, "arn": f"arn:{PARTITION}:s3:::{bucket}",
             "bucketDomainName": f"{bucket}.s3.amazonaws.com",
             "bucketRegionalDomainName": f"{bucket}.s3.{m.region}.amazonaws.com"}
@@ -160,6 +160,9 @@ COMPUTED: dict[str, Computed] = {
     "aws:cloudwatch/dashboard:Dashboard": lambda n, i, m: {
         "dashboardArn": f"arn:{PARTITION}:cloudwatch::{ACCOUNT_ID}:dashboard/{i.get('dashboardName') or n}"},
     "random:index/randomPassword:RandomPassword": _random_text,
+    "aws:elasticache/subnetGroup:SubnetGroup": lambda n, i, m: {"name": i.get("name") or f"{n}-{_digest(n, 7)}"},
+    "aws:elasticache/parameterGroup:ParameterGroup": lambda n, i, m: {
+        "name": i.get("name") or f"{n}-{_digest(n, 7)}"},
     "random:index/randomString:RandomString": _random_text,
 }
 

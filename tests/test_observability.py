@@ -199,7 +199,7 @@ def test_alarms_only_for_what_is_watched() -> None:
     assert not any("replica-lag" in s for s in found)
 
 
-def test_the_stack_wires_the_topic_and_watches_the_database(any_stack: StackRun) -> None:
+def test_the_stack_wires_the_topic_and_watches_the_database_and_the_cache(any_stack: StackRun) -> None:
     prefix = f"maratron-{any_stack.stack}-db-"
     instances = {r.inputs["identifier"]: r for r in any_stack.of_type("aws:rds/instance:Instance")}
     expected = [f"{prefix}primary-{k}" for k in (
@@ -208,9 +208,15 @@ def test_the_stack_wires_the_topic_and_watches_the_database(any_stack: StackRun)
         label = identifier.removeprefix(f"maratron-{any_stack.stack}-db-")
         expected += [f"{prefix}{label}-{k}" for k in (
             "cpu", "free-storage", "freeable-memory", "read-latency", "connections", "replica-lag")]
+    # Every member of the Redis group gets the cache alarms, named by its CacheClusterId.
+    members = {"dev": 1, "staging": 2, "prod": 3}[any_stack.stack]
+    expected += [f"maratron-{any_stack.stack}-cache-{n:03d}-{kind}" for n in range(1, members + 1)
+                 for kind in ("engine-cpu", "memory", "evictions", "replication-lag")]
     assert any_stack.outputs["alarmNames"] == expected
     for alarm in any_stack.of_type(ALARM):
-        assert alarm.inputs["dimensions"]["DBInstanceIdentifier"] in instances
+        dimensions = alarm.inputs["dimensions"]
+        assert dimensions.get("DBInstanceIdentifier") in instances or dimensions.get("CacheClusterId") in {
+            f"maratron-{any_stack.stack}-redis-{n:03d}" for n in range(1, members + 1)}
     topic = any_stack.one(TOPIC)
     assert topic.inputs["kmsMasterKeyId"] == any_stack.one("aws:kms/key:Key", "keys-logs").outputs["arn"]
     assert any_stack.outputs["alertTopicArn"] == topic.outputs["arn"]

@@ -1,0 +1,314 @@
+"""ElastiCache Redis OSS 7: a replication group in the isolated data subnets, TLS + AUTH only, encrypted at rest.
+
+Durability, stated plainly: ElastiCache for Redis 7 has no append-only file (the guide's `appendonly yes` /
+`appendfsync everysec` cannot be set). What survives a failure is what replicas and snapshots hold: a node failure
+promotes a replica (automatic failover, Multi-AZ) and loses at most the writes not yet replicated (asynchronous,
+usually milliseconds); losing every node restores the last daily snapshot. That is right for Maratron's Redis,
+which is a cache and a rate-limit / session store whose contents can be rebuilt from PostgreSQL.
+
+Topologies:
+- cluster mode disabled (default): one shard, a primary + `replicas` replicas (`num_cache_clusters`), the primary
+  endpoint for writes and the reader endpoint for reads; a plain Redis client works.
+- cluster mode enabled (the guide's REDIS_CLUSTER_ENABLED): `shards` node groups × (1 + `replicas`) nodes,
+  the configuration endpoint; the app must use a cluster-aware client (ioredis `Redis.Cluster`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from components.base import SecretRef, named_tags
+
+REDIS_PORT = 6379
+# The only special characters ElastiCache accepts in an AUTH token (16-128 printable ASCII characters).
+AUTH_TOKEN_SPECIALS = "!&#$^<>-"
+AUTH_TOKEN_LENGTH = 64
+# The guide's redis.conf settings that ElastiCache lets a parameter group set. `maxmemory 512mb` is not one of
+# them: memory is the node type's, minus reserved-memory-percent (25% by default, kept for replication buffers).
+SEED_PARAMETERS = {
+    "maxmemory-policy": "allkeys-lru",  # a cache: evict the least recently used key of any kind when full
+    "timeout": "0",  # never close idle clients (connection pools stay warm)
+    "tcp-keepalive": "300",  # detect dead peers behind NAT / load balancers
+}
+
+
+def replication_group_id(name_prefix: str) -> str:
+    """`<prefix>-redis` as ElastiCache accepts it: 1-40 lower-case letters, digits and single hyphens."""
+    cleaned = re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", f"{name_prefix}-redis".lower())).strip("-")
+    cleaned = cleaned if cleaned[:1].isalpha() else f"r-{cleaned}"
+    return cleaned[:40].rstrip("-")
+
+
+@dataclass(frozen=True)
+class CacheArgs:
+    """Inputs of Cache."""
+
+    subnet_ids: Sequence[pulumi.Input[str]]
+    """Subnets of the subnet group: the isolated data tier, one per AZ."""
+    vpc_id: pulumi.Input[str]
+    """VPC of the security group."""
+    az_names: tuple[str, ...]
+    """AZs of those subnets, in order; nodes are spread over them (primary in the first)."""
+    data_key: aws.kms.Key
+    """CMK for data at rest and for the AUTH token / REDIS_URL secrets (EncryptionKeys.data)."""
+    log_key: aws.kms.Key
+    """CMK for the slow-log and engine-log groups (EncryptionKeys.logs)."""
+    log_retention_days: int
+    """Retention of both log groups."""
+    engine_version: str = "7.1"
+    """Redis OSS 7.x engine version; default 7.1."""
+    node_type: str = "cache.m7g.large"
+    """Node type of every node; default cache.m7g.large (Graviton, no burst credits)."""
+    replicas: int = 2
+    """Read replicas per shard (0-5); default 2 (primary + 2 replicas in three AZs)."""
+    automatic_failover: bool = True
+    """Promote a replica when the primary fails; default true (needs replicas >= 1)."""
+    multi_az: bool = True
+    """Fail over across AZs; default true (needs automatic_failover)."""
+    cluster_mode: bool = False
+    """Shard the keyspace (cluster mode enabled, configuration endpoint); default false."""
+    shards: int = 1
+    """Node groups in cluster mode; default 1 (must be 1 without cluster mode)."""
+    snapshot_retention_days: int = 7
+    """Daily snapshots kept (0-35); default 7."""
+    snapshot_window: str = "03:00-04:00"
+    """Daily UTC snapshot window; default 03:00-04:00."""
+    maintenance_window: str = "sun:05:00-sun:06:00"
+    """Weekly UTC maintenance window; default sun:05:00-sun:06:00."""
+    protect: bool = False
+    """Prod: Pulumi `protect`, a final snapshot on delete, changes deferred to the maintenance window, secrets
+    recoverable for 30 days. Default false."""
+    name_prefix: str = "maratron"
+    """Readable prefix for log group, secret and snapshot names."""
+    tags: dict[str, str] = field(default_factory=dict)
+    """Tags for every taggable child."""
+
+    def __post_init__(self) -> None:
+        # The same rules stack_config reports per key; repeated here so the component is safe on its own.
+        if not 0 <= self.replicas <= 5:
+            raise ValueError("CacheArgs.replicas must be 0-5")
+        if self.automatic_failover and self.replicas < 1:
+            raise ValueError("CacheArgs.automatic_failover needs replicas >= 1")
+        if self.multi_az and not self.automatic_failover:
+            raise ValueError("CacheArgs.multi_az needs automatic_failover")
+        if self.cluster_mode and not self.automatic_failover:
+            raise ValueError("CacheArgs.cluster_mode needs automatic_failover")
+        if self.shards != 1 and not self.cluster_mode:
+            raise ValueError("CacheArgs.shards must be 1 without cluster_mode")
+        if not self.az_names:
+            raise ValueError("CacheArgs.az_names must name at least one AZ")
+
+
+class Cache(pulumi.ComponentResource):
+    """Redis replication group with its subnet group, parameter group, security group, logs and secrets."""
+
+    replication_group: aws.elasticache.ReplicationGroup
+    security_group: aws.ec2.SecurityGroup
+    """Admits 6379 only from security groups granted with allow_from; no CIDR rules, no egress."""
+    auth_token: SecretRef
+    """The AUTH token (Secrets Manager, CMK)."""
+    url: SecretRef
+    """REDIS_URL for the app: rediss://:<token>@<endpoint>:6379 (Secrets Manager, CMK)."""
+    endpoint: pulumi.Output[str]
+    """Primary endpoint, or the configuration endpoint in cluster mode."""
+    group_id: str
+    """The replication group id (`<prefix>-redis`): deterministic, so alarms and runbooks can name it."""
+    port: int = REDIS_PORT
+
+    def __init__(self, name: str, args: CacheArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("maratron:data:Cache", name, None, opts)
+        self._name = name
+        self._args = args
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=args.vpc_id,
+            description="Redis: 6379 from granted security groups only",
+            tags=self._tags("redis"),
+            opts=child,
+        )
+        subnet_group = aws.elasticache.SubnetGroup(
+            f"{name}-subnets",
+            description="Isolated data subnets of the Redis nodes",
+            subnet_ids=args.subnet_ids,
+            tags=self._tags("redis"),
+            opts=child,
+        )
+        parameter_group = aws.elasticache.ParameterGroup(
+            f"{name}-params",
+            family="redis7",
+            description="Maratron Redis 7: the guide's settings" + (", cluster mode" if args.cluster_mode else ""),
+            parameters=[aws.elasticache.ParameterGroupParameterArgs(name=k, value=v) for k, v in {
+                **SEED_PARAMETERS,
+                # Must match the replication group's topology, or ElastiCache rejects the group.
+                "cluster-enabled": "yes" if args.cluster_mode else "no",
+            }.items()],
+            tags=self._tags("redis"),
+            opts=child,
+        )
+        log_groups = {
+            log_type: aws.cloudwatch.LogGroup(
+                f"{name}-{log_type}",
+                name=f"/{args.name_prefix}/redis/{log_type}",
+                retention_in_days=args.log_retention_days,
+                kms_key_id=args.log_key.arn,
+                tags=self._tags(f"redis-{log_type}"),
+                opts=child,
+            )
+            for log_type in ("slow-log", "engine-log")
+        }
+
+        # ElastiCache's charset: letters, digits and only `! & # $ ^ < > -` (no @, /, : that would break a URL).
+        token = random.RandomPassword(
+            f"{name}-auth-token",
+            length=AUTH_TOKEN_LENGTH,
+            special=True,
+            override_special=AUTH_TOKEN_SPECIALS,
+            min_lower=1, min_upper=1, min_numeric=1,
+            opts=child,
+        )
+
+        # Cluster mode: shards x (primary + replicas), the configuration endpoint. Otherwise one shard whose
+        # primary sits in the first AZ and each replica in the next one (read at create time only).
+        nodes = 1 + args.replicas
+        azs = None if args.cluster_mode else [args.az_names[i % len(args.az_names)] for i in range(nodes)]
+        # A fixed id means a replacement must delete first; it also needs one anyway (same data subnets, and
+        # prod's `protect` refuses it), and a readable id is what alarms, dashboards and runbooks name.
+        self.group_id = replication_group_id(args.name_prefix)
+        group_opts = pulumi.ResourceOptions(parent=self, protect=args.protect, delete_before_replace=True)
+        self.replication_group = aws.elasticache.ReplicationGroup(
+            f"{name}-redis",
+            replication_group_id=self.group_id,
+            description=f"{args.name_prefix} Redis (cache, sessions, rate limits)",
+            engine="redis",
+            engine_version=args.engine_version,
+            node_type=args.node_type,
+            port=REDIS_PORT,
+            cluster_mode="enabled" if args.cluster_mode else "disabled",
+            num_node_groups=args.shards if args.cluster_mode else None,
+            replicas_per_node_group=args.replicas if args.cluster_mode else None,
+            num_cache_clusters=None if args.cluster_mode else nodes,
+            preferred_cache_cluster_azs=azs,
+            automatic_failover_enabled=args.automatic_failover,
+            multi_az_enabled=args.multi_az,
+            subnet_group_name=subnet_group.name,
+            security_group_ids=[self.security_group.id],
+            parameter_group_name=parameter_group.name,
+            at_rest_encryption_enabled=True,
+            kms_key_id=args.data_key.arn,
+            transit_encryption_enabled=True,
+            transit_encryption_mode="required",  # no plaintext connections, not even during a migration
+            auth_token=token.result,
+            # ROTATE keeps the old token valid next to the new one until a later SET, so a token change never
+            # locks out tasks that still hold the old REDIS_URL (see README "Cache").
+            auth_token_update_strategy="ROTATE",
+            # No AOF on ElastiCache Redis 7: daily snapshots + replicas are the durability (module docstring).
+            snapshot_retention_limit=args.snapshot_retention_days,
+            snapshot_window=args.snapshot_window,
+            final_snapshot_identifier=f"{args.name_prefix}-redis-final" if args.protect else None,
+            maintenance_window=args.maintenance_window,
+            auto_minor_version_upgrade=True,
+            # Prod defers disruptive changes (node type, engine, parameter group) to the maintenance window.
+            apply_immediately=not args.protect,
+            log_delivery_configurations=[
+                aws.elasticache.ReplicationGroupLogDeliveryConfigurationArgs(
+                    destination=group.name, destination_type="cloudwatch-logs", log_format="json",
+                    log_type=log_type)
+                for log_type, group in log_groups.items()
+            ],
+            tags=self._tags("redis"),
+            opts=group_opts,
+        )
+
+        self.endpoint = (self.replication_group.configuration_endpoint_address if args.cluster_mode
+                         else self.replication_group.primary_endpoint_address)
+        recovery_days = 30 if args.protect else 0
+        self.auth_token = self._secret(
+            "auth-token", "Redis AUTH token", token.result, recovery_days)
+        redis_url = pulumi.Output.all(token.result, self.endpoint).apply(
+            lambda parts: f"rediss://:{parts[0]}@{parts[1]}:{REDIS_PORT}")
+        self.url = self._secret("url", "REDIS_URL for the app (TLS, AUTH token)", redis_url, recovery_days)
+
+        self.register_outputs({
+            "endpoint": self.endpoint,
+            "port": REDIS_PORT,
+            "securityGroupId": self.security_group.id,
+            "urlSecretArn": self.url.arn,
+        })
+
+    # --- capabilities -------------------------------------------------------------------------------------------
+
+    def allow_from(self, source: aws.ec2.SecurityGroup, name: str, *,
+                   egress: bool = True) -> aws.vpc.SecurityGroupIngressRule:
+        """Admit Redis (6379/tcp) from the members of `source`, e.g. `cache.allow_from(web.security_group, "web")`.
+
+        Both halves of the grant, as Database.allow_from: 6379 ingress on the cache's group from `source`, and
+        (with `egress`, the default) 6379 egress on `source` to the cache's group, so a source whose egress is
+        locked down needs nothing else.
+        """
+        ingress = aws.vpc.SecurityGroupIngressRule(
+            f"{self._name}-from-{name}",
+            security_group_id=self.security_group.id,
+            referenced_security_group_id=source.id,
+            ip_protocol="tcp", from_port=REDIS_PORT, to_port=REDIS_PORT,
+            description=f"Redis from {name}",
+            tags=self._tags(f"redis-from-{name}"),
+            opts=pulumi.ResourceOptions(parent=self.security_group),
+        )
+        if egress:
+            aws.vpc.SecurityGroupEgressRule(
+                f"{self._name}-to-redis-from-{name}",
+                security_group_id=source.id,
+                referenced_security_group_id=self.security_group.id,
+                ip_protocol="tcp", from_port=REDIS_PORT, to_port=REDIS_PORT,
+                description="Redis to the cache",
+                tags=self._tags(f"{name}-to-redis"),
+                opts=pulumi.ResourceOptions(parent=source),
+            )
+        return ingress
+
+    @property
+    def cluster_mode(self) -> bool:
+        return self._args.cluster_mode
+
+    @property
+    def member_ids(self) -> dict[str, str]:
+        """Label -> CacheClusterId of every node, as ElastiCache names them (the dimension of its metrics):
+        `<group>-001`, `-002`, ... without cluster mode; `<group>-0001-001` (shard-node) with it."""
+        args = self._args
+        nodes = range(1, args.replicas + 2)
+        if not args.cluster_mode:
+            return {f"{n:03d}": f"{self.group_id}-{n:03d}" for n in nodes}
+        return {f"{s:04d}-{n:03d}": f"{self.group_id}-{s:04d}-{n:03d}"
+                for s in range(1, args.shards + 1) for n in nodes}
+
+    # --- parts --------------------------------------------------------------------------------------------------
+
+    def _tags(self, suffix: str) -> dict[str, str]:
+        return named_tags(self._args.tags, f"{self._args.name_prefix}-{suffix}")
+
+    def _secret(self, suffix: str, description: str, value: pulumi.Input[str], recovery_days: int) -> SecretRef:
+        args = self._args
+        secret = aws.secretsmanager.Secret(
+            f"{self._name}-{suffix}",
+            name=f"{args.name_prefix}/redis/{suffix}",
+            description=description,
+            kms_key_id=args.data_key.arn,
+            recovery_window_in_days=recovery_days,
+            tags=self._tags(f"redis-{suffix}"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.secretsmanager.SecretVersion(
+            f"{self._name}-{suffix}",
+            secret_id=secret.id,
+            secret_string=pulumi.Output.secret(value),
+            opts=pulumi.ResourceOptions(parent=secret),
+        )
+        return SecretRef(secret=secret, key=args.data_key)

@@ -1,0 +1,332 @@
+"""Cache component: Redis 7 replication group per environment, TLS + AUTH, CMK, logs, secrets, SG, config rules."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import stack_config
+from components.cache import AUTH_TOKEN_SPECIALS, replication_group_id
+from offline.engine import SECRET_SIG, StackRun, is_secret, run_program
+
+GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
+PARAMS = "aws:elasticache/parameterGroup:ParameterGroup"
+SUBNET_GROUP = "aws:elasticache/subnetGroup:SubnetGroup"
+SECRET = "aws:secretsmanager/secret:Secret"
+SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+SG = "aws:ec2/securityGroup:SecurityGroup"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+PASSWORD = "random:index/randomPassword:RandomPassword"
+CLUSTERED: dict[str, Any] = {"redisClusterMode": True, "redisShards": 2, "redisReplicas": 1}
+"""The cluster-mode variant every cluster test shares (one engine run)."""
+
+
+def group(run: StackRun) -> Any:
+    return run.one(GROUP)
+
+
+def key_arn(run: StackRun, domain: str) -> str:
+    return str(run.one("aws:kms/key:Key", f"keys-{domain}").outputs["arn"])
+
+
+def test_prod_is_primary_plus_two_replicas_across_three_azs_with_failover(prod: StackRun) -> None:
+    rg = group(prod)
+    assert rg.inputs["engine"] == "redis" and rg.inputs["engineVersion"] == "7.1"
+    assert rg.inputs["clusterMode"] == "disabled"
+    assert rg.inputs["numCacheClusters"] == 3
+    assert rg.inputs["preferredCacheClusterAzs"] == ["us-east-1a", "us-east-1b", "us-east-1c"]
+    assert rg.inputs["automaticFailoverEnabled"] is True
+    assert rg.inputs["multiAzEnabled"] is True
+    assert rg.inputs["nodeType"] == "cache.m7g.large"
+    assert "numNodeGroups" not in rg.inputs and "replicasPerNodeGroup" not in rg.inputs
+
+
+def test_prod_is_protected_and_defers_changes(prod: StackRun) -> None:
+    rg = group(prod)
+    assert rg.protect is True
+    assert rg.inputs["applyImmediately"] is False
+    assert rg.inputs["finalSnapshotIdentifier"] == "maratron-prod-redis-final"
+    assert rg.inputs["snapshotRetentionLimit"] == 7
+    assert rg.inputs["snapshotWindow"] == "03:00-04:00"
+    assert rg.inputs["maintenanceWindow"] == "sun:05:00-sun:06:00"
+    assert rg.inputs["autoMinorVersionUpgrade"] is True
+    assert all(s.inputs["recoveryWindowInDays"] == 30 for s in prod.of_type(SECRET) if s.name.startswith("cache-"))
+
+
+def test_dev_is_a_single_small_node_without_failover(dev: StackRun) -> None:
+    rg = group(dev)
+    assert rg.inputs["numCacheClusters"] == 1
+    assert rg.inputs["nodeType"] == "cache.t4g.micro"
+    assert rg.inputs["automaticFailoverEnabled"] is False and rg.inputs["multiAzEnabled"] is False
+    assert rg.protect is False and rg.inputs["applyImmediately"] is True
+    assert "finalSnapshotIdentifier" not in rg.inputs
+
+
+def test_every_stack_encrypts_in_transit_and_at_rest_with_auth(any_stack: StackRun) -> None:
+    rg = group(any_stack)
+    assert rg.inputs["transitEncryptionEnabled"] is True
+    assert rg.inputs["transitEncryptionMode"] == "required"
+    assert rg.inputs["atRestEncryptionEnabled"] is True
+    assert rg.inputs["kmsKeyId"] == key_arn(any_stack, "data")
+    assert is_secret(rg.inputs["authToken"]), "the AUTH token must travel as a secret"
+    assert rg.inputs["authTokenUpdateStrategy"] == "ROTATE"
+    token = any_stack.one(PASSWORD, "cache-auth-token")
+    assert rg.property_dependencies["authToken"] == [token.urn]
+    assert rg.plain("authToken") == token.outputs["result"]
+
+
+def test_auth_token_uses_elasticache_charset(any_stack: StackRun) -> None:
+    token = any_stack.one(PASSWORD, "cache-auth-token")
+    assert 16 <= token.inputs["length"] <= 128
+    assert token.inputs["special"] is True
+    assert token.inputs["overrideSpecial"] == AUTH_TOKEN_SPECIALS
+    assert set(AUTH_TOKEN_SPECIALS) == set("!&#$^<>-")
+    assert not set(token.inputs["overrideSpecial"]) & set("@/:\"' ")  # would break the AUTH token or the URL
+
+
+def test_parameter_group_realizes_the_guide(any_stack: StackRun) -> None:
+    params = any_stack.one(PARAMS)
+    assert params.inputs["family"] == "redis7"
+    values = {p["name"]: p["value"] for p in params.inputs["parameters"]}
+    assert values == {"maxmemory-policy": "allkeys-lru", "timeout": "0", "tcp-keepalive": "300",
+                      "cluster-enabled": "no"}
+    assert group(any_stack).inputs["parameterGroupName"] == params.outputs["name"]
+
+
+def test_nodes_live_in_the_data_subnets(any_stack: StackRun) -> None:
+    subnets = any_stack.one(SUBNET_GROUP)
+    data = sorted(s.id for s in any_stack.of_type("aws:ec2/subnet:Subnet") if s.inputs["tags"]["tier"] == "data")
+    assert sorted(subnets.inputs["subnetIds"]) == data
+    assert group(any_stack).inputs["subnetGroupName"] == subnets.outputs["name"]
+
+
+def test_slow_and_engine_logs_go_to_encrypted_log_groups(any_stack: StackRun) -> None:
+    deliveries = {d["logType"]: d for d in group(any_stack).inputs["logDeliveryConfigurations"]}
+    assert set(deliveries) == {"slow-log", "engine-log"}
+    for log_type, delivery in deliveries.items():
+        assert delivery["destinationType"] == "cloudwatch-logs" and delivery["logFormat"] == "json"
+        log_group = any_stack.one(LOG_GROUP, f"cache-{log_type}")
+        assert delivery["destination"] == log_group.inputs["name"] == f"/maratron-{any_stack.stack}/redis/{log_type}"
+        assert log_group.inputs["kmsKeyId"] == key_arn(any_stack, "logs")
+    retention = int(any_stack.config["maratron:logRetentionDays"])
+    assert {any_stack.one(LOG_GROUP, f"cache-{t}").inputs["retentionInDays"] for t in deliveries} == {retention}
+
+
+def test_security_group_has_no_cidr_and_no_inline_rules(any_stack: StackRun) -> None:
+    sg = any_stack.one(SG, "cache-sg")
+    assert sg.inputs["vpcId"] == any_stack.one("aws:ec2/vpc:Vpc").id
+    assert "ingress" not in sg.inputs and "egress" not in sg.inputs
+    assert group(any_stack).inputs["securityGroupIds"] == [sg.id]
+    for rule in any_stack.of_type(INGRESS):
+        if rule.inputs["securityGroupId"] == sg.id:
+            assert "cidrIpv4" not in rule.inputs and "cidrIpv6" not in rule.inputs
+            assert rule.inputs["referencedSecurityGroupId"].startswith("sg-")
+
+
+def test_allow_from_admits_6379_from_a_security_group_only(tmp_path: Path) -> None:
+    program = tmp_path / "__main__.py"
+    program.write_text('''
+import pulumi_aws as aws
+from components.cache import Cache, CacheArgs
+key = aws.kms.Key("key")
+app = aws.ec2.SecurityGroup("app", vpc_id="vpc-1")
+cache = Cache("cache", CacheArgs(subnet_ids=["subnet-1", "subnet-2"], vpc_id="vpc-1",
+    az_names=("us-east-1a", "us-east-1b"), data_key=key, log_key=key, log_retention_days=30, replicas=1))
+cache.allow_from(app, "web")
+cache.allow_from(aws.ec2.SecurityGroup("ops", vpc_id="vpc-1"), "ops", egress=False)
+''')
+    run = run_program("unit", {"aws:region": "us-east-1"}, [], program=program)
+    assert run.ok, run.error_details
+    rule = run.one(INGRESS, "cache-from-web")
+    assert rule.inputs["referencedSecurityGroupId"] == run.one(SG, "app").id
+    assert rule.inputs["securityGroupId"] == run.one(SG, "cache-sg").id
+    assert (rule.inputs["ipProtocol"], rule.inputs["fromPort"], rule.inputs["toPort"]) == ("tcp", 6379, 6379)
+    assert "cidrIpv4" not in rule.inputs
+    assert run.by_urn(rule.parent).name == "cache-sg"
+    egress = run.one("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "cache-to-redis-from-web")
+    assert egress.inputs["securityGroupId"] == run.one(SG, "app").id
+    assert egress.inputs["referencedSecurityGroupId"] == run.one(SG, "cache-sg").id
+    assert (egress.inputs["ipProtocol"], egress.inputs["fromPort"], egress.inputs["toPort"]) == ("tcp", 6379, 6379)
+    assert "cidrIpv4" not in egress.inputs
+    # egress=False: only the ingress half (for a source that manages its own egress).
+    assert len(run.of_type(INGRESS)) == 2
+    assert len(run.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")) == 1
+    assert group(run).inputs["numCacheClusters"] == 2
+
+
+def test_redis_url_secret_is_tls_with_the_token_and_the_primary_endpoint(any_stack: StackRun) -> None:
+    secret = any_stack.one(SECRET, "cache-url")
+    assert secret.inputs["name"] == f"maratron-{any_stack.stack}/redis/url"
+    assert secret.inputs["kmsKeyId"] == key_arn(any_stack, "data")
+    version = any_stack.one(SECRET_VERSION, "cache-url")
+    assert version.inputs["secretId"] == secret.id
+    assert is_secret(version.inputs["secretString"])
+    token = any_stack.one(PASSWORD, "cache-auth-token").outputs["result"]
+    endpoint = group(any_stack).outputs["primaryEndpointAddress"]
+    assert version.plain("secretString") == f"rediss://:{token}@{endpoint}:6379"
+    auth = any_stack.one(SECRET_VERSION, "cache-auth-token")
+    assert is_secret(auth.inputs["secretString"]) and auth.plain("secretString") == token
+    assert any_stack.one(SECRET, "cache-auth-token").inputs["kmsKeyId"] == key_arn(any_stack, "data")
+
+
+def test_outputs(any_stack: StackRun) -> None:
+    outputs = any_stack.plain_outputs()
+    rg = group(any_stack)
+    assert outputs["redisEndpoint"] == rg.outputs["primaryEndpointAddress"]
+    assert outputs["redisPort"] == 6379
+    assert outputs["redisUrlSecretArn"] == any_stack.one(SECRET, "cache-url").outputs["arn"]
+    assert outputs["redisSecurityGroupId"] == any_stack.one(SG, "cache-sg").id
+    assert outputs["redisClusterEnabled"] is False
+
+
+def test_cluster_mode_variant(run_variant: Callable[..., StackRun]) -> None:
+    run = run_variant("prod", **CLUSTERED)
+    assert run.ok, run.error_details
+    rg = group(run)
+    assert rg.inputs["clusterMode"] == "enabled"
+    assert (rg.inputs["numNodeGroups"], rg.inputs["replicasPerNodeGroup"]) == (2, 1)
+    assert "numCacheClusters" not in rg.inputs and "preferredCacheClusterAzs" not in rg.inputs
+    assert rg.inputs["automaticFailoverEnabled"] is True and rg.inputs["multiAzEnabled"] is True
+    values = {p["name"]: p["value"] for p in run.one(PARAMS).inputs["parameters"]}
+    assert values["cluster-enabled"] == "yes" and values["maxmemory-policy"] == "allkeys-lru"
+    endpoint = rg.outputs["configurationEndpointAddress"]
+    assert run.plain_outputs()["redisEndpoint"] == endpoint
+    assert run.plain_outputs()["redisClusterEnabled"] is True
+    url = run.one(SECRET_VERSION, "cache-url").plain("secretString")
+    assert url.startswith("rediss://:") and url.endswith(f"@{endpoint}:6379")
+
+
+def _strings_outside_secrets(value: Any, path: str = "") -> list[tuple[str, str]]:
+    """Every string in a wire-form value that is not inside a secret wrapper, with its path."""
+    if is_secret(value):
+        return []
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in _strings_outside_secrets(v, f"{path}.{k}")]
+    if isinstance(value, list):
+        return [s for i, v in enumerate(value) for s in _strings_outside_secrets(v, f"{path}[{i}]")]
+    return [(path, value)] if isinstance(value, str) else []
+
+
+@pytest.mark.parametrize("variant", [{}, CLUSTERED])
+def test_token_and_url_never_appear_unwrapped(run_variant: Callable[..., StackRun], variant: dict[str, Any]) -> None:
+    run = run_variant("prod", **variant)
+    assert run.ok, run.error_details
+    token = run.one(PASSWORD, "cache-auth-token").outputs["result"]
+    assert len(token) >= 16
+    inventory = run.inventory(redact_secrets=False)
+    leaks = []
+    for resource in inventory["resources"]:
+        if resource["type"] == PASSWORD:
+            continue  # the generator's own state; its `result` output is secret in the provider schema
+        leaks += [(resource["name"], p) for p, s in _strings_outside_secrets(resource["inputs"]) if token in s]
+    leaks += [("outputs", p) for p, s in _strings_outside_secrets(inventory["outputs"]) if token in s]
+    assert leaks == []
+    # ...and the scan is not vacuous: the token is in the inventory, inside secret wrappers.
+    assert token in json.dumps(inventory) and SECRET_SIG in json.dumps(inventory)
+
+
+# --- configuration --------------------------------------------------------------------------------------------------
+
+GOOD = {
+    "aws:region": "us-east-1",
+    "maratron:environment": "dev",
+    "maratron:domainName": "dev.maratron.example.com",
+    "maratron:azCount": "2",
+    "maratron:azNames": '["us-east-1a", "us-east-1b"]',
+    "maratron:natGateways": "single",
+}
+
+
+def problems(**changes: str) -> list[str]:
+    raw = {**GOOD, **{(k if ":" in k else f"maratron:{k}"): v for k, v in changes.items()}}
+    with pytest.raises(stack_config.ConfigError) as caught:
+        stack_config.load(raw, stack="test")
+    return [str(p) for p in caught.value.problems]
+
+
+def test_schema_defaults_are_the_production_topology() -> None:
+    cache = stack_config.load({**GOOD, "maratron:environment": "prod", "maratron:natGateways": "perAz",
+                               "maratron:alertEmails": '["oncall@example.com"]'}, stack="t").cache
+    assert (cache.replicas, cache.automatic_failover, cache.multi_az, cache.cluster_mode) == (2, True, True, False)
+    assert cache.node_count == 3 and cache.node_type == "cache.m7g.large"
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({"redisEngineVersion": "6.2"}, 'maratron:redisEngineVersion = "6.2": must be a Redis 7 version such as 7.1'),
+    ({"redisNodeType": "m7g.large"}, 'maratron:redisNodeType = "m7g.large": must be an ElastiCache node type'),
+    ({"redisReplicas": "6"}, "maratron:redisReplicas = 6: must be between 0 and 5"),
+    ({"redisShards": "0"}, "maratron:redisShards = 0: must be between 1 and 500"),
+    ({"redisSnapshotRetentionDays": "36"}, "maratron:redisSnapshotRetentionDays = 36: must be between 0 and 35"),
+    ({"redisClusterMode": "yes"}, 'maratron:redisClusterMode = "yes": must be true or false'),
+    ({"redisSnapshotWindow": "3:00-4:00"}, 'maratron:redisSnapshotWindow = "3:00-4:00": must be a UTC window hh:mm'),
+    ({"redisSnapshotWindow": "03:00-03:30"}, "maratron:redisSnapshotWindow = \"03:00-03:30\": must last at least 60"),
+    ({"redisMaintenanceWindow": "sunday:05:00-sunday:06:00"}, "must be a UTC window ddd:hh:mm-ddd:hh:mm"),
+    ({"redisMaintenanceWindow": "sun:05:00-sun:05:30"}, "must last at least 60 minutes"),
+    ({"redisReplicas": "0", "redisAutomaticFailover": "true", "redisMultiAz": "false"},
+     "maratron:redisAutomaticFailover = true: needs redisReplicas >= 1"),
+    ({"redisReplicas": "1", "redisAutomaticFailover": "false", "redisMultiAz": "true"},
+     "maratron:redisMultiAz = true: needs redisAutomaticFailover = true"),
+    ({"redisReplicas": "1", "redisAutomaticFailover": "false", "redisMultiAz": "false", "redisClusterMode": "true"},
+     "maratron:redisClusterMode = true: needs redisAutomaticFailover = true"),
+    ({"redisShards": "3"}, "maratron:redisShards = 3: more than 1 shard needs redisClusterMode = true"),
+    ({"azCount": "1", "azNames": '["us-east-1a"]'}, "maratron:redisMultiAz = true: needs azCount >= 2"),
+])
+def test_each_bad_cache_value_names_key_value_and_rule(changes: dict[str, str], expected: str) -> None:
+    found = problems(**changes)
+    assert any(expected in p for p in found), found
+
+
+def test_prod_needs_failover_multi_az_and_snapshots() -> None:
+    found = problems(environment="prod", natGateways="perAz", redisReplicas="0", redisAutomaticFailover="false",
+                     redisMultiAz="false", redisSnapshotRetentionDays="0")
+    assert any(re.search(r"redisAutomaticFailover = false: prod needs true", p) for p in found), found
+    assert any("maratron:redisMultiAz = false: prod needs true" in p for p in found), found
+    assert any("maratron:redisSnapshotRetentionDays = 0: prod needs >= 1" in p for p in found), found
+
+
+def test_a_rejected_value_does_not_trigger_dependent_rules() -> None:
+    assert problems(redisReplicas="many") == ['maratron:redisReplicas = "many": must be an integer']
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"replicas": 0}, "automatic_failover needs replicas >= 1"),
+    ({"automatic_failover": False}, "multi_az needs automatic_failover"),
+    ({"automatic_failover": False, "multi_az": False, "cluster_mode": True}, "cluster_mode needs automatic_failover"),
+    ({"shards": 2}, "shards must be 1 without cluster_mode"),
+    ({"replicas": 6}, "replicas must be 0-5"),
+])
+def test_cache_args_refuse_what_elasticache_would_reject(changes: dict[str, Any], message: str) -> None:
+    from components.cache import CacheArgs
+
+    base: dict[str, Any] = {"subnet_ids": ["subnet-1"], "vpc_id": "vpc-1", "az_names": ("us-east-1a",),
+                            "data_key": None, "log_key": None, "log_retention_days": 30}
+    with pytest.raises(ValueError, match=message):
+        CacheArgs(**{**base, **changes})
+
+
+@pytest.mark.parametrize(("prefix", "expected"), [
+    ("maratron-prod", "maratron-prod-redis"),
+    ("Maratron_QA.2", "maratron-qa-2-redis"),
+    ("1st", "r-1st-redis"),
+    ("a" * 50, "a" * 40),
+])
+def test_replication_group_id_is_what_elasticache_accepts(prefix: str, expected: str) -> None:
+    assert replication_group_id(prefix) == expected
+
+
+def test_group_id_and_member_ids_name_what_cloudwatch_reports(any_stack: StackRun,
+                                                                run_variant: Callable[..., StackRun]) -> None:
+    rg = group(any_stack)
+    assert rg.inputs["replicationGroupId"] == f"maratron-{any_stack.stack}-redis"
+    assert rg.delete_before_replace is True  # a fixed id cannot be created before the old group is gone
+    clustered = run_variant("prod", **CLUSTERED)
+    ids = {a.inputs["dimensions"]["CacheClusterId"]
+           for a in clustered.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+           if "CacheClusterId" in a.inputs["dimensions"]}
+    assert ids == {f"maratron-prod-redis-{s:04d}-{n:03d}" for s in (1, 2) for n in (1, 2)}
