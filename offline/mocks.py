@@ -104,6 +104,26 @@ def _ecr_repository(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[
             "registryId": ACCOUNT_ID, "arn": m.arn("ecr", f"repository/{repo}")}
 
 
+def _certificate(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
+    domain = inputs.get("domainName") or f"{name}.example.com"
+    return {"arn": m.arn("acm", f"certificate/{_uuid(name)}"), "status": "PENDING_VALIDATION",
+            "domainValidationOptions": [{
+                "domainName": domain, "resourceRecordName": f"_{_digest(name, 32)}.{domain}.",
+                "resourceRecordType": "CNAME",
+                "resourceRecordValue": f"_{_digest(name + 'v', 32)}.validations.aws."}]}
+
+
+def _listener(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
+    alb_arn = str(inputs.get("loadBalancerArn") or "")
+    suffix = alb_arn.split(":loadbalancer/")[-1] if ":loadbalancer/" in alb_arn else f"app/{name}/0"
+    return {"arn": m.arn("elasticloadbalancing", f"listener/{suffix}/{_digest(name, 16)}")}
+
+
+def _web_acl(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
+    acl = inputs.get("name") or name
+    return {"arn": m.arn("wafv2", f"regional/webacl/{acl}/{_uuid(name)}"), "capacity": 1000}
+
+
 def _named(service: str, resource: str) -> Computed:
     def compute(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
         physical = inputs.get("name") or f"{name}-{_digest(name, 7)}"
@@ -133,6 +153,11 @@ COMPUTED: dict[str, Computed] = {
     "aws:ecs/service:Service": _named("ecs", "service"),
     "aws:sns/topic:Topic": lambda n, i, m: {"arn": m.arn("sns", i.get("name") or n)},
     "random:index/randomPassword:RandomPassword": _random_text,
+    # --- edge ---
+    "aws:acm/certificate:Certificate": _certificate,
+    "aws:lb/listener:Listener": _listener,
+    "aws:wafv2/webAcl:WebAcl": _web_acl,
+    "aws:route53/record:Record": lambda n, i, m: {"fqdn": str(i.get("name") or n).rstrip(".")},
     "random:index/randomString:RandomString": _random_text,
 }
 

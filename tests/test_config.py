@@ -19,6 +19,7 @@ GOOD = {
     "maratron:azNames": '["us-east-1a", "us-east-1b"]',
     "maratron:natGateways": "single",
     "maratron:interfaceEndpoints": "[]",
+    "maratron:hostedZoneId": "Z0DEV00000MARATRON0001",
 }
 
 
