@@ -24,6 +24,16 @@ VALIDATION = "aws:acm/certificateValidation:CertificateValidation"
 BUCKET = "aws:s3/bucket:Bucket"
 EXISTING_CERT = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9"
 PROGRAM = Path(__file__).parent / "programs" / "edge_route_to.py"
+# One non-default prod variant shared by the edge tests (and tests/test_waf.py): each engine run costs ~1-2 s.
+EDGE_VARIANT = {
+    "corsOrigins": ["https://admin.maratron.example.com", "https://coach.maratron.example.com"],
+    "tlsPolicy": "ELBSecurityPolicy-TLS13-1-3-2021-06",
+    "desyncMitigationMode": "defensive",
+    "albIdleTimeoutSeconds": 120,
+    "wafAiPaths": ["/api/chat", "/api/coach"],
+    "wafRateLimitPaths": [],
+    "wafRateLimitWindowSeconds": 300,
+}
 
 
 def listener(run: StackRun, port: int) -> Resource:
@@ -83,7 +93,7 @@ def test_cors_header_origin_rule() -> None:
 
 
 def test_several_cors_origins_leave_the_header_to_the_app(run_variant) -> None:  # type: ignore[no-untyped-def]
-    run = run_variant("prod", corsOrigins=["https://admin.maratron.example.com", "https://coach.maratron.example.com"])
+    run = run_variant("prod", **EDGE_VARIANT)
     assert run.ok, run.error_details
     assert "routingHttpResponseAccessControlAllowOriginHeaderValue" not in listener(run, 443).inputs
 
@@ -115,7 +125,7 @@ def test_alb_is_internet_facing_in_the_public_subnets_with_hardened_attributes(a
 
 
 def test_desync_mode_and_idle_timeout_follow_config(run_variant) -> None:  # type: ignore[no-untyped-def]
-    run = run_variant("dev", desyncMitigationMode="defensive", albIdleTimeoutSeconds=120)
+    run = run_variant("prod", **EDGE_VARIANT)
     assert run.ok, run.error_details
     assert run.one(ALB).inputs["desyncMitigationMode"] == "defensive"
     assert run.one(ALB).inputs["idleTimeout"] == 120
@@ -287,7 +297,7 @@ def test_existing_certificate_with_a_zone_still_gets_the_alias_record(run_varian
 
 
 def test_tls_policy_follows_config(run_variant) -> None:  # type: ignore[no-untyped-def]
-    run = run_variant("staging", tlsPolicy="ELBSecurityPolicy-TLS13-1-3-2021-06")
+    run = run_variant("prod", **EDGE_VARIANT)
     assert run.ok, run.error_details
     assert listener(run, 443).inputs["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-3-2021-06"
 

@@ -11,6 +11,7 @@ import stack_config
 from components.base import AwsContext
 from components.waf import RateLimit, WebFirewallArgs, scope_down
 from offline.engine import StackRun
+from tests.test_load_balancer import EDGE_VARIANT
 
 ACL = "aws:wafv2/webAcl:WebAcl"
 LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
@@ -75,13 +76,14 @@ def test_rate_rules_block_with_429_and_retry_after(any_stack: StackRun) -> None:
 
 
 def test_several_ai_paths_are_or_ed_and_no_paths_means_every_request(run_variant) -> None:  # type: ignore[no-untyped-def]
-    run = run_variant("prod", wafAiPaths=["/api/chat", "/api/coach"], wafRateLimitPaths=[],
-                      wafRateLimitWindowSeconds=300)
+    run = run_variant("prod", **EDGE_VARIANT)
     assert run.ok, run.error_details
     assert rate(run, "ai-rate")["scopeDownStatement"] == {"orStatement": {"statements": [
         starts_with("/api/chat"), starts_with("/api/coach")]}}
     assert "scopeDownStatement" not in rate(run, "api-rate")
     assert {rate(run, n)["evaluationWindowSec"] for n in ("flood", "api-rate", "ai-rate")} == {300}
+    retry = rules(run)["ai-rate"]["action"]["block"]["customResponse"]["responseHeaders"]
+    assert retry == [{"name": "Retry-After", "value": "300"}]
 
 
 def test_scope_down_lowercases_the_search_string() -> None:
