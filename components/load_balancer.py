@@ -114,6 +114,9 @@ class LoadBalancer(pulumi.ComponentResource):
     target_group: aws.lb.TargetGroup
     """IP targets (Fargate awsvpc) on target_port; the web service registers into it."""
     https_listener: aws.lb.Listener
+    """:443; answers 404 unless the forward rule matches the Host."""
+    forward_rule: aws.lb.ListenerRule
+    """Forwards Host == domain_name to the target group."""
     http_listener: aws.lb.Listener
     certificate_arn: pulumi.Output[str]
     """The certificate the HTTPS listener serves (validated, when issued here)."""
@@ -155,6 +158,16 @@ class LoadBalancer(pulumi.ComponentResource):
         self.target_group = self._target_group()
         self.certificate_arn = self._certificate()
         self.https_listener = self._https_listener()
+        self.forward_rule = aws.lb.ListenerRule(
+            f"{name}-https-forward",  # stable: a domain change updates the rule in place (no priority clash)
+            listener_arn=self.https_listener.arn,
+            priority=100,
+            conditions=[aws.lb.ListenerRuleConditionArgs(
+                host_header=aws.lb.ListenerRuleConditionHostHeaderArgs(values=[args.domain_name]))],
+            actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=self.target_group.arn)],
+            tags=self._tags("https-forward"),
+            opts=pulumi.ResourceOptions(parent=self.https_listener),
+        )
         self.http_listener = aws.lb.Listener(
             f"{name}-http",
             load_balancer_arn=self.alb.arn,
@@ -163,7 +176,8 @@ class LoadBalancer(pulumi.ComponentResource):
             default_actions=[aws.lb.ListenerDefaultActionArgs(
                 type="redirect",
                 redirect=aws.lb.ListenerDefaultActionRedirectArgs(
-                    protocol="HTTPS", port="443", host="#{host}", path="/#{path}", query="#{query}",
+                    # Always to the canonical host: never echo a Host header the client made up.
+                    protocol="HTTPS", port="443", host=args.domain_name, path="/#{path}", query="#{query}",
                     status_code="HTTP_301"),
             )],
             tags=self._tags("http-redirect"),
@@ -207,6 +221,18 @@ class LoadBalancer(pulumi.ComponentResource):
         return rule
 
     @property
+    def serving(self) -> list[pulumi.Resource]:
+        """What an ECS service registering into target_group must `depends_on`: ECS rejects a target group that no
+        listener uses yet."""
+        return [self.https_listener, self.forward_rule]
+
+    @property
+    def idle_timeout_seconds(self) -> int:
+        """The ALB idle timeout. Targets must keep idle connections open longer (e.g. Next.js KEEP_ALIVE_TIMEOUT =
+        (this + 5) * 1000 ms), or the ALB reuses a connection the target just closed and answers 502."""
+        return self._args.idle_timeout_seconds
+
+    @property
     def arn_suffix(self) -> pulumi.Output[str]:
         """app/<name>/<id>: the LoadBalancer dimension of CloudWatch metrics and ALBRequestCountPerTarget."""
         return self.alb.arn_suffix
@@ -235,7 +261,8 @@ class LoadBalancer(pulumi.ComponentResource):
             f"{self._name}-alb",
             vpc_id=self._args.vpc_id,
             description="Public ALB: HTTP and HTTPS from the internet; egress only to its targets",
-            # No inline rules: every rule is its own resource below or from route_to (a rule-less SG has no egress).
+            # No inline rules: every rule is its own resource below or from route_to. The provider removes AWS's
+            # default allow-all egress rule on create, so until route_to is called the ALB can reach nothing.
             tags=self._tags("alb"),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -406,7 +433,13 @@ class LoadBalancer(pulumi.ComponentResource):
             protocol="HTTPS",
             ssl_policy=args.tls_policy,
             certificate_arn=self.certificate_arn,
-            default_actions=[aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=self.target_group.arn)],
+            # Requests for any other Host (the raw ALB name, scanners, forged Host headers) never reach the app, which
+            # builds absolute URLs (NextAuth callbacks, e-mails) from Host: only the rule below forwards.
+            default_actions=[aws.lb.ListenerDefaultActionArgs(
+                type="fixed-response",
+                fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
+                    content_type="text/plain", message_body="Not found", status_code="404"),
+            )],
             routing_http_response_strict_transport_security_header_value=HSTS,
             routing_http_response_content_security_policy_header_value=args.content_security_policy,
             routing_http_response_x_frame_options_header_value="DENY",

@@ -50,13 +50,21 @@ def bucket_part(run: StackRun, type_: str) -> Resource:
 
 # --- listeners -------------------------------------------------------------------------------------------------------
 
-def test_https_listener_uses_the_tls13_policy_and_forwards_to_the_web_targets(any_stack: StackRun) -> None:
+def test_https_listener_uses_the_tls13_policy(any_stack: StackRun) -> None:
     https = listener(any_stack, 443)
     assert https.inputs["protocol"] == "HTTPS"
     assert https.inputs["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
     assert https.inputs["loadBalancerArn"] == any_stack.one(ALB).outputs["arn"]
-    assert https.inputs["defaultActions"] == [
-        {"type": "forward", "targetGroupArn": any_stack.one(TARGET_GROUP).outputs["arn"]}]
+
+
+def test_only_the_apps_host_is_forwarded_to_the_web_targets(any_stack: StackRun) -> None:
+    https = listener(any_stack, 443)
+    assert https.inputs["defaultActions"] == [{"type": "fixed-response", "fixedResponse": {
+        "contentType": "text/plain", "messageBody": "Not found", "statusCode": "404"}}]
+    rule = any_stack.one("aws:lb/listenerRule:ListenerRule").inputs
+    assert rule["listenerArn"] == https.outputs["arn"]
+    assert rule["conditions"] == [{"hostHeader": {"values": [any_stack.config["maratron:domainName"]]}}]
+    assert rule["actions"] == [{"type": "forward", "targetGroupArn": any_stack.one(TARGET_GROUP).outputs["arn"]}]
 
 
 def test_https_listener_waits_for_the_validated_certificate(any_stack: StackRun) -> None:
@@ -102,7 +110,8 @@ def test_http_listener_only_redirects_301_to_https(any_stack: StackRun) -> None:
     http = listener(any_stack, 80).inputs
     assert http["protocol"] == "HTTP"
     assert http["defaultActions"] == [{"type": "redirect", "redirect": {
-        "protocol": "HTTPS", "port": "443", "host": "#{host}", "path": "/#{path}", "query": "#{query}",
+        "protocol": "HTTPS", "port": "443", "host": any_stack.config["maratron:domainName"], "path": "/#{path}",
+        "query": "#{query}",
         "statusCode": "HTTP_301"}}]
     assert sorted(r.inputs["port"] for r in any_stack.of_type(LISTENER)) == [80, 443]
 
@@ -184,6 +193,11 @@ def test_request_count_label_joins_alb_and_target_group_suffixes(routed: StackRu
     tg = routed.one(TARGET_GROUP).outputs["arnSuffix"]
     assert routed.outputs["requestCountLabel"] == f"{alb}/{tg}"
     assert alb.startswith("app/") and tg.startswith("targetgroup/")
+
+
+def test_serving_lists_what_an_ecs_service_must_wait_for(routed: StackRun) -> None:
+    assert routed.outputs["servingUrns"] == [routed.one(LISTENER, "lb-https").urn,
+                                             routed.one("aws:lb/listenerRule:ListenerRule").urn]
 
 
 # --- target group ----------------------------------------------------------------------------------------------------
@@ -317,7 +331,7 @@ def test_edge_outputs_are_exported(any_stack: StackRun) -> None:
     assert outputs["webAclArn"] == any_stack.one("aws:wafv2/webAcl:WebAcl").outputs["arn"]
 
 
-UNTAGGABLE = {RECORD, VALIDATION, "aws:s3/bucketPolicy:BucketPolicy"}
+UNTAGGABLE = {RECORD, VALIDATION}
 
 
 def test_every_taggable_edge_resource_carries_the_stack_tags(any_stack: StackRun) -> None:
