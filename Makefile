@@ -23,13 +23,15 @@ lint: $(VENV)/.installed
 
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy examples/consumer  # a separate program: its own __main__
 
 pytest: $(VENV)/.installed
 	$(VENV)/bin/pytest
 
-## Regenerate docs/config-reference.md from the Pulumi.yaml config schema.
+## Regenerate docs/config-reference.md from the Pulumi.yaml config schema and the README's alarm table.
 docs: $(VENV)/.installed
 	$(PY) -m offline.docgen
+	$(PY) -m offline.alarmdoc
 
 ## Benchmarks (print figures; not part of the tests).
 bench: $(VENV)/.installed

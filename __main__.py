@@ -1,13 +1,13 @@
 """Maratron on AWS — one call per box of the deployment guide's architecture diagram."""
 
-import pulumi
-
 import stack_config
 from components.base import AwsContext
 from components.encryption import EncryptionKeys, EncryptionKeysArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs, cors_header_origin
 from components.network import Network, NetworkArgs, pick_availability_zones
+from components.observability import EdgeWatch, Observability, ObservabilityArgs, WafWatch
 from components.waf import RateLimit, WebFirewall, WebFirewallArgs
+from stack_outputs import export_contract
 
 config = stack_config.load()  # every config problem at once, before any resource is registered
 aws_context = AwsContext.lookup(config.region)
@@ -28,7 +28,6 @@ network = Network("network", NetworkArgs(
     tags=config.tags,
 ))
 
-# --- edge ---
 load_balancer = LoadBalancer("load-balancer", LoadBalancerArgs(
     context=aws_context,
     vpc_id=network.vpc.id,
@@ -60,19 +59,39 @@ firewall = WebFirewall("waf", WebFirewallArgs(
     tags=config.tags,
 ))
 
-pulumi.export("environment", config.environment)
-pulumi.export("vpcId", network.vpc.id)
-pulumi.export("publicSubnetIds", network.subnet_ids("public"))
-pulumi.export("appSubnetIds", network.subnet_ids("app"))
-pulumi.export("dataSubnetIds", network.subnet_ids("data"))
-pulumi.export("appRouteTableIds", network.route_table_ids("app"))
-pulumi.export("endpointSecurityGroupId", network.endpoint_security_group.id)
-pulumi.export("appUrl", config.app_url)
-pulumi.export("albDnsName", load_balancer.alb.dns_name)
-pulumi.export("albArn", load_balancer.alb.arn)
-pulumi.export("albSecurityGroupId", load_balancer.security_group.id)
-pulumi.export("targetGroupArn", load_balancer.target_group.arn)
-pulumi.export("httpsListenerArn", load_balancer.https_listener.arn)
-pulumi.export("certificateArn", load_balancer.certificate_arn)
-pulumi.export("albAccessLogsBucketName", load_balancer.access_logs_bucket.bucket)
-pulumi.export("webAclArn", firewall.web_acl.arn)
+# Alarms and the dashboard watch what the boxes above expose (edge=, services=, database=, cache=, waf=, backup=).
+observability = Observability("observability", ObservabilityArgs(
+    context=aws_context,
+    topic_key=keys.logs,
+    alert_emails=config.operations.alert_emails,
+    thresholds=config.operations.alarm_thresholds,
+    edge=EdgeWatch(load_balancer_arn_suffix=load_balancer.arn_suffix,
+                   target_groups={"web": load_balancer.target_group_arn_suffix}),
+    waf=WafWatch(web_acl_metric_name=firewall.metric_name),
+    name_prefix=config.name_prefix,
+    tags=config.tags,
+))
+
+export_contract({
+    "environment": config.environment,
+    "region": config.region,
+    "vpcId": network.vpc.id,
+    "publicSubnetIds": network.subnet_ids("public"),
+    "appSubnetIds": network.subnet_ids("app"),
+    "dataSubnetIds": network.subnet_ids("data"),
+    "appRouteTableIds": network.route_table_ids("app"),
+    "endpointSecurityGroupId": network.endpoint_security_group.id,
+    "kmsKeyArns": [key.arn for key in keys.all().values()],
+    "appUrl": config.app_url,
+    "albDnsName": load_balancer.alb.dns_name,
+    "albArn": load_balancer.alb.arn,
+    "albSecurityGroupId": load_balancer.security_group.id,
+    "targetGroupArn": load_balancer.target_group.arn,
+    "httpsListenerArn": load_balancer.https_listener.arn,
+    "certificateArn": load_balancer.certificate_arn,
+    "albAccessLogsBucketName": load_balancer.access_logs_bucket.bucket,
+    "webAclArn": firewall.web_acl.arn,
+    "alertTopicArn": observability.topic.arn,
+    "alarmNames": observability.alarm_names(),
+    "dashboardName": observability.dashboard.dashboard_name,
+})

@@ -22,6 +22,8 @@ import pulumi
 import yaml
 from pulumi.runtime import config as runtime_config
 
+from components.observability import AlarmThresholds
+
 PROJECT = "maratron"
 SCHEMA_FILE = Path(__file__).resolve().with_name("Pulumi.yaml")
 
@@ -133,6 +135,37 @@ class EdgeSettings:
 
 
 @dataclass(frozen=True)
+class OperationsSettings:
+    """Alerting (see components/observability.py)."""
+
+    alert_emails: tuple[str, ...]
+    """Addresses subscribed to the alert topic."""
+    alarm_thresholds: AlarmThresholds
+    """Per-environment alarm thresholds."""
+
+
+# alarm* config key -> (AlarmThresholds field, minimum, maximum). Percentages stop at 100; the rest at a value past
+# which the alarm could never fire in practice, so a typo (an extra zero) is caught.
+ALARM_THRESHOLD_KEYS: dict[str, tuple[str, int, int]] = {
+    "alarmAlb5xxRatePercent": ("alb_5xx_rate_percent", 1, 100),
+    "alarmTarget5xxCount": ("target_5xx_count", 1, 100_000),
+    "alarmLatencyP95Ms": ("latency_p95_ms", 10, 60_000),
+    "alarmLatencyP99Ms": ("latency_p99_ms", 10, 60_000),
+    "alarmCpuPercent": ("cpu_percent", 1, 100),
+    "alarmMemoryPercent": ("memory_percent", 1, 100),
+    "alarmDbFreeStorageGib": ("db_free_storage_gib", 1, 65_536),
+    "alarmDbFreeableMemoryMib": ("db_freeable_memory_mib", 1, 1_048_576),
+    "alarmDbConnectionsPercent": ("db_connections_percent", 1, 100),
+    "alarmDbLatencyMs": ("db_latency_ms", 1, 10_000),
+    "alarmReplicaLagSeconds": ("replica_lag_seconds", 1, 86_400),
+    "alarmCacheEvictions": ("cache_evictions", 1, 10_000_000),
+    "alarmWafBlockedRequests": ("waf_blocked_requests", 1, 10_000_000),
+}
+EMAIL_PATTERN = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+                           r"[A-Za-z]{2,63}$")
+
+
+@dataclass(frozen=True)
 class StackConfig:
     """Everything the program needs from configuration, validated and typed."""
 
@@ -149,6 +182,7 @@ class StackConfig:
     """Every origin CORS allows: https://<domain_name> first, then the configured extras."""
     network: NetworkSettings
     edge: EdgeSettings
+    operations: OperationsSettings
 
     @property
     def is_prod(self) -> bool:
@@ -184,7 +218,7 @@ class StackConfig:
 @cache
 def schema() -> Mapping[str, Mapping[str, Any]]:
     """The `config:` block of Pulumi.yaml: key -> {type, default, description, secret?}."""
-    document = yaml.safe_load(SCHEMA_FILE.read_text())
+    document = yaml.load(SCHEMA_FILE.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     return cast(Mapping[str, Mapping[str, Any]], document.get("config") or {})
 
 
@@ -375,6 +409,7 @@ def load(raw: Mapping[str, str] | None = None, *, stack: str | None = None) -> S
 
     network = _network_settings(reader, region, environment)
     edge = _edge_settings(reader, region)
+    operations = _operations_settings(reader, environment)
 
     reader.unknown_keys()
     if reader.problems:
@@ -391,6 +426,7 @@ def load(raw: Mapping[str, str] | None = None, *, stack: str | None = None) -> S
         cors_origins=tuple(dict.fromkeys((f"https://{domain_name}", *extra_origins))),
         network=network,
         edge=edge,
+        operations=operations,
     )
 
 
@@ -483,3 +519,21 @@ def _edge_settings(reader: _Reader, region: str) -> EdgeSettings:
         waf_rate_limit_paths=limit_paths, waf_ai_rate_limit=ai_limit, waf_ai_paths=ai_paths,
         waf_flood_rate_limit=flood,
     )
+def _check_email(value: str) -> str | None:
+    if len(value) > 254 or not EMAIL_PATTERN.match(value):
+        return "must be an email address such as oncall@maratron.example.com"
+    return None
+
+
+def _operations_settings(reader: _Reader, environment: Environment) -> OperationsSettings:
+    emails = reader.string_list("alertEmails", check=_check_email)
+    if environment == "prod" and not emails and reader.valid("environment", "alertEmails"):
+        reader.problem("alertEmails", [], "prod needs at least one address: an alarm nobody receives is no alarm")
+    defaults = AlarmThresholds()
+    values: dict[str, int] = {}
+    for key, (name, minimum, maximum) in ALARM_THRESHOLD_KEYS.items():
+        values[name] = reader.integer(key, minimum=minimum, maximum=maximum, fallback=getattr(defaults, name))
+    if values["latency_p99_ms"] < values["latency_p95_ms"] and reader.valid("alarmLatencyP95Ms", "alarmLatencyP99Ms"):
+        reader.problem("alarmLatencyP99Ms", values["latency_p99_ms"],
+                       f"must be at least alarmLatencyP95Ms ({values['latency_p95_ms']}): a p99 is never below the p95")
+    return OperationsSettings(alert_emails=emails, alarm_thresholds=AlarmThresholds(**values))

@@ -20,9 +20,9 @@ class AwsContext:
 
     @staticmethod
     def lookup(region: str) -> AwsContext:
+        """One invoke for the account id; the partition follows from the region name (no second round trip)."""
         identity = aws.get_caller_identity()
-        partition = aws.get_partition()
-        return AwsContext(account_id=identity.account_id, partition=partition.partition, region=region)
+        return AwsContext(account_id=identity.account_id, partition=partition_of(region), region=region)
 
     @property
     def account_root(self) -> str:
@@ -55,6 +55,15 @@ class SecretRef:
              # Only as part of a Secrets Manager call, never a raw decrypt of arbitrary ciphertext.
              "Condition": {"StringLike": {"kms:ViaService": "secretsmanager.*.amazonaws.com"}}},
         ]
+
+
+_PARTITION_PREFIXES = (("cn-", "aws-cn"), ("us-gov-", "aws-us-gov"), ("us-isob-", "aws-iso-b"),
+                       ("us-isof-", "aws-iso-f"), ("eu-isoe-", "aws-iso-e"), ("us-iso-", "aws-iso"))
+
+
+def partition_of(region: str) -> str:
+    """The ARN partition of a region: aws, aws-cn, aws-us-gov or an isolated partition."""
+    return next((partition for prefix, partition in _PARTITION_PREFIXES if region.startswith(prefix)), "aws")
 
 
 def named_tags(tags: Mapping[str, str], name: str) -> dict[str, str]:

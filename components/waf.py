@@ -157,6 +157,11 @@ class WebFirewall(pulumi.ComponentResource):
         self.log_group = self._logging()
         self.register_outputs({"webAclArn": self.web_acl.arn, "logGroup": self.log_group.name})
 
+    @property
+    def metric_name(self) -> str:
+        """The ACL's visibility metric name: the `WebACL` dimension of its AWS/WAFV2 metrics (alarms, dashboards)."""
+        return self._args.name_prefix
+
     # --- parts --------------------------------------------------------------------------------------------------
 
     def _visibility(self, metric: str) -> Any:

@@ -1,9 +1,11 @@
-"""Generate docs/config-reference.md from Pulumi.yaml's config schema (`make docs`); a test keeps it current."""
+"""Generate docs from code (`make docs`): the config reference from Pulumi.yaml, the outputs contract from
+stack_outputs.py. Tests keep both current."""
 
 from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -11,6 +13,7 @@ import yaml
 from offline.engine import ROOT, STACKS, available_stacks, project_schema
 
 TARGET = ROOT / "docs" / "config-reference.md"
+OUTPUTS_TARGET = ROOT / "docs" / "outputs.md"
 
 
 def _cell(value: Any) -> str:
@@ -49,10 +52,18 @@ def render() -> str:
     return "\n".join(lines) + "\n"
 
 
+def generated() -> dict[Path, str]:
+    """Every generated document and its current content."""
+    import stack_outputs
+
+    return {TARGET: render(), OUTPUTS_TARGET: stack_outputs.render_markdown()}
+
+
 def main() -> int:
-    TARGET.parent.mkdir(exist_ok=True)
-    TARGET.write_text(render())
-    print(f"wrote {TARGET.relative_to(ROOT)}")
+    for path, text in generated().items():
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text)
+        print(f"wrote {path.relative_to(ROOT)}")
     return 0
 
 

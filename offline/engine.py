@@ -257,8 +257,20 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
 # --- configuration, merged as the CLI merges it ---------------------------------------------------------------------
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_yaml_cache: dict[tuple[Path, int], Any] = {}
+
+
+def load_yaml(path: Path) -> Any:
+    """Parse a YAML file once per modification (the tests and benches run the same stacks many times)."""
+    key = (path, path.stat().st_mtime_ns)
+    if key not in _yaml_cache:
+        _yaml_cache[key] = yaml.load(path.read_text(), Loader=_YAML_LOADER)
+    return _yaml_cache[key]
+
+
 def project_schema(root: Path = ROOT) -> dict[str, dict[str, Any]]:
-    document = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    document = load_yaml(root / "Pulumi.yaml")
     return dict(document.get("config") or {})
 
 
@@ -286,7 +298,7 @@ def stack_config(stack: str, overrides: Mapping[str, Any] | None = None, *,
     for key, spec in schema.items():
         if "default" in spec:
             values[f"{PROJECT}:{key}"] = spec["default"]
-    values.update((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {})
+    values.update((load_yaml(stack_file) or {}).get("config") or {})
     for key, value in (overrides or {}).items():
         if value is None:
             values.pop(key, None)
@@ -321,7 +333,7 @@ def available_stacks(root: Path = ROOT) -> list[str]:
 
 def run_program(stack: str, config: dict[str, str], secret_keys: list[str], *,
                 program: Path | None = None, placeholders: list[str] | None = None,
-                mocks: pulumi_mocks.Mocks | None = None) -> StackRun:
+                mocks: pulumi_mocks.Mocks | None = None, project: str = PROJECT) -> StackRun:
     """Run a Pulumi program file under the mock engine with the given config."""
     program = program or ROOT / "__main__.py"
     region = config.get("aws:region", "us-east-1")
@@ -336,7 +348,7 @@ def run_program(stack: str, config: dict[str, str], secret_keys: list[str], *,
     details = ""
     try:
         settings.set_root_resource(None)  # type: ignore[arg-type]
-        pulumi_mocks.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+        pulumi_mocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
         settings.set_root_resource(None)  # type: ignore[arg-type]
         pulumi.runtime.set_all_config(config, secret_keys)
         os.chdir(project_dir)  # as the language host runs it

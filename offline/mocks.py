@@ -152,6 +152,10 @@ COMPUTED: dict[str, Computed] = {
     "aws:ecs/cluster:Cluster": _named("ecs", "cluster"),
     "aws:ecs/service:Service": _named("ecs", "service"),
     "aws:sns/topic:Topic": lambda n, i, m: {"arn": m.arn("sns", i.get("name") or n)},
+    "aws:cloudwatch/metricAlarm:MetricAlarm": lambda n, i, m: {
+        "arn": m.arn("cloudwatch", f"alarm:{i.get('name') or n}")},
+    "aws:cloudwatch/dashboard:Dashboard": lambda n, i, m: {
+        "dashboardArn": f"arn:{PARTITION}:cloudwatch::{ACCOUNT_ID}:dashboard/{i.get('dashboardName') or n}"},
     "random:index/randomPassword:RandomPassword": _random_text,
     # --- edge ---
     "aws:acm/certificate:Certificate": _certificate,

@@ -188,3 +188,10 @@ def test_every_taggable_network_resource_carries_the_stack_tags(any_stack: Stack
 def test_keys_are_protected_in_prod_only(prod: StackRun, dev: StackRun) -> None:
     assert all(k.protect for k in prod.of_type("aws:kms/key:Key"))
     assert not any(k.protect for k in dev.of_type("aws:kms/key:Key"))
+
+
+def test_partition_follows_the_region() -> None:
+    from components.base import partition_of
+
+    assert [partition_of(r) for r in ("us-east-1", "cn-north-1", "us-gov-west-1", "us-isob-east-1")] == \
+        ["aws", "aws-cn", "aws-us-gov", "aws-iso-b"]

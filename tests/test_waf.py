@@ -41,6 +41,8 @@ def test_web_acl_is_regional_allows_by_default_and_is_named_for_the_stack(any_st
     assert acl["defaultAction"] == {"allow": {}}
     assert acl["name"] == f"maratron-{any_stack.stack}"
     assert acl["visibilityConfig"]["cloudwatchMetricsEnabled"] is True
+    # The WebACL dimension the observability alarms use (WebFirewall.metric_name).
+    assert acl["visibilityConfig"]["metricName"] == f"maratron-{any_stack.stack}"
 
 
 def test_web_acl_is_associated_with_the_alb(any_stack: StackRun) -> None:

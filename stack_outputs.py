@@ -1,0 +1,108 @@
+"""The stack outputs contract: what other teams may read from a Maratron stack, typed and versioned.
+
+Every output the program exports is declared here with its type and meaning; `export_contract` refuses to export
+anything undeclared or to leave a declared output out, so the contract cannot drift from the program silently.
+docs/outputs.md is generated from this table (`make docs`) and tests/test_outputs_contract.py pins names and types
+against tests/outputs-contract.json: a change there is a contract change.
+
+Versioning: add an output -> minor bump (consumers are unaffected); rename, remove or change a type -> major bump,
+and keep the old name for one release where possible. Secret values are never outputs: consumers get secret ARNs
+and read them with their own IAM permissions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pulumi
+
+CONTRACT_VERSION = "1.1.0"
+
+OutputType = Literal["string", "integer", "boolean", "list[string]"]
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    name: str
+    type: OutputType
+    description: str
+    group: str
+
+
+def _specs(group: str, *entries: tuple[str, OutputType, str]) -> list[OutputSpec]:
+    return [OutputSpec(name, type_, description, group) for name, type_, description in entries]
+
+
+CONTRACT: tuple[OutputSpec, ...] = tuple([
+    *_specs(
+        "stack",
+        ("contractVersion", "string", "Version of this outputs contract (semver; major = breaking)."),
+        ("environment", "string", "Environment profile of the stack: dev, staging or prod."),
+        ("region", "string", "AWS region the stack deploys to."),
+    ),
+    *_specs(
+        "network",
+        ("vpcId", "string", "VPC id."),
+        ("publicSubnetIds", "list[string]", "Public subnets (ALB, NAT), one per AZ in azNames order."),
+        ("appSubnetIds", "list[string]", "Private app subnets (ECS tasks, the migration and backup tasks)."),
+        ("dataSubnetIds", "list[string]", "Isolated data subnets (RDS, Redis); no route out of the VPC."),
+        ("appRouteTableIds", "list[string]", "Route tables of the app tier (e.g. for more gateway endpoints)."),
+        ("endpointSecurityGroupId", "string", "Security group of the interface VPC endpoints."),
+    ),
+    *_specs(
+        "keys",
+        ("kmsKeyArns", "list[string]", "CMK ARNs, in the order logs, data, backups, images."),
+    ),
+    *_specs(
+        "edge",
+        ("appUrl", "string", "Public URL of the app, https://<domainName>."),
+        ("albDnsName", "string", "DNS name of the public ALB (the alias target; CNAME to it when DNS is elsewhere)."),
+        ("albArn", "string", "ARN of the public ALB."),
+        ("albSecurityGroupId", "string", "Security group of the ALB: what a service admits on its port."),
+        ("targetGroupArn", "string", "Target group of the web service (IP targets, port 3000)."),
+        ("httpsListenerArn", "string", "The :443 listener (add rules here, e.g. for a maintenance page)."),
+        ("certificateArn", "string", "ACM certificate served on :443 (issued here or the configured one)."),
+        ("albAccessLogsBucketName", "string", "S3 bucket with the ALB access logs (prefix alb/)."),
+        ("webAclArn", "string", "WAFv2 web ACL associated with the ALB."),
+    ),
+    *_specs(
+        "operations",
+        ("alertTopicArn", "string", "SNS topic every alarm notifies; subscribe your own endpoints to it."),
+        ("alarmNames", "list[string]", "Every CloudWatch alarm of the stack (ops.verify checks none is in ALARM)."),
+        ("dashboardName", "string", "CloudWatch dashboard of the stack."),
+    ),
+])
+CONTRACT_BY_NAME: dict[str, OutputSpec] = {spec.name: spec for spec in CONTRACT}
+
+
+def export_contract(values: Mapping[str, Any]) -> None:
+    """Export exactly the contract's outputs (contractVersion is added here)."""
+    given = {"contractVersion": CONTRACT_VERSION, **values}
+    missing = [name for name in CONTRACT_BY_NAME if name not in given]
+    extra = [name for name in given if name not in CONTRACT_BY_NAME]
+    if missing or extra:
+        raise ValueError(f"stack outputs do not match the contract in stack_outputs.py: "
+                         f"missing {missing}, undeclared {extra}")
+    for spec in CONTRACT:
+        pulumi.export(spec.name, given[spec.name])
+
+
+def render_markdown() -> str:
+    lines = [
+        "# Stack outputs contract",
+        "",
+        f"Contract version **{CONTRACT_VERSION}**. Generated from `stack_outputs.py` by `make docs`; do not edit.",
+        "Secret values are never outputs: read the secrets behind the `*SecretArn` outputs with your own IAM role.",
+        "Read them from another Pulumi program with a StackReference (see `examples/consumer/`) or with",
+        "`pulumi stack output --json -s <org>/maratron/<stack>`.",
+        "",
+    ]
+    group = None
+    for spec in CONTRACT:
+        if spec.group != group:
+            group = spec.group
+            lines += ["", f"## {group}", "", "| output | type | description |", "|---|---|---|"]
+        lines.append(f"| `{spec.name}` | {spec.type} | {spec.description} |")
+    return "\n".join(lines) + "\n"

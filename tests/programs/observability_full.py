@@ -1,0 +1,57 @@
+"""Test program: Observability watching one of everything, as literal dimension values (plus one real Output).
+
+Run by tests/test_observability.py through offline.engine.run_program with a stack's config; WATCH selects the
+watch set ("full", "minimal"), replaced by the test before the run.
+"""
+
+import pulumi
+import pulumi_aws as aws
+
+import stack_config
+from components.base import AwsContext
+from components.observability import (
+    BackupWatch,
+    CacheWatch,
+    DatabaseWatch,
+    EdgeWatch,
+    Observability,
+    ObservabilityArgs,
+    ServiceWatch,
+    WafWatch,
+)
+
+WATCH = "full"
+
+config = stack_config.load()
+context = AwsContext.lookup(config.region)
+logs_key = aws.kms.Key("logs", description="stands in for EncryptionKeys.logs")
+prefix = config.name_prefix
+
+if WATCH == "full":
+    # One watched value comes from a resource, so Outputs flow through alarms and the dashboard body.
+    alb = aws.lb.LoadBalancer("alb", name=f"{prefix}-alb", load_balancer_type="application")
+    watches = dict(
+        edge=EdgeWatch(alb.arn_suffix, {"web": f"targetgroup/{prefix}-web/6d0ecf831eec9f09"}),
+        services={"web": ServiceWatch(prefix, f"{prefix}-web"), "ai": ServiceWatch(prefix, f"{prefix}-ai")},
+        database=DatabaseWatch(f"{prefix}-db", {"replica-a": f"{prefix}-db-replica-a",
+                                                "replica-b": f"{prefix}-db-replica-b"}),
+        cache=CacheWatch.for_replication_group(f"{prefix}-redis", 2),
+        waf=WafWatch(f"{prefix}-waf"),
+        backup=BackupWatch(dimensions={"Database": f"{prefix}-db"}),
+    )
+else:  # a database without replicas and nothing else
+    watches = dict(database=DatabaseWatch(f"{prefix}-db"))
+
+observability = Observability("observability", ObservabilityArgs(
+    context=context,
+    topic_key=logs_key,
+    alert_emails=config.operations.alert_emails,
+    thresholds=config.operations.alarm_thresholds,
+    name_prefix=prefix,
+    tags=config.tags,
+    **watches,
+))
+
+pulumi.export("alertTopicArn", observability.topic.arn)
+pulumi.export("alarmNames", observability.alarm_names())
+pulumi.export("dashboardName", observability.dashboard.dashboard_name)

@@ -1,0 +1,407 @@
+"""Observability: alert topic, the alarm catalog (metric, statistic, dimensions, threshold, window, actions), per-env
+thresholds from config, alarms only for what is watched, and the dashboard body."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import stack_config
+from components.observability import (
+    ALARM_KINDS,
+    GIB,
+    MIB,
+    AlarmThresholds,
+    BackupWatch,
+    CacheWatch,
+    DatabaseWatch,
+    EdgeWatch,
+)
+from offline.engine import ROOT, Resource, StackRun, run_program
+from offline.engine import stack_config as merged_stack_config
+
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+TOPIC = "aws:sns/topic:Topic"
+PROGRAM = Path(__file__).with_name("programs") / "observability_full.py"
+ACCOUNT = "123456789012"
+_runs: dict[tuple[str, str], StackRun] = {}
+
+
+def watched(stack: str, watch: str = "full", tmp_root: Path = ROOT / "build" / "test-programs") -> StackRun:
+    """The test program run once per (stack config, watch set) per session."""
+    if (stack, watch) not in _runs:
+        program = tmp_root / f"observability-{watch}" / "__main__.py"
+        program.parent.mkdir(parents=True, exist_ok=True)
+        program.write_text(PROGRAM.read_text().replace('WATCH = "full"', f"WATCH = {watch!r}"))
+        config, secret_keys, _ = merged_stack_config(stack)
+        run = run_program(stack, config, secret_keys, program=program)
+        assert run.ok, run.error_details
+        _runs[(stack, watch)] = run
+    return _runs[(stack, watch)]
+
+
+@pytest.fixture(scope="module")
+def full() -> StackRun:
+    return watched("prod")
+
+
+def alarms(run: StackRun) -> dict[str, Resource]:
+    """Logical suffix (after `observability-`) -> alarm."""
+    return {a.name.removeprefix("observability-"): a for a in run.of_type(ALARM)}
+
+
+def dims(run: StackRun) -> dict[str, dict[str, str]]:
+    lb = run.one("aws:lb/loadBalancer:LoadBalancer").outputs["arnSuffix"]
+    return {
+        "lb": {"LoadBalancer": lb},
+        "tg": {"LoadBalancer": lb, "TargetGroup": "targetgroup/maratron-prod-web/6d0ecf831eec9f09"},
+        "web": {"ClusterName": "maratron-prod", "ServiceName": "maratron-prod-web"},
+        "ai": {"ClusterName": "maratron-prod", "ServiceName": "maratron-prod-ai"},
+        "primary": {"DBInstanceIdentifier": "maratron-prod-db"},
+        "replica-a": {"DBInstanceIdentifier": "maratron-prod-db-replica-a"},
+        "001": {"CacheClusterId": "maratron-prod-redis-001"},
+        "waf": {"WebACL": "maratron-prod-waf", "Region": "us-east-1", "Rule": "ALL"},
+        "backup": {"Database": "maratron-prod-db"},
+    }
+
+
+# suffix, namespace, metric, statistic, dimensions, threshold (CloudWatch units), comparison, period, evaluation
+# periods, datapoints to alarm, treat missing data. Prod thresholds are the schema defaults.
+GT, GE, LT = "GreaterThanThreshold", "GreaterThanOrEqualToThreshold", "LessThanThreshold"
+SINGLE_METRIC_ALARMS: list[tuple[str, str, str, str, str, float, str, int, int, int, str]] = [
+    ("alb-p95-latency", "AWS/ApplicationELB", "TargetResponseTime", "p95", "lb", 1.5, GT, 300, 3, 2, "notBreaching"),
+    ("alb-p99-latency", "AWS/ApplicationELB", "TargetResponseTime", "p99", "lb", 4.0, GT, 300, 3, 3, "notBreaching"),
+    ("tg-web-5xx", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "Sum", "tg", 10, GT, 300, 1, 1,
+     "notBreaching"),
+    ("tg-web-unhealthy-hosts", "AWS/ApplicationELB", "UnHealthyHostCount", "Maximum", "tg", 1, GE, 60, 3, 3,
+     "notBreaching"),
+    ("ecs-web-cpu", "AWS/ECS", "CPUUtilization", "Average", "web", 80, GT, 300, 3, 3, "notBreaching"),
+    ("ecs-ai-memory", "AWS/ECS", "MemoryUtilization", "Maximum", "ai", 85, GT, 300, 3, 3, "notBreaching"),
+    ("db-primary-cpu", "AWS/RDS", "CPUUtilization", "Average", "primary", 80, GT, 300, 3, 3, "notBreaching"),
+    ("db-primary-free-storage", "AWS/RDS", "FreeStorageSpace", "Minimum", "primary", 10 * GIB, LT, 300, 2, 2,
+     "breaching"),
+    ("db-primary-freeable-memory", "AWS/RDS", "FreeableMemory", "Minimum", "primary", 256 * MIB, LT, 300, 3, 3,
+     "notBreaching"),
+    ("db-primary-connections", "AWS/RDS", "DatabaseConnections", "Maximum", "primary", 80, GT, 300, 2, 2,
+     "notBreaching"),
+    ("db-primary-read-latency", "AWS/RDS", "ReadLatency", "Average", "primary", 0.02, GT, 300, 3, 3, "notBreaching"),
+    ("db-primary-write-latency", "AWS/RDS", "WriteLatency", "Average", "primary", 0.02, GT, 300, 3, 3,
+     "notBreaching"),
+    ("db-replica-a-replica-lag", "AWS/RDS", "ReplicaLag", "Maximum", "replica-a", 30, GT, 60, 5, 5, "breaching"),
+    ("db-replica-a-cpu", "AWS/RDS", "CPUUtilization", "Average", "replica-a", 80, GT, 300, 3, 3, "notBreaching"),
+    ("cache-001-engine-cpu", "AWS/ElastiCache", "EngineCPUUtilization", "Average", "001", 80, GT, 300, 3, 3,
+     "notBreaching"),
+    ("cache-001-memory", "AWS/ElastiCache", "DatabaseMemoryUsagePercentage", "Average", "001", 85, GT, 300, 3, 3,
+     "notBreaching"),
+    ("cache-001-evictions", "AWS/ElastiCache", "Evictions", "Sum", "001", 100, GT, 300, 1, 1, "notBreaching"),
+    ("cache-001-replication-lag", "AWS/ElastiCache", "ReplicationLag", "Maximum", "001", 30, GT, 60, 5, 5,
+     "notBreaching"),
+    ("waf-blocked-requests", "AWS/WAFV2", "BlockedRequests", "Sum", "waf", 1000, GT, 300, 1, 1, "notBreaching"),
+    ("backup-missing", "Maratron/Backups", "BackupSucceeded", "Sum", "backup", 1, LT, 3600, 7, 7, "breaching"),
+]
+
+
+@pytest.mark.parametrize("row", SINGLE_METRIC_ALARMS, ids=[r[0] for r in SINGLE_METRIC_ALARMS])
+def test_single_metric_alarm(full: StackRun, row: tuple[Any, ...]) -> None:
+    suffix, namespace, metric, statistic, dims_key, threshold, comparison, period, evaluations, to_alarm, missing = row
+    alarm = alarms(full)[suffix].inputs
+    assert (alarm["namespace"], alarm["metricName"]) == (namespace, metric)
+    if statistic.startswith("p"):
+        assert alarm["extendedStatistic"] == statistic and "statistic" not in alarm
+        assert alarm["evaluateLowSampleCountPercentiles"] == "ignore"
+    else:
+        assert alarm["statistic"] == statistic and "extendedStatistic" not in alarm
+    assert alarm["dimensions"] == dims(full)[dims_key]
+    assert alarm["threshold"] == pytest.approx(threshold)
+    assert alarm["comparisonOperator"] == comparison
+    assert (alarm["period"], alarm["evaluationPeriods"], alarm["datapointsToAlarm"]) == (period, evaluations, to_alarm)
+    assert alarm["treatMissingData"] == missing
+    assert "metricQueries" not in alarm
+
+
+def test_every_alarm_notifies_the_topic_on_alarm_and_ok_and_is_named_after_its_kind(full: StackRun) -> None:
+    topic_arn = full.one(TOPIC).outputs["arn"]
+    found = alarms(full)
+    assert len(found) == 39  # 3 ALB + 2 target group + 2 × 3 ECS + 6 + 2 × 6 RDS + 2 × 4 Redis + WAF + backup
+    for suffix, alarm in found.items():
+        assert alarm.inputs["alarmActions"] == [topic_arn] and alarm.inputs["okActions"] == [topic_arn], suffix
+        assert "insufficientDataActions" not in alarm.inputs
+        assert alarm.inputs["name"] == f"maratron-prod-{suffix}"
+        assert alarm.inputs["tags"]["environment"] == "prod" and alarm.inputs["tags"]["Name"] == alarm.inputs["name"]
+        assert alarm.inputs["treatMissingData"] in alarm.inputs["alarmDescription"]
+    assert sorted(full.outputs["alarmNames"]) == sorted(a.inputs["name"] for a in found.values())
+    # Every kind of the catalog (and so every row of the README table) is exercised by the full watch set.
+    labels = ("", "web", "ai", "primary", "replica-a", "replica-b", "001", "002")
+    for kind in ALARM_KINDS:
+        assert any(kind.key.format(label=label) in found for label in labels), kind.key
+
+
+def metric_queries(alarm: Resource) -> dict[str, dict[str, Any]]:
+    return {q["id"]: q for q in alarm.inputs["metricQueries"]}
+
+
+def test_alb_5xx_rate_is_metric_math_over_5xx_and_request_counts(full: StackRun) -> None:
+    alarm = alarms(full)["alb-5xx-rate"]
+    queries = metric_queries(alarm)
+    assert queries["rate"] == {"id": "rate", "expression": "IF(requests >= 10, 100 * FILL(errors, 0) / requests, 0)",
+                               "label": "ALB 5xx rate (%)", "returnData": True}
+    for id_, metric in (("errors", "HTTPCode_ELB_5XX_Count"), ("requests", "RequestCount")):
+        assert queries[id_]["returnData"] is False
+        assert queries[id_]["metric"] == {"namespace": "AWS/ApplicationELB", "metricName": metric, "stat": "Sum",
+                                          "period": 60, "dimensions": dims(full)["lb"]}
+    inputs = alarm.inputs
+    assert (inputs["threshold"], inputs["comparisonOperator"]) == (1, GT)
+    assert (inputs["evaluationPeriods"], inputs["datapointsToAlarm"], inputs["treatMissingData"]) == \
+        (5, 3, "notBreaching")
+    assert not {"metricName", "namespace", "statistic", "period", "dimensions"} & set(inputs)
+
+
+def test_running_tasks_alarm_is_desired_minus_running_from_container_insights(full: StackRun) -> None:
+    alarm = alarms(full)["ecs-web-running-tasks"]
+    queries = metric_queries(alarm)
+    assert queries["shortfall"]["expression"] == "desired - running" and queries["shortfall"]["returnData"] is True
+    for id_, metric in (("desired", "DesiredTaskCount"), ("running", "RunningTaskCount")):
+        assert queries[id_]["metric"] == {"namespace": "ECS/ContainerInsights", "metricName": metric,
+                                          "stat": "Average", "period": 60, "dimensions": dims(full)["web"]}
+    assert (alarm.inputs["threshold"], alarm.inputs["comparisonOperator"]) == (0, GT)
+    assert (alarm.inputs["evaluationPeriods"], alarm.inputs["datapointsToAlarm"]) == (5, 5)
+    assert alarm.inputs["treatMissingData"] == "breaching"
+
+
+def test_thresholds_follow_each_environments_config() -> None:
+    prod, dev = alarms(watched("prod")), alarms(watched("dev"))
+
+    def threshold(found: dict[str, Resource], suffix: str) -> float:
+        return float(found[suffix].inputs["threshold"])
+
+    # Set in Pulumi.dev.yaml ...
+    assert (threshold(prod, "alb-5xx-rate"), threshold(dev, "alb-5xx-rate")) == (1, 5)
+    assert (threshold(prod, "alb-p95-latency"), threshold(dev, "alb-p95-latency")) == (1.5, 3.0)
+    assert (threshold(prod, "alb-p99-latency"), threshold(dev, "alb-p99-latency")) == (4.0, 8.0)
+    assert (threshold(prod, "ecs-web-cpu"), threshold(dev, "ecs-web-cpu")) == (80, 90)
+    assert (threshold(prod, "cache-002-engine-cpu"), threshold(dev, "cache-002-engine-cpu")) == (80, 90)
+    assert (threshold(prod, "db-primary-free-storage"), threshold(dev, "db-primary-free-storage")) == \
+        (10 * GIB, 2 * GIB)
+    assert (threshold(prod, "db-replica-b-replica-lag"), threshold(dev, "db-replica-b-replica-lag")) == (30, 300)
+    # ... and the schema default where dev sets nothing.
+    assert threshold(prod, "waf-blocked-requests") == threshold(dev, "waf-blocked-requests") == 1000
+    assert dev["ecs-web-cpu"].inputs["name"] == "maratron-dev-ecs-web-cpu"
+
+
+def test_alarms_only_for_what_is_watched() -> None:
+    found = alarms(watched("prod", "minimal"))
+    assert sorted(found) == sorted(f"db-primary-{k}" for k in (
+        "cpu", "free-storage", "freeable-memory", "connections", "read-latency", "write-latency"))
+    assert not any("replica-lag" in s for s in found)
+
+
+def test_the_stack_wires_the_topic_and_watches_the_edge_and_the_waf(any_stack: StackRun) -> None:
+    prefix = f"maratron-{any_stack.stack}"
+    watched = {f"{prefix}-{kind}" for kind in ("alb-5xx-rate", "alb-p95-latency", "alb-p99-latency", "tg-web-5xx",
+                                               "tg-web-unhealthy-hosts", "waf-blocked-requests")}
+    assert {a.inputs["name"] for a in any_stack.of_type(ALARM)} == watched
+    topic = any_stack.one(TOPIC)
+    assert topic.inputs["kmsMasterKeyId"] == any_stack.one("aws:kms/key:Key", "keys-logs").outputs["arn"]
+    assert any_stack.outputs["alertTopicArn"] == topic.outputs["arn"]
+    assert set(any_stack.outputs["alarmNames"]) == watched
+    assert any_stack.outputs["dashboardName"] == prefix
+    alb = any_stack.one("aws:lb/loadBalancer:LoadBalancer").outputs["arnSuffix"]
+    tg = any_stack.one("aws:lb/targetGroup:TargetGroup").outputs["arnSuffix"]
+    dimensions = {a.inputs["name"]: a.inputs.get("dimensions") for a in any_stack.of_type(ALARM)}
+    assert dimensions[f"{prefix}-tg-web-unhealthy-hosts"] == {"TargetGroup": tg, "LoadBalancer": alb}
+    assert dimensions[f"{prefix}-waf-blocked-requests"] == {"WebACL": prefix, "Region": "us-east-1", "Rule": "ALL"}
+
+
+def test_topic_is_encrypted_and_only_this_accounts_alarms_and_rules_publish_over_tls(full: StackRun) -> None:
+    topic = full.one(TOPIC)
+    assert topic.inputs["kmsMasterKeyId"] == full.one("aws:kms/key:Key", "logs").outputs["arn"]
+    assert topic.inputs["name"] == "maratron-prod-alerts"
+    policy_resource = full.one("aws:sns/topicPolicy:TopicPolicy")
+    assert policy_resource.inputs["arn"] == topic.outputs["arn"]
+    statements = {s["Sid"]: s for s in json.loads(policy_resource.inputs["policy"])["Statement"]}
+    assert set(statements) == {"AllowCloudWatchAlarmsOfThisAccount", "AllowEventBridgeRulesOfThisAccount",
+                               "DenyInsecureTransport"}
+    for sid, service, source in (
+            ("AllowCloudWatchAlarmsOfThisAccount", "cloudwatch", f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:*"),
+            ("AllowEventBridgeRulesOfThisAccount", "events", f"arn:aws:events:us-east-1:{ACCOUNT}:rule/*")):
+        statement = statements[sid]
+        assert statement["Effect"] == "Allow" and statement["Action"] == "sns:Publish"
+        assert statement["Principal"] == {"Service": f"{service}.amazonaws.com"}
+        assert statement["Resource"] == topic.outputs["arn"]
+        assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT},
+                                          "ArnLike": {"aws:SourceArn": source}}
+    deny = statements["DenyInsecureTransport"]
+    assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", "*", "sns:Publish")
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_logs_key_admits_cloudwatch_and_eventbridge_for_the_encrypted_topic(prod: StackRun) -> None:
+    policy = json.loads(prod.one("aws:kms/key:Key", "keys-logs").inputs["policy"])
+    statement = next(s for s in policy["Statement"] if s["Sid"] == "AllowAlarmPublishingToEncryptedTopic")
+    assert set(statement["Principal"]["Service"]) == {"cloudwatch.amazonaws.com", "events.amazonaws.com"}
+    assert set(statement["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+
+
+def test_email_subscriptions_come_from_config(prod: StackRun, staging: StackRun, dev: StackRun) -> None:
+    def emails(run: StackRun) -> list[str]:
+        subscriptions = run.of_type("aws:sns/topicSubscription:TopicSubscription")
+        assert all(s.inputs["protocol"] == "email" and s.inputs["topic"] == run.one(TOPIC).outputs["arn"]
+                   for s in subscriptions)
+        return [s.inputs["endpoint"] for s in subscriptions]
+
+    assert emails(prod) == ["oncall@maratron.example.com"]
+    assert emails(staging) == ["platform-team@maratron.example.com"]
+    assert emails(dev) == []
+
+
+def dashboard(run: StackRun) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(run.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
+    return body
+
+
+def test_dashboard_has_a_row_per_watched_tier_referencing_the_watched_resources(full: StackRun) -> None:
+    widgets = dashboard(full)["widgets"]
+    assert full.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardName"] == "maratron-prod"
+    headers = [w["properties"]["markdown"] for w in widgets if w["type"] == "text"]
+    assert headers == ["## Edge (ALB)", "## Services (ECS)", "## Database (RDS PostgreSQL)",
+                       "## Cache (ElastiCache Redis)", "## WAF", "## Backups"]
+    status = [w for w in widgets if w["type"] == "alarm"]
+    assert len(status) == 1
+    assert status[0]["properties"]["alarms"] == [f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:{name}"
+                                                 for name in full.outputs["alarmNames"]]
+    assert sorted(status[0]["properties"]["alarms"]) == sorted(a.outputs["arn"] for a in full.of_type(ALARM))
+    metrics = json.dumps([w["properties"]["metrics"] for w in widgets if w["type"] == "metric"])
+    for value in (*dims(full)["tg"].values(), "maratron-prod-web", "maratron-prod-ai", "maratron-prod-db",
+                  "maratron-prod-db-replica-b", "maratron-prod-redis-002", "maratron-prod-waf", "BackupSucceeded"):
+        assert json.dumps(value) in metrics, value
+    for widget in widgets:
+        if widget["type"] == "metric":
+            assert widget["properties"]["region"] == "us-east-1"
+    # No two widgets overlap on the 24-column grid.
+    cells = [(w["x"] + dx, w["y"] + dy) for w in widgets for dx in range(w["width"]) for dy in range(w["height"])]
+    assert len(cells) == len(set(cells)) and all(w["x"] + w["width"] <= 24 for w in widgets)
+
+
+def test_dashboard_has_widgets_only_for_what_is_watched() -> None:
+    widgets = dashboard(watched("prod", "minimal"))["widgets"]
+    assert [w["properties"]["markdown"] for w in widgets if w["type"] == "text"] == ["## Database (RDS PostgreSQL)"]
+    assert "Replica lag (s)" not in [w["properties"].get("title") for w in widgets]
+
+
+# --- configuration -------------------------------------------------------------------------------------------------
+
+GOOD = {
+    "aws:region": "us-east-1",
+    "maratron:environment": "dev",
+    "maratron:domainName": "dev.maratron.example.com",
+    "maratron:azCount": "2",
+    "maratron:natGateways": "single",
+    "maratron:hostedZoneId": "Z0DEV00000MARATRON0001",
+}
+
+
+def problems(**changes: str) -> list[str]:
+    raw = {**GOOD, **{f"maratron:{k}": v for k, v in changes.items()}}
+    with pytest.raises(stack_config.ConfigError) as caught:
+        stack_config.load(raw, stack="test")
+    return [str(p) for p in caught.value.problems]
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({"alertEmails": '["oncall@"]'},
+     "maratron:alertEmails = [\"oncall@\"]: 'oncall@': must be an email address such as oncall@maratron.example.com"),
+    ({"alertEmails": '["a@example.com", "a@example.com"]'},
+     'maratron:alertEmails = ["a@example.com", "a@example.com"]: must not repeat an entry'),
+    ({"alertEmails": '"oncall@example.com"'}, "maratron:alertEmails = \"\\\"oncall@example.com\\\"\": "
+                                              "must be a list of strings"),
+    ({"environment": "prod", "natGateways": "perAz"},
+     "maratron:alertEmails = []: prod needs at least one address: an alarm nobody receives is no alarm"),
+    ({"alarmCpuPercent": "-5"}, "maratron:alarmCpuPercent = -5: must be between 1 and 100"),
+    ({"alarmAlb5xxRatePercent": "0"}, "maratron:alarmAlb5xxRatePercent = 0: must be between 1 and 100"),
+    ({"alarmMemoryPercent": "150"}, "maratron:alarmMemoryPercent = 150: must be between 1 and 100"),
+    ({"alarmDbFreeStorageGib": "ten"}, "maratron:alarmDbFreeStorageGib = \"ten\": must be an integer"),
+    ({"alarmLatencyP95Ms": "5"}, "maratron:alarmLatencyP95Ms = 5: must be between 10 and 60000"),
+    ({"alarmLatencyP95Ms": "2000", "alarmLatencyP99Ms": "1000"},
+     "maratron:alarmLatencyP99Ms = 1000: must be at least alarmLatencyP95Ms (2000): a p99 is never below the p95"),
+    ({"alarmWafBlockedRequests": "0"}, "maratron:alarmWafBlockedRequests = 0: must be between 1 and 10000000"),
+])
+def test_operations_config_errors(changes: dict[str, str], expected: str) -> None:
+    assert any(expected in p for p in problems(**changes)), problems(**changes)
+
+
+def test_operations_config_is_typed() -> None:
+    config = stack_config.load({**GOOD, "maratron:alertEmails": '["oncall@maratron.example.com"]',
+                                "maratron:alarmCpuPercent": "70"}, stack="test")
+    assert config.operations.alert_emails == ("oncall@maratron.example.com",)
+    assert config.operations.alarm_thresholds == AlarmThresholds(cpu_percent=70)
+    # A bad p95 does not also trigger the p99 >= p95 rule.
+    assert problems(alarmLatencyP95Ms="x") == ["maratron:alarmLatencyP95Ms = \"x\": must be an integer"]
+
+
+def test_component_defaults_are_the_schema_defaults() -> None:
+    schema = stack_config.schema()
+    defaults = AlarmThresholds()
+    for key, (field_name, _, _) in stack_config.ALARM_THRESHOLD_KEYS.items():
+        assert schema[key]["default"] == getattr(defaults, field_name), key
+    assert {k for k in schema if k.startswith("alarm")} == set(stack_config.ALARM_THRESHOLD_KEYS)
+
+
+def test_readme_alarm_table_is_generated_from_the_catalog() -> None:
+    from offline import alarmdoc
+
+    readme = alarmdoc.README.read_text()
+    assert readme == alarmdoc.updated(readme), "README alarm table is stale: run `make docs`"
+    assert "| `db-{label}-replica-lag` |" in readme and "| > 300 s | > 60 s | > 30 s |" in readme
+
+
+def test_failed_ecs_deployments_of_the_watched_services_reach_the_topic(full: StackRun) -> None:
+    rule = full.one("aws:cloudwatch/eventRule:EventRule")
+    assert rule.inputs["name"] == "maratron-prod-ecs-deployment-failed"
+    pattern = json.loads(rule.inputs["eventPattern"])
+    assert pattern == {
+        "source": ["aws.ecs"],
+        "detail-type": ["ECS Deployment State Change"],
+        "detail": {"eventName": ["SERVICE_DEPLOYMENT_FAILED"]},
+        "resources": [f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/maratron-prod/maratron-prod-{service}"
+                      for service in ("web", "ai")],
+    }
+    target = full.one("aws:cloudwatch/eventTarget:EventTarget")
+    assert target.inputs["arn"] == full.one(TOPIC).outputs["arn"]
+    assert target.inputs["rule"] == rule.outputs["name"]
+    assert "<reason>" in target.inputs["inputTransformer"]["inputTemplate"]
+    assert watched("prod", "minimal").of_type("aws:cloudwatch/eventRule:EventRule") == []
+
+
+@pytest.mark.parametrize(("build", "message"), [
+    (lambda: EdgeWatch("app/x/1", {"Web": "targetgroup/x/1"}), "target group label 'Web' must be 1-32 lower-case"),
+    (lambda: DatabaseWatch("db", {"primary": "db-r"}), "replica label 'primary' must be 1-32 lower-case letters, "
+                                                       "digits or dashes other than primary"),
+    (lambda: DatabaseWatch("db", max_connections=0), "max_connections must be positive"),
+    (lambda: CacheWatch("redis", {"node 1": "redis-001"}), "cache member label 'node 1'"),
+    (lambda: BackupWatch(interval_hours=0), "interval_hours must be at least 1"),
+    (lambda: BackupWatch(interval_hours=24, grace_hours=1), "together at most 24"),
+])
+def test_watch_labels_and_values_are_checked(build: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        build()
+
+
+@pytest.mark.parametrize("kind", ALARM_KINDS, ids=[k.key for k in ALARM_KINDS])
+def test_catalog_respects_cloudwatch_limits(kind: Any) -> None:
+    assert kind.period % 60 == 0  # standard-resolution metrics
+    assert 1 <= kind.datapoints_to_alarm <= kind.evaluation_periods
+    assert kind.period * kind.evaluation_periods <= 86_400  # at most one day evaluated
+    assert kind.threshold.isdigit() or kind.threshold in AlarmThresholds.__dataclass_fields__
+    assert kind.why_missing and kind.summary
+
+
+def test_metric_query_ids_are_valid(full: StackRun) -> None:
+    for alarm in full.of_type(ALARM):
+        for query in alarm.inputs.get("metricQueries", []):
+            assert re.fullmatch(r"[a-z][A-Za-z0-9_]*", query["id"]), query["id"]
+        queries = alarm.inputs.get("metricQueries", [])
+        assert not queries or sum(q["returnData"] for q in queries) == 1
