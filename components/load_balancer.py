@@ -228,9 +228,14 @@ class LoadBalancer(pulumi.ComponentResource):
 
     @property
     def idle_timeout_seconds(self) -> int:
-        """The ALB idle timeout. Targets must keep idle connections open longer (e.g. Next.js KEEP_ALIVE_TIMEOUT =
-        (this + 5) * 1000 ms), or the ALB reuses a connection the target just closed and answers 502."""
+        """The ALB idle timeout (seconds)."""
         return self._args.idle_timeout_seconds
+
+    @property
+    def target_keep_alive_ms(self) -> int:
+        """Keep-alive the targets need: longer than the ALB idle timeout, or the ALB reuses a connection the target
+        just closed and answers 502. Next.js standalone reads it from KEEP_ALIVE_TIMEOUT (ms; its default is 5 s)."""
+        return (self._args.idle_timeout_seconds + 5) * 1000
 
     @property
     def arn_suffix(self) -> pulumi.Output[str]:

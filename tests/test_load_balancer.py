@@ -195,6 +195,10 @@ def test_request_count_label_joins_alb_and_target_group_suffixes(routed: StackRu
     assert alb.startswith("app/") and tg.startswith("targetgroup/")
 
 
+def test_targets_keep_connections_open_longer_than_the_alb(routed: StackRun) -> None:
+    assert routed.outputs["targetKeepAliveMs"] == 305_000  # idle timeout 300 s + 5 s
+
+
 def test_serving_lists_what_an_ecs_service_must_wait_for(routed: StackRun) -> None:
     assert routed.outputs["servingUrns"] == [routed.one(LISTENER, "lb-https").urn,
                                              routed.one("aws:lb/listenerRule:ListenerRule").urn]

@@ -21,3 +21,4 @@ for port, name in ((8080, "wrong-port"), (3000, "web")):
 pulumi.export("webSecurityGroupId", web.id)
 pulumi.export("requestCountLabel", load_balancer.request_count_resource_label)
 pulumi.export("servingUrns", [resource.urn for resource in load_balancer.serving])
+pulumi.export("targetKeepAliveMs", load_balancer.target_keep_alive_ms)
