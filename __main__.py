@@ -2,10 +2,11 @@
 
 import stack_config
 from components.base import AwsContext
+from components.database import Database, DatabaseArgs, PostgresTuning
 from components.encryption import EncryptionKeys, EncryptionKeysArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs, cors_header_origin
 from components.network import Network, NetworkArgs, pick_availability_zones
-from components.observability import EdgeWatch, Observability, ObservabilityArgs, WafWatch
+from components.observability import DatabaseWatch, EdgeWatch, Observability, ObservabilityArgs, WafWatch
 from components.waf import RateLimit, WebFirewall, WebFirewallArgs
 from stack_outputs import export_contract
 
@@ -25,6 +26,42 @@ network = Network("network", NetworkArgs(
     flow_log_key=keys.logs,
     log_retention_days=config.log_retention_days,
     name_prefix=config.name_prefix,
+    tags=config.tags,
+))
+
+db = config.database
+database = Database("database", DatabaseArgs(
+    context=aws_context,
+    vpc_id=network.vpc.id,
+    subnet_ids=network.subnet_ids("data"),
+    az_names=network.az_names,
+    data_key=keys.data,
+    log_key=keys.logs,
+    name_prefix=config.name_prefix,
+    private_zone_name=f"{config.stack}.{config.project}.internal",
+    engine_version=db.engine_version,
+    instance_class=db.instance_class,
+    multi_az=db.multi_az,
+    replica_instance_classes=db.replica_instance_classes,
+    allocated_storage_gb=db.allocated_storage_gb,
+    max_allocated_storage_gb=db.max_allocated_storage_gb,
+    backup_retention_days=db.backup_retention_days,
+    backup_window=db.backup_window,
+    maintenance_window=db.maintenance_window,
+    backup_replication_region=db.backup_replication_region,
+    backup_replication_kms_key_arn=db.backup_replication_kms_key_arn,
+    performance_insights_retention_days=db.performance_insights_retention_days,
+    monitoring_interval_seconds=db.monitoring_interval_seconds,
+    tuning=PostgresTuning(
+        shared_buffers_mb=db.shared_buffers_mb,
+        effective_cache_size_mb=db.effective_cache_size_mb,
+        maintenance_work_mem_mb=db.maintenance_work_mem_mb,
+        wal_buffers_mb=db.wal_buffers_mb,
+        max_connections=db.max_connections,
+        slow_query_ms=db.slow_query_ms,
+    ),
+    log_retention_days=config.log_retention_days,
+    protect=config.protect_stateful,
     tags=config.tags,
 ))
 
@@ -68,6 +105,8 @@ observability = Observability("observability", ObservabilityArgs(
     edge=EdgeWatch(load_balancer_arn_suffix=load_balancer.arn_suffix,
                    target_groups={"web": load_balancer.target_group_arn_suffix}),
     waf=WafWatch(web_acl_metric_name=firewall.metric_name),
+    database=DatabaseWatch(database.primary.identifier, database.replica_identifiers,
+                           max_connections=db.max_connections),
     name_prefix=config.name_prefix,
     tags=config.tags,
 ))
@@ -91,6 +130,13 @@ export_contract({
     "certificateArn": load_balancer.certificate_arn,
     "albAccessLogsBucketName": load_balancer.access_logs_bucket.bucket,
     "webAclArn": firewall.web_acl.arn,
+    "databaseWriterEndpoint": database.primary.address,
+    "databaseReaderHostname": database.reader_hostname,
+    "databasePort": database.port,
+    "databaseName": database.database_name,
+    "databaseUrlSecretArn": database.writer_url.arn,
+    "databaseReadUrlSecretArn": database.reader_url.arn,
+    "databaseSecurityGroupId": database.security_group.id,
     "alertTopicArn": observability.topic.arn,
     "alarmNames": observability.alarm_names(),
     "dashboardName": observability.dashboard.dashboard_name,

@@ -135,6 +135,45 @@ class EdgeSettings:
 
 
 @dataclass(frozen=True)
+class DatabaseSettings:
+    """RDS PostgreSQL sizing, availability, backups and tuning (see components/database.py)."""
+
+    engine_version: str
+    """'15' or '15.<minor>'."""
+    instance_class: str
+    """Primary instance class, e.g. db.m7g.large."""
+    multi_az: bool
+    """Synchronous standby in another AZ."""
+    replica_instance_classes: tuple[str, ...]
+    """One instance class per read replica, in order; its length is the replica count."""
+    allocated_storage_gb: int
+    max_allocated_storage_gb: int
+    backup_retention_days: int
+    backup_window: str
+    """UTC hh:mm-hh:mm."""
+    maintenance_window: str
+    """UTC ddd:hh:mm-ddd:hh:mm."""
+    backup_replication_region: str
+    """Region receiving a copy of the automated backups; empty for none."""
+    backup_replication_kms_key_arn: str
+    """KMS key (in backup_replication_region) for the copies; empty for none."""
+    performance_insights_retention_days: int
+    monitoring_interval_seconds: int
+    """Enhanced monitoring interval; 0 turns it off."""
+    shared_buffers_mb: int
+    effective_cache_size_mb: int
+    maintenance_work_mem_mb: int
+    wal_buffers_mb: int
+    max_connections: int
+    slow_query_ms: int
+    """log_min_duration_statement; -1 is off."""
+
+    @property
+    def replica_count(self) -> int:
+        return len(self.replica_instance_classes)
+
+
+@dataclass(frozen=True)
 class OperationsSettings:
     """Alerting (see components/observability.py)."""
 
@@ -182,6 +221,7 @@ class StackConfig:
     """Every origin CORS allows: https://<domain_name> first, then the configured extras."""
     network: NetworkSettings
     edge: EdgeSettings
+    database: DatabaseSettings
     operations: OperationsSettings
 
     @property
@@ -409,6 +449,7 @@ def load(raw: Mapping[str, str] | None = None, *, stack: str | None = None) -> S
 
     network = _network_settings(reader, region, environment)
     edge = _edge_settings(reader, region)
+    database = _database_settings(reader, region, environment)
     operations = _operations_settings(reader, environment)
 
     reader.unknown_keys()
@@ -426,6 +467,7 @@ def load(raw: Mapping[str, str] | None = None, *, stack: str | None = None) -> S
         cors_origins=tuple(dict.fromkeys((f"https://{domain_name}", *extra_origins))),
         network=network,
         edge=edge,
+        database=database,
         operations=operations,
     )
 
@@ -519,6 +561,171 @@ def _edge_settings(reader: _Reader, region: str) -> EdgeSettings:
         waf_rate_limit_paths=limit_paths, waf_ai_rate_limit=ai_limit, waf_ai_paths=ai_paths,
         waf_flood_rate_limit=flood,
     )
+# --- database ---------------------------------------------------------------------------------------------------------
+
+DB_ENGINE_VERSION_PATTERN = re.compile(r"^15(\.\d{1,2})?$")
+DB_INSTANCE_CLASS_PATTERN = re.compile(r"^db\.[a-z][a-z0-9-]*\.(micro|small|medium|large|\d{0,2}xlarge|metal)$")
+DB_MAX_REPLICAS = 5  # RDS allows 15 for PostgreSQL; more than 5 here would be a design smell, not a need
+DB_MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
+DB_PERFORMANCE_INSIGHTS_RETENTION = (7, *(31 * months for months in range(1, 24)), 731)
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_BACKUP_WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+_MAINTENANCE_WINDOW = re.compile(
+    r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)$")
+_WEEK = 7 * 24 * 60
+_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:key/[0-9a-f-]{36}$")
+
+
+def _check_db_engine_version(value: str) -> str | None:
+    return None if DB_ENGINE_VERSION_PATTERN.match(value) else "must be PostgreSQL 15 as 15 or 15.<minor>, e.g. 15.10"
+
+
+def _check_db_instance_class(value: str) -> str | None:
+    return None if DB_INSTANCE_CLASS_PATTERN.match(value) else "must be an RDS instance class such as db.m7g.large"
+
+
+def _backup_minutes(window: str) -> tuple[int, int]:
+    """A daily window as (start, end) minutes of the day; end may be past midnight (end > 1440)."""
+    match = _BACKUP_WINDOW.match(window)
+    assert match is not None
+    start = int(match[1]) * 60 + int(match[2])
+    end = int(match[3]) * 60 + int(match[4])
+    return start, end if end > start else end + 24 * 60
+
+
+def _maintenance_minutes(window: str) -> tuple[int, int]:
+    """A weekly window as (start, end) minutes of the week; end may be past Sunday midnight."""
+    match = _MAINTENANCE_WINDOW.match(window)
+    assert match is not None
+    start = _DAYS.index(match[1]) * 1440 + int(match[2]) * 60 + int(match[3])
+    end = _DAYS.index(match[4]) * 1440 + int(match[5]) * 60 + int(match[6])
+    return start, end if end > start else end + _WEEK
+
+
+def _check_backup_window(value: str) -> str | None:
+    if not _BACKUP_WINDOW.match(value):
+        return "must be a UTC window hh:mm-hh:mm, e.g. 03:00-04:00"
+    start, end = _backup_minutes(value)
+    return None if end - start >= 30 else "must last at least 30 minutes"
+
+
+def _check_maintenance_window(value: str) -> str | None:
+    if not _MAINTENANCE_WINDOW.match(value):
+        return "must be a UTC window ddd:hh:mm-ddd:hh:mm with days mon-sun, e.g. sun:04:30-sun:05:30"
+    start, end = _maintenance_minutes(value)
+    if end - start < 30:
+        return "must last at least 30 minutes"
+    return None if end - start <= 24 * 60 else "must last at most 24 hours"
+
+
+def windows_overlap(backup_window: str, maintenance_window: str) -> bool:
+    """Whether the daily backup window meets the weekly maintenance window on any day (RDS rejects that)."""
+    backup_start, backup_end = _backup_minutes(backup_window)
+    maintenance_start, maintenance_end = _maintenance_minutes(maintenance_window)
+    for day in range(-1, 8):  # every day's backup, including the ones that wrap around the week
+        start, end = day * 1440 + backup_start, day * 1440 + backup_end
+        for shift in (-_WEEK, 0, _WEEK):
+            if start < maintenance_end + shift and maintenance_start + shift < end:
+                return True
+    return False
+
+
+def _database_settings(reader: _Reader, region: str, environment: Environment) -> DatabaseSettings:
+    engine_version = reader.string("dbEngineVersion", check=_check_db_engine_version, fallback="15")
+    instance_class = reader.string("dbInstanceClass", check=_check_db_instance_class, fallback="db.m7g.large")
+    multi_az = reader.boolean("dbMultiAz", fallback=True)
+    replica_count = reader.integer("dbReplicaCount", minimum=0, maximum=DB_MAX_REPLICAS)
+    replica_classes = reader.string_list("dbReplicaInstanceClasses", check=_check_db_instance_class, unique=False)
+    if replica_classes and len(replica_classes) != replica_count and reader.valid("dbReplicaCount",
+                                                                                   "dbReplicaInstanceClasses"):
+        reader.problem("dbReplicaInstanceClasses", list(replica_classes),
+                       f"must list exactly dbReplicaCount ({replica_count}) instance classes, or be empty")
+    allocated = reader.integer("dbAllocatedStorageGb", minimum=20, maximum=65536, fallback=20)
+    max_allocated = reader.integer("dbMaxAllocatedStorageGb", minimum=21, maximum=65536, fallback=21)
+    if max_allocated <= allocated and reader.valid("dbAllocatedStorageGb", "dbMaxAllocatedStorageGb"):
+        reader.problem("dbMaxAllocatedStorageGb", max_allocated,
+                       f"must exceed dbAllocatedStorageGb ({allocated}) so storage autoscaling has room")
+    retention = reader.integer("dbBackupRetentionDays", minimum=1, maximum=35, fallback=14)
+    backup_window = reader.string("dbBackupWindow", check=_check_backup_window, fallback="03:00-04:00")
+    maintenance_window = reader.string("dbMaintenanceWindow", check=_check_maintenance_window,
+                                       fallback="sun:04:30-sun:05:30")
+    if reader.valid("dbBackupWindow", "dbMaintenanceWindow") and windows_overlap(backup_window, maintenance_window):
+        reader.problem("dbMaintenanceWindow", maintenance_window,
+                       f"must not overlap dbBackupWindow ({backup_window}) on any day")
+
+    def check_region(value: str) -> str | None:
+        if not value:
+            return None
+        if not REGION_PATTERN.match(value):
+            return "must be an AWS region such as us-west-2, or empty"
+        return None if value != region else f"must differ from the stack's region ({region}): it is for DR"
+
+    def check_key_arn(value: str) -> str | None:
+        if not value or _KMS_KEY_ARN.match(value):
+            return None
+        return "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<uuid>), or empty"
+
+    replication_region = reader.string("dbBackupReplicationRegion", check=check_region)
+    replication_key = reader.string("dbBackupReplicationKmsKeyArn", check=check_key_arn)
+    if reader.valid("dbBackupReplicationRegion", "dbBackupReplicationKmsKeyArn"):
+        if bool(replication_region) != bool(replication_key):
+            missing = "dbBackupReplicationKmsKeyArn" if replication_region else "dbBackupReplicationRegion"
+            present = "dbBackupReplicationRegion" if replication_region else "dbBackupReplicationKmsKeyArn"
+            reader.problem(missing, "", f"must be set together with {present} (both or neither)")
+        elif replication_key and (key_match := _KMS_KEY_ARN.match(replication_key)) and \
+                key_match[1] != replication_region:
+            reader.problem("dbBackupReplicationKmsKeyArn", replication_key,
+                           f"must be a key in dbBackupReplicationRegion ({replication_region}), "
+                           f"not {key_match[1]}")
+
+    insights_retention = reader.integer("dbPerformanceInsightsRetentionDays",
+                                        choices=DB_PERFORMANCE_INSIGHTS_RETENTION, fallback=7)
+    monitoring_interval = reader.integer("dbMonitoringIntervalSeconds", choices=DB_MONITORING_INTERVALS,
+                                         fallback=60)
+    shared_buffers = reader.integer("dbSharedBuffersMb", minimum=16, maximum=262144, fallback=256)
+    effective_cache = reader.integer("dbEffectiveCacheSizeMb", minimum=64, maximum=1048576, fallback=1024)
+    maintenance_work_mem = reader.integer("dbMaintenanceWorkMemMb", minimum=16, maximum=2048, fallback=64)
+    wal_buffers = reader.integer("dbWalBuffersMb", minimum=1, maximum=256, fallback=16)
+    max_connections = reader.integer("dbMaxConnections", minimum=20, maximum=5000, fallback=100)
+    slow_query_ms = reader.integer("dbSlowQueryMs", minimum=-1, maximum=3_600_000, fallback=1000)
+    if effective_cache < shared_buffers and reader.valid("dbSharedBuffersMb", "dbEffectiveCacheSizeMb"):
+        reader.problem("dbEffectiveCacheSizeMb", effective_cache,
+                       f"must be at least dbSharedBuffersMb ({shared_buffers}): the OS cache comes on top of it")
+
+    if environment == "prod" and reader.valid("environment"):
+        if not multi_az and reader.valid("dbMultiAz"):
+            reader.problem("dbMultiAz", multi_az, "prod needs true: a single-AZ primary is down for a whole AZ outage")
+        if retention < 14 and reader.valid("dbBackupRetentionDays"):
+            reader.problem("dbBackupRetentionDays", retention, "prod needs at least 14 days of point-in-time recovery")
+        if reader.valid("dbInstanceClass") and instance_class.startswith("db.t"):
+            reader.problem("dbInstanceClass", instance_class,
+                           "prod needs a non-burstable class (e.g. db.m7g.large): db.t* throttles when credits run out")
+        if monitoring_interval == 0 and reader.valid("dbMonitoringIntervalSeconds"):
+            reader.problem("dbMonitoringIntervalSeconds", 0, "prod needs enhanced monitoring (1-60)")
+
+    return DatabaseSettings(
+        engine_version=engine_version,
+        instance_class=instance_class,
+        multi_az=multi_az,
+        replica_instance_classes=replica_classes or (instance_class,) * replica_count,
+        allocated_storage_gb=allocated,
+        max_allocated_storage_gb=max_allocated,
+        backup_retention_days=retention,
+        backup_window=backup_window,
+        maintenance_window=maintenance_window,
+        backup_replication_region=replication_region,
+        backup_replication_kms_key_arn=replication_key,
+        performance_insights_retention_days=insights_retention,
+        monitoring_interval_seconds=monitoring_interval,
+        shared_buffers_mb=shared_buffers,
+        effective_cache_size_mb=effective_cache,
+        maintenance_work_mem_mb=maintenance_work_mem,
+        wal_buffers_mb=wal_buffers,
+        max_connections=max_connections,
+        slow_query_ms=slow_query_ms,
+    )
+
+
 def _check_email(value: str) -> str | None:
     if len(value) > 254 or not EMAIL_PATTERN.match(value):
         return "must be an email address such as oncall@maratron.example.com"

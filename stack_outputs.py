@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import pulumi
 
-CONTRACT_VERSION = "1.1.0"
+CONTRACT_VERSION = "1.2.0"
 
 OutputType = Literal["string", "integer", "boolean", "list[string]"]
 
@@ -66,6 +66,17 @@ CONTRACT: tuple[OutputSpec, ...] = tuple([
         ("certificateArn", "string", "ACM certificate served on :443 (issued here or the configured one)."),
         ("albAccessLogsBucketName", "string", "S3 bucket with the ALB access logs (prefix alb/)."),
         ("webAclArn", "string", "WAFv2 web ACL associated with the ALB."),
+    ),
+    *_specs(
+        "database",
+        ("databaseWriterEndpoint", "string", "Hostname of the RDS PostgreSQL primary (the writer)."),
+        ("databaseReaderHostname", "string",
+         "Stable private DNS name of the read replicas (db-reader.<stack>.maratron.internal; the primary if none)."),
+        ("databasePort", "integer", "PostgreSQL port (5432)."),
+        ("databaseName", "string", "Database name (maratrondb)."),
+        ("databaseUrlSecretArn", "string", "Secrets Manager secret holding DATABASE_URL (writer, sslmode=require)."),
+        ("databaseReadUrlSecretArn", "string", "Secrets Manager secret holding DATABASE_READ_URL (the replicas)."),
+        ("databaseSecurityGroupId", "string", "Security group of the database (grants via Database.allow_from)."),
     ),
     *_specs(
         "operations",

@@ -42,10 +42,15 @@ class SecretRef:
 
     secret: aws.secretsmanager.Secret
     key: aws.kms.Key
+    version: aws.secretsmanager.SecretVersion | None = None
+    """The version holding the value: when set, `arn` carries a dependency on it, so a consumer (an ECS task
+    definition) is created only once there is a value to read."""
 
     @property
     def arn(self) -> pulumi.Output[str]:
-        return self.secret.arn
+        if self.version is None:
+            return self.secret.arn
+        return pulumi.Output.all(self.secret.arn, self.version.id).apply(lambda values: values[0])
 
     def read_statements(self) -> list[dict[str, Any]]:
         """IAM statements that allow reading exactly this secret (for a role policy via policy_json)."""

@@ -50,7 +50,8 @@ def _rds_instance(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[st
     address = f"{identifier}.c{_digest(m.region, 10)}.{m.region}.rds.amazonaws.com"
     port = inputs.get("port") or 5432
     return {"identifier": identifier, "address": address, "endpoint": f"{address}:{port}", "port": port,
-            "resourceId": f"db-{_digest(name, 26).upper()}", "hostedZoneId": "Z2R2ITUGPM61AM"}
+            "resourceId": f"db-{_digest(name, 26).upper()}", "hostedZoneId": "Z2R2ITUGPM61AM",
+            "arn": m.arn("rds", f"db:{identifier}")}
 
 
 def _replication_group(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
@@ -152,6 +153,12 @@ COMPUTED: dict[str, Computed] = {
     "aws:ecs/cluster:Cluster": _named("ecs", "cluster"),
     "aws:ecs/service:Service": _named("ecs", "service"),
     "aws:sns/topic:Topic": lambda n, i, m: {"arn": m.arn("sns", i.get("name") or n)},
+    "aws:rds/parameterGroup:ParameterGroup": lambda n, i, m: {
+        "name": (pg := i.get("name") or f"{n}-{_digest(n, 7)}"), "arn": m.arn("rds", f"pg:{pg}")},
+    "aws:rds/subnetGroup:SubnetGroup": lambda n, i, m: {
+        "name": (sg := i.get("name") or f"{n}-{_digest(n, 7)}"), "arn": m.arn("rds", f"subgrp:{sg}")},
+    "aws:route53/zone:Zone": lambda n, i, m: {"zoneId": (zid := f"Z{_digest(n, 20).upper()}"),
+                                              "arn": f"arn:{PARTITION}:route53:::hostedzone/{zid}"},
     "aws:cloudwatch/metricAlarm:MetricAlarm": lambda n, i, m: {
         "arn": m.arn("cloudwatch", f"alarm:{i.get('name') or n}")},
     "aws:cloudwatch/dashboard:Dashboard": lambda n, i, m: {

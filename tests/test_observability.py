@@ -199,21 +199,33 @@ def test_alarms_only_for_what_is_watched() -> None:
     assert not any("replica-lag" in s for s in found)
 
 
-def test_the_stack_wires_the_topic_and_watches_the_edge_and_the_waf(any_stack: StackRun) -> None:
-    prefix = f"maratron-{any_stack.stack}"
-    watched = {f"{prefix}-{kind}" for kind in ("alb-5xx-rate", "alb-p95-latency", "alb-p99-latency", "tg-web-5xx",
-                                               "tg-web-unhealthy-hosts", "waf-blocked-requests")}
-    assert {a.inputs["name"] for a in any_stack.of_type(ALARM)} == watched
+def test_the_stack_wires_the_topic_and_watches_the_edge_the_waf_and_the_database(any_stack: StackRun) -> None:
+    stack_prefix = f"maratron-{any_stack.stack}"
+    edge = {f"{stack_prefix}-{kind}" for kind in ("alb-5xx-rate", "alb-p95-latency", "alb-p99-latency",
+                                                  "tg-web-5xx", "tg-web-unhealthy-hosts", "waf-blocked-requests")}
+    prefix = f"{stack_prefix}-db-"
+    instances = {r.inputs["identifier"]: r for r in any_stack.of_type("aws:rds/instance:Instance")}
+    expected = [f"{prefix}primary-{k}" for k in (
+        "cpu", "free-storage", "freeable-memory", "read-latency", "connections", "write-latency")]
+    for identifier in sorted(i for i in instances if "-replica-" in i):
+        label = identifier.removeprefix(f"maratron-{any_stack.stack}-db-")
+        expected += [f"{prefix}{label}-{k}" for k in (
+            "cpu", "free-storage", "freeable-memory", "read-latency", "connections", "replica-lag")]
+    names = any_stack.outputs["alarmNames"]
+    assert [n for n in names if n.startswith(prefix)] == expected
+    assert set(names) == edge | set(expected)
+    dimensions = {a.inputs["name"]: a.inputs.get("dimensions") for a in any_stack.of_type(ALARM)}
+    for name in expected:
+        assert dimensions[name]["DBInstanceIdentifier"] in instances
+    alb = any_stack.one("aws:lb/loadBalancer:LoadBalancer").outputs["arnSuffix"]
+    tg = any_stack.one("aws:lb/targetGroup:TargetGroup").outputs["arnSuffix"]
+    assert dimensions[f"{stack_prefix}-tg-web-unhealthy-hosts"] == {"TargetGroup": tg, "LoadBalancer": alb}
+    assert dimensions[f"{stack_prefix}-waf-blocked-requests"] == {
+        "WebACL": stack_prefix, "Region": "us-east-1", "Rule": "ALL"}
     topic = any_stack.one(TOPIC)
     assert topic.inputs["kmsMasterKeyId"] == any_stack.one("aws:kms/key:Key", "keys-logs").outputs["arn"]
     assert any_stack.outputs["alertTopicArn"] == topic.outputs["arn"]
-    assert set(any_stack.outputs["alarmNames"]) == watched
-    assert any_stack.outputs["dashboardName"] == prefix
-    alb = any_stack.one("aws:lb/loadBalancer:LoadBalancer").outputs["arnSuffix"]
-    tg = any_stack.one("aws:lb/targetGroup:TargetGroup").outputs["arnSuffix"]
-    dimensions = {a.inputs["name"]: a.inputs.get("dimensions") for a in any_stack.of_type(ALARM)}
-    assert dimensions[f"{prefix}-tg-web-unhealthy-hosts"] == {"TargetGroup": tg, "LoadBalancer": alb}
-    assert dimensions[f"{prefix}-waf-blocked-requests"] == {"WebACL": prefix, "Region": "us-east-1", "Rule": "ALL"}
+    assert any_stack.outputs["dashboardName"] == stack_prefix
 
 
 def test_topic_is_encrypted_and_only_this_accounts_alarms_and_rules_publish_over_tls(full: StackRun) -> None:

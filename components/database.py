@@ -1,0 +1,499 @@
+"""RDS PostgreSQL: a Multi-AZ primary in the isolated data subnets, read replicas in the other AZs, and the secrets
+the app connects with.
+
+Shape of the dependency graph — on purpose. The app tier needs two secrets: DATABASE_URL (the writer) and
+DATABASE_READ_URL (reads). The writer URL names the primary's endpoint, so it exists once the primary does (~8 min,
+unavoidable). The read URL names a *stable* hostname in a private hosted zone, `db-reader.<zone>`, whose weighted
+CNAME records point at the replicas; the secret depends on the zone and on the primary's fallback record, never on
+a replica. A replica takes another 15-25 minutes after the primary; with this shape `pulumi up` creates the ECS
+services in parallel with the replicas instead of after them, and until the replicas' records exist the reader
+name resolves to the primary (a weight-0 record is served only when no other record of the set exists or is
+healthy), so reads work from the first minute.
+
+Trade-off, written down: the reader hostname is ours, not RDS's, so `sslmode=require` (encrypted, no hostname
+check) is what the URL can promise; `verify-full` would need the RDS endpoint names in the URL and would tie the
+secret to the replicas again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from components.base import AwsContext, SecretRef, assume_role_policy, named_tags
+
+PORT = 5432
+DATABASE_NAME = "maratrondb"  # the seed's database name
+MASTER_USERNAME = "maratron"
+CA_CERTIFICATE = "rds-ca-rsa2048-g1"  # pinned: a CA rotation is a planned change, never a surprise in a diff
+LOG_EXPORTS = ("postgresql", "upgrade")
+ENHANCED_MONITORING_POLICY = "service-role/AmazonRDSEnhancedMonitoringRole"  # AWS managed, not an admin policy
+
+
+@dataclass(frozen=True)
+class PostgresTuning:
+    """The seed's postgresql.conf settings, in human units; `parameters()` converts them to RDS units."""
+
+    shared_buffers_mb: int = 256
+    """shared_buffers (seed 256MB). Static: applied at the next reboot."""
+    effective_cache_size_mb: int = 1024
+    """effective_cache_size (seed 1GB); a planner hint, dynamic."""
+    maintenance_work_mem_mb: int = 64
+    """maintenance_work_mem (seed 64MB); dynamic."""
+    wal_buffers_mb: int = 16
+    """wal_buffers (seed 16MB). Static."""
+    max_connections: int = 100
+    """max_connections (seed 100). Static."""
+    slow_query_ms: int = 1000
+    """log_min_duration_statement in ms; -1 turns slow-query logging off."""
+
+    def parameters(self) -> list[tuple[str, str, str]]:
+        """(name, value, apply method) in the units RDS expects.
+
+        Unit conversions (RDS takes the raw PostgreSQL units, not '256MB'):
+          shared_buffers, effective_cache_size and wal_buffers are counted in 8 kB pages: MB x 128
+            (256 MB = 32768 pages, 1 GB = 131072 pages, 16 MB = 2048 pages);
+          maintenance_work_mem is in kB: MB x 1024 (64 MB = 65536 kB);
+          log_min_duration_statement is in ms.
+        Static parameters (shared_buffers, max_connections, wal_buffers, shared_preload_libraries) can only take
+        effect at a restart, and RDS rejects `immediate` for them: they are `pending-reboot`. Everything else is
+        dynamic and `immediate`.
+        """
+        reboot, now = "pending-reboot", "immediate"
+        return [
+            ("shared_buffers", str(self.shared_buffers_mb * 128), reboot),
+            ("max_connections", str(self.max_connections), reboot),
+            ("wal_buffers", str(self.wal_buffers_mb * 128), reboot),
+            ("shared_preload_libraries", "pg_stat_statements", reboot),
+            ("effective_cache_size", str(self.effective_cache_size_mb * 128), now),
+            ("maintenance_work_mem", str(self.maintenance_work_mem_mb * 1024), now),
+            ("checkpoint_completion_target", "0.9", now),
+            ("default_statistics_target", "100", now),
+            # PostgreSQL 15 on RDS defaults to 1 already; explicit so a family default change or a scan never
+            # finds plaintext connections allowed (CKV2_AWS_69).
+            ("rds.force_ssl", "1", now),
+            ("log_min_duration_statement", str(self.slow_query_ms), now),
+            ("log_connections", "1", now),
+            ("log_disconnections", "1", now),
+            ("log_lock_waits", "1", now),
+            ("log_statement", "ddl", now),  # every schema change is audited in the postgresql log
+        ]
+
+
+@dataclass(frozen=True)
+class DatabaseArgs:
+    """Inputs of Database."""
+
+    context: AwsContext
+    """Account, partition and region."""
+    vpc_id: pulumi.Input[str]
+    """The VPC: the security group and the private hosted zone live there."""
+    subnet_ids: Sequence[pulumi.Input[str]]
+    """The isolated data subnets (Network.subnet_ids("data")), one per AZ, in az_names order."""
+    az_names: tuple[str, ...]
+    """The AZs of those subnets; the first hosts a single-AZ primary, the others the replicas."""
+    data_key: aws.kms.Key
+    """CMK for storage, Performance Insights and the secrets (EncryptionKeys.data)."""
+    log_key: aws.kms.Key
+    """CMK for the pre-created RDS log groups (EncryptionKeys.logs)."""
+    name_prefix: str
+    """Physical names: instance `<prefix>-db`, replicas `<prefix>-db-replica-N`, secrets `<prefix>/database/...`."""
+    private_zone_name: str
+    """Private hosted zone for the stable reader hostname, e.g. prod.maratron.internal."""
+    engine_version: str = "15"
+    """'15' (default: RDS picks the minor, auto minor upgrades never look like drift) or '15.<minor>'."""
+    instance_class: str = "db.m7g.large"
+    """Primary class; default db.m7g.large (Graviton3, 2 vCPU, 8 GiB, steady CPU)."""
+    multi_az: bool = True
+    """Synchronous standby in another AZ (default true)."""
+    replica_instance_classes: tuple[str, ...] = ()
+    """One class per read replica; the length is the replica count. Default: no replicas."""
+    allocated_storage_gb: int = 100
+    """Initial gp3 storage (default 100 GiB)."""
+    max_allocated_storage_gb: int = 500
+    """Storage autoscaling ceiling (default 500 GiB)."""
+    backup_retention_days: int = 14
+    """Automated backups / PITR retention (default 14 days)."""
+    backup_window: str = "03:00-04:00"
+    """Daily backup window, UTC (default 03:00-04:00)."""
+    maintenance_window: str = "sun:04:30-sun:05:30"
+    """Weekly maintenance window, UTC (default sun:04:30-sun:05:30, right after a backup)."""
+    backup_replication_region: str = ""
+    """Region that receives a copy of the automated backups; default empty (no copy)."""
+    backup_replication_kms_key_arn: str = ""
+    """KMS key in that region for the copies; default empty."""
+    performance_insights_retention_days: int = 7
+    """Performance Insights retention (default 7, the free tier)."""
+    monitoring_interval_seconds: int = 60
+    """Enhanced monitoring interval (default 60; 0 turns it off)."""
+    tuning: PostgresTuning = field(default_factory=PostgresTuning)
+    """Parameter-group sizes (default: the seed's values)."""
+    log_retention_days: int = 365
+    """Retention of the RDS log groups (default 365)."""
+    protect: bool = False
+    """Prod: Pulumi `protect` and deletion protection on the primary, a final snapshot, automated backups kept
+    after deletion, changes applied in the maintenance window, 30-day secret recovery. Default false."""
+    tags: dict[str, str] = field(default_factory=dict)
+    """Tags for every taggable child."""
+
+    def __post_init__(self) -> None:
+        if len(self.subnet_ids) != len(self.az_names) or not self.az_names:
+            raise ValueError("DatabaseArgs needs one data subnet per AZ in az_names")
+        if self.engine_version.split(".")[0] != "15":
+            raise ValueError(f"DatabaseArgs.engine_version must be PostgreSQL 15, got {self.engine_version!r}")
+        if bool(self.backup_replication_region) != bool(self.backup_replication_kms_key_arn):
+            raise ValueError("DatabaseArgs.backup_replication_region and backup_replication_kms_key_arn go together")
+        if self.replica_instance_classes and len(self.az_names) < 2:
+            raise ValueError("read replicas need a second AZ (they are placed away from the primary's AZ)")
+
+
+class Database(pulumi.ComponentResource):
+    """RDS PostgreSQL primary + read replicas, their security group, parameter group, logs and secrets."""
+
+    primary: aws.rds.Instance
+    replicas: dict[str, aws.rds.Instance]
+    """`<name>-replica-N` -> replica instance (ordinal names: changing the count never replaces another one)."""
+    security_group: aws.ec2.SecurityGroup
+    """Admits 5432 only from the security groups granted through allow_from()."""
+    parameter_group: aws.rds.ParameterGroup
+    zone: aws.route53.Zone
+    """Private hosted zone (associated with the VPC) holding the reader hostname."""
+    master_credentials: SecretRef
+    """JSON {username, password, engine, host, port, dbname} in the RDS rotation format: for operators and
+    migrations, not for the app."""
+    writer_url: SecretRef
+    """DATABASE_URL: postgresql://...@<primary endpoint>:5432/maratrondb?sslmode=require."""
+    reader_url: SecretRef
+    """DATABASE_READ_URL: the same through db-reader.<zone> (the replicas; the primary while there are none)."""
+    reader_hostname: pulumi.Output[str]
+    port: int = PORT
+    database_name: str = DATABASE_NAME
+
+    def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("maratron:data:Database", name, None, opts)
+        self._name = name
+        self._args = args
+        child = pulumi.ResourceOptions(parent=self)
+        identifier = f"{args.name_prefix}-db"
+
+        self.security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=args.vpc_id,
+            description="RDS PostgreSQL: 5432 from granted security groups only",
+            # No inline rules and no egress rule: the provider removes AWS's default allow-all egress, and a
+            # database never opens connections. Ingress comes from allow_from() as separate rule resources.
+            tags=self._tags("db"),
+            opts=child,
+        )
+        subnet_group = aws.rds.SubnetGroup(
+            f"{name}-subnets",
+            subnet_ids=list(args.subnet_ids),
+            description="Isolated data subnets (no route out of the VPC)",
+            tags=self._tags("db-subnets"),
+            opts=child,
+        )
+        major = args.engine_version.split(".")[0]
+        self.parameter_group = aws.rds.ParameterGroup(
+            f"{name}-params",
+            family=f"postgres{major}",
+            description="Maratron PostgreSQL settings (seed postgresql.conf in RDS units, TLS only, slow queries)",
+            parameters=[aws.rds.ParameterGroupParameterArgs(name=n, value=v, apply_method=m)
+                        for n, v, m in args.tuning.parameters()],
+            tags=self._tags("db-params"),
+            opts=child,
+        )
+        monitoring_role = self._monitoring_role() if args.monitoring_interval_seconds else None
+
+        # RDS cannot manage the master password in Secrets Manager (manage_master_user_password) for an instance
+        # with read replicas, so it is generated here and stored in our own CMK-encrypted secrets. URL-safe
+        # alphabet (letters, digits, - _ . ~): it goes into postgresql:// URLs unescaped, and RDS forbids / @ " and
+        # space anyway. 48 characters of that alphabet is ~280 bits.
+        password = random.RandomPassword(
+            f"{name}-master-password",
+            length=48,
+            special=True,
+            override_special="-_.~",
+            min_lower=4, min_upper=4, min_numeric=4, min_special=2,
+            opts=child,
+        )
+
+        self.primary = aws.rds.Instance(
+            f"{name}-primary",
+            identifier=identifier,  # explicit: the log groups below must be named after it before it exists
+            engine="postgres",
+            engine_version=args.engine_version,
+            instance_class=args.instance_class,
+            db_name=DATABASE_NAME,
+            username=MASTER_USERNAME,
+            password=password.result,  # a secret Output: stored encrypted in state, never shown
+            port=PORT,
+            multi_az=args.multi_az,
+            # A Multi-AZ primary may not request an AZ (AWS chooses and fails over); a single-AZ one is pinned to
+            # the first AZ so the replicas can be placed away from it.
+            availability_zone=None if args.multi_az else args.az_names[0],
+            db_subnet_group_name=subnet_group.name,
+            vpc_security_group_ids=[self.security_group.id],
+            parameter_group_name=self.parameter_group.name,
+            publicly_accessible=False,
+            storage_type="gp3",
+            allocated_storage=args.allocated_storage_gb,
+            max_allocated_storage=args.max_allocated_storage_gb,
+            storage_encrypted=True,
+            kms_key_id=args.data_key.arn,
+            backup_retention_period=args.backup_retention_days,
+            backup_window=args.backup_window,
+            maintenance_window=args.maintenance_window,
+            copy_tags_to_snapshot=True,
+            # Lifecycle: in prod, deleting needs three deliberate steps (unprotect, drop deletion protection,
+            # delete) and still leaves a final snapshot plus the automated backups for their retention period.
+            deletion_protection=args.protect,
+            skip_final_snapshot=not args.protect,
+            final_snapshot_identifier=f"{identifier}-final" if args.protect else None,
+            delete_automated_backups=not args.protect,
+            apply_immediately=not args.protect,  # prod: parameter and class changes wait for the maintenance window
+            auto_minor_version_upgrade=True,
+            allow_major_version_upgrade=False,
+            ca_cert_identifier=CA_CERTIFICATE,
+            iam_database_authentication_enabled=True,
+            enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
+            performance_insights_enabled=True,
+            performance_insights_kms_key_id=args.data_key.arn,
+            performance_insights_retention_period=args.performance_insights_retention_days,
+            monitoring_interval=args.monitoring_interval_seconds,
+            monitoring_role_arn=monitoring_role.arn if monitoring_role else None,
+            tags=self._tags("db"),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect,
+                                        depends_on=self._log_groups(name, identifier)),
+        )
+
+        self.replicas = {}
+        other_azs = args.az_names[1:]
+        for ordinal, instance_class in enumerate(args.replica_instance_classes, start=1):
+            replica_name = f"{name}-replica-{ordinal}"
+            replica_identifier = f"{identifier}-replica-{ordinal}"
+            self.replicas[replica_name] = aws.rds.Instance(
+                replica_name,
+                identifier=replica_identifier,
+                # Same region: the source's identifier. No username, password, db_name or subnet group: all come
+                # from the source. Encrypted with the same CMK and tuned by the same parameter group.
+                replicate_source_db=self.primary.identifier,
+                instance_class=instance_class,
+                availability_zone=other_azs[(ordinal - 1) % len(other_azs)],
+                vpc_security_group_ids=[self.security_group.id],
+                parameter_group_name=self.parameter_group.name,
+                publicly_accessible=False,
+                storage_type="gp3",
+                max_allocated_storage=args.max_allocated_storage_gb,
+                storage_encrypted=True,
+                kms_key_id=args.data_key.arn,
+                # One day of its own backups: a replica promoted in a disaster has point-in-time recovery from the
+                # start (and scanners expect a backup policy on every instance); the cost is covered by the free
+                # backup storage, which equals the region's provisioned storage.
+                backup_retention_period=1,
+                backup_window=args.backup_window,
+                maintenance_window=args.maintenance_window,
+                copy_tags_to_snapshot=True,
+                # A replica holds no data of its own: no final snapshot, no deletion protection and no `protect`,
+                # so lowering dbReplicaCount is one ordinary `pulumi up`.
+                skip_final_snapshot=True,
+                deletion_protection=False,
+                apply_immediately=not args.protect,
+                auto_minor_version_upgrade=True,
+                ca_cert_identifier=CA_CERTIFICATE,
+                iam_database_authentication_enabled=True,
+                enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
+                performance_insights_enabled=True,
+                performance_insights_kms_key_id=args.data_key.arn,
+                performance_insights_retention_period=args.performance_insights_retention_days,
+                monitoring_interval=args.monitoring_interval_seconds,
+                monitoring_role_arn=monitoring_role.arn if monitoring_role else None,
+                tags=self._tags(f"db-replica-{ordinal}"),
+                opts=pulumi.ResourceOptions(parent=self,
+                                            depends_on=self._log_groups(replica_name, replica_identifier)),
+            )
+
+        if args.backup_replication_region:
+            # DR copy of the automated backups (and their PITR logs) in another region, encrypted there with a
+            # key of that region. pulumi-aws v7 manages a resource in another region through `region`, so no
+            # second provider is needed.
+            aws.rds.InstanceAutomatedBackupsReplication(
+                f"{name}-backup-replication",
+                source_db_instance_arn=self.primary.arn,
+                region=args.backup_replication_region,
+                kms_key_id=args.backup_replication_kms_key_arn,
+                retention_period=args.backup_retention_days,
+                opts=pulumi.ResourceOptions(parent=self.primary),
+            )
+
+        self.zone, primary_reader_record = self._reader_dns(name)
+        self.reader_hostname = self.zone.name.apply(lambda zone: f"db-reader.{zone}")
+        self.master_credentials, self.writer_url, self.reader_url = self._secrets(
+            name, password, primary_reader_record)
+
+        self.register_outputs({
+            "writerEndpoint": self.primary.address,
+            "readerHostname": self.reader_hostname,
+            "securityGroupId": self.security_group.id,
+            "writerUrlSecretArn": self.writer_url.arn,
+            "readerUrlSecretArn": self.reader_url.arn,
+        })
+
+    # --- capabilities -------------------------------------------------------------------------------------------
+
+    def allow_from(self, source: aws.ec2.SecurityGroup, name: str, *,
+                   egress: bool = True) -> aws.vpc.SecurityGroupIngressRule:
+        """Admit PostgreSQL connections from the members of `source` (a service's or task's security group).
+
+        `name` is a short stable label for the grant (e.g. "web"), used in the rules' logical names. Both halves of
+        the grant are created: 5432 ingress on the database's group from `source`, and (with `egress`, the
+        default) 5432 egress on `source` to the database's group, so a source whose egress is locked down (the
+        backup task) needs nothing else; for a source that allows all egress the second rule is merely explicit.
+        """
+        ingress = aws.vpc.SecurityGroupIngressRule(
+            f"{self._name}-from-{name}",
+            security_group_id=self.security_group.id,
+            description=f"PostgreSQL from {name}",
+            ip_protocol="tcp", from_port=PORT, to_port=PORT,
+            referenced_security_group_id=source.id,
+            tags=self._tags(f"db-from-{name}"),
+            opts=pulumi.ResourceOptions(parent=self.security_group),
+        )
+        if egress:
+            aws.vpc.SecurityGroupEgressRule(
+                f"{self._name}-to-db-from-{name}",
+                security_group_id=source.id,
+                description="PostgreSQL to the database",
+                ip_protocol="tcp", from_port=PORT, to_port=PORT,
+                referenced_security_group_id=self.security_group.id,
+                tags=self._tags(f"{name}-to-db"),
+                opts=pulumi.ResourceOptions(parent=source),
+            )
+        return ingress
+
+    @property
+    def replica_identifiers(self) -> dict[str, pulumi.Output[str]]:
+        """Label ("replica-1", ...) -> DB instance identifier of each replica, e.g. for alarms per instance."""
+        return {replica_name.removeprefix(f"{self._name}-"): replica.identifier
+                for replica_name, replica in self.replicas.items()}
+
+    # --- parts --------------------------------------------------------------------------------------------------
+
+    def _tags(self, suffix: str) -> dict[str, str]:
+        return named_tags(self._args.tags, f"{self._args.name_prefix}-{suffix}")
+
+    def _log_groups(self, name: str, identifier: str) -> list[pulumi.Resource]:
+        """The groups RDS exports to, created first so they are encrypted and expire (RDS would otherwise create
+        them itself: unencrypted, never expiring)."""
+        return [aws.cloudwatch.LogGroup(
+            f"{name}-logs-{export}",
+            name=f"/aws/rds/instance/{identifier}/{export}",
+            retention_in_days=self._args.log_retention_days,
+            kms_key_id=self._args.log_key.arn,
+            tags=self._tags(f"db-logs-{export}"),
+            opts=pulumi.ResourceOptions(parent=self),
+        ) for export in LOG_EXPORTS]
+
+    def _monitoring_role(self) -> aws.iam.Role:
+        ctx = self._args.context
+        role = aws.iam.Role(
+            f"{self._name}-monitoring",
+            description="Lets RDS enhanced monitoring publish OS metrics to CloudWatch Logs",
+            assume_role_policy=assume_role_policy("monitoring.rds.amazonaws.com", source_account=ctx.account_id),
+            tags=self._tags("db-monitoring"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{self._name}-monitoring",
+            role=role.name,
+            policy_arn=f"arn:{ctx.partition}:iam::aws:policy/{ENHANCED_MONITORING_POLICY}",
+            opts=pulumi.ResourceOptions(parent=role),
+        )
+        return role
+
+    def _reader_dns(self, name: str) -> tuple[aws.route53.Zone, aws.route53.Record]:
+        """The private zone and db-reader.<zone>: one weighted CNAME per replica plus a weight-0 one to the primary.
+
+        The primary's record is always there (weight 1 while there are no replicas, 0 otherwise), so the record
+        set never switches between simple and weighted routing (Route 53 forbids mixing them under one name) and
+        the name resolves before the first replica exists.
+        """
+        args = self._args
+        zone = aws.route53.Zone(
+            f"{name}-zone",
+            name=args.private_zone_name,
+            comment=f"{args.name_prefix}: private names of the data tier",
+            vpcs=[aws.route53.ZoneVpcArgs(vpc_id=args.vpc_id)],
+            tags=self._tags("private-zone"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        hostname = f"db-reader.{args.private_zone_name}"
+
+        def record(logical: str, set_identifier: str, target: pulumi.Output[str], weight: int,
+                   parent: pulumi.Resource) -> aws.route53.Record:
+            return aws.route53.Record(
+                logical,
+                zone_id=zone.zone_id,
+                name=hostname,
+                type="CNAME",
+                ttl=30,  # a replica added or removed is seen within half a minute
+                records=[target],
+                set_identifier=set_identifier,
+                weighted_routing_policies=[aws.route53.RecordWeightedRoutingPolicyArgs(weight=weight)],
+                opts=pulumi.ResourceOptions(parent=parent),
+            )
+
+        primary_record = record(f"{name}-reader-primary", "primary", self.primary.address,
+                                0 if self.replicas else 1, zone)
+        for replica_name, replica in self.replicas.items():
+            record(f"{replica_name}-reader", replica_name.removeprefix(f"{name}-"), replica.address, 1, replica)
+        return zone, primary_record
+
+    def _secrets(self, name: str, password: random.RandomPassword,
+                 primary_reader_record: aws.route53.Record) -> tuple[SecretRef, SecretRef, SecretRef]:
+        address = self.primary.address
+
+        def url(host: pulumi.Input[str]) -> pulumi.Output[str]:
+            return pulumi.Output.secret(pulumi.Output.format(
+                "postgresql://{0}:{1}@{2}:{3}/{4}?sslmode=require",
+                MASTER_USERNAME, password.result, host, PORT, DATABASE_NAME))
+
+        credentials: pulumi.Output[str] = pulumi.Output.secret(pulumi.Output.json_dumps({
+            "engine": "postgres", "username": MASTER_USERNAME, "password": password.result,
+            "host": address, "port": PORT, "dbname": DATABASE_NAME,
+            "dbInstanceIdentifier": self.primary.identifier,
+        }))
+        master = self._secret(f"{name}-master-credentials", "master-credentials",
+                              "RDS master user (rotation-format JSON); for operators and migrations", credentials)
+        writer = self._secret(f"{name}-url", "url", "DATABASE_URL: read-write, via the primary", url(address))
+        reader = self._secret(
+            f"{name}-read-url", "read-url", "DATABASE_READ_URL: reads, via the replicas (the primary without any)",
+            url(self.reader_hostname),
+            # Written once the reader name resolves (the primary's record), never waiting for a replica.
+            depends_on=[primary_reader_record],
+        )
+        return master, writer, reader
+
+    def _secret(self, logical: str, suffix: str, description: str, value: pulumi.Output[str], *,
+                depends_on: list[pulumi.Resource] | None = None) -> SecretRef:
+        args = self._args
+        secret = aws.secretsmanager.Secret(
+            logical,
+            name=f"{args.name_prefix}/database/{suffix}",
+            description=description,
+            kms_key_id=args.data_key.arn,
+            # prod: a deleted secret can be restored for 30 days; elsewhere the name is free again at once.
+            recovery_window_in_days=30 if args.protect else 0,
+            tags=self._tags(f"database-{suffix}"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        version = aws.secretsmanager.SecretVersion(
+            logical,
+            secret_id=secret.id,
+            secret_string=value,
+            opts=pulumi.ResourceOptions(parent=secret, depends_on=depends_on or []),
+        )
+        return SecretRef(secret=secret, key=args.data_key, version=version)

@@ -1,0 +1,529 @@
+"""Database component: RDS PostgreSQL primary + replicas, parameter group, secrets, reader DNS, lifecycle, config."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import stack_config
+from bench.deploy_path import finish_times, waits_for
+from components.database import PostgresTuning
+from offline.engine import StackRun, is_secret, run_program, unwrap_secrets
+
+INSTANCE = "aws:rds/instance:Instance"
+PARAMS = "aws:rds/parameterGroup:ParameterGroup"
+SECRET = "aws:secretsmanager/secret:Secret"
+VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+RECORD = "aws:route53/record:Record"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+SG = "aws:ec2/securityGroup:SecurityGroup"
+
+
+def primary(run: StackRun) -> Any:
+    return run.one(INSTANCE, "database-primary")
+
+
+def replicas(run: StackRun) -> list[Any]:
+    return sorted((r for r in run.of_type(INSTANCE) if r.inputs.get("replicateSourceDb")), key=lambda r: r.name)
+
+
+def data_key_arn(run: StackRun) -> str:
+    return str(run.one("aws:kms/key:Key", "keys-data").outputs["arn"])
+
+
+def closure(run: StackRun, urn: str) -> set[str]:
+    """Everything the engine waits for before creating the resource, transitively (see bench/deploy_path.py)."""
+    seen: set[str] = set()
+    pending = [urn]
+    while pending:
+        for dep in waits_for(run, pending.pop()):
+            if dep not in seen:
+                seen.add(dep)
+                pending.append(dep)
+    return seen
+
+
+def params(run: StackRun) -> dict[str, tuple[str, str]]:
+    return {p["name"]: (p["value"], p["applyMethod"]) for p in run.one(PARAMS).inputs["parameters"]}
+
+
+# --- topology per environment -----------------------------------------------------------------------------------
+
+def test_prod_has_a_multi_az_primary_and_two_replicas_in_the_other_azs(prod: StackRun) -> None:
+    db = primary(prod)
+    assert db.inputs["multiAz"] is True
+    assert "availabilityZone" not in db.inputs  # AWS rejects an AZ request for a Multi-AZ instance
+    assert db.inputs["engine"] == "postgres" and db.inputs["engineVersion"] == "15"
+    assert db.inputs["instanceClass"] == "db.m7g.large"
+    assert [r.name for r in replicas(prod)] == ["database-replica-1", "database-replica-2"]
+    assert [r.inputs["availabilityZone"] for r in replicas(prod)] == ["us-east-1b", "us-east-1c"]
+    subnet_group = prod.one("aws:rds/subnetGroup:SubnetGroup")
+    assert db.inputs["dbSubnetGroupName"] == subnet_group.outputs["name"]
+    assert sorted(subnet_group.inputs["subnetIds"]) == sorted(prod.outputs["dataSubnetIds"])
+
+
+def test_every_instance_is_encrypted_with_the_data_key_private_and_hardened(any_stack: StackRun) -> None:
+    key = data_key_arn(any_stack)
+    security_group = any_stack.one(SG, "database-sg").id
+    for instance in any_stack.of_type(INSTANCE):
+        inputs = instance.inputs
+        assert inputs["storageEncrypted"] is True and inputs["kmsKeyId"] == key, instance.name
+        assert inputs["performanceInsightsEnabled"] is True and inputs["performanceInsightsKmsKeyId"] == key
+        assert inputs["publiclyAccessible"] is False
+        assert inputs["storageType"] == "gp3" and inputs["maxAllocatedStorage"] >= 50
+        assert inputs["caCertIdentifier"] == "rds-ca-rsa2048-g1"
+        assert inputs["iamDatabaseAuthenticationEnabled"] is True
+        assert inputs["autoMinorVersionUpgrade"] is True
+        assert inputs["enabledCloudwatchLogsExports"] == ["postgresql", "upgrade"]
+        assert inputs["vpcSecurityGroupIds"] == [security_group]
+        assert inputs["parameterGroupName"] == any_stack.one(PARAMS).outputs["name"]
+        assert inputs["monitoringInterval"] == 60
+        role = any_stack.one("aws:iam/role:Role", "database-monitoring")
+        assert inputs["monitoringRoleArn"] == role.outputs["arn"]
+
+
+def test_dev_is_one_small_private_encrypted_instance_without_replicas(dev: StackRun) -> None:
+    assert replicas(dev) == []
+    db = primary(dev)
+    assert db.inputs["instanceClass"] == "db.t4g.micro"
+    assert db.inputs["multiAz"] is False and db.inputs["availabilityZone"] == "us-east-1a"
+    assert db.inputs["storageEncrypted"] is True and db.inputs["publiclyAccessible"] is False
+    assert db.inputs["allocatedStorage"] == 20 and db.inputs["maxAllocatedStorage"] == 50
+
+
+def test_staging_replica_sits_away_from_the_pinned_primary(staging: StackRun) -> None:
+    db = primary(staging)
+    assert db.inputs["multiAz"] is False and db.inputs["availabilityZone"] == "us-east-1a"
+    [replica] = replicas(staging)
+    assert replica.inputs["availabilityZone"] == "us-east-1b"
+    assert replica.inputs["instanceClass"] == "db.t4g.medium"
+
+
+def test_replicas_follow_the_primary_with_no_credentials_of_their_own(prod: StackRun) -> None:
+    db = primary(prod)
+    for index, replica in enumerate(replicas(prod), start=1):
+        inputs = replica.inputs
+        assert inputs["replicateSourceDb"] == db.outputs["identifier"] == "maratron-prod-db"
+        assert inputs["identifier"] == f"maratron-prod-db-replica-{index}"
+        assert not {"username", "password", "dbName", "dbSubnetGroupName"} & set(inputs)
+        assert replica.property_dependencies["replicateSourceDb"] == [db.urn]
+        assert inputs["skipFinalSnapshot"] is True and inputs["deletionProtection"] is False
+        assert inputs["backupRetentionPeriod"] == 1 and inputs["backupWindow"] == db.inputs["backupWindow"]
+        assert not replica.protect  # derived data: lowering dbReplicaCount is one ordinary `pulumi up`
+
+
+def test_replica_names_never_churn_when_the_count_changes(run_variant) -> None:  # type: ignore[no-untyped-def]
+    def by_name(run: StackRun) -> dict[str, dict[str, Any]]:
+        assert run.ok, run.error_details
+        return {r.name: r.inputs for r in replicas(run)}
+
+    two = by_name(run_variant("prod"))
+    one = by_name(run_variant("prod", dbReplicaCount=1))
+    three = by_name(run_variant("prod", dbReplicaCount=3))
+    assert one == {"database-replica-1": two["database-replica-1"]}
+    assert {k: three[k] for k in two} == two
+    assert three["database-replica-3"]["availabilityZone"] == "us-east-1b"  # wraps around the other AZs
+
+
+def test_each_replica_can_have_its_own_class(run_variant) -> None:  # type: ignore[no-untyped-def]
+    run = run_variant("prod", dbReplicaInstanceClasses=["db.r6g.large", "db.m7g.xlarge"])
+    assert run.ok, run.error_details
+    assert [r.inputs["instanceClass"] for r in replicas(run)] == ["db.r6g.large", "db.m7g.xlarge"]
+    assert primary(run).inputs["instanceClass"] == "db.m7g.large"
+
+
+# --- lifecycle ----------------------------------------------------------------------------------------------------
+
+def test_prod_primary_is_protected_three_ways_and_leaves_a_final_snapshot(prod: StackRun) -> None:
+    db = primary(prod)
+    assert db.protect
+    assert db.inputs["deletionProtection"] is True
+    assert db.inputs["skipFinalSnapshot"] is False
+    assert db.inputs["finalSnapshotIdentifier"] == "maratron-prod-db-final"
+    assert db.inputs["deleteAutomatedBackups"] is False
+    assert db.inputs["applyImmediately"] is False
+    assert db.inputs["backupRetentionPeriod"] == 14
+    assert db.inputs["copyTagsToSnapshot"] is True
+    assert db.inputs["backupWindow"] == "03:00-04:00" and db.inputs["maintenanceWindow"] == "sun:04:30-sun:05:30"
+    assert all(s.inputs["recoveryWindowInDays"] == 30 for s in prod.of_type(SECRET) if s.name.startswith("database"))
+
+
+def test_dev_primary_can_be_torn_down(dev: StackRun) -> None:
+    db = primary(dev)
+    assert not db.protect and db.inputs["deletionProtection"] is False
+    assert db.inputs["skipFinalSnapshot"] is True and "finalSnapshotIdentifier" not in db.inputs
+    assert db.inputs["applyImmediately"] is True
+    assert db.inputs["backupRetentionPeriod"] == 3
+
+
+def test_cross_region_backup_replication_is_off_by_default(any_stack: StackRun) -> None:
+    assert any_stack.of_type("aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication") == []
+
+
+def test_cross_region_backup_replication_targets_the_other_region(run_variant) -> None:  # type: ignore[no-untyped-def]
+    key = "arn:aws:kms:us-west-2:123456789012:key/11111111-2222-3333-4444-555555555555"
+    run = run_variant("prod", dbBackupReplicationRegion="us-west-2", dbBackupReplicationKmsKeyArn=key)
+    assert run.ok, run.error_details
+    copy = run.one("aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication")
+    assert copy.inputs["region"] == "us-west-2" and copy.inputs["kmsKeyId"] == key
+    assert copy.inputs["sourceDbInstanceArn"] == primary(run).outputs["arn"]
+    assert copy.inputs["retentionPeriod"] == 14
+
+
+def test_log_groups_exist_before_rds_would_create_them(any_stack: StackRun) -> None:
+    logs_key = any_stack.one("aws:kms/key:Key", "keys-logs").outputs["arn"]
+    groups = {g.inputs["name"]: g for g in any_stack.of_type(LOG_GROUP)}
+    for instance in any_stack.of_type(INSTANCE):
+        for export in ("postgresql", "upgrade"):
+            group = groups[f"/aws/rds/instance/{instance.inputs['identifier']}/{export}"]
+            assert group.inputs["kmsKeyId"] == logs_key
+            assert group.inputs["retentionInDays"] == int(any_stack.config["maratron:logRetentionDays"])
+            assert group.urn in instance.dependencies
+
+
+def test_enhanced_monitoring_role_trusts_rds_monitoring_with_the_aws_managed_policy(prod: StackRun) -> None:
+    role = prod.one("aws:iam/role:Role", "database-monitoring")
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+    assert trust["Principal"] == {"Service": "monitoring.rds.amazonaws.com"}
+    assert trust["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
+    attachment = prod.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "database-monitoring")
+    assert attachment.inputs["policyArn"] == "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+
+
+# --- parameter group ----------------------------------------------------------------------------------------------
+
+def test_parameter_group_realizes_the_seed_in_rds_units_with_the_right_apply_methods(prod: StackRun) -> None:
+    group = prod.one(PARAMS)
+    assert group.inputs["family"] == "postgres15"
+    assert params(prod) == {
+        "shared_buffers": ("32768", "pending-reboot"),  # 256 MB in 8 kB pages
+        "max_connections": ("100", "pending-reboot"),
+        "wal_buffers": ("2048", "pending-reboot"),  # 16 MB in 8 kB pages
+        "shared_preload_libraries": ("pg_stat_statements", "pending-reboot"),
+        "effective_cache_size": ("131072", "immediate"),  # 1 GB in 8 kB pages
+        "maintenance_work_mem": ("65536", "immediate"),  # 64 MB in kB
+        "checkpoint_completion_target": ("0.9", "immediate"),
+        "default_statistics_target": ("100", "immediate"),
+        "rds.force_ssl": ("1", "immediate"),
+        "log_min_duration_statement": ("1000", "immediate"),
+        "log_connections": ("1", "immediate"),
+        "log_disconnections": ("1", "immediate"),
+        "log_lock_waits": ("1", "immediate"),
+        "log_statement": ("ddl", "immediate"),
+    }
+
+
+def test_dev_parameter_sizes_come_from_its_stack_file(dev: StackRun) -> None:
+    values = params(dev)
+    assert values["shared_buffers"] == ("16384", "pending-reboot")  # 128 MB
+    assert values["effective_cache_size"] == ("65536", "immediate")  # 512 MB
+    assert values["maintenance_work_mem"] == ("32768", "immediate")  # 32 MB
+    assert values["log_min_duration_statement"] == ("250", "immediate")
+    assert values["rds.force_ssl"] == ("1", "immediate")
+
+
+def test_tuning_conversions() -> None:
+    tuning = PostgresTuning(shared_buffers_mb=2048, effective_cache_size_mb=6144, maintenance_work_mem_mb=512,
+                            wal_buffers_mb=64, max_connections=400, slow_query_ms=-1)
+    values = {n: v for n, v, _ in tuning.parameters()}
+    assert values["shared_buffers"] == "262144" and values["effective_cache_size"] == "786432"
+    assert values["maintenance_work_mem"] == "524288" and values["wal_buffers"] == "8192"
+    assert values["max_connections"] == "400" and values["log_min_duration_statement"] == "-1"
+
+
+# --- network access -----------------------------------------------------------------------------------------------
+
+def test_security_group_has_no_inline_rules_and_no_cidr_or_egress_rules(any_stack: StackRun) -> None:
+    group = any_stack.one(SG, "database-sg")
+    assert "ingress" not in group.inputs and "egress" not in group.inputs
+    ours = [r for r in any_stack.of_type(INGRESS) + any_stack.of_type(EGRESS)
+            if r.inputs["securityGroupId"] == group.id]
+    assert all(r.type == INGRESS and "referencedSecurityGroupId" in r.inputs for r in ours)
+    assert not any({"cidrIpv4", "cidrIpv6", "prefixListId"} & set(r.inputs) for r in ours)
+
+
+GRANT_PROGRAM = """
+import pulumi
+import pulumi_aws as aws
+
+from components.base import AwsContext
+from components.database import Database, DatabaseArgs
+
+context = AwsContext(account_id="123456789012", partition="aws", region="us-east-1")
+key = aws.kms.Key("data")
+web = aws.ec2.SecurityGroup("web", vpc_id="vpc-1")
+database = Database("db", DatabaseArgs(
+    context=context, vpc_id="vpc-1", subnet_ids=["subnet-a", "subnet-b"], az_names=("us-east-1a", "us-east-1b"),
+    data_key=key, log_key=key, name_prefix="maratron-test", private_zone_name="test.maratron.internal",
+    replica_instance_classes=("db.t4g.small",),
+))
+database.allow_from(web, "web")
+pulumi.export("replicas", database.replica_identifiers)
+"""
+
+
+def test_allow_from_grants_postgres_between_two_security_groups(tmp_path: Path) -> None:
+    program = tmp_path / "grant_program.py"
+    program.write_text(textwrap.dedent(GRANT_PROGRAM))
+    run = run_program("test", {"aws:region": "us-east-1"}, [], program=program)
+    assert run.ok, run.error_details
+    rule = run.one(INGRESS, "db-from-web")
+    assert rule.inputs["securityGroupId"] == run.one(SG, "db-sg").id
+    assert rule.inputs["referencedSecurityGroupId"] == run.one(SG, "web").id
+    assert (rule.inputs["ipProtocol"], rule.inputs["fromPort"], rule.inputs["toPort"]) == ("tcp", 5432, 5432)
+    assert not {"cidrIpv4", "cidrIpv6"} & set(rule.inputs)
+    assert run.one(SG, "db-sg").urn == rule.parent
+    # The other half: the source may reach the database (and only it) on 5432 even when its egress is locked down.
+    egress = run.one(EGRESS, "db-to-db-from-web")
+    assert egress.inputs["securityGroupId"] == run.one(SG, "web").id
+    assert egress.inputs["referencedSecurityGroupId"] == run.one(SG, "db-sg").id
+    assert (egress.inputs["fromPort"], egress.inputs["toPort"]) == (5432, 5432)
+    assert run.outputs["replicas"] == {"replica-1": "maratron-test-db-replica-1"}
+
+
+# --- secrets ------------------------------------------------------------------------------------------------------
+
+def secret_value(run: StackRun, name: str) -> str:
+    version = run.one(VERSION, name)
+    assert is_secret(version.inputs["secretString"])
+    return str(unwrap_secrets(version.inputs["secretString"]))
+
+
+def password(run: StackRun) -> str:
+    return str(run.one("random:index/randomPassword:RandomPassword").outputs["result"])
+
+
+def test_master_password_is_long_and_url_safe(prod: StackRun) -> None:
+    generator = prod.one("random:index/randomPassword:RandomPassword")
+    assert generator.inputs["length"] >= 40
+    assert set(generator.inputs["overrideSpecial"]) <= set("-._~")  # RFC 3986 unreserved: no escaping in URLs
+    assert is_secret(primary(prod).inputs["password"])
+    assert primary(prod).inputs["username"] == "maratron" and primary(prod).inputs["dbName"] == "maratrondb"
+
+
+def test_app_urls_use_tls_and_the_right_hosts(prod: StackRun) -> None:
+    secret = password(prod)
+    address = primary(prod).outputs["address"]
+    assert secret_value(prod, "database-url") == \
+        f"postgresql://maratron:{secret}@{address}:5432/maratrondb?sslmode=require"
+    assert secret_value(prod, "database-read-url") == \
+        f"postgresql://maratron:{secret}@db-reader.prod.maratron.internal:5432/maratrondb?sslmode=require"
+    credentials = json.loads(secret_value(prod, "database-master-credentials"))
+    assert credentials == {"engine": "postgres", "username": "maratron", "password": secret, "host": address,
+                           "port": 5432, "dbname": "maratrondb", "dbInstanceIdentifier": "maratron-prod-db"}
+
+
+def test_secrets_are_encrypted_with_the_data_key(any_stack: StackRun) -> None:
+    key = data_key_arn(any_stack)
+    names = {s.inputs["name"]: s.inputs["kmsKeyId"] for s in any_stack.of_type(SECRET)}
+    prefix = f"maratron-{any_stack.stack}/database/"
+    assert {n: k for n, k in names.items() if n.startswith(prefix)} == {
+        f"{prefix}url": key, f"{prefix}read-url": key, f"{prefix}master-credentials": key}
+
+
+def _unwrapped_strings(value: Any) -> Iterator[str]:
+    """Every string of a wire value that is not inside a secret wrapper."""
+    if is_secret(value):
+        return
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _unwrapped_strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _unwrapped_strings(item)
+    elif isinstance(value, str):
+        yield value
+
+
+def test_no_secret_value_appears_unwrapped_anywhere(any_stack: StackRun) -> None:
+    inventory = any_stack.inventory(redact_secrets=False)
+    secret = password(any_stack)
+    leaks = [text for resource in inventory["resources"] for text in _unwrapped_strings(resource["inputs"])
+             if secret in text]
+    leaks += [text for text in _unwrapped_strings(inventory["outputs"]) if secret in text]
+    assert leaks == []
+    assert secret in json.dumps(inventory)  # the scan would see it: it is there, but only inside secret wrappers
+
+
+def test_stack_outputs_name_the_database_but_never_carry_values(any_stack: StackRun) -> None:
+    outputs = any_stack.outputs
+    assert outputs["databaseWriterEndpoint"] == primary(any_stack).outputs["address"]
+    assert outputs["databaseReaderHostname"] == f"db-reader.{any_stack.stack}.maratron.internal"
+    assert outputs["databasePort"] == 5432 and outputs["databaseName"] == "maratrondb"
+    secrets = {s.inputs["name"]: s.outputs["arn"] for s in any_stack.of_type(SECRET)}
+    prefix = f"maratron-{any_stack.stack}/database/"
+    assert outputs["databaseUrlSecretArn"] == secrets[f"{prefix}url"]
+    assert outputs["databaseReadUrlSecretArn"] == secrets[f"{prefix}read-url"]
+    assert outputs["databaseSecurityGroupId"] == any_stack.one(SG, "database-sg").id
+    assert not any(is_secret(v) for v in outputs.values())
+
+
+# --- replicas never block the app tier ----------------------------------------------------------------------------
+
+def test_writer_secret_waits_for_the_primary_only(prod: StackRun) -> None:
+    version = prod.one(VERSION, "database-url")
+    assert primary(prod).urn in version.property_dependencies["secretString"]
+    instances = {r.urn for r in prod.of_type(INSTANCE)}
+    assert closure(prod, version.urn) & instances == {primary(prod).urn}
+
+
+def test_reader_secret_never_waits_for_a_replica(prod: StackRun) -> None:
+    version = prod.one(VERSION, "database-read-url")
+    replica_urns = {r.urn for r in replicas(prod)}
+    assert len(replica_urns) == 2
+    assert not replica_urns & set(version.dependencies)
+    assert not replica_urns & closure(prod, version.urn)
+    # It does wait for the primary's reader record, so the name resolves before any app reads it.
+    assert prod.one(RECORD, "database-reader-primary").urn in version.dependencies
+
+
+def test_only_the_replicas_records_and_alarms_depend_on_a_replica(prod: StackRun) -> None:
+    """What `pulumi up` waits for: nothing but a replica's own reader record and its alarms waits for it."""
+    replica_urns = {r.urn for r in replicas(prod)}
+    waiting = [r for r in prod.resources if replica_urns & closure(prod, r.urn) and r.urn not in replica_urns]
+    assert {r.name for r in waiting if r.type == RECORD} == {"database-replica-1-reader", "database-replica-2-reader"}
+    assert {r.type for r in waiting} <= {RECORD, "aws:cloudwatch/metricAlarm:MetricAlarm",
+                                         "aws:cloudwatch/dashboard:Dashboard"}
+
+
+def test_app_secrets_are_ready_when_the_primary_is_not_when_the_replicas_are(prod: StackRun) -> None:
+    times = finish_times(prod)
+    ready = {r.name: times[r.urn] for r in prod.of_type(VERSION)}
+    primary_done = times[primary(prod).urn]
+    replicas_done = min(times[r.urn] for r in replicas(prod))
+    assert primary_done <= ready["database-url"] <= primary_done + 0.5
+    assert primary_done <= ready["database-read-url"] <= primary_done + 0.5
+    assert ready["database-read-url"] < replicas_done - 10  # a replica takes another ~15-25 minutes
+
+
+def test_reader_hostname_is_weighted_over_the_replicas_with_the_primary_as_fallback(prod: StackRun) -> None:
+    zone = prod.one("aws:route53/zone:Zone")
+    assert zone.inputs["name"] == "prod.maratron.internal"
+    assert zone.inputs["vpcs"] == [{"vpcId": prod.one("aws:ec2/vpc:Vpc").id}]
+    records = {r.inputs["setIdentifier"]: r.inputs for r in prod.of_type(RECORD)
+               if r.inputs["zoneId"] == zone.outputs["zoneId"]}
+    assert set(records) == {"primary", "replica-1", "replica-2"}
+    for identifier, record in records.items():
+        assert record["name"] == "db-reader.prod.maratron.internal" and record["type"] == "CNAME"
+        assert record["zoneId"] == zone.outputs["zoneId"] and record["ttl"] == 30
+        target = primary(prod) if identifier == "primary" else prod.one(INSTANCE, f"database-{identifier}")
+        assert record["records"] == [target.outputs["address"]]
+        assert record["weightedRoutingPolicies"] == [{"weight": 0 if identifier == "primary" else 1}]
+
+
+def test_without_replicas_the_reader_name_serves_the_primary(dev: StackRun) -> None:
+    zone = dev.one("aws:route53/zone:Zone")
+    [record] = [r for r in dev.of_type(RECORD) if r.inputs["zoneId"] == zone.outputs["zoneId"]]
+    assert record.inputs["setIdentifier"] == "primary"
+    assert record.inputs["records"] == [primary(dev).outputs["address"]]
+    assert record.inputs["weightedRoutingPolicies"] == [{"weight": 1}]
+
+
+# --- configuration ------------------------------------------------------------------------------------------------
+
+BASE = {
+    "aws:region": "us-east-1",
+    "maratron:environment": "dev",
+    "maratron:domainName": "dev.maratron.example.com",
+    "maratron:azCount": "2",
+    "maratron:azNames": '["us-east-1a", "us-east-1b"]',
+    "maratron:natGateways": "single",
+    "maratron:hostedZoneId": "Z0DEV00000MARATRON0001",
+}
+PROD = {"environment": "prod", "natGateways": "perAz"}
+
+
+def load(**changes: str) -> stack_config.StackConfig:
+    raw = {**BASE, **{f"maratron:{k}": v for k, v in changes.items()}}
+    return stack_config.load(raw, stack="test")
+
+
+def problems(**changes: str) -> list[str]:
+    with pytest.raises(stack_config.ConfigError) as caught:
+        load(**changes)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_database_defaults_are_the_production_choice() -> None:
+    db = load().database
+    assert (db.engine_version, db.instance_class, db.multi_az) == ("15", "db.m7g.large", True)
+    assert db.replica_instance_classes == ("db.m7g.large", "db.m7g.large") and db.replica_count == 2
+    assert (db.backup_retention_days, db.backup_replication_region) == (14, "")
+    assert (db.shared_buffers_mb, db.effective_cache_size_mb, db.max_connections) == (256, 1024, 100)
+    assert load(dbReplicaCount="0").database.replica_count == 0
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({"dbEngineVersion": "16.1"}, 'maratron:dbEngineVersion = "16.1": must be PostgreSQL 15 as 15 or 15.<minor>'),
+    ({"dbInstanceClass": "m7g.large"}, 'maratron:dbInstanceClass = "m7g.large": must be an RDS instance class'),
+    ({"dbMultiAz": "yes"}, 'maratron:dbMultiAz = "yes": must be true or false'),
+    ({"dbReplicaCount": "6"}, "maratron:dbReplicaCount = 6: must be between 0 and 5"),
+    ({"dbReplicaInstanceClasses": '["db.r6g.large"]'},
+     "maratron:dbReplicaInstanceClasses = [\"db.r6g.large\"]: must list exactly dbReplicaCount (2) instance classes"),
+    ({"dbReplicaInstanceClasses": '["db.r6g.large", "r6g"]'}, "'r6g': must be an RDS instance class"),
+    ({"dbAllocatedStorageGb": "10"}, "maratron:dbAllocatedStorageGb = 10: must be between 20 and 65536"),
+    ({"dbMaxAllocatedStorageGb": "100"},
+     "maratron:dbMaxAllocatedStorageGb = 100: must exceed dbAllocatedStorageGb (100)"),
+    ({"dbBackupRetentionDays": "0"}, "maratron:dbBackupRetentionDays = 0: must be between 1 and 35"),
+    ({"dbBackupRetentionDays": "36"}, "maratron:dbBackupRetentionDays = 36: must be between 1 and 35"),
+    ({"dbBackupWindow": "3:00-4:00"}, 'maratron:dbBackupWindow = "3:00-4:00": must be a UTC window hh:mm-hh:mm'),
+    ({"dbBackupWindow": "03:00-03:15"}, 'maratron:dbBackupWindow = "03:00-03:15": must last at least 30 minutes'),
+    ({"dbMaintenanceWindow": "sunday:04:30-sunday:05:30"}, "must be a UTC window ddd:hh:mm-ddd:hh:mm"),
+    ({"dbMaintenanceWindow": "sun:04:30-sun:04:45"}, "must last at least 30 minutes"),
+    ({"dbMaintenanceWindow": "mon:03:30-mon:04:30"},
+     'maratron:dbMaintenanceWindow = "mon:03:30-mon:04:30": must not overlap dbBackupWindow (03:00-04:00)'),
+    ({"dbBackupWindow": "23:30-00:30", "dbMaintenanceWindow": "sat:23:00-sun:00:00"}, "must not overlap"),
+    ({"dbBackupReplicationRegion": "us-west-2"},
+     'maratron:dbBackupReplicationKmsKeyArn = "": must be set together with dbBackupReplicationRegion'),
+    ({"dbBackupReplicationKmsKeyArn": "arn:aws:kms:us-west-2:123456789012:key/11111111-2222-3333-4444-555555555555"},
+     'maratron:dbBackupReplicationRegion = "": must be set together with dbBackupReplicationKmsKeyArn'),
+    ({"dbBackupReplicationRegion": "us-east-1"}, "must differ from the stack's region (us-east-1)"),
+    ({"dbBackupReplicationRegion": "west"}, "must be an AWS region such as us-west-2, or empty"),
+    ({"dbBackupReplicationKmsKeyArn": "alias/dr"}, "must be a KMS key ARN"),
+    ({"dbBackupReplicationRegion": "us-west-2",
+      "dbBackupReplicationKmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"},
+     "must be a key in dbBackupReplicationRegion (us-west-2), not eu-west-1"),
+    ({"dbPerformanceInsightsRetentionDays": "30"},
+     "maratron:dbPerformanceInsightsRetentionDays = 30: must be one of 7, 31, 62"),
+    ({"dbMonitoringIntervalSeconds": "20"}, "maratron:dbMonitoringIntervalSeconds = 20: must be one of 0, 1, 5"),
+    ({"dbSharedBuffersMb": "8"}, "maratron:dbSharedBuffersMb = 8: must be between 16 and 262144"),
+    ({"dbEffectiveCacheSizeMb": "128"}, "maratron:dbEffectiveCacheSizeMb = 128: must be at least dbSharedBuffersMb"),
+    ({"dbMaintenanceWorkMemMb": "4096"}, "maratron:dbMaintenanceWorkMemMb = 4096: must be between 16 and 2048"),
+    ({"dbWalBuffersMb": "0"}, "maratron:dbWalBuffersMb = 0: must be between 1 and 256"),
+    ({"dbMaxConnections": "10"}, "maratron:dbMaxConnections = 10: must be between 20 and 5000"),
+    ({"dbSlowQueryMs": "-2"}, "maratron:dbSlowQueryMs = -2: must be between -1 and 3600000"),
+    ({**PROD, "dbMultiAz": "false"}, "maratron:dbMultiAz = false: prod needs true"),
+    ({**PROD, "dbBackupRetentionDays": "7"}, "maratron:dbBackupRetentionDays = 7: prod needs at least 14 days"),
+    ({**PROD, "dbInstanceClass": "db.t4g.large"}, 'maratron:dbInstanceClass = "db.t4g.large": prod needs a non-burst'),
+    ({**PROD, "dbMonitoringIntervalSeconds": "0"},
+     "maratron:dbMonitoringIntervalSeconds = 0: prod needs enhanced monitoring"),
+])
+def test_each_bad_database_value_names_key_value_and_what_is_allowed(changes: dict[str, str], expected: str) -> None:
+    found = problems(**changes)
+    assert any(expected in p for p in found), found
+
+
+def test_a_rejected_value_does_not_trigger_follow_up_rules() -> None:
+    assert problems(dbReplicaCount="x", dbReplicaInstanceClasses='["db.r6g.large"]') == [
+        'maratron:dbReplicaCount = "x": must be an integer']
+    assert problems(dbBackupWindow="nope") == [
+        'maratron:dbBackupWindow = "nope": must be a UTC window hh:mm-hh:mm, e.g. 03:00-04:00']
+
+
+@pytest.mark.parametrize(("backup", "maintenance", "overlap"), [
+    ("03:00-04:00", "sun:04:30-sun:05:30", False),
+    ("03:00-04:00", "sun:04:00-sun:05:00", False),  # touching is fine
+    ("03:00-04:00", "wed:03:59-wed:04:30", True),
+    ("23:30-00:30", "mon:00:00-mon:01:00", True),  # the backup crosses midnight
+    ("23:30-00:30", "sun:23:50-mon:00:20", True),  # the maintenance window crosses the week
+    ("01:00-02:00", "sun:23:00-mon:00:30", False),
+])
+def test_window_overlap(backup: str, maintenance: str, overlap: bool) -> None:
+    assert stack_config.windows_overlap(backup, maintenance) is overlap
