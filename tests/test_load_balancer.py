@@ -161,11 +161,17 @@ def test_alb_security_group_admits_only_80_and_443_from_the_internet(any_stack: 
     assert rules == [(80, 80, "tcp", "0.0.0.0/0"), (443, 443, "tcp", "0.0.0.0/0")]
 
 
-def test_alb_egress_only_ever_targets_security_groups(any_stack: StackRun) -> None:
-    # Egress exists only through route_to (a target SG on its port); until a service is routed there is none.
+def test_alb_egress_only_reaches_targets_that_admit_it_back(any_stack: StackRun) -> None:
+    # Egress exists only through route_to: a target SG on its port, which in turn admits the ALB on that port (the
+    # service's allow_from). Until a service is wired there is no egress rule at all.
     sg = alb_sg(any_stack)
-    egress = [r for r in any_stack.of_type(EGRESS) if r.inputs["securityGroupId"] == sg.id]
-    assert all("referencedSecurityGroupId" in r.inputs and "cidrIpv4" not in r.inputs for r in egress)
+    egress = [r.inputs for r in any_stack.of_type(EGRESS) if r.inputs["securityGroupId"] == sg.id]
+    admitted = {(r.inputs["securityGroupId"], r.inputs["fromPort"]) for r in any_stack.of_type(INGRESS)
+                if r.inputs.get("referencedSecurityGroupId") == sg.id}
+    for rule in egress:
+        assert "cidrIpv4" not in rule and "cidrIpv6" not in rule
+        assert rule["fromPort"] == rule["toPort"] == any_stack.one(TARGET_GROUP).inputs["port"]
+        assert (rule["referencedSecurityGroupId"], rule["fromPort"]) in admitted
 
 
 @pytest.fixture(scope="module")
