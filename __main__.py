@@ -1,4 +1,8 @@
-"""Maratron on AWS — one call per box of the deployment guide's architecture diagram."""
+"""Maratron on AWS — one call per box of the deployment guide's architecture diagram (docs/architecture.md).
+
+keys → network → data tier (database, cache, backup storage) → app tier (images, cluster, secrets, AI and web
+services, migration task) behind the edge (load balancer, WAF) → operations (backup job, alarms) → outputs.
+"""
 
 import pulumi
 import pulumi_aws as aws
@@ -6,6 +10,7 @@ import pulumi_aws as aws
 import stack_config
 from components.app_environment import app_environment
 from components.app_secrets import AppSecrets, AppSecretsArgs
+from components.backup_job import METRIC_NAMESPACE, BackupJob, BackupJobArgs
 from components.backup_storage import BackupStorage, BackupStorageArgs
 from components.base import AwsContext, SecretRef
 from components.cache import Cache, CacheArgs
@@ -13,10 +18,21 @@ from components.cluster import Cluster, ClusterArgs
 from components.database import Database, DatabaseArgs, PostgresTuning
 from components.encryption import EncryptionKeys, EncryptionKeysArgs
 from components.images import ImageRepository, ImageRepositoryArgs
+from components.load_balancer import LoadBalancer, LoadBalancerArgs, cors_header_origin
 from components.network import Network, NetworkArgs, pick_availability_zones
-from components.observability import CacheWatch, DatabaseWatch, Observability, ObservabilityArgs, ServiceWatch
-from components.service import FargateService, FargateServiceArgs
+from components.observability import (
+    BackupWatch,
+    CacheWatch,
+    DatabaseWatch,
+    EdgeWatch,
+    Observability,
+    ObservabilityArgs,
+    ServiceWatch,
+    WafWatch,
+)
+from components.service import FargateService, FargateServiceArgs, LoadBalancerAttachment
 from components.task import ContainerSpec, FargateTask, FargateTaskArgs
+from components.waf import RateLimit, WebFirewall, WebFirewallArgs
 from stack_outputs import export_contract
 
 config = stack_config.load()  # every config problem at once, before any resource is registered
@@ -38,6 +54,7 @@ network = Network("network", NetworkArgs(
     tags=config.tags,
 ))
 
+# --- data tier -------------------------------------------------------------------------------------------------------
 db = config.database
 database = Database("database", DatabaseArgs(
     context=aws_context,
@@ -73,6 +90,7 @@ database = Database("database", DatabaseArgs(
     protect=config.protect_stateful,
     tags=config.tags,
 ))
+
 
 cache = Cache("cache", CacheArgs(
     subnet_ids=network.subnet_ids("data"),
@@ -114,7 +132,39 @@ storage = BackupStorage("storage", BackupStorageArgs(
     tags=config.tags,
 ))
 
-# --- app -------------------------------------------------------------------------------------------------------------
+# --- edge ------------------------------------------------------------------------------------------------------------
+load_balancer = LoadBalancer("load-balancer", LoadBalancerArgs(
+    context=aws_context,
+    vpc_id=network.vpc.id,
+    subnet_ids=network.subnet_ids("public"),
+    domain_name=config.domain_name,
+    hosted_zone_id=config.edge.hosted_zone_id,
+    certificate_arn=config.edge.certificate_arn,
+    target_port=stack_config.WEB_PORT,
+    tls_policy=config.edge.tls_policy,
+    cors_allow_origin=cors_header_origin(config.cors_origins, config.app_url),
+    desync_mitigation_mode=config.edge.desync_mitigation_mode,
+    idle_timeout_seconds=config.edge.idle_timeout_seconds,
+    access_log_retention_days=config.log_retention_days,
+    name_prefix=config.name_prefix,
+    protect=config.protect_stateful,
+    tags=config.tags,
+))
+
+firewall = WebFirewall("waf", WebFirewallArgs(
+    context=aws_context,
+    load_balancer_arn=load_balancer.alb.arn,
+    general_limit=RateLimit(config.edge.waf_rate_limit, config.edge.waf_rate_limit_paths),
+    ai_limit=RateLimit(config.edge.waf_ai_rate_limit, config.edge.waf_ai_paths),
+    flood_limit=RateLimit(config.edge.waf_flood_rate_limit),
+    window_seconds=config.edge.waf_window_seconds,
+    log_key=keys.logs,
+    log_retention_days=config.log_retention_days,
+    name_prefix=config.name_prefix,
+    tags=config.tags,
+))
+
+# --- app tier --------------------------------------------------------------------------------------------------------
 app = config.app
 secret_config = pulumi.Config()
 
@@ -143,23 +193,24 @@ app_secrets = AppSecrets("app-secrets", AppSecretsArgs(
     recovery_window_days=30 if config.protect_stateful else 0, tags=config.tags,
 )).refs
 
-# Connection secrets of the data tier, handed to the services through ECS `secrets`.
-database_secrets: dict[str, SecretRef] = {"DATABASE_URL": database.writer_url, "DATABASE_READ_URL": database.reader_url}
-cache_secrets: dict[str, SecretRef] = {"REDIS_URL": cache.url}
-redis_cluster_enabled = config.cache.cluster_mode
+# Connection secrets of the data tier, handed to the services through ECS `secrets`, never `environment`.
+data_tier_secrets: dict[str, SecretRef] = {
+    "DATABASE_URL": database.writer_url, "DATABASE_READ_URL": database.reader_url, "REDIS_URL": cache.url,
+}
 
 
 def pick(*names: str) -> dict[str, SecretRef]:
-    """The app secrets a service needs (least privilege: its execution role reads exactly these)."""
-    return {name: app_secrets[name] for name in names if name in app_secrets}
+    """The secrets a service needs (least privilege: its execution role reads exactly these)."""
+    available = {**data_tier_secrets, **app_secrets}
+    return {name: available[name] for name in names if name in available}
 
 
 def environment(port: int, **extra: str) -> dict[str, str]:
     return app_environment(
         environment=config.environment, app_url=config.app_url, cors_origins=config.cors_origins, port=port,
         log_level=app.log_level, database_pool_size=app.database_pool_size,
-        database_max_connections=app.database_max_connections, redis_enabled=bool(cache_secrets),
-        redis_cluster_enabled=redis_cluster_enabled, extra=extra,
+        database_max_connections=app.database_max_connections, redis_enabled=True,
+        redis_cluster_enabled=config.cache.cluster_mode, extra=extra,
     )
 
 
@@ -176,8 +227,8 @@ ai = FargateService("ai", FargateServiceArgs(
     task=task("ai", ContainerSpec(
         name="ai", image=images["ai"].image_uri, port=app.ai_port,
         environment=environment(app.ai_port),
-        secrets={**database_secrets, **cache_secrets,
-                 **pick("ANTHROPIC_API_KEY", "WEATHER_API_KEY", "SENTRY_DSN")},
+        secrets=pick("DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL",
+                     "ANTHROPIC_API_KEY", "WEATHER_API_KEY", "SENTRY_DSN"),
         stop_timeout=60,  # AI responses stream for longer than page loads; let them finish
     ), app.ai.cpu, app.ai.memory),
     cluster=cluster, subnet_ids=network.subnet_ids("app"),
@@ -188,23 +239,86 @@ ai = FargateService("ai", FargateServiceArgs(
 web = FargateService("web", FargateServiceArgs(
     task=task("web", ContainerSpec(
         name="web", image=images["web"].image_uri, port=stack_config.WEB_PORT,
-        environment=environment(stack_config.WEB_PORT, AI_SERVER_URL=ai.url),
-        secrets={**database_secrets, **cache_secrets, **pick("NEXTAUTH_SECRET", "SENTRY_DSN")},
+        # Next.js closes idle keep-alive connections after 5 s by default; the ALB must close first (no 502s).
+        environment=environment(stack_config.WEB_PORT, AI_SERVER_URL=ai.url,
+                                KEEP_ALIVE_TIMEOUT=str(load_balancer.target_keep_alive_ms)),
+        secrets=pick("DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL", "NEXTAUTH_SECRET", "SENTRY_DSN"),
         scratch_paths=("/tmp", "/app/.next/cache"),
     ), app.web.cpu, app.web.memory),
     cluster=cluster, subnet_ids=network.subnet_ids("app"),
     desired_count=app.web.desired_count, max_count=app.web.max_count,
+    load_balancer=LoadBalancerAttachment(
+        target_group_arn=load_balancer.target_group.arn,
+        target_group_arn_suffix=load_balancer.target_group_arn_suffix,
+        load_balancer_arn_suffix=load_balancer.arn_suffix,
+        depends_on=load_balancer.serving,  # ECS rejects a target group that no listener uses yet
+    ),
     tags=config.tags,
 ))
-web.connect_to(ai)  # the AI server admits the web tasks and nothing else
 
 # One-off: `npx prisma migrate deploy` with the web image, run by CI before a deploy (migrationRunTaskCommand).
 migrate = FargateTask("migrate", task("web", ContainerSpec(
     name="migrate", image=images["web"].image_uri,
     environment={"NODE_ENV": "production", "HOME": "/tmp", "npm_config_cache": "/tmp/.npm"},
-    secrets={name: ref for name, ref in database_secrets.items() if name == "DATABASE_URL"},
+    secrets=pick("DATABASE_URL"),
     command=("npx", "prisma", "migrate", "deploy"), health_check=False, stop_timeout=120,
 ), app.web.cpu, app.web.memory, log_group=web.log_group, log_stream_prefix="migrate"))
+
+# --- operations ------------------------------------------------------------------------------------------------------
+backup_image = ImageRepository("backup", ImageRepositoryArgs(
+    context=aws_context,
+    repository_name=f"{config.name_prefix}/backup",
+    kms_key=keys.images,
+    build_context="ops/backup",  # postgres client + AWS CLI, non-root (ops/backup/Dockerfile)
+    retain_count=app.image_retain_count,
+    force_delete=not config.protect_stateful,
+    tags=config.tags,
+))
+
+backup_job = BackupJob("backup", BackupJobArgs(
+    context=aws_context,
+    environment=config.environment,
+    cluster_arn=cluster.cluster.arn,
+    vpc_id=network.vpc.id,
+    subnet_ids=network.subnet_ids("app"),
+    image=backup_image.image_uri,
+    database_url=database.writer_url,
+    bucket_name=storage.backups.bucket,
+    bucket_write_statements=storage.write_backups_statements(),
+    backups_key_arn=storage.key_arn,
+    logs_key=keys.logs,
+    log_retention_days=config.log_retention_days,
+    name_prefix=config.name_prefix,
+    tags=config.tags,
+))
+
+# --- network grants: each is one ingress rule on the target and the matching egress rule on the source ---------------
+load_balancer.route_to(web.security_group, stack_config.WEB_PORT, "web")  # the ALB's only egress
+web.allow_from(load_balancer.security_group, "alb")
+web.connect_to(ai)  # the AI server admits the web tasks and nothing else
+for client_name, client in (("web", web), ("ai", ai), ("migrate", migrate), ("backup", backup_job)):
+    database.allow_from(client.security_group, client_name)
+for client_name, client in (("web", web), ("ai", ai)):
+    cache.allow_from(client.security_group, client_name)
+
+# Alarms and the dashboard watch every box above; alarms notify the SNS topic.
+observability = Observability("observability", ObservabilityArgs(
+    context=aws_context,
+    topic_key=keys.logs,
+    alert_emails=config.operations.alert_emails,
+    thresholds=config.operations.alarm_thresholds,
+    edge=EdgeWatch(load_balancer_arn_suffix=load_balancer.arn_suffix,
+                   target_groups={"web": load_balancer.target_group_arn_suffix}),
+    waf=WafWatch(web_acl_metric_name=firewall.metric_name),
+    services={"web": ServiceWatch(cluster.cluster.name, web.service.name),
+              "ai": ServiceWatch(cluster.cluster.name, ai.service.name)},
+    database=DatabaseWatch(database.primary.identifier, database.replica_identifiers,
+                           max_connections=db.max_connections),
+    cache=CacheWatch(cache.group_id, cache.member_ids),
+    backup=BackupWatch(namespace=METRIC_NAMESPACE, dimensions={"Environment": config.environment}),
+    name_prefix=config.name_prefix,
+    tags=config.tags,
+))
 
 migration_command = pulumi.Output.all(
     cluster=cluster.cluster.name, task=migrate.task_definition.arn, subnets=network.subnet_ids("app"),
@@ -214,27 +328,6 @@ migration_command = pulumi.Output.all(
     "--network-configuration 'awsvpcConfiguration={subnets=[" + ",".join(o["subnets"]) + "],"
     f"securityGroups=[{o['group']}],assignPublicIp=DISABLED}}' --started-by pulumi-migrate "
     "--query 'tasks[0].taskArn' --output text"
-))
-
-# Network grants: who may reach the database (each grant is the ingress rule and the source's egress rule).
-for client_name, client in (("web", web.security_group), ("ai", ai.security_group),
-                            ("migrate", migrate.security_group)):
-    database.allow_from(client, client_name)
-for client_name, client in (("web", web.security_group), ("ai", ai.security_group)):
-    cache.allow_from(client, client_name)
-# Alarms and the dashboard watch what the boxes above expose (edge=, services=, database=, cache=, waf=, backup=).
-observability = Observability("observability", ObservabilityArgs(
-    context=aws_context,
-    topic_key=keys.logs,
-    alert_emails=config.operations.alert_emails,
-    thresholds=config.operations.alarm_thresholds,
-    services={"web": ServiceWatch(cluster.cluster.name, web.service.name),
-              "ai": ServiceWatch(cluster.cluster.name, ai.service.name)},
-    database=DatabaseWatch(database.primary.identifier, database.replica_identifiers,
-                           max_connections=db.max_connections),
-    cache=CacheWatch(cache.group_id, cache.member_ids),
-    name_prefix=config.name_prefix,
-    tags=config.tags,
 ))
 
 export_contract({
@@ -247,13 +340,33 @@ export_contract({
     "appRouteTableIds": network.route_table_ids("app"),
     "endpointSecurityGroupId": network.endpoint_security_group.id,
     "kmsKeyArns": [key.arn for key in keys.all().values()],
+    "appUrl": config.app_url,
+    "albDnsName": load_balancer.alb.dns_name,
+    "albArn": load_balancer.alb.arn,
+    "albSecurityGroupId": load_balancer.security_group.id,
+    "targetGroupArn": load_balancer.target_group.arn,
+    "httpsListenerArn": load_balancer.https_listener.arn,
+    "certificateArn": load_balancer.certificate_arn,
+    "albAccessLogsBucketName": load_balancer.access_logs_bucket.bucket,
+    "webAclArn": firewall.web_acl.arn,
     "databaseWriterEndpoint": database.primary.address,
     "databaseReaderHostname": database.reader_hostname,
     "databasePort": database.port,
     "databaseName": database.database_name,
     "databaseUrlSecretArn": database.writer_url.arn,
     "databaseReadUrlSecretArn": database.reader_url.arn,
+    "databaseIdentifier": database.primary.identifier,
+    "databaseReplicaIdentifiers": list(database.replica_identifiers.values()),
     "databaseSecurityGroupId": database.security_group.id,
+    "redisEndpoint": cache.endpoint,
+    "redisPort": cache.port,
+    "redisUrlSecretArn": cache.url.arn,
+    "redisReplicationGroupId": cache.group_id,
+    "redisSecurityGroupId": cache.security_group.id,
+    "redisClusterEnabled": cache.cluster_mode,
+    "backupsBucketName": storage.backups.bucket,
+    "walBucketName": storage.archive.bucket,
+    "accessLogsBucketName": storage.access_logs.bucket,
     "clusterName": cluster.cluster.name,
     "clusterArn": cluster.cluster.arn,
     "webServiceName": web.service.name,
@@ -269,14 +382,9 @@ export_contract({
     "aiLogGroupName": ai.log_group.name,
     "migrationTaskDefinitionArn": migrate.task_definition.arn,
     "migrationRunTaskCommand": migration_command,
-    "redisEndpoint": cache.endpoint,
-    "redisPort": cache.port,
-    "redisUrlSecretArn": cache.url.arn,
-    "redisSecurityGroupId": cache.security_group.id,
-    "redisClusterEnabled": cache.cluster_mode,
-    "backupsBucketName": storage.backups.bucket,
-    "walBucketName": storage.archive.bucket,
-    "accessLogsBucketName": storage.access_logs.bucket,
+    "backupTaskDefinitionArn": backup_job.task_definition.arn,
+    "backupSecurityGroupId": backup_job.security_group.id,
+    "backupScheduleName": backup_job.schedule.name,
     "alertTopicArn": observability.topic.arn,
     "alarmNames": observability.alarm_names(),
     "dashboardName": observability.dashboard.dashboard_name,

@@ -51,6 +51,28 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ObjectLockMode = Literal["GOVERNANCE", "COMPLIANCE"]
 OBJECT_LOCK_MODES: tuple[ObjectLockMode, ...] = ("GOVERNANCE", "COMPLIANCE")
 STANDARD_IA_MIN_DAYS = 30  # S3 rejects a lifecycle transition to STANDARD_IA earlier than 30 days after creation
+# --- edge ---
+# HTTPS listener policies we accept: TLS 1.2 minimum, AEAD ciphers only (no Ext1/Ext2 CBC or SHA-1 suites, no
+# TLS 1.0/1.1 policies). The first is AWS's current recommendation and our default.
+TLS_POLICIES = (
+    "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-2-FIPS-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-2021-06",
+    "ELBSecurityPolicy-TLS13-1-3-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
+)
+DESYNC_MODES = ("strictest", "defensive")  # "monitor" lets smuggling attempts through (CKV_AWS_328)
+WAF_RATE_WINDOWS = (60, 120, 300, 600)
+WAF_MIN_RATE_LIMIT = 10
+WAF_MAX_RATE_LIMIT = 2_000_000_000
+WAF_MAX_PATHS = 5
+HOSTED_ZONE_ID_PATTERN = re.compile(r"^Z[A-Z0-9]{1,31}$")
+CERTIFICATE_ARN_PATTERN = re.compile(
+    r"^arn:aws(-cn|-us-gov)?:acm:(?P<region>[a-z0-9-]+):\d{12}:certificate/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$")
+PATH_PREFIX_PATTERN = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]{0,199}$")
 
 
 @dataclass(frozen=True)
@@ -224,6 +246,29 @@ class BackupStorageSettings:
 
 
 @dataclass(frozen=True)
+class EdgeSettings:
+    """The public edge: ALB, certificate, DNS and WAF (see components/load_balancer.py and components/waf.py)."""
+
+    hosted_zone_id: str
+    """Route 53 zone of the domain ('' = no DNS records are managed here)."""
+    certificate_arn: str
+    """Existing ACM certificate ('' = issue a DNS-validated one in hosted_zone_id)."""
+    tls_policy: str
+    desync_mitigation_mode: str
+    idle_timeout_seconds: int
+    waf_window_seconds: int
+    """Evaluation window of every rate rule."""
+    waf_rate_limit: int
+    """The seed's general limit, per IP and window, over waf_rate_limit_paths."""
+    waf_rate_limit_paths: tuple[str, ...]
+    """Path prefixes the general limit counts; empty = every request."""
+    waf_ai_rate_limit: int
+    waf_ai_paths: tuple[str, ...]
+    waf_flood_rate_limit: int
+    """Blanket per-IP limit over every request."""
+
+
+@dataclass(frozen=True)
 class DatabaseSettings:
     """RDS PostgreSQL sizing, availability, backups and tuning (see components/database.py)."""
 
@@ -311,6 +356,7 @@ class StackConfig:
     network: NetworkSettings
     cache: CacheSettings
     storage: BackupStorageSettings
+    edge: EdgeSettings
     database: DatabaseSettings
     operations: OperationsSettings
     app: AppSettings
@@ -541,6 +587,7 @@ def load(raw: Mapping[str, str] | None = None, *, stack: str | None = None) -> S
     network = _network_settings(reader, region, environment)
     cache = _cache_settings(reader, environment, network.az_count)
     storage = _storage_settings(reader, environment)
+    edge = _edge_settings(reader, region)
     database = _database_settings(reader, region, environment)
     operations = _operations_settings(reader, environment)
     app = _app_settings(reader, environment)
@@ -561,6 +608,7 @@ def load(raw: Mapping[str, str] | None = None, *, stack: str | None = None) -> S
         network=network,
         cache=cache,
         storage=storage,
+        edge=edge,
         database=database,
         operations=operations,
         app=app,
@@ -709,6 +757,66 @@ def _storage_settings(reader: _Reader, environment: Environment) -> BackupStorag
         lock_mode=lock_mode, lock_days=lock_days, transition_days=transition_days, archive_days=archive_days,
         backup_expiration_days=backup_expiration, archive_expiration_days=archive_expiration,
         noncurrent_version_days=noncurrent_days, abort_multipart_days=abort_days, force_destroy=force_destroy,
+    )
+
+
+# --- edge ---
+
+def _check_path_prefix(value: str) -> str | None:
+    if not PATH_PREFIX_PATTERN.match(value):
+        return "must be a URL path prefix starting with / (at most 200 characters, no spaces or query string)"
+    return None
+
+
+def _edge_settings(reader: _Reader, region: str) -> EdgeSettings:
+    def check_zone(value: str) -> str | None:
+        if value and not HOSTED_ZONE_ID_PATTERN.match(value):
+            return "must be a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ (or empty)"
+        return None
+
+    def check_certificate(value: str) -> str | None:
+        if not value:
+            return None
+        match = CERTIFICATE_ARN_PATTERN.match(value)
+        if match is None:
+            return "must be an ACM certificate ARN, arn:aws:acm:<region>:<account>:certificate/<uuid> (or empty)"
+        if match["region"] != region:
+            return f"must be a certificate in the stack's region {region} (an ALB only uses certificates of its region)"
+        return None
+
+    zone = reader.string("hostedZoneId", check=check_zone)
+    certificate = reader.string("certificateArn", check=check_certificate)
+    if not zone and not certificate and reader.valid("hostedZoneId", "certificateArn"):
+        reader.problem("hostedZoneId", zone,
+                       "set hostedZoneId (a DNS-validated certificate and the alias record are created there), "
+                       "certificateArn (an existing certificate), or both: the HTTPS listener needs a certificate")
+    tls_policy = reader.string("tlsPolicy", choices=TLS_POLICIES, fallback=TLS_POLICIES[0])
+    desync = reader.string("desyncMitigationMode", choices=DESYNC_MODES, fallback="strictest")
+    idle_timeout = reader.integer("albIdleTimeoutSeconds", minimum=60, maximum=4000, fallback=300)
+
+    window = reader.integer("wafRateLimitWindowSeconds", choices=WAF_RATE_WINDOWS, fallback=60)
+    limit = reader.integer("wafRateLimit", minimum=WAF_MIN_RATE_LIMIT, maximum=WAF_MAX_RATE_LIMIT, fallback=60)
+    limit_paths = reader.string_list("wafRateLimitPaths", check=_check_path_prefix)
+    ai_limit = reader.integer("wafAiRateLimit", minimum=WAF_MIN_RATE_LIMIT, maximum=WAF_MAX_RATE_LIMIT, fallback=10)
+    ai_paths = reader.string_list("wafAiPaths", check=_check_path_prefix)
+    flood = reader.integer("wafFloodRateLimit", minimum=WAF_MIN_RATE_LIMIT, maximum=WAF_MAX_RATE_LIMIT,
+                           fallback=1000)
+    if len(limit_paths) > WAF_MAX_PATHS and reader.valid("wafRateLimitPaths"):
+        reader.problem("wafRateLimitPaths", list(limit_paths), f"must list at most {WAF_MAX_PATHS} path prefixes")
+    if not 1 <= len(ai_paths) <= WAF_MAX_PATHS and reader.valid("wafAiPaths"):
+        reader.problem("wafAiPaths", list(ai_paths),
+                       f"must list 1 to {WAF_MAX_PATHS} path prefixes of the AI routes, e.g. [/api/chat]")
+    if ai_limit > limit and reader.valid("wafAiRateLimit", "wafRateLimit"):
+        reader.problem("wafAiRateLimit", ai_limit,
+                       f"must be at most wafRateLimit ({limit}): the AI limit is the stricter one")
+    if flood < limit and reader.valid("wafFloodRateLimit", "wafRateLimit"):
+        reader.problem("wafFloodRateLimit", flood,
+                       f"must be at least wafRateLimit ({limit}): it counts every request, the API ones included")
+    return EdgeSettings(
+        hosted_zone_id=zone, certificate_arn=certificate, tls_policy=tls_policy, desync_mitigation_mode=desync,
+        idle_timeout_seconds=idle_timeout, waf_window_seconds=window, waf_rate_limit=limit,
+        waf_rate_limit_paths=limit_paths, waf_ai_rate_limit=ai_limit, waf_ai_paths=ai_paths,
+        waf_flood_rate_limit=flood,
     )
 # --- database ---------------------------------------------------------------------------------------------------------
 

@@ -56,6 +56,18 @@ CONTRACT: tuple[OutputSpec, ...] = tuple([
         ("kmsKeyArns", "list[string]", "CMK ARNs, in the order logs, data, backups, images."),
     ),
     *_specs(
+        "edge",
+        ("appUrl", "string", "Public URL of the app, https://<domainName>."),
+        ("albDnsName", "string", "DNS name of the public ALB (the alias target; CNAME to it when DNS is elsewhere)."),
+        ("albArn", "string", "ARN of the public ALB."),
+        ("albSecurityGroupId", "string", "Security group of the ALB: what a service admits on its port."),
+        ("targetGroupArn", "string", "Target group of the web service (IP targets, port 3000)."),
+        ("httpsListenerArn", "string", "The :443 listener (add rules here, e.g. for a maintenance page)."),
+        ("certificateArn", "string", "ACM certificate served on :443 (issued here or the configured one)."),
+        ("albAccessLogsBucketName", "string", "S3 bucket with the ALB access logs (prefix alb/)."),
+        ("webAclArn", "string", "WAFv2 web ACL associated with the ALB."),
+    ),
+    *_specs(
         "database",
         ("databaseWriterEndpoint", "string", "Hostname of the RDS PostgreSQL primary (the writer)."),
         ("databaseReaderHostname", "string",
@@ -64,6 +76,8 @@ CONTRACT: tuple[OutputSpec, ...] = tuple([
         ("databaseName", "string", "Database name (maratrondb)."),
         ("databaseUrlSecretArn", "string", "Secrets Manager secret holding DATABASE_URL (writer, sslmode=require)."),
         ("databaseReadUrlSecretArn", "string", "Secrets Manager secret holding DATABASE_READ_URL (the replicas)."),
+        ("databaseIdentifier", "string", "RDS identifier of the primary (for the RDS console, CLI and PITR)."),
+        ("databaseReplicaIdentifiers", "list[string]", "RDS identifiers of the read replicas (empty without)."),
         ("databaseSecurityGroupId", "string", "Security group of the database (grants via Database.allow_from)."),
     ),
     *_specs(
@@ -89,6 +103,7 @@ CONTRACT: tuple[OutputSpec, ...] = tuple([
         ("redisEndpoint", "string", "Redis primary endpoint (the configuration endpoint in cluster mode); TLS only."),
         ("redisPort", "integer", "Redis port (6379)."),
         ("redisUrlSecretArn", "string", "Secrets Manager ARN of REDIS_URL (rediss://, with the AUTH token)."),
+        ("redisReplicationGroupId", "string", "ElastiCache replication group id (failover tests, verify)."),
         ("redisSecurityGroupId", "string", "Security group of the Redis nodes (grant access with Cache.allow_from)."),
         ("redisClusterEnabled", "boolean", "Whether cluster mode is on (clients must then use a cluster client)."),
     ),
@@ -97,6 +112,12 @@ CONTRACT: tuple[OutputSpec, ...] = tuple([
         ("backupsBucketName", "string", "S3 bucket of the pg_dump archives (Object Lock, SSE-KMS)."),
         ("walBucketName", "string", "S3 archive bucket: snapshot exports and long-term dump copies (SSE-KMS)."),
         ("accessLogsBucketName", "string", "S3 bucket of the server access logs of the two above."),
+    ),
+    *_specs(
+        "backup",
+        ("backupTaskDefinitionArn", "string", "Task definition of the scheduled pg_dump job (run it by hand too)."),
+        ("backupSecurityGroupId", "string", "Security group of the backup task."),
+        ("backupScheduleName", "string", "EventBridge Scheduler schedule that starts the backup every 6 hours."),
     ),
     *_specs(
         "operations",

@@ -355,6 +355,9 @@ def run_program(stack: str, config: dict[str, str], secret_keys: list[str], *,
     try:
         settings.set_root_resource(None)  # type: ignore[arg-type]
         pulumi_mocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
+        # MockSettings does not reset the pending-outputs set; a previous run that failed half-way would leave
+        # tasks of its (closed) event loop there for this run to await.
+        settings.SETTINGS.outputs = set()
         settings.set_root_resource(None)  # type: ignore[arg-type]
         pulumi.runtime.set_all_config(config, secret_keys)
         os.chdir(project_dir)  # as the language host runs it

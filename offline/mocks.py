@@ -115,6 +115,24 @@ def _docker_image(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[st
     image_name = inputs.get("imageName") or name
     repository = image_name.rsplit(":", 1)[0] if "/" not in image_name.rsplit(":", 1)[-1] else image_name
     return {"imageName": image_name, "repoDigest": f"{repository}@sha256:{hashlib.sha256(name.encode()).hexdigest()}"}
+def _certificate(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
+    domain = inputs.get("domainName") or f"{name}.example.com"
+    return {"arn": m.arn("acm", f"certificate/{_uuid(name)}"), "status": "PENDING_VALIDATION",
+            "domainValidationOptions": [{
+                "domainName": domain, "resourceRecordName": f"_{_digest(name, 32)}.{domain}.",
+                "resourceRecordType": "CNAME",
+                "resourceRecordValue": f"_{_digest(name + 'v', 32)}.validations.aws."}]}
+
+
+def _listener(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
+    alb_arn = str(inputs.get("loadBalancerArn") or "")
+    suffix = alb_arn.split(":loadbalancer/")[-1] if ":loadbalancer/" in alb_arn else f"app/{name}/0"
+    return {"arn": m.arn("elasticloadbalancing", f"listener/{suffix}/{_digest(name, 16)}")}
+
+
+def _web_acl(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
+    acl = inputs.get("name") or name
+    return {"arn": m.arn("wafv2", f"regional/webacl/{acl}/{_uuid(name)}"), "capacity": 1000}
 
 
 def _named(service: str, resource: str) -> Computed:
@@ -163,6 +181,11 @@ COMPUTED: dict[str, Computed] = {
     "aws:elasticache/subnetGroup:SubnetGroup": lambda n, i, m: {"name": i.get("name") or f"{n}-{_digest(n, 7)}"},
     "aws:elasticache/parameterGroup:ParameterGroup": lambda n, i, m: {
         "name": i.get("name") or f"{n}-{_digest(n, 7)}"},
+    # --- edge ---
+    "aws:acm/certificate:Certificate": _certificate,
+    "aws:lb/listener:Listener": _listener,
+    "aws:wafv2/webAcl:WebAcl": _web_acl,
+    "aws:route53/record:Record": lambda n, i, m: {"fqdn": str(i.get("name") or n).rstrip(".")},
     "random:index/randomString:RandomString": _random_text,
 }
 
@@ -197,6 +220,8 @@ class OfflineMocks(Mocks):
         if compute is not None:
             state.update(compute(name, inputs, self))
         state.setdefault("id", physical_id)
+        # Pulumi auto-names resources with a `name` property: logical name plus a random suffix.
+        state.setdefault("name", f"{name}-{_digest(name, 7)}")
         return physical_id, state
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:

@@ -10,6 +10,7 @@ import pytest
 
 import stack_config
 from offline.engine import StackRun, run_program
+from tests.configs import MINIMAL_VALID
 
 BUCKET = "aws:s3/bucket:Bucket"
 VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
@@ -258,6 +259,7 @@ def test_args_refuse_unsafe_combinations() -> None:
 # --- configuration --------------------------------------------------------------------------------------------------
 
 GOOD = {
+    **MINIMAL_VALID,
     "aws:region": "us-east-1",
     "maratron:environment": "dev",
     "maratron:domainName": "dev.maratron.example.com",

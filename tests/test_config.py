@@ -10,8 +10,10 @@ import pytest
 import stack_config
 from offline.engine import ROOT
 from offline.engine import stack_config as merged_stack_config
+from tests.configs import MINIMAL_VALID
 
 GOOD = {
+    **MINIMAL_VALID,
     "aws:region": "us-east-1",
     "maratron:environment": "dev",
     "maratron:domainName": "dev.maratron.example.com",
@@ -25,6 +27,7 @@ GOOD = {
     "maratron:anthropicApiKey": "sk-ant-test",
     "maratron:weatherApiKey": "weather-test",
     "maratron:sentryDsn": "https://key@o1.ingest.sentry.io/1",
+    "maratron:hostedZoneId": "Z0DEV00000MARATRON0001",
 }
 
 

@@ -14,6 +14,7 @@ import stack_config
 from bench.deploy_path import finish_times, waits_for
 from components.database import PostgresTuning
 from offline.engine import StackRun, is_secret, run_program, unwrap_secrets
+from tests.configs import MINIMAL_VALID
 
 INSTANCE = "aws:rds/instance:Instance"
 PARAMS = "aws:rds/parameterGroup:ParameterGroup"
@@ -407,7 +408,8 @@ def test_reader_hostname_is_weighted_over_the_replicas_with_the_primary_as_fallb
     zone = prod.one("aws:route53/zone:Zone")
     assert zone.inputs["name"] == "prod.maratron.internal"
     assert zone.inputs["vpcs"] == [{"vpcId": prod.one("aws:ec2/vpc:Vpc").id}]
-    records = {r.inputs["setIdentifier"]: r.inputs for r in prod.of_type(RECORD)}
+    records = {r.inputs["setIdentifier"]: r.inputs for r in prod.of_type(RECORD)
+               if r.inputs["zoneId"] == zone.outputs["zoneId"]}
     assert set(records) == {"primary", "replica-1", "replica-2"}
     for identifier, record in records.items():
         assert record["name"] == "db-reader.prod.maratron.internal" and record["type"] == "CNAME"
@@ -418,7 +420,8 @@ def test_reader_hostname_is_weighted_over_the_replicas_with_the_primary_as_fallb
 
 
 def test_without_replicas_the_reader_name_serves_the_primary(dev: StackRun) -> None:
-    [record] = dev.of_type(RECORD)
+    zone = dev.one("aws:route53/zone:Zone")
+    [record] = [r for r in dev.of_type(RECORD) if r.inputs["zoneId"] == zone.outputs["zoneId"]]
     assert record.inputs["setIdentifier"] == "primary"
     assert record.inputs["records"] == [primary(dev).outputs["address"]]
     assert record.inputs["weightedRoutingPolicies"] == [{"weight": 1}]
@@ -427,12 +430,14 @@ def test_without_replicas_the_reader_name_serves_the_primary(dev: StackRun) -> N
 # --- configuration ------------------------------------------------------------------------------------------------
 
 BASE = {
+    **MINIMAL_VALID,
     "aws:region": "us-east-1",
     "maratron:environment": "dev",
     "maratron:domainName": "dev.maratron.example.com",
     "maratron:azCount": "2",
     "maratron:azNames": '["us-east-1a", "us-east-1b"]',
     "maratron:natGateways": "single",
+    "maratron:hostedZoneId": "Z0DEV00000MARATRON0001",
 }
 PROD = {"environment": "prod", "natGateways": "perAz"}
 

@@ -28,7 +28,7 @@ def test_a_hardened_repository_per_service(any_stack: StackRun) -> None:
     images_key = any_stack.one("aws:kms/key:Key", "keys-images")
     repositories = {r.inputs["name"]: r for r in any_stack.of_type(REPOSITORY)}
     prefix = f"maratron-{any_stack.stack}"
-    assert set(repositories) == {f"{prefix}/web", f"{prefix}/ai"}
+    assert set(repositories) == {f"{prefix}/web", f"{prefix}/ai", f"{prefix}/backup"}
     for repository in repositories.values():
         assert repository.inputs["imageTagMutability"] == "IMMUTABLE"
         assert repository.inputs["imageScanningConfiguration"] == {"scanOnPush": True}
@@ -54,7 +54,8 @@ def test_a_ci_digest_runs_by_digest_from_the_stack_repository(prod: StackRun) ->
     assert container(prod, "web")["image"] == f"{repository.outputs['repositoryUrl']}@{PROD_WEB_DIGEST}"
     assert container(prod, "migrate")["image"] == container(prod, "web")["image"]
     assert prod.outputs["webImage"] == container(prod, "web")["image"]
-    assert prod.of_type(IMAGE) == []  # nothing is built when CI supplies the image
+    # Nothing of the app is built when CI supplies the image; only the backup job's own small image is.
+    assert [i.name for i in prod.of_type(IMAGE)] == ["backup-image"]
 
 
 # Two variants cover every supply path (each full engine run costs about a second).
@@ -88,7 +89,7 @@ def test_a_reference_to_another_repository_is_rejected(run_variant) -> None:  # 
 def test_a_build_context_is_built_for_arm64_pushed_and_run_by_digest(run_variant) -> None:  # type: ignore[no-untyped-def]
     run = run_variant("dev", **BUILT)
     assert run.ok, run.error_details
-    image = run.one(IMAGE)
+    image = run.one(IMAGE, "web-image")
     assert run.component_of(image) == run.one("maratron:app:ImageRepository", "web")
     url = run.one(REPOSITORY, "web").outputs["repositoryUrl"]
     context = Path(FIXTURE).resolve()

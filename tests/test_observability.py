@@ -23,6 +23,7 @@ from components.observability import (
 )
 from offline.engine import ROOT, Resource, StackRun, run_program
 from offline.engine import stack_config as merged_stack_config
+from tests.configs import MINIMAL_VALID
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 TOPIC = "aws:sns/topic:Topic"
@@ -199,28 +200,45 @@ def test_alarms_only_for_what_is_watched() -> None:
     assert not any("replica-lag" in s for s in found)
 
 
-def test_the_stack_wires_the_topic_and_watches_the_database_and_the_cache(any_stack: StackRun) -> None:
-    prefix = f"maratron-{any_stack.stack}-db-"
+def test_the_stack_watches_every_box_and_alarms_go_to_the_topic(any_stack: StackRun) -> None:
+    stack_prefix = f"maratron-{any_stack.stack}"
     instances = {r.inputs["identifier"]: r for r in any_stack.of_type("aws:rds/instance:Instance")}
-    expected = [f"{prefix}primary-{k}" for k in (
-        "cpu", "free-storage", "freeable-memory", "read-latency", "connections", "write-latency")]
-    for identifier in sorted(i for i in instances if "-replica-" in i):
-        label = identifier.removeprefix(f"maratron-{any_stack.stack}-db-")
-        expected += [f"{prefix}{label}-{k}" for k in (
-            "cpu", "free-storage", "freeable-memory", "read-latency", "connections", "replica-lag")]
-    # Every member of the Redis group gets the cache alarms, named by its CacheClusterId.
+    replicas = sorted(i.removeprefix(f"{stack_prefix}-db-") for i in instances if "-replica-" in i)
     members = {"dev": 1, "staging": 2, "prod": 3}[any_stack.stack]
-    expected += [f"maratron-{any_stack.stack}-cache-{n:03d}-{kind}" for n in range(1, members + 1)
-                 for kind in ("engine-cpu", "memory", "evictions", "replication-lag")]
-    assert any_stack.outputs["alarmNames"] == expected
-    for alarm in any_stack.of_type(ALARM):
-        dimensions = alarm.inputs["dimensions"]
-        assert dimensions.get("DBInstanceIdentifier") in instances or dimensions.get("CacheClusterId") in {
-            f"maratron-{any_stack.stack}-redis-{n:03d}" for n in range(1, members + 1)}
+    expected = [
+        *(f"alb-{k}" for k in ("5xx-rate", "p95-latency", "p99-latency")),
+        "tg-web-5xx", "tg-web-unhealthy-hosts",
+        *(f"ecs-{service}-{k}" for service in ("web", "ai") for k in ("cpu", "memory", "running-tasks")),
+        *(f"db-primary-{k}" for k in ("cpu", "free-storage", "freeable-memory", "read-latency", "connections",
+                                      "write-latency")),
+        *(f"db-{label}-{k}" for label in replicas for k in ("cpu", "free-storage", "freeable-memory",
+                                                            "read-latency", "connections", "replica-lag")),
+        *(f"cache-{n:03d}-{k}" for n in range(1, members + 1)
+          for k in ("engine-cpu", "memory", "evictions", "replication-lag")),
+        "waf-blocked-requests", "backup-missing",
+    ]
+    assert any_stack.outputs["alarmNames"] == [f"{stack_prefix}-{name}" for name in expected]
+    assert len(replicas) == {"dev": 0, "staging": 1, "prod": 2}[any_stack.stack]
+
+    dimensions = {a.inputs["name"]: a.inputs.get("dimensions") for a in any_stack.of_type(ALARM)}
+    for label in ["primary", *replicas]:
+        assert dimensions[f"{stack_prefix}-db-{label}-cpu"]["DBInstanceIdentifier"] in instances
+    alb = any_stack.one("aws:lb/loadBalancer:LoadBalancer").outputs["arnSuffix"]
+    tg = any_stack.one("aws:lb/targetGroup:TargetGroup").outputs["arnSuffix"]
+    assert dimensions[f"{stack_prefix}-tg-web-unhealthy-hosts"] == {"TargetGroup": tg, "LoadBalancer": alb}
+    assert dimensions[f"{stack_prefix}-waf-blocked-requests"] == {
+        "WebACL": stack_prefix, "Region": "us-east-1", "Rule": "ALL"}
+    cluster = any_stack.one("aws:ecs/cluster:Cluster").outputs["name"]
+    web = any_stack.one("aws:ecs/service:Service", "web").outputs["name"]
+    assert dimensions[f"{stack_prefix}-ecs-web-cpu"] == {"ClusterName": cluster, "ServiceName": web}
+    assert dimensions[f"{stack_prefix}-cache-001-engine-cpu"] == {"CacheClusterId": f"{stack_prefix}-redis-001"}
+    # The backup job publishes with Environment=<env> (ops/backup/backup.sh); the alarm must watch exactly that.
+    assert dimensions[f"{stack_prefix}-backup-missing"] == {"Environment": any_stack.config["maratron:environment"]}
     topic = any_stack.one(TOPIC)
     assert topic.inputs["kmsMasterKeyId"] == any_stack.one("aws:kms/key:Key", "keys-logs").outputs["arn"]
+    assert all(a.inputs["alarmActions"] == [topic.outputs["arn"]] for a in any_stack.of_type(ALARM))
     assert any_stack.outputs["alertTopicArn"] == topic.outputs["arn"]
-    assert any_stack.outputs["dashboardName"] == f"maratron-{any_stack.stack}"
+    assert any_stack.outputs["dashboardName"] == stack_prefix
 
 
 def test_topic_is_encrypted_and_only_this_accounts_alarms_and_rules_publish_over_tls(full: StackRun) -> None:
@@ -302,11 +320,13 @@ def test_dashboard_has_widgets_only_for_what_is_watched() -> None:
 # --- configuration -------------------------------------------------------------------------------------------------
 
 GOOD = {
+    **MINIMAL_VALID,
     "aws:region": "us-east-1",
     "maratron:environment": "dev",
     "maratron:domainName": "dev.maratron.example.com",
     "maratron:azCount": "2",
     "maratron:natGateways": "single",
+    "maratron:hostedZoneId": "Z0DEV00000MARATRON0001",
 }
 
 

@@ -61,7 +61,8 @@ def test_prod_runs_three_web_and_two_ai_tasks(prod: StackRun) -> None:
     assert (targets["web"]["minCapacity"], targets["web"]["maxCapacity"]) == (3, 12)
     assert (targets["ai"]["minCapacity"], targets["ai"]["maxCapacity"]) == (2, 6)
     sizes = {t.name: (t.inputs["cpu"], t.inputs["memory"]) for t in prod.of_type(TASK_DEFINITION)}
-    assert sizes == {"web": ("1024", "2048"), "ai": ("512", "1024"), "migrate": ("1024", "2048")}
+    assert sizes == {"web": ("1024", "2048"), "ai": ("512", "1024"), "migrate": ("1024", "2048"),
+                     "backup-task": ("512", "1024")}
 
 
 def test_dev_runs_one_task_each(dev: StackRun) -> None:
@@ -71,11 +72,11 @@ def test_dev_runs_one_task_each(dev: StackRun) -> None:
 
 
 def test_tasks_are_fargate_arm64_awsvpc(any_stack: StackRun) -> None:
-    for task in any_stack.of_type(TASK_DEFINITION):
+    for task in any_stack.of_type(TASK_DEFINITION):  # the app tasks and the backup job alike
         assert task.inputs["requiresCompatibilities"] == ["FARGATE"]
         assert task.inputs["networkMode"] == "awsvpc"
         assert task.inputs["runtimePlatform"] == {"operatingSystemFamily": "LINUX", "cpuArchitecture": "ARM64"}
-        assert task.inputs["family"] == f"maratron-{any_stack.stack}-{task.name}"
+        assert task.inputs["family"] == f"maratron-{any_stack.stack}-{task.name.removesuffix('-task')}"
 
 
 @pytest.mark.parametrize(("overrides", "expected"), [
@@ -125,7 +126,7 @@ def test_config_errors_never_echo_a_secret_value(run_variant) -> None:  # type: 
 # --- container hardening ---------------------------------------------------------------------------------------------
 
 def test_every_container_is_non_root_read_only_unprivileged_and_drops_all_capabilities(any_stack: StackRun) -> None:
-    assert sorted(t.name for t in any_stack.of_type(TASK_DEFINITION)) == sorted(TASKS)
+    assert sorted(t.name for t in any_stack.of_type(TASK_DEFINITION)) == sorted([*TASKS, "backup-task"])
     for task in TASKS:
         c = container(any_stack, task)
         assert c["user"] == "1001:1001", task
@@ -181,17 +182,18 @@ def test_environment_follows_the_seed(prod: StackRun) -> None:
     assert web == {
         "NODE_ENV": "production", "NEXT_PUBLIC_APP_URL": "https://maratron.example.com",
         "NEXTAUTH_URL": "https://maratron.example.com", "DATABASE_POOL_SIZE": "20",
-        "DATABASE_MAX_CONNECTIONS": "100", "REDIS_ENABLED": "false", "REDIS_CLUSTER_ENABLED": "false",
+        "DATABASE_MAX_CONNECTIONS": "100", "REDIS_ENABLED": "true", "REDIS_CLUSTER_ENABLED": "false",
         "REDIS_KEY_PREFIX": "maratron:prod:", "BCRYPT_ROUNDS": "12", "LOG_LEVEL": "info", "METRICS_ENABLED": "true",
         "RATE_LIMIT_ENABLED": "true", "RATE_LIMIT_REQUESTS_PER_MINUTE": "60",
         "RATE_LIMIT_AI_REQUESTS_PER_MINUTE": "10", "CACHE_ENABLED": "true", "CACHE_DEFAULT_TTL": "900",
         "COMPRESSION_ENABLED": "true", "CORS_ORIGINS": "https://maratron.example.com,https://admin.maratron.example.com",
         "CSRF_PROTECTION": "true", "PORT": "3000", "HOSTNAME": "0.0.0.0", "AI_SERVER_URL": "http://ai:8000",
+        "KEEP_ALIVE_TIMEOUT": "305000",  # longer than the ALB's idle timeout, so the ALB closes first
     }
     ai = env(prod, "ai")
     assert ai["PORT"] == "8000" and "AI_SERVER_URL" not in ai
     assert {k: v for k, v in ai.items() if k != "PORT"} == {
-        k: v for k, v in web.items() if k not in ("PORT", "AI_SERVER_URL")}
+        k: v for k, v in web.items() if k not in ("PORT", "AI_SERVER_URL", "KEEP_ALIVE_TIMEOUT")}
     assert env(prod, "migrate") == {"NODE_ENV": "production", "HOME": "/tmp", "npm_config_cache": "/tmp/.npm"}
 
 
@@ -203,7 +205,7 @@ def test_dev_environment(dev: StackRun) -> None:
 
 def test_secrets_only_through_secrets_manager_with_least_privilege(any_stack: StackRun) -> None:
     names = secret_names(any_stack)
-    data_tier = {"DATABASE_URL", "DATABASE_READ_URL"}
+    data_tier = {"DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL"}
     expected = {"web": {"NEXTAUTH_SECRET", "SENTRY_DSN", *data_tier},
                 "ai": {"ANTHROPIC_API_KEY", "WEATHER_API_KEY", "SENTRY_DSN", *data_tier},
                 "migrate": {"DATABASE_URL"}}
@@ -270,7 +272,8 @@ def _walk(value: Any, inside_secret: bool = False) -> list[tuple[str, bool]]:
 
 
 def test_secret_values_never_appear_unwrapped(any_stack: StackRun) -> None:
-    nextauth = any_stack.one("random:index/randomPassword:RandomPassword", "app-secrets-nextauth-secret").outputs["result"]
+    nextauth = any_stack.one("random:index/randomPassword:RandomPassword",
+                             "app-secrets-nextauth-secret").outputs["result"]
     assert len(nextauth) >= 64
     inventory = any_stack.inventory(redact_secrets=False)
     strings = _walk(inventory["resources"]) + _walk(inventory["outputs"])
@@ -286,7 +289,7 @@ def test_secret_values_never_appear_unwrapped(any_stack: StackRun) -> None:
 def test_app_secrets_are_encrypted_with_the_data_key(prod: StackRun, dev: StackRun) -> None:
     for run, window in ((prod, 30), (dev, 0)):
         data_key = run.one("aws:kms/key:Key", "keys-data").outputs["arn"]
-        secrets = run.of_type(SECRET)
+        secrets = [s for s in run.of_type(SECRET) if "/app/" in s.inputs["name"]]
         assert sorted(s.inputs["name"] for s in secrets) == sorted(
             f"maratron-{run.stack}/app/{n}" for n in ("nextauth-secret", "anthropic-api-key", "weather-api-key",
                                                       "sentry-dsn"))
@@ -298,10 +301,11 @@ def test_app_secrets_are_encrypted_with_the_data_key(prod: StackRun, dev: StackR
 def test_unset_optional_keys_outside_prod_are_simply_absent(run_variant) -> None:  # type: ignore[no-untyped-def]
     run = run_variant("dev", weatherApiKey="", sentryDsn="")
     assert run.ok, run.error_details
-    assert sorted(s.inputs["name"] for s in run.of_type(SECRET)) == [
+    assert sorted(s.inputs["name"] for s in run.of_type(SECRET) if "/app/" in s.inputs["name"]) == [
         "maratron-dev/app/anthropic-api-key", "maratron-dev/app/nextauth-secret"]
-    assert [s["name"] for s in container(run, "ai")["secrets"]] == ["ANTHROPIC_API_KEY"]
-    assert [s["name"] for s in container(run, "web")["secrets"]] == ["NEXTAUTH_SECRET"]
+    data_tier = ["DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL"]
+    assert sorted(s["name"] for s in container(run, "ai")["secrets"]) == sorted([*data_tier, "ANTHROPIC_API_KEY"])
+    assert sorted(s["name"] for s in container(run, "web")["secrets"]) == sorted([*data_tier, "NEXTAUTH_SECRET"])
 
 
 def test_secret_like_names_are_refused_as_environment() -> None:
@@ -333,7 +337,12 @@ def test_services_run_privately_with_safe_rolling_deployments(any_stack: StackRu
         assert inputs["propagateTags"] == "SERVICE" and inputs["enableEcsManagedTags"] is True
         assert service.ignore_changes == ["desiredCount"]  # autoscaling owns the count after creation
         assert any_stack.one(ROLE_POLICY, f"{service.name}-execution").urn in service.dependencies
-        assert "loadBalancers" not in inputs and "healthCheckGracePeriodSeconds" not in inputs
+        if service.name == "web":  # behind the ALB: registered in its target group, with a grace period
+            tg = any_stack.one("aws:lb/targetGroup:TargetGroup").outputs["arn"]
+            assert inputs["loadBalancers"] == [{"targetGroupArn": tg, "containerName": "web", "containerPort": 3000}]
+            assert inputs["healthCheckGracePeriodSeconds"] == 60
+        else:  # the AI server is not behind any load balancer
+            assert "loadBalancers" not in inputs and "healthCheckGracePeriodSeconds" not in inputs
 
 
 def test_autoscaling_tracks_cpu_and_memory(prod: StackRun) -> None:
@@ -342,7 +351,8 @@ def test_autoscaling_tracks_cpu_and_memory(prod: StackRun) -> None:
         assert target.inputs["resourceId"] == f"service/maratron-prod/{service.name}"
         assert target.inputs["scalableDimension"] == "ecs:service:DesiredCount"
         policies = {p.name: p.inputs for p in prod.of_type(SCALING_POLICY) if p.parent == target.urn}
-        assert set(policies) == {f"{service.name}-cpu", f"{service.name}-memory"}
+        by_requests = {f"{service.name}-requests"} if service.name == "web" else set()  # ALB requests per target
+        assert set(policies) == {f"{service.name}-cpu", f"{service.name}-memory", *by_requests}
         cpu = policies[f"{service.name}-cpu"]["targetTrackingScalingPolicyConfiguration"]
         assert cpu["targetValue"] == 60
         assert cpu["predefinedMetricSpecification"] == {"predefinedMetricType": "ECSServiceAverageCPUUtilization"}
@@ -366,9 +376,11 @@ def test_the_ai_server_admits_only_the_web_tasks(any_stack: StackRun) -> None:
     web_egress = {(r.get("referencedSecurityGroupId") or r.get("cidrIpv4"), r["fromPort"])
                   for r in _rules(any_stack, EGRESS, "web-sg")}
     db_sg = any_stack.outputs["databaseSecurityGroupId"]
-    assert web_egress == {(ai_sg, 8000), ("0.0.0.0/0", 443), (db_sg, 5432)}
+    assert web_egress == {(ai_sg, 8000), ("0.0.0.0/0", 443), (db_sg, 5432),
+                          (any_stack.outputs["redisSecurityGroupId"], 6379)}
+    redis_sg = any_stack.outputs["redisSecurityGroupId"]
     assert {(r.get("referencedSecurityGroupId") or r.get("cidrIpv4"), r["fromPort"])
-            for r in _rules(any_stack, EGRESS, "ai-sg")} == {("0.0.0.0/0", 443), (db_sg, 5432)}
+            for r in _rules(any_stack, EGRESS, "ai-sg")} == {("0.0.0.0/0", 443), (db_sg, 5432), (redis_sg, 6379)}
     for group in ("web-sg", "ai-sg", "migrate-sg"):  # no security group of the app tier admits a CIDR
         assert not [r for r in _rules(any_stack, INGRESS, group) if "cidrIpv4" in r or "cidrIpv6" in r]
         sg = any_stack.one(SECURITY_GROUP, group).inputs

@@ -1,0 +1,470 @@
+"""The public entry point: an internet-facing ALB that speaks only HTTPS to the world and HTTP to the web tasks.
+
+What it enforces at the edge, so no task can forget it:
+- HTTPS only: the :80 listener answers every request with a 301 to https://; the :443 listener uses a TLS 1.2+
+  policy (default ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09) and a DNS-validated ACM certificate or an existing one.
+- Security headers on every HTTPS response (listener attributes, which overwrite the app's own values): HSTS with
+  preload, the seed's Content-Security-Policy, X-Frame-Options DENY, X-Content-Type-Options nosniff, one CORS origin
+  (see `cors_allow_origin`), and no `Server` header. Referrer-Policy and X-XSS-Protection are not among the headers
+  an ALB can set: the app keeps setting them in next.config.js (the seed's securityHeaders).
+- Malformed requests stop here: invalid header fields are dropped and desync mitigation is strictest/defensive.
+- Access logs go to a dedicated bucket (SSE-S3: ALB log delivery does not support SSE-KMS) that only ELB can write.
+
+The ALB's security group admits 80/443 from anywhere and may send only to the targets it was told about through
+`route_to(target_sg, port)`; the target side admits the ALB with its own rule (e.g. `web.allow_from(alb.security_group,
+3000, "alb")`), so both halves of the path are explicit. IPv4 only: the VPC has no IPv6 CIDR, so the ALB is not
+dualstack and gets an A record (no AAAA).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components.base import AwsContext, named_tags, policy_json
+
+DEFAULT_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
+HSTS = "max-age=31536000; includeSubDomains; preload"
+# The seed's next.config.js Content-Security-Policy, verbatim.
+SEED_CSP = ("default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data: https:; font-src 'self' data:;")
+# The ELB log-delivery service principal. AWS documents it for every Region launched since August 2022 and accepts it
+# in the older ones too (us-east-1 included); the per-Region ELB *account* principal (`aws.elb.get_service_account`)
+# is the legacy form and does not exist in new Regions, so the principal is the one form that works everywhere.
+ELB_LOG_DELIVERY = "logdelivery.elasticloadbalancing.amazonaws.com"
+ACCESS_LOG_PREFIX = "alb"
+
+
+@dataclass(frozen=True)
+class LoadBalancerArgs:
+    """Inputs of LoadBalancer."""
+
+    context: AwsContext
+    """Account, partition and region (the access-log bucket policy names this account's log prefix)."""
+    vpc_id: pulumi.Input[str]
+    """VPC of the ALB and its target group."""
+    subnet_ids: Sequence[pulumi.Input[str]]
+    """Public subnets, one per AZ (at least two: an ALB spans two AZs or more)."""
+    domain_name: str
+    """Public hostname served (certificate subject and DNS record), e.g. maratron.example.com."""
+    hosted_zone_id: str = ""
+    """Route 53 public zone of domain_name: gets the alias A record and, without certificate_arn, the certificate's
+    DNS validation record. Default '' (no DNS managed here)."""
+    certificate_arn: str = ""
+    """Existing ACM certificate in the stack's region; default '' = issue a DNS-validated one in hosted_zone_id."""
+    target_port: int = 3000
+    """Port the web tasks listen on (target group port and the only port the ALB may send to); default 3000."""
+    health_check_path: str = "/api/health"
+    """The seed's health endpoint; default /api/health (HTTP 200 = healthy)."""
+    tls_policy: str = DEFAULT_TLS_POLICY
+    """HTTPS listener security policy; default AWS's current recommendation (TLS 1.3/1.2, hybrid post-quantum)."""
+    content_security_policy: str = SEED_CSP
+    """Content-Security-Policy set on every HTTPS response; default the seed's."""
+    cors_allow_origin: str = ""
+    """Access-Control-Allow-Origin set by the ALB; default '' (not set). An ALB header holds one static value, and it
+    overwrites the app's, so set it only when exactly one cross-origin caller exists; with several, leave it '' and let
+    the app echo the request's origin when it is in CORS_ORIGINS (see cors_header_origin)."""
+    desync_mitigation_mode: str = "strictest"
+    """strictest (default: only RFC-compliant requests reach the app) or defensive."""
+    idle_timeout_seconds: int = 300
+    """Connection idle timeout; default 300 s so an AI chat response that is silent for minutes (thinking, tool
+    calls) before or between streamed tokens is not cut at the AWS default of 60 s."""
+    deregistration_delay_seconds: int = 60
+    """How long a draining task keeps its in-flight requests; default 60 s: long enough for a typical streamed AI
+    answer to finish during a deployment, short enough that a rolling deploy of 3 tasks takes minutes, not tens."""
+    access_log_retention_days: int = 365
+    """Days access-log objects are kept (then expired); default 365."""
+    name_prefix: str = "maratron"
+    """Readable prefix for Name tags and physical names."""
+    protect: bool = False
+    """Prod: ALB deletion protection, Pulumi protect on the ALB and the log bucket, and the bucket retained on delete
+    (otherwise the bucket is force-destroyable so a dev stack tears down cleanly)."""
+    tags: dict[str, str] = field(default_factory=dict)
+    """Tags for every taggable child."""
+
+    def __post_init__(self) -> None:
+        if not self.hosted_zone_id and not self.certificate_arn:
+            raise ValueError("LoadBalancerArgs needs hosted_zone_id (to issue a certificate) or certificate_arn")
+        if len(self.subnet_ids) < 2:
+            raise ValueError("LoadBalancerArgs.subnet_ids: an ALB needs subnets in at least two AZs")
+        if self.desync_mitigation_mode not in ("strictest", "defensive"):
+            raise ValueError("LoadBalancerArgs.desync_mitigation_mode must be strictest or defensive")
+
+
+def cors_header_origin(origins: Sequence[str], app_origin: str) -> str:
+    """The one origin the ALB may put in Access-Control-Allow-Origin, or '' when it must not set the header.
+
+    CORS only concerns *other* origins (the app's own is same-origin). None: no header, browsers refuse cross-origin
+    reads. Exactly one: the ALB sets it. Several: an ALB header is one static value for every response, so it cannot
+    allow a list; the app answers with the matching entry of CORS_ORIGINS per request instead.
+    """
+    others = [o for o in dict.fromkeys(origins) if o != app_origin]
+    return others[0] if len(others) == 1 else ""
+
+
+class LoadBalancer(pulumi.ComponentResource):
+    """Internet-facing ALB with HTTPS, security headers, access logs, a target group for the web tasks and DNS."""
+
+    alb: aws.lb.LoadBalancer
+    security_group: aws.ec2.SecurityGroup
+    """The ALB's own SG: 80/443 in from the internet, out only to targets added with route_to."""
+    target_group: aws.lb.TargetGroup
+    """IP targets (Fargate awsvpc) on target_port; the web service registers into it."""
+    https_listener: aws.lb.Listener
+    """:443; answers 404 unless the forward rule matches the Host."""
+    forward_rule: aws.lb.ListenerRule
+    """Forwards Host == domain_name to the target group."""
+    http_listener: aws.lb.Listener
+    certificate_arn: pulumi.Output[str]
+    """The certificate the HTTPS listener serves (validated, when issued here)."""
+    access_logs_bucket: aws.s3.Bucket
+    alias_record: aws.route53.Record | None
+    """The A alias for domain_name (None without a hosted zone)."""
+
+    def __init__(self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("maratron:edge:LoadBalancer", name, None, opts)
+        self._name = name
+        self._args = args
+        self._routes: dict[str, aws.vpc.SecurityGroupEgressRule] = {}
+
+        self.security_group = self._security_group()
+        self.access_logs_bucket, bucket_policy = self._access_logs_bucket()
+        self.alb = aws.lb.LoadBalancer(
+            f"{name}-alb",
+            load_balancer_type="application",
+            internal=False,
+            ip_address_type="ipv4",
+            subnets=list(args.subnet_ids),
+            security_groups=[self.security_group.id],
+            drop_invalid_header_fields=True,
+            desync_mitigation_mode=args.desync_mitigation_mode,
+            enable_deletion_protection=args.protect,
+            idle_timeout=args.idle_timeout_seconds,
+            enable_http2=True,
+            # Without WAF the request is refused rather than passed unfiltered (the WAF is part of the design).
+            enable_waf_fail_open=False,
+            # NextAuth builds callback URLs from Host: pass it through exactly as the browser sent it.
+            preserve_host_header=True,
+            xff_header_processing_mode="append",
+            access_logs=aws.lb.LoadBalancerAccessLogsArgs(
+                bucket=self.access_logs_bucket.bucket, prefix=ACCESS_LOG_PREFIX, enabled=True),
+            tags=self._tags("alb"),
+            # ELB checks that it can write to the bucket when access logs are enabled: the policy must exist first.
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[bucket_policy]),
+        )
+        self.target_group = self._target_group()
+        self.certificate_arn = self._certificate()
+        self.https_listener = self._https_listener()
+        self.forward_rule = aws.lb.ListenerRule(
+            f"{name}-https-forward",  # stable: a domain change updates the rule in place (no priority clash)
+            listener_arn=self.https_listener.arn,
+            priority=100,
+            conditions=[aws.lb.ListenerRuleConditionArgs(
+                host_header=aws.lb.ListenerRuleConditionHostHeaderArgs(values=[args.domain_name]))],
+            actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=self.target_group.arn)],
+            tags=self._tags("https-forward"),
+            opts=pulumi.ResourceOptions(parent=self.https_listener),
+        )
+        self.http_listener = aws.lb.Listener(
+            f"{name}-http",
+            load_balancer_arn=self.alb.arn,
+            port=80,
+            protocol="HTTP",
+            default_actions=[aws.lb.ListenerDefaultActionArgs(
+                type="redirect",
+                redirect=aws.lb.ListenerDefaultActionRedirectArgs(
+                    # Always to the canonical host: never echo a Host header the client made up.
+                    protocol="HTTPS", port="443", host=args.domain_name, path="/#{path}", query="#{query}",
+                    status_code="HTTP_301"),
+            )],
+            tags=self._tags("http-redirect"),
+            opts=pulumi.ResourceOptions(parent=self.alb),
+        )
+        self.alias_record = self._alias_record()
+
+        self.register_outputs({
+            "albArn": self.alb.arn,
+            "albDnsName": self.alb.dns_name,
+            "securityGroupId": self.security_group.id,
+            "targetGroupArn": self.target_group.arn,
+            "httpsListenerArn": self.https_listener.arn,
+            "certificateArn": self.certificate_arn,
+            "accessLogsBucket": self.access_logs_bucket.bucket,
+        })
+
+    # --- capabilities -------------------------------------------------------------------------------------------
+
+    def route_to(self, target_sg: aws.ec2.SecurityGroup, port: int,
+                 name: str = "web") -> aws.vpc.SecurityGroupEgressRule:
+        """Let the ALB send to `target_sg` on `port`: the one egress rule of the ALB's SG per target.
+
+        The target's SG must admit the ALB in turn (e.g. `web.allow_from(alb.security_group, port, "alb")`).
+        `port` must be the target group's port: traffic to any other port would be a rule with no use.
+        """
+        if port != self._args.target_port:
+            raise ValueError(f"route_to({name!r}): port {port} is not the target group's port {self._args.target_port}")
+        if name in self._routes:
+            raise ValueError(f"route_to({name!r}): a route with this name exists already")
+        rule = aws.vpc.SecurityGroupEgressRule(
+            f"{self._name}-to-{name}",
+            security_group_id=self.security_group.id,
+            description=f"HTTP to the {name} targets",
+            ip_protocol="tcp", from_port=port, to_port=port,
+            referenced_security_group_id=target_sg.id,
+            tags=self._tags(f"to-{name}"),
+            opts=pulumi.ResourceOptions(parent=self.security_group),
+        )
+        self._routes[name] = rule
+        return rule
+
+    @property
+    def serving(self) -> list[pulumi.Resource]:
+        """What an ECS service registering into target_group must `depends_on`: ECS rejects a target group that no
+        listener uses yet."""
+        return [self.https_listener, self.forward_rule]
+
+    @property
+    def idle_timeout_seconds(self) -> int:
+        """The ALB idle timeout (seconds)."""
+        return self._args.idle_timeout_seconds
+
+    @property
+    def target_keep_alive_ms(self) -> int:
+        """Keep-alive the targets need: longer than the ALB idle timeout, or the ALB reuses a connection the target
+        just closed and answers 502. Next.js standalone reads it from KEEP_ALIVE_TIMEOUT (ms; its default is 5 s)."""
+        return (self._args.idle_timeout_seconds + 5) * 1000
+
+    @property
+    def arn_suffix(self) -> pulumi.Output[str]:
+        """app/<name>/<id>: the LoadBalancer dimension of CloudWatch metrics and ALBRequestCountPerTarget."""
+        return self.alb.arn_suffix
+
+    @property
+    def target_group_arn_suffix(self) -> pulumi.Output[str]:
+        """targetgroup/<name>/<id>: the TargetGroup dimension (alarms, ALBRequestCountPerTarget resource label)."""
+        return self.target_group.arn_suffix
+
+    @property
+    def request_count_resource_label(self) -> pulumi.Output[str]:
+        """`<alb suffix>/<target group suffix>`: the resource_label of an ALBRequestCountPerTarget scaling policy."""
+        return pulumi.Output.concat(self.alb.arn_suffix, "/", self.target_group.arn_suffix)
+
+    @property
+    def app_url(self) -> str:
+        return f"https://{self._args.domain_name}"
+
+    # --- parts --------------------------------------------------------------------------------------------------
+
+    def _tags(self, suffix: str) -> dict[str, str]:
+        return named_tags(self._args.tags, f"{self._args.name_prefix}-{suffix}")
+
+    def _security_group(self) -> aws.ec2.SecurityGroup:
+        group = aws.ec2.SecurityGroup(
+            f"{self._name}-alb",
+            vpc_id=self._args.vpc_id,
+            description="Public ALB: HTTP and HTTPS from the internet; egress only to its targets",
+            # No inline rules: every rule is its own resource below or from route_to. The provider removes AWS's
+            # default allow-all egress rule on create, so until route_to is called the ALB can reach nothing.
+            tags=self._tags("alb"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        for port, purpose in ((443, "HTTPS"), (80, "HTTP, redirected to HTTPS")):
+            aws.vpc.SecurityGroupIngressRule(
+                f"{self._name}-alb-{port}-from-internet",
+                security_group_id=group.id,
+                description=f"{purpose} from the internet",
+                ip_protocol="tcp", from_port=port, to_port=port,
+                cidr_ipv4="0.0.0.0/0",
+                tags=self._tags(f"alb-{port}-from-internet"),
+                opts=pulumi.ResourceOptions(parent=group),
+            )
+        return group
+
+    def _access_logs_bucket(self) -> tuple[aws.s3.Bucket, aws.s3.BucketPolicy]:
+        args = self._args
+        ctx = args.context
+        bucket = aws.s3.Bucket(
+            f"{self._name}-access-logs",
+            bucket_prefix=f"{args.name_prefix}-alb-logs-"[:37],
+            # Prod keeps its logs (protect + retain); elsewhere `pulumi destroy` may empty and delete the bucket.
+            force_destroy=not args.protect,
+            tags=self._tags("alb-access-logs"),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
+        )
+        child = pulumi.ResourceOptions(parent=bucket)
+        ownership = aws.s3.BucketOwnershipControls(
+            f"{self._name}-access-logs",
+            bucket=bucket.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),  # ACLs off
+            opts=child,
+        )
+        public_access = aws.s3.BucketPublicAccessBlock(
+            f"{self._name}-access-logs",
+            bucket=bucket.id,
+            block_public_acls=True, block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{self._name}-access-logs",
+            bucket=bucket.id,
+            # SSE-S3, not KMS: ELB access-log delivery supports only Amazon S3-managed keys.
+            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                apply_server_side_encryption_by_default=aws.s3
+                .BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                    sse_algorithm="AES256"),
+            )],
+            opts=child,
+        )
+        versioning = aws.s3.BucketVersioning(
+            f"{self._name}-access-logs",
+            bucket=bucket.id,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+            opts=child,
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{self._name}-access-logs",
+            bucket=bucket.id,
+            rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id="expire-access-logs",
+                status="Enabled",
+                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
+                    days=args.access_log_retention_days),
+                # Log objects are never overwritten; a noncurrent version only appears after a delete or expiry.
+                noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                    noncurrent_days=7),
+                abort_incomplete_multipart_upload=aws.s3
+                .BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(days_after_initiation=1),
+            )],
+            opts=pulumi.ResourceOptions(parent=bucket, depends_on=[versioning]),
+        )
+        policy = aws.s3.BucketPolicy(
+            f"{self._name}-access-logs",
+            bucket=bucket.id,
+            policy=policy_json([
+                {
+                    "Sid": "ElbLogDelivery",
+                    "Effect": "Allow",
+                    "Principal": {"Service": ELB_LOG_DELIVERY},
+                    "Action": "s3:PutObject",
+                    "Resource": bucket.arn.apply(
+                        lambda arn: f"{arn}/{ACCESS_LOG_PREFIX}/AWSLogs/{ctx.account_id}/*"),
+                },
+                {
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [bucket.arn, bucket.arn.apply(lambda arn: f"{arn}/*")],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                },
+            ]),
+            # S3 rejects a bucket policy while the public access block is being applied; order them.
+            opts=pulumi.ResourceOptions(parent=bucket, depends_on=[public_access, ownership]),
+        )
+        return bucket, policy
+
+    def _target_group(self) -> aws.lb.TargetGroup:
+        args = self._args
+        return aws.lb.TargetGroup(
+            f"{self._name}-web",
+            target_type="ip",  # Fargate tasks (awsvpc): each task registers its ENI's IP
+            protocol="HTTP",
+            protocol_version="HTTP1",
+            port=args.target_port,
+            vpc_id=args.vpc_id,
+            deregistration_delay=args.deregistration_delay_seconds,
+            # Streams and slow AI answers make requests very unequal in cost: send the next request to the task with
+            # the fewest in flight instead of the next in turn.
+            load_balancing_algorithm_type="least_outstanding_requests",
+            stickiness=aws.lb.TargetGroupStickinessArgs(type="lb_cookie", enabled=False),  # sessions live in Redis
+            health_check=aws.lb.TargetGroupHealthCheckArgs(
+                enabled=True,
+                protocol="HTTP",
+                port="traffic-port",
+                path=args.health_check_path,
+                matcher="200",
+                interval=30,
+                timeout=10,
+                healthy_threshold=2,
+                unhealthy_threshold=3,
+            ),
+            tags=self._tags("web"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _certificate(self) -> pulumi.Output[str]:
+        args = self._args
+        if args.certificate_arn:
+            return pulumi.Output.from_input(args.certificate_arn)
+        certificate = aws.acm.Certificate(
+            f"{self._name}-certificate",
+            domain_name=args.domain_name,
+            validation_method="DNS",
+            key_algorithm="EC_prime256v1",  # smaller, faster handshakes; every current browser supports ECDSA
+            tags=self._tags("certificate"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # One name on the certificate, so exactly one validation record: no resources created inside an apply.
+        option = certificate.domain_validation_options[0]
+        record = aws.route53.Record(
+            f"{self._name}-certificate-validation",
+            zone_id=args.hosted_zone_id,
+            name=option.resource_record_name,
+            type=option.resource_record_type,
+            records=[option.resource_record_value],
+            ttl=300,
+            allow_overwrite=True,  # the record is deterministic per domain; a re-issued certificate reuses it
+            opts=pulumi.ResourceOptions(parent=certificate),
+        )
+        validation = aws.acm.CertificateValidation(
+            f"{self._name}-certificate",
+            certificate_arn=certificate.arn,
+            validation_record_fqdns=[record.fqdn],
+            opts=pulumi.ResourceOptions(parent=certificate),
+        )
+        # The validation's ARN, not the certificate's: the listener then waits until the certificate is issued.
+        return validation.certificate_arn
+
+    def _https_listener(self) -> aws.lb.Listener:
+        args = self._args
+        return aws.lb.Listener(
+            f"{self._name}-https",
+            load_balancer_arn=self.alb.arn,
+            port=443,
+            protocol="HTTPS",
+            ssl_policy=args.tls_policy,
+            certificate_arn=self.certificate_arn,
+            # Requests for any other Host (the raw ALB name, scanners, forged Host headers) never reach the app, which
+            # builds absolute URLs (NextAuth callbacks, e-mails) from Host: only the rule below forwards.
+            default_actions=[aws.lb.ListenerDefaultActionArgs(
+                type="fixed-response",
+                fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
+                    content_type="text/plain", message_body="Not found", status_code="404"),
+            )],
+            routing_http_response_strict_transport_security_header_value=HSTS,
+            routing_http_response_content_security_policy_header_value=args.content_security_policy,
+            routing_http_response_x_frame_options_header_value="DENY",
+            routing_http_response_x_content_type_options_header_value="nosniff",
+            routing_http_response_access_control_allow_origin_header_value=args.cors_allow_origin or None,
+            routing_http_response_server_enabled=False,
+            tags=self._tags("https"),
+            opts=pulumi.ResourceOptions(parent=self.alb),
+        )
+
+    def _alias_record(self) -> aws.route53.Record | None:
+        args = self._args
+        if not args.hosted_zone_id:
+            return None
+        return aws.route53.Record(
+            f"{self._name}-alias",
+            zone_id=args.hosted_zone_id,
+            name=args.domain_name,
+            type="A",
+            aliases=[aws.route53.RecordAliasArgs(
+                name=self.alb.dns_name, zone_id=self.alb.zone_id, evaluate_target_health=True)],
+            opts=pulumi.ResourceOptions(parent=self.alb),
+        )

@@ -1,0 +1,239 @@
+"""WAFv2 web ACL in front of the ALB: per-IP rate limits from the seed plus AWS managed protections.
+
+Rules, in evaluation order (priorities leave gaps so a rule can be inserted without renumbering):
+
+    10 ip-reputation   AWSManagedRulesAmazonIpReputationList   known botnets/scanners are dropped before anything else
+    20 flood           rate: every request per IP               blanket cap on pages and assets (wafFloodRateLimit)
+    30 api-rate        rate: requests to the API per IP         the seed's general limit, 60/min (wafRateLimit)
+    40 ai-rate         rate: requests to the AI routes per IP   the seed's AI limit, 10/min, e.g. /api/chat
+    50 common          AWSManagedRulesCommonRuleSet            OWASP-style generic protections
+    60 bad-inputs      AWSManagedRulesKnownBadInputsRuleSet    Log4Shell, Java deserialization, localhost Host headers
+    70 sqli            AWSManagedRulesSQLiRuleSet              SQL injection (Prisma parameterizes; this is depth)
+
+Rate limits count per source IP (the ALB is the first hop, so the connection address is the client's). Clients behind
+one NAT share a budget; that is why these are edge ceilings, and the seed's per-*user* limits stay in the app
+(RATE_LIMIT_REQUESTS_PER_MINUTE / RATE_LIMIT_AI_REQUESTS_PER_MINUTE). Rate rules answer 429 so clients back off
+instead of treating the block as a permanent 403.
+
+Logs go to CloudWatch (`aws-waf-logs-<prefix>`, CMK-encrypted) with the Authorization and Cookie headers redacted:
+they carry session tokens and must never sit in a log group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.base import AwsContext, named_tags, policy_json
+
+RATE_WINDOWS = (60, 120, 300, 600)
+MIN_RATE_LIMIT = 10
+REDACTED_HEADERS = ("authorization", "cookie")
+# (rule name, managed group, priority, rules of the group set to COUNT instead of BLOCK)
+MANAGED_GROUPS: tuple[tuple[str, str, int, tuple[str, ...]], ...] = (
+    ("ip-reputation", "AWSManagedRulesAmazonIpReputationList", 10, ()),
+    # SizeRestrictions_BODY blocks bodies over 8 KB; a chat request carries the conversation so far and passes that
+    # quickly. The app bounds request bodies itself (Next.js API body limit).
+    ("common", "AWSManagedRulesCommonRuleSet", 50, ("SizeRestrictions_BODY",)),
+    ("bad-inputs", "AWSManagedRulesKnownBadInputsRuleSet", 60, ()),
+    ("sqli", "AWSManagedRulesSQLiRuleSet", 70, ()),
+)
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """One rate-based rule: at most `limit` requests per source IP per window, optionally only on some paths."""
+
+    limit: int
+    """Requests per IP per evaluation window (WAF minimum 10)."""
+    path_prefixes: tuple[str, ...] = ()
+    """Only requests whose URI path starts with one of these count; empty = every request."""
+
+    def __post_init__(self) -> None:
+        if self.limit < MIN_RATE_LIMIT:
+            raise ValueError(f"RateLimit.limit {self.limit}: WAF's minimum is {MIN_RATE_LIMIT}")
+        if any(not p.startswith("/") for p in self.path_prefixes):
+            raise ValueError(f"RateLimit.path_prefixes must start with /: {self.path_prefixes}")
+
+
+@dataclass(frozen=True)
+class WebFirewallArgs:
+    """Inputs of WebFirewall."""
+
+    context: AwsContext
+    """Account, partition and region (the log delivery policy is scoped to them)."""
+    load_balancer_arn: pulumi.Input[str]
+    """The ALB the web ACL protects."""
+    log_key: aws.kms.Key
+    """CMK for the WAF log group (EncryptionKeys.logs)."""
+    log_retention_days: int
+    """Retention of the WAF log group."""
+    general_limit: RateLimit = RateLimit(60, ("/api/",))
+    """The seed's general limit; default 60 per IP per window on /api/."""
+    ai_limit: RateLimit = RateLimit(10, ("/api/chat",))
+    """The seed's AI limit; default 10 per IP per window on /api/chat."""
+    flood_limit: RateLimit = RateLimit(1000)
+    """Blanket limit on every request; default 1000 per IP per window."""
+    window_seconds: int = 60
+    """Evaluation window of the rate rules (60, 120, 300 or 600); default 60, the seed's per-minute limits."""
+    name_prefix: str = "maratron"
+    """Web ACL name, metric names and the log group `aws-waf-logs-<name_prefix>`."""
+    tags: dict[str, str] = field(default_factory=dict)
+    """Tags for every taggable child."""
+
+    def __post_init__(self) -> None:
+        if self.window_seconds not in RATE_WINDOWS:
+            raise ValueError(f"WebFirewallArgs.window_seconds must be one of {RATE_WINDOWS}")
+        if not self.ai_limit.path_prefixes:
+            raise ValueError("WebFirewallArgs.ai_limit needs the AI routes' path prefixes")
+
+
+def _path_statement(prefix: str) -> dict[str, Any]:
+    """URI path starts with `prefix`, compared after URL-decoding and lower-casing (no /API/%63hat bypass)."""
+    return {"byte_match_statement": {
+        "field_to_match": {"uri_path": {}},
+        "positional_constraint": "STARTS_WITH",
+        "search_string": prefix.lower(),
+        "text_transformations": [{"priority": 0, "type": "URL_DECODE"}, {"priority": 1, "type": "LOWERCASE"}],
+    }}
+
+
+def scope_down(prefixes: Sequence[str]) -> dict[str, Any] | None:
+    """The scope-down statement of a rate rule: one path match, an OR of several, or None for every request."""
+    if not prefixes:
+        return None
+    if len(prefixes) == 1:
+        return _path_statement(prefixes[0])
+    return {"or_statement": {"statements": [_path_statement(p) for p in prefixes]}}
+
+
+class WebFirewall(pulumi.ComponentResource):
+    """A REGIONAL WAFv2 web ACL with rate limits and managed rule groups, associated with the ALB and logged."""
+
+    web_acl: aws.wafv2.WebAcl
+    log_group: aws.cloudwatch.LogGroup
+
+    def __init__(self, name: str, args: WebFirewallArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("maratron:edge:WebFirewall", name, None, opts)
+        self._name = name
+        self._args = args
+        prefix = args.name_prefix
+
+        # Rules are plain dicts in the provider's input shape: WAF statements nest deeply, and the dict form reads
+        # like the JSON in the AWS docs (typed as Any: mypy cannot match nested dicts to the generated TypedDicts).
+        rules: list[Any] = [
+            self._rate_rule("flood", 20, args.flood_limit),
+            self._rate_rule("api-rate", 30, args.general_limit),
+            self._rate_rule("ai-rate", 40, args.ai_limit),
+            *(self._managed_rule(*group) for group in MANAGED_GROUPS),
+        ]
+        rules.sort(key=lambda rule: rule["priority"])
+        self.web_acl = aws.wafv2.WebAcl(
+            f"{name}-acl",
+            name=prefix,
+            description=f"{prefix}: rate limits and AWS managed rules in front of the public ALB",
+            scope="REGIONAL",
+            default_action=aws.wafv2.WebAclDefaultActionArgs(allow=aws.wafv2.WebAclDefaultActionAllowArgs()),
+            rules=rules,
+            custom_response_bodies=[aws.wafv2.WebAclCustomResponseBodyArgs(
+                key="rate-limited",
+                content='{"error":"Too many requests, please retry later."}',
+                content_type="APPLICATION_JSON",
+            )],
+            visibility_config=self._visibility(prefix),
+            tags=named_tags(args.tags, f"{prefix}-waf"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.wafv2.WebAclAssociation(
+            f"{name}-alb",
+            resource_arn=args.load_balancer_arn,
+            web_acl_arn=self.web_acl.arn,
+            opts=pulumi.ResourceOptions(parent=self.web_acl),
+        )
+        self.log_group = self._logging()
+        self.register_outputs({"webAclArn": self.web_acl.arn, "logGroup": self.log_group.name})
+
+    @property
+    def metric_name(self) -> str:
+        """The ACL's visibility metric name: the `WebACL` dimension of its AWS/WAFV2 metrics (alarms, dashboards)."""
+        return self._args.name_prefix
+
+    # --- parts --------------------------------------------------------------------------------------------------
+
+    def _visibility(self, metric: str) -> Any:
+        return {"cloudwatch_metrics_enabled": True, "metric_name": metric, "sampled_requests_enabled": True}
+
+    def _rate_rule(self, rule: str, priority: int, limit: RateLimit) -> dict[str, Any]:
+        statement: dict[str, Any] = {
+            "limit": limit.limit,
+            "evaluation_window_sec": self._args.window_seconds,
+            "aggregate_key_type": "IP",
+        }
+        if (scope := scope_down(limit.path_prefixes)) is not None:
+            statement["scope_down_statement"] = scope
+        return {
+            "name": rule,
+            "priority": priority,
+            "action": {"block": {"custom_response": {
+                "response_code": 429,
+                "custom_response_body_key": "rate-limited",
+                "response_headers": [{"name": "Retry-After", "value": str(self._args.window_seconds)}],
+            }}},
+            "statement": {"rate_based_statement": statement},
+            "visibility_config": self._visibility(f"{self._args.name_prefix}-{rule}"),
+        }
+
+    def _managed_rule(self, rule: str, group: str, priority: int, count_only: tuple[str, ...]) -> dict[str, Any]:
+        statement: dict[str, Any] = {"vendor_name": "AWS", "name": group}
+        if count_only:
+            statement["rule_action_overrides"] = [{"name": r, "action_to_use": {"count": {}}} for r in count_only]
+        return {
+            "name": rule,
+            "priority": priority,
+            "override_action": {"none": {}},  # the group's own actions (BLOCK) apply
+            "statement": {"managed_rule_group_statement": statement},
+            "visibility_config": self._visibility(f"{self._args.name_prefix}-{rule}"),
+        }
+
+    def _logging(self) -> aws.cloudwatch.LogGroup:
+        args = self._args
+        ctx = args.context
+        parent = pulumi.ResourceOptions(parent=self.web_acl)
+        group = aws.cloudwatch.LogGroup(
+            f"{self._name}-logs",
+            name=f"aws-waf-logs-{args.name_prefix}",  # WAF only delivers to groups named aws-waf-logs-*
+            retention_in_days=args.log_retention_days,
+            kms_key_id=args.log_key.arn,
+            tags=named_tags(args.tags, f"{args.name_prefix}-waf-logs"),
+            opts=parent,
+        )
+        # WAF writes through the log-delivery service. Without an explicit policy it adds a broad account-wide one
+        # (and CloudWatch allows only 10 per account); this one covers exactly this group, for this account.
+        delivery = aws.cloudwatch.LogResourcePolicy(
+            f"{self._name}-logs",
+            policy_name=f"{args.name_prefix}-waf-log-delivery",
+            policy_document=policy_json([{
+                "Sid": "WafLogDelivery",
+                "Effect": "Allow",
+                "Principal": {"Service": "delivery.logs.amazonaws.com"},
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": group.arn.apply(lambda arn: f"{arn}:*"),
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": ctx.account_id},
+                    "ArnLike": {"aws:SourceArn": ctx.arn("logs", "*")},
+                },
+            }]),
+            opts=pulumi.ResourceOptions(parent=group),
+        )
+        aws.wafv2.WebAclLoggingConfiguration(
+            f"{self._name}-logs",
+            resource_arn=self.web_acl.arn,
+            log_destination_configs=[group.arn],
+            redacted_fields=[{"single_header": {"name": header}} for header in REDACTED_HEADERS],
+            opts=pulumi.ResourceOptions(parent=group, depends_on=[delivery]),
+        )
+        return group

@@ -1,0 +1,20 @@
+"""The smallest raw config that passes validation, for tests that check one section's keys in isolation.
+
+It holds only what has no schema default (or must be set for a dev stack to be valid); each test adds its own keys.
+"""
+
+MINIMAL_VALID: dict[str, str] = {
+    "aws:region": "us-east-1",
+    "maratron:environment": "dev",
+    "maratron:domainName": "dev.maratron.example.com",
+    "maratron:hostedZoneId": "Z0DEV00000MARATRON0001",
+    "maratron:azCount": "2",
+    "maratron:azNames": '["us-east-1a", "us-east-1b"]',
+    "maratron:natGateways": "single",
+    "maratron:interfaceEndpoints": "[]",
+    "maratron:webImage": "sha256:" + "a" * 64,
+    "maratron:aiImage": "sha256:" + "b" * 64,
+    "maratron:anthropicApiKey": "test-anthropic-key",
+    "maratron:weatherApiKey": "test-weather-key",
+    "maratron:sentryDsn": "https://public@sentry.example.com/1",
+}

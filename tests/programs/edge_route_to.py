@@ -1,0 +1,24 @@
+"""Component-level program: a LoadBalancer routed to a stand-in web SG (the web service is wired in __main__ later)."""
+
+import pulumi
+import pulumi_aws as aws
+
+from components.base import AwsContext
+from components.load_balancer import LoadBalancer, LoadBalancerArgs
+
+context = AwsContext(account_id="123456789012", partition="aws", region="us-east-1")
+web = aws.ec2.SecurityGroup("web-tasks", vpc_id="vpc-0123", description="stand-in for the web service's SG")
+load_balancer = LoadBalancer("lb", LoadBalancerArgs(
+    context=context, vpc_id="vpc-0123", subnet_ids=["subnet-a", "subnet-b"], domain_name="app.example.com",
+    hosted_zone_id="Z0EXAMPLE", target_port=3000,
+))
+load_balancer.route_to(web, 3000, "web")
+for port, name in ((8080, "wrong-port"), (3000, "web")):
+    try:
+        load_balancer.route_to(web, port, name)
+    except ValueError as error:
+        pulumi.export(f"error-{name}", str(error))
+pulumi.export("webSecurityGroupId", web.id)
+pulumi.export("requestCountLabel", load_balancer.request_count_resource_label)
+pulumi.export("servingUrns", [resource.urn for resource in load_balancer.serving])
+pulumi.export("targetKeepAliveMs", load_balancer.target_keep_alive_ms)

@@ -1,0 +1,427 @@
+"""Load balancer: HTTPS-only edge, TLS policy, headers, SG shape, access logs, target group, certificate, DNS."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import stack_config
+from components.base import AwsContext
+from components.load_balancer import HSTS, SEED_CSP, LoadBalancerArgs, cors_header_origin
+from offline.engine import Resource, StackRun, run_program
+from tests.configs import MINIMAL_VALID
+
+ALB = "aws:lb/loadBalancer:LoadBalancer"
+LISTENER = "aws:lb/listener:Listener"
+TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
+SG = "aws:ec2/securityGroup:SecurityGroup"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+RECORD = "aws:route53/record:Record"
+CERTIFICATE = "aws:acm/certificate:Certificate"
+VALIDATION = "aws:acm/certificateValidation:CertificateValidation"
+BUCKET = "aws:s3/bucket:Bucket"
+EXISTING_CERT = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9"
+PROGRAM = Path(__file__).parent / "programs" / "edge_route_to.py"
+# One non-default prod variant shared by the edge tests (and tests/test_waf.py): each engine run costs ~1-2 s.
+EDGE_VARIANT = {
+    "corsOrigins": ["https://admin.maratron.example.com", "https://coach.maratron.example.com"],
+    "tlsPolicy": "ELBSecurityPolicy-TLS13-1-3-2021-06",
+    "desyncMitigationMode": "defensive",
+    "albIdleTimeoutSeconds": 120,
+    "wafAiPaths": ["/api/chat", "/api/coach"],
+    "wafRateLimitPaths": [],
+    "wafRateLimitWindowSeconds": 300,
+}
+
+
+def edge_records(run: StackRun) -> list[Resource]:
+    """Route 53 records of the load balancer (the database keeps its own private zone)."""
+    return [r for r in run.descendants(run.one("maratron:edge:LoadBalancer")) if r.type == RECORD]
+
+
+def listener(run: StackRun, port: int) -> Resource:
+    return next(r for r in run.of_type(LISTENER) if r.inputs["port"] == port)
+
+
+def alb_sg(run: StackRun) -> Resource:
+    return run.one(SG, "load-balancer-alb")
+
+
+def bucket_part(run: StackRun, type_: str) -> Resource:
+    return run.one(f"aws:s3/{type_}", "load-balancer-access-logs")
+
+
+# --- listeners -------------------------------------------------------------------------------------------------------
+
+def test_https_listener_uses_the_tls13_policy(any_stack: StackRun) -> None:
+    https = listener(any_stack, 443)
+    assert https.inputs["protocol"] == "HTTPS"
+    assert https.inputs["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
+    assert https.inputs["loadBalancerArn"] == any_stack.one(ALB).outputs["arn"]
+
+
+def test_only_the_apps_host_is_forwarded_to_the_web_targets(any_stack: StackRun) -> None:
+    https = listener(any_stack, 443)
+    assert https.inputs["defaultActions"] == [{"type": "fixed-response", "fixedResponse": {
+        "contentType": "text/plain", "messageBody": "Not found", "statusCode": "404"}}]
+    rule = any_stack.one("aws:lb/listenerRule:ListenerRule").inputs
+    assert rule["listenerArn"] == https.outputs["arn"]
+    assert rule["conditions"] == [{"hostHeader": {"values": [any_stack.config["maratron:domainName"]]}}]
+    assert rule["actions"] == [{"type": "forward", "targetGroupArn": any_stack.one(TARGET_GROUP).outputs["arn"]}]
+
+
+def test_https_listener_waits_for_the_validated_certificate(any_stack: StackRun) -> None:
+    https = listener(any_stack, 443)
+    validation = any_stack.one(VALIDATION)
+    assert https.inputs["certificateArn"] == any_stack.one(CERTIFICATE).outputs["arn"]
+    assert validation.urn in https.property_dependencies["certificateArn"]
+
+
+def test_https_responses_carry_the_security_headers_and_no_server_header(any_stack: StackRun) -> None:
+    https = listener(any_stack, 443).inputs
+    assert https["routingHttpResponseStrictTransportSecurityHeaderValue"] == HSTS
+    assert HSTS == "max-age=31536000; includeSubDomains; preload"
+    assert https["routingHttpResponseContentSecurityPolicyHeaderValue"] == SEED_CSP
+    assert SEED_CSP.startswith("default-src 'self'; script-src 'self' 'unsafe-eval';")
+    assert https["routingHttpResponseXFrameOptionsHeaderValue"] == "DENY"
+    assert https["routingHttpResponseXContentTypeOptionsHeaderValue"] == "nosniff"
+    assert https["routingHttpResponseServerEnabled"] is False
+
+
+def test_cors_header_carries_the_one_cross_origin_or_nothing(prod: StackRun, dev: StackRun) -> None:
+    # prod: corsOrigins = [https://admin.maratron.example.com]; dev: only its own origin (same-origin, no header).
+    assert listener(prod, 443).inputs["routingHttpResponseAccessControlAllowOriginHeaderValue"] == \
+        "https://admin.maratron.example.com"
+    assert "routingHttpResponseAccessControlAllowOriginHeaderValue" not in listener(dev, 443).inputs
+
+
+def test_cors_header_origin_rule() -> None:
+    app = "https://maratron.example.com"
+    assert cors_header_origin([app], app) == ""
+    assert cors_header_origin([app, "https://admin.example.com"], app) == "https://admin.example.com"
+    # Several cross origins: one static ALB value cannot allow a list (and would overwrite the app's echo).
+    assert cors_header_origin([app, "https://a.example.com", "https://b.example.com"], app) == ""
+
+
+def test_several_cors_origins_leave_the_header_to_the_app(run_variant) -> None:  # type: ignore[no-untyped-def]
+    run = run_variant("prod", **EDGE_VARIANT)
+    assert run.ok, run.error_details
+    assert "routingHttpResponseAccessControlAllowOriginHeaderValue" not in listener(run, 443).inputs
+
+
+def test_http_listener_only_redirects_301_to_https(any_stack: StackRun) -> None:
+    http = listener(any_stack, 80).inputs
+    assert http["protocol"] == "HTTP"
+    assert http["defaultActions"] == [{"type": "redirect", "redirect": {
+        "protocol": "HTTPS", "port": "443", "host": any_stack.config["maratron:domainName"], "path": "/#{path}",
+        "query": "#{query}",
+        "statusCode": "HTTP_301"}}]
+    assert sorted(r.inputs["port"] for r in any_stack.of_type(LISTENER)) == [80, 443]
+
+
+# --- load balancer ---------------------------------------------------------------------------------------------------
+
+def test_alb_is_internet_facing_in_the_public_subnets_with_hardened_attributes(any_stack: StackRun) -> None:
+    alb = any_stack.one(ALB).inputs
+    public = sorted(s.id for s in any_stack.of_type("aws:ec2/subnet:Subnet") if s.inputs["tags"]["tier"] == "public")
+    assert alb["loadBalancerType"] == "application" and alb["internal"] is False
+    assert alb["ipAddressType"] == "ipv4"
+    assert sorted(alb["subnets"]) == public
+    assert alb["securityGroups"] == [alb_sg(any_stack).id]
+    assert alb["dropInvalidHeaderFields"] is True
+    assert alb["desyncMitigationMode"] == "strictest"
+    assert alb["enableHttp2"] is True
+    assert alb["enableWafFailOpen"] is False
+    assert alb["idleTimeout"] == 300
+    assert alb["preserveHostHeader"] is True
+
+
+def test_desync_mode_and_idle_timeout_follow_config(run_variant) -> None:  # type: ignore[no-untyped-def]
+    run = run_variant("prod", **EDGE_VARIANT)
+    assert run.ok, run.error_details
+    assert run.one(ALB).inputs["desyncMitigationMode"] == "defensive"
+    assert run.one(ALB).inputs["idleTimeout"] == 120
+
+
+def test_deletion_protection_and_protect_in_prod_only(prod: StackRun, staging: StackRun, dev: StackRun) -> None:
+    assert prod.one(ALB).inputs["enableDeletionProtection"] is True and prod.one(ALB).protect
+    for run in (staging, dev):
+        assert run.one(ALB).inputs["enableDeletionProtection"] is False and not run.one(ALB).protect
+
+
+# --- security groups -------------------------------------------------------------------------------------------------
+
+def test_alb_security_group_admits_only_80_and_443_from_the_internet(any_stack: StackRun) -> None:
+    sg = alb_sg(any_stack)
+    assert "ingress" not in sg.inputs and "egress" not in sg.inputs  # rules are separate resources only
+    rules = sorted((r.inputs["fromPort"], r.inputs["toPort"], r.inputs["ipProtocol"], r.inputs["cidrIpv4"])
+                   for r in any_stack.of_type(INGRESS) if r.inputs["securityGroupId"] == sg.id)
+    assert rules == [(80, 80, "tcp", "0.0.0.0/0"), (443, 443, "tcp", "0.0.0.0/0")]
+
+
+def test_alb_egress_only_reaches_targets_that_admit_it_back(any_stack: StackRun) -> None:
+    # Egress exists only through route_to: a target SG on its port, which in turn admits the ALB on that port (the
+    # service's allow_from). Until a service is wired there is no egress rule at all.
+    sg = alb_sg(any_stack)
+    egress = [r.inputs for r in any_stack.of_type(EGRESS) if r.inputs["securityGroupId"] == sg.id]
+    admitted = {(r.inputs["securityGroupId"], r.inputs["fromPort"]) for r in any_stack.of_type(INGRESS)
+                if r.inputs.get("referencedSecurityGroupId") == sg.id}
+    for rule in egress:
+        assert "cidrIpv4" not in rule and "cidrIpv6" not in rule
+        assert rule["fromPort"] == rule["toPort"] == any_stack.one(TARGET_GROUP).inputs["port"]
+        assert (rule["referencedSecurityGroupId"], rule["fromPort"]) in admitted
+
+
+@pytest.fixture(scope="module")
+def routed() -> StackRun:
+    run = run_program("test", {"aws:region": "us-east-1"}, [], program=PROGRAM)
+    assert run.ok, run.error_details
+    return run
+
+
+def test_route_to_opens_egress_only_to_the_target_sg_on_its_port(routed: StackRun) -> None:
+    sg = routed.one(SG, "lb-alb")
+    web = routed.one(SG, "web-tasks")
+    egress = [r for r in routed.of_type(EGRESS) if r.inputs["securityGroupId"] == sg.id]
+    assert len(egress) == 1
+    rule = egress[0]
+    assert rule.name == "lb-to-web"
+    assert (rule.inputs["fromPort"], rule.inputs["toPort"], rule.inputs["ipProtocol"]) == (3000, 3000, "tcp")
+    assert rule.inputs["referencedSecurityGroupId"] == web.id
+    assert "cidrIpv4" not in rule.inputs and "cidrIpv6" not in rule.inputs
+    assert routed.by_urn(rule.parent).name == "lb-alb"
+
+
+def test_route_to_rejects_a_port_the_target_group_does_not_use_and_duplicates(routed: StackRun) -> None:
+    assert routed.outputs["error-wrong-port"] == "route_to('wrong-port'): port 8080 is not the target group's port 3000"
+    assert "a route with this name exists already" in routed.outputs["error-web"]
+
+
+def test_request_count_label_joins_alb_and_target_group_suffixes(routed: StackRun) -> None:
+    alb = routed.one(ALB).outputs["arnSuffix"]
+    tg = routed.one(TARGET_GROUP).outputs["arnSuffix"]
+    assert routed.outputs["requestCountLabel"] == f"{alb}/{tg}"
+    assert alb.startswith("app/") and tg.startswith("targetgroup/")
+
+
+def test_targets_keep_connections_open_longer_than_the_alb(routed: StackRun) -> None:
+    assert routed.outputs["targetKeepAliveMs"] == 305_000  # idle timeout 300 s + 5 s
+
+
+def test_serving_lists_what_an_ecs_service_must_wait_for(routed: StackRun) -> None:
+    assert routed.outputs["servingUrns"] == [routed.one(LISTENER, "lb-https").urn,
+                                             routed.one("aws:lb/listenerRule:ListenerRule").urn]
+
+
+# --- target group ----------------------------------------------------------------------------------------------------
+
+def test_target_group_uses_ip_targets_and_the_seeds_health_check(any_stack: StackRun) -> None:
+    tg = any_stack.one(TARGET_GROUP).inputs
+    assert (tg["targetType"], tg["protocol"], tg["port"]) == ("ip", "HTTP", 3000)
+    assert tg["vpcId"] == any_stack.one("aws:ec2/vpc:Vpc").id
+    assert tg["healthCheck"] == {"enabled": True, "protocol": "HTTP", "port": "traffic-port", "path": "/api/health",
+                                 "matcher": "200", "interval": 30, "timeout": 10, "healthyThreshold": 2,
+                                 "unhealthyThreshold": 3}
+    assert tg["deregistrationDelay"] == 60
+    assert tg["loadBalancingAlgorithmType"] == "least_outstanding_requests"
+    assert tg["stickiness"]["enabled"] is False
+
+
+# --- access logs -----------------------------------------------------------------------------------------------------
+
+def test_access_logs_go_to_the_dedicated_bucket(any_stack: StackRun) -> None:
+    alb = any_stack.one(ALB)
+    bucket = any_stack.one(BUCKET, "load-balancer-access-logs")
+    assert alb.inputs["accessLogs"] == {"enabled": True, "bucket": bucket.outputs["bucket"], "prefix": "alb"}
+    policy = bucket_part(any_stack, "bucketPolicy:BucketPolicy")
+    assert policy.urn in alb.dependencies  # ELB checks write access when logging is enabled
+
+
+def test_access_log_bucket_is_sse_s3_versioned_private_and_owner_enforced(any_stack: StackRun) -> None:
+    bucket = any_stack.one(BUCKET, "load-balancer-access-logs")
+    sse = bucket_part(any_stack, "bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+    assert sse.inputs["bucket"] == bucket.id
+    assert sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "AES256"}
+    versioning = bucket_part(any_stack, "bucketVersioning:BucketVersioning")
+    assert versioning.inputs["versioningConfiguration"]["status"] == "Enabled"
+    pab = bucket_part(any_stack, "bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
+    assert all(pab[k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
+                                          "restrictPublicBuckets"))
+    ownership = bucket_part(any_stack, "bucketOwnershipControls:BucketOwnershipControls")
+    assert ownership.inputs["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
+
+
+def test_access_logs_expire_after_the_log_retention(any_stack: StackRun) -> None:
+    rule = bucket_part(any_stack, "bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs["rules"][0]
+    assert rule["status"] == "Enabled"
+    assert rule["expiration"]["days"] == int(any_stack.config["maratron:logRetentionDays"])
+    assert rule["noncurrentVersionExpiration"]["noncurrentDays"] == 7
+    assert rule["abortIncompleteMultipartUpload"]["daysAfterInitiation"] == 1
+
+
+def test_access_log_bucket_policy_admits_elb_delivery_and_denies_plain_http(any_stack: StackRun) -> None:
+    bucket = any_stack.one(BUCKET, "load-balancer-access-logs")
+    arn = bucket.outputs["arn"]
+    policy = bucket_part(any_stack, "bucketPolicy:BucketPolicy")
+    assert policy.inputs["bucket"] == bucket.id
+    statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+    assert set(statements) == {"ElbLogDelivery", "DenyInsecureTransport"}
+    assert statements["ElbLogDelivery"] == {
+        "Sid": "ElbLogDelivery", "Effect": "Allow",
+        "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
+        "Action": "s3:PutObject", "Resource": f"{arn}/alb/AWSLogs/123456789012/*"}
+    deny = statements["DenyInsecureTransport"]
+    assert deny["Effect"] == "Deny" and deny["Principal"] == "*" and deny["Action"] == "s3:*"
+    assert deny["Resource"] == [arn, f"{arn}/*"]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_access_log_bucket_is_kept_in_prod_and_disposable_elsewhere(prod: StackRun, dev: StackRun) -> None:
+    kept = prod.one(BUCKET, "load-balancer-access-logs")
+    assert kept.protect and kept.retain_on_delete and kept.inputs["forceDestroy"] is False
+    disposable = dev.one(BUCKET, "load-balancer-access-logs")
+    assert not disposable.protect and not disposable.retain_on_delete and disposable.inputs["forceDestroy"] is True
+
+
+# --- certificate and DNS ---------------------------------------------------------------------------------------------
+
+def test_certificate_is_dns_validated_in_the_hosted_zone(any_stack: StackRun) -> None:
+    zone = any_stack.config["maratron:hostedZoneId"]
+    certificate = any_stack.one(CERTIFICATE)
+    assert certificate.inputs["domainName"] == any_stack.config["maratron:domainName"]
+    assert certificate.inputs["validationMethod"] == "DNS"
+    option = certificate.outputs["domainValidationOptions"][0]
+    record = any_stack.one(RECORD, "load-balancer-certificate-validation").inputs
+    assert (record["zoneId"], record["name"], record["type"], record["records"]) == (
+        zone, option["resourceRecordName"], option["resourceRecordType"], [option["resourceRecordValue"]])
+    validation = any_stack.one(VALIDATION).inputs
+    assert validation["certificateArn"] == certificate.outputs["arn"]
+    assert validation["validationRecordFqdns"] == [
+        any_stack.one(RECORD, "load-balancer-certificate-validation").outputs["fqdn"]]
+
+
+def test_domain_gets_an_alias_record_to_the_alb(any_stack: StackRun) -> None:
+    alb = any_stack.one(ALB).outputs
+    alias = any_stack.one(RECORD, "load-balancer-alias").inputs
+    assert (alias["zoneId"], alias["name"], alias["type"]) == (
+        any_stack.config["maratron:hostedZoneId"], any_stack.config["maratron:domainName"], "A")
+    assert alias["aliases"] == [{"name": alb["dnsName"], "zoneId": alb["zoneId"], "evaluateTargetHealth": True}]
+
+
+def test_existing_certificate_mode_issues_nothing(run_variant) -> None:  # type: ignore[no-untyped-def]
+    run = run_variant("prod", certificateArn=EXISTING_CERT, hostedZoneId="")
+    assert run.ok, run.error_details
+    assert run.of_type(CERTIFICATE) == [] and run.of_type(VALIDATION) == [] and edge_records(run) == []
+    assert listener(run, 443).inputs["certificateArn"] == EXISTING_CERT
+    assert run.plain_outputs()["certificateArn"] == EXISTING_CERT
+
+
+def test_existing_certificate_with_a_zone_still_gets_the_alias_record(run_variant) -> None:  # type: ignore[no-untyped-def]
+    run = run_variant("prod", certificateArn=EXISTING_CERT)
+    assert run.ok, run.error_details
+    assert run.of_type(CERTIFICATE) == []
+    assert [r.name for r in edge_records(run)] == ["load-balancer-alias"]
+
+
+def test_tls_policy_follows_config(run_variant) -> None:  # type: ignore[no-untyped-def]
+    run = run_variant("prod", **EDGE_VARIANT)
+    assert run.ok, run.error_details
+    assert listener(run, 443).inputs["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-3-2021-06"
+
+
+# --- outputs, tags ---------------------------------------------------------------------------------------------------
+
+def test_edge_outputs_are_exported(any_stack: StackRun) -> None:
+    outputs = any_stack.plain_outputs()
+    assert outputs["appUrl"] == f"https://{any_stack.config['maratron:domainName']}"
+    assert outputs["albDnsName"] == any_stack.one(ALB).outputs["dnsName"]
+    assert outputs["albArn"] == any_stack.one(ALB).outputs["arn"]
+    assert outputs["albSecurityGroupId"] == alb_sg(any_stack).id
+    assert outputs["targetGroupArn"] == any_stack.one(TARGET_GROUP).outputs["arn"]
+    assert outputs["httpsListenerArn"] == listener(any_stack, 443).outputs["arn"]
+    assert outputs["certificateArn"] == any_stack.one(CERTIFICATE).outputs["arn"]
+    assert outputs["albAccessLogsBucketName"] == any_stack.one(BUCKET, "load-balancer-access-logs").outputs["bucket"]
+    assert outputs["webAclArn"] == any_stack.one("aws:wafv2/webAcl:WebAcl").outputs["arn"]
+
+
+UNTAGGABLE = {RECORD, VALIDATION}
+
+
+def test_every_taggable_edge_resource_carries_the_stack_tags(any_stack: StackRun) -> None:
+    component = any_stack.one("maratron:edge:LoadBalancer")
+    for resource in any_stack.descendants(component):
+        if resource.type in UNTAGGABLE or (resource.type.startswith("aws:s3/bucket") and resource.type != BUCKET):
+            continue
+        tags = resource.inputs.get("tags", {})
+        assert tags.get("environment") == any_stack.config["maratron:environment"], resource.name
+        assert {"owner", "cost-center", "project", "Name"} <= set(tags), resource.name
+
+
+# --- component args and config errors --------------------------------------------------------------------------------
+
+def test_args_need_a_certificate_source_and_two_subnets() -> None:
+    ctx = AwsContext("123456789012", "aws", "us-east-1")
+    with pytest.raises(ValueError, match="needs hosted_zone_id"):
+        LoadBalancerArgs(context=ctx, vpc_id="vpc-1", subnet_ids=["a", "b"], domain_name="x.example.com")
+    with pytest.raises(ValueError, match="at least two AZs"):
+        LoadBalancerArgs(context=ctx, vpc_id="vpc-1", subnet_ids=["a"], domain_name="x.example.com",
+                         hosted_zone_id="Z1")
+
+
+GOOD = {
+    **MINIMAL_VALID,
+    "aws:region": "us-east-1",
+    "maratron:environment": "dev",
+    "maratron:domainName": "dev.maratron.example.com",
+    "maratron:azCount": "2",
+    "maratron:natGateways": "single",
+    "maratron:interfaceEndpoints": "[]",
+    "maratron:hostedZoneId": "Z0DEV00000MARATRON0001",
+}
+
+
+def edge_problems(**changes: str | None) -> list[str]:
+    raw = dict(GOOD)
+    for key, value in changes.items():
+        if value is None:
+            raw.pop(f"maratron:{key}", None)
+        else:
+            raw[f"maratron:{key}"] = value
+    with pytest.raises(stack_config.ConfigError) as caught:
+        stack_config.load(raw, stack="test")
+    return [str(p) for p in caught.value.problems]
+
+
+def test_edge_defaults_and_both_certificate_modes_load() -> None:
+    edge = stack_config.load(GOOD, stack="test").edge
+    assert edge.hosted_zone_id == "Z0DEV00000MARATRON0001" and edge.certificate_arn == ""
+    assert edge.tls_policy == "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
+    assert (edge.desync_mitigation_mode, edge.idle_timeout_seconds) == ("strictest", 300)
+    only_cert = stack_config.load({**GOOD, "maratron:hostedZoneId": "", "maratron:certificateArn": EXISTING_CERT},
+                                  stack="test").edge
+    assert only_cert.certificate_arn == EXISTING_CERT and only_cert.hosted_zone_id == ""
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({"hostedZoneId": None},
+     'maratron:hostedZoneId = "": set hostedZoneId (a DNS-validated certificate and the alias record are created '
+     'there), certificateArn (an existing certificate), or both'),
+    ({"hostedZoneId": "example.com"},
+     'maratron:hostedZoneId = "example.com": must be a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ'),
+    ({"certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/nope"},
+     "must be an ACM certificate ARN, arn:aws:acm:<region>:<account>:certificate/<uuid>"),
+    ({"certificateArn": EXISTING_CERT.replace("us-east-1", "eu-west-1")},
+     "must be a certificate in the stack's region us-east-1 (an ALB only uses certificates of its region)"),
+    ({"tlsPolicy": "ELBSecurityPolicy-2016-08"},
+     'maratron:tlsPolicy = "ELBSecurityPolicy-2016-08": must be one of ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09, '),
+    ({"tlsPolicy": "ELBSecurityPolicy-TLS13-1-2-Ext1-2021-06"}, "must be one of ELBSecurityPolicy-TLS13-1-2-Res-PQ"),
+    ({"desyncMitigationMode": "monitor"},
+     'maratron:desyncMitigationMode = "monitor": must be one of strictest, defensive'),
+    ({"albIdleTimeoutSeconds": "30"}, "maratron:albIdleTimeoutSeconds = 30: must be between 60 and 4000"),
+])
+def test_edge_config_errors_name_key_value_and_rule(changes: dict[str, str | None], expected: str) -> None:
+    found = edge_problems(**changes)
+    assert any(expected in p for p in found), found

@@ -1,0 +1,206 @@
+"""WAF: REGIONAL web ACL on the ALB, the seed's rate limits with scope-down paths, managed groups, redacted logs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+import stack_config
+from components.base import AwsContext
+from components.waf import RateLimit, WebFirewallArgs, scope_down
+from offline.engine import StackRun
+from tests.configs import MINIMAL_VALID
+from tests.test_load_balancer import EDGE_VARIANT
+
+ACL = "aws:wafv2/webAcl:WebAcl"
+LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
+MANAGED = {"ip-reputation": ("AWSManagedRulesAmazonIpReputationList", 10),
+           "common": ("AWSManagedRulesCommonRuleSet", 50),
+           "bad-inputs": ("AWSManagedRulesKnownBadInputsRuleSet", 60),
+           "sqli": ("AWSManagedRulesSQLiRuleSet", 70)}
+
+
+def rules(run: StackRun) -> dict[str, dict[str, Any]]:
+    return {r["name"]: r for r in run.one(ACL).inputs["rules"]}
+
+
+def rate(run: StackRun, name: str) -> dict[str, Any]:
+    return rules(run)[name]["statement"]["rateBasedStatement"]
+
+
+def starts_with(prefix: str) -> dict[str, Any]:
+    return {"byteMatchStatement": {
+        "fieldToMatch": {"uriPath": {}}, "positionalConstraint": "STARTS_WITH", "searchString": prefix,
+        "textTransformations": [{"priority": 0, "type": "URL_DECODE"}, {"priority": 1, "type": "LOWERCASE"}]}}
+
+
+def test_web_acl_is_regional_allows_by_default_and_is_named_for_the_stack(any_stack: StackRun) -> None:
+    acl = any_stack.one(ACL).inputs
+    assert acl["scope"] == "REGIONAL"
+    assert acl["defaultAction"] == {"allow": {}}
+    assert acl["name"] == f"maratron-{any_stack.stack}"
+    assert acl["visibilityConfig"]["cloudwatchMetricsEnabled"] is True
+    # The WebACL dimension the observability alarms use (WebFirewall.metric_name).
+    assert acl["visibilityConfig"]["metricName"] == f"maratron-{any_stack.stack}"
+
+
+def test_web_acl_is_associated_with_the_alb(any_stack: StackRun) -> None:
+    association = any_stack.one("aws:wafv2/webAclAssociation:WebAclAssociation").inputs
+    assert association["resourceArn"] == any_stack.one("aws:lb/loadBalancer:LoadBalancer").outputs["arn"]
+    assert association["webAclArn"] == any_stack.one(ACL).outputs["arn"]
+
+
+def test_prod_rate_rules_are_the_seeds_limits(prod: StackRun) -> None:
+    general = rate(prod, "api-rate")
+    assert (general["limit"], general["evaluationWindowSec"], general["aggregateKeyType"]) == (60, 60, "IP")
+    assert general["scopeDownStatement"] == starts_with("/api/")
+    ai = rate(prod, "ai-rate")
+    assert (ai["limit"], ai["evaluationWindowSec"], ai["aggregateKeyType"]) == (10, 60, "IP")
+    assert ai["scopeDownStatement"] == starts_with("/api/chat")
+    flood = rate(prod, "flood")
+    assert (flood["limit"], flood["evaluationWindowSec"]) == (1000, 60) and "scopeDownStatement" not in flood
+
+
+def test_rate_limits_are_per_environment(dev: StackRun, staging: StackRun) -> None:
+    assert (rate(dev, "api-rate")["limit"], rate(dev, "ai-rate")["limit"]) == (300, 30)
+    assert (rate(staging, "api-rate")["limit"], rate(staging, "ai-rate")["limit"]) == (60, 10)
+
+
+def test_rate_rules_block_with_429_and_retry_after(any_stack: StackRun) -> None:
+    for name in ("flood", "api-rate", "ai-rate"):
+        response = rules(any_stack)[name]["action"]["block"]["customResponse"]
+        assert response["responseCode"] == 429, name
+        assert response["responseHeaders"] == [{"name": "Retry-After", "value": "60"}], name
+        assert response["customResponseBodyKey"] == "rate-limited", name
+    bodies = any_stack.one(ACL).inputs["customResponseBodies"]
+    assert [b["key"] for b in bodies] == ["rate-limited"] and json.loads(bodies[0]["content"])["error"]
+
+
+def test_several_ai_paths_are_or_ed_and_no_paths_means_every_request(run_variant) -> None:  # type: ignore[no-untyped-def]
+    run = run_variant("prod", **EDGE_VARIANT)
+    assert run.ok, run.error_details
+    assert rate(run, "ai-rate")["scopeDownStatement"] == {"orStatement": {"statements": [
+        starts_with("/api/chat"), starts_with("/api/coach")]}}
+    assert "scopeDownStatement" not in rate(run, "api-rate")
+    assert {rate(run, n)["evaluationWindowSec"] for n in ("flood", "api-rate", "ai-rate")} == {300}
+    retry = rules(run)["ai-rate"]["action"]["block"]["customResponse"]["responseHeaders"]
+    assert retry == [{"name": "Retry-After", "value": "300"}]
+
+
+def test_scope_down_lowercases_the_search_string() -> None:
+    assert scope_down(["/API/Chat"]) == {"byte_match_statement": {
+        "field_to_match": {"uri_path": {}}, "positional_constraint": "STARTS_WITH", "search_string": "/api/chat",
+        "text_transformations": [{"priority": 0, "type": "URL_DECODE"}, {"priority": 1, "type": "LOWERCASE"}]}}
+    assert scope_down([]) is None
+
+
+def test_managed_rule_groups_run_with_their_own_actions(any_stack: StackRun) -> None:
+    found = rules(any_stack)
+    for name, (group, priority) in MANAGED.items():
+        rule = found[name]
+        assert rule["priority"] == priority, name
+        assert rule["statement"]["managedRuleGroupStatement"]["vendorName"] == "AWS"
+        assert rule["statement"]["managedRuleGroupStatement"]["name"] == group
+        assert rule["overrideAction"] == {"none": {}}, name
+    common = found["common"]["statement"]["managedRuleGroupStatement"]
+    assert common["ruleActionOverrides"] == [{"name": "SizeRestrictions_BODY", "actionToUse": {"count": {}}}]
+
+
+def test_rules_are_ordered_uniquely_and_every_rule_has_metrics(any_stack: StackRun) -> None:
+    listed = any_stack.one(ACL).inputs["rules"]
+    priorities = [r["priority"] for r in listed]
+    assert priorities == sorted(priorities) and len(set(priorities)) == len(priorities) == 7
+    assert [r["name"] for r in listed] == ["ip-reputation", "flood", "api-rate", "ai-rate", "common", "bad-inputs",
+                                           "sqli"]
+    metrics = [r["visibilityConfig"]["metricName"] for r in listed]
+    assert len(set(metrics)) == len(metrics)
+    for rule in listed:
+        assert rule["visibilityConfig"]["cloudwatchMetricsEnabled"] is True, rule["name"]
+        assert rule["visibilityConfig"]["sampledRequestsEnabled"] is True, rule["name"]
+
+
+def test_waf_logs_go_to_an_encrypted_group_with_credentials_redacted(any_stack: StackRun) -> None:
+    group = any_stack.one("aws:cloudwatch/logGroup:LogGroup", "waf-logs")
+    assert group.inputs["name"] == f"aws-waf-logs-maratron-{any_stack.stack}"
+    assert group.inputs["kmsKeyId"] == any_stack.one("aws:kms/key:Key", "keys-logs").outputs["arn"]
+    assert group.inputs["retentionInDays"] == int(any_stack.config["maratron:logRetentionDays"])
+    logging = any_stack.one(LOGGING)
+    assert logging.inputs["resourceArn"] == any_stack.one(ACL).outputs["arn"]
+    assert logging.inputs["logDestinationConfigs"] == [group.outputs["arn"]]
+    assert logging.inputs["redactedFields"] == [{"singleHeader": {"name": "authorization"}},
+                                                {"singleHeader": {"name": "cookie"}}]
+
+
+def test_log_delivery_policy_covers_only_the_waf_group_of_this_account(any_stack: StackRun) -> None:
+    group = any_stack.one("aws:cloudwatch/logGroup:LogGroup", "waf-logs")
+    policy = any_stack.one("aws:cloudwatch/logResourcePolicy:LogResourcePolicy")
+    statement = json.loads(policy.inputs["policyDocument"])["Statement"]
+    assert statement == [{
+        "Sid": "WafLogDelivery", "Effect": "Allow", "Principal": {"Service": "delivery.logs.amazonaws.com"},
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": f"{group.outputs['arn']}:*",
+        "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"},
+                      "ArnLike": {"aws:SourceArn": "arn:aws:logs:us-east-1:123456789012:*"}}}]
+    assert policy.urn in any_stack.one(LOGGING).dependencies
+
+
+def test_component_args_enforce_waf_limits() -> None:
+    with pytest.raises(ValueError, match="WAF's minimum is 10"):
+        RateLimit(5)
+    with pytest.raises(ValueError, match="must start with /"):
+        RateLimit(10, ("api/chat",))
+    ctx = AwsContext("123456789012", "aws", "us-east-1")
+    with pytest.raises(ValueError, match="window_seconds must be one of"):
+        WebFirewallArgs(context=ctx, load_balancer_arn="arn", log_key=None, log_retention_days=30,  # type: ignore
+                        window_seconds=30)
+
+
+GOOD = {
+    **MINIMAL_VALID,
+    "aws:region": "us-east-1",
+    "maratron:environment": "dev",
+    "maratron:domainName": "dev.maratron.example.com",
+    "maratron:azCount": "2",
+    "maratron:natGateways": "single",
+    "maratron:interfaceEndpoints": "[]",
+    "maratron:hostedZoneId": "Z0DEV00000MARATRON0001",
+}
+
+
+def waf_problems(**changes: str) -> list[str]:
+    raw = {**GOOD, **{f"maratron:{k}": v for k, v in changes.items()}}
+    with pytest.raises(stack_config.ConfigError) as caught:
+        stack_config.load(raw, stack="test")
+    return [str(p) for p in caught.value.problems]
+
+
+def test_waf_settings_load_with_the_seeds_defaults() -> None:
+    edge = stack_config.load(GOOD, stack="test").edge
+    assert (edge.waf_window_seconds, edge.waf_rate_limit, edge.waf_ai_rate_limit, edge.waf_flood_rate_limit) == (
+        60, 60, 10, 1000)
+    assert edge.waf_rate_limit_paths == ("/api/",) and edge.waf_ai_paths == ("/api/chat",)
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({"wafRateLimitWindowSeconds": "30"},
+     "maratron:wafRateLimitWindowSeconds = 30: must be one of 60, 120, 300, 600"),
+    ({"wafRateLimit": "5"}, "maratron:wafRateLimit = 5: must be between 10 and 2000000000"),
+    ({"wafAiRateLimit": "9"}, "maratron:wafAiRateLimit = 9: must be between 10 and 2000000000"),
+    ({"wafFloodRateLimit": "0"}, "maratron:wafFloodRateLimit = 0: must be between 10 and 2000000000"),
+    ({"wafAiRateLimit": "100"}, "maratron:wafAiRateLimit = 100: must be at most wafRateLimit (60)"),
+    ({"wafFloodRateLimit": "50"},
+     "maratron:wafFloodRateLimit = 50: must be at least wafRateLimit (60): it counts every request"),
+    ({"wafAiPaths": "[]"}, "maratron:wafAiPaths = []: must list 1 to 5 path prefixes of the AI routes"),
+    ({"wafAiPaths": '["api/chat"]'}, "'api/chat': must be a URL path prefix starting with /"),
+    ({"wafRateLimitPaths": '["/api/ x"]'}, "'/api/ x': must be a URL path prefix starting with /"),
+    ({"wafRateLimitPaths": json.dumps([f"/p{i}" for i in range(6)])},
+     "maratron:wafRateLimitPaths = [\"/p0\", \"/p1\", \"/p2\", \"/p3\", \"/p4\", \"/p5\"]: must list at most 5"),
+])
+def test_waf_config_errors_name_key_value_and_rule(changes: dict[str, str], expected: str) -> None:
+    found = waf_problems(**changes)
+    assert any(expected in p for p in found), found
+
+
+def test_a_rejected_limit_does_not_pile_on_cross_field_errors() -> None:
+    assert waf_problems(wafRateLimit="x") == ["maratron:wafRateLimit = \"x\": must be an integer"]
