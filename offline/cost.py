@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from offline.engine import Resource, StackRun, unwrap_secrets
-from offline.pricing import PriceTable, UnknownPrice
+from offline.pricing import PriceTable, UnknownPriceError
 
 Category = Literal["capacity", "overhead"]
 CAPACITY: Category = "capacity"
@@ -45,7 +45,7 @@ class Assumptions:
     interface_endpoint_gb_per_endpoint: float
     """GB processed per interface endpoint (image layers, log shipping, secret reads)."""
     alb_average_lcu: float
-    """Average LCUs an ALB consumes around the clock (1 LCU = 25 new conn/s, 3,000 active, 1 GB/h, 1,000 rule evals/s)."""
+    """Average LCUs an ALB uses around the clock (1 LCU: 25 new conn/s, 3,000 active, 1 GB/h, 1,000 rule evals/s)."""
     waf_million_requests: float
     """Requests inspected by each web ACL, in millions."""
     log_gb_per_group: float
@@ -233,11 +233,11 @@ class _Pricer:
         desired = int(r.plain("desiredCount", 0) or 0)
         task = self._task_definition(r)
         if task is None:
-            raise _NotPriced("its task definition is not among the stack's resources")
+            raise NotPricedError("its task definition is not among the stack's resources")
         launch = r.plain("launchType") or ""
         strategies = r.plain("capacityProviderStrategies") or []
         if launch and launch != "FARGATE":
-            raise _NotPriced(f"launch type {launch} (only Fargate is priced)")
+            raise NotPricedError(f"launch type {launch} (only Fargate is priced)")
         vcpu = float(task.plain("cpu")) / 1024
         memory_gb = float(task.plain("memory")) / 1024
         platform = task.plain("runtimePlatform") or {}
@@ -263,13 +263,13 @@ class _Pricer:
         cls = r.plain("instanceClass")
         engine = str(r.plain("engine") or "postgres")
         if "postgres" not in engine and not r.plain("replicateSourceDb"):
-            raise _NotPriced(f"engine {engine} (the table lists PostgreSQL)")
+            raise NotPricedError(f"engine {engine} (the table lists PostgreSQL)")
         multi_az = bool(r.plain("multiAz", False))
         copies = 2 if multi_az else 1
         role = "replica" if r.plain("replicateSourceDb") else "primary"
         key = f"rds.postgres.instance_hour.{cls}"
         if not self.table.has(key):
-            raise _NotPriced(f"instance class {cls} is not in the price table")
+            raise NotPricedError(f"instance class {cls} is not in the price table")
         self.hourly(r, CAPACITY, key, copies, f"{cls} {role}" + (" (Multi-AZ: standby billed)" if multi_az else ""))
         storage = r.plain("allocatedStorage")
         if storage is None and role == "replica":
@@ -308,7 +308,7 @@ class _Pricer:
     def _cache_nodes(self, r: Resource, node: Any, nodes: int) -> None:
         key = f"elasticache.redis.node_hour.{node}"
         if not self.table.has(key):
-            raise _NotPriced(f"node type {node} is not in the price table")
+            raise NotPricedError(f"node type {node} is not in the price table")
         engine = str(r.plain("engine") or "redis")
         usd = self.table.usd(key)
         factor = self.table.usd("elasticache.valkey_factor") if engine == "valkey" else 1.0
@@ -347,7 +347,7 @@ class _Pricer:
         kind = r.plain("loadBalancerType") or "application"
         prefix = {"application": "alb", "network": "nlb"}.get(kind)
         if prefix is None:
-            raise _NotPriced(f"load balancer type {kind}")
+            raise NotPricedError(f"load balancer type {kind}")
         self.hourly(r, OVERHEAD, f"{prefix}.hour", 1, f"{kind} load balancer")
         usd = self.table.usd(f"{prefix}.lcu_hour")
         lcu = self.a.alb_average_lcu
@@ -414,8 +414,8 @@ class _Pricer:
         self.add(r, OVERHEAD, f"1 hosted zone × ${usd:g}", usd)
 
 
-class _NotPriced(Exception):
-    pass
+class NotPricedError(Exception):
+    """A resource of a priced type whose particular configuration the table cannot price (e.g. an unlisted class)."""
 
 
 def _n(value: float) -> str:
@@ -437,7 +437,7 @@ def estimate(run: StackRun, table: PriceTable | None = None, assumptions: Assump
         if handler is not None:
             try:
                 handler(resource)
-            except (_NotPriced, UnknownPrice) as why:
+            except (NotPricedError, UnknownPriceError) as why:
                 report.not_priced.append((resource.type, resource.name, str(why).strip("'")))
         elif resource.type in FREE_TYPES or resource.type.startswith(FREE_PREFIXES):
             report.free[resource.type] = report.free.get(resource.type, 0) + 1
@@ -473,6 +473,9 @@ def render(report: CostReport, *, detail: bool = True) -> list[str]:
                 for item in (x for x in report.lines if x.resource == name and x.type == type_):
                     flag = "  [assumed]" if item.assumed else ""
                     lines.append(f"                {_money(item.monthly_usd):>9}  {item.what}{flag}")
+    else:
+        lines.append("By category and type (per resource: python -m offline.cost <stack>):")
+        lines.extend(_by_type(report))
     if report.not_priced:
         lines.append("Not priced (add a rule in offline/cost.py or a price to the table):")
         for type_, name, why in report.not_priced:
@@ -483,6 +486,17 @@ def render(report: CostReport, *, detail: bool = True) -> list[str]:
     lines.append(f"Assumptions ({report.environment}, offline/cost.py ASSUMPTIONS): "
                  + json.dumps(a.__dict__).strip("{}").replace('"', ""))
     return lines
+
+
+def _by_type(report: CostReport) -> list[str]:
+    totals: dict[tuple[Category, str], float] = defaultdict(float)
+    counts: dict[tuple[Category, str], set[str]] = defaultdict(set)
+    for line in report.lines:
+        totals[(line.category, line.type)] += line.monthly_usd
+        counts[(line.category, line.type)].add(line.resource)
+    rows = sorted(totals.items(), key=lambda kv: (kv[0][0], -kv[1], kv[0][1]))
+    return [f"  {_money(usd):>10}  {category:<8}  {len(counts[(category, type_)])} × {type_.split(':')[1]}"
+            for (category, type_), usd in rows]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,7 @@ class Price:
     source: str
 
 
-class UnknownPrice(KeyError):
+class UnknownPriceError(KeyError):
     """A price key the table does not list (e.g. an instance class nobody transcribed yet)."""
 
 
@@ -51,7 +51,7 @@ class PriceTable:
     def price(self, key: str) -> Price:
         entry = self.prices.get(key)
         if entry is None:
-            raise UnknownPrice(key)
+            raise UnknownPriceError(key)
         return Price(key=key, usd=float(entry["usd"]), unit=str(entry["unit"]), source=str(entry["source"]))
 
     def usd(self, key: str) -> float:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
 import json
 import sys
 from collections.abc import Iterable, Mapping
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--table", type=Path, help="price table to refresh (default: prices-<region>.json)")
     args = parser.parse_args(argv)
 
-    import boto3  # only this command needs AWS
+    boto3 = importlib.import_module("boto3")  # only this command needs AWS (and boto3 ships no type stubs)
 
     path = args.table or table_path(args.region)
     document = json.loads(path.read_text())
