@@ -18,8 +18,8 @@ Targets: prod overhead <= 25% of capacity; dev total <= $150/month.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+import textwrap
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -483,8 +483,8 @@ def render(report: CostReport, *, detail: bool = True) -> list[str]:
     free = sum(report.free.values())
     lines.append(f"Free by themselves: {free} resources of {len(report.free)} types (VPC, subnets, IAM, aliases, ...)")
     a = report.assumptions
-    lines.append(f"Assumptions ({report.environment}, offline/cost.py ASSUMPTIONS): "
-                 + json.dumps(a.__dict__).strip("{}").replace('"', ""))
+    lines.append(f"Assumptions ({report.environment}, per month; offline/cost.py ASSUMPTIONS):")
+    lines.extend("  " + row for row in textwrap.wrap(", ".join(f"{k}={v:g}" for k, v in a.__dict__.items()), 110))
     return lines
 
 

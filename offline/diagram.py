@@ -210,6 +210,9 @@ class _Model:
 
         side = self._side_boxes()
         self._sg_edges()
+        for band, tier in ((public, "public"), (app, "app"), (data, "data")):
+            if not band.boxes and tier in tiers:  # the subnets exist, nothing runs in them yet
+                band.boxes.append(Box(f"empty:{tier}", "(nothing placed here yet)", [], tier))
         band_rows = [band for band in (public, app, data) if band.boxes]
         cidr = vpcs[0].plain("cidrBlock") if vpcs else ""
         edges = self._fallback_edges(app, data, band_rows)
