@@ -117,10 +117,20 @@ FREE_TYPES = frozenset({
     "aws:cloudwatch/logResourcePolicy:LogResourcePolicy",
     "aws:cloudwatch/eventRule:EventRule", "aws:cloudwatch/eventTarget:EventTarget",
     "aws:scheduler/schedule:Schedule", "aws:scheduler/scheduleGroup:ScheduleGroup",
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter", "aws:cloudwatch/logStream:LogStream",
+    "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter",
+    "aws:iam/instanceProfile:InstanceProfile", "aws:iam/policyAttachment:PolicyAttachment",
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
+    "aws:lb/targetGroupAttachment:TargetGroupAttachment", "aws:ecs/capacityProvider:CapacityProvider",
+    "aws:appautoscaling/scheduledAction:ScheduledAction", "aws:ec2/networkAclRule:NetworkAclRule",
+    "aws:ec2/mainRouteTableAssociation:MainRouteTableAssociation", "aws:ec2/vpcDhcpOptions:VpcDhcpOptions",
+    "aws:ec2/vpcEndpointPolicy:VpcEndpointPolicy", "aws:s3/bucketAclV2:BucketAclV2",
+    "aws:rds/roleAssociation:RoleAssociation",
     "random:index/randomPassword:RandomPassword", "random:index/randomId:RandomId",
     "random:index/randomString:RandomString",
 })
-FREE_PREFIXES = ("pulumi:providers:", "docker:", "docker-build:")  # providers; image builds (storage priced by ECR)
+# providers and stack references; image builds (their storage is priced by the ECR repository)
+FREE_PREFIXES = ("pulumi:", "docker:", "docker-build:")
 
 
 @dataclass(frozen=True)
@@ -214,6 +224,7 @@ class _Pricer:
             "aws:kms/key:Key": self.kms_key,
             "aws:secretsmanager/secret:Secret": self.secret,
             "aws:cloudwatch/metricAlarm:MetricAlarm": self.metric_alarm,
+            "aws:cloudwatch/compositeAlarm:CompositeAlarm": self.composite_alarm,
             "aws:cloudwatch/dashboard:Dashboard": self.dashboard,
             "aws:cloudwatch/logGroup:LogGroup": self.log_group,
             "aws:ecr/repository:Repository": self.ecr_repository,
@@ -388,6 +399,10 @@ class _Pricer:
         key = "cloudwatch.alarm_metric_month.high_resolution" if high_res else "cloudwatch.alarm_metric_month"
         usd = self.table.usd(key)
         self.add(r, OVERHEAD, f"{metrics} alarm metric(s) × ${usd:g}", metrics * usd)
+
+    def composite_alarm(self, r: Resource) -> None:
+        usd = self.table.usd("cloudwatch.composite_alarm_month")
+        self.add(r, OVERHEAD, f"1 composite alarm × ${usd:g}", usd)
 
     def dashboard(self, r: Resource) -> None:
         usd = self.table.usd("cloudwatch.dashboard_month")

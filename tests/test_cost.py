@@ -122,6 +122,7 @@ def test_alb_waf_and_small_overheads() -> None:
     s.add("aws:secretsmanager/secret:Secret", "secret", {})
     s.add("aws:cloudwatch/metricAlarm:MetricAlarm", "alarm", {"period": 60})
     s.add("aws:cloudwatch/metricAlarm:MetricAlarm", "fast-alarm", {"period": 10})
+    s.add("aws:cloudwatch/compositeAlarm:CompositeAlarm", "composite", {})
     s.add("aws:cloudwatch/dashboard:Dashboard", "dashboard", {})
     s.add("aws:route53/zone:Zone", "zone", {})
     report = cost.estimate(s.run(), assumptions=cost.Assumptions(0, 0, 0, 0, 0, 0, 0, 0))
@@ -133,6 +134,7 @@ def test_alb_waf_and_small_overheads() -> None:
     assert line_total(report, "secret") == pytest.approx(0.40)
     assert line_total(report, "alarm") == pytest.approx(0.10)
     assert line_total(report, "fast-alarm") == pytest.approx(0.30)
+    assert line_total(report, "composite") == pytest.approx(0.50)
     assert line_total(report, "dashboard") == pytest.approx(3.0)
     assert line_total(report, "zone") == pytest.approx(0.50)
     assert report.capacity == 0 and report.overhead_ratio is None
@@ -268,3 +270,10 @@ def test_prod_pays_per_az_nat_and_endpoints_dev_stays_under_target(prod: StackRu
     assert len(nat_hours) == len(prod.of_type("aws:ec2/natGateway:NatGateway")) == 3
     assert dev_report.total() < prod_report.total()
     assert dev_report.checks()[0][1] is True
+
+
+def test_price_rules_and_free_types_do_not_overlap() -> None:
+    s = SyntheticStack()
+    report = cost.CostReport("x", "prod", "", "", cost.ASSUMPTIONS["prod"])
+    pricer = cost._Pricer(s.run(), TABLE, cost.ASSUMPTIONS["prod"], report)
+    assert not set(pricer.handlers) & cost.FREE_TYPES

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from synthetic import full_architecture
 
 from offline import diagram
@@ -52,3 +53,15 @@ def test_real_stack_diagram(any_stack: StackRun, tmp_path: Path) -> None:
     assert titles(d)["kms"].startswith("KMS keys ×4")
     png, _ = diagram.write(any_stack, tmp_path)
     assert png.read_bytes()[:8] == PNG_SIGNATURE and png.stat().st_size > 1_000
+
+
+def test_preview_prints_cost_and_critical_path_and_writes_the_diagram(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from offline import preview
+
+    assert preview.main(["dev", "--inventory", str(tmp_path / "inventory.json")]) == 0
+    out = capsys.readouterr().out
+    assert "\nEstimated monthly cost\n" in out and "target: dev total <= $150/month: ok" in out
+    assert "\nDeploy critical path\n" in out and "rule: total ≤" in out
+    assert f"Diagram: {tmp_path / 'architecture.png'}" in out
+    assert (tmp_path / "architecture.png").stat().st_size > 1_000
