@@ -125,7 +125,7 @@ FREE_TYPES = frozenset({
     "aws:appautoscaling/scheduledAction:ScheduledAction", "aws:ec2/networkAclRule:NetworkAclRule",
     "aws:ec2/mainRouteTableAssociation:MainRouteTableAssociation", "aws:ec2/vpcDhcpOptions:VpcDhcpOptions",
     "aws:ec2/vpcEndpointPolicy:VpcEndpointPolicy", "aws:s3/bucketAclV2:BucketAclV2",
-    "aws:rds/roleAssociation:RoleAssociation",
+    "aws:rds/roleAssociation:RoleAssociation", "aws:servicediscovery/httpNamespace:HttpNamespace",
     "random:index/randomPassword:RandomPassword", "random:index/randomId:RandomId",
     "random:index/randomString:RandomString",
 })
@@ -211,6 +211,8 @@ class _Pricer:
         self.handlers: dict[str, Callable[[Resource], None]] = {
             "aws:ecs/service:Service": self.ecs_service,
             "aws:rds/instance:Instance": self.rds_instance,
+            "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication":
+                self.rds_backup_replication,
             "aws:elasticache/replicationGroup:ReplicationGroup": self.elasticache_group,
             "aws:elasticache/cluster:Cluster": self.elasticache_cluster,
             "aws:s3/bucket:Bucket": self.s3_bucket,
@@ -296,13 +298,24 @@ class _Pricer:
             self.add(r, OVERHEAD, f"Performance Insights {retention} d retention: {vcpus} vCPU × {self.hours} h × "
                      f"${usd:g} (Database Insights Advanced)", vcpus * usd * self.hours)
 
-    def _source_storage(self, replica: Resource) -> Any:
-        source = replica.plain("replicateSourceDb")
+    def _source_storage(self, resource: Resource, key: str = "replicateSourceDb") -> Any:
+        """allocatedStorage of the instance `resource` copies (found by dependency, identifier or ARN)."""
+        urns = set(resource.property_dependencies.get(key, []))
+        source = resource.plain(key)
         for db in self.run.of_type("aws:rds/instance:Instance"):
-            if db is not replica and source in (db.outputs.get("identifier"), db.outputs.get("arn"),
-                                                db.plain("identifier"), db.id):
+            if db is not resource and (db.urn in urns or source in (
+                    db.outputs.get("identifier"), db.outputs.get("arn"), db.plain("identifier"), db.id)):
                 return db.plain("allocatedStorage")
         return None
+
+    def rds_backup_replication(self, r: Resource) -> None:
+        gb = self._source_storage(r, "sourceDbInstanceArn")
+        if not gb:
+            raise NotPricedError("its source instance is not among the stack's resources")
+        usd = self.table.usd("rds.backup_storage_gb_month")
+        region = r.plain("region") or "another region"
+        self.add(r, CAPACITY, f"assumed {gb} GB (one full copy of the source) of backups in {region} × ${usd:g} "
+                 "(us-east-1 rate; plus inter-region transfer of changes, not priced)", float(gb) * usd, assumed=True)
 
     def elasticache_group(self, r: Resource) -> None:
         node = r.plain("nodeType")

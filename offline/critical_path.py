@@ -46,6 +46,8 @@ def timing(resource: Resource) -> Timing:
         if resource.plain("multiAz"):
             return Timing(15, "Multi-AZ primary ~15 min")
         return Timing(8, "single-AZ instance ~8 min")
+    if t == "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication":
+        return Timing(5, "cross-region backup replication start ~5 min (assumed, not measured)")
     if t == "aws:rds/cluster:Cluster":
         return Timing(8, "Aurora cluster ~5-10 min")
     if t == "aws:rds/clusterInstance:ClusterInstance":

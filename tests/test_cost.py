@@ -61,6 +61,18 @@ def test_a_replica_is_priced_as_an_instance_with_the_sources_storage() -> None:
     assert any("replica" in x.what for x in report.lines if x.resource == "db-reader")
 
 
+def test_cross_region_backup_replication_is_one_assumed_copy_of_the_source() -> None:
+    s = SyntheticStack()
+    primary = s.add("aws:rds/instance:Instance", "db", {"instanceClass": "db.t4g.medium", "allocatedStorage": 40})
+    s.add("aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication", "db-backups",
+          {"sourceDbInstanceArn": primary.outputs["arn"], "region": "us-west-2"}, parent=primary,
+          prop_deps={"sourceDbInstanceArn": [primary]})
+    report = cost.estimate(s.run())
+    (line,) = [x for x in report.lines if x.resource == "db-backups"]
+    assert line.assumed and "us-west-2" in line.what
+    assert line.monthly_usd == pytest.approx(40 * TABLE.usd("rds.backup_storage_gb_month"))
+
+
 def test_performance_insights_beyond_seven_days_is_overhead_per_vcpu() -> None:
     s = SyntheticStack()
     s.add("aws:rds/instance:Instance", "db", {"instanceClass": "db.r6g.xlarge", "allocatedStorage": 20,
