@@ -49,25 +49,30 @@ class Assumptions:
     waf_million_requests: float
     """Requests inspected by each web ACL, in millions."""
     log_gb_per_group: float
-    """GB ingested per CloudWatch log group (app logs, flow logs)."""
+    """GB ingested per CloudWatch log group that no `log_gb_by_name` entry matches (an ECS service's logs)."""
     s3_gb_per_bucket: float
     """GB stored in each S3 bucket (Standard class): backups, uploads, ALB logs."""
     ecr_gb_per_repository: float
     """GB of images kept per ECR repository (the lifecycle policy bounds it)."""
     kms_10k_requests_per_key: float
     """KMS API requests per key, in tens of thousands (S3 bucket keys and RDS/ElastiCache data keys keep it low)."""
+    log_gb_by_name: tuple[tuple[str, float], ...] = ()
+    """GB ingested by log groups whose name (resource or group name) contains the text; the first match wins."""
 
 
 ASSUMPTIONS: dict[str, Assumptions] = {
     "dev": Assumptions(nat_gb_per_gateway=20, interface_endpoint_gb_per_endpoint=2, alb_average_lcu=0.5,
                        waf_million_requests=0.5, log_gb_per_group=1, s3_gb_per_bucket=5, ecr_gb_per_repository=2,
-                       kms_10k_requests_per_key=1),
+                       kms_10k_requests_per_key=1,
+                       log_gb_by_name=(("flow-logs", 2), ("upgrade", 0.01), ("postgresql", 0.5), ("waf", 0.5))),
     "staging": Assumptions(nat_gb_per_gateway=30, interface_endpoint_gb_per_endpoint=5, alb_average_lcu=1,
                            waf_million_requests=2, log_gb_per_group=3, s3_gb_per_bucket=20, ecr_gb_per_repository=5,
-                           kms_10k_requests_per_key=3),
+                           kms_10k_requests_per_key=3,
+                           log_gb_by_name=(("flow-logs", 5), ("upgrade", 0.01), ("postgresql", 1), ("waf", 2))),
     "prod": Assumptions(nat_gb_per_gateway=100, interface_endpoint_gb_per_endpoint=20, alb_average_lcu=5,
                         waf_million_requests=30, log_gb_per_group=20, s3_gb_per_bucket=200, ecr_gb_per_repository=10,
-                        kms_10k_requests_per_key=20),
+                        kms_10k_requests_per_key=20,
+                        log_gb_by_name=(("flow-logs", 30), ("upgrade", 0.01), ("postgresql", 5), ("waf", 10))),
 }
 
 
@@ -424,7 +429,8 @@ class _Pricer:
     def log_group(self, r: Resource) -> None:
         infrequent = r.plain("logGroupClass") == "INFREQUENT_ACCESS"
         ingest = self.table.usd("cloudwatch.logs.ingest_gb" + (".infrequent_access" if infrequent else ""))
-        gb = self.a.log_gb_per_group
+        names = f"{r.name} {r.plain('name') or ''}"
+        gb = next((volume for text, volume in self.a.log_gb_by_name if text in names), self.a.log_gb_per_group)
         self.add(r, OVERHEAD, f"assumed {_n(gb)} GB ingested × ${ingest:g}", gb * ingest, assumed=True)
         retention_days = int(r.plain("retentionInDays") or 0)
         months = min(retention_days / 30, 12) if retention_days else 12  # steady state, capped at a year
@@ -512,7 +518,9 @@ def render(report: CostReport, *, detail: bool = True) -> list[str]:
     lines.append(f"Free by themselves: {free} resources of {len(report.free)} types (VPC, subnets, IAM, aliases, ...)")
     a = report.assumptions
     lines.append(f"Assumptions ({report.environment}, per month; offline/cost.py ASSUMPTIONS):")
-    lines.extend("  " + row for row in textwrap.wrap(", ".join(f"{k}={v:g}" for k, v in a.__dict__.items()), 110))
+    shown = [f"{k}={v:g}" for k, v in a.__dict__.items() if not isinstance(v, tuple)]
+    shown += [f"log GB where the name has {text!r}={volume:g}" for text, volume in a.log_gb_by_name]
+    lines.extend("  " + row for row in textwrap.wrap(", ".join(shown), 110))
     return lines
 
 

@@ -140,7 +140,9 @@ class _Model:
 
         top = Band("", "external", [Box("internet", "Internet", ["users, Anthropic API"], "external")])
         for zone in run.of_type("aws:route53/zone:Zone"):
-            top.boxes.append(Box(f"zone:{zone.name}", "Route 53", [str(zone.plain("name", zone.name))], "external"))
+            if not zone.plain("vpcs"):  # public zones sit with the Internet; private ones are drawn as regional
+                top.boxes.append(Box(f"zone:{zone.name}", "Route 53", [str(zone.plain("name", zone.name))],
+                                     "external"))
         rows = [top]
         wafs = run.of_type("aws:wafv2/webAcl:WebAcl")
         if wafs:
@@ -318,6 +320,9 @@ class _Model:
         repos = names("aws:ecr/repository:Repository")
         if repos:
             side.append(Box("ecr", f"ECR repositories ×{len(repos)}", repos, "regional"))
+        private_zones = [str(z.plain("name", z.name)) for z in run.of_type("aws:route53/zone:Zone") if z.plain("vpcs")]
+        if private_zones:
+            side.append(Box("private-zones", "Route 53 private zones", private_zones, "regional"))
         alarms = run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
         dashboards = run.of_type("aws:cloudwatch/dashboard:Dashboard")
         if alarms or dashboards:

@@ -166,6 +166,20 @@ def test_usage_based_lines_are_labelled_assumed_and_follow_the_assumptions() -> 
     assert all(x.assumed for x in report.lines if x.resource == "logs")
 
 
+def test_log_volume_follows_the_kind_of_log_group() -> None:
+    s = SyntheticStack()
+    s.add("aws:cloudwatch/logGroup:LogGroup", "network-flow-logs", {"retentionInDays": 30})
+    s.add("aws:cloudwatch/logGroup:LogGroup", "database-logs-upgrade", {"retentionInDays": 30})
+    s.add("aws:cloudwatch/logGroup:LogGroup", "app-web", {"retentionInDays": 30})
+    a = cost.Assumptions(0, 0, 0, 0, log_gb_per_group=10, s3_gb_per_bucket=0, ecr_gb_per_repository=0,
+                         kms_10k_requests_per_key=0, log_gb_by_name=(("flow-logs", 30), ("upgrade", 0.01)))
+    report = cost.estimate(s.run(), assumptions=a)
+    per_gb = 0.50 + 0.03  # ingested, then kept a month
+    assert line_total(report, "network-flow-logs") == pytest.approx(30 * per_gb)
+    assert line_total(report, "database-logs-upgrade") == pytest.approx(0.01 * per_gb)
+    assert line_total(report, "app-web") == pytest.approx(10 * per_gb)
+
+
 def test_unknown_types_and_unlisted_sizes_are_listed_as_not_priced() -> None:
     s = SyntheticStack()
     s.add("aws:sqs/queue:Queue", "jobs", {})
