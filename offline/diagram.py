@@ -166,7 +166,9 @@ class _Model:
             public.boxes.append(Box("nat", f"NAT gateway ×{len(nats)}", [f"egress · {_az_short(azs)}"], "public"))
 
         app = Band(self._band_label("app", tiers), "app", [])
-        for service in run.of_type("aws:ecs/service:Service"):
+        # services behind the load balancer first, so the request path reads left to right
+        for service in sorted(run.of_type("aws:ecs/service:Service"),
+                              key=lambda r: (not r.plain("loadBalancers"), str(r.plain("name") or r.name))):
             key = f"svc:{service.name}"
             app.boxes.append(Box(key, self._service_title(service), self._service_lines(service), "app"))
             network = service.plain("networkConfiguration") or {}
@@ -283,7 +285,7 @@ class _Model:
         edges = list(self.edges)
         services = [b.key for b in app.boxes if b.key.startswith("svc:")]
         for box in data.boxes:
-            if box.key == "db-replicas" or any(e[1] == box.key for e in edges):
+            if box.key == "db-replicas" or box.key.startswith("empty:") or any(e[1] == box.key for e in edges):
                 continue
             edges.extend((s, box.key, "") for s in services)
         if not any(e[1].startswith("svc:") for e in edges) and services:
