@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from synthetic import full_architecture
@@ -44,6 +45,9 @@ def test_png_and_svg_are_written(tmp_path: Path) -> None:
     assert png.read_bytes()[:8] == PNG_SIGNATURE and png.stat().st_size > 5_000
     text = svg.read_text()
     assert text.startswith("<svg") and "web ×3 tasks" in text and "read replicas ×2" in text
+    root = ElementTree.fromstring(text)  # well-formed, one arrow per edge
+    lines = root.findall("{http://www.w3.org/2000/svg}line")
+    assert len(lines) == len(diagram.build(full_architecture().run()).edges)
 
 
 def test_real_stack_diagram(any_stack: StackRun, tmp_path: Path) -> None:
