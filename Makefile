@@ -36,6 +36,8 @@ docs: $(VENV)/.installed
 ## Benchmarks (print figures; not part of the tests).
 bench: $(VENV)/.installed
 	$(PY) -m bench.preview
+	-$(PY) -m bench.cost
+	-$(PY) -m bench.critical_path
 
 clean:
 	rm -rf build .mypy_cache .ruff_cache .pytest_cache

@@ -15,6 +15,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from offline import cost, critical_path, diagram
 from offline.engine import ROOT, Resource, StackRun, available_stacks, run_stack, unwrap_secrets
 
 BUILD_DIR = ROOT / "build"
@@ -84,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
                         "(default: build/<stack>/inventory.json)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config value for this run, e.g. --set maratron:azCount=2")
+    parser.add_argument("--diagram", action=argparse.BooleanOptionalAction, default=True,
+                        help="draw build/<stack>/architecture.png and .svg (default: on)")
     args = parser.parse_args(argv)
 
     overrides: dict[str, Any] = {}
@@ -115,7 +118,13 @@ def main(argv: list[str] | None = None) -> int:
                    "and the stack)", render_tree(run)))
     print(_section("Counts per resource type", render_counts(run)))
     print(_section("Stack outputs", render_outputs(run)))
+    print(_section("Estimated monthly cost", cost.render(cost.estimate(run), detail=False)))
+    print(_section("Deploy critical path", critical_path.render(critical_path.analyse(run))))
     print(f"\nInventory: {inventory.relative_to(ROOT) if inventory.is_relative_to(ROOT) else inventory}")
+    if args.diagram:
+        png = diagram.write(run, (args.inventory.parent if args.inventory else BUILD_DIR / args.stack))[0]
+        print(f"Diagram: {png.relative_to(ROOT) if png.is_relative_to(ROOT) else png} (and .svg); cost breakdown by "
+              f"resource: python -m offline.cost {args.stack}")
     return 0
 
 

@@ -1,0 +1,555 @@
+"""Estimated monthly cost of a stack from its own registered resources: `python -m offline.cost prod`.
+
+Method: every custom resource the program registers (offline.engine.run_stack) is priced from the dated list-price
+table in offline/pricing/ (on-demand, USD, free tiers ignored) for 730 hours a month. What a resource costs depends
+on its inputs (instance class, Multi-AZ, desired task count, subnets of an interface endpoint ...); what it costs
+by *use* (GB through a NAT gateway, requests through WAF, log volume, stored objects) comes from ASSUMPTIONS below,
+one record per environment, and every such line is marked `assumed`. Types that cost nothing by themselves (VPC,
+subnets, IAM, aliases, ...) are listed in FREE_TYPES; any other type is reported as "not priced", never silently
+dropped.
+
+Lines fall in two categories:
+- capacity: what serves users and holds data — Fargate tasks, RDS instances and storage, ElastiCache nodes, S3;
+- overhead: what the platform costs around it — NAT, endpoints, public IPv4, ALB, WAF, KMS, secrets, monitoring,
+  logs, ECR, DNS.
+Targets: prod overhead <= 25% of capacity; dev total <= $150/month.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from offline.engine import Resource, StackRun, unwrap_secrets
+from offline.pricing import PriceTable, UnknownPriceError
+
+Category = Literal["capacity", "overhead"]
+CAPACITY: Category = "capacity"
+OVERHEAD: Category = "overhead"
+
+PROD_OVERHEAD_RATIO_TARGET = 0.25
+DEV_TOTAL_TARGET_USD = 150.0
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    """Usage volumes the list prices are multiplied by (per month unless said otherwise). One place, per environment."""
+
+    nat_gb_per_gateway: float
+    """GB processed per NAT gateway (image pulls without endpoints, Anthropic API calls, OS updates)."""
+    interface_endpoint_gb_per_endpoint: float
+    """GB processed per interface endpoint (image layers, log shipping, secret reads)."""
+    alb_average_lcu: float
+    """Average LCUs an ALB uses around the clock (1 LCU: 25 new conn/s, 3,000 active, 1 GB/h, 1,000 rule evals/s)."""
+    waf_million_requests: float
+    """Requests inspected by each web ACL, in millions."""
+    log_gb_per_group: float
+    """GB ingested per CloudWatch log group that no `log_gb_by_name` entry matches (an ECS service's logs)."""
+    s3_gb_per_bucket: float
+    """GB stored in each S3 bucket (Standard class): backups, uploads, ALB logs."""
+    ecr_gb_per_repository: float
+    """GB of images kept per ECR repository (the lifecycle policy bounds it)."""
+    kms_10k_requests_per_key: float
+    """KMS API requests per key, in tens of thousands (S3 bucket keys and RDS/ElastiCache data keys keep it low)."""
+    log_gb_by_name: tuple[tuple[str, float], ...] = ()
+    """GB ingested by log groups whose name (resource or group name) contains the text; the first match wins."""
+
+
+ASSUMPTIONS: dict[str, Assumptions] = {
+    "dev": Assumptions(nat_gb_per_gateway=20, interface_endpoint_gb_per_endpoint=2, alb_average_lcu=0.5,
+                       waf_million_requests=0.5, log_gb_per_group=1, s3_gb_per_bucket=5, ecr_gb_per_repository=2,
+                       kms_10k_requests_per_key=1,
+                       log_gb_by_name=(("flow-logs", 2), ("upgrade", 0.01), ("postgresql", 0.5), ("waf", 0.5))),
+    "staging": Assumptions(nat_gb_per_gateway=30, interface_endpoint_gb_per_endpoint=5, alb_average_lcu=1,
+                           waf_million_requests=2, log_gb_per_group=3, s3_gb_per_bucket=20, ecr_gb_per_repository=5,
+                           kms_10k_requests_per_key=3,
+                           log_gb_by_name=(("flow-logs", 5), ("upgrade", 0.01), ("postgresql", 1), ("waf", 2))),
+    "prod": Assumptions(nat_gb_per_gateway=100, interface_endpoint_gb_per_endpoint=20, alb_average_lcu=5,
+                        waf_million_requests=30, log_gb_per_group=20, s3_gb_per_bucket=200, ecr_gb_per_repository=10,
+                        kms_10k_requests_per_key=20,
+                        log_gb_by_name=(("flow-logs", 30), ("upgrade", 0.01), ("postgresql", 5), ("waf", 10))),
+}
+
+
+def assumptions_for(environment: str) -> Assumptions:
+    """The environment's assumptions; an unknown environment is sized like prod (the conservative side)."""
+    return ASSUMPTIONS.get(environment, ASSUMPTIONS["prod"])
+
+
+# Types that cost nothing by themselves: their cost, if any, is carried by a priced resource (a route table's
+# traffic by the NAT gateway, a task definition by its service, a secret version by its secret, ...).
+FREE_TYPES = frozenset({
+    "aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/routeTable:RouteTable", "aws:ec2/route:Route",
+    "aws:ec2/routeTableAssociation:RouteTableAssociation", "aws:ec2/internetGateway:InternetGateway",
+    "aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway",
+    "aws:ec2/securityGroup:SecurityGroup", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
+    "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl", "aws:ec2/defaultRouteTable:DefaultRouteTable",
+    "aws:ec2/networkAcl:NetworkAcl", "aws:ec2/flowLog:FlowLog",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "aws:ec2/securityGroupRule:SecurityGroupRule",
+    "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy",
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/serviceLinkedRole:ServiceLinkedRole",
+    "aws:kms/alias:Alias", "aws:kms/keyPolicy:KeyPolicy", "aws:kms/grant:Grant",
+    "aws:rds/subnetGroup:SubnetGroup", "aws:rds/parameterGroup:ParameterGroup",
+    "aws:rds/optionGroup:OptionGroup",
+    "aws:elasticache/subnetGroup:SubnetGroup", "aws:elasticache/parameterGroup:ParameterGroup",
+    "aws:elasticache/user:User", "aws:elasticache/userGroup:UserGroup",
+    "aws:ecs/cluster:Cluster", "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",
+    "aws:ecs/taskDefinition:TaskDefinition",
+    "aws:appautoscaling/target:Target", "aws:appautoscaling/policy:Policy",
+    "aws:lb/targetGroup:TargetGroup", "aws:lb/listener:Listener", "aws:lb/listenerRule:ListenerRule",
+    "aws:lb/listenerCertificate:ListenerCertificate",
+    "aws:acm/certificate:Certificate", "aws:acm/certificateValidation:CertificateValidation",
+    "aws:route53/record:Record",
+    "aws:wafv2/webAclAssociation:WebAclAssociation",
+    "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
+    "aws:secretsmanager/secretVersion:SecretVersion", "aws:secretsmanager/secretPolicy:SecretPolicy",
+    "aws:secretsmanager/secretRotation:SecretRotation",
+    "aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2",
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "aws:s3/bucketPolicy:BucketPolicy",
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls", "aws:s3/bucketLogging:BucketLogging",
+    "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
+    "aws:s3/bucketNotification:BucketNotification", "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration",
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy", "aws:ecr/repositoryPolicy:RepositoryPolicy",
+    "aws:sns/topic:Topic", "aws:sns/topicSubscription:TopicSubscription", "aws:sns/topicPolicy:TopicPolicy",
+    "aws:cloudwatch/logResourcePolicy:LogResourcePolicy",
+    "aws:cloudwatch/eventRule:EventRule", "aws:cloudwatch/eventTarget:EventTarget",
+    "aws:scheduler/schedule:Schedule", "aws:scheduler/scheduleGroup:ScheduleGroup",
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter", "aws:cloudwatch/logStream:LogStream",
+    "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter",
+    "aws:iam/instanceProfile:InstanceProfile", "aws:iam/policyAttachment:PolicyAttachment",
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
+    "aws:lb/targetGroupAttachment:TargetGroupAttachment", "aws:ecs/capacityProvider:CapacityProvider",
+    "aws:appautoscaling/scheduledAction:ScheduledAction", "aws:ec2/networkAclRule:NetworkAclRule",
+    "aws:ec2/mainRouteTableAssociation:MainRouteTableAssociation", "aws:ec2/vpcDhcpOptions:VpcDhcpOptions",
+    "aws:ec2/vpcEndpointPolicy:VpcEndpointPolicy", "aws:s3/bucketAclV2:BucketAclV2",
+    "aws:rds/roleAssociation:RoleAssociation", "aws:servicediscovery/httpNamespace:HttpNamespace",
+    "random:index/randomPassword:RandomPassword", "random:index/randomId:RandomId",
+    "random:index/randomString:RandomString",
+})
+# providers and stack references; image builds (their storage is priced by the ECR repository)
+FREE_PREFIXES = ("pulumi:", "docker:", "docker-build:")
+
+
+@dataclass(frozen=True)
+class LineItem:
+    """One priced component of one resource's monthly cost."""
+
+    resource: str
+    type: str
+    category: Category
+    what: str
+    """How the figure is made, e.g. '2 × db.r6g.large (Multi-AZ) × 730 h × $0.225'."""
+    monthly_usd: float
+    assumed: bool = False
+    """True when the figure rests on a usage assumption (traffic, GB), not only on what the stack declares."""
+
+
+@dataclass
+class CostReport:
+    stack: str
+    environment: str
+    as_of: str
+    region: str
+    assumptions: Assumptions
+    lines: list[LineItem] = field(default_factory=list)
+    not_priced: list[tuple[str, str, str]] = field(default_factory=list)
+    """(type, name, why) of resources the estimate has no price for."""
+    free: dict[str, int] = field(default_factory=dict)
+    """Count per type of resources that cost nothing by themselves."""
+
+    def total(self, category: Category | None = None) -> float:
+        return sum(line.monthly_usd for line in self.lines if category is None or line.category == category)
+
+    @property
+    def capacity(self) -> float:
+        return self.total(CAPACITY)
+
+    @property
+    def overhead(self) -> float:
+        return self.total(OVERHEAD)
+
+    @property
+    def overhead_ratio(self) -> float | None:
+        """Overhead over capacity; None when the stack declares no capacity (nothing to compare with)."""
+        return self.overhead / self.capacity if self.capacity > 0 else None
+
+    def by_resource(self) -> list[tuple[str, str, Category, float]]:
+        totals: dict[tuple[str, str, Category], float] = defaultdict(float)
+        for line in self.lines:
+            totals[(line.type, line.resource, line.category)] += line.monthly_usd
+        return sorted(((t, n, c, v) for (t, n, c), v in totals.items()), key=lambda row: (-row[3], row[1]))
+
+    def checks(self) -> list[tuple[str, bool | None, str]]:
+        """(target, met (None = cannot tell), detail) for the targets that apply to this environment."""
+        found: list[tuple[str, bool | None, str]] = []
+        if self.environment == "prod":
+            ratio = self.overhead_ratio
+            target = f"prod overhead <= {PROD_OVERHEAD_RATIO_TARGET:.0%} of compute + data capacity"
+            if ratio is None:
+                found.append((target, None, f"no capacity declared yet; overhead ${self.overhead:,.2f}/month"))
+            else:
+                found.append((target, ratio <= PROD_OVERHEAD_RATIO_TARGET,
+                              f"overhead ${self.overhead:,.2f} / capacity ${self.capacity:,.2f} = {ratio:.0%}"))
+        if self.environment == "dev":
+            found.append((f"dev total <= ${DEV_TOTAL_TARGET_USD:,.0f}/month", self.total() <= DEV_TOTAL_TARGET_USD,
+                          f"total ${self.total():,.2f}/month"))
+        return found
+
+
+class _Pricer:
+    """Turns resources into line items; one method per priced type."""
+
+    def __init__(self, run: StackRun, table: PriceTable, assumptions: Assumptions, report: CostReport) -> None:
+        self.run = run
+        self.table = table
+        self.hours = table.hours_per_month
+        self.a = assumptions
+        self.report = report
+        self.handlers: dict[str, Callable[[Resource], None]] = {
+            "aws:ecs/service:Service": self.ecs_service,
+            "aws:rds/instance:Instance": self.rds_instance,
+            "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication":
+                self.rds_backup_replication,
+            "aws:elasticache/replicationGroup:ReplicationGroup": self.elasticache_group,
+            "aws:elasticache/cluster:Cluster": self.elasticache_cluster,
+            "aws:s3/bucket:Bucket": self.s3_bucket,
+            "aws:s3/bucketV2:BucketV2": self.s3_bucket,
+            "aws:ec2/natGateway:NatGateway": self.nat_gateway,
+            "aws:ec2/vpcEndpoint:VpcEndpoint": self.vpc_endpoint,
+            "aws:ec2/eip:Eip": self.eip,
+            "aws:lb/loadBalancer:LoadBalancer": self.load_balancer,
+            "aws:alb/loadBalancer:LoadBalancer": self.load_balancer,
+            "aws:wafv2/webAcl:WebAcl": self.web_acl,
+            "aws:kms/key:Key": self.kms_key,
+            "aws:secretsmanager/secret:Secret": self.secret,
+            "aws:cloudwatch/metricAlarm:MetricAlarm": self.metric_alarm,
+            "aws:cloudwatch/compositeAlarm:CompositeAlarm": self.composite_alarm,
+            "aws:cloudwatch/dashboard:Dashboard": self.dashboard,
+            "aws:cloudwatch/logGroup:LogGroup": self.log_group,
+            "aws:ecr/repository:Repository": self.ecr_repository,
+            "aws:route53/zone:Zone": self.route53_zone,
+        }
+
+    def add(self, r: Resource, category: Category, what: str, usd: float, assumed: bool = False) -> None:
+        self.report.lines.append(LineItem(r.name, r.type, category, what, usd, assumed))
+
+    def hourly(self, r: Resource, category: Category, key: str, count: float, label: str) -> None:
+        usd = self.table.usd(key)
+        self.add(r, category, f"{_n(count)} × {label} × {self.hours} h × ${usd:g}", count * usd * self.hours)
+
+    # --- capacity ------------------------------------------------------------------------------------------------
+
+    def ecs_service(self, r: Resource) -> None:
+        desired = int(r.plain("desiredCount", 0) or 0)
+        task = self._task_definition(r)
+        if task is None:
+            raise NotPricedError("its task definition is not among the stack's resources")
+        launch = r.plain("launchType") or ""
+        strategies = r.plain("capacityProviderStrategies") or []
+        if launch and launch != "FARGATE":
+            raise NotPricedError(f"launch type {launch} (only Fargate is priced)")
+        vcpu = float(task.plain("cpu")) / 1024
+        memory_gb = float(task.plain("memory")) / 1024
+        platform = task.plain("runtimePlatform") or {}
+        arch = "arm64" if str(platform.get("cpuArchitecture", "X86_64")).upper() == "ARM64" else "x86_64"
+        spot = any(s.get("capacityProvider") == "FARGATE_SPOT" for s in strategies)
+        vcpu_usd = self.table.usd(f"fargate.vcpu_hour.{arch}")
+        gb_usd = self.table.usd(f"fargate.gb_hour.{arch}")
+        note = " (FARGATE_SPOT share priced on-demand: an upper bound)" if spot else ""
+        self.add(r, CAPACITY, f"{desired} tasks × {_n(vcpu)} vCPU {arch} × {self.hours} h × ${vcpu_usd:g}{note}",
+                 desired * vcpu * vcpu_usd * self.hours)
+        self.add(r, CAPACITY, f"{desired} tasks × {_n(memory_gb)} GB × {self.hours} h × ${gb_usd:g}",
+                 desired * memory_gb * gb_usd * self.hours)
+
+    def _task_definition(self, service: Resource) -> Resource | None:
+        urns = set(service.property_dependencies.get("taskDefinition", []))
+        reference = service.plain("taskDefinition")
+        for task in self.run.of_type("aws:ecs/taskDefinition:TaskDefinition"):
+            if task.urn in urns or (reference and reference in (task.outputs.get("arn"), task.plain("family"))):
+                return task
+        return None
+
+    def rds_instance(self, r: Resource) -> None:
+        cls = r.plain("instanceClass")
+        engine = str(r.plain("engine") or "postgres")
+        if "postgres" not in engine and not r.plain("replicateSourceDb"):
+            raise NotPricedError(f"engine {engine} (the table lists PostgreSQL)")
+        multi_az = bool(r.plain("multiAz", False))
+        copies = 2 if multi_az else 1
+        role = "replica" if r.plain("replicateSourceDb") else "primary"
+        key = f"rds.postgres.instance_hour.{cls}"
+        if not self.table.has(key):
+            raise NotPricedError(f"instance class {cls} is not in the price table")
+        self.hourly(r, CAPACITY, key, copies, f"{cls} {role}" + (" (Multi-AZ: standby billed)" if multi_az else ""))
+        storage = r.plain("allocatedStorage")
+        if storage is None and role == "replica":
+            storage = self._source_storage(r)
+        storage_type = str(r.plain("storageType") or "gp2")
+        if storage:
+            usd = self.table.usd(f"rds.storage_gb_month.{storage_type}")
+            self.add(r, CAPACITY, f"{copies} × {storage} GB {storage_type} × ${usd:g}", copies * float(storage) * usd)
+        retention = int(r.plain("performanceInsightsRetentionPeriod") or 0)
+        if r.plain("performanceInsightsEnabled") and retention > 7:
+            vcpus = self.table.rds_instance_vcpus.get(str(cls), 2)
+            usd = self.table.usd("rds.database_insights_advanced.vcpu_hour")
+            self.add(r, OVERHEAD, f"Performance Insights {retention} d retention: {vcpus} vCPU × {self.hours} h × "
+                     f"${usd:g} (Database Insights Advanced)", vcpus * usd * self.hours)
+
+    def _source_storage(self, resource: Resource, key: str = "replicateSourceDb") -> Any:
+        """allocatedStorage of the instance `resource` copies (found by dependency, identifier or ARN)."""
+        urns = set(resource.property_dependencies.get(key, []))
+        source = resource.plain(key)
+        for db in self.run.of_type("aws:rds/instance:Instance"):
+            if db is not resource and (db.urn in urns or source in (
+                    db.outputs.get("identifier"), db.outputs.get("arn"), db.plain("identifier"), db.id)):
+                return db.plain("allocatedStorage")
+        return None
+
+    def rds_backup_replication(self, r: Resource) -> None:
+        gb = self._source_storage(r, "sourceDbInstanceArn")
+        if not gb:
+            raise NotPricedError("its source instance is not among the stack's resources")
+        usd = self.table.usd("rds.backup_storage_gb_month")
+        region = r.plain("region") or "another region"
+        self.add(r, CAPACITY, f"assumed {gb} GB (one full copy of the source) of backups in {region} × ${usd:g} "
+                 "(us-east-1 rate; plus inter-region transfer of changes, not priced)", float(gb) * usd, assumed=True)
+
+    def elasticache_group(self, r: Resource) -> None:
+        node = r.plain("nodeType")
+        if r.plain("numNodeGroups") is not None:
+            groups = int(r.plain("numNodeGroups"))
+            nodes = groups * (int(r.plain("replicasPerNodeGroup") or 0) + 1)
+        else:
+            nodes = int(r.plain("numCacheClusters") or 1)
+        self._cache_nodes(r, node, nodes)
+
+    def elasticache_cluster(self, r: Resource) -> None:
+        self._cache_nodes(r, r.plain("nodeType"), int(r.plain("numCacheNodes") or 1))
+
+    def _cache_nodes(self, r: Resource, node: Any, nodes: int) -> None:
+        key = f"elasticache.redis.node_hour.{node}"
+        if not self.table.has(key):
+            raise NotPricedError(f"node type {node} is not in the price table")
+        engine = str(r.plain("engine") or "redis")
+        usd = self.table.usd(key)
+        factor = self.table.usd("elasticache.valkey_factor") if engine == "valkey" else 1.0
+        label = f"{node} {engine}" + (f" (× {factor:g})" if factor != 1 else "")
+        self.add(r, CAPACITY, f"{nodes} nodes × {label} × {self.hours} h × ${usd:g}",
+                 nodes * usd * factor * self.hours)
+
+    def s3_bucket(self, r: Resource) -> None:
+        usd = self.table.usd("s3.standard.storage_gb_month")
+        gb = self.a.s3_gb_per_bucket
+        self.add(r, CAPACITY, f"assumed {_n(gb)} GB Standard × ${usd:g}", gb * usd, assumed=True)
+
+    # --- overhead --------------------------------------------------------------------------------------------------
+
+    def nat_gateway(self, r: Resource) -> None:
+        self.hourly(r, OVERHEAD, "natgateway.hour", 1, "NAT gateway")
+        usd = self.table.usd("natgateway.gb_processed")
+        gb = self.a.nat_gb_per_gateway
+        self.add(r, OVERHEAD, f"assumed {_n(gb)} GB processed × ${usd:g}", gb * usd, assumed=True)
+
+    def vpc_endpoint(self, r: Resource) -> None:
+        kind = r.plain("vpcEndpointType") or "Gateway"
+        if kind == "Gateway":
+            self.report.free[r.type + " (Gateway)"] = self.report.free.get(r.type + " (Gateway)", 0) + 1
+            return
+        azs = len(r.plain("subnetIds") or []) or len(r.plain("subnetConfigurations") or []) or 1
+        self.hourly(r, OVERHEAD, "vpcendpoint.interface.az_hour", azs, f"{kind} endpoint AZ")
+        usd = self.table.usd("vpcendpoint.interface.gb_processed")
+        gb = self.a.interface_endpoint_gb_per_endpoint
+        self.add(r, OVERHEAD, f"assumed {_n(gb)} GB processed × ${usd:g}", gb * usd, assumed=True)
+
+    def eip(self, r: Resource) -> None:
+        self.hourly(r, OVERHEAD, "public_ipv4.hour", 1, "public IPv4 address")
+
+    def load_balancer(self, r: Resource) -> None:
+        kind = r.plain("loadBalancerType") or "application"
+        prefix = {"application": "alb", "network": "nlb"}.get(kind)
+        if prefix is None:
+            raise NotPricedError(f"load balancer type {kind}")
+        self.hourly(r, OVERHEAD, f"{prefix}.hour", 1, f"{kind} load balancer")
+        usd = self.table.usd(f"{prefix}.lcu_hour")
+        lcu = self.a.alb_average_lcu
+        self.add(r, OVERHEAD, f"assumed {_n(lcu)} LCU × {self.hours} h × ${usd:g}", lcu * usd * self.hours,
+                 assumed=True)
+        if not r.plain("internal", False):
+            nodes = len(r.plain("subnets") or []) or len(r.plain("subnetMappings") or []) or 2
+            self.hourly(r, OVERHEAD, "public_ipv4.hour", nodes, "public IPv4 (one per AZ node)")
+
+    def web_acl(self, r: Resource) -> None:
+        rules = len(r.plain("rules") or [])
+        acl = self.table.usd("waf.web_acl_month")
+        rule = self.table.usd("waf.rule_month")
+        self.add(r, OVERHEAD, f"1 web ACL × ${acl:g} + {rules} rules × ${rule:g}", acl + rules * rule)
+        usd = self.table.usd("waf.million_requests")
+        million = self.a.waf_million_requests
+        self.add(r, OVERHEAD, f"assumed {_n(million)} M requests × ${usd:g}", million * usd, assumed=True)
+
+    def kms_key(self, r: Resource) -> None:
+        usd = self.table.usd("kms.key_month")
+        self.add(r, OVERHEAD, f"1 key × ${usd:g}", usd)
+        requests = self.table.usd("kms.10k_requests")
+        volume = self.a.kms_10k_requests_per_key
+        self.add(r, OVERHEAD, f"assumed {_n(volume * 10)}k requests × ${requests:g}/10k", volume * requests,
+                 assumed=True)
+
+    def secret(self, r: Resource) -> None:
+        usd = self.table.usd("secretsmanager.secret_month")
+        self.add(r, OVERHEAD, f"1 secret × ${usd:g}", usd)
+
+    def metric_alarm(self, r: Resource) -> None:
+        queries = r.plain("metricQueries") or []
+        metrics = sum(1 for q in queries if q.get("metric")) or 1
+        anomaly = any("ANOMALY_DETECTION_BAND" in str(q.get("expression", "")) for q in queries)
+        if anomaly:
+            metrics *= 3  # an anomaly detection alarm bills the metric and the two band bounds
+        high_res = int(r.plain("period") or 60) < 60
+        key = "cloudwatch.alarm_metric_month.high_resolution" if high_res else "cloudwatch.alarm_metric_month"
+        usd = self.table.usd(key)
+        self.add(r, OVERHEAD, f"{metrics} alarm metric(s) × ${usd:g}", metrics * usd)
+
+    def composite_alarm(self, r: Resource) -> None:
+        usd = self.table.usd("cloudwatch.composite_alarm_month")
+        self.add(r, OVERHEAD, f"1 composite alarm × ${usd:g}", usd)
+
+    def dashboard(self, r: Resource) -> None:
+        usd = self.table.usd("cloudwatch.dashboard_month")
+        self.add(r, OVERHEAD, f"1 dashboard × ${usd:g}", usd)
+
+    def log_group(self, r: Resource) -> None:
+        infrequent = r.plain("logGroupClass") == "INFREQUENT_ACCESS"
+        ingest = self.table.usd("cloudwatch.logs.ingest_gb" + (".infrequent_access" if infrequent else ""))
+        names = f"{r.name} {r.plain('name') or ''}"
+        gb = next((volume for text, volume in self.a.log_gb_by_name if text in names), self.a.log_gb_per_group)
+        self.add(r, OVERHEAD, f"assumed {_n(gb)} GB ingested × ${ingest:g}", gb * ingest, assumed=True)
+        retention_days = int(r.plain("retentionInDays") or 0)
+        months = min(retention_days / 30, 12) if retention_days else 12  # steady state, capped at a year
+        storage = self.table.usd("cloudwatch.logs.storage_gb_month")
+        self.add(r, OVERHEAD, f"assumed {_n(gb * months)} GB archived ({retention_days or 'no'} d retention) × "
+                 f"${storage:g}", gb * months * storage, assumed=True)
+
+    def ecr_repository(self, r: Resource) -> None:
+        usd = self.table.usd("ecr.storage_gb_month")
+        gb = self.a.ecr_gb_per_repository
+        self.add(r, OVERHEAD, f"assumed {_n(gb)} GB images × ${usd:g}", gb * usd, assumed=True)
+
+    def route53_zone(self, r: Resource) -> None:
+        usd = self.table.usd("route53.hosted_zone_month")
+        self.add(r, OVERHEAD, f"1 hosted zone × ${usd:g}", usd)
+
+
+class NotPricedError(Exception):
+    """A resource of a priced type whose particular configuration the table cannot price (e.g. an unlisted class)."""
+
+
+def _n(value: float) -> str:
+    return f"{value:g}"
+
+
+def estimate(run: StackRun, table: PriceTable | None = None, assumptions: Assumptions | None = None) -> CostReport:
+    """The monthly cost report of one stack run."""
+    region = run.config.get("aws:region", "us-east-1")
+    table = table or PriceTable.load(region)
+    environment = str(unwrap_secrets(run.config.get("maratron:environment", run.stack)))
+    report = CostReport(stack=run.stack, environment=environment, as_of=table.as_of, region=table.region,
+                        assumptions=assumptions or assumptions_for(environment))
+    pricer = _Pricer(run, table, report.assumptions, report)
+    for resource in run.resources:
+        if not resource.custom:
+            continue
+        handler = pricer.handlers.get(resource.type)
+        if handler is not None:
+            try:
+                handler(resource)
+            except (NotPricedError, UnknownPriceError) as why:
+                report.not_priced.append((resource.type, resource.name, str(why).strip("'")))
+        elif resource.type in FREE_TYPES or resource.type.startswith(FREE_PREFIXES):
+            report.free[resource.type] = report.free.get(resource.type, 0) + 1
+        else:
+            report.not_priced.append((resource.type, resource.name, "no price rule for this type"))
+    return report
+
+
+def _money(value: float) -> str:
+    return f"${value:,.2f}"
+
+
+def render(report: CostReport, *, detail: bool = True) -> list[str]:
+    """The report as text lines (the preview's "Estimated monthly cost" section)."""
+    ratio = report.overhead_ratio
+    lines = [
+        f"{_money(report.total())}/month for {report.stack} ({report.region} on-demand list prices as of "
+        f"{report.as_of}, 730 h/month)",
+        f"  capacity (compute & data) {_money(report.capacity):>12}",
+        f"  overhead (platform)       {_money(report.overhead):>12}"
+        + (f"   = {ratio:.0%} of capacity" if ratio is not None else "   (no capacity declared)"),
+    ]
+    for target, met, detail_text in report.checks():
+        status = {True: "ok", False: "EXCEEDED", None: "n/a"}[met]
+        lines.append(f"  target: {target}: {status} — {detail_text}")
+    if detail:
+        lines.append("By category and resource:")
+        for category in (CAPACITY, OVERHEAD):
+            rows = [row for row in report.by_resource() if row[2] == category]
+            lines.append(f"  {category}: {_money(report.total(category))}")
+            for type_, name, _, usd in rows:
+                lines.append(f"    {_money(usd):>10}  {name} ({type_.split(':')[1]})")
+                for item in (x for x in report.lines if x.resource == name and x.type == type_):
+                    flag = "  [assumed]" if item.assumed else ""
+                    lines.append(f"                {_money(item.monthly_usd):>9}  {item.what}{flag}")
+    else:
+        lines.append("By category and type (per resource: python -m offline.cost <stack>):")
+        lines.extend(_by_type(report))
+    if report.not_priced:
+        lines.append("Not priced (add a rule in offline/cost.py or a price to the table):")
+        for type_, name, why in report.not_priced:
+            lines.append(f"  - {type_} {name}: {why}")
+    free = sum(report.free.values())
+    lines.append(f"Free by themselves: {free} resources of {len(report.free)} types (VPC, subnets, IAM, aliases, ...)")
+    a = report.assumptions
+    lines.append(f"Assumptions ({report.environment}, per month; offline/cost.py ASSUMPTIONS):")
+    shown = [f"{k}={v:g}" for k, v in a.__dict__.items() if not isinstance(v, tuple)]
+    shown += [f"log GB where the name has {text!r}={volume:g}" for text, volume in a.log_gb_by_name]
+    lines.extend("  " + row for row in textwrap.wrap(", ".join(shown), 110))
+    return lines
+
+
+def _by_type(report: CostReport) -> list[str]:
+    totals: dict[tuple[Category, str], float] = defaultdict(float)
+    counts: dict[tuple[Category, str], set[str]] = defaultdict(set)
+    for line in report.lines:
+        totals[(line.category, line.type)] += line.monthly_usd
+        counts[(line.category, line.type)].add(line.resource)
+    rows = sorted(totals.items(), key=lambda kv: (kv[0][0], -kv[1], kv[0][1]))
+    return [f"  {_money(usd):>10}  {category:<8}  {len(counts[(category, type_)])} × {type_.split(':')[1]}"
+            for (category, type_), usd in rows]
+
+
+def main(argv: list[str] | None = None) -> int:
+    from offline.engine import available_stacks, run_stack
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("stack", nargs="?", default="dev", help=f"stack name ({', '.join(available_stacks())})")
+    parser.add_argument("--summary", action="store_true", help="totals and targets only")
+    args = parser.parse_args(argv)
+    run = run_stack(args.stack)
+    if not run.ok:
+        print(f"the program failed, no estimate: {run.error}", file=sys.stderr)
+        return 1
+    report = estimate(run)
+    print("\n".join(render(report, detail=not args.summary)))
+    return 1 if any(met is False for _, met, _ in report.checks()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

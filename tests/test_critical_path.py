@@ -1,0 +1,119 @@
+"""Deploy critical path: ordering rules on hand-built resources, the target rule, the real stacks."""
+
+from __future__ import annotations
+
+import pytest
+from synthetic import SyntheticStack, full_architecture
+
+from offline import critical_path as cp
+from offline.engine import StackRun
+
+Q = cp.SECONDS
+
+
+def names(path: cp.CriticalPath) -> list[str]:
+    return [step.resource.name for step in path.chain]
+
+
+def primary_and_replicas(replicas: int, *, multi_az: bool = True) -> SyntheticStack:
+    s = SyntheticStack()
+    key = s.add("aws:kms/key:Key", "key", {})
+    primary = s.add("aws:rds/instance:Instance", "db", {"multiAz": multi_az}, prop_deps={"kmsKeyId": [key]})
+    for index in range(1, replicas + 1):
+        s.add("aws:rds/instance:Instance", f"db-reader-{index}", {"replicateSourceDb": "db"},
+              prop_deps={"replicateSourceDb": [primary]})
+    return s
+
+
+def test_a_replica_after_the_primary_lengthens_the_path_by_the_replica_time() -> None:
+    alone = cp.analyse(primary_and_replicas(0).run())
+    assert alone.total == pytest.approx(Q + 15)
+    with_replica = cp.analyse(primary_and_replicas(1).run())
+    assert with_replica.total - alone.total == pytest.approx(cp.timing(
+        primary_and_replicas(1).resources[-1]).minutes) == pytest.approx(15)
+    assert names(with_replica) == ["key", "db", "db-reader-1"]
+    # a second replica runs beside the first: same total, and it is listed as slow but off the path
+    two = cp.analyse(primary_and_replicas(2).run())
+    assert two.total == pytest.approx(with_replica.total)
+    assert [s.resource.name for s in two.slow_off_path()] == ["db-reader-2"]
+
+
+def test_single_az_primary_is_faster_than_multi_az() -> None:
+    assert cp.analyse(primary_and_replicas(0, multi_az=False).run()).total == pytest.approx(Q + 8)
+
+
+def test_component_children_wait_for_what_the_component_depends_on() -> None:
+    s = SyntheticStack()
+    nat = s.add("aws:ec2/natGateway:NatGateway", "nat", {})
+    app = s.component("maratron:app:App", "app", depends_on=[nat])
+    service = s.add("aws:ecs/service:Service", "web", {}, parent=app)
+    path = cp.analyse(s.run())
+    assert path.steps[service.urn].start == pytest.approx(5)
+    assert names(path) == ["nat", "web"]
+
+
+def test_depending_on_a_component_waits_for_all_its_descendants() -> None:
+    s = SyntheticStack()
+    data = s.component("maratron:data:Database", "database")
+    group = s.add("aws:rds/subnetGroup:SubnetGroup", "database", {}, parent=data)
+    s.add("aws:rds/instance:Instance", "database-writer", {}, parent=group)
+    service = s.add("aws:ecs/service:Service", "web", {}, depends_on=[data])
+    path = cp.analyse(s.run())
+    assert path.steps[service.urn].start == pytest.approx(Q + 8)  # subnet group, then the instance (its child)
+
+
+def test_a_service_waiting_for_a_replica_is_an_offender() -> None:
+    healthy = cp.analyse(full_architecture().run())
+    assert healthy.met and healthy.offenders == []
+    assert [s.resource.type for s in healthy.unavoidable] == ["aws:rds/instance:Instance"] * 2
+    assert healthy.bound == pytest.approx(15 + 15 + cp.SLACK_MINUTES)
+
+    late = cp.analyse(full_architecture(service_waits_for_replica=True).run())
+    assert not late.met
+    assert late.chain[-1].resource.name == "app-ai"
+    (offender, cause), = late.offenders
+    assert offender.resource.name == "app-ai" and cause is not None and cause.resource.name == "database-reader-2"
+    text = "\n".join(cp.render(late))
+    assert "EXCEEDED" in text and "offender: app-ai (ecs/service)" in text and "database-reader-2" in text
+    assert "primary then replicas" in text and "+ 2 min slack" in text
+
+
+def test_without_a_database_the_bound_is_the_slowest_single_resource() -> None:
+    s = SyntheticStack()
+    vpc = s.add("aws:ec2/vpc:Vpc", "vpc", {})
+    nat = s.add("aws:ec2/natGateway:NatGateway", "nat", {}, parent=vpc)
+    s.add("aws:lb/loadBalancer:LoadBalancer", "alb", {}, depends_on=[nat])
+    path = cp.analyse(s.run())
+    assert path.total == pytest.approx(Q + 5 + 3)
+    assert [x.resource.name for x in path.unavoidable] == ["nat"]
+    assert path.bound == pytest.approx(5 + cp.SLACK_MINUTES)
+    assert not path.met and [o.resource.name for o, _ in path.offenders] == ["alb"]
+
+
+def test_timings_follow_the_inputs_that_change_them() -> None:
+    s = SyntheticStack()
+    group = s.add("aws:elasticache/replicationGroup:ReplicationGroup", "redis", {"numCacheClusters": 3,
+                                                                                "multiAzEnabled": True})
+    single = s.add("aws:elasticache/replicationGroup:ReplicationGroup", "redis-dev", {"numCacheClusters": 1})
+    gateway = s.add("aws:ec2/vpcEndpoint:VpcEndpoint", "s3", {"vpcEndpointType": "Gateway"})
+    interface = s.add("aws:ec2/vpcEndpoint:VpcEndpoint", "logs", {"vpcEndpointType": "Interface"})
+    assert cp.timing(group).minutes == 15 and cp.timing(single).minutes == 8
+    assert cp.timing(gateway).minutes == Q and cp.timing(interface).minutes == 2
+
+
+def test_a_cycle_is_reported() -> None:
+    s = SyntheticStack()
+    a = s.add("aws:ec2/vpc:Vpc", "a", {})
+    b = s.add("aws:ec2/vpc:Vpc", "b", {}, depends_on=[a])
+    a.dependencies.append(b.urn)
+    with pytest.raises(ValueError, match="cycle"):
+        cp.analyse(s.run())
+
+
+def test_real_stacks_path_is_the_nat_gateway_and_within_the_rule(any_stack: StackRun) -> None:
+    path = cp.analyse(any_stack)
+    assert path.met, "\n".join(cp.render(path))
+    assert any(step.resource.type == "aws:ec2/natGateway:NatGateway" for step in path.chain)
+    assert path.chain[0].start == 0 and all(b.start == pytest.approx(a.finish)
+                                            for a, b in zip(path.chain, path.chain[1:], strict=False))
+    assert "rule: total ≤" in "\n".join(cp.render(path))
