@@ -132,7 +132,10 @@ class Outputs:
         return self.environment == "prod"
 
     def region_hint(self) -> str | None:
-        """The region of the ALB's ARN (arn:aws:elasticloadbalancing:<region>:...), if exported."""
+        """The stack's region: the `region` output, else the ALB ARN's (arn:aws:elasticloadbalancing:<region>:...)."""
+        region = self.values.get("region")
+        if isinstance(region, str) and region:
+            return region
         arn = self.values.get("albArn")
         if isinstance(arn, str) and arn.startswith("arn:") and len(arn.split(":")) > 3:
             return arn.split(":")[3] or None
@@ -574,7 +577,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--stack-outputs", metavar="FILE",
                         help="JSON from `pulumi stack output --json`; default: read it from stdin")
     parser.add_argument("--region",
-                        help="AWS region (default: the region in the albArn output, else AWS_REGION / the profile)")
+                        help="AWS region (default: the `region` output, the albArn's region, AWS_REGION)")
     parser.add_argument("--profile", help="AWS profile")
     parser.add_argument("--endpoint-url", help="send every AWS call to this endpoint (e.g. a local moto server)")
     parser.add_argument("--http", action="store_true", help=f"also GET <appUrl>{HEALTH_PATH}")

@@ -6,6 +6,8 @@
 # Environment:
 #   RESTORE_DATABASE_URL  postgresql://admin:password@host:5432/postgres - a server where this role may CREATE
 #                         DATABASE (a PITR-restored instance, a staging instance, a local postgres:15). Never logged.
+#     or RESTORE_HOST     with DATABASE_URL (the backup task's secret): the same credentials on another host, e.g. a
+#                         PITR copy of the primary, so no secret has to travel in `run-task --overrides`.
 #   BACKUPS_BUCKET        the backups bucket (stack output backupsBucketName); not needed with --file
 #   ENVIRONMENT           dev | staging | prod: which prefix holds the dumps; not needed with --key/--file
 # Optional:
@@ -40,7 +42,19 @@ while (($#)); do
   shift
 done
 
-[[ -n "${RESTORE_DATABASE_URL:-}" ]] || die "environment variable RESTORE_DATABASE_URL is not set"
+# DATABASE_URL's user and password on RESTORE_HOST, database `postgres` (query parameters dropped).
+url_on_host() {
+  local url=${1%%\?*} host=$2 hostport port=5432
+  hostport=${url##*@}
+  hostport=${hostport%%/*}
+  [[ $hostport == *:* ]] && port=${hostport##*:}
+  printf '%s@%s:%s/postgres' "${url%@*}" "$host" "$port"
+}
+if [[ -z "${RESTORE_DATABASE_URL:-}" && -n "${RESTORE_HOST:-}" && -n "${DATABASE_URL:-}" ]]; then
+  [[ $RESTORE_HOST =~ ^[A-Za-z0-9.-]+$ ]] || die "RESTORE_HOST must be a host name"
+  RESTORE_DATABASE_URL=$(url_on_host "$DATABASE_URL" "$RESTORE_HOST")
+fi
+[[ -n "${RESTORE_DATABASE_URL:-}" ]] || die "set RESTORE_DATABASE_URL, or RESTORE_HOST with DATABASE_URL"
 export PGSSLMODE=${RESTORE_SSLMODE:-verify-full}
 export PGSSLROOTCERT=${PGSSLROOTCERT:-/etc/ssl/certs/rds-global-bundle.pem}
 export PGAPPNAME=maratron-restore-check

@@ -262,6 +262,21 @@ def test_restore_check_keeps_the_scratch_database_unless_asked(run_script: Calla
     assert "scratch database restore_check_test kept" in run.stderr
 
 
+def test_restore_check_can_reuse_the_backup_secret_on_another_host(run_script: Callable[..., ScriptRun]) -> None:
+    env = {k: v for k, v in RESTORE_ENV.items() if k != "RESTORE_DATABASE_URL"}
+    host = "maratron-prod-db-pitr.abc.us-east-1.rds.amazonaws.com"
+    run = run_script(RESTORE_CHECK, "--key", "postgresql/prod/2026/11/27/maratron_20261127T180000Z.dump",
+                     **env, DATABASE_URL=DATABASE_URL, RESTORE_HOST=host)
+    assert run.code == 0, run.stderr
+    assert [c.argv[:2] for c in run.of("aws")] == [["s3", "cp"]], "an explicit --key needs no listing"
+    assert sql_commands(run)[0] == ("maratron-prod-db-pitr.abc.us-east-1.rds.amazonaws.com:5432/postgres",
+                                    'CREATE DATABASE "restore_check_test"')
+    first = next(a for a in run.of("psql")[0].argv if a.startswith("--dbname="))
+    assert first == f"--dbname=postgresql://maratron:{PASSWORD}@maratron-prod-db-pitr.abc.us-east-1.rds.amazonaws.com" \
+        ":5432/postgres"
+    assert PASSWORD not in run.stdout + run.stderr
+
+
 def test_restore_check_without_any_dump_fails_before_touching_the_database(
         run_script: Callable[..., ScriptRun]) -> None:
     run = run_script(RESTORE_CHECK, **{**RESTORE_ENV, "STUB_LATEST_KEY": "None"})
@@ -283,5 +298,6 @@ def test_dockerfile_runs_as_uid_1001_with_pg15_client_and_no_secrets() -> None:
     assert "postgresql15-client" in text
     assert "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem" in text
     assert not re.search(r"(?im)^\s*(ENV|ARG)\s+\S*(PASSWORD|SECRET|DATABASE_URL|TOKEN)", text)
-    assert 'ENTRYPOINT ["/usr/local/bin/backup.sh"]' in text
+    assert 'CMD ["backup.sh"]' in text
+    assert not any(word == "ENTRYPOINT" for word, *_ in instructions), "run-task overrides cannot replace one"
     assert os.access(BACKUP, os.X_OK) and os.access(RESTORE_CHECK, os.X_OK)

@@ -478,6 +478,7 @@ def test_region_defaults_to_the_albs() -> None:
     outputs = verify.Outputs({"albArn": "arn:aws:elasticloadbalancing:eu-west-1:1:loadbalancer/app/x/y"})
     assert outputs.region_hint() == "eu-west-1"
     assert verify.Outputs({}).region_hint() is None
+    assert verify.Outputs({"region": "us-west-2", "albArn": outputs.values["albArn"]}).region_hint() == "us-west-2"
 
 
 # --- HTTP health: a local server stands in for the app ------------------------------------------------------------
