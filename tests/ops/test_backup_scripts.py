@@ -74,11 +74,24 @@ elif name == "psql":
         print("20261101000000_init")
 elif name == "aws":
     command = " ".join(args[:2])
+    bucket_dir = os.environ.get("STUB_BUCKET_DIR")  # set: S3 is a local directory, objects are real files
     if fail == command:
         sys.stderr.write("upload failed: An error occurred (AccessDenied)\n")
         sys.exit(1)
-    if command == "s3api list-objects-v2":
+    if command == "s3api list-objects-v2" and bucket_dir:
+        prefix = option("--prefix")
+        keys = sorted(os.path.relpath(os.path.join(d, f), bucket_dir) for d, _, files in os.walk(bucket_dir)
+                      for f in files)
+        print(([k for k in keys if k.startswith(prefix)] or ["None"])[-1])
+    elif command == "s3api list-objects-v2":
         print(os.environ.get("STUB_LATEST_KEY", "None"))
+    elif command == "s3 cp" and bucket_dir:
+        import shutil
+        source, target = (a.split("/", 3)[3] if a.startswith("s3://") else a for a in args[2:4])
+        source = os.path.join(bucket_dir, source) if args[2].startswith("s3://") else source
+        target = os.path.join(bucket_dir, target) if args[3].startswith("s3://") else target
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copyfile(source, target)
     elif command == "s3 cp" and not args[3].startswith("s3://"):
         with open(args[3], "wb") as f:
             f.write(b"PGDMP" + b"y" * 2043)
@@ -103,25 +116,26 @@ class ScriptRun:
         return [c for c in self.calls if c.prog == prog]
 
 
-@pytest.fixture
-def run_script(tmp_path: Path) -> Callable[..., ScriptRun]:
+def script_runner(tmp_path: Path, stubbed: tuple[str, ...], extra_path: str = "") -> Callable[..., ScriptRun]:
+    """Runs a script with the `stubbed` tools replaced by the recording stub (first on PATH)."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     stub = bin_dir / "stub.py"
     stub.write_text(f"#!{sys.executable}\n{STUB}")
-    for tool in ("pg_dump", "pg_restore", "psql", "aws"):
+    for tool in stubbed:
         (bin_dir / tool).symlink_to(stub)
     stub.chmod(0o755)
     ca_bundle = tmp_path / "rds-global-bundle.pem"
     ca_bundle.write_text("-----BEGIN CERTIFICATE-----\n")
     work = tmp_path / "work"
     work.mkdir()
+    path = ":".join(p for p in (str(bin_dir), extra_path, "/usr/bin", "/bin") if p)
 
     def run(script: Path, *args: str, **env: str) -> ScriptRun:
         log = tmp_path / "calls.jsonl"
         log.unlink(missing_ok=True)
         log.touch()
-        environment = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path), "STUB_LOG": str(log),
+        environment = {"PATH": path, "HOME": str(tmp_path), "STUB_LOG": str(log),
                        "PGSSLROOTCERT": str(ca_bundle), "TMPDIR": str(work), **env}
         done = subprocess.run(["bash", str(script), *args], env=environment, capture_output=True, text=True,
                               timeout=30, check=False)
@@ -129,6 +143,11 @@ def run_script(tmp_path: Path) -> Callable[..., ScriptRun]:
         return ScriptRun(done.returncode, done.stdout, done.stderr, calls)
 
     return run
+
+
+@pytest.fixture
+def run_script(tmp_path: Path) -> Callable[..., ScriptRun]:
+    return script_runner(tmp_path, ("pg_dump", "pg_restore", "psql", "aws"))
 
 
 BACKUP_ENV = {"DATABASE_URL": DATABASE_URL, "BACKUPS_BUCKET": BUCKET, "BACKUPS_KMS_KEY_ARN": KMS_KEY,
@@ -301,3 +320,111 @@ def test_dockerfile_runs_as_uid_1001_with_pg15_client_and_no_secrets() -> None:
     assert 'CMD ["backup.sh"]' in text
     assert not any(word == "ENTRYPOINT" for word, *_ in instructions), "run-task overrides cannot replace one"
     assert os.access(BACKUP, os.X_OK) and os.access(RESTORE_CHECK, os.X_OK)
+
+
+# --- round trip with a real PostgreSQL 15 (skipped where its server binaries are not installed) -------------------
+
+
+def _postgres_bindir() -> Path | None:
+    candidates = [Path(p).resolve().parent for p in (shutil.which("pg_ctl"),) if p]
+    candidates += sorted(Path("/usr/lib/postgresql").glob("15/bin"))
+    return next((d for d in candidates if (d / "pg_ctl").exists() and (d / "initdb").exists()), None)
+
+
+@dataclass(frozen=True)
+class LocalPostgres:
+    bindir: Path
+    url: str  # admin URL of the `postgres` database
+    ca: Path  # the server's self-signed certificate: the root to verify it against
+
+    def sql(self, database: str, command: str) -> str:
+        return subprocess.run([str(self.bindir / "psql"), "-Atq", "-v", "ON_ERROR_STOP=1",
+                               f"{self.url.rsplit('/', 1)[0]}/{database}", "-c", command],
+                              capture_output=True, text=True, check=True,
+                              env={"PGSSLMODE": "verify-full", "PGSSLROOTCERT": str(self.ca)}).stdout
+
+
+SEED_SQL = """
+CREATE EXTENSION "uuid-ossp"; CREATE EXTENSION pg_trgm; CREATE EXTENSION pg_stat_statements;
+CREATE TABLE "Users" (id uuid PRIMARY KEY DEFAULT uuid_generate_v4(), email text NOT NULL);
+CREATE TABLE "Runs" (id serial PRIMARY KEY, "userId" uuid REFERENCES "Users", distance numeric);
+CREATE TABLE "Posts" (id serial PRIMARY KEY, body text);
+CREATE TABLE "Follows" (id serial PRIMARY KEY);
+CREATE TABLE "Shoes" (id serial PRIMARY KEY);
+CREATE TABLE "TrainingPlans" (id serial PRIMARY KEY);
+INSERT INTO "Users" (email) VALUES ('a@example.com'), ('b@example.com');
+INSERT INTO "Runs" ("userId", distance) SELECT id, 5.0 FROM "Users" CROSS JOIN generate_series(1, 3);
+INSERT INTO "Posts" (body) VALUES ('first run');
+"""
+
+
+@pytest.fixture(scope="module")
+def local_postgres() -> Any:
+    bindir = _postgres_bindir()
+    if bindir is None or not shutil.which("openssl"):
+        pytest.skip("PostgreSQL 15 server binaries or openssl not installed (apt-get install postgresql-15)")
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses root: run the server as the distribution's postgres user
+        if not shutil.which("runuser"):
+            pytest.skip("running as root without runuser")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="maratron-pg-"))  # not under pytest's 0700 base: postgres must reach it
+    data = root / "data"
+    if as_user:
+        shutil.chown(root, "postgres")
+    subprocess.run([*as_user, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync",
+                    "-E", "UTF8"], check=True, capture_output=True)
+    # TLS on, with a self-signed certificate for 127.0.0.1 that the scripts verify (sslmode=verify-full).
+    subprocess.run(["openssl", "req", "-new", "-x509", "-days", "1", "-nodes", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(data / "server.key"),
+                    "-out", str(data / "server.crt")], check=True, capture_output=True)
+    ca = root / "ca.pem"
+    shutil.copyfile(data / "server.crt", ca)
+    (data / "server.key").chmod(0o600)
+    if as_user:
+        for file in ("server.key", "server.crt"):
+            shutil.chown(data / file, "postgres")
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={root} -c ssl=on -c fsync=off"
+    ctl = [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "log")]
+    subprocess.run([*ctl, "-o", options, "-w", "start"], check=True, capture_output=True)
+    try:
+        server = LocalPostgres(bindir, f"postgresql://postgres@127.0.0.1:{port}/postgres", ca)
+        server.sql("postgres", "CREATE DATABASE maratrondb")
+        server.sql("maratrondb", SEED_SQL)
+        yield server
+    finally:
+        subprocess.run([*ctl, "-m", "immediate", "stop"], check=False, capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_round_trip_with_real_postgres(local_postgres: LocalPostgres, tmp_path: Path) -> None:
+    """backup.sh dumps a real database over verified TLS into a directory standing in for S3; restore_check.sh
+    restores the newest archive from there and checks it; only `aws` is a stub."""
+    run = script_runner(tmp_path, ("aws",), extra_path=str(local_postgres.bindir))
+    bucket = tmp_path / "bucket"
+    database_url = local_postgres.url.rsplit("/", 1)[0] + "/maratrondb?schema=public&sslmode=disable"
+    backup = run(BACKUP, DATABASE_URL=database_url, BACKUPS_BUCKET=BUCKET, BACKUPS_KMS_KEY_ARN=KMS_KEY,
+                 ENVIRONMENT="staging", PGSSLROOTCERT=str(local_postgres.ca), STUB_BUCKET_DIR=str(bucket))
+    assert backup.code == 0, backup.stderr
+    (archive,) = bucket.glob("postgresql/staging/*/*/*/maratron_*.dump")
+    assert archive.read_bytes().startswith(b"PGDMP")
+
+    check = run(RESTORE_CHECK, "--drop", RESTORE_DATABASE_URL=local_postgres.url, PGSSLROOTCERT=str(local_postgres.ca),
+                BACKUPS_BUCKET=BUCKET, ENVIRONMENT="staging", SCRATCH_DATABASE="restore_check_roundtrip",
+                STUB_BUCKET_DIR=str(bucket))
+    assert check.code == 0, check.stdout + check.stderr
+    lines = check.stdout.splitlines()
+    assert lines[0] == f"Restore check: s3://{BUCKET}/{archive.relative_to(bucket)}"
+    assert any(re.fullmatch(r'PASS\s+table "Runs"\s+6 rows', line) for line in lines), lines
+    assert any(re.fullmatch(r'PASS\s+table "Users"\s+2 rows', line) for line in lines), lines
+    assert any(re.fullmatch(r"PASS\s+extension pg_stat_statements\s+present", line) for line in lines), lines
+    assert lines[-1] == "RESULT: PASS"
+    assert local_postgres.sql("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'restore_check%'") \
+        == "0\n", "--drop removes the scratch database"
