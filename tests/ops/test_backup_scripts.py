@@ -314,11 +314,12 @@ def test_dockerfile_runs_as_uid_1001_with_pg15_client_and_no_secrets() -> None:
                                if line.strip() and not line.lstrip().startswith("#")]
     users = [rest for word, *rest in instructions if word == "USER"]
     assert users and users[-1] == ["1001:1001"], "the last USER must be the non-root uid"
-    assert "postgresql15-client" in text
+    assert re.search(r"(?m)^FROM public\.ecr\.aws/docker/library/postgres:15-alpine", text), "pg 15 client tools"
     assert "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem" in text
     assert not re.search(r"(?im)^\s*(ENV|ARG)\s+\S*(PASSWORD|SECRET|DATABASE_URL|TOKEN)", text)
     assert 'CMD ["backup.sh"]' in text
-    assert not any(word == "ENTRYPOINT" for word, *_ in instructions), "run-task overrides cannot replace one"
+    entrypoints = [rest for word, *rest in instructions if word == "ENTRYPOINT"]
+    assert entrypoints == [["[]"]], "the base image's entrypoint is cleared; run-task overrides cannot replace one"
     assert os.access(BACKUP, os.X_OK) and os.access(RESTORE_CHECK, os.X_OK)
 
 
