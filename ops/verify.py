@@ -207,9 +207,10 @@ def check_alb_state(ctx: Context) -> Verdict:
 
 
 def _redirects_to_https(action: Mapping[str, Any]) -> bool:
+    # Port must be 443 explicitly: the API default "#{port}" keeps :80 and sends browsers to https://host:80.
     redirect = action.get("RedirectConfig", {})
     return (action.get("Type") == "redirect" and redirect.get("Protocol") == "HTTPS"
-            and redirect.get("StatusCode") == "HTTP_301" and redirect.get("Port") in ("443", None))
+            and redirect.get("StatusCode") == "HTTP_301" and redirect.get("Port") == "443")
 
 
 def check_http_redirect(ctx: Context) -> Verdict:
@@ -403,7 +404,9 @@ def check_ecs_service(ctx: Context, output_key: str) -> Verdict:
     if service.get("status") != "ACTIVE":
         problems.append(f"service status {service.get('status')}")
     desired, running = service.get("desiredCount", 0), service.get("runningCount", 0)
-    if running != desired:
+    if desired == 0:
+        problems.append("desired count 0: the service runs no task")
+    elif running != desired:
         problems.append(f"running {running} of desired {desired} (pending {service.get('pendingCount', 0)})")
     current = service.get("taskDefinition")
     deployments = service.get("deployments", [])

@@ -285,6 +285,24 @@ def http_redirect_is_302(dep: Deployment) -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def http_redirect_keeps_port(dep: Deployment) -> Iterator[None]:
+    elb = dep.client("elbv2")
+    elb.modify_listener(ListenerArn=dep.ids["http_listener"], DefaultActions=[{
+        "Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "#{port}", "StatusCode": "HTTP_301"}}])
+    yield
+    elb.modify_listener(ListenerArn=dep.ids["http_listener"], DefaultActions=[{
+        "Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}])
+
+
+@contextlib.contextmanager
+def service_scaled_to_zero(dep: Deployment) -> Iterator[None]:
+    ecs = dep.client("ecs")
+    ecs.update_service(cluster="maratron-prod", service="maratron-prod-web", desiredCount=0)
+    yield
+    ecs.update_service(cluster="maratron-prod", service="maratron-prod-web", desiredCount=2)
+
+
+@contextlib.contextmanager
 def weak_tls_policy(dep: Deployment) -> Iterator[None]:
     elb = dep.client("elbv2")
     elb.modify_listener(ListenerArn=dep.ids["https_listener"], SslPolicy="ELBSecurityPolicy-2016-08")
@@ -390,6 +408,7 @@ class Drift:
 DRIFTS = {
     "http-listener-forwards": Drift("alb.http-redirect", http_listener_forwards, "forward to a target group"),
     "http-redirect-302": Drift("alb.http-redirect", http_redirect_is_302, "redirect HTTP_302"),
+    "http-redirect-keeps-port-80": Drift("alb.http-redirect", http_redirect_keeps_port, "HTTPS:#{port}"),
     "weak-ssl-policy": Drift("alb.tls-policy", weak_tls_policy, "ELBSecurityPolicy-2016-08"),
     "waf-disassociated": Drift("waf.association", waf_disassociated, "no web ACL is associated"),
     "replica-missing": Drift("rds.replicas", replica_missing, "maratron-prod-db-replica-b missing"),
@@ -403,6 +422,7 @@ DRIFTS = {
     "alarm-firing": Drift("cloudwatch.alarms", alarm_firing, "in ALARM: maratron-prod-rds-cpu"),
     "service-not-at-desired-count": Drift("ecs.ai-service", unchanged, "running 0 of desired 3",
                                           outputs={"aiServiceName": "maratron-prod-ai-stuck"}),
+    "service-scaled-to-zero": Drift("ecs.web-service", service_scaled_to_zero, "desired count 0"),
     "task-definition-not-rolled-out": Drift("ecs.web-service", task_definition_not_rolled_out,
                                             "PRIMARY deployment runs maratron-prod-web:1"),
     "alarm-deleted": Drift("cloudwatch.alarms", unchanged, "missing: maratron-prod-gone",
