@@ -104,6 +104,10 @@ class Outputs:
             raise OutputsError(f"stack outputs are not JSON: {error}") from error
         if not isinstance(values, dict):
             raise OutputsError("stack outputs must be a JSON object of output name -> value")
+        if not isinstance(values.get("environment"), str):
+            # Every check would be skipped and the run would "pass": refuse instead.
+            raise OutputsError("no `environment` output: these are not the outputs of a Maratron stack "
+                               "(wrong stack selected, or the stack has not been deployed yet)")
         return Outputs(values)
 
     def text(self, key: str) -> str:
@@ -619,6 +623,10 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
         clients = Clients(boto3.session.Session(profile_name=args.profile, region_name=region), args.endpoint_url)
     ctx = Context(outputs, clients, http=args.http, http_timeout=args.http_timeout)
     results = run_checks(ctx, args.only)
+    if not results:
+        print(f"verify: no check matches {', '.join(args.only)}; checks: {', '.join(n for n, _ in CHECKS)}",
+              file=sys.stderr)
+        return 2
     if args.json:
         document = json.dumps({"environment": outputs.environment, "summary": summary(results),
                                "results": [asdict(r) for r in results]}, indent=2) + "\n"

@@ -492,10 +492,31 @@ def test_unreadable_outputs_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture
     assert verify.main(["--stack-outputs", str(bad)]) == 2
     assert "JSON object" in capsys.readouterr().err
     assert verify.main(["--stack-outputs", str(tmp_path / "absent.json")]) == 2
+    bad.write_text("{}")  # e.g. an undeployed stack: every check would skip and "pass"
+    assert verify.main(["--stack-outputs", str(bad)]) == 2
+    assert "no `environment` output" in capsys.readouterr().err
+
+
+def test_only_matching_nothing_exits_2(deployment: Deployment, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps(deployment.outputs))
+    assert verify.main(["--stack-outputs", str(path), "--only", "rsd.*"], clients=deployment.client) == 2
+    assert "no check matches rsd.*" in capsys.readouterr().err
+
+
+def test_runs_as_a_module() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "ops.verify", "--help"], capture_output=True, text=True,
+                          check=False, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0
+    assert "--stack-outputs FILE" in done.stdout
 
 
 def test_region_defaults_to_the_albs() -> None:
-    outputs = verify.Outputs({"albArn": "arn:aws:elasticloadbalancing:eu-west-1:1:loadbalancer/app/x/y"})
+    outputs = verify.Outputs({"albArn": "arn:aws:elasticloadbalancing:eu-west-1:1:loadbalancer/app/x/y"})  # no parse
     assert outputs.region_hint() == "eu-west-1"
     assert verify.Outputs({}).region_hint() is None
     assert verify.Outputs({"region": "us-west-2", "albArn": outputs.values["albArn"]}).region_hint() == "us-west-2"
