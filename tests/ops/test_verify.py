@@ -1,0 +1,600 @@
+"""ops.verify against a local moto server: a healthy prod deployment passes, each drift fails exactly its check.
+
+One ThreadedMotoServer (127.0.0.1, random port) serves the whole module; the healthy deployment is built once and
+every drift is applied and undone around its test, so the tests share one fixture and stay fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from ops import verify
+from ops.verify import Status, evaluate_target_health
+
+REGION = "us-east-1"
+ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    # Never pick up a developer's real profile or credentials file.
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",  # the fixture launches no instance; loading the AMI catalog costs seconds
+}
+ALL_CHECKS = [name for name, _ in verify.CHECKS]
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    saved = {key: os.environ.get(key) for key in [*ENV, "AWS_PROFILE"]}
+    os.environ.update(ENV)
+    os.environ.pop("AWS_PROFILE", None)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@dataclass
+class Deployment:
+    """A healthy prod deployment in moto, its stack outputs, and the ids the drifts need."""
+
+    endpoint: str
+    outputs: dict[str, Any] = field(default_factory=dict)
+    ids: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Shared by the fixture and every verify run: creating boto3 clients is most of a run's cost.
+        self.client = verify.Clients(boto3.session.Session(region_name=REGION), self.endpoint)
+
+
+@contextlib.contextmanager
+def moto_ecs_running(count: int) -> Iterator[None]:
+    """moto starts a service with runningCount = $MOTO_ECS_SERVICE_RUNNING (read in-process by the threaded server)."""
+    os.environ["MOTO_ECS_SERVICE_RUNNING"] = str(count)
+    try:
+        yield
+    finally:
+        os.environ.pop("MOTO_ECS_SERVICE_RUNNING", None)
+
+
+def build_healthy(endpoint: str) -> Deployment:
+    dep = Deployment(endpoint)
+    ec2, elb, waf, acm, kms = (dep.client(s) for s in ("ec2", "elbv2", "wafv2", "acm", "kms"))
+    rds, cache, ecs, s3, cw = (dep.client(s) for s in ("rds", "elasticache", "ecs", "s3", "cloudwatch"))
+
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{az}")
+               ["Subnet"]["SubnetId"] for i, az in enumerate("abc")]
+    group = ec2.create_security_group(GroupName="app", Description="app tasks", VpcId=vpc)["GroupId"]
+    data_key = kms.create_key(Description="data")["KeyMetadata"]["Arn"]
+    backups_key = kms.create_key(Description="backups")["KeyMetadata"]["Arn"]
+
+    # Edge: ALB, HTTPS listener with a TLS 1.3 policy, HTTP listener that only redirects, targets, WAF.
+    alb = elb.create_load_balancer(Name="maratron-prod", Subnets=subnets, SecurityGroups=[group],
+                                   Scheme="internet-facing", Type="application")["LoadBalancers"][0]
+    target_group = elb.create_target_group(Name="maratron-prod-web", Protocol="HTTP", Port=3000, VpcId=vpc,
+                                           TargetType="ip", HealthCheckPath="/api/health")["TargetGroups"][0]
+    certificate = acm.request_certificate(DomainName="app.maratron.example")["CertificateArn"]
+    https = elb.create_listener(
+        LoadBalancerArn=alb["LoadBalancerArn"], Protocol="HTTPS", Port=443,
+        SslPolicy="ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09", Certificates=[{"CertificateArn": certificate}],
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": target_group["TargetGroupArn"]}])["Listeners"][0]
+    http = elb.create_listener(
+        LoadBalancerArn=alb["LoadBalancerArn"], Protocol="HTTP", Port=80,
+        DefaultActions=[{"Type": "redirect",
+                         "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}],
+    )["Listeners"][0]
+    # What ECS does for a service attached to the target group: register the tasks' IPs.
+    elb.register_targets(TargetGroupArn=target_group["TargetGroupArn"],
+                         Targets=[{"Id": f"10.0.{i}.10", "Port": 3000} for i in range(2)])
+    acl = waf.create_web_acl(
+        Name="maratron-prod", Scope="REGIONAL", DefaultAction={"Allow": {}}, Rules=[],
+        VisibilityConfig={"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": "acl"},
+    )["Summary"]
+    waf.associate_web_acl(WebACLArn=acl["ARN"], ResourceArn=alb["LoadBalancerArn"])
+
+    # Data: encrypted Multi-AZ primary with deletion protection and two replicas; Redis with both encryptions,
+    # AUTH and failover (moto: ReplicasPerNodeGroup, since NumCacheClusters=3 yields one member).
+    rds.create_db_instance(
+        DBInstanceIdentifier="maratron-prod-db", Engine="postgres", EngineVersion="15.8",
+        DBInstanceClass="db.r6g.large", AllocatedStorage=100, MasterUsername="maratron",
+        MasterUserPassword="correct-horse-battery", DBName="maratrondb", StorageEncrypted=True, KmsKeyId=data_key,
+        MultiAZ=True, DeletionProtection=True, PubliclyAccessible=False, BackupRetentionPeriod=14)
+    replicas = ["maratron-prod-db-replica-a", "maratron-prod-db-replica-b"]
+    for replica in replicas:
+        rds.create_db_instance_read_replica(DBInstanceIdentifier=replica, SourceDBInstanceIdentifier="maratron-prod-db",
+                                            DBInstanceClass="db.r6g.large")
+    cache.create_replication_group(
+        ReplicationGroupId="maratron-prod", ReplicationGroupDescription="cache", Engine="redis",
+        CacheNodeType="cache.r7g.large", ReplicasPerNodeGroup=2, AutomaticFailoverEnabled=True, MultiAZEnabled=True,
+        TransitEncryptionEnabled=True, AtRestEncryptionEnabled=True, KmsKeyId=data_key, AuthToken="a" * 32)
+
+    # App: cluster, two services at their desired count on their current task definitions.
+    ecs.create_cluster(clusterName="maratron-prod")
+    task_definitions = {}
+    for service, port in (("web", 3000), ("ai", 8000), ("ai-stuck", 8000), ("web-v2", 3000)):
+        family = f"maratron-prod-{service.split('-')[0]}"
+        task_definitions[service] = ecs.register_task_definition(
+            family=family, requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="512", memory="1024",
+            containerDefinitions=[{"name": "app", "image": f"example/{family}@sha256:{'0' * 64}", "essential": True,
+                                   "portMappings": [{"containerPort": port}]}],
+        )["taskDefinition"]["taskDefinitionArn"]
+    network = {"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [group], "assignPublicIp": "DISABLED"}}
+    for service, desired, running in (("web", 2, 2), ("ai", 2, 2), ("ai-stuck", 3, 0)):
+        with moto_ecs_running(running):
+            ecs.create_service(cluster="maratron-prod", serviceName=f"maratron-prod-{service}",
+                               taskDefinition=task_definitions[service], desiredCount=desired, launchType="FARGATE",
+                               networkConfiguration=network)
+
+    # Buckets: SSE-KMS by default, versioned, public access blocked (no bucket policy: moto's conditional Deny
+    # would deny every object call).
+    buckets = {"backups": "maratron-prod-backups-123456789012", "wal": "maratron-prod-wal-123456789012"}
+    for bucket in buckets.values():
+        s3.create_bucket(Bucket=bucket)
+        s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [{
+            "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": backups_key},
+            "BucketKeyEnabled": True}]})
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
+            flag: True for flag in verify.PUBLIC_ACCESS_BLOCK_FLAGS})
+
+    alarms = ["maratron-prod-alb-5xx", "maratron-prod-rds-cpu", "maratron-prod-backup-missing"]
+    for alarm in alarms:
+        cw.put_metric_alarm(AlarmName=alarm, Namespace="AWS/ApplicationELB", MetricName="HTTPCode_ELB_5XX_Count",
+                            Statistic="Sum", Period=60, EvaluationPeriods=5, Threshold=10,
+                            ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching")
+        cw.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="fixture")
+    topic = dep.client("sns").create_topic(Name="maratron-prod-alerts")["TopicArn"]
+
+    dep.outputs = {
+        "environment": "prod",
+        "appUrl": "https://app.maratron.example",
+        "albArn": alb["LoadBalancerArn"],
+        "albDnsName": alb["DNSName"],
+        "httpsListenerArn": https["ListenerArn"],
+        "targetGroupArn": target_group["TargetGroupArn"],
+        "webAclArn": acl["ARN"],
+        "clusterName": "maratron-prod",
+        "webServiceName": "maratron-prod-web",
+        "aiServiceName": "maratron-prod-ai",
+        "databaseIdentifier": "maratron-prod-db",
+        "databaseReplicaIdentifiers": replicas,
+        "databaseWriterEndpoint": "maratron-prod-db.abc.us-east-1.rds.amazonaws.com",
+        "databasePort": 5432,
+        "databaseName": "maratrondb",
+        "databaseUrlSecretArn": "[secret]",
+        "redisReplicationGroupId": "maratron-prod",
+        "redisEndpoint": "master.maratron-prod.abc.use1.cache.amazonaws.com",
+        "backupsBucketName": buckets["backups"],
+        "walBucketName": buckets["wal"],
+        "alarmNames": alarms,
+        "alertTopicArn": topic,
+        "backupTaskDefinitionArn": "arn:aws:ecs:us-east-1:123456789012:task-definition/maratron-prod-backup:1",
+        "appSubnetIds": subnets,
+        "backupSecurityGroupId": group,
+    }
+    dep.ids = {"http_listener": http["ListenerArn"], "https_listener": https["ListenerArn"],
+               "target_group": target_group["TargetGroupArn"], "web_acl": acl["ARN"], "alb": alb["LoadBalancerArn"],
+               "web_task_v2": task_definitions["web-v2"], "web_task": task_definitions["web"]}
+    return dep
+
+
+@pytest.fixture(scope="module")
+def deployment(endpoint: str) -> Deployment:
+    return build_healthy(endpoint)
+
+
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    results: dict[str, verify.Result]
+    text: str
+
+    def failing(self) -> set[str]:
+        return {name for name, r in self.results.items() if r.status is Status.FAIL}
+
+
+def run_verify(dep: Deployment, tmp_path: Path, *args: str, **output_overrides: Any) -> Run:
+    """One CLI run: the table as printed, and the same results from the --json file."""
+    path, report = tmp_path / "outputs.json", tmp_path / "report.json"
+    path.write_text(json.dumps({**dep.outputs, **output_overrides}))
+    table = io.StringIO()
+    code = verify.main(["--stack-outputs", str(path), "--endpoint-url", dep.endpoint, "--json", str(report), *args],
+                       stdout=table, clients=dep.client)
+    document = json.loads(report.read_text())
+    results = {r["name"]: verify.Result(r["name"], Status(r["status"]), r["detail"]) for r in document["results"]}
+    return Run(code, results, table.getvalue())
+
+
+def test_healthy_deployment_passes_every_check(deployment: Deployment, tmp_path: Path) -> None:
+    run = run_verify(deployment, tmp_path)
+    assert run.code == 0, run.text
+    assert list(run.results) == ALL_CHECKS
+    statuses = {name: r.status for name, r in run.results.items()}
+    assert statuses == {**{name: Status.PASS for name in ALL_CHECKS}, "http.health": Status.SKIP}, run.text
+    assert "2 healthy" in run.results["alb.target-health"].detail
+    assert "Multi-AZ" in run.results["rds.primary"].detail
+    assert run.text.rstrip().endswith("13 passed, 0 failed, 1 skipped")
+
+
+def test_report_is_an_aligned_table() -> None:
+    results = [verify.Result("alb.state", Status.PASS, "active"),
+               verify.Result("redis.replication-group", Status.FAIL, "AUTH off"),
+               verify.Result("http.health", Status.SKIP, "not requested (--http)")]
+    assert verify.render(results, "staging").splitlines() == [
+        "Post-deploy verification: staging",
+        "",
+        "PASS  alb.state                active",
+        "FAIL  redis.replication-group  AUTH off",
+        "SKIP  http.health              not requested (--http)",
+        "",
+        "1 passed, 1 failed, 1 skipped",
+    ]
+
+
+# --- drifts: each one undone after its test ---------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def http_listener_forwards(dep: Deployment) -> Iterator[None]:
+    elb = dep.client("elbv2")
+    elb.modify_listener(ListenerArn=dep.ids["http_listener"],
+                        DefaultActions=[{"Type": "forward", "TargetGroupArn": dep.ids["target_group"]}])
+    yield
+    elb.modify_listener(ListenerArn=dep.ids["http_listener"], DefaultActions=[{
+        "Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}])
+
+
+@contextlib.contextmanager
+def http_redirect_is_302(dep: Deployment) -> Iterator[None]:
+    elb = dep.client("elbv2")
+    elb.modify_listener(ListenerArn=dep.ids["http_listener"], DefaultActions=[{
+        "Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_302"}}])
+    yield
+    elb.modify_listener(ListenerArn=dep.ids["http_listener"], DefaultActions=[{
+        "Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}])
+
+
+@contextlib.contextmanager
+def http_redirect_keeps_port(dep: Deployment) -> Iterator[None]:
+    elb = dep.client("elbv2")
+    elb.modify_listener(ListenerArn=dep.ids["http_listener"], DefaultActions=[{
+        "Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "#{port}", "StatusCode": "HTTP_301"}}])
+    yield
+    elb.modify_listener(ListenerArn=dep.ids["http_listener"], DefaultActions=[{
+        "Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}])
+
+
+@contextlib.contextmanager
+def service_scaled_to_zero(dep: Deployment) -> Iterator[None]:
+    ecs = dep.client("ecs")
+    ecs.update_service(cluster="maratron-prod", service="maratron-prod-web", desiredCount=0)
+    yield
+    ecs.update_service(cluster="maratron-prod", service="maratron-prod-web", desiredCount=2)
+
+
+@contextlib.contextmanager
+def weak_tls_policy(dep: Deployment) -> Iterator[None]:
+    elb = dep.client("elbv2")
+    elb.modify_listener(ListenerArn=dep.ids["https_listener"], SslPolicy="ELBSecurityPolicy-2016-08")
+    yield
+    elb.modify_listener(ListenerArn=dep.ids["https_listener"], SslPolicy="ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09")
+
+
+@contextlib.contextmanager
+def waf_disassociated(dep: Deployment) -> Iterator[None]:
+    waf = dep.client("wafv2")
+    waf.disassociate_web_acl(ResourceArn=dep.ids["alb"])
+    yield
+    waf.associate_web_acl(WebACLArn=dep.ids["web_acl"], ResourceArn=dep.ids["alb"])
+
+
+@contextlib.contextmanager
+def replica_missing(dep: Deployment) -> Iterator[None]:
+    rds = dep.client("rds")
+    replica = dep.outputs["databaseReplicaIdentifiers"][1]
+    rds.modify_db_instance(DBInstanceIdentifier=replica, DeletionProtection=False, ApplyImmediately=True)
+    rds.delete_db_instance(DBInstanceIdentifier=replica, SkipFinalSnapshot=True)
+    yield
+    rds.create_db_instance_read_replica(DBInstanceIdentifier=replica, SourceDBInstanceIdentifier="maratron-prod-db",
+                                        DBInstanceClass="db.r6g.large")
+
+
+@contextlib.contextmanager
+def rds_setting(dep: Deployment, **settings: Any) -> Iterator[None]:
+    rds = dep.client("rds")
+    before = rds.describe_db_instances(DBInstanceIdentifier="maratron-prod-db")["DBInstances"][0]
+    rds.modify_db_instance(DBInstanceIdentifier="maratron-prod-db", ApplyImmediately=True, **settings)
+    yield
+    rds.modify_db_instance(DBInstanceIdentifier="maratron-prod-db", ApplyImmediately=True,
+                           **{key: before[key] for key in settings})
+
+
+@contextlib.contextmanager
+def redis_without_failover(dep: Deployment) -> Iterator[None]:
+    cache = dep.client("elasticache")
+    cache.modify_replication_group(ReplicationGroupId="maratron-prod", AutomaticFailoverEnabled=False,
+                                   MultiAZEnabled=False, ApplyImmediately=True)
+    yield
+    cache.modify_replication_group(ReplicationGroupId="maratron-prod", AutomaticFailoverEnabled=True,
+                                   MultiAZEnabled=True, ApplyImmediately=True)
+
+
+@contextlib.contextmanager
+def versioning_suspended(dep: Deployment) -> Iterator[None]:
+    s3, bucket = dep.client("s3"), dep.outputs["backupsBucketName"]
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+    yield
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+
+
+@contextlib.contextmanager
+def public_access_block_off(dep: Deployment) -> Iterator[None]:
+    s3, bucket = dep.client("s3"), dep.outputs["walBucketName"]
+    s3.delete_public_access_block(Bucket=bucket)
+    yield
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
+        flag: True for flag in verify.PUBLIC_ACCESS_BLOCK_FLAGS})
+
+
+@contextlib.contextmanager
+def encryption_removed(dep: Deployment) -> Iterator[None]:
+    s3, bucket = dep.client("s3"), dep.outputs["backupsBucketName"]
+    saved = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
+    s3.delete_bucket_encryption(Bucket=bucket)
+    yield
+    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=saved)
+
+
+@contextlib.contextmanager
+def alarm_firing(dep: Deployment) -> Iterator[None]:
+    cw = dep.client("cloudwatch")
+    cw.set_alarm_state(AlarmName="maratron-prod-rds-cpu", StateValue="ALARM", StateReason="drift")
+    yield
+    cw.set_alarm_state(AlarmName="maratron-prod-rds-cpu", StateValue="OK", StateReason="fixture")
+
+
+@contextlib.contextmanager
+def task_definition_not_rolled_out(dep: Deployment) -> Iterator[None]:
+    # moto keeps the deployment on the old revision when the service moves on: what a stuck rollout looks like.
+    ecs = dep.client("ecs")
+    ecs.update_service(cluster="maratron-prod", service="maratron-prod-web", taskDefinition=dep.ids["web_task_v2"])
+    yield
+    ecs.update_service(cluster="maratron-prod", service="maratron-prod-web", taskDefinition=dep.ids["web_task"])
+
+
+@contextlib.contextmanager
+def unchanged(dep: Deployment) -> Iterator[None]:
+    yield
+
+
+@dataclass(frozen=True)
+class Drift:
+    check: str
+    apply: Callable[[Deployment], contextlib.AbstractContextManager[None]]
+    detail: str
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+DRIFTS = {
+    "http-listener-forwards": Drift("alb.http-redirect", http_listener_forwards, "forward to a target group"),
+    "http-redirect-302": Drift("alb.http-redirect", http_redirect_is_302, "redirect HTTP_302"),
+    "http-redirect-keeps-port-80": Drift("alb.http-redirect", http_redirect_keeps_port, "HTTPS:#{port}"),
+    "weak-ssl-policy": Drift("alb.tls-policy", weak_tls_policy, "ELBSecurityPolicy-2016-08"),
+    "waf-disassociated": Drift("waf.association", waf_disassociated, "no web ACL is associated"),
+    "replica-missing": Drift("rds.replicas", replica_missing, "maratron-prod-db-replica-b missing"),
+    "deletion-protection-off": Drift("rds.primary", lambda d: rds_setting(d, DeletionProtection=False),
+                                     "deletion protection off (required in prod)"),
+    "database-public": Drift("rds.primary", lambda d: rds_setting(d, PubliclyAccessible=True), "publicly accessible"),
+    "redis-without-failover": Drift("redis.replication-group", redis_without_failover, "automatic failover disabled"),
+    "versioning-suspended": Drift("s3.backups-bucket", versioning_suspended, "versioning Suspended"),
+    "bucket-encryption-removed": Drift("s3.backups-bucket", encryption_removed, "expected aws:kms"),
+    "public-access-block-off": Drift("s3.wal-bucket", public_access_block_off, "public access block off"),
+    "alarm-firing": Drift("cloudwatch.alarms", alarm_firing, "in ALARM: maratron-prod-rds-cpu"),
+    "service-not-at-desired-count": Drift("ecs.ai-service", unchanged, "running 0 of desired 3",
+                                          outputs={"aiServiceName": "maratron-prod-ai-stuck"}),
+    "service-scaled-to-zero": Drift("ecs.web-service", service_scaled_to_zero, "desired count 0"),
+    "task-definition-not-rolled-out": Drift("ecs.web-service", task_definition_not_rolled_out,
+                                            "PRIMARY deployment runs maratron-prod-web:1"),
+    "alarm-deleted": Drift("cloudwatch.alarms", unchanged, "missing: maratron-prod-gone",
+                           outputs={"alarmNames": ["maratron-prod-alb-5xx", "maratron-prod-gone"]}),
+}
+
+
+@pytest.mark.parametrize("drift", DRIFTS.values(), ids=DRIFTS.keys())
+def test_drift_fails_exactly_its_check(deployment: Deployment, tmp_path: Path, drift: Drift) -> None:
+    with drift.apply(deployment):
+        run = run_verify(deployment, tmp_path, **drift.outputs)
+    assert run.code == 1
+    assert run.failing() == {drift.check}, run.text
+    assert drift.detail in run.results[drift.check].detail
+    assert f"FAIL  {drift.check}" in run.text
+    assert "1 failed" in run.text.splitlines()[-1]
+
+
+def test_drifts_were_undone(deployment: Deployment, tmp_path: Path) -> None:
+    """Runs after the drifts (file order): the shared fixture is healthy again, so no drift leaked into another."""
+    assert run_verify(deployment, tmp_path).code == 0
+
+
+# --- environment rules, outputs handling, CLI -------------------------------------------------------------------
+
+
+def test_outside_prod_multi_az_and_deletion_protection_are_not_required(deployment: Deployment,
+                                                                        tmp_path: Path) -> None:
+    with rds_setting(deployment, DeletionProtection=False, MultiAZ=False), redis_without_failover(deployment):
+        prod = run_verify(deployment, tmp_path)
+        dev = run_verify(deployment, tmp_path, environment="dev")
+    assert prod.failing() == {"rds.primary", "redis.replication-group"}
+    assert dev.code == 0, dev.text
+    assert "no deletion protection (dev)" in dev.results["rds.primary"].detail
+    assert "no automatic failover (dev)" in dev.results["redis.replication-group"].detail
+
+
+def test_missing_outputs_skip_their_checks(deployment: Deployment, tmp_path: Path) -> None:
+    run = run_verify(deployment, tmp_path, webAclArn=None, databaseReplicaIdentifiers=[], alarmNames=None)
+    assert run.code == 0
+    assert run.results["waf.association"].status is Status.SKIP
+    assert "`webAclArn` is not exported" in run.results["waf.association"].detail
+    assert run.results["rds.replicas"].detail == "this stack declares no read replicas"
+    assert run.results["cloudwatch.alarms"].status is Status.SKIP
+
+
+def test_resource_that_does_not_exist_fails_with_the_aws_error(deployment: Deployment, tmp_path: Path) -> None:
+    run = run_verify(deployment, tmp_path, redisReplicationGroupId="maratron-gone", databaseIdentifier="nope",
+                     databaseReplicaIdentifiers=[])
+    assert run.failing() == {"redis.replication-group", "rds.primary"}
+    assert run.results["rds.primary"].detail == "DB instance nope not found"
+
+
+def test_only_filters_checks_and_stdin_is_read(deployment: Deployment) -> None:
+    out = io.StringIO()
+    code = verify.main(["--endpoint-url", deployment.endpoint, "--only", "rds.*", "--only", "waf.*", "--json", "-"],
+                       stdin=io.StringIO(json.dumps(deployment.outputs)), stdout=out, clients=deployment.client)
+    assert code == 0
+    document = json.loads(out.getvalue())
+    assert [r["name"] for r in document["results"]] == ["waf.association", "rds.primary", "rds.replicas"]
+    assert document["summary"] == "3 passed, 0 failed, 0 skipped"
+
+
+def test_unreadable_outputs_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "outputs.json"
+    bad.write_text("[1, 2]")
+    assert verify.main(["--stack-outputs", str(bad)]) == 2
+    assert "JSON object" in capsys.readouterr().err
+    assert verify.main(["--stack-outputs", str(tmp_path / "absent.json")]) == 2
+    bad.write_text("{}")  # e.g. an undeployed stack: every check would skip and "pass"
+    assert verify.main(["--stack-outputs", str(bad)]) == 2
+    assert "no `environment` output" in capsys.readouterr().err
+
+
+def test_only_matching_nothing_exits_2(deployment: Deployment, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps(deployment.outputs))
+    assert verify.main(["--stack-outputs", str(path), "--only", "rsd.*"], clients=deployment.client) == 2
+    assert "no check matches rsd.*" in capsys.readouterr().err
+
+
+def test_runs_as_a_module() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "ops.verify", "--help"], capture_output=True, text=True,
+                          check=False, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0
+    assert "--stack-outputs FILE" in done.stdout
+
+
+def test_region_defaults_to_the_albs() -> None:
+    outputs = verify.Outputs({"albArn": "arn:aws:elasticloadbalancing:eu-west-1:1:loadbalancer/app/x/y"})  # no parse
+    assert outputs.region_hint() == "eu-west-1"
+    assert verify.Outputs({}).region_hint() is None
+    assert verify.Outputs({"region": "us-west-2", "albArn": outputs.values["albArn"]}).region_hint() == "us-west-2"
+
+
+# --- HTTP health: a local server stands in for the app ------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def app_server(status: int, body: bytes) -> Iterator[str]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            code = status if self.path == "/api/health" else 404
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(("status", "body", "expected", "detail"), [
+    (200, b'{"status": "healthy"}', Status.PASS, "-> 200"),
+    (200, b'{"status": "degraded"}', Status.FAIL, "status 'degraded'"),
+    (503, b"{}", Status.FAIL, "HTTP 503"),
+])
+def test_http_health(deployment: Deployment, tmp_path: Path, status: int, body: bytes, expected: Status,
+                     detail: str) -> None:
+    with app_server(status, body) as url:
+        run = run_verify(deployment, tmp_path, "--http", "--only", "http.*", appUrl=url)
+    assert run.results["http.health"].status is expected
+    assert detail in run.results["http.health"].detail
+    assert url.rstrip("/") + "/api/health" in run.results["http.health"].detail
+
+
+def test_http_health_times_out(deployment: Deployment, tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as listener:  # accepts connections, never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        run = run_verify(deployment, tmp_path, "--http", "--http-timeout", "0.2", "--only", "http.*", appUrl=url)
+    assert run.results["http.health"].status is Status.FAIL
+    assert "timed out" in run.results["http.health"].detail
+
+
+# --- target health evaluation on parsed responses (moto reports every registered target healthy) -----------------
+
+
+def target(state: str, reason: str | None = None, ip: str = "10.0.0.1") -> dict[str, Any]:
+    health: dict[str, Any] = {"State": state}
+    if reason:
+        health["Reason"] = reason
+    return {"Target": {"Id": ip, "Port": 3000}, "TargetHealth": health}
+
+
+@pytest.mark.parametrize(("descriptions", "status", "detail"), [
+    ([target("healthy"), target("healthy", ip="10.0.1.1")], Status.PASS, "2 healthy"),
+    ([target("healthy"), target("draining", "Target.DeregistrationInProgress")], Status.PASS, "1 draining, 1 healthy"),
+    ([target("healthy"), target("unhealthy", "Target.FailedHealthChecks", "10.0.1.9")], Status.FAIL,
+     "unhealthy: 10.0.1.9:3000 (Target.FailedHealthChecks)"),
+    ([target("initial", "Elb.RegistrationInProgress")], Status.FAIL, "no healthy target (1 initial)"),
+    ([target("unused", "Target.NotInUse")], Status.FAIL, "unused: 10.0.0.1:3000 (Target.NotInUse)"),
+    ([target("unavailable", "Target.HealthCheckDisabled")], Status.SKIP, "target health unavailable"),
+    ([], Status.SKIP, "no target health data"),
+])
+def test_target_health_evaluation(descriptions: list[dict[str, Any]], status: Status, detail: str) -> None:
+    verdict = evaluate_target_health(descriptions)
+    assert verdict.status is status
+    assert detail in verdict.detail
