@@ -8,10 +8,13 @@ one record per environment, and every such line is marked `assumed`. Types that 
 subnets, IAM, aliases, ...) are listed in FREE_TYPES; any other type is reported as "not priced", never silently
 dropped.
 
-Lines fall in two categories:
-- capacity: what serves users and holds data — Fargate tasks, RDS instances and storage, ElastiCache nodes, S3;
-- overhead: what the platform costs around it — NAT, endpoints, public IPv4, ALB, WAF, KMS, secrets, monitoring,
-  logs, ECR, DNS.
+Lines fall in three categories:
+- capacity: what serves users and holds data — Fargate tasks, the load balancer in front of them, RDS instances and
+  storage, ElastiCache nodes, S3, ECR images;
+- overhead: what the platform costs around that capacity, as the target names it — NAT gateways (and their public
+  IPv4), VPC endpoints, WAF, KMS keys, secrets, alarms, dashboards, DNS zones;
+- usage: what grows with traffic rather than with the design — log ingestion and archive (assumed volumes). It is
+  reported on its own line and left out of the ratio: it is a function of how chatty the apps are, not of the layout.
 Targets: prod overhead <= 25% of capacity; dev total <= $150/month.
 """
 
@@ -28,9 +31,10 @@ from typing import Any, Literal
 from offline.engine import Resource, StackRun, unwrap_secrets
 from offline.pricing import PriceTable, UnknownPriceError
 
-Category = Literal["capacity", "overhead"]
+Category = Literal["capacity", "overhead", "usage"]
 CAPACITY: Category = "capacity"
 OVERHEAD: Category = "overhead"
+USAGE: Category = "usage"
 
 PROD_OVERHEAD_RATIO_TARGET = 0.25
 DEV_TOTAL_TARGET_USD = 150.0
@@ -377,14 +381,14 @@ class _Pricer:
         prefix = {"application": "alb", "network": "nlb"}.get(kind)
         if prefix is None:
             raise NotPricedError(f"load balancer type {kind}")
-        self.hourly(r, OVERHEAD, f"{prefix}.hour", 1, f"{kind} load balancer")
+        self.hourly(r, CAPACITY, f"{prefix}.hour", 1, f"{kind} load balancer")
         usd = self.table.usd(f"{prefix}.lcu_hour")
         lcu = self.a.alb_average_lcu
-        self.add(r, OVERHEAD, f"assumed {_n(lcu)} LCU × {self.hours} h × ${usd:g}", lcu * usd * self.hours,
+        self.add(r, CAPACITY, f"assumed {_n(lcu)} LCU × {self.hours} h × ${usd:g}", lcu * usd * self.hours,
                  assumed=True)
         if not r.plain("internal", False):
             nodes = len(r.plain("subnets") or []) or len(r.plain("subnetMappings") or []) or 2
-            self.hourly(r, OVERHEAD, "public_ipv4.hour", nodes, "public IPv4 (one per AZ node)")
+            self.hourly(r, CAPACITY, "public_ipv4.hour", nodes, "public IPv4 (one per AZ node)")
 
     def web_acl(self, r: Resource) -> None:
         rules = len(r.plain("rules") or [])
@@ -431,17 +435,17 @@ class _Pricer:
         ingest = self.table.usd("cloudwatch.logs.ingest_gb" + (".infrequent_access" if infrequent else ""))
         names = f"{r.name} {r.plain('name') or ''}"
         gb = next((volume for text, volume in self.a.log_gb_by_name if text in names), self.a.log_gb_per_group)
-        self.add(r, OVERHEAD, f"assumed {_n(gb)} GB ingested × ${ingest:g}", gb * ingest, assumed=True)
+        self.add(r, USAGE, f"assumed {_n(gb)} GB ingested × ${ingest:g}", gb * ingest, assumed=True)
         retention_days = int(r.plain("retentionInDays") or 0)
         months = min(retention_days / 30, 12) if retention_days else 12  # steady state, capped at a year
         storage = self.table.usd("cloudwatch.logs.storage_gb_month")
-        self.add(r, OVERHEAD, f"assumed {_n(gb * months)} GB archived ({retention_days or 'no'} d retention) × "
+        self.add(r, USAGE, f"assumed {_n(gb * months)} GB archived ({retention_days or 'no'} d retention) × "
                  f"${storage:g}", gb * months * storage, assumed=True)
 
     def ecr_repository(self, r: Resource) -> None:
         usd = self.table.usd("ecr.storage_gb_month")
         gb = self.a.ecr_gb_per_repository
-        self.add(r, OVERHEAD, f"assumed {_n(gb)} GB images × ${usd:g}", gb * usd, assumed=True)
+        self.add(r, CAPACITY, f"assumed {_n(gb)} GB images × ${usd:g}", gb * usd, assumed=True)
 
     def route53_zone(self, r: Resource) -> None:
         usd = self.table.usd("route53.hosted_zone_month")
@@ -493,13 +497,14 @@ def render(report: CostReport, *, detail: bool = True) -> list[str]:
         f"  capacity (compute & data) {_money(report.capacity):>12}",
         f"  overhead (platform)       {_money(report.overhead):>12}"
         + (f"   = {ratio:.0%} of capacity" if ratio is not None else "   (no capacity declared)"),
+        f"  usage (logs, assumed)     {_money(report.total(USAGE)):>12}   (grows with traffic; not in the ratio)",
     ]
     for target, met, detail_text in report.checks():
         status = {True: "ok", False: "EXCEEDED", None: "n/a"}[met]
         lines.append(f"  target: {target}: {status} — {detail_text}")
     if detail:
         lines.append("By category and resource:")
-        for category in (CAPACITY, OVERHEAD):
+        for category in (CAPACITY, OVERHEAD, USAGE):
             rows = [row for row in report.by_resource() if row[2] == category]
             lines.append(f"  {category}: {_money(report.total(category))}")
             for type_, name, _, usd in rows:

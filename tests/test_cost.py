@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from synthetic import SyntheticStack, full_architecture
 
 from offline import cost
 from offline.engine import StackRun
 from offline.pricing import PriceTable, table_path
 from offline.pricing.refresh import RefreshError, filters_for, parse_on_demand, refresh_document, single_price
+from tests.synthetic import SyntheticStack, full_architecture
 
 TABLE = PriceTable.load("us-east-1")
 HOURS = 730
@@ -149,7 +149,9 @@ def test_alb_waf_and_small_overheads() -> None:
     assert line_total(report, "composite") == pytest.approx(0.50)
     assert line_total(report, "dashboard") == pytest.approx(3.0)
     assert line_total(report, "zone") == pytest.approx(0.50)
-    assert report.capacity == 0 and report.overhead_ratio is None
+    # The load balancer serves users: capacity. The rest is the platform overhead the target names.
+    assert report.capacity == pytest.approx(line_total(report, "alb"))
+    assert report.overhead == pytest.approx(report.total() - line_total(report, "alb"))
 
 
 def test_usage_based_lines_are_labelled_assumed_and_follow_the_assumptions() -> None:
@@ -285,7 +287,7 @@ def test_real_stacks_cost_something_and_every_type_is_known(any_stack: StackRun)
     report = cost.estimate(any_stack)
     assert report.total() > 0
     assert report.not_priced == [], report.not_priced
-    assert {line.category for line in report.lines} <= {"capacity", "overhead"}
+    assert {line.category for line in report.lines} <= {"capacity", "overhead", "usage"}
     priced_or_free = {line.type for line in report.lines} | {t.split(" ")[0] for t in report.free}
     assert {r.type for r in any_stack.resources if r.custom} <= priced_or_free
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from synthetic import SyntheticStack, full_architecture
 
 from offline import critical_path as cp
 from offline.engine import StackRun
+from tests.synthetic import SyntheticStack, full_architecture
 
 Q = cp.SECONDS
 
@@ -110,10 +110,14 @@ def test_a_cycle_is_reported() -> None:
         cp.analyse(s.run())
 
 
-def test_real_stacks_path_is_the_nat_gateway_and_within_the_rule(any_stack: StackRun) -> None:
+def test_real_stacks_path_is_the_database_chain_and_within_the_rule(any_stack: StackRun) -> None:
     path = cp.analyse(any_stack)
     assert path.met, "\n".join(cp.render(path))
-    assert any(step.resource.type == "aws:ec2/natGateway:NatGateway" for step in path.chain)
+    rds = [step.resource.name for step in path.chain if step.resource.type == "aws:rds/instance:Instance"]
+    replicas = int(any_stack.config["maratron:dbReplicaCount"])
+    assert rds[0] == "database-primary" and len(rds) == (2 if replicas else 1)  # primary, then one replica
+    # Nothing of the app tier waits for a replica: the services finish long before the chain does.
+    assert not [step for step, _ in path.offenders if step.resource.type == "aws:ecs/service:Service"]
     assert path.chain[0].start == 0 and all(b.start == pytest.approx(a.finish)
                                             for a, b in zip(path.chain, path.chain[1:], strict=False))
     assert "rule: total ≤" in "\n".join(cp.render(path))

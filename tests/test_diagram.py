@@ -6,10 +6,10 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from synthetic import full_architecture
 
 from offline import diagram
 from offline.engine import StackRun
+from tests.synthetic import full_architecture
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
