@@ -13,6 +13,7 @@ SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryption
 VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
 PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+BUCKET_LOGGING = ("aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2")
 PAB_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
 
@@ -65,15 +66,15 @@ def _companions(resources: list[PolicyResource], bucket: PolicyResource, type_: 
 
 
 def _bucket_hardening(args: StackValidationArgs, report: ReportViolation) -> None:
-    log_targets = {b.urn for lb in of_type(args.resources, *LOAD_BALANCER_TYPES)
-                   for b in linked(lb, "accessLogs")}
+    # ALB access logs and S3 server access logs can only be delivered to SSE-S3 buckets: those may use AES256.
+    log_targets = {b.urn for lb in of_type(args.resources, *LOAD_BALANCER_TYPES) for b in linked(lb, "accessLogs")}
+    log_targets |= {b.urn for log in of_type(args.resources, *BUCKET_LOGGING) for b in linked(log, "targetBucket")}
     for bucket in of_type(args.resources, BUCKET):
         encryption = _companions(args.resources, bucket, SSE)
         if not encryption:
             report("bucket has no server-side encryption configuration", bucket.urn)
         elif bucket.urn not in log_targets and not all(
                 a in KMS_ALGORITHMS for e in encryption for a in _algorithms(e.props)):
-            # ALB access logs can only be written to SSE-S3 buckets; every other bucket holds data: KMS.
             report("data bucket is not encrypted with KMS (aws:kms)", bucket.urn)
         if not _companions(args.resources, bucket, VERSIONING):
             report("bucket has no versioning configuration", bucket.urn)

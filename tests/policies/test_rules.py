@@ -278,6 +278,9 @@ CASES: list[Case] = [
     single("s3-no-force-destroy", BUCKET, {"bucket": "b", "forceDestroy": False, "tags": TAGS}, forceDestroy=True),
     stack_case("s3-bucket-hardening", bucket_stack(), bucket_stack(policy=False), "backups"),
     stack_case("s3-bucket-hardening", bucket_stack(), bucket_stack(kms=False), "backups"),
+    stack_case("s3-bucket-hardening", [*bucket_stack(kms=False), resource(
+        "aws:s3/bucketLogging:BucketLogging", "to-backups", {"bucket": "other", "targetBucket": "b"},
+        deps={"targetBucket": [bucket_stack()[0]]})], bucket_stack(kms=False), "backups"),
     # logging, KMS, IAM
     single("log-group-retention", "aws:cloudwatch/logGroup:LogGroup",
            {"retentionInDays": 365, "kmsKeyId": KEY, "tags": TAGS}, retentionInDays=DELETE),

@@ -53,10 +53,11 @@ PRIMARY = ("replicateSourceDb", None)
 CONTAINER = ("containerDefinitions", "<json>", 0)
 SWEEP: list[Break] = [
     # network (on the branch today)
+    # The interface endpoints' HTTPS-from-the-VPC rule (prod's vpcCidr): an address-range rule off the ALB.
     Break("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", ("fromPort",), 22,
-          "security-group-no-admin-ports"),
+          "security-group-no-admin-ports", ("cidrIpv4", "10.0.0.0/16")),
     Break("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", ("cidrIpv4",), "0.0.0.0/0",
-          "internet-ingress-only-to-public-load-balancers"),
+          "internet-ingress-only-to-public-load-balancers", ("cidrIpv4", "10.0.0.0/16")),
     Break("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", ("ingress",),
           [{"protocol": "-1", "fromPort": 0, "toPort": 0, "self": True}], "default-security-group-closed"),
     Break("aws:ec2/subnet:Subnet", ("mapPublicIpOnLaunch",), True, "subnet-no-public-ip-on-launch"),
