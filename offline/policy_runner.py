@@ -148,7 +148,7 @@ class PolicyPackProcess:
         request = analyzer_pb2.ConfigureAnalyzerRequest()
         for name, (level, properties) in merged.items():
             entry = request.policyConfig[name]
-            entry.enforcementLevel = LEVELS[level]  # type: ignore[assignment]
+            entry.enforcementLevel = LEVELS[level]
             entry.properties.update(properties)
         self.stub.Configure(request)
         return merged

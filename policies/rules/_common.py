@@ -155,7 +155,7 @@ def resource_rule(name: str, *, area: str, types: Iterable[str] | None, summary:
 
     policy = ResourceValidationPolicy(
         name=name, description=_describe(summary, reference, scope), validate=validate,
-        config_schema=PolicyConfigSchema(properties=dict(schema)) if schema else None,
+        config_schema=PolicyConfigSchema(properties={k: dict(v) for k, v in schema.items()}) if schema else None,
     )
     return Rule(policy, area, reference, scope)
 
@@ -173,7 +173,7 @@ def stack_rule(name: str, *, area: str, summary: str, reference: str, check: Sta
 
     policy = StackValidationPolicy(
         name=name, description=_describe(summary, reference, scope), validate=validate,
-        config_schema=PolicyConfigSchema(properties=dict(schema)) if schema else None,
+        config_schema=PolicyConfigSchema(properties={k: dict(v) for k, v in schema.items()}) if schema else None,
     )
     return Rule(policy, area, reference, scope)
 

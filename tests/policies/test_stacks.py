@@ -19,8 +19,14 @@ from typing import Any
 import pytest
 
 from offline.engine import Resource, StackRun
-from offline.policy_runner import PolicyConfigError, PolicyPackProcess, check_run, merge_policy_config, \
-    render_verdict, stack_export
+from offline.policy_runner import (
+    PolicyConfigError,
+    PolicyPackProcess,
+    check_run,
+    merge_policy_config,
+    render_verdict,
+    stack_export,
+)
 from tests.policies.helpers import analyze
 
 DELETE = "<delete>"
