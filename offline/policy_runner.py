@@ -285,13 +285,19 @@ def _level(value: Any, where: str) -> str:
 # --- running a stack --------------------------------------------------------------------------------------------------
 
 def check_resources(pack: PolicyPackProcess, stack: str, resources: list[Resource],
-                    pack_config: Mapping[str, Any]) -> PolicyVerdict:
-    """Configure the pack for the stack, Analyze each resource, AnalyzeStack over all of them."""
+                    pack_config: Mapping[str, Any], *, analyze_only: Iterable[str] | None = None) -> PolicyVerdict:
+    """Configure the pack for the stack, Analyze each resource, AnalyzeStack over all of them.
+
+    analyze_only (URNs) limits the per-resource calls to those resources — for tests that changed one resource
+    and need its verdict quickly; AnalyzeStack always sees every resource.
+    """
     merged = pack.configure(pack_config)
     verdict = PolicyVerdict(stack=stack, pack=pack.name, resources=len(resources),
                             policies=sum(1 for level, _ in merged.values() if level != "disabled"))
+    wanted = None if analyze_only is None else set(analyze_only)
     for resource in resources:
-        verdict.violations += pack.analyze(resource)
+        if wanted is None or resource.urn in wanted:
+            verdict.violations += pack.analyze(resource)
     verdict.violations += pack.analyze_stack(resources)
     return verdict
 

@@ -40,6 +40,6 @@ def test_previews_and_deploys_run_the_policy_pack_with_the_stack_config() -> Non
 
 def test_deploy_goes_dev_staging_prod_each_in_its_environment() -> None:
     jobs = load("deploy.yml")["jobs"]
-    assert jobs["dev"]["needs"] == "offline" and jobs["staging"]["needs"] == "dev" and jobs["prod"]["needs"] == "staging"
+    assert [jobs[s]["needs"] for s in ("dev", "staging", "prod")] == ["offline", "dev", "staging"]
     assert [jobs[s]["with"]["stack"] for s in ("dev", "staging", "prod")] == ["dev", "staging", "prod"]
     assert load("pulumi-up.yml")["jobs"]["up"]["environment"] == "${{ inputs.stack }}"

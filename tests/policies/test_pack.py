@@ -50,3 +50,17 @@ def test_runner_exit_status(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["prod", "--policy-pack-config", str(strict)]) == 1
     out = capsys.readouterr().out
     assert "MANDATORY:" in out and "[log-group-retention] urn:pulumi:prod::maratron::" in out
+
+
+def test_environment_comes_from_the_stack_config_then_the_stack_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    from policies.rules._common import environment
+
+    monkeypatch.setenv("PULUMI_STACK", "eu-main")
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"maratron:environment": "staging"}))
+    assert environment("urn:pulumi:eu-main::maratron::aws:s3/bucket:Bucket::b") == "staging"
+    # Another stack's resource (or no config): the name decides, and a name that says nothing means prod.
+    assert environment("urn:pulumi:acme-dev::maratron::aws:s3/bucket:Bucket::b") == "dev"
+    assert environment("urn:pulumi:stage-eu::maratron::aws:s3/bucket:Bucket::b") == "staging"
+    assert environment("urn:pulumi:feature-x::maratron::aws:s3/bucket:Bucket::b") == "prod"
+    monkeypatch.setenv("PULUMI_CONFIG", "{}")
+    assert environment("urn:pulumi:eu-main::maratron::aws:s3/bucket:Bucket::b") == "prod"

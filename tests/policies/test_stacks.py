@@ -22,7 +22,9 @@ from offline.engine import Resource, StackRun
 from offline.policy_runner import (
     PolicyConfigError,
     PolicyPackProcess,
+    check_resources,
     check_run,
+    load_pack_config,
     merge_policy_config,
     render_verdict,
     stack_export,
@@ -190,7 +192,7 @@ def test_misconfiguration_sweep_prod(pack: PolicyPackProcess, prod: StackRun, en
     if _target(prod, entry) is None:
         pytest.skip(f"prod has no {entry.type}{'' if entry.where is None else f' with {entry.where}'} yet")
     resources, changed = broken(prod, entry)
-    verdict = analyze(pack, resources, "prod")
+    verdict = check_resources(pack, "prod", resources, load_pack_config("prod"), analyze_only=[changed.urn])
     hits = [v for v in verdict.mandatory if v.policy == entry.policy and v.urn == changed.urn]
     assert hits, "\n".join(render_verdict(verdict))
 
@@ -237,7 +239,6 @@ def test_config_parameter_changes_the_verdict(pack: PolicyPackProcess, prod: Sta
 
 
 def test_stack_config_files_are_valid_and_dev_downgrades_only_cost_rules(pack: PolicyPackProcess) -> None:
-    from offline.policy_runner import load_pack_config
 
     levels = {stack: merge_policy_config(pack.info, load_pack_config(stack)) for stack in ("dev", "staging", "prod")}
     assert all(level == "mandatory" for level, _ in levels["prod"].values())
