@@ -239,7 +239,6 @@ def test_config_parameter_changes_the_verdict(pack: PolicyPackProcess, prod: Sta
 
 
 def test_stack_config_files_are_valid_and_dev_downgrades_only_cost_rules(pack: PolicyPackProcess) -> None:
-
     levels = {stack: merge_policy_config(pack.info, load_pack_config(stack)) for stack in ("dev", "staging", "prod")}
     assert all(level == "mandatory" for level, _ in levels["prod"].values())
     assert all(level == "mandatory" for level, _ in levels["staging"].values())
