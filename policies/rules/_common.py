@@ -7,6 +7,7 @@ an unknown value is reported by the pack as "cannot run during preview", never a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -21,9 +22,15 @@ from pulumi_policy import (
     ResourceValidationPolicy,
     StackValidationArgs,
     StackValidationPolicy,
+    proxy,
 )
 
 PROJECT = "maratron"
+# The engine's unknown-value sentinels, as pulumi_policy defines them (it raises on reading one through its proxy).
+UNKNOWN_SENTINELS = frozenset({
+    proxy.UNKNOWN_BOOLEAN_VALUE, proxy.UNKNOWN_NUMBER_VALUE, proxy.UNKNOWN_STRING_VALUE, proxy.UNKNOWN_ARRAY_VALUE,
+    proxy.UNKNOWN_ASSET_VALUE, proxy.UNKNOWN_ARCHIVE_VALUE, proxy.UNKNOWN_OBJECT_VALUE,
+})
 ENVIRONMENTS = ("dev", "staging", "prod")
 
 
@@ -95,6 +102,24 @@ def plain(value: Any) -> Any:
                                            and not isinstance(value, (str, bytes))):
         return [plain(value[i]) for i in range(len(value))]
     return value
+
+
+def known(value: Any) -> Any:
+    """The value with every unknown (preview) part left out, never raising: for rules where an unknown cannot
+    matter (an unknown input is computed, so it cannot be a literal someone typed)."""
+    if isinstance(value, Mapping) or (hasattr(value, "__getitem__") and hasattr(value, "__len__")
+                                      and not isinstance(value, (str, bytes))):
+        with contextlib.suppress(KeyError, IndexError, TypeError):
+            value = value["__target"]  # pulumi_policy's unknown-checking proxies hold the raw value here
+    if isinstance(value, Mapping):
+        return {k: known(v) for k, v in value.items() if not is_unknown(v)}
+    if isinstance(value, (list, tuple)):
+        return [known(v) for v in value if not is_unknown(v)]
+    return value
+
+
+def is_unknown(value: Any) -> bool:
+    return isinstance(value, str) and value in UNKNOWN_SENTINELS
 
 
 def as_list(value: Any) -> list[Any]:

@@ -17,7 +17,7 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
-from ._common import Rule, document, plain, resource_rule
+from ._common import Rule, document, known, resource_rule
 
 SECRET = "aws:secretsmanager/secret:Secret"
 SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
@@ -67,7 +67,7 @@ def looks_typed_by_a_person(value: str) -> bool:
 
 
 def hard_coded_findings(resource_type: str, props: Any) -> Iterator[str]:
-    data = plain(props)
+    data = known(props)  # unknown parts are computed values, never hard-coded literals
     for top in list(data):
         if (resource_type, top) in SECRET_SINKS:
             del data[top]

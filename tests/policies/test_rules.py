@@ -357,3 +357,15 @@ def test_every_description_carries_a_reference() -> None:
     for rule in ALL_RULES:
         assert rule.reference and f"[{rule.reference}]" in rule.policy.description
         assert any(marker in rule.reference for marker in ("seed:", "cdk-nag", "Checkov")), rule.policy.name
+
+
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+
+def test_preview_unknowns_skip_the_secret_scan_but_never_pass_a_rule_that_needs_them(pack: PolicyPackProcess) -> None:
+    previewed = resource(RDS, "db", changed(RDS_PRIMARY, storageEncrypted=UNKNOWN, kmsKeyId=UNKNOWN,
+                                            tags=changed(TAGS, Name=UNKNOWN)))
+    verdict = analyze(pack, [previewed])
+    assert not verdict.of("no-hard-coded-secrets") and not verdict.of("required-tags")
+    cannot_run = verdict.of("rds-encrypted-with-cmk")
+    assert [v.level for v in cannot_run] == ["advisory"] and "during preview" in cannot_run[0].message
