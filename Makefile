@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STACK ?= dev
 
-.PHONY: preview test lint typecheck pytest docs bench clean
+.PHONY: preview test lint typecheck pytest policy docs bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -16,7 +16,7 @@ preview: $(VENV)/.installed
 	$(PY) -m offline.preview $(STACK)
 
 ## Everything CI runs: lint, type check, tests.
-test: lint typecheck pytest
+test: lint typecheck pytest policy
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
@@ -28,10 +28,17 @@ typecheck: $(VENV)/.installed
 pytest: $(VENV)/.installed
 	$(VENV)/bin/pytest
 
-## Regenerate docs/config-reference.md from the Pulumi.yaml config schema and the README's alarm table.
+## The policy pack over every stack, as the engine drives it (non-zero on any mandatory violation).
+policy: $(VENV)/.installed
+	for stack in dev staging prod; do $(PY) -m offline.policy_runner $$stack || exit 1; done
+
+## Regenerate generated docs: the config reference (Pulumi.yaml), the outputs contract, the README's alarm table,
+## the policy rule table and the taggable-type list the required-tags rule reads.
 docs: $(VENV)/.installed
 	$(PY) -m offline.docgen
 	$(PY) -m offline.alarmdoc
+	$(PY) -m offline.policy_docs
+	$(PY) -m offline.taggable
 
 ## Benchmarks (print figures; not part of the tests).
 bench: $(VENV)/.installed

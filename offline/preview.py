@@ -3,7 +3,7 @@
 Runs the real program under the mock engine (offline/engine.py), prints the resource tree grouped by component,
 counts per resource type and the stack outputs, and writes a machine-readable inventory to
 build/<stack>/inventory.json. Exit status: 0 when the program ran cleanly, 2 on configuration errors, 1 on any
-other program error.
+other program error, 3 when the policy pack reports a mandatory violation (its verdicts close the output).
 """
 
 from __future__ import annotations
@@ -125,7 +125,18 @@ def main(argv: list[str] | None = None) -> int:
         png = diagram.write(run, (args.inventory.parent if args.inventory else BUILD_DIR / args.stack))[0]
         print(f"Diagram: {png.relative_to(ROOT) if png.is_relative_to(ROOT) else png} (and .svg); cost breakdown by "
               f"resource: python -m offline.cost {args.stack}")
-    return 0
+    return print_policy_verdicts(run)
+
+
+def print_policy_verdicts(run: StackRun) -> int:
+    """The policy pack's verdicts on this run (offline/policy_runner.py); 3 when any violation is mandatory."""
+    from offline.policy_runner import check_run, render_verdict, write_stack_export
+
+    verdict = check_run(run)
+    export = write_stack_export(run)
+    print(_section(f"Policy verdicts (policies/, config/{run.stack}.json)", render_verdict(verdict)))
+    print(f"Stack export for `pulumi policy analyze --file`: {export.relative_to(ROOT)}")
+    return 3 if verdict.mandatory else 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,21 @@
+"""The pack's rules, grouped by area. `ALL_RULES` is what `__main__.py` hands to the PolicyPack."""
+
+from __future__ import annotations
+
+from . import cache, containers, database, edge, logging_kms_iam, network, secrets, stack, storage, tagging
+from ._common import Rule
+
+ALL_RULES: list[Rule] = [
+    *network.RULES,
+    *edge.RULES,
+    *database.RULES,
+    *cache.RULES,
+    *containers.RULES,
+    *secrets.RULES,
+    *storage.RULES,
+    *logging_kms_iam.RULES,
+    *tagging.RULES,
+    *stack.RULES,
+]
+
+__all__ = ["ALL_RULES", "Rule"]

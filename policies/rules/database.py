@@ -1,0 +1,157 @@
+"""RDS rules. Read replicas (`replicateSourceDb` set) inherit encryption from their source and are rebuilt from it,
+so the backup, final-snapshot, deletion-protection and Multi-AZ rules apply to primaries only."""
+
+from __future__ import annotations
+
+from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
+
+from ._common import (
+    RDS_INSTANCE,
+    Rule,
+    as_list,
+    config_value,
+    linked,
+    number,
+    of_type,
+    resource_rule,
+    stack_rule,
+    truthy,
+)
+
+PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
+REQUIRED_LOG_EXPORTS = ["postgresql"]
+
+
+def _is_replica(props: object) -> bool:
+    return bool(getattr(props, "get", lambda _k: None)("replicateSourceDb"))
+
+
+def _encrypted_cmk(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if not truthy(args.props.get("storageEncrypted")):
+        report("storageEncrypted is not true", None)
+    if not args.props.get("kmsKeyId"):
+        report("no kmsKeyId: storage is encrypted with the AWS-managed key, not the stack's data CMK", None)
+
+
+def _not_public(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if truthy(args.props.get("publiclyAccessible")):
+        report("publiclyAccessible is true", None)
+
+
+def _backups(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if _is_replica(args.props):
+        return
+    minimum = number(config_value(args, "minimumRetentionDays", 7))
+    days = number(args.props.get("backupRetentionPeriod"), 0)
+    if days < minimum:
+        report(f"backupRetentionPeriod is {int(days)} days; at least {int(minimum)} required", None)
+
+
+def _deletion_protection(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if not _is_replica(args.props) and not truthy(args.props.get("deletionProtection")):
+        report("deletionProtection is not true", None)
+
+
+def _multi_az(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if not _is_replica(args.props) and not truthy(args.props.get("multiAz")):
+        report("multiAz is not true: an AZ outage takes the database down", None)
+
+
+def _final_snapshot(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if _is_replica(args.props):
+        return
+    if truthy(args.props.get("skipFinalSnapshot")) or args.props.get("skipFinalSnapshot") is None:
+        report("skipFinalSnapshot is not false: deleting the instance would discard its data", None)
+    elif not args.props.get("finalSnapshotIdentifier"):
+        report("no finalSnapshotIdentifier for the final snapshot", None)
+
+
+def _iam_auth(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if not truthy(args.props.get("iamDatabaseAuthenticationEnabled")):
+        report("iamDatabaseAuthenticationEnabled is not true", None)
+
+
+def _performance_insights(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if not truthy(args.props.get("performanceInsightsEnabled")):
+        report("performanceInsightsEnabled is not true", None)
+    elif not args.props.get("performanceInsightsKmsKeyId"):
+        report("Performance Insights has no performanceInsightsKmsKeyId (CMK)", None)
+
+
+def _log_exports(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    wanted = [str(x) for x in as_list(config_value(args, "requiredExports", REQUIRED_LOG_EXPORTS))]
+    exported = {str(x) for x in as_list(args.props.get("enabledCloudwatchLogsExports"))}
+    missing = [log for log in wanted if log not in exported]
+    if missing:
+        report(f"enabledCloudwatchLogsExports lacks {missing}", None)
+
+
+def _force_ssl_value(group: PolicyResource) -> str | None:
+    for parameter in as_list(group.props.get("parameters")):
+        if parameter.get("name") == "rds.force_ssl":
+            return str(parameter.get("value"))
+    return None
+
+
+def _force_ssl(args: StackValidationArgs, report: ReportViolation) -> None:
+    for instance in of_type(args.resources, RDS_INSTANCE):
+        groups = [g for g in linked(instance, "parameterGroupName") if g.resource_type == PARAMETER_GROUP]
+        if not groups:
+            report("no parameter group of this stack (parameterGroupName): rds.force_ssl=1 cannot be verified "
+                   "and engine defaults do not force TLS before PostgreSQL 15", instance.urn)
+            continue
+        for group in groups:
+            value = _force_ssl_value(group)
+            if value != "1":
+                report(f"parameter group of {instance.urn} sets rds.force_ssl={value!r}; clients must be forced to "
+                       "TLS (rds.force_ssl=1)", group.urn)
+
+
+def _replicas(args: StackValidationArgs, report: ReportViolation) -> None:
+    instances = of_type(args.resources, RDS_INSTANCE)
+    for primary in (i for i in instances if not _is_replica(i.props)):
+        if not any(primary in linked(i, "replicateSourceDb") for i in instances if _is_replica(i.props)):
+            report("production primary has no read replica (replicateSourceDb pointing at it)", primary.urn)
+
+
+TYPES = [RDS_INSTANCE]
+RULES: list[Rule] = [
+    resource_rule("rds-encrypted-with-cmk", area="database", types=TYPES, check=_encrypted_cmk,
+                  summary="RDS storage is encrypted with a customer-managed KMS key",
+                  reference="seed: encryption at rest; cdk-nag RDS2; Checkov CKV_AWS_16"),
+    resource_rule("rds-not-public", area="database", types=TYPES, check=_not_public,
+                  summary="RDS instances are not publicly accessible",
+                  reference="seed: database in private subnets; Checkov CKV_AWS_17"),
+    resource_rule("rds-backup-retention", area="database", types=TYPES, check=_backups,
+                  summary="RDS primaries keep automated backups for at least minimumRetentionDays",
+                  reference="seed: automated backups; cdk-nag RDS13; Checkov CKV_AWS_133",
+                  schema={"minimumRetentionDays": {"type": "integer", "minimum": 1, "maximum": 35, "default": 7,
+                                                   "description": "Minimum backupRetentionPeriod in days."}}),
+    resource_rule("rds-deletion-protection", area="database", types=TYPES, check=_deletion_protection,
+                  prod_only=True, summary="RDS primaries have deletion protection",
+                  reference="seed: protect production data; cdk-nag RDS10; Checkov CKV_AWS_293"),
+    resource_rule("rds-multi-az", area="database", types=TYPES, check=_multi_az, prod_only=True,
+                  summary="RDS primaries are Multi-AZ",
+                  reference="seed: Multi-AZ database; cdk-nag RDS3; Checkov CKV_AWS_157"),
+    resource_rule("rds-final-snapshot", area="database", types=TYPES, check=_final_snapshot, prod_only=True,
+                  summary="RDS primaries keep a final snapshot on deletion",
+                  reference="seed: protect production data; Checkov CKV_AWS_293 (companion)"),
+    resource_rule("rds-iam-authentication", area="database", types=TYPES, check=_iam_auth,
+                  summary="RDS instances enable IAM database authentication",
+                  reference="Checkov CKV_AWS_161"),
+    resource_rule("rds-performance-insights-encrypted", area="database", types=TYPES, check=_performance_insights,
+                  summary="RDS Performance Insights is on and encrypted with a CMK",
+                  reference="seed: monitoring; Checkov CKV_AWS_353, CKV_AWS_354"),
+    resource_rule("rds-log-exports", area="database", types=TYPES, check=_log_exports,
+                  summary="RDS exports its engine log to CloudWatch Logs",
+                  reference="seed: database logging; Checkov CKV_AWS_129, CKV2_AWS_30",
+                  schema={"requiredExports": {"type": "array", "items": {"type": "string"},
+                                              "default": REQUIRED_LOG_EXPORTS,
+                                              "description": "Log types every instance exports."}}),
+    stack_rule("rds-force-ssl", area="database", check=_force_ssl,
+               summary="Every RDS instance uses a parameter group of the stack that sets rds.force_ssl=1",
+               reference="seed: SSL/TLS for database connections; Checkov CKV2_AWS_69"),
+    stack_rule("rds-primary-has-replica", area="database", check=_replicas, prod_only=True,
+               summary="Every production RDS primary has at least one read replica",
+               reference="seed: read replicas for production read scaling and recovery"),
+]

@@ -1,0 +1,155 @@
+"""Edge rules: HTTPS-only listeners with a modern TLS policy and HSTS, hardened load balancers, WAF rate limiting."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
+
+from ._common import (
+    LISTENER_TYPES,
+    LOAD_BALANCER_TYPES,
+    Rule,
+    as_list,
+    config_value,
+    document,
+    linked,
+    number,
+    of_type,
+    resource_rule,
+    stack_rule,
+    truthy,
+)
+
+WEB_ACL = "aws:wafv2/webAcl:WebAcl"
+WEB_ACL_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
+ALLOWED_TLS_POLICIES = [
+    "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-2-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-2021-06",
+    "ELBSecurityPolicy-TLS13-1-3-2021-06",
+    "ELBSecurityPolicy-TLS13-1-3-PQ-2025-09",
+    "ELBSecurityPolicy-FS-1-2-Res-2020-10",
+]
+MIN_HSTS_MAX_AGE = 31536000
+
+
+def _protocol(props: Any) -> str:
+    return str(props.get("protocol") or "").upper()
+
+
+def _http_redirects(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if _protocol(args.props) != "HTTP":
+        return
+    actions = as_list(args.props.get("defaultActions"))
+    redirects_to_https = bool(actions) and all(
+        a.get("type") == "redirect" and str((a.get("redirect") or {}).get("protocol", "")).upper() == "HTTPS"
+        for a in actions)
+    if not redirects_to_https:
+        report("HTTP listener does something other than redirect to HTTPS", None)
+
+
+def _https_tls(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if _protocol(args.props) != "HTTPS":
+        return
+    allowed = [str(p) for p in as_list(config_value(args, "allowedPolicies", ALLOWED_TLS_POLICIES))]
+    policy = args.props.get("sslPolicy")
+    if policy not in allowed:
+        report(f"sslPolicy {policy!r} is not an allowed TLS 1.2+/1.3 policy ({', '.join(allowed)}); "
+               "unset means the weak ELBSecurityPolicy-2016-08", None)
+    if not args.props.get("certificateArn"):
+        report("HTTPS listener has no certificateArn (ACM certificate)", None)
+
+
+def _hsts(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if _protocol(args.props) != "HTTPS":
+        return
+    value = str(args.props.get("routingHttpResponseStrictTransportSecurityHeaderValue") or "")
+    match = re.search(r"max-age=(\d+)", value)
+    minimum = number(config_value(args, "minimumMaxAge", MIN_HSTS_MAX_AGE))
+    if not match:
+        report("no Strict-Transport-Security header "
+               "(routingHttpResponseStrictTransportSecurityHeaderValue)", None)
+    elif int(match.group(1)) < minimum:
+        report(f"HSTS max-age={match.group(1)} is below {int(minimum)}", None)
+
+
+def _drop_invalid_headers(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if str(args.props.get("loadBalancerType") or "application") != "application":
+        return
+    if not truthy(args.props.get("dropInvalidHeaderFields")):
+        report("dropInvalidHeaderFields is not true (request smuggling defence)", None)
+
+
+def _access_logs(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    logs = args.props.get("accessLogs") or {}
+    if not (logs.get("bucket") and truthy(logs.get("enabled"))):
+        report("access logs are not enabled (accessLogs.bucket, accessLogs.enabled)", None)
+
+
+def _public_albs(resources: list[PolicyResource]) -> list[PolicyResource]:
+    return [lb for lb in of_type(resources, *LOAD_BALANCER_TYPES)
+            if not truthy(lb.props.get("internal"))
+            and str(lb.props.get("loadBalancerType") or "application") == "application"]
+
+
+def _has_rate_rule(acl: PolicyResource) -> bool:
+    for rule in as_list(acl.props.get("rules")):
+        if (rule.get("statement") or {}).get("rateBasedStatement"):
+            return True
+    for rule in as_list(document(acl.props.get("ruleJson"))):
+        if isinstance(rule, dict) and (rule.get("Statement") or {}).get("RateBasedStatement"):
+            return True
+    return False
+
+
+def _waf_rate_limit(args: StackValidationArgs, report: ReportViolation) -> None:
+    associations = of_type(args.resources, WEB_ACL_ASSOCIATION)
+    for lb in _public_albs(args.resources):
+        acls = [acl for assoc in associations if lb in linked(assoc, "resourceArn")
+                for acl in linked(assoc, "webAclArn") if acl.resource_type == WEB_ACL]
+        if not acls:
+            report("internet-facing ALB has no WAF web ACL association", lb.urn)
+        elif not any(_has_rate_rule(acl) for acl in acls):
+            for acl in acls:
+                report(f"web ACL protecting {lb.urn} has no rate-based rule", acl.urn)
+
+
+def _https_listener(args: StackValidationArgs, report: ReportViolation) -> None:
+    listeners = of_type(args.resources, *LISTENER_TYPES)
+    for lb in of_type(args.resources, *LOAD_BALANCER_TYPES):
+        if str(lb.props.get("loadBalancerType") or "application") != "application":
+            continue
+        if not any(lb in linked(listener, "loadBalancerArn") and _protocol(listener.props) == "HTTPS"
+                   for listener in listeners):
+            report("ALB has no HTTPS listener", lb.urn)
+
+
+LB = list(LOAD_BALANCER_TYPES)
+LISTENERS = list(LISTENER_TYPES)
+RULES: list[Rule] = [
+    resource_rule("alb-http-redirects-to-https", area="edge", types=LISTENERS, check=_http_redirects,
+                  summary="HTTP listeners only redirect to HTTPS",
+                  reference="seed: HTTPS only; Checkov CKV2_AWS_20, CKV_AWS_2"),
+    resource_rule("alb-https-tls-policy", area="edge", types=LISTENERS, check=_https_tls,
+                  summary="HTTPS listeners use an allowed TLS 1.2+/1.3 policy and an ACM certificate",
+                  reference="seed: TLS 1.2+; Checkov CKV_AWS_103", schema={"allowedPolicies": {
+                      "type": "array", "items": {"type": "string"}, "default": ALLOWED_TLS_POLICIES,
+                      "description": "ELB security policies HTTPS listeners may use."}}),
+    resource_rule("alb-hsts", area="edge", types=LISTENERS, check=_hsts,
+                  summary="HTTPS listeners send Strict-Transport-Security with max-age of at least a year",
+                  reference="seed: security headers (HSTS)", schema={"minimumMaxAge": {
+                      "type": "integer", "minimum": 0, "default": MIN_HSTS_MAX_AGE,
+                      "description": "Minimum HSTS max-age in seconds."}}),
+    resource_rule("alb-drop-invalid-headers", area="edge", types=LB, check=_drop_invalid_headers,
+                  summary="ALBs drop invalid HTTP header fields", reference="Checkov CKV_AWS_131"),
+    resource_rule("alb-access-logs", area="edge", types=LB, check=_access_logs,
+                  summary="Load balancers write access logs", reference="cdk-nag ELB2; Checkov CKV_AWS_91"),
+    stack_rule("alb-waf-rate-limit", area="edge", check=_waf_rate_limit,
+               summary="Every internet-facing ALB has a WAF web ACL with a rate-based rule",
+               reference="seed: rate limiting; Checkov CKV2_AWS_28"),
+    stack_rule("alb-has-https-listener", area="edge", check=_https_listener,
+               summary="Every ALB has an HTTPS listener", reference="seed: HTTPS only; Checkov CKV_AWS_2"),
+]

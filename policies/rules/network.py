@@ -1,0 +1,227 @@
+"""Network rules: security group ingress, the default security group, subnets, VPC flow logs.
+
+A security group's ingress can be written three ways and every one is checked: inline `ingress` blocks on
+aws:ec2/securityGroup (and aws:ec2/defaultSecurityGroup), standalone aws:vpc/securityGroupIngressRule resources
+(the current form), and legacy aws:ec2/securityGroupRule resources of type ingress.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
+
+from ._common import (
+    LOAD_BALANCER_TYPES,
+    RDS_INSTANCE,
+    REPLICATION_GROUP,
+    as_list,
+    config_value,
+    linked,
+    number,
+    of_type,
+    resource_rule,
+    stack_rule,
+    truthy,
+)
+
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+DEFAULT_SECURITY_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+LEGACY_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+VPC = "aws:ec2/vpc:Vpc"
+FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+SUBNET = "aws:ec2/subnet:Subnet"
+INGRESS_TYPES = (SECURITY_GROUP, DEFAULT_SECURITY_GROUP, INGRESS_RULE, LEGACY_RULE)
+WORLD = ("0.0.0.0/0", "::/0")
+PUBLIC_WEB_PORTS = (80, 443)
+# SSH, RDP, PostgreSQL, MySQL, SQL Server, Oracle, Redis, Memcached, MongoDB, Elasticsearch, Docker, Kubernetes API.
+ADMIN_AND_DATABASE_PORTS = [22, 3389, 5432, 3306, 1433, 1521, 6379, 11211, 27017, 9200, 2375, 2376, 6443]
+
+
+@dataclass(frozen=True)
+class Ingress:
+    """One ingress permission, whatever syntax declared it."""
+
+    protocol: str
+    from_port: int
+    to_port: int
+    cidrs: tuple[str, ...]
+    """IPv4/IPv6 CIDR sources (prefix lists count as CIDR-like: they are address ranges)."""
+    group_sources: int
+    """How many security-group (or self) sources the permission has."""
+
+    @property
+    def all_ports(self) -> bool:
+        return self.protocol in ("-1", "all") or (self.from_port <= 0 and self.to_port >= 65535)
+
+    def covers(self, port: int) -> bool:
+        return self.all_ports or self.from_port <= port <= self.to_port
+
+    def world_open(self) -> bool:
+        return any(cidr in WORLD for cidr in self.cidrs)
+
+
+def _ports(props: Any) -> tuple[int, int]:
+    return int(number(props.get("fromPort"), 0)), int(number(props.get("toPort"), number(props.get("fromPort"), 0)))
+
+
+def ingress_of(resource_type: str, props: Any) -> Iterator[Ingress]:
+    """Every ingress permission a security-group-ish resource declares."""
+    if resource_type in (SECURITY_GROUP, DEFAULT_SECURITY_GROUP):
+        for block in as_list(props.get("ingress")):
+            low, high = _ports(block)
+            cidrs = (*as_list(block.get("cidrBlocks")), *as_list(block.get("ipv6CidrBlocks")),
+                     *as_list(block.get("prefixListIds")))
+            groups = len(as_list(block.get("securityGroups"))) + (1 if truthy(block.get("self")) else 0)
+            yield Ingress(str(block.get("protocol", "-1")).lower(), low, high, tuple(cidrs), groups)
+    elif resource_type == INGRESS_RULE:
+        low, high = _ports(props)
+        cidrs = tuple(c for c in (props.get("cidrIpv4"), props.get("cidrIpv6"), props.get("prefixListId")) if c)
+        groups = 1 if props.get("referencedSecurityGroupId") else 0
+        yield Ingress(str(props.get("ipProtocol", "-1")).lower(), low, high, cidrs, groups)
+    elif resource_type == LEGACY_RULE and props.get("type") == "ingress":
+        low, high = _ports(props)
+        cidrs = (*as_list(props.get("cidrBlocks")), *as_list(props.get("ipv6CidrBlocks")),
+                 *as_list(props.get("prefixListIds")))
+        groups = (1 if props.get("sourceSecurityGroupId") else 0) + (1 if truthy(props.get("self")) else 0)
+        yield Ingress(str(props.get("protocol", "-1")).lower(), low, high, tuple(cidrs), groups)
+
+
+def _port_text(ingress: Ingress) -> str:
+    if ingress.all_ports:
+        return "all ports"
+    return f"port {ingress.from_port}" if ingress.from_port == ingress.to_port else \
+        f"ports {ingress.from_port}-{ingress.to_port}"
+
+
+def _no_world_ingress(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for ingress in ingress_of(args.resource_type, args.props):
+        if not ingress.world_open():
+            continue
+        web_only = ingress.protocol in ("tcp", "6") and not ingress.all_ports and all(
+            port in PUBLIC_WEB_PORTS for port in range(ingress.from_port, ingress.to_port + 1))
+        if not web_only:
+            report(f"ingress from {', '.join(c for c in ingress.cidrs if c in WORLD)} on {_port_text(ingress)}: "
+                   "only TCP 80/443 (to a public load balancer) may be open to the internet", None)
+
+
+def _no_admin_ports(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    forbidden = [int(number(p)) for p in as_list(config_value(args, "forbiddenPorts", ADMIN_AND_DATABASE_PORTS))]
+    for ingress in ingress_of(args.resource_type, args.props):
+        if not ingress.cidrs:
+            continue
+        hit = [port for port in forbidden if ingress.covers(port)]
+        if hit:
+            report(f"ingress from address ranges {list(ingress.cidrs)} reaches admin/database port(s) {hit}: "
+                   "admit such ports only from security groups (admin access goes through SSM Session Manager)",
+                   None)
+
+
+def _default_sg_closed(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for direction in ("ingress", "egress"):
+        if as_list(args.props.get(direction)):
+            report(f"the VPC's default security group has {direction} rules; adopt it with none", None)
+
+
+def _subnet_no_public_ips(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if truthy(args.props.get("mapPublicIpOnLaunch")):
+        report("mapPublicIpOnLaunch is true: instances and tasks would get public IPs by default", None)
+
+
+def _vpc_flow_logs(args: StackValidationArgs, report: ReportViolation) -> None:
+    flow_logs = of_type(args.resources, FLOW_LOG)
+    for vpc in of_type(args.resources, VPC):
+        vpc_id = vpc.props.get("id")
+        covered = any(vpc in linked(log, "vpcId") or (vpc_id and log.props.get("vpcId") == vpc_id)
+                      for log in flow_logs)
+        if not covered:
+            report("VPC has no flow log (aws:ec2/flowLog with vpcId of this VPC)", vpc.urn)
+
+
+def _group_rules(resources: list[PolicyResource], group: PolicyResource) -> Iterator[tuple[PolicyResource, Ingress]]:
+    """Ingress permissions of one security group: its inline blocks and every rule resource attached to it."""
+    for ingress in ingress_of(group.resource_type, group.props):
+        yield group, ingress
+    for rule in of_type(resources, INGRESS_RULE, LEGACY_RULE):
+        if group in linked(rule, "securityGroupId"):
+            for ingress in ingress_of(rule.resource_type, rule.props):
+                yield rule, ingress
+
+
+def _data_store_groups(resources: list[PolicyResource]) -> dict[str, tuple[PolicyResource, str]]:
+    groups: dict[str, tuple[PolicyResource, str]] = {}
+    for store in of_type(resources, RDS_INSTANCE, "aws:rds/cluster:Cluster"):
+        for group in linked(store, "vpcSecurityGroupIds"):
+            groups[group.urn] = (group, store.urn)
+    for store in of_type(resources, REPLICATION_GROUP, "aws:elasticache/cluster:Cluster"):
+        for group in linked(store, "securityGroupIds"):
+            groups[group.urn] = (group, store.urn)
+    return groups
+
+
+def _data_stores_admit_groups_only(args: StackValidationArgs, report: ReportViolation) -> None:
+    for group, store in _data_store_groups(args.resources).values():
+        for owner, ingress in _group_rules(args.resources, group):
+            if ingress.cidrs:
+                report(f"security group of data store {store} admits address ranges {list(ingress.cidrs)} on "
+                       f"{_port_text(ingress)}: a data store admits only its clients' security groups", owner.urn)
+
+
+def _world_web_only_on_public_albs(args: StackValidationArgs, report: ReportViolation) -> None:
+    public_alb_groups = {
+        group.urn
+        for lb in of_type(args.resources, *LOAD_BALANCER_TYPES)
+        if not truthy(lb.props.get("internal"))
+        for group in linked(lb, "securityGroups")
+    }
+    for group in of_type(args.resources, SECURITY_GROUP):
+        if group.urn in public_alb_groups:
+            continue
+        for owner, ingress in _group_rules(args.resources, group):
+            if ingress.world_open():
+                report(f"internet ingress on {_port_text(ingress)} to a security group no internet-facing load "
+                       "balancer uses", owner.urn)
+
+
+FORBIDDEN_PORTS_SCHEMA = {"forbiddenPorts": {
+    "type": "array", "items": {"type": "integer"}, "default": ADMIN_AND_DATABASE_PORTS,
+    "description": "Ports that never admit address-range sources (admin and database ports).",
+}}
+
+RULES = [
+    resource_rule(
+        "security-group-no-internet-ingress", area="network", types=INGRESS_TYPES,
+        summary="Security groups admit 0.0.0.0/0 or ::/0 only on TCP 80/443",
+        reference="seed: security groups least privilege; cdk-nag EC23; Checkov CKV_AWS_24, CKV_AWS_25, "
+                  "CKV_AWS_260, CKV_AWS_277",
+        check=_no_world_ingress),
+    resource_rule(
+        "security-group-no-admin-ports", area="network", types=INGRESS_TYPES,
+        summary="Admin and database ports never admit address ranges, only security groups",
+        reference="seed: no SSH, database ports private; cdk-nag EC23, RDS8; Checkov CKV_AWS_24, CKV_AWS_25",
+        check=_no_admin_ports, schema=FORBIDDEN_PORTS_SCHEMA),
+    resource_rule(
+        "default-security-group-closed", area="network", types=[DEFAULT_SECURITY_GROUP],
+        summary="The VPC default security group has no rules",
+        reference="Checkov CKV2_AWS_12", check=_default_sg_closed),
+    resource_rule(
+        "subnet-no-public-ip-on-launch", area="network", types=[SUBNET],
+        summary="Subnets do not assign public IPs on launch",
+        reference="seed: private subnets for app and data; Checkov CKV_AWS_130", check=_subnet_no_public_ips),
+    stack_rule(
+        "vpc-flow-logs", area="network", summary="Every VPC has flow logs",
+        reference="seed: VPC flow logs; cdk-nag VPC7; Checkov CKV2_AWS_11", check=_vpc_flow_logs),
+    stack_rule(
+        "data-store-ingress-from-security-groups-only", area="network",
+        summary="Security groups of RDS and ElastiCache admit only security groups, never address ranges",
+        reference="seed: database and Redis reachable from the app tier only; cdk-nag RDS8; Checkov CKV_AWS_23",
+        check=_data_stores_admit_groups_only),
+    stack_rule(
+        "internet-ingress-only-to-public-load-balancers", area="network",
+        summary="Internet ingress (0.0.0.0/0, ::/0) only to security groups of internet-facing load balancers",
+        reference="seed: only the ALB is public; cdk-nag EC23; Checkov CKV_AWS_260",
+        check=_world_web_only_on_public_albs),
+]

@@ -1,0 +1,105 @@
+"""Secrets: Secrets Manager with a CMK, and no hard-coded secret in any resource input.
+
+What "hard-coded" can mean to an analyzer: pulumi_policy unwraps secret markers before a rule sees the value, so
+a rule cannot tell a config secret from a literal. The rule therefore looks at the value itself — credential
+shapes that are never legitimate in an input outside a secret's own value (AWS access keys, Anthropic/OpenAI/GitHub/
+Slack tokens, private keys, URLs with an embedded password), and password-named fields holding something a person
+typed (short or well-known) rather than a generated secret.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+from pulumi_policy import ReportViolation, ResourceValidationArgs
+
+from ._common import Rule, document, known, resource_rule
+
+SECRET = "aws:secretsmanager/secret:Secret"
+SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+
+CREDENTIAL_SHAPES: list[tuple[str, re.Pattern[str]]] = [
+    ("AWS access key id", re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("Anthropic API key", re.compile(r"\bsk-ant-[A-Za-z0-9_-]{20,}")),
+    ("OpenAI-style API key", re.compile(r"\bsk-(proj-)?[A-Za-z0-9]{32,}")),
+    ("GitHub token", re.compile(r"\b(ghp|gho|ghs|ghu|ghr)_[A-Za-z0-9]{30,}|\bgithub_pat_[A-Za-z0-9_]{40,}")),
+    ("Slack token", re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}")),
+    ("Stripe secret key", re.compile(r"\b(sk|rk)_live_[A-Za-z0-9]{20,}")),
+    ("private key", re.compile(r"-----BEGIN (RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----")),
+    ("URL with an embedded password", re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@]+:(?!\$\{)[^/\s@]{3,}@")),
+]
+PASSWORD_NAME = re.compile(r"(pass(word|wd)?|secret|token|api_?key|private_?key|credential)s?$", re.I)
+WEAK_VALUES = {"password", "changeme", "admin", "secret", "postgres", "redis", "letmein", "test", "example",
+               "12345678", "password123", "default"}
+# Where a secret's value legitimately lives (it came from config or a generator; the engine keeps it secret).
+SECRET_SINKS = {(SECRET_VERSION, "secretString"), (SECRET_VERSION, "secretBinary")}
+PLACEHOLDER = "OFFLINE-PLACEHOLDER"
+NOT_A_SECRET_SUFFIXES = ("arn", "id", "name", "strategy", "version", "enabled", "length", "policy")
+
+
+def _walk(value: Any, path: str) -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _walk(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _walk(item, f"{path}[{index}]")
+    else:
+        yield path, value
+        if isinstance(value, str) and value[:1] in "[{":
+            parsed = document(value)  # JSON documents (containerDefinitions, policies) are searched inside too
+            if isinstance(parsed, (dict, list)):
+                yield from _walk(parsed, path + "<json>")
+
+
+def entropy_bits_per_char(text: str) -> float:
+    counts = Counter(text)
+    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
+
+
+def looks_typed_by_a_person(value: str) -> bool:
+    """Short, a well-known default, or low-entropy: not something a generator or secret store produced."""
+    return len(value) < 16 or value.lower() in WEAK_VALUES or entropy_bits_per_char(value) < 3.0
+
+
+def hard_coded_findings(resource_type: str, props: Any) -> Iterator[str]:
+    data = known(props)  # unknown parts are computed values, never hard-coded literals
+    for top in list(data):
+        if (resource_type, top) in SECRET_SINKS:
+            del data[top]
+    for path, value in _walk(data, ""):
+        if not isinstance(value, str) or not value or value.startswith(PLACEHOLDER):
+            continue
+        for label, shape in CREDENTIAL_SHAPES:
+            if shape.search(value):
+                yield f"{path} contains what looks like a {label}; keep it in Secrets Manager and pass a reference"
+                break
+        leaf = re.split(r"[.\[<]", path)[-1]
+        if PASSWORD_NAME.search(leaf) and not leaf.lower().endswith(NOT_A_SECRET_SUFFIXES) \
+                and looks_typed_by_a_person(value):
+            yield (f"{path} is a password-like field holding a literal ({len(value)} chars); generate it "
+                   "(pulumi-random) or read it from a secret")
+
+
+def _no_hard_coded(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for finding in hard_coded_findings(args.resource_type, args.props):
+        report(finding, None)
+
+
+def _secret_cmk(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if not args.props.get("kmsKeyId"):
+        report("no kmsKeyId: the secret is encrypted with the AWS-managed key aws/secretsmanager", None)
+
+
+RULES: list[Rule] = [
+    resource_rule("secretsmanager-cmk", area="secrets", types=[SECRET], check=_secret_cmk,
+                  summary="Secrets Manager secrets are encrypted with a customer-managed KMS key",
+                  reference="seed: secrets in Secrets Manager; Checkov CKV_AWS_149"),
+    resource_rule("no-hard-coded-secrets", area="secrets", types=None, check=_no_hard_coded,
+                  summary="No resource input holds a hard-coded credential",
+                  reference="seed: no secrets in code; cdk-nag ECS2 (generalised); Checkov CKV_AWS_46, CKV_AWS_45"),
+]

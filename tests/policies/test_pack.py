@@ -1,0 +1,66 @@
+"""The pack as a deliverable: standard layout, generated files current, the runner's exit status and output."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from pulumi.runtime.proto import analyzer_pb2
+
+from offline import policy_docs, taggable
+from offline.engine import ROOT
+from offline.policy_runner import PACK_DIR, PolicyPackProcess, main
+
+
+def test_pack_layout_is_what_the_cli_expects() -> None:
+    manifest = yaml.safe_load((PACK_DIR / "PulumiPolicy.yaml").read_text())
+    assert manifest["runtime"]["name"] == "python" and manifest["runtime"]["options"]["virtualenv"]
+    requirements = (PACK_DIR / "requirements.txt").read_text()
+    assert "pulumi-policy==" in requirements
+    pinned = {line.split("==")[0]: line for line in (ROOT / "requirements.txt").read_text().splitlines()
+              if "==" in line}
+    for line in requirements.splitlines():
+        if "==" in line:
+            assert pinned[line.split("==")[0]] == line, "pack and project pins differ"
+    for stack in ("dev", "staging", "prod"):
+        json.loads((PACK_DIR / "config" / f"{stack}.json").read_text())
+
+
+def test_pack_reports_every_policy_mandatory_by_default(pack: PolicyPackProcess) -> None:
+    assert pack.name == "maratron-security"
+    assert {p.enforcementLevel for p in pack.info.policies} == {analyzer_pb2.MANDATORY}
+    assert len(pack.policy_names()) == len(set(pack.policy_names())) >= 50
+
+
+def test_taggable_types_are_generated_from_the_pinned_sdk() -> None:
+    assert taggable.OUTPUT.read_text() == taggable.render(), "run python -m offline.taggable"
+
+
+def test_rule_table_is_current() -> None:
+    assert policy_docs.OUTPUT.read_text() == policy_docs.render(), "run python -m offline.policy_docs"
+
+
+def test_runner_exit_status(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["prod"]) == 0
+    assert "0 mandatory" in capsys.readouterr().out
+    strict = ROOT / "build" / "strict-pack-config.json"
+    strict.parent.mkdir(exist_ok=True)
+    strict.write_text(json.dumps({"log-group-retention": {"minimumRetentionDays": 400}}))
+    assert main(["prod", "--policy-pack-config", str(strict)]) == 1
+    out = capsys.readouterr().out
+    assert "MANDATORY:" in out and "[log-group-retention] urn:pulumi:prod::maratron::" in out
+
+
+def test_environment_comes_from_the_stack_config_then_the_stack_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    from policies.rules._common import environment
+
+    monkeypatch.setenv("PULUMI_STACK", "eu-main")
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"maratron:environment": "staging"}))
+    assert environment("urn:pulumi:eu-main::maratron::aws:s3/bucket:Bucket::b") == "staging"
+    # Another stack's resource (or no config): the name decides, and a name that says nothing means prod.
+    assert environment("urn:pulumi:acme-dev::maratron::aws:s3/bucket:Bucket::b") == "dev"
+    assert environment("urn:pulumi:stage-eu::maratron::aws:s3/bucket:Bucket::b") == "staging"
+    assert environment("urn:pulumi:feature-x::maratron::aws:s3/bucket:Bucket::b") == "prod"
+    monkeypatch.setenv("PULUMI_CONFIG", "{}")
+    assert environment("urn:pulumi:eu-main::maratron::aws:s3/bucket:Bucket::b") == "prod"

@@ -1,0 +1,45 @@
+"""GitHub workflows: pinned actions, the policy pack on every preview and deploy, dev -> staging -> prod order."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+WORKFLOWS = Path(__file__).resolve().parent.parent / ".github" / "workflows"
+
+
+def load(name: str) -> dict[str, Any]:
+    return yaml.safe_load((WORKFLOWS / name).read_text())
+
+
+def steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
+    return [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
+
+
+def test_every_action_is_pinned_to_an_exact_version() -> None:
+    for path in WORKFLOWS.glob("*.yml"):
+        for step in steps(yaml.safe_load(path.read_text())):
+            if "uses" in step:
+                assert re.fullmatch(r"[\w.-]+/[\w.-]+@(v\d+\.\d+\.\d+|[0-9a-f]{40})", step["uses"]), \
+                    f"{path.name}: {step['uses']}"
+
+
+def test_previews_and_deploys_run_the_policy_pack_with_the_stack_config() -> None:
+    for name in ("pull-request.yml", "pulumi-up.yml"):
+        pulumi = [s for s in steps(load(name)) if s.get("uses", "").startswith("pulumi/actions@")]
+        assert len(pulumi) == 1
+        assert pulumi[0]["with"]["policyPacks"] == "policies"
+        assert pulumi[0]["with"]["policyPackConfigs"].startswith("policies/config/")
+    preview = load("pull-request.yml")["jobs"]["preview"]
+    assert preview["strategy"]["matrix"]["stack"] == ["dev", "staging", "prod"]
+    assert load("pull-request.yml")["permissions"]["id-token"] == "write"
+
+
+def test_deploy_goes_dev_staging_prod_each_in_its_environment() -> None:
+    jobs = load("deploy.yml")["jobs"]
+    assert [jobs[s]["needs"] for s in ("dev", "staging", "prod")] == ["offline", "dev", "staging"]
+    assert [jobs[s]["with"]["stack"] for s in ("dev", "staging", "prod")] == ["dev", "staging", "prod"]
+    assert load("pulumi-up.yml")["jobs"]["up"]["environment"] == "${{ inputs.stack }}"
