@@ -26,7 +26,7 @@ typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy examples/consumer  # a separate program: its own __main__
 
 pytest: $(VENV)/.installed
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n auto  # one worker per core: the suite runs in about half the time on 2 cores
 
 ## The policy pack over every stack, as the engine drives it (non-zero on any mandatory violation).
 policy: $(VENV)/.installed
