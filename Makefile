@@ -16,7 +16,7 @@ preview: $(VENV)/.installed
 	$(PY) -m offline.preview $(STACK)
 
 ## Everything CI runs: lint, type check, tests.
-test: lint typecheck pytest policy
+test: lint typecheck policy pytest
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
