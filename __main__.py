@@ -242,7 +242,9 @@ web = FargateService("web", FargateServiceArgs(
         # Next.js closes idle keep-alive connections after 5 s by default; the ALB must close first (no 502s).
         environment=environment(stack_config.WEB_PORT, AI_SERVER_URL=ai.url,
                                 KEEP_ALIVE_TIMEOUT=str(load_balancer.target_keep_alive_ms)),
-        secrets=pick("DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL", "NEXTAUTH_SECRET", "SENTRY_DSN"),
+        # The seed's compose file gives web the Anthropic key too (server-side routes call the API directly).
+        secrets=pick("DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL", "NEXTAUTH_SECRET", "ANTHROPIC_API_KEY",
+                     "SENTRY_DSN"),
         scratch_paths=("/tmp", "/app/.next/cache"),
     ), app.web.cpu, app.web.memory),
     cluster=cluster, subnet_ids=network.subnet_ids("app"),
@@ -282,6 +284,7 @@ backup_job = BackupJob("backup", BackupJobArgs(
     vpc_id=network.vpc.id,
     subnet_ids=network.subnet_ids("app"),
     image=backup_image.image_uri,
+    repository_arn=backup_image.repository.arn,
     database_url=database.writer_url,
     bucket_name=storage.backups.bucket,
     bucket_write_statements=storage.write_backups_statements(),

@@ -71,10 +71,11 @@ class AppSecrets(pulumi.ComponentResource):
             tags=named_tags(self._args.tags, secret_name),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        aws.secretsmanager.SecretVersion(
+        version = aws.secretsmanager.SecretVersion(
             f"{self._name}-{slug}",
             secret_id=secret.id,
             secret_string=pulumi.Output.secret(value),
             opts=pulumi.ResourceOptions(parent=secret),
         )
-        return SecretRef(secret=secret, key=self._args.kms_key)
+        # With the version, consumers (task definitions) wait until the secret has a value to read.
+        return SecretRef(secret=secret, key=self._args.kms_key, version=version)

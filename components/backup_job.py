@@ -43,6 +43,8 @@ class BackupJobArgs:
     """Private app subnets the task runs in (no public IP)."""
     image: pulumi.Input[str]
     """Backup image reference (repository@sha256:digest), built from ops/backup/Dockerfile."""
+    repository_arn: pulumi.Input[str]
+    """ECR repository of that image: the only one the execution role may pull from."""
     database_url: SecretRef
     """DATABASE_URL of the writer (sslmode=require); injected through ECS `secrets`, never `environment`."""
     bucket_name: pulumi.Input[str]
@@ -124,7 +126,7 @@ class BackupJob(pulumi.ComponentResource):
                 {"Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"], "Resource": "*"},
                 {"Effect": "Allow",
                  "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-                 "Resource": ctx.arn("ecr", "repository/*")},
+                 "Resource": args.repository_arn},
                 {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
                  "Resource": self.log_group.arn.apply(lambda arn: f"{arn}:*")},
                 *args.database_url.read_statements(),
@@ -184,6 +186,9 @@ class BackupJob(pulumi.ComponentResource):
                 {"Effect": "Allow", "Action": ["ecs:RunTask"],
                  "Resource": [self.task_definition.arn_without_revision.apply(lambda arn: f"{arn}:*")],
                  "Condition": {"ArnLike": {"ecs:cluster": args.cluster_arn}}},
+                # propagate_tags makes RunTask tag the task: allowed only as part of RunTask.
+                {"Effect": "Allow", "Action": ["ecs:TagResource"], "Resource": "*",
+                 "Condition": {"StringEquals": {"ecs:CreateAction": "RunTask"}}},
                 {"Effect": "Allow", "Action": ["iam:PassRole"], "Resource": [execution_role.arn, task_role.arn],
                  "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}},
             ]),

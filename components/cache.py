@@ -27,7 +27,9 @@ from components.base import SecretRef, named_tags
 
 REDIS_PORT = 6379
 # The only special characters ElastiCache accepts in an AUTH token (16-128 printable ASCII characters).
-AUTH_TOKEN_SPECIALS = "!&#$^<>-"
+# ElastiCache allows `! & # $ ^ < > -`; REDIS_URL carries the token in its userinfo, where `#` starts a fragment
+# and `^ < >` are not allowed, so only the URL-safe subset is used (64 characters keep ~380 bits of entropy).
+AUTH_TOKEN_SPECIALS = "!&$-"
 AUTH_TOKEN_LENGTH = 64
 # The guide's redis.conf settings that ElastiCache lets a parameter group set. `maxmemory 512mb` is not one of
 # them: memory is the node type's, minus reserved-memory-percent (25% by default, kept for replication buffers).
@@ -165,7 +167,7 @@ class Cache(pulumi.ComponentResource):
             for log_type in ("slow-log", "engine-log")
         }
 
-        # ElastiCache's charset: letters, digits and only `! & # $ ^ < > -` (no @, /, : that would break a URL).
+        # Letters, digits and AUTH_TOKEN_SPECIALS: valid for ElastiCache and safe unescaped in a rediss:// URL.
         token = random.RandomPassword(
             f"{name}-auth-token",
             length=AUTH_TOKEN_LENGTH,
@@ -305,10 +307,11 @@ class Cache(pulumi.ComponentResource):
             tags=self._tags(f"redis-{suffix}"),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        aws.secretsmanager.SecretVersion(
+        version = aws.secretsmanager.SecretVersion(
             f"{self._name}-{suffix}",
             secret_id=secret.id,
             secret_string=pulumi.Output.secret(value),
             opts=pulumi.ResourceOptions(parent=secret),
         )
-        return SecretRef(secret=secret, key=args.data_key)
+        # With the version, consumers (task definitions) wait until the secret has a value to read.
+        return SecretRef(secret=secret, key=args.data_key, version=version)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -353,6 +354,7 @@ class LoadBalancer(pulumi.ComponentResource):
                     "Resource": bucket.arn.apply(
                         lambda arn: f"{arn}/{ACCESS_LOG_PREFIX}/AWSLogs/{ctx.account_id}/*"),
                 },
+                *self._legacy_log_delivery(bucket),
                 {
                     "Sid": "DenyInsecureTransport",
                     "Effect": "Deny",
@@ -366,6 +368,20 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=bucket, depends_on=[public_access, ownership]),
         )
         return bucket, policy
+
+    def _legacy_log_delivery(self, bucket: aws.s3.Bucket) -> list[dict[str, Any]]:
+        """In regions older than the log-delivery principal, the regional ELB account writes the logs too."""
+        ctx = self._args.context
+        if ctx.region not in LEGACY_ELB_LOG_REGIONS:
+            return []
+        elb_account = aws.elb.get_service_account(region=ctx.region)
+        return [{
+            "Sid": "ElbLogDeliveryRegionalAccount",
+            "Effect": "Allow",
+            "Principal": {"AWS": elb_account.arn},
+            "Action": "s3:PutObject",
+            "Resource": bucket.arn.apply(lambda arn: f"{arn}/{ACCESS_LOG_PREFIX}/AWSLogs/{ctx.account_id}/*"),
+        }]
 
     def _target_group(self) -> aws.lb.TargetGroup:
         args = self._args
@@ -468,3 +484,13 @@ class LoadBalancer(pulumi.ComponentResource):
                 name=self.alb.dns_name, zone_id=self.alb.zone_id, evaluate_target_health=True)],
             opts=pulumi.ResourceOptions(parent=self.alb),
         )
+
+
+# Regions opened before August 2022 deliver ALB access logs as a regional Elastic Load Balancing account, not as the
+# log-delivery service principal; their bucket policies must name that account too (AWS ALB access-log docs).
+LEGACY_ELB_LOG_REGIONS = frozenset({
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "af-south-1", "ap-east-1", "ap-south-1", "ap-northeast-1",
+    "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2", "ca-central-1", "eu-central-1",
+    "eu-west-1", "eu-west-2", "eu-west-3", "eu-south-1", "eu-north-1", "me-south-1", "sa-east-1",
+    "us-gov-west-1", "us-gov-east-1", "cn-north-1", "cn-northwest-1",
+})

@@ -22,6 +22,7 @@ BackupJob("backup", BackupJobArgs(
     context=ctx, environment="prod", cluster_arn="arn:aws:ecs:us-east-1:123456789012:cluster/maratron",
     vpc_id="vpc-1", subnet_ids=["subnet-a", "subnet-b"],
     image="123456789012.dkr.ecr.us-east-1.amazonaws.com/backup@sha256:" + "a" * 64,
+    repository_arn="arn:aws:ecr:us-east-1:123456789012:repository/maratron/backup",
     database_url=SecretRef(secret=secret, key=key), bucket_name="maratron-backups",
     bucket_write_statements=[{"Effect": "Allow", "Action": ["s3:PutObject"],
                               "Resource": "arn:aws:s3:::maratron-backups/postgresql/*"}],
@@ -82,6 +83,10 @@ def test_roles_are_least_privilege(run: StackRun) -> None:
     secret_arn = run.one("aws:secretsmanager/secret:Secret").outputs["arn"]
     reads = [s for s in policies["backup-execution"] if "secretsmanager:GetSecretValue" in s["Action"]]
     assert [s["Resource"] for s in reads] == [[secret_arn]]
+    pull = next(s for s in policies["backup-execution"] if "ecr:BatchGetImage" in s["Action"])
+    assert pull["Resource"] == "arn:aws:ecr:us-east-1:123456789012:repository/maratron/backup"  # its own repo only
+    tag = next(s for s in policies["backup-scheduler"] if s["Action"] == ["ecs:TagResource"])
+    assert tag["Condition"] == {"StringEquals": {"ecs:CreateAction": "RunTask"}}  # propagate_tags needs it
     run_task = next(s for s in policies["backup-scheduler"] if s["Action"] == ["ecs:RunTask"])
     assert run_task["Condition"]["ArnLike"]["ecs:cluster"].endswith(":cluster/maratron")
     pass_role = next(s for s in policies["backup-scheduler"] if s["Action"] == ["iam:PassRole"])

@@ -268,10 +268,15 @@ def test_access_log_bucket_policy_admits_elb_delivery_and_denies_plain_http(any_
     policy = bucket_part(any_stack, "bucketPolicy:BucketPolicy")
     assert policy.inputs["bucket"] == bucket.id
     statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
-    assert set(statements) == {"ElbLogDelivery", "DenyInsecureTransport"}
+    # us-east-1 predates the log-delivery principal: its regional ELB account (127311923021) writes the logs too.
+    assert set(statements) == {"ElbLogDelivery", "ElbLogDeliveryRegionalAccount", "DenyInsecureTransport"}
     assert statements["ElbLogDelivery"] == {
         "Sid": "ElbLogDelivery", "Effect": "Allow",
         "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
+        "Action": "s3:PutObject", "Resource": f"{arn}/alb/AWSLogs/123456789012/*"}
+    assert statements["ElbLogDeliveryRegionalAccount"] == {
+        "Sid": "ElbLogDeliveryRegionalAccount", "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::127311923021:root"},
         "Action": "s3:PutObject", "Resource": f"{arn}/alb/AWSLogs/123456789012/*"}
     deny = statements["DenyInsecureTransport"]
     assert deny["Effect"] == "Deny" and deny["Principal"] == "*" and deny["Action"] == "s3:*"

@@ -206,7 +206,7 @@ def test_dev_environment(dev: StackRun) -> None:
 def test_secrets_only_through_secrets_manager_with_least_privilege(any_stack: StackRun) -> None:
     names = secret_names(any_stack)
     data_tier = {"DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL"}
-    expected = {"web": {"NEXTAUTH_SECRET", "SENTRY_DSN", *data_tier},
+    expected = {"web": {"NEXTAUTH_SECRET", "ANTHROPIC_API_KEY", "SENTRY_DSN", *data_tier},
                 "ai": {"ANTHROPIC_API_KEY", "WEATHER_API_KEY", "SENTRY_DSN", *data_tier},
                 "migrate": {"DATABASE_URL"}}
     for task, wanted in expected.items():
@@ -305,7 +305,8 @@ def test_unset_optional_keys_outside_prod_are_simply_absent(run_variant) -> None
         "maratron-dev/app/anthropic-api-key", "maratron-dev/app/nextauth-secret"]
     data_tier = ["DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL"]
     assert sorted(s["name"] for s in container(run, "ai")["secrets"]) == sorted([*data_tier, "ANTHROPIC_API_KEY"])
-    assert sorted(s["name"] for s in container(run, "web")["secrets"]) == sorted([*data_tier, "NEXTAUTH_SECRET"])
+    assert sorted(s["name"] for s in container(run, "web")["secrets"]) == sorted(
+        [*data_tier, "NEXTAUTH_SECRET", "ANTHROPIC_API_KEY"])
 
 
 def test_secret_like_names_are_refused_as_environment() -> None:
