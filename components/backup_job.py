@@ -11,7 +11,6 @@ object-locked in the backups bucket and restorable into any PostgreSQL (docs/run
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,11 +19,11 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import AwsContext, SecretRef, assume_role_policy, named_tags, policy_json
+from components.task import ContainerSpec, FargateTask, FargateTaskArgs
 
 METRIC_NAMESPACE = "Maratron/Backups"
 METRIC_NAME = "BackupSucceeded"
 CONTAINER_NAME = "backup"
-BACKUP_UID = "1001:1001"
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,7 @@ class BackupJobArgs:
     """Private app subnets the task runs in (no public IP)."""
     image: pulumi.Input[str]
     """Backup image reference (repository@sha256:digest), built from ops/backup/Dockerfile."""
-    repository_arn: pulumi.Input[str]
+    repository: aws.ecr.Repository
     """ECR repository of that image: the only one the execution role may pull from."""
     database_url: SecretRef
     """DATABASE_URL of the writer (sslmode=require); injected through ECS `secrets`, never `environment`."""
@@ -62,9 +61,7 @@ class BackupJobArgs:
     cpu: int = 512
     """Task CPU units; default 0.5 vCPU (pg_dump is I/O bound; gzip uses one core)."""
     memory: int = 1024
-    """Task memory in MiB; default 1 GiB."""
-    scratch_gib: int = 21
-    """Ephemeral storage for the dump before upload, in GiB (21-200); default 21, Fargate's minimum."""
+    """Task memory in MiB; default 1 GiB. The dump is staged in the task's 20 GiB ephemeral storage (/tmp)."""
     name_prefix: str = "maratron"
     """Readable prefix for names."""
     tags: dict[str, str] = field(default_factory=dict)
@@ -72,13 +69,11 @@ class BackupJobArgs:
 
 
 class BackupJob(pulumi.ComponentResource):
-    """Task definition, roles, security group, log group and the schedule that runs the backup."""
+    """The hardened backup task (a FargateTask) and the schedule that runs it."""
 
-    security_group: aws.ec2.SecurityGroup
-    """The task's security group: no ingress; grant it database access with `database.allow_from(...)`."""
-    task_definition: aws.ecs.TaskDefinition
+    task: FargateTask
+    """Task definition, roles, security group and log group; grant database access with `database.allow_from`."""
     schedule: aws.scheduler.Schedule
-    log_group: aws.cloudwatch.LogGroup
 
     def __init__(self, name: str, args: BackupJobArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("maratron:ops:BackupJob", name, None, opts)
@@ -87,90 +82,38 @@ class BackupJob(pulumi.ComponentResource):
         ctx = args.context
         child = pulumi.ResourceOptions(parent=self)
 
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=f"/{args.name_prefix}/ecs/backup",
-            retention_in_days=args.log_retention_days,
-            kms_key_id=args.logs_key.arn,
-            tags=self._tags("logs"),
-            opts=child,
-        )
-        self.security_group = aws.ec2.SecurityGroup(
-            f"{name}-task",
+        self.task = FargateTask(name, FargateTaskArgs(
+            context=ctx,
+            container=ContainerSpec(
+                name=CONTAINER_NAME,
+                image=args.image,
+                environment={
+                    "BACKUPS_BUCKET": args.bucket_name,
+                    "BACKUPS_KMS_KEY_ARN": args.backups_key_arn,
+                    "ENVIRONMENT": args.environment,
+                    "AWS_REGION": ctx.region,
+                    "METRIC_NAMESPACE": METRIC_NAMESPACE,
+                },
+                secrets={"DATABASE_URL": args.database_url},
+                scratch_paths=("/tmp",),  # the dump is written here before the upload
+                health_check=False,  # a batch job: it exits when done
+                stop_timeout=120,  # let an upload in flight finish
+            ),
+            cpu=args.cpu,
+            memory=args.memory,
             vpc_id=args.vpc_id,
-            description="Backup task: no ingress; egress to the database and AWS APIs only",
-            tags=self._tags("task"),
-            opts=child,
-        )
-        # AWS APIs (S3, Secrets Manager, CloudWatch, ECR) over HTTPS, through endpoints or the NAT gateway.
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-task-https",
-            security_group_id=self.security_group.id,
-            description="HTTPS to AWS APIs",
-            ip_protocol="tcp", from_port=443, to_port=443, cidr_ipv4="0.0.0.0/0",
-            tags=self._tags("task-https"),
-            opts=pulumi.ResourceOptions(parent=self.security_group),
-        )
-
-        execution_role = aws.iam.Role(
-            f"{name}-execution",
-            description="Starts the backup task: pulls its image, writes its logs, reads DATABASE_URL",
-            assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com", source_account=ctx.account_id),
-            tags=self._tags("execution"),
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            f"{name}-execution",
-            role=execution_role.id,
-            policy=policy_json([
-                {"Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"], "Resource": "*"},
-                {"Effect": "Allow",
-                 "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-                 "Resource": args.repository_arn},
-                {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                 "Resource": self.log_group.arn.apply(lambda arn: f"{arn}:*")},
-                *args.database_url.read_statements(),
-            ]),
-            opts=pulumi.ResourceOptions(parent=execution_role),
-        )
-        task_role = aws.iam.Role(
-            f"{name}-task",
-            description="What the backup script calls: put archives into the backups bucket, publish its metric",
-            assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com", source_account=ctx.account_id),
-            tags=self._tags("task-role"),
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            f"{name}-task",
-            role=task_role.id,
-            policy=policy_json([
+            repository=args.repository,
+            log_key=args.logs_key,
+            log_retention_days=args.log_retention_days,
+            task_role_statements=[
                 *args.bucket_write_statements,
                 # PutMetricData has no resource-level permissions; the namespace condition scopes it.
                 {"Effect": "Allow", "Action": ["cloudwatch:PutMetricData"], "Resource": "*",
                  "Condition": {"StringEquals": {"cloudwatch:namespace": METRIC_NAMESPACE}}},
-            ]),
-            opts=pulumi.ResourceOptions(parent=task_role),
-        )
-
-        self.task_definition = aws.ecs.TaskDefinition(
-            f"{name}-task",
-            family=f"{args.name_prefix}-backup",
-            requires_compatibilities=["FARGATE"],
-            network_mode="awsvpc",
-            cpu=str(args.cpu),
-            memory=str(args.memory),
-            runtime_platform={"operating_system_family": "LINUX", "cpu_architecture": "ARM64"},
-            ephemeral_storage={"size_in_gib": args.scratch_gib},
-            execution_role_arn=execution_role.arn,
-            task_role_arn=task_role.arn,
-            volumes=[{"name": "scratch"}],
-            container_definitions=pulumi.Output.all(
-                image=args.image, secret=args.database_url.arn, bucket=args.bucket_name,
-                key=args.backups_key_arn, group=self.log_group.name,
-            ).apply(lambda v: json.dumps([self._container(v)])),
-            tags=self._tags("task"),
-            opts=child,
-        )
+            ],
+            name_prefix=args.name_prefix,
+            tags=args.tags,
+        ), opts=child)
 
         scheduler_role = aws.iam.Role(
             f"{name}-scheduler",
@@ -189,7 +132,8 @@ class BackupJob(pulumi.ComponentResource):
                 # propagate_tags makes RunTask tag the task: allowed only as part of RunTask.
                 {"Effect": "Allow", "Action": ["ecs:TagResource"], "Resource": "*",
                  "Condition": {"StringEquals": {"ecs:CreateAction": "RunTask"}}},
-                {"Effect": "Allow", "Action": ["iam:PassRole"], "Resource": [execution_role.arn, task_role.arn],
+                {"Effect": "Allow", "Action": ["iam:PassRole"],
+                 "Resource": [self.task.execution_role.arn, self.task.task_role.arn],
                  "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}},
             ]),
             opts=pulumi.ResourceOptions(parent=scheduler_role),
@@ -223,32 +167,18 @@ class BackupJob(pulumi.ComponentResource):
         )
         self.register_outputs({"taskDefinitionArn": self.task_definition.arn, "scheduleArn": self.schedule.arn})
 
+    @property
+    def task_definition(self) -> aws.ecs.TaskDefinition:
+        return self.task.task_definition
+
+    @property
+    def security_group(self) -> aws.ec2.SecurityGroup:
+        """The task's security group: no ingress; grant it database access with `database.allow_from(...)`."""
+        return self.task.security_group
+
+    @property
+    def log_group(self) -> aws.cloudwatch.LogGroup:
+        return self.task.log_group
+
     def _tags(self, suffix: str) -> dict[str, str]:
         return named_tags(self._args.tags, f"{self._args.name_prefix}-backup-{suffix}")
-
-    def _container(self, v: dict[str, Any]) -> dict[str, Any]:
-        args = self._args
-        return {
-            "name": CONTAINER_NAME,
-            "image": v["image"],
-            "essential": True,
-            "user": BACKUP_UID,
-            "readonlyRootFilesystem": True,
-            "privileged": False,
-            "linuxParameters": {"capabilities": {"drop": ["ALL"]}, "initProcessEnabled": True},
-            "mountPoints": [{"sourceVolume": "scratch", "containerPath": "/tmp", "readOnly": False}],
-            "environment": [
-                {"name": "BACKUPS_BUCKET", "value": v["bucket"]},
-                {"name": "BACKUPS_KMS_KEY_ARN", "value": v["key"]},
-                {"name": "ENVIRONMENT", "value": args.environment},
-                {"name": "AWS_REGION", "value": args.context.region},
-                {"name": "METRIC_NAMESPACE", "value": METRIC_NAMESPACE},
-            ],
-            "secrets": [{"name": "DATABASE_URL", "valueFrom": v["secret"]}],
-            "logConfiguration": {
-                "logDriver": "awslogs",
-                "options": {"awslogs-group": v["group"], "awslogs-region": args.context.region,
-                            "awslogs-stream-prefix": "backup", "mode": "non-blocking"},
-            },
-            "stopTimeout": 120,
-        }

@@ -21,7 +21,7 @@ platform 1.4.0. The images must be built for linux/arm64 (the build path does so
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,6 +100,8 @@ class FargateTaskArgs:
     """awslogs stream prefix; default: the container name."""
     name_prefix: str = "maratron"
     """Prefix of the task family, log group and Name tags (maratron-prod-web)."""
+    task_role_statements: Sequence[dict[str, Any]] = ()
+    """IAM statements of the task role: what the application itself calls on AWS; default none."""
     enable_execute_command: bool = False
     """ECS Exec (a shell into running tasks): off by default; on adds the SSM channel permissions to the task role."""
     tags: dict[str, str] = field(default_factory=dict)
@@ -174,6 +176,13 @@ class FargateTask(pulumi.ComponentResource):
             tags=self._tags("task"),
             opts=child,
         )
+        if args.task_role_statements:
+            aws.iam.RolePolicy(
+                f"{name}-task",
+                role=self.task_role.id,
+                policy=policy_json(list(args.task_role_statements)),
+                opts=pulumi.ResourceOptions(parent=self.task_role),
+            )
         if args.enable_execute_command:
             aws.iam.RolePolicy(
                 f"{name}-task-exec",
