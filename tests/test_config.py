@@ -14,20 +14,10 @@ from tests.configs import MINIMAL_VALID
 
 GOOD = {
     **MINIMAL_VALID,
-    "aws:region": "us-east-1",
-    "maratron:environment": "dev",
-    "maratron:domainName": "dev.maratron.example.com",
-    "maratron:azCount": "2",
-    "maratron:azNames": '["us-east-1a", "us-east-1b"]',
-    "maratron:natGateways": "single",
-    "maratron:interfaceEndpoints": "[]",
-    # app
-    "maratron:webImage": "sha256:" + "a" * 64,
-    "maratron:aiImage": "v1.4.2",
+    "maratron:aiImage": "v1.4.2",  # a tag, beside web's digest
     "maratron:anthropicApiKey": "sk-ant-test",
     "maratron:weatherApiKey": "weather-test",
     "maratron:sentryDsn": "https://key@o1.ingest.sentry.io/1",
-    "maratron:hostedZoneId": "Z0DEV00000MARATRON0001",
 }
 
 

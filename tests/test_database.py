@@ -429,16 +429,7 @@ def test_without_replicas_the_reader_name_serves_the_primary(dev: StackRun) -> N
 
 # --- configuration ------------------------------------------------------------------------------------------------
 
-BASE = {
-    **MINIMAL_VALID,
-    "aws:region": "us-east-1",
-    "maratron:environment": "dev",
-    "maratron:domainName": "dev.maratron.example.com",
-    "maratron:azCount": "2",
-    "maratron:azNames": '["us-east-1a", "us-east-1b"]',
-    "maratron:natGateways": "single",
-    "maratron:hostedZoneId": "Z0DEV00000MARATRON0001",
-}
+BASE = dict(MINIMAL_VALID)
 PROD = {"environment": "prod", "natGateways": "perAz"}
 
 

@@ -376,16 +376,7 @@ def test_args_need_a_certificate_source_and_two_subnets() -> None:
                          hosted_zone_id="Z1")
 
 
-GOOD = {
-    **MINIMAL_VALID,
-    "aws:region": "us-east-1",
-    "maratron:environment": "dev",
-    "maratron:domainName": "dev.maratron.example.com",
-    "maratron:azCount": "2",
-    "maratron:natGateways": "single",
-    "maratron:interfaceEndpoints": "[]",
-    "maratron:hostedZoneId": "Z0DEV00000MARATRON0001",
-}
+GOOD = dict(MINIMAL_VALID)
 
 
 def edge_problems(**changes: str | None) -> list[str]:

@@ -319,15 +319,7 @@ def test_dashboard_has_widgets_only_for_what_is_watched() -> None:
 
 # --- configuration -------------------------------------------------------------------------------------------------
 
-GOOD = {
-    **MINIMAL_VALID,
-    "aws:region": "us-east-1",
-    "maratron:environment": "dev",
-    "maratron:domainName": "dev.maratron.example.com",
-    "maratron:azCount": "2",
-    "maratron:natGateways": "single",
-    "maratron:hostedZoneId": "Z0DEV00000MARATRON0001",
-}
+GOOD = dict(MINIMAL_VALID)
 
 
 def problems(**changes: str) -> list[str]:

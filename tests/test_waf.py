@@ -156,16 +156,7 @@ def test_component_args_enforce_waf_limits() -> None:
                         window_seconds=30)
 
 
-GOOD = {
-    **MINIMAL_VALID,
-    "aws:region": "us-east-1",
-    "maratron:environment": "dev",
-    "maratron:domainName": "dev.maratron.example.com",
-    "maratron:azCount": "2",
-    "maratron:natGateways": "single",
-    "maratron:interfaceEndpoints": "[]",
-    "maratron:hostedZoneId": "Z0DEV00000MARATRON0001",
-}
+GOOD = dict(MINIMAL_VALID)
 
 
 def waf_problems(**changes: str) -> list[str]:
