@@ -22,6 +22,7 @@ import pulumi
 import yaml
 from pulumi.runtime import config as runtime_config
 
+from components.constants import TLS_POLICIES
 from components.observability import AlarmThresholds
 
 PROJECT = "maratron"
@@ -52,18 +53,6 @@ ObjectLockMode = Literal["GOVERNANCE", "COMPLIANCE"]
 OBJECT_LOCK_MODES: tuple[ObjectLockMode, ...] = ("GOVERNANCE", "COMPLIANCE")
 STANDARD_IA_MIN_DAYS = 30  # S3 rejects a lifecycle transition to STANDARD_IA earlier than 30 days after creation
 # --- edge ---
-# HTTPS listener policies we accept: TLS 1.2 minimum, AEAD ciphers only (no Ext1/Ext2 CBC or SHA-1 suites, no
-# TLS 1.0/1.1 policies). The first is AWS's current recommendation and our default.
-TLS_POLICIES = (
-    "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09",
-    "ELBSecurityPolicy-TLS13-1-2-FIPS-PQ-2025-09",
-    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
-    "ELBSecurityPolicy-TLS13-1-2-2021-06",
-    "ELBSecurityPolicy-TLS13-1-3-2021-06",
-    "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-2023-04",
-    "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
-    "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
-)
 DESYNC_MODES = ("strictest", "defensive")  # "monitor" lets smuggling attempts through (CKV_AWS_328)
 WAF_RATE_WINDOWS = (60, 120, 300, 600)
 WAF_MIN_RATE_LIMIT = 10

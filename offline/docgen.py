@@ -1,5 +1,6 @@
 """Generate docs from code (`make docs`): the config reference from Pulumi.yaml, the outputs contract from
-stack_outputs.py. Tests keep both current."""
+stack_outputs.py, and the policy pack's copy of the shared constants (components/constants.py). Tests keep them
+current."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from offline.engine import ROOT, STACKS, available_stacks, project_schema
 
 TARGET = ROOT / "docs" / "config-reference.md"
 OUTPUTS_TARGET = ROOT / "docs" / "outputs.md"
+PACK_CONSTANTS_TARGET = ROOT / "policies" / "rules" / "shared-constants.json"
 
 
 def _cell(value: Any) -> str:
@@ -55,8 +57,13 @@ def render() -> str:
 def generated() -> dict[Path, str]:
     """Every generated document and its current content."""
     import stack_outputs
+    from components.constants import pack_constants
 
-    return {TARGET: render(), OUTPUTS_TARGET: stack_outputs.render_markdown()}
+    return {
+        TARGET: render(),
+        OUTPUTS_TARGET: stack_outputs.render_markdown(),
+        PACK_CONSTANTS_TARGET: json.dumps(pack_constants(), indent=2) + "\n",
+    }
 
 
 def main() -> int:

@@ -21,7 +21,6 @@ import argparse
 import fnmatch
 import functools
 import json
-import re
 import sys
 import urllib.error
 import urllib.request
@@ -34,14 +33,15 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-# A TLS policy is acceptable when it offers TLS 1.3 and nothing older than TLS 1.2: the TLS13-1-2 family (incl.
-# Res, Ext, PQ and FIPS variants) and TLS13-1-3. ELBSecurityPolicy-TLS13-1-0/1-1 would still admit TLS 1.0/1.1, and
-# the API default ELBSecurityPolicy-2016-08 admits TLS 1.0 with CBC ciphers.
-ALLOWED_TLS_POLICY = re.compile(r"^ELBSecurityPolicy-TLS13-1-[23]-")
-RECOMMENDED_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
-KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
+from components.constants import DEFAULT_TLS_POLICY, HEALTH_CHECK_PATH, KMS_ENCRYPTION_ALGORITHMS, TLS_POLICIES
+
+# The TLS policies, encryption algorithms and health path the program sets and the policy pack enforces: one
+# definition in components/constants.py (a test checks that config, pack and verifier agree).
+ALLOWED_TLS_POLICIES = frozenset(TLS_POLICIES)
+RECOMMENDED_TLS_POLICY = DEFAULT_TLS_POLICY
+KMS_ALGORITHMS = KMS_ENCRYPTION_ALGORITHMS
 PUBLIC_ACCESS_BLOCK_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
-HEALTH_PATH = "/api/health"
+HEALTH_PATH = HEALTH_CHECK_PATH
 
 
 class Status(StrEnum):
@@ -260,9 +260,9 @@ def check_tls_policy(ctx: Context) -> Verdict:
     for listener in https:
         policy = listener.get("SslPolicy", "none")
         policies.append(f":{listener.get('Port')} {policy}")
-        if not ALLOWED_TLS_POLICY.match(policy):
-            problems.append(f"listener :{listener.get('Port')} uses {policy}, which admits TLS < 1.2 or lacks "
-                            f"TLS 1.3 (use {RECOMMENDED_TLS_POLICY})")
+        if policy not in ALLOWED_TLS_POLICIES:
+            problems.append(f"listener :{listener.get('Port')} uses {policy}, which is not an allowed TLS 1.2+/1.3 "
+                            f"policy (use {RECOMMENDED_TLS_POLICY})")
     return judge(problems, policies)
 
 

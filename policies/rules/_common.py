@@ -12,6 +12,7 @@ import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pulumi_policy import (
@@ -25,13 +26,19 @@ from pulumi_policy import (
     proxy,
 )
 
-PROJECT = "maratron"
+SHARED_CONSTANTS_FILE = Path(__file__).with_name("shared-constants.json")
+SHARED: dict[str, Any] = json.loads(SHARED_CONSTANTS_FILE.read_text())
+"""Facts the pack shares with the program and ops/verify.py (project, environments, TLS policies, required tags, ...).
+
+A generated copy of components/constants.py (`make docs`; a test keeps it current): the pack stays self-contained
+for `pulumi policy publish` and for the engine, which runs it with cwd=policies/."""
+PROJECT: str = SHARED["project"]
 # The engine's unknown-value sentinels, as pulumi_policy defines them (it raises on reading one through its proxy).
 UNKNOWN_SENTINELS = frozenset({
     proxy.UNKNOWN_BOOLEAN_VALUE, proxy.UNKNOWN_NUMBER_VALUE, proxy.UNKNOWN_STRING_VALUE, proxy.UNKNOWN_ARRAY_VALUE,
     proxy.UNKNOWN_ASSET_VALUE, proxy.UNKNOWN_ARCHIVE_VALUE, proxy.UNKNOWN_OBJECT_VALUE,
 })
-ENVIRONMENTS = ("dev", "staging", "prod")
+ENVIRONMENTS: tuple[str, ...] = tuple(SHARED["environments"])
 
 
 def stack_of(urn: str) -> str:

@@ -10,6 +10,7 @@ from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArg
 from ._common import (
     LISTENER_TYPES,
     LOAD_BALANCER_TYPES,
+    SHARED,
     Rule,
     as_list,
     config_value,
@@ -24,16 +25,8 @@ from ._common import (
 
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
 WEB_ACL_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
-ALLOWED_TLS_POLICIES = [
-    "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09",
-    "ELBSecurityPolicy-TLS13-1-2-PQ-2025-09",
-    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
-    "ELBSecurityPolicy-TLS13-1-2-2021-06",
-    "ELBSecurityPolicy-TLS13-1-3-2021-06",
-    "ELBSecurityPolicy-TLS13-1-3-PQ-2025-09",
-    "ELBSecurityPolicy-FS-1-2-Res-2020-10",
-]
-MIN_HSTS_MAX_AGE = 31536000
+ALLOWED_TLS_POLICIES: list[str] = list(SHARED["tlsPolicies"])
+MIN_HSTS_MAX_AGE: int = SHARED["hstsMaxAgeSeconds"]
 
 
 def _protocol(props: Any) -> str:

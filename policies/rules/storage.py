@@ -6,7 +6,18 @@ from __future__ import annotations
 
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
 
-from ._common import LOAD_BALANCER_TYPES, Rule, as_list, linked, of_type, resource_rule, stack_rule, statements, truthy
+from ._common import (
+    LOAD_BALANCER_TYPES,
+    SHARED,
+    Rule,
+    as_list,
+    linked,
+    of_type,
+    resource_rule,
+    stack_rule,
+    statements,
+    truthy,
+)
 
 BUCKET = "aws:s3/bucket:Bucket"
 SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
@@ -15,7 +26,7 @@ PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 BUCKET_LOGGING = ("aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2")
 PAB_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
-KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
+KMS_ALGORITHMS: tuple[str, ...] = tuple(SHARED["kmsEncryptionAlgorithms"])
 
 
 def _algorithms(props: object) -> list[str]:

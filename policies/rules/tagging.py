@@ -11,9 +11,9 @@ from pathlib import Path
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
-from ._common import Rule, as_list, config_value, resource_rule
+from ._common import SHARED, Rule, as_list, config_value, resource_rule
 
-REQUIRED_TAGS = ["project", "environment", "owner", "cost-center"]
+REQUIRED_TAGS: list[str] = list(SHARED["requiredTagKeys"])
 TAGGABLE_FILE = Path(__file__).with_name("taggable-types.txt")
 
 
