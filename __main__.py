@@ -10,16 +10,17 @@ import pulumi_aws as aws
 import stack_config
 from components.app_environment import app_environment
 from components.app_secrets import AppSecrets, AppSecretsArgs
-from components.backup_job import METRIC_NAMESPACE, BackupJob, BackupJobArgs
+from components.backup_job import BackupJob, BackupJobArgs
 from components.backup_storage import BackupStorage, BackupStorageArgs
 from components.base import AwsContext, SecretRef
 from components.cache import Cache, CacheArgs
 from components.cluster import Cluster, ClusterArgs
-from components.database import Database, DatabaseArgs, PostgresTuning
+from components.constants import WEB_PORT
+from components.database import Database, DatabaseArgs
 from components.encryption import EncryptionKeys, EncryptionKeysArgs
-from components.images import ImageRepository, ImageRepositoryArgs
+from components.images import ImageRepository, ImageRepositoryArgs, ImageSource
 from components.load_balancer import LoadBalancer, LoadBalancerArgs, cors_header_origin
-from components.network import Network, NetworkArgs, pick_availability_zones
+from components.network import Network, NetworkArgs
 from components.observability import (
     BackupWatch,
     CacheWatch,
@@ -31,8 +32,8 @@ from components.observability import (
     WafWatch,
 )
 from components.service import FargateService, FargateServiceArgs, LoadBalancerAttachment
-from components.task import ContainerSpec, FargateTask, FargateTaskArgs
-from components.waf import RateLimit, WebFirewall, WebFirewallArgs
+from components.task import ContainerSpec, FargateTask, FargateTaskArgs, TaskSize
+from components.waf import WebFirewall, WebFirewallArgs
 from stack_outputs import export_contract
 
 config = stack_config.load()  # every config problem at once, before any resource is registered
@@ -43,153 +44,55 @@ keys = EncryptionKeys("keys", EncryptionKeysArgs(
 ))
 
 network = Network("network", NetworkArgs(
-    context=aws_context,
-    cidr=config.network.vpc_cidr,
-    az_names=pick_availability_zones(config.network.az_count, config.network.az_names),
-    nat_gateways=config.network.nat_gateways,
-    interface_endpoints=config.network.interface_endpoints,
-    flow_log_key=keys.logs,
-    log_retention_days=config.log_retention_days,
-    name_prefix=config.name_prefix,
-    tags=config.tags,
+    context=aws_context, settings=config.network, flow_log_key=keys.logs,
+    log_retention_days=config.log_retention_days, name_prefix=config.name_prefix, tags=config.tags,
 ))
 
 # --- data tier -------------------------------------------------------------------------------------------------------
-db = config.database
 database = Database("database", DatabaseArgs(
-    context=aws_context,
-    vpc_id=network.vpc.id,
-    subnet_ids=network.subnet_ids("data"),
-    az_names=network.az_names,
-    data_key=keys.data,
-    log_key=keys.logs,
-    name_prefix=config.name_prefix,
-    private_zone_name=f"{config.stack}.{config.project}.internal",
-    engine_version=db.engine_version,
-    instance_class=db.instance_class,
-    multi_az=db.multi_az,
-    replica_instance_classes=db.replica_instance_classes,
-    allocated_storage_gb=db.allocated_storage_gb,
-    max_allocated_storage_gb=db.max_allocated_storage_gb,
-    backup_retention_days=db.backup_retention_days,
-    backup_window=db.backup_window,
-    maintenance_window=db.maintenance_window,
-    backup_replication_region=db.backup_replication_region,
-    backup_replication_kms_key_arn=db.backup_replication_kms_key_arn,
-    performance_insights_retention_days=db.performance_insights_retention_days,
-    monitoring_interval_seconds=db.monitoring_interval_seconds,
-    tuning=PostgresTuning(
-        shared_buffers_mb=db.shared_buffers_mb,
-        effective_cache_size_mb=db.effective_cache_size_mb,
-        maintenance_work_mem_mb=db.maintenance_work_mem_mb,
-        wal_buffers_mb=db.wal_buffers_mb,
-        max_connections=db.max_connections,
-        slow_query_ms=db.slow_query_ms,
-    ),
-    log_retention_days=config.log_retention_days,
-    protect=config.protect_stateful,
-    tags=config.tags,
+    context=aws_context, settings=config.database, vpc_id=network.vpc.id, subnet_ids=network.subnet_ids("data"),
+    az_names=network.az_names, data_key=keys.data, log_key=keys.logs, name_prefix=config.name_prefix,
+    private_zone_name=config.private_zone_name, log_retention_days=config.log_retention_days,
+    protect=config.protect_stateful, tags=config.tags,
 ))
 
-
 cache = Cache("cache", CacheArgs(
-    subnet_ids=network.subnet_ids("data"),
-    vpc_id=network.vpc.id,
-    az_names=network.az_names,
-    data_key=keys.data,
-    log_key=keys.logs,
-    log_retention_days=config.log_retention_days,
-    engine_version=config.cache.engine_version,
-    node_type=config.cache.node_type,
-    replicas=config.cache.replicas,
-    automatic_failover=config.cache.automatic_failover,
-    multi_az=config.cache.multi_az,
-    cluster_mode=config.cache.cluster_mode,
-    shards=config.cache.shards,
-    snapshot_retention_days=config.cache.snapshot_retention_days,
-    snapshot_window=config.cache.snapshot_window,
-    maintenance_window=config.cache.maintenance_window,
-    protect=config.protect_stateful,
-    name_prefix=config.name_prefix,
-    tags=config.tags,
+    settings=config.cache, subnet_ids=network.subnet_ids("data"), vpc_id=network.vpc.id, az_names=network.az_names,
+    data_key=keys.data, log_key=keys.logs, log_retention_days=config.log_retention_days,
+    protect=config.protect_stateful, name_prefix=config.name_prefix, tags=config.tags,
 ))
 
 storage = BackupStorage("storage", BackupStorageArgs(
-    context=aws_context,
-    key=keys.backups,
-    lock_mode=config.storage.lock_mode,
-    lock_days=config.storage.lock_days,
-    transition_days=config.storage.transition_days,
-    archive_days=config.storage.archive_days,
-    backup_expiration_days=config.storage.backup_expiration_days,
-    archive_expiration_days=config.storage.archive_expiration_days,
-    noncurrent_version_days=config.storage.noncurrent_version_days,
-    abort_multipart_days=config.storage.abort_multipart_days,
+    context=aws_context, settings=config.storage, key=keys.backups,
     access_log_expiration_days=config.log_retention_days,
-    force_destroy=config.storage.force_destroy,
-    protect=config.protect_stateful,
-    name_prefix=config.name_prefix,
-    tags=config.tags,
+    protect=config.protect_stateful, name_prefix=config.name_prefix, tags=config.tags,
 ))
 
 # --- edge ------------------------------------------------------------------------------------------------------------
 load_balancer = LoadBalancer("load-balancer", LoadBalancerArgs(
-    context=aws_context,
-    vpc_id=network.vpc.id,
-    subnet_ids=network.subnet_ids("public"),
-    domain_name=config.domain_name,
-    hosted_zone_id=config.edge.hosted_zone_id,
-    certificate_arn=config.edge.certificate_arn,
-    target_port=stack_config.WEB_PORT,
-    tls_policy=config.edge.tls_policy,
-    cors_allow_origin=cors_header_origin(config.cors_origins, config.app_url),
-    desync_mitigation_mode=config.edge.desync_mitigation_mode,
-    idle_timeout_seconds=config.edge.idle_timeout_seconds,
-    access_log_retention_days=config.log_retention_days,
-    name_prefix=config.name_prefix,
-    protect=config.protect_stateful,
-    tags=config.tags,
+    context=aws_context, settings=config.load_balancer, vpc_id=network.vpc.id, subnet_ids=network.subnet_ids("public"),
+    domain_name=config.domain_name, cors_allow_origin=cors_header_origin(config.cors_origins, config.app_url),
+    access_log_retention_days=config.log_retention_days, name_prefix=config.name_prefix,
+    protect=config.protect_stateful, tags=config.tags,
 ))
 
 firewall = WebFirewall("waf", WebFirewallArgs(
-    context=aws_context,
-    load_balancer_arn=load_balancer.alb.arn,
-    general_limit=RateLimit(config.edge.waf_rate_limit, config.edge.waf_rate_limit_paths),
-    ai_limit=RateLimit(config.edge.waf_ai_rate_limit, config.edge.waf_ai_paths),
-    flood_limit=RateLimit(config.edge.waf_flood_rate_limit),
-    window_seconds=config.edge.waf_window_seconds,
-    log_key=keys.logs,
-    log_retention_days=config.log_retention_days,
-    name_prefix=config.name_prefix,
-    tags=config.tags,
+    context=aws_context, settings=config.waf, load_balancer_arn=load_balancer.alb.arn, log_key=keys.logs,
+    log_retention_days=config.log_retention_days, name_prefix=config.name_prefix, tags=config.tags,
 ))
 
 # --- app tier --------------------------------------------------------------------------------------------------------
 app = config.app
-secret_config = pulumi.Config()
 
 images = {service: ImageRepository(service, ImageRepositoryArgs(
-    context=aws_context,
-    repository_name=f"{config.name_prefix}/{service}",
-    kms_key=keys.images,
-    reference=settings.image.reference,
-    build_context=settings.image.build_context,
-    retain_count=app.image_retain_count,
-    force_delete=not config.protect_stateful,
-    tags=config.tags,
-)) for service, settings in (("web", app.web), ("ai", app.ai))}
+    context=aws_context, settings=config.registry, source=source, repository_name=f"{config.name_prefix}/{service}",
+    kms_key=keys.images, force_delete=not config.protect_stateful, tags=config.tags,
+)) for service, source in (("web", app.web_image), ("ai", app.ai_image))}
 
-cluster = Cluster("cluster", ClusterArgs(
-    name_prefix=config.name_prefix, fargate_spot=app.fargate_spot, tags=config.tags,
-))
+cluster = Cluster("cluster", ClusterArgs(settings=config.cluster, name_prefix=config.name_prefix, tags=config.tags))
 
-third_party = {"ANTHROPIC_API_KEY": secret_config.require_secret("anthropicApiKey")}
-if app.weather_api_key_set:
-    third_party["WEATHER_API_KEY"] = secret_config.require_secret("weatherApiKey")
-if app.sentry_dsn_set:
-    third_party["SENTRY_DSN"] = secret_config.require_secret("sentryDsn")
 app_secrets = AppSecrets("app-secrets", AppSecretsArgs(
-    kms_key=keys.data, name_prefix=config.name_prefix, values=third_party,
+    kms_key=keys.data, name_prefix=config.name_prefix, values=config.secrets.values(),
     recovery_window_days=30 if config.protect_stateful else 0, tags=config.tags,
 )).refs
 
@@ -207,17 +110,15 @@ def pick(*names: str) -> dict[str, SecretRef]:
 
 def environment(port: int, **extra: str) -> dict[str, str]:
     return app_environment(
-        environment=config.environment, app_url=config.app_url, cors_origins=config.cors_origins, port=port,
-        log_level=app.log_level, database_pool_size=app.database_pool_size,
-        database_max_connections=app.database_max_connections, redis_enabled=True,
-        redis_cluster_enabled=config.cache.cluster_mode, extra=extra,
+        app, environment=config.environment, app_url=config.app_url, cors_origins=config.cors_origins, port=port,
+        redis_enabled=True, redis_cluster_enabled=config.cache.cluster_mode, extra=extra,
     )
 
 
-def task(service: str, container: ContainerSpec, cpu: int, memory: int, *,
+def task(service: str, container: ContainerSpec, *, size: TaskSize | None = None,
          log_group: aws.cloudwatch.LogGroup | None = None, log_stream_prefix: str = "") -> FargateTaskArgs:
     return FargateTaskArgs(
-        context=aws_context, container=container, cpu=cpu, memory=memory, vpc_id=network.vpc.id,
+        context=aws_context, container=container, size=size or TaskSize(), vpc_id=network.vpc.id,
         repository=images[service].repository, log_key=keys.logs, log_retention_days=config.log_retention_days,
         log_group=log_group, log_stream_prefix=log_stream_prefix, name_prefix=config.name_prefix, tags=config.tags,
     )
@@ -230,25 +131,23 @@ ai = FargateService("ai", FargateServiceArgs(
         secrets=pick("DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL",
                      "ANTHROPIC_API_KEY", "WEATHER_API_KEY", "SENTRY_DSN"),
         stop_timeout=60,  # AI responses stream for longer than page loads; let them finish
-    ), app.ai.cpu, app.ai.memory),
-    cluster=cluster, subnet_ids=network.subnet_ids("app"),
-    desired_count=app.ai.desired_count, max_count=app.ai.max_count,
-    service_connect_server=True, tags=config.tags,
+    )),
+    settings=app.ai, cluster=cluster, subnet_ids=network.subnet_ids("app"), service_connect_server=True,
+    tags=config.tags,
 ))
 
 web = FargateService("web", FargateServiceArgs(
     task=task("web", ContainerSpec(
-        name="web", image=images["web"].image_uri, port=stack_config.WEB_PORT,
+        name="web", image=images["web"].image_uri, port=WEB_PORT,
         # Next.js closes idle keep-alive connections after 5 s by default; the ALB must close first (no 502s).
-        environment=environment(stack_config.WEB_PORT, AI_SERVER_URL=ai.url,
+        environment=environment(WEB_PORT, AI_SERVER_URL=ai.url,
                                 KEEP_ALIVE_TIMEOUT=str(load_balancer.target_keep_alive_ms)),
         # The seed's compose file gives web the Anthropic key too (server-side routes call the API directly).
         secrets=pick("DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL", "NEXTAUTH_SECRET", "ANTHROPIC_API_KEY",
                      "SENTRY_DSN"),
         scratch_paths=("/tmp", "/app/.next/cache"),
-    ), app.web.cpu, app.web.memory),
-    cluster=cluster, subnet_ids=network.subnet_ids("app"),
-    desired_count=app.web.desired_count, max_count=app.web.max_count,
+    )),
+    settings=app.web, cluster=cluster, subnet_ids=network.subnet_ids("app"),
     load_balancer=LoadBalancerAttachment(
         target_group_arn=load_balancer.target_group.arn,
         target_group_arn_suffix=load_balancer.target_group_arn_suffix,
@@ -264,17 +163,13 @@ migrate = FargateTask("migrate", task("web", ContainerSpec(
     environment={"NODE_ENV": "production", "HOME": "/tmp", "npm_config_cache": "/tmp/.npm"},
     secrets=pick("DATABASE_URL"),
     command=("npx", "prisma", "migrate", "deploy"), health_check=False, stop_timeout=120,
-), app.web.cpu, app.web.memory, log_group=web.log_group, log_stream_prefix="migrate"))
+), size=app.web.size, log_group=web.log_group, log_stream_prefix="migrate"))
 
 # --- operations ------------------------------------------------------------------------------------------------------
 backup_image = ImageRepository("backup", ImageRepositoryArgs(
-    context=aws_context,
-    repository_name=f"{config.name_prefix}/backup",
-    kms_key=keys.images,
-    build_context="ops/backup",  # postgres client + AWS CLI, non-root (ops/backup/Dockerfile)
-    retain_count=app.image_retain_count,
-    force_delete=not config.protect_stateful,
-    tags=config.tags,
+    context=aws_context, settings=config.registry, repository_name=f"{config.name_prefix}/backup",
+    source=ImageSource(build_context="ops/backup"),  # postgres client + AWS CLI, non-root (ops/backup/Dockerfile)
+    kms_key=keys.images, force_delete=not config.protect_stateful, tags=config.tags,
 ))
 
 backup_job = BackupJob("backup", BackupJobArgs(
@@ -296,7 +191,7 @@ backup_job = BackupJob("backup", BackupJobArgs(
 ))
 
 # --- network grants: each is one ingress rule on the target and the matching egress rule on the source ---------------
-load_balancer.route_to(web.security_group, stack_config.WEB_PORT, "web")  # the ALB's only egress
+load_balancer.route_to(web.security_group, WEB_PORT, "web")  # the ALB's only egress
 web.allow_from(load_balancer.security_group, "alb")
 web.connect_to(ai)  # the AI server admits the web tasks and nothing else
 for client_name, client in (("web", web), ("ai", ai), ("migrate", migrate), ("backup", backup_job)):
@@ -308,17 +203,16 @@ for client_name, client in (("web", web), ("ai", ai)):
 observability = Observability("observability", ObservabilityArgs(
     context=aws_context,
     topic_key=keys.logs,
-    alert_emails=config.operations.alert_emails,
-    thresholds=config.operations.alarm_thresholds,
+    settings=config.alerts,
     edge=EdgeWatch(load_balancer_arn_suffix=load_balancer.arn_suffix,
                    target_groups={"web": load_balancer.target_group_arn_suffix}),
     waf=WafWatch(web_acl_metric_name=firewall.metric_name),
     services={"web": ServiceWatch(cluster.cluster.name, web.service.name),
               "ai": ServiceWatch(cluster.cluster.name, ai.service.name)},
     database=DatabaseWatch(database.primary.identifier, database.replica_identifiers,
-                           max_connections=db.max_connections),
+                           max_connections=config.database.tuning.max_connections),
     cache=CacheWatch(cache.group_id, cache.member_ids),
-    backup=BackupWatch(namespace=METRIC_NAMESPACE, dimensions={"Environment": config.environment}),
+    backup=BackupWatch(dimensions={"Environment": config.environment}),
     name_prefix=config.name_prefix,
     tags=config.tags,
 ))

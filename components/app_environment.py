@@ -1,29 +1,73 @@
-"""The seed's production environment variables, minus every secret (those go through `secrets`)."""
+"""The application tier's settings, and the seed's production environment variables minus every secret (those go
+through `secrets`)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from components.constants import PROJECT, WEB_PORT
+from components.images import ImageSource
+from components.service import ServiceSettings
+from components.settings import Rules, section, setting
+from components.task import TaskSize
 
 SECRET_NAME_PATTERN = re.compile(r"(SECRET|PASSWORD|TOKEN|API_KEY|_KEY$|DSN|DATABASE_URL|DATABASE_READ_URL|REDIS_URL)")
 """Names that must only ever arrive through `secrets` (URLs with credentials, keys, DSNs)."""
 
 
-def app_environment(*, environment: str, app_url: str, cors_origins: Iterable[str], port: int, log_level: str,
-                    database_pool_size: int, database_max_connections: int, redis_enabled: bool,
-                    redis_cluster_enabled: bool, extra: dict[str, str] | None = None) -> dict[str, str]:
+LogLevel = Literal["debug", "info", "warn", "error"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppSettings:
+    """The application tier: each service's image, size and counts, and the environment both services share."""
+
+    web_image: ImageSource = section(ImageSource, prefix="web", title="Web", doc="app: the web service (Next.js)")
+    web: ServiceSettings = section(ServiceSettings(size=TaskSize(cpu=1024, memory=2048), desired_count=3,
+                                                   max_count=12), prefix="web", title="Web")
+    """Seed: 3 replicas of 1 vCPU / 1 GB (Fargate's smallest memory for 1 vCPU is 2 GB); up to 12 under load."""
+    ai_image: ImageSource = section(ImageSource, prefix="ai", title="AI server", doc="app: the AI server (Python)")
+    ai: ServiceSettings = section(ServiceSettings(size=TaskSize(cpu=512, memory=1024), desired_count=2, max_count=6),
+                                  prefix="ai", title="AI server")
+    """Seed: 2 replicas of 0.5 vCPU / 512 MB (Fargate's smallest memory for 0.5 vCPU is 1 GB); up to 6."""
+    ai_port: int = setting(
+        "aiPort", 8000, "Port the AI server listens on (1024-65535, not the web's 3000); reachable only from the web "
+        "tasks through Service Connect.", minimum=1024, maximum=65535)
+    log_level: LogLevel = setting(
+        "appLogLevel", "info", "LOG_LEVEL of both services: debug, info, warn or error (the seed's info).")
+    database_pool_size: int = setting(
+        "appDatabasePoolSize", 20, "DATABASE_POOL_SIZE: connections per task (the seed's 20).", minimum=1,
+        maximum=500)
+    database_max_connections: int = setting(
+        "appDatabaseMaxConnections", 100, "DATABASE_MAX_CONNECTIONS the app assumes the database allows (the seed's "
+        "100).", minimum=1, maximum=10000)
+
+    def validate(self, rules: Rules) -> None:
+        if self.ai_port == WEB_PORT:
+            rules.problem("ai_port", f"must differ from the web's port {WEB_PORT}")
+        if self.database_pool_size > self.database_max_connections:
+            rules.problem("database_pool_size", f"must not exceed {rules.key('database_max_connections')} "
+                          f"({self.database_max_connections})", also=["database_max_connections"])
+
+
+def app_environment(settings: AppSettings, *, environment: str, app_url: str, cors_origins: Iterable[str], port: int,
+                    redis_enabled: bool, redis_cluster_enabled: bool,
+                    extra: dict[str, str] | None = None) -> dict[str, str]:
     """Plain configuration of one Maratron service (the seed's "Production Environment Variables")."""
     values = {
         "NODE_ENV": "production",
         "NEXT_PUBLIC_APP_URL": app_url,
         "NEXTAUTH_URL": app_url,
-        "DATABASE_POOL_SIZE": str(database_pool_size),
-        "DATABASE_MAX_CONNECTIONS": str(database_max_connections),
+        "DATABASE_POOL_SIZE": str(settings.database_pool_size),
+        "DATABASE_MAX_CONNECTIONS": str(settings.database_max_connections),
         "REDIS_ENABLED": _flag(redis_enabled),
         "REDIS_CLUSTER_ENABLED": _flag(redis_cluster_enabled),
-        "REDIS_KEY_PREFIX": f"maratron:{environment}:",
+        "REDIS_KEY_PREFIX": f"{PROJECT}:{environment}:",
         "BCRYPT_ROUNDS": "12",
-        "LOG_LEVEL": log_level,
+        "LOG_LEVEL": settings.log_level,
         "METRICS_ENABLED": "true",
         "RATE_LIMIT_ENABLED": "true",
         "RATE_LIMIT_REQUESTS_PER_MINUTE": "60",

@@ -15,9 +15,36 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components.base import SecretRef, named_tags
+from components.settings import REQUIRED, Secret, setting
 
 NEXTAUTH_SECRET_LENGTH = 64
 """The seed asks for 64 characters minimum; 64 alphanumerics carry about 380 bits."""
+
+
+def _required(value: str) -> str | None:
+    return None if value.strip() else "required: the AI server's Anthropic key"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppSecretsSettings:
+    """Third-party secrets, set with `pulumi config set --secret`. Only whether each is set is kept here."""
+
+    anthropic_api_key: Secret = setting(
+        "anthropicApiKey", REQUIRED, "Anthropic API key for the AI server (`pulumi config set --secret "
+        "maratron:anthropicApiKey ...`). Required in every stack; stored in Secrets Manager.", secret=True,
+        check=_required)
+    weather_api_key: Secret = setting(
+        "weatherApiKey", REQUIRED, "Weather API key for the AI server (`pulumi config set --secret`). \"\" disables "
+        "the weather features outside prod; prod needs a value.", secret=True)
+    sentry_dsn: Secret = setting(
+        "sentryDsn", REQUIRED, "Sentry DSN for both services (`pulumi config set --secret`). \"\" disables error "
+        "reporting outside prod; prod needs a value.", secret=True)
+
+    def values(self) -> dict[str, pulumi.Output[str]]:
+        """Environment variable name -> secret value, for the secrets that are set (AppSecretsArgs.values)."""
+        named = {"ANTHROPIC_API_KEY": self.anthropic_api_key, "WEATHER_API_KEY": self.weather_api_key,
+                 "SENTRY_DSN": self.sentry_dsn}
+        return {env_name: secret.output() for env_name, secret in named.items() if secret.is_set}
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 The seed's `backup-script.sh` ran from cron on a host every 6 hours. Here the same job is an ECS Fargate task
 (image: ops/backup/Dockerfile) started by an EventBridge Scheduler schedule, so there is no host to patch and the
 schedule, retries and permissions are code. The task dumps over TLS, verifies the archive, uploads it with SSE-KMS
-and publishes `Maratron/Backups BackupSucceeded`; the observability component alarms when that metric goes missing.
+and publishes `Maratron/Backups BackupSucceeded` (components/constants.py); the observability component alarms
+when that metric goes missing.
 
 These dumps complement, not replace, RDS automated backups (PITR within the retention window): they are portable,
 object-locked in the backups bucket and restorable into any PostgreSQL (docs/runbooks/database-restore.md).
@@ -19,10 +20,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import AwsContext, SecretRef, assume_role_policy, named_tags, policy_json
-from components.task import ContainerSpec, FargateTask, FargateTaskArgs
+from components.constants import BACKUP_METRIC_NAMESPACE
+from components.task import ContainerSpec, FargateTask, FargateTaskArgs, TaskSize
 
-METRIC_NAMESPACE = "Maratron/Backups"
-METRIC_NAME = "BackupSucceeded"
 CONTAINER_NAME = "backup"
 
 
@@ -58,10 +58,9 @@ class BackupJobArgs:
     """Retention of the task's log group."""
     schedule_expression: str = "rate(6 hours)"
     """When the job runs; default every 6 hours, as the seed's cron."""
-    cpu: int = 512
-    """Task CPU units; default 0.5 vCPU (pg_dump is I/O bound; gzip uses one core)."""
-    memory: int = 1024
-    """Task memory in MiB; default 1 GiB. The dump is staged in the task's 20 GiB ephemeral storage (/tmp)."""
+    size: TaskSize = field(default_factory=lambda: TaskSize(cpu=512, memory=1024))
+    """Task size; default 0.5 vCPU (pg_dump is I/O bound; gzip uses one core) and 1 GiB. The dump is staged in the
+    task's 20 GiB ephemeral storage (/tmp)."""
     name_prefix: str = "maratron"
     """Readable prefix for names."""
     tags: dict[str, str] = field(default_factory=dict)
@@ -92,15 +91,14 @@ class BackupJob(pulumi.ComponentResource):
                     "BACKUPS_KMS_KEY_ARN": args.backups_key_arn,
                     "ENVIRONMENT": args.environment,
                     "AWS_REGION": ctx.region,
-                    "METRIC_NAMESPACE": METRIC_NAMESPACE,
+                    "METRIC_NAMESPACE": BACKUP_METRIC_NAMESPACE,
                 },
                 secrets={"DATABASE_URL": args.database_url},
                 scratch_paths=("/tmp",),  # the dump is written here before the upload
                 health_check=False,  # a batch job: it exits when done
                 stop_timeout=120,  # let an upload in flight finish
             ),
-            cpu=args.cpu,
-            memory=args.memory,
+            size=args.size,
             vpc_id=args.vpc_id,
             repository=args.repository,
             log_key=args.logs_key,
@@ -109,7 +107,7 @@ class BackupJob(pulumi.ComponentResource):
                 *args.bucket_write_statements,
                 # PutMetricData has no resource-level permissions; the namespace condition scopes it.
                 {"Effect": "Allow", "Action": ["cloudwatch:PutMetricData"], "Resource": "*",
-                 "Condition": {"StringEquals": {"cloudwatch:namespace": METRIC_NAMESPACE}}},
+                 "Condition": {"StringEquals": {"cloudwatch:namespace": BACKUP_METRIC_NAMESPACE}}},
             ],
             name_prefix=args.name_prefix,
             tags=args.tags,

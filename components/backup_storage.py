@@ -26,8 +26,69 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import AwsContext, assume_role_policy, named_tags, policy_json
+from components.settings import Rules, require_valid, setting
 
 BucketKind = Literal["backups", "archive", "access-logs"]
+
+
+ObjectLockMode = Literal["GOVERNANCE", "COMPLIANCE"]
+STANDARD_IA_MIN_DAYS = 30
+"""S3 rejects a lifecycle transition to STANDARD_IA earlier than 30 days after creation."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackupStorageSettings:
+    """The configurable part of backup storage: Object Lock, lifecycle, and whether destroy may empty buckets."""
+
+    lock_mode: ObjectLockMode = setting(
+        "backupLockMode", "COMPLIANCE", "Object Lock default retention mode of the backups bucket: COMPLIANCE "
+        "(nobody, not even root, can delete a dump early: ransomware-proof) or GOVERNANCE (admins with "
+        "s3:BypassGovernanceRetention can).")
+    lock_days: int = setting(
+        "backupLockDays", 30, "Days every backup object version is locked against deletion and overwrite (1-3650); "
+        "must not exceed backupExpirationDays.", minimum=1, maximum=3650)
+    transition_days: int = setting(
+        "backupTransitionDays", 30, "Days after which backup and archive objects move to STANDARD_IA (0 = never; "
+        "otherwise >= 30, the S3 minimum).", minimum=0, maximum=3650)
+    archive_days: int = setting(
+        "backupArchiveDays", 90, "Days after which backup and archive objects move to GLACIER_IR (0 = never; at "
+        "least 30 days after backupTransitionDays when both are set).", minimum=0, maximum=3650)
+    backup_expiration_days: int = setting(
+        "backupExpirationDays", 365, "Days a pg_dump archive in the backups bucket is kept before it expires "
+        "(1-3650).", minimum=1, maximum=3650)
+    archive_expiration_days: int = setting(
+        "archiveExpirationDays", 2555, "Days an object in the WAL/archive bucket (snapshot exports, long-term dump "
+        "copies) is kept, 1-3650; default 7 years.", minimum=1, maximum=3650)
+    noncurrent_version_days: int = setting(
+        "backupNoncurrentVersionDays", 30, "Days a noncurrent (overwritten or deleted) object version is kept in the "
+        "backup buckets before it expires (1-3650).", minimum=1, maximum=3650)
+    abort_multipart_days: int = setting(
+        "backupAbortMultipartDays", 7, "Days after which incomplete multipart uploads are aborted and their parts "
+        "deleted (1-365).", minimum=1, maximum=365)
+    force_destroy: bool = setting(
+        "backupForceDestroy", False, "Let `pulumi destroy` delete non-empty backup buckets. Never in prod; not with "
+        "backupLockMode COMPLIANCE (locked objects cannot be deleted).")
+
+    def validate(self, rules: Rules) -> None:
+        minimum = STANDARD_IA_MIN_DAYS
+        if 0 < self.transition_days < minimum:
+            rules.problem("transition_days", f"must be 0 (never) or >= {minimum} (S3's minimum for STANDARD_IA)")
+        elif self.transition_days and self.archive_days and self.archive_days < self.transition_days + minimum:
+            rules.problem("archive_days", f"must be 0 (never) or >= {rules.key('transition_days')} + {minimum} "
+                          f"({self.transition_days + minimum}): objects stay 30 days in STANDARD_IA",
+                          also=["transition_days"])
+        last_transition = max(self.transition_days, self.archive_days)
+        for expiration in ("backup_expiration_days", "archive_expiration_days"):
+            if rules.value(expiration) <= last_transition:
+                rules.problem(expiration, f"must be greater than the last transition ({last_transition} days)",
+                              also=["transition_days", "archive_days"])
+        if self.lock_days > self.backup_expiration_days:
+            rules.problem("lock_days", f"must not exceed {rules.key('backup_expiration_days')} "
+                          f"({self.backup_expiration_days}): a dump cannot expire while locked",
+                          also=["backup_expiration_days"])
+        if self.force_destroy and self.lock_mode == "COMPLIANCE":
+            rules.problem("force_destroy", f"cannot be true with {rules.key('lock_mode')} COMPLIANCE (locked versions "
+                          "cannot be deleted)", also=["lock_mode"])
 
 
 @dataclass(frozen=True)
@@ -38,26 +99,11 @@ class BackupStorageArgs:
     """Account, partition and region (bucket policies, the export role's trust)."""
     key: aws.kms.Key
     """CMK of the backups and archive buckets (EncryptionKeys.backups): SSE-KMS with S3 bucket keys."""
-    lock_mode: Literal["GOVERNANCE", "COMPLIANCE"] = "COMPLIANCE"
-    """Object Lock default retention mode of the backups bucket; default COMPLIANCE (nobody can delete early)."""
-    lock_days: int = 30
-    """Object Lock default retention in days; default 30."""
-    transition_days: int = 30
-    """Days to STANDARD_IA (0 = never); default 30."""
-    archive_days: int = 90
-    """Days to GLACIER_IR (0 = never); default 90."""
-    backup_expiration_days: int = 365
-    """Days a dump is kept in the backups bucket; default 365."""
-    archive_expiration_days: int = 2555
-    """Days an object is kept in the archive bucket; default 2555 (7 years)."""
-    noncurrent_version_days: int = 30
-    """Days a noncurrent object version is kept; default 30."""
-    abort_multipart_days: int = 7
-    """Days before incomplete multipart uploads are aborted; default 7."""
+    settings: BackupStorageSettings = field(default_factory=BackupStorageSettings)
+    """Object Lock, lifecycle and force-destroy; default: the production choice (COMPLIANCE lock for 30 days, a year
+    of dumps, seven years of archives)."""
     access_log_expiration_days: int = 365
     """Days server access logs are kept; default 365 (the stack's log retention)."""
-    force_destroy: bool = False
-    """Let `pulumi destroy` empty and delete the buckets; default false. Never together with protect."""
     protect: bool = False
     """Prod: Pulumi `protect` and `retain_on_delete` on every bucket (a stack deletion leaves them in place)."""
     name_prefix: str = "maratron"
@@ -66,12 +112,9 @@ class BackupStorageArgs:
     """Tags for every taggable child."""
 
     def __post_init__(self) -> None:
-        if self.force_destroy and self.protect:
-            raise ValueError("BackupStorageArgs.force_destroy must be false when protect is set (prod)")
-        if self.force_destroy and self.lock_mode == "COMPLIANCE":
-            raise ValueError("BackupStorageArgs.force_destroy cannot empty a bucket under COMPLIANCE Object Lock")
-        if self.lock_days > self.backup_expiration_days:
-            raise ValueError("BackupStorageArgs.lock_days must not exceed backup_expiration_days")
+        require_valid(self.settings)
+        if self.settings.force_destroy and self.protect:
+            raise ValueError("BackupStorageArgs: settings.force_destroy must be false when protect is set (prod)")
 
 
 class BackupStorage(pulumi.ComponentResource):
@@ -98,21 +141,22 @@ class BackupStorage(pulumi.ComponentResource):
 
         self.backups = self._bucket("backups", object_lock=True)
         backups_versioning = self._harden("backups", self.backups, kms=True)
-        self._lifecycle("backups", self.backups, expiration_days=args.backup_expiration_days, transitions=True)
+        self._lifecycle("backups", self.backups, expiration_days=args.settings.backup_expiration_days, transitions=True)
         aws.s3.BucketObjectLockConfiguration(
             f"{name}-backups",
             bucket=self.backups.id,
             object_lock_enabled="Enabled",
             rule=aws.s3.BucketObjectLockConfigurationRuleArgs(
                 default_retention=aws.s3.BucketObjectLockConfigurationRuleDefaultRetentionArgs(
-                    mode=args.lock_mode, days=args.lock_days),
+                    mode=args.settings.lock_mode, days=args.settings.lock_days),
             ),
             opts=pulumi.ResourceOptions(parent=self.backups, depends_on=[backups_versioning]),
         )
 
         self.archive = self._bucket("archive", object_lock=False)
         self._harden("archive", self.archive, kms=True)
-        self._lifecycle("archive", self.archive, expiration_days=args.archive_expiration_days, transitions=True)
+        self._lifecycle("archive", self.archive, expiration_days=args.settings.archive_expiration_days,
+                        transitions=True)
 
         for kind, bucket in (("backups", self.backups), ("archive", self.archive)):
             aws.s3.BucketLogging(
@@ -169,7 +213,7 @@ class BackupStorage(pulumi.ComponentResource):
             bucket_prefix=f"{args.name_prefix}-{kind}-",
             # Object Lock can only be switched on when the bucket is created; the retention is set below.
             object_lock_enabled=object_lock or None,
-            force_destroy=args.force_destroy,
+            force_destroy=args.settings.force_destroy,
             tags=self._tags(kind),
             # Prod: a `pulumi destroy` or a replacement must never take the backups with it.
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
@@ -292,13 +336,13 @@ class BackupStorage(pulumi.ComponentResource):
                    transitions: bool) -> aws.s3.BucketLifecycleConfiguration:
         args = self._args
         steps = []
-        if transitions and args.transition_days:
+        if transitions and args.settings.transition_days:
             steps.append(aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(
-                days=args.transition_days, storage_class="STANDARD_IA"))
-        if transitions and args.archive_days:
+                days=args.settings.transition_days, storage_class="STANDARD_IA"))
+        if transitions and args.settings.archive_days:
             # Glacier Instant Retrieval: archive pricing, but a restore reads in milliseconds, not hours.
             steps.append(aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(
-                days=args.archive_days, storage_class="GLACIER_IR"))
+                days=args.settings.archive_days, storage_class="GLACIER_IR"))
         rules = [aws.s3.BucketLifecycleConfigurationRuleArgs(
             id="expire",
             status="Enabled",
@@ -308,10 +352,10 @@ class BackupStorage(pulumi.ComponentResource):
             # protects each version until its retention date, whatever this rule says.
             expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=expiration_days),
             noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                noncurrent_days=args.noncurrent_version_days),
+                noncurrent_days=args.settings.noncurrent_version_days),
             abort_incomplete_multipart_upload=(
                 aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                    days_after_initiation=args.abort_multipart_days)),
+                    days_after_initiation=args.settings.abort_multipart_days)),
         ), aws.s3.BucketLifecycleConfigurationRuleArgs(
             # Delete markers left once every version behind them has expired.
             id="remove-expired-delete-markers",

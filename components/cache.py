@@ -24,6 +24,8 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components.base import SecretRef, named_tags
+from components.settings import Rules, require_valid, setting
+from components.windows import daily_window_check, weekly_window_check
 
 REDIS_PORT = 6379
 # The only special characters ElastiCache accepts in an AUTH token (16-128 printable ASCII characters).
@@ -47,6 +49,81 @@ def replication_group_id(name_prefix: str) -> str:
     return cleaned[:40].rstrip("-")
 
 
+ENGINE_VERSION_PATTERN = re.compile(r"^7\.\d+$")
+NODE_TYPE_PATTERN = re.compile(r"^cache\.[a-z][a-z0-9]*\.[a-z0-9]+$")
+MAX_REPLICAS = 5
+MAX_SHARDS = 500
+
+
+def check_engine_version(value: str) -> str | None:
+    return None if ENGINE_VERSION_PATTERN.match(value) else "must be a Redis 7 version such as 7.1"
+
+
+def check_node_type(value: str) -> str | None:
+    if NODE_TYPE_PATTERN.match(value):
+        return None
+    return "must be an ElastiCache node type such as cache.t4g.micro or cache.m7g.large"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CacheSettings:
+    """The configurable part of the cache: engine, nodes, topology, snapshots and windows.
+
+    ElastiCache's own topology rules are checked here (`validate`), with the key to change, instead of failing as
+    an API error mid-deploy.
+    """
+
+    engine_version: str = setting(
+        "redisEngineVersion", "7.1", "ElastiCache Redis OSS engine version (7.x; the parameter group family is "
+        "redis7). Minor upgrades apply in the maintenance window.", check=check_engine_version)
+    node_type: str = setting(
+        "redisNodeType", "cache.m7g.large", "Node type of every Redis node. Graviton m7g: 6.4 GiB, steady CPU (no "
+        "burst credits to run out under load); dev uses cache.t4g.micro.", check=check_node_type)
+    replicas: int = setting(
+        "redisReplicas", 2, "Read replicas per shard (0-5). 2 = primary + 2 replicas across 3 AZs, so losing an AZ "
+        "still leaves a replica to promote.", minimum=0, maximum=MAX_REPLICAS)
+    automatic_failover: bool = setting(
+        "redisAutomaticFailover", True, "Promote a replica automatically when the primary fails (needs "
+        "redisReplicas >= 1; required in prod).")
+    multi_az: bool = setting(
+        "redisMultiAz", True, "Place replicas in other AZs than the primary and fail over across AZs (needs "
+        "automatic failover and azCount >= 2; required in prod).")
+    cluster_mode: bool = setting(
+        "redisClusterMode", False, "Cluster mode (the guide's REDIS_CLUSTER_ENABLED): data sharded over redisShards "
+        "shards; clients must use a cluster-aware client and the configuration endpoint.")
+    shards: int = setting(
+        "redisShards", 1, "Shards (node groups) in cluster mode, 1-500; more than 1 needs redisClusterMode. One shard "
+        "holds the app's cache working set.", minimum=1, maximum=MAX_SHARDS)
+    snapshot_retention_days: int = setting(
+        "redisSnapshotRetentionDays", 7, "Days of daily Redis snapshots kept (0-35; 0 = none). ElastiCache Redis 7 "
+        "has no AOF: durability = replicas + these snapshots. Prod needs >= 1.", minimum=0, maximum=35)
+    snapshot_window: str = setting(
+        "redisSnapshotWindow", "03:00-04:00", "Daily UTC window for the Redis snapshot (hh:mm-hh:mm, at least 60 "
+        "minutes), outside the maintenance window.",
+        check=daily_window_check(minimum_minutes=60, example="03:00-04:00"))
+    maintenance_window: str = setting(
+        "redisMaintenanceWindow", "sun:05:00-sun:06:00", "Weekly UTC maintenance window for Redis patches and "
+        "deferred changes (ddd:hh:mm-ddd:hh:mm, at least 60 minutes).",
+        check=weekly_window_check(minimum_minutes=60, example="sun:05:00-sun:06:00"))
+
+    @property
+    def node_count(self) -> int:
+        return (self.shards if self.cluster_mode else 1) * (1 + self.replicas)
+
+    def validate(self, rules: Rules) -> None:
+        if self.automatic_failover and self.replicas < 1:
+            rules.problem("automatic_failover", f"needs {rules.key('replicas')} >= 1 (a replica to promote)",
+                          also=["replicas"])
+        if self.multi_az and not self.automatic_failover:
+            rules.problem("multi_az", f"needs {rules.key('automatic_failover')} = true", also=["automatic_failover"])
+        if self.cluster_mode and not self.automatic_failover:
+            rules.problem("cluster_mode", f"needs {rules.key('automatic_failover')} = true",
+                          also=["automatic_failover"])
+        if self.shards > 1 and not self.cluster_mode:
+            rules.problem("shards", f"more than 1 shard needs {rules.key('cluster_mode')} = true",
+                          also=["cluster_mode"])
+
+
 @dataclass(frozen=True)
 class CacheArgs:
     """Inputs of Cache."""
@@ -63,26 +140,9 @@ class CacheArgs:
     """CMK for the slow-log and engine-log groups (EncryptionKeys.logs)."""
     log_retention_days: int
     """Retention of both log groups."""
-    engine_version: str = "7.1"
-    """Redis OSS 7.x engine version; default 7.1."""
-    node_type: str = "cache.m7g.large"
-    """Node type of every node; default cache.m7g.large (Graviton, no burst credits)."""
-    replicas: int = 2
-    """Read replicas per shard (0-5); default 2 (primary + 2 replicas in three AZs)."""
-    automatic_failover: bool = True
-    """Promote a replica when the primary fails; default true (needs replicas >= 1)."""
-    multi_az: bool = True
-    """Fail over across AZs; default true (needs automatic_failover)."""
-    cluster_mode: bool = False
-    """Shard the keyspace (cluster mode enabled, configuration endpoint); default false."""
-    shards: int = 1
-    """Node groups in cluster mode; default 1 (must be 1 without cluster mode)."""
-    snapshot_retention_days: int = 7
-    """Daily snapshots kept (0-35); default 7."""
-    snapshot_window: str = "03:00-04:00"
-    """Daily UTC snapshot window; default 03:00-04:00."""
-    maintenance_window: str = "sun:05:00-sun:06:00"
-    """Weekly UTC maintenance window; default sun:05:00-sun:06:00."""
+    settings: CacheSettings = field(default_factory=CacheSettings)
+    """Engine, nodes, topology, snapshots and windows; default: the production topology (primary + 2 replicas,
+    Multi-AZ failover, 7 days of snapshots)."""
     protect: bool = False
     """Prod: Pulumi `protect`, a final snapshot on delete, changes deferred to the maintenance window, secrets
     recoverable for 30 days. Default false."""
@@ -92,17 +152,7 @@ class CacheArgs:
     """Tags for every taggable child."""
 
     def __post_init__(self) -> None:
-        # The same rules stack_config reports per key; repeated here so the component is safe on its own.
-        if not 0 <= self.replicas <= 5:
-            raise ValueError("CacheArgs.replicas must be 0-5")
-        if self.automatic_failover and self.replicas < 1:
-            raise ValueError("CacheArgs.automatic_failover needs replicas >= 1")
-        if self.multi_az and not self.automatic_failover:
-            raise ValueError("CacheArgs.multi_az needs automatic_failover")
-        if self.cluster_mode and not self.automatic_failover:
-            raise ValueError("CacheArgs.cluster_mode needs automatic_failover")
-        if self.shards != 1 and not self.cluster_mode:
-            raise ValueError("CacheArgs.shards must be 1 without cluster_mode")
+        require_valid(self.settings)  # the same rules the stack's config is read with
         if not self.az_names:
             raise ValueError("CacheArgs.az_names must name at least one AZ")
 
@@ -127,6 +177,7 @@ class Cache(pulumi.ComponentResource):
         super().__init__("maratron:data:Cache", name, None, opts)
         self._name = name
         self._args = args
+        settings = args.settings
         child = pulumi.ResourceOptions(parent=self)
 
         self.security_group = aws.ec2.SecurityGroup(
@@ -146,11 +197,11 @@ class Cache(pulumi.ComponentResource):
         parameter_group = aws.elasticache.ParameterGroup(
             f"{name}-params",
             family="redis7",
-            description="Maratron Redis 7: the guide's settings" + (", cluster mode" if args.cluster_mode else ""),
+            description="Maratron Redis 7: the guide's settings" + (", cluster mode" if settings.cluster_mode else ""),
             parameters=[aws.elasticache.ParameterGroupParameterArgs(name=k, value=v) for k, v in {
                 **SEED_PARAMETERS,
                 # Must match the replication group's topology, or ElastiCache rejects the group.
-                "cluster-enabled": "yes" if args.cluster_mode else "no",
+                "cluster-enabled": "yes" if settings.cluster_mode else "no",
             }.items()],
             tags=self._tags("redis"),
             opts=child,
@@ -179,8 +230,8 @@ class Cache(pulumi.ComponentResource):
 
         # Cluster mode: shards x (primary + replicas), the configuration endpoint. Otherwise one shard whose
         # primary sits in the first AZ and each replica in the next one (read at create time only).
-        nodes = 1 + args.replicas
-        azs = None if args.cluster_mode else [args.az_names[i % len(args.az_names)] for i in range(nodes)]
+        nodes = 1 + settings.replicas
+        azs = None if settings.cluster_mode else [args.az_names[i % len(args.az_names)] for i in range(nodes)]
         # A fixed id means a replacement must delete first; it also needs one anyway (same data subnets, and
         # prod's `protect` refuses it), and a readable id is what alarms, dashboards and runbooks name.
         self.group_id = replication_group_id(args.name_prefix)
@@ -190,16 +241,16 @@ class Cache(pulumi.ComponentResource):
             replication_group_id=self.group_id,
             description=f"{args.name_prefix} Redis (cache, sessions, rate limits)",
             engine="redis",
-            engine_version=args.engine_version,
-            node_type=args.node_type,
+            engine_version=settings.engine_version,
+            node_type=settings.node_type,
             port=REDIS_PORT,
-            cluster_mode="enabled" if args.cluster_mode else "disabled",
-            num_node_groups=args.shards if args.cluster_mode else None,
-            replicas_per_node_group=args.replicas if args.cluster_mode else None,
-            num_cache_clusters=None if args.cluster_mode else nodes,
+            cluster_mode="enabled" if settings.cluster_mode else "disabled",
+            num_node_groups=settings.shards if settings.cluster_mode else None,
+            replicas_per_node_group=settings.replicas if settings.cluster_mode else None,
+            num_cache_clusters=None if settings.cluster_mode else nodes,
             preferred_cache_cluster_azs=azs,
-            automatic_failover_enabled=args.automatic_failover,
-            multi_az_enabled=args.multi_az,
+            automatic_failover_enabled=settings.automatic_failover,
+            multi_az_enabled=settings.multi_az,
             subnet_group_name=subnet_group.name,
             security_group_ids=[self.security_group.id],
             parameter_group_name=parameter_group.name,
@@ -212,10 +263,10 @@ class Cache(pulumi.ComponentResource):
             # locks out tasks that still hold the old REDIS_URL (see README "Cache").
             auth_token_update_strategy="ROTATE",
             # No AOF on ElastiCache Redis 7: daily snapshots + replicas are the durability (module docstring).
-            snapshot_retention_limit=args.snapshot_retention_days,
-            snapshot_window=args.snapshot_window,
+            snapshot_retention_limit=settings.snapshot_retention_days,
+            snapshot_window=settings.snapshot_window,
             final_snapshot_identifier=f"{args.name_prefix}-redis-final" if args.protect else None,
-            maintenance_window=args.maintenance_window,
+            maintenance_window=settings.maintenance_window,
             auto_minor_version_upgrade=True,
             # Prod defers disruptive changes (node type, engine, parameter group) to the maintenance window.
             apply_immediately=not args.protect,
@@ -229,7 +280,7 @@ class Cache(pulumi.ComponentResource):
             opts=group_opts,
         )
 
-        self.endpoint = (self.replication_group.configuration_endpoint_address if args.cluster_mode
+        self.endpoint = (self.replication_group.configuration_endpoint_address if settings.cluster_mode
                          else self.replication_group.primary_endpoint_address)
         recovery_days = 30 if args.protect else 0
         self.auth_token = self._secret(
@@ -278,18 +329,18 @@ class Cache(pulumi.ComponentResource):
 
     @property
     def cluster_mode(self) -> bool:
-        return self._args.cluster_mode
+        return self._args.settings.cluster_mode
 
     @property
     def member_ids(self) -> dict[str, str]:
         """Label -> CacheClusterId of every node, as ElastiCache names them (the dimension of its metrics):
         `<group>-001`, `-002`, ... without cluster mode; `<group>-0001-001` (shard-node) with it."""
-        args = self._args
-        nodes = range(1, args.replicas + 2)
-        if not args.cluster_mode:
+        settings = self._args.settings
+        nodes = range(1, settings.replicas + 2)
+        if not settings.cluster_mode:
             return {f"{n:03d}": f"{self.group_id}-{n:03d}" for n in nodes}
         return {f"{s:04d}-{n:03d}": f"{self.group_id}-{s:04d}-{n:03d}"
-                for s in range(1, args.shards + 1) for n in nodes}
+                for s in range(1, settings.shards + 1) for n in nodes}
 
     # --- parts --------------------------------------------------------------------------------------------------
 

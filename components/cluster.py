@@ -8,6 +8,16 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import named_tags
+from components.settings import setting
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClusterSettings:
+    """The configurable part of the cluster."""
+
+    fargate_spot: bool = setting(
+        "fargateSpot", False, "Run the services on FARGATE_SPOT (about 70% cheaper, interruptible with 2 minutes' "
+        "notice). Not allowed in prod.")
 
 
 @dataclass(frozen=True)
@@ -16,8 +26,8 @@ class ClusterArgs:
 
     name_prefix: str
     """Cluster name and namespace are derived from it (maratron-prod, maratron-prod.internal)."""
-    fargate_spot: bool = False
-    """Associate FARGATE_SPOT and make it the default strategy (dev/staging savings); default false, never prod."""
+    settings: ClusterSettings = field(default_factory=ClusterSettings)
+    """Capacity: on-demand Fargate (default) or Fargate Spot as the default strategy (dev/staging savings)."""
     container_insights: str = "enhanced"
     """containerInsights setting: enhanced (default: per-task and per-container metrics), enabled or disabled."""
     tags: dict[str, str] = field(default_factory=dict)
@@ -53,8 +63,8 @@ class Cluster(pulumi.ComponentResource):
             tags=named_tags(args.tags, args.name_prefix),
             opts=child,
         )
-        provider = "FARGATE_SPOT" if args.fargate_spot else "FARGATE"
-        providers = ["FARGATE", "FARGATE_SPOT"] if args.fargate_spot else ["FARGATE"]
+        provider = "FARGATE_SPOT" if args.settings.fargate_spot else "FARGATE"
+        providers = ["FARGATE", "FARGATE_SPOT"] if args.settings.fargate_spot else ["FARGATE"]
         self.capacity_providers = aws.ecs.ClusterCapacityProviders(
             name,
             cluster_name=self.cluster.name,

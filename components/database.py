@@ -17,6 +17,7 @@ secret to the replicas again.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -24,7 +25,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.base import AwsContext, SecretRef, assume_role_policy, named_tags
+from components.base import REGION_PATTERN, AwsContext, SecretRef, assume_role_policy, named_tags
+from components.settings import Rules, require_valid, section, setting
+from components.windows import daily_window_check, weekly_window_check, windows_overlap
 
 PORT = 5432
 DATABASE_NAME = "maratrondb"  # the seed's database name
@@ -34,22 +37,60 @@ LOG_EXPORTS = ("postgresql", "upgrade")
 ENHANCED_MONITORING_POLICY = "service-role/AmazonRDSEnhancedMonitoringRole"  # AWS managed, not an admin policy
 
 
-@dataclass(frozen=True)
+ENGINE_VERSION_PATTERN = re.compile(r"^15(\.\d{1,2})?$")
+INSTANCE_CLASS_PATTERN = re.compile(r"^db\.[a-z][a-z0-9-]*\.(micro|small|medium|large|\d{0,2}xlarge|metal)$")
+MAX_REPLICAS = 5  # RDS allows 15 for PostgreSQL; more than 5 here would be a design smell, not a need
+MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
+PERFORMANCE_INSIGHTS_RETENTION = (7, *(31 * months for months in range(1, 24)), 731)
+KMS_KEY_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:key/[0-9a-f-]{36}$")
+
+
+def check_engine_version(value: str) -> str | None:
+    return None if ENGINE_VERSION_PATTERN.match(value) else "must be PostgreSQL 15 as 15 or 15.<minor>, e.g. 15.10"
+
+
+def check_instance_class(value: str) -> str | None:
+    return None if INSTANCE_CLASS_PATTERN.match(value) else "must be an RDS instance class such as db.m7g.large"
+
+
+def check_optional_region(value: str) -> str | None:
+    return None if not value or REGION_PATTERN.match(value) else "must be an AWS region such as us-west-2, or empty"
+
+
+def check_optional_key_arn(value: str) -> str | None:
+    if not value or KMS_KEY_ARN_PATTERN.match(value):
+        return None
+    return "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<uuid>), or empty"
+
+
+@dataclass(frozen=True, kw_only=True)
 class PostgresTuning:
     """The seed's postgresql.conf settings, in human units; `parameters()` converts them to RDS units."""
 
-    shared_buffers_mb: int = 256
-    """shared_buffers (seed 256MB). Static: applied at the next reboot."""
-    effective_cache_size_mb: int = 1024
-    """effective_cache_size (seed 1GB); a planner hint, dynamic."""
-    maintenance_work_mem_mb: int = 64
-    """maintenance_work_mem (seed 64MB); dynamic."""
-    wal_buffers_mb: int = 16
-    """wal_buffers (seed 16MB). Static."""
-    max_connections: int = 100
-    """max_connections (seed 100). Static."""
-    slow_query_ms: int = 1000
-    """log_min_duration_statement in ms; -1 turns slow-query logging off."""
+    shared_buffers_mb: int = setting(
+        "dbSharedBuffersMb", 256, "shared_buffers in MiB (seed: 256MB). Set to about 25% of the instance memory when "
+        "you change the class. Static: applied at the next reboot.", minimum=16, maximum=262144)
+    effective_cache_size_mb: int = setting(
+        "dbEffectiveCacheSizeMb", 1024, "effective_cache_size in MiB (seed: 1GB), a planner hint: about 50-75% of "
+        "instance memory.", minimum=64, maximum=1048576)
+    maintenance_work_mem_mb: int = setting(
+        "dbMaintenanceWorkMemMb", 64, "maintenance_work_mem in MiB (seed 64MB) for VACUUM and CREATE INDEX.",
+        minimum=16, maximum=2048)
+    wal_buffers_mb: int = setting(
+        "dbWalBuffersMb", 16, "wal_buffers in MiB (seed 16MB; 1-256). Static: applied at the next reboot.",
+        minimum=1, maximum=256)
+    max_connections: int = setting(
+        "dbMaxConnections", 100, "max_connections (seed 100; 20-5000). Covers every task's Prisma pool "
+        "(DATABASE_POOL_SIZE x tasks) plus headroom for migrations. Static: applied at the next reboot.",
+        minimum=20, maximum=5000)
+    slow_query_ms: int = setting(
+        "dbSlowQueryMs", 1000, "log_min_duration_statement: statements slower than this many milliseconds are logged "
+        "(-1 turns it off).", minimum=-1, maximum=3_600_000)
+
+    def validate(self, rules: Rules) -> None:
+        if self.effective_cache_size_mb < self.shared_buffers_mb:
+            rules.problem("effective_cache_size_mb", f"must be at least {rules.key('shared_buffers_mb')} "
+                          f"({self.shared_buffers_mb}): the OS cache comes on top of it", also=["shared_buffers_mb"])
 
     def parameters(self) -> list[tuple[str, str, str]]:
         """(name, value, apply method) in the units RDS expects.
@@ -84,6 +125,85 @@ class PostgresTuning:
         ]
 
 
+@dataclass(frozen=True, kw_only=True)
+class DatabaseSettings:
+    """The configurable part of the database: sizing, availability, backups, monitoring and tuning."""
+
+    engine_version: str = setting(
+        "dbEngineVersion", "15", "PostgreSQL engine version, 15 or 15.<minor>. Default 15: RDS picks the current minor "
+        "and auto minor upgrades never show up as drift.", check=check_engine_version)
+    instance_class: str = setting(
+        "dbInstanceClass", "db.m7g.large", "Primary instance class. Default db.m7g.large (Graviton3, 2 vCPU, 8 GiB, "
+        "non-burstable): the cheapest steady-CPU class that keeps the working set cached; prod rejects burstable "
+        "db.t* classes.", check=check_instance_class)
+    multi_az: bool = setting(
+        "dbMultiAz", True, "Synchronous standby in a second AZ with automatic failover (about 1-2 minutes). Required "
+        "in prod.")
+    replica_count: int = setting(
+        "dbReplicaCount", 2, "Read replicas (0-5), spread over the AZs other than the first. Named "
+        "database-replica-1..N, so changing the count never replaces an existing one.", minimum=0,
+        maximum=MAX_REPLICAS)
+    replica_instance_classes: tuple[str, ...] = setting(
+        "dbReplicaInstanceClasses", (), "Instance class per replica, in order (exactly dbReplicaCount entries). "
+        "Empty: every replica uses dbInstanceClass.", check=check_instance_class, unique=False)
+    allocated_storage_gb: int = setting(
+        "dbAllocatedStorageGb", 100, "Initial gp3 storage in GiB (20-65536). gp3 gives 3000 IOPS / 125 MiB/s baseline "
+        "below 400 GiB at no extra cost.", minimum=20, maximum=65536)
+    max_allocated_storage_gb: int = setting(
+        "dbMaxAllocatedStorageGb", 500, "Storage autoscaling ceiling in GiB; must exceed dbAllocatedStorageGb. RDS "
+        "grows storage when free space runs low, without downtime.", minimum=21, maximum=65536)
+    backup_retention_days: int = setting(
+        "dbBackupRetentionDays", 14, "Automated backup (PITR) retention, 1-35 days; prod needs at least 14. Read "
+        "replicas need at least 1.", minimum=1, maximum=35)
+    backup_window: str = setting(
+        "dbBackupWindow", "03:00-04:00", "Daily automated backup window, UTC hh:mm-hh:mm, at least 30 minutes; must "
+        "not overlap dbMaintenanceWindow.", check=daily_window_check(minimum_minutes=30, example="03:00-04:00"))
+    maintenance_window: str = setting(
+        "dbMaintenanceWindow", "sun:04:30-sun:05:30", "Weekly maintenance window, UTC ddd:hh:mm-ddd:hh:mm, at least "
+        "30 minutes; right after the backup window so a patch follows a fresh backup.",
+        check=weekly_window_check(minimum_minutes=30, maximum_minutes=24 * 60, example="sun:04:30-sun:05:30"))
+    backup_replication_region: str = setting(
+        "dbBackupReplicationRegion", "", "DR: region that receives a copy of the automated backups (e.g. "
+        "us-west-2). Empty: no cross-region copy. Set together with dbBackupReplicationKmsKeyArn.",
+        check=check_optional_region)
+    backup_replication_kms_key_arn: str = setting(
+        "dbBackupReplicationKmsKeyArn", "", "ARN of a KMS key in dbBackupReplicationRegion that encrypts the "
+        "replicated backups (required with dbBackupReplicationRegion).", check=check_optional_key_arn)
+    performance_insights_retention_days: int = setting(
+        "dbPerformanceInsightsRetentionDays", 7, "Performance Insights retention: 7 (free tier), a multiple of 31 up "
+        "to 713, or 731.", choices=PERFORMANCE_INSIGHTS_RETENTION)
+    monitoring_interval_seconds: int = setting(
+        "dbMonitoringIntervalSeconds", 60, "Enhanced monitoring granularity: 0 (off), 1, 5, 10, 15, 30 or 60 "
+        "seconds. 60 costs least; prod cannot turn it off.", choices=MONITORING_INTERVALS)
+    tuning: PostgresTuning = section(PostgresTuning)
+
+    @property
+    def replica_classes(self) -> tuple[str, ...]:
+        """One instance class per replica: the listed ones, or the primary's for each."""
+        return self.replica_instance_classes or (self.instance_class,) * self.replica_count
+
+    def validate(self, rules: Rules) -> None:
+        if self.replica_instance_classes and len(self.replica_instance_classes) != self.replica_count:
+            rules.problem("replica_instance_classes", f"must list exactly {rules.key('replica_count')} "
+                          f"({self.replica_count}) instance classes, or be empty", also=["replica_count"])
+        if self.max_allocated_storage_gb <= self.allocated_storage_gb:
+            rules.problem("max_allocated_storage_gb", f"must exceed {rules.key('allocated_storage_gb')} "
+                          f"({self.allocated_storage_gb}) so storage autoscaling has room",
+                          also=["allocated_storage_gb"])
+        if rules.valid("backup_window", "maintenance_window") and windows_overlap(self.backup_window,
+                                                                                   self.maintenance_window):
+            rules.problem("maintenance_window", f"must not overlap {rules.key('backup_window')} "
+                          f"({self.backup_window}) on any day")
+        region, key_arn = self.backup_replication_region, self.backup_replication_kms_key_arn
+        pair = ["backup_replication_region", "backup_replication_kms_key_arn"]
+        if bool(region) != bool(key_arn):
+            present, missing = pair if region else pair[::-1]
+            rules.problem(missing, f"must be set together with {rules.key(present)} (both or neither)", also=pair)
+        elif key_arn and (match := KMS_KEY_ARN_PATTERN.match(key_arn)) and match[1] != region:
+            rules.problem("backup_replication_kms_key_arn", f"must be a key in {rules.key(pair[0])} ({region}), "
+                          f"not {match[1]}", also=pair)
+
+
 @dataclass(frozen=True)
 class DatabaseArgs:
     """Inputs of Database."""
@@ -104,34 +224,9 @@ class DatabaseArgs:
     """Physical names: instance `<prefix>-db`, replicas `<prefix>-db-replica-N`, secrets `<prefix>/database/...`."""
     private_zone_name: str
     """Private hosted zone for the stable reader hostname, e.g. prod.maratron.internal."""
-    engine_version: str = "15"
-    """'15' (default: RDS picks the minor, auto minor upgrades never look like drift) or '15.<minor>'."""
-    instance_class: str = "db.m7g.large"
-    """Primary class; default db.m7g.large (Graviton3, 2 vCPU, 8 GiB, steady CPU)."""
-    multi_az: bool = True
-    """Synchronous standby in another AZ (default true)."""
-    replica_instance_classes: tuple[str, ...] = ()
-    """One class per read replica; the length is the replica count. Default: no replicas."""
-    allocated_storage_gb: int = 100
-    """Initial gp3 storage (default 100 GiB)."""
-    max_allocated_storage_gb: int = 500
-    """Storage autoscaling ceiling (default 500 GiB)."""
-    backup_retention_days: int = 14
-    """Automated backups / PITR retention (default 14 days)."""
-    backup_window: str = "03:00-04:00"
-    """Daily backup window, UTC (default 03:00-04:00)."""
-    maintenance_window: str = "sun:04:30-sun:05:30"
-    """Weekly maintenance window, UTC (default sun:04:30-sun:05:30, right after a backup)."""
-    backup_replication_region: str = ""
-    """Region that receives a copy of the automated backups; default empty (no copy)."""
-    backup_replication_kms_key_arn: str = ""
-    """KMS key in that region for the copies; default empty."""
-    performance_insights_retention_days: int = 7
-    """Performance Insights retention (default 7, the free tier)."""
-    monitoring_interval_seconds: int = 60
-    """Enhanced monitoring interval (default 60; 0 turns it off)."""
-    tuning: PostgresTuning = field(default_factory=PostgresTuning)
-    """Parameter-group sizes (default: the seed's values)."""
+    settings: DatabaseSettings = field(default_factory=DatabaseSettings)
+    """Sizing, availability, backups, monitoring, tuning; default: the production choice (Multi-AZ db.m7g.large,
+    two replicas, 14 days of PITR)."""
     log_retention_days: int = 365
     """Retention of the RDS log groups (default 365)."""
     protect: bool = False
@@ -141,13 +236,10 @@ class DatabaseArgs:
     """Tags for every taggable child."""
 
     def __post_init__(self) -> None:
+        require_valid(self.settings)
         if len(self.subnet_ids) != len(self.az_names) or not self.az_names:
             raise ValueError("DatabaseArgs needs one data subnet per AZ in az_names")
-        if self.engine_version.split(".")[0] != "15":
-            raise ValueError(f"DatabaseArgs.engine_version must be PostgreSQL 15, got {self.engine_version!r}")
-        if bool(self.backup_replication_region) != bool(self.backup_replication_kms_key_arn):
-            raise ValueError("DatabaseArgs.backup_replication_region and backup_replication_kms_key_arn go together")
-        if self.replica_instance_classes and len(self.az_names) < 2:
+        if self.settings.replica_count and len(self.az_names) < 2:
             raise ValueError("read replicas need a second AZ (they are placed away from the primary's AZ)")
 
 
@@ -196,17 +288,18 @@ class Database(pulumi.ComponentResource):
             tags=self._tags("db-subnets"),
             opts=child,
         )
-        major = args.engine_version.split(".")[0]
+        settings = args.settings
+        major = settings.engine_version.split(".")[0]
         self.parameter_group = aws.rds.ParameterGroup(
             f"{name}-params",
             family=f"postgres{major}",
             description="Maratron PostgreSQL settings (seed postgresql.conf in RDS units, TLS only, slow queries)",
             parameters=[aws.rds.ParameterGroupParameterArgs(name=n, value=v, apply_method=m)
-                        for n, v, m in args.tuning.parameters()],
+                        for n, v, m in settings.tuning.parameters()],
             tags=self._tags("db-params"),
             opts=child,
         )
-        monitoring_role = self._monitoring_role() if args.monitoring_interval_seconds else None
+        monitoring_role = self._monitoring_role() if settings.monitoring_interval_seconds else None
 
         # RDS cannot manage the master password in Secrets Manager (manage_master_user_password) for an instance
         # with read replicas, so it is generated here and stored in our own CMK-encrypted secrets. URL-safe
@@ -225,28 +318,28 @@ class Database(pulumi.ComponentResource):
             f"{name}-primary",
             identifier=identifier,  # explicit: the log groups below must be named after it before it exists
             engine="postgres",
-            engine_version=args.engine_version,
-            instance_class=args.instance_class,
+            engine_version=settings.engine_version,
+            instance_class=settings.instance_class,
             db_name=DATABASE_NAME,
             username=MASTER_USERNAME,
             password=password.result,  # a secret Output: stored encrypted in state, never shown
             port=PORT,
-            multi_az=args.multi_az,
+            multi_az=settings.multi_az,
             # A Multi-AZ primary may not request an AZ (AWS chooses and fails over); a single-AZ one is pinned to
             # the first AZ so the replicas can be placed away from it.
-            availability_zone=None if args.multi_az else args.az_names[0],
+            availability_zone=None if settings.multi_az else args.az_names[0],
             db_subnet_group_name=subnet_group.name,
             vpc_security_group_ids=[self.security_group.id],
             parameter_group_name=self.parameter_group.name,
             publicly_accessible=False,
             storage_type="gp3",
-            allocated_storage=args.allocated_storage_gb,
-            max_allocated_storage=args.max_allocated_storage_gb,
+            allocated_storage=settings.allocated_storage_gb,
+            max_allocated_storage=settings.max_allocated_storage_gb,
             storage_encrypted=True,
             kms_key_id=args.data_key.arn,
-            backup_retention_period=args.backup_retention_days,
-            backup_window=args.backup_window,
-            maintenance_window=args.maintenance_window,
+            backup_retention_period=settings.backup_retention_days,
+            backup_window=settings.backup_window,
+            maintenance_window=settings.maintenance_window,
             copy_tags_to_snapshot=True,
             # Lifecycle: in prod, deleting needs three deliberate steps (unprotect, drop deletion protection,
             # delete) and still leaves a final snapshot plus the automated backups for their retention period.
@@ -262,8 +355,8 @@ class Database(pulumi.ComponentResource):
             enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
             performance_insights_enabled=True,
             performance_insights_kms_key_id=args.data_key.arn,
-            performance_insights_retention_period=args.performance_insights_retention_days,
-            monitoring_interval=args.monitoring_interval_seconds,
+            performance_insights_retention_period=settings.performance_insights_retention_days,
+            monitoring_interval=settings.monitoring_interval_seconds,
             monitoring_role_arn=monitoring_role.arn if monitoring_role else None,
             tags=self._tags("db"),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect,
@@ -272,7 +365,7 @@ class Database(pulumi.ComponentResource):
 
         self.replicas = {}
         other_azs = args.az_names[1:]
-        for ordinal, instance_class in enumerate(args.replica_instance_classes, start=1):
+        for ordinal, instance_class in enumerate(settings.replica_classes, start=1):
             replica_name = f"{name}-replica-{ordinal}"
             replica_identifier = f"{identifier}-replica-{ordinal}"
             self.replicas[replica_name] = aws.rds.Instance(
@@ -287,15 +380,15 @@ class Database(pulumi.ComponentResource):
                 parameter_group_name=self.parameter_group.name,
                 publicly_accessible=False,
                 storage_type="gp3",
-                max_allocated_storage=args.max_allocated_storage_gb,
+                max_allocated_storage=settings.max_allocated_storage_gb,
                 storage_encrypted=True,
                 kms_key_id=args.data_key.arn,
                 # One day of its own backups: a replica promoted in a disaster has point-in-time recovery from the
                 # start (and scanners expect a backup policy on every instance); the cost is covered by the free
                 # backup storage, which equals the region's provisioned storage.
                 backup_retention_period=1,
-                backup_window=args.backup_window,
-                maintenance_window=args.maintenance_window,
+                backup_window=settings.backup_window,
+                maintenance_window=settings.maintenance_window,
                 copy_tags_to_snapshot=True,
                 # A replica holds no data of its own: no final snapshot, no deletion protection and no `protect`,
                 # so lowering dbReplicaCount is one ordinary `pulumi up`.
@@ -308,24 +401,24 @@ class Database(pulumi.ComponentResource):
                 enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
                 performance_insights_enabled=True,
                 performance_insights_kms_key_id=args.data_key.arn,
-                performance_insights_retention_period=args.performance_insights_retention_days,
-                monitoring_interval=args.monitoring_interval_seconds,
+                performance_insights_retention_period=settings.performance_insights_retention_days,
+                monitoring_interval=settings.monitoring_interval_seconds,
                 monitoring_role_arn=monitoring_role.arn if monitoring_role else None,
                 tags=self._tags(f"db-replica-{ordinal}"),
                 opts=pulumi.ResourceOptions(parent=self,
                                             depends_on=self._log_groups(replica_name, replica_identifier)),
             )
 
-        if args.backup_replication_region:
+        if settings.backup_replication_region:
             # DR copy of the automated backups (and their PITR logs) in another region, encrypted there with a
             # key of that region. pulumi-aws v7 manages a resource in another region through `region`, so no
             # second provider is needed.
             aws.rds.InstanceAutomatedBackupsReplication(
                 f"{name}-backup-replication",
                 source_db_instance_arn=self.primary.arn,
-                region=args.backup_replication_region,
-                kms_key_id=args.backup_replication_kms_key_arn,
-                retention_period=args.backup_retention_days,
+                region=settings.backup_replication_region,
+                kms_key_id=settings.backup_replication_kms_key_arn,
+                retention_period=settings.backup_retention_days,
                 opts=pulumi.ResourceOptions(parent=self.primary),
             )
 

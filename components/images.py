@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +25,14 @@ import pulumi_aws as aws
 import pulumi_docker as docker
 
 from components.base import AwsContext, named_tags
-from stack_config import DIGEST_PATTERN, ECR_REFERENCE_PATTERN
+from components.settings import Rules, require_valid, setting
+
+DIGEST_PATTERN = re.compile(r"^sha256:[0-9a-f]{64}$")
+TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+# <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>(@sha256:<hex> | :<tag>)
+ECR_REFERENCE_PATTERN = re.compile(
+    r"^(?P<repository>\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9][a-z0-9._/-]*)"
+    r"(@(?P<digest>sha256:[0-9a-f]{64})|:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))$")
 
 # Not part of an image's content: caches and VCS metadata (a rebuild for them would only churn tags).
 _SKIPPED_DIRS = frozenset({".git", "node_modules", ".next", "__pycache__", ".venv", ".mypy_cache", ".pytest_cache"})
@@ -42,6 +50,46 @@ def context_digest(context: Path) -> str:
     return digest.hexdigest()
 
 
+def check_image_reference(value: str) -> str | None:
+    if not value or DIGEST_PATTERN.match(value) or TAG_PATTERN.match(value) or ECR_REFERENCE_PATTERN.match(value):
+        return None
+    return ("must be an image digest (sha256:<64 hex>), a tag, or <account>.dkr.ecr.<region>.amazonaws.com/<repo>"
+            "@sha256:<64 hex> (or :<tag>)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageSource:
+    """Where a service's image comes from: exactly one of a reference the app's CI pushed and a build context.
+
+    Keys are prefixed with the service (webImage, webBuildContext).
+    """
+
+    reference: str = setting(
+        "image", "", "{title} image the app's CI pushed to this stack's {prefix} ECR repository: a digest (sha256:...; "
+        "preferred), a tag, or the full <repositoryUrl>@sha256:... Exactly one of {prefix}Image and "
+        "{prefix}BuildContext; `latest` is rejected in prod.", check=check_image_reference)
+    build_context: str = setting(
+        "buildContext", "", "Instead of {prefix}Image: a Docker build context (directory with a Dockerfile, relative "
+        "to the project) that `pulumi up` builds for linux/arm64 and pushes, tagged by content hash.")
+
+    def validate(self, rules: Rules) -> None:
+        image, context = rules.key("reference"), rules.key("build_context")
+        if self.reference and self.build_context:
+            rules.problem("reference", f"set either {image} or {context}, not both", also=["build_context"])
+        elif not self.reference and not self.build_context:
+            rules.problem("reference", f"required: set {image} (a digest sha256:... or tag the app's CI pushed) or "
+                          f"{context} (a directory with a Dockerfile to build)", also=["build_context"])
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegistrySettings:
+    """The configurable part of every ECR repository of the stack."""
+
+    retain_count: int = setting(
+        "imageRetainCount", 30, "ECR lifecycle: keep the newest N images per repository (1-1000); older ones expire. "
+        "30 leaves ample rollback targets.", minimum=1, maximum=1000)
+
+
 @dataclass(frozen=True)
 class ImageRepositoryArgs:
     """Inputs of ImageRepository."""
@@ -52,22 +100,19 @@ class ImageRepositoryArgs:
     """ECR repository name, e.g. maratron-prod/web."""
     kms_key: aws.kms.Key
     """CMK that encrypts the images (EncryptionKeys.images)."""
-    reference: str = ""
-    """Image the app's CI pushed: `sha256:<digest>`, a tag, or `<repositoryUrl>@sha256:<digest>` / `:<tag>`."""
-    build_context: str = ""
-    """Or: a directory with a Dockerfile to build and push on `pulumi up`. Exactly one of the two."""
+    source: ImageSource
+    """The image to run: a reference the app's CI pushed, or a build context to build and push on `pulumi up`."""
+    settings: RegistrySettings = field(default_factory=RegistrySettings)
+    """How many images the repository keeps; default 30."""
     platform: str = "linux/arm64"
     """Build platform; default linux/arm64, matching the Graviton task runtime."""
-    retain_count: int = 30
-    """Lifecycle policy: keep the newest N images, expire the rest. Default 30."""
     force_delete: bool = False
     """Delete the repository even if it holds images (dev/staging); default false, and false in prod."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for the repository."""
 
     def __post_init__(self) -> None:
-        if bool(self.reference) == bool(self.build_context):
-            raise ValueError(f"{self.repository_name}: set exactly one of reference and build_context")
+        require_valid(self.source)
 
 
 class ImageRepository(pulumi.ComponentResource):
@@ -100,14 +145,14 @@ class ImageRepository(pulumi.ComponentResource):
                  "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days",
                                "countNumber": 1},
                  "action": {"type": "expire"}},
-                {"rulePriority": 2, "description": f"Keep the newest {args.retain_count} images",
+                {"rulePriority": 2, "description": f"Keep the newest {args.settings.retain_count} images",
                  "selection": {"tagStatus": "any", "countType": "imageCountMoreThan",
-                               "countNumber": args.retain_count},
+                               "countNumber": args.settings.retain_count},
                  "action": {"type": "expire"}},
             ]}),
             opts=pulumi.ResourceOptions(parent=self.repository),
         )
-        self.image_uri = self._built(name) if args.build_context else self._referenced()
+        self.image_uri = self._built(name) if args.source.build_context else self._referenced()
         self.register_outputs({"repositoryUrl": self.repository.repository_url, "imageUri": self.image_uri})
 
     @property
@@ -118,7 +163,7 @@ class ImageRepository(pulumi.ComponentResource):
         return f"{ctx.account_id}.dkr.ecr.{ctx.region}.amazonaws.com{suffix}/{self._args.repository_name}"
 
     def _referenced(self) -> pulumi.Output[str]:
-        reference = self._args.reference
+        reference = self._args.source.reference
         if full := ECR_REFERENCE_PATTERN.match(reference):
             if full.group("repository") != self.expected_url:
                 raise ValueError(f"image {reference!r} is not in this stack's repository {self.expected_url}: "
@@ -128,7 +173,7 @@ class ImageRepository(pulumi.ComponentResource):
         return self.repository.repository_url.apply(lambda url: f"{url}{separator}{reference}")
 
     def _built(self, name: str) -> pulumi.Output[str]:
-        context = (Path.cwd() / self._args.build_context).resolve()  # Pulumi runs the program in the project dir
+        context = (Path.cwd() / self._args.source.build_context).resolve()  # Pulumi runs the program in the project dir
         tag = f"build-{context_digest(context)[:16]}"  # immutable tags: a new tag exactly when the content changes
         token = aws.ecr.get_authorization_token_output(registry_id=self.repository.registry_id)
         image = docker.Image(

@@ -18,17 +18,19 @@ dualstack and gets an A record (no AAAA).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import pulumi
 import pulumi_aws as aws
 
 from components.base import AwsContext, named_tags, policy_json
+from components.constants import DEFAULT_TLS_POLICY, HEALTH_CHECK_PATH, HSTS_MAX_AGE_SECONDS, TLS_POLICIES, WEB_PORT
+from components.settings import Rules, require_valid, setting
 
-DEFAULT_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
-HSTS = "max-age=31536000; includeSubDomains; preload"
+HSTS = f"max-age={HSTS_MAX_AGE_SECONDS}; includeSubDomains; preload"
 # The seed's next.config.js Content-Security-Policy, verbatim.
 SEED_CSP = ("default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
             "img-src 'self' data: https:; font-src 'self' data:;")
@@ -37,6 +39,58 @@ SEED_CSP = ("default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'sel
 # is the legacy form and does not exist in new Regions, so the principal is the one form that works everywhere.
 ELB_LOG_DELIVERY = "logdelivery.elasticloadbalancing.amazonaws.com"
 ACCESS_LOG_PREFIX = "alb"
+
+
+HOSTED_ZONE_ID_PATTERN = re.compile(r"^Z[A-Z0-9]{1,31}$")
+CERTIFICATE_ARN_PATTERN = re.compile(
+    r"^arn:aws(-cn|-us-gov)?:acm:(?P<region>[a-z0-9-]+):\d{12}:certificate/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$")
+DesyncMitigationMode = Literal["strictest", "defensive"]
+"""`monitor` is not offered: it lets request-smuggling attempts through (CKV_AWS_328)."""
+
+
+def check_hosted_zone_id(value: str) -> str | None:
+    if value and not HOSTED_ZONE_ID_PATTERN.match(value):
+        return "must be a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ (or empty)"
+    return None
+
+
+def check_certificate_arn(value: str) -> str | None:
+    if value and not CERTIFICATE_ARN_PATTERN.match(value):
+        return "must be an ACM certificate ARN, arn:aws:acm:<region>:<account>:certificate/<uuid> (or empty)"
+    return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadBalancerSettings:
+    """The configurable part of the load balancer: certificate and DNS, TLS policy, desync mode, idle timeout."""
+
+    hosted_zone_id: str = setting(
+        "hostedZoneId", "", "Route 53 public hosted zone (Z...) that serves domainName: holds the alias record to the "
+        "ALB and, without certificateArn, the DNS validation of the ACM certificate. Set this, certificateArn, or "
+        "both.", check=check_hosted_zone_id)
+    certificate_arn: str = setting(
+        "certificateArn", "", "Existing ACM certificate for domainName in the stack's region (e.g. validated by "
+        "another team's DNS). Empty: a DNS-validated certificate is issued in hostedZoneId.",
+        check=check_certificate_arn)
+    tls_policy: str = setting(
+        "tlsPolicy", DEFAULT_TLS_POLICY, "TLS policy of the HTTPS listener; TLS 1.2+ policies offering TLS 1.3, "
+        "without the legacy Ext suites (components/constants.py, shared with the policy pack and ops.verify). "
+        "Default: AWS's current recommendation (TLS 1.3 + 1.2 with AEAD ciphers, hybrid post-quantum key exchange).",
+        choices=TLS_POLICIES)
+    desync_mitigation_mode: DesyncMitigationMode = setting(
+        "desyncMitigationMode", "strictest", "ALB HTTP desync mitigation: strictest (default; only RFC "
+        "7230-compliant requests reach the app, whose only clients are browsers) or defensive (if a legitimate "
+        "client gets 400s).")
+    idle_timeout_seconds: int = setting(
+        "albIdleTimeoutSeconds", 300, "ALB idle timeout (60-4000 s). 300: an AI chat response may send nothing for "
+        "minutes (model thinking, tool calls) before or between streamed tokens; 60 (the AWS default) cuts those.",
+        minimum=60, maximum=4000)
+
+    def validate(self, rules: Rules) -> None:
+        if not self.hosted_zone_id and not self.certificate_arn:
+            rules.problem("hosted_zone_id", f"set {rules.key('hosted_zone_id')} (a DNS-validated certificate and the "
+                          f"alias record are created there), {rules.key('certificate_arn')} (an existing "
+                          "certificate), or both: the HTTPS listener needs a certificate", also=["certificate_arn"])
 
 
 @dataclass(frozen=True)
@@ -51,28 +105,18 @@ class LoadBalancerArgs:
     """Public subnets, one per AZ (at least two: an ALB spans two AZs or more)."""
     domain_name: str
     """Public hostname served (certificate subject and DNS record), e.g. maratron.example.com."""
-    hosted_zone_id: str = ""
-    """Route 53 public zone of domain_name: gets the alias A record and, without certificate_arn, the certificate's
-    DNS validation record. Default '' (no DNS managed here)."""
-    certificate_arn: str = ""
-    """Existing ACM certificate in the stack's region; default '' = issue a DNS-validated one in hosted_zone_id."""
-    target_port: int = 3000
+    settings: LoadBalancerSettings
+    """Certificate and DNS (hosted zone and/or an existing certificate), TLS policy, desync mode, idle timeout."""
+    target_port: int = WEB_PORT
     """Port the web tasks listen on (target group port and the only port the ALB may send to); default 3000."""
-    health_check_path: str = "/api/health"
+    health_check_path: str = HEALTH_CHECK_PATH
     """The seed's health endpoint; default /api/health (HTTP 200 = healthy)."""
-    tls_policy: str = DEFAULT_TLS_POLICY
-    """HTTPS listener security policy; default AWS's current recommendation (TLS 1.3/1.2, hybrid post-quantum)."""
     content_security_policy: str = SEED_CSP
     """Content-Security-Policy set on every HTTPS response; default the seed's."""
     cors_allow_origin: str = ""
     """Access-Control-Allow-Origin set by the ALB; default '' (not set). An ALB header holds one static value, and it
     overwrites the app's, so set it only when exactly one cross-origin caller exists; with several, leave it '' and let
     the app echo the request's origin when it is in CORS_ORIGINS (see cors_header_origin)."""
-    desync_mitigation_mode: str = "strictest"
-    """strictest (default: only RFC-compliant requests reach the app) or defensive."""
-    idle_timeout_seconds: int = 300
-    """Connection idle timeout; default 300 s so an AI chat response that is silent for minutes (thinking, tool
-    calls) before or between streamed tokens is not cut at the AWS default of 60 s."""
     deregistration_delay_seconds: int = 60
     """How long a draining task keeps its in-flight requests; default 60 s: long enough for a typical streamed AI
     answer to finish during a deployment, short enough that a rolling deploy of 3 tasks takes minutes, not tens."""
@@ -87,12 +131,9 @@ class LoadBalancerArgs:
     """Tags for every taggable child."""
 
     def __post_init__(self) -> None:
-        if not self.hosted_zone_id and not self.certificate_arn:
-            raise ValueError("LoadBalancerArgs needs hosted_zone_id (to issue a certificate) or certificate_arn")
+        require_valid(self.settings)
         if len(self.subnet_ids) < 2:
             raise ValueError("LoadBalancerArgs.subnet_ids: an ALB needs subnets in at least two AZs")
-        if self.desync_mitigation_mode not in ("strictest", "defensive"):
-            raise ValueError("LoadBalancerArgs.desync_mitigation_mode must be strictest or defensive")
 
 
 def cors_header_origin(origins: Sequence[str], app_origin: str) -> str:
@@ -141,9 +182,9 @@ class LoadBalancer(pulumi.ComponentResource):
             subnets=list(args.subnet_ids),
             security_groups=[self.security_group.id],
             drop_invalid_header_fields=True,
-            desync_mitigation_mode=args.desync_mitigation_mode,
+            desync_mitigation_mode=args.settings.desync_mitigation_mode,
             enable_deletion_protection=args.protect,
-            idle_timeout=args.idle_timeout_seconds,
+            idle_timeout=args.settings.idle_timeout_seconds,
             enable_http2=True,
             # Without WAF the request is refused rather than passed unfiltered (the WAF is part of the design).
             enable_waf_fail_open=False,
@@ -230,13 +271,13 @@ class LoadBalancer(pulumi.ComponentResource):
     @property
     def idle_timeout_seconds(self) -> int:
         """The ALB idle timeout (seconds)."""
-        return self._args.idle_timeout_seconds
+        return self._args.settings.idle_timeout_seconds
 
     @property
     def target_keep_alive_ms(self) -> int:
         """Keep-alive the targets need: longer than the ALB idle timeout, or the ALB reuses a connection the target
         just closed and answers 502. Next.js standalone reads it from KEEP_ALIVE_TIMEOUT (ms; its default is 5 s)."""
-        return (self._args.idle_timeout_seconds + 5) * 1000
+        return (self._args.settings.idle_timeout_seconds + 5) * 1000
 
     @property
     def arn_suffix(self) -> pulumi.Output[str]:
@@ -414,8 +455,8 @@ class LoadBalancer(pulumi.ComponentResource):
 
     def _certificate(self) -> pulumi.Output[str]:
         args = self._args
-        if args.certificate_arn:
-            return pulumi.Output.from_input(args.certificate_arn)
+        if args.settings.certificate_arn:
+            return pulumi.Output.from_input(args.settings.certificate_arn)
         certificate = aws.acm.Certificate(
             f"{self._name}-certificate",
             domain_name=args.domain_name,
@@ -428,7 +469,7 @@ class LoadBalancer(pulumi.ComponentResource):
         option = certificate.domain_validation_options[0]
         record = aws.route53.Record(
             f"{self._name}-certificate-validation",
-            zone_id=args.hosted_zone_id,
+            zone_id=args.settings.hosted_zone_id,
             name=option.resource_record_name,
             type=option.resource_record_type,
             records=[option.resource_record_value],
@@ -452,7 +493,7 @@ class LoadBalancer(pulumi.ComponentResource):
             load_balancer_arn=self.alb.arn,
             port=443,
             protocol="HTTPS",
-            ssl_policy=args.tls_policy,
+            ssl_policy=args.settings.tls_policy,
             certificate_arn=self.certificate_arn,
             # Requests for any other Host (the raw ALB name, scanners, forged Host headers) never reach the app, which
             # builds absolute URLs (NextAuth callbacks, e-mails) from Host: only the rule below forwards.
@@ -473,11 +514,11 @@ class LoadBalancer(pulumi.ComponentResource):
 
     def _alias_record(self) -> aws.route53.Record | None:
         args = self._args
-        if not args.hosted_zone_id:
+        if not args.settings.hosted_zone_id:
             return None
         return aws.route53.Record(
             f"{self._name}-alias",
-            zone_id=args.hosted_zone_id,
+            zone_id=args.settings.hosted_zone_id,
             name=args.domain_name,
             type="A",
             aliases=[aws.route53.RecordAliasArgs(

@@ -22,6 +22,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import AwsContext, assume_role_policy, named_tags, policy_json
+from components.settings import Rules, require_valid, setting
 
 Tier = Literal["public", "app", "data"]
 TIERS: tuple[Tier, ...] = ("public", "app", "data")
@@ -59,33 +60,76 @@ def pick_availability_zones(count: int, pinned: tuple[str, ...] = ()) -> tuple[s
     return tuple(sorted(zones.names)[:count])
 
 
+NatStrategy = Literal["perAz", "single", "none"]
+INTERFACE_ENDPOINT_SERVICES = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "kms", "monitoring", "sts")
+ENDPOINTS_NEEDED_WITHOUT_NAT = ("ecr.api", "ecr.dkr", "logs", "secretsmanager")
+"""What Fargate tasks in a subnet without a NAT route need to start: pull images, ship logs, read secrets."""
+MAX_AZS = 6
+
+
+def check_vpc_cidr(value: str) -> str | None:
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError as error:
+        return f"must be an IPv4 network in CIDR notation with no host bits set ({error})"
+    if network.version != 4 or not 16 <= network.prefixlen <= 20:
+        return "must be an IPv4 CIDR from /16 to /20"
+    if not network.is_private:
+        return "must be a private (RFC 1918) range"
+    return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetworkSettings:
+    """The configurable part of the network."""
+
+    vpc_cidr: str = setting(
+        "vpcCidr", "10.0.0.0/16", "IPv4 CIDR of the VPC, /16 to /20. Subnets are carved from fixed slots per tier and "
+        "AZ letter, so adding an AZ never renumbers one.", check=check_vpc_cidr)
+    az_count: int = setting(
+        "azCount", 3, "Number of Availability Zones to span (1-6; prod needs at least 2).", minimum=1, maximum=MAX_AZS)
+    az_names: tuple[str, ...] = setting(
+        "azNames", (), "Pinned AZ names (e.g. [us-east-1a, us-east-1b, us-east-1c]). Empty: the first azCount "
+        "available AZs of the region, looked up at deploy time; pin them once known.")
+    nat_gateways: NatStrategy = setting(
+        "natGateways", "perAz", "NAT strategy for the private app tier: perAz (one NAT per AZ, survives an AZ "
+        "outage), single (one shared NAT, cheap) or none (no internet egress; AWS APIs through endpoints only).")
+    interface_endpoints: tuple[str, ...] = setting(
+        "interfaceEndpoints", ENDPOINTS_NEEDED_WITHOUT_NAT, "Interface VPC endpoints to create in the app tier (any "
+        "of ecr.api, ecr.dkr, logs, secretsmanager, kms, monitoring, sts). The S3 gateway endpoint is always created "
+        "(it is free).", choices=INTERFACE_ENDPOINT_SERVICES)
+
+    def validate(self, rules: Rules) -> None:
+        if self.az_names and len(self.az_names) != self.az_count:
+            rules.problem("az_names", f"must list exactly {rules.key('az_count')} ({self.az_count}) AZs, or be empty",
+                          also=["az_count"])
+        missing = [s for s in ENDPOINTS_NEEDED_WITHOUT_NAT if s not in self.interface_endpoints]
+        if self.nat_gateways == "none" and missing:
+            rules.problem("interface_endpoints", f"with {rules.key('nat_gateways')}=none, must include "
+                          f"{', '.join(missing)} (Fargate tasks pull images, ship logs and read secrets through them)",
+                          also=["nat_gateways"])
+
+
 @dataclass(frozen=True)
 class NetworkArgs:
     """Inputs of Network."""
 
     context: AwsContext
     """Account, partition and region."""
-    cidr: str
-    """IPv4 CIDR of the VPC, /16 to /20."""
-    az_names: tuple[str, ...]
-    """The AZs to span; each gets one subnet per tier in its letter's slot."""
     flow_log_key: aws.kms.Key
     """CMK that encrypts the flow-log group (EncryptionKeys.logs)."""
     log_retention_days: int
     """Retention of the flow-log group."""
-    nat_gateways: Literal["perAz", "single", "none"] = "perAz"
-    """perAz (default; survives an AZ outage), single (in the first AZ) or none (no internet egress)."""
-    interface_endpoints: tuple[str, ...] = ("ecr.api", "ecr.dkr", "logs", "secretsmanager")
-    """Interface endpoint services; default: what Fargate needs to pull images, ship logs and read secrets."""
+    settings: NetworkSettings = field(default_factory=NetworkSettings)
+    """CIDR, AZs, NAT strategy and interface endpoints; default: the production layout (3 AZs, a NAT per AZ)."""
     name_prefix: str = "maratron"
     """Readable prefix for Name tags and the flow-log group name."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for every taggable child."""
 
     def __post_init__(self) -> None:
-        if not self.az_names:
-            raise ValueError("NetworkArgs.az_names must name at least one AZ")
-        for name in self.az_names:
+        require_valid(self.settings)
+        for name in self.settings.az_names:
             az_slot(name)
 
 
@@ -107,11 +151,14 @@ class Network(pulumi.ComponentResource):
         super().__init__("maratron:network:Network", name, None, opts)
         self._name = name
         self._args = args
+        self._az_names = pick_availability_zones(args.settings.az_count, args.settings.az_names)
+        for az in self._az_names:
+            az_slot(az)
         child = pulumi.ResourceOptions(parent=self)
 
         self.vpc = aws.ec2.Vpc(
             f"{name}-vpc",
-            cidr_block=args.cidr,
+            cidr_block=args.settings.vpc_cidr,
             enable_dns_support=True,
             enable_dns_hostnames=True,
             tags=self._tags("vpc"),
@@ -129,11 +176,11 @@ class Network(pulumi.ComponentResource):
         self.subnets = {tier: {} for tier in TIERS}
         self.route_tables = {tier: {} for tier in TIERS}
         for tier in TIERS:
-            for az in args.az_names:
+            for az in self.az_names:
                 subnet = aws.ec2.Subnet(
                     f"{name}-{tier}-{az}",
                     vpc_id=self.vpc.id,
-                    cidr_block=subnet_cidr(args.cidr, tier, az),
+                    cidr_block=subnet_cidr(args.settings.vpc_cidr, tier, az),
                     availability_zone=az,
                     map_public_ip_on_launch=False,  # nothing here gets a public IP implicitly (CKV_AWS_130)
                     tags={**self._tags(f"{tier}-{az}"), "tier": tier},
@@ -181,15 +228,16 @@ class Network(pulumi.ComponentResource):
 
     def subnet_ids(self, tier: Tier) -> list[pulumi.Output[str]]:
         """Subnet ids of one tier, in AZ order."""
-        return [self.subnets[tier][az].id for az in self._args.az_names]
+        return [self.subnets[tier][az].id for az in self.az_names]
 
     def route_table_ids(self, tier: Tier) -> list[pulumi.Output[str]]:
         """Route table ids of one tier, in AZ order."""
-        return [self.route_tables[tier][az].id for az in self._args.az_names]
+        return [self.route_tables[tier][az].id for az in self.az_names]
 
     @property
     def az_names(self) -> tuple[str, ...]:
-        return self._args.az_names
+        """The AZs the network spans, in order (pinned in settings, or looked up at deploy time)."""
+        return self._az_names
 
     # --- parts --------------------------------------------------------------------------------------------------
 
@@ -197,10 +245,10 @@ class Network(pulumi.ComponentResource):
         return named_tags(self._args.tags, f"{self._args.name_prefix}-{suffix}")
 
     def _nat_gateways(self) -> dict[str, aws.ec2.NatGateway]:
-        strategy = self._args.nat_gateways
+        strategy = self._args.settings.nat_gateways
         if strategy == "none":
             return {}
-        azs = self._args.az_names if strategy == "perAz" else self._args.az_names[:1]
+        azs = self.az_names if strategy == "perAz" else self.az_names[:1]
         gateways: dict[str, aws.ec2.NatGateway] = {}
         for az in azs:
             public_subnet = self.subnets["public"][az]
@@ -283,11 +331,11 @@ class Network(pulumi.ComponentResource):
             security_group_id=security_group.id,
             description="HTTPS from inside the VPC",
             ip_protocol="tcp", from_port=443, to_port=443,
-            cidr_ipv4=args.cidr,
+            cidr_ipv4=args.settings.vpc_cidr,
             tags=self._tags("endpoints-https-from-vpc"),
             opts=pulumi.ResourceOptions(parent=security_group),
         )
-        for service in args.interface_endpoints:
+        for service in args.settings.interface_endpoints:
             aws.ec2.VpcEndpoint(
                 f"{self._name}-{service.replace('.', '-')}",
                 vpc_id=self.vpc.id,

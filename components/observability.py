@@ -4,9 +4,10 @@ What is watched arrives as plain CloudWatch dimension values (an ALB's ARN suffi
 cache cluster id, ...), grouped in small optional `*Watch` records, so the component depends on no other component
 and works with whatever the stack has: every watch left out simply adds no alarm and no dashboard widget.
 
-Every alarm is one entry of ALARM_KINDS below: metric, statistic, comparison, evaluation window, how missing data
-counts and why. The component supplies only the dimensions and the per-environment threshold (AlarmThresholds,
-from the `alarm*` config keys), so the README's alarm table, the tests and the alarms read the same catalog.
+Every alarm is one entry of the catalog (components/alarm_catalog.py: metric, statistic, comparison, window, how
+missing data counts and why). This component supplies only the dimensions and the per-environment threshold
+(AlarmThresholds, the `alarm*` config keys), so the README's alarm table, the tests and the alarms read the same
+catalog; the dashboard's layout is components/dashboard.py.
 
 Lifecycle: nothing here is stateful. Alarms, the dashboard and the topic can be replaced at any time; the only
 cost of replacing the topic is that email subscribers must confirm again (SNS sends them a new confirmation).
@@ -17,20 +18,29 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
+from components.alarm_catalog import (
+    ALB_5XX_RATE_EXPRESSION,
+    GIB,
+    KINDS,
+    MIB,
+    OPERATORS,
+    RUNNING_SHORTFALL_EXPRESSION,
+    AlarmThresholds,
+    threshold_value,
+)
 from components.base import AwsContext, named_tags, policy_json
+from components.constants import BACKUP_METRIC_NAME, BACKUP_METRIC_NAMESPACE
+from components.dashboard import Widget, dashboard_body, flat
+from components.settings import section, setting
 
-Comparison = Literal["GreaterThanThreshold", "GreaterThanOrEqualToThreshold", "LessThanThreshold"]
-MissingData = Literal["breaching", "notBreaching", "ignore", "missing"]
+EMAIL_PATTERN = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+                           r"[A-Za-z]{2,63}$")
 
-BACKUP_NAMESPACE = "Maratron/Backups"
-BACKUP_METRIC = "BackupSucceeded"
-GIB = 1024 ** 3
-MIB = 1024 ** 2
 LABEL_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
 """Labels become part of logical and alarm names (`ecs-web-cpu`), so they stay short, lower-case and dash-safe."""
 
@@ -40,38 +50,6 @@ def _check_labels(what: str, labels: Sequence[str], reserved: Sequence[str] = ()
         if not LABEL_PATTERN.match(label) or label in reserved:
             allowed = f" other than {', '.join(reserved)}" if reserved else ""
             raise ValueError(f"{what} label {label!r} must be 1-32 lower-case letters, digits or dashes{allowed}")
-
-
-@dataclass(frozen=True)
-class AlarmThresholds:
-    """Per-environment alarm thresholds (config keys `alarm*`); the defaults are the production values."""
-
-    alb_5xx_rate_percent: int = 1
-    """ALB-generated 5xx responses as a share of all requests, in percent (default 1)."""
-    target_5xx_count: int = 10
-    """5xx responses from a target group's tasks per 5 minutes (default 10)."""
-    latency_p95_ms: int = 1500
-    """p95 of TargetResponseTime (time to the target's first response byte), in ms (default 1500)."""
-    latency_p99_ms: int = 4000
-    """p99 of TargetResponseTime, in ms (default 4000: AI chat calls are slow but stream their first byte early)."""
-    cpu_percent: int = 80
-    """CPU of an ECS service, an RDS instance and Redis engine CPU, sustained 15 minutes, in percent (default 80)."""
-    memory_percent: int = 85
-    """Memory of an ECS service's busiest task and Redis DatabaseMemoryUsagePercentage, in percent (default 85)."""
-    db_free_storage_gib: int = 10
-    """RDS FreeStorageSpace floor, in GiB (default 10: storage autoscaling needs headroom to act)."""
-    db_freeable_memory_mib: int = 256
-    """RDS FreeableMemory floor, in MiB (default 256)."""
-    db_connections_percent: int = 80
-    """DatabaseConnections as a share of the instance's max_connections, in percent (default 80)."""
-    db_latency_ms: int = 20
-    """RDS ReadLatency and WriteLatency (average per I/O), in ms (default 20; gp3 is single-digit normally)."""
-    replica_lag_seconds: int = 30
-    """RDS ReplicaLag and Redis ReplicationLag, in seconds (default 30)."""
-    cache_evictions: int = 100
-    """Redis keys evicted for lack of memory per 5 minutes (default 100)."""
-    waf_blocked_requests: int = 1000
-    """Requests the WAF blocks per 5 minutes before it counts as an attack worth a look (default 1000)."""
 
 
 # --- what can be watched ---------------------------------------------------------------------------------------------
@@ -152,9 +130,9 @@ class WafWatch:
 class BackupWatch:
     """The custom metric the backup job publishes after each verified upload."""
 
-    namespace: str = BACKUP_NAMESPACE
+    namespace: str = BACKUP_METRIC_NAMESPACE
     """Metric namespace (default Maratron/Backups)."""
-    metric_name: str = BACKUP_METRIC
+    metric_name: str = BACKUP_METRIC_NAME
     """Metric name (default BackupSucceeded; the job puts 1 per verified backup)."""
     dimensions: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Dimensions exactly as the job publishes them (default none)."""
@@ -173,122 +151,23 @@ class BackupWatch:
         return self.interval_hours + self.grace_hours
 
 
-# --- the alarm catalog -----------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class AlarmKind:
-    """One kind of alarm: everything but the dimensions and the threshold's value."""
-
-    key: str
-    """Logical-name suffix; `{label}` is replaced by the watched thing's label (e.g. `ecs-{label}-cpu`)."""
-    summary: str
-    """What it means, for the alarm description and the README table."""
-    metric: str
-    """`Namespace MetricName` or a metric math formula, for people."""
-    statistic: str
-    comparison: Comparison
-    threshold: str
-    """The AlarmThresholds field, or a literal such as "1" for a fixed threshold."""
-    unit: str
-    """Unit of the configured threshold (%, ms, GiB, ...), for people."""
-    scale: float
-    """Configured value x scale = CloudWatch threshold (ms -> s, GiB -> bytes)."""
-    period: int
-    evaluation_periods: int
-    datapoints_to_alarm: int
-    treat_missing_data: MissingData
-    why_missing: str
-    """Why treat_missing_data is what it is."""
-
-    @property
-    def window(self) -> str:
-        minutes = self.period // 60
-        span = f"{minutes} min" if minutes < 60 else f"{minutes // 60} h"
-        return f"{self.datapoints_to_alarm} of {self.evaluation_periods} × {span}"
-
-
-_NO_TRAFFIC = "no requests, nothing to judge: ALB metrics are only emitted while there is traffic"
-ALARM_KINDS: tuple[AlarmKind, ...] = (
-    AlarmKind("alb-5xx-rate", "ALB-generated 5xx share of requests", "100 × HTTPCode_ELB_5XX_Count / RequestCount "
-              "(AWS/ApplicationELB; only minutes with ≥ 10 requests count)", "Sum", "GreaterThanThreshold",
-              "alb_5xx_rate_percent", "%", 1, 60, 5, 3, "notBreaching", _NO_TRAFFIC),
-    AlarmKind("alb-p95-latency", "p95 target response time", "AWS/ApplicationELB TargetResponseTime", "p95",
-              "GreaterThanThreshold", "latency_p95_ms", "ms", 0.001, 300, 3, 2, "notBreaching", _NO_TRAFFIC),
-    AlarmKind("alb-p99-latency", "p99 target response time", "AWS/ApplicationELB TargetResponseTime", "p99",
-              "GreaterThanThreshold", "latency_p99_ms", "ms", 0.001, 300, 3, 3, "notBreaching", _NO_TRAFFIC),
-    AlarmKind("tg-{label}-5xx", "5xx responses from the target group's tasks",
-              "AWS/ApplicationELB HTTPCode_Target_5XX_Count", "Sum", "GreaterThanThreshold", "target_5xx_count",
-              "per 5 min", 1, 300, 1, 1, "notBreaching", "the metric is absent when no target answered 5xx"),
-    AlarmKind("tg-{label}-unhealthy-hosts", "a target fails its health check",
-              "AWS/ApplicationELB UnHealthyHostCount", "Maximum", "GreaterThanOrEqualToThreshold", "1", "targets",
-              1, 60, 3, 3, "notBreaching",
-              "only absent when the group is detached; a service short of tasks is the ecs running alarm's job"),
-    AlarmKind("ecs-{label}-cpu", "service CPU (average over its tasks)", "AWS/ECS CPUUtilization", "Average",
-              "GreaterThanThreshold", "cpu_percent", "%", 1, 300, 3, 3, "notBreaching",
-              "no tasks, no CPU: the running-tasks alarm covers a service that stopped"),
-    AlarmKind("ecs-{label}-memory", "memory of the service's busiest task (a leak OOM-kills one task first)",
-              "AWS/ECS MemoryUtilization", "Maximum", "GreaterThanThreshold", "memory_percent", "%", 1, 300, 3, 3,
-              "notBreaching", "no tasks, no memory: the running-tasks alarm covers a service that stopped"),
-    AlarmKind("ecs-{label}-running-tasks", "fewer tasks running than desired",
-              "DesiredTaskCount − RunningTaskCount (ECS/ContainerInsights)", "Average", "GreaterThanThreshold", "0",
-              "tasks", 1, 60, 5, 5, "breaching",
-              "Container Insights reports every minute while the service exists: silence means we are blind"),
-    AlarmKind("db-{label}-cpu", "RDS instance CPU", "AWS/RDS CPUUtilization", "Average", "GreaterThanThreshold",
-              "cpu_percent", "%", 1, 300, 3, 3, "notBreaching", "the free-storage alarm owns instance silence"),
-    AlarmKind("db-{label}-free-storage", "RDS free storage below the floor", "AWS/RDS FreeStorageSpace", "Minimum",
-              "LessThanThreshold", "db_free_storage_gib", "GiB", GIB, 300, 2, 2, "breaching",
-              "RDS reports it every minute while the instance runs: silence means stopped, failed or deleted"),
-    AlarmKind("db-{label}-freeable-memory", "RDS freeable memory below the floor", "AWS/RDS FreeableMemory",
-              "Minimum", "LessThanThreshold", "db_freeable_memory_mib", "MiB", MIB, 300, 3, 3, "notBreaching",
-              "the free-storage alarm owns instance silence"),
-    AlarmKind("db-{label}-connections", "connections near max_connections", "AWS/RDS DatabaseConnections",
-              "Maximum", "GreaterThanThreshold", "db_connections_percent", "% of max_connections", 1, 300, 2, 2,
-              "notBreaching", "the free-storage alarm owns instance silence"),
-    AlarmKind("db-{label}-read-latency", "RDS read latency per I/O", "AWS/RDS ReadLatency", "Average",
-              "GreaterThanThreshold", "db_latency_ms", "ms", 0.001, 300, 3, 3, "notBreaching",
-              "the free-storage alarm owns instance silence"),
-    AlarmKind("db-{label}-write-latency", "RDS write latency per I/O (writer only)", "AWS/RDS WriteLatency",
-              "Average", "GreaterThanThreshold", "db_latency_ms", "ms", 0.001, 300, 3, 3, "notBreaching",
-              "the free-storage alarm owns instance silence"),
-    AlarmKind("db-{label}-replica-lag", "read replica behind the writer", "AWS/RDS ReplicaLag", "Maximum",
-              "GreaterThanThreshold", "replica_lag_seconds", "s", 1, 60, 5, 5, "breaching",
-              "a replica reports lag every minute while it replicates: silence means replication stopped"),
-    AlarmKind("cache-{label}-engine-cpu", "Redis engine thread CPU (Redis is single-threaded)",
-              "AWS/ElastiCache EngineCPUUtilization", "Average", "GreaterThanThreshold", "cpu_percent", "%", 1,
-              300, 3, 3, "notBreaching", "a node being replaced reports nothing; the group's other nodes still do"),
-    AlarmKind("cache-{label}-memory", "Redis memory used of maxmemory",
-              "AWS/ElastiCache DatabaseMemoryUsagePercentage", "Average", "GreaterThanThreshold", "memory_percent",
-              "%", 1, 300, 3, 3, "notBreaching", "a node being replaced reports nothing"),
-    AlarmKind("cache-{label}-evictions", "keys evicted for lack of memory", "AWS/ElastiCache Evictions", "Sum",
-              "GreaterThanThreshold", "cache_evictions", "per 5 min", 1, 300, 1, 1, "notBreaching",
-              "a node being replaced reports nothing"),
-    AlarmKind("cache-{label}-replication-lag", "Redis replica behind the primary", "AWS/ElastiCache ReplicationLag",
-              "Maximum", "GreaterThanThreshold", "replica_lag_seconds", "s", 1, 60, 5, 5, "notBreaching",
-              "only replicas emit it and failover swaps roles, so every member is watched and the primary is silent"),
-    AlarmKind("waf-blocked-requests", "spike of requests the WAF blocked", "AWS/WAFV2 BlockedRequests (Rule=ALL)",
-              "Sum", "GreaterThanThreshold", "waf_blocked_requests", "per 5 min", 1, 300, 1, 1, "notBreaching",
-              "the metric is absent while nothing is blocked"),
-    AlarmKind("backup-missing", "no successful backup within the schedule plus grace",
-              f"{BACKUP_NAMESPACE} {BACKUP_METRIC}", "Sum", "LessThanThreshold", "1", "backups", 1, 3600, 7, 7,
-              "breaching", "the job publishes only on success: no data *is* the failure this alarm exists for"),
-)
-KINDS: Mapping[str, AlarmKind] = {kind.key: kind for kind in ALARM_KINDS}
-ALB_5XX_RATE_EXPRESSION = "IF(requests >= 10, 100 * FILL(errors, 0) / requests, 0)"
-"""ALB 5xx share in percent. FILL: the 5xx metric is absent in minutes without errors; the request floor keeps one
-failed request out of three at night from paging anyone."""
-RUNNING_SHORTFALL_EXPRESSION = "desired - running"
-"""Tasks short of the desired count (desired, not a fixed number: autoscaling moves it)."""
-OPERATORS = {"GreaterThanThreshold": ">", "GreaterThanOrEqualToThreshold": "≥", "LessThanThreshold": "<"}
-
-
-def threshold_value(kind: AlarmKind, thresholds: AlarmThresholds) -> int:
-    """The configured threshold of a kind, in its display unit."""
-    if kind.threshold.isdigit():
-        return int(kind.threshold)
-    return int(getattr(thresholds, kind.threshold))
-
-
 # --- the component ---------------------------------------------------------------------------------------------------
+
+def check_email(value: str) -> str | None:
+    if len(value) > 254 or not EMAIL_PATTERN.match(value):
+        return "must be an email address such as oncall@maratron.example.com"
+    return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlertSettings:
+    """The configurable part of alerting: who is told, and when an alarm fires."""
+
+    emails: tuple[str, ...] = setting(
+        "alertEmails", (), "Email addresses subscribed to the SNS alert topic (each confirms once by email). prod "
+        "requires at least one: an alarm nobody receives is no alarm.", check=check_email)
+    thresholds: AlarmThresholds = section(AlarmThresholds, doc="operations: alarm thresholds")
+
 
 @dataclass(frozen=True)
 class ObservabilityArgs:
@@ -298,10 +177,8 @@ class ObservabilityArgs:
     """Account, partition and region (topic policy conditions, dashboard widgets, WAF metric Region)."""
     topic_key: aws.kms.Key
     """CMK that encrypts the alert topic (EncryptionKeys.logs: its policy admits CloudWatch and EventBridge)."""
-    alert_emails: Sequence[str] = ()
-    """Email addresses subscribed to the topic (each must confirm once). Default none."""
-    thresholds: AlarmThresholds = field(default_factory=AlarmThresholds)
-    """Alarm thresholds; default the production values."""
+    settings: AlertSettings = field(default_factory=AlertSettings)
+    """Who is alerted and the alarm thresholds; default: nobody subscribed, the production thresholds."""
     edge: EdgeWatch | None = None
     """The public ALB. Default none."""
     services: Mapping[str, ServiceWatch] = field(default_factory=dict)
@@ -323,15 +200,6 @@ class ObservabilityArgs:
         _check_labels("service", list(self.services))
 
 
-@dataclass
-class _Widget:
-    title: str
-    metrics: list[list[Any]]
-    stat: str = "Average"
-    period: int = 300
-    threshold: float | None = None
-
-
 class Observability(pulumi.ComponentResource):
     """SNS alert topic, CloudWatch alarms routed to it (alarm and OK), and one operations dashboard."""
 
@@ -349,7 +217,7 @@ class Observability(pulumi.ComponentResource):
         self._name = name
         self._args = args
         self.alarms = {}
-        self._sections: dict[str, list[_Widget]] = {}
+        self._sections: dict[str, list[Widget]] = {}
         self.topic = self._topic()
         self._edge_alarms()
         self._service_alarms()
@@ -416,7 +284,7 @@ class Observability(pulumi.ComponentResource):
             }]),
             opts=pulumi.ResourceOptions(parent=topic),
         )
-        for email in args.alert_emails:
+        for email in args.settings.emails:
             # Pending until the recipient clicks the confirmation link; SNS drops it after 3 days unconfirmed.
             aws.sns.TopicSubscription(
                 f"{self._name}-email-{email}",
@@ -438,8 +306,8 @@ class Observability(pulumi.ComponentResource):
             kind = replace(kind, evaluation_periods=evaluation_periods, datapoints_to_alarm=evaluation_periods)
         args = self._args
         suffix = kind.key.format(label=label)
-        value = threshold if threshold is not None else threshold_value(kind, args.thresholds) * kind.scale
-        shown = f"{threshold_value(kind, args.thresholds)} {kind.unit}"
+        value = threshold if threshold is not None else threshold_value(kind, args.settings.thresholds) * kind.scale
+        shown = f"{threshold_value(kind, args.settings.thresholds)} {kind.unit}"
         percentile = kind.statistic.startswith("p")
         metric: dict[str, Any] = {} if metric_queries else {
             "namespace": namespace,
@@ -472,14 +340,14 @@ class Observability(pulumi.ComponentResource):
         self.alarms[suffix] = alarm
         return alarm
 
-    def _widget(self, section: str, widget: _Widget) -> None:
+    def _widget(self, section: str, widget: Widget) -> None:
         self._sections.setdefault(section, []).append(widget)
 
     def _edge_alarms(self) -> None:
         edge = self._args.edge
         if edge is None:
             return
-        t = self._args.thresholds
+        t = self._args.settings.thresholds
         lb = {"LoadBalancer": edge.load_balancer_arn_suffix}
         elb = "AWS/ApplicationELB"
         kind = KINDS["alb-5xx-rate"]
@@ -497,12 +365,12 @@ class Observability(pulumi.ComponentResource):
         ])
         self._alarm("alb-p95-latency", namespace=elb, metric_name="TargetResponseTime", dimensions=lb)
         self._alarm("alb-p99-latency", namespace=elb, metric_name="TargetResponseTime", dimensions=lb)
-        self._widget("Edge (ALB)", _Widget("Requests and 5xx", [
+        self._widget("Edge (ALB)", Widget("Requests and 5xx", [
             [elb, "RequestCount", "LoadBalancer", edge.load_balancer_arn_suffix],
             [elb, "HTTPCode_ELB_5XX_Count", "LoadBalancer", edge.load_balancer_arn_suffix],
             [elb, "HTTPCode_Target_5XX_Count", "LoadBalancer", edge.load_balancer_arn_suffix],
         ], stat="Sum"))
-        self._widget("Edge (ALB)", _Widget("Target response time (s)", [
+        self._widget("Edge (ALB)", Widget("Target response time (s)", [
             [elb, "TargetResponseTime", "LoadBalancer", edge.load_balancer_arn_suffix, {"stat": stat}]
             for stat in ("p50", "p95", "p99")
         ], threshold=t.latency_p95_ms / 1000))
@@ -512,7 +380,7 @@ class Observability(pulumi.ComponentResource):
                         dimensions=tg, subject=f"target group {label}")
             self._alarm("tg-{label}-unhealthy-hosts", label, namespace=elb, metric_name="UnHealthyHostCount",
                         dimensions=tg, subject=f"target group {label}")
-            self._widget("Edge (ALB)", _Widget(f"Targets: {label}", [
+            self._widget("Edge (ALB)", Widget(f"Targets: {label}", [
                 [elb, metric, "TargetGroup", target_group, "LoadBalancer", edge.load_balancer_arn_suffix]
                 for metric in ("HealthyHostCount", "UnHealthyHostCount")
             ], stat="Maximum", period=60))
@@ -545,15 +413,15 @@ class Observability(pulumi.ComponentResource):
                     id="shortfall", expression=RUNNING_SHORTFALL_EXPRESSION, label="tasks short of desired",
                     return_data=True),
             ])
-            cpu.append(["AWS/ECS", "CPUUtilization", *_flat(dims), {"label": label}])
-            memory.append(["AWS/ECS", "MemoryUtilization", *_flat(dims), {"label": label, "stat": "Maximum"}])
-            tasks.append(["ECS/ContainerInsights", "RunningTaskCount", *_flat(dims), {"label": f"{label} running"}])
-            tasks.append(["ECS/ContainerInsights", "DesiredTaskCount", *_flat(dims), {"label": f"{label} desired"}])
+            cpu.append(["AWS/ECS", "CPUUtilization", *flat(dims), {"label": label}])
+            memory.append(["AWS/ECS", "MemoryUtilization", *flat(dims), {"label": label, "stat": "Maximum"}])
+            tasks.append(["ECS/ContainerInsights", "RunningTaskCount", *flat(dims), {"label": f"{label} running"}])
+            tasks.append(["ECS/ContainerInsights", "DesiredTaskCount", *flat(dims), {"label": f"{label} desired"}])
         if cpu:
-            t = self._args.thresholds
-            self._widget("Services (ECS)", _Widget("CPU (%)", cpu, threshold=t.cpu_percent))
-            self._widget("Services (ECS)", _Widget("Memory, busiest task (%)", memory, threshold=t.memory_percent))
-            self._widget("Services (ECS)", _Widget("Tasks: running vs desired", tasks, period=60))
+            t = self._args.settings.thresholds
+            self._widget("Services (ECS)", Widget("CPU (%)", cpu, threshold=t.cpu_percent))
+            self._widget("Services (ECS)", Widget("Memory, busiest task (%)", memory, threshold=t.memory_percent))
+            self._widget("Services (ECS)", Widget("Tasks: running vs desired", tasks, period=60))
 
     def _deployment_failure_rule(self) -> aws.cloudwatch.EventRule | None:
         """A deployment the circuit breaker rolled back raises no metric alarm (the old tasks keep serving), yet
@@ -594,7 +462,7 @@ class Observability(pulumi.ComponentResource):
         database = self._args.database
         if database is None:
             return
-        t = self._args.thresholds
+        t = self._args.settings.thresholds
         instances = {"primary": database.primary_identifier, **database.replicas}
         for label, identifier in instances.items():
             dims = {"DBInstanceIdentifier": identifier}
@@ -620,20 +488,20 @@ class Observability(pulumi.ComponentResource):
                     for label, identifier in instances.items()]
 
         section = "Database (RDS PostgreSQL)"
-        self._widget(section, _Widget("CPU (%)", per_instance("CPUUtilization"), threshold=t.cpu_percent))
-        self._widget(section, _Widget("Connections", per_instance("DatabaseConnections", stat="Maximum"),
+        self._widget(section, Widget("CPU (%)", per_instance("CPUUtilization"), threshold=t.cpu_percent))
+        self._widget(section, Widget("Connections", per_instance("DatabaseConnections", stat="Maximum"),
                                       threshold=database.max_connections * t.db_connections_percent / 100))
-        self._widget(section, _Widget("Free storage (bytes)", per_instance("FreeStorageSpace", stat="Minimum"),
+        self._widget(section, Widget("Free storage (bytes)", per_instance("FreeStorageSpace", stat="Minimum"),
                                       threshold=t.db_free_storage_gib * GIB))
-        self._widget(section, _Widget("Freeable memory (bytes)", per_instance("FreeableMemory", stat="Minimum"),
+        self._widget(section, Widget("Freeable memory (bytes)", per_instance("FreeableMemory", stat="Minimum"),
                                       threshold=t.db_freeable_memory_mib * MIB))
-        self._widget(section, _Widget("Read / write latency (s)", [
+        self._widget(section, Widget("Read / write latency (s)", [
             *per_instance("ReadLatency"),
             ["AWS/RDS", "WriteLatency", "DBInstanceIdentifier", database.primary_identifier,
              {"label": "primary write"}],
         ], threshold=t.db_latency_ms / 1000))
         if database.replicas:
-            self._widget(section, _Widget("Replica lag (s)", [
+            self._widget(section, Widget("Replica lag (s)", [
                 ["AWS/RDS", "ReplicaLag", "DBInstanceIdentifier", identifier, {"label": label}]
                 for label, identifier in database.replicas.items()
             ], stat="Maximum", period=60, threshold=t.replica_lag_seconds))
@@ -642,7 +510,7 @@ class Observability(pulumi.ComponentResource):
         cache = self._args.cache
         if cache is None:
             return
-        t = self._args.thresholds
+        t = self._args.settings.thresholds
         metrics = (("cache-{label}-engine-cpu", "EngineCPUUtilization"),
                    ("cache-{label}-memory", "DatabaseMemoryUsagePercentage"),
                    ("cache-{label}-evictions", "Evictions"),
@@ -657,13 +525,13 @@ class Observability(pulumi.ComponentResource):
                     for label, cluster_id in cache.members.items()]
 
         section = "Cache (ElastiCache Redis)"
-        self._widget(section, _Widget("Engine CPU (%)", per_member("EngineCPUUtilization"), threshold=t.cpu_percent))
-        self._widget(section, _Widget("Memory used (%)", per_member("DatabaseMemoryUsagePercentage"),
+        self._widget(section, Widget("Engine CPU (%)", per_member("EngineCPUUtilization"), threshold=t.cpu_percent))
+        self._widget(section, Widget("Memory used (%)", per_member("DatabaseMemoryUsagePercentage"),
                                       threshold=t.memory_percent))
-        self._widget(section, _Widget("Evictions", per_member("Evictions"), stat="Sum"))
-        self._widget(section, _Widget("Replication lag (s)", per_member("ReplicationLag"), stat="Maximum",
+        self._widget(section, Widget("Evictions", per_member("Evictions"), stat="Sum"))
+        self._widget(section, Widget("Replication lag (s)", per_member("ReplicationLag"), stat="Maximum",
                                       period=60))
-        self._widget(section, _Widget("Cache hit rate (%)", [
+        self._widget(section, Widget("Cache hit rate (%)", [
             ["AWS/ElastiCache", "CacheHitRate", "CacheClusterId", cluster_id, {"label": label}]
             for label, cluster_id in cache.members.items()
         ]))
@@ -674,9 +542,9 @@ class Observability(pulumi.ComponentResource):
             return
         dims = {"WebACL": waf.web_acl_metric_name, "Region": self._args.context.region, "Rule": waf.rule}
         self._alarm("waf-blocked-requests", namespace="AWS/WAFV2", metric_name="BlockedRequests", dimensions=dims)
-        self._widget("WAF", _Widget("Allowed vs blocked requests", [
-            ["AWS/WAFV2", metric, *_flat(dims)] for metric in ("AllowedRequests", "BlockedRequests")
-        ], stat="Sum", threshold=self._args.thresholds.waf_blocked_requests))
+        self._widget("WAF", Widget("Allowed vs blocked requests", [
+            ["AWS/WAFV2", metric, *flat(dims)] for metric in ("AllowedRequests", "BlockedRequests")
+        ], stat="Sum", threshold=self._args.settings.thresholds.waf_blocked_requests))
 
     def _backup_alarms(self) -> None:
         backup = self._args.backup
@@ -686,49 +554,18 @@ class Observability(pulumi.ComponentResource):
         self._alarm("backup-missing", namespace=backup.namespace, metric_name=backup.metric_name,
                     dimensions=backup.dimensions, subject=f"expected every {backup.interval_hours} h",
                     evaluation_periods=backup.window_hours)
-        self._widget("Backups", _Widget("Successful backups per hour", [
-            [backup.namespace, backup.metric_name, *_flat(backup.dimensions)]
+        self._widget("Backups", Widget("Successful backups per hour", [
+            [backup.namespace, backup.metric_name, *flat(backup.dimensions)]
         ], stat="Sum", period=3600))
 
     # --- dashboard -------------------------------------------------------------------------------------------------
 
     def _dashboard(self) -> aws.cloudwatch.Dashboard:
-        region = self._args.context.region
-        widgets: list[dict[str, Any]] = []
-        y = 0
-        if self.alarms:
-            # Alarm-status widgets show at most 100 alarms each.
-            names = list(self.alarms.values())
-            for start in range(0, len(names), 100):
-                widgets.append({"type": "alarm", "x": 0, "y": y, "width": 24, "height": 4, "properties": {
-                    "title": "Alarms", "alarms": [alarm.arn for alarm in names[start:start + 100]],
-                    "sortBy": "stateUpdatedTimestamp"}})
-                y += 4
-        for section, section_widgets in self._sections.items():
-            widgets.append({"type": "text", "x": 0, "y": y, "width": 24, "height": 1,
-                            "properties": {"markdown": f"## {section}"}})
-            y += 1
-            for index, widget in enumerate(section_widgets):
-                properties: dict[str, Any] = {
-                    "title": widget.title, "region": region, "view": "timeSeries", "stacked": False,
-                    "stat": widget.stat, "period": widget.period, "metrics": widget.metrics,
-                }
-                if widget.threshold is not None:
-                    properties["annotations"] = {"horizontal": [{"label": "alarm", "value": widget.threshold}]}
-                widgets.append({"type": "metric", "x": (index % 3) * 8, "y": y + (index // 3) * 6,
-                                "width": 8, "height": 6, "properties": properties})
-            y += ((len(section_widgets) + 2) // 3) * 6
-        if not widgets:
-            widgets.append({"type": "text", "x": 0, "y": 0, "width": 24, "height": 2, "properties": {
-                "markdown": "Nothing is watched yet: pass the stack's resources to Observability."}})
+        body = dashboard_body(region=self._args.context.region,
+                              alarm_arns=[alarm.arn for alarm in self.alarms.values()], sections=self._sections)
         return aws.cloudwatch.Dashboard(
             f"{self._name}-dashboard",
             dashboard_name=self._args.name_prefix,
-            dashboard_body=pulumi.Output.json_dumps({"widgets": widgets}),
+            dashboard_body=pulumi.Output.json_dumps(body),
             opts=pulumi.ResourceOptions(parent=self),
         )
-
-
-def _flat(dimensions: Mapping[str, pulumi.Input[str]]) -> list[pulumi.Input[str]]:
-    """Dimensions as the dashboard's metric arrays spell them: name, value, name, value, ..."""
-    return [item for pair in dimensions.items() for item in pair]

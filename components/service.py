@@ -8,14 +8,15 @@ deployment circuit breaker rolling a failing deployment back to the last good ta
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pulumi
 import pulumi_aws as aws
 
 from components.base import named_tags
 from components.cluster import Cluster
-from components.task import FargateTask, FargateTaskArgs, SecurityGroupLike
+from components.settings import Rules, require_valid, section, setting
+from components.task import FargateTask, FargateTaskArgs, SecurityGroupLike, TaskSize
 
 
 @dataclass(frozen=True)
@@ -34,20 +35,36 @@ class LoadBalancerAttachment:
     """Seconds ECS ignores failing ALB health checks after a task starts; default 60 (> the 40 s start period)."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class ServiceSettings:
+    """The configurable part of one service: task size and task counts. Keys are prefixed with the service (webCpu,
+    webDesiredCount, ...); the stack declares one section per service, with that service's defaults."""
+
+    size: TaskSize = section(TaskSize)
+    desired_count: int = setting(
+        "desiredCount", 1, "{title} tasks at creation and the autoscaling minimum (prod needs at least 2).",
+        minimum=1, maximum=100)
+    max_count: int = setting(
+        "maxCount", 1, "Autoscaling maximum of {title} tasks (at least {prefix}DesiredCount).", minimum=1, maximum=100)
+
+    def validate(self, rules: Rules) -> None:
+        if self.max_count < self.desired_count:
+            rules.problem("max_count", f"must be at least {rules.key('desired_count')} ({self.desired_count})",
+                          also=["desired_count"])
+
+
 @dataclass(frozen=True)
 class FargateServiceArgs:
     """Inputs of FargateService."""
 
     task: FargateTaskArgs
-    """The task to run (container, size, roles, logs)."""
+    """The task to run (container, roles, logs); its size is `settings.size`."""
     cluster: Cluster
     """Cluster, capacity provider strategy and Service Connect namespace."""
     subnet_ids: Sequence[pulumi.Input[str]]
     """Private app subnets (no public IPs are ever assigned)."""
-    desired_count: int
-    """Tasks at creation and the autoscaling minimum."""
-    max_count: int
-    """Autoscaling maximum."""
+    settings: ServiceSettings = field(default_factory=ServiceSettings)
+    """Task size and counts; default one 0.25 vCPU task."""
     service_connect_server: bool = False
     """Publish the container port in the namespace as http://<container name>:<port> (ai). Default false: a client
     only (web), which can call servers but is not reachable through Service Connect itself."""
@@ -63,8 +80,7 @@ class FargateServiceArgs:
     """Tags for the service and the scaling target."""
 
     def __post_init__(self) -> None:
-        if not 1 <= self.desired_count <= self.max_count:
-            raise ValueError(f"{self.task.container.name}: need 1 <= desired_count <= max_count")
+        require_valid(self.settings)
         if self.service_connect_server and self.task.container.port is None:
             raise ValueError(f"{self.task.container.name}: a Service Connect server needs a container port")
 
@@ -82,7 +98,7 @@ class FargateService(pulumi.ComponentResource):
         self._args = args
         child = pulumi.ResourceOptions(parent=self)
         container = args.task.container
-        self.task = FargateTask(name, args.task, opts=child)
+        self.task = FargateTask(name, replace(args.task, size=args.settings.size), opts=child)
 
         namespace = args.cluster.namespace.arn
         service_connect = aws.ecs.ServiceServiceConnectConfigurationArgs(
@@ -107,7 +123,7 @@ class FargateService(pulumi.ComponentResource):
             name=name,
             cluster=args.cluster.cluster.arn,
             task_definition=self.task.task_definition.arn,
-            desired_count=args.desired_count,
+            desired_count=args.settings.desired_count,
             capacity_provider_strategies=args.cluster.capacity_provider_strategy,
             platform_version="LATEST",
             network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
@@ -192,8 +208,8 @@ class FargateService(pulumi.ComponentResource):
             service_namespace="ecs",
             scalable_dimension="ecs:service:DesiredCount",
             resource_id=pulumi.Output.concat("service/", args.cluster.cluster.name, "/", self.service.name),
-            min_capacity=args.desired_count,
-            max_capacity=args.max_count,
+            min_capacity=args.settings.desired_count,
+            max_capacity=args.settings.max_count,
             tags=named_tags(args.tags, f"{args.task.name_prefix}-{self._name}"),
             opts=pulumi.ResourceOptions(parent=self.service),
         )

@@ -29,10 +29,38 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import AwsContext, SecretRef, assume_role_policy, named_tags, policy_json
+from components.constants import HEALTH_CHECK_PATH, NON_ROOT_USER
+from components.settings import Rules, require_valid, setting
 
-NON_ROOT_USER = "1001:1001"
-"""The seed's Dockerfile user (nextjs, uid 1001, group nodejs gid 1001)."""
-HEALTH_CHECK_PATH = "/api/health"
+# Fargate task sizes: CPU units -> (smallest, largest, step) memory in MiB (ECS developer guide, "Task size").
+FARGATE_SIZES: dict[int, tuple[int, int, int]] = {
+    256: (512, 2048, 0), 512: (1024, 4096, 1024), 1024: (2048, 8192, 1024), 2048: (4096, 16384, 1024),
+    4096: (8192, 30720, 1024), 8192: (16384, 61440, 4096), 16384: (32768, 122880, 8192),
+}
+
+
+def fargate_memory_sizes(cpu: int) -> tuple[int, ...]:
+    """Memory sizes (MiB) Fargate accepts for a CPU size; empty for an invalid CPU size."""
+    if cpu not in FARGATE_SIZES:
+        return ()
+    low, high, step = FARGATE_SIZES[cpu]
+    return (512, 1024, 2048) if cpu == 256 else tuple(range(low, high + 1, step))
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskSize:
+    """CPU and memory of a Fargate task: one of the sizes Fargate offers. Keys are prefixed (webCpu, webMemory)."""
+
+    cpu: int = setting("cpu", 256, "{title} task CPU units (256, 512, 1024, 2048, 4096, ...; 1024 = 1 vCPU).",
+                       choices=FARGATE_SIZES)
+    memory: int = setting("memory", 512, "{title} task memory in MiB; must be a Fargate-valid size for {prefix}Cpu "
+                          "(0.25 vCPU: 512-2048, 0.5 vCPU: 1024-4096, 1 vCPU: 2048-8192).", minimum=512)
+
+    def validate(self, rules: Rules) -> None:
+        allowed = fargate_memory_sizes(self.cpu)
+        if self.memory not in allowed:
+            rules.problem("memory", f"Fargate with {rules.key('cpu')} {self.cpu} ({self.cpu / 1024:g} vCPU) allows "
+                          f"memory {', '.join(map(str, allowed))} MiB", also=["cpu"])
 
 SecurityGroupLike = aws.ec2.SecurityGroup | pulumi.Output[str] | str
 
@@ -82,16 +110,14 @@ class FargateTaskArgs:
     """Account, partition and region."""
     container: ContainerSpec
     """The task's container."""
-    cpu: int
-    """Task CPU units (validated against Fargate sizes in stack_config)."""
-    memory: int
-    """Task memory in MiB."""
     vpc_id: pulumi.Input[str]
     """VPC of the task's security group."""
     repository: aws.ecr.Repository
     """The ECR repository the execution role may pull from (and no other)."""
     log_key: aws.kms.Key
     """CMK for the log group (EncryptionKeys.logs)."""
+    size: TaskSize = field(default_factory=TaskSize)
+    """CPU and memory; default 0.25 vCPU, 512 MiB (a FargateService uses its settings' size instead)."""
     log_retention_days: int = 365
     """Retention of the log group; default 365."""
     log_group: aws.cloudwatch.LogGroup | None = None
@@ -106,6 +132,9 @@ class FargateTaskArgs:
     """ECS Exec (a shell into running tasks): off by default; on adds the SSM channel permissions to the task role."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for every taggable child."""
+
+    def __post_init__(self) -> None:
+        require_valid(self.size)
 
 
 class FargateTask(pulumi.ComponentResource):
@@ -201,8 +230,8 @@ class FargateTask(pulumi.ComponentResource):
             family=family,
             requires_compatibilities=["FARGATE"],
             network_mode="awsvpc",
-            cpu=str(args.cpu),
-            memory=str(args.memory),
+            cpu=str(args.size.cpu),
+            memory=str(args.size.memory),
             runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
                 operating_system_family="LINUX", cpu_architecture="ARM64"),
             execution_role_arn=self.execution_role.arn,

@@ -21,6 +21,7 @@ they carry session tokens and must never sit in a log group.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import AwsContext, named_tags, policy_json
+from components.settings import Rules, require_valid, setting
 
 RATE_WINDOWS = (60, 120, 300, 600)
 MIN_RATE_LIMIT = 10
@@ -60,6 +62,65 @@ class RateLimit:
             raise ValueError(f"RateLimit.path_prefixes must start with /: {self.path_prefixes}")
 
 
+PATH_PREFIX_PATTERN = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]{0,199}$")
+MAX_RATE_LIMIT = 2_000_000_000
+MAX_PATHS = 5
+
+
+def check_path_prefix(value: str) -> str | None:
+    if not PATH_PREFIX_PATTERN.match(value):
+        return "must be a URL path prefix starting with / (at most 200 characters, no spaces or query string)"
+    return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class WafSettings:
+    """The configurable part of the web ACL: the seed's rate limits and the paths they count."""
+
+    window_seconds: int = setting(
+        "wafRateLimitWindowSeconds", 60, "Evaluation window of every WAF rate rule (60, 120, 300 or 600 s); 60 matches "
+        "the seed's per-minute limits.", choices=RATE_WINDOWS)
+    rate_limit: int = setting(
+        "wafRateLimit", 60, "The seed's general limit: requests per client IP per window to wafRateLimitPaths before "
+        "WAF answers 429 (minimum 10).", minimum=MIN_RATE_LIMIT, maximum=MAX_RATE_LIMIT)
+    rate_limit_paths: tuple[str, ...] = setting(
+        "wafRateLimitPaths", ("/api/",), "Path prefixes wafRateLimit counts (up to 5). Default: the API, so one page "
+        "load's dozens of static assets never count; [] counts every request.", check=check_path_prefix)
+    ai_rate_limit: int = setting(
+        "wafAiRateLimit", 10, "The seed's AI limit: requests per client IP per window to wafAiPaths (minimum 10, at "
+        "most wafRateLimit).", minimum=MIN_RATE_LIMIT, maximum=MAX_RATE_LIMIT)
+    ai_paths: tuple[str, ...] = setting(
+        "wafAiPaths", ("/api/chat",), "Path prefixes of the AI routes that wafAiRateLimit guards (1-5, each starting "
+        "with /).", check=check_path_prefix)
+    flood_rate_limit: int = setting(
+        "wafFloodRateLimit", 1000, "Blanket limit on every request per client IP per window (pages, assets, API), "
+        "against floods; at least wafRateLimit.", minimum=MIN_RATE_LIMIT, maximum=MAX_RATE_LIMIT)
+
+    @property
+    def general_limit(self) -> RateLimit:
+        return RateLimit(self.rate_limit, self.rate_limit_paths)
+
+    @property
+    def ai_limit(self) -> RateLimit:
+        return RateLimit(self.ai_rate_limit, self.ai_paths)
+
+    @property
+    def flood_limit(self) -> RateLimit:
+        return RateLimit(self.flood_rate_limit)
+
+    def validate(self, rules: Rules) -> None:
+        if len(self.rate_limit_paths) > MAX_PATHS:
+            rules.problem("rate_limit_paths", f"must list at most {MAX_PATHS} path prefixes")
+        if not 1 <= len(self.ai_paths) <= MAX_PATHS:
+            rules.problem("ai_paths", f"must list 1 to {MAX_PATHS} path prefixes of the AI routes, e.g. [/api/chat]")
+        if self.ai_rate_limit > self.rate_limit:
+            rules.problem("ai_rate_limit", f"must be at most {rules.key('rate_limit')} ({self.rate_limit}): the AI "
+                          "limit is the stricter one", also=["rate_limit"])
+        if self.flood_rate_limit < self.rate_limit:
+            rules.problem("flood_rate_limit", f"must be at least {rules.key('rate_limit')} ({self.rate_limit}): it "
+                          "counts every request, the API ones included", also=["rate_limit"])
+
+
 @dataclass(frozen=True)
 class WebFirewallArgs:
     """Inputs of WebFirewall."""
@@ -72,24 +133,16 @@ class WebFirewallArgs:
     """CMK for the WAF log group (EncryptionKeys.logs)."""
     log_retention_days: int
     """Retention of the WAF log group."""
-    general_limit: RateLimit = RateLimit(60, ("/api/",))
-    """The seed's general limit; default 60 per IP per window on /api/."""
-    ai_limit: RateLimit = RateLimit(10, ("/api/chat",))
-    """The seed's AI limit; default 10 per IP per window on /api/chat."""
-    flood_limit: RateLimit = RateLimit(1000)
-    """Blanket limit on every request; default 1000 per IP per window."""
-    window_seconds: int = 60
-    """Evaluation window of the rate rules (60, 120, 300 or 600); default 60, the seed's per-minute limits."""
+    settings: WafSettings = field(default_factory=WafSettings)
+    """Rate limits, their paths and window; default: the seed's 60/min on /api/, 10/min on /api/chat, 1000/min
+    blanket."""
     name_prefix: str = "maratron"
     """Web ACL name, metric names and the log group `aws-waf-logs-<name_prefix>`."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for every taggable child."""
 
     def __post_init__(self) -> None:
-        if self.window_seconds not in RATE_WINDOWS:
-            raise ValueError(f"WebFirewallArgs.window_seconds must be one of {RATE_WINDOWS}")
-        if not self.ai_limit.path_prefixes:
-            raise ValueError("WebFirewallArgs.ai_limit needs the AI routes' path prefixes")
+        require_valid(self.settings)
 
 
 def _path_statement(prefix: str) -> dict[str, Any]:
@@ -126,9 +179,9 @@ class WebFirewall(pulumi.ComponentResource):
         # Rules are plain dicts in the provider's input shape: WAF statements nest deeply, and the dict form reads
         # like the JSON in the AWS docs (typed as Any: mypy cannot match nested dicts to the generated TypedDicts).
         rules: list[Any] = [
-            self._rate_rule("flood", 20, args.flood_limit),
-            self._rate_rule("api-rate", 30, args.general_limit),
-            self._rate_rule("ai-rate", 40, args.ai_limit),
+            self._rate_rule("flood", 20, args.settings.flood_limit),
+            self._rate_rule("api-rate", 30, args.settings.general_limit),
+            self._rate_rule("ai-rate", 40, args.settings.ai_limit),
             *(self._managed_rule(*group) for group in MANAGED_GROUPS),
         ]
         rules.sort(key=lambda rule: rule["priority"])
@@ -170,7 +223,7 @@ class WebFirewall(pulumi.ComponentResource):
     def _rate_rule(self, rule: str, priority: int, limit: RateLimit) -> dict[str, Any]:
         statement: dict[str, Any] = {
             "limit": limit.limit,
-            "evaluation_window_sec": self._args.window_seconds,
+            "evaluation_window_sec": self._args.settings.window_seconds,
             "aggregate_key_type": "IP",
         }
         if (scope := scope_down(limit.path_prefixes)) is not None:
@@ -181,7 +234,7 @@ class WebFirewall(pulumi.ComponentResource):
             "action": {"block": {"custom_response": {
                 "response_code": 429,
                 "custom_response_body_key": "rate-limited",
-                "response_headers": [{"name": "Retry-After", "value": str(self._args.window_seconds)}],
+                "response_headers": [{"name": "Retry-After", "value": str(self._args.settings.window_seconds)}],
             }}},
             "statement": {"rate_based_statement": statement},
             "visibility_config": self._visibility(f"{self._args.name_prefix}-{rule}"),

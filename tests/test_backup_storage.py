@@ -245,15 +245,15 @@ aws.iam.Policy("reader", policy=policy_json(storage.read_backups_statements("pos
 
 
 def test_args_refuse_unsafe_combinations() -> None:
-    from components.backup_storage import BackupStorageArgs
+    from components.backup_storage import BackupStorageArgs, BackupStorageSettings
     from components.base import AwsContext
 
     ctx = AwsContext(account_id="1", partition="aws", region="us-east-1")
     with pytest.raises(ValueError, match="force_destroy must be false when protect"):
-        BackupStorageArgs(context=ctx, key=None, lock_mode="GOVERNANCE", force_destroy=True,  # type: ignore[arg-type]
-                          protect=True)
-    with pytest.raises(ValueError, match="COMPLIANCE"):
-        BackupStorageArgs(context=ctx, key=None, force_destroy=True)  # type: ignore[arg-type]
+        BackupStorageArgs(context=ctx, key=None,  # type: ignore[arg-type]
+                          settings=BackupStorageSettings(lock_mode="GOVERNANCE", force_destroy=True), protect=True)
+    with pytest.raises(ValueError, match="backupForceDestroy = true: cannot be true with backupLockMode COMPLIANCE"):
+        BackupStorageArgs(context=ctx, key=None, settings=BackupStorageSettings(force_destroy=True))  # type: ignore
 
 
 # --- configuration --------------------------------------------------------------------------------------------------

@@ -135,11 +135,12 @@ def test_allow_from_admits_6379_from_a_security_group_only(tmp_path: Path) -> No
     program = tmp_path / "__main__.py"
     program.write_text('''
 import pulumi_aws as aws
-from components.cache import Cache, CacheArgs
+from components.cache import Cache, CacheArgs, CacheSettings
 key = aws.kms.Key("key")
 app = aws.ec2.SecurityGroup("app", vpc_id="vpc-1")
 cache = Cache("cache", CacheArgs(subnet_ids=["subnet-1", "subnet-2"], vpc_id="vpc-1",
-    az_names=("us-east-1a", "us-east-1b"), data_key=key, log_key=key, log_retention_days=30, replicas=1))
+    az_names=("us-east-1a", "us-east-1b"), data_key=key, log_key=key, log_retention_days=30,
+    settings=CacheSettings(replicas=1)))
 cache.allow_from(app, "web")
 cache.allow_from(aws.ec2.SecurityGroup("ops", vpc_id="vpc-1"), "ops", egress=False)
 ''')
@@ -290,19 +291,21 @@ def test_a_rejected_value_does_not_trigger_dependent_rules() -> None:
 
 
 @pytest.mark.parametrize(("changes", "message"), [
-    ({"replicas": 0}, "automatic_failover needs replicas >= 1"),
-    ({"automatic_failover": False}, "multi_az needs automatic_failover"),
-    ({"automatic_failover": False, "multi_az": False, "cluster_mode": True}, "cluster_mode needs automatic_failover"),
-    ({"shards": 2}, "shards must be 1 without cluster_mode"),
-    ({"replicas": 6}, "replicas must be 0-5"),
+    ({"replicas": 0}, "redisAutomaticFailover = true: needs redisReplicas >= 1"),
+    ({"automatic_failover": False}, "redisMultiAz = true: needs redisAutomaticFailover = true"),
+    ({"automatic_failover": False, "multi_az": False, "cluster_mode": True},
+     "redisClusterMode = true: needs redisAutomaticFailover = true"),
+    ({"shards": 2}, "redisShards = 2: more than 1 shard needs redisClusterMode = true"),
+    ({"replicas": 6}, "redisReplicas = 6: must be between 0 and 5"),
 ])
 def test_cache_args_refuse_what_elasticache_would_reject(changes: dict[str, Any], message: str) -> None:
-    from components.cache import CacheArgs
+    # One validation: the settings type's rules, run for the stack's config and for a component built in code.
+    from components.cache import CacheArgs, CacheSettings
 
     base: dict[str, Any] = {"subnet_ids": ["subnet-1"], "vpc_id": "vpc-1", "az_names": ("us-east-1a",),
                             "data_key": None, "log_key": None, "log_retention_days": 30}
-    with pytest.raises(ValueError, match=message):
-        CacheArgs(**{**base, **changes})
+    with pytest.raises(ValueError, match=re.escape(message)):
+        CacheArgs(**base, settings=CacheSettings(**changes))
 
 
 @pytest.mark.parametrize(("prefix", "expected"), [

@@ -12,7 +12,8 @@ import pytest
 
 import stack_config
 from bench.deploy_path import finish_times, waits_for
-from components.database import PostgresTuning
+from components.database import DatabaseSettings, PostgresTuning
+from components.windows import windows_overlap
 from offline.engine import StackRun, is_secret, run_program, unwrap_secrets
 from tests.configs import MINIMAL_VALID
 
@@ -255,7 +256,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import AwsContext
-from components.database import Database, DatabaseArgs
+from components.database import Database, DatabaseArgs, DatabaseSettings
 
 context = AwsContext(account_id="123456789012", partition="aws", region="us-east-1")
 key = aws.kms.Key("data")
@@ -263,7 +264,7 @@ web = aws.ec2.SecurityGroup("web", vpc_id="vpc-1")
 database = Database("db", DatabaseArgs(
     context=context, vpc_id="vpc-1", subnet_ids=["subnet-a", "subnet-b"], az_names=("us-east-1a", "us-east-1b"),
     data_key=key, log_key=key, name_prefix="maratron-test", private_zone_name="test.maratron.internal",
-    replica_instance_classes=("db.t4g.small",),
+    settings=DatabaseSettings(replica_count=1, replica_instance_classes=("db.t4g.small",)),
 ))
 database.allow_from(web, "web")
 pulumi.export("replicas", database.replica_identifiers)
@@ -447,9 +448,11 @@ def problems(**changes: str) -> list[str]:
 def test_database_defaults_are_the_production_choice() -> None:
     db = load().database
     assert (db.engine_version, db.instance_class, db.multi_az) == ("15", "db.m7g.large", True)
-    assert db.replica_instance_classes == ("db.m7g.large", "db.m7g.large") and db.replica_count == 2
+    assert db.replica_classes == ("db.m7g.large", "db.m7g.large") and db.replica_count == 2
     assert (db.backup_retention_days, db.backup_replication_region) == (14, "")
-    assert (db.shared_buffers_mb, db.effective_cache_size_mb, db.max_connections) == (256, 1024, 100)
+    tuning = db.tuning
+    assert (tuning.shared_buffers_mb, tuning.effective_cache_size_mb, tuning.max_connections) == (256, 1024, 100)
+    assert db == DatabaseSettings()  # the component's defaults are the stack's: one declaration
     assert load(dbReplicaCount="0").database.replica_count == 0
 
 
@@ -519,4 +522,4 @@ def test_a_rejected_value_does_not_trigger_follow_up_rules() -> None:
     ("01:00-02:00", "sun:23:00-mon:00:30", False),
 ])
 def test_window_overlap(backup: str, maintenance: str, overlap: bool) -> None:
-    assert stack_config.windows_overlap(backup, maintenance) is overlap
+    assert windows_overlap(backup, maintenance) is overlap

@@ -9,7 +9,7 @@ import pytest
 
 import stack_config
 from components.base import AwsContext
-from components.load_balancer import HSTS, SEED_CSP, LoadBalancerArgs, cors_header_origin
+from components.load_balancer import HSTS, SEED_CSP, LoadBalancerArgs, LoadBalancerSettings, cors_header_origin
 from offline.engine import Resource, StackRun, run_program
 from tests.configs import MINIMAL_VALID
 
@@ -369,11 +369,12 @@ def test_every_taggable_edge_resource_carries_the_stack_tags(any_stack: StackRun
 
 def test_args_need_a_certificate_source_and_two_subnets() -> None:
     ctx = AwsContext("123456789012", "aws", "us-east-1")
-    with pytest.raises(ValueError, match="needs hosted_zone_id"):
-        LoadBalancerArgs(context=ctx, vpc_id="vpc-1", subnet_ids=["a", "b"], domain_name="x.example.com")
+    with pytest.raises(ValueError, match=r"set hostedZoneId .*, certificateArn .*, or both"):
+        LoadBalancerArgs(context=ctx, vpc_id="vpc-1", subnet_ids=["a", "b"], domain_name="x.example.com",
+                         settings=LoadBalancerSettings())
     with pytest.raises(ValueError, match="at least two AZs"):
         LoadBalancerArgs(context=ctx, vpc_id="vpc-1", subnet_ids=["a"], domain_name="x.example.com",
-                         hosted_zone_id="Z1")
+                         settings=LoadBalancerSettings(hosted_zone_id="Z1"))
 
 
 GOOD = dict(MINIMAL_VALID)
@@ -392,12 +393,12 @@ def edge_problems(**changes: str | None) -> list[str]:
 
 
 def test_edge_defaults_and_both_certificate_modes_load() -> None:
-    edge = stack_config.load(GOOD, stack="test").edge
+    edge = stack_config.load(GOOD, stack="test").load_balancer
     assert edge.hosted_zone_id == "Z0DEV00000MARATRON0001" and edge.certificate_arn == ""
     assert edge.tls_policy == "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
     assert (edge.desync_mitigation_mode, edge.idle_timeout_seconds) == ("strictest", 300)
     only_cert = stack_config.load({**GOOD, "maratron:hostedZoneId": "", "maratron:certificateArn": EXISTING_CERT},
-                                  stack="test").edge
+                                  stack="test").load_balancer
     assert only_cert.certificate_arn == EXISTING_CERT and only_cert.hosted_zone_id == ""
 
 

@@ -3,6 +3,7 @@ thresholds from config, alarms only for what is watched, and the dashboard body.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -11,16 +12,8 @@ from typing import Any
 import pytest
 
 import stack_config
-from components.observability import (
-    ALARM_KINDS,
-    GIB,
-    MIB,
-    AlarmThresholds,
-    BackupWatch,
-    CacheWatch,
-    DatabaseWatch,
-    EdgeWatch,
-)
+from components.alarm_catalog import ALARM_KINDS, GIB, MIB, AlarmKind, AlarmThresholds
+from components.observability import BackupWatch, CacheWatch, DatabaseWatch, EdgeWatch
 from offline.engine import ROOT, Resource, StackRun, run_program
 from offline.engine import stack_config as merged_stack_config
 from tests.configs import MINIMAL_VALID
@@ -354,18 +347,33 @@ def test_operations_config_errors(changes: dict[str, str], expected: str) -> Non
 def test_operations_config_is_typed() -> None:
     config = stack_config.load({**GOOD, "maratron:alertEmails": '["oncall@maratron.example.com"]',
                                 "maratron:alarmCpuPercent": "70"}, stack="test")
-    assert config.operations.alert_emails == ("oncall@maratron.example.com",)
-    assert config.operations.alarm_thresholds == AlarmThresholds(cpu_percent=70)
+    assert config.alerts.emails == ("oncall@maratron.example.com",)
+    assert config.alerts.thresholds == AlarmThresholds(cpu_percent=70)
     # A bad p95 does not also trigger the p99 >= p95 rule.
     assert problems(alarmLatencyP95Ms="x") == ["maratron:alarmLatencyP95Ms = \"x\": must be an integer"]
 
 
 def test_component_defaults_are_the_schema_defaults() -> None:
-    schema = stack_config.schema()
+    # One declaration: every alarm* key of Pulumi.yaml is an AlarmThresholds setting with the same default.
+    schema = stack_config.schema_entries()
+    declared = {entry.key: entry.default for entry in schema if entry.key.startswith("alarm")}
     defaults = AlarmThresholds()
-    for key, (field_name, _, _) in stack_config.ALARM_THRESHOLD_KEYS.items():
-        assert schema[key]["default"] == getattr(defaults, field_name), key
-    assert {k for k in schema if k.startswith("alarm")} == set(stack_config.ALARM_THRESHOLD_KEYS)
+    assert set(declared) == {field.metadata["maratron.setting"].key for field in dataclasses.fields(defaults)}
+    for field in dataclasses.fields(defaults):
+        assert declared[field.metadata["maratron.setting"].key] == getattr(defaults, field.name), field.name
+
+
+def test_catalog_fields_are_keyword_only_and_checked_against_cloudwatch_limits() -> None:
+    fields = [f.name for f in dataclasses.fields(AlarmKind)]
+    with pytest.raises(TypeError):
+        AlarmKind(*["x"] * len(fields))  # type: ignore[misc]  # positional arguments could be swapped silently
+    base = dataclasses.asdict(ALARM_KINDS[0])
+    with pytest.raises(ValueError, match="datapoints_to_alarm <= evaluation_periods"):
+        AlarmKind(**{**base, "evaluation_periods": 2, "datapoints_to_alarm": 3})
+    with pytest.raises(ValueError, match="at most one day"):
+        AlarmKind(**{**base, "period": 3600, "evaluation_periods": 25, "datapoints_to_alarm": 1})
+    with pytest.raises(ValueError, match="neither a number nor a threshold"):
+        AlarmKind(**{**base, "threshold": "cpu_percnt"})
 
 
 def test_readme_alarm_table_is_generated_from_the_catalog() -> None:

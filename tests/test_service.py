@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from components.app_environment import SECRET_NAME_PATTERN, app_environment
+from components.app_environment import SECRET_NAME_PATTERN, AppSettings, app_environment
 from components.task import ContainerSpec
 from offline.engine import PLACEHOLDER_PREFIX, StackRun, is_secret, project_schema, run_program, stack_config
 
@@ -311,9 +311,9 @@ def test_unset_optional_keys_outside_prod_are_simply_absent(run_variant) -> None
 
 def test_secret_like_names_are_refused_as_environment() -> None:
     with pytest.raises(ValueError, match=r"\['DATABASE_URL'\] look like secrets"):
-        app_environment(environment="dev", app_url="https://x.example.com", cors_origins=[], port=3000,
-                        log_level="info", database_pool_size=1, database_max_connections=1, redis_enabled=False,
-                        redis_cluster_enabled=False, extra={"DATABASE_URL": "postgres://u:p@h/db"})
+        app_environment(AppSettings(), environment="dev", app_url="https://x.example.com", cors_origins=[],
+                        port=3000, redis_enabled=False, redis_cluster_enabled=False,
+                        extra={"DATABASE_URL": "postgres://u:p@h/db"})
     with pytest.raises(ValueError, match="are both environment and secrets"):
         ContainerSpec(name="x", image="i", port=1, environment={"A": "1"}, secrets={"A": None})  # type: ignore[dict-item]
     with pytest.raises(ValueError, match="a health check needs a port"):
@@ -456,7 +456,7 @@ import pulumi
 import pulumi_aws as aws
 from components.base import AwsContext
 from components.cluster import Cluster, ClusterArgs
-from components.service import FargateService, FargateServiceArgs, LoadBalancerAttachment
+from components.service import FargateService, FargateServiceArgs, LoadBalancerAttachment, ServiceSettings
 from components.task import ContainerSpec, FargateTaskArgs
 
 context = AwsContext(account_id="123456789012", partition="aws", region="us-east-1")
@@ -467,9 +467,10 @@ listener = aws.lb.Listener("https", load_balancer_arn="arn:lb", default_actions=
 cluster = Cluster("cluster", ClusterArgs(name_prefix="t"))
 web = FargateService("web", FargateServiceArgs(
     task=FargateTaskArgs(context=context, container=ContainerSpec(name="web", image="img", port=3000),
-                         cpu=256, memory=512, vpc_id="vpc-1", repository=repository, log_key=key, name_prefix="t",
+                         vpc_id="vpc-1", repository=repository, log_key=key, name_prefix="t",
                          enable_execute_command=True),
-    cluster=cluster, subnet_ids=["subnet-1"], desired_count=2, max_count=4,
+    settings=ServiceSettings(desired_count=2, max_count=4),
+    cluster=cluster, subnet_ids=["subnet-1"],
     load_balancer=LoadBalancerAttachment(target_group_arn="arn:tg", target_group_arn_suffix="targetgroup/web/1",
                                          load_balancer_arn_suffix="app/alb/2", depends_on=[listener]),
 ))

@@ -9,7 +9,7 @@ import pytest
 
 import stack_config
 from components.base import AwsContext
-from components.waf import RateLimit, WebFirewallArgs, scope_down
+from components.waf import RateLimit, WafSettings, WebFirewallArgs, scope_down
 from offline.engine import StackRun
 from tests.configs import MINIMAL_VALID
 from tests.test_load_balancer import EDGE_VARIANT
@@ -151,9 +151,9 @@ def test_component_args_enforce_waf_limits() -> None:
     with pytest.raises(ValueError, match="must start with /"):
         RateLimit(10, ("api/chat",))
     ctx = AwsContext("123456789012", "aws", "us-east-1")
-    with pytest.raises(ValueError, match="window_seconds must be one of"):
+    with pytest.raises(ValueError, match="wafRateLimitWindowSeconds = 30: must be one of 60, 120, 300, 600"):
         WebFirewallArgs(context=ctx, load_balancer_arn="arn", log_key=None, log_retention_days=30,  # type: ignore
-                        window_seconds=30)
+                        settings=WafSettings(window_seconds=30))
 
 
 GOOD = dict(MINIMAL_VALID)
@@ -167,10 +167,10 @@ def waf_problems(**changes: str) -> list[str]:
 
 
 def test_waf_settings_load_with_the_seeds_defaults() -> None:
-    edge = stack_config.load(GOOD, stack="test").edge
-    assert (edge.waf_window_seconds, edge.waf_rate_limit, edge.waf_ai_rate_limit, edge.waf_flood_rate_limit) == (
-        60, 60, 10, 1000)
-    assert edge.waf_rate_limit_paths == ("/api/",) and edge.waf_ai_paths == ("/api/chat",)
+    waf = stack_config.load(GOOD, stack="test").waf
+    assert (waf.window_seconds, waf.rate_limit, waf.ai_rate_limit, waf.flood_rate_limit) == (60, 60, 10, 1000)
+    assert waf.rate_limit_paths == ("/api/",) and waf.ai_paths == ("/api/chat",)
+    assert waf == WafSettings()  # the component's defaults are the stack's (one declaration)
 
 
 @pytest.mark.parametrize(("changes", "expected"), [

@@ -4,13 +4,13 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import AwsContext
-from components.load_balancer import LoadBalancer, LoadBalancerArgs
+from components.load_balancer import LoadBalancer, LoadBalancerArgs, LoadBalancerSettings
 
 context = AwsContext(account_id="123456789012", partition="aws", region="us-east-1")
 web = aws.ec2.SecurityGroup("web-tasks", vpc_id="vpc-0123", description="stand-in for the web service's SG")
 load_balancer = LoadBalancer("lb", LoadBalancerArgs(
     context=context, vpc_id="vpc-0123", subnet_ids=["subnet-a", "subnet-b"], domain_name="app.example.com",
-    hosted_zone_id="Z0EXAMPLE", target_port=3000,
+    settings=LoadBalancerSettings(hosted_zone_id="Z0EXAMPLE"), target_port=3000,
 ))
 load_balancer.route_to(web, 3000, "web")
 for port, name in ((8080, "wrong-port"), (3000, "web")):

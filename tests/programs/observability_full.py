@@ -45,8 +45,7 @@ else:  # a database without replicas and nothing else
 observability = Observability("observability", ObservabilityArgs(
     context=context,
     topic_key=logs_key,
-    alert_emails=config.operations.alert_emails,
-    thresholds=config.operations.alarm_thresholds,
+    settings=config.alerts,
     name_prefix=prefix,
     tags=config.tags,
     **watches,

@@ -1,0 +1,282 @@
+"""The alarm catalog: every kind of alarm the stack raises, and the per-environment thresholds it is judged by.
+
+Each entry says what the alarm means, its metric and statistic, how it compares, its window (period x evaluation
+periods, of which datapoints must breach) and how missing data counts, and why. The Observability component adds
+only the dimensions and the configured threshold; the README's alarm table (`make docs`), the tests and the alarms
+read the same entries. Fields are keyword-only, so a period, an evaluation count and a datapoint count can never be
+swapped silently, and each entry is checked against CloudWatch's limits when it is declared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from components.constants import BACKUP_METRIC_NAME, BACKUP_METRIC_NAMESPACE
+from components.settings import Rules, setting
+
+Comparison = Literal["GreaterThanThreshold", "GreaterThanOrEqualToThreshold", "LessThanThreshold"]
+MissingData = Literal["breaching", "notBreaching", "ignore", "missing"]
+GIB = 1024 ** 3
+MIB = 1024 ** 2
+MAX_EVALUATED_SECONDS = 86_400
+"""CloudWatch evaluates at most one day of periods (period x evaluation periods)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlarmThresholds:
+    """Per-environment alarm thresholds (config keys `alarm*`); the defaults are the production values.
+
+    Percentages stop at 100; the other maxima are values past which the alarm could never fire in practice, so a typo
+    (an extra zero) is caught.
+    """
+
+    alb_5xx_rate_percent: int = setting(
+        "alarmAlb5xxRatePercent", 1, "Alarm when ALB-generated 5xx responses exceed this share of requests (percent, "
+        "3 of 5 minutes, minutes with >= 10 requests).", minimum=1, maximum=100)
+    target_5xx_count: int = setting(
+        "alarmTarget5xxCount", 10, "Alarm when a target group's tasks answer more 5xx than this in 5 minutes.",
+        minimum=1, maximum=100_000)
+    latency_p95_ms: int = setting(
+        "alarmLatencyP95Ms", 1500, "Alarm when p95 TargetResponseTime (time to first byte from the tasks) exceeds "
+        "this, in ms.", minimum=10, maximum=60_000)
+    latency_p99_ms: int = setting(
+        "alarmLatencyP99Ms", 4000, "Alarm when p99 TargetResponseTime exceeds this, in ms (>= the p95 threshold; AI "
+        "chat calls are slow, so p99 gets room).", minimum=10, maximum=60_000)
+    cpu_percent: int = setting(
+        "alarmCpuPercent", 80, "CPU alarm for ECS services, RDS instances and Redis engine CPU, sustained 15 minutes "
+        "(percent).", minimum=1, maximum=100)
+    memory_percent: int = setting(
+        "alarmMemoryPercent", 85, "Memory alarm for an ECS service's busiest task and Redis memory of maxmemory, "
+        "sustained 15 minutes (percent).", minimum=1, maximum=100)
+    db_free_storage_gib: int = setting(
+        "alarmDbFreeStorageGib", 10, "Alarm when an RDS instance's free storage drops below this (GiB); storage "
+        "autoscaling needs the headroom.", minimum=1, maximum=65_536)
+    db_freeable_memory_mib: int = setting(
+        "alarmDbFreeableMemoryMib", 256, "Alarm when an RDS instance's freeable memory stays below this for 15 "
+        "minutes (MiB).", minimum=1, maximum=1_048_576)
+    db_connections_percent: int = setting(
+        "alarmDbConnectionsPercent", 80, "Alarm when DatabaseConnections exceed this share of max_connections "
+        "(dbMaxConnections), in percent.", minimum=1, maximum=100)
+    db_latency_ms: int = setting(
+        "alarmDbLatencyMs", 20, "Alarm when RDS ReadLatency or WriteLatency (average per I/O) exceeds this for 15 "
+        "minutes, in ms.", minimum=1, maximum=10_000)
+    replica_lag_seconds: int = setting(
+        "alarmReplicaLagSeconds", 30, "Alarm when an RDS read replica or a Redis replica lags its primary by more "
+        "than this for 5 minutes, in seconds.", minimum=1, maximum=86_400)
+    cache_evictions: int = setting(
+        "alarmCacheEvictions", 100, "Alarm when a Redis node evicts more keys than this in 5 minutes (memory "
+        "pressure).", minimum=1, maximum=10_000_000)
+    waf_blocked_requests: int = setting(
+        "alarmWafBlockedRequests", 1000, "Alarm when the WAF blocks more requests than this in 5 minutes (an attack "
+        "or a rule blocking real users).", minimum=1, maximum=10_000_000)
+
+    def validate(self, rules: Rules) -> None:
+        if self.latency_p99_ms < self.latency_p95_ms:
+            rules.problem("latency_p99_ms", f"must be at least {rules.key('latency_p95_ms')} ({self.latency_p95_ms}): "
+                          "a p99 is never below the p95", also=["latency_p95_ms"])
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlarmKind:
+    """One kind of alarm: everything but the dimensions and the threshold's value."""
+
+    key: str
+    """Logical-name suffix; `{label}` is replaced by the watched thing's label (e.g. `ecs-{label}-cpu`)."""
+    summary: str
+    """What it means, for the alarm description and the README table."""
+    metric: str
+    """`Namespace MetricName` or a metric math formula, for people."""
+    statistic: str
+    """Sum, Average, Minimum, Maximum, or a percentile such as p95."""
+    comparison: Comparison
+    threshold: str
+    """The AlarmThresholds field, or a literal such as "1" for a fixed threshold."""
+    unit: str
+    """Unit of the configured threshold (%, ms, GiB, ...), for people."""
+    scale: float
+    """Configured value x scale = CloudWatch threshold (ms -> s, GiB -> bytes)."""
+    period: int
+    """Seconds per datapoint (a multiple of 60: standard-resolution metrics)."""
+    evaluation_periods: int
+    """How many of the latest periods are evaluated."""
+    datapoints_to_alarm: int
+    """How many of those must breach (M of N)."""
+    treat_missing_data: MissingData
+    why_missing: str
+    """Why treat_missing_data is what it is."""
+
+    def __post_init__(self) -> None:
+        if self.period % 60 or not 1 <= self.datapoints_to_alarm <= self.evaluation_periods:
+            raise ValueError(f"alarm {self.key}: period must be a multiple of 60 and 1 <= datapoints_to_alarm <= "
+                             "evaluation_periods")
+        if self.period * self.evaluation_periods > MAX_EVALUATED_SECONDS:
+            raise ValueError(f"alarm {self.key}: CloudWatch evaluates at most one day (period x evaluation_periods)")
+        if not (self.threshold.isdigit() or self.threshold in AlarmThresholds.__dataclass_fields__):
+            raise ValueError(f"alarm {self.key}: threshold {self.threshold!r} is neither a number nor a threshold")
+
+    @property
+    def window(self) -> str:
+        minutes = self.period // 60
+        span = f"{minutes} min" if minutes < 60 else f"{minutes // 60} h"
+        return f"{self.datapoints_to_alarm} of {self.evaluation_periods} × {span}"
+
+
+_NO_TRAFFIC = "no requests, nothing to judge: ALB metrics are only emitted while there is traffic"
+ALARM_KINDS: tuple[AlarmKind, ...] = (
+    AlarmKind(
+        key="alb-5xx-rate", summary="ALB-generated 5xx share of requests",
+        metric="100 × HTTPCode_ELB_5XX_Count / RequestCount (AWS/ApplicationELB; only minutes with ≥ 10 requests "
+        "count)",
+        statistic="Sum", comparison="GreaterThanThreshold", threshold="alb_5xx_rate_percent", unit="%", scale=1,
+        period=60, evaluation_periods=5, datapoints_to_alarm=3, treat_missing_data="notBreaching",
+        why_missing=_NO_TRAFFIC,
+    ),
+    AlarmKind(
+        key="alb-p95-latency", summary="p95 target response time", metric="AWS/ApplicationELB TargetResponseTime",
+        statistic="p95", comparison="GreaterThanThreshold", threshold="latency_p95_ms", unit="ms", scale=0.001,
+        period=300, evaluation_periods=3, datapoints_to_alarm=2, treat_missing_data="notBreaching",
+        why_missing=_NO_TRAFFIC,
+    ),
+    AlarmKind(
+        key="alb-p99-latency", summary="p99 target response time", metric="AWS/ApplicationELB TargetResponseTime",
+        statistic="p99", comparison="GreaterThanThreshold", threshold="latency_p99_ms", unit="ms", scale=0.001,
+        period=300, evaluation_periods=3, datapoints_to_alarm=3, treat_missing_data="notBreaching",
+        why_missing=_NO_TRAFFIC,
+    ),
+    AlarmKind(
+        key="tg-{label}-5xx", summary="5xx responses from the target group's tasks",
+        metric="AWS/ApplicationELB HTTPCode_Target_5XX_Count", statistic="Sum", comparison="GreaterThanThreshold",
+        threshold="target_5xx_count", unit="per 5 min", scale=1, period=300, evaluation_periods=1,
+        datapoints_to_alarm=1, treat_missing_data="notBreaching",
+        why_missing="the metric is absent when no target answered 5xx",
+    ),
+    AlarmKind(
+        key="tg-{label}-unhealthy-hosts", summary="a target fails its health check",
+        metric="AWS/ApplicationELB UnHealthyHostCount", statistic="Maximum",
+        comparison="GreaterThanOrEqualToThreshold", threshold="1", unit="targets", scale=1, period=60,
+        evaluation_periods=3, datapoints_to_alarm=3, treat_missing_data="notBreaching",
+        why_missing="only absent when the group is detached; a service short of tasks is the ecs running alarm's job",
+    ),
+    AlarmKind(
+        key="ecs-{label}-cpu", summary="service CPU (average over its tasks)", metric="AWS/ECS CPUUtilization",
+        statistic="Average", comparison="GreaterThanThreshold", threshold="cpu_percent", unit="%", scale=1,
+        period=300, evaluation_periods=3, datapoints_to_alarm=3, treat_missing_data="notBreaching",
+        why_missing="no tasks, no CPU: the running-tasks alarm covers a service that stopped",
+    ),
+    AlarmKind(
+        key="ecs-{label}-memory", summary="memory of the service's busiest task (a leak OOM-kills one task first)",
+        metric="AWS/ECS MemoryUtilization", statistic="Maximum", comparison="GreaterThanThreshold",
+        threshold="memory_percent", unit="%", scale=1, period=300, evaluation_periods=3, datapoints_to_alarm=3,
+        treat_missing_data="notBreaching",
+        why_missing="no tasks, no memory: the running-tasks alarm covers a service that stopped",
+    ),
+    AlarmKind(
+        key="ecs-{label}-running-tasks", summary="fewer tasks running than desired",
+        metric="DesiredTaskCount − RunningTaskCount (ECS/ContainerInsights)", statistic="Average",
+        comparison="GreaterThanThreshold", threshold="0", unit="tasks", scale=1, period=60, evaluation_periods=5,
+        datapoints_to_alarm=5, treat_missing_data="breaching",
+        why_missing="Container Insights reports every minute while the service exists: silence means we are blind",
+    ),
+    AlarmKind(
+        key="db-{label}-cpu", summary="RDS instance CPU", metric="AWS/RDS CPUUtilization", statistic="Average",
+        comparison="GreaterThanThreshold", threshold="cpu_percent", unit="%", scale=1, period=300,
+        evaluation_periods=3, datapoints_to_alarm=3, treat_missing_data="notBreaching",
+        why_missing="the free-storage alarm owns instance silence",
+    ),
+    AlarmKind(
+        key="db-{label}-free-storage", summary="RDS free storage below the floor", metric="AWS/RDS FreeStorageSpace",
+        statistic="Minimum", comparison="LessThanThreshold", threshold="db_free_storage_gib", unit="GiB", scale=GIB,
+        period=300, evaluation_periods=2, datapoints_to_alarm=2, treat_missing_data="breaching",
+        why_missing="RDS reports it every minute while the instance runs: silence means stopped, failed or deleted",
+    ),
+    AlarmKind(
+        key="db-{label}-freeable-memory", summary="RDS freeable memory below the floor",
+        metric="AWS/RDS FreeableMemory", statistic="Minimum", comparison="LessThanThreshold",
+        threshold="db_freeable_memory_mib", unit="MiB", scale=MIB, period=300, evaluation_periods=3,
+        datapoints_to_alarm=3, treat_missing_data="notBreaching",
+        why_missing="the free-storage alarm owns instance silence",
+    ),
+    AlarmKind(
+        key="db-{label}-connections", summary="connections near max_connections",
+        metric="AWS/RDS DatabaseConnections", statistic="Maximum", comparison="GreaterThanThreshold",
+        threshold="db_connections_percent", unit="% of max_connections", scale=1, period=300, evaluation_periods=2,
+        datapoints_to_alarm=2, treat_missing_data="notBreaching",
+        why_missing="the free-storage alarm owns instance silence",
+    ),
+    AlarmKind(
+        key="db-{label}-read-latency", summary="RDS read latency per I/O", metric="AWS/RDS ReadLatency",
+        statistic="Average", comparison="GreaterThanThreshold", threshold="db_latency_ms", unit="ms", scale=0.001,
+        period=300, evaluation_periods=3, datapoints_to_alarm=3, treat_missing_data="notBreaching",
+        why_missing="the free-storage alarm owns instance silence",
+    ),
+    AlarmKind(
+        key="db-{label}-write-latency", summary="RDS write latency per I/O (writer only)",
+        metric="AWS/RDS WriteLatency", statistic="Average", comparison="GreaterThanThreshold",
+        threshold="db_latency_ms", unit="ms", scale=0.001, period=300, evaluation_periods=3, datapoints_to_alarm=3,
+        treat_missing_data="notBreaching", why_missing="the free-storage alarm owns instance silence",
+    ),
+    AlarmKind(
+        key="db-{label}-replica-lag", summary="read replica behind the writer", metric="AWS/RDS ReplicaLag",
+        statistic="Maximum", comparison="GreaterThanThreshold", threshold="replica_lag_seconds", unit="s", scale=1,
+        period=60, evaluation_periods=5, datapoints_to_alarm=5, treat_missing_data="breaching",
+        why_missing="a replica reports lag every minute while it replicates: silence means replication stopped",
+    ),
+    AlarmKind(
+        key="cache-{label}-engine-cpu", summary="Redis engine thread CPU (Redis is single-threaded)",
+        metric="AWS/ElastiCache EngineCPUUtilization", statistic="Average", comparison="GreaterThanThreshold",
+        threshold="cpu_percent", unit="%", scale=1, period=300, evaluation_periods=3, datapoints_to_alarm=3,
+        treat_missing_data="notBreaching",
+        why_missing="a node being replaced reports nothing; the group's other nodes still do",
+    ),
+    AlarmKind(
+        key="cache-{label}-memory", summary="Redis memory used of maxmemory",
+        metric="AWS/ElastiCache DatabaseMemoryUsagePercentage", statistic="Average",
+        comparison="GreaterThanThreshold", threshold="memory_percent", unit="%", scale=1, period=300,
+        evaluation_periods=3, datapoints_to_alarm=3, treat_missing_data="notBreaching",
+        why_missing="a node being replaced reports nothing",
+    ),
+    AlarmKind(
+        key="cache-{label}-evictions", summary="keys evicted for lack of memory", metric="AWS/ElastiCache Evictions",
+        statistic="Sum", comparison="GreaterThanThreshold", threshold="cache_evictions", unit="per 5 min", scale=1,
+        period=300, evaluation_periods=1, datapoints_to_alarm=1, treat_missing_data="notBreaching",
+        why_missing="a node being replaced reports nothing",
+    ),
+    AlarmKind(
+        key="cache-{label}-replication-lag", summary="Redis replica behind the primary",
+        metric="AWS/ElastiCache ReplicationLag", statistic="Maximum", comparison="GreaterThanThreshold",
+        threshold="replica_lag_seconds", unit="s", scale=1, period=60, evaluation_periods=5, datapoints_to_alarm=5,
+        treat_missing_data="notBreaching",
+        why_missing="only replicas emit it and failover swaps roles, so every member is watched and the primary is "
+        "silent",
+    ),
+    AlarmKind(
+        key="waf-blocked-requests", summary="spike of requests the WAF blocked",
+        metric="AWS/WAFV2 BlockedRequests (Rule=ALL)", statistic="Sum", comparison="GreaterThanThreshold",
+        threshold="waf_blocked_requests", unit="per 5 min", scale=1, period=300, evaluation_periods=1,
+        datapoints_to_alarm=1, treat_missing_data="notBreaching",
+        why_missing="the metric is absent while nothing is blocked",
+    ),
+    AlarmKind(
+        key="backup-missing", summary="no successful backup within the schedule plus grace",
+        metric=f"{BACKUP_METRIC_NAMESPACE} {BACKUP_METRIC_NAME}", statistic="Sum", comparison="LessThanThreshold",
+        threshold="1", unit="backups", scale=1, period=3600, evaluation_periods=7, datapoints_to_alarm=7,
+        treat_missing_data="breaching",
+        why_missing="the job publishes only on success: no data *is* the failure this alarm exists for",
+    ),
+)
+KINDS: Mapping[str, AlarmKind] = {kind.key: kind for kind in ALARM_KINDS}
+ALB_5XX_RATE_EXPRESSION = "IF(requests >= 10, 100 * FILL(errors, 0) / requests, 0)"
+"""ALB 5xx share in percent. FILL: the 5xx metric is absent in minutes without errors; the request floor keeps one
+failed request out of three at night from paging anyone."""
+RUNNING_SHORTFALL_EXPRESSION = "desired - running"
+"""Tasks short of the desired count (desired, not a fixed number: autoscaling moves it)."""
+OPERATORS = {"GreaterThanThreshold": ">", "GreaterThanOrEqualToThreshold": "≥", "LessThanThreshold": "<"}
+
+
+def threshold_value(kind: AlarmKind, thresholds: AlarmThresholds) -> int:
+    """The configured threshold of a kind, in its display unit."""
+    if kind.threshold.isdigit():
+        return int(kind.threshold)
+    return int(getattr(thresholds, kind.threshold))
