@@ -40,7 +40,7 @@ config = stack_config.load()  # every config problem at once, before any resourc
 aws_context = AwsContext.lookup(config.region)
 
 keys = EncryptionKeys("keys", EncryptionKeysArgs(
-    context=aws_context, alias_prefix=config.name_prefix, protect=config.protect_stateful, tags=config.tags,
+    context=aws_context, alias_prefix=config.name_prefix, removal_policy=config.removal_policy, tags=config.tags,
 ))
 
 network = Network("network", NetworkArgs(
@@ -53,19 +53,19 @@ database = Database("database", DatabaseArgs(
     context=aws_context, settings=config.database, vpc_id=network.vpc.id, subnet_ids=network.subnet_ids("data"),
     az_names=network.az_names, data_key=keys.data, log_key=keys.logs, name_prefix=config.name_prefix,
     private_zone_name=config.private_zone_name, log_retention_days=config.log_retention_days,
-    protect=config.protect_stateful, tags=config.tags,
+    removal_policy=config.removal_policy, tags=config.tags,
 ))
 
 cache = Cache("cache", CacheArgs(
     settings=config.cache, subnet_ids=network.subnet_ids("data"), vpc_id=network.vpc.id, az_names=network.az_names,
     data_key=keys.data, log_key=keys.logs, log_retention_days=config.log_retention_days,
-    protect=config.protect_stateful, name_prefix=config.name_prefix, tags=config.tags,
+    removal_policy=config.removal_policy, name_prefix=config.name_prefix, tags=config.tags,
 ))
 
 storage = BackupStorage("storage", BackupStorageArgs(
     context=aws_context, settings=config.storage, key=keys.backups,
     access_log_expiration_days=config.log_retention_days,
-    protect=config.protect_stateful, name_prefix=config.name_prefix, tags=config.tags,
+    removal_policy=config.removal_policy, name_prefix=config.name_prefix, tags=config.tags,
 ))
 
 # --- edge ------------------------------------------------------------------------------------------------------------
@@ -73,7 +73,7 @@ load_balancer = LoadBalancer("load-balancer", LoadBalancerArgs(
     context=aws_context, settings=config.load_balancer, vpc_id=network.vpc.id, subnet_ids=network.subnet_ids("public"),
     domain_name=config.domain_name, cors_allow_origin=cors_header_origin(config.cors_origins, config.app_url),
     access_log_retention_days=config.log_retention_days, name_prefix=config.name_prefix,
-    protect=config.protect_stateful, tags=config.tags,
+    removal_policy=config.removal_policy, tags=config.tags,
 ))
 
 firewall = WebFirewall("waf", WebFirewallArgs(
@@ -86,14 +86,14 @@ app = config.app
 
 images = {service: ImageRepository(service, ImageRepositoryArgs(
     context=aws_context, settings=config.registry, source=source, repository_name=f"{config.name_prefix}/{service}",
-    kms_key=keys.images, force_delete=not config.protect_stateful, tags=config.tags,
+    kms_key=keys.images, removal_policy=config.removal_policy, tags=config.tags,
 )) for service, source in (("web", app.web_image), ("ai", app.ai_image))}
 
 cluster = Cluster("cluster", ClusterArgs(settings=config.cluster, name_prefix=config.name_prefix, tags=config.tags))
 
 app_secrets = AppSecrets("app-secrets", AppSecretsArgs(
     kms_key=keys.data, name_prefix=config.name_prefix, values=config.secrets.values(),
-    recovery_window_days=30 if config.protect_stateful else 0, tags=config.tags,
+    removal_policy=config.removal_policy, tags=config.tags,
 )).refs
 
 # Connection secrets of the data tier, handed to the services through ECS `secrets`, never `environment`.
@@ -169,7 +169,7 @@ migrate = FargateTask("migrate", task("web", ContainerSpec(
 backup_image = ImageRepository("backup", ImageRepositoryArgs(
     context=aws_context, settings=config.registry, repository_name=f"{config.name_prefix}/backup",
     source=ImageSource(build_context="ops/backup"),  # postgres client + AWS CLI, non-root (ops/backup/Dockerfile)
-    kms_key=keys.images, force_delete=not config.protect_stateful, tags=config.tags,
+    kms_key=keys.images, removal_policy=config.removal_policy, tags=config.tags,
 ))
 
 backup_job = BackupJob("backup", BackupJobArgs(

@@ -25,7 +25,7 @@ from pulumi.runtime import config as runtime_config
 from components.app_environment import AppSettings
 from components.app_secrets import AppSecretsSettings
 from components.backup_storage import BackupStorageSettings
-from components.base import REGION_PATTERN
+from components.base import REGION_PATTERN, RemovalPolicy, retains
 from components.cache import CacheSettings
 from components.cluster import ClusterSettings
 from components.constants import ENVIRONMENTS, PROJECT
@@ -83,6 +83,10 @@ class StackConfig:
     environment: Environment = setting(
         "environment", "prod", "Environment profile: dev, staging or prod. Drives the HA and protection rules checked "
         "at startup (prod requires Multi-AZ, failover, retained data, alert recipients, ...).")
+    removal_policy: RemovalPolicy = setting(
+        "removalPolicy", "retain", "What deleting or replacing stateful resources may do: retain (keep the data: "
+        "protect, RDS deletion protection + final snapshot + kept automated backups, final Redis snapshot, retained "
+        "buckets, 30-day secret recovery, protected keys) or destroy (a disposable stack; never prod).")
     owner: str = setting(
         "owner", "platform-team", "Team that owns the stack; applied as the `owner` tag on every taggable resource.",
         check=_check_tag_value)
@@ -123,11 +127,6 @@ class StackConfig:
     @property
     def is_prod(self) -> bool:
         return self.environment == "prod"
-
-    @property
-    def protect_stateful(self) -> bool:
-        """Pulumi `protect`, deletion protection, final snapshots and retained buckets: on in prod."""
-        return self.is_prod
 
     @property
     def name_prefix(self) -> str:
@@ -220,6 +219,9 @@ def _cross_section_rules(config: StackConfig, rules: Rules) -> None:
     if certificate and certificate["region"] != region:
         rules.problem("load_balancer.certificate_arn", f"must be a certificate in the stack's region {region} (an ALB "
                       "only uses certificates of its region)")
+    if config.storage.force_destroy and retains(config.removal_policy):
+        rules.problem("storage.force_destroy", f"needs {rules.key('removal_policy')} = destroy (retained buckets are "
+                      "never emptied)", also=["removal_policy"])
     for service in ("web", "ai"):
         context = getattr(config.app, f"{service}_image").build_context
         if context and (reason := _check_build_context(context)):
@@ -245,6 +247,8 @@ def _environment_rules(config: StackConfig, rules: Rules) -> None:
             rules.problem(field_path, allowed)
 
     network, database, cache = config.network, config.database, config.cache
+    prod("removal_policy", not retains(config.removal_policy),
+         "prod needs retain: production data is never deleted with a stack or a replacement")
     prod("network.az_count", network.az_count < 2, "prod needs at least 2 AZs (Multi-AZ RDS, Redis failover, ALB)")
     prod("network.nat_gateways", network.nat_gateways == "single",
          "prod needs perAz (or none): a single NAT gateway is a cross-AZ single point of failure")

@@ -14,7 +14,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.base import SecretRef, named_tags
+from components.base import SECRET_RECOVERY_WINDOW_DAYS, RemovalPolicy, SecretRef, named_tags, retains
 from components.settings import REQUIRED, Secret, setting
 
 NEXTAUTH_SECRET_LENGTH = 64
@@ -57,9 +57,9 @@ class AppSecretsArgs:
     """Secrets are named `<name_prefix>/app/<env-var-in-kebab-case>`, e.g. maratron-prod/app/anthropic-api-key."""
     values: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Environment variable name -> secret value (Pulumi config secrets). Only set ones: an empty value is an error."""
-    recovery_window_days: int = 30
-    """Days a deleted secret stays recoverable; default 30 (prod). 0 deletes at once, so a dev stack can be
-    destroyed and recreated with the same names."""
+    removal_policy: RemovalPolicy = "retain"
+    """retain (default): a deleted secret stays recoverable for 30 days; destroy: it is deleted at once, so a
+    disposable stack can be destroyed and recreated with the same names."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for every secret."""
 
@@ -94,7 +94,7 @@ class AppSecrets(pulumi.ComponentResource):
             name=secret_name,
             description=f"{self._args.name_prefix}: {description}",
             kms_key_id=self._args.kms_key.arn,
-            recovery_window_in_days=self._args.recovery_window_days,
+            recovery_window_in_days=SECRET_RECOVERY_WINDOW_DAYS if retains(self._args.removal_policy) else 0,
             tags=named_tags(self._args.tags, secret_name),
             opts=pulumi.ResourceOptions(parent=self),
         )

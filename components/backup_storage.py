@@ -25,7 +25,7 @@ from typing import Any, Literal
 import pulumi
 import pulumi_aws as aws
 
-from components.base import AwsContext, assume_role_policy, named_tags, policy_json
+from components.base import AwsContext, RemovalPolicy, assume_role_policy, named_tags, policy_json, retains
 from components.settings import Rules, require_valid, setting
 
 BucketKind = Literal["backups", "archive", "access-logs"]
@@ -104,8 +104,9 @@ class BackupStorageArgs:
     of dumps, seven years of archives)."""
     access_log_expiration_days: int = 365
     """Days server access logs are kept; default 365 (the stack's log retention)."""
-    protect: bool = False
-    """Prod: Pulumi `protect` and `retain_on_delete` on every bucket (a stack deletion leaves them in place)."""
+    removal_policy: RemovalPolicy = "retain"
+    """retain (default): Pulumi `protect` and `retain_on_delete` on every bucket (a stack deletion leaves them in
+    place); destroy: the buckets go with the stack (emptied only with settings.force_destroy)."""
     name_prefix: str = "maratron"
     """Bucket name prefix (names are `<prefix>-<kind>-<random suffix>`: S3 names are global)."""
     tags: dict[str, str] = field(default_factory=dict)
@@ -113,8 +114,9 @@ class BackupStorageArgs:
 
     def __post_init__(self) -> None:
         require_valid(self.settings)
-        if self.settings.force_destroy and self.protect:
-            raise ValueError("BackupStorageArgs: settings.force_destroy must be false when protect is set (prod)")
+        if self.settings.force_destroy and retains(self.removal_policy):
+            raise ValueError("BackupStorageArgs: settings.force_destroy needs removal_policy destroy (retained "
+                             "buckets are never emptied)")
 
 
 class BackupStorage(pulumi.ComponentResource):
@@ -216,7 +218,8 @@ class BackupStorage(pulumi.ComponentResource):
             force_destroy=args.settings.force_destroy,
             tags=self._tags(kind),
             # Prod: a `pulumi destroy` or a replacement must never take the backups with it.
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
+            opts=pulumi.ResourceOptions(parent=self, protect=retains(args.removal_policy),
+                                        retain_on_delete=retains(args.removal_policy)),
         )
 
     def _harden(self, kind: BucketKind, bucket: aws.s3.Bucket, *, kms: bool) -> aws.s3.BucketVersioning:

@@ -5,10 +5,27 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pulumi
 import pulumi_aws as aws
+
+RemovalPolicy = Literal["retain", "destroy"]
+"""What deleting or replacing a component's stateful resources may do, after CDK's RemovalPolicy.
+
+`retain`, every component's default: Pulumi `protect` on what holds data (KMS keys, the database primary, the
+Redis group, buckets, the ALB), RDS deletion protection with a final snapshot and its automated backups kept, a final
+Redis snapshot, buckets retained on delete and never force-emptied, repositories never force-deleted while they
+hold images, and a 30-day recovery window on every secret. `destroy` drops all of that, for a stack whose data is
+disposable; it is always an explicit choice (dev's `maratron:removalPolicy: destroy`), never a derived one.
+"""
+SECRET_RECOVERY_WINDOW_DAYS = 30
+"""Days a deleted secret stays recoverable under `retain` (the Secrets Manager maximum); 0 under `destroy`."""
+
+
+def retains(policy: RemovalPolicy) -> bool:
+    """True for `retain`: keep the data (see RemovalPolicy)."""
+    return policy == "retain"
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.base import SecretRef, named_tags
+from components.base import SECRET_RECOVERY_WINDOW_DAYS, RemovalPolicy, SecretRef, named_tags, retains
 from components.settings import Rules, require_valid, setting
 from components.windows import daily_window_check, weekly_window_check
 
@@ -105,6 +105,9 @@ class CacheSettings:
         "redisMaintenanceWindow", "sun:05:00-sun:06:00", "Weekly UTC maintenance window for Redis patches and "
         "deferred changes (ddd:hh:mm-ddd:hh:mm, at least 60 minutes).",
         check=weekly_window_check(minimum_minutes=60, example="sun:05:00-sun:06:00"))
+    apply_immediately: bool = setting(
+        "redisApplyImmediately", False, "Apply node type, engine and parameter changes at once (false: in the next "
+        "maintenance window).")
 
     @property
     def node_count(self) -> int:
@@ -143,9 +146,9 @@ class CacheArgs:
     settings: CacheSettings = field(default_factory=CacheSettings)
     """Engine, nodes, topology, snapshots and windows; default: the production topology (primary + 2 replicas,
     Multi-AZ failover, 7 days of snapshots)."""
-    protect: bool = False
-    """Prod: Pulumi `protect`, a final snapshot on delete, changes deferred to the maintenance window, secrets
-    recoverable for 30 days. Default false."""
+    removal_policy: RemovalPolicy = "retain"
+    """retain (default): Pulumi `protect`, a final snapshot on delete, secrets recoverable for 30 days. destroy: none
+    of these (a disposable stack's explicit choice)."""
     name_prefix: str = "maratron"
     """Readable prefix for log group, secret and snapshot names."""
     tags: dict[str, str] = field(default_factory=dict)
@@ -178,6 +181,7 @@ class Cache(pulumi.ComponentResource):
         self._name = name
         self._args = args
         settings = args.settings
+        retain = retains(args.removal_policy)
         child = pulumi.ResourceOptions(parent=self)
 
         self.security_group = aws.ec2.SecurityGroup(
@@ -235,7 +239,7 @@ class Cache(pulumi.ComponentResource):
         # A fixed id means a replacement must delete first; it also needs one anyway (same data subnets, and
         # prod's `protect` refuses it), and a readable id is what alarms, dashboards and runbooks name.
         self.group_id = replication_group_id(args.name_prefix)
-        group_opts = pulumi.ResourceOptions(parent=self, protect=args.protect, delete_before_replace=True)
+        group_opts = pulumi.ResourceOptions(parent=self, protect=retain, delete_before_replace=True)
         self.replication_group = aws.elasticache.ReplicationGroup(
             f"{name}-redis",
             replication_group_id=self.group_id,
@@ -265,11 +269,12 @@ class Cache(pulumi.ComponentResource):
             # No AOF on ElastiCache Redis 7: daily snapshots + replicas are the durability (module docstring).
             snapshot_retention_limit=settings.snapshot_retention_days,
             snapshot_window=settings.snapshot_window,
-            final_snapshot_identifier=f"{args.name_prefix}-redis-final" if args.protect else None,
+            final_snapshot_identifier=f"{args.name_prefix}-redis-final" if retain else None,
             maintenance_window=settings.maintenance_window,
             auto_minor_version_upgrade=True,
-            # Prod defers disruptive changes (node type, engine, parameter group) to the maintenance window.
-            apply_immediately=not args.protect,
+            # false (the default) defers disruptive changes (node type, engine, parameter group) to the maintenance
+            # window.
+            apply_immediately=settings.apply_immediately,
             log_delivery_configurations=[
                 aws.elasticache.ReplicationGroupLogDeliveryConfigurationArgs(
                     destination=group.name, destination_type="cloudwatch-logs", log_format="json",
@@ -282,7 +287,7 @@ class Cache(pulumi.ComponentResource):
 
         self.endpoint = (self.replication_group.configuration_endpoint_address if settings.cluster_mode
                          else self.replication_group.primary_endpoint_address)
-        recovery_days = 30 if args.protect else 0
+        recovery_days = SECRET_RECOVERY_WINDOW_DAYS if retain else 0
         self.auth_token = self._secret(
             "auth-token", "Redis AUTH token", token.result, recovery_days)
         redis_url = pulumi.Output.all(token.result, self.endpoint).apply(

@@ -25,7 +25,16 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.base import REGION_PATTERN, AwsContext, SecretRef, assume_role_policy, named_tags
+from components.base import (
+    REGION_PATTERN,
+    SECRET_RECOVERY_WINDOW_DAYS,
+    AwsContext,
+    RemovalPolicy,
+    SecretRef,
+    assume_role_policy,
+    named_tags,
+    retains,
+)
 from components.settings import Rules, require_valid, section, setting
 from components.windows import daily_window_check, weekly_window_check, windows_overlap
 
@@ -175,6 +184,10 @@ class DatabaseSettings:
     monitoring_interval_seconds: int = setting(
         "dbMonitoringIntervalSeconds", 60, "Enhanced monitoring granularity: 0 (off), 1, 5, 10, 15, 30 or 60 "
         "seconds. 60 costs least; prod cannot turn it off.", choices=MONITORING_INTERVALS)
+    apply_immediately: bool = setting(
+        "dbApplyImmediately", False, "Apply class, storage and parameter changes at once (false: in the next "
+        "maintenance window, so a resize never restarts the database mid-day). Static parameters still wait for a "
+        "reboot either way.")
     tuning: PostgresTuning = section(PostgresTuning)
 
     @property
@@ -229,9 +242,9 @@ class DatabaseArgs:
     two replicas, 14 days of PITR)."""
     log_retention_days: int = 365
     """Retention of the RDS log groups (default 365)."""
-    protect: bool = False
-    """Prod: Pulumi `protect` and deletion protection on the primary, a final snapshot, automated backups kept
-    after deletion, changes applied in the maintenance window, 30-day secret recovery. Default false."""
+    removal_policy: RemovalPolicy = "retain"
+    """retain (default): Pulumi `protect` and deletion protection on the primary, a final snapshot, automated backups
+    kept after deletion, 30-day secret recovery. destroy: none of these (a disposable stack's explicit choice)."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for every taggable child."""
 
@@ -289,6 +302,7 @@ class Database(pulumi.ComponentResource):
             opts=child,
         )
         settings = args.settings
+        retain = retains(args.removal_policy)
         major = settings.engine_version.split(".")[0]
         self.parameter_group = aws.rds.ParameterGroup(
             f"{name}-params",
@@ -341,13 +355,13 @@ class Database(pulumi.ComponentResource):
             backup_window=settings.backup_window,
             maintenance_window=settings.maintenance_window,
             copy_tags_to_snapshot=True,
-            # Lifecycle: in prod, deleting needs three deliberate steps (unprotect, drop deletion protection,
+            # Lifecycle: retained, deleting needs three deliberate steps (unprotect, drop deletion protection,
             # delete) and still leaves a final snapshot plus the automated backups for their retention period.
-            deletion_protection=args.protect,
-            skip_final_snapshot=not args.protect,
-            final_snapshot_identifier=f"{identifier}-final" if args.protect else None,
-            delete_automated_backups=not args.protect,
-            apply_immediately=not args.protect,  # prod: parameter and class changes wait for the maintenance window
+            deletion_protection=retain,
+            skip_final_snapshot=not retain,
+            final_snapshot_identifier=f"{identifier}-final" if retain else None,
+            delete_automated_backups=not retain,
+            apply_immediately=settings.apply_immediately,
             auto_minor_version_upgrade=True,
             allow_major_version_upgrade=False,
             ca_cert_identifier=CA_CERTIFICATE,
@@ -359,7 +373,7 @@ class Database(pulumi.ComponentResource):
             monitoring_interval=settings.monitoring_interval_seconds,
             monitoring_role_arn=monitoring_role.arn if monitoring_role else None,
             tags=self._tags("db"),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect,
+            opts=pulumi.ResourceOptions(parent=self, protect=retain,
                                         depends_on=self._log_groups(name, identifier)),
         )
 
@@ -394,7 +408,7 @@ class Database(pulumi.ComponentResource):
                 # so lowering dbReplicaCount is one ordinary `pulumi up`.
                 skip_final_snapshot=True,
                 deletion_protection=False,
-                apply_immediately=not args.protect,
+                apply_immediately=settings.apply_immediately,
                 auto_minor_version_upgrade=True,
                 ca_cert_identifier=CA_CERTIFICATE,
                 iam_database_authentication_enabled=True,
@@ -578,8 +592,8 @@ class Database(pulumi.ComponentResource):
             name=f"{args.name_prefix}/database/{suffix}",
             description=description,
             kms_key_id=args.data_key.arn,
-            # prod: a deleted secret can be restored for 30 days; elsewhere the name is free again at once.
-            recovery_window_in_days=30 if args.protect else 0,
+            # retained: a deleted secret can be restored for 30 days; destroyed: the name is free again at once.
+            recovery_window_in_days=SECRET_RECOVERY_WINDOW_DAYS if retains(args.removal_policy) else 0,
             tags=self._tags(f"database-{suffix}"),
             opts=pulumi.ResourceOptions(parent=self),
         )

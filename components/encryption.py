@@ -14,7 +14,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.base import AwsContext, named_tags, policy_json
+from components.base import AwsContext, RemovalPolicy, named_tags, policy_json, retains
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,9 @@ class EncryptionKeysArgs:
     """Aliases are `alias/<alias_prefix>-<domain>`, e.g. alias/maratron-prod-logs."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for every key (Name is added per key)."""
-    protect: bool = False
-    """Pulumi `protect` on every key (prod): deleting a key destroys every backup and snapshot it encrypts."""
+    removal_policy: RemovalPolicy = "retain"
+    """retain (default): Pulumi `protect` on every key, since deleting a key destroys every backup and snapshot it
+    encrypts; destroy: keys may be deleted with the stack (still after the deletion window)."""
     deletion_window_days: int = 30
     """Days a scheduled key deletion waits (7-30); default 30, the maximum, so a mistake can be undone."""
 
@@ -101,7 +102,7 @@ class EncryptionKeys(pulumi.ComponentResource):
             deletion_window_in_days=self._args.deletion_window_days,
             policy=policy_json(statements),
             tags=named_tags(self._args.tags, f"{self._args.alias_prefix}-{domain}"),
-            opts=pulumi.ResourceOptions(parent=self, protect=self._args.protect),
+            opts=pulumi.ResourceOptions(parent=self, protect=retains(self._args.removal_policy)),
         )
         aws.kms.Alias(
             f"{self._name}-{domain}",

@@ -24,7 +24,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
 
-from components.base import AwsContext, named_tags
+from components.base import AwsContext, RemovalPolicy, named_tags, retains
 from components.settings import Rules, require_valid, setting
 
 DIGEST_PATTERN = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -106,8 +106,9 @@ class ImageRepositoryArgs:
     """How many images the repository keeps; default 30."""
     platform: str = "linux/arm64"
     """Build platform; default linux/arm64, matching the Graviton task runtime."""
-    force_delete: bool = False
-    """Delete the repository even if it holds images (dev/staging); default false, and false in prod."""
+    removal_policy: RemovalPolicy = "retain"
+    """retain (default): a repository that holds images is never deleted with the stack; destroy: it is, images and
+    all (ECR force_delete)."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for the repository."""
 
@@ -132,7 +133,7 @@ class ImageRepository(pulumi.ComponentResource):
             image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(scan_on_push=True),
             encryption_configurations=[aws.ecr.RepositoryEncryptionConfigurationArgs(
                 encryption_type="KMS", kms_key=args.kms_key.arn)],
-            force_delete=args.force_delete,
+            force_delete=not retains(args.removal_policy),
             tags=named_tags(args.tags, args.repository_name),
             opts=pulumi.ResourceOptions(parent=self),
         )

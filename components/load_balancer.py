@@ -26,7 +26,7 @@ from typing import Any, Literal
 import pulumi
 import pulumi_aws as aws
 
-from components.base import AwsContext, named_tags, policy_json
+from components.base import AwsContext, RemovalPolicy, named_tags, policy_json, retains
 from components.constants import DEFAULT_TLS_POLICY, HEALTH_CHECK_PATH, HSTS_MAX_AGE_SECONDS, TLS_POLICIES, WEB_PORT
 from components.settings import Rules, require_valid, setting
 
@@ -124,9 +124,9 @@ class LoadBalancerArgs:
     """Days access-log objects are kept (then expired); default 365."""
     name_prefix: str = "maratron"
     """Readable prefix for Name tags and physical names."""
-    protect: bool = False
-    """Prod: ALB deletion protection, Pulumi protect on the ALB and the log bucket, and the bucket retained on delete
-    (otherwise the bucket is force-destroyable so a dev stack tears down cleanly)."""
+    removal_policy: RemovalPolicy = "retain"
+    """retain (default): ALB deletion protection, Pulumi protect on the ALB and the log bucket, the bucket retained on
+    delete; destroy: none of these, and the log bucket is force-destroyable so the stack tears down cleanly."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for every taggable child."""
 
@@ -183,7 +183,7 @@ class LoadBalancer(pulumi.ComponentResource):
             security_groups=[self.security_group.id],
             drop_invalid_header_fields=True,
             desync_mitigation_mode=args.settings.desync_mitigation_mode,
-            enable_deletion_protection=args.protect,
+            enable_deletion_protection=retains(args.removal_policy),
             idle_timeout=args.settings.idle_timeout_seconds,
             enable_http2=True,
             # Without WAF the request is refused rather than passed unfiltered (the WAF is part of the design).
@@ -195,7 +195,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 bucket=self.access_logs_bucket.bucket, prefix=ACCESS_LOG_PREFIX, enabled=True),
             tags=self._tags("alb"),
             # ELB checks that it can write to the bucket when access logs are enabled: the policy must exist first.
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[bucket_policy]),
+            opts=pulumi.ResourceOptions(parent=self, protect=retains(args.removal_policy), depends_on=[bucket_policy]),
         )
         self.target_group = self._target_group()
         self.certificate_arn = self._certificate()
@@ -331,10 +331,11 @@ class LoadBalancer(pulumi.ComponentResource):
         bucket = aws.s3.Bucket(
             f"{self._name}-access-logs",
             bucket_prefix=f"{args.name_prefix}-alb-logs-"[:37],
-            # Prod keeps its logs (protect + retain); elsewhere `pulumi destroy` may empty and delete the bucket.
-            force_destroy=not args.protect,
+            # Retained logs stay (protect + retain); otherwise `pulumi destroy` may empty and delete the bucket.
+            force_destroy=not retains(args.removal_policy),
             tags=self._tags("alb-access-logs"),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.protect),
+            opts=pulumi.ResourceOptions(parent=self, protect=retains(args.removal_policy),
+                                        retain_on_delete=retains(args.removal_policy)),
         )
         child = pulumi.ResourceOptions(parent=bucket)
         ownership = aws.s3.BucketOwnershipControls(

@@ -249,9 +249,9 @@ def test_args_refuse_unsafe_combinations() -> None:
     from components.base import AwsContext
 
     ctx = AwsContext(account_id="1", partition="aws", region="us-east-1")
-    with pytest.raises(ValueError, match="force_destroy must be false when protect"):
+    with pytest.raises(ValueError, match="force_destroy needs removal_policy destroy"):
         BackupStorageArgs(context=ctx, key=None,  # type: ignore[arg-type]
-                          settings=BackupStorageSettings(lock_mode="GOVERNANCE", force_destroy=True), protect=True)
+                          settings=BackupStorageSettings(lock_mode="GOVERNANCE", force_destroy=True))
     with pytest.raises(ValueError, match="backupForceDestroy = true: cannot be true with backupLockMode COMPLIANCE"):
         BackupStorageArgs(context=ctx, key=None, settings=BackupStorageSettings(force_destroy=True))  # type: ignore
 
@@ -288,8 +288,10 @@ def test_schema_defaults_are_production_grade() -> None:
     ({"backupForceDestroy": "maybe"}, 'maratron:backupForceDestroy = "maybe": must be true or false'),
     ({"backupForceDestroy": "true"},
      "maratron:backupForceDestroy = true: cannot be true with backupLockMode COMPLIANCE"),
-    ({"backupForceDestroy": "true", "environment": "prod", "natGateways": "perAz", "backupLockMode": "GOVERNANCE"},
-     "maratron:backupForceDestroy = true: must be false in prod"),
+    ({"backupForceDestroy": "true", "environment": "prod", "natGateways": "perAz", "backupLockMode": "GOVERNANCE",
+      "removalPolicy": "destroy"}, "maratron:backupForceDestroy = true: must be false in prod"),
+    ({"backupForceDestroy": "true", "backupLockMode": "GOVERNANCE"},
+     "maratron:backupForceDestroy = true: needs removalPolicy = destroy (retained buckets are never emptied)"),
 ])
 def test_each_bad_storage_value_names_key_value_and_rule(changes: dict[str, str], expected: str) -> None:
     found = problems(**changes)

@@ -52,7 +52,7 @@ def test_good_config_is_typed_with_schema_defaults() -> None:
     assert config.network.interface_endpoints == ()
     assert config.network.vpc_cidr == "10.0.0.0/16"  # schema default
     assert config.log_retention_days == 365  # schema default
-    assert not config.protect_stateful
+    assert config.removal_policy == "retain"  # the safe schema default: a stack keeps its data until it opts out
     assert config.app_url == "https://dev.maratron.example.com"
     assert config.cors_origins == ("https://dev.maratron.example.com",)
     assert config.tags["environment"] == "dev" and config.tags["managed-by"] == "pulumi"
@@ -60,7 +60,11 @@ def test_good_config_is_typed_with_schema_defaults() -> None:
 
 def test_prod_protects_stateful_resources() -> None:
     config = load(environment="prod", natGateways="perAz", alertEmails='["oncall@maratron.example.com"]')
-    assert config.is_prod and config.protect_stateful
+    assert config.is_prod and config.removal_policy == "retain"
+    assert 'maratron:removalPolicy = "destroy": prod needs retain' in "\n".join(problems(
+        environment="prod", natGateways="perAz", alertEmails='["oncall@maratron.example.com"]',
+        removalPolicy="destroy"))
+    assert load(removalPolicy="destroy").removal_policy == "destroy"  # the explicit opt-out, outside prod
 
 
 @pytest.mark.parametrize(("key", "value", "expected"), [

@@ -34,7 +34,8 @@ def test_a_hardened_repository_per_service(any_stack: StackRun) -> None:
         assert repository.inputs["imageScanningConfiguration"] == {"scanOnPush": True}
         assert repository.inputs["encryptionConfigurations"] == [
             {"encryptionType": "KMS", "kmsKey": images_key.outputs["arn"]}]
-        assert repository.inputs["forceDelete"] is (any_stack.stack != "prod")
+        # Only a stack that opts out of retaining (dev's removalPolicy: destroy) may delete a repository with images.
+        assert repository.inputs["forceDelete"] is (any_stack.stack == "dev")
 
 
 def test_lifecycle_keeps_the_configured_number_of_images(prod: StackRun, dev: StackRun) -> None:

@@ -146,10 +146,12 @@ def test_desync_mode_and_idle_timeout_follow_config(run_variant) -> None:  # typ
     assert run.one(ALB).inputs["idleTimeout"] == 120
 
 
-def test_deletion_protection_and_protect_in_prod_only(prod: StackRun, staging: StackRun, dev: StackRun) -> None:
-    assert prod.one(ALB).inputs["enableDeletionProtection"] is True and prod.one(ALB).protect
-    for run in (staging, dev):
-        assert run.one(ALB).inputs["enableDeletionProtection"] is False and not run.one(ALB).protect
+def test_deletion_protection_and_protect_unless_the_stack_opts_out(prod: StackRun, staging: StackRun,
+                                                                   dev: StackRun) -> None:
+    for run in (prod, staging):  # removalPolicy retain (staging rehearses prod's lifecycle)
+        assert run.one(ALB).inputs["enableDeletionProtection"] is True and run.one(ALB).protect
+    # dev: removalPolicy destroy, explicitly
+    assert dev.one(ALB).inputs["enableDeletionProtection"] is False and not dev.one(ALB).protect
 
 
 # --- security groups -------------------------------------------------------------------------------------------------
