@@ -14,7 +14,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.base import SECRET_RECOVERY_WINDOW_DAYS, RemovalPolicy, SecretRef, named_tags, retains
+from components.base import RemovalPolicy, SecretRef, managed_secret, named_tags
 from components.settings import REQUIRED, Secret, setting
 
 NEXTAUTH_SECRET_LENGTH = 64
@@ -89,20 +89,7 @@ class AppSecrets(pulumi.ComponentResource):
     def _secret(self, env_name: str, value: pulumi.Input[str], description: str) -> SecretRef:
         slug = env_name.lower().replace("_", "-")
         secret_name = f"{self._args.name_prefix}/app/{slug}"
-        secret = aws.secretsmanager.Secret(
-            f"{self._name}-{slug}",
-            name=secret_name,
-            description=f"{self._args.name_prefix}: {description}",
-            kms_key_id=self._args.kms_key.arn,
-            recovery_window_in_days=SECRET_RECOVERY_WINDOW_DAYS if retains(self._args.removal_policy) else 0,
-            tags=named_tags(self._args.tags, secret_name),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        version = aws.secretsmanager.SecretVersion(
-            f"{self._name}-{slug}",
-            secret_id=secret.id,
-            secret_string=pulumi.Output.secret(value),
-            opts=pulumi.ResourceOptions(parent=secret),
-        )
-        # With the version, consumers (task definitions) wait until the secret has a value to read.
-        return SecretRef(secret=secret, key=self._args.kms_key, version=version)
+        return managed_secret(
+            f"{self._name}-{slug}", name=secret_name, description=f"{self._args.name_prefix}: {description}",
+            value=value, key=self._args.kms_key, parent=self, removal_policy=self._args.removal_policy,
+            tags=named_tags(self._args.tags, secret_name))

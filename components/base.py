@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -82,6 +82,35 @@ class SecretRef:
 
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 """An AWS region name (us-east-1, us-gov-west-1, ...)."""
+def managed_secret(logical_name: str, *, name: str, description: str, value: pulumi.Input[str], key: aws.kms.Key,
+                   parent: pulumi.Resource, removal_policy: RemovalPolicy = "retain",
+                   tags: Mapping[str, str] | None = None,
+                   depends_on: Sequence[pulumi.Resource] = ()) -> SecretRef:
+    """A Secrets Manager secret encrypted with `key` and holding `value`: the one way this project creates one.
+
+    The value travels as a Pulumi secret (encrypted in state, never shown) into a SecretVersion parented to the
+    secret; the returned SecretRef carries that version, so a consumer (an ECS task definition) is created only once
+    there is a value to read. `removal_policy` retain keeps a deleted secret recoverable for 30 days; destroy frees
+    the name at once. `depends_on` holds the version back (e.g. until a DNS name it contains resolves).
+    """
+    secret = aws.secretsmanager.Secret(
+        logical_name,
+        name=name,
+        description=description,
+        kms_key_id=key.arn,
+        recovery_window_in_days=SECRET_RECOVERY_WINDOW_DAYS if retains(removal_policy) else 0,
+        tags=dict(tags or {}),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    version = aws.secretsmanager.SecretVersion(
+        logical_name,
+        secret_id=secret.id,
+        secret_string=pulumi.Output.secret(value),
+        opts=pulumi.ResourceOptions(parent=secret, depends_on=list(depends_on)),
+    )
+    return SecretRef(secret=secret, key=key, version=version)
+
+
 _PARTITION_PREFIXES = (("cn-", "aws-cn"), ("us-gov-", "aws-us-gov"), ("us-isob-", "aws-iso-b"),
                        ("us-isof-", "aws-iso-f"), ("eu-isoe-", "aws-iso-e"), ("us-iso-", "aws-iso"))
 

@@ -23,7 +23,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.base import SECRET_RECOVERY_WINDOW_DAYS, RemovalPolicy, SecretRef, named_tags, retains
+from components.base import RemovalPolicy, SecretRef, managed_secret, named_tags, retains
 from components.settings import Rules, require_valid, setting
 from components.windows import daily_window_check, weekly_window_check
 
@@ -287,12 +287,10 @@ class Cache(pulumi.ComponentResource):
 
         self.endpoint = (self.replication_group.configuration_endpoint_address if settings.cluster_mode
                          else self.replication_group.primary_endpoint_address)
-        recovery_days = SECRET_RECOVERY_WINDOW_DAYS if retain else 0
-        self.auth_token = self._secret(
-            "auth-token", "Redis AUTH token", token.result, recovery_days)
+        self.auth_token = self._secret("auth-token", "Redis AUTH token", token.result)
         redis_url = pulumi.Output.all(token.result, self.endpoint).apply(
             lambda parts: f"rediss://:{parts[0]}@{parts[1]}:{REDIS_PORT}")
-        self.url = self._secret("url", "REDIS_URL for the app (TLS, AUTH token)", redis_url, recovery_days)
+        self.url = self._secret("url", "REDIS_URL for the app (TLS, AUTH token)", redis_url)
 
         self.register_outputs({
             "endpoint": self.endpoint,
@@ -352,22 +350,8 @@ class Cache(pulumi.ComponentResource):
     def _tags(self, suffix: str) -> dict[str, str]:
         return named_tags(self._args.tags, f"{self._args.name_prefix}-{suffix}")
 
-    def _secret(self, suffix: str, description: str, value: pulumi.Input[str], recovery_days: int) -> SecretRef:
+    def _secret(self, suffix: str, description: str, value: pulumi.Input[str]) -> SecretRef:
         args = self._args
-        secret = aws.secretsmanager.Secret(
-            f"{self._name}-{suffix}",
-            name=f"{args.name_prefix}/redis/{suffix}",
-            description=description,
-            kms_key_id=args.data_key.arn,
-            recovery_window_in_days=recovery_days,
-            tags=self._tags(f"redis-{suffix}"),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        version = aws.secretsmanager.SecretVersion(
-            f"{self._name}-{suffix}",
-            secret_id=secret.id,
-            secret_string=pulumi.Output.secret(value),
-            opts=pulumi.ResourceOptions(parent=secret),
-        )
-        # With the version, consumers (task definitions) wait until the secret has a value to read.
-        return SecretRef(secret=secret, key=args.data_key, version=version)
+        return managed_secret(
+            f"{self._name}-{suffix}", name=f"{args.name_prefix}/redis/{suffix}", description=description, value=value,
+            key=args.data_key, parent=self, removal_policy=args.removal_policy, tags=self._tags(f"redis-{suffix}"))

@@ -27,11 +27,11 @@ import pulumi_random as random
 
 from components.base import (
     REGION_PATTERN,
-    SECRET_RECOVERY_WINDOW_DAYS,
     AwsContext,
     RemovalPolicy,
     SecretRef,
     assume_role_policy,
+    managed_secret,
     named_tags,
     retains,
 )
@@ -587,20 +587,7 @@ class Database(pulumi.ComponentResource):
     def _secret(self, logical: str, suffix: str, description: str, value: pulumi.Output[str], *,
                 depends_on: list[pulumi.Resource] | None = None) -> SecretRef:
         args = self._args
-        secret = aws.secretsmanager.Secret(
-            logical,
-            name=f"{args.name_prefix}/database/{suffix}",
-            description=description,
-            kms_key_id=args.data_key.arn,
-            # retained: a deleted secret can be restored for 30 days; destroyed: the name is free again at once.
-            recovery_window_in_days=SECRET_RECOVERY_WINDOW_DAYS if retains(args.removal_policy) else 0,
-            tags=self._tags(f"database-{suffix}"),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        version = aws.secretsmanager.SecretVersion(
-            logical,
-            secret_id=secret.id,
-            secret_string=value,
-            opts=pulumi.ResourceOptions(parent=secret, depends_on=depends_on or []),
-        )
-        return SecretRef(secret=secret, key=args.data_key, version=version)
+        return managed_secret(
+            logical, name=f"{args.name_prefix}/database/{suffix}", description=description, value=value,
+            key=args.data_key, parent=self, removal_policy=args.removal_policy,
+            tags=self._tags(f"database-{suffix}"), depends_on=depends_on or [])
