@@ -71,7 +71,8 @@ storage = BackupStorage("storage", BackupStorageArgs(
 # --- edge ------------------------------------------------------------------------------------------------------------
 load_balancer = LoadBalancer("load-balancer", LoadBalancerArgs(
     context=aws_context, settings=config.load_balancer, vpc_id=network.vpc.id, subnet_ids=network.subnet_ids("public"),
-    domain_name=config.domain_name, cors_allow_origin=cors_header_origin(config.cors_origins, config.app_url),
+    domain_name=config.domain_name, server_access_logs=storage.access_logs_for("alb-logs/"),
+    cors_allow_origin=cors_header_origin(config.cors_origins, config.app_url),
     access_log_retention_days=config.log_retention_days, name_prefix=config.name_prefix,
     removal_policy=config.removal_policy, tags=config.tags,
 ))

@@ -13,8 +13,11 @@ and PostgreSQL WAL never lands in a bucket of ours. What the buckets receive:
 - **archive** (the "WAL" bucket of the guide, renamed for what it can hold on RDS): snapshot exports
   (`StartExportTask`, Parquet, via `snapshot_export_role`) and long-term copies of dumps promoted by the job,
   kept for years in GLACIER_IR.
-- **access-logs**: S3 server access logs of the two buckets above (who read or wrote which dump). It must use
-  SSE-S3: server access logging cannot deliver to an SSE-KMS bucket.
+- **access-logs**: S3 server access logs of the two buckets above and of every other bucket of the stack (the ALB's
+  log bucket; `access_logs_for`): who read or wrote which dump. It must use SSE-S3: server access logging cannot
+  deliver to an SSE-KMS bucket (the documented log-target exception of SecureBucket).
+
+Every bucket is a SecureBucket (components/secure_bucket.py): the hardening lives there, once.
 """
 
 from __future__ import annotations
@@ -26,6 +29,15 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import AwsContext, RemovalPolicy, assume_role_policy, named_tags, policy_json, retains
+from components.secure_bucket import (
+    Lifecycle,
+    ObjectLock,
+    SecureBucket,
+    SecureBucketArgs,
+    ServerAccessLogs,
+    ServerAccessLogTarget,
+    transitions,
+)
 from components.settings import Rules, require_valid, setting
 
 BucketKind = Literal["backups", "archive", "access-logs"]
@@ -135,44 +147,29 @@ class BackupStorage(pulumi.ComponentResource):
         super().__init__("maratron:data:BackupStorage", name, None, opts)
         self._name = name
         self._args = args
-
-        self.access_logs = self._bucket("access-logs", object_lock=False)
-        self._harden("access-logs", self.access_logs, kms=False)
-        self._lifecycle("access-logs", self.access_logs, expiration_days=args.access_log_expiration_days,
-                        transitions=False)
-
-        self.backups = self._bucket("backups", object_lock=True)
-        backups_versioning = self._harden("backups", self.backups, kms=True)
-        self._lifecycle("backups", self.backups, expiration_days=args.settings.backup_expiration_days, transitions=True)
-        aws.s3.BucketObjectLockConfiguration(
-            f"{name}-backups",
-            bucket=self.backups.id,
-            object_lock_enabled="Enabled",
-            rule=aws.s3.BucketObjectLockConfigurationRuleArgs(
-                default_retention=aws.s3.BucketObjectLockConfigurationRuleDefaultRetentionArgs(
-                    mode=args.settings.lock_mode, days=args.settings.lock_days),
-            ),
-            opts=pulumi.ResourceOptions(parent=self.backups, depends_on=[backups_versioning]),
-        )
-
-        self.archive = self._bucket("archive", object_lock=False)
-        self._harden("archive", self.archive, kms=True)
-        self._lifecycle("archive", self.archive, expiration_days=args.settings.archive_expiration_days,
-                        transitions=True)
-
-        for kind, bucket in (("backups", self.backups), ("archive", self.archive)):
-            aws.s3.BucketLogging(
-                f"{name}-{kind}",
-                bucket=bucket.id,
-                target_bucket=self.access_logs.id,
-                target_prefix=f"{kind}/",
-                # Date-partitioned keys: Athena can prune by day when someone asks "who read this dump?".
-                target_object_key_format=aws.s3.BucketLoggingTargetObjectKeyFormatArgs(
-                    partitioned_prefix=aws.s3.BucketLoggingTargetObjectKeyFormatPartitionedPrefixArgs(
-                        partition_date_source="EventTime")),
-                opts=pulumi.ResourceOptions(parent=bucket),
-            )
-
+        settings = args.settings
+        log_target = self._secure_bucket(
+            "access-logs", log_target=ServerAccessLogTarget(source_bucket_prefix=f"{args.name_prefix}-"),
+            access_logs=None, lifecycle=Lifecycle(
+                expiration_days=args.access_log_expiration_days,
+                noncurrent_version_days=settings.noncurrent_version_days,
+                abort_multipart_days=settings.abort_multipart_days))
+        self._log_target = log_target
+        self.access_logs = log_target.bucket
+        moves = transitions((settings.transition_days, "STANDARD_IA"),
+                            # Glacier Instant Retrieval: archive pricing, but a restore reads in milliseconds.
+                            (settings.archive_days, "GLACIER_IR"))
+        self.backups = self._secure_bucket(
+            "backups", kms_key=args.key, access_logs=log_target.access_logs_for("backups/"),
+            object_lock=ObjectLock(mode=settings.lock_mode, days=settings.lock_days),
+            lifecycle=Lifecycle(expiration_days=settings.backup_expiration_days,
+                                noncurrent_version_days=settings.noncurrent_version_days,
+                                abort_multipart_days=settings.abort_multipart_days, transitions=moves)).bucket
+        self.archive = self._secure_bucket(
+            "archive", kms_key=args.key, access_logs=log_target.access_logs_for("archive/"),
+            lifecycle=Lifecycle(expiration_days=settings.archive_expiration_days,
+                                noncurrent_version_days=settings.noncurrent_version_days,
+                                abort_multipart_days=settings.abort_multipart_days, transitions=moves)).bucket
         self.snapshot_export_role = self._snapshot_export_role()
         self.register_outputs({
             "backupsBucketName": self.backups.bucket,
@@ -181,6 +178,10 @@ class BackupStorage(pulumi.ComponentResource):
         })
 
     # --- capabilities -------------------------------------------------------------------------------------------
+
+    def access_logs_for(self, prefix: str) -> ServerAccessLogs:
+        """Where another of the stack's buckets sends its server access logs (the access-logs bucket, `prefix`)."""
+        return self._log_target.access_logs_for(prefix)
 
     @property
     def key_arn(self) -> pulumi.Output[str]:
@@ -208,168 +209,12 @@ class BackupStorage(pulumi.ComponentResource):
     def _tags(self, suffix: str) -> dict[str, str]:
         return named_tags(self._args.tags, f"{self._args.name_prefix}-{suffix}")
 
-    def _bucket(self, kind: BucketKind, *, object_lock: bool) -> aws.s3.Bucket:
+    def _secure_bucket(self, kind: BucketKind, **options: Any) -> SecureBucket:
         args = self._args
-        return aws.s3.Bucket(
-            f"{self._name}-{kind}",
-            bucket_prefix=f"{args.name_prefix}-{kind}-",
-            # Object Lock can only be switched on when the bucket is created; the retention is set below.
-            object_lock_enabled=object_lock or None,
-            force_destroy=args.settings.force_destroy,
-            tags=self._tags(kind),
-            # Prod: a `pulumi destroy` or a replacement must never take the backups with it.
-            opts=pulumi.ResourceOptions(parent=self, protect=retains(args.removal_policy),
-                                        retain_on_delete=retains(args.removal_policy)),
-        )
-
-    def _harden(self, kind: BucketKind, bucket: aws.s3.Bucket, *, kms: bool) -> aws.s3.BucketVersioning:
-        """Versioning, default encryption, no public access, no ACLs, TLS-only (and KMS-only) bucket policy."""
-        name = f"{self._name}-{kind}"
-        child = pulumi.ResourceOptions(parent=bucket)
-        versioning = aws.s3.BucketVersioning(
-            name, bucket=bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            opts=child,
-        )
-        default = (aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                       sse_algorithm="aws:kms", kms_master_key_id=self._args.key.arn) if kms else
-                   aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                       sse_algorithm="AES256"))
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            name, bucket=bucket.id,
-            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                apply_server_side_encryption_by_default=default,
-                bucket_key_enabled=True if kms else None,  # one KMS call per bucket key, not per object
-                blocked_encryption_types=["SSE-C"],  # customer-provided keys would make objects unreadable to us
-            )],
-            opts=child,
-        )
-        public_access_block = aws.s3.BucketPublicAccessBlock(
-            name, bucket=bucket.id,
-            block_public_acls=True, block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            name, bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),  # ACLs off
-            opts=child,
-        )
-        statements = [{
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [bucket.arn, bucket.arn.apply(lambda arn: f"{arn}/*")],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        }, {
-            "Sid": "DenyOutdatedTls",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [bucket.arn, bucket.arn.apply(lambda arn: f"{arn}/*")],
-            "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}},
-        }]
-        if kms:
-            statements += self._encryption_statements(bucket)
-        else:
-            statements.append(self._access_log_delivery_statement(bucket))
-        aws.s3.BucketPolicy(
-            name, bucket=bucket.id, policy=policy_json(statements),
-            # PutBucketPolicy and PutPublicAccessBlock on one bucket race ("conflicting conditional operation").
-            opts=pulumi.ResourceOptions(parent=bucket, depends_on=[public_access_block]),
-        )
-        return versioning
-
-    def _encryption_statements(self, bucket: aws.s3.Bucket) -> list[dict[str, Any]]:
-        """Deny every upload that would store an object other than SSE-KMS with exactly the backups key.
-
-        An upload either names the encryption (then it must be `aws:kms` with this key's ARN; `aws:kms` without a
-        key id is denied too, because S3 would use the AWS managed key aws/s3) or names none, and the bucket
-        default applies: SSE-KMS with this key. Requiring the headers outright (`StringNotEquals`) would add
-        nothing to that and can break multipart uploads: UploadPart is authorized as s3:PutObject but carries no
-        SSE headers (boto/botocore#471), and every dump over 8 MB is a multipart upload.
-        """
-        key_arn = self._args.key.arn
-        objects = bucket.arn.apply(lambda arn: f"{arn}/*")
-        return [{
-            "Sid": "DenyUploadsNotSseKms",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:PutObject",
-            "Resource": objects,
-            "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
-        }, {
-            "Sid": "DenyUploadsWithAnotherKey",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:PutObject",
-            "Resource": objects,
-            "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn}},
-        }, {
-            "Sid": "DenyUploadsSseKmsWithoutKeyId",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:PutObject",
-            "Resource": objects,
-            "Condition": {
-                "StringEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
-                "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "true"},
-            },
-        }]
-
-    def _access_log_delivery_statement(self, bucket: aws.s3.Bucket) -> dict[str, Any]:
-        """The S3 logging service may write logs of this account's buckets; nothing else may write here."""
-        ctx = self._args.context
-        prefix = self._args.name_prefix
-        return {
-            "Sid": "AllowS3ServerAccessLogDelivery",
-            "Effect": "Allow",
-            "Principal": {"Service": "logging.s3.amazonaws.com"},
-            "Action": "s3:PutObject",
-            "Resource": bucket.arn.apply(lambda arn: f"{arn}/*"),
-            "Condition": {
-                "StringEquals": {"aws:SourceAccount": ctx.account_id},
-                # The source buckets are created after this one, so match them by their name prefix.
-                "ArnLike": {"aws:SourceArn": [f"arn:{ctx.partition}:s3:::{prefix}-backups-*",
-                                              f"arn:{ctx.partition}:s3:::{prefix}-archive-*"]},
-            },
-        }
-
-    def _lifecycle(self, kind: BucketKind, bucket: aws.s3.Bucket, *, expiration_days: int,
-                   transitions: bool) -> aws.s3.BucketLifecycleConfiguration:
-        args = self._args
-        steps = []
-        if transitions and args.settings.transition_days:
-            steps.append(aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(
-                days=args.settings.transition_days, storage_class="STANDARD_IA"))
-        if transitions and args.settings.archive_days:
-            # Glacier Instant Retrieval: archive pricing, but a restore reads in milliseconds, not hours.
-            steps.append(aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(
-                days=args.settings.archive_days, storage_class="GLACIER_IR"))
-        rules = [aws.s3.BucketLifecycleConfigurationRuleArgs(
-            id="expire",
-            status="Enabled",
-            filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(),  # every object
-            transitions=steps or None,
-            # Current versions become noncurrent (a delete marker) after expiration_days; Object Lock still
-            # protects each version until its retention date, whatever this rule says.
-            expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=expiration_days),
-            noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                noncurrent_days=args.settings.noncurrent_version_days),
-            abort_incomplete_multipart_upload=(
-                aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                    days_after_initiation=args.settings.abort_multipart_days)),
-        ), aws.s3.BucketLifecycleConfigurationRuleArgs(
-            # Delete markers left once every version behind them has expired.
-            id="remove-expired-delete-markers",
-            status="Enabled",
-            filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(),
-            expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(expired_object_delete_marker=True),
-        )]
-        return aws.s3.BucketLifecycleConfiguration(
-            f"{self._name}-{kind}", bucket=bucket.id, rules=rules,
-            opts=pulumi.ResourceOptions(parent=bucket),
-        )
+        return SecureBucket(f"{self._name}-{kind}", SecureBucketArgs(
+            context=args.context, bucket_prefix=f"{args.name_prefix}-{kind}-", removal_policy=args.removal_policy,
+            force_destroy=args.settings.force_destroy, tags=self._tags(kind), **options,
+        ), opts=pulumi.ResourceOptions(parent=self))
 
     def _write_statements(self, bucket: aws.s3.Bucket, prefix: str) -> list[dict[str, Any]]:
         return [

@@ -8,7 +8,8 @@ What it enforces at the edge, so no task can forget it:
   (see `cors_allow_origin`), and no `Server` header. Referrer-Policy and X-XSS-Protection are not among the headers
   an ALB can set: the app keeps setting them in next.config.js (the seed's securityHeaders).
 - Malformed requests stop here: invalid header fields are dropped and desync mitigation is strictest/defensive.
-- Access logs go to a dedicated bucket (SSE-S3: ALB log delivery does not support SSE-KMS) that only ELB can write.
+- Access logs go to a dedicated SecureBucket (SSE-S3: ALB log delivery does not support SSE-KMS; the documented
+  log-target exception) that only ELB can write, its own access logged to the stack's access-logs bucket.
 
 The ALB's security group admits 80/443 from anywhere and may send only to the targets it was told about through
 `route_to(target_sg, port)`; the target side admits the ALB with its own rule (e.g. `web.allow_from(alb.security_group,
@@ -21,23 +22,27 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
 
-from components.base import AwsContext, RemovalPolicy, named_tags, policy_json, retains
+from components.base import AwsContext, RemovalPolicy, named_tags, retains
 from components.constants import DEFAULT_TLS_POLICY, HEALTH_CHECK_PATH, HSTS_MAX_AGE_SECONDS, TLS_POLICIES, WEB_PORT
+from components.secure_bucket import (
+    MAX_BUCKET_PREFIX,
+    ElbAccessLogTarget,
+    Lifecycle,
+    SecureBucket,
+    SecureBucketArgs,
+    ServerAccessLogs,
+)
 from components.settings import Rules, require_valid, setting
 
 HSTS = f"max-age={HSTS_MAX_AGE_SECONDS}; includeSubDomains; preload"
 # The seed's next.config.js Content-Security-Policy, verbatim.
 SEED_CSP = ("default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
             "img-src 'self' data: https:; font-src 'self' data:;")
-# The ELB log-delivery service principal. AWS documents it for every Region launched since August 2022 and accepts it
-# in the older ones too (us-east-1 included); the per-Region ELB *account* principal (`aws.elb.get_service_account`)
-# is the legacy form and does not exist in new Regions, so the principal is the one form that works everywhere.
-ELB_LOG_DELIVERY = "logdelivery.elasticloadbalancing.amazonaws.com"
 ACCESS_LOG_PREFIX = "alb"
 
 
@@ -107,6 +112,9 @@ class LoadBalancerArgs:
     """Public hostname served (certificate subject and DNS record), e.g. maratron.example.com."""
     settings: LoadBalancerSettings
     """Certificate and DNS (hosted zone and/or an existing certificate), TLS policy, desync mode, idle timeout."""
+    server_access_logs: ServerAccessLogs | None
+    """Where the ALB log bucket's own S3 server access logs go (BackupStorage.access_logs_for("alb-logs/")); no
+    default: None is an explicit choice."""
     target_port: int = WEB_PORT
     """Port the web tasks listen on (target group port and the only port the ALB may send to); default 3000."""
     health_check_path: str = HEALTH_CHECK_PATH
@@ -173,7 +181,8 @@ class LoadBalancer(pulumi.ComponentResource):
         self._routes: dict[str, aws.vpc.SecurityGroupEgressRule] = {}
 
         self.security_group = self._security_group()
-        self.access_logs_bucket, bucket_policy = self._access_logs_bucket()
+        log_bucket = self._access_logs_bucket()
+        self.access_logs_bucket = log_bucket.bucket
         self.alb = aws.lb.LoadBalancer(
             f"{name}-alb",
             load_balancer_type="application",
@@ -195,7 +204,8 @@ class LoadBalancer(pulumi.ComponentResource):
                 bucket=self.access_logs_bucket.bucket, prefix=ACCESS_LOG_PREFIX, enabled=True),
             tags=self._tags("alb"),
             # ELB checks that it can write to the bucket when access logs are enabled: the policy must exist first.
-            opts=pulumi.ResourceOptions(parent=self, protect=retains(args.removal_policy), depends_on=[bucket_policy]),
+            opts=pulumi.ResourceOptions(parent=self, protect=retains(args.removal_policy),
+                                        depends_on=[log_bucket.policy]),
         )
         self.target_group = self._target_group()
         self.certificate_arn = self._certificate()
@@ -325,105 +335,23 @@ class LoadBalancer(pulumi.ComponentResource):
             )
         return group
 
-    def _access_logs_bucket(self) -> tuple[aws.s3.Bucket, aws.s3.BucketPolicy]:
+    def _access_logs_bucket(self) -> SecureBucket:
+        """SSE-S3 (ELB log delivery supports nothing else: the documented exception of SecureBucket), versioned,
+        private, TLS-only, expired after the log retention, its own access logged to the stack's access-logs bucket."""
         args = self._args
-        ctx = args.context
-        bucket = aws.s3.Bucket(
-            f"{self._name}-access-logs",
-            bucket_prefix=f"{args.name_prefix}-alb-logs-"[:37],
-            # Retained logs stay (protect + retain); otherwise `pulumi destroy` may empty and delete the bucket.
+        return SecureBucket(f"{self._name}-access-logs", SecureBucketArgs(
+            context=args.context,
+            bucket_prefix=f"{args.name_prefix}-alb-logs-"[:MAX_BUCKET_PREFIX],
+            log_target=ElbAccessLogTarget(prefix=ACCESS_LOG_PREFIX),
+            access_logs=args.server_access_logs,
+            # Log objects are never overwritten; a noncurrent version only appears after a delete or expiry.
+            lifecycle=Lifecycle(expiration_days=args.access_log_retention_days, noncurrent_version_days=7,
+                                abort_multipart_days=1),
+            removal_policy=args.removal_policy,
+            # Retained logs stay; a disposable stack's `pulumi destroy` may empty and delete the bucket.
             force_destroy=not retains(args.removal_policy),
             tags=self._tags("alb-access-logs"),
-            opts=pulumi.ResourceOptions(parent=self, protect=retains(args.removal_policy),
-                                        retain_on_delete=retains(args.removal_policy)),
-        )
-        child = pulumi.ResourceOptions(parent=bucket)
-        ownership = aws.s3.BucketOwnershipControls(
-            f"{self._name}-access-logs",
-            bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),  # ACLs off
-            opts=child,
-        )
-        public_access = aws.s3.BucketPublicAccessBlock(
-            f"{self._name}-access-logs",
-            bucket=bucket.id,
-            block_public_acls=True, block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{self._name}-access-logs",
-            bucket=bucket.id,
-            # SSE-S3, not KMS: ELB access-log delivery supports only Amazon S3-managed keys.
-            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                apply_server_side_encryption_by_default=aws.s3
-                .BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                    sse_algorithm="AES256"),
-            )],
-            opts=child,
-        )
-        versioning = aws.s3.BucketVersioning(
-            f"{self._name}-access-logs",
-            bucket=bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            opts=child,
-        )
-        aws.s3.BucketLifecycleConfiguration(
-            f"{self._name}-access-logs",
-            bucket=bucket.id,
-            rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
-                id="expire-access-logs",
-                status="Enabled",
-                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
-                    days=args.access_log_retention_days),
-                # Log objects are never overwritten; a noncurrent version only appears after a delete or expiry.
-                noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                    noncurrent_days=7),
-                abort_incomplete_multipart_upload=aws.s3
-                .BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(days_after_initiation=1),
-            )],
-            opts=pulumi.ResourceOptions(parent=bucket, depends_on=[versioning]),
-        )
-        policy = aws.s3.BucketPolicy(
-            f"{self._name}-access-logs",
-            bucket=bucket.id,
-            policy=policy_json([
-                {
-                    "Sid": "ElbLogDelivery",
-                    "Effect": "Allow",
-                    "Principal": {"Service": ELB_LOG_DELIVERY},
-                    "Action": "s3:PutObject",
-                    "Resource": bucket.arn.apply(
-                        lambda arn: f"{arn}/{ACCESS_LOG_PREFIX}/AWSLogs/{ctx.account_id}/*"),
-                },
-                *self._legacy_log_delivery(bucket),
-                {
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": [bucket.arn, bucket.arn.apply(lambda arn: f"{arn}/*")],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                },
-            ]),
-            # S3 rejects a bucket policy while the public access block is being applied; order them.
-            opts=pulumi.ResourceOptions(parent=bucket, depends_on=[public_access, ownership]),
-        )
-        return bucket, policy
-
-    def _legacy_log_delivery(self, bucket: aws.s3.Bucket) -> list[dict[str, Any]]:
-        """In regions older than the log-delivery principal, the regional ELB account writes the logs too."""
-        ctx = self._args.context
-        if ctx.region not in LEGACY_ELB_LOG_REGIONS:
-            return []
-        elb_account = aws.elb.get_service_account(region=ctx.region)
-        return [{
-            "Sid": "ElbLogDeliveryRegionalAccount",
-            "Effect": "Allow",
-            "Principal": {"AWS": elb_account.arn},
-            "Action": "s3:PutObject",
-            "Resource": bucket.arn.apply(lambda arn: f"{arn}/{ACCESS_LOG_PREFIX}/AWSLogs/{ctx.account_id}/*"),
-        }]
+        ), opts=pulumi.ResourceOptions(parent=self))
 
     def _target_group(self) -> aws.lb.TargetGroup:
         args = self._args
@@ -527,12 +455,3 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self.alb),
         )
 
-
-# Regions opened before August 2022 deliver ALB access logs as a regional Elastic Load Balancing account, not as the
-# log-delivery service principal; their bucket policies must name that account too (AWS ALB access-log docs).
-LEGACY_ELB_LOG_REGIONS = frozenset({
-    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "af-south-1", "ap-east-1", "ap-south-1", "ap-northeast-1",
-    "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2", "ca-central-1", "eu-central-1",
-    "eu-west-1", "eu-west-2", "eu-west-3", "eu-south-1", "eu-north-1", "me-south-1", "sa-east-1",
-    "us-gov-west-1", "us-gov-east-1", "cn-north-1", "cn-northwest-1",
-})

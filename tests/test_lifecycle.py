@@ -37,7 +37,8 @@ Cache("cache", CacheArgs(subnet_ids=subnets, vpc_id="vpc-1", az_names=azs, data_
                          log_retention_days=30, name_prefix="t", **OPT_OUT))
 BackupStorage("storage", BackupStorageArgs(context=ctx, key=keys.backups, **OPT_OUT))
 LoadBalancer("lb", LoadBalancerArgs(context=ctx, vpc_id="vpc-1", subnet_ids=subnets, domain_name="t.example.com",
-                                    settings=LoadBalancerSettings(hosted_zone_id="Z0T"), **OPT_OUT))
+                                    settings=LoadBalancerSettings(hosted_zone_id="Z0T"),
+                                    server_access_logs=None, **OPT_OUT))
 AppSecrets("app-secrets", AppSecretsArgs(kms_key=keys.data, name_prefix="t", **OPT_OUT))
 ImageRepository("web", ImageRepositoryArgs(context=ctx, repository_name="t/web", kms_key=keys.images,
                                            source=ImageSource(reference="v1.0.0"), **OPT_OUT))

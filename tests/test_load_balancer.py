@@ -271,7 +271,8 @@ def test_access_log_bucket_policy_admits_elb_delivery_and_denies_plain_http(any_
     assert policy.inputs["bucket"] == bucket.id
     statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
     # us-east-1 predates the log-delivery principal: its regional ELB account (127311923021) writes the logs too.
-    assert set(statements) == {"ElbLogDelivery", "ElbLogDeliveryRegionalAccount", "DenyInsecureTransport"}
+    assert set(statements) == {"ElbLogDelivery", "ElbLogDeliveryRegionalAccount", "DenyInsecureTransport",
+                               "DenyOutdatedTls", "DenySseCUploads", "DenyUploadsNotSseS3"}
     assert statements["ElbLogDelivery"] == {
         "Sid": "ElbLogDelivery", "Effect": "Allow",
         "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
@@ -284,6 +285,25 @@ def test_access_log_bucket_policy_admits_elb_delivery_and_denies_plain_http(any_
     assert deny["Effect"] == "Deny" and deny["Principal"] == "*" and deny["Action"] == "s3:*"
     assert deny["Resource"] == [arn, f"{arn}/*"]
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_access_log_bucket_is_hardened_like_every_bucket_and_its_access_is_logged(any_stack: StackRun) -> None:
+    # Issue 10: the ALB log bucket lacked the outdated-TLS deny, the SSE-C block and access logging. It is a
+    # SecureBucket now: the same statements as the backups bucket, except the SSE-S3 log-target exception.
+    def statements(name: str) -> dict[str, dict]:
+        policy = any_stack.one("aws:s3/bucketPolicy:BucketPolicy", name).inputs["policy"]
+        return {s["Sid"]: s for s in json.loads(policy)["Statement"]}
+
+    alb, backups = statements("load-balancer-access-logs"), statements("storage-backups")
+    for sid in ("DenyInsecureTransport", "DenyOutdatedTls", "DenySseCUploads"):
+        assert {k: v for k, v in alb[sid].items() if k != "Resource"} == \
+            {k: v for k, v in backups[sid].items() if k != "Resource"}, sid
+    assert alb["DenyOutdatedTls"]["Condition"] == {"NumericLessThan": {"s3:TlsVersion": "1.2"}}
+    sse = bucket_part(any_stack, "bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+    assert sse.inputs["rules"][0]["blockedEncryptionTypes"] == ["SSE-C"]
+    logging = bucket_part(any_stack, "bucketLogging:BucketLogging").inputs
+    assert logging["targetBucket"] == any_stack.one(BUCKET, "storage-access-logs").id
+    assert logging["targetPrefix"] == "alb-logs/"
 
 
 def test_access_log_bucket_is_kept_in_prod_and_disposable_elsewhere(prod: StackRun, dev: StackRun) -> None:
@@ -360,7 +380,8 @@ UNTAGGABLE = {RECORD, VALIDATION}
 def test_every_taggable_edge_resource_carries_the_stack_tags(any_stack: StackRun) -> None:
     component = any_stack.one("maratron:edge:LoadBalancer")
     for resource in any_stack.descendants(component):
-        if resource.type in UNTAGGABLE or (resource.type.startswith("aws:s3/bucket") and resource.type != BUCKET):
+        if resource.type in UNTAGGABLE or not resource.custom or (
+                resource.type.startswith("aws:s3/bucket") and resource.type != BUCKET):
             continue
         tags = resource.inputs.get("tags", {})
         assert tags.get("environment") == any_stack.config["maratron:environment"], resource.name
@@ -373,10 +394,10 @@ def test_args_need_a_certificate_source_and_two_subnets() -> None:
     ctx = AwsContext("123456789012", "aws", "us-east-1")
     with pytest.raises(ValueError, match=r"set hostedZoneId .*, certificateArn .*, or both"):
         LoadBalancerArgs(context=ctx, vpc_id="vpc-1", subnet_ids=["a", "b"], domain_name="x.example.com",
-                         settings=LoadBalancerSettings())
+                         settings=LoadBalancerSettings(), server_access_logs=None)
     with pytest.raises(ValueError, match="at least two AZs"):
         LoadBalancerArgs(context=ctx, vpc_id="vpc-1", subnet_ids=["a"], domain_name="x.example.com",
-                         settings=LoadBalancerSettings(hosted_zone_id="Z1"))
+                         settings=LoadBalancerSettings(hosted_zone_id="Z1"), server_access_logs=None)
 
 
 GOOD = dict(MINIMAL_VALID)

@@ -11,6 +11,7 @@ web = aws.ec2.SecurityGroup("web-tasks", vpc_id="vpc-0123", description="stand-i
 load_balancer = LoadBalancer("lb", LoadBalancerArgs(
     context=context, vpc_id="vpc-0123", subnet_ids=["subnet-a", "subnet-b"], domain_name="app.example.com",
     settings=LoadBalancerSettings(hosted_zone_id="Z0EXAMPLE"), target_port=3000,
+    server_access_logs=None,  # no log bucket in this component-level program
 ))
 load_balancer.route_to(web, 3000, "web")
 for port, name in ((8080, "wrong-port"), (3000, "web")):
