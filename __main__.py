@@ -15,6 +15,7 @@ from components.backup_storage import BackupStorage, BackupStorageArgs
 from components.base import AwsContext, SecretRef
 from components.cache import Cache, CacheArgs
 from components.cluster import Cluster, ClusterArgs
+from components.connections import grant
 from components.constants import WEB_PORT
 from components.database import Database, DatabaseArgs
 from components.encryption import EncryptionKeys, EncryptionKeysArgs
@@ -191,14 +192,13 @@ backup_job = BackupJob("backup", BackupJobArgs(
     tags=config.tags,
 ))
 
-# --- network grants: each is one ingress rule on the target and the matching egress rule on the source ---------------
-load_balancer.route_to(web.security_group, WEB_PORT, "web")  # the ALB's only egress
-web.allow_from(load_balancer.security_group, "alb")
-web.connect_to(ai)  # the AI server admits the web tasks and nothing else
-for client_name, client in (("web", web), ("ai", ai), ("migrate", migrate), ("backup", backup_job)):
-    database.allow_from(client.security_group, client_name)
-for client_name, client in (("web", web), ("ai", ai)):
-    cache.allow_from(client.security_group, client_name)
+# --- network paths: each grant is the target's ingress rule and the source's egress rule (components/connections.py)
+grant(load_balancer, web)  # the ALB's only egress
+grant(web, ai)  # the AI server admits the web tasks and nothing else
+for client in (web, ai, migrate, backup_job):
+    grant(client, database)
+for client in (web, ai):
+    grant(client, cache)
 
 # Alarms and the dashboard watch every box above; alarms notify the SNS topic.
 observability = Observability("observability", ObservabilityArgs(

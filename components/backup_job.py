@@ -20,6 +20,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import AwsContext, SecretRef, assume_role_policy, named_tags, policy_json
+from components.connections import Connections
 from components.constants import BACKUP_METRIC_NAMESPACE
 from components.task import ContainerSpec, FargateTask, FargateTaskArgs, TaskSize
 
@@ -71,7 +72,7 @@ class BackupJob(pulumi.ComponentResource):
     """The hardened backup task (a FargateTask) and the schedule that runs it."""
 
     task: FargateTask
-    """Task definition, roles, security group and log group; grant database access with `database.allow_from`."""
+    """Task definition, roles, security group and log group; grant database access with `grant(backup, database)`."""
     schedule: aws.scheduler.Schedule
 
     def __init__(self, name: str, args: BackupJobArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -171,8 +172,13 @@ class BackupJob(pulumi.ComponentResource):
 
     @property
     def security_group(self) -> aws.ec2.SecurityGroup:
-        """The task's security group: no ingress; grant it database access with `database.allow_from(...)`."""
+        """The task's security group: no ingress; grant it database access with `grant(backup, database)`."""
         return self.task.security_group
+
+    @property
+    def connections(self) -> Connections:
+        """The backup task, for grants (it needs only `grant(backup_job, database)`)."""
+        return self.task.connections
 
     @property
     def log_group(self) -> aws.cloudwatch.LogGroup:

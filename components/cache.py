@@ -24,6 +24,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components.base import RemovalPolicy, SecretRef, managed_secret, named_tags, retains
+from components.connections import Connections
 from components.settings import Rules, require_valid, setting
 from components.windows import daily_window_check, weekly_window_check
 
@@ -165,7 +166,7 @@ class Cache(pulumi.ComponentResource):
 
     replication_group: aws.elasticache.ReplicationGroup
     security_group: aws.ec2.SecurityGroup
-    """Admits 6379 only from security groups granted with allow_from; no CIDR rules, no egress."""
+    """Admits 6379 only from security groups granted with `grant(client, cache)`; no CIDR rules, no egress."""
     auth_token: SecretRef
     """The AUTH token (Secrets Manager, CMK)."""
     url: SecretRef
@@ -191,6 +192,8 @@ class Cache(pulumi.ComponentResource):
             tags=self._tags("redis"),
             opts=child,
         )
+        self._connections = Connections(self.security_group, label=name, default_port=REDIS_PORT, traffic="Redis",
+                                        name_prefix=args.name_prefix, tags=args.tags)
         subnet_group = aws.elasticache.SubnetGroup(
             f"{name}-subnets",
             description="Isolated data subnets of the Redis nodes",
@@ -301,34 +304,10 @@ class Cache(pulumi.ComponentResource):
 
     # --- capabilities -------------------------------------------------------------------------------------------
 
-    def allow_from(self, source: aws.ec2.SecurityGroup, name: str, *,
-                   egress: bool = True) -> aws.vpc.SecurityGroupIngressRule:
-        """Admit Redis (6379/tcp) from the members of `source`, e.g. `cache.allow_from(web.security_group, "web")`.
-
-        Both halves of the grant, as Database.allow_from: 6379 ingress on the cache's group from `source`, and
-        (with `egress`, the default) 6379 egress on `source` to the cache's group, so a source whose egress is
-        locked down needs nothing else.
-        """
-        ingress = aws.vpc.SecurityGroupIngressRule(
-            f"{self._name}-from-{name}",
-            security_group_id=self.security_group.id,
-            referenced_security_group_id=source.id,
-            ip_protocol="tcp", from_port=REDIS_PORT, to_port=REDIS_PORT,
-            description=f"Redis from {name}",
-            tags=self._tags(f"redis-from-{name}"),
-            opts=pulumi.ResourceOptions(parent=self.security_group),
-        )
-        if egress:
-            aws.vpc.SecurityGroupEgressRule(
-                f"{self._name}-to-redis-from-{name}",
-                security_group_id=source.id,
-                referenced_security_group_id=self.security_group.id,
-                ip_protocol="tcp", from_port=REDIS_PORT, to_port=REDIS_PORT,
-                description="Redis to the cache",
-                tags=self._tags(f"{name}-to-redis"),
-                opts=pulumi.ResourceOptions(parent=source),
-            )
-        return ingress
+    @property
+    def connections(self) -> Connections:
+        """Redis on 6379 from the security groups granted with `grant(client, cache)`."""
+        return self._connections
 
     @property
     def cluster_mode(self) -> bool:

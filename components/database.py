@@ -35,6 +35,7 @@ from components.base import (
     named_tags,
     retains,
 )
+from components.connections import Connections
 from components.settings import Rules, require_valid, section, setting
 from components.windows import daily_window_check, weekly_window_check, windows_overlap
 
@@ -263,7 +264,7 @@ class Database(pulumi.ComponentResource):
     replicas: dict[str, aws.rds.Instance]
     """`<name>-replica-N` -> replica instance (ordinal names: changing the count never replaces another one)."""
     security_group: aws.ec2.SecurityGroup
-    """Admits 5432 only from the security groups granted through allow_from()."""
+    """Admits 5432 only from the security groups granted with `grant(client, database)`."""
     parameter_group: aws.rds.ParameterGroup
     zone: aws.route53.Zone
     """Private hosted zone (associated with the VPC) holding the reader hostname."""
@@ -290,10 +291,12 @@ class Database(pulumi.ComponentResource):
             vpc_id=args.vpc_id,
             description="RDS PostgreSQL: 5432 from granted security groups only",
             # No inline rules and no egress rule: the provider removes AWS's default allow-all egress, and a
-            # database never opens connections. Ingress comes from allow_from() as separate rule resources.
+            # database never opens connections. Ingress comes from grant() as separate rule resources.
             tags=self._tags("db"),
             opts=child,
         )
+        self._connections = Connections(self.security_group, label=name, default_port=PORT, traffic="PostgreSQL",
+                                        name_prefix=args.name_prefix, tags=args.tags)
         subnet_group = aws.rds.SubnetGroup(
             f"{name}-subnets",
             subnet_ids=list(args.subnet_ids),
@@ -451,35 +454,10 @@ class Database(pulumi.ComponentResource):
 
     # --- capabilities -------------------------------------------------------------------------------------------
 
-    def allow_from(self, source: aws.ec2.SecurityGroup, name: str, *,
-                   egress: bool = True) -> aws.vpc.SecurityGroupIngressRule:
-        """Admit PostgreSQL connections from the members of `source` (a service's or task's security group).
-
-        `name` is a short stable label for the grant (e.g. "web"), used in the rules' logical names. Both halves of
-        the grant are created: 5432 ingress on the database's group from `source`, and (with `egress`, the
-        default) 5432 egress on `source` to the database's group, so a source whose egress is locked down (the
-        backup task) needs nothing else; for a source that allows all egress the second rule is merely explicit.
-        """
-        ingress = aws.vpc.SecurityGroupIngressRule(
-            f"{self._name}-from-{name}",
-            security_group_id=self.security_group.id,
-            description=f"PostgreSQL from {name}",
-            ip_protocol="tcp", from_port=PORT, to_port=PORT,
-            referenced_security_group_id=source.id,
-            tags=self._tags(f"db-from-{name}"),
-            opts=pulumi.ResourceOptions(parent=self.security_group),
-        )
-        if egress:
-            aws.vpc.SecurityGroupEgressRule(
-                f"{self._name}-to-db-from-{name}",
-                security_group_id=source.id,
-                description="PostgreSQL to the database",
-                ip_protocol="tcp", from_port=PORT, to_port=PORT,
-                referenced_security_group_id=self.security_group.id,
-                tags=self._tags(f"{name}-to-db"),
-                opts=pulumi.ResourceOptions(parent=source),
-            )
-        return ingress
+    @property
+    def connections(self) -> Connections:
+        """PostgreSQL on 5432 from the security groups granted with `grant(client, database)`."""
+        return self._connections
 
     @property
     def replica_identifiers(self) -> dict[str, pulumi.Output[str]]:

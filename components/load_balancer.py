@@ -11,9 +11,9 @@ What it enforces at the edge, so no task can forget it:
 - Access logs go to a dedicated SecureBucket (SSE-S3: ALB log delivery does not support SSE-KMS; the documented
   log-target exception) that only ELB can write, its own access logged to the stack's access-logs bucket.
 
-The ALB's security group admits 80/443 from anywhere and may send only to the targets it was told about through
-`route_to(target_sg, port)`; the target side admits the ALB with its own rule (e.g. `web.allow_from(alb.security_group,
-3000, "alb")`), so both halves of the path are explicit. IPv4 only: the VPC has no IPv6 CIDR, so the ALB is not
+The ALB's security group admits 80/443 from anywhere and may send only to what it is granted, on the target group's
+port: `grant(load_balancer, web)` creates the ALB's egress rule and the web tasks' ingress rule, both halves of the
+path explicit (components/connections.py). IPv4 only: the VPC has no IPv6 CIDR, so the ALB is not
 dualstack and gets an A record (no AAAA).
 """
 
@@ -28,6 +28,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import AwsContext, RemovalPolicy, named_tags, retains
+from components.connections import Connections
 from components.constants import DEFAULT_TLS_POLICY, HEALTH_CHECK_PATH, HSTS_MAX_AGE_SECONDS, TLS_POLICIES, WEB_PORT
 from components.secure_bucket import (
     MAX_BUCKET_PREFIX,
@@ -160,7 +161,7 @@ class LoadBalancer(pulumi.ComponentResource):
 
     alb: aws.lb.LoadBalancer
     security_group: aws.ec2.SecurityGroup
-    """The ALB's own SG: 80/443 in from the internet, out only to targets added with route_to."""
+    """The ALB's own SG: 80/443 in from the internet, out only to what it is granted (the web tasks)."""
     target_group: aws.lb.TargetGroup
     """IP targets (Fargate awsvpc) on target_port; the web service registers into it."""
     https_listener: aws.lb.Listener
@@ -178,9 +179,11 @@ class LoadBalancer(pulumi.ComponentResource):
         super().__init__("maratron:edge:LoadBalancer", name, None, opts)
         self._name = name
         self._args = args
-        self._routes: dict[str, aws.vpc.SecurityGroupEgressRule] = {}
 
         self.security_group = self._security_group()
+        self._connections = Connections(self.security_group, label=name, traffic="HTTP",
+                                        egress_ports=(args.target_port,), name_prefix=args.name_prefix,
+                                        tags=args.tags)
         log_bucket = self._access_logs_bucket()
         self.access_logs_bucket = log_bucket.bucket
         self.alb = aws.lb.LoadBalancer(
@@ -249,28 +252,10 @@ class LoadBalancer(pulumi.ComponentResource):
 
     # --- capabilities -------------------------------------------------------------------------------------------
 
-    def route_to(self, target_sg: aws.ec2.SecurityGroup, port: int,
-                 name: str = "web") -> aws.vpc.SecurityGroupEgressRule:
-        """Let the ALB send to `target_sg` on `port`: the one egress rule of the ALB's SG per target.
-
-        The target's SG must admit the ALB in turn (e.g. `web.allow_from(alb.security_group, port, "alb")`).
-        `port` must be the target group's port: traffic to any other port would be a rule with no use.
-        """
-        if port != self._args.target_port:
-            raise ValueError(f"route_to({name!r}): port {port} is not the target group's port {self._args.target_port}")
-        if name in self._routes:
-            raise ValueError(f"route_to({name!r}): a route with this name exists already")
-        rule = aws.vpc.SecurityGroupEgressRule(
-            f"{self._name}-to-{name}",
-            security_group_id=self.security_group.id,
-            description=f"HTTP to the {name} targets",
-            ip_protocol="tcp", from_port=port, to_port=port,
-            referenced_security_group_id=target_sg.id,
-            tags=self._tags(f"to-{name}"),
-            opts=pulumi.ResourceOptions(parent=self.security_group),
-        )
-        self._routes[name] = rule
-        return rule
+    @property
+    def connections(self) -> Connections:
+        """The ALB as a grant source: it may send only to the target group's port (`grant(load_balancer, web)`)."""
+        return self._connections
 
     @property
     def serving(self) -> list[pulumi.Resource]:
@@ -318,8 +303,8 @@ class LoadBalancer(pulumi.ComponentResource):
             f"{self._name}-alb",
             vpc_id=self._args.vpc_id,
             description="Public ALB: HTTP and HTTPS from the internet; egress only to its targets",
-            # No inline rules: every rule is its own resource below or from route_to. The provider removes AWS's
-            # default allow-all egress rule on create, so until route_to is called the ALB can reach nothing.
+            # No inline rules: every rule is its own resource below or from grant(). The provider removes AWS's
+            # default allow-all egress rule on create, so until a grant the ALB can reach nothing.
             tags=self._tags("alb"),
             opts=pulumi.ResourceOptions(parent=self),
         )

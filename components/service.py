@@ -15,8 +15,9 @@ import pulumi_aws as aws
 
 from components.base import named_tags
 from components.cluster import Cluster
+from components.connections import Connections
 from components.settings import Rules, require_valid, section, setting
-from components.task import FargateTask, FargateTaskArgs, SecurityGroupLike, TaskSize
+from components.task import FargateTask, FargateTaskArgs, TaskSize
 
 
 @dataclass(frozen=True)
@@ -184,20 +185,10 @@ class FargateService(pulumi.ComponentResource):
             raise ValueError(f"{self._name} is not a Service Connect server")
         return f"http://{self._args.task.container.name}:{self.port}"
 
-    def allow_from(self, source: SecurityGroupLike, name: str, port: int | None = None) -> None:
-        """Admit TCP to the container port from `source` (the ALB, or a client service)."""
-        self.task.allow_from(source, name, port)
-
-    def allow_to(self, target: SecurityGroupLike, port: int, name: str) -> None:
-        """Let the tasks reach `port` on `target` (database, cache, another service)."""
-        self.task.allow_to(target, port, name)
-
-    def connect_to(self, server: FargateService) -> None:
-        """Make `server` reachable from this service only: this SG's egress and the server SG's ingress."""
-        if server.port is None:
-            raise ValueError(f"{server._name} has no port to connect to")
-        self.allow_to(server.security_group, server.port, server._name)
-        server.allow_from(self.security_group, self._name)
+    @property
+    def connections(self) -> Connections:
+        """The service's tasks, for grants (`grant(load_balancer, web)`, `grant(web, ai)`)."""
+        return self.task.connections
 
     # --- parts --------------------------------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import AwsContext, SecretRef, assume_role_policy, named_tags, policy_json
+from components.connections import Connections
 from components.constants import HEALTH_CHECK_PATH, NON_ROOT_USER
 from components.settings import Rules, require_valid, setting
 
@@ -61,13 +62,6 @@ class TaskSize:
         if self.memory not in allowed:
             rules.problem("memory", f"Fargate with {rules.key('cpu')} {self.cpu} ({self.cpu / 1024:g} vCPU) allows "
                           f"memory {', '.join(map(str, allowed))} MiB", also=["cpu"])
-
-SecurityGroupLike = aws.ec2.SecurityGroup | pulumi.Output[str] | str
-
-
-def _security_group_id(group: SecurityGroupLike) -> pulumi.Input[str]:
-    return group.id if isinstance(group, aws.ec2.SecurityGroup) else group
-
 
 @dataclass(frozen=True)
 class ContainerSpec:
@@ -146,7 +140,7 @@ class FargateTask(pulumi.ComponentResource):
     task_role: aws.iam.Role
     log_group: aws.cloudwatch.LogGroup
     security_group: aws.ec2.SecurityGroup
-    """No ingress until allow_from; egress 443 anywhere plus what allow_to adds."""
+    """No ingress unless granted; egress 443 anywhere plus what grants add (components/connections.py)."""
 
     def __init__(self, name: str, args: FargateTaskArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("maratron:app:FargateTask", name, None, opts)
@@ -173,7 +167,9 @@ class FargateTask(pulumi.ComponentResource):
             opts=child,
         )
         # ECR, CloudWatch Logs and Secrets Manager (through endpoints or NAT) and third-party HTTPS APIs
-        # (Anthropic, weather, Sentry) all speak 443; nothing else leaves the task unless allow_to opens it.
+        # (Anthropic, weather, Sentry) all speak 443; nothing else leaves the task unless a grant opens it.
+        self._connections = Connections(self.security_group, label=name, default_port=container.port,
+                                        traffic="HTTP", name_prefix=args.name_prefix, tags=args.tags)
         aws.vpc.SecurityGroupEgressRule(
             f"{name}-to-https",
             security_group_id=self.security_group.id,
@@ -247,32 +243,10 @@ class FargateTask(pulumi.ComponentResource):
 
     # --- capabilities -------------------------------------------------------------------------------------------
 
-    def allow_from(self, source: SecurityGroupLike, name: str, port: int | None = None) -> None:
-        """Admit TCP to the container's port (or `port`) from the tasks or load balancer behind `source`."""
-        port = port if port is not None else self._args.container.port
-        if port is None:
-            raise ValueError(f"{self._name}: allow_from needs a port (the container has none)")
-        aws.vpc.SecurityGroupIngressRule(
-            f"{self._name}-from-{name}",
-            security_group_id=self.security_group.id,
-            description=f"{name} to {self._args.container.name} on {port}",
-            ip_protocol="tcp", from_port=port, to_port=port,
-            referenced_security_group_id=_security_group_id(source),
-            tags=self._tags(f"from-{name}"),
-            opts=pulumi.ResourceOptions(parent=self.security_group),
-        )
-
-    def allow_to(self, target: SecurityGroupLike, port: int, name: str) -> None:
-        """Let the tasks open TCP connections to `port` on the members of `target` (database, cache, AI server)."""
-        aws.vpc.SecurityGroupEgressRule(
-            f"{self._name}-to-{name}",
-            security_group_id=self.security_group.id,
-            description=f"{self._args.container.name} to {name} on {port}",
-            ip_protocol="tcp", from_port=port, to_port=port,
-            referenced_security_group_id=_security_group_id(target),
-            tags=self._tags(f"to-{name}"),
-            opts=pulumi.ResourceOptions(parent=self.security_group),
-        )
+    @property
+    def connections(self) -> Connections:
+        """The tasks as grant source and target: clients reach them on the container's port."""
+        return self._connections
 
     # --- parts --------------------------------------------------------------------------------------------------
 

@@ -131,18 +131,19 @@ def test_security_group_has_no_cidr_and_no_inline_rules(any_stack: StackRun) -> 
             assert rule.inputs["referencedSecurityGroupId"].startswith("sg-")
 
 
-def test_allow_from_admits_6379_from_a_security_group_only(tmp_path: Path) -> None:
+def test_grant_admits_6379_from_a_security_group_only(tmp_path: Path) -> None:
     program = tmp_path / "__main__.py"
     program.write_text('''
 import pulumi_aws as aws
 from components.cache import Cache, CacheArgs, CacheSettings
+from components.connections import Connections, grant
 key = aws.kms.Key("key")
 app = aws.ec2.SecurityGroup("app", vpc_id="vpc-1")
 cache = Cache("cache", CacheArgs(subnet_ids=["subnet-1", "subnet-2"], vpc_id="vpc-1",
     az_names=("us-east-1a", "us-east-1b"), data_key=key, log_key=key, log_retention_days=30,
     settings=CacheSettings(replicas=1)))
-cache.allow_from(app, "web")
-cache.allow_from(aws.ec2.SecurityGroup("ops", vpc_id="vpc-1"), "ops", egress=False)
+grant(Connections(app, label="web"), cache)
+grant(Connections(aws.ec2.SecurityGroup("ops", vpc_id="vpc-1"), label="ops"), cache, egress=False)
 ''')
     run = run_program("unit", {"aws:region": "us-east-1"}, [], program=program)
     assert run.ok, run.error_details
@@ -152,7 +153,7 @@ cache.allow_from(aws.ec2.SecurityGroup("ops", vpc_id="vpc-1"), "ops", egress=Fal
     assert (rule.inputs["ipProtocol"], rule.inputs["fromPort"], rule.inputs["toPort"]) == ("tcp", 6379, 6379)
     assert "cidrIpv4" not in rule.inputs
     assert run.by_urn(rule.parent).name == "cache-sg"
-    egress = run.one("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "cache-to-redis-from-web")
+    egress = run.one("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "web-to-cache")
     assert egress.inputs["securityGroupId"] == run.one(SG, "app").id
     assert egress.inputs["referencedSecurityGroupId"] == run.one(SG, "cache-sg").id
     assert (egress.inputs["ipProtocol"], egress.inputs["fromPort"], egress.inputs["toPort"]) == ("tcp", 6379, 6379)

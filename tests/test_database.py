@@ -256,6 +256,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import AwsContext
+from components.connections import Connections, grant
 from components.database import Database, DatabaseArgs, DatabaseSettings
 
 context = AwsContext(account_id="123456789012", partition="aws", region="us-east-1")
@@ -266,12 +267,12 @@ database = Database("db", DatabaseArgs(
     data_key=key, log_key=key, name_prefix="maratron-test", private_zone_name="test.maratron.internal",
     settings=DatabaseSettings(replica_count=1, replica_instance_classes=("db.t4g.small",)),
 ))
-database.allow_from(web, "web")
+grant(Connections(web, label="web"), database)
 pulumi.export("replicas", database.replica_identifiers)
 """
 
 
-def test_allow_from_grants_postgres_between_two_security_groups(tmp_path: Path) -> None:
+def test_grant_opens_postgres_between_two_security_groups(tmp_path: Path) -> None:
     program = tmp_path / "grant_program.py"
     program.write_text(textwrap.dedent(GRANT_PROGRAM))
     run = run_program("test", {"aws:region": "us-east-1"}, [], program=program)
@@ -283,7 +284,7 @@ def test_allow_from_grants_postgres_between_two_security_groups(tmp_path: Path) 
     assert not {"cidrIpv4", "cidrIpv6"} & set(rule.inputs)
     assert run.one(SG, "db-sg").urn == rule.parent
     # The other half: the source may reach the database (and only it) on 5432 even when its egress is locked down.
-    egress = run.one(EGRESS, "db-to-db-from-web")
+    egress = run.one(EGRESS, "web-to-db")
     assert egress.inputs["securityGroupId"] == run.one(SG, "web").id
     assert egress.inputs["referencedSecurityGroupId"] == run.one(SG, "db-sg").id
     assert (egress.inputs["fromPort"], egress.inputs["toPort"]) == (5432, 5432)

@@ -24,7 +24,7 @@ CERTIFICATE = "aws:acm/certificate:Certificate"
 VALIDATION = "aws:acm/certificateValidation:CertificateValidation"
 BUCKET = "aws:s3/bucket:Bucket"
 EXISTING_CERT = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9"
-PROGRAM = Path(__file__).parent / "programs" / "edge_route_to.py"
+PROGRAM = Path(__file__).parent / "programs" / "edge_grant.py"
 # One non-default prod variant shared by the edge tests (and tests/test_waf.py): each engine run costs ~1-2 s.
 EDGE_VARIANT = {
     "corsOrigins": ["https://admin.maratron.example.com", "https://coach.maratron.example.com"],
@@ -165,8 +165,8 @@ def test_alb_security_group_admits_only_80_and_443_from_the_internet(any_stack: 
 
 
 def test_alb_egress_only_reaches_targets_that_admit_it_back(any_stack: StackRun) -> None:
-    # Egress exists only through route_to: a target SG on its port, which in turn admits the ALB on that port (the
-    # service's allow_from). Until a service is wired there is no egress rule at all.
+    # Egress exists only through grant(load_balancer, target): the target SG on the target group's port, which in
+    # turn admits the ALB on that port (the other half of the grant). Without a grant there is no egress rule at all.
     sg = alb_sg(any_stack)
     egress = [r.inputs for r in any_stack.of_type(EGRESS) if r.inputs["securityGroupId"] == sg.id]
     admitted = {(r.inputs["securityGroupId"], r.inputs["fromPort"]) for r in any_stack.of_type(INGRESS)
@@ -184,7 +184,7 @@ def routed() -> StackRun:
     return run
 
 
-def test_route_to_opens_egress_only_to_the_target_sg_on_its_port(routed: StackRun) -> None:
+def test_grant_opens_egress_only_to_the_target_sg_on_its_port(routed: StackRun) -> None:
     sg = routed.one(SG, "lb-alb")
     web = routed.one(SG, "web-tasks")
     egress = [r for r in routed.of_type(EGRESS) if r.inputs["securityGroupId"] == sg.id]
@@ -197,9 +197,14 @@ def test_route_to_opens_egress_only_to_the_target_sg_on_its_port(routed: StackRu
     assert routed.by_urn(rule.parent).name == "lb-alb"
 
 
-def test_route_to_rejects_a_port_the_target_group_does_not_use_and_duplicates(routed: StackRun) -> None:
-    assert routed.outputs["error-wrong-port"] == "route_to('wrong-port'): port 8080 is not the target group's port 3000"
-    assert "a route with this name exists already" in routed.outputs["error-web"]
+def test_grant_rejects_a_port_the_target_group_does_not_use_and_duplicates(routed: StackRun) -> None:
+    assert routed.outputs["error-wrong-port"] == "grant(lb -> web): lb may only send to port 3000, not 8080"
+    assert routed.outputs["error-web"] == "grant(lb -> web): granted already (one grant per pair of labels)"
+    # Both halves of the granted path: the stand-in web SG admits the ALB on the same port.
+    ingress = routed.one(INGRESS, "web-from-lb")
+    assert ingress.inputs["securityGroupId"] == routed.one(SG, "web-tasks").id
+    assert ingress.inputs["referencedSecurityGroupId"] == routed.one(SG, "lb-alb").id
+    assert (ingress.inputs["fromPort"], ingress.inputs["toPort"]) == (3000, 3000)
 
 
 def test_request_count_label_joins_alb_and_target_group_suffixes(routed: StackRun) -> None:

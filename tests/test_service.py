@@ -456,6 +456,7 @@ import pulumi
 import pulumi_aws as aws
 from components.base import AwsContext
 from components.cluster import Cluster, ClusterArgs
+from components.connections import Connections, grant
 from components.service import FargateService, FargateServiceArgs, LoadBalancerAttachment, ServiceSettings
 from components.task import ContainerSpec, FargateTaskArgs
 
@@ -474,7 +475,7 @@ web = FargateService("web", FargateServiceArgs(
     load_balancer=LoadBalancerAttachment(target_group_arn="arn:tg", target_group_arn_suffix="targetgroup/web/1",
                                          load_balancer_arn_suffix="app/alb/2", depends_on=[listener]),
 ))
-web.allow_from(alb_sg, "alb")
+grant(Connections(alb_sg, label="alb"), web)
 '''
 
 

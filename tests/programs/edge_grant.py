@@ -1,9 +1,10 @@
-"""Component-level program: a LoadBalancer routed to a stand-in web SG (the web service is wired in __main__ later)."""
+"""Component-level program: a LoadBalancer granted to a stand-in web SG (the web service is wired in __main__)."""
 
 import pulumi
 import pulumi_aws as aws
 
 from components.base import AwsContext
+from components.connections import Connections, grant
 from components.load_balancer import LoadBalancer, LoadBalancerArgs, LoadBalancerSettings
 
 context = AwsContext(account_id="123456789012", partition="aws", region="us-east-1")
@@ -13,10 +14,11 @@ load_balancer = LoadBalancer("lb", LoadBalancerArgs(
     settings=LoadBalancerSettings(hosted_zone_id="Z0EXAMPLE"), target_port=3000,
     server_access_logs=None,  # no log bucket in this component-level program
 ))
-load_balancer.route_to(web, 3000, "web")
+web_tasks = Connections(web, label="web", default_port=3000, traffic="HTTP")
+grant(load_balancer, web_tasks)
 for port, name in ((8080, "wrong-port"), (3000, "web")):
     try:
-        load_balancer.route_to(web, port, name)
+        grant(load_balancer, web_tasks, port)
     except ValueError as error:
         pulumi.export(f"error-{name}", str(error))
 pulumi.export("webSecurityGroupId", web.id)

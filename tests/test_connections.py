@@ -1,0 +1,76 @@
+"""The grant API (components/connections.py): one call, both halves, stable names, and what it refuses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from offline.engine import StackRun, run_program
+
+PROGRAM = '''
+import pulumi
+import pulumi_aws as aws
+
+from components.connections import Connectable, Connections, grant
+
+client = Connections(aws.ec2.SecurityGroup("client-sg", vpc_id="vpc-1"), label="client", name_prefix="t",
+                     tags={"project": "t"})
+server = Connections(aws.ec2.SecurityGroup("server-sg", vpc_id="vpc-1"), label="server", default_port=9000,
+                     traffic="gRPC")
+portless = Connections(aws.ec2.SecurityGroup("portless-sg", vpc_id="vpc-1"), label="portless")
+result = grant(client, server)
+grant(client, portless, 7000)
+pulumi.export("connectable", isinstance(client, Connectable))
+pulumi.export("ingressName", result.ingress._name)
+try:
+    grant(server, portless)
+except ValueError as error:
+    pulumi.export("noPort", str(error))
+'''
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> StackRun:
+    program = Path(tmp_path_factory.mktemp("grant")) / "program.py"
+    program.write_text(PROGRAM)
+    result = run_program("test", {"aws:region": "us-east-1"}, [], program=program)
+    assert result.ok, result.error_details
+    return result
+
+
+def test_one_grant_is_both_halves_with_names_from_the_labels(run: StackRun) -> None:
+    sg = {name: run.one("aws:ec2/securityGroup:SecurityGroup", f"{name}-sg") for name in ("client", "server")}
+    ingress, egress = run.one(INGRESS, "server-from-client"), run.one(EGRESS, "client-to-server")
+    assert (ingress.inputs["securityGroupId"], ingress.inputs["referencedSecurityGroupId"]) == (
+        sg["server"].id, sg["client"].id)
+    assert (egress.inputs["securityGroupId"], egress.inputs["referencedSecurityGroupId"]) == (
+        sg["client"].id, sg["server"].id)
+    for rule in (ingress, egress):
+        assert (rule.inputs["ipProtocol"], rule.inputs["fromPort"], rule.inputs["toPort"]) == ("tcp", 9000, 9000)
+        assert not {"cidrIpv4", "cidrIpv6", "prefixListId"} & set(rule.inputs)
+    assert ingress.parent == sg["server"].urn and egress.parent == sg["client"].urn
+    assert ingress.inputs["description"] == "gRPC from client on 9000"
+    assert egress.inputs["tags"] == {"project": "t", "Name": "t-client-to-server"}
+
+
+def test_an_explicit_port_and_a_target_without_a_default(run: StackRun) -> None:
+    assert run.one(INGRESS, "portless-from-client").inputs["fromPort"] == 7000
+    assert run.outputs["noPort"] == "grant(server -> portless): portless has no default port; pass port="
+    assert run.outputs["connectable"] is True and run.outputs["ingressName"] == "server-from-client"
+
+
+def test_every_component_with_a_security_group_is_connectable() -> None:
+    from components.backup_job import BackupJob
+    from components.cache import Cache
+    from components.connections import Connectable
+    from components.database import Database
+    from components.load_balancer import LoadBalancer
+    from components.service import FargateService
+    from components.task import FargateTask
+
+    for component in (BackupJob, Cache, Database, FargateService, FargateTask, LoadBalancer):
+        assert isinstance(getattr(component, "connections", None), property), component
+        assert "connections" in dir(Connectable)
