@@ -18,6 +18,21 @@ from typing import Any, Literal
 
 import pulumi
 
+from components.backup_job import BackupJob
+from components.backup_storage import BackupStorage
+from components.cache import Cache
+from components.cluster import Cluster
+from components.database import Database
+from components.encryption import EncryptionKeys
+from components.images import ImageRepository
+from components.load_balancer import LoadBalancer
+from components.network import Network
+from components.observability import Observability
+from components.service import FargateService
+from components.task import FargateTask
+from components.waf import WebFirewall
+from stack_config import StackConfig
+
 CONTRACT_VERSION = "1.2.0"
 
 OutputType = Literal["string", "integer", "boolean", "list[string]"]
@@ -139,6 +154,91 @@ def export_contract(values: Mapping[str, Any]) -> None:
                          f"missing {missing}, undeclared {extra}")
     for spec in CONTRACT:
         pulumi.export(spec.name, given[spec.name])
+
+
+@dataclass(frozen=True)
+class StackParts:
+    """The boxes of the architecture whose ids the contract publishes (what `__main__.py` built)."""
+
+    config: StackConfig
+    keys: EncryptionKeys
+    network: Network
+    load_balancer: LoadBalancer
+    firewall: WebFirewall
+    database: Database
+    cache: Cache
+    storage: BackupStorage
+    cluster: Cluster
+    images: Mapping[str, ImageRepository]
+    web: FargateService
+    ai: FargateService
+    migrate: FargateTask
+    backup_job: BackupJob
+    observability: Observability
+
+
+def contract_values(parts: StackParts) -> dict[str, Any]:
+    """Every contract output's value, read from the stack's parts (contractVersion is added by export_contract)."""
+    p = parts
+    return {
+        "environment": p.config.environment,
+        "region": p.config.region,
+        "vpcId": p.network.vpc.id,
+        "publicSubnetIds": p.network.subnet_ids("public"),
+        "appSubnetIds": p.network.subnet_ids("app"),
+        "dataSubnetIds": p.network.subnet_ids("data"),
+        "appRouteTableIds": p.network.route_table_ids("app"),
+        "endpointSecurityGroupId": p.network.endpoint_security_group.id,
+        "kmsKeyArns": [key.arn for key in p.keys.all().values()],
+        "appUrl": p.config.app_url,
+        "albDnsName": p.load_balancer.alb.dns_name,
+        "albArn": p.load_balancer.alb.arn,
+        "albSecurityGroupId": p.load_balancer.security_group.id,
+        "targetGroupArn": p.load_balancer.target_group.arn,
+        "httpsListenerArn": p.load_balancer.https_listener.arn,
+        "certificateArn": p.load_balancer.certificate_arn,
+        "albAccessLogsBucketName": p.load_balancer.access_logs_bucket.bucket,
+        "webAclArn": p.firewall.web_acl.arn,
+        "databaseWriterEndpoint": p.database.primary.address,
+        "databaseReaderHostname": p.database.reader_hostname,
+        "databasePort": p.database.port,
+        "databaseName": p.database.database_name,
+        "databaseUrlSecretArn": p.database.writer_url.arn,
+        "databaseReadUrlSecretArn": p.database.reader_url.arn,
+        "databaseIdentifier": p.database.primary.identifier,
+        "databaseReplicaIdentifiers": list(p.database.replica_identifiers.values()),
+        "databaseSecurityGroupId": p.database.security_group.id,
+        "redisEndpoint": p.cache.endpoint,
+        "redisPort": p.cache.port,
+        "redisUrlSecretArn": p.cache.url.arn,
+        "redisReplicationGroupId": p.cache.group_id,
+        "redisSecurityGroupId": p.cache.security_group.id,
+        "redisClusterEnabled": p.cache.cluster_mode,
+        "backupsBucketName": p.storage.backups.bucket,
+        "walBucketName": p.storage.archive.bucket,
+        "accessLogsBucketName": p.storage.access_logs.bucket,
+        "clusterName": p.cluster.cluster.name,
+        "clusterArn": p.cluster.cluster.arn,
+        "webServiceName": p.web.service.name,
+        "aiServiceName": p.ai.service.name,
+        "webSecurityGroupId": p.web.security_group.id,
+        "aiSecurityGroupId": p.ai.security_group.id,
+        "migrationSecurityGroupId": p.migrate.security_group.id,
+        "webRepositoryUrl": p.images["web"].repository.repository_url,
+        "aiRepositoryUrl": p.images["ai"].repository.repository_url,
+        "webImage": p.images["web"].image_uri,
+        "aiImage": p.images["ai"].image_uri,
+        "webLogGroupName": p.web.log_group.name,
+        "aiLogGroupName": p.ai.log_group.name,
+        "migrationTaskDefinitionArn": p.migrate.task_definition.arn,
+        "migrationRunTaskCommand": p.migrate.run_task_command(p.cluster.cluster.name, p.network.subnet_ids("app")),
+        "backupTaskDefinitionArn": p.backup_job.task_definition.arn,
+        "backupSecurityGroupId": p.backup_job.security_group.id,
+        "backupScheduleName": p.backup_job.schedule.name,
+        "alertTopicArn": p.observability.topic.arn,
+        "alarmNames": p.observability.alarm_names(),
+        "dashboardName": p.observability.dashboard.dashboard_name,
+    }
 
 
 def render_markdown() -> str:

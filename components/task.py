@@ -248,6 +248,20 @@ class FargateTask(pulumi.ComponentResource):
         """The tasks as grant source and target: clients reach them on the container's port."""
         return self._connections
 
+    def run_task_command(self, cluster_name: pulumi.Input[str],
+                         subnet_ids: Sequence[pulumi.Input[str]]) -> pulumi.Output[str]:
+        """The `aws ecs run-task` command that starts this task once (CI runs the migration with it) in private
+        subnets with its own security group, printing the task ARN. The cluster's default capacity provider
+        strategy applies (no --launch-type)."""
+        return pulumi.Output.all(
+            cluster=cluster_name, task=self.task_definition.arn, subnets=list(subnet_ids), group=self.security_group.id,
+        ).apply(lambda o: (
+            f"aws ecs run-task --cluster {o['cluster']} --task-definition {o['task']} "
+            "--network-configuration 'awsvpcConfiguration={subnets=[" + ",".join(o["subnets"]) + "],"
+            f"securityGroups=[{o['group']}],assignPublicIp=DISABLED}}' --started-by pulumi-{self._name} "
+            "--query 'tasks[0].taskArn' --output text"
+        ))
+
     # --- parts --------------------------------------------------------------------------------------------------
 
     def _tags(self, suffix: str) -> dict[str, str]:
