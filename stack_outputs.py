@@ -93,7 +93,8 @@ CONTRACT: tuple[OutputSpec, ...] = tuple([
         ("databaseReadUrlSecretArn", "string", "Secrets Manager secret holding DATABASE_READ_URL (the replicas)."),
         ("databaseIdentifier", "string", "RDS identifier of the primary (for the RDS console, CLI and PITR)."),
         ("databaseReplicaIdentifiers", "list[string]", "RDS identifiers of the read replicas (empty without)."),
-        ("databaseSecurityGroupId", "string", "Security group of the database (grants via Database.allow_from)."),
+        ("databaseSecurityGroupId", "string",
+         "Security group of the database (grant access with grant(client, database))."),
     ),
     *_specs(
         "app",
@@ -119,7 +120,8 @@ CONTRACT: tuple[OutputSpec, ...] = tuple([
         ("redisPort", "integer", "Redis port (6379)."),
         ("redisUrlSecretArn", "string", "Secrets Manager ARN of REDIS_URL (rediss://, with the AUTH token)."),
         ("redisReplicationGroupId", "string", "ElastiCache replication group id (failover tests, verify)."),
-        ("redisSecurityGroupId", "string", "Security group of the Redis nodes (grant access with Cache.allow_from)."),
+        ("redisSecurityGroupId", "string",
+         "Security group of the Redis nodes (grant access with grant(client, cache))."),
         ("redisClusterEnabled", "boolean", "Whether cluster mode is on (clients must then use a cluster client)."),
     ),
     *_specs(
