@@ -28,7 +28,7 @@ from components.backup_storage import BackupStorageSettings
 from components.base import REGION_PATTERN, RemovalPolicy, retains
 from components.cache import CacheSettings
 from components.cluster import ClusterSettings
-from components.constants import ENVIRONMENTS, PROJECT
+from components.constants import ENVIRONMENTS, LOG_RETENTION_DAYS, PROJECT
 from components.database import DatabaseSettings
 from components.images import DIGEST_PATTERN, RegistrySettings
 from components.load_balancer import CERTIFICATE_ARN_PATTERN, LoadBalancerSettings
@@ -52,7 +52,7 @@ __all__ = ["ENVIRONMENTS", "PROJECT", "ConfigError", "ConfigProblem", "StackConf
 PROJECT_DIR = Path(__file__).resolve().parent
 Environment = Literal["dev", "staging", "prod"]
 # Values CloudWatch Logs accepts for retentionInDays.
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+LOG_RETENTION_CHOICES = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
                       2922, 3288, 3653)
 TAG_VALUE_PATTERN = re.compile(r"^[\w .:/=+\-@]{1,256}$")
 HOSTNAME_PATTERN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -94,8 +94,8 @@ class StackConfig:
         "costCenter", "maratron", "Cost allocation tag (`cost-center`) applied to every taggable resource.",
         check=_check_tag_value)
     log_retention_days: int = setting(
-        "logRetentionDays", 365, "Retention of every CloudWatch log group the stack creates, in days (a value "
-        "CloudWatch accepts; 365 satisfies CKV_AWS_338).", choices=LOG_RETENTION_DAYS)
+        "logRetentionDays", LOG_RETENTION_DAYS, "Retention of every CloudWatch log group the stack creates, in days "
+        "(a value CloudWatch accepts; 365 satisfies CKV_AWS_338).", choices=LOG_RETENTION_CHOICES)
     domain_name: str = setting(
         "domainName", "", "Public hostname of the app (e.g. maratron.example.com): NEXT_PUBLIC_APP_URL, NEXTAUTH_URL, "
         "the certificate and the DNS record. Required; empty is an error.", check=_check_hostname)

@@ -21,7 +21,7 @@ import pulumi_aws as aws
 
 from components.base import AwsContext, SecretRef, assume_role_policy, named_tags, policy_json
 from components.connections import Connections
-from components.constants import BACKUP_METRIC_NAMESPACE
+from components.constants import BACKUP_METRIC_NAMESPACE, PROJECT
 from components.task import ContainerSpec, FargateTask, FargateTaskArgs, TaskSize
 
 CONTAINER_NAME = "backup"
@@ -62,7 +62,7 @@ class BackupJobArgs:
     size: TaskSize = field(default_factory=lambda: TaskSize(cpu=512, memory=1024))
     """Task size; default 0.5 vCPU (pg_dump is I/O bound; gzip uses one core) and 1 GiB. The dump is staged in the
     task's 20 GiB ephemeral storage (/tmp)."""
-    name_prefix: str = "maratron"
+    name_prefix: str = PROJECT
     """Readable prefix for names."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for every taggable child."""

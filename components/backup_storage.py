@@ -29,6 +29,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import AwsContext, RemovalPolicy, assume_role_policy, named_tags, policy_json, retains
+from components.constants import LOG_RETENTION_DAYS, PROJECT
 from components.secure_bucket import (
     Lifecycle,
     ObjectLock,
@@ -114,12 +115,12 @@ class BackupStorageArgs:
     settings: BackupStorageSettings = field(default_factory=BackupStorageSettings)
     """Object Lock, lifecycle and force-destroy; default: the production choice (COMPLIANCE lock for 30 days, a year
     of dumps, seven years of archives)."""
-    access_log_expiration_days: int = 365
+    access_log_expiration_days: int = LOG_RETENTION_DAYS
     """Days server access logs are kept; default 365 (the stack's log retention)."""
     removal_policy: RemovalPolicy = "retain"
     """retain (default): Pulumi `protect` and `retain_on_delete` on every bucket (a stack deletion leaves them in
     place); destroy: the buckets go with the stack (emptied only with settings.force_destroy)."""
-    name_prefix: str = "maratron"
+    name_prefix: str = PROJECT
     """Bucket name prefix (names are `<prefix>-<kind>-<random suffix>`: S3 names are global)."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for every taggable child."""

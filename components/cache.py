@@ -25,6 +25,7 @@ import pulumi_random as random
 
 from components.base import RemovalPolicy, SecretRef, managed_secret, named_tags, retains
 from components.connections import Connections
+from components.constants import PROJECT
 from components.settings import Rules, require_valid, setting
 from components.windows import daily_window_check, weekly_window_check
 
@@ -150,7 +151,7 @@ class CacheArgs:
     removal_policy: RemovalPolicy = "retain"
     """retain (default): Pulumi `protect`, a final snapshot on delete, secrets recoverable for 30 days. destroy: none
     of these (a disposable stack's explicit choice)."""
-    name_prefix: str = "maratron"
+    name_prefix: str = PROJECT
     """Readable prefix for log group, secret and snapshot names."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for every taggable child."""

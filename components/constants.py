@@ -15,6 +15,9 @@ PROJECT = "maratron"
 ENVIRONMENTS = ("dev", "staging", "prod")
 """Environment profiles. Production rules apply to `prod`."""
 REQUIRED_TAG_KEYS = ("project", "environment", "owner", "cost-center")
+LOG_RETENTION_DAYS = 365
+"""Default retention of every log the stack keeps (CloudWatch groups, access logs), in days: the `logRetentionDays`
+setting's default and every component's, one year (CKV_AWS_338)."""
 """Tags every taggable resource carries (the program sets them, the pack's required-tags rule checks them)."""
 
 # --- edge ------------------------------------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from components.base import (
     retains,
 )
 from components.connections import Connections
+from components.constants import LOG_RETENTION_DAYS
 from components.settings import Rules, require_valid, section, setting
 from components.windows import daily_window_check, weekly_window_check, windows_overlap
 
@@ -241,7 +242,7 @@ class DatabaseArgs:
     settings: DatabaseSettings = field(default_factory=DatabaseSettings)
     """Sizing, availability, backups, monitoring, tuning; default: the production choice (Multi-AZ db.m7g.large,
     two replicas, 14 days of PITR)."""
-    log_retention_days: int = 365
+    log_retention_days: int = LOG_RETENTION_DAYS
     """Retention of the RDS log groups (default 365)."""
     removal_policy: RemovalPolicy = "retain"
     """retain (default): Pulumi `protect` and deletion protection on the primary, a final snapshot, automated backups

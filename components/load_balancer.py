@@ -29,7 +29,15 @@ import pulumi_aws as aws
 
 from components.base import AwsContext, RemovalPolicy, named_tags, retains
 from components.connections import Connections
-from components.constants import DEFAULT_TLS_POLICY, HEALTH_CHECK_PATH, HSTS_MAX_AGE_SECONDS, TLS_POLICIES, WEB_PORT
+from components.constants import (
+    DEFAULT_TLS_POLICY,
+    HEALTH_CHECK_PATH,
+    HSTS_MAX_AGE_SECONDS,
+    LOG_RETENTION_DAYS,
+    PROJECT,
+    TLS_POLICIES,
+    WEB_PORT,
+)
 from components.secure_bucket import (
     MAX_BUCKET_PREFIX,
     ElbAccessLogTarget,
@@ -129,9 +137,9 @@ class LoadBalancerArgs:
     deregistration_delay_seconds: int = 60
     """How long a draining task keeps its in-flight requests; default 60 s: long enough for a typical streamed AI
     answer to finish during a deployment, short enough that a rolling deploy of 3 tasks takes minutes, not tens."""
-    access_log_retention_days: int = 365
+    access_log_retention_days: int = LOG_RETENTION_DAYS
     """Days access-log objects are kept (then expired); default 365."""
-    name_prefix: str = "maratron"
+    name_prefix: str = PROJECT
     """Readable prefix for Name tags and physical names."""
     removal_policy: RemovalPolicy = "retain"
     """retain (default): ALB deletion protection, Pulumi protect on the ALB and the log bucket, the bucket retained on

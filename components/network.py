@@ -22,6 +22,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import AwsContext, assume_role_policy, named_tags, policy_json
+from components.constants import PROJECT
 from components.settings import Rules, require_valid, setting
 
 Tier = Literal["public", "app", "data"]
@@ -122,7 +123,7 @@ class NetworkArgs:
     """Retention of the flow-log group."""
     settings: NetworkSettings = field(default_factory=NetworkSettings)
     """CIDR, AZs, NAT strategy and interface endpoints; default: the production layout (3 AZs, a NAT per AZ)."""
-    name_prefix: str = "maratron"
+    name_prefix: str = PROJECT
     """Readable prefix for Name tags and the flow-log group name."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for every taggable child."""

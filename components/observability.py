@@ -34,7 +34,7 @@ from components.alarm_catalog import (
     threshold_value,
 )
 from components.base import AwsContext, named_tags, policy_json
-from components.constants import BACKUP_METRIC_NAME, BACKUP_METRIC_NAMESPACE
+from components.constants import BACKUP_METRIC_NAME, BACKUP_METRIC_NAMESPACE, PROJECT
 from components.dashboard import Widget, dashboard_body, flat
 from components.settings import section, setting
 
@@ -191,7 +191,7 @@ class ObservabilityArgs:
     """The WAF web ACL. Default none."""
     backup: BackupWatch | None = None
     """The backup job's success metric. Default none."""
-    name_prefix: str = "maratron"
+    name_prefix: str = PROJECT
     """Physical names: topic `<prefix>-alerts`, alarms `<prefix>-<kind>`, dashboard `<prefix>`."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for the topic, every alarm and the EventBridge rule."""

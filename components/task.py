@@ -30,7 +30,7 @@ import pulumi_aws as aws
 
 from components.base import AwsContext, SecretRef, assume_role_policy, named_tags, policy_json
 from components.connections import Connections
-from components.constants import HEALTH_CHECK_PATH, NON_ROOT_USER
+from components.constants import HEALTH_CHECK_PATH, LOG_RETENTION_DAYS, NON_ROOT_USER, PROJECT
 from components.settings import Rules, require_valid, setting
 
 # Fargate task sizes: CPU units -> (smallest, largest, step) memory in MiB (ECS developer guide, "Task size").
@@ -112,13 +112,13 @@ class FargateTaskArgs:
     """CMK for the log group (EncryptionKeys.logs)."""
     size: TaskSize = field(default_factory=TaskSize)
     """CPU and memory; default 0.25 vCPU, 512 MiB (a FargateService uses its settings' size instead)."""
-    log_retention_days: int = 365
+    log_retention_days: int = LOG_RETENTION_DAYS
     """Retention of the log group; default 365."""
     log_group: aws.cloudwatch.LogGroup | None = None
     """Log into an existing group (e.g. the migration into web's) instead of creating one; default: create."""
     log_stream_prefix: str = ""
     """awslogs stream prefix; default: the container name."""
-    name_prefix: str = "maratron"
+    name_prefix: str = PROJECT
     """Prefix of the task family, log group and Name tags (maratron-prod-web)."""
     task_role_statements: Sequence[dict[str, Any]] = ()
     """IAM statements of the task role: what the application itself calls on AWS; default none."""

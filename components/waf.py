@@ -30,6 +30,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import AwsContext, named_tags, policy_json
+from components.constants import PROJECT
 from components.settings import Rules, require_valid, setting
 
 RATE_WINDOWS = (60, 120, 300, 600)
@@ -136,7 +137,7 @@ class WebFirewallArgs:
     settings: WafSettings = field(default_factory=WafSettings)
     """Rate limits, their paths and window; default: the seed's 60/min on /api/, 10/min on /api/chat, 1000/min
     blanket."""
-    name_prefix: str = "maratron"
+    name_prefix: str = PROJECT
     """Web ACL name, metric names and the log group `aws-waf-logs-<name_prefix>`."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for every taggable child."""
