@@ -12,6 +12,8 @@ in the program knows it is mocked.
 from __future__ import annotations
 
 import asyncio
+import functools
+import heapq
 import json
 import os
 import runpy
@@ -22,22 +24,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pulumi
 import yaml
 from google.protobuf import json_format
-from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import settings
-from pulumi.runtime.stack import run_in_stack
 
+from offline import sdk_internals
 from offline.mocks import OfflineMocks
+from offline.sdk_internals import SECRET_SIG, SECRET_VALUE_SIG
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "maratron"
 STACKS = ("dev", "staging", "prod")
-SECRET_SIG = "4dabf18193072939515e22adb298388d"
-SECRET_VALUE_SIG = "1b47061264138c4ac30d75fd1eb44270"
 PLACEHOLDER_PREFIX = "OFFLINE-PLACEHOLDER"
 REDACTED = "[secret]"
+MIN_SECRET_LENGTH = 4
 
 
 @dataclass
@@ -144,17 +143,65 @@ class StackRun:
     def plain_outputs(self) -> dict[str, Any]:
         return {k: unwrap_secrets(v) for k, v in self.outputs.items()}
 
-    def inventory(self, *, redact_secrets: bool = True) -> dict[str, Any]:
-        """Machine-readable record of the run (written by `make preview` next to the tree)."""
-        def show(value: Any) -> Any:
-            return redact(value) if redact_secrets else value
+    def secret_values(self) -> list[str]:
+        return list(self._secret_values)
 
-        return {
+    @functools.cached_property
+    def _secret_values(self) -> tuple[str, ...]:
+        """Every secret value of the run, longest first: secret config (not the offline placeholders) and whatever
+        travels inside a secret wrapper in the inputs or the stack outputs. Text shorter than MIN_SECRET_LENGTH is
+        left out: it cannot be told apart from ordinary text."""
+        found: set[str] = set()
+
+        def collect(value: Any, inside: bool) -> None:
+            if is_secret(value):
+                collect(value.get("value"), True)
+            elif isinstance(value, dict):
+                for item in value.values():
+                    collect(item, inside)
+            elif isinstance(value, list):
+                for item in value:
+                    collect(item, inside)
+            elif inside and value is not None and not isinstance(value, bool):
+                found.add(str(value))
+
+        for key in self.secret_keys:
+            if key in self.config and key not in self.placeholders:
+                found.add(self.config[key])
+        for resource in self.resources:
+            collect(resource.inputs, False)
+        collect(self.outputs, False)
+        return tuple(sorted((v for v in found if len(v) >= MIN_SECRET_LENGTH
+                             and not v.startswith(PLACEHOLDER_PREFIX)), key=lambda v: (-len(v), v)))
+
+    def redacted(self, value: Any) -> Any:
+        """`value` safe to write or print: secret wrappers keep their shape with REDACTED inside, and any text that
+        contains a secret value (a URL built from a password, a mock's echo of a secret input) has it replaced."""
+        secrets = self._secret_values
+
+        def scrub(item: Any) -> Any:
+            if is_secret(item):
+                return {SECRET_SIG: SECRET_VALUE_SIG, "value": REDACTED}
+            if isinstance(item, dict):
+                return {scrub(k): scrub(v) for k, v in item.items()}
+            if isinstance(item, list):
+                return [scrub(v) for v in item]
+            if isinstance(item, str):
+                for secret in secrets:
+                    if secret in item:
+                        item = item.replace(secret, REDACTED)
+            return item
+
+        return scrub(value)
+
+    def inventory(self, *, redact_secrets: bool = True) -> dict[str, Any]:
+        """Machine-readable record of the run (written by `make preview` next to the tree), in canonical order."""
+        document = {
             "project": PROJECT,
             "stack": self.stack,
             "error": None if self.error is None else str(self.error),
             "placeholders": self.placeholders,
-            "outputs": show(self.outputs),
+            "outputs": self.outputs,
             "resources": [{
                 "urn": r.urn,
                 "type": r.type,
@@ -166,9 +213,10 @@ class StackRun:
                 "dependencies": r.dependencies,
                 "propertyDependencies": r.property_dependencies,
                 "options": r.options(),
-                "inputs": show(r.inputs),
+                "inputs": r.inputs,
             } for r in self.resources],
         }
+        return self.redacted(document) if redact_secrets else document
 
 
 def is_secret(value: Any) -> bool:
@@ -209,10 +257,10 @@ def _wire_to_json(struct: Any) -> dict[str, Any]:
     return fix(json_format.MessageToDict(struct, preserving_proto_field_name=True))
 
 
-class RecordingMonitor(pulumi_mocks.MockMonitor):
+class RecordingMonitor(sdk_internals.MockMonitor):
     """The SDK's mock monitor, additionally keeping every request in registration order."""
 
-    def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
+    def __init__(self, mocks: sdk_internals.Mocks) -> None:
         super().__init__(mocks)
         self.recorded: list[Resource] = []
         self.stack_outputs: dict[str, Any] = {}
@@ -232,7 +280,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             parent=request.parent,
             custom=request.custom,
             inputs=_wire_to_json(request.object),
-            outputs=self.resources[response.urn].state,
+            outputs=sdk_internals.registered_state(self, response.urn),
             id=response.id,
             dependencies=list(request.dependencies),
             property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
@@ -339,7 +387,7 @@ def available_stacks(root: Path = ROOT) -> list[str]:
 
 def run_program(stack: str, config: dict[str, str], secret_keys: list[str], *,
                 program: Path | None = None, placeholders: list[str] | None = None,
-                mocks: pulumi_mocks.Mocks | None = None, project: str = PROJECT) -> StackRun:
+                mocks: sdk_internals.Mocks | None = None, project: str = PROJECT) -> StackRun:
     """Run a Pulumi program file under the mock engine with the given config."""
     program = program or ROOT / "__main__.py"
     region = config.get("aws:region", "us-east-1")
@@ -353,19 +401,14 @@ def run_program(stack: str, config: dict[str, str], secret_keys: list[str], *,
     error: BaseException | None = None
     details = ""
     try:
-        settings.set_root_resource(None)  # type: ignore[arg-type]
-        pulumi_mocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
-        # MockSettings does not reset the pending-outputs set; a previous run that failed half-way would leave
-        # tasks of its (closed) event loop there for this run to await.
-        settings.SETTINGS.outputs = set()
-        settings.set_root_resource(None)  # type: ignore[arg-type]
-        pulumi.runtime.set_all_config(config, secret_keys)
+        sdk_internals.install_mocks(monitor, project=project, stack=stack)
+        sdk_internals.set_config(config, secret_keys)
         os.chdir(project_dir)  # as the language host runs it
 
         def execute() -> None:
             runpy.run_path(str(program), run_name="__main__")
 
-        loop.run_until_complete(run_in_stack(execute))
+        sdk_internals.run_program_function(loop, execute)
     except Exception as exc:
         error = exc
         details = "".join(traceback.format_exception(exc))
@@ -374,8 +417,44 @@ def run_program(stack: str, config: dict[str, str], secret_keys: list[str], *,
         loop.close()
         asyncio.set_event_loop(None)
     return StackRun(stack=stack, config=config, secret_keys=secret_keys, placeholders=placeholders or [],
-                    resources=monitor.recorded, outputs=monitor.stack_outputs, error=error,
+                    resources=canonical_order(monitor.recorded), outputs=monitor.stack_outputs, error=error,
                     error_details=details)
+
+
+def canonical_order(resources: list[Resource]) -> list[Resource]:
+    """The resources in one order that does not depend on how asyncio happened to schedule the registrations.
+
+    Registration order varies from run to run (outputs resolve in whatever order the event loop gets to them), so
+    everything written or printed from a run starts from this order instead: each resource after its parent, its
+    dependencies and the resource it is deleted with (the order `pulumi stack import` requires of a snapshot), ties
+    broken by URN. Dependency lists are sorted too. Two runs of the same commit therefore produce identical files.
+    """
+    by_urn = {r.urn: r for r in resources}
+    for r in resources:
+        r.dependencies = sorted(set(r.dependencies))
+        r.property_dependencies = {k: sorted(set(v)) for k, v in sorted(r.property_dependencies.items())}
+    before: dict[str, set[str]] = {}
+    for r in resources:
+        needs = {r.parent, r.deleted_with, *r.dependencies}
+        for urns in r.property_dependencies.values():
+            needs.update(urns)
+        before[r.urn] = {u for u in needs if u in by_urn and u != r.urn}
+    waiting_on: dict[str, list[str]] = {}
+    for urn, needs in before.items():
+        for need in needs:
+            waiting_on.setdefault(need, []).append(urn)
+    ready = [urn for urn, needs in before.items() if not needs]
+    heapq.heapify(ready)
+    ordered: list[Resource] = []
+    while ready:
+        urn = heapq.heappop(ready)
+        ordered.append(by_urn[urn])
+        for other in waiting_on.get(urn, []):
+            before[other].discard(urn)
+            if not before[other]:
+                heapq.heappush(ready, other)
+    placed = {r.urn for r in ordered}
+    return ordered + sorted((r for r in resources if r.urn not in placed), key=lambda r: r.urn)  # a cycle: as is
 
 
 def run_stack(stack: str, overrides: Mapping[str, Any] | None = None) -> StackRun:

@@ -31,15 +31,14 @@ import tempfile
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2
-from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from offline.engine import PROJECT, ROOT, SECRET_SIG, Resource, StackRun, available_stacks, is_secret, run_stack
+from offline.sdk_internals import analyzer_pb2, analyzer_pb2_grpc
 
 PACK_DIR = ROOT / "policies"
 CONFIG_DIR = PACK_DIR / "config"
@@ -330,8 +329,13 @@ def render_verdict(verdict: PolicyVerdict) -> list[str]:
 
 # --- pulumi stack export ----------------------------------------------------------------------------------------------
 
+EXPORT_TIME = "0001-01-01T00:00:00Z"
+"""The manifest time of every export: a fixed value, so that two previews of one commit write identical files."""
+
+
 def _export_secrets(value: Any) -> Any:
-    """Wire secrets ({sig, value}) as a `pulumi stack export --show-secrets` file holds them ({sig, plaintext})."""
+    """Wire secrets ({sig, value}) as an import file may hold them ({sig, plaintext}); the run has redacted every
+    value first, so the file keeps which values are secret but never what they are."""
     if is_secret(value):
         return {SECRET_SIG: value[SECRET_SIG], "plaintext": json.dumps(value.get("value"))}
     if isinstance(value, dict):
@@ -342,14 +346,19 @@ def _export_secrets(value: Any) -> Any:
 
 
 def stack_export(run: StackRun) -> dict[str, Any]:
-    """The run as a `pulumi stack export` (deployment version 3) document, for `pulumi policy analyze --file`."""
+    """The run as a `pulumi stack export` (deployment version 3) document, secrets redacted.
+
+    Resources come in the run's canonical order (parents and dependencies first, as `pulumi stack import` needs).
+    To re-check it with the CLI: `pulumi login file://DIR`, `pulumi stack init NAME`, `pulumi stack import --file
+    stack-export.json`, then `pulumi policy analyze --policy-pack policies` (it has no `--file` flag).
+    """
     resources = []
     for r in run.resources:
         entry: dict[str, Any] = {"urn": r.urn, "custom": r.custom, "type": r.type,
-                                 "inputs": _export_secrets(r.inputs),
-                                 "outputs": _export_secrets(r.outputs if r.custom else r.inputs)}
+                                 "inputs": _export_secrets(run.redacted(r.inputs)),
+                                 "outputs": _export_secrets(run.redacted(r.outputs if r.custom else r.inputs))}
         if r.type == "pulumi:pulumi:Stack":
-            entry["outputs"] = _export_secrets(run.outputs)
+            entry["outputs"] = _export_secrets(run.redacted(run.outputs))
         if r.id:
             entry["id"] = r.id
         if r.parent:
@@ -366,7 +375,7 @@ def stack_export(run: StackRun) -> dict[str, Any]:
             entry["additionalSecretOutputs"] = r.additional_secret_outputs
         resources.append(entry)
     return {"version": 3, "deployment": {
-        "manifest": {"time": datetime.now(UTC).isoformat(), "magic": "", "version": ""},
+        "manifest": {"time": EXPORT_TIME, "magic": "", "version": ""},
         "resources": resources,
     }}
 

@@ -1,0 +1,114 @@
+"""The private SDK details the offline engine relies on (offline/sdk_internals.py): each fails here first on an SDK
+upgrade that changes it, with a message naming the detail."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import pytest
+from google.protobuf import struct_pb2
+from pulumi.runtime import mocks, settings
+
+from offline import sdk_internals
+from offline.engine import RecordingMonitor, run_program
+from offline.mocks import OfflineMocks
+
+PROGRAM = '''
+import pulumi
+
+class Thing(pulumi.CustomResource):
+    def __init__(self, name, props, opts=None):
+        super().__init__("test:index:Thing", name, props, opts)
+
+class Group(pulumi.ComponentResource):
+    def __init__(self, name):
+        super().__init__("test:index:Group", name)
+        self.first = Thing(f"{name}-first", {"size": 3, "token": pulumi.Output.secret("s3cr3t-value")},
+                           pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True,
+                                                  ignore_changes=["size"],
+                                                  custom_timeouts=pulumi.CustomTimeouts(create="40m")))
+        self.second = Thing(f"{name}-second", {"peer": self.first.id},
+                            pulumi.ResourceOptions(parent=self, depends_on=[self.first],
+                                                   deleted_with=self.first))
+        self.register_outputs({"peer": self.second.id})
+
+group = Group("g")
+pulumi.export("peer", group.second.id)
+pulumi.export("config", pulumi.Config("t").require("key"))
+'''
+
+
+@pytest.fixture(scope="module")
+def program(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sdk") / "program.py"
+    path.write_text(PROGRAM)
+    return path
+
+
+def test_wire_constants_are_the_sdks() -> None:
+    assert sdk_internals.sdk_wire_constants() == (
+        sdk_internals.SECRET_SIG, sdk_internals.SECRET_VALUE_SIG, sdk_internals.UNKNOWN)
+
+
+def test_mock_monitor_shape_we_subclass() -> None:
+    monitor = mocks.MockMonitor(OfflineMocks())
+    assert monitor.mocks is not None and monitor.resources == {}, "MockMonitor keeps `mocks` and `resources`"
+    for method in ("RegisterResource", "RegisterResourceOutputs", "Invoke", "SupportsFeature"):
+        assert callable(getattr(monitor, method, None)), f"MockMonitor.{method} is gone"
+    assert set(mocks.MockMonitor.ResourceRegistration._fields) >= {"urn", "id", "state"}
+
+
+def test_set_mocks_takes_a_monitor_and_settings_can_be_reset() -> None:
+    assert "monitor" in inspect.signature(mocks.set_mocks).parameters, "set_mocks lost its `monitor` argument"
+    assert callable(settings.set_root_resource)
+    assert isinstance(settings.SETTINGS.outputs, set), "SETTINGS.outputs (pending outputs) is no longer a set"
+    sdk_internals.reset_runtime()
+    assert settings.get_root_resource() is None and settings.SETTINGS.outputs == set()
+
+
+def test_a_program_runs_and_every_request_field_we_record_arrives(program: Path) -> None:
+    run = run_program("t", {"t:key": "v"}, [], program=program, project="t")
+    assert run.ok, run.error_details
+    first = run.one("test:index:Thing", "g-first")
+    second = run.one("test:index:Thing", "g-second")
+    group = run.one("test:index:Group", "g")
+    assert first.parent == group.urn and not group.custom and first.custom
+    assert first.protect and first.retain_on_delete and first.ignore_changes == ["size"]
+    assert first.custom_timeouts == {"create": "40m"}
+    assert first.inputs["size"] == 3  # integral floats come back as ints
+    assert sdk_internals.SECRET_SIG in first.inputs["token"], "secrets no longer travel wrapped"
+    assert first.urn in second.dependencies and second.property_dependencies["peer"] == [first.urn]
+    assert second.deleted_with == first.urn
+    assert first.outputs["size"] == 3 and first.id  # the mocks' answer, through registered_state
+    assert run.plain_outputs() == {"peer": second.id, "config": "v"}
+
+
+def test_runs_are_independent_even_after_a_failed_one(program: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.py"
+    broken.write_text("import pulumi\npulumi.Output.from_input(1).apply(lambda _: 1 / 0)\nraise SystemError('x')\n")
+    assert not run_program("t", {}, [], program=broken, project="t").ok
+    again = run_program("t", {"t:key": "v"}, [], program=program, project="t")
+    assert again.ok, again.error_details
+    assert len(again.resources) == 4  # the stack, the group, two things: nothing left over from the failed run
+
+
+def test_analyzer_protocol_stubs_we_drive() -> None:
+    pb = sdk_internals.analyzer_pb2
+    for message in ("AnalyzeRequest", "AnalyzeStackRequest", "AnalyzerResource", "AnalyzerResourceOptions",
+                    "ConfigureAnalyzerRequest", "AnalyzerStackConfigureRequest", "AnalyzerHandshakeRequest",
+                    "AnalyzerPropertyDependencies"):
+        assert hasattr(pb, message), f"analyzer_pb2.{message} is gone"
+    for level in ("ADVISORY", "MANDATORY", "REMEDIATE", "DISABLED"):
+        assert hasattr(pb, level)
+    stub = sdk_internals.analyzer_pb2_grpc.AnalyzerStub
+    for rpc in ("Handshake", "ConfigureStack", "GetPluginInfo", "GetAnalyzerInfo", "Configure", "Remediate",
+                "Analyze", "AnalyzeStack"):
+        assert rpc in inspect.getsource(stub), f"Analyzer RPC {rpc} is gone"
+    options = pb.AnalyzerResourceOptions(protect=True, deleteBeforeReplaceDefined=True)
+    assert options.protect and isinstance(pb.AnalyzeRequest(properties=struct_pb2.Struct()).properties,
+                                          struct_pb2.Struct)
+
+
+def test_recording_monitor_is_a_mock_monitor() -> None:
+    assert issubclass(RecordingMonitor, mocks.MockMonitor)
