@@ -1,30 +1,44 @@
 # Task runner: every target sets up the virtualenv itself (python3 -m venv + pinned requirements).
+# `make help` lists the targets: a `## ` comment line right above a target is its help text.
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STACK ?= dev
+STACK ?=
 
-.PHONY: preview test lint typecheck pytest policy docs bench clean
+.PHONY: help preview test lint typecheck pytest policy docs bench clean
+.DEFAULT_GOAL := help
+
+## List the targets with what they do.
+help:
+	@awk '/^## /{text = (text ? text " " : "") substr($$0, 4); next} \
+	      /^[a-z][a-z-]*:/{if (text) {split($$0, t, ":"); printf "  make %-10s %s\n", t[1], text}; text = ""; next} \
+	      {text = ""}' $(MAKEFILE_LIST)
+	@echo "  Variables: STACK=dev|staging|prod (make preview; default dev), VENV=.venv"
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	touch $@
 
-## Offline preview of a stack: resource tree, counts, outputs, inventory (build/<stack>/inventory.json).
+## Offline preview of a stack (STACK=dev|staging|prod; says which when STACK is unset): resource tree, counts,
+## outputs, cost, deploy time, policy verdicts; writes build/<stack>/inventory.json, stack-export.json and
+## architecture.mmd (identical on every run of one commit).
 preview: $(VENV)/.installed
-	$(PY) -m offline.preview $(STACK)
+	@$(PY) -m offline.preview $(STACK)
 
-## Everything CI runs: lint, type check, tests.
+## Everything CI runs: lint, type check, the policy pack over every stack, the tests.
 test: lint typecheck policy pytest
 
+## Lint (ruff).
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 
+## Type check (mypy, incremental: .mypy_cache makes reruns fast).
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy examples/consumer  # a separate program: its own __main__
 
+## The test suite, one worker per core.
 pytest: $(VENV)/.installed
 	$(VENV)/bin/pytest -n auto  # one worker per core: the suite runs in about half the time on 2 cores
 
@@ -46,5 +60,6 @@ bench: $(VENV)/.installed
 	-$(PY) -m bench.cost
 	-$(PY) -m bench.critical_path
 
+## Remove build output and tool caches.
 clean:
 	rm -rf build .mypy_cache .ruff_cache .pytest_cache

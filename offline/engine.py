@@ -65,6 +65,11 @@ class Resource:
     custom_timeouts: dict[str, str] = field(default_factory=dict)
     deleted_with: str = ""
 
+    @functools.cached_property
+    def plain_inputs(self) -> dict[str, Any]:
+        """All inputs with secret wrappers removed (computed once)."""
+        return dict(unwrap_secrets(self.inputs))
+
     def plain(self, key: str, default: Any = None) -> Any:
         """An input with secret wrappers removed (for assertions that do not care about secretness)."""
         return unwrap_secrets(self.inputs.get(key, default))

@@ -1,24 +1,32 @@
 """`make preview STACK=prod`: what `pulumi up -s prod` would create, without a cloud account or the Pulumi CLI.
 
 Runs the real program under the mock engine (offline/engine.py), prints the resource tree grouped by component,
-counts per resource type and the stack outputs, and writes a machine-readable inventory to
-build/<stack>/inventory.json. Exit status: 0 when the program ran cleanly, 2 on configuration errors, 1 on any
-other program error, 3 when the policy pack reports a mandatory violation (its verdicts close the output).
+counts per resource type, the stack outputs, cost, deploy time and the policy verdicts, and writes
+build/<stack>/inventory.json, stack-export.json and architecture.mmd — byte-identical across runs of one commit,
+secrets redacted. A run with `--set` writes to build/<stack>+overrides-<hash>/ instead. Exit status: 0 when the
+program ran cleanly, 2 on configuration errors or bad arguments (one line on stderr), 1 on any other program error,
+3 when the policy pack reports a mandatory violation (its verdicts close the output), 141 when the output pipe
+closed early.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from offline import cost, critical_path, diagram
-from offline.engine import ROOT, Resource, StackRun, available_stacks, run_stack, unwrap_secrets
+from offline.engine import PROJECT, ROOT, Resource, StackRun, available_stacks, run_stack, unwrap_secrets
 
 BUILD_DIR = ROOT / "build"
+DEFAULT_STACK = "dev"
 
 
 def _flags(resource: Resource) -> str:
@@ -62,7 +70,7 @@ def render_outputs(run: StackRun) -> list[str]:
     lines = []
     for key in sorted(run.outputs):
         value = run.outputs[key]
-        shown = "[secret]" if unwrap_secrets(value) != value else json.dumps(value)
+        shown = "[secret]" if unwrap_secrets(value) != value else json.dumps(run.redacted(value))
         lines.append(f"{key}: {shown}")
     return lines
 
@@ -78,40 +86,103 @@ def _section(title: str, lines: list[str]) -> str:
     return f"\n{title}\n{body}"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("stack", nargs="?", default="dev", help=f"stack name ({', '.join(available_stacks())})")
-    parser.add_argument("--inventory", type=Path, help="where to write the JSON inventory "
-                        "(default: build/<stack>/inventory.json)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config value for this run, e.g. --set maratron:azCount=2")
-    parser.add_argument("--diagram", action=argparse.BooleanOptionalAction, default=True,
-                        help="draw build/<stack>/architecture.png and .svg (default: on)")
-    args = parser.parse_args(argv)
+class UsageError(ValueError):
+    """Bad command-line input: printed as one line on stderr, exit status 2."""
 
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """`--set KEY=VALUE` items as config overrides: short keys get the project prefix; a value that opens a YAML
+    flow list or map (`[us-east-1a, us-east-1b]`, `{a: 1}`) is read as YAML, like the same value in a stack file;
+    anything else is the text as given (`--set hostedZoneId=` sets it to "")."""
     overrides: dict[str, Any] = {}
-    for item in args.set:
-        key, _, value = item.partition("=")
-        overrides[key if ":" in key else f"maratron:{key}"] = value
-    run = run_stack(args.stack, overrides)
+    for item in items:
+        key, equals, value = item.partition("=")
+        key = key.strip()
+        if not equals or not key:
+            raise UsageError(f"--set {item!r}: expected KEY=VALUE, e.g. --set azCount=2 "
+                             "or --set 'azNames=[us-east-1a, us-east-1b]'")
+        if value.lstrip().startswith(("[", "{")):
+            try:
+                value = yaml.safe_load(value)
+            except yaml.YAMLError as error:
+                first = str(error).splitlines()[0]
+                raise UsageError(f"--set {key}: the value is not a valid YAML list or map ({first})") from None
+        overrides[key if ":" in key else f"{PROJECT}:{key}"] = value
+    return overrides
+
+
+def output_directory(stack: str, overrides: dict[str, Any], secret_keys: set[str]) -> Path:
+    """build/<stack>/ for the stack as committed; build/<stack>+overrides-<hash>/ for a run with --set, so an
+    experiment never overwrites (or passes for) the stack's own files. The hash covers the keys and the values of
+    non-secret keys (never a secret's value)."""
+    if not overrides:
+        return BUILD_DIR / stack
+    described = {k: ("[secret]" if k in secret_keys else v) for k, v in overrides.items()}
+    digest = hashlib.sha256(json.dumps(described, sort_keys=True, default=str).encode()).hexdigest()[:10]
+    return BUILD_DIR / f"{stack}+overrides-{digest}"
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the preview; bad input and a closed output pipe end with one line on stderr, never a traceback."""
+    try:
+        return _main(argv)
+    except UsageError as error:
+        print(f"preview: {error}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # The reader went away (`make preview | head`): stop quietly, and keep Python from failing again when it
+        # flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        print("preview: output closed early (broken pipe); the files may be incomplete", file=sys.stderr)
+        return 141  # 128 + SIGPIPE, as a shell reports a command killed by a closed pipe
+
+
+def _main(argv: list[str] | None) -> int:
+    stacks = available_stacks()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("stack", nargs="?", help=f"stack name ({', '.join(stacks)}; default {DEFAULT_STACK})")
+    parser.add_argument("--inventory", type=Path, help="where to write the JSON inventory "
+                        "(default: build/<stack>/inventory.json; the other files go beside it)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config value for this run, e.g. --set azCount=2 "
+                             "--set 'azNames=[us-east-1a, us-east-1b]' (files go to build/<stack>+overrides-<hash>/)")
+    parser.add_argument("--diagram", action=argparse.BooleanOptionalAction, default=True,
+                        help="write the architecture diagram, build/<stack>/architecture.mmd (default: on)")
+    args = parser.parse_args(argv)
+    stack = args.stack or DEFAULT_STACK
+    if stack not in stacks:
+        raise UsageError(f"unknown stack {stack!r}: stacks here are {', '.join(stacks)} (Pulumi.<stack>.yaml)")
+    overrides = parse_overrides(args.set)
+    run = run_stack(stack, overrides)
+    directory = args.inventory.parent if args.inventory else output_directory(stack, overrides,
+                                                                              set(run.secret_keys))
     custom = [r for r in run.resources if r.custom]
-    print(f"Offline preview of maratron/{args.stack}: the real program under the Pulumi mock engine, no AWS calls.")
-    print(f"Config: Pulumi.yaml defaults + Pulumi.{args.stack}.yaml"
+    if args.stack is None:
+        print(f"No stack given: previewing {stack} (choose with `make preview STACK=<{'|'.join(stacks)}>`).")
+    print(f"Offline preview of maratron/{stack}: the real program under the Pulumi mock engine, no AWS calls.")
+    print(f"Config: Pulumi.yaml defaults + Pulumi.{stack}.yaml"
           + (f" + overrides {sorted(overrides)}" if overrides else ""))
+    print(f"Files: {_shown(directory)}/" + (" (a run with --set never overwrites the stack's own files)"
+                                            if overrides else ""))
     if run.placeholders:
         print("Secrets standing in as OFFLINE-PLACEHOLDER values (set them with `pulumi config set --secret`):")
         for key in run.placeholders:
             print(f"  - {key}")
 
-    inventory = write_inventory(run, args.inventory or BUILD_DIR / args.stack / "inventory.json")
+    inventory = write_inventory(run, args.inventory or directory / "inventory.json")
     if run.error is not None:
         from stack_config import ConfigError
 
         if isinstance(run.error, ConfigError):
             print(f"\nConfiguration errors — nothing would be created ({len(custom)} resources registered):")
-            print(str(run.error))
+            print(run.redacted(str(run.error)))
             return 2
-        print(f"\nProgram error after {len(custom)} resources:\n{run.error_details or run.error}")
+        print(f"\nProgram error after {len(custom)} resources:\n{run.redacted(run.error_details or str(run.error))}")
         return 1
 
     print(_section(f"Resources ({len(custom)} to create, in {len(run.resources) - len(custom)} components "
@@ -120,22 +191,23 @@ def main(argv: list[str] | None = None) -> int:
     print(_section("Stack outputs", render_outputs(run)))
     print(_section("Estimated monthly cost", cost.render(cost.estimate(run), detail=False)))
     print(_section("Deploy critical path", critical_path.render(critical_path.analyse(run))))
-    print(f"\nInventory: {inventory.relative_to(ROOT) if inventory.is_relative_to(ROOT) else inventory}")
+    print(f"\nInventory: {_shown(inventory)}")
     if args.diagram:
-        png = diagram.write(run, (args.inventory.parent if args.inventory else BUILD_DIR / args.stack))[0]
-        print(f"Diagram: {png.relative_to(ROOT) if png.is_relative_to(ROOT) else png} (and .svg); cost breakdown by "
-              f"resource: python -m offline.cost {args.stack}")
-    return print_policy_verdicts(run)
+        written = diagram.write(run, directory)
+        print(f"Diagram: {_shown(written)} (Mermaid: GitHub renders it; paste into https://mermaid.live to view "
+              f"locally); cost breakdown by resource: python -m offline.cost {stack}")
+    return print_policy_verdicts(run, directory)
 
 
-def print_policy_verdicts(run: StackRun) -> int:
+def print_policy_verdicts(run: StackRun, directory: Path | None = None) -> int:
     """The policy pack's verdicts on this run (offline/policy_runner.py); 3 when any violation is mandatory."""
     from offline.policy_runner import check_run, render_verdict, write_stack_export
 
     verdict = check_run(run)
-    export = write_stack_export(run)
+    export = write_stack_export(run, (directory or BUILD_DIR / run.stack) / "stack-export.json")
     print(_section(f"Policy verdicts (policies/, config/{run.stack}.json)", render_verdict(verdict)))
-    print(f"Stack export for `pulumi policy analyze --file`: {export.relative_to(ROOT)}")
+    print(f"Stack export (secrets redacted; `pulumi stack import --file` it into a stack to re-check with "
+          f"`pulumi policy analyze`): {_shown(export)}")
     return 3 if verdict.mandatory else 0
 
 

@@ -1,21 +1,23 @@
-"""Architecture diagram: what is drawn from the resources, the files written, the real stacks."""
+"""Architecture diagram: what is drawn from the resources, the Mermaid file written, the real stacks."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from xml.etree import ElementTree
 
 import pytest
 
 from offline import diagram
 from offline.engine import StackRun
-from tests.synthetic import full_architecture
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+from tests.synthetic import SyntheticStack, full_architecture
 
 
 def titles(d: diagram.Diagram) -> dict[str, str]:
     return {box.key: " | ".join([box.title, *box.lines]) for box in d.all_boxes()}
+
+
+def edges(d: diagram.Diagram) -> set[tuple[str, str]]:
+    return {(a, b) for a, b, _ in d.edges}
 
 
 def test_boxes_carry_counts_and_sizes_from_the_resources() -> None:
@@ -28,35 +30,76 @@ def test_boxes_carry_counts_and_sizes_from_the_resources() -> None:
     assert boxes["nat"] == "NAT gateway ×3 | egress · us-east-1a/b/c"
     assert boxes["waf:edge-waf"] == "WAF web ACL | 5 rules"
     assert boxes["s3"].startswith("S3 buckets ×2")
-    assert [band.label for band in d.rows if band.label] == [
+    assert [band.label for band in d.rows if band.key in diagram.TIERS] == [
         "public subnets ×3 · us-east-1a/b/c", "app subnets ×3 · us-east-1a/b/c", "data subnets ×3 · us-east-1a/b/c"]
 
 
 def test_edges_follow_waf_target_groups_and_security_group_rules() -> None:
-    edges = {(a, b) for a, b, _ in diagram.build(full_architecture().run()).edges}
+    found = edges(diagram.build(full_architecture().run()))
     assert {("internet", "waf:edge-waf"), ("waf:edge-waf", "lb:edge-alb"), ("lb:edge-alb", "svc:app-web"),
             ("svc:app-web", "svc:app-ai"), ("svc:app-web", "db:database-writer"),
-            ("svc:app-ai", "cache:cache"), ("db:database-writer", "db-replicas")} <= edges
-    assert ("lb:edge-alb", "svc:app-ai") not in edges  # the AI service is internal
+            ("svc:app-ai", "cache:cache"), ("db:database-writer", "db-replicas")} <= found
+    assert ("lb:edge-alb", "svc:app-ai") not in found  # the AI service is internal
 
 
-def test_png_and_svg_are_written(tmp_path: Path) -> None:
-    png, svg = diagram.write(full_architecture().run(), tmp_path)
-    assert png.read_bytes()[:8] == PNG_SIGNATURE and png.stat().st_size > 5_000
-    text = svg.read_text()
-    assert text.startswith("<svg") and "web ×3 tasks" in text and "read replicas ×2" in text
-    root = ElementTree.fromstring(text)  # well-formed, one arrow per edge
-    lines = root.findall("{http://www.w3.org/2000/svg}line")
-    assert len(lines) == len(diagram.build(full_architecture().run()).edges)
+def test_mermaid_is_written_with_one_arrow_per_edge_and_a_legend(tmp_path: Path) -> None:
+    run = full_architecture().run()
+    path = diagram.write(run, tmp_path)
+    assert path == tmp_path / "architecture.mmd"
+    text = path.read_text()
+    assert "\nflowchart TB\n" in text and "web ×3 tasks" in text and "read replicas ×2" in text
+    arrows = [line for line in text.splitlines()
+              if re.search(r"(-->|\.->)", line) and not line.strip().startswith("%%")]
+    assert len(arrows) == len(diagram.build(run).edges)
+    assert 'subgraph legend["Legend"]' in text
+    lines = [line.strip() for line in text.splitlines()]
+    assert sum(line.startswith("subgraph ") for line in lines) == lines.count("end")  # balanced
+    ids = set(re.findall(r"^\s+([A-Za-z0-9_]+)[\[\(]", text, re.M))
+    for line in arrows:  # every arrow joins declared boxes
+        source, target = line.split()[0], line.split()[-1]
+        assert source in ids and target in ids, line
 
 
-def test_real_stack_diagram(any_stack: StackRun, tmp_path: Path) -> None:
+def test_a_new_resource_type_is_one_table_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = full_architecture()
+    sg = s.add("aws:ec2/securityGroup:SecurityGroup", "proxy-sg", {})
+    db_sg = next(r for r in s.resources if r.name == "db-sg")
+    web_sg = next(r for r in s.resources if r.name == "web-sg")
+    s.add("aws:rds/proxy:Proxy", "database-proxy", {"name": "maratron-proxy", "vpcSecurityGroupIds": [sg.id]})
+    s.add("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "proxy-from-web",
+          {"securityGroupId": sg.id, "referencedSecurityGroupId": web_sg.id, "fromPort": 5432})
+    s.add("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "db-from-proxy",
+          {"securityGroupId": db_sg.id, "referencedSecurityGroupId": sg.id, "fromPort": 5432})
+    monkeypatch.setitem(diagram.BOXES, "aws:example/collector:Collector", diagram.BoxKind("ops", "Collector"))
+    s.add("aws:example/collector:Collector", "prometheus", {})
+    d = diagram.build(s.run())
+    assert titles(d)["rds-proxy:database-proxy"] == "RDS Proxy | maratron-proxy"
+    assert {("svc:app-web", "rds-proxy:database-proxy"), ("rds-proxy:database-proxy", "db:database-writer")} <= edges(d)
+    assert titles(d)["collector"] == "Collector ×1"
+
+
+def test_real_stack_diagram_shows_the_whole_system(any_stack: StackRun, tmp_path: Path) -> None:
     d = diagram.build(any_stack)
+    boxes = titles(d)
     nats = len(any_stack.of_type("aws:ec2/natGateway:NatGateway"))
-    assert titles(d)["nat"].startswith(f"NAT gateway ×{nats}")
-    assert titles(d)["kms"].startswith("KMS keys ×4")
-    png, _ = diagram.write(any_stack, tmp_path)
-    assert png.read_bytes()[:8] == PNG_SIGNATURE and png.stat().st_size > 1_000
+    assert boxes["nat"].startswith(f"NAT gateway ×{nats}")
+    assert boxes["kms"].startswith("KMS keys ×4")
+    found = edges(d)
+    # the backup job and its schedule, the migration task, egress to the AI provider, the alert path, DNS/TLS
+    assert "scheduled task" in boxes["task:backup"] and ("schedule:backup-schedule", "task:backup") in found
+    assert "one-off task" in boxes["task:migrate"] and ("task:migrate", "db:database-primary") in found
+    assert ("svc:ai", "nat") in found and ("nat", "api:anthropic-api") in found
+    assert ("alarms", "topic:observability-alerts") in found and ("events", "topic:observability-alerts") in found
+    if any_stack.of_type("aws:sns/topicSubscription:TopicSubscription"):
+        assert ("topic:observability-alerts", "subscriber:email") in found
+    assert ("dns", "lb:load-balancer-alb") in found and ("cert", "lb:load-balancer-alb") in found
+    assert ("internet", "waf:waf-acl") in found and ("waf:waf-acl", "lb:load-balancer-alb") in found
+    services = {str(e.plain("serviceName")).rsplit(".", 1)[-1] for e in any_stack.of_type(
+        "aws:ec2/vpcEndpoint:VpcEndpoint")}
+    assert ("endpoints", "s3") in found and (("endpoints", "secrets") in found) == ("secretsmanager" in services)
+    assert ("task:backup", "s3") in found
+    first = diagram.write(any_stack, tmp_path / "a").read_bytes()
+    assert first == diagram.write(any_stack, tmp_path / "b").read_bytes()  # deterministic
 
 
 def test_preview_prints_cost_and_critical_path_and_writes_the_diagram(
@@ -67,5 +110,12 @@ def test_preview_prints_cost_and_critical_path_and_writes_the_diagram(
     out = capsys.readouterr().out
     assert "\nEstimated monthly cost\n" in out and "target: dev total <= $150/month: ok" in out
     assert "\nDeploy critical path\n" in out and "rule: total ≤" in out
-    assert f"Diagram: {tmp_path / 'architecture.png'}" in out
-    assert (tmp_path / "architecture.png").stat().st_size > 1_000
+    assert f"Diagram: {tmp_path / 'architecture.mmd'}" in out
+    assert "flowchart TB" in (tmp_path / "architecture.mmd").read_text()
+
+
+def test_a_stack_with_nothing_in_a_tier_says_so() -> None:
+    s = SyntheticStack()
+    s.add("aws:ec2/subnet:Subnet", "data-a", {"availabilityZone": "us-east-1a", "tags": {"tier": "data"}})
+    d = diagram.build(s.run())
+    assert titles(d)["empty:data"] == "(nothing placed here yet)"

@@ -1,0 +1,123 @@
+"""`make preview` as a user meets it: identical files on every run, clean one-line errors, overrides in their own
+folder, and no secret value in any file or message it writes."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from offline import diagram, preview
+from offline.engine import ROOT, StackRun, run_stack
+from offline.policy_runner import stack_export
+
+SECRET = "sk-ant-api03-NEVER-WRITTEN-0123456789abcdef"
+
+
+def _files(run: StackRun) -> dict[str, str]:
+    return {"inventory": json.dumps(run.inventory(), indent=2),
+            "export": json.dumps(stack_export(run), indent=2),
+            "diagram": diagram.render_mermaid(diagram.build(run))}
+
+
+def test_two_runs_of_one_commit_write_identical_files(prod: StackRun) -> None:
+    again = run_stack("prod")
+    assert _files(again) == _files(prod)
+    urns = [r.urn for r in prod.resources]
+    seen: set[str] = set()
+    for resource in prod.resources:  # parents and dependencies come first, as `pulumi stack import` needs
+        assert resource.parent in seen | {""}, resource.urn
+        assert set(resource.dependencies) <= seen, resource.urn
+        seen.add(resource.urn)
+    assert len(urns) == len(set(urns))
+    assert '"time": "0001-01-01T00:00:00Z"' in _files(prod)["export"]
+
+
+def test_set_values_read_yaml_lists_like_the_stack_files() -> None:
+    assert preview.parse_overrides(["azCount=2", "azNames=[us-east-1a, us-east-1b]", "aws:region=eu-west-1",
+                                    "hostedZoneId=", "tags={team: platform}"]) == {
+        "maratron:azCount": "2", "maratron:azNames": ["us-east-1a", "us-east-1b"], "aws:region": "eu-west-1",
+        "maratron:hostedZoneId": "", "maratron:tags": {"team": "platform"}}
+    for bad, message in (("azCount", "expected KEY=VALUE"), ("=2", "expected KEY=VALUE"),
+                         ("azNames=[a, b", "not a valid YAML list or map")):
+        with pytest.raises(preview.UsageError, match=message):
+            preview.parse_overrides([bad])
+
+
+def test_the_readme_override_example_runs(run_variant: Callable[..., StackRun]) -> None:
+    overrides = preview.parse_overrides(["azCount=2", "azNames=[us-east-1a, us-east-1b]"])
+    run = run_variant("prod", **{key.split(":", 1)[1]: value for key, value in overrides.items()})
+    assert run.ok, run.error
+    assert len(run.of_type("aws:ec2/natGateway:NatGateway")) == 2
+
+
+def test_overrides_write_to_their_own_folder_named_without_secret_values() -> None:
+    plain = preview.output_directory("prod", {}, set())
+    assert plain == ROOT / "build" / "prod"
+    one = preview.output_directory("prod", {"maratron:azCount": "2"}, set())
+    assert one.parent == plain.parent and one.name.startswith("prod+overrides-") and one != plain
+    assert one != preview.output_directory("prod", {"maratron:azCount": "4"}, set())
+    secret = {"maratron:anthropicApiKey"}
+    assert preview.output_directory("prod", {"maratron:anthropicApiKey": "a-value"}, secret) == \
+        preview.output_directory("prod", {"maratron:anthropicApiKey": "another-value"}, secret)
+
+
+def _preview(*args: str, head: bool = False) -> tuple[int, str, str]:
+    process = subprocess.Popen([sys.executable, "-m", "offline.preview", *args], cwd=ROOT, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    if head:  # `make preview | head -1`: read one line, then the reader goes away
+        out = process.stdout.readline()
+        process.stdout.close()
+        err = process.stderr.read()
+        return process.wait(), out, err
+    out, err = process.communicate()
+    return process.returncode, out, err
+
+
+def test_bad_input_and_a_closed_pipe_end_with_one_line_on_stderr() -> None:
+    code, out, err = _preview("nosuchstack")
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert err.strip().splitlines() == ["preview: unknown stack 'nosuchstack': stacks here are dev, prod, staging "
+                                        "(Pulumi.<stack>.yaml)"]
+    code, out, err = _preview("dev", "--set", "azCount")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "expected KEY=VALUE" in err
+    code, out, err = _preview("dev", "--no-diagram", head=True)
+    assert out.startswith("Offline preview of maratron/dev")
+    assert code == 141 and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("preview: output closed early")
+
+
+def test_no_secret_value_in_any_file_or_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 9, item 9: a secret passed with --set is never written in plain text (export, inventory, diagram,
+    output), not even inside a value built from it."""
+    inventory = tmp_path / "inventory.json"
+    assert preview.main(["dev", "--set", f"anthropicApiKey={SECRET}", "--inventory", str(inventory)]) == 0
+    out, err = capsys.readouterr()
+    written = {path.name: path.read_text() for path in tmp_path.iterdir()}
+    assert {"inventory.json", "stack-export.json", "architecture.mmd"} <= set(written)
+    for name, text in {**written, "stdout": out, "stderr": err}.items():
+        assert SECRET not in text and SECRET[:20] not in text, name
+    # the secret is still there, marked as one
+    assert '"[secret]"' in written["inventory.json"] and "\\\"[secret]\\\"" in written["stack-export.json"]
+
+
+def test_a_value_built_from_a_secret_is_scrubbed_too(dev: StackRun) -> None:
+    url = next(v for v in dev.secret_values() if v.startswith("postgresql://"))
+    password = next(v for v in dev.secret_values() if v in url and v != url)
+    text = json.dumps(dev.redacted({"plain": f"connect with {url}", "nested": [password]}))
+    assert password not in text and "[secret]" in text
+
+
+def test_make_help_lists_every_target() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    targets = set(re.findall(r"^([a-z][a-z-]*):(?!=)", makefile, re.M))
+    shown = subprocess.run(["make", "--no-print-directory", "help"], cwd=ROOT, capture_output=True, text=True,
+                           check=True).stdout
+    listed = {line.split()[1] for line in shown.splitlines() if line.strip().startswith("make ")}
+    assert targets and targets == listed, "give every target a `## ` help line"
