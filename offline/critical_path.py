@@ -1,4 +1,7 @@
-"""How long a first `pulumi up` takes: the longest chain of dependent resources, `python -m offline.critical_path prod`.
+"""How long a first `pulumi up` takes, and whether anything waits on a slow resource it does not need.
+
+The one deploy-time model: `make preview` prints it, `python -m bench.critical_path` prints it per stack, and the
+tests assert it. `python -m offline.critical_path prod` prints one stack.
 
 The engine creates a resource as soon as everything it waits for exists, many at a time. From the recorded
 registrations a resource waits for:
@@ -7,22 +10,24 @@ registrations a resource waits for:
 - its parent, when the parent is a custom resource (the child needs the parent's outputs, e.g. its id);
 - what its component's parent chain waits for (a component registers once its own dependencies exist, so its
   children start no earlier).
-Each resource then takes its typical provisioning time (TIMES; FIELD-NOTES: terraform-provider-aws acceptance runs),
-and the critical path is the chain that ends last. Unlimited parallelism is assumed (Pulumi's default is
-effectively unbounded for a stack this size), and API throttling and retries are ignored.
+Each resource then takes its typical create time (DURATIONS), and the critical path is the chain that ends last.
+Unlimited parallelism is assumed (Pulumi's default is effectively unbounded for a stack this size), and API
+throttling and retries are ignored.
 
-Target rule (bench/critical_path.py): the whole deploy must not take longer than the chain it cannot avoid — the
-longest chain made *only* of RDS instances (a primary, then the replicas that copy it; or, with no database, the
-single slowest resource), or the primary then an ECS service when that is longer (the services need the writer's
-endpoint in DATABASE_URL; with no replicas this is the longer chain) — plus SLACK_MINUTES for the seconds-long
-resources ahead of it. Anything that finishes
-after that bound is an offender, reported with the slow resource it waits for.
+Design target (what the guide's "replicas never hold up the app" means in minutes): the app's secrets and services
+are ready when the RDS primary is, and the replicas are off their path. The rule: the whole deploy must not take
+longer than the chain it cannot avoid — the longest chain made *only* of RDS instances (a primary, then the
+replicas that copy it; or, with no database, the single slowest resource), or the primary then an ECS service when
+that is longer (the services need the writer's endpoint in DATABASE_URL) — plus SLACK_MINUTES for the
+seconds-long resources ahead of it. Anything that finishes after that bound is an offender, reported with the slow
+resource it waits for; the milestones (primary, app secrets, services, last replica) show the target directly.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from offline.engine import Resource, StackRun
@@ -35,50 +40,72 @@ SLOW_MINUTES = 1.0  # at or above this a resource counts as slow
 @dataclass(frozen=True)
 class Timing:
     minutes: float
+    """The typical create time used on the path."""
     observed: str
-    """What the figure rests on."""
+    """What the figure rests on (and its observed range)."""
+
+
+# Observed create times (FIELD-NOTES: terraform-provider-aws acceptance runs) unless marked "assumed".
+RDS_INSTANCE = Timing(8, "single-AZ instance ~8 min")
+RDS_MULTI_AZ = Timing(15, "Multi-AZ primary ~15 min (assumed: a standby is created and synced too)")
+RDS_REPLICA = Timing(15, "read replica +15-23 min after its source (primary + replica 23-31 min)")
+CACHE_MULTI_AZ = Timing(15, "Multi-AZ replication group 13-18 min")
+CACHE_SINGLE = Timing(8, "single-node replication group ~6-10 min (assumed)")
+SERVICE_STEADY = Timing(8, "ECS service waiting for steady state ~5-10 min (assumed)")
+SERVICE = Timing(3, "ECS service ~2-5 min (steady state not awaited)")
+ENDPOINT_INTERFACE = Timing(2, "interface endpoint ~1-3 min")
+
+
+def _rds_instance(resource: Resource) -> Timing:
+    if resource.plain("replicateSourceDb"):
+        return RDS_REPLICA
+    return RDS_MULTI_AZ if resource.plain("multiAz") else RDS_INSTANCE
+
+
+def _replication_group(resource: Resource) -> Timing:
+    groups = resource.plain("numNodeGroups")
+    nodes = int(resource.plain("numCacheClusters") or 1) if groups is None else 2
+    multi = resource.plain("multiAzEnabled") or resource.plain("automaticFailoverEnabled") or nodes > 1
+    return CACHE_MULTI_AZ if multi else CACHE_SINGLE
+
+
+def _service(resource: Resource) -> Timing:
+    return SERVICE_STEADY if resource.plain("waitForSteadyState") else SERVICE
+
+
+def _endpoint(resource: Resource) -> Timing:
+    return ENDPOINT_INTERFACE if resource.plain("vpcEndpointType") == "Interface" else Timing(SECONDS, "seconds")
+
+
+DURATIONS: dict[str, Timing | Callable[[Resource], Timing]] = {
+    "aws:rds/instance:Instance": _rds_instance,
+    "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication": Timing(
+        5, "cross-region backup replication start ~5 min (assumed, not measured)"),
+    "aws:rds/cluster:Cluster": Timing(8, "Aurora cluster ~5-10 min"),
+    "aws:rds/clusterInstance:ClusterInstance": Timing(10, "Aurora instance ~8-12 min"),
+    "aws:rds/proxy:Proxy": Timing(5, "RDS Proxy ~3-7 min (assumed)"),
+    "aws:elasticache/replicationGroup:ReplicationGroup": _replication_group,
+    "aws:elasticache/cluster:Cluster": Timing(8, "cache cluster ~6-10 min (assumed)"),
+    "aws:ec2/natGateway:NatGateway": Timing(5, "NAT gateway up to 5-10 min"),
+    "aws:lb/loadBalancer:LoadBalancer": Timing(3, "load balancer ~3 min"),
+    "aws:alb/loadBalancer:LoadBalancer": Timing(3, "load balancer ~3 min"),
+    "aws:acm/certificateValidation:CertificateValidation": Timing(3, "ACM DNS validation ~2-5 min"),
+    "aws:ecs/service:Service": _service,
+    "aws:ec2/vpcEndpoint:VpcEndpoint": _endpoint,
+    "aws:cloudfront/distribution:Distribution": Timing(5, "CloudFront distribution: several minutes (~3-8)"),
+    "docker:index/image:Image": Timing(3, "image build and push ~2-5 min (assumed; depends on the image)"),
+    "docker-build:index:Image": Timing(3, "image build and push ~2-5 min (assumed; depends on the image)"),
+}
+"""Resource type → its create time: a Timing, or a function of the resource when inputs change it (Multi-AZ,
+replicas, waiting for steady state). Every other type takes seconds. A new slow type is one line here."""
 
 
 def timing(resource: Resource) -> Timing:
     """Typical create time of one resource, from its type and the inputs that change it."""
-    t = resource.type
-    if t == "aws:rds/instance:Instance":
-        if resource.plain("replicateSourceDb"):
-            return Timing(15, "read replica ~15 min (primary + replica 23-31 min)")
-        if resource.plain("multiAz"):
-            return Timing(15, "Multi-AZ primary ~15 min")
-        return Timing(8, "single-AZ instance ~8 min")
-    if t == "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication":
-        return Timing(5, "cross-region backup replication start ~5 min (assumed, not measured)")
-    if t == "aws:rds/cluster:Cluster":
-        return Timing(8, "Aurora cluster ~5-10 min")
-    if t == "aws:rds/clusterInstance:ClusterInstance":
-        return Timing(10, "Aurora instance ~8-12 min")
-    if t == "aws:elasticache/replicationGroup:ReplicationGroup":
-        groups = resource.plain("numNodeGroups")
-        nodes = int(resource.plain("numCacheClusters") or 1) if groups is None else 2
-        if resource.plain("multiAzEnabled") or resource.plain("automaticFailoverEnabled") or nodes > 1:
-            return Timing(15, "Multi-AZ replication group 13-18 min")
-        return Timing(8, "single-node replication group ~6-10 min (assumed)")
-    if t == "aws:elasticache/cluster:Cluster":
-        return Timing(8, "cache cluster ~6-10 min (assumed)")
-    if t == "aws:ec2/natGateway:NatGateway":
-        return Timing(5, "NAT gateway up to 5-10 min")
-    if t in ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer"):
-        return Timing(3, "load balancer ~3 min")
-    if t == "aws:acm/certificateValidation:CertificateValidation":
-        return Timing(3, "ACM DNS validation ~2-5 min")
-    if t == "aws:ecs/service:Service":
-        if resource.plain("waitForSteadyState"):
-            return Timing(8, "ECS service waiting for steady state ~5-10 min")
-        return Timing(3, "ECS service ~2-5 min (steady state not awaited)")
-    if t == "aws:ec2/vpcEndpoint:VpcEndpoint" and resource.plain("vpcEndpointType") == "Interface":
-        return Timing(2, "interface endpoint ~1-3 min")
-    if t == "aws:cloudfront/distribution:Distribution":
-        return Timing(5, "CloudFront distribution ~3-8 min")
-    if t.startswith(("docker:", "docker-build:")):
-        return Timing(3, "image build and push ~2-5 min (assumed; depends on the image)")
-    return Timing(SECONDS, "seconds")
+    rule = DURATIONS.get(resource.type)
+    if rule is None:
+        return Timing(SECONDS, "seconds")
+    return rule if isinstance(rule, Timing) else rule(resource)
 
 
 @dataclass
@@ -100,6 +127,54 @@ class CriticalPath:
     bound: float
     offenders: list[tuple[Step, Step | None]] = field(default_factory=list)
     """(resource finishing after the bound, the slow resource it waits for)."""
+    waits: dict[str, set[str]] = field(default_factory=dict)
+    """URN → the custom resources it waits for directly."""
+
+    def closure(self, urn: str) -> set[str]:
+        """Everything `urn` waits for, transitively."""
+        seen: set[str] = set()
+        pending = [urn]
+        while pending:
+            for before in self.waits.get(pending.pop(), ()):
+                if before not in seen:
+                    seen.add(before)
+                    pending.append(before)
+        return seen
+
+    def milestones(self) -> dict[str, float]:
+        """When the parts the design target talks about are ready (minutes from the start; absent parts left out):
+        the RDS primary and Redis (whose endpoints the app's secrets embed), the app's secrets (the secret versions
+        the services wait for), the services, the last read replica."""
+        def done(steps: list[Step]) -> float | None:
+            return max((s.finish for s in steps), default=None)
+
+        of = self._of_type
+        services = of("aws:ecs/service:Service")
+        needed = set().union(*(self.closure(s.resource.urn) for s in services)) if services else set()
+        found = {
+            "RDS primary": done([s for s in of("aws:rds/instance:Instance")
+                                 if not s.resource.plain("replicateSourceDb")]),
+            "Redis": done(of("aws:elasticache/replicationGroup:ReplicationGroup")),
+            "app secrets": done([s for s in of("aws:secretsmanager/secretVersion:SecretVersion")
+                                 if s.resource.urn in needed]),
+            "services": done(services),
+            "last replica": done([s for s in of("aws:rds/instance:Instance") if s.resource.plain("replicateSourceDb")]),
+        }
+        return {name: minute for name, minute in found.items() if minute is not None}
+
+    def replicas_on_app_path(self) -> list[str]:
+        """Services and the secret versions they read that wait for a read replica (the target: none)."""
+        replicas = {s.resource.urn for s in self._of_type("aws:rds/instance:Instance")
+                    if s.resource.plain("replicateSourceDb")}
+        services = self._of_type("aws:ecs/service:Service")
+        app = {s.resource.urn for s in services}
+        for service in services:
+            app |= {u for u in self.closure(service.resource.urn)
+                    if self.steps[u].resource.type == "aws:secretsmanager/secretVersion:SecretVersion"}
+        return sorted(self.steps[u].resource.name for u in app if self.closure(u) & replicas)
+
+    def _of_type(self, type_: str) -> list[Step]:
+        return [s for s in self.steps.values() if s.resource.type == type_]
 
     @property
     def total(self) -> float:
@@ -206,11 +281,22 @@ def analyse(run: StackRun) -> CriticalPath:
         if sum(s.timing.minutes for s in via_service) > sum(s.timing.minutes for s in unavoidable):
             unavoidable = via_service
     bound = sum(s.timing.minutes for s in unavoidable) + SLACK_MINUTES
-    result = CriticalPath(stack=run.stack, steps=steps, chain=chain, unavoidable=unavoidable, bound=bound)
+    result = CriticalPath(stack=run.stack, steps=steps, chain=chain, unavoidable=unavoidable, bound=bound,
+                          waits=waits)
     for step in sorted(steps.values(), key=lambda s: -s.finish):
         if step.finish > bound + 1e-9 and step.timing.minutes >= SLOW_MINUTES:
             result.offenders.append((step, _slowest_before(step, steps)))
     return result
+
+
+def waits_for(run: StackRun, urn: str) -> set[str]:
+    """The custom resources the engine waits for before creating `urn` (see the module docstring)."""
+    return analyse(run).waits.get(urn, set())
+
+
+def finish_times(run: StackRun) -> dict[str, float]:
+    """URN → estimated minute at which the resource exists, starting from an empty stack."""
+    return {urn: step.finish for urn, step in analyse(run).steps.items()}
 
 
 def _unavoidable_chain(steps: dict[str, Step], waits: dict[str, set[str]]) -> list[Step]:
@@ -282,6 +368,13 @@ def render(path: CriticalPath) -> list[str]:
     for step, cause in path.offenders:
         because = f" because it waits for {_label(cause.resource)} (done at {cause.finish:.1f} min)" if cause else ""
         lines.append(f"  offender: {_label(step.resource)} finishes at {step.finish:.1f} min{because}")
+    milestones = path.milestones()
+    if milestones:
+        lines.append("  ready at: " + ", ".join(f"{name} {minute:.1f} min" for name, minute in milestones.items()))
+    late = path.replicas_on_app_path()
+    if "last replica" in milestones:
+        lines.append("  replicas off the app's path: " + ("yes" if not late else "NO — " + ", ".join(late)
+                                                          + " wait for a replica"))
     off = path.slow_off_path()
     if off:
         lines.append("Slow resources not on the path (done by):")

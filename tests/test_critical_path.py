@@ -121,3 +121,38 @@ def test_real_stacks_path_is_the_database_chain_and_within_the_rule(any_stack: S
     assert path.chain[0].start == 0 and all(b.start == pytest.approx(a.finish)
                                             for a, b in zip(path.chain, path.chain[1:], strict=False))
     assert "rule: total ≤" in "\n".join(cp.render(path))
+
+
+def test_milestones_show_the_design_target() -> None:
+    healthy = cp.analyse(full_architecture().run())
+    ready = healthy.milestones()
+    assert ready["last replica"] - ready["RDS primary"] == pytest.approx(15)  # one replica time after it
+    assert ready["services"] < ready["last replica"] and healthy.replicas_on_app_path() == []
+    late = cp.analyse(full_architecture(service_waits_for_replica=True).run())
+    assert late.replicas_on_app_path() == ["app-ai"]
+    assert "replicas off the app's path: NO — app-ai wait for a replica" in "\n".join(cp.render(late))
+
+
+def test_a_new_slow_type_is_one_table_entry(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = SyntheticStack()
+    proxy = s.add("aws:example/proxy:Proxy", "proxy", {})
+    assert cp.timing(proxy).minutes == Q
+    monkeypatch.setitem(cp.DURATIONS, "aws:example/proxy:Proxy", cp.Timing(6, "assumed"))
+    assert cp.analyse(s.run()).total == pytest.approx(6)
+
+
+def test_real_stacks_app_is_ready_with_its_data_stores_not_the_replicas(any_stack: StackRun) -> None:
+    path = cp.analyse(any_stack)
+    ready = path.milestones()
+    data_ready = max(ready["RDS primary"], ready.get("Redis", 0.0))
+    assert data_ready <= ready["app secrets"] <= data_ready + 0.5
+    assert path.replicas_on_app_path() == []
+
+
+def test_bench_prints_figures_and_holds_no_second_model() -> None:
+    """bench/ imports the offline models; a duration or a resource type declared there would be a second model."""
+    from offline.engine import ROOT
+
+    for script in (ROOT / "bench").glob("*.py"):
+        text = script.read_text()
+        assert "aws:" not in text and "MINUTES" not in text.replace("MILESTONES", ""), script.name

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 import stack_config
-from bench.deploy_path import finish_times, waits_for
 from components.database import DatabaseSettings, PostgresTuning
 from components.windows import windows_overlap
+from offline.critical_path import finish_times, waits_for
 from offline.engine import StackRun, is_secret, run_program, unwrap_secrets
 from tests.configs import MINIMAL_VALID
 
@@ -41,7 +41,7 @@ def data_key_arn(run: StackRun) -> str:
 
 
 def closure(run: StackRun, urn: str) -> set[str]:
-    """Everything the engine waits for before creating the resource, transitively (see bench/deploy_path.py)."""
+    """Everything the engine waits for before creating the resource, transitively (see offline/critical_path.py)."""
     seen: set[str] = set()
     pending = [urn]
     while pending:
