@@ -18,6 +18,12 @@ What we rely on, and why:
 - `pulumi.runtime.set_all_config(config, secret_keys)`: config as the CLI would pass it.
 - The wire signatures of secrets and unknowns (`pulumi.runtime.rpc`), which the recorder and the analyzer protocol
   carry verbatim.
+- `pulumi.runtime.resource._get_stack_trace`: the SDK sends every registration's call stack to the engine (for
+  source positions in diagnostics), walking the stack through `traceback.extract_stack` (which stats every source
+  file and reads its lines) and converting each file name to a URI with pathlib, per frame, per resource. Our
+  components build resources a few calls deep, so this costs the program more than a flat one. `stack_trace`
+  computes the identical StackTrace message without the line lookups and with each file's URI computed once; the
+  offline engine installs it in place of the SDK's (a test checks both give the same message).
 - The Analyzer protocol stubs generated into `pulumi.runtime.proto` (analyzer_pb2, analyzer_pb2_grpc), which the
   policy runner uses to drive the pack as the engine does.
 """
@@ -25,15 +31,19 @@ What we rely on, and why:
 from __future__ import annotations
 
 import asyncio
+import functools
+import pathlib
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import pulumi
 from pulumi.runtime import mocks as _mocks
+from pulumi.runtime import resource as _resource
 from pulumi.runtime import rpc as _rpc
 from pulumi.runtime import settings as _settings
 from pulumi.runtime import stack as _stack
-from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, source_pb2
 
 __all__ = [
     "SECRET_SIG",
@@ -75,8 +85,48 @@ def reset_runtime() -> None:
     _settings.SETTINGS.outputs = set()
 
 
+_SDK_GET_STACK_TRACE: Callable[[], Any] = _resource._get_stack_trace
+
+
+@functools.cache
+def _uri(filename: str) -> str | None:
+    try:
+        return pathlib.Path(filename).as_uri()
+    except BaseException:  # the SDK leaves such frames without a position, so do we
+        return None
+
+
+def stack_trace() -> Any:
+    """The SDK's `_get_stack_trace()` message, computed without line lookups and with cached file URIs.
+
+    Same rule as the SDK: the frames above the third `__init__` from the top of the stack (Resource, then
+    CustomResource/ComponentResource, then the concrete class), outermost last; each frame's position is the
+    file's URI and the line, or empty when the file name is not a path.
+    """
+    frames: list[tuple[str, int | None, str]] = []
+    frame = sys._getframe(1)
+    while frame is not None:
+        frames.append((frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name))
+        frame = frame.f_back  # type: ignore[assignment]
+    inits = [index for index, (_, _, name) in enumerate(frames) if name == "__init__"]
+    if len(inits) < 3 or inits[2] >= len(frames) - 1:
+        return source_pb2.StackTrace()
+    index = inits[2]
+    result = []
+    for filename, line, _ in frames[index + 1:]:
+        uri = _uri(filename) if filename and line is not None else None
+        result.append(source_pb2.StackFrame(pc=source_pb2.SourcePosition(uri=uri, line=line) if uri else None))
+    return source_pb2.StackTrace(frames=result)
+
+
+def sdk_stack_trace() -> Any:
+    """The SDK's own (for the test that `stack_trace` matches it)."""
+    return _SDK_GET_STACK_TRACE()
+
+
 def install_mocks(monitor: MockMonitor, *, project: str, stack: str) -> None:
     """Point the runtime at `monitor` (a MockMonitor subclass) for a non-preview run of project/stack."""
+    _resource._get_stack_trace = stack_trace
     reset_runtime()
     _mocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
     # set_mocks registers a fresh Stack resource only when there is no root resource; the program run by

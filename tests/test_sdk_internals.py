@@ -112,3 +112,34 @@ def test_analyzer_protocol_stubs_we_drive() -> None:
 
 def test_recording_monitor_is_a_mock_monitor() -> None:
     assert issubclass(RecordingMonitor, mocks.MockMonitor)
+
+
+class _Base:
+    def __init__(self) -> None:
+        self.ours = sdk_internals.stack_trace()
+        self.sdk = sdk_internals.sdk_stack_trace()
+
+
+class _Middle(_Base):
+    def __init__(self) -> None:
+        super().__init__()
+
+
+class _Concrete(_Middle):
+    def __init__(self) -> None:
+        super().__init__()
+
+
+def _user_code() -> _Concrete:
+    return _Concrete()
+
+
+def test_our_stack_trace_is_the_sdks_message() -> None:
+    """The offline engine replaces the SDK's source-position capture with a faster one: same message."""
+    import pulumi.runtime.resource as sdk_resource
+
+    made = _user_code()
+    assert len(made.sdk.frames) > 3 and made.ours == made.sdk
+    assert made.sdk.frames[0].pc.uri.endswith("test_sdk_internals.py")
+    assert callable(getattr(sdk_resource, "_get_stack_trace", None)), "the SDK renamed _get_stack_trace"
+    assert sdk_internals.stack_trace() == sdk_internals.sdk_stack_trace()  # fewer than three __init__: empty
