@@ -54,7 +54,7 @@ def revive(value):
 
 
 def resource_class(token):
-    """aws:cloudwatch/metricAlarm:MetricAlarm -> (pulumi_aws.cloudwatch.MetricAlarm, wire name -> argument)."""
+    """A type token -> (the SDK class it names, wire input name -> constructor argument)."""
     package, module, name = token.split(":")
     module = module.split("/")[0]
     cls = getattr(importlib.import_module(PACKAGES[package] + ("" if module == "index" else "." + module)), name)
