@@ -26,8 +26,9 @@ $(VENV)/.installed: requirements.txt
 preview: $(VENV)/.installed
 	@$(PY) -m offline.preview $(STACK)
 
-## Everything CI runs: lint, type check, the policy pack over every stack, the tests.
-test: lint typecheck policy pytest
+## Everything CI runs: lint, type check, the tests (which include the policy pack over every stack, as `make
+## policy` runs it: tests/policies/test_stacks.py).
+test: lint typecheck pytest
 
 ## Lint (ruff).
 lint: $(VENV)/.installed

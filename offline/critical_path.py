@@ -289,14 +289,28 @@ def analyse(run: StackRun) -> CriticalPath:
     return result
 
 
+_recent: list[tuple[StackRun, CriticalPath]] = []
+
+
+def _analysed(run: StackRun) -> CriticalPath:
+    """analyse(run), remembered for the last few runs (tests ask many questions of one run)."""
+    for seen, path in _recent:
+        if seen is run:
+            return path
+    path = analyse(run)
+    _recent.insert(0, (run, path))
+    del _recent[8:]
+    return path
+
+
 def waits_for(run: StackRun, urn: str) -> set[str]:
     """The custom resources the engine waits for before creating `urn` (see the module docstring)."""
-    return analyse(run).waits.get(urn, set())
+    return set(_analysed(run).waits.get(urn, set()))
 
 
 def finish_times(run: StackRun) -> dict[str, float]:
     """URN → estimated minute at which the resource exists, starting from an empty stack."""
-    return {urn: step.finish for urn, step in analyse(run).steps.items()}
+    return {urn: step.finish for urn, step in _analysed(run).steps.items()}
 
 
 def _unavoidable_chain(steps: dict[str, Step], waits: dict[str, set[str]]) -> list[Step]:

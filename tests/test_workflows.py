@@ -43,3 +43,13 @@ def test_deploy_goes_dev_staging_prod_each_in_its_environment() -> None:
     assert [jobs[s]["needs"] for s in ("dev", "staging", "prod")] == ["offline", "dev", "staging"]
     assert [jobs[s]["with"]["stack"] for s in ("dev", "staging", "prod")] == ["dev", "staging", "prod"]
     assert load("pulumi-up.yml")["jobs"]["up"]["environment"] == "${{ inputs.stack }}"
+
+
+def test_offline_checks_cache_pip_and_mypy() -> None:
+    for name in ("pull-request.yml", "deploy.yml"):
+        offline = load(name)["jobs"]["offline"]["steps"]
+        python = next(s for s in offline if s.get("uses", "").startswith("actions/setup-python@"))
+        assert python["with"]["cache"] == "pip"
+        cache = next(s for s in offline if s.get("uses", "").startswith("actions/cache@"))
+        assert cache["with"]["path"] == ".mypy_cache" and "requirements.txt" in cache["with"]["key"]
+        assert offline.index(cache) < next(i for i, s in enumerate(offline) if s.get("run") == "make test")
