@@ -674,7 +674,7 @@ def _cache(model: _Model, group: Resource, kind: BoxKind) -> tuple[str, list[str
     failover = "Multi-AZ failover" if group.plain("multiAzEnabled") or group.plain(
         "automaticFailoverEnabled") else "no failover"
     engine = str(group.plain("engine") or "redis").capitalize()
-    return f"{engine} ×{nodes} nodes", [str(group.plain("nodeType")), failover]
+    return f"{engine} ×{nodes} node{'' if nodes == 1 else 's'}", [str(group.plain("nodeType")), failover]
 
 
 def _buckets(model: _Model, buckets: list[Resource], kind: BoxKind) -> tuple[str, list[str]]:
