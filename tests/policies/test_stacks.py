@@ -58,7 +58,16 @@ class Break:
 
 
 PRIMARY = ("replicateSourceDb", None)
-CONTAINER = ("containerDefinitions", "<json>", 0)
+CONTAINER = ("containerDefinitions", "<json>", "@essential=True")  # the app container, not the volume init
+ALERTS_KEY = ("description", "maratron-prod: SNS alert topic (CloudWatch alarms and EventBridge publish to it)")
+# main's key policy before issue 9: alarms and EventBridge in one statement under aws:SourceAccount.
+EVENTS_WITH_SOURCE_CONDITION = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Sid": "EnableIamPoliciesOfThisAccount", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+     "Action": "kms:*", "Resource": "*"},
+    {"Sid": "AllowAlarmPublishingToEncryptedTopic", "Effect": "Allow",
+     "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
+     "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+     "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}}]})
 SWEEP: list[Break] = [
     # network (on the branch today)
     # The interface endpoints' HTTPS-from-the-VPC rule (prod's vpcCidr): an address-range rule off the ALB.
@@ -92,6 +101,10 @@ SWEEP: list[Break] = [
     Break("aws:rds/instance:Instance", (PROTECT,), False, "stateful-resources-protected", PRIMARY),
     Break("aws:rds/parameterGroup:ParameterGroup", ("parameters", "@name=rds.force_ssl", "value"), "0",
           "rds-force-ssl"),
+    Break("aws:rds/parameterGroup:ParameterGroup", ("parameters", "@name=shared_buffers", "applyMethod"),
+          "immediate", "rds-static-parameters-pending-reboot"),
+    Break("aws:rds/instance:Instance", ("backupRetentionPeriod",), 1, "rds-postgres-replica-no-backup-retention",
+          ("replicateSourceDb", "maratron-prod-db")),
     # cache
     Break("aws:elasticache/replicationGroup:ReplicationGroup", ("authToken",), DELETE, "redis-auth"),
     Break("aws:elasticache/replicationGroup:ReplicationGroup", ("transitEncryptionEnabled",), False,
@@ -112,7 +125,18 @@ SWEEP: list[Break] = [
     Break("aws:ecs/taskDefinition:TaskDefinition", (*CONTAINER, "environment"),
           [{"name": "DATABASE_PASSWORD", "value": "x"}], "container-no-plaintext-secrets"),
     Break("aws:ecs/service:Service", ("networkConfiguration", "assignPublicIp"), True, "ecs-service-no-public-ip"),
+    Break("aws:ecs/service:Service", ("waitForSteadyState",), False, "ecs-service-waits-for-steady-state"),
+    Break("aws:ecs/service:Service", ("serviceConnectConfiguration", "services", 0, "timeout"), DELETE,
+          "ecs-service-connect-timeout-covers-edge", ("name", "ai")),
+    Break("aws:ecs/service:Service", ("serviceConnectConfiguration", "services", 0, "timeout",
+                                      "idleTimeoutSeconds"), 60, "ecs-service-connect-timeout-covers-edge",
+          ("name", "ai")),
     Break("aws:secretsmanager/secret:Secret", ("kmsKeyId",), DELETE, "secretsmanager-cmk"),
+    Break("aws:secretsmanager/secret:Secret", ("name",), "maratron-prod/app/nextauth-secret",
+          "secretsmanager-name-unambiguous"),
+    Break("aws:kms/key:Key", ("policy",), EVENTS_WITH_SOURCE_CONDITION, "kms-key-policy-service-principals"),
+    Break("aws:kms/key:Key", ("policy",), EVENTS_WITH_SOURCE_CONDITION, "kms-key-serves-its-users", ALERTS_KEY),
+    Break("aws:scheduler/schedule:Schedule", ("kmsKeyArn",), DELETE, "scheduler-schedule-cmk"),
     # edge
     Break("aws:lb/listener:Listener", ("sslPolicy",), "ELBSecurityPolicy-2016-08", "alb-https-tls-policy",
           ("protocol", "HTTPS")),
@@ -203,7 +227,10 @@ def test_sweep_covers_every_policy_that_can_be_broken_in_one_resource() -> None:
     stack_only = {"vpc-flow-logs", "alb-waf-rate-limit", "alb-has-https-listener", "s3-bucket-hardening",
                   "rds-primary-has-replica", "data-store-ingress-from-security-groups-only",
                   "security-group-no-internet-ingress", "alb-access-logs", "ecs-cluster-container-insights",
-                  "kms-key-policy-no-public-principal", "redis-in-vpc", "no-hard-coded-secrets"}
+                  "kms-key-policy-no-public-principal", "redis-in-vpc", "no-hard-coded-secrets",
+                  # a dependency edge, a Spot stack, a violation reported on the role a policy belongs to:
+                  "ecs-service-connect-client-depends-on-server", "fargate-spot-arm64-platform-version",
+                  "rds-export-role-kms"}
     from policies.rules import ALL_RULES
 
     assert {r.policy.name for r in ALL_RULES} - stack_only <= {e.policy for e in SWEEP}
