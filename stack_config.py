@@ -238,7 +238,8 @@ def _cross_section_rules(config: StackConfig, rules: Rules) -> None:
         if context and (reason := _check_build_context(context)):
             rules.problem(f"app.{service}_image.build_context", reason)
         elif context:
-            # Every image this repo builds declares each scratch path its tasks mount as an owned VOLUME.
+            # Every image this repo builds declares each scratch path its tasks mount as an owned VOLUME, or Fargate
+            # mounts it root-owned: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/bind-mounts.html
             for problem in scratch_problems(PROJECT_DIR / context / "Dockerfile", IMAGE_SCRATCH_PATHS[service],
                                             NON_ROOT_USER, task=service, shown_as=f"{context}/Dockerfile"):
                 rules.problem(f"app.{service}_image.build_context", problem)
@@ -249,10 +250,13 @@ def _cross_section_rules(config: StackConfig, rules: Rules) -> None:
                       "Anthropic, the weather API and Sentry over HTTPS; use perAz or single")
     edge, ai_timeout = config.edge_timeout_seconds, config.app.ai_request_timeout_seconds
     if 0 < ai_timeout < edge:
-        # No Service Connect hop may give up before the edge in front of it (API_TimeoutConfiguration).
+        # No Service Connect hop may give up before the edge in front of it:
+        # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_TimeoutConfiguration.html
         rules.problem("app.ai_request_timeout_seconds", f"must be 0 (off) or at least "
                       f"{rules.key('load_balancer.idle_timeout_seconds')} ({edge}): web -> AI calls would be cut "
                       "before the edge gives up on the stream", also=["load_balancer.idle_timeout_seconds"])
+    # The dump is staged on the task's ephemeral storage: 20 GiB unless set, at most 200 GiB
+    # (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-storage.html).
     needed = needed_ephemeral_storage_gib(config.database.max_allocated_storage_gb)
     if config.backup_job.ephemeral_storage_gib < needed:
         ceiling = config.database.max_allocated_storage_gb

@@ -82,6 +82,12 @@ class LoadBalancerAttachment:
     """Seconds ECS ignores failing ALB health checks after a task starts; default 60 (> the 40 s start period)."""
 
 
+def _check_health_path(value: str) -> str | None:
+    if not value or (value.startswith("/") and " " not in value):
+        return None
+    return "must be empty or an absolute path such as /api/health"
+
+
 @dataclass(frozen=True, kw_only=True)
 class ServiceSettings:
     """The configurable part of one service: task size and task counts. Keys are prefixed with the service (webCpu,
@@ -100,8 +106,7 @@ class ServiceSettings:
     health_check_path: str = setting(
         "healthCheckPath", HEALTH_CHECK_PATH, "HTTP path the {title} health check GETs on 127.0.0.1 (2xx/3xx = "
         "healthy; keep it a liveness check without database calls), or \"\" for a TCP connect to the port (node or "
-        "python only).", check=lambda v: None if not v or (v.startswith("/") and " " not in v) else
-        "must be empty or an absolute path such as /api/health")
+        "python only).", check=_check_health_path)
 
     def validate(self, rules: Rules) -> None:
         if self.max_count < self.desired_count:
