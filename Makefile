@@ -38,6 +38,7 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy examples/consumer  # a separate program: its own __main__
+	$(VENV)/bin/mypy bootstrap/__main__.py  # the foundation's program (the rest of bootstrap/ is in the first run)
 
 ## The test suite, one worker per core.
 pytest: $(VENV)/.installed

@@ -8,6 +8,7 @@ $1/month and its own policy to review; domains are the unit people reason about.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,3 +112,33 @@ class EncryptionKeys(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=key),
         )
         return key
+
+
+def customer_managed_key(logical_name: str, *, context: AwsContext, alias: str, description: str,
+                         statements: Sequence[dict[str, Any]] = (), removal_policy: RemovalPolicy = "retain",
+                         deletion_window_days: int = 30, tags: Mapping[str, str] | None = None,
+                         parent: pulumi.Resource) -> aws.kms.Key:
+    """One rotating CMK and its alias `alias/<alias>`, outside the stack's domain keys (the bootstrap's state,
+    stack-secrets and image keys): the same defaults as EncryptionKeys — the account-root statement that delegates
+    to IAM, yearly rotation, a 30-day deletion window, `protect` under retain — plus `statements` (service or
+    cross-account grants)."""
+    policy: list[dict[str, Any]] = [{
+        "Sid": "EnableIamPoliciesOfThisAccount",
+        "Effect": "Allow",
+        "Principal": {"AWS": context.account_root},
+        "Action": "kms:*",
+        "Resource": "*",
+    }, *statements]
+    key = aws.kms.Key(
+        logical_name,
+        description=description,
+        enable_key_rotation=True,
+        rotation_period_in_days=365,
+        deletion_window_in_days=deletion_window_days,
+        policy=policy_json(policy),
+        tags=named_tags(dict(tags or {}), alias),
+        opts=pulumi.ResourceOptions(parent=parent, protect=retains(removal_policy)),
+    )
+    aws.kms.Alias(logical_name, name=f"alias/{alias}", target_key_id=key.key_id,
+                  opts=pulumi.ResourceOptions(parent=key))
+    return key
