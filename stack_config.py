@@ -30,7 +30,8 @@ from components.cache import CacheSettings
 from components.cluster import ClusterSettings
 from components.constants import ENVIRONMENTS, LOG_RETENTION_DAYS, PROJECT
 from components.database import DatabaseSettings
-from components.images import DIGEST_PATTERN, RegistrySettings
+from components.foundation import FoundationSettings
+from components.images import DIGEST_PATTERN, ImageSource
 from components.load_balancer import CERTIFICATE_ARN_PATTERN, LoadBalancerSettings
 from components.network import NetworkSettings
 from components.observability import AlertSettings
@@ -55,6 +56,8 @@ Environment = Literal["dev", "staging", "prod"]
 LOG_RETENTION_CHOICES = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
                       2922, 3288, 3653)
 TAG_VALUE_PATTERN = re.compile(r"^[\w .:/=+\-@]{1,256}$")
+IMAGE_FIELDS = {"web": "app.web_image", "ai": "app.ai_image", "backup": "foundation.backup_image"}
+"""Service -> the settings path of its image source."""
 HOSTNAME_PATTERN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
@@ -109,7 +112,8 @@ class StackConfig:
     load_balancer: LoadBalancerSettings = section(LoadBalancerSettings, doc="edge: load balancer "
                                                   "(components/load_balancer.py)")
     waf: WafSettings = section(WafSettings, doc="edge: web application firewall (components/waf.py)")
-    registry: RegistrySettings = section(RegistrySettings, doc="app: image repositories (components/images.py)")
+    foundation: FoundationSettings = section(FoundationSettings, doc="foundation: the bootstrap stack and the "
+                                             "backup job's image (components/foundation.py)")
     cluster: ClusterSettings = section(ClusterSettings, doc="app: cluster (components/cluster.py)")
     app: AppSettings = section(AppSettings, doc="app (components/app_environment.py, service.py, task.py)")
     secrets: AppSecretsSettings = section(AppSecretsSettings, doc="app: third-party secrets (components/app_secrets.py;"
@@ -141,6 +145,11 @@ class StackConfig:
     def cors_origins(self) -> tuple[str, ...]:
         """Every origin CORS allows: https://<domain_name> first, then the configured extras."""
         return tuple(dict.fromkeys((self.app_url, *self.extra_cors_origins)))
+
+    @property
+    def image_sources(self) -> dict[str, ImageSource]:
+        """Service -> where its image comes from (looked up in, or built into, the foundation's repository)."""
+        return {"web": self.app.web_image, "ai": self.app.ai_image, "backup": self.foundation.backup_image}
 
     @property
     def private_zone_name(self) -> str:
@@ -222,10 +231,10 @@ def _cross_section_rules(config: StackConfig, rules: Rules) -> None:
     if config.storage.force_destroy and retains(config.removal_policy):
         rules.problem("storage.force_destroy", f"needs {rules.key('removal_policy')} = destroy (retained buckets are "
                       "never emptied)", also=["removal_policy"])
-    for service in ("web", "ai"):
-        context = getattr(config.app, f"{service}_image").build_context
+    for service, path in IMAGE_FIELDS.items():
+        context = config.image_sources[service].build_context
         if context and (reason := _check_build_context(context)):
-            rules.problem(f"app.{service}_image.build_context", reason)
+            rules.problem(f"{path}.build_context", reason)
 
 
 def _check_build_context(value: str) -> str | None:
@@ -270,11 +279,11 @@ def _environment_rules(config: StackConfig, rules: Rules) -> None:
          "prod needs at least one address: an alarm nobody receives is no alarm")
     prod("cluster.fargate_spot", config.cluster.fargate_spot,
          "not allowed in prod: Spot tasks can be reclaimed with 2 minutes' notice")
-    for service in ("web", "ai"):
-        reference = getattr(config.app, f"{service}_image").reference
-        prod(f"app.{service}_image.reference",
-             reference.rsplit(":", 1)[-1] == "latest" and not DIGEST_PATTERN.match(reference),
+    for service, path in IMAGE_FIELDS.items():
+        reference = config.image_sources[service].reference
+        prod(f"{path}.reference", reference.rsplit(":", 1)[-1] == "latest" and not DIGEST_PATTERN.match(reference),
              "`latest` is not allowed in prod: pin a digest (sha256:...) or a release tag")
+    for service in ("web", "ai"):
         prod(f"app.{service}.desired_count", getattr(config.app, service).desired_count < 2,
              "prod needs at least 2 tasks (spread over AZs, survives losing one)")
     for secret, feature in (("weather_api_key", "the AI server's weather features"),

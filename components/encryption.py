@@ -43,9 +43,8 @@ class EncryptionKeys(pulumi.ComponentResource):
     data: aws.kms.Key
     """Data at rest: RDS storage and Performance Insights, ElastiCache, Secrets Manager secrets."""
     backups: aws.kms.Key
-    """Backup archives: the S3 backups and WAL buckets (SSE-KMS with bucket keys)."""
-    images: aws.kms.Key
-    """Container images: the ECR repositories."""
+    """Backup archives: the S3 backups and WAL buckets (SSE-KMS with bucket keys). (Container images are the
+    foundation's: its repositories have their own key, components/image_registry.py.)"""
 
     def __init__(self, name: str, args: EncryptionKeysArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("maratron:security:EncryptionKeys", name, None, opts)
@@ -74,16 +73,15 @@ class EncryptionKeys(pulumi.ComponentResource):
                 "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}},
             }],
         )
-        # RDS, ElastiCache, Secrets Manager, S3 and ECR use a CMK through grants made with the caller's own IAM
+        # RDS, ElastiCache, Secrets Manager and S3 use a CMK through grants made with the caller's own IAM
         # permissions (delegated by the account statement), so these keys need no service principal statements.
         self.data = self._key("data", "RDS, ElastiCache and Secrets Manager data at rest", [])
         self.backups = self._key("backups", "S3 backup and WAL archives", [])
-        self.images = self._key("images", "ECR container images", [])
         self.register_outputs({name: key.arn for name, key in self.all().items()})
 
     def all(self) -> dict[str, aws.kms.Key]:
         """Domain -> key, for outputs and reviews."""
-        return {"logs": self.logs, "data": self.data, "backups": self.backups, "images": self.images}
+        return {"logs": self.logs, "data": self.data, "backups": self.backups}
     def _key(self, domain: str, description: str, service_statements: list[dict[str, Any]]) -> aws.kms.Key:
         """A rotating CMK whose policy lets the account's IAM decide, plus the given service statements."""
         ctx = self._args.context

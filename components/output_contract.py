@@ -99,7 +99,8 @@ class Contract:
         return problems
 
     def render_markdown(self, title: str, intro: Iterable[str]) -> str:
-        lines = [f"# {title}", "", f"Contract version **{self.version}**.", *intro, ""]
+        first, *rest = [*intro, ""]
+        lines = [f"# {title}", "", f"Contract version **{self.version}**. {first}".rstrip(), *rest]
         group = None
         for spec in self.outputs:
             if spec.group != group:

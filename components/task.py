@@ -70,7 +70,7 @@ class ContainerSpec:
     name: str
     """Container name (also the Service Connect discovery name and the ALB target's container)."""
     image: pulumi.Input[str]
-    """Image URI, preferably by digest (ImageRepository.image_uri)."""
+    """Image URI, preferably by digest (Foundation.image_uri)."""
     port: int | None = None
     """Port the app listens on; None for a one-off task without one."""
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
@@ -106,8 +106,9 @@ class FargateTaskArgs:
     """The task's container."""
     vpc_id: pulumi.Input[str]
     """VPC of the task's security group."""
-    repository: aws.ecr.Repository
-    """The ECR repository the execution role may pull from (and no other)."""
+    repository_arn: pulumi.Input[str]
+    """The ECR repository the execution role may pull from (and no other): the foundation's, maybe in another
+    account (its repository policy grants this environment's roles the pull)."""
     log_key: aws.kms.Key
     """CMK for the log group (EncryptionKeys.logs)."""
     size: TaskSize = field(default_factory=TaskSize)
@@ -274,7 +275,7 @@ class FargateTask(pulumi.ComponentResource):
             {"Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"], "Resource": "*"},
             {"Effect": "Allow",
              "Action": ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
-             "Resource": [args.repository.arn]},
+             "Resource": [args.repository_arn]},
             {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
              "Resource": [self.log_group.arn.apply(lambda arn: f"{arn}:log-stream:*")]},
         ]

@@ -427,6 +427,9 @@ def run_program(stack: str, config: dict[str, str], secret_keys: list[str], *,
     collecting = gc.isenabled()
     gc.disable()
     loop = asyncio.new_event_loop()
+    # A program that fails (a RunError in an apply) fails every output waiting on it; the run keeps the first error
+    # (StackRun.error), and asyncio's reports of the dependent futures nobody retrieves are noise.
+    loop.set_exception_handler(lambda _loop, _context: None)
     asyncio.set_event_loop(loop)
     error: BaseException | None = None
     details = ""
