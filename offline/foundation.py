@@ -112,10 +112,12 @@ def app_mocks(config: Mapping[str, str], *, images: Mapping[str, tuple[PushedIma
     """Mocks for an app stack run: its StackReference (the bootstrap stack it names, run offline first), the pushed
     images, and credentials of the account the foundation places the stack's environment in (what the deploy role
     resolves to)."""
+    name = config.get(f"{PROJECT}:bootstrapStack") or default_bootstrap_stack()
     if references is None:
-        references = _prepared(config.get(f"{PROJECT}:bootstrapStack") or default_bootstrap_stack())
+        references = _prepared(name)
     environment = config.get(f"{PROJECT}:environment", "prod")
-    accounts = next((dict(o.get("accounts") or {}) for o in references.values()), {})
+    accounts = (references.get(name) or {}).get("accounts")
+    accounts = accounts if isinstance(accounts, dict) else {}
     return OfflineMocks(region=config.get("aws:region", "us-east-1"),
                         account_id=str(accounts.get(environment) or ACCOUNT_ID),
                         stack_references=_reader(references),
