@@ -107,10 +107,12 @@ def find_image(repository: Repository, reference: str) -> str:
             raise ImageNotFoundError(f"is not in the foundation's repository {repository.url} (tasks pull only from "
                                      "it)")
         reference = full.group("digest") or full.group("tag")
-    query = {"image_digest": reference} if DIGEST_PATTERN.match(reference) else {"image_tag": reference}
+    by_digest = bool(DIGEST_PATTERN.match(reference))
     try:
         # Keyword arguments only: get_image's first positional parameter is image_digest (pulumi-aws#2466).
-        found = aws.ecr.get_image(repository_name=repository.name, registry_id=repository.registry_id, **query)
+        found = aws.ecr.get_image(repository_name=repository.name, registry_id=repository.registry_id,
+                                  image_digest=reference if by_digest else None,
+                                  image_tag=None if by_digest else reference)
     except Exception as error:  # invoke failures arrive as plain Exceptions ("invoke of ... failed: ...")
         raise ImageNotFoundError(f"not in {repository.url} ({_reason(error)})") from None
     return f"{repository.url}@{found.image_digest}"
