@@ -411,8 +411,9 @@ def available_stacks(root: Path = ROOT) -> list[str]:
 
 def run_program(stack: str, config: dict[str, str], secret_keys: list[str], *,
                 program: Path | None = None, placeholders: list[str] | None = None,
-                mocks: sdk_internals.Mocks | None = None, project: str = PROJECT) -> StackRun:
-    """Run a Pulumi program file under the mock engine with the given config."""
+                mocks: sdk_internals.Mocks | None = None, project: str = PROJECT, preview: bool = False) -> StackRun:
+    """Run a Pulumi program file under the mock engine with the given config. `preview=True` runs it as `pulumi
+    preview` would (unknown computed values, applies over them skipped): for the checks that must fail a preview."""
     program = program or ROOT / "__main__.py"
     region = config.get("aws:region", "us-east-1")
     monitor = RecordingMonitor(mocks or OfflineMocks(region=region))
@@ -434,7 +435,7 @@ def run_program(stack: str, config: dict[str, str], secret_keys: list[str], *,
     error: BaseException | None = None
     details = ""
     try:
-        sdk_internals.install_mocks(monitor, project=project, stack=stack)
+        sdk_internals.install_mocks(monitor, project=project, stack=stack, preview=preview)
         sdk_internals.set_config(config, secret_keys)
         os.chdir(project_dir)  # as the language host runs it
 

@@ -305,3 +305,31 @@ def test_price_rules_and_free_types_do_not_overlap() -> None:
     report = cost.CostReport("x", "prod", "", "", cost.ASSUMPTIONS["prod"])
     pricer = cost._Pricer(s.run(), TABLE, cost.ASSUMPTIONS["prod"], report)
     assert not set(pricer.handlers) & cost.FREE_TYPES
+
+
+# --- the foundation ---------------------------------------------------------------------------------------------------
+
+def test_the_app_stacks_no_longer_pay_for_image_repositories(any_stack: StackRun) -> None:
+    report = cost.estimate(any_stack)
+    assert not [line for line in report.lines if line.type.startswith("aws:ecr/")]
+    keys = [line for line in report.lines if line.type == "aws:kms/key:Key" and not line.assumed]
+    assert len(keys) == 3  # logs, data, backups: the images key is the foundation's
+
+
+def test_the_foundation_is_small_and_every_type_is_known() -> None:
+    from offline.foundation import run_bootstrap
+
+    shared = cost.estimate(run_bootstrap("shared"))
+    assert shared.environment == "bootstrap" and shared.not_priced == []
+    keys = [x for x in shared.lines if x.type == "aws:kms/key:Key" and not x.assumed]
+    assert len(keys) == 6 and sum(x.monthly_usd for x in keys) == pytest.approx(6.0)
+    ecr = [x for x in shared.lines if x.type == "aws:ecr/repository:Repository"]
+    assert len(ecr) == 3 and all(x.assumed for x in ecr)  # storage at the assumed 5 GB each
+    assert 5 < shared.total() < 15, shared.total()
+    org = [cost.estimate(run_bootstrap(s)) for s in ("org-shared", "org-dev", "org-staging", "org-prod")]
+    assert all(r.not_priced == [] for r in org)
+    assert sum(len([x for x in r.lines if x.type == "aws:kms/key:Key" and not x.assumed]) for r in org) == 9
+    # Enhanced scanning is Inspector's, per image: listed as not priced rather than silently free.
+    enhanced = cost.estimate(run_bootstrap("shared", {"maratron-bootstrap:imageScanning": "enhanced"}))
+    assert [t for t, _, _ in enhanced.not_priced] == [
+        "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from offline.iam_eval import allows, trust_allows
 from offline.mocks import PushedImage
 
 ROOT_DOCS = "docs/runbooks/first-deploy.md"
+FOUNDATION_ONLY = Path(__file__).with_name("programs") / "foundation_only.py"  # the app program's first box
 INFRA, APP = "acme/maratron-infra", "acme/maratron"
 BOOTSTRAP = "organization/maratron-bootstrap/shared"
 
@@ -130,11 +132,12 @@ def test_out_of_order_steps_fail_the_preview(sequence: dict[str, Any]) -> None:
     config, secret_keys = sequence["config"], sequence["secret_keys"]
     # Step 3 before step 2: the digests were never pushed.
     empty = {name: () for name in sequence["registry"]}
-    run = run_program("dev", config, secret_keys, mocks=app_mocks(
+    run = run_program("dev", config, secret_keys, program=FOUNDATION_ONLY, mocks=app_mocks(
         config, references={BOOTSTRAP: sequence["foundation"]}, images=empty))
     assert not run.ok and f"maratron:webImage = '{sequence['pushed']['web']}': not in" in str(run.error)
     # Step 3 before step 1: the backend has no bootstrap stack.
-    run = run_program("dev", config, secret_keys, mocks=app_mocks(config, references={}, images=empty))
+    run = run_program("dev", config, secret_keys, program=FOUNDATION_ONLY,
+                      mocks=app_mocks(config, references={}, images=empty))
     assert not run.ok and f"unknown stack '{BOOTSTRAP}'" in str(run.error)
 
 

@@ -5,27 +5,33 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from offline.engine import StackRun, run_program, stack_config
+from offline.engine import ROOT, StackRun, run_program, stack_config
 from offline.foundation import app_mocks, resolve_stack
 
 SHARED = "organization/maratron-bootstrap/shared"
 ORG_SHARED = "organization/maratron-bootstrap/org-shared"
 
 
+FOUNDATION_ONLY = ROOT / "tests" / "programs" / "foundation_only.py"
+
+
 def run_app(stack: str, references: Mapping[str, Mapping[str, Any]] | None = None, *, account: str = "",
-            **overrides: Any) -> StackRun:
+            program: Path | None = None, preview: bool = False, **overrides: Any) -> StackRun:
     """An app run against these StackReference answers; `account`: the credentials' account (default: the one the
-    foundation places the environment in, as the deploy role would give)."""
+    foundation places the environment in, as the deploy role would give). `program`: FOUNDATION_ONLY runs just the
+    foundation and one gated resource (the checks' failures need nothing more)."""
     full = {(k if ":" in k else f"maratron:{k}"): v for k, v in overrides.items()}
     config, secret_keys, placeholders = stack_config(stack, full)
     mocks = app_mocks(config, references=references)
     if account:
         mocks.account_id = mocks.account = account
-    return run_program(stack, config, secret_keys, placeholders=placeholders, mocks=mocks)
+    return run_program(stack, config, secret_keys, placeholders=placeholders, mocks=mocks, program=program,
+                       preview=preview)
 
 
 def aws_resources(run: StackRun) -> list[str]:
@@ -52,7 +58,7 @@ def broken(change: Mapping[str, Any], drop: tuple[str, ...] = ()) -> dict[str, d
 ])
 def test_an_unusable_foundation_is_one_line_naming_the_key_before_any_aws_resource(
         references: dict[str, dict[str, Any]], expected: str) -> None:
-    run = run_app("dev", references=references, account="123456789012")  # the single-account foundation's
+    run = run_app("dev", references=references, account="123456789012", program=FOUNDATION_ONLY)
     assert not run.ok
     message = str(run.error)
     assert message.startswith(f"maratron:bootstrapStack = '{SHARED}': ") and "\n" not in message, message
@@ -61,7 +67,7 @@ def test_an_unusable_foundation_is_one_line_naming_the_key_before_any_aws_resour
 
 
 def test_a_stack_the_backend_does_not_have_fails_the_read() -> None:
-    run = run_app("dev", references={}, bootstrapStack="organization/maratron-bootstrap/nope")
+    run = run_app("dev", references={}, program=FOUNDATION_ONLY, bootstrapStack="organization/maratron-bootstrap/nope")
     assert not run.ok and "unknown stack 'organization/maratron-bootstrap/nope'" in str(run.error)
     assert aws_resources(run) == []
 
@@ -122,7 +128,29 @@ def test_org_layout_runs_in_the_environment_account_and_pulls_across_accounts(or
 def test_org_layout_refuses_credentials_of_the_shared_account() -> None:
     shared = resolve_stack(ORG_SHARED)
     # An administrator's shared-account credentials, used for the dev stack by mistake.
-    run = run_app("dev", account=shared["accounts"]["shared"], bootstrapStack=ORG_SHARED)
+    run = run_app("dev", account=shared["accounts"]["shared"], program=FOUNDATION_ONLY, bootstrapStack=ORG_SHARED)
     assert "it places dev in account 222222222222, but the credentials are for account 111111111111" in \
         str(run.error)
     assert aws_resources(run) == []
+
+
+def test_the_checks_run_in_a_real_preview_too() -> None:
+    """In a preview computed values are unknown and applies over them do not run; the StackReference's outputs are
+    known (the engine reads the stack during preview), so the contract check and the image lookups still run and a
+    missing image still fails `pulumi preview`."""
+    run = run_app("dev", program=FOUNDATION_ONLY, preview=True, webImage="sha256:" + "0" * 64)
+    assert not run.ok and "maratron:webImage = 'sha256:" in str(run.error)
+    assert aws_resources(run) == []
+    good_config, secret_keys, placeholders = stack_config("dev")
+    good = run_program("dev", good_config, secret_keys, placeholders=placeholders, mocks=app_mocks(good_config),
+                       preview=True)
+    assert good.ok, good.error_details
+    assert [t for t, _ in good.invokes].count("aws:ecr/getImage:getImage") == 3
+
+
+def test_the_gate_holds_back_only_until_the_checks_pass() -> None:
+    """The same small program on a good foundation: the probe registers, behind the stack's provider."""
+    run = run_app("dev", program=FOUNDATION_ONLY)
+    assert run.ok, run.error_details
+    provider = run.one("pulumi:providers:aws", "app")
+    assert run.one("aws:s3/bucket:Bucket", "probe").provider == f"{provider.urn}::{provider.id}"
