@@ -37,7 +37,8 @@ config = bootstrap_config.load()  # every config problem at once, before any res
 ctx = AwsContext(account_id=config.this_account_id, partition=config.partition, region=config.region)
 # One explicit provider, pinned to this stack's account: credentials for another account fail before any call.
 # Every stack file also disables the default provider, so nothing can slip past this one.
-provider = aws.Provider("account", region=config.region, allowed_account_ids=[ctx.account_id])
+provider = aws.Provider("account", region=config.region, allowed_account_ids=[ctx.account_id],
+                        profile=pulumi.Config("aws").get("profile"))  # explicit providers read no aws: config
 opts = pulumi.ResourceOptions(providers=[provider])
 tags = config.tags
 

@@ -102,6 +102,8 @@ class Foundation:
         self.resolved: pulumi.Output[Resolved] = self.reference.outputs.apply(self._check).apply(self._resolve)
         self.provider = aws.Provider(
             "app", region=context.region,
+            # An explicit provider reads no `aws:` stack config: pass on the profile a human may have set there.
+            profile=pulumi.Config("aws").get("profile"),
             allowed_account_ids=self.resolved.apply(lambda r: [r.contract.account_id]))
         pulumi.runtime.register_stack_transformation(self._guard)
         self._built: dict[str, BuiltImage] = {}

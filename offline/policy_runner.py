@@ -369,6 +369,8 @@ def stack_export(run: StackRun) -> dict[str, Any]:
             entry["outputs"] = _export_secrets(run.redacted(run.outputs))
         if r.id:
             entry["id"] = r.id
+        if r.type == "pulumi:pulumi:StackReference":
+            entry["external"] = True  # read, not managed: an import must never delete the other stack
         if r.parent:
             entry["parent"] = r.parent
         if r.protect:

@@ -368,6 +368,9 @@ CASES: list[Case] = [
            {"repository": "maratron/web", "policy": LIFECYCLE}, label="catch-all-first",
            policy=json.dumps({"rules": [{**r, "rulePriority": 200 - r["rulePriority"]}
                                         for r in json.loads(LIFECYCLE)["rules"]]})),
+    Case("ecs-image-by-digest", [resource(TASK, "good", task(image="1.dkr.ecr.us-east-1.amazonaws.com/m/web@sha256:"
+                                                         + "a" * 64))],
+         [resource(TASK, "by-tag", task(image="1.dkr.ecr.us-east-1.amazonaws.com/m/web:latest"))], "by-tag"),
     stack_case("app-roles-in-environment-path-with-boundary",
                [resource(ROLE, "good", {"assumeRolePolicy": "{}", "path": "/maratron/prod/", "tags": TAGS,
                                         "permissionsBoundary": "arn:aws:iam::1:policy/maratron/b"})],

@@ -114,6 +114,7 @@ SWEEP: list[Break] = [
     Break("aws:ecs/taskDefinition:TaskDefinition", (*CONTAINER, "environment"),
           [{"name": "DATABASE_PASSWORD", "value": "x"}], "container-no-plaintext-secrets"),
     Break("aws:ecs/service:Service", ("networkConfiguration", "assignPublicIp"), True, "ecs-service-no-public-ip"),
+    Break("aws:ecs/taskDefinition:TaskDefinition", (*CONTAINER, "image"), "nginx:latest", "ecs-image-by-digest"),
     Break("aws:secretsmanager/secret:Secret", ("kmsKeyId",), DELETE, "secretsmanager-cmk"),
     # edge
     Break("aws:lb/listener:Listener", ("sslPolicy",), "ELBSecurityPolicy-2016-08", "alb-https-tls-policy",
@@ -304,3 +305,10 @@ def test_stack_export_has_the_cli_shape(prod: StackRun) -> None:
     key = next(r for r in resources if r["type"] == "aws:kms/key:Key")
     assert key["protect"] is True and key["inputs"]["enableKeyRotation"] is True and key["parent"]
     json.dumps(export)
+
+
+def test_the_stack_reference_is_exported_as_read_not_managed(prod: StackRun) -> None:
+    resources = stack_export(prod)["deployment"]["resources"]
+    (reference,) = [r for r in resources if r["type"] == "pulumi:pulumi:StackReference"]
+    assert reference["external"] is True and reference["id"] == "organization/maratron-bootstrap/shared"
+    assert not [r for r in resources if r.get("external") and r["type"] != "pulumi:pulumi:StackReference"]
