@@ -23,13 +23,15 @@ ours, the grant is scoped to them: S3 buckets `maratron-<env>-*`, secrets `marat
 the workload permissions boundary. The other services are granted in the stack's region only (`aws:RequestedRegion`)
 because their ARNs carry ids AWS assigns at creation or their reads have no resource-level permissions; each entry
 says why, and docs/bootstrap-permissions.md (generated) lists them. Tag-based conditions are not used: a global key
-"is not available in every request context" (IAM user guide, global condition keys), and an Allow whose key is
+"is not available in every request context"
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html), and an Allow whose key is
 absent never matches, which would break deploys in ways only the first real `up` shows. Separation between
 environments therefore rests on names and paths in one account; the Organizations layout (an account per
 environment) separates them completely and is the recommendation for prod.
 
 Explicit denies (in the policy and the boundary): removing or changing a permissions boundary ("Deleting the
-permissions boundary for a role might increase its permissions", IAM API DeleteRolePermissionsBoundary), anything on
+permissions boundary for a role might increase its permissions",
+https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteRolePermissionsBoundary.html), anything on
 the CI roles, the boundaries and the OIDC provider, creating users, groups or access keys, Organizations and
 account settings, stopping CloudTrail, managing the foundation's keys beyond using them, and every ECR write except
 tagging.

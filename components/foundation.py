@@ -10,9 +10,11 @@ keep every resource of the stack inside what the foundation allows.
    path and boundary, the region; and that the credentials are those of the account the foundation places this
    environment in. Any problem is one line naming the key (a `pulumi.RunError`: printed without a traceback).
 2. looks every configured image up in its repository with `aws.ecr.get_image` — keyword arguments only: the first
-   positional parameter is `image_digest` (pulumi/pulumi-aws#2466 is exactly that mistake) — so a digest that was
-   never pushed fails `pulumi preview` ("ImageNotFoundException: The image with imageId ... does not exist within
-   the repository", hashicorp/terraform-provider-aws#35268), not a deployment whose tasks cannot pull. Tags resolve
+   positional parameter is `image_digest` (https://github.com/pulumi/pulumi-aws/issues/2466 is exactly that
+   mistake) — so a digest that was never pushed fails `pulumi preview` ("ImageNotFoundException: The image with
+   imageId ... does not exist within the repository",
+   https://github.com/hashicorp/terraform-provider-aws/issues/35268), not a deployment whose tasks cannot pull. Tags
+   resolve
    to digests: a task definition always names bytes.
 3. creates the stack's AWS provider with `allowed_account_ids` = that account, gated on 1 and 2: every AWS resource
    of the stack uses it, so none registers before the foundation and the images check out, and credentials for

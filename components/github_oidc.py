@@ -8,18 +8,21 @@ Every trust this project writes pins one repository *and* one GitHub environment
         "token.actions.githubusercontent.com:sub": ["repo:acme/maratron:environment:prod"]}}
 
 * Environments, not branches or pull requests: "The subject claim includes the environment name when the job
-  references an environment" (GitHub docs, OpenID Connect reference), and a job that references an environment
-  starts only once the environment's protection rules (required reviewers, allowed branches) pass (GitHub docs,
-  "Deployments and environments"). So `environment:prod` means "a job GitHub let into prod", which a branch or a
-  pull request from a fork cannot claim.
+  references an environment" (https://docs.github.com/en/actions/reference/security/oidc), and a job that references
+  an environment starts only once the environment's protection rules (required reviewers, allowed branches) pass
+  (https://docs.github.com/en/actions/reference/deployments-and-environments). So `environment:prod` means "a job
+  GitHub let into prod", which a branch or a pull request from a fork cannot claim.
 * StringEquals only: no StringLike (a `*` in a subject admits every repository or branch that matches), no
   `ForAllValues:`/`ForAnyValue:` ("The ForAllValues set operator also returns true if there are no context keys in
-  the request", IAM user guide, multivalued context keys), no `...IfExists`.
+  the request", IAM user guide, https://docs.aws.amazon.com/IAM/latest/UserGuide/
+  reference_policies_condition_examples-multi-valued-context-keys.html), no `...IfExists`.
 * No thumbprint: for GitHub, AWS "relies on its own library of trusted root certificate authorities" instead of
-  configured thumbprints (pulumi-aws OpenIdConnectProvider docs; IAM API UpdateOpenIDConnectProviderThumbprint).
+  configured thumbprints (pulumi-aws OpenIdConnectProvider docs;
+  https://docs.aws.amazon.com/IAM/latest/APIReference/API_UpdateOpenIDConnectProviderThumbprint.html).
 * Subject format: repositories created (or renamed) on or after 2026-07-15 get GitHub's immutable subjects, which
-  append the owner's and the repository's numeric ids: `repo:octocat@123456/my-repo@456789:...` (GitHub changelog
-  2026-04-23, "Immutable subject claims for GitHub Actions OIDC tokens"). `GithubRepository.subject_format` says
+  append the owner's and the repository's numeric ids: `repo:octocat@123456/my-repo@456789:...`
+  (https://github.blog/changelog/2026-04-23-immutable-subject-claims-for-github-actions-oidc-tokens/).
+  `GithubRepository.subject_format` says
   which one a repository uses; a trust in the wrong format simply never matches (fails closed).
 
 The policy pack checks the same properties on every role (policies/rules/identity.py).

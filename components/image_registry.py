@@ -6,7 +6,8 @@ the bytes staging ran. Every repository:
 * has immutable tags (a tag never moves: CKV_AWS_51), is scanned on push (CKV_AWS_163) and encrypted with the
   foundation's images CMK (CKV_AWS_136). ECR uses a CMK through grants it creates on the key when the repository is
   created, then calls GenerateDataKey on push and Decrypt on pull itself (ECR user guide, "Encryption at rest"), so
-  pushers and pullers need no KMS permissions of their own. The encryption is fixed at creation.
+  pushers and pullers need no KMS permissions of their own (https://docs.aws.amazon.com/AmazonECR/latest/userguide/
+  encryption-at-rest.html). The encryption is fixed at creation.
 * scans through the registry's scanning configuration (BASIC scan on push for `maratron/*`): the repository-level
   setting "is being deprecated, in favor of specifying the image scanning configuration at the registry level" (ECR
   API, PutImageScanningConfiguration). It is one per account and region, so `imageScanning: unmanaged` leaves it to
@@ -14,7 +15,8 @@ the bytes staging ran. Every repository:
 * has a lifecycle that never expires an image a stack runs. ECR cannot know what runs, so every deploy tags the
   images it is about to run `deployed-<environment>-<run>` (ops/tag_deployed_images.py, in the deploy workflow),
   and the first rules of the policy select those tags: "An image that matches the tagging requirements of a higher
-  priority rule cannot be expired by a rule with a lower priority" (ECR lifecycle policy evaluation rules), so the
+  priority rule cannot be expired by a rule with a lower priority" (ECR lifecycle policy evaluation rules,
+  https://docs.aws.amazon.com/AmazonECR/latest/userguide/LifecyclePolicies.html), so the
   catch-all rules after them never touch a deployed image. Those first rules keep the newest
   `deployedImageRetainCount` images deployed to each environment — with the default 1000, years of releases. Then
   untagged images go after `untaggedImageDays` (aborted or superseded pushes; build single-platform images with

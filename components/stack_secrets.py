@@ -8,8 +8,9 @@ would let dev's CI role unwrap prod's data key, which sits in plain sight in Pul
 
 So CI roles get kms:Decrypt (and DescribeKey) on their environment's key only, without `kms:ViaService`: the CLI
 calls KMS directly. Encrypt stays with administrators (stack init, change-secrets-provider, rotation).
-Format of the provider URL: `awskms://alias/ExampleAlias?region=us-east-1` (Pulumi CLI reference,
-`pulumi stack change-secrets-provider`); the alias resolves in the caller's own account and the given region.
+Format of the provider URL: `awskms://alias/ExampleAlias?region=us-east-1`
+(https://www.pulumi.com/docs/iac/cli/commands/pulumi_stack_change-secrets-provider/); the alias resolves in the
+caller's own account and the given region.
 """
 
 from __future__ import annotations

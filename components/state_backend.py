@@ -7,17 +7,19 @@ other bucket in one documented way: current objects never expire (a checkpoint i
 old versions are kept for `stateNoncurrentDays` *and* at least the newest `stateNoncurrentVersions` of each object
 (the CLI rewrites a stack's checkpoint after every step of an update, so versions accumulate fast; S3 keeps "up to
 100 noncurrent versions", NoncurrentVersionExpiration). Locking needs no table: "A basic file-based locking system is
-enabled by default for all DIY backends" (Pulumi docs, "Using a DIY backend").
+enabled by default for all DIY backends"
+(https://www.pulumi.com/docs/iac/operations/stack-management/using-a-diy-backend/).
 
 Access is per stack. The DIY layout of a project-scoped backend is `.pulumi/stacks/<project>/<stack>.json`,
 `.pulumi/locks/<project>/<stack>/`, `.pulumi/history/<project>/<stack>/` (same page; the CLI "needs exactly four S3
 actions, and no more": ListBucket, GetObject, PutObject, DeleteObject). A preview takes no lock and writes nothing
-(pulumi/pulumi pkg/backend/diy/backend.go: `Preview` goes straight to Execute; history and backups are written only
-`if !opts.DryRun`), so a preview role reads and a deploy role writes only its own stack's keys. ListBucket stays
-bucket-wide: listing returns names only, and the lock check lists parent prefixes.
+(https://github.com/pulumi/pulumi/blob/master/pkg/backend/diy/backend.go: `Preview` goes straight to Execute;
+history and backups are written only `if !opts.DryRun`), so a preview role reads and a deploy role writes only its
+own stack's keys. ListBucket stays bucket-wide: listing returns names only, and the lock check lists parent prefixes.
 
 With SSE-KMS default encryption the encryption is transparent to the CLI, provided the caller may use the key: "you
-need kms:GenerateDataKey and kms:Decrypt permissions on the key" to upload or download (S3 user guide, SSE-KMS).
+need kms:GenerateDataKey and kms:Decrypt permissions on the key" to upload or download
+(https://docs.aws.amazon.com/AmazonS3/latest/userguide/s3-express-UsingKMSEncryption.html).
 Both grants are bound to S3 (`kms:ViaService`).
 """
 

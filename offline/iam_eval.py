@@ -1,9 +1,11 @@
 """A small evaluator of IAM policy documents, for the tests of trust and permission policies.
 
 Neither tool at hand evaluates trust: the IAM policy simulator "silently discards [trust policies] before evaluation
-for any action in the sts:Assume* family" (aws/aws-cli#10314) and needs a live account, and moto's
+for any action in the sts:Assume* family" (https://github.com/aws/aws-cli/issues/10314) and needs a live account, and
+moto's
 `assume_role_with_web_identity` just calls `assume_role` without looking at the trust (moto/sts/models.py). So the
-tests evaluate documents here, with the semantics the IAM user guide gives ("Policy evaluation logic"):
+tests evaluate documents here, with the semantics the IAM user guide gives
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html):
 
 * a request is allowed when some Allow statement matches it and no Deny statement does (an explicit Deny wins;
   nothing matching means an implicit deny);

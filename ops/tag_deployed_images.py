@@ -8,7 +8,8 @@ image tagged `deployed-<env>-*` because rules that select a tag come first and "
 requirements of a higher priority rule cannot be expired by a rule with a lower priority" (ECR lifecycle policy
 evaluation rules). This adds that tag to each image the stack's outputs name (`webImage`, `aiImage`, `backupImage`:
 `<registry>.dkr.ecr.<region>.amazonaws.com/<repository>@sha256:...`), by reading the image's manifest and putting it
-again under the new tag (ECR user guide, "Retagging an image": BatchGetImage then PutImage with the same manifest).
+again under the new tag (https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-retag.html: BatchGetImage, then
+PutImage with the same manifest).
 Tags are immutable, so each run adds its own; a rerun of the same run is a no-op.
 
 The deploy role may do exactly this on the foundation's repositories (components/ci_roles.py). Exit status: 0 all
