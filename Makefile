@@ -5,15 +5,16 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STACK ?=
 
-.PHONY: help preview test lint typecheck pytest policy docs bench clean
+.PHONY: help preview preview-bootstrap test lint typecheck pytest policy docs bench clean
 .DEFAULT_GOAL := help
 
 ## List the targets with what they do.
 help:
 	@awk '/^## /{text = (text ? text " " : "") substr($$0, 4); next} \
-	      /^[a-z][a-z-]*:/{if (text) {split($$0, t, ":"); printf "  make %-10s %s\n", t[1], text}; text = ""; next} \
+	      /^[a-z][a-z-]*:/{if (text) {split($$0, t, ":"); printf "  make %-18s %s\n", t[1], text}; text = ""; next} \
 	      {text = ""}' $(MAKEFILE_LIST)
-	@echo "  Variables: STACK=dev|staging|prod (make preview; default dev), VENV=.venv"
+	@echo "  Variables: STACK=dev|staging|prod (make preview; default dev), STACK=shared|org-shared|org-dev|..."
+	@echo "  (make preview-bootstrap; default shared), VENV=.venv"
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -26,8 +27,13 @@ $(VENV)/.installed: requirements.txt
 preview: $(VENV)/.installed
 	@$(PY) -m offline.preview $(STACK)
 
+## Offline preview of a foundation stack (bootstrap/; STACK=shared (default), org-shared, org-dev, ...): tree, the
+## outputs app stacks read (build/bootstrap/<stack>/outputs.json), cost, policy verdicts.
+preview-bootstrap: $(VENV)/.installed
+	@$(PY) -m offline.bootstrap_preview $(if $(filter command line,$(origin STACK)),$(STACK),shared)
+
 ## Everything CI runs: lint, type check, the tests (which include the policy pack over every stack, as `make
-## policy` runs it: tests/policies/test_stacks.py).
+## policy` runs it: tests/policies/test_stacks.py; the foundation's stacks too).
 test: lint typecheck pytest
 
 ## Lint (ruff).
@@ -38,6 +44,7 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy examples/consumer  # a separate program: its own __main__
+	$(VENV)/bin/mypy bootstrap/__main__.py  # the foundation's program (the rest of bootstrap/ is in the first run)
 
 ## The test suite, one worker per core.
 pytest: $(VENV)/.installed
@@ -46,6 +53,7 @@ pytest: $(VENV)/.installed
 ## The policy pack over every stack, as the engine drives it (non-zero on any mandatory violation).
 policy: $(VENV)/.installed
 	for stack in dev staging prod; do $(PY) -m offline.policy_runner $$stack || exit 1; done
+	$(PY) -m offline.bootstrap_preview --check  # every foundation stack (policies/config/bootstrap.json)
 
 ## Regenerate generated docs: the config reference (Pulumi.yaml), the outputs contract, the README's alarm table,
 ## the policy rule table and the taggable-type list the required-tags rule reads.

@@ -1,8 +1,10 @@
 """Maratron on AWS — one call per box of the deployment guide's architecture diagram (docs/architecture.md).
 
-keys → network → data tier (database, cache, backup storage) → edge (load balancer, WAF) → app tier (images,
-cluster, secrets, AI and web services, migration task) → operations (backup job, alarms) → network paths → outputs.
-Each component takes its settings whole (stack_config.py reads and validates them all before anything is created).
+foundation (the bootstrap stack: image repositories, account, role boundary) → keys → network → data tier
+(database, cache, backup storage) → edge (load balancer, WAF) → app tier (cluster, secrets, AI and web services,
+migration task) → operations (backup job, alarms) → network paths → outputs. Each component takes its settings whole
+(stack_config.py reads and validates them all before anything is created); the foundation and the images are
+checked before any AWS resource registers (components/foundation.py).
 """
 
 import pulumi
@@ -20,7 +22,7 @@ from components.connections import grant
 from components.constants import WEB_PORT
 from components.database import Database, DatabaseArgs
 from components.encryption import EncryptionKeys, EncryptionKeysArgs
-from components.images import ImageRepository, ImageRepositoryArgs, ImageSource
+from components.foundation import Foundation
 from components.load_balancer import LoadBalancer, LoadBalancerArgs, cors_header_origin
 from components.network import Network, NetworkArgs
 from components.observability import (
@@ -41,6 +43,10 @@ from stack_outputs import StackParts, contract_values, export_contract
 config = stack_config.load()  # every config problem at once, before any resource is registered
 aws_context = AwsContext.lookup(config.region)
 prefix, tags, retention, removal = config.name_prefix, config.tags, config.log_retention_days, config.removal_policy
+
+# The bootstrap stack's repositories, account and role boundary; every image looked up (fails preview if not pushed).
+foundation = Foundation(config.foundation, environment=config.environment, context=aws_context,
+                        images=config.image_sources)
 
 keys = EncryptionKeys("keys", EncryptionKeysArgs(
     context=aws_context, alias_prefix=prefix, removal_policy=removal, tags=tags))
@@ -78,11 +84,6 @@ firewall = WebFirewall("waf", WebFirewallArgs(
 
 # --- app tier --------------------------------------------------------------------------------------------------------
 app = config.app
-images = {service: ImageRepository(service, ImageRepositoryArgs(
-    context=aws_context, settings=config.registry, source=source, repository_name=f"{prefix}/{service}",
-    kms_key=keys.images, removal_policy=removal, tags=tags,
-)) for service, source in (("web", app.web_image), ("ai", app.ai_image),
-                           ("backup", ImageSource(build_context="ops/backup")))}  # pg client + AWS CLI, non-root
 
 cluster = Cluster("cluster", ClusterArgs(settings=config.cluster, name_prefix=prefix, tags=tags))
 
@@ -108,9 +109,9 @@ def task(service: str, container: ContainerSpec, *, size: TaskSize | None = None
          log_group: aws.cloudwatch.LogGroup | None = None, log_stream_prefix: str = "") -> FargateTaskArgs:
     return FargateTaskArgs(
         context=aws_context, container=container, size=size or TaskSize(), vpc_id=network.vpc.id,
-        repository=images[service].repository, image_build_context=images[service].build_context, log_key=keys.logs,
-        log_retention_days=retention, log_group=log_group, log_stream_prefix=log_stream_prefix, name_prefix=prefix,
-        tags=tags)
+        repository_arn=foundation.repository_arn(service), image_build_context=config.image_build_context(service),
+        log_key=keys.logs, log_retention_days=retention, log_group=log_group, log_stream_prefix=log_stream_prefix,
+        name_prefix=prefix, tags=tags)
 
 
 ai = FargateService("ai", FargateServiceArgs(
@@ -119,7 +120,7 @@ ai = FargateService("ai", FargateServiceArgs(
     service_connect_timeout=ServiceConnectTimeout.behind_edge(config.edge_timeout_seconds,
                                                               app.ai_request_timeout_seconds),
     task=task("ai", ContainerSpec(
-        name="ai", image=images["ai"].image_uri, port=app.ai_port, environment=environment(app.ai_port),
+        name="ai", image=foundation.image_uri("ai"), port=app.ai_port, environment=environment(app.ai_port),
         secrets=pick("DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL", "ANTHROPIC_API_KEY", "WEATHER_API_KEY",
                      "SENTRY_DSN"),
         scratch_paths=AI_SCRATCH_PATHS, health_check=app.ai.health_check(app.ai_port),
@@ -130,7 +131,7 @@ web = FargateService("web", FargateServiceArgs(
     settings=app.web, cluster=cluster, subnet_ids=network.subnet_ids("app"), tags=tags,
     upstreams=(ai,),  # created after ai's Service Connect endpoint: tasks see only endpoints older than them
     task=task("web", ContainerSpec(
-        name="web", image=images["web"].image_uri, port=WEB_PORT,
+        name="web", image=foundation.image_uri("web"), port=WEB_PORT,
         # Next.js closes idle keep-alive connections after 5 s by default; the ALB must close first (no 502s).
         environment=environment(WEB_PORT, AI_SERVER_URL=ai.url,
                                 KEEP_ALIVE_TIMEOUT=str(load_balancer.target_keep_alive_ms)),
@@ -147,7 +148,7 @@ web = FargateService("web", FargateServiceArgs(
 
 # One-off: `npx prisma migrate deploy` with the web image, run by CI before a deploy (migrationRunTaskCommand).
 migrate = FargateTask("migrate", task("web", ContainerSpec(
-    name="migrate", image=images["web"].image_uri, secrets=pick("DATABASE_URL"),
+    name="migrate", image=foundation.image_uri("web"), secrets=pick("DATABASE_URL"),
     environment={"NODE_ENV": "production", "HOME": "/tmp", "npm_config_cache": "/tmp/.npm"},
     command=("npx", "prisma", "migrate", "deploy"), scratch_paths=MIGRATE_SCRATCH_PATHS, stop_timeout=120,
 ), size=app.web.size, log_group=web.log_group, log_stream_prefix="migrate"))
@@ -155,10 +156,11 @@ migrate = FargateTask("migrate", task("web", ContainerSpec(
 # --- operations ------------------------------------------------------------------------------------------------------
 backup_job = BackupJob("backup", BackupJobArgs(
     context=aws_context, environment=config.environment, cluster_arn=cluster.cluster.arn, vpc_id=network.vpc.id,
-    subnet_ids=network.subnet_ids("app"), image=images["backup"].image_uri, repository=images["backup"].repository,
+    subnet_ids=network.subnet_ids("app"), image=foundation.image_uri("backup"),
+    repository_arn=foundation.repository_arn("backup"),
     database_url=database.writer_url, bucket_name=storage.backups.bucket, backups_key_arn=storage.key_arn,
     bucket_write_statements=storage.write_backups_statements(), bucket_read_statements=storage.read_backups_statements(
-        "postgresql/"), image_build_context=images["backup"].build_context, settings=config.backup_job,
+        "postgresql/"), image_build_context=config.image_build_context("backup"), settings=config.backup_job,
     logs_key=keys.logs, log_retention_days=retention, name_prefix=prefix, tags=tags))
 
 # Alarms and the dashboard watch every box above; alarms notify the SNS topic.
@@ -183,5 +185,5 @@ for client in (web, ai):
 
 export_contract(contract_values(StackParts(
     config=config, keys=keys, network=network, load_balancer=load_balancer, firewall=firewall, database=database,
-    cache=cache, storage=storage, cluster=cluster, images=images, web=web, ai=ai, migrate=migrate,
+    cache=cache, storage=storage, cluster=cluster, foundation=foundation, web=web, ai=ai, migrate=migrate,
     backup_job=backup_job, observability=observability)))

@@ -29,10 +29,11 @@ from components.backup_storage import BackupStorageSettings
 from components.base import REGION_PATTERN, RemovalPolicy, retains
 from components.cache import CacheSettings
 from components.cluster import ClusterSettings
-from components.constants import ENVIRONMENTS, LOG_RETENTION_DAYS, NON_ROOT_USER, PROJECT
+from components.constants import BACKUP_IMAGE_CONTEXT, ENVIRONMENTS, LOG_RETENTION_DAYS, NON_ROOT_USER, PROJECT
 from components.database import DatabaseSettings
 from components.dockerfile import scratch_problems
-from components.images import DIGEST_PATTERN, RegistrySettings
+from components.foundation import FoundationSettings
+from components.images import DIGEST_PATTERN, ImageSource
 from components.load_balancer import CERTIFICATE_ARN_PATTERN, LoadBalancerSettings
 from components.network import NetworkSettings
 from components.observability import AlertSettings
@@ -57,6 +58,8 @@ Environment = Literal["dev", "staging", "prod"]
 LOG_RETENTION_CHOICES = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
                       2922, 3288, 3653)
 TAG_VALUE_PATTERN = re.compile(r"^[\w .:/=+\-@]{1,256}$")
+IMAGE_FIELDS = {"web": "app.web_image", "ai": "app.ai_image", "backup": "foundation.backup_image"}
+"""Service -> the settings path of its image source."""
 HOSTNAME_PATTERN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
@@ -111,7 +114,8 @@ class StackConfig:
     load_balancer: LoadBalancerSettings = section(LoadBalancerSettings, doc="edge: load balancer "
                                                   "(components/load_balancer.py)")
     waf: WafSettings = section(WafSettings, doc="edge: web application firewall (components/waf.py)")
-    registry: RegistrySettings = section(RegistrySettings, doc="app: image repositories (components/images.py)")
+    foundation: FoundationSettings = section(FoundationSettings, doc="foundation: the bootstrap stack and the "
+                                             "backup job's image (components/foundation.py)")
     cluster: ClusterSettings = section(ClusterSettings, doc="app: cluster (components/cluster.py)")
     app: AppSettings = section(AppSettings, doc="app (components/app_environment.py, service.py, task.py)")
     secrets: AppSecretsSettings = section(AppSecretsSettings, doc="app: third-party secrets (components/app_secrets.py;"
@@ -152,6 +156,17 @@ class StackConfig:
         Connect, deregistration delay) must cover. Today the ALB's idle timeout; a CDN in front adds its origin
         timeouts here (the longest counts)."""
         return self.load_balancer.idle_timeout_seconds
+
+    @property
+    def image_sources(self) -> dict[str, ImageSource]:
+        """Service -> where its image comes from (looked up in, or built into, the foundation's repository)."""
+        return {"web": self.app.web_image, "ai": self.app.ai_image, "backup": self.foundation.backup_image}
+
+    def image_build_context(self, service: str) -> str:
+        """The directory of the Dockerfile this repository builds the service's image from ("" for an image built
+        elsewhere: the app repository's web and ai images, whose scratch volumes an init container prepares)."""
+        context = self.image_sources[service].build_context
+        return context or (BACKUP_IMAGE_CONTEXT if service == "backup" else "")
 
     @property
     def private_zone_name(self) -> str:
@@ -233,16 +248,16 @@ def _cross_section_rules(config: StackConfig, rules: Rules) -> None:
     if config.storage.force_destroy and retains(config.removal_policy):
         rules.problem("storage.force_destroy", f"needs {rules.key('removal_policy')} = destroy (retained buckets are "
                       "never emptied)", also=["removal_policy"])
-    for service in ("web", "ai"):
-        context = getattr(config.app, f"{service}_image").build_context
+    for service, path in IMAGE_FIELDS.items():
+        context = config.image_sources[service].build_context
         if context and (reason := _check_build_context(context)):
-            rules.problem(f"app.{service}_image.build_context", reason)
-        elif context:
+            rules.problem(f"{path}.build_context", reason)
+        elif context and service in IMAGE_SCRATCH_PATHS:
             # Every image this repo builds declares each scratch path its tasks mount as an owned VOLUME, or Fargate
             # mounts it root-owned: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/bind-mounts.html
             for problem in scratch_problems(PROJECT_DIR / context / "Dockerfile", IMAGE_SCRATCH_PATHS[service],
                                             NON_ROOT_USER, task=service, shown_as=f"{context}/Dockerfile"):
-                rules.problem(f"app.{service}_image.build_context", problem)
+                rules.problem(f"{path}.build_context", problem)
     if config.network.nat_gateways == "none":
         # AWS APIs have endpoints; the app's third parties (Anthropic, the weather API, Sentry), npm during
         # migrations and the backup job's PutMetricData (no `monitoring` endpoint by default) need a NAT path.
@@ -308,11 +323,11 @@ def _environment_rules(config: StackConfig, rules: Rules) -> None:
          "prod needs at least one address: an alarm nobody receives is no alarm")
     prod("cluster.fargate_spot", config.cluster.fargate_spot,
          "not allowed in prod: Spot tasks can be reclaimed with 2 minutes' notice")
-    for service in ("web", "ai"):
-        reference = getattr(config.app, f"{service}_image").reference
-        prod(f"app.{service}_image.reference",
-             reference.rsplit(":", 1)[-1] == "latest" and not DIGEST_PATTERN.match(reference),
+    for service, path in IMAGE_FIELDS.items():
+        reference = config.image_sources[service].reference
+        prod(f"{path}.reference", reference.rsplit(":", 1)[-1] == "latest" and not DIGEST_PATTERN.match(reference),
              "`latest` is not allowed in prod: pin a digest (sha256:...) or a release tag")
+    for service in ("web", "ai"):
         prod(f"app.{service}.desired_count", getattr(config.app, service).desired_count < 2,
              "prod needs at least 2 tasks (spread over AZs, survives losing one)")
     for secret, feature in (("weather_api_key", "the AI server's weather features"),

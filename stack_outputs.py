@@ -14,9 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
-
-import pulumi
+from typing import Any
 
 from components.backup_job import BackupJob
 from components.backup_storage import BackupStorage
@@ -24,30 +22,19 @@ from components.cache import Cache
 from components.cluster import Cluster
 from components.database import Database
 from components.encryption import EncryptionKeys
-from components.images import ImageRepository
+from components.foundation import Foundation
 from components.load_balancer import LoadBalancer
 from components.network import Network
 from components.observability import Observability
+from components.output_contract import OutputSpec, OutputType, contract, specs
 from components.service import FargateService
 from components.task import FargateTask
 from components.waf import WebFirewall
 from stack_config import StackConfig
 
-CONTRACT_VERSION = "1.3.0"
+CONTRACT_VERSION = "2.0.0"
 
-OutputType = Literal["string", "integer", "boolean", "list[string]"]
-
-
-@dataclass(frozen=True)
-class OutputSpec:
-    name: str
-    type: OutputType
-    description: str
-    group: str
-
-
-def _specs(group: str, *entries: tuple[str, OutputType, str]) -> list[OutputSpec]:
-    return [OutputSpec(name, type_, description, group) for name, type_, description in entries]
+_specs = specs  # one group of outputs (components/output_contract.py)
 
 
 CONTRACT: tuple[OutputSpec, ...] = tuple([
@@ -68,7 +55,8 @@ CONTRACT: tuple[OutputSpec, ...] = tuple([
     ),
     *_specs(
         "keys",
-        ("kmsKeyArns", "list[string]", "CMK ARNs, in the order logs, data, backups, images, alerts (1.3.0)."),
+        ("kmsKeyArns", "list[string]", "CMK ARNs, in the order logs, data, backups, alerts (images: the "
+                                       "foundation's imagesKeyArn)."),
     ),
     *_specs(
         "edge",
@@ -105,10 +93,13 @@ CONTRACT: tuple[OutputSpec, ...] = tuple([
         ("webSecurityGroupId", "string", "Security group of the web tasks."),
         ("aiSecurityGroupId", "string", "Security group of the AI tasks."),
         ("migrationSecurityGroupId", "string", "Security group for the one-off migration task."),
-        ("webRepositoryUrl", "string", "ECR repository of the web image (push here from the app's CI)."),
-        ("aiRepositoryUrl", "string", "ECR repository of the AI image."),
-        ("webImage", "string", "Image reference the web service runs (repository@digest or :tag)."),
-        ("aiImage", "string", "Image reference the AI service runs."),
+        ("bootstrapStack", "string", "The foundation stack this stack reads (its image repositories, account, "
+                                     "role boundary)."),
+        ("webRepositoryUrl", "string", "The foundation's ECR repository of the web image (app CI pushes there)."),
+        ("aiRepositoryUrl", "string", "The foundation's ECR repository of the AI image."),
+        ("webImage", "string", "Image the web service runs (<repository>@sha256:...)."),
+        ("aiImage", "string", "Image the AI service runs (<repository>@sha256:...)."),
+        ("backupImage", "string", "Image the backup job runs (<repository>@sha256:...)."),
         ("webLogGroupName", "string", "CloudWatch log group of the web tasks (and the migration task)."),
         ("aiLogGroupName", "string", "CloudWatch log group of the AI tasks."),
         ("webTaskDefinitionArn", "string",
@@ -156,18 +147,14 @@ CONTRACT: tuple[OutputSpec, ...] = tuple([
     ),
 ])
 CONTRACT_BY_NAME: dict[str, OutputSpec] = {spec.name: spec for spec in CONTRACT}
+STACK_CONTRACT = contract(CONTRACT_VERSION, CONTRACT)
+__all__ = ["CONTRACT", "CONTRACT_BY_NAME", "CONTRACT_VERSION", "OutputSpec", "OutputType", "StackParts",
+           "contract_values", "export_contract", "render_markdown"]
 
 
 def export_contract(values: Mapping[str, Any]) -> None:
     """Export exactly the contract's outputs (contractVersion is added here)."""
-    given = {"contractVersion": CONTRACT_VERSION, **values}
-    missing = [name for name in CONTRACT_BY_NAME if name not in given]
-    extra = [name for name in given if name not in CONTRACT_BY_NAME]
-    if missing or extra:
-        raise ValueError(f"stack outputs do not match the contract in stack_outputs.py: "
-                         f"missing {missing}, undeclared {extra}")
-    for spec in CONTRACT:
-        pulumi.export(spec.name, given[spec.name])
+    STACK_CONTRACT.export(values, where="stack_outputs.py")
 
 
 @dataclass(frozen=True)
@@ -183,7 +170,7 @@ class StackParts:
     cache: Cache
     storage: BackupStorage
     cluster: Cluster
-    images: Mapping[str, ImageRepository]
+    foundation: Foundation
     web: FargateService
     ai: FargateService
     migrate: FargateTask
@@ -240,10 +227,12 @@ def contract_values(parts: StackParts) -> dict[str, Any]:
         "webSecurityGroupId": p.web.security_group.id,
         "aiSecurityGroupId": p.ai.security_group.id,
         "migrationSecurityGroupId": p.migrate.security_group.id,
-        "webRepositoryUrl": p.images["web"].repository.repository_url,
-        "aiRepositoryUrl": p.images["ai"].repository.repository_url,
-        "webImage": p.images["web"].image_uri,
-        "aiImage": p.images["ai"].image_uri,
+        "bootstrapStack": p.config.foundation.stack,
+        "webRepositoryUrl": p.foundation.repository_url("web"),
+        "aiRepositoryUrl": p.foundation.repository_url("ai"),
+        "webImage": p.foundation.image_uri("web"),
+        "aiImage": p.foundation.image_uri("ai"),
+        "backupImage": p.foundation.image_uri("backup"),
         "webLogGroupName": p.web.log_group.name,
         "aiLogGroupName": p.ai.log_group.name,
         "webTaskDefinitionArn": p.web.task_definition_arn,
@@ -262,19 +251,9 @@ def contract_values(parts: StackParts) -> dict[str, Any]:
 
 
 def render_markdown() -> str:
-    lines = [
-        "# Stack outputs contract",
-        "",
-        f"Contract version **{CONTRACT_VERSION}**. Generated from `stack_outputs.py` by `make docs`; do not edit.",
+    return STACK_CONTRACT.render_markdown("Stack outputs contract", [
+        "Generated from `stack_outputs.py` by `make docs`; do not edit.",
         "Secret values are never outputs: read the secrets behind the `*SecretArn` outputs with your own IAM role.",
         "Read them from another Pulumi program with a StackReference (see `examples/consumer/`) or with",
         "`pulumi stack output --json -s <org>/maratron/<stack>`.",
-        "",
-    ]
-    group = None
-    for spec in CONTRACT:
-        if spec.group != group:
-            group = spec.group
-            lines += ["", f"## {group}", "", "| output | type | description |", "|---|---|---|"]
-        lines.append(f"| `{spec.name}` | {spec.type} | {spec.description} |")
-    return "\n".join(lines) + "\n"
+    ])

@@ -1,7 +1,8 @@
 """Estimated monthly cost of every stack side by side, with the targets: `python -m bench.cost`.
 
 Targets: prod overhead <= 25% of compute + data capacity; dev total <= $150/month. Exit status 1 when a target
-that can be evaluated is exceeded.
+that can be evaluated is exceeded. The last column is the account foundation (bootstrap/, stack `shared`): shared by
+every environment, outside the per-environment targets.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import sys
 
 from offline.cost import CAPACITY, OVERHEAD, CostReport, estimate
 from offline.engine import STACKS, run_stack
+from offline.foundation import run_bootstrap
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,6 +26,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{stack}: program error: {run.error}")
             return 1
         reports.append(estimate(run))
+    foundation = run_bootstrap("shared")
+    if foundation.ok:
+        reports.append(estimate(foundation))
+        reports[-1].stack = "foundation"
     width = 12
     header = f"{'USD / month':<28}" + "".join(f"{r.stack:>{width}}" for r in reports)
     print(header)

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from offline.engine import STACKS, StackRun, is_secret, run_program, run_stack, stack_config
+from offline.foundation import app_mocks
 
 FLOOR_PROGRAM = '''
 import importlib
@@ -53,11 +54,23 @@ def revive(value):
     return value
 
 
+def decoded(value):
+    """A provider input as the constructor takes it (the wire holds lists and booleans as JSON text)."""
+    try:
+        parsed = json.loads(value) if isinstance(value, str) else value
+    except ValueError:
+        return value
+    return value if isinstance(parsed, str) else parsed
+
+
 def resource_class(token):
     """A type token -> (the SDK class it names, wire input name -> constructor argument)."""
     package, module, name = token.split(":")
     module = module.split("/")[0]
-    cls = getattr(importlib.import_module(PACKAGES[package] + ("" if module == "index" else "." + module)), name)
+    if package == "pulumi" and module == "providers":  # an explicit provider: pulumi_<name>.Provider
+        cls = importlib.import_module(PACKAGES[name]).Provider
+    else:
+        cls = getattr(importlib.import_module(PACKAGES[package] + ("" if module == "index" else "." + module)), name)
     params = [p for p in inspect.signature(cls._internal_init).parameters
               if p not in ("__self__", "resource_name", "opts", "__props__")]
     return cls, {{re.sub(r"_([a-z0-9])", lambda m: m.group(1).upper(), p): p for p in params}}
@@ -65,9 +78,14 @@ def resource_class(token):
 
 CLASSES = {{}}
 for type_, name, inputs in json.load(open({path!r})):
+    if type_ == "pulumi:pulumi:StackReference":  # a read: the engine answers it
+        pulumi.StackReference(name, stack_name=inputs["name"])
+        continue
     if type_ not in CLASSES:
         CLASSES[type_] = resource_class(type_)
     cls, arguments = CLASSES[type_]
+    if type_.startswith("pulumi:providers:"):  # provider inputs travel JSON-encoded: decode lists and booleans
+        inputs = {{k: decoded(v) for k, v in inputs.items()}}
     cls(name, **{{arguments[k]: revive(v) for k, v in inputs.items()}})
 '''
 
@@ -117,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
             data.write_text(json.dumps(_floor_inputs(warm)))
             program = Path(tmp) / f"floor_{stack}.py"
             program.write_text(FLOOR_PROGRAM.format(path=str(data)))
-            check = run_program(stack, config, secrets, program=program)
+            mocks = app_mocks(config)  # the floor reads the same foundation through the same StackReference
+            check = run_program(stack, config, secrets, program=program, mocks=mocks)
             if not check.ok:
                 print(f"{stack}: the floor program failed: {check.error_details}")
                 return 1
@@ -130,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             for _ in range(args.runs):
                 ours.append(_timed(lambda s=stack: run_stack(s)))
                 floor.append(_timed(lambda s=stack, c=config, k=secrets, p=program:
-                                    run_program(s, c, k, program=p)))
+                                    run_program(s, c, k, program=p, mocks=app_mocks(c))))
             wall = statistics.median(a[0] / b[0] for a, b in zip(ours, floor, strict=True))
             cpu = statistics.median(a[1] / b[1] for a, b in zip(ours, floor, strict=True))
             worst = max(worst, cpu)

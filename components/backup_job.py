@@ -84,8 +84,8 @@ class BackupJobArgs:
     """Private app subnets the task runs in (no public IP)."""
     image: pulumi.Input[str]
     """Backup image reference (repository@sha256:digest), built from ops/backup/Dockerfile."""
-    repository: aws.ecr.Repository
-    """ECR repository of that image: the only one the execution role may pull from."""
+    repository_arn: pulumi.Input[str]
+    """The foundation's repository of that image: the only one the execution role may pull from."""
     database_url: SecretRef
     """DATABASE_URL of the writer (sslmode=require); injected through ECS `secrets`, never `environment`."""
     bucket_name: pulumi.Input[str]
@@ -151,7 +151,7 @@ class BackupJob(pulumi.ComponentResource):
             ),
             size=args.size,
             vpc_id=args.vpc_id,
-            repository=args.repository,
+            repository_arn=args.repository_arn,
             log_key=args.logs_key,
             log_retention_days=args.log_retention_days,
             task_role_statements=[
@@ -270,7 +270,7 @@ class BackupJob(pulumi.ComponentResource):
             ),
             size=args.size,
             vpc_id=args.vpc_id,
-            repository=args.repository,
+            repository_arn=args.repository_arn,
             log_key=args.logs_key,
             log_group=self.task.log_group,
             log_stream_prefix=RESTORE_CHECK_CONTAINER_NAME,

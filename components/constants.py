@@ -12,6 +12,8 @@ from typing import Any
 
 PROJECT = "maratron"
 """Pulumi project name: the config namespace (`maratron:<key>`), the `project` tag, resource type tokens."""
+BOOTSTRAP_PROJECT = f"{PROJECT}-bootstrap"
+"""The account foundation's Pulumi project (bootstrap/): state backend, CI roles, image repositories."""
 ENVIRONMENTS = ("dev", "staging", "prod")
 """Environment profiles. Production rules apply to `prod`."""
 REQUIRED_TAG_KEYS = ("project", "environment", "owner", "cost-center")
@@ -75,6 +77,32 @@ with the parameter group." (https://docs.aws.amazon.com/AmazonRDS/latest/APIRefe
 One list for the program (apply methods), the pack (rds-static-parameters-pending-reboot), the preview's reboot
 notice and ops.reboot_notice."""
 
+# --- foundation (bootstrap/) ------------------------------------------------------------------------------------------
+IMAGE_SERVICES = ("web", "ai", "backup")
+"""The images the app stack runs, one ECR repository each (`<project>/<service>`), owned by the bootstrap stack."""
+BACKUP_IMAGE_CONTEXT = "ops/backup"
+"""The backup image's Docker build context in this repository: the images workflow builds it into the foundation's
+repository (then `backupImage` names the digest), or `pulumi up` does (`backupBuildContext`). Either way its
+Dockerfile is ours, so its VOLUME lines are checked and the backup tasks need no root `chown` init container."""
+DEPLOYED_TAG_PREFIX = "deployed-"
+"""Every deploy tags the images it runs `deployed-<environment>-<run>` right after `pulumi up`; the repositories'
+lifecycle never expires an image carrying such a tag (components/image_registry.py)."""
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+"""GitHub Actions' OIDC issuer (GitHub docs, "Configuring OpenID Connect in Amazon Web Services": provider URL
+https://token.actions.githubusercontent.com)."""
+GITHUB_OIDC_AUDIENCE = "sts.amazonaws.com"
+"""The audience aws-actions/configure-aws-credentials requests (same GitHub page: "Use sts.amazonaws.com")."""
+ROLE_PATH_PREFIX = f"/{PROJECT}/"
+"""Every IAM role of ours lives under this path: CI roles under /maratron/ci/, an environment's workload roles under
+/maratron/<environment>/ (the deploy role may create roles only there, with the workload permissions boundary)."""
+CI_ROLE_PATH = f"{ROLE_PATH_PREFIX}ci/"
+
+
+def workload_role_path(environment: str) -> str:
+    """/maratron/<environment>/: where an app stack's roles live."""
+    return f"{ROLE_PATH_PREFIX}{environment}/"
+
+
 # --- operations ------------------------------------------------------------------------------------------------------
 BACKUP_METRIC_NAMESPACE = "Maratron/Backups"
 """CloudWatch namespace the backup job publishes to (and the only one its task role may put metrics in)."""
@@ -96,4 +124,10 @@ def pack_constants() -> dict[str, Any]:
         "staticDbParameters": list(STATIC_DB_PARAMETERS),
         "arm64SpotMinimumPlatform": ".".join(map(str, ARM64_SPOT_MINIMUM_PLATFORM)),
         "nonRootUser": NON_ROOT_USER,
+        "bootstrapProject": BOOTSTRAP_PROJECT,
+        "githubOidcHost": GITHUB_OIDC_HOST,
+        "githubOidcAudience": GITHUB_OIDC_AUDIENCE,
+        "rolePathPrefix": ROLE_PATH_PREFIX,
+        "ciRolePath": CI_ROLE_PATH,
+        "deployedTagPrefix": DEPLOYED_TAG_PREFIX,
     }

@@ -16,13 +16,14 @@ Each service statement is the one the service's documentation prescribes, and th
   so EventBridge gets its own statement without them — and, because that grant has no condition, its own key
   (`alerts`), which encrypts nothing but the alert topic. Confused-deputy protection for publishing stays on the
   topic policy (aws:SourceArn of this account's alarms and rules).
-- RDS, ElastiCache, Secrets Manager, S3, ECR and EventBridge Scheduler act with the caller's IAM permissions
+- RDS, ElastiCache, Secrets Manager, S3 and EventBridge Scheduler act with the caller's IAM permissions
   (delegated by the account statement) or grants they create with them: those keys need no service statement; the
   callers' roles carry the grants (the snapshot-export role, the scheduler role, the task roles).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,9 +60,8 @@ class EncryptionKeys(pulumi.ComponentResource):
     data: aws.kms.Key
     """Data at rest: RDS storage and Performance Insights, ElastiCache, Secrets Manager secrets."""
     backups: aws.kms.Key
-    """Backup archives: the S3 backups and WAL buckets (SSE-KMS with bucket keys)."""
-    images: aws.kms.Key
-    """Container images: the ECR repositories."""
+    """Backup archives: the S3 backups and WAL buckets (SSE-KMS with bucket keys). (Container images are the
+    foundation's: its repositories have their own key, components/image_registry.py.)"""
 
     def __init__(self, name: str, args: EncryptionKeysArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("maratron:security:EncryptionKeys", name, None, opts)
@@ -102,18 +102,16 @@ class EncryptionKeys(pulumi.ComponentResource):
                 "Resource": "*",
             }],
         )
-        # RDS, ElastiCache, Secrets Manager, S3, ECR and Scheduler use a CMK through the caller's own IAM permissions
+        # RDS, ElastiCache, Secrets Manager, S3 and Scheduler use a CMK through the caller's own IAM permissions
         # (delegated by the account statement) or grants made with them: no service principal statements. No Deny
         # statement either (an RDS snapshot export would then need export.rds.amazonaws.com excluded).
         self.data = self._key("data", "RDS, ElastiCache and Secrets Manager data at rest", [])
         self.backups = self._key("backups", "S3 backup and archive buckets, snapshot exports, the backup schedule", [])
-        self.images = self._key("images", "ECR container images", [])
         self.register_outputs({name: key.arn for name, key in self.all().items()})
 
     def all(self) -> dict[str, aws.kms.Key]:
         """Domain -> key, for outputs and reviews."""
-        return {"logs": self.logs, "data": self.data, "backups": self.backups, "images": self.images,
-                "alerts": self.alerts}
+        return {"logs": self.logs, "data": self.data, "backups": self.backups, "alerts": self.alerts}
     def _key(self, domain: str, description: str, service_statements: list[dict[str, Any]]) -> aws.kms.Key:
         """A rotating CMK whose policy lets the account's IAM decide, plus the given service statements."""
         ctx = self._args.context
@@ -142,3 +140,33 @@ class EncryptionKeys(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=key),
         )
         return key
+
+
+def customer_managed_key(logical_name: str, *, context: AwsContext, alias: str, description: str,
+                         statements: Sequence[dict[str, Any]] = (), removal_policy: RemovalPolicy = "retain",
+                         deletion_window_days: int = 30, tags: Mapping[str, str] | None = None,
+                         parent: pulumi.Resource) -> aws.kms.Key:
+    """One rotating CMK and its alias `alias/<alias>`, outside the stack's domain keys (the bootstrap's state,
+    stack-secrets and image keys): the same defaults as EncryptionKeys — the account-root statement that delegates
+    to IAM, yearly rotation, a 30-day deletion window, `protect` under retain — plus `statements` (service or
+    cross-account grants)."""
+    policy: list[dict[str, Any]] = [{
+        "Sid": "EnableIamPoliciesOfThisAccount",
+        "Effect": "Allow",
+        "Principal": {"AWS": context.account_root},
+        "Action": "kms:*",
+        "Resource": "*",
+    }, *statements]
+    key = aws.kms.Key(
+        logical_name,
+        description=description,
+        enable_key_rotation=True,
+        rotation_period_in_days=365,
+        deletion_window_in_days=deletion_window_days,
+        policy=policy_json(policy),
+        tags=named_tags(dict(tags or {}), alias),
+        opts=pulumi.ResourceOptions(parent=parent, protect=retains(removal_policy)),
+    )
+    aws.kms.Alias(logical_name, name=f"alias/{alias}", target_key_id=key.key_id,
+                  opts=pulumi.ResourceOptions(parent=key))
+    return key

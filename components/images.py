@@ -1,31 +1,31 @@
-"""Container images: one ECR repository per service, and the exact image each service runs.
+"""Container images: the exact image each service runs, from the foundation's repositories.
 
-Two ways to supply the image, chosen per service by configuration:
+The repositories belong to the account foundation (bootstrap/, components/image_registry.py), shared by every
+environment; this module finds images in them. Two ways to supply an image, chosen per service by configuration:
 
-* **reference** (the normal path): the app's own CI builds, scans and pushes the image, then sets `webImage` /
-  `aiImage` to its digest (`sha256:...`, preferred: a digest names exactly one image) or to a release tag. The
-  repository's tags are immutable, so a tag cannot be re-pointed behind the stack's back either.
-* **build**: `pulumi up` builds the given context for linux/arm64 with pulumi-docker and pushes it; the service then
-  runs the pushed image by digest (`repoDigest`), so every rebuild rolls the service and nothing drifts.
+* **reference** (the normal path): CI builds, scans and pushes the image (the app repository's image job for web
+  and ai, this repository's for backup), then `webImage` / `aiImage` / `backupImage` is set to its digest
+  (`sha256:...`, preferred: a digest names exactly one image) or a tag. `find_image` looks it up at preview time
+  (components/foundation.py), so an image that was never pushed fails the preview.
+* **build**: `pulumi up` builds the given context for linux/arm64 with pulumi-docker and pushes it into the
+  foundation's repository (`BuiltImage`); the service runs the pushed image by digest (`repoDigest`).
 
 Why digests everywhere: ECS resolves a tag at deploy time; a digest makes the task definition itself say which bytes
-run, which is what rollbacks (deployment circuit breaker) and audits need.
+run, which is what rollbacks (deployment circuit breaker) and audits need. A tag is resolved to its digest too.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
 
-from components.base import AwsContext, RemovalPolicy, named_tags, retains
-from components.settings import Rules, require_valid, setting
+from components.settings import Rules, setting
 
 DIGEST_PATTERN = re.compile(r"^sha256:[0-9a-f]{64}$")
 TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
@@ -65,12 +65,13 @@ class ImageSource:
     """
 
     reference: str = setting(
-        "image", "", "{title} image the app's CI pushed to this stack's {prefix} ECR repository: a digest (sha256:...; "
-        "preferred), a tag, or the full <repositoryUrl>@sha256:... Exactly one of {prefix}Image and "
-        "{prefix}BuildContext; `latest` is rejected in prod.", check=check_image_reference)
+        "image", "", "{title} image CI pushed to the foundation's {prefix} repository: a digest (sha256:...; "
+        "preferred), a tag, or the full <repositoryUrl>@sha256:...; looked up at preview. Exactly one of "
+        "{prefix}Image and {prefix}BuildContext; `latest` is rejected in prod.", check=check_image_reference)
     build_context: str = setting(
         "buildContext", "", "Instead of {prefix}Image: a Docker build context (directory with a Dockerfile, relative "
-        "to the project) that `pulumi up` builds for linux/arm64 and pushes, tagged by content hash.")
+        "to the project) that `pulumi up` builds for linux/arm64 and pushes to the foundation's repository, tagged "
+        "by content hash (needs push rights: the foundation's deployPushesBackupImage, or an admin's credentials).")
 
     def validate(self, rules: Rules) -> None:
         image, context = rules.key("reference"), rules.key("build_context")
@@ -81,117 +82,70 @@ class ImageSource:
                           f"{context} (a directory with a Dockerfile to build)", also=["build_context"])
 
 
-@dataclass(frozen=True, kw_only=True)
-class RegistrySettings:
-    """The configurable part of every ECR repository of the stack."""
-
-    retain_count: int = setting(
-        "imageRetainCount", 30, "ECR lifecycle: keep the newest N images per repository (1-1000); older ones expire. "
-        "30 leaves ample rollback targets.", minimum=1, maximum=1000)
-
-
 @dataclass(frozen=True)
-class ImageRepositoryArgs:
-    """Inputs of ImageRepository."""
+class Repository:
+    """One of the foundation's repositories, as its outputs contract describes it."""
 
-    context: AwsContext
-    """Account, partition and region (the repository URL is derived from them to check full references)."""
-    repository_name: str
-    """ECR repository name, e.g. maratron-prod/web."""
-    kms_key: aws.kms.Key
-    """CMK that encrypts the images (EncryptionKeys.images)."""
-    source: ImageSource
-    """The image to run: a reference the app's CI pushed, or a build context to build and push on `pulumi up`."""
-    settings: RegistrySettings = field(default_factory=RegistrySettings)
-    """How many images the repository keeps; default 30."""
-    platform: str = "linux/arm64"
-    """Build platform; default linux/arm64, matching the Graviton task runtime."""
-    removal_policy: RemovalPolicy = "retain"
-    """retain (default): a repository that holds images is never deleted with the stack; destroy: it is, images and
-    all (ECR force_delete)."""
-    tags: dict[str, str] = field(default_factory=dict)
-    """Tags for the repository."""
-
-    def __post_init__(self) -> None:
-        require_valid(self.source)
+    name: str
+    """maratron/web"""
+    url: str
+    """<registry>.dkr.ecr.<region>.amazonaws.com/maratron/web"""
+    arn: str
+    registry_id: str
 
 
-class ImageRepository(pulumi.ComponentResource):
-    """A scanned, immutable-tag, KMS-encrypted ECR repository with a lifecycle policy, and the image to run."""
+class ImageNotFoundError(Exception):
+    """The reference names no image of the repository (the message says why, in one line)."""
 
-    repository: aws.ecr.Repository
-    image_uri: pulumi.Output[str]
-    """The image a task definition should run (a digest reference whenever one is known)."""
 
-    def __init__(self, name: str, args: ImageRepositoryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("maratron:app:ImageRepository", name, None, opts)
-        self._args = args
-        self.repository = aws.ecr.Repository(
-            name,
-            name=args.repository_name,
-            image_tag_mutability="IMMUTABLE",  # a pushed tag always names the same image (CKV_AWS_51)
-            image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(scan_on_push=True),
-            encryption_configurations=[aws.ecr.RepositoryEncryptionConfigurationArgs(
-                encryption_type="KMS", kms_key=args.kms_key.arn)],
-            force_delete=not retains(args.removal_policy),
-            tags=named_tags(args.tags, args.repository_name),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        aws.ecr.LifecyclePolicy(
-            name,
-            repository=self.repository.name,
-            policy=json.dumps({"rules": [
-                # Untagged layers left by multi-arch or aborted pushes are never run: drop them after a day.
-                {"rulePriority": 1, "description": "Expire untagged images after 1 day",
-                 "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days",
-                               "countNumber": 1},
-                 "action": {"type": "expire"}},
-                {"rulePriority": 2, "description": f"Keep the newest {args.settings.retain_count} images",
-                 "selection": {"tagStatus": "any", "countType": "imageCountMoreThan",
-                               "countNumber": args.settings.retain_count},
-                 "action": {"type": "expire"}},
-            ]}),
-            opts=pulumi.ResourceOptions(parent=self.repository),
-        )
-        self.image_uri = self._built(name) if args.source.build_context else self._referenced()
-        self.register_outputs({"repositoryUrl": self.repository.repository_url, "imageUri": self.image_uri})
+def find_image(repository: Repository, reference: str) -> str:
+    """`<repository url>@<digest>` of the pushed image `reference` names (a digest, a tag, or a full reference into
+    this repository); raises ImageNotFoundError."""
+    full = ECR_REFERENCE_PATTERN.match(reference)
+    if full:
+        if full.group("repository") != repository.url:
+            raise ImageNotFoundError(f"is not in the foundation's repository {repository.url} (tasks pull only from "
+                                     "it)")
+        reference = full.group("digest") or full.group("tag")
+    by_digest = bool(DIGEST_PATTERN.match(reference))
+    try:
+        # Keyword arguments only: get_image's first positional parameter is image_digest (pulumi-aws#2466).
+        found = aws.ecr.get_image(repository_name=repository.name, registry_id=repository.registry_id,
+                                  image_digest=reference if by_digest else None,
+                                  image_tag=None if by_digest else reference)
+    except Exception as error:  # invoke failures arrive as plain Exceptions ("invoke of ... failed: ...")
+        raise ImageNotFoundError(f"not in {repository.url} ({_reason(error)})") from None
+    return f"{repository.url}@{found.image_digest}"
 
-    @property
-    def build_context(self) -> str:
-        """The build context when `pulumi up` builds this image (its Dockerfile is checked), else ""."""
-        return self._args.source.build_context
 
-    @property
-    def expected_url(self) -> str:
-        """The repository URL, known before creation (full references must point at it)."""
-        ctx = self._args.context
-        suffix = ".cn" if ctx.partition == "aws-cn" else ""
-        return f"{ctx.account_id}.dkr.ecr.{ctx.region}.amazonaws.com{suffix}/{self._args.repository_name}"
+def _reason(error: Exception) -> str:
+    """The provider's own words (ImageNotFoundException: ...) without the SDK's invoke wrapper."""
+    text = str(error)
+    marker = text.find("ImageNotFoundException")
+    return text[marker:].rstrip(" )").split(" (imageDigest")[0].split(" (imageTag")[0] if marker >= 0 else text
 
-    def _referenced(self) -> pulumi.Output[str]:
-        reference = self._args.source.reference
-        if full := ECR_REFERENCE_PATTERN.match(reference):
-            if full.group("repository") != self.expected_url:
-                raise ValueError(f"image {reference!r} is not in this stack's repository {self.expected_url}: "
-                                 "tasks may pull only from their own repository")
-            return pulumi.Output.from_input(reference)
-        separator = "@" if DIGEST_PATTERN.match(reference) else ":"
-        return self.repository.repository_url.apply(lambda url: f"{url}{separator}{reference}")
 
-    def _built(self, name: str) -> pulumi.Output[str]:
-        context = (Path.cwd() / self._args.source.build_context).resolve()  # Pulumi runs the program in the project dir
+class BuiltImage(pulumi.ComponentResource):
+    """An image `pulumi up` builds for linux/arm64 from a context and pushes into a foundation repository."""
+
+    uri: pulumi.Output[str]
+    """<repository url>@<digest> of the pushed image."""
+
+    def __init__(self, name: str, *, context: Path, repository: pulumi.Output[Repository],
+                 platform: str = "linux/arm64", opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("maratron:app:BuiltImage", name, None, opts)
+        context = context.resolve()
         tag = f"build-{context_digest(context)[:16]}"  # immutable tags: a new tag exactly when the content changes
-        token = aws.ecr.get_authorization_token_output(registry_id=self.repository.registry_id)
+        url = repository.apply(lambda r: r.url)
+        token = aws.ecr.get_authorization_token_output(registry_id=repository.apply(lambda r: r.registry_id))
         image = docker.Image(
             f"{name}-image",
-            image_name=self.repository.repository_url.apply(lambda url: f"{url}:{tag}"),
+            image_name=url.apply(lambda u: f"{u}:{tag}"),
             build=docker.DockerBuildArgs(context=str(context), dockerfile=str(context / "Dockerfile"),
-                                         platform=self._args.platform),
-            registry=docker.RegistryArgs(
-                server=self.repository.repository_url,
-                username=token.user_name,
-                password=pulumi.Output.secret(token.password),
-            ),
-            opts=pulumi.ResourceOptions(parent=self.repository),
+                                         platform=platform),
+            registry=docker.RegistryArgs(server=url, username=token.user_name,
+                                         password=pulumi.Output.secret(token.password)),
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        return image.repo_digest
+        self.uri = image.repo_digest
+        self.register_outputs({"uri": self.uri})

@@ -27,11 +27,14 @@ The log-target exceptions, the only ways a bucket deviates (`log_target`, each d
   `<prefix>/AWSLogs/<account>/` only.
 
 A data bucket names its CMK (`kms_key`); a log target names no key. Exactly one of the two, checked on construction.
-Later buckets (bootstrap state, CloudFront logs, DR replicas) add an exception here, next to the two above.
+Later buckets (CloudFront logs, DR replicas) add an exception here, next to the two above. The bootstrap's state
+bucket is a data bucket with one documented lifecycle difference: its current objects never expire
+(`Lifecycle(expiration_days=None)`), old versions are kept by count as well as by age.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -42,6 +45,8 @@ from components.base import AwsContext, RemovalPolicy, policy_json, retains
 
 MAX_BUCKET_PREFIX = 37
 """S3 appends a 26-character unique suffix to `bucket_prefix`; names are at most 63 characters."""
+MAX_NEWER_NONCURRENT_VERSIONS = 100
+"""S3 API reference, NoncurrentVersionExpiration: "You can specify up to 100 noncurrent versions to retain"."""
 MINIMUM_TLS_VERSION = "1.2"
 ELB_LOG_DELIVERY = "logdelivery.elasticloadbalancing.amazonaws.com"
 """The ELB log-delivery service principal. AWS documents it for every Region launched since August 2022 and accepts
@@ -68,10 +73,15 @@ class Transition:
 class Lifecycle:
     """How long objects live (every bucket has one: nothing is kept forever by accident)."""
 
-    expiration_days: int
-    """Days after which a current object version becomes noncurrent (Object Lock still holds locked versions)."""
+    expiration_days: int | None
+    """Days after which a current object version becomes noncurrent (Object Lock still holds locked versions). None
+    keeps current versions until someone deletes them: only for a bucket whose objects are records that must outlive
+    any window (the Pulumi state bucket); every other bucket names a number."""
     noncurrent_version_days: int = 30
     """Days a noncurrent (overwritten or deleted) version is kept; default 30."""
+    newer_noncurrent_versions: int | None = None
+    """Keep at least this many newer noncurrent versions of each object whatever their age (S3 allows up to 100,
+    NoncurrentVersionExpiration in the S3 API reference); default None (age alone decides)."""
     abort_multipart_days: int = 7
     """Days after which incomplete multipart uploads are aborted and their parts deleted; default 7."""
     transitions: tuple[Transition, ...] = ()
@@ -142,6 +152,9 @@ class SecureBucketArgs:
     """retain (default): Pulumi protect and retain_on_delete; destroy: the bucket goes with the stack."""
     force_destroy: bool = False
     """Let `pulumi destroy` empty the bucket first; default false, and only with removal_policy destroy."""
+    policy_grants: Callable[[pulumi.Output[str]], Sequence[dict[str, Any]]] | None = None
+    """Further bucket policy statements (e.g. the state bucket's grants to environment accounts), built from the
+    bucket's ARN and appended after the hardening denies; default none."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for the bucket; its Name defaults to the bucket prefix."""
 
@@ -157,6 +170,10 @@ class SecureBucketArgs:
         if self.force_destroy and self.object_lock is not None and self.object_lock.mode == "COMPLIANCE":
             raise ValueError(f"SecureBucketArgs({self.bucket_prefix!r}): force_destroy cannot empty a bucket under "
                              "COMPLIANCE Object Lock")
+        if self.lifecycle.newer_noncurrent_versions is not None and \
+                not 1 <= self.lifecycle.newer_noncurrent_versions <= MAX_NEWER_NONCURRENT_VERSIONS:
+            raise ValueError(f"SecureBucketArgs({self.bucket_prefix!r}): newer_noncurrent_versions must be 1-"
+                             f"{MAX_NEWER_NONCURRENT_VERSIONS} (S3 limit)")
         if not 3 <= len(self.bucket_prefix) <= MAX_BUCKET_PREFIX:
             raise ValueError(f"SecureBucketArgs.bucket_prefix {self.bucket_prefix!r}: 3-{MAX_BUCKET_PREFIX} "
                              "characters")
@@ -287,6 +304,8 @@ class SecureBucket(pulumi.ComponentResource):
             statements.append(self._server_access_log_delivery(target))
         elif isinstance(target, ElbAccessLogTarget):
             statements += self._elb_log_delivery(target)
+        if self._args.policy_grants is not None:
+            statements += self._args.policy_grants(self.bucket.arn)
         return statements
 
     def _kms_upload_statements(self) -> list[dict[str, Any]]:
@@ -367,9 +386,11 @@ class SecureBucket(pulumi.ComponentResource):
                 days=t.days, storage_class=t.storage_class) for t in lifecycle.transitions] or None,
             # Current versions become noncurrent (a delete marker) after expiration_days; Object Lock still
             # protects each version until its retention date, whatever this rule says.
-            expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=lifecycle.expiration_days),
+            expiration=None if lifecycle.expiration_days is None else
+            aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=lifecycle.expiration_days),
             noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                noncurrent_days=lifecycle.noncurrent_version_days),
+                noncurrent_days=lifecycle.noncurrent_version_days,
+                newer_noncurrent_versions=lifecycle.newer_noncurrent_versions),
             abort_incomplete_multipart_upload=(
                 aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
                     days_after_initiation=lifecycle.abort_multipart_days)),

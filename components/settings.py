@@ -65,6 +65,8 @@ class ConfigProblem:
     key: str
     value: Any
     allowed: str
+    namespace: str = PROJECT
+    """The config namespace the key lives in (the Pulumi project name): maratron, maratron-bootstrap."""
 
     def __str__(self) -> str:
         if self.value is MISSING:
@@ -73,7 +75,7 @@ class ConfigProblem:
             shown = "[secret]"
         else:
             shown = json.dumps(self.value)
-        full_key = self.key if ":" in self.key else f"{PROJECT}:{self.key}"
+        full_key = self.key if ":" in self.key else f"{self.namespace}:{self.key}"
         return f"{full_key} = {shown}: {self.allowed}"
 
 
@@ -225,9 +227,10 @@ def _declared_fields(instance: Any) -> Iterator[tuple[dataclasses.Field[Any], Se
 class _State:
     """What one read (or check) collects: problems, rejected keys, and where each field's key is."""
 
-    def __init__(self, raw: Mapping[str, str] | None, secret_keys: Iterable[str]) -> None:
+    def __init__(self, raw: Mapping[str, str] | None, secret_keys: Iterable[str], namespace: str = PROJECT) -> None:
         self.raw = raw
         self.secret_keys = set(secret_keys)
+        self.namespace = namespace
         self.problems: list[ConfigProblem] = []
         self.failed: set[str] = set()
         """Keys whose value was rejected: rules that involve them are skipped rather than pile on."""
@@ -240,15 +243,15 @@ class _State:
         spec = self.declared.get(key)
         if isinstance(value, Secret):
             value = "" if not value.is_set else REDACTED
-        if (spec is not None and spec.secret) or f"{PROJECT}:{key}" in self.secret_keys:
+        if (spec is not None and spec.secret) or f"{self.namespace}:{key}" in self.secret_keys:
             value = value if value in ("", MISSING) else REDACTED
-        self.problems.append(ConfigProblem(key, value, allowed))
+        self.problems.append(ConfigProblem(key, value, allowed, self.namespace))
         self.failed.add(key)
 
     def parse(self, key: str, spec: Setting, kind: _Kind, default: Any) -> Any:
         """The raw value of `key` as its type; the default when it is not set; MISSING after a problem."""
         assert self.raw is not None
-        text = self.raw.get(f"{PROJECT}:{key}")
+        text = self.raw.get(f"{self.namespace}:{key}")
         if text is None:
             if spec.required:
                 self.problem(key, MISSING, f"required ({spec.doc})")
@@ -349,7 +352,7 @@ class _State:
 
     def unknown_keys(self) -> None:
         assert self.raw is not None
-        prefix = f"{PROJECT}:"
+        prefix = f"{self.namespace}:"
         for full_key in sorted(self.raw):
             if not full_key.startswith(prefix) or full_key[len(prefix):] in self.declared:
                 continue
@@ -432,9 +435,12 @@ class Reading(Generic[T]):
         self._state.unknown_keys()
 
 
-def read(default: T, raw: Mapping[str, str], *, secret_keys: Iterable[str] = ()) -> Reading[T]:
-    """Read the settings `default` declares from raw config strings (`maratron:<key>` -> text, lists as JSON)."""
-    state = _State(raw, secret_keys)
+def read(default: T, raw: Mapping[str, str], *, secret_keys: Iterable[str] = (),
+         namespace: str = PROJECT) -> Reading[T]:
+    """Read the settings `default` declares from raw config strings (`maratron:<key>` -> text, lists as JSON).
+
+    `namespace` is the project whose keys these are: `maratron` (the app) or `maratron-bootstrap`."""
+    state = _State(raw, secret_keys, namespace)
     settings = state.walk(default)
     return Reading(settings=settings, rules=Rules(state, settings), _state=state)
 

@@ -140,7 +140,7 @@ class ContainerSpec:
     name: str
     """Container name (also the Service Connect discovery name and the ALB target's container)."""
     image: pulumi.Input[str]
-    """Image URI, preferably by digest (ImageRepository.image_uri)."""
+    """Image URI, preferably by digest (Foundation.image_uri)."""
     port: int | None = None
     """Port the app listens on; None for a one-off task without one."""
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
@@ -176,8 +176,9 @@ class FargateTaskArgs:
     """The task's container."""
     vpc_id: pulumi.Input[str]
     """VPC of the task's security group."""
-    repository: aws.ecr.Repository
-    """The ECR repository the execution role may pull from (and no other)."""
+    repository_arn: pulumi.Input[str]
+    """The ECR repository the execution role may pull from (and no other): the foundation's, maybe in another
+    account (its repository policy grants this environment's roles the pull)."""
     log_key: aws.kms.Key
     """CMK for the log group (EncryptionKeys.logs)."""
     size: TaskSize = field(default_factory=TaskSize)
@@ -342,11 +343,16 @@ class FargateTask(pulumi.ComponentResource):
 
     def run_task_command(self, cluster_name: pulumi.Input[str],
                          subnet_ids: Sequence[pulumi.Input[str]]) -> pulumi.Output[str]:
-        """The `aws ecs run-task` command that starts this task once (CI runs the migration with it) in private
-        subnets with its own security group, printing the task ARN. On-demand FARGATE, never the cluster's Spot
-        default (a reclaim mid-migration is avoidable risk), on the pinned platform version."""
+        """The `aws ecs run-task` command that starts this task once (CI runs the migration with it: ops.run_task) in
+        private subnets with its own security group, printing the task ARN. On-demand FARGATE, never the cluster's
+        Spot default (a reclaim mid-migration is avoidable risk), on the pinned platform version. It names the task
+        definition's family, not a revision: "If a revision isn't specified, the latest ACTIVE revision is used"
+        (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html), so after a targeted update
+        that registered only this task definition (ops/release.sh) the command runs that revision, even where the
+        stack's outputs still hold the previous run."""
         return pulumi.Output.all(
-            cluster=cluster_name, task=self.task_definition.arn, subnets=list(subnet_ids), group=self.security_group.id,
+            cluster=cluster_name, task=self.task_definition.family, subnets=list(subnet_ids),
+            group=self.security_group.id,
         ).apply(lambda o: (
             f"aws ecs run-task --cluster {o['cluster']} --task-definition {o['task']} "
             f"--capacity-provider-strategy capacityProvider=FARGATE,weight=1 "
@@ -377,7 +383,7 @@ class FargateTask(pulumi.ComponentResource):
             {"Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"], "Resource": "*"},
             {"Effect": "Allow",
              "Action": ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
-             "Resource": [args.repository.arn]},
+             "Resource": [args.repository_arn]},
             {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
              "Resource": [self.log_group.arn.apply(lambda arn: f"{arn}:log-stream:*")]},
         ]

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from offline.engine import Resource, StackRun, unwrap_secrets
+from offline.engine import PROJECT, Resource, StackRun, unwrap_secrets
 from offline.pricing import PriceTable, UnknownPriceError
 
 Category = Literal["capacity", "overhead", "usage"]
@@ -80,6 +80,11 @@ ASSUMPTIONS: dict[str, Assumptions] = {
                         waf_million_requests=30, log_gb_per_group=20, s3_gb_per_bucket=200, ecr_gb_per_repository=10,
                         kms_10k_requests_per_key=20, scheduled_task_hours_per_run=0.5,
                         log_gb_by_name=(("flow-logs", 30), ("upgrade", 0.01), ("postgresql", 5), ("waf", 10))),
+    # The account foundation (bootstrap/): state objects are megabytes, access logs small; the repositories hold the
+    # deployed images of every environment plus the newest CI builds (layers shared between tags).
+    "bootstrap": Assumptions(nat_gb_per_gateway=0, interface_endpoint_gb_per_endpoint=0, alb_average_lcu=0,
+                             waf_million_requests=0, log_gb_per_group=0, s3_gb_per_bucket=1,
+                             ecr_gb_per_repository=5, kms_10k_requests_per_key=0.5),
 }
 
 
@@ -242,6 +247,7 @@ class _Pricer:
             "aws:cloudwatch/dashboard:Dashboard": self.dashboard,
             "aws:cloudwatch/logGroup:LogGroup": self.log_group,
             "aws:ecr/repository:Repository": self.ecr_repository,
+            "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration": self.registry_scanning,
             "aws:route53/zone:Zone": self.route53_zone,
             "aws:scheduler/schedule:Schedule": self.scheduled_task,
         }
@@ -475,6 +481,14 @@ class _Pricer:
         gb = self.a.ecr_gb_per_repository
         self.add(r, CAPACITY, f"assumed {_n(gb)} GB images × ${usd:g}", gb * usd, assumed=True)
 
+    def registry_scanning(self, r: Resource) -> None:
+        if str(r.plain("scanType") or "BASIC") != "BASIC":
+            raise NotPricedError("enhanced scanning is billed by Amazon Inspector per image scanned (not in the "
+                                 "table)")
+        # Basic scanning is "provided and billed through Amazon ECR" (Inspector user guide, scanning ECR images);
+        # the ECR price list has no per-scan line: storage (priced on the repositories) only.
+        self.report.free[r.type] = self.report.free.get(r.type, 0) + 1
+
     def route53_zone(self, r: Resource) -> None:
         usd = self.table.usd("route53.hosted_zone_month")
         self.add(r, OVERHEAD, f"1 hosted zone × ${usd:g}", usd)
@@ -504,7 +518,8 @@ def estimate(run: StackRun, table: PriceTable | None = None, assumptions: Assump
     """The monthly cost report of one stack run."""
     region = run.config.get("aws:region", "us-east-1")
     table = table or PriceTable.load(region)
-    environment = str(unwrap_secrets(run.config.get("maratron:environment", run.stack)))
+    environment = "bootstrap" if run.project != PROJECT else \
+        str(unwrap_secrets(run.config.get("maratron:environment", run.stack)))
     report = CostReport(stack=run.stack, environment=environment, as_of=table.as_of, region=table.region,
                         assumptions=assumptions or assumptions_for(environment))
     pricer = _Pricer(run, table, report.assumptions, report)

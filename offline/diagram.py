@@ -96,6 +96,8 @@ BOXES: dict[str, BoxKind] = {
     "aws:kms/key:Key": BoxKind("regional", "KMS keys", key="kms"),
     "aws:secretsmanager/secret:Secret": BoxKind("regional", "Secrets Manager", key="secrets"),
     "aws:ecr/repository:Repository": BoxKind("regional", "ECR repositories", key="ecr"),
+    # The app stack's images live in the foundation's repositories (bootstrap/), read through its StackReference.
+    "pulumi:pulumi:StackReference": BoxKind("regional", "ECR (foundation)", key="ecr"),
     "aws:cloudwatch/logGroup:LogGroup": BoxKind("regional", "CloudWatch log groups", key="logs"),
     "aws:scheduler/schedule:Schedule": BoxKind("ops", "EventBridge Scheduler", each=True, key="schedule"),
     "aws:cloudwatch/metricAlarm:MetricAlarm": BoxKind("ops", "CloudWatch alarms", key="alarms"),

@@ -101,6 +101,9 @@ class StackRun:
     error: BaseException | None = None
     error_details: str = ""
     """The traceback of `error`, for programming errors (config errors need none)."""
+    project: str = PROJECT
+    invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """Every data-source call (token, arguments) the program made, in order."""
 
     @property
     def ok(self) -> bool:
@@ -203,7 +206,7 @@ class StackRun:
     def inventory(self, *, redact_secrets: bool = True) -> dict[str, Any]:
         """Machine-readable record of the run (written by `make preview` next to the tree), in canonical order."""
         document = {
-            "project": PROJECT,
+            "project": self.project,
             "stack": self.stack,
             "error": None if self.error is None else str(self.error),
             "placeholders": self.placeholders,
@@ -270,6 +273,7 @@ class RecordingMonitor(sdk_internals.MockMonitor):
         super().__init__(mocks)
         self.recorded: list[Resource] = []
         self.stack_outputs: dict[str, Any] = {}
+        self.invokes: list[tuple[str, dict[str, Any]]] = []
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)
@@ -302,6 +306,20 @@ class RecordingMonitor(sdk_internals.MockMonitor):
             deleted_with=request.deletedWith,
         ))
         return response
+
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802
+        """A read (a StackReference): recorded like a registration, with the id it reads."""
+        response = super().ReadResource(request)
+        self.recorded.append(Resource(
+            urn=response.urn, type=request.type, name=request.name, parent=request.parent, custom=True,
+            inputs=_wire_to_json(request.properties), outputs=sdk_internals.registered_state(self, response.urn),
+            id=request.id,
+            dependencies=list(request.dependencies), provider=request.provider))
+        return response
+
+    def Invoke(self, request: Any) -> Any:  # noqa: N802
+        self.invokes.append((request.tok, _wire_to_json(request.args)))
+        return super().Invoke(request)
 
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
         if "::pulumi:pulumi:Stack::" in request.urn:
@@ -336,8 +354,8 @@ def _config_text(value: Any) -> str:
     return str(value)
 
 
-def stack_config(stack: str, overrides: Mapping[str, Any] | None = None, *,
-                 root: Path = ROOT) -> tuple[dict[str, str], list[str], list[str]]:
+def stack_config(stack: str, overrides: Mapping[str, Any] | None = None, *, root: Path = ROOT,
+                 project: str = PROJECT) -> tuple[dict[str, str], list[str], list[str]]:
     """(config, secret keys, placeholder keys) for a stack: schema defaults, then the stack file, then overrides.
 
     `secure:` values cannot be decrypted here (no CLI, no stack key), and declared secrets are unset in a
@@ -352,7 +370,7 @@ def stack_config(stack: str, overrides: Mapping[str, Any] | None = None, *,
     values: dict[str, Any] = {}
     for key, spec in schema.items():
         if "default" in spec:
-            values[f"{PROJECT}:{key}"] = spec["default"]
+            values[f"{project}:{key}"] = spec["default"]
     stack_values = (load_yaml(stack_file) or {}).get("config") or {}
     values.update(stack_values)
     explicit = set(stack_values)
@@ -374,7 +392,7 @@ def stack_config(stack: str, overrides: Mapping[str, Any] | None = None, *,
         else:
             config[key] = _config_text(value)
     for key, spec in schema.items():
-        full_key = f"{PROJECT}:{key}"
+        full_key = f"{project}:{key}"
         if spec.get("secret"):
             secret_keys.append(full_key)
             # A secret the stack file does not set stands for one the operator sets with `pulumi config set
@@ -393,8 +411,9 @@ def available_stacks(root: Path = ROOT) -> list[str]:
 
 def run_program(stack: str, config: dict[str, str], secret_keys: list[str], *,
                 program: Path | None = None, placeholders: list[str] | None = None,
-                mocks: sdk_internals.Mocks | None = None, project: str = PROJECT) -> StackRun:
-    """Run a Pulumi program file under the mock engine with the given config."""
+                mocks: sdk_internals.Mocks | None = None, project: str = PROJECT, preview: bool = False) -> StackRun:
+    """Run a Pulumi program file under the mock engine with the given config. `preview=True` runs it as `pulumi
+    preview` would (unknown computed values, applies over them skipped): for the checks that must fail a preview."""
     program = program or ROOT / "__main__.py"
     region = config.get("aws:region", "us-east-1")
     monitor = RecordingMonitor(mocks or OfflineMocks(region=region))
@@ -409,11 +428,14 @@ def run_program(stack: str, config: dict[str, str], secret_keys: list[str], *,
     collecting = gc.isenabled()
     gc.disable()
     loop = asyncio.new_event_loop()
+    # A program that fails (a RunError in an apply) fails every output waiting on it; the run keeps the first error
+    # (StackRun.error), and asyncio's reports of the dependent futures nobody retrieves are noise.
+    loop.set_exception_handler(lambda _loop, _context: None)
     asyncio.set_event_loop(loop)
     error: BaseException | None = None
     details = ""
     try:
-        sdk_internals.install_mocks(monitor, project=project, stack=stack)
+        sdk_internals.install_mocks(monitor, project=project, stack=stack, preview=preview)
         sdk_internals.set_config(config, secret_keys)
         os.chdir(project_dir)  # as the language host runs it
 
@@ -434,7 +456,7 @@ def run_program(stack: str, config: dict[str, str], secret_keys: list[str], *,
             gc.freeze()
     return StackRun(stack=stack, config=config, secret_keys=secret_keys, placeholders=placeholders or [],
                     resources=canonical_order(monitor.recorded), outputs=monitor.stack_outputs, error=error,
-                    error_details=details)
+                    error_details=details, project=project, invokes=monitor.invokes)
 
 
 def canonical_order(resources: list[Resource]) -> list[Resource]:
@@ -475,5 +497,7 @@ def canonical_order(resources: list[Resource]) -> list[Resource]:
 
 def run_stack(stack: str, overrides: Mapping[str, Any] | None = None) -> StackRun:
     """Run `__main__.py` for one stack with its merged config (see stack_config)."""
+    from offline.foundation import app_mocks
+
     config, secret_keys, placeholders = stack_config(stack, overrides)
-    return run_program(stack, config, secret_keys, placeholders=placeholders)
+    return run_program(stack, config, secret_keys, placeholders=placeholders, mocks=app_mocks(config))

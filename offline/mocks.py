@@ -3,12 +3,20 @@
 Values are plausible (real id prefixes, ARN shapes, endpoint formats) and deterministic (derived from the
 resource's name), so two runs of the same stack produce the same inventory. Extend COMPUTED when a component reads
 an attribute the provider computes.
+
+Accounts: a resource managed through an explicit `pulumi:providers:aws` with `allowedAccountIds` lives in that
+account (the bootstrap stacks, one account each); everything else in the mocks' `account_id` (the identity the
+caller's credentials resolve to). StackReferences are answered by a resolver (offline/foundation.py runs the
+referenced stack offline); `aws:ecr/getImage:getImage` by a registry of pushed images, failing like the provider
+for an image that was never pushed.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
@@ -101,8 +109,20 @@ def _random_text(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str
 
 def _ecr_repository(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
     repo = inputs.get("name") or name
-    return {"name": repo, "repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.{m.region}.amazonaws.com/{repo}",
-            "registryId": ACCOUNT_ID, "arn": m.arn("ecr", f"repository/{repo}")}
+    return {"name": repo, "repositoryUrl": f"{m.account}.dkr.ecr.{m.region}.amazonaws.com/{repo}",
+            "registryId": m.account, "arn": m.arn("ecr", f"repository/{repo}")}
+
+
+def _iam_arn(kind: str) -> Computed:
+    """Roles and managed policies: the ARN carries the path (`role/maratron/ci/name`), as IAM builds it."""
+    def compute(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
+        physical = inputs.get("name") or f"{name}-{_digest(name, 7)}"
+        path = inputs.get("path") or "/"
+        state = {"name": physical, "arn": f"arn:{PARTITION}:iam::{m.account}:{kind}{path}{physical}"}
+        if kind == "role":
+            state["uniqueId"] = f"AROA{_digest(name, 17).upper()}"
+        return state
+    return compute
 
 
 def _task_definition(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
@@ -147,10 +167,10 @@ COMPUTED: dict[str, Computed] = {
     "aws:ec2/eip:Eip": lambda n, i, m: {"allocationId": f"eipalloc-{_digest(n)}", "publicIp": "203.0.113.10"},
     "aws:ec2/vpc:Vpc": lambda n, i, m: {"defaultSecurityGroupId": f"sg-{_digest(n + 'default')}",
                                         "mainRouteTableId": f"rtb-{_digest(n + 'main')}"},
-    "aws:iam/role:Role": lambda n, i, m: {"name": (rn := i.get("name") or f"{n}-{_digest(n, 7)}"),
-                                          "arn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:role/{rn}",
-                                          "uniqueId": f"AROA{_digest(n, 17).upper()}"},
-    "aws:iam/policy:Policy": lambda n, i, m: {"arn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:policy/{n}"},
+    "aws:iam/role:Role": _iam_arn("role"),
+    "aws:iam/policy:Policy": _iam_arn("policy"),
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": lambda n, i, m: {
+        "arn": f"arn:{PARTITION}:iam::{m.account}:oidc-provider/{str(i.get('url', '')).removeprefix('https://')}"},
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
     "aws:rds/instance:Instance": _rds_instance,
     "aws:elasticache/replicationGroup:ReplicationGroup": _replication_group,
@@ -176,7 +196,7 @@ COMPUTED: dict[str, Computed] = {
     "aws:cloudwatch/metricAlarm:MetricAlarm": lambda n, i, m: {
         "arn": m.arn("cloudwatch", f"alarm:{i.get('name') or n}")},
     "aws:cloudwatch/dashboard:Dashboard": lambda n, i, m: {
-        "dashboardArn": f"arn:{PARTITION}:cloudwatch::{ACCOUNT_ID}:dashboard/{i.get('dashboardName') or n}"},
+        "dashboardArn": f"arn:{PARTITION}:cloudwatch::{m.account}:dashboard/{i.get('dashboardName') or n}"},
     "random:index/randomPassword:RandomPassword": _random_text,
     "aws:elasticache/subnetGroup:SubnetGroup": lambda n, i, m: {"name": i.get("name") or f"{n}-{_digest(n, 7)}"},
     "aws:elasticache/parameterGroup:ParameterGroup": lambda n, i, m: {
@@ -195,11 +215,36 @@ def _uuid(name: str) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+StackReferences = Callable[[str], Mapping[str, Any]]
+"""Fully qualified stack name -> that stack's outputs; raises LookupError for a stack the backend does not have."""
+
+
+@dataclass(frozen=True)
+class PushedImage:
+    """An image in a repository of the offline registry (what app CI pushed)."""
+
+    digest: str
+    tags: tuple[str, ...] = ()
+
+
 class OfflineMocks(Mocks):
     """Deterministic stand-ins for AWS resources and data sources."""
 
-    def __init__(self, region: str = "us-east-1") -> None:
+    account: str
+
+    def __init__(self, region: str = "us-east-1", *, account_id: str = ACCOUNT_ID,
+                 stack_references: StackReferences | None = None,
+                 images: Mapping[str, Sequence[PushedImage]] | None = None) -> None:
         self.region = region
+        self.account_id = account_id
+        """The caller's account (getCallerIdentity) and that of resources without an account-pinned provider."""
+        self.account = account_id
+        """The account of the resource being answered (set per call)."""
+        self.stack_references = stack_references
+        self.images = dict(images or {})
+        """Repository name -> pushed images (offline/fixtures/pushed-images.json, or a test's own)."""
+        self.provider_accounts: dict[str, str] = {}
+        """Provider id -> the account its allowedAccountIds pins."""
 
     @property
     def region_code(self) -> str:
@@ -208,13 +253,21 @@ class OfflineMocks(Mocks):
         return f"{parts[0]}{parts[1][0]}{parts[-1]}"
 
     def arn(self, service: str, resource: str) -> str:
-        return f"arn:{PARTITION}:{service}:{self.region}:{ACCOUNT_ID}:{resource}"
+        return f"arn:{PARTITION}:{service}:{self.region}:{self.account}:{resource}"
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         type_, name, inputs = args.typ, args.name, dict(args.inputs)
+        if type_ == "pulumi:pulumi:StackReference":
+            return self._stack_reference(str(inputs.get("name") or args.resource_id or name))
         if not args.custom:  # components keep no state
             return f"{name}-component", inputs
+        self.account = self.provider_accounts.get(str(args.provider or "").rsplit("::", 1)[-1], self.account_id)
         physical_id = ID_PREFIXES.get(type_, f"{name}-") + _digest(f"{type_}::{name}")
+        if type_.startswith("pulumi:providers:"):
+            allowed = _string_list(inputs.get("allowedAccountIds"))
+            if allowed:
+                self.provider_accounts[physical_id] = allowed[0]
+            return physical_id, inputs
         state = {**inputs, "arn": self.arn(_module(type_), f"{type_.split(':')[-1].lower()}/{name}")}
         compute = COMPUTED.get(type_)
         if compute is not None:
@@ -224,16 +277,23 @@ class OfflineMocks(Mocks):
         state.setdefault("name", f"{name}-{_digest(name, 7)}")
         return physical_id, state
 
+    def _stack_reference(self, stack_name: str) -> tuple[str, dict[str, Any]]:
+        if self.stack_references is None:
+            raise LookupError(f"unknown stack {stack_name!r}: this offline run has no stacks to reference")
+        outputs = dict(self.stack_references(stack_name))  # LookupError for a stack the backend does not have
+        return stack_name, {"name": stack_name, "outputs": outputs, "secretOutputNames": []}
+
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         token = args.token
+        self.account = self.provider_accounts.get(str(args.provider or "").rsplit("::", 1)[-1], self.account_id)
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             letters = "abcdef"
             return {"names": [f"{self.region}{x}" for x in letters],
                     "zoneIds": [f"{self.region_code}-az{i + 1}" for i in range(len(letters))],
                     "id": self.region, "groupNames": [self.region]}, []
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": ACCOUNT_ID, "arn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:user/offline",
-                    "userId": "AIDAOFFLINE", "id": ACCOUNT_ID}, []
+            return {"accountId": self.account, "arn": f"arn:{PARTITION}:iam::{self.account}:user/offline",
+                    "userId": "AIDAOFFLINE", "id": self.account}, []
         if token == "aws:index/getRegion:getRegion":
             return {"name": self.region, "region": self.region, "id": self.region,
                     "endpoint": f"ec2.{self.region}.amazonaws.com", "description": self.region}, []
@@ -241,10 +301,40 @@ class OfflineMocks(Mocks):
             return {"partition": PARTITION, "dnsSuffix": "amazonaws.com", "id": PARTITION,
                     "reverseDnsPrefix": "com.amazonaws"}, []
         if token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
-            registry = args.args.get("registryId") or ACCOUNT_ID
+            registry = args.args.get("registryId") or self.account
             return {"userName": "AWS", "password": "offline-ecr-token", "authorizationToken": "QVdTOm9mZmxpbmU=",
                     "proxyEndpoint": f"https://{registry}.dkr.ecr.{self.region}.amazonaws.com",
                     "expiresAt": "2099-01-01T00:00:00Z", "id": self.region, "registryId": registry}, []
+        if token == "aws:ecr/getImage:getImage":
+            return self._get_image(args.args)
         if token == "aws:elb/getServiceAccount:getServiceAccount":
             return {"arn": f"arn:{PARTITION}:iam::127311923021:root", "id": "127311923021"}, []
         return {}, []
+
+    def _get_image(self, query: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        """Answer aws.ecr.get_image from the pushed images; an unknown image fails as the provider reports it
+        (`ImageNotFoundException: The image with imageId ... does not exist within the repository with name '...'
+        in the registry with id '...'`, hashicorp/terraform-provider-aws#35268)."""
+        repository = str(query.get("repositoryName") or "")
+        registry = str(query.get("registryId") or self.account)
+        digest, tag = query.get("imageDigest"), query.get("imageTag")
+        for image in self.images.get(repository, ()):
+            if (digest and image.digest == digest) or (tag and tag in image.tags):
+                uri = f"{registry}.dkr.ecr.{self.region}.amazonaws.com/{repository}@{image.digest}"
+                return {"imageDigest": image.digest, "imageTags": list(image.tags), "imageUri": uri,
+                        "imagePushedAt": 1767225600, "imageSizeInBytes": 104857600, "registryId": registry,
+                        "repositoryName": repository, "region": self.region, "id": image.digest}, []
+        image_id = f"imageDigest={digest}" if digest else f"imageTag={tag}"
+        reason = (f"reading ECR Images: ImageNotFoundException: The image with imageId {{{image_id}}} does not "
+                  f"exist within the repository with name '{repository}' in the registry with id '{registry}'")
+        return {}, [("imageDigest" if digest else "imageTag", reason)]
+
+
+def _string_list(value: Any) -> list[str]:
+    """A provider input list (providers receive complex config as JSON text)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return [value]
+    return [str(v) for v in value] if isinstance(value, list) else []

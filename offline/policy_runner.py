@@ -93,14 +93,16 @@ class PolicyPackProcess:
     """A running policy pack, started as the engine starts it, with an Analyzer stub connected to it."""
 
     def __init__(self, stack: str, config: Mapping[str, str], secret_keys: Iterable[str] = (), *,
-                 pack_dir: Path = PACK_DIR, dry_run: bool = True, python: str = sys.executable) -> None:
+                 pack_dir: Path = PACK_DIR, dry_run: bool = True, python: str = sys.executable,
+                 project: str = PROJECT) -> None:
         self.stack = stack
+        self.project = project
         self.pack_dir = pack_dir
         env = dict(os.environ)
         env.update({
             "PULUMI_CONFIG": json.dumps(dict(config)),
             "PULUMI_CONFIG_SECRET_KEYS": json.dumps(sorted(secret_keys)),
-            "PULUMI_PROJECT": PROJECT,
+            "PULUMI_PROJECT": project,
             "PULUMI_STACK": stack,
             "PULUMI_ORGANIZATION": ORGANIZATION,
             "PULUMI_DRY_RUN": "true" if dry_run else "false",
@@ -130,10 +132,10 @@ class PolicyPackProcess:
         self.info = self.stub.GetAnalyzerInfo(empty_pb2.Empty())
 
     def configure_stack(self, stack: str, config: Mapping[str, str], secret_keys: Iterable[str] = (), *,
-                        dry_run: bool = True) -> None:
+                        dry_run: bool = True, project: str | None = None) -> None:
         self.stub.ConfigureStack(analyzer_pb2.AnalyzerStackConfigureRequest(
-            stack=stack, project=PROJECT, organization=ORGANIZATION, dry_run=dry_run, config=dict(config),
-            config_secret_keys=sorted(secret_keys)))
+            stack=stack, project=project or self.project, organization=ORGANIZATION, dry_run=dry_run,
+            config=dict(config), config_secret_keys=sorted(secret_keys)))
 
     @property
     def name(self) -> str:
@@ -320,12 +322,18 @@ def check_resources(pack: PolicyPackProcess, stack: str, resources: list[Resourc
 def check_run(run: StackRun, *, pack: PolicyPackProcess | None = None,
               pack_config: Mapping[str, Any] | None = None) -> PolicyVerdict:
     """The verdicts for one offline run; starts (and stops) a pack for the stack unless one is given."""
-    config = load_pack_config(run.stack) if pack_config is None else pack_config
+    config = load_pack_config(pack_config_name(run)) if pack_config is None else pack_config
     if pack is not None:
-        pack.configure_stack(run.stack, run.config, run.secret_keys)
+        pack.configure_stack(run.stack, run.config, run.secret_keys, project=run.project)
         return check_resources(pack, run.stack, run.resources, config)
-    with PolicyPackProcess(run.stack, run.config, run.secret_keys) as own:
+    with PolicyPackProcess(run.stack, run.config, run.secret_keys, project=run.project) as own:
         return check_resources(own, run.stack, run.resources, config)
+
+
+def pack_config_name(run: StackRun) -> str:
+    """policies/config/<name>.json for a run: the stack's own, or `bootstrap` for every foundation stack (always
+    prod-grade, every rule mandatory)."""
+    return run.stack if run.project == PROJECT else "bootstrap"
 
 
 def render_verdict(verdict: PolicyVerdict) -> list[str]:
@@ -377,6 +385,8 @@ def stack_export(run: StackRun) -> dict[str, Any]:
             entry["outputs"] = _export_secrets(run.redacted(run.outputs))
         if r.id:
             entry["id"] = r.id
+        if r.type == "pulumi:pulumi:StackReference":
+            entry["external"] = True  # read, not managed: an import must never delete the other stack
         if r.parent:
             entry["parent"] = r.parent
         if r.protect:

@@ -4,8 +4,9 @@ database changes that wait for a reboot.
 Images. ECS pulls each task's image when a task starts; an image that is not in its repository fails every task,
 so the service never reaches steady state and `pulumi up` fails after the services' deploy timeout (a first deploy)
 or ECS rolls back (a release). The preview lists, per image, the tasks that run it, whether `pulumi up` builds it or
-it must exist before the update (the app's CI pushes it: `webImage`, `aiImage`), and how its scratch paths become
-writable (a VOLUME the image declares, checked from its Dockerfile, or the root `chown` init container).
+it must exist before the update (CI pushes it to the foundation's repository: `webImage`, `aiImage`, `backupImage`;
+the program looks each up, components/foundation.py), and how its scratch paths become writable (a VOLUME the image
+declares, checked from its Dockerfile, or the root `chown` init container).
 
 Reboots. Static PostgreSQL parameters apply only at the next reboot of each instance (ops/reboot_notice.py). The
 preview lists them with the instances that use them and, when the previous preview of the same stack is at hand
@@ -20,7 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from components.constants import STATIC_DB_PARAMETERS
+from components.constants import IMAGE_SERVICES, STATIC_DB_PARAMETERS
 from offline.engine import ROOT, Resource, StackRun
 from ops.reboot_notice import reboot_commands, static_changes, static_values
 
@@ -64,7 +65,7 @@ def image_requirements(run: StackRun) -> list[dict[str, Any]]:
 def _config_key(image: str) -> str:
     repository = image.split("@", 1)[0].rsplit(":", 1)[0] if "@" in image else image.rsplit(":", 1)[0]
     service = repository.rsplit("/", 1)[-1]
-    return f"{service}Image" if service in ("web", "ai") else ""
+    return f"{service}Image" if service in IMAGE_SERVICES else ""
 
 
 def render_images(run: StackRun) -> list[str]:
@@ -77,7 +78,8 @@ def render_images(run: StackRun) -> list[str]:
             origin = f"built and pushed by `pulumi up` from {shown}/Dockerfile"
         else:
             key = _config_key(image)
-            origin = "MUST EXIST before `pulumi up`" + (f" (maratron:{key})" if key else "")
+            origin = "MUST EXIST before `pulumi up`" + (f" (maratron:{key}; the preview looked it up in the "
+                                                        "foundation's repository)" if key else "")
         lines.append(f"{', '.join(sorted(entry['tasks']))}: {image}")
         lines.append(f"    {origin}")
         for paths, how in entry["scratch"].items():

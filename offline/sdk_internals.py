@@ -124,11 +124,12 @@ def sdk_stack_trace() -> Any:
     return _SDK_GET_STACK_TRACE()
 
 
-def install_mocks(monitor: MockMonitor, *, project: str, stack: str) -> None:
-    """Point the runtime at `monitor` (a MockMonitor subclass) for a non-preview run of project/stack."""
+def install_mocks(monitor: MockMonitor, *, project: str, stack: str, preview: bool = False) -> None:
+    """Point the runtime at `monitor` (a MockMonitor subclass) for a run of project/stack (an update unless
+    `preview`: then computed values are unknown, as in `pulumi preview`)."""
     _resource._get_stack_trace = stack_trace
     reset_runtime()
-    _mocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    _mocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor)
     # set_mocks registers a fresh Stack resource only when there is no root resource; the program run by
     # run_program_function registers its own, so drop the one set_mocks made (as pulumi's test helpers do).
     reset_runtime()

@@ -1,38 +1,48 @@
 #!/usr/bin/env bash
 # One environment's release, in the order AWS needs (docs/runbooks/deploy.md, "Release sequence"):
 #
-#   ops/release.sh <org>/<stack> <policy-pack-config.json>
+#   ops/release.sh <stack> <policy-pack-config.json> [<run id>]
 #
+# 0. A full preview with the policy pack: a broken foundation, an image that was never pushed or a mandatory
+#    violation stops the release here, before step 1 changes anything.
 # 1. Existing stack: register the migration task definition with the release's image only (a targeted update), and
-#    run the migration to completion (ops.migrate fails the release when it does not exit 0). The running services
-#    keep serving the old image meanwhile, so migrations must be backward compatible (expand, then contract later).
+#    run the migration to completion (ops.run_task fails the release unless every container exits 0). The running
+#    services keep serving the old image meanwhile, so migrations must be backward compatible (expand, then contract
+#    later). The exported command names the task definition's family, so it runs the revision step 1 registered.
 # 2. `pulumi up`: every service waits for steady state (bounded); a task that cannot start fails the update.
-# 3. First deploy only: the migration runs now (its task definition did not exist before step 2). /api/health is a
+# 3. Tag the images the stack now runs `deployed-<env>-<run id>` (ops.tag_deployed_images): the foundation's
+#    repository lifecycle never expires them (default run id: $GITHUB_RUN_ID, else a UTC timestamp).
+# 4. First deploy only: the migration runs now (its task definition did not exist before step 2). /api/health is a
 #    liveness check (the seed keeps database checks in /api/performance), so the services became healthy without it.
-# 4. The gate: each service runs the task definition this update registered (`ops.verify --only 'ecs.*'`). A release
+# 5. The gate: each service runs the task definition this update registered (`ops.verify --only 'ecs.*'`). A release
 #    the circuit breaker rolled back passes `aws ecs wait services-stable` and the provider's steady-state wait, not this.
 set -euo pipefail
-stack=${1:?usage: ops/release.sh <org>/<stack> <policy pack config>}
-pack_config=${2:?usage: ops/release.sh <org>/<stack> <policy pack config>}
+usage="usage: ops/release.sh <stack> <policy pack config> [<run id>]"
+stack=${1:?$usage}
+pack_config=${2:?$usage}
+run_id=${3:-${GITHUB_RUN_ID:-$(date -u +%Y%m%dT%H%M%SZ)}}
 name=${stack##*/}
 pack=(--policy-pack policies --policy-pack-config "$pack_config")
 python=${PYTHON:-.venv/bin/python}
 outputs=$(mktemp)
 trap 'rm -f "$outputs"' EXIT
+migrate=(-m ops.run_task --stack-outputs "$outputs" --output migrationRunTaskCommand)
 
 pulumi stack select "$stack"
+pulumi preview --diff "${pack[@]}"
 first_deploy=true
 if pulumi stack output migrationTaskDefinitionArn >/dev/null 2>&1; then
   first_deploy=false
   urn="urn:pulumi:${name}::maratron::maratron:app:FargateTask\$aws:ecs/taskDefinition:TaskDefinition::migrate"
   pulumi up --yes --diff --target "$urn" "${pack[@]}"
   pulumi stack output --json >"$outputs"
-  "$python" -m ops.migrate --stack-outputs "$outputs"
+  "$python" "${migrate[@]}"
 fi
 
 pulumi up --yes --diff "${pack[@]}"
 pulumi stack output --json >"$outputs"
+"$python" -m ops.tag_deployed_images --stack-outputs "$outputs" --run "$run_id"
 if [[ $first_deploy == true ]]; then
-  "$python" -m ops.migrate --stack-outputs "$outputs"
+  "$python" "${migrate[@]}"
 fi
 "$python" -m ops.verify --stack-outputs "$outputs" --only 'ecs.*'

@@ -33,7 +33,13 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from components.constants import DEFAULT_TLS_POLICY, HEALTH_CHECK_PATH, KMS_ENCRYPTION_ALGORITHMS, TLS_POLICIES
+from components.constants import (
+    DEFAULT_TLS_POLICY,
+    DEPLOYED_TAG_PREFIX,
+    HEALTH_CHECK_PATH,
+    KMS_ENCRYPTION_ALGORITHMS,
+    TLS_POLICIES,
+)
 
 # The TLS policies, encryption algorithms and health path the program sets and the policy pack enforces: one
 # definition in components/constants.py (a test checks that config, pack and verifier agree).
@@ -542,6 +548,29 @@ def check_http_health(ctx: Context) -> Verdict:
     return passed(f"GET {url} -> 200")
 
 
+def check_deployed_images(ctx: Context) -> Verdict:
+    """Each image the stack runs is in the foundation's registry and carries a deployed-<environment>-* tag, so the
+    repository lifecycle can never expire it (components/image_registry.py; ops/tag_deployed_images.py adds it)."""
+    from ops.tag_deployed_images import images_of
+
+    try:
+        images = images_of(ctx.outputs.values)
+    except ValueError as error:
+        raise MissingOutputError(str(error)) from None
+    prefix = f"{DEPLOYED_TAG_PREFIX}{ctx.outputs.environment}-"
+    problems, facts = [], []
+    for image in images:
+        found = ctx.client("ecr").describe_images(registryId=image.registry, repositoryName=image.repository,
+                                                  imageIds=[{"imageDigest": image.digest}])["imageDetails"]
+        tags = [t for detail in found for t in detail.get("imageTags", [])]
+        if any(t.startswith(prefix) for t in tags):
+            facts.append(f"{image.repository} {prefix}*")
+        else:
+            problems.append(f"{image.repository}@{image.digest[:19]}... has no {prefix}* tag (tags {tags}): the "
+                            "lifecycle may expire it; run ops.tag_deployed_images")
+    return judge(problems, facts)
+
+
 # --- the plan and the runner ------------------------------------------------------------------------------------
 
 Check = Callable[[Context], Verdict]
@@ -560,6 +589,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("s3.backups-bucket", functools.partial(check_bucket, output_key="backupsBucketName")),
     ("s3.wal-bucket", functools.partial(check_bucket, output_key="walBucketName")),
     ("cloudwatch.alarms", check_alarms),
+    ("ecr.deployed-images", check_deployed_images),
     ("http.health", check_http_health),
 )
 

@@ -14,6 +14,7 @@ MINIMAL_VALID: dict[str, str] = {
     "maratron:interfaceEndpoints": "[]",
     "maratron:webImage": "sha256:" + "a" * 64,
     "maratron:aiImage": "sha256:" + "b" * 64,
+    "maratron:backupImage": "sha256:" + "c" * 64,
     "maratron:anthropicApiKey": "test-anthropic-key",
     "maratron:weatherApiKey": "test-weather-key",
     "maratron:sentryDsn": "https://public@sentry.example.com/1",

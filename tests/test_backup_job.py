@@ -23,12 +23,12 @@ key = aws.kms.Key("data", enable_key_rotation=True)
 logs = aws.kms.Key("logs", enable_key_rotation=True)
 backups = aws.kms.Key("backups", enable_key_rotation=True)
 secret = aws.secretsmanager.Secret("database-url", kms_key_id=key.arn)
-repository = aws.ecr.Repository("backup-repository", name="maratron/backup")
+REPOSITORY = "arn:aws:ecr:us-east-1:111111111111:repository/maratron/backup"  # the foundation's, another account
 BackupJob("backup", BackupJobArgs(
     context=ctx, environment="prod", cluster_arn="arn:aws:ecs:us-east-1:123456789012:cluster/maratron",
     vpc_id="vpc-1", subnet_ids=["subnet-a", "subnet-b"],
     image="123456789012.dkr.ecr.us-east-1.amazonaws.com/backup@sha256:" + "a" * 64,
-    repository=repository,
+    repository_arn=REPOSITORY,
     database_url=SecretRef(secret=secret, key=key), bucket_name="maratron-backups",
     bucket_write_statements=[{"Effect": "Allow", "Action": ["s3:PutObject"],
                               "Resource": "arn:aws:s3:::maratron-backups/postgresql/*"}],
@@ -132,7 +132,8 @@ def test_roles_are_least_privilege(run: StackRun) -> None:
     reads = [s for s in found["backup-execution"] if "secretsmanager:GetSecretValue" in s["Action"]]
     assert [s["Resource"] for s in reads] == [[secret_arn]]
     pull = next(s for s in found["backup-execution"] if "ecr:BatchGetImage" in s["Action"])
-    assert pull["Resource"] == [run.one("aws:ecr/repository:Repository").outputs["arn"]]  # its own repo only
+    # Only its own repository: the foundation's, across accounts in the organization layout.
+    assert pull["Resource"] == ["arn:aws:ecr:us-east-1:111111111111:repository/maratron/backup"]
     tag = next(s for s in found["backup-scheduler"] if s["Action"] == ["ecs:TagResource"])
     assert tag["Condition"] == {"StringEquals": {"ecs:CreateAction": "RunTask"}}  # propagate_tags needs it
     run_task = next(s for s in found["backup-scheduler"] if s["Action"] == ["ecs:RunTask"])
@@ -240,4 +241,4 @@ def test_a_component_refuses_to_define_a_task_whose_image_breaks_the_contract(tm
     (tmp_path / "Dockerfile").write_text(DOCKERFILE_BEFORE_THE_FIX)
     with pytest.raises(ValueError, match=r'declares no VOLUME \["/tmp"\]'):
         FargateTaskArgs(context=None, container=ContainerSpec(name="backup", image="i"), vpc_id="v",  # type: ignore[arg-type]
-                        repository=None, log_key=None, image_build_context=str(tmp_path))  # type: ignore[arg-type]
+                        repository_arn="", log_key=None, image_build_context=str(tmp_path))  # type: ignore[arg-type]

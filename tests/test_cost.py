@@ -324,3 +324,32 @@ def test_a_scheduled_fargate_task_costs_its_runs_and_its_extra_ephemeral_storage
     assert all(x.category == "usage" and x.assumed for x in report.lines if x.resource == "backup-schedule")
     assert runs == pytest.approx(cost._runs_per_month("rate(6 hours)", 730))
     assert cost._runs_per_month("rate(30 minutes)", 730) == pytest.approx(1460)
+
+
+# --- the foundation ---------------------------------------------------------------------------------------------------
+
+def test_the_app_stacks_no_longer_pay_for_image_repositories(any_stack: StackRun) -> None:
+    report = cost.estimate(any_stack)
+    assert not [line for line in report.lines if line.type.startswith("aws:ecr/")]
+    keys = [line for line in report.lines if line.type == "aws:kms/key:Key" and not line.assumed]
+    # logs, data, backups, alerts: the images key is the foundation's
+    assert sorted(x.resource for x in keys) == ["keys-alerts", "keys-backups", "keys-data", "keys-logs"]
+
+
+def test_the_foundation_is_small_and_every_type_is_known() -> None:
+    from offline.foundation import run_bootstrap
+
+    shared = cost.estimate(run_bootstrap("shared"))
+    assert shared.environment == "bootstrap" and shared.not_priced == []
+    keys = [x for x in shared.lines if x.type == "aws:kms/key:Key" and not x.assumed]
+    assert len(keys) == 6 and sum(x.monthly_usd for x in keys) == pytest.approx(6.0)
+    ecr = [x for x in shared.lines if x.type == "aws:ecr/repository:Repository"]
+    assert len(ecr) == 3 and all(x.assumed for x in ecr)  # storage at the assumed 5 GB each
+    assert 5 < shared.total() < 15, shared.total()
+    org = [cost.estimate(run_bootstrap(s)) for s in ("org-shared", "org-dev", "org-staging", "org-prod")]
+    assert all(r.not_priced == [] for r in org)
+    assert sum(len([x for x in r.lines if x.type == "aws:kms/key:Key" and not x.assumed]) for r in org) == 9
+    # Enhanced scanning is Inspector's, per image: listed as not priced rather than silently free.
+    enhanced = cost.estimate(run_bootstrap("shared", {"maratron-bootstrap:imageScanning": "enhanced"}))
+    assert [t for t, _, _ in enhanced.not_priced] == [
+        "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration"]

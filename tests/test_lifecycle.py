@@ -23,7 +23,7 @@ from components.base import AwsContext
 from components.cache import Cache, CacheArgs
 from components.database import Database, DatabaseArgs
 from components.encryption import EncryptionKeys, EncryptionKeysArgs
-from components.images import ImageRepository, ImageRepositoryArgs, ImageSource
+from components.image_registry import ImageRegistry, ImageRegistryArgs
 from components.load_balancer import LoadBalancer, LoadBalancerArgs, LoadBalancerSettings
 
 OPT_OUT = {}
@@ -40,8 +40,7 @@ LoadBalancer("lb", LoadBalancerArgs(context=ctx, vpc_id="vpc-1", subnet_ids=subn
                                     settings=LoadBalancerSettings(hosted_zone_id="Z0T"),
                                     server_access_logs=None, **OPT_OUT))
 AppSecrets("app-secrets", AppSecretsArgs(kms_key=keys.data, name_prefix="t", **OPT_OUT))
-ImageRepository("web", ImageRepositoryArgs(context=ctx, repository_name="t/web", kms_key=keys.images,
-                                           source=ImageSource(reference="v1.0.0"), **OPT_OUT))
+ImageRegistry("images", ImageRegistryArgs(context=ctx, environments=("dev",), **OPT_OUT))
 '''
 STATEFUL = ("aws:kms/key:Key", "aws:rds/instance:Instance", "aws:elasticache/replicationGroup:ReplicationGroup",
             "aws:s3/bucket:Bucket", "aws:lb/loadBalancer:LoadBalancer")
@@ -83,7 +82,8 @@ def test_default_args_retain_every_stateful_resource(defaults: StackRun) -> None
     for bucket in defaults.of_type("aws:s3/bucket:Bucket"):
         assert bucket.retain_on_delete and bucket.inputs["forceDestroy"] is False, bucket.name
     assert defaults.one("aws:lb/loadBalancer:LoadBalancer").inputs["enableDeletionProtection"] is True
-    assert defaults.one("aws:ecr/repository:Repository").inputs["forceDelete"] is False
+    repositories = defaults.of_type("aws:ecr/repository:Repository")
+    assert repositories and all(r.protect and r.inputs["forceDelete"] is False for r in repositories)
     secrets = defaults.of_type("aws:secretsmanager/secret:Secret")
     assert secrets and {s.inputs["recoveryWindowInDays"] for s in secrets} == {30}
 
@@ -96,7 +96,8 @@ def test_opting_out_is_explicit_and_complete(opted_out: StackRun) -> None:
     assert "finalSnapshotIdentifier" not in opted_out.one(
         "aws:elasticache/replicationGroup:ReplicationGroup").inputs
     assert not any(b.retain_on_delete for b in opted_out.of_type("aws:s3/bucket:Bucket"))
-    assert opted_out.one("aws:ecr/repository:Repository").inputs["forceDelete"] is True
+    assert all(r.inputs["forceDelete"] is True and not r.protect
+               for r in opted_out.of_type("aws:ecr/repository:Repository"))
     assert {s.inputs["recoveryWindowInDays"] for s in opted_out.of_type("aws:secretsmanager/secret:Secret")} == {0}
 
 

@@ -88,5 +88,5 @@ def test_consumer_example_reads_the_prod_contract(prod: StackRun) -> None:
 
 
 def test_consumer_example_refuses_an_unknown_major_version(prod: StackRun) -> None:
-    run = consume({**prod.plain_outputs(), "contractVersion": "2.0.0"})
-    assert run.error is not None and "contract 2.0.0 is not supported" in str(run.error)
+    run = consume({**prod.plain_outputs(), "contractVersion": "3.0.0"})
+    assert run.error is not None and "contract 3.0.0 is not supported" in str(run.error)

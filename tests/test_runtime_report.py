@@ -13,13 +13,17 @@ def test_every_image_a_task_pulls_is_listed_with_where_it_comes_from(prod: Stack
     assert set(entries) == {("ai",), ("migrate", "web"), ("backup", "backup-restore-check")}
     assert entries[("migrate", "web")]["image"] == prod.outputs["webImage"]
     assert entries[("ai",)]["image"] == prod.outputs["aiImage"]
-    assert entries[("backup", "backup-restore-check")]["built_from"].endswith("ops/backup")
+    backup = entries[("backup", "backup-restore-check")]
+    # CI pushed it into the foundation's repository (backupImage): looked up, not built; its Dockerfile (ops/backup)
+    # declares the scratch VOLUME, so no init container.
+    assert backup["image"] == prod.outputs["backupImage"] and backup["built_from"] == ""
+    assert backup["scratch"] == {"/tmp": "VOLUME declared by the image (Dockerfile checked)"}
     text = "\n".join(runtime_report.render_images(prod))
-    assert "MUST EXIST before `pulumi up` (maratron:webImage)" in text
-    assert "MUST EXIST before `pulumi up` (maratron:aiImage)" in text
-    assert "built and pushed by `pulumi up` from ops/backup/Dockerfile" in text
+    for key in ("webImage", "aiImage", "backupImage"):
+        assert f"MUST EXIST before `pulumi up` (maratron:{key}; the preview looked it up in the foundation's" in text
+    assert "built and pushed by `pulumi up`" not in text
     assert "scratch /tmp, /app/.next/cache: writable through web-volume-init" in text
-    assert "aws ecr describe-images --repository-name maratron-prod/web --image-ids imageDigest=sha256:" in text
+    assert "aws ecr describe-images --repository-name maratron/web --image-ids imageDigest=sha256:" in text
 
 
 def test_static_parameters_are_listed_with_their_instances_and_changes_need_reboots(prod: StackRun) -> None:

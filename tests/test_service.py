@@ -288,6 +288,7 @@ def test_execution_role_reads_exactly_its_own_secrets_pulls_its_own_repo_writes_
         any_stack: StackRun) -> None:
     data_key = any_stack.one("aws:kms/key:Key", "keys-data").outputs["arn"]
     repositories = {"web": "web", "ai": "ai", "migrate": "web"}
+    foundation_arns = any_stack.one("pulumi:pulumi:StackReference").outputs["outputs"]["repositoryArns"]
     groups = {"web": "web-logs", "ai": "ai-logs", "migrate": "web-logs"}
     for task in TASKS:
         statements = execution_policy(any_stack, task)
@@ -299,7 +300,7 @@ def test_execution_role_reads_exactly_its_own_secrets_pulls_its_own_repo_writes_
         assert all(s["Resource"] == [data_key] and s["Condition"] == {
             "StringLike": {"kms:ViaService": "secretsmanager.*.amazonaws.com"}} for s in decrypt), task
         pull = next(s for s in statements if "ecr:BatchGetImage" in s["Action"])
-        assert pull["Resource"] == [any_stack.one("aws:ecr/repository:Repository", repositories[task]).outputs["arn"]]
+        assert pull["Resource"] == [foundation_arns[repositories[task]]]  # the foundation's repository, only
         logs = next(s for s in statements if "logs:PutLogEvents" in s["Action"])
         group_arn = any_stack.one(LOG_GROUP, groups[task]).outputs["arn"]
         assert logs["Resource"] == [f"{group_arn}:log-stream:*"], task
@@ -507,8 +508,8 @@ def test_migration_task_runs_prisma_with_the_web_image_and_ci_gets_a_ready_comma
     assert "portMappings" not in migrate
     assert prod.one(TASK_DEFINITION, "migrate").outputs["arn"] == prod.outputs["migrationTaskDefinitionArn"]
     command = prod.outputs["migrationRunTaskCommand"]
-    assert command.startswith("aws ecs run-task --cluster maratron-prod --task-definition "
-                              "arn:aws:ecs:us-east-1:123456789012:task-definition/maratron-prod-migrate:1 "
+    # the family: its newest ACTIVE revision, i.e. the one a targeted update just registered (ops/release.sh)
+    assert command.startswith("aws ecs run-task --cluster maratron-prod --task-definition maratron-prod-migrate "
                               # on-demand (a Spot reclaim mid-migration is avoidable) and the pinned platform
                               "--capacity-provider-strategy capacityProvider=FARGATE,weight=1 "
                               "--platform-version 1.4.0 ")
@@ -518,8 +519,8 @@ def test_migration_task_runs_prisma_with_the_web_image_and_ci_gets_a_ready_comma
     assert prod.outputs["clusterName"] == "maratron-prod"
     assert prod.outputs["clusterArn"] == prod.one("aws:ecs/cluster:Cluster").outputs["arn"]
     assert (prod.outputs["webServiceName"], prod.outputs["aiServiceName"]) == ("web", "ai")
-    assert prod.outputs["webRepositoryUrl"].endswith("/maratron-prod/web")
-    assert prod.outputs["aiRepositoryUrl"].endswith("/maratron-prod/ai")
+    assert prod.outputs["webRepositoryUrl"].endswith(".amazonaws.com/maratron/web")  # the foundation's, shared
+    assert prod.outputs["aiRepositoryUrl"].endswith(".amazonaws.com/maratron/ai")
     assert not [s for s in prod.of_type(SERVICE) if s.inputs["taskDefinition"] == prod.outputs[
         "migrationTaskDefinitionArn"]]  # one-off, never a service
 
@@ -537,13 +538,13 @@ from components.task import ContainerSpec, FargateTaskArgs
 
 context = AwsContext(account_id="123456789012", partition="aws", region="us-east-1")
 key = aws.kms.Key("logs")
-repository = aws.ecr.Repository("web")
 alb_sg = aws.ec2.SecurityGroup("alb", vpc_id="vpc-1")
 listener = aws.lb.Listener("https", load_balancer_arn="arn:lb", default_actions=[])
 cluster = Cluster("cluster", ClusterArgs(name_prefix="t"))
 web = FargateService("web", FargateServiceArgs(
     task=FargateTaskArgs(context=context, container=ContainerSpec(name="web", image="img", port=3000),
-                         vpc_id="vpc-1", repository=repository, log_key=key, name_prefix="t",
+                         vpc_id="vpc-1", repository_arn="arn:aws:ecr:us-east-1:123456789012:repository/maratron/web",
+                         log_key=key, name_prefix="t",
                          enable_execute_command=True),
     settings=ServiceSettings(desired_count=2, max_count=4),
     cluster=cluster, subnet_ids=["subnet-1"],

@@ -1,14 +1,26 @@
-"""GitHub workflows: pinned actions, the policy pack on every preview and deploy, dev -> staging -> prod order."""
+"""GitHub workflows: pinned actions, the roles and environments the foundation trusts, the policy pack on every preview
+and deploy, dev -> staging -> prod, and post-deploy steps that read only contract outputs."""
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
-WORKFLOWS = Path(__file__).resolve().parent.parent / ".github" / "workflows"
+import stack_outputs
+from components.constants import BACKUP_IMAGE_CONTEXT
+from offline.engine import StackRun
+from offline.foundation import run_bootstrap
+from offline.iam_eval import trust_allows
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS = ROOT / ".github" / "workflows"
+REPOSITORY = "acme/maratron-infra"  # bootstrap/Pulumi.shared.yaml's githubRepository
 
 
 def load(name: str) -> dict[str, Any]:
@@ -19,37 +31,119 @@ def steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
     return [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
 
 
+def pulumi_steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for s in steps(workflow) if s.get("uses", "").startswith("pulumi/actions@")]
+
+
+@pytest.fixture(scope="module")
+def foundation() -> StackRun:
+    run = run_bootstrap("shared")
+    assert run.ok, run.error_details
+    return run
+
+
+def trusts(foundation: StackRun, role: str, environment: str) -> bool:
+    resource = next(r for r in foundation.of_type("aws:iam/role:Role") if r.inputs["name"] == role)
+    trust = json.loads(resource.inputs["assumeRolePolicy"])
+    provider = trust["Statement"][0]["Principal"]["Federated"]
+    return trust_allows(trust, provider_arn=provider, claims={
+        "aud": "sts.amazonaws.com", "sub": f"repo:{REPOSITORY}:environment:{environment}"})
+
+
 def test_every_action_is_pinned_to_an_exact_version() -> None:
     for path in WORKFLOWS.glob("*.yml"):
         for step in steps(yaml.safe_load(path.read_text())):
             if "uses" in step:
                 assert re.fullmatch(r"[\w.-]+/[\w.-]+@(v\d+\.\d+\.\d+|[0-9a-f]{40})", step["uses"]), \
                     f"{path.name}: {step['uses']}"
+    dependabot = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text())
+    assert {u["package-ecosystem"] for u in dependabot["updates"]} == {"github-actions"}
 
 
-def test_previews_and_deploys_run_the_policy_pack_with_the_stack_config() -> None:
-    pulumi = [s for s in steps(load("pull-request.yml")) if s.get("uses", "").startswith("pulumi/actions@")]
-    assert len(pulumi) == 1
-    assert pulumi[0]["with"]["policyPacks"] == "policies"
-    assert pulumi[0]["with"]["policyPackConfigs"].startswith("policies/config/")
-    # A deploy installs the CLI, then ops/release.sh runs migrations, `pulumi up --policy-pack policies
-    # --policy-pack-config <it>` and the deployment gate, in that order (tests/ops/test_release.py).
-    deploy = steps(load("pulumi-up.yml"))
-    install = next(i for i, s in enumerate(deploy) if s.get("uses", "").startswith("pulumi/actions@"))
-    assert "with" not in deploy[install] or "command" not in deploy[install]["with"]
+def test_no_long_lived_credential_anywhere() -> None:
+    for path in WORKFLOWS.glob("*.yml"):
+        text = path.read_text()
+        assert "secrets." not in text and "PULUMI_ACCESS_TOKEN" not in text, path.name
+        assert "AWS_SECRET_ACCESS_KEY" not in text, path.name
+
+
+def test_previews_and_deploys_run_the_policy_pack_against_the_foundation_backend() -> None:
+    (preview,) = pulumi_steps(load("pull-request.yml"))
+    options = preview["with"]
+    assert options["command"] == "preview" and options["policyPacks"] == "policies"
+    assert options["policyPackConfigs"] == "policies/config/${{ matrix.stack }}.json"
+    assert options["cloud-url"] == "${{ vars.PULUMI_BACKEND_URL }}"
+    assert options["stack-name"].startswith("organization/maratron/")
+    assert options["refresh"] is False  # no read access to resources, no secret values in previews
+    # A deploy installs the CLI only, then ops/release.sh runs the preview, the migrations and `pulumi up`, each with
+    # `--policy-pack policies --policy-pack-config <it>`, in the order AWS needs (tests/ops/test_release.py), against
+    # the foundation's state bucket (the CLI reads PULUMI_BACKEND_URL).
+    job = load("pulumi-up.yml")["jobs"]["up"]
+    deploy = job["steps"]
+    (install,) = [i for i, s in enumerate(deploy) if s.get("uses", "").startswith("pulumi/actions@")]
+    assert "command" not in (deploy[install].get("with") or {})
     release = next(i for i, s in enumerate(deploy) if "ops/release.sh" in s.get("run", ""))
-    assert install < release and "policies/config/${{ inputs.stack }}.json" in deploy[release]["run"]
-    assert "PULUMI_ACCESS_TOKEN" in deploy[release]["env"]
-    preview = load("pull-request.yml")["jobs"]["preview"]
+    assert install < release
+    assert shlex.split(deploy[release]["run"])[1:] == ["$STACK", "policies/config/${{ inputs.stack }}.json",
+                                                       "${{ github.run_id }}"]
+    assert job["env"]["STACK"].startswith("organization/maratron/")
+    assert job["env"]["PULUMI_BACKEND_URL"] == "${{ vars.PULUMI_BACKEND_URL }}"
+
+
+def test_each_preview_runs_in_the_environment_its_preview_role_trusts(foundation: StackRun) -> None:
+    workflow = load("pull-request.yml")
+    preview = workflow["jobs"]["preview"]
+    assert workflow["permissions"] == {"contents": "read"}  # the OIDC token only where a role is assumed
+    assert preview["permissions"]["id-token"] == "write"
+    assert preview["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+    assert preview["environment"] == "${{ matrix.stack }}-preview"
+    for stack in preview["strategy"]["matrix"]["stack"]:
+        assert trusts(foundation, f"maratron-preview-{stack}", f"{stack}-preview")
+        assert not trusts(foundation, f"maratron-deploy-{stack}", f"{stack}-preview")
     assert preview["strategy"]["matrix"]["stack"] == ["dev", "staging", "prod"]
-    assert load("pull-request.yml")["permissions"]["id-token"] == "write"
 
 
-def test_deploy_goes_dev_staging_prod_each_in_its_environment() -> None:
+def test_deploy_goes_dev_staging_prod_each_in_the_environment_its_deploy_role_trusts(foundation: StackRun) -> None:
     jobs = load("deploy.yml")["jobs"]
     assert [jobs[s]["needs"] for s in ("dev", "staging", "prod")] == ["offline", "dev", "staging"]
     assert [jobs[s]["with"]["stack"] for s in ("dev", "staging", "prod")] == ["dev", "staging", "prod"]
-    assert load("pulumi-up.yml")["jobs"]["up"]["environment"] == "${{ inputs.stack }}"
+    up = load("pulumi-up.yml")["jobs"]["up"]
+    assert up["environment"] == "${{ inputs.stack }}"
+    for stack in ("dev", "staging", "prod"):
+        assert trusts(foundation, f"maratron-deploy-{stack}", stack)
+    credentials = next(s for s in up["steps"] if s.get("uses", "").startswith("aws-actions/"))
+    role = next(r for r in foundation.of_type("aws:iam/role:Role") if r.inputs["name"] == "maratron-deploy-prod")
+    assert credentials["with"]["role-duration-seconds"] <= role.inputs["maxSessionDuration"]
+
+
+def test_the_release_tags_images_migrates_gates_and_verifies_from_contract_outputs() -> None:
+    up = load("pulumi-up.yml")["jobs"]["up"]["steps"]
+    names = [s.get("name", s.get("uses", "")) for s in up]
+    assert names.index(next(n for n in names if n.startswith("Release"))) < names.index(
+        next(n for n in names if n.startswith("Verify")))
+    # What the release runs (its comments explain, e.g., why services-stable is no gate).
+    script = "\n".join(line for line in (ROOT / "ops" / "release.sh").read_text().splitlines()
+                       if not line.lstrip().startswith("#"))
+    text = "\n".join(str(s.get("run", "")) for s in up) + "\n" + script
+    used = set(re.findall(r"--(?:output|optional) (\w+)", text)) | set(re.findall(r"jq -r \.(\w+)", text)) | set(
+        re.findall(r"stack output (\w+)", text))
+    assert used and used <= set(stack_outputs.CONTRACT_BY_NAME), used - set(stack_outputs.CONTRACT_BY_NAME)
+    for module in ("ops.tag_deployed_images", "ops.run_task", "ops.verify"):
+        assert f"-m {module}" in text, module
+    assert "python -m ops.verify --stack-outputs outputs.json --http" in text
+    # services-stable also holds after a circuit-breaker rollback: never a gate (docs/runbooks/deploy.md, step 6)
+    assert "services-stable" not in text
+
+
+def test_the_backup_image_is_pushed_by_infra_ci_from_the_images_environment(foundation: StackRun) -> None:
+    job = load("images.yml")["jobs"]["backup"]
+    assert job["environment"] == "images" and job["permissions"]["id-token"] == "write"
+    assert trusts(foundation, "maratron-infra-ci", "images")
+    build = next(s for s in job["steps"] if s.get("name", "").startswith("Build and push"))["run"]
+    assert "--platform linux/arm64" in build and "--provenance=false" in build and "maratron/backup" in build
+    # the directory whose Dockerfile the stack checks for the backup tasks' scratch VOLUMEs (BACKUP_IMAGE_CONTEXT)
+    assert re.search(rf"--tag \S+ {BACKUP_IMAGE_CONTEXT}\n", build), build
+    assert load("images.yml")[True]["push"]["paths"] == [f"{BACKUP_IMAGE_CONTEXT}/**"]
 
 
 def test_offline_checks_cache_pip_and_mypy() -> None:

@@ -7,7 +7,7 @@ a secret value: it would read the database's read-only URL through the secret AR
 import pulumi
 import pulumi_aws as aws
 
-SUPPORTED_CONTRACT_MAJOR = 1
+SUPPORTED_CONTRACT_MAJOR = 2  # 2.0.0: kmsKeyArns lost the images key (the repositories moved to the foundation)
 
 config = pulumi.Config()
 platform = pulumi.StackReference(config.require("platformStack"))

@@ -47,13 +47,25 @@ def stack_of(urn: str) -> str:
     return head.split(":", 2)[2] if head.count(":") >= 2 else ""
 
 
+def project_of(urn: str) -> str:
+    """The project segment of a URN."""
+    parts = urn.split("::")
+    return parts[1] if len(parts) > 2 else ""
+
+
+BOOTSTRAP_PROJECT: str = SHARED["bootstrapProject"]
+
+
 def environment(urn: str) -> str:
     """dev, staging or prod for the stack a resource belongs to.
 
-    The stack's own config (`maratron:environment`, which the engine hands the pack in PULUMI_CONFIG) decides when
+    The account foundation (the bootstrap project) is always prod: every environment stands on it. Otherwise the
+    stack's own config (`maratron:environment`, which the engine hands the pack in PULUMI_CONFIG) decides when
     the pack serves that stack; otherwise the stack name does (`prod`, `acme-prod`, `staging-eu`, `dev`...). A stack
     whose name says nothing counts as prod: secure by default, a dev stack opts out by saying it is one.
     """
+    if project_of(urn) == BOOTSTRAP_PROJECT:
+        return "prod"
     stack = stack_of(urn)
     if stack and os.environ.get("PULUMI_STACK") == stack:
         try:

@@ -1,8 +1,10 @@
-"""ops/release.sh: migrations before the services roll on a release, after them on a first deploy, then the gate."""
+"""ops/release.sh: a full preview first, migrations before the services roll on a release (after them on a first
+deploy), the deployed-image tags, then the gate."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -24,35 +26,42 @@ if [[ "$1 $2" == "stack output" ]]; then echo '{{"environment": "prod"}}'; fi
 """)
     (bin_dir / "python").write_text(f"""#!/usr/bin/env bash
 echo "python $*" >> {log}
-if [[ "$2" == "ops.migrate" ]]; then exit {migration_exit}; fi
+if [[ "$2" == "ops.run_task" ]]; then exit {migration_exit}; fi
 """)
     for tool in ("pulumi", "python"):
         (bin_dir / tool).chmod(0o755)
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "PYTHON": str(bin_dir / "python")}
-    done = subprocess.run(["bash", str(SCRIPT), "acme/prod", "policies/config/prod.json"], env=env,
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(["bash", str(SCRIPT), "organization/maratron/prod", "policies/config/prod.json", "42"],
+                          env=env, capture_output=True, text=True, check=False)
     calls = log.read_text().splitlines() if log.exists() else []
-    # the outputs file is a temp path: keep the command and what follows it
-    return done.returncode, [c.split(" --stack-outputs ")[0] + (" " + c.split(" ", 5)[5] if " --only " in c else "")
-                             for c in calls]
+    return done.returncode, [re.sub(r" --stack-outputs \S+", "", c) for c in calls]  # the outputs file: a temp path
 
 
-def test_a_release_migrates_with_the_new_image_before_the_services_roll(tmp_path: Path) -> None:
+MIGRATE = "python -m ops.run_task --output migrationRunTaskCommand"
+TAG = "python -m ops.tag_deployed_images --run 42"
+GATE = "python -m ops.verify --only ecs.*"
+
+
+def test_a_release_previews_then_migrates_with_the_new_image_before_the_services_roll(tmp_path: Path) -> None:
     code, calls = run_release(tmp_path, existing=True)
     assert code == 0
+    assert calls[0] == "pulumi stack select organization/maratron/prod"
+    preview = calls.index(next(c for c in calls if c.startswith("pulumi preview")))
     up = [i for i, c in enumerate(calls) if c.startswith("pulumi up")]
-    migrate = calls.index("python -m ops.migrate")
-    assert len(up) == 2 and up[0] < migrate < up[1]
+    migrate = calls.index(MIGRATE)
+    assert len(up) == 2 and preview < up[0] < migrate < up[1] < calls.index(TAG) < calls.index(GATE)
     assert "--target urn:pulumi:prod::maratron::maratron:app:FargateTask$aws:ecs/taskDefinition:TaskDefinition" \
            "::migrate" in calls[up[0]]
-    assert calls[-1] == "python -m ops.verify --only ecs.*"
-    assert "policies/config/prod.json" in calls[up[1]]
+    assert calls.count(MIGRATE) == 1 and calls[-1] == GATE
+    for step in (preview, *up):
+        assert "--policy-pack policies --policy-pack-config policies/config/prod.json" in calls[step]
 
 
 def test_a_failed_migration_stops_the_release_before_the_services_roll(tmp_path: Path) -> None:
     code, calls = run_release(tmp_path, existing=True, migration_exit=1)
     assert code != 0
     assert sum(c.startswith("pulumi up") for c in calls) == 1  # only the targeted one
+    assert TAG not in calls and GATE not in calls
 
 
 def test_a_first_deploy_migrates_after_the_services_exist_and_gates_last(tmp_path: Path) -> None:
@@ -60,8 +69,8 @@ def test_a_first_deploy_migrates_after_the_services_exist_and_gates_last(tmp_pat
     assert code == 0
     up = calls.index(next(c for c in calls if c.startswith("pulumi up")))
     assert "--target" not in calls[up]
-    assert up < calls.index("python -m ops.migrate") < len(calls) - 1
-    assert calls[-1] == "python -m ops.verify --only ecs.*"
+    assert up < calls.index(TAG) < calls.index(MIGRATE) < len(calls) - 1
+    assert calls[-1] == GATE
 
 
 @pytest.mark.skipif(not (shutil.which("shellcheck") or (Path(sys.executable).parent / "shellcheck").exists()),

@@ -173,7 +173,21 @@ def build_healthy(endpoint: str) -> Deployment:
         cw.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="fixture")
     topic = dep.client("sns").create_topic(Name="maratron-prod-alerts")["TopicArn"]
 
+    # The images the stack runs, in the foundation's repositories, tagged by the deploy (ops.tag_deployed_images).
+    ecr = dep.client("ecr")
+    images = {}
+    for service in ("web", "ai", "backup"):
+        uri = ecr.create_repository(repositoryName=f"maratron/{service}")["repository"]["repositoryUri"]
+        manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                               "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
+                                          "size": 1, "digest": "sha256:" + service[0] * 64}, "layers": []})
+        pushed = ecr.put_image(repositoryName=f"maratron/{service}", imageManifest=manifest,
+                               imageTag="deployed-prod-1")["image"]
+        ecr.put_image(repositoryName=f"maratron/{service}", imageManifest=manifest, imageTag="deployed-dev-1")
+        images[f"{service}Image"] = f"{uri}@{pushed['imageId']['imageDigest']}"
+
     dep.outputs = {
+        **images,
         "environment": "prod",
         "appUrl": "https://app.maratron.example",
         "albArn": alb["LoadBalancerArn"],
@@ -246,7 +260,7 @@ def test_healthy_deployment_passes_every_check(deployment: Deployment, tmp_path:
     assert statuses == {**{name: Status.PASS for name in ALL_CHECKS}, "http.health": Status.SKIP}, run.text
     assert "2 healthy" in run.results["alb.target-health"].detail
     assert "Multi-AZ" in run.results["rds.primary"].detail
-    assert run.text.rstrip().endswith("13 passed, 0 failed, 1 skipped")
+    assert run.text.rstrip().endswith(f"{len(ALL_CHECKS) - 1} passed, 0 failed, 1 skipped")
 
 
 def test_report_is_an_aligned_table() -> None:

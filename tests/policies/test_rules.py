@@ -173,6 +173,31 @@ def stack_case(policy: str, good: list[Resource], bad: list[Resource], bad_name:
     return Case(policy, good, bad, bad_name, stack)
 
 
+ROLE = "aws:iam/role:Role"
+GITHUB = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+
+
+def github_trust(*, sub: list[str] | None = ["repo:acme/maratron-infra:environment:prod"],  # noqa: B006
+                 aud: str = "sts.amazonaws.com", operator: str = "StringEquals",
+                 extra: dict[str, Any] | None = None) -> str:
+    exact: dict[str, Any] = {"token.actions.githubusercontent.com:aud": aud}
+    condition: dict[str, Any] = {"StringEquals": exact, **(extra or {})}
+    if sub is not None:
+        condition.setdefault(operator, {})["token.actions.githubusercontent.com:sub"] = sub
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Federated": GITHUB}, "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": condition}]})
+
+
+CI_ROLE = {"assumeRolePolicy": github_trust(), "path": "/maratron/ci/", "tags": TAGS}
+REPOSITORY = {"name": "maratron/web", "imageTagMutability": "IMMUTABLE", "imageScanningConfiguration": {
+    "scanOnPush": True}, "encryptionConfigurations": [{"encryptionType": "KMS", "kmsKey": KEY}], "tags": TAGS}
+LIFECYCLE = json.dumps({"rules": [
+    {"rulePriority": 1, "selection": {"tagStatus": "tagged", "tagPatternList": ["deployed-prod-*"],
+                                      "countType": "imageCountMoreThan", "countNumber": 1000},
+     "action": {"type": "expire"}},
+    {"rulePriority": 100, "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 100},
+     "action": {"type": "expire"}}]})
 VPC = {"cidrBlock": "10.0.0.0/16", "tags": TAGS}
 vpc = resource("aws:ec2/vpc:Vpc", "bad", VPC)
 good_vpc = resource("aws:ec2/vpc:Vpc", "good", VPC)
@@ -513,6 +538,53 @@ CASES: list[Case] = [
            policyArn="arn:aws:iam::aws:policy/AdministratorAccess"),
     single("iam-no-admin-managed-policies", "aws:iam/role:Role", {"assumeRolePolicy": "{}", "tags": TAGS},
            label="managed-arns", managedPolicyArns=["arn:aws:iam::aws:policy/IAMFullAccess"]),
+    # identity and delivery (the foundation's CI roles and repositories; the app's roles)
+    single("oidc-trust-pins-repository-and-environment", ROLE, CI_ROLE, label="wildcard-repository",
+           assumeRolePolicy=github_trust(sub=["repo:acme/*:environment:prod"])),
+    single("oidc-trust-pins-repository-and-environment", ROLE, CI_ROLE, label="string-like",
+           assumeRolePolicy=github_trust(operator="StringLike")),
+    single("oidc-trust-pins-repository-and-environment", ROLE, CI_ROLE, label="no-subject",
+           assumeRolePolicy=github_trust(sub=None)),
+    single("oidc-trust-pins-repository-and-environment", ROLE, CI_ROLE, label="for-all-values-audience",
+           assumeRolePolicy=github_trust(extra={"ForAllValues:StringEquals": {
+               "token.actions.githubusercontent.com:aud": ["sts.amazonaws.com"]}})),
+    single("oidc-trust-pins-repository-and-environment", ROLE, CI_ROLE, label="branch",
+           assumeRolePolicy=github_trust(sub=["repo:acme/maratron-infra:ref:refs/heads/main"])),
+    single("oidc-trust-pins-repository-and-environment", ROLE, CI_ROLE, label="pull-request",
+           assumeRolePolicy=github_trust(sub=["repo:acme/maratron-infra:pull_request"])),
+    single("oidc-trust-pins-repository-and-environment", ROLE, CI_ROLE, label="default-audience",
+           assumeRolePolicy=github_trust(aud="https://github.com/acme")),
+    single("no-role-assumable-by-anyone", ROLE, CI_ROLE, label="any-principal",
+           assumeRolePolicy=json.dumps({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"},
+                                                       "Action": "sts:AssumeRole"}]})),
+    single("no-role-assumable-by-anyone", ROLE, CI_ROLE, label="unconditioned-federation",
+           assumeRolePolicy=json.dumps({"Statement": [{"Effect": "Allow", "Principal": {"Federated": GITHUB},
+                                                       "Action": "sts:AssumeRoleWithWebIdentity"}]})),
+    single("oidc-provider-github-audience", "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
+           {"url": "https://token.actions.githubusercontent.com", "clientIdLists": ["sts.amazonaws.com"],
+            "tags": TAGS}, clientIdLists=["sts.amazonaws.com", "https://github.com/acme"]),
+    single("ecr-repository-hardened", "aws:ecr/repository:Repository", REPOSITORY, imageTagMutability="MUTABLE"),
+    single("ecr-repository-hardened", "aws:ecr/repository:Repository", REPOSITORY, label="aws-owned-key",
+           encryptionConfigurations=[{"encryptionType": "AES256"}]),
+    single("ecr-repository-policy-not-public", "aws:ecr/repositoryPolicy:RepositoryPolicy",
+           {"repository": "maratron/web", "policy": json.dumps({"Statement": [{
+               "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222222222222:root"}, "Action": "ecr:BatchGetImage",
+               "Condition": {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::222222222222:role/maratron/dev/*"}}}]})},
+           policy=json.dumps({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "ecr:BatchGetImage"}]})),
+    single("ecr-lifecycle-keeps-deployed-images", "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+           {"repository": "maratron/web", "policy": LIFECYCLE}, label="count-only",
+           policy=json.dumps({"rules": [json.loads(LIFECYCLE)["rules"][-1]]})),
+    single("ecr-lifecycle-keeps-deployed-images", "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+           {"repository": "maratron/web", "policy": LIFECYCLE}, label="catch-all-first",
+           policy=json.dumps({"rules": [{**r, "rulePriority": 200 - r["rulePriority"]}
+                                        for r in json.loads(LIFECYCLE)["rules"]]})),
+    Case("ecs-image-by-digest", [resource(TASK, "good", task(image="1.dkr.ecr.us-east-1.amazonaws.com/m/web@sha256:"
+                                                         + "a" * 64))],
+         [resource(TASK, "by-tag", task(image="1.dkr.ecr.us-east-1.amazonaws.com/m/web:latest"))], "by-tag"),
+    stack_case("app-roles-in-environment-path-with-boundary",
+               [resource(ROLE, "good", {"assumeRolePolicy": "{}", "path": "/maratron/prod/", "tags": TAGS,
+                                        "permissionsBoundary": "arn:aws:iam::1:policy/maratron/b"})],
+               [resource(ROLE, "bad", {"assumeRolePolicy": "{}", "tags": TAGS})], "bad"),
     # tagging and stack
     single("required-tags", "aws:ec2/vpc:Vpc", VPC, tags=changed(TAGS, owner=DELETE)),
     stack_case("stateful-resources-protected", [resource("aws:kms/key:Key", "good", {"tags": TAGS}, protect=True)],
@@ -580,3 +652,22 @@ def test_preview_unknowns_skip_the_secret_scan_but_never_pass_a_rule_that_needs_
     assert not verdict.of("no-hard-coded-secrets") and not verdict.of("required-tags")
     cannot_run = verdict.of("rds-encrypted-with-cmk")
     assert [v.level for v in cannot_run] == ["advisory"] and "during preview" in cannot_run[0].message
+
+
+def test_github_trust_may_be_limited_to_known_repositories(pack: PolicyPackProcess) -> None:
+    trusted = resource(ROLE, "trusted", CI_ROLE)
+    foreign = resource(ROLE, "foreign", changed(CI_ROLE, assumeRolePolicy=github_trust(
+        sub=["repo:someone/else:environment:prod"])))
+    config = {"oidc-trust-pins-repository-and-environment": {"allowedRepositories": ["acme/maratron-infra"]}}
+    verdict = analyze(pack, [trusted, foreign], pack_config=config)
+    assert [v.urn for v in verdict.of("oidc-trust-pins-repository-and-environment")] == [foreign.urn]
+    assert "is not in allowedRepositories" in verdict.of("oidc-trust-pins-repository-and-environment")[0].message
+
+
+def test_the_foundation_is_always_prod_grade(pack: PolicyPackProcess) -> None:
+    """A bootstrap stack named like an environment (org-dev) still gets every prod rule."""
+    key = Resource(urn="urn:pulumi:org-dev::maratron-bootstrap::aws:kms/key:Key::k", type="aws:kms/key:Key",
+                   name="k", parent="", custom=True, inputs={"enableKeyRotation": True, "tags": TAGS},
+                   outputs={"enableKeyRotation": True, "tags": TAGS})
+    verdict = analyze(pack, [key], "org-dev", {"all": "mandatory"})
+    assert verdict.of("stateful-resources-protected")

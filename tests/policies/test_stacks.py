@@ -86,6 +86,8 @@ SWEEP: list[Break] = [
     Break("aws:iam/rolePolicy:RolePolicy", ("policy",), ADMIN_DOC, "iam-no-wildcard-admin"),
     Break("aws:iam/role:Role", ("managedPolicyArns",), ["arn:aws:iam::aws:policy/AdministratorAccess"],
           "iam-no-admin-managed-policies"),
+    Break("aws:iam/role:Role", ("path",), "/", "app-roles-in-environment-path-with-boundary"),
+    Break("aws:iam/role:Role", ("permissionsBoundary",), DELETE, "app-roles-in-environment-path-with-boundary"),
     # database
     Break("aws:rds/instance:Instance", ("storageEncrypted",), False, "rds-encrypted-with-cmk", PRIMARY),
     Break("aws:rds/instance:Instance", ("kmsKeyId",), DELETE, "rds-encrypted-with-cmk", PRIMARY),
@@ -131,6 +133,7 @@ SWEEP: list[Break] = [
     Break("aws:ecs/service:Service", ("serviceConnectConfiguration", "services", 0, "timeout",
                                       "idleTimeoutSeconds"), 60, "ecs-service-connect-timeout-covers-edge",
           ("name", "ai")),
+    Break("aws:ecs/taskDefinition:TaskDefinition", (*CONTAINER, "image"), "nginx:latest", "ecs-image-by-digest"),
     Break("aws:secretsmanager/secret:Secret", ("kmsKeyId",), DELETE, "secretsmanager-cmk"),
     Break("aws:secretsmanager/secret:Secret", ("name",), "maratron-prod/app/nextauth-secret",
           "secretsmanager-name-unambiguous"),
@@ -221,19 +224,64 @@ def test_misconfiguration_sweep_prod(pack: PolicyPackProcess, prod: StackRun, en
     assert hits, "\n".join(render_verdict(verdict))
 
 
+TRUST = ("assumeRolePolicy", "<json>", "Statement", 0)
+BOOTSTRAP_SWEEP: list[Break] = [
+    Break("aws:iam/role:Role", (*TRUST, "Condition", "StringEquals", "token.actions.githubusercontent.com:sub"),
+          ["repo:acme/*:environment:prod"], "oidc-trust-pins-repository-and-environment"),
+    Break("aws:iam/role:Role", (*TRUST, "Condition", "StringEquals", "token.actions.githubusercontent.com:aud"),
+          DELETE, "oidc-trust-pins-repository-and-environment"),
+    Break("aws:iam/role:Role", (*TRUST, "Principal"), {"AWS": "*"}, "no-role-assumable-by-anyone"),
+    Break("aws:iam/openIdConnectProvider:OpenIdConnectProvider", ("clientIdLists",), ["https://github.com/acme"],
+          "oidc-provider-github-audience"),
+    Break("aws:ecr/repository:Repository", ("imageTagMutability",), "MUTABLE", "ecr-repository-hardened"),
+    Break("aws:ecr/repository:Repository", ("imageScanningConfiguration", "scanOnPush"), False,
+          "ecr-repository-hardened"),
+    Break("aws:ecr/lifecyclePolicy:LifecyclePolicy", ("policy",), json.dumps({"rules": [{
+        "rulePriority": 1, "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 30},
+        "action": {"type": "expire"}}]}), "ecr-lifecycle-keeps-deployed-images"),
+    Break("aws:ecr/repository:Repository", (PROTECT,), False, "stateful-resources-protected"),
+    Break("aws:s3/bucket:Bucket", (PROTECT,), False, "stateful-resources-protected"),
+    Break("aws:kms/key:Key", ("enableKeyRotation",), False, "kms-key-rotation"),
+    Break("aws:s3/bucketVersioning:BucketVersioning", ("versioningConfiguration", "status"), "Suspended",
+          "s3-versioning"),
+]
+
+
+def test_the_foundation_is_clean_under_the_pack(pack: PolicyPackProcess) -> None:
+    from offline.foundation import bootstrap_stacks, run_bootstrap
+
+    for stack in bootstrap_stacks():
+        verdict = check_run(run_bootstrap(stack), pack=pack)
+        assert verdict.mandatory == [], "\n".join(render_verdict(verdict))
+        assert verdict.policies == len(pack.policy_names())
+
+
+@pytest.mark.parametrize("entry", BOOTSTRAP_SWEEP, ids=lambda e: e.id)
+def test_misconfiguration_sweep_bootstrap(pack: PolicyPackProcess, entry: Break) -> None:
+    from offline.foundation import run_bootstrap
+
+    shared = run_bootstrap("shared")
+    assert _target(shared, entry) is not None, f"the shared foundation has no {entry.type}"
+    resources, changed = broken(shared, entry)
+    verdict = check_resources(pack, "shared", resources, load_pack_config("bootstrap"), analyze_only=[changed.urn])
+    hits = [v for v in verdict.mandatory if v.policy == entry.policy and v.urn == changed.urn]
+    assert hits, "\n".join(render_verdict(verdict))
+
+
 def test_sweep_covers_every_policy_that_can_be_broken_in_one_resource() -> None:
     # Policies about a missing companion resource (flow logs, WAF association, HTTPS listener, bucket
-    # companions, replicas) and the two SG cross-checks are covered by test_rules.py cases instead.
+    # companions, replicas) and the two SG cross-checks are covered by test_rules.py cases instead, and so are the
+    # repository policies (the organization layout only).
     stack_only = {"vpc-flow-logs", "alb-waf-rate-limit", "alb-has-https-listener", "s3-bucket-hardening",
                   "rds-primary-has-replica", "data-store-ingress-from-security-groups-only",
                   "security-group-no-internet-ingress", "alb-access-logs", "ecs-cluster-container-insights",
                   "kms-key-policy-no-public-principal", "redis-in-vpc", "no-hard-coded-secrets",
                   # a dependency edge, a Spot stack, a violation reported on the role a policy belongs to:
                   "ecs-service-connect-client-depends-on-server", "fargate-spot-arm64-platform-version",
-                  "rds-export-role-kms"}
+                  "rds-export-role-kms", "ecr-repository-policy-not-public"}
     from policies.rules import ALL_RULES
 
-    assert {r.policy.name for r in ALL_RULES} - stack_only <= {e.policy for e in SWEEP}
+    assert {r.policy.name for r in ALL_RULES} - stack_only <= {e.policy for e in SWEEP + BOOTSTRAP_SWEEP}
 
 
 # --- pack config ------------------------------------------------------------------------------------------------------
@@ -283,3 +331,10 @@ def test_stack_export_has_the_cli_shape(prod: StackRun) -> None:
     key = next(r for r in resources if r["type"] == "aws:kms/key:Key")
     assert key["protect"] is True and key["inputs"]["enableKeyRotation"] is True and key["parent"]
     json.dumps(export)
+
+
+def test_the_stack_reference_is_exported_as_read_not_managed(prod: StackRun) -> None:
+    resources = stack_export(prod)["deployment"]["resources"]
+    (reference,) = [r for r in resources if r["type"] == "pulumi:pulumi:StackReference"]
+    assert reference["external"] is True and reference["id"] == "organization/maratron-bootstrap/shared"
+    assert not [r for r in resources if r.get("external") and r["type"] != "pulumi:pulumi:StackReference"]

@@ -1,0 +1,108 @@
+"""The account foundation that CI, the app team and the first deploy stand on (Pulumi project maratron-bootstrap).
+
+One stack per AWS account (bootstrap/bootstrap_config.py). In the shared account: the state backend (`pulumi login
+s3://...`), the image repositories, the GitHub OIDC provider and the roles that push images. In each account that
+runs an environment: the OIDC provider, the environment's stack-secrets key, its workload permissions boundary and
+its preview and deploy roles. The app stacks read the shared stack's outputs (bootstrap/bootstrap_outputs.py).
+
+Applied by an administrator from the runbook (docs/runbooks/bootstrap.md), never by CI: these stacks create CI's
+own roles, and a CI role able to apply them could rewrite its own trust.
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the shared components/ live at the repository root
+
+import pulumi
+import pulumi_aws as aws
+
+from bootstrap import bootstrap_config
+from bootstrap.bootstrap_outputs import ENVIRONMENT_ACCOUNT, FOUNDATION
+from bootstrap.parts import (
+    environment_arns,
+    environment_roles,
+    foundation_from_outputs,
+    preview_environment,
+    read_shared_stack,
+    shared_parts,
+)
+from components.base import AwsContext
+from components.ci_roles import FoundationArns
+from components.constants import workload_role_path
+from components.github_oidc import GithubOidcProvider, GithubOidcProviderArgs
+from components.stack_secrets import StackSecretsKey, StackSecretsKeyArgs, secrets_provider_url
+
+config = bootstrap_config.load()  # every config problem at once, before any resource is registered
+ctx = AwsContext(account_id=config.this_account_id, partition=config.partition, region=config.region)
+# One explicit provider, pinned to this stack's account: credentials for another account fail before any call.
+# Every stack file also disables the default provider, so nothing can slip past this one.
+provider = aws.Provider("account", region=config.region, allowed_account_ids=[ctx.account_id],
+                        profile=pulumi.Config("aws").get("profile"))  # explicit providers read no aws: config
+opts = pulumi.ResourceOptions(providers=[provider])
+tags = config.tags
+
+github = GithubOidcProvider("github", GithubOidcProviderArgs(
+    context=ctx, existing_arn=config.oidc_provider_arn, tags=tags), opts=opts)
+bootstrap_key = StackSecretsKey("bootstrap-secrets", StackSecretsKeyArgs(
+    context=ctx, purpose="bootstrap", tags=tags), opts=opts)
+secrets = {env: StackSecretsKey(f"{env}-secrets", StackSecretsKeyArgs(context=ctx, purpose=env, tags=tags), opts=opts)
+           for env in config.hosted_environments}
+local_keys = [bootstrap_key.key.arn, *(key.key.arn for key in secrets.values())]
+
+if config.manages_shared:
+    shared = shared_parts(config, ctx, github.arn, opts)
+    foundation = FoundationArns(
+        partition=ctx.partition, region=ctx.region, state_bucket_arn=shared.state.bucket_arn,
+        state_key_arn=shared.state.key.arn, repository_arns=shared.registry.arns(),
+        protected_key_arns=[shared.state.key.arn, shared.registry.key.arn, *local_keys],
+        bootstrap_stack=config.shared_stack_path)
+else:
+    foundation = foundation_from_outputs(config, read_shared_stack(config), local_keys)
+
+roles = {env: environment_roles(config, ctx, foundation, github.arn, env, secrets[env], opts)
+         for env in config.hosted_environments}
+
+if config.manages_shared:
+    planned = environment_arns(config, ctx.partition)  # organization layout: roles other stacks create
+    preview_arns = {env: roles[env].preview.role.arn if env in roles else planned[env]["preview"]
+                    for env in config.environments}
+    deploy_arns = {env: roles[env].deploy.role.arn if env in roles else planned[env]["deploy"]
+                   for env in config.environments}
+    FOUNDATION.export({
+        "layout": config.layout,
+        "region": config.region,
+        "accounts": {"shared": config.accounts.shared, **{env: config.account_id(env) for env in config.environments}},
+        "backendUrl": shared.state.url(),
+        "stateBucketName": shared.state.bucket.name,
+        "stateKeyArn": shared.state.key.arn,
+        "secretsProviders": {env: secrets_provider_url(env, config.region) for env in config.environments},
+        "bootstrapSecretsProvider": bootstrap_key.provider_url,
+        "registryId": shared.registry.registry_id,
+        "repositoryNames": shared.registry.names(),
+        "repositoryUrls": shared.registry.urls(),
+        "repositoryArns": shared.registry.arns(),
+        "imagesKeyArn": shared.registry.key.arn,
+        "previewRoleArns": preview_arns,
+        "deployRoleArns": deploy_arns,
+        "appCiRoleArn": shared.publishers["app-ci"].role.arn,
+        "infraCiRoleArn": shared.publishers["infra-ci"].role.arn,
+        "githubEnvironments": {**{env: deploy_arns[env] for env in config.environments},
+                               **{preview_environment(env): preview_arns[env] for env in config.environments},
+                               config.images_environment: shared.publishers["infra-ci"].role.arn},
+        "workloadBoundaryArns": {env: roles[env].boundary.policy.arn if env in roles else planned[env]["boundary"]
+                                 for env in config.environments},
+        "workloadRolePaths": {env: workload_role_path(env) for env in config.environments},
+    }, where="bootstrap/bootstrap_outputs.py (FOUNDATION)")
+else:
+    own = roles[config.account]
+    ENVIRONMENT_ACCOUNT.export({
+        "environment": config.account,
+        "accountId": ctx.account_id,
+        "oidcProviderArn": github.arn,
+        "previewRoleArn": own.preview.role.arn,
+        "deployRoleArn": own.deploy.role.arn,
+        "workloadBoundaryArn": own.boundary.policy.arn,
+        "secretsProvider": secrets[config.account].provider_url,
+        "bootstrapSecretsProvider": bootstrap_key.provider_url,
+    }, where="bootstrap/bootstrap_outputs.py (ENVIRONMENT_ACCOUNT)")

@@ -1,0 +1,469 @@
+"""The roles GitHub Actions assumes, and exactly what each may do.
+
+* maratron-preview-<env> (this repository, GitHub environment `<env>-preview`): read its stack's state and the
+  foundation's, decrypt its stack secrets, make the lookups `pulumi preview` makes.
+* maratron-deploy-<env> (this repository, environment `<env>`): everything the app stack of <env> manages, scoped
+  as below; tag the images it deploys.
+* maratron-app-ci (the app repository, environment `images`): push the web and ai images, nothing else.
+* maratron-infra-ci (this repository, environment `images`): push the backup image, nothing else.
+
+Every role has a permissions boundary (a managed policy that caps it even if someone attaches more by hand), a
+one-hour session (deploy: two hours, a first prod `up` takes 25-35 minutes plus migrations), and a trust that pins
+one repository and one GitHub environment (components/github_oidc.py).
+
+**Preview** never uses `--refresh`, so it needs no read access to the resources themselves: a DIY preview reads
+the checkpoint and decrypts the config secrets, and the program's data-source calls (`INVOKE_ACTIONS`) are the only
+AWS reads. AWS managed "ReadOnly" policies are deliberately not used: they read data (AmazonS3ReadOnlyAccess is
+`s3:Get*` on `*`).
+
+**Deploy** is generated from `DEPLOY_SERVICES`, one entry per AWS service the app stack manages (a test derives the
+services from the app stack's own resources, so a new one is a visible change here). Where resource names are
+ours, the grant is scoped to them: S3 buckets `maratron-<env>-*`, secrets `maratron-<env>/*`, SNS topics
+`maratron-<env>-*`, the foundation's repositories (read and tag only), IAM roles under `/maratron/<env>/` that carry
+the workload permissions boundary. The other services are granted in the stack's region only (`aws:RequestedRegion`)
+because their ARNs carry ids AWS assigns at creation or their reads have no resource-level permissions; each entry
+says why, and docs/bootstrap-permissions.md (generated) lists them. Tag-based conditions are not used: a global key
+"is not available in every request context"
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html), and an Allow whose key is
+absent never matches, which would break deploys in ways only the first real `up` shows. Separation between
+environments therefore rests on names and paths in one account; the Organizations layout (an account per
+environment) separates them completely and is the recommendation for prod.
+
+Explicit denies (in the policy and the boundary): removing or changing a permissions boundary ("Deleting the
+permissions boundary for a role might increase its permissions",
+https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteRolePermissionsBoundary.html), anything on
+the CI roles, the boundaries and the OIDC provider, creating users, groups or access keys, Organizations and
+account settings, stopping CloudTrail, managing the foundation's keys beyond using them, and every ECR write except
+tagging.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pulumi
+import pulumi_aws as aws
+
+from components.backup_storage import SNAPSHOT_EXPORT_KMS_ACTIONS
+from components.base import AwsContext, named_tags, policy_json
+from components.constants import CI_ROLE_PATH, PROJECT, ROLE_PATH_PREFIX, workload_role_path
+from components.github_oidc import trust_policy
+from components.image_registry import describe_statements, push_statements, tag_statements
+from components.stack_secrets import decrypt_statements
+from components.state_backend import StackPath, app_stack, state_read_statements, state_write_statements
+
+RoleKind = Literal["preview", "deploy", "publisher"]
+PREVIEW_SESSION_SECONDS = 3600
+DEPLOY_SESSION_SECONDS = 7200
+
+
+# --- names: every account computes the same ARNs (the Organizations layout grants by ARN before roles exist) -------
+
+def ci_role_name(kind: str, environment: str = "") -> str:
+    """maratron-preview-dev, maratron-deploy-prod, maratron-app-ci, maratron-infra-ci (role names are unique per
+    account, whatever the path: the project prefix keeps them apart from other teams' roles)."""
+    return f"{PROJECT}-{kind}-{environment}" if environment else f"{PROJECT}-{kind}"
+
+
+def role_arn(partition: str, account_id: str, name: str, path: str = CI_ROLE_PATH) -> str:
+    return f"arn:{partition}:iam::{account_id}:role{path}{name}"
+
+
+def workload_boundary_name(environment: str) -> str:
+    return f"{PROJECT}-{environment}-workload-boundary"
+
+
+def workload_boundary_arn(partition: str, account_id: str, environment: str) -> str:
+    return f"arn:{partition}:iam::{account_id}:policy{ROLE_PATH_PREFIX}{workload_boundary_name(environment)}"
+
+
+# --- what the app program calls while previewing ----------------------------------------------------------------------
+
+INVOKE_ACTIONS: dict[str, tuple[str, ...]] = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": ("ec2:DescribeAvailabilityZones",),
+    "aws:index/getCallerIdentity:getCallerIdentity": (),  # sts:GetCallerIdentity needs no permission
+    "aws:index/getRegion:getRegion": (),  # answered by the provider from its configuration
+    "aws:index/getPartition:getPartition": (),  # likewise
+    "aws:elb/getServiceAccount:getServiceAccount": (),  # a table inside the provider
+    "aws:ecr/getImage:getImage": ("ecr:DescribeImages",),  # scoped to the foundation's repositories
+    "aws:ecr/getAuthorizationToken:getAuthorizationToken": ("ecr:GetAuthorizationToken",),  # backup build path
+}
+"""Data-source token -> the IAM actions its call needs. A test checks every token the app stack invokes offline is
+here, so a new data source cannot silently break pull-request previews."""
+REGION_WIDE_READS = ("ec2:DescribeAvailabilityZones",)
+"""Actions without resource-level permissions (Service Authorization Reference: no resource type)."""
+
+
+# --- what the deploy role manages -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ServiceGrant:
+    """One AWS service the app stack manages: the resources the deploy role may act on, and why that wide."""
+
+    service: str
+    resources: tuple[str, ...]
+    """ARN templates ({partition}, {region}, {account}, {env}, {project}); `*` = any, in the region only."""
+    why: str
+    regional: bool = True
+    """Condition aws:RequestedRegion = the stack's region (false for global services)."""
+
+
+DEPLOY_SERVICES: tuple[ServiceGrant, ...] = (
+    ServiceGrant("ec2", ("*",), "VPC, subnet, route table, NAT gateway, endpoint, security group and flow log ARNs "
+                 "end in ids EC2 assigns at creation (vpc-..., sg-...), and every read is a Describe* call without "
+                 "resource-level permissions."),
+    ServiceGrant("elasticloadbalancing", ("*",), "load balancer, target group and listener ARNs end in ids assigned "
+                 "at creation; Describe* has no resource-level permissions."),
+    ServiceGrant("rds", ("*",), "besides the instances (db:maratron-<env>-db*), the stack manages parameter and "
+                 "subnet groups, snapshots taken on deletion and automated-backup replication, and reads through "
+                 "Describe* calls without resource-level permissions."),
+    ServiceGrant("elasticache", ("*",), "replication groups, their member clusters, parameter and subnet groups and "
+                 "final snapshots; Describe* has no resource-level permissions."),
+    ServiceGrant("ecs", ("*",), "RegisterTaskDefinition and the Describe*/List* calls have no resource-level "
+                 "permissions."),
+    ServiceGrant("logs", ("*",), "log groups are named /maratron-<env>/..., /aws/rds/instance/maratron-<env>-db*/... "
+                 "and aws-waf-logs-maratron-<env>, but the WAF log delivery's resource policy (PutResourcePolicy) and "
+                 "DescribeLogGroups have no resource-level permissions."),
+    ServiceGrant("cloudwatch", ("*",), "alarms and dashboards are named maratron-<env>-*, but "
+                 "DescribeAlarms/ListTagsForResource reads and PutMetricAlarm on composite paths are account-wide."),
+    ServiceGrant("events", ("*",), "the ECS deployment-failure rule (maratron-<env>-ecs-deployment-failed) and its "
+                 "targets; ListTargetsByRule/Describe reads are resource-scoped but ListRules is not."),
+    ServiceGrant("kms", ("*",), "CreateKey has no resource (the key does not exist yet); key ARNs are random ids. "
+                 "The foundation's own keys are protected by an explicit deny."),
+    ServiceGrant("wafv2", ("*",), "web ACL ARNs end in an id assigned at creation; the managed rule groups are "
+                 "AWS-owned ARNs."),
+    ServiceGrant("acm", ("*",), "certificate ARNs end in an id assigned at creation."),
+    ServiceGrant("scheduler", ("*",), "the backup schedule is auto-named in the default group."),
+    ServiceGrant("servicediscovery", ("*",), "Service Connect namespaces and services are ids assigned at creation."),
+    ServiceGrant("application-autoscaling", ("*",), "scalable targets are identified by the ECS service, policies "
+                 "by ids assigned at creation; Describe* is account-wide."),
+    ServiceGrant("s3", ("arn:{partition}:s3:::{project}-{env}-*", "arn:{partition}:s3:::{project}-{env}-*/*"),
+                 "scoped: every bucket of the stack is named <project>-<env>-<kind>-<suffix>."),
+    ServiceGrant("secretsmanager", ("arn:{partition}:secretsmanager:{region}:{account}:secret:{project}-{env}/*",),
+                 "scoped: every secret of the stack is named <project>-<env>/<name>."),
+    ServiceGrant("sns", ("arn:{partition}:sns:{region}:{account}:{project}-{env}-*",),
+                 "scoped: the alert topic is <project>-<env>-alerts (subscriptions are under its ARN)."),
+    ServiceGrant("route53", ("arn:{partition}:route53:::hostedzone/*", "arn:{partition}:route53:::change/*"),
+                 "record sets of the stack's hosted zone and their change status: the zone id is app configuration "
+                 "(hostedZoneId), not known to the foundation; global service (no region condition).",
+                 regional=False),
+)
+"""The services of the app stack. `iam` (roles under /maratron/<env>/ only) and `ecr` (read and tag the foundation's
+repositories) have their own statements below."""
+
+SERVICE_OF_MODULE: dict[str, str] = {
+    "ec2": "ec2", "vpc": "ec2", "lb": "elasticloadbalancing", "alb": "elasticloadbalancing", "rds": "rds",
+    "elasticache": "elasticache", "ecs": "ecs", "kms": "kms", "wafv2": "wafv2", "acm": "acm", "scheduler": "scheduler",
+    "servicediscovery": "servicediscovery", "appautoscaling": "application-autoscaling", "s3": "s3",
+    "secretsmanager": "secretsmanager", "sns": "sns", "route53": "route53", "iam": "iam", "ecr": "ecr",
+}
+
+
+def service_of(resource_type: str) -> str | None:
+    """The IAM service prefix that manages a pulumi-aws resource type (None for non-AWS types)."""
+    if not resource_type.startswith("aws:"):
+        return None
+    module, _, name = resource_type.split(":")[1].partition("/")
+    if module == "cloudwatch":
+        if name.startswith("log"):
+            return "logs"
+        if name.startswith("event"):
+            return "events"
+        return "cloudwatch"
+    return SERVICE_OF_MODULE.get(module, module)
+
+
+PASSED_TO_SERVICES = ("ecs-tasks.amazonaws.com", "monitoring.rds.amazonaws.com", "scheduler.amazonaws.com",
+                      "vpc-flow-logs.amazonaws.com", "export.rds.amazonaws.com")
+"""Services the app stack's roles are passed to (their trust principals; a test keeps the two equal)."""
+SERVICE_LINKED_ROLES = ("ecs.amazonaws.com", "rds.amazonaws.com", "elasticache.amazonaws.com",
+                        "elasticloadbalancing.amazonaws.com", "ecs.application-autoscaling.amazonaws.com")
+"""Service-linked roles a first deploy in a fresh account may have to create."""
+MANAGED_POLICIES_ATTACHED = ("service-role/AmazonRDSEnhancedMonitoringRole",)
+"""AWS managed policies the app stack attaches to its roles (nothing else may be attached)."""
+WORKLOAD_ROLE_ACTIONS = ("iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
+                         "iam:PutRolePermissionsBoundary")
+"""Role writes allowed only while the role keeps the workload boundary (condition iam:PermissionsBoundary, as in
+the IAM user guide's example of delegating role creation with a permissions boundary)."""
+WORKLOAD_ROLE_UNCONDITIONED = ("iam:DeleteRole", "iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies",
+                               "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole",
+                               "iam:ListRoleTags", "iam:TagRole", "iam:UntagRole", "iam:UpdateRole",
+                               "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy")
+"""Role reads and edits that cannot widen what a role may do (its boundary still caps it)."""
+
+
+@dataclass(frozen=True)
+class FoundationArns:
+    """What CI roles act on, as ARNs: from the components in the account that has them, or from the shared stack's
+    outputs in an environment account (Organizations layout)."""
+
+    partition: str
+    region: str
+    state_bucket_arn: pulumi.Input[str]
+    state_key_arn: pulumi.Input[str]
+    repository_arns: Mapping[str, pulumi.Input[str]]
+    protected_key_arns: Sequence[pulumi.Input[str]]
+    """The foundation's keys in this account (state, images, stack secrets): used, never managed, by deploys."""
+    bootstrap_stack: StackPath
+    """The stack app stacks read with a StackReference (preview and deploy read its checkpoint)."""
+
+
+@dataclass(frozen=True)
+class EnvironmentTarget:
+    """One environment as its CI roles see it."""
+
+    environment: str
+    account_id: str
+    secrets_key_arn: pulumi.Input[str]
+
+    def workload_boundary_arn(self, partition: str) -> str:
+        return workload_boundary_arn(partition, self.account_id, self.environment)
+
+
+def _render(template: str, f: FoundationArns, target: EnvironmentTarget) -> str:
+    return template.format(partition=f.partition, region=f.region, account=target.account_id,
+                           env=target.environment, project=PROJECT)
+
+
+def _in_region(f: FoundationArns) -> dict[str, Any]:
+    return {"StringEquals": {"aws:RequestedRegion": [f.region]}}
+
+
+def preview_statements(f: FoundationArns, target: EnvironmentTarget) -> list[dict[str, Any]]:
+    """A read-only `pulumi preview` of the environment's app stack (no refresh)."""
+    return [
+        *state_read_statements(f.state_bucket_arn, f.state_key_arn, f.region,
+                               [app_stack(target.environment), f.bootstrap_stack]),
+        *decrypt_statements(target.secrets_key_arn),
+        {"Sid": "ProgramLookups", "Effect": "Allow", "Action": list(REGION_WIDE_READS), "Resource": "*",
+         "Condition": _in_region(f)},
+        *describe_statements(f.repository_arns),
+    ]
+
+
+def deploy_statements(f: FoundationArns, target: EnvironmentTarget, *,
+                      push_services: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """`pulumi up` of the environment's app stack, then its one-off tasks and `ops.verify` (see the module doc)."""
+    env, account = target.environment, target.account_id
+    roles = role_arn(f.partition, account, "*", workload_role_path(env))
+    boundary = target.workload_boundary_arn(f.partition)
+    statements: list[dict[str, Any]] = [
+        *state_read_statements(f.state_bucket_arn, f.state_key_arn, f.region,
+                               [app_stack(env), f.bootstrap_stack]),
+        *state_write_statements(f.state_bucket_arn, f.state_key_arn, f.region, app_stack(env)),
+        *decrypt_statements(target.secrets_key_arn),
+        *describe_statements(f.repository_arns),
+        *tag_statements(f.repository_arns),
+    ]
+    if push_services:
+        statements += push_statements(f.repository_arns, push_services)[1:]  # the login is in tag_statements
+    regional = [g for g in DEPLOY_SERVICES if g.resources == ("*",) and g.regional]
+    statements.append({"Sid": "ManageRegionalServices", "Effect": "Allow",
+                       "Action": sorted(f"{g.service}:*" for g in regional), "Resource": "*",
+                       "Condition": _in_region(f)})
+    for g in DEPLOY_SERVICES:
+        if g.resources == ("*",):
+            continue
+        sid = "Manage" + "".join(part.capitalize() for part in g.service.replace("-", " ").split())
+        statement: dict[str, Any] = {"Sid": sid, "Effect": "Allow", "Action": [f"{g.service}:*"],
+                                     "Resource": [_render(r, f, target) for r in g.resources]}
+        if g.regional:
+            statement["Condition"] = _in_region(f)
+        statements.append(statement)
+    statements += [
+        {"Sid": "WorkloadRolesKeepTheBoundary", "Effect": "Allow", "Action": list(WORKLOAD_ROLE_ACTIONS),
+         "Resource": [roles], "Condition": {"StringEquals": {"iam:PermissionsBoundary": boundary}}},
+        {"Sid": "AttachOnlyKnownManagedPolicies", "Effect": "Allow",
+         "Action": ["iam:AttachRolePolicy", "iam:DetachRolePolicy"], "Resource": [roles],
+         "Condition": {"StringEquals": {"iam:PermissionsBoundary": boundary},
+                       "ArnEquals": {"iam:PolicyARN": [f"arn:{f.partition}:iam::aws:policy/{name}"
+                                                       for name in MANAGED_POLICIES_ATTACHED]}}},
+        {"Sid": "EditWorkloadRoles", "Effect": "Allow", "Action": list(WORKLOAD_ROLE_UNCONDITIONED),
+         "Resource": [roles]},
+        {"Sid": "PassWorkloadRoles", "Effect": "Allow", "Action": ["iam:PassRole"], "Resource": [roles],
+         "Condition": {"StringEquals": {"iam:PassedToService": list(PASSED_TO_SERVICES)}}},
+        {"Sid": "ReadManagedPolicies", "Effect": "Allow", "Action": ["iam:GetPolicy", "iam:GetPolicyVersion"],
+         "Resource": [f"arn:{f.partition}:iam::aws:policy/{name}" for name in MANAGED_POLICIES_ATTACHED]},
+        {"Sid": "CreateServiceLinkedRoles", "Effect": "Allow", "Action": ["iam:CreateServiceLinkedRole"],
+         "Resource": [f"arn:{f.partition}:iam::{account}:role/aws-service-role/*"],
+         "Condition": {"StringEquals": {"iam:AWSServiceName": list(SERVICE_LINKED_ROLES)}}},
+        {"Sid": "ProgramLookups", "Effect": "Allow", "Action": list(REGION_WIDE_READS), "Resource": "*",
+         "Condition": _in_region(f)},
+    ]
+    return statements + deny_statements(f, target, push_services=push_services)
+
+
+def deny_statements(f: FoundationArns, target: EnvironmentTarget, *,
+                    push_services: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """What no deploy may do whatever its policy says (in the policy and in its boundary)."""
+    account = target.account_id
+    ecr_allowed = sorted({"ecr:GetAuthorizationToken", "ecr:DescribeImages", "ecr:BatchGetImage", "ecr:PutImage",
+                          "ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:ListImages",
+                          *(("ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload")
+                            if push_services else ())})
+    return [
+        {"Sid": "DenyBoundaryRemoval", "Effect": "Deny", "Action": ["iam:DeleteRolePermissionsBoundary"],
+         "Resource": "*"},
+        {"Sid": "DenyFoundationIdentities", "Effect": "Deny", "Action": ["iam:*"],
+         "Resource": [role_arn(f.partition, account, "*"),
+                      f"arn:{f.partition}:iam::{account}:policy{ROLE_PATH_PREFIX}*",
+                      f"arn:{f.partition}:iam::{account}:oidc-provider/*"]},
+        {"Sid": "DenyLongLivedCredentials", "Effect": "Deny",
+         "Action": ["iam:CreateUser", "iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:CreateGroup",
+                    "iam:AddUserToGroup", "iam:CreateOpenIDConnectProvider", "iam:CreateSAMLProvider"],
+         "Resource": "*"},
+        {"Sid": "DenyAccountAndOrganization", "Effect": "Deny", "Action": ["organizations:*", "account:*"],
+         "Resource": "*"},
+        {"Sid": "DenyAuditTampering", "Effect": "Deny",
+         "Action": ["cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "cloudtrail:UpdateTrail",
+                    "cloudtrail:PutEventSelectors"], "Resource": "*"},
+        {"Sid": "DenyManagingFoundationKeys", "Effect": "Deny",
+         "NotAction": ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
+         "Resource": list(f.protected_key_arns)},
+        {"Sid": "DenyRegistryChanges", "Effect": "Deny", "NotAction": ecr_allowed,
+         "Resource": [f"arn:{f.partition}:ecr:*:*:repository/*"]},
+    ]
+
+
+def deploy_boundary_statements(f: FoundationArns, target: EnvironmentTarget, *,
+                               push_services: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """The deploy role's permissions boundary: every service it may touch, and the same denies."""
+    services = sorted({g.service for g in DEPLOY_SERVICES} | {"iam", "ecr"})
+    return [{"Sid": "CeilingOfDeploys", "Effect": "Allow", "Action": [f"{s}:*" for s in services], "Resource": "*"},
+            *deny_statements(f, target, push_services=push_services)]
+
+
+def publisher_statements(repository_arns: Mapping[str, pulumi.Input[str]], services: Sequence[str]
+                         ) -> list[dict[str, Any]]:
+    """app-ci and infra-ci: push to their repositories, nothing else."""
+    return push_statements(repository_arns, services)
+
+
+# --- the role component -----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CiRoleArgs:
+    """Inputs of CiRole."""
+
+    context: AwsContext
+    """The account the role lives in."""
+    role_name: str
+    """Role name (unique in the account), e.g. maratron-deploy-prod."""
+    kind: RoleKind
+    """preview, deploy or publisher: tagged on the role (the policy pack checks deploy and preview trusts)."""
+    provider_arn: pulumi.Input[str]
+    """The account's GitHub OIDC provider."""
+    subjects: list[str]
+    """The exact `sub` claims allowed (components/github_oidc.py GithubRepository.subject)."""
+    statements: list[dict[str, Any]]
+    """The role's inline policy."""
+    boundary_statements: list[dict[str, Any]] | None = None
+    """Its permissions boundary; default: the inline policy itself (the role can never do more than it does today)."""
+    max_session_seconds: int = PREVIEW_SESSION_SECONDS
+    """Longest session (3600-43200); default one hour, configure-aws-credentials' default."""
+    tags: dict[str, str] = field(default_factory=dict)
+    """Tags for the role and its boundary."""
+
+    def __post_init__(self) -> None:
+        if not 3600 <= self.max_session_seconds <= 43200:
+            raise ValueError(f"CiRoleArgs({self.role_name!r}).max_session_seconds must be 3600-43200 (IAM role "
+                             "MaxSessionDuration: 1 to 12 hours)")
+
+
+class CiRole(pulumi.ComponentResource):
+    """An OIDC-trusted CI role with an inline policy and a permissions boundary."""
+
+    role: aws.iam.Role
+    boundary: aws.iam.Policy
+
+    def __init__(self, name: str, args: CiRoleArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("maratron:ci:CiRole", name, None, opts)
+        tags = {**named_tags(args.tags, args.role_name), "ci-role": args.kind}
+        self.boundary = aws.iam.Policy(
+            f"{name}-boundary",
+            name=f"{args.role_name}-boundary",
+            path=CI_ROLE_PATH,
+            description=f"Permissions boundary of {args.role_name}: the most it may ever do",
+            policy=policy_json(args.boundary_statements if args.boundary_statements is not None
+                               else args.statements),
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.role = aws.iam.Role(
+            name,
+            name=args.role_name,
+            path=CI_ROLE_PATH,
+            description=f"GitHub Actions ({args.kind}): {', '.join(args.subjects)}",
+            assume_role_policy=trust_policy(args.provider_arn, args.subjects),
+            max_session_duration=args.max_session_seconds,
+            permissions_boundary=self.boundary.arn,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.iam.RolePolicy(name, role=self.role.id, policy=policy_json(args.statements),
+                           opts=pulumi.ResourceOptions(parent=self.role))
+        self.register_outputs({"roleArn": self.role.arn})
+
+
+# --- the workload boundary --------------------------------------------------------------------------------------------
+
+def workload_boundary_statements(partition: str, account_id: str, environment: str) -> list[dict[str, Any]]:
+    """The most any role of the environment's app stack may do: what its task, execution, scheduler, flow-log,
+    monitoring and export roles use (a test checks every app role's statements fall inside). Its own policies and
+    the KMS key and bucket policies still decide the rest: "Permissions boundaries do not define the maximum
+    permissions that a resource-based policy can grant" (IAM API, PutRolePermissionsBoundary)."""
+    buckets = f"arn:{partition}:s3:::{PROJECT}-{environment}-*"
+    return [
+        {"Sid": "RunContainers", "Effect": "Allow", "Resource": "*",
+         "Action": ["ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer",
+                    "ecr:BatchGetImage", "secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret",
+                    "kms:Decrypt", "kms:GenerateDataKey", "kms:GenerateDataKey*", "kms:DescribeKey",
+                    "cloudwatch:PutMetricData", "ssmmessages:CreateControlChannel",
+                    "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel",
+                    "ssmmessages:OpenDataChannel"]},
+        {"Sid": "WriteLogs", "Effect": "Allow", "Resource": "*",
+         "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:PutRetentionPolicy",
+                    "logs:DescribeLogGroups", "logs:DescribeLogStreams", "logs:GetLogEvents"]},
+        {"Sid": "OwnBuckets", "Effect": "Allow", "Resource": [buckets, f"{buckets}/*"],
+         "Action": ["s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketLocation", "s3:GetObject",
+                    "s3:GetObject*", "s3:PutObject", "s3:PutObject*", "s3:DeleteObject", "s3:DeleteObject*",
+                    "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]},
+        {"Sid": "ScheduleOwnTasks", "Effect": "Allow", "Resource": "*",
+         "Action": ["ecs:RunTask", "ecs:TagResource"]},
+        # The snapshot-export role holds AWS's documented KMS set on the archive key (components/backup_storage.py).
+        {"Sid": "ExportSnapshotsWithOwnKeys", "Effect": "Allow", "Action": list(SNAPSHOT_EXPORT_KMS_ACTIONS),
+         "Resource": f"arn:{partition}:kms:*:{account_id}:key/*"},
+        {"Sid": "PassOwnRoles", "Effect": "Allow", "Action": ["iam:PassRole"],
+         "Resource": [role_arn(partition, account_id, "*", workload_role_path(environment))]},
+    ]
+
+
+@dataclass(frozen=True)
+class WorkloadBoundaryArgs:
+    """Inputs of WorkloadBoundary."""
+
+    context: AwsContext
+    environment: str
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class WorkloadBoundary(pulumi.ComponentResource):
+    """The managed policy every role of an environment's app stack must carry as its permissions boundary."""
+
+    policy: aws.iam.Policy
+
+    def __init__(self, name: str, args: WorkloadBoundaryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("maratron:ci:WorkloadBoundary", name, None, opts)
+        ctx = args.context
+        self.policy = aws.iam.Policy(
+            name,
+            name=workload_boundary_name(args.environment),
+            path=ROLE_PATH_PREFIX,
+            description=f"Permissions boundary of every role of the {args.environment} app stack",
+            policy=policy_json(workload_boundary_statements(ctx.partition, ctx.account_id, args.environment)),
+            tags=named_tags(args.tags, workload_boundary_name(args.environment)),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({"arn": self.policy.arn})

@@ -1,0 +1,261 @@
+"""The image repositories every environment pulls from: web, ai and backup, owned by the account foundation.
+
+One repository per image, shared by dev, staging and prod: an image is promoted by digest, so the bytes prod runs are
+the bytes staging ran. Every repository:
+
+* has immutable tags (a tag never moves: CKV_AWS_51), is scanned on push (CKV_AWS_163) and encrypted with the
+  foundation's images CMK (CKV_AWS_136). ECR uses a CMK through grants it creates on the key when the repository is
+  created, then calls GenerateDataKey on push and Decrypt on pull itself (ECR user guide, "Encryption at rest"), so
+  pushers and pullers need no KMS permissions of their own (https://docs.aws.amazon.com/AmazonECR/latest/userguide/
+  encryption-at-rest.html). The encryption is fixed at creation.
+* scans through the registry's scanning configuration (BASIC scan on push for `maratron/*`): the repository-level
+  setting "is being deprecated, in favor of specifying the image scanning configuration at the registry level" (ECR
+  API, PutImageScanningConfiguration). It is one per account and region, so `imageScanning: unmanaged` leaves it to
+  whoever owns it (e.g. an Inspector delegated administrator); `enhanced` switches to Inspector's continuous scans.
+* has a lifecycle that never expires an image a stack runs. ECR cannot know what runs, so every deploy tags the
+  images it runs `deployed-<environment>-<run>` (ops/tag_deployed_images.py, from ops/release.sh),
+  and the first rules of the policy select those tags: "An image that matches the tagging requirements of a higher
+  priority rule cannot be expired by a rule with a lower priority" (ECR lifecycle policy evaluation rules,
+  https://docs.aws.amazon.com/AmazonECR/latest/userguide/LifecyclePolicies.html), so the
+  catch-all rules after them never touch a deployed image. Those first rules keep the newest
+  `deployedImageRetainCount` images deployed to each environment — with the default 1000, years of releases. Then
+  untagged images go after `untaggedImageDays` (aborted or superseded pushes; build single-platform images with
+  `--provenance=false` so no untagged child manifest belongs to a tagged index), and of everything else the newest
+  `imageRetainCount` stay (CI builds nobody deployed).
+
+In the Organizations layout the environment accounts pull across accounts: each repository's policy grants the
+read actions (and DescribeImages, which `pulumi preview` calls to look an image up) to each environment account's
+root, narrowed to the roles of that environment (components/cross_account.py), and lets the deploy role add its
+`deployed-*` tags.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pulumi
+import pulumi_aws as aws
+
+from components.base import AwsContext, RemovalPolicy, named_tags, policy_json, retains
+from components.constants import DEPLOYED_TAG_PREFIX, IMAGE_SERVICES, PROJECT
+from components.cross_account import grant
+from components.encryption import customer_managed_key
+from components.settings import require_valid, setting
+
+ScanMode = Literal["basic", "enhanced", "unmanaged"]
+PULL_ACTIONS = ("ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage")
+PUSH_ACTIONS = ("ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart",
+                "ecr:CompleteLayerUpload", "ecr:PutImage", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
+                "ecr:DescribeImages")
+"""Docker/buildx push (with cache pulls); DescribeImages lets CI print the digest it pushed."""
+TAG_ACTIONS = ("ecr:BatchGetImage", "ecr:PutImage", "ecr:DescribeImages")
+"""Add a tag to an image already pushed: read its manifest, put it again under the new tag. Without the layer-upload
+actions nothing new can be pushed; immutable tags keep every existing tag where it is."""
+
+
+def repository_name(service: str) -> str:
+    """maratron/web, maratron/ai, maratron/backup."""
+    return f"{PROJECT}/{service}"
+
+
+def deployed_tag(environment: str, run: str) -> str:
+    """The tag a deploy puts on an image before running it (kept by the lifecycle's first rules)."""
+    return f"{DEPLOYED_TAG_PREFIX}{environment}-{run}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegistrySettings:
+    """Scanning and lifecycle of the image repositories."""
+
+    scanning: ScanMode = setting(
+        "imageScanning", "basic", "Registry scanning: basic (CVE scan on push, no charge), enhanced (Amazon "
+        "Inspector, continuous, billed per image) or unmanaged (leave the account's registry scanning configuration "
+        "to its owner, e.g. an Inspector delegated administrator).")
+    deployed_retain_count: int = setting(
+        "deployedImageRetainCount", 1000, "Per environment, the newest N images a deploy tagged deployed-<env>-* "
+        "that the lifecycle keeps (1-10000); no other rule may expire them.", minimum=1, maximum=10000)
+    untagged_days: int = setting(
+        "untaggedImageDays", 14, "Days after which an untagged image expires (1-365).", minimum=1, maximum=365)
+    retain_count: int = setting(
+        "imageRetainCount", 100, "Of the images no deploy tagged, the newest N per repository that stay (1-1000); "
+        "older CI builds expire.", minimum=1, maximum=1000)
+
+
+def lifecycle_policy(settings: RegistrySettings, environments: Sequence[str]) -> dict[str, Any]:
+    """The repository lifecycle (see the module docstring): deployed images first, then untagged, then the rest."""
+    rules: list[dict[str, Any]] = []
+    for priority, environment in enumerate(sorted(environments, key=_prod_first), start=1):
+        rules.append({
+            "rulePriority": priority,
+            "description": f"Keep images deployed to {environment} (no later rule can expire them)",
+            "selection": {"tagStatus": "tagged", "tagPatternList": [f"{DEPLOYED_TAG_PREFIX}{environment}-*"],
+                          "countType": "imageCountMoreThan", "countNumber": settings.deployed_retain_count},
+            "action": {"type": "expire"}})
+    rules.append({
+        "rulePriority": 90, "description": f"Expire untagged images after {settings.untagged_days} days",
+        "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days",
+                      "countNumber": settings.untagged_days},
+        "action": {"type": "expire"}})
+    rules.append({
+        "rulePriority": 100, "description": f"Keep the newest {settings.retain_count} images nobody deployed",
+        "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": settings.retain_count},
+        "action": {"type": "expire"}})
+    return {"rules": rules}
+
+
+def _prod_first(environment: str) -> tuple[int, str]:
+    order = {"prod": 0, "staging": 1, "dev": 2}
+    return (order.get(environment, 3), environment)
+
+
+@dataclass(frozen=True)
+class RegistryReader:
+    """An environment account reading the repositories across accounts (Organizations layout)."""
+
+    account_root: str
+    principal_arns: tuple[str, ...]
+    """Its workload roles (pattern) and CI roles: pull + DescribeImages."""
+    taggers: tuple[str, ...] = ()
+    """Its deploy role: may add deployed-* tags."""
+    pushers: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(role ARN, services) that may push, e.g. a deploy role building the backup image; default none."""
+
+
+@dataclass(frozen=True)
+class ImageRegistryArgs:
+    """Inputs of ImageRegistry."""
+
+    context: AwsContext
+    """The account and region of the registry."""
+    environments: tuple[str, ...]
+    """Environments that deploy from it (one keep-rule each in the lifecycle)."""
+    settings: RegistrySettings = field(default_factory=RegistrySettings)
+    """Scanning and lifecycle; default basic scanning, 1000 deployed images per environment, 100 others."""
+    readers: Sequence[RegistryReader] = ()
+    """Other accounts that pull; default none (one account: IAM policies suffice)."""
+    organization_id: str = ""
+    """With readers: the AWS Organizations id they must belong to; default none."""
+    services: tuple[str, ...] = IMAGE_SERVICES
+    """One repository each; default web, ai, backup."""
+    removal_policy: RemovalPolicy = "retain"
+    """retain (default): repositories are protected and never force-deleted with their images."""
+    tags: dict[str, str] = field(default_factory=dict)
+    """Tags for every taggable child."""
+
+    def __post_init__(self) -> None:
+        require_valid(self.settings)
+
+
+class ImageRegistry(pulumi.ComponentResource):
+    """Scanned, immutable, KMS-encrypted repositories with a lifecycle that keeps every deployed image."""
+
+    key: aws.kms.Key
+    repositories: dict[str, aws.ecr.Repository]
+
+    def __init__(self, name: str, args: ImageRegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("maratron:foundation:ImageRegistry", name, None, opts)
+        self._args = args
+        ctx = args.context
+        retain = retains(args.removal_policy)
+        self.key = customer_managed_key(
+            f"{name}-key", context=ctx, alias=f"{PROJECT}-images", description=f"{PROJECT}: ECR container images",
+            removal_policy=args.removal_policy, tags=args.tags, parent=self)
+        if args.settings.scanning != "unmanaged":
+            enhanced = args.settings.scanning == "enhanced"
+            aws.ecr.RegistryScanningConfiguration(
+                f"{name}-scanning",
+                scan_type="ENHANCED" if enhanced else "BASIC",
+                rules=[aws.ecr.RegistryScanningConfigurationRuleArgs(
+                    scan_frequency="CONTINUOUS_SCAN" if enhanced else "SCAN_ON_PUSH",
+                    repository_filters=[aws.ecr.RegistryScanningConfigurationRuleRepositoryFilterArgs(
+                        filter=f"{PROJECT}/*", filter_type="WILDCARD")])],
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        policy = json.dumps(lifecycle_policy(args.settings, args.environments))
+        self.repositories = {}
+        for service in args.services:
+            repository = aws.ecr.Repository(
+                f"{name}-{service}",
+                name=repository_name(service),
+                image_tag_mutability="IMMUTABLE",  # a tag always names the same image (CKV_AWS_51)
+                image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(scan_on_push=True),
+                encryption_configurations=[aws.ecr.RepositoryEncryptionConfigurationArgs(
+                    encryption_type="KMS", kms_key=self.key.arn)],
+                force_delete=not retain,
+                tags=named_tags(args.tags, repository_name(service)),
+                opts=pulumi.ResourceOptions(parent=self, protect=retain),
+            )
+            aws.ecr.LifecyclePolicy(f"{name}-{service}", repository=repository.name, policy=policy,
+                                    opts=pulumi.ResourceOptions(parent=repository))
+            if args.readers:
+                aws.ecr.RepositoryPolicy(f"{name}-{service}", repository=repository.name,
+                                         policy=policy_json(self._reader_statements(service)),
+                                         opts=pulumi.ResourceOptions(parent=repository))
+            self.repositories[service] = repository
+        self.register_outputs({"repositoryUrls": {s: r.repository_url for s, r in self.repositories.items()}})
+
+    # --- capabilities -------------------------------------------------------------------------------------------
+
+    @property
+    def registry_id(self) -> str:
+        return self._args.context.account_id
+
+    def arns(self) -> dict[str, pulumi.Output[str]]:
+        return {service: repository.arn for service, repository in self.repositories.items()}
+
+    def urls(self) -> dict[str, pulumi.Output[str]]:
+        return {service: repository.repository_url for service, repository in self.repositories.items()}
+
+    def names(self) -> dict[str, str]:
+        return {service: repository_name(service) for service in self.repositories}
+
+    # --- cross-account (Organizations layout) -------------------------------------------------------------------
+
+    def _reader_statements(self, service: str) -> list[dict[str, Any]]:
+        statements: list[dict[str, Any]] = []
+        org = self._args.organization_id
+        for index, reader in enumerate(self._args.readers):
+            statements.append(grant({"Effect": "Allow", "Action": [*PULL_ACTIONS, "ecr:DescribeImages"]},
+                                    account_root=reader.account_root, principal_arns=reader.principal_arns,
+                                    organization_id=org, sid=f"Pull{index}"))
+            if reader.taggers:
+                statements.append(grant({"Effect": "Allow", "Action": list(TAG_ACTIONS)},
+                                        account_root=reader.account_root, principal_arns=reader.taggers,
+                                        organization_id=org, sid=f"TagDeployed{index}"))
+            pushers = [role for role, services in reader.pushers if service in services]
+            if pushers:
+                statements.append(grant({"Effect": "Allow", "Action": list(PUSH_ACTIONS)},
+                                        account_root=reader.account_root, principal_arns=pushers,
+                                        organization_id=org, sid=f"Push{index}"))
+        return statements
+
+
+def push_statements(repository_arns: Mapping[str, pulumi.Input[str]], services: Sequence[str]
+                    ) -> list[dict[str, Any]]:
+    """Push (and nothing else) to the given services' repositories."""
+    return [
+        # The registry login token is account-wide: "users [need] permission to make calls to the
+        # ecr:GetAuthorizationToken API through an IAM policy before they can authenticate to a registry" (ECR user
+        # guide, repository policy examples); the action has no resource to scope it to.
+        {"Sid": "RegistryLogin", "Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"], "Resource": "*"},
+        {"Sid": "PushImages", "Effect": "Allow", "Action": list(PUSH_ACTIONS),
+         "Resource": [repository_arns[service] for service in services]},
+    ]
+
+
+def describe_statements(repository_arns: Mapping[str, pulumi.Input[str]]) -> list[dict[str, Any]]:
+    """Look images up (what `pulumi preview` does with aws.ecr.get_image)."""
+    return [{"Sid": "LookUpImages", "Effect": "Allow", "Action": ["ecr:DescribeImages"],
+             "Resource": list(repository_arns.values())}]
+
+
+def tag_statements(repository_arns: Mapping[str, pulumi.Input[str]]) -> list[dict[str, Any]]:
+    """Tag deployed images (ops/release.sh, right after `pulumi up`)."""
+    return [
+        {"Sid": "RegistryLoginForTags", "Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"], "Resource": "*"},
+        {"Sid": "TagDeployedImages", "Effect": "Allow", "Action": list(TAG_ACTIONS),
+         "Resource": list(repository_arns.values())},
+    ]

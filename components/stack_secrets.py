@@ -1,0 +1,80 @@
+"""KMS keys for Pulumi's secrets provider: `pulumi stack init <env> --secrets-provider awskms://alias/...`.
+
+With a self-managed backend, stack secrets (the config values set with `pulumi config set --secret`, secret outputs
+in the state) are encrypted with a per-stack data key that the CLI wraps with the secrets provider once, at
+`stack init` / `stack change-secrets-provider` (KMS Encrypt), and unwraps on every run (KMS Decrypt) (pulumi/pulumi
+pkg/secrets/cloud/manager.go). A passphrase is never needed. One key per environment: a key shared by dev and prod
+would let dev's CI role unwrap prod's data key, which sits in plain sight in Pulumi.prod.yaml (`encryptedkey`).
+
+So CI roles get kms:Decrypt (and DescribeKey) on their environment's key only, without `kms:ViaService`: the CLI
+calls KMS directly. Encrypt stays with administrators (stack init, change-secrets-provider, rotation).
+Format of the provider URL: `awskms://alias/ExampleAlias?region=us-east-1`
+(https://www.pulumi.com/docs/iac/cli/commands/pulumi_stack_change-secrets-provider/); the alias resolves in the
+caller's own account and the given region.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.base import AwsContext, RemovalPolicy
+from components.constants import PROJECT
+from components.cross_account import grant
+from components.encryption import customer_managed_key
+
+
+def secrets_key_alias(purpose: str) -> str:
+    """maratron-pulumi-<purpose>: prod, staging, dev, or bootstrap (the foundation's own stacks)."""
+    return f"{PROJECT}-pulumi-{purpose}"
+
+
+def secrets_provider_url(purpose: str, region: str) -> str:
+    return f"awskms://alias/{secrets_key_alias(purpose)}?region={region}"
+
+
+def decrypt_statements(key_arn: pulumi.Input[str], sid: str = "UnwrapStackDataKey") -> list[dict[str, Any]]:
+    """What a CI role needs to run a stack whose secrets provider is this key."""
+    return [{"Sid": sid, "Effect": "Allow", "Action": ["kms:Decrypt", "kms:DescribeKey"], "Resource": [key_arn]}]
+
+
+@dataclass(frozen=True)
+class StackSecretsKeyArgs:
+    """Inputs of StackSecretsKey."""
+
+    context: AwsContext
+    """The account and region the key lives in (the account that runs the stacks it serves)."""
+    purpose: str
+    """dev, staging, prod, or bootstrap; the alias is alias/maratron-pulumi-<purpose>."""
+    readers: tuple[tuple[str, str], ...] = ()
+    """(account root, role ARN) of roles in other accounts that may decrypt with it; default none."""
+    removal_policy: RemovalPolicy = "retain"
+    """retain (default): protected; losing the key loses every secret of the stacks it serves."""
+    tags: dict[str, str] = field(default_factory=dict)
+    """Tags for the key."""
+
+
+class StackSecretsKey(pulumi.ComponentResource):
+    """A CMK with the alias Pulumi's awskms:// secrets provider names."""
+
+    key: aws.kms.Key
+    provider_url: str
+    """awskms://alias/maratron-pulumi-<purpose>?region=<region>"""
+
+    def __init__(self, name: str, args: StackSecretsKeyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("maratron:foundation:StackSecretsKey", name, None, opts)
+        readers = [grant({"Effect": "Allow", "Action": ["kms:Decrypt", "kms:DescribeKey"], "Resource": "*"},
+                         account_root=root, principal_arns=[role], sid=f"Decrypt{index}")
+                   for index, (root, role) in enumerate(args.readers)]
+        self.key = customer_managed_key(
+            name, context=args.context, alias=secrets_key_alias(args.purpose), statements=readers,
+            description=f"{PROJECT}: Pulumi secrets provider of the {args.purpose} stacks",
+            removal_policy=args.removal_policy, tags=args.tags, parent=self)
+        self.provider_url = secrets_provider_url(args.purpose, args.context.region)
+        self.register_outputs({"keyArn": self.key.arn, "providerUrl": self.provider_url})
+
+    def decrypt_statements(self) -> list[dict[str, Any]]:
+        return decrypt_statements(self.key.arn)

@@ -1,0 +1,106 @@
+"""Run a one-off task a stack exports as a ready command (the migration), wait for it, fail unless it exits 0.
+
+    python -m ops.run_task --stack-outputs outputs.json --output migrationRunTaskCommand
+
+The stack exports the exact `aws ecs run-task ...` command (FargateTask.run_task_command: cluster, task definition,
+private subnets, security group; it prints the task ARN). This runs it, waits until the task stops (ECS waiter
+`tasks_stopped`), and reads every container's exit code: `run-task` itself succeeds as soon as ECS accepts the task,
+so without this a failed migration would pass the deploy. The deploy workflow runs it after `pulumi up`; another
+one-off task the stack exports later (a database bootstrap) is one more `--output`, in order. `--optional` outputs
+are skipped when the stack does not export them. Exit status: 0 every task exited 0, 1 a task failed or could not
+start, 2 the outputs are unusable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError, WaiterError
+
+TASK_ARN = re.compile(r"^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task/\S+$")
+Runner = Callable[[str], str]
+
+
+def shell(command: str) -> str:
+    """Run the exported command (bash: it quotes its network configuration) and return what it printed."""
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"the command failed ({done.returncode}): {done.stderr.strip() or done.stdout.strip()}")
+    return done.stdout.strip()
+
+
+def cluster_of(command: str) -> str:
+    words = shlex.split(command)
+    if "--cluster" not in words or words.index("--cluster") + 1 >= len(words):
+        raise ValueError(f"no --cluster in {command!r}")
+    return words[words.index("--cluster") + 1]
+
+
+def run(command: str, ecs: Any, *, runner: Runner = shell, poll_seconds: int = 6, max_attempts: int = 200) -> str:
+    """Start the task, wait for it to stop, raise RuntimeError unless every container exited 0; returns a summary."""
+    arn = runner(command).splitlines()[-1].strip() if command else ""
+    if not TASK_ARN.match(arn):
+        raise RuntimeError(f"the command did not print a task ARN (got {arn!r}): ECS did not start the task")
+    cluster = cluster_of(command)
+    started = time.monotonic()
+    try:
+        ecs.get_waiter("tasks_stopped").wait(cluster=cluster, tasks=[arn],
+                                             WaiterConfig={"Delay": poll_seconds, "MaxAttempts": max_attempts})
+    except WaiterError as error:
+        raise RuntimeError(f"{arn} did not stop: {error}") from None
+    task = ecs.describe_tasks(cluster=cluster, tasks=[arn])["tasks"][0]
+    containers = [(c.get("name", "?"), c.get("exitCode"), c.get("reason", "")) for c in task.get("containers", [])]
+    failed = [c for c in containers if c[1] != 0]
+    detail = ", ".join(f"{name} exit {code}" + (f" ({reason})" if reason else "") for name, code, reason in containers)
+    if failed or not containers:
+        raise RuntimeError(f"{arn} failed: {detail or task.get('stoppedReason', 'no container ran')}; stopped "
+                           f"because: {task.get('stoppedReason', '?')}")
+    return f"{arn}: {detail} after {time.monotonic() - started:.0f} s"
+
+
+def main(argv: Sequence[str] | None = None, ecs: Any = None, runner: Runner = shell) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ops.run_task", description=__doc__.splitlines()[0])
+    parser.add_argument("--stack-outputs", required=True, metavar="FILE", help="`pulumi stack output --json`")
+    parser.add_argument("--output", action="append", dest="steps", default=[], metavar="KEY",
+                        type=lambda key: (key, True), help="an output holding a run-task command (repeatable; "
+                        "--output and --optional run in the order given)")
+    parser.add_argument("--optional", action="append", dest="steps", metavar="KEY",
+                        type=lambda key: (key, False), help="like --output, skipped when the stack does not export it")
+    parser.add_argument("--region", help="AWS region (default: the `region` output)")
+    parser.add_argument("--poll-seconds", type=int, default=6, help="how often to look at the task (default 6)")
+    args = parser.parse_args(argv)
+    try:
+        with open(args.stack_outputs, encoding="utf-8") as handle:
+            outputs = json.load(handle)
+        wanted: list[tuple[str, bool]] = args.steps
+        missing = [key for key, required in wanted if required and not outputs.get(key)]
+        if missing or not wanted:
+            raise ValueError(f"no such output: {', '.join(missing)}" if missing else "name at least one --output")
+    except (OSError, ValueError) as error:
+        print(f"run_task: {error}", file=sys.stderr)
+        return 2
+    client = ecs or boto3.client("ecs", region_name=args.region or outputs.get("region"))
+    for key, _required in wanted:
+        command = outputs.get(key)
+        if not command:
+            print(f"{key}: not exported by this stack; skipped")
+            continue
+        try:
+            print(f"{key}: {run(str(command), client, runner=runner, poll_seconds=args.poll_seconds)}")
+        except (RuntimeError, ValueError, ClientError, BotoCoreError) as error:
+            print(f"{key}: {error}", file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,209 @@
+"""Identity and delivery rules: who may assume the CI roles, and what the foundation's repositories and the app's roles
+must look like.
+
+The GitHub OIDC rules enforce on every role what components/github_oidc.py builds: a trust that names exactly one
+repository and one GitHub environment, by StringEquals on both `aud` and `sub`. A wildcard subject, a StringLike
+match or a set operator (`ForAllValues:` "also returns true if there are no context keys in the request", IAM user
+guide) would let another repository, a branch or a pull request assume the role.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from pulumi_policy import ReportViolation, ResourceValidationArgs, StackValidationArgs
+
+from ._common import (
+    SHARED,
+    Rule,
+    as_list,
+    config_value,
+    document,
+    environment,
+    of_type,
+    project_of,
+    resource_rule,
+    stack_rule,
+    statements,
+)
+
+ROLE = "aws:iam/role:Role"
+OIDC_PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
+REPOSITORY = "aws:ecr/repository:Repository"
+REPOSITORY_POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"
+LIFECYCLE_POLICY = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
+TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
+HOST: str = SHARED["githubOidcHost"]
+AUDIENCE: str = SHARED["githubOidcAudience"]
+DEPLOYED_PREFIX: str = SHARED["deployedTagPrefix"]
+ROLE_PATH_PREFIX: str = SHARED["rolePathPrefix"]
+PROJECT: str = SHARED["project"]
+SUBJECT = re.compile(r"^repo:(?P<owner>[A-Za-z0-9-]+)(@\d+)?/(?P<repo>[A-Za-z0-9._-]+)(@\d+)?"
+                     r":environment:(?P<environment>[A-Za-z0-9_.-]+)$")
+"""The only subject shape allowed: one repository (name or immutable owner@id/repo@id form) and one environment."""
+NARROWING_KEYS = ("aws:PrincipalArn", "aws:PrincipalOrgID", "aws:PrincipalAccount", "sts:ExternalId")
+
+
+def _federated(statement: dict[str, Any]) -> list[str]:
+    principal = statement.get("Principal")
+    return [str(p) for p in as_list(principal.get("Federated"))] if isinstance(principal, dict) else []
+
+
+def _trust(args: ResourceValidationArgs) -> list[dict[str, Any]]:
+    return [s for s in statements(args.props.get("assumeRolePolicy")) if s.get("Effect") == "Allow"]
+
+
+def _github_trust(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    allowed = {str(r) for r in as_list(config_value(args, "allowedRepositories", []))}
+    for statement in _trust(args):
+        if not any(HOST in p for p in _federated(statement)):
+            continue
+        problems = []
+        if as_list(statement.get("Action")) != ["sts:AssumeRoleWithWebIdentity"]:
+            problems.append(f"Action is {statement.get('Action')!r}, not exactly sts:AssumeRoleWithWebIdentity")
+        conditions = statement.get("Condition") or {}
+        for operator, block in conditions.items():
+            keys = [k for k in (block or {}) if str(k).startswith(f"{HOST}:")]
+            if keys and operator != "StringEquals":
+                problems.append(f"{operator} on {keys}: only StringEquals pins a repository and an environment")
+        exact = conditions.get("StringEquals") or {}
+        audiences = as_list(exact.get(f"{HOST}:aud"))
+        if audiences != [AUDIENCE]:
+            problems.append(f"StringEquals {HOST}:aud is {audiences or 'missing'}, must be [{AUDIENCE}]")
+        subjects = [str(s) for s in as_list(exact.get(f"{HOST}:sub"))]
+        if not subjects:
+            problems.append(f"no StringEquals {HOST}:sub: any repository could assume the role")
+        for subject in subjects:
+            match = SUBJECT.match(subject)
+            if match is None:
+                problems.append(f"subject {subject!r} does not name exactly one repository and one environment "
+                                "(repo:OWNER/REPO:environment:NAME; no wildcards, branches or pull requests)")
+            elif allowed and f"{match['owner']}/{match['repo']}" not in allowed:
+                problems.append(f"subject {subject!r}: repository {match['owner']}/{match['repo']} is not in "
+                                f"allowedRepositories {sorted(allowed)}")
+        if problems:
+            report("GitHub OIDC trust: " + "; ".join(problems), None)
+
+
+def _assumable_by_anyone(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for statement in _trust(args):
+        principal = statement.get("Principal")
+        aws = principal.get("AWS") if isinstance(principal, dict) else principal
+        keys = {str(k) for block in (statement.get("Condition") or {}).values() for k in (block or {})}
+        if "*" in [str(p) for p in as_list(aws)] and not keys & set(NARROWING_KEYS):
+            report(f"trust statement {statement.get('Sid', '')!r} lets any AWS principal assume the role", None)
+        if _federated(statement) and not statement.get("Condition"):
+            report(f"trust statement {statement.get('Sid', '')!r} lets every identity of {_federated(statement)} "
+                   "assume the role (no condition)", None)
+
+
+def _provider_audience(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if HOST not in str(args.props.get("url") or ""):
+        return
+    clients = [str(c) for c in as_list(args.props.get("clientIdLists"))]
+    if clients != [AUDIENCE]:
+        report(f"GitHub OIDC provider client ids {clients}: exactly [{AUDIENCE}] (the audience "
+               "configure-aws-credentials requests)", None)
+
+
+def _repository_hardened(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    problems = []
+    if args.props.get("imageTagMutability") != "IMMUTABLE":
+        problems.append(f"imageTagMutability {args.props.get('imageTagMutability')!r} (IMMUTABLE: CKV_AWS_51)")
+    if not (args.props.get("imageScanningConfiguration") or {}).get("scanOnPush"):
+        problems.append("no scan on push (CKV_AWS_163)")
+    if not any((c or {}).get("encryptionType") == "KMS" and (c or {}).get("kmsKey")
+               for c in as_list(args.props.get("encryptionConfigurations"))):
+        problems.append("not encrypted with a customer managed KMS key (CKV_AWS_136)")
+    if problems:
+        report("ECR repository: " + "; ".join(problems), None)
+
+
+def _repository_policy_not_public(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for statement in statements(args.props.get("policy")):
+        principal = statement.get("Principal")
+        aws = principal.get("AWS") if isinstance(principal, dict) else principal
+        keys = {str(k) for block in (statement.get("Condition") or {}).values() for k in (block or {})}
+        if statement.get("Effect") == "Allow" and "*" in [str(p) for p in as_list(aws)] and \
+                not keys & set(NARROWING_KEYS):
+            report(f"repository policy statement {statement.get('Sid', '')!r} allows any principal", None)
+
+
+def _lifecycle_keeps_deployed(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    try:
+        rules = json.loads(str(args.props.get("policy") or "{}")).get("rules", [])
+    except ValueError:
+        report("lifecycle policy is not JSON", None)
+        return
+    rules = sorted(rules, key=lambda r: r.get("rulePriority", 0))
+    keep = [r for r in rules if (r.get("selection") or {}).get("tagStatus") == "tagged"
+            and any(str(p).startswith(DEPLOYED_PREFIX) for p in as_list((r.get("selection") or {}).get(
+                "tagPatternList")))]
+    first_catch_all = next((r.get("rulePriority", 0) for r in rules
+                            if (r.get("selection") or {}).get("tagStatus") in ("any", "untagged")), None)
+    if not keep:
+        report(f"no rule selects {DEPLOYED_PREFIX}* tags first: the lifecycle may expire an image a stack runs", None)
+    elif first_catch_all is not None and min(r.get("rulePriority", 0) for r in keep) > first_catch_all:
+        report(f"a catch-all rule comes before the {DEPLOYED_PREFIX}* rules: it may expire deployed images", None)
+
+
+DIGEST_IMAGE = re.compile(r"@sha256:[0-9a-f]{64}$")
+
+
+def _image_by_digest(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    containers = document(args.props.get("containerDefinitions"))
+    for container in containers if isinstance(containers, list) else []:
+        image = str((container or {}).get("image") or "")
+        if image and not DIGEST_IMAGE.search(image):
+            report(f"container {container.get('name')!r} runs {image!r}: not pinned to a digest (a tag can move "
+                   "or be expired; a digest names the bytes the deploy checked)", None)
+
+
+def _app_roles_in_environment(args: StackValidationArgs, report: ReportViolation) -> None:
+    for role in of_type(args.resources, ROLE):
+        if project_of(role.urn) != PROJECT:
+            continue  # the foundation's CI roles live under /maratron/ci/ (their own rules above)
+        env = environment(role.urn)
+        path = str(role.props.get("path") or "/")
+        expected = f"{ROLE_PATH_PREFIX}{env}/"
+        if path != expected:
+            report(f"role path {path!r}: the deploy role may create roles only under {expected}", role.urn)
+        if not role.props.get("permissionsBoundary"):
+            report("role has no permissions boundary: the deploy role may create roles only with the "
+                   f"{PROJECT}-{env}-workload-boundary", role.urn)
+
+
+RULES: list[Rule] = [
+    resource_rule("oidc-trust-pins-repository-and-environment", area="identity", types=[ROLE], check=_github_trust,
+                  summary="GitHub OIDC trusts pin one repository and one environment by StringEquals on aud and sub",
+                  reference="seed: team access and permissions; Checkov CKV_AWS_358",
+                  schema={"allowedRepositories": {
+                      "type": "array", "items": {"type": "string"}, "default": [],
+                      "description": "OWNER/REPO a GitHub trust may name (empty: any single repository)."}}),
+    resource_rule("no-role-assumable-by-anyone", area="identity", types=[ROLE], check=_assumable_by_anyone,
+                  summary="No role trusts every AWS principal, or a federated provider without conditions",
+                  reference="Checkov CKV_AWS_60, CKV_AWS_61"),
+    resource_rule("oidc-provider-github-audience", area="identity", types=[OIDC_PROVIDER], check=_provider_audience,
+                  summary="The GitHub OIDC provider accepts only the sts.amazonaws.com audience",
+                  reference="seed: team access and permissions (GitHub: configuring OIDC in AWS)"),
+    resource_rule("ecr-repository-hardened", area="delivery", types=[REPOSITORY], check=_repository_hardened,
+                  summary="ECR repositories have immutable tags, scan on push and a customer managed KMS key",
+                  reference="Checkov CKV_AWS_51, CKV_AWS_163, CKV_AWS_136"),
+    resource_rule("ecr-repository-policy-not-public", area="delivery", types=[REPOSITORY_POLICY],
+                  check=_repository_policy_not_public,
+                  summary="ECR repository policies never allow any principal without a principal condition",
+                  reference="Checkov CKV_AWS_32"),
+    resource_rule("ecr-lifecycle-keeps-deployed-images", area="delivery", types=[LIFECYCLE_POLICY],
+                  check=_lifecycle_keeps_deployed,
+                  summary="ECR lifecycles select deployed-* images before any rule that expires by count or age",
+                  reference="seed: rollback procedure validated"),
+    resource_rule("ecs-image-by-digest", area="delivery", types=[TASK_DEFINITION], check=_image_by_digest,
+                  summary="Task definitions run images pinned by digest (<repository>@sha256:...)",
+                  reference="seed: rollback procedure validated"),
+    stack_rule("app-roles-in-environment-path-with-boundary", area="identity", check=_app_roles_in_environment,
+               summary="App-stack roles live under /maratron/<env>/ with a permissions boundary (what the deploy "
+                       "role is allowed to create)",
+               reference="seed: team access and permissions; cdk-nag IAM4/IAM5 context"),
+]

@@ -1,0 +1,124 @@
+"""One account or an Organizations layout: what each foundation stack creates, in which account, and how the shared
+stack grants the environment accounts what they need."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from bootstrap.bootstrap_outputs import ENVIRONMENT_ACCOUNT, FOUNDATION
+from offline.engine import StackRun
+from offline.foundation import run_bootstrap
+
+ROLE = "aws:iam/role:Role"
+
+
+def names(run: StackRun, type_: str) -> set[str]:
+    return {str(r.inputs.get("name")) for r in run.of_type(type_)}
+
+
+def one_provider(run: StackRun, account: str) -> str:
+    (provider,) = run.of_type("pulumi:providers:aws")
+    assert json.loads(provider.inputs["allowedAccountIds"]) == [account]
+    return f"{provider.urn}::{provider.id}"
+
+
+def test_single_account_hosts_everything_in_one_account(shared: StackRun) -> None:
+    reference = one_provider(shared, "123456789012")
+    assert all(r.provider == reference for r in shared.resources if r.custom and r.type.startswith("aws:"))
+    assert names(shared, ROLE) == {f"maratron-{k}-{e}" for k in ("preview", "deploy") for e in (
+        "dev", "staging", "prod")} | {"maratron-app-ci", "maratron-infra-ci"}
+    counts = Counter(r.type for r in shared.resources)
+    assert counts["aws:kms/key:Key"] == 6  # state, images, bootstrap secrets, dev/staging/prod secrets
+    assert counts["aws:ecr/repository:Repository"] == 3 and counts["aws:s3/bucket:Bucket"] == 2
+    assert counts["aws:iam/openIdConnectProvider:OpenIdConnectProvider"] == 1
+    assert not shared.of_type("aws:ecr/repositoryPolicy:RepositoryPolicy")  # one account: IAM alone decides
+    assert shared.outputs["layout"] == "single-account"
+    assert set(shared.outputs["accounts"].values()) == {"123456789012"}
+
+
+def test_org_shared_holds_state_images_and_publishers_only(org_shared: StackRun) -> None:
+    reference = one_provider(org_shared, "111111111111")
+    assert all(r.provider == reference for r in org_shared.resources if r.custom and r.type.startswith("aws:"))
+    assert names(org_shared, ROLE) == {"maratron-app-ci", "maratron-infra-ci"}
+    assert not [p for p in org_shared.of_type("aws:iam/policy:Policy") if "workload" in str(p.inputs["name"])]
+    assert org_shared.outputs["accounts"] == {"shared": "111111111111", "dev": "222222222222",
+                                              "staging": "333333333333", "prod": "444444444444"}
+
+
+def test_an_environment_account_holds_its_roles_and_keys_only(org_dev: StackRun) -> None:
+    reference = one_provider(org_dev, "222222222222")
+    assert all(r.provider == reference for r in org_dev.resources if r.custom and r.type.startswith("aws:"))
+    assert names(org_dev, ROLE) == {"maratron-preview-dev", "maratron-deploy-dev"}
+    assert not org_dev.of_type("aws:s3/bucket:Bucket") and not org_dev.of_type("aws:ecr/repository:Repository")
+    aliases = names(org_dev, "aws:kms/alias:Alias")
+    assert aliases == {"alias/maratron-pulumi-dev", "alias/maratron-pulumi-bootstrap"}
+    assert org_dev.one("pulumi:pulumi:StackReference").id == "organization/maratron-bootstrap/org-shared"
+    assert all(r.outputs["arn"].startswith("arn:aws:iam::222222222222:") for r in org_dev.of_type(ROLE))
+
+
+def test_the_shared_stack_names_exactly_the_roles_the_environment_stacks_create(
+        org_shared: StackRun, org_dev: StackRun, org_prod: StackRun) -> None:
+    for env, run in (("dev", org_dev), ("prod", org_prod)):
+        assert ENVIRONMENT_ACCOUNT.check(run.outputs) == []
+        assert run.outputs["previewRoleArn"] == org_shared.outputs["previewRoleArns"][env]
+        assert run.outputs["deployRoleArn"] == org_shared.outputs["deployRoleArns"][env]
+        assert run.outputs["workloadBoundaryArn"] == org_shared.outputs["workloadBoundaryArns"][env]
+        assert run.outputs["secretsProvider"] == org_shared.outputs["secretsProviders"][env]
+        created = {r.inputs["name"]: r.outputs["arn"] for r in run.of_type(ROLE)}
+        assert created[f"maratron-deploy-{env}"] == run.outputs["deployRoleArn"]
+
+
+def statements(run: StackRun, type_: str, name: str | None = None) -> list[dict[str, Any]]:
+    resource = run.one(type_, name) if name else run.of_type(type_)[0]
+    return json.loads(resource.plain("policy"))["Statement"]
+
+
+def test_cross_account_grants_name_account_roots_narrowed_to_the_roles(org_shared: StackRun) -> None:
+    bucket_policy = next(r for r in org_shared.of_type("aws:s3/bucketPolicy:BucketPolicy") if r.name == "state")
+    grants = [s for s in json.loads(bucket_policy.plain("policy"))["Statement"] if s["Effect"] == "Allow"]
+    deploy_prod = "arn:aws:iam::444444444444:role/maratron/ci/maratron-deploy-prod"
+    writes = [s for s in grants if "s3:PutObject" in s["Action"]]
+    assert {s["Condition"]["ArnEquals"]["aws:PrincipalArn"][0] for s in writes} == {
+        f"arn:aws:iam::{a}:role/maratron/ci/maratron-deploy-{e}" for a, e in (
+            ("222222222222", "dev"), ("333333333333", "staging"), ("444444444444", "prod"))}
+    prod_write = next(s for s in writes if s["Condition"]["ArnEquals"]["aws:PrincipalArn"] == [deploy_prod])
+    assert prod_write["Principal"] == {"AWS": "arn:aws:iam::444444444444:root"}
+    assert prod_write["Condition"]["StringEquals"] == {"aws:PrincipalOrgID": "o-exampleorg01"}
+    bucket = org_shared.one("aws:s3/bucket:Bucket", "state").outputs["arn"]
+    assert sorted(prod_write["Resource"]) == sorted(f"{bucket}/.pulumi/{k}" for k in (
+        "stacks/maratron/prod.json*", "locks/maratron/prod/*", "history/maratron/prod/*", "backups/maratron/prod/*"))
+    # Previews only read, and only their own stack and the foundation's.
+    preview_reads = [s for s in grants if s["Action"] == ["s3:GetObject"] and "preview-prod" in json.dumps(s)]
+    assert sorted(preview_reads[0]["Resource"]) == sorted(f"{bucket}/{k}" for k in (
+        ".pulumi/meta.yaml", ".pulumi/stacks/maratron/prod.json*",
+        ".pulumi/stacks/maratron-bootstrap/org-shared.json*"))
+    repository = statements(org_shared, "aws:ecr/repositoryPolicy:RepositoryPolicy", "images-web")
+    pull = next(s for s in repository if s["Sid"] == "Pull2")
+    assert pull["Principal"] == {"AWS": "arn:aws:iam::444444444444:root"}
+    assert "arn:aws:iam::444444444444:role/maratron/prod/*" in pull["Condition"]["ArnLike"]["aws:PrincipalArn"]
+    assert "ecr:PutImage" not in pull["Action"]
+    tag = next(s for s in repository if s["Sid"] == "TagDeployed2")
+    assert tag["Condition"]["ArnEquals"]["aws:PrincipalArn"] == [deploy_prod]
+
+
+def test_the_contract_is_complete_in_both_layouts(shared: StackRun, org_shared: StackRun) -> None:
+    for run in (shared, org_shared):
+        assert FOUNDATION.check(run.plain_outputs()) == []
+        assert set(run.outputs) == set(FOUNDATION.by_name)
+    assert shared.outputs["githubEnvironments"]["prod"] == shared.outputs["deployRoleArns"]["prod"]
+    assert shared.outputs["githubEnvironments"]["prod-preview"] == shared.outputs["previewRoleArns"]["prod"]
+    assert shared.outputs["githubEnvironments"]["images"] == shared.outputs["infraCiRoleArn"]
+
+
+def test_an_environment_stack_refuses_an_incompatible_shared_stack(org_shared: StackRun) -> None:
+    name = "organization/maratron-bootstrap/org-shared"
+    wrong = {**org_shared.plain_outputs(), "contractVersion": "2.0.0"}
+    run = run_bootstrap("org-dev", references={name: wrong})
+    assert not run.ok
+    assert str(run.error) == (f"maratron-bootstrap:sharedStack = '{name}': contract 2.0.0 is not supported (this "
+                              "program reads major 1, 1.0.0)")
+    elsewhere = {**org_shared.plain_outputs(), "accounts": {**org_shared.outputs["accounts"], "dev": "999999999999"}}
+    run = run_bootstrap("org-dev", references={name: elsewhere})
+    assert "it places dev in account '999999999999', this stack's config in '222222222222'" in str(run.error)

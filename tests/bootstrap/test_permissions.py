@@ -1,0 +1,177 @@
+"""The preview and deploy roles against what the app stack really does: every service, data source, bucket, secret,
+topic and role of the offline app stacks must be within the deploy role, and nothing more dangerous may be."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from components.ci_roles import DEPLOY_SERVICES, INVOKE_ACTIONS, PASSED_TO_SERVICES, service_of
+from offline.engine import StackRun
+from offline.iam_eval import allows
+
+REGION = {"aws:RequestedRegion": "us-east-1"}
+
+
+def role_policy(run: StackRun, name: str) -> dict[str, Any]:
+    role = next(r for r in run.of_type("aws:iam/role:Role") if r.inputs["name"] == name)
+    return json.loads(next(p for p in run.of_type("aws:iam/rolePolicy:RolePolicy")
+                           if p.parent == role.urn).inputs["policy"])
+
+
+def managed_policy(run: StackRun, name: str) -> dict[str, Any]:
+    return json.loads(next(p for p in run.of_type("aws:iam/policy:Policy") if p.inputs["name"] == name)
+                      .inputs["policy"])
+
+
+@pytest.fixture(scope="module")
+def apps(dev: StackRun, staging: StackRun, prod: StackRun) -> list[StackRun]:
+    return [dev, staging, prod]
+
+
+def test_the_deploy_role_covers_exactly_the_services_the_app_stack_manages(apps: list[StackRun]) -> None:
+    used = {service_of(r.type) for run in apps for r in run.resources if r.custom and r.type.startswith("aws:")}
+    granted = {g.service for g in DEPLOY_SERVICES}
+    assert used - {"iam"} == granted, ("add the service to DEPLOY_SERVICES (components/ci_roles.py)",
+                                       sorted(used - {"iam"} - granted), "or drop it:", sorted(granted - used))
+
+
+def test_every_data_source_the_app_calls_is_in_the_preview_role(apps: list[StackRun]) -> None:
+    tokens = {token for run in apps for token, _ in run.invokes}
+    assert tokens <= set(INVOKE_ACTIONS), sorted(tokens - set(INVOKE_ACTIONS))
+
+
+def test_roles_are_passed_only_to_the_services_that_trust_them(apps: list[StackRun]) -> None:
+    principals = {p for run in apps for role in run.of_type("aws:iam/role:Role")
+                  for s in json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+                  for p in ([s["Principal"]["Service"]] if isinstance(s["Principal"]["Service"], str)
+                            else s["Principal"]["Service"])}
+    assert principals == set(PASSED_TO_SERVICES)
+
+
+def test_the_deploy_role_may_manage_every_named_resource_of_its_stack_and_no_other_stacks(
+        shared: StackRun, dev: StackRun, prod: StackRun) -> None:
+    for run, env, other in ((dev, "dev", prod), (prod, "prod", dev)):
+        policy = role_policy(shared, f"maratron-deploy-{env}")
+        boundary = shared.outputs["workloadBoundaryArns"][env]
+        checks = [("s3:CreateBucket", b.outputs["arn"]) for b in run.of_type("aws:s3/bucket:Bucket")]
+        checks += [("secretsmanager:CreateSecret", s.outputs["arn"])
+                   for s in run.of_type("aws:secretsmanager/secret:Secret")]
+        checks += [("sns:CreateTopic", t.outputs["arn"]) for t in run.of_type("aws:sns/topic:Topic")]
+        assert checks
+        for action, arn in checks:
+            assert allows(policy, action, arn, REGION), (env, action, arn)
+        for role in run.of_type("aws:iam/role:Role"):
+            arn = role.outputs["arn"]
+            assert allows(policy, "iam:CreateRole", arn, {"iam:PermissionsBoundary": boundary}), arn
+            assert not allows(policy, "iam:CreateRole", arn, {}), arn  # a role without the boundary: refused
+            assert not allows(policy, "iam:CreateRole", arn, {"iam:PermissionsBoundary": "arn:aws:iam::aws:policy/"
+                                                                                         "AdministratorAccess"})
+            assert allows(policy, "iam:PassRole", arn, {"iam:PassedToService": "ecs-tasks.amazonaws.com"})
+            assert not allows(policy, "iam:PassRole", arn, {"iam:PassedToService": "lambda.amazonaws.com"})
+        # The other environment's buckets, secrets and roles are out of reach (single account: names and paths).
+        for bucket in other.of_type("aws:s3/bucket:Bucket"):
+            assert not allows(policy, "s3:DeleteBucket", bucket.outputs["arn"], REGION)
+        for secret in other.of_type("aws:secretsmanager/secret:Secret"):
+            assert not allows(policy, "secretsmanager:GetSecretValue", secret.outputs["arn"], REGION)
+        for role in other.of_type("aws:iam/role:Role"):
+            assert not allows(policy, "iam:PutRolePolicy", role.outputs["arn"], {"iam:PermissionsBoundary": boundary})
+
+
+def test_the_deploy_role_is_region_bound(shared: StackRun) -> None:
+    policy = role_policy(shared, "maratron-deploy-prod")
+    assert allows(policy, "ec2:CreateVpc", "*", REGION)
+    assert not allows(policy, "ec2:CreateVpc", "*", {"aws:RequestedRegion": "eu-west-1"})
+
+
+DENIED = [
+    ("iam:DeleteRolePermissionsBoundary", "arn:aws:iam::123456789012:role/maratron/prod/web-task-abc", {}),
+    ("iam:PutRolePolicy", "arn:aws:iam::123456789012:role/maratron/ci/maratron-deploy-prod",
+     {"iam:PermissionsBoundary": "arn:aws:iam::123456789012:policy/maratron/maratron-prod-workload-boundary"}),
+    ("iam:CreatePolicyVersion", "arn:aws:iam::123456789012:policy/maratron/maratron-prod-workload-boundary", {}),
+    ("iam:CreateUser", "arn:aws:iam::123456789012:user/backdoor", {}),
+    ("iam:CreateAccessKey", "arn:aws:iam::123456789012:user/someone", {}),
+    ("organizations:LeaveOrganization", "*", {}),
+    ("cloudtrail:StopLogging", "arn:aws:cloudtrail:us-east-1:123456789012:trail/org", REGION),
+    ("ecr:DeleteRepository", "arn:aws:ecr:us-east-1:123456789012:repository/maratron/web", REGION),
+    ("ecr:BatchDeleteImage", "arn:aws:ecr:us-east-1:123456789012:repository/maratron/web", REGION),
+    ("ecr:PutLifecyclePolicy", "arn:aws:ecr:us-east-1:123456789012:repository/maratron/web", REGION),
+    ("ecr:InitiateLayerUpload", "arn:aws:ecr:us-east-1:123456789012:repository/maratron/web", REGION),
+]
+
+
+@pytest.mark.parametrize(("action", "resource", "context"), DENIED, ids=[d[0] for d in DENIED])
+def test_the_deploy_role_never_may(shared: StackRun, action: str, resource: str, context: dict[str, str]) -> None:
+    policy = role_policy(shared, "maratron-deploy-prod")
+    boundary = managed_policy(shared, "maratron-deploy-prod-boundary")
+    assert not allows(policy, action, resource, context)
+    assert not allows(boundary, action, resource, context)  # even if someone attached more
+
+
+def test_the_deploy_role_uses_but_never_manages_the_foundation_keys(shared: StackRun) -> None:
+    policy = role_policy(shared, "maratron-deploy-prod")
+    state_key = shared.outputs["stateKeyArn"]
+    for action in ("kms:ScheduleKeyDeletion", "kms:PutKeyPolicy", "kms:DisableKey", "kms:CreateGrant"):
+        assert not allows(policy, action, state_key, REGION), action
+    assert allows(policy, "kms:Decrypt", state_key, {**REGION, "kms:ViaService": "s3.us-east-1.amazonaws.com"})
+    assert allows(policy, "kms:CreateKey", "*", REGION)  # the app stack's own keys
+
+
+def test_state_access_is_per_stack(shared: StackRun) -> None:
+    bucket = f"arn:aws:s3:::{shared.outputs['stateBucketName']}"
+    deploy, preview = role_policy(shared, "maratron-deploy-dev"), role_policy(shared, "maratron-preview-prod")
+    own, other = f"{bucket}/.pulumi/stacks/maratron/dev.json", f"{bucket}/.pulumi/stacks/maratron/prod.json"
+    foundation = f"{bucket}/.pulumi/stacks/maratron-bootstrap/shared.json"
+    assert allows(deploy, "s3:PutObject", own) and allows(deploy, "s3:PutObject", f"{bucket}/.pulumi/locks/maratron/"
+                                                                                  "dev/1.json")
+    assert allows(deploy, "s3:GetObject", foundation) and not allows(deploy, "s3:PutObject", foundation)
+    assert not allows(deploy, "s3:PutObject", other) and not allows(deploy, "s3:GetObject", other)
+    assert allows(preview, "s3:GetObject", other) and allows(preview, "s3:GetObject", foundation)
+    assert not allows(preview, "s3:PutObject", other)  # a preview takes no lock and writes nothing
+    assert not allows(preview, "s3:GetObject", own)
+
+
+def test_the_preview_role_reads_nothing_but_state_images_and_its_secrets_key(shared: StackRun, prod: StackRun) -> None:
+    policy = role_policy(shared, "maratron-preview-prod")
+    assert allows(policy, "ecr:DescribeImages", shared.outputs["repositoryArns"]["web"])
+    assert not allows(policy, "ecr:PutImage", shared.outputs["repositoryArns"]["web"])
+    assert allows(policy, "kms:Decrypt", shared.one("aws:kms/key:Key", "prod-secrets").outputs["arn"])
+    assert not allows(policy, "kms:Decrypt", shared.one("aws:kms/key:Key", "dev-secrets").outputs["arn"])
+    for bucket in prod.of_type("aws:s3/bucket:Bucket"):
+        assert not allows(policy, "s3:GetObject", f"{bucket.outputs['arn']}/postgresql/x.dump.gz")
+    for secret in prod.of_type("aws:secretsmanager/secret:Secret"):
+        assert not allows(policy, "secretsmanager:GetSecretValue", secret.outputs["arn"])
+    for action in ("ec2:CreateVpc", "rds:DeleteDBInstance", "iam:PassRole", "ecs:RunTask"):
+        assert not allows(policy, action, "*", REGION), action
+
+
+# AWS managed policy service-role/AmazonRDSEnhancedMonitoringRole (what the monitoring role attaches).
+RDS_ENHANCED_MONITORING = [("logs:CreateLogGroup", "arn:aws:logs:*:*:log-group:RDS*"),
+                           ("logs:PutRetentionPolicy", "arn:aws:logs:*:*:log-group:RDS*"),
+                           ("logs:CreateLogStream", "arn:aws:logs:*:*:log-group:RDSOSMetrics:log-stream:*"),
+                           ("logs:PutLogEvents", "arn:aws:logs:*:*:log-group:RDSOSMetrics:log-stream:*"),
+                           ("logs:DescribeLogStreams", "arn:aws:logs:*:*:log-group:RDSOSMetrics:log-stream:*"),
+                           ("logs:GetLogEvents", "arn:aws:logs:*:*:log-group:RDSOSMetrics:log-stream:*")]
+
+
+def test_every_app_role_stays_inside_the_workload_boundary(shared: StackRun, apps: list[StackRun]) -> None:
+    """The boundary takes nothing away: every statement of every app role (and the managed policy it attaches) is
+    allowed by the environment's workload boundary, so the app keeps working once the boundary is set."""
+    for run in apps:
+        env = run.outputs["environment"]
+        boundary = managed_policy(shared, f"maratron-{env}-workload-boundary")
+        for role in run.of_type("aws:iam/role:Role"):
+            requests: list[tuple[str, str]] = []
+            for policy in run.of_type("aws:iam/rolePolicy:RolePolicy"):
+                if policy.parent != role.urn:
+                    continue
+                for statement in json.loads(policy.plain("policy"))["Statement"]:
+                    resources = statement["Resource"] if isinstance(statement["Resource"], list) else [
+                        statement["Resource"]]
+                    requests += [(a, r.replace("*", "x")) for a in statement["Action"] for r in resources]
+            if any(a.parent == role.urn for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")):
+                requests += RDS_ENHANCED_MONITORING
+            for action, resource in requests:
+                assert allows(boundary, action.replace("*", "Object"), resource), (env, role.name, action, resource)

@@ -1,0 +1,100 @@
+"""ops.run_task: the exported run-task command runs, the task is waited for, and only exit code 0 passes (ECS
+answers stubbed with botocore's Stubber: moto's tasks never stop)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from ops import run_task
+
+CLUSTER = "maratron-prod"
+TASK = "arn:aws:ecs:us-east-1:123456789012:task/maratron-prod/0123456789abcdef"
+COMMAND = (f"aws ecs run-task --cluster {CLUSTER} --task-definition maratron-prod-migrate "
+           "--capacity-provider-strategy capacityProvider=FARGATE,weight=1 --platform-version 1.4.0 "
+           "--network-configuration 'awsvpcConfiguration={subnets=[s-1],"
+           "securityGroups=[sg-1],assignPublicIp=DISABLED}' --started-by pulumi-migrate --query 'tasks[0].taskArn' "
+           "--output text")
+
+
+def stopped(exit_code: int | None, reason: str = "", *, init: int | None = 0) -> dict[str, Any]:
+    """The stopped task: the scratch-volume init container (left out when init is None) and migrate."""
+    containers: list[dict[str, Any]] = []
+    for name, code, why in (("migrate-volume-init", init, ""), ("migrate", exit_code, reason)):
+        if name.endswith("-volume-init") and init is None:
+            continue
+        container: dict[str, Any] = {"name": name, "lastStatus": "STOPPED"}
+        if code is not None:
+            container["exitCode"] = code
+        if why:
+            container["reason"] = why
+        containers.append(container)
+    return {"tasks": [{"taskArn": TASK, "lastStatus": "STOPPED", "stoppedReason": "Essential container in task "
+                       "exited", "containers": containers}], "failures": []}
+
+
+def ecs_with(*responses: dict[str, Any]) -> tuple[Any, Stubber]:
+    client = boto3.client("ecs", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    stubber = Stubber(client)
+    for response in responses:
+        stubber.add_response("describe_tasks", response, {"cluster": CLUSTER, "tasks": [TASK]})
+    stubber.activate()
+    return client, stubber
+
+
+def outputs_file(tmp_path: Path, **outputs: str) -> str:
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps({"environment": "prod", "region": "us-east-1", **outputs}))
+    return str(path)
+
+
+def test_a_migration_that_exits_zero_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    running = {"tasks": [{"taskArn": TASK, "lastStatus": "RUNNING", "containers": []}], "failures": []}
+    ecs, stubber = ecs_with(running, stopped(0), stopped(0))  # the waiter polls until STOPPED, then one describe
+    commands: list[str] = []
+    status = run_task.main(["--stack-outputs", outputs_file(tmp_path, migrationRunTaskCommand=COMMAND),
+                            "--output", "migrationRunTaskCommand", "--poll-seconds", "0"], ecs=ecs,
+                           runner=lambda c: commands.append(c) or TASK)
+    assert status == 0 and commands == [COMMAND]
+    assert "migrate-volume-init exit 0, migrate exit 0" in capsys.readouterr().out
+    stubber.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize(("response", "expected"), [
+    (stopped(1, "prisma: migration failed"), "migrate exit 1 (prisma: migration failed)"),
+    (stopped(None, "CannotPullContainerError: pull access denied"), "CannotPullContainerError"),
+    # the root chown init container failed: the migration never started (its scratch volumes are not writable)
+    (stopped(None, init=1), "migrate-volume-init exit 1"),
+])
+def test_a_task_that_fails_or_never_runs_fails_the_step(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                         response: dict[str, Any], expected: str) -> None:
+    ecs, _ = ecs_with(response, response)
+    status = run_task.main(["--stack-outputs", outputs_file(tmp_path, migrationRunTaskCommand=COMMAND),
+                            "--output", "migrationRunTaskCommand", "--poll-seconds", "0"], ecs=ecs,
+                           runner=lambda _c: TASK)
+    assert status == 1 and expected in capsys.readouterr().err
+
+
+def test_no_task_arn_means_ecs_did_not_start_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status = run_task.main(["--stack-outputs", outputs_file(tmp_path, migrationRunTaskCommand=COMMAND),
+                            "--output", "migrationRunTaskCommand"], ecs=object(), runner=lambda _c: "None")
+    assert status == 1 and "did not print a task ARN" in capsys.readouterr().err
+
+
+def test_outputs_run_in_order_and_optional_ones_may_be_absent(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    ecs, _ = ecs_with(stopped(0), stopped(0))
+    path = outputs_file(tmp_path, migrationRunTaskCommand=COMMAND)
+    status = run_task.main(["--stack-outputs", path, "--optional", "dbBootstrapRunTaskCommand",
+                            "--output", "migrationRunTaskCommand", "--poll-seconds", "0"], ecs=ecs,
+                           runner=lambda _c: TASK)
+    out = capsys.readouterr().out.splitlines()
+    assert status == 0 and out[0] == "dbBootstrapRunTaskCommand: not exported by this stack; skipped"
+    assert out[1].startswith("migrationRunTaskCommand: " + TASK)
+    assert run_task.main(["--stack-outputs", path, "--output", "nope"]) == 2
+    assert "no such output: nope" in capsys.readouterr().err

@@ -1,0 +1,83 @@
+"""ops.tag_deployed_images against moto: each image the stack runs gets its deployed-<env>-<run> tag, once, and
+ops.verify's ecr.deployed-images check sees it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from ops import tag_deployed_images, verify
+from tests.ops.conftest import REGION
+
+MANIFEST = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                       "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7023,
+                                  "digest": "sha256:" + "c" * 64}, "layers": []})
+
+
+@pytest.fixture(scope="module")
+def pushed(moto_endpoint: str) -> dict[str, Any]:
+    """web, ai and backup pushed the way app CI does (tag sha-<commit>), and the outputs of a stack running them."""
+    ecr = boto3.client("ecr", region_name=REGION, endpoint_url=moto_endpoint)
+    outputs: dict[str, Any] = {"environment": "prod", "region": REGION}
+    for service in ("web", "ai", "backup"):
+        repository = ecr.create_repository(repositoryName=f"maratron/{service}",
+                                           imageTagMutability="IMMUTABLE")["repository"]
+        manifest = MANIFEST.replace("c" * 64, (service[0] * 64)[:64])
+        image = ecr.put_image(repositoryName=f"maratron/{service}", imageManifest=manifest,
+                              imageTag=f"sha-{service}")["image"]
+        outputs[f"{service}Image"] = f"{repository['repositoryUri']}@{image['imageId']['imageDigest']}"
+    return {"ecr": ecr, "outputs": outputs, "endpoint": moto_endpoint}
+
+
+def write(tmp_path: Path, outputs: dict[str, Any]) -> str:
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps(outputs))
+    return str(path)
+
+
+def tags(ecr: Any, uri: str) -> list[str]:
+    repository, digest = uri.split("/", 1)[1].split("@")
+    (detail,) = ecr.describe_images(repositoryName=repository, imageIds=[{"imageDigest": digest}])["imageDetails"]
+    return sorted(detail.get("imageTags", []))
+
+
+def test_every_running_image_gets_its_deployed_tag_once(pushed: dict[str, Any], tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, pushed["outputs"])
+    argv = ["--stack-outputs", path, "--run", "4711", "--endpoint-url", pushed["endpoint"]]
+    assert tag_deployed_images.main(argv) == 0
+    for service in ("web", "ai", "backup"):
+        assert tags(pushed["ecr"], pushed["outputs"][f"{service}Image"]) == ["deployed-prod-4711", f"sha-{service}"]
+    assert tag_deployed_images.main(argv) == 0  # a rerun of the same run changes nothing
+    assert "already tagged" in capsys.readouterr().out
+    assert tags(pushed["ecr"], pushed["outputs"]["webImage"]) == ["deployed-prod-4711", "sha-web"]
+
+
+def test_verify_sees_the_tag_and_flags_an_untagged_image(pushed: dict[str, Any], tmp_path: Path) -> None:
+    clients = verify.Clients(boto3.session.Session(region_name=REGION), pushed["endpoint"])
+    ctx = verify.Context(verify.Outputs(pushed["outputs"]), clients)
+    tag_deployed_images.main(["--stack-outputs", write(tmp_path, pushed["outputs"]), "--run", "1",
+                              "--endpoint-url", pushed["endpoint"]])
+    assert verify.check_deployed_images(ctx).status is verify.Status.PASS
+    staging = verify.Context(verify.Outputs({**pushed["outputs"], "environment": "staging"}), clients)
+    verdict = verify.check_deployed_images(staging)
+    assert verdict.status is verify.Status.FAIL and "has no deployed-staging-* tag" in verdict.detail
+
+
+def test_an_image_that_is_not_there_fails_and_bad_outputs_are_refused(pushed: dict[str, Any], tmp_path: Path) -> None:
+    missing = {**pushed["outputs"], "aiImage": pushed["outputs"]["aiImage"].split("@")[0] + "@sha256:" + "0" * 64}
+    assert tag_deployed_images.main(["--stack-outputs", write(tmp_path, missing), "--run", "2",
+                                     "--endpoint-url", pushed["endpoint"]]) == 1
+    assert tag_deployed_images.main(["--stack-outputs", write(tmp_path, {**pushed["outputs"], "webImage": "nginx"}),
+                                     "--run", "2"]) == 2
+    assert tag_deployed_images.deployed_tag("prod", "run 7/8") == "deployed-prod-run-7-8"
+
+
+def test_verify_skips_the_check_without_image_outputs() -> None:
+    ctx = verify.Context(verify.Outputs({"environment": "prod"}), verify.Clients(boto3.session.Session(
+        region_name=REGION)))
+    assert verify.run_check("ecr.deployed-images", verify.check_deployed_images, ctx).status is verify.Status.SKIP
