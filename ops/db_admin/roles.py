@@ -1,12 +1,11 @@
 """The app's PostgreSQL roles and the SQL that converges a database to them (idempotent; run by `bootstrap`).
 
-| role | login | member of | may | used by |
-|---|---|---|---|---|
-| app_migrate | yes (CONNECTION LIMIT 3) | - | owns the schema's objects: DDL | the migration task (direct to the primary) |
-| app_rw, app_rw_clone | yes | clone in app_rw | SELECT/INSERT/UPDATE/DELETE, sequences | web, ai: DATABASE_URL (via RDS Proxy) |
-| app_ro, app_ro_clone | yes | clone in app_ro | SELECT | web, ai: DATABASE_READ_URL (replicas) |
-| app_backup | yes (CONNECTION LIMIT 2) | app_ro | SELECT (pg_dump) | the backup job (direct to the primary) |
-| master | yes | gains app_migrate | rds_superuser | this function, operators |
+role          login (CONNECTION LIMIT)  member of  may                                   used by
+app_migrate   yes (3)                   -          owns the schema's objects: DDL        migration task (primary)
+app_rw(_clone) yes                      app_rw     SELECT/INSERT/UPDATE/DELETE, sequences web, ai DATABASE_URL (proxy)
+app_ro(_clone) yes                      app_ro     SELECT                                web, ai DATABASE_READ_URL
+app_backup    yes (2)                   app_ro     SELECT (pg_dump)                      backup job (primary)
+master        yes                       app_migrate rds_superuser                        this function, operators
 
 The clone is a member of its role, as AWS's alternating-users template makes it (`GRANT <current> TO <pending>`),
 so both users of a pair hold exactly the same privileges. app_migrate is single-user on purpose: objects belong to

@@ -92,8 +92,9 @@ def value(sm: Any, arn: str, stage: str = "AWSCURRENT") -> dict[str, Any]:
 def login(server: LocalPostgres, user: str, password: str) -> pg8000.native.Connection:
     import ssl
 
+    context = ssl.create_default_context(cafile=str(server.ca))
     return pg8000.native.Connection(user=user, password=password, host="127.0.0.1", port=server.port,
-                                    database="maratrondb", ssl_context=ssl.create_default_context(cafile=str(server.ca)))
+                                    database="maratrondb", ssl_context=context)
 
 
 def as_role(env: dict[str, Any], role: str) -> pg8000.native.Connection:
