@@ -1,7 +1,8 @@
 """Maratron on AWS — one call per box of the deployment guide's architecture diagram (docs/architecture.md).
 
-keys → network → data tier (database, cache, backup storage) → edge (load balancer, WAF) → app tier (images,
-cluster, secrets, AI and web services, migration task) → operations (backup job, alarms) → network paths → outputs.
+keys → network → data tier (database + RDS Proxy, cache, backup storage) → edge (load balancer, WAF) → app tier
+(images, cluster, credentials, secrets, AI and web services, migration task) → operations (backup job, secret
+redeploys, alarms) → network paths → outputs.
 Each component takes its settings whole (stack_config.py reads and validates them all before anything is created).
 """
 
@@ -17,6 +18,7 @@ from components.cache import Cache, CacheArgs
 from components.cluster import Cluster, ClusterArgs
 from components.connections import grant
 from components.constants import WEB_PORT
+from components.credentials import Credentials, CredentialsArgs
 from components.database import Database, DatabaseArgs
 from components.encryption import EncryptionKeys, EncryptionKeysArgs
 from components.images import ImageRepository, ImageRepositoryArgs, ImageSource
@@ -32,6 +34,7 @@ from components.observability import (
     ServiceWatch,
     WafWatch,
 )
+from components.secret_redeploy import SecretRedeploy, SecretRedeployArgs
 from components.service import FargateService, FargateServiceArgs, LoadBalancerAttachment
 from components.task import ContainerSpec, FargateTask, FargateTaskArgs, TaskSize
 from components.waf import WebFirewall, WebFirewallArgs
@@ -87,9 +90,16 @@ cluster = Cluster("cluster", ClusterArgs(settings=config.cluster, name_prefix=pr
 app_secrets = AppSecrets("app-secrets", AppSecretsArgs(
     kms_key=keys.data, values=config.secrets.values(), removal_policy=removal, name_prefix=prefix, tags=tags))
 
+# App roles instead of the master: db-admin writes and rotates every database login, redis-rotation the Redis user.
+credentials = Credentials("credentials", CredentialsArgs(
+    context=aws_context, settings=config.credentials, database=database, cache=cache,
+    pool_size=app.database_pool_size, vpc_id=network.vpc.id, subnet_ids=network.subnet_ids("app"),
+    data_key=keys.data, log_key=keys.logs, log_retention_days=retention, name_prefix=prefix, tags=tags))
+
 # Every secret reaches a task through ECS `secrets` (never `environment`); each task's role reads exactly its own.
-secrets: dict[str, SecretRef] = {"DATABASE_URL": database.writer_url, "DATABASE_READ_URL": database.reader_url,
-                                 "REDIS_URL": cache.url, **app_secrets.refs}
+secrets: dict[str, SecretRef] = {"DATABASE_URL": credentials.database_url,
+                                 "DATABASE_READ_URL": credentials.database_read_url,
+                                 "REDIS_URL": credentials.redis_url, **app_secrets.refs}
 
 
 def pick(*names: str) -> dict[str, SecretRef]:
@@ -99,7 +109,8 @@ def pick(*names: str) -> dict[str, SecretRef]:
 def environment(port: int, **extra: str) -> dict[str, str]:
     return app_environment(app, environment=config.environment, app_url=config.app_url,
                            cors_origins=config.cors_origins, port=port, redis_enabled=True,
-                           redis_cluster_enabled=config.cache.cluster_mode, extra=extra)
+                           redis_cluster_enabled=config.cache.cluster_mode,
+                           database_max_connections=config.database.tuning.max_connections, extra=extra)
 
 
 def task(service: str, container: ContainerSpec, *, size: TaskSize | None = None,
@@ -139,7 +150,7 @@ web = FargateService("web", FargateServiceArgs(
 
 # One-off: `npx prisma migrate deploy` with the web image, run by CI before a deploy (migrationRunTaskCommand).
 migrate = FargateTask("migrate", task("web", ContainerSpec(
-    name="migrate", image=images["web"].image_uri, secrets=pick("DATABASE_URL"),
+    name="migrate", image=images["web"].image_uri, secrets={"DATABASE_URL": credentials.migration_url},  # app_migrate
     environment={"NODE_ENV": "production", "HOME": "/tmp", "npm_config_cache": "/tmp/.npm"},
     command=("npx", "prisma", "migrate", "deploy"), health_check=False, stop_timeout=120,
 ), size=app.web.size, log_group=web.log_group, log_stream_prefix="migrate"))
@@ -148,8 +159,14 @@ migrate = FargateTask("migrate", task("web", ContainerSpec(
 backup_job = BackupJob("backup", BackupJobArgs(
     context=aws_context, environment=config.environment, cluster_arn=cluster.cluster.arn, vpc_id=network.vpc.id,
     subnet_ids=network.subnet_ids("app"), image=images["backup"].image_uri, repository=images["backup"].repository,
-    database_url=database.writer_url, bucket_name=storage.backups.bucket, backups_key_arn=storage.key_arn,
+    database_url=credentials.backup_url, bucket_name=storage.backups.bucket, backups_key_arn=storage.key_arn,
     bucket_write_statements=storage.write_backups_statements(), logs_key=keys.logs, log_retention_days=retention,
+    name_prefix=prefix, tags=tags))
+
+# A rotated (or newly set) secret redeploys the services that read it.
+redeploy = SecretRedeploy("secret-redeploy", SecretRedeployArgs(
+    context=aws_context, cluster_arn=cluster.cluster.arn, log_key=keys.logs, log_retention_days=retention,
+    services={name: (service, list(service.secrets.values())) for name, service in (("web", web), ("ai", ai))},
     name_prefix=prefix, tags=tags))
 
 # Alarms and the dashboard watch every box above; alarms notify the SNS topic.
@@ -167,12 +184,15 @@ observability = Observability("observability", ObservabilityArgs(
 # --- network paths: each grant is the target's ingress rule and the source's egress rule (components/connections.py)
 grant(load_balancer, web)  # the ALB's only egress
 grant(web, ai)  # the AI server admits the web tasks and nothing else
-for client in (web, ai, migrate, backup_job):
-    grant(client, database)
 for client in (web, ai):
+    grant(client, database.writer)  # through RDS Proxy (the primary itself only without one)
+    if database.replicas:
+        grant(client, database.readers)
     grant(client, cache)
+for client in (migrate, backup_job):
+    grant(client, database)  # direct to the primary: migrations and pg_dump do not go through the proxy
 
 export_contract(contract_values(StackParts(
     config=config, keys=keys, network=network, load_balancer=load_balancer, firewall=firewall, database=database,
     cache=cache, storage=storage, cluster=cluster, images=images, web=web, ai=ai, migrate=migrate,
-    backup_job=backup_job, observability=observability)))
+    backup_job=backup_job, credentials=credentials, redeploy=redeploy, observability=observability)))

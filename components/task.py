@@ -301,7 +301,7 @@ class FargateTask(pulumi.ComponentResource):
             "privileged": False,
             "linuxParameters": {"capabilities": {"add": [], "drop": ["ALL"]}, "initProcessEnabled": True},
             "environment": [{"name": k, "value": container.environment[k]} for k in sorted(container.environment)],
-            "secrets": [{"name": k, "valueFrom": container.secrets[k].arn} for k in sorted(container.secrets)],
+            "secrets": [{"name": k, "valueFrom": container.secrets[k].value_from} for k in sorted(container.secrets)],
             "mountPoints": [{"sourceVolume": _volume_name(path), "containerPath": path, "readOnly": False}
                             for path in container.scratch_paths],
             "stopTimeout": container.stop_timeout,

@@ -73,6 +73,12 @@ def _service(resource: Resource) -> Timing:
     return SERVICE_STEADY if resource.plain("waitForSteadyState") else SERVICE
 
 
+def _function(resource: Resource) -> Timing:
+    if resource.plain("vpcConfig"):
+        return Timing(1.5, "VPC Lambda (Hyperplane ENI) ~1-2 min (assumed)")
+    return Timing(SECONDS, "seconds")
+
+
 def _endpoint(resource: Resource) -> Timing:
     return ENDPOINT_INTERFACE if resource.plain("vpcEndpointType") == "Interface" else Timing(SECONDS, "seconds")
 
@@ -83,7 +89,12 @@ DURATIONS: dict[str, Timing | Callable[[Resource], Timing]] = {
         5, "cross-region backup replication start ~5 min (assumed, not measured)"),
     "aws:rds/cluster:Cluster": Timing(8, "Aurora cluster ~5-10 min"),
     "aws:rds/clusterInstance:ClusterInstance": Timing(10, "Aurora instance ~8-12 min"),
-    "aws:rds/proxy:Proxy": Timing(5, "RDS Proxy ~3-7 min (assumed)"),
+    "aws:rds/proxy:Proxy": Timing(5, "RDS Proxy ~3-7 min (assumed; terraform logs show 'Still creating... [2m30s "
+                                     "elapsed]')"),
+    "aws:rds/proxyTarget:ProxyTarget": Timing(
+        3, "proxy target registration once the instance is available ~3-4 min (terraform log)"),
+    "aws:lambda/function:Function": _function,
+    "aws:lambda/invocation:Invocation": Timing(0.5, "function invocation (the db-admin bootstrap) <1 min (assumed)"),
     "aws:elasticache/replicationGroup:ReplicationGroup": _replication_group,
     "aws:elasticache/cluster:Cluster": Timing(8, "cache cluster ~6-10 min (assumed)"),
     "aws:ec2/natGateway:NatGateway": Timing(5, "NAT gateway up to 5-10 min"),

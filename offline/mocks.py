@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
+from pulumi.asset import Archive, Asset
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 
 ACCOUNT_ID = "123456789012"
@@ -215,7 +216,9 @@ class OfflineMocks(Mocks):
         if not args.custom:  # components keep no state
             return f"{name}-component", inputs
         physical_id = ID_PREFIXES.get(type_, f"{name}-") + _digest(f"{type_}::{name}")
-        state = {**inputs, "arn": self.arn(_module(type_), f"{type_.split(':')[-1].lower()}/{name}")}
+        # Assets and archives (a Lambda's code) are inputs only: the engine keeps no copy of them in the state.
+        state = {key: value for key, value in inputs.items() if not isinstance(value, (Asset, Archive))}
+        state["arn"] = self.arn(_module(type_), f"{type_.split(':')[-1].lower()}/{name}")
         compute = COMPUTED.get(type_)
         if compute is not None:
             state.update(compute(name, inputs, self))
