@@ -358,13 +358,13 @@ class Cache(pulumi.ComponentResource):
             f"{name}-default-user", user_id=f"{base}-default", user_name="default", engine="redis",
             access_string=DEFAULT_USER_ACCESS,
             authentication_mode=aws.elasticache.UserAuthenticationModeArgs(
-                type="password", passwords=[default_password.result]),
+                type="password", passwords=[pulumi.Output.secret(default_password.result)]),
             tags=self._tags("redis-default-user"), opts=child)
         self.app_user = aws.elasticache.User(
             f"{name}-app-user", user_id=f"{base}-app", user_name=APP_USER_NAME, engine="redis",
             access_string=APP_ACCESS_STRING,
             authentication_mode=aws.elasticache.UserAuthenticationModeArgs(
-                type="password", passwords=[self._initial_password.result]),
+                type="password", passwords=[pulumi.Output.secret(self._initial_password.result)]),
             tags=self._tags("redis-app-user"),
             # The first password only: redis-rotation owns it from then on (two slots, see the module docstring).
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["authenticationMode", "passwords"]))

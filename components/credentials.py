@@ -301,7 +301,7 @@ class Credentials(pulumi.ComponentResource):
                    if role in (roles.READ_WRITE, roles.READ_ONLY) else {}),
             } for role, ref in connections.items()],
         })
-        waits: list[pulumi.Resource] = [database.primary, *db_grants_resources(db_grants)]
+        waits: list[pulumi.Resource] = [database.primary, database.reader_fallback, *db_grants_resources(db_grants)]
         if database.master.version is not None:
             waits.append(database.master.version)
         if database.proxy is not None:

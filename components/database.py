@@ -292,6 +292,8 @@ class Database(pulumi.ComponentResource):
     """Role -> its connection secret (JSON with `url`; consumers read `url`): app_rw (DATABASE_URL), app_ro
     (DATABASE_READ_URL), app_migrate (the migration), app_backup (the backup job). Values come from db-admin."""
     reader_hostname: pulumi.Output[str]
+    reader_fallback: aws.route53.Record
+    """db-reader.<zone>'s fallback record: once it exists the reader name resolves (before any replica)."""
     writer_host: pulumi.Output[str]
     """Where writers connect: the proxy's endpoint, or the primary's address without a proxy."""
     port: int = PORT
@@ -581,7 +583,8 @@ class Database(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=parent),
             )
 
-        record(f"{name}-reader-primary", "primary", self.writer_host, 0 if self.replicas else 1, zone)
+        self.reader_fallback = record(f"{name}-reader-primary", "primary", self.writer_host,
+                                      0 if self.replicas else 1, zone)
         for replica_name, replica in self.replicas.items():
             record(f"{replica_name}-reader", replica_name.removeprefix(f"{name}-"), replica.address, 1, replica)
         return zone

@@ -93,7 +93,7 @@ SWEEP: list[Break] = [
     Break("aws:rds/parameterGroup:ParameterGroup", ("parameters", "@name=rds.force_ssl", "value"), "0",
           "rds-force-ssl"),
     # cache
-    Break("aws:elasticache/replicationGroup:ReplicationGroup", ("authToken",), DELETE, "redis-auth"),
+    Break("aws:elasticache/replicationGroup:ReplicationGroup", ("userGroupIds",), DELETE, "redis-auth"),
     Break("aws:elasticache/replicationGroup:ReplicationGroup", ("transitEncryptionEnabled",), False,
           "redis-transit-encryption"),
     Break("aws:elasticache/replicationGroup:ReplicationGroup", ("atRestEncryptionEnabled",), False,
