@@ -184,13 +184,13 @@ observability = Observability("observability", ObservabilityArgs(
 # --- network paths: each grant is the target's ingress rule and the source's egress rule (components/connections.py)
 grant(load_balancer, web)  # the ALB's only egress
 grant(web, ai)  # the AI server admits the web tasks and nothing else
-for client in (web, ai):
-    grant(client, database.writer)  # through RDS Proxy (the primary itself only without one)
+for service in (web, ai):
+    grant(service, database.writer)  # through RDS Proxy (the primary itself only without one)
     if database.replicas:
-        grant(client, database.readers)
-    grant(client, cache)
-for client in (migrate, backup_job):
-    grant(client, database)  # direct to the primary: migrations and pg_dump do not go through the proxy
+        grant(service, database.readers)
+    grant(service, cache)
+for one_off in (migrate, backup_job):
+    grant(one_off, database)  # direct to the primary: migrations and pg_dump do not go through the proxy
 
 export_contract(contract_values(StackParts(
     config=config, keys=keys, network=network, load_balancer=load_balancer, firewall=firewall, database=database,

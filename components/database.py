@@ -594,15 +594,15 @@ class Database(pulumi.ComponentResource):
         """The master (initial value from Pulumi, then rotated), the proxy logins and the connection secrets
         (values written by the db-admin function only)."""
         address = self.primary.address
-        master_value = pulumi.Output.secret(pulumi.Output.json_dumps({
+        master_value: pulumi.Output[str] = pulumi.Output.json_dumps({
             "engine": "postgres", "username": MASTER_USERNAME, "password": password.result, "host": address,
             "port": PORT, "dbname": DATABASE_NAME, "dbInstanceIdentifier": self.primary.identifier,
             "urlQuery": "sslmode=require", "rotation": "master",
             "url": pulumi.Output.format("postgresql://{0}:{1}@{2}:{3}/{4}?sslmode=require", MASTER_USERNAME,
                                         password.result, address, PORT, DATABASE_NAME),
-        }))
+        })
         master = self._secret(f"{name}-master", "master", "RDS master user (rotated): db-admin and operators only",
-                              master_value, Credential.DATABASE_MASTER, initial_only=True)
+                              pulumi.Output.secret(master_value), Credential.DATABASE_MASTER, initial_only=True)
         logins = {user: self._secret(f"{name}-login-{user}", f"users/{user}",
                                      f"RDS Proxy login {user} (written by the rotation of its connection secret)",
                                      None, Credential.DATABASE_LOGIN)

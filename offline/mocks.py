@@ -189,18 +189,25 @@ COMPUTED: dict[str, Computed] = {
     "aws:route53/record:Record": lambda n, i, m: {"fqdn": str(i.get("name") or n).rstrip(".")},
     "random:index/randomString:RandomString": _random_text,
     # --- database access ---
-    "aws:rds/proxy:Proxy": lambda n, i, m: {
-        "endpoint": f"{i.get('name') or n}.proxy-c{_digest(m.region, 10)}.{m.region}.rds.amazonaws.com",
-        "arn": m.arn("rds", f"db-proxy:prx-{_digest(n, 17)}")},
-    "aws:lambda/function:Function": lambda n, i, m: {
-        "arn": (fn := m.arn("lambda", f"function:{i.get('name') or n}")),
-        "invokeArn": f"arn:{PARTITION}:apigateway:{m.region}:lambda:path/2015-03-31/functions/{fn}/invocations",
-        "qualifiedArn": f"{fn}:$LATEST", "version": "$LATEST"},
+    "aws:rds/proxy:Proxy": lambda n, i, m: _rds_proxy(n, i, m),
+    "aws:lambda/function:Function": lambda n, i, m: _lambda_function(n, i, m),
     "aws:sfn/stateMachine:StateMachine": lambda n, i, m: {
         "arn": m.arn("states", f"stateMachine:{i.get('name') or n}")},
     "aws:elasticache/user:User": lambda n, i, m: {"arn": m.arn("elasticache", f"user:{i.get('userId') or n}")},
     "aws:cloudwatch/eventRule:EventRule": lambda n, i, m: {"arn": m.arn("events", f"rule/{i.get('name') or n}")},
 }
+
+
+def _rds_proxy(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
+    proxy = inputs.get("name") or name
+    return {"endpoint": f"{proxy}.proxy-c{_digest(m.region, 10)}.{m.region}.rds.amazonaws.com",
+            "arn": m.arn("rds", f"db-proxy:prx-{_digest(name, 17)}")}
+
+
+def _lambda_function(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
+    arn = m.arn("lambda", f"function:{inputs.get('name') or name}")
+    return {"arn": arn, "qualifiedArn": f"{arn}:$LATEST", "version": "$LATEST",
+            "invokeArn": f"arn:{PARTITION}:apigateway:{m.region}:lambda:path/2015-03-31/functions/{arn}/invocations"}
 
 
 def _uuid(name: str) -> str:

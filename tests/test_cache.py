@@ -1,4 +1,4 @@
-"""Cache component: Redis 7 replication group per environment, TLS + RBAC users, CMK, logs, secrets, SG, config rules."""
+"""Cache component: Redis 7 replication group per environment, TLS + RBAC users, CMK, logs, secrets, SG, config."""
 
 from __future__ import annotations
 
