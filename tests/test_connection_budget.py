@@ -10,7 +10,8 @@ import pytest
 
 import stack_config
 from components import connection_budget as budget
-from offline.engine import StackRun, stack_config as raw_stack_config
+from offline.engine import StackRun
+from offline.engine import stack_config as raw_stack_config
 from tests.configs import MINIMAL_VALID
 
 

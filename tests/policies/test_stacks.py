@@ -92,8 +92,17 @@ SWEEP: list[Break] = [
     Break("aws:rds/instance:Instance", (PROTECT,), False, "stateful-resources-protected", PRIMARY),
     Break("aws:rds/parameterGroup:ParameterGroup", ("parameters", "@name=rds.force_ssl", "value"), "0",
           "rds-force-ssl"),
+    # database access
+    Break("aws:rds/proxy:Proxy", ("requireTls",), False, "rds-proxy-tls"),
+    Break("aws:rds/proxy:Proxy", ("debugLogging",), True, "rds-proxy-tls"),
+    Break("aws:secretsmanager/secretRotation:SecretRotation", ("rotationRules", "scheduleExpression"),
+          "rate(90 days)", "secrets-rotated"),
+    Break("aws:lambda/function:Function", ("vpcConfig",), DELETE, "lambda-in-vpc-with-own-logs"),
+    Break("aws:lambda/function:Function", ("loggingConfig", "logGroup"), DELETE, "lambda-in-vpc-with-own-logs"),
     # cache
     Break("aws:elasticache/replicationGroup:ReplicationGroup", ("userGroupIds",), DELETE, "redis-auth"),
+    Break("aws:elasticache/user:User", ("accessString",), "on ~* +@all", "redis-rbac-default-user-off",
+          ("userName", "default")),
     Break("aws:elasticache/replicationGroup:ReplicationGroup", ("transitEncryptionEnabled",), False,
           "redis-transit-encryption"),
     Break("aws:elasticache/replicationGroup:ReplicationGroup", ("atRestEncryptionEnabled",), False,
@@ -203,7 +212,9 @@ def test_sweep_covers_every_policy_that_can_be_broken_in_one_resource() -> None:
     stack_only = {"vpc-flow-logs", "alb-waf-rate-limit", "alb-has-https-listener", "s3-bucket-hardening",
                   "rds-primary-has-replica", "data-store-ingress-from-security-groups-only",
                   "security-group-no-internet-ingress", "alb-access-logs", "ecs-cluster-container-insights",
-                  "kms-key-policy-no-public-principal", "redis-in-vpc", "no-hard-coded-secrets"}
+                  "kms-key-policy-no-public-principal", "redis-in-vpc", "no-hard-coded-secrets",
+                  # who reaches the primary and which task reads which secret: relations, in test_rules.py
+                  "rds-services-through-proxy", "no-master-secret-in-tasks"}
     from policies.rules import ALL_RULES
 
     assert {r.policy.name for r in ALL_RULES} - stack_only <= {e.policy for e in SWEEP}
