@@ -107,3 +107,20 @@ def test_prod_needs_the_proxy_and_rotation_within_30_days() -> None:
 def test_instance_memory_and_ceiling(instance_class: str, memory: float | None, ceiling: int | None) -> None:
     assert budget.instance_memory_gib(instance_class) == memory
     assert budget.max_connections_ceiling(instance_class) == ceiling
+
+
+def test_the_documented_budget_table_matches_the_stacks() -> None:
+    """docs/database-access.md's table states each stack's pool and max_connections: they must be the real ones."""
+    from pathlib import Path
+
+    table = {line.split("|")[1].strip().split(" ")[0]: [c.strip() for c in line.split("|")[1:-1]]
+             for line in (Path(__file__).resolve().parent.parent / "docs" / "database-access.md").read_text()
+             .splitlines() if line.startswith(("| dev ", "| staging ", "| prod "))}
+    assert set(table) == {"dev", "staging", "prod"}
+    for stack, row in table.items():
+        raw, secret_keys, _ = raw_stack_config(stack)
+        config = stack_config.load(raw, stack=stack, secret_keys=set(secret_keys))
+        assert row[2] == str(config.app.database_pool_size), stack
+        assert row[7].split(" ")[0] == str(config.database.tuning.max_connections), stack
+        ceiling = budget.max_connections_ceiling(config.database.instance_class)
+        assert row[7] == f"{config.database.tuning.max_connections} ({ceiling})", stack
