@@ -98,9 +98,12 @@ def test_dev_has_a_single_nat_gateway_shared_by_the_app_tier(dev: StackRun) -> N
 
 
 def test_no_nat_strategy_leaves_the_app_tier_without_internet(run_variant) -> None:  # type: ignore[no-untyped-def]
-    run = run_variant("prod", natGateways="none")
+    run = run_variant("prod", natGateways="none",
+                      interfaceEndpoints=["ecr.api", "ecr.dkr", "logs", "secretsmanager", "elasticache"])
     assert run.ok, run.error
     assert run.of_type(NAT) == [] and routes_of_tier(run, "app") == []
+    endpoints = {e.plain("serviceName").rsplit(".", 1)[-1] for e in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
+    assert "elasticache" in endpoints  # the redis-rotation function reaches the ElastiCache API through it
 
 
 def test_public_tier_routes_to_the_internet_gateway(any_stack: StackRun) -> None:
