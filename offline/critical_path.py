@@ -83,6 +83,9 @@ def _endpoint(resource: Resource) -> Timing:
     return ENDPOINT_INTERFACE if resource.plain("vpcEndpointType") == "Interface" else Timing(SECONDS, "seconds")
 
 
+SECRET_WRITERS = ("aws:secretsmanager/secretVersion:SecretVersion", "aws:lambda/invocation:Invocation")
+"""What writes the values the services read: Pulumi's secret versions, and the db-admin bootstrap (database logins)."""
+
 DURATIONS: dict[str, Timing | Callable[[Resource], Timing]] = {
     "aws:rds/instance:Instance": _rds_instance,
     "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication": Timing(
@@ -166,8 +169,8 @@ class CriticalPath:
             "RDS primary": done([s for s in of("aws:rds/instance:Instance")
                                  if not s.resource.plain("replicateSourceDb")]),
             "Redis": done(of("aws:elasticache/replicationGroup:ReplicationGroup")),
-            "app secrets": done([s for s in of("aws:secretsmanager/secretVersion:SecretVersion")
-                                 if s.resource.urn in needed]),
+            # secret versions Pulumi writes, and the db-admin bootstrap that writes the database logins
+            "app secrets": done([s for t in SECRET_WRITERS for s in of(t) if s.resource.urn in needed]),
             "services": done(services),
             "last replica": done([s for s in of("aws:rds/instance:Instance") if s.resource.plain("replicateSourceDb")]),
         }
@@ -181,7 +184,7 @@ class CriticalPath:
         app = {s.resource.urn for s in services}
         for service in services:
             app |= {u for u in self.closure(service.resource.urn)
-                    if self.steps[u].resource.type == "aws:secretsmanager/secretVersion:SecretVersion"}
+                    if self.steps[u].resource.type in SECRET_WRITERS}
         return sorted(self.steps[u].resource.name for u in app if self.closure(u) & replicas)
 
     def _of_type(self, type_: str) -> list[Step]:
