@@ -169,6 +169,7 @@ class CriticalPath:
             "RDS primary": done([s for s in of("aws:rds/instance:Instance")
                                  if not s.resource.plain("replicateSourceDb")]),
             "Redis": done(of("aws:elasticache/replicationGroup:ReplicationGroup")),
+            "RDS Proxy": done(of("aws:rds/proxyTarget:ProxyTarget")),  # serving once the primary is its target
             # secret versions Pulumi writes, and the db-admin bootstrap that writes the database logins
             "app secrets": done([s for t in SECRET_WRITERS for s in of(t) if s.resource.urn in needed]),
             "services": done(services),
