@@ -1,7 +1,8 @@
 """Maratron on AWS — one call per box of the deployment guide's architecture diagram (docs/architecture.md).
 
-keys → network → data tier (database, cache, backup storage) → edge (load balancer, WAF) → app tier (images,
-cluster, secrets, AI and web services, migration task) → operations (backup job, alarms) → network paths → outputs.
+keys → network → data tier (database + RDS Proxy, cache, backup storage) → edge (load balancer, WAF) → app tier
+(images, cluster, credentials, secrets, AI and web services, migration task) → operations (backup job, secret
+redeploys, alarms) → network paths → outputs.
 Each component takes its settings whole (stack_config.py reads and validates them all before anything is created).
 """
 
@@ -18,6 +19,7 @@ from components.cache import Cache, CacheArgs
 from components.cluster import Cluster, ClusterArgs
 from components.connections import grant
 from components.constants import WEB_PORT
+from components.credentials import Credentials, CredentialsArgs
 from components.database import Database, DatabaseArgs
 from components.encryption import EncryptionKeys, EncryptionKeysArgs
 from components.images import ImageRepository, ImageRepositoryArgs, ImageSource
@@ -33,6 +35,7 @@ from components.observability import (
     ServiceWatch,
     WafWatch,
 )
+from components.secret_redeploy import SecretRedeploy, SecretRedeployArgs
 from components.service import FargateService, FargateServiceArgs, LoadBalancerAttachment, ServiceConnectTimeout
 from components.task import ContainerSpec, FargateTask, FargateTaskArgs, TaskSize
 from components.waf import WebFirewall, WebFirewallArgs
@@ -89,9 +92,14 @@ cluster = Cluster("cluster", ClusterArgs(settings=config.cluster, name_prefix=pr
 app_secrets = AppSecrets("app-secrets", AppSecretsArgs(
     kms_key=keys.data, values=config.secrets.values(), removal_policy=removal, name_prefix=prefix, tags=tags))
 
+# App roles instead of the master: db-admin writes and rotates every database login, redis-rotation the Redis user.
+credentials = Credentials("credentials", CredentialsArgs(
+    context=aws_context, settings=config.credentials, database=database, cache=cache,
+    pool_size=app.database_pool_size, vpc_id=network.vpc.id, subnet_ids=network.subnet_ids("app"),
+    data_key=keys.data, log_key=keys.logs, log_retention_days=retention, name_prefix=prefix, tags=tags))
+
 # Every secret reaches a task through ECS `secrets` (never `environment`); each task's role reads exactly its own.
-secrets: dict[str, SecretRef] = {"DATABASE_URL": database.writer_url, "DATABASE_READ_URL": database.reader_url,
-                                 "REDIS_URL": cache.url, **app_secrets.refs}
+secrets: dict[str, SecretRef] = {**credentials.service_refs, **app_secrets.refs}
 
 
 def pick(*names: str) -> dict[str, SecretRef]:
@@ -101,16 +109,16 @@ def pick(*names: str) -> dict[str, SecretRef]:
 def environment(port: int, **extra: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
     return app_environment(app, environment=config.environment, app_url=config.app_url,
                            cors_origins=config.cors_origins, port=port, redis_enabled=True,
-                           redis_cluster_enabled=config.cache.cluster_mode, extra=extra)
+                           redis_cluster_enabled=config.cache.cluster_mode,
+                           database_max_connections=config.database.tuning.max_connections, extra=extra)
 
 
 def task(service: str, container: ContainerSpec, *, size: TaskSize | None = None,
          log_group: aws.cloudwatch.LogGroup | None = None, log_stream_prefix: str = "") -> FargateTaskArgs:
     return FargateTaskArgs(
-        context=aws_context, container=container, size=size or TaskSize(), vpc_id=network.vpc.id,
+        context=aws_context, container=container, size=size or TaskSize(), vpc_id=network.vpc.id, tags=tags,
         repository=images[service].repository, image_build_context=images[service].build_context, log_key=keys.logs,
-        log_retention_days=retention, log_group=log_group, log_stream_prefix=log_stream_prefix, name_prefix=prefix,
-        tags=tags)
+        log_retention_days=retention, log_group=log_group, log_stream_prefix=log_stream_prefix, name_prefix=prefix)
 
 
 ai = FargateService("ai", FargateServiceArgs(
@@ -147,27 +155,32 @@ web = FargateService("web", FargateServiceArgs(
 
 # One-off: `npx prisma migrate deploy` with the web image, run by CI before a deploy (migrationRunTaskCommand).
 migrate = FargateTask("migrate", task("web", ContainerSpec(
-    name="migrate", image=images["web"].image_uri, secrets=pick("DATABASE_URL"),
+    name="migrate", image=images["web"].image_uri, secrets={"DATABASE_URL": credentials.migration_url},  # app_migrate
     environment={"NODE_ENV": "production", "HOME": "/tmp", "npm_config_cache": "/tmp/.npm"},
     command=("npx", "prisma", "migrate", "deploy"), scratch_paths=MIGRATE_SCRATCH_PATHS, stop_timeout=120,
 ), size=app.web.size, log_group=web.log_group, log_stream_prefix="migrate"))
 
 # --- operations ------------------------------------------------------------------------------------------------------
 backup_job = BackupJob("backup", BackupJobArgs(
-    context=aws_context, environment=config.environment, cluster_arn=cluster.cluster.arn, vpc_id=network.vpc.id,
-    subnet_ids=network.subnet_ids("app"), image=images["backup"].image_uri, repository=images["backup"].repository,
-    database_url=database.writer_url, bucket_name=storage.backups.bucket, backups_key_arn=storage.key_arn,
-    bucket_write_statements=storage.write_backups_statements(), bucket_read_statements=storage.read_backups_statements(
-        "postgresql/"), image_build_context=images["backup"].build_context, settings=config.backup_job,
-    logs_key=keys.logs, log_retention_days=retention, name_prefix=prefix, tags=tags))
+    context=aws_context, environment=config.environment, settings=config.backup_job, cluster_arn=cluster.cluster.arn,
+    vpc_id=network.vpc.id, subnet_ids=network.subnet_ids("app"), image=images["backup"].image_uri, logs_key=keys.logs,
+    repository=images["backup"].repository, image_build_context=images["backup"].build_context, secrets_key=keys.data,
+    database_url=credentials.backup_url, bucket_name=storage.backups.bucket, backups_key_arn=storage.key_arn,
+    bucket_write_statements=storage.write_backups_statements(), removal_policy=removal, name_prefix=prefix, tags=tags,
+    bucket_read_statements=storage.read_backups_statements("postgresql/"), log_retention_days=retention))
+
+# A rotated (or newly set) secret redeploys the services that read it.
+redeploy = SecretRedeploy("secret-redeploy", SecretRedeployArgs(
+    context=aws_context, cluster_arn=cluster.cluster.arn, log_key=keys.logs, log_retention_days=retention,
+    services={name: (service, list(service.secrets.values())) for name, service in (("web", web), ("ai", ai))},
+    name_prefix=prefix, tags=tags))
 
 # Alarms and the dashboard watch every box above; alarms notify the SNS topic.
 observability = Observability("observability", ObservabilityArgs(
     context=aws_context, settings=config.alerts, topic_key=keys.alerts, name_prefix=prefix, tags=tags,
     edge=EdgeWatch(load_balancer.arn_suffix, {"web": load_balancer.target_group_arn_suffix}),
     waf=WafWatch(firewall.metric_name),
-    services={name: ServiceWatch(cluster.cluster.name, service.service.name) for name, service in
-              (("web", web), ("ai", ai))},
+    services={name: ServiceWatch(cluster.cluster.name, s.service.name) for name, s in (("web", web), ("ai", ai))},
     database=DatabaseWatch(database.primary.identifier, database.replica_identifiers,
                            max_connections=config.database.tuning.max_connections),
     cache=CacheWatch(cache.group_id, cache.member_ids),
@@ -176,12 +189,12 @@ observability = Observability("observability", ObservabilityArgs(
 # --- network paths: each grant is the target's ingress rule and the source's egress rule (components/connections.py)
 grant(load_balancer, web)  # the ALB's only egress
 grant(web, ai)  # the AI server admits the web tasks and nothing else
-for client in (web, ai, migrate, backup_job, backup_job.restore_check):
-    grant(client, database)
-for client in (web, ai):
-    grant(client, cache)
+for service in (web, ai):
+    grant(service, cache)
+# web and ai through RDS Proxy (and the replicas); migrations, pg_dump and the restore check direct to the primary
+database.admit(services=(web, ai), one_offs=(migrate, backup_job, backup_job.restore_check))
 
 export_contract(contract_values(StackParts(
     config=config, keys=keys, network=network, load_balancer=load_balancer, firewall=firewall, database=database,
     cache=cache, storage=storage, cluster=cluster, images=images, web=web, ai=ai, migrate=migrate,
-    backup_job=backup_job, observability=observability)))
+    backup_job=backup_job, credentials=credentials, redeploy=redeploy, observability=observability)))

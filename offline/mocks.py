@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
+from pulumi.asset import Archive, Asset
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 
 ACCOUNT_ID = "123456789012"
@@ -187,7 +188,26 @@ COMPUTED: dict[str, Computed] = {
     "aws:wafv2/webAcl:WebAcl": _web_acl,
     "aws:route53/record:Record": lambda n, i, m: {"fqdn": str(i.get("name") or n).rstrip(".")},
     "random:index/randomString:RandomString": _random_text,
+    # --- database access ---
+    "aws:rds/proxy:Proxy": lambda n, i, m: _rds_proxy(n, i, m),
+    "aws:lambda/function:Function": lambda n, i, m: _lambda_function(n, i, m),
+    "aws:sfn/stateMachine:StateMachine": lambda n, i, m: {
+        "arn": m.arn("states", f"stateMachine:{i.get('name') or n}")},
+    "aws:elasticache/user:User": lambda n, i, m: {"arn": m.arn("elasticache", f"user:{i.get('userId') or n}")},
+    "aws:cloudwatch/eventRule:EventRule": lambda n, i, m: {"arn": m.arn("events", f"rule/{i.get('name') or n}")},
 }
+
+
+def _rds_proxy(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
+    proxy = inputs.get("name") or name
+    return {"endpoint": f"{proxy}.proxy-c{_digest(m.region, 10)}.{m.region}.rds.amazonaws.com",
+            "arn": m.arn("rds", f"db-proxy:prx-{_digest(name, 17)}")}
+
+
+def _lambda_function(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
+    arn = m.arn("lambda", f"function:{inputs.get('name') or name}")
+    return {"arn": arn, "qualifiedArn": f"{arn}:$LATEST", "version": "$LATEST",
+            "invokeArn": f"arn:{PARTITION}:apigateway:{m.region}:lambda:path/2015-03-31/functions/{arn}/invocations"}
 
 
 def _uuid(name: str) -> str:
@@ -215,7 +235,9 @@ class OfflineMocks(Mocks):
         if not args.custom:  # components keep no state
             return f"{name}-component", inputs
         physical_id = ID_PREFIXES.get(type_, f"{name}-") + _digest(f"{type_}::{name}")
-        state = {**inputs, "arn": self.arn(_module(type_), f"{type_.split(':')[-1].lower()}/{name}")}
+        # Assets and archives (a Lambda's code) are inputs only: the engine keeps no copy of them in the state.
+        state = {key: value for key, value in inputs.items() if not isinstance(value, (Asset, Archive))}
+        state["arn"] = self.arn(_module(type_), f"{type_.split(':')[-1].lower()}/{name}")
         compute = COMPUTED.get(type_)
         if compute is not None:
             state.update(compute(name, inputs, self))

@@ -3,11 +3,14 @@
 #
 #   ops/release.sh <org>/<stack> <policy-pack-config.json>
 #
-# 1. Existing stack: register the migration task definition with the release's image only (a targeted update), and
-#    run the migration to completion (ops.migrate fails the release when it does not exit 0). The running services
-#    keep serving the old image meanwhile, so migrations must be backward compatible (expand, then contract later).
+# 1. Existing stack: register the migration task definition with the release's image only (a targeted update), run
+#    the app-role bootstrap (the stack's `dbBootstrapCommand`: idempotent, fails the release unless it succeeded; the
+#    migration logs in as app_migrate, which it converges), and run the migration to completion (ops.migrate fails
+#    the release when it does not exit 0). The running services keep serving the old image meanwhile, so migrations
+#    must be backward compatible (expand, then contract later). A stack without those outputs (created before the
+#    app roles) takes the first-deploy path once: its migration role exists only after `pulumi up`.
 # 2. `pulumi up`: every service waits for steady state (bounded); a task that cannot start fails the update.
-# 3. First deploy only: the migration runs now (its task definition did not exist before step 2). /api/health is a
+# 3. First deploy only: the bootstrap and the migration run now (its task definition did not exist before step 2). /api/health is a
 #    liveness check (the seed keeps database checks in /api/performance), so the services became healthy without it.
 # 4. The gate: each service runs the task definition this update registered (`ops.verify --only 'ecs.*'`). A release
 #    the circuit breaker rolled back passes `aws ecs wait services-stable` and the provider's steady-state wait, not this.
@@ -17,22 +20,30 @@ pack_config=${2:?usage: ops/release.sh <org>/<stack> <policy pack config>}
 name=${stack##*/}
 pack=(--policy-pack policies --policy-pack-config "$pack_config")
 python=${PYTHON:-.venv/bin/python}
-outputs=$(mktemp)
-trap 'rm -f "$outputs"' EXIT
+work=$(mktemp -d)
+outputs="$work/outputs.json"
+trap 'rm -rf "$work"' EXIT
+
+migrate() {
+  pulumi stack output --json >"$outputs"
+  bootstrap=$(pulumi stack output dbBootstrapCommand)
+  (cd "$work" && bash -c "$bootstrap")  # writes db-bootstrap.json (the function's answer) into $work
+  "$python" -m ops.migrate --stack-outputs "$outputs"
+}
 
 pulumi stack select "$stack"
 first_deploy=true
-if pulumi stack output migrationTaskDefinitionArn >/dev/null 2>&1; then
+if pulumi stack output migrationTaskDefinitionArn >/dev/null 2>&1 \
+    && pulumi stack output dbBootstrapCommand >/dev/null 2>&1; then
   first_deploy=false
   urn="urn:pulumi:${name}::maratron::maratron:app:FargateTask\$aws:ecs/taskDefinition:TaskDefinition::migrate"
   pulumi up --yes --diff --target "$urn" "${pack[@]}"
-  pulumi stack output --json >"$outputs"
-  "$python" -m ops.migrate --stack-outputs "$outputs"
+  migrate
 fi
 
 pulumi up --yes --diff "${pack[@]}"
-pulumi stack output --json >"$outputs"
 if [[ $first_deploy == true ]]; then
-  "$python" -m ops.migrate --stack-outputs "$outputs"
+  migrate
 fi
+pulumi stack output --json >"$outputs"
 "$python" -m ops.verify --stack-outputs "$outputs" --only 'ecs.*'
