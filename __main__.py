@@ -1,10 +1,9 @@
 """Maratron on AWS — one call per box of the deployment guide's architecture diagram (docs/architecture.md).
 
-foundation (the bootstrap stack: image repositories, account, role boundary) → keys → network → data tier
-(database, cache, backup storage) → edge (load balancer, WAF) → app tier (cluster, secrets, AI and web services,
-migration task) → operations (backup job, alarms) → network paths → outputs. Each component takes its settings whole
-(stack_config.py reads and validates them all before anything is created); the foundation and the images are
-checked before any AWS resource registers (components/foundation.py).
+foundation (bootstrap stack: image repositories, account, role boundary) → keys → network → data tier (database +
+RDS Proxy, cache, backup storage) → edge (load balancer, WAF) → app tier (cluster, credentials, secrets, AI and web
+services, migration task) → operations (backup job, secret redeploys, alarms) → network paths → outputs. Each component
+takes its settings whole (stack_config.py validates them all first; components/foundation.py checks the images).
 """
 
 import pulumi
@@ -20,6 +19,7 @@ from components.cache import Cache, CacheArgs
 from components.cluster import Cluster, ClusterArgs
 from components.connections import grant
 from components.constants import WEB_PORT
+from components.credentials import Credentials, CredentialsArgs
 from components.database import Database, DatabaseArgs
 from components.encryption import EncryptionKeys, EncryptionKeysArgs
 from components.foundation import Foundation
@@ -35,6 +35,7 @@ from components.observability import (
     ServiceWatch,
     WafWatch,
 )
+from components.secret_redeploy import SecretRedeploy, SecretRedeployArgs
 from components.service import FargateService, FargateServiceArgs, LoadBalancerAttachment, ServiceConnectTimeout
 from components.task import ContainerSpec, FargateTask, FargateTaskArgs, TaskSize
 from components.waf import WebFirewall, WebFirewallArgs
@@ -90,9 +91,14 @@ cluster = Cluster("cluster", ClusterArgs(settings=config.cluster, name_prefix=pr
 app_secrets = AppSecrets("app-secrets", AppSecretsArgs(
     kms_key=keys.data, values=config.secrets.values(), removal_policy=removal, name_prefix=prefix, tags=tags))
 
+# App roles instead of the master: db-admin writes and rotates every database login, redis-rotation the Redis user.
+credentials = Credentials("credentials", CredentialsArgs(
+    context=aws_context, settings=config.credentials, database=database, cache=cache,
+    pool_size=app.database_pool_size, vpc_id=network.vpc.id, subnet_ids=network.subnet_ids("app"),
+    data_key=keys.data, log_key=keys.logs, log_retention_days=retention, name_prefix=prefix, tags=tags))
+
 # Every secret reaches a task through ECS `secrets` (never `environment`); each task's role reads exactly its own.
-secrets: dict[str, SecretRef] = {"DATABASE_URL": database.writer_url, "DATABASE_READ_URL": database.reader_url,
-                                 "REDIS_URL": cache.url, **app_secrets.refs}
+secrets: dict[str, SecretRef] = {**credentials.service_refs, **app_secrets.refs}
 
 
 def pick(*names: str) -> dict[str, SecretRef]:
@@ -100,9 +106,9 @@ def pick(*names: str) -> dict[str, SecretRef]:
 
 
 def environment(port: int, **extra: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
-    return app_environment(app, environment=config.environment, app_url=config.app_url,
-                           cors_origins=config.cors_origins, port=port, redis_enabled=True,
-                           redis_cluster_enabled=config.cache.cluster_mode, extra=extra)
+    return app_environment(app, environment=config.environment, app_url=config.app_url, port=port, redis_enabled=True,
+                           cors_origins=config.cors_origins, redis_cluster_enabled=config.cache.cluster_mode,
+                           database_max_connections=config.database.tuning.max_connections, extra=extra)
 
 
 def task(service: str, container: ContainerSpec, *, size: TaskSize | None = None,
@@ -146,30 +152,35 @@ web = FargateService("web", FargateServiceArgs(
         depends_on=load_balancer.serving,  # ECS rejects a target group that no listener uses yet
     )))
 
-# One-off: `npx prisma migrate deploy` with the web image, run by CI before a deploy (migrationRunTaskCommand).
+# One-off as app_migrate: `npx prisma migrate deploy` with the web image, run before a deploy (migrationRunTaskCommand)
 migrate = FargateTask("migrate", task("web", ContainerSpec(
-    name="migrate", image=foundation.image_uri("web"), secrets=pick("DATABASE_URL"),
+    name="migrate", image=foundation.image_uri("web"), secrets={"DATABASE_URL": credentials.migration_url},
     environment={"NODE_ENV": "production", "HOME": "/tmp", "npm_config_cache": "/tmp/.npm"},
     command=("npx", "prisma", "migrate", "deploy"), scratch_paths=MIGRATE_SCRATCH_PATHS, stop_timeout=120,
 ), size=app.web.size, log_group=web.log_group, log_stream_prefix="migrate"))
 
 # --- operations ------------------------------------------------------------------------------------------------------
 backup_job = BackupJob("backup", BackupJobArgs(
-    context=aws_context, environment=config.environment, cluster_arn=cluster.cluster.arn, vpc_id=network.vpc.id,
-    subnet_ids=network.subnet_ids("app"), image=foundation.image_uri("backup"),
-    repository_arn=foundation.repository_arn("backup"),
-    database_url=database.writer_url, bucket_name=storage.backups.bucket, backups_key_arn=storage.key_arn,
-    bucket_write_statements=storage.write_backups_statements(), bucket_read_statements=storage.read_backups_statements(
-        "postgresql/"), image_build_context=config.image_build_context("backup"), settings=config.backup_job,
-    logs_key=keys.logs, log_retention_days=retention, name_prefix=prefix, tags=tags))
+    context=aws_context, environment=config.environment, settings=config.backup_job, cluster_arn=cluster.cluster.arn,
+    vpc_id=network.vpc.id, subnet_ids=network.subnet_ids("app"), image=foundation.image_uri("backup"), tags=tags,
+    repository_arn=foundation.repository_arn("backup"), image_build_context=config.image_build_context("backup"),
+    secrets_key=keys.data, database_url=credentials.backup_url, bucket_name=storage.backups.bucket, logs_key=keys.logs,
+    backups_key_arn=storage.key_arn, bucket_write_statements=storage.write_backups_statements(), name_prefix=prefix,
+    bucket_read_statements=storage.read_backups_statements("postgresql/"), log_retention_days=retention,
+    removal_policy=removal))
+
+# A rotated (or newly set) secret redeploys the services that read it.
+redeploy = SecretRedeploy("secret-redeploy", SecretRedeployArgs(
+    context=aws_context, cluster_arn=cluster.cluster.arn, log_key=keys.logs, log_retention_days=retention,
+    services={name: (service, list(service.secrets.values())) for name, service in (("web", web), ("ai", ai))},
+    name_prefix=prefix, tags=tags))
 
 # Alarms and the dashboard watch every box above; alarms notify the SNS topic.
 observability = Observability("observability", ObservabilityArgs(
     context=aws_context, settings=config.alerts, topic_key=keys.alerts, name_prefix=prefix, tags=tags,
     edge=EdgeWatch(load_balancer.arn_suffix, {"web": load_balancer.target_group_arn_suffix}),
     waf=WafWatch(firewall.metric_name),
-    services={name: ServiceWatch(cluster.cluster.name, service.service.name) for name, service in
-              (("web", web), ("ai", ai))},
+    services={name: ServiceWatch(cluster.cluster.name, s.service.name) for name, s in (("web", web), ("ai", ai))},
     database=DatabaseWatch(database.primary.identifier, database.replica_identifiers,
                            max_connections=config.database.tuning.max_connections),
     cache=CacheWatch(cache.group_id, cache.member_ids),
@@ -178,12 +189,12 @@ observability = Observability("observability", ObservabilityArgs(
 # --- network paths: each grant is the target's ingress rule and the source's egress rule (components/connections.py)
 grant(load_balancer, web)  # the ALB's only egress
 grant(web, ai)  # the AI server admits the web tasks and nothing else
-for client in (web, ai, migrate, backup_job, backup_job.restore_check):
-    grant(client, database)
-for client in (web, ai):
-    grant(client, cache)
+for service in (web, ai):
+    grant(service, cache)
+# web and ai through RDS Proxy (and the replicas); migrations, pg_dump and the restore check direct to the primary
+database.admit(services=(web, ai), one_offs=(migrate, backup_job, backup_job.restore_check))
 
 export_contract(contract_values(StackParts(
     config=config, keys=keys, network=network, load_balancer=load_balancer, firewall=firewall, database=database,
     cache=cache, storage=storage, cluster=cluster, foundation=foundation, web=web, ai=ai, migrate=migrate,
-    backup_job=backup_job, observability=observability)))
+    backup_job=backup_job, credentials=credentials, redeploy=redeploy, observability=observability)))

@@ -29,7 +29,17 @@ from components.backup_storage import BackupStorageSettings
 from components.base import REGION_PATTERN, RemovalPolicy, retains
 from components.cache import CacheSettings
 from components.cluster import ClusterSettings
-from components.constants import BACKUP_IMAGE_CONTEXT, ENVIRONMENTS, LOG_RETENTION_DAYS, NON_ROOT_USER, PROJECT
+from components.connection_budget import BudgetInputs, Client
+from components.connection_budget import check as check_connection_budget
+from components.constants import (
+    BACKUP_IMAGE_CONTEXT,
+    ENVIRONMENTS,
+    LOG_RETENTION_DAYS,
+    MAX_ROTATION_DAYS,
+    NON_ROOT_USER,
+    PROJECT,
+)
+from components.credentials import DB_ADMIN_CONCURRENCY, CredentialSettings
 from components.database import DatabaseSettings
 from components.dockerfile import scratch_problems
 from components.foundation import FoundationSettings
@@ -120,6 +130,8 @@ class StackConfig:
     app: AppSettings = section(AppSettings, doc="app (components/app_environment.py, service.py, task.py)")
     secrets: AppSecretsSettings = section(AppSecretsSettings, doc="app: third-party secrets (components/app_secrets.py;"
                                           " no defaults: the CLI rejects a plain-text default for a secret key)")
+    credentials: CredentialSettings = section(CredentialSettings, doc="app: credentials, bootstrap and rotation "
+                                              "(components/credentials.py)")
     backup_job: BackupJobSettings = section(BackupJobSettings, doc="operations: backup job "
                                             "(components/backup_job.py)")
     alerts: AlertSettings = section(AlertSettings, doc="operations: alerting (components/observability.py)")
@@ -248,6 +260,8 @@ def _cross_section_rules(config: StackConfig, rules: Rules) -> None:
     if config.storage.force_destroy and retains(config.removal_policy):
         rules.problem("storage.force_destroy", f"needs {rules.key('removal_policy')} = destroy (retained buckets are "
                       "never emptied)", also=["removal_policy"])
+    for budget_problem in check_connection_budget(connection_budget_inputs(config)):
+        rules.problem(budget_problem.key, budget_problem.message)
     for service, path in IMAGE_FIELDS.items():
         context = config.image_sources[service].build_context
         if context and (reason := _check_build_context(context)):
@@ -279,6 +293,17 @@ def _cross_section_rules(config: StackConfig, rules: Rules) -> None:
                       f"{rules.key('database.max_allocated_storage_gb')} {ceiling}: the dump is staged on the "
                       "task's ephemeral storage before the upload",
                       also=["database.max_allocated_storage_gb"])
+
+
+def connection_budget_inputs(config: StackConfig) -> BudgetInputs:
+    """The connection budget's view of the stack (components/connection_budget.py)."""
+    database, app = config.database, config.app
+    return BudgetInputs(
+        clients=(Client("web", app.web.max_count, "webMaxCount"), Client("ai", app.ai.max_count, "aiMaxCount")),
+        pool_size=app.database_pool_size, max_connections=database.tuning.max_connections,
+        proxy_enabled=database.proxy.enabled, proxy_percent=database.proxy.max_connections_percent,
+        instance_class=database.instance_class, replica_classes=database.replica_classes,
+        db_admin_connections=DB_ADMIN_CONCURRENCY)
 
 
 def _check_build_context(value: str) -> str | None:
@@ -313,6 +338,10 @@ def _environment_rules(config: StackConfig, rules: Rules) -> None:
          "prod needs a non-burstable class (e.g. db.m7g.large): db.t* throttles when credits run out")
     prod("database.monitoring_interval_seconds", database.monitoring_interval_seconds == 0,
          "prod needs enhanced monitoring (1-60)")
+    prod("database.proxy.enabled", not database.proxy.enabled,
+         "prod needs true: web and ai reach the primary only through RDS Proxy (capped, queued, faster failover)")
+    prod("credentials.rotation_days", config.credentials.rotation_days > MAX_ROTATION_DAYS,
+         f"prod rotates every generated credential at least every {MAX_ROTATION_DAYS} days")
     prod("cache.automatic_failover", not cache.automatic_failover,
          "prod needs true (a primary failure must not take the cache down)")
     prod("cache.multi_az", not cache.multi_az, "prod needs true (survive the loss of an AZ)")

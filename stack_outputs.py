@@ -5,9 +5,14 @@ anything undeclared or to leave a declared output out, so the contract cannot dr
 docs/outputs.md is generated from this table (`make docs`) and tests/test_outputs_contract.py pins names and types
 against tests/outputs-contract.json: a change there is a contract change.
 
-Versioning: add an output -> minor bump (consumers are unaffected); rename, remove or change a type -> major bump,
-and keep the old name for one release where possible. Secret values are never outputs: consumers get secret ARNs
-and read them with their own IAM permissions.
+Versioning: add an output -> minor bump (consumers are unaffected); rename, remove or change a type or a meaning ->
+major bump, and keep the old name for one release where possible. 2.0.0 holds two breaking changes: issue 11's
+`*UrlSecretArn` outputs name JSON secrets whose `url` key is the URL (it used to be the whole value; `*UrlValueFrom`
+give ECS's `<arn>:url::` form), and issue 12's kmsKeyArns lost the images key (the foundation stack owns the image
+repositories and their key). 2.0.0 keeps every 1.3.0 addition (issue 9: task definitions, restore check, snapshot
+export role and key) and adds issue 11's proxy/credential outputs and restoreTargetSecretArn, issue 12's
+bootstrapStack and backupImage.
+Secret values are never outputs: consumers get secret ARNs and read them with their own IAM permissions.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from components.backup_job import BackupJob
 from components.backup_storage import BackupStorage
 from components.cache import Cache
 from components.cluster import Cluster
+from components.credentials import Credentials
 from components.database import Database
 from components.encryption import EncryptionKeys
 from components.foundation import Foundation
@@ -27,6 +33,7 @@ from components.load_balancer import LoadBalancer
 from components.network import Network
 from components.observability import Observability
 from components.output_contract import OutputSpec, OutputType, contract, specs
+from components.secret_redeploy import SecretRedeploy
 from components.service import FargateService
 from components.task import FargateTask
 from components.waf import WebFirewall
@@ -77,8 +84,25 @@ CONTRACT: tuple[OutputSpec, ...] = tuple([
          "Stable private DNS name of the read replicas (db-reader.<stack>.maratron.internal; the primary if none)."),
         ("databasePort", "integer", "PostgreSQL port (5432)."),
         ("databaseName", "string", "Database name (maratrondb)."),
-        ("databaseUrlSecretArn", "string", "Secrets Manager secret holding DATABASE_URL (writer, sslmode=require)."),
-        ("databaseReadUrlSecretArn", "string", "Secrets Manager secret holding DATABASE_READ_URL (the replicas)."),
+        ("databaseUrlSecretArn", "string",
+         "Secret of the app_rw login (JSON; key `url` is DATABASE_URL via RDS Proxy, sslmode=require). Rotated."),
+        ("databaseReadUrlSecretArn", "string",
+         "Secret of the app_ro login (JSON; key `url` is DATABASE_READ_URL via the replicas). Rotated."),
+        ("databaseUrlValueFrom", "string", "ECS `valueFrom` of DATABASE_URL: <databaseUrlSecretArn>:url::."),
+        ("databaseReadUrlValueFrom", "string", "ECS `valueFrom` of DATABASE_READ_URL: <...ReadUrlSecretArn>:url::."),
+        ("databaseMasterSecretArn", "string",
+         "Secret of the RDS master user (operators and the db-admin function only; never an app). Rotated."),
+        ("databaseProxyEndpoint", "string", "RDS Proxy endpoint writers connect to (TLS); empty without a proxy."),
+        ("databaseProxyName", "string", "RDS Proxy name (verify, runbooks); empty without a proxy."),
+        ("databaseProxySecurityGroupId", "string",
+         "Security group of RDS Proxy (grant writers with grant(client, database.writer)); empty without."),
+        ("databaseReplicaSecurityGroupId", "string",
+         "Security group of the read replicas (grant readers with grant(client, database.readers))."),
+        ("dbAdminFunctionName", "string", "Lambda that bootstraps the app roles and rotates database credentials."),
+        ("dbBootstrapCommand", "string",
+         "Idempotent bootstrap of the app roles (CI runs it before migrations); fails unless it succeeded."),
+        ("rotatedSecretArns", "list[string]",
+         "Every secret with a rotation schedule (ops.verify checks each is enabled and on time)."),
         ("databaseIdentifier", "string", "RDS identifier of the primary (for the RDS console, CLI and PITR)."),
         ("databaseReplicaIdentifiers", "list[string]", "RDS identifiers of the read replicas (empty without)."),
         ("databaseSecurityGroupId", "string",
@@ -113,7 +137,10 @@ CONTRACT: tuple[OutputSpec, ...] = tuple([
         "cache",
         ("redisEndpoint", "string", "Redis primary endpoint (the configuration endpoint in cluster mode); TLS only."),
         ("redisPort", "integer", "Redis port (6379)."),
-        ("redisUrlSecretArn", "string", "Secrets Manager ARN of REDIS_URL (rediss://, with the AUTH token)."),
+        ("redisUrlSecretArn", "string",
+         "Secret of the Redis RBAC user (JSON; key `url` is REDIS_URL, rediss://maratron-app:...). Rotated."),
+        ("redisUrlValueFrom", "string", "ECS `valueFrom` of REDIS_URL: <redisUrlSecretArn>:url::."),
+        ("redisAppUserId", "string", "ElastiCache user id of the app's RBAC user (verify, runbooks)."),
         ("redisReplicationGroupId", "string", "ElastiCache replication group id (failover tests, verify)."),
         ("redisSecurityGroupId", "string",
          "Security group of the Redis nodes (grant access with grant(client, cache))."),
@@ -138,10 +165,15 @@ CONTRACT: tuple[OutputSpec, ...] = tuple([
          "Task definition of the restore drill (restore_check.sh --drop; read-only access to the archives)."),
         ("restoreCheckSecurityGroupId", "string",
          "Security group of the restore-check task (admitted by the database)."),
+        ("restoreTargetSecretArn", "string",
+         "Secret the restore check reads as RESTORE_DATABASE_URL: an operator writes the scratch server's admin URL "
+         "before a drill."),
     ),
     *_specs(
         "operations",
         ("alertTopicArn", "string", "SNS topic every alarm notifies; subscribe your own endpoints to it."),
+        ("secretRedeployStateMachineArn", "string",
+         "Step Functions workflow that redeploys a service when a secret it reads changes."),
         ("alarmNames", "list[string]", "Every CloudWatch alarm of the stack (ops.verify checks none is in ALARM)."),
         ("dashboardName", "string", "CloudWatch dashboard of the stack."),
     ),
@@ -175,6 +207,8 @@ class StackParts:
     ai: FargateService
     migrate: FargateTask
     backup_job: BackupJob
+    credentials: Credentials
+    redeploy: SecretRedeploy
     observability: Observability
 
 
@@ -204,14 +238,26 @@ def contract_values(parts: StackParts) -> dict[str, Any]:
         "databaseReaderHostname": p.database.reader_hostname,
         "databasePort": p.database.port,
         "databaseName": p.database.database_name,
-        "databaseUrlSecretArn": p.database.writer_url.arn,
-        "databaseReadUrlSecretArn": p.database.reader_url.arn,
+        "databaseUrlSecretArn": p.credentials.database_url.arn,
+        "databaseReadUrlSecretArn": p.credentials.database_read_url.arn,
+        "databaseUrlValueFrom": p.credentials.database_url.value_from,
+        "databaseReadUrlValueFrom": p.credentials.database_read_url.value_from,
+        "databaseMasterSecretArn": p.database.master.arn,
+        "databaseProxyEndpoint": p.database.proxy.endpoint if p.database.proxy else "",
+        "databaseProxyName": p.database.proxy.name if p.database.proxy else "",
+        "databaseProxySecurityGroupId": p.database.proxy.security_group.id if p.database.proxy else "",
+        "databaseReplicaSecurityGroupId": p.database.replica_security_group.id,
+        "dbAdminFunctionName": p.credentials.db_admin.function.name,
+        "dbBootstrapCommand": p.credentials.bootstrap_command(),
+        "rotatedSecretArns": p.credentials.rotated_secret_arns,
         "databaseIdentifier": p.database.primary.identifier,
         "databaseReplicaIdentifiers": list(p.database.replica_identifiers.values()),
         "databaseSecurityGroupId": p.database.security_group.id,
         "redisEndpoint": p.cache.endpoint,
         "redisPort": p.cache.port,
-        "redisUrlSecretArn": p.cache.url.arn,
+        "redisUrlSecretArn": p.credentials.redis_url.arn,
+        "redisUrlValueFrom": p.credentials.redis_url.value_from,
+        "redisAppUserId": p.cache.app_user.user_id,
         "redisReplicationGroupId": p.cache.group_id,
         "redisSecurityGroupId": p.cache.security_group.id,
         "redisClusterEnabled": p.cache.cluster_mode,
@@ -244,7 +290,9 @@ def contract_values(parts: StackParts) -> dict[str, Any]:
         "backupScheduleName": p.backup_job.schedule.name,
         "restoreCheckTaskDefinitionArn": p.backup_job.restore_check.task_definition.arn,
         "restoreCheckSecurityGroupId": p.backup_job.restore_check.security_group.id,
+        "restoreTargetSecretArn": p.backup_job.restore_target.arn,
         "alertTopicArn": p.observability.topic.arn,
+        "secretRedeployStateMachineArn": p.redeploy.state_machine.arn,
         "alarmNames": p.observability.alarm_names(),
         "dashboardName": p.observability.dashboard.dashboard_name,
     }
@@ -253,7 +301,8 @@ def contract_values(parts: StackParts) -> dict[str, Any]:
 def render_markdown() -> str:
     return STACK_CONTRACT.render_markdown("Stack outputs contract", [
         "Generated from `stack_outputs.py` by `make docs`; do not edit.",
-        "Secret values are never outputs: read the secrets behind the `*SecretArn` outputs with your own IAM role.",
+        "Secret values are never outputs: read the secrets behind the `*SecretArn` outputs with your own IAM role",
+        "(connection secrets are JSON: the URL is their `url` key; ECS reads it with the `*ValueFrom` outputs).",
         "Read them from another Pulumi program with a StackReference (see `examples/consumer/`) or with",
         "`pulumi stack output --json -s <org>/maratron/<stack>`.",
     ])

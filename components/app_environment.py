@@ -13,12 +13,14 @@ import pulumi
 from components.constants import PROJECT, WEB_PORT
 from components.images import ImageSource
 from components.service import ServiceSettings
-from components.settings import Rules, section, setting
+from components.settings import Rules, retire, section, setting
 from components.task import TaskSize
 
 SECRET_NAME_PATTERN = re.compile(r"(SECRET|PASSWORD|TOKEN|API_KEY|_KEY$|DSN|DATABASE_URL|DATABASE_READ_URL|REDIS_URL)")
 """Names that must only ever arrive through `secrets` (URLs with credentials, keys, DSNs)."""
 
+
+retire("appDatabaseMaxConnections", "DATABASE_MAX_CONNECTIONS is the database's dbMaxConnections (one fact)")
 
 LogLevel = Literal["debug", "info", "warn", "error"]
 
@@ -56,22 +58,17 @@ class AppSettings:
     log_level: LogLevel = setting(
         "appLogLevel", "info", "LOG_LEVEL of both services: debug, info, warn or error (the seed's info).")
     database_pool_size: int = setting(
-        "appDatabasePoolSize", 20, "DATABASE_POOL_SIZE: connections per task (the seed's 20).", minimum=1,
-        maximum=500)
-    database_max_connections: int = setting(
-        "appDatabaseMaxConnections", 100, "DATABASE_MAX_CONNECTIONS the app assumes the database allows (the seed's "
-        "100).", minimum=1, maximum=10000)
+        "appDatabasePoolSize", 10, "Prisma pool per task and URL (connection_limit in DATABASE_URL and "
+        "DATABASE_READ_URL; DATABASE_POOL_SIZE), 1-100. Default 10 (the seed's 20 cannot fit: see the connection "
+        "budget, docs/database-access.md); 3x Prisma's own default for a 1-vCPU task.", minimum=1, maximum=100)
 
     def validate(self, rules: Rules) -> None:
         if self.ai_port == WEB_PORT:
             rules.problem("ai_port", f"must differ from the web's port {WEB_PORT}")
-        if self.database_pool_size > self.database_max_connections:
-            rules.problem("database_pool_size", f"must not exceed {rules.key('database_max_connections')} "
-                          f"({self.database_max_connections})", also=["database_max_connections"])
 
 
 def app_environment(settings: AppSettings, *, environment: str, app_url: str, cors_origins: Iterable[str], port: int,
-                    redis_enabled: bool, redis_cluster_enabled: bool,
+                    redis_enabled: bool, redis_cluster_enabled: bool, database_max_connections: int,
                     extra: Mapping[str, pulumi.Input[str]] | None = None) -> dict[str, pulumi.Input[str]]:
     """Plain configuration of one Maratron service (the seed's "Production Environment Variables")."""
     values: dict[str, pulumi.Input[str]] = {
@@ -79,7 +76,7 @@ def app_environment(settings: AppSettings, *, environment: str, app_url: str, co
         "NEXT_PUBLIC_APP_URL": app_url,
         "NEXTAUTH_URL": app_url,
         "DATABASE_POOL_SIZE": str(settings.database_pool_size),
-        "DATABASE_MAX_CONNECTIONS": str(settings.database_max_connections),
+        "DATABASE_MAX_CONNECTIONS": str(database_max_connections),  # the database's: one fact (dbMaxConnections)
         "REDIS_ENABLED": _flag(redis_enabled),
         "REDIS_CLUSTER_ENABLED": _flag(redis_cluster_enabled),
         "REDIS_KEY_PREFIX": f"{PROJECT}:{environment}:",

@@ -15,6 +15,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components.base import RemovalPolicy, SecretRef, managed_secret, named_tags
+from components.constants import CREDENTIAL_TAG, Credential
 from components.settings import REQUIRED, Secret, setting
 
 NEXTAUTH_SECRET_LENGTH = 64
@@ -93,4 +94,6 @@ class AppSecrets(pulumi.ComponentResource):
         return managed_secret(
             f"{self._name}-{slug}", name=secret_name, description=f"{self._args.name_prefix}: {description}",
             value=value, key=self._args.kms_key, parent=self, removal_policy=self._args.removal_policy,
-            tags=named_tags(self._args.tags, secret_name))
+            # Rotated by a person (docs/runbooks/secret-rotation.md): a third-party key is issued by its provider,
+            # and a new NEXTAUTH_SECRET signs every user out.
+            tags={**named_tags(self._args.tags, secret_name), CREDENTIAL_TAG: Credential.MANUAL.value})

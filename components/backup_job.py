@@ -19,7 +19,13 @@ The way AWS runs it:
   kms:Decrypt on the key, limited to this schedule's encryption context
   (https://docs.aws.amazon.com/scheduler/latest/UserGuide/encryption-rest.html);
 - the restore check (`restore_check.sh`) is its own task definition with a read-only role: the backup role can only
-  write, so running the check from the backup task definition would be denied (s3:ListBucket, s3:GetObject).
+  write, so running the check from the backup task definition would be denied (s3:ListBucket, s3:GetObject);
+- the restore check logs in to its scratch server with `RESTORE_DATABASE_URL`, a secret of its own that an operator
+  writes before a drill (docs/runbooks/database-restore.md): restoring needs CREATE DATABASE and, for
+  pg_stat_statements (not a trusted extension), rds_superuser - the master's rights, which no task may hold
+  (`no-master-secret-in-tasks`), and app_backup has neither. A PITR copy's master password is the source's at the
+  restore time, not the rotated secret's, so the operator sets one on the copy and writes that URL; no secret ever
+  travels in `run-task --overrides`.
 """
 
 from __future__ import annotations
@@ -32,9 +38,23 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.base import AwsContext, SecretRef, assume_role_policy, named_tags, policy_json
+from components.base import (
+    AwsContext,
+    RemovalPolicy,
+    SecretRef,
+    assume_role_policy,
+    managed_secret,
+    named_tags,
+    policy_json,
+)
 from components.connections import Connections
-from components.constants import BACKUP_METRIC_NAMESPACE, FARGATE_PLATFORM_VERSION, PROJECT
+from components.constants import (
+    BACKUP_METRIC_NAMESPACE,
+    CREDENTIAL_TAG,
+    FARGATE_PLATFORM_VERSION,
+    PROJECT,
+    Credential,
+)
 from components.settings import setting
 from components.task import EPHEMERAL_STORAGE_GIB, ContainerSpec, FargateTask, FargateTaskArgs, TaskSize
 
@@ -87,7 +107,10 @@ class BackupJobArgs:
     repository_arn: pulumi.Input[str]
     """The foundation's repository of that image: the only one the execution role may pull from."""
     database_url: SecretRef
-    """DATABASE_URL of the writer (sslmode=require); injected through ECS `secrets`, never `environment`."""
+    """DATABASE_URL the dump is taken with (app_backup, direct to the primary); injected through ECS `secrets`,
+    never `environment`."""
+    secrets_key: aws.kms.Key
+    """CMK of the restore check's RESTORE_DATABASE_URL secret (EncryptionKeys.data)."""
     bucket_name: pulumi.Input[str]
     """Backups bucket the archives go to."""
     bucket_write_statements: list[dict[str, Any]]
@@ -110,8 +133,10 @@ class BackupJobArgs:
     size: TaskSize = field(default_factory=lambda: TaskSize(cpu=512, memory=1024))
     """Task size; default 0.5 vCPU (pg_dump is I/O bound; gzip uses one core) and 1 GiB. The dump is staged in /tmp
     on the task's ephemeral storage (settings.ephemeral_storage_gib)."""
+    removal_policy: RemovalPolicy = "retain"
+    """retain (default): the restore-target secret stays recoverable for 30 days after deletion; destroy: not."""
     name_prefix: str = PROJECT
-    """Readable prefix for names."""
+    """Readable prefix for names; the restore target is `<prefix>/backup/RESTORE_DATABASE_URL`."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for every taggable child."""
 
@@ -124,6 +149,8 @@ class BackupJob(pulumi.ComponentResource):
     restore_check: FargateTask
     """`restore_check.sh --drop` as its own task (same image, read-only role); grant it the database it restores
     into (`grant(backup_job.restore_check, database)`)."""
+    restore_target: SecretRef
+    """RESTORE_DATABASE_URL of the restore check: no value from Pulumi; an operator writes the scratch server's URL."""
     schedule: aws.scheduler.Schedule
 
     def __init__(self, name: str, args: BackupJobArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -165,6 +192,13 @@ class BackupJob(pulumi.ComponentResource):
             name_prefix=args.name_prefix,
             tags=args.tags,
         ), opts=child)
+        self.restore_target = managed_secret(
+            f"{name}-restore-target", name=f"{args.name_prefix}/backup/RESTORE_DATABASE_URL",
+            description=f"{args.name_prefix}: RESTORE_DATABASE_URL of the restore check (a scratch server's admin URL, "
+                        "written by an operator before a drill; never the live primary)",
+            value=None, key=args.secrets_key, parent=self, removal_policy=args.removal_policy,
+            # Written by a person per drill (docs/runbooks/database-restore.md), so no rotation schedule.
+            tags={**self._tags("restore-target"), CREDENTIAL_TAG: Credential.MANUAL.value})
         self.restore_check = self._restore_check()
 
         scheduler_role = aws.iam.Role(
@@ -228,7 +262,8 @@ class BackupJob(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[scheduler_policy]),
         )
         self.register_outputs({"taskDefinitionArn": self.task_definition.arn, "scheduleArn": self.schedule.arn,
-                               "restoreCheckTaskDefinitionArn": self.restore_check.task_definition.arn})
+                               "restoreCheckTaskDefinitionArn": self.restore_check.task_definition.arn,
+                               "restoreTargetSecretArn": self.restore_target.arn})
 
     @property
     def task_definition(self) -> aws.ecs.TaskDefinition:
@@ -253,8 +288,8 @@ class BackupJob(pulumi.ComponentResource):
 
     def _restore_check(self) -> FargateTask:
         """The restore drill as a task: downloads the newest archive (read-only role), restores it into a scratch
-        database on RESTORE_HOST (run-task override) with the backup's DATABASE_URL credentials, checks it, drops
-        it. Runs only when someone starts it (docs/runbooks/database-restore.md)."""
+        database on the server RESTORE_DATABASE_URL names (its own secret), checks it, drops it. Runs only when
+        someone starts it (docs/runbooks/database-restore.md)."""
         args = self._args
         return FargateTask(f"{self._name}-restore-check", FargateTaskArgs(
             context=args.context,
@@ -263,7 +298,7 @@ class BackupJob(pulumi.ComponentResource):
                 image=args.image,
                 environment={"BACKUPS_BUCKET": args.bucket_name, "ENVIRONMENT": args.environment,
                              "AWS_REGION": args.context.region},
-                secrets={"DATABASE_URL": args.database_url},
+                secrets={"RESTORE_DATABASE_URL": self.restore_target},
                 scratch_paths=("/tmp",),  # the archive is downloaded here
                 command=("restore_check.sh", "--drop"),
                 stop_timeout=120,

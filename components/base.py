@@ -63,12 +63,27 @@ class SecretRef:
     version: aws.secretsmanager.SecretVersion | None = None
     """The version holding the value: when set, `arn` carries a dependency on it, so a consumer (an ECS task
     definition) is created only once there is a value to read."""
+    json_key: str | None = None
+    """For a JSON secret, the key a consumer reads (ECS injects one key: `value_from`); None: the whole value."""
+    ready: tuple[pulumi.Resource, ...] = ()
+    """What writes the value when no SecretVersion does (the db-admin bootstrap): `arn` waits for it too."""
 
     @property
     def arn(self) -> pulumi.Output[str]:
-        if self.version is None:
+        waits = [r.urn for r in self.ready] + ([self.version.id] if self.version is not None else [])
+        if not waits:
             return self.secret.arn
-        return pulumi.Output.all(self.secret.arn, self.version.id).apply(lambda values: values[0])
+        return pulumi.Output.all(self.secret.arn, *waits).apply(lambda values: values[0])
+
+    @property
+    def value_from(self) -> pulumi.Output[str]:
+        """What an ECS container definition's `secrets[].valueFrom` names: the ARN, or `<arn>:<json_key>::` for
+        one key of a JSON secret (ECS: `arn:...:secret:name:json-key:version-stage:version-id`; JSON keys need
+        Fargate platform 1.4.0+, https://docs.aws.amazon.com/AmazonECS/latest/developerguide/secrets-envvar-secrets-manager.html)."""
+        if self.json_key is None:
+            return self.arn
+        json_key = self.json_key
+        return self.arn.apply(lambda arn: f"{arn}:{json_key}::")
 
     def read_statements(self) -> list[dict[str, Any]]:
         """IAM statements that allow reading exactly this secret (for a role policy via policy_json)."""
@@ -78,6 +93,10 @@ class SecretRef:
              # Only as part of a Secrets Manager call, never a raw decrypt of arbitrary ciphertext.
              "Condition": {"StringLike": {"kms:ViaService": "secretsmanager.*.amazonaws.com"}}},
         ]
+
+
+INITIAL_VERSION_STAGE = "MARATRON_INITIAL"
+"""A custom staging label on a rotated secret's first, Pulumi-written version (see managed_secret(initial_only))."""
 
 
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
@@ -98,16 +117,24 @@ def check_secret_name(name: str) -> str | None:
     return None
 
 
-def managed_secret(logical_name: str, *, name: str, description: str, value: pulumi.Input[str], key: aws.kms.Key,
-                   parent: pulumi.Resource, removal_policy: RemovalPolicy = "retain",
-                   tags: Mapping[str, str] | None = None,
-                   depends_on: Sequence[pulumi.Resource] = ()) -> SecretRef:
+def managed_secret(logical_name: str, *, name: str, description: str, value: pulumi.Input[str] | None,
+                   key: aws.kms.Key, parent: pulumi.Resource, removal_policy: RemovalPolicy = "retain",
+                   tags: Mapping[str, str] | None = None, depends_on: Sequence[pulumi.Resource] = (),
+                   initial_only: bool = False) -> SecretRef:
     """A Secrets Manager secret encrypted with `key` and holding `value`: the one way this project creates one.
 
     The value travels as a Pulumi secret (encrypted in state, never shown) into a SecretVersion parented to the
     secret; the returned SecretRef carries that version, so a consumer (an ECS task definition) is created only once
     there is a value to read. `removal_policy` retain keeps a deleted secret recoverable for 30 days; destroy frees
     the name at once. `depends_on` holds the version back (e.g. until a DNS name it contains resolves).
+
+    `value=None`: no version at all - something else writes the value (the db-admin function).
+    `initial_only=True`, for a secret that rotates: Pulumi writes the first value and never touches it again.
+    Rotation moves AWSCURRENT to new versions; a version left without labels is deprecated and deleted by Secrets
+    Manager, after which a Pulumi-managed version would be re-created with the old value on the next `up` (undoing
+    the rotation; terraform-aws-modules/terraform-aws-secrets-manager#24). So the first version also carries the
+    custom label INITIAL_VERSION_STAGE (it is never deprecated, never deleted) and `secretString` and
+    `versionStages` are ignored after creation (Pulumi never moves AWSCURRENT back).
     """
     if (problem := check_secret_name(name)) is not None:
         raise ValueError(problem)
@@ -120,11 +147,15 @@ def managed_secret(logical_name: str, *, name: str, description: str, value: pul
         tags=dict(tags or {}),
         opts=pulumi.ResourceOptions(parent=parent),
     )
+    if value is None:
+        return SecretRef(secret=secret, key=key)
     version = aws.secretsmanager.SecretVersion(
         logical_name,
         secret_id=secret.id,
         secret_string=pulumi.Output.secret(value),
-        opts=pulumi.ResourceOptions(parent=secret, depends_on=list(depends_on)),
+        version_stages=["AWSCURRENT", INITIAL_VERSION_STAGE] if initial_only else None,
+        opts=pulumi.ResourceOptions(parent=secret, depends_on=list(depends_on),
+                                    ignore_changes=["secretString", "versionStages"] if initial_only else None),
     )
     return SecretRef(secret=secret, key=key, version=version)
 

@@ -1,4 +1,15 @@
-"""ElastiCache Redis OSS 7: a replication group in the isolated data subnets, TLS + AUTH only, encrypted at rest.
+"""ElastiCache Redis OSS 7: a replication group in the isolated data subnets, TLS + RBAC users only, encrypted at rest.
+
+Authentication: Redis 7 role-based access control instead of the AUTH token. The app logs in as its own user
+(`maratron-app`, REDIS_URL = rediss://maratron-app:<password>@<endpoint>:6379); the built-in `default` user is
+replaced by a disabled one ("ElastiCache automatically configures a default user ... You can't modify or delete this
+user", so a user *named* default with access string `off` takes its place in our user group). Why RBAC: a user can
+hold two passwords, "When you modify a password, any existing connections to replication groups are maintained"
+(https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/Clusters.RBAC.html), so rotation (ops/db_admin/
+redis_rotation.py) changes only the user - never the replication group, which the AUTH token's ROTATE/SET needs
+twice. The user's first password comes from Pulumi; rotation takes over at once (components/credentials.py) and
+Pulumi never writes it again (`ignore_changes`). Moving an existing AUTH-token group to RBAC without downtime:
+docs/runbooks/secret-rotation.md.
 
 Durability, stated plainly: ElastiCache for Redis 7 has no append-only file (the guide's `appendonly yes` /
 `appendfsync everysec` cannot be set). What survives a failure is what replicas and snapshots hold: a node failure
@@ -15,9 +26,11 @@ Topologies:
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from dataclasses import replace as replace_field
 
 import pulumi
 import pulumi_aws as aws
@@ -25,16 +38,19 @@ import pulumi_random as random
 
 from components.base import RemovalPolicy, SecretRef, managed_secret, named_tags, retains
 from components.connections import Connections
-from components.constants import PROJECT
+from components.constants import CREDENTIAL_TAG, PROJECT, Credential
 from components.settings import Rules, require_valid, setting
 from components.windows import daily_window_check, weekly_window_check
+from ops.db_admin import secret_format
 
 REDIS_PORT = 6379
-# The only special characters ElastiCache accepts in an AUTH token (16-128 printable ASCII characters).
-# ElastiCache allows `! & # $ ^ < > -`; REDIS_URL carries the token in its userinfo, where `#` starts a fragment
-# and `^ < >` are not allowed, so only the URL-safe subset is used (64 characters keep ~380 bits of entropy).
-AUTH_TOKEN_SPECIALS = "!&$-"
-AUTH_TOKEN_LENGTH = 64
+APP_USER_NAME = "maratron-app"
+PASSWORD_LENGTH = 64  # ElastiCache: 16-128 printable characters; letters and digits keep REDIS_URL unescaped
+DEFAULT_USER_ACCESS = "off -@all"
+"""The replacement `default` user: disabled, no commands (a client that sends a bare AUTH <password> gets nothing)."""
+APP_ACCESS_STRING = "on ~* &* +@all"
+"""The app's user: every key, channel and command. ioredis' ready check runs INFO (in @dangerous), so narrowing
+needs the app team; the user is where a narrower ACL goes."""
 # The guide's redis.conf settings that ElastiCache lets a parameter group set. `maxmemory 512mb` is not one of
 # them: memory is the node type's, minus reserved-memory-percent (25% by default, kept for replication buffers).
 SEED_PARAMETERS = {
@@ -140,7 +156,7 @@ class CacheArgs:
     az_names: tuple[str, ...]
     """AZs of those subnets, in order; nodes are spread over them (primary in the first)."""
     data_key: aws.kms.Key
-    """CMK for data at rest and for the AUTH token / REDIS_URL secrets (EncryptionKeys.data)."""
+    """CMK for data at rest and for the Redis user's secret (EncryptionKeys.data)."""
     log_key: aws.kms.Key
     """CMK for the slow-log and engine-log groups (EncryptionKeys.logs)."""
     log_retention_days: int
@@ -168,10 +184,12 @@ class Cache(pulumi.ComponentResource):
     replication_group: aws.elasticache.ReplicationGroup
     security_group: aws.ec2.SecurityGroup
     """Admits 6379 only from security groups granted with `grant(client, cache)`; no CIDR rules, no egress."""
-    auth_token: SecretRef
-    """The AUTH token (Secrets Manager, CMK)."""
+    app_user: aws.elasticache.User
+    """The app's RBAC user (`maratron-app`)."""
+    app_user_secret: SecretRef
+    """The app user's credentials, JSON {username, password, host, port, userId, url, ...}: rotated."""
     url: SecretRef
-    """REDIS_URL for the app: rediss://:<token>@<endpoint>:6379 (Secrets Manager, CMK)."""
+    """REDIS_URL for the app: the `url` key of that secret, rediss://maratron-app:<password>@<endpoint>:6379."""
     endpoint: pulumi.Output[str]
     """Primary endpoint, or the configuration endpoint in cluster mode."""
     group_id: str
@@ -226,16 +244,6 @@ class Cache(pulumi.ComponentResource):
             for log_type in ("slow-log", "engine-log")
         }
 
-        # Letters, digits and AUTH_TOKEN_SPECIALS: valid for ElastiCache and safe unescaped in a rediss:// URL.
-        token = random.RandomPassword(
-            f"{name}-auth-token",
-            length=AUTH_TOKEN_LENGTH,
-            special=True,
-            override_special=AUTH_TOKEN_SPECIALS,
-            min_lower=1, min_upper=1, min_numeric=1,
-            opts=child,
-        )
-
         # Cluster mode: shards x (primary + replicas), the configuration endpoint. Otherwise one shard whose
         # primary sits in the first AZ and each replica in the next one (read at create time only).
         nodes = 1 + settings.replicas
@@ -243,6 +251,7 @@ class Cache(pulumi.ComponentResource):
         # A fixed id means a replacement must delete first; it also needs one anyway (same data subnets, and
         # prod's `protect` refuses it), and a readable id is what alarms, dashboards and runbooks name.
         self.group_id = replication_group_id(args.name_prefix)
+        users = self._users(name)
         group_opts = pulumi.ResourceOptions(parent=self, protect=retain, delete_before_replace=True)
         self.replication_group = aws.elasticache.ReplicationGroup(
             f"{name}-redis",
@@ -266,10 +275,8 @@ class Cache(pulumi.ComponentResource):
             kms_key_id=args.data_key.arn,
             transit_encryption_enabled=True,
             transit_encryption_mode="required",  # no plaintext connections, not even during a migration
-            auth_token=token.result,
-            # ROTATE keeps the old token valid next to the new one until a later SET, so a token change never
-            # locks out tasks that still hold the old REDIS_URL (see README "Cache").
-            auth_token_update_strategy="ROTATE",
+            # RBAC instead of an AUTH token: the app's user and the disabled `default` (needs TLS, set above).
+            user_group_ids=[users.user_group_id],
             # No AOF on ElastiCache Redis 7: daily snapshots + replicas are the durability (module docstring).
             snapshot_retention_limit=settings.snapshot_retention_days,
             snapshot_window=settings.snapshot_window,
@@ -291,16 +298,24 @@ class Cache(pulumi.ComponentResource):
 
         self.endpoint = (self.replication_group.configuration_endpoint_address if settings.cluster_mode
                          else self.replication_group.primary_endpoint_address)
-        self.auth_token = self._secret("auth-token", "Redis AUTH token", token.result)
-        redis_url = pulumi.Output.all(token.result, self.endpoint).apply(
-            lambda parts: f"rediss://:{parts[0]}@{parts[1]}:{REDIS_PORT}")
-        self.url = self._secret("url", "REDIS_URL for the app (TLS, AUTH token)", redis_url)
+        value = pulumi.Output.all(self._initial_password.result, self.endpoint, self.app_user.user_id,
+                                  self.app_user.arn).apply(lambda parts: json.dumps(secret_format.with_url({
+                                      "engine": "redis", "username": APP_USER_NAME, "password": parts[0],
+                                      "host": parts[1], "port": REDIS_PORT, "userId": parts[2], "userArn": parts[3],
+                                      "rotation": secret_format.REDIS}), sort_keys=True))
+        self.app_user_secret = managed_secret(
+            f"{name}-app-user", name=f"{args.name_prefix}/redis/app", description=f"Redis user {APP_USER_NAME} "
+            "(rotated; `url` is REDIS_URL)", value=pulumi.Output.secret(value), key=args.data_key, parent=self,
+            removal_policy=args.removal_policy, initial_only=True,
+            tags={**self._tags("redis-app"), CREDENTIAL_TAG: Credential.REDIS_USER.value},
+            depends_on=[self.replication_group])
+        self.url = replace_field(self.app_user_secret, json_key="url")
 
         self.register_outputs({
             "endpoint": self.endpoint,
             "port": REDIS_PORT,
             "securityGroupId": self.security_group.id,
-            "urlSecretArn": self.url.arn,
+            "appUserSecretArn": self.app_user_secret.arn,
         })
 
     # --- capabilities -------------------------------------------------------------------------------------------
@@ -330,8 +345,29 @@ class Cache(pulumi.ComponentResource):
     def _tags(self, suffix: str) -> dict[str, str]:
         return named_tags(self._args.tags, f"{self._args.name_prefix}-{suffix}")
 
-    def _secret(self, suffix: str, description: str, value: pulumi.Input[str]) -> SecretRef:
-        args = self._args
-        return managed_secret(
-            f"{self._name}-{suffix}", name=f"{args.name_prefix}/redis/{suffix}", description=description, value=value,
-            key=args.data_key, parent=self, removal_policy=args.removal_policy, tags=self._tags(f"redis-{suffix}"))
+    def _users(self, name: str) -> aws.elasticache.UserGroup:
+        """The app's user, the disabled `default`, and their user group (ids are per account and region: prefixed
+        with the group id)."""
+        child = pulumi.ResourceOptions(parent=self)
+        base = self.group_id[:30].rstrip("-")
+        self._initial_password = random.RandomPassword(
+            f"{name}-app-user-password", length=PASSWORD_LENGTH, special=False, opts=child)
+        default_password = random.RandomPassword(
+            f"{name}-default-user-password", length=PASSWORD_LENGTH, special=False, opts=child)
+        default = aws.elasticache.User(
+            f"{name}-default-user", user_id=f"{base}-default", user_name="default", engine="redis",
+            access_string=DEFAULT_USER_ACCESS,
+            authentication_mode=aws.elasticache.UserAuthenticationModeArgs(
+                type="password", passwords=[pulumi.Output.secret(default_password.result)]),
+            tags=self._tags("redis-default-user"), opts=child)
+        self.app_user = aws.elasticache.User(
+            f"{name}-app-user", user_id=f"{base}-app", user_name=APP_USER_NAME, engine="redis",
+            access_string=APP_ACCESS_STRING,
+            authentication_mode=aws.elasticache.UserAuthenticationModeArgs(
+                type="password", passwords=[pulumi.Output.secret(self._initial_password.result)]),
+            tags=self._tags("redis-app-user"),
+            # The first password only: redis-rotation owns it from then on (two slots, see the module docstring).
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["authenticationMode", "passwords"]))
+        return aws.elasticache.UserGroup(
+            f"{name}-users", user_group_id=f"{base}-users", engine="redis",
+            user_ids=[default.user_id, self.app_user.user_id], tags=self._tags("redis-users"), opts=child)

@@ -19,11 +19,11 @@ AWS reads. AWS managed "ReadOnly" policies are deliberately not used: they read 
 **Deploy** is generated from `DEPLOY_SERVICES`, one entry per AWS service the app stack manages (a test derives the
 services from the app stack's own resources, so a new one is a visible change here). Where resource names are
 ours, the grant is scoped to them: S3 buckets `maratron-<env>-*`, secrets `maratron-<env>/*`, SNS topics
-`maratron-<env>-*`, the foundation's repositories (read and tag only), IAM roles under `/maratron/<env>/` that carry
-the workload permissions boundary. The other services are granted in the stack's region only (`aws:RequestedRegion`)
-because their ARNs carry ids AWS assigns at creation or their reads have no resource-level permissions; each entry
-says why, and docs/bootstrap-permissions.md (generated) lists them. Tag-based conditions are not used: a global key
-"is not available in every request context"
+`maratron-<env>-*`, Lambda functions `maratron-<env>-*`, the foundation's repositories (read and tag only), IAM roles
+under `/maratron/<env>/` that carry the workload permissions boundary. The other services are granted in the
+stack's region only (`aws:RequestedRegion`) because their ARNs carry ids AWS assigns at creation or their reads have
+no resource-level permissions; each entry says why, and docs/bootstrap-permissions.md (generated) lists them.
+Tag-based conditions are not used: a global key "is not available in every request context"
 (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html), and an Allow whose key is
 absent never matches, which would break deploys in ways only the first real `up` shows. Separation between
 environments therefore rests on names and paths in one account; the Organizations layout (an account per
@@ -92,7 +92,17 @@ INVOKE_ACTIONS: dict[str, tuple[str, ...]] = {
 }
 """Data-source token -> the IAM actions its call needs. A test checks every token the app stack invokes offline is
 here, so a new data source cannot silently break pull-request previews."""
-REGION_WIDE_READS = ("ec2:DescribeAvailabilityZones",)
+PLAN_ACTIONS: dict[str, tuple[str, ...]] = {
+    # The provider validates a state machine's definition while planning (CustomizeDiff
+    # stateMachineDefinitionValidate calls ValidateStateMachineDefinition whenever the definition changes:
+    # https://github.com/hashicorp/terraform-provider-aws/blob/main/internal/service/sfn/state_machine.go), so a
+    # pull-request preview of the secret-redeploy workflow (components/secret_redeploy.py) calls it too.
+    "aws:sfn/stateMachine:StateMachine": ("states:ValidateStateMachineDefinition",),
+}
+"""Resource type -> the AWS calls the provider makes while *previewing* it (not only while applying): the preview
+role needs them (tests/bootstrap/test_permissions.py checks it allows them)."""
+REGION_WIDE_READS = ("ec2:DescribeAvailabilityZones",
+                     *sorted({action for actions in PLAN_ACTIONS.values() for action in actions}))
 """Actions without resource-level permissions (Service Authorization Reference: no resource type)."""
 
 
@@ -117,7 +127,8 @@ DEPLOY_SERVICES: tuple[ServiceGrant, ...] = (
     ServiceGrant("elasticloadbalancing", ("*",), "load balancer, target group and listener ARNs end in ids assigned "
                  "at creation; Describe* has no resource-level permissions."),
     ServiceGrant("rds", ("*",), "besides the instances (db:maratron-<env>-db*), the stack manages parameter and "
-                 "subnet groups, snapshots taken on deletion and automated-backup replication, and reads through "
+                 "subnet groups, snapshots taken on deletion, automated-backup replication and RDS Proxy (its ARN, "
+                 "db-proxy:prx-..., and its target groups' end in ids assigned at creation), and reads through "
                  "Describe* calls without resource-level permissions."),
     ServiceGrant("elasticache", ("*",), "replication groups, their member clusters, parameter and subnet groups and "
                  "final snapshots; Describe* has no resource-level permissions."),
@@ -128,8 +139,9 @@ DEPLOY_SERVICES: tuple[ServiceGrant, ...] = (
                  "DescribeLogGroups have no resource-level permissions."),
     ServiceGrant("cloudwatch", ("*",), "alarms and dashboards are named maratron-<env>-*, but "
                  "DescribeAlarms/ListTagsForResource reads and PutMetricAlarm on composite paths are account-wide."),
-    ServiceGrant("events", ("*",), "the ECS deployment-failure rule (maratron-<env>-ecs-deployment-failed) and its "
-                 "targets; ListTargetsByRule/Describe reads are resource-scoped but ListRules is not."),
+    ServiceGrant("events", ("*",), "the ECS deployment-failure rule (maratron-<env>-ecs-deployment-failed), the "
+                 "secret-redeploy rules (maratron-<env>-secret-redeploy-<service>) and their targets; "
+                 "ListTargetsByRule/Describe reads are resource-scoped but ListRules is not."),
     ServiceGrant("kms", ("*",), "CreateKey has no resource (the key does not exist yet); key ARNs are random ids. "
                  "The foundation's own keys are protected by an explicit deny."),
     ServiceGrant("wafv2", ("*",), "web ACL ARNs end in an id assigned at creation; the managed rule groups are "
@@ -142,7 +154,16 @@ DEPLOY_SERVICES: tuple[ServiceGrant, ...] = (
     ServiceGrant("s3", ("arn:{partition}:s3:::{project}-{env}-*", "arn:{partition}:s3:::{project}-{env}-*/*"),
                  "scoped: every bucket of the stack is named <project>-<env>-<kind>-<suffix>."),
     ServiceGrant("secretsmanager", ("arn:{partition}:secretsmanager:{region}:{account}:secret:{project}-{env}/*",),
-                 "scoped: every secret of the stack is named <project>-<env>/<name>."),
+                 "scoped: every secret of the stack is named <project>-<env>/<name> (their rotation schedules, "
+                 "RotateSecret, act on the secret too)."),
+    ServiceGrant("lambda", ("arn:{partition}:lambda:{region}:{account}:function:{project}-{env}-*",),
+                 "scoped: the db-admin and redis-rotation functions are <project>-<env>-<name>; the deploy creates "
+                 "them with their package inline (built from the virtualenv at `pulumi up`, no S3 upload), adds the "
+                 "Secrets Manager invoke permissions and invokes the bootstrap (during `up` and from "
+                 "dbBootstrapCommand in ops/release.sh)."),
+    ServiceGrant("states", ("*",), "the secret-redeploy state machine is named <project>-<env>-secret-redeploy, but "
+                 "the provider calls ValidateStateMachineDefinition while planning, which acts on no resource, and "
+                 "its executions are named by AWS."),
     ServiceGrant("sns", ("arn:{partition}:sns:{region}:{account}:{project}-{env}-*",),
                  "scoped: the alert topic is <project>-<env>-alerts (subscriptions are under its ARN)."),
     ServiceGrant("route53", ("arn:{partition}:route53:::hostedzone/*", "arn:{partition}:route53:::change/*"),
@@ -158,6 +179,7 @@ SERVICE_OF_MODULE: dict[str, str] = {
     "elasticache": "elasticache", "ecs": "ecs", "kms": "kms", "wafv2": "wafv2", "acm": "acm", "scheduler": "scheduler",
     "servicediscovery": "servicediscovery", "appautoscaling": "application-autoscaling", "s3": "s3",
     "secretsmanager": "secretsmanager", "sns": "sns", "route53": "route53", "iam": "iam", "ecr": "ecr",
+    "lambda": "lambda", "sfn": "states",
 }
 
 
@@ -176,8 +198,11 @@ def service_of(resource_type: str) -> str | None:
 
 
 PASSED_TO_SERVICES = ("ecs-tasks.amazonaws.com", "monitoring.rds.amazonaws.com", "scheduler.amazonaws.com",
-                      "vpc-flow-logs.amazonaws.com", "export.rds.amazonaws.com")
-"""Services the app stack's roles are passed to (their trust principals; a test keeps the two equal)."""
+                      "vpc-flow-logs.amazonaws.com", "export.rds.amazonaws.com", "rds.amazonaws.com",
+                      "lambda.amazonaws.com", "states.amazonaws.com", "events.amazonaws.com")
+"""Services the app stack's roles are passed to (their trust principals; a test keeps the two equal): ECS tasks,
+RDS enhanced monitoring, EventBridge Scheduler, flow logs, snapshot export, RDS Proxy (rds.amazonaws.com), the
+db-admin and redis-rotation functions, the secret-redeploy workflow and the EventBridge rules that start it."""
 SERVICE_LINKED_ROLES = ("ecs.amazonaws.com", "rds.amazonaws.com", "elasticache.amazonaws.com",
                         "elasticloadbalancing.amazonaws.com", "ecs.application-autoscaling.amazonaws.com")
 """Service-linked roles a first deploy in a fresh account may have to create."""
@@ -411,7 +436,8 @@ class CiRole(pulumi.ComponentResource):
 
 def workload_boundary_statements(partition: str, account_id: str, environment: str) -> list[dict[str, Any]]:
     """The most any role of the environment's app stack may do: what its task, execution, scheduler, flow-log,
-    monitoring and export roles use (a test checks every app role's statements fall inside). Its own policies and
+    monitoring, export, RDS Proxy, function, workflow and EventBridge roles use (a test checks every app role's
+    statements fall inside). Its own policies and
     the KMS key and bucket policies still decide the rest: "Permissions boundaries do not define the maximum
     permissions that a resource-based policy can grant" (IAM API, PutRolePermissionsBoundary)."""
     buckets = f"arn:{partition}:s3:::{PROJECT}-{environment}-*"
@@ -437,6 +463,29 @@ def workload_boundary_statements(partition: str, account_id: str, environment: s
          "Resource": f"arn:{partition}:kms:*:{account_id}:key/*"},
         {"Sid": "PassOwnRoles", "Effect": "Allow", "Action": ["iam:PassRole"],
          "Resource": [role_arn(partition, account_id, "*", workload_role_path(environment))]},
+        # The db-admin and redis-rotation functions (components/credentials.py): write and rotate the stack's own
+        # secrets, draw passwords, reset the Redis app user; as VPC functions they manage their network interfaces
+        # (no resource-level scope: "Required permissions for the Lambda rotation function", Secrets Manager).
+        {"Sid": "RotateOwnSecrets", "Effect": "Allow",
+         "Action": ["secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
+         "Resource": f"arn:{partition}:secretsmanager:*:{account_id}:secret:{PROJECT}-{environment}/*"},
+        {"Sid": "DrawPasswords", "Effect": "Allow", "Action": ["secretsmanager:GetRandomPassword"], "Resource": "*"},
+        {"Sid": "RotateOwnCacheUsers", "Effect": "Allow",
+         "Action": ["elasticache:ModifyUser", "elasticache:DescribeUsers"],
+         "Resource": f"arn:{partition}:elasticache:*:{account_id}:user:{PROJECT}-{environment}-*"},
+        {"Sid": "FunctionNetworkInterfaces", "Effect": "Allow", "Resource": "*",
+         "Action": ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
+                    "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]},
+        # The secret-redeploy workflow and its trigger (components/secret_redeploy.py): force a new deployment of
+        # the environment's services, deliver its logs (vended-log API, no resource-level scope), and be started.
+        {"Sid": "RedeployOwnServices", "Effect": "Allow", "Action": ["ecs:UpdateService"],
+         "Resource": f"arn:{partition}:ecs:*:{account_id}:service/{PROJECT}-{environment}/*"},
+        {"Sid": "DeliverWorkflowLogs", "Effect": "Allow", "Resource": "*",
+         "Action": ["logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
+                    "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
+                    "logs:DescribeResourcePolicies"]},
+        {"Sid": "StartOwnWorkflows", "Effect": "Allow", "Action": ["states:StartExecution"],
+         "Resource": f"arn:{partition}:states:*:{account_id}:stateMachine:{PROJECT}-{environment}-*"},
     ]
 
 

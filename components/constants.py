@@ -8,6 +8,7 @@ current and checks that config, pack and verifier accept exactly the same TLS po
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 PROJECT = "maratron"
@@ -111,6 +112,31 @@ BACKUP_METRIC_NAME = "BackupSucceeded"
 KMS_ENCRYPTION_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
 """S3 default-encryption algorithms that count as KMS (SSE-KMS, dual-layer SSE-KMS)."""
 
+# --- credentials ------------------------------------------------------------------------------------------------------
+CREDENTIAL_TAG = "maratron:secret-kind"
+"""Tag on every Secrets Manager secret saying what kind of credential it holds (the pack's rotation rules read it)."""
+
+
+class Credential(StrEnum):
+    """Values of CREDENTIAL_TAG."""
+
+    DATABASE_MASTER = "database-master"
+    """The RDS master: rotated; readable only by the db-admin function and operators."""
+    DATABASE_CONNECTION = "database-connection"
+    """A login the app, the migration or the backup reads (JSON with `url`): rotated."""
+    DATABASE_LOGIN = "database-login"
+    """One user of an alternating pair, as RDS Proxy reads it: written by its connection secret's rotation."""
+    REDIS_USER = "redis-user"
+    """The Redis RBAC user: rotated."""
+    MANUAL = "manual"
+    """Rotated by a person with the runbook (third-party keys; NEXTAUTH_SECRET signs every session)."""
+
+
+ROTATION_EXEMPT = (Credential.DATABASE_LOGIN, Credential.MANUAL)
+"""Credential kinds that carry no rotation schedule of their own (docs/runbooks/secret-rotation.md says why)."""
+MAX_ROTATION_DAYS = 30
+"""Longest rotation period allowed in prod (the issue's "prod <= 30 days"): config rule, pack rule, verify."""
+
 
 def pack_constants() -> dict[str, Any]:
     """What the policy pack reads from its generated copy (policies/rules/shared-constants.json)."""
@@ -130,4 +156,9 @@ def pack_constants() -> dict[str, Any]:
         "rolePathPrefix": ROLE_PATH_PREFIX,
         "ciRolePath": CI_ROLE_PATH,
         "deployedTagPrefix": DEPLOYED_TAG_PREFIX,
+        "credentialTag": CREDENTIAL_TAG,
+        "credentialKinds": [kind.value for kind in Credential],
+        "rotationExempt": [kind.value for kind in ROTATION_EXEMPT],
+        "maxRotationDays": MAX_ROTATION_DAYS,
+        "databaseMaster": Credential.DATABASE_MASTER.value,
     }

@@ -10,6 +10,13 @@ services in parallel with the replicas instead of after them, and until the repl
 name resolves to the primary (a weight-0 record is served only when no other record of the set exists or is
 healthy), so reads work from the first minute.
 
+Access (issue 11): the app never connects as the master. The primary admits web and ai only through RDS Proxy
+(components/database_proxy.py; without the proxy, directly), the migration, backup and db-admin clients directly;
+the replicas have their own security group. The master's password is generated here and lives in its own secret
+(readable only by the db-admin function and operators); every other login - app_rw, app_ro (each with a clone for
+alternating-user rotation), app_migrate, app_backup - is a secret without a Pulumi-written value: the db-admin
+function writes and rotates them (components/credentials.py, ops/db_admin/).
+
 Trade-off, written down: the reader hostname is ours, not RDS's, so `sslmode=require` (encrypted, no hostname
 check) is what the URL can promise; `verify-full` would need the RDS endpoint names in the URL and would tie the
 secret to the replicas again.
@@ -19,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pulumi
 import pulumi_aws as aws
@@ -35,10 +42,12 @@ from components.base import (
     named_tags,
     retains,
 )
-from components.connections import Connections
-from components.constants import LOG_RETENTION_DAYS, STATIC_DB_PARAMETERS
+from components.connections import Connectable, Connections, grant
+from components.constants import CREDENTIAL_TAG, LOG_RETENTION_DAYS, STATIC_DB_PARAMETERS, Credential
+from components.database_proxy import DatabaseProxy, DatabaseProxyArgs, ProxySettings
 from components.settings import Rules, require_valid, section, setting
 from components.windows import daily_window_check, weekly_window_check, windows_overlap
+from ops.db_admin import roles
 
 PORT = 5432
 DATABASE_NAME = "maratrondb"  # the seed's database name
@@ -96,9 +105,10 @@ class PostgresTuning:
         "dbWalBuffersMb", 16, "wal_buffers in MiB (seed 16MB; 1-256). Static: applied at the next reboot.",
         minimum=1, maximum=256)
     max_connections: int = setting(
-        "dbMaxConnections", 100, "max_connections (seed 100; 20-5000). Covers every task's Prisma pool "
-        "(DATABASE_POOL_SIZE x tasks) plus headroom for migrations. Static: applied at the next reboot.",
-        minimum=20, maximum=5000)
+        "dbMaxConnections", 600, "max_connections (20-5000; seed 100). Default 600, sized by the connection budget "
+        "(docs/database-access.md): every task's Prisma pools at maximum scale and deployment surge, the proxy's "
+        "headroom, migrations, backups, the db-admin function and reserved slots must fit, and it may not exceed "
+        "RDS's default for the instance memory. Static: applied at the next reboot.", minimum=20, maximum=5000)
     slow_query_ms: int = setting(
         "dbSlowQueryMs", 1000, "log_min_duration_statement: statements slower than this many milliseconds are logged "
         "(-1 turns it off).", minimum=-1, maximum=3_600_000)
@@ -199,6 +209,7 @@ class DatabaseSettings:
         "are not instance changes: static ones (pending-reboot) take effect only at the next reboot of each "
         "instance, whatever this says; the preview lists them.")
     tuning: PostgresTuning = section(PostgresTuning)
+    proxy: ProxySettings = section(ProxySettings)
 
     @property
     def replica_classes(self) -> tuple[str, ...]:
@@ -267,24 +278,32 @@ class DatabaseArgs:
 
 
 class Database(pulumi.ComponentResource):
-    """RDS PostgreSQL primary + read replicas, their security group, parameter group, logs and secrets."""
+    """RDS PostgreSQL primary + read replicas, RDS Proxy, their security groups, parameter group, logs and secrets."""
 
     primary: aws.rds.Instance
     replicas: dict[str, aws.rds.Instance]
     """`<name>-replica-N` -> replica instance (ordinal names: changing the count never replaces another one)."""
     security_group: aws.ec2.SecurityGroup
-    """Admits 5432 only from the security groups granted with `grant(client, database)`."""
+    """The primary's: admits 5432 only from the security groups granted with `grant(client, database)`."""
+    replica_security_group: aws.ec2.SecurityGroup
+    """The replicas' own group (`grant(client, database.readers)`), so a reader never reaches the primary."""
+    proxy: DatabaseProxy | None
+    """RDS Proxy in front of the primary (None when dbProxyEnabled is false)."""
     parameter_group: aws.rds.ParameterGroup
     zone: aws.route53.Zone
     """Private hosted zone (associated with the VPC) holding the reader hostname."""
-    master_credentials: SecretRef
-    """JSON {username, password, engine, host, port, dbname} in the RDS rotation format: for operators and
-    migrations, not for the app."""
-    writer_url: SecretRef
-    """DATABASE_URL: postgresql://...@<primary endpoint>:5432/maratrondb?sslmode=require."""
-    reader_url: SecretRef
-    """DATABASE_READ_URL: the same through db-reader.<zone> (the replicas; the primary while there are none)."""
+    master: SecretRef
+    """The master user, JSON in the RDS rotation format plus `url`: the db-admin function and operators only."""
+    logins: dict[str, SecretRef]
+    """User -> its RDS Proxy login (`username`, `password`) for each user of the alternating pairs."""
+    connection_secrets: dict[str, SecretRef]
+    """Role -> its connection secret (JSON with `url`; consumers read `url`): app_rw (DATABASE_URL), app_ro
+    (DATABASE_READ_URL), app_migrate (the migration), app_backup (the backup job). Values come from db-admin."""
     reader_hostname: pulumi.Output[str]
+    reader_fallback: aws.route53.Record
+    """db-reader.<zone>'s fallback record: once it exists the reader name resolves (before any replica)."""
+    writer_host: pulumi.Output[str]
+    """Where writers connect: the proxy's endpoint, or the primary's address without a proxy."""
     port: int = PORT
     database_name: str = DATABASE_NAME
 
@@ -298,7 +317,7 @@ class Database(pulumi.ComponentResource):
         self.security_group = aws.ec2.SecurityGroup(
             f"{name}-sg",
             vpc_id=args.vpc_id,
-            description="RDS PostgreSQL: 5432 from granted security groups only",
+            description="RDS PostgreSQL primary: 5432 from granted security groups only",
             # No inline rules and no egress rule: the provider removes AWS's default allow-all egress, and a
             # database never opens connections. Ingress comes from grant() as separate rule resources.
             tags=self._tags("db"),
@@ -306,6 +325,16 @@ class Database(pulumi.ComponentResource):
         )
         self._connections = Connections(self.security_group, label=name, default_port=PORT, traffic="PostgreSQL",
                                         name_prefix=args.name_prefix, tags=args.tags)
+        self.replica_security_group = aws.ec2.SecurityGroup(
+            f"{name}-replicas-sg",
+            vpc_id=args.vpc_id,
+            description="RDS PostgreSQL read replicas: 5432 from granted security groups only",
+            tags=self._tags("db-replicas"),
+            opts=child,
+        )
+        self._reader_connections = Connections(
+            self.replica_security_group, label=f"{name}-replicas", default_port=PORT, traffic="PostgreSQL",
+            name_prefix=args.name_prefix, tags=args.tags)
         subnet_group = aws.rds.SubnetGroup(
             f"{name}-subnets",
             subnet_ids=list(args.subnet_ids),
@@ -348,7 +377,9 @@ class Database(pulumi.ComponentResource):
             instance_class=settings.instance_class,
             db_name=DATABASE_NAME,
             username=MASTER_USERNAME,
-            password=password.result,  # a secret Output: stored encrypted in state, never shown
+            # The initial value only: the db-admin function rotates it (rotate immediately), so the copy in state is
+            # dead after the first deploy; ignore_changes keeps `up` from ever setting it back.
+            password=password.result,
             port=PORT,
             multi_az=settings.multi_az,
             # A Multi-AZ primary may not request an AZ (AWS chooses and fails over); a single-AZ one is pinned to
@@ -385,7 +416,7 @@ class Database(pulumi.ComponentResource):
             monitoring_interval=settings.monitoring_interval_seconds,
             monitoring_role_arn=monitoring_role.arn if monitoring_role else None,
             tags=self._tags("db"),
-            opts=pulumi.ResourceOptions(parent=self, protect=retain,
+            opts=pulumi.ResourceOptions(parent=self, protect=retain, ignore_changes=["password"],
                                         depends_on=self._log_groups(name, identifier)),
         )
 
@@ -402,7 +433,7 @@ class Database(pulumi.ComponentResource):
                 replicate_source_db=self.primary.identifier,
                 instance_class=instance_class,
                 availability_zone=other_azs[(ordinal - 1) % len(other_azs)],
-                vpc_security_group_ids=[self.security_group.id],
+                vpc_security_group_ids=[self.replica_security_group.id],
                 parameter_group_name=self.parameter_group.name,
                 publicly_accessible=False,
                 storage_type="gp3",
@@ -447,17 +478,25 @@ class Database(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self.primary),
             )
 
-        self.zone, primary_reader_record = self._reader_dns(name)
+        self.master, self.logins, self.connection_secrets = self._secrets(name, password)
+        self.proxy = None
+        if settings.proxy.enabled:
+            self.proxy = DatabaseProxy(f"{name}-proxy", DatabaseProxyArgs(
+                context=args.context, settings=settings.proxy, vpc_id=args.vpc_id, subnet_ids=args.subnet_ids,
+                primary_identifier=self.primary.identifier, logins=self.logins, log_key=args.log_key,
+                name_prefix=args.name_prefix, log_retention_days=args.log_retention_days, tags=args.tags,
+            ), opts=child)
+            grant(self.proxy, self)  # the proxy's only egress: "allow traffic from your DB targets" (setup guide)
+        self.writer_host = self.proxy.endpoint if self.proxy else self.primary.address
+        self.zone = self._reader_dns(name)
         self.reader_hostname = self.zone.name.apply(lambda zone: f"db-reader.{zone}")
-        self.master_credentials, self.writer_url, self.reader_url = self._secrets(
-            name, password, primary_reader_record)
 
         self.register_outputs({
             "writerEndpoint": self.primary.address,
+            "writerHost": self.writer_host,
             "readerHostname": self.reader_hostname,
             "securityGroupId": self.security_group.id,
-            "writerUrlSecretArn": self.writer_url.arn,
-            "readerUrlSecretArn": self.reader_url.arn,
+            "masterSecretArn": self.master.arn,
         })
 
     # --- capabilities -------------------------------------------------------------------------------------------
@@ -466,6 +505,28 @@ class Database(pulumi.ComponentResource):
     def connections(self) -> Connections:
         """PostgreSQL on 5432 from the security groups granted with `grant(client, database)`."""
         return self._connections
+
+    @property
+    def writer(self) -> Connections:
+        """What writers (web, ai) are granted: the proxy, or the primary when there is none."""
+        return self.proxy.connections if self.proxy else self._connections
+
+    @property
+    def readers(self) -> Connections:
+        """The replicas, for `grant(client, database.readers)` (nothing to grant without replicas: reads then
+        resolve to the writer path)."""
+        return self._reader_connections
+
+    def admit(self, *, services: Sequence[Connectable], one_offs: Sequence[Connectable]) -> None:
+        """Every network path to PostgreSQL: long-running services reach the writer path (RDS Proxy; the primary
+        without one) and the replicas; one-off tasks (migrations, pg_dump, the restore check) the primary directly,
+        since they do not go through the proxy."""
+        for service in services:
+            grant(service, self.writer)
+            if self.replicas:
+                grant(service, self.readers)
+        for one_off in one_offs:
+            grant(one_off, self)
 
     @property
     def replica_identifiers(self) -> dict[str, pulumi.Output[str]]:
@@ -507,12 +568,13 @@ class Database(pulumi.ComponentResource):
         )
         return role
 
-    def _reader_dns(self, name: str) -> tuple[aws.route53.Zone, aws.route53.Record]:
-        """The private zone and db-reader.<zone>: one weighted CNAME per replica plus a weight-0 one to the primary.
+    def _reader_dns(self, name: str) -> aws.route53.Zone:
+        """The private zone and db-reader.<zone>: one weighted CNAME per replica plus a weight-0 fallback.
 
-        The primary's record is always there (weight 1 while there are no replicas, 0 otherwise), so the record
-        set never switches between simple and weighted routing (Route 53 forbids mixing them under one name) and
-        the name resolves before the first replica exists.
+        The fallback is always there (weight 1 while there are no replicas, 0 otherwise), so the record set never
+        switches between simple and weighted routing (Route 53 forbids mixing them under one name) and the name
+        resolves before the first replica exists. It points where writers connect - the proxy (app_ro is one of its
+        logins) or the primary without one - so readers never need a path of their own to the primary.
         """
         args = self._args
         zone = aws.route53.Zone(
@@ -539,41 +601,45 @@ class Database(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=parent),
             )
 
-        primary_record = record(f"{name}-reader-primary", "primary", self.primary.address,
-                                0 if self.replicas else 1, zone)
+        self.reader_fallback = record(f"{name}-reader-primary", "primary", self.writer_host,
+                                      0 if self.replicas else 1, zone)
         for replica_name, replica in self.replicas.items():
             record(f"{replica_name}-reader", replica_name.removeprefix(f"{name}-"), replica.address, 1, replica)
-        return zone, primary_record
+        return zone
 
-    def _secrets(self, name: str, password: random.RandomPassword,
-                 primary_reader_record: aws.route53.Record) -> tuple[SecretRef, SecretRef, SecretRef]:
+    def _secrets(self, name: str, password: random.RandomPassword
+                 ) -> tuple[SecretRef, dict[str, SecretRef], dict[str, SecretRef]]:
+        """The master (initial value from Pulumi, then rotated), the proxy logins and the connection secrets
+        (values written by the db-admin function only)."""
         address = self.primary.address
+        master_value: pulumi.Output[str] = pulumi.Output.json_dumps({
+            "engine": "postgres", "username": MASTER_USERNAME, "password": password.result, "host": address,
+            "port": PORT, "dbname": DATABASE_NAME, "dbInstanceIdentifier": self.primary.identifier,
+            "urlQuery": "sslmode=require", "rotation": "master",
+            "url": pulumi.Output.format("postgresql://{0}:{1}@{2}:{3}/{4}?sslmode=require", MASTER_USERNAME,
+                                        password.result, address, PORT, DATABASE_NAME),
+        })
+        master = self._secret(f"{name}-master", "master", "RDS master user (rotated): db-admin and operators only",
+                              pulumi.Output.secret(master_value), Credential.DATABASE_MASTER, initial_only=True)
+        logins = {user: self._secret(f"{name}-login-{user}", f"users/{user}",
+                                     f"RDS Proxy login {user} (written by the rotation of its connection secret)",
+                                     None, Credential.DATABASE_LOGIN)
+                  for role in (roles.READ_WRITE, roles.READ_ONLY) for user in (role, role + roles.CLONE_SUFFIX)}
+        uses = {roles.READ_WRITE: "DATABASE_URL for web and ai (read-write, via RDS Proxy)",
+                roles.READ_ONLY: "DATABASE_READ_URL for web and ai (read only, via the replicas)",
+                roles.MIGRATE: "DATABASE_URL of the migration task (DDL, direct to the primary)",
+                roles.BACKUP: "DATABASE_URL of the backup job (read only, direct to the primary)"}
+        # Named after the role (`database/app_backup`): "-backup" would end the name like the ARN's random suffix.
+        connections = {role: replace(self._secret(f"{name}-{role.replace('_', '-')}", role, f"{use} (rotated)",
+                                                  None, Credential.DATABASE_CONNECTION),
+                                     json_key="url")
+                       for role, use in uses.items()}
+        return master, logins, connections
 
-        def url(host: pulumi.Input[str]) -> pulumi.Output[str]:
-            return pulumi.Output.secret(pulumi.Output.format(
-                "postgresql://{0}:{1}@{2}:{3}/{4}?sslmode=require",
-                MASTER_USERNAME, password.result, host, PORT, DATABASE_NAME))
-
-        credentials: pulumi.Output[str] = pulumi.Output.secret(pulumi.Output.json_dumps({
-            "engine": "postgres", "username": MASTER_USERNAME, "password": password.result,
-            "host": address, "port": PORT, "dbname": DATABASE_NAME,
-            "dbInstanceIdentifier": self.primary.identifier,
-        }))
-        master = self._secret(f"{name}-master-credentials", "master-credentials",
-                              "RDS master user (rotation-format JSON); for operators and migrations", credentials)
-        writer = self._secret(f"{name}-url", "url", "DATABASE_URL: read-write, via the primary", url(address))
-        reader = self._secret(
-            f"{name}-read-url", "read-url", "DATABASE_READ_URL: reads, via the replicas (the primary without any)",
-            url(self.reader_hostname),
-            # Written once the reader name resolves (the primary's record), never waiting for a replica.
-            depends_on=[primary_reader_record],
-        )
-        return master, writer, reader
-
-    def _secret(self, logical: str, suffix: str, description: str, value: pulumi.Output[str], *,
-                depends_on: list[pulumi.Resource] | None = None) -> SecretRef:
+    def _secret(self, logical: str, suffix: str, description: str, value: pulumi.Output[str] | None,
+                kind: Credential, *, initial_only: bool = False) -> SecretRef:
         args = self._args
         return managed_secret(
             logical, name=f"{args.name_prefix}/database/{suffix}", description=description, value=value,
-            key=args.data_key, parent=self, removal_policy=args.removal_policy,
-            tags=self._tags(f"database-{suffix}"), depends_on=depends_on or [])
+            key=args.data_key, parent=self, removal_policy=args.removal_policy, initial_only=initial_only,
+            tags={**self._tags(f"database-{suffix.replace('/', '-')}"), CREDENTIAL_TAG: kind.value})

@@ -62,9 +62,12 @@ def pick_availability_zones(count: int, pinned: tuple[str, ...] = ()) -> tuple[s
 
 
 NatStrategy = Literal["perAz", "single", "none"]
-INTERFACE_ENDPOINT_SERVICES = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "kms", "monitoring", "sts")
-ENDPOINTS_NEEDED_WITHOUT_NAT = ("ecr.api", "ecr.dkr", "logs", "secretsmanager")
+INTERFACE_ENDPOINT_SERVICES = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "kms", "monitoring", "sts",
+                               "elasticache")
+DEFAULT_INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs", "secretsmanager")
 """What Fargate tasks in a subnet without a NAT route need to start: pull images, ship logs, read secrets."""
+ENDPOINTS_NEEDED_WITHOUT_NAT = (*DEFAULT_INTERFACE_ENDPOINTS, "elasticache")
+"""Those, plus the ElastiCache API the redis-rotation function calls (ModifyUser; components/credentials.py)."""
 MAX_AZS = 6
 
 
@@ -96,9 +99,9 @@ class NetworkSettings:
         "natGateways", "perAz", "NAT strategy for the private app tier: perAz (one NAT per AZ, survives an AZ "
         "outage), single (one shared NAT, cheap) or none (no internet egress; AWS APIs through endpoints only).")
     interface_endpoints: tuple[str, ...] = setting(
-        "interfaceEndpoints", ENDPOINTS_NEEDED_WITHOUT_NAT, "Interface VPC endpoints to create in the app tier (any "
-        "of ecr.api, ecr.dkr, logs, secretsmanager, kms, monitoring, sts). The S3 gateway endpoint is always created "
-        "(it is free).", choices=INTERFACE_ENDPOINT_SERVICES)
+        "interfaceEndpoints", DEFAULT_INTERFACE_ENDPOINTS, "Interface VPC endpoints to create in the app tier (any "
+        "of ecr.api, ecr.dkr, logs, secretsmanager, kms, monitoring, sts, elasticache). The S3 gateway endpoint is "
+        "always created (it is free).", choices=INTERFACE_ENDPOINT_SERVICES)
 
     def validate(self, rules: Rules) -> None:
         if self.az_names and len(self.az_names) != self.az_count:
@@ -107,7 +110,8 @@ class NetworkSettings:
         missing = [s for s in ENDPOINTS_NEEDED_WITHOUT_NAT if s not in self.interface_endpoints]
         if self.nat_gateways == "none" and missing:
             rules.problem("interface_endpoints", f"with {rules.key('nat_gateways')}=none, must include "
-                          f"{', '.join(missing)} (Fargate tasks pull images, ship logs and read secrets through them)",
+                          f"{', '.join(missing)} (Fargate tasks pull images, ship logs and read secrets through "
+                          "them; the redis-rotation function calls ElastiCache)",
                           also=["nat_gateways"])
 
 

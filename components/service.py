@@ -17,14 +17,15 @@ https://docs.aws.amazon.com/cli/latest/reference/ecs/wait/services-stable.html).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import pulumi
 import pulumi_aws as aws
 
-from components.base import named_tags
+from components.base import SecretRef, named_tags
 from components.cluster import Cluster
+from components.connection_budget import DEPLOYMENT_MAXIMUM_PERCENT
 from components.connections import Connections
 from components.constants import FARGATE_PLATFORM_VERSION, HEALTH_CHECK_PATH
 from components.settings import Rules, require_valid, section, setting
@@ -219,7 +220,7 @@ class FargateService(pulumi.ComponentResource):
             ),
             deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
             deployment_minimum_healthy_percent=100,
-            deployment_maximum_percent=200,
+            deployment_maximum_percent=DEPLOYMENT_MAXIMUM_PERCENT,  # the connection budget counts this surge
             availability_zone_rebalancing="ENABLED",
             load_balancers=[aws.ecs.ServiceLoadBalancerArgs(
                 target_group_arn=lb.target_group_arn, container_name=container.name,
@@ -258,6 +259,11 @@ class FargateService(pulumi.ComponentResource):
     @property
     def log_group(self) -> aws.cloudwatch.LogGroup:
         return self.task.log_group
+
+    @property
+    def secrets(self) -> Mapping[str, SecretRef]:
+        """Environment variable -> secret its tasks read (what a change of must redeploy it)."""
+        return self._args.task.container.secrets
 
     @property
     def port(self) -> int | None:

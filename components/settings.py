@@ -56,6 +56,15 @@ _CURRENT: Any = _Marker("<current>")
 _SECRET_LOOKING = re.compile(r"(key|secret|token|passw|dsn|credential|private)", re.I)
 
 
+RETIRED_KEYS: dict[str, str] = {}
+"""Keys that no longer exist -> what replaced them (see `retire`): setting one is an error that says so."""
+
+
+def retire(key: str, replacement: str) -> None:
+    """Declare a removed config key and what replaced it (its owner calls this next to the replacement)."""
+    RETIRED_KEYS[key] = f"removed: {replacement}"
+
+
 # --- problems -----------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -357,6 +366,9 @@ class _State:
             if not full_key.startswith(prefix) or full_key[len(prefix):] in self.declared:
                 continue
             key = full_key[len(prefix):]
+            if key in RETIRED_KEYS:
+                self.problem(key, REDACTED if full_key in self.secret_keys else self.raw[full_key], RETIRED_KEYS[key])
+                continue
             hint = difflib.get_close_matches(key, list(self.declared), n=1)
             suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
             # A mistyped secret is still a secret: its value never appears in the message.

@@ -456,7 +456,7 @@ class FargateTask(pulumi.ComponentResource):
             "privileged": False,
             "linuxParameters": {"capabilities": {"add": [], "drop": ["ALL"]}, "initProcessEnabled": True},
             "environment": [{"name": k, "value": container.environment[k]} for k in sorted(container.environment)],
-            "secrets": [{"name": k, "valueFrom": container.secrets[k].arn} for k in sorted(container.secrets)],
+            "secrets": [{"name": k, "valueFrom": container.secrets[k].value_from} for k in sorted(container.secrets)],
             "mountPoints": self._mount_points(),
             "stopTimeout": container.stop_timeout,
             "logConfiguration": self._log_configuration(args.log_stream_prefix or container.name),

@@ -11,10 +11,13 @@ dropped.
 Lines fall in three categories:
 - capacity: what serves users and holds data — Fargate tasks, the load balancer in front of them, RDS instances and
   storage, ElastiCache nodes, S3, ECR images;
-- overhead: what the platform costs around that capacity, as the target names it — NAT gateways (and their public
-  IPv4), VPC endpoints, WAF, KMS keys, secrets, alarms, dashboards, DNS zones;
-- usage: what grows with traffic rather than with the design — log ingestion and archive (assumed volumes). It is
-  reported on its own line and left out of the ratio: it is a function of how chatty the apps are, not of the layout.
+- overhead: the fixed monthly charges of what the platform costs around that capacity, as the target names it — NAT
+  gateways (and their public IPv4), VPC endpoints, WAF web ACLs and rules, KMS keys, secrets, alarms, dashboards, DNS
+  zones, RDS Proxy;
+- usage: what grows with traffic rather than with the design (the lead's definition) — GB through NAT gateways and
+  endpoints, WAF and KMS requests, log ingestion and archive, function invocations and workflow transitions (assumed
+  volumes). It is reported on its own line and left out of the ratio: it is a function of how busy and chatty the
+  apps are, not of the layout.
 Targets: prod overhead <= 25% of capacity; dev total <= $150/month.
 """
 
@@ -65,21 +68,39 @@ class Assumptions:
     """How long one run of a scheduled Fargate task (the pg_dump backup) lasts, in hours."""
     log_gb_by_name: tuple[tuple[str, float], ...] = ()
     """GB ingested by log groups whose name (resource or group name) contains the text; the first match wins."""
+    function_invocations: float = 100
+    """Invocations per Lambda function a month (rotation steps: 4 per rotated secret, plus bootstraps and retries)."""
+    function_seconds: float = 10
+    """Average duration of an invocation (a rotation step logs in to PostgreSQL or waits for ElastiCache)."""
+    workflow_transitions: float = 100
+    """Step Functions state transitions a month (a redeploy per rotated secret, per consumer, plus retries)."""
 
+
+FEW_LOGS: tuple[tuple[str, float], ...] = (
+    ("slow-log", 0.5),  # Redis writes an entry only for a command slower than slowlog-log-slower-than (10 ms)
+    ("engine-log", 0.5),  # Redis engine events (failovers, restarts, config changes), not traffic
+    ("/ecs/backup", 0.01),  # the backup job: about 20 lines per run, 4 runs a day
+    ("/lambda/", 0.01),  # db-admin and redis-rotation: a few lines per rotation step
+    ("/states/", 0.01),  # the redeploy workflow logs errors only
+)
+"""Log groups that are small whatever the traffic; without an entry they would be priced like a busy service's."""
 
 ASSUMPTIONS: dict[str, Assumptions] = {
     "dev": Assumptions(nat_gb_per_gateway=20, interface_endpoint_gb_per_endpoint=2, alb_average_lcu=0.5,
                        waf_million_requests=0.5, log_gb_per_group=1, s3_gb_per_bucket=5, ecr_gb_per_repository=2,
                        kms_10k_requests_per_key=1, scheduled_task_hours_per_run=0.1,
-                       log_gb_by_name=(("flow-logs", 2), ("upgrade", 0.01), ("postgresql", 0.5), ("waf", 0.5))),
+                       log_gb_by_name=(("flow-logs", 2), ("upgrade", 0.01), ("postgresql", 0.5), ("waf", 0.5),
+                                       *FEW_LOGS)),
     "staging": Assumptions(nat_gb_per_gateway=30, interface_endpoint_gb_per_endpoint=5, alb_average_lcu=1,
                            waf_million_requests=2, log_gb_per_group=3, s3_gb_per_bucket=20, ecr_gb_per_repository=5,
                            kms_10k_requests_per_key=3, scheduled_task_hours_per_run=0.2,
-                           log_gb_by_name=(("flow-logs", 5), ("upgrade", 0.01), ("postgresql", 1), ("waf", 2))),
+                           log_gb_by_name=(("flow-logs", 5), ("upgrade", 0.01), ("postgresql", 1), ("waf", 2),
+                                           *FEW_LOGS)),
     "prod": Assumptions(nat_gb_per_gateway=100, interface_endpoint_gb_per_endpoint=20, alb_average_lcu=5,
                         waf_million_requests=30, log_gb_per_group=20, s3_gb_per_bucket=200, ecr_gb_per_repository=10,
                         kms_10k_requests_per_key=20, scheduled_task_hours_per_run=0.5,
-                        log_gb_by_name=(("flow-logs", 30), ("upgrade", 0.01), ("postgresql", 5), ("waf", 10))),
+                        log_gb_by_name=(("flow-logs", 30), ("upgrade", 0.01), ("postgresql", 5), ("waf", 10),
+                                        ("db-proxy", 1), *FEW_LOGS)),
     # The account foundation (bootstrap/): state objects are megabytes, access logs small; the repositories hold the
     # deployed images of every environment plus the newest CI builds (layers shared between tags).
     "bootstrap": Assumptions(nat_gb_per_gateway=0, interface_endpoint_gb_per_endpoint=0, alb_average_lcu=0,
@@ -122,6 +143,10 @@ FREE_TYPES = frozenset({
     "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
     "aws:secretsmanager/secretVersion:SecretVersion", "aws:secretsmanager/secretPolicy:SecretPolicy",
     "aws:secretsmanager/secretRotation:SecretRotation",
+    # RDS Proxy's pool settings and target: priced with the proxy. A function's permission and a deploy-time
+    # invocation: priced with the function's assumed invocations.
+    "aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup", "aws:rds/proxyTarget:ProxyTarget",
+    "aws:lambda/permission:Permission", "aws:lambda/invocation:Invocation",
     "aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2",
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "aws:s3/bucketPolicy:BucketPolicy",
@@ -250,6 +275,9 @@ class _Pricer:
             "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration": self.registry_scanning,
             "aws:route53/zone:Zone": self.route53_zone,
             "aws:scheduler/schedule:Schedule": self.scheduled_task,
+            "aws:rds/proxy:Proxy": self.rds_proxy,
+            "aws:lambda/function:Function": self.lambda_function,
+            "aws:sfn/stateMachine:StateMachine": self.state_machine,
         }
 
     def add(self, r: Resource, category: Category, what: str, usd: float, assumed: bool = False) -> None:
@@ -394,7 +422,7 @@ class _Pricer:
         self.hourly(r, OVERHEAD, "natgateway.hour", 1, "NAT gateway")
         usd = self.table.usd("natgateway.gb_processed")
         gb = self.a.nat_gb_per_gateway
-        self.add(r, OVERHEAD, f"assumed {_n(gb)} GB processed × ${usd:g}", gb * usd, assumed=True)
+        self.add(r, USAGE, f"assumed {_n(gb)} GB processed × ${usd:g}", gb * usd, assumed=True)
 
     def vpc_endpoint(self, r: Resource) -> None:
         kind = r.plain("vpcEndpointType") or "Gateway"
@@ -405,7 +433,7 @@ class _Pricer:
         self.hourly(r, OVERHEAD, "vpcendpoint.interface.az_hour", azs, f"{kind} endpoint AZ")
         usd = self.table.usd("vpcendpoint.interface.gb_processed")
         gb = self.a.interface_endpoint_gb_per_endpoint
-        self.add(r, OVERHEAD, f"assumed {_n(gb)} GB processed × ${usd:g}", gb * usd, assumed=True)
+        self.add(r, USAGE, f"assumed {_n(gb)} GB processed × ${usd:g}", gb * usd, assumed=True)
 
     def eip(self, r: Resource) -> None:
         self.hourly(r, OVERHEAD, "public_ipv4.hour", 1, "public IPv4 address")
@@ -431,14 +459,14 @@ class _Pricer:
         self.add(r, OVERHEAD, f"1 web ACL × ${acl:g} + {rules} rules × ${rule:g}", acl + rules * rule)
         usd = self.table.usd("waf.million_requests")
         million = self.a.waf_million_requests
-        self.add(r, OVERHEAD, f"assumed {_n(million)} M requests × ${usd:g}", million * usd, assumed=True)
+        self.add(r, USAGE, f"assumed {_n(million)} M requests × ${usd:g}", million * usd, assumed=True)
 
     def kms_key(self, r: Resource) -> None:
         usd = self.table.usd("kms.key_month")
         self.add(r, OVERHEAD, f"1 key × ${usd:g}", usd)
         requests = self.table.usd("kms.10k_requests")
         volume = self.a.kms_10k_requests_per_key
-        self.add(r, OVERHEAD, f"assumed {_n(volume * 10)}k requests × ${requests:g}/10k", volume * requests,
+        self.add(r, USAGE, f"assumed {_n(volume * 10)}k requests × ${requests:g}/10k", volume * requests,
                  assumed=True)
 
     def secret(self, r: Resource) -> None:
@@ -492,6 +520,40 @@ class _Pricer:
     def route53_zone(self, r: Resource) -> None:
         usd = self.table.usd("route53.hosted_zone_month")
         self.add(r, OVERHEAD, f"1 hosted zone × ${usd:g}", usd)
+
+    def rds_proxy(self, r: Resource) -> None:
+        """Per vCPU of the instances it targets (for RDS instances: the primary's class), around the clock."""
+        classes = [str(db.plain("instanceClass")) for db in self._proxy_targets(r)]
+        if not classes:
+            raise NotPricedError("none of its targets is among the stack's RDS instances")
+        vcpus = sum(self.table.rds_instance_vcpus.get(c, 2) for c in classes)
+        self.hourly(r, OVERHEAD, "rds.proxy.vcpu_hour", vcpus, f"vCPU of {', '.join(classes)}")
+
+    def _proxy_targets(self, proxy: Resource) -> list[Resource]:
+        instances = self.run.of_type("aws:rds/instance:Instance")
+        found = []
+        for target in self.run.of_type("aws:rds/proxyTarget:ProxyTarget"):
+            if proxy.urn not in target.property_dependencies.get("dbProxyName", []):
+                continue
+            urns = set(target.property_dependencies.get("dbInstanceIdentifier", []))
+            identifier = target.plain("dbInstanceIdentifier")
+            found += [db for db in instances if db.urn in urns or (identifier and identifier == db.plain("identifier"))]
+        return found
+
+    def lambda_function(self, r: Resource) -> None:
+        arch = "arm64" if "arm64" in (r.plain("architectures") or []) else "x86_64"
+        gb = float(r.plain("memorySize") or 128) / 1024
+        invocations, seconds = self.a.function_invocations, self.a.function_seconds
+        compute = self.table.usd(f"lambda.gb_second.{arch}")
+        requests = self.table.usd("lambda.million_requests")
+        self.add(r, USAGE, f"assumed {_n(invocations)} invocations × {_n(seconds)} s × {_n(gb)} GB × ${compute:g} + "
+                 f"requests × ${requests:g}/M", invocations * (seconds * gb * compute + requests / 1e6), assumed=True)
+
+    def state_machine(self, r: Resource) -> None:
+        usd = self.table.usd("sfn.standard.state_transition")
+        transitions = self.a.workflow_transitions
+        self.add(r, USAGE, f"assumed {_n(transitions)} state transitions × ${usd:g}", transitions * usd,
+                 assumed=True)
 
 
 class NotPricedError(Exception):

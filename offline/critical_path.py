@@ -18,7 +18,8 @@ Design target (what the guide's "replicas never hold up the app" means in minute
 are ready when the data endpoints they embed are, and the replicas are off their path. The rule: the whole deploy
 must not take longer than the chain it cannot avoid — the longest chain made *only* of RDS instances (a primary,
 then the replicas that copy it; or, with no database, the single slowest resource), or, when that is longer, a data
-endpoint the services' secrets embed (the RDS primary, the Redis group) then the services in Service Connect order
+endpoint the services' secrets embed (the RDS primary, the Redis group; with the RDS Proxy target and the db-admin
+bootstrap that make it serve the app's logins) then the services in Service Connect order
 (a client after the servers it calls; every service waits for steady state) — plus SLACK_MINUTES for the
 seconds-long resources ahead of it. Anything that finishes after that bound is an offender, reported with the slow
 resource it waits for; the milestones (primary, app secrets, services, last replica) show the target directly.
@@ -74,9 +75,18 @@ def _service(resource: Resource) -> Timing:
     return SERVICE_STEADY if resource.plain("waitForSteadyState") else SERVICE
 
 
+def _function(resource: Resource) -> Timing:
+    if resource.plain("vpcConfig"):
+        return Timing(1.5, "VPC Lambda (Hyperplane ENI) ~1-2 min (assumed)")
+    return Timing(SECONDS, "seconds")
+
+
 def _endpoint(resource: Resource) -> Timing:
     return ENDPOINT_INTERFACE if resource.plain("vpcEndpointType") == "Interface" else Timing(SECONDS, "seconds")
 
+
+SECRET_WRITERS = ("aws:secretsmanager/secretVersion:SecretVersion", "aws:lambda/invocation:Invocation")
+"""What writes the values the services read: Pulumi's secret versions, and the db-admin bootstrap (database logins)."""
 
 DURATIONS: dict[str, Timing | Callable[[Resource], Timing]] = {
     "aws:rds/instance:Instance": _rds_instance,
@@ -84,7 +94,12 @@ DURATIONS: dict[str, Timing | Callable[[Resource], Timing]] = {
         5, "cross-region backup replication start ~5 min (assumed, not measured)"),
     "aws:rds/cluster:Cluster": Timing(8, "Aurora cluster ~5-10 min"),
     "aws:rds/clusterInstance:ClusterInstance": Timing(10, "Aurora instance ~8-12 min"),
-    "aws:rds/proxy:Proxy": Timing(5, "RDS Proxy ~3-7 min (assumed)"),
+    "aws:rds/proxy:Proxy": Timing(5, "RDS Proxy ~3-7 min (assumed; terraform logs show 'Still creating... [2m30s "
+                                     "elapsed]')"),
+    "aws:rds/proxyTarget:ProxyTarget": Timing(
+        3, "proxy target registration once the instance is available ~3-4 min (terraform log)"),
+    "aws:lambda/function:Function": _function,
+    "aws:lambda/invocation:Invocation": Timing(0.5, "function invocation (the db-admin bootstrap) <1 min (assumed)"),
     "aws:elasticache/replicationGroup:ReplicationGroup": _replication_group,
     "aws:elasticache/cluster:Cluster": Timing(8, "cache cluster ~6-10 min (assumed)"),
     "aws:ec2/natGateway:NatGateway": Timing(5, "NAT gateway up to 5-10 min"),
@@ -156,8 +171,9 @@ class CriticalPath:
             "RDS primary": done([s for s in of("aws:rds/instance:Instance")
                                  if not s.resource.plain("replicateSourceDb")]),
             "Redis": done(of("aws:elasticache/replicationGroup:ReplicationGroup")),
-            "app secrets": done([s for s in of("aws:secretsmanager/secretVersion:SecretVersion")
-                                 if s.resource.urn in needed]),
+            "RDS Proxy": done(of("aws:rds/proxyTarget:ProxyTarget")),  # serving once the primary is its target
+            # secret versions Pulumi writes, and the db-admin bootstrap that writes the database logins
+            "app secrets": done([s for t in SECRET_WRITERS for s in of(t) if s.resource.urn in needed]),
             "services": done(services),
             "last replica": done([s for s in of("aws:rds/instance:Instance") if s.resource.plain("replicateSourceDb")]),
         }
@@ -171,7 +187,7 @@ class CriticalPath:
         app = {s.resource.urn for s in services}
         for service in services:
             app |= {u for u in self.closure(service.resource.urn)
-                    if self.steps[u].resource.type == "aws:secretsmanager/secretVersion:SecretVersion"}
+                    if self.steps[u].resource.type in SECRET_WRITERS}
         return sorted(self.steps[u].resource.name for u in app if self.closure(u) & replicas)
 
     def _of_type(self, type_: str) -> list[Step]:
@@ -342,12 +358,16 @@ def _unavoidable_chain(steps: dict[str, Step], waits: dict[str, set[str]]) -> li
 
 
 DATA_ENDPOINT_TYPES = ("aws:rds/instance:Instance", "aws:elasticache/replicationGroup:ReplicationGroup")
+DATA_PATH_TYPES = ("aws:rds/proxyTarget:ProxyTarget", "aws:lambda/invocation:Invocation")
+"""What stands between a data endpoint and the services and cannot be skipped: RDS Proxy serves the primary only once
+it is registered as its target, and the db-admin bootstrap writes the logins the services' secrets hold."""
 SERVICE_TYPE = "aws:ecs/service:Service"
 
 
 def _service_chain(steps: dict[str, Step], waits: dict[str, set[str]]) -> list[Step]:
     """The longest chain the services cannot avoid: a data endpoint their secrets embed (the RDS primary's address in
-    DATABASE_URL, the Redis endpoint in REDIS_URL), then the services in Service Connect order — a client after the
+    DATABASE_URL, the Redis endpoint in REDIS_URL) with what makes it serve the app's logins (the RDS Proxy target,
+    the db-admin bootstrap: DATA_PATH_TYPES), then the services in Service Connect order — a client after the
     servers it calls, because a task resolves only endpoints that existed when it started (ECS developer guide,
     service-connect-concepts-deploy). Each service waits for steady state, so this chain is real; [] without one."""
     closure: dict[str, set[str]] = {}
@@ -363,6 +383,16 @@ def _service_chain(steps: dict[str, Step], waits: dict[str, set[str]]) -> list[S
 
     best: dict[str, list[Step]] = {}
 
+    def is_endpoint(step: Step) -> bool:
+        return step.resource.type in DATA_ENDPOINT_TYPES and not step.resource.plain("replicateSourceDb")
+
+    def data_chain(urn: str) -> list[Step]:
+        """The longest chain to a data-path step made only of data endpoints and data-path steps."""
+        options = [data_chain(other) if steps[other].resource.type in DATA_PATH_TYPES else [steps[other]]
+                   for other in waits[urn]
+                   if steps[other].resource.type in DATA_PATH_TYPES or is_endpoint(steps[other])]
+        return [*max(options, key=lambda c: sum(s.timing.minutes for s in c), default=[]), steps[urn]]
+
     def longest(urn: str) -> list[Step]:
         if urn not in best:
             options = []
@@ -370,8 +400,10 @@ def _service_chain(steps: dict[str, Step], waits: dict[str, set[str]]) -> list[S
                 step = steps[other]
                 if step.resource.type == SERVICE_TYPE:
                     options.append(longest(other))
-                elif step.resource.type in DATA_ENDPOINT_TYPES and not step.resource.plain("replicateSourceDb"):
+                elif is_endpoint(step):
                     options.append([step])
+                elif step.resource.type in DATA_PATH_TYPES:
+                    options.append(data_chain(other))
             prefix = max(options, key=lambda c: sum(s.timing.minutes for s in c), default=[])
             best[urn] = [*prefix, steps[urn]]
         return best[urn]

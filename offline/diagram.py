@@ -86,6 +86,7 @@ BOXES: dict[str, BoxKind] = {
     "aws:ec2/natGateway:NatGateway": BoxKind("public", "NAT gateway", key="nat"),
     "aws:ecs/service:Service": BoxKind("app", "ECS service", each=True, key="svc"),
     "aws:ecs/taskDefinition:TaskDefinition": BoxKind("app", "ECS task", each=True, key="task"),
+    "aws:lambda/function:Function": BoxKind("app", "Lambda", each=True, key="fn"),
     "aws:ec2/vpcEndpoint:VpcEndpoint": BoxKind("app", "VPC endpoints", key="endpoints"),
     "aws:rds/instance:Instance": BoxKind("data", "PostgreSQL", each=True, key="db", shape="store"),
     "aws:rds/proxy:Proxy": BoxKind("data", "RDS Proxy", each=True, key="rds-proxy"),
@@ -104,6 +105,7 @@ BOXES: dict[str, BoxKind] = {
     "aws:cloudwatch/eventRule:EventRule": BoxKind("ops", "EventBridge rules", key="events"),
     "aws:cloudwatch/dashboard:Dashboard": BoxKind("ops", "CloudWatch dashboards", key="dashboards"),
     "aws:sns/topic:Topic": BoxKind("ops", "SNS topic", each=True, key="topic"),
+    "aws:sfn/stateMachine:StateMachine": BoxKind("ops", "Step Functions", each=True, key="workflow"),
     "aws:amp/workspace:Workspace": BoxKind("ops", "Managed Prometheus", each=True, key="prometheus"),
 }
 """Resource type → how it is drawn. One line per type; a type not listed is not drawn."""
@@ -135,6 +137,8 @@ LINKS: tuple[Link, ...] = (
     Link("aws:wafv2/webAclAssociation:WebAclAssociation", "aws:lb/loadBalancer:LoadBalancer", "filters"),
     Link("aws:cloudwatch/metricAlarm:MetricAlarm", "aws:sns/topic:Topic", "alarm"),
     Link("aws:cloudwatch/eventTarget:EventTarget", "aws:sns/topic:Topic", "event"),
+    Link("aws:cloudwatch/eventTarget:EventTarget", "aws:sfn/stateMachine:StateMachine", "secret changed"),
+    Link("aws:rds/proxyTarget:ProxyTarget", "aws:rds/instance:Instance", "target"),
     Link("aws:rds/instance:Instance", "aws:rds/instance:Instance", "replication", reverse=True),
     Link("aws:lb/listener:Listener", "aws:acm/certificate:Certificate", "TLS", reverse=True),
     Link("aws:route53/record:Record", "aws:lb/loadBalancer:LoadBalancer", "alias"),

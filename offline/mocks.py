@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pulumi.asset import Archive, Asset
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 
 ACCOUNT_ID = "123456789012"
@@ -162,6 +163,17 @@ def _named(service: str, resource: str) -> Computed:
     return compute
 
 
+def _ecs_service(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
+    # The long ARN format (service/<cluster>/<service>), the only one since 2021; the provider's id is the ARN.
+    physical = inputs.get("name") or f"{name}-{_digest(name, 7)}"
+    cluster = str(inputs.get("cluster") or "default").rsplit("/", 1)[-1]
+    return {"name": physical, "arn": m.arn("ecs", f"service/{cluster}/{physical}")}
+
+
+ID_IS_ARN = frozenset({"aws:ecs/service:Service"})
+"""Types whose physical id is their ARN (the provider sets the id from the create call's ARN)."""
+
+
 COMPUTED: dict[str, Computed] = {
     "aws:kms/key:Key": lambda n, i, m: {"keyId": (kid := _uuid(n)), "arn": m.arn("kms", f"key/{kid}")},
     "aws:ec2/eip:Eip": lambda n, i, m: {"allocationId": f"eipalloc-{_digest(n)}", "publicIp": "203.0.113.10"},
@@ -181,7 +193,7 @@ COMPUTED: dict[str, Computed] = {
     "aws:secretsmanager/secret:Secret": _secret,
     "aws:ecr/repository:Repository": _ecr_repository,
     "aws:ecs/cluster:Cluster": _named("ecs", "cluster"),
-    "aws:ecs/service:Service": _named("ecs", "service"),
+    "aws:ecs/service:Service": lambda n, i, m: _ecs_service(n, i, m),
     "aws:ecs/taskDefinition:TaskDefinition": _task_definition,
     "aws:servicediscovery/httpNamespace:HttpNamespace": lambda n, i, m: {
         "arn": m.arn("servicediscovery", f"namespace/ns-{_digest(n, 16)}"), "httpName": i.get("name") or n},
@@ -207,7 +219,26 @@ COMPUTED: dict[str, Computed] = {
     "aws:wafv2/webAcl:WebAcl": _web_acl,
     "aws:route53/record:Record": lambda n, i, m: {"fqdn": str(i.get("name") or n).rstrip(".")},
     "random:index/randomString:RandomString": _random_text,
+    # --- database access ---
+    "aws:rds/proxy:Proxy": lambda n, i, m: _rds_proxy(n, i, m),
+    "aws:lambda/function:Function": lambda n, i, m: _lambda_function(n, i, m),
+    "aws:sfn/stateMachine:StateMachine": lambda n, i, m: {
+        "arn": m.arn("states", f"stateMachine:{i.get('name') or n}")},
+    "aws:elasticache/user:User": lambda n, i, m: {"arn": m.arn("elasticache", f"user:{i.get('userId') or n}")},
+    "aws:cloudwatch/eventRule:EventRule": lambda n, i, m: {"arn": m.arn("events", f"rule/{i.get('name') or n}")},
 }
+
+
+def _rds_proxy(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
+    proxy = inputs.get("name") or name
+    return {"endpoint": f"{proxy}.proxy-c{_digest(m.region, 10)}.{m.region}.rds.amazonaws.com",
+            "arn": m.arn("rds", f"db-proxy:prx-{_digest(name, 17)}")}
+
+
+def _lambda_function(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
+    arn = m.arn("lambda", f"function:{inputs.get('name') or name}")
+    return {"arn": arn, "qualifiedArn": f"{arn}:$LATEST", "version": "$LATEST",
+            "invokeArn": f"arn:{PARTITION}:apigateway:{m.region}:lambda:path/2015-03-31/functions/{arn}/invocations"}
 
 
 def _uuid(name: str) -> str:
@@ -268,10 +299,14 @@ class OfflineMocks(Mocks):
             if allowed:
                 self.provider_accounts[physical_id] = allowed[0]
             return physical_id, inputs
-        state = {**inputs, "arn": self.arn(_module(type_), f"{type_.split(':')[-1].lower()}/{name}")}
+        # Assets and archives (a Lambda's code) are inputs only: the engine keeps no copy of them in the state.
+        state = {key: value for key, value in inputs.items() if not isinstance(value, (Asset, Archive))}
+        state["arn"] = self.arn(_module(type_), f"{type_.split(':')[-1].lower()}/{name}")
         compute = COMPUTED.get(type_)
         if compute is not None:
             state.update(compute(name, inputs, self))
+        if type_ in ID_IS_ARN:
+            physical_id = state["arn"]
         state.setdefault("id", physical_id)
         # Pulumi auto-names resources with a `name` property: logical name plus a random suffix.
         state.setdefault("name", f"{name}-{_digest(name, 7)}")

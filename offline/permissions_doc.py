@@ -11,6 +11,7 @@ from components.ci_roles import (
     INVOKE_ACTIONS,
     MANAGED_POLICIES_ATTACHED,
     PASSED_TO_SERVICES,
+    PLAN_ACTIONS,
     SERVICE_LINKED_ROLES,
     WORKLOAD_ROLE_ACTIONS,
     WORKLOAD_ROLE_UNCONDITIONED,
@@ -37,13 +38,18 @@ def render() -> str:
         "## Preview",
         "",
         "Reads `.pulumi/meta.yaml`, its own stack's checkpoint and the shared bootstrap stack's (a StackReference);",
-        "decrypts with its environment's stack-secrets key and the state key (through S3 only); and the calls the",
-        "program's data sources make. Nothing else: previews never run with `--refresh`.",
+        "decrypts with its environment's stack-secrets key and the state key (through S3 only); the calls the",
+        "program's data sources make, and the calls the provider makes while planning a resource. Nothing else:",
+        "previews never run with `--refresh`.",
         "",
         "| data source | IAM actions |",
         "|---|---|",
         *(f"| `{token}` | {', '.join(f'`{a}`' for a in actions) or 'none (answered without an AWS call)'} |"
           for token, actions in INVOKE_ACTIONS.items()),
+        "",
+        "| resource planned | IAM actions (no resource-level permissions; region-bound) |",
+        "|---|---|",
+        *(f"| `{type_}` | {', '.join(f'`{a}`' for a in actions)} |" for type_, actions in PLAN_ACTIONS.items()),
         "",
         "## Deploy",
         "",
@@ -85,6 +91,8 @@ def render() -> str:
         "| `ecr:GetAuthorizationToken` on `*` (publishers, deploy) | the registry login has no resource (ECR user "
         "guide, repository policy examples) |",
         "| `ec2:DescribeAvailabilityZones` on `*` (preview, deploy) | no resource-level permissions; region-bound |",
+        *(f"| `{a}` on `*` (preview, deploy) | planning `{t}` calls it; no resource-level permissions; region-bound |"
+          for t, actions in PLAN_ACTIONS.items() for a in actions),
         *(f"| `{g.service}:*` on `*` (deploy) | {g.why} |" for g in DEPLOY_SERVICES if g.resources == ("*",)),
         "| `kms:*`-style service wildcards instead of action lists | the provider's create, read-after-write, update "
         "and delete paths call many APIs per resource; a hand-kept action list breaks on provider upgrades. The "
@@ -97,8 +105,11 @@ def render() -> str:
         "",
         "Every role the app stack creates carries `maratron-<env>-workload-boundary` and lives under",
         "`/maratron/<env>/` (set in one place, `components/foundation.py`). It allows what the task, execution,",
-        "scheduler, flow-log, monitoring and export roles use (ECR pulls, logs, the environment's secrets and keys,",
-        "its buckets `maratron-<env>-*`, metrics, RunTask, PassRole on its own roles, ECS Exec channels);",
+        "scheduler, flow-log, monitoring, export, RDS Proxy, function, workflow and EventBridge roles use (ECR",
+        "pulls, logs, the environment's secrets and keys, its buckets `maratron-<env>-*`, metrics, RunTask, PassRole",
+        "on its own roles, ECS Exec channels; writing and rotating the secrets `maratron-<env>/*`, random passwords,",
+        "the Redis users `maratron-<env>-*`, the functions' network interfaces, UpdateService on the services of",
+        "the cluster `maratron-<env>`, log delivery, StartExecution of `maratron-<env>-*` state machines);",
         "a test checks every app role's statements fall inside it.",
     ]
     return "\n".join(lines) + "\n"

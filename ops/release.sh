@@ -5,15 +5,20 @@
 #
 # 0. A full preview with the policy pack: a broken foundation, an image that was never pushed or a mandatory
 #    violation stops the release here, before step 1 changes anything.
-# 1. Existing stack: register the migration task definition with the release's image only (a targeted update), and
-#    run the migration to completion (ops.run_task fails the release unless every container exits 0). The running
-#    services keep serving the old image meanwhile, so migrations must be backward compatible (expand, then contract
-#    later). The exported command names the task definition's family, so it runs the revision step 1 registered.
+# 1. Existing stack: register the migration task definition with the release's image only (a targeted update), run
+#    the app-role bootstrap (the stack's `dbBootstrapCommand`: one db-admin invocation, idempotent, non-zero unless
+#    it succeeded; the migration logs in as app_migrate, which it converges), and run the migration to completion
+#    (ops.run_task fails the release unless every container exits 0). The running services keep serving the old
+#    image meanwhile, so migrations must be backward compatible (expand, then contract later). The exported command
+#    names the task definition's family, so it runs the revision step 1 registered. A stack without a
+#    `dbBootstrapCommand` output (created before the app roles) takes the first-deploy path once: its migration
+#    login exists only after `pulumi up`.
 # 2. `pulumi up`: every service waits for steady state (bounded); a task that cannot start fails the update.
 # 3. Tag the images the stack now runs `deployed-<env>-<run id>` (ops.tag_deployed_images): the foundation's
 #    repository lifecycle never expires them (default run id: $GITHUB_RUN_ID, else a UTC timestamp).
-# 4. First deploy only: the migration runs now (its task definition did not exist before step 2). /api/health is a
-#    liveness check (the seed keeps database checks in /api/performance), so the services became healthy without it.
+# 4. First deploy only: the bootstrap and the migration run now (the task definition did not exist before step 2).
+#    /api/health is a liveness check (the seed keeps database checks in /api/performance), so the services became
+#    healthy without it.
 # 5. The gate: each service runs the task definition this update registered (`ops.verify --only 'ecs.*'`). A release
 #    the circuit breaker rolled back passes `aws ecs wait services-stable` and the provider's steady-state wait, not this.
 set -euo pipefail
@@ -24,25 +29,33 @@ run_id=${3:-${GITHUB_RUN_ID:-$(date -u +%Y%m%dT%H%M%SZ)}}
 name=${stack##*/}
 pack=(--policy-pack policies --policy-pack-config "$pack_config")
 python=${PYTHON:-.venv/bin/python}
-outputs=$(mktemp)
-trap 'rm -f "$outputs"' EXIT
-migrate=(-m ops.run_task --stack-outputs "$outputs" --output migrationRunTaskCommand)
+work=$(mktemp -d)
+outputs="$work/outputs.json"
+trap 'rm -rf "$work"' EXIT
+
+migrate() {
+  pulumi stack output --json >"$outputs"
+  bootstrap=$(pulumi stack output dbBootstrapCommand)
+  (cd "$work" && bash -c "$bootstrap")  # writes db-bootstrap.json (the function's answer) into $work
+  "$python" -m ops.run_task --stack-outputs "$outputs" --output migrationRunTaskCommand
+}
 
 pulumi stack select "$stack"
 pulumi preview --diff "${pack[@]}"
 first_deploy=true
-if pulumi stack output migrationTaskDefinitionArn >/dev/null 2>&1; then
+if pulumi stack output migrationTaskDefinitionArn >/dev/null 2>&1 \
+    && pulumi stack output dbBootstrapCommand >/dev/null 2>&1; then
   first_deploy=false
   urn="urn:pulumi:${name}::maratron::maratron:app:FargateTask\$aws:ecs/taskDefinition:TaskDefinition::migrate"
   pulumi up --yes --diff --target "$urn" "${pack[@]}"
-  pulumi stack output --json >"$outputs"
-  "$python" "${migrate[@]}"
+  migrate
 fi
 
 pulumi up --yes --diff "${pack[@]}"
 pulumi stack output --json >"$outputs"
 "$python" -m ops.tag_deployed_images --stack-outputs "$outputs" --run "$run_id"
 if [[ $first_deploy == true ]]; then
-  "$python" "${migrate[@]}"
+  migrate
 fi
+pulumi stack output --json >"$outputs"
 "$python" -m ops.verify --stack-outputs "$outputs" --only 'ecs.*'

@@ -5,10 +5,11 @@
 The stack exports the exact `aws ecs run-task ...` command (FargateTask.run_task_command: cluster, task definition,
 private subnets, security group; it prints the task ARN). This runs it, waits until the task stops (ECS waiter
 `tasks_stopped`), and reads every container's exit code: `run-task` itself succeeds as soon as ECS accepts the task,
-so without this a failed migration would pass the deploy. The deploy workflow runs it after `pulumi up`; another
-one-off task the stack exports later (a database bootstrap) is one more `--output`, in order. `--optional` outputs
-are skipped when the stack does not export them. Exit status: 0 every task exited 0, 1 a task failed or could not
-start, 2 the outputs are unusable.
+so without this a failed migration would pass the deploy. ops/release.sh runs it before the services roll (after
+`pulumi up` on a first deploy), right after the app-role bootstrap (`dbBootstrapCommand`, a Lambda invocation the
+script runs itself, not an ECS task); another one-off ECS task the stack exports later is one more `--output`, in
+order. `--optional` outputs are skipped when the stack does not export them. Exit status: 0 every task exited 0,
+1 a task failed or could not start, 2 the outputs are unusable.
 """
 
 from __future__ import annotations

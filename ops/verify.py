@@ -21,11 +21,13 @@ import argparse
 import fnmatch
 import functools
 import json
+import re
 import sys
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, TextIO
 
@@ -38,6 +40,7 @@ from components.constants import (
     DEPLOYED_TAG_PREFIX,
     HEALTH_CHECK_PATH,
     KMS_ENCRYPTION_ALGORITHMS,
+    MAX_ROTATION_DAYS,
     TLS_POLICIES,
 )
 
@@ -398,9 +401,15 @@ def check_redis(ctx: Context) -> Verdict:
     facts = [group_id]
     status = group.get("Status")
     (facts if status == "available" else problems).append(f"status {status}")
-    for flag, label in (("TransitEncryptionEnabled", "TLS in transit"), ("AuthTokenEnabled", "AUTH"),
+    for flag, label in (("TransitEncryptionEnabled", "TLS in transit"),
                         ("AtRestEncryptionEnabled", "encrypted at rest")):
         (facts if group.get(flag) else problems).append(label if group.get(flag) else f"{label} off")
+    if group.get("UserGroupIds"):
+        facts.append(f"RBAC users ({', '.join(group['UserGroupIds'])})")
+    elif group.get("AuthTokenEnabled"):
+        facts.append("AUTH token")
+    else:
+        problems.append("no authentication (neither RBAC user groups nor an AUTH token)")
     for flag, label in (("AutomaticFailover", "automatic failover"), ("MultiAZ", "Multi-AZ")):
         if group.get(flag) == "enabled":
             facts.append(label)
@@ -411,6 +420,119 @@ def check_redis(ctx: Context) -> Verdict:
     members = group.get("MemberClusters", [])
     facts.append(f"{len(members)} nodes")
     return judge(problems, facts)
+
+
+def check_rds_proxy(ctx: Context) -> Verdict:
+    """RDS Proxy: available, TLS required, no SQL text in its logs, SCRAM logins from Secrets Manager."""
+    name = ctx.outputs.text("databaseProxyName")
+    try:
+        proxies = ctx.client("rds").describe_db_proxies(DBProxyName=name)["DBProxies"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "DBProxyNotFoundFault":
+            return failed(f"proxy {name} not found")
+        raise
+    proxy = proxies[0]
+    problems: list[str] = []
+    facts = [name]
+    (facts if proxy.get("Status") == "available" else problems).append(f"status {proxy.get('Status')}")
+    (facts if proxy.get("RequireTLS") else problems).append(
+        "TLS required" if proxy.get("RequireTLS") else "TLS NOT required")
+    if proxy.get("DebugLogging"):
+        problems.append("debug logging on (SQL text in the logs)")
+    weak = [a.get("SecretArn", "?") for a in proxy.get("Auth", [])
+            if a.get("ClientPasswordAuthType") != "POSTGRES_SCRAM_SHA_256" and a.get("IAMAuth") != "REQUIRED"]
+    if weak:
+        problems.append(f"logins without SCRAM: {', '.join(weak)}")
+    facts.append(f"{len(proxy.get('Auth', []))} SCRAM logins")
+    return judge(problems, facts)
+
+
+def check_rds_proxy_targets(ctx: Context) -> Verdict:
+    """The proxy's target is the primary and healthy (TargetHealth states: REGISTERING, AVAILABLE, UNAVAILABLE;
+    reasons UNREACHABLE, CONNECTION_FAILED, AUTH_FAILURE, PENDING_PROXY_CAPACITY - RDS API TargetHealth)."""
+    name = ctx.outputs.text("databaseProxyName")
+    primary = ctx.outputs.text("databaseIdentifier")
+    targets = ctx.client("rds").describe_db_proxy_targets(DBProxyName=name, TargetGroupName="default")["Targets"]
+    instances = [t for t in targets if t.get("Type") == "RDS_INSTANCE"]
+    problems: list[str] = []
+    if [t.get("RdsResourceId") for t in instances] != [primary]:
+        problems.append(f"targets {[t.get('RdsResourceId') for t in instances]}, expected only the primary {primary}")
+    for target in instances:
+        health = target.get("TargetHealth", {})
+        if health.get("State") != "AVAILABLE":
+            reason = " ".join(str(health.get(k)) for k in ("Reason", "Description") if health.get(k))
+            state = f"{target.get('RdsResourceId')} is {health.get('State')}"
+            problems.append(f"{state}: {reason}" if reason else state)
+    return judge(problems, [f"{primary} AVAILABLE behind {name}"])
+
+
+RATE_DAYS = re.compile(r"^rate\((\d+) days?\)$")
+
+
+def rotation_period_days(described: Mapping[str, Any]) -> int | None:
+    rules = described.get("RotationRules") or {}
+    expression = rules.get("ScheduleExpression")
+    if expression:
+        match = RATE_DAYS.match(str(expression).strip())
+        return int(match[1]) if match else None
+    days = rules.get("AutomaticallyAfterDays")
+    return int(days) if days else None
+
+
+def evaluate_rotation(described: Mapping[str, Any], *, now: datetime, max_days: int | None) -> list[str]:
+    """Problems with one secret's rotation (DescribeSecret): enabled, a function, a period within max_days, last
+    rotated within its period (plus its window and a day's grace), no rotation stuck half-way."""
+    name = str(described.get("Name") or described.get("ARN"))
+    if not described.get("RotationEnabled"):
+        return [f"{name}: rotation disabled"]
+    problems = []
+    if not described.get("RotationLambdaARN"):
+        problems.append(f"{name}: no rotation function")
+    period = rotation_period_days(described)
+    if period is None:
+        problems.append(f"{name}: rotation period unreadable ({described.get('RotationRules')})")
+        return problems
+    if max_days is not None and period > max_days:
+        problems.append(f"{name}: rotates every {period} days, more than {max_days}")
+    last = described.get("LastRotatedDate") or described.get("CreatedDate")
+    if isinstance(last, datetime) and now - last > timedelta(days=period + 1):
+        problems.append(f"{name}: last rotated {last:%Y-%m-%d}, more than {period} days ago")
+    stuck = [v for v, stages in (described.get("VersionIdsToStages") or {}).items()
+             if "AWSPENDING" in stages and "AWSCURRENT" not in stages]
+    if stuck:
+        problems.append(f"{name}: a rotation is stuck (AWSPENDING on {', '.join(stuck)}; see the runbook)")
+    return problems
+
+
+def check_rotation(ctx: Context, now: datetime | None = None) -> Verdict:
+    arns = ctx.outputs.names("rotatedSecretArns")
+    if not arns:
+        return skipped("this stack rotates no secrets")
+    sm = ctx.client("secretsmanager")
+    now = now or datetime.now(UTC)
+    max_days = MAX_ROTATION_DAYS if ctx.outputs.is_prod else None
+    problems = [p for arn in arns for p in evaluate_rotation(sm.describe_secret(SecretId=arn), now=now,
+                                                               max_days=max_days)]
+    return judge(problems, [f"{len(arns)} secrets rotate on schedule" + (
+        f" (every <= {max_days} days)" if max_days else "")])
+
+
+def check_redis_user(ctx: Context) -> Verdict:
+    user_id = ctx.outputs.text("redisAppUserId")
+    try:
+        users = ctx.client("elasticache").describe_users(UserId=user_id)["Users"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "UserNotFound":
+            return failed(f"user {user_id} not found")
+        raise
+    user = users[0]
+    problems: list[str] = []
+    if user.get("Status") != "active":
+        problems.append(f"status {user.get('Status')}")
+    auth = user.get("Authentication", {})
+    if auth.get("Type") != "password" or not 1 <= int(auth.get("PasswordCount", 0)) <= 2:
+        problems.append(f"authentication {auth.get('Type')} with {auth.get('PasswordCount')} passwords")
+    return judge(problems, [f"{user_id} ({user.get('UserName')}) active", f"{auth.get('PasswordCount')} password(s)"])
 
 
 def check_ecs_service(ctx: Context, output_key: str) -> Verdict:
@@ -583,7 +705,11 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("waf.association", check_waf_association),
     ("rds.primary", check_rds_primary),
     ("rds.replicas", check_rds_replicas),
+    ("rds.proxy", check_rds_proxy),
+    ("rds.proxy-targets", check_rds_proxy_targets),
     ("redis.replication-group", check_redis),
+    ("redis.app-user", check_redis_user),
+    ("secrets.rotation", check_rotation),
     ("ecs.web-service", functools.partial(check_ecs_service, output_key="webServiceName")),
     ("ecs.ai-service", functools.partial(check_ecs_service, output_key="aiServiceName")),
     ("s3.backups-bucket", functools.partial(check_bucket, output_key="backupsBucketName")),

@@ -29,7 +29,7 @@ BackupJob("backup", BackupJobArgs(
     vpc_id="vpc-1", subnet_ids=["subnet-a", "subnet-b"],
     image="123456789012.dkr.ecr.us-east-1.amazonaws.com/backup@sha256:" + "a" * 64,
     repository_arn=REPOSITORY,
-    database_url=SecretRef(secret=secret, key=key), bucket_name="maratron-backups",
+    database_url=SecretRef(secret=secret, key=key), secrets_key=key, bucket_name="maratron-backups",
     bucket_write_statements=[{"Effect": "Allow", "Action": ["s3:PutObject"],
                               "Resource": "arn:aws:s3:::maratron-backups/postgresql/*"}],
     bucket_read_statements=[{"Effect": "Allow", "Action": ["s3:ListBucket"],
@@ -103,7 +103,7 @@ def test_container_is_hardened_and_gets_the_database_url_only_as_a_secret(run: S
     assert c["linuxParameters"]["capabilities"]["drop"] == ["ALL"]
     assert c["mountPoints"] == [{"sourceVolume": "scratch-tmp", "containerPath": "/tmp", "readOnly": False}]
     assert "dependsOn" not in c  # the image declares its VOLUME: no root init container
-    secret = run.one("aws:secretsmanager/secret:Secret")
+    secret = run.one("aws:secretsmanager/secret:Secret", "database-url")
     assert c["secrets"] == [{"name": "DATABASE_URL", "valueFrom": secret.outputs["arn"]}]
     env = {e["name"]: e["value"] for e in c["environment"]}
     assert env["BACKUPS_BUCKET"] == "maratron-backups" and env["ENVIRONMENT"] == "prod"
@@ -128,7 +128,7 @@ def test_roles_are_least_privilege(run: StackRun) -> None:
     assert task_actions == ["cloudwatch:PutMetricData", "s3:PutObject"]  # write-only: no read, no delete
     metric = next(s for s in found["backup-task"] if s["Action"] == ["cloudwatch:PutMetricData"])
     assert metric["Condition"] == {"StringEquals": {"cloudwatch:namespace": "Maratron/Backups"}}
-    secret_arn = run.one("aws:secretsmanager/secret:Secret").outputs["arn"]
+    secret_arn = run.one("aws:secretsmanager/secret:Secret", "database-url").outputs["arn"]
     reads = [s for s in found["backup-execution"] if "secretsmanager:GetSecretValue" in s["Action"]]
     assert [s["Resource"] for s in reads] == [[secret_arn]]
     pull = next(s for s in found["backup-execution"] if "ecr:BatchGetImage" in s["Action"])
@@ -159,11 +159,26 @@ def test_every_script_runs_from_a_task_whose_role_allows_what_it_calls(run: Stac
 def test_restore_check_is_its_own_task_with_the_same_image_and_a_read_only_role(run: StackRun) -> None:
     check, backup = container(run, "backup-restore-check"), container(run)
     assert check["name"] == "restore-check" and check["command"] == ["restore_check.sh", "--drop"]
-    assert check["image"] == backup["image"] and check["secrets"] == backup["secrets"]
+    assert check["image"] == backup["image"]
     assert check["logConfiguration"]["options"]["awslogs-group"] == backup["logConfiguration"]["options"][
         "awslogs-group"] and check["logConfiguration"]["options"]["awslogs-stream-prefix"] == "restore-check"
     actions = sorted(a for s in policies(run)["backup-restore-check-task"] for a in s["Action"])
     assert actions == ["kms:Decrypt", "s3:GetObject", "s3:ListBucket"]
+
+
+def test_restore_check_logs_in_with_its_own_operator_written_url_never_the_backup_login(run: StackRun) -> None:
+    # Restoring needs CREATE DATABASE and rds_superuser (pg_stat_statements): not app_backup's rights, and no task
+    # may read the master. The scratch server's URL is a secret of its own, written by an operator per drill.
+    target = run.one("aws:secretsmanager/secret:Secret", "backup-restore-target")
+    assert target.inputs["name"] == "maratron-prod/backup/RESTORE_DATABASE_URL"
+    assert target.inputs["kmsKeyId"] == run.one("aws:kms/key:Key", "data").outputs["arn"]
+    assert target.plain("tags")["maratron:secret-kind"] == "manual"
+    assert not [v for v in run.of_type("aws:secretsmanager/secretVersion:SecretVersion") if v.parent == target.urn]
+    assert container(run, "backup-restore-check")["secrets"] == [
+        {"name": "RESTORE_DATABASE_URL", "valueFrom": target.outputs["arn"]}]
+    reads = [s["Resource"] for s in policies(run)["backup-restore-check-execution"]
+             if "secretsmanager:GetSecretValue" in s["Action"]]
+    assert reads == [[target.outputs["arn"]]]
 
 
 def test_task_security_groups_have_no_ingress_and_only_https_egress(run: StackRun) -> None:

@@ -1,4 +1,4 @@
-"""Cache component: Redis 7 replication group per environment, TLS + AUTH, CMK, logs, secrets, SG, config rules."""
+"""Cache component: Redis 7 replication group per environment, TLS + RBAC users, CMK, logs, secrets, SG, config."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 import stack_config
-from components.cache import AUTH_TOKEN_SPECIALS, replication_group_id
+from components.cache import APP_USER_NAME, DEFAULT_USER_ACCESS, replication_group_id
+from components.constants import CREDENTIAL_TAG
 from offline.engine import SECRET_SIG, StackRun, is_secret, run_program
 from tests.configs import MINIMAL_VALID
 
@@ -24,6 +25,8 @@ LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 SG = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 PASSWORD = "random:index/randomPassword:RandomPassword"
+USER = "aws:elasticache/user:User"
+USER_GROUP = "aws:elasticache/userGroup:UserGroup"
 CLUSTERED: dict[str, Any] = {"redisClusterMode": True, "redisShards": 2, "redisReplicas": 1}
 """The cluster-mode variant every cluster test shares (one engine run)."""
 
@@ -69,27 +72,34 @@ def test_dev_is_a_single_small_node_without_failover(dev: StackRun) -> None:
     assert "finalSnapshotIdentifier" not in rg.inputs
 
 
-def test_every_stack_encrypts_in_transit_and_at_rest_with_auth(any_stack: StackRun) -> None:
+def test_every_stack_encrypts_in_transit_and_at_rest_and_authenticates_rbac_users(any_stack: StackRun) -> None:
     rg = group(any_stack)
-    assert rg.inputs["transitEncryptionEnabled"] is True
+    assert rg.inputs["transitEncryptionEnabled"] is True  # RBAC needs in-transit encryption
     assert rg.inputs["transitEncryptionMode"] == "required"
     assert rg.inputs["atRestEncryptionEnabled"] is True
     assert rg.inputs["kmsKeyId"] == key_arn(any_stack, "data")
-    assert is_secret(rg.inputs["authToken"]), "the AUTH token must travel as a secret"
-    assert rg.inputs["authTokenUpdateStrategy"] == "ROTATE"
-    token = any_stack.one(PASSWORD, "cache-auth-token")
-    assert rg.property_dependencies["authToken"] == [token.urn]
-    assert rg.plain("authToken") == token.outputs["result"]
+    assert "authToken" not in rg.inputs and "authTokenUpdateStrategy" not in rg.inputs
+    users = any_stack.one(USER_GROUP, "cache-users")
+    assert rg.property_dependencies["userGroupIds"] == [users.urn]
+    assert rg.plain("userGroupIds") == [users.plain("userGroupId")]
+    members = {any_stack.one(USER, name).plain("userId"): any_stack.one(USER, name)
+               for name in ("cache-default-user", "cache-app-user")}
+    assert sorted(users.plain("userIds")) == sorted(members)
+    assert users.plain("userGroupId") == f"maratron-{any_stack.stack}-redis-users"
 
 
-def test_auth_token_uses_elasticache_charset(any_stack: StackRun) -> None:
-    token = any_stack.one(PASSWORD, "cache-auth-token")
-    assert 16 <= token.inputs["length"] <= 128
-    assert token.inputs["special"] is True
-    assert token.inputs["overrideSpecial"] == AUTH_TOKEN_SPECIALS
-    assert set(AUTH_TOKEN_SPECIALS) <= set("!&#$^<>-")  # ElastiCache's allowed specials ...
-    assert not set(AUTH_TOKEN_SPECIALS) & set("#^<>@/:%")  # ... minus what breaks the token inside REDIS_URL
-    assert not set(token.inputs["overrideSpecial"]) & set("@/:\"' ")  # would break the AUTH token or the URL
+def test_the_default_user_is_disabled_and_the_app_user_owns_its_password_after_creation(any_stack: StackRun) -> None:
+    default = any_stack.one(USER, "cache-default-user")
+    assert default.plain("userName") == "default" and default.plain("accessString") == DEFAULT_USER_ACCESS
+    assert DEFAULT_USER_ACCESS.startswith("off ")
+    app = any_stack.one(USER, "cache-app-user")
+    assert app.plain("userName") == APP_USER_NAME and app.plain("accessString").startswith("on ")
+    mode = app.inputs["authenticationMode"]
+    assert mode["type"] == "password" and all(is_secret(p) for p in mode["passwords"])
+    password = any_stack.one(PASSWORD, "cache-app-user-password")
+    assert 16 <= password.inputs["length"] <= 128 and password.inputs["special"] is False
+    # rotation owns the password from the first deploy on: Pulumi must never write it back
+    assert set(app.ignore_changes) == {"authenticationMode", "passwords"}
 
 
 def test_parameter_group_realizes_the_guide(any_stack: StackRun) -> None:
@@ -164,19 +174,21 @@ grant(Connections(aws.ec2.SecurityGroup("ops", vpc_id="vpc-1"), label="ops"), ca
     assert group(run).inputs["numCacheClusters"] == 2
 
 
-def test_redis_url_secret_is_tls_with_the_token_and_the_primary_endpoint(any_stack: StackRun) -> None:
-    secret = any_stack.one(SECRET, "cache-url")
-    assert secret.inputs["name"] == f"maratron-{any_stack.stack}/redis/url"
+def test_redis_user_secret_holds_the_tls_url_and_pulumi_writes_only_its_first_value(any_stack: StackRun) -> None:
+    secret = any_stack.one(SECRET, "cache-app-user")
+    assert secret.inputs["name"] == f"maratron-{any_stack.stack}/redis/app"
     assert secret.inputs["kmsKeyId"] == key_arn(any_stack, "data")
-    version = any_stack.one(SECRET_VERSION, "cache-url")
-    assert version.inputs["secretId"] == secret.id
-    assert is_secret(version.inputs["secretString"])
-    token = any_stack.one(PASSWORD, "cache-auth-token").outputs["result"]
+    assert secret.plain("tags")[CREDENTIAL_TAG] == "redis-user"
+    version = any_stack.one(SECRET_VERSION, "cache-app-user")
+    assert version.inputs["secretId"] == secret.id and is_secret(version.inputs["secretString"])
+    assert version.inputs["versionStages"] == ["AWSCURRENT", "MARATRON_INITIAL"]
+    assert set(version.ignore_changes) == {"secretString", "versionStages"}
+    value = json.loads(version.plain("secretString"))
+    password = any_stack.one(PASSWORD, "cache-app-user-password").outputs["result"]
     endpoint = group(any_stack).outputs["primaryEndpointAddress"]
-    assert version.plain("secretString") == f"rediss://:{token}@{endpoint}:6379"
-    auth = any_stack.one(SECRET_VERSION, "cache-auth-token")
-    assert is_secret(auth.inputs["secretString"]) and auth.plain("secretString") == token
-    assert any_stack.one(SECRET, "cache-auth-token").inputs["kmsKeyId"] == key_arn(any_stack, "data")
+    assert value["url"] == f"rediss://{APP_USER_NAME}:{password}@{endpoint}:6379"
+    assert (value["username"], value["password"], value["rotation"]) == (APP_USER_NAME, password, "redis")
+    assert value["userId"] == any_stack.one(USER, "cache-app-user").plain("userId")
 
 
 def test_outputs(any_stack: StackRun) -> None:
@@ -184,7 +196,9 @@ def test_outputs(any_stack: StackRun) -> None:
     rg = group(any_stack)
     assert outputs["redisEndpoint"] == rg.outputs["primaryEndpointAddress"]
     assert outputs["redisPort"] == 6379
-    assert outputs["redisUrlSecretArn"] == any_stack.one(SECRET, "cache-url").outputs["arn"]
+    arn = any_stack.one(SECRET, "cache-app-user").outputs["arn"]
+    assert outputs["redisUrlSecretArn"] == arn and outputs["redisUrlValueFrom"] == f"{arn}:url::"
+    assert outputs["redisAppUserId"] == any_stack.one(USER, "cache-app-user").plain("userId")
     assert outputs["redisSecurityGroupId"] == any_stack.one(SG, "cache-sg").id
     assert outputs["redisClusterEnabled"] is False
 
@@ -202,8 +216,8 @@ def test_cluster_mode_variant(run_variant: Callable[..., StackRun]) -> None:
     endpoint = rg.outputs["configurationEndpointAddress"]
     assert run.plain_outputs()["redisEndpoint"] == endpoint
     assert run.plain_outputs()["redisClusterEnabled"] is True
-    url = run.one(SECRET_VERSION, "cache-url").plain("secretString")
-    assert url.startswith("rediss://:") and url.endswith(f"@{endpoint}:6379")
+    url = json.loads(run.one(SECRET_VERSION, "cache-app-user").plain("secretString"))["url"]
+    assert url.startswith(f"rediss://{APP_USER_NAME}:") and url.endswith(f"@{endpoint}:6379")
 
 
 def _strings_outside_secrets(value: Any, path: str = "") -> list[tuple[str, str]]:
@@ -221,7 +235,7 @@ def _strings_outside_secrets(value: Any, path: str = "") -> list[tuple[str, str]
 def test_token_and_url_never_appear_unwrapped(run_variant: Callable[..., StackRun], variant: dict[str, Any]) -> None:
     run = run_variant("prod", **variant)
     assert run.ok, run.error_details
-    token = run.one(PASSWORD, "cache-auth-token").outputs["result"]
+    token = run.one(PASSWORD, "cache-app-user-password").outputs["result"]
     assert len(token) >= 16
     inventory = run.inventory(redact_secrets=False)
     leaks = []

@@ -33,7 +33,8 @@ def test_two_nat_gateways_cost_two_times_hourly_times_730_plus_assumed_traffic()
     assumed = [x for x in report.lines if x.type.endswith("NatGateway") and x.assumed]
     gb = cost.ASSUMPTIONS["dev"].nat_gb_per_gateway
     assert sum(x.monthly_usd for x in assumed) == pytest.approx(2 * gb * TABLE.usd("natgateway.gb_processed"))
-    assert {x.category for x in report.lines} == {"overhead"}
+    # The lead's definition: the fixed hourly charge is overhead, the traffic through it is usage.
+    assert {x.category for x in hourly} == {"overhead"} and {x.category for x in assumed} == {"usage"}
 
 
 def test_multi_az_doubles_the_rds_instance_and_its_storage() -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 import stack_config
+from components.constants import CREDENTIAL_TAG
 from components.database import DatabaseSettings, PostgresTuning
 from components.windows import windows_overlap
 from offline.critical_path import finish_times, waits_for
@@ -26,6 +27,7 @@ LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 SG = "aws:ec2/securityGroup:SecurityGroup"
+INVOCATION = "aws:lambda/invocation:Invocation"
 
 
 def primary(run: StackRun) -> Any:
@@ -73,7 +75,7 @@ def test_prod_has_a_multi_az_primary_and_two_replicas_in_the_other_azs(prod: Sta
 
 def test_every_instance_is_encrypted_with_the_data_key_private_and_hardened(any_stack: StackRun) -> None:
     key = data_key_arn(any_stack)
-    security_group = any_stack.one(SG, "database-sg").id
+    groups = {"primary": any_stack.one(SG, "database-sg").id, "replica": any_stack.one(SG, "database-replicas-sg").id}
     for instance in any_stack.of_type(INSTANCE):
         inputs = instance.inputs
         assert inputs["storageEncrypted"] is True and inputs["kmsKeyId"] == key, instance.name
@@ -84,7 +86,8 @@ def test_every_instance_is_encrypted_with_the_data_key_private_and_hardened(any_
         assert inputs["iamDatabaseAuthenticationEnabled"] is True
         assert inputs["autoMinorVersionUpgrade"] is True
         assert inputs["enabledCloudwatchLogsExports"] == ["postgresql", "upgrade"]
-        assert inputs["vpcSecurityGroupIds"] == [security_group]
+        # the replicas have their own group: a client granted the readers never reaches the primary
+        assert inputs["vpcSecurityGroupIds"] == [groups["replica" if "replicateSourceDb" in inputs else "primary"]]
         assert inputs["parameterGroupName"] == any_stack.one(PARAMS).outputs["name"]
         assert inputs["monitoringInterval"] == 60
         role = any_stack.one("aws:iam/role:Role", "database-monitoring")
@@ -207,7 +210,7 @@ def test_parameter_group_realizes_the_seed_in_rds_units_with_the_right_apply_met
     assert group.inputs["family"] == "postgres15"
     assert params(prod) == {
         "shared_buffers": ("32768", "pending-reboot"),  # 256 MB in 8 kB pages
-        "max_connections": ("100", "pending-reboot"),
+        "max_connections": ("600", "pending-reboot"),  # the connection budget's (docs/database-access.md)
         "wal_buffers": ("2048", "pending-reboot"),  # 16 MB in 8 kB pages
         "shared_preload_libraries": ("pg_stat_statements", "pending-reboot"),
         "effective_cache_size": ("131072", "immediate"),  # 1 GB in 8 kB pages
@@ -312,24 +315,39 @@ def test_master_password_is_long_and_url_safe(prod: StackRun) -> None:
     assert primary(prod).inputs["username"] == "maratron" and primary(prod).inputs["dbName"] == "maratrondb"
 
 
-def test_app_urls_use_tls_and_the_right_hosts(prod: StackRun) -> None:
+def test_master_secret_holds_the_rotation_format_and_pulumi_writes_only_its_first_value(prod: StackRun) -> None:
     secret = password(prod)
     address = primary(prod).outputs["address"]
-    assert secret_value(prod, "database-url") == \
-        f"postgresql://maratron:{secret}@{address}:5432/maratrondb?sslmode=require"
-    assert secret_value(prod, "database-read-url") == \
-        f"postgresql://maratron:{secret}@db-reader.prod.maratron.internal:5432/maratrondb?sslmode=require"
-    credentials = json.loads(secret_value(prod, "database-master-credentials"))
+    credentials = json.loads(secret_value(prod, "database-master"))
     assert credentials == {"engine": "postgres", "username": "maratron", "password": secret, "host": address,
-                           "port": 5432, "dbname": "maratrondb", "dbInstanceIdentifier": "maratron-prod-db"}
+                           "port": 5432, "dbname": "maratrondb", "dbInstanceIdentifier": "maratron-prod-db",
+                           "urlQuery": "sslmode=require", "rotation": "master",
+                           "url": f"postgresql://maratron:{secret}@{address}:5432/maratrondb?sslmode=require"}
+    version = prod.one(VERSION, "database-master")
+    assert version.inputs["versionStages"] == ["AWSCURRENT", "MARATRON_INITIAL"]
+    assert set(version.ignore_changes) == {"secretString", "versionStages"}
+    assert "password" in primary(prod).ignore_changes, "rotation owns the master password after the first deploy"
+
+
+def test_connection_and_login_secrets_get_no_value_from_pulumi(any_stack: StackRun) -> None:
+    """Their passwords never enter the state: the db-admin function writes them (components/credentials.py)."""
+    prefix = f"maratron-{any_stack.stack}/database/"
+    written = {v.parent for v in any_stack.of_type(VERSION)}
+    secrets = {s.inputs["name"].removeprefix(prefix): s for s in any_stack.of_type(SECRET)
+               if s.inputs["name"].startswith(prefix)}
+    assert {name for name, s in secrets.items() if s.urn in written} == {"master"}
+    kinds = {name: s.plain("tags")[CREDENTIAL_TAG] for name, s in secrets.items()}
+    assert kinds == {"master": "database-master", "app_rw": "database-connection", "app_ro": "database-connection",
+                     "app_migrate": "database-connection", "app_backup": "database-connection",
+                     **{f"users/{u}": "database-login" for u in ("app_rw", "app_rw_clone", "app_ro", "app_ro_clone")}}
 
 
 def test_secrets_are_encrypted_with_the_data_key(any_stack: StackRun) -> None:
     key = data_key_arn(any_stack)
-    names = {s.inputs["name"]: s.inputs["kmsKeyId"] for s in any_stack.of_type(SECRET)}
     prefix = f"maratron-{any_stack.stack}/database/"
-    assert {n: k for n, k in names.items() if n.startswith(prefix)} == {
-        f"{prefix}url": key, f"{prefix}read-url": key, f"{prefix}master-credentials": key}
+    keys = {s.inputs["name"]: s.inputs["kmsKeyId"] for s in any_stack.of_type(SECRET)
+            if s.inputs["name"].startswith(prefix)}
+    assert len(keys) == 9 and set(keys.values()) == {key}
 
 
 def _unwrapped_strings(value: Any) -> Iterator[str]:
@@ -363,29 +381,23 @@ def test_stack_outputs_name_the_database_but_never_carry_values(any_stack: Stack
     assert outputs["databasePort"] == 5432 and outputs["databaseName"] == "maratrondb"
     secrets = {s.inputs["name"]: s.outputs["arn"] for s in any_stack.of_type(SECRET)}
     prefix = f"maratron-{any_stack.stack}/database/"
-    assert outputs["databaseUrlSecretArn"] == secrets[f"{prefix}url"]
-    assert outputs["databaseReadUrlSecretArn"] == secrets[f"{prefix}read-url"]
+    assert outputs["databaseUrlSecretArn"] == secrets[f"{prefix}app_rw"]
+    assert outputs["databaseReadUrlSecretArn"] == secrets[f"{prefix}app_ro"]
+    assert outputs["databaseUrlValueFrom"] == secrets[f"{prefix}app_rw"] + ":url::"
+    assert outputs["databaseMasterSecretArn"] == secrets[f"{prefix}master"]
+    assert outputs["databaseReplicaSecurityGroupId"] == any_stack.one(SG, "database-replicas-sg").id
     assert outputs["databaseSecurityGroupId"] == any_stack.one(SG, "database-sg").id
     assert not any(is_secret(v) for v in outputs.values())
 
 
 # --- replicas never block the app tier ----------------------------------------------------------------------------
 
-def test_writer_secret_waits_for_the_primary_only(prod: StackRun) -> None:
-    version = prod.one(VERSION, "database-url")
-    assert primary(prod).urn in version.property_dependencies["secretString"]
+def test_the_bootstrap_waits_for_the_primary_and_never_for_a_replica(prod: StackRun) -> None:
+    bootstrap = prod.one(INVOCATION, "db-bootstrap")
     instances = {r.urn for r in prod.of_type(INSTANCE)}
-    assert closure(prod, version.urn) & instances == {primary(prod).urn}
-
-
-def test_reader_secret_never_waits_for_a_replica(prod: StackRun) -> None:
-    version = prod.one(VERSION, "database-read-url")
-    replica_urns = {r.urn for r in replicas(prod)}
-    assert len(replica_urns) == 2
-    assert not replica_urns & set(version.dependencies)
-    assert not replica_urns & closure(prod, version.urn)
-    # It does wait for the primary's reader record, so the name resolves before any app reads it.
-    assert prod.one(RECORD, "database-reader-primary").urn in version.dependencies
+    assert closure(prod, bootstrap.urn) & instances == {primary(prod).urn}
+    # The reader name in DATABASE_READ_URL resolves before any task reads it: its fallback record comes first.
+    assert prod.one(RECORD, "database-reader-primary").urn in closure(prod, bootstrap.urn)
 
 
 def test_only_the_replicas_records_and_alarms_depend_on_a_replica(prod: StackRun) -> None:
@@ -397,32 +409,35 @@ def test_only_the_replicas_records_and_alarms_depend_on_a_replica(prod: StackRun
                                          "aws:cloudwatch/dashboard:Dashboard"}
 
 
-def test_app_secrets_are_ready_when_the_primary_is_not_when_the_replicas_are(prod: StackRun) -> None:
+def test_app_secrets_are_ready_when_the_primary_and_its_proxy_are_not_when_the_replicas_are(prod: StackRun) -> None:
     times = finish_times(prod)
-    ready = {r.name: times[r.urn] for r in prod.of_type(VERSION)}
+    bootstrap = times[prod.one(INVOCATION, "db-bootstrap").urn]
     primary_done = times[primary(prod).urn]
+    target_done = times[prod.one("aws:rds/proxyTarget:ProxyTarget").urn]
     replicas_done = min(times[r.urn] for r in replicas(prod))
-    assert primary_done <= ready["database-url"] <= primary_done + 0.5
-    assert primary_done <= ready["database-read-url"] <= primary_done + 0.5
-    assert ready["database-read-url"] < replicas_done - 10  # a replica takes another ~15-25 minutes
+    assert primary_done < target_done <= bootstrap <= target_done + 1
+    assert bootstrap < replicas_done - 10  # a replica takes another ~15-25 minutes
 
 
-def test_reader_hostname_is_weighted_over_the_replicas_with_the_primary_as_fallback(prod: StackRun) -> None:
+def test_reader_hostname_is_weighted_over_the_replicas_with_the_proxy_as_fallback(prod: StackRun) -> None:
     zone = prod.one("aws:route53/zone:Zone")
     assert zone.inputs["name"] == "prod.maratron.internal"
     assert zone.inputs["vpcs"] == [{"vpcId": prod.one("aws:ec2/vpc:Vpc").id}]
     records = {r.inputs["setIdentifier"]: r.inputs for r in prod.of_type(RECORD)
                if r.inputs["zoneId"] == zone.outputs["zoneId"]}
     assert set(records) == {"primary", "replica-1", "replica-2"}
+    proxy = prod.one("aws:rds/proxy:Proxy")
     for identifier, record in records.items():
         assert record["name"] == "db-reader.prod.maratron.internal" and record["type"] == "CNAME"
         assert record["zoneId"] == zone.outputs["zoneId"] and record["ttl"] == 30
-        target = primary(prod) if identifier == "primary" else prod.one(INSTANCE, f"database-{identifier}")
-        assert record["records"] == [target.outputs["address"]]
+        # the fallback goes where writers go (the proxy), so readers need no path to the primary
+        target = proxy.outputs["endpoint"] if identifier == "primary" else \
+            prod.one(INSTANCE, f"database-{identifier}").outputs["address"]
+        assert record["records"] == [target]
         assert record["weightedRoutingPolicies"] == [{"weight": 0 if identifier == "primary" else 1}]
 
 
-def test_without_replicas_the_reader_name_serves_the_primary(dev: StackRun) -> None:
+def test_without_replicas_or_proxy_the_reader_name_serves_the_primary(dev: StackRun) -> None:
     zone = dev.one("aws:route53/zone:Zone")
     [record] = [r for r in dev.of_type(RECORD) if r.inputs["zoneId"] == zone.outputs["zoneId"]]
     assert record.inputs["setIdentifier"] == "primary"
@@ -453,9 +468,11 @@ def test_database_defaults_are_the_production_choice() -> None:
     assert db.replica_classes == ("db.m7g.large", "db.m7g.large") and db.replica_count == 2
     assert (db.backup_retention_days, db.backup_replication_region) == (14, "")
     tuning = db.tuning
-    assert (tuning.shared_buffers_mb, tuning.effective_cache_size_mb, tuning.max_connections) == (256, 1024, 100)
+    assert (tuning.shared_buffers_mb, tuning.effective_cache_size_mb, tuning.max_connections) == (256, 1024, 600)
+    assert (db.proxy.enabled, db.proxy.max_connections_percent, db.proxy.borrow_timeout_seconds) == (True, 80, 10)
     assert db == DatabaseSettings()  # the component's defaults are the stack's: one declaration
-    assert load(dbReplicaCount="0").database.replica_count == 0
+    # Without replicas the reads share the proxy: the budget then needs smaller pools (its own test covers it).
+    assert load(dbReplicaCount="0", appDatabasePoolSize="5").database.replica_count == 0
 
 
 @pytest.mark.parametrize(("changes", "expected"), [

@@ -8,17 +8,24 @@ then app CI pushes the images, then `pulumi up` of dev — each step's inputs ar
 3. A pull request sets the three digests in Pulumi.dev.yaml; the deploy job assumes deploy-dev (allowed only from the
    `dev` environment) and runs the app program against step 1's outputs (the StackReference answered from them) and
    step 2's registry, with deploy-dev's account as its credentials.
+4. ops/release.sh, still as deploy-dev: the app-role bootstrap (`dbBootstrapCommand`: the db-admin function `pulumi
+   up` created with its package and already invoked once), then the migration as app_migrate
+   (`migrationRunTaskCommand`), whose login the bootstrap writes.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 
+from components import credentials
 from offline.engine import StackRun, run_program, stack_config
 from offline.foundation import app_mocks, run_bootstrap
 from offline.iam_eval import allows, trust_allows
@@ -116,6 +123,41 @@ def test_every_role_of_the_app_is_one_the_deploy_role_may_create_and_pass(sequen
     assert app.outputs["migrationRunTaskCommand"].startswith("aws ecs run-task --cluster maratron-dev ")
 
 
+def test_the_deploy_role_runs_the_database_bootstrap_and_then_the_migration_as_app_migrate(
+        sequence: dict[str, Any]) -> None:
+    app, deploy = sequence["app"], sequence["deploy"]
+    region = {"aws:RequestedRegion": "us-east-1"}
+    function = app.one("aws:lambda/function:Function", "db-admin")
+    # `pulumi up`: the function with its package inline (built from the virtualenv, no S3 upload), its rotation
+    # permissions, and the bootstrap invocation (aws:lambda/invocation)
+    for action in ("lambda:CreateFunction", "lambda:UpdateFunctionCode", "lambda:AddPermission",
+                   "lambda:InvokeFunction"):
+        assert allows(deploy, action, function.outputs["arn"], region), action
+    assert allows(deploy, "iam:PassRole", app.one("aws:iam/role:Role", "db-admin-role").outputs["arn"],
+                  {"iam:PassedToService": "lambda.amazonaws.com"})
+    # inline upload: "50 MB (zipped, when uploaded through the Lambda API or SDKs)" (Lambda quotas,
+    # https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html), so no S3 bucket and no s3 grant
+    package = io.BytesIO()
+    with zipfile.ZipFile(package, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, asset in credentials.lambda_archive().assets.items():
+            assert isinstance(asset, pulumi.FileAsset)
+            archive.write(asset.path, path)
+    assert len(package.getvalue()) < 50 * 1024 * 1024
+    bootstrap = app.one("aws:lambda/invocation:Invocation", "db-bootstrap")
+    assert bootstrap.inputs["functionName"] == function.inputs["name"]
+    # ops/release.sh: dbBootstrapCommand invokes the same function with the same event, before the migration
+    command = app.outputs["dbBootstrapCommand"]
+    assert f"aws lambda invoke --function-name {function.inputs['name']} " in command
+    event = json.loads(command.split("--payload '")[1].split("'")[0])
+    assert event == json.loads(bootstrap.plain("input")) and event["action"] == "bootstrap"
+    # the migration reads DATABASE_URL from app_migrate's connection secret, which the bootstrap writes
+    containers = json.loads(app.one("aws:ecs/taskDefinition:TaskDefinition", "migrate").plain("containerDefinitions"))
+    migrate = next(c for c in containers if c.get("essential", True))
+    value_from = next(s["valueFrom"] for s in migrate["secrets"] if s["name"] == "DATABASE_URL")
+    written = {c["username"]: c["secretArn"] for c in event["connections"]}
+    assert value_from == f"{written['app_migrate']}:url::"
+
+
 def test_the_deploy_role_writes_dev_state_in_the_foundation_bucket_and_reads_the_foundation(
         sequence: dict[str, Any]) -> None:
     foundation, deploy = sequence["foundation"], sequence["deploy"]
@@ -148,7 +190,8 @@ def test_the_runbook_walks_the_same_sequence() -> None:
     text = (ROOT / ROOT_DOCS).read_text()
     steps = ["make preview-bootstrap", "pulumi stack change-secrets-provider", "pulumi stack import",
              "python -m bootstrap.github_setup", "--secrets-provider awskms://alias/maratron-pulumi-dev",
-             "maratron:webImage", "ops/release.sh", "python -m ops.verify --stack-outputs outputs.json --http"]
+             "maratron:webImage", "ops/release.sh", "dbBootstrapCommand", "migrationRunTaskCommand",
+             "python -m ops.verify --stack-outputs outputs.json --http"]
     positions = [text.find(step) for step in steps]
     assert all(p >= 0 for p in positions), [s for s, p in zip(steps, positions, strict=True) if p < 0]
     assert positions == sorted(positions), "the runbook's steps are out of order"

@@ -99,7 +99,8 @@ def test_dev_has_a_single_nat_gateway_shared_by_the_app_tier(dev: StackRun) -> N
 
 def test_no_nat_is_refused_because_the_app_needs_internet_egress(run_variant) -> None:  # type: ignore[no-untyped-def]
     # The AI server and web call Anthropic, the weather API and Sentry: without a NAT path nothing answers.
-    run = run_variant("prod", natGateways="none")
+    run = run_variant("prod", natGateways="none",
+                      interfaceEndpoints=["ecr.api", "ecr.dkr", "logs", "secretsmanager", "elasticache"])
     assert not run.ok
     assert "maratron:natGateways = \"none\": none cuts the app off from the internet" in str(run.error)
 
@@ -108,7 +109,12 @@ def test_the_network_component_itself_can_still_go_without_nat() -> None:
     from components.network import NetworkSettings
     from components.settings import problems
 
-    assert problems(NetworkSettings(nat_gateways="none")) == []  # a reusable block: only this stack refuses it
+    endpoints = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "elasticache")
+    # a reusable block: only this stack refuses it
+    assert problems(NetworkSettings(nat_gateways="none", interface_endpoints=endpoints)) == []
+    # ... as long as what runs in the app tier reaches its AWS APIs: the redis-rotation function calls ElastiCache
+    missing = problems(NetworkSettings(nat_gateways="none", interface_endpoints=endpoints[:-1]))
+    assert len(missing) == 1 and "must include elasticache" in str(missing[0])
 
 
 def test_public_tier_routes_to_the_internet_gateway(any_stack: StackRun) -> None:

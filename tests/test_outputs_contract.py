@@ -88,5 +88,6 @@ def test_consumer_example_reads_the_prod_contract(prod: StackRun) -> None:
 
 
 def test_consumer_example_refuses_an_unknown_major_version(prod: StackRun) -> None:
-    run = consume({**prod.plain_outputs(), "contractVersion": "3.0.0"})
-    assert run.error is not None and "contract 3.0.0 is not supported" in str(run.error)
+    for version in ("1.2.0", "3.0.0"):  # built for 2.x: the plain-URL secrets of 1.x are gone
+        run = consume({**prod.plain_outputs(), "contractVersion": version})
+        assert run.error is not None and f"contract {version} is not supported" in str(run.error)

@@ -40,6 +40,8 @@ def test_static_parameters_are_listed_with_their_instances_and_changes_need_rebo
         if parameter["name"] == "maintenance_work_mem":
             parameter["value"] = "1"  # dynamic: applied at once, no reboot
     changed = "\n".join(runtime_report.render_reboots(prod, {group.urn: older}))
-    assert "REBOOT REQUIRED: max_connections 80 -> 100" in changed
+    current = next(p["value"] for p in group.plain("parameters") if p["name"] == "max_connections")
+    assert current == "600"  # the connection budget's prod figure (dbMaxConnections)
+    assert f"REBOOT REQUIRED: max_connections 80 -> {current}" in changed
     assert "maintenance_work_mem" not in changed
     assert "aws rds reboot-db-instance --db-instance-identifier maratron-prod-db-replica-2" in changed

@@ -44,12 +44,19 @@ def env(run: StackRun, task: str) -> dict[str, str]:
 
 
 def secret_names(run: StackRun) -> dict[str, str]:
-    """Secret ARN -> the environment variable it becomes (from the app/<ENV_VAR> naming)."""
+    """Secret ARN (or ECS valueFrom) -> the environment variable it becomes (from the app/<ENV_VAR> naming)."""
     names = {s.outputs["arn"]: s.inputs["name"].rsplit("/", 1)[-1] for s in run.of_type(SECRET)}
-    data_tier = {"databaseUrlSecretArn": "DATABASE_URL", "databaseReadUrlSecretArn": "DATABASE_READ_URL",
-                 "redisUrlSecretArn": "REDIS_URL"}
+    data_tier = {"databaseUrlValueFrom": "DATABASE_URL", "databaseReadUrlValueFrom": "DATABASE_READ_URL",
+                 "redisUrlValueFrom": "REDIS_URL"}
     names.update({run.outputs[output]: name for output, name in data_tier.items() if output in run.outputs})
+    migrate = next(s for s in run.of_type(SECRET) if s.inputs["name"].endswith("/database/app_migrate"))
+    names[migrate.outputs["arn"] + ":url::"] = "DATABASE_URL"  # the migration's own login (app_migrate)
     return names
+
+
+def bare(value_from: str) -> str:
+    """The secret ARN of an ECS valueFrom (`<arn>` or `<arn>:<json-key>::`)."""
+    return value_from.removesuffix(":url::")
 
 
 def execution_policy(run: StackRun, task: str) -> list[dict[str, Any]]:
@@ -95,7 +102,9 @@ def test_tasks_are_fargate_arm64_awsvpc(any_stack: StackRun) -> None:
     ({"aiPort": 3000}, "maratron:aiPort = 3000: must differ from the web's port 3000"),
     ({"aiPort": 80}, "maratron:aiPort = 80: must be between 1024 and 65535"),
     ({"appLogLevel": "trace"}, "maratron:appLogLevel = \"trace\": must be one of debug, info, warn, error"),
-    ({"appDatabasePoolSize": 200}, "maratron:appDatabasePoolSize = 200: must not exceed appDatabaseMaxConnections"),
+    ({"appDatabasePoolSize": 200}, "maratron:appDatabasePoolSize = 200: must be between 1 and 100"),
+    ({"appDatabaseMaxConnections": 100}, "maratron:appDatabaseMaxConnections = \"100\": removed: "
+                                         "DATABASE_MAX_CONNECTIONS is the database's dbMaxConnections"),
     ({"anthropicApiKey": None}, "maratron:anthropicApiKey = (not set): required"),
     ({"anthropicApiKey": " "}, "required: the AI server's Anthropic key"),
     ({"weatherApiKey": ""}, "maratron:weatherApiKey = \"\": required in prod (the AI server's weather features); "
@@ -248,8 +257,8 @@ def test_environment_follows_the_seed(prod: StackRun) -> None:
     web = env(prod, "web")
     assert web == {
         "NODE_ENV": "production", "NEXT_PUBLIC_APP_URL": "https://maratron.example.com",
-        "NEXTAUTH_URL": "https://maratron.example.com", "DATABASE_POOL_SIZE": "20",
-        "DATABASE_MAX_CONNECTIONS": "100", "REDIS_ENABLED": "true", "REDIS_CLUSTER_ENABLED": "false",
+        "NEXTAUTH_URL": "https://maratron.example.com", "DATABASE_POOL_SIZE": "10",
+        "DATABASE_MAX_CONNECTIONS": "600", "REDIS_ENABLED": "true", "REDIS_CLUSTER_ENABLED": "false",
         "REDIS_KEY_PREFIX": "maratron:prod:", "BCRYPT_ROUNDS": "12", "LOG_LEVEL": "info", "METRICS_ENABLED": "true",
         "RATE_LIMIT_ENABLED": "true", "RATE_LIMIT_REQUESTS_PER_MINUTE": "60",
         "RATE_LIMIT_AI_REQUESTS_PER_MINUTE": "10", "CACHE_ENABLED": "true", "CACHE_DEFAULT_TTL": "900",
@@ -294,7 +303,7 @@ def test_execution_role_reads_exactly_its_own_secrets_pulls_its_own_repo_writes_
         statements = execution_policy(any_stack, task)
         readable = [arn for s in statements if s["Action"] == ["secretsmanager:GetSecretValue"]
                     for arn in s["Resource"]]
-        assert sorted(readable) == sorted(s["valueFrom"] for s in container(any_stack, task)["secrets"]), task
+        assert sorted(readable) == sorted(bare(s["valueFrom"]) for s in container(any_stack, task)["secrets"]), task
         decrypt = [s for s in statements if "kms:Decrypt" in s["Action"]]
         assert len(decrypt) == (1 if readable else 0), task  # one CMK for all app secrets, listed once
         assert all(s["Resource"] == [data_key] and s["Condition"] == {
@@ -380,7 +389,7 @@ def test_unset_optional_keys_outside_prod_are_simply_absent(run_variant) -> None
 def test_secret_like_names_are_refused_as_environment() -> None:
     with pytest.raises(ValueError, match=r"\['DATABASE_URL'\] look like secrets"):
         app_environment(AppSettings(), environment="dev", app_url="https://x.example.com", cors_origins=[],
-                        port=3000, redis_enabled=False, redis_cluster_enabled=False,
+                        port=3000, redis_enabled=False, redis_cluster_enabled=False, database_max_connections=100,
                         extra={"DATABASE_URL": "postgres://u:p@h/db"})
     with pytest.raises(ValueError, match="are both environment and secrets"):
         ContainerSpec(name="x", image="i", port=1, environment={"A": "1"}, secrets={"A": None})  # type: ignore[dict-item]
@@ -446,12 +455,15 @@ def test_the_ai_server_admits_only_the_web_tasks(any_stack: StackRun) -> None:
         [(web_sg, 8000, 8000, "tcp")]
     web_egress = {(r.get("referencedSecurityGroupId") or r.get("cidrIpv4"), r["fromPort"])
                   for r in _rules(any_stack, EGRESS, "web-sg")}
-    db_sg = any_stack.outputs["databaseSecurityGroupId"]
-    assert web_egress == {(ai_sg, 8000), ("0.0.0.0/0", 443), (db_sg, 5432),
-                          (any_stack.outputs["redisSecurityGroupId"], 6379)}
-    redis_sg = any_stack.outputs["redisSecurityGroupId"]
+    outputs = any_stack.outputs
+    # writers: through the proxy (the primary only without one); readers: the replicas' own group
+    writer_sg = outputs["databaseProxySecurityGroupId"] or outputs["databaseSecurityGroupId"]
+    data = {(writer_sg, 5432), (outputs["redisSecurityGroupId"], 6379)}
+    if outputs["databaseReplicaIdentifiers"]:
+        data.add((outputs["databaseReplicaSecurityGroupId"], 5432))
+    assert web_egress == {(ai_sg, 8000), ("0.0.0.0/0", 443), *data}
     assert {(r.get("referencedSecurityGroupId") or r.get("cidrIpv4"), r["fromPort"])
-            for r in _rules(any_stack, EGRESS, "ai-sg")} == {("0.0.0.0/0", 443), (db_sg, 5432), (redis_sg, 6379)}
+            for r in _rules(any_stack, EGRESS, "ai-sg")} == {("0.0.0.0/0", 443), *data}
     for group in ("web-sg", "ai-sg", "migrate-sg"):  # no security group of the app tier admits a CIDR
         assert not [r for r in _rules(any_stack, INGRESS, group) if "cidrIpv4" in r or "cidrIpv6" in r]
         sg = any_stack.one(SECURITY_GROUP, group).inputs

@@ -1,13 +1,14 @@
 """A consumer of the Maratron outputs contract: a reporting job's network identity inside the platform VPC.
 
 Reads only contract outputs (docs/outputs.md), refuses a contract with an unexpected major version, and never needs
-a secret value: it would read the database's read-only URL through the secret ARN with its own IAM role.
+a secret value: it would read the database's read-only URL with its own IAM role - in contract 2.x the `url` key of
+the JSON secret `databaseReadUrlSecretArn` (an ECS task names it with `databaseReadUrlValueFrom`).
 """
 
 import pulumi
 import pulumi_aws as aws
 
-SUPPORTED_CONTRACT_MAJOR = 2  # 2.0.0: kmsKeyArns lost the images key (the repositories moved to the foundation)
+SUPPORTED_CONTRACT_MAJOR = 2  # 2.0.0: JSON connection secrets (`url` key); kmsKeyArns lost the images key
 
 config = pulumi.Config()
 platform = pulumi.StackReference(config.require("platformStack"))
@@ -33,3 +34,4 @@ reporting = aws.ec2.SecurityGroup(
 pulumi.export("contractVersion", contract_version)
 pulumi.export("reportingSecurityGroupId", reporting.id)
 pulumi.export("reportingSubnetIds", platform.require_output("appSubnetIds"))
+pulumi.export("readUrlValueFrom", platform.require_output("databaseReadUrlValueFrom"))  # for the job's ECS `secrets`

@@ -6,8 +6,9 @@
 # Environment:
 #   RESTORE_DATABASE_URL  postgresql://admin:password@host:5432/postgres - a server where this role may CREATE
 #                         DATABASE (a PITR-restored instance, a staging instance, a local postgres:15). Never logged.
-#     or RESTORE_HOST     with DATABASE_URL (the backup task's secret): the same credentials on another host, e.g. a
-#                         PITR copy of the primary, so no secret has to travel in `run-task --overrides`.
+#                         The restore-check task reads it from its own secret (stack output restoreTargetSecretArn),
+#                         so no secret has to travel in `run-task --overrides`.
+#     or RESTORE_HOST     with DATABASE_URL: those credentials on another host (a workstation's shortcut).
 #   BACKUPS_BUCKET        the backups bucket (stack output backupsBucketName); not needed with --file
 #   ENVIRONMENT           dev | staging | prod: which prefix holds the dumps; not needed with --key/--file
 # Optional:
@@ -36,7 +37,7 @@ while (($#)); do
     --drop) DROP=true ;;
     --key) KEY=${2:?--key needs an S3 key}; shift ;;
     --file) FILE=${2:?--file needs a path}; shift ;;
-    -h | --help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,24p' "$0"; exit 0 ;;
     *) die "unknown argument $1 (see --help)" ;;
   esac
   shift

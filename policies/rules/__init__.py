@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
-from . import cache, containers, database, edge, identity, logging_kms_iam, network, secrets, stack, storage, tagging
+from . import (
+               access,
+               cache,
+               containers,
+               database,
+               edge,
+               identity,
+               logging_kms_iam,
+               network,
+               secrets,
+               stack,
+               storage,
+               tagging,
+)
 from ._common import Rule
 
 ALL_RULES: list[Rule] = [
     *network.RULES,
     *edge.RULES,
     *database.RULES,
+    *access.RULES,
     *cache.RULES,
     *containers.RULES,
     *secrets.RULES,

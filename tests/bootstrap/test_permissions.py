@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from components.ci_roles import DEPLOY_SERVICES, INVOKE_ACTIONS, PASSED_TO_SERVICES, service_of
+from components.ci_roles import DEPLOY_SERVICES, INVOKE_ACTIONS, PASSED_TO_SERVICES, PLAN_ACTIONS, service_of
 from offline.engine import StackRun
 from offline.iam_eval import allows
 
@@ -43,12 +43,28 @@ def test_every_data_source_the_app_calls_is_in_the_preview_role(apps: list[Stack
     assert tokens <= set(INVOKE_ACTIONS), sorted(tokens - set(INVOKE_ACTIONS))
 
 
+def trusted_services(role: Any) -> list[str]:
+    return [p for s in json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+            for p in ([s["Principal"]["Service"]] if isinstance(s["Principal"]["Service"], str)
+                      else s["Principal"]["Service"])]
+
+
 def test_roles_are_passed_only_to_the_services_that_trust_them(apps: list[StackRun]) -> None:
-    principals = {p for run in apps for role in run.of_type("aws:iam/role:Role")
-                  for s in json.loads(role.inputs["assumeRolePolicy"])["Statement"]
-                  for p in ([s["Principal"]["Service"]] if isinstance(s["Principal"]["Service"], str)
-                            else s["Principal"]["Service"])}
+    principals = {p for run in apps for role in run.of_type("aws:iam/role:Role") for p in trusted_services(role)}
     assert principals == set(PASSED_TO_SERVICES)
+
+
+def test_the_preview_role_may_make_the_calls_the_provider_makes_while_planning(
+        shared: StackRun, apps: list[StackRun]) -> None:
+    """A pull-request preview plans every resource: where the provider calls AWS while planning (a state machine's
+    definition is validated), the preview role must allow it, or previews fail once that resource changes."""
+    declared = {r.type for run in apps for r in run.resources}
+    assert "aws:sfn/stateMachine:StateMachine" in declared
+    preview = role_policy(shared, "maratron-preview-prod")
+    for type_, actions in PLAN_ACTIONS.items():
+        for action in actions if type_ in declared else ():
+            assert allows(preview, action, "*", REGION), (type_, action)
+    assert not allows(preview, "states:StartExecution", "*", REGION)
 
 
 def test_the_deploy_role_may_manage_every_named_resource_of_its_stack_and_no_other_stacks(
@@ -60,7 +76,11 @@ def test_the_deploy_role_may_manage_every_named_resource_of_its_stack_and_no_oth
         checks += [("secretsmanager:CreateSecret", s.outputs["arn"])
                    for s in run.of_type("aws:secretsmanager/secret:Secret")]
         checks += [("sns:CreateTopic", t.outputs["arn"]) for t in run.of_type("aws:sns/topic:Topic")]
-        assert checks
+        functions = run.of_type("aws:lambda/function:Function")
+        checks += [(action, f.outputs["arn"]) for f in functions
+                   for action in ("lambda:CreateFunction", "lambda:UpdateFunctionCode", "lambda:AddPermission",
+                                  "lambda:InvokeFunction")]
+        assert checks and functions
         for action, arn in checks:
             assert allows(policy, action, arn, REGION), (env, action, arn)
         for role in run.of_type("aws:iam/role:Role"):
@@ -69,8 +89,9 @@ def test_the_deploy_role_may_manage_every_named_resource_of_its_stack_and_no_oth
             assert not allows(policy, "iam:CreateRole", arn, {}), arn  # a role without the boundary: refused
             assert not allows(policy, "iam:CreateRole", arn, {"iam:PermissionsBoundary": "arn:aws:iam::aws:policy/"
                                                                                          "AdministratorAccess"})
-            assert allows(policy, "iam:PassRole", arn, {"iam:PassedToService": "ecs-tasks.amazonaws.com"})
-            assert not allows(policy, "iam:PassRole", arn, {"iam:PassedToService": "lambda.amazonaws.com"})
+            for principal in trusted_services(role):  # the service the role is for may receive it
+                assert allows(policy, "iam:PassRole", arn, {"iam:PassedToService": principal}), (arn, principal)
+            assert not allows(policy, "iam:PassRole", arn, {"iam:PassedToService": "ec2.amazonaws.com"})
         # The other environment's buckets, secrets and roles are out of reach (single account: names and paths).
         for bucket in other.of_type("aws:s3/bucket:Bucket"):
             assert not allows(policy, "s3:DeleteBucket", bucket.outputs["arn"], REGION)
@@ -78,6 +99,8 @@ def test_the_deploy_role_may_manage_every_named_resource_of_its_stack_and_no_oth
             assert not allows(policy, "secretsmanager:GetSecretValue", secret.outputs["arn"], REGION)
         for role in other.of_type("aws:iam/role:Role"):
             assert not allows(policy, "iam:PutRolePolicy", role.outputs["arn"], {"iam:PermissionsBoundary": boundary})
+        for function in other.of_type("aws:lambda/function:Function"):
+            assert not allows(policy, "lambda:InvokeFunction", function.outputs["arn"], REGION)
 
 
 def test_the_deploy_role_is_region_bound(shared: StackRun) -> None:

@@ -1,5 +1,5 @@
-"""ops/release.sh: a full preview first, migrations before the services roll on a release (after them on a first
-deploy), the deployed-image tags, then the gate."""
+"""ops/release.sh: a full preview first, the role bootstrap and the migration before the services roll on a release
+(after them on a first deploy), the deployed-image tags, then the gate."""
 
 from __future__ import annotations
 
@@ -15,13 +15,19 @@ import pytest
 SCRIPT = Path(__file__).resolve().parents[2] / "ops" / "release.sh"
 
 
-def run_release(tmp_path: Path, *, existing: bool, migration_exit: int = 0) -> tuple[int, list[str]]:
-    """Run the script with `pulumi` and the python interpreter replaced by recorders."""
+def run_release(tmp_path: Path, *, existing: bool, migration_exit: int = 0, bootstrap_exit: int = 0,
+                has_bootstrap: bool = True) -> tuple[int, list[str]]:
+    """Run the script with `pulumi` and the python interpreter replaced by recorders; the stack's
+    dbBootstrapCommand records itself as `bootstrap` and exits with `bootstrap_exit`."""
     bin_dir, log = tmp_path / "bin", tmp_path / "calls"
     bin_dir.mkdir()
     (bin_dir / "pulumi").write_text(f"""#!/usr/bin/env bash
 echo "pulumi $*" >> {log}
 if [[ "$1 $2" == "stack output" && "$3" == "migrationTaskDefinitionArn" ]]; then exit {0 if existing else 1}; fi
+if [[ "$1 $2" == "stack output" && "$3" == "dbBootstrapCommand" ]]; then
+  {"" if has_bootstrap else f"grep -q '^pulumi up' {log} || exit 1  # the output appears with the first up"}
+  echo 'echo bootstrap >> {log}; exit {bootstrap_exit}'; exit 0
+fi
 if [[ "$1 $2" == "stack output" ]]; then echo '{{"environment": "prod"}}'; fi
 """)
     (bin_dir / "python").write_text(f"""#!/usr/bin/env bash
@@ -33,7 +39,8 @@ if [[ "$2" == "ops.run_task" ]]; then exit {migration_exit}; fi
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "PYTHON": str(bin_dir / "python")}
     done = subprocess.run(["bash", str(SCRIPT), "organization/maratron/prod", "policies/config/prod.json", "42"],
                           env=env, capture_output=True, text=True, check=False)
-    calls = log.read_text().splitlines() if log.exists() else []
+    calls = [c for c in (log.read_text().splitlines() if log.exists() else [])
+             if not c.startswith("pulumi stack output")]
     return done.returncode, [re.sub(r" --stack-outputs \S+", "", c) for c in calls]  # the outputs file: a temp path
 
 
@@ -42,17 +49,19 @@ TAG = "python -m ops.tag_deployed_images --run 42"
 GATE = "python -m ops.verify --only ecs.*"
 
 
-def test_a_release_previews_then_migrates_with_the_new_image_before_the_services_roll(tmp_path: Path) -> None:
+def test_a_release_previews_then_bootstraps_and_migrates_with_the_new_image_before_the_services_roll(
+        tmp_path: Path) -> None:
     code, calls = run_release(tmp_path, existing=True)
     assert code == 0
     assert calls[0] == "pulumi stack select organization/maratron/prod"
     preview = calls.index(next(c for c in calls if c.startswith("pulumi preview")))
     up = [i for i, c in enumerate(calls) if c.startswith("pulumi up")]
     migrate = calls.index(MIGRATE)
-    assert len(up) == 2 and preview < up[0] < migrate < up[1] < calls.index(TAG) < calls.index(GATE)
+    assert len(up) == 2
+    assert preview < up[0] < calls.index("bootstrap") < migrate < up[1] < calls.index(TAG) < calls.index(GATE)
     assert "--target urn:pulumi:prod::maratron::maratron:app:FargateTask$aws:ecs/taskDefinition:TaskDefinition" \
            "::migrate" in calls[up[0]]
-    assert calls.count(MIGRATE) == 1 and calls[-1] == GATE
+    assert calls.count(MIGRATE) == 1 and calls.count("bootstrap") == 1 and calls[-1] == GATE
     for step in (preview, *up):
         assert "--policy-pack policies --policy-pack-config policies/config/prod.json" in calls[step]
 
@@ -64,13 +73,29 @@ def test_a_failed_migration_stops_the_release_before_the_services_roll(tmp_path:
     assert TAG not in calls and GATE not in calls
 
 
-def test_a_first_deploy_migrates_after_the_services_exist_and_gates_last(tmp_path: Path) -> None:
+def test_a_failed_bootstrap_stops_the_release_before_the_migration(tmp_path: Path) -> None:
+    code, calls = run_release(tmp_path, existing=True, bootstrap_exit=1)
+    assert code != 0
+    assert "bootstrap" in calls and MIGRATE not in calls
+    assert sum(c.startswith("pulumi up") for c in calls) == 1  # only the targeted one
+
+
+def test_a_first_deploy_bootstraps_and_migrates_after_the_services_exist_and_gates_last(tmp_path: Path) -> None:
     code, calls = run_release(tmp_path, existing=False)
     assert code == 0
     up = calls.index(next(c for c in calls if c.startswith("pulumi up")))
     assert "--target" not in calls[up]
-    assert up < calls.index(TAG) < calls.index(MIGRATE) < len(calls) - 1
+    assert up < calls.index(TAG) < calls.index("bootstrap") < calls.index(MIGRATE) < len(calls) - 1
     assert calls[-1] == GATE
+
+
+def test_a_stack_from_before_the_app_roles_takes_the_first_deploy_path(tmp_path: Path) -> None:
+    # No dbBootstrapCommand output yet: app_migrate exists only after `pulumi up`, so no targeted pre-migration.
+    code, calls = run_release(tmp_path, existing=True, has_bootstrap=False)
+    assert code == 0
+    ups = [c for c in calls if c.startswith("pulumi up")]
+    assert len(ups) == 1 and "--target" not in ups[0]
+    assert calls.index(ups[0]) < calls.index("bootstrap") < calls.index(MIGRATE)
 
 
 @pytest.mark.skipif(not (shutil.which("shellcheck") or (Path(sys.executable).parent / "shellcheck").exists()),

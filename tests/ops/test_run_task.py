@@ -90,11 +90,11 @@ def test_outputs_run_in_order_and_optional_ones_may_be_absent(tmp_path: Path,
                                                               capsys: pytest.CaptureFixture[str]) -> None:
     ecs, _ = ecs_with(stopped(0), stopped(0))
     path = outputs_file(tmp_path, migrationRunTaskCommand=COMMAND)
-    status = run_task.main(["--stack-outputs", path, "--optional", "dbBootstrapRunTaskCommand",
+    status = run_task.main(["--stack-outputs", path, "--optional", "seedRunTaskCommand",
                             "--output", "migrationRunTaskCommand", "--poll-seconds", "0"], ecs=ecs,
                            runner=lambda _c: TASK)
     out = capsys.readouterr().out.splitlines()
-    assert status == 0 and out[0] == "dbBootstrapRunTaskCommand: not exported by this stack; skipped"
+    assert status == 0 and out[0] == "seedRunTaskCommand: not exported by this stack; skipped"
     assert out[1].startswith("migrationRunTaskCommand: " + TASK)
     assert run_task.main(["--stack-outputs", path, "--output", "nope"]) == 2
     assert "no such output: nope" in capsys.readouterr().err

@@ -14,6 +14,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -131,6 +132,36 @@ def build_healthy(endpoint: str) -> Deployment:
     for replica in replicas:
         rds.create_db_instance_read_replica(DBInstanceIdentifier=replica, SourceDBInstanceIdentifier="maratron-prod-db",
                                             DBInstanceClass="db.r6g.large")
+    # RDS Proxy in front of the primary, with one SCRAM login from Secrets Manager; the Redis app user.
+    login = dep.client("secretsmanager").create_secret(
+        Name="maratron-prod/database/users/app_rw", SecretString=json.dumps({"username": "app_rw", "password": "x"}))
+    rds.create_db_proxy(
+        DBProxyName="maratron-prod-db-proxy", EngineFamily="POSTGRESQL", RequireTLS=True, DebugLogging=False,
+        Auth=[{"AuthScheme": "SECRETS", "SecretArn": login["ARN"], "IAMAuth": "DISABLED",
+               "ClientPasswordAuthType": "POSTGRES_SCRAM_SHA_256"}],
+        RoleArn="arn:aws:iam::123456789012:role/maratron-prod-db-proxy", VpcSubnetIds=subnets[:2],
+        VpcSecurityGroupIds=[group])
+    rds.register_db_proxy_targets(DBProxyName="maratron-prod-db-proxy", TargetGroupName="default",
+                                  DBInstanceIdentifiers=["maratron-prod-db"])
+    # Drift stand-ins: a proxy that accepts plaintext connections, a user that needs no password.
+    rds.create_db_proxy(
+        DBProxyName="maratron-prod-plain-proxy", EngineFamily="POSTGRESQL", RequireTLS=False,
+        Auth=[{"AuthScheme": "SECRETS", "SecretArn": login["ARN"], "IAMAuth": "DISABLED",
+               "ClientPasswordAuthType": "POSTGRES_MD5"}],
+        RoleArn="arn:aws:iam::123456789012:role/maratron-prod-db-proxy", VpcSubnetIds=subnets[:2],
+        VpcSecurityGroupIds=[group])
+    rds.register_db_proxy_targets(DBProxyName="maratron-prod-plain-proxy", TargetGroupName="default",
+                                  DBInstanceIdentifiers=["maratron-prod-db"])
+    rds.create_db_proxy(
+        DBProxyName="maratron-prod-empty-proxy", EngineFamily="POSTGRESQL", RequireTLS=True,
+        Auth=[{"AuthScheme": "SECRETS", "SecretArn": login["ARN"], "IAMAuth": "DISABLED",
+               "ClientPasswordAuthType": "POSTGRES_SCRAM_SHA_256"}],
+        RoleArn="arn:aws:iam::123456789012:role/maratron-prod-db-proxy", VpcSubnetIds=subnets[:2],
+        VpcSecurityGroupIds=[group])
+    cache.create_user(UserId="maratron-prod-redis-open", UserName="open", Engine="redis", NoPasswordRequired=True,
+                      AccessString="on ~* +@all")
+    cache.create_user(UserId="maratron-prod-redis-app", UserName="maratron-app", Engine="redis",
+                      Passwords=["p" * 32], AccessString="on ~* &* +@all")
     cache.create_replication_group(
         ReplicationGroupId="maratron-prod", ReplicationGroupDescription="cache", Engine="redis",
         CacheNodeType="cache.r7g.large", ReplicasPerNodeGroup=2, AutomaticFailoverEnabled=True, MultiAZEnabled=True,
@@ -205,6 +236,9 @@ def build_healthy(endpoint: str) -> Deployment:
         "databaseName": "maratrondb",
         "databaseUrlSecretArn": "[secret]",
         "redisReplicationGroupId": "maratron-prod",
+        "redisAppUserId": "maratron-prod-redis-app",
+        "databaseProxyName": "maratron-prod-db-proxy",
+        "rotatedSecretArns": [],  # moto cannot enable rotation without invoking a function: tested with a stub
         "redisEndpoint": "master.maratron-prod.abc.use1.cache.amazonaws.com",
         "backupsBucketName": buckets["backups"],
         "walBucketName": buckets["wal"],
@@ -257,10 +291,13 @@ def test_healthy_deployment_passes_every_check(deployment: Deployment, tmp_path:
     assert run.code == 0, run.text
     assert list(run.results) == ALL_CHECKS
     statuses = {name: r.status for name, r in run.results.items()}
-    assert statuses == {**{name: Status.PASS for name in ALL_CHECKS}, "http.health": Status.SKIP}, run.text
+    assert statuses == {**{name: Status.PASS for name in ALL_CHECKS}, "http.health": Status.SKIP,
+                        "secrets.rotation": Status.SKIP}, run.text
     assert "2 healthy" in run.results["alb.target-health"].detail
     assert "Multi-AZ" in run.results["rds.primary"].detail
-    assert run.text.rstrip().endswith(f"{len(ALL_CHECKS) - 1} passed, 0 failed, 1 skipped")
+    assert "TLS required" in run.results["rds.proxy"].detail
+    assert run.results["rds.proxy-targets"].detail == "maratron-prod-db AVAILABLE behind maratron-prod-db-proxy"
+    assert run.text.rstrip().endswith(f"{len(ALL_CHECKS) - 2} passed, 0 failed, 2 skipped")
 
 
 def test_report_is_an_aligned_table() -> None:
@@ -442,6 +479,12 @@ DRIFTS = {
     "service-scaled-to-zero": Drift("ecs.web-service", service_scaled_to_zero, "desired count 0"),
     "task-definition-not-rolled-out": Drift("ecs.web-service", task_definition_not_rolled_out,
                                             "PRIMARY deployment runs maratron-prod-web:1"),
+    "proxy-accepts-plaintext": Drift("rds.proxy", unchanged, "TLS NOT required",
+                                     outputs={"databaseProxyName": "maratron-prod-plain-proxy"}),
+    "proxy-without-target": Drift("rds.proxy-targets", unchanged, "targets [], expected only the primary",
+                                  outputs={"databaseProxyName": "maratron-prod-empty-proxy"}),
+    "redis-user-without-password": Drift("redis.app-user", unchanged, "authentication no-password",
+                                         outputs={"redisAppUserId": "maratron-prod-redis-open"}),
     "alarm-deleted": Drift("cloudwatch.alarms", unchanged, "missing: maratron-prod-gone",
                            outputs={"alarmNames": ["maratron-prod-alb-5xx", "maratron-prod-gone"]}),
 }
@@ -509,7 +552,8 @@ def test_missing_outputs_skip_their_checks(deployment: Deployment, tmp_path: Pat
 def test_resource_that_does_not_exist_fails_with_the_aws_error(deployment: Deployment, tmp_path: Path) -> None:
     run = run_verify(deployment, tmp_path, redisReplicationGroupId="maratron-gone", databaseIdentifier="nope",
                      databaseReplicaIdentifiers=[])
-    assert run.failing() == {"redis.replication-group", "rds.primary"}
+    # the proxy's target is then not "the primary" either
+    assert run.failing() == {"redis.replication-group", "rds.primary", "rds.proxy-targets"}
     assert run.results["rds.primary"].detail == "DB instance nope not found"
 
 
@@ -519,8 +563,9 @@ def test_only_filters_checks_and_stdin_is_read(deployment: Deployment) -> None:
                        stdin=io.StringIO(json.dumps(deployment.outputs)), stdout=out, clients=deployment.client)
     assert code == 0
     document = json.loads(out.getvalue())
-    assert [r["name"] for r in document["results"]] == ["waf.association", "rds.primary", "rds.replicas"]
-    assert document["summary"] == "3 passed, 0 failed, 0 skipped"
+    assert [r["name"] for r in document["results"]] == ["waf.association", "rds.primary", "rds.replicas",
+                                                         "rds.proxy", "rds.proxy-targets"]
+    assert document["summary"] == "5 passed, 0 failed, 0 skipped"
 
 
 def test_unreadable_outputs_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -635,3 +680,89 @@ def test_target_health_evaluation(descriptions: list[dict[str, Any]], status: St
     verdict = evaluate_target_health(descriptions)
     assert verdict.status is status
     assert detail in verdict.detail
+
+
+# --- rotation: moto cannot enable rotation without invoking a Lambda, so DescribeSecret is stubbed ---------------
+
+NOW = datetime(2026, 6, 30, tzinfo=UTC)
+V1, V2, V3 = (f"{n}" * 32 for n in "123")  # version ids (the API wants 32-64 characters)
+
+
+def described(**changes: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:maratron-prod/database/app_rw-AbCdEf",
+        "Name": "maratron-prod/database/app_rw", "RotationEnabled": True,
+        "RotationLambdaARN": "arn:aws:lambda:us-east-1:123456789012:function:maratron-prod-db-admin",
+        "RotationRules": {"ScheduleExpression": "rate(30 days)", "Duration": "3h"},
+        "LastRotatedDate": NOW - timedelta(days=12), "CreatedDate": NOW - timedelta(days=100),
+        "VersionIdsToStages": {V2: ["AWSCURRENT"], V1: ["AWSPREVIOUS"]}}
+    base.update(changes)
+    return base
+
+
+@pytest.mark.parametrize(("changes", "max_days", "problem"), [
+    ({}, 30, None),
+    ({"RotationRules": {"AutomaticallyAfterDays": 30}}, 30, None),
+    ({"RotationEnabled": False}, 30, "rotation disabled"),
+    ({"RotationLambdaARN": ""}, 30, "no rotation function"),
+    ({"RotationRules": {"ScheduleExpression": "rate(90 days)"}}, 30, "rotates every 90 days, more than 30"),
+    ({"RotationRules": {"ScheduleExpression": "rate(90 days)"}, "LastRotatedDate": NOW - timedelta(days=60)},
+     None, None),  # outside prod a longer period is allowed
+    ({"RotationRules": {"ScheduleExpression": "cron(0 0 1 * ? *)"}}, 30, "rotation period unreadable"),
+    ({"LastRotatedDate": NOW - timedelta(days=32)}, 30, "more than 30 days ago"),
+    ({"LastRotatedDate": None, "CreatedDate": NOW - timedelta(days=40)}, 30, "more than 30 days ago"),
+    ({"VersionIdsToStages": {V2: ["AWSCURRENT"], V3: ["AWSPENDING"]}}, 30, "a rotation is stuck"),
+])
+def test_rotation_verdict(changes: dict[str, Any], max_days: int | None, problem: str | None) -> None:
+    found = verify.evaluate_rotation(described(**changes), now=NOW, max_days=max_days)
+    if problem is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and problem in found[0] and found[0].startswith("maratron-prod/database/app_rw: ")
+
+
+def test_rotation_check_describes_every_rotated_secret(tmp_path: Path) -> None:
+    from botocore.stub import Stubber
+
+    sm = boto3.client("secretsmanager", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    arns = [described()["ARN"], "arn:aws:secretsmanager:us-east-1:123456789012:secret:maratron-prod/redis/app-X"]
+    with Stubber(sm) as stub:
+        stub.add_response("describe_secret", described(), {"SecretId": arns[0]})
+        stub.add_response("describe_secret", described(ARN=arns[1], Name="maratron-prod/redis/app",
+                                                        RotationEnabled=False), {"SecretId": arns[1]})
+        ctx = verify.Context(verify.Outputs({"environment": "prod", "rotatedSecretArns": arns}),
+                             lambda service: {"secretsmanager": sm}[service])  # type: ignore[arg-type]
+        verdict = verify.check_rotation(ctx, now=NOW)
+        stub.assert_no_pending_responses()
+    assert verdict.status is Status.FAIL and verdict.detail == "maratron-prod/redis/app: rotation disabled"
+    with Stubber(sm) as stub:
+        for arn in arns:
+            stub.add_response("describe_secret", described(ARN=arn), {"SecretId": arn})
+        ctx = verify.Context(verify.Outputs({"environment": "prod", "rotatedSecretArns": arns}),
+                             lambda service: sm)  # type: ignore[arg-type]
+        assert verify.check_rotation(ctx, now=NOW) == verify.passed("2 secrets rotate on schedule (every <= 30 days)")
+
+
+def test_proxy_target_health_reasons_are_reported() -> None:
+    from botocore.stub import Stubber
+
+    rds = boto3.client("rds", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(rds) as stub:
+        stub.add_response("describe_db_proxy_targets", {"Targets": [{
+            "RdsResourceId": "maratron-prod-db", "Type": "RDS_INSTANCE", "Port": 5432,
+            "TargetHealth": {"State": "UNAVAILABLE", "Reason": "AUTH_FAILURE",
+                             "Description": "Proxy does not have any registered credentials"}}]},
+            {"DBProxyName": "p", "TargetGroupName": "default"})
+        ctx = verify.Context(verify.Outputs({"environment": "prod", "databaseProxyName": "p",
+                                             "databaseIdentifier": "maratron-prod-db"}),
+                             lambda service: rds)  # type: ignore[arg-type]
+        verdict = verify.check_rds_proxy_targets(ctx)
+    assert verdict.status is Status.FAIL
+    assert verdict.detail == ("maratron-prod-db is UNAVAILABLE: AUTH_FAILURE Proxy does not have any registered "
+                              "credentials")
+
+
+def test_a_stack_without_a_proxy_skips_its_checks(deployment: Deployment, tmp_path: Path) -> None:
+    run = run_verify(deployment, tmp_path, databaseProxyName="")
+    assert run.code == 0
+    assert run.results["rds.proxy"].status is Status.SKIP and run.results["rds.proxy-targets"].status is Status.SKIP

@@ -198,6 +198,79 @@ LIFECYCLE = json.dumps({"rules": [
      "action": {"type": "expire"}},
     {"rulePriority": 100, "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 100},
      "action": {"type": "expire"}}]})
+
+
+PROXY = {"engineFamily": "POSTGRESQL", "requireTls": True, "debugLogging": False, "tags": TAGS, "auths": [
+    {"authScheme": "SECRETS", "clientPasswordAuthType": "POSTGRES_SCRAM_SHA_256", "iamAuth": "DISABLED",
+     "secretArn": "arn:aws:secretsmanager:us-east-1:1:secret:users/app_rw"}]}
+SECRET_TYPE = "aws:secretsmanager/secret:Secret"
+KIND = "maratron:secret-kind"
+
+
+def proxied_stack(*, target: bool = True, service_to_primary: bool = False) -> list[Resource]:
+    db_sg = resource(SG, "db-sg", {"vpcId": "vpc-1", "description": "db", "tags": TAGS})
+    web_sg = resource(SG, "web-sg", {"vpcId": "vpc-1", "description": "web", "tags": TAGS})
+    proxy_sg = resource(SG, "proxy-sg", {"vpcId": "vpc-1", "description": "proxy", "tags": TAGS})
+    primary = resource(RDS, "primary", RDS_PRIMARY, protect=True, deps={"vpcSecurityGroupIds": [db_sg]})
+    proxy = resource("aws:rds/proxy:Proxy", "proxy", PROXY, deps={"vpcSecurityGroupIds": [proxy_sg]})
+    web = resource("aws:ecs/service:Service", "web", {"cluster": "c", "tags": TAGS, "networkConfiguration": {
+        "assignPublicIp": False, "subnets": ["s"], "securityGroups": ["sg-web"]}},
+        deps={"networkConfiguration": [web_sg]})
+    out = [db_sg, web_sg, proxy_sg, primary, proxy, web,
+           resource(SG_RULE, "db-from-proxy", RULE_FROM_SG, deps={"securityGroupId": [db_sg],
+                                                                  "referencedSecurityGroupId": [proxy_sg]})]
+    if target:
+        out.append(resource("aws:rds/proxyTarget:ProxyTarget", "target", {"dbProxyName": "p",
+                                                                           "targetGroupName": "default",
+                                                                           "dbInstanceIdentifier": "db"},
+                            deps={"dbProxyName": [proxy], "dbInstanceIdentifier": [primary]}))
+    if service_to_primary:
+        out.append(resource(SG_RULE, "db-from-web", RULE_FROM_SG, deps={"securityGroupId": [db_sg],
+                                                                        "referencedSecurityGroupId": [web_sg]}))
+    return out
+
+
+def rotated_stack(kind: str | None = "database-connection", *, schedule: str | None = "rate(30 days)",
+                  task_reads: str = "app-rw") -> list[Resource]:
+    tags = TAGS if kind is None else {**TAGS, KIND: kind}
+    secret = resource(SECRET_TYPE, "app-rw", {"kmsKeyId": KEY, "tags": tags})
+    master = resource(SECRET_TYPE, "master", {"kmsKeyId": KEY, "tags": {**TAGS, KIND: "database-master"}})
+    manual = resource(SECRET_TYPE, "anthropic", {"kmsKeyId": KEY, "tags": {**TAGS, KIND: "manual"}})
+    out = [secret, master, manual,
+           resource("aws:secretsmanager/secretRotation:SecretRotation", "master-rotation", {
+               "secretId": "m", "rotationLambdaArn": "arn:fn", "rotationRules": {"scheduleExpression":
+                                                                                 "rate(30 days)"}},
+               deps={"secretId": [master]}),
+           resource(TASK, "web-task", task(), deps={"containerDefinitions": [
+               {"app-rw": secret, "master": master}[task_reads]]})]
+    if schedule is not None:
+        out.append(resource("aws:secretsmanager/secretRotation:SecretRotation", "app-rw-rotation", {
+            "secretId": "s", "rotationLambdaArn": "arn:fn",
+            "rotationRules": {"scheduleExpression": schedule, "duration": "3h"}}, deps={"secretId": [secret]}))
+    return out
+
+
+FUNCTION = {"runtime": "python3.12", "handler": "db_admin.handler.lambda_handler", "role": "arn:role", "tags": TAGS,
+            "vpcConfig": {"subnetIds": ["subnet-a"], "securityGroupIds": ["sg-1"]},
+            "loggingConfig": {"logFormat": "JSON", "logGroup": "/maratron-prod/lambda/db-admin"}}
+
+
+def redis_users_stack(*, default_access: str = "off -@all", auth_token: bool = False) -> list[Resource]:
+    default = resource("aws:elasticache/user:User", "default-user", {
+        "userId": "r-default", "userName": "default", "accessString": default_access, "engine": "redis",
+        "tags": TAGS})
+    app = resource("aws:elasticache/user:User", "app-user", {
+        "userId": "r-app", "userName": "maratron-app", "accessString": "on ~* &* +@all", "engine": "redis",
+        "tags": TAGS})
+    group = resource("aws:elasticache/userGroup:UserGroup", "users", {
+        "userGroupId": "r-users", "engine": "redis", "userIds": ["r-default", "r-app"], "tags": TAGS},
+        deps={"userIds": [default, app]})
+    inputs = changed(REDIS, authToken=DELETE, userGroupIds=["r-users"])
+    if auth_token:
+        inputs["authToken"] = REDIS["authToken"]
+    return [default, app, group, resource(RG, "redis", inputs, protect=True, deps={"userGroupIds": [group]})]
+
+
 VPC = {"cidrBlock": "10.0.0.0/16", "tags": TAGS}
 vpc = resource("aws:ec2/vpc:Vpc", "bad", VPC)
 good_vpc = resource("aws:ec2/vpc:Vpc", "good", VPC)
@@ -408,6 +481,25 @@ CASES: list[Case] = [
         resource(RDS, "replica", changed(RDS_PRIMARY, replicateSourceDb="primary", backupRetentionPeriod=1,
                                          engine=DELETE, password=DELETE),
                  deps={"replicateSourceDb": [database_stack(replica=False)[-1]]})], "replica"),
+    # database access
+    single("rds-proxy-tls", "aws:rds/proxy:Proxy", PROXY, requireTls=False),
+    single("rds-proxy-tls", "aws:rds/proxy:Proxy", PROXY, label="debug-logging", debugLogging=True),
+    single("rds-proxy-tls", "aws:rds/proxy:Proxy", PROXY, label="md5-logins",
+           auths=[changed(PROXY["auths"][0], clientPasswordAuthType="POSTGRES_MD5")]),
+    stack_case("rds-services-through-proxy", proxied_stack(), proxied_stack(service_to_primary=True), "db-from-web"),
+    stack_case("rds-services-through-proxy", proxied_stack(), proxied_stack(target=False), "primary"),
+    stack_case("secrets-rotated", rotated_stack(), rotated_stack(schedule="rate(90 days)"), "app-rw-rotation"),
+    stack_case("secrets-rotated", rotated_stack(), rotated_stack(schedule=None), "app-rw"),
+    stack_case("secrets-rotated", rotated_stack("manual", schedule=None), rotated_stack(None), "app-rw"),
+    stack_case("no-master-secret-in-tasks", rotated_stack(), rotated_stack(task_reads="master"), "web-task"),
+    single("lambda-in-vpc-with-own-logs", "aws:lambda/function:Function", FUNCTION, vpcConfig=DELETE),
+    single("lambda-in-vpc-with-own-logs", "aws:lambda/function:Function", FUNCTION, label="default-log-group",
+           loggingConfig={"logFormat": "JSON"}),
+    single("lambda-in-vpc-with-own-logs", "aws:lambda/function:Function", FUNCTION, label="old-runtime",
+           runtime="python3.8"),
+    stack_case("redis-rbac-default-user-off", redis_users_stack(), redis_users_stack(default_access="on ~* +@all"),
+               "default-user"),
+    stack_case("redis-rbac-default-user-off", redis_users_stack(), redis_users_stack(auth_token=True), "redis"),
     # cache
     single("redis-auth", RG, REDIS, authToken=DELETE),
     single("redis-transit-encryption", RG, REDIS, transitEncryptionEnabled=False),
@@ -610,7 +702,8 @@ def test_every_policy_has_a_case() -> None:
 
 
 PROD_ONLY = ["rds-deletion-protection", "rds-multi-az", "rds-final-snapshot", "redis-automatic-failover",
-             "s3-no-force-destroy", "rds-primary-has-replica", "stateful-resources-protected"]
+             "s3-no-force-destroy", "rds-primary-has-replica", "stateful-resources-protected",
+             "rds-services-through-proxy"]
 
 
 @pytest.mark.parametrize("policy", PROD_ONLY)

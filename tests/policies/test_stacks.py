@@ -107,8 +107,17 @@ SWEEP: list[Break] = [
           "immediate", "rds-static-parameters-pending-reboot"),
     Break("aws:rds/instance:Instance", ("backupRetentionPeriod",), 1, "rds-postgres-replica-no-backup-retention",
           ("replicateSourceDb", "maratron-prod-db")),
+    # database access
+    Break("aws:rds/proxy:Proxy", ("requireTls",), False, "rds-proxy-tls"),
+    Break("aws:rds/proxy:Proxy", ("debugLogging",), True, "rds-proxy-tls"),
+    Break("aws:secretsmanager/secretRotation:SecretRotation", ("rotationRules", "scheduleExpression"),
+          "rate(90 days)", "secrets-rotated"),
+    Break("aws:lambda/function:Function", ("vpcConfig",), DELETE, "lambda-in-vpc-with-own-logs"),
+    Break("aws:lambda/function:Function", ("loggingConfig", "logGroup"), DELETE, "lambda-in-vpc-with-own-logs"),
     # cache
-    Break("aws:elasticache/replicationGroup:ReplicationGroup", ("authToken",), DELETE, "redis-auth"),
+    Break("aws:elasticache/replicationGroup:ReplicationGroup", ("userGroupIds",), DELETE, "redis-auth"),
+    Break("aws:elasticache/user:User", ("accessString",), "on ~* +@all", "redis-rbac-default-user-off",
+          ("userName", "default")),
     Break("aws:elasticache/replicationGroup:ReplicationGroup", ("transitEncryptionEnabled",), False,
           "redis-transit-encryption"),
     Break("aws:elasticache/replicationGroup:ReplicationGroup", ("atRestEncryptionEnabled",), False,
@@ -278,7 +287,9 @@ def test_sweep_covers_every_policy_that_can_be_broken_in_one_resource() -> None:
                   "kms-key-policy-no-public-principal", "redis-in-vpc", "no-hard-coded-secrets",
                   # a dependency edge, a Spot stack, a violation reported on the role a policy belongs to:
                   "ecs-service-connect-client-depends-on-server", "fargate-spot-arm64-platform-version",
-                  "rds-export-role-kms", "ecr-repository-policy-not-public"}
+                  "rds-export-role-kms", "ecr-repository-policy-not-public",
+                  # who reaches the primary and which task reads which secret: relations, in test_rules.py
+                  "rds-services-through-proxy", "no-master-secret-in-tasks"}
     from policies.rules import ALL_RULES
 
     assert {r.policy.name for r in ALL_RULES} - stack_only <= {e.policy for e in SWEEP + BOOTSTRAP_SWEEP}

@@ -1,0 +1,141 @@
+"""The redis-rotation function: Secrets Manager rotation of the ElastiCache Redis 7 RBAC user's password.
+
+Why RBAC users rather than the AUTH token's ROTATE/SET: "When creating a user, you can set up to two passwords. When
+you modify a password, any existing connections to replication groups are maintained" (ElastiCache RBAC,
+https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/Clusters.RBAC.html). A rotation therefore touches only the
+user - `ModifyUser` with [current, new] - never the replication group (the AUTH token needs two group
+modifications, ROTATE then SET, each leaving the group `modifying`). Tasks started before the rotation keep working
+with the previous password until the next rotation drops it; the Secret Label Updated rule redeploys them in minutes.
+
+Steps: createSecret (new password, pending value), setSecret (ModifyUser with both passwords, wait until the user
+is active again), testSecret (TLS connection, `AUTH <user> <new password>`, `PING`), finishSecret (AWSCURRENT).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import ssl
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from . import secret_format
+from .handler import CURRENT, PENDING, get_value
+
+log = logging.getLogger()
+log.setLevel(logging.INFO)
+
+PASSWORD_LENGTH = 64  # ElastiCache: 16-128 printable characters; letters and digits only (URL-safe)
+ACTIVE_DEADLINE_SECONDS = 240.0
+SOCKET_TIMEOUT_SECONDS = 5.0
+
+
+def _client(service: str) -> Any:
+    import boto3
+
+    return boto3.client(service)
+
+
+def resp_command(*parts: str) -> bytes:
+    """A Redis command in RESP (array of bulk strings)."""
+    out = [f"*{len(parts)}\r\n".encode()]
+    for part in parts:
+        data = part.encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(out)
+
+
+def auth_and_ping(host: str, port: int, username: str, password: str, *, use_tls: bool = True,
+                  timeout: float = SOCKET_TIMEOUT_SECONDS) -> None:
+    """Log in as `username` and PING; raise with Redis's reply (never the password) when either fails."""
+    raw = socket.create_connection((host, port), timeout=timeout)
+    stream: socket.socket = raw
+    if use_tls:
+        context = ssl.create_default_context()  # ElastiCache in-transit encryption uses publicly trusted certs
+        stream = context.wrap_socket(raw, server_hostname=host)
+    try:
+        stream.sendall(resp_command("AUTH", username, password))
+        reply = _read_line(stream)
+        if reply != b"+OK":
+            raise PermissionError(f"AUTH as {username} refused: {reply[:80].decode(errors='replace')}")
+        stream.sendall(resp_command("PING"))
+        reply = _read_line(stream)
+        if reply != b"+PONG":
+            raise RuntimeError(f"PING as {username} answered {reply[:80].decode(errors='replace')}")
+    finally:
+        stream.close()
+
+
+def _read_line(stream: socket.socket) -> bytes:
+    data = b""
+    while not data.endswith(b"\r\n"):
+        chunk = stream.recv(1)
+        if not chunk:
+            break
+        data += chunk
+    return data.rstrip(b"\r\n")
+
+
+def rotate(event: Mapping[str, Any], sm: Any | None = None, elasticache: Any | None = None,
+           probe: Callable[..., None] = auth_and_ping, sleep: Callable[[float], None] = time.sleep) -> None:
+    sm = sm or _client("secretsmanager")
+    arn, token, step = event["SecretId"], event["ClientRequestToken"], event["Step"]
+    metadata = sm.describe_secret(SecretId=arn)
+    if not metadata.get("RotationEnabled"):
+        raise ValueError(f"{arn}: rotation is not enabled")
+    versions = metadata.get("VersionIdsToStages", {})
+    if token not in versions:
+        raise ValueError(f"{arn}: version {token} does not exist")
+    if CURRENT in versions[token]:
+        return
+    if PENDING not in versions[token]:
+        raise ValueError(f"{arn}: version {token} is not AWSPENDING")
+    current = get_value(sm, arn)
+    if current is None or current.get("rotation") != secret_format.REDIS:
+        raise ValueError(f"{arn}: not a Redis user secret (rotation key must be 'redis')")
+    if step == "createSecret":
+        if get_value(sm, arn, PENDING, token) is None:
+            pending = dict(current)
+            pending["password"] = sm.get_random_password(
+                PasswordLength=PASSWORD_LENGTH, ExcludePunctuation=True, RequireEachIncludedType=True)["RandomPassword"]
+            sm.put_secret_value(SecretId=arn, ClientRequestToken=token, VersionStages=[PENDING],
+                                SecretString=json.dumps(secret_format.with_url(pending), sort_keys=True))
+    elif step == "setSecret":
+        pending = _pending(sm, arn, token)
+        elasticache = elasticache or _client("elasticache")
+        # Both slots: the current password keeps working for tasks that still hold it; the older one is dropped.
+        elasticache.modify_user(UserId=current["userId"], AuthenticationMode={
+            "Type": "password", "Passwords": [str(current["password"]), str(pending["password"])]})
+        deadline = time.monotonic() + ACTIVE_DEADLINE_SECONDS
+        while True:
+            users = elasticache.describe_users(UserId=current["userId"])["Users"]
+            if users and users[0].get("Status") == "active":
+                break
+            if time.monotonic() >= deadline:
+                raise RuntimeError(f"setSecret {arn}: user {current['userId']} is not active again after "
+                                   f"{ACTIVE_DEADLINE_SECONDS:g} s")
+            sleep(5)
+        log.info("setSecret %s: user %s has the new password (and the current one)", arn, current["userId"])
+    elif step == "testSecret":
+        pending = _pending(sm, arn, token)
+        probe(str(pending["host"]), int(pending["port"]), str(pending["username"]), str(pending["password"]))
+        log.info("testSecret %s: %s logs in", arn, pending["username"])
+    elif step == "finishSecret":
+        current_version = next(v for v, stages in versions.items() if CURRENT in stages)
+        sm.update_secret_version_stage(SecretId=arn, VersionStage=CURRENT, MoveToVersionId=token,
+                                       RemoveFromVersionId=current_version)
+    else:
+        raise ValueError(f"{arn}: unknown step {step!r}")
+
+
+def _pending(sm: Any, arn: str, token: str) -> dict[str, Any]:
+    value = get_value(sm, arn, PENDING, token)
+    if value is None:
+        raise ValueError(f"{arn}: no AWSPENDING value for version {token}")
+    return value
+
+
+def lambda_handler(event: Mapping[str, Any], context: Any) -> None:
+    rotate(event)

@@ -1,0 +1,191 @@
+"""Database access and credential rules (issue 11): RDS Proxy, rotation of every generated secret, least privilege.
+
+What each rule stands for is written next to the program's code too: components/database_proxy.py (TLS, SCRAM logins,
+no debug logging), components/credentials.py (rotation schedules, the functions), components/constants.py
+(`maratron:secret-kind`, the exempt kinds and the prod maximum period).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
+
+from ._common import (
+    RDS_INSTANCE,
+    REPLICATION_GROUP,
+    SHARED,
+    Rule,
+    as_list,
+    config_value,
+    linked,
+    number,
+    of_type,
+    resource_rule,
+    stack_rule,
+    truthy,
+)
+
+PROXY = "aws:rds/proxy:Proxy"
+PROXY_TARGET = "aws:rds/proxyTarget:ProxyTarget"
+SECRET = "aws:secretsmanager/secret:Secret"
+ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
+TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
+SERVICE = "aws:ecs/service:Service"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+FUNCTION = "aws:lambda/function:Function"
+USER = "aws:elasticache/user:User"
+USER_GROUP = "aws:elasticache/userGroup:UserGroup"
+KIND_TAG: str = SHARED["credentialTag"]
+KINDS: list[str] = SHARED["credentialKinds"]
+EXEMPT: list[str] = SHARED["rotationExempt"]
+MASTER: str = SHARED["databaseMaster"]
+MAX_DAYS: int = SHARED["maxRotationDays"]
+RUNTIMES = ["python3.12", "python3.13"]
+RATE = re.compile(r"^rate\((\d+) days?\)$")
+
+
+# --- RDS Proxy ------------------------------------------------------------------------------------------------------
+
+def _proxy_tls(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    props = args.props
+    if not truthy(props.get("requireTls")):
+        report("requireTls is not true: clients could reach the database unencrypted through the proxy", None)
+    if truthy(props.get("debugLogging")):
+        report("debugLogging is on: the proxy logs the text of every SQL statement", None)
+    auths = as_list(props.get("auths"))
+    if not auths and props.get("defaultAuthScheme") != "IAM_AUTH":
+        report("no auths: the proxy has no logins", None)
+    for auth in auths:
+        if auth.get("authScheme") not in (None, "SECRETS"):
+            report(f"auth scheme {auth.get('authScheme')!r}: logins come from Secrets Manager", None)
+        if auth.get("clientPasswordAuthType") != "POSTGRES_SCRAM_SHA_256" and auth.get("iamAuth") != "REQUIRED":
+            report(f"clientPasswordAuthType {auth.get('clientPasswordAuthType')!r}: clients must authenticate with "
+                   "SCRAM-SHA-256 (or IAM)", None)
+
+
+def _through_proxy(args: StackValidationArgs, report: ReportViolation) -> None:
+    """In prod every primary sits behind a proxy, and no ECS service's security group reaches a primary directly."""
+    resources = args.resources
+    services = of_type(resources, SERVICE)
+    service_groups = {g.urn for s in services for g in linked(s, "networkConfiguration")}
+    targeted = {db.urn for t in of_type(resources, PROXY_TARGET) for db in linked(t, "dbInstanceIdentifier")}
+    for primary in (i for i in of_type(resources, RDS_INSTANCE) if not i.props.get("replicateSourceDb")):
+        if primary.urn not in targeted:
+            report("production primary is not the target of an RDS Proxy (ProxyTarget.dbInstanceIdentifier)",
+                   primary.urn)
+        groups = {g.urn for g in linked(primary, "vpcSecurityGroupIds")}
+        for rule in of_type(resources, INGRESS):
+            if {g.urn for g in linked(rule, "securityGroupId")} & groups and \
+                    {g.urn for g in linked(rule, "referencedSecurityGroupId")} & service_groups:
+                report("an ECS service's security group reaches the primary directly: services go through the "
+                       "proxy", rule.urn)
+
+
+# --- secrets --------------------------------------------------------------------------------------------------------
+
+def _kind(secret: PolicyResource) -> Any:
+    tags = secret.props.get("tags") or {}
+    return tags.get(KIND_TAG) if hasattr(tags, "get") else None
+
+
+def rotation_days(rules: Any) -> float | None:
+    """The period of a SecretRotation's rules in days (rate(N days) or automaticallyAfterDays); None if unknown."""
+    if not rules:
+        return None
+    expression = rules.get("scheduleExpression")
+    if expression:
+        match = RATE.match(str(expression).strip())
+        return float(match[1]) if match else None
+    days = rules.get("automaticallyAfterDays")
+    return number(days) if days is not None else None
+
+
+def _rotated(args: StackValidationArgs, report: ReportViolation) -> None:
+    maximum = number(config_value(args, "maximumRotationDays", MAX_DAYS))
+    rotations = of_type(args.resources, ROTATION)
+    for secret in of_type(args.resources, SECRET):
+        kind = _kind(secret)
+        if kind not in KINDS:
+            report(f"tag {KIND_TAG} is {kind!r}: say what the secret holds ({', '.join(KINDS)}), so rotation can be "
+                   "judged", secret.urn)
+            continue
+        if kind in EXEMPT:
+            continue
+        mine = [r for r in rotations if any(s.urn == secret.urn for s in linked(r, "secretId"))]
+        if not mine:
+            report(f"a generated credential ({kind}) without a rotation schedule (SecretRotation)", secret.urn)
+            continue
+        for rotation in mine:
+            if rotation.props.get("rotationEnabled") is False:
+                report("rotation is disabled", rotation.urn)
+            days = rotation_days(rotation.props.get("rotationRules"))
+            if days is None:
+                report("the rotation period cannot be read: use rate(N days)", rotation.urn)
+            elif days > maximum:
+                report(f"rotates every {days:g} days; at most {maximum:g} allowed", rotation.urn)
+
+
+def _no_master_in_tasks(args: StackValidationArgs, report: ReportViolation) -> None:
+    masters = {s.urn for s in of_type(args.resources, SECRET) if _kind(s) == MASTER}
+    for task in of_type(args.resources, TASK_DEFINITION):
+        if {s.urn for s in linked(task, "containerDefinitions")} & masters:
+            report("a task definition reads the database master's secret: services use their own app roles",
+                   task.urn)
+
+
+# --- functions and Redis users ----------------------------------------------------------------------------------------
+
+def _function_hardened(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    props = args.props
+    vpc = props.get("vpcConfig") or {}
+    if not as_list(vpc.get("subnetIds")) or not as_list(vpc.get("securityGroupIds")):
+        report("no vpcConfig with subnets and security groups: the function must run in the VPC", None)
+    logging = props.get("loggingConfig") or {}
+    if not logging.get("logGroup"):
+        report("no loggingConfig.logGroup: logs would go to an unencrypted, never-expiring /aws/lambda group", None)
+    if props.get("runtime") not in RUNTIMES:
+        report(f"runtime {props.get('runtime')!r}: use a supported one ({', '.join(RUNTIMES)})", None)
+
+
+def _redis_default_user_off(args: StackValidationArgs, report: ReportViolation) -> None:
+    users = of_type(args.resources, USER)
+    for group in of_type(args.resources, REPLICATION_GROUP):
+        if group.props.get("authToken"):
+            report("authToken is set: authentication is by RBAC users (userGroupIds), which can rotate without "
+                   "modifying the group", group.urn)
+        for user_group in (g for g in linked(group, "userGroupIds") if g.resource_type == USER_GROUP):
+            members = [u for u in users if u.urn in {m.urn for m in linked(user_group, "userIds")}]
+            default = [u for u in members if u.props.get("userName") == "default"]
+            if not default:
+                report("the user group has no user named `default` of its own: ElastiCache's built-in default "
+                       "(no password, every command) would be in it", user_group.urn)
+            for user in default:
+                if not str(user.props.get("accessString") or "").startswith("off"):
+                    report("the `default` user is enabled: its access string must start with `off`", user.urn)
+
+
+RULES: list[Rule] = [
+    resource_rule("rds-proxy-tls", area="database access", types=[PROXY], check=_proxy_tls,
+                  summary="RDS Proxy requires TLS, never logs SQL text, and takes SCRAM logins from Secrets Manager",
+                  reference="seed: SSL/TLS for database connections, connection pooling"),
+    stack_rule("rds-services-through-proxy", area="database access", check=_through_proxy, prod_only=True,
+               summary="Every production primary sits behind RDS Proxy and no service reaches it directly",
+               reference="seed: connection pooling (PgBouncer), restricted database access"),
+    stack_rule("secrets-rotated", area="secrets", check=_rotated,
+               summary="Every generated secret rotates at least every maximumRotationDays (exempt kinds: "
+                       f"{', '.join(EXEMPT)}, with the runbook)",
+               reference="seed: secrets rotation plan; Checkov CKV2_AWS_57",
+               schema={"maximumRotationDays": {"type": "integer", "minimum": 1, "maximum": 365, "default": MAX_DAYS,
+                                               "description": "Longest allowed rotation period in days."}}),
+    stack_rule("no-master-secret-in-tasks", area="secrets", check=_no_master_in_tasks,
+               summary="No ECS task definition reads the database master's secret",
+               reference="seed: least privilege (app roles, not the master user)"),
+    resource_rule("lambda-in-vpc-with-own-logs", area="database access", types=[FUNCTION], check=_function_hardened,
+                  summary="Functions run in the VPC, log to their own log group and use a supported runtime",
+                  reference="Checkov CKV_AWS_117, CKV_AWS_363"),
+    stack_rule("redis-rbac-default-user-off", area="cache", check=_redis_default_user_off,
+               summary="Redis authenticates RBAC users (no AUTH token) and its `default` user is disabled",
+               reference="seed: Redis AUTH; cdk-nag AEC6; Checkov CKV_AWS_31"),
+]

@@ -1,0 +1,126 @@
+"""The connection budget rule: every stack fits at maximum scale; raising a pool or a task maximum past it is a config
+error that names the numbers (components/connection_budget.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import stack_config
+from components import connection_budget as budget
+from offline.engine import StackRun
+from offline.engine import stack_config as raw_stack_config
+from tests.configs import MINIMAL_VALID
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_every_stack_fits_its_budget_at_maximum_scale(stack: str) -> None:
+    raw, secret_keys, _ = raw_stack_config(stack)
+    config = stack_config.load(raw, stack=stack, secret_keys=set(secret_keys))
+    inputs = stack_config.connection_budget_inputs(config)
+    assert budget.check(inputs) == []
+    assert budget.largest_pool(inputs) == config.app.database_pool_size, "the pool is the largest that fits"
+
+
+def test_the_budget_counts_the_deployment_surge_and_both_pools(prod: StackRun) -> None:
+    raw, secret_keys, _ = raw_stack_config("prod")
+    inputs = stack_config.connection_budget_inputs(stack_config.load(raw, stack="prod", secret_keys=set(secret_keys)))
+    text = budget.describe(inputs)
+    assert text.startswith("web 24 tasks (webMaxCount 12 × 200% deployment surge) + ai 12 tasks (aiMaxCount 6 × "
+                           "200% deployment surge) = 36 tasks × 2 Prisma pools (DATABASE_URL, DATABASE_READ_URL) of 10")
+    assert "via RDS Proxy: 360 pinned connections + 30% headroom = 468 ≤ proxy cap 480" in text
+    assert ("primary: proxy cap 480 + migration 3 + backup 2 + db-admin 6 + reserved 3 + rds_superuser 2 = 496 ≤ 600"
+            in text)
+    assert "each replica (all reads may resolve to one): 360 + reserved 3 + rds_superuser 2 = 365 ≤ dbMaxConnections" \
+        in text
+    service = prod.one("aws:ecs/service:Service", "web")
+    assert service.inputs["deploymentMaximumPercent"] == budget.DEPLOYMENT_MAXIMUM_PERCENT  # one fact
+
+
+def failure(run_variant: Callable[..., StackRun], stack: str, **overrides: Any) -> str:
+    run = run_variant(stack, **overrides)
+    assert not run.ok
+    return str(run.error)
+
+
+def test_a_larger_pool_fails_naming_every_number(run_variant: Callable[..., StackRun]) -> None:
+    error = failure(run_variant, "prod", appDatabasePoolSize=20)
+    assert ("maratron:appDatabasePoolSize = 20: the PostgreSQL connection budget is exceeded at maximum scale: "
+            "web 24 tasks (webMaxCount 12 × 200% deployment surge) + ai 12 tasks (aiMaxCount 6 × 200% deployment "
+            "surge) = 36 tasks × 2 Prisma pools (DATABASE_URL, DATABASE_READ_URL) of 20; reads on the replicas; via "
+            "RDS Proxy: 720 pinned connections + 30% headroom = 936 > proxy cap 480 (dbProxyMaxConnectionsPercent 80% "
+            "of dbMaxConnections 600)") in error
+    assert "each replica (all reads may resolve to one): 720 + reserved 3 + rds_superuser 2 = 725 > dbMaxConnections" \
+        in error
+    assert ("Allowed: appDatabasePoolSize ≤ 10 at these task counts, or lower webMaxCount/aiMaxCount, or raise "
+            "dbMaxConnections (≤ 901 on db.m7g.large) / dbProxyMaxConnectionsPercent") in error
+
+
+def test_a_larger_task_maximum_fails_naming_the_tasks(run_variant: Callable[..., StackRun]) -> None:
+    error = failure(run_variant, "prod", webMaxCount=20)
+    assert "web 40 tasks (webMaxCount 20 × 200% deployment surge)" in error
+    assert "520 pinned connections + 30% headroom = 676 > proxy cap 480" in error
+    assert "appDatabasePoolSize ≤ 7 at these task counts" in error
+
+
+def test_without_a_proxy_reads_and_writes_share_the_primary(run_variant: Callable[..., StackRun]) -> None:
+    error = failure(run_variant, "dev", webMaxCount=4)
+    assert "reads share the writer path (no replica)" in error
+    assert "web 8 tasks (webMaxCount 4 × 200% deployment surge) + ai 4 tasks" in error
+    assert "primary: 72 + migration 3 + backup 2 + db-admin 6 + reserved 3 + rds_superuser 2 = 88 > " \
+           "dbMaxConnections 80" in error
+
+
+def test_max_connections_cannot_exceed_the_instance_memory(run_variant: Callable[..., StackRun]) -> None:
+    error = failure(run_variant, "prod", dbMaxConnections=1000)
+    assert ("maratron:dbMaxConnections = 1000: exceeds 901, RDS's default for the memory of db.m7g.large "
+            "(LEAST(DBInstanceClassMemory/9531392, 5000))") in error
+
+
+def test_the_proxy_share_respects_aws_minimum_and_leaves_room(run_variant: Callable[..., StackRun]) -> None:
+    error = failure(run_variant, "prod", dbProxyMaxConnectionsPercent=10)
+    assert "maratron:dbProxyMaxConnectionsPercent = 10: below 20, AWS's minimal recommended MaxConnectionsPercent " \
+           "for db.m7g.large" in error
+    error = failure(run_variant, "prod", dbProxyMaxConnectionsPercent=100)
+    assert ("maratron:dbProxyMaxConnectionsPercent = 100: leaves no room for the direct clients: proxy cap 600 + "
+            "migration 3 + backup 2 + db-admin 6 + reserved 5 = 616 > dbMaxConnections 600; allowed: at most 97") \
+        in error
+
+
+def test_prod_needs_the_proxy_and_rotation_within_30_days() -> None:
+    raw = {**MINIMAL_VALID, "maratron:environment": "prod", "maratron:natGateways": "perAz",
+           "maratron:dbProxyEnabled": "false", "maratron:credentialRotationDays": "45"}
+    with pytest.raises(stack_config.ConfigError) as caught:
+        stack_config.load(raw, stack="test")
+    found = [str(p) for p in caught.value.problems]
+    assert any(p.startswith("maratron:dbProxyEnabled = false: prod needs true") for p in found), found
+    assert any(p.startswith("maratron:credentialRotationDays = 45: prod rotates every generated credential at "
+                            "least every 30 days") for p in found), found
+
+
+@pytest.mark.parametrize(("instance_class", "memory", "ceiling"), [
+    ("db.t4g.micro", 1, 112), ("db.t4g.medium", 4, 450), ("db.m7g.large", 8, 901), ("db.r6g.xlarge", 32, 3604),
+    ("db.m6i.4xlarge", 64, 5000), ("db.x2g.large", 32, 3604), ("db.z1d.large", None, None),
+])
+def test_instance_memory_and_ceiling(instance_class: str, memory: float | None, ceiling: int | None) -> None:
+    assert budget.instance_memory_gib(instance_class) == memory
+    assert budget.max_connections_ceiling(instance_class) == ceiling
+
+
+def test_the_documented_budget_table_matches_the_stacks() -> None:
+    """docs/database-access.md's table states each stack's pool and max_connections: they must be the real ones."""
+    from pathlib import Path
+
+    table = {line.split("|")[1].strip().split(" ")[0]: [c.strip() for c in line.split("|")[1:-1]]
+             for line in (Path(__file__).resolve().parent.parent / "docs" / "database-access.md").read_text()
+             .splitlines() if line.startswith(("| dev ", "| staging ", "| prod "))}
+    assert set(table) == {"dev", "staging", "prod"}
+    for stack, row in table.items():
+        raw, secret_keys, _ = raw_stack_config(stack)
+        config = stack_config.load(raw, stack=stack, secret_keys=set(secret_keys))
+        assert row[2] == str(config.app.database_pool_size), stack
+        assert row[7].split(" ")[0] == str(config.database.tuning.max_connections), stack
+        ceiling = budget.max_connections_ceiling(config.database.instance_class)
+        assert row[7] == f"{config.database.tuning.max_connections} ({ceiling})", stack
