@@ -1,4 +1,4 @@
-"""A local moto server for the operations tools' tests (the same setup test_verify.py makes for itself)."""
+"""A local moto server for the operations tools' tests (one per module, reset before and after)."""
 
 from __future__ import annotations
 

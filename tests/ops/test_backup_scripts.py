@@ -13,12 +13,14 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.ops.local_postgres import LocalPostgres, running_postgres
 
 BACKUP_DIR = Path(__file__).resolve().parents[2] / "ops" / "backup"
 BACKUP = BACKUP_DIR / "backup.sh"
@@ -326,25 +328,6 @@ def test_dockerfile_runs_as_uid_1001_with_pg15_client_and_no_secrets() -> None:
 # --- round trip with a real PostgreSQL 15 (skipped where its server binaries are not installed) -------------------
 
 
-def _postgres_bindir() -> Path | None:
-    candidates = [Path(p).resolve().parent for p in (shutil.which("pg_ctl"),) if p]
-    candidates += sorted(Path("/usr/lib/postgresql").glob("15/bin"))
-    return next((d for d in candidates if (d / "pg_ctl").exists() and (d / "initdb").exists()), None)
-
-
-@dataclass(frozen=True)
-class LocalPostgres:
-    bindir: Path
-    url: str  # admin URL of the `postgres` database
-    ca: Path  # the server's self-signed certificate: the root to verify it against
-
-    def sql(self, database: str, command: str) -> str:
-        return subprocess.run([str(self.bindir / "psql"), "-Atq", "-v", "ON_ERROR_STOP=1",
-                               f"{self.url.rsplit('/', 1)[0]}/{database}", "-c", command],
-                              capture_output=True, text=True, check=True,
-                              env={"PGSSLMODE": "verify-full", "PGSSLROOTCERT": str(self.ca)}).stdout
-
-
 SEED_SQL = """
 CREATE EXTENSION "uuid-ossp"; CREATE EXTENSION pg_trgm; CREATE EXTENSION pg_stat_statements;
 CREATE TABLE "Users" (id uuid PRIMARY KEY DEFAULT uuid_generate_v4(), email text NOT NULL);
@@ -360,49 +343,11 @@ INSERT INTO "Posts" (body) VALUES ('first run');
 
 
 @pytest.fixture(scope="module")
-def local_postgres() -> Any:
-    bindir = _postgres_bindir()
-    if bindir is None or not shutil.which("openssl"):
-        pytest.skip("PostgreSQL 15 server binaries or openssl not installed (apt-get install postgresql-15)")
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses root: run the server as the distribution's postgres user
-        if not shutil.which("runuser"):
-            pytest.skip("running as root without runuser")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    import tempfile
-
-    root = Path(tempfile.mkdtemp(prefix="maratron-pg-"))  # not under pytest's 0700 base: postgres must reach it
-    data = root / "data"
-    if as_user:
-        shutil.chown(root, "postgres")
-    subprocess.run([*as_user, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync",
-                    "-E", "UTF8"], check=True, capture_output=True)
-    # TLS on, with a self-signed certificate for 127.0.0.1 that the scripts verify (sslmode=verify-full).
-    subprocess.run(["openssl", "req", "-new", "-x509", "-days", "1", "-nodes", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(data / "server.key"),
-                    "-out", str(data / "server.crt")], check=True, capture_output=True)
-    ca = root / "ca.pem"
-    shutil.copyfile(data / "server.crt", ca)
-    (data / "server.key").chmod(0o600)
-    if as_user:
-        for file in ("server.key", "server.crt"):
-            shutil.chown(data / file, "postgres")
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={root} -c ssl=on -c fsync=off"
-    ctl = [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "log")]
-    subprocess.run([*ctl, "-o", options, "-w", "start"], check=True, capture_output=True)
-    try:
-        server = LocalPostgres(bindir, f"postgresql://postgres@127.0.0.1:{port}/postgres", ca)
+def local_postgres() -> Iterator[LocalPostgres]:
+    with running_postgres() as server:
         server.sql("postgres", "CREATE DATABASE maratrondb")
         server.sql("maratrondb", SEED_SQL)
         yield server
-    finally:
-        subprocess.run([*ctl, "-m", "immediate", "stop"], check=False, capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_round_trip_with_real_postgres(local_postgres: LocalPostgres, tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -24,42 +23,9 @@ import pytest
 
 from ops import verify
 from ops.verify import Status, evaluate_target_health
+from tests.ops.conftest import REGION
 
-REGION = "us-east-1"
-ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_REGION": REGION,
-    # Never pick up a developer's real profile or credentials file.
-    "AWS_CONFIG_FILE": os.devnull,
-    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",  # the fixture launches no instance; loading the AMI catalog costs seconds
-}
 ALL_CHECKS = [name for name, _ in verify.CHECKS]
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    saved = {key: os.environ.get(key) for key in [*ENV, "AWS_PROFILE"]}
-    os.environ.update(ENV)
-    os.environ.pop("AWS_PROFILE", None)
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @dataclass
@@ -258,8 +224,8 @@ def build_healthy(endpoint: str) -> Deployment:
 
 
 @pytest.fixture(scope="module")
-def deployment(endpoint: str) -> Deployment:
-    return build_healthy(endpoint)
+def deployment(moto_endpoint: str) -> Deployment:
+    return build_healthy(moto_endpoint)
 
 
 
