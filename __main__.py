@@ -18,6 +18,7 @@ from components.cluster import Cluster, ClusterArgs
 from components.connections import grant
 from components.constants import WEB_PORT
 from components.database import Database, DatabaseArgs
+from components.disaster_recovery import DisasterRecovery, DisasterRecoveryArgs
 from components.encryption import EncryptionKeys, EncryptionKeysArgs
 from components.images import ImageRepository, ImageRepositoryArgs, ImageSource
 from components.load_balancer import LoadBalancer, LoadBalancerArgs, cors_header_origin
@@ -32,6 +33,7 @@ from components.observability import (
     ServiceWatch,
     WafWatch,
 )
+from components.restore_drill import RestoreDrill, RestoreDrillArgs
 from components.service import FargateService, FargateServiceArgs, LoadBalancerAttachment
 from components.task import ContainerSpec, FargateTask, FargateTaskArgs, TaskSize
 from components.waf import WebFirewall, WebFirewallArgs
@@ -62,6 +64,12 @@ cache = Cache("cache", CacheArgs(
 storage = BackupStorage("storage", BackupStorageArgs(
     context=aws_context, settings=config.storage, key=keys.backups, access_log_expiration_days=retention,
     removal_policy=removal, name_prefix=prefix, tags=tags))
+
+# Disaster recovery: the RDS automated backups, the dumps and the archive, copied to the DR region (drRegion).
+recovery = DisasterRecovery("dr", DisasterRecoveryArgs(
+    context=aws_context, region=config.dr_region, sources=storage.replication_sources(), database=database.primary,
+    backup_retention_days=config.database.backup_retention_days, settings=config.recovery,
+    access_log_expiration_days=retention, removal_policy=removal, name_prefix=prefix, tags=tags))
 
 # --- edge ------------------------------------------------------------------------------------------------------------
 load_balancer = LoadBalancer("load-balancer", LoadBalancerArgs(
@@ -152,6 +160,14 @@ backup_job = BackupJob("backup", BackupJobArgs(
     bucket_write_statements=storage.write_backups_statements(), logs_key=keys.logs, log_retention_days=retention,
     name_prefix=prefix, tags=tags))
 
+# Every day the newest dump of the DR copy is restored into a throw-away PostgreSQL and checked (with DR on).
+drill = RestoreDrill("restore-drill", RestoreDrillArgs(
+    context=aws_context, environment=config.environment, source=recovery.replica("backups"),
+    cluster_arn=cluster.cluster.arn, vpc_id=network.vpc.id, subnet_ids=network.subnet_ids("app"),
+    image=images["backup"].image_uri, repository=images["backup"].repository, logs_key=keys.logs,
+    log_retention_days=retention, storage_gib=config.recovery.drill_storage_gib, name_prefix=prefix,
+    tags=tags)) if recovery.enabled else None
+
 # Alarms and the dashboard watch every box above; alarms notify the SNS topic.
 observability = Observability("observability", ObservabilityArgs(
     context=aws_context, settings=config.alerts, topic_key=keys.logs, name_prefix=prefix, tags=tags,
@@ -162,7 +178,8 @@ observability = Observability("observability", ObservabilityArgs(
     database=DatabaseWatch(database.primary.identifier, database.replica_identifiers,
                            max_connections=config.database.tuning.max_connections),
     cache=CacheWatch(cache.group_id, cache.member_ids),
-    backup=BackupWatch(dimensions={"Environment": config.environment})))
+    backup=BackupWatch(dimensions={"Environment": config.environment}),
+    replication=recovery.replication_watches(), drill=drill.watch if drill else None))
 
 # --- network paths: each grant is the target's ingress rule and the source's egress rule (components/connections.py)
 grant(load_balancer, web)  # the ALB's only egress
@@ -175,4 +192,4 @@ for client in (web, ai):
 export_contract(contract_values(StackParts(
     config=config, keys=keys, network=network, load_balancer=load_balancer, firewall=firewall, database=database,
     cache=cache, storage=storage, cluster=cluster, images=images, web=web, ai=ai, migrate=migrate,
-    backup_job=backup_job, observability=observability)))
+    backup_job=backup_job, observability=observability, recovery=recovery, drill=drill)))

@@ -124,11 +124,16 @@ class FargateTaskArgs:
     """IAM statements of the task role: what the application itself calls on AWS; default none."""
     enable_execute_command: bool = False
     """ECS Exec (a shell into running tasks): off by default; on adds the SSM channel permissions to the task role."""
+    ephemeral_storage_gib: int | None = None
+    """Task ephemeral storage in GiB, 21-200 (it holds the image too); default None: Fargate's 20 GiB
+    (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-storage.html)."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for every taggable child."""
 
     def __post_init__(self) -> None:
         require_valid(self.size)
+        if self.ephemeral_storage_gib is not None and not 21 <= self.ephemeral_storage_gib <= 200:
+            raise ValueError(f"ephemeral_storage_gib {self.ephemeral_storage_gib}: Fargate allows 21-200 GiB")
 
 
 class FargateTask(pulumi.ComponentResource):
@@ -233,6 +238,8 @@ class FargateTask(pulumi.ComponentResource):
             execution_role_arn=self.execution_role.arn,
             task_role_arn=self.task_role.arn,
             volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=_volume_name(path)) for path in container.scratch_paths],
+            ephemeral_storage=aws.ecs.TaskDefinitionEphemeralStorageArgs(size_in_gib=args.ephemeral_storage_gib)
+            if args.ephemeral_storage_gib else None,
             container_definitions=pulumi.Output.json_dumps([self._container_definition()]),
             tags=self._tags("task"),
             opts=child,
