@@ -68,9 +68,12 @@ def test_cross_region_backup_replication_is_one_assumed_copy_of_the_source() -> 
           {"sourceDbInstanceArn": primary.outputs["arn"], "region": "us-west-2"}, parent=primary,
           prop_deps={"sourceDbInstanceArn": [primary]})
     report = cost.estimate(s.run())
-    (line,) = [x for x in report.lines if x.resource == "db-backups"]
-    assert line.assumed and "us-west-2" in line.what
-    assert line.monthly_usd == pytest.approx(40 * TABLE.usd("rds.backup_storage_gb_month"))
+    storage, transfer = [x for x in report.lines if x.resource == "db-backups"]
+    assert storage.assumed and "us-west-2" in storage.what and storage.category == "capacity"
+    assert storage.monthly_usd == pytest.approx(40 * TABLE.usd("rds.backup_storage_gb_month"))
+    # "DB snapshot copy charges apply to the data transfer": usage, it grows with the data.
+    assert transfer.category == "usage" and transfer.assumed
+    assert transfer.monthly_usd == pytest.approx(40 * TABLE.usd("s3.inter_region_transfer_gb"))
 
 
 def test_performance_insights_beyond_seven_days_is_overhead_per_vcpu() -> None:

@@ -220,6 +220,9 @@ def test_the_stack_watches_every_box_and_alarms_go_to_the_topic(any_stack: Stack
         *(f"cache-{n:03d}-{k}" for n in range(1, members + 1)
           for k in ("engine-cpu", "memory", "evictions", "replication-lag")),
         "waf-blocked-requests", "backup-missing",
+        # With a DR region (prod): a failure alarm per replicated bucket, the drill's missing and stale-copy alarms.
+        *(("s3-backups-replication-failed", "s3-archive-replication-failed", "restore-drill-missing",
+           "dr-dump-stale") if any_stack.stack == "prod" else ()),
     ]
     assert any_stack.outputs["alarmNames"] == [f"{stack_prefix}-{name}" for name in expected]
     assert len(replicas) == {"dev": 0, "staging": 1, "prod": 2}[any_stack.stack]
@@ -238,6 +241,11 @@ def test_the_stack_watches_every_box_and_alarms_go_to_the_topic(any_stack: Stack
     assert dimensions[f"{stack_prefix}-cache-001-engine-cpu"] == {"CacheClusterId": f"{stack_prefix}-redis-001"}
     # The backup job publishes with Environment=<env> (ops/backup/backup.sh); the alarm must watch exactly that.
     assert dimensions[f"{stack_prefix}-backup-missing"] == {"Environment": any_stack.config["maratron:environment"]}
+    if any_stack.stack == "prod":  # the drill publishes with Environment=<env> too (ops/backup/restore_drill.sh)
+        assert dimensions[f"{stack_prefix}-restore-drill-missing"] == {"Environment": "prod"}
+        buckets = {b.name: b.outputs["bucket"] for b in any_stack.of_type("aws:s3/bucket:Bucket")}
+        assert dimensions[f"{stack_prefix}-s3-backups-replication-failed"] == {
+            "SourceBucket": buckets["storage-backups"], "DestinationBucket": buckets["dr-backups"], "RuleId": "dr"}
     topic = any_stack.one(TOPIC)
     assert topic.inputs["kmsMasterKeyId"] == any_stack.one("aws:kms/key:Key", "keys-logs").outputs["arn"]
     assert all(a.inputs["alarmActions"] == [topic.outputs["arn"]] for a in any_stack.of_type(ALARM))
@@ -297,7 +305,7 @@ def test_dashboard_has_a_row_per_watched_tier_referencing_the_watched_resources(
     assert full.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardName"] == "maratron-prod"
     headers = [w["properties"]["markdown"] for w in widgets if w["type"] == "text"]
     assert headers == ["## Edge (ALB)", "## Services (ECS)", "## Database (RDS PostgreSQL)",
-                       "## Cache (ElastiCache Redis)", "## WAF", "## Backups"]
+                       "## Cache (ElastiCache Redis)", "## WAF", "## Backups", "## Disaster recovery"]
     status = [w for w in widgets if w["type"] == "alarm"]
     assert len(status) == 1
     assert status[0]["properties"]["alarms"] == [f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:{name}"
