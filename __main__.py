@@ -41,6 +41,7 @@ from stack_outputs import StackParts, contract_values, export_contract
 
 config = stack_config.load()  # every config problem at once, before any resource is registered
 aws_context = AwsContext.lookup(config.region)
+stack_config.require_account(config, aws_context.account_id)  # ARNs in config must be this account's
 prefix, tags, retention, removal = config.name_prefix, config.tags, config.log_retention_days, config.removal_policy
 
 keys = EncryptionKeys("keys", EncryptionKeysArgs(

@@ -48,7 +48,8 @@ from components.settings import (
 )
 from components.waf import WafSettings
 
-__all__ = ["ENVIRONMENTS", "PROJECT", "ConfigError", "ConfigProblem", "StackConfig", "load", "schema_entries"]
+__all__ = ["ENVIRONMENTS", "PROJECT", "ConfigError", "ConfigProblem", "StackConfig", "load", "require_account",
+           "schema_entries"]
 
 PROJECT_DIR = Path(__file__).resolve().parent
 Environment = Literal["dev", "staging", "prod"]
@@ -219,6 +220,22 @@ def load(raw: Mapping[str, str] | None = None, *, stack: str | None = None,
     if problems:
         raise ConfigError(problems)
     return config
+
+
+def require_account(config: StackConfig, account_id: str) -> None:
+    """Every ARN in the configuration must be of the account the stack deploys to: an example ARN copied from a stack
+    file, or another account's resource, fails here, before the program registers a resource (RDS cannot restore,
+    and an ALB cannot serve, what belongs to another account). Call it once the account is known."""
+    found = []
+    for key, arn in (("dbRestoreFromBackupsArn", config.database.restore_from),
+                     ("dbRestoreKmsKeyArn", config.database.restore_kms_key_arn),
+                     ("certificateArn", config.load_balancer.certificate_arn)):
+        parts = arn.split(":")
+        if arn and len(parts) > 4 and parts[4] != account_id:
+            found.append(ConfigProblem(key, arn, f"must be in the account this stack deploys to ({account_id}), not "
+                                       f"{parts[4]}"))
+    if found:
+        raise ConfigError(found)
 
 
 def _cross_section_rules(config: StackConfig, rules: Rules) -> None:

@@ -571,9 +571,16 @@ def _n(value: float) -> str:
 def estimate(run: StackRun, table: PriceTable | None = None, assumptions: Assumptions | None = None) -> CostReport:
     """The monthly cost report of one stack run."""
     region = run.config.get("aws:region", "us-east-1")
-    table = table or PriceTable.load(region)
+    if table is None:
+        try:
+            table = PriceTable.load(region)
+        except FileNotFoundError:
+            # A stack in a region without a table (the DR stack in us-west-2) is priced at us-east-1 list prices,
+            # and the report says so: most of these services cost the same in the US regions, not all.
+            table = PriceTable.load("us-east-1")
     environment = str(unwrap_secrets(run.config.get("maratron:environment", run.stack)))
-    report = CostReport(stack=run.stack, environment=environment, as_of=table.as_of, region=table.region,
+    priced_as = table.region if table.region == region else f"{region} priced at {table.region}"
+    report = CostReport(stack=run.stack, environment=environment, as_of=table.as_of, region=priced_as,
                         assumptions=assumptions or assumptions_for(environment))
     pricer = _Pricer(run, table, report.assumptions, report)
     for resource in run.resources:
