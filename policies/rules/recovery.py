@@ -201,12 +201,16 @@ def _drill_scheduled(args: StackValidationArgs, report: ReportViolation) -> None
     replicated = of_type(resources, REPLICATION)
     if not replicated:
         return  # nothing is copied to a DR region: nothing to drill (s3-data-buckets-replicated owns that)
-    for schedule in of_type(resources, SCHEDULE):
-        tasks = [t for t in linked(schedule, "target") if t.resource_type == TASK_DEFINITION and _runs_drill(t)]
-        if tasks and schedule.props.get("state", "ENABLED") == "ENABLED":
-            return
-    report(f"the stack replicates its backups to a DR region but no ENABLED schedule runs the restore drill "
-           f"({DRILL_COMMAND}): an untested DR copy is not a DR plan", replicated[0].urn)
+    drills = [s for s in of_type(resources, SCHEDULE)
+              if any(t.resource_type == TASK_DEFINITION and _runs_drill(t) for t in linked(s, "target"))]
+    if any(s.props.get("state", "ENABLED") == "ENABLED" for s in drills):
+        return
+    for schedule in drills:
+        report(f"the restore drill's schedule is {schedule.props.get('state')}: the DR copy is no longer tested",
+               schedule.urn)
+    if not drills:
+        report(f"the stack replicates its backups to a DR region but no schedule runs the restore drill "
+               f"({DRILL_COMMAND}): an untested DR copy is not a DR plan", replicated[0].urn)
 
 
 REFERENCE_CRR = "seed: disaster recovery plan tested; Checkov CKV_AWS_144"

@@ -58,6 +58,8 @@ class Break:
 
 
 PRIMARY = ("replicateSourceDb", None)
+REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
+BACKUPS_REPLICATION = "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"
 CONTAINER = ("containerDefinitions", "<json>", 0)
 SWEEP: list[Break] = [
     # network (on the branch today)
@@ -134,6 +136,17 @@ SWEEP: list[Break] = [
           "s3-tls-only-policy"),
     Break("aws:s3/bucket:Bucket", ("forceDestroy",), True, "s3-no-force-destroy"),
     Break("aws:s3/bucket:Bucket", (PROTECT,), False, "stateful-resources-protected"),
+    # disaster recovery
+    Break(REPLICATION, ("rules", 0, "deleteMarkerReplication", "status"), "Enabled", "s3-replication-keeps-deletes"),
+    Break(REPLICATION, ("rules", 0, "destination", "encryptionConfiguration"), DELETE, "s3-replication-replica-cmk"),
+    Break(REPLICATION, ("rules", 0, "sourceSelectionCriteria"), DELETE, "s3-replication-replica-cmk"),
+    Break(REPLICATION, ("rules", 0, "destination", "metrics", "status"), "Disabled", "s3-replication-metrics"),
+    Break("aws:s3/bucket:Bucket", ("objectLockEnabled",), False, "s3-replica-object-lock",
+          ("bucketPrefix", "maratron-prod-backups-dr-")),
+    Break(BACKUPS_REPLICATION, ("kmsKeyId",), DELETE, "rds-backups-replicated"),
+    Break(BACKUPS_REPLICATION, ("retentionPeriod",), 3, "rds-backups-replicated"),
+    Break("aws:scheduler/schedule:Schedule", ("state",), "DISABLED", "restore-drill-scheduled",
+          ("description", "maratron-prod: restore the newest DR dump and check it (daily)")),
 ]
 
 
@@ -203,7 +216,8 @@ def test_sweep_covers_every_policy_that_can_be_broken_in_one_resource() -> None:
     stack_only = {"vpc-flow-logs", "alb-waf-rate-limit", "alb-has-https-listener", "s3-bucket-hardening",
                   "rds-primary-has-replica", "data-store-ingress-from-security-groups-only",
                   "security-group-no-internet-ingress", "alb-access-logs", "ecs-cluster-container-insights",
-                  "kms-key-policy-no-public-principal", "redis-in-vpc", "no-hard-coded-secrets"}
+                  "kms-key-policy-no-public-principal", "redis-in-vpc", "no-hard-coded-secrets",
+                  "s3-data-buckets-replicated"}
     from policies.rules import ALL_RULES
 
     assert {r.policy.name for r in ALL_RULES} - stack_only <= {e.policy for e in SWEEP}
