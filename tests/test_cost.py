@@ -308,3 +308,88 @@ def test_price_rules_and_free_types_do_not_overlap() -> None:
     report = cost.CostReport("x", "prod", "", "", cost.ASSUMPTIONS["prod"])
     pricer = cost._Pricer(s.run(), TABLE, cost.ASSUMPTIONS["prod"], report)
     assert not set(pricer.handlers) & cost.FREE_TYPES
+
+
+# --- disaster recovery ------------------------------------------------------------------------------------------------
+
+def replicated_stack(*, rtc: bool = False) -> tuple[SyntheticStack, Any, Any]:
+    s = SyntheticStack()
+    source = s.add("aws:s3/bucket:Bucket", "backups", {"bucketPrefix": "maratron-prod-backups-"})
+    replica = s.add("aws:s3/bucket:Bucket", "backups-dr", {"bucketPrefix": "maratron-prod-backups-dr-",
+                                                           "region": "us-west-2"})
+    destination: dict[str, Any] = {"bucket": replica.outputs["arn"], "storageClass": "STANDARD_IA",
+                                   "metrics": {"status": "Enabled"}}
+    if rtc:
+        destination["replicationTime"] = {"status": "Enabled", "time": {"minutes": 15}}
+    s.add("aws:s3/bucketReplicationConfig:BucketReplicationConfig", "backups-replication",
+          {"bucket": "b", "rules": [{"status": "Enabled", "destination": destination}]},
+          prop_deps={"bucket": [source], "rules": [replica]})
+    return s, source, replica
+
+
+def test_replica_buckets_are_priced_at_their_replication_storage_class() -> None:
+    s, _, _ = replicated_stack()
+    report = cost.estimate(s.run())
+    gb = cost.ASSUMPTIONS["prod"].s3_gb_per_bucket
+    assert line_total(report, "backups") == pytest.approx(gb * TABLE.usd("s3.standard.storage_gb_month"))
+    (replica,) = [x for x in report.lines if x.resource == "backups-dr"]
+    assert replica.category == "capacity" and "Standard-IA replicas in us-west-2" in replica.what
+    assert replica.monthly_usd == pytest.approx(gb * TABLE.usd("s3.standard_ia.storage_gb_month"))
+
+
+@pytest.mark.parametrize("rtc", [False, True])
+def test_replication_metrics_are_overhead_and_replicated_bytes_are_usage(rtc: bool) -> None:
+    s, _, _ = replicated_stack(rtc=rtc)
+    report = cost.estimate(s.run())
+    lines = {x.category: x for x in report.lines if x.resource == "backups-replication" and "Control" not in x.what}
+    assert lines["overhead"].monthly_usd == pytest.approx(4 * TABLE.usd("cloudwatch.custom_metric_month"))
+    gb = cost.ASSUMPTIONS["prod"].replication_gb_per_bucket
+    assert lines["usage"].assumed and lines["usage"].monthly_usd == pytest.approx(
+        gb * TABLE.usd("s3.inter_region_transfer_gb"))
+    rtc_lines = [x for x in report.lines if "Replication Time Control" in x.what]
+    assert len(rtc_lines) == int(rtc)
+    if rtc:
+        assert rtc_lines[0].category == "usage"
+        assert rtc_lines[0].monthly_usd == pytest.approx(gb * TABLE.usd("s3.replication_time_control_gb"))
+
+
+@pytest.mark.parametrize(("expression", "runs"), [
+    ("rate(6 hours)", 730 / 6), ("rate(1 day)", 730 / 24), ("rate(30 minutes)", 730 * 2),
+    ("cron(30 5 * * ? *)", 730 / 24), ("cron(0 5 ? * SUN,WED *)", 730 / 24 / 7 * 2), ("cron(*/5 * * * ? *)", 730),
+])
+def test_schedule_runs_per_month(expression: str, runs: float) -> None:
+    assert cost.runs_per_month(expression, 730) == pytest.approx(runs)
+
+
+def test_scheduled_drill_runs_are_overhead_and_its_cross_region_reads_usage() -> None:
+    s = SyntheticStack()
+    task = s.add("aws:ecs/taskDefinition:TaskDefinition", "restore-drill", {
+        "cpu": "1024", "memory": "4096", "runtimePlatform": {"cpuArchitecture": "ARM64"},
+        "ephemeralStorage": {"sizeInGib": 50},
+        "containerDefinitions": json.dumps([{"name": "restore-drill", "command": ["restore_drill.sh"]}])})
+    s.add("aws:scheduler/schedule:Schedule", "drill", {"scheduleExpression": "cron(30 5 * * ? *)", "target": {
+        "ecsParameters": {"taskDefinitionArn": task.outputs["arn"]}}})
+    report = cost.estimate(s.run())
+    runs, a = 730 / 24, cost.ASSUMPTIONS["prod"]
+    hourly = TABLE.usd("fargate.vcpu_hour.arm64") + 4 * TABLE.usd("fargate.gb_hour.arm64") + \
+        30 * TABLE.usd("fargate.ephemeral_storage_gb_hour")
+    (run_line,) = [x for x in report.lines if x.resource == "drill" and x.category == "overhead"]
+    assert run_line.monthly_usd == pytest.approx(runs * a.scheduled_task_hours_per_run * hourly)
+    (reads,) = [x for x in report.lines if x.resource == "drill" and x.category == "usage"]
+    assert reads.monthly_usd == pytest.approx(runs * a.drill_download_gb_per_run * (
+        TABLE.usd("s3.inter_region_transfer_gb") + TABLE.usd("natgateway.gb_processed")))
+
+
+def test_a_region_without_a_price_table_is_priced_at_us_east_1_and_says_so() -> None:
+    s = SyntheticStack(region="us-west-2")
+    s.add("aws:kms/key:Key", "key")
+    report = cost.estimate(s.run())
+    assert report.region == "us-west-2 priced at us-east-1" and report.total() > 0
+
+
+def test_prod_dr_stays_within_the_overhead_target(prod: StackRun) -> None:
+    report = cost.estimate(prod)
+    dr = [x for x in report.lines if x.resource.startswith(("dr-", "restore-drill"))]
+    assert {x.category for x in dr} == {"capacity", "overhead", "usage"}
+    assert sum(x.monthly_usd for x in dr if x.category == "overhead") < 10  # key, metrics, drill runs
+    assert report.checks()[0][1] is True
