@@ -70,7 +70,8 @@ def check_instance_class(value: str) -> str | None:
 def check_optional_backups_arn(value: str) -> str | None:
     if not value or AUTOMATED_BACKUPS_ARN_PATTERN.match(value):
         return None
-    return "must be the ARN of replicated automated backups (arn:aws:rds:<region>:<account>:auto-backup:ab-...), or empty"
+    return ("must be the ARN of replicated automated backups (arn:aws:rds:<region>:<account>:auto-backup:ab-...), "
+            "or empty")
 
 
 def check_restore_time(value: str) -> str | None:

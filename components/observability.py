@@ -29,9 +29,9 @@ from components.alarm_catalog import (
     KINDS,
     MIB,
     OPERATORS,
-    max_evaluated_seconds,
     RUNNING_SHORTFALL_EXPRESSION,
     AlarmThresholds,
+    max_evaluated_seconds,
     threshold_value,
 )
 from components.base import AwsContext, named_tags, policy_json

@@ -559,8 +559,8 @@ def check_dr_replicas(ctx: Context) -> Verdict:
             if lock.get("ObjectLockEnabled") != "Enabled" or not retention:
                 problems.append(f"{bucket} has no Object Lock default retention (the DR copy could be deleted)")
             else:
-                facts.append(f"{bucket} locked {retention.get('Mode')} {retention.get('Days') or retention.get('Years')}"
-                             f"{' d' if retention.get('Days') else ' y'}")
+                span = f"{retention['Days']} d" if retention.get("Days") else f"{retention.get('Years')} y"
+                facts.append(f"{bucket} locked {retention.get('Mode')} {span}")
                 continue
         facts.append(f"{bucket} SSE-KMS, versioned")
     return judge(problems, facts)

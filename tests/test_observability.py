@@ -60,8 +60,8 @@ def dims(run: StackRun) -> dict[str, dict[str, str]]:
         "001": {"CacheClusterId": "maratron-prod-redis-001"},
         "waf": {"WebACL": "maratron-prod-waf", "Region": "us-east-1", "Rule": "ALL"},
         "backup": {"Database": "maratron-prod-db"},
-        "replication": {"SourceBucket": "maratron-prod-backups-src", "DestinationBucket": "maratron-prod-backups-dr-dst",
-                        "RuleId": "dr"},
+        "replication": {"SourceBucket": "maratron-prod-backups-src",
+                        "DestinationBucket": "maratron-prod-backups-dr-dst", "RuleId": "dr"},
         "drill": {"Environment": "prod"},
     }
 

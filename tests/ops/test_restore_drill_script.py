@@ -152,7 +152,7 @@ def test_drill_round_trip_with_real_postgres(local_postgres: LocalPostgres, tmp_
     work = Path(tempfile.mkdtemp(prefix="maratron-drill-"))  # not under pytest's 0700 base: postgres must reach it
     work.chmod(0o777)
     try:
-        with socket_port() as port:
+        with FreePort() as port:
             drill = run(DRILL, DR_BUCKET=DR_BUCKET, DR_REGION="us-west-2", ENVIRONMENT="prod",
                         METRIC_REGION="us-east-1", STUB_BUCKET_DIR=str(bucket), DRILL_WORK_DIR=str(work),
                         DRILL_PORT=str(port))
@@ -168,7 +168,7 @@ def test_drill_round_trip_with_real_postgres(local_postgres: LocalPostgres, tmp_
     assert leftovers == [], "data directory and dump removed, server stopped"
 
 
-class socket_port:
+class FreePort:
     """A free TCP port on 127.0.0.1 (released before the drill binds it)."""
 
     def __enter__(self) -> int:
