@@ -42,6 +42,13 @@ def test_every_stack_has_zero_mandatory_violations(pack: PolicyPackProcess, any_
     assert verdict.resources == len(any_stack.resources) and verdict.policies == len(pack.policy_names())
 
 
+def test_the_dr_stack_is_clean_too(pack: PolicyPackProcess, run_variant) -> None:  # type: ignore[no-untyped-def]
+    # Pulumi.dr.yaml is prod rebuilt in the DR region: every prod rule applies, the DR-copy rules exempt a restore.
+    dr = run_variant("dr")
+    verdict = check_run(dr, pack=pack)
+    assert verdict.mandatory == [], "\n".join(render_verdict(verdict))
+
+
 @dataclass(frozen=True)
 class Break:
     type: str
