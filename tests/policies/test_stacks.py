@@ -47,6 +47,7 @@ def test_the_dr_stack_is_clean_too(pack: PolicyPackProcess, run_variant) -> None
     dr = run_variant("dr")
     verdict = check_run(dr, pack=pack)
     assert verdict.mandatory == [], "\n".join(render_verdict(verdict))
+    assert load_pack_config("dr") == load_pack_config("prod")  # the DR stack is judged as production
 
 
 @dataclass(frozen=True)
