@@ -346,3 +346,13 @@ def test_restoring_takes_the_unavoidable_chain_and_the_app_starts_with_the_resto
     finish = {step.resource.name: step.finish for step in path.steps.values()}
     replicas = [finish[f"database-replica-{n}"] for n in (1, 2)]
     assert max(finish["web"], finish["ai"]) < min(replicas)  # the app serves before the replicas exist
+
+
+def test_component_refuses_a_dr_region_equal_to_its_own() -> None:
+    from components.base import AwsContext
+    from components.disaster_recovery import DisasterRecoveryArgs
+
+    context = AwsContext(account_id="123456789012", partition="aws", region="us-east-1")
+    with pytest.raises(ValueError, match="must differ from the stack's region"):
+        DisasterRecoveryArgs(context=context, region="us-east-1", sources=())
+    assert DisasterRecoveryArgs(context=context, region=None, sources=()).region is None
