@@ -197,7 +197,8 @@ class DatabaseSettings:
         "the key). Required with dbRestoreFromBackupsArn.", check=check_optional_key_arn)
     restore_time: str = setting(
         "dbRestoreTime", RESTORE_LATEST, "DR restore: the point in time to restore, latest (default: the latest "
-        "restorable time) or a UTC timestamp such as 2026-11-28T06:00:00Z within the backups' restore window.",
+        "restorable time) or a UTC timestamp such as 2026-11-28T06:00:00Z within the backups' restore window. Fixed "
+        "once restored: a change would replace the database (protect refuses it).",
         check=check_restore_time)
     performance_insights_retention_days: int = setting(
         "dbPerformanceInsightsRetentionDays", 7, "Performance Insights retention: 7 (free tier), a multiple of 31 up "
