@@ -45,7 +45,7 @@ pytest: $(VENV)/.installed
 
 ## The policy pack over every stack, as the engine drives it (non-zero on any mandatory violation).
 policy: $(VENV)/.installed
-	for stack in dev staging prod; do $(PY) -m offline.policy_runner $$stack || exit 1; done
+	for stack in dev staging prod dr; do $(PY) -m offline.policy_runner $$stack || exit 1; done
 
 ## Regenerate generated docs: the config reference (Pulumi.yaml), the outputs contract, the README's alarm table,
 ## the policy rule table and the taggable-type list the required-tags rule reads.

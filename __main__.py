@@ -1,7 +1,7 @@
 """Maratron on AWS — one call per box of the deployment guide's architecture diagram (docs/architecture.md).
 
-keys → network → data tier (database, cache, backup storage) → edge (load balancer, WAF) → app tier (images,
-cluster, secrets, AI and web services, migration task) → operations (backup job, alarms) → network paths → outputs.
+keys → network → data tier (database, cache, backup storage, DR copy) → edge (load balancer, WAF) → app tier (images,
+cluster, secrets, AI and web services, migration) → operations (backup job, restore drill, alarms) → paths → outputs.
 Each component takes its settings whole (stack_config.py reads and validates them all before anything is created).
 """
 
@@ -19,6 +19,7 @@ from components.cluster import Cluster, ClusterArgs
 from components.connections import grant
 from components.constants import WEB_PORT
 from components.database import Database, DatabaseArgs
+from components.disaster_recovery import DisasterRecovery, DisasterRecoveryArgs
 from components.encryption import EncryptionKeys, EncryptionKeysArgs
 from components.images import ImageRepository, ImageRepositoryArgs, ImageSource
 from components.load_balancer import LoadBalancer, LoadBalancerArgs, cors_header_origin
@@ -33,6 +34,7 @@ from components.observability import (
     ServiceWatch,
     WafWatch,
 )
+from components.restore_drill import RestoreDrill, RestoreDrillArgs
 from components.service import FargateService, FargateServiceArgs, LoadBalancerAttachment, ServiceConnectTimeout
 from components.task import ContainerSpec, FargateTask, FargateTaskArgs, TaskSize
 from components.waf import WebFirewall, WebFirewallArgs
@@ -40,6 +42,7 @@ from stack_outputs import StackParts, contract_values, export_contract
 
 config = stack_config.load()  # every config problem at once, before any resource is registered
 aws_context = AwsContext.lookup(config.region)
+stack_config.require_account(config, aws_context.account_id)  # ARNs in config must be this account's
 prefix, tags, retention, removal = config.name_prefix, config.tags, config.log_retention_days, config.removal_policy
 
 keys = EncryptionKeys("keys", EncryptionKeysArgs(
@@ -63,6 +66,12 @@ cache = Cache("cache", CacheArgs(
 storage = BackupStorage("storage", BackupStorageArgs(
     context=aws_context, settings=config.storage, key=keys.backups, access_log_expiration_days=retention,
     removal_policy=removal, name_prefix=prefix, tags=tags))
+
+# Disaster recovery: the RDS automated backups, the dumps and the archive, copied to the DR region (drRegion).
+recovery = DisasterRecovery("dr", DisasterRecoveryArgs(
+    context=aws_context, region=config.dr_region, sources=storage.replication_sources(), database=database.primary,
+    backup_retention_days=config.database.backup_retention_days, settings=config.recovery,
+    access_log_expiration_days=retention, removal_policy=removal, name_prefix=prefix, tags=tags))
 
 # --- edge ------------------------------------------------------------------------------------------------------------
 load_balancer = LoadBalancer("load-balancer", LoadBalancerArgs(
@@ -161,17 +170,21 @@ backup_job = BackupJob("backup", BackupJobArgs(
         "postgresql/"), image_build_context=images["backup"].build_context, settings=config.backup_job,
     logs_key=keys.logs, log_retention_days=retention, name_prefix=prefix, tags=tags))
 
+# Every day the newest dump of the DR copy is restored into a throw-away PostgreSQL and checked (with DR on).
+drill = RestoreDrill("restore-drill", RestoreDrillArgs(
+    job=backup_job, source=recovery.replica("backups"), settings=config.recovery)) if recovery.enabled else None
+
 # Alarms and the dashboard watch every box above; alarms notify the SNS topic.
 observability = Observability("observability", ObservabilityArgs(
     context=aws_context, settings=config.alerts, topic_key=keys.alerts, name_prefix=prefix, tags=tags,
     edge=EdgeWatch(load_balancer.arn_suffix, {"web": load_balancer.target_group_arn_suffix}),
     waf=WafWatch(firewall.metric_name),
-    services={name: ServiceWatch(cluster.cluster.name, service.service.name) for name, service in
-              (("web", web), ("ai", ai))},
+    services={name: ServiceWatch(cluster.cluster.name, svc.service.name) for name, svc in (("web", web), ("ai", ai))},
     database=DatabaseWatch(database.primary.identifier, database.replica_identifiers,
                            max_connections=config.database.tuning.max_connections),
     cache=CacheWatch(cache.group_id, cache.member_ids),
-    backup=BackupWatch(dimensions={"Environment": config.environment})))
+    backup=BackupWatch(dimensions={"Environment": config.environment}),
+    replication=recovery.replication_watches(), drill=drill.watch if drill else None))
 
 # --- network paths: each grant is the target's ingress rule and the source's egress rule (components/connections.py)
 grant(load_balancer, web)  # the ALB's only egress
@@ -184,4 +197,4 @@ for client in (web, ai):
 export_contract(contract_values(StackParts(
     config=config, keys=keys, network=network, load_balancer=load_balancer, firewall=firewall, database=database,
     cache=cache, storage=storage, cluster=cluster, images=images, web=web, ai=ai, migrate=migrate,
-    backup_job=backup_job, observability=observability)))
+    backup_job=backup_job, observability=observability, recovery=recovery, drill=drill)))

@@ -30,7 +30,8 @@ from components.base import REGION_PATTERN, RemovalPolicy, retains
 from components.cache import CacheSettings
 from components.cluster import ClusterSettings
 from components.constants import ENVIRONMENTS, LOG_RETENTION_DAYS, NON_ROOT_USER, PROJECT
-from components.database import DatabaseSettings
+from components.database import AUTOMATED_BACKUPS_ARN_PATTERN, KMS_KEY_ARN_PATTERN, DatabaseSettings
+from components.disaster_recovery import DisasterRecoverySettings, dr_region_problem
 from components.dockerfile import scratch_problems
 from components.images import DIGEST_PATTERN, RegistrySettings
 from components.load_balancer import CERTIFICATE_ARN_PATTERN, LoadBalancerSettings
@@ -49,13 +50,21 @@ from components.settings import (
 )
 from components.waf import WafSettings
 
-__all__ = ["ENVIRONMENTS", "PROJECT", "ConfigError", "ConfigProblem", "StackConfig", "load", "schema_entries"]
+__all__ = ["ENVIRONMENTS", "PROJECT", "ConfigError", "ConfigProblem", "StackConfig", "load", "require_account",
+           "schema_entries"]
 
 PROJECT_DIR = Path(__file__).resolve().parent
 Environment = Literal["dev", "staging", "prod"]
 # Values CloudWatch Logs accepts for retentionInDays.
 LOG_RETENTION_CHOICES = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
                       2922, 3288, 3653)
+REPLACED_KEYS: dict[str, str] = {
+    "dbBackupReplicationRegion": "replaced by drRegion (default: paired): the program now creates the DR region's "
+    "key itself and replicates the S3 backups too; remove this key",
+    "dbBackupReplicationKmsKeyArn": "no longer used: the program creates the DR region's key (drRegion); remove "
+    "this key",
+}
+"""Keys earlier versions declared, with what replaces them: a clear error instead of "unknown key"."""
 TAG_VALUE_PATTERN = re.compile(r"^[\w .:/=+\-@]{1,256}$")
 HOSTNAME_PATTERN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
@@ -108,6 +117,8 @@ class StackConfig:
     database: DatabaseSettings = section(DatabaseSettings, doc="database (components/database.py)")
     cache: CacheSettings = section(CacheSettings, doc="cache (components/cache.py)")
     storage: BackupStorageSettings = section(BackupStorageSettings, doc="backup storage (components/backup_storage.py)")
+    recovery: DisasterRecoverySettings = section(DisasterRecoverySettings, doc="disaster recovery "
+                                                 "(components/disaster_recovery.py, components/restore_drill.py)")
     load_balancer: LoadBalancerSettings = section(LoadBalancerSettings, doc="edge: load balancer "
                                                   "(components/load_balancer.py)")
     waf: WafSettings = section(WafSettings, doc="edge: web application firewall (components/waf.py)")
@@ -152,6 +163,11 @@ class StackConfig:
         Connect, deregistration delay) must cover. Today the ALB's idle timeout; a CDN in front adds its origin
         timeouts here (the longest counts)."""
         return self.load_balancer.idle_timeout_seconds
+
+    @property
+    def dr_region(self) -> str | None:
+        """The DR region (drRegion resolved for this stack's region), or None when DR is off."""
+        return self.recovery.resolved_region(self.region)
 
     @property
     def private_zone_name(self) -> str:
@@ -203,15 +219,34 @@ def load(raw: Mapping[str, str] | None = None, *, stack: str | None = None,
         region_problem = ConfigProblem("aws:region", region or MISSING, "must be an AWS region such as us-east-1")
         region = "us-east-1"
 
+    replaced = [ConfigProblem(key, raw[f"{PROJECT}:{key}"], why) for key, why in REPLACED_KEYS.items()
+                if f"{PROJECT}:{key}" in raw]
+    raw = {k: v for k, v in raw.items() if k.removeprefix(f"{PROJECT}:") not in REPLACED_KEYS}
     reading = read(StackConfig(), raw, secret_keys=secret_keys or ())
     config = replace(reading.settings, stack=stack, region=region)
     _cross_section_rules(config, reading.rules)
     _environment_rules(config, reading.rules)
     reading.report_unknown_keys()
-    problems = [*([region_problem] if region_problem else []), *reading.problems]
+    problems = [*([region_problem] if region_problem else []), *replaced, *reading.problems]
     if problems:
         raise ConfigError(problems)
     return config
+
+
+def require_account(config: StackConfig, account_id: str) -> None:
+    """Every ARN in the configuration must be of the account the stack deploys to: an example ARN copied from a stack
+    file, or another account's resource, fails here, before the program registers a resource (RDS cannot restore,
+    and an ALB cannot serve, what belongs to another account). Call it once the account is known."""
+    found = []
+    for key, arn in (("dbRestoreFromBackupsArn", config.database.restore_from),
+                     ("dbRestoreKmsKeyArn", config.database.restore_kms_key_arn),
+                     ("certificateArn", config.load_balancer.certificate_arn)):
+        parts = arn.split(":")
+        if arn and len(parts) > 4 and parts[4] != account_id:
+            found.append(ConfigProblem(key, arn, f"must be in the account this stack deploys to ({account_id}), not "
+                                       f"{parts[4]}"))
+    if found:
+        raise ConfigError(found)
 
 
 def _cross_section_rules(config: StackConfig, rules: Rules) -> None:
@@ -223,9 +258,14 @@ def _cross_section_rules(config: StackConfig, rules: Rules) -> None:
     if config.cache.multi_az and config.network.az_count < 2:
         rules.problem("cache.multi_az", f"needs {rules.key('network.az_count')} >= 2 (the data subnets span "
                       f"{config.network.az_count} AZ)", also=["network.az_count"])
-    if config.database.backup_replication_region == region:
-        rules.problem("database.backup_replication_region",
-                      f"must differ from the stack's region ({region}): it is for DR")
+    if rules.valid("recovery.region") and (reason := dr_region_problem(config.recovery, region)):
+        rules.problem("recovery.region", reason)
+    for field_path, pattern, what in (("database.restore_from", AUTOMATED_BACKUPS_ARN_PATTERN, "replicated backups"),
+                                      ("database.restore_kms_key_arn", KMS_KEY_ARN_PATTERN, "key")):
+        arn = pattern.match(rules.value(field_path))
+        if arn and arn[1] != region:
+            rules.problem(field_path, f"must be {what} in the stack's region {region}, not {arn[1]}: a DR stack "
+                          "restores in the region its backups were replicated to")
     certificate = CERTIFICATE_ARN_PATTERN.match(config.load_balancer.certificate_arn)
     if certificate and certificate["region"] != region:
         rules.problem("load_balancer.certificate_arn", f"must be a certificate in the stack's region {region} (an ALB "
@@ -304,6 +344,10 @@ def _environment_rules(config: StackConfig, rules: Rules) -> None:
     prod("cache.snapshot_retention_days", cache.snapshot_retention_days < 1,
          "prod needs >= 1 (snapshots are Redis's only durable copy on ElastiCache)")
     prod("storage.force_destroy", config.storage.force_destroy, "must be false in prod (backups are retained)")
+    prod("recovery.region", config.recovery.region == "none" and not database.restores,
+         "prod needs a DR region (the default, paired, or a region name): production keeps a copy of its backups "
+         "in a second region. Only a stack that is itself a DR restore (dbRestoreFromBackupsArn set) may run "
+         "without one until its source region is back")
     prod("alerts.emails", not config.alerts.emails,
          "prod needs at least one address: an alarm nobody receives is no alarm")
     prod("cluster.fargate_spot", config.cluster.fargate_spot,

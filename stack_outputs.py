@@ -23,17 +23,19 @@ from components.backup_storage import BackupStorage
 from components.cache import Cache
 from components.cluster import Cluster
 from components.database import Database
+from components.disaster_recovery import DisasterRecovery
 from components.encryption import EncryptionKeys
 from components.images import ImageRepository
 from components.load_balancer import LoadBalancer
 from components.network import Network
 from components.observability import Observability
+from components.restore_drill import RestoreDrill
 from components.service import FargateService
 from components.task import FargateTask
 from components.waf import WebFirewall
 from stack_config import StackConfig
 
-CONTRACT_VERSION = "1.3.0"
+CONTRACT_VERSION = "1.4.0"
 
 OutputType = Literal["string", "integer", "boolean", "list[string]"]
 
@@ -144,9 +146,24 @@ CONTRACT: tuple[OutputSpec, ...] = tuple([
         ("backupSecurityGroupId", "string", "Security group of the backup task."),
         ("backupScheduleName", "string", "EventBridge Scheduler schedule that starts the backup every 6 hours."),
         ("restoreCheckTaskDefinitionArn", "string",
-         "Task definition of the restore drill (restore_check.sh --drop; read-only access to the archives)."),
+         "Task definition of the on-demand restore check (restore_check.sh --drop into a scratch database of the "
+         "RDS instance; read-only access to the archives)."),
         ("restoreCheckSecurityGroupId", "string",
          "Security group of the restore-check task (admitted by the database)."),
+    ),
+    *_specs(
+        "disaster recovery",
+        ("drRegion", "string", "Region that holds the DR copy (replicated RDS backups, dumps, archive); \"\" when "
+         "drRegion is none."),
+        ("drKmsKeyArn", "string", "CMK of the DR copy in drRegion (a restored DR stack names it: dbRestoreKmsKeyArn)."),
+        ("drBackupsBucketName", "string", "Replica of the pg_dump bucket in drRegion (Object Lock, SSE-KMS)."),
+        ("drArchiveBucketName", "string", "Replica of the archive bucket in drRegion (SSE-KMS, GLACIER_IR)."),
+        ("drDatabaseBackupsArn", "string",
+         "ARN of the RDS automated backups replicated to drRegion: a DR stack restores from it "
+         "(dbRestoreFromBackupsArn)."),
+        ("restoreDrillTaskDefinitionArn", "string",
+         "Task definition of the daily restore drill (run it by hand after a change to the backups)."),
+        ("restoreDrillScheduleName", "string", "EventBridge Scheduler schedule of the daily restore drill."),
     ),
     *_specs(
         "operations",
@@ -189,6 +206,8 @@ class StackParts:
     migrate: FargateTask
     backup_job: BackupJob
     observability: Observability
+    recovery: DisasterRecovery
+    drill: RestoreDrill | None
 
 
 def contract_values(parts: StackParts) -> dict[str, Any]:
@@ -255,9 +274,27 @@ def contract_values(parts: StackParts) -> dict[str, Any]:
         "backupScheduleName": p.backup_job.schedule.name,
         "restoreCheckTaskDefinitionArn": p.backup_job.restore_check.task_definition.arn,
         "restoreCheckSecurityGroupId": p.backup_job.restore_check.security_group.id,
+        **_recovery_values(p.recovery, p.drill),
         "alertTopicArn": p.observability.topic.arn,
         "alarmNames": p.observability.alarm_names(),
         "dashboardName": p.observability.dashboard.dashboard_name,
+    }
+
+
+def _recovery_values(recovery: DisasterRecovery, drill: RestoreDrill | None) -> dict[str, Any]:
+    """The DR outputs: always present (the contract is stable), "" when drRegion is none."""
+    if not recovery.enabled or recovery.key is None:
+        return {name: "" for name in ("drRegion", "drKmsKeyArn", "drBackupsBucketName", "drArchiveBucketName",
+                                      "drDatabaseBackupsArn", "restoreDrillTaskDefinitionArn",
+                                      "restoreDrillScheduleName")}
+    return {
+        "drRegion": recovery.region,
+        "drKmsKeyArn": recovery.key.arn,
+        "drBackupsBucketName": recovery.replicas["backups"].name,
+        "drArchiveBucketName": recovery.replicas["archive"].name,
+        "drDatabaseBackupsArn": recovery.database_backups.id if recovery.database_backups else "",
+        "restoreDrillTaskDefinitionArn": drill.task_definition.arn if drill else "",
+        "restoreDrillScheduleName": drill.schedule.name if drill else "",
     }
 
 

@@ -80,6 +80,13 @@ BACKUP_METRIC_NAMESPACE = "Maratron/Backups"
 """CloudWatch namespace the backup job publishes to (and the only one its task role may put metrics in)."""
 BACKUP_METRIC_NAME = "BackupSucceeded"
 """Metric the backup job puts (1 per verified upload); the missing-backup alarm watches it."""
+RESTORE_DRILL_METRIC_NAME = "RestoreDrillSucceeded"
+"""Metric the restore drill puts (1 per passed drill, same namespace); the missing-drill alarm watches it."""
+DUMP_AGE_METRIC_NAME = "ReplicatedDumpAgeHours"
+"""Age of the newest dump in the DR region, put by every drill run: the stale-DR-copy alarm watches it."""
+RESTORE_DRILL_COMMAND = "restore_drill.sh"
+"""The backup image's drill entry point: the restore drill's container command, and how the policy pack recognises
+the drill's task definition."""
 KMS_ENCRYPTION_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
 """S3 default-encryption algorithms that count as KMS (SSE-KMS, dual-layer SSE-KMS)."""
 
@@ -96,4 +103,5 @@ def pack_constants() -> dict[str, Any]:
         "staticDbParameters": list(STATIC_DB_PARAMETERS),
         "arm64SpotMinimumPlatform": ".".join(map(str, ARM64_SPOT_MINIMUM_PLATFORM)),
         "nonRootUser": NON_ROOT_USER,
+        "restoreDrillCommand": RESTORE_DRILL_COMMAND,
     }

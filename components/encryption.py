@@ -115,30 +115,49 @@ class EncryptionKeys(pulumi.ComponentResource):
         return {"logs": self.logs, "data": self.data, "backups": self.backups, "images": self.images,
                 "alerts": self.alerts}
     def _key(self, domain: str, description: str, service_statements: list[dict[str, Any]]) -> aws.kms.Key:
-        """A rotating CMK whose policy lets the account's IAM decide, plus the given service statements."""
-        ctx = self._args.context
-        statements: list[dict[str, Any]] = [{
-            # Delegates to IAM policies in this account; without it the key is unmanageable (AWS default policy).
-            "Sid": "EnableIamPoliciesOfThisAccount",
-            "Effect": "Allow",
-            "Principal": {"AWS": ctx.account_root},
-            "Action": "kms:*",
-            "Resource": "*",
-        }, *service_statements]
-        key = aws.kms.Key(
-            f"{self._name}-{domain}",
-            description=f"{self._args.alias_prefix}: {description}",
-            enable_key_rotation=True,
-            rotation_period_in_days=365,
-            deletion_window_in_days=self._args.deletion_window_days,
-            policy=policy_json(statements),
-            tags=named_tags(self._args.tags, f"{self._args.alias_prefix}-{domain}"),
-            opts=pulumi.ResourceOptions(parent=self, protect=retains(self._args.removal_policy)),
-        )
-        aws.kms.Alias(
-            f"{self._name}-{domain}",
-            name=f"alias/{self._args.alias_prefix}-{domain}",
-            target_key_id=key.key_id,
-            opts=pulumi.ResourceOptions(parent=key),
-        )
-        return key
+        args = self._args
+        return customer_managed_key(
+            f"{self._name}-{domain}", context=args.context, alias=f"{args.alias_prefix}-{domain}",
+            description=f"{args.alias_prefix}: {description}", service_statements=service_statements,
+            removal_policy=args.removal_policy, deletion_window_days=args.deletion_window_days, tags=args.tags,
+            parent=self)
+
+
+def customer_managed_key(logical_name: str, *, context: AwsContext, alias: str, description: str,
+                         parent: pulumi.Resource, service_statements: list[dict[str, Any]] | None = None,
+                         region: str | None = None, removal_policy: RemovalPolicy = "retain",
+                         deletion_window_days: int = 30, tags: dict[str, str] | None = None) -> aws.kms.Key:
+    """A rotating CMK whose policy lets the account's IAM decide, plus the given service statements, and its alias
+    `alias/<alias>`: every key of the project is made here.
+
+    `region` manages the key in another region than the provider's (pulumi-aws v7's per-resource `region`), e.g.
+    the DR region's key; its alias goes with it. `removal_policy` retain protects the key: deleting it destroys
+    every backup and snapshot it encrypts.
+    """
+    statements: list[dict[str, Any]] = [{
+        # Delegates to IAM policies in this account; without it the key is unmanageable (AWS default policy).
+        "Sid": "EnableIamPoliciesOfThisAccount",
+        "Effect": "Allow",
+        "Principal": {"AWS": context.account_root},
+        "Action": "kms:*",
+        "Resource": "*",
+    }, *(service_statements or [])]
+    key = aws.kms.Key(
+        logical_name,
+        description=description,
+        enable_key_rotation=True,
+        rotation_period_in_days=365,
+        deletion_window_in_days=deletion_window_days,
+        policy=policy_json(statements),
+        region=region,
+        tags=named_tags(tags or {}, alias),
+        opts=pulumi.ResourceOptions(parent=parent, protect=retains(removal_policy)),
+    )
+    aws.kms.Alias(
+        logical_name,
+        name=f"alias/{alias}",
+        target_key_id=key.key_id,
+        region=region,
+        opts=pulumi.ResourceOptions(parent=key),
+    )
+    return key

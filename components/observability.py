@@ -31,10 +31,17 @@ from components.alarm_catalog import (
     OPERATORS,
     RUNNING_SHORTFALL_EXPRESSION,
     AlarmThresholds,
+    max_evaluated_seconds,
     threshold_value,
 )
 from components.base import AwsContext, named_tags, policy_json
-from components.constants import BACKUP_METRIC_NAME, BACKUP_METRIC_NAMESPACE, PROJECT
+from components.constants import (
+    BACKUP_METRIC_NAME,
+    BACKUP_METRIC_NAMESPACE,
+    DUMP_AGE_METRIC_NAME,
+    PROJECT,
+    RESTORE_DRILL_METRIC_NAME,
+)
 from components.dashboard import Widget, dashboard_body, flat
 from components.settings import section, setting
 
@@ -151,6 +158,45 @@ class BackupWatch:
         return self.interval_hours + self.grace_hours
 
 
+@dataclass(frozen=True)
+class ReplicationWatch:
+    """One S3 replication rule (AWS/S3 replication metrics; OperationsFailedReplication is published in the source
+    bucket's region, so the alarm lives with the stack)."""
+
+    source_bucket: pulumi.Input[str]
+    """Name of the replicated bucket (dimension SourceBucket)."""
+    destination_bucket: pulumi.Input[str]
+    """Name of the replica bucket (dimension DestinationBucket)."""
+    rule_id: str
+    """The replication rule's id (dimension RuleId)."""
+
+
+@dataclass(frozen=True)
+class RestoreDrillWatch:
+    """The scheduled restore drill: its success metric, the DR copy's age it reports, and its task family."""
+
+    task_family: pulumi.Input[str]
+    """Task definition family of the drill: a stopped drill task with a failing exit code is sent to the topic."""
+    dimensions: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Dimensions exactly as the drill publishes them (default none)."""
+    namespace: str = BACKUP_METRIC_NAMESPACE
+    """Metric namespace (default Maratron/Backups)."""
+    interval_hours: int = 24
+    """How often the drill runs (default daily)."""
+    grace_hours: int = 3
+    """How long a run may take, retries included, before its absence counts (default 3)."""
+
+    def __post_init__(self) -> None:
+        if self.interval_hours < 1 or self.grace_hours < 0 or \
+                (self.interval_hours + self.grace_hours) * 3600 > max_evaluated_seconds(3600):
+            raise ValueError("interval_hours must be at least 1, grace_hours at least 0, and together at most 168 "
+                             "(CloudWatch evaluates at most seven days of hourly periods)")
+
+    @property
+    def window_hours(self) -> int:
+        return self.interval_hours + self.grace_hours
+
+
 # --- the component ---------------------------------------------------------------------------------------------------
 
 def check_email(value: str) -> str | None:
@@ -191,6 +237,10 @@ class ObservabilityArgs:
     """The WAF web ACL. Default none."""
     backup: BackupWatch | None = None
     """The backup job's success metric. Default none."""
+    replication: Mapping[str, ReplicationWatch] = field(default_factory=dict)
+    """Label -> S3 replication rule into the DR region, e.g. {"backups": ...}. Default none."""
+    drill: RestoreDrillWatch | None = None
+    """The restore drill. Default none."""
     name_prefix: str = PROJECT
     """Physical names: topic `<prefix>-alerts`, alarms `<prefix>-<kind>`, dashboard `<prefix>`."""
     tags: dict[str, str] = field(default_factory=dict)
@@ -198,6 +248,7 @@ class ObservabilityArgs:
 
     def __post_init__(self) -> None:
         _check_labels("service", list(self.services))
+        _check_labels("replication", list(self.replication))
 
 
 class Observability(pulumi.ComponentResource):
@@ -211,6 +262,9 @@ class Observability(pulumi.ComponentResource):
     """The operations dashboard: alarm status, then a row per watched tier."""
     deployment_failures: aws.cloudwatch.EventRule | None
     """EventBridge rule sending failed ECS deployments of the watched services to the topic (None without services)."""
+    drill_failures: aws.cloudwatch.EventRule | None
+    """EventBridge rule sending a restore drill that stopped with a failing exit code to the topic (None without a
+    drill)."""
 
     def __init__(self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("maratron:ops:Observability", name, None, opts)
@@ -226,6 +280,8 @@ class Observability(pulumi.ComponentResource):
         self._cache_alarms()
         self._waf_alarms()
         self._backup_alarms()
+        self._recovery_alarms()
+        self.drill_failures = self._drill_failure_rule()
         self.dashboard = self._dashboard()
         self.register_outputs({
             "topicArn": self.topic.arn,
@@ -557,6 +613,67 @@ class Observability(pulumi.ComponentResource):
         self._widget("Backups", Widget("Successful backups per hour", [
             [backup.namespace, backup.metric_name, *flat(backup.dimensions)]
         ], stat="Sum", period=3600))
+
+    def _recovery_alarms(self) -> None:
+        args = self._args
+        failed: list[list[Any]] = []
+        for label, rule in args.replication.items():
+            dims = {"SourceBucket": rule.source_bucket, "DestinationBucket": rule.destination_bucket,
+                    "RuleId": rule.rule_id}
+            self._alarm("s3-{label}-replication-failed", label, namespace="AWS/S3",
+                        metric_name="OperationsFailedReplication", dimensions=dims,
+                        subject=f"replication of the {label} bucket")
+            failed.append(["AWS/S3", "OperationsFailedReplication", *flat(dims), {"label": label}])
+        if failed:
+            self._widget("Disaster recovery", Widget("Operations failed to replicate", failed, stat="Sum"))
+        drill = args.drill
+        if drill is None:
+            return
+        self._alarm("restore-drill-missing", namespace=drill.namespace, metric_name=RESTORE_DRILL_METRIC_NAME,
+                    dimensions=drill.dimensions, subject=f"expected every {drill.interval_hours} h",
+                    evaluation_periods=drill.window_hours)
+        self._alarm("dr-dump-stale", namespace=drill.namespace, metric_name=DUMP_AGE_METRIC_NAME,
+                    dimensions=drill.dimensions, subject="the DR copy lags the backups")
+        self._widget("Disaster recovery", Widget("Restore drills passed", [
+            [drill.namespace, RESTORE_DRILL_METRIC_NAME, *flat(drill.dimensions)]], stat="Sum", period=86400))
+        self._widget("Disaster recovery", Widget("Newest DR dump age (h)", [
+            [drill.namespace, DUMP_AGE_METRIC_NAME, *flat(drill.dimensions)]], stat="Maximum", period=3600,
+            threshold=float(KINDS["dr-dump-stale"].threshold)))
+
+    def _drill_failure_rule(self) -> aws.cloudwatch.EventRule | None:
+        """A drill that fails says so at once (its success alarm only notices a day later): ECS emits a task state
+        change when the task stops, with each container's exit code."""
+        args = self._args
+        if args.drill is None:
+            return None
+        rule = aws.cloudwatch.EventRule(
+            f"{self._name}-restore-drill-failed",
+            name=f"{args.name_prefix}-restore-drill-failed",
+            description="Restore drill tasks that stopped with a failing exit code, to the alert topic",
+            event_pattern=pulumi.Output.json_dumps({
+                "source": ["aws.ecs"],
+                "detail-type": ["ECS Task State Change"],
+                "detail": {
+                    "lastStatus": ["STOPPED"],
+                    # Tasks a schedule starts without a group are in `family:<task definition family>`.
+                    "group": [pulumi.Output.concat("family:", args.drill.task_family)],
+                    "containers": {"exitCode": [{"anything-but": 0}]},
+                },
+            }),
+            tags=named_tags(args.tags, f"{args.name_prefix}-restore-drill-failed"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.cloudwatch.EventTarget(
+            f"{self._name}-restore-drill-failed",
+            rule=rule.name,
+            arn=self.topic.arn,
+            input_transformer=aws.cloudwatch.EventTargetInputTransformerArgs(
+                input_paths={"task": "$.detail.taskArn", "reason": "$.detail.stoppedReason"},
+                input_template='"The restore drill <task> failed (see its log group): <reason>"',
+            ),
+            opts=pulumi.ResourceOptions(parent=rule),
+        )
+        return rule
 
     # --- dashboard -------------------------------------------------------------------------------------------------
 

@@ -12,15 +12,18 @@ Lines fall in three categories:
 - capacity: what serves users and holds data — Fargate tasks, the load balancer in front of them, RDS instances and
   storage, ElastiCache nodes, S3, ECR images;
 - overhead: what the platform costs around that capacity, as the target names it — NAT gateways (and their public
-  IPv4), VPC endpoints, WAF, KMS keys, secrets, alarms, dashboards, DNS zones;
-- usage: what grows with traffic rather than with the design — log ingestion and archive (assumed volumes). It is
-  reported on its own line and left out of the ratio: it is a function of how chatty the apps are, not of the layout.
+  IPv4), VPC endpoints, WAF, KMS keys, secrets, alarms, dashboards, DNS zones, S3 replication metrics, and the runs
+  of scheduled tasks (backup job, restore drill: a fixed schedule, an assumed duration per run);
+- usage: what grows with traffic or data rather than with the design — log ingestion and archive, bytes copied to
+  another region (assumed volumes). It is reported on its own line and left out of the ratio: it is a function of how
+  chatty the apps are and how much data they keep, not of the layout.
 Targets: prod overhead <= 25% of capacity; dev total <= $150/month.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 import textwrap
@@ -61,8 +64,12 @@ class Assumptions:
     """GB of images kept per ECR repository (the lifecycle policy bounds it)."""
     kms_10k_requests_per_key: float
     """KMS API requests per key, in tens of thousands (S3 bucket keys and RDS/ElastiCache data keys keep it low)."""
+    replication_gb_per_bucket: float = 0
+    """GB of new objects S3 replicates out of each replicated bucket (dumps and archive copies written that month)."""
     scheduled_task_hours_per_run: float = 0.25
-    """How long one run of a scheduled Fargate task (the pg_dump backup) lasts, in hours."""
+    """How long one run of a scheduled Fargate task (backup job, restore drill) lasts, in hours."""
+    drill_download_gb_per_run: float = 0
+    """GB the restore drill reads from the DR region per run (the newest dump), across regions and the NAT."""
     log_gb_by_name: tuple[tuple[str, float], ...] = ()
     """GB ingested by log groups whose name (resource or group name) contains the text; the first match wins."""
 
@@ -71,15 +78,20 @@ ASSUMPTIONS: dict[str, Assumptions] = {
     "dev": Assumptions(nat_gb_per_gateway=20, interface_endpoint_gb_per_endpoint=2, alb_average_lcu=0.5,
                        waf_million_requests=0.5, log_gb_per_group=1, s3_gb_per_bucket=5, ecr_gb_per_repository=2,
                        kms_10k_requests_per_key=1, scheduled_task_hours_per_run=0.1,
-                       log_gb_by_name=(("flow-logs", 2), ("upgrade", 0.01), ("postgresql", 0.5), ("waf", 0.5))),
+                       log_gb_by_name=(("flow-logs", 2), ("upgrade", 0.01), ("postgresql", 0.5), ("waf", 0.5),
+                                       ("restore-drill", 0.01))),
     "staging": Assumptions(nat_gb_per_gateway=30, interface_endpoint_gb_per_endpoint=5, alb_average_lcu=1,
                            waf_million_requests=2, log_gb_per_group=3, s3_gb_per_bucket=20, ecr_gb_per_repository=5,
-                           kms_10k_requests_per_key=3, scheduled_task_hours_per_run=0.2,
-                           log_gb_by_name=(("flow-logs", 5), ("upgrade", 0.01), ("postgresql", 1), ("waf", 2))),
+                           kms_10k_requests_per_key=3, replication_gb_per_bucket=10, scheduled_task_hours_per_run=0.2,
+                           drill_download_gb_per_run=0.5,
+                           log_gb_by_name=(("flow-logs", 5), ("upgrade", 0.01), ("postgresql", 1), ("waf", 2),
+                                           ("restore-drill", 0.01))),
     "prod": Assumptions(nat_gb_per_gateway=100, interface_endpoint_gb_per_endpoint=20, alb_average_lcu=5,
                         waf_million_requests=30, log_gb_per_group=20, s3_gb_per_bucket=200, ecr_gb_per_repository=10,
-                        kms_10k_requests_per_key=20, scheduled_task_hours_per_run=0.5,
-                        log_gb_by_name=(("flow-logs", 30), ("upgrade", 0.01), ("postgresql", 5), ("waf", 10))),
+                        kms_10k_requests_per_key=20, replication_gb_per_bucket=50, scheduled_task_hours_per_run=0.5,
+                        drill_download_gb_per_run=2,
+                        log_gb_by_name=(("flow-logs", 30), ("upgrade", 0.01), ("postgresql", 5), ("waf", 10),
+                                        ("restore-drill", 0.01))),
 }
 
 
@@ -243,6 +255,7 @@ class _Pricer:
             "aws:cloudwatch/logGroup:LogGroup": self.log_group,
             "aws:ecr/repository:Repository": self.ecr_repository,
             "aws:route53/zone:Zone": self.route53_zone,
+            "aws:s3/bucketReplicationConfig:BucketReplicationConfig": self.bucket_replication,
             "aws:scheduler/schedule:Schedule": self.scheduled_task,
         }
 
@@ -276,30 +289,6 @@ class _Pricer:
                  desired * vcpu * vcpu_usd * self.hours)
         self.add(r, CAPACITY, f"{desired} tasks × {_n(memory_gb)} GB × {self.hours} h × ${gb_usd:g}",
                  desired * memory_gb * gb_usd * self.hours)
-
-    def scheduled_task(self, r: Resource) -> None:
-        """A schedule that runs a Fargate task: runs per month x assumed duration x the task's size (usage), plus its
-        ephemeral storage beyond the free 20 GiB. A schedule with any other target costs nothing here."""
-        ecs = (r.plain("target") or {}).get("ecsParameters")
-        if not ecs:
-            return
-        runs = _runs_per_month(str(r.plain("scheduleExpression") or ""), self.hours)
-        task = next((t for t in self.run.of_type("aws:ecs/taskDefinition:TaskDefinition")
-                     if t.urn in r.property_dependencies.get("target", [])), None)
-        if task is None or runs is None:
-            raise NotPricedError("its task definition or schedule expression is not readable")
-        hours = runs * self.a.scheduled_task_hours_per_run
-        arch = "arm64" if str((task.plain("runtimePlatform") or {}).get("cpuArchitecture", "")).upper() == "ARM64" \
-            else "x86_64"
-        vcpu, gb = float(task.plain("cpu")) / 1024, float(task.plain("memory")) / 1024
-        compute = vcpu * self.table.usd(f"fargate.vcpu_hour.{arch}") + gb * self.table.usd(f"fargate.gb_hour.{arch}")
-        self.add(r, USAGE, f"assumed {_n(runs)} runs × {_n(self.a.scheduled_task_hours_per_run)} h × "
-                 f"({_n(vcpu)} vCPU + {_n(gb)} GB {arch})", hours * compute, assumed=True)
-        extra = max(0, int((task.plain("ephemeralStorage") or {}).get("sizeInGib") or 20) - 20)
-        if extra:
-            usd = self.table.usd("fargate.ephemeral_gb_hour")
-            self.add(r, USAGE, f"assumed {_n(hours)} h × {extra} GB ephemeral storage beyond 20 × ${usd:g}",
-                     hours * extra * usd, assumed=True)
 
     def _task_definition(self, service: Resource) -> Resource | None:
         urns = set(service.property_dependencies.get("taskDefinition", []))
@@ -352,7 +341,11 @@ class _Pricer:
         usd = self.table.usd("rds.backup_storage_gb_month")
         region = r.plain("region") or "another region"
         self.add(r, CAPACITY, f"assumed {gb} GB (one full copy of the source) of backups in {region} × ${usd:g} "
-                 "(us-east-1 rate; plus inter-region transfer of changes, not priced)", float(gb) * usd, assumed=True)
+                 "(us-east-1 rate)", float(gb) * usd, assumed=True)
+        # "DB snapshot copy charges apply to the data transfer": snapshots and logs cross regions every day.
+        transfer = self.table.usd("s3.inter_region_transfer_gb")
+        self.add(r, USAGE, f"assumed {gb} GB a month of snapshot and log copies to {region} × ${transfer:g} "
+                 "(inter-region transfer)", float(gb) * transfer, assumed=True)
 
     def elasticache_group(self, r: Resource) -> None:
         node = r.plain("nodeType")
@@ -378,9 +371,25 @@ class _Pricer:
                  nodes * usd * factor * self.hours)
 
     def s3_bucket(self, r: Resource) -> None:
-        usd = self.table.usd("s3.standard.storage_gb_month")
+        storage_class = self._replica_storage_class(r)
+        key = {"STANDARD_IA": "s3.standard_ia.storage_gb_month", "GLACIER_IR": "s3.glacier_ir.storage_gb_month"}.get(
+            storage_class, "s3.standard.storage_gb_month")
+        usd = self.table.usd(key)
         gb = self.a.s3_gb_per_bucket
-        self.add(r, CAPACITY, f"assumed {_n(gb)} GB Standard × ${usd:g}", gb * usd, assumed=True)
+        where = f" in {r.plain('region')}" if r.plain("region") else ""
+        label = {"STANDARD_IA": "Standard-IA replicas", "GLACIER_IR": "Glacier IR replicas"}.get(storage_class,
+                                                                                               "Standard")
+        self.add(r, CAPACITY, f"assumed {_n(gb)} GB {label}{where} × ${usd:g}", gb * usd, assumed=True)
+
+    def _replica_storage_class(self, bucket: Resource) -> str:
+        """The storage class a replication rule writes into this bucket ("" when it is no replica)."""
+        arn = bucket.outputs.get("arn")
+        for config in self.run.of_type("aws:s3/bucketReplicationConfig:BucketReplicationConfig"):
+            for rule in config.plain("rules") or []:
+                destination = rule.get("destination") or {}
+                if destination.get("bucket") == arn:
+                    return str(destination.get("storageClass") or "STANDARD")
+        return ""
 
     # --- overhead --------------------------------------------------------------------------------------------------
 
@@ -475,25 +484,86 @@ class _Pricer:
         gb = self.a.ecr_gb_per_repository
         self.add(r, CAPACITY, f"assumed {_n(gb)} GB images × ${usd:g}", gb * usd, assumed=True)
 
+    def bucket_replication(self, r: Resource) -> None:
+        """S3 replication: the rule's replication metrics (billed as custom metrics, a fixed monthly charge:
+        overhead) and the replicated bytes (inter-region transfer, plus RTC when on: usage, they grow with data)."""
+        rules = [rule for rule in r.plain("rules") or [] if rule.get("status") == "Enabled"]
+        metrics = sum(1 for rule in rules if ((rule.get("destination") or {}).get("metrics") or {}).get("status")
+                      == "Enabled")
+        if metrics:
+            usd = self.table.usd("cloudwatch.custom_metric_month")
+            self.add(r, OVERHEAD, f"{metrics} rule(s) × 4 replication metrics × ${usd:g} (custom-metric rate)",
+                     metrics * 4 * usd)
+        gb = self.a.replication_gb_per_bucket
+        transfer = self.table.usd("s3.inter_region_transfer_gb")
+        self.add(r, USAGE, f"assumed {_n(gb)} GB replicated to another region × ${transfer:g}", gb * transfer,
+                 assumed=True)
+        rtc = sum(1 for rule in rules if ((rule.get("destination") or {}).get("replicationTime") or {}).get("status")
+                  == "Enabled")
+        if rtc:
+            usd = self.table.usd("s3.replication_time_control_gb")
+            self.add(r, USAGE, f"assumed {_n(gb)} GB × ${usd:g} Replication Time Control", gb * usd, assumed=True)
+
+    def scheduled_task(self, r: Resource) -> None:
+        """A schedule that runs a Fargate task (backup job, restore drill): runs a month × assumed hours per run."""
+        ecs = (r.plain("target") or {}).get("ecsParameters")
+        if not ecs:
+            raise NotPricedError("only schedules that run an ECS task are priced")
+        task = next((t for t in self.run.of_type("aws:ecs/taskDefinition:TaskDefinition")
+                     if t.outputs.get("arn") == ecs.get("taskDefinitionArn")), None)
+        if task is None:
+            raise NotPricedError("its task definition is not among the stack's resources")
+        runs = runs_per_month(str(r.plain("scheduleExpression") or ""), self.hours)
+        hours = runs * self.a.scheduled_task_hours_per_run
+        vcpu = float(task.plain("cpu")) / 1024
+        memory_gb = float(task.plain("memory")) / 1024
+        arch = "arm64" if str((task.plain("runtimePlatform") or {}).get("cpuArchitecture", "")).upper() == "ARM64" \
+            else "x86_64"
+        usd = vcpu * self.table.usd(f"fargate.vcpu_hour.{arch}") + memory_gb * self.table.usd(f"fargate.gb_hour.{arch}")
+        extra_gb = max(0, int((task.plain("ephemeralStorage") or {}).get("sizeInGib") or 20) - 20)
+        usd += extra_gb * self.table.usd("fargate.ephemeral_gb_hour")
+        storage = f" + {extra_gb} GB ephemeral" if extra_gb else ""
+        self.add(r, OVERHEAD, f"{_n(round(runs, 1))} runs × assumed {_n(self.a.scheduled_task_hours_per_run)} h × "
+                 f"({_n(vcpu)} vCPU + {_n(memory_gb)} GB {arch}{storage}) = ${usd:.4f}/h", hours * usd, assumed=True)
+        if any(c.get("command") == ["restore_drill.sh"] for c in _containers(task)):
+            gb = runs * self.a.drill_download_gb_per_run
+            per_gb = self.table.usd("s3.inter_region_transfer_gb") + self.table.usd("natgateway.gb_processed")
+            self.add(r, USAGE, f"assumed {_n(round(gb, 1))} GB of dumps read from the DR region × ${per_gb:g} "
+                     "(inter-region transfer + NAT processing)", gb * per_gb, assumed=True)
+
     def route53_zone(self, r: Resource) -> None:
         usd = self.table.usd("route53.hosted_zone_month")
         self.add(r, OVERHEAD, f"1 hosted zone × ${usd:g}", usd)
 
 
+def runs_per_month(expression: str, hours_per_month: float) -> float:
+    """How often an EventBridge Scheduler expression fires in a month: rate(N minutes|hours|days) exactly; a cron
+    with a fixed minute and hour counts as daily (or once per listed weekday); anything else as hourly (an upper
+    bound for the crons this stack uses)."""
+    rate = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", expression)
+    if rate:
+        every_hours = int(rate[1]) * {"minute": 1 / 60, "hour": 1, "day": 24}[rate[2].rstrip("s")]
+        return hours_per_month / every_hours
+    cron = re.fullmatch(r"cron\((\S+) (\S+) (\S+) (\S+) (\S+)(?: (\S+))?\)", expression)
+    if cron and cron[1].isdigit() and cron[2].isdigit():
+        weekdays = cron[5]
+        per_week = 7 if weekdays in ("?", "*") else len(weekdays.split(","))
+        return hours_per_month / 24 / 7 * per_week
+    return hours_per_month
+
+
+def _containers(task: Resource) -> list[dict[str, Any]]:
+    definitions = task.plain("containerDefinitions")
+    if isinstance(definitions, str):
+        try:
+            definitions = json.loads(definitions)
+        except ValueError:
+            return []
+    return [d for d in definitions or [] if isinstance(d, dict)]
+
+
 class NotPricedError(Exception):
     """A resource of a priced type whose particular configuration the table cannot price (e.g. an unlisted class)."""
-
-
-def _runs_per_month(expression: str, hours_per_month: float) -> float | None:
-    """Runs per month of an EventBridge Scheduler expression: rate(N minutes|hours|days); a cron runs daily at least
-    (assumed); at(...) once."""
-    match = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", expression.strip())
-    if match:
-        per_hour = {"minute": 60.0, "hour": 1.0, "day": 1 / 24}[match.group(2).rstrip("s")]
-        return hours_per_month * per_hour / int(match.group(1))
-    if expression.startswith("cron("):
-        return hours_per_month / 24
-    return 1.0 if expression.startswith("at(") else None
 
 
 def _n(value: float) -> str:
@@ -503,9 +573,16 @@ def _n(value: float) -> str:
 def estimate(run: StackRun, table: PriceTable | None = None, assumptions: Assumptions | None = None) -> CostReport:
     """The monthly cost report of one stack run."""
     region = run.config.get("aws:region", "us-east-1")
-    table = table or PriceTable.load(region)
+    if table is None:
+        try:
+            table = PriceTable.load(region)
+        except FileNotFoundError:
+            # A stack in a region without a table (the DR stack in us-west-2) is priced at us-east-1 list prices,
+            # and the report says so: most of these services cost the same in the US regions, not all.
+            table = PriceTable.load("us-east-1")
     environment = str(unwrap_secrets(run.config.get("maratron:environment", run.stack)))
-    report = CostReport(stack=run.stack, environment=environment, as_of=table.as_of, region=table.region,
+    priced_as = table.region if table.region == region else f"{region} priced at {table.region}"
+    report = CostReport(stack=run.stack, environment=environment, as_of=table.as_of, region=priced_as,
                         assumptions=assumptions or assumptions_for(environment))
     pricer = _Pricer(run, table, report.assumptions, report)
     for resource in run.resources:
@@ -537,7 +614,7 @@ def render(report: CostReport, *, detail: bool = True) -> list[str]:
         f"  capacity (compute & data) {_money(report.capacity):>12}",
         f"  overhead (platform)       {_money(report.overhead):>12}"
         + (f"   = {ratio:.0%} of capacity" if ratio is not None else "   (no capacity declared)"),
-        f"  usage (logs, runs; assumed){_money(report.total(USAGE)):>12}   (grows with traffic; not in the ratio)",
+        f"  usage (logs, transfer)    {_money(report.total(USAGE)):>12}   (grows with traffic; not in the ratio)",
     ]
     for target, met, detail_text in report.checks():
         status = {True: "ok", False: "EXCEEDED", None: "n/a"}[met]

@@ -50,6 +50,7 @@ class Timing:
 RDS_INSTANCE = Timing(8, "single-AZ instance ~8 min")
 RDS_MULTI_AZ = Timing(15, "Multi-AZ primary ~15 min (assumed: a standby is created and synced too)")
 RDS_REPLICA = Timing(15, "read replica +15-23 min after its source (primary + replica 23-31 min)")
+RDS_RESTORE = Timing(30, "point-in-time restore ~20-45 min (assumed; grows with the database and its logs)")
 CACHE_MULTI_AZ = Timing(15, "Multi-AZ replication group 13-18 min")
 CACHE_SINGLE = Timing(8, "single-node replication group ~6-10 min (assumed)")
 SERVICE_STEADY = Timing(8, "ECS service waiting for steady state ~5-10 min (assumed)")
@@ -58,6 +59,8 @@ ENDPOINT_INTERFACE = Timing(2, "interface endpoint ~1-3 min")
 
 
 def _rds_instance(resource: Resource) -> Timing:
+    if resource.plain("restoreToPointInTime"):  # a DR stack restoring from replicated backups
+        return RDS_RESTORE
     if resource.plain("replicateSourceDb"):
         return RDS_REPLICA
     return RDS_MULTI_AZ if resource.plain("multiAz") else RDS_INSTANCE

@@ -45,6 +45,7 @@ GROUPS: dict[str, str] = {
     "data": "data subnets",
     "regional": "Regional services",
     "ops": "Operations",
+    "dr": "DR region",
 }
 """Group key → title (the VPC tiers get their subnet count and AZs appended)."""
 TIERS = ("public", "app", "data")
@@ -57,6 +58,7 @@ STYLES: dict[str, tuple[str, str]] = {
     "data": ("#fff3e0", "#ef6c00"),
     "regional": ("#ede7f6", "#5e35b1"),
     "ops": ("#fffde7", "#f9a825"),
+    "dr": ("#eceff1", "#455a64"),
 }
 """Group → (fill, outline) of its boxes."""
 
@@ -103,8 +105,12 @@ BOXES: dict[str, BoxKind] = {
     "aws:cloudwatch/dashboard:Dashboard": BoxKind("ops", "CloudWatch dashboards", key="dashboards"),
     "aws:sns/topic:Topic": BoxKind("ops", "SNS topic", each=True, key="topic"),
     "aws:amp/workspace:Workspace": BoxKind("ops", "Managed Prometheus", each=True, key="prometheus"),
+    "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication": BoxKind(
+        "dr", "RDS backup copies", each=True, key="rds-backups", shape="store"),
 }
-"""Resource type → how it is drawn. One line per type; a type not listed is not drawn."""
+"""Resource type → how it is drawn. One line per type; a type not listed is not drawn. A resource managed in another
+region than the stack's (pulumi-aws v7's `region` input: the DR region's key and replica buckets) is drawn in that
+region's group, in a box of its own per type."""
 
 EXTERNAL_APIS: dict[str, str] = {
     "ANTHROPIC_API_KEY": "Anthropic API",
@@ -137,6 +143,8 @@ LINKS: tuple[Link, ...] = (
     Link("aws:lb/listener:Listener", "aws:acm/certificate:Certificate", "TLS", reverse=True),
     Link("aws:route53/record:Record", "aws:lb/loadBalancer:LoadBalancer", "alias"),
     Link("aws:route53/record:Record", "aws:rds/instance:Instance", "reader DNS"),
+    Link("aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication",
+         "aws:rds/instance:Instance", "backup replication", reverse=True),
 )
 """Dotted arrows (events, schedules, DNS, alerts) between drawn boxes. For a source type that is not drawn itself
 (an association, an event target, a listener), the arrow starts at the box of what it also refers to."""
@@ -305,8 +313,20 @@ class _Model:
                     title, lines = DETAILS.get(type_, _default_each)(self, resource, kind)
                     # a private hosted zone is a regional service of the VPC, not part of the public edge
                     group = "regional" if type_ == "aws:route53/zone:Zone" and resource.plain("vpcs") else kind.group
-                    self._box(key, title, lines, group, kind.shape)
+                    self._box(key, title, lines, "dr" if self._elsewhere(resource) else group, kind.shape)
                     self.box_of[resource.urn] = key
+            elif any(self._elsewhere(r) for r in found):  # the DR region's share gets its own box
+                away = [r for r in found if self._elsewhere(r)]
+                title, lines = DETAILS.get(type_, _default_all)(self, away, kind)
+                self._box(f"{kind.box_key}-dr", f"{title} ({away[0].plain('region')})", lines, "dr", kind.shape)
+                for resource in away:
+                    self.box_of[resource.urn] = f"{kind.box_key}-dr"
+                home = [r for r in found if not self._elsewhere(r)]
+                if home:
+                    title, lines = DETAILS.get(type_, _default_all)(self, home, kind)
+                    self._box(kind.box_key, title, lines, kind.group, kind.shape)
+                    for resource in home:
+                        self.box_of[resource.urn] = kind.box_key
             else:
                 key = kind.box_key
                 if key in self.boxes:  # a second type drawn in the same box (Bucket and BucketV2)
@@ -326,8 +346,25 @@ class _Model:
         self._link_edges()
         self._schedule_edges()
         self._env_edges()
+        self._replication_edges()
         self._alert_edges()
         return self._diagram()
+
+    def _elsewhere(self, resource: Resource) -> bool:
+        """Managed in another region than the stack's (a DR-region resource)."""
+        region = resource.plain("region")
+        return bool(region) and region != self.run.config.get("aws:region")
+
+    def _replication_edges(self) -> None:
+        """S3 replication: from the source bucket's box to its replicas' box."""
+        for config in self.run.of_type("aws:s3/bucketReplicationConfig:BucketReplicationConfig"):
+            sources = {self.box_of[u] for u in config.property_dependencies.get("bucket", []) if u in self.box_of}
+            replicas = {self.box_of[u] for u in config.property_dependencies.get("rules", [])
+                        if u in self.box_of and self.by_urn[u].type in ("aws:s3/bucket:Bucket",
+                                                                        "aws:s3/bucketV2:BucketV2")}
+            for source in sorted(sources):
+                for replica in sorted(replicas - {source}):
+                    self.add_edge(source, replica, "replication", "control")
 
     def _box(self, key: str, title: str, lines: list[str], group: str, shape: str = "box") -> None:
         self.boxes[key] = Box(key, title, lines, group, shape)
@@ -563,14 +600,15 @@ class _Model:
                               str(schedule.plain("scheduleExpression") or "runs"), "control")
 
     def _env_edges(self) -> None:
-        """A task whose environment names a bucket writes to S3."""
-        buckets = {str(b.outputs.get("bucket")) for t in ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
-                   for b in self.run.of_type(t)}
+        """A task whose environment names a bucket reaches that bucket's box over HTTPS."""
+        buckets = {str(b.outputs.get("bucket")): self.box_of.get(b.urn, "s3")
+                   for t in ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2") for b in self.run.of_type(t)}
         for task in self.run.of_type("aws:ecs/taskDefinition:TaskDefinition"):
             box = self.box_of.get(task.urn)
             for container in _containers(task):
-                if box and any(str(e.get("value")) in buckets for e in container.get("environment") or []):
-                    self.add_edge(box, "s3", "HTTPS")
+                for variable in container.get("environment") or []:
+                    if box and str(variable.get("value")) in buckets:
+                        self.add_edge(box, buckets[str(variable.get("value"))], "HTTPS")
 
     def _alert_edges(self) -> None:
         for subscription in self.run.of_type("aws:sns/topicSubscription:TopicSubscription"):

@@ -187,6 +187,12 @@ COMPUTED: dict[str, Computed] = {
     "aws:wafv2/webAcl:WebAcl": _web_acl,
     "aws:route53/record:Record": lambda n, i, m: {"fqdn": str(i.get("name") or n).rstrip(".")},
     "random:index/randomString:RandomString": _random_text,
+    # --- disaster recovery ---
+    # The provider's id of a backup replication is the ARN of the replicated backups (in the destination region).
+    "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication": lambda n, i, m: {
+        "id": m.arn("rds", f"auto-backup:ab-{_digest(n, 26).upper()}")},
+    "aws:scheduler/schedule:Schedule": lambda n, i, m: {
+        "name": (sn := i.get("name") or f"{n}-{_digest(n, 7)}"), "arn": m.arn("scheduler", f"schedule/default/{sn}")},
 }
 
 
@@ -215,11 +221,13 @@ class OfflineMocks(Mocks):
         if not args.custom:  # components keep no state
             return f"{name}-component", inputs
         physical_id = ID_PREFIXES.get(type_, f"{name}-") + _digest(f"{type_}::{name}")
-        state = {**inputs, "arn": self.arn(_module(type_), f"{type_.split(':')[-1].lower()}/{name}")}
+        # pulumi-aws v7 manages a resource in another region through its `region` input: its ARNs say so.
+        where = self if inputs.get("region") in (None, self.region) else OfflineMocks(region=str(inputs["region"]))
+        state = {**inputs, "arn": where.arn(_module(type_), f"{type_.split(':')[-1].lower()}/{name}")}
         compute = COMPUTED.get(type_)
         if compute is not None:
-            state.update(compute(name, inputs, self))
-        state.setdefault("id", physical_id)
+            state.update(compute(name, inputs, where))
+        physical_id = state.setdefault("id", physical_id)
         # Pulumi auto-names resources with a `name` property: logical name plus a random suffix.
         state.setdefault("name", f"{name}-{_digest(name, 7)}")
         return physical_id, state

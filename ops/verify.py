@@ -18,6 +18,7 @@ in docs/runbooks/deploy.md). `--endpoint-url` points every client at one endpoin
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import fnmatch
 import functools
 import json
@@ -33,7 +34,14 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from components.constants import DEFAULT_TLS_POLICY, HEALTH_CHECK_PATH, KMS_ENCRYPTION_ALGORITHMS, TLS_POLICIES
+from components.constants import (
+    BACKUP_METRIC_NAMESPACE,
+    DEFAULT_TLS_POLICY,
+    HEALTH_CHECK_PATH,
+    KMS_ENCRYPTION_ALGORITHMS,
+    RESTORE_DRILL_METRIC_NAME,
+    TLS_POLICIES,
+)
 
 # The TLS policies, encryption algorithms and health path the program sets and the policy pack enforces: one
 # definition in components/constants.py (a test checks that config, pack and verifier agree).
@@ -155,12 +163,14 @@ class Clients:
         # One attempt per call: a verifier reports what it sees now; retrying masks throttling and, against moto,
         # turns an unimplemented call (HTTP 500) into a slow hang.
         self.config = Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=20)
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[tuple[str, str | None], Any] = {}
 
-    def __call__(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = self.session.client(service, endpoint_url=self.endpoint_url, config=self.config)
-        return self._clients[service]
+    def __call__(self, service: str, region: str | None = None) -> Any:
+        """The client of `service` in the session's region, or in `region` (the DR region's checks)."""
+        if (service, region) not in self._clients:
+            self._clients[(service, region)] = self.session.client(
+                service, region_name=region, endpoint_url=self.endpoint_url, config=self.config)
+        return self._clients[(service, region)]
 
 
 class Context:
@@ -494,6 +504,164 @@ def check_bucket(ctx: Context, output_key: str) -> Verdict:
     return judge(problems, facts)
 
 
+# --- disaster recovery -------------------------------------------------------------------------------------------
+
+RDS_REPLICATION_LAG_LIMIT = dt.timedelta(hours=1)
+"""The replicated backups' latest restorable time may trail now by this much before the check fails (RDS copies
+snapshots and transaction logs "as soon as they are ready"; the runbook's RPO target is 15 minutes)."""
+DRILL_WINDOW = dt.timedelta(hours=27)
+"""A passed restore drill must be this recent: the daily drill plus the missing-drill alarm's grace."""
+
+
+def _replication_rule_problems(rules: Sequence[Mapping[str, Any]], destination_arn: str, key_arn: str) -> list[str]:
+    found = [r for r in rules if r.get("Destination", {}).get("Bucket") == destination_arn]
+    if not found:
+        return [f"no replication rule to {destination_arn.rsplit(':', 1)[-1]}"]
+    rule, problems = found[0], []
+    if rule.get("Status") != "Enabled":
+        problems.append(f"rule {rule.get('ID')} is {rule.get('Status')}")
+    if rule.get("DeleteMarkerReplication", {}).get("Status") != "Disabled":
+        problems.append("delete markers are replicated (a delete would hide the DR copy)")
+    if rule.get("SourceSelectionCriteria", {}).get("SseKmsEncryptedObjects", {}).get("Status") != "Enabled":
+        problems.append("SSE-KMS objects are not selected (no backup would replicate)")
+    replica_key = rule.get("Destination", {}).get("EncryptionConfiguration", {}).get("ReplicaKmsKeyID")
+    if replica_key != key_arn:
+        problems.append(f"replicas are encrypted with {replica_key or 'nothing'}, not the DR key drKmsKeyArn")
+    if rule.get("Destination", {}).get("Metrics", {}).get("Status") != "Enabled":
+        problems.append("replication metrics are off (the failure alarm has nothing to read)")
+    return problems
+
+
+def check_dr_replication(ctx: Context) -> Verdict:
+    region, key = ctx.outputs.text("drRegion"), ctx.outputs.text("drKmsKeyArn")
+    problems: list[str] = []
+    facts: list[str] = []
+    for source_key, replica_key in (("backupsBucketName", "drBackupsBucketName"),
+                                    ("walBucketName", "drArchiveBucketName")):
+        source, replica = ctx.outputs.text(source_key), ctx.outputs.text(replica_key)
+        try:
+            configuration = ctx.client("s3").get_bucket_replication(Bucket=source)["ReplicationConfiguration"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ReplicationConfigurationNotFoundError":
+                raise
+            problems.append(f"{source} has no replication configuration")
+            continue
+        found = _replication_rule_problems(configuration.get("Rules", []), f"arn:aws:s3:::{replica}", key)
+        problems += [f"{source}: {p}" for p in found]
+        if not found:
+            facts.append(f"{source} -> {replica} ({region})")
+    return judge(problems, facts)
+
+
+def check_dr_replicas(ctx: Context) -> Verdict:
+    region, key = ctx.outputs.text("drRegion"), ctx.outputs.text("drKmsKeyArn")
+    s3 = ctx.client("s3", region)
+    problems: list[str] = []
+    facts: list[str] = []
+    for output_key, locked in (("drBackupsBucketName", True), ("drArchiveBucketName", False)):
+        bucket = ctx.outputs.text(output_key)
+        try:
+            rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "NoSuchBucket":
+                problems.append(f"{bucket} not found in {region}")
+                continue
+            raise
+        keys = [r.get("ApplyServerSideEncryptionByDefault", {}).get("KMSMasterKeyID") for r in rules]
+        if key not in keys:
+            problems.append(f"{bucket} default encryption is not the DR key")
+        if s3.get_bucket_versioning(Bucket=bucket).get("Status") != "Enabled":
+            problems.append(f"{bucket} versioning off (S3 cannot replicate into it)")
+        if locked:
+            try:
+                lock = s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ObjectLockConfigurationNotFoundError":
+                    raise
+                lock = {}
+            retention = lock.get("Rule", {}).get("DefaultRetention", {})
+            if lock.get("ObjectLockEnabled") != "Enabled" or not retention:
+                problems.append(f"{bucket} has no Object Lock default retention (the DR copy could be deleted)")
+            else:
+                span = f"{retention['Days']} d" if retention.get("Days") else f"{retention.get('Years')} y"
+                facts.append(f"{bucket} locked {retention.get('Mode')} {span}")
+                continue
+        facts.append(f"{bucket} SSE-KMS, versioned")
+    return judge(problems, facts)
+
+
+def check_dr_database_backups(ctx: Context) -> Verdict:
+    region, arn = ctx.outputs.text("drRegion"), ctx.outputs.text("drDatabaseBackupsArn")
+    backups = ctx.client("rds", region).describe_db_instance_automated_backups(
+        DBInstanceAutomatedBackupsArn=arn).get("DBInstanceAutomatedBackups", [])
+    if not backups:
+        return failed(f"no replicated automated backups {arn} in {region}")
+    backup = backups[0]
+    problems: list[str] = []
+    status = backup.get("Status")
+    facts = [f"{backup.get('DBInstanceIdentifier')} backups in {region}", f"status {status}"]
+    if status != "replicating":
+        problems.append(f"status {status}, expected replicating")
+    latest = backup.get("RestoreWindow", {}).get("LatestTime")
+    if latest is None:
+        problems.append("no restore window yet (the first snapshot has not been copied)")
+    else:
+        lag = _now() - latest
+        facts.append(f"restorable to {lag.total_seconds() / 60:.0f} min ago")
+        if lag > RDS_REPLICATION_LAG_LIMIT:
+            problems.append(f"latest restorable time is {lag.total_seconds() / 3600:.1f} h ago (limit "
+                            f"{RDS_REPLICATION_LAG_LIMIT.total_seconds() / 3600:g} h): replication is behind")
+    if not backup.get("Encrypted") or not backup.get("KmsKeyId"):
+        problems.append("replicated backups are not encrypted with a CMK")
+    return judge(problems, facts)
+
+
+def check_restore_drill(ctx: Context) -> Verdict:
+    name = ctx.outputs.text("restoreDrillScheduleName")
+    schedule = ctx.client("scheduler").get_schedule(Name=name)
+    problems: list[str] = []
+    if schedule.get("State") != "ENABLED":
+        problems.append(f"schedule {name} is {schedule.get('State')}")
+    now = _now()
+    points = ctx.client("cloudwatch").get_metric_statistics(
+        Namespace=BACKUP_METRIC_NAMESPACE, MetricName=RESTORE_DRILL_METRIC_NAME,
+        Dimensions=[{"Name": "Environment", "Value": ctx.outputs.environment}],
+        StartTime=now - DRILL_WINDOW, EndTime=now, Period=3600, Statistics=["Sum"]).get("Datapoints", [])
+    passed = sorted((p["Timestamp"] for p in points if p.get("Sum", 0) >= 1), reverse=True)
+    if not passed:
+        problems.append(f"no passed restore drill in the last {DRILL_WINDOW.total_seconds() / 3600:g} h (run the task "
+                        "restoreDrillTaskDefinitionArn once after a first deploy)")
+    facts = [f"{name} {schedule.get('ScheduleExpression')}"]
+    if passed:
+        facts.append(f"last pass {(now - passed[0]).total_seconds() / 3600:.0f} h ago")
+    return judge(problems, facts)
+
+
+def check_dr_images(ctx: Context) -> Verdict:
+    region = ctx.outputs.text("drRegion")
+    repositories = [ctx.outputs.text(k).split("/", 1)[1] for k in ("webRepositoryUrl", "aiRepositoryUrl")]
+    registry = ctx.client("ecr").describe_registry()
+    rules = registry.get("replicationConfiguration", {}).get("rules", [])
+
+    def replicates(repository: str) -> bool:
+        for rule in rules:
+            to_region = any(d.get("region") == region for d in rule.get("destinations", []))
+            filters = rule.get("repositoryFilters") or [{"filter": "", "filterType": "PREFIX_MATCH"}]
+            if to_region and any(repository.startswith(f.get("filter", "")) for f in filters):
+                return True
+        return False
+
+    missing = [r for r in repositories if not replicates(r)]
+    if missing:
+        return failed(f"the registry does not replicate {', '.join(missing)} to {region}: a DR stack would have no "
+                      "images (the bootstrap project configures registry replication)")
+    return passed(f"{', '.join(repositories)} replicate to {region}")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 def check_alarms(ctx: Context) -> Verdict:
     names = ctx.outputs.names("alarmNames")
     if not names:
@@ -559,6 +727,11 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("ecs.ai-service", functools.partial(check_ecs_service, output_key="aiServiceName")),
     ("s3.backups-bucket", functools.partial(check_bucket, output_key="backupsBucketName")),
     ("s3.wal-bucket", functools.partial(check_bucket, output_key="walBucketName")),
+    ("dr.s3-replication", check_dr_replication),
+    ("dr.replica-buckets", check_dr_replicas),
+    ("dr.rds-backup-replication", check_dr_database_backups),
+    ("dr.restore-drill", check_restore_drill),
+    ("dr.images", check_dr_images),
     ("cloudwatch.alarms", check_alarms),
     ("http.health", check_http_health),
 )

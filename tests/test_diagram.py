@@ -119,3 +119,18 @@ def test_a_stack_with_nothing_in_a_tier_says_so() -> None:
     s.add("aws:ec2/subnet:Subnet", "data-a", {"availabilityZone": "us-east-1a", "tags": {"tier": "data"}})
     d = diagram.build(s.run())
     assert titles(d)["empty:data"] == "(nothing placed here yet)"
+
+
+def test_the_dr_region_is_a_group_of_its_own_with_the_replication_arrows(prod: StackRun, dev: StackRun) -> None:
+    d = diagram.build(prod)
+    band = next(b for b in d.rows if b.key == "dr")
+    assert {b.key for b in band.boxes} == {"kms-dr", "s3-dr", "rds-backups:dr-database-backups"}
+    boxes = titles(d)
+    assert boxes["s3-dr"].startswith("S3 buckets ×3 (us-west-2)") and boxes["kms-dr"].startswith("KMS keys ×1")
+    found = edges(d)
+    assert ("s3", "s3-dr") in found  # S3 replication of the backups and archive buckets
+    assert ("db:database-primary", "rds-backups:dr-database-backups") in found
+    # The drill reads the DR replica; the backup job writes the primary region's bucket.
+    assert ("task:restore-drill", "s3-dr") in found and ("task:backup", "s3") in found
+    assert ("schedule:restore-drill-schedule", "task:restore-drill") in found
+    assert "dr" not in {b.key for b in diagram.build(dev).rows}

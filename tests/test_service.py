@@ -66,7 +66,8 @@ def test_prod_runs_three_web_and_two_ai_tasks(prod: StackRun) -> None:
     assert (targets["ai"]["minCapacity"], targets["ai"]["maxCapacity"]) == (2, 6)
     sizes = {t.name: (t.inputs["cpu"], t.inputs["memory"]) for t in prod.of_type(TASK_DEFINITION)}
     assert sizes == {"web": ("1024", "2048"), "ai": ("512", "1024"), "migrate": ("1024", "2048"),
-                     "backup": ("512", "1024"), "backup-restore-check": ("512", "1024")}
+                     "backup": ("512", "1024"), "backup-restore-check": ("512", "1024"),
+                     "restore-drill": ("1024", "4096")}
 
 
 def test_dev_runs_one_task_each(dev: StackRun) -> None:
@@ -130,8 +131,9 @@ def test_config_errors_never_echo_a_secret_value(run_variant) -> None:  # type: 
 # --- container hardening ---------------------------------------------------------------------------------------------
 
 def test_every_container_is_non_root_read_only_unprivileged_and_drops_all_capabilities(any_stack: StackRun) -> None:
+    drill = ["restore-drill"] if any_stack.stack == "prod" else []  # the DR restore drill runs where DR is on
     assert sorted(t.name for t in any_stack.of_type(TASK_DEFINITION)) == sorted([*TASKS, "backup",
-                                                                               "backup-restore-check"])
+                                                                               "backup-restore-check", *drill])
     for task in TASKS:
         c = container(any_stack, task)
         assert c["user"] == "1001:1001", task

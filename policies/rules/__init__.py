@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import cache, containers, database, edge, logging_kms_iam, network, secrets, stack, storage, tagging
+from . import cache, containers, database, edge, logging_kms_iam, network, recovery, secrets, stack, storage, tagging
 from ._common import Rule
 
 ALL_RULES: list[Rule] = [
@@ -13,6 +13,7 @@ ALL_RULES: list[Rule] = [
     *containers.RULES,
     *secrets.RULES,
     *storage.RULES,
+    *recovery.RULES,
     *logging_kms_iam.RULES,
     *tagging.RULES,
     *stack.RULES,

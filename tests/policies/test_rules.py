@@ -169,6 +169,68 @@ def bucket_stack(*, kms: bool = True, policy: bool = True) -> list[Resource]:
     return out
 
 
+REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
+LOCK = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
+DR_KEY = "arn:aws:kms:us-west-2:123456789012:key/99999999-8888-7777-6666-555555555555"
+REPLICATION_RULE = {
+    "id": "dr", "status": "Enabled", "priority": 1, "filter": {},
+    "deleteMarkerReplication": {"status": "Disabled"},
+    "sourceSelectionCriteria": {"sseKmsEncryptedObjects": {"status": "Enabled"}},
+    "destination": {"bucket": "arn:aws:s3:::b-dr", "storageClass": "STANDARD_IA",
+                    "encryptionConfiguration": {"replicaKmsKeyId": DR_KEY}, "metrics": {"status": "Enabled"}},
+}
+LOCKED = {"objectLockEnabled": "Enabled", "rule": {"defaultRetention": {"mode": "COMPLIANCE", "days": 30}}}
+
+
+def replication(**changes: Any) -> dict[str, Any]:
+    return {"bucket": "b", "role": "arn:aws:iam::123456789012:role/replication",
+            "rules": [changed(REPLICATION_RULE, **changes)]}
+
+
+def replication_stack(*, replicate: bool = True, replica_region: str = "us-west-2", replica_lock: int | None = 30,
+                      drill: str | None = None) -> list[Resource]:
+    """A locked KMS source bucket replicated to a locked replica in another region (and, optionally, the drill)."""
+    out = bucket_stack()
+    source = out[0]
+    out[0] = resource(BUCKET, "backups", changed(source.inputs, objectLockEnabled=True), protect=True)
+    source = out[0]
+    out = [source, *(resource(r.type, r.name, r.inputs, deps={"bucket": [source]}) for r in out[1:])]
+    out.append(resource(LOCK, "backups", {"bucket": "b", **LOCKED}, deps={"bucket": [source]}))
+    replica = resource(BUCKET, "backups-dr", {"bucket": "b-dr", "region": replica_region, "forceDestroy": False,
+                                              "objectLockEnabled": replica_lock is not None, "tags": TAGS},
+                       protect=True)
+    out.append(replica)
+    if replica_lock is not None:
+        out.append(resource(LOCK, "backups-dr", {"bucket": "b-dr", "region": replica_region, **changed(
+            LOCKED, rule={"defaultRetention": {"mode": "COMPLIANCE", "days": replica_lock}})},
+            deps={"bucket": [replica]}))
+    if replicate:
+        out.append(resource(REPLICATION, "backups-replication", replication(), deps={"bucket": [source],
+                                                                                   "rules": [replica]}))
+    if drill is not None:
+        task_definition = resource(TASK, "restore-drill", task(command=["restore_drill.sh"]))
+        out += [task_definition, resource("aws:scheduler/schedule:Schedule", "drill", {
+            "scheduleExpression": "cron(30 5 * * ? *)", "state": drill, "flexibleTimeWindow": {"mode": "OFF"},
+            "target": {"arn": "arn:cluster", "roleArn": "arn:role", "ecsParameters": {"taskDefinitionArn": "arn:td"}}},
+            deps={"target": [task_definition]})]
+    return out
+
+
+def backups_replicated(primary: Resource, **changes: Any) -> Resource:
+    return resource(BACKUPS_REPLICATION, "db-backups", changed(
+        {"sourceDbInstanceArn": "arn:aws:rds:us-east-1:1:db:primary", "region": "us-west-2", "kmsKeyId": DR_KEY,
+         "retentionPeriod": 14}, **changes), deps={"sourceDbInstanceArn": [primary]})
+
+
+BACKUPS_REPLICATION = "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"
+
+
+def with_backups_replication(**changes: Any) -> list[Resource]:
+    resources = database_stack()
+    primary = next(r for r in resources if r.name == "primary")
+    return [*resources, backups_replicated(primary, **changes)]
+
+
 def stack_case(policy: str, good: list[Resource], bad: list[Resource], bad_name: str, stack: str = "prod") -> Case:
     return Case(policy, good, bad, bad_name, stack)
 
@@ -468,6 +530,34 @@ CASES: list[Case] = [
     stack_case("s3-bucket-hardening", [*bucket_stack(kms=False), resource(
         "aws:s3/bucketLogging:BucketLogging", "to-backups", {"bucket": "other", "targetBucket": "b"},
         deps={"targetBucket": [bucket_stack()[0]]})], bucket_stack(kms=False), "backups"),
+    # disaster recovery
+    single("s3-replication-replica-cmk", REPLICATION, replication(), label="no-replica-key",
+           rules=[changed(REPLICATION_RULE, destination=changed(REPLICATION_RULE["destination"],
+                                                                encryptionConfiguration=DELETE))]),
+    single("s3-replication-replica-cmk", REPLICATION, replication(), label="alias-key",
+           rules=[changed(REPLICATION_RULE, destination=changed(REPLICATION_RULE["destination"],
+                                                                encryptionConfiguration={"replicaKmsKeyId":
+                                                                                         "alias/maratron-dr"}))]),
+    single("s3-replication-replica-cmk", REPLICATION, replication(), label="kms-objects-skipped",
+           rules=[changed(REPLICATION_RULE, sourceSelectionCriteria=DELETE)]),
+    single("s3-replication-keeps-deletes", REPLICATION, replication(),
+           rules=[changed(REPLICATION_RULE, deleteMarkerReplication={"status": "Enabled"})]),
+    single("s3-replication-metrics", REPLICATION, replication(),
+           rules=[changed(REPLICATION_RULE, destination=changed(REPLICATION_RULE["destination"], metrics=DELETE))]),
+    stack_case("s3-data-buckets-replicated", replication_stack(), replication_stack(replicate=False), "backups"),
+    stack_case("s3-data-buckets-replicated", replication_stack(), replication_stack(replica_region="us-east-1"),
+               "backups"),
+    stack_case("s3-replica-object-lock", replication_stack(), replication_stack(replica_lock=None), "backups-dr"),
+    stack_case("s3-replica-object-lock", replication_stack(), replication_stack(replica_lock=7), "backups-dr"),
+    stack_case("rds-backups-replicated", with_backups_replication(), database_stack(), "primary"),
+    stack_case("rds-backups-replicated", with_backups_replication(), with_backups_replication(kmsKeyId=DELETE),
+               "db-backups"),
+    stack_case("rds-backups-replicated", with_backups_replication(), with_backups_replication(retentionPeriod=3),
+               "db-backups"),
+    stack_case("restore-drill-scheduled", replication_stack(drill="ENABLED"), replication_stack(),
+               "backups-replication"),
+    stack_case("restore-drill-scheduled", replication_stack(drill="ENABLED"), replication_stack(drill="DISABLED"),
+               "drill"),
     # logging, KMS, IAM
     single("log-group-retention", "aws:cloudwatch/logGroup:LogGroup",
            {"retentionInDays": 365, "kmsKeyId": KEY, "tags": TAGS}, retentionInDays=DELETE),
@@ -538,7 +628,8 @@ def test_every_policy_has_a_case() -> None:
 
 
 PROD_ONLY = ["rds-deletion-protection", "rds-multi-az", "rds-final-snapshot", "redis-automatic-failover",
-             "s3-no-force-destroy", "rds-primary-has-replica", "stateful-resources-protected"]
+             "s3-no-force-destroy", "rds-primary-has-replica", "stateful-resources-protected",
+             "s3-data-buckets-replicated", "rds-backups-replicated", "restore-drill-scheduled"]
 
 
 @pytest.mark.parametrize("policy", PROD_ONLY)
@@ -580,3 +671,11 @@ def test_preview_unknowns_skip_the_secret_scan_but_never_pass_a_rule_that_needs_
     assert not verdict.of("no-hard-coded-secrets") and not verdict.of("required-tags")
     cannot_run = verdict.of("rds-encrypted-with-cmk")
     assert [v.level for v in cannot_run] == ["advisory"] and "during preview" in cannot_run[0].message
+
+
+def test_a_dr_restore_is_exempt_until_its_source_region_returns(pack: PolicyPackProcess) -> None:
+    restored = [r if r.name != "primary" else resource(RDS, "primary", changed(r.inputs, restoreToPointInTime={
+        "sourceDbInstanceAutomatedBackupsArn": "arn:aws:rds:us-west-2:1:auto-backup:ab-X",
+        "useLatestRestorableTime": True}), protect=True) for r in database_stack()]
+    verdict = analyze(pack, [*restored, *replication_stack(replicate=False)])
+    assert not verdict.of("rds-backups-replicated") and not verdict.of("s3-data-buckets-replicated")

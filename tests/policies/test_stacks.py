@@ -42,6 +42,14 @@ def test_every_stack_has_zero_mandatory_violations(pack: PolicyPackProcess, any_
     assert verdict.resources == len(any_stack.resources) and verdict.policies == len(pack.policy_names())
 
 
+def test_the_dr_stack_is_clean_too(pack: PolicyPackProcess, run_variant) -> None:  # type: ignore[no-untyped-def]
+    # Pulumi.dr.yaml is prod rebuilt in the DR region: every prod rule applies, the DR-copy rules exempt a restore.
+    dr = run_variant("dr")
+    verdict = check_run(dr, pack=pack)
+    assert verdict.mandatory == [], "\n".join(render_verdict(verdict))
+    assert load_pack_config("dr") == load_pack_config("prod")  # the DR stack is judged as production
+
+
 @dataclass(frozen=True)
 class Break:
     type: str
@@ -68,6 +76,8 @@ EVENTS_WITH_SOURCE_CONDITION = json.dumps({"Version": "2012-10-17", "Statement":
      "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
      "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
      "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}}]})
+REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
+BACKUPS_REPLICATION = "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"
 SWEEP: list[Break] = [
     # network (on the branch today)
     # The interface endpoints' HTTPS-from-the-VPC rule (prod's vpcCidr): an address-range rule off the ALB.
@@ -158,6 +168,17 @@ SWEEP: list[Break] = [
           "s3-tls-only-policy"),
     Break("aws:s3/bucket:Bucket", ("forceDestroy",), True, "s3-no-force-destroy"),
     Break("aws:s3/bucket:Bucket", (PROTECT,), False, "stateful-resources-protected"),
+    # disaster recovery
+    Break(REPLICATION, ("rules", 0, "deleteMarkerReplication", "status"), "Enabled", "s3-replication-keeps-deletes"),
+    Break(REPLICATION, ("rules", 0, "destination", "encryptionConfiguration"), DELETE, "s3-replication-replica-cmk"),
+    Break(REPLICATION, ("rules", 0, "sourceSelectionCriteria"), DELETE, "s3-replication-replica-cmk"),
+    Break(REPLICATION, ("rules", 0, "destination", "metrics", "status"), "Disabled", "s3-replication-metrics"),
+    Break("aws:s3/bucket:Bucket", ("objectLockEnabled",), False, "s3-replica-object-lock",
+          ("bucketPrefix", "maratron-prod-backups-dr-")),
+    Break(BACKUPS_REPLICATION, ("kmsKeyId",), DELETE, "rds-backups-replicated"),
+    Break(BACKUPS_REPLICATION, ("retentionPeriod",), 3, "rds-backups-replicated"),
+    Break("aws:scheduler/schedule:Schedule", ("state",), "DISABLED", "restore-drill-scheduled",
+          ("description", "maratron-prod: restore the newest DR dump and check it (daily)")),
 ]
 
 
@@ -230,7 +251,7 @@ def test_sweep_covers_every_policy_that_can_be_broken_in_one_resource() -> None:
                   "kms-key-policy-no-public-principal", "redis-in-vpc", "no-hard-coded-secrets",
                   # a dependency edge, a Spot stack, a violation reported on the role a policy belongs to:
                   "ecs-service-connect-client-depends-on-server", "fargate-spot-arm64-platform-version",
-                  "rds-export-role-kms"}
+                  "rds-export-role-kms", "s3-data-buckets-replicated"}
     from policies.rules import ALL_RULES
 
     assert {r.policy.name for r in ALL_RULES} - stack_only <= {e.policy for e in SWEEP}

@@ -16,6 +16,8 @@ from components.observability import (
     EdgeWatch,
     Observability,
     ObservabilityArgs,
+    ReplicationWatch,
+    RestoreDrillWatch,
     ServiceWatch,
     WafWatch,
 )
@@ -38,6 +40,8 @@ if WATCH == "full":
         cache=CacheWatch.for_replication_group(f"{prefix}-redis", 2),
         waf=WafWatch(f"{prefix}-waf"),
         backup=BackupWatch(dimensions={"Database": f"{prefix}-db"}),
+        replication={"backups": ReplicationWatch(f"{prefix}-backups-src", f"{prefix}-backups-dr-dst", "dr")},
+        drill=RestoreDrillWatch(task_family=f"{prefix}-restore-drill", dimensions={"Environment": "prod"}),
     )
 else:  # a database without replicas and nothing else
     watches = dict(database=DatabaseWatch(f"{prefix}-db"))
