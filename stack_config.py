@@ -13,6 +13,7 @@ CLI, the docs (docs/config-reference.md) and this reader share one set of keys a
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -27,8 +28,9 @@ from components.app_secrets import AppSecretsSettings
 from components.backup_storage import BackupStorageSettings
 from components.base import REGION_PATTERN, RemovalPolicy, retains
 from components.cache import CacheSettings
+from components.cdn import CdnSettings
 from components.cluster import ClusterSettings
-from components.constants import ENVIRONMENTS, LOG_RETENTION_DAYS, PROJECT
+from components.constants import EDGE_REGION, ENVIRONMENTS, LOG_RETENTION_DAYS, PROJECT
 from components.database import DatabaseSettings
 from components.images import DIGEST_PATTERN, RegistrySettings
 from components.load_balancer import CERTIFICATE_ARN_PATTERN, LoadBalancerSettings
@@ -47,7 +49,8 @@ from components.settings import (
 )
 from components.waf import WafSettings
 
-__all__ = ["ENVIRONMENTS", "PROJECT", "ConfigError", "ConfigProblem", "StackConfig", "load", "schema_entries"]
+__all__ = ["ENVIRONMENTS", "PROJECT", "ConfigError", "ConfigProblem", "StackConfig", "TimeoutHop", "load",
+           "schema_entries"]
 
 PROJECT_DIR = Path(__file__).resolve().parent
 Environment = Literal["dev", "staging", "prod"]
@@ -73,6 +76,27 @@ def _check_origin(value: str) -> str | None:
     if value == host or not HOSTNAME_PATTERN.match(host):
         return "must be an https origin without path or trailing slash, e.g. https://admin.maratron.example.com"
     return None
+
+
+@dataclass(frozen=True)
+class TimeoutHop:
+    """One hop a streamed response crosses, and the longest silence it tolerates before it cuts the response."""
+
+    field_path: str
+    """The setting that decides it (`load_balancer.idle_timeout_seconds`): problems name its config key."""
+    seconds: int
+    what: str
+    """For messages: `the ALB idle timeout`."""
+
+
+def check_timeout_chain(hops: tuple[TimeoutHop, ...], rules: Rules) -> None:
+    """No hop may be shorter than the one in front of it (hops outermost first): the outer hop must be the one that
+    gives up, with a clean 504, rather than see the connection behind it reset (a 502, and a half-written stream)."""
+    for outer, inner in itertools.pairwise(hops):
+        if inner.seconds < outer.seconds:
+            rules.problem(inner.field_path, f"must be at least {rules.key(outer.field_path)} ({outer.seconds} s): "
+                          f"{inner.what} sits behind {outer.what} and must not cut a silence the edge still allows",
+                          also=[outer.field_path])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,6 +133,7 @@ class StackConfig:
     load_balancer: LoadBalancerSettings = section(LoadBalancerSettings, doc="edge: load balancer "
                                                   "(components/load_balancer.py)")
     waf: WafSettings = section(WafSettings, doc="edge: web application firewall (components/waf.py)")
+    cdn: CdnSettings = section(CdnSettings, doc="edge: CloudFront in front of the ALB (components/cdn.py)")
     registry: RegistrySettings = section(RegistrySettings, doc="app: image repositories (components/images.py)")
     cluster: ClusterSettings = section(ClusterSettings, doc="app: cluster (components/cluster.py)")
     app: AppSettings = section(AppSettings, doc="app (components/app_environment.py, service.py, task.py)")
@@ -141,6 +166,18 @@ class StackConfig:
     def cors_origins(self) -> tuple[str, ...]:
         """Every origin CORS allows: https://<domain_name> first, then the configured extras."""
         return tuple(dict.fromkeys((self.app_url, *self.extra_cors_origins)))
+
+    @property
+    def edge_timeouts(self) -> tuple[TimeoutHop, ...]:
+        """The idle timeouts a streamed response crosses from the viewer inwards, outermost first: CloudFront's
+        origin read timeout when the CDN is on, then the ALB's idle timeout. The one place the edge's timeouts are
+        listed: a rule about a hop further in (Service Connect) appends its hop and runs check_timeout_chain."""
+        alb = TimeoutHop("load_balancer.idle_timeout_seconds", self.load_balancer.idle_timeout_seconds,
+                         "the ALB idle timeout")
+        if not self.cdn.enabled:
+            return (alb,)
+        return (TimeoutHop("cdn.origin_read_timeout_seconds", self.cdn.origin_read_timeout_seconds,
+                           "CloudFront's origin read timeout"), alb)
 
     @property
     def private_zone_name(self) -> str:
@@ -219,6 +256,8 @@ def _cross_section_rules(config: StackConfig, rules: Rules) -> None:
     if certificate and certificate["region"] != region:
         rules.problem("load_balancer.certificate_arn", f"must be a certificate in the stack's region {region} (an ALB "
                       "only uses certificates of its region)")
+    if config.cdn.enabled:
+        _cdn_rules(config, rules)
     if config.storage.force_destroy and retains(config.removal_policy):
         rules.problem("storage.force_destroy", f"needs {rules.key('removal_policy')} = destroy (retained buckets are "
                       "never emptied)", also=["removal_policy"])
@@ -226,6 +265,21 @@ def _cross_section_rules(config: StackConfig, rules: Rules) -> None:
         context = getattr(config.app, f"{service}_image").build_context
         if context and (reason := _check_build_context(context)):
             rules.problem(f"app.{service}_image.build_context", reason)
+
+
+def _cdn_rules(config: StackConfig, rules: Rules) -> None:
+    cdn, alb = config.cdn, config.load_balancer
+    check_timeout_chain(config.edge_timeouts, rules)
+    # The client side of a kept-alive connection must drop it first, or it reuses one the server just closed (502).
+    if cdn.origin_keepalive_seconds >= alb.idle_timeout_seconds:
+        rules.problem("cdn.origin_keepalive_seconds", f"must be below {rules.key('load_balancer.idle_timeout_seconds')}"
+                      f" ({alb.idle_timeout_seconds} s): CloudFront must close an idle connection before the ALB does",
+                      also=["load_balancer.idle_timeout_seconds"])
+    if config.region != EDGE_REGION and not cdn.certificate_arn and not alb.hosted_zone_id:
+        zone = rules.key("load_balancer.hosted_zone_id")
+        rules.problem("cdn.certificate_arn", f"required outside {EDGE_REGION} without {zone}: CloudFront only uses "
+                      f"certificates from {EDGE_REGION} (set one, or a zone to issue it in)",
+                      also=["load_balancer.hosted_zone_id"])
 
 
 def _check_build_context(value: str) -> str | None:

@@ -15,6 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import AwsContext, RemovalPolicy, named_tags, policy_json, retains
+from components.constants import EDGE_REGION
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,10 @@ class EncryptionKeysArgs:
     encrypts; destroy: keys may be deleted with the stack (still after the deletion window)."""
     deletion_window_days: int = 30
     """Days a scheduled key deletion waits (7-30); default 30, the maximum, so a mistake can be undone."""
+    cdn: bool = False
+    """A CloudFront distribution fronts the stack (default false). Then the logs key also admits CloudWatch vended-log
+    delivery of the distribution's access logs into their SSE-KMS bucket, and, when the stack is not in us-east-1,
+    `edge` is an extra key there (CloudFront's WAF logs and alarm topic must live in us-east-1)."""
 
 
 class EncryptionKeys(pulumi.ComponentResource):
@@ -45,6 +50,9 @@ class EncryptionKeys(pulumi.ComponentResource):
     """Backup archives: the S3 backups and WAL buckets (SSE-KMS with bucket keys)."""
     images: aws.kms.Key
     """Container images: the ECR repositories."""
+    edge: aws.kms.Key
+    """Telemetry of the CDN's us-east-1 parts (the CLOUDFRONT web ACL's log group, the edge alarm topic): `logs` itself
+    when the stack is in us-east-1, else a key of its own there (a key encrypts only in its own Region)."""
 
     def __init__(self, name: str, args: EncryptionKeysArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("maratron:security:EncryptionKeys", name, None, opts)
@@ -52,38 +60,67 @@ class EncryptionKeys(pulumi.ComponentResource):
         self._args = args
         ctx = args.context
         self.logs = self._key(
-            "logs",
-            "CloudWatch Logs encryption for the stack's log groups",
-            [{
-                "Sid": "AllowCloudWatchLogs",
-                "Effect": "Allow",
-                "Principal": {"Service": f"logs.{ctx.region}.amazonaws.com"},
-                "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-                "Resource": "*",
-                "Condition": {"ArnLike": {
-                    "kms:EncryptionContext:aws:logs:arn": ctx.arn("logs", "log-group:*"),
-                }},
-            }, {
-                # CloudWatch alarms and EventBridge publish to the alert topic, which this key encrypts.
-                "Sid": "AllowAlarmPublishingToEncryptedTopic",
-                "Effect": "Allow",
-                "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
-                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                "Resource": "*",
-                "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}},
-            }],
-        )
+            "logs", "CloudWatch Logs encryption for the stack's log groups",
+            self._telemetry_statements(ctx.region) + (self._vended_log_delivery() if args.cdn else []))
         # RDS, ElastiCache, Secrets Manager, S3 and ECR use a CMK through grants made with the caller's own IAM
         # permissions (delegated by the account statement), so these keys need no service principal statements.
         self.data = self._key("data", "RDS, ElastiCache and Secrets Manager data at rest", [])
         self.backups = self._key("backups", "S3 backup and WAL archives", [])
         self.images = self._key("images", "ECR container images", [])
+        self.edge = self.logs
+        if args.cdn and ctx.region != EDGE_REGION:
+            self.edge = self._key("edge", f"CloudFront telemetry in {EDGE_REGION} (WAF logs, edge alarms)",
+                                  self._telemetry_statements(EDGE_REGION), region=EDGE_REGION)
         self.register_outputs({name: key.arn for name, key in self.all().items()})
 
     def all(self) -> dict[str, aws.kms.Key]:
-        """Domain -> key, for outputs and reviews."""
-        return {"logs": self.logs, "data": self.data, "backups": self.backups, "images": self.images}
-    def _key(self, domain: str, description: str, service_statements: list[dict[str, Any]]) -> aws.kms.Key:
+        """Domain -> key, for outputs and reviews (edge only when it is a key of its own)."""
+        keys = {"logs": self.logs, "data": self.data, "backups": self.backups, "images": self.images}
+        return keys if self.edge is self.logs else {**keys, "edge": self.edge}
+
+    def _telemetry_statements(self, region: str) -> list[dict[str, Any]]:
+        """CloudWatch Logs of `region` may use the key for its log groups; alarms and EventBridge may publish to a
+        topic it encrypts."""
+        ctx = self._args.context
+        return [{
+            "Sid": "AllowCloudWatchLogs",
+            "Effect": "Allow",
+            "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+            "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+            "Resource": "*",
+            "Condition": {"ArnLike": {
+                "kms:EncryptionContext:aws:logs:arn": f"arn:{ctx.partition}:logs:{region}:{ctx.account_id}:log-group:*",
+            }},
+        }, {
+            # CloudWatch alarms and EventBridge publish to the alert topic, which this key encrypts.
+            "Sid": "AllowAlarmPublishingToEncryptedTopic",
+            "Effect": "Allow",
+            "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}},
+        }]
+
+    def _vended_log_delivery(self) -> list[dict[str, Any]]:
+        """CloudFront's standard logs (v2) reach their SSE-KMS bucket through CloudWatch vended-log delivery: "If the
+        bucket has server-side encryption using a customer managed AWS KMS key, you must also add the key policy"
+        (CloudWatch Logs user guide, AWS-logs-infrastructure-V2-S3), for delivery.logs.amazonaws.com, scoped to this
+        account's delivery sources in us-east-1 (where CloudFront's are)."""
+        ctx = self._args.context
+        return [{
+            "Sid": "AllowVendedLogDeliveryOfCdnAccessLogs",
+            "Effect": "Allow",
+            "Principal": {"Service": "delivery.logs.amazonaws.com"},
+            "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": ctx.account_id},
+                "ArnLike": {"aws:SourceArn": f"arn:{ctx.partition}:logs:{EDGE_REGION}:{ctx.account_id}:"
+                                             "delivery-source:*"},
+            },
+        }]
+    def _key(self, domain: str, description: str, service_statements: list[dict[str, Any]],
+             region: str | None = None) -> aws.kms.Key:
         """A rotating CMK whose policy lets the account's IAM decide, plus the given service statements."""
         ctx = self._args.context
         statements: list[dict[str, Any]] = [{
@@ -101,6 +138,7 @@ class EncryptionKeys(pulumi.ComponentResource):
             rotation_period_in_days=365,
             deletion_window_in_days=self._args.deletion_window_days,
             policy=policy_json(statements),
+            region=region,
             tags=named_tags(self._args.tags, f"{self._args.alias_prefix}-{domain}"),
             opts=pulumi.ResourceOptions(parent=self, protect=retains(self._args.removal_policy)),
         )
@@ -108,6 +146,7 @@ class EncryptionKeys(pulumi.ComponentResource):
             f"{self._name}-{domain}",
             name=f"alias/{self._args.alias_prefix}-{domain}",
             target_key_id=key.key_id,
+            region=region,
             opts=pulumi.ResourceOptions(parent=key),
         )
         return key
