@@ -94,7 +94,8 @@ def _secret(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any
 
 def _random_text(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
     length = int(inputs.get("length") or 32)
-    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    classes = {"lower": "abcdefghijklmnopqrstuvwxyz", "upper": "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "numeric": "0123456789"}
+    alphabet = "".join(chars for kind, chars in classes.items() if inputs.get(kind, True) is not False)
     seed = hashlib.sha256(f"offline-random-{name}".encode()).digest() * (length // 32 + 1)
     return {"result": "".join(alphabet[b % len(alphabet)] for b in seed[:length])}
 

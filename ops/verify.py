@@ -589,7 +589,8 @@ def check_cdn_distribution(ctx: Context) -> Verdict:
         problems.append(f"{domain} is not an alias of the distribution")
     certificate = config.get("ViewerCertificate", {})
     policy = certificate.get("MinimumProtocolVersion")
-    if certificate.get("CloudFrontDefaultCertificate") or not certificate.get("ACMCertificateArn"):
+    # Judged by the certificate it names (moto also reports CloudFrontDefaultCertificate true next to an ACM ARN).
+    if not (certificate.get("ACMCertificateArn") or certificate.get("IAMCertificateId")):
         problems.append("serves the default *.cloudfront.net certificate")
     elif policy not in CLOUDFRONT_TLS_POLICIES:
         problems.append(f"viewer security policy {policy}, not one of {', '.join(CLOUDFRONT_TLS_POLICIES)}")
