@@ -94,7 +94,7 @@ DURATIONS: dict[str, Timing | Callable[[Resource], Timing]] = {
     "aws:ec2/vpcEndpoint:VpcEndpoint": _endpoint,
     # wait_for_deployment: until every edge serves it ("the 10-15 minute CloudFront deployment rollout",
     # hashicorp/terraform-provider-aws#47652; custom origins up to 30-35 min in 2019, aws/aws-cli#3865).
-    "aws:cloudfront/distribution:Distribution": Timing(10, "CloudFront distribution, deployed to every edge ~10-15 min"),
+    "aws:cloudfront/distribution:Distribution": Timing(10, "CloudFront distribution, on every edge ~10-15 min"),
     "docker:index/image:Image": Timing(3, "image build and push ~2-5 min (assumed; depends on the image)"),
     "docker-build:index:Image": Timing(3, "image build and push ~2-5 min (assumed; depends on the image)"),
 }

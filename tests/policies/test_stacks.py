@@ -135,7 +135,8 @@ SWEEP: list[Break] = [
           ("securityHeadersConfig", "strictTransportSecurity", "accessControlMaxAgeSec"), 300, "cdn-security-headers"),
     Break("aws:cloudwatch/logDelivery:LogDelivery", ("recordFields",), DELETE, "cdn-access-logs"),
     Break("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", ("cidrIpv4",), "0.0.0.0/0",
-          "cdn-origin-ingress-cloudfront-only", ("description", "HTTPS from CloudFront's origin-facing addresses only")),
+          "cdn-origin-ingress-cloudfront-only",
+          ("description", "HTTPS from CloudFront's origin-facing addresses only")),
     Break("aws:lb/listenerRule:ListenerRule", ("conditions",), [{"hostHeader": {"values": ["maratron.example.com"]}}],
           "cdn-origin-secret-header", ("priority", 100)),
     # storage
