@@ -250,7 +250,8 @@ class OriginSecret(pulumi.ComponentResource):
         # Secret outputs already; said again so that no refactoring can ever put them in state in plain text.
         self.active_value = pulumi.Output.secret(slots[active_slot].result)
         accept_previous = args.settings.origin_secret_accept_previous
-        previous = [pulumi.Output.secret(slots[previous_slot].result)] if accept_previous else []
+        previous: list[pulumi.Output[str]] = (
+            [pulumi.Output.secret(slots[previous_slot].result)] if accept_previous else [])
         self.accepted_values = [self.active_value, *previous]
         document = pulumi.Output.json_dumps({
             "header": ORIGIN_VERIFY_HEADER, "generation": g, "active": self.active_value,
