@@ -387,3 +387,13 @@ def test_the_schema_defaults_turn_the_cdn_on_and_dev_opts_out(dev: StackRun, pro
     assert dev.config["maratron:cdnEnabled"] == "false"
     assert "maratron:cdnEnabled" not in prod.config or prod.config["maratron:cdnEnabled"] == "true"
     assert load().cdn.enabled and stack_config.load(MINIMAL_VALID, stack="test").cdn.enabled
+
+
+def test_switching_the_front_door_updates_one_record_in_place(prod: StackRun, dev: StackRun) -> None:
+    # The A record has one logical name in both shapes, and it carries the alias of where it lived before PublicDns
+    # (the ALB's child `load-balancer-alias`), so neither enabling the CDN nor upgrading an older stack replaces it.
+    for run in (prod, dev):
+        record = run.one(RECORD, "public-dns-a")
+        alb = run.one("aws:lb/loadBalancer:LoadBalancer")
+        assert record.aliases == [f"load-balancer-alias@{alb.urn}"]
+    assert prod.one(RECORD, "public-dns-aaaa").aliases == []
