@@ -396,10 +396,6 @@ class Cdn(pulumi.ComponentResource):
                            evaluate_target_health=False, ipv6=True)
 
     @property
-    def origin_read_timeout_seconds(self) -> int:
-        return self._args.settings.origin_read_timeout_seconds
-
-    @property
     def origin_secret_arn(self) -> pulumi.Output[str]:
         """The Secrets Manager copy of the origin secret (for operators and ops.verify)."""
         return self._args.origin_secret.secret.secret.arn

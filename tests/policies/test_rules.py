@@ -255,6 +255,18 @@ def cdn_stack(*, world_rule: bool = False, forward_default: bool = False, header
     return out
 
 
+def logged_buckets(*, alb_logs_logged: bool = True) -> list[Resource]:
+    """The access-log bucket (a server-access-log target: exempt) and the ALB's log bucket that logs into it."""
+    target = resource(BUCKET, "access-logs", {"bucket": "logs", "tags": TAGS}, protect=True)
+    alb_logs = resource(BUCKET, "alb-logs", {"bucket": "alb", "tags": TAGS}, protect=True)
+    out = [target, alb_logs]
+    if alb_logs_logged:
+        out.append(resource("aws:s3/bucketLogging:BucketLogging", "alb-logs", {
+            "bucket": "alb", "targetBucket": "logs", "targetPrefix": "alb-logs/"},
+            deps={"bucket": [alb_logs], "targetBucket": [target]}))
+    return out
+
+
 def stack_case(policy: str, good: list[Resource], bad: list[Resource], bad_name: str, stack: str = "prod") -> Case:
     return Case(policy, good, bad, bad_name, stack)
 
@@ -341,6 +353,7 @@ CASES: list[Case] = [
     stack_case("cdn-origin-secret-header", cdn_stack(), cdn_stack(header_condition=False), "forward"),
     stack_case("cdn-origin-secret-header", cdn_stack(), cdn_stack(forward_default=True), "https"),
     stack_case("cdn-origin-secret-header", cdn_stack(), cdn_stack(sends_header=False), "cdn"),
+    stack_case("s3-access-logging", logged_buckets(), logged_buckets(alb_logs_logged=False), "alb-logs"),
     stack_case("alb-has-https-listener", web_stack(), web_stack(https=False), "alb"),
     # database
     single("rds-encrypted-with-cmk", RDS, RDS_PRIMARY, storageEncrypted=False),

@@ -216,7 +216,8 @@ def test_misconfiguration_sweep_prod(pack: PolicyPackProcess, prod: StackRun, en
 def test_sweep_covers_every_policy_that_can_be_broken_in_one_resource() -> None:
     # Policies about a missing companion resource (flow logs, WAF association, HTTPS listener, bucket
     # companions, replicas) and the two SG cross-checks are covered by test_rules.py cases instead.
-    stack_only = {"vpc-flow-logs", "edge-waf-rate-limit", "alb-has-https-listener", "s3-bucket-hardening",
+    stack_only = {"vpc-flow-logs", "edge-waf-rate-limit", "s3-access-logging", "alb-has-https-listener",
+                  "s3-bucket-hardening",
                   "rds-primary-has-replica", "data-store-ingress-from-security-groups-only",
                   "security-group-no-internet-ingress", "alb-access-logs", "ecs-cluster-container-insights",
                   "kms-key-policy-no-public-principal", "redis-in-vpc", "no-hard-coded-secrets"}
