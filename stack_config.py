@@ -180,6 +180,12 @@ class StackConfig:
                            "CloudFront's origin read timeout"), alb)
 
     @property
+    def edge_timeout_seconds(self) -> int:
+        """The longest silence the edge in front of the app lets a request keep: the figure every hop further in
+        (Service Connect) must cover. The innermost edge hop's, since the edge chain never shortens inwards."""
+        return max(hop.seconds for hop in self.edge_timeouts)
+
+    @property
     def private_zone_name(self) -> str:
         """The VPC-private DNS zone of the data tier, e.g. prod.maratron.internal."""
         return f"{self.stack}.{PROJECT}.internal"

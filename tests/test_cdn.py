@@ -321,6 +321,10 @@ def test_the_edge_timeouts_list_cloudfront_in_front_of_the_alb() -> None:
         ("cdn.origin_read_timeout_seconds", 60), ("load_balancer.idle_timeout_seconds", 300)]
     off = stack_config.load(MINIMAL_VALID | {"maratron:cdnEnabled": "false"}, stack="test")
     assert [h.field_path for h in off.edge_timeouts] == ["load_balancer.idle_timeout_seconds"]
+    # What a hop behind the edge must cover: the longest edge silence (the ALB's, as the chain is checked).
+    raised = load(cdnOriginReadTimeoutSeconds="180", cdnOriginTimeoutQuotaRaised="true",
+                  albIdleTimeoutSeconds="200")
+    assert (load().edge_timeout_seconds, off.edge_timeout_seconds, raised.edge_timeout_seconds) == (300, 300, 200)
 
 
 def test_the_timeout_chain_flags_a_hop_shorter_than_the_one_in_front() -> None:
