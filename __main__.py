@@ -1,6 +1,6 @@
 """Maratron on AWS — one call per box of the deployment guide's architecture diagram (docs/architecture.md).
 
-keys → network → data tier (database, cache, backup storage, DR copy) → edge (load balancer, WAF) → app tier (images,
+keys → network → data (database, cache, backup storage, DR copy) → edge (CDN, load balancer, WAF, DNS) → app (images,
 cluster, secrets, AI and web services, migration) → operations (backup job, restore drill, alarms) → paths → outputs.
 Each component takes its settings whole (stack_config.py reads and validates them all before anything is created).
 """
@@ -15,6 +15,7 @@ from components.backup_job import BackupJob, BackupJobArgs
 from components.backup_storage import BackupStorage, BackupStorageArgs
 from components.base import AwsContext, SecretRef
 from components.cache import Cache, CacheArgs
+from components.cdn import Cdn, CdnArgs, OriginSecret, OriginSecretArgs
 from components.cluster import Cluster, ClusterArgs
 from components.connections import grant
 from components.constants import WEB_PORT
@@ -24,18 +25,10 @@ from components.encryption import EncryptionKeys, EncryptionKeysArgs
 from components.images import ImageRepository, ImageRepositoryArgs, ImageSource
 from components.load_balancer import LoadBalancer, LoadBalancerArgs, cors_header_origin
 from components.network import Network, NetworkArgs
-from components.observability import (
-    BackupWatch,
-    CacheWatch,
-    DatabaseWatch,
-    EdgeWatch,
-    Observability,
-    ObservabilityArgs,
-    ServiceWatch,
-    WafWatch,
-)
+from components.observability import Observability, ObservabilityArgs
+from components.public_dns import PublicDns, PublicDnsArgs
 from components.restore_drill import RestoreDrill, RestoreDrillArgs
-from components.service import FargateService, FargateServiceArgs, LoadBalancerAttachment, ServiceConnectTimeout
+from components.service import FargateService, FargateServiceArgs, ServiceConnectTimeout
 from components.task import ContainerSpec, FargateTask, FargateTaskArgs, TaskSize
 from components.waf import WebFirewall, WebFirewallArgs
 from stack_outputs import StackParts, contract_values, export_contract
@@ -45,8 +38,9 @@ aws_context = AwsContext.lookup(config.region)
 stack_config.require_account(config, aws_context.account_id)  # ARNs in config must be this account's
 prefix, tags, retention, removal = config.name_prefix, config.tags, config.log_retention_days, config.removal_policy
 
+cdn_on = config.cdn.enabled  # CloudFront in front of the ALB (components/cdn.py); else the ALB is the front door
 keys = EncryptionKeys("keys", EncryptionKeysArgs(
-    context=aws_context, alias_prefix=prefix, removal_policy=removal, tags=tags))
+    context=aws_context, alias_prefix=prefix, removal_policy=removal, cdn=cdn_on, tags=tags))
 
 network = Network("network", NetworkArgs(
     context=aws_context, settings=config.network, flow_log_key=keys.logs, log_retention_days=retention,
@@ -73,17 +67,32 @@ recovery = DisasterRecovery("dr", DisasterRecoveryArgs(
     backup_retention_days=config.database.backup_retention_days, settings=config.recovery,
     access_log_expiration_days=retention, removal_policy=removal, name_prefix=prefix, tags=tags))
 
-# --- edge ------------------------------------------------------------------------------------------------------------
+# --- edge: CloudFront (WAF) → ALB, or the ALB (WAF) alone -------------------------------------------------------------
+origin_secret = OriginSecret("origin-secret", OriginSecretArgs(
+    settings=config.cdn, key=keys.data, removal_policy=removal, name_prefix=prefix, tags=tags)) if cdn_on else None
+
 load_balancer = LoadBalancer("load-balancer", LoadBalancerArgs(
     context=aws_context, settings=config.load_balancer, vpc_id=network.vpc.id, subnet_ids=network.subnet_ids("public"),
     domain_name=config.domain_name, cors_allow_origin=cors_header_origin(config.cors_origins, config.app_url),
-    health_check_path=config.app.web.health_check_path or "/",
-    server_access_logs=storage.access_logs_for("alb-logs/"), access_log_retention_days=retention,
+    health_check_path=config.app.web.health_check_path or "/", server_access_logs=storage.access_logs_for("alb-logs/"),
+    origin_lock=origin_secret.lock() if origin_secret else None, access_log_retention_days=retention,
     removal_policy=removal, name_prefix=prefix, tags=tags))
 
 firewall = WebFirewall("waf", WebFirewallArgs(
-    context=aws_context, settings=config.waf, load_balancer_arn=load_balancer.alb.arn, log_key=keys.logs,
-    log_retention_days=retention, name_prefix=prefix, tags=tags))
+    context=aws_context, settings=config.waf, scope="CLOUDFRONT" if cdn_on else "REGIONAL",
+    load_balancer_arn=None if cdn_on else load_balancer.alb.arn, log_key=keys.edge, log_retention_days=retention,
+    name_prefix=prefix, tags=tags))
+
+cdn = Cdn("cdn", CdnArgs(
+    context=aws_context, settings=config.cdn, domain_name=config.domain_name, origin_secret=origin_secret,
+    origin_domain_name=load_balancer.alb.dns_name, origin_certificate_arn=load_balancer.certificate_arn,
+    origin_ready=[load_balancer.forward_rule], web_acl_arn=firewall.web_acl.arn, log_key=keys.logs,
+    hosted_zone_id=load_balancer.hosted_zone_id, server_access_logs=storage.access_logs_for("cdn-logs/"),
+    log_retention_days=retention, removal_policy=removal, name_prefix=prefix, tags=tags)) if origin_secret else None
+
+public_dns = PublicDns("public-dns", PublicDnsArgs(
+    zone_id=load_balancer.hosted_zone_id, domain_name=config.domain_name, previous=load_balancer.previous_dns_records,
+    target=cdn.alias_target if cdn else load_balancer.alias_target)) if load_balancer.hosted_zone_id else None
 
 # --- app tier --------------------------------------------------------------------------------------------------------
 app = config.app
@@ -147,12 +156,7 @@ web = FargateService("web", FargateServiceArgs(
         secrets=pick("DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL", "NEXTAUTH_SECRET", "ANTHROPIC_API_KEY",
                      "SENTRY_DSN"),
         scratch_paths=WEB_SCRATCH_PATHS, health_check=app.web.health_check(WEB_PORT),
-    )),
-    load_balancer=LoadBalancerAttachment(
-        target_group_arn=load_balancer.target_group.arn, target_group_arn_suffix=load_balancer.target_group_arn_suffix,
-        load_balancer_arn_suffix=load_balancer.arn_suffix,
-        depends_on=load_balancer.serving,  # ECS rejects a target group that no listener uses yet
-    )))
+    )), load_balancer=load_balancer.attachment))  # waits for the listener: ECS rejects an unused target group
 
 # One-off: `npx prisma migrate deploy` with the web image, run by CI before a deploy (migrationRunTaskCommand).
 migrate = FargateTask("migrate", task("web", ContainerSpec(
@@ -161,7 +165,7 @@ migrate = FargateTask("migrate", task("web", ContainerSpec(
     command=("npx", "prisma", "migrate", "deploy"), scratch_paths=MIGRATE_SCRATCH_PATHS, stop_timeout=120,
 ), size=app.web.size, log_group=web.log_group, log_stream_prefix="migrate"))
 
-# --- operations ------------------------------------------------------------------------------------------------------
+# --- operations: backup job, restore drill; alarms and the dashboard watch every box above (they notify the SNS topic)
 backup_job = BackupJob("backup", BackupJobArgs(
     context=aws_context, environment=config.environment, cluster_arn=cluster.cluster.arn, vpc_id=network.vpc.id,
     subnet_ids=network.subnet_ids("app"), image=images["backup"].image_uri, repository=images["backup"].repository,
@@ -174,16 +178,10 @@ backup_job = BackupJob("backup", BackupJobArgs(
 drill = RestoreDrill("restore-drill", RestoreDrillArgs(
     job=backup_job, source=recovery.replica("backups"), settings=config.recovery)) if recovery.enabled else None
 
-# Alarms and the dashboard watch every box above; alarms notify the SNS topic.
 observability = Observability("observability", ObservabilityArgs(
-    context=aws_context, settings=config.alerts, topic_key=keys.alerts, name_prefix=prefix, tags=tags,
-    edge=EdgeWatch(load_balancer.arn_suffix, {"web": load_balancer.target_group_arn_suffix}),
-    waf=WafWatch(firewall.metric_name),
-    services={name: ServiceWatch(cluster.cluster.name, svc.service.name) for name, svc in (("web", web), ("ai", ai))},
-    database=DatabaseWatch(database.primary.identifier, database.replica_identifiers,
-                           max_connections=config.database.tuning.max_connections),
-    cache=CacheWatch(cache.group_id, cache.member_ids),
-    backup=BackupWatch(dimensions={"Environment": config.environment}),
+    context=aws_context, settings=config.alerts, topic_key=keys.alerts, edge_topic_key=keys.edge, name_prefix=prefix,
+    tags=tags, edge=load_balancer.watch, waf=firewall.watch, cdn=cdn.watch if cdn else None,
+    services={"web": web.watch, "ai": ai.watch}, database=database.watch, cache=cache.watch, backup=backup_job.watch,
     replication=recovery.replication_watches(), drill=drill.watch if drill else None))
 
 # --- network paths: each grant is the target's ingress rule and the source's egress rule (components/connections.py)
@@ -195,6 +193,6 @@ for client in (web, ai):
     grant(client, cache)
 
 export_contract(contract_values(StackParts(
-    config=config, keys=keys, network=network, load_balancer=load_balancer, firewall=firewall, database=database,
-    cache=cache, storage=storage, cluster=cluster, images=images, web=web, ai=ai, migrate=migrate,
+    config=config, keys=keys, network=network, load_balancer=load_balancer, firewall=firewall, cdn=cdn,
+    database=database, cache=cache, storage=storage, cluster=cluster, images=images, web=web, ai=ai, migrate=migrate,
     backup_job=backup_job, observability=observability, recovery=recovery, drill=drill)))

@@ -28,8 +28,9 @@ from components.backup_job import BackupJobSettings, needed_ephemeral_storage_gi
 from components.backup_storage import BackupStorageSettings
 from components.base import REGION_PATTERN, RemovalPolicy, retains
 from components.cache import CacheSettings
+from components.cdn import CdnSettings
 from components.cluster import ClusterSettings
-from components.constants import ENVIRONMENTS, LOG_RETENTION_DAYS, NON_ROOT_USER, PROJECT
+from components.constants import EDGE_REGION, ENVIRONMENTS, LOG_RETENTION_DAYS, NON_ROOT_USER, PROJECT
 from components.database import AUTOMATED_BACKUPS_ARN_PATTERN, KMS_KEY_ARN_PATTERN, DatabaseSettings
 from components.disaster_recovery import DisasterRecoverySettings, dr_region_problem
 from components.dockerfile import scratch_problems
@@ -50,8 +51,8 @@ from components.settings import (
 )
 from components.waf import WafSettings
 
-__all__ = ["ENVIRONMENTS", "PROJECT", "ConfigError", "ConfigProblem", "StackConfig", "load", "require_account",
-           "schema_entries"]
+__all__ = ["ENVIRONMENTS", "PROJECT", "ConfigError", "ConfigProblem", "StackConfig", "TimeoutHop", "load",
+           "require_account", "schema_entries"]
 
 PROJECT_DIR = Path(__file__).resolve().parent
 Environment = Literal["dev", "staging", "prod"]
@@ -84,6 +85,36 @@ def _check_origin(value: str) -> str | None:
     if value == host or not HOSTNAME_PATTERN.match(host):
         return "must be an https origin without path or trailing slash, e.g. https://admin.maratron.example.com"
     return None
+
+
+@dataclass(frozen=True)
+class TimeoutHop:
+    """One hop a streamed response crosses, and the longest silence it tolerates before it cuts the response."""
+
+    field_path: str
+    """The setting that decides it (`load_balancer.idle_timeout_seconds`): problems name its config key."""
+    seconds: int
+    what: str
+    """For messages: `the ALB idle timeout`."""
+    zero_is_off: bool = False
+    """0 means no limit (Service Connect's per-request timeout): such a hop cuts nothing and is skipped."""
+
+
+def check_timeout_chain(hops: tuple[TimeoutHop, ...], rules: Rules) -> None:
+    """No hop may be shorter than any hop in front of it (hops outermost first): the outer hop must be the one that
+    gives up, with a clean 504, rather than see the connection behind it reset (a 502, and a half-written stream).
+    Each hop is held to the longest silence in front of it, so a hop behind a broken pair is still checked right."""
+    longest: TimeoutHop | None = None
+    for hop in hops:
+        if hop.zero_is_off and hop.seconds == 0:
+            continue
+        if longest is not None and hop.seconds < longest.seconds:
+            off = "0 (off) or " if hop.zero_is_off else ""
+            rules.problem(hop.field_path, f"must be {off}at least {rules.key(longest.field_path)} ({longest.seconds} "
+                          f"s): {hop.what} sits behind {longest.what} and must not cut a silence the edge still "
+                          "allows", also=[longest.field_path])
+        if longest is None or hop.seconds > longest.seconds:
+            longest = hop
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -122,6 +153,7 @@ class StackConfig:
     load_balancer: LoadBalancerSettings = section(LoadBalancerSettings, doc="edge: load balancer "
                                                   "(components/load_balancer.py)")
     waf: WafSettings = section(WafSettings, doc="edge: web application firewall (components/waf.py)")
+    cdn: CdnSettings = section(CdnSettings, doc="edge: CloudFront in front of the ALB (components/cdn.py)")
     registry: RegistrySettings = section(RegistrySettings, doc="app: image repositories (components/images.py)")
     cluster: ClusterSettings = section(ClusterSettings, doc="app: cluster (components/cluster.py)")
     app: AppSettings = section(AppSettings, doc="app (components/app_environment.py, service.py, task.py)")
@@ -158,11 +190,22 @@ class StackConfig:
         return tuple(dict.fromkeys((self.app_url, *self.extra_cors_origins)))
 
     @property
+    def edge_timeouts(self) -> tuple[TimeoutHop, ...]:
+        """The idle timeouts a streamed response crosses from the viewer inwards, outermost first: CloudFront's
+        origin read timeout when the CDN is on, then the ALB's idle timeout. The one place the edge's timeouts are
+        listed: a rule about a hop further in (Service Connect) appends its hop and runs check_timeout_chain."""
+        alb = TimeoutHop("load_balancer.idle_timeout_seconds", self.load_balancer.idle_timeout_seconds,
+                         "the ALB idle timeout")
+        if not self.cdn.enabled:
+            return (alb,)
+        return (TimeoutHop("cdn.origin_read_timeout_seconds", self.cdn.origin_read_timeout_seconds,
+                           "CloudFront's origin read timeout"), alb)
+
+    @property
     def edge_timeout_seconds(self) -> int:
-        """How long the edge in front of the app keeps a quiet request open: the one figure every inner hop (Service
-        Connect, deregistration delay) must cover. Today the ALB's idle timeout; a CDN in front adds its origin
-        timeouts here (the longest counts)."""
-        return self.load_balancer.idle_timeout_seconds
+        """The longest silence the edge in front of the app lets a request keep: the figure every hop further in
+        (Service Connect) must cover. The innermost edge hop's, since the edge chain never shortens inwards."""
+        return max(hop.seconds for hop in self.edge_timeouts)
 
     @property
     def dr_region(self) -> str | None:
@@ -270,6 +313,8 @@ def _cross_section_rules(config: StackConfig, rules: Rules) -> None:
     if certificate and certificate["region"] != region:
         rules.problem("load_balancer.certificate_arn", f"must be a certificate in the stack's region {region} (an ALB "
                       "only uses certificates of its region)")
+    if config.cdn.enabled:
+        _cdn_rules(config, rules)
     if config.storage.force_destroy and retains(config.removal_policy):
         rules.problem("storage.force_destroy", f"needs {rules.key('removal_policy')} = destroy (retained buckets are "
                       "never emptied)", also=["removal_policy"])
@@ -288,13 +333,12 @@ def _cross_section_rules(config: StackConfig, rules: Rules) -> None:
         # migrations and the backup job's PutMetricData (no `monitoring` endpoint by default) need a NAT path.
         rules.problem("network.nat_gateways", "none cuts the app off from the internet: the AI server and web call "
                       "Anthropic, the weather API and Sentry over HTTPS; use perAz or single")
-    edge, ai_timeout = config.edge_timeout_seconds, config.app.ai_request_timeout_seconds
-    if 0 < ai_timeout < edge:
-        # No Service Connect hop may give up before the edge in front of it:
-        # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_TimeoutConfiguration.html
-        rules.problem("app.ai_request_timeout_seconds", f"must be 0 (off) or at least "
-                      f"{rules.key('load_balancer.idle_timeout_seconds')} ({edge}): web -> AI calls would be cut "
-                      "before the edge gives up on the stream", also=["load_balancer.idle_timeout_seconds"])
+    # The edge chain outermost first (CloudFront behind a CDN, then the ALB), then the Service Connect hop behind it:
+    # no hop gives up before one in front of it (0 turns the per-request limit off):
+    # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_TimeoutConfiguration.html
+    check_timeout_chain((*config.edge_timeouts, TimeoutHop(
+        "app.ai_request_timeout_seconds", config.app.ai_request_timeout_seconds,
+        "the Service Connect per-request timeout of web -> AI calls", zero_is_off=True)), rules)
     # The dump is staged on the task's ephemeral storage: 20 GiB unless set, at most 200 GiB
     # (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-storage.html).
     needed = needed_ephemeral_storage_gib(config.database.max_allocated_storage_gb)
@@ -304,6 +348,20 @@ def _cross_section_rules(config: StackConfig, rules: Rules) -> None:
                       f"{rules.key('database.max_allocated_storage_gb')} {ceiling}: the dump is staged on the "
                       "task's ephemeral storage before the upload",
                       also=["database.max_allocated_storage_gb"])
+
+
+def _cdn_rules(config: StackConfig, rules: Rules) -> None:
+    cdn, alb = config.cdn, config.load_balancer
+    # The client side of a kept-alive connection must drop it first, or it reuses one the server just closed (502).
+    if cdn.origin_keepalive_seconds >= alb.idle_timeout_seconds:
+        rules.problem("cdn.origin_keepalive_seconds", f"must be below {rules.key('load_balancer.idle_timeout_seconds')}"
+                      f" ({alb.idle_timeout_seconds} s): CloudFront must close an idle connection before the ALB does",
+                      also=["load_balancer.idle_timeout_seconds"])
+    if config.region != EDGE_REGION and not cdn.certificate_arn and not alb.hosted_zone_id:
+        zone = rules.key("load_balancer.hosted_zone_id")
+        rules.problem("cdn.certificate_arn", f"required outside {EDGE_REGION} without {zone}: CloudFront only uses "
+                      f"certificates from {EDGE_REGION} (set one, or a zone to issue it in)",
+                      also=["load_balancer.hosted_zone_id"])
 
 
 def _check_build_context(value: str) -> str | None:

@@ -6,8 +6,11 @@ docs/outputs.md is generated from this table (`make docs`) and tests/test_output
 against tests/outputs-contract.json: a change there is a contract change.
 
 Versioning: add an output -> minor bump (consumers are unaffected); rename, remove or change a type -> major bump,
-and keep the old name for one release where possible. Secret values are never outputs: consumers get secret ARNs
-and read them with their own IAM permissions.
+and keep the old name for one release where possible. History: 1.3.0 (issue 9); 1.5.0 adds, on top of it, the
+disaster-recovery group (issue 13.3), the CDN outputs cdnDistributionId, cdnDomainName, cdnOriginSecretArn (issue
+13.1) and the edge key at the end of kmsKeyArns — both workstreams had called their additions 1.4.0; the combined
+contract takes the next minor so no consumer confuses the two. Secret values are never outputs: consumers get
+secret ARNs and read them with their own IAM permissions.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import pulumi
 from components.backup_job import BackupJob
 from components.backup_storage import BackupStorage
 from components.cache import Cache
+from components.cdn import Cdn
 from components.cluster import Cluster
 from components.database import Database
 from components.disaster_recovery import DisasterRecovery
@@ -35,7 +39,7 @@ from components.task import FargateTask
 from components.waf import WebFirewall
 from stack_config import StackConfig
 
-CONTRACT_VERSION = "1.4.0"
+CONTRACT_VERSION = "1.5.0"
 
 OutputType = Literal["string", "integer", "boolean", "list[string]"]
 
@@ -70,19 +74,29 @@ CONTRACT: tuple[OutputSpec, ...] = tuple([
     ),
     *_specs(
         "keys",
-        ("kmsKeyArns", "list[string]", "CMK ARNs, in the order logs, data, backups, images, alerts (1.3.0)."),
+        ("kmsKeyArns", "list[string]", "CMK ARNs of the stack's region and the edge, in the order logs, data, "
+         "backups, images, alerts (1.3.0), then edge (in us-east-1, only when the CDN is on in a stack elsewhere; "
+         "1.5.0). Append-only: a consumer indexes by position. The DR key is not in it (it is in drRegion, for the DR "
+         "copy only): drKmsKeyArn."),
     ),
     *_specs(
         "edge",
         ("appUrl", "string", "Public URL of the app, https://<domainName>."),
-        ("albDnsName", "string", "DNS name of the public ALB (the alias target; CNAME to it when DNS is elsewhere)."),
+        ("cdnDistributionId", "string", "CloudFront distribution in front of the ALB ('' when cdnEnabled is false)."),
+        ("cdnDomainName", "string", "The distribution's *.cloudfront.net name: the alias target (CNAME to it when DNS "
+         "is elsewhere); '' without the CDN."),
+        ("cdnOriginSecretArn", "string", "Secrets Manager secret with the X-Origin-Verify header values CloudFront "
+         "sends and the ALB requires ('' without the CDN)."),
+        ("albDnsName", "string", "DNS name of the public ALB (the alias target without the CDN; behind it, the ALB "
+         "answers CloudFront only)."),
         ("albArn", "string", "ARN of the public ALB."),
         ("albSecurityGroupId", "string", "Security group of the ALB: what a service admits on its port."),
         ("targetGroupArn", "string", "Target group of the web service (IP targets, port 3000)."),
         ("httpsListenerArn", "string", "The :443 listener (add rules here, e.g. for a maintenance page)."),
         ("certificateArn", "string", "ACM certificate served on :443 (issued here or the configured one)."),
         ("albAccessLogsBucketName", "string", "S3 bucket with the ALB access logs (prefix alb/)."),
-        ("webAclArn", "string", "WAFv2 web ACL associated with the ALB."),
+        ("webAclArn", "string", "WAFv2 web ACL at the front door: CLOUDFRONT scope in us-east-1 (named by the "
+         "distribution) with the CDN, REGIONAL (associated with the ALB) without it."),
     ),
     *_specs(
         "database",
@@ -196,6 +210,7 @@ class StackParts:
     network: Network
     load_balancer: LoadBalancer
     firewall: WebFirewall
+    cdn: Cdn | None
     database: Database
     cache: Cache
     storage: BackupStorage
@@ -224,6 +239,9 @@ def contract_values(parts: StackParts) -> dict[str, Any]:
         "endpointSecurityGroupId": p.network.endpoint_security_group.id,
         "kmsKeyArns": [key.arn for key in p.keys.all().values()],
         "appUrl": p.config.app_url,
+        "cdnDistributionId": p.cdn.distribution.id if p.cdn else "",
+        "cdnDomainName": p.cdn.distribution.domain_name if p.cdn else "",
+        "cdnOriginSecretArn": p.cdn.origin_secret_arn if p.cdn else "",
         "albDnsName": p.load_balancer.alb.dns_name,
         "albArn": p.load_balancer.alb.arn,
         "albSecurityGroupId": p.load_balancer.security_group.id,

@@ -82,6 +82,14 @@ class AlarmThresholds:
     cache_evictions: int = setting(
         "alarmCacheEvictions", 100, "Alarm when a Redis node evicts more keys than this in 5 minutes (memory "
         "pressure).", minimum=1, maximum=10_000_000)
+    cdn_5xx_rate_percent: int = setting(
+        "alarmCdn5xxRatePercent", 1, "Alarm when CloudFront's 5xx error rate (the origin's 5xx and CloudFront's own "
+        "502/504) exceeds this share of viewer requests (percent, 3 of 5 minutes, minutes with >= 10 requests).",
+        minimum=1, maximum=100)
+    cdn_origin_latency_ms: int = setting(
+        "alarmCdnOriginLatencyMs", 2000, "Alarm when p95 CloudFront OriginLatency (first byte from the ALB, for "
+        "requests not served from the cache) exceeds this, in ms (needs cdnAdditionalMetrics).", minimum=10,
+        maximum=180_000)
     waf_blocked_requests: int = setting(
         "alarmWafBlockedRequests", 1000, "Alarm when the WAF blocks more requests than this in 5 minutes (an attack "
         "or a rule blocking real users).", minimum=1, maximum=10_000_000)
@@ -267,6 +275,20 @@ ALARM_KINDS: tuple[AlarmKind, ...] = (
         "silent",
     ),
     AlarmKind(
+        key="cdn-5xx-rate", summary="CloudFront 5xx share of viewer requests",
+        metric="AWS/CloudFront 5xxErrorRate (us-east-1, Region=Global; only minutes with ≥ 10 requests count)",
+        statistic="Average", comparison="GreaterThanThreshold", threshold="cdn_5xx_rate_percent", unit="%", scale=1,
+        period=60, evaluation_periods=5, datapoints_to_alarm=3, treat_missing_data="notBreaching",
+        why_missing="CloudFront emits no datapoint for a minute without requests",
+    ),
+    AlarmKind(
+        key="cdn-origin-latency", summary="p95 time to first byte from the origin (cache misses)",
+        metric="AWS/CloudFront OriginLatency (additional metrics, us-east-1)", statistic="p95",
+        comparison="GreaterThanThreshold", threshold="cdn_origin_latency_ms", unit="ms", scale=1, period=300,
+        evaluation_periods=3, datapoints_to_alarm=2, treat_missing_data="notBreaching",
+        why_missing="no origin requests, nothing to judge",
+    ),
+    AlarmKind(
         key="waf-blocked-requests", summary="spike of requests the WAF blocked",
         metric="AWS/WAFV2 BlockedRequests (Rule=ALL)", statistic="Sum", comparison="GreaterThanThreshold",
         threshold="waf_blocked_requests", unit="per 5 min", scale=1, period=300, evaluation_periods=1,
@@ -304,6 +326,8 @@ ALARM_KINDS: tuple[AlarmKind, ...] = (
 )
 KINDS: Mapping[str, AlarmKind] = {kind.key: kind for kind in ALARM_KINDS}
 ALB_5XX_RATE_EXPRESSION = "IF(requests >= 10, 100 * FILL(errors, 0) / requests, 0)"
+CDN_5XX_RATE_EXPRESSION = "IF(requests >= 10, FILL(rate, 0), 0)"
+"""CloudFront's 5xx rate (already a percentage), judged only in minutes with enough requests to mean something."""
 """ALB 5xx share in percent. FILL: the 5xx metric is absent in minutes without errors; the request floor keeps one
 failed request out of three at night from paging anyone."""
 RUNNING_SHORTFALL_EXPRESSION = "desired - running"

@@ -36,6 +36,7 @@ import pulumi_aws as aws
 from components.base import AwsContext, SecretRef
 from components.connections import Connections
 from components.constants import BACKUP_METRIC_NAMESPACE, PROJECT
+from components.observability import BackupWatch
 from components.settings import setting
 from components.task import EPHEMERAL_STORAGE_GIB, ContainerSpec, FargateTask, FargateTaskArgs, TaskSize
 from components.task_schedule import schedule_task
@@ -182,6 +183,11 @@ class BackupJob(pulumi.ComponentResource):
     def args(self) -> BackupJobArgs:
         """The job's inputs: where it runs and with which image, for tasks that run beside it (the restore drill)."""
         return self._args
+
+    @property
+    def watch(self) -> BackupWatch:
+        """What Observability alarms on: the success metric the job publishes (dimension Environment)."""
+        return BackupWatch(dimensions={"Environment": self._args.environment})
 
     @property
     def task_definition(self) -> aws.ecs.TaskDefinition:

@@ -36,6 +36,7 @@ from components.base import (
 )
 from components.connections import Connections
 from components.constants import LOG_RETENTION_DAYS, STATIC_DB_PARAMETERS
+from components.observability import DatabaseWatch
 from components.settings import Rules, require_valid, section, setting
 from components.windows import daily_window_check, weekly_window_check, windows_overlap
 
@@ -480,6 +481,12 @@ class Database(pulumi.ComponentResource):
     def connections(self) -> Connections:
         """PostgreSQL on 5432 from the security groups granted with `grant(client, database)`."""
         return self._connections
+
+    @property
+    def watch(self) -> DatabaseWatch:
+        """What Observability alarms on: the primary, each replica, and max_connections for the connections alarm."""
+        return DatabaseWatch(self.primary.identifier, self.replica_identifiers,
+                             max_connections=self._args.settings.tuning.max_connections)
 
     @property
     def replica_identifiers(self) -> dict[str, pulumi.Output[str]]:

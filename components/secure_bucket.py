@@ -27,8 +27,14 @@ The log-target exceptions, the only ways a bucket deviates (`log_target`, each d
   `<prefix>/AWSLogs/<account>/` only.
 
 A data bucket names its CMK (`kms_key`); a log target names no key. Exactly one of the two, checked on construction.
-Later buckets (bootstrap state, CloudFront logs) add an exception here, next to the two above. A bucket in another
-region (a DR replica) is no exception: `region` manages it there, with a key and a log bucket of that region.
+Later buckets (bootstrap state) add an exception here, next to the two above. A bucket in another region (a DR
+replica) is no exception: `region` manages it there, with a key and a log bucket of that region.
+
+Not an exception: a data bucket may also receive CloudWatch *vended* logs (`vended_logs`, e.g. CloudFront's standard
+logs v2). That delivery supports SSE-KMS ("If the bucket has server-side encryption using a customer managed AWS KMS
+key, you must also add the key policy", CloudWatch Logs user guide, AWS-logs-infrastructure-V2-S3) and needs no ACL,
+so the bucket keeps every hardening above; its policy admits delivery.logs.amazonaws.com for this account's delivery
+sources only, and the key's policy must admit the same (EncryptionKeys(cdn=True) does for the logs key).
 """
 
 from __future__ import annotations
@@ -119,6 +125,14 @@ class ElbAccessLogTarget:
 LogTarget = ServerAccessLogTarget | ElbAccessLogTarget
 
 
+@dataclass(frozen=True)
+class VendedLogDelivery:
+    """This data bucket also receives CloudWatch vended logs (delivery.logs.amazonaws.com); SSE-KMS stays."""
+
+    source_region: str
+    """Region of the delivery sources allowed to write (aws:SourceArn), e.g. us-east-1 for CloudFront."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class SecureBucketArgs:
     """Inputs of SecureBucket."""
@@ -139,6 +153,8 @@ class SecureBucketArgs:
     """The documented SSE-S3 exception: the log delivery this bucket receives. Default None (a data bucket)."""
     object_lock: ObjectLock | None = None
     """Object Lock default retention; default none."""
+    vended_logs: VendedLogDelivery | None = None
+    """Admit CloudWatch vended-log delivery (a data bucket only); default none."""
     removal_policy: RemovalPolicy = "retain"
     """retain (default): Pulumi protect and retain_on_delete; destroy: the bucket goes with the stack."""
     force_destroy: bool = False
@@ -155,6 +171,8 @@ class SecureBucketArgs:
         if (self.kms_key is None) == (self.log_target is None):
             raise ValueError(f"SecureBucketArgs({self.bucket_prefix!r}): set kms_key (a data bucket, SSE-KMS) or "
                              "log_target (a log-delivery bucket, SSE-S3), exactly one")
+        if self.vended_logs is not None and self.kms_key is None:
+            raise ValueError(f"SecureBucketArgs({self.bucket_prefix!r}): vended logs go to a data bucket (kms_key)")
         if self.access_logs is not None and isinstance(self.log_target, ServerAccessLogTarget):
             raise ValueError(f"SecureBucketArgs({self.bucket_prefix!r}): a server-access-log target does not log "
                              "into another bucket")
@@ -296,7 +314,30 @@ class SecureBucket(pulumi.ComponentResource):
             statements.append(self._server_access_log_delivery(target))
         elif isinstance(target, ElbAccessLogTarget):
             statements += self._elb_log_delivery(target)
+        if self._args.vended_logs is not None:
+            statements += self._vended_log_delivery(self._args.vended_logs)
         return statements
+
+    def _vended_log_delivery(self, delivery: VendedLogDelivery) -> list[dict[str, Any]]:
+        """The statements CloudWatch would otherwise append itself (AWSLogDeliveryWrite / AWSLogDeliveryAclCheck,
+        CloudWatch Logs user guide, AWS-logs-infrastructure-V2-S3), written here so that nothing edits this policy
+        behind Pulumi's back, and scoped to this account's delivery sources in `source_region`."""
+        ctx = self._args.context
+        condition = {
+            "StringEquals": {"aws:SourceAccount": ctx.account_id},
+            "ArnLike": {"aws:SourceArn": f"arn:{ctx.partition}:logs:{delivery.source_region}:{ctx.account_id}:"
+                                          "delivery-source:*"},
+        }
+        principal = {"Service": "delivery.logs.amazonaws.com"}
+        return [{
+            "Sid": "AWSLogDeliveryWrite", "Effect": "Allow", "Principal": principal, "Action": "s3:PutObject",
+            "Resource": self._objects(),
+            "Condition": {**condition, "StringEquals": {**condition["StringEquals"],
+                                                        "s3:x-amz-acl": "bucket-owner-full-control"}},
+        }, {
+            "Sid": "AWSLogDeliveryAclCheck", "Effect": "Allow", "Principal": principal,
+            "Action": ["s3:GetBucketAcl", "s3:ListBucket"], "Resource": self.bucket.arn, "Condition": condition,
+        }]
 
     def _kms_upload_statements(self) -> list[dict[str, Any]]:
         """Deny every upload that would store an object other than SSE-KMS with exactly this bucket's key.

@@ -12,11 +12,14 @@ Lines fall in three categories:
 - capacity: what serves users and holds data — Fargate tasks, the load balancer in front of them, RDS instances and
   storage, ElastiCache nodes, S3, ECR images;
 - overhead: what the platform costs around that capacity, as the target names it — NAT gateways (and their public
-  IPv4), VPC endpoints, WAF, KMS keys, secrets, alarms, dashboards, DNS zones, S3 replication metrics, and the runs
-  of scheduled tasks (backup job, restore drill: a fixed schedule, an assumed duration per run);
+  IPv4), VPC endpoints, WAF, KMS keys, secrets, alarms, dashboards, DNS zones, S3 replication metrics, CloudFront's
+  additional-metrics subscription, and the runs of scheduled tasks (backup job, restore drill: a fixed schedule, an
+  assumed duration per run);
 - usage: what grows with traffic or data rather than with the design — log ingestion and archive, bytes copied to
-  another region (assumed volumes). It is reported on its own line and left out of the ratio: it is a function of how
-  chatty the apps are and how much data they keep, not of the layout.
+  another region, CloudFront requests and data transfer, data sent to the internet (assumed volumes). It is reported
+  on its own line and left out of the ratio: it is a function of how much the app is used and how much data it keeps,
+  not of the layout (the lead's definition: overhead is the fixed monthly charge of the overhead parts; per-request
+  and per-GB charges are usage, with stated assumptions).
 Targets: prod overhead <= 25% of capacity; dev total <= $150/month.
 """
 
@@ -70,26 +73,40 @@ class Assumptions:
     """How long one run of a scheduled Fargate task (backup job, restore drill) lasts, in hours."""
     drill_download_gb_per_run: float = 0
     """GB the restore drill reads from the DR region per run (the newest dump), across regions and the NAT."""
+    web_million_requests: float = 0
+    """Viewer requests to the app per month, in millions (what CloudFront bills per request)."""
+    web_gb_out: float = 0
+    """GB the app sends to viewers per month (pages, assets, API, streams): CloudFront's data out, or, without the
+    CDN, the ALB's data out to the internet."""
+    web_gb_in: float = 0
+    """GB viewers send (request bodies, uploads) that CloudFront forwards to the origin."""
+    cdn_log_gb: float = 0
+    """GB of CloudFront access logs delivered per month (Parquet)."""
     log_gb_by_name: tuple[tuple[str, float], ...] = ()
     """GB ingested by log groups whose name (resource or group name) contains the text; the first match wins."""
 
 
 ASSUMPTIONS: dict[str, Assumptions] = {
+    # Traffic: 40 KB per request on average (pages, hashed assets, JSON, streamed answers), as prod's 30 M requests
+    # and 1.2 TB; uploads are small (chat messages, profile edits); ~300 bytes of Parquet log per request.
     "dev": Assumptions(nat_gb_per_gateway=20, interface_endpoint_gb_per_endpoint=2, alb_average_lcu=0.5,
                        waf_million_requests=0.5, log_gb_per_group=1, s3_gb_per_bucket=5, ecr_gb_per_repository=2,
-                       kms_10k_requests_per_key=1, scheduled_task_hours_per_run=0.1,
+                       kms_10k_requests_per_key=1, scheduled_task_hours_per_run=0.1, web_million_requests=0.5,
+                       web_gb_out=20, web_gb_in=0.5, cdn_log_gb=0.15,
                        log_gb_by_name=(("flow-logs", 2), ("upgrade", 0.01), ("postgresql", 0.5), ("waf", 0.5),
                                        ("restore-drill", 0.01))),
     "staging": Assumptions(nat_gb_per_gateway=30, interface_endpoint_gb_per_endpoint=5, alb_average_lcu=1,
                            waf_million_requests=2, log_gb_per_group=3, s3_gb_per_bucket=20, ecr_gb_per_repository=5,
                            kms_10k_requests_per_key=3, replication_gb_per_bucket=10, scheduled_task_hours_per_run=0.2,
-                           drill_download_gb_per_run=0.5,
+                           drill_download_gb_per_run=0.5, web_million_requests=2, web_gb_out=80, web_gb_in=2,
+                           cdn_log_gb=0.6,
                            log_gb_by_name=(("flow-logs", 5), ("upgrade", 0.01), ("postgresql", 1), ("waf", 2),
                                            ("restore-drill", 0.01))),
     "prod": Assumptions(nat_gb_per_gateway=100, interface_endpoint_gb_per_endpoint=20, alb_average_lcu=5,
                         waf_million_requests=30, log_gb_per_group=20, s3_gb_per_bucket=200, ecr_gb_per_repository=10,
                         kms_10k_requests_per_key=20, replication_gb_per_bucket=50, scheduled_task_hours_per_run=0.5,
-                        drill_download_gb_per_run=2,
+                        drill_download_gb_per_run=2, web_million_requests=30, web_gb_out=1200, web_gb_in=20,
+                        cdn_log_gb=9,
                         log_gb_by_name=(("flow-logs", 30), ("upgrade", 0.01), ("postgresql", 5), ("waf", 10),
                                         ("restore-drill", 0.01))),
 }
@@ -126,6 +143,10 @@ FREE_TYPES = frozenset({
     "aws:acm/certificate:Certificate", "aws:acm/certificateValidation:CertificateValidation",
     "aws:route53/record:Record",
     "aws:wafv2/webAclAssociation:WebAclAssociation",
+    "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy", "aws:cloudfront/cachePolicy:CachePolicy",
+    "aws:cloudfront/originRequestPolicy:OriginRequestPolicy",
+    "aws:cloudwatch/logDeliverySource:LogDeliverySource",
+    "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination",
     "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
     "aws:secretsmanager/secretVersion:SecretVersion", "aws:secretsmanager/secretPolicy:SecretPolicy",
     "aws:secretsmanager/secretRotation:SecretRotation",
@@ -257,6 +278,9 @@ class _Pricer:
             "aws:route53/zone:Zone": self.route53_zone,
             "aws:s3/bucketReplicationConfig:BucketReplicationConfig": self.bucket_replication,
             "aws:scheduler/schedule:Schedule": self.scheduled_task,
+            "aws:cloudfront/distribution:Distribution": self.distribution,
+            "aws:cloudfront/monitoringSubscription:MonitoringSubscription": self.monitoring_subscription,
+            "aws:cloudwatch/logDelivery:LogDelivery": self.log_delivery,
         }
 
     def add(self, r: Resource, category: Category, what: str, usd: float, assumed: bool = False) -> None:
@@ -426,6 +450,40 @@ class _Pricer:
         if not r.plain("internal", False):
             nodes = len(r.plain("subnets") or []) or len(r.plain("subnetMappings") or []) or 2
             self.hourly(r, CAPACITY, "public_ipv4.hour", nodes, "public IPv4 (one per AZ node)")
+            if not self._behind_a_distribution(r):  # behind CloudFront, origin fetches from an ELB are free
+                usd = self.table.usd("ec2.data_out_internet_gb")
+                gb = self.a.web_gb_out
+                self.add(r, USAGE, f"assumed {_n(gb)} GB to viewers over the internet × ${usd:g}", gb * usd,
+                         assumed=True)
+
+    def _behind_a_distribution(self, r: Resource) -> bool:
+        return any(r.urn in d.property_dependencies.get("origins", [])
+                   for d in self.run.of_type("aws:cloudfront/distribution:Distribution"))
+
+    # --- CDN: the distribution's requests and transfer are usage; its additional metrics a fixed overhead ---------
+
+    def distribution(self, r: Resource) -> None:
+        rates = "NA/EU rates" + ("" if r.plain("priceClass") == "PriceClass_100" else
+                                 " (other price classes add dearer edges)")
+        requests = self.table.usd("cloudfront.https_10k_requests.na_eu")
+        million = self.a.web_million_requests
+        self.add(r, USAGE, f"assumed {_n(million)} M HTTPS requests × ${requests:g}/10k, {rates}",
+                 million * 100 * requests, assumed=True)
+        out = self.table.usd("cloudfront.data_out_gb.na_eu")
+        self.add(r, USAGE, f"assumed {_n(self.a.web_gb_out)} GB to viewers × ${out:g}", self.a.web_gb_out * out,
+                 assumed=True)
+        origin = self.table.usd("cloudfront.origin_out_gb.na_eu")
+        self.add(r, USAGE, f"assumed {_n(self.a.web_gb_in)} GB forwarded to the origin × ${origin:g} (fetches "
+                 "from the ALB are free)", self.a.web_gb_in * origin, assumed=True)
+
+    def monitoring_subscription(self, r: Resource) -> None:
+        usd = self.table.usd("cloudwatch.custom_metric_month")
+        self.add(r, OVERHEAD, f"8 additional CloudFront metrics × ${usd:g} (fixed per distribution)", 8 * usd)
+
+    def log_delivery(self, r: Resource) -> None:
+        usd = self.table.usd("cloudwatch.vended_logs.s3_delivery_gb")
+        gb = self.a.cdn_log_gb
+        self.add(r, USAGE, f"assumed {_n(gb)} GB of access logs delivered to S3 × ${usd:g}", gb * usd, assumed=True)
 
     def web_acl(self, r: Resource) -> None:
         rules = len(r.plain("rules") or [])
@@ -614,7 +672,7 @@ def render(report: CostReport, *, detail: bool = True) -> list[str]:
         f"  capacity (compute & data) {_money(report.capacity):>12}",
         f"  overhead (platform)       {_money(report.overhead):>12}"
         + (f"   = {ratio:.0%} of capacity" if ratio is not None else "   (no capacity declared)"),
-        f"  usage (logs, transfer)    {_money(report.total(USAGE)):>12}   (grows with traffic; not in the ratio)",
+        f"  usage (traffic, assumed)  {_money(report.total(USAGE)):>12}   (logs, requests, GB; not in the ratio)",
     ]
     for target, met, detail_text in report.checks():
         status = {True: "ok", False: "EXCEEDED", None: "n/a"}[met]

@@ -96,7 +96,9 @@ DURATIONS: dict[str, Timing | Callable[[Resource], Timing]] = {
     "aws:acm/certificateValidation:CertificateValidation": Timing(3, "ACM DNS validation ~2-5 min"),
     "aws:ecs/service:Service": _service,
     "aws:ec2/vpcEndpoint:VpcEndpoint": _endpoint,
-    "aws:cloudfront/distribution:Distribution": Timing(5, "CloudFront distribution: several minutes (~3-8)"),
+    # wait_for_deployment: until every edge serves it ("the 10-15 minute CloudFront deployment rollout",
+    # hashicorp/terraform-provider-aws#47652; custom origins up to 30-35 min in 2019, aws/aws-cli#3865).
+    "aws:cloudfront/distribution:Distribution": Timing(10, "CloudFront distribution, on every edge ~10-15 min"),
     "docker:index/image:Image": Timing(3, "image build and push ~2-5 min (assumed; depends on the image)"),
     "docker-build:index:Image": Timing(3, "image build and push ~2-5 min (assumed; depends on the image)"),
 }

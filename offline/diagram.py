@@ -11,10 +11,11 @@ Writes build/<stack>/architecture.mmd, a Mermaid flowchart: GitHub renders it in
   runs is a one-off task (the migration, the restore check: run on demand).
 - **Arrows** come from the resources' wiring: security-group rules (a rule on B's group that allows A's group draws
   A → B with the port; a rule open to the Internet draws the users' entry, through the WAF associated with the
-  target), egress to 0.0.0.0/0 through the NAT gateways to the external APIs the tasks hold keys for
-  (EXTERNAL_APIS), load-balancer listeners and rules forwarding to a service's target group, interface endpoints
-  to the regional services they front (ENDPOINT_SERVICES), and LINKS: dotted arrows for events, schedules,
-  DNS and alerts, found through property dependencies or ARNs in the inputs.
+  target; a rule from a managed prefix list on a distribution's origin draws CloudFront → origin, and the users'
+  entry through CloudFront and the WAF it names), egress to 0.0.0.0/0 through the NAT gateways to the external APIs
+  the tasks hold keys for (EXTERNAL_APIS), load-balancer listeners and rules forwarding to a service's target group,
+  interface endpoints to the regional services they front (ENDPOINT_SERVICES), and LINKS: dotted arrows for events,
+  schedules, DNS and alerts, found through property dependencies or ARNs in the inputs.
 
 Output is deterministic: boxes and arrows are sorted, identifiers derive from resource names. The layout is
 Mermaid's (dagre): arrows are routed around boxes and their labels are placed as nodes of their own, so no line
@@ -142,6 +143,8 @@ LINKS: tuple[Link, ...] = (
     Link("aws:rds/instance:Instance", "aws:rds/instance:Instance", "replication", reverse=True),
     Link("aws:lb/listener:Listener", "aws:acm/certificate:Certificate", "TLS", reverse=True),
     Link("aws:route53/record:Record", "aws:lb/loadBalancer:LoadBalancer", "alias"),
+    Link("aws:route53/record:Record", "aws:cloudfront/distribution:Distribution", "alias"),
+    Link("aws:cloudfront/distribution:Distribution", "aws:acm/certificate:Certificate", "TLS", reverse=True),
     Link("aws:route53/record:Record", "aws:rds/instance:Instance", "reader DNS"),
     Link("aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication",
          "aws:rds/instance:Instance", "backup replication", reverse=True),
@@ -449,7 +452,8 @@ class _Model:
         rules = []
         for rule in self.run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"):
             rules.append(("in", str(rule.plain("securityGroupId")), str(rule.plain("referencedSecurityGroupId")
-                                                                         or rule.plain("cidrIpv4") or ""),
+                                                                         or rule.plain("cidrIpv4")
+                                                                         or rule.plain("prefixListId") or ""),
                           rule.plain("fromPort")))
         for rule in self.run.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"):
             rules.append(("out", str(rule.plain("securityGroupId")), str(rule.plain("referencedSecurityGroupId")
@@ -475,13 +479,27 @@ class _Model:
             elif other == "0.0.0.0/0":
                 for target in sorted(members.get(group, ())):
                     self._entry(target, "HTTPS" if port == 443 else label)
+            elif other.startswith("pl-"):  # a managed prefix list: CloudFront's, in front of its origins
+                for target in sorted(members.get(group, ())):
+                    for front in self._distributions_of(target):
+                        self.add_edge(front, target, "HTTPS" if port == 443 else label)
+                        self._entry(front, "HTTPS")
         for lb in self.run.of_type("aws:lb/loadBalancer:LoadBalancer"):
             key = self.box_of.get(lb.urn)
             if key and not lb.plain("internal") and not any(e.target == key or self._via_waf(key) == e.target
                                                           for e in self.edges.values()):
                 self._entry(key, "HTTPS")
 
+    def _distributions_of(self, origin: str) -> list[str]:
+        """Boxes of the CloudFront distributions whose origin is the `origin` box."""
+        return sorted(self.box_of[d.urn] for d in self.run.of_type("aws:cloudfront/distribution:Distribution")
+                      if d.urn in self.box_of and origin in {self.box_of.get(u) for u in self.refs(d)})
+
     def _via_waf(self, target: str) -> str | None:
+        for distribution in self.run.of_type("aws:cloudfront/distribution:Distribution"):
+            if self.box_of.get(distribution.urn) == target:  # a distribution names its web ACL itself
+                return next((b for b in sorted(b for b in (self.box_of.get(u) for u in self.refs(distribution))
+                                               if b) if b.startswith("waf:")), None)
         for association in self.run.of_type("aws:wafv2/webAclAssociation:WebAclAssociation"):
             boxes = {self.box_of.get(u) for u in self.refs(association)}
             if target in boxes:
@@ -734,6 +752,13 @@ def _schedule(model: _Model, schedule: Resource, kind: BoxKind) -> tuple[str, li
     return "EventBridge Scheduler", [f"{schedule.name}: {schedule.plain('scheduleExpression') or ''}".strip()]
 
 
+def _distribution(model: _Model, distribution: Resource, kind: BoxKind) -> tuple[str, list[str]]:
+    viewer = distribution.plain("viewerCertificate") or {}
+    cached = [b.get("pathPattern") for b in distribution.plain("orderedCacheBehaviors") or []]
+    return "CloudFront", [f"{viewer.get('minimumProtocolVersion', '?')} · {distribution.plain('httpVersion')}",
+                          f"{len(cached)} cached paths ({', '.join(cached[:2])}, …)" if cached else "nothing cached"]
+
+
 def _topic(model: _Model, topic: Resource, kind: BoxKind) -> tuple[str, list[str]]:
     return "SNS topic", [str(topic.plain("name") or topic.name)]
 
@@ -742,6 +767,7 @@ DETAILS: dict[str, Details] = {
     "aws:route53/zone:Zone": _zone,
     "aws:acm/certificate:Certificate": _certificate,
     "aws:wafv2/webAcl:WebAcl": _waf,
+    "aws:cloudfront/distribution:Distribution": _distribution,
     "aws:lb/loadBalancer:LoadBalancer": _lb,
     "aws:ec2/natGateway:NatGateway": _nat,
     "aws:ecs/service:Service": _service,

@@ -94,7 +94,8 @@ def _secret(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any
 
 def _random_text(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
     length = int(inputs.get("length") or 32)
-    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    classes = {"lower": "abcdefghijklmnopqrstuvwxyz", "upper": "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "numeric": "0123456789"}
+    alphabet = "".join(chars for kind, chars in classes.items() if inputs.get(kind, True) is not False)
     seed = hashlib.sha256(f"offline-random-{name}".encode()).digest() * (length // 32 + 1)
     return {"result": "".join(alphabet[b % len(alphabet)] for b in seed[:length])}
 
@@ -132,7 +133,26 @@ def _listener(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, A
 
 def _web_acl(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
     acl = inputs.get("name") or name
-    return {"arn": m.arn("wafv2", f"regional/webacl/{acl}/{_uuid(name)}"), "capacity": 1000}
+    if inputs.get("scope") == "CLOUDFRONT":  # global ACLs live in us-east-1 and say so in their ARN
+        arn = f"arn:{PARTITION}:wafv2:us-east-1:{ACCOUNT_ID}:global/webacl/{acl}/{_uuid(name)}"
+    else:
+        arn = m.arn("wafv2", f"regional/webacl/{acl}/{_uuid(name)}")
+    return {"arn": arn, "capacity": 1000}
+
+
+def _distribution(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
+    distribution_id = "E" + _digest(name, 13).upper()
+    return {"id": distribution_id, "domainName": f"d{_digest(name + 'cf', 13)}.cloudfront.net",
+            "hostedZoneId": "Z2FDTNDATAQYW2", "status": "Deployed", "etag": _digest(name, 14).upper(),
+            "arn": f"arn:{PARTITION}:cloudfront::{ACCOUNT_ID}:distribution/{distribution_id}"}
+
+
+def _log_delivery_part(kind: str) -> Computed:
+    def compute(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
+        region = inputs.get("region") or m.region
+        physical = inputs.get("name") or f"{name}-{_digest(name, 7)}"
+        return {"name": physical, "arn": f"arn:{PARTITION}:logs:{region}:{ACCOUNT_ID}:{kind}:{physical}"}
+    return compute
 
 
 def _named(service: str, resource: str) -> Computed:
@@ -193,6 +213,12 @@ COMPUTED: dict[str, Computed] = {
         "id": m.arn("rds", f"auto-backup:ab-{_digest(n, 26).upper()}")},
     "aws:scheduler/schedule:Schedule": lambda n, i, m: {
         "name": (sn := i.get("name") or f"{n}-{_digest(n, 7)}"), "arn": m.arn("scheduler", f"schedule/default/{sn}")},
+    # --- CDN ---
+    "aws:cloudfront/distribution:Distribution": _distribution,
+    "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": lambda n, i, m: {"id": _uuid(n)},
+    "aws:cloudfront/cachePolicy:CachePolicy": lambda n, i, m: {"id": _uuid(n)},
+    "aws:cloudwatch/logDeliverySource:LogDeliverySource": _log_delivery_part("delivery-source"),
+    "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination": _log_delivery_part("delivery-destination"),
 }
 
 
@@ -227,7 +253,7 @@ class OfflineMocks(Mocks):
         compute = COMPUTED.get(type_)
         if compute is not None:
             state.update(compute(name, inputs, where))
-        physical_id = state.setdefault("id", physical_id)
+        physical_id = state.setdefault("id", physical_id)  # a type whose id has its own shape (E..., a UUID)
         # Pulumi auto-names resources with a `name` property: logical name plus a random suffix.
         state.setdefault("name", f"{name}-{_digest(name, 7)}")
         return physical_id, state
@@ -253,6 +279,13 @@ class OfflineMocks(Mocks):
             return {"userName": "AWS", "password": "offline-ecr-token", "authorizationToken": "QVdTOm9mZmxpbmU=",
                     "proxyEndpoint": f"https://{registry}.dkr.ecr.{self.region}.amazonaws.com",
                     "expiresAt": "2099-01-01T00:00:00Z", "id": self.region, "registryId": registry}, []
+        if token == "aws:ec2/getManagedPrefixList:getManagedPrefixList":
+            # The CloudFront origin-facing list: a real-looking id (they differ per Region) and its real weight.
+            name = args.args.get("name") or "com.amazonaws.global.cloudfront.origin-facing"
+            list_id = f"pl-{_digest(self.region + name, 8)}"
+            return {"id": list_id, "name": name, "maxEntries": 55, "addressFamily": "IPv4", "ownerId": "AWS",
+                    "entries": [], "version": 1,
+                    "arn": f"arn:{PARTITION}:ec2:{self.region}:aws:prefix-list/{list_id}"}, []
         if token == "aws:elb/getServiceAccount:getServiceAccount":
             return {"arn": f"arn:{PARTITION}:iam::127311923021:root", "id": "127311923021"}, []
         return {}, []

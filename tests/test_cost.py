@@ -36,6 +36,42 @@ def test_two_nat_gateways_cost_two_times_hourly_times_730_plus_assumed_traffic()
     assert {x.category for x in report.lines} == {"overhead"}
 
 
+def test_cloudfront_traffic_is_usage_and_its_additional_metrics_a_fixed_overhead() -> None:
+    s = SyntheticStack("prod")
+    alb = s.add("aws:lb/loadBalancer:LoadBalancer", "alb", {"loadBalancerType": "application", "internal": False,
+                                                             "subnets": ["a", "b"]})
+    cdn = s.add("aws:cloudfront/distribution:Distribution", "cdn", {"priceClass": "PriceClass_100"},
+                prop_deps={"origins": [alb]})
+    s.add("aws:cloudfront/monitoringSubscription:MonitoringSubscription", "metrics", {}, parent=cdn)
+    s.add("aws:cloudwatch/logDelivery:LogDelivery", "logs", {})
+    s.add("aws:cloudfront/cachePolicy:CachePolicy", "image", {})
+    report = cost.estimate(s.run())
+    a = cost.ASSUMPTIONS["prod"]
+    (requests, out, to_origin) = [x for x in report.lines if x.resource == "cdn"]
+    assert {x.category for x in (requests, out, to_origin)} == {"usage"} and all(x.assumed for x in (requests, out))
+    assert requests.monthly_usd == pytest.approx(a.web_million_requests * 100 * TABLE.usd(
+        "cloudfront.https_10k_requests.na_eu")) == pytest.approx(30.0)
+    assert out.monthly_usd == pytest.approx(a.web_gb_out * TABLE.usd("cloudfront.data_out_gb.na_eu"))
+    assert to_origin.monthly_usd == pytest.approx(a.web_gb_in * TABLE.usd("cloudfront.origin_out_gb.na_eu"))
+    (metrics,) = [x for x in report.lines if x.resource == "metrics"]
+    assert (metrics.category, metrics.monthly_usd) == ("overhead", pytest.approx(8 * 0.3))
+    (logs,) = [x for x in report.lines if x.resource == "logs"]
+    assert (logs.category, logs.monthly_usd) == ("usage", pytest.approx(a.cdn_log_gb * 0.25))
+    # Behind the distribution the ALB sends nothing to the internet itself (origin fetches from an ELB are free).
+    assert not [x for x in report.lines if x.resource == "alb" and "internet" in x.what]
+    assert not report.not_priced and report.free["aws:cloudfront/cachePolicy:CachePolicy"] == 1
+
+
+def test_an_alb_that_is_the_front_door_pays_data_out_to_the_internet_as_usage() -> None:
+    s = SyntheticStack("prod")
+    s.add("aws:lb/loadBalancer:LoadBalancer", "alb", {"loadBalancerType": "application", "internal": False,
+                                                       "subnets": ["a", "b"]})
+    (line,) = [x for x in cost.estimate(s.run()).lines if "internet" in x.what]
+    assert (line.category, line.assumed) == ("usage", True)
+    assert line.monthly_usd == pytest.approx(cost.ASSUMPTIONS["prod"].web_gb_out * TABLE.usd(
+        "ec2.data_out_internet_gb"))
+
+
 def test_multi_az_doubles_the_rds_instance_and_its_storage() -> None:
     def db_cost(multi_az: bool) -> float:
         s = SyntheticStack()

@@ -92,8 +92,18 @@ def test_real_stack_diagram_shows_the_whole_system(any_stack: StackRun, tmp_path
     assert ("alarms", "topic:observability-alerts") in found and ("events", "topic:observability-alerts") in found
     if any_stack.of_type("aws:sns/topicSubscription:TopicSubscription"):
         assert ("topic:observability-alerts", "subscriber:email") in found
-    assert ("dns", "lb:load-balancer-alb") in found and ("cert", "lb:load-balancer-alb") in found
-    assert ("internet", "waf:waf-acl") in found and ("waf:waf-acl", "lb:load-balancer-alb") in found
+    assert ("cert", "lb:load-balancer-alb") in found
+    if any_stack.of_type("aws:cloudfront/distribution:Distribution"):
+        # The CDN is the front door: DNS, the WAF and TLS at CloudFront, which alone reaches the ALB.
+        cdn = "cdn:cdn-distribution"
+        assert boxes[cdn].startswith("CloudFront | TLSv1.2_2025 · http2and3 | 7 cached paths")
+        assert {("dns", cdn), ("cert", cdn), ("internet", "waf:waf-acl"), ("waf:waf-acl", cdn),
+                (cdn, "lb:load-balancer-alb")} <= found
+        assert not any(a == "internet" and b == "lb:load-balancer-alb" for a, b in found)
+        assert ("waf:waf-acl", "lb:load-balancer-alb") not in found
+    else:
+        assert ("dns", "lb:load-balancer-alb") in found
+        assert ("internet", "waf:waf-acl") in found and ("waf:waf-acl", "lb:load-balancer-alb") in found
     services = {str(e.plain("serviceName")).rsplit(".", 1)[-1] for e in any_stack.of_type(
         "aws:ec2/vpcEndpoint:VpcEndpoint")}
     assert ("endpoints", "s3") in found and (("endpoints", "secrets") in found) == ("secretsmanager" in services)

@@ -63,6 +63,7 @@ def dims(run: StackRun) -> dict[str, dict[str, str]]:
         "replication": {"SourceBucket": "maratron-prod-backups-src",
                         "DestinationBucket": "maratron-prod-backups-dr-dst", "RuleId": "dr"},
         "drill": {"Environment": "prod"},
+        "cdn": {"DistributionId": "EDFDVBD6EXAMPLE", "Region": "Global"},
     }
 
 
@@ -99,6 +100,7 @@ SINGLE_METRIC_ALARMS: list[tuple[str, str, str, str, str, float, str, int, int, 
      "notBreaching"),
     ("waf-blocked-requests", "AWS/WAFV2", "BlockedRequests", "Sum", "waf", 1000, GT, 300, 1, 1, "notBreaching"),
     ("backup-missing", "Maratron/Backups", "BackupSucceeded", "Sum", "backup", 1, LT, 3600, 7, 7, "breaching"),
+    ("cdn-origin-latency", "AWS/CloudFront", "OriginLatency", "p95", "cdn", 2000, GT, 300, 3, 2, "notBreaching"),
     ("s3-backups-replication-failed", "AWS/S3", "OperationsFailedReplication", "Sum", "replication", 0, GT, 300, 1, 1,
      "notBreaching"),
     # A daily drill plus three hours of grace: 27 hourly periods, allowed because periods of an hour may span 7 days.
@@ -130,8 +132,8 @@ def test_single_metric_alarm(full: StackRun, row: tuple[Any, ...]) -> None:
 def test_every_alarm_notifies_the_topic_on_alarm_and_ok_and_is_named_after_its_kind(full: StackRun) -> None:
     topic_arn = full.one(TOPIC).outputs["arn"]
     found = alarms(full)
-    # 3 ALB + 2 target group + 2 × 3 ECS + 6 + 2 × 6 RDS + 2 × 4 Redis + WAF + backup + replication + 2 drill
-    assert len(found) == 42
+    # 3 ALB + 2 target group + 2 × 3 ECS + 6 + 2 × 6 RDS + 2 × 4 Redis + WAF + 2 CDN + backup + replication + 2 drill
+    assert len(found) == 44
     for suffix, alarm in found.items():
         assert alarm.inputs["alarmActions"] == [topic_arn] and alarm.inputs["okActions"] == [topic_arn], suffix
         assert "insufficientDataActions" not in alarm.inputs
@@ -163,6 +165,39 @@ def test_alb_5xx_rate_is_metric_math_over_5xx_and_request_counts(full: StackRun)
     assert (inputs["evaluationPeriods"], inputs["datapointsToAlarm"], inputs["treatMissingData"]) == \
         (5, 3, "notBreaching")
     assert not {"metricName", "namespace", "statistic", "period", "dimensions"} & set(inputs)
+
+
+def test_cdn_5xx_rate_is_cloudfronts_rate_gated_by_a_request_floor(full: StackRun) -> None:
+    alarm = alarms(full)["cdn-5xx-rate"]
+    queries = metric_queries(alarm)
+    assert queries["gated"] == {"id": "gated", "expression": "IF(requests >= 10, FILL(rate, 0), 0)",
+                                "label": "CloudFront 5xx rate (%)", "returnData": True}
+    for id_, metric, stat in (("rate", "5xxErrorRate", "Average"), ("requests", "Requests", "Sum")):
+        assert queries[id_]["returnData"] is False
+        assert queries[id_]["metric"] == {"namespace": "AWS/CloudFront", "metricName": metric, "stat": stat,
+                                          "period": 60, "dimensions": dims(full)["cdn"]}
+    assert (alarm.inputs["threshold"], alarm.inputs["evaluationPeriods"], alarm.inputs["datapointsToAlarm"]) == \
+        (1, 5, 3)
+
+
+def test_cdn_dashboard_widgets_read_us_east_1(full: StackRun) -> None:
+    body = json.loads(full.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
+    cdn = [w for w in body["widgets"] if w["type"] == "metric" and
+           any(m[0] == "AWS/CloudFront" for m in w["properties"]["metrics"])]
+    assert sorted(w["properties"]["title"] for w in cdn) == [
+        "Bytes downloaded", "Cache hit rate (%)", "Error rates (%)", "Origin latency (ms)", "Requests"]
+    assert all(w["properties"]["region"] == "us-east-1" for w in cdn)
+
+
+def test_without_additional_metrics_there_is_no_origin_latency_alarm() -> None:
+    program = ROOT / "build" / "test-programs" / "observability-cdn-basic" / "__main__.py"
+    program.parent.mkdir(parents=True, exist_ok=True)
+    program.write_text(PROGRAM.read_text().replace("additional_metrics=True", "additional_metrics=False"))
+    config, secret_keys, _ = merged_stack_config("prod")
+    run = run_program("prod", config, secret_keys, program=program)
+    assert run.ok, run.error_details
+    found = alarms(run)
+    assert "cdn-5xx-rate" in found and "cdn-origin-latency" not in found
 
 
 def test_running_tasks_alarm_is_desired_minus_running_from_container_insights(full: StackRun) -> None:
@@ -219,7 +254,9 @@ def test_the_stack_watches_every_box_and_alarms_go_to_the_topic(any_stack: Stack
                                                             "read-latency", "connections", "replica-lag")),
         *(f"cache-{n:03d}-{k}" for n in range(1, members + 1)
           for k in ("engine-cpu", "memory", "evictions", "replication-lag")),
-        "waf-blocked-requests", "backup-missing",
+        "waf-blocked-requests",
+        *(("cdn-5xx-rate", "cdn-origin-latency") if any_stack.config.get("maratron:cdnEnabled") != "false" else ()),
+        "backup-missing",
         # With a DR region (prod): a failure alarm per replicated bucket, the drill's missing and stale-copy alarms.
         *(("s3-backups-replication-failed", "s3-archive-replication-failed", "restore-drill-missing",
            "dr-dump-stale") if any_stack.stack == "prod" else ()),
@@ -233,8 +270,10 @@ def test_the_stack_watches_every_box_and_alarms_go_to_the_topic(any_stack: Stack
     alb = any_stack.one("aws:lb/loadBalancer:LoadBalancer").outputs["arnSuffix"]
     tg = any_stack.one("aws:lb/targetGroup:TargetGroup").outputs["arnSuffix"]
     assert dimensions[f"{stack_prefix}-tg-web-unhealthy-hosts"] == {"TargetGroup": tg, "LoadBalancer": alb}
+    # A CLOUDFRONT-scope ACL's metrics carry no Region dimension; a REGIONAL one's do.
+    cdn = any_stack.config.get("maratron:cdnEnabled") != "false"
     assert dimensions[f"{stack_prefix}-waf-blocked-requests"] == {
-        "WebACL": stack_prefix, "Region": "us-east-1", "Rule": "ALL"}
+        "WebACL": stack_prefix, "Rule": "ALL", **({} if cdn else {"Region": "us-east-1"})}
     cluster = any_stack.one("aws:ecs/cluster:Cluster").outputs["name"]
     web = any_stack.one("aws:ecs/service:Service", "web").outputs["name"]
     assert dimensions[f"{stack_prefix}-ecs-web-cpu"] == {"ClusterName": cluster, "ServiceName": web}
@@ -289,9 +328,12 @@ def test_the_alerts_key_admits_alarms_and_eventbridge_the_way_sns_documents(prod
     assert events["Principal"] == {"Service": "events.amazonaws.com"} and "Condition" not in events
     for statement in (alarms, events):
         assert set(statement["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
-    # ... which is why the topic has its own key: the logs key admits CloudWatch Logs and nothing else.
+    # ... which is why the topic has its own key: the logs key admits CloudWatch Logs (and, behind prod's CDN, the
+    # vended delivery of CloudFront's access logs), each under its condition, and no EventBridge.
     logs = json.loads(prod.one("aws:kms/key:Key", "keys-logs").inputs["policy"])["Statement"]
-    assert [s["Sid"] for s in logs] == ["EnableIamPoliciesOfThisAccount", "AllowCloudWatchLogs"]
+    assert [s["Sid"] for s in logs] == ["EnableIamPoliciesOfThisAccount", "AllowCloudWatchLogs",
+                                        "AllowVendedLogDeliveryOfCdnAccessLogs"]
+    assert all("Condition" in s for s in logs[1:])
     assert prod.outputs["kmsKeyArns"][-1] == prod.one("aws:kms/key:Key", "keys-alerts").outputs["arn"]
 
 
@@ -317,7 +359,8 @@ def test_dashboard_has_a_row_per_watched_tier_referencing_the_watched_resources(
     assert full.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardName"] == "maratron-prod"
     headers = [w["properties"]["markdown"] for w in widgets if w["type"] == "text"]
     assert headers == ["## Edge (ALB)", "## Services (ECS)", "## Database (RDS PostgreSQL)",
-                       "## Cache (ElastiCache Redis)", "## WAF", "## Backups", "## Disaster recovery"]
+                       "## Cache (ElastiCache Redis)", "## WAF", "## Edge (CloudFront)", "## Backups",
+                       "## Disaster recovery"]
     status = [w for w in widgets if w["type"] == "alarm"]
     assert len(status) == 1
     assert status[0]["properties"]["alarms"] == [f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:{name}"

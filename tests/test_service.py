@@ -604,8 +604,8 @@ def test_web_is_created_after_the_ai_service_connect_endpoint(any_stack: StackRu
 
 @pytest.mark.parametrize(("overrides", "expected"), [
     ({"aiRequestTimeoutSeconds": 60}, "maratron:aiRequestTimeoutSeconds = 60: must be 0 (off) or at least "
-                                      "albIdleTimeoutSeconds (300)"),
-    ({"albIdleTimeoutSeconds": 900, "aiRequestTimeoutSeconds": 600}, "at least albIdleTimeoutSeconds (900)"),
+                                      "albIdleTimeoutSeconds (300 s)"),
+    ({"albIdleTimeoutSeconds": 900, "aiRequestTimeoutSeconds": 600}, "at least albIdleTimeoutSeconds (900 s)"),
     ({"backupEphemeralStorageGib": 100}, "maratron:backupEphemeralStorageGib = 100: must be at least 200 GiB for "
                                          "dbMaxAllocatedStorageGb 500"),
     ({"backupEphemeralStorageGib": 20, "dbMaxAllocatedStorageGb": 500}, "must be at least 200 GiB"),

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
-from . import cache, containers, database, edge, logging_kms_iam, network, recovery, secrets, stack, storage, tagging
+from . import (
+    cache,
+    cdn,
+    containers,
+    database,
+    edge,
+    logging_kms_iam,
+    network,
+    recovery,
+    secrets,
+    stack,
+    storage,
+    tagging,
+)
 from ._common import Rule
 
 ALL_RULES: list[Rule] = [
     *network.RULES,
     *edge.RULES,
+    *cdn.RULES,
     *database.RULES,
     *cache.RULES,
     *containers.RULES,

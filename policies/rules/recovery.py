@@ -39,6 +39,7 @@ BACKUPS_REPLICATION = "aws:rds/instanceAutomatedBackupsReplication:InstanceAutom
 SCHEDULE = "aws:scheduler/schedule:Schedule"
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 LOAD_BALANCERS = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
+LOG_DESTINATION = "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination"
 KMS_ALGORITHMS: tuple[str, ...] = tuple(SHARED["kmsEncryptionAlgorithms"])
 DRILL_COMMAND: str = SHARED["restoreDrillCommand"]
 KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/(mrk-[0-9a-f]{32}|[0-9a-f-]{36})$")
@@ -128,6 +129,10 @@ def _data_buckets_replicated(args: StackValidationArgs, report: ReportViolation)
     replica_urns = {b.urn for c in configs for b in _replicas(resources, c)}
     log_targets = {b.urn for lb in of_type(resources, *LOAD_BALANCERS) for b in linked(lb, "accessLogs")}
     log_targets |= {b.urn for log in of_type(resources, *LOGGING) for b in linked(log, "targetBucket")}
+    # CloudWatch vended-log destinations (CloudFront's access logs v2) are log targets too, though SSE-KMS: telemetry,
+    # not data, and the DR copy leaves logs out on purpose (docs/runbooks/disaster-recovery.md).
+    log_targets |= {b.urn for d in of_type(resources, LOG_DESTINATION)
+                    for b in linked(d, "deliveryDestinationConfiguration")}
     for bucket in of_type(resources, BUCKET):
         if bucket.urn in replica_urns or bucket.urn in log_targets or not _is_kms_bucket(resources, bucket):
             continue
@@ -226,9 +231,9 @@ RULES: list[Rule] = [
                   summary="S3 replication rules publish replication metrics (the failure alarm reads them)",
                   reference="seed: backups monitored; S3 user guide, replication metrics"),
     stack_rule("s3-data-buckets-replicated", area="recovery", check=_data_buckets_replicated, prod_only=True,
-               summary="Every production data bucket (KMS-encrypted, not a log target, not itself a replica) "
-                       "replicates to a bucket in another region (a DR-restored stack is exempt until its source "
-                       "region returns)", reference=REFERENCE_CRR),
+               summary="Every production data bucket (KMS-encrypted, not a log target or vended-log destination, "
+                       "not itself a replica) replicates to a bucket in another region (a DR-restored stack is exempt "
+                       "until its source region returns)", reference=REFERENCE_CRR),
     stack_rule("s3-replica-object-lock", area="recovery", check=_replicas_locked,
                summary="Replicas of an Object Lock bucket are locked at least as long, in the same mode",
                reference="seed: immutable backups; Checkov CKV_AWS_143 (replica side)"),

@@ -66,6 +66,7 @@ class Break:
 
 
 PRIMARY = ("replicateSourceDb", None)
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 CONTAINER = ("containerDefinitions", "<json>", "@essential=True")  # the app container, not the volume init
 ALERTS_KEY = ("description", "maratron-prod: SNS alert topic (CloudWatch alarms and EventBridge publish to it)")
 # main's key policy before issue 9: alarms and EventBridge in one statement under aws:SourceAccount.
@@ -156,7 +157,22 @@ SWEEP: list[Break] = [
     Break("aws:lb/listener:Listener", ("defaultActions",), [{"type": "fixed-response", "fixedResponse": {
         "contentType": "text/plain", "statusCode": "200"}}], "alb-http-redirects-to-https", ("protocol", "HTTP")),
     Break("aws:lb/loadBalancer:LoadBalancer", ("dropInvalidHeaderFields",), False, "alb-drop-invalid-headers"),
-    Break("aws:wafv2/webAcl:WebAcl", ("rules",), [], "alb-waf-rate-limit"),
+    Break("aws:wafv2/webAcl:WebAcl", ("rules",), [], "edge-waf-rate-limit"),
+    # CDN
+    Break(DISTRIBUTION, ("viewerCertificate", "minimumProtocolVersion"), "TLSv1", "cdn-viewer-tls"),
+    Break(DISTRIBUTION, ("defaultCacheBehavior", "viewerProtocolPolicy"), "allow-all", "cdn-viewer-https"),
+    Break(DISTRIBUTION, ("origins", 0, "customOriginConfig", "originProtocolPolicy"), "http-only",
+          "cdn-origin-https"),
+    Break(DISTRIBUTION, ("defaultCacheBehavior", "cachePolicyId"), "658327ea-f89d-4fab-a63d-7e88639e58f6",
+          "cdn-dynamic-not-cached"),
+    Break("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",
+          ("securityHeadersConfig", "strictTransportSecurity", "accessControlMaxAgeSec"), 300, "cdn-security-headers"),
+    Break("aws:cloudwatch/logDelivery:LogDelivery", ("recordFields",), DELETE, "cdn-access-logs"),
+    Break("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", ("cidrIpv4",), "0.0.0.0/0",
+          "cdn-origin-ingress-cloudfront-only",
+          ("description", "HTTPS from CloudFront's origin-facing addresses only")),
+    Break("aws:lb/listenerRule:ListenerRule", ("conditions",), [{"hostHeader": {"values": ["maratron.example.com"]}}],
+          "cdn-origin-secret-header", ("priority", 100)),
     # storage
     Break("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", ("rules",), [],
           "s3-encryption"),
@@ -245,7 +261,8 @@ def test_misconfiguration_sweep_prod(pack: PolicyPackProcess, prod: StackRun, en
 def test_sweep_covers_every_policy_that_can_be_broken_in_one_resource() -> None:
     # Policies about a missing companion resource (flow logs, WAF association, HTTPS listener, bucket
     # companions, replicas) and the two SG cross-checks are covered by test_rules.py cases instead.
-    stack_only = {"vpc-flow-logs", "alb-waf-rate-limit", "alb-has-https-listener", "s3-bucket-hardening",
+    stack_only = {"vpc-flow-logs", "edge-waf-rate-limit", "s3-access-logging", "alb-has-https-listener",
+                  "s3-bucket-hardening",
                   "rds-primary-has-replica", "data-store-ingress-from-security-groups-only",
                   "security-group-no-internet-ingress", "alb-access-logs", "ecs-cluster-container-insights",
                   "kms-key-policy-no-public-principal", "redis-in-vpc", "no-hard-coded-secrets",
