@@ -52,7 +52,7 @@ pytest: $(VENV)/.installed
 
 ## The policy pack over every stack, as the engine drives it (non-zero on any mandatory violation).
 policy: $(VENV)/.installed
-	for stack in dev staging prod; do $(PY) -m offline.policy_runner $$stack || exit 1; done
+	for stack in dev staging prod dr; do $(PY) -m offline.policy_runner $$stack || exit 1; done
 	$(PY) -m offline.bootstrap_preview --check  # every foundation stack (policies/config/bootstrap.json)
 
 ## Regenerate generated docs: the config reference (Pulumi.yaml), the outputs contract, the README's alarm table,

@@ -1,48 +1,41 @@
 """Maratron on AWS — one call per box of the deployment guide's architecture diagram (docs/architecture.md).
 
-foundation (bootstrap stack: image repositories, account, role boundary) → keys → network → data tier (database +
-RDS Proxy, cache, backup storage) → edge (load balancer, WAF) → app tier (cluster, credentials, secrets, AI and web
-services, migration task) → operations (backup job, secret redeploys, alarms) → network paths → outputs. Each component
-takes its settings whole (stack_config.py validates them all first; components/foundation.py checks the images).
+foundation (bootstrap stack: repositories, account, role boundary) → keys → network → data (database + RDS Proxy, cache,
+backups, DR copy) → edge (CDN, ALB, WAF, DNS) → app (cluster, credentials, secrets, AI, web, migration) → operations
+(backup job, restore drill, secret redeploys, alarms) → network paths → outputs; settings validated by stack_config.py.
 """
 
-import pulumi
 import pulumi_aws as aws
 
 import stack_config
-from components.app_environment import AI_SCRATCH_PATHS, MIGRATE_SCRATCH_PATHS, WEB_SCRATCH_PATHS, app_environment
+from components.app_environment import AI_SCRATCH_PATHS, MIGRATE_SCRATCH_PATHS, WEB_SCRATCH_PATHS
 from components.app_secrets import AppSecrets, AppSecretsArgs
 from components.backup_job import BackupJob, BackupJobArgs
 from components.backup_storage import BackupStorage, BackupStorageArgs
 from components.base import AwsContext, SecretRef
 from components.cache import Cache, CacheArgs
+from components.cdn import Cdn, CdnArgs, OriginSecret, OriginSecretArgs
 from components.cluster import Cluster, ClusterArgs
 from components.connections import grant
 from components.constants import WEB_PORT
 from components.credentials import Credentials, CredentialsArgs
 from components.database import Database, DatabaseArgs
+from components.disaster_recovery import DisasterRecovery, DisasterRecoveryArgs
 from components.encryption import EncryptionKeys, EncryptionKeysArgs
 from components.foundation import Foundation
 from components.load_balancer import LoadBalancer, LoadBalancerArgs, cors_header_origin
 from components.network import Network, NetworkArgs
-from components.observability import (
-    BackupWatch,
-    CacheWatch,
-    DatabaseWatch,
-    EdgeWatch,
-    Observability,
-    ObservabilityArgs,
-    ServiceWatch,
-    WafWatch,
-)
+from components.observability import Observability, ObservabilityArgs
+from components.restore_drill import RestoreDrill
 from components.secret_redeploy import SecretRedeploy, SecretRedeployArgs
-from components.service import FargateService, FargateServiceArgs, LoadBalancerAttachment, ServiceConnectTimeout
+from components.service import FargateService, FargateServiceArgs, ServiceConnectTimeout
 from components.task import ContainerSpec, FargateTask, FargateTaskArgs, TaskSize
 from components.waf import WebFirewall, WebFirewallArgs
 from stack_outputs import StackParts, contract_values, export_contract
 
 config = stack_config.load()  # every config problem at once, before any resource is registered
 aws_context = AwsContext.lookup(config.region)
+stack_config.require_account(config, aws_context.account_id)  # ARNs in config must be this account's
 prefix, tags, retention, removal = config.name_prefix, config.tags, config.log_retention_days, config.removal_policy
 
 # The bootstrap stack's repositories, account and role boundary; every image looked up (fails preview if not pushed).
@@ -50,7 +43,7 @@ foundation = Foundation(config.foundation, environment=config.environment, conte
                         images=config.image_sources)
 
 keys = EncryptionKeys("keys", EncryptionKeysArgs(
-    context=aws_context, alias_prefix=prefix, removal_policy=removal, tags=tags))
+    context=aws_context, alias_prefix=prefix, removal_policy=removal, cdn=config.cdn.enabled, tags=tags))
 
 network = Network("network", NetworkArgs(
     context=aws_context, settings=config.network, flow_log_key=keys.logs, log_retention_days=retention,
@@ -71,17 +64,37 @@ storage = BackupStorage("storage", BackupStorageArgs(
     context=aws_context, settings=config.storage, key=keys.backups, access_log_expiration_days=retention,
     removal_policy=removal, name_prefix=prefix, tags=tags))
 
-# --- edge ------------------------------------------------------------------------------------------------------------
+# Disaster recovery: the RDS automated backups, the dumps and the archive, copied to the DR region (drRegion).
+recovery = DisasterRecovery("dr", DisasterRecoveryArgs(
+    context=aws_context, region=config.dr_region, sources=storage.replication_sources(), database=database.primary,
+    backup_retention_days=config.database.backup_retention_days, settings=config.recovery,
+    access_log_expiration_days=retention, removal_policy=removal, name_prefix=prefix, tags=tags))
+
+# --- edge: CloudFront (WAF) → ALB with cdnEnabled (components/cdn.py), or the ALB (WAF) alone as the front door ------
+origin_secret = OriginSecret("origin-secret", OriginSecretArgs(
+    settings=config.cdn, key=keys.data, removal_policy=removal, name_prefix=prefix, tags=tags),
+) if config.cdn.enabled else None
+
 load_balancer = LoadBalancer("load-balancer", LoadBalancerArgs(
     context=aws_context, settings=config.load_balancer, vpc_id=network.vpc.id, subnet_ids=network.subnet_ids("public"),
     domain_name=config.domain_name, cors_allow_origin=cors_header_origin(config.cors_origins, config.app_url),
-    health_check_path=config.app.web.health_check_path or "/",
-    server_access_logs=storage.access_logs_for("alb-logs/"), access_log_retention_days=retention,
+    health_check_path=config.app.web.health_check_path or "/", server_access_logs=storage.access_logs_for("alb-logs/"),
+    origin_lock=origin_secret.lock() if origin_secret else None, access_log_retention_days=retention,
     removal_policy=removal, name_prefix=prefix, tags=tags))
 
 firewall = WebFirewall("waf", WebFirewallArgs(
-    context=aws_context, settings=config.waf, load_balancer_arn=load_balancer.alb.arn, log_key=keys.logs,
-    log_retention_days=retention, name_prefix=prefix, tags=tags))
+    context=aws_context, settings=config.waf, scope="CLOUDFRONT" if origin_secret else "REGIONAL", log_key=keys.edge,
+    load_balancer_arn=None if origin_secret else load_balancer.alb.arn, log_retention_days=retention,
+    name_prefix=prefix, tags=tags))
+
+cdn = Cdn("cdn", CdnArgs(
+    context=aws_context, settings=config.cdn, domain_name=config.domain_name, origin_secret=origin_secret,
+    origin_domain_name=load_balancer.alb.dns_name, origin_certificate_arn=load_balancer.certificate_arn,
+    origin_ready=[load_balancer.forward_rule], web_acl_arn=firewall.web_acl.arn, log_key=keys.logs,
+    hosted_zone_id=load_balancer.hosted_zone_id, server_access_logs=storage.access_logs_for("cdn-logs/"),
+    log_retention_days=retention, removal_policy=removal, name_prefix=prefix, tags=tags)) if origin_secret else None
+
+public_dns = load_balancer.public_dns(front=cdn.alias_target if cdn else None)  # A/AAAA aliases in hostedZoneId
 
 # --- app tier --------------------------------------------------------------------------------------------------------
 app = config.app
@@ -97,18 +110,11 @@ credentials = Credentials("credentials", CredentialsArgs(
     pool_size=app.database_pool_size, vpc_id=network.vpc.id, subnet_ids=network.subnet_ids("app"),
     data_key=keys.data, log_key=keys.logs, log_retention_days=retention, name_prefix=prefix, tags=tags))
 
-# Every secret reaches a task through ECS `secrets` (never `environment`); each task's role reads exactly its own.
-secrets: dict[str, SecretRef] = {**credentials.service_refs, **app_secrets.refs}
+secrets: dict[str, SecretRef] = {**credentials.service_refs, **app_secrets.refs}  # ECS `secrets` only, never env
 
 
 def pick(*names: str) -> dict[str, SecretRef]:
     return {name: secrets[name] for name in names if name in secrets}
-
-
-def environment(port: int, **extra: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
-    return app_environment(app, environment=config.environment, app_url=config.app_url, port=port, redis_enabled=True,
-                           cors_origins=config.cors_origins, redis_cluster_enabled=config.cache.cluster_mode,
-                           database_max_connections=config.database.tuning.max_connections, extra=extra)
 
 
 def task(service: str, container: ContainerSpec, *, size: TaskSize | None = None,
@@ -126,7 +132,7 @@ ai = FargateService("ai", FargateServiceArgs(
     service_connect_timeout=ServiceConnectTimeout.behind_edge(config.edge_timeout_seconds,
                                                               app.ai_request_timeout_seconds),
     task=task("ai", ContainerSpec(
-        name="ai", image=foundation.image_uri("ai"), port=app.ai_port, environment=environment(app.ai_port),
+        name="ai", image=foundation.image_uri("ai"), port=app.ai_port, environment=config.app_environment(app.ai_port),
         secrets=pick("DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL", "ANTHROPIC_API_KEY", "WEATHER_API_KEY",
                      "SENTRY_DSN"),
         scratch_paths=AI_SCRATCH_PATHS, health_check=app.ai.health_check(app.ai_port),
@@ -139,18 +145,13 @@ web = FargateService("web", FargateServiceArgs(
     task=task("web", ContainerSpec(
         name="web", image=foundation.image_uri("web"), port=WEB_PORT,
         # Next.js closes idle keep-alive connections after 5 s by default; the ALB must close first (no 502s).
-        environment=environment(WEB_PORT, AI_SERVER_URL=ai.url,
-                                KEEP_ALIVE_TIMEOUT=str(load_balancer.target_keep_alive_ms)),
+        environment=config.app_environment(WEB_PORT, AI_SERVER_URL=ai.url,
+                                           KEEP_ALIVE_TIMEOUT=str(load_balancer.target_keep_alive_ms)),
         # The seed's compose file gives web the Anthropic key too (server-side routes call the API directly).
         secrets=pick("DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL", "NEXTAUTH_SECRET", "ANTHROPIC_API_KEY",
                      "SENTRY_DSN"),
         scratch_paths=WEB_SCRATCH_PATHS, health_check=app.web.health_check(WEB_PORT),
-    )),
-    load_balancer=LoadBalancerAttachment(
-        target_group_arn=load_balancer.target_group.arn, target_group_arn_suffix=load_balancer.target_group_arn_suffix,
-        load_balancer_arn_suffix=load_balancer.arn_suffix,
-        depends_on=load_balancer.serving,  # ECS rejects a target group that no listener uses yet
-    )))
+    )), load_balancer=load_balancer.attachment))  # waits for the listener: ECS rejects an unused target group
 
 # One-off as app_migrate: `npx prisma migrate deploy` with the web image, run before a deploy (migrationRunTaskCommand)
 migrate = FargateTask("migrate", task("web", ContainerSpec(
@@ -159,7 +160,7 @@ migrate = FargateTask("migrate", task("web", ContainerSpec(
     command=("npx", "prisma", "migrate", "deploy"), scratch_paths=MIGRATE_SCRATCH_PATHS, stop_timeout=120,
 ), size=app.web.size, log_group=web.log_group, log_stream_prefix="migrate"))
 
-# --- operations ------------------------------------------------------------------------------------------------------
+# --- operations: backup job, restore drill; alarms and the dashboard watch every box above (they notify the SNS topic)
 backup_job = BackupJob("backup", BackupJobArgs(
     context=aws_context, environment=config.environment, settings=config.backup_job, cluster_arn=cluster.cluster.arn,
     vpc_id=network.vpc.id, subnet_ids=network.subnet_ids("app"), image=foundation.image_uri("backup"), tags=tags,
@@ -175,16 +176,14 @@ redeploy = SecretRedeploy("secret-redeploy", SecretRedeployArgs(
     services={name: (service, list(service.secrets.values())) for name, service in (("web", web), ("ai", ai))},
     name_prefix=prefix, tags=tags))
 
-# Alarms and the dashboard watch every box above; alarms notify the SNS topic.
+# Every day the newest dump of the DR copy is restored into a throw-away PostgreSQL and checked (with DR on).
+drill = RestoreDrill.beside(backup_job, recovery)
+
 observability = Observability("observability", ObservabilityArgs(
-    context=aws_context, settings=config.alerts, topic_key=keys.alerts, name_prefix=prefix, tags=tags,
-    edge=EdgeWatch(load_balancer.arn_suffix, {"web": load_balancer.target_group_arn_suffix}),
-    waf=WafWatch(firewall.metric_name),
-    services={name: ServiceWatch(cluster.cluster.name, s.service.name) for name, s in (("web", web), ("ai", ai))},
-    database=DatabaseWatch(database.primary.identifier, database.replica_identifiers,
-                           max_connections=config.database.tuning.max_connections),
-    cache=CacheWatch(cache.group_id, cache.member_ids),
-    backup=BackupWatch(dimensions={"Environment": config.environment})))
+    context=aws_context, settings=config.alerts, topic_key=keys.alerts, edge_topic_key=keys.edge, name_prefix=prefix,
+    tags=tags, edge=load_balancer.watch, waf=firewall.watch, cdn=cdn.watch if cdn else None,
+    services={"web": web.watch, "ai": ai.watch}, database=database.watch, cache=cache.watch, backup=backup_job.watch,
+    replication=recovery.replication_watches(), drill=drill.watch if drill else None))
 
 # --- network paths: each grant is the target's ingress rule and the source's egress rule (components/connections.py)
 grant(load_balancer, web)  # the ALB's only egress
@@ -195,6 +194,7 @@ for service in (web, ai):
 database.admit(services=(web, ai), one_offs=(migrate, backup_job, backup_job.restore_check))
 
 export_contract(contract_values(StackParts(
-    config=config, keys=keys, network=network, load_balancer=load_balancer, firewall=firewall, database=database,
-    cache=cache, storage=storage, cluster=cluster, foundation=foundation, web=web, ai=ai, migrate=migrate,
-    backup_job=backup_job, credentials=credentials, redeploy=redeploy, observability=observability)))
+    config=config, keys=keys, network=network, load_balancer=load_balancer, firewall=firewall, cdn=cdn,
+    database=database, cache=cache, storage=storage, cluster=cluster, foundation=foundation, web=web, ai=ai,
+    migrate=migrate, backup_job=backup_job, credentials=credentials, redeploy=redeploy, observability=observability,
+    recovery=recovery, drill=drill)))

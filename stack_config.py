@@ -22,17 +22,19 @@ from typing import Literal
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from components.app_environment import IMAGE_SCRATCH_PATHS, AppSettings
+from components.app_environment import IMAGE_SCRATCH_PATHS, AppSettings, app_environment
 from components.app_secrets import AppSecretsSettings
 from components.backup_job import BackupJobSettings, needed_ephemeral_storage_gib
 from components.backup_storage import BackupStorageSettings
 from components.base import REGION_PATTERN, RemovalPolicy, retains
 from components.cache import CacheSettings
+from components.cdn import CdnSettings
 from components.cluster import ClusterSettings
 from components.connection_budget import BudgetInputs, Client
 from components.connection_budget import check as check_connection_budget
 from components.constants import (
     BACKUP_IMAGE_CONTEXT,
+    EDGE_REGION,
     ENVIRONMENTS,
     LOG_RETENTION_DAYS,
     MAX_ROTATION_DAYS,
@@ -40,7 +42,8 @@ from components.constants import (
     PROJECT,
 )
 from components.credentials import DB_ADMIN_CONCURRENCY, CredentialSettings
-from components.database import DatabaseSettings
+from components.database import AUTOMATED_BACKUPS_ARN_PATTERN, KMS_KEY_ARN_PATTERN, DatabaseSettings
+from components.disaster_recovery import DisasterRecoverySettings, dr_region_problem
 from components.dockerfile import scratch_problems
 from components.foundation import FoundationSettings
 from components.images import DIGEST_PATTERN, ImageSource
@@ -60,7 +63,8 @@ from components.settings import (
 )
 from components.waf import WafSettings
 
-__all__ = ["ENVIRONMENTS", "PROJECT", "ConfigError", "ConfigProblem", "StackConfig", "load", "schema_entries"]
+__all__ = ["ENVIRONMENTS", "PROJECT", "ConfigError", "ConfigProblem", "StackConfig", "TimeoutHop", "load",
+           "require_account", "schema_entries"]
 
 PROJECT_DIR = Path(__file__).resolve().parent
 Environment = Literal["dev", "staging", "prod"]
@@ -88,6 +92,36 @@ def _check_origin(value: str) -> str | None:
     if value == host or not HOSTNAME_PATTERN.match(host):
         return "must be an https origin without path or trailing slash, e.g. https://admin.maratron.example.com"
     return None
+
+
+@dataclass(frozen=True)
+class TimeoutHop:
+    """One hop a streamed response crosses, and the longest silence it tolerates before it cuts the response."""
+
+    field_path: str
+    """The setting that decides it (`load_balancer.idle_timeout_seconds`): problems name its config key."""
+    seconds: int
+    what: str
+    """For messages: `the ALB idle timeout`."""
+    zero_is_off: bool = False
+    """0 means no limit (Service Connect's per-request timeout): such a hop cuts nothing and is skipped."""
+
+
+def check_timeout_chain(hops: tuple[TimeoutHop, ...], rules: Rules) -> None:
+    """No hop may be shorter than any hop in front of it (hops outermost first): the outer hop must be the one that
+    gives up, with a clean 504, rather than see the connection behind it reset (a 502, and a half-written stream).
+    Each hop is held to the longest silence in front of it, so a hop behind a broken pair is still checked right."""
+    longest: TimeoutHop | None = None
+    for hop in hops:
+        if hop.zero_is_off and hop.seconds == 0:
+            continue
+        if longest is not None and hop.seconds < longest.seconds:
+            off = "0 (off) or " if hop.zero_is_off else ""
+            rules.problem(hop.field_path, f"must be {off}at least {rules.key(longest.field_path)} ({longest.seconds} "
+                          f"s): {hop.what} sits behind {longest.what} and must not cut a silence the edge still "
+                          "allows", also=[longest.field_path])
+        if longest is None or hop.seconds > longest.seconds:
+            longest = hop
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,11 +155,14 @@ class StackConfig:
     database: DatabaseSettings = section(DatabaseSettings, doc="database (components/database.py)")
     cache: CacheSettings = section(CacheSettings, doc="cache (components/cache.py)")
     storage: BackupStorageSettings = section(BackupStorageSettings, doc="backup storage (components/backup_storage.py)")
+    recovery: DisasterRecoverySettings = section(DisasterRecoverySettings, doc="disaster recovery "
+                                                 "(components/disaster_recovery.py, components/restore_drill.py)")
     load_balancer: LoadBalancerSettings = section(LoadBalancerSettings, doc="edge: load balancer "
                                                   "(components/load_balancer.py)")
     waf: WafSettings = section(WafSettings, doc="edge: web application firewall (components/waf.py)")
     foundation: FoundationSettings = section(FoundationSettings, doc="foundation: the bootstrap stack and the "
                                              "backup job's image (components/foundation.py)")
+    cdn: CdnSettings = section(CdnSettings, doc="edge: CloudFront in front of the ALB (components/cdn.py)")
     cluster: ClusterSettings = section(ClusterSettings, doc="app: cluster (components/cluster.py)")
     app: AppSettings = section(AppSettings, doc="app (components/app_environment.py, service.py, task.py)")
     secrets: AppSecretsSettings = section(AppSecretsSettings, doc="app: third-party secrets (components/app_secrets.py;"
@@ -163,11 +200,35 @@ class StackConfig:
         return tuple(dict.fromkeys((self.app_url, *self.extra_cors_origins)))
 
     @property
+    def edge_timeouts(self) -> tuple[TimeoutHop, ...]:
+        """The idle timeouts a streamed response crosses from the viewer inwards, outermost first: CloudFront's
+        origin read timeout when the CDN is on, then the ALB's idle timeout. The one place the edge's timeouts are
+        listed: a rule about a hop further in (Service Connect) appends its hop and runs check_timeout_chain."""
+        alb = TimeoutHop("load_balancer.idle_timeout_seconds", self.load_balancer.idle_timeout_seconds,
+                         "the ALB idle timeout")
+        if not self.cdn.enabled:
+            return (alb,)
+        return (TimeoutHop("cdn.origin_read_timeout_seconds", self.cdn.origin_read_timeout_seconds,
+                           "CloudFront's origin read timeout"), alb)
+
+    @property
     def edge_timeout_seconds(self) -> int:
-        """How long the edge in front of the app keeps a quiet request open: the one figure every inner hop (Service
-        Connect, deregistration delay) must cover. Today the ALB's idle timeout; a CDN in front adds its origin
-        timeouts here (the longest counts)."""
-        return self.load_balancer.idle_timeout_seconds
+        """The longest silence the edge in front of the app lets a request keep: the figure every hop further in
+        (Service Connect) must cover. The innermost edge hop's, since the edge chain never shortens inwards."""
+        return max(hop.seconds for hop in self.edge_timeouts)
+
+    def app_environment(self, port: int, **extra: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
+        """The plain environment of an app container listening on `port` (components/app_environment.py), plus
+        `extra`; secrets go through ECS `secrets`, never here."""
+        return app_environment(self.app, environment=self.environment, app_url=self.app_url, port=port,
+                               redis_enabled=True, cors_origins=self.cors_origins,
+                               redis_cluster_enabled=self.cache.cluster_mode,
+                               database_max_connections=self.database.tuning.max_connections, extra=extra)
+
+    @property
+    def dr_region(self) -> str | None:
+        """The DR region (drRegion resolved for this stack's region), or None when DR is off."""
+        return self.recovery.resolved_region(self.region)
 
     @property
     def image_sources(self) -> dict[str, ImageSource]:
@@ -241,6 +302,22 @@ def load(raw: Mapping[str, str] | None = None, *, stack: str | None = None,
     return config
 
 
+def require_account(config: StackConfig, account_id: str) -> None:
+    """Every ARN in the configuration must be of the account the stack deploys to: an example ARN copied from a stack
+    file, or another account's resource, fails here, before the program registers a resource (RDS cannot restore,
+    and an ALB cannot serve, what belongs to another account). Call it once the account is known."""
+    found = []
+    for key, arn in (("dbRestoreFromBackupsArn", config.database.restore_from),
+                     ("dbRestoreKmsKeyArn", config.database.restore_kms_key_arn),
+                     ("certificateArn", config.load_balancer.certificate_arn)):
+        parts = arn.split(":")
+        if arn and len(parts) > 4 and parts[4] != account_id:
+            found.append(ConfigProblem(key, arn, f"must be in the account this stack deploys to ({account_id}), not "
+                                       f"{parts[4]}"))
+    if found:
+        raise ConfigError(found)
+
+
 def _cross_section_rules(config: StackConfig, rules: Rules) -> None:
     """Rules that span sections, or need what no section holds (the stack's region, the project directory)."""
     region = config.region
@@ -250,13 +327,20 @@ def _cross_section_rules(config: StackConfig, rules: Rules) -> None:
     if config.cache.multi_az and config.network.az_count < 2:
         rules.problem("cache.multi_az", f"needs {rules.key('network.az_count')} >= 2 (the data subnets span "
                       f"{config.network.az_count} AZ)", also=["network.az_count"])
-    if config.database.backup_replication_region == region:
-        rules.problem("database.backup_replication_region",
-                      f"must differ from the stack's region ({region}): it is for DR")
+    if rules.valid("recovery.region") and (reason := dr_region_problem(config.recovery, region)):
+        rules.problem("recovery.region", reason)
+    for field_path, pattern, what in (("database.restore_from", AUTOMATED_BACKUPS_ARN_PATTERN, "replicated backups"),
+                                      ("database.restore_kms_key_arn", KMS_KEY_ARN_PATTERN, "key")):
+        arn = pattern.match(rules.value(field_path))
+        if arn and arn[1] != region:
+            rules.problem(field_path, f"must be {what} in the stack's region {region}, not {arn[1]}: a DR stack "
+                          "restores in the region its backups were replicated to")
     certificate = CERTIFICATE_ARN_PATTERN.match(config.load_balancer.certificate_arn)
     if certificate and certificate["region"] != region:
         rules.problem("load_balancer.certificate_arn", f"must be a certificate in the stack's region {region} (an ALB "
                       "only uses certificates of its region)")
+    if config.cdn.enabled:
+        _cdn_rules(config, rules)
     if config.storage.force_destroy and retains(config.removal_policy):
         rules.problem("storage.force_destroy", f"needs {rules.key('removal_policy')} = destroy (retained buckets are "
                       "never emptied)", also=["removal_policy"])
@@ -277,13 +361,12 @@ def _cross_section_rules(config: StackConfig, rules: Rules) -> None:
         # migrations and the backup job's PutMetricData (no `monitoring` endpoint by default) need a NAT path.
         rules.problem("network.nat_gateways", "none cuts the app off from the internet: the AI server and web call "
                       "Anthropic, the weather API and Sentry over HTTPS; use perAz or single")
-    edge, ai_timeout = config.edge_timeout_seconds, config.app.ai_request_timeout_seconds
-    if 0 < ai_timeout < edge:
-        # No Service Connect hop may give up before the edge in front of it:
-        # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_TimeoutConfiguration.html
-        rules.problem("app.ai_request_timeout_seconds", f"must be 0 (off) or at least "
-                      f"{rules.key('load_balancer.idle_timeout_seconds')} ({edge}): web -> AI calls would be cut "
-                      "before the edge gives up on the stream", also=["load_balancer.idle_timeout_seconds"])
+    # The edge chain outermost first (CloudFront behind a CDN, then the ALB), then the Service Connect hop behind it:
+    # no hop gives up before one in front of it (0 turns the per-request limit off):
+    # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_TimeoutConfiguration.html
+    check_timeout_chain((*config.edge_timeouts, TimeoutHop(
+        "app.ai_request_timeout_seconds", config.app.ai_request_timeout_seconds,
+        "the Service Connect per-request timeout of web -> AI calls", zero_is_off=True)), rules)
     # The dump is staged on the task's ephemeral storage: 20 GiB unless set, at most 200 GiB
     # (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-storage.html).
     needed = needed_ephemeral_storage_gib(config.database.max_allocated_storage_gb)
@@ -304,6 +387,20 @@ def connection_budget_inputs(config: StackConfig) -> BudgetInputs:
         proxy_enabled=database.proxy.enabled, proxy_percent=database.proxy.max_connections_percent,
         instance_class=database.instance_class, replica_classes=database.replica_classes,
         db_admin_connections=DB_ADMIN_CONCURRENCY)
+
+
+def _cdn_rules(config: StackConfig, rules: Rules) -> None:
+    cdn, alb = config.cdn, config.load_balancer
+    # The client side of a kept-alive connection must drop it first, or it reuses one the server just closed (502).
+    if cdn.origin_keepalive_seconds >= alb.idle_timeout_seconds:
+        rules.problem("cdn.origin_keepalive_seconds", f"must be below {rules.key('load_balancer.idle_timeout_seconds')}"
+                      f" ({alb.idle_timeout_seconds} s): CloudFront must close an idle connection before the ALB does",
+                      also=["load_balancer.idle_timeout_seconds"])
+    if config.region != EDGE_REGION and not cdn.certificate_arn and not alb.hosted_zone_id:
+        zone = rules.key("load_balancer.hosted_zone_id")
+        rules.problem("cdn.certificate_arn", f"required outside {EDGE_REGION} without {zone}: CloudFront only uses "
+                      f"certificates from {EDGE_REGION} (set one, or a zone to issue it in)",
+                      also=["load_balancer.hosted_zone_id"])
 
 
 def _check_build_context(value: str) -> str | None:
@@ -348,6 +445,10 @@ def _environment_rules(config: StackConfig, rules: Rules) -> None:
     prod("cache.snapshot_retention_days", cache.snapshot_retention_days < 1,
          "prod needs >= 1 (snapshots are Redis's only durable copy on ElastiCache)")
     prod("storage.force_destroy", config.storage.force_destroy, "must be false in prod (backups are retained)")
+    prod("recovery.region", config.recovery.region == "none" and not database.restores,
+         "prod needs a DR region (the default, paired, or a region name): production keeps a copy of its backups "
+         "in a second region. Only a stack that is itself a DR restore (dbRestoreFromBackupsArn set) may run "
+         "without one until its source region is back")
     prod("alerts.emails", not config.alerts.emails,
          "prod needs at least one address: an alarm nobody receives is no alarm")
     prod("cluster.fargate_spot", config.cluster.fargate_spot,

@@ -11,7 +11,9 @@ major bump, and keep the old name for one release where possible. 2.0.0 holds tw
 give ECS's `<arn>:url::` form), and issue 12's kmsKeyArns lost the images key (the foundation stack owns the image
 repositories and their key). 2.0.0 keeps every 1.3.0 addition (issue 9: task definitions, restore check, snapshot
 export role and key) and adds issue 11's proxy/credential outputs and restoreTargetSecretArn, issue 12's
-bootstrapStack and backupImage.
+bootstrapStack and backupImage, the disaster-recovery group (issue 13.3), the CDN outputs cdnDistributionId,
+cdnDomainName, cdnOriginSecretArn (issue 13.1) and the edge key at the end of kmsKeyArns (those two workstreams had
+published them as 1.4.0/1.5.0 on the 1.x line; they land in 2.0.0).
 Secret values are never outputs: consumers get secret ARNs and read them with their own IAM permissions.
 """
 
@@ -24,15 +26,18 @@ from typing import Any
 from components.backup_job import BackupJob
 from components.backup_storage import BackupStorage
 from components.cache import Cache
+from components.cdn import Cdn
 from components.cluster import Cluster
 from components.credentials import Credentials
 from components.database import Database
+from components.disaster_recovery import DisasterRecovery
 from components.encryption import EncryptionKeys
 from components.foundation import Foundation
 from components.load_balancer import LoadBalancer
 from components.network import Network
 from components.observability import Observability
 from components.output_contract import OutputSpec, OutputType, contract, specs
+from components.restore_drill import RestoreDrill
 from components.secret_redeploy import SecretRedeploy
 from components.service import FargateService
 from components.task import FargateTask
@@ -62,20 +67,29 @@ CONTRACT: tuple[OutputSpec, ...] = tuple([
     ),
     *_specs(
         "keys",
-        ("kmsKeyArns", "list[string]", "CMK ARNs, in the order logs, data, backups, alerts (images: the "
-                                       "foundation's imagesKeyArn)."),
+        ("kmsKeyArns", "list[string]", "CMK ARNs of the stack's region and the edge, in the order logs, data, "
+         "backups, alerts, then edge (in us-east-1, only when the CDN is on in a stack elsewhere). Append-only: a "
+         "consumer indexes by position. Images: the foundation's imagesKeyArn. The DR key is not in it (it is in "
+         "drRegion, for the DR copy only): drKmsKeyArn."),
     ),
     *_specs(
         "edge",
         ("appUrl", "string", "Public URL of the app, https://<domainName>."),
-        ("albDnsName", "string", "DNS name of the public ALB (the alias target; CNAME to it when DNS is elsewhere)."),
+        ("cdnDistributionId", "string", "CloudFront distribution in front of the ALB ('' when cdnEnabled is false)."),
+        ("cdnDomainName", "string", "The distribution's *.cloudfront.net name: the alias target (CNAME to it when DNS "
+         "is elsewhere); '' without the CDN."),
+        ("cdnOriginSecretArn", "string", "Secrets Manager secret with the X-Origin-Verify header values CloudFront "
+         "sends and the ALB requires ('' without the CDN)."),
+        ("albDnsName", "string", "DNS name of the public ALB (the alias target without the CDN; behind it, the ALB "
+         "answers CloudFront only)."),
         ("albArn", "string", "ARN of the public ALB."),
         ("albSecurityGroupId", "string", "Security group of the ALB: what a service admits on its port."),
         ("targetGroupArn", "string", "Target group of the web service (IP targets, port 3000)."),
         ("httpsListenerArn", "string", "The :443 listener (add rules here, e.g. for a maintenance page)."),
         ("certificateArn", "string", "ACM certificate served on :443 (issued here or the configured one)."),
         ("albAccessLogsBucketName", "string", "S3 bucket with the ALB access logs (prefix alb/)."),
-        ("webAclArn", "string", "WAFv2 web ACL associated with the ALB."),
+        ("webAclArn", "string", "WAFv2 web ACL at the front door: CLOUDFRONT scope in us-east-1 (named by the "
+         "distribution) with the CDN, REGIONAL (associated with the ALB) without it."),
     ),
     *_specs(
         "database",
@@ -162,12 +176,27 @@ CONTRACT: tuple[OutputSpec, ...] = tuple([
         ("backupSecurityGroupId", "string", "Security group of the backup task."),
         ("backupScheduleName", "string", "EventBridge Scheduler schedule that starts the backup every 6 hours."),
         ("restoreCheckTaskDefinitionArn", "string",
-         "Task definition of the restore drill (restore_check.sh --drop; read-only access to the archives)."),
+         "Task definition of the on-demand restore check (restore_check.sh --drop into a scratch database of the "
+         "RDS instance; read-only access to the archives)."),
         ("restoreCheckSecurityGroupId", "string",
          "Security group of the restore-check task (admitted by the database)."),
         ("restoreTargetSecretArn", "string",
          "Secret the restore check reads as RESTORE_DATABASE_URL: an operator writes the scratch server's admin URL "
          "before a drill."),
+    ),
+    *_specs(
+        "disaster recovery",
+        ("drRegion", "string", "Region that holds the DR copy (replicated RDS backups, dumps, archive); \"\" when "
+         "drRegion is none."),
+        ("drKmsKeyArn", "string", "CMK of the DR copy in drRegion (a restored DR stack names it: dbRestoreKmsKeyArn)."),
+        ("drBackupsBucketName", "string", "Replica of the pg_dump bucket in drRegion (Object Lock, SSE-KMS)."),
+        ("drArchiveBucketName", "string", "Replica of the archive bucket in drRegion (SSE-KMS, GLACIER_IR)."),
+        ("drDatabaseBackupsArn", "string",
+         "ARN of the RDS automated backups replicated to drRegion: a DR stack restores from it "
+         "(dbRestoreFromBackupsArn)."),
+        ("restoreDrillTaskDefinitionArn", "string",
+         "Task definition of the daily restore drill (run it by hand after a change to the backups)."),
+        ("restoreDrillScheduleName", "string", "EventBridge Scheduler schedule of the daily restore drill."),
     ),
     *_specs(
         "operations",
@@ -198,6 +227,7 @@ class StackParts:
     network: Network
     load_balancer: LoadBalancer
     firewall: WebFirewall
+    cdn: Cdn | None
     database: Database
     cache: Cache
     storage: BackupStorage
@@ -210,6 +240,8 @@ class StackParts:
     credentials: Credentials
     redeploy: SecretRedeploy
     observability: Observability
+    recovery: DisasterRecovery
+    drill: RestoreDrill | None
 
 
 def contract_values(parts: StackParts) -> dict[str, Any]:
@@ -226,6 +258,9 @@ def contract_values(parts: StackParts) -> dict[str, Any]:
         "endpointSecurityGroupId": p.network.endpoint_security_group.id,
         "kmsKeyArns": [key.arn for key in p.keys.all().values()],
         "appUrl": p.config.app_url,
+        "cdnDistributionId": p.cdn.distribution.id if p.cdn else "",
+        "cdnDomainName": p.cdn.distribution.domain_name if p.cdn else "",
+        "cdnOriginSecretArn": p.cdn.origin_secret_arn if p.cdn else "",
         "albDnsName": p.load_balancer.alb.dns_name,
         "albArn": p.load_balancer.alb.arn,
         "albSecurityGroupId": p.load_balancer.security_group.id,
@@ -291,10 +326,28 @@ def contract_values(parts: StackParts) -> dict[str, Any]:
         "restoreCheckTaskDefinitionArn": p.backup_job.restore_check.task_definition.arn,
         "restoreCheckSecurityGroupId": p.backup_job.restore_check.security_group.id,
         "restoreTargetSecretArn": p.backup_job.restore_target.arn,
+        **_recovery_values(p.recovery, p.drill),
         "alertTopicArn": p.observability.topic.arn,
         "secretRedeployStateMachineArn": p.redeploy.state_machine.arn,
         "alarmNames": p.observability.alarm_names(),
         "dashboardName": p.observability.dashboard.dashboard_name,
+    }
+
+
+def _recovery_values(recovery: DisasterRecovery, drill: RestoreDrill | None) -> dict[str, Any]:
+    """The DR outputs: always present (the contract is stable), "" when drRegion is none."""
+    if not recovery.enabled or recovery.key is None:
+        return {name: "" for name in ("drRegion", "drKmsKeyArn", "drBackupsBucketName", "drArchiveBucketName",
+                                      "drDatabaseBackupsArn", "restoreDrillTaskDefinitionArn",
+                                      "restoreDrillScheduleName")}
+    return {
+        "drRegion": recovery.region,
+        "drKmsKeyArn": recovery.key.arn,
+        "drBackupsBucketName": recovery.replicas["backups"].name,
+        "drArchiveBucketName": recovery.replicas["archive"].name,
+        "drDatabaseBackupsArn": recovery.database_backups.id if recovery.database_backups else "",
+        "restoreDrillTaskDefinitionArn": drill.task_definition.arn if drill else "",
+        "restoreDrillScheduleName": drill.schedule.name if drill else "",
     }
 
 

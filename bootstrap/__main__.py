@@ -83,6 +83,7 @@ if config.manages_shared:
         "repositoryUrls": shared.registry.urls(),
         "repositoryArns": shared.registry.arns(),
         "imagesKeyArn": shared.registry.key.arn,
+        "replicaRegions": shared.registry.replica_regions,
         "previewRoleArns": preview_arns,
         "deployRoleArns": deploy_arns,
         "appCiRoleArn": shared.publishers["app-ci"].role.arn,

@@ -113,6 +113,10 @@ class BootstrapConfig:
     deploy_session_seconds: int = setting(
         "deploySessionSeconds", 7200, "Longest session of the deploy roles (3600-43200); a first prod `pulumi up` "
         "takes 25-35 minutes plus migrations and checks.", minimum=3600, maximum=43200)
+    dr_environments: tuple[str, ...] = setting(
+        "drEnvironments", ("prod",), "Environments that keep a DR copy in the registry's replica region "
+        "(drRegion) and may be restored there (Pulumi.dr.yaml): their deploy and preview roles may "
+        "act in that region too. Default prod (dev and staging run without DR).", choices=ENVIRONMENTS)
     deploy_pushes_backup_image: bool = setting(
         "deployPushesBackupImage", False, "Let the deploy roles push the backup image (for app stacks that build "
         "it with backupBuildContext); off: infra-ci pushes it.")
@@ -160,6 +164,10 @@ class BootstrapConfig:
         if role == "shared" or self.layout == "single-account":
             return self.accounts.shared
         return str(getattr(self.accounts, role))
+
+    def dr_region_of(self, environment: str) -> str | None:
+        """The DR region whose deploys the environment's roles may make (None: no DR for it)."""
+        return self.registry.replica_region(self.region) if environment in self.dr_environments else None
 
     @property
     def this_account_id(self) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from components.output_contract import contract, specs
 
-FOUNDATION = contract("1.0.0", [
+FOUNDATION = contract("1.1.0", [
     *specs(
         "foundation",
         ("contractVersion", "string", "Version of this contract (semver; major = breaking)."),
@@ -40,6 +40,9 @@ FOUNDATION = contract("1.0.0", [
         ("repositoryUrls", "map[string]", "Image -> repository URL (<registry>.dkr.ecr.<region>.amazonaws.com/...)."),
         ("repositoryArns", "map[string]", "Image -> repository ARN (what execution roles may pull)."),
         ("imagesKeyArn", "string", "CMK of the repositories."),
+        ("replicaRegions", "list[string]", "Regions the registry replicates every image to (the same repository "
+                                           "names and digests; a DR stack there pulls from them). [] without DR; "
+                                           "1.1.0."),
     ),
     *specs(
         "ci",

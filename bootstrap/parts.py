@@ -101,7 +101,7 @@ def environment_roles(config: BootstrapConfig, ctx: AwsContext, foundation: Foun
     """An environment's workload boundary and its preview and deploy roles (in the account that runs it)."""
     tags = config.tags
     target = EnvironmentTarget(environment=environment, account_id=ctx.account_id,
-                               secrets_key_arn=secrets_key.key.arn)
+                               secrets_key_arn=secrets_key.key.arn, dr_region=config.dr_region_of(environment))
     boundary = WorkloadBoundary(f"{environment}-workload-boundary", WorkloadBoundaryArgs(
         context=ctx, environment=environment, tags=tags), opts=opts)
     push = ("backup",) if config.deploy_pushes_backup_image else ()

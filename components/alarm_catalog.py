@@ -13,7 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from components.constants import BACKUP_METRIC_NAME, BACKUP_METRIC_NAMESPACE
+from components.constants import (
+    BACKUP_METRIC_NAME,
+    BACKUP_METRIC_NAMESPACE,
+    DUMP_AGE_METRIC_NAME,
+    RESTORE_DRILL_METRIC_NAME,
+)
 from components.settings import Rules, setting
 
 Comparison = Literal["GreaterThanThreshold", "GreaterThanOrEqualToThreshold", "LessThanThreshold"]
@@ -21,7 +26,16 @@ MissingData = Literal["breaching", "notBreaching", "ignore", "missing"]
 GIB = 1024 ** 3
 MIB = 1024 ** 2
 MAX_EVALUATED_SECONDS = 86_400
-"""CloudWatch evaluates at most one day of periods (period x evaluation periods)."""
+"""CloudWatch evaluates at most one day of periods shorter than an hour (period x evaluation periods)..."""
+MAX_EVALUATED_SECONDS_HOURLY = 604_800
+"""... and at most seven days of periods of an hour or more: "An alarm's total current evaluation period can be no
+longer than seven days ... For alarms with a period of less than one hour (3,600 seconds), the total evaluation
+period can't be longer than one day" (PutMetricAlarm, Period)."""
+
+
+def max_evaluated_seconds(period: int) -> int:
+    """The longest window CloudWatch evaluates for alarms of this period."""
+    return MAX_EVALUATED_SECONDS_HOURLY if period >= 3600 else MAX_EVALUATED_SECONDS
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,6 +82,14 @@ class AlarmThresholds:
     cache_evictions: int = setting(
         "alarmCacheEvictions", 100, "Alarm when a Redis node evicts more keys than this in 5 minutes (memory "
         "pressure).", minimum=1, maximum=10_000_000)
+    cdn_5xx_rate_percent: int = setting(
+        "alarmCdn5xxRatePercent", 1, "Alarm when CloudFront's 5xx error rate (the origin's 5xx and CloudFront's own "
+        "502/504) exceeds this share of viewer requests (percent, 3 of 5 minutes, minutes with >= 10 requests).",
+        minimum=1, maximum=100)
+    cdn_origin_latency_ms: int = setting(
+        "alarmCdnOriginLatencyMs", 2000, "Alarm when p95 CloudFront OriginLatency (first byte from the ALB, for "
+        "requests not served from the cache) exceeds this, in ms (needs cdnAdditionalMetrics).", minimum=10,
+        maximum=180_000)
     waf_blocked_requests: int = setting(
         "alarmWafBlockedRequests", 1000, "Alarm when the WAF blocks more requests than this in 5 minutes (an attack "
         "or a rule blocking real users).", minimum=1, maximum=10_000_000)
@@ -111,8 +133,9 @@ class AlarmKind:
         if self.period % 60 or not 1 <= self.datapoints_to_alarm <= self.evaluation_periods:
             raise ValueError(f"alarm {self.key}: period must be a multiple of 60 and 1 <= datapoints_to_alarm <= "
                              "evaluation_periods")
-        if self.period * self.evaluation_periods > MAX_EVALUATED_SECONDS:
-            raise ValueError(f"alarm {self.key}: CloudWatch evaluates at most one day (period x evaluation_periods)")
+        if self.period * self.evaluation_periods > max_evaluated_seconds(self.period):
+            raise ValueError(f"alarm {self.key}: CloudWatch evaluates at most one day of sub-hour periods and seven "
+                             "days of hourly ones (period x evaluation_periods)")
         if not (self.threshold.isdigit() or self.threshold in AlarmThresholds.__dataclass_fields__):
             raise ValueError(f"alarm {self.key}: threshold {self.threshold!r} is neither a number nor a threshold")
 
@@ -252,6 +275,20 @@ ALARM_KINDS: tuple[AlarmKind, ...] = (
         "silent",
     ),
     AlarmKind(
+        key="cdn-5xx-rate", summary="CloudFront 5xx share of viewer requests",
+        metric="AWS/CloudFront 5xxErrorRate (us-east-1, Region=Global; only minutes with ≥ 10 requests count)",
+        statistic="Average", comparison="GreaterThanThreshold", threshold="cdn_5xx_rate_percent", unit="%", scale=1,
+        period=60, evaluation_periods=5, datapoints_to_alarm=3, treat_missing_data="notBreaching",
+        why_missing="CloudFront emits no datapoint for a minute without requests",
+    ),
+    AlarmKind(
+        key="cdn-origin-latency", summary="p95 time to first byte from the origin (cache misses)",
+        metric="AWS/CloudFront OriginLatency (additional metrics, us-east-1)", statistic="p95",
+        comparison="GreaterThanThreshold", threshold="cdn_origin_latency_ms", unit="ms", scale=1, period=300,
+        evaluation_periods=3, datapoints_to_alarm=2, treat_missing_data="notBreaching",
+        why_missing="no origin requests, nothing to judge",
+    ),
+    AlarmKind(
         key="waf-blocked-requests", summary="spike of requests the WAF blocked",
         metric="AWS/WAFV2 BlockedRequests (Rule=ALL)", statistic="Sum", comparison="GreaterThanThreshold",
         threshold="waf_blocked_requests", unit="per 5 min", scale=1, period=300, evaluation_periods=1,
@@ -265,9 +302,32 @@ ALARM_KINDS: tuple[AlarmKind, ...] = (
         treat_missing_data="breaching",
         why_missing="the job publishes only on success: no data *is* the failure this alarm exists for",
     ),
+    AlarmKind(
+        key="s3-{label}-replication-failed", summary="objects or operations that failed to replicate to the DR region",
+        metric="AWS/S3 OperationsFailedReplication (source region; SourceBucket, DestinationBucket, RuleId)",
+        statistic="Sum", comparison="GreaterThanThreshold", threshold="0", unit="operations", scale=1, period=300,
+        evaluation_periods=1, datapoints_to_alarm=1, treat_missing_data="notBreaching",
+        why_missing="S3 publishes the metric only while operations fail",
+    ),
+    AlarmKind(
+        key="restore-drill-missing", summary="no passed restore drill of the DR copy within a day plus grace",
+        metric=f"{BACKUP_METRIC_NAMESPACE} {RESTORE_DRILL_METRIC_NAME}", statistic="Sum",
+        comparison="LessThanThreshold", threshold="1", unit="drills", scale=1, period=3600, evaluation_periods=27,
+        datapoints_to_alarm=27, treat_missing_data="breaching",
+        why_missing="the drill publishes only on a pass: no data *is* the failure this alarm exists for",
+    ),
+    AlarmKind(
+        key="dr-dump-stale", summary="the newest dump in the DR region is older than the backup schedule allows",
+        metric=f"{BACKUP_METRIC_NAMESPACE} {DUMP_AGE_METRIC_NAME} (put by every drill)", statistic="Maximum",
+        comparison="GreaterThanThreshold", threshold="8", unit="h", scale=1, period=3600, evaluation_periods=24,
+        datapoints_to_alarm=1, treat_missing_data="notBreaching",
+        why_missing="the drill reports once a day; the restore-drill-missing alarm owns its silence",
+    ),
 )
 KINDS: Mapping[str, AlarmKind] = {kind.key: kind for kind in ALARM_KINDS}
 ALB_5XX_RATE_EXPRESSION = "IF(requests >= 10, 100 * FILL(errors, 0) / requests, 0)"
+CDN_5XX_RATE_EXPRESSION = "IF(requests >= 10, FILL(rate, 0), 0)"
+"""CloudFront's 5xx rate (already a percentage), judged only in minutes with enough requests to mean something."""
 """ALB 5xx share in percent. FILL: the 5xx metric is absent in minutes without errors; the request floor keeps one
 failed request out of three at night from paging anyone."""
 RUNNING_SHORTFALL_EXPRESSION = "desired - running"

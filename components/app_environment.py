@@ -50,8 +50,9 @@ class AppSettings:
     defines no AI health endpoint, so its health check is a TCP connect with the image's own python."""
     ai_request_timeout_seconds: int = setting(
         "aiRequestTimeoutSeconds", 0, "Service Connect per-request timeout of web -> AI calls, in seconds: 0 (off: a "
-        "streamed answer ends when it ends; the idle timeout still closes silent connections) or at least "
-        "albIdleTimeoutSeconds. Unset, AWS cuts every request after 15 s.", minimum=0, maximum=86400)
+        "streamed answer ends when it ends; the idle timeout still closes silent connections) or at least every edge "
+        "timeout in front (albIdleTimeoutSeconds; behind the CDN also cdnOriginReadTimeoutSeconds). Unset, AWS cuts "
+        "every request after 15 s.", minimum=0, maximum=86400)
     ai_port: int = setting(
         "aiPort", 8000, "Port the AI server listens on (1024-65535, not the web's 3000); reachable only from the web "
         "tasks through Service Connect.", minimum=1024, maximum=65535)

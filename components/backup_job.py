@@ -17,7 +17,8 @@ The way AWS runs it:
 - the schedule is encrypted with the backups CMK (EventBridge Scheduler `kmsKeyArn`); Scheduler decrypts the target
   payload with the execution role's own permissions — it "does not support using grants" — so that role holds
   kms:Decrypt on the key, limited to this schedule's encryption context
-  (https://docs.aws.amazon.com/scheduler/latest/UserGuide/encryption-rest.html);
+  (https://docs.aws.amazon.com/scheduler/latest/UserGuide/encryption-rest.html; components/task_schedule.py, which
+  schedules the restore drill the same way);
 - the restore check (`restore_check.sh`) is its own task definition with a read-only role: the backup role can only
   write, so running the check from the backup task definition would be denied (s3:ListBucket, s3:GetObject);
 - the restore check logs in to its scratch server with `RESTORE_DATABASE_URL`, a secret of its own that an operator
@@ -42,21 +43,20 @@ from components.base import (
     AwsContext,
     RemovalPolicy,
     SecretRef,
-    assume_role_policy,
     managed_secret,
     named_tags,
-    policy_json,
 )
 from components.connections import Connections
 from components.constants import (
     BACKUP_METRIC_NAMESPACE,
     CREDENTIAL_TAG,
-    FARGATE_PLATFORM_VERSION,
     PROJECT,
     Credential,
 )
+from components.observability import BackupWatch
 from components.settings import setting
 from components.task import EPHEMERAL_STORAGE_GIB, ContainerSpec, FargateTask, FargateTaskArgs, TaskSize
+from components.task_schedule import schedule_task
 
 CONTAINER_NAME = "backup"
 RESTORE_CHECK_CONTAINER_NAME = "restore-check"
@@ -201,69 +201,25 @@ class BackupJob(pulumi.ComponentResource):
             tags={**self._tags("restore-target"), CREDENTIAL_TAG: Credential.MANUAL.value})
         self.restore_check = self._restore_check()
 
-        scheduler_role = aws.iam.Role(
-            f"{name}-scheduler",
-            description="Lets EventBridge Scheduler start the backup task",
-            assume_role_policy=assume_role_policy("scheduler.amazonaws.com", source_account=ctx.account_id),
-            tags=self._tags("scheduler"),
-            opts=child,
-        )
-        schedule_name = f"{args.name_prefix}-backup"
-        scheduler_policy = aws.iam.RolePolicy(
-            f"{name}-scheduler",
-            role=scheduler_role.id,
-            policy=policy_json([
-                {"Effect": "Allow", "Action": ["ecs:RunTask"],
-                 "Resource": [self.task_definition.arn_without_revision.apply(lambda arn: f"{arn}:*")],
-                 "Condition": {"ArnLike": {"ecs:cluster": args.cluster_arn}}},
-                # propagate_tags makes RunTask tag the task: allowed only as part of RunTask.
-                {"Effect": "Allow", "Action": ["ecs:TagResource"], "Resource": "*",
-                 "Condition": {"StringEquals": {"ecs:CreateAction": "RunTask"}}},
-                {"Effect": "Allow", "Action": ["iam:PassRole"],
-                 "Resource": [self.task.execution_role.arn, self.task.task_role.arn],
-                 "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}},
-                # The schedule is encrypted with the backups CMK; Scheduler decrypts its target with this role's own
-                # permission (no grants), under the schedule's encryption context (Scheduler user guide,
-                # "Encryption at rest").
-                {"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": [args.backups_key_arn],
-                 "Condition": {"StringEquals": {"kms:EncryptionContext:aws:scheduler:schedule:arn": ctx.arn(
-                     "scheduler", f"schedule/default/{schedule_name}")}}},
-            ]),
-            opts=pulumi.ResourceOptions(parent=scheduler_role),
-        )
-        self.schedule = aws.scheduler.Schedule(
-            f"{name}-schedule",
-            name=schedule_name,  # fixed: the role's KMS condition names the schedule's ARN
-            kms_key_arn=args.backups_key_arn,
-            description=f"{args.name_prefix}: pg_dump to S3 ({args.schedule_expression})",
-            schedule_expression=args.schedule_expression,
-            schedule_expression_timezone="UTC",
-            flexible_time_window={"mode": "OFF"},
-            state="ENABLED",
-            target={
-                "arn": args.cluster_arn,
-                "role_arn": scheduler_role.arn,
-                "ecs_parameters": {
-                    "task_definition_arn": self.task_definition.arn,
-                    "launch_type": "FARGATE",
-                    "platform_version": FARGATE_PLATFORM_VERSION,
-                    "task_count": 1,
-                    "propagate_tags": "TASK_DEFINITION",
-                    "network_configuration": {
-                        "subnets": list(args.subnet_ids),
-                        "security_groups": [self.security_group.id],
-                        "assign_public_ip": False,
-                    },
-                },
-                # A missed run is retried for an hour; after that the missing-backup alarm takes over.
-                "retry_policy": {"maximum_event_age_in_seconds": 3600, "maximum_retry_attempts": 3},
-            },
-            # The first invocation must find the role's permissions (RunTask, PassRole, kms:Decrypt) in place.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[scheduler_policy]),
-        )
+        # The schedule is encrypted with the backups CMK; its role may decrypt for this schedule only.
+        self.schedule = schedule_task(
+            name, self.task, context=ctx, schedule_name=f"{args.name_prefix}-backup",
+            expression=args.schedule_expression, description=f"{args.name_prefix}: pg_dump to S3 "
+            f"({args.schedule_expression})", task_label="the backup task", cluster_arn=args.cluster_arn,
+            subnet_ids=args.subnet_ids, kms_key_arn=args.backups_key_arn, tags=args.tags, parent=self)
         self.register_outputs({"taskDefinitionArn": self.task_definition.arn, "scheduleArn": self.schedule.arn,
                                "restoreCheckTaskDefinitionArn": self.restore_check.task_definition.arn,
                                "restoreTargetSecretArn": self.restore_target.arn})
+
+    @property
+    def args(self) -> BackupJobArgs:
+        """The job's inputs: where it runs and with which image, for tasks that run beside it (the restore drill)."""
+        return self._args
+
+    @property
+    def watch(self) -> BackupWatch:
+        """What Observability alarms on: the success metric the job publishes (dimension Environment)."""
+        return BackupWatch(dimensions={"Environment": self._args.environment})
 
     @property
     def task_definition(self) -> aws.ecs.TaskDefinition:
@@ -287,7 +243,7 @@ class BackupJob(pulumi.ComponentResource):
         return named_tags(self._args.tags, f"{self._args.name_prefix}-backup-{suffix}")
 
     def _restore_check(self) -> FargateTask:
-        """The restore drill as a task: downloads the newest archive (read-only role), restores it into a scratch
+        """The restore check as a task: downloads the newest archive (read-only role), restores it into a scratch
         database on the server RESTORE_DATABASE_URL names (its own secret), checks it, drops it. Runs only when
         someone starts it (docs/runbooks/database-restore.md)."""
         args = self._args

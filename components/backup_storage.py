@@ -30,6 +30,7 @@ import pulumi_aws as aws
 
 from components.base import AwsContext, RemovalPolicy, assume_role_policy, named_tags, policy_json, retains
 from components.constants import LOG_RETENTION_DAYS, PROJECT
+from components.disaster_recovery import ReplicationSource
 from components.secure_bucket import (
     Lifecycle,
     ObjectLock,
@@ -37,6 +38,7 @@ from components.secure_bucket import (
     SecureBucketArgs,
     ServerAccessLogs,
     ServerAccessLogTarget,
+    Transition,
     transitions,
 )
 from components.settings import Rules, require_valid, setting
@@ -164,17 +166,15 @@ class BackupStorage(pulumi.ComponentResource):
         moves = transitions((settings.transition_days, "STANDARD_IA"),
                             # Glacier Instant Retrieval: archive pricing, but a restore reads in milliseconds.
                             (settings.archive_days, "GLACIER_IR"))
-        self.backups = self._secure_bucket(
-            "backups", kms_key=args.key, access_logs=log_target.access_logs_for("backups/"),
-            object_lock=ObjectLock(mode=settings.lock_mode, days=settings.lock_days),
-            lifecycle=Lifecycle(expiration_days=settings.backup_expiration_days,
-                                noncurrent_version_days=settings.noncurrent_version_days,
-                                abort_multipart_days=settings.abort_multipart_days, transitions=moves)).bucket
-        self.archive = self._secure_bucket(
+        self._lock = ObjectLock(mode=settings.lock_mode, days=settings.lock_days)
+        self._backups = self._secure_bucket(
+            "backups", kms_key=args.key, access_logs=log_target.access_logs_for("backups/"), object_lock=self._lock,
+            lifecycle=self._lifecycle(settings.backup_expiration_days, moves))
+        self._archive = self._secure_bucket(
             "archive", kms_key=args.key, access_logs=log_target.access_logs_for("archive/"),
-            lifecycle=Lifecycle(expiration_days=settings.archive_expiration_days,
-                                noncurrent_version_days=settings.noncurrent_version_days,
-                                abort_multipart_days=settings.abort_multipart_days, transitions=moves)).bucket
+            lifecycle=self._lifecycle(settings.archive_expiration_days, moves))
+        self.backups = self._backups.bucket
+        self.archive = self._archive.bucket
         self.snapshot_export_role = self._snapshot_export_role()
         self.register_outputs({
             "backupsBucketName": self.backups.bucket,
@@ -209,10 +209,32 @@ class BackupStorage(pulumi.ComponentResource):
         """IAM statements for copying long-term archives under `prefix` of the archive bucket."""
         return self._write_statements(self.archive, prefix)
 
+    def replication_sources(self) -> tuple[ReplicationSource, ...]:
+        """What a DR region must hold a copy of (DisasterRecovery): the dumps and the archive, each with its key,
+        its replica's lifecycle (the same expiration; replication does not copy lifecycle rules) and lock.
+
+        The backups replicas land in STANDARD_IA (read only by the restore drill and in a disaster) and move to
+        GLACIER_IR with the sources; the archive replicas land in GLACIER_IR (kept for years, rarely read).
+        """
+        settings = self._args.settings
+        to_glacier = transitions((settings.archive_days, "GLACIER_IR"))
+        return (
+            ReplicationSource(label="backups", bucket=self._backups, key=self._args.key, storage_class="STANDARD_IA",
+                              lifecycle=self._lifecycle(settings.backup_expiration_days, to_glacier),
+                              object_lock=self._lock),
+            ReplicationSource(label="archive", bucket=self._archive, key=self._args.key, storage_class="GLACIER_IR",
+                              lifecycle=self._lifecycle(settings.archive_expiration_days, ())),
+        )
+
     # --- parts --------------------------------------------------------------------------------------------------
 
     def _tags(self, suffix: str) -> dict[str, str]:
         return named_tags(self._args.tags, f"{self._args.name_prefix}-{suffix}")
+
+    def _lifecycle(self, expiration_days: int, moves: tuple[Transition, ...]) -> Lifecycle:
+        settings = self._args.settings
+        return Lifecycle(expiration_days=expiration_days, noncurrent_version_days=settings.noncurrent_version_days,
+                         abort_multipart_days=settings.abort_multipart_days, transitions=moves)
 
     def _secure_bucket(self, kind: BucketKind, **options: Any) -> SecureBucket:
         args = self._args

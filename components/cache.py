@@ -39,6 +39,7 @@ import pulumi_random as random
 from components.base import RemovalPolicy, SecretRef, managed_secret, named_tags, retains
 from components.connections import Connections
 from components.constants import CREDENTIAL_TAG, PROJECT, Credential
+from components.observability import CacheWatch
 from components.settings import Rules, require_valid, setting
 from components.windows import daily_window_check, weekly_window_check
 from ops.db_admin import secret_format
@@ -328,6 +329,11 @@ class Cache(pulumi.ComponentResource):
     @property
     def cluster_mode(self) -> bool:
         return self._args.settings.cluster_mode
+
+    @property
+    def watch(self) -> CacheWatch:
+        """What Observability alarms on: every member of the replication group."""
+        return CacheWatch(self.group_id, self.member_ids)
 
     @property
     def member_ids(self) -> dict[str, str]:

@@ -48,7 +48,7 @@ import pulumi_aws as aws
 
 from components.backup_storage import SNAPSHOT_EXPORT_KMS_ACTIONS
 from components.base import AwsContext, named_tags, policy_json
-from components.constants import CI_ROLE_PATH, PROJECT, ROLE_PATH_PREFIX, workload_role_path
+from components.constants import CI_ROLE_PATH, EDGE_REGION, PROJECT, ROLE_PATH_PREFIX, workload_role_path
 from components.github_oidc import trust_policy
 from components.image_registry import describe_statements, push_statements, tag_statements
 from components.stack_secrets import decrypt_statements
@@ -89,6 +89,8 @@ INVOKE_ACTIONS: dict[str, tuple[str, ...]] = {
     "aws:elb/getServiceAccount:getServiceAccount": (),  # a table inside the provider
     "aws:ecr/getImage:getImage": ("ecr:DescribeImages",),  # scoped to the foundation's repositories
     "aws:ecr/getAuthorizationToken:getAuthorizationToken": ("ecr:GetAuthorizationToken",),  # backup build path
+    # The CloudFront origin-facing prefix list the ALB admits behind the CDN (components/load_balancer.py).
+    "aws:ec2/getManagedPrefixList:getManagedPrefixList": ("ec2:DescribeManagedPrefixLists",),
 }
 """Data-source token -> the IAM actions its call needs. A test checks every token the app stack invokes offline is
 here, so a new data source cannot silently break pull-request previews."""
@@ -101,7 +103,7 @@ PLAN_ACTIONS: dict[str, tuple[str, ...]] = {
 }
 """Resource type -> the AWS calls the provider makes while *previewing* it (not only while applying): the preview
 role needs them (tests/bootstrap/test_permissions.py checks it allows them)."""
-REGION_WIDE_READS = ("ec2:DescribeAvailabilityZones",
+REGION_WIDE_READS = ("ec2:DescribeAvailabilityZones", "ec2:DescribeManagedPrefixLists",
                      *sorted({action for actions in PLAN_ACTIONS.values() for action in actions}))
 """Actions without resource-level permissions (Service Authorization Reference: no resource type)."""
 
@@ -118,6 +120,9 @@ class ServiceGrant:
     why: str
     regional: bool = True
     """Condition aws:RequestedRegion = the stack's region (false for global services)."""
+    edge: bool = False
+    """Also in us-east-1 (EDGE_REGION), whatever the stack's region: the CDN's certificate, CLOUDFRONT web ACL, edge
+    key, its log group and vended-log deliveries, its alarms and their topic must live there (components/cdn.py)."""
 
 
 DEPLOY_SERVICES: tuple[ServiceGrant, ...] = (
@@ -134,20 +139,30 @@ DEPLOY_SERVICES: tuple[ServiceGrant, ...] = (
                  "final snapshots; Describe* has no resource-level permissions."),
     ServiceGrant("ecs", ("*",), "RegisterTaskDefinition and the Describe*/List* calls have no resource-level "
                  "permissions."),
-    ServiceGrant("logs", ("*",), "log groups are named /maratron-<env>/..., /aws/rds/instance/maratron-<env>-db*/... "
-                 "and aws-waf-logs-maratron-<env>, but the WAF log delivery's resource policy (PutResourcePolicy) and "
-                 "DescribeLogGroups have no resource-level permissions."),
-    ServiceGrant("cloudwatch", ("*",), "alarms and dashboards are named maratron-<env>-*, but "
-                 "DescribeAlarms/ListTagsForResource reads and PutMetricAlarm on composite paths are account-wide."),
+    ServiceGrant("logs", ("*",), edge=True, why="log groups are named /maratron-<env>/..., "
+                 "/aws/rds/instance/maratron-<env>-db*/... and aws-waf-logs-maratron-<env>, but the WAF log "
+                 "delivery's resource policy (PutResourcePolicy) and DescribeLogGroups have no resource-level "
+                 "permissions; behind the CDN also the us-east-1 WAF log group and the CloudFront access-log "
+                 "delivery (source, destination, delivery)."),
+    ServiceGrant("cloudwatch", ("*",), edge=True, why="alarms and dashboards are named maratron-<env>-*, but "
+                 "DescribeAlarms/ListTagsForResource reads and PutMetricAlarm on composite paths are account-wide; the "
+                 "CDN's alarms live in us-east-1 (CloudFront metrics are published there only)."),
     ServiceGrant("events", ("*",), "the ECS deployment-failure rule (maratron-<env>-ecs-deployment-failed), the "
                  "secret-redeploy rules (maratron-<env>-secret-redeploy-<service>) and their targets; "
                  "ListTargetsByRule/Describe reads are resource-scoped but ListRules is not."),
-    ServiceGrant("kms", ("*",), "CreateKey has no resource (the key does not exist yet); key ARNs are random ids. "
-                 "The foundation's own keys are protected by an explicit deny."),
-    ServiceGrant("wafv2", ("*",), "web ACL ARNs end in an id assigned at creation; the managed rule groups are "
-                 "AWS-owned ARNs."),
-    ServiceGrant("acm", ("*",), "certificate ARNs end in an id assigned at creation."),
-    ServiceGrant("scheduler", ("*",), "the backup schedule is auto-named in the default group."),
+    ServiceGrant("kms", ("*",), edge=True, why="CreateKey has no resource (the key does not exist yet); key ARNs are "
+                 "random ids. The foundation's own keys are protected by an explicit deny. With the CDN outside "
+                 "us-east-1 the edge key is there; with DR the DR key is in the DR region."),
+    ServiceGrant("wafv2", ("*",), edge=True, why="web ACL ARNs end in an id assigned at creation; the managed rule "
+                 "groups are AWS-owned ARNs. Behind the CDN the web ACL has scope CLOUDFRONT, which exists in "
+                 "us-east-1 only."),
+    ServiceGrant("acm", ("*",), edge=True, why="certificate ARNs end in an id assigned at creation; CloudFront "
+                 "uses certificates from us-east-1 only."),
+    ServiceGrant("scheduler", ("*",), "the backup and restore-drill schedules have fixed names in the default "
+                 "group, but ListSchedules and the group reads are account-wide."),
+    ServiceGrant("cloudfront", ("*",), "the distribution, its cache and response-headers policies get ids assigned "
+                 "at creation; global service (its API is in us-east-1 only, no region condition).",
+                 regional=False),
     ServiceGrant("servicediscovery", ("*",), "Service Connect namespaces and services are ids assigned at creation."),
     ServiceGrant("application-autoscaling", ("*",), "scalable targets are identified by the ECS service, policies "
                  "by ids assigned at creation; Describe* is account-wide."),
@@ -164,8 +179,9 @@ DEPLOY_SERVICES: tuple[ServiceGrant, ...] = (
     ServiceGrant("states", ("*",), "the secret-redeploy state machine is named <project>-<env>-secret-redeploy, but "
                  "the provider calls ValidateStateMachineDefinition while planning, which acts on no resource, and "
                  "its executions are named by AWS."),
-    ServiceGrant("sns", ("arn:{partition}:sns:{region}:{account}:{project}-{env}-*",),
-                 "scoped: the alert topic is <project>-<env>-alerts (subscriptions are under its ARN)."),
+    ServiceGrant("sns", ("arn:{partition}:sns:{region}:{account}:{project}-{env}-*",), edge=True,
+                 why="scoped: the alert topic is <project>-<env>-alerts (subscriptions are under its ARN); behind "
+                 "the CDN outside us-east-1 its twin for the edge alarms is there."),
     ServiceGrant("route53", ("arn:{partition}:route53:::hostedzone/*", "arn:{partition}:route53:::change/*"),
                  "record sets of the stack's hosted zone and their change status: the zone id is app configuration "
                  "(hostedZoneId), not known to the foundation; global service (no region condition).",
@@ -179,7 +195,7 @@ SERVICE_OF_MODULE: dict[str, str] = {
     "elasticache": "elasticache", "ecs": "ecs", "kms": "kms", "wafv2": "wafv2", "acm": "acm", "scheduler": "scheduler",
     "servicediscovery": "servicediscovery", "appautoscaling": "application-autoscaling", "s3": "s3",
     "secretsmanager": "secretsmanager", "sns": "sns", "route53": "route53", "iam": "iam", "ecr": "ecr",
-    "lambda": "lambda", "sfn": "states",
+    "lambda": "lambda", "sfn": "states", "cloudfront": "cloudfront",
 }
 
 
@@ -199,10 +215,11 @@ def service_of(resource_type: str) -> str | None:
 
 PASSED_TO_SERVICES = ("ecs-tasks.amazonaws.com", "monitoring.rds.amazonaws.com", "scheduler.amazonaws.com",
                       "vpc-flow-logs.amazonaws.com", "export.rds.amazonaws.com", "rds.amazonaws.com",
-                      "lambda.amazonaws.com", "states.amazonaws.com", "events.amazonaws.com")
+                      "lambda.amazonaws.com", "states.amazonaws.com", "events.amazonaws.com", "s3.amazonaws.com")
 """Services the app stack's roles are passed to (their trust principals; a test keeps the two equal): ECS tasks,
 RDS enhanced monitoring, EventBridge Scheduler, flow logs, snapshot export, RDS Proxy (rds.amazonaws.com), the
-db-admin and redis-rotation functions, the secret-redeploy workflow and the EventBridge rules that start it."""
+db-admin and redis-rotation functions, the secret-redeploy workflow and the EventBridge rules that start it, S3
+replication of the backup buckets to the DR region (components/disaster_recovery.py)."""
 SERVICE_LINKED_ROLES = ("ecs.amazonaws.com", "rds.amazonaws.com", "elasticache.amazonaws.com",
                         "elasticloadbalancing.amazonaws.com", "ecs.application-autoscaling.amazonaws.com")
 """Service-linked roles a first deploy in a fresh account may have to create."""
@@ -242,18 +259,46 @@ class EnvironmentTarget:
     environment: str
     account_id: str
     secrets_key_arn: pulumi.Input[str]
+    dr_region: str | None = None
+    """The region the environment keeps its DR copy in and restores to (the registry's replica region, for the
+    environments in the foundation's drEnvironments): its deploys may act there too (the DR key, replica buckets,
+    replicated RDS backups, and the whole DR stack, Pulumi.dr.yaml); None: the foundation's region only."""
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        return (self.dr_region,) if self.dr_region else ()
 
     def workload_boundary_arn(self, partition: str) -> str:
         return workload_boundary_arn(partition, self.account_id, self.environment)
 
 
-def _render(template: str, f: FoundationArns, target: EnvironmentTarget) -> str:
-    return template.format(partition=f.partition, region=f.region, account=target.account_id,
-                           env=target.environment, project=PROJECT)
+def _regions(f: FoundationArns, target: EnvironmentTarget | None = None, *, edge: bool = False) -> list[str]:
+    """The foundation's region, the environment's DR region, and us-east-1 for the CDN's parts (`edge`)."""
+    extra = [*(target.regions if target else ()), *((EDGE_REGION,) if edge else ())]
+    return list(dict.fromkeys([f.region, *extra]))
 
 
-def _in_region(f: FoundationArns) -> dict[str, Any]:
-    return {"StringEquals": {"aws:RequestedRegion": [f.region]}}
+def _render(template: str, f: FoundationArns, target: EnvironmentTarget, *, edge: bool = False) -> list[str]:
+    """The template for each region the grant covers (one ARN when it names no region)."""
+    return list(dict.fromkeys(template.format(partition=f.partition, region=region, account=target.account_id,
+                                              env=target.environment, project=PROJECT)
+                              for region in _regions(f, target, edge=edge)))
+
+
+def _in_region(f: FoundationArns, target: EnvironmentTarget | None = None, *, edge: bool = False) -> dict[str, Any]:
+    return {"StringEquals": {"aws:RequestedRegion": _regions(f, target, edge=edge)}}
+
+
+def _repository_arns(f: FoundationArns, target: EnvironmentTarget) -> dict[str, pulumi.Input[str]]:
+    """The foundation's repositories, and their replicas in the environment's DR region (a DR stack looks its
+    images up and the deploy tags them there)."""
+    def in_region(arn: pulumi.Input[str], region: str) -> pulumi.Output[str]:
+        return pulumi.Output.from_input(arn).apply(lambda a: a.replace(f":ecr:{f.region}:", f":ecr:{region}:"))
+
+    arns = dict(f.repository_arns)
+    for region in target.regions:
+        arns.update({f"{service}@{region}": in_region(arn, region) for service, arn in f.repository_arns.items()})
+    return arns
 
 
 def preview_statements(f: FoundationArns, target: EnvironmentTarget) -> list[dict[str, Any]]:
@@ -263,8 +308,8 @@ def preview_statements(f: FoundationArns, target: EnvironmentTarget) -> list[dic
                                [app_stack(target.environment), f.bootstrap_stack]),
         *decrypt_statements(target.secrets_key_arn),
         {"Sid": "ProgramLookups", "Effect": "Allow", "Action": list(REGION_WIDE_READS), "Resource": "*",
-         "Condition": _in_region(f)},
-        *describe_statements(f.repository_arns),
+         "Condition": _in_region(f, target)},
+        *describe_statements(_repository_arns(f, target)),
     ]
 
 
@@ -279,23 +324,25 @@ def deploy_statements(f: FoundationArns, target: EnvironmentTarget, *,
                                [app_stack(env), f.bootstrap_stack]),
         *state_write_statements(f.state_bucket_arn, f.state_key_arn, f.region, app_stack(env)),
         *decrypt_statements(target.secrets_key_arn),
-        *describe_statements(f.repository_arns),
-        *tag_statements(f.repository_arns),
+        *describe_statements(_repository_arns(f, target)),
+        *tag_statements(_repository_arns(f, target)),
     ]
     if push_services:
         statements += push_statements(f.repository_arns, push_services)[1:]  # the login is in tag_statements
-    regional = [g for g in DEPLOY_SERVICES if g.resources == ("*",) and g.regional]
-    statements.append({"Sid": "ManageRegionalServices", "Effect": "Allow",
-                       "Action": sorted(f"{g.service}:*" for g in regional), "Resource": "*",
-                       "Condition": _in_region(f)})
+    for edge in (False, True):
+        regional = [g for g in DEPLOY_SERVICES if g.resources == ("*",) and g.regional and g.edge == edge]
+        statements.append({"Sid": "ManageEdgeServices" if edge else "ManageRegionalServices", "Effect": "Allow",
+                           "Action": sorted(f"{g.service}:*" for g in regional), "Resource": "*",
+                           "Condition": _in_region(f, target, edge=edge)})
     for g in DEPLOY_SERVICES:
-        if g.resources == ("*",):
+        if g.resources == ("*",) and g.regional:
             continue
         sid = "Manage" + "".join(part.capitalize() for part in g.service.replace("-", " ").split())
         statement: dict[str, Any] = {"Sid": sid, "Effect": "Allow", "Action": [f"{g.service}:*"],
-                                     "Resource": [_render(r, f, target) for r in g.resources]}
+                                     "Resource": [arn for r in g.resources for arn in _render(r, f, target,
+                                                                                              edge=g.edge)]}
         if g.regional:
-            statement["Condition"] = _in_region(f)
+            statement["Condition"] = _in_region(f, target, edge=g.edge)
         statements.append(statement)
     statements += [
         {"Sid": "WorkloadRolesKeepTheBoundary", "Effect": "Allow", "Action": list(WORKLOAD_ROLE_ACTIONS),
@@ -315,7 +362,7 @@ def deploy_statements(f: FoundationArns, target: EnvironmentTarget, *,
          "Resource": [f"arn:{f.partition}:iam::{account}:role/aws-service-role/*"],
          "Condition": {"StringEquals": {"iam:AWSServiceName": list(SERVICE_LINKED_ROLES)}}},
         {"Sid": "ProgramLookups", "Effect": "Allow", "Action": list(REGION_WIDE_READS), "Resource": "*",
-         "Condition": _in_region(f)},
+         "Condition": _in_region(f, target)},
     ]
     return statements + deny_statements(f, target, push_services=push_services)
 
@@ -436,10 +483,10 @@ class CiRole(pulumi.ComponentResource):
 
 def workload_boundary_statements(partition: str, account_id: str, environment: str) -> list[dict[str, Any]]:
     """The most any role of the environment's app stack may do: what its task, execution, scheduler, flow-log,
-    monitoring, export, RDS Proxy, function, workflow and EventBridge roles use (a test checks every app role's
-    statements fall inside). Its own policies and
-    the KMS key and bucket policies still decide the rest: "Permissions boundaries do not define the maximum
-    permissions that a resource-based policy can grant" (IAM API, PutRolePermissionsBoundary)."""
+    monitoring, export, RDS Proxy, function, workflow, EventBridge and S3 replication roles use (a test checks every
+    app role's statements fall inside). Its own policies and the KMS key and bucket policies still decide the rest:
+    "Permissions boundaries do not define the maximum permissions that a resource-based policy can grant" (IAM API,
+    PutRolePermissionsBoundary)."""
     buckets = f"arn:{partition}:s3:::{PROJECT}-{environment}-*"
     return [
         {"Sid": "RunContainers", "Effect": "Allow", "Resource": "*",
@@ -486,6 +533,12 @@ def workload_boundary_statements(partition: str, account_id: str, environment: s
                     "logs:DescribeResourcePolicies"]},
         {"Sid": "StartOwnWorkflows", "Effect": "Allow", "Action": ["states:StartExecution"],
          "Resource": f"arn:{partition}:states:*:{account_id}:stateMachine:{PROJECT}-{environment}-*"},
+        # S3 replication of the environment's backup buckets into their DR replicas (components/disaster_recovery.py:
+        # the role S3 documents for replication, no ReplicateDelete), re-encrypting with the DR region's key.
+        {"Sid": "ReplicateOwnBuckets", "Effect": "Allow", "Resource": [buckets, f"{buckets}/*"],
+         "Action": ["s3:GetReplicationConfiguration", "s3:ReplicateObject", "s3:ReplicateTags"]},
+        {"Sid": "EncryptReplicasWithOwnKeys", "Effect": "Allow", "Action": ["kms:Encrypt"],
+         "Resource": f"arn:{partition}:kms:*:{account_id}:key/*"},
     ]
 
 

@@ -18,10 +18,10 @@ BOOTSTRAP_PROJECT = f"{PROJECT}-bootstrap"
 ENVIRONMENTS = ("dev", "staging", "prod")
 """Environment profiles. Production rules apply to `prod`."""
 REQUIRED_TAG_KEYS = ("project", "environment", "owner", "cost-center")
+"""Tags every taggable resource carries (the program sets them, the pack's required-tags rule checks them)."""
 LOG_RETENTION_DAYS = 365
 """Default retention of every log the stack keeps (CloudWatch groups, access logs), in days: the `logRetentionDays`
 setting's default and every component's, one year (CKV_AWS_338)."""
-"""Tags every taggable resource carries (the program sets them, the pack's required-tags rule checks them)."""
 
 # --- edge ------------------------------------------------------------------------------------------------------------
 TLS_POLICIES: tuple[str, ...] = (
@@ -45,7 +45,67 @@ The first is the default: AWS's current recommendation ("Security policies for y
 Elastic Load Balancing user guide: ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09, or its FIPS twin)."""
 DEFAULT_TLS_POLICY = TLS_POLICIES[0]
 HSTS_MAX_AGE_SECONDS = 31_536_000
-"""Strict-Transport-Security max-age the ALB sends (one year, the preload list's minimum); the pack's floor."""
+"""Strict-Transport-Security max-age the edge sends (one year, the preload list's minimum); the pack's floor."""
+
+# The seed's security headers (next.config.js `securityHeaders`), one definition each. The ALB listener sets the four
+# it can (HSTS, CSP, X-Frame-Options, X-Content-Type-Options) in every mode; with the CDN on, CloudFront's response
+# headers policy sets all six with the same values (and overrides the origin's), adding the two no ALB attribute
+# exists for. Without the CDN those two stay the app's job (next.config.js), as before.
+HSTS_HEADER = f"max-age={HSTS_MAX_AGE_SECONDS}; includeSubDomains; preload"
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+                           "img-src 'self' data: https:; font-src 'self' data:;")
+"""The seed's Content-Security-Policy, verbatim."""
+FRAME_OPTIONS = "DENY"
+CONTENT_TYPE_OPTIONS = "nosniff"
+REFERRER_POLICY = "strict-origin-when-cross-origin"
+XSS_PROTECTION = "1; mode=block"
+
+# --- CDN (CloudFront) -----------------------------------------------------------------------------------------------
+EDGE_REGION = "us-east-1"
+"""Where CloudFront's regional parts live whatever the stack's region: its ACM certificate ("request (or import) the
+certificate in the US East (N. Virginia) Region", CloudFront developer guide, cnames-and-https-requirements), a
+CLOUDFRONT-scope web ACL and its logging (AWS WAF developer guide, how-aws-waf-works-resources), its CloudWatch
+metrics ("you must use the US East (N. Virginia) Region", programming-cloudwatch-metrics) and its log delivery."""
+CLOUDFRONT_TLS_POLICIES: tuple[str, ...] = ("TLSv1.2_2025", "TLSv1.3_2025", "TLSv1.2_2021")
+"""Viewer security policies we accept (CloudFront developer guide, secure-connections-supported-viewer-protocols-
+ciphers): TLS 1.2+ only. The first is the default: AEAD-only TLS 1.2 ciphers plus TLS 1.3, AWS's recommendation when
+TLS 1.2 clients must still be served (TLSv1.3_2025 drops them)."""
+DEFAULT_CLOUDFRONT_TLS_POLICY = CLOUDFRONT_TLS_POLICIES[0]
+ORIGIN_SSL_PROTOCOLS: tuple[str, ...] = ("TLSv1.2",)
+"""What CloudFront may speak to the ALB (the ALB's own policy offers nothing older; cdk-nag CFR5, CKV2_AWS_54)."""
+ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
+"""The secret header CloudFront adds to every origin request and the ALB requires (components/load_balancer.py)."""
+CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
+"""The AWS-managed prefix list of CloudFront's origin-facing addresses (IPv4); its id differs per Region."""
+CLOUDFRONT_PREFIX_LIST_WEIGHT = 55
+"""Security-group rules one reference to it costs: "Weight: 55" (VPC user guide, working-with-aws-managed-prefix-lists;
+a referenced prefix list "counts as" its maximum entries, amazon-vpc-limits). ops.verify re-reads MaxEntries."""
+SECURITY_GROUP_RULES_QUOTA = 60
+"""Default "Inbound or outbound rules per security group" (VPC user guide, amazon-vpc-limits)."""
+CLOUDFRONT_HOSTED_ZONE_ID = "Z2FDTNDATAQYW2"
+"""The hosted zone of every CloudFront alias target (Route 53 API reference, AliasTarget)."""
+CACHE_POLICY_CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+CACHE_POLICY_CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+ORIGIN_REQUEST_POLICY_ALL_VIEWER_AND_CLOUDFRONT_HEADERS = "33f36d7e-f396-46d9-90e0-52428a34d9dc"
+ORIGIN_REQUEST_POLICY_HOST_HEADER_ONLY = "bf0718e1-ba1e-49d1-88b1-f726733018ae"
+MANAGED_CLOUDFRONT_POLICIES: dict[str, tuple[str, str]] = {
+    CACHE_POLICY_CACHING_OPTIMIZED: ("cache", "Managed-CachingOptimized"),
+    CACHE_POLICY_CACHING_DISABLED: ("cache", "Managed-CachingDisabled"),
+    ORIGIN_REQUEST_POLICY_ALL_VIEWER_AND_CLOUDFRONT_HEADERS: ("origin-request",
+                                                              "Managed-AllViewerAndCloudFrontHeaders-2022-06"),
+    ORIGIN_REQUEST_POLICY_HOST_HEADER_ONLY: ("origin-request", "Managed-HostHeaderOnly"),
+}
+"""AWS-managed policy ids the distribution names (CloudFront developer guide, using-managed-cache-policies and
+using-managed-origin-request-policies), no lookup at preview: ops.verify checks each id still has this name."""
+COOKIE_FORWARDING_ORIGIN_REQUEST_POLICIES = frozenset({
+    ORIGIN_REQUEST_POLICY_ALL_VIEWER_AND_CLOUDFRONT_HEADERS,
+    "216adef6-5c7f-47e4-b989-5492eafa07d3",  # Managed-AllViewer
+    "b689b0a8-53d0-40ab-baf2-68738e2966ac",  # Managed-AllViewerExceptHostHeader
+})
+"""Managed origin request policies that forward every cookie: never on a cached behavior (the pack checks)."""
+PRIVATE_PATHS: tuple[str, ...] = ("/metrics", "/metrics/*", "/api/metrics", "/api/metrics/*")
+"""Paths the public edge refuses (404) in every mode: the app's Prometheus metrics are scraped inside the task, never
+through the load balancer. ALB path patterns are case-sensitive, like Next.js routes."""
 
 # --- app -------------------------------------------------------------------------------------------------------------
 WEB_PORT = 3000
@@ -109,6 +169,13 @@ BACKUP_METRIC_NAMESPACE = "Maratron/Backups"
 """CloudWatch namespace the backup job publishes to (and the only one its task role may put metrics in)."""
 BACKUP_METRIC_NAME = "BackupSucceeded"
 """Metric the backup job puts (1 per verified upload); the missing-backup alarm watches it."""
+RESTORE_DRILL_METRIC_NAME = "RestoreDrillSucceeded"
+"""Metric the restore drill puts (1 per passed drill, same namespace); the missing-drill alarm watches it."""
+DUMP_AGE_METRIC_NAME = "ReplicatedDumpAgeHours"
+"""Age of the newest dump in the DR region, put by every drill run: the stale-DR-copy alarm watches it."""
+RESTORE_DRILL_COMMAND = "restore_drill.sh"
+"""The backup image's drill entry point: the restore drill's container command, and how the policy pack recognises
+the drill's task definition."""
 KMS_ENCRYPTION_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
 """S3 default-encryption algorithms that count as KMS (SSE-KMS, dual-layer SSE-KMS)."""
 
@@ -146,6 +213,13 @@ def pack_constants() -> dict[str, Any]:
         "requiredTagKeys": list(REQUIRED_TAG_KEYS),
         "tlsPolicies": list(TLS_POLICIES),
         "hstsMaxAgeSeconds": HSTS_MAX_AGE_SECONDS,
+        "securityHeaders": {"contentSecurityPolicy": CONTENT_SECURITY_POLICY, "frameOptions": FRAME_OPTIONS,
+                            "referrerPolicy": REFERRER_POLICY},
+        "cloudfrontTlsPolicies": list(CLOUDFRONT_TLS_POLICIES),
+        "originSslProtocols": list(ORIGIN_SSL_PROTOCOLS),
+        "originVerifyHeader": ORIGIN_VERIFY_HEADER,
+        "cachePolicyCachingDisabled": CACHE_POLICY_CACHING_DISABLED,
+        "cookieForwardingOriginRequestPolicies": sorted(COOKIE_FORWARDING_ORIGIN_REQUEST_POLICIES),
         "kmsEncryptionAlgorithms": list(KMS_ENCRYPTION_ALGORITHMS),
         "staticDbParameters": list(STATIC_DB_PARAMETERS),
         "arm64SpotMinimumPlatform": ".".join(map(str, ARM64_SPOT_MINIMUM_PLATFORM)),
@@ -161,4 +235,5 @@ def pack_constants() -> dict[str, Any]:
         "rotationExempt": [kind.value for kind in ROTATION_EXEMPT],
         "maxRotationDays": MAX_ROTATION_DAYS,
         "databaseMaster": Credential.DATABASE_MASTER.value,
+        "restoreDrillCommand": RESTORE_DRILL_COMMAND,
     }

@@ -29,6 +29,8 @@ class Widget:
     period: int = 300
     threshold: float | None = None
     """Drawn as a horizontal `alarm` annotation (the alarm's threshold, in the metric's unit)."""
+    region: str | None = None
+    """Where the metrics are, when not the stack's Region (CloudFront's are only in us-east-1)."""
 
 
 def flat(dimensions: Mapping[str, pulumi.Input[str]]) -> list[pulumi.Input[str]]:
@@ -53,7 +55,7 @@ def dashboard_body(*, region: str, alarm_arns: Sequence[pulumi.Input[str]],
         y += 1
         for index, widget in enumerate(section_widgets):
             properties: dict[str, Any] = {
-                "title": widget.title, "region": region, "view": "timeSeries", "stacked": False,
+                "title": widget.title, "region": widget.region or region, "view": "timeSeries", "stacked": False,
                 "stat": widget.stat, "period": widget.period, "metrics": widget.metrics,
             }
             if widget.threshold is not None:

@@ -33,7 +33,6 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components.base import (
-    REGION_PATTERN,
     AwsContext,
     RemovalPolicy,
     SecretRef,
@@ -45,6 +44,7 @@ from components.base import (
 from components.connections import Connectable, Connections, grant
 from components.constants import CREDENTIAL_TAG, LOG_RETENTION_DAYS, STATIC_DB_PARAMETERS, Credential
 from components.database_proxy import DatabaseProxy, DatabaseProxyArgs, ProxySettings
+from components.observability import DatabaseWatch
 from components.settings import Rules, require_valid, section, setting
 from components.windows import daily_window_check, weekly_window_check, windows_overlap
 from ops.db_admin import roles
@@ -62,7 +62,11 @@ INSTANCE_CLASS_PATTERN = re.compile(r"^db\.[a-z][a-z0-9-]*\.(micro|small|medium|
 MAX_REPLICAS = 5  # RDS allows 15 for PostgreSQL; more than 5 here would be a design smell, not a need
 MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
 PERFORMANCE_INSIGHTS_RETENTION = (7, *(31 * months for months in range(1, 24)), 731)
-KMS_KEY_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:key/[0-9a-f-]{36}$")
+KMS_KEY_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key/[0-9a-f-]{36}$")
+AUTOMATED_BACKUPS_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:rds:([a-z0-9-]+):(\d{12}):auto-backup:ab-[A-Za-z0-9]+$")
+"""Replicated (or retained) automated backups: the source of a point-in-time restore in another region."""
+RESTORE_LATEST = "latest"
+RESTORE_TIME_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 
 def check_engine_version(value: str) -> str | None:
@@ -73,8 +77,17 @@ def check_instance_class(value: str) -> str | None:
     return None if INSTANCE_CLASS_PATTERN.match(value) else "must be an RDS instance class such as db.m7g.large"
 
 
-def check_optional_region(value: str) -> str | None:
-    return None if not value or REGION_PATTERN.match(value) else "must be an AWS region such as us-west-2, or empty"
+def check_optional_backups_arn(value: str) -> str | None:
+    if not value or AUTOMATED_BACKUPS_ARN_PATTERN.match(value):
+        return None
+    return ("must be the ARN of replicated automated backups (arn:aws:rds:<region>:<account>:auto-backup:ab-...), "
+            "or empty")
+
+
+def check_restore_time(value: str) -> str | None:
+    if value == RESTORE_LATEST or RESTORE_TIME_PATTERN.match(value):
+        return None
+    return f"must be {RESTORE_LATEST} or a UTC timestamp such as 2026-11-28T06:00:00Z"
 
 
 def check_optional_key_arn(value: str) -> str | None:
@@ -190,13 +203,21 @@ class DatabaseSettings:
         "dbMaintenanceWindow", "sun:04:30-sun:05:30", "Weekly maintenance window, UTC ddd:hh:mm-ddd:hh:mm, at least "
         "30 minutes; right after the backup window so a patch follows a fresh backup.",
         check=weekly_window_check(minimum_minutes=30, maximum_minutes=24 * 60, example="sun:04:30-sun:05:30"))
-    backup_replication_region: str = setting(
-        "dbBackupReplicationRegion", "", "DR: region that receives a copy of the automated backups (e.g. "
-        "us-west-2). Empty: no cross-region copy. Set together with dbBackupReplicationKmsKeyArn.",
-        check=check_optional_region)
-    backup_replication_kms_key_arn: str = setting(
-        "dbBackupReplicationKmsKeyArn", "", "ARN of a KMS key in dbBackupReplicationRegion that encrypts the "
-        "replicated backups (required with dbBackupReplicationRegion).", check=check_optional_key_arn)
+    restore_from: str = setting(
+        "dbRestoreFromBackupsArn", "", "DR restore: ARN of replicated automated backups in this stack's region "
+        "(arn:aws:rds:<region>:<account>:auto-backup:ab-...; the source stack's drDatabaseBackupsArn output). Set: "
+        "the primary is restored from them (point in time, dbRestoreTime) instead of created empty. Empty (default): "
+        "a new empty database. Never unset it on a restored stack (that would replace the database).",
+        check=check_optional_backups_arn)
+    restore_kms_key_arn: str = setting(
+        "dbRestoreKmsKeyArn", "", "DR restore: ARN of the KMS key the replicated backups are encrypted with (the "
+        "source stack's drKmsKeyArn output); the restored primary keeps it (a point-in-time restore cannot change "
+        "the key). Required with dbRestoreFromBackupsArn.", check=check_optional_key_arn)
+    restore_time: str = setting(
+        "dbRestoreTime", RESTORE_LATEST, "DR restore: the point in time to restore, latest (default: the latest "
+        "restorable time) or a UTC timestamp such as 2026-11-28T06:00:00Z within the backups' restore window. Fixed "
+        "once restored: a change would replace the database (protect refuses it).",
+        check=check_restore_time)
     performance_insights_retention_days: int = setting(
         "dbPerformanceInsightsRetentionDays", 7, "Performance Insights retention: 7 (free tier), a multiple of 31 up "
         "to 713, or 731.", choices=PERFORMANCE_INSIGHTS_RETENTION)
@@ -228,14 +249,15 @@ class DatabaseSettings:
                                                                                    self.maintenance_window):
             rules.problem("maintenance_window", f"must not overlap {rules.key('backup_window')} "
                           f"({self.backup_window}) on any day")
-        region, key_arn = self.backup_replication_region, self.backup_replication_kms_key_arn
-        pair = ["backup_replication_region", "backup_replication_kms_key_arn"]
-        if bool(region) != bool(key_arn):
-            present, missing = pair if region else pair[::-1]
+        if bool(self.restore_from) != bool(self.restore_kms_key_arn):
+            pair = ["restore_from", "restore_kms_key_arn"]
+            present, missing = pair if self.restore_from else pair[::-1]
             rules.problem(missing, f"must be set together with {rules.key(present)} (both or neither)", also=pair)
-        elif key_arn and (match := KMS_KEY_ARN_PATTERN.match(key_arn)) and match[1] != region:
-            rules.problem("backup_replication_kms_key_arn", f"must be a key in {rules.key(pair[0])} ({region}), "
-                          f"not {match[1]}", also=pair)
+
+    @property
+    def restores(self) -> bool:
+        """Whether the primary is restored from replicated backups (a DR stack) instead of created empty."""
+        return bool(self.restore_from)
 
 
 @dataclass(frozen=True)
@@ -375,11 +397,15 @@ class Database(pulumi.ComponentResource):
             engine="postgres",
             engine_version=settings.engine_version,
             instance_class=settings.instance_class,
-            db_name=DATABASE_NAME,
+            # A restore brings the database (and its master user) with it: not named again, read back instead.
+            db_name=None if settings.restores else DATABASE_NAME,
             username=MASTER_USERNAME,
             # The initial value only: the db-admin function rotates it (rotate immediately), so the copy in state is
-            # dead after the first deploy; ignore_changes keeps `up` from ever setting it back.
+            # dead after the first deploy; ignore_changes keeps `up` from ever setting it back. After a restore (a
+            # DR stack) the provider sets it with a modify call (terraform-provider-aws#35589); the db-admin
+            # bootstrap then rotates it and rewrites every login of this stack's own secrets.
             password=password.result,
+            restore_to_point_in_time=self._restore_source(),
             port=PORT,
             multi_az=settings.multi_az,
             # A Multi-AZ primary may not request an AZ (AWS chooses and fails over); a single-AZ one is pinned to
@@ -393,7 +419,9 @@ class Database(pulumi.ComponentResource):
             allocated_storage=settings.allocated_storage_gb,
             max_allocated_storage=settings.max_allocated_storage_gb,
             storage_encrypted=True,
-            kms_key_id=args.data_key.arn,
+            # RestoreDBInstanceToPointInTime has no KmsKeyId: a restored instance keeps its backups' key, so the
+            # input names that key (any other value would be a diff that replaces the instance).
+            kms_key_id=settings.restore_kms_key_arn if settings.restores else args.data_key.arn,
             backup_retention_period=settings.backup_retention_days,
             backup_window=settings.backup_window,
             maintenance_window=settings.maintenance_window,
@@ -465,19 +493,6 @@ class Database(pulumi.ComponentResource):
                                             depends_on=self._log_groups(replica_name, replica_identifier)),
             )
 
-        if settings.backup_replication_region:
-            # DR copy of the automated backups (and their PITR logs) in another region, encrypted there with a
-            # key of that region. pulumi-aws v7 manages a resource in another region through `region`, so no
-            # second provider is needed.
-            aws.rds.InstanceAutomatedBackupsReplication(
-                f"{name}-backup-replication",
-                source_db_instance_arn=self.primary.arn,
-                region=settings.backup_replication_region,
-                kms_key_id=settings.backup_replication_kms_key_arn,
-                retention_period=settings.backup_retention_days,
-                opts=pulumi.ResourceOptions(parent=self.primary),
-            )
-
         self.master, self.logins, self.connection_secrets = self._secrets(name, password)
         self.proxy = None
         if settings.proxy.enabled:
@@ -529,6 +544,12 @@ class Database(pulumi.ComponentResource):
             grant(one_off, self)
 
     @property
+    def watch(self) -> DatabaseWatch:
+        """What Observability alarms on: the primary, each replica, and max_connections for the connections alarm."""
+        return DatabaseWatch(self.primary.identifier, self.replica_identifiers,
+                             max_connections=self._args.settings.tuning.max_connections)
+
+    @property
     def replica_identifiers(self) -> dict[str, pulumi.Output[str]]:
         """Label ("replica-1", ...) -> DB instance identifier of each replica, e.g. for alarms per instance."""
         return {replica_name.removeprefix(f"{self._name}-"): replica.identifier
@@ -538,6 +559,23 @@ class Database(pulumi.ComponentResource):
 
     def _tags(self, suffix: str) -> dict[str, str]:
         return named_tags(self._args.tags, f"{self._args.name_prefix}-{suffix}")
+
+    def _restore_source(self) -> aws.rds.InstanceRestoreToPointInTimeArgs | None:
+        """Point-in-time restore from replicated automated backups (a DR stack), or None (a new database).
+
+        RDS restores "with the default security group, the default subnet group, and the default DB parameter
+        group" and single-AZ unless told otherwise (API RestoreDBInstanceToPointInTime): the primary passes this
+        stack's own subnet group, security group, parameter group and Multi-AZ explicitly, as for a new instance.
+        """
+        settings = self._args.settings
+        if not settings.restores:
+            return None
+        latest = settings.restore_time == RESTORE_LATEST
+        return aws.rds.InstanceRestoreToPointInTimeArgs(
+            source_db_instance_automated_backups_arn=settings.restore_from,
+            use_latest_restorable_time=True if latest else None,
+            restore_time=None if latest else settings.restore_time,
+        )
 
     def _log_groups(self, name: str, identifier: str) -> list[pulumi.Resource]:
         """The groups RDS exports to, created first so they are encrypted and expire (RDS would otherwise create

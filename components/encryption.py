@@ -19,6 +19,17 @@ Each service statement is the one the service's documentation prescribes, and th
 - RDS, ElastiCache, Secrets Manager, S3 and EventBridge Scheduler act with the caller's IAM permissions
   (delegated by the account statement) or grants they create with them: those keys need no service statement; the
   callers' roles carry the grants (the snapshot-export role, the scheduler role, the task roles).
+- Behind a CDN: CloudWatch vended-log delivery (`delivery.logs.amazonaws.com`) writes CloudFront's access logs into
+  their SSE-KMS bucket under `logs`, limited to this account's us-east-1 delivery sources. A stack outside us-east-1
+  also gets `edge` there (a key encrypts only in its own Region) for the CLOUDFRONT web ACL's log group and the twin
+  alert topic of the us-east-1 alarms: CloudWatch Logs and alarms, both under their Source/context conditions, and no
+  EventBridge (nothing publishes to that topic through EventBridge), so log data never sits under an unconditioned
+  grant.
+
+One function makes every key of the project: `customer_managed_key()` (the DR copy's key in the DR region comes from
+it too, in components/disaster_recovery.py). `EncryptionKeys.all()` — the `kmsKeyArns` output — lists this stack's
+keys in an append-only order: logs, data, backups, alerts, then edge when it is a key of its own. The DR key
+is not among them: it encrypts only the DR copy, in another region, and has its own output (`drKmsKeyArn`).
 """
 
 from __future__ import annotations
@@ -31,6 +42,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import AwsContext, RemovalPolicy, named_tags, policy_json, retains
+from components.constants import EDGE_REGION
 
 
 @dataclass(frozen=True)
@@ -48,13 +60,18 @@ class EncryptionKeysArgs:
     encrypts; destroy: keys may be deleted with the stack (still after the deletion window)."""
     deletion_window_days: int = 30
     """Days a scheduled key deletion waits (7-30); default 30, the maximum, so a mistake can be undone."""
+    cdn: bool = False
+    """A CloudFront distribution fronts the stack (default false). Then the logs key also admits CloudWatch vended-log
+    delivery of the distribution's access logs into their SSE-KMS bucket, and, when the stack is not in us-east-1,
+    `edge` is an extra key there (CloudFront's WAF logs and the us-east-1 alarms' topic must live in us-east-1)."""
 
 
 class EncryptionKeys(pulumi.ComponentResource):
     """The stack's CMKs, with rotation on and key policies scoped to the account and the services that use them."""
 
     logs: aws.kms.Key
-    """Telemetry: every CloudWatch log group (flow, container, RDS, Redis, WAF logs)."""
+    """Telemetry: every CloudWatch log group (flow, container, RDS, Redis, a REGIONAL web ACL's logs) and the CDN's
+    access-log bucket."""
     alerts: aws.kms.Key
     """The SNS alert topic only: CloudWatch alarms and EventBridge publish to it (EventBridge without conditions)."""
     data: aws.kms.Key
@@ -62,6 +79,10 @@ class EncryptionKeys(pulumi.ComponentResource):
     backups: aws.kms.Key
     """Backup archives: the S3 backups and WAL buckets (SSE-KMS with bucket keys). (Container images are the
     foundation's: its repositories have their own key, components/image_registry.py.)"""
+    edge: aws.kms.Key
+    """Telemetry of the CDN's us-east-1 parts (the CLOUDFRONT web ACL's log group, the twin alert topic): `logs` itself
+    when the stack is in us-east-1 (whose alarms then use the one `alerts` topic), else a key of its own there (a key
+    encrypts only in its own Region)."""
 
     def __init__(self, name: str, args: EncryptionKeysArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("maratron:security:EncryptionKeys", name, None, opts)
@@ -69,88 +90,108 @@ class EncryptionKeys(pulumi.ComponentResource):
         self._args = args
         ctx = args.context
         self.logs = self._key(
-            "logs",
-            "CloudWatch Logs encryption for the stack's log groups",
-            [{
-                "Sid": "AllowCloudWatchLogs",
-                "Effect": "Allow",
-                "Principal": {"Service": f"logs.{ctx.region}.amazonaws.com"},
-                "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-                "Resource": "*",
-                "Condition": {"ArnLike": {
-                    "kms:EncryptionContext:aws:logs:arn": ctx.arn("logs", "log-group:*"),
-                }},
-            }],
-        )
+            "logs", "CloudWatch Logs encryption for the stack's log groups",
+            [self._logs_statement(ctx.region), *(self._vended_log_delivery() if args.cdn else [])])
         self.alerts = self._key(
-            "alerts",
-            "SNS alert topic (CloudWatch alarms and EventBridge publish to it)",
-            [{
-                "Sid": "CloudWatchAlarmsPublishToEncryptedTopic",
-                "Effect": "Allow",
-                "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                "Resource": "*",
-                "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id},
-                              "ArnLike": {"aws:SourceArn": ctx.arn("cloudwatch", "alarm:*")}},
-            }, {
+            "alerts", "SNS alert topic (CloudWatch alarms and EventBridge publish to it)",
+            [self._alarms_statement(ctx.region), {
                 # No aws:Source* condition: not supported for EventBridge-to-encrypted topics (SNS developer guide).
                 "Sid": "EventBridgePublishesToEncryptedTopic",
                 "Effect": "Allow",
                 "Principal": {"Service": "events.amazonaws.com"},
                 "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
                 "Resource": "*",
-            }],
-        )
+            }])
         # RDS, ElastiCache, Secrets Manager, S3 and Scheduler use a CMK through the caller's own IAM permissions
         # (delegated by the account statement) or grants made with them: no service principal statements. No Deny
         # statement either (an RDS snapshot export would then need export.rds.amazonaws.com excluded).
         self.data = self._key("data", "RDS, ElastiCache and Secrets Manager data at rest", [])
         self.backups = self._key("backups", "S3 backup and archive buckets, snapshot exports, the backup schedule", [])
+        self.edge = self.logs
+        if args.cdn and ctx.region != EDGE_REGION:
+            # Only alarms publish to the us-east-1 twin topic (no EventBridge rule there): every service grant of this
+            # key keeps its condition, so the WAF log group may share it (kms-key-serves-its-users).
+            self.edge = self._key("edge", f"CloudFront telemetry in {EDGE_REGION} (WAF logs, edge alarm topic)",
+                                  [self._logs_statement(EDGE_REGION), self._alarms_statement(EDGE_REGION)],
+                                  region=EDGE_REGION)
         self.register_outputs({name: key.arn for name, key in self.all().items()})
 
     def all(self) -> dict[str, aws.kms.Key]:
-        """Domain -> key, for outputs and reviews."""
-        return {"logs": self.logs, "data": self.data, "backups": self.backups, "alerts": self.alerts}
-    def _key(self, domain: str, description: str, service_statements: list[dict[str, Any]]) -> aws.kms.Key:
-        """A rotating CMK whose policy lets the account's IAM decide, plus the given service statements."""
+        """Domain -> key, for outputs and reviews (edge only when it is a key of its own)."""
+        keys = {"logs": self.logs, "data": self.data, "backups": self.backups, "alerts": self.alerts}
+        return keys if self.edge is self.logs else {**keys, "edge": self.edge}
+
+    def _logs_statement(self, region: str) -> dict[str, Any]:
+        """CloudWatch Logs of `region` may use the key for this account's log groups there."""
         ctx = self._args.context
-        statements: list[dict[str, Any]] = [{
-            # Delegates to IAM policies in this account; without it the key is unmanageable (AWS default policy).
-            "Sid": "EnableIamPoliciesOfThisAccount",
+        return {
+            "Sid": "AllowCloudWatchLogs",
             "Effect": "Allow",
-            "Principal": {"AWS": ctx.account_root},
-            "Action": "kms:*",
+            "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+            "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
             "Resource": "*",
-        }, *service_statements]
-        key = aws.kms.Key(
-            f"{self._name}-{domain}",
-            description=f"{self._args.alias_prefix}: {description}",
-            enable_key_rotation=True,
-            rotation_period_in_days=365,
-            deletion_window_in_days=self._args.deletion_window_days,
-            policy=policy_json(statements),
-            tags=named_tags(self._args.tags, f"{self._args.alias_prefix}-{domain}"),
-            opts=pulumi.ResourceOptions(parent=self, protect=retains(self._args.removal_policy)),
-        )
-        aws.kms.Alias(
-            f"{self._name}-{domain}",
-            name=f"alias/{self._args.alias_prefix}-{domain}",
-            target_key_id=key.key_id,
-            opts=pulumi.ResourceOptions(parent=key),
-        )
-        return key
+            "Condition": {"ArnLike": {
+                "kms:EncryptionContext:aws:logs:arn": f"arn:{ctx.partition}:logs:{region}:{ctx.account_id}:log-group:*",
+            }},
+        }
+
+    def _alarms_statement(self, region: str) -> dict[str, Any]:
+        """This account's CloudWatch alarms in `region` may publish to a topic the key encrypts."""
+        ctx = self._args.context
+        return {
+            "Sid": "CloudWatchAlarmsPublishToEncryptedTopic",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id},
+                          "ArnLike": {"aws:SourceArn": f"arn:{ctx.partition}:cloudwatch:{region}:{ctx.account_id}:"
+                                                       "alarm:*"}},
+        }
+
+    def _vended_log_delivery(self) -> list[dict[str, Any]]:
+        """CloudFront's standard logs (v2) reach their SSE-KMS bucket through CloudWatch vended-log delivery: "If the
+        bucket has server-side encryption using a customer managed AWS KMS key, you must also add the key policy"
+        (CloudWatch Logs user guide, AWS-logs-infrastructure-V2-S3), for delivery.logs.amazonaws.com, scoped to this
+        account's delivery sources in us-east-1 (where CloudFront's are)."""
+        ctx = self._args.context
+        return [{
+            "Sid": "AllowVendedLogDeliveryOfCdnAccessLogs",
+            "Effect": "Allow",
+            "Principal": {"Service": "delivery.logs.amazonaws.com"},
+            "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": ctx.account_id},
+                "ArnLike": {"aws:SourceArn": f"arn:{ctx.partition}:logs:{EDGE_REGION}:{ctx.account_id}:"
+                                             "delivery-source:*"},
+            },
+        }]
+
+    def _key(self, domain: str, description: str, service_statements: list[dict[str, Any]],
+             region: str | None = None) -> aws.kms.Key:
+        args = self._args
+        return customer_managed_key(
+            f"{self._name}-{domain}", context=args.context, alias=f"{args.alias_prefix}-{domain}",
+            description=f"{args.alias_prefix}: {description}", statements=service_statements,
+            region=region, removal_policy=args.removal_policy, deletion_window_days=args.deletion_window_days,
+            tags=args.tags, parent=self)
 
 
 def customer_managed_key(logical_name: str, *, context: AwsContext, alias: str, description: str,
-                         statements: Sequence[dict[str, Any]] = (), removal_policy: RemovalPolicy = "retain",
-                         deletion_window_days: int = 30, tags: Mapping[str, str] | None = None,
-                         parent: pulumi.Resource) -> aws.kms.Key:
-    """One rotating CMK and its alias `alias/<alias>`, outside the stack's domain keys (the bootstrap's state,
-    stack-secrets and image keys): the same defaults as EncryptionKeys — the account-root statement that delegates
-    to IAM, yearly rotation, a 30-day deletion window, `protect` under retain — plus `statements` (service or
-    cross-account grants)."""
+                         parent: pulumi.Resource, statements: Sequence[dict[str, Any]] = (),
+                         region: str | None = None, removal_policy: RemovalPolicy = "retain",
+                         deletion_window_days: int = 30, tags: Mapping[str, str] | None = None) -> aws.kms.Key:
+    """A rotating CMK whose policy lets the account's IAM decide, plus `statements` (service or cross-account
+    grants), and its alias `alias/<alias>`: every key of the project is made here (the stack's domain keys, the DR
+    copy's key, the bootstrap's state, stack-secrets and image keys).
+
+    `region` manages the key in another region than the provider's (pulumi-aws v7's per-resource `region`), e.g.
+    the DR region's key; its alias goes with it. `removal_policy` retain protects the key: deleting it destroys
+    every backup and snapshot it encrypts.
+    """
     policy: list[dict[str, Any]] = [{
+        # Delegates to IAM policies in this account; without it the key is unmanageable (AWS default policy).
         "Sid": "EnableIamPoliciesOfThisAccount",
         "Effect": "Allow",
         "Principal": {"AWS": context.account_root},
@@ -164,9 +205,15 @@ def customer_managed_key(logical_name: str, *, context: AwsContext, alias: str, 
         rotation_period_in_days=365,
         deletion_window_in_days=deletion_window_days,
         policy=policy_json(policy),
+        region=region,
         tags=named_tags(dict(tags or {}), alias),
         opts=pulumi.ResourceOptions(parent=parent, protect=retains(removal_policy)),
     )
-    aws.kms.Alias(logical_name, name=f"alias/{alias}", target_key_id=key.key_id,
-                  opts=pulumi.ResourceOptions(parent=key))
+    aws.kms.Alias(
+        logical_name,
+        name=f"alias/{alias}",
+        target_key_id=key.key_id,
+        region=region,
+        opts=pulumi.ResourceOptions(parent=key),
+    )
     return key

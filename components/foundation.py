@@ -149,19 +149,27 @@ class Foundation:
             "repositoryUrls"] or s not in outputs["repositoryArns"]]
         if missing:
             problems.append(f"output repositoryNames/Urls/Arns lacks {missing}")
-        if outputs["region"] != self._context.region:
-            problems.append(f"its region is {outputs['region']}, this stack's aws:region {self._context.region} "
-                            "(tasks pull from the foundation's registry through this region's endpoints)")
+        region = self._context.region
+        replica = region != outputs["region"] and region in outputs["replicaRegions"]
+        if region != outputs["region"] and not replica:
+            problems.append(f"its region is {outputs['region']} (registry replicas: "
+                            f"{', '.join(outputs['replicaRegions']) or 'none'}), this stack's aws:region {region} "
+                            "(tasks pull from the foundation's registry, or its replica, in their own region)")
         if not problems and outputs["accounts"][env] != self._context.account_id:
             problems.append(f"it places {env} in account {outputs['accounts'][env]}, but the credentials are for "
                             f"account {self._context.account_id} (assume the {env} deploy role: "
                             f"{outputs['deployRoleArns'][env]})")
         if problems:
             self._fail(problems)
+        # A DR stack in the registry's replica region pulls the same names and digests from the replica there.
+        def here(value: str) -> str:
+            return value.replace(f".{outputs['region']}.", f".{region}.").replace(
+                f":{outputs['region']}:", f":{region}:") if replica else value
+
         return Contract(
-            account_id=outputs["accounts"][env], region=outputs["region"], registry_id=outputs["registryId"],
-            repositories={s: Repository(name=outputs["repositoryNames"][s], url=outputs["repositoryUrls"][s],
-                                        arn=outputs["repositoryArns"][s], registry_id=outputs["registryId"])
+            account_id=outputs["accounts"][env], region=region, registry_id=outputs["registryId"],
+            repositories={s: Repository(name=outputs["repositoryNames"][s], url=here(outputs["repositoryUrls"][s]),
+                                        arn=here(outputs["repositoryArns"][s]), registry_id=outputs["registryId"])
                           for s in IMAGE_SERVICES},
             workload_boundary_arn=outputs["workloadBoundaryArns"][env],
             workload_role_path=outputs["workloadRolePaths"][env],

@@ -42,6 +42,7 @@ import pulumi_aws as aws
 from components.base import AwsContext, RemovalPolicy, named_tags, policy_json, retains
 from components.constants import DEPLOYED_TAG_PREFIX, IMAGE_SERVICES, PROJECT
 from components.cross_account import grant
+from components.disaster_recovery import DR_OFF, DR_PAIRED, DR_REGION_PAIRS, check_dr_region
 from components.encryption import customer_managed_key
 from components.settings import require_valid, setting
 
@@ -82,6 +83,18 @@ class RegistrySettings:
     retain_count: int = setting(
         "imageRetainCount", 100, "Of the images no deploy tagged, the newest N per repository that stay (1-1000); "
         "older CI builds expire.", minimum=1, maximum=1000)
+    dr_region: str = setting(
+        "drRegion", DR_PAIRED, "Region the registry replicates every maratron/* image to (ECR registry replication), "
+        "where a DR app stack (Pulumi.dr.yaml) pulls the same digests: paired (default; the foundation region's "
+        "partner, as the app's drRegion), a region name, or none. The deploy roles of drEnvironments may act there.",
+        check=check_dr_region)
+
+    def replica_region(self, region: str) -> str | None:
+        """The region images replicate to from a registry in `region` (None: off, or no partner for `region`)."""
+        if self.dr_region == DR_OFF:
+            return None
+        resolved = DR_REGION_PAIRS.get(region) if self.dr_region == DR_PAIRED else self.dr_region
+        return None if resolved == region else resolved
 
 
 def lifecycle_policy(settings: RegistrySettings, environments: Sequence[str]) -> dict[str, Any]:
@@ -175,6 +188,7 @@ class ImageRegistry(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
         policy = json.dumps(lifecycle_policy(args.settings, args.environments))
+        self.replica_regions = self._replication(name, policy)
         self.repositories = {}
         for service in args.services:
             repository = aws.ecr.Repository(
@@ -196,6 +210,38 @@ class ImageRegistry(pulumi.ComponentResource):
                                          opts=pulumi.ResourceOptions(parent=repository))
             self.repositories[service] = repository
         self.register_outputs({"repositoryUrls": {s: r.repository_url for s, r in self.repositories.items()}})
+
+    def _replication(self, name: str, lifecycle: str) -> list[str]:
+        """Registry replication of every `maratron/*` image to the DR region (the DR stack pulls the same digests
+        there: docs/runbooks/disaster-recovery.md, section E). One configuration per registry: "creates or updates
+        the replication configuration for a private registry" (AWS::ECR::ReplicationConfiguration), so the foundation,
+        which owns the registry, is its one owner. ECR creates the destination repositories on the first replicated
+        push, with a repository creation template's settings ("applied_for REPLICATION"): immutable tags and the
+        same lifecycle as the source. Encryption there is AES-256 (ECR's default): a CMK in a creation template needs
+        a custom creation role with kms:CreateGrant (ECR user guide, repository creation templates), left for when
+        the DR region gets a key of the foundation's (the images are not secret; the source stays CMK-encrypted)."""
+        ctx = self._args.context
+        region = self._args.settings.replica_region(ctx.region)
+        if region is None:
+            return []
+        aws.ecr.RepositoryCreationTemplate(
+            f"{name}-replica-template", prefix=PROJECT, applied_fors=["REPLICATION"], region=region,
+            description=f"{PROJECT}/* repositories that registry replication creates in {region}",
+            image_tag_mutability="IMMUTABLE", lifecycle_policy=lifecycle,
+            encryption_configurations=[aws.ecr.RepositoryCreationTemplateEncryptionConfigurationArgs(
+                encryption_type="AES256")],
+            opts=pulumi.ResourceOptions(parent=self))
+        aws.ecr.ReplicationConfiguration(
+            f"{name}-replication",
+            replication_configuration=aws.ecr.ReplicationConfigurationReplicationConfigurationArgs(rules=[
+                aws.ecr.ReplicationConfigurationReplicationConfigurationRuleArgs(
+                    destinations=[aws.ecr.ReplicationConfigurationReplicationConfigurationRuleDestinationArgs(
+                        region=region, registry_id=ctx.account_id)],
+                    repository_filters=[
+                        aws.ecr.ReplicationConfigurationReplicationConfigurationRuleRepositoryFilterArgs(
+                            filter=f"{PROJECT}/", filter_type="PREFIX_MATCH")])]),
+            opts=pulumi.ResourceOptions(parent=self))
+        return [region]
 
     # --- capabilities -------------------------------------------------------------------------------------------
 

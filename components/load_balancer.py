@@ -6,15 +6,24 @@ What it enforces at the edge, so no task can forget it:
 - Security headers on every HTTPS response (listener attributes, which overwrite the app's own values): HSTS with
   preload, the seed's Content-Security-Policy, X-Frame-Options DENY, X-Content-Type-Options nosniff, one CORS origin
   (see `cors_allow_origin`), and no `Server` header. Referrer-Policy and X-XSS-Protection are not among the headers
-  an ALB can set: the app keeps setting them in next.config.js (the seed's securityHeaders).
+  an ALB can set: behind the CDN, CloudFront's response headers policy adds them (components/cdn.py); without it they
+  stay the app's job (next.config.js). Every value is defined once, in components/constants.py.
 - Malformed requests stop here: invalid header fields are dropped and desync mitigation is strictest/defensive.
+- The app's Prometheus metrics (PRIVATE_PATHS) are never served to the internet: a rule answers 404 first.
 - Access logs go to a dedicated SecureBucket (SSE-S3: ALB log delivery does not support SSE-KMS; the documented
   log-target exception) that only ELB can write, its own access logged to the stack's access-logs bucket.
 
-The ALB's security group admits 80/443 from anywhere and may send only to what it is granted, on the target group's
-port: `grant(load_balancer, web)` creates the ALB's egress rule and the web tasks' ingress rule, both halves of the
-path explicit (components/connections.py). IPv4 only: the VPC has no IPv6 CIDR, so the ALB is not
-dualstack and gets an A record (no AAAA).
+Two shapes. Without `origin_lock` (the ALB is the front door): the security group admits 80/443 from anywhere and
+:80 redirects. With `origin_lock` (a CloudFront distribution is the front door, components/cdn.py) the ALB accepts
+only CloudFront, in two layers: the security group admits :443 from CloudFront's origin-facing managed prefix list
+alone (no :80 listener, no world rule), and the forward rule also requires the secret X-Origin-Verify header (one or,
+during a rotation, two accepted values); anything else gets 403. The prefix list stops everything that is not
+CloudFront; the header stops other people's distributions, which come from the same addresses.
+
+Either way the security group may send only to what it is granted, on the target group's port:
+`grant(load_balancer, web)` creates the ALB's egress rule and the web tasks' ingress rule, both halves of the path
+explicit (components/connections.py). IPv4 only: the VPC has no IPv6 CIDR, so the ALB is not dualstack. DNS for the
+domain is components/public_dns.py (to the ALB, or to the distribution in front of it).
 """
 
 from __future__ import annotations
@@ -30,14 +39,24 @@ import pulumi_aws as aws
 from components.base import AwsContext, RemovalPolicy, named_tags, retains
 from components.connections import Connections
 from components.constants import (
+    CLOUDFRONT_PREFIX_LIST,
+    CLOUDFRONT_PREFIX_LIST_WEIGHT,
+    CONTENT_SECURITY_POLICY,
+    CONTENT_TYPE_OPTIONS,
     DEFAULT_TLS_POLICY,
+    FRAME_OPTIONS,
     HEALTH_CHECK_PATH,
-    HSTS_MAX_AGE_SECONDS,
+    HSTS_HEADER,
     LOG_RETENTION_DAYS,
+    ORIGIN_VERIFY_HEADER,
+    PRIVATE_PATHS,
     PROJECT,
+    SECURITY_GROUP_RULES_QUOTA,
     TLS_POLICIES,
     WEB_PORT,
 )
+from components.observability import EdgeWatch
+from components.public_dns import AliasTarget, PublicDns, PublicDnsArgs
 from components.secure_bucket import (
     MAX_BUCKET_PREFIX,
     ElbAccessLogTarget,
@@ -46,13 +65,15 @@ from components.secure_bucket import (
     SecureBucketArgs,
     ServerAccessLogs,
 )
+from components.service import LoadBalancerAttachment
 from components.settings import Rules, require_valid, setting
 
-HSTS = f"max-age={HSTS_MAX_AGE_SECONDS}; includeSubDomains; preload"
-# The seed's next.config.js Content-Security-Policy, verbatim.
-SEED_CSP = ("default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
-            "img-src 'self' data: https:; font-src 'self' data:;")
+HSTS = HSTS_HEADER
+SEED_CSP = CONTENT_SECURITY_POLICY
 ACCESS_LOG_PREFIX = "alb"
+MAX_RULE_MATCH_EVALUATIONS = 5
+"""Match evaluations a listener rule may hold (host values + header values + path values ...): "You can specify up to
+five match evaluations per rule" (ELB user guide, rule-condition-types)."""
 
 
 HOSTED_ZONE_ID_PATTERN = re.compile(r"^Z[A-Z0-9]{1,31}$")
@@ -134,6 +155,9 @@ class LoadBalancerArgs:
     """Access-Control-Allow-Origin set by the ALB; default '' (not set). An ALB header holds one static value, and it
     overwrites the app's, so set it only when exactly one cross-origin caller exists; with several, leave it '' and let
     the app echo the request's origin when it is in CORS_ORIGINS (see cors_header_origin)."""
+    origin_lock: OriginLock | None = None
+    """Admit only CloudFront (prefix list + secret header; no :80 listener); default None: the ALB is the front door
+    (80/443 from anywhere, :80 redirects)."""
     deregistration_delay_seconds: int | None = None
     """How long a draining task may keep its in-flight requests; default None = the idle timeout, the longest a
     streamed answer can last through this ALB. AWS: "Do not set the value to 5 seconds when you have a service with
@@ -157,12 +181,38 @@ class LoadBalancerArgs:
         delay = self.deregistration_delay_seconds
         if delay is not None and not 0 <= delay <= 3600:
             raise ValueError("LoadBalancerArgs.deregistration_delay_seconds must be 0-3600 (ELB limits)")
+        if self.origin_lock is not None and 1 + len(self.origin_lock.accepted_values) > MAX_RULE_MATCH_EVALUATIONS:
+            raise ValueError("LoadBalancerArgs.origin_lock: the forward rule would exceed 5 match evaluations")
 
     @property
     def draining_seconds(self) -> int:
         """The deregistration delay in effect (the idle timeout unless set), capped at ELB's 3600 s."""
         delay = self.deregistration_delay_seconds
         return min(self.settings.idle_timeout_seconds, 3600) if delay is None else delay
+
+
+@dataclass(frozen=True)
+class OriginLock:
+    """The ALB is a CloudFront origin and admits nothing else (see the module docstring)."""
+
+    accepted_values: Sequence[pulumi.Input[str]]
+    """Values of X-Origin-Verify the forward rule accepts: the active one, plus the previous one during a rotation
+    (components/cdn.py OriginSecret). ALB header conditions compare case-insensitively (ELB user guide,
+    HttpHeaderConditionConfig: "The comparison strings are case insensitive"), so the values are generated
+    lower-case: no entropy is silently lost."""
+    header_name: str = ORIGIN_VERIFY_HEADER
+    """The header CloudFront adds to origin requests (default X-Origin-Verify)."""
+    prefix_list_name: str = CLOUDFRONT_PREFIX_LIST
+    """The managed prefix list the security group admits :443 from (default CloudFront's origin-facing IPv4 list)."""
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.accepted_values) <= 2:
+            raise ValueError("OriginLock.accepted_values: one value, or two during a rotation")
+
+
+def ingress_rule_weight(*, cidr_rules: int = 0, prefix_list_rules: int = 0) -> int:
+    """Security-group rules a set of ingress rules costs: 1 per CIDR rule, the list's weight per prefix-list rule."""
+    return cidr_rules + prefix_list_rules * CLOUDFRONT_PREFIX_LIST_WEIGHT
 
 
 def cors_header_origin(origins: Sequence[str], app_origin: str) -> str:
@@ -181,19 +231,22 @@ class LoadBalancer(pulumi.ComponentResource):
 
     alb: aws.lb.LoadBalancer
     security_group: aws.ec2.SecurityGroup
-    """The ALB's own SG: 80/443 in from the internet, out only to what it is granted (the web tasks)."""
+    """The ALB's own SG: 80/443 in from the internet (or :443 from CloudFront only, with an origin lock), out only to
+    what it is granted (the web tasks)."""
     target_group: aws.lb.TargetGroup
     """IP targets (Fargate awsvpc) on target_port; the web service registers into it."""
     https_listener: aws.lb.Listener
-    """:443; answers 404 unless the forward rule matches the Host."""
+    """:443; answers 404 (403 with an origin lock) unless a rule matches."""
+    private_paths_rule: aws.lb.ListenerRule
+    """Priority 10: PRIVATE_PATHS (the metrics endpoint) answer 404, whoever asks."""
     forward_rule: aws.lb.ListenerRule
-    """Forwards Host == domain_name to the target group."""
-    http_listener: aws.lb.Listener
+    """Forwards Host == domain_name (and, with an origin lock, a valid X-Origin-Verify) to the target group."""
+    http_listener: aws.lb.Listener | None
+    """:80, redirecting to HTTPS; None with an origin lock (CloudFront redirects viewers, and reaches the ALB on :443
+    only)."""
     certificate_arn: pulumi.Output[str]
     """The certificate the HTTPS listener serves (validated, when issued here)."""
     access_logs_bucket: aws.s3.Bucket
-    alias_record: aws.route53.Record | None
-    """The A alias for domain_name (None without a hosted zone)."""
 
     def __init__(self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("maratron:edge:LoadBalancer", name, None, opts)
@@ -233,17 +286,28 @@ class LoadBalancer(pulumi.ComponentResource):
         self.target_group = self._target_group()
         self.certificate_arn = self._certificate()
         self.https_listener = self._https_listener()
+        self.private_paths_rule = aws.lb.ListenerRule(
+            f"{name}-https-private-paths",
+            listener_arn=self.https_listener.arn,
+            priority=10,  # before the forward rule: the app's metrics never leave the VPC through the edge
+            conditions=[aws.lb.ListenerRuleConditionArgs(
+                path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=list(PRIVATE_PATHS)))],
+            actions=[aws.lb.ListenerRuleActionArgs(
+                type="fixed-response", fixed_response=aws.lb.ListenerRuleActionFixedResponseArgs(
+                    content_type="text/plain", message_body="Not found", status_code="404"))],
+            tags=self._tags("https-private-paths"),
+            opts=pulumi.ResourceOptions(parent=self.https_listener),
+        )
         self.forward_rule = aws.lb.ListenerRule(
             f"{name}-https-forward",  # stable: a domain change updates the rule in place (no priority clash)
             listener_arn=self.https_listener.arn,
             priority=100,
-            conditions=[aws.lb.ListenerRuleConditionArgs(
-                host_header=aws.lb.ListenerRuleConditionHostHeaderArgs(values=[args.domain_name]))],
+            conditions=self._forward_conditions(),
             actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=self.target_group.arn)],
             tags=self._tags("https-forward"),
             opts=pulumi.ResourceOptions(parent=self.https_listener),
         )
-        self.http_listener = aws.lb.Listener(
+        self.http_listener = None if args.origin_lock else aws.lb.Listener(
             f"{name}-http",
             load_balancer_arn=self.alb.arn,
             port=80,
@@ -258,7 +322,6 @@ class LoadBalancer(pulumi.ComponentResource):
             tags=self._tags("http-redirect"),
             opts=pulumi.ResourceOptions(parent=self.alb),
         )
-        self.alias_record = self._alias_record()
 
         self.register_outputs({
             "albArn": self.alb.arn,
@@ -284,6 +347,14 @@ class LoadBalancer(pulumi.ComponentResource):
         return [self.https_listener, self.forward_rule]
 
     @property
+    def attachment(self) -> LoadBalancerAttachment:
+        """What a service registering its tasks in target_group passes as FargateServiceArgs.load_balancer: the
+        target group, the suffixes of the ALBRequestCountPerTarget metric, and `serving` to wait for."""
+        return LoadBalancerAttachment(
+            target_group_arn=self.target_group.arn, target_group_arn_suffix=self.target_group_arn_suffix,
+            load_balancer_arn_suffix=self.arn_suffix, depends_on=self.serving)
+
+    @property
     def idle_timeout_seconds(self) -> int:
         """The ALB idle timeout (seconds)."""
         return self._args.settings.idle_timeout_seconds
@@ -305,6 +376,11 @@ class LoadBalancer(pulumi.ComponentResource):
         return self.target_group.arn_suffix
 
     @property
+    def watch(self) -> EdgeWatch:
+        """What Observability alarms on: the ALB and the web target group."""
+        return EdgeWatch(self.arn_suffix, {"web": self.target_group_arn_suffix})
+
+    @property
     def request_count_resource_label(self) -> pulumi.Output[str]:
         """`<alb suffix>/<target group suffix>`: the resource_label of an ALBRequestCountPerTarget scaling policy."""
         return pulumi.Output.concat(self.alb.arn_suffix, "/", self.target_group.arn_suffix)
@@ -312,6 +388,36 @@ class LoadBalancer(pulumi.ComponentResource):
     @property
     def app_url(self) -> str:
         return f"https://{self._args.domain_name}"
+
+    @property
+    def origin_locked(self) -> bool:
+        """Whether the ALB admits only CloudFront (an origin lock)."""
+        return self._args.origin_lock is not None
+
+    @property
+    def alias_target(self) -> AliasTarget:
+        """The ALB as the domain's alias target (A only; Route 53 stops answering with it while it is unhealthy)."""
+        return AliasTarget(dns_name=self.alb.dns_name, zone_id=self.alb.zone_id, evaluate_target_health=True)
+
+    @property
+    def hosted_zone_id(self) -> str:
+        """The public zone of domain_name ('' when DNS lives elsewhere)."""
+        return self._args.settings.hosted_zone_id
+
+    @property
+    def previous_dns_records(self) -> list[pulumi.Alias]:
+        """Where the domain's A record lived before PublicDns owned it (`load-balancer-alias` under the ALB): its
+        alias, so an existing stack updates that record in place instead of replacing it."""
+        return [pulumi.Alias(name=f"{self._name}-alias", parent=self.alb)]
+
+    def public_dns(self, front: AliasTarget | None = None) -> PublicDns | None:
+        """The domain's public records in hosted_zone_id, aliased to `front` (the CDN) or to this ALB; None when DNS
+        lives elsewhere."""
+        if not self.hosted_zone_id:
+            return None
+        return PublicDns("public-dns", PublicDnsArgs(
+            zone_id=self.hosted_zone_id, domain_name=self._args.domain_name, previous=self.previous_dns_records,
+            target=front or self.alias_target))
 
     # --- parts --------------------------------------------------------------------------------------------------
 
@@ -322,12 +428,33 @@ class LoadBalancer(pulumi.ComponentResource):
         group = aws.ec2.SecurityGroup(
             f"{self._name}-alb",
             vpc_id=self._args.vpc_id,
-            description="Public ALB: HTTP and HTTPS from the internet; egress only to its targets",
+            description=("Public ALB: HTTPS from CloudFront only; egress only to its targets" if
+                         self._args.origin_lock else
+                         "Public ALB: HTTP and HTTPS from the internet; egress only to its targets"),
             # No inline rules: every rule is its own resource below or from grant(). The provider removes AWS's
             # default allow-all egress rule on create, so until a grant the ALB can reach nothing.
             tags=self._tags("alb"),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        lock = self._args.origin_lock
+        if lock is not None:
+            # One rule that weighs the list's maximum entries against the per-group quota: it fits, :80 or the IPv6
+            # list as well would not (the second reference would push the group past 60 rules).
+            weight = ingress_rule_weight(prefix_list_rules=1)
+            if weight > SECURITY_GROUP_RULES_QUOTA:  # pragma: no cover - constants; tested in test_load_balancer
+                raise ValueError(f"ALB ingress weighs {weight} rules, over the quota of {SECURITY_GROUP_RULES_QUOTA}")
+            cloudfront = aws.ec2.get_managed_prefix_list_output(name=lock.prefix_list_name,
+                                                                opts=pulumi.InvokeOutputOptions(parent=self))
+            aws.vpc.SecurityGroupIngressRule(
+                f"{self._name}-alb-443-from-cloudfront",
+                security_group_id=group.id,
+                description="HTTPS from CloudFront's origin-facing addresses only",
+                ip_protocol="tcp", from_port=443, to_port=443,
+                prefix_list_id=cloudfront.id,
+                tags=self._tags("alb-443-from-cloudfront"),
+                opts=pulumi.ResourceOptions(parent=group),
+            )
+            return group
         for port, purpose in ((443, "HTTPS"), (80, "HTTP, redirected to HTTPS")):
             aws.vpc.SecurityGroupIngressRule(
                 f"{self._name}-alb-{port}-from-internet",
@@ -430,33 +557,34 @@ class LoadBalancer(pulumi.ComponentResource):
             ssl_policy=args.settings.tls_policy,
             certificate_arn=self.certificate_arn,
             # Requests for any other Host (the raw ALB name, scanners, forged Host headers) never reach the app, which
-            # builds absolute URLs (NextAuth callbacks, e-mails) from Host: only the rule below forwards.
+            # builds absolute URLs (NextAuth callbacks, e-mails) from Host: only the forward rule forwards. Behind the
+            # CDN, a request without the origin secret did not come through our distribution: 403.
             default_actions=[aws.lb.ListenerDefaultActionArgs(
                 type="fixed-response",
                 fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
-                    content_type="text/plain", message_body="Not found", status_code="404"),
+                    content_type="text/plain", **({"message_body": "Forbidden", "status_code": "403"}
+                                                  if args.origin_lock else
+                                                  {"message_body": "Not found", "status_code": "404"})),
             )],
             routing_http_response_strict_transport_security_header_value=HSTS,
             routing_http_response_content_security_policy_header_value=args.content_security_policy,
-            routing_http_response_x_frame_options_header_value="DENY",
-            routing_http_response_x_content_type_options_header_value="nosniff",
+            routing_http_response_x_frame_options_header_value=FRAME_OPTIONS,
+            routing_http_response_x_content_type_options_header_value=CONTENT_TYPE_OPTIONS,
             routing_http_response_access_control_allow_origin_header_value=args.cors_allow_origin or None,
             routing_http_response_server_enabled=False,
             tags=self._tags("https"),
             opts=pulumi.ResourceOptions(parent=self.alb),
         )
 
-    def _alias_record(self) -> aws.route53.Record | None:
+    def _forward_conditions(self) -> list[aws.lb.ListenerRuleConditionArgs]:
         args = self._args
-        if not args.settings.hosted_zone_id:
-            return None
-        return aws.route53.Record(
-            f"{self._name}-alias",
-            zone_id=args.settings.hosted_zone_id,
-            name=args.domain_name,
-            type="A",
-            aliases=[aws.route53.RecordAliasArgs(
-                name=self.alb.dns_name, zone_id=self.alb.zone_id, evaluate_target_health=True)],
-            opts=pulumi.ResourceOptions(parent=self.alb),
-        )
-
+        conditions = [aws.lb.ListenerRuleConditionArgs(
+            host_header=aws.lb.ListenerRuleConditionHostHeaderArgs(values=[args.domain_name]))]
+        if args.origin_lock is not None:
+            # "If you specify multiple strings, the condition is satisfied if one of the strings matches" (ELB user
+            # guide, HttpHeaderConditionConfig): both values are accepted while a rotation is under way.
+            conditions.append(aws.lb.ListenerRuleConditionArgs(
+                http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(
+                    http_header_name=args.origin_lock.header_name,
+                    values=[pulumi.Output.secret(v) for v in args.origin_lock.accepted_values])))
+        return conditions

@@ -9,6 +9,12 @@ missing data counts and why). This component supplies only the dimensions and th
 (AlarmThresholds, the `alarm*` config keys), so the README's alarm table, the tests and the alarms read the same
 catalog; the dashboard's layout is components/dashboard.py.
 
+CloudFront's metrics (and a CLOUDFRONT-scope web ACL's) exist only in us-east-1 ("To get CloudFront metrics from
+the CloudWatch API, you must use the US East (N. Virginia) Region", CloudFront developer guide,
+programming-cloudwatch-metrics), so their alarms are created there, with the dimension Region=Global, and their
+dashboard widgets name that Region. An alarm notifies a topic of its own Region: a stack elsewhere gets a second,
+identical alert topic in us-east-1 (same subscribers, the edge key).
+
 Lifecycle: nothing here is stateful. Alarms, the dashboard and the topic can be replaced at any time; the only
 cost of replacing the topic is that email subscribers must confirm again (SNS sends them a new confirmation).
 """
@@ -25,16 +31,25 @@ import pulumi_aws as aws
 
 from components.alarm_catalog import (
     ALB_5XX_RATE_EXPRESSION,
+    CDN_5XX_RATE_EXPRESSION,
     GIB,
     KINDS,
     MIB,
     OPERATORS,
     RUNNING_SHORTFALL_EXPRESSION,
     AlarmThresholds,
+    max_evaluated_seconds,
     threshold_value,
 )
 from components.base import AwsContext, named_tags, policy_json
-from components.constants import BACKUP_METRIC_NAME, BACKUP_METRIC_NAMESPACE, PROJECT
+from components.constants import (
+    BACKUP_METRIC_NAME,
+    BACKUP_METRIC_NAMESPACE,
+    DUMP_AGE_METRIC_NAME,
+    EDGE_REGION,
+    PROJECT,
+    RESTORE_DRILL_METRIC_NAME,
+)
 from components.dashboard import Widget, dashboard_body, flat
 from components.settings import section, setting
 
@@ -118,12 +133,27 @@ class CacheWatch:
 
 @dataclass(frozen=True)
 class WafWatch:
-    """A regional WAFv2 web ACL (AWS/WAFV2; dimensions WebACL, Region, Rule)."""
+    """A WAFv2 web ACL (AWS/WAFV2; dimensions WebACL, Rule, and Region for a REGIONAL one)."""
 
     web_acl_metric_name: pulumi.Input[str]
     """The ACL's `visibility_config.metric_name`: the WebACL dimension's value (not necessarily the ACL's name)."""
     rule: str = "ALL"
     """The rule's metric name, or ALL (default) for the ACL as a whole."""
+    cloudfront: bool = False
+    """A CLOUDFRONT-scope ACL: its metrics are in us-east-1 and carry no Region dimension ("Required for all
+    protected resource types except for Amazon CloudFront distributions", AWS WAF developer guide,
+    monitoring-cloudwatch). Default false (REGIONAL)."""
+
+
+@dataclass(frozen=True)
+class CdnWatch:
+    """A CloudFront distribution (AWS/CloudFront in us-east-1; dimensions DistributionId and Region=Global)."""
+
+    distribution_id: pulumi.Input[str]
+    """aws.cloudfront.Distribution.id."""
+    additional_metrics: bool = False
+    """The distribution's additional-metrics subscription is on: OriginLatency and CacheHitRate exist, and the
+    origin-latency alarm with them. Default false."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +175,45 @@ class BackupWatch:
         # CloudWatch evaluates at most one day of hourly periods.
         if self.interval_hours < 1 or self.grace_hours < 0 or self.interval_hours + self.grace_hours > 24:
             raise ValueError("interval_hours must be at least 1, grace_hours at least 0, and together at most 24")
+
+    @property
+    def window_hours(self) -> int:
+        return self.interval_hours + self.grace_hours
+
+
+@dataclass(frozen=True)
+class ReplicationWatch:
+    """One S3 replication rule (AWS/S3 replication metrics; OperationsFailedReplication is published in the source
+    bucket's region, so the alarm lives with the stack)."""
+
+    source_bucket: pulumi.Input[str]
+    """Name of the replicated bucket (dimension SourceBucket)."""
+    destination_bucket: pulumi.Input[str]
+    """Name of the replica bucket (dimension DestinationBucket)."""
+    rule_id: str
+    """The replication rule's id (dimension RuleId)."""
+
+
+@dataclass(frozen=True)
+class RestoreDrillWatch:
+    """The scheduled restore drill: its success metric, the DR copy's age it reports, and its task family."""
+
+    task_family: pulumi.Input[str]
+    """Task definition family of the drill: a stopped drill task with a failing exit code is sent to the topic."""
+    dimensions: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Dimensions exactly as the drill publishes them (default none)."""
+    namespace: str = BACKUP_METRIC_NAMESPACE
+    """Metric namespace (default Maratron/Backups)."""
+    interval_hours: int = 24
+    """How often the drill runs (default daily)."""
+    grace_hours: int = 3
+    """How long a run may take, retries included, before its absence counts (default 3)."""
+
+    def __post_init__(self) -> None:
+        if self.interval_hours < 1 or self.grace_hours < 0 or \
+                (self.interval_hours + self.grace_hours) * 3600 > max_evaluated_seconds(3600):
+            raise ValueError("interval_hours must be at least 1, grace_hours at least 0, and together at most 168 "
+                             "(CloudWatch evaluates at most seven days of hourly periods)")
 
     @property
     def window_hours(self) -> int:
@@ -176,7 +245,12 @@ class ObservabilityArgs:
     context: AwsContext
     """Account, partition and region (topic policy conditions, dashboard widgets, WAF metric Region)."""
     topic_key: aws.kms.Key
-    """CMK that encrypts the alert topic (EncryptionKeys.logs: its policy admits CloudWatch and EventBridge)."""
+    """CMK that encrypts the alert topic (EncryptionKeys.alerts: its policy admits CloudWatch alarms and
+    EventBridge)."""
+    edge_topic_key: aws.kms.Key | None = None
+    """CMK of the us-east-1 alert topic (EncryptionKeys.edge: it admits this account's us-east-1 alarms, and no
+    EventBridge, which publishes only to `topic`), needed when CloudFront is watched from another Region. Default
+    none."""
     settings: AlertSettings = field(default_factory=AlertSettings)
     """Who is alerted and the alarm thresholds; default: nobody subscribed, the production thresholds."""
     edge: EdgeWatch | None = None
@@ -189,8 +263,14 @@ class ObservabilityArgs:
     """Redis replication group members. Default none."""
     waf: WafWatch | None = None
     """The WAF web ACL. Default none."""
+    cdn: CdnWatch | None = None
+    """The CloudFront distribution. Default none."""
     backup: BackupWatch | None = None
     """The backup job's success metric. Default none."""
+    replication: Mapping[str, ReplicationWatch] = field(default_factory=dict)
+    """Label -> S3 replication rule into the DR region, e.g. {"backups": ...}. Default none."""
+    drill: RestoreDrillWatch | None = None
+    """The restore drill. Default none."""
     name_prefix: str = PROJECT
     """Physical names: topic `<prefix>-alerts`, alarms `<prefix>-<kind>`, dashboard `<prefix>`."""
     tags: dict[str, str] = field(default_factory=dict)
@@ -198,6 +278,7 @@ class ObservabilityArgs:
 
     def __post_init__(self) -> None:
         _check_labels("service", list(self.services))
+        _check_labels("replication", list(self.replication))
 
 
 class Observability(pulumi.ComponentResource):
@@ -205,12 +286,18 @@ class Observability(pulumi.ComponentResource):
 
     topic: aws.sns.Topic
     """The alert topic: alarms and EventBridge rules publish here."""
+    edge_topic: aws.sns.Topic
+    """Where us-east-1 alarms (CloudFront, a CLOUDFRONT web ACL) publish: `topic` in a us-east-1 stack, else a twin
+    of it in us-east-1 (alarm actions name a topic of the alarm's own Region)."""
     alarms: dict[str, aws.cloudwatch.MetricAlarm]
     """Logical suffix (e.g. `alb-5xx-rate`, `db-primary-cpu`) -> alarm."""
     dashboard: aws.cloudwatch.Dashboard
     """The operations dashboard: alarm status, then a row per watched tier."""
     deployment_failures: aws.cloudwatch.EventRule | None
     """EventBridge rule sending failed ECS deployments of the watched services to the topic (None without services)."""
+    drill_failures: aws.cloudwatch.EventRule | None
+    """EventBridge rule sending a restore drill that stopped with a failing exit code to the topic (None without a
+    drill)."""
 
     def __init__(self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("maratron:ops:Observability", name, None, opts)
@@ -219,13 +306,19 @@ class Observability(pulumi.ComponentResource):
         self.alarms = {}
         self._sections: dict[str, list[Widget]] = {}
         self.topic = self._topic()
+        self.edge_topic = self.topic
+        if self._watches_edge_region() and args.context.region != EDGE_REGION:
+            self.edge_topic = self._topic(EDGE_REGION)
         self._edge_alarms()
         self._service_alarms()
         self.deployment_failures = self._deployment_failure_rule()
         self._database_alarms()
         self._cache_alarms()
         self._waf_alarms()
+        self._cdn_alarms()
         self._backup_alarms()
+        self._recovery_alarms()
+        self.drill_failures = self._drill_failure_rule()
         self.dashboard = self._dashboard()
         self.register_outputs({
             "topicArn": self.topic.arn,
@@ -239,19 +332,31 @@ class Observability(pulumi.ComponentResource):
 
     # --- topic ---------------------------------------------------------------------------------------------------
 
-    def _topic(self) -> aws.sns.Topic:
+    def _watches_edge_region(self) -> bool:
+        args = self._args
+        return args.cdn is not None or (args.waf is not None and args.waf.cloudfront)
+
+    def _topic(self, region: str | None = None) -> aws.sns.Topic:
+        """The alert topic; with `region`, its twin there (encrypted with the edge key)."""
         args, ctx = self._args, self._args.context
+        suffix = "alerts" if region is None else "edge-alerts"
+        key = args.topic_key if region is None else args.edge_topic_key
+        if key is None:
+            raise ValueError(f"ObservabilityArgs.edge_topic_key: needed for alarms in {region} (a KMS key there)")
         topic = aws.sns.Topic(
-            f"{self._name}-alerts",
-            name=f"{args.name_prefix}-alerts",
+            f"{self._name}-{suffix}",
+            name=f"{args.name_prefix}-{suffix}",
             display_name=f"{args.name_prefix} alerts",
-            kms_master_key_id=args.topic_key.arn,
-            tags=named_tags(args.tags, f"{args.name_prefix}-alerts"),
+            region=region,
+            kms_master_key_id=key.arn,
+            tags=named_tags(args.tags, f"{args.name_prefix}-{suffix}"),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        alarm_region = region or ctx.region
         aws.sns.TopicPolicy(
-            f"{self._name}-alerts",
+            f"{self._name}-{suffix}",
             arn=topic.arn,
+            region=region,
             policy=policy_json([{
                 # Only this account's alarms (confused-deputy guard: the service principal acts for every account).
                 "Sid": "AllowCloudWatchAlarmsOfThisAccount",
@@ -261,7 +366,8 @@ class Observability(pulumi.ComponentResource):
                 "Resource": topic.arn,
                 "Condition": {
                     "StringEquals": {"aws:SourceAccount": ctx.account_id},
-                    "ArnLike": {"aws:SourceArn": ctx.arn("cloudwatch", "alarm:*")},
+                    "ArnLike": {"aws:SourceArn": f"arn:{ctx.partition}:cloudwatch:{alarm_region}:{ctx.account_id}:"
+                                                 "alarm:*"},
                 },
             }, {
                 # EventBridge rules of this account (ECS deployment failures, RDS events, ...).
@@ -272,7 +378,8 @@ class Observability(pulumi.ComponentResource):
                 "Resource": topic.arn,
                 "Condition": {
                     "StringEquals": {"aws:SourceAccount": ctx.account_id},
-                    "ArnLike": {"aws:SourceArn": ctx.arn("events", "rule/*")},
+                    "ArnLike": {"aws:SourceArn": f"arn:{ctx.partition}:events:{alarm_region}:{ctx.account_id}:"
+                                                 "rule/*"},
                 },
             }, {
                 "Sid": "DenyInsecureTransport",
@@ -287,8 +394,9 @@ class Observability(pulumi.ComponentResource):
         for email in args.settings.emails:
             # Pending until the recipient clicks the confirmation link; SNS drops it after 3 days unconfirmed.
             aws.sns.TopicSubscription(
-                f"{self._name}-email-{email}",
+                f"{self._name}-email-{email}" if region is None else f"{self._name}-edge-email-{email}",
                 topic=topic.arn,
+                region=region,
                 protocol="email",
                 endpoint=email,
                 opts=pulumi.ResourceOptions(parent=topic),
@@ -300,7 +408,8 @@ class Observability(pulumi.ComponentResource):
     def _alarm(self, kind_key: str, label: str = "", *, namespace: str = "", metric_name: str = "",
                dimensions: Mapping[str, pulumi.Input[str]] | None = None, threshold: float | None = None,
                metric_queries: list[aws.cloudwatch.MetricAlarmMetricQueryArgs] | None = None,
-               subject: str = "", evaluation_periods: int | None = None) -> aws.cloudwatch.MetricAlarm:
+               subject: str = "", evaluation_periods: int | None = None,
+               region: str | None = None) -> aws.cloudwatch.MetricAlarm:
         kind = KINDS[kind_key]
         if evaluation_periods is not None:  # all of them must breach, over a caller-chosen window
             kind = replace(kind, evaluation_periods=evaluation_periods, datapoints_to_alarm=evaluation_periods)
@@ -331,14 +440,22 @@ class Observability(pulumi.ComponentResource):
             metric_queries=metric_queries,
             # Percentiles over few samples are noise; evaluate them only when there is enough traffic.
             evaluate_low_sample_count_percentiles="ignore" if percentile else None,
-            alarm_actions=[self.topic.arn],
-            ok_actions=[self.topic.arn],
+            alarm_actions=[self._topic_for(region).arn],
+            ok_actions=[self._topic_for(region).arn],
+            region=self._region_override(region),
             tags=named_tags(args.tags, f"{args.name_prefix}-{suffix}"),
             opts=pulumi.ResourceOptions(parent=self),
             **metric,
         )
         self.alarms[suffix] = alarm
         return alarm
+
+    def _region_override(self, region: str | None) -> str | None:
+        """`region` when it differs from the stack's (explicitly setting the provider's own Region is a diff)."""
+        return None if region in (None, self._args.context.region) else region
+
+    def _topic_for(self, region: str | None) -> aws.sns.Topic:
+        return self.edge_topic if self._region_override(region) else self.topic
 
     def _widget(self, section: str, widget: Widget) -> None:
         self._sections.setdefault(section, []).append(widget)
@@ -540,11 +657,51 @@ class Observability(pulumi.ComponentResource):
         waf = self._args.waf
         if waf is None:
             return
-        dims = {"WebACL": waf.web_acl_metric_name, "Region": self._args.context.region, "Rule": waf.rule}
-        self._alarm("waf-blocked-requests", namespace="AWS/WAFV2", metric_name="BlockedRequests", dimensions=dims)
+        region = EDGE_REGION if waf.cloudfront else self._args.context.region
+        dims: dict[str, pulumi.Input[str]] = {"WebACL": waf.web_acl_metric_name, "Rule": waf.rule}
+        if not waf.cloudfront:
+            dims["Region"] = region
+        self._alarm("waf-blocked-requests", namespace="AWS/WAFV2", metric_name="BlockedRequests", dimensions=dims,
+                    region=region)
         self._widget("WAF", Widget("Allowed vs blocked requests", [
             ["AWS/WAFV2", metric, *flat(dims)] for metric in ("AllowedRequests", "BlockedRequests")
-        ], stat="Sum", threshold=self._args.settings.thresholds.waf_blocked_requests))
+        ], stat="Sum", threshold=self._args.settings.thresholds.waf_blocked_requests, region=region))
+
+    def _cdn_alarms(self) -> None:
+        cdn = self._args.cdn
+        if cdn is None:
+            return
+        t = self._args.settings.thresholds
+        dims = {"DistributionId": cdn.distribution_id, "Region": "Global"}
+        cf = "AWS/CloudFront"
+        kind = KINDS["cdn-5xx-rate"]
+
+        def query(id_: str, metric_name: str, stat: str) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
+            return aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                id=id_, return_data=False, metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                    namespace=cf, metric_name=metric_name, dimensions=dims, stat=stat, period=kind.period))
+
+        self._alarm("cdn-5xx-rate", region=EDGE_REGION, metric_queries=[
+            query("rate", "5xxErrorRate", "Average"),
+            query("requests", "Requests", "Sum"),
+            aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                id="gated", expression=CDN_5XX_RATE_EXPRESSION, label="CloudFront 5xx rate (%)", return_data=True),
+        ])
+        section = "Edge (CloudFront)"
+        self._widget(section, Widget("Requests", [[cf, "Requests", *flat(dims)]], stat="Sum", region=EDGE_REGION))
+        self._widget(section, Widget("Error rates (%)", [
+            [cf, metric, *flat(dims)] for metric in ("4xxErrorRate", "5xxErrorRate")
+        ], threshold=t.cdn_5xx_rate_percent, region=EDGE_REGION))
+        self._widget(section, Widget("Bytes downloaded", [[cf, "BytesDownloaded", *flat(dims)]], stat="Sum",
+                                     region=EDGE_REGION))
+        if cdn.additional_metrics:
+            self._alarm("cdn-origin-latency", namespace=cf, metric_name="OriginLatency", dimensions=dims,
+                        region=EDGE_REGION)
+            self._widget(section, Widget("Cache hit rate (%)", [[cf, "CacheHitRate", *flat(dims)]],
+                                         region=EDGE_REGION))
+            self._widget(section, Widget("Origin latency (ms)", [
+                [cf, "OriginLatency", *flat(dims), {"stat": stat}] for stat in ("p50", "p95")
+            ], threshold=t.cdn_origin_latency_ms, region=EDGE_REGION))
 
     def _backup_alarms(self) -> None:
         backup = self._args.backup
@@ -557,6 +714,67 @@ class Observability(pulumi.ComponentResource):
         self._widget("Backups", Widget("Successful backups per hour", [
             [backup.namespace, backup.metric_name, *flat(backup.dimensions)]
         ], stat="Sum", period=3600))
+
+    def _recovery_alarms(self) -> None:
+        args = self._args
+        failed: list[list[Any]] = []
+        for label, rule in args.replication.items():
+            dims = {"SourceBucket": rule.source_bucket, "DestinationBucket": rule.destination_bucket,
+                    "RuleId": rule.rule_id}
+            self._alarm("s3-{label}-replication-failed", label, namespace="AWS/S3",
+                        metric_name="OperationsFailedReplication", dimensions=dims,
+                        subject=f"replication of the {label} bucket")
+            failed.append(["AWS/S3", "OperationsFailedReplication", *flat(dims), {"label": label}])
+        if failed:
+            self._widget("Disaster recovery", Widget("Operations failed to replicate", failed, stat="Sum"))
+        drill = args.drill
+        if drill is None:
+            return
+        self._alarm("restore-drill-missing", namespace=drill.namespace, metric_name=RESTORE_DRILL_METRIC_NAME,
+                    dimensions=drill.dimensions, subject=f"expected every {drill.interval_hours} h",
+                    evaluation_periods=drill.window_hours)
+        self._alarm("dr-dump-stale", namespace=drill.namespace, metric_name=DUMP_AGE_METRIC_NAME,
+                    dimensions=drill.dimensions, subject="the DR copy lags the backups")
+        self._widget("Disaster recovery", Widget("Restore drills passed", [
+            [drill.namespace, RESTORE_DRILL_METRIC_NAME, *flat(drill.dimensions)]], stat="Sum", period=86400))
+        self._widget("Disaster recovery", Widget("Newest DR dump age (h)", [
+            [drill.namespace, DUMP_AGE_METRIC_NAME, *flat(drill.dimensions)]], stat="Maximum", period=3600,
+            threshold=float(KINDS["dr-dump-stale"].threshold)))
+
+    def _drill_failure_rule(self) -> aws.cloudwatch.EventRule | None:
+        """A drill that fails says so at once (its success alarm only notices a day later): ECS emits a task state
+        change when the task stops, with each container's exit code."""
+        args = self._args
+        if args.drill is None:
+            return None
+        rule = aws.cloudwatch.EventRule(
+            f"{self._name}-restore-drill-failed",
+            name=f"{args.name_prefix}-restore-drill-failed",
+            description="Restore drill tasks that stopped with a failing exit code, to the alert topic",
+            event_pattern=pulumi.Output.json_dumps({
+                "source": ["aws.ecs"],
+                "detail-type": ["ECS Task State Change"],
+                "detail": {
+                    "lastStatus": ["STOPPED"],
+                    # Tasks a schedule starts without a group are in `family:<task definition family>`.
+                    "group": [pulumi.Output.concat("family:", args.drill.task_family)],
+                    "containers": {"exitCode": [{"anything-but": 0}]},
+                },
+            }),
+            tags=named_tags(args.tags, f"{args.name_prefix}-restore-drill-failed"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.cloudwatch.EventTarget(
+            f"{self._name}-restore-drill-failed",
+            rule=rule.name,
+            arn=self.topic.arn,
+            input_transformer=aws.cloudwatch.EventTargetInputTransformerArgs(
+                input_paths={"task": "$.detail.taskArn", "reason": "$.detail.stoppedReason"},
+                input_template='"The restore drill <task> failed (see its log group): <reason>"',
+            ),
+            opts=pulumi.ResourceOptions(parent=rule),
+        )
+        return rule
 
     # --- dashboard -------------------------------------------------------------------------------------------------
 

@@ -27,9 +27,16 @@ The log-target exceptions, the only ways a bucket deviates (`log_target`, each d
   `<prefix>/AWSLogs/<account>/` only.
 
 A data bucket names its CMK (`kms_key`); a log target names no key. Exactly one of the two, checked on construction.
-Later buckets (CloudFront logs, DR replicas) add an exception here, next to the two above. The bootstrap's state
-bucket is a data bucket with one documented lifecycle difference: its current objects never expire
-(`Lifecycle(expiration_days=None)`), old versions are kept by count as well as by age.
+Later buckets (CloudFront logs) add an exception here, next to the two above. The bootstrap's state bucket is a data
+bucket with one documented lifecycle difference: its current objects never expire (`Lifecycle(expiration_days=None)`),
+old versions are kept by count as well as by age. A bucket in another region (a DR replica) is no exception: `region`
+manages it there, with a key and a log bucket of that region.
+
+Not an exception: a data bucket may also receive CloudWatch *vended* logs (`vended_logs`, e.g. CloudFront's standard
+logs v2). That delivery supports SSE-KMS ("If the bucket has server-side encryption using a customer managed AWS KMS
+key, you must also add the key policy", CloudWatch Logs user guide, AWS-logs-infrastructure-V2-S3) and needs no ACL,
+so the bucket keeps every hardening above; its policy admits delivery.logs.amazonaws.com for this account's delivery
+sources only, and the key's policy must admit the same (EncryptionKeys(cdn=True) does for the logs key).
 """
 
 from __future__ import annotations
@@ -128,6 +135,14 @@ class ElbAccessLogTarget:
 LogTarget = ServerAccessLogTarget | ElbAccessLogTarget
 
 
+@dataclass(frozen=True)
+class VendedLogDelivery:
+    """This data bucket also receives CloudWatch vended logs (delivery.logs.amazonaws.com); SSE-KMS stays."""
+
+    source_region: str
+    """Region of the delivery sources allowed to write (aws:SourceArn), e.g. us-east-1 for CloudFront."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class SecureBucketArgs:
     """Inputs of SecureBucket."""
@@ -148,6 +163,8 @@ class SecureBucketArgs:
     """The documented SSE-S3 exception: the log delivery this bucket receives. Default None (a data bucket)."""
     object_lock: ObjectLock | None = None
     """Object Lock default retention; default none."""
+    vended_logs: VendedLogDelivery | None = None
+    """Admit CloudWatch vended-log delivery (a data bucket only); default none."""
     removal_policy: RemovalPolicy = "retain"
     """retain (default): Pulumi protect and retain_on_delete; destroy: the bucket goes with the stack."""
     force_destroy: bool = False
@@ -157,11 +174,18 @@ class SecureBucketArgs:
     bucket's ARN and appended after the hardening denies; default none."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for the bucket; its Name defaults to the bucket prefix."""
+    region: str | None = None
+    """Manage the bucket and all its configuration in this region instead of the provider's (pulumi-aws v7's
+    per-resource `region`), e.g. a DR replica. Default: the provider's region. Its kms_key and access-log bucket must
+    be in the same region (S3 encrypts with a key of the bucket's region; server access logs are delivered within a
+    region)."""
 
     def __post_init__(self) -> None:
         if (self.kms_key is None) == (self.log_target is None):
             raise ValueError(f"SecureBucketArgs({self.bucket_prefix!r}): set kms_key (a data bucket, SSE-KMS) or "
                              "log_target (a log-delivery bucket, SSE-S3), exactly one")
+        if self.vended_logs is not None and self.kms_key is None:
+            raise ValueError(f"SecureBucketArgs({self.bucket_prefix!r}): vended logs go to a data bucket (kms_key)")
         if self.access_logs is not None and isinstance(self.log_target, ServerAccessLogTarget):
             raise ValueError(f"SecureBucketArgs({self.bucket_prefix!r}): a server-access-log target does not log "
                              "into another bucket")
@@ -186,6 +210,8 @@ class SecureBucket(pulumi.ComponentResource):
     versioning: aws.s3.BucketVersioning
     policy: aws.s3.BucketPolicy
     """What a log-delivering service must wait for (ELB checks its write access when logging is enabled)."""
+    object_lock: aws.s3.BucketObjectLockConfiguration | None = None
+    """The default retention (None without Object Lock): a replication into this bucket waits for it."""
 
     def __init__(self, name: str, args: SecureBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("maratron:storage:SecureBucket", name, None, opts)
@@ -198,18 +224,19 @@ class SecureBucket(pulumi.ComponentResource):
             # Object Lock can only be switched on when the bucket is created; the retention is set below.
             object_lock_enabled=True if args.object_lock else None,
             force_destroy=args.force_destroy,
+            region=args.region,
             tags={"Name": args.bucket_prefix.rstrip("-"), **args.tags},
             # Retained: a `pulumi destroy` or a replacement never takes the bucket (or its contents) with it.
             opts=pulumi.ResourceOptions(parent=self, protect=retain, retain_on_delete=retain),
         )
         child = pulumi.ResourceOptions(parent=self.bucket)
         self.versioning = aws.s3.BucketVersioning(
-            name, bucket=self.bucket.id,
+            name, bucket=self.bucket.id, region=args.region,
             versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
             opts=child,
         )
         aws.s3.BucketServerSideEncryptionConfiguration(
-            name, bucket=self.bucket.id,
+            name, bucket=self.bucket.id, region=args.region,
             rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
                 apply_server_side_encryption_by_default=self._default_encryption(),
                 bucket_key_enabled=True if args.kms_key else None,
@@ -218,24 +245,24 @@ class SecureBucket(pulumi.ComponentResource):
             opts=child,
         )
         public_access_block = aws.s3.BucketPublicAccessBlock(
-            name, bucket=self.bucket.id,
+            name, bucket=self.bucket.id, region=args.region,
             block_public_acls=True, block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True,
             opts=child,
         )
         ownership = aws.s3.BucketOwnershipControls(
-            name, bucket=self.bucket.id,
+            name, bucket=self.bucket.id, region=args.region,
             rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),  # ACLs off
             opts=child,
         )
         self.policy = aws.s3.BucketPolicy(
-            name, bucket=self.bucket.id, policy=policy_json(self._policy_statements()),
+            name, bucket=self.bucket.id, region=args.region, policy=policy_json(self._policy_statements()),
             # PutBucketPolicy and PutPublicAccessBlock on one bucket race ("conflicting conditional operation").
             opts=pulumi.ResourceOptions(parent=self.bucket, depends_on=[public_access_block, ownership]),
         )
         self._lifecycle()
         if args.object_lock is not None:
-            aws.s3.BucketObjectLockConfiguration(
-                name, bucket=self.bucket.id, object_lock_enabled="Enabled",
+            self.object_lock = aws.s3.BucketObjectLockConfiguration(
+                name, bucket=self.bucket.id, region=args.region, object_lock_enabled="Enabled",
                 rule=aws.s3.BucketObjectLockConfigurationRuleArgs(
                     default_retention=aws.s3.BucketObjectLockConfigurationRuleDefaultRetentionArgs(
                         mode=args.object_lock.mode, days=args.object_lock.days)),
@@ -243,7 +270,7 @@ class SecureBucket(pulumi.ComponentResource):
             )
         if args.access_logs is not None:
             aws.s3.BucketLogging(
-                name, bucket=self.bucket.id, target_bucket=args.access_logs.bucket.id,
+                name, bucket=self.bucket.id, region=args.region, target_bucket=args.access_logs.bucket.id,
                 target_prefix=args.access_logs.prefix,
                 # Date-partitioned keys: Athena can prune by day when someone asks "who read this object?".
                 target_object_key_format=aws.s3.BucketLoggingTargetObjectKeyFormatArgs(
@@ -306,7 +333,30 @@ class SecureBucket(pulumi.ComponentResource):
             statements += self._elb_log_delivery(target)
         if self._args.policy_grants is not None:
             statements += self._args.policy_grants(self.bucket.arn)
+        if self._args.vended_logs is not None:
+            statements += self._vended_log_delivery(self._args.vended_logs)
         return statements
+
+    def _vended_log_delivery(self, delivery: VendedLogDelivery) -> list[dict[str, Any]]:
+        """The statements CloudWatch would otherwise append itself (AWSLogDeliveryWrite / AWSLogDeliveryAclCheck,
+        CloudWatch Logs user guide, AWS-logs-infrastructure-V2-S3), written here so that nothing edits this policy
+        behind Pulumi's back, and scoped to this account's delivery sources in `source_region`."""
+        ctx = self._args.context
+        condition = {
+            "StringEquals": {"aws:SourceAccount": ctx.account_id},
+            "ArnLike": {"aws:SourceArn": f"arn:{ctx.partition}:logs:{delivery.source_region}:{ctx.account_id}:"
+                                          "delivery-source:*"},
+        }
+        principal = {"Service": "delivery.logs.amazonaws.com"}
+        return [{
+            "Sid": "AWSLogDeliveryWrite", "Effect": "Allow", "Principal": principal, "Action": "s3:PutObject",
+            "Resource": self._objects(),
+            "Condition": {**condition, "StringEquals": {**condition["StringEquals"],
+                                                        "s3:x-amz-acl": "bucket-owner-full-control"}},
+        }, {
+            "Sid": "AWSLogDeliveryAclCheck", "Effect": "Allow", "Principal": principal,
+            "Action": ["s3:GetBucketAcl", "s3:ListBucket"], "Resource": self.bucket.arn, "Condition": condition,
+        }]
 
     def _kms_upload_statements(self) -> list[dict[str, Any]]:
         """Deny every upload that would store an object other than SSE-KMS with exactly this bucket's key.
@@ -363,13 +413,14 @@ class SecureBucket(pulumi.ComponentResource):
 
     def _elb_log_delivery(self, target: ElbAccessLogTarget) -> list[dict[str, Any]]:
         ctx = self._args.context
+        region = self._args.region or ctx.region
         resource = self._objects(f"{target.prefix}/AWSLogs/{ctx.account_id}/*")
         statements: list[dict[str, Any]] = [{
             "Sid": "ElbLogDelivery", "Effect": "Allow", "Principal": {"Service": ELB_LOG_DELIVERY},
             "Action": "s3:PutObject", "Resource": resource,
         }]
-        if ctx.region in LEGACY_ELB_LOG_REGIONS:
-            elb_account = aws.elb.get_service_account(region=ctx.region)
+        if region in LEGACY_ELB_LOG_REGIONS:
+            elb_account = aws.elb.get_service_account(region=region)
             statements.append({
                 "Sid": "ElbLogDeliveryRegionalAccount", "Effect": "Allow", "Principal": {"AWS": elb_account.arn},
                 "Action": "s3:PutObject", "Resource": resource,
@@ -402,7 +453,7 @@ class SecureBucket(pulumi.ComponentResource):
             expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(expired_object_delete_marker=True),
         )]
         return aws.s3.BucketLifecycleConfiguration(
-            self._name, bucket=self.bucket.id, rules=rules,
+            self._name, bucket=self.bucket.id, region=self._args.region, rules=rules,
             # Noncurrent-version rules need versioning in place.
             opts=pulumi.ResourceOptions(parent=self.bucket, depends_on=[self.versioning]),
         )

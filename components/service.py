@@ -28,6 +28,7 @@ from components.cluster import Cluster
 from components.connection_budget import DEPLOYMENT_MAXIMUM_PERCENT
 from components.connections import Connections
 from components.constants import FARGATE_PLATFORM_VERSION, HEALTH_CHECK_PATH
+from components.observability import ServiceWatch
 from components.settings import Rules, require_valid, section, setting
 from components.task import FargateTask, FargateTaskArgs, HealthCheck, HealthCheckTool, TaskSize, health_check_command
 
@@ -282,6 +283,11 @@ class FargateService(pulumi.ComponentResource):
     def task_definition_arn(self) -> pulumi.Output[str]:
         """The task definition this update deploys (the release gate compares the running service against it)."""
         return self.task.task_definition.arn
+
+    @property
+    def watch(self) -> ServiceWatch:
+        """What Observability alarms on: this service in its cluster."""
+        return ServiceWatch(self._args.cluster.cluster.name, self.service.name)
 
     @property
     def connections(self) -> Connections:

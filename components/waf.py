@@ -1,4 +1,11 @@
-"""WAFv2 web ACL in front of the ALB: per-IP rate limits from the seed plus AWS managed protections.
+"""WAFv2 web ACL at the internet edge: per-IP rate limits from the seed plus AWS managed protections.
+
+Where it sits (`scope`): REGIONAL, associated with the ALB, when the ALB is the front door; CLOUDFRONT, in the
+distribution's configuration, when the CDN is on. A CLOUDFRONT-scope ACL "must use the Region US East (N. Virginia)"
+for itself "and any resources used in the web ACL" (AWS WAF developer guide, how-aws-waf-works-resources), so the
+ACL, its log group (with a key from that Region) and its logging configuration are created there, and its metrics
+carry no Region dimension ("Required for all protected resource types except for Amazon CloudFront distributions",
+AWS WAF developer guide, monitoring-cloudwatch).
 
 Rules, in evaluation order (priorities leave gaps so a rule can be inserted without renumbering):
 
@@ -10,10 +17,15 @@ Rules, in evaluation order (priorities leave gaps so a rule can be inserted with
     60 bad-inputs      AWSManagedRulesKnownBadInputsRuleSet    Log4Shell, Java deserialization, localhost Host headers
     70 sqli            AWSManagedRulesSQLiRuleSet              SQL injection (Prisma parameterizes; this is depth)
 
-Rate limits count per source IP (the ALB is the first hop, so the connection address is the client's). Clients behind
-one NAT share a budget; that is why these are edge ceilings, and the seed's per-*user* limits stay in the app
-(RATE_LIMIT_REQUESTS_PER_MINUTE / RATE_LIMIT_AI_REQUESTS_PER_MINUTE). Rate rules answer 429 so clients back off
-instead of treating the block as a permanent 403.
+Rate limits count per source IP: the connection address of the first AWS hop, which is the viewer's own address in
+both shapes (a regional ACL on the ALB sees the client directly; a CLOUDFRONT ACL evaluates at the edge, before
+CloudFront adds itself). What would be wrong is a regional ACL on an ALB *behind* CloudFront: "the web request origin
+will contain the address of the last proxy" (AWS WAF developer guide, waf-rule-statement-forwarded-ip-address), i.e.
+a CloudFront edge shared by every viewer, and X-Forwarded-For does not fix it, as "AWS WAF only evaluates the first IP
+address found in the specified HTTP header", which the client writes. That is why the ACL moves with the front door
+instead of staying on the ALB. Clients behind one NAT share a budget; that is why these are edge ceilings, and the
+seed's per-*user* limits stay in the app (RATE_LIMIT_REQUESTS_PER_MINUTE / RATE_LIMIT_AI_REQUESTS_PER_MINUTE). Rate
+rules answer 429 so clients back off instead of treating the block as a permanent 403.
 
 Logs go to CloudWatch (`aws-waf-logs-<prefix>`, CMK-encrypted) with the Authorization and Cookie headers redacted:
 they carry session tokens and must never sit in a log group.
@@ -24,15 +36,17 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import pulumi
 import pulumi_aws as aws
 
 from components.base import AwsContext, named_tags, policy_json
-from components.constants import PROJECT
+from components.constants import EDGE_REGION, PROJECT
+from components.observability import WafWatch
 from components.settings import Rules, require_valid, setting
 
+Scope = Literal["REGIONAL", "CLOUDFRONT"]
 RATE_WINDOWS = (60, 120, 300, 600)
 MIN_RATE_LIMIT = 10
 REDACTED_HEADERS = ("authorization", "cookie")
@@ -128,12 +142,14 @@ class WebFirewallArgs:
 
     context: AwsContext
     """Account, partition and region (the log delivery policy is scoped to them)."""
-    load_balancer_arn: pulumi.Input[str]
-    """The ALB the web ACL protects."""
+    load_balancer_arn: pulumi.Input[str] | None
+    """The ALB the web ACL protects (REGIONAL); None for CLOUDFRONT (the distribution names the ACL)."""
     log_key: aws.kms.Key
-    """CMK for the WAF log group (EncryptionKeys.logs)."""
+    """CMK for the WAF log group, in the ACL's Region (EncryptionKeys.logs; EncryptionKeys.edge for CLOUDFRONT)."""
     log_retention_days: int
     """Retention of the WAF log group."""
+    scope: Scope = "REGIONAL"
+    """REGIONAL (default: associated with the ALB) or CLOUDFRONT (created in us-east-1, named by a distribution)."""
     settings: WafSettings = field(default_factory=WafSettings)
     """Rate limits, their paths and window; default: the seed's 60/min on /api/, 10/min on /api/chat, 1000/min
     blanket."""
@@ -144,6 +160,20 @@ class WebFirewallArgs:
 
     def __post_init__(self) -> None:
         require_valid(self.settings)
+        if (self.scope == "REGIONAL") != (self.load_balancer_arn is not None):
+            raise ValueError("WebFirewallArgs: a REGIONAL web ACL protects load_balancer_arn; a CLOUDFRONT one takes "
+                             "none (the distribution names it)")
+
+    @property
+    def region(self) -> str:
+        """The ACL's Region: the stack's, or us-east-1 for CLOUDFRONT."""
+        return EDGE_REGION if self.scope == "CLOUDFRONT" else self.context.region
+
+    @property
+    def region_override(self) -> str | None:
+        """The `region` argument of the ACL's resources: set only when it differs from the stack's (an explicit
+        region equal to the provider's would still be a diff on existing resources)."""
+        return None if self.region == self.context.region else self.region
 
 
 def _path_statement(prefix: str) -> dict[str, Any]:
@@ -166,7 +196,7 @@ def scope_down(prefixes: Sequence[str]) -> dict[str, Any] | None:
 
 
 class WebFirewall(pulumi.ComponentResource):
-    """A REGIONAL WAFv2 web ACL with rate limits and managed rule groups, associated with the ALB and logged."""
+    """A WAFv2 web ACL with rate limits and managed rule groups, on the ALB or a distribution, and logged."""
 
     web_acl: aws.wafv2.WebAcl
     log_group: aws.cloudwatch.LogGroup
@@ -189,8 +219,9 @@ class WebFirewall(pulumi.ComponentResource):
         self.web_acl = aws.wafv2.WebAcl(
             f"{name}-acl",
             name=prefix,
-            description=f"{prefix}: rate limits and AWS managed rules in front of the public ALB",
-            scope="REGIONAL",
+            description=f"{prefix}: rate limits and AWS managed rules at the internet edge",
+            scope=args.scope,
+            region=args.region_override,
             default_action=aws.wafv2.WebAclDefaultActionArgs(allow=aws.wafv2.WebAclDefaultActionAllowArgs()),
             rules=rules,
             custom_response_bodies=[aws.wafv2.WebAclCustomResponseBodyArgs(
@@ -202,12 +233,13 @@ class WebFirewall(pulumi.ComponentResource):
             tags=named_tags(args.tags, f"{prefix}-waf"),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        aws.wafv2.WebAclAssociation(
-            f"{name}-alb",
-            resource_arn=args.load_balancer_arn,
-            web_acl_arn=self.web_acl.arn,
-            opts=pulumi.ResourceOptions(parent=self.web_acl),
-        )
+        if args.load_balancer_arn is not None:
+            aws.wafv2.WebAclAssociation(
+                f"{name}-alb",
+                resource_arn=args.load_balancer_arn,
+                web_acl_arn=self.web_acl.arn,
+                opts=pulumi.ResourceOptions(parent=self.web_acl),
+            )
         self.log_group = self._logging()
         self.register_outputs({"webAclArn": self.web_acl.arn, "logGroup": self.log_group.name})
 
@@ -215,6 +247,20 @@ class WebFirewall(pulumi.ComponentResource):
     def metric_name(self) -> str:
         """The ACL's visibility metric name: the `WebACL` dimension of its AWS/WAFV2 metrics (alarms, dashboards)."""
         return self._args.name_prefix
+
+    @property
+    def watch(self) -> WafWatch:
+        """What Observability alarms on: the ACL's metrics (in us-east-1, without Region, for a CLOUDFRONT one)."""
+        return WafWatch(self.metric_name, cloudfront=self.scope == "CLOUDFRONT")
+
+    @property
+    def scope(self) -> Scope:
+        return self._args.scope
+
+    @property
+    def region(self) -> str:
+        """Where the ACL, its logs and its metrics are."""
+        return self._args.region
 
     # --- parts --------------------------------------------------------------------------------------------------
 
@@ -256,10 +302,12 @@ class WebFirewall(pulumi.ComponentResource):
     def _logging(self) -> aws.cloudwatch.LogGroup:
         args = self._args
         ctx = args.context
+        region = args.region_override
         parent = pulumi.ResourceOptions(parent=self.web_acl)
         group = aws.cloudwatch.LogGroup(
             f"{self._name}-logs",
             name=f"aws-waf-logs-{args.name_prefix}",  # WAF only delivers to groups named aws-waf-logs-*
+            region=region,
             retention_in_days=args.log_retention_days,
             kms_key_id=args.log_key.arn,
             tags=named_tags(args.tags, f"{args.name_prefix}-waf-logs"),
@@ -270,6 +318,7 @@ class WebFirewall(pulumi.ComponentResource):
         delivery = aws.cloudwatch.LogResourcePolicy(
             f"{self._name}-logs",
             policy_name=f"{args.name_prefix}-waf-log-delivery",
+            region=region,
             policy_document=policy_json([{
                 "Sid": "WafLogDelivery",
                 "Effect": "Allow",
@@ -278,7 +327,7 @@ class WebFirewall(pulumi.ComponentResource):
                 "Resource": group.arn.apply(lambda arn: f"{arn}:*"),
                 "Condition": {
                     "StringEquals": {"aws:SourceAccount": ctx.account_id},
-                    "ArnLike": {"aws:SourceArn": ctx.arn("logs", "*")},
+                    "ArnLike": {"aws:SourceArn": f"arn:{ctx.partition}:logs:{args.region}:{ctx.account_id}:*"},
                 },
             }]),
             opts=pulumi.ResourceOptions(parent=group),
@@ -286,6 +335,7 @@ class WebFirewall(pulumi.ComponentResource):
         aws.wafv2.WebAclLoggingConfiguration(
             f"{self._name}-logs",
             resource_arn=self.web_acl.arn,
+            region=region,
             log_destination_configs=[group.arn],
             redacted_fields=[{"single_header": {"name": header}} for header in REDACTED_HEADERS],
             opts=pulumi.ResourceOptions(parent=group, depends_on=[delivery]),

@@ -13,17 +13,21 @@ Lines fall in three categories:
   storage, ElastiCache nodes, S3, ECR images;
 - overhead: the fixed monthly charges of what the platform costs around that capacity, as the target names it — NAT
   gateways (and their public IPv4), VPC endpoints, WAF web ACLs and rules, KMS keys, secrets, alarms, dashboards, DNS
-  zones, RDS Proxy;
-- usage: what grows with traffic rather than with the design (the lead's definition) — GB through NAT gateways and
-  endpoints, WAF and KMS requests, log ingestion and archive, function invocations and workflow transitions (assumed
-  volumes). It is reported on its own line and left out of the ratio: it is a function of how busy and chatty the
-  apps are, not of the layout.
+  zones, RDS Proxy, S3 replication metrics, CloudFront's additional-metrics subscription, and the runs of scheduled
+  tasks (backup job, restore drill: a fixed schedule, an assumed duration per run);
+- usage: what grows with traffic or data rather than with the design (the lead's definition: overhead is the fixed
+  monthly charge of the overhead parts; per-request and per-GB charges are usage, with stated assumptions) — GB
+  through NAT gateways and endpoints, WAF and KMS requests, log ingestion and archive, function invocations and
+  workflow transitions, bytes copied to another region, CloudFront requests and data transfer, data sent to the
+  internet (assumed volumes). It is reported on its own line and left out of the ratio: it is a function of how busy
+  the apps are and how much data they keep, not of the layout.
 Targets: prod overhead <= 25% of capacity; dev total <= $150/month.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 import textwrap
@@ -64,8 +68,21 @@ class Assumptions:
     """GB of images kept per ECR repository (the lifecycle policy bounds it)."""
     kms_10k_requests_per_key: float
     """KMS API requests per key, in tens of thousands (S3 bucket keys and RDS/ElastiCache data keys keep it low)."""
+    replication_gb_per_bucket: float = 0
+    """GB of new objects S3 replicates out of each replicated bucket (dumps and archive copies written that month)."""
     scheduled_task_hours_per_run: float = 0.25
-    """How long one run of a scheduled Fargate task (the pg_dump backup) lasts, in hours."""
+    """How long one run of a scheduled Fargate task (backup job, restore drill) lasts, in hours."""
+    drill_download_gb_per_run: float = 0
+    """GB the restore drill reads from the DR region per run (the newest dump), across regions and the NAT."""
+    web_million_requests: float = 0
+    """Viewer requests to the app per month, in millions (what CloudFront bills per request)."""
+    web_gb_out: float = 0
+    """GB the app sends to viewers per month (pages, assets, API, streams): CloudFront's data out, or, without the
+    CDN, the ALB's data out to the internet."""
+    web_gb_in: float = 0
+    """GB viewers send (request bodies, uploads) that CloudFront forwards to the origin."""
+    cdn_log_gb: float = 0
+    """GB of CloudFront access logs delivered per month (Parquet)."""
     log_gb_by_name: tuple[tuple[str, float], ...] = ()
     """GB ingested by log groups whose name (resource or group name) contains the text; the first match wins."""
     function_invocations: float = 100
@@ -82,23 +99,31 @@ FEW_LOGS: tuple[tuple[str, float], ...] = (
     ("/ecs/backup", 0.01),  # the backup job: about 20 lines per run, 4 runs a day
     ("/lambda/", 0.01),  # db-admin and redis-rotation: a few lines per rotation step
     ("/states/", 0.01),  # the redeploy workflow logs errors only
+    ("restore-drill", 0.01),  # the daily restore drill: a few dozen lines per run
 )
 """Log groups that are small whatever the traffic; without an entry they would be priced like a busy service's."""
 
 ASSUMPTIONS: dict[str, Assumptions] = {
+    # Traffic: 40 KB per request on average (pages, hashed assets, JSON, streamed answers), as prod's 30 M requests
+    # and 1.2 TB; uploads are small (chat messages, profile edits); ~300 bytes of Parquet log per request.
     "dev": Assumptions(nat_gb_per_gateway=20, interface_endpoint_gb_per_endpoint=2, alb_average_lcu=0.5,
                        waf_million_requests=0.5, log_gb_per_group=1, s3_gb_per_bucket=5, ecr_gb_per_repository=2,
-                       kms_10k_requests_per_key=1, scheduled_task_hours_per_run=0.1,
+                       kms_10k_requests_per_key=1, scheduled_task_hours_per_run=0.1, web_million_requests=0.5,
+                       web_gb_out=20, web_gb_in=0.5, cdn_log_gb=0.15,
                        log_gb_by_name=(("flow-logs", 2), ("upgrade", 0.01), ("postgresql", 0.5), ("waf", 0.5),
                                        *FEW_LOGS)),
     "staging": Assumptions(nat_gb_per_gateway=30, interface_endpoint_gb_per_endpoint=5, alb_average_lcu=1,
                            waf_million_requests=2, log_gb_per_group=3, s3_gb_per_bucket=20, ecr_gb_per_repository=5,
-                           kms_10k_requests_per_key=3, scheduled_task_hours_per_run=0.2,
+                           kms_10k_requests_per_key=3, replication_gb_per_bucket=10, scheduled_task_hours_per_run=0.2,
+                           drill_download_gb_per_run=0.5, web_million_requests=2, web_gb_out=80, web_gb_in=2,
+                           cdn_log_gb=0.6,
                            log_gb_by_name=(("flow-logs", 5), ("upgrade", 0.01), ("postgresql", 1), ("waf", 2),
                                            *FEW_LOGS)),
     "prod": Assumptions(nat_gb_per_gateway=100, interface_endpoint_gb_per_endpoint=20, alb_average_lcu=5,
                         waf_million_requests=30, log_gb_per_group=20, s3_gb_per_bucket=200, ecr_gb_per_repository=10,
-                        kms_10k_requests_per_key=20, scheduled_task_hours_per_run=0.5,
+                        kms_10k_requests_per_key=20, replication_gb_per_bucket=50, scheduled_task_hours_per_run=0.5,
+                        drill_download_gb_per_run=2, web_million_requests=30, web_gb_out=1200, web_gb_in=20,
+                        cdn_log_gb=9,
                         log_gb_by_name=(("flow-logs", 30), ("upgrade", 0.01), ("postgresql", 5), ("waf", 10),
                                         ("db-proxy", 1), *FEW_LOGS)),
     # The account foundation (bootstrap/): state objects are megabytes, access logs small; the repositories hold the
@@ -140,6 +165,10 @@ FREE_TYPES = frozenset({
     "aws:acm/certificate:Certificate", "aws:acm/certificateValidation:CertificateValidation",
     "aws:route53/record:Record",
     "aws:wafv2/webAclAssociation:WebAclAssociation",
+    "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy", "aws:cloudfront/cachePolicy:CachePolicy",
+    "aws:cloudfront/originRequestPolicy:OriginRequestPolicy",
+    "aws:cloudwatch/logDeliverySource:LogDeliverySource",
+    "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination",
     "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
     "aws:secretsmanager/secretVersion:SecretVersion", "aws:secretsmanager/secretPolicy:SecretPolicy",
     "aws:secretsmanager/secretRotation:SecretRotation",
@@ -155,6 +184,7 @@ FREE_TYPES = frozenset({
     "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
     "aws:s3/bucketNotification:BucketNotification", "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration",
     "aws:ecr/lifecyclePolicy:LifecyclePolicy", "aws:ecr/repositoryPolicy:RepositoryPolicy",
+    "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate",
     "aws:sns/topic:Topic", "aws:sns/topicSubscription:TopicSubscription", "aws:sns/topicPolicy:TopicPolicy",
     "aws:cloudwatch/logResourcePolicy:LogResourcePolicy",
     "aws:cloudwatch/eventRule:EventRule", "aws:cloudwatch/eventTarget:EventTarget",
@@ -273,11 +303,16 @@ class _Pricer:
             "aws:cloudwatch/logGroup:LogGroup": self.log_group,
             "aws:ecr/repository:Repository": self.ecr_repository,
             "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration": self.registry_scanning,
+            "aws:ecr/replicationConfiguration:ReplicationConfiguration": self.registry_replication,
             "aws:route53/zone:Zone": self.route53_zone,
+            "aws:s3/bucketReplicationConfig:BucketReplicationConfig": self.bucket_replication,
             "aws:scheduler/schedule:Schedule": self.scheduled_task,
             "aws:rds/proxy:Proxy": self.rds_proxy,
             "aws:lambda/function:Function": self.lambda_function,
             "aws:sfn/stateMachine:StateMachine": self.state_machine,
+            "aws:cloudfront/distribution:Distribution": self.distribution,
+            "aws:cloudfront/monitoringSubscription:MonitoringSubscription": self.monitoring_subscription,
+            "aws:cloudwatch/logDelivery:LogDelivery": self.log_delivery,
         }
 
     def add(self, r: Resource, category: Category, what: str, usd: float, assumed: bool = False) -> None:
@@ -310,30 +345,6 @@ class _Pricer:
                  desired * vcpu * vcpu_usd * self.hours)
         self.add(r, CAPACITY, f"{desired} tasks × {_n(memory_gb)} GB × {self.hours} h × ${gb_usd:g}",
                  desired * memory_gb * gb_usd * self.hours)
-
-    def scheduled_task(self, r: Resource) -> None:
-        """A schedule that runs a Fargate task: runs per month x assumed duration x the task's size (usage), plus its
-        ephemeral storage beyond the free 20 GiB. A schedule with any other target costs nothing here."""
-        ecs = (r.plain("target") or {}).get("ecsParameters")
-        if not ecs:
-            return
-        runs = _runs_per_month(str(r.plain("scheduleExpression") or ""), self.hours)
-        task = next((t for t in self.run.of_type("aws:ecs/taskDefinition:TaskDefinition")
-                     if t.urn in r.property_dependencies.get("target", [])), None)
-        if task is None or runs is None:
-            raise NotPricedError("its task definition or schedule expression is not readable")
-        hours = runs * self.a.scheduled_task_hours_per_run
-        arch = "arm64" if str((task.plain("runtimePlatform") or {}).get("cpuArchitecture", "")).upper() == "ARM64" \
-            else "x86_64"
-        vcpu, gb = float(task.plain("cpu")) / 1024, float(task.plain("memory")) / 1024
-        compute = vcpu * self.table.usd(f"fargate.vcpu_hour.{arch}") + gb * self.table.usd(f"fargate.gb_hour.{arch}")
-        self.add(r, USAGE, f"assumed {_n(runs)} runs × {_n(self.a.scheduled_task_hours_per_run)} h × "
-                 f"({_n(vcpu)} vCPU + {_n(gb)} GB {arch})", hours * compute, assumed=True)
-        extra = max(0, int((task.plain("ephemeralStorage") or {}).get("sizeInGib") or 20) - 20)
-        if extra:
-            usd = self.table.usd("fargate.ephemeral_gb_hour")
-            self.add(r, USAGE, f"assumed {_n(hours)} h × {extra} GB ephemeral storage beyond 20 × ${usd:g}",
-                     hours * extra * usd, assumed=True)
 
     def _task_definition(self, service: Resource) -> Resource | None:
         urns = set(service.property_dependencies.get("taskDefinition", []))
@@ -386,7 +397,11 @@ class _Pricer:
         usd = self.table.usd("rds.backup_storage_gb_month")
         region = r.plain("region") or "another region"
         self.add(r, CAPACITY, f"assumed {gb} GB (one full copy of the source) of backups in {region} × ${usd:g} "
-                 "(us-east-1 rate; plus inter-region transfer of changes, not priced)", float(gb) * usd, assumed=True)
+                 "(us-east-1 rate)", float(gb) * usd, assumed=True)
+        # "DB snapshot copy charges apply to the data transfer": snapshots and logs cross regions every day.
+        transfer = self.table.usd("s3.inter_region_transfer_gb")
+        self.add(r, USAGE, f"assumed {gb} GB a month of snapshot and log copies to {region} × ${transfer:g} "
+                 "(inter-region transfer)", float(gb) * transfer, assumed=True)
 
     def elasticache_group(self, r: Resource) -> None:
         node = r.plain("nodeType")
@@ -412,9 +427,25 @@ class _Pricer:
                  nodes * usd * factor * self.hours)
 
     def s3_bucket(self, r: Resource) -> None:
-        usd = self.table.usd("s3.standard.storage_gb_month")
+        storage_class = self._replica_storage_class(r)
+        key = {"STANDARD_IA": "s3.standard_ia.storage_gb_month", "GLACIER_IR": "s3.glacier_ir.storage_gb_month"}.get(
+            storage_class, "s3.standard.storage_gb_month")
+        usd = self.table.usd(key)
         gb = self.a.s3_gb_per_bucket
-        self.add(r, CAPACITY, f"assumed {_n(gb)} GB Standard × ${usd:g}", gb * usd, assumed=True)
+        where = f" in {r.plain('region')}" if r.plain("region") else ""
+        label = {"STANDARD_IA": "Standard-IA replicas", "GLACIER_IR": "Glacier IR replicas"}.get(storage_class,
+                                                                                               "Standard")
+        self.add(r, CAPACITY, f"assumed {_n(gb)} GB {label}{where} × ${usd:g}", gb * usd, assumed=True)
+
+    def _replica_storage_class(self, bucket: Resource) -> str:
+        """The storage class a replication rule writes into this bucket ("" when it is no replica)."""
+        arn = bucket.outputs.get("arn")
+        for config in self.run.of_type("aws:s3/bucketReplicationConfig:BucketReplicationConfig"):
+            for rule in config.plain("rules") or []:
+                destination = rule.get("destination") or {}
+                if destination.get("bucket") == arn:
+                    return str(destination.get("storageClass") or "STANDARD")
+        return ""
 
     # --- overhead --------------------------------------------------------------------------------------------------
 
@@ -451,6 +482,40 @@ class _Pricer:
         if not r.plain("internal", False):
             nodes = len(r.plain("subnets") or []) or len(r.plain("subnetMappings") or []) or 2
             self.hourly(r, CAPACITY, "public_ipv4.hour", nodes, "public IPv4 (one per AZ node)")
+            if not self._behind_a_distribution(r):  # behind CloudFront, origin fetches from an ELB are free
+                usd = self.table.usd("ec2.data_out_internet_gb")
+                gb = self.a.web_gb_out
+                self.add(r, USAGE, f"assumed {_n(gb)} GB to viewers over the internet × ${usd:g}", gb * usd,
+                         assumed=True)
+
+    def _behind_a_distribution(self, r: Resource) -> bool:
+        return any(r.urn in d.property_dependencies.get("origins", [])
+                   for d in self.run.of_type("aws:cloudfront/distribution:Distribution"))
+
+    # --- CDN: the distribution's requests and transfer are usage; its additional metrics a fixed overhead ---------
+
+    def distribution(self, r: Resource) -> None:
+        rates = "NA/EU rates" + ("" if r.plain("priceClass") == "PriceClass_100" else
+                                 " (other price classes add dearer edges)")
+        requests = self.table.usd("cloudfront.https_10k_requests.na_eu")
+        million = self.a.web_million_requests
+        self.add(r, USAGE, f"assumed {_n(million)} M HTTPS requests × ${requests:g}/10k, {rates}",
+                 million * 100 * requests, assumed=True)
+        out = self.table.usd("cloudfront.data_out_gb.na_eu")
+        self.add(r, USAGE, f"assumed {_n(self.a.web_gb_out)} GB to viewers × ${out:g}", self.a.web_gb_out * out,
+                 assumed=True)
+        origin = self.table.usd("cloudfront.origin_out_gb.na_eu")
+        self.add(r, USAGE, f"assumed {_n(self.a.web_gb_in)} GB forwarded to the origin × ${origin:g} (fetches "
+                 "from the ALB are free)", self.a.web_gb_in * origin, assumed=True)
+
+    def monitoring_subscription(self, r: Resource) -> None:
+        usd = self.table.usd("cloudwatch.custom_metric_month")
+        self.add(r, OVERHEAD, f"8 additional CloudFront metrics × ${usd:g} (fixed per distribution)", 8 * usd)
+
+    def log_delivery(self, r: Resource) -> None:
+        usd = self.table.usd("cloudwatch.vended_logs.s3_delivery_gb")
+        gb = self.a.cdn_log_gb
+        self.add(r, USAGE, f"assumed {_n(gb)} GB of access logs delivered to S3 × ${usd:g}", gb * usd, assumed=True)
 
     def web_acl(self, r: Resource) -> None:
         rules = len(r.plain("rules") or [])
@@ -509,6 +574,16 @@ class _Pricer:
         gb = self.a.ecr_gb_per_repository
         self.add(r, CAPACITY, f"assumed {_n(gb)} GB images × ${usd:g}", gb * usd, assumed=True)
 
+    def registry_replication(self, r: Resource) -> None:
+        """Registry replication to the DR region: the replicas are stored there at the ECR storage rate (the
+        repositories' assumed size per destination); the copy itself is inter-region transfer (usage)."""
+        rules = (r.plain("replicationConfiguration") or {}).get("rules") or []
+        destinations = sum(len(rule.get("destinations") or []) for rule in rules)
+        repositories = len(self.run.of_type("aws:ecr/repository:Repository"))
+        gb = destinations * repositories * self.a.ecr_gb_per_repository
+        usd = self.table.usd("ecr.storage_gb_month")
+        self.add(r, CAPACITY, f"assumed {_n(gb)} GB of replicated images × ${usd:g}", gb * usd, assumed=True)
+
     def registry_scanning(self, r: Resource) -> None:
         if str(r.plain("scanType") or "BASIC") != "BASIC":
             raise NotPricedError("enhanced scanning is billed by Amazon Inspector per image scanned (not in the "
@@ -516,6 +591,53 @@ class _Pricer:
         # Basic scanning is "provided and billed through Amazon ECR" (Inspector user guide, scanning ECR images);
         # the ECR price list has no per-scan line: storage (priced on the repositories) only.
         self.report.free[r.type] = self.report.free.get(r.type, 0) + 1
+
+    def bucket_replication(self, r: Resource) -> None:
+        """S3 replication: the rule's replication metrics (billed as custom metrics, a fixed monthly charge:
+        overhead) and the replicated bytes (inter-region transfer, plus RTC when on: usage, they grow with data)."""
+        rules = [rule for rule in r.plain("rules") or [] if rule.get("status") == "Enabled"]
+        metrics = sum(1 for rule in rules if ((rule.get("destination") or {}).get("metrics") or {}).get("status")
+                      == "Enabled")
+        if metrics:
+            usd = self.table.usd("cloudwatch.custom_metric_month")
+            self.add(r, OVERHEAD, f"{metrics} rule(s) × 4 replication metrics × ${usd:g} (custom-metric rate)",
+                     metrics * 4 * usd)
+        gb = self.a.replication_gb_per_bucket
+        transfer = self.table.usd("s3.inter_region_transfer_gb")
+        self.add(r, USAGE, f"assumed {_n(gb)} GB replicated to another region × ${transfer:g}", gb * transfer,
+                 assumed=True)
+        rtc = sum(1 for rule in rules if ((rule.get("destination") or {}).get("replicationTime") or {}).get("status")
+                  == "Enabled")
+        if rtc:
+            usd = self.table.usd("s3.replication_time_control_gb")
+            self.add(r, USAGE, f"assumed {_n(gb)} GB × ${usd:g} Replication Time Control", gb * usd, assumed=True)
+
+    def scheduled_task(self, r: Resource) -> None:
+        """A schedule that runs a Fargate task (backup job, restore drill): runs a month × assumed hours per run."""
+        ecs = (r.plain("target") or {}).get("ecsParameters")
+        if not ecs:
+            raise NotPricedError("only schedules that run an ECS task are priced")
+        task = next((t for t in self.run.of_type("aws:ecs/taskDefinition:TaskDefinition")
+                     if t.outputs.get("arn") == ecs.get("taskDefinitionArn")), None)
+        if task is None:
+            raise NotPricedError("its task definition is not among the stack's resources")
+        runs = runs_per_month(str(r.plain("scheduleExpression") or ""), self.hours)
+        hours = runs * self.a.scheduled_task_hours_per_run
+        vcpu = float(task.plain("cpu")) / 1024
+        memory_gb = float(task.plain("memory")) / 1024
+        arch = "arm64" if str((task.plain("runtimePlatform") or {}).get("cpuArchitecture", "")).upper() == "ARM64" \
+            else "x86_64"
+        usd = vcpu * self.table.usd(f"fargate.vcpu_hour.{arch}") + memory_gb * self.table.usd(f"fargate.gb_hour.{arch}")
+        extra_gb = max(0, int((task.plain("ephemeralStorage") or {}).get("sizeInGib") or 20) - 20)
+        usd += extra_gb * self.table.usd("fargate.ephemeral_gb_hour")
+        storage = f" + {extra_gb} GB ephemeral" if extra_gb else ""
+        self.add(r, OVERHEAD, f"{_n(round(runs, 1))} runs × assumed {_n(self.a.scheduled_task_hours_per_run)} h × "
+                 f"({_n(vcpu)} vCPU + {_n(memory_gb)} GB {arch}{storage}) = ${usd:.4f}/h", hours * usd, assumed=True)
+        if any(c.get("command") == ["restore_drill.sh"] for c in _containers(task)):
+            gb = runs * self.a.drill_download_gb_per_run
+            per_gb = self.table.usd("s3.inter_region_transfer_gb") + self.table.usd("natgateway.gb_processed")
+            self.add(r, USAGE, f"assumed {_n(round(gb, 1))} GB of dumps read from the DR region × ${per_gb:g} "
+                     "(inter-region transfer + NAT processing)", gb * per_gb, assumed=True)
 
     def route53_zone(self, r: Resource) -> None:
         usd = self.table.usd("route53.hosted_zone_month")
@@ -556,20 +678,34 @@ class _Pricer:
                  assumed=True)
 
 
+def runs_per_month(expression: str, hours_per_month: float) -> float:
+    """How often an EventBridge Scheduler expression fires in a month: rate(N minutes|hours|days) exactly; a cron
+    with a fixed minute and hour counts as daily (or once per listed weekday); anything else as hourly (an upper
+    bound for the crons this stack uses)."""
+    rate = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", expression)
+    if rate:
+        every_hours = int(rate[1]) * {"minute": 1 / 60, "hour": 1, "day": 24}[rate[2].rstrip("s")]
+        return hours_per_month / every_hours
+    cron = re.fullmatch(r"cron\((\S+) (\S+) (\S+) (\S+) (\S+)(?: (\S+))?\)", expression)
+    if cron and cron[1].isdigit() and cron[2].isdigit():
+        weekdays = cron[5]
+        per_week = 7 if weekdays in ("?", "*") else len(weekdays.split(","))
+        return hours_per_month / 24 / 7 * per_week
+    return hours_per_month
+
+
+def _containers(task: Resource) -> list[dict[str, Any]]:
+    definitions = task.plain("containerDefinitions")
+    if isinstance(definitions, str):
+        try:
+            definitions = json.loads(definitions)
+        except ValueError:
+            return []
+    return [d for d in definitions or [] if isinstance(d, dict)]
+
+
 class NotPricedError(Exception):
     """A resource of a priced type whose particular configuration the table cannot price (e.g. an unlisted class)."""
-
-
-def _runs_per_month(expression: str, hours_per_month: float) -> float | None:
-    """Runs per month of an EventBridge Scheduler expression: rate(N minutes|hours|days); a cron runs daily at least
-    (assumed); at(...) once."""
-    match = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", expression.strip())
-    if match:
-        per_hour = {"minute": 60.0, "hour": 1.0, "day": 1 / 24}[match.group(2).rstrip("s")]
-        return hours_per_month * per_hour / int(match.group(1))
-    if expression.startswith("cron("):
-        return hours_per_month / 24
-    return 1.0 if expression.startswith("at(") else None
 
 
 def _n(value: float) -> str:
@@ -579,10 +715,17 @@ def _n(value: float) -> str:
 def estimate(run: StackRun, table: PriceTable | None = None, assumptions: Assumptions | None = None) -> CostReport:
     """The monthly cost report of one stack run."""
     region = run.config.get("aws:region", "us-east-1")
-    table = table or PriceTable.load(region)
+    if table is None:
+        try:
+            table = PriceTable.load(region)
+        except FileNotFoundError:
+            # A stack in a region without a table (the DR stack in us-west-2) is priced at us-east-1 list prices,
+            # and the report says so: most of these services cost the same in the US regions, not all.
+            table = PriceTable.load("us-east-1")
     environment = "bootstrap" if run.project != PROJECT else \
         str(unwrap_secrets(run.config.get("maratron:environment", run.stack)))
-    report = CostReport(stack=run.stack, environment=environment, as_of=table.as_of, region=table.region,
+    priced_as = table.region if table.region == region else f"{region} priced at {table.region}"
+    report = CostReport(stack=run.stack, environment=environment, as_of=table.as_of, region=priced_as,
                         assumptions=assumptions or assumptions_for(environment))
     pricer = _Pricer(run, table, report.assumptions, report)
     for resource in run.resources:
@@ -614,7 +757,7 @@ def render(report: CostReport, *, detail: bool = True) -> list[str]:
         f"  capacity (compute & data) {_money(report.capacity):>12}",
         f"  overhead (platform)       {_money(report.overhead):>12}"
         + (f"   = {ratio:.0%} of capacity" if ratio is not None else "   (no capacity declared)"),
-        f"  usage (logs, runs; assumed){_money(report.total(USAGE)):>12}   (grows with traffic; not in the ratio)",
+        f"  usage (traffic, assumed)  {_money(report.total(USAGE)):>12}   (logs, requests, GB; not in the ratio)",
     ]
     for target, met, detail_text in report.checks():
         status = {True: "ok", False: "EXCEEDED", None: "n/a"}[met]

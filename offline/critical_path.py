@@ -51,6 +51,7 @@ class Timing:
 RDS_INSTANCE = Timing(8, "single-AZ instance ~8 min")
 RDS_MULTI_AZ = Timing(15, "Multi-AZ primary ~15 min (assumed: a standby is created and synced too)")
 RDS_REPLICA = Timing(15, "read replica +15-23 min after its source (primary + replica 23-31 min)")
+RDS_RESTORE = Timing(30, "point-in-time restore ~20-45 min (assumed; grows with the database and its logs)")
 CACHE_MULTI_AZ = Timing(15, "Multi-AZ replication group 13-18 min")
 CACHE_SINGLE = Timing(8, "single-node replication group ~6-10 min (assumed)")
 SERVICE_STEADY = Timing(8, "ECS service waiting for steady state ~5-10 min (assumed)")
@@ -59,6 +60,8 @@ ENDPOINT_INTERFACE = Timing(2, "interface endpoint ~1-3 min")
 
 
 def _rds_instance(resource: Resource) -> Timing:
+    if resource.plain("restoreToPointInTime"):  # a DR stack restoring from replicated backups
+        return RDS_RESTORE
     if resource.plain("replicateSourceDb"):
         return RDS_REPLICA
     return RDS_MULTI_AZ if resource.plain("multiAz") else RDS_INSTANCE
@@ -108,7 +111,9 @@ DURATIONS: dict[str, Timing | Callable[[Resource], Timing]] = {
     "aws:acm/certificateValidation:CertificateValidation": Timing(3, "ACM DNS validation ~2-5 min"),
     "aws:ecs/service:Service": _service,
     "aws:ec2/vpcEndpoint:VpcEndpoint": _endpoint,
-    "aws:cloudfront/distribution:Distribution": Timing(5, "CloudFront distribution: several minutes (~3-8)"),
+    # wait_for_deployment: until every edge serves it ("the 10-15 minute CloudFront deployment rollout",
+    # hashicorp/terraform-provider-aws#47652; custom origins up to 30-35 min in 2019, aws/aws-cli#3865).
+    "aws:cloudfront/distribution:Distribution": Timing(10, "CloudFront distribution, on every edge ~10-15 min"),
     "docker:index/image:Image": Timing(3, "image build and push ~2-5 min (assumed; depends on the image)"),
     "docker-build:index:Image": Timing(3, "image build and push ~2-5 min (assumed; depends on the image)"),
 }

@@ -11,10 +11,11 @@ Writes build/<stack>/architecture.mmd, a Mermaid flowchart: GitHub renders it in
   runs is a one-off task (the migration, the restore check: run on demand).
 - **Arrows** come from the resources' wiring: security-group rules (a rule on B's group that allows A's group draws
   A → B with the port; a rule open to the Internet draws the users' entry, through the WAF associated with the
-  target), egress to 0.0.0.0/0 through the NAT gateways to the external APIs the tasks hold keys for
-  (EXTERNAL_APIS), load-balancer listeners and rules forwarding to a service's target group, interface endpoints
-  to the regional services they front (ENDPOINT_SERVICES), and LINKS: dotted arrows for events, schedules,
-  DNS and alerts, found through property dependencies or ARNs in the inputs.
+  target; a rule from a managed prefix list on a distribution's origin draws CloudFront → origin, and the users'
+  entry through CloudFront and the WAF it names), egress to 0.0.0.0/0 through the NAT gateways to the external APIs
+  the tasks hold keys for (EXTERNAL_APIS), load-balancer listeners and rules forwarding to a service's target group,
+  interface endpoints to the regional services they front (ENDPOINT_SERVICES), and LINKS: dotted arrows for events,
+  schedules, DNS and alerts, found through property dependencies or ARNs in the inputs.
 
 Output is deterministic: boxes and arrows are sorted, identifiers derive from resource names. The layout is
 Mermaid's (dagre): arrows are routed around boxes and their labels are placed as nodes of their own, so no line
@@ -45,6 +46,7 @@ GROUPS: dict[str, str] = {
     "data": "data subnets",
     "regional": "Regional services",
     "ops": "Operations",
+    "dr": "DR region",
 }
 """Group key → title (the VPC tiers get their subnet count and AZs appended)."""
 TIERS = ("public", "app", "data")
@@ -57,6 +59,7 @@ STYLES: dict[str, tuple[str, str]] = {
     "data": ("#fff3e0", "#ef6c00"),
     "regional": ("#ede7f6", "#5e35b1"),
     "ops": ("#fffde7", "#f9a825"),
+    "dr": ("#eceff1", "#455a64"),
 }
 """Group → (fill, outline) of its boxes."""
 
@@ -107,8 +110,12 @@ BOXES: dict[str, BoxKind] = {
     "aws:sns/topic:Topic": BoxKind("ops", "SNS topic", each=True, key="topic"),
     "aws:sfn/stateMachine:StateMachine": BoxKind("ops", "Step Functions", each=True, key="workflow"),
     "aws:amp/workspace:Workspace": BoxKind("ops", "Managed Prometheus", each=True, key="prometheus"),
+    "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication": BoxKind(
+        "dr", "RDS backup copies", each=True, key="rds-backups", shape="store"),
 }
-"""Resource type → how it is drawn. One line per type; a type not listed is not drawn."""
+"""Resource type → how it is drawn. One line per type; a type not listed is not drawn. A resource managed in another
+region than the stack's (pulumi-aws v7's `region` input: the DR region's key and replica buckets) is drawn in that
+region's group, in a box of its own per type."""
 
 EXTERNAL_APIS: dict[str, str] = {
     "ANTHROPIC_API_KEY": "Anthropic API",
@@ -142,7 +149,11 @@ LINKS: tuple[Link, ...] = (
     Link("aws:rds/instance:Instance", "aws:rds/instance:Instance", "replication", reverse=True),
     Link("aws:lb/listener:Listener", "aws:acm/certificate:Certificate", "TLS", reverse=True),
     Link("aws:route53/record:Record", "aws:lb/loadBalancer:LoadBalancer", "alias"),
+    Link("aws:route53/record:Record", "aws:cloudfront/distribution:Distribution", "alias"),
+    Link("aws:cloudfront/distribution:Distribution", "aws:acm/certificate:Certificate", "TLS", reverse=True),
     Link("aws:route53/record:Record", "aws:rds/instance:Instance", "reader DNS"),
+    Link("aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication",
+         "aws:rds/instance:Instance", "backup replication", reverse=True),
 )
 """Dotted arrows (events, schedules, DNS, alerts) between drawn boxes. For a source type that is not drawn itself
 (an association, an event target, a listener), the arrow starts at the box of what it also refers to."""
@@ -311,8 +322,20 @@ class _Model:
                     title, lines = DETAILS.get(type_, _default_each)(self, resource, kind)
                     # a private hosted zone is a regional service of the VPC, not part of the public edge
                     group = "regional" if type_ == "aws:route53/zone:Zone" and resource.plain("vpcs") else kind.group
-                    self._box(key, title, lines, group, kind.shape)
+                    self._box(key, title, lines, "dr" if self._elsewhere(resource) else group, kind.shape)
                     self.box_of[resource.urn] = key
+            elif any(self._elsewhere(r) for r in found):  # the DR region's share gets its own box
+                away = [r for r in found if self._elsewhere(r)]
+                title, lines = DETAILS.get(type_, _default_all)(self, away, kind)
+                self._box(f"{kind.box_key}-dr", f"{title} ({away[0].plain('region')})", lines, "dr", kind.shape)
+                for resource in away:
+                    self.box_of[resource.urn] = f"{kind.box_key}-dr"
+                home = [r for r in found if not self._elsewhere(r)]
+                if home:
+                    title, lines = DETAILS.get(type_, _default_all)(self, home, kind)
+                    self._box(kind.box_key, title, lines, kind.group, kind.shape)
+                    for resource in home:
+                        self.box_of[resource.urn] = kind.box_key
             else:
                 key = kind.box_key
                 if key in self.boxes:  # a second type drawn in the same box (Bucket and BucketV2)
@@ -332,8 +355,25 @@ class _Model:
         self._link_edges()
         self._schedule_edges()
         self._env_edges()
+        self._replication_edges()
         self._alert_edges()
         return self._diagram()
+
+    def _elsewhere(self, resource: Resource) -> bool:
+        """Managed in another region than the stack's (a DR-region resource)."""
+        region = resource.plain("region")
+        return bool(region) and region != self.run.config.get("aws:region")
+
+    def _replication_edges(self) -> None:
+        """S3 replication: from the source bucket's box to its replicas' box."""
+        for config in self.run.of_type("aws:s3/bucketReplicationConfig:BucketReplicationConfig"):
+            sources = {self.box_of[u] for u in config.property_dependencies.get("bucket", []) if u in self.box_of}
+            replicas = {self.box_of[u] for u in config.property_dependencies.get("rules", [])
+                        if u in self.box_of and self.by_urn[u].type in ("aws:s3/bucket:Bucket",
+                                                                        "aws:s3/bucketV2:BucketV2")}
+            for source in sorted(sources):
+                for replica in sorted(replicas - {source}):
+                    self.add_edge(source, replica, "replication", "control")
 
     def _box(self, key: str, title: str, lines: list[str], group: str, shape: str = "box") -> None:
         self.boxes[key] = Box(key, title, lines, group, shape)
@@ -418,7 +458,8 @@ class _Model:
         rules = []
         for rule in self.run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"):
             rules.append(("in", str(rule.plain("securityGroupId")), str(rule.plain("referencedSecurityGroupId")
-                                                                         or rule.plain("cidrIpv4") or ""),
+                                                                         or rule.plain("cidrIpv4")
+                                                                         or rule.plain("prefixListId") or ""),
                           rule.plain("fromPort")))
         for rule in self.run.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"):
             rules.append(("out", str(rule.plain("securityGroupId")), str(rule.plain("referencedSecurityGroupId")
@@ -444,13 +485,27 @@ class _Model:
             elif other == "0.0.0.0/0":
                 for target in sorted(members.get(group, ())):
                     self._entry(target, "HTTPS" if port == 443 else label)
+            elif other.startswith("pl-"):  # a managed prefix list: CloudFront's, in front of its origins
+                for target in sorted(members.get(group, ())):
+                    for front in self._distributions_of(target):
+                        self.add_edge(front, target, "HTTPS" if port == 443 else label)
+                        self._entry(front, "HTTPS")
         for lb in self.run.of_type("aws:lb/loadBalancer:LoadBalancer"):
             key = self.box_of.get(lb.urn)
             if key and not lb.plain("internal") and not any(e.target == key or self._via_waf(key) == e.target
                                                           for e in self.edges.values()):
                 self._entry(key, "HTTPS")
 
+    def _distributions_of(self, origin: str) -> list[str]:
+        """Boxes of the CloudFront distributions whose origin is the `origin` box."""
+        return sorted(self.box_of[d.urn] for d in self.run.of_type("aws:cloudfront/distribution:Distribution")
+                      if d.urn in self.box_of and origin in {self.box_of.get(u) for u in self.refs(d)})
+
     def _via_waf(self, target: str) -> str | None:
+        for distribution in self.run.of_type("aws:cloudfront/distribution:Distribution"):
+            if self.box_of.get(distribution.urn) == target:  # a distribution names its web ACL itself
+                return next((b for b in sorted(b for b in (self.box_of.get(u) for u in self.refs(distribution))
+                                               if b) if b.startswith("waf:")), None)
         for association in self.run.of_type("aws:wafv2/webAclAssociation:WebAclAssociation"):
             boxes = {self.box_of.get(u) for u in self.refs(association)}
             if target in boxes:
@@ -569,14 +624,15 @@ class _Model:
                               str(schedule.plain("scheduleExpression") or "runs"), "control")
 
     def _env_edges(self) -> None:
-        """A task whose environment names a bucket writes to S3."""
-        buckets = {str(b.outputs.get("bucket")) for t in ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
-                   for b in self.run.of_type(t)}
+        """A task whose environment names a bucket reaches that bucket's box over HTTPS."""
+        buckets = {str(b.outputs.get("bucket")): self.box_of.get(b.urn, "s3")
+                   for t in ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2") for b in self.run.of_type(t)}
         for task in self.run.of_type("aws:ecs/taskDefinition:TaskDefinition"):
             box = self.box_of.get(task.urn)
             for container in _containers(task):
-                if box and any(str(e.get("value")) in buckets for e in container.get("environment") or []):
-                    self.add_edge(box, "s3", "HTTPS")
+                for variable in container.get("environment") or []:
+                    if box and str(variable.get("value")) in buckets:
+                        self.add_edge(box, buckets[str(variable.get("value"))], "HTTPS")
 
     def _alert_edges(self) -> None:
         for subscription in self.run.of_type("aws:sns/topicSubscription:TopicSubscription"):
@@ -702,6 +758,13 @@ def _schedule(model: _Model, schedule: Resource, kind: BoxKind) -> tuple[str, li
     return "EventBridge Scheduler", [f"{schedule.name}: {schedule.plain('scheduleExpression') or ''}".strip()]
 
 
+def _distribution(model: _Model, distribution: Resource, kind: BoxKind) -> tuple[str, list[str]]:
+    viewer = distribution.plain("viewerCertificate") or {}
+    cached = [b.get("pathPattern") for b in distribution.plain("orderedCacheBehaviors") or []]
+    return "CloudFront", [f"{viewer.get('minimumProtocolVersion', '?')} · {distribution.plain('httpVersion')}",
+                          f"{len(cached)} cached paths ({', '.join(cached[:2])}, …)" if cached else "nothing cached"]
+
+
 def _topic(model: _Model, topic: Resource, kind: BoxKind) -> tuple[str, list[str]]:
     return "SNS topic", [str(topic.plain("name") or topic.name)]
 
@@ -710,6 +773,7 @@ DETAILS: dict[str, Details] = {
     "aws:route53/zone:Zone": _zone,
     "aws:acm/certificate:Certificate": _certificate,
     "aws:wafv2/webAcl:WebAcl": _waf,
+    "aws:cloudfront/distribution:Distribution": _distribution,
     "aws:lb/loadBalancer:LoadBalancer": _lb,
     "aws:ec2/natGateway:NatGateway": _nat,
     "aws:ecs/service:Service": _service,

@@ -65,6 +65,8 @@ class Resource:
     additional_secret_outputs: list[str] = field(default_factory=list)
     custom_timeouts: dict[str, str] = field(default_factory=dict)
     deleted_with: str = ""
+    aliases: list[str] = field(default_factory=list)
+    """Earlier identities of the resource (URNs, or `name@parent-urn` for an alias spec): an update in place."""
 
     @functools.cached_property
     def plain_inputs(self) -> dict[str, Any]:
@@ -304,6 +306,7 @@ class RecordingMonitor(sdk_internals.MockMonitor):
             custom_timeouts={k: v for k, v in (("create", timeouts.create), ("update", timeouts.update),
                                                ("delete", timeouts.delete)) if v},
             deleted_with=request.deletedWith,
+            aliases=[*request.aliasURNs, *(a.urn or f"{a.spec.name}@{a.spec.parentUrn}" for a in request.aliases)],
         ))
         return response
 

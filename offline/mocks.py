@@ -103,7 +103,8 @@ def _secret(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any
 
 def _random_text(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
     length = int(inputs.get("length") or 32)
-    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    classes = {"lower": "abcdefghijklmnopqrstuvwxyz", "upper": "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "numeric": "0123456789"}
+    alphabet = "".join(chars for kind, chars in classes.items() if inputs.get(kind, True) is not False)
     seed = hashlib.sha256(f"offline-random-{name}".encode()).digest() * (length // 32 + 1)
     return {"result": "".join(alphabet[b % len(alphabet)] for b in seed[:length])}
 
@@ -153,7 +154,26 @@ def _listener(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, A
 
 def _web_acl(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
     acl = inputs.get("name") or name
-    return {"arn": m.arn("wafv2", f"regional/webacl/{acl}/{_uuid(name)}"), "capacity": 1000}
+    if inputs.get("scope") == "CLOUDFRONT":  # global ACLs live in us-east-1 and say so in their ARN
+        arn = f"arn:{PARTITION}:wafv2:us-east-1:{ACCOUNT_ID}:global/webacl/{acl}/{_uuid(name)}"
+    else:
+        arn = m.arn("wafv2", f"regional/webacl/{acl}/{_uuid(name)}")
+    return {"arn": arn, "capacity": 1000}
+
+
+def _distribution(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
+    distribution_id = "E" + _digest(name, 13).upper()
+    return {"id": distribution_id, "domainName": f"d{_digest(name + 'cf', 13)}.cloudfront.net",
+            "hostedZoneId": "Z2FDTNDATAQYW2", "status": "Deployed", "etag": _digest(name, 14).upper(),
+            "arn": f"arn:{PARTITION}:cloudfront::{ACCOUNT_ID}:distribution/{distribution_id}"}
+
+
+def _log_delivery_part(kind: str) -> Computed:
+    def compute(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
+        region = inputs.get("region") or m.region
+        physical = inputs.get("name") or f"{name}-{_digest(name, 7)}"
+        return {"name": physical, "arn": f"arn:{PARTITION}:logs:{region}:{ACCOUNT_ID}:{kind}:{physical}"}
+    return compute
 
 
 def _named(service: str, resource: str) -> Computed:
@@ -226,6 +246,18 @@ COMPUTED: dict[str, Computed] = {
         "arn": m.arn("states", f"stateMachine:{i.get('name') or n}")},
     "aws:elasticache/user:User": lambda n, i, m: {"arn": m.arn("elasticache", f"user:{i.get('userId') or n}")},
     "aws:cloudwatch/eventRule:EventRule": lambda n, i, m: {"arn": m.arn("events", f"rule/{i.get('name') or n}")},
+    # --- disaster recovery ---
+    # The provider's id of a backup replication is the ARN of the replicated backups (in the destination region).
+    "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication": lambda n, i, m: {
+        "id": m.arn("rds", f"auto-backup:ab-{_digest(n, 26).upper()}")},
+    "aws:scheduler/schedule:Schedule": lambda n, i, m: {
+        "name": (sn := i.get("name") or f"{n}-{_digest(n, 7)}"), "arn": m.arn("scheduler", f"schedule/default/{sn}")},
+    # --- CDN ---
+    "aws:cloudfront/distribution:Distribution": _distribution,
+    "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": lambda n, i, m: {"id": _uuid(n)},
+    "aws:cloudfront/cachePolicy:CachePolicy": lambda n, i, m: {"id": _uuid(n)},
+    "aws:cloudwatch/logDeliverySource:LogDeliverySource": _log_delivery_part("delivery-source"),
+    "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination": _log_delivery_part("delivery-destination"),
 }
 
 
@@ -299,15 +331,18 @@ class OfflineMocks(Mocks):
             if allowed:
                 self.provider_accounts[physical_id] = allowed[0]
             return physical_id, inputs
+        # pulumi-aws v7 manages a resource in another region through its `region` input: its ARNs say so.
+        where = self if inputs.get("region") in (None, self.region) else \
+            OfflineMocks(region=str(inputs["region"]), account_id=self.account)
         # Assets and archives (a Lambda's code) are inputs only: the engine keeps no copy of them in the state.
         state = {key: value for key, value in inputs.items() if not isinstance(value, (Asset, Archive))}
-        state["arn"] = self.arn(_module(type_), f"{type_.split(':')[-1].lower()}/{name}")
+        state["arn"] = where.arn(_module(type_), f"{type_.split(':')[-1].lower()}/{name}")
         compute = COMPUTED.get(type_)
         if compute is not None:
-            state.update(compute(name, inputs, self))
+            state.update(compute(name, inputs, where))
         if type_ in ID_IS_ARN:
             physical_id = state["arn"]
-        state.setdefault("id", physical_id)
+        physical_id = state.setdefault("id", physical_id)  # a type whose id has its own shape (E..., a UUID)
         # Pulumi auto-names resources with a `name` property: logical name plus a random suffix.
         state.setdefault("name", f"{name}-{_digest(name, 7)}")
         return physical_id, state
@@ -342,6 +377,13 @@ class OfflineMocks(Mocks):
                     "expiresAt": "2099-01-01T00:00:00Z", "id": self.region, "registryId": registry}, []
         if token == "aws:ecr/getImage:getImage":
             return self._get_image(args.args)
+        if token == "aws:ec2/getManagedPrefixList:getManagedPrefixList":
+            # The CloudFront origin-facing list: a real-looking id (they differ per Region) and its real weight.
+            name = args.args.get("name") or "com.amazonaws.global.cloudfront.origin-facing"
+            list_id = f"pl-{_digest(self.region + name, 8)}"
+            return {"id": list_id, "name": name, "maxEntries": 55, "addressFamily": "IPv4", "ownerId": "AWS",
+                    "entries": [], "version": 1,
+                    "arn": f"arn:{PARTITION}:ec2:{self.region}:aws:prefix-list/{list_id}"}, []
         if token == "aws:elb/getServiceAccount:getServiceAccount":
             return {"arn": f"arn:{PARTITION}:iam::127311923021:root", "id": "127311923021"}, []
         return {}, []

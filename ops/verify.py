@@ -18,6 +18,7 @@ in docs/runbooks/deploy.md). `--endpoint-url` points every client at one endpoin
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import fnmatch
 import functools
 import json
@@ -36,11 +37,22 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from components.constants import (
+    BACKUP_METRIC_NAMESPACE,
+    CACHE_POLICY_CACHING_DISABLED,
+    CLOUDFRONT_PREFIX_LIST,
+    CLOUDFRONT_TLS_POLICIES,
     DEFAULT_TLS_POLICY,
     DEPLOYED_TAG_PREFIX,
+    EDGE_REGION,
     HEALTH_CHECK_PATH,
     KMS_ENCRYPTION_ALGORITHMS,
+    MANAGED_CLOUDFRONT_POLICIES,
     MAX_ROTATION_DAYS,
+    ORIGIN_SSL_PROTOCOLS,
+    ORIGIN_VERIFY_HEADER,
+    PRIVATE_PATHS,
+    RESTORE_DRILL_METRIC_NAME,
+    SECURITY_GROUP_RULES_QUOTA,
     TLS_POLICIES,
 )
 
@@ -144,6 +156,16 @@ class Outputs:
     def is_prod(self) -> bool:
         return self.environment == "prod"
 
+    @property
+    def cdn(self) -> bool:
+        """The stack runs CloudFront in front of the ALB (a non-empty cdnDistributionId output)."""
+        return bool(self.values.get("cdnDistributionId"))
+
+    def require_cdn(self) -> None:
+        """Skip the calling check unless the stack runs CloudFront."""
+        if not self.cdn:
+            raise MissingOutputError("the stack runs no CDN (cdnDistributionId is empty or absent)")
+
     def region_hint(self) -> str | None:
         """The stack's region: the `region` output, else the ALB ARN's (arn:aws:elasticloadbalancing:<region>:...)."""
         region = self.values.get("region")
@@ -164,12 +186,15 @@ class Clients:
         # One attempt per call: a verifier reports what it sees now; retrying masks throttling and, against moto,
         # turns an unimplemented call (HTTP 500) into a slow hang.
         self.config = Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=20)
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[tuple[str, str | None], Any] = {}
 
-    def __call__(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = self.session.client(service, endpoint_url=self.endpoint_url, config=self.config)
-        return self._clients[service]
+    def __call__(self, service: str, region: str | None = None) -> Any:
+        """The client of `service` in the session's region, or in `region` (the DR region's checks; CloudFront's
+        metrics, logs and web ACL, which are only in us-east-1)."""
+        if (service, region) not in self._clients:
+            self._clients[(service, region)] = self.session.client(
+                service, region_name=region, endpoint_url=self.endpoint_url, config=self.config)
+        return self._clients[(service, region)]
 
 
 class Context:
@@ -186,6 +211,17 @@ class Context:
         pages = self.client("elbv2").get_paginator("describe_listeners").paginate(
             LoadBalancerArn=self.outputs.text("albArn"))
         return [listener for page in pages for listener in page["Listeners"]]
+
+    @functools.cache  # noqa: B019
+    def distribution(self) -> dict[str, Any]:
+        self.outputs.require_cdn()
+        response = self.client("cloudfront").get_distribution(Id=self.outputs.text("cdnDistributionId"))
+        distribution: dict[str, Any] = response["Distribution"]
+        return distribution
+
+    def distribution_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = self.distribution()["DistributionConfig"]
+        return config
 
     @functools.cache  # noqa: B019
     def db_instance(self, identifier: str) -> dict[str, Any] | None:
@@ -228,6 +264,8 @@ def _redirects_to_https(action: Mapping[str, Any]) -> bool:
 
 def check_http_redirect(ctx: Context) -> Verdict:
     http = [listener for listener in ctx.listeners() if listener.get("Port") == 80]
+    if not http and ctx.outputs.cdn:
+        return passed("no :80 listener: behind CloudFront, viewers are redirected at the edge")
     if not http:
         return failed("no listener on port 80: http:// links get a connection error instead of a redirect")
     listener = http[0]
@@ -310,8 +348,16 @@ def check_target_health(ctx: Context) -> Verdict:
 
 
 def check_waf_association(ctx: Context) -> Verdict:
-    alb = ctx.outputs.text("albArn")
     expected = ctx.outputs.text("webAclArn")
+    if ctx.outputs.cdn:  # the ACL is CloudFront's (CLOUDFRONT scope), named in the distribution's configuration
+        config = ctx.distribution_config()
+        if config.get("WebACLId") != expected:
+            return failed(f"the distribution is protected by {config.get('WebACLId') or 'no web ACL'}, not the "
+                          "webAclArn output")
+        if ":global/webacl/" not in expected:
+            return failed(f"{expected} is not a CLOUDFRONT-scope web ACL")
+        return passed("CLOUDFRONT web ACL named by the distribution")
+    alb = ctx.outputs.text("albArn")
     try:
         acl = ctx.client("wafv2").get_web_acl_for_resource(ResourceArn=alb).get("WebACL")
     except ClientError as error:
@@ -622,6 +668,164 @@ def check_bucket(ctx: Context, output_key: str) -> Verdict:
     return judge(problems, facts)
 
 
+# --- disaster recovery -------------------------------------------------------------------------------------------
+
+RDS_REPLICATION_LAG_LIMIT = dt.timedelta(hours=1)
+"""The replicated backups' latest restorable time may trail now by this much before the check fails (RDS copies
+snapshots and transaction logs "as soon as they are ready"; the runbook's RPO target is 15 minutes)."""
+DRILL_WINDOW = dt.timedelta(hours=27)
+"""A passed restore drill must be this recent: the daily drill plus the missing-drill alarm's grace."""
+
+
+def _replication_rule_problems(rules: Sequence[Mapping[str, Any]], destination_arn: str, key_arn: str) -> list[str]:
+    found = [r for r in rules if r.get("Destination", {}).get("Bucket") == destination_arn]
+    if not found:
+        return [f"no replication rule to {destination_arn.rsplit(':', 1)[-1]}"]
+    rule, problems = found[0], []
+    if rule.get("Status") != "Enabled":
+        problems.append(f"rule {rule.get('ID')} is {rule.get('Status')}")
+    if rule.get("DeleteMarkerReplication", {}).get("Status") != "Disabled":
+        problems.append("delete markers are replicated (a delete would hide the DR copy)")
+    if rule.get("SourceSelectionCriteria", {}).get("SseKmsEncryptedObjects", {}).get("Status") != "Enabled":
+        problems.append("SSE-KMS objects are not selected (no backup would replicate)")
+    replica_key = rule.get("Destination", {}).get("EncryptionConfiguration", {}).get("ReplicaKmsKeyID")
+    if replica_key != key_arn:
+        problems.append(f"replicas are encrypted with {replica_key or 'nothing'}, not the DR key drKmsKeyArn")
+    if rule.get("Destination", {}).get("Metrics", {}).get("Status") != "Enabled":
+        problems.append("replication metrics are off (the failure alarm has nothing to read)")
+    return problems
+
+
+def check_dr_replication(ctx: Context) -> Verdict:
+    region, key = ctx.outputs.text("drRegion"), ctx.outputs.text("drKmsKeyArn")
+    problems: list[str] = []
+    facts: list[str] = []
+    for source_key, replica_key in (("backupsBucketName", "drBackupsBucketName"),
+                                    ("walBucketName", "drArchiveBucketName")):
+        source, replica = ctx.outputs.text(source_key), ctx.outputs.text(replica_key)
+        try:
+            configuration = ctx.client("s3").get_bucket_replication(Bucket=source)["ReplicationConfiguration"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ReplicationConfigurationNotFoundError":
+                raise
+            problems.append(f"{source} has no replication configuration")
+            continue
+        found = _replication_rule_problems(configuration.get("Rules", []), f"arn:aws:s3:::{replica}", key)
+        problems += [f"{source}: {p}" for p in found]
+        if not found:
+            facts.append(f"{source} -> {replica} ({region})")
+    return judge(problems, facts)
+
+
+def check_dr_replicas(ctx: Context) -> Verdict:
+    region, key = ctx.outputs.text("drRegion"), ctx.outputs.text("drKmsKeyArn")
+    s3 = ctx.client("s3", region)
+    problems: list[str] = []
+    facts: list[str] = []
+    for output_key, locked in (("drBackupsBucketName", True), ("drArchiveBucketName", False)):
+        bucket = ctx.outputs.text(output_key)
+        try:
+            rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "NoSuchBucket":
+                problems.append(f"{bucket} not found in {region}")
+                continue
+            raise
+        keys = [r.get("ApplyServerSideEncryptionByDefault", {}).get("KMSMasterKeyID") for r in rules]
+        if key not in keys:
+            problems.append(f"{bucket} default encryption is not the DR key")
+        if s3.get_bucket_versioning(Bucket=bucket).get("Status") != "Enabled":
+            problems.append(f"{bucket} versioning off (S3 cannot replicate into it)")
+        if locked:
+            try:
+                lock = s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ObjectLockConfigurationNotFoundError":
+                    raise
+                lock = {}
+            retention = lock.get("Rule", {}).get("DefaultRetention", {})
+            if lock.get("ObjectLockEnabled") != "Enabled" or not retention:
+                problems.append(f"{bucket} has no Object Lock default retention (the DR copy could be deleted)")
+            else:
+                span = f"{retention['Days']} d" if retention.get("Days") else f"{retention.get('Years')} y"
+                facts.append(f"{bucket} locked {retention.get('Mode')} {span}")
+                continue
+        facts.append(f"{bucket} SSE-KMS, versioned")
+    return judge(problems, facts)
+
+
+def check_dr_database_backups(ctx: Context) -> Verdict:
+    region, arn = ctx.outputs.text("drRegion"), ctx.outputs.text("drDatabaseBackupsArn")
+    backups = ctx.client("rds", region).describe_db_instance_automated_backups(
+        DBInstanceAutomatedBackupsArn=arn).get("DBInstanceAutomatedBackups", [])
+    if not backups:
+        return failed(f"no replicated automated backups {arn} in {region}")
+    backup = backups[0]
+    problems: list[str] = []
+    status = backup.get("Status")
+    facts = [f"{backup.get('DBInstanceIdentifier')} backups in {region}", f"status {status}"]
+    if status != "replicating":
+        problems.append(f"status {status}, expected replicating")
+    latest = backup.get("RestoreWindow", {}).get("LatestTime")
+    if latest is None:
+        problems.append("no restore window yet (the first snapshot has not been copied)")
+    else:
+        lag = _now() - latest
+        facts.append(f"restorable to {lag.total_seconds() / 60:.0f} min ago")
+        if lag > RDS_REPLICATION_LAG_LIMIT:
+            problems.append(f"latest restorable time is {lag.total_seconds() / 3600:.1f} h ago (limit "
+                            f"{RDS_REPLICATION_LAG_LIMIT.total_seconds() / 3600:g} h): replication is behind")
+    if not backup.get("Encrypted") or not backup.get("KmsKeyId"):
+        problems.append("replicated backups are not encrypted with a CMK")
+    return judge(problems, facts)
+
+
+def check_restore_drill(ctx: Context) -> Verdict:
+    name = ctx.outputs.text("restoreDrillScheduleName")
+    schedule = ctx.client("scheduler").get_schedule(Name=name)
+    problems: list[str] = []
+    if schedule.get("State") != "ENABLED":
+        problems.append(f"schedule {name} is {schedule.get('State')}")
+    now = _now()
+    points = ctx.client("cloudwatch").get_metric_statistics(
+        Namespace=BACKUP_METRIC_NAMESPACE, MetricName=RESTORE_DRILL_METRIC_NAME,
+        Dimensions=[{"Name": "Environment", "Value": ctx.outputs.environment}],
+        StartTime=now - DRILL_WINDOW, EndTime=now, Period=3600, Statistics=["Sum"]).get("Datapoints", [])
+    passed = sorted((p["Timestamp"] for p in points if p.get("Sum", 0) >= 1), reverse=True)
+    if not passed:
+        problems.append(f"no passed restore drill in the last {DRILL_WINDOW.total_seconds() / 3600:g} h (run the task "
+                        "restoreDrillTaskDefinitionArn once after a first deploy)")
+    facts = [f"{name} {schedule.get('ScheduleExpression')}"]
+    if passed:
+        facts.append(f"last pass {(now - passed[0]).total_seconds() / 3600:.0f} h ago")
+    return judge(problems, facts)
+
+
+def check_dr_images(ctx: Context) -> Verdict:
+    region = ctx.outputs.text("drRegion")
+    repositories = [ctx.outputs.text(k).split("/", 1)[1] for k in ("webRepositoryUrl", "aiRepositoryUrl")]
+    registry = ctx.client("ecr").describe_registry()
+    rules = registry.get("replicationConfiguration", {}).get("rules", [])
+
+    def replicates(repository: str) -> bool:
+        for rule in rules:
+            to_region = any(d.get("region") == region for d in rule.get("destinations", []))
+            filters = rule.get("repositoryFilters") or [{"filter": "", "filterType": "PREFIX_MATCH"}]
+            if to_region and any(repository.startswith(f.get("filter", "")) for f in filters):
+                return True
+        return False
+
+    missing = [r for r in repositories if not replicates(r)]
+    if missing:
+        return failed(f"the registry does not replicate {', '.join(missing)} to {region}: a DR stack would have no "
+                      "images (the bootstrap project configures registry replication)")
+    return passed(f"{', '.join(repositories)} replicate to {region}")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 def check_alarms(ctx: Context) -> Verdict:
     names = ctx.outputs.names("alarmNames")
     if not names:
@@ -693,6 +897,174 @@ def check_deployed_images(ctx: Context) -> Verdict:
     return judge(problems, facts)
 
 
+# --- CDN --------------------------------------------------------------------------------------------------------
+
+
+def _items(value: Mapping[str, Any] | None) -> list[Any]:
+    """CloudFront's {"Quantity": n, "Items": [...]} lists."""
+    return list((value or {}).get("Items") or [])
+
+
+def check_cdn_distribution(ctx: Context) -> Verdict:
+    distribution = ctx.distribution()
+    config = ctx.distribution_config()
+    problems: list[str] = []
+    facts = [distribution.get("Id", "?")]
+    if distribution.get("Status") != "Deployed":
+        problems.append(f"status {distribution.get('Status')} (a change is still propagating to the edges)")
+    if not config.get("Enabled"):
+        problems.append("disabled")
+    domain = ctx.outputs.text("appUrl").removeprefix("https://")
+    if domain not in _items(config.get("Aliases")):
+        problems.append(f"{domain} is not an alias of the distribution")
+    certificate = config.get("ViewerCertificate", {})
+    policy = certificate.get("MinimumProtocolVersion")
+    # Judged by the certificate it names (moto also reports CloudFrontDefaultCertificate true next to an ACM ARN).
+    if not (certificate.get("ACMCertificateArn") or certificate.get("IAMCertificateId")):
+        problems.append("serves the default *.cloudfront.net certificate")
+    elif policy not in CLOUDFRONT_TLS_POLICIES:
+        problems.append(f"viewer security policy {policy}, not one of {', '.join(CLOUDFRONT_TLS_POLICIES)}")
+    else:
+        facts.append(policy)
+    if config.get("HttpVersion") != "http2and3":
+        problems.append(f"HTTP version {config.get('HttpVersion')}, expected http2and3")
+    default = config.get("DefaultCacheBehavior", {})
+    behaviors = [default, *_items(config.get("CacheBehaviors"))]
+    plain = [b.get("PathPattern", "*") for b in behaviors if b.get("ViewerProtocolPolicy") not in
+             ("redirect-to-https", "https-only")]
+    if plain:
+        problems.append(f"plain HTTP served on {', '.join(plain)}")
+    if default.get("CachePolicyId") != CACHE_POLICY_CACHING_DISABLED:
+        problems.append(f"the default behavior caches (cache policy {default.get('CachePolicyId')}, not "
+                        "Managed-CachingDisabled)")
+    headerless = [b.get("PathPattern", "*") for b in behaviors if not b.get("ResponseHeadersPolicyId")]
+    if headerless:
+        problems.append(f"no response headers policy on {', '.join(headerless)}")
+    for origin in _items(config.get("Origins")):
+        custom = origin.get("CustomOriginConfig") or {}
+        if custom.get("OriginProtocolPolicy") != "https-only":
+            problems.append(f"origin {origin.get('Id')} is reached over {custom.get('OriginProtocolPolicy')}")
+        if _items(custom.get("OriginSslProtocols")) != list(ORIGIN_SSL_PROTOCOLS):
+            problems.append(f"origin {origin.get('Id')} allows {_items(custom.get('OriginSslProtocols'))}")
+        # The value is a secret: only its presence is reported, never the value.
+        if not any(h.get("HeaderName", "").lower() == ORIGIN_VERIFY_HEADER.lower() and h.get("HeaderValue")
+                   for h in _items(origin.get("CustomHeaders"))):
+            problems.append(f"origin {origin.get('Id')} gets no {ORIGIN_VERIFY_HEADER} header")
+    if not config.get("WebACLId"):
+        problems.append("no web ACL")
+    return judge(problems, [*facts, "deployed", "HTTPS to viewers and origin", "dynamic paths uncached"])
+
+
+def check_cdn_managed_policies(ctx: Context) -> Verdict:
+    """The AWS-managed policy ids the program names (components/constants.py) still mean what they meant."""
+    ctx.outputs.require_cdn()
+    cloudfront = ctx.client("cloudfront")
+    problems: list[str] = []
+    for policy_id, (kind, expected) in MANAGED_CLOUDFRONT_POLICIES.items():
+        if kind == "cache":
+            name = cloudfront.get_cache_policy(Id=policy_id)["CachePolicy"]["CachePolicyConfig"]["Name"]
+        else:
+            name = cloudfront.get_origin_request_policy(Id=policy_id)["OriginRequestPolicy"][
+                "OriginRequestPolicyConfig"]["Name"]
+        if name != expected:
+            problems.append(f"{policy_id} is {name!r}, expected {expected}")
+    return judge(problems, [f"{len(MANAGED_CLOUDFRONT_POLICIES)} managed policy ids as expected"])
+
+
+def check_cdn_origin_lock(ctx: Context) -> Verdict:
+    """The ALB admits only CloudFront: the security group (the managed prefix list alone, and its weight fits the
+    quota), the HTTPS listener (403 by default, forwarding only with the secret header), no :80 listener."""
+    ctx.outputs.require_cdn()
+    ec2 = ctx.client("ec2")
+    group_id = ctx.outputs.text("albSecurityGroupId")
+    group = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
+    problems: list[str] = []
+    lists: list[str] = []
+    for permission in group.get("IpPermissions", []):
+        ports = f"{permission.get('FromPort')}-{permission.get('ToPort')}"
+        if permission.get("IpRanges") or permission.get("Ipv6Ranges") or permission.get("UserIdGroupPairs"):
+            problems.append(f"admits address ranges or security groups on {ports}")
+        if (permission.get("FromPort"), permission.get("ToPort")) != (443, 443):
+            problems.append(f"admits ports {ports}")
+        lists += [p["PrefixListId"] for p in permission.get("PrefixListIds", [])]
+    if not lists:
+        problems.append("admits no prefix list: CloudFront cannot reach the ALB")
+    for found in ec2.describe_managed_prefix_lists(PrefixListIds=lists)["PrefixLists"] if lists else []:
+        if found.get("PrefixListName") != CLOUDFRONT_PREFIX_LIST:
+            problems.append(f"admits {found.get('PrefixListName')} ({found.get('PrefixListId')})")
+        weight = found.get("MaxEntries")
+        if weight is not None and weight > SECURITY_GROUP_RULES_QUOTA:
+            problems.append(f"{found.get('PrefixListName')} now weighs {weight} rules, over the default quota of "
+                            f"{SECURITY_GROUP_RULES_QUOTA} per security group")
+    elbv2 = ctx.client("elbv2")
+    for listener in ctx.listeners():
+        if listener.get("Port") == 80:
+            problems.append("a :80 listener exists behind CloudFront")
+            continue
+        defaults = listener.get("DefaultActions", [])
+        if any(a.get("Type") == "forward" for a in defaults):
+            problems.append(f"listener :{listener.get('Port')} forwards by default")
+        for rule in elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]:
+            if rule.get("IsDefault") or not any(a.get("Type") == "forward" for a in rule.get("Actions", [])):
+                continue
+            headers = [c.get("HttpHeaderConfig", {}) for c in rule.get("Conditions", [])
+                       if c.get("Field") == "http-header"]
+            if not any(h.get("HttpHeaderName", "").lower() == ORIGIN_VERIFY_HEADER.lower() and h.get("Values")
+                       for h in headers):
+                problems.append(f"rule priority {rule.get('Priority')} forwards without the {ORIGIN_VERIFY_HEADER} "
+                                "header")
+    return judge(problems, [f"{group_id}: :443 from {CLOUDFRONT_PREFIX_LIST} only",
+                            f"forwarding requires {ORIGIN_VERIFY_HEADER}"])
+
+
+def check_cdn_access_logs(ctx: Context) -> Verdict:
+    distribution_arn = ctx.distribution().get("ARN", "")
+    logs = ctx.client("logs", EDGE_REGION)
+    sources = [s for s in logs.describe_delivery_sources().get("deliverySources", [])
+               if distribution_arn in s.get("resourceArns", []) and s.get("logType") == "ACCESS_LOGS"]
+    if not sources:
+        return failed(f"no ACCESS_LOGS delivery source for {distribution_arn} in {EDGE_REGION}")
+    names = {s["name"] for s in sources}
+    deliveries = [d for d in logs.describe_deliveries().get("deliveries", [])
+                  if d.get("deliverySourceName") in names]
+    if not deliveries:
+        return failed(f"delivery source {', '.join(sorted(names))} delivers nowhere")
+    return passed(f"{len(deliveries)} delivery of {', '.join(sorted(names))}")
+
+
+def _get(url: str, timeout: float, headers: Mapping[str, str] | None = None) -> tuple[int, Any]:
+    request = urllib.request.Request(url, headers={"User-Agent": "maratron-verify", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.headers
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers
+
+
+def check_http_edge(ctx: Context) -> Verdict:
+    """Through CloudFront: served by it, with the security headers, and the metrics path refused."""
+    if not ctx.http:
+        return skipped("not requested (--http)")
+    ctx.outputs.require_cdn()
+    base = ctx.outputs.text("appUrl").rstrip("/")
+    problems: list[str] = []
+    try:
+        status, headers = _get(base + HEALTH_PATH, ctx.http_timeout)
+        if "cloudfront" not in str(headers.get("Via", "")).lower() and not headers.get("X-Amz-Cf-Id"):
+            problems.append(f"GET {base}{HEALTH_PATH} was not served by CloudFront (no Via/X-Amz-Cf-Id)")
+        missing = [h for h in ("Strict-Transport-Security", "Content-Security-Policy", "X-Frame-Options",
+                               "X-Content-Type-Options", "Referrer-Policy") if not headers.get(h)]
+        if missing:
+            problems.append(f"missing security headers {', '.join(missing)}")
+        private, _ = _get(base + PRIVATE_PATHS[0], ctx.http_timeout)
+        if private != 404:
+            problems.append(f"GET {PRIVATE_PATHS[0]} -> HTTP {private}, expected 404")
+    except (urllib.error.URLError, TimeoutError, OSError) as error:
+        return failed(f"GET {base} failed: {getattr(error, 'reason', error)}")
+    return judge(problems, [f"HTTP {status} via CloudFront", "security headers present",
+                            f"{PRIVATE_PATHS[0]} refused"])
+
+
 # --- the plan and the runner ------------------------------------------------------------------------------------
 
 Check = Callable[[Context], Verdict]
@@ -703,6 +1075,10 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("alb.tls-policy", check_tls_policy),
     ("alb.target-health", check_target_health),
     ("waf.association", check_waf_association),
+    ("cdn.distribution", check_cdn_distribution),
+    ("cdn.managed-policies", check_cdn_managed_policies),
+    ("cdn.origin-lock", check_cdn_origin_lock),
+    ("cdn.access-logs", check_cdn_access_logs),
     ("rds.primary", check_rds_primary),
     ("rds.replicas", check_rds_replicas),
     ("rds.proxy", check_rds_proxy),
@@ -714,9 +1090,15 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("ecs.ai-service", functools.partial(check_ecs_service, output_key="aiServiceName")),
     ("s3.backups-bucket", functools.partial(check_bucket, output_key="backupsBucketName")),
     ("s3.wal-bucket", functools.partial(check_bucket, output_key="walBucketName")),
+    ("dr.s3-replication", check_dr_replication),
+    ("dr.replica-buckets", check_dr_replicas),
+    ("dr.rds-backup-replication", check_dr_database_backups),
+    ("dr.restore-drill", check_restore_drill),
+    ("dr.images", check_dr_images),
     ("cloudwatch.alarms", check_alarms),
     ("ecr.deployed-images", check_deployed_images),
     ("http.health", check_http_health),
+    ("http.edge", check_http_edge),
 )
 
 

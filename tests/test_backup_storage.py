@@ -120,12 +120,15 @@ def test_access_logs_bucket_admits_only_s3_log_delivery_from_this_account(any_st
     assert allow["Action"] == "s3:PutObject"
     assert allow["Resource"] == f"{bucket(any_stack, 'access-logs').outputs['arn']}/*"
     assert allow["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
-    # The stack's own buckets (created after this one, so matched by name): backups, archive, the ALB's log bucket.
+    # The stack's own buckets (created after this one, so matched by name): backups, archive, the ALB's log bucket,
+    # and with the CDN its log bucket.
     assert allow["Condition"]["ArnLike"] == {"aws:SourceArn": f"arn:aws:s3:::maratron-{any_stack.stack}-*"}
     target = bucket(any_stack, "access-logs").id
     sources = [any_stack.by_id(r.inputs["bucket"]) for r in any_stack.of_type(LOGGING)
                if r.inputs["targetBucket"] == target]
-    assert sorted(s.name for s in sources) == ["load-balancer-access-logs", "storage-archive", "storage-backups"]
+    cdn = ["cdn-logs"] if any_stack.config.get("maratron:cdnEnabled") != "false" else []
+    assert sorted(s.name for s in sources) == [*cdn, "load-balancer-access-logs", "storage-archive",
+                                               "storage-backups"]
     for source in sources:  # the real source bucket names match the pattern
         assert source.outputs["bucket"].startswith(f"maratron-{any_stack.stack}-")
 
@@ -175,7 +178,8 @@ def test_backups_bucket_has_object_lock(run_variant: Any, stack: str, mode: str,
     assert lock.inputs["objectLockEnabled"] == "Enabled"
     assert lock.inputs["rule"] == {"defaultRetention": {"mode": mode, "days": days}}
     assert part(run, VERSIONING, "backups").urn in lock.dependencies
-    assert len(run.of_type(LOCK)) == 1
+    # Only the backups bucket of the stack's storage is locked (a DR replica of it is the DR component's).
+    assert [r.name for r in run.of_type(LOCK) if r.name.startswith("storage-")] == ["storage-backups"]
     assert "objectLockEnabled" not in bucket(run, "archive").inputs
 
 

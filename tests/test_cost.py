@@ -37,6 +37,42 @@ def test_two_nat_gateways_cost_two_times_hourly_times_730_plus_assumed_traffic()
     assert {x.category for x in hourly} == {"overhead"} and {x.category for x in assumed} == {"usage"}
 
 
+def test_cloudfront_traffic_is_usage_and_its_additional_metrics_a_fixed_overhead() -> None:
+    s = SyntheticStack("prod")
+    alb = s.add("aws:lb/loadBalancer:LoadBalancer", "alb", {"loadBalancerType": "application", "internal": False,
+                                                             "subnets": ["a", "b"]})
+    cdn = s.add("aws:cloudfront/distribution:Distribution", "cdn", {"priceClass": "PriceClass_100"},
+                prop_deps={"origins": [alb]})
+    s.add("aws:cloudfront/monitoringSubscription:MonitoringSubscription", "metrics", {}, parent=cdn)
+    s.add("aws:cloudwatch/logDelivery:LogDelivery", "logs", {})
+    s.add("aws:cloudfront/cachePolicy:CachePolicy", "image", {})
+    report = cost.estimate(s.run())
+    a = cost.ASSUMPTIONS["prod"]
+    (requests, out, to_origin) = [x for x in report.lines if x.resource == "cdn"]
+    assert {x.category for x in (requests, out, to_origin)} == {"usage"} and all(x.assumed for x in (requests, out))
+    assert requests.monthly_usd == pytest.approx(a.web_million_requests * 100 * TABLE.usd(
+        "cloudfront.https_10k_requests.na_eu")) == pytest.approx(30.0)
+    assert out.monthly_usd == pytest.approx(a.web_gb_out * TABLE.usd("cloudfront.data_out_gb.na_eu"))
+    assert to_origin.monthly_usd == pytest.approx(a.web_gb_in * TABLE.usd("cloudfront.origin_out_gb.na_eu"))
+    (metrics,) = [x for x in report.lines if x.resource == "metrics"]
+    assert (metrics.category, metrics.monthly_usd) == ("overhead", pytest.approx(8 * 0.3))
+    (logs,) = [x for x in report.lines if x.resource == "logs"]
+    assert (logs.category, logs.monthly_usd) == ("usage", pytest.approx(a.cdn_log_gb * 0.25))
+    # Behind the distribution the ALB sends nothing to the internet itself (origin fetches from an ELB are free).
+    assert not [x for x in report.lines if x.resource == "alb" and "internet" in x.what]
+    assert not report.not_priced and report.free["aws:cloudfront/cachePolicy:CachePolicy"] == 1
+
+
+def test_an_alb_that_is_the_front_door_pays_data_out_to_the_internet_as_usage() -> None:
+    s = SyntheticStack("prod")
+    s.add("aws:lb/loadBalancer:LoadBalancer", "alb", {"loadBalancerType": "application", "internal": False,
+                                                       "subnets": ["a", "b"]})
+    (line,) = [x for x in cost.estimate(s.run()).lines if "internet" in x.what]
+    assert (line.category, line.assumed) == ("usage", True)
+    assert line.monthly_usd == pytest.approx(cost.ASSUMPTIONS["prod"].web_gb_out * TABLE.usd(
+        "ec2.data_out_internet_gb"))
+
+
 def test_multi_az_doubles_the_rds_instance_and_its_storage() -> None:
     def db_cost(multi_az: bool) -> float:
         s = SyntheticStack()
@@ -69,9 +105,12 @@ def test_cross_region_backup_replication_is_one_assumed_copy_of_the_source() -> 
           {"sourceDbInstanceArn": primary.outputs["arn"], "region": "us-west-2"}, parent=primary,
           prop_deps={"sourceDbInstanceArn": [primary]})
     report = cost.estimate(s.run())
-    (line,) = [x for x in report.lines if x.resource == "db-backups"]
-    assert line.assumed and "us-west-2" in line.what
-    assert line.monthly_usd == pytest.approx(40 * TABLE.usd("rds.backup_storage_gb_month"))
+    storage, transfer = [x for x in report.lines if x.resource == "db-backups"]
+    assert storage.assumed and "us-west-2" in storage.what and storage.category == "capacity"
+    assert storage.monthly_usd == pytest.approx(40 * TABLE.usd("rds.backup_storage_gb_month"))
+    # "DB snapshot copy charges apply to the data transfer": usage, it grows with the data.
+    assert transfer.category == "usage" and transfer.assumed
+    assert transfer.monthly_usd == pytest.approx(40 * TABLE.usd("s3.inter_region_transfer_gb"))
 
 
 def test_performance_insights_beyond_seven_days_is_overhead_per_vcpu() -> None:
@@ -308,23 +347,116 @@ def test_price_rules_and_free_types_do_not_overlap() -> None:
     assert not set(pricer.handlers) & cost.FREE_TYPES
 
 
-def test_a_scheduled_fargate_task_costs_its_runs_and_its_extra_ephemeral_storage() -> None:
+def test_a_scheduled_fargate_task_costs_its_runs_and_its_extra_ephemeral_storage_once() -> None:
     s = SyntheticStack()
     task = s.add("aws:ecs/taskDefinition:TaskDefinition", "backup", {
         "cpu": "512", "memory": "1024", "runtimePlatform": {"cpuArchitecture": "ARM64"},
         "ephemeralStorage": {"sizeInGib": 200}})
     s.add("aws:scheduler/schedule:Schedule", "backup-schedule", {
-        "scheduleExpression": "rate(6 hours)", "target": {"arn": "c", "ecsParameters": {"taskCount": 1}}},
-        prop_deps={"target": [task]})
+        "scheduleExpression": "rate(6 hours)", "target": {"arn": "c", "ecsParameters": {
+            "taskCount": 1, "taskDefinitionArn": task.outputs["arn"]}}}, prop_deps={"target": [task]})
     a = cost.Assumptions(0, 0, 0, 0, 0, 0, 0, 0, scheduled_task_hours_per_run=0.5)
     report = cost.estimate(s.run(), assumptions=a)
-    runs, hours = 730 / 6, 730 / 6 * 0.5
+    hours = 730 / 6 * 0.5
     compute = hours * (0.5 * TABLE.usd("fargate.vcpu_hour.arm64") + 1 * TABLE.usd("fargate.gb_hour.arm64"))
     storage = hours * 180 * TABLE.usd("fargate.ephemeral_gb_hour")  # only beyond the free 20 GB
-    assert line_total(report, "backup-schedule") == pytest.approx(compute + storage)
-    assert all(x.category == "usage" and x.assumed for x in report.lines if x.resource == "backup-schedule")
-    assert runs == pytest.approx(cost._runs_per_month("rate(6 hours)", 730))
-    assert cost._runs_per_month("rate(30 minutes)", 730) == pytest.approx(1460)
+    (line,) = [x for x in report.lines if x.resource == "backup-schedule"]  # one line: runs and storage together
+    assert line.category == "overhead" and line.assumed
+    assert line.monthly_usd == pytest.approx(compute + storage)
+    assert line_total(report, "backup") == 0  # the task definition itself costs nothing
+
+
+def test_every_schedule_of_prod_is_priced_exactly_once(prod: StackRun) -> None:
+    report = cost.estimate(prod)
+    schedules = {r.name for r in prod.of_type("aws:scheduler/schedule:Schedule")}
+    assert schedules == {"backup-schedule", "restore-drill-schedule"}
+    runs = [x.resource for x in report.lines if x.resource in schedules and x.category == "overhead"]
+    assert sorted(runs) == sorted(schedules)
+
+
+# --- disaster recovery ------------------------------------------------------------------------------------------------
+
+def replicated_stack(*, rtc: bool = False) -> tuple[SyntheticStack, Any, Any]:
+    s = SyntheticStack()
+    source = s.add("aws:s3/bucket:Bucket", "backups", {"bucketPrefix": "maratron-prod-backups-"})
+    replica = s.add("aws:s3/bucket:Bucket", "backups-dr", {"bucketPrefix": "maratron-prod-backups-dr-",
+                                                           "region": "us-west-2"})
+    destination: dict[str, Any] = {"bucket": replica.outputs["arn"], "storageClass": "STANDARD_IA",
+                                   "metrics": {"status": "Enabled"}}
+    if rtc:
+        destination["replicationTime"] = {"status": "Enabled", "time": {"minutes": 15}}
+    s.add("aws:s3/bucketReplicationConfig:BucketReplicationConfig", "backups-replication",
+          {"bucket": "b", "rules": [{"status": "Enabled", "destination": destination}]},
+          prop_deps={"bucket": [source], "rules": [replica]})
+    return s, source, replica
+
+
+def test_replica_buckets_are_priced_at_their_replication_storage_class() -> None:
+    s, _, _ = replicated_stack()
+    report = cost.estimate(s.run())
+    gb = cost.ASSUMPTIONS["prod"].s3_gb_per_bucket
+    assert line_total(report, "backups") == pytest.approx(gb * TABLE.usd("s3.standard.storage_gb_month"))
+    (replica,) = [x for x in report.lines if x.resource == "backups-dr"]
+    assert replica.category == "capacity" and "Standard-IA replicas in us-west-2" in replica.what
+    assert replica.monthly_usd == pytest.approx(gb * TABLE.usd("s3.standard_ia.storage_gb_month"))
+
+
+@pytest.mark.parametrize("rtc", [False, True])
+def test_replication_metrics_are_overhead_and_replicated_bytes_are_usage(rtc: bool) -> None:
+    s, _, _ = replicated_stack(rtc=rtc)
+    report = cost.estimate(s.run())
+    lines = {x.category: x for x in report.lines if x.resource == "backups-replication" and "Control" not in x.what}
+    assert lines["overhead"].monthly_usd == pytest.approx(4 * TABLE.usd("cloudwatch.custom_metric_month"))
+    gb = cost.ASSUMPTIONS["prod"].replication_gb_per_bucket
+    assert lines["usage"].assumed and lines["usage"].monthly_usd == pytest.approx(
+        gb * TABLE.usd("s3.inter_region_transfer_gb"))
+    rtc_lines = [x for x in report.lines if "Replication Time Control" in x.what]
+    assert len(rtc_lines) == int(rtc)
+    if rtc:
+        assert rtc_lines[0].category == "usage"
+        assert rtc_lines[0].monthly_usd == pytest.approx(gb * TABLE.usd("s3.replication_time_control_gb"))
+
+
+@pytest.mark.parametrize(("expression", "runs"), [
+    ("rate(6 hours)", 730 / 6), ("rate(1 day)", 730 / 24), ("rate(30 minutes)", 730 * 2),
+    ("cron(30 5 * * ? *)", 730 / 24), ("cron(0 5 ? * SUN,WED *)", 730 / 24 / 7 * 2), ("cron(*/5 * * * ? *)", 730),
+])
+def test_schedule_runs_per_month(expression: str, runs: float) -> None:
+    assert cost.runs_per_month(expression, 730) == pytest.approx(runs)
+
+
+def test_scheduled_drill_runs_are_overhead_and_its_cross_region_reads_usage() -> None:
+    s = SyntheticStack()
+    task = s.add("aws:ecs/taskDefinition:TaskDefinition", "restore-drill", {
+        "cpu": "1024", "memory": "4096", "runtimePlatform": {"cpuArchitecture": "ARM64"},
+        "ephemeralStorage": {"sizeInGib": 50},
+        "containerDefinitions": json.dumps([{"name": "restore-drill", "command": ["restore_drill.sh"]}])})
+    s.add("aws:scheduler/schedule:Schedule", "drill", {"scheduleExpression": "cron(30 5 * * ? *)", "target": {
+        "ecsParameters": {"taskDefinitionArn": task.outputs["arn"]}}})
+    report = cost.estimate(s.run())
+    runs, a = 730 / 24, cost.ASSUMPTIONS["prod"]
+    hourly = TABLE.usd("fargate.vcpu_hour.arm64") + 4 * TABLE.usd("fargate.gb_hour.arm64") + \
+        30 * TABLE.usd("fargate.ephemeral_gb_hour")
+    (run_line,) = [x for x in report.lines if x.resource == "drill" and x.category == "overhead"]
+    assert run_line.monthly_usd == pytest.approx(runs * a.scheduled_task_hours_per_run * hourly)
+    (reads,) = [x for x in report.lines if x.resource == "drill" and x.category == "usage"]
+    assert reads.monthly_usd == pytest.approx(runs * a.drill_download_gb_per_run * (
+        TABLE.usd("s3.inter_region_transfer_gb") + TABLE.usd("natgateway.gb_processed")))
+
+
+def test_a_region_without_a_price_table_is_priced_at_us_east_1_and_says_so() -> None:
+    s = SyntheticStack(region="us-west-2")
+    s.add("aws:kms/key:Key", "key")
+    report = cost.estimate(s.run())
+    assert report.region == "us-west-2 priced at us-east-1" and report.total() > 0
+
+
+def test_prod_dr_stays_within_the_overhead_target(prod: StackRun) -> None:
+    report = cost.estimate(prod)
+    dr = [x for x in report.lines if x.resource.startswith(("dr-", "restore-drill"))]
+    assert {x.category for x in dr} == {"capacity", "overhead", "usage"}
+    assert sum(x.monthly_usd for x in dr if x.category == "overhead") < 10  # key, metrics, drill runs
+    assert report.checks()[0][1] is True
 
 
 # --- the foundation ---------------------------------------------------------------------------------------------------
@@ -333,8 +465,9 @@ def test_the_app_stacks_no_longer_pay_for_image_repositories(any_stack: StackRun
     report = cost.estimate(any_stack)
     assert not [line for line in report.lines if line.type.startswith("aws:ecr/")]
     keys = [line for line in report.lines if line.type == "aws:kms/key:Key" and not line.assumed]
-    # logs, data, backups, alerts: the images key is the foundation's
-    assert sorted(x.resource for x in keys) == ["keys-alerts", "keys-backups", "keys-data", "keys-logs"]
+    # logs, data, backups, alerts (+ the DR key with drRegion): the images key is the foundation's
+    dr = ["dr-key"] if any_stack.outputs["drKmsKeyArn"] else []
+    assert sorted(x.resource for x in keys) == [*dr, "keys-alerts", "keys-backups", "keys-data", "keys-logs"]
 
 
 def test_the_foundation_is_small_and_every_type_is_known() -> None:

@@ -61,11 +61,12 @@ def test_every_generated_secret_rotates_on_a_30_day_schedule_by_its_function(any
 
 
 def test_the_manual_secrets_are_the_third_party_keys_nextauth_and_the_restore_target(prod: StackRun) -> None:
-    # app/<ENV_VAR> (issue 9's naming), and the restore check's scratch-server URL an operator writes per drill.
+    # app/<ENV_VAR> (issue 9's naming), the restore check's scratch-server URL an operator writes per drill, and the
+    # CDN's origin header values (rotated with cdnOriginSecretGeneration, docs/runbooks/secret-rotation.md).
     manual = sorted(s.plain("name").removeprefix("maratron-prod/") for s in prod.of_type(SECRET)
                     if s.plain("tags")[CREDENTIAL_TAG] == "manual")
     assert manual == ["app/ANTHROPIC_API_KEY", "app/NEXTAUTH_SECRET", "app/SENTRY_DSN", "app/WEATHER_API_KEY",
-                      "backup/RESTORE_DATABASE_URL"]
+                      "backup/RESTORE_DATABASE_URL", "cdn/origin_verify"]
 
 
 # --- no service holds the master ------------------------------------------------------------------------------------

@@ -195,3 +195,17 @@ def test_bench_prints_figures_and_holds_no_second_model() -> None:
         text = script.read_text()
         assert not re.search(r"aws:[a-z0-9]+/", text), f"{script.name} names resource types"
         assert "MINUTES" not in text.replace("MILESTONES", ""), script.name
+
+
+def test_the_cdn_takes_minutes_but_holds_up_nothing_the_app_needs(prod: StackRun) -> None:
+    path = cp.analyse(prod)
+    distribution = prod.one("aws:cloudfront/distribution:Distribution")
+    assert path.steps[distribution.urn].timing.minutes == 10  # deployed to every edge (wait_for_deployment)
+    assert path.steps[distribution.urn].finish < path.bound and path.met
+    # What waits for it, transitively: DNS, its logs and metrics, the alarms on it and the dashboard; no service,
+    # database or cache (the app is ready without it).
+    waiting = {path.steps[urn].resource.type for urn in path.steps if distribution.urn in path.closure(urn)}
+    assert waiting == {"aws:route53/record:Record", "aws:cloudwatch/logDeliverySource:LogDeliverySource",
+                       "aws:cloudwatch/logDelivery:LogDelivery",
+                       "aws:cloudfront/monitoringSubscription:MonitoringSubscription",
+                       "aws:cloudwatch/metricAlarm:MetricAlarm", "aws:cloudwatch/dashboard:Dashboard"}

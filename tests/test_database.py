@@ -169,20 +169,6 @@ def test_dev_primary_can_be_torn_down(dev: StackRun) -> None:
     assert db.inputs["backupRetentionPeriod"] == 3
 
 
-def test_cross_region_backup_replication_is_off_by_default(any_stack: StackRun) -> None:
-    assert any_stack.of_type("aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication") == []
-
-
-def test_cross_region_backup_replication_targets_the_other_region(run_variant) -> None:  # type: ignore[no-untyped-def]
-    key = "arn:aws:kms:us-west-2:123456789012:key/11111111-2222-3333-4444-555555555555"
-    run = run_variant("prod", dbBackupReplicationRegion="us-west-2", dbBackupReplicationKmsKeyArn=key)
-    assert run.ok, run.error_details
-    copy = run.one("aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication")
-    assert copy.inputs["region"] == "us-west-2" and copy.inputs["kmsKeyId"] == key
-    assert copy.inputs["sourceDbInstanceArn"] == primary(run).outputs["arn"]
-    assert copy.inputs["retentionPeriod"] == 14
-
-
 def test_log_groups_exist_before_rds_would_create_them(any_stack: StackRun) -> None:
     logs_key = any_stack.one("aws:kms/key:Key", "keys-logs").outputs["arn"]
     groups = {g.inputs["name"]: g for g in any_stack.of_type(LOG_GROUP)}
@@ -456,6 +442,10 @@ def load(**changes: str) -> stack_config.StackConfig:
     return stack_config.load(raw, stack="test")
 
 
+RESTORE_ARN = "arn:aws:rds:us-east-1:123456789012:auto-backup:ab-L2IJCEXJP7XQ7HOJ4SIEXAMPLE"
+RESTORE_KEY = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+
+
 def problems(**changes: str) -> list[str]:
     with pytest.raises(stack_config.ConfigError) as caught:
         load(**changes)
@@ -466,7 +456,7 @@ def test_database_defaults_are_the_production_choice() -> None:
     db = load().database
     assert (db.engine_version, db.instance_class, db.multi_az) == ("15", "db.m7g.large", True)
     assert db.replica_classes == ("db.m7g.large", "db.m7g.large") and db.replica_count == 2
-    assert (db.backup_retention_days, db.backup_replication_region) == (14, "")
+    assert (db.backup_retention_days, db.restore_from, db.restore_time) == (14, "", "latest")
     tuning = db.tuning
     assert (tuning.shared_buffers_mb, tuning.effective_cache_size_mb, tuning.max_connections) == (256, 1024, 600)
     assert (db.proxy.enabled, db.proxy.max_connections_percent, db.proxy.borrow_timeout_seconds) == (True, 80, 10)
@@ -495,16 +485,21 @@ def test_database_defaults_are_the_production_choice() -> None:
     ({"dbMaintenanceWindow": "mon:03:30-mon:04:30"},
      'maratron:dbMaintenanceWindow = "mon:03:30-mon:04:30": must not overlap dbBackupWindow (03:00-04:00)'),
     ({"dbBackupWindow": "23:30-00:30", "dbMaintenanceWindow": "sat:23:00-sun:00:00"}, "must not overlap"),
+    ({"dbRestoreFromBackupsArn": RESTORE_ARN},
+     'maratron:dbRestoreKmsKeyArn = "": must be set together with dbRestoreFromBackupsArn'),
+    ({"dbRestoreKmsKeyArn": RESTORE_KEY},
+     'maratron:dbRestoreFromBackupsArn = "": must be set together with dbRestoreKmsKeyArn'),
+    ({"dbRestoreFromBackupsArn": "arn:aws:rds:us-east-1:123456789012:snapshot:nightly"},
+     "must be the ARN of replicated automated backups (arn:aws:rds:<region>:<account>:auto-backup:ab-...)"),
+    ({"dbRestoreFromBackupsArn": RESTORE_ARN.replace("us-east-1", "us-west-2"), "dbRestoreKmsKeyArn": RESTORE_KEY},
+     "must be replicated backups in the stack's region us-east-1, not us-west-2"),
+    ({"dbRestoreFromBackupsArn": RESTORE_ARN, "dbRestoreKmsKeyArn": RESTORE_KEY.replace("us-east-1", "eu-west-1")},
+     "must be key in the stack's region us-east-1, not eu-west-1"),
+    ({"dbRestoreKmsKeyArn": "alias/dr"}, "must be a KMS key ARN"),
+    ({"dbRestoreTime": "yesterday"}, 'maratron:dbRestoreTime = "yesterday": must be latest or a UTC timestamp'),
     ({"dbBackupReplicationRegion": "us-west-2"},
-     'maratron:dbBackupReplicationKmsKeyArn = "": must be set together with dbBackupReplicationRegion'),
-    ({"dbBackupReplicationKmsKeyArn": "arn:aws:kms:us-west-2:123456789012:key/11111111-2222-3333-4444-555555555555"},
-     'maratron:dbBackupReplicationRegion = "": must be set together with dbBackupReplicationKmsKeyArn'),
-    ({"dbBackupReplicationRegion": "us-east-1"}, "must differ from the stack's region (us-east-1)"),
-    ({"dbBackupReplicationRegion": "west"}, "must be an AWS region such as us-west-2, or empty"),
-    ({"dbBackupReplicationKmsKeyArn": "alias/dr"}, "must be a KMS key ARN"),
-    ({"dbBackupReplicationRegion": "us-west-2",
-      "dbBackupReplicationKmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"},
-     "must be a key in dbBackupReplicationRegion (us-west-2), not eu-west-1"),
+     'maratron:dbBackupReplicationRegion = "us-west-2": removed: replaced by drRegion (default: paired)'),
+    ({"dbBackupReplicationKmsKeyArn": RESTORE_KEY}, "maratron:dbBackupReplicationKmsKeyArn = "),
     ({"dbPerformanceInsightsRetentionDays": "30"},
      "maratron:dbPerformanceInsightsRetentionDays = 30: must be one of 7, 31, 62"),
     ({"dbMonitoringIntervalSeconds": "20"}, "maratron:dbMonitoringIntervalSeconds = 20: must be one of 0, 1, 5"),

@@ -92,8 +92,18 @@ def test_real_stack_diagram_shows_the_whole_system(any_stack: StackRun, tmp_path
     assert ("alarms", "topic:observability-alerts") in found and ("events", "topic:observability-alerts") in found
     if any_stack.of_type("aws:sns/topicSubscription:TopicSubscription"):
         assert ("topic:observability-alerts", "subscriber:email") in found
-    assert ("dns", "lb:load-balancer-alb") in found and ("cert", "lb:load-balancer-alb") in found
-    assert ("internet", "waf:waf-acl") in found and ("waf:waf-acl", "lb:load-balancer-alb") in found
+    assert ("cert", "lb:load-balancer-alb") in found
+    if any_stack.of_type("aws:cloudfront/distribution:Distribution"):
+        # The CDN is the front door: DNS, the WAF and TLS at CloudFront, which alone reaches the ALB.
+        cdn = "cdn:cdn-distribution"
+        assert boxes[cdn].startswith("CloudFront | TLSv1.2_2025 · http2and3 | 7 cached paths")
+        assert {("dns", cdn), ("cert", cdn), ("internet", "waf:waf-acl"), ("waf:waf-acl", cdn),
+                (cdn, "lb:load-balancer-alb")} <= found
+        assert not any(a == "internet" and b == "lb:load-balancer-alb" for a, b in found)
+        assert ("waf:waf-acl", "lb:load-balancer-alb") not in found
+    else:
+        assert ("dns", "lb:load-balancer-alb") in found
+        assert ("internet", "waf:waf-acl") in found and ("waf:waf-acl", "lb:load-balancer-alb") in found
     services = {str(e.plain("serviceName")).rsplit(".", 1)[-1] for e in any_stack.of_type(
         "aws:ec2/vpcEndpoint:VpcEndpoint")}
     assert ("endpoints", "s3") in found and (("endpoints", "secrets") in found) == ("secretsmanager" in services)
@@ -119,3 +129,18 @@ def test_a_stack_with_nothing_in_a_tier_says_so() -> None:
     s.add("aws:ec2/subnet:Subnet", "data-a", {"availabilityZone": "us-east-1a", "tags": {"tier": "data"}})
     d = diagram.build(s.run())
     assert titles(d)["empty:data"] == "(nothing placed here yet)"
+
+
+def test_the_dr_region_is_a_group_of_its_own_with_the_replication_arrows(prod: StackRun, dev: StackRun) -> None:
+    d = diagram.build(prod)
+    band = next(b for b in d.rows if b.key == "dr")
+    assert {b.key for b in band.boxes} == {"kms-dr", "s3-dr", "rds-backups:dr-database-backups"}
+    boxes = titles(d)
+    assert boxes["s3-dr"].startswith("S3 buckets ×3 (us-west-2)") and boxes["kms-dr"].startswith("KMS keys ×1")
+    found = edges(d)
+    assert ("s3", "s3-dr") in found  # S3 replication of the backups and archive buckets
+    assert ("db:database-primary", "rds-backups:dr-database-backups") in found
+    # The drill reads the DR replica; the backup job writes the primary region's bucket.
+    assert ("task:restore-drill", "s3-dr") in found and ("task:backup", "s3") in found
+    assert ("schedule:restore-drill-schedule", "task:restore-drill") in found
+    assert "dr" not in {b.key for b in diagram.build(dev).rows}

@@ -46,11 +46,14 @@ def broken(change: Mapping[str, Any], drop: tuple[str, ...] = ()) -> dict[str, d
 
 
 @pytest.mark.parametrize(("references", "expected"), [
-    (broken({"contractVersion": "2.0.0"}), "contract 2.0.0 is not supported (this program reads major 1, 1.0.0)"),
+    (broken({"contractVersion": "2.0.0"}), "contract 2.0.0 is not supported (this program reads major 1, 1.1.0)"),
     (broken({}, drop=("repositoryArns",)), "output repositoryArns is missing"),
     (broken({"accounts": "123456789012"}), "output accounts is str, the contract says map[string]"),
     (broken({"workloadBoundaryArns": {"prod": "arn:x"}}), "output workloadBoundaryArns has no dev"),
-    (broken({"region": "eu-west-1"}), "its region is eu-west-1, this stack's aws:region us-east-1"),
+    (broken({"region": "eu-west-1"}), "its region is eu-west-1 (registry replicas: us-west-2), this stack's aws:region "
+                                      "us-east-1"),
+    (broken({"region": "eu-west-1", "replicaRegions": []}),
+     "its region is eu-west-1 (registry replicas: none), this stack's aws:region us-east-1"),
     (broken({"accounts": {"shared": "123456789012", "dev": "999999999999", "staging": "1", "prod": "1"}}),
      "it places dev in account 999999999999, but the credentials are for account 123456789012 (assume the dev "
      "deploy role: arn:aws:iam::123456789012:role/maratron/ci/maratron-deploy-dev)"),

@@ -1,4 +1,6 @@
-"""Load balancer: HTTPS-only edge, TLS policy, headers, SG shape, access logs, target group, certificate, DNS."""
+"""Load balancer: HTTPS-only edge, TLS policy, headers, SG shape in both modes (front door, or CloudFront origin),
+access logs, target group, certificate. dev runs without the CDN (the ALB is the front door), staging and prod with
+it (the ALB admits CloudFront only)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,21 @@ import pytest
 
 import stack_config
 from components.base import AwsContext
-from components.load_balancer import HSTS, SEED_CSP, LoadBalancerArgs, LoadBalancerSettings, cors_header_origin
+from components.constants import (
+    CLOUDFRONT_PREFIX_LIST_WEIGHT,
+    ORIGIN_VERIFY_HEADER,
+    PRIVATE_PATHS,
+    SECURITY_GROUP_RULES_QUOTA,
+)
+from components.load_balancer import (
+    HSTS,
+    SEED_CSP,
+    LoadBalancerArgs,
+    LoadBalancerSettings,
+    OriginLock,
+    cors_header_origin,
+    ingress_rule_weight,
+)
 from offline.engine import Resource, StackRun, run_program
 from tests.configs import MINIMAL_VALID
 
@@ -35,6 +51,10 @@ EDGE_VARIANT = {
     "wafRateLimitPaths": [],
     "wafRateLimitWindowSeconds": 300,
 }
+
+
+def listener_rule(run: StackRun, suffix: str) -> Resource:
+    return run.one("aws:lb/listenerRule:ListenerRule", f"load-balancer-https-{suffix}")
 
 
 def edge_records(run: StackRun) -> list[Resource]:
@@ -63,14 +83,42 @@ def test_https_listener_uses_the_tls13_policy(any_stack: StackRun) -> None:
     assert https.inputs["loadBalancerArn"] == any_stack.one(ALB).outputs["arn"]
 
 
-def test_only_the_apps_host_is_forwarded_to_the_web_targets(any_stack: StackRun) -> None:
-    https = listener(any_stack, 443)
+def test_as_the_front_door_only_the_apps_host_is_forwarded(dev: StackRun) -> None:
+    https = listener(dev, 443)
     assert https.inputs["defaultActions"] == [{"type": "fixed-response", "fixedResponse": {
         "contentType": "text/plain", "messageBody": "Not found", "statusCode": "404"}}]
-    rule = any_stack.one("aws:lb/listenerRule:ListenerRule").inputs
-    assert rule["listenerArn"] == https.outputs["arn"]
-    assert rule["conditions"] == [{"hostHeader": {"values": [any_stack.config["maratron:domainName"]]}}]
-    assert rule["actions"] == [{"type": "forward", "targetGroupArn": any_stack.one(TARGET_GROUP).outputs["arn"]}]
+    rule = listener_rule(dev, "forward")
+    assert rule.inputs["listenerArn"] == https.outputs["arn"]
+    assert rule.inputs["conditions"] == [{"hostHeader": {"values": [dev.config["maratron:domainName"]]}}]
+    assert rule.inputs["actions"] == [{"type": "forward", "targetGroupArn": dev.one(TARGET_GROUP).outputs["arn"]}]
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_behind_the_cdn_only_the_apps_host_with_the_origin_secret_is_forwarded_else_403(
+        run_variant, stack: str) -> None:  # type: ignore[no-untyped-def]
+    run = run_variant(stack)
+    https = listener(run, 443)
+    assert https.inputs["defaultActions"] == [{"type": "fixed-response", "fixedResponse": {
+        "contentType": "text/plain", "messageBody": "Forbidden", "statusCode": "403"}}]
+    rule = listener_rule(run, "forward")
+    host, header = rule.plain("conditions")
+    assert host == {"hostHeader": {"values": [run.config["maratron:domainName"]]}}
+    active = run.one("random:index/randomPassword:RandomPassword", "origin-secret-a").outputs["result"]
+    assert header == {"httpHeader": {"httpHeaderName": ORIGIN_VERIFY_HEADER, "values": [active]}}
+    assert "4dabf18193072939515e22adb298388d" in json.dumps(rule.inputs["conditions"])  # secret on the wire
+    # What CloudFront sends is what the rule accepts.
+    origin = run.one("aws:cloudfront/distribution:Distribution").plain("origins")[0]
+    assert origin["customHeaders"] == [{"name": ORIGIN_VERIFY_HEADER, "value": active}]
+
+
+def test_private_paths_answer_404_before_anything_is_forwarded(any_stack: StackRun) -> None:
+    rule = listener_rule(any_stack, "private-paths")
+    assert rule.inputs["listenerArn"] == listener(any_stack, 443).outputs["arn"]
+    assert rule.inputs["priority"] < listener_rule(any_stack, "forward").inputs["priority"]
+    assert rule.inputs["conditions"] == [{"pathPattern": {"values": list(PRIVATE_PATHS)}}]
+    assert "/metrics" in PRIVATE_PATHS and "/api/metrics" in PRIVATE_PATHS
+    assert rule.inputs["actions"] == [{"type": "fixed-response", "fixedResponse": {
+        "contentType": "text/plain", "messageBody": "Not found", "statusCode": "404"}}]
 
 
 def test_https_listener_waits_for_the_validated_certificate(any_stack: StackRun) -> None:
@@ -112,14 +160,19 @@ def test_several_cors_origins_leave_the_header_to_the_app(run_variant) -> None: 
     assert "routingHttpResponseAccessControlAllowOriginHeaderValue" not in listener(run, 443).inputs
 
 
-def test_http_listener_only_redirects_301_to_https(any_stack: StackRun) -> None:
-    http = listener(any_stack, 80).inputs
+def test_http_listener_only_redirects_301_to_https(dev: StackRun) -> None:
+    http = listener(dev, 80).inputs
     assert http["protocol"] == "HTTP"
     assert http["defaultActions"] == [{"type": "redirect", "redirect": {
-        "protocol": "HTTPS", "port": "443", "host": any_stack.config["maratron:domainName"], "path": "/#{path}",
+        "protocol": "HTTPS", "port": "443", "host": dev.config["maratron:domainName"], "path": "/#{path}",
         "query": "#{query}",
         "statusCode": "HTTP_301"}}]
-    assert sorted(r.inputs["port"] for r in any_stack.of_type(LISTENER)) == [80, 443]
+    assert sorted(r.inputs["port"] for r in dev.of_type(LISTENER)) == [80, 443]
+
+
+def test_behind_the_cdn_there_is_no_port_80(prod: StackRun) -> None:
+    # CloudFront redirects viewers to HTTPS and reaches the ALB on 443 only.
+    assert [r.inputs["port"] for r in prod.of_type(LISTENER)] == [443]
 
 
 # --- load balancer ---------------------------------------------------------------------------------------------------
@@ -156,12 +209,28 @@ def test_deletion_protection_and_protect_unless_the_stack_opts_out(prod: StackRu
 
 # --- security groups -------------------------------------------------------------------------------------------------
 
-def test_alb_security_group_admits_only_80_and_443_from_the_internet(any_stack: StackRun) -> None:
-    sg = alb_sg(any_stack)
+def test_as_the_front_door_the_alb_admits_only_80_and_443_from_the_internet(dev: StackRun) -> None:
+    sg = alb_sg(dev)
     assert "ingress" not in sg.inputs and "egress" not in sg.inputs  # rules are separate resources only
     rules = sorted((r.inputs["fromPort"], r.inputs["toPort"], r.inputs["ipProtocol"], r.inputs["cidrIpv4"])
-                   for r in any_stack.of_type(INGRESS) if r.inputs["securityGroupId"] == sg.id)
+                   for r in dev.of_type(INGRESS) if r.inputs["securityGroupId"] == sg.id)
     assert rules == [(80, 80, "tcp", "0.0.0.0/0"), (443, 443, "tcp", "0.0.0.0/0")]
+
+
+def test_behind_the_cdn_the_alb_admits_only_cloudfronts_prefix_list_on_443(prod: StackRun) -> None:
+    sg = alb_sg(prod)
+    rules = [r for r in prod.of_type(INGRESS) if r.inputs["securityGroupId"] == sg.id]
+    assert [r.name for r in rules] == ["load-balancer-alb-443-from-cloudfront"]
+    rule = rules[0].inputs
+    assert (rule["fromPort"], rule["toPort"], rule["ipProtocol"]) == (443, 443, "tcp")
+    assert rule["prefixListId"].startswith("pl-") and "cidrIpv4" not in rule and "cidrIpv6" not in rule
+
+
+def test_the_prefix_list_rule_fits_the_security_group_quota_and_a_second_one_would_not() -> None:
+    # A referenced prefix list counts as its maximum entries (55 for CloudFront's IPv4 list) against 60 rules.
+    assert ingress_rule_weight(prefix_list_rules=1) == CLOUDFRONT_PREFIX_LIST_WEIGHT <= SECURITY_GROUP_RULES_QUOTA
+    assert ingress_rule_weight(prefix_list_rules=2) > SECURITY_GROUP_RULES_QUOTA  # :80 too, or the IPv6 list
+    assert ingress_rule_weight(cidr_rules=2) == 2
 
 
 def test_alb_egress_only_reaches_targets_that_admit_it_back(any_stack: StackRun) -> None:
@@ -220,7 +289,7 @@ def test_targets_keep_connections_open_longer_than_the_alb(routed: StackRun) -> 
 
 def test_serving_lists_what_an_ecs_service_must_wait_for(routed: StackRun) -> None:
     assert routed.outputs["servingUrns"] == [routed.one(LISTENER, "lb-https").urn,
-                                             routed.one("aws:lb/listenerRule:ListenerRule").urn]
+                                             routed.one("aws:lb/listenerRule:ListenerRule", "lb-https-forward").urn]
 
 
 # --- target group ----------------------------------------------------------------------------------------------------
@@ -337,12 +406,15 @@ def test_certificate_is_dns_validated_in_the_hosted_zone(any_stack: StackRun) ->
         any_stack.one(RECORD, "load-balancer-certificate-validation").outputs["fqdn"]]
 
 
-def test_domain_gets_an_alias_record_to_the_alb(any_stack: StackRun) -> None:
-    alb = any_stack.one(ALB).outputs
-    alias = any_stack.one(RECORD, "load-balancer-alias").inputs
+def test_as_the_front_door_the_domain_is_an_alias_to_the_alb(dev: StackRun) -> None:
+    alb = dev.one(ALB).outputs
+    records = [r for r in dev.of_type(RECORD) if r.name.startswith("public-dns")]
+    assert [r.name for r in records] == ["public-dns-a"]  # IPv4 only: no AAAA to an IPv4 ALB
+    alias = records[0].inputs
     assert (alias["zoneId"], alias["name"], alias["type"]) == (
-        any_stack.config["maratron:hostedZoneId"], any_stack.config["maratron:domainName"], "A")
+        dev.config["maratron:hostedZoneId"], dev.config["maratron:domainName"], "A")
     assert alias["aliases"] == [{"name": alb["dnsName"], "zoneId": alb["zoneId"], "evaluateTargetHealth": True}]
+    assert edge_records(dev) == [dev.one(RECORD, "load-balancer-certificate-validation")]  # no alias under the ALB
 
 
 def test_existing_certificate_mode_issues_nothing(run_variant) -> None:  # type: ignore[no-untyped-def]
@@ -356,8 +428,12 @@ def test_existing_certificate_mode_issues_nothing(run_variant) -> None:  # type:
 def test_existing_certificate_with_a_zone_still_gets_the_alias_record(run_variant) -> None:  # type: ignore[no-untyped-def]
     run = run_variant("prod", certificateArn=EXISTING_CERT)
     assert run.ok, run.error_details
-    assert run.of_type(CERTIFICATE) == []
-    assert [r.name for r in edge_records(run)] == ["load-balancer-alias"]
+    assert run.of_type(CERTIFICATE) == [] and edge_records(run) == []
+    assert sorted(r.name for r in run.of_type(RECORD) if r.name.startswith("public-dns")) == [
+        "public-dns-a", "public-dns-aaaa"]
+    # The distribution serves the same (us-east-1) certificate as the ALB.
+    viewer = run.one("aws:cloudfront/distribution:Distribution").inputs["viewerCertificate"]
+    assert viewer["acmCertificateArn"] == EXISTING_CERT
 
 
 def test_tls_policy_follows_config(run_variant) -> None:  # type: ignore[no-untyped-def]
@@ -396,6 +472,14 @@ def test_every_taggable_edge_resource_carries_the_stack_tags(any_stack: StackRun
 
 
 # --- component args and config errors --------------------------------------------------------------------------------
+
+def test_an_origin_lock_accepts_one_value_or_two_during_a_rotation() -> None:
+    assert len(OriginLock(accepted_values=["a"]).accepted_values) == 1
+    assert len(OriginLock(accepted_values=["a", "b"]).accepted_values) == 2
+    for values in ([], ["a", "b", "c"]):
+        with pytest.raises(ValueError, match="one value, or two during a rotation"):
+            OriginLock(accepted_values=values)
+
 
 def test_args_need_a_certificate_source_and_two_subnets() -> None:
     ctx = AwsContext("123456789012", "aws", "us-east-1")

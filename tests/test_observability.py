@@ -13,7 +13,7 @@ import pytest
 
 import stack_config
 from components.alarm_catalog import ALARM_KINDS, GIB, MIB, AlarmKind, AlarmThresholds
-from components.observability import BackupWatch, CacheWatch, DatabaseWatch, EdgeWatch
+from components.observability import BackupWatch, CacheWatch, DatabaseWatch, EdgeWatch, RestoreDrillWatch
 from offline.engine import ROOT, Resource, StackRun, run_program
 from offline.engine import stack_config as merged_stack_config
 from tests.configs import MINIMAL_VALID
@@ -60,6 +60,10 @@ def dims(run: StackRun) -> dict[str, dict[str, str]]:
         "001": {"CacheClusterId": "maratron-prod-redis-001"},
         "waf": {"WebACL": "maratron-prod-waf", "Region": "us-east-1", "Rule": "ALL"},
         "backup": {"Database": "maratron-prod-db"},
+        "replication": {"SourceBucket": "maratron-prod-backups-src",
+                        "DestinationBucket": "maratron-prod-backups-dr-dst", "RuleId": "dr"},
+        "drill": {"Environment": "prod"},
+        "cdn": {"DistributionId": "EDFDVBD6EXAMPLE", "Region": "Global"},
     }
 
 
@@ -96,6 +100,14 @@ SINGLE_METRIC_ALARMS: list[tuple[str, str, str, str, str, float, str, int, int, 
      "notBreaching"),
     ("waf-blocked-requests", "AWS/WAFV2", "BlockedRequests", "Sum", "waf", 1000, GT, 300, 1, 1, "notBreaching"),
     ("backup-missing", "Maratron/Backups", "BackupSucceeded", "Sum", "backup", 1, LT, 3600, 7, 7, "breaching"),
+    ("cdn-origin-latency", "AWS/CloudFront", "OriginLatency", "p95", "cdn", 2000, GT, 300, 3, 2, "notBreaching"),
+    ("s3-backups-replication-failed", "AWS/S3", "OperationsFailedReplication", "Sum", "replication", 0, GT, 300, 1, 1,
+     "notBreaching"),
+    # A daily drill plus three hours of grace: 27 hourly periods, allowed because periods of an hour may span 7 days.
+    ("restore-drill-missing", "Maratron/Backups", "RestoreDrillSucceeded", "Sum", "drill", 1, LT, 3600, 27, 27,
+     "breaching"),
+    ("dr-dump-stale", "Maratron/Backups", "ReplicatedDumpAgeHours", "Maximum", "drill", 8, GT, 3600, 24, 1,
+     "notBreaching"),
 ]
 
 
@@ -120,7 +132,8 @@ def test_single_metric_alarm(full: StackRun, row: tuple[Any, ...]) -> None:
 def test_every_alarm_notifies_the_topic_on_alarm_and_ok_and_is_named_after_its_kind(full: StackRun) -> None:
     topic_arn = full.one(TOPIC).outputs["arn"]
     found = alarms(full)
-    assert len(found) == 39  # 3 ALB + 2 target group + 2 × 3 ECS + 6 + 2 × 6 RDS + 2 × 4 Redis + WAF + backup
+    # 3 ALB + 2 target group + 2 × 3 ECS + 6 + 2 × 6 RDS + 2 × 4 Redis + WAF + 2 CDN + backup + replication + 2 drill
+    assert len(found) == 44
     for suffix, alarm in found.items():
         assert alarm.inputs["alarmActions"] == [topic_arn] and alarm.inputs["okActions"] == [topic_arn], suffix
         assert "insufficientDataActions" not in alarm.inputs
@@ -129,7 +142,7 @@ def test_every_alarm_notifies_the_topic_on_alarm_and_ok_and_is_named_after_its_k
         assert alarm.inputs["treatMissingData"] in alarm.inputs["alarmDescription"]
     assert sorted(full.outputs["alarmNames"]) == sorted(a.inputs["name"] for a in found.values())
     # Every kind of the catalog (and so every row of the README table) is exercised by the full watch set.
-    labels = ("", "web", "ai", "primary", "replica-a", "replica-b", "001", "002")
+    labels = ("", "web", "ai", "primary", "replica-a", "replica-b", "001", "002", "backups")
     for kind in ALARM_KINDS:
         assert any(kind.key.format(label=label) in found for label in labels), kind.key
 
@@ -152,6 +165,39 @@ def test_alb_5xx_rate_is_metric_math_over_5xx_and_request_counts(full: StackRun)
     assert (inputs["evaluationPeriods"], inputs["datapointsToAlarm"], inputs["treatMissingData"]) == \
         (5, 3, "notBreaching")
     assert not {"metricName", "namespace", "statistic", "period", "dimensions"} & set(inputs)
+
+
+def test_cdn_5xx_rate_is_cloudfronts_rate_gated_by_a_request_floor(full: StackRun) -> None:
+    alarm = alarms(full)["cdn-5xx-rate"]
+    queries = metric_queries(alarm)
+    assert queries["gated"] == {"id": "gated", "expression": "IF(requests >= 10, FILL(rate, 0), 0)",
+                                "label": "CloudFront 5xx rate (%)", "returnData": True}
+    for id_, metric, stat in (("rate", "5xxErrorRate", "Average"), ("requests", "Requests", "Sum")):
+        assert queries[id_]["returnData"] is False
+        assert queries[id_]["metric"] == {"namespace": "AWS/CloudFront", "metricName": metric, "stat": stat,
+                                          "period": 60, "dimensions": dims(full)["cdn"]}
+    assert (alarm.inputs["threshold"], alarm.inputs["evaluationPeriods"], alarm.inputs["datapointsToAlarm"]) == \
+        (1, 5, 3)
+
+
+def test_cdn_dashboard_widgets_read_us_east_1(full: StackRun) -> None:
+    body = json.loads(full.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
+    cdn = [w for w in body["widgets"] if w["type"] == "metric" and
+           any(m[0] == "AWS/CloudFront" for m in w["properties"]["metrics"])]
+    assert sorted(w["properties"]["title"] for w in cdn) == [
+        "Bytes downloaded", "Cache hit rate (%)", "Error rates (%)", "Origin latency (ms)", "Requests"]
+    assert all(w["properties"]["region"] == "us-east-1" for w in cdn)
+
+
+def test_without_additional_metrics_there_is_no_origin_latency_alarm() -> None:
+    program = ROOT / "build" / "test-programs" / "observability-cdn-basic" / "__main__.py"
+    program.parent.mkdir(parents=True, exist_ok=True)
+    program.write_text(PROGRAM.read_text().replace("additional_metrics=True", "additional_metrics=False"))
+    config, secret_keys, _ = merged_stack_config("prod")
+    run = run_program("prod", config, secret_keys, program=program)
+    assert run.ok, run.error_details
+    found = alarms(run)
+    assert "cdn-5xx-rate" in found and "cdn-origin-latency" not in found
 
 
 def test_running_tasks_alarm_is_desired_minus_running_from_container_insights(full: StackRun) -> None:
@@ -208,7 +254,12 @@ def test_the_stack_watches_every_box_and_alarms_go_to_the_topic(any_stack: Stack
                                                             "read-latency", "connections", "replica-lag")),
         *(f"cache-{n:03d}-{k}" for n in range(1, members + 1)
           for k in ("engine-cpu", "memory", "evictions", "replication-lag")),
-        "waf-blocked-requests", "backup-missing",
+        "waf-blocked-requests",
+        *(("cdn-5xx-rate", "cdn-origin-latency") if any_stack.config.get("maratron:cdnEnabled") != "false" else ()),
+        "backup-missing",
+        # With a DR region (prod): a failure alarm per replicated bucket, the drill's missing and stale-copy alarms.
+        *(("s3-backups-replication-failed", "s3-archive-replication-failed", "restore-drill-missing",
+           "dr-dump-stale") if any_stack.stack == "prod" else ()),
     ]
     assert any_stack.outputs["alarmNames"] == [f"{stack_prefix}-{name}" for name in expected]
     assert len(replicas) == {"dev": 0, "staging": 1, "prod": 2}[any_stack.stack]
@@ -219,14 +270,21 @@ def test_the_stack_watches_every_box_and_alarms_go_to_the_topic(any_stack: Stack
     alb = any_stack.one("aws:lb/loadBalancer:LoadBalancer").outputs["arnSuffix"]
     tg = any_stack.one("aws:lb/targetGroup:TargetGroup").outputs["arnSuffix"]
     assert dimensions[f"{stack_prefix}-tg-web-unhealthy-hosts"] == {"TargetGroup": tg, "LoadBalancer": alb}
+    # A CLOUDFRONT-scope ACL's metrics carry no Region dimension; a REGIONAL one's do.
+    cdn = any_stack.config.get("maratron:cdnEnabled") != "false"
     assert dimensions[f"{stack_prefix}-waf-blocked-requests"] == {
-        "WebACL": stack_prefix, "Region": "us-east-1", "Rule": "ALL"}
+        "WebACL": stack_prefix, "Rule": "ALL", **({} if cdn else {"Region": "us-east-1"})}
     cluster = any_stack.one("aws:ecs/cluster:Cluster").outputs["name"]
     web = any_stack.one("aws:ecs/service:Service", "web").outputs["name"]
     assert dimensions[f"{stack_prefix}-ecs-web-cpu"] == {"ClusterName": cluster, "ServiceName": web}
     assert dimensions[f"{stack_prefix}-cache-001-engine-cpu"] == {"CacheClusterId": f"{stack_prefix}-redis-001"}
     # The backup job publishes with Environment=<env> (ops/backup/backup.sh); the alarm must watch exactly that.
     assert dimensions[f"{stack_prefix}-backup-missing"] == {"Environment": any_stack.config["maratron:environment"]}
+    if any_stack.stack == "prod":  # the drill publishes with Environment=<env> too (ops/backup/restore_drill.sh)
+        assert dimensions[f"{stack_prefix}-restore-drill-missing"] == {"Environment": "prod"}
+        buckets = {b.name: b.outputs["bucket"] for b in any_stack.of_type("aws:s3/bucket:Bucket")}
+        assert dimensions[f"{stack_prefix}-s3-backups-replication-failed"] == {
+            "SourceBucket": buckets["storage-backups"], "DestinationBucket": buckets["dr-backups"], "RuleId": "dr"}
     topic = any_stack.one(TOPIC)
     assert topic.inputs["kmsMasterKeyId"] == any_stack.one("aws:kms/key:Key", "keys-alerts").outputs["arn"]
     assert all(a.inputs["alarmActions"] == [topic.outputs["arn"]] for a in any_stack.of_type(ALARM))
@@ -270,9 +328,12 @@ def test_the_alerts_key_admits_alarms_and_eventbridge_the_way_sns_documents(prod
     assert events["Principal"] == {"Service": "events.amazonaws.com"} and "Condition" not in events
     for statement in (alarms, events):
         assert set(statement["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
-    # ... which is why the topic has its own key: the logs key admits CloudWatch Logs and nothing else.
+    # ... which is why the topic has its own key: the logs key admits CloudWatch Logs (and, behind prod's CDN, the
+    # vended delivery of CloudFront's access logs), each under its condition, and no EventBridge.
     logs = json.loads(prod.one("aws:kms/key:Key", "keys-logs").inputs["policy"])["Statement"]
-    assert [s["Sid"] for s in logs] == ["EnableIamPoliciesOfThisAccount", "AllowCloudWatchLogs"]
+    assert [s["Sid"] for s in logs] == ["EnableIamPoliciesOfThisAccount", "AllowCloudWatchLogs",
+                                        "AllowVendedLogDeliveryOfCdnAccessLogs"]
+    assert all("Condition" in s for s in logs[1:])
     assert prod.outputs["kmsKeyArns"][-1] == prod.one("aws:kms/key:Key", "keys-alerts").outputs["arn"]
 
 
@@ -298,7 +359,8 @@ def test_dashboard_has_a_row_per_watched_tier_referencing_the_watched_resources(
     assert full.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardName"] == "maratron-prod"
     headers = [w["properties"]["markdown"] for w in widgets if w["type"] == "text"]
     assert headers == ["## Edge (ALB)", "## Services (ECS)", "## Database (RDS PostgreSQL)",
-                       "## Cache (ElastiCache Redis)", "## WAF", "## Backups"]
+                       "## Cache (ElastiCache Redis)", "## WAF", "## Edge (CloudFront)", "## Backups",
+                       "## Disaster recovery"]
     status = [w for w in widgets if w["type"] == "alarm"]
     assert len(status) == 1
     assert status[0]["properties"]["alarms"] == [f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:{name}"
@@ -382,8 +444,11 @@ def test_catalog_fields_are_keyword_only_and_checked_against_cloudwatch_limits()
     base = dataclasses.asdict(ALARM_KINDS[0])
     with pytest.raises(ValueError, match="datapoints_to_alarm <= evaluation_periods"):
         AlarmKind(**{**base, "evaluation_periods": 2, "datapoints_to_alarm": 3})
-    with pytest.raises(ValueError, match="at most one day"):
-        AlarmKind(**{**base, "period": 3600, "evaluation_periods": 25, "datapoints_to_alarm": 1})
+    with pytest.raises(ValueError, match="at most one day of sub-hour periods"):
+        AlarmKind(**{**base, "period": 300, "evaluation_periods": 289, "datapoints_to_alarm": 1})
+    with pytest.raises(ValueError, match="seven days of hourly ones"):
+        AlarmKind(**{**base, "period": 3600, "evaluation_periods": 169, "datapoints_to_alarm": 1})
+    assert AlarmKind(**{**base, "period": 3600, "evaluation_periods": 168, "datapoints_to_alarm": 1})
     with pytest.raises(ValueError, match="neither a number nor a threshold"):
         AlarmKind(**{**base, "threshold": "cpu_percnt"})
 
@@ -397,7 +462,7 @@ def test_readme_alarm_table_is_generated_from_the_catalog() -> None:
 
 
 def test_failed_ecs_deployments_of_the_watched_services_reach_the_topic(full: StackRun) -> None:
-    rule = full.one("aws:cloudwatch/eventRule:EventRule")
+    rule = full.one("aws:cloudwatch/eventRule:EventRule", "observability-ecs-deployment-failed")
     assert rule.inputs["name"] == "maratron-prod-ecs-deployment-failed"
     pattern = json.loads(rule.inputs["eventPattern"])
     assert pattern == {
@@ -407,7 +472,7 @@ def test_failed_ecs_deployments_of_the_watched_services_reach_the_topic(full: St
         "resources": [f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/maratron-prod/maratron-prod-{service}"
                       for service in ("web", "ai")],
     }
-    target = full.one("aws:cloudwatch/eventTarget:EventTarget")
+    target = full.one("aws:cloudwatch/eventTarget:EventTarget", "observability-ecs-deployment-failed")
     assert target.inputs["arn"] == full.one(TOPIC).outputs["arn"]
     assert target.inputs["rule"] == rule.outputs["name"]
     assert "<reason>" in target.inputs["inputTransformer"]["inputTemplate"]
@@ -422,6 +487,8 @@ def test_failed_ecs_deployments_of_the_watched_services_reach_the_topic(full: St
     (lambda: CacheWatch("redis", {"node 1": "redis-001"}), "cache member label 'node 1'"),
     (lambda: BackupWatch(interval_hours=0), "interval_hours must be at least 1"),
     (lambda: BackupWatch(interval_hours=24, grace_hours=1), "together at most 24"),
+    (lambda: RestoreDrillWatch("f", interval_hours=168, grace_hours=1), "together at most 168"),
+    (lambda: RestoreDrillWatch("f", interval_hours=0), "interval_hours must be at least 1"),
 ])
 def test_watch_labels_and_values_are_checked(build: Any, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
@@ -432,7 +499,8 @@ def test_watch_labels_and_values_are_checked(build: Any, message: str) -> None:
 def test_catalog_respects_cloudwatch_limits(kind: Any) -> None:
     assert kind.period % 60 == 0  # standard-resolution metrics
     assert 1 <= kind.datapoints_to_alarm <= kind.evaluation_periods
-    assert kind.period * kind.evaluation_periods <= 86_400  # at most one day evaluated
+    # PutMetricAlarm: at most one day evaluated for periods under an hour, seven days for hourly ones.
+    assert kind.period * kind.evaluation_periods <= (604_800 if kind.period >= 3600 else 86_400)
     assert kind.threshold.isdigit() or kind.threshold in AlarmThresholds.__dataclass_fields__
     assert kind.why_missing and kind.summary
 
@@ -443,3 +511,24 @@ def test_metric_query_ids_are_valid(full: StackRun) -> None:
             assert re.fullmatch(r"[a-z][A-Za-z0-9_]*", query["id"]), query["id"]
         queries = alarm.inputs.get("metricQueries", [])
         assert not queries or sum(q["returnData"] for q in queries) == 1
+
+
+def test_a_failed_restore_drill_reaches_the_topic_at_once(full: StackRun) -> None:
+    rule = full.one("aws:cloudwatch/eventRule:EventRule", "observability-restore-drill-failed")
+    assert json.loads(rule.inputs["eventPattern"]) == {
+        "source": ["aws.ecs"],
+        "detail-type": ["ECS Task State Change"],
+        # Scheduler starts the task without a group: ECS puts it in family:<family>.
+        "detail": {"lastStatus": ["STOPPED"], "group": ["family:maratron-prod-restore-drill"],
+                   "containers": {"exitCode": [{"anything-but": 0}]}},
+    }
+    target = full.one("aws:cloudwatch/eventTarget:EventTarget", "observability-restore-drill-failed")
+    assert target.inputs["arn"] == full.one(TOPIC).outputs["arn"] and target.inputs["rule"] == rule.outputs["name"]
+    assert "<reason>" in target.inputs["inputTransformer"]["inputTemplate"]
+
+
+def test_dr_dashboard_row_shows_replication_failures_and_the_drill(full: StackRun) -> None:
+    body = json.loads(full.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
+    texts = json.dumps(body)
+    assert "Disaster recovery" in texts and "OperationsFailedReplication" in texts
+    assert "RestoreDrillSucceeded" in texts and "ReplicatedDumpAgeHours" in texts

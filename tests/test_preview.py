@@ -83,7 +83,7 @@ def _preview(*args: str, head: bool = False) -> tuple[int, str, str]:
 def test_bad_input_and_a_closed_pipe_end_with_one_line_on_stderr() -> None:
     code, out, err = _preview("nosuchstack")
     assert code == 2 and out == "" and "Traceback" not in err
-    assert err.strip().splitlines() == ["preview: unknown stack 'nosuchstack': stacks here are dev, prod, staging "
+    assert err.strip().splitlines() == ["preview: unknown stack 'nosuchstack': stacks here are dev, dr, prod, staging "
                                         "(Pulumi.<stack>.yaml)"]
     code, out, err = _preview("dev", "--set", "azCount")
     assert code == 2 and len(err.strip().splitlines()) == 1 and "expected KEY=VALUE" in err

@@ -10,14 +10,14 @@ from offline.engine import StackRun
 
 def test_every_image_a_task_pulls_is_listed_with_where_it_comes_from(prod: StackRun) -> None:
     entries = {tuple(sorted(e["tasks"])): e for e in runtime_report.image_requirements(prod)}
-    assert set(entries) == {("ai",), ("migrate", "web"), ("backup", "backup-restore-check")}
+    backup = ("backup", "backup-restore-check", "restore-drill")  # prod runs the DR restore drill on the backup image
+    assert set(entries) == {("ai",), ("migrate", "web"), backup}
     assert entries[("migrate", "web")]["image"] == prod.outputs["webImage"]
     assert entries[("ai",)]["image"] == prod.outputs["aiImage"]
-    backup = entries[("backup", "backup-restore-check")]
     # CI pushed it into the foundation's repository (backupImage): looked up, not built; its Dockerfile (ops/backup)
     # declares the scratch VOLUME, so no init container.
-    assert backup["image"] == prod.outputs["backupImage"] and backup["built_from"] == ""
-    assert backup["scratch"] == {"/tmp": "VOLUME declared by the image (Dockerfile checked)"}
+    assert entries[backup]["image"] == prod.outputs["backupImage"] and entries[backup]["built_from"] == ""
+    assert entries[backup]["scratch"] == {"/tmp": "VOLUME declared by the image (Dockerfile checked)"}
     text = "\n".join(runtime_report.render_images(prod))
     for key in ("webImage", "aiImage", "backupImage"):
         assert f"MUST EXIST before `pulumi up` (maratron:{key}; the preview looked it up in the foundation's" in text

@@ -73,7 +73,8 @@ def test_prod_runs_three_web_and_two_ai_tasks(prod: StackRun) -> None:
     assert (targets["ai"]["minCapacity"], targets["ai"]["maxCapacity"]) == (2, 6)
     sizes = {t.name: (t.inputs["cpu"], t.inputs["memory"]) for t in prod.of_type(TASK_DEFINITION)}
     assert sizes == {"web": ("1024", "2048"), "ai": ("512", "1024"), "migrate": ("1024", "2048"),
-                     "backup": ("512", "1024"), "backup-restore-check": ("512", "1024")}
+                     "backup": ("512", "1024"), "backup-restore-check": ("512", "1024"),
+                     "restore-drill": ("1024", "4096")}
 
 
 def test_dev_runs_one_task_each(dev: StackRun) -> None:
@@ -139,8 +140,9 @@ def test_config_errors_never_echo_a_secret_value(run_variant) -> None:  # type: 
 # --- container hardening ---------------------------------------------------------------------------------------------
 
 def test_every_container_is_non_root_read_only_unprivileged_and_drops_all_capabilities(any_stack: StackRun) -> None:
+    drill = ["restore-drill"] if any_stack.stack == "prod" else []  # the DR restore drill runs where DR is on
     assert sorted(t.name for t in any_stack.of_type(TASK_DEFINITION)) == sorted([*TASKS, "backup",
-                                                                               "backup-restore-check"])
+                                                                               "backup-restore-check", *drill])
     for task in TASKS:
         c = container(any_stack, task)
         assert c["user"] == "1001:1001", task
@@ -615,8 +617,8 @@ def test_web_is_created_after_the_ai_service_connect_endpoint(any_stack: StackRu
 
 @pytest.mark.parametrize(("overrides", "expected"), [
     ({"aiRequestTimeoutSeconds": 60}, "maratron:aiRequestTimeoutSeconds = 60: must be 0 (off) or at least "
-                                      "albIdleTimeoutSeconds (300)"),
-    ({"albIdleTimeoutSeconds": 900, "aiRequestTimeoutSeconds": 600}, "at least albIdleTimeoutSeconds (900)"),
+                                      "albIdleTimeoutSeconds (300 s)"),
+    ({"albIdleTimeoutSeconds": 900, "aiRequestTimeoutSeconds": 600}, "at least albIdleTimeoutSeconds (900 s)"),
     ({"backupEphemeralStorageGib": 100}, "maratron:backupEphemeralStorageGib = 100: must be at least 200 GiB for "
                                          "dbMaxAllocatedStorageGb 500"),
     ({"backupEphemeralStorageGib": 20, "dbMaxAllocatedStorageGb": 500}, "must be at least 200 GiB"),

@@ -1,4 +1,5 @@
-"""WAF: REGIONAL web ACL on the ALB, the seed's rate limits with scope-down paths, managed groups, redacted logs."""
+"""WAF: the web ACL at the front door (REGIONAL on the ALB in dev, CLOUDFRONT in us-east-1 behind the CDN), the
+seed's rate limits with scope-down paths, managed groups, redacted logs."""
 
 from __future__ import annotations
 
@@ -36,9 +37,8 @@ def starts_with(prefix: str) -> dict[str, Any]:
         "textTransformations": [{"priority": 0, "type": "URL_DECODE"}, {"priority": 1, "type": "LOWERCASE"}]}}
 
 
-def test_web_acl_is_regional_allows_by_default_and_is_named_for_the_stack(any_stack: StackRun) -> None:
+def test_web_acl_allows_by_default_and_is_named_for_the_stack(any_stack: StackRun) -> None:
     acl = any_stack.one(ACL).inputs
-    assert acl["scope"] == "REGIONAL"
     assert acl["defaultAction"] == {"allow": {}}
     assert acl["name"] == f"maratron-{any_stack.stack}"
     assert acl["visibilityConfig"]["cloudwatchMetricsEnabled"] is True
@@ -46,10 +46,24 @@ def test_web_acl_is_regional_allows_by_default_and_is_named_for_the_stack(any_st
     assert acl["visibilityConfig"]["metricName"] == f"maratron-{any_stack.stack}"
 
 
-def test_web_acl_is_associated_with_the_alb(any_stack: StackRun) -> None:
-    association = any_stack.one("aws:wafv2/webAclAssociation:WebAclAssociation").inputs
-    assert association["resourceArn"] == any_stack.one("aws:lb/loadBalancer:LoadBalancer").outputs["arn"]
-    assert association["webAclArn"] == any_stack.one(ACL).outputs["arn"]
+def test_as_the_front_door_the_regional_acl_is_associated_with_the_alb(dev: StackRun) -> None:
+    assert dev.one(ACL).inputs["scope"] == "REGIONAL" and "region" not in dev.one(ACL).inputs
+    association = dev.one("aws:wafv2/webAclAssociation:WebAclAssociation").inputs
+    assert association["resourceArn"] == dev.one("aws:lb/loadBalancer:LoadBalancer").outputs["arn"]
+    assert association["webAclArn"] == dev.one(ACL).outputs["arn"]
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_behind_the_cdn_the_acl_is_cloudfront_scope_named_by_the_distribution(run_variant, stack: str) -> None:  # type: ignore[no-untyped-def]
+    run = run_variant(stack)
+    acl = run.one(ACL)
+    assert acl.inputs["scope"] == "CLOUDFRONT"
+    # us-east-1 stacks leave `region` unset (the provider's), which is where a CLOUDFRONT ACL must live.
+    assert run.config["aws:region"] == "us-east-1" and "region" not in acl.inputs
+    assert run.of_type("aws:wafv2/webAclAssociation:WebAclAssociation") == []
+    distribution = run.one("aws:cloudfront/distribution:Distribution")
+    assert distribution.inputs["webAclId"] == acl.outputs["arn"]
+    assert acl.urn in distribution.property_dependencies["webAclId"]
 
 
 def test_prod_rate_rules_are_the_seeds_limits(prod: StackRun) -> None:

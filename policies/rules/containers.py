@@ -39,6 +39,10 @@ DOCKER_DEFAULT_CAPABILITIES = {"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER",
 ALB_DEFAULT_IDLE_TIMEOUT = 60.0
 """ALB idle timeout when unset: "By default, ELB sets the idle timeout value for your load balancer to 60 seconds."
 (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-load-balancer-attributes.html)"""
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+CLOUDFRONT_DEFAULT_ORIGIN_READ_TIMEOUT = 30.0
+"""CloudFront's origin read (response) timeout when unset: "the default (if you don't specify otherwise) is 30
+seconds" (https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_CustomOriginConfig.html)."""
 SERVICE_CONNECT_DEFAULT_PER_REQUEST = 15.0
 SERVICE_CONNECT_DEFAULT_IDLE = 300.0
 """Service Connect (Envoy) defaults for HTTP when `timeout` is unset: 15 s per request, 5 min idle
@@ -178,11 +182,16 @@ def _steady_state(args: ResourceValidationArgs, report: ReportViolation) -> None
 
 
 def _edge_timeout(resources: list[PolicyResource]) -> float:
-    """The longest a request may stay quiet at the edge: the longest ALB idle timeout of the stack (the one place a
-    CDN's origin timeouts will join)."""
+    """The longest a request may stay quiet at the edge, across every hop of the stack's edge chain: each ALB's idle
+    timeout and each CloudFront custom origin's read timeout (the silence CloudFront waits for from its origin)."""
     albs = [lb for lb in of_type(resources, *LOAD_BALANCER_TYPES)
             if str(lb.props.get("loadBalancerType") or "application") == "application"]
-    return max((number(lb.props.get("idleTimeout"), ALB_DEFAULT_IDLE_TIMEOUT) for lb in albs), default=0.0)
+    hops = [number(lb.props.get("idleTimeout"), ALB_DEFAULT_IDLE_TIMEOUT) for lb in albs]
+    for distribution in of_type(resources, DISTRIBUTION):
+        hops += [number(custom.get("originReadTimeout"), CLOUDFRONT_DEFAULT_ORIGIN_READ_TIMEOUT)
+                 for origin in as_list(distribution.props.get("origins"))
+                 if isinstance(custom := origin.get("customOriginConfig"), dict)]
+    return max(hops, default=0.0)
 
 
 def _task_of(service: PolicyResource, resources: list[PolicyResource]) -> PolicyResource | None:
@@ -217,7 +226,7 @@ def _service_connect_timeouts(args: StackValidationArgs, report: ReportViolation
             if 0 < per_request < edge:
                 report(f"Service Connect {name!r} cuts requests after {per_request:g} s "
                        f"({'the 15 s default' if 'perRequestTimeoutSeconds' not in timeout else 'perRequest'}), "
-                       f"before the edge's {edge:g} s idle timeout: set timeout.perRequestTimeoutSeconds to 0 or "
+                       f"before the edge's {edge:g} s timeout: set timeout.perRequestTimeoutSeconds to 0 or "
                        f">= {edge:g}", service.urn)
             if 0 < idle < edge:
                 report(f"Service Connect {name!r} closes idle connections after {idle:g} s, before the edge's "
@@ -331,8 +340,8 @@ RULES: list[Rule] = [
                   reference="AWS: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/"
                             "deployment-circuit-breaker.html; pulumi-aws ecs.Service waitForSteadyState"),
     stack_rule("ecs-service-connect-timeout-covers-edge", area="containers", check=_service_connect_timeouts,
-               summary="No Service Connect hop has a shorter per-request or idle timeout than the edge (ALB idle "
-                       "timeout) in front of it",
+               summary="No Service Connect hop has a shorter per-request or idle timeout than the edge in front of "
+                       "it (the longest ALB idle or CloudFront origin read timeout)",
                reference="AWS: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_TimeoutConfiguration.html"),
     stack_rule("ecs-service-connect-client-depends-on-server", area="containers", check=_upstream_dependencies,
                summary="A service whose tasks call a Service Connect endpoint depends on the service that creates it",

@@ -1,4 +1,6 @@
-"""Edge rules: HTTPS-only listeners with a modern TLS policy and HSTS, hardened load balancers, WAF rate limiting."""
+"""Edge rules: HTTPS-only listeners with a modern TLS policy and HSTS, hardened load balancers, WAF rate limiting at
+every internet entry point (a distribution, or an ALB the internet reaches directly). CloudFront's own rules are in
+cdn.py."""
 
 from __future__ import annotations
 
@@ -22,9 +24,11 @@ from ._common import (
     stack_rule,
     truthy,
 )
+from .network import _group_rules
 
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
 WEB_ACL_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 ALLOWED_TLS_POLICIES: list[str] = list(SHARED["tlsPolicies"])
 MIN_HSTS_MAX_AGE: int = SHARED["hstsMaxAgeSeconds"]
 
@@ -98,16 +102,32 @@ def _has_rate_rule(acl: PolicyResource) -> bool:
     return False
 
 
+def _admits_the_world(resources: list[PolicyResource], lb: PolicyResource) -> bool:
+    return any(ingress.world_open() for group in linked(lb, "securityGroups")
+               for _, ingress in _group_rules(resources, group))
+
+
 def _waf_rate_limit(args: StackValidationArgs, report: ReportViolation) -> None:
     associations = of_type(args.resources, WEB_ACL_ASSOCIATION)
+    distributions = of_type(args.resources, DISTRIBUTION)
+    behind_cdn = {lb.urn for d in distributions for lb in linked(d, "origins")}
     for lb in _public_albs(args.resources):
         acls = [acl for assoc in associations if lb in linked(assoc, "resourceArn")
                 for acl in linked(assoc, "webAclArn") if acl.resource_type == WEB_ACL]
         if not acls:
-            report("internet-facing ALB has no WAF web ACL association", lb.urn)
+            # Behind a distribution that admits no one else, the distribution is the entry point (checked below).
+            if lb.urn not in behind_cdn or _admits_the_world(args.resources, lb):
+                report("internet-facing ALB has no WAF web ACL association", lb.urn)
         elif not any(_has_rate_rule(acl) for acl in acls):
             for acl in acls:
                 report(f"web ACL protecting {lb.urn} has no rate-based rule", acl.urn)
+    for distribution in distributions:
+        acls = [acl for acl in linked(distribution, "webAclId") if acl.resource_type == WEB_ACL]
+        if not acls:
+            report("CloudFront distribution has no WAF web ACL (webAclId)", distribution.urn)
+        elif not any(_has_rate_rule(acl) for acl in acls):
+            for acl in acls:
+                report(f"web ACL protecting {distribution.urn} has no rate-based rule", acl.urn)
 
 
 def _https_listener(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -140,9 +160,10 @@ RULES: list[Rule] = [
                   summary="ALBs drop invalid HTTP header fields", reference="Checkov CKV_AWS_131"),
     resource_rule("alb-access-logs", area="edge", types=LB, check=_access_logs,
                   summary="Load balancers write access logs", reference="cdk-nag ELB2; Checkov CKV_AWS_91"),
-    stack_rule("alb-waf-rate-limit", area="edge", check=_waf_rate_limit,
-               summary="Every internet-facing ALB has a WAF web ACL with a rate-based rule",
-               reference="seed: rate limiting; Checkov CKV2_AWS_28"),
+    stack_rule("edge-waf-rate-limit", area="edge", check=_waf_rate_limit,
+               summary="Every internet entry point (a CloudFront distribution, or an ALB the internet reaches "
+                       "directly) has a WAF web ACL with a rate-based rule",
+               reference="seed: rate limiting, DDoS protection; Checkov CKV2_AWS_28, CKV_AWS_68; cdk-nag CFR2"),
     stack_rule("alb-has-https-listener", area="edge", check=_https_listener,
                summary="Every ALB has an HTTPS listener", reference="seed: HTTPS only; Checkov CKV_AWS_2"),
 ]

@@ -96,6 +96,16 @@ def _bucket_hardening(args: StackValidationArgs, report: ReportViolation) -> Non
             report("bucket has no TLS-only bucket policy", bucket.urn)
 
 
+def _access_logging(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Every bucket logs its access, except the buckets that receive S3 server access logs (a bucket that logged
+    into itself would log its own log writes; into another, that one's)."""
+    logging = of_type(args.resources, *BUCKET_LOGGING)
+    targets = {b.urn for log in logging for b in linked(log, "targetBucket")}
+    for bucket in of_type(args.resources, BUCKET):
+        if bucket.urn not in targets and not any(bucket in linked(log, "bucket") for log in logging):
+            report("bucket has no server access logging (aws:s3/bucketLogging)", bucket.urn)
+
+
 RULES: list[Rule] = [
     resource_rule("s3-encryption", area="storage", types=[SSE], check=_encryption,
                   summary="S3 default encryption is SSE-KMS (SSE-S3 only where KMS is unsupported)",
@@ -114,4 +124,8 @@ RULES: list[Rule] = [
                summary="Every bucket has encryption (KMS for data), versioning, a public access block and a "
                        "TLS-only policy",
                reference="seed: encrypted backups; cdk-nag S2, S10; Checkov CKV_AWS_21, CKV_AWS_145, CKV2_AWS_6"),
+    stack_rule("s3-access-logging", area="storage", check=_access_logging,
+               summary="Every bucket but the server-access-log targets logs its access (the ALB and CDN log buckets "
+                       "too)",
+               reference="seed: log security; cdk-nag S1; Checkov CKV_AWS_18"),
 ]

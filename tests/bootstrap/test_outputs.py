@@ -26,12 +26,12 @@ def test_contract_matches_the_pinned_snapshot(key: str, current: Contract) -> No
 
 
 def test_a_consumer_accepts_a_newer_minor_and_refuses_another_major() -> None:
-    outputs = {name: {"string": "x", "map[string]": {"a": "b"}}.get(type_, "x") for name, type_ in
-               FOUNDATION.table().items()}
+    samples = {"string": "x", "map[string]": {"a": "b"}, "list[string]": ["y"]}
+    outputs = {name: samples.get(type_, "x") for name, type_ in FOUNDATION.table().items()}
     assert FOUNDATION.check({**outputs, "contractVersion": "1.7.0", "somethingNew": 1}) == []
     assert FOUNDATION.check({**outputs, "contractVersion": "0.9.0"})[0].startswith("contract 0.9.0 is not supported")
     assert FOUNDATION.check({**outputs, "contractVersion": None}) == [
-        "contractVersion is None, not a version like 1.0.0"]
+        f"contractVersion is None, not a version like {FOUNDATION.version}"]
 
 
 def test_export_refuses_drift_from_the_contract() -> None:

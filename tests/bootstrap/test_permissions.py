@@ -10,6 +10,7 @@ import pytest
 
 from components.ci_roles import DEPLOY_SERVICES, INVOKE_ACTIONS, PASSED_TO_SERVICES, PLAN_ACTIONS, service_of
 from offline.engine import StackRun
+from offline.foundation import run_bootstrap
 from offline.iam_eval import allows
 
 REGION = {"aws:RequestedRegion": "us-east-1"}
@@ -198,3 +199,38 @@ def test_every_app_role_stays_inside_the_workload_boundary(shared: StackRun, app
                 requests += RDS_ENHANCED_MONITORING
             for action, resource in requests:
                 assert allows(boundary, action.replace("*", "Object"), resource), (env, role.name, action, resource)
+
+
+WEST = {"aws:RequestedRegion": "us-west-2"}
+
+
+def test_deploys_reach_the_dr_region_only_for_environments_with_dr_and_cloudfront_globally(
+        shared: StackRun, dev: StackRun, prod: StackRun) -> None:
+    """prod keeps a DR copy in us-west-2 (bootstrap drEnvironments) and is restored there (Pulumi.dr.yaml): its
+    deploys create the DR key, replica buckets, replicated RDS backups there; dev's may not. CloudFront is global."""
+    prod_policy, dev_policy = role_policy(shared, "maratron-deploy-prod"), role_policy(shared, "maratron-deploy-dev")
+    replicas = [b.outputs["arn"] for b in prod.of_type("aws:s3/bucket:Bucket") if b.inputs.get("region") == "us-west-2"]
+    assert replicas
+    for arn in replicas:
+        assert allows(prod_policy, "s3:CreateBucket", arn, WEST)
+    assert allows(prod_policy, "kms:CreateKey", "*", WEST)
+    assert allows(prod_policy, "rds:StartDBInstanceAutomatedBackupsReplication", "*", WEST)
+    assert allows(prod_policy, "secretsmanager:CreateSecret",
+                  "arn:aws:secretsmanager:us-west-2:123456789012:secret:maratron-prod/app/X-abcdef", WEST)
+    assert allows(prod_policy, "ecr:DescribeImages", "arn:aws:ecr:us-west-2:123456789012:repository/maratron/web", WEST)
+    assert not allows(dev_policy, "kms:CreateKey", "*", WEST)
+    assert not allows(prod_policy, "kms:CreateKey", "*", {"aws:RequestedRegion": "eu-west-1"})
+    assert allows(prod_policy, "cloudfront:CreateDistribution", "*", {})
+
+
+def test_the_registry_replicates_to_the_dr_region_when_one_is_set(shared: StackRun) -> None:
+    (replication,) = shared.of_type("aws:ecr/replicationConfiguration:ReplicationConfiguration")
+    (rule,) = replication.inputs["replicationConfiguration"]["rules"]
+    assert rule["destinations"] == [{"region": "us-west-2", "registryId": shared.outputs["registryId"]}]
+    assert rule["repositoryFilters"] == [{"filter": "maratron/", "filterType": "PREFIX_MATCH"}]
+    (template,) = shared.of_type("aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate")
+    assert template.inputs["region"] == "us-west-2" and template.inputs["imageTagMutability"] == "IMMUTABLE"
+    assert shared.outputs["replicaRegions"] == ["us-west-2"]
+    off = run_bootstrap("shared", {"maratron-bootstrap:drRegion": "none"})
+    assert not off.of_type("aws:ecr/replicationConfiguration:ReplicationConfiguration")
+    assert off.outputs["replicaRegions"] == []

@@ -7,6 +7,7 @@ every drift is applied and undone around its test, so the tests share one fixtur
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import io
 import json
 import os
@@ -20,6 +21,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
 
 from ops import verify
 from ops.verify import Status, evaluate_target_health
@@ -39,6 +41,8 @@ class Deployment:
     def __post_init__(self) -> None:
         # Shared by the fixture and every verify run: creating boto3 clients is most of a run's cost.
         self.client = verify.Clients(boto3.session.Session(region_name=REGION), self.endpoint)
+        self.replicated_backups: Any = None
+        self.replication = ReplicationConfigurations()
 
 
 @contextlib.contextmanager
@@ -220,7 +224,99 @@ def build_healthy(endpoint: str) -> Deployment:
     dep.ids = {"http_listener": http["ListenerArn"], "https_listener": https["ListenerArn"],
                "target_group": target_group["TargetGroupArn"], "web_acl": acl["ARN"], "alb": alb["LoadBalancerArn"],
                "web_task_v2": task_definitions["web-v2"], "web_task": task_definitions["web"]}
+    build_dr(dep, buckets, backups_key)
     return dep
+
+
+DR = "us-west-2"
+REPLICAS = {"backups": "maratron-prod-backups-dr-123456789012", "wal": "maratron-prod-archive-dr-123456789012"}
+DR_BACKUPS_ARN = f"arn:aws:rds:{DR}:123456789012:auto-backup:ab-L2IJCEXJP7XQ7HOJ4SIEXAMPLE"
+
+
+def replication_configuration(replica: str, dr_key: str, **rule_changes: Any) -> dict[str, Any]:
+    rule = {"ID": "dr", "Status": "Enabled", "Priority": 1, "Filter": {},
+            "DeleteMarkerReplication": {"Status": "Disabled"},
+            "SourceSelectionCriteria": {"SseKmsEncryptedObjects": {"Status": "Enabled"}},
+            "Destination": {"Bucket": f"arn:aws:s3:::{replica}", "StorageClass": "STANDARD_IA",
+                            "EncryptionConfiguration": {"ReplicaKmsKeyID": dr_key}, "Metrics": {"Status": "Enabled"}}}
+    return {"Role": "arn:aws:iam::123456789012:role/maratron-prod-dr-replication", "Rules": [{**rule, **rule_changes}]}
+
+
+@dataclass
+class ReplicatedBackups:
+    """Stands in for RDS's replicated automated backups in the DR region (moto has no backup replication): the
+    DescribeDBInstanceAutomatedBackups answer, changeable by a drift."""
+
+    latest_lag: dt.timedelta = dt.timedelta(minutes=5)
+    status: str = "replicating"
+
+    def answer(self, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        assert params["body"]["DBInstanceAutomatedBackupsArn"] == DR_BACKUPS_ARN
+        now = dt.datetime.now(dt.UTC)
+        return AWSResponse(None, 200, {}, None), {"DBInstanceAutomatedBackups": [{
+            "DBInstanceAutomatedBackupsArn": DR_BACKUPS_ARN, "DBInstanceIdentifier": "maratron-prod-db",
+            "Region": "us-east-1", "Status": self.status, "Encrypted": True, "KmsKeyId": "dr-key",
+            "RestoreWindow": {"EarliestTime": now - dt.timedelta(days=14), "LatestTime": now - self.latest_lag}}]}
+
+
+@dataclass
+class ReplicationConfigurations:
+    """GetBucketReplication answered with what PutBucketReplication stored: moto 5.2.5 drops SourceSelectionCriteria
+    and reports every DeleteMarkerReplication as Disabled (moto/s3/responses.py, get_bucket_replication), which would
+    hide exactly what the check looks for. moto still validates the put (e.g. versioning on)."""
+
+    stored: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def put(self, s3: Any, bucket: str, configuration: dict[str, Any]) -> None:
+        s3.put_bucket_replication(Bucket=bucket, ReplicationConfiguration=configuration)
+        self.stored[bucket] = configuration
+
+    def answer(self, context: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        bucket = context["input_params"]["Bucket"]
+        return AWSResponse(None, 200, {}, None), {"ReplicationConfiguration": self.stored[bucket]}
+
+
+def build_dr(dep: Deployment, buckets: dict[str, str], backups_key: str) -> None:
+    """The DR copy in us-west-2: locked and encrypted replica buckets, replication on both sources, the drill's
+    schedule and a recent pass, registry replication, and the replicated RDS backups (stubbed)."""
+    s3, s3_dr = dep.client("s3"), dep.client("s3", DR)
+    dr_key = dep.client("kms", DR).create_key(Description="dr")["KeyMetadata"]["Arn"]
+    for kind, replica in REPLICAS.items():
+        s3_dr.create_bucket(Bucket=replica, CreateBucketConfiguration={"LocationConstraint": DR},
+                            ObjectLockEnabledForBucket=kind == "backups")
+        s3_dr.put_bucket_encryption(Bucket=replica, ServerSideEncryptionConfiguration={"Rules": [{
+            "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": dr_key},
+            "BucketKeyEnabled": True}]})
+        s3_dr.put_bucket_versioning(Bucket=replica, VersioningConfiguration={"Status": "Enabled"})
+        dep.replication.put(s3, buckets[kind], replication_configuration(replica, dr_key))
+    s3_dr.put_object_lock_configuration(Bucket=REPLICAS["backups"], ObjectLockConfiguration=LOCKED)
+    dep.client("scheduler").create_schedule(
+        Name="maratron-prod-restore-drill", ScheduleExpression="cron(30 5 * * ? *)", State="ENABLED",
+        FlexibleTimeWindow={"Mode": "OFF"}, Target={
+            "Arn": "arn:aws:ecs:us-east-1:123456789012:cluster/maratron-prod",
+            "RoleArn": "arn:aws:iam::123456789012:role/maratron-prod-restore-drill-scheduler"})
+    # A pass three hours ago (for prod, and for the test that relabels the deployment dev).
+    dep.client("cloudwatch").put_metric_data(Namespace="Maratron/Backups", MetricData=[{
+        "MetricName": "RestoreDrillSucceeded", "Dimensions": [{"Name": "Environment", "Value": env}], "Value": 1,
+        "Timestamp": dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)} for env in ("prod", "dev")])
+    dep.client("ecr").put_replication_configuration(replicationConfiguration=REGISTRY_REPLICATION)
+    s3.meta.events.register("before-call.s3.GetBucketReplication", dep.replication.answer)
+    dep.replicated_backups = ReplicatedBackups()
+    dep.client("rds", DR).meta.events.register("before-call.rds.DescribeDBInstanceAutomatedBackups",
+                                               dep.replicated_backups.answer)
+    dep.outputs.update({
+        "drRegion": DR, "drKmsKeyArn": dr_key, "drBackupsBucketName": REPLICAS["backups"],
+        "drArchiveBucketName": REPLICAS["wal"], "drDatabaseBackupsArn": DR_BACKUPS_ARN,
+        "restoreDrillScheduleName": "maratron-prod-restore-drill",
+        "webRepositoryUrl": "123456789012.dkr.ecr.us-east-1.amazonaws.com/maratron-prod/web",
+        "aiRepositoryUrl": "123456789012.dkr.ecr.us-east-1.amazonaws.com/maratron-prod/ai",
+    })
+    dep.ids["dr_key"] = dr_key
+
+
+LOCKED = {"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 30}}}
+REGISTRY_REPLICATION = {"rules": [{"destinations": [{"region": DR, "registryId": "123456789012"}],
+                                   "repositoryFilters": [{"filter": "maratron-prod/", "filterType": "PREFIX_MATCH"}]}]}
 
 
 @pytest.fixture(scope="module")
@@ -257,13 +353,15 @@ def test_healthy_deployment_passes_every_check(deployment: Deployment, tmp_path:
     assert run.code == 0, run.text
     assert list(run.results) == ALL_CHECKS
     statuses = {name: r.status for name, r in run.results.items()}
-    assert statuses == {**{name: Status.PASS for name in ALL_CHECKS}, "http.health": Status.SKIP,
-                        "secrets.rotation": Status.SKIP}, run.text
+    skipped = {"http.health", "http.edge", "secrets.rotation",
+               *(name for name in ALL_CHECKS if name.startswith("cdn."))}
+    assert statuses == {name: Status.SKIP if name in skipped else Status.PASS for name in ALL_CHECKS}, run.text
+    assert run.results["cdn.distribution"].detail == "the stack runs no CDN (cdnDistributionId is empty or absent)"
     assert "2 healthy" in run.results["alb.target-health"].detail
     assert "Multi-AZ" in run.results["rds.primary"].detail
     assert "TLS required" in run.results["rds.proxy"].detail
     assert run.results["rds.proxy-targets"].detail == "maratron-prod-db AVAILABLE behind maratron-prod-db-proxy"
-    assert run.text.rstrip().endswith(f"{len(ALL_CHECKS) - 2} passed, 0 failed, 2 skipped")
+    assert run.text.rstrip().endswith(f"{len(ALL_CHECKS) - len(skipped)} passed, 0 failed, {len(skipped)} skipped")
 
 
 def test_report_is_an_aligned_table() -> None:
@@ -417,6 +515,49 @@ def unchanged(dep: Deployment) -> Iterator[None]:
     yield
 
 
+@contextlib.contextmanager
+def delete_markers_replicated(dep: Deployment) -> Iterator[None]:
+    s3, source = dep.client("s3"), dep.outputs["backupsBucketName"]
+    dep.replication.put(s3, source, replication_configuration(REPLICAS["backups"], dep.ids["dr_key"],
+                                                              DeleteMarkerReplication={"Status": "Enabled"}))
+    yield
+    dep.replication.put(s3, source, replication_configuration(REPLICAS["backups"], dep.ids["dr_key"]))
+
+
+@contextlib.contextmanager
+def replica_unlocked(dep: Deployment) -> Iterator[None]:
+    s3 = dep.client("s3", DR)
+    s3.put_object_lock_configuration(Bucket=REPLICAS["backups"],
+                                     ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"})
+    yield
+    s3.put_object_lock_configuration(Bucket=REPLICAS["backups"], ObjectLockConfiguration=LOCKED)
+
+
+@contextlib.contextmanager
+def rds_replication_behind(dep: Deployment) -> Iterator[None]:
+    dep.replicated_backups.latest_lag = dt.timedelta(hours=5)
+    yield
+    dep.replicated_backups.latest_lag = dt.timedelta(minutes=5)
+
+
+@contextlib.contextmanager
+def drill_schedule_disabled(dep: Deployment) -> Iterator[None]:
+    scheduler = dep.client("scheduler")
+    schedule = scheduler.get_schedule(Name="maratron-prod-restore-drill")
+    settings = {k: schedule[k] for k in ("Name", "ScheduleExpression", "FlexibleTimeWindow", "Target")}
+    scheduler.update_schedule(**settings, State="DISABLED")
+    yield
+    scheduler.update_schedule(**settings, State="ENABLED")
+
+
+@contextlib.contextmanager
+def registry_not_replicated(dep: Deployment) -> Iterator[None]:
+    ecr = dep.client("ecr")
+    ecr.put_replication_configuration(replicationConfiguration={"rules": []})
+    yield
+    ecr.put_replication_configuration(replicationConfiguration=REGISTRY_REPLICATION)
+
+
 @dataclass(frozen=True)
 class Drift:
     check: str
@@ -453,6 +594,13 @@ DRIFTS = {
                                          outputs={"redisAppUserId": "maratron-prod-redis-open"}),
     "alarm-deleted": Drift("cloudwatch.alarms", unchanged, "missing: maratron-prod-gone",
                            outputs={"alarmNames": ["maratron-prod-alb-5xx", "maratron-prod-gone"]}),
+    "delete-markers-replicated": Drift("dr.s3-replication", delete_markers_replicated,
+                                       "delete markers are replicated"),
+    "replica-unlocked": Drift("dr.replica-buckets", replica_unlocked, "no Object Lock default retention"),
+    "rds-backup-replication-behind": Drift("dr.rds-backup-replication", rds_replication_behind,
+                                           "latest restorable time is 5.0 h ago"),
+    "drill-schedule-disabled": Drift("dr.restore-drill", drill_schedule_disabled, "is DISABLED"),
+    "registry-not-replicated": Drift("dr.images", registry_not_replicated, "does not replicate maratron-prod/web"),
 }
 
 
@@ -485,6 +633,21 @@ def test_static_parameters_waiting_for_a_reboot_fail_the_instance() -> None:
     assert "database-params-1 pending-reboot" in problem
     assert "aws rds reboot-db-instance --db-instance-identifier maratron-prod-db-replica-1" in problem
     assert verify.pending_reboot({"DBParameterGroups": [{"ParameterApplyStatus": "in-sync"}]}) == []
+
+
+def test_a_drill_that_never_passed_fails(deployment: Deployment, tmp_path: Path) -> None:
+    # The fixture's pass is published for Environment=prod; a stack of another environment has none.
+    run = run_verify(deployment, tmp_path, "--only", "dr.*", environment="staging")
+    assert run.failing() == {"dr.restore-drill"}, run.text
+    assert "no passed restore drill in the last 27 h" in run.results["dr.restore-drill"].detail
+
+
+def test_dr_checks_skip_without_a_dr_region(deployment: Deployment, tmp_path: Path) -> None:
+    # drRegion none: the DR outputs are "" (the contract keeps them), and every DR check is skipped, not failed.
+    empty = {k: "" for k in ("drRegion", "drKmsKeyArn", "drBackupsBucketName", "drArchiveBucketName",
+                             "drDatabaseBackupsArn", "restoreDrillScheduleName")}
+    run = run_verify(deployment, tmp_path, "--only", "dr.*", **empty)
+    assert run.code == 0 and {r.status for r in run.results.values()} == {Status.SKIP}, run.text
 
 
 def test_drifts_were_undone(deployment: Deployment, tmp_path: Path) -> None:

@@ -169,6 +169,176 @@ def bucket_stack(*, kms: bool = True, policy: bool = True) -> list[Resource]:
     return out
 
 
+REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
+LOCK = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
+DR_KEY = "arn:aws:kms:us-west-2:123456789012:key/99999999-8888-7777-6666-555555555555"
+REPLICATION_RULE = {
+    "id": "dr", "status": "Enabled", "priority": 1, "filter": {},
+    "deleteMarkerReplication": {"status": "Disabled"},
+    "sourceSelectionCriteria": {"sseKmsEncryptedObjects": {"status": "Enabled"}},
+    "destination": {"bucket": "arn:aws:s3:::b-dr", "storageClass": "STANDARD_IA",
+                    "encryptionConfiguration": {"replicaKmsKeyId": DR_KEY}, "metrics": {"status": "Enabled"}},
+}
+LOCKED = {"objectLockEnabled": "Enabled", "rule": {"defaultRetention": {"mode": "COMPLIANCE", "days": 30}}}
+
+
+def replication(**changes: Any) -> dict[str, Any]:
+    return {"bucket": "b", "role": "arn:aws:iam::123456789012:role/replication",
+            "rules": [changed(REPLICATION_RULE, **changes)]}
+
+
+def replication_stack(*, replicate: bool = True, replica_region: str = "us-west-2", replica_lock: int | None = 30,
+                      drill: str | None = None) -> list[Resource]:
+    """A locked KMS source bucket replicated to a locked replica in another region (and, optionally, the drill)."""
+    out = bucket_stack()
+    source = out[0]
+    out[0] = resource(BUCKET, "backups", changed(source.inputs, objectLockEnabled=True), protect=True)
+    source = out[0]
+    out = [source, *(resource(r.type, r.name, r.inputs, deps={"bucket": [source]}) for r in out[1:])]
+    out.append(resource(LOCK, "backups", {"bucket": "b", **LOCKED}, deps={"bucket": [source]}))
+    replica = resource(BUCKET, "backups-dr", {"bucket": "b-dr", "region": replica_region, "forceDestroy": False,
+                                              "objectLockEnabled": replica_lock is not None, "tags": TAGS},
+                       protect=True)
+    out.append(replica)
+    if replica_lock is not None:
+        out.append(resource(LOCK, "backups-dr", {"bucket": "b-dr", "region": replica_region, **changed(
+            LOCKED, rule={"defaultRetention": {"mode": "COMPLIANCE", "days": replica_lock}})},
+            deps={"bucket": [replica]}))
+    if replicate:
+        out.append(resource(REPLICATION, "backups-replication", replication(), deps={"bucket": [source],
+                                                                                   "rules": [replica]}))
+    if drill is not None:
+        task_definition = resource(TASK, "restore-drill", task(command=["restore_drill.sh"]))
+        out += [task_definition, resource("aws:scheduler/schedule:Schedule", "drill", {
+            "scheduleExpression": "cron(30 5 * * ? *)", "state": drill, "flexibleTimeWindow": {"mode": "OFF"},
+            "target": {"arn": "arn:cluster", "roleArn": "arn:role", "ecsParameters": {"taskDefinitionArn": "arn:td"}}},
+            deps={"target": [task_definition]})]
+    return out
+
+
+def vended_log_stack() -> list[Resource]:
+    """A KMS bucket that only receives CloudWatch vended logs (CloudFront's access logs v2): a log target."""
+    out = bucket_stack()
+    out.append(resource("aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination", "cdn-logs", {
+        "name": "cdn-s3", "outputFormat": "parquet", "tags": TAGS,
+        "deliveryDestinationConfiguration": {"destinationResourceArn": "arn:aws:s3:::b"}},
+        deps={"deliveryDestinationConfiguration": [out[0]]}))
+    return out
+
+
+def backups_replicated(primary: Resource, **changes: Any) -> Resource:
+    return resource(BACKUPS_REPLICATION, "db-backups", changed(
+        {"sourceDbInstanceArn": "arn:aws:rds:us-east-1:1:db:primary", "region": "us-west-2", "kmsKeyId": DR_KEY,
+         "retentionPeriod": 14}, **changes), deps={"sourceDbInstanceArn": [primary]})
+
+
+BACKUPS_REPLICATION = "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"
+
+
+def with_backups_replication(**changes: Any) -> list[Resource]:
+    resources = database_stack()
+    primary = next(r for r in resources if r.name == "primary")
+    return [*resources, backups_replicated(primary, **changes)]
+
+
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+RHP = "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy"
+LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+ALL_VIEWER_AND_CF = "33f36d7e-f396-46d9-90e0-52428a34d9dc"
+HOST_ONLY = "bf0718e1-ba1e-49d1-88b1-f726733018ae"
+SECURITY_HEADERS = {
+    "strictTransportSecurity": {"accessControlMaxAgeSec": 31536000, "includeSubdomains": True, "preload": True,
+                                "override": True},
+    "contentSecurityPolicy": {"contentSecurityPolicy": "default-src 'self'", "override": True},
+    "frameOptions": {"frameOption": "DENY", "override": True},
+    "contentTypeOptions": {"override": True},
+    "referrerPolicy": {"referrerPolicy": "strict-origin-when-cross-origin", "override": True},
+}
+LOG_FIELDS = ["date", "time", "c-ip", "cs-method", "cs-uri-stem", "sc-status"]
+
+
+def behavior(cache: str, request: str, **changes: Any) -> dict[str, Any]:
+    return changed({"targetOriginId": "alb", "viewerProtocolPolicy": "redirect-to-https", "cachePolicyId": cache,
+                    "originRequestPolicyId": request, "responseHeadersPolicyId": "rhp-1", "compress": True},
+                   **changes)
+
+
+def distribution(**changes: Any) -> dict[str, Any]:
+    return changed({
+        "enabled": True, "aliases": ["app.example.com"], "httpVersion": "http2and3", "webAclId": "arn:acl",
+        "origins": [{"originId": "alb", "domainName": "alb.elb.amazonaws.com",
+                     "customOriginConfig": {"httpPort": 80, "httpsPort": 443, "originProtocolPolicy": "https-only",
+                                            "originSslProtocols": ["TLSv1.2"]},
+                     "customHeaders": [{"name": "X-Origin-Verify", "value": "s3cr3t"}]}],
+        "defaultCacheBehavior": behavior(CACHING_DISABLED, ALL_VIEWER_AND_CF),
+        "orderedCacheBehaviors": [behavior(CACHING_OPTIMIZED, HOST_ONLY, pathPattern="/_next/static/*")],
+        "viewerCertificate": {"acmCertificateArn": "arn:aws:acm:us-east-1:1:certificate/1",
+                              "sslSupportMethod": "sni-only", "minimumProtocolVersion": "TLSv1.2_2025"},
+        "tags": TAGS}, **changes)
+
+
+def cdn_stack(*, world_rule: bool = False, forward_default: bool = False, header_condition: bool = True,
+              sends_header: bool = True, acl: bool = True, headers: dict[str, Any] | None = None,
+              rhp_on_default: bool = True, logs: bool = True, log_fields: list[str] | None = None) -> list[Resource]:
+    """CloudFront in front of an ALB that admits only CloudFront, the way the program builds it."""
+    group = resource(SG, "alb-sg", {"vpcId": "vpc-1", "description": "alb", "tags": TAGS})
+    rules = [resource(SG_RULE, "alb-from-cloudfront", {
+        "securityGroupId": "sg-1", "ipProtocol": "tcp", "fromPort": 443, "toPort": 443, "prefixListId": "pl-1",
+        "tags": TAGS}, deps={"securityGroupId": [group]})]
+    if world_rule:
+        rules.append(resource(SG_RULE, "alb-from-world", {
+            "securityGroupId": "sg-1", "ipProtocol": "tcp", "fromPort": 443, "toPort": 443, "cidrIpv4": "0.0.0.0/0",
+            "tags": TAGS}, deps={"securityGroupId": [group]}))
+    lb = resource(LB, "alb", ALB, deps={"securityGroups": [group]})
+    https = resource(LISTENER, "https", changed(HTTPS, defaultActions=[
+        {"type": "forward", "targetGroupArn": "arn:tg"} if forward_default else
+        {"type": "fixed-response", "fixedResponse": {"contentType": "text/plain", "statusCode": "403"}}]),
+        deps={"loadBalancerArn": [lb]})
+    conditions: list[Any] = [{"hostHeader": {"values": ["app.example.com"]}}]
+    if header_condition:
+        conditions.append({"httpHeader": {"httpHeaderName": "X-Origin-Verify", "values": ["s3cr3t"]}})
+    forward = resource(LISTENER_RULE, "forward", {"listenerArn": "arn:listener", "priority": 100,
+                                                  "conditions": conditions, "tags": TAGS,
+                                                  "actions": [{"type": "forward", "targetGroupArn": "arn:tg"}]},
+                       deps={"listenerArn": [https]})
+    web_acl = resource(ACL, "acl", {"scope": "CLOUDFRONT", "defaultAction": {"allow": {}}, "rules": [RATE_RULE],
+                                    "tags": TAGS})
+    rhp = resource(RHP, "headers", {"name": "security-headers",
+                                    "securityHeadersConfig": SECURITY_HEADERS if headers is None else headers})
+    origin = distribution()["origins"][0]
+    dist_inputs = distribution(
+        origins=[changed(origin, customHeaders=[] if not sends_header else origin["customHeaders"])],
+        defaultCacheBehavior=behavior(CACHING_DISABLED, ALL_VIEWER_AND_CF) if rhp_on_default else
+        changed(behavior(CACHING_DISABLED, ALL_VIEWER_AND_CF), responseHeadersPolicyId=DELETE),
+        **({} if acl else {"webAclId": DELETE}))
+    cdn = resource(DISTRIBUTION, "cdn", dist_inputs, deps={
+        "origins": [lb], "webAclId": [web_acl] if acl else [], "defaultCacheBehavior": [rhp] if rhp_on_default else [],
+        "orderedCacheBehaviors": [rhp]})
+    out = [group, *rules, lb, https, forward, web_acl, rhp, cdn]
+    if logs:
+        source = resource("aws:cloudwatch/logDeliverySource:LogDeliverySource", "logs",
+                          {"name": "cdn", "logType": "ACCESS_LOGS", "resourceArn": "arn:cdn", "tags": TAGS},
+                          deps={"resourceArn": [cdn]})
+        out += [source, resource("aws:cloudwatch/logDelivery:LogDelivery", "delivery", {
+            "deliverySourceName": "cdn", "deliveryDestinationArn": "arn:dest", "tags": TAGS,
+            "recordFields": LOG_FIELDS if log_fields is None else log_fields}, deps={"deliverySourceName": [source]})]
+    return out
+
+
+def logged_buckets(*, alb_logs_logged: bool = True) -> list[Resource]:
+    """The access-log bucket (a server-access-log target: exempt) and the ALB's log bucket that logs into it."""
+    target = resource(BUCKET, "access-logs", {"bucket": "logs", "tags": TAGS}, protect=True)
+    alb_logs = resource(BUCKET, "alb-logs", {"bucket": "alb", "tags": TAGS}, protect=True)
+    out = [target, alb_logs]
+    if alb_logs_logged:
+        out.append(resource("aws:s3/bucketLogging:BucketLogging", "alb-logs", {
+            "bucket": "alb", "targetBucket": "logs", "targetPrefix": "alb-logs/"},
+            deps={"bucket": [alb_logs], "targetBucket": [target]}))
+    return out
+
+
 def stack_case(policy: str, good: list[Resource], bad: list[Resource], bad_name: str, stack: str = "prod") -> Case:
     return Case(policy, good, bad, bad_name, stack)
 
@@ -328,9 +498,12 @@ def alerting_stack(*topic_key_statements: dict[str, Any], log_group_on_topic_key
     return [topic_key, logs_key, topic, alarm, target, group]
 
 
-def service_connect_stack(*, timeout: dict[str, Any] | None, idle: int = 300,
+def service_connect_stack(*, timeout: dict[str, Any] | None, idle: int = 300, origin_read: int | None = None,
                           web_depends_on_ai: bool = True) -> list[Resource]:
     alb = resource(LB, "alb", changed(ALB, idleTimeout=idle))
+    cdn = [] if origin_read is None else [resource(DISTRIBUTION, "cdn", {"origins": [{
+        "originId": "alb", "domainName": "alb.example.com", "customOriginConfig": {
+            "originProtocolPolicy": "https-only", "originReadTimeout": origin_read}}], "tags": TAGS})]
     ai_task = resource(TASK, "ai-task", task(name="ai", portMappings=[
         {"name": "http", "containerPort": 8000, "appProtocol": "http"}]))
     entry: dict[str, Any] = {"portName": "http", "discoveryName": "ai", "clientAlias": [{"port": 8000,
@@ -343,7 +516,7 @@ def service_connect_stack(*, timeout: dict[str, Any] | None, idle: int = 300,
     web = resource(SERVICE, "web", {**STEADY, "serviceConnectConfiguration": {"enabled": True}},
                    deps={"taskDefinition": [web_task]}, depends_on=[ai] if web_depends_on_ai else [],
                    custom_timeouts=BOUNDED)
-    return [alb, ai_task, ai, web_task, web]
+    return [alb, *cdn, ai_task, ai, web_task, web]
 
 
 def spot_stack(*, platform: str | None, spot: bool = True) -> list[Resource]:
@@ -456,8 +629,45 @@ CASES: list[Case] = [
            routingHttpResponseStrictTransportSecurityHeaderValue="max-age=300"),
     single("alb-drop-invalid-headers", LB, ALB, dropInvalidHeaderFields=False),
     single("alb-access-logs", LB, ALB, accessLogs={"bucket": "logs", "enabled": False}),
-    stack_case("alb-waf-rate-limit", web_stack(), web_stack(associate=False), "alb"),
-    stack_case("alb-waf-rate-limit", web_stack(), web_stack(acl_rules=[]), "acl"),
+    stack_case("edge-waf-rate-limit", web_stack(), web_stack(associate=False), "alb"),
+    stack_case("edge-waf-rate-limit", web_stack(), web_stack(acl_rules=[]), "acl"),
+    # Behind CloudFront the distribution is the entry point: no ACL on it is the violation ...
+    stack_case("edge-waf-rate-limit", cdn_stack(), cdn_stack(acl=False), "cdn"),
+    # ... and an ALB the internet can still reach around it needs its own.
+    stack_case("edge-waf-rate-limit", cdn_stack(), cdn_stack(world_rule=True), "alb"),
+    # CDN
+    single("cdn-viewer-tls", DISTRIBUTION, distribution(), viewerCertificate={
+        "acmCertificateArn": "arn:aws:acm:us-east-1:1:certificate/1", "sslSupportMethod": "sni-only",
+        "minimumProtocolVersion": "TLSv1.1_2016"}),
+    single("cdn-viewer-tls", DISTRIBUTION, distribution(), label="default-certificate",
+           viewerCertificate={"cloudfrontDefaultCertificate": True, "minimumProtocolVersion": "TLSv1.2_2025"}),
+    single("cdn-viewer-https", DISTRIBUTION, distribution(),
+           orderedCacheBehaviors=[behavior(CACHING_OPTIMIZED, HOST_ONLY, pathPattern="/static/*",
+                                           viewerProtocolPolicy="allow-all")]),
+    single("cdn-origin-https", DISTRIBUTION, distribution(), origins=[changed(distribution()["origins"][0],
+           customOriginConfig={"httpPort": 80, "httpsPort": 443, "originProtocolPolicy": "match-viewer",
+                               "originSslProtocols": ["TLSv1.2"]})]),
+    single("cdn-origin-https", DISTRIBUTION, distribution(), label="tls1", origins=[changed(
+        distribution()["origins"][0], customOriginConfig={"httpPort": 80, "httpsPort": 443,
+                                                          "originProtocolPolicy": "https-only",
+                                                          "originSslProtocols": ["TLSv1", "TLSv1.2"]})]),
+    single("cdn-dynamic-not-cached", DISTRIBUTION, distribution(),
+           defaultCacheBehavior=behavior(CACHING_OPTIMIZED, ALL_VIEWER_AND_CF)),
+    single("cdn-dynamic-not-cached", DISTRIBUTION, distribution(), label="cached-with-cookies",
+           orderedCacheBehaviors=[behavior(CACHING_OPTIMIZED, ALL_VIEWER_AND_CF, pathPattern="/account/*")]),
+    stack_case("cdn-security-headers", cdn_stack(), cdn_stack(rhp_on_default=False), "cdn"),
+    stack_case("cdn-security-headers", cdn_stack(), cdn_stack(headers=changed(
+        SECURITY_HEADERS, strictTransportSecurity={"accessControlMaxAgeSec": 300, "includeSubdomains": True,
+                                                   "preload": True, "override": True})), "headers"),
+    stack_case("cdn-security-headers", cdn_stack(), cdn_stack(headers=changed(SECURITY_HEADERS,
+                                                                              referrerPolicy=DELETE)), "headers"),
+    stack_case("cdn-access-logs", cdn_stack(), cdn_stack(logs=False), "cdn"),
+    stack_case("cdn-access-logs", cdn_stack(), cdn_stack(log_fields=[*LOG_FIELDS, "cs(Cookie)"]), "delivery"),
+    stack_case("cdn-origin-ingress-cloudfront-only", cdn_stack(), cdn_stack(world_rule=True), "alb-from-world"),
+    stack_case("cdn-origin-secret-header", cdn_stack(), cdn_stack(header_condition=False), "forward"),
+    stack_case("cdn-origin-secret-header", cdn_stack(), cdn_stack(forward_default=True), "https"),
+    stack_case("cdn-origin-secret-header", cdn_stack(), cdn_stack(sends_header=False), "cdn"),
+    stack_case("s3-access-logging", logged_buckets(), logged_buckets(alb_logs_logged=False), "alb-logs"),
     stack_case("alb-has-https-listener", web_stack(), web_stack(https=False), "alb"),
     # database
     single("rds-encrypted-with-cmk", RDS, RDS_PRIMARY, storageEncrypted=False),
@@ -548,6 +758,11 @@ CASES: list[Case] = [
                service_connect_stack(timeout={"perRequestTimeoutSeconds": 600, "idleTimeoutSeconds": 600}),
                service_connect_stack(timeout={"perRequestTimeoutSeconds": 0, "idleTimeoutSeconds": 300}, idle=900),
                "ai"),  # an edge idle timeout raised past the hop's
+    stack_case("ecs-service-connect-timeout-covers-edge",
+               service_connect_stack(timeout={"perRequestTimeoutSeconds": 0, "idleTimeoutSeconds": 360},
+                                     origin_read=60),
+               service_connect_stack(timeout={"perRequestTimeoutSeconds": 0, "idleTimeoutSeconds": 360},
+                                     origin_read=600), "ai"),  # CloudFront's origin read timeout is an edge hop too
     stack_case("ecs-service-connect-client-depends-on-server",
                service_connect_stack(timeout={"perRequestTimeoutSeconds": 0, "idleTimeoutSeconds": 360}),
                service_connect_stack(timeout={"perRequestTimeoutSeconds": 0, "idleTimeoutSeconds": 360},
@@ -585,6 +800,35 @@ CASES: list[Case] = [
     stack_case("s3-bucket-hardening", [*bucket_stack(kms=False), resource(
         "aws:s3/bucketLogging:BucketLogging", "to-backups", {"bucket": "other", "targetBucket": "b"},
         deps={"targetBucket": [bucket_stack()[0]]})], bucket_stack(kms=False), "backups"),
+    # disaster recovery
+    single("s3-replication-replica-cmk", REPLICATION, replication(), label="no-replica-key",
+           rules=[changed(REPLICATION_RULE, destination=changed(REPLICATION_RULE["destination"],
+                                                                encryptionConfiguration=DELETE))]),
+    single("s3-replication-replica-cmk", REPLICATION, replication(), label="alias-key",
+           rules=[changed(REPLICATION_RULE, destination=changed(REPLICATION_RULE["destination"],
+                                                                encryptionConfiguration={"replicaKmsKeyId":
+                                                                                         "alias/maratron-dr"}))]),
+    single("s3-replication-replica-cmk", REPLICATION, replication(), label="kms-objects-skipped",
+           rules=[changed(REPLICATION_RULE, sourceSelectionCriteria=DELETE)]),
+    single("s3-replication-keeps-deletes", REPLICATION, replication(),
+           rules=[changed(REPLICATION_RULE, deleteMarkerReplication={"status": "Enabled"})]),
+    single("s3-replication-metrics", REPLICATION, replication(),
+           rules=[changed(REPLICATION_RULE, destination=changed(REPLICATION_RULE["destination"], metrics=DELETE))]),
+    stack_case("s3-data-buckets-replicated", replication_stack(), replication_stack(replicate=False), "backups"),
+    stack_case("s3-data-buckets-replicated", replication_stack(), replication_stack(replica_region="us-east-1"),
+               "backups"),
+    stack_case("s3-data-buckets-replicated", vended_log_stack(), bucket_stack(), "backups"),
+    stack_case("s3-replica-object-lock", replication_stack(), replication_stack(replica_lock=None), "backups-dr"),
+    stack_case("s3-replica-object-lock", replication_stack(), replication_stack(replica_lock=7), "backups-dr"),
+    stack_case("rds-backups-replicated", with_backups_replication(), database_stack(), "primary"),
+    stack_case("rds-backups-replicated", with_backups_replication(), with_backups_replication(kmsKeyId=DELETE),
+               "db-backups"),
+    stack_case("rds-backups-replicated", with_backups_replication(), with_backups_replication(retentionPeriod=3),
+               "db-backups"),
+    stack_case("restore-drill-scheduled", replication_stack(drill="ENABLED"), replication_stack(),
+               "backups-replication"),
+    stack_case("restore-drill-scheduled", replication_stack(drill="ENABLED"), replication_stack(drill="DISABLED"),
+               "drill"),
     # logging, KMS, IAM
     single("log-group-retention", "aws:cloudwatch/logGroup:LogGroup",
            {"retentionInDays": 365, "kmsKeyId": KEY, "tags": TAGS}, retentionInDays=DELETE),
@@ -703,7 +947,8 @@ def test_every_policy_has_a_case() -> None:
 
 PROD_ONLY = ["rds-deletion-protection", "rds-multi-az", "rds-final-snapshot", "redis-automatic-failover",
              "s3-no-force-destroy", "rds-primary-has-replica", "stateful-resources-protected",
-             "rds-services-through-proxy"]
+             "rds-services-through-proxy", "s3-data-buckets-replicated", "rds-backups-replicated",
+             "restore-drill-scheduled"]
 
 
 @pytest.mark.parametrize("policy", PROD_ONLY)
@@ -764,3 +1009,11 @@ def test_the_foundation_is_always_prod_grade(pack: PolicyPackProcess) -> None:
                    outputs={"enableKeyRotation": True, "tags": TAGS})
     verdict = analyze(pack, [key], "org-dev", {"all": "mandatory"})
     assert verdict.of("stateful-resources-protected")
+
+
+def test_a_dr_restore_is_exempt_until_its_source_region_returns(pack: PolicyPackProcess) -> None:
+    restored = [r if r.name != "primary" else resource(RDS, "primary", changed(r.inputs, restoreToPointInTime={
+        "sourceDbInstanceAutomatedBackupsArn": "arn:aws:rds:us-west-2:1:auto-backup:ab-X",
+        "useLatestRestorableTime": True}), protect=True) for r in database_stack()]
+    verdict = analyze(pack, [*restored, *replication_stack(replicate=False)])
+    assert not verdict.of("rds-backups-replicated") and not verdict.of("s3-data-buckets-replicated")

@@ -42,6 +42,14 @@ def test_every_stack_has_zero_mandatory_violations(pack: PolicyPackProcess, any_
     assert verdict.resources == len(any_stack.resources) and verdict.policies == len(pack.policy_names())
 
 
+def test_the_dr_stack_is_clean_too(pack: PolicyPackProcess, run_variant) -> None:  # type: ignore[no-untyped-def]
+    # Pulumi.dr.yaml is prod rebuilt in the DR region: every prod rule applies, the DR-copy rules exempt a restore.
+    dr = run_variant("dr")
+    verdict = check_run(dr, pack=pack)
+    assert verdict.mandatory == [], "\n".join(render_verdict(verdict))
+    assert load_pack_config("dr") == load_pack_config("prod")  # the DR stack is judged as production
+
+
 @dataclass(frozen=True)
 class Break:
     type: str
@@ -58,6 +66,7 @@ class Break:
 
 
 PRIMARY = ("replicateSourceDb", None)
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 CONTAINER = ("containerDefinitions", "<json>", "@essential=True")  # the app container, not the volume init
 ALERTS_KEY = ("description", "maratron-prod: SNS alert topic (CloudWatch alarms and EventBridge publish to it)")
 # main's key policy before issue 9: alarms and EventBridge in one statement under aws:SourceAccount.
@@ -68,6 +77,8 @@ EVENTS_WITH_SOURCE_CONDITION = json.dumps({"Version": "2012-10-17", "Statement":
      "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
      "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
      "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}}]})
+REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
+BACKUPS_REPLICATION = "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"
 SWEEP: list[Break] = [
     # network (on the branch today)
     # The interface endpoints' HTTPS-from-the-VPC rule (prod's vpcCidr): an address-range rule off the ALB.
@@ -158,7 +169,22 @@ SWEEP: list[Break] = [
     Break("aws:lb/listener:Listener", ("defaultActions",), [{"type": "fixed-response", "fixedResponse": {
         "contentType": "text/plain", "statusCode": "200"}}], "alb-http-redirects-to-https", ("protocol", "HTTP")),
     Break("aws:lb/loadBalancer:LoadBalancer", ("dropInvalidHeaderFields",), False, "alb-drop-invalid-headers"),
-    Break("aws:wafv2/webAcl:WebAcl", ("rules",), [], "alb-waf-rate-limit"),
+    Break("aws:wafv2/webAcl:WebAcl", ("rules",), [], "edge-waf-rate-limit"),
+    # CDN
+    Break(DISTRIBUTION, ("viewerCertificate", "minimumProtocolVersion"), "TLSv1", "cdn-viewer-tls"),
+    Break(DISTRIBUTION, ("defaultCacheBehavior", "viewerProtocolPolicy"), "allow-all", "cdn-viewer-https"),
+    Break(DISTRIBUTION, ("origins", 0, "customOriginConfig", "originProtocolPolicy"), "http-only",
+          "cdn-origin-https"),
+    Break(DISTRIBUTION, ("defaultCacheBehavior", "cachePolicyId"), "658327ea-f89d-4fab-a63d-7e88639e58f6",
+          "cdn-dynamic-not-cached"),
+    Break("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",
+          ("securityHeadersConfig", "strictTransportSecurity", "accessControlMaxAgeSec"), 300, "cdn-security-headers"),
+    Break("aws:cloudwatch/logDelivery:LogDelivery", ("recordFields",), DELETE, "cdn-access-logs"),
+    Break("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", ("cidrIpv4",), "0.0.0.0/0",
+          "cdn-origin-ingress-cloudfront-only",
+          ("description", "HTTPS from CloudFront's origin-facing addresses only")),
+    Break("aws:lb/listenerRule:ListenerRule", ("conditions",), [{"hostHeader": {"values": ["maratron.example.com"]}}],
+          "cdn-origin-secret-header", ("priority", 100)),
     # storage
     Break("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", ("rules",), [],
           "s3-encryption"),
@@ -170,6 +196,17 @@ SWEEP: list[Break] = [
           "s3-tls-only-policy"),
     Break("aws:s3/bucket:Bucket", ("forceDestroy",), True, "s3-no-force-destroy"),
     Break("aws:s3/bucket:Bucket", (PROTECT,), False, "stateful-resources-protected"),
+    # disaster recovery
+    Break(REPLICATION, ("rules", 0, "deleteMarkerReplication", "status"), "Enabled", "s3-replication-keeps-deletes"),
+    Break(REPLICATION, ("rules", 0, "destination", "encryptionConfiguration"), DELETE, "s3-replication-replica-cmk"),
+    Break(REPLICATION, ("rules", 0, "sourceSelectionCriteria"), DELETE, "s3-replication-replica-cmk"),
+    Break(REPLICATION, ("rules", 0, "destination", "metrics", "status"), "Disabled", "s3-replication-metrics"),
+    Break("aws:s3/bucket:Bucket", ("objectLockEnabled",), False, "s3-replica-object-lock",
+          ("bucketPrefix", "maratron-prod-backups-dr-")),
+    Break(BACKUPS_REPLICATION, ("kmsKeyId",), DELETE, "rds-backups-replicated"),
+    Break(BACKUPS_REPLICATION, ("retentionPeriod",), 3, "rds-backups-replicated"),
+    Break("aws:scheduler/schedule:Schedule", ("state",), "DISABLED", "restore-drill-scheduled",
+          ("description", "maratron-prod: restore the newest DR dump and check it (daily)")),
 ]
 
 
@@ -281,13 +318,14 @@ def test_sweep_covers_every_policy_that_can_be_broken_in_one_resource() -> None:
     # Policies about a missing companion resource (flow logs, WAF association, HTTPS listener, bucket
     # companions, replicas) and the two SG cross-checks are covered by test_rules.py cases instead, and so are the
     # repository policies (the organization layout only).
-    stack_only = {"vpc-flow-logs", "alb-waf-rate-limit", "alb-has-https-listener", "s3-bucket-hardening",
+    stack_only = {"vpc-flow-logs", "edge-waf-rate-limit", "s3-access-logging", "alb-has-https-listener",
+                  "s3-bucket-hardening",
                   "rds-primary-has-replica", "data-store-ingress-from-security-groups-only",
                   "security-group-no-internet-ingress", "alb-access-logs", "ecs-cluster-container-insights",
                   "kms-key-policy-no-public-principal", "redis-in-vpc", "no-hard-coded-secrets",
                   # a dependency edge, a Spot stack, a violation reported on the role a policy belongs to:
                   "ecs-service-connect-client-depends-on-server", "fargate-spot-arm64-platform-version",
-                  "rds-export-role-kms", "ecr-repository-policy-not-public",
+                  "rds-export-role-kms", "ecr-repository-policy-not-public", "s3-data-buckets-replicated",
                   # who reaches the primary and which task reads which secret: relations, in test_rules.py
                   "rds-services-through-proxy", "no-master-secret-in-tasks"}
     from policies.rules import ALL_RULES

@@ -12,10 +12,13 @@ from components.base import AwsContext
 from components.observability import (
     BackupWatch,
     CacheWatch,
+    CdnWatch,
     DatabaseWatch,
     EdgeWatch,
     Observability,
     ObservabilityArgs,
+    ReplicationWatch,
+    RestoreDrillWatch,
     ServiceWatch,
     WafWatch,
 )
@@ -37,7 +40,10 @@ if WATCH == "full":
                                                 "replica-b": f"{prefix}-db-replica-b"}),
         cache=CacheWatch.for_replication_group(f"{prefix}-redis", 2),
         waf=WafWatch(f"{prefix}-waf"),
+        cdn=CdnWatch("EDFDVBD6EXAMPLE", additional_metrics=True),
         backup=BackupWatch(dimensions={"Database": f"{prefix}-db"}),
+        replication={"backups": ReplicationWatch(f"{prefix}-backups-src", f"{prefix}-backups-dr-dst", "dr")},
+        drill=RestoreDrillWatch(task_family=f"{prefix}-restore-drill", dimensions={"Environment": "prod"}),
     )
 else:  # a database without replicas and nothing else
     watches = dict(database=DatabaseWatch(f"{prefix}-db"))

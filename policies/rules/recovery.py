@@ -1,0 +1,249 @@
+"""Disaster-recovery rules: production keeps a copy of its data in a second region, encrypted and locked, and proves
+on a schedule that it restores.
+
+Relations are followed through the engine's propertyDependencies: a replication configuration names its source
+bucket in `bucket` and its replica bucket and key in `rules`; an RDS backup replication names its primary in
+`sourceDbInstanceArn`; a schedule names its task definition in `target`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import Any
+
+from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
+
+from ._common import (
+    RDS_INSTANCE,
+    SHARED,
+    Rule,
+    as_list,
+    config_value,
+    linked,
+    number,
+    of_type,
+    plain,
+    resource_rule,
+    stack_rule,
+    truthy,
+)
+
+BUCKET = "aws:s3/bucket:Bucket"
+SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+LOCK = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
+LOGGING = ("aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2")
+REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
+BACKUPS_REPLICATION = "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"
+SCHEDULE = "aws:scheduler/schedule:Schedule"
+TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
+LOAD_BALANCERS = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
+LOG_DESTINATION = "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination"
+KMS_ALGORITHMS: tuple[str, ...] = tuple(SHARED["kmsEncryptionAlgorithms"])
+DRILL_COMMAND: str = SHARED["restoreDrillCommand"]
+KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/(mrk-[0-9a-f]{32}|[0-9a-f-]{36})$")
+
+
+def _rules(props: Any) -> list[dict[str, Any]]:
+    return [r for r in as_list(plain(props.get("rules"))) if isinstance(r, dict)]
+
+
+def _enabled(props: Any) -> list[dict[str, Any]]:
+    return [r for r in _rules(props) if r.get("status") == "Enabled"]
+
+
+def _status(rule: dict[str, Any], *path: str) -> Any:
+    value: Any = rule
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+# --- per replication configuration ----------------------------------------------------------------------------------
+
+def _replica_cmk(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for rule in _enabled(args.props):
+        name = rule.get("id") or "(unnamed)"
+        if _status(rule, "sourceSelectionCriteria", "sseKmsEncryptedObjects", "status") != "Enabled":
+            report(f"rule {name}: sourceSelectionCriteria.sseKmsEncryptedObjects is not Enabled: S3 skips SSE-KMS "
+                   "objects (every backup is one) unless asked to replicate them", None)
+        key = _status(rule, "destination", "encryptionConfiguration", "replicaKmsKeyId")
+        if not isinstance(key, str) or not KMS_KEY_ARN.match(key):
+            report(f"rule {name}: replicas are not encrypted with a customer-managed key of the destination region "
+                   f"(encryptionConfiguration.replicaKmsKeyId {key!r}; a full key ARN is required)", None)
+
+
+def _keeps_deletes(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for rule in _rules(args.props):
+        if _status(rule, "deleteMarkerReplication", "status") != "Disabled":
+            report(f"rule {rule.get('id') or '(unnamed)'}: deleteMarkerReplication must be Disabled: a delete in the "
+                   "source region must not hide the DR copy", None)
+
+
+def _metrics(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for rule in _enabled(args.props):
+        if _status(rule, "destination", "metrics", "status") != "Enabled":
+            report(f"rule {rule.get('id') or '(unnamed)'}: replication metrics are off: OperationsFailedReplication, "
+                   "which the replication-failure alarm reads, is only published with them", None)
+
+
+# --- across the stack ------------------------------------------------------------------------------------------------
+
+def _stack_region() -> str:
+    try:
+        return str(json.loads(os.environ.get("PULUMI_CONFIG") or "{}").get("aws:region") or "")
+    except ValueError:
+        return ""
+
+
+def _region(resource: PolicyResource) -> str:
+    return str(resource.props.get("region") or _stack_region())
+
+
+def _companions(resources: list[PolicyResource], bucket: PolicyResource, type_: str) -> list[PolicyResource]:
+    return [r for r in of_type(resources, type_) if bucket in linked(r, "bucket")]
+
+
+def _is_kms_bucket(resources: list[PolicyResource], bucket: PolicyResource) -> bool:
+    algorithms = [str((r.get("applyServerSideEncryptionByDefault") or {}).get("sseAlgorithm") or "")
+                  for sse in _companions(resources, bucket, SSE) for r in as_list(plain(sse.props.get("rules")))]
+    return bool(algorithms) and all(a in KMS_ALGORITHMS for a in algorithms)
+
+
+def _replicas(resources: list[PolicyResource], config: PolicyResource) -> list[PolicyResource]:
+    return [r for r in linked(config, "rules") if r.resource_type == BUCKET]
+
+
+def _is_dr_restore(resources: list[PolicyResource]) -> bool:
+    """A stack that is itself a DR restore (its RDS primary restored from replicated backups): its source region
+    is down, so it cannot replicate back there until it returns (drRegion: none until then, by design)."""
+    return any(r.props.get("restoreToPointInTime") for r in of_type(resources, RDS_INSTANCE))
+
+
+def _data_buckets_replicated(args: StackValidationArgs, report: ReportViolation) -> None:
+    resources = args.resources
+    if _is_dr_restore(resources):
+        return
+    configs = of_type(resources, REPLICATION)
+    replica_urns = {b.urn for c in configs for b in _replicas(resources, c)}
+    log_targets = {b.urn for lb in of_type(resources, *LOAD_BALANCERS) for b in linked(lb, "accessLogs")}
+    log_targets |= {b.urn for log in of_type(resources, *LOGGING) for b in linked(log, "targetBucket")}
+    # CloudWatch vended-log destinations (CloudFront's access logs v2) are log targets too, though SSE-KMS: telemetry,
+    # not data, and the DR copy leaves logs out on purpose (docs/runbooks/disaster-recovery.md).
+    log_targets |= {b.urn for d in of_type(resources, LOG_DESTINATION)
+                    for b in linked(d, "deliveryDestinationConfiguration")}
+    for bucket in of_type(resources, BUCKET):
+        if bucket.urn in replica_urns or bucket.urn in log_targets or not _is_kms_bucket(resources, bucket):
+            continue
+        own = [c for c in configs if bucket in linked(c, "bucket") and _enabled(c.props)]
+        if not own:
+            report("data bucket has no enabled replication to the DR region: production keeps a copy of its backups "
+                   "in a second region", bucket.urn)
+            continue
+        elsewhere = [r for c in own for r in _replicas(resources, c) if _region(r) != _region(bucket)]
+        if not elsewhere:
+            report("data bucket replicates only within its own region: a regional outage takes both copies",
+                   bucket.urn)
+
+
+def _lock(resources: list[PolicyResource], bucket: PolicyResource) -> tuple[str, float] | None:
+    if not truthy(bucket.props.get("objectLockEnabled")):
+        return None
+    for config in _companions(resources, bucket, LOCK):
+        retention = (plain(config.props.get("rule")) or {}).get("defaultRetention") or {}
+        return str(retention.get("mode") or ""), number(retention.get("days"), 0) + 365 * number(
+            retention.get("years"), 0)
+    return "", 0
+
+
+def _replicas_locked(args: StackValidationArgs, report: ReportViolation) -> None:
+    resources = args.resources
+    for config in of_type(resources, REPLICATION):
+        for source in (b for b in linked(config, "bucket") if b.resource_type == BUCKET):
+            source_lock = _lock(resources, source)
+            if source_lock is None:
+                continue
+            for replica in _replicas(resources, config):
+                replica_lock = _lock(resources, replica)
+                if replica_lock is None:
+                    report("replica of an Object Lock bucket has no Object Lock: S3 fails the replication "
+                           "(DstBucketObjectLockConfigMissing) and the DR copy could be deleted", replica.urn)
+                elif replica_lock[0] != source_lock[0] or replica_lock[1] < source_lock[1]:
+                    report(f"replica's default retention {replica_lock[0] or 'none'} {replica_lock[1]:g} days is "
+                           f"weaker than its source's {source_lock[0]} {source_lock[1]:g} days", replica.urn)
+
+
+def _rds_backups_replicated(args: StackValidationArgs, report: ReportViolation) -> None:
+    minimum = number(config_value(args, "minimumRetentionDays", 7))
+    replications = of_type(args.resources, BACKUPS_REPLICATION)
+    for primary in of_type(args.resources, RDS_INSTANCE):
+        props = primary.props
+        if props.get("replicateSourceDb") or props.get("restoreToPointInTime"):
+            continue  # a replica copies its primary; a DR restore replicates once its source region is back
+        found = [r for r in replications if primary in linked(r, "sourceDbInstanceArn")]
+        if not found:
+            report("production primary's automated backups are not replicated to another region", primary.urn)
+        for replication in found:
+            if not replication.props.get("kmsKeyId"):
+                report("replicated automated backups have no kmsKeyId (a CMK of the DR region)", replication.urn)
+            days = number(replication.props.get("retentionPeriod"), 7)
+            if days < minimum:
+                report(f"replicated backups are kept {days:g} days; at least {minimum:g} required", replication.urn)
+
+
+def _runs_drill(task: PolicyResource) -> bool:
+    definitions = task.props.get("containerDefinitions")
+    try:
+        containers = json.loads(definitions) if isinstance(definitions, str) else plain(definitions)
+    except ValueError:
+        return False
+    return any(isinstance(c, dict) and DRILL_COMMAND in as_list(c.get("command")) for c in containers or [])
+
+
+def _drill_scheduled(args: StackValidationArgs, report: ReportViolation) -> None:
+    resources = args.resources
+    replicated = of_type(resources, REPLICATION)
+    if not replicated:
+        return  # nothing is copied to a DR region: nothing to drill (s3-data-buckets-replicated owns that)
+    drills = [s for s in of_type(resources, SCHEDULE)
+              if any(t.resource_type == TASK_DEFINITION and _runs_drill(t) for t in linked(s, "target"))]
+    if any(s.props.get("state", "ENABLED") == "ENABLED" for s in drills):
+        return
+    for schedule in drills:
+        report(f"the restore drill's schedule is {schedule.props.get('state')}: the DR copy is no longer tested",
+               schedule.urn)
+    if not drills:
+        report(f"the stack replicates its backups to a DR region but no schedule runs the restore drill "
+               f"({DRILL_COMMAND}): an untested DR copy is not a DR plan", replicated[0].urn)
+
+
+REFERENCE_CRR = "seed: disaster recovery plan tested; Checkov CKV_AWS_144"
+RULES: list[Rule] = [
+    resource_rule("s3-replication-replica-cmk", area="recovery", types=[REPLICATION], check=_replica_cmk,
+                  summary="S3 replication replicates SSE-KMS objects and encrypts every replica with a CMK of the "
+                          "destination region",
+                  reference="seed: backups encrypted; Checkov CKV_AWS_145 (replica side)"),
+    resource_rule("s3-replication-keeps-deletes", area="recovery", types=[REPLICATION], check=_keeps_deletes,
+                  summary="S3 replication does not replicate delete markers (a delete never reaches the DR copy)",
+                  reference="seed: backups retained; S3 user guide, delete marker replication"),
+    resource_rule("s3-replication-metrics", area="recovery", types=[REPLICATION], check=_metrics,
+                  summary="S3 replication rules publish replication metrics (the failure alarm reads them)",
+                  reference="seed: backups monitored; S3 user guide, replication metrics"),
+    stack_rule("s3-data-buckets-replicated", area="recovery", check=_data_buckets_replicated, prod_only=True,
+               summary="Every production data bucket (KMS-encrypted, not a log target or vended-log destination, "
+                       "not itself a replica) replicates to a bucket in another region (a DR-restored stack is exempt "
+                       "until its source region returns)", reference=REFERENCE_CRR),
+    stack_rule("s3-replica-object-lock", area="recovery", check=_replicas_locked,
+               summary="Replicas of an Object Lock bucket are locked at least as long, in the same mode",
+               reference="seed: immutable backups; Checkov CKV_AWS_143 (replica side)"),
+    stack_rule("rds-backups-replicated", area="recovery", check=_rds_backups_replicated, prod_only=True,
+               summary="Every production RDS primary replicates its automated backups to another region with a CMK "
+                       "and at least minimumRetentionDays of retention",
+               reference="seed: disaster recovery; cdk-nag RDS13 (cross-region companion)",
+               schema={"minimumRetentionDays": {"type": "integer", "minimum": 1, "maximum": 35, "default": 7,
+                                                "description": "Minimum retention of the replicated backups."}}),
+    stack_rule("restore-drill-scheduled", area="recovery", check=_drill_scheduled, prod_only=True,
+               summary="A production stack that replicates its backups schedules the restore drill of the DR copy",
+               reference="seed: disaster recovery plan tested"),
+]
