@@ -31,6 +31,7 @@ from components.base import (
     RemovalPolicy,
     SecretRef,
     assume_role_policy,
+    json_output,
     managed_secret,
     named_tags,
     retains,
@@ -554,7 +555,7 @@ class Database(pulumi.ComponentResource):
                 "postgresql://{0}:{1}@{2}:{3}/{4}?sslmode=require",
                 MASTER_USERNAME, password.result, host, PORT, DATABASE_NAME))
 
-        credentials: pulumi.Output[str] = pulumi.Output.secret(pulumi.Output.json_dumps({
+        credentials: pulumi.Output[str] = pulumi.Output.secret(json_output({
             "engine": "postgres", "username": MASTER_USERNAME, "password": password.result,
             "host": address, "port": PORT, "dbname": DATABASE_NAME,
             "dbInstanceIdentifier": self.primary.identifier,
