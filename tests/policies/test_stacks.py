@@ -23,6 +23,7 @@ from offline.engine import Resource, StackRun
 from offline.policy_runner import (
     PolicyConfigError,
     PolicyPackProcess,
+    PolicyVerdict,
     check_resources,
     check_run,
     load_pack_config,
@@ -31,7 +32,6 @@ from offline.policy_runner import (
     stack_export,
 )
 from policies.rules import ALL_RULES
-from tests.policies.helpers import analyze
 
 DELETE = "<delete>"
 PROTECT = "@protect"
@@ -264,10 +264,18 @@ def test_config_errors_name_the_problem(pack: PolicyPackProcess, config: dict[st
 
 
 def test_config_parameter_changes_the_verdict(pack: PolicyPackProcess, prod: StackRun) -> None:
-    strict = analyze(pack, prod.resources, "prod", {"log-group-retention": {"minimumRetentionDays": 400}})
+    # log-group-retention is a resource policy: Analyze of prod's log groups decides it (no AnalyzeStack needed).
+    log_groups = [r.urn for r in prod.of_type("aws:cloudwatch/logGroup:LogGroup")]
+
+    def verdict(pack_config: dict[str, Any]) -> PolicyVerdict:
+        return check_resources(pack, "prod", prod.resources, pack_config, analyze_only=log_groups,
+                               analyze_stack=False)
+
+    assert not verdict({}).of("log-group-retention")
+    strict = verdict({"log-group-retention": {"minimumRetentionDays": 400}})
+    assert {v.urn for v in strict.of("log-group-retention")} == set(log_groups)
     assert {v.level for v in strict.of("log-group-retention")} == {"mandatory"}
-    advisory = analyze(pack, prod.resources, "prod", {"all": "advisory",
-                                                      "log-group-retention": {"minimumRetentionDays": 400}})
+    advisory = verdict({"all": "advisory", "log-group-retention": {"minimumRetentionDays": 400}})
     assert advisory.of("log-group-retention") and not advisory.mandatory
 
 
