@@ -38,7 +38,17 @@ from typing import IO, Any
 import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2
 
-from offline.engine import PROJECT, ROOT, SECRET_SIG, Resource, StackRun, available_stacks, is_secret, run_stack
+from offline.engine import (
+    PROJECT,
+    ROOT,
+    SECRET_SIG,
+    Resource,
+    StackRun,
+    available_stacks,
+    is_secret,
+    portable_paths,
+    run_stack,
+)
 from offline.sdk_internals import analyzer_pb2, analyzer_pb2_grpc
 
 PACK_DIR = ROOT / "policies"
@@ -374,7 +384,8 @@ def _export_secrets(value: Any) -> Any:
 
 
 def stack_export(run: StackRun) -> dict[str, Any]:
-    """The run as a `pulumi stack export` (deployment version 3) document, secrets redacted.
+    """The run as a `pulumi stack export` (deployment version 3) document, secrets redacted, asset paths relative to
+    the project (engine.portable_path: the same file from every checkout).
 
     Resources come in the run's canonical order (parents and dependencies first, as `pulumi stack import` needs).
     To re-check it with the CLI: `pulumi login file://DIR`, `pulumi stack init NAME`, `pulumi stack import --file
@@ -383,10 +394,11 @@ def stack_export(run: StackRun) -> dict[str, Any]:
     resources = []
     for r in run.resources:
         entry: dict[str, Any] = {"urn": r.urn, "custom": r.custom, "type": r.type,
-                                 "inputs": _export_secrets(run.redacted(r.inputs)),
-                                 "outputs": _export_secrets(run.redacted(r.outputs if r.custom else r.inputs))}
+                                 "inputs": _export_secrets(run.redacted(portable_paths(r.inputs))),
+                                 "outputs": _export_secrets(run.redacted(portable_paths(
+                                     r.outputs if r.custom else r.inputs)))}
         if r.type == "pulumi:pulumi:Stack":
-            entry["outputs"] = _export_secrets(run.redacted(run.outputs))
+            entry["outputs"] = _export_secrets(run.redacted(portable_paths(run.outputs)))
         if r.id:
             entry["id"] = r.id
         if r.type == "pulumi:pulumi:StackReference":
