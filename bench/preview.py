@@ -46,17 +46,25 @@ from offline.foundation import app_mocks
 FLOOR_PROGRAM = '''
 import importlib
 import inspect
+import keyword
 import json
 import re
 
 import pulumi
 
 SIG = "4dabf18193072939515e22adb298388d"
+ASSET, ARCHIVE = "c44067f5952c0a294b673a41bacd8c17", "0def7320c3a5731c473e5ecbe6d01bc7"
 PACKAGES = {{"aws": "pulumi_aws", "docker": "pulumi_docker", "random": "pulumi_random"}}
 
 
 def revive(value):
     if isinstance(value, dict):
+        if value.get(SIG) == ASSET:
+            return (pulumi.FileAsset(value["path"]) if "path" in value else
+                    pulumi.StringAsset(value["text"]) if "text" in value else pulumi.RemoteAsset(value["uri"]))
+        if value.get(SIG) == ARCHIVE:
+            return (pulumi.AssetArchive({{k: revive(v) for k, v in value["assets"].items()}}) if "assets" in value else
+                    pulumi.FileArchive(value["path"]) if "path" in value else pulumi.RemoteArchive(value["uri"]))
         if SIG in value:
             return pulumi.Output.secret(revive(value.get("value")))
         return {{k: revive(v) for k, v in value.items()}}
@@ -78,6 +86,7 @@ def resource_class(token):
     """A type token -> (the SDK class it names, wire input name -> constructor argument)."""
     package, module, name = token.split(":")
     module = module.split("/")[0]
+    module += "_" if keyword.iskeyword(module) else ""  # aws:lambda/... lives in pulumi_aws.lambda_
     if package == "pulumi" and module == "providers":  # an explicit provider: pulumi_<name>.Provider
         cls = importlib.import_module(PACKAGES[name]).Provider
     else:
