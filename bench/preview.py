@@ -86,7 +86,7 @@ def resource_class(token):
     """A type token -> (the SDK class it names, wire input name -> constructor argument)."""
     package, module, name = token.split(":")
     module = module.split("/")[0]
-    module += "_" if keyword.iskeyword(module) else ""  # aws:lambda/... lives in pulumi_aws.lambda_
+    module += "_" if keyword.iskeyword(module) else ""  # a keyword module (lambda) is pulumi_aws.lambda_
     if package == "pulumi" and module == "providers":  # an explicit provider: pulumi_<name>.Provider
         cls = importlib.import_module(PACKAGES[name]).Provider
     else:
