@@ -278,7 +278,8 @@ def test_misconfiguration_sweep_bootstrap(pack: PolicyPackProcess, entry: Break)
     shared = run_bootstrap("shared")
     assert _target(shared, entry) is not None, f"the shared foundation has no {entry.type}"
     resources, changed = broken(shared, entry)
-    verdict = check_resources(pack, "shared", resources, load_pack_config("bootstrap"), analyze_only=[changed.urn])
+    verdict = check_resources(pack, "shared", resources, load_pack_config("bootstrap"), analyze_only=[changed.urn],
+                              analyze_stack=entry.policy in STACK_POLICIES)  # as in the prod sweep
     hits = [v for v in verdict.mandatory if v.policy == entry.policy and v.urn == changed.urn]
     assert hits, "\n".join(render_verdict(verdict))
 
