@@ -56,7 +56,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.base import AwsContext, RemovalPolicy, SecretRef, managed_secret, named_tags, retains
+from components.base import AwsContext, RemovalPolicy, SecretRef, json_output, managed_secret, named_tags, retains
 from components.constants import (
     CACHE_POLICY_CACHING_DISABLED,
     CACHE_POLICY_CACHING_OPTIMIZED,
@@ -257,7 +257,7 @@ class OriginSecret(pulumi.ComponentResource):
         previous: list[pulumi.Output[str]] = (
             [pulumi.Output.secret(slots[previous_slot].result)] if accept_previous else [])
         self.accepted_values = [self.active_value, *previous]
-        document = pulumi.Output.json_dumps({
+        document = json_output({
             "header": ORIGIN_VERIFY_HEADER, "generation": g, "active": self.active_value,
             "accepted": self.accepted_values})
         self.secret = managed_secret(

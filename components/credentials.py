@@ -37,7 +37,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.base import AwsContext, SecretRef, assume_role_policy, named_tags, policy_json
+from components.base import AwsContext, SecretRef, assume_role_policy, json_output, named_tags, policy_json
 from components.cache import Cache
 from components.connections import Connections, grant
 from components.constants import LOG_RETENTION_DAYS, MAX_ROTATION_DAYS
@@ -288,7 +288,7 @@ class Credentials(pulumi.ComponentResource):
         queries = {roles.READ_WRITE: query, roles.READ_ONLY: query, roles.MIGRATE: "sslmode=require",
                    # backup.sh sets TLS itself (verify-full against the RDS CA) and drops other parameters
                    roles.BACKUP: ""}
-        event = pulumi.Output.json_dumps({
+        event = json_output({
             "action": "bootstrap",
             "masterSecretArn": database.master.secret.arn,
             "database": {"host": database.primary.address, "port": database.port, "dbname": database.database_name},

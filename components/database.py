@@ -37,6 +37,7 @@ from components.base import (
     RemovalPolicy,
     SecretRef,
     assume_role_policy,
+    json_output,
     managed_secret,
     named_tags,
     retains,
@@ -650,7 +651,7 @@ class Database(pulumi.ComponentResource):
         """The master (initial value from Pulumi, then rotated), the proxy logins and the connection secrets
         (values written by the db-admin function only)."""
         address = self.primary.address
-        master_value: pulumi.Output[str] = pulumi.Output.json_dumps({
+        master_value: pulumi.Output[str] = json_output({
             "engine": "postgres", "username": MASTER_USERNAME, "password": password.result, "host": address,
             "port": PORT, "dbname": DATABASE_NAME, "dbInstanceIdentifier": self.primary.identifier,
             "urlQuery": "sslmode=require", "rotation": "master",

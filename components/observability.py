@@ -41,7 +41,7 @@ from components.alarm_catalog import (
     max_evaluated_seconds,
     threshold_value,
 )
-from components.base import AwsContext, named_tags, policy_json
+from components.base import AwsContext, json_output, named_tags, policy_json
 from components.constants import (
     BACKUP_METRIC_NAME,
     BACKUP_METRIC_NAMESPACE,
@@ -553,7 +553,7 @@ class Observability(pulumi.ComponentResource):
             f"{self._name}-ecs-deployment-failed",
             name=f"{args.name_prefix}-ecs-deployment-failed",
             description="Failed (rolled back) ECS deployments of the stack's services, to the alert topic",
-            event_pattern=pulumi.Output.json_dumps({
+            event_pattern=json_output({
                 "source": ["aws.ecs"],
                 "detail-type": ["ECS Deployment State Change"],
                 "detail": {"eventName": ["SERVICE_DEPLOYMENT_FAILED"]},
@@ -751,7 +751,7 @@ class Observability(pulumi.ComponentResource):
             f"{self._name}-restore-drill-failed",
             name=f"{args.name_prefix}-restore-drill-failed",
             description="Restore drill tasks that stopped with a failing exit code, to the alert topic",
-            event_pattern=pulumi.Output.json_dumps({
+            event_pattern=json_output({
                 "source": ["aws.ecs"],
                 "detail-type": ["ECS Task State Change"],
                 "detail": {
@@ -784,6 +784,6 @@ class Observability(pulumi.ComponentResource):
         return aws.cloudwatch.Dashboard(
             f"{self._name}-dashboard",
             dashboard_name=self._args.name_prefix,
-            dashboard_body=pulumi.Output.json_dumps(body),
+            dashboard_body=json_output(body),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.base import AwsContext, SecretRef, assume_role_policy, named_tags, policy_json
+from components.base import AwsContext, SecretRef, assume_role_policy, json_output, named_tags, policy_json
 from components.constants import LOG_RETENTION_DAYS
 from components.service import FargateService
 
@@ -112,7 +112,7 @@ class SecretRedeploy(pulumi.ComponentResource):
 
         self.rules = {}
         for label, (service, secrets) in sorted(args.services.items()):
-            pattern = pulumi.Output.json_dumps({
+            pattern = json_output({
                 "source": ["aws.secretsmanager"],
                 "detail-type": ["Secret Label Updated"],
                 # in the given order (deterministic), each secret once
@@ -125,7 +125,7 @@ class SecretRedeploy(pulumi.ComponentResource):
                 event_pattern=pattern, tags=tags(f"-{label}"), opts=child)
             aws.cloudwatch.EventTarget(
                 f"{name}-{label}", rule=rule.name, arn=self.state_machine.arn, role_arn=events_role.arn,
-                input=pulumi.Output.json_dumps({"cluster": args.cluster_arn, "service": service.service.name}),
+                input=json_output({"cluster": args.cluster_arn, "service": service.service.name}),
                 opts=pulumi.ResourceOptions(parent=rule))
             self.rules[label] = rule
         self.register_outputs({"stateMachineArn": self.state_machine.arn})

@@ -420,7 +420,8 @@ class SecureBucket(pulumi.ComponentResource):
             "Action": "s3:PutObject", "Resource": resource,
         }]
         if region in LEGACY_ELB_LOG_REGIONS:
-            elb_account = aws.elb.get_service_account(region=region)
+            # The Output form: the program goes on registering while the lookup runs (a blocking invoke stalls it).
+            elb_account = aws.elb.get_service_account_output(region=region)
             statements.append({
                 "Sid": "ElbLogDeliveryRegionalAccount", "Effect": "Allow", "Principal": {"AWS": elb_account.arn},
                 "Action": "s3:PutObject", "Resource": resource,

@@ -34,7 +34,7 @@ from typing import Any, Literal
 import pulumi
 import pulumi_aws as aws
 
-from components.base import AwsContext, SecretRef, assume_role_policy, named_tags, policy_json
+from components.base import AwsContext, SecretRef, assume_role_policy, json_output, named_tags, policy_json
 from components.connections import Connections
 from components.constants import FARGATE_PLATFORM_VERSION, LOG_RETENTION_DAYS, NON_ROOT_USER, PROJECT
 from components.dockerfile import scratch_problems
@@ -326,7 +326,7 @@ class FargateTask(pulumi.ComponentResource):
             volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=_volume_name(path)) for path in container.scratch_paths],
             ephemeral_storage=aws.ecs.TaskDefinitionEphemeralStorageArgs(size_in_gib=args.ephemeral_storage_gib)
             if args.ephemeral_storage_gib != 20 else None,
-            container_definitions=pulumi.Output.json_dumps(self._container_definitions()),
+            container_definitions=json_output(self._container_definitions()),
             tags=self._tags("task"),
             opts=child,
         )

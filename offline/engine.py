@@ -19,6 +19,7 @@ import json
 import os
 import runpy
 import sys
+import sysconfig
 import traceback
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from google.protobuf import json_format
 
 from offline import sdk_internals
 from offline.mocks import OfflineMocks
-from offline.sdk_internals import SECRET_SIG, SECRET_VALUE_SIG
+from offline.sdk_internals import ARCHIVE_SIG, ASSET_SIG, SECRET_SIG, SECRET_VALUE_SIG
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "maratron"
@@ -227,7 +228,48 @@ class StackRun:
                 "inputs": r.inputs,
             } for r in self.resources],
         }
+        document = portable_paths(document)
         return self.redacted(document) if redact_secrets else document
+
+
+SITE_PACKAGES = "<site-packages>"
+"""What an asset path under the virtualenv's site-packages starts with in the written files."""
+VENV = "<venv>"
+"""... and one elsewhere under the virtualenv."""
+
+
+@functools.cache
+def _path_prefixes() -> tuple[tuple[str, str], ...]:
+    """(directory + separator, replacement) pairs, most specific first: site-packages, the virtualenv, the project."""
+    pairs: list[tuple[str, str]] = []
+    for directory, marker in ((sysconfig.get_paths()["purelib"], SITE_PACKAGES + "/"),
+                              (sysconfig.get_paths()["platlib"], SITE_PACKAGES + "/"),
+                              (sys.prefix, VENV + "/"), (str(ROOT), "")):
+        for form in (directory, os.path.realpath(directory)):
+            pairs.append((form.rstrip(os.sep) + os.sep, marker))
+    return tuple(sorted(set(pairs), key=lambda pair: -len(pair[0])))
+
+
+def portable_path(path: str) -> str:
+    """An asset's path as written to the inventory and the stack export: relative to the project root, or to a marker
+    for the virtualenv (`<site-packages>/pg8000/core.py`), so that every checkout writes the same files. Other
+    paths stay as they are. Only the written record changes: the program registers (and `pulumi up` uploads) the
+    real path."""
+    for prefix, replacement in _path_prefixes():
+        if path.startswith(prefix):
+            return replacement + path[len(prefix):].replace(os.sep, "/")
+    return path
+
+
+def portable_paths(value: Any) -> Any:
+    """`value` with the `path` of every file asset and archive (wire form) made portable (portable_path)."""
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG) in (ASSET_SIG, ARCHIVE_SIG) and isinstance(value.get("path"), str):
+            value = {**value, "path": portable_path(value["path"])}
+        return {k: portable_paths(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [portable_paths(v) for v in value]
+    return value
 
 
 def is_secret(value: Any) -> bool:

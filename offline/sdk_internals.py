@@ -46,6 +46,8 @@ from pulumi.runtime import stack as _stack
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, source_pb2
 
 __all__ = [
+    "ARCHIVE_SIG",
+    "ASSET_SIG",
     "SECRET_SIG",
     "SECRET_VALUE_SIG",
     "UNKNOWN",
@@ -72,11 +74,16 @@ SECRET_VALUE_SIG = "1b47061264138c4ac30d75fd1eb44270"
 """Its value for a secret: {SECRET_SIG: SECRET_VALUE_SIG, "value": ...}."""
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 """How an unknown (computed during preview) value travels."""
+ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17"
+"""Its value for an asset: {SECRET_SIG: ASSET_SIG, "path" | "text" | "uri": ...}."""
+ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7"
+"""Its value for an archive: {SECRET_SIG: ARCHIVE_SIG, "assets": {name: asset or archive}} or "path" | "uri"."""
 
 
-def sdk_wire_constants() -> tuple[str, str, str]:
+def sdk_wire_constants() -> tuple[str, str, str, str, str]:
     """The SDK's own (private) spelling of the constants above, for the test that they agree."""
-    return _rpc._special_sig_key, _rpc._special_secret_sig, _rpc.UNKNOWN
+    return (_rpc._special_sig_key, _rpc._special_secret_sig, _rpc.UNKNOWN, _rpc._special_asset_sig,
+            _rpc._special_archive_sig)
 
 
 def reset_runtime() -> None:

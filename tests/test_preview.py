@@ -4,6 +4,7 @@ folder, and no secret value in any file or message it writes."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from offline import diagram, preview
-from offline.engine import ROOT, StackRun, run_stack
+from offline.engine import ROOT, StackRun, portable_path, run_stack
 from offline.policy_runner import stack_export
 
 SECRET = "sk-ant-api03-NEVER-WRITTEN-0123456789abcdef"
@@ -36,6 +37,22 @@ def test_two_runs_of_one_commit_write_identical_files(prod: StackRun) -> None:
         seen.add(resource.urn)
     assert len(urns) == len(set(urns))
     assert '"time": "0001-01-01T00:00:00Z"' in _files(prod)["export"]
+
+
+def test_written_files_hold_no_path_of_the_checkout_or_the_virtualenv(prod: StackRun) -> None:
+    """Two clones write the same inventory and export: the db-admin Lambda's archive names its files relative to the
+    project or to the virtualenv's site-packages, while the program still registers the real paths (what `pulumi up`
+    uploads)."""
+    files = _files(prod)
+    local = {str(ROOT), os.path.realpath(ROOT), sys.prefix, os.path.realpath(sys.prefix)}
+    for name, text in files.items():
+        assert not [directory for directory in local if directory in text], name
+    for text in (files["inventory"], files["export"]):
+        assert '"path": "ops/db_admin/handler.py"' in text
+        assert re.search(r'"path": "<site-packages>/pg8000/[a-z_]+\.py"', text)
+    code = json.dumps(prod.one("aws:lambda/function:Function", "db-admin").inputs["code"])
+    assert json.dumps(str(ROOT / "ops" / "db_admin" / "handler.py")) in code
+    assert portable_path("/opt/elsewhere/file.py") == "/opt/elsewhere/file.py"
 
 
 def test_set_values_read_yaml_lists_like_the_stack_files() -> None:

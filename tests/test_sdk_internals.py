@@ -48,7 +48,8 @@ def program(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_wire_constants_are_the_sdks() -> None:
     assert sdk_internals.sdk_wire_constants() == (
-        sdk_internals.SECRET_SIG, sdk_internals.SECRET_VALUE_SIG, sdk_internals.UNKNOWN)
+        sdk_internals.SECRET_SIG, sdk_internals.SECRET_VALUE_SIG, sdk_internals.UNKNOWN, sdk_internals.ASSET_SIG,
+        sdk_internals.ARCHIVE_SIG)
 
 
 def test_mock_monitor_shape_we_subclass() -> None:

@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from pulumi_policy import StackValidationPolicy
 
 from offline.engine import Resource, StackRun
 from offline.policy_runner import (
     PolicyConfigError,
     PolicyPackProcess,
+    PolicyVerdict,
     check_resources,
     check_run,
     load_pack_config,
@@ -29,10 +31,11 @@ from offline.policy_runner import (
     render_verdict,
     stack_export,
 )
-from tests.policies.helpers import analyze
+from policies.rules import ALL_RULES
 
 DELETE = "<delete>"
 PROTECT = "@protect"
+STACK_POLICIES = {rule.policy.name for rule in ALL_RULES if isinstance(rule.policy, StackValidationPolicy)}
 ADMIN_DOC = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
 
 
@@ -265,7 +268,10 @@ def test_misconfiguration_sweep_prod(pack: PolicyPackProcess, prod: StackRun, en
     if _target(prod, entry) is None:
         pytest.skip(f"prod has no {entry.type}{'' if entry.where is None else f' with {entry.where}'} yet")
     resources, changed = broken(prod, entry)
-    verdict = check_resources(pack, "prod", resources, load_pack_config("prod"), analyze_only=[changed.urn])
+    # A resource policy's verdict comes from Analyze of the changed resource alone; AnalyzeStack (every resource,
+    # rebuilt once per stack policy) runs only for the stack policies, which need it.
+    verdict = check_resources(pack, "prod", resources, load_pack_config("prod"), analyze_only=[changed.urn],
+                              analyze_stack=entry.policy in STACK_POLICIES)
     hits = [v for v in verdict.mandatory if v.policy == entry.policy and v.urn == changed.urn]
     assert hits, "\n".join(render_verdict(verdict))
 
@@ -309,7 +315,8 @@ def test_misconfiguration_sweep_bootstrap(pack: PolicyPackProcess, entry: Break)
     shared = run_bootstrap("shared")
     assert _target(shared, entry) is not None, f"the shared foundation has no {entry.type}"
     resources, changed = broken(shared, entry)
-    verdict = check_resources(pack, "shared", resources, load_pack_config("bootstrap"), analyze_only=[changed.urn])
+    verdict = check_resources(pack, "shared", resources, load_pack_config("bootstrap"), analyze_only=[changed.urn],
+                              analyze_stack=entry.policy in STACK_POLICIES)  # as in the prod sweep
     hits = [v for v in verdict.mandatory if v.policy == entry.policy and v.urn == changed.urn]
     assert hits, "\n".join(render_verdict(verdict))
 
@@ -355,10 +362,18 @@ def test_config_errors_name_the_problem(pack: PolicyPackProcess, config: dict[st
 
 
 def test_config_parameter_changes_the_verdict(pack: PolicyPackProcess, prod: StackRun) -> None:
-    strict = analyze(pack, prod.resources, "prod", {"log-group-retention": {"minimumRetentionDays": 400}})
+    # log-group-retention is a resource policy: Analyze of prod's log groups decides it (no AnalyzeStack needed).
+    log_groups = [r.urn for r in prod.of_type("aws:cloudwatch/logGroup:LogGroup")]
+
+    def verdict(pack_config: dict[str, Any]) -> PolicyVerdict:
+        return check_resources(pack, "prod", prod.resources, pack_config, analyze_only=log_groups,
+                               analyze_stack=False)
+
+    assert not verdict({}).of("log-group-retention")
+    strict = verdict({"log-group-retention": {"minimumRetentionDays": 400}})
+    assert {v.urn for v in strict.of("log-group-retention")} == set(log_groups)
     assert {v.level for v in strict.of("log-group-retention")} == {"mandatory"}
-    advisory = analyze(pack, prod.resources, "prod", {"all": "advisory",
-                                                      "log-group-retention": {"minimumRetentionDays": 400}})
+    advisory = verdict({"all": "advisory", "log-group-retention": {"minimumRetentionDays": 400}})
     assert advisory.of("log-group-retention") and not advisory.mandatory
 
 
