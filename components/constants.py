@@ -41,6 +41,14 @@ default ELBSecurityPolicy-2016-08 and the TLS13-1-0/1-1 families (TLS 1.0/1.1), 
 The first is the default: AWS's current recommendation ("Security policies for your Application Load Balancer",
 Elastic Load Balancing user guide: ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09, or its FIPS twin)."""
 DEFAULT_TLS_POLICY = TLS_POLICIES[0]
+WAF_MANAGED_RULE_GROUPS = (
+    "AWSManagedRulesAmazonIpReputationList",
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesSQLiRuleSet",
+)
+"""AWS managed rule groups every web ACL runs (components/waf.py deploys them; the pack's waf-managed-rule-groups
+rule requires them): reputation, OWASP common, known bad inputs (Log4Shell), SQL injection."""
 HSTS_MAX_AGE_SECONDS = 31_536_000
 """Strict-Transport-Security max-age the ALB sends (one year, the preload list's minimum); the pack's floor."""
 
@@ -70,4 +78,5 @@ def pack_constants() -> dict[str, Any]:
         "tlsPolicies": list(TLS_POLICIES),
         "hstsMaxAgeSeconds": HSTS_MAX_AGE_SECONDS,
         "kmsEncryptionAlgorithms": list(KMS_ENCRYPTION_ALGORITHMS),
+        "wafManagedRuleGroups": list(WAF_MANAGED_RULE_GROUPS),
     }

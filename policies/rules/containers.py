@@ -9,7 +9,22 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
-from ._common import Rule, as_list, document, resource_rule, truthy
+from ._common import Rule, as_list, document, resource_rule, settings_rule, truthy
+from ._controls import (
+    DELETE,
+    MISSING,
+    AtLeast,
+    Edit,
+    Guard,
+    Has,
+    Is,
+    Matches,
+    Present,
+    Rewrite,
+    Setting,
+    To,
+    When,
+)
 from .secrets import CREDENTIAL_SHAPES
 
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
@@ -85,25 +100,151 @@ def _container_insights(args: ResourceValidationArgs, report: ReportViolation) -
 
 
 TASKS = [TASK_DEFINITION]
+CONTAINER = "containerDefinitions<json>[*]"
+PLAINTEXT_PASSWORD = {"name": "DATABASE_PASSWORD", "value": "hunter2"}
 RULES: list[Rule] = [
     resource_rule("container-non-root", area="containers", types=TASKS, check=_non_root,
                   summary="Containers run as a non-root user",
-                  reference="seed: containers run as non-root (neither cdk-nag nor Checkov checks this)"),
+                  reference="seed: containers run as non-root (neither cdk-nag nor Checkov checks this)",
+                  guards=[Guard(f"{CONTAINER}.user", To("root"), each=True)]),
     resource_rule("container-read-only-root-filesystem", area="containers", types=TASKS, check=_read_only,
                   summary="Containers have a read-only root filesystem",
-                  reference="seed: container hardening; Checkov CKV_AWS_336"),
+                  reference="seed: container hardening; Checkov CKV_AWS_336",
+                  guards=[Guard(f"{CONTAINER}.readonlyRootFilesystem", To(False), each=True)]),
     resource_rule("container-not-privileged", area="containers", types=TASKS, check=_not_privileged,
                   summary="Containers are not privileged and add no Linux capabilities",
-                  reference="seed: container hardening; Checkov CKV_AWS_334"),
+                  reference="seed: container hardening; Checkov CKV_AWS_334",
+                  guards=[Guard(f"{CONTAINER}.privileged", To(True), each=True),
+                          Guard(f"{CONTAINER}.linuxParameters.capabilities.add", To(["SYS_ADMIN"]), each=True)]),
     resource_rule("container-logging", area="containers", types=TASKS, check=_logging,
-                  summary="Every container has a log driver", reference="seed: centralised logs; cdk-nag ECS7"),
+                  summary="Every container has a log driver", reference="seed: centralised logs; cdk-nag ECS7",
+                  guards=[Guard(f"{CONTAINER}.logConfiguration.logDriver", DELETE, each=True)]),
     resource_rule("container-no-plaintext-secrets", area="containers", types=TASKS, check=_no_plaintext_secrets,
                   summary="No secret in a container's plaintext environment (by name and by value shape)",
-                  reference="seed: secrets from Secrets Manager; cdk-nag ECS2"),
+                  reference="seed: secrets from Secrets Manager; cdk-nag ECS2",
+                  guards=[Guard(f"{CONTAINER}.environment", Rewrite(lambda env: [*env, PLAINTEXT_PASSWORD],
+                                                                    "a plaintext DATABASE_PASSWORD added"),
+                                each=True)]),
     resource_rule("ecs-service-no-public-ip", area="containers", types=[SERVICE], check=_no_public_ip,
                   summary="ECS services do not assign public IPs", reference="seed: private app tier; "
-                  "Checkov CKV_AWS_333"),
+                  "Checkov CKV_AWS_333", guards=[Guard("networkConfiguration.assignPublicIp", To(True))]),
     resource_rule("ecs-cluster-container-insights", area="containers", types=[CLUSTER], check=_container_insights,
                   summary="ECS clusters enable Container Insights",
-                  reference="seed: monitoring; cdk-nag ECS4; Checkov CKV_AWS_65"),
+                  reference="seed: monitoring; cdk-nag ECS4; Checkov CKV_AWS_65",
+                  guards=[Guard("settings[name=containerInsights].value", To("disabled"))]),
+]
+
+
+# --- controls the stack sets beyond the rules above (issue 13: the pack guards every control) -------------------------
+
+REPOSITORY = "aws:ecr/repository:Repository"
+SCALABLE_TARGET = "aws:appautoscaling/target:Target"
+SCHEDULE = "aws:scheduler/schedule:Schedule"
+SERVICE_CONNECT = When("serviceConnectConfiguration.enabled", True)
+
+
+def _separate_roles(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    task, execution = args.props.get("taskRoleArn"), args.props.get("executionRoleArn")
+    if task and task == execution:
+        report("the task role is the execution role: the application would hold the agent's rights (pull images, "
+               "read every secret of the task); give it its own role", None)
+
+
+def _role_swap(source: str, target: str) -> Edit:
+    return Edit(lambda inputs: {**inputs, target: inputs[source]}, f"{target} replaced by {source}")
+
+
+RULES += [
+    settings_rule(
+        "container-drop-all-capabilities", area="containers", types=TASKS,
+        summary="Containers drop every Linux capability (they need none)",
+        reference="seed: container security (non-root, minimal privileges); Checkov CKV_K8S_37 (Kubernetes "
+                  "equivalent)",
+        settings=[Setting("linuxParameters.capabilities.drop", Has("ALL"), within=CONTAINER, each=True)]),
+    settings_rule(
+        "container-image-by-digest", area="containers", types=TASKS,
+        summary="Containers run an image pinned by digest: what was scanned is what runs",
+        reference="seed: container security; Checkov CKV_K8S_43 (Kubernetes equivalent)",
+        settings=[Setting("image", Matches(r"@sha256:[0-9a-f]{64}$", weak="public.ecr.aws/docker/library/node:latest",
+                                           text="is not pinned by digest (@sha256:...)"),
+                          within=CONTAINER, each=True)]),
+    settings_rule(
+        "container-reliability", area="containers", types=TASKS,
+        summary="Containers run an init process (signals reach the app, zombies are reaped), never block on log "
+                "delivery, and a container that serves a port has a health check",
+        reference="seed: health checks configured, zero-downtime deployment; Checkov CKV_K8S_8 (Kubernetes "
+                  "equivalent)",
+        settings=[
+            Setting("linuxParameters.initProcessEnabled", Is(True), within=CONTAINER, each=True),
+            Setting("logConfiguration.options.mode", Is("non-blocking", weak="blocking"), within=CONTAINER,
+                    item_where=When("logConfiguration.logDriver", "awslogs"), each=True),
+            Setting("healthCheck.command", Present(weak=MISSING), within=CONTAINER, item_where=When("portMappings"),
+                    each=True),
+        ]),
+    resource_rule(
+        "ecs-task-separate-roles", area="containers", types=TASKS, check=_separate_roles,
+        summary="A task's application role is not its execution (agent) role",
+        reference="seed: access control (least privilege); Checkov CKV_AWS_249",
+        guards=[Guard("taskRoleArn", _role_swap("executionRoleArn", "taskRoleArn"), unlink=True),
+                Guard("executionRoleArn", _role_swap("taskRoleArn", "executionRoleArn"), unlink=True)]),
+    settings_rule(
+        "ecs-service-deployment-safety", area="containers", types=[SERVICE],
+        summary="ECS deployments keep full capacity while they roll and roll back by themselves when new tasks fail "
+                "(deployment circuit breaker)",
+        reference="seed: zero-downtime deployment, rollback procedure validated",
+        schema={"minimumHealthyPercent": {"type": "integer", "minimum": 0, "maximum": 100, "default": 100,
+                                          "description": "Minimum deploymentMinimumHealthyPercent."}},
+        settings=[
+            Setting("deploymentCircuitBreaker.enable", Is(True)),
+            Setting("deploymentCircuitBreaker.rollback", Is(True)),
+            Setting("deploymentMinimumHealthyPercent", AtLeast(100, param="minimumHealthyPercent")),
+        ]),
+    settings_rule(
+        "ecs-service-availability", area="containers", types=[SERVICE, SCALABLE_TARGET], prod_only=True,
+        summary="Production services run at least two tasks (and never scale below two), rebalanced across "
+                "Availability Zones",
+        reference="seed: replicas (web 3, ai 2), high availability",
+        settings=[
+            Setting("desiredCount", AtLeast(2), types=(SERVICE,)),
+            Setting("availabilityZoneRebalancing", Is("ENABLED", weak="DISABLED"), types=(SERVICE,)),
+            Setting("minCapacity", AtLeast(2), types=(SCALABLE_TARGET,), where=When("serviceNamespace", "ecs")),
+        ]),
+    settings_rule(
+        "ecs-service-hardening", area="containers", types=[SERVICE],
+        summary="ECS services run on the latest Fargate platform, allow no ECS Exec shell, and log their Service "
+                "Connect proxy without blocking",
+        reference="seed: container security, log aggregation; Checkov CKV_AWS_332",
+        settings=[
+            Setting("platformVersion", Is("LATEST", weak="1.3.0"), required=False),
+            Setting("enableExecuteCommand", Is(False), required=False),
+            Setting("serviceConnectConfiguration.logConfiguration.logDriver", Present(weak=MISSING),
+                    where=SERVICE_CONNECT),
+            Setting("serviceConnectConfiguration.logConfiguration.options.mode", Is("non-blocking", weak="blocking"),
+                    where=SERVICE_CONNECT),
+        ]),
+    settings_rule(
+        "ecr-repository-hardening", area="containers", types=[REPOSITORY],
+        summary="Image repositories keep tags immutable, scan every push and encrypt with a customer-managed key",
+        reference="seed: container security; Checkov CKV_AWS_51, CKV_AWS_163, CKV_AWS_136",
+        settings=[
+            Setting("imageTagMutability", Is("IMMUTABLE", weak="MUTABLE")),
+            Setting("imageScanningConfiguration.scanOnPush", Is(True)),
+            Setting("encryptionConfigurations[*].encryptionType", Is("KMS", weak="AES256")),
+            Setting("encryptionConfigurations[*].kmsKey", Present(weak=MISSING)),
+        ]),
+    settings_rule(
+        "ecr-no-force-delete", area="containers", types=[REPOSITORY], prod_only=True,
+        summary="Production repositories cannot be deleted with the images running services need",
+        reference="seed: protect production",
+        settings=[Setting("forceDelete", Is(False), required=False)]),
+    settings_rule(
+        "scheduled-tasks", area="containers", types=[SCHEDULE],
+        summary="EventBridge schedules of the stack are enabled, and the tasks they start get no public IP and run "
+                "on the latest Fargate platform",
+        reference="seed: backup strategy (scheduled backups), private app tier; Checkov CKV_AWS_333, CKV_AWS_332",
+        settings=[
+            Setting("state", Is("ENABLED", weak="DISABLED"), required=False),
+            Setting("target.ecsParameters.networkConfiguration.assignPublicIp", Is(False), required=False),
+            Setting("target.ecsParameters.platformVersion", Is("LATEST", weak="1.3.0"), required=False),
+        ]),
 ]

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
-from ._common import Rule, as_list, config_value, number, resource_rule, statements, truthy
+from ._common import Rule, as_list, config_value, number, resource_rule, settings_rule, statements, truthy
+from ._controls import (
+    DELETE,
+    MISSING,
+    AtLeast,
+    AtMost,
+    Guard,
+    Is,
+    Patch,
+    Present,
+    RemoveItem,
+    Setting,
+    To,
+)
 
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 KMS_KEY = "aws:kms/key:Key"
@@ -25,6 +39,7 @@ ATTACHMENT_TYPES = (
     "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive",
 )
 ADMIN_MANAGED_POLICIES = ["AdministratorAccess", "PowerUserAccess", "IAMFullAccess"]
+TO_EVERYONE = Patch("policy<json>.Statement[*]", {"Principal": "*", "Condition": MISSING})
 
 
 def _retention(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -96,24 +111,166 @@ RULES: list[Rule] = [
                   summary="Log groups have a retention of at least minimumRetentionDays",
                   reference="seed: log retention; Checkov CKV_AWS_66, CKV_AWS_338", schema={"minimumRetentionDays": {
                       "type": "integer", "minimum": 1, "default": 365,
-                      "description": "Minimum retentionInDays of every log group."}}),
+                      "description": "Minimum retentionInDays of every log group."}},
+                  guards=[Guard("retentionInDays", To(7))]),
     resource_rule("log-group-kms", area="logging", types=[LOG_GROUP], check=_log_kms,
-                  summary="Log groups are encrypted with a KMS key", reference="Checkov CKV_AWS_158"),
+                  summary="Log groups are encrypted with a KMS key", reference="Checkov CKV_AWS_158",
+                  guards=[Guard("kmsKeyId", DELETE)]),
     resource_rule("kms-key-rotation", area="kms", types=[KMS_KEY], check=_kms_rotation,
                   summary="Symmetric KMS keys rotate automatically",
-                  reference="seed: key rotation; cdk-nag KMS5; Checkov CKV_AWS_7"),
+                  reference="seed: key rotation; cdk-nag KMS5; Checkov CKV_AWS_7",
+                  guards=[Guard("enableKeyRotation", To(False))]),
     resource_rule("kms-key-policy-no-public-principal", area="kms", types=[KMS_KEY], check=_kms_no_public_principal,
                   summary="KMS key policies do not allow any principal without a condition",
-                  reference="Checkov CKV_AWS_33"),
+                  reference="Checkov CKV_AWS_33",
+                  guards=[Guard("policy<json>.Statement[Effect=Allow].Principal", TO_EVERYONE, each=True)]),
     resource_rule("iam-no-wildcard-admin", area="iam", types=[ROLE, *POLICY_DOCUMENT_TYPES],
                   check=_iam_wildcards, summary="IAM policies never allow every action on every resource",
                   reference="seed: least-privilege IAM; cdk-nag IAM5; Checkov CKV_AWS_62, CKV_AWS_63, CKV_AWS_286-290, "
-                            "CKV_AWS_355"),
+                            "CKV_AWS_355",
+                  guards=[Guard(f"policy<json>.Statement[*].{part}", Patch("policy<json>.Statement[*]", {
+                      "Action": "*", "Resource": "*"}), types=("aws:iam/rolePolicy:RolePolicy",), each=True,
+                      note=f"the {part} of each statement") for part in ("Action", "Resource")]),
     resource_rule("iam-no-admin-managed-policies", area="iam", types=[ROLE, *ATTACHMENT_TYPES],
                   check=_no_admin_managed,
                   summary="No AdministratorAccess, PowerUserAccess or IAMFullAccess attachments",
                   reference="seed: least-privilege IAM; cdk-nag IAM4; Checkov CKV_AWS_274",
                   schema={"bannedPolicies": {"type": "array", "items": {"type": "string"},
                                              "default": ADMIN_MANAGED_POLICIES,
-                                             "description": "AWS managed policy names never attached."}}),
+                                             "description": "AWS managed policy names never attached."}},
+                  guards=[Guard("policyArn", To("arn:aws:iam::aws:policy/AdministratorAccess"),
+                                types=("aws:iam/rolePolicyAttachment:RolePolicyAttachment",))]),
+]
+
+
+# --- controls the stack sets beyond the rules above (issue 13: the pack guards every control) -------------------------
+
+TOPIC = "aws:sns/topic:Topic"
+TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+LOG_RESOURCE_POLICY = "aws:cloudwatch/logResourcePolicy:LogResourcePolicy"
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+POLICY_INPUTS = {
+    ROLE: "assumeRolePolicy",
+    KMS_KEY: "policy",
+    BUCKET_POLICY: "policy",
+    TOPIC_POLICY: "policy",
+    LOG_RESOURCE_POLICY: "policyDocument",
+}
+SOURCE_KEYS = ("aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid", "aws:sourceorgpaths")
+PRINCIPAL_SCOPE_KEYS = (*SOURCE_KEYS, "aws:principalaccount", "aws:principalorgid", "aws:principalarn",
+                        "aws:sourcevpc", "aws:sourcevpce")
+# Service principals that cannot carry the source-context condition keys in that kind of policy (each documented):
+# - events.amazonaws.com in a KMS key policy of an SNS topic's key (SNS developer guide, "Key management": conditions
+#   are not supported for EventBridge-to-encrypted-topic deliveries);
+# - ALB access-log delivery, whose grant is instead scoped by its resource path `.../AWSLogs/<account id>/`
+#   (ELB user guide, "Access logs for your Application Load Balancer").
+CONDITION_EXEMPT = {(KMS_KEY, "events.amazonaws.com"),
+                    (BUCKET_POLICY, "logdelivery.elasticloadbalancing.amazonaws.com")}
+ACCOUNT_SCOPED_RESOURCE = re.compile(r"/AWSLogs/\d{12}/")
+# CloudWatch Logs scopes its key grants by encryption context, its documented equivalent of aws:SourceArn.
+EQUIVALENT_KEYS = {"logs": ("kms:encryptioncontext:aws:logs:arn",)}
+
+
+def _condition_keys(statement: dict[str, Any]) -> set[str]:
+    return {str(key).lower() for operator in (statement.get("Condition") or {}).values()
+            if isinstance(operator, dict) for key in operator}
+
+
+def _principals(statement: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
+    principal = statement.get("Principal")
+    if principal == "*":
+        return ["*"], [], []
+    if not isinstance(principal, dict):
+        return [], [], []
+    return ([str(p) for p in as_list(principal.get("AWS"))], [str(p) for p in as_list(principal.get("Service"))],
+            [str(p) for p in as_list(principal.get("Federated"))])
+
+
+def _principals_scoped(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for statement in statements(args.props.get(POLICY_INPUTS[args.resource_type])):
+        if statement.get("Effect") != "Allow":
+            continue
+        sid = statement.get("Sid") or "(no Sid)"
+        keys = _condition_keys(statement)
+        aws, services, federated = _principals(statement)
+        if "*" in aws and not keys & set(PRINCIPAL_SCOPE_KEYS):
+            report(f"statement {sid} allows every principal (*) without a condition that scopes it to this "
+                   "account, organization or network", None)
+        for service in services:
+            if (args.resource_type, service) in CONDITION_EXEMPT:
+                resources = [str(r) for r in as_list(statement.get("Resource"))]
+                if args.resource_type == BUCKET_POLICY and not all(ACCOUNT_SCOPED_RESOURCE.search(r)
+                                                                  for r in resources):
+                    report(f"statement {sid} lets {service} write anywhere in the bucket; scope it to "
+                           "AWSLogs/<account id>/", None)
+                continue
+            equivalent = EQUIVALENT_KEYS.get(service.split(".")[0], ())
+            if not keys & {*SOURCE_KEYS, *equivalent}:
+                report(f"statement {sid} grants {service} without aws:SourceAccount/aws:SourceArn: any account's "
+                       "use of that service could act through it (confused deputy)", None)
+        for provider in federated:
+            if not any(key.endswith((":sub", ":aud")) for key in keys):
+                report(f"statement {sid} trusts {provider} without a subject/audience condition", None)
+
+
+def _topic_tls_only(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for statement in statements(args.props.get("policy")):
+        secure = ((statement.get("Condition") or {}).get("Bool") or {}).get("aws:SecureTransport")
+        if statement.get("Effect") == "Deny" and str(secure).lower() == "false":
+            return
+    report("topic policy has no Deny on aws:SecureTransport=false", None)
+
+
+def _statement_guards(document: str, types: tuple[str, ...]) -> list[Guard]:
+    statement = f"{document}<json>.Statement[*]"
+    return [Guard(f"{document}<json>.Statement[Effect=Allow].Principal",
+                  Patch(statement, {"Principal": "*", "Condition": MISSING}), types=types, each=True,
+                  note="who each Allow statement grants"),
+            Guard(f"{document}<json>.Statement[Effect=Allow].Condition", DELETE, types=types, each=True,
+                  note="the confused-deputy conditions of each Allow statement")]
+
+
+RULES += [
+    settings_rule(
+        "kms-key-lifecycle", area="kms", types=[KMS_KEY],
+        summary="A scheduled key deletion waits minimumDeletionWindow days (time to notice and cancel it), and keys "
+                "rotate at least yearly",
+        reference="seed: encryption key management; cdk-nag KMS5 and Checkov CKV_AWS_7 (companions)",
+        schema={"minimumDeletionWindow": {"type": "integer", "minimum": 7, "maximum": 30, "default": 30,
+                                          "description": "Minimum deletionWindowInDays."}},
+        settings=[Setting("deletionWindowInDays", AtLeast(30, param="minimumDeletionWindow", weak=7)),
+                  Setting("rotationPeriodInDays", AtMost(365), required=False)]),
+    resource_rule(
+        "policy-principals-scoped", area="iam", types=list(POLICY_INPUTS), check=_principals_scoped,
+        summary="Trust and resource policies never grant to everyone, and grants to AWS services carry the "
+                "confused-deputy conditions (aws:SourceAccount / aws:SourceArn)",
+        reference="seed: access control (least privilege); IAM user guide, confused deputy; Checkov CKV_AWS_60, "
+                  "CKV_AWS_70, CKV_AWS_169, CKV_AWS_33",
+        guards=[Guard("assumeRolePolicy<json>.Statement[Effect=Allow].Principal",
+                      Patch("assumeRolePolicy<json>.Statement[*]", {"Principal": {"AWS": "*"}, "Condition": MISSING}),
+                      types=(ROLE,), each=True, note="who may assume the role"),
+                Guard("assumeRolePolicy<json>.Statement[Effect=Allow].Condition", DELETE, types=(ROLE,), each=True,
+                      note="the trust policy's confused-deputy conditions"),
+                *_statement_guards("policy", (BUCKET_POLICY, TOPIC_POLICY)),
+                *_statement_guards("policyDocument", (LOG_RESOURCE_POLICY,)),
+                Guard("policy<json>.Statement[Effect=Allow].Condition", DELETE, types=(KMS_KEY,), each=True,
+                      note="the confused-deputy conditions of the key's service grants")]),
+    settings_rule(
+        "sns-topic-encryption", area="monitoring", types=[TOPIC],
+        summary="SNS topics are encrypted with a customer-managed KMS key",
+        reference="seed: log security; Checkov CKV_AWS_26; cdk-nag NIST.800.53.R5-SNSEncryptedKMS",
+        settings=[Setting("kmsMasterKeyId", Present(weak=MISSING))]),
+    resource_rule(
+        "sns-topic-tls-only", area="monitoring", types=[TOPIC_POLICY], check=_topic_tls_only,
+        summary="SNS topic policies deny publishing without TLS", reference="cdk-nag SNS3",
+        guards=[Guard("policy<json>.Statement[*].Condition.Bool.aws:SecureTransport",
+                      RemoveItem("policy<json>.Statement[*]"), note="the Deny of publishing without TLS"),
+                Guard("policy<json>.Statement[*].Effect", Patch("policy<json>.Statement[*]", {"Effect": "Allow"}),
+                      note="statement effects (a Deny turned Allow)")]),
+    settings_rule(
+        "cloudwatch-alarm-actions", area="monitoring", types=[METRIC_ALARM],
+        summary="Alarms notify someone (alarmActions set, actions enabled)",
+        reference="seed: alerting rules defined; Checkov CKV_AWS_319; cdk-nag NIST.800.53.R5-CloudWatchAlarmAction",
+        settings=[Setting("alarmActions", Present(weak=[])), Setting("actionsEnabled", Is(True), required=False, guarded=False)]),
 ]

@@ -1,0 +1,110 @@
+"""The pack's own sweep: weaken each control a rule guards on the prod run, and say what the pack must answer.
+
+For a resource rule, every prod resource that sets the guarded path (and matches the guard's `where`) is weakened on
+its own — each occurrence separately for `each` guards (every container, every statement) — and analyzed alone
+(Analyze reports on the analyzed resource only, so the verdict is attributable). For a stack rule, all those
+resources are weakened (or dropped) together in one AnalyzeStack over the whole prod stack, and the violation must
+name each of them, or the resource each one's `blame` property depends on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from offline.engine import Resource, StackRun
+from policies.rules._common import Rule
+from policies.rules._controls import ANY_TYPE, Guard, holds, parse, select
+
+
+@dataclass
+class Case:
+    label: str
+    weakened: list[Resource]
+    """The resources as weakened (empty for a dropped resource)."""
+    expected: list[str]
+    """URNs the rule's mandatory violation must name."""
+    resources: list[Resource]
+    """The whole stack with the weakening applied (what AnalyzeStack sees)."""
+
+
+class GuardError(AssertionError):
+    """The guard does not fit the stack (its path is missing, or its weakening changes nothing)."""
+
+
+def _sets(resource: Resource, path: str) -> bool:
+    if path.startswith("@"):
+        return bool(resource.options().get(path[1:]))
+    return bool(select(resource.inputs, path))
+
+
+def targets(run: StackRun, guard: Guard) -> list[Resource] | None:
+    """The prod resources the guard weakens; None when the stack has no resource of its types (or none matching its
+    `where`) yet, so the guard switches on by itself when they land. A guard whose path none of them sets fails."""
+    candidates = [r for r in run.resources
+                  if r.custom and (r.type in guard.types or (ANY_TYPE in guard.types and _sets(r, guard.path)))]
+    matching = [r for r in candidates if holds(guard.where, r.inputs)]
+    if not matching:
+        return None
+    found = [r for r in matching if _sets(r, guard.path)]
+    if not found:
+        raise GuardError(f"no {'/'.join(guard.types)} of prod sets {guard.path}: update the guard "
+                         f"({[r.urn for r in matching][:3]})")
+    return found
+
+
+def _weaken(resource: Resource, guard: Guard, occurrences: list[tuple[Any, ...]]) -> Resource:
+    if guard.path.startswith("@"):
+        option = {"@protect": "protect", "@retainOnDelete": "retain_on_delete"}[guard.path]
+        value = guard.weaken.apply({"value": getattr(resource, option)}, [("value",)])["value"]
+        changed = dataclasses.replace(resource, **{option: value})
+    else:
+        inputs = guard.weaken.apply(dict(resource.inputs), occurrences)
+        removed = set(resource.inputs) - set(inputs)
+        outputs = {k: v for k, v in {**resource.outputs, **inputs}.items() if k not in removed}
+        dependencies = dict(resource.property_dependencies)
+        if guard.unlink:
+            dependencies.pop(str(parse(guard.path)[0][1]), None)
+        changed = dataclasses.replace(resource, inputs=inputs, outputs=outputs, property_dependencies=dependencies)
+        if changed.inputs == resource.inputs and changed.property_dependencies == resource.property_dependencies:
+            raise GuardError(f"weakening {guard.path} ({guard.weaken.describe()}) changes nothing on {resource.urn}")
+    return changed
+
+
+def _blamed(resource: Resource, guard: Guard) -> list[str]:
+    if not guard.blame:
+        return [resource.urn]
+    urns = resource.property_dependencies.get(guard.blame, [])
+    if not urns:
+        raise GuardError(f"{resource.urn} has no dependency in {guard.blame} to blame")
+    return list(urns)
+
+
+def cases(run: StackRun, rule: Rule, guard: Guard) -> list[Case] | None:
+    found = targets(run, guard)
+    if found is None:
+        return None
+    if not rule.is_stack_rule:
+        out = []
+        for resource in found:
+            occurrences = [] if guard.path.startswith("@") else [f.at for f in select(resource.inputs, guard.path)]
+            groups = [[o] for o in occurrences] if guard.each else [occurrences]
+            for group in groups:
+                changed = _weaken(resource, guard, group)
+                label = resource.urn + (f" at {group[0]}" if guard.each else "")
+                out.append(Case(label, [changed], [resource.urn], []))
+        return out
+    replaced: dict[str, Resource | None] = {}
+    expected: list[str] = []
+    for resource in found:
+        expected += _blamed(resource, guard)
+        if guard.weaken.drops_resource:
+            replaced[resource.urn] = None
+        else:
+            occurrences = [] if guard.path.startswith("@") else [f.at for f in select(resource.inputs, guard.path)]
+            replaced[resource.urn] = _weaken(resource, guard, occurrences)
+    resources = [replaced.get(r.urn, r) for r in run.resources if replaced.get(r.urn, r) is not None]
+    weakened = [r for r in replaced.values() if r is not None]
+    return [Case(f"{len(found)} resource(s): {', '.join(r.name for r in found)}", weakened, sorted(set(expected)),
+                 [r for r in resources if r is not None])]
