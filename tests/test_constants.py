@@ -43,5 +43,5 @@ def test_the_web_acl_deploys_exactly_the_managed_groups_and_redactions_the_pack_
     from components import waf
 
     assert tuple(group for _rule, group, _priority, _count in waf.MANAGED_GROUPS) == constants.WAF_MANAGED_RULE_GROUPS
-    assert edge.REQUIRED_MANAGED_GROUPS == list(constants.WAF_MANAGED_RULE_GROUPS)
+    assert list(constants.WAF_MANAGED_RULE_GROUPS) == edge.REQUIRED_MANAGED_GROUPS
     assert tuple(edge.REDACTED_HEADERS) == waf.REDACTED_HEADERS

@@ -282,7 +282,7 @@ class Is(Check):
         raise ValueError(f"Is({self.expected!r}) needs an explicit weak value")
 
     def describe(self) -> str:
-        return f"= {json.dumps(self.expected)}"
+        return json.dumps(self.expected)
 
 
 @dataclass(frozen=True)
@@ -622,7 +622,8 @@ class Guard:
 
     The sweep weakens it on every prod resource that sets the path (and matches `where`) and expects the rule's
     mandatory violation naming that resource — or, with `blame`, the resource that property depends on (a companion
-    resource names its bucket, an association its load balancer)."""
+    resource names its bucket, an association its load balancer). For a stack rule all those resources are weakened
+    at once, in one AnalyzeStack."""
 
     path: str
     weaken: Weakening
@@ -645,9 +646,8 @@ class Guard:
         return replace(self, types=tuple(types))
 
     def describe(self) -> str:
-        text = self.note or self.path
         where = describe_where(self.where)
-        return text + (f" ({where})" if where else "")
+        return " ".join(part for part in (self.note, f"({where})" if where else "") if part)
 
 
 @dataclass(frozen=True)
@@ -696,5 +696,4 @@ class Setting:
         check = self.check
         item = f" (on {self.within} items {describe_where(self.item_where)})" if self.item_where else ""
         return Guard(self.full_path, Rewrite(check.weakened, f"made weak ({check.describe()} broken)"),
-                     types=self.types, where=self.where, each=self.each,
-                     note=(self.note or f"{self.path} {check.describe()}") + item)
+                     types=self.types, where=self.where, each=self.each, note=(self.note or check.describe()) + item)

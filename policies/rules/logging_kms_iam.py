@@ -272,5 +272,6 @@ RULES += [
         "cloudwatch-alarm-actions", area="monitoring", types=[METRIC_ALARM],
         summary="Alarms notify someone (alarmActions set, actions enabled)",
         reference="seed: alerting rules defined; Checkov CKV_AWS_319; cdk-nag NIST.800.53.R5-CloudWatchAlarmAction",
-        settings=[Setting("alarmActions", Present(weak=[])), Setting("actionsEnabled", Is(True), required=False, guarded=False)]),
+        settings=[Setting("alarmActions", Present(weak=[])),
+                  Setting("actionsEnabled", Is(True), required=False, guarded=False)]),
 ]
