@@ -67,6 +67,10 @@ RULES: list[Rule] = [
 
 # --- controls the stack sets beyond the rules above (issue 13: the pack guards every control) -------------------------
 
+# AWS behaviour these rules rely on: automatic snapshots kept snapshotRetentionLimit days (0 turns them off) and the
+# final snapshot on deletion (https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/backups-automatic.html); slow
+# and engine log delivery (https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/Log_Delivery.html).
+
 RULES += [
     settings_rule(
         "redis-snapshots", area="cache", types=TYPES,

@@ -137,6 +137,21 @@ RULES: list[Rule] = [
 
 # --- controls the stack sets beyond the rules above (issue 13: the pack guards every control) -------------------------
 
+# AWS behaviour these rules rely on:
+# - awslogs `mode`: blocking delivery stalls the app's stdout when CloudWatch Logs is slow; the account default changed
+#   to non-blocking in 2025 but an account setting can turn it back, so the task says it explicitly
+#   (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-account-settings.html, "Default log driver mode");
+# - initProcessEnabled runs an init (tini) as PID 1, which forwards SIGTERM and reaps zombies
+#   (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_LinuxParameters.html);
+# - the deployment circuit breaker fails and rolls back a deployment whose tasks do not reach steady state
+#   (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html);
+# - Availability Zone rebalancing defaults to ENABLED only for new services; an update without it keeps the old
+#   value, DISABLED for services created before the feature
+#   (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-rebalancing.html);
+# - ECS Exec opens a shell in running containers (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/
+#   ecs-exec.html); immutable tags and scan on push (https://docs.aws.amazon.com/AmazonECR/latest/userguide/
+#   image-tag-mutability.html, .../image-scanning.html).
+
 REPOSITORY = "aws:ecr/repository:Repository"
 SCALABLE_TARGET = "aws:appautoscaling/target:Target"
 SCHEDULE = "aws:scheduler/schedule:Schedule"

@@ -179,6 +179,14 @@ RULES: list[Rule] = [
 
 # --- controls the stack sets beyond the rules above (issue 13: the pack guards every control) -------------------------
 
+# AWS behaviour these rules rely on: enhanced monitoring (monitoringInterval > 0,
+# https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Monitoring.OS.html), storage autoscaling
+# (maxAllocatedStorage, https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIOPS.Autoscaling.html),
+# DeleteDBInstance deletes automated backups unless DeleteAutomatedBackups=false
+# (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DeleteDBInstance.html), and modifications wait for
+# the maintenance window unless ApplyImmediately (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/
+# Overview.DBInstance.Modifying.html).
+
 MODERN_CAS = ("rds-ca-rsa2048-g1", "rds-ca-rsa4096-g1", "rds-ca-ecc384-g1")
 """The current RDS certificate authorities (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL.html);
 rds-ca-2019 expired in August 2024 (aws-cdk-lib deprecates it with that reason)."""

@@ -183,6 +183,14 @@ RULES: list[Rule] = [
 
 # --- controls the stack sets beyond the rules above (issue 13: the pack guards every control) -------------------------
 
+# AWS behaviour these rules rely on:
+# - desync mitigation, WAF fail-open (routing.http.desync_mitigation_mode, waf.fail_open.enabled) and X-Forwarded-For
+#   processing (append / preserve / remove): https://docs.aws.amazon.com/elasticloadbalancing/latest/application/
+#   application-load-balancers.html and .../x-forwarded-headers.html ("preserve" passes the client's header as sent);
+# - listener response headers (HSTS, CSP, X-Frame-Options, X-Content-Type-Options, CORS, Server):
+#   https://docs.aws.amazon.com/elasticloadbalancing/latest/application/header-modification.html;
+# - WAF logging with redacted fields: https://docs.aws.amazon.com/waf/latest/developerguide/logging-management.html.
+
 TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
 LISTENER_RULES = ("aws:lb/listenerRule:ListenerRule", "aws:alb/listenerRule:ListenerRule")
 WAF_LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"

@@ -145,6 +145,13 @@ RULES: list[Rule] = [
 
 # --- controls the stack sets beyond the rules above (issue 13: the pack guards every control) -------------------------
 
+# AWS behaviour these rules rely on: the confused deputy problem and aws:SourceAccount / aws:SourceArn
+# (https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html); CloudWatch Logs scopes key use by the
+# kms:EncryptionContext:aws:logs:arn condition (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/
+# encrypt-log-data-kms.html); the KMS deletion waiting period 7-30 days (https://docs.aws.amazon.com/kms/latest/
+# developerguide/deleting-keys.html) and rotation periods of 90-2560 days (https://docs.aws.amazon.com/kms/latest/
+# developerguide/rotate-keys.html).
+
 TOPIC = "aws:sns/topic:Topic"
 TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"

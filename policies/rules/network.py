@@ -256,6 +256,10 @@ RULES: list[Rule] = [
 
 # --- controls the stack sets beyond the rules above (issue 13: the pack guards every control) -------------------------
 
+# AWS behaviour these rules rely on: interface endpoints answer the service's public name inside the VPC only with
+# private DNS (https://docs.aws.amazon.com/vpc/latest/privatelink/privatelink-access-aws-services.html); flow logs
+# record ACCEPT, REJECT or ALL traffic (https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs.html).
+
 EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 EGRESS_TYPES = (SECURITY_GROUP, EGRESS_RULE, LEGACY_RULE)

@@ -115,6 +115,10 @@ RULES: list[Rule] = [
 
 # --- controls the stack sets beyond the rules above (issue 13: the pack guards every control) -------------------------
 
+# AWS behaviour these rules rely on: DeleteSecret keeps a secret recoverable for RecoveryWindowInDays (7-30), or deletes
+# it at once with 0 / ForceDeleteWithoutRecovery (https://docs.aws.amazon.com/secretsmanager/latest/apireference/
+# API_DeleteSecret.html).
+
 RULES += [
     settings_rule(
         "secretsmanager-recovery-window", area="secrets", types=[SECRET], prod_only=True,

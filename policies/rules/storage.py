@@ -151,6 +151,14 @@ RULES: list[Rule] = [
 
 # --- controls the stack sets beyond the rules above (issue 13: the pack guards every control) -------------------------
 
+# AWS behaviour these rules rely on: S3 server access logs cannot be delivered into a bucket that logs into itself
+# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html); s3:TlsVersion and the
+# x-amz-server-side-encryption condition keys (https://docs.aws.amazon.com/AmazonS3/latest/userguide/
+# amazon-s3-policy-keys.html); blocking SSE-C in the default encryption (https://docs.aws.amazon.com/AmazonS3/latest/
+# userguide/blocking-unblocking-s3-c-encryption-gpb.html); Object Lock default retention
+# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.html); ACLs off with BucketOwnerEnforced
+# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/about-object-ownership.html).
+
 OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
 LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
 OBJECT_LOCK = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
