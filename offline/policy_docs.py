@@ -52,6 +52,11 @@ def render() -> str:
         "below as not a control, with its reason. A property that is neither fails the tests: list them with",
         "`python -m offline.policy_ledger [stack]`.",
         "",
+        "Adding a setting to a component therefore means one line in the pack: a `Setting(path, check)` in a",
+        "`settings_rule` (the check and its own counter-example in one record, e.g.",
+        "`Setting(\"imageScanningConfiguration.scanOnPush\", Is(True))`), a `Guard(path, weakening)` on the",
+        "hand-written rule that checks it, or an entry in `policies/rules/inventory.py` saying why it is not one.",
+        "",
         f"{len(rules.ALL_RULES)} rules guard {guards} controls. Paths: `a.b` nested, `a[*]` every list item, "
         "`a[name=x]` the item named x, `a<json>` inside a JSON document, `@protect` a resource option.",
         "",
