@@ -1,6 +1,6 @@
 """The pack guards every control the stacks set (issue 13).
 
-1. Complete by construction: every property path the dev, staging and prod resources set is classified exactly once —
+1. Complete by construction: every property path the resources of every stack set is classified exactly once —
    guarded by a rule's Guard, or listed in policies/rules/inventory.py as not a control (or unguardable) with its
    reason. A new setting that is neither fails here, listing the (type, path) pairs to classify.
 2. The sweep: every Guard is weakened on every prod resource that sets it, through the analyzer protocol, and the
@@ -10,10 +10,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from offline import policy_ledger
-from offline.engine import StackRun
+from offline.engine import StackRun, available_stacks
 from offline.policy_runner import PolicyPackProcess, load_pack_config, render_verdict
 from policies.rules import ALL_RULES
 from policies.rules._common import Rule
@@ -29,9 +31,10 @@ def _id(pair: tuple[Rule, Guard]) -> str:
     return f"{rule.name}[{types}.{guard.path}]"
 
 
-def test_every_property_the_stacks_set_is_guarded_or_classified(dev: StackRun, staging: StackRun,
-                                                                 prod: StackRun) -> None:
-    report = policy_ledger.classify([dev, staging, prod])
+def test_every_property_the_stacks_set_is_guarded_or_classified(run_variant: Callable[..., StackRun]) -> None:
+    runs = [run_variant(stack) for stack in available_stacks()]
+    assert all(run.ok for run in runs), [run.error for run in runs]
+    report = policy_ledger.classify(runs)
     assert report.ok, "\n".join(report.lines())
     guarded = {pair for pair, entry in report.classified.items() if entry.kind == "guard"}
     assert len(guarded) > 400  # the walk really reaches into documents and containers
