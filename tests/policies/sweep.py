@@ -1,10 +1,10 @@
 """The pack's own sweep: weaken each control a rule guards on the prod run, and say what the pack must answer.
 
-For a resource rule, every prod resource that sets the guarded path (and matches the guard's `where`; for a guard of
-every type, one resource per type) is weakened on its own — each occurrence separately for `each` guards (every
-container, every statement) — and analyzed alone (Analyze reports on the analyzed resource only, so the verdict is
-attributable). For a stack rule, all those resources are weakened (or dropped) together in one AnalyzeStack over the
-whole prod stack, and the violation must name each of them, or the resource each one's `blame` property depends on.
+For a resource rule, every prod resource that sets the guarded path (and matches the guard's `where`) is weakened on
+its own — each occurrence separately for `each` guards (every container, every statement) — and analyzed alone
+(Analyze reports on the analyzed resource only, so the verdict is attributable). For a stack rule, all those
+resources are weakened (or dropped) together in one AnalyzeStack over the whole prod stack, and the violation must
+name each of them, or the resource each one's `blame` property depends on.
 """
 
 from __future__ import annotations
@@ -51,8 +51,6 @@ def targets(run: StackRun, guard: Guard) -> list[Resource] | None:
     if not found:
         raise GuardError(f"no {'/'.join(guard.types)} of prod sets {guard.path}: update the guard "
                          f"({[r.urn for r in matching][:3]})")
-    if ANY_TYPE in guard.types:  # a guard for every type (tags): one resource of each type is enough
-        found = list({r.type: r for r in reversed(found)}.values())
     return found
 
 

@@ -16,7 +16,7 @@ import pytest
 from offline.engine import Resource
 from offline.policy_runner import PolicyPackProcess
 from policies.rules import ALL_RULES
-from tests.policies.helpers import KEY, TAGS, analyze, resource
+from tests.policies.helpers import KEY, TAGS, analyze, only, resource
 
 SG = "aws:ec2/securityGroup:SecurityGroup"
 SG_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -616,10 +616,11 @@ CASES += [
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_compliant_passes_and_violation_is_mandatory_naming_the_resource(pack: PolicyPackProcess, case: Case) -> None:
+    config = only(pack, case.policy, case.stack)
     if case.good:
-        good = analyze(pack, case.good, case.stack)
+        good = analyze(pack, case.good, case.stack, config)
         assert not good.of(case.policy), [v.message for v in good.of(case.policy)]
-    bad = analyze(pack, case.bad, case.stack)
+    bad = analyze(pack, case.bad, case.stack, config)
     hits = bad.of(case.policy)
     target = next(r for r in case.bad if r.name == case.bad_name)
     assert any(v.urn == target.urn and v.level == "mandatory" for v in hits), \
