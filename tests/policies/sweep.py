@@ -95,6 +95,8 @@ def cases(run: StackRun, rule: Rule, guard: Guard) -> list[Case] | None:
                 label = resource.urn + (f" at {group[0]}" if guard.each else "")
                 out.append(Case(label, [changed], [resource.urn], []))
         return out
+    if guard.each:
+        raise GuardError(f"{rule.name}: a stack rule weakens all its resources at once; `each` means nothing there")
     replaced: dict[str, Resource | None] = {}
     expected: list[str] = []
     for resource in found:
