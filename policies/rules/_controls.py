@@ -498,6 +498,7 @@ class Weakening:
     occurrence separately, for guards with `each`)."""
 
     drops_resource = False
+    needs_stack = False
 
     def apply(self, inputs: dict[str, Any], occurrences: list[Concrete]) -> dict[str, Any]:
         for at in sorted(occurrences, reverse=True):  # deepest/last first: removals keep earlier indexes valid
@@ -612,6 +613,25 @@ class Drop(Weakening):
 
     def describe(self) -> str:
         return "resource removed"
+
+
+@dataclass(frozen=True)
+class Relink(Weakening):
+    """Point a reference (`prop`) at another resource of the stack: the first `type` whose inputs match `where` (a NAT
+    route moved to a data-tier route table, a data subnet group given an app subnet). The sweep resolves it, since
+    it needs the stack: the input gets that resource's id, the engine's dependency record its URN."""
+
+    prop: str
+    type: str
+    where: Where = None
+    needs_stack = True
+
+    def apply(self, inputs: dict[str, Any], occurrences: list[Concrete]) -> dict[str, Any]:
+        raise TypeError("Relink needs the stack; the sweep resolves it")
+
+    def describe(self) -> str:
+        where = describe_where(self.where)
+        return f"{self.prop} pointed at a {self.type.rsplit(':', 1)[-1]}" + (f" with {where}" if where else "")
 
 
 # --- what rules declare ----------------------------------------------------------------------------------------------

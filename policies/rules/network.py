@@ -28,7 +28,7 @@ from ._common import (
     stack_rule,
     truthy,
 )
-from ._controls import MISSING, Drop, Edit, Guard, Is, Present, Setting, To, When
+from ._controls import MISSING, Drop, Edit, Guard, Is, Present, Relink, Setting, To, When
 
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 DEFAULT_SECURITY_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
@@ -302,7 +302,69 @@ def _egress_restricted(args: ResourceValidationArgs, report: ReportViolation) ->
                    f"{sorted(allowed)} may reach address ranges; other destinations are security groups", None)
 
 
+ROUTE = "aws:ec2/route:Route"
+ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
+ROUTE_TABLE_ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+DB_SUBNET_GROUP = "aws:rds/subnetGroup:SubnetGroup"
+CACHE_SUBNET_GROUP = "aws:elasticache/subnetGroup:SubnetGroup"
+ROUTE_TARGETS_OUTSIDE = ("gatewayId", "natGatewayId", "transitGatewayId", "vpcPeeringConnectionId",
+                         "egressOnlyGatewayId", "networkInterfaceId", "carrierGatewayId", "localGatewayId",
+                         "coreNetworkArn")
+"""Route targets that lead out of the VPC (the `local` route is implicit; gateway endpoints add prefix-list routes of
+their own, to one AWS service, through the endpoint's `routeTableIds`)."""
+
+
+def _data_subnet_groups(resources: list[PolicyResource]) -> list[PolicyResource]:
+    groups: dict[str, PolicyResource] = {}
+    for store, prop in ((RDS_INSTANCE, "dbSubnetGroupName"), ("aws:rds/cluster:Cluster", "dbSubnetGroupName"),
+                        (REPLICATION_GROUP, "subnetGroupName"), ("aws:elasticache/cluster:Cluster", "subnetGroupName")):
+        for instance in of_type(resources, store):
+            for group in linked(instance, prop):
+                groups[group.urn] = group
+    return list(groups.values())
+
+
+def _leads_out(route: Any) -> bool:
+    return any(route.get(target) for target in ROUTE_TARGETS_OUTSIDE)
+
+
+def _data_subnets_isolated(args: StackValidationArgs, report: ReportViolation) -> None:
+    associations = of_type(args.resources, ROUTE_TABLE_ASSOCIATION)
+    routes = of_type(args.resources, ROUTE)
+    reported: set[tuple[str, str]] = set()
+
+    def once(message: str, urn: str) -> None:
+        if (message, urn) not in reported:
+            reported.add((message, urn))
+            report(message, urn)
+
+    for group in _data_subnet_groups(args.resources):
+        for subnet in linked(group, "subnetIds"):
+            tables = [t for a in associations if subnet in linked(a, "subnetId") for t in linked(a, "routeTableId")]
+            if not tables:
+                once(f"data subnet {subnet.name} has no route table of the stack: it would use the VPC's main route "
+                     "table", group.urn)
+            for table in tables:
+                ways_out = [r for r in routes if table in linked(r, "routeTableId") and _leads_out(r.props)]
+                for route in ways_out:
+                    once(f"route gives the data tier a way out of the VPC (route table {table.name} of data subnet "
+                         f"{subnet.name})", route.urn)
+                if ways_out or any(_leads_out(r) for r in as_list(table.props.get("routes"))):
+                    once(f"data stores sit in subnet {subnet.name}, whose route table {table.name} leads out of the "
+                         "VPC: the data tier must have no route out", group.urn)
+
+
 RULES += [
+    stack_rule(
+        "data-subnets-isolated", area="network", check=_data_subnets_isolated,
+        summary="The subnets of database and cache subnet groups have no route out of the VPC (no internet or NAT "
+                "gateway, no peering)",
+        reference="seed: network isolation, database security (restricted access); cdk-nag "
+                  "NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW (companion)",
+        guards=[Guard("routeTableId", Relink("routeTableId", ROUTE_TABLE, When("tags.tier", "data")), types=(ROUTE,),
+                      where=When("natGatewayId"), note="routes out of the VPC stay off the data tier's route tables"),
+                Guard("subnetIds", Relink("subnetIds", SUBNET, When("tags.tier", "app")),
+                      types=(DB_SUBNET_GROUP, CACHE_SUBNET_GROUP), note="data stores sit in the isolated subnets")]),
     settings_rule(
         "security-group-descriptions", area="network", types=[SECURITY_GROUP, INGRESS_RULE, EGRESS_RULE, LEGACY_RULE],
         summary="Security groups and their rules say what they admit (description)",

@@ -15,7 +15,7 @@ from typing import Any
 
 from offline.engine import Resource, StackRun
 from policies.rules._common import Rule
-from policies.rules._controls import ANY_TYPE, Guard, holds, parse, select
+from policies.rules._controls import ANY_TYPE, Guard, Relink, holds, parse, select
 
 
 @dataclass
@@ -54,7 +54,22 @@ def targets(run: StackRun, guard: Guard) -> list[Resource] | None:
     return found
 
 
-def _weaken(resource: Resource, guard: Guard, occurrences: list[tuple[Any, ...]]) -> Resource:
+def _relink(run: StackRun, resource: Resource, weakening: Relink) -> Resource:
+    target = next((r for r in run.resources if r.type == weakening.type and holds(weakening.where, r.inputs)), None)
+    if target is None:
+        raise GuardError(f"no {weakening.type} matching {weakening.where} to point {weakening.prop} at")
+    target_id = target.outputs.get("id") or target.id
+    value = [target_id] if isinstance(resource.inputs.get(weakening.prop), list) else target_id
+    inputs = {**resource.inputs, weakening.prop: value}
+    return dataclasses.replace(resource, inputs=inputs, outputs={**resource.outputs, weakening.prop: value},
+                               property_dependencies={**resource.property_dependencies, weakening.prop: [target.urn]})
+
+
+def _weaken(resource: Resource, guard: Guard, occurrences: list[tuple[Any, ...]],
+            run: StackRun | None = None) -> Resource:
+    if isinstance(guard.weaken, Relink):
+        assert run is not None
+        return _relink(run, resource, guard.weaken)
     if guard.path.startswith("@"):
         option = {"@protect": "protect", "@retainOnDelete": "retain_on_delete"}[guard.path]
         value = guard.weaken.apply({"value": getattr(resource, option)}, [("value",)])["value"]
@@ -91,7 +106,7 @@ def cases(run: StackRun, rule: Rule, guard: Guard) -> list[Case] | None:
             occurrences = [] if guard.path.startswith("@") else [f.at for f in select(resource.inputs, guard.path)]
             groups = [[o] for o in occurrences] if guard.each else [occurrences]
             for group in groups:
-                changed = _weaken(resource, guard, group)
+                changed = _weaken(resource, guard, group, run)
                 label = resource.urn + (f" at {group[0]}" if guard.each else "")
                 out.append(Case(label, [changed], [resource.urn], []))
         return out
@@ -105,7 +120,7 @@ def cases(run: StackRun, rule: Rule, guard: Guard) -> list[Case] | None:
             replaced[resource.urn] = None
         else:
             occurrences = [] if guard.path.startswith("@") else [f.at for f in select(resource.inputs, guard.path)]
-            replaced[resource.urn] = _weaken(resource, guard, occurrences)
+            replaced[resource.urn] = _weaken(resource, guard, occurrences, run)
     resources = [replaced.get(r.urn, r) for r in run.resources if replaced.get(r.urn, r) is not None]
     weakened = [r for r in replaced.values() if r is not None]
     return [Case(f"{len(found)} resource(s): {', '.join(r.name for r in found)}", weakened, sorted(set(expected)),

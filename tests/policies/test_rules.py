@@ -446,7 +446,29 @@ def waf_logging_stack(*, redacted: tuple[str, ...] = ("authorization", "cookie")
     return out
 
 
+def isolation_stack(*, nat_on_data: bool = False, app_subnet_in_group: bool = False) -> list[Resource]:
+    subnets = {tier: resource("aws:ec2/subnet:Subnet", f"{tier}-a", {"vpcId": "vpc-1", "cidrBlock": cidr,
+                                                                      "tags": {**TAGS, "tier": tier}})
+               for tier, cidr in (("data", "10.0.128.0/21"), ("app", "10.0.0.0/20"))}
+    tables = {tier: resource("aws:ec2/routeTable:RouteTable", f"{tier}-a", {"vpcId": "vpc-1", "tags": TAGS})
+              for tier in subnets}
+    out = [*subnets.values(), *tables.values()]
+    out += [resource("aws:ec2/routeTableAssociation:RouteTableAssociation", f"{tier}-a", {
+        "subnetId": f"subnet-{tier}", "routeTableId": f"rtb-{tier}"},
+        deps={"subnetId": [subnets[tier]], "routeTableId": [tables[tier]]}) for tier in subnets]
+    out.append(resource("aws:ec2/route:Route", "app-a-internet", {
+        "destinationCidrBlock": "0.0.0.0/0", "natGatewayId": "nat-1", "routeTableId": "rtb-app"},
+        deps={"routeTableId": [tables["data" if nat_on_data else "app"]]}))
+    members = [subnets["data"], *([subnets["app"]] if app_subnet_in_group else [])]
+    group = resource("aws:rds/subnetGroup:SubnetGroup", "database-subnets", {
+        "subnetIds": [f"subnet-{m.name}" for m in members], "tags": TAGS}, deps={"subnetIds": members})
+    return [*out, group, resource(RDS, "primary", RDS_PRIMARY, deps={"dbSubnetGroupName": [group]})]
+
+
 CASES += [
+    stack_case("data-subnets-isolated", isolation_stack(), isolation_stack(nat_on_data=True), "app-a-internet"),
+    stack_case("data-subnets-isolated", isolation_stack(), isolation_stack(app_subnet_in_group=True),
+               "database-subnets"),
     # edge
     single("alb-security-headers", LISTENER, HTTPS, routingHttpResponseServerEnabled=DELETE),
     single("alb-security-headers", LISTENER, HTTPS, label="no-csp",
