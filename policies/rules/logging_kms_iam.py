@@ -20,6 +20,7 @@ from ._controls import (
     RemoveItem,
     Setting,
     To,
+    When,
 )
 
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
@@ -238,7 +239,37 @@ def _statement_guards(document: str, types: tuple[str, ...]) -> list[Guard]:
                   note="the confused-deputy conditions of each Allow statement")]
 
 
+def _passes_roles(statement: dict[str, Any]) -> bool:
+    actions = [str(a).lower() for a in as_list(statement.get("Action"))]
+    return statement.get("Effect") == "Allow" and any(a in ("iam:passrole", "iam:*", "*", "*:*") for a in actions)
+
+
+def _passrole_scoped(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    documents: list[tuple[str, Any]] = [("policy", args.props.get("policy"))] if args.resource_type != ROLE else [
+        (f"inline policy {p.get('name', '')!r}", p.get("policy")) for p in as_list(args.props.get("inlinePolicies"))]
+    for label, policy in documents:
+        for statement in statements(policy):
+            if not _passes_roles(statement):
+                continue
+            sid = statement.get("Sid") or "(no Sid)"
+            if "*" in [str(r) for r in as_list(statement.get("Resource"))]:
+                report(f"{label} statement {sid} may pass any role (iam:PassRole on *)", None)
+            if "iam:passedtoservice" not in _condition_keys(statement):
+                report(f"{label} statement {sid} passes roles to any service: add an iam:PassedToService condition",
+                       None)
+
+
 RULES += [
+    resource_rule(
+        "iam-passrole-scoped", area="iam", types=[ROLE, *POLICY_DOCUMENT_TYPES], check=_passrole_scoped,
+        summary="iam:PassRole names the roles it passes and the service it passes them to (iam:PassedToService)",
+        reference="seed: access control (least privilege); Checkov CKV_AWS_286 (privilege escalation); IAM user "
+                  "guide, iam:PassedToService",
+        guards=[Guard("policy<json>.Statement[*].Condition.StringEquals.iam:PassedToService", DELETE,
+                      types=("aws:iam/rolePolicy:RolePolicy",), each=True),
+                Guard("policy<json>.Statement[*].Resource", To("*"), types=("aws:iam/rolePolicy:RolePolicy",),
+                      where=When("policy<json>.Statement[*].Action[*]", "iam:PassRole"),
+                      note="the roles a PassRole statement names")]),
     settings_rule(
         "kms-key-lifecycle", area="kms", types=[KMS_KEY],
         summary="A scheduled key deletion waits minimumDeletionWindow days (time to notice and cancel it), and keys "

@@ -407,6 +407,8 @@ TOPIC_TLS = doc({"Sid": "Alarms", "Effect": "Allow", "Principal": {"Service": "c
                  "Action": "sns:Publish", "Resource": "arn:aws:sns:::t", "Condition": SOURCE_ACCOUNT},
                 {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "sns:Publish",
                  "Resource": "arn:aws:sns:::t", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
+PASS_ROLE = doc({"Effect": "Allow", "Action": ["iam:PassRole"], "Resource": ["arn:aws:iam::1:role/backup-task"],
+                 "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}})
 MANAGED = [{"name": group, "priority": 10 + i, "overrideAction": {"none": {}},
             "statement": {"managedRuleGroupStatement": {"name": group, "vendorName": "AWS"}},
             "visibilityConfig": {"metricName": group, "sampledRequestsEnabled": True, "cloudwatchMetricsEnabled": True}}
@@ -625,6 +627,10 @@ CASES += [
     single("policy-principals-scoped", KMS, {"enableKeyRotation": True, "policy": KEY_POLICY, "tags": TAGS},
            label="logs-unscoped", policy=doc({"Effect": "Allow", "Principal": {"Service": "logs.amazonaws.com"},
                                               "Action": "kms:Decrypt*", "Resource": "*"})),
+    single("iam-passrole-scoped", "aws:iam/rolePolicy:RolePolicy", {"role": "r", "policy": PASS_ROLE},
+           policy=doc({**json.loads(PASS_ROLE)["Statement"][0], "Condition": {}})),
+    single("iam-passrole-scoped", "aws:iam/rolePolicy:RolePolicy", {"role": "r", "policy": PASS_ROLE},
+           label="any-role", policy=doc({**json.loads(PASS_ROLE)["Statement"][0], "Resource": "*"})),
     single("sns-topic-encryption", "aws:sns/topic:Topic", {"kmsMasterKeyId": KEY, "tags": TAGS},
            kmsMasterKeyId=DELETE),
     single("sns-topic-tls-only", TOPIC_POLICY, {"arn": "arn:aws:sns:::t", "policy": TOPIC_TLS},
