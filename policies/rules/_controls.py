@@ -365,6 +365,36 @@ class AtMost(Check):
 
 
 @dataclass(frozen=True)
+class VersionAtLeast(Check):
+    """A dotted version at least `minimum` (compared numerically), or one of the `aliases` (e.g. LATEST)."""
+
+    minimum: str
+    weak: Any
+    aliases: tuple[str, ...] = ()
+
+    @staticmethod
+    def _parts(version: str) -> tuple[int, ...] | None:
+        try:
+            return tuple(int(part) for part in version.split("."))
+        except ValueError:
+            return None
+
+    def problem(self, value: Any, config: Config) -> str | None:
+        if isinstance(value, str) and value in self.aliases:
+            return None
+        parts = self._parts(str(value))
+        if parts is not None and parts >= (self._parts(self.minimum) or ()):
+            return None
+        return f"is {json.dumps(value)}, older than {self.minimum}"
+
+    def weakened(self, value: Any) -> Any:
+        return self.weak
+
+    def describe(self) -> str:
+        return " or ".join([*self.aliases, f">= {self.minimum}"])
+
+
+@dataclass(frozen=True)
 class Has(Check):
     """A list that contains `item`."""
 

@@ -4,7 +4,8 @@ own camelCase), so each container is checked from the parsed document."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
@@ -14,15 +15,16 @@ from ._controls import (
     DELETE,
     MISSING,
     AtLeast,
+    Check,
     Edit,
     Guard,
-    Has,
     Is,
     Matches,
     Present,
     Rewrite,
     Setting,
     To,
+    VersionAtLeast,
     When,
 )
 from .secrets import CREDENTIAL_SHAPES
@@ -152,6 +154,39 @@ RULES: list[Rule] = [
 #   ecs-exec.html); immutable tags and scan on push (https://docs.aws.amazon.com/AmazonECR/latest/userguide/
 #   image-tag-mutability.html, .../image-scanning.html).
 
+DEFAULT_CAPABILITIES = ("AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
+                        "NET_BIND_SERVICE", "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT")
+"""The capabilities a container keeps unless it drops them (Docker's default set, which Fargate uses; Fargate can
+add back only SYS_PTRACE: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_KernelCapabilities.html)."""
+INIT_CONTAINER_CAPABILITIES = ("CHOWN",)
+"""What a non-essential init container may keep: chown of a scratch volume before the app starts."""
+ESSENTIAL = When("essential", False, negate=True)
+FARGATE_PLATFORM = VersionAtLeast("1.4.0", weak="1.3.0", aliases=("LATEST",))
+"""The current Linux Fargate platform (1.4.0; LATEST resolves to it): https://docs.aws.amazon.com/AmazonECS/latest/
+developerguide/platform-linux-fargate.html. Pinning it (ARM64 on Fargate Spot needs 1.4.0+) is as good as LATEST."""
+INIT = When("essential", False)
+
+
+@dataclass(frozen=True)
+class KeepsAtMost(Check):
+    """A container's `capabilities.drop` list leaves it at most `allowed` of the default capabilities."""
+
+    allowed: tuple[str, ...] = ()
+
+    def problem(self, value: Any, config: Mapping[str, Any]) -> str | None:
+        dropped = {str(c).upper() for c in as_list(value)}
+        kept = set() if "ALL" in dropped else set(DEFAULT_CAPABILITIES) - dropped
+        extra = sorted(kept - set(self.allowed))
+        return f"keeps the Linux capabilities {extra}; drop ALL" + (
+            f" but {list(self.allowed)}" if self.allowed else "") if extra else None
+
+    def weakened(self, value: Any) -> Any:
+        return ["NET_RAW"]
+
+    def describe(self) -> str:
+        return f"drops every capability but {list(self.allowed)}" if self.allowed else "contains \"ALL\""
+
+
 REPOSITORY = "aws:ecr/repository:Repository"
 SCALABLE_TARGET = "aws:appautoscaling/target:Target"
 SCHEDULE = "aws:scheduler/schedule:Schedule"
@@ -172,10 +207,13 @@ def _role_swap(source: str, target: str) -> Edit:
 RULES += [
     settings_rule(
         "container-drop-all-capabilities", area="containers", types=TASKS,
-        summary="Containers drop every Linux capability (they need none)",
+        summary="Containers drop every Linux capability (an init container keeps CHOWN at most)",
         reference="seed: container security (non-root, minimal privileges); Checkov CKV_K8S_37 (Kubernetes "
                   "equivalent)",
-        settings=[Setting("linuxParameters.capabilities.drop", Has("ALL"), within=CONTAINER, each=True)]),
+        settings=[Setting("linuxParameters.capabilities.drop", KeepsAtMost(), within=CONTAINER, item_where=ESSENTIAL,
+                          each=True),
+                  Setting("linuxParameters.capabilities.drop", KeepsAtMost(INIT_CONTAINER_CAPABILITIES),
+                          within=CONTAINER, item_where=INIT, each=True)]),
     settings_rule(
         "container-image-by-digest", area="containers", types=TASKS,
         summary="Containers run an image pinned by digest: what was scanned is what runs",
@@ -185,12 +223,13 @@ RULES += [
                           within=CONTAINER, each=True)]),
     settings_rule(
         "container-reliability", area="containers", types=TASKS,
-        summary="Containers run an init process (signals reach the app, zombies are reaped), never block on log "
-                "delivery, and a container that serves a port has a health check",
+        summary="Essential containers run an init process (signals reach the app, zombies are reaped), no container "
+                "blocks on log delivery, and a container that serves a port has a health check",
         reference="seed: health checks configured, zero-downtime deployment; Checkov CKV_K8S_8 (Kubernetes "
                   "equivalent)",
         settings=[
-            Setting("linuxParameters.initProcessEnabled", Is(True), within=CONTAINER, each=True),
+            Setting("linuxParameters.initProcessEnabled", Is(True), within=CONTAINER, item_where=ESSENTIAL,
+                    each=True),
             Setting("logConfiguration.options.mode", Is("non-blocking", weak="blocking"), within=CONTAINER,
                     item_where=When("logConfiguration.logDriver", "awslogs"), each=True),
             Setting("healthCheck.command", Present(weak=MISSING), within=CONTAINER, item_where=When("portMappings"),
@@ -226,11 +265,11 @@ RULES += [
         ]),
     settings_rule(
         "ecs-service-hardening", area="containers", types=[SERVICE],
-        summary="ECS services run on the latest Fargate platform, allow no ECS Exec shell, and log their Service "
-                "Connect proxy without blocking",
+        summary="ECS services run on the current Fargate platform (1.4.0 or LATEST), allow no ECS Exec shell, and "
+                "log their Service Connect proxy without blocking",
         reference="seed: container security, log aggregation; Checkov CKV_AWS_332",
         settings=[
-            Setting("platformVersion", Is("LATEST", weak="1.3.0"), required=False),
+            Setting("platformVersion", FARGATE_PLATFORM, required=False),
             Setting("enableExecuteCommand", Is(False), required=False),
             Setting("serviceConnectConfiguration.logConfiguration.logDriver", Present(weak=MISSING),
                     where=SERVICE_CONNECT),
@@ -255,11 +294,11 @@ RULES += [
     settings_rule(
         "scheduled-tasks", area="containers", types=[SCHEDULE],
         summary="EventBridge schedules of the stack are enabled, and the tasks they start get no public IP and run "
-                "on the latest Fargate platform",
+                "on the current Fargate platform",
         reference="seed: backup strategy (scheduled backups), private app tier; Checkov CKV_AWS_333, CKV_AWS_332",
         settings=[
             Setting("state", Is("ENABLED", weak="DISABLED"), required=False),
             Setting("target.ecsParameters.networkConfiguration.assignPublicIp", Is(False), required=False),
-            Setting("target.ecsParameters.platformVersion", Is("LATEST", weak="1.3.0"), required=False),
+            Setting("target.ecsParameters.platformVersion", FARGATE_PLATFORM, required=False),
         ]),
 ]

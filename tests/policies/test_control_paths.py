@@ -105,6 +105,14 @@ def test_settings_check_every_item_they_are_within_and_report_absence_per_item()
     assert unset("replicateSourceDb").holds(TASK) and not When("family", re.compile("^db")).holds(TASK)
 
 
+def test_versions_compare_numerically_and_aliases_pass() -> None:
+    from policies.rules._controls import VersionAtLeast
+
+    check = VersionAtLeast("1.4.0", weak="1.3.0", aliases=("LATEST",))
+    assert [check.problem(v, {}) is None for v in ("LATEST", "1.4.0", "1.10.0", "1.3.0", "latest")] == [
+        True, True, True, False, False]
+
+
 def test_a_config_property_moves_the_threshold() -> None:
     check = AtLeast(7, param="minimumDays")
     assert check.problem(3, {}) and check.problem(3, {"minimumDays": 1}) is None

@@ -448,6 +448,19 @@ def waf_logging_stack(*, redacted: tuple[str, ...] = ("authorization", "cookie")
     return out
 
 
+DEFAULT_CAPS = ("AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE",
+                "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT")
+
+
+def init_task(keep: tuple[str, ...] = ("CHOWN",)) -> dict[str, Any]:
+    """An app container plus a non-essential init container that chowns a scratch volume before the app starts."""
+    init = {"name": "volume-init", "image": CONTAINER["image"], "essential": False, "user": "0",
+            "command": ["chown", "1001:1001", "/tmp"], "readonlyRootFilesystem": True,
+            "logConfiguration": CONTAINER["logConfiguration"],
+            "linuxParameters": {"capabilities": {"drop": [c for c in DEFAULT_CAPS if c not in keep]}}}
+    return {**task(), "containerDefinitions": json.dumps([CONTAINER, init])}
+
+
 def isolation_stack(*, nat_on_data: bool = False, app_subnet_in_group: bool = False) -> list[Resource]:
     subnets = {tier: resource("aws:ec2/subnet:Subnet", f"{tier}-a", {"vpcId": "vpc-1", "cidrBlock": cidr,
                                                                       "tags": {**TAGS, "tier": tier}})
@@ -540,6 +553,11 @@ CASES += [
     Case("container-drop-all-capabilities", [resource(TASK, "good", task())],
          [resource(TASK, "bad", task(linuxParameters={"capabilities": {"add": []}, "initProcessEnabled": True}))],
          "bad"),
+    Case("container-drop-all-capabilities", [resource(TASK, "init-keeps-chown", init_task())],
+         [resource(TASK, "init-keeps-more", init_task(keep=("CHOWN", "DAC_OVERRIDE")))], "init-keeps-more"),
+    Case("container-drop-all-capabilities", [], [resource(TASK, "app-keeps-chown", task(linuxParameters={
+        "capabilities": {"drop": [c for c in DEFAULT_CAPS if c != "CHOWN"]}, "initProcessEnabled": True}))],
+         "app-keeps-chown"),
     Case("container-image-by-digest", [resource(TASK, "good", task())],
          [resource(TASK, "bad", task(image="123456789012.dkr.ecr.us-east-1.amazonaws.com/web:latest"))], "bad"),
     Case("container-reliability", [resource(TASK, "good", task())],
@@ -556,7 +574,9 @@ CASES += [
     single("ecs-service-availability", SERVICE, SERVICE_BASE, desiredCount=1),
     single("ecs-service-availability", TARGET, {"serviceNamespace": "ecs", "minCapacity": 2, "maxCapacity": 6,
                                                 "tags": TAGS}, label="scales-to-one", minCapacity=1),
-    single("ecs-service-hardening", SERVICE, SERVICE_BASE, enableExecuteCommand=True),
+    single("ecs-service-hardening", SERVICE, changed(SERVICE_BASE, platformVersion="1.4.0"), enableExecuteCommand=True),
+    single("ecs-service-hardening", SERVICE, changed(SERVICE_BASE, platformVersion="1.4.0"), label="old-platform",
+           platformVersion="1.3.0"),
     single("ecs-service-hardening", SERVICE, SERVICE_BASE, label="proxy-unlogged",
            serviceConnectConfiguration={"enabled": True}),
     single("ecr-repository-hardening", REPOSITORY,
