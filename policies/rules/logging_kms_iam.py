@@ -180,7 +180,7 @@ ACCOUNT_SCOPED_RESOURCE = re.compile(r"/AWSLogs/\d{12}/")
 EQUIVALENT_KEYS = {"logs": ("kms:encryptioncontext:aws:logs:arn",)}
 
 
-def _condition_keys(statement: dict[str, Any]) -> set[str]:
+def _condition_key_names(statement: dict[str, Any]) -> set[str]:
     return {str(key).lower() for operator in (statement.get("Condition") or {}).values()
             if isinstance(operator, dict) for key in operator}
 
@@ -200,7 +200,7 @@ def _principals_scoped(args: ResourceValidationArgs, report: ReportViolation) ->
         if statement.get("Effect") != "Allow":
             continue
         sid = statement.get("Sid") or "(no Sid)"
-        keys = _condition_keys(statement)
+        keys = _condition_key_names(statement)
         aws, services, federated = _principals(statement)
         if "*" in aws and not keys & set(PRINCIPAL_SCOPE_KEYS):
             report(f"statement {sid} allows every principal (*) without a condition that scopes it to this "
@@ -254,7 +254,7 @@ def _passrole_scoped(args: ResourceValidationArgs, report: ReportViolation) -> N
             sid = statement.get("Sid") or "(no Sid)"
             if "*" in [str(r) for r in as_list(statement.get("Resource"))]:
                 report(f"{label} statement {sid} may pass any role (iam:PassRole on *)", None)
-            if "iam:passedtoservice" not in _condition_keys(statement):
+            if "iam:passedtoservice" not in _condition_key_names(statement):
                 report(f"{label} statement {sid} passes roles to any service: add an iam:PassedToService condition",
                        None)
 
