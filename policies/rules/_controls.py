@@ -12,7 +12,8 @@ Paths name properties in the engine's wire form (camelCase inputs):
     a[name=x].b      the items of a list whose `name` is x (parameter groups, cluster settings); in guards also a
                      filter on any list (`Statement[Effect=Allow]`)
     a<json>.b        inside a JSON-document string input (container definitions, policy documents)
-    @protect         a resource option instead of an input (protect, retainOnDelete, ...)
+    @protect         a resource option instead of an input (protect, retainOnDelete, customTimeouts, ...);
+                     `@dependencies` in a guard: the resource's explicit dependencies (dependsOn)
 
 The inventory walk (`leaf_paths`) writes every property a resource sets in the same notation, which is how the ledger
 in `inventory.py` proves that every property the stacks set is either guarded or deliberately not a control.
@@ -687,6 +688,9 @@ class Guard:
     unlink: bool = False
     """The weakening also drops the engine's dependency record of the path's top-level input (a reference replaced
     by a literal)."""
+    absent: bool = False
+    """A control that is the *absence* of a property (read replicas of PostgreSQL set no backup retention): the
+    sweep adds the property (To) on the resources that leave it out, instead of weakening one that is set."""
 
     def with_types(self, types: Sequence[str]) -> Guard:
         if self.types:
@@ -697,7 +701,8 @@ class Guard:
 
     def describe(self) -> str:
         where = describe_where(self.where)
-        return " ".join(part for part in (self.note, f"({where})" if where else "") if part)
+        unset_note = "left unset" if self.absent else ""
+        return " ".join(part for part in (unset_note, self.note, f"({where})" if where else "") if part)
 
 
 @dataclass(frozen=True)

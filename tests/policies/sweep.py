@@ -15,7 +15,7 @@ from typing import Any
 
 from offline.engine import Resource, StackRun
 from policies.rules._common import Rule
-from policies.rules._controls import ANY_TYPE, Guard, Relink, holds, parse, select
+from policies.rules._controls import ANY_TYPE, Guard, Relink, To, holds, parse, select
 
 
 @dataclass
@@ -33,9 +33,15 @@ class GuardError(AssertionError):
     """The guard does not fit the stack (its path is missing, or its weakening changes nothing)."""
 
 
+OPTIONS = {"@protect": "protect", "@retainOnDelete": "retain_on_delete", "@customTimeouts": "custom_timeouts",
+           "@ignoreChanges": "ignore_changes", "@deleteBeforeReplace": "delete_before_replace",
+           "@dependencies": "dependencies"}
+"""Guard paths that name a resource option (or the explicit dependencies) instead of an input."""
+
+
 def _sets(resource: Resource, path: str) -> bool:
     if path.startswith("@"):
-        return bool(resource.options().get(path[1:]))
+        return bool(getattr(resource, OPTIONS[path]))
     return bool(select(resource.inputs, path))
 
 
@@ -47,7 +53,11 @@ def targets(run: StackRun, guard: Guard) -> list[Resource] | None:
     matching = [r for r in candidates if holds(guard.where, r.inputs)]
     if not matching:
         return None
-    found = [r for r in matching if _sets(r, guard.path)]
+    if guard.absent:
+        found = [r for r in matching if not _sets(r, guard.path)]
+        if not found:
+            raise GuardError(f"every {'/'.join(guard.types)} of prod sets {guard.path}: the guard expects it absent")
+        return found
     if not found:
         raise GuardError(f"no {'/'.join(guard.types)} of prod sets {guard.path}: update the guard "
                          f"({[r.urn for r in matching][:3]})")
@@ -71,9 +81,13 @@ def _weaken(resource: Resource, guard: Guard, occurrences: list[tuple[Any, ...]]
         assert run is not None
         return _relink(run, resource, guard.weaken)
     if guard.path.startswith("@"):
-        option = {"@protect": "protect", "@retainOnDelete": "retain_on_delete"}[guard.path]
+        option = OPTIONS[guard.path]
         value = guard.weaken.apply({"value": getattr(resource, option)}, [("value",)])["value"]
         changed = dataclasses.replace(resource, **{option: value})
+    elif guard.absent:
+        assert isinstance(guard.weaken, To) and "." not in guard.path, "an absent control is a top-level input set"
+        changed = dataclasses.replace(resource, inputs={**resource.inputs, guard.path: guard.weaken.value},
+                                      outputs={**resource.outputs, guard.path: guard.weaken.value})
     else:
         inputs = guard.weaken.apply(dict(resource.inputs), occurrences)
         removed = set(resource.inputs) - set(inputs)
@@ -103,7 +117,8 @@ def cases(run: StackRun, rule: Rule, guard: Guard) -> list[Case] | None:
     if not rule.is_stack_rule:
         out = []
         for resource in found:
-            occurrences = [] if guard.path.startswith("@") else [f.at for f in select(resource.inputs, guard.path)]
+            occurrences = [] if guard.path.startswith("@") or guard.absent else [
+                f.at for f in select(resource.inputs, guard.path)]
             groups = [[o] for o in occurrences] if guard.each else [occurrences]
             for group in groups:
                 changed = _weaken(resource, guard, group, run)
@@ -119,7 +134,8 @@ def cases(run: StackRun, rule: Rule, guard: Guard) -> list[Case] | None:
         if guard.weaken.drops_resource:
             replaced[resource.urn] = None
         else:
-            occurrences = [] if guard.path.startswith("@") else [f.at for f in select(resource.inputs, guard.path)]
+            occurrences = [] if guard.path.startswith("@") or guard.absent else [
+                f.at for f in select(resource.inputs, guard.path)]
             replaced[resource.urn] = _weaken(resource, guard, occurrences, run)
     resources = [replaced.get(r.urn, r) for r in run.resources if replaced.get(r.urn, r) is not None]
     weakened = [r for r in replaced.values() if r is not None]
