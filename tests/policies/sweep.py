@@ -58,6 +58,7 @@ def targets(run: StackRun, guard: Guard) -> list[Resource] | None:
         if not found:
             raise GuardError(f"every {'/'.join(guard.types)} of prod sets {guard.path}: the guard expects it absent")
         return found
+    found = [r for r in matching if _sets(r, guard.path)]
     if not found:
         raise GuardError(f"no {'/'.join(guard.types)} of prod sets {guard.path}: update the guard "
                          f"({[r.urn for r in matching][:3]})")
