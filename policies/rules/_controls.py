@@ -665,6 +665,23 @@ class Relink(Weakening):
         return f"{self.prop} pointed at a {self.type.rsplit(':', 1)[-1]}" + (f" with {where}" if where else "")
 
 
+@dataclass(frozen=True)
+class Detach(Weakening):
+    """The resource stops waiting for every `type` resource matching `where`: the sweep removes each dependency edge
+    (explicit or through an input) to them from the resource and from everything it waits for."""
+
+    type: str
+    where: Where = None
+    needs_stack = True
+
+    def apply(self, inputs: dict[str, Any], occurrences: list[Concrete]) -> dict[str, Any]:
+        raise TypeError("Detach needs the stack; the sweep resolves it")
+
+    def describe(self) -> str:
+        where = describe_where(self.where)
+        return f"no longer waits for a {self.type.rsplit(':', 1)[-1]}" + (f" with {where}" if where else "")
+
+
 # --- what rules declare ----------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

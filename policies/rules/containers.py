@@ -103,12 +103,13 @@ def _container_insights(args: ResourceValidationArgs, report: ReportViolation) -
 
 TASKS = [TASK_DEFINITION]
 CONTAINER = "containerDefinitions<json>[*]"
+APP_CONTAINER = "containerDefinitions<json>[essential=True]"
 PLAINTEXT_PASSWORD = {"name": "DATABASE_PASSWORD", "value": "hunter2"}
 RULES: list[Rule] = [
     resource_rule("container-non-root", area="containers", types=TASKS, check=_non_root,
                   summary="Containers run as a non-root user",
                   reference="seed: containers run as non-root (neither cdk-nag nor Checkov checks this)",
-                  guards=[Guard(f"{CONTAINER}.user", To("root"), each=True)]),
+                  guards=[Guard(f"{APP_CONTAINER}.user", To("root"), each=True)]),
     resource_rule("container-read-only-root-filesystem", area="containers", types=TASKS, check=_read_only,
                   summary="Containers have a read-only root filesystem",
                   reference="seed: container hardening; Checkov CKV_AWS_336",

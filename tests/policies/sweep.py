@@ -15,7 +15,7 @@ from typing import Any
 
 from offline.engine import Resource, StackRun
 from policies.rules._common import Rule
-from policies.rules._controls import ANY_TYPE, Guard, Relink, To, holds, parse, select
+from policies.rules._controls import ANY_TYPE, Detach, Guard, Relink, To, holds, parse, select
 
 
 @dataclass
@@ -76,6 +76,26 @@ def _relink(run: StackRun, resource: Resource, weakening: Relink) -> Resource:
                                property_dependencies={**resource.property_dependencies, weakening.prop: [target.urn]})
 
 
+def _detach(run: StackRun, resources: dict[str, Resource], client: Resource, weakening: Detach) -> None:
+    """Remove, in `resources` (URN -> resource, updated in place), every edge from the client and from what it waits
+    for to the resources the weakening names."""
+    servers = {r.urn for r in run.resources
+               if r.type == weakening.type and holds(weakening.where, r.inputs) and r.urn != client.urn}
+    pending, seen = [client.urn], set()
+    while pending:
+        urn = pending.pop()
+        if urn in seen or urn not in resources:
+            continue
+        seen.add(urn)
+        current = resources[urn]
+        edges = [*current.dependencies, *(u for us in current.property_dependencies.values() for u in us)]
+        resources[urn] = dataclasses.replace(
+            current, dependencies=[u for u in current.dependencies if u not in servers],
+            property_dependencies={k: [u for u in us if u not in servers]
+                                   for k, us in current.property_dependencies.items()})
+        pending += [u for u in edges if u not in servers]
+
+
 def _weaken(resource: Resource, guard: Guard, occurrences: list[tuple[Any, ...]],
             run: StackRun | None = None) -> Resource:
     if isinstance(guard.weaken, Relink):
@@ -128,6 +148,13 @@ def cases(run: StackRun, rule: Rule, guard: Guard) -> list[Case] | None:
         return out
     if guard.each:
         raise GuardError(f"{rule.name}: a stack rule weakens all its resources at once; `each` means nothing there")
+    if isinstance(guard.weaken, Detach):
+        stack = {r.urn: r for r in run.resources}
+        for resource in found:
+            _detach(run, stack, resource, guard.weaken)
+        weakened = [stack[r.urn] for r in found]
+        return [Case(f"{len(found)} resource(s) detached: {', '.join(r.name for r in found)}", weakened,
+                     sorted({u for r in found for u in _blamed(r, guard)}), [stack[r.urn] for r in run.resources])]
     replaced: dict[str, Resource | None] = {}
     expected: list[str] = []
     for resource in found:
