@@ -5,10 +5,11 @@ cluster, secrets, AI and web services, migration task) → operations (backup jo
 Each component takes its settings whole (stack_config.py reads and validates them all before anything is created).
 """
 
+import pulumi
 import pulumi_aws as aws
 
 import stack_config
-from components.app_environment import app_environment
+from components.app_environment import AI_SCRATCH_PATHS, MIGRATE_SCRATCH_PATHS, WEB_SCRATCH_PATHS, app_environment
 from components.app_secrets import AppSecrets, AppSecretsArgs
 from components.backup_job import BackupJob, BackupJobArgs
 from components.backup_storage import BackupStorage, BackupStorageArgs
@@ -32,7 +33,7 @@ from components.observability import (
     ServiceWatch,
     WafWatch,
 )
-from components.service import FargateService, FargateServiceArgs, LoadBalancerAttachment
+from components.service import FargateService, FargateServiceArgs, LoadBalancerAttachment, ServiceConnectTimeout
 from components.task import ContainerSpec, FargateTask, FargateTaskArgs, TaskSize
 from components.waf import WebFirewall, WebFirewallArgs
 from stack_outputs import StackParts, contract_values, export_contract
@@ -67,6 +68,7 @@ storage = BackupStorage("storage", BackupStorageArgs(
 load_balancer = LoadBalancer("load-balancer", LoadBalancerArgs(
     context=aws_context, settings=config.load_balancer, vpc_id=network.vpc.id, subnet_ids=network.subnet_ids("public"),
     domain_name=config.domain_name, cors_allow_origin=cors_header_origin(config.cors_origins, config.app_url),
+    health_check_path=config.app.web.health_check_path or "/",
     server_access_logs=storage.access_logs_for("alb-logs/"), access_log_retention_days=retention,
     removal_policy=removal, name_prefix=prefix, tags=tags))
 
@@ -96,7 +98,7 @@ def pick(*names: str) -> dict[str, SecretRef]:
     return {name: secrets[name] for name in names if name in secrets}
 
 
-def environment(port: int, **extra: str) -> dict[str, str]:
+def environment(port: int, **extra: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
     return app_environment(app, environment=config.environment, app_url=config.app_url,
                            cors_origins=config.cors_origins, port=port, redis_enabled=True,
                            redis_cluster_enabled=config.cache.cluster_mode, extra=extra)
@@ -106,21 +108,27 @@ def task(service: str, container: ContainerSpec, *, size: TaskSize | None = None
          log_group: aws.cloudwatch.LogGroup | None = None, log_stream_prefix: str = "") -> FargateTaskArgs:
     return FargateTaskArgs(
         context=aws_context, container=container, size=size or TaskSize(), vpc_id=network.vpc.id,
-        repository=images[service].repository, log_key=keys.logs, log_retention_days=retention, log_group=log_group,
-        log_stream_prefix=log_stream_prefix, name_prefix=prefix, tags=tags)
+        repository=images[service].repository, image_build_context=images[service].build_context, log_key=keys.logs,
+        log_retention_days=retention, log_group=log_group, log_stream_prefix=log_stream_prefix, name_prefix=prefix,
+        tags=tags)
 
 
 ai = FargateService("ai", FargateServiceArgs(
     settings=app.ai, cluster=cluster, subnet_ids=network.subnet_ids("app"), service_connect_server=True, tags=tags,
+    # No Service Connect hop gives up before the edge in front of it (streamed answers last minutes).
+    service_connect_timeout=ServiceConnectTimeout.behind_edge(config.edge_timeout_seconds,
+                                                              app.ai_request_timeout_seconds),
     task=task("ai", ContainerSpec(
         name="ai", image=images["ai"].image_uri, port=app.ai_port, environment=environment(app.ai_port),
         secrets=pick("DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL", "ANTHROPIC_API_KEY", "WEATHER_API_KEY",
                      "SENTRY_DSN"),
-        stop_timeout=60,  # AI responses stream for longer than page loads; let them finish
+        scratch_paths=AI_SCRATCH_PATHS, health_check=app.ai.health_check(app.ai_port),
+        stop_timeout=120,  # Fargate's maximum: AI answers stream; let them finish when a task is replaced
     ))))
 
 web = FargateService("web", FargateServiceArgs(
     settings=app.web, cluster=cluster, subnet_ids=network.subnet_ids("app"), tags=tags,
+    upstreams=(ai,),  # created after ai's Service Connect endpoint: tasks see only endpoints older than them
     task=task("web", ContainerSpec(
         name="web", image=images["web"].image_uri, port=WEB_PORT,
         # Next.js closes idle keep-alive connections after 5 s by default; the ALB must close first (no 502s).
@@ -129,7 +137,7 @@ web = FargateService("web", FargateServiceArgs(
         # The seed's compose file gives web the Anthropic key too (server-side routes call the API directly).
         secrets=pick("DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL", "NEXTAUTH_SECRET", "ANTHROPIC_API_KEY",
                      "SENTRY_DSN"),
-        scratch_paths=("/tmp", "/app/.next/cache"),
+        scratch_paths=WEB_SCRATCH_PATHS, health_check=app.web.health_check(WEB_PORT),
     )),
     load_balancer=LoadBalancerAttachment(
         target_group_arn=load_balancer.target_group.arn, target_group_arn_suffix=load_balancer.target_group_arn_suffix,
@@ -141,7 +149,7 @@ web = FargateService("web", FargateServiceArgs(
 migrate = FargateTask("migrate", task("web", ContainerSpec(
     name="migrate", image=images["web"].image_uri, secrets=pick("DATABASE_URL"),
     environment={"NODE_ENV": "production", "HOME": "/tmp", "npm_config_cache": "/tmp/.npm"},
-    command=("npx", "prisma", "migrate", "deploy"), health_check=False, stop_timeout=120,
+    command=("npx", "prisma", "migrate", "deploy"), scratch_paths=MIGRATE_SCRATCH_PATHS, stop_timeout=120,
 ), size=app.web.size, log_group=web.log_group, log_stream_prefix="migrate"))
 
 # --- operations ------------------------------------------------------------------------------------------------------
@@ -149,12 +157,13 @@ backup_job = BackupJob("backup", BackupJobArgs(
     context=aws_context, environment=config.environment, cluster_arn=cluster.cluster.arn, vpc_id=network.vpc.id,
     subnet_ids=network.subnet_ids("app"), image=images["backup"].image_uri, repository=images["backup"].repository,
     database_url=database.writer_url, bucket_name=storage.backups.bucket, backups_key_arn=storage.key_arn,
-    bucket_write_statements=storage.write_backups_statements(), logs_key=keys.logs, log_retention_days=retention,
-    name_prefix=prefix, tags=tags))
+    bucket_write_statements=storage.write_backups_statements(), bucket_read_statements=storage.read_backups_statements(
+        "postgresql/"), image_build_context=images["backup"].build_context, settings=config.backup_job,
+    logs_key=keys.logs, log_retention_days=retention, name_prefix=prefix, tags=tags))
 
 # Alarms and the dashboard watch every box above; alarms notify the SNS topic.
 observability = Observability("observability", ObservabilityArgs(
-    context=aws_context, settings=config.alerts, topic_key=keys.logs, name_prefix=prefix, tags=tags,
+    context=aws_context, settings=config.alerts, topic_key=keys.alerts, name_prefix=prefix, tags=tags,
     edge=EdgeWatch(load_balancer.arn_suffix, {"web": load_balancer.target_group_arn_suffix}),
     waf=WafWatch(firewall.metric_name),
     services={name: ServiceWatch(cluster.cluster.name, service.service.name) for name, service in
@@ -167,7 +176,7 @@ observability = Observability("observability", ObservabilityArgs(
 # --- network paths: each grant is the target's ingress rule and the source's egress rule (components/connections.py)
 grant(load_balancer, web)  # the ALB's only egress
 grant(web, ai)  # the AI server admits the web tasks and nothing else
-for client in (web, ai, migrate, backup_job):
+for client in (web, ai, migrate, backup_job, backup_job.restore_check):
     grant(client, database)
 for client in (web, ai):
     grant(client, cache)

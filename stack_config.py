@@ -22,14 +22,16 @@ from typing import Literal
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from components.app_environment import AppSettings
+from components.app_environment import IMAGE_SCRATCH_PATHS, AppSettings
 from components.app_secrets import AppSecretsSettings
+from components.backup_job import BackupJobSettings, needed_ephemeral_storage_gib
 from components.backup_storage import BackupStorageSettings
 from components.base import REGION_PATTERN, RemovalPolicy, retains
 from components.cache import CacheSettings
 from components.cluster import ClusterSettings
-from components.constants import ENVIRONMENTS, LOG_RETENTION_DAYS, PROJECT
+from components.constants import ENVIRONMENTS, LOG_RETENTION_DAYS, NON_ROOT_USER, PROJECT
 from components.database import DatabaseSettings
+from components.dockerfile import scratch_problems
 from components.images import DIGEST_PATTERN, RegistrySettings
 from components.load_balancer import CERTIFICATE_ARN_PATTERN, LoadBalancerSettings
 from components.network import NetworkSettings
@@ -114,6 +116,8 @@ class StackConfig:
     app: AppSettings = section(AppSettings, doc="app (components/app_environment.py, service.py, task.py)")
     secrets: AppSecretsSettings = section(AppSecretsSettings, doc="app: third-party secrets (components/app_secrets.py;"
                                           " no defaults: the CLI rejects a plain-text default for a secret key)")
+    backup_job: BackupJobSettings = section(BackupJobSettings, doc="operations: backup job "
+                                            "(components/backup_job.py)")
     alerts: AlertSettings = section(AlertSettings, doc="operations: alerting (components/observability.py)")
 
     # Not settings: where the stack runs, filled in by `load`.
@@ -141,6 +145,13 @@ class StackConfig:
     def cors_origins(self) -> tuple[str, ...]:
         """Every origin CORS allows: https://<domain_name> first, then the configured extras."""
         return tuple(dict.fromkeys((self.app_url, *self.extra_cors_origins)))
+
+    @property
+    def edge_timeout_seconds(self) -> int:
+        """How long the edge in front of the app keeps a quiet request open: the one figure every inner hop (Service
+        Connect, deregistration delay) must cover. Today the ALB's idle timeout; a CDN in front adds its origin
+        timeouts here (the longest counts)."""
+        return self.load_balancer.idle_timeout_seconds
 
     @property
     def private_zone_name(self) -> str:
@@ -226,6 +237,33 @@ def _cross_section_rules(config: StackConfig, rules: Rules) -> None:
         context = getattr(config.app, f"{service}_image").build_context
         if context and (reason := _check_build_context(context)):
             rules.problem(f"app.{service}_image.build_context", reason)
+        elif context:
+            # Every image this repo builds declares each scratch path its tasks mount as an owned VOLUME, or Fargate
+            # mounts it root-owned: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/bind-mounts.html
+            for problem in scratch_problems(PROJECT_DIR / context / "Dockerfile", IMAGE_SCRATCH_PATHS[service],
+                                            NON_ROOT_USER, task=service, shown_as=f"{context}/Dockerfile"):
+                rules.problem(f"app.{service}_image.build_context", problem)
+    if config.network.nat_gateways == "none":
+        # AWS APIs have endpoints; the app's third parties (Anthropic, the weather API, Sentry), npm during
+        # migrations and the backup job's PutMetricData (no `monitoring` endpoint by default) need a NAT path.
+        rules.problem("network.nat_gateways", "none cuts the app off from the internet: the AI server and web call "
+                      "Anthropic, the weather API and Sentry over HTTPS; use perAz or single")
+    edge, ai_timeout = config.edge_timeout_seconds, config.app.ai_request_timeout_seconds
+    if 0 < ai_timeout < edge:
+        # No Service Connect hop may give up before the edge in front of it:
+        # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_TimeoutConfiguration.html
+        rules.problem("app.ai_request_timeout_seconds", f"must be 0 (off) or at least "
+                      f"{rules.key('load_balancer.idle_timeout_seconds')} ({edge}): web -> AI calls would be cut "
+                      "before the edge gives up on the stream", also=["load_balancer.idle_timeout_seconds"])
+    # The dump is staged on the task's ephemeral storage: 20 GiB unless set, at most 200 GiB
+    # (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-storage.html).
+    needed = needed_ephemeral_storage_gib(config.database.max_allocated_storage_gb)
+    if config.backup_job.ephemeral_storage_gib < needed:
+        ceiling = config.database.max_allocated_storage_gb
+        rules.problem("backup_job.ephemeral_storage_gib", f"must be at least {needed} GiB for "
+                      f"{rules.key('database.max_allocated_storage_gb')} {ceiling}: the dump is staged on the "
+                      "task's ephemeral storage before the upload",
+                      also=["database.max_allocated_storage_gb"])
 
 
 def _check_build_context(value: str) -> str | None:
@@ -251,7 +289,7 @@ def _environment_rules(config: StackConfig, rules: Rules) -> None:
          "prod needs retain: production data is never deleted with a stack or a replacement")
     prod("network.az_count", network.az_count < 2, "prod needs at least 2 AZs (Multi-AZ RDS, Redis failover, ALB)")
     prod("network.nat_gateways", network.nat_gateways == "single",
-         "prod needs perAz (or none): a single NAT gateway is a cross-AZ single point of failure")
+         "prod needs perAz: a single NAT gateway is a cross-AZ single point of failure")
     prod("database.multi_az", not database.multi_az,
          "prod needs true: a single-AZ primary is down for a whole AZ outage")
     prod("database.backup_retention_days", database.backup_retention_days < 14,

@@ -33,7 +33,7 @@ from components.task import FargateTask
 from components.waf import WebFirewall
 from stack_config import StackConfig
 
-CONTRACT_VERSION = "1.2.0"
+CONTRACT_VERSION = "1.3.0"
 
 OutputType = Literal["string", "integer", "boolean", "list[string]"]
 
@@ -68,7 +68,7 @@ CONTRACT: tuple[OutputSpec, ...] = tuple([
     ),
     *_specs(
         "keys",
-        ("kmsKeyArns", "list[string]", "CMK ARNs, in the order logs, data, backups, images."),
+        ("kmsKeyArns", "list[string]", "CMK ARNs, in the order logs, data, backups, images, alerts (1.3.0)."),
     ),
     *_specs(
         "edge",
@@ -111,6 +111,10 @@ CONTRACT: tuple[OutputSpec, ...] = tuple([
         ("aiImage", "string", "Image reference the AI service runs."),
         ("webLogGroupName", "string", "CloudWatch log group of the web tasks (and the migration task)."),
         ("aiLogGroupName", "string", "CloudWatch log group of the AI tasks."),
+        ("webTaskDefinitionArn", "string",
+         "Task definition this update deployed for web: the release gate (ops.verify) fails when the service runs "
+         "another (a circuit-breaker rollback)."),
+        ("aiTaskDefinitionArn", "string", "Task definition this update deployed for ai (same gate)."),
         ("migrationTaskDefinitionArn", "string", "Task definition of `npx prisma migrate deploy`."),
         ("migrationRunTaskCommand", "string", "Ready-to-run `aws ecs run-task` command for the migration."),
     ),
@@ -128,6 +132,10 @@ CONTRACT: tuple[OutputSpec, ...] = tuple([
         "storage",
         ("backupsBucketName", "string", "S3 bucket of the pg_dump archives (Object Lock, SSE-KMS)."),
         ("walBucketName", "string", "S3 archive bucket: snapshot exports and long-term dump copies (SSE-KMS)."),
+        ("snapshotExportRoleArn", "string",
+         "Role for `aws rds start-export-task --iam-role-arn` (S3 exports/ prefix of walBucketName, its KMS key)."),
+        ("backupsKeyArn", "string",
+         "CMK of the backup and archive buckets: the `--kms-key-id` of a snapshot export (the ARN, not an alias)."),
         ("accessLogsBucketName", "string", "S3 bucket of the server access logs of the two above."),
     ),
     *_specs(
@@ -135,6 +143,10 @@ CONTRACT: tuple[OutputSpec, ...] = tuple([
         ("backupTaskDefinitionArn", "string", "Task definition of the scheduled pg_dump job (run it by hand too)."),
         ("backupSecurityGroupId", "string", "Security group of the backup task."),
         ("backupScheduleName", "string", "EventBridge Scheduler schedule that starts the backup every 6 hours."),
+        ("restoreCheckTaskDefinitionArn", "string",
+         "Task definition of the restore drill (restore_check.sh --drop; read-only access to the archives)."),
+        ("restoreCheckSecurityGroupId", "string",
+         "Security group of the restore-check task (admitted by the database)."),
     ),
     *_specs(
         "operations",
@@ -218,6 +230,8 @@ def contract_values(parts: StackParts) -> dict[str, Any]:
         "redisClusterEnabled": p.cache.cluster_mode,
         "backupsBucketName": p.storage.backups.bucket,
         "walBucketName": p.storage.archive.bucket,
+        "snapshotExportRoleArn": p.storage.snapshot_export_role.arn,
+        "backupsKeyArn": p.storage.key_arn,
         "accessLogsBucketName": p.storage.access_logs.bucket,
         "clusterName": p.cluster.cluster.name,
         "clusterArn": p.cluster.cluster.arn,
@@ -232,11 +246,15 @@ def contract_values(parts: StackParts) -> dict[str, Any]:
         "aiImage": p.images["ai"].image_uri,
         "webLogGroupName": p.web.log_group.name,
         "aiLogGroupName": p.ai.log_group.name,
+        "webTaskDefinitionArn": p.web.task_definition_arn,
+        "aiTaskDefinitionArn": p.ai.task_definition_arn,
         "migrationTaskDefinitionArn": p.migrate.task_definition.arn,
         "migrationRunTaskCommand": p.migrate.run_task_command(p.cluster.cluster.name, p.network.subnet_ids("app")),
         "backupTaskDefinitionArn": p.backup_job.task_definition.arn,
         "backupSecurityGroupId": p.backup_job.security_group.id,
         "backupScheduleName": p.backup_job.schedule.name,
+        "restoreCheckTaskDefinitionArn": p.backup_job.restore_check.task_definition.arn,
+        "restoreCheckSecurityGroupId": p.backup_job.restore_check.security_group.id,
         "alertTopicArn": p.observability.topic.arn,
         "alarmNames": p.observability.alarm_names(),
         "dashboardName": p.observability.dashboard.dashboard_name,

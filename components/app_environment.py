@@ -4,9 +4,11 @@ through `secrets`)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
+
+import pulumi
 
 from components.constants import PROJECT, WEB_PORT
 from components.images import ImageSource
@@ -20,6 +22,15 @@ SECRET_NAME_PATTERN = re.compile(r"(SECRET|PASSWORD|TOKEN|API_KEY|_KEY$|DSN|DATA
 
 LogLevel = Literal["debug", "info", "warn", "error"]
 
+WEB_SCRATCH_PATHS = ("/tmp", "/app/.next/cache")
+"""What the Next.js server writes on its read-only root filesystem: temp files and the image/ISR cache."""
+AI_SCRATCH_PATHS = ("/tmp",)
+MIGRATE_SCRATCH_PATHS = ("/tmp",)
+"""`npx prisma migrate deploy` with HOME=/tmp and npm_config_cache=/tmp/.npm."""
+IMAGE_SCRATCH_PATHS = {"web": tuple(dict.fromkeys(WEB_SCRATCH_PATHS + MIGRATE_SCRATCH_PATHS)), "ai": AI_SCRATCH_PATHS}
+"""Image -> every scratch path a task running it mounts (the web image also runs the migration): what a Dockerfile
+this repository builds must declare as owned VOLUMEs (components/dockerfile.py)."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class AppSettings:
@@ -30,9 +41,15 @@ class AppSettings:
                                                    max_count=12), prefix="web", title="Web")
     """Seed: 3 replicas of 1 vCPU / 1 GB (Fargate's smallest memory for 1 vCPU is 2 GB); up to 12 under load."""
     ai_image: ImageSource = section(ImageSource, prefix="ai", title="AI server", doc="app: the AI server (Python)")
-    ai: ServiceSettings = section(ServiceSettings(size=TaskSize(cpu=512, memory=1024), desired_count=2, max_count=6),
+    ai: ServiceSettings = section(ServiceSettings(size=TaskSize(cpu=512, memory=1024), desired_count=2, max_count=6,
+                                                  health_check_tool="python", health_check_path=""),
                                   prefix="ai", title="AI server")
-    """Seed: 2 replicas of 0.5 vCPU / 512 MB (Fargate's smallest memory for 0.5 vCPU is 1 GB); up to 6."""
+    """Seed: 2 replicas of 0.5 vCPU / 512 MB (Fargate's smallest memory for 0.5 vCPU is 1 GB); up to 6. The seed
+    defines no AI health endpoint, so its health check is a TCP connect with the image's own python."""
+    ai_request_timeout_seconds: int = setting(
+        "aiRequestTimeoutSeconds", 0, "Service Connect per-request timeout of web -> AI calls, in seconds: 0 (off: a "
+        "streamed answer ends when it ends; the idle timeout still closes silent connections) or at least "
+        "albIdleTimeoutSeconds. Unset, AWS cuts every request after 15 s.", minimum=0, maximum=86400)
     ai_port: int = setting(
         "aiPort", 8000, "Port the AI server listens on (1024-65535, not the web's 3000); reachable only from the web "
         "tasks through Service Connect.", minimum=1024, maximum=65535)
@@ -55,9 +72,9 @@ class AppSettings:
 
 def app_environment(settings: AppSettings, *, environment: str, app_url: str, cors_origins: Iterable[str], port: int,
                     redis_enabled: bool, redis_cluster_enabled: bool,
-                    extra: dict[str, str] | None = None) -> dict[str, str]:
+                    extra: Mapping[str, pulumi.Input[str]] | None = None) -> dict[str, pulumi.Input[str]]:
     """Plain configuration of one Maratron service (the seed's "Production Environment Variables")."""
-    values = {
+    values: dict[str, pulumi.Input[str]] = {
         "NODE_ENV": "production",
         "NEXT_PUBLIC_APP_URL": app_url,
         "NEXTAUTH_URL": app_url,

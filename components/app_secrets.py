@@ -54,7 +54,8 @@ class AppSecretsArgs:
     kms_key: aws.kms.Key
     """CMK that encrypts every secret (EncryptionKeys.data)."""
     name_prefix: str
-    """Secrets are named `<name_prefix>/app/<env-var-in-kebab-case>`, e.g. maratron-prod/app/anthropic-api-key."""
+    """Secrets are named `<name_prefix>/app/<ENV_VAR>`, e.g. maratron-prod/app/ANTHROPIC_API_KEY: the variable they
+    become, and never "-" plus six characters at the end (see base.check_secret_name)."""
     values: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Environment variable name -> secret value (Pulumi config secrets). Only set ones: an empty value is an error."""
     removal_policy: RemovalPolicy = "retain"
@@ -88,7 +89,7 @@ class AppSecrets(pulumi.ComponentResource):
 
     def _secret(self, env_name: str, value: pulumi.Input[str], description: str) -> SecretRef:
         slug = env_name.lower().replace("_", "-")
-        secret_name = f"{self._args.name_prefix}/app/{slug}"
+        secret_name = f"{self._args.name_prefix}/app/{env_name}"
         return managed_secret(
             f"{self._name}-{slug}", name=secret_name, description=f"{self._args.name_prefix}: {description}",
             value=value, key=self._args.kms_key, parent=self, removal_policy=self._args.removal_policy,

@@ -8,10 +8,23 @@ when that metric goes missing.
 
 These dumps complement, not replace, RDS automated backups (PITR within the retention window): they are portable,
 object-locked in the backups bucket and restorable into any PostgreSQL (docs/runbooks/database-restore.md).
+
+The way AWS runs it:
+- the task runs as uid 1001 on a read-only root filesystem; the dump is staged in /tmp, a task volume the image
+  declares as an owned VOLUME (ops/backup/Dockerfile, checked by components/dockerfile.py when the task is defined);
+- that volume lives on the task's ephemeral storage: 20 GiB unless raised (up to 200 GiB), so its size follows the
+  database's storage ceiling (`backupEphemeralStorageGib`, checked in stack_config);
+- the schedule is encrypted with the backups CMK (EventBridge Scheduler `kmsKeyArn`); Scheduler decrypts the target
+  payload with the execution role's own permissions — it "does not support using grants" — so that role holds
+  kms:Decrypt on the key, limited to this schedule's encryption context
+  (https://docs.aws.amazon.com/scheduler/latest/UserGuide/encryption-rest.html);
+- the restore check (`restore_check.sh`) is its own task definition with a read-only role: the backup role can only
+  write, so running the check from the backup task definition would be denied (s3:ListBucket, s3:GetObject).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,10 +34,38 @@ import pulumi_aws as aws
 
 from components.base import AwsContext, SecretRef, assume_role_policy, named_tags, policy_json
 from components.connections import Connections
-from components.constants import BACKUP_METRIC_NAMESPACE, PROJECT
-from components.task import ContainerSpec, FargateTask, FargateTaskArgs, TaskSize
+from components.constants import BACKUP_METRIC_NAMESPACE, FARGATE_PLATFORM_VERSION, PROJECT
+from components.settings import setting
+from components.task import EPHEMERAL_STORAGE_GIB, ContainerSpec, FargateTask, FargateTaskArgs, TaskSize
 
 CONTAINER_NAME = "backup"
+RESTORE_CHECK_CONTAINER_NAME = "restore-check"
+DUMP_TO_STORAGE_RATIO = 0.5
+"""Assumed ceiling of a compressed custom-format dump relative to the database's allocated storage (a dump holds no
+indexes, WAL or free space and compresses text several-fold; 0.5 is deliberately generous)."""
+
+
+def _check_ephemeral_storage(value: int) -> str | None:
+    low, high = EPHEMERAL_STORAGE_GIB
+    return None if value == 20 or low <= value <= high else f"must be 20 (the Fargate default) or {low}-{high} GiB"
+
+
+def needed_ephemeral_storage_gib(max_allocated_storage_gb: int) -> int:
+    """Ephemeral storage the dump needs for a database that may grow to `max_allocated_storage_gb`: the dump at
+    DUMP_TO_STORAGE_RATIO, at least Fargate's 20 GiB and at most its 200 GiB."""
+    low, high = EPHEMERAL_STORAGE_GIB
+    needed = math.ceil(max_allocated_storage_gb * DUMP_TO_STORAGE_RATIO)
+    return 20 if needed <= 20 else min(max(needed, low), high)
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackupJobSettings:
+    """The configurable part of the backup job."""
+
+    ephemeral_storage_gib: int = setting(
+        "backupEphemeralStorageGib", 200, "Ephemeral storage of the backup task in GiB (20-200), where the dump is "
+        "staged and verified before the upload; at least half of dbMaxAllocatedStorageGb (capped at 200).",
+        check=_check_ephemeral_storage)
 
 
 @dataclass(frozen=True)
@@ -52,16 +93,23 @@ class BackupJobArgs:
     bucket_write_statements: list[dict[str, Any]]
     """IAM statements letting the task put archives into the bucket with its KMS key (BackupStorage)."""
     backups_key_arn: pulumi.Input[str]
-    """CMK the archives are encrypted with (SSE-KMS), passed to the script for the upload."""
+    """CMK the archives are encrypted with (SSE-KMS), passed to the script for the upload; it also encrypts the
+    schedule (EventBridge Scheduler kmsKeyArn)."""
+    bucket_read_statements: list[dict[str, Any]]
+    """IAM statements letting the restore check list and read the archives (BackupStorage.read_backups_statements)."""
     logs_key: aws.kms.Key
     """CMK of the task's log group."""
     log_retention_days: int
     """Retention of the task's log group."""
+    image_build_context: str = ""
+    """Directory of the backup image's Dockerfile when this repository builds it (its VOLUME lines are checked)."""
+    settings: BackupJobSettings = field(default_factory=BackupJobSettings)
+    """Ephemeral storage for the staged dump; default 200 GiB."""
     schedule_expression: str = "rate(6 hours)"
     """When the job runs; default every 6 hours, as the seed's cron."""
     size: TaskSize = field(default_factory=lambda: TaskSize(cpu=512, memory=1024))
-    """Task size; default 0.5 vCPU (pg_dump is I/O bound; gzip uses one core) and 1 GiB. The dump is staged in the
-    task's 20 GiB ephemeral storage (/tmp)."""
+    """Task size; default 0.5 vCPU (pg_dump is I/O bound; gzip uses one core) and 1 GiB. The dump is staged in /tmp
+    on the task's ephemeral storage (settings.ephemeral_storage_gib)."""
     name_prefix: str = PROJECT
     """Readable prefix for names."""
     tags: dict[str, str] = field(default_factory=dict)
@@ -73,6 +121,9 @@ class BackupJob(pulumi.ComponentResource):
 
     task: FargateTask
     """Task definition, roles, security group and log group; grant database access with `grant(backup, database)`."""
+    restore_check: FargateTask
+    """`restore_check.sh --drop` as its own task (same image, read-only role); grant it the database it restores
+    into (`grant(backup_job.restore_check, database)`)."""
     schedule: aws.scheduler.Schedule
 
     def __init__(self, name: str, args: BackupJobArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -96,7 +147,6 @@ class BackupJob(pulumi.ComponentResource):
                 },
                 secrets={"DATABASE_URL": args.database_url},
                 scratch_paths=("/tmp",),  # the dump is written here before the upload
-                health_check=False,  # a batch job: it exits when done
                 stop_timeout=120,  # let an upload in flight finish
             ),
             size=args.size,
@@ -110,9 +160,12 @@ class BackupJob(pulumi.ComponentResource):
                 {"Effect": "Allow", "Action": ["cloudwatch:PutMetricData"], "Resource": "*",
                  "Condition": {"StringEquals": {"cloudwatch:namespace": BACKUP_METRIC_NAMESPACE}}},
             ],
+            image_build_context=args.image_build_context,
+            ephemeral_storage_gib=args.settings.ephemeral_storage_gib,
             name_prefix=args.name_prefix,
             tags=args.tags,
         ), opts=child)
+        self.restore_check = self._restore_check()
 
         scheduler_role = aws.iam.Role(
             f"{name}-scheduler",
@@ -121,7 +174,8 @@ class BackupJob(pulumi.ComponentResource):
             tags=self._tags("scheduler"),
             opts=child,
         )
-        aws.iam.RolePolicy(
+        schedule_name = f"{args.name_prefix}-backup"
+        scheduler_policy = aws.iam.RolePolicy(
             f"{name}-scheduler",
             role=scheduler_role.id,
             policy=policy_json([
@@ -134,11 +188,19 @@ class BackupJob(pulumi.ComponentResource):
                 {"Effect": "Allow", "Action": ["iam:PassRole"],
                  "Resource": [self.task.execution_role.arn, self.task.task_role.arn],
                  "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}},
+                # The schedule is encrypted with the backups CMK; Scheduler decrypts its target with this role's own
+                # permission (no grants), under the schedule's encryption context (Scheduler user guide,
+                # "Encryption at rest").
+                {"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": [args.backups_key_arn],
+                 "Condition": {"StringEquals": {"kms:EncryptionContext:aws:scheduler:schedule:arn": ctx.arn(
+                     "scheduler", f"schedule/default/{schedule_name}")}}},
             ]),
             opts=pulumi.ResourceOptions(parent=scheduler_role),
         )
         self.schedule = aws.scheduler.Schedule(
             f"{name}-schedule",
+            name=schedule_name,  # fixed: the role's KMS condition names the schedule's ARN
+            kms_key_arn=args.backups_key_arn,
             description=f"{args.name_prefix}: pg_dump to S3 ({args.schedule_expression})",
             schedule_expression=args.schedule_expression,
             schedule_expression_timezone="UTC",
@@ -150,7 +212,7 @@ class BackupJob(pulumi.ComponentResource):
                 "ecs_parameters": {
                     "task_definition_arn": self.task_definition.arn,
                     "launch_type": "FARGATE",
-                    "platform_version": "LATEST",
+                    "platform_version": FARGATE_PLATFORM_VERSION,
                     "task_count": 1,
                     "propagate_tags": "TASK_DEFINITION",
                     "network_configuration": {
@@ -162,9 +224,11 @@ class BackupJob(pulumi.ComponentResource):
                 # A missed run is retried for an hour; after that the missing-backup alarm takes over.
                 "retry_policy": {"maximum_event_age_in_seconds": 3600, "maximum_retry_attempts": 3},
             },
-            opts=child,
+            # The first invocation must find the role's permissions (RunTask, PassRole, kms:Decrypt) in place.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[scheduler_policy]),
         )
-        self.register_outputs({"taskDefinitionArn": self.task_definition.arn, "scheduleArn": self.schedule.arn})
+        self.register_outputs({"taskDefinitionArn": self.task_definition.arn, "scheduleArn": self.schedule.arn,
+                               "restoreCheckTaskDefinitionArn": self.restore_check.task_definition.arn})
 
     @property
     def task_definition(self) -> aws.ecs.TaskDefinition:
@@ -186,3 +250,34 @@ class BackupJob(pulumi.ComponentResource):
 
     def _tags(self, suffix: str) -> dict[str, str]:
         return named_tags(self._args.tags, f"{self._args.name_prefix}-backup-{suffix}")
+
+    def _restore_check(self) -> FargateTask:
+        """The restore drill as a task: downloads the newest archive (read-only role), restores it into a scratch
+        database on RESTORE_HOST (run-task override) with the backup's DATABASE_URL credentials, checks it, drops
+        it. Runs only when someone starts it (docs/runbooks/database-restore.md)."""
+        args = self._args
+        return FargateTask(f"{self._name}-restore-check", FargateTaskArgs(
+            context=args.context,
+            container=ContainerSpec(
+                name=RESTORE_CHECK_CONTAINER_NAME,
+                image=args.image,
+                environment={"BACKUPS_BUCKET": args.bucket_name, "ENVIRONMENT": args.environment,
+                             "AWS_REGION": args.context.region},
+                secrets={"DATABASE_URL": args.database_url},
+                scratch_paths=("/tmp",),  # the archive is downloaded here
+                command=("restore_check.sh", "--drop"),
+                stop_timeout=120,
+            ),
+            size=args.size,
+            vpc_id=args.vpc_id,
+            repository=args.repository,
+            log_key=args.logs_key,
+            log_group=self.task.log_group,
+            log_stream_prefix=RESTORE_CHECK_CONTAINER_NAME,
+            log_retention_days=args.log_retention_days,
+            task_role_statements=list(args.bucket_read_statements),
+            image_build_context=args.image_build_context,
+            ephemeral_storage_gib=args.settings.ephemeral_storage_gib,
+            name_prefix=args.name_prefix,
+            tags=args.tags,
+        ), opts=pulumi.ResourceOptions(parent=self))

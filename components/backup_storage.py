@@ -45,6 +45,10 @@ BucketKind = Literal["backups", "archive", "access-logs"]
 
 
 ObjectLockMode = Literal["GOVERNANCE", "COMPLIANCE"]
+SNAPSHOT_EXPORT_KMS_ACTIONS = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*",
+                               "kms:CreateGrant", "kms:DescribeKey", "kms:RetireGrant")
+"""What an RDS snapshot export needs on the key it writes with (USER_ExportSnapshot, the IAM example for a key of
+another account, which lists exactly these); the pack's rds-export-role-kms rule requires them on that key."""
 STANDARD_IA_MIN_DAYS = 30
 """S3 rejects a lifecycle transition to STANDARD_IA earlier than 30 days after creation."""
 
@@ -237,7 +241,14 @@ class BackupStorage(pulumi.ComponentResource):
         ]
 
     def _snapshot_export_role(self) -> aws.iam.Role:
-        """The role `aws rds start-export-task --iam-role-arn` names; it writes Parquet under archive/exports/."""
+        """The role `aws rds start-export-task --iam-role-arn` names; it writes Parquet under archive/exports/.
+
+        S3: the actions AWS lists for the export role, on the archive bucket and the exports/ prefix. KMS: the export
+        encrypts what it writes with the archive bucket's key ("The KMS key policy must include both the kms:Encrypt
+        and kms:Decrypt permissions"; https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ExportSnapshot.html)
+        and our key policy only delegates to IAM, so the role holds AWS's documented KMS action set on that one key —
+        never `*`. The caller of StartExportTask passes the same key's ARN as --kms-key-id (the bucket policy denies
+        uploads under any other key)."""
         ctx = self._args.context
         role = aws.iam.Role(
             f"{self._name}-snapshot-export",
@@ -254,6 +265,7 @@ class BackupStorage(pulumi.ComponentResource):
                  "Resource": [self.archive.arn]},
                 {"Effect": "Allow", "Action": ["s3:PutObject*", "s3:GetObject*", "s3:DeleteObject*"],
                  "Resource": [self.archive.arn.apply(lambda arn: f"{arn}/exports/*")]},
+                {"Effect": "Allow", "Action": list(SNAPSHOT_EXPORT_KMS_ACTIONS), "Resource": [self.key_arn]},
             ]),
             opts=pulumi.ResourceOptions(parent=role),
         )

@@ -82,6 +82,22 @@ class SecretRef:
 
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 """An AWS region name (us-east-1, us-gov-west-1, ...)."""
+SECRET_NAME_PATTERN = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+ARN_SUFFIX_LIKE = re.compile(r"-[A-Za-z0-9]{6}$")
+
+
+def check_secret_name(name: str) -> str | None:
+    """What is wrong with a Secrets Manager name, or None. "The secret name can contain ASCII letters, numbers, and
+    the following characters: /_+=.@-" and "Do not end your secret name with a hyphen followed by six characters"
+    (Secrets Manager appends "-" and six random characters to the ARN, so a partial-ARN lookup becomes ambiguous:
+    https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CreateSecret.html)."""
+    if not SECRET_NAME_PATTERN.match(name):
+        return f"secret name {name!r} may hold only 1-512 letters, digits and /_+=.@-"
+    if ARN_SUFFIX_LIKE.search(name):
+        return f"secret name {name!r} ends with a hyphen and six characters, like the suffix AWS adds to its ARN"
+    return None
+
+
 def managed_secret(logical_name: str, *, name: str, description: str, value: pulumi.Input[str], key: aws.kms.Key,
                    parent: pulumi.Resource, removal_policy: RemovalPolicy = "retain",
                    tags: Mapping[str, str] | None = None,
@@ -93,6 +109,8 @@ def managed_secret(logical_name: str, *, name: str, description: str, value: pul
     there is a value to read. `removal_policy` retain keeps a deleted secret recoverable for 30 days; destroy frees
     the name at once. `depends_on` holds the version back (e.g. until a DNS name it contains resolves).
     """
+    if (problem := check_secret_name(name)) is not None:
+        raise ValueError(problem)
     secret = aws.secretsmanager.Secret(
         logical_name,
         name=name,

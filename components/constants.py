@@ -59,6 +59,29 @@ HEALTH_CHECK_PATH = "/api/health"
 """The seed's health endpoint: ALB target group, container health checks, `ops.verify --http`."""
 NON_ROOT_USER = "1001:1001"
 """The seed's Dockerfile user (nextjs, uid 1001, group nodejs gid 1001); every container runs as it."""
+FARGATE_PLATFORM_VERSION = "1.4.0"
+"""Fargate platform version of every service, schedule and run-task command, explicit rather than LATEST: FARGATE_SPOT
+runs ARM64 tasks only on 1.4.0 or later ("FARGATE_SPOT supports Linux tasks with the ARM64 architecture on platform
+version 1.4.0 or later", ECS API reference, CapacityProviderStrategyItem:
+https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CapacityProviderStrategyItem.html), and container
+dependencies (the scratch-volume init container) need 1.3.0 or later (API_ContainerDependency)."""
+ARM64_SPOT_MINIMUM_PLATFORM = (1, 4, 0)
+"""The lowest platform version on which FARGATE_SPOT runs ARM64 tasks (same source); the pack's floor."""
+
+# --- database --------------------------------------------------------------------------------------------------------
+STATIC_DB_PARAMETERS: tuple[str, ...] = (
+    "shared_buffers", "max_connections", "wal_buffers", "shared_preload_libraries", "max_worker_processes",
+    "max_wal_senders", "max_replication_slots", "max_locks_per_transaction", "track_activity_query_size",
+    "max_prepared_transactions", "huge_pages",
+)
+"""PostgreSQL parameters that take effect only when the server restarts (context `postmaster`). RDS accepts only the
+`pending-reboot` apply method for them, and a change waits for the next reboot of each instance using the group —
+not the maintenance window: "You can use the immediate value with dynamic parameters only. You can use the
+pending-reboot value for both dynamic and static parameters." and "When the application method is pending-reboot,
+changes to dynamic and static parameters are applied after a reboot without failover to the DB instances associated
+with the parameter group." (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ModifyDBParameterGroup.html).
+One list for the program (apply methods), the pack (rds-static-parameters-pending-reboot), the preview's reboot
+notice and ops.reboot_notice."""
 
 # --- operations ------------------------------------------------------------------------------------------------------
 BACKUP_METRIC_NAMESPACE = "Maratron/Backups"
@@ -79,4 +102,7 @@ def pack_constants() -> dict[str, Any]:
         "hstsMaxAgeSeconds": HSTS_MAX_AGE_SECONDS,
         "kmsEncryptionAlgorithms": list(KMS_ENCRYPTION_ALGORITHMS),
         "wafManagedRuleGroups": list(WAF_MANAGED_RULE_GROUPS),
+        "staticDbParameters": list(STATIC_DB_PARAMETERS),
+        "arm64SpotMinimumPlatform": ".".join(map(str, ARM64_SPOT_MINIMUM_PLATFORM)),
+        "nonRootUser": NON_ROOT_USER,
     }

@@ -36,7 +36,7 @@ from components.base import (
     retains,
 )
 from components.connections import Connections
-from components.constants import LOG_RETENTION_DAYS
+from components.constants import LOG_RETENTION_DAYS, STATIC_DB_PARAMETERS
 from components.settings import Rules, require_valid, section, setting
 from components.windows import daily_window_check, weekly_window_check, windows_overlap
 
@@ -72,6 +72,11 @@ def check_optional_key_arn(value: str) -> str | None:
     if not value or KMS_KEY_ARN_PATTERN.match(value):
         return None
     return "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<uuid>), or empty"
+
+
+def apply_method(parameter: str) -> str:
+    """`pending-reboot` for a static parameter (the only method RDS accepts for one), `immediate` otherwise."""
+    return "pending-reboot" if parameter in STATIC_DB_PARAMETERS else "immediate"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,29 +116,31 @@ class PostgresTuning:
             (256 MB = 32768 pages, 1 GB = 131072 pages, 16 MB = 2048 pages);
           maintenance_work_mem is in kB: MB x 1024 (64 MB = 65536 kB);
           log_min_duration_statement is in ms.
-        Static parameters (shared_buffers, max_connections, wal_buffers, shared_preload_libraries) can only take
-        effect at a restart, and RDS rejects `immediate` for them: they are `pending-reboot`. Everything else is
-        dynamic and `immediate`.
+        Static parameters (constants.STATIC_DB_PARAMETERS: shared_buffers, max_connections, wal_buffers,
+        shared_preload_libraries, ...) can only take effect at a restart, and RDS rejects `immediate` for them: they
+        are `pending-reboot`, and a changed value waits for the next reboot of *each* instance using the group
+        (primary and every replica), in every environment — the maintenance window does not apply them
+        (API_ModifyDBParameterGroup). Everything else is dynamic and `immediate`.
         """
-        reboot, now = "pending-reboot", "immediate"
-        return [
-            ("shared_buffers", str(self.shared_buffers_mb * 128), reboot),
-            ("max_connections", str(self.max_connections), reboot),
-            ("wal_buffers", str(self.wal_buffers_mb * 128), reboot),
-            ("shared_preload_libraries", "pg_stat_statements", reboot),
-            ("effective_cache_size", str(self.effective_cache_size_mb * 128), now),
-            ("maintenance_work_mem", str(self.maintenance_work_mem_mb * 1024), now),
-            ("checkpoint_completion_target", "0.9", now),
-            ("default_statistics_target", "100", now),
+        values = [
+            ("shared_buffers", str(self.shared_buffers_mb * 128)),
+            ("max_connections", str(self.max_connections)),
+            ("wal_buffers", str(self.wal_buffers_mb * 128)),
+            ("shared_preload_libraries", "pg_stat_statements"),
+            ("effective_cache_size", str(self.effective_cache_size_mb * 128)),
+            ("maintenance_work_mem", str(self.maintenance_work_mem_mb * 1024)),
+            ("checkpoint_completion_target", "0.9"),
+            ("default_statistics_target", "100"),
             # PostgreSQL 15 on RDS defaults to 1 already; explicit so a family default change or a scan never
             # finds plaintext connections allowed (CKV2_AWS_69).
-            ("rds.force_ssl", "1", now),
-            ("log_min_duration_statement", str(self.slow_query_ms), now),
-            ("log_connections", "1", now),
-            ("log_disconnections", "1", now),
-            ("log_lock_waits", "1", now),
-            ("log_statement", "ddl", now),  # every schema change is audited in the postgresql log
+            ("rds.force_ssl", "1"),
+            ("log_min_duration_statement", str(self.slow_query_ms)),
+            ("log_connections", "1"),
+            ("log_disconnections", "1"),
+            ("log_lock_waits", "1"),
+            ("log_statement", "ddl"),  # every schema change is audited in the postgresql log
         ]
+        return [(name, value, apply_method(name)) for name, value in values]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -187,9 +194,10 @@ class DatabaseSettings:
         "dbMonitoringIntervalSeconds", 60, "Enhanced monitoring granularity: 0 (off), 1, 5, 10, 15, 30 or 60 "
         "seconds. 60 costs least; prod cannot turn it off.", choices=MONITORING_INTERVALS)
     apply_immediately: bool = setting(
-        "dbApplyImmediately", False, "Apply class, storage and parameter changes at once (false: in the next "
-        "maintenance window, so a resize never restarts the database mid-day). Static parameters still wait for a "
-        "reboot either way.")
+        "dbApplyImmediately", False, "Apply instance changes (class, storage, parameter-group association) at once "
+        "(false: in the next maintenance window, so a resize never restarts the database mid-day). Parameter values "
+        "are not instance changes: static ones (pending-reboot) take effect only at the next reboot of each "
+        "instance, whatever this says; the preview lists them.")
     tuning: PostgresTuning = section(PostgresTuning)
 
     @property
@@ -401,11 +409,10 @@ class Database(pulumi.ComponentResource):
                 max_allocated_storage=settings.max_allocated_storage_gb,
                 storage_encrypted=True,
                 kms_key_id=args.data_key.arn,
-                # One day of its own backups: a replica promoted in a disaster has point-in-time recovery from the
-                # start (and scanners expect a backup policy on every instance); the cost is covered by the free
-                # backup storage, which equals the region's provisioned storage.
-                backup_retention_period=1,
-                backup_window=settings.backup_window,
+                # No backup retention: RDS supports automated backups on read replicas only for MySQL and MariaDB
+                # ("Automated backups supported on read replicas": PostgreSQL no; read-replica differences table,
+                # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReadRepl.html), so a value here is a
+                # perpetual diff at best. A promoted replica gets backups when they are enabled on it (DR runbook).
                 maintenance_window=settings.maintenance_window,
                 copy_tags_to_snapshot=True,
                 # A replica holds no data of its own: no final snapshot, no deletion protection and no `protect`,

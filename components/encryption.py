@@ -1,9 +1,24 @@
 """Customer-managed KMS keys, one per data domain.
 
 Why per domain and not one per stack: a key policy can then name exactly the services that use that key (CloudWatch
-Logs for `logs`; RDS, ElastiCache and Secrets Manager for `data`; S3 for `backups`), a grant on one domain never
-opens another, and CloudTrail shows which domain a decrypt touched. Why not one per resource: every key costs
-$1/month and its own policy to review; domains are the unit people reason about.
+Logs for `logs`; CloudWatch alarms and EventBridge for `alerts`; RDS, ElastiCache and Secrets Manager for `data`; S3,
+RDS snapshot exports and EventBridge Scheduler for `backups`), a grant on one domain never opens another, and
+CloudTrail shows which domain a decrypt touched. Why not one per resource: every key costs $1/month and its own
+policy to review; domains are the unit people reason about.
+
+Each service statement is the one the service's documentation prescribes, and the policy pack checks them
+(policies/rules/logging_kms_iam.py, kms-key-policy-service-principals and kms-key-serves-its-users):
+- CloudWatch Logs: the regional principal `logs.<region>.amazonaws.com`, limited by the encryption context
+  `kms:EncryptionContext:aws:logs:arn` (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html).
+- SNS topic for alarms and EventBridge: `cloudwatch.amazonaws.com` and `events.amazonaws.com` need kms:Decrypt and
+  kms:GenerateDataKey*; "Adding the aws:SourceAccount, aws:SourceArn, and aws:SourceOrgID to a AWS KMS policy is not
+  supported for EventBridge-to-encrypted topics" (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html),
+  so EventBridge gets its own statement without them — and, because that grant has no condition, its own key
+  (`alerts`), which encrypts nothing but the alert topic. Confused-deputy protection for publishing stays on the
+  topic policy (aws:SourceArn of this account's alarms and rules).
+- RDS, ElastiCache, Secrets Manager, S3, ECR and EventBridge Scheduler act with the caller's IAM permissions
+  (delegated by the account statement) or grants they create with them: those keys need no service statement; the
+  callers' roles carry the grants (the snapshot-export role, the scheduler role, the task roles).
 """
 
 from __future__ import annotations
@@ -38,7 +53,9 @@ class EncryptionKeys(pulumi.ComponentResource):
     """The stack's CMKs, with rotation on and key policies scoped to the account and the services that use them."""
 
     logs: aws.kms.Key
-    """Telemetry: every CloudWatch log group (flow, container, Redis, WAF logs) and the SNS alert topic."""
+    """Telemetry: every CloudWatch log group (flow, container, RDS, Redis, WAF logs)."""
+    alerts: aws.kms.Key
+    """The SNS alert topic only: CloudWatch alarms and EventBridge publish to it (EventBridge without conditions)."""
     data: aws.kms.Key
     """Data at rest: RDS storage and Performance Insights, ElastiCache, Secrets Manager secrets."""
     backups: aws.kms.Key
@@ -63,26 +80,40 @@ class EncryptionKeys(pulumi.ComponentResource):
                 "Condition": {"ArnLike": {
                     "kms:EncryptionContext:aws:logs:arn": ctx.arn("logs", "log-group:*"),
                 }},
-            }, {
-                # CloudWatch alarms and EventBridge publish to the alert topic, which this key encrypts.
-                "Sid": "AllowAlarmPublishingToEncryptedTopic",
-                "Effect": "Allow",
-                "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
-                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                "Resource": "*",
-                "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}},
             }],
         )
-        # RDS, ElastiCache, Secrets Manager, S3 and ECR use a CMK through grants made with the caller's own IAM
-        # permissions (delegated by the account statement), so these keys need no service principal statements.
+        self.alerts = self._key(
+            "alerts",
+            "SNS alert topic (CloudWatch alarms and EventBridge publish to it)",
+            [{
+                "Sid": "CloudWatchAlarmsPublishToEncryptedTopic",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id},
+                              "ArnLike": {"aws:SourceArn": ctx.arn("cloudwatch", "alarm:*")}},
+            }, {
+                # No aws:Source* condition: not supported for EventBridge-to-encrypted topics (SNS developer guide).
+                "Sid": "EventBridgePublishesToEncryptedTopic",
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+            }],
+        )
+        # RDS, ElastiCache, Secrets Manager, S3, ECR and Scheduler use a CMK through the caller's own IAM permissions
+        # (delegated by the account statement) or grants made with them: no service principal statements. No Deny
+        # statement either (an RDS snapshot export would then need export.rds.amazonaws.com excluded).
         self.data = self._key("data", "RDS, ElastiCache and Secrets Manager data at rest", [])
-        self.backups = self._key("backups", "S3 backup and WAL archives", [])
+        self.backups = self._key("backups", "S3 backup and archive buckets, snapshot exports, the backup schedule", [])
         self.images = self._key("images", "ECR container images", [])
         self.register_outputs({name: key.arn for name, key in self.all().items()})
 
     def all(self) -> dict[str, aws.kms.Key]:
         """Domain -> key, for outputs and reviews."""
-        return {"logs": self.logs, "data": self.data, "backups": self.backups, "images": self.images}
+        return {"logs": self.logs, "data": self.data, "backups": self.backups, "images": self.images,
+                "alerts": self.alerts}
     def _key(self, domain: str, description: str, service_statements: list[dict[str, Any]]) -> aws.kms.Key:
         """A rotating CMK whose policy lets the account's IAM decide, plus the given service statements."""
         ctx = self._args.context

@@ -157,6 +157,11 @@ class ImageRepository(pulumi.ComponentResource):
         self.register_outputs({"repositoryUrl": self.repository.repository_url, "imageUri": self.image_uri})
 
     @property
+    def build_context(self) -> str:
+        """The build context when `pulumi up` builds this image (its Dockerfile is checked), else ""."""
+        return self._args.source.build_context
+
+    @property
     def expected_url(self) -> str:
         """The repository URL, known before creation (full references must point at it)."""
         ctx = self._args.context

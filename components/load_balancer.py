@@ -134,9 +134,12 @@ class LoadBalancerArgs:
     """Access-Control-Allow-Origin set by the ALB; default '' (not set). An ALB header holds one static value, and it
     overwrites the app's, so set it only when exactly one cross-origin caller exists; with several, leave it '' and let
     the app echo the request's origin when it is in CORS_ORIGINS (see cors_header_origin)."""
-    deregistration_delay_seconds: int = 60
-    """How long a draining task keeps its in-flight requests; default 60 s: long enough for a typical streamed AI
-    answer to finish during a deployment, short enough that a rolling deploy of 3 tasks takes minutes, not tens."""
+    deregistration_delay_seconds: int | None = None
+    """How long a draining task may keep its in-flight requests; default None = the idle timeout, the longest a
+    streamed answer can last through this ALB. AWS: "Do not set the value to 5 seconds when you have a service with
+    long-lived requests, such as slow file uploads or streaming connections."
+    (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/load-balancer-connection-draining.html). It costs
+    deploy time only while streams are in flight: a target with no in-flight requests deregisters at once."""
     access_log_retention_days: int = LOG_RETENTION_DAYS
     """Days access-log objects are kept (then expired); default 365."""
     name_prefix: str = PROJECT
@@ -151,6 +154,15 @@ class LoadBalancerArgs:
         require_valid(self.settings)
         if len(self.subnet_ids) < 2:
             raise ValueError("LoadBalancerArgs.subnet_ids: an ALB needs subnets in at least two AZs")
+        delay = self.deregistration_delay_seconds
+        if delay is not None and not 0 <= delay <= 3600:
+            raise ValueError("LoadBalancerArgs.deregistration_delay_seconds must be 0-3600 (ELB limits)")
+
+    @property
+    def draining_seconds(self) -> int:
+        """The deregistration delay in effect (the idle timeout unless set), capped at ELB's 3600 s."""
+        delay = self.deregistration_delay_seconds
+        return min(self.settings.idle_timeout_seconds, 3600) if delay is None else delay
 
 
 def cors_header_origin(origins: Sequence[str], app_origin: str) -> str:
@@ -355,7 +367,7 @@ class LoadBalancer(pulumi.ComponentResource):
             protocol_version="HTTP1",
             port=args.target_port,
             vpc_id=args.vpc_id,
-            deregistration_delay=args.deregistration_delay_seconds,
+            deregistration_delay=args.draining_seconds,
             # Streams and slow AI answers make requests very unequal in cost: send the next request to the task with
             # the fewest in flight instead of the next in turn.
             load_balancing_algorithm_type="least_outstanding_requests",

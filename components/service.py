@@ -3,6 +3,16 @@
 Used for `web` (Next.js, behind the ALB) and `ai` (the Python AI server, reachable only from web through Service
 Connect). Deployments are rolling (100% healthy minimum, 200% maximum: new tasks start before old ones stop) with the
 deployment circuit breaker rolling a failing deployment back to the last good task definition.
+
+A deployment that never becomes healthy fails `pulumi up`: every service waits for steady state
+(`wait_for_steady_state`, "like `aws ecs wait services-stable`", pulumi-aws ecs.Service) within a bounded
+create/update timeout (DEPLOY_TIMEOUT). On a first deploy a task that cannot pull its image or never passes its
+health check keeps the service below its desired count until that timeout fails the update. On a later update the
+circuit breaker may roll back first, and the provider then reports success (pulumi/pulumi-aws#4487): the release gate
+after `pulumi up` is `python -m ops.verify --only 'ecs.*'`, which fails unless each service runs the task definition
+this update registered (docs/runbooks/deploy.md). `aws ecs wait services-stable` is no gate: it succeeds after a
+rollback (its criterion is one deployment with running == desired,
+https://docs.aws.amazon.com/cli/latest/reference/ecs/wait/services-stable.html).
 """
 
 from __future__ import annotations
@@ -16,8 +26,44 @@ import pulumi_aws as aws
 from components.base import named_tags
 from components.cluster import Cluster
 from components.connections import Connections
+from components.constants import FARGATE_PLATFORM_VERSION, HEALTH_CHECK_PATH
 from components.settings import Rules, require_valid, section, setting
-from components.task import FargateTask, FargateTaskArgs, TaskSize
+from components.task import FargateTask, FargateTaskArgs, HealthCheck, HealthCheckTool, TaskSize, health_check_command
+
+DEPLOY_TIMEOUT = "30m"
+"""Create/update timeout of every service, i.e. how long `pulumi up` waits for steady state before failing. Worst
+healthy case: image pull (~1 min) + start period 40 s + ALB healthy threshold 2 x 30 s, per wave, plus draining the
+old tasks for up to the deregistration delay (300 s); a failing first deploy needs the circuit breaker's 3 failed
+tasks x ~4 min. 30 minutes covers both with margin and still fails a stuck deploy the same half hour."""
+SERVICE_CONNECT_IDLE_MARGIN_SECONDS = 60
+"""How much longer a Service Connect hop keeps an idle connection than the edge in front of it: the edge, never an
+inner hop, decides when a quiet stream ends (an inner hop closing first turns into a 502 at the ALB)."""
+
+
+@dataclass(frozen=True)
+class ServiceConnectTimeout:
+    """Envoy's timeouts on a Service Connect server (API_TimeoutConfiguration,
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_TimeoutConfiguration.html). Unset, HTTP gets a
+    15 s per-request and a 5 min idle timeout: a streamed AI answer is cut after 15 s."""
+
+    per_request_seconds: int
+    """Time for the upstream to send a complete response; 0 disables the limit (streams end when they end)."""
+    idle_seconds: int
+    """Time a connection may stay idle; "If idleTimeout is set to a time that is less than perRequestTimeout, the
+    connection will close when the idleTimeout is reached" (same page)."""
+
+    @staticmethod
+    def behind_edge(edge_timeout_seconds: int, per_request_seconds: int = 0) -> ServiceConnectTimeout:
+        """Timeouts no shorter than the edge in front: per-request 0 or as given (callers check it covers the edge),
+        idle the edge's idle timeout plus SERVICE_CONNECT_IDLE_MARGIN_SECONDS."""
+        return ServiceConnectTimeout(per_request_seconds=per_request_seconds,
+                                     idle_seconds=edge_timeout_seconds + SERVICE_CONNECT_IDLE_MARGIN_SECONDS)
+
+    def covers(self, edge_timeout_seconds: int) -> bool:
+        """No shorter than the edge: per-request 0 (off) or >= the edge's timeout, and idle >= it (0 = off)."""
+        per_request_ok = self.per_request_seconds == 0 or self.per_request_seconds >= edge_timeout_seconds
+        idle_ok = self.idle_seconds == 0 or self.idle_seconds >= edge_timeout_seconds
+        return per_request_ok and idle_ok
 
 
 @dataclass(frozen=True)
@@ -36,6 +82,12 @@ class LoadBalancerAttachment:
     """Seconds ECS ignores failing ALB health checks after a task starts; default 60 (> the 40 s start period)."""
 
 
+def _check_health_path(value: str) -> str | None:
+    if not value or (value.startswith("/") and " " not in value):
+        return None
+    return "must be empty or an absolute path such as /api/health"
+
+
 @dataclass(frozen=True, kw_only=True)
 class ServiceSettings:
     """The configurable part of one service: task size and task counts. Keys are prefixed with the service (webCpu,
@@ -47,11 +99,26 @@ class ServiceSettings:
         minimum=1, maximum=100)
     max_count: int = setting(
         "maxCount", 1, "Autoscaling maximum of {title} tasks (at least {prefix}DesiredCount).", minimum=1, maximum=100)
+    health_check_tool: HealthCheckTool = setting(
+        "healthCheckTool", "node", "Binary the {title} container health check runs inside the image: node, python, "
+        "wget or curl. ECS runs the command in the container, so it must exist there (node:20-alpine has node and "
+        "wget, no curl).")
+    health_check_path: str = setting(
+        "healthCheckPath", HEALTH_CHECK_PATH, "HTTP path the {title} health check GETs on 127.0.0.1 (2xx/3xx = "
+        "healthy; keep it a liveness check without database calls), or \"\" for a TCP connect to the port (node or "
+        "python only).", check=_check_health_path)
 
     def validate(self, rules: Rules) -> None:
         if self.max_count < self.desired_count:
             rules.problem("max_count", f"must be at least {rules.key('desired_count')} ({self.desired_count})",
                           also=["desired_count"])
+        if not self.health_check_path and self.health_check_tool in ("wget", "curl"):
+            rules.problem("health_check_path", f"must be an HTTP path with {rules.key('health_check_tool')} "
+                          f"{self.health_check_tool} (a TCP check needs node or python)", also=["health_check_tool"])
+
+    def health_check(self, port: int) -> HealthCheck:
+        """The container health check for a service listening on `port`, with the seed's timings."""
+        return HealthCheck(health_check_command(self.health_check_tool, port, self.health_check_path))
 
 
 @dataclass(frozen=True)
@@ -69,6 +136,14 @@ class FargateServiceArgs:
     service_connect_server: bool = False
     """Publish the container port in the namespace as http://<container name>:<port> (ai). Default false: a client
     only (web), which can call servers but is not reachable through Service Connect itself."""
+    service_connect_timeout: ServiceConnectTimeout | None = None
+    """Envoy timeouts of a Service Connect server; required with service_connect_server (AWS's 15 s per-request
+    default cuts streamed answers): ServiceConnectTimeout.behind_edge(<edge timeout>)."""
+    upstreams: Sequence[FargateService] = ()
+    """Service Connect servers this service calls (web: ai). Its ECS service is created after theirs: "Existing tasks
+    can't resolve and connect to the new endpoint. Only new tasks ... that start running after this deployment can
+    resolve and connect to this endpoint." (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/
+    service-connect-concepts-deploy.html). Default none."""
     load_balancer: LoadBalancerAttachment | None = None
     """ALB target group to register in; default none (internal service)."""
     cpu_target_percent: int = 60
@@ -84,6 +159,12 @@ class FargateServiceArgs:
         require_valid(self.settings)
         if self.service_connect_server and self.task.container.port is None:
             raise ValueError(f"{self.task.container.name}: a Service Connect server needs a container port")
+        if self.service_connect_server and self.service_connect_timeout is None:
+            raise ValueError(f"{self.task.container.name}: a Service Connect server needs service_connect_timeout "
+                             "(the 15 s per-request default cuts streamed responses)")
+        for upstream in self.upstreams:
+            if not upstream._args.service_connect_server:
+                raise ValueError(f"{upstream._name} is not a Service Connect server: nothing to call")
 
 
 class FargateService(pulumi.ComponentResource):
@@ -110,6 +191,10 @@ class FargateService(pulumi.ComponentResource):
                 discovery_name=container.name,
                 client_alias=[aws.ecs.ServiceServiceConnectConfigurationServiceClientAliasArgs(
                     port=container.port or 0, dns_name=container.name)],
+                timeout=aws.ecs.ServiceServiceConnectConfigurationServiceTimeoutArgs(
+                    per_request_timeout_seconds=args.service_connect_timeout.per_request_seconds,
+                    idle_timeout_seconds=args.service_connect_timeout.idle_seconds,
+                ) if args.service_connect_timeout else None,
             )] if args.service_connect_server else None,
             # The Service Connect proxy logs next to the app, under its own stream prefix.
             log_configuration=aws.ecs.ServiceServiceConnectConfigurationLogConfigurationArgs(
@@ -126,7 +211,7 @@ class FargateService(pulumi.ComponentResource):
             task_definition=self.task.task_definition.arn,
             desired_count=args.settings.desired_count,
             capacity_provider_strategies=args.cluster.capacity_provider_strategy,
-            platform_version="LATEST",
+            platform_version=FARGATE_PLATFORM_VERSION,  # explicit: Spot runs ARM64 only on 1.4.0+
             network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
                 subnets=list(args.subnet_ids),
                 security_groups=[self.task.security_group.id],
@@ -144,11 +229,9 @@ class FargateService(pulumi.ComponentResource):
             propagate_tags="SERVICE",
             enable_ecs_managed_tags=True,
             enable_execute_command=args.task.enable_execute_command,
-            # `pulumi up` returns once ECS accepted the deployment. The circuit breaker owns success or rollback;
-            # waiting here would hold the update (and its state lock) for up to the deployment's full duration and
-            # fail a first deploy whose image or migrations are not in place yet. CI waits with
-            # `aws ecs wait services-stable` when it needs to.
-            wait_for_steady_state=False,
+            # A deployment whose tasks never become healthy fails `pulumi up` (bounded by DEPLOY_TIMEOUT) instead of
+            # reporting success with nothing running; see the module docstring for rollbacks.
+            wait_for_steady_state=True,
             tags=named_tags(args.tags, f"{args.task.name_prefix}-{name}"),
             opts=pulumi.ResourceOptions(
                 parent=self,
@@ -158,7 +241,9 @@ class FargateService(pulumi.ComponentResource):
                 # The capacity providers must be associated first; the execution policy must outlive the service,
                 # or its tasks cannot stop cleanly on delete (the service hangs in DRAINING).
                 depends_on=[args.cluster.capacity_providers, self.task.execution_policy,
-                            *(lb.depends_on if lb else ())],
+                            *(lb.depends_on if lb else ()), *(upstream.service for upstream in args.upstreams)],
+                custom_timeouts=pulumi.CustomTimeouts(create=DEPLOY_TIMEOUT, update=DEPLOY_TIMEOUT,
+                                                      delete=DEPLOY_TIMEOUT),
             ),
         )
         self.scaling_target = self._autoscaling()
@@ -179,11 +264,18 @@ class FargateService(pulumi.ComponentResource):
         return self._args.task.container.port
 
     @property
-    def url(self) -> str:
-        """The Service Connect URL clients in the namespace use, e.g. http://ai:8000."""
+    def url(self) -> pulumi.Output[str]:
+        """The Service Connect URL clients in the namespace use, e.g. http://ai:8000. An Output of the service, so
+        whatever embeds it (a client's task definition) is created after the endpoint exists."""
         if not self._args.service_connect_server:
             raise ValueError(f"{self._name} is not a Service Connect server")
-        return f"http://{self._args.task.container.name}:{self.port}"
+        url = f"http://{self._args.task.container.name}:{self.port}"
+        return self.service.name.apply(lambda _: url)
+
+    @property
+    def task_definition_arn(self) -> pulumi.Output[str]:
+        """The task definition this update deploys (the release gate compares the running service against it)."""
+        return self.task.task_definition.arn
 
     @property
     def connections(self) -> Connections:

@@ -6,9 +6,14 @@ container it defines:
 * runs as the image's unprivileged user (the seed's uid/gid 1001), never root, never privileged, with every Linux
   capability dropped and an init process (tini) reaping zombies and forwarding SIGTERM;
 * has a read-only root filesystem; the paths the app must write (`/tmp`, Next.js' `.next/cache`) are task-local
-  scratch volumes. Fargate creates those root-owned 0755 unless the image declares them: the app's Dockerfile must
-  `mkdir` + `chown 1001:1001` each path and list it in `VOLUME` (ECS then copies the image's directory, ownership
-  included, into the volume);
+  scratch volumes. Fargate mounts each as an empty root-owned (0755) directory unless the image declares the path as
+  a VOLUME, in which case ECS copies the image's directory, ownership included, into it (ECS "Use bind mounts",
+  https://docs.aws.amazon.com/AmazonECS/latest/developerguide/bind-mounts.html). So a non-root task can write them
+  only if (a) the image this repository builds owns and declares each path — checked from its Dockerfile when the
+  task is defined (components/dockerfile.py) — or (b) for an image built elsewhere, whose Dockerfile we cannot see, a
+  non-essential init container `<name>-volume-init` runs first as root with only CAP_CHOWN, no secrets and a
+  read-only root filesystem, and `chown`s the empty volumes to the task's uid; the app container starts only after
+  it exited 0 (`dependsOn` SUCCESS, Fargate platform 1.3.0+, https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDependency.html);
 * gets configuration through `environment` and every secret through `secrets` (Secrets Manager ARNs resolved by the
   ECS agent at start), so no secret value is ever part of the task definition;
 * logs with awslogs to a CMK-encrypted group in non-blocking mode (a slow CloudWatch never stalls the app).
@@ -23,15 +28,27 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 import pulumi
 import pulumi_aws as aws
 
 from components.base import AwsContext, SecretRef, assume_role_policy, named_tags, policy_json
 from components.connections import Connections
-from components.constants import HEALTH_CHECK_PATH, LOG_RETENTION_DAYS, NON_ROOT_USER, PROJECT
+from components.constants import FARGATE_PLATFORM_VERSION, LOG_RETENTION_DAYS, NON_ROOT_USER, PROJECT
+from components.dockerfile import scratch_problems
 from components.settings import Rules, require_valid, setting
+
+DOCKER_DEFAULT_CAPABILITIES = ("AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
+                               "NET_BIND_SERVICE", "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT")
+"""The capabilities a container gets unless dropped (Docker's default set). On Fargate none can be added back except
+SYS_PTRACE (API_KernelCapabilities), so the init container keeps CHOWN by dropping every other one by name."""
+VOLUME_INIT_SUFFIX = "-volume-init"
+"""Name suffix of the scratch-volume init container (the policy pack's one, narrow, non-root exemption)."""
+EPHEMERAL_STORAGE_GIB = (21, 200)
+"""Fargate task ephemeral storage when set: 21-200 GiB; unset is the platform's 20 GiB
+(https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-storage.html)."""
 
 # Fargate task sizes: CPU units -> (smallest, largest, step) memory in MiB (ECS developer guide, "Task size").
 FARGATE_SIZES: dict[int, tuple[int, int, int]] = {
@@ -64,6 +81,59 @@ class TaskSize:
                           f"memory {', '.join(map(str, allowed))} MiB", also=["cpu"])
 
 @dataclass(frozen=True)
+class HealthCheck:
+    """A container health check: ECS runs `command` inside the container ("The Amazon ECS container agent only
+    monitors and reports on the health checks specified in the task definition", API_HealthCheck), so its binary
+    must exist in the image; an unhealthy service task is stopped and replaced. Timings default to the seed's
+    (HEALTH_CHECK_INTERVAL=30s, _TIMEOUT=10s, _RETRIES=3, compose start_period 40s)."""
+
+    command: tuple[str, ...]
+    """Exec form, e.g. ("CMD", "node", "-e", "..."): no shell needed in the image."""
+    interval: int = 30
+    timeout: int = 10
+    retries: int = 3
+    start_period: int = 40
+
+    def __post_init__(self) -> None:
+        if not self.command or self.command[0] not in ("CMD", "CMD-SHELL"):
+            raise ValueError(f"health check command must start with CMD or CMD-SHELL: {self.command}")
+        # ECS limits (API_HealthCheck): interval 5-300, timeout 2-60, retries 1-10, startPeriod 0-300.
+        if not (5 <= self.interval <= 300 and 2 <= self.timeout <= 60 and 1 <= self.retries <= 10
+                and 0 <= self.start_period <= 300) or self.timeout >= self.interval:
+            raise ValueError(f"health check timings outside ECS limits or timeout >= interval: {self}")
+
+    def definition(self) -> dict[str, Any]:
+        return {"command": list(self.command), "interval": self.interval, "timeout": self.timeout,
+                "retries": self.retries, "startPeriod": self.start_period}
+
+
+HealthCheckTool = Literal["node", "python", "wget", "curl"]
+
+
+def health_check_command(tool: HealthCheckTool, port: int, path: str, timeout_seconds: int = 5) -> tuple[str, ...]:
+    """A liveness probe with a binary the image has: GET http://127.0.0.1:<port><path> expecting 2xx/3xx, or with an
+    empty path just a TCP connect to the port. 127.0.0.1, not localhost: Node 17+ may resolve localhost to ::1 while
+    the app listens on 0.0.0.0. node:20-alpine (the seed's runner) has node and busybox wget but no curl."""
+    url = f"http://127.0.0.1:{port}{path}"
+    if tool == "node":
+        probe = (f"fetch('{url}',{{signal:AbortSignal.timeout({timeout_seconds * 1000})}})"
+                 ".then(r=>process.exit(r.status<400?0:1),()=>process.exit(1))" if path else
+                 f"require('net').connect({port},'127.0.0.1').on('connect',()=>process.exit(0))"
+                 ".on('error',()=>process.exit(1))")
+        return ("CMD", "node", "-e", probe)
+    if tool == "python":
+        probe = (f"import sys,urllib.request as u; sys.exit(0 if u.urlopen('{url}',timeout={timeout_seconds}).status"
+                 "<400 else 1)" if path else
+                 f"import socket; socket.create_connection(('127.0.0.1',{port}),{timeout_seconds}).close()")
+        return ("CMD", "python", "-c", probe)
+    if not path:
+        raise ValueError(f"the {tool} health check needs an HTTP path (a TCP check needs node or python)")
+    if tool == "wget":
+        return ("CMD", "wget", "-q", "-O", "/dev/null", "-T", str(timeout_seconds), url)
+    return ("CMD", "curl", "-fsS", "-o", "/dev/null", "-m", str(timeout_seconds), url)
+
+
+@dataclass(frozen=True)
 class ContainerSpec:
     """The one container of a task."""
 
@@ -81,8 +151,8 @@ class ContainerSpec:
     """Writable task-local directories on the otherwise read-only root filesystem. Default /tmp."""
     command: tuple[str, ...] = ()
     """Overrides the image's CMD (one-off tasks); default: the image's."""
-    health_check: bool = True
-    """The seed's `curl -f http://localhost:<port>/api/health` check (needs `port` and curl in the image)."""
+    health_check: HealthCheck | None = None
+    """Container health check (a command the image can run); default none (one-off and batch tasks)."""
     stop_timeout: int = 30
     """Seconds between SIGTERM and SIGKILL (2-120 on Fargate); default 30 to finish in-flight requests."""
 
@@ -90,8 +160,8 @@ class ContainerSpec:
         overlap = set(self.environment) & set(self.secrets)
         if overlap:
             raise ValueError(f"{self.name}: {sorted(overlap)} are both environment and secrets")
-        if self.health_check and self.port is None:
-            raise ValueError(f"{self.name}: a health check needs a port")
+        if self.name.endswith(VOLUME_INIT_SUFFIX):
+            raise ValueError(f"{self.name}: the suffix {VOLUME_INIT_SUFFIX} is reserved for the init container")
         if not 2 <= self.stop_timeout <= 120:
             raise ValueError(f"{self.name}: stop_timeout must be 2-120 seconds on Fargate")
 
@@ -124,11 +194,31 @@ class FargateTaskArgs:
     """IAM statements of the task role: what the application itself calls on AWS; default none."""
     enable_execute_command: bool = False
     """ECS Exec (a shell into running tasks): off by default; on adds the SSM channel permissions to the task role."""
+    image_build_context: str = ""
+    """The Dockerfile's directory (relative to the project) when this repository builds the image: its VOLUME and
+    ownership lines are checked against the scratch paths when the task is defined. Default "": an image built
+    elsewhere, whose scratch paths a root `chown` init container prepares (see the module docstring)."""
+    ephemeral_storage_gib: int = 20
+    """Task ephemeral storage (the scratch volumes live on it): 20 (the Fargate default, not sent) or 21-200 GiB."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for every taggable child."""
 
     def __post_init__(self) -> None:
         require_valid(self.size)
+        low, high = EPHEMERAL_STORAGE_GIB
+        if self.ephemeral_storage_gib != 20 and not low <= self.ephemeral_storage_gib <= high:
+            raise ValueError(f"{self.container.name}: ephemeral_storage_gib must be 20 (default) or {low}-{high}")
+        if self.image_build_context and self.container.scratch_paths:
+            problems = scratch_problems(Path(self.image_build_context) / "Dockerfile", self.container.scratch_paths,
+                                        NON_ROOT_USER, task=self.container.name,
+                                        shown_as=f"{self.image_build_context.rstrip('/')}/Dockerfile")
+            if problems:
+                raise ValueError("\n".join(problems))
+
+    @property
+    def prepares_scratch_volumes(self) -> bool:
+        """Whether an init container must chown the scratch volumes (an image this repository does not build)."""
+        return bool(self.container.scratch_paths) and not self.image_build_context
 
 
 class FargateTask(pulumi.ComponentResource):
@@ -233,7 +323,9 @@ class FargateTask(pulumi.ComponentResource):
             execution_role_arn=self.execution_role.arn,
             task_role_arn=self.task_role.arn,
             volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=_volume_name(path)) for path in container.scratch_paths],
-            container_definitions=pulumi.Output.json_dumps([self._container_definition()]),
+            ephemeral_storage=aws.ecs.TaskDefinitionEphemeralStorageArgs(size_in_gib=args.ephemeral_storage_gib)
+            if args.ephemeral_storage_gib != 20 else None,
+            container_definitions=pulumi.Output.json_dumps(self._container_definitions()),
             tags=self._tags("task"),
             opts=child,
         )
@@ -251,16 +343,27 @@ class FargateTask(pulumi.ComponentResource):
     def run_task_command(self, cluster_name: pulumi.Input[str],
                          subnet_ids: Sequence[pulumi.Input[str]]) -> pulumi.Output[str]:
         """The `aws ecs run-task` command that starts this task once (CI runs the migration with it) in private
-        subnets with its own security group, printing the task ARN. The cluster's default capacity provider
-        strategy applies (no --launch-type)."""
+        subnets with its own security group, printing the task ARN. On-demand FARGATE, never the cluster's Spot
+        default (a reclaim mid-migration is avoidable risk), on the pinned platform version."""
         return pulumi.Output.all(
             cluster=cluster_name, task=self.task_definition.arn, subnets=list(subnet_ids), group=self.security_group.id,
         ).apply(lambda o: (
             f"aws ecs run-task --cluster {o['cluster']} --task-definition {o['task']} "
+            f"--capacity-provider-strategy capacityProvider=FARGATE,weight=1 "
+            f"--platform-version {FARGATE_PLATFORM_VERSION} "
             "--network-configuration 'awsvpcConfiguration={subnets=[" + ",".join(o["subnets"]) + "],"
             f"securityGroups=[{o['group']}],assignPublicIp=DISABLED}}' --started-by pulumi-{self._name} "
             "--query 'tasks[0].taskArn' --output text"
         ))
+
+    @property
+    def container_name(self) -> str:
+        return self._args.container.name
+
+    @property
+    def prepares_scratch_volumes(self) -> bool:
+        """True when a root `chown` init container prepares the scratch volumes (image built elsewhere)."""
+        return self._args.prepares_scratch_volumes
 
     # --- parts --------------------------------------------------------------------------------------------------
 
@@ -289,6 +392,52 @@ class FargateTask(pulumi.ComponentResource):
                     statements.append(statement)
         return statements
 
+    def _container_definitions(self) -> list[dict[str, Any]]:
+        app = self._container_definition()
+        if not self._args.prepares_scratch_volumes:
+            return [app]
+        init = self._volume_init_definition()
+        app["dependsOn"] = [{"containerName": init["name"], "condition": "SUCCESS"}]
+        return [init, app]
+
+    def _log_configuration(self, stream_prefix: str) -> dict[str, Any]:
+        return {
+            "logDriver": "awslogs",
+            "options": {
+                "awslogs-group": self.log_group.name,
+                "awslogs-region": self._args.context.region,
+                "awslogs-stream-prefix": stream_prefix,
+                # Never block the app on CloudWatch; buffer up to 25 MiB and drop beyond that.
+                "mode": "non-blocking",
+                "max-buffer-size": "25m",
+            },
+        }
+
+    def _mount_points(self) -> list[dict[str, Any]]:
+        return [{"sourceVolume": _volume_name(path), "containerPath": path, "readOnly": False}
+                for path in self._args.container.scratch_paths]
+
+    def _volume_init_definition(self) -> dict[str, Any]:
+        """Root, CAP_CHOWN only, no secrets, no ports, read-only root filesystem: `chown <uid:gid> <scratch paths>`
+        on the empty task volumes, then exit 0. The image's entrypoint is bypassed (entryPoint chown)."""
+        container = self._args.container
+        return {
+            "name": f"{container.name}{VOLUME_INIT_SUFFIX}",
+            "image": container.image,
+            "essential": False,
+            "user": "0",
+            "entryPoint": ["chown"],
+            "command": [NON_ROOT_USER, *container.scratch_paths],
+            "readonlyRootFilesystem": True,
+            "privileged": False,
+            "linuxParameters": {"capabilities": {
+                "add": [], "drop": [c for c in DOCKER_DEFAULT_CAPABILITIES if c != "CHOWN"]}},
+            "environment": [],
+            "secrets": [],
+            "mountPoints": self._mount_points(),
+            "logConfiguration": self._log_configuration(f"{self._args.log_stream_prefix or container.name}-init"),
+        }
+
     def _container_definition(self) -> dict[str, Any]:
         args = self._args
         container = args.container
@@ -302,29 +451,15 @@ class FargateTask(pulumi.ComponentResource):
             "linuxParameters": {"capabilities": {"add": [], "drop": ["ALL"]}, "initProcessEnabled": True},
             "environment": [{"name": k, "value": container.environment[k]} for k in sorted(container.environment)],
             "secrets": [{"name": k, "valueFrom": container.secrets[k].arn} for k in sorted(container.secrets)],
-            "mountPoints": [{"sourceVolume": _volume_name(path), "containerPath": path, "readOnly": False}
-                            for path in container.scratch_paths],
+            "mountPoints": self._mount_points(),
             "stopTimeout": container.stop_timeout,
-            "logConfiguration": {
-                "logDriver": "awslogs",
-                "options": {
-                    "awslogs-group": self.log_group.name,
-                    "awslogs-region": args.context.region,
-                    "awslogs-stream-prefix": args.log_stream_prefix or container.name,
-                    # Never block the app on CloudWatch; buffer up to 25 MiB and drop beyond that.
-                    "mode": "non-blocking",
-                    "max-buffer-size": "25m",
-                },
-            },
+            "logConfiguration": self._log_configuration(args.log_stream_prefix or container.name),
         }
         if container.port is not None:
             definition["portMappings"] = [{"name": "http", "containerPort": container.port, "protocol": "tcp",
                                            "appProtocol": "http"}]
-        if container.health_check:
-            definition["healthCheck"] = {
-                "command": ["CMD-SHELL", f"curl -f http://localhost:{container.port}{HEALTH_CHECK_PATH} || exit 1"],
-                "interval": 30, "timeout": 10, "retries": 3, "startPeriod": 40,
-            }
+        if container.health_check is not None:
+            definition["healthCheck"] = container.health_check.definition()
         if container.command:
             definition["command"] = list(container.command)
         return definition

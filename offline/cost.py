@@ -21,6 +21,7 @@ Targets: prod overhead <= 25% of capacity; dev total <= $150/month.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import textwrap
 from collections import defaultdict
@@ -60,6 +61,8 @@ class Assumptions:
     """GB of images kept per ECR repository (the lifecycle policy bounds it)."""
     kms_10k_requests_per_key: float
     """KMS API requests per key, in tens of thousands (S3 bucket keys and RDS/ElastiCache data keys keep it low)."""
+    scheduled_task_hours_per_run: float = 0.25
+    """How long one run of a scheduled Fargate task (the pg_dump backup) lasts, in hours."""
     log_gb_by_name: tuple[tuple[str, float], ...] = ()
     """GB ingested by log groups whose name (resource or group name) contains the text; the first match wins."""
 
@@ -67,15 +70,15 @@ class Assumptions:
 ASSUMPTIONS: dict[str, Assumptions] = {
     "dev": Assumptions(nat_gb_per_gateway=20, interface_endpoint_gb_per_endpoint=2, alb_average_lcu=0.5,
                        waf_million_requests=0.5, log_gb_per_group=1, s3_gb_per_bucket=5, ecr_gb_per_repository=2,
-                       kms_10k_requests_per_key=1,
+                       kms_10k_requests_per_key=1, scheduled_task_hours_per_run=0.1,
                        log_gb_by_name=(("flow-logs", 2), ("upgrade", 0.01), ("postgresql", 0.5), ("waf", 0.5))),
     "staging": Assumptions(nat_gb_per_gateway=30, interface_endpoint_gb_per_endpoint=5, alb_average_lcu=1,
                            waf_million_requests=2, log_gb_per_group=3, s3_gb_per_bucket=20, ecr_gb_per_repository=5,
-                           kms_10k_requests_per_key=3,
+                           kms_10k_requests_per_key=3, scheduled_task_hours_per_run=0.2,
                            log_gb_by_name=(("flow-logs", 5), ("upgrade", 0.01), ("postgresql", 1), ("waf", 2))),
     "prod": Assumptions(nat_gb_per_gateway=100, interface_endpoint_gb_per_endpoint=20, alb_average_lcu=5,
                         waf_million_requests=30, log_gb_per_group=20, s3_gb_per_bucket=200, ecr_gb_per_repository=10,
-                        kms_10k_requests_per_key=20,
+                        kms_10k_requests_per_key=20, scheduled_task_hours_per_run=0.5,
                         log_gb_by_name=(("flow-logs", 30), ("upgrade", 0.01), ("postgresql", 5), ("waf", 10))),
 }
 
@@ -125,7 +128,7 @@ FREE_TYPES = frozenset({
     "aws:sns/topic:Topic", "aws:sns/topicSubscription:TopicSubscription", "aws:sns/topicPolicy:TopicPolicy",
     "aws:cloudwatch/logResourcePolicy:LogResourcePolicy",
     "aws:cloudwatch/eventRule:EventRule", "aws:cloudwatch/eventTarget:EventTarget",
-    "aws:scheduler/schedule:Schedule", "aws:scheduler/scheduleGroup:ScheduleGroup",
+    "aws:scheduler/scheduleGroup:ScheduleGroup",
     "aws:cloudwatch/logMetricFilter:LogMetricFilter", "aws:cloudwatch/logStream:LogStream",
     "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter",
     "aws:iam/instanceProfile:InstanceProfile", "aws:iam/policyAttachment:PolicyAttachment",
@@ -240,6 +243,7 @@ class _Pricer:
             "aws:cloudwatch/logGroup:LogGroup": self.log_group,
             "aws:ecr/repository:Repository": self.ecr_repository,
             "aws:route53/zone:Zone": self.route53_zone,
+            "aws:scheduler/schedule:Schedule": self.scheduled_task,
         }
 
     def add(self, r: Resource, category: Category, what: str, usd: float, assumed: bool = False) -> None:
@@ -272,6 +276,30 @@ class _Pricer:
                  desired * vcpu * vcpu_usd * self.hours)
         self.add(r, CAPACITY, f"{desired} tasks × {_n(memory_gb)} GB × {self.hours} h × ${gb_usd:g}",
                  desired * memory_gb * gb_usd * self.hours)
+
+    def scheduled_task(self, r: Resource) -> None:
+        """A schedule that runs a Fargate task: runs per month x assumed duration x the task's size (usage), plus its
+        ephemeral storage beyond the free 20 GiB. A schedule with any other target costs nothing here."""
+        ecs = (r.plain("target") or {}).get("ecsParameters")
+        if not ecs:
+            return
+        runs = _runs_per_month(str(r.plain("scheduleExpression") or ""), self.hours)
+        task = next((t for t in self.run.of_type("aws:ecs/taskDefinition:TaskDefinition")
+                     if t.urn in r.property_dependencies.get("target", [])), None)
+        if task is None or runs is None:
+            raise NotPricedError("its task definition or schedule expression is not readable")
+        hours = runs * self.a.scheduled_task_hours_per_run
+        arch = "arm64" if str((task.plain("runtimePlatform") or {}).get("cpuArchitecture", "")).upper() == "ARM64" \
+            else "x86_64"
+        vcpu, gb = float(task.plain("cpu")) / 1024, float(task.plain("memory")) / 1024
+        compute = vcpu * self.table.usd(f"fargate.vcpu_hour.{arch}") + gb * self.table.usd(f"fargate.gb_hour.{arch}")
+        self.add(r, USAGE, f"assumed {_n(runs)} runs × {_n(self.a.scheduled_task_hours_per_run)} h × "
+                 f"({_n(vcpu)} vCPU + {_n(gb)} GB {arch})", hours * compute, assumed=True)
+        extra = max(0, int((task.plain("ephemeralStorage") or {}).get("sizeInGib") or 20) - 20)
+        if extra:
+            usd = self.table.usd("fargate.ephemeral_gb_hour")
+            self.add(r, USAGE, f"assumed {_n(hours)} h × {extra} GB ephemeral storage beyond 20 × ${usd:g}",
+                     hours * extra * usd, assumed=True)
 
     def _task_definition(self, service: Resource) -> Resource | None:
         urns = set(service.property_dependencies.get("taskDefinition", []))
@@ -456,6 +484,18 @@ class NotPricedError(Exception):
     """A resource of a priced type whose particular configuration the table cannot price (e.g. an unlisted class)."""
 
 
+def _runs_per_month(expression: str, hours_per_month: float) -> float | None:
+    """Runs per month of an EventBridge Scheduler expression: rate(N minutes|hours|days); a cron runs daily at least
+    (assumed); at(...) once."""
+    match = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", expression.strip())
+    if match:
+        per_hour = {"minute": 60.0, "hour": 1.0, "day": 1 / 24}[match.group(2).rstrip("s")]
+        return hours_per_month * per_hour / int(match.group(1))
+    if expression.startswith("cron("):
+        return hours_per_month / 24
+    return 1.0 if expression.startswith("at(") else None
+
+
 def _n(value: float) -> str:
     return f"{value:g}"
 
@@ -497,7 +537,7 @@ def render(report: CostReport, *, detail: bool = True) -> list[str]:
         f"  capacity (compute & data) {_money(report.capacity):>12}",
         f"  overhead (platform)       {_money(report.overhead):>12}"
         + (f"   = {ratio:.0%} of capacity" if ratio is not None else "   (no capacity declared)"),
-        f"  usage (logs, assumed)     {_money(report.total(USAGE)):>12}   (grows with traffic; not in the ratio)",
+        f"  usage (logs, runs; assumed){_money(report.total(USAGE)):>12}   (grows with traffic; not in the ratio)",
     ]
     for target, met, detail_text in report.checks():
         status = {True: "ok", False: "EXCEEDED", None: "n/a"}[met]

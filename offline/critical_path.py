@@ -15,10 +15,11 @@ Unlimited parallelism is assumed (Pulumi's default is effectively unbounded for 
 throttling and retries are ignored.
 
 Design target (what the guide's "replicas never hold up the app" means in minutes): the app's secrets and services
-are ready when the RDS primary is, and the replicas are off their path. The rule: the whole deploy must not take
-longer than the chain it cannot avoid — the longest chain made *only* of RDS instances (a primary, then the
-replicas that copy it; or, with no database, the single slowest resource), or the primary then an ECS service when
-that is longer (the services need the writer's endpoint in DATABASE_URL) — plus SLACK_MINUTES for the
+are ready when the data endpoints they embed are, and the replicas are off their path. The rule: the whole deploy
+must not take longer than the chain it cannot avoid — the longest chain made *only* of RDS instances (a primary,
+then the replicas that copy it; or, with no database, the single slowest resource), or, when that is longer, a data
+endpoint the services' secrets embed (the RDS primary, the Redis group) then the services in Service Connect order
+(a client after the servers it calls; every service waits for steady state) — plus SLACK_MINUTES for the
 seconds-long resources ahead of it. Anything that finishes after that bound is an offender, reported with the slow
 resource it waits for; the milestones (primary, app secrets, services, last replica) show the target directly.
 """
@@ -273,13 +274,9 @@ def analyse(run: StackRun) -> CriticalPath:
     last = max(steps.values(), key=lambda s: (s.finish, s.timing.minutes), default=None)
     chain = chain_to(last)
     unavoidable = _unavoidable_chain(steps, waits)
-    services = [s for s in steps.values() if s.resource.type == "aws:ecs/service:Service"]
-    if unavoidable and services and unavoidable[0].resource.type == "aws:rds/instance:Instance":
-        # The services truly need the writer's endpoint (DATABASE_URL embeds it), so primary → service is
-        # unavoidable too; with no replicas (dev) it is the longer of the two.
-        via_service = [unavoidable[0], max(services, key=lambda s: s.timing.minutes)]
-        if sum(s.timing.minutes for s in via_service) > sum(s.timing.minutes for s in unavoidable):
-            unavoidable = via_service
+    via_service = _service_chain(steps, waits)
+    if sum(s.timing.minutes for s in via_service) > sum(s.timing.minutes for s in unavoidable):
+        unavoidable = via_service
     bound = sum(s.timing.minutes for s in unavoidable) + SLACK_MINUTES
     result = CriticalPath(stack=run.stack, steps=steps, chain=chain, unavoidable=unavoidable, bound=bound,
                           waits=waits)
@@ -344,6 +341,45 @@ def _unavoidable_chain(steps: dict[str, Step], waits: dict[str, set[str]]) -> li
     return [slowest] if slowest else []
 
 
+DATA_ENDPOINT_TYPES = ("aws:rds/instance:Instance", "aws:elasticache/replicationGroup:ReplicationGroup")
+SERVICE_TYPE = "aws:ecs/service:Service"
+
+
+def _service_chain(steps: dict[str, Step], waits: dict[str, set[str]]) -> list[Step]:
+    """The longest chain the services cannot avoid: a data endpoint their secrets embed (the RDS primary's address in
+    DATABASE_URL, the Redis endpoint in REDIS_URL), then the services in Service Connect order — a client after the
+    servers it calls, because a task resolves only endpoints that existed when it started (ECS developer guide,
+    service-connect-concepts-deploy). Each service waits for steady state, so this chain is real; [] without one."""
+    closure: dict[str, set[str]] = {}
+
+    def before(urn: str) -> set[str]:
+        if urn not in closure:
+            found: set[str] = set()
+            for direct in waits[urn]:
+                found.add(direct)
+                found |= before(direct)
+            closure[urn] = found
+        return closure[urn]
+
+    best: dict[str, list[Step]] = {}
+
+    def longest(urn: str) -> list[Step]:
+        if urn not in best:
+            options = []
+            for other in before(urn):
+                step = steps[other]
+                if step.resource.type == SERVICE_TYPE:
+                    options.append(longest(other))
+                elif step.resource.type in DATA_ENDPOINT_TYPES and not step.resource.plain("replicateSourceDb"):
+                    options.append([step])
+            prefix = max(options, key=lambda c: sum(s.timing.minutes for s in c), default=[])
+            best[urn] = [*prefix, steps[urn]]
+        return best[urn]
+
+    chains = [longest(urn) for urn, step in steps.items() if step.resource.type == SERVICE_TYPE]
+    return max(chains, key=lambda c: sum(s.timing.minutes for s in c), default=[])
+
+
 def _slowest_before(step: Step, steps: dict[str, Step]) -> Step | None:
     """The slowest resource on the chain leading to `step` (what makes it late); ties: the one done last."""
     slowest: Step | None = None
@@ -363,7 +399,7 @@ def _label(resource: Resource) -> str:
 def rule_text(path: CriticalPath) -> str:
     has_rds = any(s.resource.type == "aws:rds/instance:Instance" for s in path.unavoidable)
     via_service = any(s.resource.type == "aws:ecs/service:Service" for s in path.unavoidable)
-    what = ("the RDS primary then a service that needs its endpoint" if via_service
+    what = ("a data endpoint the services embed, then the services in Service Connect order" if via_service
             else "the RDS chain (primary then replicas)" if has_rds
             else "the slowest single resource (no RDS chain)")
     chain = " → ".join(f"{s.resource.name} {s.timing.minutes:g}" for s in path.unavoidable) or "nothing"

@@ -8,7 +8,7 @@ Writes build/<stack>/architecture.mmd, a Mermaid flowchart: GitHub renders it in
   one box each or one box for all of them. A resource type with no entry is not drawn. Adding a box for a new type
   (RDS Proxy, CloudFront, a Prometheus collector) is one line there; a few types have a DETAILS function for richer
   lines (sizes, counts). ECS task definitions merge into the service or schedule that runs them; one that nothing
-  runs is a one-off task (the migration, run by the deploy).
+  runs is a one-off task (the migration, the restore check: run on demand).
 - **Arrows** come from the resources' wiring: security-group rules (a rule on B's group that allows A's group draws
   A → B with the port; a rule open to the Internet draws the users' entry, through the WAF associated with the
   target), egress to 0.0.0.0/0 through the NAT gateways to the external APIs the tasks hold keys for
@@ -354,8 +354,9 @@ class _Model:
             key = f"task:{task.name}"
             family = str(task.plain("family") or task.name)
             scheduled = bool(owner)
-            what = "scheduled task" if scheduled else "one-off task, run by the deploy"
-            self._box(key, f"{family.rsplit('-', 1)[-1]} task", [_fargate(task), what], "app")
+            what = "scheduled task" if scheduled else "one-off task, run on demand"
+            label = family.split("-", 2)[-1] if family.count("-") >= 2 else family.rsplit("-", 1)[-1]
+            self._box(key, f"{label} task", [_fargate(task), what], "app")
             self.box_of[task.urn] = key
 
     def _replicas(self) -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -209,7 +210,22 @@ def _options(resource: Resource) -> analyzer_pb2.AnalyzerResourceOptions:
         protect=resource.protect, ignoreChanges=resource.ignore_changes,
         deleteBeforeReplace=resource.delete_before_replace, deleteBeforeReplaceDefined=True,
         additionalSecretOutputs=resource.additional_secret_outputs, parent=resource.parent)
+    for operation, duration in resource.custom_timeouts.items():
+        # The engine hands analyzers custom timeouts in seconds (the program wrote Go durations such as "30m").
+        setattr(options.customTimeouts, operation, go_duration_seconds(duration))
     return options
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(h|m|s|ms)")
+
+
+def go_duration_seconds(duration: str) -> float:
+    """Seconds of a Go duration string ("30m", "1h30m", "45s"); 0 for "" or an unreadable value."""
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+    parts = _DURATION_PART.findall(duration or "")
+    if not parts or "".join(f"{n}{u}" for n, u in parts) != duration:
+        return 0.0
+    return sum(float(number) * units[unit] for number, unit in parts)
 
 
 def _violation(diagnostic: Any, default_urn: str) -> Violation:

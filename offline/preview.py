@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from offline import cost, critical_path, diagram
+from offline import cost, critical_path, diagram, runtime_report
 from offline.engine import PROJECT, ROOT, Resource, StackRun, available_stacks, run_stack, unwrap_secrets
 
 BUILD_DIR = ROOT / "build"
@@ -174,7 +174,11 @@ def _main(argv: list[str] | None) -> int:
         for key in run.placeholders:
             print(f"  - {key}")
 
-    inventory = write_inventory(run, args.inventory or directory / "inventory.json")
+    inventory_path = args.inventory or directory / "inventory.json"
+    # What the reboot notice compares with: the previous preview here, or with --set the stack's own preview.
+    baseline = BUILD_DIR / stack / "inventory.json" if overrides else inventory_path
+    previous = runtime_report.previous_parameters(baseline) if baseline.exists() else None
+    inventory = write_inventory(run, inventory_path)
     if run.error is not None:
         from stack_config import ConfigError
 
@@ -191,6 +195,8 @@ def _main(argv: list[str] | None) -> int:
     print(_section("Stack outputs", render_outputs(run)))
     print(_section("Estimated monthly cost", cost.render(cost.estimate(run), detail=False)))
     print(_section("Deploy critical path", critical_path.render(critical_path.analyse(run))))
+    print(_section("Images the tasks pull", runtime_report.render_images(run)))
+    print(_section("Database changes that need a reboot", runtime_report.render_reboots(run, previous)))
     print(f"\nInventory: {_shown(inventory)}")
     if args.diagram:
         written = diagram.write(run, directory)

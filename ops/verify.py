@@ -316,6 +316,16 @@ def check_waf_association(ctx: Context) -> Verdict:
     return passed(f"{acl.get('Name')} associated")
 
 
+def pending_reboot(db: Mapping[str, Any]) -> list[str]:
+    """What waits for this instance's reboot: parameter groups whose static values are not applied yet. RDS applies
+    pending-reboot parameters only "after a reboot without failover" (API_ModifyDBParameterGroup), never by itself."""
+    identifier = db.get("DBInstanceIdentifier", "?")
+    return [f"parameter group {group.get('DBParameterGroupName')} pending-reboot: its static parameters are not in "
+            f"effect until `aws rds reboot-db-instance --db-instance-identifier {identifier}`"
+            for group in db.get("DBParameterGroups") or []
+            if group.get("ParameterApplyStatus") == "pending-reboot"]
+
+
 def check_rds_primary(ctx: Context) -> Verdict:
     identifier = ctx.outputs.text("databaseIdentifier")
     db = ctx.db_instance(identifier)
@@ -338,6 +348,7 @@ def check_rds_primary(ctx: Context) -> Verdict:
             problems.append(f"{label} off (required in prod)")
         else:
             facts.append(f"no {label} ({ctx.outputs.environment})")
+    problems.extend(pending_reboot(db))
     return judge(problems, facts)
 
 
@@ -364,6 +375,7 @@ def check_rds_replicas(ctx: Context) -> Verdict:
             problems.append(f"{identifier} replicates from {source or 'nothing (promoted?)'}, not {primary}")
         if not replica.get("StorageEncrypted"):
             problems.append(f"{identifier} storage not encrypted")
+        problems.extend(pending_reboot(replica))
     return judge(problems, [f"{len(expected)} replicas of {primary} available: {', '.join(expected)}"])
 
 
@@ -396,8 +408,17 @@ def check_redis(ctx: Context) -> Verdict:
 
 
 def check_ecs_service(ctx: Context, output_key: str) -> Verdict:
+    """The service runs its desired count on the task definition *this update deployed*, rollout completed.
+
+    The release gate after `pulumi up`. Not `aws ecs wait services-stable`: its criterion (one deployment, running ==
+    desired; https://docs.aws.amazon.com/cli/latest/reference/ecs/wait/services-stable.html) also holds after the
+    deployment circuit breaker rolled a failed release back, and so does the provider's steady-state wait
+    (pulumi/pulumi-aws#4487). The stack output `<service>TaskDefinitionArn` is what the update registered; a service
+    on any other revision did not take the release."""
     cluster = ctx.outputs.text("clusterName")
     name = ctx.outputs.text(output_key)
+    expected_key = output_key.replace("ServiceName", "TaskDefinitionArn")
+    expected = ctx.outputs.values.get(expected_key)
     response = ctx.client("ecs").describe_services(cluster=cluster, services=[name])
     services = response.get("services", [])
     if not services:
@@ -428,6 +449,9 @@ def check_ecs_service(ctx: Context, output_key: str) -> Verdict:
     if others:
         revisions = ", ".join(f"{d.get('status')} {_revision(d.get('taskDefinition'))}" for d in others)
         problems.append(f"older deployments still live ({revisions})")
+    if isinstance(expected, str) and expected and current != expected:
+        problems.append(f"runs {_revision(current)}, but this update deployed {_revision(expected)}: the release did "
+                        "not take (rolled back by the circuit breaker, or still rolling out)")
     return judge(problems, [f"{name} {running}/{desired} running on {_revision(current)}", "rollout completed"])
 
 

@@ -207,8 +207,13 @@ def test_snapshot_export_role_writes_only_the_exports_prefix(prod: StackRun) -> 
     assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
     document = json.loads(prod.one("aws:iam/rolePolicy:RolePolicy", "storage-snapshot-export").inputs["policy"])
     arn = bucket(prod, "archive").outputs["arn"]
-    resources = sorted(r for s in document["Statement"] for r in s["Resource"])
-    assert resources == sorted([arn, f"{arn}/exports/*"])
+    s3 = [s for s in document["Statement"] if s["Action"][0].startswith("s3:")]
+    assert sorted(r for s in s3 for r in s["Resource"]) == sorted([arn, f"{arn}/exports/*"])
+    # The export writes with the archive bucket's key: exactly AWS's KMS action set, on that key only.
+    (kms,) = [s for s in document["Statement"] if s["Action"][0].startswith("kms:")]
+    assert kms["Action"] == ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*",
+                             "kms:CreateGrant", "kms:DescribeKey", "kms:RetireGrant"]
+    assert kms["Resource"] == [prod.one("aws:kms/key:Key", "keys-backups").outputs["arn"]]
 
 
 def test_capability_statements(tmp_path: Path) -> None:

@@ -305,3 +305,22 @@ def test_price_rules_and_free_types_do_not_overlap() -> None:
     report = cost.CostReport("x", "prod", "", "", cost.ASSUMPTIONS["prod"])
     pricer = cost._Pricer(s.run(), TABLE, cost.ASSUMPTIONS["prod"], report)
     assert not set(pricer.handlers) & cost.FREE_TYPES
+
+
+def test_a_scheduled_fargate_task_costs_its_runs_and_its_extra_ephemeral_storage() -> None:
+    s = SyntheticStack()
+    task = s.add("aws:ecs/taskDefinition:TaskDefinition", "backup", {
+        "cpu": "512", "memory": "1024", "runtimePlatform": {"cpuArchitecture": "ARM64"},
+        "ephemeralStorage": {"sizeInGib": 200}})
+    s.add("aws:scheduler/schedule:Schedule", "backup-schedule", {
+        "scheduleExpression": "rate(6 hours)", "target": {"arn": "c", "ecsParameters": {"taskCount": 1}}},
+        prop_deps={"target": [task]})
+    a = cost.Assumptions(0, 0, 0, 0, 0, 0, 0, 0, scheduled_task_hours_per_run=0.5)
+    report = cost.estimate(s.run(), assumptions=a)
+    runs, hours = 730 / 6, 730 / 6 * 0.5
+    compute = hours * (0.5 * TABLE.usd("fargate.vcpu_hour.arm64") + 1 * TABLE.usd("fargate.gb_hour.arm64"))
+    storage = hours * 180 * TABLE.usd("fargate.ephemeral_gb_hour")  # only beyond the free 20 GB
+    assert line_total(report, "backup-schedule") == pytest.approx(compute + storage)
+    assert all(x.category == "usage" and x.assumed for x in report.lines if x.resource == "backup-schedule")
+    assert runs == pytest.approx(cost._runs_per_month("rate(6 hours)", 730))
+    assert cost._runs_per_month("rate(30 minutes)", 730) == pytest.approx(1460)

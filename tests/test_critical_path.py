@@ -110,14 +110,32 @@ def test_a_cycle_is_reported() -> None:
         cp.analyse(s.run())
 
 
-def test_real_stacks_path_is_the_database_chain_and_within_the_rule(any_stack: StackRun) -> None:
+def test_services_in_service_connect_order_after_their_data_endpoint_are_unavoidable() -> None:
+    s = SyntheticStack()
+    redis = s.add("aws:elasticache/replicationGroup:ReplicationGroup", "redis", {"multiAzEnabled": True})
+    db = s.add("aws:rds/instance:Instance", "db", {"multiAz": False})
+    ai = s.add("aws:ecs/service:Service", "ai", {"waitForSteadyState": True}, depends_on=[redis, db])
+    s.add("aws:ecs/service:Service", "web", {"waitForSteadyState": True}, depends_on=[ai, db])
+    path = cp.analyse(s.run())
+    # Redis (15) -> ai (steady, 8) -> web (a Service Connect client after its server, 8): real, so it is the bound.
+    assert [x.resource.name for x in path.unavoidable] == ["redis", "ai", "web"]
+    assert path.bound == pytest.approx(15 + 8 + 8 + cp.SLACK_MINUTES) and path.met
+    assert "Service Connect order" in cp.rule_text(path)
+
+
+def test_real_stacks_path_is_the_unavoidable_chain_and_within_the_rule(any_stack: StackRun) -> None:
     path = cp.analyse(any_stack)
     assert path.met, "\n".join(cp.render(path))
-    rds = [step.resource.name for step in path.chain if step.resource.type == "aws:rds/instance:Instance"]
-    replicas = int(any_stack.config["maratron:dbReplicaCount"])
-    assert rds[0] == "database-primary" and len(rds) == (2 if replicas else 1)  # primary, then one replica
-    # Nothing of the app tier waits for a replica: the services finish long before the chain does.
+    on_path = [step.resource for step in path.chain]
+    # Either the RDS chain (primary, then a replica) or the data endpoint the services embed, then ai, then web
+    # (each waiting for steady state; web after ai because of Service Connect) ends the deploy.
+    rds = [r.name for r in on_path if r.type == "aws:rds/instance:Instance"]
+    services = [r.name for r in on_path if r.type == "aws:ecs/service:Service"]
+    assert rds in (["database-primary"], ["database-primary", "database-replica-1"]) or not rds
+    assert services in ([], ["ai", "web"])
+    # Nothing of the app tier waits for a replica: no service is an offender.
     assert not [step for step, _ in path.offenders if step.resource.type == "aws:ecs/service:Service"]
+    assert not any(r.plain("replicateSourceDb") for r in on_path if services and r.type.startswith("aws:rds"))
     assert path.chain[0].start == 0 and all(b.start == pytest.approx(a.finish)
                                             for a, b in zip(path.chain, path.chain[1:], strict=False))
     assert "rule: total ≤" in "\n".join(cp.render(path))

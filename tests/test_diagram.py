@@ -83,7 +83,7 @@ def test_real_stack_diagram_shows_the_whole_system(any_stack: StackRun, tmp_path
     boxes = titles(d)
     nats = len(any_stack.of_type("aws:ec2/natGateway:NatGateway"))
     assert boxes["nat"].startswith(f"NAT gateway ×{nats}")
-    assert boxes["kms"].startswith("KMS keys ×4")
+    assert boxes["kms"].startswith("KMS keys ×5")
     found = edges(d)
     # the backup job and its schedule, the migration task, egress to the AI provider, the alert path, DNS/TLS
     assert "scheduled task" in boxes["task:backup"] and ("schedule:backup-schedule", "task:backup") in found

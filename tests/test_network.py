@@ -97,10 +97,18 @@ def test_dev_has_a_single_nat_gateway_shared_by_the_app_tier(dev: StackRun) -> N
     assert {r["natGatewayId"] for r in app_routes} == {nats[0].id}
 
 
-def test_no_nat_strategy_leaves_the_app_tier_without_internet(run_variant) -> None:  # type: ignore[no-untyped-def]
+def test_no_nat_is_refused_because_the_app_needs_internet_egress(run_variant) -> None:  # type: ignore[no-untyped-def]
+    # The AI server and web call Anthropic, the weather API and Sentry: without a NAT path nothing answers.
     run = run_variant("prod", natGateways="none")
-    assert run.ok, run.error
-    assert run.of_type(NAT) == [] and routes_of_tier(run, "app") == []
+    assert not run.ok
+    assert "maratron:natGateways = \"none\": none cuts the app off from the internet" in str(run.error)
+
+
+def test_the_network_component_itself_can_still_go_without_nat() -> None:
+    from components.network import NetworkSettings
+    from components.settings import problems
+
+    assert problems(NetworkSettings(nat_gateways="none")) == []  # a reusable block: only this stack refuses it
 
 
 def test_public_tier_routes_to_the_internet_gateway(any_stack: StackRun) -> None:

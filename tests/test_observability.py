@@ -228,7 +228,7 @@ def test_the_stack_watches_every_box_and_alarms_go_to_the_topic(any_stack: Stack
     # The backup job publishes with Environment=<env> (ops/backup/backup.sh); the alarm must watch exactly that.
     assert dimensions[f"{stack_prefix}-backup-missing"] == {"Environment": any_stack.config["maratron:environment"]}
     topic = any_stack.one(TOPIC)
-    assert topic.inputs["kmsMasterKeyId"] == any_stack.one("aws:kms/key:Key", "keys-logs").outputs["arn"]
+    assert topic.inputs["kmsMasterKeyId"] == any_stack.one("aws:kms/key:Key", "keys-alerts").outputs["arn"]
     assert all(a.inputs["alarmActions"] == [topic.outputs["arn"]] for a in any_stack.of_type(ALARM))
     assert any_stack.outputs["alertTopicArn"] == topic.outputs["arn"]
     assert any_stack.outputs["dashboardName"] == stack_prefix
@@ -257,11 +257,23 @@ def test_topic_is_encrypted_and_only_this_accounts_alarms_and_rules_publish_over
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
-def test_logs_key_admits_cloudwatch_and_eventbridge_for_the_encrypted_topic(prod: StackRun) -> None:
-    policy = json.loads(prod.one("aws:kms/key:Key", "keys-logs").inputs["policy"])
-    statement = next(s for s in policy["Statement"] if s["Sid"] == "AllowAlarmPublishingToEncryptedTopic")
-    assert set(statement["Principal"]["Service"]) == {"cloudwatch.amazonaws.com", "events.amazonaws.com"}
-    assert set(statement["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+def test_the_alerts_key_admits_alarms_and_eventbridge_the_way_sns_documents(prod: StackRun) -> None:
+    policy = json.loads(prod.one("aws:kms/key:Key", "keys-alerts").inputs["policy"])
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    alarms, events = statements["CloudWatchAlarmsPublishToEncryptedTopic"], statements[
+        "EventBridgePublishesToEncryptedTopic"]
+    assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert alarms["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT},
+                                   "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:*"}}
+    # "Adding the aws:SourceAccount, aws:SourceArn, and aws:SourceOrgID to a AWS KMS policy is not supported for
+    # EventBridge-to-encrypted topics" (SNS developer guide): EventBridge's statement has no condition ...
+    assert events["Principal"] == {"Service": "events.amazonaws.com"} and "Condition" not in events
+    for statement in (alarms, events):
+        assert set(statement["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+    # ... which is why the topic has its own key: the logs key admits CloudWatch Logs and nothing else.
+    logs = json.loads(prod.one("aws:kms/key:Key", "keys-logs").inputs["policy"])["Statement"]
+    assert [s["Sid"] for s in logs] == ["EnableIamPoliciesOfThisAccount", "AllowCloudWatchLogs"]
+    assert prod.outputs["kmsKeyArns"][-1] == prod.one("aws:kms/key:Key", "keys-alerts").outputs["arn"]
 
 
 def test_email_subscriptions_come_from_config(prod: StackRun, staging: StackRun, dev: StackRun) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from components.app_environment import SECRET_NAME_PATTERN, AppSettings, app_environment
-from components.task import ContainerSpec
+from components.task import DOCKER_DEFAULT_CAPABILITIES, ContainerSpec, health_check_command
 from offline.engine import PLACEHOLDER_PREFIX, StackRun, is_secret, project_schema, run_program, stack_config
 
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
@@ -28,10 +28,15 @@ LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 TASKS = ("web", "ai", "migrate")
 
 
+def containers(run: StackRun, task: str) -> list[dict[str, Any]]:
+    return list(json.loads(run.one(TASK_DEFINITION, task).plain("containerDefinitions")))
+
+
 def container(run: StackRun, task: str) -> dict[str, Any]:
-    definitions = json.loads(run.one(TASK_DEFINITION, task).plain("containerDefinitions"))
-    assert len(definitions) == 1
-    return definitions[0]
+    """The task's app container (named after the task; the init container, when there is one, comes first)."""
+    essential = [c for c in containers(run, task) if c["essential"]]
+    assert len(essential) == 1, task
+    return essential[0]
 
 
 def env(run: StackRun, task: str) -> dict[str, str]:
@@ -39,9 +44,8 @@ def env(run: StackRun, task: str) -> dict[str, str]:
 
 
 def secret_names(run: StackRun) -> dict[str, str]:
-    """Secret ARN -> the environment variable it becomes (from the app/<kebab-name> naming)."""
-    names = {s.outputs["arn"]: s.inputs["name"].rsplit("/", 1)[-1].upper().replace("-", "_")
-             for s in run.of_type(SECRET)}
+    """Secret ARN -> the environment variable it becomes (from the app/<ENV_VAR> naming)."""
+    names = {s.outputs["arn"]: s.inputs["name"].rsplit("/", 1)[-1] for s in run.of_type(SECRET)}
     data_tier = {"databaseUrlSecretArn": "DATABASE_URL", "databaseReadUrlSecretArn": "DATABASE_READ_URL",
                  "redisUrlSecretArn": "REDIS_URL"}
     names.update({run.outputs[output]: name for output, name in data_tier.items() if output in run.outputs})
@@ -62,7 +66,7 @@ def test_prod_runs_three_web_and_two_ai_tasks(prod: StackRun) -> None:
     assert (targets["ai"]["minCapacity"], targets["ai"]["maxCapacity"]) == (2, 6)
     sizes = {t.name: (t.inputs["cpu"], t.inputs["memory"]) for t in prod.of_type(TASK_DEFINITION)}
     assert sizes == {"web": ("1024", "2048"), "ai": ("512", "1024"), "migrate": ("1024", "2048"),
-                     "backup": ("512", "1024")}
+                     "backup": ("512", "1024"), "backup-restore-check": ("512", "1024")}
 
 
 def test_dev_runs_one_task_each(dev: StackRun) -> None:
@@ -126,7 +130,8 @@ def test_config_errors_never_echo_a_secret_value(run_variant) -> None:  # type: 
 # --- container hardening ---------------------------------------------------------------------------------------------
 
 def test_every_container_is_non_root_read_only_unprivileged_and_drops_all_capabilities(any_stack: StackRun) -> None:
-    assert sorted(t.name for t in any_stack.of_type(TASK_DEFINITION)) == sorted([*TASKS, "backup"])
+    assert sorted(t.name for t in any_stack.of_type(TASK_DEFINITION)) == sorted([*TASKS, "backup",
+                                                                               "backup-restore-check"])
     for task in TASKS:
         c = container(any_stack, task)
         assert c["user"] == "1001:1001", task
@@ -137,27 +142,89 @@ def test_every_container_is_non_root_read_only_unprivileged_and_drops_all_capabi
         assert c["essential"] is True and 2 <= c["stopTimeout"] <= 120, task
 
 
-def test_services_have_the_seeds_health_check(any_stack: StackRun) -> None:
-    port = {"web": 3000, "ai": 8000}
-    for task in ("web", "ai"):
-        assert container(any_stack, task)["healthCheck"] == {
-            "command": ["CMD-SHELL", f"curl -f http://localhost:{port[task]}/api/health || exit 1"],
-            "interval": 30, "timeout": 10, "retries": 3, "startPeriod": 40,
-        }
+def test_health_checks_use_binaries_the_images_have_with_the_seeds_timings(any_stack: StackRun) -> None:
+    # node:20-alpine (the seed's web runner) has no curl: web probes with node's fetch; the seed defines no AI health
+    # endpoint, so the AI server's check is a TCP connect with its own python. Both on 127.0.0.1 (the app binds
+    # 0.0.0.0; Node may resolve localhost to ::1).
+    web, ai = container(any_stack, "web")["healthCheck"], container(any_stack, "ai")["healthCheck"]
+    assert web["command"][:3] == ["CMD", "node", "-e"]
+    assert "fetch('http://127.0.0.1:3000/api/health'" in web["command"][3]
+    assert ai["command"] == ["CMD", "python", "-c",
+                             "import socket; socket.create_connection(('127.0.0.1',8000),5).close()"]
+    for check in (web, ai):
+        assert {k: v for k, v in check.items() if k != "command"} == {
+            "interval": 30, "timeout": 10, "retries": 3, "startPeriod": 40}
+        assert not any("curl" in part for part in check["command"])
+    for task, port in (("web", 3000), ("ai", 8000)):
         assert container(any_stack, task)["portMappings"] == [
-            {"name": "http", "containerPort": port[task], "protocol": "tcp", "appProtocol": "http"}]
-    assert "healthCheck" not in container(any_stack, "migrate")
+            {"name": "http", "containerPort": port, "protocol": "tcp", "appProtocol": "http"}]
+    for task in ("migrate", "backup", "backup-restore-check"):
+        assert all("healthCheck" not in c for c in containers(any_stack, task))
+
+
+@pytest.mark.parametrize(("tool", "path", "expected"), [
+    ("node", "/api/health", ["CMD", "node", "-e", "fetch('http://127.0.0.1:3000/api/health',"
+                             "{signal:AbortSignal.timeout(5000)}).then(r=>process.exit(r.status<400?0:1),"
+                             "()=>process.exit(1))"]),
+    ("python", "/health", ["CMD", "python", "-c", "import sys,urllib.request as u; sys.exit(0 if u.urlopen("
+                           "'http://127.0.0.1:3000/health',timeout=5).status<400 else 1)"]),
+    ("wget", "/api/health", ["CMD", "wget", "-q", "-O", "/dev/null", "-T", "5", "http://127.0.0.1:3000/api/health"]),
+    ("curl", "/api/health", ["CMD", "curl", "-fsS", "-o", "/dev/null", "-m", "5",
+                             "http://127.0.0.1:3000/api/health"]),
+])
+def test_each_health_check_tool_probes_the_path(tool: str, path: str, expected: list[str]) -> None:
+    assert list(health_check_command(tool, 3000, path)) == expected  # type: ignore[arg-type]
+
+
+def test_health_check_settings_follow_config_and_reject_what_cannot_run(run_variant) -> None:  # type: ignore[no-untyped-def]
+    run = run_variant("staging", webHealthCheckTool="wget", aiHealthCheckPath="/healthz")
+    assert run.ok, run.error_details
+    assert container(run, "web")["healthCheck"]["command"][:2] == ["CMD", "wget"]
+    assert "http://127.0.0.1:8000/healthz" in container(run, "ai")["healthCheck"]["command"][3]
+    bad = run_variant("staging", aiHealthCheckTool="curl")  # the AI default path is "" (TCP): curl cannot
+    assert not bad.ok
+    assert "maratron:aiHealthCheckPath = \"\": must be an HTTP path with aiHealthCheckTool curl" in str(bad.error)
+    assert "maratron:webHealthCheckPath = \"health\": must be empty or an absolute path" in str(
+        run_variant("staging", webHealthCheckPath="health").error)
+
+
+def test_the_alb_checks_the_same_path_as_the_web_container(run_variant) -> None:  # type: ignore[no-untyped-def]
+    run = run_variant("staging", webHealthCheckPath="/api/live")
+    assert run.ok, run.error_details
+    assert run.one("aws:lb/targetGroup:TargetGroup").inputs["healthCheck"]["path"] == "/api/live"
+    assert "127.0.0.1:3000/api/live" in container(run, "web")["healthCheck"]["command"][3]
 
 
 def test_only_the_scratch_paths_are_writable(prod: StackRun) -> None:
     expected = {"web": ["/tmp", "/app/.next/cache"], "ai": ["/tmp"], "migrate": ["/tmp"]}
     for task, paths in expected.items():
         mounts = container(prod, task)["mountPoints"]
+        assert [m["readOnly"] for m in mounts] == [False] * len(paths), task
         assert [m["containerPath"] for m in mounts] == paths, task
         volumes = {v["name"] for v in prod.one(TASK_DEFINITION, task).inputs["volumes"]}
         assert {m["sourceVolume"] for m in mounts} == volumes, task
         assert all("host" not in v and "efsVolumeConfiguration" not in v
                    for v in prod.one(TASK_DEFINITION, task).inputs["volumes"])  # task-local scratch only
+
+
+def test_images_built_elsewhere_get_a_root_chown_init_container_and_nothing_more(prod: StackRun) -> None:
+    # Fargate mounts the scratch volumes root-owned unless the image declares them as VOLUMEs; the app images are
+    # built elsewhere (their Dockerfile is not ours to check), so a narrow init container chowns them first.
+    for task in ("web", "ai", "migrate"):
+        init, app = containers(prod, task)
+        assert init["name"] == f"{task}-volume-init"
+        assert app["dependsOn"] == [{"containerName": f"{task}-volume-init", "condition": "SUCCESS"}]
+        paths = [m["containerPath"] for m in app["mountPoints"]]
+        assert init["mountPoints"] == app["mountPoints"]
+        assert init["entryPoint"] == ["chown"] and init["command"] == ["1001:1001", *paths]
+        assert init["user"] == "0" and init["essential"] is False and init["image"] == app["image"]
+        assert init["readonlyRootFilesystem"] is True and init["privileged"] is False
+        assert init["linuxParameters"]["capabilities"]["add"] == []
+        assert set(init["linuxParameters"]["capabilities"]["drop"]) == set(DOCKER_DEFAULT_CAPABILITIES) - {"CHOWN"}
+        assert init["environment"] == [] and init["secrets"] == [] and "portMappings" not in init
+    # The backup image is built here and declares its VOLUME: no init container, no root anywhere.
+    for task in ("backup", "backup-restore-check"):
+        assert [c["name"] for c in containers(prod, task)] == [task.removeprefix("backup-")]
 
 
 def test_logs_go_non_blocking_to_encrypted_retained_groups(any_stack: StackRun) -> None:
@@ -291,8 +358,8 @@ def test_app_secrets_are_encrypted_with_the_data_key(prod: StackRun, dev: StackR
         data_key = run.one("aws:kms/key:Key", "keys-data").outputs["arn"]
         secrets = [s for s in run.of_type(SECRET) if "/app/" in s.inputs["name"]]
         assert sorted(s.inputs["name"] for s in secrets) == sorted(
-            f"maratron-{run.stack}/app/{n}" for n in ("nextauth-secret", "anthropic-api-key", "weather-api-key",
-                                                      "sentry-dsn"))
+            f"maratron-{run.stack}/app/{n}" for n in ("NEXTAUTH_SECRET", "ANTHROPIC_API_KEY", "WEATHER_API_KEY",
+                                                      "SENTRY_DSN"))
         assert all(s.inputs["kmsKeyId"] == data_key and s.inputs["recoveryWindowInDays"] == window for s in secrets)
     password = prod.one("random:index/randomPassword:RandomPassword", "app-secrets-nextauth-secret").inputs
     assert password["length"] >= 64
@@ -302,7 +369,7 @@ def test_unset_optional_keys_outside_prod_are_simply_absent(run_variant) -> None
     run = run_variant("dev", weatherApiKey="", sentryDsn="")
     assert run.ok, run.error_details
     assert sorted(s.inputs["name"] for s in run.of_type(SECRET) if "/app/" in s.inputs["name"]) == [
-        "maratron-dev/app/anthropic-api-key", "maratron-dev/app/nextauth-secret"]
+        "maratron-dev/app/ANTHROPIC_API_KEY", "maratron-dev/app/NEXTAUTH_SECRET"]
     data_tier = ["DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL"]
     assert sorted(s["name"] for s in container(run, "ai")["secrets"]) == sorted([*data_tier, "ANTHROPIC_API_KEY"])
     assert sorted(s["name"] for s in container(run, "web")["secrets"]) == sorted(
@@ -316,8 +383,8 @@ def test_secret_like_names_are_refused_as_environment() -> None:
                         extra={"DATABASE_URL": "postgres://u:p@h/db"})
     with pytest.raises(ValueError, match="are both environment and secrets"):
         ContainerSpec(name="x", image="i", port=1, environment={"A": "1"}, secrets={"A": None})  # type: ignore[dict-item]
-    with pytest.raises(ValueError, match="a health check needs a port"):
-        ContainerSpec(name="x", image="i")
+    with pytest.raises(ValueError, match="reserved for the init container"):
+        ContainerSpec(name="x-volume-init", image="i")
 
 
 # --- service wiring --------------------------------------------------------------------------------------------------
@@ -334,7 +401,9 @@ def test_services_run_privately_with_safe_rolling_deployments(any_stack: StackRu
         assert network["securityGroups"] == [any_stack.one(SECURITY_GROUP, f"{service.name}-sg").id]
         assert inputs["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
         assert inputs["deploymentMinimumHealthyPercent"] == 100 and inputs["deploymentMaximumPercent"] == 200
-        assert inputs["waitForSteadyState"] is False
+        assert inputs["waitForSteadyState"] is True  # a deployment that never gets healthy fails `pulumi up`
+        assert service.custom_timeouts == {"create": "30m", "update": "30m", "delete": "30m"}  # ... bounded
+        assert inputs["platformVersion"] == "1.4.0"  # explicit: FARGATE_SPOT runs ARM64 only on 1.4.0+
         assert inputs["propagateTags"] == "SERVICE" and inputs["enableEcsManagedTags"] is True
         assert service.ignore_changes == ["desiredCount"]  # autoscaling owns the count after creation
         assert any_stack.one(ROLE_POLICY, f"{service.name}-execution").urn in service.dependencies
@@ -395,8 +464,11 @@ def test_service_connect_serves_ai_and_web_is_a_client_only(any_stack: StackRun)
     web = any_stack.one(SERVICE, "web").inputs["serviceConnectConfiguration"]
     assert ai["enabled"] is True and web["enabled"] is True
     assert ai["namespace"] == namespace and web["namespace"] == namespace
+    edge = int(any_stack.config.get("maratron:albIdleTimeoutSeconds", 300))
     assert ai["services"] == [{"portName": "http", "discoveryName": "ai",
-                               "clientAlias": [{"port": 8000, "dnsName": "ai"}]}]
+                               "clientAlias": [{"port": 8000, "dnsName": "ai"}],
+                               # not AWS's 15 s per request: a streamed answer lasts as long as the edge allows
+                               "timeout": {"perRequestTimeoutSeconds": 0, "idleTimeoutSeconds": edge + 60}}]
     assert "services" not in web
     assert env(any_stack, "web")["AI_SERVER_URL"] == "http://ai:8000"
     assert ai["logConfiguration"]["options"]["awslogs-stream-prefix"] == "service-connect"
@@ -408,7 +480,7 @@ def test_a_different_ai_port_follows_everywhere(run_variant) -> None:  # type: i
     assert env(run, "web")["AI_SERVER_URL"] == "http://ai:9000"
     assert env(run, "ai")["PORT"] == "9000"
     assert [r["fromPort"] for r in _rules(run, INGRESS, "ai-sg")] == [9000]
-    assert "localhost:9000/api/health" in container(run, "ai")["healthCheck"]["command"][1]
+    assert "('127.0.0.1',9000)" in container(run, "ai")["healthCheck"]["command"][3]
 
 
 def test_every_taggable_app_resource_carries_the_stack_tags(any_stack: StackRun) -> None:
@@ -436,7 +508,10 @@ def test_migration_task_runs_prisma_with_the_web_image_and_ci_gets_a_ready_comma
     assert prod.one(TASK_DEFINITION, "migrate").outputs["arn"] == prod.outputs["migrationTaskDefinitionArn"]
     command = prod.outputs["migrationRunTaskCommand"]
     assert command.startswith("aws ecs run-task --cluster maratron-prod --task-definition "
-                              "arn:aws:ecs:us-east-1:123456789012:task-definition/maratron-prod-migrate:1 ")
+                              "arn:aws:ecs:us-east-1:123456789012:task-definition/maratron-prod-migrate:1 "
+                              # on-demand (a Spot reclaim mid-migration is avoidable) and the pinned platform
+                              "--capacity-provider-strategy capacityProvider=FARGATE,weight=1 "
+                              "--platform-version 1.4.0 ")
     subnets = ",".join(prod.outputs["appSubnetIds"])
     assert f"subnets=[{subnets}],securityGroups=[{prod.outputs['migrationSecurityGroupId']}]," \
            "assignPublicIp=DISABLED" in command
@@ -511,3 +586,49 @@ def test_ecs_exec_when_asked_for_grants_only_the_ssm_channels(behind_alb: StackR
         "Effect": "Allow", "Resource": "*",
         "Action": ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
                    "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]}]
+
+
+# --- issue 9: the way AWS runs the services --------------------------------------------------------------------------
+
+def test_web_is_created_after_the_ai_service_connect_endpoint(any_stack: StackRun) -> None:
+    # "Only new tasks ... that start running after this deployment can resolve and connect to this endpoint"
+    # (ECS, Service Connect deployment): web's service, and the task definition carrying AI_SERVER_URL, wait for ai.
+    ai, web = any_stack.one(SERVICE, "ai"), any_stack.one(SERVICE, "web")
+    assert ai.urn in web.dependencies
+    web_task = any_stack.one(TASK_DEFINITION, "web")
+    assert ai.urn in web_task.property_dependencies["containerDefinitions"]  # the URL is an Output of ai
+    assert web.urn not in ai.dependencies
+
+
+@pytest.mark.parametrize(("overrides", "expected"), [
+    ({"aiRequestTimeoutSeconds": 60}, "maratron:aiRequestTimeoutSeconds = 60: must be 0 (off) or at least "
+                                      "albIdleTimeoutSeconds (300)"),
+    ({"albIdleTimeoutSeconds": 900, "aiRequestTimeoutSeconds": 600}, "at least albIdleTimeoutSeconds (900)"),
+    ({"backupEphemeralStorageGib": 100}, "maratron:backupEphemeralStorageGib = 100: must be at least 200 GiB for "
+                                         "dbMaxAllocatedStorageGb 500"),
+    ({"backupEphemeralStorageGib": 20, "dbMaxAllocatedStorageGb": 500}, "must be at least 200 GiB"),
+    ({"backupEphemeralStorageGib": 201}, "must be 20 (the Fargate default) or 21-200 GiB"),
+    ({"webImage": "", "webBuildContext": "tests/fixtures/app-no-volume"},
+     'maratron:webBuildContext = "tests/fixtures/app-no-volume": tests/fixtures/app-no-volume/Dockerfile: task '
+     "'web' mounts /tmp read-write for uid 1001, but the image declares no VOLUME [\"/tmp\"]"),
+])
+def test_runtime_rules_fail_the_preview_naming_the_key(run_variant, overrides: dict[str, Any],  # type: ignore[no-untyped-def]
+                                                       expected: str) -> None:
+    run = run_variant("prod", **overrides)
+    assert not run.ok
+    assert expected in str(run.error), str(run.error)
+
+
+def test_a_streaming_budget_at_least_the_edge_is_accepted(run_variant) -> None:  # type: ignore[no-untyped-def]
+    run = run_variant("staging", aiRequestTimeoutSeconds=900)
+    assert run.ok, run.error_details
+    timeout = run.one(SERVICE, "ai").inputs["serviceConnectConfiguration"]["services"][0]["timeout"]
+    assert timeout == {"perRequestTimeoutSeconds": 900, "idleTimeoutSeconds": 360}
+
+
+def test_an_image_built_here_that_keeps_the_volume_contract_needs_no_init_container(run_variant) -> None:  # type: ignore[no-untyped-def]
+    run = run_variant("dev", webImage="", webBuildContext="tests/fixtures/app")
+    assert run.ok, run.error_details
+    assert [c["name"] for c in containers(run, "web")] == ["web"]
+    assert [c["name"] for c in containers(run, "migrate")] == ["migrate"]
+    assert [c["name"] for c in containers(run, "ai")] == ["ai-volume-init", "ai"]  # ai is still built elsewhere

@@ -28,11 +28,18 @@ def test_every_action_is_pinned_to_an_exact_version() -> None:
 
 
 def test_previews_and_deploys_run_the_policy_pack_with_the_stack_config() -> None:
-    for name in ("pull-request.yml", "pulumi-up.yml"):
-        pulumi = [s for s in steps(load(name)) if s.get("uses", "").startswith("pulumi/actions@")]
-        assert len(pulumi) == 1
-        assert pulumi[0]["with"]["policyPacks"] == "policies"
-        assert pulumi[0]["with"]["policyPackConfigs"].startswith("policies/config/")
+    pulumi = [s for s in steps(load("pull-request.yml")) if s.get("uses", "").startswith("pulumi/actions@")]
+    assert len(pulumi) == 1
+    assert pulumi[0]["with"]["policyPacks"] == "policies"
+    assert pulumi[0]["with"]["policyPackConfigs"].startswith("policies/config/")
+    # A deploy installs the CLI, then ops/release.sh runs migrations, `pulumi up --policy-pack policies
+    # --policy-pack-config <it>` and the deployment gate, in that order (tests/ops/test_release.py).
+    deploy = steps(load("pulumi-up.yml"))
+    install = next(i for i, s in enumerate(deploy) if s.get("uses", "").startswith("pulumi/actions@"))
+    assert "with" not in deploy[install] or "command" not in deploy[install]["with"]
+    release = next(i for i, s in enumerate(deploy) if "ops/release.sh" in s.get("run", ""))
+    assert install < release and "policies/config/${{ inputs.stack }}.json" in deploy[release]["run"]
+    assert "PULUMI_ACCESS_TOKEN" in deploy[release]["env"]
     preview = load("pull-request.yml")["jobs"]["preview"]
     assert preview["strategy"]["matrix"]["stack"] == ["dev", "staging", "prod"]
     assert load("pull-request.yml")["permissions"]["id-token"] == "write"

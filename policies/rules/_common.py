@@ -257,6 +257,24 @@ def links_to(resource: PolicyResource, prop: str, target: PolicyResource) -> boo
     return any(dep.urn == target.urn for dep in linked(resource, prop))
 
 
+def transitive_dependencies(resource: PolicyResource, resources: Iterable[PolicyResource]) -> set[str]:
+    """URNs of everything `resource` waits for, directly or through what it waits for (the engine creates it after
+    all of them): explicit dependencies and the resources its inputs were computed from."""
+    by_urn = {r.urn: r for r in resources}
+    seen: set[str] = set()
+    pending = [resource]
+    while pending:
+        current = pending.pop()
+        direct = list(current.dependencies or [])
+        for deps in (current.property_dependencies or {}).values():
+            direct.extend(deps)
+        for dep in direct:
+            if dep.urn not in seen:
+                seen.add(dep.urn)
+                pending.append(by_urn.get(dep.urn, dep))
+    return seen
+
+
 # Types whose `tags` may identify a role, kept here so area modules agree.
 LOAD_BALANCER_TYPES = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
 LISTENER_TYPES = ("aws:lb/listener:Listener", "aws:alb/listener:Listener")

@@ -1,5 +1,7 @@
 """ECS rules. `containerDefinitions` is a JSON string input (an array of container definitions in the ECS API's
-own camelCase), so each container is checked from the parsed document."""
+own camelCase), so each container is checked from the parsed document. Rules marked AWS: encode how ECS actually
+runs a service (steady state, Service Connect timeouts and endpoint visibility, Fargate Spot on ARM64), each with the
+documentation it rests on."""
 
 from __future__ import annotations
 
@@ -8,9 +10,23 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pulumi_policy import ReportViolation, ResourceValidationArgs
+from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
 
-from ._common import Rule, as_list, document, resource_rule, settings_rule, truthy
+from ._common import (
+    LOAD_BALANCER_TYPES,
+    SHARED,
+    Rule,
+    as_list,
+    document,
+    linked,
+    number,
+    of_type,
+    resource_rule,
+    settings_rule,
+    stack_rule,
+    transitive_dependencies,
+    truthy,
+)
 from ._controls import (
     DELETE,
     MISSING,
@@ -32,7 +48,21 @@ from .secrets import CREDENTIAL_SHAPES
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 SERVICE = "aws:ecs/service:Service"
 CLUSTER = "aws:ecs/cluster:Cluster"
+CLUSTER_CAPACITY_PROVIDERS = "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders"
+SCHEDULE = "aws:scheduler/schedule:Schedule"
 ROOT_USERS = {"root", "0", "0:0", "root:root"}
+VOLUME_INIT_SUFFIX = "-volume-init"
+DOCKER_DEFAULT_CAPABILITIES = {"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
+                               "NET_BIND_SERVICE", "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"}
+ALB_DEFAULT_IDLE_TIMEOUT = 60.0
+"""ALB idle timeout when unset: "By default, ELB sets the idle timeout value for your load balancer to 60 seconds."
+(https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-load-balancer-attributes.html)"""
+SERVICE_CONNECT_DEFAULT_PER_REQUEST = 15.0
+SERVICE_CONNECT_DEFAULT_IDLE = 300.0
+"""Service Connect (Envoy) defaults for HTTP when `timeout` is unset: 15 s per request, 5 min idle
+(https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_TimeoutConfiguration.html)."""
+MIN_DEPLOY_TIMEOUT_SECONDS = 10 * 60
+MAX_DEPLOY_TIMEOUT_SECONDS = 60 * 60
 SECRET_ENV_NAME = re.compile(
     r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIALS?|AUTH_KEY|ACCESS_KEY|DATABASE_URL|REDIS_URL)",
     re.I)
@@ -47,10 +77,56 @@ def containers(props: Any) -> Iterator[tuple[str, dict[str, Any]]]:
             yield str(container.get("name") or f"#{index}"), container
 
 
+def _is_root(user: str) -> bool:
+    return not user or user.lower() in ROOT_USERS or user.split(":")[0] in ("0", "root")
+
+
+def volume_init_problems(name: str, container: dict[str, Any], task: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """Why a root container is not the one exemption: the scratch-volume init container (components/task.py).
+
+    It may run as root only to `chown` the task's empty volumes (Fargate mounts them root-owned unless the image
+    declares them: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/bind-mounts.html): name suffix
+    -volume-init, not essential, entryPoint ["chown"] to a non-root uid on exactly its mount points, every default
+    capability but CHOWN dropped, read-only root filesystem, no secrets, environment or ports, and an essential
+    container that waits for it to succeed."""
+    problems = []
+    if not name.endswith(VOLUME_INIT_SUFFIX):
+        return [f"name does not end with {VOLUME_INIT_SUFFIX}"]
+    if container.get("essential") is not False:
+        problems.append("it is essential")
+    command = [str(c) for c in as_list(container.get("command"))]
+    mounts = sorted(str(m.get("containerPath")) for m in as_list(container.get("mountPoints")))
+    if as_list(container.get("entryPoint")) != ["chown"] or not command or _is_root(command[0]) \
+            or sorted(command[1:]) != mounts or not mounts:
+        problems.append("it does more than `chown <non-root uid> <its mount points>`")
+    capabilities = (container.get("linuxParameters") or {}).get("capabilities") or {}
+    if as_list(capabilities.get("add")) or not DOCKER_DEFAULT_CAPABILITIES - {"CHOWN"} <= set(
+            as_list(capabilities.get("drop"))):
+        problems.append("it keeps capabilities other than CHOWN")
+    if container.get("readonlyRootFilesystem") is not True or container.get("privileged") is True:
+        problems.append("its root filesystem is writable or it is privileged")
+    if as_list(container.get("secrets")) or as_list(container.get("environment")) \
+            or as_list(container.get("portMappings")):
+        problems.append("it has secrets, environment or ports")
+    if not any(other.get("essential", True) is not False and {"containerName": name, "condition": "SUCCESS"}
+               in as_list(other.get("dependsOn")) for _, other in task):
+        problems.append("no essential container waits for it to succeed (dependsOn SUCCESS)")
+    return problems
+
+
 def _non_root(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    for name, container in containers(args.props):
+    task = list(containers(args.props))
+    for name, container in task:
         user = str(container.get("user") or "").strip()
-        if not user or user.lower() in ROOT_USERS or user.split(":")[0] in ("0", "root"):
+        if not _is_root(user):
+            continue
+        if name.endswith(VOLUME_INIT_SUFFIX):
+            problems = volume_init_problems(name, container, task)
+            if not problems:
+                continue
+            report(f"container {name!r} runs as root but is not a scratch-volume init container: "
+                   f"{'; '.join(problems)}", None)
+        else:
             report(f"container {name!r} runs as root (user {user or 'unset'}); set a non-root uid:gid", None)
 
 
@@ -101,6 +177,150 @@ def _container_insights(args: ResourceValidationArgs, report: ReportViolation) -
         report("containerInsights is not enabled on the cluster", None)
 
 
+def _steady_state(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    props = args.props
+    if not truthy(props.get("waitForSteadyState")):
+        report("waitForSteadyState is not true: `pulumi up` reports success while the tasks cannot start or never "
+               "pass their health checks", None)
+    breaker = props.get("deploymentCircuitBreaker") or {}
+    if not (truthy(breaker.get("enable")) and truthy(breaker.get("rollback"))):
+        report("deploymentCircuitBreaker is not {enable: true, rollback: true}: a failing deployment keeps "
+               "launching tasks instead of failing", None)
+    timeouts = args.opts.custom_timeouts
+    for operation in ("create", "update"):
+        seconds = number(getattr(timeouts, f"{operation}_seconds", 0))
+        if not MIN_DEPLOY_TIMEOUT_SECONDS <= seconds <= MAX_DEPLOY_TIMEOUT_SECONDS:
+            shown = f"{seconds / 60:g} min" if seconds else "unset"
+            report(f"customTimeouts.{operation} is {shown}: the steady-state wait must be bounded explicitly "
+                   f"({MIN_DEPLOY_TIMEOUT_SECONDS // 60}-{MAX_DEPLOY_TIMEOUT_SECONDS // 60} min)", None)
+
+
+def _edge_timeout(resources: list[PolicyResource]) -> float:
+    """The longest a request may stay quiet at the edge: the longest ALB idle timeout of the stack (the one place a
+    CDN's origin timeouts will join)."""
+    albs = [lb for lb in of_type(resources, *LOAD_BALANCER_TYPES)
+            if str(lb.props.get("loadBalancerType") or "application") == "application"]
+    return max((number(lb.props.get("idleTimeout"), ALB_DEFAULT_IDLE_TIMEOUT) for lb in albs), default=0.0)
+
+
+def _task_of(service: PolicyResource, resources: list[PolicyResource]) -> PolicyResource | None:
+    tasks = [t for t in linked(service, "taskDefinition") if t.resource_type == TASK_DEFINITION]
+    return tasks[0] if tasks else None
+
+
+def _app_protocols(task: PolicyResource | None) -> dict[str, str]:
+    """Port-mapping name -> appProtocol (http, http2, grpc or tcp) of a task definition."""
+    out = {}
+    for _, container in containers(task.props) if task is not None else []:
+        for mapping in as_list(container.get("portMappings")):
+            if mapping.get("name"):
+                out[str(mapping["name"])] = str(mapping.get("appProtocol") or "tcp").lower()
+    return out
+
+
+def _service_connect_timeouts(args: StackValidationArgs, report: ReportViolation) -> None:
+    edge = _edge_timeout(list(args.resources))
+    if not edge:
+        return
+    for service in of_type(args.resources, SERVICE):
+        config = service.props.get("serviceConnectConfiguration") or {}
+        protocols = _app_protocols(_task_of(service, list(args.resources)))
+        for entry in as_list(config.get("services")):
+            if protocols.get(str(entry.get("portName")), "http") == "tcp":
+                continue  # per-request timeouts exist for HTTP, HTTP2 and gRPC only
+            timeout = entry.get("timeout") or {}
+            per_request = number(timeout.get("perRequestTimeoutSeconds"), SERVICE_CONNECT_DEFAULT_PER_REQUEST)
+            idle = number(timeout.get("idleTimeoutSeconds"), SERVICE_CONNECT_DEFAULT_IDLE)
+            name = entry.get("discoveryName") or entry.get("portName")
+            if 0 < per_request < edge:
+                report(f"Service Connect {name!r} cuts requests after {per_request:g} s "
+                       f"({'the 15 s default' if 'perRequestTimeoutSeconds' not in timeout else 'perRequest'}), "
+                       f"before the edge's {edge:g} s idle timeout: set timeout.perRequestTimeoutSeconds to 0 or "
+                       f">= {edge:g}", service.urn)
+            if 0 < idle < edge:
+                report(f"Service Connect {name!r} closes idle connections after {idle:g} s, before the edge's "
+                       f"{edge:g} s: set timeout.idleTimeoutSeconds >= {edge:g}", service.urn)
+
+
+_URL = re.compile(r"^https?://([A-Za-z0-9.-]+):(\d+)")
+
+
+def _upstream_dependencies(args: StackValidationArgs, report: ReportViolation) -> None:
+    resources = list(args.resources)
+    servers: dict[tuple[str, int], PolicyResource] = {}
+    for service in of_type(resources, SERVICE):
+        for entry in as_list((service.props.get("serviceConnectConfiguration") or {}).get("services")):
+            for alias in as_list(entry.get("clientAlias")):
+                dns = alias.get("dnsName") or entry.get("discoveryName") or entry.get("portName")
+                servers[(str(dns), int(number(alias.get("port"))))] = service
+    if not servers:
+        return
+    for client in of_type(resources, SERVICE):
+        task = _task_of(client, resources)
+        if task is None:
+            continue
+        before = transitive_dependencies(client, resources)
+        for _, container in containers(task.props):
+            for variable in as_list(container.get("environment")):
+                match = _URL.match(str(variable.get("value", "")))
+                server = servers.get((match.group(1), int(match.group(2)))) if match else None
+                if server is not None and server.urn != client.urn and server.urn not in before:
+                    report(f"{variable.get('name')} calls Service Connect endpoint {match.group(0)!r} of "  # type: ignore[union-attr]
+                           f"{server.urn}, but this service does not depend on it: tasks started before the endpoint "
+                           "exists cannot resolve it", client.urn)
+
+
+def _platform_floor() -> tuple[int, ...]:
+    return tuple(int(part) for part in str(SHARED["arm64SpotMinimumPlatform"]).split("."))
+
+
+def _version_ok(version: Any) -> bool:
+    try:
+        return tuple(int(part) for part in str(version).split(".")) >= _platform_floor()
+    except ValueError:
+        return False  # LATEST, absent or unreadable: not explicit
+
+
+def _cluster_default_spot(resources: list[PolicyResource], cluster_links: list[PolicyResource]) -> bool:
+    for providers in of_type(resources, CLUSTER_CAPACITY_PROVIDERS):
+        if cluster_links and not any(c.urn in {d.urn for d in linked(providers, "clusterName")}
+                                     for c in cluster_links):
+            continue
+        if any(s.get("capacityProvider") == "FARGATE_SPOT"
+               for s in as_list(providers.props.get("defaultCapacityProviderStrategies"))):
+            return True
+    return False
+
+
+def _arm64(task: PolicyResource | None) -> bool:
+    platform = (task.props.get("runtimePlatform") or {}) if task is not None else {}
+    return str(platform.get("cpuArchitecture") or "").upper() == "ARM64"
+
+
+def _spot_arm64_platform(args: StackValidationArgs, report: ReportViolation) -> None:
+    resources = list(args.resources)
+    floor = SHARED["arm64SpotMinimumPlatform"]
+    for service in of_type(resources, SERVICE):
+        if not _arm64(_task_of(service, resources)):
+            continue
+        strategies = as_list(service.props.get("capacityProviderStrategies"))
+        spot = any(s.get("capacityProvider") == "FARGATE_SPOT" for s in strategies) or (
+            not strategies and not service.props.get("launchType")
+            and _cluster_default_spot(resources, linked(service, "cluster")))
+        if spot and not _version_ok(service.props.get("platformVersion")):
+            report(f"ARM64 tasks that may run on FARGATE_SPOT need platformVersion {floor} or later, explicitly "
+                   f"(got {service.props.get('platformVersion') or 'unset'})", service.urn)
+    for schedule in of_type(resources, SCHEDULE):
+        ecs = ((schedule.props.get("target") or {}).get("ecsParameters") or {})
+        tasks = [t for t in linked(schedule, "target") if t.resource_type == TASK_DEFINITION]
+        strategies = as_list(ecs.get("capacityProviderStrategies"))
+        spot = any(s.get("capacityProvider") == "FARGATE_SPOT" for s in strategies) or (
+            not strategies and not ecs.get("launchType") and _cluster_default_spot(resources, []))
+        if spot and any(_arm64(t) for t in tasks) and not _version_ok(ecs.get("platformVersion")):
+            report(f"scheduled ARM64 task may run on FARGATE_SPOT: platformVersion must be {floor} or later "
+                   f"(got {ecs.get('platformVersion') or 'unset'})", schedule.urn)
+
+
 TASKS = [TASK_DEFINITION]
 CONTAINER = "containerDefinitions<json>[*]"
 APP_CONTAINER = "containerDefinitions<json>[essential=True]"
@@ -135,6 +355,23 @@ RULES: list[Rule] = [
                   summary="ECS clusters enable Container Insights",
                   reference="seed: monitoring; cdk-nag ECS4; Checkov CKV_AWS_65",
                   guards=[Guard("settings[name=containerInsights].value", To("disabled"))]),
+    resource_rule("ecs-service-waits-for-steady-state", area="containers", types=[SERVICE], check=_steady_state,
+                  summary="ECS services wait for steady state with a bounded create/update timeout and a rolling-back "
+                          "circuit breaker, so a deployment that never becomes healthy fails the update",
+                  reference="AWS: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/"
+                            "deployment-circuit-breaker.html; pulumi-aws ecs.Service waitForSteadyState"),
+    stack_rule("ecs-service-connect-timeout-covers-edge", area="containers", check=_service_connect_timeouts,
+               summary="No Service Connect hop has a shorter per-request or idle timeout than the edge (ALB idle "
+                       "timeout) in front of it",
+               reference="AWS: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_TimeoutConfiguration.html"),
+    stack_rule("ecs-service-connect-client-depends-on-server", area="containers", check=_upstream_dependencies,
+               summary="A service whose tasks call a Service Connect endpoint depends on the service that creates it",
+               reference="AWS: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/"
+                         "service-connect-concepts-deploy.html"),
+    stack_rule("fargate-spot-arm64-platform-version", area="containers", check=_spot_arm64_platform,
+               summary="ARM64 tasks that may run on FARGATE_SPOT pin platform version 1.4.0 or later",
+               reference="AWS: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/"
+                         "API_CapacityProviderStrategyItem.html"),
 ]
 
 

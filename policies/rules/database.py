@@ -9,6 +9,7 @@ from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArg
 
 from ._common import (
     RDS_INSTANCE,
+    SHARED,
     Rule,
     as_list,
     config_value,
@@ -24,6 +25,9 @@ from ._controls import DELETE, MISSING, AtLeast, Drop, Guard, Is, Matches, OneOf
 
 PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
 REQUIRED_LOG_EXPORTS = ["postgresql"]
+STATIC_PARAMETERS: frozenset[str] = frozenset(SHARED["staticDbParameters"])
+REPLICA_BACKUP_ENGINES = ("mysql", "mariadb")
+"""Engines whose read replicas support automated backups (RDS user guide, read-replica differences table)."""
 
 
 def _is_replica(props: object) -> bool:
@@ -118,6 +122,34 @@ def _replicas(args: StackValidationArgs, report: ReportViolation) -> None:
             report("production primary has no read replica (replicateSourceDb pointing at it)", primary.urn)
 
 
+def _static_parameters(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for parameter in as_list(args.props.get("parameters")):
+        name = str(parameter.get("name"))
+        method = str(parameter.get("applyMethod") or "immediate")
+        if name in STATIC_PARAMETERS and method != "pending-reboot":
+            report(f"static parameter {name} has applyMethod {method}: RDS accepts only pending-reboot for static "
+                   "parameters (the modification fails mid-deploy), and the value applies at the next reboot", None)
+
+
+def _engine(instance: PolicyResource) -> str:
+    engine = str(instance.props.get("engine") or "")
+    for source in linked(instance, "replicateSourceDb"):
+        engine = engine or str(source.props.get("engine") or "")
+    return engine.lower()
+
+
+def _replica_backups(args: StackValidationArgs, report: ReportViolation) -> None:
+    for replica in of_type(args.resources, RDS_INSTANCE):
+        if not _is_replica(replica.props):
+            continue
+        engine = _engine(replica)
+        days = number(replica.props.get("backupRetentionPeriod"), 0)
+        if days > 0 and engine and not engine.startswith(REPLICA_BACKUP_ENGINES):
+            report(f"{engine} read replica sets backupRetentionPeriod {int(days)}: automated backups on read "
+                   "replicas exist for MySQL and MariaDB only (a perpetual diff or a failed modification)",
+                   replica.urn)
+
+
 TYPES = [RDS_INSTANCE]
 PRIMARY = unset("replicateSourceDb")
 RULES: list[Rule] = [
@@ -169,6 +201,15 @@ RULES: list[Rule] = [
                guards=[Guard("parameters[name=rds.force_ssl].value", To("0"), types=(PARAMETER_GROUP,)),
                        Guard("parameterGroupName", To("default.postgres15"), types=(RDS_INSTANCE,), unlink=True,
                              note="the instance uses the stack's parameter group")]),
+    resource_rule("rds-static-parameters-pending-reboot", area="database", types=[PARAMETER_GROUP],
+                  check=_static_parameters,
+                  summary="Static PostgreSQL parameters use the pending-reboot apply method",
+                  reference="AWS: https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/"
+                            "API_ModifyDBParameterGroup.html"),
+    stack_rule("rds-postgres-replica-no-backup-retention", area="database", check=_replica_backups,
+               summary="PostgreSQL read replicas set no automated-backup retention (RDS supports it on MySQL and "
+                       "MariaDB replicas only)",
+               reference="AWS: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReadRepl.html"),
     stack_rule("rds-primary-has-replica", area="database", check=_replicas, prod_only=True,
                summary="Every production RDS primary has at least one read replica",
                reference="seed: read replicas for production read scaling and recovery",

@@ -5,9 +5,21 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pulumi_policy import ReportViolation, ResourceValidationArgs
+from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
 
-from ._common import Rule, as_list, config_value, number, resource_rule, settings_rule, statements, truthy
+from ._common import (
+    Rule,
+    as_list,
+    config_value,
+    linked,
+    number,
+    of_type,
+    resource_rule,
+    settings_rule,
+    stack_rule,
+    statements,
+    truthy,
+)
 from ._controls import (
     DELETE,
     MISSING,
@@ -41,6 +53,21 @@ ATTACHMENT_TYPES = (
 )
 ADMIN_MANAGED_POLICIES = ["AdministratorAccess", "PowerUserAccess", "IAMFullAccess"]
 TO_EVERYONE = Patch("policy<json>.Statement[*]", {"Principal": "*", "Condition": MISSING})
+TOPIC = "aws:sns/topic:Topic"
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+SCHEDULE = "aws:scheduler/schedule:Schedule"
+BUCKET = "aws:s3/bucket:Bucket"
+BUCKET_SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+SOURCE_CONDITION_KEYS = ("aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid", "aws:sourceorgpaths")
+TOPIC_PUBLISH_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey*")
+"""What a service publishing to an SSE-KMS topic needs on its key (SNS developer guide, key management)."""
+LOGS_ACTIONS = ("kms:Encrypt*", "kms:Decrypt*", "kms:GenerateDataKey*")
+LOGS_CONTEXT_KEY = "kms:EncryptionContext:aws:logs:arn"
+SNAPSHOT_EXPORT_KMS_ACTIONS = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*",
+                               "kms:CreateGrant", "kms:DescribeKey", "kms:RetireGrant")
+SCHEDULER_CONTEXT_KEY = "kms:EncryptionContext:aws:scheduler:schedule:arn"
 
 
 def _retention(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -107,6 +134,206 @@ def _no_admin_managed(args: ResourceValidationArgs, report: ReportViolation) -> 
             report(f"attaches the AWS managed policy {arn}", None)
 
 
+# --- key policies checked against the services that use each key -----------------------------------------------------
+
+def _services(statement: dict[str, Any]) -> list[str]:
+    principal = statement.get("Principal")
+    return [str(s) for s in as_list(principal.get("Service"))] if isinstance(principal, dict) else []
+
+
+def _condition_keys(statement: dict[str, Any]) -> dict[str, Any]:
+    """Condition key (lower case) -> value, across operators."""
+    out: dict[str, Any] = {}
+    for block in (statement.get("Condition") or {}).values():
+        if isinstance(block, dict):
+            out.update({str(k).lower(): v for k, v in block.items()})
+    return out
+
+
+def _action_covers(granted: list[str], wanted: str) -> bool:
+    """Whether an Allow's actions include `wanted` (exactly, by a wildcard in the grant, or kms:*)."""
+    for action in granted:
+        if action in ("*", "kms:*", wanted) or (action.endswith("*") and wanted.rstrip("*").startswith(
+                action[:-1])):
+            return True
+    return False
+
+
+def _allows(policy: Any, service: str, actions: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The Allow statements of a key policy that give `service` every one of `actions`."""
+    found = []
+    for statement in statements(policy):
+        if statement.get("Effect") != "Allow" or service not in _services(statement):
+            continue
+        granted = [str(a) for a in as_list(statement.get("Action"))]
+        if all(_action_covers(granted, action) for action in actions):
+            found.append(statement)
+    return found
+
+
+def _is_logs_principal(service: str) -> bool:
+    return service.startswith("logs.") and service.endswith(".amazonaws.com")
+
+
+def _key_policy_service_principals(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for statement in statements(args.props.get("policy")):
+        if statement.get("Effect") != "Allow":
+            continue
+        sid = statement.get("Sid", "")
+        services = _services(statement)
+        conditions = _condition_keys(statement)
+        if "events.amazonaws.com" in services and any(k in conditions for k in SOURCE_CONDITION_KEYS):
+            report(f"key policy statement {sid!r} grants events.amazonaws.com under an aws:Source* condition: not "
+                   "supported for EventBridge-to-encrypted topics, so EventBridge cannot publish (SNS developer "
+                   "guide); give EventBridge its own statement without it", None)
+        for service in services:
+            if service == "logs.amazonaws.com" or (_is_logs_principal(service) and service.count(".") != 3):
+                report(f"key policy statement {sid!r} names {service}; CloudWatch Logs uses the regional principal "
+                       "logs.<region>.amazonaws.com", None)
+            elif _is_logs_principal(service) and LOGS_CONTEXT_KEY.lower() not in conditions:
+                report(f"key policy statement {sid!r} lets {service} use the key for any log group: limit it with "
+                       f"{LOGS_CONTEXT_KEY} (CloudWatch Logs user guide)", None)
+
+
+def _key_of(resource: PolicyResource, prop: str) -> PolicyResource | None:
+    keys = [k for k in linked(resource, prop) if k.resource_type == KMS_KEY]
+    return keys[0] if keys else None
+
+
+def _publishers(topic: PolicyResource, resources: list[PolicyResource]) -> set[str]:
+    """The service principals that publish to a topic in this stack: alarms and EventBridge rule targets."""
+    out = set()
+    for alarm in of_type(resources, METRIC_ALARM):
+        if any(topic in linked(alarm, prop) for prop in ("alarmActions", "okActions", "insufficientDataActions")):
+            out.add("cloudwatch.amazonaws.com")
+    for target in of_type(resources, EVENT_TARGET):
+        if topic in linked(target, "arn"):
+            out.add("events.amazonaws.com")
+    return out
+
+
+def _keys_serve_their_users(args: StackValidationArgs, report: ReportViolation) -> None:
+    resources = list(args.resources)
+    for topic in of_type(resources, TOPIC):
+        key = _key_of(topic, "kmsMasterKeyId")
+        if key is None:
+            continue
+        for service in sorted(_publishers(topic, resources)):
+            grants = _allows(key.props.get("policy"), service, TOPIC_PUBLISH_ACTIONS)
+            if not grants:
+                report(f"{service} publishes to {topic.urn}, but the topic's key does not allow it "
+                       f"{', '.join(TOPIC_PUBLISH_ACTIONS)}: its messages are dropped", key.urn)
+            elif service == "events.amazonaws.com" and all(
+                    any(k in _condition_keys(g) for k in SOURCE_CONDITION_KEYS) for g in grants):
+                report(f"EventBridge publishes to {topic.urn} but its key grant carries aws:Source* conditions, "
+                       "which EventBridge-to-encrypted-topic delivery does not support", key.urn)
+    condition_free_keys = set()
+    for key in of_type(resources, KMS_KEY):
+        for statement in statements(key.props.get("policy")):
+            if statement.get("Effect") == "Allow" and _services(statement) and not statement.get("Condition"):
+                condition_free_keys.add(key.urn)
+    for group in of_type(resources, LOG_GROUP):
+        key = _key_of(group, "kmsKeyId")
+        if key is None:
+            continue
+        if not any(_is_logs_principal(s) for statement in statements(key.props.get("policy"))
+                   if statement.get("Effect") == "Allow" for s in _services(statement)):
+            report(f"log group {group.urn} is encrypted with a key that does not admit CloudWatch Logs "
+                   "(logs.<region>.amazonaws.com): creating the group fails", key.urn)
+        if key.urn in condition_free_keys:
+            report(f"log group {group.urn} shares a key whose policy grants a service without any condition: log "
+                   "data must not sit under an unconditioned grant (give that service its own key)", group.urn)
+
+
+def _statements_of_role(role: PolicyResource, resources: list[PolicyResource]) -> list[tuple[PolicyResource,
+                                                                                             dict[str, Any]]]:
+    out: list[tuple[PolicyResource, dict[str, Any]]] = []
+    for policy in of_type(resources, ROLE_POLICY):
+        if role in linked(policy, "role"):
+            out.extend((policy, statement) for statement in statements(policy.props.get("policy")))
+    for inline in as_list(role.props.get("inlinePolicies")):
+        out.extend((role, statement) for statement in statements(inline.get("policy")))
+    return out
+
+
+def _trusts(role: PolicyResource, service: str) -> bool:
+    return any(service in _services(statement) for statement in statements(role.props.get("assumeRolePolicy")))
+
+
+def _kms_grant_on(role: PolicyResource, key: PolicyResource, resources: list[PolicyResource],
+                  actions: tuple[str, ...]) -> tuple[bool, bool]:
+    """(the role's policies allow `actions` on `key`, some such statement also allows them on "*")."""
+    covered: set[str] = set()
+    wildcard = False
+    for policy, statement in _statements_of_role(role, resources):
+        if statement.get("Effect") != "Allow":
+            continue
+        granted = [str(a) for a in as_list(statement.get("Action"))]
+        wanted = [a for a in actions if _action_covers(granted, a)]
+        if not wanted:
+            continue
+        targets = [str(r) for r in as_list(statement.get("Resource"))]
+        if "*" in targets:
+            wildcard = True
+            covered.update(wanted)
+        elif key in linked(policy, "policy"):
+            covered.update(wanted)
+    return covered >= set(actions), wildcard
+
+
+def _bucket_keys(resources: list[PolicyResource]) -> dict[str, PolicyResource]:
+    """Bucket URN -> the KMS key its default encryption uses."""
+    out = {}
+    for sse in of_type(resources, BUCKET_SSE):
+        key = _key_of(sse, "rules")
+        for bucket in linked(sse, "bucket"):
+            if key is not None:
+                out[bucket.urn] = key
+    return out
+
+
+def _export_role_kms(args: StackValidationArgs, report: ReportViolation) -> None:
+    resources = list(args.resources)
+    bucket_keys = _bucket_keys(resources)
+    for role in of_type(resources, ROLE):
+        if not _trusts(role, "export.rds.amazonaws.com"):
+            continue
+        policies = [p for p, _ in _statements_of_role(role, resources) if p.resource_type == ROLE_POLICY]
+        buckets = {b.urn for p in policies for b in linked(p, "policy") if b.resource_type == BUCKET}
+        keys = {bucket_keys[b].urn: bucket_keys[b] for b in buckets if b in bucket_keys}
+        if not keys:
+            report("RDS snapshot-export role writes to no SSE-KMS bucket of this stack, so its KMS grant cannot be "
+                   "checked", role.urn)
+        for key in keys.values():
+            complete, wildcard = _kms_grant_on(role, key, resources, SNAPSHOT_EXPORT_KMS_ACTIONS)
+            if not complete:
+                report(f"RDS snapshot-export role lacks {', '.join(SNAPSHOT_EXPORT_KMS_ACTIONS)} on its bucket's key "
+                       f"{key.urn}: the export cannot write the encrypted Parquet files", role.urn)
+            if wildcard:
+                report("RDS snapshot-export role's KMS permissions name Resource \"*\": grant them on the bucket's "
+                       "key only", role.urn)
+
+
+def _schedule_cmk(args: StackValidationArgs, report: ReportViolation) -> None:
+    resources = list(args.resources)
+    for schedule in of_type(resources, SCHEDULE):
+        key = _key_of(schedule, "kmsKeyArn") if schedule.props.get("kmsKeyArn") else None
+        if key is None:
+            report("schedule has no customer-managed kmsKeyArn: its target payload is encrypted with an AWS-owned "
+                   "key", schedule.urn)
+            continue
+        roles = [r for r in linked(schedule, "target") if r.resource_type == ROLE]
+        if not roles:
+            report("schedule's execution role is not a role of this stack: its kms:Decrypt on the key cannot be "
+                   "checked", schedule.urn)
+        for role in roles:
+            complete, _ = _kms_grant_on(role, key, resources, ("kms:Decrypt",))
+            if not complete:
+                report(f"the schedule's execution role {role.urn} has no kms:Decrypt on the schedule's key: "
+                       "Scheduler cannot decrypt the target and every invocation fails (it uses no grants)",
+                       schedule.urn)
+
+
 RULES: list[Rule] = [
     resource_rule("log-group-retention", area="logging", types=[LOG_GROUP], check=_retention,
                   summary="Log groups have a retention of at least minimumRetentionDays",
@@ -125,6 +352,25 @@ RULES: list[Rule] = [
                   summary="KMS key policies do not allow any principal without a condition",
                   reference="Checkov CKV_AWS_33",
                   guards=[Guard("policy<json>.Statement[Effect=Allow].Principal", TO_EVERYONE, each=True)]),
+    resource_rule("kms-key-policy-service-principals", area="kms", types=[KMS_KEY],
+                  check=_key_policy_service_principals,
+                  summary="Key policy service statements use the conditions each service supports: EventBridge "
+                          "without aws:Source*, CloudWatch Logs regional and limited by its encryption context",
+                  reference="AWS: https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html, "
+                            "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html"),
+    stack_rule("kms-key-serves-its-users", area="kms", check=_keys_serve_their_users,
+               summary="Every key admits the services that use it (alarms and EventBridge on an encrypted topic, "
+                       "CloudWatch Logs on a log group), and no log group shares a key with an unconditioned grant",
+               reference="AWS: https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html, "
+                         "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html"),
+    stack_rule("rds-export-role-kms", area="kms", check=_export_role_kms,
+               summary="The RDS snapshot-export role holds the export's KMS actions on its bucket's key, and only "
+                       "there",
+               reference="AWS: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ExportSnapshot.html"),
+    stack_rule("scheduler-schedule-cmk", area="kms", check=_schedule_cmk,
+               summary="EventBridge Scheduler schedules use a customer-managed key their execution role may decrypt "
+                       "with",
+               reference="AWS: https://docs.aws.amazon.com/scheduler/latest/UserGuide/encryption-rest.html"),
     resource_rule("iam-no-wildcard-admin", area="iam", types=[ROLE, *POLICY_DOCUMENT_TYPES],
                   check=_iam_wildcards, summary="IAM policies never allow every action on every resource",
                   reference="seed: least-privilege IAM; cdk-nag IAM5; Checkov CKV_AWS_62, CKV_AWS_63, CKV_AWS_286-290, "

@@ -98,7 +98,27 @@ def _secret_cmk(args: ResourceValidationArgs, report: ReportViolation) -> None:
         report("no kmsKeyId: the secret is encrypted with the AWS-managed key aws/secretsmanager", None)
 
 
+SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+ARN_SUFFIX_LIKE = re.compile(r"-[A-Za-z0-9]{6}$")
+
+
+def _secret_name(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    name = args.props.get("name")
+    if name is None:
+        return  # a generated name (namePrefix + random) never ends like this by our choice
+    name = str(name)
+    if not SECRET_NAME.match(name):
+        report(f"secret name {name!r} may hold only 1-512 letters, digits and /_+=.@-", None)
+    elif ARN_SUFFIX_LIKE.search(name):
+        report(f"secret name {name!r} ends with a hyphen and six characters, like the random suffix Secrets Manager "
+               "adds to the ARN: partial-ARN lookups become ambiguous", None)
+
+
 RULES: list[Rule] = [
+    resource_rule("secretsmanager-name-unambiguous", area="secrets", types=[SECRET], check=_secret_name,
+                  summary="Secret names do not end with a hyphen and six characters (the ARN's random suffix)",
+                  reference="AWS: https://docs.aws.amazon.com/secretsmanager/latest/apireference/"
+                            "API_CreateSecret.html"),
     resource_rule("secretsmanager-cmk", area="secrets", types=[SECRET], check=_secret_cmk,
                   summary="Secrets Manager secrets are encrypted with a customer-managed KMS key",
                   reference="seed: secrets in Secrets Manager; Checkov CKV_AWS_149",

@@ -199,6 +199,9 @@ def build_healthy(endpoint: str) -> Deployment:
         "backupTaskDefinitionArn": "arn:aws:ecs:us-east-1:123456789012:task-definition/maratron-prod-backup:1",
         "appSubnetIds": subnets,
         "backupSecurityGroupId": group,
+        # what this update registered: the release gate compares the running services against them
+        "webTaskDefinitionArn": task_definitions["web"],
+        "aiTaskDefinitionArn": task_definitions["ai"],
     }
     dep.ids = {"http_listener": http["ListenerArn"], "https_listener": https["ListenerArn"],
                "target_group": target_group["TargetGroupArn"], "web_acl": acl["ARN"], "alb": alb["LoadBalancerArn"],
@@ -439,6 +442,26 @@ def test_drift_fails_exactly_its_check(deployment: Deployment, tmp_path: Path, d
     assert drift.detail in run.results[drift.check].detail
     assert f"FAIL  {drift.check}" in run.text
     assert "1 failed" in run.text.splitlines()[-1]
+
+
+def test_a_rolled_back_release_passes_services_stable_but_fails_the_gate(deployment: Deployment,
+                                                                         tmp_path: Path) -> None:
+    service = deployment.client("ecs").describe_services(cluster="maratron-prod", services=["maratron-prod-web"])[
+        "services"][0]
+    # services-stable's own criterion: one deployment and running == desired — true after a rollback
+    assert len(service["deployments"]) == 1 and service["runningCount"] == service["desiredCount"]
+    run = run_verify(deployment, tmp_path, webTaskDefinitionArn=deployment.ids["web_task_v2"])
+    assert run.failing() == {"ecs.web-service"}
+    assert "this update deployed maratron-prod-web:2" in run.results["ecs.web-service"].detail
+
+
+def test_static_parameters_waiting_for_a_reboot_fail_the_instance() -> None:
+    db = {"DBInstanceIdentifier": "maratron-prod-db-replica-1", "DBParameterGroups": [
+        {"DBParameterGroupName": "database-params-1", "ParameterApplyStatus": "pending-reboot"}]}
+    (problem,) = verify.pending_reboot(db)
+    assert "database-params-1 pending-reboot" in problem
+    assert "aws rds reboot-db-instance --db-instance-identifier maratron-prod-db-replica-1" in problem
+    assert verify.pending_reboot({"DBParameterGroups": [{"ParameterApplyStatus": "in-sync"}]}) == []
 
 
 def test_drifts_were_undone(deployment: Deployment, tmp_path: Path) -> None:

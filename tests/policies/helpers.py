@@ -19,13 +19,17 @@ TAGS = {"project": "maratron", "environment": "prod", "owner": "platform-team", 
 
 
 def resource(type_: str, name: str, inputs: dict[str, Any], *, stack: str = "prod", protect: bool = False,
-             deps: dict[str, list[Resource]] | None = None, parent: str = "") -> Resource:
-    """A resource as the engine would register it, with propertyDependencies to other fixtures."""
+             deps: dict[str, list[Resource]] | None = None, parent: str = "",
+             depends_on: list[Resource] | None = None, custom_timeouts: dict[str, str] | None = None) -> Resource:
+    """A resource as the engine would register it, with propertyDependencies (and explicit `depends_on`) to other
+    fixtures and its custom timeouts as the program wrote them ("30m")."""
     urn = f"urn:pulumi:{stack}::maratron::{type_}::{name}"
     property_dependencies = {k: [d.urn for d in v] for k, v in (deps or {}).items()}
+    explicit = {d.urn for d in depends_on or []}
     return Resource(urn=urn, type=type_, name=name, parent=parent, custom=True, inputs=inputs, outputs=dict(inputs),
                     protect=protect, property_dependencies=property_dependencies,
-                    dependencies=sorted({u for urns in property_dependencies.values() for u in urns}))
+                    dependencies=sorted(explicit | {u for urns in property_dependencies.values() for u in urns}),
+                    custom_timeouts=dict(custom_timeouts or {}))
 
 
 def analyze(pack: PolicyPackProcess, resources: list[Resource], stack: str = "prod",

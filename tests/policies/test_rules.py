@@ -198,6 +198,147 @@ VPC = {"cidrBlock": "10.0.0.0/16", "tags": TAGS}
 vpc = resource("aws:ec2/vpc:Vpc", "bad", VPC)
 good_vpc = resource("aws:ec2/vpc:Vpc", "good", VPC)
 
+# --- issue 9: how AWS runs the stack (each bad variant is what main registered before the fix) -----------------------
+SERVICE = "aws:ecs/service:Service"
+KEY_TYPE = "aws:kms/key:Key"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+ACCOUNT = "123456789012"
+STEADY = {"cluster": "c", "networkConfiguration": {"assignPublicIp": False, "subnets": ["s"]}, "tags": TAGS,
+          "waitForSteadyState": True, "deploymentCircuitBreaker": {"enable": True, "rollback": True}}
+BOUNDED = {"create": "30m", "update": "30m", "delete": "30m"}
+
+
+def doc(*statements: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+ROOT_STATEMENT = {"Sid": "EnableIamPoliciesOfThisAccount", "Effect": "Allow",
+                  "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*", "Resource": "*"}
+ALARMS_STATEMENT = {"Sid": "Alarms", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                    "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}
+EVENTS_STATEMENT = {"Sid": "Events", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+                    "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*"}
+MAIN_TOPIC_STATEMENT = {"Sid": "AllowAlarmPublishingToEncryptedTopic", "Effect": "Allow",
+                        "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
+                        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+                        "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}
+LOGS_STATEMENT = {"Sid": "Logs", "Effect": "Allow", "Principal": {"Service": "logs.us-east-1.amazonaws.com"},
+                  "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*",
+                             "kms:Describe*"], "Resource": "*",
+                  "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn":
+                                            f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:*"}}}
+
+
+def key(name: str, *service_statements: dict[str, Any]) -> Resource:
+    return resource(KEY_TYPE, name, {"enableKeyRotation": True, "tags": TAGS,
+                                     "policy": doc(ROOT_STATEMENT, *service_statements)})
+
+
+def alerting_stack(*topic_key_statements: dict[str, Any], log_group_on_topic_key: bool = False) -> list[Resource]:
+    topic_key = key("alerts", *topic_key_statements)
+    logs_key = key("logs", LOGS_STATEMENT)
+    topic = resource("aws:sns/topic:Topic", "topic", {"kmsMasterKeyId": KEY, "tags": TAGS},
+                     deps={"kmsMasterKeyId": [topic_key]})
+    alarm = resource("aws:cloudwatch/metricAlarm:MetricAlarm", "alarm", {"alarmActions": ["arn:topic"], "tags": TAGS},
+                     deps={"alarmActions": [topic]})
+    target = resource("aws:cloudwatch/eventTarget:EventTarget", "deploy-failed", {"arn": "arn:topic", "rule": "r"},
+                      deps={"arn": [topic]})
+    group_key = topic_key if log_group_on_topic_key else logs_key
+    group = resource("aws:cloudwatch/logGroup:LogGroup", "group", {"retentionInDays": 365, "kmsKeyId": KEY,
+                                                                   "tags": TAGS}, deps={"kmsKeyId": [group_key]})
+    return [topic_key, logs_key, topic, alarm, target, group]
+
+
+def service_connect_stack(*, timeout: dict[str, Any] | None, idle: int = 300,
+                          web_depends_on_ai: bool = True) -> list[Resource]:
+    alb = resource(LB, "alb", changed(ALB, idleTimeout=idle))
+    ai_task = resource(TASK, "ai-task", task(name="ai", portMappings=[
+        {"name": "http", "containerPort": 8000, "appProtocol": "http"}]))
+    entry: dict[str, Any] = {"portName": "http", "discoveryName": "ai", "clientAlias": [{"port": 8000,
+                                                                                        "dnsName": "ai"}]}
+    if timeout is not None:
+        entry["timeout"] = timeout
+    ai = resource(SERVICE, "ai", {**STEADY, "serviceConnectConfiguration": {"enabled": True, "services": [entry]}},
+                  deps={"taskDefinition": [ai_task]}, custom_timeouts=BOUNDED)
+    web_task = resource(TASK, "web-task", task(environment=[{"name": "AI_SERVER_URL", "value": "http://ai:8000"}]))
+    web = resource(SERVICE, "web", {**STEADY, "serviceConnectConfiguration": {"enabled": True}},
+                   deps={"taskDefinition": [web_task]}, depends_on=[ai] if web_depends_on_ai else [],
+                   custom_timeouts=BOUNDED)
+    return [alb, ai_task, ai, web_task, web]
+
+
+def spot_stack(*, platform: str | None, spot: bool = True) -> list[Resource]:
+    cluster = resource("aws:ecs/cluster:Cluster", "cluster", {"settings": [], "tags": TAGS})
+    providers = resource("aws:ecs/clusterCapacityProviders:ClusterCapacityProviders", "providers", {
+        "clusterName": "c", "capacityProviders": ["FARGATE", "FARGATE_SPOT"],
+        "defaultCapacityProviderStrategies": [{"capacityProvider": "FARGATE_SPOT" if spot else "FARGATE",
+                                               "weight": 1}]}, deps={"clusterName": [cluster]})
+    arm_task = resource(TASK, "arm-task", {**task(), "runtimePlatform": {"cpuArchitecture": "ARM64",
+                                                                         "operatingSystemFamily": "LINUX"}})
+    inputs = {**STEADY, **({"platformVersion": platform} if platform else {})}
+    service = resource(SERVICE, "svc", inputs, deps={"taskDefinition": [arm_task], "cluster": [cluster]},
+                       custom_timeouts=BOUNDED)
+    return [cluster, providers, arm_task, service]
+
+
+EXPORT_S3 = {"Effect": "Allow", "Action": ["s3:PutObject*", "s3:GetObject*", "s3:DeleteObject*"],
+             "Resource": ["arn:aws:s3:::archive/exports/*"]}
+EXPORT_KMS_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:CreateGrant",
+                      "kms:DescribeKey", "kms:RetireGrant"]
+
+
+def export_stack(*, kms_resource: str | None) -> list[Resource]:
+    backups = key("backups")
+    bucket = resource(BUCKET, "archive", {"bucket": "archive", "tags": TAGS}, protect=True)
+    sse = resource(SSE, "archive", {"bucket": "archive", "rules": [{"applyServerSideEncryptionByDefault": {
+        "sseAlgorithm": "aws:kms", "kmsMasterKeyId": KEY}}]}, deps={"bucket": [bucket], "rules": [backups]})
+    role = resource(ROLE, "snapshot-export", {"tags": TAGS, "assumeRolePolicy": doc({
+        "Effect": "Allow", "Principal": {"Service": "export.rds.amazonaws.com"}, "Action": "sts:AssumeRole"})})
+    statements = [EXPORT_S3]
+    if kms_resource is not None:
+        statements.append({"Effect": "Allow", "Action": EXPORT_KMS_ACTIONS, "Resource": [kms_resource]})
+    policy = resource(ROLE_POLICY, "snapshot-export", {"role": "r", "policy": doc(*statements)},
+                      deps={"role": [role], "policy": [bucket, backups]})
+    return [backups, bucket, sse, role, policy]
+
+
+def schedule_stack(*, encrypted: bool = True, role_decrypts: bool = True) -> list[Resource]:
+    backups = key("backups")
+    role = resource(ROLE, "scheduler", {"tags": TAGS, "assumeRolePolicy": doc({
+        "Effect": "Allow", "Principal": {"Service": "scheduler.amazonaws.com"}, "Action": "sts:AssumeRole"})})
+    statements = [{"Effect": "Allow", "Action": ["ecs:RunTask"], "Resource": ["arn:task:*"]}]
+    if role_decrypts:
+        statements.append({"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": [KEY]})
+    policy = resource(ROLE_POLICY, "scheduler", {"role": "r", "policy": doc(*statements)},
+                      deps={"role": [role], "policy": [backups] if role_decrypts else []})
+    inputs: dict[str, Any] = {"scheduleExpression": "rate(6 hours)", "target": {"arn": "c", "roleArn": "arn:role"}}
+    deps: dict[str, list[Resource]] = {"target": [role]}
+    if encrypted:
+        inputs["kmsKeyArn"] = KEY
+        deps["kmsKeyArn"] = [backups]
+    schedule = resource("aws:scheduler/schedule:Schedule", "backup", inputs, deps=deps)
+    return [backups, role, policy, schedule]
+
+
+def volume_init(**changes: Any) -> dict[str, Any]:
+    init = {"name": "web-volume-init", "image": "web:1", "essential": False, "user": "0", "entryPoint": ["chown"],
+            "command": ["1001:1001", "/tmp"], "readonlyRootFilesystem": True, "privileged": False,
+            "linuxParameters": {"capabilities": {"add": [], "drop": [
+                "AUDIT_WRITE", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE", "NET_RAW",
+                "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"]}},
+            "environment": [], "secrets": [], "mountPoints": [{"sourceVolume": "scratch-tmp", "containerPath": "/tmp"}],
+            "logConfiguration": {"logDriver": "awslogs", "options": {}}}
+    return changed(init, **changes)
+
+
+def task_with_init(init: dict[str, Any], *, waits: bool = True) -> dict[str, Any]:
+    app = changed(CONTAINER, mountPoints=[{"sourceVolume": "scratch-tmp", "containerPath": "/tmp"}],
+                  dependsOn=[{"containerName": "web-volume-init", "condition": "SUCCESS"}] if waits else [])
+    return {"family": "web", "containerDefinitions": json.dumps([init, app]), "tags": TAGS}
+
+
 CASES: list[Case] = [
     # network
     single("security-group-no-internet-ingress", SG, WEB_INGRESS,
@@ -254,6 +395,15 @@ CASES: list[Case] = [
     single("rds-log-exports", RDS, RDS_PRIMARY, enabledCloudwatchLogsExports=["upgrade"]),
     stack_case("rds-force-ssl", database_stack(), database_stack(force_ssl="0"), "pg"),
     stack_case("rds-primary-has-replica", database_stack(), database_stack(replica=False), "primary"),
+    single("rds-static-parameters-pending-reboot", PG, {"family": "postgres15", "tags": TAGS, "parameters": [
+        {"name": "shared_buffers", "value": "32768", "applyMethod": "pending-reboot"},
+        {"name": "work_mem", "value": "4096", "applyMethod": "immediate"}]},
+        parameters=[{"name": "shared_buffers", "value": "32768", "applyMethod": "immediate"}]),
+    stack_case("rds-postgres-replica-no-backup-retention", database_stack(), [
+        *database_stack(replica=False),
+        resource(RDS, "replica", changed(RDS_PRIMARY, replicateSourceDb="primary", backupRetentionPeriod=1,
+                                         engine=DELETE, password=DELETE),
+                 deps={"replicateSourceDb": [database_stack(replica=False)[-1]]})], "replica"),
     # cache
     single("redis-auth", RG, REDIS, authToken=DELETE),
     single("redis-transit-encryption", RG, REDIS, transitEncryptionEnabled=False),
@@ -276,11 +426,48 @@ CASES: list[Case] = [
     single("ecs-service-no-public-ip", "aws:ecs/service:Service",
            {"cluster": "c", "networkConfiguration": {"assignPublicIp": False, "subnets": ["s"]}, "tags": TAGS},
            networkConfiguration={"assignPublicIp": True, "subnets": ["s"]}),
+    Case("container-non-root", [resource(TASK, "good-init", task_with_init(volume_init()))],
+         [resource(TASK, "init-keeps-caps", task_with_init(volume_init(linuxParameters={"capabilities": {
+             "add": [], "drop": []}})))], "init-keeps-caps"),
+    Case("container-non-root", [], [resource(TASK, "init-runs-more", task_with_init(volume_init(
+        entryPoint=["sh", "-c"], command=["chown 1001 /tmp && ./seed"])))], "init-runs-more"),
+    Case("container-non-root", [], [resource(TASK, "init-nobody-waits", task_with_init(volume_init(),
+                                                                                        waits=False))],
+         "init-nobody-waits"),
+    Case("container-non-root", [], [resource(TASK, "init-with-secret", task_with_init(volume_init(
+        secrets=[{"name": "DATABASE_URL", "valueFrom": "arn:aws:secretsmanager:x"}])))], "init-with-secret"),
+    Case("ecs-service-waits-for-steady-state", [resource(SERVICE, "good", STEADY, custom_timeouts=BOUNDED)],
+         [resource(SERVICE, "no-wait", changed(STEADY, waitForSteadyState=False), custom_timeouts=BOUNDED)],
+         "no-wait"),
+    Case("ecs-service-waits-for-steady-state", [],
+         [resource(SERVICE, "unbounded", STEADY)], "unbounded"),  # main: no customTimeouts
+    Case("ecs-service-waits-for-steady-state", [],
+         [resource(SERVICE, "no-rollback", changed(STEADY, deploymentCircuitBreaker={"enable": True,
+                                                                                     "rollback": False}),
+                   custom_timeouts=BOUNDED)], "no-rollback"),
+    stack_case("ecs-service-connect-timeout-covers-edge",
+               service_connect_stack(timeout={"perRequestTimeoutSeconds": 0, "idleTimeoutSeconds": 360}),
+               service_connect_stack(timeout=None), "ai"),  # main: AWS's 15 s per-request default
+    stack_case("ecs-service-connect-timeout-covers-edge",
+               service_connect_stack(timeout={"perRequestTimeoutSeconds": 600, "idleTimeoutSeconds": 600}),
+               service_connect_stack(timeout={"perRequestTimeoutSeconds": 0, "idleTimeoutSeconds": 300}, idle=900),
+               "ai"),  # an edge idle timeout raised past the hop's
+    stack_case("ecs-service-connect-client-depends-on-server",
+               service_connect_stack(timeout={"perRequestTimeoutSeconds": 0, "idleTimeoutSeconds": 360}),
+               service_connect_stack(timeout={"perRequestTimeoutSeconds": 0, "idleTimeoutSeconds": 360},
+                                     web_depends_on_ai=False), "web"),  # main: a plain string URL
+    stack_case("fargate-spot-arm64-platform-version", spot_stack(platform="1.4.0"), spot_stack(platform="LATEST"),
+               "svc", "dev"),
+    stack_case("fargate-spot-arm64-platform-version", spot_stack(platform=None, spot=False),
+               spot_stack(platform=None), "svc", "dev"),
     single("ecs-cluster-container-insights", "aws:ecs/cluster:Cluster",
            {"settings": [{"name": "containerInsights", "value": "enhanced"}], "tags": TAGS}, settings=[]),
     # secrets
     single("secretsmanager-cmk", "aws:secretsmanager/secret:Secret", {"kmsKeyId": KEY, "tags": TAGS},
            kmsKeyId=DELETE),
+    single("secretsmanager-name-unambiguous", "aws:secretsmanager/secret:Secret",
+           {"name": "maratron-prod/app/NEXTAUTH_SECRET", "kmsKeyId": KEY, "tags": TAGS},
+           name="maratron-prod/app/nextauth-secret"),
     single("no-hard-coded-secrets", RDS, RDS_PRIMARY, label="weak-password", password="changeme"),
     single("no-hard-coded-secrets", "aws:lambda/function:Function", {"environment": {"variables": {}}, "tags": TAGS},
            label="aws-key", environment={"variables": {"KEY": "AKIAIOSFODNN7EXAMPLE"}}),
@@ -314,6 +501,29 @@ CASES: list[Case] = [
                                                                       "policy": ADMIN_DOC},
            policy=json.dumps({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:Decrypt",
                                              "Resource": "*"}]})),
+    single("kms-key-policy-service-principals", KEY_TYPE, {"enableKeyRotation": True, "tags": TAGS,
+                                                          "policy": doc(ALARMS_STATEMENT, EVENTS_STATEMENT)},
+           label="main-topic-key", policy=doc(MAIN_TOPIC_STATEMENT)),
+    single("kms-key-policy-service-principals", KEY_TYPE, {"enableKeyRotation": True, "tags": TAGS,
+                                                          "policy": doc(LOGS_STATEMENT)},
+           label="global-logs-principal", policy=doc(changed(LOGS_STATEMENT, Principal={
+               "Service": "logs.amazonaws.com"}))),
+    single("kms-key-policy-service-principals", KEY_TYPE, {"enableKeyRotation": True, "tags": TAGS,
+                                                          "policy": doc(LOGS_STATEMENT)},
+           label="logs-any-group", policy=doc(changed(LOGS_STATEMENT, Condition=DELETE))),
+    stack_case("kms-key-serves-its-users", alerting_stack(ALARMS_STATEMENT, EVENTS_STATEMENT),
+               alerting_stack(MAIN_TOPIC_STATEMENT), "alerts"),  # main: EventBridge under aws:SourceAccount
+    stack_case("kms-key-serves-its-users", alerting_stack(ALARMS_STATEMENT, EVENTS_STATEMENT),
+               alerting_stack(EVENTS_STATEMENT), "alerts"),  # no statement for the alarms
+    stack_case("kms-key-serves-its-users", alerting_stack(ALARMS_STATEMENT, EVENTS_STATEMENT),
+               alerting_stack(ALARMS_STATEMENT, EVENTS_STATEMENT, LOGS_STATEMENT, log_group_on_topic_key=True),
+               "group"),  # log data under a key with a condition-free service grant
+    stack_case("rds-export-role-kms", export_stack(kms_resource=KEY), export_stack(kms_resource=None),
+               "snapshot-export"),  # main: S3 only
+    stack_case("rds-export-role-kms", export_stack(kms_resource=KEY), export_stack(kms_resource="*"),
+               "snapshot-export"),
+    stack_case("scheduler-schedule-cmk", schedule_stack(), schedule_stack(encrypted=False), "backup"),  # main
+    stack_case("scheduler-schedule-cmk", schedule_stack(), schedule_stack(role_decrypts=False), "backup"),
     single("iam-no-wildcard-admin", "aws:iam/rolePolicy:RolePolicy", {"role": "r", "policy": SCOPED_DOC},
            policy=ADMIN_DOC),
     single("iam-no-wildcard-admin", "aws:iam/role:Role", {"assumeRolePolicy": "{}", "tags": TAGS,
@@ -711,7 +921,8 @@ def test_generated_high_entropy_password_is_not_flagged(pack: PolicyPackProcess)
 def test_every_description_carries_a_reference() -> None:
     for rule in ALL_RULES:
         assert rule.reference and f"[{rule.reference}]" in rule.policy.description
-        assert any(marker in rule.reference for marker in ("seed:", "cdk-nag", "Checkov")), rule.policy.name
+        assert any(marker in rule.reference for marker in ("seed:", "cdk-nag", "Checkov")) or (
+            rule.reference.startswith("AWS: https://docs.aws.amazon.com/")), rule.policy.name
 
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"

@@ -1,0 +1,137 @@
+"""Which changes of a `pulumi preview` take effect only after a database reboot, and the reboot commands.
+
+    pulumi preview --json --diff -s prod | python -m ops.reboot_notice
+
+Static PostgreSQL parameters (components/constants.py STATIC_DB_PARAMETERS: shared_buffers, max_connections, ...)
+use the `pending-reboot` apply method, the only one RDS accepts for them, and "When the application method is
+pending-reboot, changes to dynamic and static parameters are applied after a reboot without failover to the DB
+instances associated with the parameter group" (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/
+API_ModifyDBParameterGroup.html). No maintenance window applies them, and `pulumi up` does not reboot: each instance
+keeps the old value, showing `pending-reboot` in DBParameterGroups[].ParameterApplyStatus (ops.verify warns on it),
+until someone reboots it. This reads the engine's preview (steps with old and new inputs of every
+aws:rds/parameterGroup:ParameterGroup), lists each changed static parameter and prints the reboot of every instance
+of that group: replicas first (reads move to the others), then the primary (a Multi-AZ primary reboots in about a
+minute; `--force-failover` moves it to the standby instead).
+
+Exit status: 0 (with or without reboots to do), 2 when the input is not a preview JSON document.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from components.constants import STATIC_DB_PARAMETERS
+
+PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
+RDS_INSTANCE = "aws:rds/instance:Instance"
+
+
+@dataclass(frozen=True)
+class StaticChange:
+    name: str
+    old: str | None
+    """None when the parameter was not set before (the engine default applied)."""
+    new: str | None
+    """None when the parameter is removed (back to the engine default, also at the next reboot)."""
+
+
+def static_values(parameters: Iterable[Mapping[str, Any]] | None) -> dict[str, str]:
+    """Static parameter name -> value, from a ParameterGroup's `parameters` input."""
+    return {str(p.get("name")): str(p.get("value")) for p in parameters or []
+            if str(p.get("name")) in STATIC_DB_PARAMETERS}
+
+
+def static_changes(old: Iterable[Mapping[str, Any]] | None,
+                   new: Iterable[Mapping[str, Any]] | None) -> list[StaticChange]:
+    """The static parameters whose value differs between two `parameters` inputs, by name."""
+    before, after = static_values(old), static_values(new)
+    return [StaticChange(name, before.get(name), after.get(name))
+            for name in sorted(set(before) | set(after)) if before.get(name) != after.get(name)]
+
+
+def reboot_commands(primaries: Sequence[str], replicas: Sequence[str]) -> list[str]:
+    """Replicas first, then primaries; each waits until the instance is available again."""
+    lines = []
+    for identifier in [*replicas, *primaries]:
+        lines.append(f"aws rds reboot-db-instance --db-instance-identifier {identifier} && "
+                     f"aws rds wait db-instance-available --db-instance-identifier {identifier}")
+    return lines
+
+
+def _state(step: Mapping[str, Any], which: str) -> Mapping[str, Any]:
+    state = step.get(which) or {}
+    return state if isinstance(state, Mapping) else {}
+
+
+def _inputs(step: Mapping[str, Any], which: str) -> Mapping[str, Any]:
+    inputs = _state(step, which).get("inputs") or {}
+    return inputs if isinstance(inputs, Mapping) else {}
+
+
+def _type(step: Mapping[str, Any]) -> str:
+    return str(_state(step, "newState").get("type") or _state(step, "oldState").get("type") or "")
+
+
+def notice(preview: Mapping[str, Any]) -> list[str]:
+    """The report for one preview document (`pulumi preview --json`)."""
+    steps = [s for s in preview.get("steps") or [] if isinstance(s, Mapping)]
+    lines: list[str] = []
+    for step in steps:
+        if _type(step) != PARAMETER_GROUP:
+            continue
+        changes = static_changes(_inputs(step, "oldState").get("parameters"),
+                                 _inputs(step, "newState").get("parameters"))
+        if not step.get("oldState") or not changes:
+            continue  # a new group applies its values when its instances are created
+        urn = str(step.get("urn", ""))
+        group_names = {str(v) for v in (_state(step, "oldState").get("id"),
+                                        (_state(step, "oldState").get("outputs") or {}).get("name")) if v}
+        primaries: list[str] = []
+        replicas: list[str] = []
+        for other in steps:
+            if _type(other) != RDS_INSTANCE:
+                continue
+            inputs = _inputs(other, "newState") or _inputs(other, "oldState")
+            if str(inputs.get("parameterGroupName")) in group_names or urn in (
+                    (_state(other, "newState").get("propertyDependencies") or {}).get("parameterGroupName") or []):
+                identifier = str(inputs.get("identifier") or other.get("urn", "").rsplit("::", 1)[-1])
+                (replicas if inputs.get("replicateSourceDb") else primaries).append(identifier)
+        lines.append(f"REBOOT REQUIRED: {urn.rsplit('::', 1)[-1]} changes static parameters (applied only at the next "
+                     "reboot of each instance, never in the maintenance window):")
+        for change in changes:
+            lines.append(f"  {change.name}: {change.old if change.old is not None else '(engine default)'} -> "
+                         f"{change.new if change.new is not None else '(engine default)'}")
+        if primaries or replicas:
+            lines.append("  after `pulumi up`, reboot (replicas first, then the primary):")
+            lines.extend(f"    {command}" for command in reboot_commands(sorted(primaries), sorted(replicas)))
+        else:
+            lines.append("  after `pulumi up`, reboot every instance using the group: "
+                         "aws rds reboot-db-instance --db-instance-identifier <id>")
+    return lines or ["No static database parameter changes: nothing waits for a reboot."]
+
+
+def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("preview", nargs="?", help="a `pulumi preview --json` file (default: stdin)")
+    args = parser.parse_args(argv)
+    out = stdout or sys.stdout
+    try:
+        text = Path(args.preview).read_text() if args.preview else (stdin or sys.stdin).read()
+        document = json.loads(text)
+        if not isinstance(document, dict) or "steps" not in document:
+            raise ValueError("no `steps`: not the output of `pulumi preview --json`")
+    except (OSError, ValueError) as error:
+        print(f"reboot_notice: {error}", file=sys.stderr)
+        return 2
+    print("\n".join(notice(document)), file=out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""The preview's runtime report: which images must exist, and which database changes wait for a reboot."""
+
+from __future__ import annotations
+
+import copy
+
+from offline import runtime_report
+from offline.engine import StackRun
+
+
+def test_every_image_a_task_pulls_is_listed_with_where_it_comes_from(prod: StackRun) -> None:
+    entries = {tuple(sorted(e["tasks"])): e for e in runtime_report.image_requirements(prod)}
+    assert set(entries) == {("ai",), ("migrate", "web"), ("backup", "backup-restore-check")}
+    assert entries[("migrate", "web")]["image"] == prod.outputs["webImage"]
+    assert entries[("ai",)]["image"] == prod.outputs["aiImage"]
+    assert entries[("backup", "backup-restore-check")]["built_from"].endswith("ops/backup")
+    text = "\n".join(runtime_report.render_images(prod))
+    assert "MUST EXIST before `pulumi up` (maratron:webImage)" in text
+    assert "MUST EXIST before `pulumi up` (maratron:aiImage)" in text
+    assert "built and pushed by `pulumi up` from ops/backup/Dockerfile" in text
+    assert "scratch /tmp, /app/.next/cache: writable through web-volume-init" in text
+    assert "aws ecr describe-images --repository-name maratron-prod/web --image-ids imageDigest=sha256:" in text
+
+
+def test_static_parameters_are_listed_with_their_instances_and_changes_need_reboots(prod: StackRun) -> None:
+    group = prod.one("aws:rds/parameterGroup:ParameterGroup")
+    first = "\n".join(runtime_report.render_reboots(prod, None))
+    assert "shared_buffers=32768" in first and "maratron-prod-db-replica-1" in first
+    assert "no earlier preview" in first and "REBOOT REQUIRED" not in first
+    same = "\n".join(runtime_report.render_reboots(prod, {group.urn: group.plain("parameters")}))
+    assert "unchanged since the previous preview" in same
+    older = copy.deepcopy(group.plain("parameters"))
+    for parameter in older:
+        if parameter["name"] == "max_connections":
+            parameter["value"] = "80"
+        if parameter["name"] == "maintenance_work_mem":
+            parameter["value"] = "1"  # dynamic: applied at once, no reboot
+    changed = "\n".join(runtime_report.render_reboots(prod, {group.urn: older}))
+    assert "REBOOT REQUIRED: max_connections 80 -> 100" in changed
+    assert "maintenance_work_mem" not in changed
+    assert "aws rds reboot-db-instance --db-instance-identifier maratron-prod-db-replica-2" in changed
