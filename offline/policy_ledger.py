@@ -68,6 +68,11 @@ def set_paths(resource: Resource) -> Iterator[str]:
             yield f"@{option}"
 
 
+def _entry_path(path: str) -> str:
+    """A leaf path as a ledger entry names it: a list of scalars by the list (`command`, not `command[*]`)."""
+    return path[:-3] if path.endswith("[*]") else path
+
+
 @dataclass
 class LedgerReport:
     unclassified: dict[tuple[str, str], list[str]] = field(default_factory=dict)
@@ -90,6 +95,11 @@ class LedgerReport:
                        "policies/rules/inventory.py):")
             out += [f"  {type_}  {path}   (e.g. {urns[0]})"
                     for (type_, path), urns in sorted(self.unclassified.items())]
+            categories = ", ".join(pack_modules()[1].CATEGORIES)
+            out.append("  each is a control (a Guard on the rule that checks it, or a new rule) or not: then paste "
+                       f"its line into LEDGER with a category ({categories}) and the reason:")
+            out += [f"    N({type_!r}, {_entry_path(path)!r}, \"<category>\", \"<why>\"),"
+                    for type_, path in sorted({(t, _entry_path(p)) for t, p in self.unclassified})]
         if self.conflicts:
             out.append("classified twice at the same depth:")
             out += [f"  {c}" for c in self.conflicts]

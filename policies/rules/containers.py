@@ -6,7 +6,7 @@ documentation it rests on."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,7 @@ from ._controls import (
     MISSING,
     AtLeast,
     Check,
+    Detach,
     Edit,
     Guard,
     Is,
@@ -321,15 +322,39 @@ def _spot_arm64_platform(args: StackValidationArgs, report: ReportViolation) -> 
                    f"(got {ecs.get('platformVersion') or 'unset'})", schedule.urn)
 
 
+def _on_spot_at(version: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The sweep's weakening of the Spot platform floor: prod runs on FARGATE, so the service moves to Spot too."""
+    return lambda inputs: {**inputs, "platformVersion": version,
+                           "capacityProviderStrategies": [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]}
+
+
+def _schedule_on_spot_at(version: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def edit(inputs: dict[str, Any]) -> dict[str, Any]:
+        ecs = {k: v for k, v in inputs["target"]["ecsParameters"].items() if k != "launchType"}
+        ecs.update(platformVersion=version,
+                   capacityProviderStrategies=[{"capacityProvider": "FARGATE_SPOT", "weight": 1}])
+        return {**inputs, "target": {**inputs["target"], "ecsParameters": ecs}}
+    return edit
+
+
 TASKS = [TASK_DEFINITION]
 CONTAINER = "containerDefinitions<json>[*]"
 APP_CONTAINER = "containerDefinitions<json>[essential=True]"
+INIT_CONTAINER = "containerDefinitions<json>[essential=False]"
 PLAINTEXT_PASSWORD = {"name": "DATABASE_PASSWORD", "value": "hunter2"}
 RULES: list[Rule] = [
     resource_rule("container-non-root", area="containers", types=TASKS, check=_non_root,
                   summary="Containers run as a non-root user",
                   reference="seed: containers run as non-root (neither cdk-nag nor Checkov checks this)",
-                  guards=[Guard(f"{APP_CONTAINER}.user", To("root"), each=True)]),
+                  guards=[Guard(f"{APP_CONTAINER}.user", To("root"), each=True),
+                          # The one root container allowed: the scratch-volume init (volume_init_problems).
+                          Guard(f"{INIT_CONTAINER}.entryPoint", To(["sh", "-c"]), each=True,
+                                note="the volume-init runs a shell instead of chown"),
+                          Guard(f"{INIT_CONTAINER}.command", Rewrite(lambda cmd: ["0", *cmd[1:]],
+                                                                     "chown to root (uid 0)"), each=True,
+                                note="the volume-init hands its volumes to root"),
+                          Guard(f"{APP_CONTAINER}.dependsOn", DELETE,
+                                note="the app no longer waits for the volume-init to succeed")]),
     resource_rule("container-read-only-root-filesystem", area="containers", types=TASKS, check=_read_only,
                   summary="Containers have a read-only root filesystem",
                   reference="seed: container hardening; Checkov CKV_AWS_336",
@@ -359,19 +384,33 @@ RULES: list[Rule] = [
                   summary="ECS services wait for steady state with a bounded create/update timeout and a rolling-back "
                           "circuit breaker, so a deployment that never becomes healthy fails the update",
                   reference="AWS: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/"
-                            "deployment-circuit-breaker.html; pulumi-aws ecs.Service waitForSteadyState"),
+                            "deployment-circuit-breaker.html; pulumi-aws ecs.Service waitForSteadyState",
+                  guards=[Guard("waitForSteadyState", To(False)),
+                          Guard("@customTimeouts", To({}), note="the bounded create/update wait")]),
     stack_rule("ecs-service-connect-timeout-covers-edge", area="containers", check=_service_connect_timeouts,
                summary="No Service Connect hop has a shorter per-request or idle timeout than the edge (ALB idle "
                        "timeout) in front of it",
-               reference="AWS: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_TimeoutConfiguration.html"),
+               reference="AWS: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_TimeoutConfiguration.html",
+               guards=[Guard("serviceConnectConfiguration.services[*].timeout.perRequestTimeoutSeconds", To(15),
+                             types=(SERVICE,)),
+                       Guard("serviceConnectConfiguration.services[*].timeout.idleTimeoutSeconds", To(60),
+                             types=(SERVICE,))]),
     stack_rule("ecs-service-connect-client-depends-on-server", area="containers", check=_upstream_dependencies,
                summary="A service whose tasks call a Service Connect endpoint depends on the service that creates it",
                reference="AWS: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/"
-                         "service-connect-concepts-deploy.html"),
+                         "service-connect-concepts-deploy.html",
+               guards=[Guard("@dependencies", Detach(SERVICE, When("serviceConnectConfiguration.services")),
+                             types=(SERVICE,), where=When("serviceConnectConfiguration.services", negate=True),
+                             note="a client service waits for the services it calls")]),
     stack_rule("fargate-spot-arm64-platform-version", area="containers", check=_spot_arm64_platform,
                summary="ARM64 tasks that may run on FARGATE_SPOT pin platform version 1.4.0 or later",
                reference="AWS: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/"
-                         "API_CapacityProviderStrategyItem.html"),
+                         "API_CapacityProviderStrategyItem.html",
+               guards=[Guard("platformVersion", Edit(_on_spot_at("1.3.0"), "1.3.0 on FARGATE_SPOT"), types=(SERVICE,),
+                             note="a service moved to Spot with an older pinned platform"),
+                       Guard("target.ecsParameters.platformVersion", Edit(_schedule_on_spot_at("1.3.0"),
+                                                                          "1.3.0 on FARGATE_SPOT"),
+                             types=(SCHEDULE,), note="a scheduled task moved to Spot with an older pinned platform")]),
 ]
 
 

@@ -205,11 +205,15 @@ RULES: list[Rule] = [
                   check=_static_parameters,
                   summary="Static PostgreSQL parameters use the pending-reboot apply method",
                   reference="AWS: https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/"
-                            "API_ModifyDBParameterGroup.html"),
+                            "API_ModifyDBParameterGroup.html",
+                  guards=[Guard("parameters[*].applyMethod", To("immediate"),
+                                note="static parameters apply at a reboot (pending-reboot)")]),
     stack_rule("rds-postgres-replica-no-backup-retention", area="database", check=_replica_backups,
                summary="PostgreSQL read replicas set no automated-backup retention (RDS supports it on MySQL and "
                        "MariaDB replicas only)",
-               reference="AWS: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReadRepl.html"),
+               reference="AWS: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReadRepl.html",
+               guards=[Guard("backupRetentionPeriod", To(1), types=(RDS_INSTANCE,), where=When("replicateSourceDb"),
+                             absent=True, note="PostgreSQL replicas keep no automated backups")]),
     stack_rule("rds-primary-has-replica", area="database", check=_replicas, prod_only=True,
                summary="Every production RDS primary has at least one read replica",
                reference="seed: read replicas for production read scaling and recovery",

@@ -357,20 +357,29 @@ RULES: list[Rule] = [
                   summary="Key policy service statements use the conditions each service supports: EventBridge "
                           "without aws:Source*, CloudWatch Logs regional and limited by its encryption context",
                   reference="AWS: https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html, "
-                            "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html"),
+                            "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html",
+                  guards=[Guard("policy<json>.Statement[*].Principal.Service", Patch("policy<json>.Statement[*]", {
+                      "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}}),
+                      note="each service grant keeps the conditions its service supports")]),
     stack_rule("kms-key-serves-its-users", area="kms", check=_keys_serve_their_users,
                summary="Every key admits the services that use it (alarms and EventBridge on an encrypted topic, "
                        "CloudWatch Logs on a log group), and no log group shares a key with an unconditioned grant",
                reference="AWS: https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html, "
-                         "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html"),
+                         "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html",
+               guards=[Guard("policy<json>.Statement[*].Principal.Service", RemoveItem("policy<json>.Statement[*]"),
+                             types=(KMS_KEY,), note="the service grants a key's users need")]),
     stack_rule("rds-export-role-kms", area="kms", check=_export_role_kms,
                summary="The RDS snapshot-export role holds the export's KMS actions on its bucket's key, and only "
                        "there",
-               reference="AWS: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ExportSnapshot.html"),
+               reference="AWS: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ExportSnapshot.html",
+               guards=[Guard("policy<json>.Statement[*].Resource", To("*"), types=(ROLE_POLICY,),
+                             where=When("role", re.compile("snapshot-export")), blame="role",
+                             note="the export role's grants name their resources")]),
     stack_rule("scheduler-schedule-cmk", area="kms", check=_schedule_cmk,
                summary="EventBridge Scheduler schedules use a customer-managed key their execution role may decrypt "
                        "with",
-               reference="AWS: https://docs.aws.amazon.com/scheduler/latest/UserGuide/encryption-rest.html"),
+               reference="AWS: https://docs.aws.amazon.com/scheduler/latest/UserGuide/encryption-rest.html",
+               guards=[Guard("kmsKeyArn", DELETE, types=(SCHEDULE,))]),
     resource_rule("iam-no-wildcard-admin", area="iam", types=[ROLE, *POLICY_DOCUMENT_TYPES],
                   check=_iam_wildcards, summary="IAM policies never allow every action on every resource",
                   reference="seed: least-privilege IAM; cdk-nag IAM5; Checkov CKV_AWS_62, CKV_AWS_63, CKV_AWS_286-290, "

@@ -18,7 +18,7 @@ from typing import Any
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
 from ._common import RDS_INSTANCE, REPLICATION_GROUP, Rule, document, known, resource_rule, settings_rule
-from ._controls import DELETE, AtLeast, Guard, Setting, To
+from ._controls import DELETE, AtLeast, Guard, Rewrite, Setting, To
 
 SECRET = "aws:secretsmanager/secret:Secret"
 SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
@@ -118,7 +118,8 @@ RULES: list[Rule] = [
     resource_rule("secretsmanager-name-unambiguous", area="secrets", types=[SECRET], check=_secret_name,
                   summary="Secret names do not end with a hyphen and six characters (the ARN's random suffix)",
                   reference="AWS: https://docs.aws.amazon.com/secretsmanager/latest/apireference/"
-                            "API_CreateSecret.html"),
+                            "API_CreateSecret.html",
+                  guards=[Guard("name", Rewrite(lambda name: f"{name}-a1b2c3", "a -xxxxxx suffix appended"))]),
     resource_rule("secretsmanager-cmk", area="secrets", types=[SECRET], check=_secret_cmk,
                   summary="Secrets Manager secrets are encrypted with a customer-managed KMS key",
                   reference="seed: secrets in Secrets Manager; Checkov CKV_AWS_149",

@@ -87,3 +87,17 @@ def test_weakening_a_control_is_caught_as_mandatory(pack: PolicyPackProcess, pro
 
 def render_verdict_lines(violations: list[Violation]) -> list[str]:
     return render_verdict(PolicyVerdict("prod", "pack", violations))[1:] or ["  (nothing)"]
+
+
+def test_an_unclassified_control_is_named_with_its_type_path_and_a_line_to_paste(prod: StackRun) -> None:
+    task = "aws:ecs/taskDefinition:TaskDefinition"
+    kept = [e for e in policy_ledger.entries() if not (task in e.types and e.path in ("cpu", "volumes"))]
+    report = policy_ledger.classify([prod], kept)
+    assert set(report.unclassified) == {(task, "cpu"), (task, "volumes[*].name")}
+    text = "\n".join(report.lines())
+    assert f"  {task}  volumes[*].name   (e.g. urn:pulumi:prod::" in text
+    assert f"    N('{task}', 'cpu', \"<category>\", \"<why>\")," in text
+    # The pasted line (with its category) is all it takes.
+    pasted = [policy_ledger.Entry("not-a-control", (task,), "cpu", "capacity", "task size"),
+              policy_ledger.Entry("not-a-control", (task,), "volumes[*].name", "wiring", "scratch volumes")]
+    assert policy_ledger.classify([prod], kept + pasted).ok
