@@ -1,7 +1,8 @@
 """Maratron on AWS — one call per box of the deployment guide's architecture diagram (docs/architecture.md).
 
-keys → network → data tier (database, cache, backup storage) → edge (load balancer, WAF) → app tier (images,
-cluster, secrets, AI and web services, migration task) → operations (backup job, alarms) → network paths → outputs.
+keys → network → data tier (database, cache, backup storage) → edge (load balancer, WAF) → app tier (metrics
+workspace, images, cluster, secrets, AI and web services with their metrics collectors, migration task) → operations
+(backup job, alarms, alert routing) → network paths → outputs.
 Each component takes its settings whole (stack_config.py reads and validates them all before anything is created).
 """
 
@@ -9,6 +10,7 @@ import pulumi_aws as aws
 
 import stack_config
 from components.app_environment import app_environment
+from components.app_metrics import AppMetrics, AppMetricsArgs
 from components.app_secrets import AppSecrets, AppSecretsArgs
 from components.backup_job import BackupJob, BackupJobArgs
 from components.backup_storage import BackupStorage, BackupStorageArgs
@@ -29,8 +31,10 @@ from components.observability import (
     EdgeWatch,
     Observability,
     ObservabilityArgs,
+    PrometheusWatch,
     ServiceWatch,
     WafWatch,
+    alert_topic_arn,
 )
 from components.service import FargateService, FargateServiceArgs, LoadBalancerAttachment
 from components.task import ContainerSpec, FargateTask, FargateTaskArgs, TaskSize
@@ -42,7 +46,9 @@ aws_context = AwsContext.lookup(config.region)
 prefix, tags, retention, removal = config.name_prefix, config.tags, config.log_retention_days, config.removal_policy
 
 keys = EncryptionKeys("keys", EncryptionKeysArgs(
-    context=aws_context, alias_prefix=prefix, removal_policy=removal, tags=tags))
+    context=aws_context, alias_prefix=prefix, removal_policy=removal, tags=tags,
+    logs_key_statements=[AppMetrics.alert_topic_key_statement(alert_topic_arn(aws_context, prefix))]
+    if config.metrics.enabled else []))
 
 network = Network("network", NetworkArgs(
     context=aws_context, settings=config.network, flow_log_key=keys.logs, log_retention_days=retention,
@@ -76,6 +82,12 @@ firewall = WebFirewall("waf", WebFirewallArgs(
 
 # --- app tier --------------------------------------------------------------------------------------------------------
 app = config.app
+# The app's Prometheus metrics: AMP workspace + alert rules; each web/AI task gets a collector sidecar below.
+metrics = AppMetrics("metrics", AppMetricsArgs(
+    context=aws_context, settings=config.metrics, key=keys.logs, thresholds=config.alerts.thresholds,
+    max_connections=config.database.tuning.max_connections, streaming_routes=config.waf.ai_paths,
+    log_retention_days=retention, removal_policy=removal, name_prefix=prefix, tags=tags,
+)) if config.metrics.enabled else None
 images = {service: ImageRepository(service, ImageRepositoryArgs(
     context=aws_context, settings=config.registry, source=source, repository_name=f"{prefix}/{service}",
     kms_key=keys.images, removal_policy=removal, tags=tags,
@@ -102,12 +114,15 @@ def environment(port: int, **extra: str) -> dict[str, str]:
                            redis_cluster_enabled=config.cache.cluster_mode, extra=extra)
 
 
-def task(service: str, container: ContainerSpec, *, size: TaskSize | None = None,
+def task(service: str, container: ContainerSpec, *, size: TaskSize | None = None, scraped: bool = False,
          log_group: aws.cloudwatch.LogGroup | None = None, log_stream_prefix: str = "") -> FargateTaskArgs:
+    collector = metrics.collector(service, container.port or 0) if metrics and scraped else None
     return FargateTaskArgs(
         context=aws_context, container=container, size=size or TaskSize(), vpc_id=network.vpc.id,
         repository=images[service].repository, log_key=keys.logs, log_retention_days=retention, log_group=log_group,
-        log_stream_prefix=log_stream_prefix, name_prefix=prefix, tags=tags)
+        log_stream_prefix=log_stream_prefix, name_prefix=prefix, tags=tags,
+        sidecars=[collector.container] if collector else [],
+        task_role_statements=collector.task_role_statements if collector else ())
 
 
 ai = FargateService("ai", FargateServiceArgs(
@@ -117,7 +132,7 @@ ai = FargateService("ai", FargateServiceArgs(
         secrets=pick("DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL", "ANTHROPIC_API_KEY", "WEATHER_API_KEY",
                      "SENTRY_DSN"),
         stop_timeout=60,  # AI responses stream for longer than page loads; let them finish
-    ))))
+    ), size=app.ai.size, scraped=True)))
 
 web = FargateService("web", FargateServiceArgs(
     settings=app.web, cluster=cluster, subnet_ids=network.subnet_ids("app"), tags=tags,
@@ -130,7 +145,7 @@ web = FargateService("web", FargateServiceArgs(
         secrets=pick("DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL", "NEXTAUTH_SECRET", "ANTHROPIC_API_KEY",
                      "SENTRY_DSN"),
         scratch_paths=("/tmp", "/app/.next/cache"),
-    )),
+    ), size=app.web.size, scraped=True),
     load_balancer=LoadBalancerAttachment(
         target_group_arn=load_balancer.target_group.arn, target_group_arn_suffix=load_balancer.target_group_arn_suffix,
         load_balancer_arn_suffix=load_balancer.arn_suffix,
@@ -162,7 +177,11 @@ observability = Observability("observability", ObservabilityArgs(
     database=DatabaseWatch(database.primary.identifier, database.replica_identifiers,
                            max_connections=config.database.tuning.max_connections),
     cache=CacheWatch(cache.group_id, cache.member_ids),
-    backup=BackupWatch(dimensions={"Environment": config.environment})))
+    backup=BackupWatch(dimensions={"Environment": config.environment}),
+    prometheus=PrometheusWatch(metrics.workspace.id) if metrics else None,
+    topic_publishers=[metrics.alert_publisher] if metrics else []))
+if metrics:  # the alert rules page through the same topic, once its policies let AMP publish
+    metrics.send_alerts_to(observability.topic, after=[observability.topic_policy, keys.logs])
 
 # --- network paths: each grant is the target's ingress rule and the source's egress rule (components/connections.py)
 grant(load_balancer, web)  # the ALB's only egress
@@ -175,4 +194,4 @@ for client in (web, ai):
 export_contract(contract_values(StackParts(
     config=config, keys=keys, network=network, load_balancer=load_balancer, firewall=firewall, database=database,
     cache=cache, storage=storage, cluster=cluster, images=images, web=web, ai=ai, migrate=migrate,
-    backup_job=backup_job, observability=observability)))
+    backup_job=backup_job, observability=observability, metrics=metrics)))

@@ -23,6 +23,7 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 
 from components.app_environment import AppSettings
+from components.app_metrics import HISTOGRAM_TOP_BUCKET_SECONDS, AppMetricsSettings
 from components.app_secrets import AppSecretsSettings
 from components.backup_storage import BackupStorageSettings
 from components.base import REGION_PATTERN, RemovalPolicy, retains
@@ -115,6 +116,8 @@ class StackConfig:
     secrets: AppSecretsSettings = section(AppSecretsSettings, doc="app: third-party secrets (components/app_secrets.py;"
                                           " no defaults: the CLI rejects a plain-text default for a secret key)")
     alerts: AlertSettings = section(AlertSettings, doc="operations: alerting (components/observability.py)")
+    metrics: AppMetricsSettings = section(AppMetricsSettings, doc="operations: the app's Prometheus metrics "
+                                          "(components/app_metrics.py)")
 
     # Not settings: where the stack runs, filled in by `load`.
     stack: str = ""
@@ -226,6 +229,34 @@ def _cross_section_rules(config: StackConfig, rules: Rules) -> None:
         context = getattr(config.app, f"{service}_image").build_context
         if context and (reason := _check_build_context(context)):
             rules.problem(f"app.{service}_image.build_context", reason)
+    _metrics_rules(config, rules)
+
+
+def _metrics_rules(config: StackConfig, rules: Rules) -> None:
+    """The collector sidecar must fit in the web and AI task sizes; the rest of the stack must let it work."""
+    metrics = config.metrics
+    if not metrics.enabled:
+        return
+    for service in ("web", "ai"):
+        size = getattr(config.app, service).size
+        # ECS: the containers' reservations must stay below the task's size; ours: the sidecar takes at most a
+        # quarter of it, so the app keeps the size it was given (e.g. 960 of web's 1024 CPU units, 1920 of 2048 MiB).
+        for field_name, task_field, reserved, total, unit in (
+                ("collector_cpu", "cpu", metrics.collector_cpu, size.cpu, "CPU units"),
+                ("collector_memory", "memory", metrics.collector_memory, size.memory, "MiB")):
+            task_path = f"app.{service}.size.{task_field}"
+            if reserved * 4 > total:
+                rules.problem(f"metrics.{field_name}", f"must be at most a quarter of {rules.key(task_path)} ({total} "
+                              f"{unit}): the collector sidecar would leave the {service} app {total - reserved}; raise "
+                              f"{rules.key(task_path)} or lower the collector", also=[task_path])
+    if config.network.nat_gateways == "none":
+        rules.problem("metrics.enabled", f"needs {rules.key('network.nat_gateways')} single or perAz: the collector "
+                      "image comes from public ECR (no VPC endpoint) and remote write reaches the AMP endpoint over "
+                      "HTTPS", also=["network.nat_gateways"])
+    # The seed's latency histogram tops out at 10 s: a p95 above it reads as 10, so the alert could never fire.
+    if config.alerts.thresholds.latency_p95_ms >= HISTOGRAM_TOP_BUCKET_SECONDS * 1000:
+        rules.problem("alerts.thresholds.latency_p95_ms", f"must be below {HISTOGRAM_TOP_BUCKET_SECONDS * 1000} ms "
+                      "with app metrics on: the app's latency histogram ends at 10 s, so its p95 never exceeds it")
 
 
 def _check_build_context(value: str) -> str | None:
@@ -270,6 +301,9 @@ def _environment_rules(config: StackConfig, rules: Rules) -> None:
          "prod needs at least one address: an alarm nobody receives is no alarm")
     prod("cluster.fargate_spot", config.cluster.fargate_spot,
          "not allowed in prod: Spot tasks can be reclaimed with 2 minutes' notice")
+    prod("metrics.enabled", not config.metrics.enabled,
+         "prod needs the app's metrics: the guide's alerting on error rate, p95 latency, cache hit rate and DB "
+         "connections runs on them")
     for service in ("web", "ai"):
         reference = getattr(config.app, f"{service}_image").reference
         prod(f"app.{service}_image.reference",

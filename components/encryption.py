@@ -8,6 +8,7 @@ $1/month and its own policy to review; domains are the unit people reason about.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,13 +33,18 @@ class EncryptionKeysArgs:
     encrypts; destroy: keys may be deleted with the stack (still after the deletion window)."""
     deletion_window_days: int = 30
     """Days a scheduled key deletion waits (7-30); default 30, the maximum, so a mistake can be undone."""
+    logs_key_statements: Sequence[dict[str, Any]] = ()
+    """More statements for the logs key's policy, for services the stack adds that use it on their own (e.g. the
+    metrics alert manager publishing to the encrypted alert topic, AppMetrics.alert_topic_key_statement). Default
+    none."""
 
 
 class EncryptionKeys(pulumi.ComponentResource):
     """The stack's CMKs, with rotation on and key policies scoped to the account and the services that use them."""
 
     logs: aws.kms.Key
-    """Telemetry: every CloudWatch log group (flow, container, Redis, WAF logs) and the SNS alert topic."""
+    """Telemetry: every CloudWatch log group (flow, container, Redis, WAF logs), the SNS alert topic and the metrics
+    (Prometheus) workspace."""
     data: aws.kms.Key
     """Data at rest: RDS storage and Performance Insights, ElastiCache, Secrets Manager secrets."""
     backups: aws.kms.Key
@@ -71,7 +77,7 @@ class EncryptionKeys(pulumi.ComponentResource):
                 "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
                 "Resource": "*",
                 "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}},
-            }],
+            }, *args.logs_key_statements],
         )
         # RDS, ElastiCache, Secrets Manager, S3 and ECR use a CMK through grants made with the caller's own IAM
         # permissions (delegated by the account statement), so these keys need no service principal statements.

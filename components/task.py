@@ -1,10 +1,10 @@
 """A hardened Fargate task: task definition, execution and task roles, log group and security group.
 
 Used by FargateService (long-running `web` and `ai`) and on its own for one-off tasks (the DB migration). Every
-container it defines:
+container it defines, the app container and any sidecar (the metrics collector) alike:
 
-* runs as the image's unprivileged user (the seed's uid/gid 1001), never root, never privileged, with every Linux
-  capability dropped and an init process (tini) reaping zombies and forwarding SIGTERM;
+* runs as an unprivileged user (the seed's uid/gid 1001; a sidecar as its image's own user), never root, never
+  privileged, with every Linux capability dropped and an init process (tini) reaping zombies and forwarding SIGTERM;
 * has a read-only root filesystem; the paths the app must write (`/tmp`, Next.js' `.next/cache`) are task-local
   scratch volumes. Fargate creates those root-owned 0755 unless the image declares them: the app's Dockerfile must
   `mkdir` + `chown 1001:1001` each path and list it in `VOLUME` (ECS then copies the image's directory, ownership
@@ -63,16 +63,19 @@ class TaskSize:
             rules.problem("memory", f"Fargate with {rules.key('cpu')} {self.cpu} ({self.cpu / 1024:g} vCPU) allows "
                           f"memory {', '.join(map(str, allowed))} MiB", also=["cpu"])
 
+ROOT_USERS = ("0", "root")
+
+
 @dataclass(frozen=True)
 class ContainerSpec:
-    """The one container of a task."""
+    """One container of a task: the app itself, or a sidecar next to it (FargateTaskArgs.sidecars)."""
 
     name: str
     """Container name (also the Service Connect discovery name and the ALB target's container)."""
     image: pulumi.Input[str]
     """Image URI, preferably by digest (ImageRepository.image_uri)."""
     port: int | None = None
-    """Port the app listens on; None for a one-off task without one."""
+    """Port the app listens on; None for a one-off task without one (and for every sidecar)."""
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Plain configuration. A name here must not also be in `secrets`."""
     secrets: Mapping[str, SecretRef] = field(default_factory=dict)
@@ -82,18 +85,36 @@ class ContainerSpec:
     command: tuple[str, ...] = ()
     """Overrides the image's CMD (one-off tasks); default: the image's."""
     health_check: bool = True
-    """The seed's `curl -f http://localhost:<port>/api/health` check (needs `port` and curl in the image)."""
+    """The seed's `curl -f http://localhost:<port>/api/health` check (needs `port` and curl in the image), or
+    `health_command` when given."""
+    health_command: tuple[str, ...] = ()
+    """An exec-form health check (`("CMD", "/healthcheck")`) in place of the curl check; default none."""
     stop_timeout: int = 30
     """Seconds between SIGTERM and SIGKILL (2-120 on Fargate); default 30 to finish in-flight requests."""
+    user: str = NON_ROOT_USER
+    """uid:gid the container runs as; default the seed's 1001:1001. Never root: a sidecar names its image's own
+    unprivileged user (the ADOT collector's 4317:4317)."""
+    essential: bool = True
+    """Whether the task stops when this container stops; default true. A sidecar whose crash must not take the app
+    down sets false (its absence is alarmed instead)."""
+    cpu: int | None = None
+    """CPU units reserved for this container; default none (the app container shares what the task has left)."""
+    memory: int | None = None
+    """Hard memory limit in MiB (the container is killed above it); default none (only the task's limit)."""
 
     def __post_init__(self) -> None:
         overlap = set(self.environment) & set(self.secrets)
         if overlap:
             raise ValueError(f"{self.name}: {sorted(overlap)} are both environment and secrets")
-        if self.health_check and self.port is None:
-            raise ValueError(f"{self.name}: a health check needs a port")
+        if self.health_check and self.port is None and not self.health_command:
+            raise ValueError(f"{self.name}: a health check needs a port or a health_command")
         if not 2 <= self.stop_timeout <= 120:
             raise ValueError(f"{self.name}: stop_timeout must be 2-120 seconds on Fargate")
+        if self.user.split(":")[0] in ROOT_USERS or (":" in self.user and self.user.split(":")[1] in ROOT_USERS):
+            raise ValueError(f"{self.name}: user {self.user!r} is root; run as an unprivileged uid:gid")
+        for label, value in (("cpu", self.cpu), ("memory", self.memory)):
+            if value is not None and value < 1:
+                raise ValueError(f"{self.name}: {label} must be positive, got {value}")
 
 
 @dataclass(frozen=True)
@@ -124,11 +145,35 @@ class FargateTaskArgs:
     """IAM statements of the task role: what the application itself calls on AWS; default none."""
     enable_execute_command: bool = False
     """ECS Exec (a shell into running tasks): off by default; on adds the SSM channel permissions to the task role."""
+    sidecars: Sequence[ContainerSpec] = ()
+    """Containers next to the app container (e.g. the metrics collector, AppMetrics.collector): hardened like it,
+    logging to the same group under their own stream prefix, serving no port. Default none."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for every taggable child."""
 
     def __post_init__(self) -> None:
         require_valid(self.size)
+        names = [c.name for c in self.containers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"container names must be unique within a task, got {names}")
+        for sidecar in self.sidecars:
+            if sidecar.port is not None:
+                raise ValueError(f"{sidecar.name}: a sidecar serves no port (only the app container has one)")
+        # ECS task definition parameters (Fargate): "the total amount of CPU reserved for all containers within a
+        # task [must] be lower than the task-level cpu value", and ContainerDefinition.memory: "The total amount of
+        # memory reserved for all containers within a task must be lower than the task memory value".
+        # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html
+        for label, reserved, total in (
+                ("cpu", sum(c.cpu or 0 for c in self.containers), self.size.cpu),
+                ("memory", sum(c.memory or 0 for c in self.containers), self.size.memory)):
+            if reserved >= total:
+                raise ValueError(f"containers reserve {reserved} {label} units of the task's {total}: ECS requires "
+                                 f"the sum to be lower than the task's {label}")
+
+    @property
+    def containers(self) -> tuple[ContainerSpec, ...]:
+        """The app container first, then the sidecars."""
+        return (self.container, *self.sidecars)
 
 
 class FargateTask(pulumi.ComponentResource):
@@ -232,8 +277,10 @@ class FargateTask(pulumi.ComponentResource):
                 operating_system_family="LINUX", cpu_architecture="ARM64"),
             execution_role_arn=self.execution_role.arn,
             task_role_arn=self.task_role.arn,
-            volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=_volume_name(path)) for path in container.scratch_paths],
-            container_definitions=pulumi.Output.json_dumps([self._container_definition()]),
+            volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=_volume_name(path))
+                     for path in dict.fromkeys(p for c in args.containers for p in c.scratch_paths)],
+            container_definitions=pulumi.Output.json_dumps(
+                [self._container_definition(c, main=c is container) for c in args.containers]),
             tags=self._tags("task"),
             opts=child,
         )
@@ -279,8 +326,9 @@ class FargateTask(pulumi.ComponentResource):
              "Resource": [self.log_group.arn.apply(lambda arn: f"{arn}:log-stream:*")]},
         ]
         seen: set[tuple[str, ...]] = set()
-        for env_name in sorted(args.container.secrets):
-            for statement in args.container.secrets[env_name].read_statements():
+        secrets = [c.secrets[name] for c in args.containers for name in sorted(c.secrets)]
+        for secret in secrets:
+            for statement in secret.read_statements():
                 # Secrets sharing a CMK yield the same decrypt statement (same key Output): keep one of each.
                 identity = (json.dumps(statement["Action"]), json.dumps(statement.get("Condition")),
                             *(str(id(resource)) for resource in statement["Resource"]))
@@ -289,14 +337,13 @@ class FargateTask(pulumi.ComponentResource):
                     statements.append(statement)
         return statements
 
-    def _container_definition(self) -> dict[str, Any]:
+    def _container_definition(self, container: ContainerSpec, *, main: bool) -> dict[str, Any]:
         args = self._args
-        container = args.container
         definition: dict[str, Any] = {
             "name": container.name,
             "image": container.image,
-            "essential": True,
-            "user": NON_ROOT_USER,
+            "essential": container.essential,
+            "user": container.user,
             "readonlyRootFilesystem": True,
             "privileged": False,
             "linuxParameters": {"capabilities": {"add": [], "drop": ["ALL"]}, "initProcessEnabled": True},
@@ -310,17 +357,24 @@ class FargateTask(pulumi.ComponentResource):
                 "options": {
                     "awslogs-group": self.log_group.name,
                     "awslogs-region": args.context.region,
-                    "awslogs-stream-prefix": args.log_stream_prefix or container.name,
+                    "awslogs-stream-prefix": (args.log_stream_prefix if main else "") or container.name,
                     # Never block the app on CloudWatch; buffer up to 25 MiB and drop beyond that.
                     "mode": "non-blocking",
                     "max-buffer-size": "25m",
                 },
             },
         }
+        if container.cpu is not None:
+            definition["cpu"] = container.cpu
+        if container.memory is not None:
+            definition["memory"] = container.memory
         if container.port is not None:
             definition["portMappings"] = [{"name": "http", "containerPort": container.port, "protocol": "tcp",
                                            "appProtocol": "http"}]
-        if container.health_check:
+        if container.health_check and container.health_command:
+            definition["healthCheck"] = {"command": list(container.health_command), "interval": 30, "timeout": 5,
+                                         "retries": 3, "startPeriod": 30}
+        elif container.health_check:
             definition["healthCheck"] = {
                 "command": ["CMD-SHELL", f"curl -f http://localhost:{container.port}{HEALTH_CHECK_PATH} || exit 1"],
                 "interval": 30, "timeout": 10, "retries": 3, "startPeriod": 40,

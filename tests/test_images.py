@@ -19,8 +19,9 @@ FIXTURE = "tests/fixtures/app"
 
 
 def container(run: StackRun, task: str) -> dict:
+    """The task's app container (the first; a web or AI task also carries the metrics collector sidecar)."""
     definitions = json.loads(run.one(TASK_DEFINITION, task).plain("containerDefinitions"))
-    assert len(definitions) == 1
+    assert [d["name"] for d in definitions[1:]] in ([], ["metrics-collector"])
     return definitions[0]
 
 
