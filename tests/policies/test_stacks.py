@@ -59,6 +59,8 @@ class Break:
 
 PRIMARY = ("replicateSourceDb", None)
 CONTAINER = ("containerDefinitions", "<json>", 0)
+SIDECAR = ("containerDefinitions", "<json>", 1)
+WEB_TASK = ("family", "maratron-prod-web")
 SWEEP: list[Break] = [
     # network (on the branch today)
     # The interface endpoints' HTTPS-from-the-VPC rule (prod's vpcCidr): an address-range rule off the ALB.
@@ -134,6 +136,23 @@ SWEEP: list[Break] = [
           "s3-tls-only-policy"),
     Break("aws:s3/bucket:Bucket", ("forceDestroy",), True, "s3-no-force-destroy"),
     Break("aws:s3/bucket:Bucket", (PROTECT,), False, "stateful-resources-protected"),
+    # metrics: the workspace, who writes to it, the alert topic's publishers, and the collector sidecar (container
+    # index 1 of the web task) held to every container rule like the app
+    Break("aws:amp/workspace:Workspace", ("kmsKeyArn",), DELETE, "amp-workspace-cmk"),
+    Break("aws:amp/workspace:Workspace", ("loggingConfiguration",), DELETE, "amp-workspace-logging"),
+    Break("aws:iam/rolePolicy:RolePolicy", ("policy",), json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "aps:RemoteWrite", "Resource": "*"}]}), "amp-access-scoped-to-workspaces"),
+    Break("aws:sns/topicPolicy:TopicPolicy", ("policy",), json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "aps.amazonaws.com"}, "Action": "sns:Publish",
+        "Resource": "*"}]}), "sns-service-publishers-scoped"),
+    Break("aws:grafana/workspace:Workspace", ("permissionType",), "SERVICE_MANAGED", "grafana-least-privilege"),
+    Break("aws:ecs/taskDefinition:TaskDefinition", (*SIDECAR, "user"), "0:0", "container-non-root", WEB_TASK),
+    Break("aws:ecs/taskDefinition:TaskDefinition", (*SIDECAR, "readonlyRootFilesystem"), False,
+          "container-read-only-root-filesystem", WEB_TASK),
+    Break("aws:ecs/taskDefinition:TaskDefinition", (*SIDECAR, "linuxParameters", "capabilities", "add"),
+          ["SYS_ADMIN"], "container-not-privileged", WEB_TASK),
+    Break("aws:ecs/taskDefinition:TaskDefinition", (*SIDECAR, "logConfiguration"), DELETE, "container-logging",
+          WEB_TASK),
 ]
 
 
@@ -203,7 +222,8 @@ def test_sweep_covers_every_policy_that_can_be_broken_in_one_resource() -> None:
     stack_only = {"vpc-flow-logs", "alb-waf-rate-limit", "alb-has-https-listener", "s3-bucket-hardening",
                   "rds-primary-has-replica", "data-store-ingress-from-security-groups-only",
                   "security-group-no-internet-ingress", "alb-access-logs", "ecs-cluster-container-insights",
-                  "kms-key-policy-no-public-principal", "redis-in-vpc", "no-hard-coded-secrets"}
+                  "kms-key-policy-no-public-principal", "redis-in-vpc", "no-hard-coded-secrets",
+                  "amp-alerts-routed-to-topic"}
     from policies.rules import ALL_RULES
 
     assert {r.policy.name for r in ALL_RULES} - stack_only <= {e.policy for e in SWEEP}
