@@ -201,6 +201,10 @@ class AlertRule:
     summary: str
     signal: str
     """The guide's signal it watches, for the docs table."""
+    measure: str = ""
+    """The measured expression (left of the threshold), for dashboards; empty for presence rules."""
+    threshold: float | None = None
+    """The value `measure` is compared with (in its own unit)."""
 
 
 def _promql_regex(prefixes: Sequence[str]) -> str:
@@ -218,27 +222,29 @@ def alert_rules(thresholds: AlarmThresholds, *, max_connections: int,
     traffic = "job:http_requests:rate5m > 0.1"  # at least 6 requests a minute: a single error at night pages nobody
     not_streaming = f'route!~"{_promql_regex(streaming_routes)}"' if streaming_routes else ""
     latency_selector = "{" + not_streaming + "}" if not_streaming else ""
+    error_ratio = thresholds.app_error_rate_percent / 100
     p95 = thresholds.latency_p95_ms / 1000
     connections = max_connections * thresholds.db_connections_percent // 100
+    latency = ("histogram_quantile(0.95, sum by (job, le) "
+               f"(rate(http_request_duration_seconds_bucket{latency_selector}[5m])))")
+    cache = "avg by (job, strategy) (cache_hit_rate)"
     return [
         AlertRule(
-            "AppErrorRateHigh", f"job:http_errors:ratio_rate5m > {thresholds.app_error_rate_percent / 100:g} and "
-            f"{traffic}", "5m", "page",
+            "AppErrorRateHigh", f"job:http_errors:ratio_rate5m > {error_ratio:g} and {traffic}", "5m", "page",
             f"more than {thresholds.app_error_rate_percent}% of {{{{ $labels.job }}}} requests answer 5xx",
-            "error rate"),
+            "error rate", "job:http_errors:ratio_rate5m", error_ratio),
         AlertRule(
-            "AppLatencyP95High", "histogram_quantile(0.95, sum by (job, le) "
-            f"(rate(http_request_duration_seconds_bucket{latency_selector}[5m]))) > {p95:g} and {traffic}",
-            "10m", "page", f"p95 latency of {{{{ $labels.job }}}} above {p95:g} s (streamed AI routes excluded)",
-            "p95 latency"),
+            "AppLatencyP95High", f"{latency} > {p95:g} and {traffic}", "10m", "page",
+            f"p95 latency of {{{{ $labels.job }}}} above {p95:g} s (streamed AI routes excluded)", "p95 latency",
+            latency, p95),
         AlertRule(
-            "CacheHitRateLow", f"avg by (job, strategy) (cache_hit_rate) < {thresholds.cache_hit_rate_percent}",
-            "30m", "ticket", f"cache hit rate of strategy {{{{ $labels.strategy }}}} below "
-            f"{thresholds.cache_hit_rate_percent}% for 30 minutes", "cache hit rate"),
+            "CacheHitRateLow", f"{cache} < {thresholds.cache_hit_rate_percent}", "30m", "ticket",
+            f"cache hit rate of strategy {{{{ $labels.strategy }}}} below {thresholds.cache_hit_rate_percent}% for "
+            "30 minutes", "cache hit rate", cache, thresholds.cache_hit_rate_percent),
         AlertRule(
             "DatabaseConnectionsHigh", f"sum(database_connections_active) > {connections}", "10m", "page",
             f"the app holds more than {connections} database connections ({thresholds.db_connections_percent}% of "
-            f"max_connections {max_connections})", "DB connections"),
+            f"max_connections {max_connections})", "DB connections", "sum(database_connections_active)", connections),
         AlertRule(
             "MetricsEndpointDown", "up == 0", "5m", "ticket",
             "a {{ $labels.job }} task does not answer its metrics endpoint", "collection"),
@@ -572,7 +578,7 @@ class AppMetrics(pulumi.ComponentResource):
 
         SERVICE_MANAGED would attach AWS managed policies reading every workspace and data source type of the
         account. Users authenticate only through IAM Identity Center or a SAML IdP
-        (https://docs.aws.amazon.com/grafana/latest/userguide/authentication-in-AMG.html). The Prometheus data source
+        (https://docs.aws.amazon.com/grafana/latest/userguide/Grafana-users.html). The Prometheus data source
         itself is one documented step (docs/app-metrics.md): creating it from code would need a Grafana API token in
         the state, valid 30 days at most, and the Grafana provider plugin."""
         args, ctx, settings = self._args, self._args.context, self._args.settings.grafana

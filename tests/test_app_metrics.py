@@ -421,3 +421,25 @@ def test_a_sidecar_must_fit_the_task(sidecar: Any, size: TaskSize, message: str)
 def test_no_container_runs_as_root(user: str) -> None:
     with pytest.raises(ValueError, match="is root"):
         _sidecar(user=user)
+
+
+# --- generated docs --------------------------------------------------------------------------------------------------
+
+def test_alert_table_and_grafana_dashboard_are_current() -> None:
+    from offline import metricsdoc
+
+    assert metricsdoc.updated(metricsdoc.DOC.read_text()) == metricsdoc.DOC.read_text(), "run `make docs`"
+    assert metricsdoc.DASHBOARD.read_text() == metricsdoc.render_dashboard(), "run `make docs`"
+
+
+def test_dashboard_plots_the_alert_rules_own_measures_and_thresholds() -> None:
+    from offline import metricsdoc
+
+    rules = {rule.name: rule for rule in metricsdoc.prod_rules()}
+    panels = {p["title"]: p for p in metricsdoc.dashboard()["panels"]}
+    p95 = panels["p95 latency (streamed AI routes excluded)"]
+    assert p95["targets"][0]["expr"] == rules["AppLatencyP95High"].measure
+    assert p95["fieldConfig"]["defaults"]["thresholds"]["steps"][1]["value"] == 1.5
+    connections = panels["Database connections held by the app"]
+    assert connections["fieldConfig"]["defaults"]["thresholds"]["steps"][1]["value"] == 80
+    assert all(p["datasource"]["uid"] == "${DS_PROMETHEUS}" for p in panels.values())
