@@ -140,6 +140,7 @@ SWEEP: list[Break] = [
     # index 1 of the web task) held to every container rule like the app
     Break("aws:amp/workspace:Workspace", ("kmsKeyArn",), DELETE, "amp-workspace-cmk"),
     Break("aws:amp/workspace:Workspace", ("loggingConfiguration",), DELETE, "amp-workspace-logging"),
+    Break("aws:amp/workspace:Workspace", (PROTECT,), False, "stateful-resources-protected"),
     Break("aws:iam/rolePolicy:RolePolicy", ("policy",), json.dumps({"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow", "Action": "aps:RemoteWrite", "Resource": "*"}]}), "amp-access-scoped-to-workspaces"),
     Break("aws:sns/topicPolicy:TopicPolicy", ("policy",), json.dumps({"Version": "2012-10-17", "Statement": [{
