@@ -39,6 +39,7 @@ ADMIN_MANAGED_POLICIES = ["AdministratorAccess", "PowerUserAccess", "IAMFullAcce
 TOPIC = "aws:sns/topic:Topic"
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+ALERT_MANAGER = "aws:amp/alertManagerDefinition:AlertManagerDefinition"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 SCHEDULE = "aws:scheduler/schedule:Schedule"
 BUCKET = "aws:s3/bucket:Bucket"
@@ -184,7 +185,8 @@ def _key_of(resource: PolicyResource, prop: str) -> PolicyResource | None:
 
 
 def _publishers(topic: PolicyResource, resources: list[PolicyResource]) -> set[str]:
-    """The service principals that publish to a topic in this stack: alarms and EventBridge rule targets."""
+    """The service principals that publish to a topic in this stack: alarms, EventBridge rule targets and Prometheus
+    (AMP) alert managers whose SNS receiver is the topic."""
     out = set()
     for alarm in of_type(resources, METRIC_ALARM):
         if any(topic in linked(alarm, prop) for prop in ("alarmActions", "okActions", "insufficientDataActions")):
@@ -192,6 +194,9 @@ def _publishers(topic: PolicyResource, resources: list[PolicyResource]) -> set[s
     for target in of_type(resources, EVENT_TARGET):
         if topic in linked(target, "arn"):
             out.add("events.amazonaws.com")
+    for manager in of_type(resources, ALERT_MANAGER):
+        if topic in linked(manager, "definition"):
+            out.add("aps.amazonaws.com")
     return out
 
 
@@ -338,10 +343,13 @@ RULES: list[Rule] = [
                   reference="AWS: https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html, "
                             "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html"),
     stack_rule("kms-key-serves-its-users", area="kms", check=_keys_serve_their_users,
-               summary="Every key admits the services that use it (alarms and EventBridge on an encrypted topic, "
-                       "CloudWatch Logs on a log group), and no log group shares a key with an unconditioned grant",
+               summary="Every key admits the services that use it (alarms, EventBridge and Prometheus alert managers "
+                       "on an encrypted topic, CloudWatch Logs on a log group), and no log group shares a key with an "
+                       "unconditioned grant",
                reference="AWS: https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html, "
-                         "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html"),
+                         "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html, "
+                         "https://docs.aws.amazon.com/prometheus/latest/userguide/"
+                         "AMP-alertmanager-receiver-AMPpermission.html"),
     stack_rule("rds-export-role-kms", area="kms", check=_export_role_kms,
                summary="The RDS snapshot-export role holds the export's KMS actions on its bucket's key, and only "
                        "there",

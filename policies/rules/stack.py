@@ -12,6 +12,7 @@ STATEFUL_TYPES = [
     "aws:elasticache/replicationGroup:ReplicationGroup",
     "aws:s3/bucket:Bucket",
     "aws:kms/key:Key",
+    "aws:amp/workspace:Workspace",  # the metric history
 ]
 
 
@@ -29,7 +30,8 @@ def _protected(args: StackValidationArgs, report: ReportViolation) -> None:
 
 RULES: list[Rule] = [
     stack_rule("stateful-resources-protected", area="stack", check=_protected, prod_only=True,
-               summary="In production every stateful resource (databases, caches, buckets, KMS keys) is protected",
+               summary="In production every stateful resource (databases, caches, buckets, KMS keys, metrics "
+                       "workspaces) is protected",
                reference="seed: protect production data (pulumi protect)", schema={"statefulTypes": {
                    "type": "array", "items": {"type": "string"}, "default": STATEFUL_TYPES,
                    "description": "Resource types that hold data and must be protected in prod."}}),

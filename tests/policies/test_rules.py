@@ -173,6 +173,52 @@ def stack_case(policy: str, good: list[Resource], bad: list[Resource], bad_name:
     return Case(policy, good, bad, bad_name, stack)
 
 
+WORKSPACE = "aws:amp/workspace:Workspace"
+TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
+WS_ARN = "arn:aws:aps:us-east-1:123456789012:workspace/ws-0123abcd-4567-89ab-cdef-0123456789ab"
+AMP = {"alias": "maratron-prod", "kmsKeyArn": KEY, "tags": TAGS,
+       "loggingConfiguration": {"logGroupArn": "arn:aws:logs:us-east-1:123456789012:log-group:/aws/vendedlogs/p:*"}}
+AMP_WRITE = json.dumps({"Statement": [{"Effect": "Allow", "Action": ["aps:RemoteWrite"], "Resource": [WS_ARN]}]})
+TOPIC_DOC = json.dumps({"Statement": [{
+    "Sid": "Amp", "Effect": "Allow", "Principal": {"Service": "aps.amazonaws.com"},
+    "Action": ["sns:Publish", "sns:GetTopicAttributes"], "Resource": "arn:topic",
+    "Condition": {"ArnEquals": {"aws:SourceArn": WS_ARN}, "StringEquals": {"aws:SourceAccount": "123456789012"}}}]})
+ALERT_MANAGER_DOC = ("alertmanager_config: |\n  route:\n    receiver: alert-topic\n  receivers:\n"
+                     "  - name: alert-topic\n    sns_configs:\n    - topic_arn: arn:topic\n      sigv4:\n"
+                     "        region: us-east-1\n")
+GRAFANA_WS = {"accountAccessType": "CURRENT_ACCOUNT", "authenticationProviders": ["AWS_SSO"],
+              "permissionType": "CUSTOMER_MANAGED", "roleArn": "arn:aws:iam::123456789012:role/g", "tags": TAGS}
+COLLECTOR = {"name": "metrics-collector", "image": "public.ecr.aws/aws-observability/aws-otel-collector:v0.49.0",
+             "user": "4317:4317", "readonlyRootFilesystem": True, "privileged": False, "essential": False,
+             "linuxParameters": {"capabilities": {"add": [], "drop": ["ALL"]}, "initProcessEnabled": True},
+             "logConfiguration": {"logDriver": "awslogs", "options": {}},
+             "environment": [{"name": "AOT_CONFIG_CONTENT", "value": "receivers: {}"}], "secrets": []}
+
+
+def with_sidecar(**sidecar_changes: Any) -> dict[str, Any]:
+    return {"family": "web", "tags": TAGS,
+            "containerDefinitions": json.dumps([CONTAINER, changed(COLLECTOR, **sidecar_changes)])}
+
+
+def amp_stack(*, rules: bool = True, manager: bool = True, receiver: bool = True,
+              topic_grant: bool = True) -> list[Resource]:
+    workspace = resource(WORKSPACE, "workspace", AMP)
+    topic = resource("aws:sns/topic:Topic", "alerts", {"name": "alerts", "kmsMasterKeyId": KEY, "tags": TAGS})
+    out = [workspace, topic,
+           resource(TOPIC_POLICY, "alerts", {"arn": "arn:topic", "policy": TOPIC_DOC},
+                    deps={"arn": [topic], "policy": [workspace] if topic_grant else []})]
+    if rules:
+        out.append(resource("aws:amp/ruleGroupNamespace:RuleGroupNamespace", "rules",
+                            {"name": "maratron-app", "workspaceId": "ws-1", "data": "groups: []", "tags": TAGS},
+                            deps={"workspaceId": [workspace]}))
+    if manager:
+        definition = ALERT_MANAGER_DOC if receiver else "alertmanager_config: |\n  route:\n    receiver: none\n"
+        out.append(resource("aws:amp/alertManagerDefinition:AlertManagerDefinition", "alerts",
+                            {"workspaceId": "ws-1", "definition": definition},
+                            deps={"workspaceId": [workspace], "definition": [topic]}))
+    return out
+
+
 VPC = {"cidrBlock": "10.0.0.0/16", "tags": TAGS}
 vpc = resource("aws:ec2/vpc:Vpc", "bad", VPC)
 good_vpc = resource("aws:ec2/vpc:Vpc", "good", VPC)
@@ -513,6 +559,38 @@ CASES: list[Case] = [
            policyArn="arn:aws:iam::aws:policy/AdministratorAccess"),
     single("iam-no-admin-managed-policies", "aws:iam/role:Role", {"assumeRolePolicy": "{}", "tags": TAGS},
            label="managed-arns", managedPolicyArns=["arn:aws:iam::aws:policy/IAMFullAccess"]),
+    # metrics and alerting
+    single("amp-workspace-cmk", WORKSPACE, AMP, kmsKeyArn=DELETE),
+    single("amp-workspace-logging", WORKSPACE, AMP, loggingConfiguration=DELETE),
+    single("amp-access-scoped-to-workspaces", "aws:iam/rolePolicy:RolePolicy", {"role": "r", "policy": AMP_WRITE},
+           policy=json.dumps({"Statement": [{"Effect": "Allow", "Action": "aps:RemoteWrite", "Resource": "*"}]})),
+    single("amp-access-scoped-to-workspaces", "aws:iam/role:Role", {"assumeRolePolicy": "{}", "tags": TAGS,
+                                                                    "inlinePolicies": [{"name": "w",
+                                                                                        "policy": AMP_WRITE}]},
+           label="query-wildcard-arn", inlinePolicies=[{"name": "q", "policy": json.dumps({"Statement": [{
+               "Effect": "Allow", "Action": "aps:Query*",
+               "Resource": "arn:aws:aps:us-east-1:123456789012:workspace/*"}]})}]),
+    single("amp-access-scoped-to-workspaces", "aws:iam/policy:Policy", {"policy": AMP_WRITE, "tags": TAGS},
+           label="service-wildcard", policy=json.dumps({"Statement": [{"Effect": "Allow", "Action": "aps:*",
+                                                                       "Resource": "*"}]})),
+    stack_case("amp-alerts-routed-to-topic", amp_stack(), amp_stack(rules=False), "workspace"),
+    stack_case("amp-alerts-routed-to-topic", amp_stack(), amp_stack(manager=False), "workspace"),
+    stack_case("amp-alerts-routed-to-topic", amp_stack(), amp_stack(receiver=False), "workspace"),
+    stack_case("amp-alerts-routed-to-topic", amp_stack(), amp_stack(topic_grant=False), "workspace"),
+    single("sns-service-publishers-scoped", TOPIC_POLICY, {"arn": "arn:topic", "policy": TOPIC_DOC},
+           policy=json.dumps({"Statement": [{"Sid": "Any", "Effect": "Allow",
+                                             "Principal": {"Service": "aps.amazonaws.com"},
+                                             "Action": "sns:Publish", "Resource": "arn:topic"}]})),
+    single("grafana-least-privilege", "aws:grafana/workspace:Workspace", GRAFANA_WS, permissionType="SERVICE_MANAGED"),
+    single("grafana-least-privilege", "aws:grafana/workspace:Workspace", GRAFANA_WS, label="no-role",
+           roleArn=DELETE),
+    # the collector sidecar is held to every container rule, by name
+    Case("container-non-root", [resource(TASK, "good", with_sidecar())],
+         [resource(TASK, "root-sidecar", with_sidecar(user="0:0"))], "root-sidecar"),
+    Case("container-read-only-root-filesystem", [resource(TASK, "good", with_sidecar())],
+         [resource(TASK, "writable-sidecar", with_sidecar(readonlyRootFilesystem=False))], "writable-sidecar"),
+    Case("container-not-privileged", [resource(TASK, "good", with_sidecar())],
+         [resource(TASK, "privileged-sidecar", with_sidecar(privileged=True))], "privileged-sidecar"),
     # tagging and stack
     single("required-tags", "aws:ec2/vpc:Vpc", VPC, tags=changed(TAGS, owner=DELETE)),
     stack_case("stateful-resources-protected", [resource("aws:kms/key:Key", "good", {"tags": TAGS}, protect=True)],

@@ -59,7 +59,8 @@ class Break:
 
 PRIMARY = ("replicateSourceDb", None)
 CONTAINER = ("containerDefinitions", "<json>", "@essential=True")  # the app container, not the volume init
-ALERTS_KEY = ("description", "maratron-prod: SNS alert topic (CloudWatch alarms and EventBridge publish to it)")
+ALERTS_KEY = ("description", "maratron-prod: SNS alert topic (CloudWatch alarms, EventBridge and the Prometheus alert "
+              "manager publish to it)")
 # main's key policy before issue 9: alarms and EventBridge in one statement under aws:SourceAccount.
 EVENTS_WITH_SOURCE_CONDITION = json.dumps({"Version": "2012-10-17", "Statement": [
     {"Sid": "EnableIamPoliciesOfThisAccount", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
@@ -68,6 +69,18 @@ EVENTS_WITH_SOURCE_CONDITION = json.dumps({"Version": "2012-10-17", "Statement":
      "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
      "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
      "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}}]})
+# issue 9's alerts key policy without the Prometheus alert manager's statement (the metrics workspace publishes).
+ALERTS_KEY_WITHOUT_AMP = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Sid": "EnableIamPoliciesOfThisAccount", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+     "Action": "kms:*", "Resource": "*"},
+    {"Sid": "CloudWatchAlarmsPublishToEncryptedTopic", "Effect": "Allow",
+     "Principal": {"Service": "cloudwatch.amazonaws.com"}, "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+     "Resource": "*", "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"},
+                                    "ArnLike": {"aws:SourceArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:*"}}},
+    {"Sid": "EventBridgePublishesToEncryptedTopic", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+     "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*"}]})
+SIDECAR = ("containerDefinitions", "<json>", "@name=metrics-collector")
+WEB_TASK = ("family", "maratron-prod-web")
 SWEEP: list[Break] = [
     # network (on the branch today)
     # The interface endpoints' HTTPS-from-the-VPC rule (prod's vpcCidr): an address-range rule off the ALB.
@@ -136,6 +149,7 @@ SWEEP: list[Break] = [
           "secretsmanager-name-unambiguous"),
     Break("aws:kms/key:Key", ("policy",), EVENTS_WITH_SOURCE_CONDITION, "kms-key-policy-service-principals"),
     Break("aws:kms/key:Key", ("policy",), EVENTS_WITH_SOURCE_CONDITION, "kms-key-serves-its-users", ALERTS_KEY),
+    Break("aws:kms/key:Key", ("policy",), ALERTS_KEY_WITHOUT_AMP, "kms-key-serves-its-users", ALERTS_KEY),
     Break("aws:scheduler/schedule:Schedule", ("kmsKeyArn",), DELETE, "scheduler-schedule-cmk"),
     # edge
     Break("aws:lb/listener:Listener", ("sslPolicy",), "ELBSecurityPolicy-2016-08", "alb-https-tls-policy",
@@ -158,6 +172,24 @@ SWEEP: list[Break] = [
           "s3-tls-only-policy"),
     Break("aws:s3/bucket:Bucket", ("forceDestroy",), True, "s3-no-force-destroy"),
     Break("aws:s3/bucket:Bucket", (PROTECT,), False, "stateful-resources-protected"),
+    # metrics: the workspace, who writes to it, the alert topic's publishers, and the collector sidecar of the web
+    # task held to every container rule like the app
+    Break("aws:amp/workspace:Workspace", ("kmsKeyArn",), DELETE, "amp-workspace-cmk"),
+    Break("aws:amp/workspace:Workspace", ("loggingConfiguration",), DELETE, "amp-workspace-logging"),
+    Break("aws:amp/workspace:Workspace", (PROTECT,), False, "stateful-resources-protected"),
+    Break("aws:iam/rolePolicy:RolePolicy", ("policy",), json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "aps:RemoteWrite", "Resource": "*"}]}), "amp-access-scoped-to-workspaces"),
+    Break("aws:sns/topicPolicy:TopicPolicy", ("policy",), json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "aps.amazonaws.com"}, "Action": "sns:Publish",
+        "Resource": "*"}]}), "sns-service-publishers-scoped"),
+    Break("aws:grafana/workspace:Workspace", ("permissionType",), "SERVICE_MANAGED", "grafana-least-privilege"),
+    Break("aws:ecs/taskDefinition:TaskDefinition", (*SIDECAR, "user"), "0:0", "container-non-root", WEB_TASK),
+    Break("aws:ecs/taskDefinition:TaskDefinition", (*SIDECAR, "readonlyRootFilesystem"), False,
+          "container-read-only-root-filesystem", WEB_TASK),
+    Break("aws:ecs/taskDefinition:TaskDefinition", (*SIDECAR, "linuxParameters", "capabilities", "add"),
+          ["SYS_ADMIN"], "container-not-privileged", WEB_TASK),
+    Break("aws:ecs/taskDefinition:TaskDefinition", (*SIDECAR, "logConfiguration"), DELETE, "container-logging",
+          WEB_TASK),
 ]
 
 
@@ -230,7 +262,7 @@ def test_sweep_covers_every_policy_that_can_be_broken_in_one_resource() -> None:
                   "kms-key-policy-no-public-principal", "redis-in-vpc", "no-hard-coded-secrets",
                   # a dependency edge, a Spot stack, a violation reported on the role a policy belongs to:
                   "ecs-service-connect-client-depends-on-server", "fargate-spot-arm64-platform-version",
-                  "rds-export-role-kms"}
+                  "rds-export-role-kms", "amp-alerts-routed-to-topic"}
     from policies.rules import ALL_RULES
 
     assert {r.policy.name for r in ALL_RULES} - stack_only <= {e.policy for e in SWEEP}
