@@ -1,6 +1,6 @@
 """Maratron on AWS — one call per box of the deployment guide's architecture diagram (docs/architecture.md).
 
-keys → network → data tier (database, cache, backup storage) → edge (load balancer, WAF) → app tier (images,
+keys → network → data tier (database, cache, backup storage) → edge (load balancer, WAF) → app tier (metrics, images,
 cluster, secrets, AI and web services, migration task) → operations (backup job, alarms) → network paths → outputs.
 Each component takes its settings whole (stack_config.py reads and validates them all before anything is created).
 """
@@ -10,6 +10,7 @@ import pulumi_aws as aws
 
 import stack_config
 from components.app_environment import AI_SCRATCH_PATHS, MIGRATE_SCRATCH_PATHS, WEB_SCRATCH_PATHS, app_environment
+from components.app_metrics import AppMetrics, AppMetricsArgs
 from components.app_secrets import AppSecrets, AppSecretsArgs
 from components.backup_job import BackupJob, BackupJobArgs
 from components.backup_storage import BackupStorage, BackupStorageArgs
@@ -43,7 +44,8 @@ aws_context = AwsContext.lookup(config.region)
 prefix, tags, retention, removal = config.name_prefix, config.tags, config.log_retention_days, config.removal_policy
 
 keys = EncryptionKeys("keys", EncryptionKeysArgs(
-    context=aws_context, alias_prefix=prefix, removal_policy=removal, tags=tags))
+    context=aws_context, alias_prefix=prefix, removal_policy=removal, tags=tags,
+    alerts_key_statements=AppMetrics.alerts_key_statements(config.metrics, aws_context, prefix)))
 
 network = Network("network", NetworkArgs(
     context=aws_context, settings=config.network, flow_log_key=keys.logs, log_retention_days=retention,
@@ -78,6 +80,11 @@ firewall = WebFirewall("waf", WebFirewallArgs(
 
 # --- app tier --------------------------------------------------------------------------------------------------------
 app = config.app
+metrics = AppMetrics("metrics", AppMetricsArgs(
+    context=aws_context, settings=config.metrics, key=keys.logs, thresholds=config.alerts.thresholds,
+    max_connections=config.database.tuning.max_connections, streaming_routes=config.waf.ai_paths,
+    log_retention_days=retention, removal_policy=removal, name_prefix=prefix, tags=tags,
+)) if config.metrics.enabled else None
 images = {service: ImageRepository(service, ImageRepositoryArgs(
     context=aws_context, settings=config.registry, source=source, repository_name=f"{prefix}/{service}",
     kms_key=keys.images, removal_policy=removal, tags=tags,
@@ -106,11 +113,12 @@ def environment(port: int, **extra: pulumi.Input[str]) -> dict[str, pulumi.Input
 
 def task(service: str, container: ContainerSpec, *, size: TaskSize | None = None,
          log_group: aws.cloudwatch.LogGroup | None = None, log_stream_prefix: str = "") -> FargateTaskArgs:
-    return FargateTaskArgs(
+    args = FargateTaskArgs(
         context=aws_context, container=container, size=size or TaskSize(), vpc_id=network.vpc.id,
         repository=images[service].repository, image_build_context=images[service].build_context, log_key=keys.logs,
         log_retention_days=retention, log_group=log_group, log_stream_prefix=log_stream_prefix, name_prefix=prefix,
         tags=tags)
+    return metrics.scraping(args) if metrics and container.port else args  # a serving task gets a metrics collector
 
 
 ai = FargateService("ai", FargateServiceArgs(
@@ -124,7 +132,7 @@ ai = FargateService("ai", FargateServiceArgs(
                      "SENTRY_DSN"),
         scratch_paths=AI_SCRATCH_PATHS, health_check=app.ai.health_check(app.ai_port),
         stop_timeout=120,  # Fargate's maximum: AI answers stream; let them finish when a task is replaced
-    ))))
+    ), size=app.ai.size)))
 
 web = FargateService("web", FargateServiceArgs(
     settings=app.web, cluster=cluster, subnet_ids=network.subnet_ids("app"), tags=tags,
@@ -138,7 +146,7 @@ web = FargateService("web", FargateServiceArgs(
         secrets=pick("DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL", "NEXTAUTH_SECRET", "ANTHROPIC_API_KEY",
                      "SENTRY_DSN"),
         scratch_paths=WEB_SCRATCH_PATHS, health_check=app.web.health_check(WEB_PORT),
-    )),
+    ), size=app.web.size),
     load_balancer=LoadBalancerAttachment(
         target_group_arn=load_balancer.target_group.arn, target_group_arn_suffix=load_balancer.target_group_arn_suffix,
         load_balancer_arn_suffix=load_balancer.arn_suffix,
@@ -171,7 +179,10 @@ observability = Observability("observability", ObservabilityArgs(
     database=DatabaseWatch(database.primary.identifier, database.replica_identifiers,
                            max_connections=config.database.tuning.max_connections),
     cache=CacheWatch(cache.group_id, cache.member_ids),
-    backup=BackupWatch(dimensions={"Environment": config.environment})))
+    backup=BackupWatch(dimensions={"Environment": config.environment}),
+    prometheus=metrics.watch if metrics else None, topic_publishers=[metrics.alert_publisher] if metrics else []))
+if metrics:  # the alert rules page through the same topic, once its policies let AMP publish
+    metrics.send_alerts_to(observability.topic, after=[observability.topic_policy, keys.alerts])
 
 # --- network paths: each grant is the target's ingress rule and the source's egress rule (components/connections.py)
 grant(load_balancer, web)  # the ALB's only egress
@@ -184,4 +195,4 @@ for client in (web, ai):
 export_contract(contract_values(StackParts(
     config=config, keys=keys, network=network, load_balancer=load_balancer, firewall=firewall, database=database,
     cache=cache, storage=storage, cluster=cluster, images=images, web=web, ai=ai, migrate=migrate,
-    backup_job=backup_job, observability=observability)))
+    backup_job=backup_job, observability=observability, metrics=metrics)))

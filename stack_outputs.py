@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import pulumi
 
+from components.app_metrics import AppMetrics
 from components.backup_job import BackupJob
 from components.backup_storage import BackupStorage
 from components.cache import Cache
@@ -154,6 +155,16 @@ CONTRACT: tuple[OutputSpec, ...] = tuple([
         ("alarmNames", "list[string]", "Every CloudWatch alarm of the stack (ops.verify checks none is in ALARM)."),
         ("dashboardName", "string", "CloudWatch dashboard of the stack."),
     ),
+    *_specs(
+        "metrics",
+        ("ampWorkspaceId", "string", "Amazon Managed Service for Prometheus workspace of the app's metrics (\"\" when "
+         "appMetricsEnabled is false)."),
+        ("ampWorkspaceArn", "string", "Its ARN: grant aps:QueryMetrics (and the metrics key via aps) on it to read "
+         "(\"\" when off)."),
+        ("ampEndpoint", "string", "Its Prometheus endpoint, ending in /: + api/v1/query to query, + "
+         "api/v1/remote_write to write, both SigV4-signed for service aps (\"\" when off)."),
+        ("grafanaWorkspaceUrl", "string", "URL of the Managed Grafana workspace (\"\" unless grafanaEnabled)."),
+    ),
 ])
 CONTRACT_BY_NAME: dict[str, OutputSpec] = {spec.name: spec for spec in CONTRACT}
 
@@ -189,6 +200,8 @@ class StackParts:
     migrate: FargateTask
     backup_job: BackupJob
     observability: Observability
+    metrics: AppMetrics | None = None
+    """The app's metrics workspace (None when appMetricsEnabled is false)."""
 
 
 def contract_values(parts: StackParts) -> dict[str, Any]:
@@ -258,6 +271,11 @@ def contract_values(parts: StackParts) -> dict[str, Any]:
         "alertTopicArn": p.observability.topic.arn,
         "alarmNames": p.observability.alarm_names(),
         "dashboardName": p.observability.dashboard.dashboard_name,
+        "ampWorkspaceId": p.metrics.workspace.id if p.metrics else "",
+        "ampWorkspaceArn": p.metrics.workspace.arn if p.metrics else "",
+        "ampEndpoint": p.metrics.workspace.prometheus_endpoint if p.metrics else "",
+        "grafanaWorkspaceUrl": p.metrics.grafana.endpoint.apply(lambda host: f"https://{host}")
+        if p.metrics and p.metrics.grafana else "",
     }
 
 

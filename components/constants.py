@@ -58,7 +58,7 @@ WEB_PORT = 3000
 HEALTH_CHECK_PATH = "/api/health"
 """The seed's health endpoint: ALB target group, container health checks, `ops.verify --http`."""
 NON_ROOT_USER = "1001:1001"
-"""The seed's Dockerfile user (nextjs, uid 1001, group nodejs gid 1001); every container runs as it."""
+"""The seed's Dockerfile user (nextjs, uid 1001, group nodejs gid 1001); every app container runs as it."""
 FARGATE_PLATFORM_VERSION = "1.4.0"
 """Fargate platform version of every service, schedule and run-task command, explicit rather than LATEST: FARGATE_SPOT
 runs ARM64 tasks only on 1.4.0 or later ("FARGATE_SPOT supports Linux tasks with the ARM64 architecture on platform
@@ -82,6 +82,17 @@ changes to dynamic and static parameters are applied after a reboot without fail
 with the parameter group." (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ModifyDBParameterGroup.html).
 One list for the program (apply methods), the pack (rds-static-parameters-pending-reboot), the preview's reboot
 notice and ops.reboot_notice."""
+
+# --- app metrics (components/app_metrics.py) -------------------------------------------------------------------------
+METRICS_COLLECTOR_IMAGE = "public.ecr.aws/aws-observability/aws-otel-collector:v0.49.0"
+"""The ADOT collector sidecar image (AWS Distro for OpenTelemetry, release v0.49.0 of 2026-07-10, collector-contrib
+v0.156.0). A release tag, never `latest`; pin a digest with the `metricsCollectorImage` setting where your policy
+requires one."""
+METRICS_COLLECTOR_USER = "4317:4317"
+"""The ADOT image's own unprivileged user: `aoc`, uid/gid 4317 (cmd/awscollector/Dockerfile: `ARG USER_UID=4317` ...
+`USER $USERNAME`, FROM scratch). The sidecar runs as it, never as root."""
+METRICS_PATH = "/metrics"
+"""Where the seed's prom-client registry is served (the Prometheus default), scraped on 127.0.0.1 only."""
 
 # --- operations ------------------------------------------------------------------------------------------------------
 BACKUP_METRIC_NAMESPACE = "Maratron/Backups"

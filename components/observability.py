@@ -127,6 +127,31 @@ class WafWatch:
 
 
 @dataclass(frozen=True)
+class PrometheusWatch:
+    """An Amazon Managed Service for Prometheus workspace (AWS/Prometheus, dimension Workspace = its id)."""
+
+    workspace_id: pulumi.Input[str]
+    """aws.amp.Workspace.id."""
+
+
+@dataclass(frozen=True)
+class TopicPublisher:
+    """An AWS service allowed to publish to the alert topic for one resource (a topic policy statement)."""
+
+    sid: str
+    service: str
+    """Service principal, e.g. aps.amazonaws.com."""
+    source_arn: pulumi.Input[str]
+    """The one resource the service may publish for (`aws:SourceArn`), e.g. the AMP workspace."""
+    actions: tuple[str, ...] = ("sns:Publish",)
+
+
+def alert_topic_arn(context: AwsContext, name_prefix: str) -> str:
+    """The alert topic's ARN, known before the topic exists (a key policy can name it in a condition)."""
+    return context.arn("sns", f"{name_prefix}-alerts")
+
+
+@dataclass(frozen=True)
 class BackupWatch:
     """The custom metric the backup job publishes after each verified upload."""
 
@@ -191,6 +216,11 @@ class ObservabilityArgs:
     """The WAF web ACL. Default none."""
     backup: BackupWatch | None = None
     """The backup job's success metric. Default none."""
+    prometheus: PrometheusWatch | None = None
+    """The metrics workspace: its alert manager's failed deliveries. Default none."""
+    topic_publishers: Sequence[TopicPublisher] = ()
+    """More AWS services that publish to the topic, each for one resource (e.g. the AMP alert manager). Default
+    none."""
     name_prefix: str = PROJECT
     """Physical names: topic `<prefix>-alerts`, alarms `<prefix>-<kind>`, dashboard `<prefix>`."""
     tags: dict[str, str] = field(default_factory=dict)
@@ -205,6 +235,8 @@ class Observability(pulumi.ComponentResource):
 
     topic: aws.sns.Topic
     """The alert topic: alarms and EventBridge rules publish here."""
+    topic_policy: aws.sns.TopicPolicy
+    """Who may publish (a publisher's resources should wait for it)."""
     alarms: dict[str, aws.cloudwatch.MetricAlarm]
     """Logical suffix (e.g. `alb-5xx-rate`, `db-primary-cpu`) -> alarm."""
     dashboard: aws.cloudwatch.Dashboard
@@ -226,6 +258,7 @@ class Observability(pulumi.ComponentResource):
         self._cache_alarms()
         self._waf_alarms()
         self._backup_alarms()
+        self._prometheus_alarms()
         self.dashboard = self._dashboard()
         self.register_outputs({
             "topicArn": self.topic.arn,
@@ -243,13 +276,22 @@ class Observability(pulumi.ComponentResource):
         args, ctx = self._args, self._args.context
         topic = aws.sns.Topic(
             f"{self._name}-alerts",
-            name=f"{args.name_prefix}-alerts",
+            name=alert_topic_arn(ctx, args.name_prefix).rsplit(":", 1)[-1],
             display_name=f"{args.name_prefix} alerts",
             kms_master_key_id=args.topic_key.arn,
             tags=named_tags(args.tags, f"{args.name_prefix}-alerts"),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        aws.sns.TopicPolicy(
+        publishers = [{
+            "Sid": publisher.sid,
+            "Effect": "Allow",
+            "Principal": {"Service": publisher.service},
+            "Action": list(publisher.actions),
+            "Resource": topic.arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": publisher.source_arn},
+                          "StringEquals": {"aws:SourceAccount": ctx.account_id}},
+        } for publisher in args.topic_publishers]
+        self.topic_policy = aws.sns.TopicPolicy(
             f"{self._name}-alerts",
             arn=topic.arn,
             policy=policy_json([{
@@ -274,7 +316,7 @@ class Observability(pulumi.ComponentResource):
                     "StringEquals": {"aws:SourceAccount": ctx.account_id},
                     "ArnLike": {"aws:SourceArn": ctx.arn("events", "rule/*")},
                 },
-            }, {
+            }, *publishers, {
                 "Sid": "DenyInsecureTransport",
                 "Effect": "Deny",
                 "Principal": "*",
@@ -545,6 +587,20 @@ class Observability(pulumi.ComponentResource):
         self._widget("WAF", Widget("Allowed vs blocked requests", [
             ["AWS/WAFV2", metric, *flat(dims)] for metric in ("AllowedRequests", "BlockedRequests")
         ], stat="Sum", threshold=self._args.settings.thresholds.waf_blocked_requests))
+
+    def _prometheus_alarms(self) -> None:
+        watch = self._args.prometheus
+        if watch is None:
+            return
+        # The dimension is the workspace id ("Workspace"; yet-another-cloudwatch-exporter maps it, verified against a
+        # live workspace). An alert that fails to reach SNS (a broken topic or key policy) shows only here.
+        dims = {"Workspace": watch.workspace_id}
+        self._alarm("amp-alert-delivery-failed", namespace="AWS/Prometheus",
+                    metric_name="AlertManagerNotificationsFailed", dimensions=dims)
+        self._widget("App metrics (Prometheus)", Widget("Alert manager: alerts received vs deliveries failed", [
+            ["AWS/Prometheus", metric, "Workspace", watch.workspace_id]
+            for metric in ("AlertManagerAlertsReceived", "AlertManagerNotificationsFailed")
+        ], stat="Sum"))
 
     def _backup_alarms(self) -> None:
         backup = self._args.backup

@@ -30,6 +30,8 @@ ID_PREFIXES = {
     "aws:ec2/flowLog:FlowLog": "fl-",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr-",
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr-",
+    "aws:amp/workspace:Workspace": "ws-",
+    "aws:grafana/workspace:Workspace": "g-",
 }
 
 
@@ -135,6 +137,18 @@ def _web_acl(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, An
     return {"arn": m.arn("wafv2", f"regional/webacl/{acl}/{_uuid(name)}"), "capacity": 1000}
 
 
+def _amp_workspace(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
+    workspace_id = ID_PREFIXES["aws:amp/workspace:Workspace"] + _digest(f"aws:amp/workspace:Workspace::{name}")
+    return {"id": workspace_id, "arn": m.arn("aps", f"workspace/{workspace_id}"),
+            "prometheusEndpoint": f"https://aps-workspaces.{m.region}.amazonaws.com/workspaces/{workspace_id}/"}
+
+
+def _grafana_workspace(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
+    workspace_id = ID_PREFIXES["aws:grafana/workspace:Workspace"] + _digest(f"aws:grafana/workspace:Workspace::{name}")
+    return {"id": workspace_id, "arn": m.arn("grafana", f"/workspaces/{workspace_id}"),
+            "endpoint": f"{workspace_id}.grafana-workspace.{m.region}.amazonaws.com"}
+
+
 def _named(service: str, resource: str) -> Computed:
     def compute(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
         physical = inputs.get("name") or f"{name}-{_digest(name, 7)}"
@@ -187,6 +201,9 @@ COMPUTED: dict[str, Computed] = {
     "aws:wafv2/webAcl:WebAcl": _web_acl,
     "aws:route53/record:Record": lambda n, i, m: {"fqdn": str(i.get("name") or n).rstrip(".")},
     "random:index/randomString:RandomString": _random_text,
+    # --- app metrics ---
+    "aws:amp/workspace:Workspace": _amp_workspace,
+    "aws:grafana/workspace:Workspace": _grafana_workspace,
 }
 
 

@@ -24,6 +24,14 @@ from typing import Any
 
 from offline.engine import Resource, StackRun, available_stacks, run_stack
 
+OPTIONAL_PARTS: dict[str, Any] = {
+    "maratron:grafanaEnabled": True, "maratron:grafanaAuthenticationProviders": ["AWS_SSO", "SAML"],
+    "maratron:grafanaAdminGroupIds": ["g-admins"], "maratron:grafanaViewerGroupIds": ["g-viewers"],
+    "maratron:grafanaSamlMetadataUrl": "https://idp.example.com/metadata",
+    "maratron:grafanaSamlAdminRoleValues": ["admin"], "maratron:grafanaSamlEditorRoleValues": ["editor"]}
+"""Config that switches on the parts no stack file enables (Managed Grafana, with Identity Center and SAML sign-in):
+prod with these is walked too, so their settings are classified like every other, and the pack's sweep runs on it
+(tests/policies/test_controls.py)."""
 OPTION_NAMES = ("protect", "retainOnDelete", "deleteBeforeReplace", "ignoreChanges", "replaceOnChanges",
                 "additionalSecretOutputs", "customTimeouts", "deletedWith")
 
@@ -148,9 +156,12 @@ def classify(runs: Iterable[StackRun], all_entries: list[Entry] | None = None) -
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("stacks", nargs="*", help=f"stacks to walk (default: {', '.join(available_stacks())})")
+    parser.add_argument("stacks", nargs="*", help=f"stacks to walk (default: {', '.join(available_stacks())} and "
+                                                  "prod with OPTIONAL_PARTS on)")
     args = parser.parse_args(argv)
     runs = [run_stack(stack) for stack in (args.stacks or available_stacks())]
+    if not args.stacks:
+        runs.append(run_stack("prod", OPTIONAL_PARTS))
     failed = [run for run in runs if not run.ok]
     if failed:
         print("\n".join(f"{run.stack}: the program failed: {run.error}" for run in failed))

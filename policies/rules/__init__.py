@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import cache, containers, database, edge, logging_kms_iam, network, secrets, stack, storage, tagging
+from . import cache, containers, database, edge, logging_kms_iam, metrics, network, secrets, stack, storage, tagging
 from ._common import Rule
 
 ALL_RULES: list[Rule] = [
@@ -14,6 +14,7 @@ ALL_RULES: list[Rule] = [
     *secrets.RULES,
     *storage.RULES,
     *logging_kms_iam.RULES,
+    *metrics.RULES,
     *tagging.RULES,
     *stack.RULES,
 ]

@@ -708,6 +708,19 @@ class Guard:
     absent: bool = False
     """A control that is the *absence* of a property (read replicas of PostgreSQL set no backup retention): the
     sweep adds the property (To) on the resources that leave it out, instead of weakening one that is set."""
+    within: str = ""
+    item_where: Where = None
+    """Only the occurrences inside the `within` items (a prefix of `path`) that match this: a Setting checked on some
+    containers only (those that map a port, the essential ones) is weakened on those only."""
+
+    def occurrences(self, inputs: Any) -> list[Found]:
+        """Where the path is set in a resource's inputs, restricted to the `within` items matching `item_where`."""
+        if not self.within or self.item_where is None:
+            return select(inputs, self.path)
+        rest = self.path[len(self.within):].lstrip(".")
+        return [Found((*scope.at, *found.at), f"{scope.shown}.{found.shown}", found.value)
+                for scope in select(inputs, self.within) if holds(self.item_where, scope.value)
+                for found in select(scope.value, rest)]
 
     def with_types(self, types: Sequence[str]) -> Guard:
         if self.types:
@@ -768,4 +781,5 @@ class Setting:
         check = self.check
         item = f" (on {self.within} items {describe_where(self.item_where)})" if self.item_where else ""
         return Guard(self.full_path, Rewrite(check.weakened, f"made weak ({check.describe()} broken)"),
-                     types=self.types, where=self.where, each=self.each, note=(self.note or check.describe()) + item)
+                     types=self.types, where=self.where, each=self.each, note=(self.note or check.describe()) + item,
+                     within=self.within, item_where=self.item_where)

@@ -5,6 +5,7 @@ documentation it rests on."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -36,7 +37,6 @@ from ._controls import (
     Edit,
     Guard,
     Is,
-    Matches,
     Present,
     Rewrite,
     Setting,
@@ -341,6 +341,8 @@ TASKS = [TASK_DEFINITION]
 CONTAINER = "containerDefinitions<json>[*]"
 APP_CONTAINER = "containerDefinitions<json>[essential=True]"
 INIT_CONTAINER = "containerDefinitions<json>[essential=False]"
+SIDECAR_CONTAINER = "containerDefinitions<json>[name=metrics-collector]"
+"""The app metrics collector (components/app_metrics.py): not essential like the volume-init, yet never root."""
 PLAINTEXT_PASSWORD = {"name": "DATABASE_PASSWORD", "value": "hunter2"}
 RULES: list[Rule] = [
     resource_rule("container-non-root", area="containers", types=TASKS, check=_non_root,
@@ -354,7 +356,9 @@ RULES: list[Rule] = [
                                                                      "chown to root (uid 0)"), each=True,
                                 note="the volume-init hands its volumes to root"),
                           Guard(f"{APP_CONTAINER}.dependsOn", DELETE,
-                                note="the app no longer waits for the volume-init to succeed")]),
+                                note="the app no longer waits for the volume-init to succeed"),
+                          Guard(f"{SIDECAR_CONTAINER}.user", To("0:0"), each=True,
+                                note="the metrics collector sidecar")]),
     resource_rule("container-read-only-root-filesystem", area="containers", types=TASKS, check=_read_only,
                   summary="Containers have a read-only root filesystem",
                   reference="seed: container hardening; Checkov CKV_AWS_336",
@@ -441,7 +445,10 @@ ESSENTIAL = When("essential", False, negate=True)
 FARGATE_PLATFORM = VersionAtLeast("1.4.0", weak="1.3.0", aliases=("LATEST",))
 """The current Linux Fargate platform (1.4.0; LATEST resolves to it): https://docs.aws.amazon.com/AmazonECS/latest/
 developerguide/platform-linux-fargate.html. Pinning it (ARM64 on Fargate Spot needs 1.4.0+) is as good as LATEST."""
-INIT = When("essential", False)
+INIT = (When("essential", False), When("name", re.compile(f"{VOLUME_INIT_SUFFIX}$")))
+"""The scratch-volume init container (the one shape container-non-root exempts); a non-essential sidecar (the metrics
+collector) is not one: it drops every capability like the app."""
+NOT_INIT = When("name", re.compile(f"{VOLUME_INIT_SUFFIX}$"), negate=True)
 
 
 @dataclass(frozen=True)
@@ -462,6 +469,39 @@ class KeepsAtMost(Check):
 
     def describe(self) -> str:
         return f"drops every capability but {list(self.allowed)}" if self.allowed else "contains \"ALL\""
+
+
+TAG_PINNED_PUBLISHERS = ["public.ecr.aws/aws-observability/"]
+"""Registries whose images may run by exact release tag instead of digest: AWS's own ADOT collector (the metrics
+sidecar, components/app_metrics.py). The exemption is explicit and narrow — an exact `vX.Y.Z` tag, never a floating
+one — because AWS documents the collector by release tag (https://aws-otel.github.io/docs/setup/ecs) and the program
+has no digest lookup for an ECR Public image (aws.ecr.get_image reads private repositories only). The risk left,
+AWS re-pushing a release tag, is accepted in docs/app-metrics.md; pin it anyway by setting metricsCollectorImage to
+`name@sha256:...`, or empty this list in the pack config to forbid tags altogether."""
+DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+RELEASE_TAG = re.compile(r":v?\d+\.\d+\.\d+$")
+
+
+@dataclass(frozen=True)
+class PinnedImage(Check):
+    """An image pinned by digest, or by an exact release tag from a registry of `tagPinnedPublishers`."""
+
+    def problem(self, value: Any, config: Mapping[str, Any]) -> str | None:
+        image = str(value)
+        if DIGEST.search(image):
+            return None
+        publishers = config.get("tagPinnedPublishers", TAG_PINNED_PUBLISHERS)
+        if any(image.startswith(str(p)) for p in as_list(publishers)) and RELEASE_TAG.search(image):
+            return None
+        return f"{json.dumps(value)} is not pinned by digest (@sha256:...)" + (
+            "; an exempt publisher's image needs an exact release tag (vX.Y.Z)"
+            if any(image.startswith(str(p)) for p in as_list(publishers)) else "")
+
+    def weakened(self, value: Any) -> Any:
+        return re.split(r"[@:](?=[^/]*$)", str(value))[0] + ":latest"
+
+    def describe(self) -> str:
+        return "pinned by digest (@sha256:...), or an exact release tag of a `tagPinnedPublishers` registry"
 
 
 REPOSITORY = "aws:ecr/repository:Repository"
@@ -487,17 +527,19 @@ RULES += [
         summary="Containers drop every Linux capability (an init container keeps CHOWN at most)",
         reference="seed: container security (non-root, minimal privileges); Checkov CKV_K8S_37 (Kubernetes "
                   "equivalent)",
-        settings=[Setting("linuxParameters.capabilities.drop", KeepsAtMost(), within=CONTAINER, item_where=ESSENTIAL,
+        settings=[Setting("linuxParameters.capabilities.drop", KeepsAtMost(), within=CONTAINER, item_where=NOT_INIT,
                           each=True),
                   Setting("linuxParameters.capabilities.drop", KeepsAtMost(INIT_CONTAINER_CAPABILITIES),
                           within=CONTAINER, item_where=INIT, each=True)]),
     settings_rule(
         "container-image-by-digest", area="containers", types=TASKS,
-        summary="Containers run an image pinned by digest: what was scanned is what runs",
+        summary="Containers run an image pinned by digest, what was scanned is what runs (an AWS-published sidecar "
+                "may run by exact release tag: tagPinnedPublishers)",
         reference="seed: container security; Checkov CKV_K8S_43 (Kubernetes equivalent)",
-        settings=[Setting("image", Matches(r"@sha256:[0-9a-f]{64}$", weak="public.ecr.aws/docker/library/node:latest",
-                                           text="is not pinned by digest (@sha256:...)"),
-                          within=CONTAINER, each=True)]),
+        schema={"tagPinnedPublishers": {
+            "type": "array", "items": {"type": "string"}, "default": TAG_PINNED_PUBLISHERS,
+            "description": "Image prefixes (AWS public registries) whose images may run by exact release tag."}},
+        settings=[Setting("image", PinnedImage(), within=CONTAINER, each=True)]),
     settings_rule(
         "container-reliability", area="containers", types=TASKS,
         summary="Essential containers run an init process (signals reach the app, zombies are reaped), no container "

@@ -63,6 +63,13 @@ EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 LOG_RESOURCE_POLICY = "aws:cloudwatch/logResourcePolicy:LogResourcePolicy"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+AMP_WORKSPACE = "aws:amp/workspace:Workspace"
+AMP_CONFIGURATION = "aws:amp/workspaceConfiguration:WorkspaceConfiguration"
+AMP_RULES = "aws:amp/ruleGroupNamespace:RuleGroupNamespace"
+AMP_ALERT_MANAGER = "aws:amp/alertManagerDefinition:AlertManagerDefinition"
+GRAFANA = "aws:grafana/workspace:Workspace"
+GRAFANA_ROLE_ASSOCIATION = "aws:grafana/roleAssociation:RoleAssociation"
+GRAFANA_SAML = "aws:grafana/workspaceSamlConfiguration:WorkspaceSamlConfiguration"
 DEFAULT_SG = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
 EIP = "aws:ec2/eip:Eip"
 FLOW_LOG = "aws:ec2/flowLog:FlowLog"
@@ -131,7 +138,7 @@ LEDGER: list[Classified] = [
     N(ANY_TYPE, "@additionalSecretOutputs", "pulumi",
       "belt and braces: the provider schema already marks these outputs secret"),
     N((ALIAS, LISTENER, LISTENER_RULE, RECORD, LIFECYCLE, BUCKET_LOGGING, OBJECT_LOCK, OWNERSHIP, BUCKET_POLICY,
-       PUBLIC_ACCESS_BLOCK, SSE, VERSIONING), "@protect", "pulumi",
+       PUBLIC_ACCESS_BLOCK, SSE, VERSIONING, AMP_CONFIGURATION, AMP_RULES, AMP_ALERT_MANAGER), "@protect", "pulumi",
       "inherited from a protected parent (Pulumi protect is inherited); the parent's protection is guarded"),
     U(BUCKET, "@retainOnDelete",
       "the analyzer protocol carries no retainOnDelete (AnalyzerResourceOptions); tests/test_lifecycle.py checks that "
@@ -173,6 +180,27 @@ LEDGER: list[Classified] = [
       "what an alarm watches and when it fires (thresholds, periods, dimensions, metric math) is observability "
       "content, tested in tests/test_observability.py; that it notifies is guarded"),
     N(SUBSCRIPTION, "", "wiring", "who is paged (stack config)"),
+    N(AMP_WORKSPACE, "alias", "identity", "the workspace's display name"),
+    N(AMP_CONFIGURATION, "workspaceId", "wiring", "the workspace configured"),
+    N(AMP_CONFIGURATION, "retentionPeriodInDays", "capacity",
+      "how long metric history is kept (cost; AMP's default 150 days); alerts evaluate the last minutes"),
+    N(AMP_CONFIGURATION, "limitsPerLabelSets", "capacity",
+      "active-series ceilings per job: a cardinality and cost cap (ingestion beyond it is refused, not billed)"),
+    N(AMP_RULES, "data", "content",
+      "which Prometheus alerts fire and when (thresholds are settings; tests/test_app_metrics.py); that the "
+      "workspace has rules and routes them to the alert topic is guarded"),
+    N(GRAFANA, "authenticationProviders", "layout",
+      "Grafana signs users in only through IAM Identity Center or SAML (it has no local users): no weaker choice "
+      "exists to guard; AppMetricsSettings validates the pair with its group ids"),
+    N(GRAFANA, "dataSources", "wiring",
+      "the data source types offered (Prometheus); with CUSTOMER_MANAGED permissions AWS attaches no policy for "
+      "them: the workspace role's grants are guarded"),
+    N(GRAFANA_ROLE_ASSOCIATION, "", "wiring",
+      "which Identity Center groups get ADMIN or VIEWER in Grafana (stack config, like who is paged)"),
+    N(GRAFANA_SAML, "workspaceId", "wiring", "the Grafana workspace"),
+    N(GRAFANA_SAML, "roleAssertion", "wiring", "the SAML attribute that carries a user's role"),
+    N(GRAFANA_SAML, "adminRoleValues", "wiring", "which IdP roles administer Grafana (stack config)"),
+    N(GRAFANA_SAML, "editorRoleValues", "wiring", "which IdP roles edit dashboards (stack config)"),
     N(TOPIC, "displayName", "identity", "the topic's display name"),
     N(TOPIC_POLICY, "arn", "wiring", "the topic the policy belongs to"),
     # --- network -----------------------------------------------------------------------------------------------------
@@ -287,6 +315,8 @@ LEDGER: list[Classified] = [
     N(TASK, "runtimePlatform", "capacity", "ARM64 Linux (cost)"),
     N(TASK, "volumes", "wiring", "the scratch volumes a read-only root filesystem needs"),
     N(TASK, "ephemeralStorage", "capacity", "task scratch disk size"),
+    N(TASK, f"{CONTAINER}.cpu", "capacity", "a sidecar's reserved share of the task's CPU"),
+    N(TASK, f"{CONTAINER}.memory", "capacity", "a sidecar's hard memory limit within the task"),
     N(TASK, f"{CONTAINER}.name", "identity", "the container's name"),
     N(TASK, f"{CONTAINER}.essential", "structure", "the task stops when this container stops"),
     N(TASK, f"{CONTAINER}.healthCheck.interval", "tuning", "health check timing (the seed's 30 s)"),

@@ -56,6 +56,7 @@ TO_EVERYONE = Patch("policy<json>.Statement[*]", {"Principal": "*", "Condition":
 TOPIC = "aws:sns/topic:Topic"
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+ALERT_MANAGER = "aws:amp/alertManagerDefinition:AlertManagerDefinition"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 SCHEDULE = "aws:scheduler/schedule:Schedule"
 BUCKET = "aws:s3/bucket:Bucket"
@@ -201,7 +202,8 @@ def _key_of(resource: PolicyResource, prop: str) -> PolicyResource | None:
 
 
 def _publishers(topic: PolicyResource, resources: list[PolicyResource]) -> set[str]:
-    """The service principals that publish to a topic in this stack: alarms and EventBridge rule targets."""
+    """The service principals that publish to a topic in this stack: alarms, EventBridge rule targets and Prometheus
+    (AMP) alert managers whose SNS receiver is the topic."""
     out = set()
     for alarm in of_type(resources, METRIC_ALARM):
         if any(topic in linked(alarm, prop) for prop in ("alarmActions", "okActions", "insufficientDataActions")):
@@ -209,6 +211,9 @@ def _publishers(topic: PolicyResource, resources: list[PolicyResource]) -> set[s
     for target in of_type(resources, EVENT_TARGET):
         if topic in linked(target, "arn"):
             out.add("events.amazonaws.com")
+    for manager in of_type(resources, ALERT_MANAGER):
+        if topic in linked(manager, "definition"):
+            out.add("aps.amazonaws.com")
     return out
 
 
@@ -362,10 +367,13 @@ RULES: list[Rule] = [
                       "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}}),
                       note="each service grant keeps the conditions its service supports")]),
     stack_rule("kms-key-serves-its-users", area="kms", check=_keys_serve_their_users,
-               summary="Every key admits the services that use it (alarms and EventBridge on an encrypted topic, "
-                       "CloudWatch Logs on a log group), and no log group shares a key with an unconditioned grant",
+               summary="Every key admits the services that use it (alarms, EventBridge and Prometheus alert managers "
+                       "on an encrypted topic, CloudWatch Logs on a log group), and no log group shares a key with an "
+                       "unconditioned grant",
                reference="AWS: https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html, "
-                         "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html",
+                         "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html, "
+                         "https://docs.aws.amazon.com/prometheus/latest/userguide/"
+                         "AMP-alertmanager-receiver-AMPpermission.html",
                guards=[Guard("policy<json>.Statement[*].Principal.Service", RemoveItem("policy<json>.Statement[*]"),
                              types=(KMS_KEY,), note="the service grants a key's users need")]),
     stack_rule("rds-export-role-kms", area="kms", check=_export_role_kms,
@@ -431,8 +439,14 @@ PRINCIPAL_SCOPE_KEYS = (*SOURCE_KEYS, "aws:principalaccount", "aws:principalorgi
 CONDITION_EXEMPT = {(KMS_KEY, "events.amazonaws.com"),
                     (BUCKET_POLICY, "logdelivery.elasticloadbalancing.amazonaws.com")}
 ACCOUNT_SCOPED_RESOURCE = re.compile(r"/AWSLogs/\d{12}/")
-# CloudWatch Logs scopes its key grants by encryption context, its documented equivalent of aws:SourceArn.
-EQUIVALENT_KEYS = {"logs": ("kms:encryptioncontext:aws:logs:arn",)}
+# CloudWatch Logs scopes its key grants by encryption context, its documented equivalent of aws:SourceArn. A service
+# that publishes to an encrypted SNS topic (the Prometheus alert manager) reaches the topic's key only through SNS,
+# which adds the encryption context aws:sns:topicArn (AWS's pattern for service publishers to encrypted topics:
+# https://docs.aws.amazon.com/gamelift/latest/flexmatchguide/queue-notification-sns-sse.html): a grant limited to one
+# topic by that context lets the service use the key for that topic only, whose own policy
+# carries aws:SourceArn (sns-service-publishers-scoped). AMP documents no aws:Source* keys towards KMS
+# (https://docs.aws.amazon.com/prometheus/latest/userguide/AMP-alertmanager-receiver-AMPpermission.html).
+EQUIVALENT_KEYS = {"logs": ("kms:encryptioncontext:aws:logs:arn",), "aps": ("kms:encryptioncontext:aws:sns:topicarn",)}
 
 
 def _condition_key_names(statement: dict[str, Any]) -> set[str]:

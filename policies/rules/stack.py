@@ -14,6 +14,7 @@ STATEFUL_TYPES = [
     "aws:s3/bucket:Bucket",
     "aws:kms/key:Key",
     *LOAD_BALANCER_TYPES,
+    "aws:amp/workspace:Workspace",  # the metric history
 ]
 
 
@@ -32,7 +33,7 @@ def _protected(args: StackValidationArgs, report: ReportViolation) -> None:
 RULES: list[Rule] = [
     stack_rule("stateful-resources-protected", area="stack", check=_protected, prod_only=True,
                summary="In production every stateful resource (databases, caches, buckets, KMS keys, load "
-                       "balancers) is protected",
+                       "balancers, metrics workspaces) is protected",
                reference="seed: protect production data (pulumi protect)", schema={"statefulTypes": {
                    "type": "array", "items": {"type": "string"}, "default": STATEFUL_TYPES,
                    "description": "Resource types that hold data and must be protected in prod."}},

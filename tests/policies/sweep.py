@@ -15,7 +15,7 @@ from typing import Any
 
 from offline.engine import Resource, StackRun
 from policies.rules._common import Rule
-from policies.rules._controls import ANY_TYPE, Detach, Guard, Relink, To, holds, parse, select
+from policies.rules._controls import ANY_TYPE, Detach, Guard, Relink, To, holds, parse
 
 
 @dataclass
@@ -39,26 +39,26 @@ OPTIONS = {"@protect": "protect", "@retainOnDelete": "retain_on_delete", "@custo
 """Guard paths that name a resource option (or the explicit dependencies) instead of an input."""
 
 
-def _sets(resource: Resource, path: str) -> bool:
-    if path.startswith("@"):
-        return bool(getattr(resource, OPTIONS[path]))
-    return bool(select(resource.inputs, path))
+def _sets(resource: Resource, guard: Guard) -> bool:
+    if guard.path.startswith("@"):
+        return bool(getattr(resource, OPTIONS[guard.path]))
+    return bool(guard.occurrences(resource.inputs))
 
 
 def targets(run: StackRun, guard: Guard) -> list[Resource] | None:
     """The prod resources the guard weakens; None when the stack has no resource of its types (or none matching its
     `where`) yet, so the guard switches on by itself when they land. A guard whose path none of them sets fails."""
     candidates = [r for r in run.resources
-                  if r.custom and (r.type in guard.types or (ANY_TYPE in guard.types and _sets(r, guard.path)))]
+                  if r.custom and (r.type in guard.types or (ANY_TYPE in guard.types and _sets(r, guard)))]
     matching = [r for r in candidates if holds(guard.where, r.inputs)]
     if not matching:
         return None
     if guard.absent:
-        found = [r for r in matching if not _sets(r, guard.path)]
+        found = [r for r in matching if not _sets(r, guard)]
         if not found:
             raise GuardError(f"every {'/'.join(guard.types)} of prod sets {guard.path}: the guard expects it absent")
         return found
-    found = [r for r in matching if _sets(r, guard.path)]
+    found = [r for r in matching if _sets(r, guard)]
     if not found:
         raise GuardError(f"no {'/'.join(guard.types)} of prod sets {guard.path}: update the guard "
                          f"({[r.urn for r in matching][:3]})")
@@ -139,7 +139,7 @@ def cases(run: StackRun, rule: Rule, guard: Guard) -> list[Case] | None:
         out = []
         for resource in found:
             occurrences = [] if guard.path.startswith("@") or guard.absent else [
-                f.at for f in select(resource.inputs, guard.path)]
+                f.at for f in guard.occurrences(resource.inputs)]
             groups = [[o] for o in occurrences] if guard.each else [occurrences]
             for group in groups:
                 changed = _weaken(resource, guard, group, run)
@@ -163,7 +163,7 @@ def cases(run: StackRun, rule: Rule, guard: Guard) -> list[Case] | None:
             replaced[resource.urn] = None
         else:
             occurrences = [] if guard.path.startswith("@") or guard.absent else [
-                f.at for f in select(resource.inputs, guard.path)]
+                f.at for f in guard.occurrences(resource.inputs)]
             replaced[resource.urn] = _weaken(resource, guard, occurrences, run)
     resources = [replaced.get(r.urn, r) for r in run.resources if replaced.get(r.urn, r) is not None]
     weakened = [r for r in replaced.values() if r is not None]

@@ -2,10 +2,12 @@
 
 1. Complete by construction: every property path the resources of every stack set is classified exactly once —
    guarded by a rule's Guard, or listed in policies/rules/inventory.py as not a control (or unguardable) with its
-   reason. A new setting that is neither fails here, listing the (type, path) pairs to classify.
-2. The sweep: every Guard is weakened on every prod resource that sets it, through the analyzer protocol, and the
-   guarding rule must answer with a mandatory violation naming that resource (or the one it blames). Guards for
-   types prod does not have yet skip; a guard whose path is missing from a resource that is there fails.
+   reason. A new setting that is neither fails here, listing the (type, path) pairs to classify. Parts no stack file
+   enables (offline/policy_ledger.py OPTIONAL_PARTS: Managed Grafana) are walked on a prod variant that has them.
+2. The sweep: every Guard is weakened on every resource of that prod variant that sets it, through the analyzer
+   protocol, and the guarding rule must answer with a mandatory violation naming that resource (or the one it
+   blames). Guards for types prod does not have yet skip; a guard whose path is missing from a resource that is
+   there fails.
 """
 
 from __future__ import annotations
@@ -38,8 +40,17 @@ def _id(pair: tuple[Rule, Guard]) -> str:
     return f"{rule.name}[{types}.{guard.path}]"
 
 
-def test_every_property_the_stacks_set_is_guarded_or_classified(run_variant: Callable[..., StackRun]) -> None:
-    runs = [run_variant(stack) for stack in available_stacks()]
+@pytest.fixture(scope="module")
+def prod_all(run_variant: Callable[..., StackRun]) -> StackRun:
+    """prod with the optional parts no stack file enables (Managed Grafana): classified and swept like the rest."""
+    run = run_variant("prod", **policy_ledger.OPTIONAL_PARTS)
+    assert run.ok, run.error
+    return run
+
+
+def test_every_property_the_stacks_set_is_guarded_or_classified(run_variant: Callable[..., StackRun],
+                                                                  prod_all: StackRun) -> None:
+    runs = [run_variant(stack) for stack in available_stacks()] + [prod_all]
     assert all(run.ok for run in runs), [run.error for run in runs]
     report = policy_ledger.classify(runs)
     assert report.ok, "\n".join(report.lines())
@@ -58,9 +69,10 @@ def test_guards_name_distinct_controls() -> None:
 
 
 @pytest.mark.parametrize("pair", GUARDS, ids=[_id(p) for p in GUARDS])
-def test_weakening_a_control_is_caught_as_mandatory(pack: PolicyPackProcess, prod: StackRun,
+def test_weakening_a_control_is_caught_as_mandatory(pack: PolicyPackProcess, prod_all: StackRun,
                                                     pair: tuple[Rule, Guard]) -> None:
     rule, guard = pair
+    prod = prod_all
     cases = sweep.cases(prod, rule, guard)
     if cases is None:
         pytest.skip(f"prod has no {'/'.join(guard.types)} matching {guard.where} yet")

@@ -194,6 +194,52 @@ def stack_case(policy: str, good: list[Resource], bad: list[Resource], bad_name:
     return Case(policy, good, bad, bad_name, stack)
 
 
+WORKSPACE = "aws:amp/workspace:Workspace"
+TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
+WS_ARN = "arn:aws:aps:us-east-1:123456789012:workspace/ws-0123abcd-4567-89ab-cdef-0123456789ab"
+AMP = {"alias": "maratron-prod", "kmsKeyArn": KEY, "tags": TAGS,
+       "loggingConfiguration": {"logGroupArn": "arn:aws:logs:us-east-1:123456789012:log-group:/aws/vendedlogs/p:*"}}
+AMP_WRITE = json.dumps({"Statement": [{"Effect": "Allow", "Action": ["aps:RemoteWrite"], "Resource": [WS_ARN]}]})
+TOPIC_DOC = json.dumps({"Statement": [{
+    "Sid": "Amp", "Effect": "Allow", "Principal": {"Service": "aps.amazonaws.com"},
+    "Action": ["sns:Publish", "sns:GetTopicAttributes"], "Resource": "arn:topic",
+    "Condition": {"ArnEquals": {"aws:SourceArn": WS_ARN}, "StringEquals": {"aws:SourceAccount": "123456789012"}}}]})
+ALERT_MANAGER_DOC = ("alertmanager_config: |\n  route:\n    receiver: alert-topic\n  receivers:\n"
+                     "  - name: alert-topic\n    sns_configs:\n    - topic_arn: arn:topic\n      sigv4:\n"
+                     "        region: us-east-1\n")
+GRAFANA_WS = {"accountAccessType": "CURRENT_ACCOUNT", "authenticationProviders": ["AWS_SSO"],
+              "permissionType": "CUSTOMER_MANAGED", "roleArn": "arn:aws:iam::123456789012:role/g", "tags": TAGS}
+COLLECTOR = {"name": "metrics-collector", "image": "public.ecr.aws/aws-observability/aws-otel-collector:v0.49.0",
+             "user": "4317:4317", "readonlyRootFilesystem": True, "privileged": False, "essential": False,
+             "linuxParameters": {"capabilities": {"add": [], "drop": ["ALL"]}, "initProcessEnabled": True},
+             "logConfiguration": {"logDriver": "awslogs", "options": {}},
+             "environment": [{"name": "AOT_CONFIG_CONTENT", "value": "receivers: {}"}], "secrets": []}
+
+
+def with_sidecar(**sidecar_changes: Any) -> dict[str, Any]:
+    return {"family": "web", "tags": TAGS,
+            "containerDefinitions": json.dumps([CONTAINER, changed(COLLECTOR, **sidecar_changes)])}
+
+
+def amp_stack(*, rules: bool = True, manager: bool = True, receiver: bool = True,
+              topic_grant: bool = True) -> list[Resource]:
+    workspace = resource(WORKSPACE, "workspace", AMP)
+    topic = resource("aws:sns/topic:Topic", "alerts", {"name": "alerts", "kmsMasterKeyId": KEY, "tags": TAGS})
+    out = [workspace, topic,
+           resource(TOPIC_POLICY, "alerts", {"arn": "arn:topic", "policy": TOPIC_DOC},
+                    deps={"arn": [topic], "policy": [workspace] if topic_grant else []})]
+    if rules:
+        out.append(resource("aws:amp/ruleGroupNamespace:RuleGroupNamespace", "rules",
+                            {"name": "maratron-app", "workspaceId": "ws-1", "data": "groups: []", "tags": TAGS},
+                            deps={"workspaceId": [workspace]}))
+    if manager:
+        definition = ALERT_MANAGER_DOC if receiver else "alertmanager_config: |\n  route:\n    receiver: none\n"
+        out.append(resource("aws:amp/alertManagerDefinition:AlertManagerDefinition", "alerts",
+                            {"workspaceId": "ws-1", "definition": definition},
+                            deps={"workspaceId": [workspace], "definition": [topic]}))
+    return out
+
+
 VPC = {"cidrBlock": "10.0.0.0/16", "tags": TAGS}
 vpc = resource("aws:ec2/vpc:Vpc", "bad", VPC)
 good_vpc = resource("aws:ec2/vpc:Vpc", "good", VPC)
@@ -534,6 +580,43 @@ CASES: list[Case] = [
            policyArn="arn:aws:iam::aws:policy/AdministratorAccess"),
     single("iam-no-admin-managed-policies", "aws:iam/role:Role", {"assumeRolePolicy": "{}", "tags": TAGS},
            label="managed-arns", managedPolicyArns=["arn:aws:iam::aws:policy/IAMFullAccess"]),
+    # metrics and alerting
+    single("amp-workspace-cmk", WORKSPACE, AMP, kmsKeyArn=DELETE),
+    single("amp-workspace-logging", WORKSPACE, AMP, loggingConfiguration=DELETE),
+    single("amp-access-scoped-to-workspaces", "aws:iam/rolePolicy:RolePolicy", {"role": "r", "policy": AMP_WRITE},
+           policy=json.dumps({"Statement": [{"Effect": "Allow", "Action": "aps:RemoteWrite", "Resource": "*"}]})),
+    single("amp-access-scoped-to-workspaces", "aws:iam/role:Role", {"assumeRolePolicy": "{}", "tags": TAGS,
+                                                                    "inlinePolicies": [{"name": "w",
+                                                                                        "policy": AMP_WRITE}]},
+           label="query-wildcard-arn", inlinePolicies=[{"name": "q", "policy": json.dumps({"Statement": [{
+               "Effect": "Allow", "Action": "aps:Query*",
+               "Resource": "arn:aws:aps:us-east-1:123456789012:workspace/*"}]})}]),
+    single("amp-access-scoped-to-workspaces", "aws:iam/policy:Policy", {"policy": AMP_WRITE, "tags": TAGS},
+           label="service-wildcard", policy=json.dumps({"Statement": [{"Effect": "Allow", "Action": "aps:*",
+                                                                       "Resource": "*"}]})),
+    stack_case("amp-alerts-routed-to-topic", amp_stack(), amp_stack(rules=False), "workspace"),
+    stack_case("amp-alerts-routed-to-topic", amp_stack(), amp_stack(manager=False), "workspace"),
+    stack_case("amp-alerts-routed-to-topic", amp_stack(), amp_stack(receiver=False), "workspace"),
+    stack_case("amp-alerts-routed-to-topic", amp_stack(), amp_stack(topic_grant=False), "workspace"),
+    single("sns-service-publishers-scoped", TOPIC_POLICY, {"arn": "arn:topic", "policy": TOPIC_DOC},
+           policy=json.dumps({"Statement": [{"Sid": "Any", "Effect": "Allow",
+                                             "Principal": {"Service": "aps.amazonaws.com"},
+                                             "Action": "sns:Publish", "Resource": "arn:topic"}]})),
+    single("grafana-least-privilege", "aws:grafana/workspace:Workspace", GRAFANA_WS, permissionType="SERVICE_MANAGED"),
+    single("grafana-least-privilege", "aws:grafana/workspace:Workspace", GRAFANA_WS, label="no-role",
+           roleArn=DELETE),
+    single("grafana-least-privilege", "aws:grafana/workspace:Workspace", GRAFANA_WS, label="organization",
+           accountAccessType="ORGANIZATION"),
+    single("grafana-saml-metadata-https", "aws:grafana/workspaceSamlConfiguration:WorkspaceSamlConfiguration",
+           {"workspaceId": "g-1", "idpMetadataUrl": "https://idp.example.com/metadata", "roleAssertion": "role",
+            "adminRoleValues": ["admin"]}, idpMetadataUrl="http://idp.example.com/metadata"),
+    # the collector sidecar is held to every container rule, by name
+    Case("container-non-root", [resource(TASK, "good", with_sidecar())],
+         [resource(TASK, "root-sidecar", with_sidecar(user="0:0"))], "root-sidecar"),
+    Case("container-read-only-root-filesystem", [resource(TASK, "good", with_sidecar())],
+         [resource(TASK, "writable-sidecar", with_sidecar(readonlyRootFilesystem=False))], "writable-sidecar"),
+    Case("container-not-privileged", [resource(TASK, "good", with_sidecar())],
+         [resource(TASK, "privileged-sidecar", with_sidecar(privileged=True))], "privileged-sidecar"),
     # tagging and stack
     single("required-tags", "aws:ec2/vpc:Vpc", VPC, tags=changed(TAGS, owner=DELETE)),
     stack_case("stateful-resources-protected", [resource("aws:kms/key:Key", "good", {"tags": TAGS}, protect=True)],
@@ -664,7 +747,7 @@ DEFAULT_CAPS = ("AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KIL
 
 def init_task(keep: tuple[str, ...] = ("CHOWN",)) -> dict[str, Any]:
     """An app container plus a non-essential init container that chowns a scratch volume before the app starts."""
-    init = {"name": "volume-init", "image": CONTAINER["image"], "essential": False, "user": "0",
+    init = {"name": "web-volume-init", "image": CONTAINER["image"], "essential": False, "user": "0",
             "command": ["chown", "1001:1001", "/tmp"], "readonlyRootFilesystem": True,
             "logConfiguration": CONTAINER["logConfiguration"],
             "linuxParameters": {"capabilities": {"drop": [c for c in DEFAULT_CAPS if c not in keep]}}}
@@ -770,6 +853,19 @@ CASES += [
          "app-keeps-chown"),
     Case("container-image-by-digest", [resource(TASK, "good", task())],
          [resource(TASK, "bad", task(image="123456789012.dkr.ecr.us-east-1.amazonaws.com/web:latest"))], "bad"),
+    # The AWS-published collector may run by exact release tag (tagPinnedPublishers), never by a floating one, and
+    # the exemption names that publisher only.
+    Case("container-image-by-digest", [resource(TASK, "release-tag", with_sidecar())],
+         [resource(TASK, "floating-tag", with_sidecar(
+             image="public.ecr.aws/aws-observability/aws-otel-collector:latest"))], "floating-tag"),
+    Case("container-image-by-digest", [resource(TASK, "release-tag", with_sidecar())],
+         [resource(TASK, "other-publisher", with_sidecar(image="public.ecr.aws/docker/library/otel:v1.2.3"))],
+         "other-publisher"),
+    # A non-essential sidecar is no init container: it drops every capability like the app.
+    Case("container-drop-all-capabilities", [resource(TASK, "good", with_sidecar())],
+         [resource(TASK, "sidecar-keeps-chown", with_sidecar(linuxParameters={
+             "capabilities": {"add": [], "drop": [c for c in DEFAULT_CAPS if c != "CHOWN"]},
+             "initProcessEnabled": True}))], "sidecar-keeps-chown"),
     Case("container-reliability", [resource(TASK, "good", task())],
          [resource(TASK, "bad", task(healthCheck=DELETE))], "bad"),
     Case("container-reliability", [resource(TASK, "one-shot", task(portMappings=DELETE, healthCheck=DELETE))],
@@ -854,6 +950,12 @@ CASES += [
            label="elb-anywhere", policy=doc(changed(ELB_DELIVERY, Resource="arn:aws:s3:::logs/*"))),
     single("policy-principals-scoped", BUCKET_POLICY, {"bucket": "b", "policy": TLS_ONLY}, label="public-read",
            policy=doc({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"})),
+    # The alert manager reaches the alert topic's key through SNS only: scoped by SNS's encryption context instead.
+    single("policy-principals-scoped", KMS, {"enableKeyRotation": True, "tags": TAGS, "policy": doc(
+        {"Effect": "Allow", "Principal": {"Service": "aps.amazonaws.com"}, "Action": ["kms:GenerateDataKey*"],
+         "Resource": "*", "Condition": {"StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": "arn:topic"}}})},
+           label="aps-unscoped", policy=doc({"Effect": "Allow", "Principal": {"Service": "aps.amazonaws.com"},
+                                             "Action": ["kms:GenerateDataKey*"], "Resource": "*"})),
     single("policy-principals-scoped", KMS, {"enableKeyRotation": True, "policy": KEY_POLICY, "tags": TAGS},
            label="logs-unscoped", policy=doc({"Effect": "Allow", "Principal": {"Service": "logs.amazonaws.com"},
                                               "Action": "kms:Decrypt*", "Resource": "*"})),

@@ -16,7 +16,9 @@ from components.observability import (
     EdgeWatch,
     Observability,
     ObservabilityArgs,
+    PrometheusWatch,
     ServiceWatch,
+    TopicPublisher,
     WafWatch,
 )
 
@@ -38,6 +40,11 @@ if WATCH == "full":
         cache=CacheWatch.for_replication_group(f"{prefix}-redis", 2),
         waf=WafWatch(f"{prefix}-waf"),
         backup=BackupWatch(dimensions={"Database": f"{prefix}-db"}),
+        prometheus=PrometheusWatch("ws-0123abcd-4567-89ab-cdef-0123456789ab"),
+        topic_publishers=[TopicPublisher(
+            "AllowPrometheusAlertManagerOfThisWorkspace", "aps.amazonaws.com",
+            f"arn:aws:aps:{config.region}:{context.account_id}:workspace/ws-0123abcd-4567-89ab-cdef-0123456789ab",
+            ("sns:Publish", "sns:GetTopicAttributes"))],
     )
 else:  # a database without replicas and nothing else
     watches = dict(database=DatabaseWatch(f"{prefix}-db"))
