@@ -1,15 +1,17 @@
 """Maratron on AWS — one call per box of the deployment guide's architecture diagram (docs/architecture.md).
 
-keys → network → data (database, cache, backup storage, DR copy) → edge (CDN, load balancer, WAF, DNS) → app (images,
-cluster, secrets, AI and web services, migration) → operations (backup job, restore drill, alarms) → paths → outputs.
+keys → network → data (database, cache, backup storage, DR copy) → edge (CDN, load balancer, WAF, DNS) → app (metrics,
+images, cluster, secrets, AI and web services, migration) → operations (backup, drill, alarms) → paths → outputs.
 Each component takes its settings whole (stack_config.py reads and validates them all before anything is created).
 """
 
-import pulumi
+from functools import partial
+
 import pulumi_aws as aws
 
 import stack_config
 from components.app_environment import AI_SCRATCH_PATHS, MIGRATE_SCRATCH_PATHS, WEB_SCRATCH_PATHS, app_environment
+from components.app_metrics import AppMetrics, AppMetricsArgs
 from components.app_secrets import AppSecrets, AppSecretsArgs
 from components.backup_job import BackupJob, BackupJobArgs
 from components.backup_storage import BackupStorage, BackupStorageArgs
@@ -40,7 +42,8 @@ prefix, tags, retention, removal = config.name_prefix, config.tags, config.log_r
 
 cdn_on = config.cdn.enabled  # CloudFront in front of the ALB (components/cdn.py); else the ALB is the front door
 keys = EncryptionKeys("keys", EncryptionKeysArgs(
-    context=aws_context, alias_prefix=prefix, removal_policy=removal, cdn=cdn_on, tags=tags))
+    context=aws_context, alias_prefix=prefix, removal_policy=removal, cdn=cdn_on, tags=tags,
+    alerts_key_statements=AppMetrics.alerts_key_statements(config.metrics, aws_context, prefix)))
 
 network = Network("network", NetworkArgs(
     context=aws_context, settings=config.network, flow_log_key=keys.logs, log_retention_days=retention,
@@ -61,8 +64,7 @@ storage = BackupStorage("storage", BackupStorageArgs(
     context=aws_context, settings=config.storage, key=keys.backups, access_log_expiration_days=retention,
     removal_policy=removal, name_prefix=prefix, tags=tags))
 
-# Disaster recovery: the RDS automated backups, the dumps and the archive, copied to the DR region (drRegion).
-recovery = DisasterRecovery("dr", DisasterRecoveryArgs(
+recovery = DisasterRecovery("dr", DisasterRecoveryArgs(  # RDS backups, dumps, archive copied to drRegion
     context=aws_context, region=config.dr_region, sources=storage.replication_sources(), database=database.primary,
     backup_retention_days=config.database.backup_retention_days, settings=config.recovery,
     access_log_expiration_days=retention, removal_policy=removal, name_prefix=prefix, tags=tags))
@@ -96,6 +98,10 @@ public_dns = PublicDns("public-dns", PublicDnsArgs(
 
 # --- app tier --------------------------------------------------------------------------------------------------------
 app = config.app
+metrics = AppMetrics("metrics", AppMetricsArgs(
+    context=aws_context, settings=config.metrics, key=keys.logs, thresholds=config.alerts.thresholds,
+    max_connections=config.database.tuning.max_connections, streaming_routes=config.waf.ai_paths, tags=tags,
+    log_retention_days=retention, removal_policy=removal, name_prefix=prefix)) if config.metrics.enabled else None
 images = {service: ImageRepository(service, ImageRepositoryArgs(
     context=aws_context, settings=config.registry, source=source, repository_name=f"{prefix}/{service}",
     kms_key=keys.images, removal_policy=removal, tags=tags,
@@ -110,39 +116,35 @@ app_secrets = AppSecrets("app-secrets", AppSecretsArgs(
 # Every secret reaches a task through ECS `secrets` (never `environment`); each task's role reads exactly its own.
 secrets: dict[str, SecretRef] = {"DATABASE_URL": database.writer_url, "DATABASE_READ_URL": database.reader_url,
                                  "REDIS_URL": cache.url, **app_secrets.refs}
+environment = partial(  # + port and extra variables
+    app_environment, app, environment=config.environment, app_url=config.app_url, cors_origins=config.cors_origins,
+    redis_enabled=True, redis_cluster_enabled=config.cache.cluster_mode)
 
 
 def pick(*names: str) -> dict[str, SecretRef]:
     return {name: secrets[name] for name in names if name in secrets}
 
 
-def environment(port: int, **extra: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
-    return app_environment(app, environment=config.environment, app_url=config.app_url,
-                           cors_origins=config.cors_origins, port=port, redis_enabled=True,
-                           redis_cluster_enabled=config.cache.cluster_mode, extra=extra)
-
-
 def task(service: str, container: ContainerSpec, *, size: TaskSize | None = None,
          log_group: aws.cloudwatch.LogGroup | None = None, log_stream_prefix: str = "") -> FargateTaskArgs:
-    return FargateTaskArgs(
-        context=aws_context, container=container, size=size or TaskSize(), vpc_id=network.vpc.id,
-        repository=images[service].repository, image_build_context=images[service].build_context, log_key=keys.logs,
-        log_retention_days=retention, log_group=log_group, log_stream_prefix=log_stream_prefix, name_prefix=prefix,
-        tags=tags)
+    args = FargateTaskArgs(
+        context=aws_context, container=container, size=size or TaskSize(), vpc_id=network.vpc.id, log_key=keys.logs,
+        repository=images[service].repository, image_build_context=images[service].build_context, name_prefix=prefix,
+        log_retention_days=retention, log_group=log_group, log_stream_prefix=log_stream_prefix, tags=tags)
+    return metrics.scraping(args) if metrics and container.port else args  # a serving task gets a metrics collector
 
 
 ai = FargateService("ai", FargateServiceArgs(
     settings=app.ai, cluster=cluster, subnet_ids=network.subnet_ids("app"), service_connect_server=True, tags=tags,
-    # No Service Connect hop gives up before the edge in front of it (streamed answers last minutes).
-    service_connect_timeout=ServiceConnectTimeout.behind_edge(config.edge_timeout_seconds,
-                                                              app.ai_request_timeout_seconds),
+    service_connect_timeout=ServiceConnectTimeout.behind_edge(  # no hop gives up before the edge in front of it
+        config.edge_timeout_seconds, app.ai_request_timeout_seconds),  # (streamed answers last minutes)
     task=task("ai", ContainerSpec(
-        name="ai", image=images["ai"].image_uri, port=app.ai_port, environment=environment(app.ai_port),
+        name="ai", image=images["ai"].image_uri, port=app.ai_port, environment=environment(port=app.ai_port),
         secrets=pick("DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL", "ANTHROPIC_API_KEY", "WEATHER_API_KEY",
                      "SENTRY_DSN"),
         scratch_paths=AI_SCRATCH_PATHS, health_check=app.ai.health_check(app.ai_port),
         stop_timeout=120,  # Fargate's maximum: AI answers stream; let them finish when a task is replaced
-    ))))
+    ), size=app.ai.size)))
 
 web = FargateService("web", FargateServiceArgs(
     settings=app.web, cluster=cluster, subnet_ids=network.subnet_ids("app"), tags=tags,
@@ -150,13 +152,13 @@ web = FargateService("web", FargateServiceArgs(
     task=task("web", ContainerSpec(
         name="web", image=images["web"].image_uri, port=WEB_PORT,
         # Next.js closes idle keep-alive connections after 5 s by default; the ALB must close first (no 502s).
-        environment=environment(WEB_PORT, AI_SERVER_URL=ai.url,
-                                KEEP_ALIVE_TIMEOUT=str(load_balancer.target_keep_alive_ms)),
+        environment=environment(port=WEB_PORT, extra={
+            "AI_SERVER_URL": ai.url, "KEEP_ALIVE_TIMEOUT": str(load_balancer.target_keep_alive_ms)}),
         # The seed's compose file gives web the Anthropic key too (server-side routes call the API directly).
         secrets=pick("DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL", "NEXTAUTH_SECRET", "ANTHROPIC_API_KEY",
                      "SENTRY_DSN"),
         scratch_paths=WEB_SCRATCH_PATHS, health_check=app.web.health_check(WEB_PORT),
-    )), load_balancer=load_balancer.attachment))  # waits for the listener: ECS rejects an unused target group
+    ), size=app.web.size), load_balancer=load_balancer.attachment))  # waits for the listener (ECS rejects an unused TG)
 
 # One-off: `npx prisma migrate deploy` with the web image, run by CI before a deploy (migrationRunTaskCommand).
 migrate = FargateTask("migrate", task("web", ContainerSpec(
@@ -174,15 +176,15 @@ backup_job = BackupJob("backup", BackupJobArgs(
         "postgresql/"), image_build_context=images["backup"].build_context, settings=config.backup_job,
     logs_key=keys.logs, log_retention_days=retention, name_prefix=prefix, tags=tags))
 
-# Every day the newest dump of the DR copy is restored into a throw-away PostgreSQL and checked (with DR on).
-drill = RestoreDrill("restore-drill", RestoreDrillArgs(
+drill = RestoreDrill("restore-drill", RestoreDrillArgs(  # daily: the newest DR dump restored into a scratch DB
     job=backup_job, source=recovery.replica("backups"), settings=config.recovery)) if recovery.enabled else None
 
 observability = Observability("observability", ObservabilityArgs(
     context=aws_context, settings=config.alerts, topic_key=keys.alerts, edge_topic_key=keys.edge, name_prefix=prefix,
     tags=tags, edge=load_balancer.watch, waf=firewall.watch, cdn=cdn.watch if cdn else None,
     services={"web": web.watch, "ai": ai.watch}, database=database.watch, cache=cache.watch, backup=backup_job.watch,
-    replication=recovery.replication_watches(), drill=drill.watch if drill else None))
+    replication=recovery.replication_watches(), drill=drill.watch if drill else None,
+    prometheus=metrics.watch if metrics else None, topic_publishers=[metrics.alert_publisher] if metrics else []))
 
 # --- network paths: each grant is the target's ingress rule and the source's egress rule (components/connections.py)
 grant(load_balancer, web)  # the ALB's only egress
@@ -195,4 +197,4 @@ for client in (web, ai):
 export_contract(contract_values(StackParts(
     config=config, keys=keys, network=network, load_balancer=load_balancer, firewall=firewall, cdn=cdn,
     database=database, cache=cache, storage=storage, cluster=cluster, images=images, web=web, ai=ai, migrate=migrate,
-    backup_job=backup_job, observability=observability, recovery=recovery, drill=drill)))
+    backup_job=backup_job, observability=observability, recovery=recovery, drill=drill, metrics=metrics)))

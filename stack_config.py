@@ -23,6 +23,7 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 
 from components.app_environment import IMAGE_SCRATCH_PATHS, AppSettings
+from components.app_metrics import HISTOGRAM_TOP_BUCKET_SECONDS, AppMetricsSettings
 from components.app_secrets import AppSecretsSettings
 from components.backup_job import BackupJobSettings, needed_ephemeral_storage_gib
 from components.backup_storage import BackupStorageSettings
@@ -162,6 +163,8 @@ class StackConfig:
     backup_job: BackupJobSettings = section(BackupJobSettings, doc="operations: backup job "
                                             "(components/backup_job.py)")
     alerts: AlertSettings = section(AlertSettings, doc="operations: alerting (components/observability.py)")
+    metrics: AppMetricsSettings = section(AppMetricsSettings, doc="operations: the app's Prometheus metrics "
+                                          "(components/app_metrics.py)")
 
     # Not settings: where the stack runs, filled in by `load`.
     stack: str = ""
@@ -330,9 +333,11 @@ def _cross_section_rules(config: StackConfig, rules: Rules) -> None:
                 rules.problem(f"app.{service}_image.build_context", problem)
     if config.network.nat_gateways == "none":
         # AWS APIs have endpoints; the app's third parties (Anthropic, the weather API, Sentry), npm during
-        # migrations and the backup job's PutMetricData (no `monitoring` endpoint by default) need a NAT path.
+        # migrations, the backup job's PutMetricData (no `monitoring` endpoint by default) and the metrics collector
+        # (its image on public ECR, which has no VPC endpoint; remote write to AMP) need a NAT path.
         rules.problem("network.nat_gateways", "none cuts the app off from the internet: the AI server and web call "
-                      "Anthropic, the weather API and Sentry over HTTPS; use perAz or single")
+                      "Anthropic, the weather API and Sentry over HTTPS, and the metrics collector's image comes "
+                      "from public ECR; use perAz or single")
     # The edge chain outermost first (CloudFront behind a CDN, then the ALB), then the Service Connect hop behind it:
     # no hop gives up before one in front of it (0 turns the per-request limit off):
     # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_TimeoutConfiguration.html
@@ -348,6 +353,31 @@ def _cross_section_rules(config: StackConfig, rules: Rules) -> None:
                       f"{rules.key('database.max_allocated_storage_gb')} {ceiling}: the dump is staged on the "
                       "task's ephemeral storage before the upload",
                       also=["database.max_allocated_storage_gb"])
+    _metrics_rules(config, rules)
+
+
+def _metrics_rules(config: StackConfig, rules: Rules) -> None:
+    """The collector sidecar must fit in the web and AI task sizes; the rest of the stack must let it work."""
+    metrics = config.metrics
+    if not metrics.enabled:
+        return
+    for service in ("web", "ai"):
+        size = getattr(config.app, service).size
+        # ECS: the containers' reservations must stay below the task's size; ours: the sidecar takes at most a
+        # quarter of it, so the app keeps the size it was given (e.g. 960 of web's 1024 CPU units, 1920 of 2048 MiB).
+        for field_name, task_field, reserved, total, unit in (
+                ("collector_cpu", "cpu", metrics.collector_cpu, size.cpu, "CPU units"),
+                ("collector_memory", "memory", metrics.collector_memory, size.memory, "MiB")):
+            task_path = f"app.{service}.size.{task_field}"
+            if reserved * 4 > total:
+                rules.problem(f"metrics.{field_name}", f"must be at most a quarter of {rules.key(task_path)} ({total} "
+                              f"{unit}): the collector sidecar would leave the {service} app {total - reserved}; raise "
+                              f"{rules.key(task_path)} or lower the collector", also=[task_path])
+    # natGateways none is refused for every stack above (_cross_section_rules): the collector needs NAT too.
+    # The seed's latency histogram tops out at 10 s: a p95 above it reads as 10, so the alert could never fire.
+    if config.alerts.thresholds.latency_p95_ms >= HISTOGRAM_TOP_BUCKET_SECONDS * 1000:
+        rules.problem("alerts.thresholds.latency_p95_ms", f"must be below {HISTOGRAM_TOP_BUCKET_SECONDS * 1000} ms "
+                      "with app metrics on: the app's latency histogram ends at 10 s, so its p95 never exceeds it")
 
 
 def _cdn_rules(config: StackConfig, rules: Rules) -> None:
@@ -410,6 +440,9 @@ def _environment_rules(config: StackConfig, rules: Rules) -> None:
          "prod needs at least one address: an alarm nobody receives is no alarm")
     prod("cluster.fargate_spot", config.cluster.fargate_spot,
          "not allowed in prod: Spot tasks can be reclaimed with 2 minutes' notice")
+    prod("metrics.enabled", not config.metrics.enabled,
+         "prod needs the app's metrics: the guide's alerting on error rate, p95 latency, cache hit rate and DB "
+         "connections runs on them")
     for service in ("web", "ai"):
         reference = getattr(config.app, f"{service}_image").reference
         prod(f"app.{service}_image.reference",

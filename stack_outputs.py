@@ -9,8 +9,10 @@ Versioning: add an output -> minor bump (consumers are unaffected); rename, remo
 and keep the old name for one release where possible. History: 1.3.0 (issue 9); 1.5.0 adds, on top of it, the
 disaster-recovery group (issue 13.3), the CDN outputs cdnDistributionId, cdnDomainName, cdnOriginSecretArn (issue
 13.1) and the edge key at the end of kmsKeyArns — both workstreams had called their additions 1.4.0; the combined
-contract takes the next minor so no consumer confuses the two. Secret values are never outputs: consumers get
-secret ARNs and read them with their own IAM permissions.
+contract takes the next minor so no consumer confuses the two — and the metrics group (issue 13.2: ampWorkspaceId,
+ampWorkspaceArn, ampEndpoint, grafanaWorkspaceUrl), kept at 1.5.0 by the lead's decision (every branch's additions
+land in the one major version 2.0.0 when issue 13 meets issues 11 and 12). Secret values are never outputs: consumers
+get secret ARNs and read them with their own IAM permissions.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any, Literal
 
 import pulumi
 
+from components.app_metrics import AppMetrics
 from components.backup_job import BackupJob
 from components.backup_storage import BackupStorage
 from components.cache import Cache
@@ -185,6 +188,16 @@ CONTRACT: tuple[OutputSpec, ...] = tuple([
         ("alarmNames", "list[string]", "Every CloudWatch alarm of the stack (ops.verify checks none is in ALARM)."),
         ("dashboardName", "string", "CloudWatch dashboard of the stack."),
     ),
+    *_specs(
+        "metrics",
+        ("ampWorkspaceId", "string", "Amazon Managed Service for Prometheus workspace of the app's metrics (\"\" when "
+         "appMetricsEnabled is false)."),
+        ("ampWorkspaceArn", "string", "Its ARN: grant aps:QueryMetrics (and the metrics key via aps) on it to read "
+         "(\"\" when off)."),
+        ("ampEndpoint", "string", "Its Prometheus endpoint, ending in /: + api/v1/query to query, + "
+         "api/v1/remote_write to write, both SigV4-signed for service aps (\"\" when off)."),
+        ("grafanaWorkspaceUrl", "string", "URL of the Managed Grafana workspace (\"\" unless grafanaEnabled)."),
+    ),
 ])
 CONTRACT_BY_NAME: dict[str, OutputSpec] = {spec.name: spec for spec in CONTRACT}
 
@@ -223,6 +236,8 @@ class StackParts:
     observability: Observability
     recovery: DisasterRecovery
     drill: RestoreDrill | None
+    metrics: AppMetrics | None = None
+    """The app's metrics workspace (None when appMetricsEnabled is false)."""
 
 
 def contract_values(parts: StackParts) -> dict[str, Any]:
@@ -296,6 +311,11 @@ def contract_values(parts: StackParts) -> dict[str, Any]:
         "alertTopicArn": p.observability.topic.arn,
         "alarmNames": p.observability.alarm_names(),
         "dashboardName": p.observability.dashboard.dashboard_name,
+        "ampWorkspaceId": p.metrics.workspace.id if p.metrics else "",
+        "ampWorkspaceArn": p.metrics.workspace.arn if p.metrics else "",
+        "ampEndpoint": p.metrics.workspace.prometheus_endpoint if p.metrics else "",
+        "grafanaWorkspaceUrl": p.metrics.grafana.endpoint.apply(lambda host: f"https://{host}")
+        if p.metrics and p.metrics.grafana else "",
     }
 
 

@@ -64,6 +64,8 @@ def image_requirements(run: StackRun) -> list[dict[str, Any]]:
 def _config_key(image: str) -> str:
     repository = image.split("@", 1)[0].rsplit(":", 1)[0] if "@" in image else image.rsplit(":", 1)[0]
     service = repository.rsplit("/", 1)[-1]
+    if service == "aws-otel-collector":
+        return "metricsCollectorImage"  # the app metrics sidecar, public ECR (pulled through NAT)
     return f"{service}Image" if service in ("web", "ai") else ""
 
 

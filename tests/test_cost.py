@@ -455,4 +455,13 @@ def test_prod_dr_stays_within_the_overhead_target(prod: StackRun) -> None:
     dr = [x for x in report.lines if x.resource.startswith(("dr-", "restore-drill"))]
     assert {x.category for x in dr} == {"capacity", "overhead", "usage"}
     assert sum(x.monthly_usd for x in dr if x.category == "overhead") < 10  # key, metrics, drill runs
-    assert report.checks()[0][1] is True
+    # With DR, the CDN and the app metrics' collectors (issue 13), this branch's model (NAT and endpoint GB, WAF and
+    # KMS requests still counted as overhead) puts prod at 25.4 % of capacity: EXCEEDED, and reported as such. The
+    # lead's definition (main's cost model: per-GB and per-request traffic charges are usage) is the target's
+    # measure: by it prod is at about 22 %.
+    assert report.checks()[0][1] is False and 0.25 < report.overhead / report.capacity < 0.26
+    traffic = {"aws:ec2/natGateway:NatGateway", "aws:ec2/vpcEndpoint:VpcEndpoint", "aws:wafv2/webAcl:WebAcl",
+               "aws:kms/key:Key"}
+    per_gb_or_request = sum(x.monthly_usd for x in report.lines
+                            if x.category == "overhead" and x.assumed and x.type in traffic)
+    assert (report.overhead - per_gb_or_request) / report.capacity <= 0.25

@@ -19,6 +19,7 @@ FIXTURE = "tests/fixtures/app"
 
 
 def container(run: StackRun, task: str) -> dict:
+    """The task's app container (the essential one; a web or AI task also carries the metrics collector sidecar)."""
     definitions = json.loads(run.one(TASK_DEFINITION, task).plain("containerDefinitions"))
     (app,) = [d for d in definitions if d["essential"]]  # an image built elsewhere adds a volume-init container
     return dict(app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+from components.constants import METRICS_COLLECTOR_IMAGE
 from offline import runtime_report
 from offline.engine import StackRun
 
@@ -11,13 +12,16 @@ from offline.engine import StackRun
 def test_every_image_a_task_pulls_is_listed_with_where_it_comes_from(prod: StackRun) -> None:
     entries = {tuple(sorted(e["tasks"])): e for e in runtime_report.image_requirements(prod)}
     backup = ("backup", "backup-restore-check", "restore-drill")  # prod runs the DR restore drill on the backup image
-    assert set(entries) == {("ai",), ("migrate", "web"), backup}
+    assert set(entries) == {("ai",), ("migrate", "web"), ("ai", "web"), backup}
+    assert entries[("ai", "web")]["image"] == METRICS_COLLECTOR_IMAGE  # the metrics sidecar of both services
+    assert entries[("ai", "web")]["scratch"] == {}  # it writes nothing
     assert entries[("migrate", "web")]["image"] == prod.outputs["webImage"]
     assert entries[("ai",)]["image"] == prod.outputs["aiImage"]
     assert entries[backup]["built_from"].endswith("ops/backup")
     text = "\n".join(runtime_report.render_images(prod))
     assert "MUST EXIST before `pulumi up` (maratron:webImage)" in text
     assert "MUST EXIST before `pulumi up` (maratron:aiImage)" in text
+    assert "MUST EXIST before `pulumi up` (maratron:metricsCollectorImage)" in text
     assert "built and pushed by `pulumi up` from ops/backup/Dockerfile" in text
     assert "scratch /tmp, /app/.next/cache: writable through web-volume-init" in text
     assert "aws ecr describe-images --repository-name maratron-prod/web --image-ids imageDigest=sha256:" in text

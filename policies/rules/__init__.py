@@ -9,6 +9,7 @@ from . import (
     database,
     edge,
     logging_kms_iam,
+    metrics,
     network,
     recovery,
     secrets,
@@ -29,6 +30,7 @@ ALL_RULES: list[Rule] = [
     *storage.RULES,
     *recovery.RULES,
     *logging_kms_iam.RULES,
+    *metrics.RULES,
     *tagging.RULES,
     *stack.RULES,
 ]
