@@ -191,4 +191,5 @@ def pack_constants() -> dict[str, Any]:
         "arm64SpotMinimumPlatform": ".".join(map(str, ARM64_SPOT_MINIMUM_PLATFORM)),
         "nonRootUser": NON_ROOT_USER,
         "restoreDrillCommand": RESTORE_DRILL_COMMAND,
+        "privatePaths": list(PRIVATE_PATHS),
     }

@@ -277,7 +277,44 @@ def _waf_logging(args: StackValidationArgs, report: ReportViolation) -> None:
                        "redact them (redactedFields singleHeader)", config.urn)
 
 
+PRIVATE_PATHS: list[str] = list(SHARED["privatePaths"])
+REFUSAL = When("actions[*].type", "fixed-response")
+
+
+def _priority(rule: PolicyResource) -> float:
+    return number(rule.props.get("priority"), 50000)
+
+
+def _private_paths_refused(args: StackValidationArgs, report: ReportViolation) -> None:
+    rules = of_type(args.resources, *LISTENER_RULES)
+    for listener in of_type(args.resources, *LISTENER_TYPES):
+        own = [r for r in rules if listener in linked(r, "listenerArn")]
+        forwards = [r for r in own if _forwards(r.props.get("actions"))]
+        if _protocol(listener.props) != "HTTPS" or not (forwards or _forwards(listener.props.get("defaultActions"))):
+            continue
+        first_forward = min((_priority(r) for r in forwards), default=50001)
+        refused = {str(path) for r in own if not _forwards(r.props.get("actions")) and _priority(r) < first_forward
+                   for c in as_list(r.props.get("conditions"))
+                   for path in as_list((c.get("pathPattern") or {}).get("values"))}
+        missing = [path for path in PRIVATE_PATHS if path not in refused]
+        if missing:
+            report(f"the listener forwards {missing} to the app: the metrics endpoint must be refused at the ALB "
+                   "(a fixed-response rule evaluated before every forward rule)", listener.urn)
+
+
 RULES += [
+    stack_rule(
+        "alb-private-paths-refused", area="edge", check=_private_paths_refused,
+        summary="HTTPS listeners that forward to the app first answer its private paths (the Prometheus metrics "
+                "endpoint) themselves, so they never reach the internet",
+        reference="seed: metrics are internal (the collector scrapes them inside the task); ELB user guide, "
+                  "listener rules (priority order, fixed-response actions)",
+        guards=[Guard("conditions[*].pathPattern.values", To(["/not-private/*"]), types=LISTENER_RULES,
+                      where=REFUSAL, blame="listenerArn", note="the refusal's paths"),
+                Guard("actions[*].type", To("forward"), types=LISTENER_RULES, where=REFUSAL, blame="listenerArn",
+                      note="the refusal turned into a forward"),
+                Guard("priority", To(40000), types=LISTENER_RULES, where=REFUSAL, blame="listenerArn",
+                      note="the refusal evaluated after the forward rule")]),
     settings_rule(
         "alb-security-headers", area="edge", types=LISTENERS,
         summary="HTTPS listeners send the seed's security headers (HSTS with includeSubDomains, a CSP with "
@@ -326,7 +363,7 @@ RULES += [
         reference="seed: load balancer security, HTTPS enforcement",
         guards=[Guard("defaultActions[*].type", To("forward"), types=LISTENER_TYPES, where=HTTPS),
                 Guard("defaultActions[*].redirect.host", To("#{host}"), types=LISTENER_TYPES, where=HTTP),
-                Guard("conditions", To([]), types=LISTENER_RULES)]),
+                Guard("conditions", To([]), types=LISTENER_RULES, where=When("actions[*].type", "forward"))]),
     resource_rule(
         "waf-managed-rule-groups", area="edge", types=[WEB_ACL], check=_managed_groups,
         summary="Web ACLs run the required AWS managed rule groups, each with its own (blocking) actions",

@@ -257,7 +257,6 @@ LEDGER: list[Classified] = [
     N(LISTENER, "defaultActions[*].fixedResponse", "content", "the body of the answer to unknown hosts"),
     N(LISTENER_RULE, "actions", "wiring", "where the site's requests go (the target group)"),
     N(LISTENER_RULE, "listenerArn", "wiring", "the rule's listener"),
-    N(LISTENER_RULE, "priority", "structure", "rule order"),
     N(TARGET_GROUP, "healthCheck.healthyThreshold", "tuning", "health check timing"),
     N(TARGET_GROUP, "healthCheck.unhealthyThreshold", "tuning", "health check timing"),
     N(TARGET_GROUP, "healthCheck.interval", "tuning", "health check timing"),

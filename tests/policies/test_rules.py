@@ -310,7 +310,8 @@ def distribution(**changes: Any) -> dict[str, Any]:
 
 def cdn_stack(*, world_rule: bool = False, forward_default: bool = False, header_condition: bool = True,
               sends_header: bool = True, acl: bool = True, headers: dict[str, Any] | None = None,
-              rhp_on_default: bool = True, logs: bool = True, log_fields: list[str] | None = None) -> list[Resource]:
+              rhp_on_default: bool = True, logs: bool = True, log_fields: list[str] | None = None,
+              private_paths_priority: int | None = 10) -> list[Resource]:
     """CloudFront in front of an ALB that admits only CloudFront, the way the program builds it."""
     group = resource(SG, "alb-sg", {"vpcId": "vpc-1", "description": "alb", "tags": TAGS})
     rules = [resource(SG_RULE, "alb-from-cloudfront", {
@@ -346,6 +347,13 @@ def cdn_stack(*, world_rule: bool = False, forward_default: bool = False, header
         "origins": [lb], "webAclId": [web_acl] if acl else [], "defaultCacheBehavior": [rhp] if rhp_on_default else [],
         "orderedCacheBehaviors": [rhp]})
     out = [group, *rules, lb, https, forward, web_acl, rhp, cdn]
+    if private_paths_priority is not None:  # the metrics endpoint answered 404 by the ALB
+        out.append(resource(LISTENER_RULE, "private-paths", {
+            "listenerArn": "arn:listener", "priority": private_paths_priority, "tags": TAGS,
+            "conditions": [{"pathPattern": {"values": ["/metrics", "/metrics/*", "/api/metrics", "/api/metrics/*"]}}],
+            "actions": [{"type": "fixed-response", "fixedResponse": {"contentType": "text/plain",
+                                                                     "statusCode": "404"}}]},
+            deps={"listenerArn": [https]}))
     if logs:
         source = resource("aws:cloudwatch/logDeliverySource:LogDeliverySource", "logs",
                           {"name": "cdn", "logType": "ACCESS_LOGS", "resourceArn": "arn:cdn", "tags": TAGS},
@@ -653,6 +661,8 @@ CASES: list[Case] = [
     stack_case("cdn-origin-secret-header", cdn_stack(), cdn_stack(sends_header=False), "cdn"),
     stack_case("s3-access-logging", logged_buckets(), logged_buckets(alb_logs_logged=False), "alb-logs"),
     stack_case("alb-has-https-listener", web_stack(), web_stack(https=False), "alb"),
+    stack_case("alb-private-paths-refused", cdn_stack(), cdn_stack(private_paths_priority=None), "https"),
+    stack_case("alb-private-paths-refused", cdn_stack(), cdn_stack(private_paths_priority=200), "https"),
     # database
     single("rds-encrypted-with-cmk", RDS, RDS_PRIMARY, storageEncrypted=False),
     single("rds-encrypted-with-cmk", RDS, RDS_PRIMARY, label="aws-managed-key", kmsKeyId=DELETE),
