@@ -56,10 +56,12 @@ policy: $(VENV)/.installed
 	$(PY) -m offline.bootstrap_preview --check  # every foundation stack (policies/config/bootstrap.json)
 
 ## Regenerate generated docs: the config reference (Pulumi.yaml), the outputs contract, the README's alarm table,
-## the policy rule table and the taggable-type list the required-tags rule reads.
+## the policy rule table, the app-metrics alert table and Grafana dashboard, and the taggable-type list the
+## required-tags rule reads.
 docs: $(VENV)/.installed
 	$(PY) -m offline.docgen
 	$(PY) -m offline.alarmdoc
+	$(PY) -m offline.metricsdoc
 	$(PY) -m offline.policy_docs
 	$(PY) -m offline.taggable
 

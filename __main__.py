@@ -1,14 +1,15 @@
 """Maratron on AWS — one call per box of the deployment guide's architecture diagram (docs/architecture.md).
 
-foundation (bootstrap stack: repositories, account, role boundary) → keys → network → data (database + RDS Proxy, cache,
-backups, DR copy) → edge (CDN, ALB, WAF, DNS) → app (cluster, credentials, secrets, AI, web, migration) → operations
-(backup job, restore drill, secret redeploys, alarms) → network paths → outputs; settings validated by stack_config.py.
+foundation (bootstrap: repositories, account, role boundary) → keys → network → data (database + RDS Proxy, cache,
+backups, DR copy) → edge (CDN, ALB, WAF, DNS) → app (metrics, cluster, credentials, secrets, AI, web, migration) →
+operations (backup job, restore drill, secret redeploys, alarms) → network paths → outputs (settings: stack_config.py).
 """
 
 import pulumi_aws as aws
 
 import stack_config
 from components.app_environment import AI_SCRATCH_PATHS, MIGRATE_SCRATCH_PATHS, WEB_SCRATCH_PATHS
+from components.app_metrics import AppMetrics
 from components.app_secrets import AppSecrets, AppSecretsArgs
 from components.backup_job import BackupJob, BackupJobArgs
 from components.backup_storage import BackupStorage, BackupStorageArgs
@@ -43,7 +44,8 @@ foundation = Foundation(config.foundation, environment=config.environment, conte
                         images=config.image_sources)
 
 keys = EncryptionKeys("keys", EncryptionKeysArgs(
-    context=aws_context, alias_prefix=prefix, removal_policy=removal, cdn=config.cdn.enabled, tags=tags))
+    context=aws_context, alias_prefix=prefix, removal_policy=removal, cdn=config.cdn.enabled, tags=tags,
+    alerts_key_statements=AppMetrics.alerts_key_statements(config.metrics, aws_context, prefix)))
 
 network = Network("network", NetworkArgs(
     context=aws_context, settings=config.network, flow_log_key=keys.logs, log_retention_days=retention,
@@ -64,8 +66,7 @@ storage = BackupStorage("storage", BackupStorageArgs(
     context=aws_context, settings=config.storage, key=keys.backups, access_log_expiration_days=retention,
     removal_policy=removal, name_prefix=prefix, tags=tags))
 
-# Disaster recovery: the RDS automated backups, the dumps and the archive, copied to the DR region (drRegion).
-recovery = DisasterRecovery("dr", DisasterRecoveryArgs(
+recovery = DisasterRecovery("dr", DisasterRecoveryArgs(  # RDS backups, dumps, archive copied to drRegion
     context=aws_context, region=config.dr_region, sources=storage.replication_sources(), database=database.primary,
     backup_retention_days=config.database.backup_retention_days, settings=config.recovery,
     access_log_expiration_days=retention, removal_policy=removal, name_prefix=prefix, tags=tags))
@@ -98,7 +99,7 @@ public_dns = load_balancer.public_dns(front=cdn.alias_target if cdn else None)  
 
 # --- app tier --------------------------------------------------------------------------------------------------------
 app = config.app
-
+metrics = AppMetrics("metrics", config.metrics_args(aws_context, keys.logs)) if config.metrics.enabled else None  # AMP
 cluster = Cluster("cluster", ClusterArgs(settings=config.cluster, name_prefix=prefix, tags=tags))
 
 app_secrets = AppSecrets("app-secrets", AppSecretsArgs(
@@ -119,25 +120,25 @@ def pick(*names: str) -> dict[str, SecretRef]:
 
 def task(service: str, container: ContainerSpec, *, size: TaskSize | None = None,
          log_group: aws.cloudwatch.LogGroup | None = None, log_stream_prefix: str = "") -> FargateTaskArgs:
-    return FargateTaskArgs(
+    args = FargateTaskArgs(
         context=aws_context, container=container, size=size or TaskSize(), vpc_id=network.vpc.id,
         repository_arn=foundation.repository_arn(service), image_build_context=config.image_build_context(service),
         log_key=keys.logs, log_retention_days=retention, log_group=log_group, log_stream_prefix=log_stream_prefix,
         name_prefix=prefix, tags=tags)
+    return metrics.scraping(args) if metrics and container.port else args  # a serving task gets a metrics collector
 
 
 ai = FargateService("ai", FargateServiceArgs(
     settings=app.ai, cluster=cluster, subnet_ids=network.subnet_ids("app"), service_connect_server=True, tags=tags,
-    # No Service Connect hop gives up before the edge in front of it (streamed answers last minutes).
-    service_connect_timeout=ServiceConnectTimeout.behind_edge(config.edge_timeout_seconds,
-                                                              app.ai_request_timeout_seconds),
+    service_connect_timeout=ServiceConnectTimeout.behind_edge(  # no hop gives up before the edge in front of it
+        config.edge_timeout_seconds, app.ai_request_timeout_seconds),  # (streamed answers last minutes)
     task=task("ai", ContainerSpec(
         name="ai", image=foundation.image_uri("ai"), port=app.ai_port, environment=config.app_environment(app.ai_port),
         secrets=pick("DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL", "ANTHROPIC_API_KEY", "WEATHER_API_KEY",
                      "SENTRY_DSN"),
         scratch_paths=AI_SCRATCH_PATHS, health_check=app.ai.health_check(app.ai_port),
         stop_timeout=120,  # Fargate's maximum: AI answers stream; let them finish when a task is replaced
-    ))))
+    ), size=app.ai.size)))
 
 web = FargateService("web", FargateServiceArgs(
     settings=app.web, cluster=cluster, subnet_ids=network.subnet_ids("app"), tags=tags,
@@ -151,7 +152,7 @@ web = FargateService("web", FargateServiceArgs(
         secrets=pick("DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL", "NEXTAUTH_SECRET", "ANTHROPIC_API_KEY",
                      "SENTRY_DSN"),
         scratch_paths=WEB_SCRATCH_PATHS, health_check=app.web.health_check(WEB_PORT),
-    )), load_balancer=load_balancer.attachment))  # waits for the listener: ECS rejects an unused target group
+    ), size=app.web.size), load_balancer=load_balancer.attachment))  # waits for the listener (ECS rejects an unused TG)
 
 # One-off as app_migrate: `npx prisma migrate deploy` with the web image, run before a deploy (migrationRunTaskCommand)
 migrate = FargateTask("migrate", task("web", ContainerSpec(
@@ -170,20 +171,19 @@ backup_job = BackupJob("backup", BackupJobArgs(
     bucket_read_statements=storage.read_backups_statements("postgresql/"), log_retention_days=retention,
     removal_policy=removal))
 
-# A rotated (or newly set) secret redeploys the services that read it.
-redeploy = SecretRedeploy("secret-redeploy", SecretRedeployArgs(
+redeploy = SecretRedeploy("secret-redeploy", SecretRedeployArgs(  # a rotated (or new) secret redeploys its readers
     context=aws_context, cluster_arn=cluster.cluster.arn, log_key=keys.logs, log_retention_days=retention,
     services={name: (service, list(service.secrets.values())) for name, service in (("web", web), ("ai", ai))},
     name_prefix=prefix, tags=tags))
 
-# Every day the newest dump of the DR copy is restored into a throw-away PostgreSQL and checked (with DR on).
-drill = RestoreDrill.beside(backup_job, recovery)
+drill = RestoreDrill.beside(backup_job, recovery)  # daily (DR on): the newest DR dump restored into a throw-away DB
 
 observability = Observability("observability", ObservabilityArgs(
     context=aws_context, settings=config.alerts, topic_key=keys.alerts, edge_topic_key=keys.edge, name_prefix=prefix,
     tags=tags, edge=load_balancer.watch, waf=firewall.watch, cdn=cdn.watch if cdn else None,
     services={"web": web.watch, "ai": ai.watch}, database=database.watch, cache=cache.watch, backup=backup_job.watch,
-    replication=recovery.replication_watches(), drill=drill.watch if drill else None))
+    replication=recovery.replication_watches(), drill=drill.watch if drill else None,
+    prometheus=metrics.watch if metrics else None, topic_publishers=[metrics.alert_publisher] if metrics else []))
 
 # --- network paths: each grant is the target's ingress rule and the source's egress rule (components/connections.py)
 grant(load_balancer, web)  # the ALB's only egress
@@ -197,4 +197,4 @@ export_contract(contract_values(StackParts(
     config=config, keys=keys, network=network, load_balancer=load_balancer, firewall=firewall, cdn=cdn,
     database=database, cache=cache, storage=storage, cluster=cluster, foundation=foundation, web=web, ai=ai,
     migrate=migrate, backup_job=backup_job, credentials=credentials, redeploy=redeploy, observability=observability,
-    recovery=recovery, drill=drill)))
+    recovery=recovery, drill=drill, metrics=metrics)))

@@ -20,13 +20,15 @@ from pathlib import Path
 from typing import Literal
 
 import pulumi
+import pulumi_aws as aws
 from pulumi.runtime import config as runtime_config
 
 from components.app_environment import IMAGE_SCRATCH_PATHS, AppSettings, app_environment
+from components.app_metrics import HISTOGRAM_TOP_BUCKET_SECONDS, AppMetricsArgs, AppMetricsSettings
 from components.app_secrets import AppSecretsSettings
 from components.backup_job import BackupJobSettings, needed_ephemeral_storage_gib
 from components.backup_storage import BackupStorageSettings
-from components.base import REGION_PATTERN, RemovalPolicy, retains
+from components.base import REGION_PATTERN, AwsContext, RemovalPolicy, retains
 from components.cache import CacheSettings
 from components.cdn import CdnSettings
 from components.cluster import ClusterSettings
@@ -172,6 +174,8 @@ class StackConfig:
     backup_job: BackupJobSettings = section(BackupJobSettings, doc="operations: backup job "
                                             "(components/backup_job.py)")
     alerts: AlertSettings = section(AlertSettings, doc="operations: alerting (components/observability.py)")
+    metrics: AppMetricsSettings = section(AppMetricsSettings, doc="operations: the app's Prometheus metrics "
+                                          "(components/app_metrics.py)")
 
     # Not settings: where the stack runs, filled in by `load`.
     stack: str = ""
@@ -224,6 +228,16 @@ class StackConfig:
                                redis_enabled=True, cors_origins=self.cors_origins,
                                redis_cluster_enabled=self.cache.cluster_mode,
                                database_max_connections=self.database.tuning.max_connections, extra=extra)
+
+    def metrics_args(self, context: AwsContext, key: aws.kms.Key) -> AppMetricsArgs:
+        """AppMetrics' inputs from these settings: the workspace on the telemetry key `key`, the alert rules on the
+        CloudWatch alarms' thresholds, the DB connections alert on max_connections, streamed AI routes left out of
+        the p95 latency rule (components/app_metrics.py)."""
+        return AppMetricsArgs(
+            context=context, settings=self.metrics, key=key, thresholds=self.alerts.thresholds,
+            max_connections=self.database.tuning.max_connections, streaming_routes=self.waf.ai_paths, tags=self.tags,
+            log_retention_days=self.log_retention_days, removal_policy=self.removal_policy,
+            name_prefix=self.name_prefix)
 
     @property
     def dr_region(self) -> str | None:
@@ -358,9 +372,11 @@ def _cross_section_rules(config: StackConfig, rules: Rules) -> None:
                 rules.problem(f"{path}.build_context", problem)
     if config.network.nat_gateways == "none":
         # AWS APIs have endpoints; the app's third parties (Anthropic, the weather API, Sentry), npm during
-        # migrations and the backup job's PutMetricData (no `monitoring` endpoint by default) need a NAT path.
+        # migrations, the backup job's PutMetricData (no `monitoring` endpoint by default) and the metrics collector
+        # (its image on public ECR, which has no VPC endpoint; remote write to AMP) need a NAT path.
         rules.problem("network.nat_gateways", "none cuts the app off from the internet: the AI server and web call "
-                      "Anthropic, the weather API and Sentry over HTTPS; use perAz or single")
+                      "Anthropic, the weather API and Sentry over HTTPS, and the metrics collector's image comes "
+                      "from public ECR; use perAz or single")
     # The edge chain outermost first (CloudFront behind a CDN, then the ALB), then the Service Connect hop behind it:
     # no hop gives up before one in front of it (0 turns the per-request limit off):
     # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_TimeoutConfiguration.html
@@ -376,6 +392,31 @@ def _cross_section_rules(config: StackConfig, rules: Rules) -> None:
                       f"{rules.key('database.max_allocated_storage_gb')} {ceiling}: the dump is staged on the "
                       "task's ephemeral storage before the upload",
                       also=["database.max_allocated_storage_gb"])
+    _metrics_rules(config, rules)
+
+
+def _metrics_rules(config: StackConfig, rules: Rules) -> None:
+    """The collector sidecar must fit in the web and AI task sizes; the rest of the stack must let it work."""
+    metrics = config.metrics
+    if not metrics.enabled:
+        return
+    for service in ("web", "ai"):
+        size = getattr(config.app, service).size
+        # ECS: the containers' reservations must stay below the task's size; ours: the sidecar takes at most a
+        # quarter of it, so the app keeps the size it was given (e.g. 960 of web's 1024 CPU units, 1920 of 2048 MiB).
+        for field_name, task_field, reserved, total, unit in (
+                ("collector_cpu", "cpu", metrics.collector_cpu, size.cpu, "CPU units"),
+                ("collector_memory", "memory", metrics.collector_memory, size.memory, "MiB")):
+            task_path = f"app.{service}.size.{task_field}"
+            if reserved * 4 > total:
+                rules.problem(f"metrics.{field_name}", f"must be at most a quarter of {rules.key(task_path)} ({total} "
+                              f"{unit}): the collector sidecar would leave the {service} app {total - reserved}; raise "
+                              f"{rules.key(task_path)} or lower the collector", also=[task_path])
+    # natGateways none is refused for every stack above (_cross_section_rules): the collector needs NAT too.
+    # The seed's latency histogram tops out at 10 s: a p95 above it reads as 10, so the alert could never fire.
+    if config.alerts.thresholds.latency_p95_ms >= HISTOGRAM_TOP_BUCKET_SECONDS * 1000:
+        rules.problem("alerts.thresholds.latency_p95_ms", f"must be below {HISTOGRAM_TOP_BUCKET_SECONDS * 1000} ms "
+                      "with app metrics on: the app's latency histogram ends at 10 s, so its p95 never exceeds it")
 
 
 def connection_budget_inputs(config: StackConfig) -> BudgetInputs:
@@ -453,6 +494,9 @@ def _environment_rules(config: StackConfig, rules: Rules) -> None:
          "prod needs at least one address: an alarm nobody receives is no alarm")
     prod("cluster.fargate_spot", config.cluster.fargate_spot,
          "not allowed in prod: Spot tasks can be reclaimed with 2 minutes' notice")
+    prod("metrics.enabled", not config.metrics.enabled,
+         "prod needs the app's metrics: the guide's alerting on error rate, p95 latency, cache hit rate and DB "
+         "connections runs on them")
     for service, path in IMAGE_FIELDS.items():
         reference = config.image_sources[service].reference
         prod(f"{path}.reference", reference.rsplit(":", 1)[-1] == "latest" and not DIGEST_PATTERN.match(reference),

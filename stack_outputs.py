@@ -12,8 +12,9 @@ give ECS's `<arn>:url::` form), and issue 12's kmsKeyArns lost the images key (t
 repositories and their key). 2.0.0 keeps every 1.3.0 addition (issue 9: task definitions, restore check, snapshot
 export role and key) and adds issue 11's proxy/credential outputs and restoreTargetSecretArn, issue 12's
 bootstrapStack and backupImage, the disaster-recovery group (issue 13.3), the CDN outputs cdnDistributionId,
-cdnDomainName, cdnOriginSecretArn (issue 13.1) and the edge key at the end of kmsKeyArns (those two workstreams had
-published them as 1.4.0/1.5.0 on the 1.x line; they land in 2.0.0).
+cdnDomainName, cdnOriginSecretArn (issue 13.1), the edge key at the end of kmsKeyArns and the metrics group
+ampWorkspaceId, ampWorkspaceArn, ampEndpoint, grafanaWorkspaceUrl (issue 13.2) (those workstreams had published them
+as 1.4.0/1.5.0 on the 1.x line; they land in 2.0.0).
 Secret values are never outputs: consumers get secret ARNs and read them with their own IAM permissions.
 """
 
@@ -23,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from components.app_metrics import AppMetrics
 from components.backup_job import BackupJob
 from components.backup_storage import BackupStorage
 from components.cache import Cache
@@ -206,6 +208,16 @@ CONTRACT: tuple[OutputSpec, ...] = tuple([
         ("alarmNames", "list[string]", "Every CloudWatch alarm of the stack (ops.verify checks none is in ALARM)."),
         ("dashboardName", "string", "CloudWatch dashboard of the stack."),
     ),
+    *_specs(
+        "metrics",
+        ("ampWorkspaceId", "string", "Amazon Managed Service for Prometheus workspace of the app's metrics (\"\" when "
+         "appMetricsEnabled is false)."),
+        ("ampWorkspaceArn", "string", "Its ARN: grant aps:QueryMetrics (and the metrics key via aps) on it to read "
+         "(\"\" when off)."),
+        ("ampEndpoint", "string", "Its Prometheus endpoint, ending in /: + api/v1/query to query, + "
+         "api/v1/remote_write to write, both SigV4-signed for service aps (\"\" when off)."),
+        ("grafanaWorkspaceUrl", "string", "URL of the Managed Grafana workspace (\"\" unless grafanaEnabled)."),
+    ),
 ])
 CONTRACT_BY_NAME: dict[str, OutputSpec] = {spec.name: spec for spec in CONTRACT}
 STACK_CONTRACT = contract(CONTRACT_VERSION, CONTRACT)
@@ -242,6 +254,8 @@ class StackParts:
     observability: Observability
     recovery: DisasterRecovery
     drill: RestoreDrill | None
+    metrics: AppMetrics | None = None
+    """The app's metrics workspace (None when appMetricsEnabled is false)."""
 
 
 def contract_values(parts: StackParts) -> dict[str, Any]:
@@ -331,6 +345,11 @@ def contract_values(parts: StackParts) -> dict[str, Any]:
         "secretRedeployStateMachineArn": p.redeploy.state_machine.arn,
         "alarmNames": p.observability.alarm_names(),
         "dashboardName": p.observability.dashboard.dashboard_name,
+        "ampWorkspaceId": p.metrics.workspace.id if p.metrics else "",
+        "ampWorkspaceArn": p.metrics.workspace.arn if p.metrics else "",
+        "ampEndpoint": p.metrics.workspace.prometheus_endpoint if p.metrics else "",
+        "grafanaWorkspaceUrl": p.metrics.grafana.endpoint.apply(lambda host: f"https://{host}")
+        if p.metrics and p.metrics.grafana else "",
     }
 
 

@@ -93,6 +93,13 @@ class AlarmThresholds:
     waf_blocked_requests: int = setting(
         "alarmWafBlockedRequests", 1000, "Alarm when the WAF blocks more requests than this in 5 minutes (an attack "
         "or a rule blocking real users).", minimum=1, maximum=10_000_000)
+    app_error_rate_percent: int = setting(
+        "alarmAppErrorRatePercent", 1, "Prometheus alert when a service answers more than this share of its "
+        "requests with 5xx (percent; the app's http_requests_total, 5 minutes, >= 6 requests/min).", minimum=1,
+        maximum=100)
+    cache_hit_rate_percent: int = setting(
+        "alarmCacheHitRatePercent", 80, "Prometheus alert when the app's cache_hit_rate stays below this for 30 "
+        "minutes (percent; the seed's deploy check warns below 80).", minimum=1, maximum=100)
 
     def validate(self, rules: Rules) -> None:
         if self.latency_p99_ms < self.latency_p95_ms:
@@ -294,6 +301,13 @@ ALARM_KINDS: tuple[AlarmKind, ...] = (
         threshold="waf_blocked_requests", unit="per 5 min", scale=1, period=300, evaluation_periods=1,
         datapoints_to_alarm=1, treat_missing_data="notBreaching",
         why_missing="the metric is absent while nothing is blocked",
+    ),
+    AlarmKind(
+        key="amp-alert-delivery-failed", summary="Prometheus alerts that the alert manager failed to deliver to SNS",
+        metric="AWS/Prometheus AlertManagerNotificationsFailed (Workspace)", statistic="Sum",
+        comparison="GreaterThanThreshold", threshold="0", unit="per 5 min", scale=1, period=300, evaluation_periods=1,
+        datapoints_to_alarm=1, treat_missing_data="notBreaching",
+        why_missing="the metric is absent while every delivery succeeds",
     ),
     AlarmKind(
         key="backup-missing", summary="no successful backup within the schedule plus grace",

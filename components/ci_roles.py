@@ -123,6 +123,13 @@ class ServiceGrant:
     edge: bool = False
     """Also in us-east-1 (EDGE_REGION), whatever the stack's region: the CDN's certificate, CLOUDFRONT web ACL, edge
     key, its log group and vended-log deliveries, its alarms and their topic must live there (components/cdn.py)."""
+    actions: tuple[str, ...] = ()
+    """The actions granted (default `<service>:*`): narrower where a wildcard would reach data the deploy never needs
+    (AMP: the control plane only, never the RemoteWrite/Query data plane; amp-access-scoped-to-workspaces)."""
+
+    @property
+    def granted(self) -> tuple[str, ...]:
+        return self.actions or (f"{self.service}:*",)
 
 
 DEPLOY_SERVICES: tuple[ServiceGrant, ...] = (
@@ -182,6 +189,15 @@ DEPLOY_SERVICES: tuple[ServiceGrant, ...] = (
     ServiceGrant("sns", ("arn:{partition}:sns:{region}:{account}:{project}-{env}-*",), edge=True,
                  why="scoped: the alert topic is <project>-<env>-alerts (subscriptions are under its ARN); behind "
                  "the CDN outside us-east-1 its twin for the edge alarms is there."),
+    ServiceGrant("aps", ("*",), "the metrics workspace (components/app_metrics.py) gets its id at creation "
+                 "(workspace/ws-...); its configuration, rule-group namespace and alert manager definition live "
+                 "under it; ListWorkspaces is account-wide. Control plane only: no Get*/Query*/RemoteWrite.",
+                 actions=("aps:Create*", "aps:Delete*", "aps:Describe*", "aps:List*", "aps:Put*", "aps:Update*",
+                          "aps:TagResource", "aps:UntagResource")),
+    ServiceGrant("grafana", ("*",), "the optional Managed Grafana workspace (grafanaEnabled) gets its id at "
+                 "creation (g-...), its role associations and SAML configuration live under it. Sign-in through "
+                 "IAM Identity Center also needs the sso:/organizations: calls AWS lists for CreateWorkspace "
+                 "(docs/app-metrics.md), granted by whoever turns Grafana on."),
     ServiceGrant("route53", ("arn:{partition}:route53:::hostedzone/*", "arn:{partition}:route53:::change/*"),
                  "record sets of the stack's hosted zone and their change status: the zone id is app configuration "
                  "(hostedZoneId), not known to the foundation; global service (no region condition).",
@@ -195,7 +211,7 @@ SERVICE_OF_MODULE: dict[str, str] = {
     "elasticache": "elasticache", "ecs": "ecs", "kms": "kms", "wafv2": "wafv2", "acm": "acm", "scheduler": "scheduler",
     "servicediscovery": "servicediscovery", "appautoscaling": "application-autoscaling", "s3": "s3",
     "secretsmanager": "secretsmanager", "sns": "sns", "route53": "route53", "iam": "iam", "ecr": "ecr",
-    "lambda": "lambda", "sfn": "states", "cloudfront": "cloudfront",
+    "lambda": "lambda", "sfn": "states", "cloudfront": "cloudfront", "amp": "aps", "grafana": "grafana",
 }
 
 
@@ -215,11 +231,13 @@ def service_of(resource_type: str) -> str | None:
 
 PASSED_TO_SERVICES = ("ecs-tasks.amazonaws.com", "monitoring.rds.amazonaws.com", "scheduler.amazonaws.com",
                       "vpc-flow-logs.amazonaws.com", "export.rds.amazonaws.com", "rds.amazonaws.com",
-                      "lambda.amazonaws.com", "states.amazonaws.com", "events.amazonaws.com", "s3.amazonaws.com")
+                      "lambda.amazonaws.com", "states.amazonaws.com", "events.amazonaws.com", "s3.amazonaws.com",
+                      "grafana.amazonaws.com")
 """Services the app stack's roles are passed to (their trust principals; a test keeps the two equal): ECS tasks,
 RDS enhanced monitoring, EventBridge Scheduler, flow logs, snapshot export, RDS Proxy (rds.amazonaws.com), the
 db-admin and redis-rotation functions, the secret-redeploy workflow and the EventBridge rules that start it, S3
-replication of the backup buckets to the DR region (components/disaster_recovery.py)."""
+replication of the backup buckets to the DR region (components/disaster_recovery.py), the optional Managed Grafana
+workspace's query role (components/app_metrics.py)."""
 SERVICE_LINKED_ROLES = ("ecs.amazonaws.com", "rds.amazonaws.com", "elasticache.amazonaws.com",
                         "elasticloadbalancing.amazonaws.com", "ecs.application-autoscaling.amazonaws.com")
 """Service-linked roles a first deploy in a fresh account may have to create."""
@@ -234,6 +252,9 @@ WORKLOAD_ROLE_UNCONDITIONED = ("iam:DeleteRole", "iam:GetRole", "iam:GetRolePoli
                                "iam:ListRoleTags", "iam:TagRole", "iam:UntagRole", "iam:UpdateRole",
                                "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy")
 """Role reads and edits that cannot widen what a role may do (its boundary still caps it)."""
+DEPLOY_IAM_ACTIONS = (*WORKLOAD_ROLE_ACTIONS, *WORKLOAD_ROLE_UNCONDITIONED, "iam:AttachRolePolicy",
+                      "iam:DetachRolePolicy", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:CreateServiceLinkedRole")
+"""Every IAM action a deploy role's policy allows but iam:PassRole (deploy_statements): its boundary's IAM ceiling."""
 
 
 @dataclass(frozen=True)
@@ -332,13 +353,13 @@ def deploy_statements(f: FoundationArns, target: EnvironmentTarget, *,
     for edge in (False, True):
         regional = [g for g in DEPLOY_SERVICES if g.resources == ("*",) and g.regional and g.edge == edge]
         statements.append({"Sid": "ManageEdgeServices" if edge else "ManageRegionalServices", "Effect": "Allow",
-                           "Action": sorted(f"{g.service}:*" for g in regional), "Resource": "*",
+                           "Action": sorted(a for g in regional for a in g.granted), "Resource": "*",
                            "Condition": _in_region(f, target, edge=edge)})
     for g in DEPLOY_SERVICES:
         if g.resources == ("*",) and g.regional:
             continue
         sid = "Manage" + "".join(part.capitalize() for part in g.service.replace("-", " ").split())
-        statement: dict[str, Any] = {"Sid": sid, "Effect": "Allow", "Action": [f"{g.service}:*"],
+        statement: dict[str, Any] = {"Sid": sid, "Effect": "Allow", "Action": list(g.granted),
                                      "Resource": [arn for r in g.resources for arn in _render(r, f, target,
                                                                                               edge=g.edge)]}
         if g.regional:
@@ -402,8 +423,14 @@ def deny_statements(f: FoundationArns, target: EnvironmentTarget, *,
 def deploy_boundary_statements(f: FoundationArns, target: EnvironmentTarget, *,
                                push_services: Sequence[str] = ()) -> list[dict[str, Any]]:
     """The deploy role's permissions boundary: every service it may touch, and the same denies."""
-    services = sorted({g.service for g in DEPLOY_SERVICES} | {"iam", "ecr"})
-    return [{"Sid": "CeilingOfDeploys", "Effect": "Allow", "Action": [f"{s}:*" for s in services], "Resource": "*"},
+    actions = sorted({a for g in DEPLOY_SERVICES if g.service != "iam" for a in g.granted} | {"ecr:*"})
+    roles = role_arn(f.partition, target.account_id, "*", workload_role_path(target.environment))
+    # IAM by name, not iam:*: even the ceiling passes roles only to the app services (iam-passrole-scoped)
+    return [{"Sid": "CeilingOfDeploys", "Effect": "Allow", "Action": actions, "Resource": "*"},
+            {"Sid": "CeilingOfRoleManagement", "Effect": "Allow", "Action": sorted(DEPLOY_IAM_ACTIONS),
+             "Resource": "*"},
+            {"Sid": "CeilingOfPassRole", "Effect": "Allow", "Action": ["iam:PassRole"], "Resource": [roles],
+             "Condition": {"StringEquals": {"iam:PassedToService": list(PASSED_TO_SERVICES)}}},
             *deny_statements(f, target, push_services=push_services)]
 
 
@@ -508,8 +535,15 @@ def workload_boundary_statements(partition: str, account_id: str, environment: s
         # The snapshot-export role holds AWS's documented KMS set on the archive key (components/backup_storage.py).
         {"Sid": "ExportSnapshotsWithOwnKeys", "Effect": "Allow", "Action": list(SNAPSHOT_EXPORT_KMS_ACTIONS),
          "Resource": f"arn:{partition}:kms:*:{account_id}:key/*"},
+        # App metrics (components/app_metrics.py): the collectors remote-write, the optional Grafana role queries;
+        # the workspace's key is used through aps (kms:ViaService) by the statements above.
+        {"Sid": "OwnMetricsWorkspaces", "Effect": "Allow",
+         "Resource": f"arn:{partition}:aps:*:{account_id}:workspace/*",
+         "Action": ["aps:RemoteWrite", "aps:QueryMetrics", "aps:GetSeries", "aps:GetLabels", "aps:GetMetricMetadata"],
+         "Condition": {"StringEquals": {"aws:ResourceTag/environment": environment}}},
         {"Sid": "PassOwnRoles", "Effect": "Allow", "Action": ["iam:PassRole"],
-         "Resource": [role_arn(partition, account_id, "*", workload_role_path(environment))]},
+         "Resource": [role_arn(partition, account_id, "*", workload_role_path(environment))],
+         "Condition": {"StringEquals": {"iam:PassedToService": list(PASSED_TO_SERVICES)}}},
         # The db-admin and redis-rotation functions (components/credentials.py): write and rotate the stack's own
         # secrets, draw passwords, reset the Redis app user; as VPC functions they manage their network interfaces
         # (no resource-level scope: "Required permissions for the Lambda rotation function", Secrets Manager).

@@ -44,6 +44,14 @@ default ELBSecurityPolicy-2016-08 and the TLS13-1-0/1-1 families (TLS 1.0/1.1), 
 The first is the default: AWS's current recommendation ("Security policies for your Application Load Balancer",
 Elastic Load Balancing user guide: ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09, or its FIPS twin)."""
 DEFAULT_TLS_POLICY = TLS_POLICIES[0]
+WAF_MANAGED_RULE_GROUPS = (
+    "AWSManagedRulesAmazonIpReputationList",
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesSQLiRuleSet",
+)
+"""AWS managed rule groups every web ACL runs (components/waf.py deploys them; the pack's waf-managed-rule-groups
+rule requires them): reputation, OWASP common, known bad inputs (Log4Shell), SQL injection."""
 HSTS_MAX_AGE_SECONDS = 31_536_000
 """Strict-Transport-Security max-age the edge sends (one year, the preload list's minimum); the pack's floor."""
 
@@ -113,7 +121,7 @@ WEB_PORT = 3000
 HEALTH_CHECK_PATH = "/api/health"
 """The seed's health endpoint: ALB target group, container health checks, `ops.verify --http`."""
 NON_ROOT_USER = "1001:1001"
-"""The seed's Dockerfile user (nextjs, uid 1001, group nodejs gid 1001); every container runs as it."""
+"""The seed's Dockerfile user (nextjs, uid 1001, group nodejs gid 1001); every app container runs as it."""
 FARGATE_PLATFORM_VERSION = "1.4.0"
 """Fargate platform version of every service, schedule and run-task command, explicit rather than LATEST: FARGATE_SPOT
 runs ARM64 tasks only on 1.4.0 or later ("FARGATE_SPOT supports Linux tasks with the ARM64 architecture on platform
@@ -163,6 +171,16 @@ def workload_role_path(environment: str) -> str:
     """/maratron/<environment>/: where an app stack's roles live."""
     return f"{ROLE_PATH_PREFIX}{environment}/"
 
+# --- app metrics (components/app_metrics.py) -------------------------------------------------------------------------
+METRICS_COLLECTOR_IMAGE = "public.ecr.aws/aws-observability/aws-otel-collector:v0.49.0"
+"""The ADOT collector sidecar image (AWS Distro for OpenTelemetry, release v0.49.0 of 2026-07-10, collector-contrib
+v0.156.0). A release tag, never `latest`; pin a digest with the `metricsCollectorImage` setting where your policy
+requires one."""
+METRICS_COLLECTOR_USER = "4317:4317"
+"""The ADOT image's own unprivileged user: `aoc`, uid/gid 4317 (cmd/awscollector/Dockerfile: `ARG USER_UID=4317` ...
+`USER $USERNAME`, FROM scratch). The sidecar runs as it, never as root."""
+METRICS_PATH = "/metrics"
+"""Where the seed's prom-client registry is served (the Prometheus default), scraped on 127.0.0.1 only."""
 
 # --- operations ------------------------------------------------------------------------------------------------------
 BACKUP_METRIC_NAMESPACE = "Maratron/Backups"
@@ -221,6 +239,7 @@ def pack_constants() -> dict[str, Any]:
         "cachePolicyCachingDisabled": CACHE_POLICY_CACHING_DISABLED,
         "cookieForwardingOriginRequestPolicies": sorted(COOKIE_FORWARDING_ORIGIN_REQUEST_POLICIES),
         "kmsEncryptionAlgorithms": list(KMS_ENCRYPTION_ALGORITHMS),
+        "wafManagedRuleGroups": list(WAF_MANAGED_RULE_GROUPS),
         "staticDbParameters": list(STATIC_DB_PARAMETERS),
         "arm64SpotMinimumPlatform": ".".join(map(str, ARM64_SPOT_MINIMUM_PLATFORM)),
         "nonRootUser": NON_ROOT_USER,
@@ -236,4 +255,5 @@ def pack_constants() -> dict[str, Any]:
         "maxRotationDays": MAX_ROTATION_DAYS,
         "databaseMaster": Credential.DATABASE_MASTER.value,
         "restoreDrillCommand": RESTORE_DRILL_COMMAND,
+        "privatePaths": list(PRIVATE_PATHS),
     }

@@ -1,10 +1,10 @@
 """Customer-managed KMS keys, one per data domain.
 
 Why per domain and not one per stack: a key policy can then name exactly the services that use that key (CloudWatch
-Logs for `logs`; CloudWatch alarms and EventBridge for `alerts`; RDS, ElastiCache and Secrets Manager for `data`; S3,
-RDS snapshot exports and EventBridge Scheduler for `backups`), a grant on one domain never opens another, and
-CloudTrail shows which domain a decrypt touched. Why not one per resource: every key costs $1/month and its own
-policy to review; domains are the unit people reason about.
+Logs for `logs`; CloudWatch alarms, EventBridge and the Prometheus alert manager for `alerts`; RDS, ElastiCache and
+Secrets Manager for `data`; S3, RDS snapshot exports and EventBridge Scheduler for `backups`), a grant on one domain
+never opens another, and CloudTrail shows which domain a decrypt touched. Why not one per resource: every key costs
+$1/month and its own policy to review; domains are the unit people reason about.
 
 Each service statement is the one the service's documentation prescribes, and the policy pack checks them
 (policies/rules/logging_kms_iam.py, kms-key-policy-service-principals and kms-key-serves-its-users):
@@ -16,9 +16,14 @@ Each service statement is the one the service's documentation prescribes, and th
   so EventBridge gets its own statement without them — and, because that grant has no condition, its own key
   (`alerts`), which encrypts nothing but the alert topic. Confused-deputy protection for publishing stays on the
   topic policy (aws:SourceArn of this account's alarms and rules).
-- RDS, ElastiCache, Secrets Manager, S3 and EventBridge Scheduler act with the caller's IAM permissions
-  (delegated by the account statement) or grants they create with them: those keys need no service statement; the
-  callers' roles carry the grants (the snapshot-export role, the scheduler role, the task roles).
+- The Prometheus (AMP) alert manager publishing to that topic: `aps.amazonaws.com` with kms:GenerateDataKey* and
+  kms:Decrypt (https://docs.aws.amazon.com/prometheus/latest/userguide/AMP-alertmanager-receiver-AMPpermission.html),
+  on the `alerts` key through `alerts_key_statements` (AppMetrics.alert_topic_key_statement), limited to the topic by
+  SNS's encryption context.
+- RDS, ElastiCache, Secrets Manager, S3, EventBridge Scheduler and the Prometheus workspace (its data on the
+  `logs` key) act with the caller's IAM permissions (delegated by the account statement) or grants they create with
+  them: those keys need no service statement; the callers' roles carry the grants (the snapshot-export role, the
+  scheduler role, the task roles).
 - Behind a CDN: CloudWatch vended-log delivery (`delivery.logs.amazonaws.com`) writes CloudFront's access logs into
   their SSE-KMS bucket under `logs`, limited to this account's us-east-1 delivery sources. A stack outside us-east-1
   also gets `edge` there (a key encrypts only in its own Region) for the CLOUDFRONT web ACL's log group and the twin
@@ -64,16 +69,20 @@ class EncryptionKeysArgs:
     """A CloudFront distribution fronts the stack (default false). Then the logs key also admits CloudWatch vended-log
     delivery of the distribution's access logs into their SSE-KMS bucket, and, when the stack is not in us-east-1,
     `edge` is an extra key there (CloudFront's WAF logs and the us-east-1 alarms' topic must live in us-east-1)."""
+    alerts_key_statements: Sequence[dict[str, Any]] = ()
+    """More statements for the alerts key's policy: other services publishing to the encrypted alert topic (the
+    metrics alert manager, AppMetrics.alert_topic_key_statement), each with a condition. Default none."""
 
 
 class EncryptionKeys(pulumi.ComponentResource):
     """The stack's CMKs, with rotation on and key policies scoped to the account and the services that use them."""
 
     logs: aws.kms.Key
-    """Telemetry: every CloudWatch log group (flow, container, RDS, Redis, a REGIONAL web ACL's logs) and the CDN's
-    access-log bucket."""
+    """Telemetry: every CloudWatch log group (flow, container, RDS, Redis, a REGIONAL web ACL's logs), the CDN's
+    access-log bucket and the metrics (Prometheus) workspace."""
     alerts: aws.kms.Key
-    """The SNS alert topic only: CloudWatch alarms and EventBridge publish to it (EventBridge without conditions)."""
+    """The SNS alert topic only: CloudWatch alarms, EventBridge (without conditions) and the Prometheus alert manager
+    publish to it."""
     data: aws.kms.Key
     """Data at rest: RDS storage and Performance Insights, ElastiCache, Secrets Manager secrets."""
     backups: aws.kms.Key
@@ -93,7 +102,7 @@ class EncryptionKeys(pulumi.ComponentResource):
             "logs", "CloudWatch Logs encryption for the stack's log groups",
             [self._logs_statement(ctx.region), *(self._vended_log_delivery() if args.cdn else [])])
         self.alerts = self._key(
-            "alerts", "SNS alert topic (CloudWatch alarms and EventBridge publish to it)",
+            "alerts", "SNS alert topic (CloudWatch alarms, EventBridge and the Prometheus alert manager publish to it)",
             [self._alarms_statement(ctx.region), {
                 # No aws:Source* condition: not supported for EventBridge-to-encrypted topics (SNS developer guide).
                 "Sid": "EventBridgePublishesToEncryptedTopic",
@@ -101,7 +110,7 @@ class EncryptionKeys(pulumi.ComponentResource):
                 "Principal": {"Service": "events.amazonaws.com"},
                 "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
                 "Resource": "*",
-            }])
+            }, *args.alerts_key_statements])
         # RDS, ElastiCache, Secrets Manager, S3 and Scheduler use a CMK through the caller's own IAM permissions
         # (delegated by the account statement) or grants made with them: no service principal statements. No Deny
         # statement either (an RDS snapshot export would then need export.rds.amazonaws.com excluded).

@@ -22,7 +22,7 @@ cost of replacing the topic is that email subscribers must confirm again (SNS se
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -157,6 +157,34 @@ class CdnWatch:
 
 
 @dataclass(frozen=True)
+class PrometheusWatch:
+    """An Amazon Managed Service for Prometheus workspace (AWS/Prometheus, dimension Workspace = its id)."""
+
+    workspace_id: pulumi.Input[str]
+    """aws.amp.Workspace.id."""
+
+
+@dataclass(frozen=True)
+class TopicPublisher:
+    """An AWS service allowed to publish to the alert topic for one resource (a topic policy statement)."""
+
+    sid: str
+    service: str
+    """Service principal, e.g. aps.amazonaws.com."""
+    source_arn: pulumi.Input[str]
+    """The one resource the service may publish for (`aws:SourceArn`), e.g. the AMP workspace."""
+    actions: tuple[str, ...] = ("sns:Publish",)
+    subscribe: Callable[[aws.sns.Topic, Sequence[pulumi.Resource]], None] | None = None
+    """Called with the topic and what must exist before the service publishes (the topic policy, the topic key),
+    e.g. to create the AMP alert manager definition that routes to it. Default none."""
+
+
+def alert_topic_arn(context: AwsContext, name_prefix: str) -> str:
+    """The alert topic's ARN, known before the topic exists (a key policy can name it in a condition)."""
+    return context.arn("sns", f"{name_prefix}-alerts")
+
+
+@dataclass(frozen=True)
 class BackupWatch:
     """The custom metric the backup job publishes after each verified upload."""
 
@@ -271,6 +299,11 @@ class ObservabilityArgs:
     """Label -> S3 replication rule into the DR region, e.g. {"backups": ...}. Default none."""
     drill: RestoreDrillWatch | None = None
     """The restore drill. Default none."""
+    prometheus: PrometheusWatch | None = None
+    """The metrics workspace: its alert manager's failed deliveries. Default none."""
+    topic_publishers: Sequence[TopicPublisher] = ()
+    """More AWS services that publish to the topic, each for one resource (e.g. the AMP alert manager). Default
+    none."""
     name_prefix: str = PROJECT
     """Physical names: topic `<prefix>-alerts`, alarms `<prefix>-<kind>`, dashboard `<prefix>`."""
     tags: dict[str, str] = field(default_factory=dict)
@@ -289,6 +322,8 @@ class Observability(pulumi.ComponentResource):
     edge_topic: aws.sns.Topic
     """Where us-east-1 alarms (CloudFront, a CLOUDFRONT web ACL) publish: `topic` in a us-east-1 stack, else a twin
     of it in us-east-1 (alarm actions name a topic of the alarm's own Region)."""
+    topic_policy: aws.sns.TopicPolicy
+    """Who may publish to `topic` (a publisher's resources wait for it)."""
     alarms: dict[str, aws.cloudwatch.MetricAlarm]
     """Logical suffix (e.g. `alb-5xx-rate`, `db-primary-cpu`) -> alarm."""
     dashboard: aws.cloudwatch.Dashboard
@@ -319,6 +354,7 @@ class Observability(pulumi.ComponentResource):
         self._backup_alarms()
         self._recovery_alarms()
         self.drill_failures = self._drill_failure_rule()
+        self._prometheus_alarms()
         self.dashboard = self._dashboard()
         self.register_outputs({
             "topicArn": self.topic.arn,
@@ -345,7 +381,8 @@ class Observability(pulumi.ComponentResource):
             raise ValueError(f"ObservabilityArgs.edge_topic_key: needed for alarms in {region} (a KMS key there)")
         topic = aws.sns.Topic(
             f"{self._name}-{suffix}",
-            name=f"{args.name_prefix}-{suffix}",
+            name=alert_topic_arn(ctx, args.name_prefix).rsplit(":", 1)[-1] if region is None
+            else f"{args.name_prefix}-{suffix}",
             display_name=f"{args.name_prefix} alerts",
             region=region,
             kms_master_key_id=key.arn,
@@ -353,7 +390,16 @@ class Observability(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         alarm_region = region or ctx.region
-        aws.sns.TopicPolicy(
+        publishers = [{
+            "Sid": publisher.sid,
+            "Effect": "Allow",
+            "Principal": {"Service": publisher.service},
+            "Action": list(publisher.actions),
+            "Resource": topic.arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": publisher.source_arn},
+                          "StringEquals": {"aws:SourceAccount": ctx.account_id}},
+        } for publisher in (args.topic_publishers if region is None else ())]  # same-Region publishers only
+        policy = aws.sns.TopicPolicy(
             f"{self._name}-{suffix}",
             arn=topic.arn,
             region=region,
@@ -381,7 +427,7 @@ class Observability(pulumi.ComponentResource):
                     "ArnLike": {"aws:SourceArn": f"arn:{ctx.partition}:events:{alarm_region}:{ctx.account_id}:"
                                                  "rule/*"},
                 },
-            }, {
+            }, *publishers, {
                 "Sid": "DenyInsecureTransport",
                 "Effect": "Deny",
                 "Principal": "*",
@@ -391,6 +437,11 @@ class Observability(pulumi.ComponentResource):
             }]),
             opts=pulumi.ResourceOptions(parent=topic),
         )
+        if region is None:
+            self.topic_policy = policy
+            for publisher in args.topic_publishers:  # e.g. the alert manager: sends once the policies let it publish
+                if publisher.subscribe is not None:
+                    publisher.subscribe(topic, [policy, args.topic_key])
         for email in args.settings.emails:
             # Pending until the recipient clicks the confirmation link; SNS drops it after 3 days unconfirmed.
             aws.sns.TopicSubscription(
@@ -702,6 +753,20 @@ class Observability(pulumi.ComponentResource):
             self._widget(section, Widget("Origin latency (ms)", [
                 [cf, "OriginLatency", *flat(dims), {"stat": stat}] for stat in ("p50", "p95")
             ], threshold=t.cdn_origin_latency_ms, region=EDGE_REGION))
+
+    def _prometheus_alarms(self) -> None:
+        watch = self._args.prometheus
+        if watch is None:
+            return
+        # The dimension is the workspace id ("Workspace"; yet-another-cloudwatch-exporter maps it, verified against a
+        # live workspace). An alert that fails to reach SNS (a broken topic or key policy) shows only here.
+        dims = {"Workspace": watch.workspace_id}
+        self._alarm("amp-alert-delivery-failed", namespace="AWS/Prometheus",
+                    metric_name="AlertManagerNotificationsFailed", dimensions=dims)
+        self._widget("App metrics (Prometheus)", Widget("Alert manager: alerts received vs deliveries failed", [
+            ["AWS/Prometheus", metric, "Workspace", watch.workspace_id]
+            for metric in ("AlertManagerAlertsReceived", "AlertManagerNotificationsFailed")
+        ], stat="Sum"))
 
     def _backup_alarms(self) -> None:
         backup = self._args.backup

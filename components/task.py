@@ -1,10 +1,13 @@
 """A hardened Fargate task: task definition, execution and task roles, log group and security group.
 
-Used by FargateService (long-running `web` and `ai`) and on its own for one-off tasks (the DB migration). Every
-container it defines:
+Used by FargateService (long-running `web` and `ai`) and on its own for one-off tasks (the DB migration). A task
+holds the app container, optional sidecars next to it (the metrics collector, FargateTaskArgs.sidecars) and, when
+needed, the scratch-volume init container below: all three are ContainerSpecs rendered by one function and held to
+the same rules. Every container:
 
-* runs as the image's unprivileged user (the seed's uid/gid 1001), never root, never privileged, with every Linux
-  capability dropped and an init process (tini) reaping zombies and forwarding SIGTERM;
+* runs as an unprivileged user (the seed's uid/gid 1001; a sidecar as its image's own user), never root (the one
+  exemption: the init container below), never privileged, with every Linux capability dropped and an init process
+  (tini) reaping zombies and forwarding SIGTERM;
 * has a read-only root filesystem; the paths the app must write (`/tmp`, Next.js' `.next/cache`) are task-local
   scratch volumes. Fargate mounts each as an empty root-owned (0755) directory unless the image declares the path as
   a VOLUME, in which case ECS copies the image's directory, ownership included, into it (ECS "Use bind mounts",
@@ -27,7 +30,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -133,16 +136,20 @@ def health_check_command(tool: HealthCheckTool, port: int, path: str, timeout_se
     return ("CMD", "curl", "-fsS", "-o", "/dev/null", "-m", str(timeout_seconds), url)
 
 
+ROOT_USERS = ("0", "root")
+
+
 @dataclass(frozen=True)
 class ContainerSpec:
-    """The one container of a task."""
+    """One container of a task: the app itself, a sidecar next to it (FargateTaskArgs.sidecars), or the
+    scratch-volume init container the task adds itself (volume_init_container)."""
 
     name: str
     """Container name (also the Service Connect discovery name and the ALB target's container)."""
     image: pulumi.Input[str]
     """Image URI, preferably by digest (Foundation.image_uri)."""
     port: int | None = None
-    """Port the app listens on; None for a one-off task without one."""
+    """Port the app listens on; None for a one-off task without one (and for every sidecar)."""
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Plain configuration. A name here must not also be in `secrets`."""
     secrets: Mapping[str, SecretRef] = field(default_factory=dict)
@@ -155,15 +162,71 @@ class ContainerSpec:
     """Container health check (a command the image can run); default none (one-off and batch tasks)."""
     stop_timeout: int = 30
     """Seconds between SIGTERM and SIGKILL (2-120 on Fargate); default 30 to finish in-flight requests."""
+    user: str = NON_ROOT_USER
+    """uid:gid the container runs as; default the seed's 1001:1001. Never root: a sidecar names its image's own
+    unprivileged user (the ADOT collector's 4317:4317); only the volume-init container is root."""
+    essential: bool = True
+    """Whether the task stops when this container stops; default true (the app container must be). A sidecar whose
+    crash must not take the app down sets false (its absence is alarmed instead)."""
+    cpu: int | None = None
+    """CPU units reserved for this container; default none (the app container shares what the task has left)."""
+    memory: int | None = None
+    """Hard memory limit in MiB (the container is killed above it); default none (only the task's limit)."""
+    entry_point: tuple[str, ...] = ()
+    """Overrides the image's ENTRYPOINT; default: the image's (only the volume-init container sets it: `chown`)."""
+    kept_capabilities: tuple[str, ...] = ()
+    """Docker default capabilities kept; default none (`drop ALL`). Only the volume-init container keeps CHOWN."""
+    depends_on: tuple[str, ...] = ()
+    """Containers that must exit 0 before this one starts (dependsOn SUCCESS); default none (the task sets it on the
+    app container when a volume-init container runs first)."""
 
     def __post_init__(self) -> None:
         overlap = set(self.environment) & set(self.secrets)
         if overlap:
             raise ValueError(f"{self.name}: {sorted(overlap)} are both environment and secrets")
-        if self.name.endswith(VOLUME_INIT_SUFFIX):
-            raise ValueError(f"{self.name}: the suffix {VOLUME_INIT_SUFFIX} is reserved for the init container")
         if not 2 <= self.stop_timeout <= 120:
             raise ValueError(f"{self.name}: stop_timeout must be 2-120 seconds on Fargate")
+        for label, value in (("cpu", self.cpu), ("memory", self.memory)):
+            if value is not None and value < 1:
+                raise ValueError(f"{self.name}: {label} must be positive, got {value}")
+        unknown = set(self.kept_capabilities) - set(DOCKER_DEFAULT_CAPABILITIES)
+        if unknown:
+            raise ValueError(f"{self.name}: {sorted(unknown)} are not Docker default capabilities (Fargate adds none)")
+        # One exemption from "never root", mirrored by the pack's container-non-root rule: the init container's shape.
+        root = any(part in ROOT_USERS for part in self.user.split(":"))
+        if root or self.kept_capabilities or self.name.endswith(VOLUME_INIT_SUFFIX):
+            problems = self.volume_init_problems()
+            if problems:
+                what = f"user {self.user!r} is root" if root else (
+                    f"the suffix {VOLUME_INIT_SUFFIX} and kept capabilities are reserved for the volume-init container")
+                raise ValueError(f"{self.name}: {what}; run as an unprivileged uid:gid ({'; '.join(problems)})")
+
+    def volume_init_problems(self) -> list[str]:
+        """Why this is not the scratch-volume init container (empty when it is): named <app>-volume-init, root, not
+        essential, `chown <non-root uid:gid> <its mount paths>`, only CAP_CHOWN, no secrets, environment or port."""
+        problems = []
+        if not self.name.endswith(VOLUME_INIT_SUFFIX):
+            problems.append(f"name does not end with {VOLUME_INIT_SUFFIX}")
+        if self.essential:
+            problems.append("it is essential")
+        if self.entry_point != ("chown",) or len(self.command) < 2 \
+                or any(part in ROOT_USERS for part in self.command[0].split(":")) \
+                or tuple(self.command[1:]) != self.scratch_paths or not self.scratch_paths:
+            problems.append("it does more than `chown <non-root uid> <its scratch paths>`")
+        if self.kept_capabilities != ("CHOWN",):
+            problems.append("it keeps capabilities other than CHOWN")
+        if self.secrets or self.environment or self.port is not None:
+            problems.append("it has secrets, environment or a port")
+        return problems
+
+
+def volume_init_container(app: ContainerSpec) -> ContainerSpec:
+    """Root, CAP_CHOWN only, no secrets, no ports, read-only root filesystem: `chown <uid:gid> <scratch paths>` on the
+    app container's empty task volumes, then exit 0 (the image's entrypoint is bypassed)."""
+    return ContainerSpec(
+        name=f"{app.name}{VOLUME_INIT_SUFFIX}", image=app.image, user="0", essential=False,
+        entry_point=("chown",), command=(app.user, *app.scratch_paths), scratch_paths=app.scratch_paths,
+        kept_capabilities=("CHOWN",))
 
 
 @dataclass(frozen=True)
@@ -173,7 +236,7 @@ class FargateTaskArgs:
     context: AwsContext
     """Account, partition and region."""
     container: ContainerSpec
-    """The task's container."""
+    """The app container: essential, the one with the port, the health check and the scratch paths."""
     vpc_id: pulumi.Input[str]
     """VPC of the task's security group."""
     repository_arn: pulumi.Input[str]
@@ -201,17 +264,42 @@ class FargateTaskArgs:
     elsewhere, whose scratch paths a root `chown` init container prepares (see the module docstring)."""
     ephemeral_storage_gib: int = 20
     """Task ephemeral storage (the scratch volumes live on it): 20 (the Fargate default, not sent) or 21-200 GiB."""
+    sidecars: Sequence[ContainerSpec] = ()
+    """Containers next to the app container (e.g. the metrics collector, AppMetrics.collector): hardened like it,
+    logging to the same group under their own stream prefix, serving no port, writing no scratch path. Default
+    none."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for every taggable child."""
 
     def __post_init__(self) -> None:
         require_valid(self.size)
+        if not self.container.essential or self.container.name.endswith(VOLUME_INIT_SUFFIX):
+            raise ValueError(f"{self.container.name}: the app container is the task's essential container")
+        names = [c.name for c in self.containers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"container names must be unique within a task, got {names}")
+        for sidecar in self.sidecars:
+            if sidecar.port is not None:
+                raise ValueError(f"{sidecar.name}: a sidecar serves no port (only the app container has one)")
+            if sidecar.scratch_paths:
+                raise ValueError(f"{sidecar.name}: a sidecar writes no scratch path (the volume-init container "
+                                 "prepares the app container's only); set scratch_paths=()")
+        # ECS task definition parameters (Fargate): "the total amount of CPU reserved for all containers within a
+        # task [must] be lower than the task-level cpu value", and ContainerDefinition.memory: "The total amount of
+        # memory reserved for all containers within a task must be lower than the task memory value".
+        # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html
+        for label, reserved, total in (
+                ("cpu", sum(c.cpu or 0 for c in self.containers), self.size.cpu),
+                ("memory", sum(c.memory or 0 for c in self.containers), self.size.memory)):
+            if reserved >= total:
+                raise ValueError(f"containers reserve {reserved} {label} units of the task's {total}: ECS requires "
+                                 f"the sum to be lower than the task's {label}")
         low, high = EPHEMERAL_STORAGE_GIB
         if self.ephemeral_storage_gib != 20 and not low <= self.ephemeral_storage_gib <= high:
             raise ValueError(f"{self.container.name}: ephemeral_storage_gib must be 20 (default) or {low}-{high}")
         if self.image_build_context and self.container.scratch_paths:
             problems = scratch_problems(Path(self.image_build_context) / "Dockerfile", self.container.scratch_paths,
-                                        NON_ROOT_USER, task=self.container.name,
+                                        self.container.user, task=self.container.name,
                                         shown_as=f"{self.image_build_context.rstrip('/')}/Dockerfile")
             if problems:
                 raise ValueError("\n".join(problems))
@@ -220,6 +308,16 @@ class FargateTaskArgs:
     def prepares_scratch_volumes(self) -> bool:
         """Whether an init container must chown the scratch volumes (an image this repository does not build)."""
         return bool(self.container.scratch_paths) and not self.image_build_context
+
+    @property
+    def containers(self) -> tuple[ContainerSpec, ...]:
+        """Every container of the task in start order: the volume-init container (when the scratch volumes need
+        one), the app container (waiting for it to succeed, Fargate platform 1.3.0+), then the sidecars."""
+        if not self.prepares_scratch_volumes:
+            return (self.container, *self.sidecars)
+        init = volume_init_container(self.container)
+        app = replace(self.container, depends_on=(*self.container.depends_on, init.name))
+        return (init, app, *self.sidecars)
 
 
 class FargateTask(pulumi.ComponentResource):
@@ -323,10 +421,11 @@ class FargateTask(pulumi.ComponentResource):
                 operating_system_family="LINUX", cpu_architecture="ARM64"),
             execution_role_arn=self.execution_role.arn,
             task_role_arn=self.task_role.arn,
-            volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=_volume_name(path)) for path in container.scratch_paths],
+            volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=_volume_name(path))
+                     for path in dict.fromkeys(p for c in args.containers for p in c.scratch_paths)],
             ephemeral_storage=aws.ecs.TaskDefinitionEphemeralStorageArgs(size_in_gib=args.ephemeral_storage_gib)
             if args.ephemeral_storage_gib != 20 else None,
-            container_definitions=json_output(self._container_definitions()),
+            container_definitions=json_output([self._container_definition(c) for c in args.containers]),
             tags=self._tags("task"),
             opts=child,
         )
@@ -388,8 +487,8 @@ class FargateTask(pulumi.ComponentResource):
              "Resource": [self.log_group.arn.apply(lambda arn: f"{arn}:log-stream:*")]},
         ]
         seen: set[tuple[str, ...]] = set()
-        for env_name in sorted(args.container.secrets):
-            for statement in args.container.secrets[env_name].read_statements():
+        for secret in [c.secrets[name] for c in args.containers for name in sorted(c.secrets)]:
+            for statement in secret.read_statements():
                 # Secrets sharing a CMK yield the same decrypt statement (same key Output): keep one of each.
                 identity = (json.dumps(statement["Action"]), json.dumps(statement.get("Condition")),
                             *(str(id(resource)) for resource in statement["Resource"]))
@@ -398,76 +497,61 @@ class FargateTask(pulumi.ComponentResource):
                     statements.append(statement)
         return statements
 
-    def _container_definitions(self) -> list[dict[str, Any]]:
-        app = self._container_definition()
-        if not self._args.prepares_scratch_volumes:
-            return [app]
-        init = self._volume_init_definition()
-        app["dependsOn"] = [{"containerName": init["name"], "condition": "SUCCESS"}]
-        return [init, app]
+    def _stream_prefix(self, container: ContainerSpec) -> str:
+        """awslogs stream prefix: the task's (default the app container's name) for the app, `<that>-init` for the
+        volume-init container, a sidecar's own name for a sidecar."""
+        app = self._args.log_stream_prefix or self._args.container.name
+        if container.name == self._args.container.name:
+            return app
+        return f"{app}-init" if container.name.endswith(VOLUME_INIT_SUFFIX) else container.name
 
-    def _log_configuration(self, stream_prefix: str) -> dict[str, Any]:
-        return {
-            "logDriver": "awslogs",
-            "options": {
-                "awslogs-group": self.log_group.name,
-                "awslogs-region": self._args.context.region,
-                "awslogs-stream-prefix": stream_prefix,
-                # Never block the app on CloudWatch; buffer up to 25 MiB and drop beyond that.
-                "mode": "non-blocking",
-                "max-buffer-size": "25m",
-            },
-        }
-
-    def _mount_points(self) -> list[dict[str, Any]]:
-        return [{"sourceVolume": _volume_name(path), "containerPath": path, "readOnly": False}
-                for path in self._args.container.scratch_paths]
-
-    def _volume_init_definition(self) -> dict[str, Any]:
-        """Root, CAP_CHOWN only, no secrets, no ports, read-only root filesystem: `chown <uid:gid> <scratch paths>`
-        on the empty task volumes, then exit 0. The image's entrypoint is bypassed (entryPoint chown)."""
-        container = self._args.container
-        return {
-            "name": f"{container.name}{VOLUME_INIT_SUFFIX}",
-            "image": container.image,
-            "essential": False,
-            "user": "0",
-            "entryPoint": ["chown"],
-            "command": [NON_ROOT_USER, *container.scratch_paths],
-            "readonlyRootFilesystem": True,
-            "privileged": False,
-            "linuxParameters": {"capabilities": {
-                "add": [], "drop": [c for c in DOCKER_DEFAULT_CAPABILITIES if c != "CHOWN"]}},
-            "environment": [],
-            "secrets": [],
-            "mountPoints": self._mount_points(),
-            "logConfiguration": self._log_configuration(f"{self._args.log_stream_prefix or container.name}-init"),
-        }
-
-    def _container_definition(self) -> dict[str, Any]:
-        args = self._args
-        container = args.container
+    def _container_definition(self, container: ContainerSpec) -> dict[str, Any]:
+        """One container definition, the same hardening for every container of the task (module docstring)."""
         definition: dict[str, Any] = {
             "name": container.name,
             "image": container.image,
-            "essential": True,
-            "user": NON_ROOT_USER,
+            "essential": container.essential,
+            "user": container.user,
             "readonlyRootFilesystem": True,
             "privileged": False,
-            "linuxParameters": {"capabilities": {"add": [], "drop": ["ALL"]}, "initProcessEnabled": True},
+            "linuxParameters": {
+                "capabilities": {"add": [], "drop": [c for c in DOCKER_DEFAULT_CAPABILITIES
+                                                     if c not in container.kept_capabilities]
+                                 if container.kept_capabilities else ["ALL"]},
+                "initProcessEnabled": True},
             "environment": [{"name": k, "value": container.environment[k]} for k in sorted(container.environment)],
             "secrets": [{"name": k, "valueFrom": container.secrets[k].value_from} for k in sorted(container.secrets)],
-            "mountPoints": self._mount_points(),
+            "mountPoints": [{"sourceVolume": _volume_name(path), "containerPath": path, "readOnly": False}
+                            for path in container.scratch_paths],
             "stopTimeout": container.stop_timeout,
-            "logConfiguration": self._log_configuration(args.log_stream_prefix or container.name),
+            "logConfiguration": {
+                "logDriver": "awslogs",
+                "options": {
+                    "awslogs-group": self.log_group.name,
+                    "awslogs-region": self._args.context.region,
+                    "awslogs-stream-prefix": self._stream_prefix(container),
+                    # Never block the app on CloudWatch; buffer up to 25 MiB and drop beyond that.
+                    "mode": "non-blocking",
+                    "max-buffer-size": "25m",
+                },
+            },
         }
+        if container.cpu is not None:
+            definition["cpu"] = container.cpu
+        if container.memory is not None:
+            definition["memory"] = container.memory
         if container.port is not None:
             definition["portMappings"] = [{"name": "http", "containerPort": container.port, "protocol": "tcp",
                                            "appProtocol": "http"}]
         if container.health_check is not None:
             definition["healthCheck"] = container.health_check.definition()
+        if container.entry_point:
+            definition["entryPoint"] = list(container.entry_point)
         if container.command:
             definition["command"] = list(container.command)
+        if container.depends_on:
+            definition["dependsOn"] = [{"containerName": name, "condition": "SUCCESS"}
+                                       for name in container.depends_on]
         return definition
 
 

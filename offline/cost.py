@@ -13,14 +13,15 @@ Lines fall in three categories:
   storage, ElastiCache nodes, S3, ECR images;
 - overhead: the fixed monthly charges of what the platform costs around that capacity, as the target names it — NAT
   gateways (and their public IPv4), VPC endpoints, WAF web ACLs and rules, KMS keys, secrets, alarms, dashboards, DNS
-  zones, RDS Proxy, S3 replication metrics, CloudFront's additional-metrics subscription, and the runs of scheduled
-  tasks (backup job, restore drill: a fixed schedule, an assumed duration per run);
+  zones, RDS Proxy, S3 replication metrics, CloudFront's additional-metrics subscription, the runs of scheduled tasks
+  (backup job, restore drill: a fixed schedule, an assumed duration per run) and the metrics collectors (the share of
+  each task's Fargate size reserved for its ADOT sidecar, moved out of capacity: the bill is the same);
 - usage: what grows with traffic or data rather than with the design (the lead's definition: overhead is the fixed
   monthly charge of the overhead parts; per-request and per-GB charges are usage, with stated assumptions) — GB
   through NAT gateways and endpoints, WAF and KMS requests, log ingestion and archive, function invocations and
   workflow transitions, bytes copied to another region, CloudFront requests and data transfer, data sent to the
-  internet (assumed volumes). It is reported on its own line and left out of the ratio: it is a function of how busy
-  the apps are and how much data they keep, not of the layout.
+  internet, Prometheus samples ingested, stored and queried (assumed volumes). It is reported on its own line and left
+  out of the ratio: it is a function of how busy the apps are and how much data they keep, not of the layout.
 Targets: prod overhead <= 25% of capacity; dev total <= $150/month.
 """
 
@@ -35,6 +36,8 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+import yaml
 
 from offline.engine import PROJECT, Resource, StackRun, unwrap_secrets
 from offline.pricing import PriceTable, UnknownPriceError
@@ -91,6 +94,20 @@ class Assumptions:
     """Average duration of an invocation (a rotation step logs in to PostgreSQL or waits for ElastiCache)."""
     workflow_transitions: float = 100
     """Step Functions state transitions a month (a redeploy per rotated secret, per consumer, plus retries)."""
+    prometheus_series_per_task: tuple[tuple[str, int], ...] = (("web", 545), ("ai", 255))
+    """Active series one task exports, by scrape job. web: prom-client defaults ~50, the duration histogram 12 series
+    (9 buckets + +Inf, _sum, _count) x ~30 route/method pairs = 360, the counter ~120 route/method/status_code
+    combinations, gauges ~5, up/scrape_* and target_info 10; ai: Python client defaults ~30 plus the same families
+    on fewer routes."""
+    prometheus_bytes_per_sample: float = 2.0
+    """Stored size of a sample with its share of metadata ("typically 1 or 2 bytes" a sample, AMP pricing page)."""
+    prometheus_query_billion_samples: float = 3.0
+    """Query samples processed a month, in billions: the alert rules (6 rules + 3 recordings a minute over 5-minute
+    windows of all series, ~2.3 B in prod) plus dashboards and ad-hoc queries."""
+    grafana_editors: int = 1
+    """Active Grafana editors/admins a month (every workspace bills at least one)."""
+    grafana_viewers: int = 0
+    """Active Grafana viewers a month."""
 
 
 FEW_LOGS: tuple[tuple[str, float], ...] = (
@@ -118,14 +135,16 @@ ASSUMPTIONS: dict[str, Assumptions] = {
                            drill_download_gb_per_run=0.5, web_million_requests=2, web_gb_out=80, web_gb_in=2,
                            cdn_log_gb=0.6,
                            log_gb_by_name=(("flow-logs", 5), ("upgrade", 0.01), ("postgresql", 1), ("waf", 2),
-                                           *FEW_LOGS)),
+                                           *FEW_LOGS, ("prometheus", 0.2)),
+                           prometheus_query_billion_samples=1),
     "prod": Assumptions(nat_gb_per_gateway=100, interface_endpoint_gb_per_endpoint=20, alb_average_lcu=5,
                         waf_million_requests=30, log_gb_per_group=20, s3_gb_per_bucket=200, ecr_gb_per_repository=10,
                         kms_10k_requests_per_key=20, replication_gb_per_bucket=50, scheduled_task_hours_per_run=0.5,
                         drill_download_gb_per_run=2, web_million_requests=30, web_gb_out=1200, web_gb_in=20,
                         cdn_log_gb=9,
                         log_gb_by_name=(("flow-logs", 30), ("upgrade", 0.01), ("postgresql", 5), ("waf", 10),
-                                        ("db-proxy", 1), *FEW_LOGS)),
+                                        ("db-proxy", 1), *FEW_LOGS, ("prometheus", 0.5)),
+                        prometheus_query_billion_samples=3),
     # The account foundation (bootstrap/): state objects are megabytes, access logs small; the repositories hold the
     # deployed images of every environment plus the newest CI builds (layers shared between tags).
     "bootstrap": Assumptions(nat_gb_per_gateway=0, interface_endpoint_gb_per_endpoint=0, alb_average_lcu=0,
@@ -200,6 +219,10 @@ FREE_TYPES = frozenset({
     "aws:rds/roleAssociation:RoleAssociation", "aws:servicediscovery/httpNamespace:HttpNamespace",
     "random:index/randomPassword:RandomPassword", "random:index/randomId:RandomId",
     "random:index/randomString:RandomString",
+    # app metrics: priced through the workspace (samples) and the Grafana workspace (users)
+    "aws:amp/workspaceConfiguration:WorkspaceConfiguration", "aws:amp/ruleGroupNamespace:RuleGroupNamespace",
+    "aws:amp/alertManagerDefinition:AlertManagerDefinition", "aws:grafana/roleAssociation:RoleAssociation",
+    "aws:grafana/workspaceSamlConfiguration:WorkspaceSamlConfiguration",
 })
 # providers and stack references; image builds (their storage is priced by the ECR repository)
 FREE_PREFIXES = ("pulumi:", "docker:", "docker-build:")
@@ -313,6 +336,8 @@ class _Pricer:
             "aws:cloudfront/distribution:Distribution": self.distribution,
             "aws:cloudfront/monitoringSubscription:MonitoringSubscription": self.monitoring_subscription,
             "aws:cloudwatch/logDelivery:LogDelivery": self.log_delivery,
+            "aws:amp/workspace:Workspace": self.amp_workspace,
+            "aws:grafana/workspace:Workspace": self.grafana_workspace,
         }
 
     def add(self, r: Resource, category: Category, what: str, usd: float, assumed: bool = False) -> None:
@@ -341,10 +366,19 @@ class _Pricer:
         vcpu_usd = self.table.usd(f"fargate.vcpu_hour.{arch}")
         gb_usd = self.table.usd(f"fargate.gb_hour.{arch}")
         note = " (FARGATE_SPOT share priced on-demand: an upper bound)" if spot else ""
-        self.add(r, CAPACITY, f"{desired} tasks × {_n(vcpu)} vCPU {arch} × {self.hours} h × ${vcpu_usd:g}{note}",
-                 desired * vcpu * vcpu_usd * self.hours)
-        self.add(r, CAPACITY, f"{desired} tasks × {_n(memory_gb)} GB × {self.hours} h × ${gb_usd:g}",
-                 desired * memory_gb * gb_usd * self.hours)
+        # The share reserved for metrics collectors is overhead (the target names collectors), not capacity.
+        collectors = collector_containers(task)
+        c_vcpu = sum(int(c.get("cpu") or 0) for c in collectors) / 1024
+        c_gb = sum(int(c.get("memory") or 0) for c in collectors) / 1024
+        app_vcpu, app_gb = vcpu - c_vcpu, memory_gb - c_gb
+        self.add(r, CAPACITY, f"{desired} tasks × {_n(app_vcpu)} vCPU {arch} × {self.hours} h × ${vcpu_usd:g}{note}",
+                 desired * app_vcpu * vcpu_usd * self.hours)
+        self.add(r, CAPACITY, f"{desired} tasks × {_n(app_gb)} GB × {self.hours} h × ${gb_usd:g}",
+                 desired * app_gb * gb_usd * self.hours)
+        if collectors:
+            self.add(r, OVERHEAD, f"metrics collector sidecar: {desired} tasks × ({_n(c_vcpu)} vCPU × ${vcpu_usd:g} + "
+                     f"{_n(c_gb)} GB × ${gb_usd:g}) × {self.hours} h (reserved inside the task size)",
+                     desired * (c_vcpu * vcpu_usd + c_gb * gb_usd) * self.hours)
 
     def _task_definition(self, service: Resource) -> Resource | None:
         urns = set(service.property_dependencies.get("taskDefinition", []))
@@ -677,6 +711,86 @@ class _Pricer:
         self.add(r, USAGE, f"assumed {_n(transitions)} state transitions × ${usd:g}", transitions * usd,
                  assumed=True)
 
+    # --- app metrics -------------------------------------------------------------------------------------------------
+
+    def amp_workspace(self, r: Resource) -> None:
+        """Samples from every collector that remote-writes here: tasks × series per task × scrapes a month."""
+        endpoint = str(r.outputs.get("prometheusEndpoint") or "")
+        series_per_task = dict(self.a.prometheus_series_per_task)
+        samples = 0.0
+        parts = []
+        for service in self.run.of_type("aws:ecs/service:Service"):
+            task = self._task_definition(service)
+            if task is None:
+                continue
+            desired = int(service.plain("desiredCount", 0) or 0)
+            for container in collector_containers(task):
+                for job, interval in scrape_jobs(container, endpoint):
+                    series = series_per_task.get(job, max(series_per_task.values(), default=0))
+                    samples += desired * series * self.hours * 3600 / interval
+                    parts.append(f"{desired} {job} tasks × {series} series / {interval:g} s")
+        if not parts:
+            raise NotPricedError("no collector writes to it (no ECS task's ADOT config names its endpoint)")
+        per_10m = self.table.usd("amp.samples_ingested_10m")
+        self.add(r, USAGE, f"assumed {' + '.join(parts)} = {samples / 1e6:,.1f} M samples ingested × "
+                 f"${per_10m:g}/10 M", samples / 1e7 * per_10m, assumed=True)
+        retention = next((int(c.plain("retentionPeriodInDays") or 150) for c in self.run.of_type(
+            "aws:amp/workspaceConfiguration:WorkspaceConfiguration") if r.urn in c.property_dependencies.get(
+                "workspaceId", [])), 150)
+        stored_gb = samples * min(retention, 365) / 30.42 * self.a.prometheus_bytes_per_sample / 2 ** 30
+        storage = self.table.usd("amp.storage_gb_month")
+        self.add(r, USAGE, f"assumed {_n(round(stored_gb, 2))} GB stored ({retention} d retention, "
+                 f"{_n(self.a.prometheus_bytes_per_sample)} B/sample) × ${storage:g}", stored_gb * storage,
+                 assumed=True)
+        query = self.table.usd("amp.query_billion_samples")
+        billions = self.a.prometheus_query_billion_samples
+        self.add(r, USAGE, f"assumed {_n(billions)} B query samples processed (alert rules, dashboards) × "
+                 f"${query:g}/B", billions * query, assumed=True)
+
+    def grafana_workspace(self, r: Resource) -> None:
+        editor = self.table.usd("grafana.editor_user_month")
+        viewer = self.table.usd("grafana.viewer_user_month")
+        editors, viewers = max(1, self.a.grafana_editors), self.a.grafana_viewers
+        self.add(r, OVERHEAD, f"{editors} editor license(s) × ${editor:g} (at least one per workspace) + {viewers} "
+                 f"viewer(s) × ${viewer:g}", editors * editor + viewers * viewer, assumed=True)
+
+
+def collector_containers(task: Resource) -> list[dict[str, Any]]:
+    """The ADOT collector containers of a task definition: configured through AOT_CONFIG_CONTENT."""
+    try:
+        containers = json.loads(task.plain("containerDefinitions") or "[]")
+    except (TypeError, ValueError):
+        return []
+    return [c for c in containers if isinstance(c, dict)
+            and any(e.get("name") == "AOT_CONFIG_CONTENT" for e in c.get("environment") or [])]
+
+
+def scrape_jobs(container: dict[str, Any], endpoint: str) -> list[tuple[str, float]]:
+    """(job, scrape interval in seconds) of a collector whose remote write goes to `endpoint` (empty: any)."""
+    text = next(e.get("value") for e in container.get("environment") or [] if e.get("name") == "AOT_CONFIG_CONTENT")
+    try:
+        config = yaml.safe_load(text) or {}
+        exporters = config.get("exporters") or {}
+        targets = [str((v or {}).get("endpoint", "")) for k, v in exporters.items() if k.startswith(
+            "prometheusremotewrite")]
+        if endpoint and not any(t.startswith(endpoint) for t in targets):
+            return []
+        prometheus = config["receivers"]["prometheus"]["config"]
+        default = str(prometheus.get("global", {}).get("scrape_interval", "60s"))
+        return [(str(job["job_name"]), _seconds(str(job.get("scrape_interval", default))))
+                for job in prometheus.get("scrape_configs") or []]
+    except (AttributeError, KeyError, TypeError, ValueError, yaml.YAMLError):
+        return []
+
+
+def _seconds(duration: str) -> float:
+    """A Prometheus duration such as 60s, 2m or 1h, in seconds."""
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+    for unit in sorted(units, key=len, reverse=True):
+        if duration.endswith(unit):
+            return float(duration[: -len(unit)]) * units[unit]
+    raise ValueError(duration)
+
 
 def runs_per_month(expression: str, hours_per_month: float) -> float:
     """How often an EventBridge Scheduler expression fires in a month: rate(N minutes|hours|days) exactly; a cron
@@ -757,7 +871,8 @@ def render(report: CostReport, *, detail: bool = True) -> list[str]:
         f"  capacity (compute & data) {_money(report.capacity):>12}",
         f"  overhead (platform)       {_money(report.overhead):>12}"
         + (f"   = {ratio:.0%} of capacity" if ratio is not None else "   (no capacity declared)"),
-        f"  usage (traffic, assumed)  {_money(report.total(USAGE)):>12}   (logs, requests, GB; not in the ratio)",
+        f"  usage (traffic, assumed)  {_money(report.total(USAGE)):>12}   (logs, requests, GB, metrics; not in the "
+        "ratio)",
     ]
     for target, met, detail_text in report.checks():
         status = {True: "ok", False: "EXCEEDED", None: "n/a"}[met]
@@ -785,6 +900,7 @@ def render(report: CostReport, *, detail: bool = True) -> list[str]:
     lines.append(f"Assumptions ({report.environment}, per month; offline/cost.py ASSUMPTIONS):")
     shown = [f"{k}={v:g}" for k, v in a.__dict__.items() if not isinstance(v, tuple)]
     shown += [f"log GB where the name has {text!r}={volume:g}" for text, volume in a.log_gb_by_name]
+    shown += [f"Prometheus series per {job} task={series}" for job, series in a.prometheus_series_per_task]
     lines.extend("  " + row for row in textwrap.wrap(", ".join(shown), 110))
     return lines
 

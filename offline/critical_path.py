@@ -116,6 +116,10 @@ DURATIONS: dict[str, Timing | Callable[[Resource], Timing]] = {
     "aws:cloudfront/distribution:Distribution": Timing(10, "CloudFront distribution, on every edge ~10-15 min"),
     "docker:index/image:Image": Timing(3, "image build and push ~2-5 min (assumed; depends on the image)"),
     "docker-build:index:Image": Timing(3, "image build and push ~2-5 min (assumed; depends on the image)"),
+    # The task definitions wait for the metrics workspace (its endpoint is in the collector's config): it must stay
+    # off the slow list. terraform-provider-aws TestAccAMPWorkspace_kms creates and deletes one in 29.9 s.
+    "aws:amp/workspace:Workspace": Timing(0.5, "AMP workspace ~30 s (acceptance test: create + delete 29.9 s)"),
+    "aws:grafana/workspace:Workspace": Timing(5, "Managed Grafana workspace ~3-8 min (assumed; nothing waits on it)"),
 }
 """Resource type → its create time: a Timing, or a function of the resource when inputs change it (Multi-AZ,
 replicas, waiting for steady state). Every other type takes seconds. A new slow type is one line here."""

@@ -110,6 +110,7 @@ BOXES: dict[str, BoxKind] = {
     "aws:sns/topic:Topic": BoxKind("ops", "SNS topic", each=True, key="topic"),
     "aws:sfn/stateMachine:StateMachine": BoxKind("ops", "Step Functions", each=True, key="workflow"),
     "aws:amp/workspace:Workspace": BoxKind("ops", "Managed Prometheus", each=True, key="prometheus"),
+    "aws:grafana/workspace:Workspace": BoxKind("ops", "Managed Grafana", each=True, key="grafana"),
     "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication": BoxKind(
         "dr", "RDS backup copies", each=True, key="rds-backups", shape="store"),
 }
@@ -154,6 +155,8 @@ LINKS: tuple[Link, ...] = (
     Link("aws:route53/record:Record", "aws:rds/instance:Instance", "reader DNS"),
     Link("aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication",
          "aws:rds/instance:Instance", "backup replication", reverse=True),
+    Link("aws:ecs/taskDefinition:TaskDefinition", "aws:amp/workspace:Workspace", "metrics (ADOT sidecar)"),
+    Link("aws:amp/alertManagerDefinition:AlertManagerDefinition", "aws:sns/topic:Topic", "alert"),
 )
 """Dotted arrows (events, schedules, DNS, alerts) between drawn boxes. For a source type that is not drawn itself
 (an association, an event target, a listener), the arrow starts at the box of what it also refers to."""
@@ -769,6 +772,14 @@ def _topic(model: _Model, topic: Resource, kind: BoxKind) -> tuple[str, list[str
     return "SNS topic", [str(topic.plain("name") or topic.name)]
 
 
+def _prometheus(model: _Model, workspace: Resource, kind: BoxKind) -> tuple[str, list[str]]:
+    rules = [r for r in model.run.of_type("aws:amp/ruleGroupNamespace:RuleGroupNamespace")
+             if workspace.urn in model.refs(r)]
+    alerts = sum(str(r.plain("data") or "").count("- alert:") for r in rules)
+    return "Managed Prometheus", [str(workspace.plain("alias") or workspace.name),
+                                  f"{alerts} alert rules" + (" · CMK" if workspace.plain("kmsKeyArn") else "")]
+
+
 DETAILS: dict[str, Details] = {
     "aws:route53/zone:Zone": _zone,
     "aws:acm/certificate:Certificate": _certificate,
@@ -786,6 +797,7 @@ DETAILS: dict[str, Details] = {
     "aws:cloudwatch/logGroup:LogGroup": _logs,
     "aws:scheduler/schedule:Schedule": _schedule,
     "aws:sns/topic:Topic": _topic,
+    "aws:amp/workspace:Workspace": _prometheus,
 }
 """Richer titles and lines for some types (optional: a type without one gets its BOXES title and a count)."""
 

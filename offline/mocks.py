@@ -39,6 +39,8 @@ ID_PREFIXES = {
     "aws:ec2/flowLog:FlowLog": "fl-",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr-",
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr-",
+    "aws:amp/workspace:Workspace": "ws-",
+    "aws:grafana/workspace:Workspace": "g-",
 }
 
 
@@ -176,6 +178,18 @@ def _log_delivery_part(kind: str) -> Computed:
     return compute
 
 
+def _amp_workspace(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
+    workspace_id = ID_PREFIXES["aws:amp/workspace:Workspace"] + _digest(f"aws:amp/workspace:Workspace::{name}")
+    return {"id": workspace_id, "arn": m.arn("aps", f"workspace/{workspace_id}"),
+            "prometheusEndpoint": f"https://aps-workspaces.{m.region}.amazonaws.com/workspaces/{workspace_id}/"}
+
+
+def _grafana_workspace(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
+    workspace_id = ID_PREFIXES["aws:grafana/workspace:Workspace"] + _digest(f"aws:grafana/workspace:Workspace::{name}")
+    return {"id": workspace_id, "arn": m.arn("grafana", f"/workspaces/{workspace_id}"),
+            "endpoint": f"{workspace_id}.grafana-workspace.{m.region}.amazonaws.com"}
+
+
 def _named(service: str, resource: str) -> Computed:
     def compute(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
         physical = inputs.get("name") or f"{name}-{_digest(name, 7)}"
@@ -258,6 +272,9 @@ COMPUTED: dict[str, Computed] = {
     "aws:cloudfront/cachePolicy:CachePolicy": lambda n, i, m: {"id": _uuid(n)},
     "aws:cloudwatch/logDeliverySource:LogDeliverySource": _log_delivery_part("delivery-source"),
     "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination": _log_delivery_part("delivery-destination"),
+    # --- app metrics ---
+    "aws:amp/workspace:Workspace": _amp_workspace,
+    "aws:grafana/workspace:Workspace": _grafana_workspace,
 }
 
 

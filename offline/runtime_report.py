@@ -65,6 +65,8 @@ def image_requirements(run: StackRun) -> list[dict[str, Any]]:
 def _config_key(image: str) -> str:
     repository = image.split("@", 1)[0].rsplit(":", 1)[0] if "@" in image else image.rsplit(":", 1)[0]
     service = repository.rsplit("/", 1)[-1]
+    if service == "aws-otel-collector":
+        return "metricsCollectorImage"  # the app metrics sidecar, public ECR (pulled through NAT)
     return f"{service}Image" if service in IMAGE_SERVICES else ""
 
 
@@ -78,13 +80,15 @@ def render_images(run: StackRun) -> list[str]:
             origin = f"built and pushed by `pulumi up` from {shown}/Dockerfile"
         else:
             key = _config_key(image)
-            origin = "MUST EXIST before `pulumi up`" + (f" (maratron:{key}; the preview looked it up in the "
-                                                        "foundation's repository)" if key else "")
+            where = ("AWS's public registry, by exact release tag: not looked up (aws.ecr.get_image reads our own "
+                     "repositories only)" if key == "metricsCollectorImage"
+                     else "the preview looked it up in the foundation's repository")
+            origin = "MUST EXIST before `pulumi up`" + (f" (maratron:{key}; {where})" if key else "")
         lines.append(f"{', '.join(sorted(entry['tasks']))}: {image}")
         lines.append(f"    {origin}")
         for paths, how in entry["scratch"].items():
             lines.append(f"    scratch {paths}: writable through {how}")
-        if not entry["built_from"] and "@sha256:" in image:
+        if not entry["built_from"] and "@sha256:" in image and ".dkr.ecr." in image:
             repository, digest = image.split("@", 1)
             lines.append(f"    check: aws ecr describe-images --repository-name {repository.split('/', 1)[1]} "
                          f"--image-ids imageDigest={digest}")

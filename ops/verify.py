@@ -25,6 +25,7 @@ import json
 import re
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -850,6 +851,124 @@ def check_alarms(ctx: Context) -> Verdict:
     return judge(problems, [f"{len(names)} alarms"] + [f"{n} {state}" for state, n in sorted(counts.items())])
 
 
+# --- app metrics (Amazon Managed Service for Prometheus) ---------------------------------------------------------
+
+
+def _status(value: Mapping[str, Any] | None) -> str:
+    status = (value or {}).get("status") or {}
+    reason = status.get("statusReason")
+    return str(status.get("statusCode", "unknown")) + (f" ({reason})" if reason else "")
+
+
+def check_amp_workspace(ctx: Context) -> Verdict:
+    workspace_id = ctx.outputs.text("ampWorkspaceId")
+    amp = ctx.client("amp")
+    workspace = amp.describe_workspace(workspaceId=workspace_id)["workspace"]
+    problems: list[str] = []
+    facts = [workspace_id]
+    (facts if _status(workspace) == "ACTIVE" else problems).append(f"status {_status(workspace)}")
+    if workspace.get("kmsKeyArn"):
+        facts.append("CMK-encrypted")
+    else:
+        problems.append("no kmsKeyArn: encrypted with an AWS owned key only")
+    expected = ctx.outputs.values.get("ampEndpoint")
+    if expected and workspace.get("prometheusEndpoint") != expected:
+        problems.append(f"endpoint {workspace.get('prometheusEndpoint')} differs from the ampEndpoint output")
+    try:
+        logging = amp.describe_logging_configuration(workspaceId=workspace_id)["loggingConfiguration"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+        logging = None
+    if not logging or not logging.get("logGroupArn"):
+        problems.append("no logging configuration")
+    elif _status(logging) != "ACTIVE":
+        problems.append(f"logging {_status(logging)}")
+    else:
+        facts.append("logging to " + str(logging.get("logGroupArn", "?")).split(":log-group:")[-1].rstrip(":*"))
+    return judge(problems, facts)
+
+
+def check_amp_rules(ctx: Context) -> Verdict:
+    workspace_id = ctx.outputs.text("ampWorkspaceId")
+    pages = ctx.client("amp").get_paginator("list_rule_groups_namespaces").paginate(workspaceId=workspace_id)
+    namespaces = [n for page in pages for n in page.get("ruleGroupsNamespaces", [])]
+    if not namespaces:
+        return failed("no rule groups namespace: no alert rule is evaluated")
+    problems = [f"{n['name']} {_status(n)}" for n in namespaces if _status(n) != "ACTIVE"]
+    return judge(problems, [f"{len(namespaces)} rule namespace(s) ACTIVE: {', '.join(n['name'] for n in namespaces)}"])
+
+
+def check_amp_alert_manager(ctx: Context) -> Verdict:
+    workspace_id = ctx.outputs.text("ampWorkspaceId")
+    try:
+        definition = ctx.client("amp").describe_alert_manager_definition(
+            workspaceId=workspace_id)["alertManagerDefinition"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ResourceNotFoundException":
+            return failed("no alert manager definition: firing alerts reach nobody")
+        raise
+    problems: list[str] = []
+    if _status(definition) != "ACTIVE":
+        problems.append(f"status {_status(definition)}")
+    data = definition.get("data") or b""
+    text = data.decode() if isinstance(data, bytes) else str(data)
+    topic = ctx.outputs.values.get("alertTopicArn")
+    if topic and topic not in text:
+        problems.append(f"does not route to the alert topic {topic}")
+    return judge(problems, ["ACTIVE", f"routes to {topic}" if topic else "routes to SNS"])
+
+
+def prometheus_query(ctx: Context, promql: str) -> list[dict[str, Any]]:
+    """An instant query against the workspace's Prometheus API, SigV4-signed for service `aps` (read-only:
+    aps:QueryMetrics)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+
+    # The endpoint AWS reports for the workspace (amp.workspace compares it with the ampEndpoint output).
+    workspace = ctx.client("amp").describe_workspace(workspaceId=ctx.outputs.text("ampWorkspaceId"))["workspace"]
+    url = workspace["prometheusEndpoint"] + "api/v1/query?" + urllib.parse.urlencode({"query": promql})
+    credentials = ctx.client.session.get_credentials()
+    if credentials is None:
+        raise OutputsError("no AWS credentials to sign the Prometheus query with")
+    region = ctx.outputs.region_hint() or ctx.client.session.region_name or "us-east-1"
+    request = AWSRequest(method="GET", url=url)
+    SigV4Auth(credentials.get_frozen_credentials(), "aps", region).add_auth(request)
+    http = urllib.request.Request(url, headers=dict(request.headers.items()))
+    with urllib.request.urlopen(http, timeout=ctx.http_timeout) as response:
+        payload = json.loads(response.read())
+    if payload.get("status") != "success":
+        raise OutputsError(f"query {promql!r} failed: {payload.get('error', payload)}")
+    result: list[dict[str, Any]] = payload["data"]["result"]
+    return result
+
+
+def check_amp_scrape_targets(ctx: Context) -> Verdict:
+    """End to end: every running web and AI task has its own live series (sidecar up, the app's /metrics answering,
+    the task label keeping tasks apart, remote write allowed)."""
+    ctx.outputs.text("ampWorkspaceId")  # no workspace output: skipped
+    cluster = ctx.outputs.text("clusterName")
+    services = {job: ctx.outputs.text(key) for job, key in (("web", "webServiceName"), ("ai", "aiServiceName"))}
+    described = ctx.client("ecs").describe_services(cluster=cluster, services=list(services.values()))
+    running = {s["serviceName"]: int(s.get("runningCount", 0)) for s in described.get("services", [])}
+    try:
+        result = prometheus_query(ctx, "count by (job) (up == 1)")
+    except urllib.error.HTTPError as error:
+        return failed(f"Prometheus query -> HTTP {error.code} (aps:QueryMetrics on the workspace?)")
+    except (urllib.error.URLError, TimeoutError, OSError) as error:
+        return failed(f"Prometheus query failed: {getattr(error, 'reason', error)}")
+    scraped = {item["metric"].get("job", "?"): int(float(item["value"][1])) for item in result}
+    problems, facts = [], []
+    for job, service in services.items():
+        tasks, series = running.get(service, 0), scraped.get(job, 0)
+        if series < tasks:
+            problems.append(f"{job}: {series} task(s) report metrics, {tasks} running (a collector is down, the app's "
+                            "/metrics does not answer, or tasks share one series)")
+        else:
+            facts.append(f"{job} {series}/{tasks} tasks scraped")
+    return judge(problems, facts)
+
+
 def check_http_health(ctx: Context) -> Verdict:
     if not ctx.http:
         return skipped("not requested (--http)")
@@ -1097,6 +1216,10 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("dr.images", check_dr_images),
     ("cloudwatch.alarms", check_alarms),
     ("ecr.deployed-images", check_deployed_images),
+    ("amp.workspace", check_amp_workspace),
+    ("amp.rules", check_amp_rules),
+    ("amp.alert-manager", check_amp_alert_manager),
+    ("amp.scrape-targets", check_amp_scrape_targets),
     ("http.health", check_http_health),
     ("http.edge", check_http_edge),
 )

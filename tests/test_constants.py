@@ -37,3 +37,11 @@ def test_the_pack_shares_project_environments_tags_and_hsts_floor() -> None:
     assert _common.PROJECT == constants.PROJECT and _common.ENVIRONMENTS == constants.ENVIRONMENTS
     assert tuple(tagging.REQUIRED_TAGS) == constants.REQUIRED_TAG_KEYS
     assert edge.MIN_HSTS_MAX_AGE == constants.HSTS_MAX_AGE_SECONDS
+
+
+def test_the_web_acl_deploys_exactly_the_managed_groups_and_redactions_the_pack_requires() -> None:
+    from components import waf
+
+    assert tuple(group for _rule, group, _priority, _count in waf.MANAGED_GROUPS) == constants.WAF_MANAGED_RULE_GROUPS
+    assert list(constants.WAF_MANAGED_RULE_GROUPS) == edge.REQUIRED_MANAGED_GROUPS
+    assert tuple(edge.REDACTED_HEADERS) == waf.REDACTED_HEADERS

@@ -209,3 +209,18 @@ def test_the_cdn_takes_minutes_but_holds_up_nothing_the_app_needs(prod: StackRun
                        "aws:cloudwatch/logDelivery:LogDelivery",
                        "aws:cloudfront/monitoringSubscription:MonitoringSubscription",
                        "aws:cloudwatch/metricAlarm:MetricAlarm", "aws:cloudwatch/dashboard:Dashboard"}
+
+
+def test_services_wait_for_the_metrics_workspace_but_it_costs_them_no_time(prod: StackRun) -> None:
+    """The task definitions carry the workspace's remote-write URL, so the services wait for it; it takes ~30 s and is
+    done long before the database the services wait for too. The alert manager waits for the alert topic's policy."""
+    path = cp.analyse(prod)
+    [workspace] = [s for s in path.steps.values() if s.resource.type == "aws:amp/workspace:Workspace"]
+    assert workspace.timing.minutes < cp.SLOW_MINUTES
+    for service in (s for s in path.steps.values() if s.resource.type == "aws:ecs/service:Service"):
+        assert workspace.resource.urn in path.closure(service.resource.urn)
+        assert service.start > workspace.finish + 10  # the database, not the workspace, decides when they start
+    [manager] = [s for s in path.steps.values()
+                 if s.resource.type == "aws:amp/alertManagerDefinition:AlertManagerDefinition"]
+    policy = next(s for s in path.steps.values() if s.resource.type == "aws:sns/topicPolicy:TopicPolicy")
+    assert policy.resource.urn in path.closure(manager.resource.urn)

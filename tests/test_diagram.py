@@ -108,6 +108,12 @@ def test_real_stack_diagram_shows_the_whole_system(any_stack: StackRun, tmp_path
         "aws:ec2/vpcEndpoint:VpcEndpoint")}
     assert ("endpoints", "s3") in found and (("endpoints", "secrets") in found) == ("secretsmanager" in services)
     assert ("task:backup", "s3") in found
+    # app metrics (off in dev): each service's collector writes to the workspace, whose alerts go to the topic
+    metrics = ("prometheus:metrics", "topic:observability-alerts") in found
+    assert metrics == (any_stack.stack != "dev")
+    assert (("svc:web", "prometheus:metrics") in found and ("svc:ai", "prometheus:metrics") in found) == metrics
+    if metrics:
+        assert boxes["prometheus:metrics"] == f"Managed Prometheus | maratron-{any_stack.stack} | 6 alert rules · CMK"
     first = diagram.write(any_stack, tmp_path / "a").read_bytes()
     assert first == diagram.write(any_stack, tmp_path / "b").read_bytes()  # deterministic
 

@@ -22,6 +22,7 @@ NEVER_PUSHED = "sha256:" + "0" * 64
 
 
 def container(run: StackRun, task: str) -> dict[str, Any]:
+    """The task's app container (the essential one; a web or AI task also carries the metrics collector sidecar)."""
     definitions = json.loads(run.one(TASK_DEFINITION, task).plain("containerDefinitions"))
     (app,) = [d for d in definitions if d["essential"]]  # an image built elsewhere adds a volume-init container
     return dict(app)

@@ -133,7 +133,8 @@ def test_every_alarm_notifies_the_topic_on_alarm_and_ok_and_is_named_after_its_k
     topic_arn = full.one(TOPIC).outputs["arn"]
     found = alarms(full)
     # 3 ALB + 2 target group + 2 × 3 ECS + 6 + 2 × 6 RDS + 2 × 4 Redis + WAF + 2 CDN + backup + replication + 2 drill
-    assert len(found) == 44
+    # + AMP
+    assert len(found) == 45
     for suffix, alarm in found.items():
         assert alarm.inputs["alarmActions"] == [topic_arn] and alarm.inputs["okActions"] == [topic_arn], suffix
         assert "insufficientDataActions" not in alarm.inputs
@@ -260,6 +261,8 @@ def test_the_stack_watches_every_box_and_alarms_go_to_the_topic(any_stack: Stack
         # With a DR region (prod): a failure alarm per replicated bucket, the drill's missing and stale-copy alarms.
         *(("s3-backups-replication-failed", "s3-archive-replication-failed", "restore-drill-missing",
            "dr-dump-stale") if any_stack.stack == "prod" else ()),
+        # the metrics workspace's alert deliveries, where app metrics are on (dev opts out)
+        *(["amp-alert-delivery-failed"] if any_stack.stack != "dev" else []),
     ]
     assert any_stack.outputs["alarmNames"] == [f"{stack_prefix}-{name}" for name in expected]
     assert len(replicas) == {"dev": 0, "staging": 1, "prod": 2}[any_stack.stack]
@@ -299,8 +302,8 @@ def test_topic_is_encrypted_and_only_this_accounts_alarms_and_rules_publish_over
     policy_resource = full.one("aws:sns/topicPolicy:TopicPolicy")
     assert policy_resource.inputs["arn"] == topic.outputs["arn"]
     statements = {s["Sid"]: s for s in json.loads(policy_resource.inputs["policy"])["Statement"]}
-    assert set(statements) == {"AllowCloudWatchAlarmsOfThisAccount", "AllowEventBridgeRulesOfThisAccount",
-                               "DenyInsecureTransport"}
+    assert list(statements) == ["AllowCloudWatchAlarmsOfThisAccount", "AllowEventBridgeRulesOfThisAccount",
+                                "AllowPrometheusAlertManagerOfThisWorkspace", "DenyInsecureTransport"]
     for sid, service, source in (
             ("AllowCloudWatchAlarmsOfThisAccount", "cloudwatch", f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:*"),
             ("AllowEventBridgeRulesOfThisAccount", "events", f"arn:aws:events:us-east-1:{ACCOUNT}:rule/*")):
@@ -313,6 +316,27 @@ def test_topic_is_encrypted_and_only_this_accounts_alarms_and_rules_publish_over
     deny = statements["DenyInsecureTransport"]
     assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", "*", "sns:Publish")
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    # A publisher the stack adds (the AMP alert manager) may publish for its one workspace of this account only.
+    amp = statements["AllowPrometheusAlertManagerOfThisWorkspace"]
+    workspace = f"arn:aws:aps:us-east-1:{ACCOUNT}:workspace/ws-0123abcd-4567-89ab-cdef-0123456789ab"
+    assert (amp["Effect"], amp["Principal"], amp["Action"]) == (
+        "Allow", {"Service": "aps.amazonaws.com"}, ["sns:Publish", "sns:GetTopicAttributes"])
+    assert amp["Resource"] == topic.outputs["arn"]
+    assert amp["Condition"] == {"ArnEquals": {"aws:SourceArn": workspace},
+                                "StringEquals": {"aws:SourceAccount": ACCOUNT}}
+
+
+def test_prometheus_alert_deliveries_that_fail_raise_an_alarm(full: StackRun) -> None:
+    alarm = alarms(full)["amp-alert-delivery-failed"]
+    assert (alarm.inputs["namespace"], alarm.inputs["metricName"]) == ("AWS/Prometheus",
+                                                                      "AlertManagerNotificationsFailed")
+    assert alarm.inputs["dimensions"] == {"Workspace": "ws-0123abcd-4567-89ab-cdef-0123456789ab"}
+    assert (alarm.inputs["statistic"], alarm.inputs["comparisonOperator"], alarm.inputs["threshold"]) == (
+        "Sum", "GreaterThanThreshold", 0)
+    assert (alarm.inputs["period"], alarm.inputs["evaluationPeriods"]) == (300, 1)
+    assert alarm.inputs["treatMissingData"] == "notBreaching"
+    # Without a workspace to watch there is no such alarm.
+    assert "amp-alert-delivery-failed" not in alarms(watched("prod", "minimal"))
 
 
 def test_the_alerts_key_admits_alarms_and_eventbridge_the_way_sns_documents(prod: StackRun) -> None:
@@ -360,7 +384,7 @@ def test_dashboard_has_a_row_per_watched_tier_referencing_the_watched_resources(
     headers = [w["properties"]["markdown"] for w in widgets if w["type"] == "text"]
     assert headers == ["## Edge (ALB)", "## Services (ECS)", "## Database (RDS PostgreSQL)",
                        "## Cache (ElastiCache Redis)", "## WAF", "## Edge (CloudFront)", "## Backups",
-                       "## Disaster recovery"]
+                       "## Disaster recovery", "## App metrics (Prometheus)"]
     status = [w for w in widgets if w["type"] == "alarm"]
     assert len(status) == 1
     assert status[0]["properties"]["alarms"] == [f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:{name}"
@@ -368,7 +392,8 @@ def test_dashboard_has_a_row_per_watched_tier_referencing_the_watched_resources(
     assert sorted(status[0]["properties"]["alarms"]) == sorted(a.outputs["arn"] for a in full.of_type(ALARM))
     metrics = json.dumps([w["properties"]["metrics"] for w in widgets if w["type"] == "metric"])
     for value in (*dims(full)["tg"].values(), "maratron-prod-web", "maratron-prod-ai", "maratron-prod-db",
-                  "maratron-prod-db-replica-b", "maratron-prod-redis-002", "maratron-prod-waf", "BackupSucceeded"):
+                  "maratron-prod-db-replica-b", "maratron-prod-redis-002", "maratron-prod-waf", "BackupSucceeded",
+                  "AlertManagerNotificationsFailed"):
         assert json.dumps(value) in metrics, value
     for widget in widgets:
         if widget["type"] == "metric":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+from components.constants import METRICS_COLLECTOR_IMAGE
 from offline import runtime_report
 from offline.engine import StackRun
 
@@ -11,7 +12,9 @@ from offline.engine import StackRun
 def test_every_image_a_task_pulls_is_listed_with_where_it_comes_from(prod: StackRun) -> None:
     entries = {tuple(sorted(e["tasks"])): e for e in runtime_report.image_requirements(prod)}
     backup = ("backup", "backup-restore-check", "restore-drill")  # prod runs the DR restore drill on the backup image
-    assert set(entries) == {("ai",), ("migrate", "web"), backup}
+    assert set(entries) == {("ai",), ("migrate", "web"), ("ai", "web"), backup}
+    assert entries[("ai", "web")]["image"] == METRICS_COLLECTOR_IMAGE  # the metrics sidecar of both services
+    assert entries[("ai", "web")]["scratch"] == {}  # it writes nothing
     assert entries[("migrate", "web")]["image"] == prod.outputs["webImage"]
     assert entries[("ai",)]["image"] == prod.outputs["aiImage"]
     # CI pushed it into the foundation's repository (backupImage): looked up, not built; its Dockerfile (ops/backup)
@@ -22,6 +25,8 @@ def test_every_image_a_task_pulls_is_listed_with_where_it_comes_from(prod: Stack
     for key in ("webImage", "aiImage", "backupImage"):
         assert f"MUST EXIST before `pulumi up` (maratron:{key}; the preview looked it up in the foundation's" in text
     assert "built and pushed by `pulumi up`" not in text
+    assert ("MUST EXIST before `pulumi up` (maratron:metricsCollectorImage; AWS's public registry, by exact release "
+            "tag") in text
     assert "scratch /tmp, /app/.next/cache: writable through web-volume-init" in text
     assert "aws ecr describe-images --repository-name maratron/web --image-ids imageDigest=sha256:" in text
 

@@ -33,7 +33,8 @@ def containers(run: StackRun, task: str) -> list[dict[str, Any]]:
 
 
 def container(run: StackRun, task: str) -> dict[str, Any]:
-    """The task's app container (named after the task; the init container, when there is one, comes first)."""
+    """The task's app container (named after the task; the init container, when there is one, comes first, and a
+    web or AI task also carries the non-essential metrics collector sidecar)."""
     essential = [c for c in containers(run, task) if c["essential"]]
     assert len(essential) == 1, task
     return essential[0]
@@ -222,7 +223,8 @@ def test_images_built_elsewhere_get_a_root_chown_init_container_and_nothing_more
     # Fargate mounts the scratch volumes root-owned unless the image declares them as VOLUMEs; the app images are
     # built elsewhere (their Dockerfile is not ours to check), so a narrow init container chowns them first.
     for task in ("web", "ai", "migrate"):
-        init, app = containers(prod, task)
+        init, app, *sidecars = containers(prod, task)
+        assert [c["name"] for c in sidecars] == ([] if task == "migrate" else ["metrics-collector"])
         assert init["name"] == f"{task}-volume-init"
         assert app["dependsOn"] == [{"containerName": f"{task}-volume-init", "condition": "SUCCESS"}]
         paths = [m["containerPath"] for m in app["mountPoints"]]
@@ -320,7 +322,8 @@ def test_execution_role_reads_exactly_its_own_secrets_pulls_its_own_repo_writes_
         assert wildcard == [["ecr:GetAuthorizationToken"]], task
 
 
-def test_task_roles_are_separate_trusted_by_this_account_only_and_hold_no_permissions(any_stack: StackRun) -> None:
+def test_task_roles_are_separate_trusted_by_this_account_only_and_hold_only_the_collectors_permissions(
+        any_stack: StackRun) -> None:
     for task in TASKS:
         definition = any_stack.one(TASK_DEFINITION, task)
         execution = any_stack.one(ROLE, f"{task}-execution")
@@ -333,7 +336,12 @@ def test_task_roles_are_separate_trusted_by_this_account_only_and_hold_no_permis
                               "Action": "sts:AssumeRole",
                               "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}}]
             assert "managedPolicyArns" not in role.inputs
-        assert not [p for p in any_stack.of_type(ROLE_POLICY) if p.inputs["role"] == task_role.id], task
+        # The app itself calls no AWS API; a web or AI task role carries only its metrics collector's remote write
+        # (where app metrics are on: not dev). tests/test_app_metrics.py checks those statements.
+        policies = [p for p in any_stack.of_type(ROLE_POLICY) if p.inputs["role"] == task_role.id]
+        sids = [sorted(s["Sid"] for s in json.loads(p.plain("policy"))["Statement"]) for p in policies]
+        scraped = task in ("web", "ai") and any_stack.stack != "dev"
+        assert sids == ([["RemoteWriteToTheWorkspace", "WorkspaceKeyThroughPrometheusOnly"]] if scraped else []), task
         assert not [a for a in any_stack.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
                     if a.inputs["role"] in (task_role.id, execution.id)]
     assert all(s.inputs["enableExecuteCommand"] is False for s in any_stack.of_type(SERVICE))
@@ -395,7 +403,7 @@ def test_secret_like_names_are_refused_as_environment() -> None:
                         extra={"DATABASE_URL": "postgres://u:p@h/db"})
     with pytest.raises(ValueError, match="are both environment and secrets"):
         ContainerSpec(name="x", image="i", port=1, environment={"A": "1"}, secrets={"A": None})  # type: ignore[dict-item]
-    with pytest.raises(ValueError, match="reserved for the init container"):
+    with pytest.raises(ValueError, match="reserved for the volume-init container"):
         ContainerSpec(name="x-volume-init", image="i")
 
 

@@ -149,7 +149,7 @@ def test_waf_logs_go_to_an_encrypted_group_with_credentials_redacted(any_stack: 
 
 def test_log_delivery_policy_covers_only_the_waf_group_of_this_account(any_stack: StackRun) -> None:
     group = any_stack.one("aws:cloudwatch/logGroup:LogGroup", "waf-logs")
-    policy = any_stack.one("aws:cloudwatch/logResourcePolicy:LogResourcePolicy")
+    policy = any_stack.one("aws:cloudwatch/logResourcePolicy:LogResourcePolicy", "waf-logs")
     statement = json.loads(policy.inputs["policyDocument"])["Statement"]
     assert statement == [{
         "Sid": "WafLogDelivery", "Effect": "Allow", "Principal": {"Service": "delivery.logs.amazonaws.com"},

@@ -11,6 +11,7 @@ from . import (
     edge,
     identity,
     logging_kms_iam,
+    metrics,
     network,
     recovery,
     secrets,
@@ -33,6 +34,7 @@ ALL_RULES: list[Rule] = [
     *recovery.RULES,
     *logging_kms_iam.RULES,
     *identity.RULES,
+    *metrics.RULES,
     *tagging.RULES,
     *stack.RULES,
 ]

@@ -26,6 +26,8 @@ from pulumi_policy import (
     proxy,
 )
 
+from ._controls import Guard, Setting
+
 SHARED_CONSTANTS_FILE = Path(__file__).with_name("shared-constants.json")
 SHARED: dict[str, Any] = json.loads(SHARED_CONSTANTS_FILE.read_text())
 """Facts the pack shares with the program and ops/verify.py (project, environments, TLS policies, required tags, ...).
@@ -167,12 +169,22 @@ def config_value(args: ResourceValidationArgs | StackValidationArgs, key: str, d
 
 @dataclass(frozen=True)
 class Rule:
-    """What a rule module exports: the pack's policy plus metadata the docs table uses."""
+    """What a rule module exports: the pack's policy plus metadata the docs table and the pack's sweep use."""
 
     policy: ResourceValidationPolicy | StackValidationPolicy
     area: str
     reference: str
     scope: str
+    guards: tuple[Guard, ...] = ()
+    """The controls the rule guards: the sweep weakens each one on the prod stack and expects this rule to fail."""
+
+    @property
+    def name(self) -> str:
+        return str(self.policy.name)
+
+    @property
+    def is_stack_rule(self) -> bool:
+        return isinstance(self.policy, StackValidationPolicy)
 
 
 def _describe(summary: str, reference: str, scope: str) -> str:
@@ -185,8 +197,9 @@ StackCheck = Callable[[StackValidationArgs, ReportViolation], None]
 
 def resource_rule(name: str, *, area: str, types: Iterable[str] | None, summary: str, reference: str,
                   check: ResourceCheck, prod_only: bool = False,
-                  schema: Mapping[str, Mapping[str, Any]] | None = None) -> Rule:
-    """A per-resource rule for the given types (None: every resource); prod_only rules skip dev and staging."""
+                  schema: Mapping[str, Mapping[str, Any]] | None = None, guards: Iterable[Guard] = ()) -> Rule:
+    """A per-resource rule for the given types (None: every resource); prod_only rules skip dev and staging.
+    `guards` are the controls it guards (types default to the rule's)."""
     wanted = None if types is None else frozenset(types)
     scope = "prod" if prod_only else "all"
 
@@ -201,11 +214,13 @@ def resource_rule(name: str, *, area: str, types: Iterable[str] | None, summary:
         name=name, description=_describe(summary, reference, scope), validate=validate,
         config_schema=PolicyConfigSchema(properties={k: dict(v) for k, v in schema.items()}) if schema else None,
     )
-    return Rule(policy, area, reference, scope)
+    return Rule(policy, area, reference, scope, tuple(g.with_types(sorted(wanted or ())) for g in guards))
 
 
 def stack_rule(name: str, *, area: str, summary: str, reference: str, check: StackCheck,
-               prod_only: bool = False, schema: Mapping[str, Mapping[str, Any]] | None = None) -> Rule:
+               prod_only: bool = False, schema: Mapping[str, Mapping[str, Any]] | None = None,
+               guards: Iterable[Guard] = ()) -> Rule:
+    """A rule over the whole stack; its guards name their resource types."""
     scope = "prod" if prod_only else "all"
 
     def validate(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -219,7 +234,24 @@ def stack_rule(name: str, *, area: str, summary: str, reference: str, check: Sta
         name=name, description=_describe(summary, reference, scope), validate=validate,
         config_schema=PolicyConfigSchema(properties={k: dict(v) for k, v in schema.items()}) if schema else None,
     )
-    return Rule(policy, area, reference, scope)
+    return Rule(policy, area, reference, scope, tuple(g.with_types(()) for g in guards))
+
+
+def settings_rule(name: str, *, area: str, types: Iterable[str], summary: str, reference: str,
+                  settings: Iterable[Setting], prod_only: bool = False,
+                  schema: Mapping[str, Mapping[str, Any]] | None = None, guards: Iterable[Guard] = ()) -> Rule:
+    """A declarative per-resource rule: every Setting must hold; each Setting is also a guard (its own weakening)."""
+    declared = tuple(settings)
+
+    def check(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        config = args.get_config() or {}
+        for setting in declared:
+            for problem in setting.problems(args.resource_type, args.props, config):
+                report(problem, None)
+
+    own = [s.guard() for s in declared if s.guarded] + [g for s in declared for g in s.extra_guards]
+    return resource_rule(name, area=area, types=types, summary=summary, reference=reference, check=check,
+                         prod_only=prod_only, schema=schema, guards=[*own, *guards])
 
 
 # --- stack helpers ----------------------------------------------------------------------------------------------------

@@ -25,15 +25,19 @@ from ._common import (
     number,
     of_type,
     resource_rule,
+    settings_rule,
     stack_rule,
     truthy,
 )
+from ._controls import DELETE, Drop, Edit, Guard, Is, RemoveItem, Setting, To, When
 from .network import _group_rules
 
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 RESPONSE_HEADERS_POLICY = "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy"
 LOG_SOURCE = "aws:cloudwatch/logDeliverySource:LogDeliverySource"
 LOG_DELIVERY = "aws:cloudwatch/logDelivery:LogDelivery"
+CACHE_POLICY = "aws:cloudfront/cachePolicy:CachePolicy"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 LISTENER_RULE_TYPES = ("aws:lb/listenerRule:ListenerRule", "aws:alb/listenerRule:ListenerRule")
 HTTPS_VIEWER_POLICIES = ("redirect-to-https", "https-only")
 ALLOWED_VIEWER_TLS: list[str] = list(SHARED["cloudfrontTlsPolicies"])
@@ -44,6 +48,12 @@ COOKIE_FORWARDING: frozenset[str] = frozenset(SHARED["cookieForwardingOriginRequ
 MIN_HSTS_MAX_AGE: int = SHARED["hstsMaxAgeSeconds"]
 HEADERS: dict[str, str] = SHARED["securityHeaders"]
 COOKIE_FIELD = "cs(Cookie)"
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+"""Managed-CachingOptimized: caches by default (what the sweep puts where nothing may be cached)."""
+OVERRIDDEN_HEADERS = ("strictTransportSecurity", "contentSecurityPolicy", "frameOptions", "contentTypeOptions",
+                      "referrerPolicy")
+"""Security headers the response headers policy must set *over* the origin's (override: CloudFront replaces what the
+app sends; without it a weaker header from the origin wins)."""
 
 
 def _behaviors(props: Any) -> list[tuple[str, Any]]:
@@ -136,6 +146,9 @@ def _security_headers(args: StackValidationArgs, report: ReportViolation) -> Non
             problems.append("no X-Content-Type-Options: nosniff")
         if not (config.get("referrerPolicy") or {}).get("referrerPolicy"):
             problems.append("no Referrer-Policy")
+        kept = [name for name in OVERRIDDEN_HEADERS if config.get(name) and not truthy(config[name].get("override"))]
+        if kept:
+            problems.append(f"{', '.join(kept)} without override: the origin's own header would win")
         if problems:
             report("response headers policy: " + "; ".join(problems), policy.urn)
 
@@ -159,6 +172,11 @@ def _access_logs(args: StackValidationArgs, report: ReportViolation) -> None:
             if not fields or COOKIE_FIELD in fields:
                 report(f"access logs of {distribution.urn} include {COOKIE_FIELD} (a delivery without recordFields "
                        "logs every field): session tokens would sit in the log bucket", delivery.urn)
+
+
+def _without_prefix_list(inputs: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in inputs.items() if k != "prefixListId"}
+    return {**out, "cidrIpv4": "0.0.0.0/0"}
 
 
 def _origin_ingress(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -207,41 +225,88 @@ RULES: list[Rule] = [
                   reference="seed: TLS 1.2+; Checkov CKV_AWS_174, CKV2_AWS_42; cdk-nag CFR4",
                   schema={"allowedPolicies": {
                       "type": "array", "items": {"type": "string"}, "default": ALLOWED_VIEWER_TLS,
-                      "description": "CloudFront viewer security policies distributions may use."}}),
+                      "description": "CloudFront viewer security policies distributions may use."}},
+                  guards=[Guard("viewerCertificate.minimumProtocolVersion", To("TLSv1")),
+                          Guard("viewerCertificate.acmCertificateArn", DELETE, unlink=True,
+                                note="the default *.cloudfront.net certificate instead of the app's")]),
     resource_rule("cdn-viewer-https", area="edge", types=[DISTRIBUTION], check=_viewer_https,
                   summary="Every CloudFront behavior redirects HTTP to HTTPS (or serves HTTPS only)",
-                  reference="seed: HTTPS only; Checkov CKV_AWS_34"),
+                  reference="seed: HTTPS only; Checkov CKV_AWS_34",
+                  guards=[Guard("defaultCacheBehavior.viewerProtocolPolicy", To("allow-all")),
+                          Guard("orderedCacheBehaviors[*].viewerProtocolPolicy", To("allow-all"), each=True)]),
     resource_rule("cdn-origin-https", area="edge", types=[DISTRIBUTION], check=_origin_https,
                   summary="CloudFront reaches custom origins over HTTPS only, with TLS 1.2",
-                  reference="seed: encryption in transit; Checkov CKV2_AWS_72, CKV2_AWS_54; cdk-nag CFR5"),
+                  reference="seed: encryption in transit; Checkov CKV2_AWS_72, CKV2_AWS_54; cdk-nag CFR5",
+                  guards=[Guard("origins[*].customOriginConfig.originProtocolPolicy", To("match-viewer")),
+                          Guard("origins[*].customOriginConfig.originSslProtocols", To(["TLSv1", "TLSv1.2"]))]),
     resource_rule("cdn-dynamic-not-cached", area="edge", types=[DISTRIBUTION], check=_dynamic_not_cached,
                   summary="The default CloudFront behavior caches nothing, and no caching behavior forwards cookies",
                   reference="seed: never cache API or authenticated responses; CloudFront API UpdateCachePolicy "
                             "(min TTL > 0 caches no-store responses)",
                   schema={"uncachedCachePolicies": {
                       "type": "array", "items": {"type": "string"}, "default": [CACHING_DISABLED],
-                      "description": "Cache policy ids that cache nothing (default: Managed-CachingDisabled)."}}),
+                      "description": "Cache policy ids that cache nothing (default: Managed-CachingDisabled)."}},
+                  guards=[Guard("defaultCacheBehavior.cachePolicyId", To(CACHING_OPTIMIZED),
+                                note="the default behavior given Managed-CachingOptimized"),
+                          Guard("orderedCacheBehaviors[*].originRequestPolicyId", To(sorted(COOKIE_FORWARDING)[0]),
+                                each=True, within="orderedCacheBehaviors[*]",
+                                item_where=When("cachePolicyId", CACHING_DISABLED, negate=True),
+                                note="a caching behavior forwarding every cookie (Managed-AllViewer)")]),
+    settings_rule(
+        "cdn-cache-keys-without-cookies", area="edge", types=[CACHE_POLICY],
+        summary="The stack's cache policies neither key on nor forward cookies: nothing CloudFront caches is "
+                "per-session",
+        reference="seed: never cache authenticated responses; CloudFront developer guide, cache key settings "
+                  "(cookies in the cache key are forwarded to the origin)",
+        settings=[Setting("parametersInCacheKeyAndForwardedToOrigin.cookiesConfig.cookieBehavior",
+                          Is("none", weak="all"))]),
     stack_rule("cdn-security-headers", area="edge", check=_security_headers,
                summary="Every CloudFront behavior has a response headers policy with HSTS (1 year, subdomains, "
                        "preload), CSP, X-Frame-Options DENY, nosniff and Referrer-Policy",
                reference="seed: security headers; Checkov CKV2_AWS_32, CKV_AWS_259",
                schema={"minimumMaxAge": {"type": "integer", "minimum": 0, "default": MIN_HSTS_MAX_AGE,
-                                         "description": "Minimum HSTS max-age in seconds."}}),
+                                         "description": "Minimum HSTS max-age in seconds."}},
+               guards=[
+                   Guard("defaultCacheBehavior.responseHeadersPolicyId", DELETE, types=(DISTRIBUTION,)),
+                   Guard("orderedCacheBehaviors[*].responseHeadersPolicyId", DELETE, types=(DISTRIBUTION,)),
+                   *(Guard(f"securityHeadersConfig.strictTransportSecurity.{field}", weak,
+                           types=(RESPONSE_HEADERS_POLICY,))
+                     for field, weak in (("accessControlMaxAgeSec", To(300)), ("includeSubdomains", To(False)),
+                                         ("preload", To(False)))),
+                   Guard("securityHeadersConfig.contentSecurityPolicy.contentSecurityPolicy", DELETE,
+                         types=(RESPONSE_HEADERS_POLICY,)),
+                   Guard("securityHeadersConfig.frameOptions.frameOption", To("SAMEORIGIN"),
+                         types=(RESPONSE_HEADERS_POLICY,)),
+                   Guard("securityHeadersConfig.referrerPolicy.referrerPolicy", DELETE,
+                         types=(RESPONSE_HEADERS_POLICY,)),
+                   *(Guard(f"securityHeadersConfig.{header}.override", To(False), types=(RESPONSE_HEADERS_POLICY,))
+                     for header in OVERRIDDEN_HEADERS)]),
     stack_rule("cdn-access-logs", area="edge", check=_access_logs,
                summary="Every CloudFront distribution delivers access logs (standard logging v2, or legacy), "
                        "without the Cookie header",
                reference="seed: centralized logging; Checkov CKV_AWS_86 and cdk-nag CFR3 (legacy logging; v2 is the "
-                         "equivalent)"),
+                         "equivalent)",
+               guards=[Guard("recordFields", DELETE, types=(LOG_DELIVERY,), note="every field, cookies included"),
+                       Guard("resourceArn", Drop(), types=(LOG_SOURCE,), blame="resourceArn",
+                             note="the distribution's access-log source"),
+                       Guard("logType", To("CONNECTION_LOGS"), types=(LOG_SOURCE,), blame="resourceArn")]),
     stack_rule("cdn-origin-ingress-cloudfront-only", area="edge", check=_origin_ingress,
                summary="An ALB behind CloudFront admits ingress only from prefix lists (CloudFront's origin-facing "
                        "list; ops.verify resolves the id), no address range, no security group",
                reference="seed: the origin accepts only CloudFront; CloudFront developer guide "
-                         "(LocationsOfEdgeServers, managed prefix list)"),
+                         "(LocationsOfEdgeServers, managed prefix list)",
+               guards=[Guard("prefixListId", Edit(_without_prefix_list, "the prefix list replaced by 0.0.0.0/0"),
+                             types=(INGRESS,))]),
     stack_rule("cdn-origin-secret-header", area="edge", check=_origin_secret_header,
                summary="CloudFront sends the X-Origin-Verify secret and the ALB behind it forwards only requests "
                        "carrying it (default action not forward)",
                reference="seed: the origin accepts only CloudFront; AWS Solutions 'restrict access to ALB with a "
                          "custom header'",
                schema={"headerName": {"type": "string", "default": ORIGIN_VERIFY_HEADER,
-                                      "description": "The origin secret header."}}),
+                                      "description": "The origin secret header."}},
+               guards=[Guard("origins[*].customHeaders[*].name", To("X-Not-The-Secret"), types=(DISTRIBUTION,)),
+                       Guard("origins[*].customHeaders[*].value", DELETE, types=(DISTRIBUTION,)),
+                       Guard("conditions[*].httpHeader", RemoveItem("conditions[*]"), types=LISTENER_RULE_TYPES,
+                             where=When("conditions[*].httpHeader.httpHeaderName"),
+                             note="the forward rule's secret-header condition")]),
 ]

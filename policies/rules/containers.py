@@ -5,8 +5,10 @@ documentation it rests on."""
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
@@ -21,9 +23,26 @@ from ._common import (
     number,
     of_type,
     resource_rule,
+    settings_rule,
     stack_rule,
     transitive_dependencies,
     truthy,
+)
+from ._controls import (
+    DELETE,
+    MISSING,
+    AtLeast,
+    Check,
+    Detach,
+    Edit,
+    Guard,
+    Is,
+    Present,
+    Rewrite,
+    Setting,
+    To,
+    VersionAtLeast,
+    When,
 )
 from .secrets import CREDENTIAL_SHAPES
 
@@ -312,43 +331,303 @@ def _spot_arm64_platform(args: StackValidationArgs, report: ReportViolation) -> 
                    f"(got {ecs.get('platformVersion') or 'unset'})", schedule.urn)
 
 
+def _on_spot_at(version: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The sweep's weakening of the Spot platform floor: prod runs on FARGATE, so the service moves to Spot too."""
+    return lambda inputs: {**inputs, "platformVersion": version,
+                           "capacityProviderStrategies": [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]}
+
+
+def _schedule_on_spot_at(version: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def edit(inputs: dict[str, Any]) -> dict[str, Any]:
+        ecs = {k: v for k, v in inputs["target"]["ecsParameters"].items() if k != "launchType"}
+        ecs.update(platformVersion=version,
+                   capacityProviderStrategies=[{"capacityProvider": "FARGATE_SPOT", "weight": 1}])
+        return {**inputs, "target": {**inputs["target"], "ecsParameters": ecs}}
+    return edit
+
+
 TASKS = [TASK_DEFINITION]
+CONTAINER = "containerDefinitions<json>[*]"
+APP_CONTAINER = "containerDefinitions<json>[essential=True]"
+INIT_CONTAINER = "containerDefinitions<json>[essential=False]"
+SIDECAR_CONTAINER = "containerDefinitions<json>[name=metrics-collector]"
+"""The app metrics collector (components/app_metrics.py): not essential like the volume-init, yet never root."""
+PLAINTEXT_PASSWORD = {"name": "DATABASE_PASSWORD", "value": "hunter2"}
 RULES: list[Rule] = [
     resource_rule("container-non-root", area="containers", types=TASKS, check=_non_root,
                   summary="Containers run as a non-root user",
-                  reference="seed: containers run as non-root (neither cdk-nag nor Checkov checks this)"),
+                  reference="seed: containers run as non-root (neither cdk-nag nor Checkov checks this)",
+                  guards=[Guard(f"{APP_CONTAINER}.user", To("root"), each=True),
+                          # The one root container allowed: the scratch-volume init (volume_init_problems).
+                          Guard(f"{INIT_CONTAINER}.entryPoint", To(["sh", "-c"]), each=True,
+                                note="the volume-init runs a shell instead of chown"),
+                          Guard(f"{INIT_CONTAINER}.command", Rewrite(lambda cmd: ["0", *cmd[1:]],
+                                                                     "chown to root (uid 0)"), each=True,
+                                note="the volume-init hands its volumes to root"),
+                          Guard(f"{APP_CONTAINER}.dependsOn", DELETE,
+                                note="the app no longer waits for the volume-init to succeed"),
+                          Guard(f"{SIDECAR_CONTAINER}.user", To("0:0"), each=True,
+                                note="the metrics collector sidecar")]),
     resource_rule("container-read-only-root-filesystem", area="containers", types=TASKS, check=_read_only,
                   summary="Containers have a read-only root filesystem",
-                  reference="seed: container hardening; Checkov CKV_AWS_336"),
+                  reference="seed: container hardening; Checkov CKV_AWS_336",
+                  guards=[Guard(f"{CONTAINER}.readonlyRootFilesystem", To(False), each=True)]),
     resource_rule("container-not-privileged", area="containers", types=TASKS, check=_not_privileged,
                   summary="Containers are not privileged and add no Linux capabilities",
-                  reference="seed: container hardening; Checkov CKV_AWS_334"),
+                  reference="seed: container hardening; Checkov CKV_AWS_334",
+                  guards=[Guard(f"{CONTAINER}.privileged", To(True), each=True),
+                          Guard(f"{CONTAINER}.linuxParameters.capabilities.add", To(["SYS_ADMIN"]), each=True)]),
     resource_rule("container-logging", area="containers", types=TASKS, check=_logging,
-                  summary="Every container has a log driver", reference="seed: centralised logs; cdk-nag ECS7"),
+                  summary="Every container has a log driver", reference="seed: centralised logs; cdk-nag ECS7",
+                  guards=[Guard(f"{CONTAINER}.logConfiguration.logDriver", DELETE, each=True)]),
     resource_rule("container-no-plaintext-secrets", area="containers", types=TASKS, check=_no_plaintext_secrets,
                   summary="No secret in a container's plaintext environment (by name and by value shape)",
-                  reference="seed: secrets from Secrets Manager; cdk-nag ECS2"),
+                  reference="seed: secrets from Secrets Manager; cdk-nag ECS2",
+                  guards=[Guard(f"{CONTAINER}.environment", Rewrite(lambda env: [*env, PLAINTEXT_PASSWORD],
+                                                                    "a plaintext DATABASE_PASSWORD added"),
+                                each=True)]),
     resource_rule("ecs-service-no-public-ip", area="containers", types=[SERVICE], check=_no_public_ip,
                   summary="ECS services do not assign public IPs", reference="seed: private app tier; "
-                  "Checkov CKV_AWS_333"),
+                  "Checkov CKV_AWS_333", guards=[Guard("networkConfiguration.assignPublicIp", To(True))]),
     resource_rule("ecs-cluster-container-insights", area="containers", types=[CLUSTER], check=_container_insights,
                   summary="ECS clusters enable Container Insights",
-                  reference="seed: monitoring; cdk-nag ECS4; Checkov CKV_AWS_65"),
+                  reference="seed: monitoring; cdk-nag ECS4; Checkov CKV_AWS_65",
+                  guards=[Guard("settings[name=containerInsights].value", To("disabled"))]),
     resource_rule("ecs-service-waits-for-steady-state", area="containers", types=[SERVICE], check=_steady_state,
                   summary="ECS services wait for steady state with a bounded create/update timeout and a rolling-back "
                           "circuit breaker, so a deployment that never becomes healthy fails the update",
                   reference="AWS: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/"
-                            "deployment-circuit-breaker.html; pulumi-aws ecs.Service waitForSteadyState"),
+                            "deployment-circuit-breaker.html; pulumi-aws ecs.Service waitForSteadyState",
+                  guards=[Guard("waitForSteadyState", To(False)),
+                          Guard("@customTimeouts", To({}), note="the bounded create/update wait")]),
     stack_rule("ecs-service-connect-timeout-covers-edge", area="containers", check=_service_connect_timeouts,
                summary="No Service Connect hop has a shorter per-request or idle timeout than the edge in front of "
                        "it (the longest ALB idle or CloudFront origin read timeout)",
-               reference="AWS: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_TimeoutConfiguration.html"),
+               reference="AWS: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_TimeoutConfiguration.html",
+               guards=[Guard("serviceConnectConfiguration.services[*].timeout.perRequestTimeoutSeconds", To(15),
+                             types=(SERVICE,)),
+                       Guard("serviceConnectConfiguration.services[*].timeout.idleTimeoutSeconds", To(60),
+                             types=(SERVICE,))]),
     stack_rule("ecs-service-connect-client-depends-on-server", area="containers", check=_upstream_dependencies,
                summary="A service whose tasks call a Service Connect endpoint depends on the service that creates it",
                reference="AWS: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/"
-                         "service-connect-concepts-deploy.html"),
+                         "service-connect-concepts-deploy.html",
+               guards=[Guard("@dependencies", Detach(SERVICE, When("serviceConnectConfiguration.services")),
+                             types=(SERVICE,), where=When("serviceConnectConfiguration.services", negate=True),
+                             note="a client service waits for the services it calls")]),
     stack_rule("fargate-spot-arm64-platform-version", area="containers", check=_spot_arm64_platform,
                summary="ARM64 tasks that may run on FARGATE_SPOT pin platform version 1.4.0 or later",
                reference="AWS: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/"
-                         "API_CapacityProviderStrategyItem.html"),
+                         "API_CapacityProviderStrategyItem.html",
+               guards=[Guard("platformVersion", Edit(_on_spot_at("1.3.0"), "1.3.0 on FARGATE_SPOT"), types=(SERVICE,),
+                             note="a service moved to Spot with an older pinned platform"),
+                       Guard("target.ecsParameters.platformVersion", Edit(_schedule_on_spot_at("1.3.0"),
+                                                                          "1.3.0 on FARGATE_SPOT"),
+                             types=(SCHEDULE,), note="a scheduled task moved to Spot with an older pinned platform")]),
+]
+
+
+# --- controls the stack sets beyond the rules above (issue 13: the pack guards every control) -------------------------
+
+# AWS behaviour these rules rely on:
+# - awslogs `mode`: blocking delivery stalls the app's stdout when CloudWatch Logs is slow; the account default changed
+#   to non-blocking in 2025 but an account setting can turn it back, so the task says it explicitly
+#   (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-account-settings.html, "Default log driver mode");
+# - initProcessEnabled runs an init (tini) as PID 1, which forwards SIGTERM and reaps zombies
+#   (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_LinuxParameters.html);
+# - the deployment circuit breaker fails and rolls back a deployment whose tasks do not reach steady state
+#   (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html);
+# - Availability Zone rebalancing defaults to ENABLED only for new services; an update without it keeps the old
+#   value, DISABLED for services created before the feature
+#   (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-rebalancing.html);
+# - ECS Exec opens a shell in running containers (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/
+#   ecs-exec.html); immutable tags and scan on push (https://docs.aws.amazon.com/AmazonECR/latest/userguide/
+#   image-tag-mutability.html, .../image-scanning.html).
+
+DEFAULT_CAPABILITIES = ("AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
+                        "NET_BIND_SERVICE", "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT")
+"""The capabilities a container keeps unless it drops them (Docker's default set, which Fargate uses; Fargate can
+add back only SYS_PTRACE: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_KernelCapabilities.html)."""
+INIT_CONTAINER_CAPABILITIES = ("CHOWN",)
+"""What a non-essential init container may keep: chown of a scratch volume before the app starts."""
+ESSENTIAL = When("essential", False, negate=True)
+FARGATE_PLATFORM = VersionAtLeast("1.4.0", weak="1.3.0", aliases=("LATEST",))
+"""The current Linux Fargate platform (1.4.0; LATEST resolves to it): https://docs.aws.amazon.com/AmazonECS/latest/
+developerguide/platform-linux-fargate.html. Pinning it (ARM64 on Fargate Spot needs 1.4.0+) is as good as LATEST."""
+INIT = (When("essential", False), When("name", re.compile(f"{VOLUME_INIT_SUFFIX}$")))
+"""The scratch-volume init container (the one shape container-non-root exempts); a non-essential sidecar (the metrics
+collector) is not one: it drops every capability like the app."""
+NOT_INIT = When("name", re.compile(f"{VOLUME_INIT_SUFFIX}$"), negate=True)
+
+
+@dataclass(frozen=True)
+class KeepsAtMost(Check):
+    """A container's `capabilities.drop` list leaves it at most `allowed` of the default capabilities."""
+
+    allowed: tuple[str, ...] = ()
+
+    def problem(self, value: Any, config: Mapping[str, Any]) -> str | None:
+        dropped = {str(c).upper() for c in as_list(value)}
+        kept = set() if "ALL" in dropped else set(DEFAULT_CAPABILITIES) - dropped
+        extra = sorted(kept - set(self.allowed))
+        return f"keeps the Linux capabilities {extra}; drop ALL" + (
+            f" but {list(self.allowed)}" if self.allowed else "") if extra else None
+
+    def weakened(self, value: Any) -> Any:
+        return ["NET_RAW"]
+
+    def describe(self) -> str:
+        return f"drops every capability but {list(self.allowed)}" if self.allowed else "contains \"ALL\""
+
+
+TAG_PINNED_PUBLISHERS = ["public.ecr.aws/aws-observability/"]
+"""Registries whose images may run by exact release tag instead of digest: AWS's own ADOT collector (the metrics
+sidecar, components/app_metrics.py). The exemption is explicit and narrow — an exact `vX.Y.Z` tag, never a floating
+one — because AWS documents the collector by release tag (https://aws-otel.github.io/docs/setup/ecs) and the program
+has no digest lookup for an ECR Public image (aws.ecr.get_image reads private repositories only). The risk left,
+AWS re-pushing a release tag, is accepted in docs/app-metrics.md; pin it anyway by setting metricsCollectorImage to
+`name@sha256:...`, or empty this list in the pack config to forbid tags altogether."""
+DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+RELEASE_TAG = re.compile(r":v?\d+\.\d+\.\d+$")
+
+
+@dataclass(frozen=True)
+class PinnedImage(Check):
+    """An image pinned by digest, or by an exact release tag from a registry of `tagPinnedPublishers`."""
+
+    def problem(self, value: Any, config: Mapping[str, Any]) -> str | None:
+        image = str(value)
+        if DIGEST.search(image):
+            return None
+        publishers = config.get("tagPinnedPublishers", TAG_PINNED_PUBLISHERS)
+        if any(image.startswith(str(p)) for p in as_list(publishers)) and RELEASE_TAG.search(image):
+            return None
+        return f"{json.dumps(value)} is not pinned by digest (@sha256:...)" + (
+            "; an exempt publisher's image needs an exact release tag (vX.Y.Z)"
+            if any(image.startswith(str(p)) for p in as_list(publishers)) else "")
+
+    def weakened(self, value: Any) -> Any:
+        return re.split(r"[@:](?=[^/]*$)", str(value))[0] + ":latest"
+
+    def describe(self) -> str:
+        return "pinned by digest (@sha256:...), or an exact release tag of a `tagPinnedPublishers` registry"
+
+
+REPOSITORY = "aws:ecr/repository:Repository"
+SCALABLE_TARGET = "aws:appautoscaling/target:Target"
+SCHEDULE = "aws:scheduler/schedule:Schedule"
+SERVICE_CONNECT = When("serviceConnectConfiguration.enabled", True)
+
+
+def _separate_roles(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    task, execution = args.props.get("taskRoleArn"), args.props.get("executionRoleArn")
+    if task and task == execution:
+        report("the task role is the execution role: the application would hold the agent's rights (pull images, "
+               "read every secret of the task); give it its own role", None)
+
+
+def _role_swap(source: str, target: str) -> Edit:
+    return Edit(lambda inputs: {**inputs, target: inputs[source]}, f"{target} replaced by {source}")
+
+
+RULES += [
+    settings_rule(
+        "container-drop-all-capabilities", area="containers", types=TASKS,
+        summary="Containers drop every Linux capability (an init container keeps CHOWN at most)",
+        reference="seed: container security (non-root, minimal privileges); Checkov CKV_K8S_37 (Kubernetes "
+                  "equivalent)",
+        settings=[Setting("linuxParameters.capabilities.drop", KeepsAtMost(), within=CONTAINER, item_where=NOT_INIT,
+                          each=True),
+                  Setting("linuxParameters.capabilities.drop", KeepsAtMost(INIT_CONTAINER_CAPABILITIES),
+                          within=CONTAINER, item_where=INIT, each=True)]),
+    settings_rule(
+        "ecs-image-by-digest", area="delivery", types=TASKS,
+        summary="Containers run an image pinned by digest (<repository>@sha256:...), what was scanned is what runs; "
+                "the one exemption, an AWS-published sidecar, may run by exact release tag (tagPinnedPublishers)",
+        reference="seed: rollback procedure validated, container security; Checkov CKV_K8S_43 (Kubernetes "
+                  "equivalent)",
+        schema={"tagPinnedPublishers": {
+            "type": "array", "items": {"type": "string"}, "default": TAG_PINNED_PUBLISHERS,
+            "description": "Image prefixes (AWS public registries) whose images may run by exact release tag."}},
+        settings=[Setting("image", PinnedImage(), within=CONTAINER, each=True)]),
+    settings_rule(
+        "container-reliability", area="containers", types=TASKS,
+        summary="Essential containers run an init process (signals reach the app, zombies are reaped), no container "
+                "blocks on log delivery, and a container that serves a port has a health check",
+        reference="seed: health checks configured, zero-downtime deployment; Checkov CKV_K8S_8 (Kubernetes "
+                  "equivalent)",
+        settings=[
+            Setting("linuxParameters.initProcessEnabled", Is(True), within=CONTAINER, item_where=ESSENTIAL,
+                    each=True),
+            Setting("logConfiguration.options.mode", Is("non-blocking", weak="blocking"), within=CONTAINER,
+                    item_where=When("logConfiguration.logDriver", "awslogs"), each=True),
+            Setting("healthCheck.command", Present(weak=MISSING), within=CONTAINER, item_where=When("portMappings"),
+                    each=True),
+        ]),
+    resource_rule(
+        "ecs-task-separate-roles", area="containers", types=TASKS, check=_separate_roles,
+        summary="A task's application role is not its execution (agent) role",
+        reference="seed: access control (least privilege); Checkov CKV_AWS_249",
+        guards=[Guard("taskRoleArn", _role_swap("executionRoleArn", "taskRoleArn"), unlink=True),
+                Guard("executionRoleArn", _role_swap("taskRoleArn", "executionRoleArn"), unlink=True)]),
+    settings_rule(
+        "ecs-service-deployment-safety", area="containers", types=[SERVICE],
+        summary="ECS deployments keep full capacity while they roll and roll back by themselves when new tasks fail "
+                "(deployment circuit breaker)",
+        reference="seed: zero-downtime deployment, rollback procedure validated",
+        schema={"minimumHealthyPercent": {"type": "integer", "minimum": 0, "maximum": 100, "default": 100,
+                                          "description": "Minimum deploymentMinimumHealthyPercent."}},
+        settings=[
+            Setting("deploymentCircuitBreaker.enable", Is(True)),
+            Setting("deploymentCircuitBreaker.rollback", Is(True)),
+            Setting("deploymentMinimumHealthyPercent", AtLeast(100, param="minimumHealthyPercent")),
+        ]),
+    settings_rule(
+        "ecs-service-availability", area="containers", types=[SERVICE, SCALABLE_TARGET], prod_only=True,
+        summary="Production services run at least two tasks (and never scale below two), rebalanced across "
+                "Availability Zones",
+        reference="seed: replicas (web 3, ai 2), high availability",
+        settings=[
+            Setting("desiredCount", AtLeast(2), types=(SERVICE,)),
+            Setting("availabilityZoneRebalancing", Is("ENABLED", weak="DISABLED"), types=(SERVICE,)),
+            Setting("minCapacity", AtLeast(2), types=(SCALABLE_TARGET,), where=When("serviceNamespace", "ecs")),
+        ]),
+    settings_rule(
+        "ecs-service-hardening", area="containers", types=[SERVICE],
+        summary="ECS services run on the current Fargate platform (1.4.0 or LATEST), allow no ECS Exec shell, and "
+                "log their Service Connect proxy without blocking",
+        reference="seed: container security, log aggregation; Checkov CKV_AWS_332",
+        settings=[
+            Setting("platformVersion", FARGATE_PLATFORM, required=False),
+            Setting("enableExecuteCommand", Is(False), required=False),
+            Setting("serviceConnectConfiguration.logConfiguration.logDriver", Present(weak=MISSING),
+                    where=SERVICE_CONNECT),
+            Setting("serviceConnectConfiguration.logConfiguration.options.mode", Is("non-blocking", weak="blocking"),
+                    where=SERVICE_CONNECT),
+        ]),
+    settings_rule(
+        "ecr-repository-hardening", area="containers", types=[REPOSITORY],
+        summary="Image repositories keep tags immutable, scan every push and encrypt with a customer-managed key",
+        reference="seed: container security; Checkov CKV_AWS_51, CKV_AWS_163, CKV_AWS_136",
+        settings=[
+            Setting("imageTagMutability", Is("IMMUTABLE", weak="MUTABLE")),
+            Setting("imageScanningConfiguration.scanOnPush", Is(True)),
+            Setting("encryptionConfigurations[*].encryptionType", Is("KMS", weak="AES256")),
+            Setting("encryptionConfigurations[*].kmsKey", Present(weak=MISSING)),
+        ]),
+    settings_rule(
+        "ecr-no-force-delete", area="containers", types=[REPOSITORY], prod_only=True,
+        summary="Production repositories cannot be deleted with the images running services need",
+        reference="seed: protect production",
+        settings=[Setting("forceDelete", Is(False), required=False)]),
+    settings_rule(
+        "scheduled-tasks", area="containers", types=[SCHEDULE],
+        summary="EventBridge schedules of the stack are enabled, and the tasks they start get no public IP and run "
+                "on the current Fargate platform",
+        reference="seed: backup strategy (scheduled backups), private app tier; Checkov CKV_AWS_333, CKV_AWS_332",
+        settings=[
+            Setting("state", Is("ENABLED", weak="DISABLED"), required=False),
+            Setting("target.ecsParameters.networkConfiguration.assignPublicIp", Is(False), required=False),
+            Setting("target.ecsParameters.platformVersion", FARGATE_PLATFORM, required=False),
+        ]),
 ]

@@ -3,6 +3,8 @@ so the backup, final-snapshot, deletion-protection and Multi-AZ rules apply to p
 
 from __future__ import annotations
 
+import re
+
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
 
 from ._common import (
@@ -15,9 +17,11 @@ from ._common import (
     number,
     of_type,
     resource_rule,
+    settings_rule,
     stack_rule,
     truthy,
 )
+from ._controls import DELETE, MISSING, AtLeast, Drop, Guard, Is, Matches, OneOf, Present, Setting, To, When, unset
 
 PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
 REQUIRED_LOG_EXPORTS = ["postgresql"]
@@ -147,52 +151,134 @@ def _replica_backups(args: StackValidationArgs, report: ReportViolation) -> None
 
 
 TYPES = [RDS_INSTANCE]
+PRIMARY = unset("replicateSourceDb")
 RULES: list[Rule] = [
     resource_rule("rds-encrypted-with-cmk", area="database", types=TYPES, check=_encrypted_cmk,
                   summary="RDS storage is encrypted with a customer-managed KMS key",
-                  reference="seed: encryption at rest; cdk-nag RDS2; Checkov CKV_AWS_16"),
+                  reference="seed: encryption at rest; cdk-nag RDS2; Checkov CKV_AWS_16",
+                  guards=[Guard("storageEncrypted", To(False)), Guard("kmsKeyId", DELETE)]),
     resource_rule("rds-not-public", area="database", types=TYPES, check=_not_public,
                   summary="RDS instances are not publicly accessible",
-                  reference="seed: database in private subnets; Checkov CKV_AWS_17"),
+                  reference="seed: database in private subnets; Checkov CKV_AWS_17",
+                  guards=[Guard("publiclyAccessible", To(True))]),
     resource_rule("rds-backup-retention", area="database", types=TYPES, check=_backups,
                   summary="RDS primaries keep automated backups for at least minimumRetentionDays",
                   reference="seed: automated backups; cdk-nag RDS13; Checkov CKV_AWS_133",
                   schema={"minimumRetentionDays": {"type": "integer", "minimum": 1, "maximum": 35, "default": 7,
-                                                   "description": "Minimum backupRetentionPeriod in days."}}),
+                                                   "description": "Minimum backupRetentionPeriod in days."}},
+                  guards=[Guard("backupRetentionPeriod", To(0), where=PRIMARY)]),
     resource_rule("rds-deletion-protection", area="database", types=TYPES, check=_deletion_protection,
                   prod_only=True, summary="RDS primaries have deletion protection",
-                  reference="seed: protect production data; cdk-nag RDS10; Checkov CKV_AWS_293"),
+                  reference="seed: protect production data; cdk-nag RDS10; Checkov CKV_AWS_293",
+                  guards=[Guard("deletionProtection", To(False), where=PRIMARY)]),
     resource_rule("rds-multi-az", area="database", types=TYPES, check=_multi_az, prod_only=True,
                   summary="RDS primaries are Multi-AZ",
-                  reference="seed: Multi-AZ database; cdk-nag RDS3; Checkov CKV_AWS_157"),
+                  reference="seed: Multi-AZ database; cdk-nag RDS3; Checkov CKV_AWS_157",
+                  guards=[Guard("multiAz", To(False), where=PRIMARY)]),
     resource_rule("rds-final-snapshot", area="database", types=TYPES, check=_final_snapshot, prod_only=True,
                   summary="RDS primaries keep a final snapshot on deletion",
-                  reference="seed: protect production data; Checkov CKV_AWS_293 (companion)"),
+                  reference="seed: protect production data; Checkov CKV_AWS_293 (companion)",
+                  guards=[Guard("skipFinalSnapshot", To(True), where=PRIMARY),
+                          Guard("finalSnapshotIdentifier", DELETE, where=PRIMARY)]),
     resource_rule("rds-iam-authentication", area="database", types=TYPES, check=_iam_auth,
                   summary="RDS instances enable IAM database authentication",
-                  reference="Checkov CKV_AWS_161"),
+                  reference="Checkov CKV_AWS_161", guards=[Guard("iamDatabaseAuthenticationEnabled", To(False))]),
     resource_rule("rds-performance-insights-encrypted", area="database", types=TYPES, check=_performance_insights,
                   summary="RDS Performance Insights is on and encrypted with a CMK",
-                  reference="seed: monitoring; Checkov CKV_AWS_353, CKV_AWS_354"),
+                  reference="seed: monitoring; Checkov CKV_AWS_353, CKV_AWS_354",
+                  guards=[Guard("performanceInsightsEnabled", To(False)),
+                          Guard("performanceInsightsKmsKeyId", DELETE)]),
     resource_rule("rds-log-exports", area="database", types=TYPES, check=_log_exports,
                   summary="RDS exports its engine log to CloudWatch Logs",
                   reference="seed: database logging; Checkov CKV_AWS_129, CKV2_AWS_30",
                   schema={"requiredExports": {"type": "array", "items": {"type": "string"},
                                               "default": REQUIRED_LOG_EXPORTS,
-                                              "description": "Log types every instance exports."}}),
+                                              "description": "Log types every instance exports."}},
+                  guards=[Guard("enabledCloudwatchLogsExports", To([]))]),
     stack_rule("rds-force-ssl", area="database", check=_force_ssl,
                summary="Every RDS instance uses a parameter group of the stack that sets rds.force_ssl=1",
-               reference="seed: SSL/TLS for database connections; Checkov CKV2_AWS_69"),
+               reference="seed: SSL/TLS for database connections; Checkov CKV2_AWS_69",
+               guards=[Guard("parameters[name=rds.force_ssl].value", To("0"), types=(PARAMETER_GROUP,)),
+                       Guard("parameterGroupName", To("default.postgres15"), types=(RDS_INSTANCE,), unlink=True,
+                             note="the instance uses the stack's parameter group")]),
     resource_rule("rds-static-parameters-pending-reboot", area="database", types=[PARAMETER_GROUP],
                   check=_static_parameters,
                   summary="Static PostgreSQL parameters use the pending-reboot apply method",
                   reference="AWS: https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/"
-                            "API_ModifyDBParameterGroup.html"),
+                            "API_ModifyDBParameterGroup.html",
+                  guards=[Guard("parameters[*].applyMethod", To("immediate"),
+                                note="static parameters apply at a reboot (pending-reboot)")]),
     stack_rule("rds-postgres-replica-no-backup-retention", area="database", check=_replica_backups,
                summary="PostgreSQL read replicas set no automated-backup retention (RDS supports it on MySQL and "
                        "MariaDB replicas only)",
-               reference="AWS: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReadRepl.html"),
+               reference="AWS: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReadRepl.html",
+               guards=[Guard("backupRetentionPeriod", To(1), types=(RDS_INSTANCE,), where=When("replicateSourceDb"),
+                             absent=True, note="PostgreSQL replicas keep no automated backups")]),
     stack_rule("rds-primary-has-replica", area="database", check=_replicas, prod_only=True,
                summary="Every production RDS primary has at least one read replica",
-               reference="seed: read replicas for production read scaling and recovery"),
+               reference="seed: read replicas for production read scaling and recovery",
+               guards=[Guard("replicateSourceDb", Drop(), types=(RDS_INSTANCE,), blame="replicateSourceDb",
+                             note="the primary's read replicas")]),
+]
+
+
+# --- controls the stack sets beyond the rules above (issue 13: the pack guards every control) -------------------------
+
+# AWS behaviour these rules rely on: enhanced monitoring (monitoringInterval > 0,
+# https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Monitoring.OS.html), storage autoscaling
+# (maxAllocatedStorage, https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIOPS.Autoscaling.html),
+# DeleteDBInstance deletes automated backups unless DeleteAutomatedBackups=false
+# (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DeleteDBInstance.html), and modifications wait for
+# the maintenance window unless ApplyImmediately (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/
+# Overview.DBInstance.Modifying.html).
+
+MODERN_CAS = ("rds-ca-rsa2048-g1", "rds-ca-rsa4096-g1", "rds-ca-ecc384-g1")
+"""The current RDS certificate authorities (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL.html);
+rds-ca-2019 expired in August 2024 (aws-cdk-lib deprecates it with that reason)."""
+POSTGRES = When("family", re.compile(r"^postgres"))
+
+
+def _parameter(name: str) -> str:
+    return f"parameters[name={name}].value"
+
+
+RULES += [
+    settings_rule(
+        "rds-instance-baseline", area="database", types=TYPES,
+        summary="RDS instances take minor (security) upgrades, trust a current CA, send enhanced monitoring, copy "
+                "tags to snapshots, grow their storage automatically and live in the stack's subnet group",
+        reference="seed: database security, monitoring; Checkov CKV_AWS_226, CKV_AWS_211, CKV_AWS_118, CKV2_AWS_60",
+        settings=[
+            Setting("autoMinorVersionUpgrade", Is(True), required=False),
+            Setting("caCertIdentifier", OneOf(MODERN_CAS, weak="rds-ca-2019"), required=False),
+            Setting("monitoringInterval", AtLeast(1)),
+            Setting("copyTagsToSnapshot", Is(True)),
+            Setting("maxAllocatedStorage", AtLeast(1), note="storage autoscaling ceiling (maxAllocatedStorage)"),
+            Setting("dbSubnetGroupName", Present(weak=MISSING), where=PRIMARY),
+        ]),
+    settings_rule(
+        "rds-production-change-safety", area="database", types=TYPES, prod_only=True,
+        summary="Production RDS changes wait for the maintenance window, never upgrade the major version as a side "
+                "effect, and deleting a primary keeps its automated backups",
+        reference="seed: protect production data, backup strategy verified",
+        settings=[
+            Setting("applyImmediately", Is(False), required=False),
+            Setting("allowMajorVersionUpgrade", Is(False), required=False),
+            Setting("deleteAutomatedBackups", Is(False), where=PRIMARY),
+        ]),
+    settings_rule(
+        "rds-postgres-logging", area="database", types=[PARAMETER_GROUP],
+        summary="PostgreSQL parameter groups log connections, disconnections, DDL, slow statements and lock waits, "
+                "and load pg_stat_statements",
+        reference="seed: pg_stat_statements, log aggregation; Checkov CKV2_AWS_30",
+        settings=[
+            Setting(_parameter("log_connections"), Is("1", weak="0"), where=POSTGRES),
+            Setting(_parameter("log_disconnections"), Is("1", weak="0"), where=POSTGRES),
+            Setting(_parameter("log_lock_waits"), Is("1", weak="0"), where=POSTGRES),
+            Setting(_parameter("log_statement"), OneOf(("ddl", "mod", "all"), weak="none"), where=POSTGRES),
+            Setting(_parameter("log_min_duration_statement"), AtLeast(0), where=POSTGRES),
+            Setting(_parameter("shared_preload_libraries"),
+                    Matches(r"\bpg_stat_statements\b", weak="", text="does not load pg_stat_statements"),
+                    where=POSTGRES),
+        ]),
 ]

@@ -20,7 +20,6 @@ from ._common import (
     Rule,
     as_list,
     config_value,
-    document,
     environment,
     of_type,
     project_of,
@@ -34,7 +33,6 @@ OIDC_PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
 REPOSITORY = "aws:ecr/repository:Repository"
 REPOSITORY_POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"
 LIFECYCLE_POLICY = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
-TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 HOST: str = SHARED["githubOidcHost"]
 AUDIENCE: str = SHARED["githubOidcAudience"]
 DEPLOYED_PREFIX: str = SHARED["deployedTagPrefix"]
@@ -149,18 +147,6 @@ def _lifecycle_keeps_deployed(args: ResourceValidationArgs, report: ReportViolat
         report(f"a catch-all rule comes before the {DEPLOYED_PREFIX}* rules: it may expire deployed images", None)
 
 
-DIGEST_IMAGE = re.compile(r"@sha256:[0-9a-f]{64}$")
-
-
-def _image_by_digest(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    containers = document(args.props.get("containerDefinitions"))
-    for container in containers if isinstance(containers, list) else []:
-        image = str((container or {}).get("image") or "")
-        if image and not DIGEST_IMAGE.search(image):
-            report(f"container {container.get('name')!r} runs {image!r}: not pinned to a digest (a tag can move "
-                   "or be expired; a digest names the bytes the deploy checked)", None)
-
-
 def _app_roles_in_environment(args: StackValidationArgs, report: ReportViolation) -> None:
     for role in of_type(args.resources, ROLE):
         if project_of(role.urn) != PROJECT:
@@ -198,9 +184,6 @@ RULES: list[Rule] = [
     resource_rule("ecr-lifecycle-keeps-deployed-images", area="delivery", types=[LIFECYCLE_POLICY],
                   check=_lifecycle_keeps_deployed,
                   summary="ECR lifecycles select deployed-* images before any rule that expires by count or age",
-                  reference="seed: rollback procedure validated"),
-    resource_rule("ecs-image-by-digest", area="delivery", types=[TASK_DEFINITION], check=_image_by_digest,
-                  summary="Task definitions run images pinned by digest (<repository>@sha256:...)",
                   reference="seed: rollback procedure validated"),
     stack_rule("app-roles-in-environment-path-with-boundary", area="identity", check=_app_roles_in_environment,
                summary="App-stack roles live under /maratron/<env>/ with a permissions boundary (what the deploy "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
@@ -14,9 +15,24 @@ from ._common import (
     number,
     of_type,
     resource_rule,
+    settings_rule,
     stack_rule,
     statements,
     truthy,
+)
+from ._controls import (
+    DELETE,
+    MISSING,
+    AtLeast,
+    AtMost,
+    Guard,
+    Is,
+    Patch,
+    Present,
+    RemoveItem,
+    Setting,
+    To,
+    When,
 )
 
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
@@ -36,9 +52,11 @@ ATTACHMENT_TYPES = (
     "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive",
 )
 ADMIN_MANAGED_POLICIES = ["AdministratorAccess", "PowerUserAccess", "IAMFullAccess"]
+TO_EVERYONE = Patch("policy<json>.Statement[*]", {"Principal": "*", "Condition": MISSING})
 TOPIC = "aws:sns/topic:Topic"
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+ALERT_MANAGER = "aws:amp/alertManagerDefinition:AlertManagerDefinition"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 SCHEDULE = "aws:scheduler/schedule:Schedule"
 BUCKET = "aws:s3/bucket:Bucket"
@@ -184,7 +202,8 @@ def _key_of(resource: PolicyResource, prop: str) -> PolicyResource | None:
 
 
 def _publishers(topic: PolicyResource, resources: list[PolicyResource]) -> set[str]:
-    """The service principals that publish to a topic in this stack: alarms and EventBridge rule targets."""
+    """The service principals that publish to a topic in this stack: alarms, EventBridge rule targets and Prometheus
+    (AMP) alert managers whose SNS receiver is the topic."""
     out = set()
     for alarm in of_type(resources, METRIC_ALARM):
         if any(topic in linked(alarm, prop) for prop in ("alarmActions", "okActions", "insufficientDataActions")):
@@ -192,6 +211,9 @@ def _publishers(topic: PolicyResource, resources: list[PolicyResource]) -> set[s
     for target in of_type(resources, EVENT_TARGET):
         if topic in linked(target, "arn"):
             out.add("events.amazonaws.com")
+    for manager in of_type(resources, ALERT_MANAGER):
+        if topic in linked(manager, "definition"):
+            out.add("aps.amazonaws.com")
     return out
 
 
@@ -322,43 +344,248 @@ RULES: list[Rule] = [
                   summary="Log groups have a retention of at least minimumRetentionDays",
                   reference="seed: log retention; Checkov CKV_AWS_66, CKV_AWS_338", schema={"minimumRetentionDays": {
                       "type": "integer", "minimum": 1, "default": 365,
-                      "description": "Minimum retentionInDays of every log group."}}),
+                      "description": "Minimum retentionInDays of every log group."}},
+                  guards=[Guard("retentionInDays", To(7))]),
     resource_rule("log-group-kms", area="logging", types=[LOG_GROUP], check=_log_kms,
-                  summary="Log groups are encrypted with a KMS key", reference="Checkov CKV_AWS_158"),
+                  summary="Log groups are encrypted with a KMS key", reference="Checkov CKV_AWS_158",
+                  guards=[Guard("kmsKeyId", DELETE)]),
     resource_rule("kms-key-rotation", area="kms", types=[KMS_KEY], check=_kms_rotation,
                   summary="Symmetric KMS keys rotate automatically",
-                  reference="seed: key rotation; cdk-nag KMS5; Checkov CKV_AWS_7"),
+                  reference="seed: key rotation; cdk-nag KMS5; Checkov CKV_AWS_7",
+                  guards=[Guard("enableKeyRotation", To(False))]),
     resource_rule("kms-key-policy-no-public-principal", area="kms", types=[KMS_KEY], check=_kms_no_public_principal,
                   summary="KMS key policies do not allow any principal without a condition",
-                  reference="Checkov CKV_AWS_33"),
+                  reference="Checkov CKV_AWS_33",
+                  guards=[Guard("policy<json>.Statement[Effect=Allow].Principal", TO_EVERYONE, each=True)]),
     resource_rule("kms-key-policy-service-principals", area="kms", types=[KMS_KEY],
                   check=_key_policy_service_principals,
                   summary="Key policy service statements use the conditions each service supports: EventBridge "
                           "without aws:Source*, CloudWatch Logs regional and limited by its encryption context",
                   reference="AWS: https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html, "
-                            "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html"),
+                            "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html",
+                  guards=[Guard("policy<json>.Statement[*].Principal.Service", Patch("policy<json>.Statement[*]", {
+                      "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}}),
+                      note="each service grant keeps the conditions its service supports")]),
     stack_rule("kms-key-serves-its-users", area="kms", check=_keys_serve_their_users,
-               summary="Every key admits the services that use it (alarms and EventBridge on an encrypted topic, "
-                       "CloudWatch Logs on a log group), and no log group shares a key with an unconditioned grant",
+               summary="Every key admits the services that use it (alarms, EventBridge and Prometheus alert managers "
+                       "on an encrypted topic, CloudWatch Logs on a log group), and no log group shares a key with an "
+                       "unconditioned grant",
                reference="AWS: https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html, "
-                         "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html"),
+                         "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html, "
+                         "https://docs.aws.amazon.com/prometheus/latest/userguide/"
+                         "AMP-alertmanager-receiver-AMPpermission.html",
+               guards=[Guard("policy<json>.Statement[*].Principal.Service", RemoveItem("policy<json>.Statement[*]"),
+                             types=(KMS_KEY,), note="the service grants a key's users need")]),
     stack_rule("rds-export-role-kms", area="kms", check=_export_role_kms,
                summary="The RDS snapshot-export role holds the export's KMS actions on its bucket's key, and only "
                        "there",
-               reference="AWS: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ExportSnapshot.html"),
+               reference="AWS: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ExportSnapshot.html",
+               guards=[Guard("policy<json>.Statement[*].Resource", To("*"), types=(ROLE_POLICY,),
+                             where=When("role", re.compile("snapshot-export")), blame="role",
+                             note="the export role's grants name their resources")]),
     stack_rule("scheduler-schedule-cmk", area="kms", check=_schedule_cmk,
                summary="EventBridge Scheduler schedules use a customer-managed key their execution role may decrypt "
                        "with",
-               reference="AWS: https://docs.aws.amazon.com/scheduler/latest/UserGuide/encryption-rest.html"),
+               reference="AWS: https://docs.aws.amazon.com/scheduler/latest/UserGuide/encryption-rest.html",
+               guards=[Guard("kmsKeyArn", DELETE, types=(SCHEDULE,))]),
     resource_rule("iam-no-wildcard-admin", area="iam", types=[ROLE, *POLICY_DOCUMENT_TYPES],
                   check=_iam_wildcards, summary="IAM policies never allow every action on every resource",
                   reference="seed: least-privilege IAM; cdk-nag IAM5; Checkov CKV_AWS_62, CKV_AWS_63, CKV_AWS_286-290, "
-                            "CKV_AWS_355"),
+                            "CKV_AWS_355",
+                  guards=[Guard(f"policy<json>.Statement[*].{part}", Patch("policy<json>.Statement[*]", {
+                      "Action": "*", "Resource": "*"}), types=("aws:iam/rolePolicy:RolePolicy",), each=True,
+                      note=f"the {part} of each statement") for part in ("Action", "Resource")]),
     resource_rule("iam-no-admin-managed-policies", area="iam", types=[ROLE, *ATTACHMENT_TYPES],
                   check=_no_admin_managed,
                   summary="No AdministratorAccess, PowerUserAccess or IAMFullAccess attachments",
                   reference="seed: least-privilege IAM; cdk-nag IAM4; Checkov CKV_AWS_274",
                   schema={"bannedPolicies": {"type": "array", "items": {"type": "string"},
                                              "default": ADMIN_MANAGED_POLICIES,
-                                             "description": "AWS managed policy names never attached."}}),
+                                             "description": "AWS managed policy names never attached."}},
+                  guards=[Guard("policyArn", To("arn:aws:iam::aws:policy/AdministratorAccess"),
+                                types=("aws:iam/rolePolicyAttachment:RolePolicyAttachment",))]),
+]
+
+
+# --- controls the stack sets beyond the rules above (issue 13: the pack guards every control) -------------------------
+
+# AWS behaviour these rules rely on: the confused deputy problem and aws:SourceAccount / aws:SourceArn
+# (https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html); CloudWatch Logs scopes key use by the
+# kms:EncryptionContext:aws:logs:arn condition (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/
+# encrypt-log-data-kms.html); the KMS deletion waiting period 7-30 days (https://docs.aws.amazon.com/kms/latest/
+# developerguide/deleting-keys.html) and rotation periods of 90-2560 days (https://docs.aws.amazon.com/kms/latest/
+# developerguide/rotate-keys.html).
+
+TOPIC = "aws:sns/topic:Topic"
+TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+LOG_RESOURCE_POLICY = "aws:cloudwatch/logResourcePolicy:LogResourcePolicy"
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+POLICY_INPUTS = {
+    ROLE: "assumeRolePolicy",
+    KMS_KEY: "policy",
+    BUCKET_POLICY: "policy",
+    TOPIC_POLICY: "policy",
+    LOG_RESOURCE_POLICY: "policyDocument",
+}
+SOURCE_KEYS = ("aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid", "aws:sourceorgpaths")
+PRINCIPAL_SCOPE_KEYS = (*SOURCE_KEYS, "aws:principalaccount", "aws:principalorgid", "aws:principalarn",
+                        "aws:sourcevpc", "aws:sourcevpce")
+# Service principals that cannot carry the source-context condition keys in that kind of policy (each documented):
+# - events.amazonaws.com in a KMS key policy of an SNS topic's key (SNS developer guide, "Key management": conditions
+#   are not supported for EventBridge-to-encrypted-topic deliveries);
+# - ALB access-log delivery, whose grant is instead scoped by its resource path `.../AWSLogs/<account id>/`
+#   (ELB user guide, "Access logs for your Application Load Balancer");
+# - s3.amazonaws.com in the trust policy of the S3 replication role: the S3 user guide's replication trust policy
+#   ("Setting up permissions for live replication", Step 2) carries no source condition, and S3 is not documented to
+#   send aws:SourceAccount/aws:SourceArn when it assumes it (a condition on a key S3 omits would stop replication).
+#   The deputy cannot be confused: only a principal of this account allowed iam:PassRole on the role can name it in a
+#   replication configuration, and its permissions reach only this stack's buckets and the DR key
+#   (components/disaster_recovery.py).
+CONDITION_EXEMPT = {(KMS_KEY, "events.amazonaws.com"),
+                    (BUCKET_POLICY, "logdelivery.elasticloadbalancing.amazonaws.com"),
+                    (ROLE, "s3.amazonaws.com")}
+ACCOUNT_SCOPED_RESOURCE = re.compile(r"/AWSLogs/\d{12}/")
+# CloudWatch Logs scopes its key grants by encryption context, its documented equivalent of aws:SourceArn. A service
+# that publishes to an encrypted SNS topic (the Prometheus alert manager) reaches the topic's key only through SNS,
+# which adds the encryption context aws:sns:topicArn (AWS's pattern for service publishers to encrypted topics:
+# https://docs.aws.amazon.com/gamelift/latest/flexmatchguide/queue-notification-sns-sse.html): a grant limited to one
+# topic by that context lets the service use the key for that topic only, whose own policy
+# carries aws:SourceArn (sns-service-publishers-scoped). AMP documents no aws:Source* keys towards KMS
+# (https://docs.aws.amazon.com/prometheus/latest/userguide/AMP-alertmanager-receiver-AMPpermission.html).
+EQUIVALENT_KEYS = {"logs": ("kms:encryptioncontext:aws:logs:arn",), "aps": ("kms:encryptioncontext:aws:sns:topicarn",)}
+
+
+def _condition_key_names(statement: dict[str, Any]) -> set[str]:
+    return {str(key).lower() for operator in (statement.get("Condition") or {}).values()
+            if isinstance(operator, dict) for key in operator}
+
+
+def _principals(statement: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
+    principal = statement.get("Principal")
+    if principal == "*":
+        return ["*"], [], []
+    if not isinstance(principal, dict):
+        return [], [], []
+    return ([str(p) for p in as_list(principal.get("AWS"))], [str(p) for p in as_list(principal.get("Service"))],
+            [str(p) for p in as_list(principal.get("Federated"))])
+
+
+def _principals_scoped(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for statement in statements(args.props.get(POLICY_INPUTS[args.resource_type])):
+        if statement.get("Effect") != "Allow":
+            continue
+        sid = statement.get("Sid") or "(no Sid)"
+        keys = _condition_key_names(statement)
+        aws, services, federated = _principals(statement)
+        if "*" in aws and not keys & set(PRINCIPAL_SCOPE_KEYS):
+            report(f"statement {sid} allows every principal (*) without a condition that scopes it to this "
+                   "account, organization or network", None)
+        for service in services:
+            if (args.resource_type, service) in CONDITION_EXEMPT:
+                resources = [str(r) for r in as_list(statement.get("Resource"))]
+                if args.resource_type == BUCKET_POLICY and not all(ACCOUNT_SCOPED_RESOURCE.search(r)
+                                                                  for r in resources):
+                    report(f"statement {sid} lets {service} write anywhere in the bucket; scope it to "
+                           "AWSLogs/<account id>/", None)
+                continue
+            equivalent = EQUIVALENT_KEYS.get(service.split(".")[0], ())
+            if not keys & {*SOURCE_KEYS, *equivalent}:
+                report(f"statement {sid} grants {service} without aws:SourceAccount/aws:SourceArn: any account's "
+                       "use of that service could act through it (confused deputy)", None)
+        for provider in federated:
+            if not any(key.endswith((":sub", ":aud")) for key in keys):
+                report(f"statement {sid} trusts {provider} without a subject/audience condition", None)
+
+
+def _topic_tls_only(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for statement in statements(args.props.get("policy")):
+        secure = ((statement.get("Condition") or {}).get("Bool") or {}).get("aws:SecureTransport")
+        if statement.get("Effect") == "Deny" and str(secure).lower() == "false":
+            return
+    report("topic policy has no Deny on aws:SecureTransport=false", None)
+
+
+def _statement_guards(document: str, types: tuple[str, ...]) -> list[Guard]:
+    statement = f"{document}<json>.Statement[*]"
+    return [Guard(f"{document}<json>.Statement[Effect=Allow].Principal",
+                  Patch(statement, {"Principal": "*", "Condition": MISSING}), types=types, each=True,
+                  note="who each Allow statement grants"),
+            Guard(f"{document}<json>.Statement[Effect=Allow].Condition", DELETE, types=types, each=True,
+                  note="the confused-deputy conditions of each Allow statement")]
+
+
+def _passes_roles(statement: dict[str, Any]) -> bool:
+    actions = [str(a).lower() for a in as_list(statement.get("Action"))]
+    return statement.get("Effect") == "Allow" and any(a in ("iam:passrole", "iam:*", "*", "*:*") for a in actions)
+
+
+def _passrole_scoped(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    documents: list[tuple[str, Any]] = [("policy", args.props.get("policy"))] if args.resource_type != ROLE else [
+        (f"inline policy {p.get('name', '')!r}", p.get("policy")) for p in as_list(args.props.get("inlinePolicies"))]
+    for label, policy in documents:
+        for statement in statements(policy):
+            if not _passes_roles(statement):
+                continue
+            sid = statement.get("Sid") or "(no Sid)"
+            if "*" in [str(r) for r in as_list(statement.get("Resource"))]:
+                report(f"{label} statement {sid} may pass any role (iam:PassRole on *)", None)
+            if "iam:passedtoservice" not in _condition_key_names(statement):
+                report(f"{label} statement {sid} passes roles to any service: add an iam:PassedToService condition",
+                       None)
+
+
+RULES += [
+    resource_rule(
+        "iam-passrole-scoped", area="iam", types=[ROLE, *POLICY_DOCUMENT_TYPES], check=_passrole_scoped,
+        summary="iam:PassRole names the roles it passes and the service it passes them to (iam:PassedToService)",
+        reference="seed: access control (least privilege); Checkov CKV_AWS_286 (privilege escalation); IAM user "
+                  "guide, iam:PassedToService",
+        guards=[Guard("policy<json>.Statement[*].Condition.StringEquals.iam:PassedToService", DELETE,
+                      types=("aws:iam/rolePolicy:RolePolicy",), each=True),
+                Guard("policy<json>.Statement[*].Resource", To("*"), types=("aws:iam/rolePolicy:RolePolicy",),
+                      where=When("policy<json>.Statement[*].Action[*]", "iam:PassRole"),
+                      note="the roles a PassRole statement names")]),
+    settings_rule(
+        "kms-key-lifecycle", area="kms", types=[KMS_KEY],
+        summary="A scheduled key deletion waits minimumDeletionWindow days (time to notice and cancel it), and keys "
+                "rotate at least yearly",
+        reference="seed: encryption key management; cdk-nag KMS5 and Checkov CKV_AWS_7 (companions)",
+        schema={"minimumDeletionWindow": {"type": "integer", "minimum": 7, "maximum": 30, "default": 30,
+                                          "description": "Minimum deletionWindowInDays."}},
+        settings=[Setting("deletionWindowInDays", AtLeast(30, param="minimumDeletionWindow", weak=7)),
+                  Setting("rotationPeriodInDays", AtMost(365), required=False)]),
+    resource_rule(
+        "policy-principals-scoped", area="iam", types=list(POLICY_INPUTS), check=_principals_scoped,
+        summary="Trust and resource policies never grant to everyone, and grants to AWS services carry the "
+                "confused-deputy conditions (aws:SourceAccount / aws:SourceArn)",
+        reference="seed: access control (least privilege); IAM user guide, confused deputy; Checkov CKV_AWS_60, "
+                  "CKV_AWS_70, CKV_AWS_169, CKV_AWS_33",
+        guards=[Guard("assumeRolePolicy<json>.Statement[Effect=Allow].Principal",
+                      Patch("assumeRolePolicy<json>.Statement[*]", {"Principal": {"AWS": "*"}, "Condition": MISSING}),
+                      types=(ROLE,), each=True, note="who may assume the role"),
+                Guard("assumeRolePolicy<json>.Statement[Effect=Allow].Condition", DELETE, types=(ROLE,), each=True,
+                      note="the trust policy's confused-deputy conditions"),
+                *_statement_guards("policy", (BUCKET_POLICY, TOPIC_POLICY)),
+                *_statement_guards("policyDocument", (LOG_RESOURCE_POLICY,)),
+                Guard("policy<json>.Statement[Effect=Allow].Condition", DELETE, types=(KMS_KEY,), each=True,
+                      note="the confused-deputy conditions of the key's service grants")]),
+    settings_rule(
+        "sns-topic-encryption", area="monitoring", types=[TOPIC],
+        summary="SNS topics are encrypted with a customer-managed KMS key",
+        reference="seed: log security; Checkov CKV_AWS_26; cdk-nag NIST.800.53.R5-SNSEncryptedKMS",
+        settings=[Setting("kmsMasterKeyId", Present(weak=MISSING))]),
+    resource_rule(
+        "sns-topic-tls-only", area="monitoring", types=[TOPIC_POLICY], check=_topic_tls_only,
+        summary="SNS topic policies deny publishing without TLS", reference="cdk-nag SNS3",
+        guards=[Guard("policy<json>.Statement[*].Condition.Bool.aws:SecureTransport",
+                      RemoveItem("policy<json>.Statement[*]"), note="the Deny of publishing without TLS"),
+                Guard("policy<json>.Statement[*].Effect", Patch("policy<json>.Statement[*]", {"Effect": "Allow"}),
+                      note="statement effects (a Deny turned Allow)")]),
+    settings_rule(
+        "cloudwatch-alarm-actions", area="monitoring", types=[METRIC_ALARM],
+        summary="Alarms notify someone (alarmActions set, actions enabled)",
+        reference="seed: alerting rules defined; Checkov CKV_AWS_319; cdk-nag NIST.800.53.R5-CloudWatchAlarmAction",
+        settings=[Setting("alarmActions", Present(weak=[])),
+                  Setting("actionsEnabled", Is(True), required=False, guarded=False)]),
 ]

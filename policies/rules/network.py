@@ -17,15 +17,18 @@ from ._common import (
     LOAD_BALANCER_TYPES,
     RDS_INSTANCE,
     REPLICATION_GROUP,
+    Rule,
     as_list,
     config_value,
     linked,
     number,
     of_type,
     resource_rule,
+    settings_rule,
     stack_rule,
     truthy,
 )
+from ._controls import MISSING, Drop, Edit, Guard, Is, Present, Relink, Setting, To, When
 
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 DEFAULT_SECURITY_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
@@ -186,42 +189,205 @@ def _world_web_only_on_public_albs(args: StackValidationArgs, report: ReportViol
                        "balancer uses", owner.urn)
 
 
+WORLD_V4 = When("cidrIpv4", "0.0.0.0/0")
+ADDRESS_RANGE = When("cidrIpv4")
+NOT_WORLD = When("cidrIpv4", "0.0.0.0/0", negate=True)
+ALL_TRAFFIC = [{"protocol": "-1", "fromPort": 0, "toPort": 0, "cidrBlocks": ["0.0.0.0/0"]}]
+
+
+def _from_address_range(inputs: dict[str, Any]) -> dict[str, Any]:
+    """A security-group rule that admits a client group, rewritten to admit the VPC's address range instead."""
+    out = {k: v for k, v in inputs.items() if k != "referencedSecurityGroupId"}
+    return {**out, "cidrIpv4": "10.0.0.0/8"}
+
+
 FORBIDDEN_PORTS_SCHEMA = {"forbiddenPorts": {
     "type": "array", "items": {"type": "integer"}, "default": ADMIN_AND_DATABASE_PORTS,
     "description": "Ports that never admit address-range sources (admin and database ports).",
 }}
 
-RULES = [
+RULES: list[Rule] = [
     resource_rule(
         "security-group-no-internet-ingress", area="network", types=INGRESS_TYPES,
         summary="Security groups admit 0.0.0.0/0 or ::/0 only on TCP 80/443",
         reference="seed: security groups least privilege; cdk-nag EC23; Checkov CKV_AWS_24, CKV_AWS_25, "
                   "CKV_AWS_260, CKV_AWS_277",
-        check=_no_world_ingress),
+        check=_no_world_ingress,
+        guards=[Guard("ipProtocol", To("-1"), types=(INGRESS_RULE,), where=WORLD_V4,
+                      note="the protocol of internet ingress (TCP only)")]),
     resource_rule(
         "security-group-no-admin-ports", area="network", types=INGRESS_TYPES,
         summary="Admin and database ports never admit address ranges, only security groups",
         reference="seed: no SSH, database ports private; cdk-nag EC23, RDS8; Checkov CKV_AWS_24, CKV_AWS_25",
-        check=_no_admin_ports, schema=FORBIDDEN_PORTS_SCHEMA),
+        check=_no_admin_ports, schema=FORBIDDEN_PORTS_SCHEMA,
+        guards=[Guard("fromPort", To(22), types=(INGRESS_RULE,), where=ADDRESS_RANGE),
+                Guard("toPort", To(65535), types=(INGRESS_RULE,), where=ADDRESS_RANGE)]),
     resource_rule(
         "default-security-group-closed", area="network", types=[DEFAULT_SECURITY_GROUP],
         summary="The VPC default security group has no rules",
-        reference="Checkov CKV2_AWS_12", check=_default_sg_closed),
+        reference="Checkov CKV2_AWS_12", check=_default_sg_closed,
+        guards=[Guard("ingress", To(ALL_TRAFFIC)), Guard("egress", To(ALL_TRAFFIC))]),
     resource_rule(
         "subnet-no-public-ip-on-launch", area="network", types=[SUBNET],
         summary="Subnets do not assign public IPs on launch",
-        reference="seed: private subnets for app and data; Checkov CKV_AWS_130", check=_subnet_no_public_ips),
+        reference="seed: private subnets for app and data; Checkov CKV_AWS_130", check=_subnet_no_public_ips,
+        guards=[Guard("mapPublicIpOnLaunch", To(True))]),
     stack_rule(
         "vpc-flow-logs", area="network", summary="Every VPC has flow logs",
-        reference="seed: VPC flow logs; cdk-nag VPC7; Checkov CKV2_AWS_11", check=_vpc_flow_logs),
+        reference="seed: VPC flow logs; cdk-nag VPC7; Checkov CKV2_AWS_11", check=_vpc_flow_logs,
+        guards=[Guard("vpcId", Drop(), types=(FLOW_LOG,), blame="vpcId", note="the VPC's flow log")]),
     stack_rule(
         "data-store-ingress-from-security-groups-only", area="network",
         summary="Security groups of RDS and ElastiCache admit only security groups, never address ranges",
-        reference="seed: database and Redis reachable from the app tier only; cdk-nag RDS8; Checkov CKV_AWS_23",
-        check=_data_stores_admit_groups_only),
+        reference="seed: database and Redis reachable from the app tier only; cdk-nag RDS8",
+        check=_data_stores_admit_groups_only,
+        guards=[Guard("referencedSecurityGroupId", Edit(_from_address_range, "a client group replaced by 10.0.0.0/8"),
+                      types=(INGRESS_RULE,), where=When("fromPort", 5432), unlink=True,
+                      note="database ingress admits client security groups")]),
     stack_rule(
         "internet-ingress-only-to-public-load-balancers", area="network",
         summary="Internet ingress (0.0.0.0/0, ::/0) only to security groups of internet-facing load balancers",
         reference="seed: only the ALB is public; cdk-nag EC23; Checkov CKV_AWS_260",
-        check=_world_web_only_on_public_albs),
+        check=_world_web_only_on_public_albs,
+        guards=[Guard("cidrIpv4", To("0.0.0.0/0"), types=(INGRESS_RULE,), where=(ADDRESS_RANGE, NOT_WORLD),
+                      note="address-range ingress to groups other than the ALB's")]),
+]
+
+
+# --- controls the stack sets beyond the rules above (issue 13: the pack guards every control) -------------------------
+
+# AWS behaviour these rules rely on: interface endpoints answer the service's public name inside the VPC only with
+# private DNS (https://docs.aws.amazon.com/vpc/latest/privatelink/privatelink-access-aws-services.html); flow logs
+# record ACCEPT, REJECT or ALL traffic (https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs.html).
+
+EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+EGRESS_TYPES = (SECURITY_GROUP, EGRESS_RULE, LEGACY_RULE)
+ALLOWED_EGRESS_PORTS = [443]
+
+
+def egress_of(resource_type: str, props: Any) -> Iterator[Ingress]:
+    """Every egress permission a security-group-ish resource declares (same shape as ingress: the destinations are
+    in `cidrs`)."""
+    if resource_type == SECURITY_GROUP:
+        for block in as_list(props.get("egress")):
+            low, high = _ports(block)
+            cidrs = (*as_list(block.get("cidrBlocks")), *as_list(block.get("ipv6CidrBlocks")),
+                     *as_list(block.get("prefixListIds")))
+            yield Ingress(str(block.get("protocol", "-1")).lower(), low, high, tuple(cidrs),
+                          len(as_list(block.get("securityGroups"))))
+    elif resource_type == EGRESS_RULE:
+        low, high = _ports(props)
+        cidrs = tuple(c for c in (props.get("cidrIpv4"), props.get("cidrIpv6"), props.get("prefixListId")) if c)
+        yield Ingress(str(props.get("ipProtocol", "-1")).lower(), low, high, cidrs,
+                      1 if props.get("referencedSecurityGroupId") else 0)
+    elif resource_type == LEGACY_RULE and props.get("type") == "egress":
+        low, high = _ports(props)
+        cidrs = (*as_list(props.get("cidrBlocks")), *as_list(props.get("ipv6CidrBlocks")),
+                 *as_list(props.get("prefixListIds")))
+        yield Ingress(str(props.get("protocol", "-1")).lower(), low, high, tuple(cidrs),
+                      1 if props.get("sourceSecurityGroupId") else 0)
+
+
+def _egress_restricted(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    allowed = {int(number(p)) for p in as_list(config_value(args, "allowedPorts", ALLOWED_EGRESS_PORTS))}
+    for egress in egress_of(args.resource_type, args.props):
+        if not egress.cidrs:
+            continue  # to another security group: as narrow as that group
+        if egress.all_ports or egress.protocol not in ("tcp", "6", "udp", "17"):
+            report(f"egress to address ranges {list(egress.cidrs)} on {_port_text(egress)} (protocol "
+                   f"{egress.protocol}): name the protocol and the port", None)
+        elif any(port not in allowed for port in range(egress.from_port, egress.to_port + 1)):
+            report(f"egress to address ranges {list(egress.cidrs)} on {_port_text(egress)}: only ports "
+                   f"{sorted(allowed)} may reach address ranges; other destinations are security groups", None)
+
+
+ROUTE = "aws:ec2/route:Route"
+ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
+ROUTE_TABLE_ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+DB_SUBNET_GROUP = "aws:rds/subnetGroup:SubnetGroup"
+CACHE_SUBNET_GROUP = "aws:elasticache/subnetGroup:SubnetGroup"
+ROUTE_TARGETS_OUTSIDE = ("gatewayId", "natGatewayId", "transitGatewayId", "vpcPeeringConnectionId",
+                         "egressOnlyGatewayId", "networkInterfaceId", "carrierGatewayId", "localGatewayId",
+                         "coreNetworkArn")
+"""Route targets that lead out of the VPC (the `local` route is implicit; gateway endpoints add prefix-list routes of
+their own, to one AWS service, through the endpoint's `routeTableIds`)."""
+
+
+def _data_subnet_groups(resources: list[PolicyResource]) -> list[PolicyResource]:
+    groups: dict[str, PolicyResource] = {}
+    for store, prop in ((RDS_INSTANCE, "dbSubnetGroupName"), ("aws:rds/cluster:Cluster", "dbSubnetGroupName"),
+                        (REPLICATION_GROUP, "subnetGroupName"), ("aws:elasticache/cluster:Cluster", "subnetGroupName")):
+        for instance in of_type(resources, store):
+            for group in linked(instance, prop):
+                groups[group.urn] = group
+    return list(groups.values())
+
+
+def _leads_out(route: Any) -> bool:
+    return any(route.get(target) for target in ROUTE_TARGETS_OUTSIDE)
+
+
+def _data_subnets_isolated(args: StackValidationArgs, report: ReportViolation) -> None:
+    associations = of_type(args.resources, ROUTE_TABLE_ASSOCIATION)
+    routes = of_type(args.resources, ROUTE)
+    reported: set[tuple[str, str]] = set()
+
+    def once(message: str, urn: str) -> None:
+        if (message, urn) not in reported:
+            reported.add((message, urn))
+            report(message, urn)
+
+    for group in _data_subnet_groups(args.resources):
+        for subnet in linked(group, "subnetIds"):
+            tables = [t for a in associations if subnet in linked(a, "subnetId") for t in linked(a, "routeTableId")]
+            if not tables:
+                once(f"data subnet {subnet.name} has no route table of the stack: it would use the VPC's main route "
+                     "table", group.urn)
+            for table in tables:
+                ways_out = [r for r in routes if table in linked(r, "routeTableId") and _leads_out(r.props)]
+                for route in ways_out:
+                    once(f"route gives the data tier a way out of the VPC (route table {table.name} of data subnet "
+                         f"{subnet.name})", route.urn)
+                if ways_out or any(_leads_out(r) for r in as_list(table.props.get("routes"))):
+                    once(f"data stores sit in subnet {subnet.name}, whose route table {table.name} leads out of the "
+                         "VPC: the data tier must have no route out", group.urn)
+
+
+RULES += [
+    stack_rule(
+        "data-subnets-isolated", area="network", check=_data_subnets_isolated,
+        summary="The subnets of database and cache subnet groups have no route out of the VPC (no internet or NAT "
+                "gateway, no peering)",
+        reference="seed: network isolation, database security (restricted access); cdk-nag "
+                  "NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW (companion)",
+        guards=[Guard("routeTableId", Relink("routeTableId", ROUTE_TABLE, When("tags.tier", "data")), types=(ROUTE,),
+                      where=When("natGatewayId"), note="routes out of the VPC stay off the data tier's route tables"),
+                Guard("subnetIds", Relink("subnetIds", SUBNET, When("tags.tier", "app")),
+                      types=(DB_SUBNET_GROUP, CACHE_SUBNET_GROUP), note="data stores sit in the isolated subnets")]),
+    settings_rule(
+        "security-group-descriptions", area="network", types=[SECURITY_GROUP, INGRESS_RULE, EGRESS_RULE, LEGACY_RULE],
+        summary="Security groups and their rules say what they admit (description)",
+        reference="seed: firewall rules (minimal required ports open); cdk-nag EC27; Checkov CKV_AWS_23",
+        settings=[Setting("description", Present(weak=MISSING))]),
+    resource_rule(
+        "security-group-egress-restricted", area="network", types=EGRESS_TYPES, check=_egress_restricted,
+        summary="Egress to address ranges (the internet, the VPC) names a protocol and only allowed ports; "
+                "everything else goes to security groups",
+        reference="seed: firewall rules (minimal required ports open); Checkov CKV_AWS_382",
+        schema={"allowedPorts": {"type": "array", "items": {"type": "integer"}, "default": ALLOWED_EGRESS_PORTS,
+                                 "description": "Ports egress to address ranges may use."}},
+        guards=[Guard("ipProtocol", To("-1"), types=(EGRESS_RULE,), where=ADDRESS_RANGE),
+                Guard("fromPort", To(0), types=(EGRESS_RULE,), where=ADDRESS_RANGE),
+                Guard("toPort", To(65535), types=(EGRESS_RULE,), where=ADDRESS_RANGE)]),
+    settings_rule(
+        "vpc-endpoint-private-dns", area="network", types=[VPC_ENDPOINT],
+        summary="Interface endpoints answer the AWS service names privately (private DNS), so calls stay in the VPC",
+        reference="seed: network isolation (VPC with private subnets)",
+        settings=[Setting("privateDnsEnabled", Is(True), where=When("vpcEndpointType", "Interface"))]),
+    settings_rule(
+        "vpc-flow-logs-all-traffic", area="network", types=[FLOW_LOG],
+        summary="Flow logs record all traffic, accepted and rejected",
+        reference="seed: VPC flow logs; cdk-nag VPC7; Checkov CKV2_AWS_11 (companion)",
+        settings=[Setting("trafficType", Is("ALL", weak="REJECT"))]),
 ]

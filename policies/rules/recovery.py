@@ -29,6 +29,7 @@ from ._common import (
     stack_rule,
     truthy,
 )
+from ._controls import DELETE, Drop, Guard, To, When
 
 BUCKET = "aws:s3/bucket:Bucket"
 SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
@@ -42,6 +43,9 @@ LOAD_BALANCERS = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:Load
 LOG_DESTINATION = "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination"
 KMS_ALGORITHMS: tuple[str, ...] = tuple(SHARED["kmsEncryptionAlgorithms"])
 DRILL_COMMAND: str = SHARED["restoreDrillCommand"]
+IN_DR_REGION = When("region")
+"""Resources managed in another Region than the stack's (pulumi-aws v7 `region`): the DR copy."""
+DRILL_SCHEDULE = When("target.ecsParameters.taskDefinitionArn", re.compile(r"restore-drill"))
 KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/(mrk-[0-9a-f]{32}|[0-9a-f-]{36})$")
 
 
@@ -223,27 +227,43 @@ RULES: list[Rule] = [
     resource_rule("s3-replication-replica-cmk", area="recovery", types=[REPLICATION], check=_replica_cmk,
                   summary="S3 replication replicates SSE-KMS objects and encrypts every replica with a CMK of the "
                           "destination region",
-                  reference="seed: backups encrypted; Checkov CKV_AWS_145 (replica side)"),
+                  reference="seed: backups encrypted; Checkov CKV_AWS_145 (replica side)",
+                  guards=[Guard("rules[*].destination.encryptionConfiguration.replicaKmsKeyId", DELETE),
+                          Guard("rules[*].sourceSelectionCriteria.sseKmsEncryptedObjects.status", To("Disabled"))]),
     resource_rule("s3-replication-keeps-deletes", area="recovery", types=[REPLICATION], check=_keeps_deletes,
                   summary="S3 replication does not replicate delete markers (a delete never reaches the DR copy)",
-                  reference="seed: backups retained; S3 user guide, delete marker replication"),
+                  reference="seed: backups retained; S3 user guide, delete marker replication",
+                  guards=[Guard("rules[*].deleteMarkerReplication.status", To("Enabled"))]),
     resource_rule("s3-replication-metrics", area="recovery", types=[REPLICATION], check=_metrics,
                   summary="S3 replication rules publish replication metrics (the failure alarm reads them)",
-                  reference="seed: backups monitored; S3 user guide, replication metrics"),
+                  reference="seed: backups monitored; S3 user guide, replication metrics",
+                  guards=[Guard("rules[*].destination.metrics.status", To("Disabled"))]),
     stack_rule("s3-data-buckets-replicated", area="recovery", check=_data_buckets_replicated, prod_only=True,
                summary="Every production data bucket (KMS-encrypted, not a log target or vended-log destination, "
                        "not itself a replica) replicates to a bucket in another region (a DR-restored stack is exempt "
-                       "until its source region returns)", reference=REFERENCE_CRR),
+                       "until its source region returns)", reference=REFERENCE_CRR,
+               guards=[Guard("bucket", Drop(), types=(REPLICATION,), blame="bucket",
+                             note="the source bucket's replication configuration"),
+                       Guard("rules[*].status", To("Disabled"), types=(REPLICATION,), blame="bucket")]),
     stack_rule("s3-replica-object-lock", area="recovery", check=_replicas_locked,
                summary="Replicas of an Object Lock bucket are locked at least as long, in the same mode",
-               reference="seed: immutable backups; Checkov CKV_AWS_143 (replica side)"),
+               reference="seed: immutable backups; Checkov CKV_AWS_143 (replica side)",
+               guards=[Guard("objectLockEnabled", To(False), types=(BUCKET,), where=IN_DR_REGION,
+                             note="the DR replica unlocked"),
+                       Guard("rule.defaultRetention.days", To(1), types=(LOCK,), where=IN_DR_REGION, blame="bucket",
+                             note="the DR replica's retention shorter than its source's")]),
     stack_rule("rds-backups-replicated", area="recovery", check=_rds_backups_replicated, prod_only=True,
                summary="Every production RDS primary replicates its automated backups to another region with a CMK "
                        "and at least minimumRetentionDays of retention",
                reference="seed: disaster recovery; cdk-nag RDS13 (cross-region companion)",
                schema={"minimumRetentionDays": {"type": "integer", "minimum": 1, "maximum": 35, "default": 7,
-                                                "description": "Minimum retention of the replicated backups."}}),
+                                                "description": "Minimum retention of the replicated backups."}},
+               guards=[Guard("kmsKeyId", DELETE, types=(BACKUPS_REPLICATION,)),
+                       Guard("retentionPeriod", To(3), types=(BACKUPS_REPLICATION,)),
+                       Guard("sourceDbInstanceArn", Drop(), types=(BACKUPS_REPLICATION,), blame="sourceDbInstanceArn",
+                             note="the primary's backup replication")]),
     stack_rule("restore-drill-scheduled", area="recovery", check=_drill_scheduled, prod_only=True,
                summary="A production stack that replicates its backups schedules the restore drill of the DR copy",
-               reference="seed: disaster recovery plan tested"),
+               reference="seed: disaster recovery plan tested",
+               guards=[Guard("state", To("DISABLED"), types=(SCHEDULE,), where=DRILL_SCHEDULE)]),
 ]

@@ -17,10 +17,13 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
-from ._common import Rule, document, known, resource_rule
+from ._common import RDS_INSTANCE, REPLICATION_GROUP, Rule, document, known, resource_rule, settings_rule
+from ._controls import DELETE, AtLeast, Guard, Rewrite, Setting, To
 
 SECRET = "aws:secretsmanager/secret:Secret"
 SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+DOCKER_IMAGE = "docker:index/image:Image"
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 
 CREDENTIAL_SHAPES: list[tuple[str, re.Pattern[str]]] = [
     ("AWS access key id", re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b")),
@@ -115,11 +118,41 @@ RULES: list[Rule] = [
     resource_rule("secretsmanager-name-unambiguous", area="secrets", types=[SECRET], check=_secret_name,
                   summary="Secret names do not end with a hyphen and six characters (the ARN's random suffix)",
                   reference="AWS: https://docs.aws.amazon.com/secretsmanager/latest/apireference/"
-                            "API_CreateSecret.html"),
+                            "API_CreateSecret.html",
+                  guards=[Guard("name", Rewrite(lambda name: f"{name}-a1b2c3", "a -xxxxxx suffix appended"))]),
     resource_rule("secretsmanager-cmk", area="secrets", types=[SECRET], check=_secret_cmk,
                   summary="Secrets Manager secrets are encrypted with a customer-managed KMS key",
-                  reference="seed: secrets in Secrets Manager; Checkov CKV_AWS_149"),
+                  reference="seed: secrets in Secrets Manager; Checkov CKV_AWS_149",
+                  guards=[Guard("kmsKeyId", DELETE)]),
     resource_rule("no-hard-coded-secrets", area="secrets", types=None, check=_no_hard_coded,
                   summary="No resource input holds a hard-coded credential",
-                  reference="seed: no secrets in code; cdk-nag ECS2 (generalised); Checkov CKV_AWS_46, CKV_AWS_45"),
+                  reference="seed: no secrets in code; cdk-nag ECS2 (generalised); Checkov CKV_AWS_46, CKV_AWS_45",
+                  guards=[Guard("password", To("changeme"), types=(RDS_INSTANCE,), note="the master password"),
+                          Guard("authToken", To("redis-password"), types=(REPLICATION_GROUP,), note="the AUTH token"),
+                          Guard("registry.password", To("hunter2"), types=(DOCKER_IMAGE,),
+                                note="the registry password of an image push")]),
+]
+
+
+# --- controls the stack sets beyond the rules above (issue 13: the pack guards every control) -------------------------
+
+# AWS behaviour these rules rely on: DeleteSecret keeps a secret recoverable for RecoveryWindowInDays (7-30), or deletes
+# it at once with 0 / ForceDeleteWithoutRecovery (https://docs.aws.amazon.com/secretsmanager/latest/apireference/
+# API_DeleteSecret.html).
+
+RULES += [
+    settings_rule(
+        "secretsmanager-recovery-window", area="secrets", types=[SECRET], prod_only=True,
+        summary="A deleted production secret stays recoverable (recoveryWindowInDays, never 0 = immediate deletion)",
+        reference="seed: secrets management; protect production data",
+        schema={"minimumRecoveryDays": {"type": "integer", "minimum": 7, "maximum": 30, "default": 7,
+                                        "description": "Minimum recoveryWindowInDays."}},
+        settings=[Setting("recoveryWindowInDays", AtLeast(7, param="minimumRecoveryDays", weak=0), required=False)]),
+    settings_rule(
+        "generated-secrets-strong", area="secrets", types=[RANDOM_PASSWORD],
+        summary="Generated passwords and tokens are long (minimumLength characters)",
+        reference="seed: secrets management, no weak credentials",
+        schema={"minimumLength": {"type": "integer", "minimum": 16, "default": 32,
+                                  "description": "Minimum length of a generated password."}},
+        settings=[Setting("length", AtLeast(32, param="minimumLength", weak=8))]),
 ]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pulumi_policy import ReportViolation, StackValidationArgs
 
-from ._common import RDS_INSTANCE, Rule, as_list, config_value, stack_rule
+from ._common import LOAD_BALANCER_TYPES, RDS_INSTANCE, Rule, as_list, config_value, stack_rule
+from ._controls import Guard, To, unset
 
 STATEFUL_TYPES = [
     RDS_INSTANCE,
@@ -13,6 +14,8 @@ STATEFUL_TYPES = [
     "aws:s3/bucket:Bucket",
     "aws:kms/key:Key",
     "aws:ecr/repository:Repository",
+    *LOAD_BALANCER_TYPES,
+    "aws:amp/workspace:Workspace",  # the metric history
 ]
 
 
@@ -31,10 +34,11 @@ def _protected(args: StackValidationArgs, report: ReportViolation) -> None:
 RULES: list[Rule] = [
     stack_rule("stateful-resources-protected", area="stack", check=_protected, prod_only=True,
                summary="In production every stateful resource (databases, caches, buckets, KMS keys, image "
-                       "repositories) is protected",
+                       "repositories, load balancers, metrics workspaces) is protected",
                reference="seed: protect production data (pulumi protect)", schema={"statefulTypes": {
                    "type": "array", "items": {"type": "string"}, "default": STATEFUL_TYPES,
-                   "description": "Resource types that hold data and must be protected in prod."}}),
+                   "description": "Resource types that hold data and must be protected in prod."}},
+               guards=[Guard("@protect", To(False), types=tuple(STATEFUL_TYPES), where=unset("replicateSourceDb"))]),
 ]
 
 

@@ -4,6 +4,8 @@ stack rule checks every bucket has all of them."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
 
 from ._common import (
@@ -12,11 +14,28 @@ from ._common import (
     Rule,
     as_list,
     linked,
+    number,
     of_type,
     resource_rule,
+    settings_rule,
     stack_rule,
     statements,
     truthy,
+)
+from ._controls import (
+    MISSING,
+    AtLeast,
+    Drop,
+    Guard,
+    Has,
+    Is,
+    OneOf,
+    Patch,
+    Present,
+    RemoveItem,
+    Setting,
+    To,
+    When,
 )
 
 BUCKET = "aws:s3/bucket:Bucket"
@@ -27,6 +46,9 @@ BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 BUCKET_LOGGING = ("aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2")
 PAB_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 KMS_ALGORITHMS: tuple[str, ...] = tuple(SHARED["kmsEncryptionAlgorithms"])
+STATEMENT = "policy<json>.Statement[*]"
+SSE_ALGORITHM = "rules[*].applyServerSideEncryptionByDefault.sseAlgorithm"
+KMS_SSE = When(SSE_ALGORITHM, "aws:kms")
 
 
 def _algorithms(props: object) -> list[str]:
@@ -96,36 +118,183 @@ def _bucket_hardening(args: StackValidationArgs, report: ReportViolation) -> Non
             report("bucket has no TLS-only bucket policy", bucket.urn)
 
 
-def _access_logging(args: StackValidationArgs, report: ReportViolation) -> None:
-    """Every bucket logs its access, except the buckets that receive S3 server access logs (a bucket that logged
-    into itself would log its own log writes; into another, that one's)."""
-    logging = of_type(args.resources, *BUCKET_LOGGING)
-    targets = {b.urn for log in logging for b in linked(log, "targetBucket")}
-    for bucket in of_type(args.resources, BUCKET):
-        if bucket.urn not in targets and not any(bucket in linked(log, "bucket") for log in logging):
-            report("bucket has no server access logging (aws:s3/bucketLogging)", bucket.urn)
-
-
 RULES: list[Rule] = [
     resource_rule("s3-encryption", area="storage", types=[SSE], check=_encryption,
                   summary="S3 default encryption is SSE-KMS (SSE-S3 only where KMS is unsupported)",
-                  reference="seed: backups encrypted; Checkov CKV_AWS_19, CKV_AWS_145"),
+                  reference="seed: backups encrypted; Checkov CKV_AWS_19, CKV_AWS_145",
+                  guards=[Guard("rules", To([]))]),
     resource_rule("s3-versioning", area="storage", types=[VERSIONING], check=_versioning,
-                  summary="S3 versioning is enabled", reference="seed: backups; Checkov CKV_AWS_21"),
+                  summary="S3 versioning is enabled", reference="seed: backups; Checkov CKV_AWS_21",
+                  guards=[Guard("versioningConfiguration.status", To("Suspended"))]),
     resource_rule("s3-public-access-block", area="storage", types=[PUBLIC_ACCESS_BLOCK],
                   check=_public_access_block, summary="S3 public access block sets all four flags",
-                  reference="cdk-nag S2; Checkov CKV2_AWS_6"),
+                  reference="cdk-nag S2; Checkov CKV2_AWS_6", guards=[Guard(flag, To(False)) for flag in PAB_FLAGS]),
     resource_rule("s3-tls-only-policy", area="storage", types=[BUCKET_POLICY], check=_tls_only_policy,
-                  summary="S3 bucket policies deny requests without TLS", reference="cdk-nag S10"),
+                  summary="S3 bucket policies deny requests without TLS", reference="cdk-nag S10",
+                  guards=[Guard(f"{STATEMENT}.Condition.Bool.aws:SecureTransport", RemoveItem(STATEMENT),
+                                note="the Deny of requests without TLS"),
+                          Guard(f"{STATEMENT}.Effect", Patch(STATEMENT, {"Effect": "Allow"}),
+                                note="statement effects (a Deny turned Allow)")]),
     resource_rule("s3-no-force-destroy", area="storage", types=[BUCKET], check=_no_force_destroy, prod_only=True,
                   summary="Production buckets cannot be force-destroyed with their objects",
-                  reference="seed: protect production backups"),
+                  reference="seed: protect production backups", guards=[Guard("forceDestroy", To(True))]),
     stack_rule("s3-bucket-hardening", area="storage", check=_bucket_hardening,
                summary="Every bucket has encryption (KMS for data), versioning, a public access block and a "
                        "TLS-only policy",
-               reference="seed: encrypted backups; cdk-nag S2, S10; Checkov CKV_AWS_21, CKV_AWS_145, CKV2_AWS_6"),
-    stack_rule("s3-access-logging", area="storage", check=_access_logging,
-               summary="Every bucket but the server-access-log targets logs its access (the ALB and CDN log buckets "
-                       "too)",
-               reference="seed: log security; cdk-nag S1; Checkov CKV_AWS_18"),
+               reference="seed: encrypted backups; cdk-nag S2, S10; Checkov CKV_AWS_21, CKV_AWS_145, CKV2_AWS_6",
+               guards=[*(Guard("bucket", Drop(), types=(companion,), blame="bucket", note="the bucket's companion")
+                         for companion in (SSE, VERSIONING, PUBLIC_ACCESS_BLOCK, BUCKET_POLICY)),
+                       Guard(SSE_ALGORITHM, To("AES256"), types=(SSE,), where=KMS_SSE, blame="bucket",
+                             note="data buckets encrypt with KMS")]),
+]
+
+
+# --- controls the stack sets beyond the rules above (issue 13: the pack guards every control) -------------------------
+
+# AWS behaviour these rules rely on: S3 server access logs cannot be delivered into a bucket that logs into itself
+# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html); s3:TlsVersion and the
+# x-amz-server-side-encryption condition keys (https://docs.aws.amazon.com/AmazonS3/latest/userguide/
+# amazon-s3-policy-keys.html); blocking SSE-C in the default encryption (https://docs.aws.amazon.com/AmazonS3/latest/
+# userguide/blocking-unblocking-s3-c-encryption-gpb.html); Object Lock default retention
+# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.html); ACLs off with BucketOwnerEnforced
+# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/about-object-ownership.html).
+
+OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+OBJECT_LOCK = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
+TLS_VERSION = "s3:TlsVersion"
+SSE_C = "s3:x-amz-server-side-encryption-customer-algorithm"
+SSE_HEADER = "s3:x-amz-server-side-encryption"
+SSE_KEY_HEADER = "s3:x-amz-server-side-encryption-aws-kms-key-id"
+
+
+def access_log_targets(resources: list[PolicyResource]) -> set[str]:
+    """Buckets that receive S3 server access logs: they log nowhere themselves (into themselves, or into yet another
+    bucket). Every other bucket logs, the ALB's access-log bucket included."""
+    return {b.urn for log in of_type(resources, *BUCKET_LOGGING) for b in linked(log, "targetBucket")}
+
+
+def _access_logging(args: StackValidationArgs, report: ReportViolation) -> None:
+    targets = access_log_targets(args.resources)
+    for bucket in of_type(args.resources, BUCKET):
+        if bucket.urn not in targets and not any(_companions(args.resources, bucket, t) for t in BUCKET_LOGGING):
+            report("bucket has no server access logging (aws:s3/bucketLogging into the stack's access-log bucket)",
+                   bucket.urn)
+
+
+def _bucket_companions(args: StackValidationArgs, report: ReportViolation) -> None:
+    for bucket in of_type(args.resources, BUCKET):
+        if not _companions(args.resources, bucket, OWNERSHIP):
+            report("bucket has no ownership controls: ACLs stay enabled (set BucketOwnerEnforced)", bucket.urn)
+        if not _companions(args.resources, bucket, LIFECYCLE):
+            report("bucket has no lifecycle configuration: objects, old versions and failed uploads are kept (and "
+                   "billed) forever", bucket.urn)
+        locks = _companions(args.resources, bucket, OBJECT_LOCK)
+        if truthy(bucket.props.get("objectLockEnabled")) and not locks:
+            report("bucket has Object Lock enabled but no default retention (object lock configuration)", bucket.urn)
+        if locks and not truthy(bucket.props.get("objectLockEnabled")):
+            report("bucket has an Object Lock configuration but objectLockEnabled is not true: nothing is locked",
+                   bucket.urn)
+
+
+def _denies(statement: dict[str, Any], operator: str, key: str) -> Any:
+    if statement.get("Effect") != "Deny":
+        return None
+    return ((statement.get("Condition") or {}).get(operator) or {}).get(key)
+
+
+def _policy_denies(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    found = list(statements(args.props.get("policy")))
+    tls = [number(v) for s in found if (v := _denies(s, "NumericLessThan", TLS_VERSION)) is not None]
+    if not any(v >= 1.2 for v in tls):
+        report("bucket policy does not deny TLS older than 1.2 (Deny on NumericLessThan s3:TlsVersion 1.2)", None)
+    if not any(str(_denies(s, "Null", SSE_C)).lower() == "false" for s in found):
+        report("bucket policy does not deny SSE-C uploads (Deny on Null " + SSE_C + " false)", None)
+    required = [str(v) for s in found if (v := _denies(s, "StringNotEqualsIfExists", SSE_HEADER)) is not None]
+    if not required:
+        report("bucket policy does not deny uploads encrypted other than with the bucket's own encryption "
+               f"(Deny on StringNotEqualsIfExists {SSE_HEADER})", None)
+    if "aws:kms" in required:
+        if not any(_denies(s, "StringNotEqualsIfExists", SSE_KEY_HEADER) for s in found):
+            report("bucket policy does not deny SSE-KMS uploads with another key (StringNotEqualsIfExists "
+                   f"{SSE_KEY_HEADER})", None)
+        if not any(str(_denies(s, "Null", SSE_KEY_HEADER)).lower() == "true" for s in found):
+            report(f"bucket policy does not deny SSE-KMS uploads that name no key (Null {SSE_KEY_HEADER} true)", None)
+
+
+def _statement_with(operator: str, key: str, what: str) -> Guard:
+    return Guard(f"{STATEMENT}.Condition.{operator}.{key}", RemoveItem(STATEMENT), note=f"the Deny of {what}")
+
+
+RULES += [
+    stack_rule(
+        "s3-access-logging", area="storage", check=_access_logging,
+        summary="Every bucket writes S3 server access logs (the ALB and CDN log buckets too), except the bucket "
+                "that receives them",
+        reference="seed: log aggregation; cdk-nag S1; Checkov CKV_AWS_18",
+        guards=[Guard("bucket", Drop(), types=BUCKET_LOGGING, blame="bucket", note="the bucket's access logging")]),
+    stack_rule(
+        "s3-bucket-companions", area="storage", check=_bucket_companions,
+        summary="Every bucket has ownership controls and a lifecycle; Object Lock comes with a default retention",
+        reference="seed: backup strategy; Checkov CKV2_AWS_65, CKV2_AWS_61, CKV_AWS_143",
+        guards=[*(Guard("bucket", Drop(), types=(companion,), blame="bucket", note="the bucket's companion")
+                  for companion in (OWNERSHIP, LIFECYCLE, OBJECT_LOCK)),
+                Guard("objectLockEnabled", To(False), types=(BUCKET,))]),
+    settings_rule(
+        "s3-acls-disabled", area="storage", types=[OWNERSHIP],
+        summary="Bucket ACLs are disabled (object ownership BucketOwnerEnforced)",
+        reference="seed: backup encryption, access control; Checkov CKV2_AWS_65",
+        settings=[Setting("rule.objectOwnership", Is("BucketOwnerEnforced", weak="ObjectWriter"))]),
+    settings_rule(
+        "s3-lifecycle-rules", area="storage", types=[LIFECYCLE],
+        summary="Lifecycles are enabled, abort failed multipart uploads, and keep current objects at least "
+                "minimumExpirationDays and old versions at least minimumNoncurrentDays",
+        reference="seed: backup retention; Checkov CKV2_AWS_61, CKV_AWS_300",
+        schema={"minimumExpirationDays": {"type": "integer", "minimum": 1, "default": 365,
+                                          "description": "Minimum days before current objects expire."},
+                "minimumNoncurrentDays": {"type": "integer", "minimum": 1, "default": 7,
+                                          "description": "Minimum days noncurrent versions are kept."}},
+        settings=[
+            Setting("rules[*].status", Is("Enabled", weak="Disabled")),
+            Setting("rules[*].abortIncompleteMultipartUpload.daysAfterInitiation", AtLeast(1)),
+            Setting("rules[*].expiration.days", AtLeast(365, param="minimumExpirationDays"), required=False),
+            Setting("rules[*].noncurrentVersionExpiration.noncurrentDays", AtLeast(7, param="minimumNoncurrentDays"),
+                    required=False),
+        ]),
+    settings_rule(
+        "s3-object-lock-retention", area="storage", types=[OBJECT_LOCK],
+        summary="Object Lock holds every new object version for at least minimumDays, in an allowed mode",
+        reference="seed: backup immutability; Checkov CKV_AWS_143",
+        schema={"allowedModes": {"type": "array", "items": {"type": "string"}, "default": ["COMPLIANCE"],
+                                 "description": "Object Lock modes allowed (COMPLIANCE: nobody can delete early)."},
+                "minimumDays": {"type": "integer", "minimum": 1, "default": 30,
+                                "description": "Minimum default retention in days."}},
+        settings=[
+            Setting("objectLockEnabled", Is("Enabled", weak="Disabled"), required=False),
+            Setting("rule.defaultRetention.mode", OneOf(("COMPLIANCE",), weak="GOVERNANCE", param="allowedModes")),
+            Setting("rule.defaultRetention.days", AtLeast(30, param="minimumDays")),
+        ]),
+    settings_rule(
+        "s3-encryption-cmk", area="storage", types=[SSE],
+        summary="KMS-encrypted buckets name their customer-managed key and use an S3 bucket key; every bucket blocks "
+                "SSE-C uploads",
+        reference="seed: backup encryption; Checkov CKV_AWS_145; S3 user guide (blocking SSE-C)",
+        settings=[
+            Setting("rules[*].applyServerSideEncryptionByDefault.kmsMasterKeyId", Present(weak=MISSING),
+                    where=KMS_SSE),
+            Setting("rules[*].bucketKeyEnabled", Is(True), where=KMS_SSE),
+            Setting("rules[*].blockedEncryptionTypes", Has("SSE-C")),
+        ]),
+    resource_rule(
+        "s3-bucket-policy-denies", area="storage", types=[BUCKET_POLICY], check=_policy_denies,
+        summary="Bucket policies deny TLS older than 1.2, SSE-C uploads, and uploads encrypted other than the "
+                "bucket's own way (and, for KMS buckets, with another key or no key)",
+        reference="seed: backup encryption at rest and in transit; S3 user guide (s3:TlsVersion, SSE-C, "
+                  "x-amz-server-side-encryption conditions)",
+        guards=[_statement_with("NumericLessThan", TLS_VERSION, "TLS older than 1.2"),
+                _statement_with("Null", SSE_C, "SSE-C uploads"),
+                _statement_with("StringNotEqualsIfExists", SSE_HEADER, "uploads encrypted another way"),
+                _statement_with("StringNotEqualsIfExists", SSE_KEY_HEADER, "uploads with another KMS key"),
+                _statement_with("Null", SSE_KEY_HEADER, "SSE-KMS uploads naming no key"),
+                _statement_with("StringEquals", SSE_HEADER, "SSE-KMS uploads naming no key")]),
 ]

@@ -12,6 +12,7 @@ from pathlib import Path
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
 from ._common import SHARED, Rule, as_list, config_value, resource_rule
+from ._controls import ANY_TYPE, Guard, Rewrite
 
 REQUIRED_TAGS: list[str] = list(SHARED["requiredTagKeys"])
 TAGGABLE_FILE = Path(__file__).with_name("taggable-types.txt")
@@ -38,5 +39,8 @@ RULES: list[Rule] = [
                   summary="Taggable resources carry the required tags",
                   reference="seed: cost allocation and ownership tags", schema={"requiredTags": {
                       "type": "array", "items": {"type": "string"}, "default": REQUIRED_TAGS,
-                      "description": "Tag keys every taggable resource must carry (non-empty)."}}),
+                      "description": "Tag keys every taggable resource must carry (non-empty)."}},
+                  guards=[Guard("tags", Rewrite(lambda tags: {k: v for k, v in tags.items() if k != "owner"},
+                                                "the owner tag removed"), types=(ANY_TYPE,),
+                                note="the required tags")]),
 ]

@@ -4,6 +4,7 @@ topic and role of the offline app stacks must be within the deploy role, and not
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from components.ci_roles import DEPLOY_SERVICES, INVOKE_ACTIONS, PASSED_TO_SERVI
 from offline.engine import StackRun
 from offline.foundation import run_bootstrap
 from offline.iam_eval import allows
+from offline.policy_ledger import OPTIONAL_PARTS
 
 REGION = {"aws:RequestedRegion": "us-east-1"}
 
@@ -28,8 +30,11 @@ def managed_policy(run: StackRun, name: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def apps(dev: StackRun, staging: StackRun, prod: StackRun) -> list[StackRun]:
-    return [dev, staging, prod]
+def apps(dev: StackRun, staging: StackRun, prod: StackRun, run_variant: Callable[..., StackRun]) -> list[StackRun]:
+    """Every stack file, and prod with the parts no stack file enables (Managed Grafana: its role and service)."""
+    optional = run_variant("prod", **OPTIONAL_PARTS)
+    assert optional.ok, optional.error_details
+    return [dev, staging, prod, optional]
 
 
 def test_the_deploy_role_covers_exactly_the_services_the_app_stack_manages(apps: list[StackRun]) -> None:
@@ -198,7 +203,13 @@ def test_every_app_role_stays_inside_the_workload_boundary(shared: StackRun, app
             if any(a.parent == role.urn for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")):
                 requests += RDS_ENHANCED_MONITORING
             for action, resource in requests:
-                assert allows(boundary, action.replace("*", "Object"), resource), (env, role.name, action, resource)
+                context = {"aws:ResourceTag/environment": env} if action.startswith("aps:") else {}
+                if action == "iam:PassRole":  # the boundary lets a role be passed only to the service it trusts
+                    passed = next(r for r in run.of_type("aws:iam/role:Role") if r.outputs["arn"] == resource)
+                    context = {"iam:PassedToService": trusted_services(passed)[0]}
+                    assert not allows(boundary, action, resource, {"iam:PassedToService": "ec2.amazonaws.com"})
+                assert allows(boundary, action.replace("*", "Object"), resource, context), (
+                    env, role.name, action, resource)
 
 
 WEST = {"aws:RequestedRegion": "us-west-2"}

@@ -37,6 +37,8 @@ class Deployment:
     endpoint: str
     outputs: dict[str, Any] = field(default_factory=dict)
     ids: dict[str, str] = field(default_factory=dict)
+    amp: Any = None
+    """AmpGaps: the hooks standing in for what moto's AMP lacks (drifts change its state)."""
 
     def __post_init__(self) -> None:
         # Shared by the fixture and every verify run: creating boto3 clients is most of a run's cost.
@@ -55,7 +57,69 @@ def moto_ecs_running(count: int) -> Iterator[None]:
         os.environ.pop("MOTO_ECS_SERVICE_RUNNING", None)
 
 
-def build_healthy(endpoint: str) -> Deployment:
+class FakePrometheus:
+    """The workspace's query API: answers `count by (job) (up == 1)` with `scraped`, records each request."""
+
+    def __init__(self) -> None:
+        self.scraped: dict[str, int] = {"web": 2, "ai": 2}
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        self.url = ""
+
+
+@pytest.fixture(scope="module")
+def prometheus() -> Iterator[FakePrometheus]:
+    fake = FakePrometheus()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            fake.requests.append((self.path, dict(self.headers.items())))
+            result = [{"metric": {"job": job}, "value": [1700000000, str(n)]} for job, n in fake.scraped.items() if n]
+            body = json.dumps({"status": "success", "data": {"resultType": "vector", "result": result}}).encode()
+            self.send_response(200 if "/api/v1/query?" in self.path else 404)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class AmpGaps:
+    """What moto 5.2.5's AMP lacks, answered through botocore event hooks on the same client: DescribeWorkspace
+    drops kmsKeyArn (and names AWS's endpoint host, unreachable here: the hook points it at the local query API),
+    and the alert manager API is not implemented (HTTP 500). Everything else is moto's."""
+
+    def __init__(self, client: Any, key_arn: str, topic_arn: str, query_url: str) -> None:
+        self.key_arn: str | None = key_arn
+        self.query_url = query_url
+        self.alert_manager: dict[str, Any] | None = {"status": {"statusCode": "ACTIVE"},
+                                                     "data": f"alertmanager_config: |\n  receivers:\n  - sns_configs:"
+                                                             f"\n    - topic_arn: {topic_arn}\n".encode()}
+        client.meta.events.register("after-call.amp.DescribeWorkspace", self._workspace)
+        client.meta.events.register("before-call.amp.DescribeAlertManagerDefinition", self._alert_manager)
+
+    def _workspace(self, parsed: dict[str, Any], **_: Any) -> None:
+        if self.key_arn:
+            parsed["workspace"]["kmsKeyArn"] = self.key_arn
+        parsed["workspace"]["prometheusEndpoint"] = f"{self.query_url}/workspaces/{parsed['workspace']['workspaceId']}/"
+
+    def _alert_manager(self, **_: Any) -> tuple[Any, dict[str, Any]]:
+        if self.alert_manager is None:
+            return (type("Http", (), {"status_code": 404})(),
+                    {"Error": {"Code": "ResourceNotFoundException", "Message": "no alert manager definition"}})
+        return type("Http", (), {"status_code": 200})(), {"alertManagerDefinition": dict(self.alert_manager)}
+
+
+def build_healthy(endpoint: str, prometheus: FakePrometheus) -> Deployment:
     dep = Deployment(endpoint)
     ec2, elb, waf, acm, kms = (dep.client(s) for s in ("ec2", "elbv2", "wafv2", "acm", "kms"))
     rds, cache, ecs, s3, cw = (dep.client(s) for s in ("rds", "elasticache", "ecs", "s3", "cloudwatch"))
@@ -187,6 +251,16 @@ def build_healthy(endpoint: str) -> Deployment:
         ecr.put_image(repositoryName=f"maratron/{service}", imageManifest=manifest, imageTag="deployed-dev-1")
         images[f"{service}Image"] = f"{uri}@{pushed['imageId']['imageDigest']}"
 
+    # Metrics: a CMK-encrypted, logging workspace with its rule namespace (moto) and alert manager (AmpGaps); the
+    # query API is the local FakePrometheus at the workspace's endpoint path.
+    amp, logs = dep.client("amp"), dep.client("logs")
+    logs.create_log_group(logGroupName="/aws/vendedlogs/prometheus/maratron-prod")
+    log_group_arn = logs.describe_log_groups(logGroupNamePrefix="/aws/vendedlogs/prometheus/")["logGroups"][0]["arn"]
+    workspace = amp.create_workspace(alias="maratron-prod", kmsKeyArn=data_key)["workspaceId"]
+    amp.create_logging_configuration(workspaceId=workspace, logGroupArn=log_group_arn.removesuffix(":*") + ":*")
+    amp.create_rule_groups_namespace(workspaceId=workspace, name="maratron-app", data=b"groups: []")
+    dep.amp = AmpGaps(amp, data_key, topic, prometheus.url)
+
     dep.outputs = {
         **images,
         "environment": "prod",
@@ -220,6 +294,8 @@ def build_healthy(endpoint: str) -> Deployment:
         # what this update registered: the release gate compares the running services against them
         "webTaskDefinitionArn": task_definitions["web"],
         "aiTaskDefinitionArn": task_definitions["ai"],
+        "ampWorkspaceId": workspace,
+        "ampEndpoint": f"{prometheus.url}/workspaces/{workspace}/",
     }
     dep.ids = {"http_listener": http["ListenerArn"], "https_listener": https["ListenerArn"],
                "target_group": target_group["TargetGroupArn"], "web_acl": acl["ARN"], "alb": alb["LoadBalancerArn"],
@@ -320,8 +396,10 @@ REGISTRY_REPLICATION = {"rules": [{"destinations": [{"region": DR, "registryId":
 
 
 @pytest.fixture(scope="module")
-def deployment(moto_endpoint: str) -> Deployment:
-    return build_healthy(moto_endpoint)
+def deployment(moto_endpoint: str, prometheus: FakePrometheus) -> Deployment:
+    dep = build_healthy(moto_endpoint, prometheus)
+    dep.prometheus = prometheus  # type: ignore[attr-defined]
+    return dep
 
 
 
@@ -362,6 +440,8 @@ def test_healthy_deployment_passes_every_check(deployment: Deployment, tmp_path:
     assert "TLS required" in run.results["rds.proxy"].detail
     assert run.results["rds.proxy-targets"].detail == "maratron-prod-db AVAILABLE behind maratron-prod-db-proxy"
     assert run.text.rstrip().endswith(f"{len(ALL_CHECKS) - len(skipped)} passed, 0 failed, {len(skipped)} skipped")
+    assert "CMK-encrypted" in run.results["amp.workspace"].detail
+    assert run.results["amp.scrape-targets"].detail == "web 2/2 tasks scraped, ai 2/2 tasks scraped"
 
 
 def test_report_is_an_aligned_table() -> None:
@@ -558,6 +638,41 @@ def registry_not_replicated(dep: Deployment) -> Iterator[None]:
     ecr.put_replication_configuration(replicationConfiguration=REGISTRY_REPLICATION)
 
 
+@contextlib.contextmanager
+def amp_state(dep: Deployment, **changes: Any) -> Iterator[None]:
+    saved = {key: getattr(dep.amp, key) for key in changes}
+    for key, value in changes.items():
+        setattr(dep.amp, key, value)
+    yield
+    for key, value in saved.items():
+        setattr(dep.amp, key, value)
+
+
+@contextlib.contextmanager
+def amp_logging_removed(dep: Deployment) -> Iterator[None]:
+    amp, workspace = dep.client("amp"), dep.outputs["ampWorkspaceId"]
+    arn = amp.describe_logging_configuration(workspaceId=workspace)["loggingConfiguration"]["logGroupArn"]
+    amp.delete_logging_configuration(workspaceId=workspace)
+    yield
+    amp.create_logging_configuration(workspaceId=workspace, logGroupArn=arn)
+
+
+@contextlib.contextmanager
+def amp_rules_deleted(dep: Deployment) -> Iterator[None]:
+    amp, workspace = dep.client("amp"), dep.outputs["ampWorkspaceId"]
+    amp.delete_rule_groups_namespace(workspaceId=workspace, name="maratron-app")
+    yield
+    amp.create_rule_groups_namespace(workspaceId=workspace, name="maratron-app", data=b"groups: []")
+
+
+@contextlib.contextmanager
+def collector_down(dep: Deployment) -> Iterator[None]:
+    fake: FakePrometheus = dep.prometheus  # type: ignore[attr-defined]
+    fake.scraped["web"] = 1
+    yield
+    fake.scraped["web"] = 2
+
+
 @dataclass(frozen=True)
 class Drift:
     check: str
@@ -601,6 +716,21 @@ DRIFTS = {
                                            "latest restorable time is 5.0 h ago"),
     "drill-schedule-disabled": Drift("dr.restore-drill", drill_schedule_disabled, "is DISABLED"),
     "registry-not-replicated": Drift("dr.images", registry_not_replicated, "does not replicate maratron-prod/web"),
+    "amp-without-cmk": Drift("amp.workspace", lambda d: amp_state(d, key_arn=None), "no kmsKeyArn"),
+    "amp-stale-endpoint-output": Drift("amp.workspace", unchanged, "differs from the ampEndpoint output",
+                                       outputs={"ampEndpoint": "https://aps-workspaces.us-east-1.amazonaws.com/"
+                                                               "workspaces/ws-old/"}),
+    "amp-logging-removed": Drift("amp.workspace", amp_logging_removed, "no logging configuration"),
+    "amp-rules-deleted": Drift("amp.rules", amp_rules_deleted, "no rule groups namespace"),
+    "alert-manager-failed": Drift("amp.alert-manager", lambda d: amp_state(d, alert_manager={
+        "status": {"statusCode": "CREATION_FAILED", "statusReason": "invalid receiver"}, "data": b""}),
+        "status CREATION_FAILED (invalid receiver)"),
+    "alert-manager-missing": Drift("amp.alert-manager", lambda d: amp_state(d, alert_manager=None),
+                                   "no alert manager definition"),
+    "alert-manager-routes-elsewhere": Drift("amp.alert-manager", lambda d: amp_state(d, alert_manager={
+        "status": {"statusCode": "ACTIVE"}, "data": b"topic_arn: arn:aws:sns:us-east-1:1:other"}),
+        "does not route to the alert topic"),
+    "collector-down": Drift("amp.scrape-targets", collector_down, "web: 1 task(s) report metrics, 2 running"),
 }
 
 
@@ -895,3 +1025,21 @@ def test_a_stack_without_a_proxy_skips_its_checks(deployment: Deployment, tmp_pa
     run = run_verify(deployment, tmp_path, databaseProxyName="")
     assert run.code == 0
     assert run.results["rds.proxy"].status is Status.SKIP and run.results["rds.proxy-targets"].status is Status.SKIP
+
+
+def test_prometheus_query_is_sigv4_signed_for_aps(deployment: Deployment, prometheus: FakePrometheus,
+                                                  tmp_path: Path) -> None:
+    prometheus.requests.clear()
+    run = run_verify(deployment, tmp_path, "--only", "amp.scrape-targets")
+    assert run.code == 0, run.text
+    [(path, headers)] = prometheus.requests
+    workspace = deployment.outputs["ampWorkspaceId"]
+    assert path.startswith(f"/workspaces/{workspace}/api/v1/query?query=count+by+%28job%29+%28up+%3D%3D+1%29")
+    assert headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=testing/")
+    assert "/us-east-1/aps/aws4_request" in headers["Authorization"]
+
+
+def test_stacks_without_metrics_skip_the_amp_checks(deployment: Deployment, tmp_path: Path) -> None:
+    run = run_verify(deployment, tmp_path, "--only", "amp.*", ampWorkspaceId="", ampEndpoint="")
+    assert run.code == 0
+    assert {r.status for r in run.results.values()} == {Status.SKIP}

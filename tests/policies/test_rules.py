@@ -16,7 +16,7 @@ import pytest
 from offline.engine import Resource
 from offline.policy_runner import PolicyPackProcess
 from policies.rules import ALL_RULES
-from tests.policies.helpers import KEY, TAGS, analyze, resource
+from tests.policies.helpers import KEY, TAGS, analyze, only, resource
 
 SG = "aws:ec2/securityGroup:SecurityGroup"
 SG_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -79,12 +79,25 @@ RDS_PRIMARY = {
     "performanceInsightsEnabled": True, "performanceInsightsKmsKeyId": KEY,
     "enabledCloudwatchLogsExports": ["postgresql", "upgrade"], "parameterGroupName": "maratron-pg16",
     "manageMasterUserPassword": False, "password": "tV9#qLr2!xP7mZ4@wK8sB3nH6yD1cF5g", "tags": TAGS,
+    "autoMinorVersionUpgrade": True, "caCertIdentifier": "rds-ca-rsa2048-g1", "monitoringInterval": 60,
+    "copyTagsToSnapshot": True, "allocatedStorage": 100, "maxAllocatedStorage": 500,
+    "dbSubnetGroupName": "maratron-data", "applyImmediately": False, "allowMajorVersionUpgrade": False,
+    "deleteAutomatedBackups": False,
 }
 REDIS = {"authToken": "Zq7!vX2#mL9$kP4^nR6&tW1<yB8>cD3-", "transitEncryptionEnabled": True,
          "atRestEncryptionEnabled": True, "kmsKeyId": KEY, "automaticFailoverEnabled": True, "multiAzEnabled": True,
-         "subnetGroupName": "maratron-data", "tags": TAGS}
-CONTAINER = {"name": "web", "image": "web:1", "user": "1001:1001", "readonlyRootFilesystem": True,
-             "privileged": False, "logConfiguration": {"logDriver": "awslogs", "options": {}},
+         "subnetGroupName": "maratron-data", "tags": TAGS, "snapshotRetentionLimit": 7,
+         "finalSnapshotIdentifier": "maratron-prod-redis-final", "applyImmediately": False,
+         "autoMinorVersionUpgrade": True, "logDeliveryConfigurations": [
+             {"destination": "/slow", "destinationType": "cloudwatch-logs", "logFormat": "json", "logType": "slow-log"},
+             {"destination": "/engine", "destinationType": "cloudwatch-logs", "logFormat": "json",
+              "logType": "engine-log"}]}
+CONTAINER = {"name": "web", "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:" + "a" * 64,
+             "user": "1001:1001", "readonlyRootFilesystem": True, "privileged": False,
+             "logConfiguration": {"logDriver": "awslogs", "options": {"mode": "non-blocking"}},
+             "linuxParameters": {"capabilities": {"add": [], "drop": ["ALL"]}, "initProcessEnabled": True},
+             "portMappings": [{"containerPort": 3000, "protocol": "tcp"}],
+             "healthCheck": {"command": ["CMD-SHELL", "curl -f http://localhost:3000/api/health || exit 1"]},
              "environment": [{"name": "NODE_ENV", "value": "production"},
                              {"name": "SECRET_ARN_PREFIX", "value": "arn:aws:secretsmanager:x"}],
              "secrets": [{"name": "DATABASE_URL", "valueFrom": "arn:aws:secretsmanager:us-east-1:1:secret:db"}]}
@@ -92,18 +105,26 @@ CONTAINER = {"name": "web", "image": "web:1", "user": "1001:1001", "readonlyRoot
 
 def task(**container_changes: Any) -> dict[str, Any]:
     return {"family": "web", "containerDefinitions": json.dumps([changed(CONTAINER, **container_changes)]),
+            "executionRoleArn": "arn:aws:iam::1:role/web-execution", "taskRoleArn": "arn:aws:iam::1:role/web-task",
             "tags": TAGS}
 
 
 HTTPS = {"protocol": "HTTPS", "port": 443, "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09",
          "certificateArn": "arn:aws:acm:us-east-1:1:certificate/1", "loadBalancerArn": "arn:lb",
          "routingHttpResponseStrictTransportSecurityHeaderValue": "max-age=63072000; includeSubDomains",
-         "defaultActions": [{"type": "forward", "targetGroupArn": "arn:tg"}], "tags": TAGS}
+         "routingHttpResponseContentSecurityPolicyHeaderValue": "default-src 'self'; img-src 'self' data: https:",
+         "routingHttpResponseXFrameOptionsHeaderValue": "DENY",
+         "routingHttpResponseXContentTypeOptionsHeaderValue": "nosniff", "routingHttpResponseServerEnabled": False,
+         "defaultActions": [{"type": "fixed-response", "fixedResponse": {"contentType": "text/plain",
+                                                                         "statusCode": "404"}}], "tags": TAGS}
 HTTP = {"protocol": "HTTP", "port": 80, "loadBalancerArn": "arn:lb", "tags": TAGS,
         "defaultActions": [{"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443",
+                                                             "host": "maratron.example.com",
                                                              "statusCode": "HTTP_301"}}]}
 ALB = {"internal": False, "loadBalancerType": "application", "dropInvalidHeaderFields": True,
-       "accessLogs": {"bucket": "logs", "enabled": True}, "securityGroups": ["sg-1"], "tags": TAGS}
+       "accessLogs": {"bucket": "logs", "enabled": True}, "securityGroups": ["sg-1"], "tags": TAGS,
+       "desyncMitigationMode": "strictest", "enableWafFailOpen": False, "xffHeaderProcessingMode": "append",
+       "enableDeletionProtection": True}
 RATE_RULE = {"name": "rate", "priority": 1, "action": {"block": {}},
              "statement": {"rateBasedStatement": {"limit": 2000, "aggregateKeyType": "IP"}},
              "visibilityConfig": {"metricName": "rate", "sampledRequestsEnabled": True,
@@ -256,6 +277,14 @@ SECURITY_HEADERS = {
     "contentTypeOptions": {"override": True},
     "referrerPolicy": {"referrerPolicy": "strict-origin-when-cross-origin", "override": True},
 }
+CACHE_POLICY = "aws:cloudfront/cachePolicy:CachePolicy"
+NEXT_IMAGE_CACHE_POLICY = {
+    "name": "maratron-prod-next-image", "minTtl": 0, "defaultTtl": 86400, "maxTtl": 31536000,
+    "parametersInCacheKeyAndForwardedToOrigin": {
+        "cookiesConfig": {"cookieBehavior": "none"}, "headersConfig": {"headerBehavior": "whitelist",
+                                                                       "headers": {"items": ["Accept"]}},
+        "queryStringsConfig": {"queryStringBehavior": "all"}, "enableAcceptEncodingGzip": True,
+        "enableAcceptEncodingBrotli": True}}
 LOG_FIELDS = ["date", "time", "c-ip", "cs-method", "cs-uri-stem", "sc-status"]
 
 
@@ -281,7 +310,8 @@ def distribution(**changes: Any) -> dict[str, Any]:
 
 def cdn_stack(*, world_rule: bool = False, forward_default: bool = False, header_condition: bool = True,
               sends_header: bool = True, acl: bool = True, headers: dict[str, Any] | None = None,
-              rhp_on_default: bool = True, logs: bool = True, log_fields: list[str] | None = None) -> list[Resource]:
+              rhp_on_default: bool = True, logs: bool = True, log_fields: list[str] | None = None,
+              private_paths_priority: int | None = 10) -> list[Resource]:
     """CloudFront in front of an ALB that admits only CloudFront, the way the program builds it."""
     group = resource(SG, "alb-sg", {"vpcId": "vpc-1", "description": "alb", "tags": TAGS})
     rules = [resource(SG_RULE, "alb-from-cloudfront", {
@@ -317,6 +347,13 @@ def cdn_stack(*, world_rule: bool = False, forward_default: bool = False, header
         "origins": [lb], "webAclId": [web_acl] if acl else [], "defaultCacheBehavior": [rhp] if rhp_on_default else [],
         "orderedCacheBehaviors": [rhp]})
     out = [group, *rules, lb, https, forward, web_acl, rhp, cdn]
+    if private_paths_priority is not None:  # the metrics endpoint answered 404 by the ALB
+        out.append(resource(LISTENER_RULE, "private-paths", {
+            "listenerArn": "arn:listener", "priority": private_paths_priority, "tags": TAGS,
+            "conditions": [{"pathPattern": {"values": ["/metrics", "/metrics/*", "/api/metrics", "/api/metrics/*"]}}],
+            "actions": [{"type": "fixed-response", "fixedResponse": {"contentType": "text/plain",
+                                                                     "statusCode": "404"}}]},
+            deps={"listenerArn": [https]}))
     if logs:
         source = resource("aws:cloudwatch/logDeliverySource:LogDeliverySource", "logs",
                           {"name": "cdn", "logType": "ACCESS_LOGS", "resourceArn": "arn:cdn", "tags": TAGS},
@@ -360,9 +397,9 @@ def github_trust(*, sub: list[str] | None = ["repo:acme/maratron-infra:environme
 
 
 CI_ROLE = {"assumeRolePolicy": github_trust(), "path": "/maratron/ci/", "tags": TAGS}
-REPOSITORY = {"name": "maratron/web", "imageTagMutability": "IMMUTABLE", "imageScanningConfiguration": {
+ECR_REPOSITORY = {"name": "maratron/web", "imageTagMutability": "IMMUTABLE", "imageScanningConfiguration": {
     "scanOnPush": True}, "encryptionConfigurations": [{"encryptionType": "KMS", "kmsKey": KEY}], "tags": TAGS}
-LIFECYCLE = json.dumps({"rules": [
+ECR_LIFECYCLE = json.dumps({"rules": [
     {"rulePriority": 1, "selection": {"tagStatus": "tagged", "tagPatternList": ["deployed-prod-*"],
                                       "countType": "imageCountMoreThan", "countNumber": 1000},
      "action": {"type": "expire"}},
@@ -439,6 +476,52 @@ def redis_users_stack(*, default_access: str = "off -@all", auth_token: bool = F
     if auth_token:
         inputs["authToken"] = REDIS["authToken"]
     return [default, app, group, resource(RG, "redis", inputs, protect=True, deps={"userGroupIds": [group]})]
+
+
+WORKSPACE = "aws:amp/workspace:Workspace"
+TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
+WS_ARN = "arn:aws:aps:us-east-1:123456789012:workspace/ws-0123abcd-4567-89ab-cdef-0123456789ab"
+AMP = {"alias": "maratron-prod", "kmsKeyArn": KEY, "tags": TAGS,
+       "loggingConfiguration": {"logGroupArn": "arn:aws:logs:us-east-1:123456789012:log-group:/aws/vendedlogs/p:*"}}
+AMP_WRITE = json.dumps({"Statement": [{"Effect": "Allow", "Action": ["aps:RemoteWrite"], "Resource": [WS_ARN]}]})
+TOPIC_DOC = json.dumps({"Statement": [{
+    "Sid": "Amp", "Effect": "Allow", "Principal": {"Service": "aps.amazonaws.com"},
+    "Action": ["sns:Publish", "sns:GetTopicAttributes"], "Resource": "arn:topic",
+    "Condition": {"ArnEquals": {"aws:SourceArn": WS_ARN}, "StringEquals": {"aws:SourceAccount": "123456789012"}}}]})
+ALERT_MANAGER_DOC = ("alertmanager_config: |\n  route:\n    receiver: alert-topic\n  receivers:\n"
+                     "  - name: alert-topic\n    sns_configs:\n    - topic_arn: arn:topic\n      sigv4:\n"
+                     "        region: us-east-1\n")
+GRAFANA_WS = {"accountAccessType": "CURRENT_ACCOUNT", "authenticationProviders": ["AWS_SSO"],
+              "permissionType": "CUSTOMER_MANAGED", "roleArn": "arn:aws:iam::123456789012:role/g", "tags": TAGS}
+COLLECTOR = {"name": "metrics-collector", "image": "public.ecr.aws/aws-observability/aws-otel-collector:v0.49.0",
+             "user": "4317:4317", "readonlyRootFilesystem": True, "privileged": False, "essential": False,
+             "linuxParameters": {"capabilities": {"add": [], "drop": ["ALL"]}, "initProcessEnabled": True},
+             "logConfiguration": {"logDriver": "awslogs", "options": {}},
+             "environment": [{"name": "AOT_CONFIG_CONTENT", "value": "receivers: {}"}], "secrets": []}
+
+
+def with_sidecar(**sidecar_changes: Any) -> dict[str, Any]:
+    return {"family": "web", "tags": TAGS,
+            "containerDefinitions": json.dumps([CONTAINER, changed(COLLECTOR, **sidecar_changes)])}
+
+
+def amp_stack(*, rules: bool = True, manager: bool = True, receiver: bool = True,
+              topic_grant: bool = True) -> list[Resource]:
+    workspace = resource(WORKSPACE, "workspace", AMP)
+    topic = resource("aws:sns/topic:Topic", "alerts", {"name": "alerts", "kmsMasterKeyId": KEY, "tags": TAGS})
+    out = [workspace, topic,
+           resource(TOPIC_POLICY, "alerts", {"arn": "arn:topic", "policy": TOPIC_DOC},
+                    deps={"arn": [topic], "policy": [workspace] if topic_grant else []})]
+    if rules:
+        out.append(resource("aws:amp/ruleGroupNamespace:RuleGroupNamespace", "rules",
+                            {"name": "maratron-app", "workspaceId": "ws-1", "data": "groups: []", "tags": TAGS},
+                            deps={"workspaceId": [workspace]}))
+    if manager:
+        definition = ALERT_MANAGER_DOC if receiver else "alertmanager_config: |\n  route:\n    receiver: none\n"
+        out.append(resource("aws:amp/alertManagerDefinition:AlertManagerDefinition", "alerts",
+                            {"workspaceId": "ws-1", "definition": definition},
+                            deps={"workspaceId": [workspace], "definition": [topic]}))
+    return out
 
 
 VPC = {"cidrBlock": "10.0.0.0/16", "tags": TAGS}
@@ -661,6 +744,13 @@ CASES: list[Case] = [
                                                    "preload": True, "override": True})), "headers"),
     stack_case("cdn-security-headers", cdn_stack(), cdn_stack(headers=changed(SECURITY_HEADERS,
                                                                               referrerPolicy=DELETE)), "headers"),
+    # override false: the origin's own (weaker) header would reach the viewer instead
+    stack_case("cdn-security-headers", cdn_stack(), cdn_stack(headers=changed(
+        SECURITY_HEADERS, frameOptions={"frameOption": "DENY", "override": False})), "headers"),
+    single("cdn-cache-keys-without-cookies", CACHE_POLICY, NEXT_IMAGE_CACHE_POLICY,
+           parametersInCacheKeyAndForwardedToOrigin=changed(
+               NEXT_IMAGE_CACHE_POLICY["parametersInCacheKeyAndForwardedToOrigin"],
+               cookiesConfig={"cookieBehavior": "all"})),
     stack_case("cdn-access-logs", cdn_stack(), cdn_stack(logs=False), "cdn"),
     stack_case("cdn-access-logs", cdn_stack(), cdn_stack(log_fields=[*LOG_FIELDS, "cs(Cookie)"]), "delivery"),
     stack_case("cdn-origin-ingress-cloudfront-only", cdn_stack(), cdn_stack(world_rule=True), "alb-from-world"),
@@ -669,6 +759,8 @@ CASES: list[Case] = [
     stack_case("cdn-origin-secret-header", cdn_stack(), cdn_stack(sends_header=False), "cdn"),
     stack_case("s3-access-logging", logged_buckets(), logged_buckets(alb_logs_logged=False), "alb-logs"),
     stack_case("alb-has-https-listener", web_stack(), web_stack(https=False), "alb"),
+    stack_case("alb-private-paths-refused", cdn_stack(), cdn_stack(private_paths_priority=None), "https"),
+    stack_case("alb-private-paths-refused", cdn_stack(), cdn_stack(private_paths_priority=200), "https"),
     # database
     single("rds-encrypted-with-cmk", RDS, RDS_PRIMARY, storageEncrypted=False),
     single("rds-encrypted-with-cmk", RDS, RDS_PRIMARY, label="aws-managed-key", kmsKeyId=DELETE),
@@ -899,8 +991,8 @@ CASES: list[Case] = [
     single("oidc-provider-github-audience", "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
            {"url": "https://token.actions.githubusercontent.com", "clientIdLists": ["sts.amazonaws.com"],
             "tags": TAGS}, clientIdLists=["sts.amazonaws.com", "https://github.com/acme"]),
-    single("ecr-repository-hardened", "aws:ecr/repository:Repository", REPOSITORY, imageTagMutability="MUTABLE"),
-    single("ecr-repository-hardened", "aws:ecr/repository:Repository", REPOSITORY, label="aws-owned-key",
+    single("ecr-repository-hardened", "aws:ecr/repository:Repository", ECR_REPOSITORY, imageTagMutability="MUTABLE"),
+    single("ecr-repository-hardened", "aws:ecr/repository:Repository", ECR_REPOSITORY, label="aws-owned-key",
            encryptionConfigurations=[{"encryptionType": "AES256"}]),
     single("ecr-repository-policy-not-public", "aws:ecr/repositoryPolicy:RepositoryPolicy",
            {"repository": "maratron/web", "policy": json.dumps({"Statement": [{
@@ -908,12 +1000,12 @@ CASES: list[Case] = [
                "Condition": {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::222222222222:role/maratron/dev/*"}}}]})},
            policy=json.dumps({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "ecr:BatchGetImage"}]})),
     single("ecr-lifecycle-keeps-deployed-images", "aws:ecr/lifecyclePolicy:LifecyclePolicy",
-           {"repository": "maratron/web", "policy": LIFECYCLE}, label="count-only",
-           policy=json.dumps({"rules": [json.loads(LIFECYCLE)["rules"][-1]]})),
+           {"repository": "maratron/web", "policy": ECR_LIFECYCLE}, label="count-only",
+           policy=json.dumps({"rules": [json.loads(ECR_LIFECYCLE)["rules"][-1]]})),
     single("ecr-lifecycle-keeps-deployed-images", "aws:ecr/lifecyclePolicy:LifecyclePolicy",
-           {"repository": "maratron/web", "policy": LIFECYCLE}, label="catch-all-first",
+           {"repository": "maratron/web", "policy": ECR_LIFECYCLE}, label="catch-all-first",
            policy=json.dumps({"rules": [{**r, "rulePriority": 200 - r["rulePriority"]}
-                                        for r in json.loads(LIFECYCLE)["rules"]]})),
+                                        for r in json.loads(ECR_LIFECYCLE)["rules"]]})),
     Case("ecs-image-by-digest", [resource(TASK, "good", task(image="1.dkr.ecr.us-east-1.amazonaws.com/m/web@sha256:"
                                                          + "a" * 64))],
          [resource(TASK, "by-tag", task(image="1.dkr.ecr.us-east-1.amazonaws.com/m/web:latest"))], "by-tag"),
@@ -921,6 +1013,43 @@ CASES: list[Case] = [
                [resource(ROLE, "good", {"assumeRolePolicy": "{}", "path": "/maratron/prod/", "tags": TAGS,
                                         "permissionsBoundary": "arn:aws:iam::1:policy/maratron/b"})],
                [resource(ROLE, "bad", {"assumeRolePolicy": "{}", "tags": TAGS})], "bad"),
+    # metrics and alerting
+    single("amp-workspace-cmk", WORKSPACE, AMP, kmsKeyArn=DELETE),
+    single("amp-workspace-logging", WORKSPACE, AMP, loggingConfiguration=DELETE),
+    single("amp-access-scoped-to-workspaces", "aws:iam/rolePolicy:RolePolicy", {"role": "r", "policy": AMP_WRITE},
+           policy=json.dumps({"Statement": [{"Effect": "Allow", "Action": "aps:RemoteWrite", "Resource": "*"}]})),
+    single("amp-access-scoped-to-workspaces", "aws:iam/role:Role", {"assumeRolePolicy": "{}", "tags": TAGS,
+                                                                    "inlinePolicies": [{"name": "w",
+                                                                                        "policy": AMP_WRITE}]},
+           label="query-wildcard-arn", inlinePolicies=[{"name": "q", "policy": json.dumps({"Statement": [{
+               "Effect": "Allow", "Action": "aps:Query*",
+               "Resource": "arn:aws:aps:us-east-1:123456789012:workspace/*"}]})}]),
+    single("amp-access-scoped-to-workspaces", "aws:iam/policy:Policy", {"policy": AMP_WRITE, "tags": TAGS},
+           label="service-wildcard", policy=json.dumps({"Statement": [{"Effect": "Allow", "Action": "aps:*",
+                                                                       "Resource": "*"}]})),
+    stack_case("amp-alerts-routed-to-topic", amp_stack(), amp_stack(rules=False), "workspace"),
+    stack_case("amp-alerts-routed-to-topic", amp_stack(), amp_stack(manager=False), "workspace"),
+    stack_case("amp-alerts-routed-to-topic", amp_stack(), amp_stack(receiver=False), "workspace"),
+    stack_case("amp-alerts-routed-to-topic", amp_stack(), amp_stack(topic_grant=False), "workspace"),
+    single("sns-service-publishers-scoped", TOPIC_POLICY, {"arn": "arn:topic", "policy": TOPIC_DOC},
+           policy=json.dumps({"Statement": [{"Sid": "Any", "Effect": "Allow",
+                                             "Principal": {"Service": "aps.amazonaws.com"},
+                                             "Action": "sns:Publish", "Resource": "arn:topic"}]})),
+    single("grafana-least-privilege", "aws:grafana/workspace:Workspace", GRAFANA_WS, permissionType="SERVICE_MANAGED"),
+    single("grafana-least-privilege", "aws:grafana/workspace:Workspace", GRAFANA_WS, label="no-role",
+           roleArn=DELETE),
+    single("grafana-least-privilege", "aws:grafana/workspace:Workspace", GRAFANA_WS, label="organization",
+           accountAccessType="ORGANIZATION"),
+    single("grafana-saml-metadata-https", "aws:grafana/workspaceSamlConfiguration:WorkspaceSamlConfiguration",
+           {"workspaceId": "g-1", "idpMetadataUrl": "https://idp.example.com/metadata", "roleAssertion": "role",
+            "adminRoleValues": ["admin"]}, idpMetadataUrl="http://idp.example.com/metadata"),
+    # the collector sidecar is held to every container rule, by name
+    Case("container-non-root", [resource(TASK, "good", with_sidecar())],
+         [resource(TASK, "root-sidecar", with_sidecar(user="0:0"))], "root-sidecar"),
+    Case("container-read-only-root-filesystem", [resource(TASK, "good", with_sidecar())],
+         [resource(TASK, "writable-sidecar", with_sidecar(readonlyRootFilesystem=False))], "writable-sidecar"),
+    Case("container-not-privileged", [resource(TASK, "good", with_sidecar())],
+         [resource(TASK, "privileged-sidecar", with_sidecar(privileged=True))], "privileged-sidecar"),
     # tagging and stack
     single("required-tags", "aws:ec2/vpc:Vpc", VPC, tags=changed(TAGS, owner=DELETE)),
     stack_case("stateful-resources-protected", [resource("aws:kms/key:Key", "good", {"tags": TAGS}, protect=True)],
@@ -928,12 +1057,363 @@ CASES: list[Case] = [
 ]
 
 
+# --- the rules added so that every control the stacks set is guarded (issue 13) --------------------------------------
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+SERVICE = "aws:ecs/service:Service"
+TARGET = "aws:appautoscaling/target:Target"
+SCHEDULE = "aws:scheduler/schedule:Schedule"
+REPOSITORY = "aws:ecr/repository:Repository"
+OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+OBJECT_LOCK = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
+BUCKET_LOGGING = "aws:s3/bucketLogging:BucketLogging"
+ROLE = "aws:iam/role:Role"
+KMS = "aws:kms/key:Key"
+TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
+WAF_LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
+LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
+EGRESS_HTTPS = {"securityGroupId": "sg-1", "ipProtocol": "tcp", "fromPort": 443, "toPort": 443,
+                "cidrIpv4": "0.0.0.0/0", "description": "HTTPS to AWS APIs", "tags": TAGS}
+SERVICE_BASE = {
+    "cluster": "c", "desiredCount": 2, "availabilityZoneRebalancing": "ENABLED", "platformVersion": "LATEST",
+    "enableExecuteCommand": False, "deploymentMinimumHealthyPercent": 100,
+    "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+    "networkConfiguration": {"assignPublicIp": False, "subnets": ["s"]},
+    "serviceConnectConfiguration": {"enabled": True, "logConfiguration": {
+        "logDriver": "awslogs", "options": {"mode": "non-blocking"}}}, "tags": TAGS}
+PG_LOGGING = {"family": "postgres15", "tags": TAGS, "parameters": [
+    {"name": "rds.force_ssl", "value": "1"}, {"name": "log_connections", "value": "1"},
+    {"name": "log_disconnections", "value": "1"}, {"name": "log_lock_waits", "value": "1"},
+    {"name": "log_statement", "value": "ddl"}, {"name": "log_min_duration_statement", "value": "1000"},
+    {"name": "shared_preload_libraries", "value": "pg_stat_statements"}]}
+LIFECYCLE_BASE = {"bucket": "b", "rules": [{"id": "expire", "status": "Enabled", "filter": {},
+                                             "expiration": {"days": 365},
+                                             "noncurrentVersionExpiration": {"noncurrentDays": 30},
+                                             "abortIncompleteMultipartUpload": {"daysAfterInitiation": 7}}]}
+SSE_KMS = {"bucket": "b", "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms",
+                                                                          "kmsMasterKeyId": KEY},
+                                     "bucketKeyEnabled": True, "blockedEncryptionTypes": ["SSE-C"]}]}
+
+
+def doc(*statements: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def deny(sid: str, action: str, condition: dict[str, Any]) -> dict[str, Any]:
+    return {"Sid": sid, "Effect": "Deny", "Principal": "*", "Action": action, "Resource": "arn:aws:s3:::b/*",
+            "Condition": condition}
+
+
+KMS_BUCKET_DENIES = [
+    deny("DenyInsecureTransport", "s3:*", {"Bool": {"aws:SecureTransport": "false"}}),
+    deny("DenyOutdatedTls", "s3:*", {"NumericLessThan": {"s3:TlsVersion": "1.2"}}),
+    deny("DenySseCUploads", "s3:PutObject", {"Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "false"}}),
+    deny("DenyUploadsNotSseKms", "s3:PutObject",
+         {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}}),
+    deny("DenyUploadsWithAnotherKey", "s3:PutObject",
+         {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": KEY}}),
+    deny("DenyUploadsSseKmsWithoutKeyId", "s3:PutObject", {
+        "StringEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+        "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "true"}}),
+]
+SOURCE_ACCOUNT = {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+TRUST = doc({"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole",
+             "Condition": SOURCE_ACCOUNT})
+ELB_DELIVERY = {"Sid": "ElbLogDelivery", "Effect": "Allow",
+                "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}, "Action": "s3:PutObject",
+                "Resource": "arn:aws:s3:::logs/alb/AWSLogs/123456789012/*"}
+KEY_POLICY = doc({"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                  "Action": "kms:*", "Resource": "*"},
+                 {"Sid": "Logs", "Effect": "Allow", "Principal": {"Service": "logs.us-east-1.amazonaws.com"},
+                  "Action": ["kms:Decrypt*"], "Resource": "*", "Condition": {"ArnLike": {
+                      "kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:us-east-1:123456789012:log-group:*"}}},
+                 {"Sid": "EventsToTopic", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+                  "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*"})
+TOPIC_TLS = doc({"Sid": "Alarms", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                 "Action": "sns:Publish", "Resource": "arn:aws:sns:::t", "Condition": SOURCE_ACCOUNT},
+                {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "sns:Publish",
+                 "Resource": "arn:aws:sns:::t", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
+PASS_ROLE = doc({"Effect": "Allow", "Action": ["iam:PassRole"], "Resource": ["arn:aws:iam::1:role/backup-task"],
+                 "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}})
+MANAGED = [{"name": group, "priority": 10 + i, "overrideAction": {"none": {}},
+            "statement": {"managedRuleGroupStatement": {"name": group, "vendorName": "AWS"}},
+            "visibilityConfig": {"metricName": group, "sampledRequestsEnabled": True, "cloudwatchMetricsEnabled": True}}
+           for i, group in enumerate(("AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesCommonRuleSet",
+                                      "AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesSQLiRuleSet"))]
+WEB_ACL = {"scope": "REGIONAL", "defaultAction": {"allow": {}}, "rules": [RATE_RULE, *MANAGED], "tags": TAGS}
+
+
+def companions_stack(*, drop: str = "", lock: bool = True, logging: bool = True) -> list[Resource]:
+    bucket = resource(BUCKET, "backups", {"bucketPrefix": "b-", "objectLockEnabled": lock, "tags": TAGS})
+    logs = resource(BUCKET, "access-logs", {"bucketPrefix": "logs-", "tags": TAGS})
+    out = [bucket, logs]
+    for owner in (bucket, logs):
+        for type_, inputs in ((OWNERSHIP, {"rule": {"objectOwnership": "BucketOwnerEnforced"}}),
+                              (LIFECYCLE, LIFECYCLE_BASE)):
+            if type_ != drop:
+                out.append(resource(type_, f"{owner.name}-{type_.rsplit(':', 1)[-1]}", {"bucket": "b", **inputs},
+                                    deps={"bucket": [owner]}))
+    if drop != OBJECT_LOCK:
+        out.append(resource(OBJECT_LOCK, "backups-lock", {"bucket": "b", "objectLockEnabled": "Enabled", "rule": {
+            "defaultRetention": {"mode": "COMPLIANCE", "days": 30}}}, deps={"bucket": [bucket]}))
+    if logging:
+        out.append(resource(BUCKET_LOGGING, "backups-logging", {"bucket": "b", "targetBucket": "logs",
+                                                                 "targetPrefix": "b/"},
+                            deps={"bucket": [bucket], "targetBucket": [logs]}))
+    return out
+
+
+def waf_logging_stack(*, redacted: tuple[str, ...] = ("authorization", "cookie"), logged: bool = True
+                      ) -> list[Resource]:
+    acl = resource(ACL, "acl", WEB_ACL)
+    out = [acl]
+    if logged:
+        out.append(resource(WAF_LOGGING, "acl-logging", {
+            "resourceArn": "arn:acl", "logDestinationConfigs": ["arn:logs"],
+            "redactedFields": [{"singleHeader": {"name": h}} for h in redacted]}, deps={"resourceArn": [acl]}))
+    return out
+
+
+DEFAULT_CAPS = ("AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE",
+                "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT")
+
+
+def init_task(keep: tuple[str, ...] = ("CHOWN",)) -> dict[str, Any]:
+    """An app container plus a non-essential init container that chowns a scratch volume before the app starts."""
+    init = {"name": "web-volume-init", "image": CONTAINER["image"], "essential": False, "user": "0",
+            "command": ["chown", "1001:1001", "/tmp"], "readonlyRootFilesystem": True,
+            "logConfiguration": CONTAINER["logConfiguration"],
+            "linuxParameters": {"capabilities": {"drop": [c for c in DEFAULT_CAPS if c not in keep]}}}
+    return {**task(), "containerDefinitions": json.dumps([CONTAINER, init])}
+
+
+def isolation_stack(*, nat_on_data: bool = False, app_subnet_in_group: bool = False) -> list[Resource]:
+    subnets = {tier: resource("aws:ec2/subnet:Subnet", f"{tier}-a", {"vpcId": "vpc-1", "cidrBlock": cidr,
+                                                                      "tags": {**TAGS, "tier": tier}})
+               for tier, cidr in (("data", "10.0.128.0/21"), ("app", "10.0.0.0/20"))}
+    tables = {tier: resource("aws:ec2/routeTable:RouteTable", f"{tier}-a", {"vpcId": "vpc-1", "tags": TAGS})
+              for tier in subnets}
+    out = [*subnets.values(), *tables.values()]
+    out += [resource("aws:ec2/routeTableAssociation:RouteTableAssociation", f"{tier}-a", {
+        "subnetId": f"subnet-{tier}", "routeTableId": f"rtb-{tier}"},
+        deps={"subnetId": [subnets[tier]], "routeTableId": [tables[tier]]}) for tier in subnets]
+    out.append(resource("aws:ec2/route:Route", "app-a-internet", {
+        "destinationCidrBlock": "0.0.0.0/0", "natGatewayId": "nat-1", "routeTableId": "rtb-app"},
+        deps={"routeTableId": [tables["data" if nat_on_data else "app"]]}))
+    members = [subnets["data"], *([subnets["app"]] if app_subnet_in_group else [])]
+    group = resource("aws:rds/subnetGroup:SubnetGroup", "database-subnets", {
+        "subnetIds": [f"subnet-{m.name}" for m in members], "tags": TAGS}, deps={"subnetIds": members})
+    return [*out, group, resource(RDS, "primary", RDS_PRIMARY, deps={"dbSubnetGroupName": [group]})]
+
+
+CASES += [
+    stack_case("data-subnets-isolated", isolation_stack(), isolation_stack(nat_on_data=True), "app-a-internet"),
+    stack_case("data-subnets-isolated", isolation_stack(), isolation_stack(app_subnet_in_group=True),
+               "database-subnets"),
+    # edge
+    single("alb-security-headers", LISTENER, HTTPS, routingHttpResponseServerEnabled=DELETE),
+    single("alb-security-headers", LISTENER, HTTPS, label="no-csp",
+           routingHttpResponseContentSecurityPolicyHeaderValue=DELETE),
+    single("alb-security-headers", LISTENER, HTTPS, label="open-csp",
+           routingHttpResponseContentSecurityPolicyHeaderValue="default-src *; img-src 'self'"),
+    single("alb-security-headers", LISTENER, HTTPS, label="framable",
+           routingHttpResponseXFrameOptionsHeaderValue=DELETE),
+    single("alb-security-headers", LISTENER, HTTPS, label="sniffable",
+           routingHttpResponseXContentTypeOptionsHeaderValue=DELETE),
+    single("alb-security-headers", LISTENER, HTTPS, label="hsts-without-subdomains",
+           routingHttpResponseStrictTransportSecurityHeaderValue="max-age=63072000"),
+    single("alb-security-headers", LISTENER, HTTPS, label="cors-any-origin",
+           routingHttpResponseAccessControlAllowOriginHeaderValue="*"),
+    single("alb-hardening", LB, ALB, desyncMitigationMode="monitor"),
+    single("alb-hardening", LB, ALB, label="waf-fail-open", enableWafFailOpen=True),
+    single("alb-hardening", LB, ALB, label="xff-preserved", xffHeaderProcessingMode="preserve"),
+    single("alb-deletion-protection", LB, ALB, enableDeletionProtection=False),
+    single("alb-target-health-check", "aws:lb/targetGroup:TargetGroup",
+           {"port": 3000, "protocol": "HTTP", "healthCheck": {"enabled": True, "path": "/api/health"}, "tags": TAGS},
+           healthCheck={"enabled": False, "path": "/api/health"}),
+    single("alb-forwards-only-known-hosts", LISTENER, HTTPS,
+           defaultActions=[{"type": "forward", "targetGroupArn": "arn:tg"}]),
+    single("alb-forwards-only-known-hosts", LISTENER, HTTP, label="echoes-host",
+           defaultActions=[{"type": "redirect", "redirect": {"protocol": "HTTPS", "host": "#{host}",
+                                                              "statusCode": "HTTP_301"}}]),
+    single("alb-forwards-only-known-hosts", LISTENER_RULE,
+           {"listenerArn": "arn:l", "priority": 100, "actions": [{"type": "forward", "targetGroupArn": "arn:tg"}],
+            "conditions": [{"hostHeader": {"values": ["maratron.example.com"]}}], "tags": TAGS},
+           label="any-host-rule", conditions=[{"pathPattern": {"values": ["/*"]}}]),
+    single("waf-managed-rule-groups", ACL, WEB_ACL, rules=[RATE_RULE, *MANAGED[:2], MANAGED[3]]),
+    single("waf-managed-rule-groups", ACL, WEB_ACL, label="counting",
+           rules=[RATE_RULE, *MANAGED[:3], changed(MANAGED[3], overrideAction={"count": {}})]),
+    stack_case("waf-logging", waf_logging_stack(), waf_logging_stack(logged=False), "acl"),
+    stack_case("waf-logging", waf_logging_stack(), waf_logging_stack(redacted=("authorization",)), "acl-logging"),
+    # network
+    single("security-group-descriptions", SG, WEB_INGRESS, description=DELETE),
+    single("security-group-descriptions", EGRESS, EGRESS_HTTPS, label="rule", description=""),
+    single("security-group-egress-restricted", EGRESS, EGRESS_HTTPS, ipProtocol="-1"),
+    single("security-group-egress-restricted", EGRESS, EGRESS_HTTPS, label="port-range", fromPort=0),
+    single("security-group-egress-restricted", SG, changed(WEB_INGRESS, egress=[
+        {"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": ["0.0.0.0/0"]}]), label="inline-smtp",
+        egress=[{"protocol": "tcp", "fromPort": 25, "toPort": 25, "cidrBlocks": ["0.0.0.0/0"]}]),
+    single("vpc-endpoint-private-dns", "aws:ec2/vpcEndpoint:VpcEndpoint",
+           {"vpcId": "vpc-1", "serviceName": "com.amazonaws.us-east-1.logs", "vpcEndpointType": "Interface",
+            "privateDnsEnabled": True, "tags": TAGS}, privateDnsEnabled=DELETE),
+    single("vpc-flow-logs-all-traffic", "aws:ec2/flowLog:FlowLog", {"vpcId": "vpc-1", "trafficType": "ALL",
+                                                                     "tags": TAGS}, trafficType="REJECT"),
+    # database
+    single("rds-instance-baseline", RDS, RDS_PRIMARY, monitoringInterval=0),
+    single("rds-instance-baseline", RDS, RDS_PRIMARY, label="old-ca", caCertIdentifier="rds-ca-2019"),
+    single("rds-instance-baseline", RDS, RDS_PRIMARY, label="no-autoscaling", maxAllocatedStorage=DELETE),
+    single("rds-instance-baseline", RDS, RDS_PRIMARY, label="default-vpc", dbSubnetGroupName=DELETE),
+    single("rds-instance-baseline", RDS, RDS_PRIMARY, label="snapshot-untagged", copyTagsToSnapshot=False),
+    single("rds-production-change-safety", RDS, RDS_PRIMARY, applyImmediately=True),
+    single("rds-production-change-safety", RDS, RDS_PRIMARY, label="drops-backups", deleteAutomatedBackups=DELETE),
+    single("rds-postgres-logging", PG, PG_LOGGING, parameters=[
+        p for p in PG_LOGGING["parameters"] if p["name"] != "log_disconnections"]),
+    single("rds-postgres-logging", PG, PG_LOGGING, label="no-statement-logging", parameters=[
+        {**p, "value": "none"} if p["name"] == "log_statement" else p for p in PG_LOGGING["parameters"]]),
+    # cache
+    single("redis-snapshots", RG, REDIS, snapshotRetentionLimit=1),
+    single("redis-production-change-safety", RG, REDIS, finalSnapshotIdentifier=DELETE),
+    single("redis-baseline", RG, REDIS, logDeliveryConfigurations=REDIS["logDeliveryConfigurations"][:1]),
+    single("redis-baseline", RG, REDIS, label="no-minor-upgrades", autoMinorVersionUpgrade=False),
+    # containers
+    Case("container-drop-all-capabilities", [resource(TASK, "good", task())],
+         [resource(TASK, "bad", task(linuxParameters={"capabilities": {"add": []}, "initProcessEnabled": True}))],
+         "bad"),
+    Case("container-drop-all-capabilities", [resource(TASK, "init-keeps-chown", init_task())],
+         [resource(TASK, "init-keeps-more", init_task(keep=("CHOWN", "DAC_OVERRIDE")))], "init-keeps-more"),
+    Case("container-drop-all-capabilities", [], [resource(TASK, "app-keeps-chown", task(linuxParameters={
+        "capabilities": {"drop": [c for c in DEFAULT_CAPS if c != "CHOWN"]}, "initProcessEnabled": True}))],
+         "app-keeps-chown"),
+    Case("ecs-image-by-digest", [resource(TASK, "good", task())],
+         [resource(TASK, "bad", task(image="123456789012.dkr.ecr.us-east-1.amazonaws.com/web:latest"))], "bad"),
+    # The AWS-published collector may run by exact release tag (tagPinnedPublishers), never by a floating one, and
+    # the exemption names that publisher only.
+    Case("ecs-image-by-digest", [resource(TASK, "release-tag", with_sidecar())],
+         [resource(TASK, "floating-tag", with_sidecar(
+             image="public.ecr.aws/aws-observability/aws-otel-collector:latest"))], "floating-tag"),
+    Case("ecs-image-by-digest", [resource(TASK, "release-tag", with_sidecar())],
+         [resource(TASK, "other-publisher", with_sidecar(image="public.ecr.aws/docker/library/otel:v1.2.3"))],
+         "other-publisher"),
+    # A non-essential sidecar is no init container: it drops every capability like the app.
+    Case("container-drop-all-capabilities", [resource(TASK, "good", with_sidecar())],
+         [resource(TASK, "sidecar-keeps-chown", with_sidecar(linuxParameters={
+             "capabilities": {"add": [], "drop": [c for c in DEFAULT_CAPS if c != "CHOWN"]},
+             "initProcessEnabled": True}))], "sidecar-keeps-chown"),
+    Case("container-reliability", [resource(TASK, "good", task())],
+         [resource(TASK, "bad", task(healthCheck=DELETE))], "bad"),
+    Case("container-reliability", [resource(TASK, "one-shot", task(portMappings=DELETE, healthCheck=DELETE))],
+         [resource(TASK, "blocking-logs", task(logConfiguration={"logDriver": "awslogs",
+                                                                 "options": {"mode": "blocking"}}))],
+         "blocking-logs"),
+    single("ecs-task-separate-roles", TASK, task(), taskRoleArn="arn:aws:iam::1:role/web-execution"),
+    single("ecs-service-deployment-safety", SERVICE, SERVICE_BASE,
+           deploymentCircuitBreaker={"enable": True, "rollback": False}),
+    single("ecs-service-deployment-safety", SERVICE, SERVICE_BASE, label="drops-capacity",
+           deploymentMinimumHealthyPercent=50),
+    single("ecs-service-availability", SERVICE, SERVICE_BASE, desiredCount=1),
+    single("ecs-service-availability", TARGET, {"serviceNamespace": "ecs", "minCapacity": 2, "maxCapacity": 6,
+                                                "tags": TAGS}, label="scales-to-one", minCapacity=1),
+    single("ecs-service-hardening", SERVICE, changed(SERVICE_BASE, platformVersion="1.4.0"), enableExecuteCommand=True),
+    single("ecs-service-hardening", SERVICE, changed(SERVICE_BASE, platformVersion="1.4.0"), label="old-platform",
+           platformVersion="1.3.0"),
+    single("ecs-service-hardening", SERVICE, SERVICE_BASE, label="proxy-unlogged",
+           serviceConnectConfiguration={"enabled": True}),
+    single("ecr-repository-hardening", REPOSITORY,
+           {"imageTagMutability": "IMMUTABLE", "imageScanningConfiguration": {"scanOnPush": True},
+            "encryptionConfigurations": [{"encryptionType": "KMS", "kmsKey": KEY}], "tags": TAGS},
+           imageTagMutability="MUTABLE"),
+    single("ecr-repository-hardening", REPOSITORY,
+           {"imageTagMutability": "IMMUTABLE", "imageScanningConfiguration": {"scanOnPush": True},
+            "encryptionConfigurations": [{"encryptionType": "KMS", "kmsKey": KEY}], "tags": TAGS},
+           label="aes256", encryptionConfigurations=[{"encryptionType": "AES256"}]),
+    single("ecr-no-force-delete", REPOSITORY, {"forceDelete": False, "tags": TAGS}, forceDelete=True),
+    single("scheduled-tasks", SCHEDULE, {"state": "ENABLED", "scheduleExpression": "rate(6 hours)", "target": {
+        "arn": "arn:cluster", "ecsParameters": {"networkConfiguration": {"assignPublicIp": False}}}},
+        state="DISABLED"),
+    single("scheduled-tasks", SCHEDULE, {"state": "ENABLED", "target": {"arn": "arn:cluster", "ecsParameters": {
+        "networkConfiguration": {"assignPublicIp": False}}}}, label="public-task",
+        target={"arn": "arn:cluster", "ecsParameters": {"networkConfiguration": {"assignPublicIp": True}}}),
+    # secrets
+    single("secretsmanager-recovery-window", "aws:secretsmanager/secret:Secret",
+           {"kmsKeyId": KEY, "recoveryWindowInDays": 30, "tags": TAGS}, recoveryWindowInDays=0),
+    single("generated-secrets-strong", "random:index/randomPassword:RandomPassword", {"length": 64, "special": True},
+           length=12),
+    # storage
+    stack_case("s3-access-logging", companions_stack(), companions_stack(logging=False), "backups"),
+    stack_case("s3-bucket-companions", companions_stack(), companions_stack(drop=OWNERSHIP), "access-logs"),
+    stack_case("s3-bucket-companions", companions_stack(), companions_stack(drop=LIFECYCLE), "backups"),
+    stack_case("s3-bucket-companions", companions_stack(), companions_stack(drop=OBJECT_LOCK), "backups"),
+    stack_case("s3-bucket-companions", companions_stack(), companions_stack(lock=False), "backups"),
+    single("s3-acls-disabled", OWNERSHIP, {"bucket": "b", "rule": {"objectOwnership": "BucketOwnerEnforced"}},
+           rule={"objectOwnership": "BucketOwnerPreferred"}),
+    single("s3-lifecycle-rules", LIFECYCLE, LIFECYCLE_BASE,
+           rules=[changed(LIFECYCLE_BASE["rules"][0], abortIncompleteMultipartUpload=DELETE)]),
+    single("s3-lifecycle-rules", LIFECYCLE, LIFECYCLE_BASE, label="expires-early",
+           rules=[changed(LIFECYCLE_BASE["rules"][0], expiration={"days": 30})]),
+    single("s3-lifecycle-rules", LIFECYCLE, LIFECYCLE_BASE, label="disabled",
+           rules=[changed(LIFECYCLE_BASE["rules"][0], status="Disabled")]),
+    single("s3-object-lock-retention", OBJECT_LOCK,
+           {"bucket": "b", "objectLockEnabled": "Enabled", "rule": {"defaultRetention": {"mode": "COMPLIANCE",
+                                                                                          "days": 30}}},
+           rule={"defaultRetention": {"mode": "GOVERNANCE", "days": 30}}),
+    single("s3-object-lock-retention", OBJECT_LOCK,
+           {"bucket": "b", "objectLockEnabled": "Enabled", "rule": {"defaultRetention": {"mode": "COMPLIANCE",
+                                                                                          "days": 30}}},
+           label="short", rule={"defaultRetention": {"mode": "COMPLIANCE", "days": 1}}),
+    single("s3-encryption-cmk", SSE, SSE_KMS, rules=[changed(SSE_KMS["rules"][0], blockedEncryptionTypes=DELETE)]),
+    single("s3-encryption-cmk", SSE, SSE_KMS, label="aws-managed-key", rules=[changed(
+        SSE_KMS["rules"][0], applyServerSideEncryptionByDefault={"sseAlgorithm": "aws:kms"})]),
+    single("s3-bucket-policy-denies", BUCKET_POLICY, {"bucket": "b", "policy": doc(*KMS_BUCKET_DENIES)},
+           policy=doc(*KMS_BUCKET_DENIES[:1], *KMS_BUCKET_DENIES[2:])),
+    single("s3-bucket-policy-denies", BUCKET_POLICY, {"bucket": "b", "policy": doc(*KMS_BUCKET_DENIES)},
+           label="another-key", policy=doc(*KMS_BUCKET_DENIES[:4], KMS_BUCKET_DENIES[5])),
+    # logging, KMS, IAM, monitoring
+    single("kms-key-lifecycle", KMS, {"enableKeyRotation": True, "deletionWindowInDays": 30,
+                                      "rotationPeriodInDays": 365, "tags": TAGS}, deletionWindowInDays=7),
+    single("kms-key-lifecycle", KMS, {"enableKeyRotation": True, "deletionWindowInDays": 30,
+                                      "rotationPeriodInDays": 365, "tags": TAGS}, label="slow-rotation",
+           rotationPeriodInDays=730),
+    single("policy-principals-scoped", ROLE, {"assumeRolePolicy": TRUST, "tags": TAGS},
+           assumeRolePolicy=doc({"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                                 "Action": "sts:AssumeRole"})),
+    single("policy-principals-scoped", ROLE, {"assumeRolePolicy": TRUST, "tags": TAGS}, label="anyone",
+           assumeRolePolicy=doc({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"})),
+    single("policy-principals-scoped", BUCKET_POLICY, {"bucket": "b", "policy": doc(*KMS_BUCKET_DENIES[:1],
+                                                                                     ELB_DELIVERY)},
+           label="elb-anywhere", policy=doc(changed(ELB_DELIVERY, Resource="arn:aws:s3:::logs/*"))),
+    single("policy-principals-scoped", BUCKET_POLICY, {"bucket": "b", "policy": TLS_ONLY}, label="public-read",
+           policy=doc({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"})),
+    # The alert manager reaches the alert topic's key through SNS only: scoped by SNS's encryption context instead.
+    single("policy-principals-scoped", KMS, {"enableKeyRotation": True, "tags": TAGS, "policy": doc(
+        {"Effect": "Allow", "Principal": {"Service": "aps.amazonaws.com"}, "Action": ["kms:GenerateDataKey*"],
+         "Resource": "*", "Condition": {"StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": "arn:topic"}}})},
+           label="aps-unscoped", policy=doc({"Effect": "Allow", "Principal": {"Service": "aps.amazonaws.com"},
+                                             "Action": ["kms:GenerateDataKey*"], "Resource": "*"})),
+    single("policy-principals-scoped", KMS, {"enableKeyRotation": True, "policy": KEY_POLICY, "tags": TAGS},
+           label="logs-unscoped", policy=doc({"Effect": "Allow", "Principal": {"Service": "logs.amazonaws.com"},
+                                              "Action": "kms:Decrypt*", "Resource": "*"})),
+    single("iam-passrole-scoped", "aws:iam/rolePolicy:RolePolicy", {"role": "r", "policy": PASS_ROLE},
+           policy=doc({**json.loads(PASS_ROLE)["Statement"][0], "Condition": {}})),
+    single("iam-passrole-scoped", "aws:iam/rolePolicy:RolePolicy", {"role": "r", "policy": PASS_ROLE},
+           label="any-role", policy=doc({**json.loads(PASS_ROLE)["Statement"][0], "Resource": "*"})),
+    single("sns-topic-encryption", "aws:sns/topic:Topic", {"kmsMasterKeyId": KEY, "tags": TAGS},
+           kmsMasterKeyId=DELETE),
+    single("sns-topic-tls-only", TOPIC_POLICY, {"arn": "arn:aws:sns:::t", "policy": TOPIC_TLS},
+           policy=doc(json.loads(TOPIC_TLS)["Statement"][0])),
+    single("cloudwatch-alarm-actions", "aws:cloudwatch/metricAlarm:MetricAlarm",
+           {"alarmActions": ["arn:aws:sns:::t"], "metricName": "x", "tags": TAGS}, alarmActions=[]),
+    single("cloudwatch-alarm-actions", "aws:cloudwatch/metricAlarm:MetricAlarm",
+           {"alarmActions": ["arn:aws:sns:::t"], "metricName": "x", "tags": TAGS}, label="disabled",
+           actionsEnabled=False),
+]
+
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_compliant_passes_and_violation_is_mandatory_naming_the_resource(pack: PolicyPackProcess, case: Case) -> None:
+    config = only(pack, case.policy, case.stack)
     if case.good:
-        good = analyze(pack, case.good, case.stack)
+        good = analyze(pack, case.good, case.stack, config)
         assert not good.of(case.policy), [v.message for v in good.of(case.policy)]
-    bad = analyze(pack, case.bad, case.stack)
+    bad = analyze(pack, case.bad, case.stack, config)
     hits = bad.of(case.policy)
     target = next(r for r in case.bad if r.name == case.bad_name)
     assert any(v.urn == target.urn and v.level == "mandatory" for v in hits), \
@@ -948,7 +1428,9 @@ def test_every_policy_has_a_case() -> None:
 PROD_ONLY = ["rds-deletion-protection", "rds-multi-az", "rds-final-snapshot", "redis-automatic-failover",
              "s3-no-force-destroy", "rds-primary-has-replica", "stateful-resources-protected",
              "rds-services-through-proxy", "s3-data-buckets-replicated", "rds-backups-replicated",
-             "restore-drill-scheduled"]
+             "restore-drill-scheduled", "alb-deletion-protection", "rds-production-change-safety",
+             "redis-production-change-safety", "ecs-service-availability", "ecr-no-force-delete",
+             "secretsmanager-recovery-window"]
 
 
 @pytest.mark.parametrize("policy", PROD_ONLY)
@@ -966,6 +1448,17 @@ def test_replicas_are_exempt_from_primary_only_rules(pack: PolicyPackProcess) ->
     verdict = analyze(pack, database_stack())
     replica_urn = next(r.urn for r in database_stack() if r.name == "replica")
     assert [v for v in verdict.violations if v.urn == replica_urn] == []
+
+
+def test_only_the_s3_replication_trust_goes_without_source_conditions(pack: PolicyPackProcess) -> None:
+    # S3 documents no source condition for the replication role it assumes; every other service trust needs one.
+    def trust(service: str) -> str:
+        return doc({"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"})
+
+    roles = [resource(ROLE, "replication", {"assumeRolePolicy": trust("s3.amazonaws.com"), "tags": TAGS}),
+             resource(ROLE, "scheduler", {"assumeRolePolicy": trust("scheduler.amazonaws.com"), "tags": TAGS})]
+    verdict = analyze(pack, roles, pack_config=only(pack, "policy-principals-scoped"))
+    assert {v.urn for v in verdict.of("policy-principals-scoped")} == {roles[1].urn}
 
 
 def test_generated_high_entropy_password_is_not_flagged(pack: PolicyPackProcess) -> None:

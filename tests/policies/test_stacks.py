@@ -1,12 +1,5 @@
-"""Whole stacks through the pack: every stack is clean, and breaking any checklist setting in prod is caught.
-
-The misconfiguration sweep is a table of (resource type, selector, property path, bad value, expected policy). It
-takes the compliant prod run, breaks one setting in one resource's wire inputs (and its state, which AnalyzeStack
-reads), and expects a mandatory violation of that policy naming that resource's URN. Entries whose resource type
-the stack does not (yet) have are skipped — they switch on by themselves when the database, cache, storage, app and
-edge tiers land. An entry whose path is missing from a resource that *is* there fails: the table must follow the
-code, never silently pass.
-"""
+"""Whole stacks through the pack: every stack is clean, the pack configs merge as the engine merges them, and the
+run exports as the CLI expects. (Breaking each control the prod stack sets is the sweep in test_controls.py.)"""
 
 from __future__ import annotations
 
@@ -36,7 +29,6 @@ from policies.rules import ALL_RULES
 DELETE = "<delete>"
 PROTECT = "@protect"
 STACK_POLICIES = {rule.policy.name for rule in ALL_RULES if isinstance(rule.policy, StackValidationPolicy)}
-ADMIN_DOC = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
 
 
 def test_every_stack_has_zero_mandatory_violations(pack: PolicyPackProcess, any_stack: StackRun) -> None:
@@ -53,6 +45,9 @@ def test_the_dr_stack_is_clean_too(pack: PolicyPackProcess, run_variant) -> None
     assert load_pack_config("dr") == load_pack_config("prod")  # the DR stack is judged as production
 
 
+# --- the foundation's stacks: the Guard sweep (test_controls.py) walks the app's prod; these break the
+# foundation's controls one resource at a time.
+
 @dataclass(frozen=True)
 class Break:
     type: str
@@ -66,151 +61,6 @@ class Break:
     @property
     def id(self) -> str:
         return f"{self.type.rsplit(':', 1)[-1]}.{'.'.join(map(str, self.path))}->{self.policy}"
-
-
-PRIMARY = ("replicateSourceDb", None)
-DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
-CONTAINER = ("containerDefinitions", "<json>", "@essential=True")  # the app container, not the volume init
-ALERTS_KEY = ("description", "maratron-prod: SNS alert topic (CloudWatch alarms and EventBridge publish to it)")
-# main's key policy before issue 9: alarms and EventBridge in one statement under aws:SourceAccount.
-EVENTS_WITH_SOURCE_CONDITION = json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Sid": "EnableIamPoliciesOfThisAccount", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
-     "Action": "kms:*", "Resource": "*"},
-    {"Sid": "AllowAlarmPublishingToEncryptedTopic", "Effect": "Allow",
-     "Principal": {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]},
-     "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
-     "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}}]})
-REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
-BACKUPS_REPLICATION = "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"
-SWEEP: list[Break] = [
-    # network (on the branch today)
-    # The interface endpoints' HTTPS-from-the-VPC rule (prod's vpcCidr): an address-range rule off the ALB.
-    Break("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", ("fromPort",), 22,
-          "security-group-no-admin-ports", ("cidrIpv4", "10.0.0.0/16")),
-    Break("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", ("cidrIpv4",), "0.0.0.0/0",
-          "internet-ingress-only-to-public-load-balancers", ("cidrIpv4", "10.0.0.0/16")),
-    Break("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", ("ingress",),
-          [{"protocol": "-1", "fromPort": 0, "toPort": 0, "self": True}], "default-security-group-closed"),
-    Break("aws:ec2/subnet:Subnet", ("mapPublicIpOnLaunch",), True, "subnet-no-public-ip-on-launch"),
-    Break("aws:ec2/vpc:Vpc", ("tags", "owner"), DELETE, "required-tags"),
-    Break("aws:cloudwatch/logGroup:LogGroup", ("retentionInDays",), 7, "log-group-retention"),
-    Break("aws:cloudwatch/logGroup:LogGroup", ("kmsKeyId",), DELETE, "log-group-kms"),
-    Break("aws:kms/key:Key", ("enableKeyRotation",), False, "kms-key-rotation"),
-    Break("aws:kms/key:Key", (PROTECT,), False, "stateful-resources-protected"),
-    Break("aws:iam/rolePolicy:RolePolicy", ("policy",), ADMIN_DOC, "iam-no-wildcard-admin"),
-    Break("aws:iam/role:Role", ("managedPolicyArns",), ["arn:aws:iam::aws:policy/AdministratorAccess"],
-          "iam-no-admin-managed-policies"),
-    Break("aws:iam/role:Role", ("path",), "/", "app-roles-in-environment-path-with-boundary"),
-    Break("aws:iam/role:Role", ("permissionsBoundary",), DELETE, "app-roles-in-environment-path-with-boundary"),
-    # database
-    Break("aws:rds/instance:Instance", ("storageEncrypted",), False, "rds-encrypted-with-cmk", PRIMARY),
-    Break("aws:rds/instance:Instance", ("kmsKeyId",), DELETE, "rds-encrypted-with-cmk", PRIMARY),
-    Break("aws:rds/instance:Instance", ("publiclyAccessible",), True, "rds-not-public", PRIMARY),
-    Break("aws:rds/instance:Instance", ("backupRetentionPeriod",), 1, "rds-backup-retention", PRIMARY),
-    Break("aws:rds/instance:Instance", ("deletionProtection",), False, "rds-deletion-protection", PRIMARY),
-    Break("aws:rds/instance:Instance", ("multiAz",), False, "rds-multi-az", PRIMARY),
-    Break("aws:rds/instance:Instance", ("skipFinalSnapshot",), True, "rds-final-snapshot", PRIMARY),
-    Break("aws:rds/instance:Instance", ("iamDatabaseAuthenticationEnabled",), False, "rds-iam-authentication"),
-    Break("aws:rds/instance:Instance", ("performanceInsightsKmsKeyId",), DELETE,
-          "rds-performance-insights-encrypted"),
-    Break("aws:rds/instance:Instance", ("enabledCloudwatchLogsExports",), [], "rds-log-exports"),
-    Break("aws:rds/instance:Instance", (PROTECT,), False, "stateful-resources-protected", PRIMARY),
-    Break("aws:rds/parameterGroup:ParameterGroup", ("parameters", "@name=rds.force_ssl", "value"), "0",
-          "rds-force-ssl"),
-    Break("aws:rds/parameterGroup:ParameterGroup", ("parameters", "@name=shared_buffers", "applyMethod"),
-          "immediate", "rds-static-parameters-pending-reboot"),
-    Break("aws:rds/instance:Instance", ("backupRetentionPeriod",), 1, "rds-postgres-replica-no-backup-retention",
-          ("replicateSourceDb", "maratron-prod-db")),
-    # database access
-    Break("aws:rds/proxy:Proxy", ("requireTls",), False, "rds-proxy-tls"),
-    Break("aws:rds/proxy:Proxy", ("debugLogging",), True, "rds-proxy-tls"),
-    Break("aws:secretsmanager/secretRotation:SecretRotation", ("rotationRules", "scheduleExpression"),
-          "rate(90 days)", "secrets-rotated"),
-    Break("aws:lambda/function:Function", ("vpcConfig",), DELETE, "lambda-in-vpc-with-own-logs"),
-    Break("aws:lambda/function:Function", ("loggingConfig", "logGroup"), DELETE, "lambda-in-vpc-with-own-logs"),
-    # cache
-    Break("aws:elasticache/replicationGroup:ReplicationGroup", ("userGroupIds",), DELETE, "redis-auth"),
-    Break("aws:elasticache/user:User", ("accessString",), "on ~* +@all", "redis-rbac-default-user-off",
-          ("userName", "default")),
-    Break("aws:elasticache/replicationGroup:ReplicationGroup", ("transitEncryptionEnabled",), False,
-          "redis-transit-encryption"),
-    Break("aws:elasticache/replicationGroup:ReplicationGroup", ("atRestEncryptionEnabled",), False,
-          "redis-at-rest-encryption-cmk"),
-    Break("aws:elasticache/replicationGroup:ReplicationGroup", ("kmsKeyId",), DELETE,
-          "redis-at-rest-encryption-cmk"),
-    Break("aws:elasticache/replicationGroup:ReplicationGroup", ("automaticFailoverEnabled",), False,
-          "redis-automatic-failover"),
-    Break("aws:elasticache/replicationGroup:ReplicationGroup", (PROTECT,), False, "stateful-resources-protected"),
-    # containers
-    Break("aws:ecs/taskDefinition:TaskDefinition", (*CONTAINER, "user"), "root", "container-non-root"),
-    Break("aws:ecs/taskDefinition:TaskDefinition", (*CONTAINER, "readonlyRootFilesystem"), False,
-          "container-read-only-root-filesystem"),
-    Break("aws:ecs/taskDefinition:TaskDefinition", (*CONTAINER, "privileged"), True, "container-not-privileged"),
-    Break("aws:ecs/taskDefinition:TaskDefinition", (*CONTAINER, "logConfiguration"), DELETE, "container-logging"),
-    Break("aws:ecs/taskDefinition:TaskDefinition", (*CONTAINER, "environment"),
-          [{"name": "DATABASE_PASSWORD", "value": "x"}], "container-no-plaintext-secrets"),
-    Break("aws:ecs/service:Service", ("networkConfiguration", "assignPublicIp"), True, "ecs-service-no-public-ip"),
-    Break("aws:ecs/service:Service", ("waitForSteadyState",), False, "ecs-service-waits-for-steady-state"),
-    Break("aws:ecs/service:Service", ("serviceConnectConfiguration", "services", 0, "timeout"), DELETE,
-          "ecs-service-connect-timeout-covers-edge", ("name", "ai")),
-    Break("aws:ecs/service:Service", ("serviceConnectConfiguration", "services", 0, "timeout",
-                                      "idleTimeoutSeconds"), 60, "ecs-service-connect-timeout-covers-edge",
-          ("name", "ai")),
-    Break("aws:ecs/taskDefinition:TaskDefinition", (*CONTAINER, "image"), "nginx:latest", "ecs-image-by-digest"),
-    Break("aws:secretsmanager/secret:Secret", ("kmsKeyId",), DELETE, "secretsmanager-cmk"),
-    Break("aws:secretsmanager/secret:Secret", ("name",), "maratron-prod/app/nextauth-secret",
-          "secretsmanager-name-unambiguous"),
-    Break("aws:kms/key:Key", ("policy",), EVENTS_WITH_SOURCE_CONDITION, "kms-key-policy-service-principals"),
-    Break("aws:kms/key:Key", ("policy",), EVENTS_WITH_SOURCE_CONDITION, "kms-key-serves-its-users", ALERTS_KEY),
-    Break("aws:scheduler/schedule:Schedule", ("kmsKeyArn",), DELETE, "scheduler-schedule-cmk"),
-    # edge
-    Break("aws:lb/listener:Listener", ("sslPolicy",), "ELBSecurityPolicy-2016-08", "alb-https-tls-policy",
-          ("protocol", "HTTPS")),
-    Break("aws:lb/listener:Listener", ("certificateArn",), DELETE, "alb-https-tls-policy", ("protocol", "HTTPS")),
-    Break("aws:lb/listener:Listener", ("routingHttpResponseStrictTransportSecurityHeaderValue",), DELETE, "alb-hsts",
-          ("protocol", "HTTPS")),
-    Break("aws:lb/listener:Listener", ("defaultActions",), [{"type": "fixed-response", "fixedResponse": {
-        "contentType": "text/plain", "statusCode": "200"}}], "alb-http-redirects-to-https", ("protocol", "HTTP")),
-    Break("aws:lb/loadBalancer:LoadBalancer", ("dropInvalidHeaderFields",), False, "alb-drop-invalid-headers"),
-    Break("aws:wafv2/webAcl:WebAcl", ("rules",), [], "edge-waf-rate-limit"),
-    # CDN
-    Break(DISTRIBUTION, ("viewerCertificate", "minimumProtocolVersion"), "TLSv1", "cdn-viewer-tls"),
-    Break(DISTRIBUTION, ("defaultCacheBehavior", "viewerProtocolPolicy"), "allow-all", "cdn-viewer-https"),
-    Break(DISTRIBUTION, ("origins", 0, "customOriginConfig", "originProtocolPolicy"), "http-only",
-          "cdn-origin-https"),
-    Break(DISTRIBUTION, ("defaultCacheBehavior", "cachePolicyId"), "658327ea-f89d-4fab-a63d-7e88639e58f6",
-          "cdn-dynamic-not-cached"),
-    Break("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",
-          ("securityHeadersConfig", "strictTransportSecurity", "accessControlMaxAgeSec"), 300, "cdn-security-headers"),
-    Break("aws:cloudwatch/logDelivery:LogDelivery", ("recordFields",), DELETE, "cdn-access-logs"),
-    Break("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", ("cidrIpv4",), "0.0.0.0/0",
-          "cdn-origin-ingress-cloudfront-only",
-          ("description", "HTTPS from CloudFront's origin-facing addresses only")),
-    Break("aws:lb/listenerRule:ListenerRule", ("conditions",), [{"hostHeader": {"values": ["maratron.example.com"]}}],
-          "cdn-origin-secret-header", ("priority", 100)),
-    # storage
-    Break("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", ("rules",), [],
-          "s3-encryption"),
-    Break("aws:s3/bucketVersioning:BucketVersioning", ("versioningConfiguration", "status"), "Suspended",
-          "s3-versioning"),
-    Break("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", ("blockPublicPolicy",), False,
-          "s3-public-access-block"),
-    Break("aws:s3/bucketPolicy:BucketPolicy", ("policy",), json.dumps({"Version": "2012-10-17", "Statement": []}),
-          "s3-tls-only-policy"),
-    Break("aws:s3/bucket:Bucket", ("forceDestroy",), True, "s3-no-force-destroy"),
-    Break("aws:s3/bucket:Bucket", (PROTECT,), False, "stateful-resources-protected"),
-    # disaster recovery
-    Break(REPLICATION, ("rules", 0, "deleteMarkerReplication", "status"), "Enabled", "s3-replication-keeps-deletes"),
-    Break(REPLICATION, ("rules", 0, "destination", "encryptionConfiguration"), DELETE, "s3-replication-replica-cmk"),
-    Break(REPLICATION, ("rules", 0, "sourceSelectionCriteria"), DELETE, "s3-replication-replica-cmk"),
-    Break(REPLICATION, ("rules", 0, "destination", "metrics", "status"), "Disabled", "s3-replication-metrics"),
-    Break("aws:s3/bucket:Bucket", ("objectLockEnabled",), False, "s3-replica-object-lock",
-          ("bucketPrefix", "maratron-prod-backups-dr-")),
-    Break(BACKUPS_REPLICATION, ("kmsKeyId",), DELETE, "rds-backups-replicated"),
-    Break(BACKUPS_REPLICATION, ("retentionPeriod",), 3, "rds-backups-replicated"),
-    Break("aws:scheduler/schedule:Schedule", ("state",), "DISABLED", "restore-drill-scheduled",
-          ("description", "maratron-prod: restore the newest DR dump and check it (daily)")),
-]
 
 
 def _set(document: Any, path: tuple[Any, ...], value: Any) -> Any:
@@ -263,19 +113,6 @@ def broken(run: StackRun, entry: Break) -> tuple[list[Resource], Resource]:
     return [changed if r is target else r for r in run.resources], changed
 
 
-@pytest.mark.parametrize("entry", SWEEP, ids=lambda e: e.id)
-def test_misconfiguration_sweep_prod(pack: PolicyPackProcess, prod: StackRun, entry: Break) -> None:
-    if _target(prod, entry) is None:
-        pytest.skip(f"prod has no {entry.type}{'' if entry.where is None else f' with {entry.where}'} yet")
-    resources, changed = broken(prod, entry)
-    # A resource policy's verdict comes from Analyze of the changed resource alone; AnalyzeStack (every resource,
-    # rebuilt once per stack policy) runs only for the stack policies, which need it.
-    verdict = check_resources(pack, "prod", resources, load_pack_config("prod"), analyze_only=[changed.urn],
-                              analyze_stack=entry.policy in STACK_POLICIES)
-    hits = [v for v in verdict.mandatory if v.policy == entry.policy and v.urn == changed.urn]
-    assert hits, "\n".join(render_verdict(verdict))
-
-
 TRUST = ("assumeRolePolicy", "<json>", "Statement", 0)
 BOOTSTRAP_SWEEP: list[Break] = [
     Break("aws:iam/role:Role", (*TRUST, "Condition", "StringEquals", "token.actions.githubusercontent.com:sub"),
@@ -319,25 +156,6 @@ def test_misconfiguration_sweep_bootstrap(pack: PolicyPackProcess, entry: Break)
                               analyze_stack=entry.policy in STACK_POLICIES)  # as in the prod sweep
     hits = [v for v in verdict.mandatory if v.policy == entry.policy and v.urn == changed.urn]
     assert hits, "\n".join(render_verdict(verdict))
-
-
-def test_sweep_covers_every_policy_that_can_be_broken_in_one_resource() -> None:
-    # Policies about a missing companion resource (flow logs, WAF association, HTTPS listener, bucket
-    # companions, replicas) and the two SG cross-checks are covered by test_rules.py cases instead, and so are the
-    # repository policies (the organization layout only).
-    stack_only = {"vpc-flow-logs", "edge-waf-rate-limit", "s3-access-logging", "alb-has-https-listener",
-                  "s3-bucket-hardening",
-                  "rds-primary-has-replica", "data-store-ingress-from-security-groups-only",
-                  "security-group-no-internet-ingress", "alb-access-logs", "ecs-cluster-container-insights",
-                  "kms-key-policy-no-public-principal", "redis-in-vpc", "no-hard-coded-secrets",
-                  # a dependency edge, a Spot stack, a violation reported on the role a policy belongs to:
-                  "ecs-service-connect-client-depends-on-server", "fargate-spot-arm64-platform-version",
-                  "rds-export-role-kms", "ecr-repository-policy-not-public", "s3-data-buckets-replicated",
-                  # who reaches the primary and which task reads which secret: relations, in test_rules.py
-                  "rds-services-through-proxy", "no-master-secret-in-tasks"}
-    from policies.rules import ALL_RULES
-
-    assert {r.policy.name for r in ALL_RULES} - stack_only <= {e.policy for e in SWEEP + BOOTSTRAP_SWEEP}
 
 
 # --- pack config ------------------------------------------------------------------------------------------------------

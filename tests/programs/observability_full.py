@@ -17,9 +17,11 @@ from components.observability import (
     EdgeWatch,
     Observability,
     ObservabilityArgs,
+    PrometheusWatch,
     ReplicationWatch,
     RestoreDrillWatch,
     ServiceWatch,
+    TopicPublisher,
     WafWatch,
 )
 
@@ -44,6 +46,11 @@ if WATCH == "full":
         backup=BackupWatch(dimensions={"Database": f"{prefix}-db"}),
         replication={"backups": ReplicationWatch(f"{prefix}-backups-src", f"{prefix}-backups-dr-dst", "dr")},
         drill=RestoreDrillWatch(task_family=f"{prefix}-restore-drill", dimensions={"Environment": "prod"}),
+        prometheus=PrometheusWatch("ws-0123abcd-4567-89ab-cdef-0123456789ab"),
+        topic_publishers=[TopicPublisher(
+            "AllowPrometheusAlertManagerOfThisWorkspace", "aps.amazonaws.com",
+            f"arn:aws:aps:{config.region}:{context.account_id}:workspace/ws-0123abcd-4567-89ab-cdef-0123456789ab",
+            ("sns:Publish", "sns:GetTopicAttributes"))],
     )
 else:  # a database without replicas and nothing else
     watches = dict(database=DatabaseWatch(f"{prefix}-db"))
