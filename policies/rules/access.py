@@ -26,6 +26,7 @@ from ._common import (
     stack_rule,
     truthy,
 )
+from ._controls import DELETE, Drop, Guard, Relink, To, When
 
 PROXY = "aws:rds/proxy:Proxy"
 PROXY_TARGET = "aws:rds/proxyTarget:ProxyTarget"
@@ -37,6 +38,7 @@ INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 FUNCTION = "aws:lambda/function:Function"
 USER = "aws:elasticache/user:User"
 USER_GROUP = "aws:elasticache/userGroup:UserGroup"
+PERMISSION = "aws:lambda/permission:Permission"
 KIND_TAG: str = SHARED["credentialTag"]
 KINDS: list[str] = SHARED["credentialKinds"]
 EXEMPT: list[str] = SHARED["rotationExempt"]
@@ -164,28 +166,62 @@ def _redis_default_user_off(args: StackValidationArgs, report: ReportViolation) 
             for user in default:
                 if not str(user.props.get("accessString") or "").startswith("off"):
                     report("the `default` user is enabled: its access string must start with `off`", user.urn)
+            for user in members:
+                if (user.props.get("authenticationMode") or {}).get("type") == "no-password-required":
+                    report(f"user {user.props.get('userName')!r} needs no password: every user authenticates "
+                           "(password or IAM)", user.urn)
+
+
+def _permission_scoped(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    principal = str(args.props.get("principal") or "")
+    if principal.endswith(".amazonaws.com") and not args.props.get("sourceArn") and \
+            not args.props.get("sourceAccount"):
+        report(f"{principal} may invoke the function for any resource of any account: name the sourceArn (the "
+               "secret whose rotation calls it) or at least the sourceAccount", None)
 
 
 RULES: list[Rule] = [
     resource_rule("rds-proxy-tls", area="database access", types=[PROXY], check=_proxy_tls,
                   summary="RDS Proxy requires TLS, never logs SQL text, and takes SCRAM logins from Secrets Manager",
-                  reference="seed: SSL/TLS for database connections, connection pooling"),
+                  reference="seed: SSL/TLS for database connections, connection pooling",
+                  guards=[Guard("requireTls", To(False)), Guard("debugLogging", To(True)),
+                          Guard("auths[*].authScheme", To("NONE"), each=True, note="where each login comes from"),
+                          Guard("auths[*].clientPasswordAuthType", To("POSTGRES_MD5"), each=True)]),
     stack_rule("rds-services-through-proxy", area="database access", check=_through_proxy, prod_only=True,
                summary="Every production primary sits behind RDS Proxy and no service reaches it directly",
-               reference="seed: connection pooling (PgBouncer), restricted database access"),
+               reference="seed: connection pooling (PgBouncer), restricted database access",
+               guards=[Guard("dbInstanceIdentifier", Drop(), types=(PROXY_TARGET,), blame="dbInstanceIdentifier",
+                             note="the primary behind the proxy")]),
     stack_rule("secrets-rotated", area="secrets", check=_rotated,
                summary="Every generated secret rotates at least every maximumRotationDays (exempt kinds: "
                        f"{', '.join(EXEMPT)}, with the runbook)",
                reference="seed: secrets rotation plan; Checkov CKV2_AWS_57",
                schema={"maximumRotationDays": {"type": "integer", "minimum": 1, "maximum": 365, "default": MAX_DAYS,
-                                               "description": "Longest allowed rotation period in days."}}),
+                                               "description": "Longest allowed rotation period in days."}},
+               guards=[Guard("rotationRules.scheduleExpression", To("rate(90 days)"), types=(ROTATION,)),
+                       Guard("secretId", Drop(), types=(ROTATION,), blame="secretId",
+                             note="the secret's rotation schedule")]),
     stack_rule("no-master-secret-in-tasks", area="secrets", check=_no_master_in_tasks,
                summary="No ECS task definition reads the database master's secret",
-               reference="seed: least privilege (app roles, not the master user)"),
+               reference="seed: least privilege (app roles, not the master user)",
+               guards=[Guard("containerDefinitions<json>[*].secrets[*].valueFrom",
+                             Relink("containerDefinitions", SECRET, When(f"tags.{KIND_TAG}", MASTER)),
+                             types=(TASK_DEFINITION,), note="which secrets a task reads")]),
     resource_rule("lambda-in-vpc-with-own-logs", area="database access", types=[FUNCTION], check=_function_hardened,
                   summary="Functions run in the VPC, log to their own log group and use a supported runtime",
-                  reference="Checkov CKV_AWS_117, CKV_AWS_363"),
+                  reference="Checkov CKV_AWS_117, CKV_AWS_363",
+                  guards=[Guard("vpcConfig.subnetIds", DELETE), Guard("vpcConfig.securityGroupIds", DELETE),
+                          Guard("loggingConfig.logGroup", DELETE), Guard("runtime", To("python3.8"))]),
+    resource_rule("lambda-permission-source-scoped", area="database access", types=[PERMISSION],
+                  check=_permission_scoped,
+                  summary="A service may invoke a function only for the resource named by sourceArn (or at least "
+                          "from this account): no confused deputy",
+                  reference="Checkov CKV_AWS_364; Lambda developer guide, resource-based policies (SourceArn)",
+                  guards=[Guard("sourceArn", DELETE)]),
     stack_rule("redis-rbac-default-user-off", area="cache", check=_redis_default_user_off,
                summary="Redis authenticates RBAC users (no AUTH token) and its `default` user is disabled",
-               reference="seed: Redis AUTH; cdk-nag AEC6; Checkov CKV_AWS_31"),
+               reference="seed: Redis AUTH; cdk-nag AEC6; Checkov CKV_AWS_31",
+               guards=[Guard("accessString", To("on ~* +@all"), types=(USER,), where=When("userName", "default")),
+                       Guard("authenticationMode.type", To("no-password-required"), types=(USER,),
+                             where=When("userName", "default", negate=True))]),
 ]

@@ -45,7 +45,8 @@ def _in_vpc(args: ResourceValidationArgs, report: ReportViolation) -> None:
 RULES: list[Rule] = [
     resource_rule("redis-auth", area="cache", types=TYPES, check=_auth,
                   summary="Redis requires AUTH", reference="seed: Redis AUTH; cdk-nag AEC6; Checkov CKV_AWS_31",
-                  guards=[Guard("authToken", DELETE)]),
+                  # RBAC users (userGroupIds) since issue 11: no stack sets an AUTH token any more.
+                  guards=[Guard("userGroupIds", DELETE)]),
     resource_rule("redis-transit-encryption", area="cache", types=TYPES, check=_transit,
                   summary="Redis encrypts connections in transit (required mode)",
                   reference="seed: Redis TLS; cdk-nag AEC3; Checkov CKV_AWS_30",

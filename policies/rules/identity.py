@@ -27,12 +27,17 @@ from ._common import (
     stack_rule,
     statements,
 )
+from ._controls import DELETE, MISSING, Guard, Patch, To, When
 
 ROLE = "aws:iam/role:Role"
 OIDC_PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
 REPOSITORY = "aws:ecr/repository:Repository"
 REPOSITORY_POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"
 LIFECYCLE_POLICY = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
+GITHUB_TRUST = When("assumeRolePolicy<json>.Statement[*].Principal.Federated")
+"""The foundation's CI roles (a GitHub OIDC trust); the app stack's roles trust services only."""
+EXPIRE_BY_COUNT = {"rulePriority": 1, "selection": {"tagStatus": "any", "countType": "imageCountMoreThan",
+                                                    "countNumber": 30}, "action": {"type": "expire"}}
 HOST: str = SHARED["githubOidcHost"]
 AUDIENCE: str = SHARED["githubOidcAudience"]
 DEPLOYED_PREFIX: str = SHARED["deployedTagPrefix"]
@@ -165,28 +170,42 @@ RULES: list[Rule] = [
     resource_rule("oidc-trust-pins-repository-and-environment", area="identity", types=[ROLE], check=_github_trust,
                   summary="GitHub OIDC trusts pin one repository and one environment by StringEquals on aud and sub",
                   reference="seed: team access and permissions; Checkov CKV_AWS_358",
+                  guards=[Guard("assumeRolePolicy<json>.Statement[*].Condition", DELETE, where=GITHUB_TRUST,
+                                note="the aud/sub pins of a GitHub trust")],
                   schema={"allowedRepositories": {
                       "type": "array", "items": {"type": "string"}, "default": [],
                       "description": "OWNER/REPO a GitHub trust may name (empty: any single repository)."}}),
     resource_rule("no-role-assumable-by-anyone", area="identity", types=[ROLE], check=_assumable_by_anyone,
                   summary="No role trusts every AWS principal, or a federated provider without conditions",
-                  reference="Checkov CKV_AWS_60, CKV_AWS_61"),
+                  reference="Checkov CKV_AWS_60, CKV_AWS_61",
+                  guards=[Guard("assumeRolePolicy<json>.Statement[*].Principal", To({"AWS": "*"}), where=GITHUB_TRUST,
+                                note="who a federated trust admits")]),
     resource_rule("oidc-provider-github-audience", area="identity", types=[OIDC_PROVIDER], check=_provider_audience,
                   summary="The GitHub OIDC provider accepts only the sts.amazonaws.com audience",
-                  reference="seed: team access and permissions (GitHub: configuring OIDC in AWS)"),
+                  reference="seed: team access and permissions (GitHub: configuring OIDC in AWS)",
+                  guards=[Guard("clientIdLists", To(["https://github.com/acme"]))]),
     resource_rule("ecr-repository-hardened", area="delivery", types=[REPOSITORY], check=_repository_hardened,
                   summary="ECR repositories have immutable tags, scan on push and a customer managed KMS key",
-                  reference="Checkov CKV_AWS_51, CKV_AWS_163, CKV_AWS_136"),
+                  reference="Checkov CKV_AWS_51, CKV_AWS_163, CKV_AWS_136",
+                  guards=[Guard("imageTagMutability", To("MUTABLE")),
+                          Guard("imageScanningConfiguration.scanOnPush", To(False)),
+                          Guard("encryptionConfigurations", To([{"encryptionType": "AES256"}]))]),
     resource_rule("ecr-repository-policy-not-public", area="delivery", types=[REPOSITORY_POLICY],
                   check=_repository_policy_not_public,
                   summary="ECR repository policies never allow any principal without a principal condition",
-                  reference="Checkov CKV_AWS_32"),
+                  reference="Checkov CKV_AWS_32",
+                  guards=[Guard("policy<json>.Statement[*].Principal",
+                                Patch("policy<json>.Statement[*]", {"Principal": "*", "Condition": MISSING}), each=True,
+                                note="who each statement admits, and its principal condition")]),
     resource_rule("ecr-lifecycle-keeps-deployed-images", area="delivery", types=[LIFECYCLE_POLICY],
                   check=_lifecycle_keeps_deployed,
                   summary="ECR lifecycles select deployed-* images before any rule that expires by count or age",
-                  reference="seed: rollback procedure validated"),
+                  reference="seed: rollback procedure validated",
+                  guards=[Guard("policy<json>.rules", To([EXPIRE_BY_COUNT]),
+                                note="the deployed-* rule ahead of every expiry")]),
     stack_rule("app-roles-in-environment-path-with-boundary", area="identity", check=_app_roles_in_environment,
                summary="App-stack roles live under /maratron/<env>/ with a permissions boundary (what the deploy "
                        "role is allowed to create)",
-               reference="seed: team access and permissions; cdk-nag IAM4/IAM5 context"),
+               reference="seed: team access and permissions; cdk-nag IAM4/IAM5 context",
+               guards=[Guard("path", To("/"), types=(ROLE,)), Guard("permissionsBoundary", DELETE, types=(ROLE,))]),
 ]

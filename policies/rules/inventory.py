@@ -136,6 +136,16 @@ WEB_ACL_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
 WAF_LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
 IMAGE = "docker:index/image:Image"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+PROXY = "aws:rds/proxy:Proxy"
+PROXY_POOL = "aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup"
+PROXY_TARGET = "aws:rds/proxyTarget:ProxyTarget"
+ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
+FUNCTION = "aws:lambda/function:Function"
+INVOCATION = "aws:lambda/invocation:Invocation"
+PERMISSION = "aws:lambda/permission:Permission"
+CACHE_USER = "aws:elasticache/user:User"
+CACHE_USER_GROUP = "aws:elasticache/userGroup:UserGroup"
+STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
 CONTAINER = "containerDefinitions<json>[*]"
 POLICY_DOCUMENTS = (LOG_RESOURCE_POLICY, KEY, BUCKET_POLICY, TOPIC_POLICY, ROLE_POLICY)
 
@@ -386,7 +396,6 @@ LEDGER: list[Classified] = [
     N(CACHE_PARAMETERS, "parameters[name=timeout]", "tuning", "idle client timeout"),
     N(CACHE_PARAMETERS, "parameters[name=tcp-keepalive]", "tuning", "TCP keepalive"),
     N(CACHE_PARAMETERS, "parameters[name=cluster-enabled]", "layout", "cluster mode off (one shard)"),
-    N(REDIS, "authTokenUpdateStrategy", "tuning", "how a new AUTH token is rolled in (ROTATE keeps the old one valid)"),
     N(REDIS, "clusterMode", "layout", "one shard with replicas"),
     N(REDIS, "engine", "layout", "Redis"),
     N(REDIS, "engineVersion", "layout", "the major version is a setting; minor upgrades are guarded"),
@@ -521,6 +530,65 @@ LEDGER: list[Classified] = [
     N(S3_REPLICATION, "rules[*].priority", "structure", "one rule per bucket"),
     N(RDS_INSTANCE, "restoreToPointInTime", "wiring",
       "the DR stack's restore source (replicated backups, latest restorable time); Pulumi.dr.yaml only"),
+    # --- database access and credentials (issue 11): TLS, SCRAM, rotation, RBAC, VPC functions are guarded ----------
+    N(PROXY, "auths[*].iamAuth", "tuning",
+      "IAM database authentication off: logins are SCRAM passwords from Secrets Manager (authScheme and "
+      "clientPasswordAuthType are guarded by rds-proxy-tls)"),
+    N(PROXY, "auths[*].secretArn", "wiring", "the login's secret (its rotation is guarded by secrets-rotated)"),
+    N(PROXY, "auths[*].description", "identity", "the login's label"),
+    N(PROXY, "engineFamily", "layout", "POSTGRESQL"),
+    N(PROXY, "idleClientTimeout", "tuning", "idle client connections are closed after it"),
+    N(PROXY, "roleArn", "wiring", "the role that reads the login secrets (its grants: the IAM rules)"),
+    N(PROXY, "vpcSecurityGroupIds", "wiring", "the proxy's security group (its rules: the network rules)"),
+    N(PROXY, "vpcSubnetIds", "layout", "the data subnets (data-subnets-isolated guards the tier)"),
+    N(PROXY_POOL, "connectionPoolConfig", "capacity",
+      "the connection budget (components/connection_budget.py, validated with the config)"),
+    N(PROXY_POOL, "dbProxyName", "wiring", "the proxy"),
+    N(PROXY_TARGET, "dbProxyName", "wiring", "the proxy (the target itself is guarded by rds-services-through-proxy)"),
+    N(PROXY_TARGET, "targetGroupName", "wiring", "the proxy's default target group"),
+    N(DB, "@ignoreChanges", "pulumi", "password: after the first deploy the master password belongs to its rotation"),
+    N(ROTATION, "rotateImmediately", "schedule", "false: the first rotation waits for the schedule"),
+    N(ROTATION, "rotationLambdaArn", "wiring", "db-admin or redis-rotation"),
+    N(ROTATION, "rotationRules.duration", "schedule", "the rotation window"),
+    N(SECRET_VERSION, "@ignoreChanges", "pulumi", "initial-only values: the rotation owns them after creation"),
+    N(SECRET_VERSION, "versionStages", "structure", "AWSCURRENT on the initial version"),
+    N(CACHE_USER, "@ignoreChanges", "pulumi", "passwords: after creation they belong to redis-rotation"),
+    N(CACHE_USER, "engine", "layout", "redis"),
+    N((CACHE_USER, CACHE_USER_GROUP), "userId", "identity", "the user's id"),
+    N(CACHE_USER, "userName", "identity", "the user's login name"),
+    N(CACHE_USER_GROUP, "engine", "layout", "redis"),
+    N(CACHE_USER_GROUP, "userGroupId", "identity", "the group's id"),
+    N(CACHE_USER_GROUP, "userIds", "wiring",
+      "the members (redis-rbac-default-user-off checks the disabled `default` user is one of them)"),
+    N(FUNCTION, "architectures", "capacity", "arm64"),
+    N(FUNCTION, "code", "application",
+      "the db-admin / redis-rotation package, built from the virtualenv at `pulumi up` (pinned versions checked)"),
+    N(FUNCTION, "environment.variables", "wiring", "which secret the function administers (its role's grant decides)"),
+    N(FUNCTION, "handler", "application", "the entry point"),
+    N(FUNCTION, "loggingConfig.applicationLogLevel", "tuning", "log verbosity"),
+    N(FUNCTION, "loggingConfig.systemLogLevel", "tuning", "log verbosity"),
+    N(FUNCTION, "loggingConfig.logFormat", "tuning", "JSON"),
+    N(FUNCTION, "memorySize", "capacity", "function size"),
+    N(FUNCTION, "role", "wiring", "the function's role (its grants: the IAM rules)"),
+    N(FUNCTION, "timeout", "tuning", "long enough for a rotation step"),
+    N(INVOCATION, "functionName", "wiring", "db-admin"),
+    N(INVOCATION, "input", "content",
+      "the database bootstrap's payload: hosts, login names and secret ARNs, never a secret value"),
+    N(INVOCATION, "triggers", "pulumi", "re-runs the bootstrap when the function's code changes"),
+    N(PERMISSION, "action", "structure", "lambda:InvokeFunction"),
+    N(PERMISSION, "function", "wiring", "the rotation function"),
+    N(PERMISSION, "principal", "wiring",
+      "secretsmanager.amazonaws.com (the sourceArn that scopes it is guarded by lambda-permission-source-scoped)"),
+    N(EVENT_TARGET, "input", "content", "the cluster and service the secret-redeploy workflow redeploys"),
+    N(EVENT_TARGET, "roleArn", "wiring", "the role EventBridge starts the workflow with (its grants: the IAM rules)"),
+    N(STATE_MACHINE, "definition", "content",
+      "the secret-redeploy workflow: ECS UpdateService forceNewDeployment with retries (tests/test_credentials.py)"),
+    N(STATE_MACHINE, "loggingConfiguration.level", "tuning", "ERROR: failed redeploys are logged"),
+    N(STATE_MACHINE, "loggingConfiguration.includeExecutionData", "tuning",
+      "false: execution input and output stay out of the log (they hold only cluster and service names anyway)"),
+    N(STATE_MACHINE, "loggingConfiguration.logDestination", "wiring", "its KMS-encrypted log group (logging rules)"),
+    N(STATE_MACHINE, "roleArn", "wiring", "the workflow's role (its grants: the IAM rules)"),
+    N(STATE_MACHINE, "type", "layout", "STANDARD"),
 ]
 
 __all__ = ["ANY_TYPE", "CATEGORIES", "LEDGER", "Classified"]

@@ -156,7 +156,8 @@ def _group_rules(resources: list[PolicyResource], group: PolicyResource) -> Iter
 
 def _data_store_groups(resources: list[PolicyResource]) -> dict[str, tuple[PolicyResource, str]]:
     groups: dict[str, tuple[PolicyResource, str]] = {}
-    for store in of_type(resources, RDS_INSTANCE, "aws:rds/cluster:Cluster"):
+    # RDS Proxy (issue 11) is the database's front door: its group is held to the same rule.
+    for store in of_type(resources, RDS_INSTANCE, "aws:rds/cluster:Cluster", "aws:rds/proxy:Proxy"):
         for group in linked(store, "vpcSecurityGroupIds"):
             groups[group.urn] = (group, store.urn)
     for store in of_type(resources, REPLICATION_GROUP, "aws:elasticache/cluster:Cluster"):

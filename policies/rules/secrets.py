@@ -17,7 +17,7 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
-from ._common import RDS_INSTANCE, REPLICATION_GROUP, Rule, document, known, resource_rule, settings_rule
+from ._common import RDS_INSTANCE, Rule, document, known, resource_rule, settings_rule
 from ._controls import DELETE, AtLeast, Guard, Rewrite, Setting, To
 
 SECRET = "aws:secretsmanager/secret:Secret"
@@ -41,6 +41,7 @@ WEAK_VALUES = {"password", "changeme", "admin", "secret", "postgres", "redis", "
 # Where a secret's value legitimately lives (it came from config or a generator; the engine keeps it secret).
 SECRET_SINKS = {(SECRET_VERSION, "secretString"), (SECRET_VERSION, "secretBinary")}
 PLACEHOLDER = "OFFLINE-PLACEHOLDER"
+CACHE_USER = "aws:elasticache/user:User"
 NOT_A_SECRET_SUFFIXES = ("arn", "id", "name", "strategy", "version", "enabled", "length", "policy")
 
 
@@ -81,7 +82,7 @@ def hard_coded_findings(resource_type: str, props: Any) -> Iterator[str]:
             if shape.search(value):
                 yield f"{path} contains what looks like a {label}; keep it in Secrets Manager and pass a reference"
                 break
-        leaf = re.split(r"[.\[<]", path)[-1]
+        leaf = re.split(r"[.\[<]", re.sub(r"(\[\d+\])+$", "", path))[-1]  # passwords[0] is a password too
         if PASSWORD_NAME.search(leaf) and not leaf.lower().endswith(NOT_A_SECRET_SUFFIXES) \
                 and looks_typed_by_a_person(value):
             yield (f"{path} is a password-like field holding a literal ({len(value)} chars); generate it "
@@ -128,7 +129,9 @@ RULES: list[Rule] = [
                   summary="No resource input holds a hard-coded credential",
                   reference="seed: no secrets in code; cdk-nag ECS2 (generalised); Checkov CKV_AWS_46, CKV_AWS_45",
                   guards=[Guard("password", To("changeme"), types=(RDS_INSTANCE,), note="the master password"),
-                          Guard("authToken", To("redis-password"), types=(REPLICATION_GROUP,), note="the AUTH token"),
+                          # Redis authenticates RBAC users since issue 11 (no stack sets an AUTH token any more).
+                          Guard("authenticationMode.passwords", To(["redis-password"]), types=(CACHE_USER,),
+                                note="a Redis user's passwords"),
                           Guard("registry.password", To("hunter2"), types=(DOCKER_IMAGE,),
                                 note="the registry password of an image push")]),
 ]

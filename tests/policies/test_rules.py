@@ -462,13 +462,14 @@ FUNCTION = {"runtime": "python3.12", "handler": "db_admin.handler.lambda_handler
             "loggingConfig": {"logFormat": "JSON", "logGroup": "/maratron-prod/lambda/db-admin"}}
 
 
-def redis_users_stack(*, default_access: str = "off -@all", auth_token: bool = False) -> list[Resource]:
+def redis_users_stack(*, default_access: str = "off -@all", auth_token: bool = False,
+                      app_auth: str = "password") -> list[Resource]:
     default = resource("aws:elasticache/user:User", "default-user", {
         "userId": "r-default", "userName": "default", "accessString": default_access, "engine": "redis",
         "tags": TAGS})
     app = resource("aws:elasticache/user:User", "app-user", {
         "userId": "r-app", "userName": "maratron-app", "accessString": "on ~* &* +@all", "engine": "redis",
-        "tags": TAGS})
+        "authenticationMode": {"type": app_auth}, "tags": TAGS})
     group = resource("aws:elasticache/userGroup:UserGroup", "users", {
         "userGroupId": "r-users", "engine": "redis", "userIds": ["r-default", "r-app"], "tags": TAGS},
         deps={"userIds": [default, app]})
@@ -802,6 +803,13 @@ CASES: list[Case] = [
     stack_case("redis-rbac-default-user-off", redis_users_stack(), redis_users_stack(default_access="on ~* +@all"),
                "default-user"),
     stack_case("redis-rbac-default-user-off", redis_users_stack(), redis_users_stack(auth_token=True), "redis"),
+    stack_case("redis-rbac-default-user-off", redis_users_stack(), redis_users_stack(app_auth="no-password-required"),
+               "app-user"),
+    single("lambda-permission-source-scoped", "aws:lambda/permission:Permission",
+           {"function": "maratron-prod-db-admin", "principal": "secretsmanager.amazonaws.com",
+            "action": "lambda:InvokeFunction",
+            "sourceArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:maratron-prod/database/app_rw-AbCdEf"},
+           sourceArn=DELETE),
     # cache
     single("redis-auth", RG, REDIS, authToken=DELETE),
     single("redis-transit-encryption", RG, REDIS, transitEncryptionEnabled=False),
