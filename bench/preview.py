@@ -27,6 +27,16 @@ recorder itself is ~3% of a run). Figures on a shared 2-core machine (CPU, media
 by +-0.08 with the load of the neighbours): prod 1.38-1.42 before, 1.21-1.28 after. Python calls per prod run,
 counted and so load-independent: ours/floor 2.54M/1.69M = 1.50 before, 1.99M/1.69M = 1.18 after json_output,
 1.98M/1.69M = 1.17 after the invoke change.
+
+Second pass (cProfile of prod, ours vs floor, after the merge of issues 9/11/12: 2.47M/2.02M calls = 1.22, CPU ratio
+1.24-1.25): our own code is ~1% of a run. The gap is the SDK's work on the wiring: expanding 877 property
+dependencies and its dependency-cycle check on each (~8% of a run; the floor passes plain values, so it has none),
+29 component registrations with register_outputs, ~1100 more Output.from_input and ~800 more applies. Cut, with the
+same inventory, export, options and dependencies for every stack: the stack transformation set the provider through
+ResourceOptions.merge on every resource (a shallow copy with the provider set now), and the db-admin archive parsed
+five wheels' metadata on every run (read once per process now): 2.467M -> 2.402M calls, 1.19 of the floor.
+CPU ratio, three runs at load average 2.2-2.6: 1.20, 1.23, 1.20 (1.24 before). Left: the blocking image look-ups
+(three `ecr.get_image`, ~1.5%; they fail the preview on a missing image by design, issue 12) and the SDK's wiring.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ connection per rotated database secret plus a bootstrap).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 from collections.abc import Mapping, Sequence
@@ -77,6 +78,24 @@ def _pinned_requirements() -> dict[str, str]:
     return pins
 
 
+@functools.cache
+def _installed(name: str) -> tuple[str, tuple[tuple[str, str], ...]] | None:
+    """(version, (path in the wheel, file on disk) for every packaged file) of an installed distribution, or None.
+    Read once per process: a virtualenv does not change under a running program, and parsing the metadata of the
+    five wheels was ~1% of a prod run (the tests and benches run the program hundreds of times per process)."""
+    try:
+        distribution = importlib.metadata.distribution(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    files = []
+    for file in sorted(distribution.files or [], key=str):
+        path = str(file)
+        if path.startswith("..") or "__pycache__" in path or path.endswith((".pyc", "RECORD", "INSTALLER")):
+            continue
+        files.append((path, str(file.locate())))
+    return distribution.version, tuple(files)
+
+
 def lambda_archive() -> pulumi.AssetArchive:
     """ops/db_admin/*.py as the package `db_admin`, plus every file of the pinned dependency wheels (licenses
     included) from the virtualenv. Sorted, no bytecode: the same inputs always give the same archive."""
@@ -85,19 +104,16 @@ def lambda_archive() -> pulumi.AssetArchive:
         assets[f"db_admin/{source.name}"] = pulumi.FileAsset(str(source))
     wrong: list[str] = []
     for name, version in sorted(_pinned_requirements().items()):
-        try:
-            distribution = importlib.metadata.distribution(name)
-        except importlib.metadata.PackageNotFoundError:
+        installed = _installed(name)
+        if installed is None:
             wrong.append(f"{name}=={version} is not installed")
             continue
-        if distribution.version != version:
-            wrong.append(f"{name} is {distribution.version}, the package pins {version}")
+        installed_version, files = installed
+        if installed_version != version:
+            wrong.append(f"{name} is {installed_version}, the package pins {version}")
             continue
-        for file in sorted(distribution.files or [], key=str):
-            path = str(file)
-            if path.startswith("..") or "__pycache__" in path or path.endswith((".pyc", "RECORD", "INSTALLER")):
-                continue
-            assets[path] = pulumi.FileAsset(str(file.locate()))
+        for path, located in files:
+            assets[path] = pulumi.FileAsset(located)
     if wrong:
         raise RuntimeError("the db-admin Lambda package cannot be built from this virtualenv: " + "; ".join(wrong)
                            + " (pip install -r requirements.txt)")

@@ -30,6 +30,7 @@ repository — which needs push rights the deploy roles have only with the found
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -205,7 +206,10 @@ class Foundation:
         props = dict(args.props)
         opts = args.opts
         if opts.provider is None:
-            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(provider=self.provider))
+            # A shallow copy with the provider set: what ResourceOptions.merge(opts, ResourceOptions(provider=...))
+            # yields for a single scalar, without re-merging every list option of every resource (~1% of a run).
+            opts = copy.copy(opts)
+            opts.provider = self.provider
         if args.type_ == "aws:iam/role:Role":
             props["path"] = self.resolved.apply(lambda r: r.contract.workload_role_path)
             props["permissions_boundary"] = self.resolved.apply(lambda r: r.contract.workload_boundary_arn)

@@ -42,10 +42,14 @@ def test_rule_table_is_current() -> None:
 
 
 def test_runner_exit_status(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-                            prod: StackRun) -> None:
+                            prod: StackRun, pack: PolicyPackProcess) -> None:
     from offline import policy_runner
 
     monkeypatch.setattr(policy_runner, "run_stack", lambda stack: prod)  # the session's run: one engine run less
+    # The session's pack instead of two more pack processes (check_run configures it for the stack and the given
+    # pack config either way; starting a pack as the runner does is covered by the `pack` fixture and the previews).
+    check_run = policy_runner.check_run
+    monkeypatch.setattr(policy_runner, "check_run", lambda run, **kwargs: check_run(run, pack=pack, **kwargs))
     assert main(["prod"]) == 0
     assert "0 mandatory" in capsys.readouterr().out
     strict = ROOT / "build" / "strict-pack-config.json"
