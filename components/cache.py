@@ -268,7 +268,7 @@ class Cache(pulumi.ComponentResource):
             transit_encryption_mode="required",  # no plaintext connections, not even during a migration
             auth_token=token.result,
             # ROTATE keeps the old token valid next to the new one until a later SET, so a token change never
-            # locks out tasks that still hold the old REDIS_URL (see README "Cache").
+            # locks out tasks that still hold the old REDIS_URL (docs/cache.md, "Rotating the AUTH token").
             auth_token_update_strategy="ROTATE",
             # No AOF on ElastiCache Redis 7: daily snapshots + replicas are the durability (module docstring).
             snapshot_retention_limit=settings.snapshot_retention_days,

@@ -6,8 +6,8 @@ and works with whatever the stack has: every watch left out simply adds no alarm
 
 Every alarm is one entry of the catalog (components/alarm_catalog.py: metric, statistic, comparison, window, how
 missing data counts and why). This component supplies only the dimensions and the per-environment threshold
-(AlarmThresholds, the `alarm*` config keys), so the README's alarm table, the tests and the alarms read the same
-catalog; the dashboard's layout is components/dashboard.py.
+(AlarmThresholds, the `alarm*` config keys), so the alarm table of docs/monitoring.md, the tests and the alarms
+read the same catalog; the dashboard's layout is components/dashboard.py.
 
 Lifecycle: nothing here is stateful. Alarms, the dashboard and the topic can be replaced at any time; the only
 cost of replacing the topic is that email subscribers must confirm again (SNS sends them a new confirmation).
