@@ -55,13 +55,14 @@ policy: $(VENV)/.installed
 	for stack in dev staging prod dr; do $(PY) -m offline.policy_runner $$stack || exit 1; done
 	$(PY) -m offline.bootstrap_preview --check  # every foundation stack (policies/config/bootstrap.json)
 
-## Regenerate generated docs: the config reference (Pulumi.yaml), the outputs contract, the README's alarm table,
-## the policy rule table, the app-metrics alert table and Grafana dashboard, and the taggable-type list the
-## required-tags rule reads.
+## Regenerate generated docs: the config reference (Pulumi.yaml), the outputs contract, the alarm table of
+## docs/monitoring.md, the app-metrics alert table and Grafana dashboard, the figures tables (README,
+## docs/cost-and-deploy-time.md), the policy rule table and the taggable-type list the required-tags rule reads.
 docs: $(VENV)/.installed
 	$(PY) -m offline.docgen
 	$(PY) -m offline.alarmdoc
 	$(PY) -m offline.metricsdoc
+	$(PY) -m offline.figures
 	$(PY) -m offline.policy_docs
 	$(PY) -m offline.taggable
 

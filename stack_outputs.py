@@ -377,4 +377,11 @@ def render_markdown() -> str:
         "(connection secrets are JSON: the URL is their `url` key; ECS reads it with the `*ValueFrom` outputs).",
         "Read them from another Pulumi program with a StackReference (see `examples/consumer/`) or with",
         "`pulumi stack output --json -s <org>/maratron/<stack>`.",
+        "",
+        "Other teams read our stack outputs; they are a versioned contract, declared once in `stack_outputs.py` (name,",
+        "type, meaning) and documented here. The program cannot export anything undeclared or leave a declared output",
+        "out, `tests/outputs-contract.json` pins names and types (a breaking change fails the tests until the major",
+        "version is bumped), and no output ever carries a secret value: consumers get secret ARNs and read them with",
+        "their own IAM role. `examples/consumer/` is a tiny program that reads the contract with a `StackReference`",
+        "and refuses an unsupported major version; the tests run it against the offline prod outputs.",
     ])

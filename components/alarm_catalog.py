@@ -2,9 +2,9 @@
 
 Each entry says what the alarm means, its metric and statistic, how it compares, its window (period x evaluation
 periods, of which datapoints must breach) and how missing data counts, and why. The Observability component adds
-only the dimensions and the configured threshold; the README's alarm table (`make docs`), the tests and the alarms
-read the same entries. Fields are keyword-only, so a period, an evaluation count and a datapoint count can never be
-swapped silently, and each entry is checked against CloudWatch's limits when it is declared.
+only the dimensions and the configured threshold; the alarm table of docs/monitoring.md (`make docs`), the tests
+and the alarms read the same entries. Fields are keyword-only, so a period, an evaluation count and a datapoint
+count can never be swapped silently, and each entry is checked against CloudWatch's limits when it is declared.
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ class AlarmKind:
     key: str
     """Logical-name suffix; `{label}` is replaced by the watched thing's label (e.g. `ecs-{label}-cpu`)."""
     summary: str
-    """What it means, for the alarm description and the README table."""
+    """What it means, for the alarm description and the docs/monitoring.md table."""
     metric: str
     """`Namespace MetricName` or a metric math formula, for people."""
     statistic: str

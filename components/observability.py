@@ -6,8 +6,8 @@ and works with whatever the stack has: every watch left out simply adds no alarm
 
 Every alarm is one entry of the catalog (components/alarm_catalog.py: metric, statistic, comparison, window, how
 missing data counts and why). This component supplies only the dimensions and the per-environment threshold
-(AlarmThresholds, the `alarm*` config keys), so the README's alarm table, the tests and the alarms read the same
-catalog; the dashboard's layout is components/dashboard.py.
+(AlarmThresholds, the `alarm*` config keys), so the alarm table of docs/monitoring.md, the tests and the alarms
+read the same catalog; the dashboard's layout is components/dashboard.py.
 
 CloudFront's metrics (and a CLOUDFRONT-scope web ACL's) exist only in us-east-1 ("To get CloudFront metrics from
 the CloudWatch API, you must use the US East (N. Virginia) Region", CloudFront developer guide,

@@ -142,7 +142,7 @@ def test_every_alarm_notifies_the_topic_on_alarm_and_ok_and_is_named_after_its_k
         assert alarm.inputs["tags"]["environment"] == "prod" and alarm.inputs["tags"]["Name"] == alarm.inputs["name"]
         assert alarm.inputs["treatMissingData"] in alarm.inputs["alarmDescription"]
     assert sorted(full.outputs["alarmNames"]) == sorted(a.inputs["name"] for a in found.values())
-    # Every kind of the catalog (and so every row of the README table) is exercised by the full watch set.
+    # Every kind of the catalog (and so every row of the docs/monitoring.md table) is exercised by the full watch set.
     labels = ("", "web", "ai", "primary", "replica-a", "replica-b", "001", "002", "backups")
     for kind in ALARM_KINDS:
         assert any(kind.key.format(label=label) in found for label in labels), kind.key
@@ -478,12 +478,12 @@ def test_catalog_fields_are_keyword_only_and_checked_against_cloudwatch_limits()
         AlarmKind(**{**base, "threshold": "cpu_percnt"})
 
 
-def test_readme_alarm_table_is_generated_from_the_catalog() -> None:
+def test_monitoring_page_alarm_table_is_generated_from_the_catalog() -> None:
     from offline import alarmdoc
 
-    readme = alarmdoc.README.read_text()
-    assert readme == alarmdoc.updated(readme), "README alarm table is stale: run `make docs`"
-    assert "| `db-{label}-replica-lag` |" in readme and "| > 300 s | > 60 s | > 30 s |" in readme
+    page = alarmdoc.PAGE.read_text()
+    assert page == alarmdoc.updated(page), "docs/monitoring.md alarm table is stale: run `make docs`"
+    assert "| `db-{label}-replica-lag` |" in page and "| > 300 s | > 60 s | > 30 s |" in page
 
 
 def test_failed_ecs_deployments_of_the_watched_services_reach_the_topic(full: StackRun) -> None:
