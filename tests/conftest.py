@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import pytest
 
-from offline.engine import STACKS, StackRun, run_stack
+from offline.engine import STACKS, StackRun, run_stack, stack_config
+from offline.policy_runner import PolicyPackProcess, PolicyVerdict, check_run
 
 _runs: dict[str, StackRun] = {}
+_verdicts: dict[tuple[int, str], tuple[StackRun, PolicyVerdict]] = {}
 
 # Modules whose module-scoped fixture is expensive (a moto deployment, a PostgreSQL server, several program runs):
 # under `make pytest` (`-n auto --dist loadgroup`) each runs on one xdist worker, so the fixture is built once instead
@@ -21,11 +23,17 @@ ONE_WORKER_MODULES = frozenset({
     "tests/ops/test_db_admin_postgres.py", "tests/ops/test_backup_scripts.py",
     "tests/test_first_deploy.py", "tests/test_observability.py", "tests/test_foundation.py",
 })
+SHARED_VERDICT_MODULES = frozenset({
+    "tests/policies/test_stacks.py", "tests/policies/test_pack.py", "tests/test_diagram.py",
+})
+"""Modules that read the same whole-stack verdicts (checked(): prod's and dev's under their own pack config, ~4 s of
+the pack's CPU each): one group on one worker, so each verdict is computed once."""
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """`--dist loadgroup` with ONE_WORKER_MODULES as the groups. Not xdist_group marks: xdist 3.8 applies them by
-    rewriting `item._nodeid`, which pytest 9 no longer reads (its nodeid is `_id`), so they group nothing."""
+    """`--dist loadgroup` with ONE_WORKER_MODULES (and SHARED_VERDICT_MODULES together) as the groups. Not
+    xdist_group marks: xdist 3.8 applies them by rewriting `item._nodeid`, which pytest 9 no longer reads
+    (its nodeid is `_id`), so they group nothing."""
     if config.getvalue("dist") != "loadgroup":
         return None
     from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
@@ -33,6 +41,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     class OneWorkerModules(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             module = nodeid.split("::", 1)[0]
+            if module in SHARED_VERDICT_MODULES:
+                return "shared-verdicts"
             return module if module in ONE_WORKER_MODULES else nodeid
 
     return OneWorkerModules(config, log)
@@ -45,6 +55,37 @@ def stack_run(stack: str, **overrides: Any) -> StackRun:
     if cache_key not in _runs:
         _runs[cache_key] = run_stack(stack, full)
     return _runs[cache_key]
+
+
+def checked(run: StackRun, pack: PolicyPackProcess, pack_config: Mapping[str, Any] | None = None) -> PolicyVerdict:
+    """check_run(run, pack=pack, pack_config=...) once per (run, pack config) for the session: a whole stack through
+    every policy is ~4 s of the pack's CPU, and the verdict of one run under one config never changes. Callers must
+    not mutate the verdict."""
+    key = (id(run), json.dumps(pack_config, sort_keys=True, default=str))
+    if key not in _verdicts or _verdicts[key][0] is not run:
+        _verdicts[key] = (run, check_run(run, pack=pack, pack_config=pack_config))
+    return _verdicts[key][1]
+
+
+@pytest.fixture(scope="session")
+def pack() -> Iterator[PolicyPackProcess]:
+    """One policy pack process per worker, started exactly as the engine starts it (offline/policy_runner.py)."""
+    config, secret_keys, _ = stack_config("prod")
+    process = PolicyPackProcess("prod", config, secret_keys)
+    yield process
+    process.close()
+
+
+@pytest.fixture
+def session_preview(monkeypatch: pytest.MonkeyPatch, pack: PolicyPackProcess) -> None:
+    """`preview.main` in-process on the session's runs and pack: the same program run and verdict the other tests
+    read (stack_run, checked) instead of another engine run and another pack process. What is left to the test is
+    what main does with them (printing, files, exit status); tests/test_preview.py runs the CLI for real too."""
+    from offline import policy_runner, preview
+
+    monkeypatch.setattr(preview, "run_stack",
+                        lambda stack, overrides=None: stack_run(stack, **dict(overrides or {})))
+    monkeypatch.setattr(policy_runner, "check_run", lambda run, pack_config=None: checked(run, pack, pack_config))
 
 
 @pytest.fixture(scope="session")

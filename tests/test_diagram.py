@@ -118,6 +118,7 @@ def test_real_stack_diagram_shows_the_whole_system(any_stack: StackRun, tmp_path
     assert first == diagram.write(any_stack, tmp_path / "b").read_bytes()  # deterministic
 
 
+@pytest.mark.usefixtures("session_preview")
 def test_preview_prints_cost_and_critical_path_and_writes_the_diagram(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from offline import preview

@@ -110,6 +110,7 @@ def test_bad_input_and_a_closed_pipe_end_with_one_line_on_stderr() -> None:
     assert err.strip().splitlines()[-1].startswith("preview: output closed early")
 
 
+@pytest.mark.usefixtures("session_preview")
 def test_no_secret_value_in_any_file_or_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Issue 9, item 9: a secret passed with --set is never written in plain text (export, inventory, diagram,
     output), not even inside a value built from it."""

@@ -11,6 +11,7 @@ from pulumi.runtime.proto import analyzer_pb2
 from offline import policy_docs, taggable
 from offline.engine import ROOT, StackRun
 from offline.policy_runner import PACK_DIR, PolicyPackProcess, main
+from tests.conftest import checked
 
 
 def test_pack_layout_is_what_the_cli_expects() -> None:
@@ -47,9 +48,10 @@ def test_runner_exit_status(capsys: pytest.CaptureFixture[str], monkeypatch: pyt
 
     monkeypatch.setattr(policy_runner, "run_stack", lambda stack: prod)  # the session's run: one engine run less
     # The session's pack instead of two more pack processes (check_run configures it for the stack and the given
-    # pack config either way; starting a pack as the runner does is covered by the `pack` fixture and the previews).
-    check_run = policy_runner.check_run
-    monkeypatch.setattr(policy_runner, "check_run", lambda run, **kwargs: check_run(run, pack=pack, **kwargs))
+    # pack config either way; starting a pack as the runner does is covered by the `pack` fixture and the previews),
+    # and prod's verdict under its own config shared with test_stacks.py (tests.conftest.checked).
+    monkeypatch.setattr(policy_runner, "check_run",
+                        lambda run, pack_config=None: checked(run, pack, pack_config))
     assert main(["prod"]) == 0
     assert "0 mandatory" in capsys.readouterr().out
     strict = ROOT / "build" / "strict-pack-config.json"

@@ -18,13 +18,13 @@ from offline.policy_runner import (
     PolicyPackProcess,
     PolicyVerdict,
     check_resources,
-    check_run,
     load_pack_config,
     merge_policy_config,
     render_verdict,
     stack_export,
 )
 from policies.rules import ALL_RULES
+from tests.conftest import checked
 
 DELETE = "<delete>"
 PROTECT = "@protect"
@@ -32,7 +32,7 @@ STACK_POLICIES = {rule.policy.name for rule in ALL_RULES if isinstance(rule.poli
 
 
 def test_every_stack_has_zero_mandatory_violations(pack: PolicyPackProcess, any_stack: StackRun) -> None:
-    verdict = check_run(any_stack, pack=pack)
+    verdict = checked(any_stack, pack)  # shared with the runner's and the previews' tests on this worker
     assert verdict.mandatory == [], "\n".join(render_verdict(verdict))
     assert verdict.resources == len(any_stack.resources) and verdict.policies == len(pack.policy_names())
 
@@ -40,7 +40,7 @@ def test_every_stack_has_zero_mandatory_violations(pack: PolicyPackProcess, any_
 def test_the_dr_stack_is_clean_too(pack: PolicyPackProcess, run_variant) -> None:  # type: ignore[no-untyped-def]
     # Pulumi.dr.yaml is prod rebuilt in the DR region: every prod rule applies, the DR-copy rules exempt a restore.
     dr = run_variant("dr")
-    verdict = check_run(dr, pack=pack)
+    verdict = checked(dr, pack)
     assert verdict.mandatory == [], "\n".join(render_verdict(verdict))
     assert load_pack_config("dr") == load_pack_config("prod")  # the DR stack is judged as production
 
@@ -140,7 +140,7 @@ def test_the_foundation_is_clean_under_the_pack(pack: PolicyPackProcess) -> None
     from offline.foundation import bootstrap_stacks, run_bootstrap
 
     for stack in bootstrap_stacks():
-        verdict = check_run(run_bootstrap(stack), pack=pack)
+        verdict = checked(run_bootstrap(stack), pack)
         assert verdict.mandatory == [], "\n".join(render_verdict(verdict))
         assert verdict.policies == len(pack.policy_names())
 
