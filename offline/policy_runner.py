@@ -107,6 +107,7 @@ class PolicyPackProcess:
                  project: str = PROJECT) -> None:
         self.stack = stack
         self.project = project
+        self._configs: dict[str, tuple[dict[str, tuple[str, dict[str, Any]]], Any]] = {}
         self.pack_dir = pack_dir
         env = dict(os.environ)
         env.update({
@@ -156,14 +157,18 @@ class PolicyPackProcess:
 
     def configure(self, pack_config: Mapping[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
         """Send Configure with every policy's merged (level, properties); returns what was sent."""
-        merged = merge_policy_config(self.info, pack_config)
-        request = analyzer_pb2.ConfigureAnalyzerRequest()
-        for name, (level, properties) in merged.items():
-            entry = request.policyConfig[name]
-            entry.enforcementLevel = LEVELS[level]
-            entry.properties.update(properties)
+        key = json.dumps(pack_config, sort_keys=True, default=str)
+        if key not in self._configs:  # the merge reads every policy's schema: once per pack config per process
+            merged = merge_policy_config(self.info, pack_config)
+            request = analyzer_pb2.ConfigureAnalyzerRequest()
+            for name, (level, properties) in merged.items():
+                entry = request.policyConfig[name]
+                entry.enforcementLevel = LEVELS[level]
+                entry.properties.update(properties)
+            self._configs[key] = (merged, request)
+        merged, request = self._configs[key]
         self.stub.Configure(request)
-        return merged
+        return {name: (level, dict(properties)) for name, (level, properties) in merged.items()}
 
     def analyze(self, resource: Resource) -> list[Violation]:
         """Remediate then Analyze one resource with its inputs, as the engine does before each step."""
@@ -174,17 +179,29 @@ class PolicyPackProcess:
         response = self.stub.Analyze(request)
         return [_violation(d, resource.urn) for d in response.diagnostics]
 
-    def analyze_stack(self, resources: Iterable[Resource]) -> list[Violation]:
-        """AnalyzeStack over every resource's final state (the engine sends outputs here, inputs in Analyze)."""
+    def analyze_stack(self, resources: Iterable[Resource],
+                      encoded: dict[int, tuple[Resource, Any]] | None = None) -> list[Violation]:
+        """AnalyzeStack over every resource's final state (the engine sends outputs here, inputs in Analyze).
+
+        encoded: a cache of each resource's wire form (id -> (resource, message)) for a caller that analyzes one
+        set of resources many times with a few replaced (the pack's control sweep); the caller guarantees it never
+        changes a cached resource in place (a replaced resource is a new object, encoded afresh)."""
         request = analyzer_pb2.AnalyzeStackRequest()
         for resource in resources:
-            request.resources.append(analyzer_pb2.AnalyzerResource(
+            cached = encoded.get(id(resource)) if encoded is not None else None
+            if cached is not None and cached[0] is resource:
+                request.resources.append(cached[1])
+                continue
+            message = analyzer_pb2.AnalyzerResource(
                 type=resource.type, properties=_struct(resource.outputs or resource.inputs), urn=resource.urn,
                 name=resource.name, options=_options(resource), parent=resource.parent,
                 dependencies=resource.dependencies,
                 propertyDependencies={k: analyzer_pb2.AnalyzerPropertyDependencies(urns=v)
                                       for k, v in resource.property_dependencies.items()},
-            ))
+            )
+            if encoded is not None:
+                encoded[id(resource)] = (resource, message)
+            request.resources.append(message)
         response = self.stub.AnalyzeStack(request)
         return [_violation(d, "") for d in response.diagnostics]
 
