@@ -28,12 +28,14 @@ SHARED_VERDICT_MODULES = frozenset({
 })
 """Modules that read the same whole-stack verdicts (checked(): prod's and dev's under their own pack config, ~4 s of
 the pack's CPU each): one group on one worker, so each verdict is computed once."""
+SHARED_RUN_MODULES = frozenset({"tests/policies/test_controls.py", "tests/bootstrap/test_permissions.py"})
+"""Modules that both need prod with policy_ledger.OPTIONAL_PARTS (an engine run of ~2.5 s): one group, one run."""
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """`--dist loadgroup` with ONE_WORKER_MODULES (and SHARED_VERDICT_MODULES together) as the groups. Not
-    xdist_group marks: xdist 3.8 applies them by rewriting `item._nodeid`, which pytest 9 no longer reads
-    (its nodeid is `_id`), so they group nothing."""
+    """`--dist loadgroup` with ONE_WORKER_MODULES (and SHARED_VERDICT_MODULES, SHARED_RUN_MODULES each
+    together) as the groups. Not xdist_group marks: xdist 3.8 applies them by rewriting `item._nodeid`, which pytest 9
+    no longer reads (its nodeid is `_id`), so they group nothing."""
     if config.getvalue("dist") != "loadgroup":
         return None
     from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
@@ -43,6 +45,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             module = nodeid.split("::", 1)[0]
             if module in SHARED_VERDICT_MODULES:
                 return "shared-verdicts"
+            if module in SHARED_RUN_MODULES:
+                return "shared-prod-all"
             return module if module in ONE_WORKER_MODULES else nodeid
 
     return OneWorkerModules(config, log)
