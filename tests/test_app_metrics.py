@@ -317,6 +317,25 @@ def test_grafana_reads_this_workspace_with_its_own_role(run_variant) -> None:  #
     assert run.outputs["grafanaWorkspaceUrl"] == "https://" + grafana.outputs["endpoint"]
 
 
+
+def test_grafana_is_drawn_priced_and_timed_when_on(run_variant) -> None:  # type: ignore[no-untyped-def]
+    from offline import cost, diagram
+    from offline import critical_path as cp
+
+    run = run_variant("prod", grafanaEnabled=True, grafanaAdminGroupIds=["g-admins"], grafanaViewerGroupIds=["g-ops"])
+    grafana = run.one(GRAFANA)
+    drawn = diagram.build(run)
+    boxes = {box.key: " | ".join([box.title, *box.lines]) for box in drawn.all_boxes()}
+    assert boxes[f"grafana:{grafana.name}"].startswith("Managed Grafana")
+    assert (f"grafana:{grafana.name}", "prometheus:metrics", "queries") in drawn.edges  # its data source
+    priced = [x for x in cost.estimate(run).lines if x.resource == grafana.name]
+    assert priced and all(x.category == "overhead" or x.category == "usage" for x in priced)
+    assert sum(x.monthly_usd for x in priced) > 0
+    path = cp.analyse(run)
+    assert path.steps[grafana.urn].timing.minutes == 5 and path.met  # minutes, and nothing waits on it
+    assert grafana.urn not in {s.resource.urn for s in path.unavoidable}
+
+
 def test_grafana_with_a_saml_idp(run_variant) -> None:  # type: ignore[no-untyped-def]
     run = run_variant("prod", grafanaEnabled=True, grafanaAuthenticationProviders=["SAML"],
                       grafanaSamlMetadataUrl="https://idp.example.com/metadata", grafanaSamlAdminRoleValues=["admin"],
