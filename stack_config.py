@@ -32,7 +32,7 @@ from components.base import REGION_PATTERN, AwsContext, RemovalPolicy, retains
 from components.cache import CacheSettings
 from components.cdn import CdnSettings
 from components.cluster import ClusterSettings
-from components.connection_budget import BudgetInputs, Client
+from components.connection_budget import BudgetInputs, Client, app_connections
 from components.connection_budget import check as check_connection_budget
 from components.constants import (
     BACKUP_IMAGE_CONTEXT,
@@ -231,11 +231,12 @@ class StackConfig:
 
     def metrics_args(self, context: AwsContext, key: aws.kms.Key) -> AppMetricsArgs:
         """AppMetrics' inputs from these settings: the workspace on the telemetry key `key`, the alert rules on the
-        CloudWatch alarms' thresholds, the DB connections alert on max_connections, streamed AI routes left out of
-        the p95 latency rule (components/app_metrics.py)."""
+        CloudWatch alarms' thresholds, the DB connections alert on the app's pools (the connection budget's count),
+        streamed AI routes left out of the p95 latency rule (components/app_metrics.py)."""
         return AppMetricsArgs(
             context=context, settings=self.metrics, key=key, thresholds=self.alerts.thresholds,
-            max_connections=self.database.tuning.max_connections, streaming_routes=self.waf.ai_paths, tags=self.tags,
+            app_connections=app_connections(connection_budget_inputs(self)), streaming_routes=self.waf.ai_paths,
+            tags=self.tags,
             log_retention_days=self.log_retention_days, removal_policy=self.removal_policy,
             name_prefix=self.name_prefix)
 

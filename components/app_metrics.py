@@ -213,7 +213,7 @@ def _promql_regex(prefixes: Sequence[str]) -> str:
     return (f"(?:{body}).*" if body else "").replace("\\", "\\\\")
 
 
-def alert_rules(thresholds: AlarmThresholds, *, max_connections: int,
+def alert_rules(thresholds: AlarmThresholds, *, app_connections: int,
                 streaming_routes: Sequence[str] = ()) -> list[AlertRule]:
     """The alert rules for the guide's signals and the collector's health, thresholds from `alarm*` settings.
 
@@ -224,7 +224,11 @@ def alert_rules(thresholds: AlarmThresholds, *, max_connections: int,
     latency_selector = "{" + not_streaming + "}" if not_streaming else ""
     error_ratio = thresholds.app_error_rate_percent / 100
     p95 = thresholds.latency_p95_ms / 1000
-    connections = max_connections * thresholds.db_connections_percent // 100
+    # A share of the connections the app's pools can hold (connection_budget.app_connections), not of the database's
+    # max_connections: behind RDS Proxy the app never reaches the primary's limit (the proxy caps it), so 80% of
+    # max_connections could never fire; pools near full at full scale are what the app feels (requests queue on the
+    # Prisma pool).
+    connections = app_connections * thresholds.db_connections_percent // 100
     latency = ("histogram_quantile(0.95, sum by (job, le) "
                f"(rate(http_request_duration_seconds_bucket{latency_selector}[5m])))")
     cache = "avg by (job, strategy) (cache_hit_rate)"
@@ -244,7 +248,8 @@ def alert_rules(thresholds: AlarmThresholds, *, max_connections: int,
         AlertRule(
             "DatabaseConnectionsHigh", f"sum(database_connections_active) > {connections}", "10m", "page",
             f"the app holds more than {connections} database connections ({thresholds.db_connections_percent}% of "
-            f"max_connections {max_connections})", "DB connections", "sum(database_connections_active)", connections),
+            f"the {app_connections} its pools hold at full scale)", "DB connections",
+            "sum(database_connections_active)", connections),
         AlertRule(
             "MetricsEndpointDown", "up == 0", "5m", "ticket",
             "a {{ $labels.job }} task does not answer its metrics endpoint", "collection"),
@@ -377,8 +382,9 @@ class AppMetricsArgs:
     """Telemetry CMK (EncryptionKeys.logs): the workspace's data and its log group."""
     thresholds: AlarmThresholds = field(default_factory=AlarmThresholds)
     """The alert thresholds (shared with the CloudWatch alarms); default the production values."""
-    max_connections: int = 100
-    """The database's max_connections (the DB connections alert fires at alarmDbConnectionsPercent of it)."""
+    app_connections: int = 100
+    """The connections the app's pools hold at full scale (connection_budget.app_connections); the DB connections
+    alert fires at alarmDbConnectionsPercent of it."""
     streaming_routes: Sequence[str] = ()
     """Path prefixes whose responses stream (the AI chat), left out of the p95 latency rule; default none."""
     log_retention_days: int = LOG_RETENTION_DAYS
@@ -391,8 +397,8 @@ class AppMetricsArgs:
     """Tags for every taggable child."""
 
     def __post_init__(self) -> None:
-        if self.max_connections < 1:
-            raise ValueError(f"max_connections must be positive, got {self.max_connections}")
+        if self.app_connections < 1:
+            raise ValueError(f"app_connections must be positive, got {self.app_connections}")
 
 
 class AppMetrics(pulumi.ComponentResource):
@@ -480,7 +486,7 @@ class AppMetrics(pulumi.ComponentResource):
     @property
     def alert_rules(self) -> list[AlertRule]:
         args = self._args
-        return alert_rules(args.thresholds, max_connections=args.max_connections,
+        return alert_rules(args.thresholds, app_connections=args.app_connections,
                            streaming_routes=args.streaming_routes)
 
     @property

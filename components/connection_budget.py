@@ -122,6 +122,15 @@ def _tasks(inputs: BudgetInputs) -> int:
     return sum(client.max_tasks for client in inputs.clients)
 
 
+def app_connections(inputs: BudgetInputs) -> int:
+    """The most database connections the app's Prisma pools hold in steady state at full scale: every service at
+    `maxCount` tasks × 2 pools (DATABASE_URL, DATABASE_READ_URL) × `appDatabasePoolSize`. This is what the app's
+    `database_connections_active` can reach, wherever the pools connect (RDS Proxy, the replicas or the primary);
+    the budget above proves it fits even with the deployment surge on top, so its share is the app's alert threshold
+    (components/app_metrics.py DatabaseConnectionsHigh), not a share of `max_connections`."""
+    return sum(client.max_count for client in inputs.clients) * 2 * inputs.pool_size
+
+
 def direct_connections(inputs: BudgetInputs) -> int:
     return MIGRATION_CONNECTIONS + BACKUP_CONNECTIONS + inputs.db_admin_connections
 

@@ -356,6 +356,7 @@ class _Model:
         self._load_balancer_edges()
         self._endpoint_edges()
         self._link_edges()
+        self._grafana_edges()
         self._schedule_edges()
         self._env_edges()
         self._replication_edges()
@@ -618,6 +619,19 @@ class _Model:
             self.add_edge("internet", "dns", "DNS", "control")
         return "dns"
 
+    def _grafana_edges(self) -> None:
+        """Grafana's Prometheus data source: the workspace (drawn) whose role's policy names the metrics workspace."""
+        for grafana in self.run.of_type("aws:grafana/workspace:Workspace"):
+            roles = self.refs(grafana)
+            for policy in self.run.of_type("aws:iam/rolePolicy:RolePolicy"):
+                refs = self.refs(policy)
+                if not refs & roles:
+                    continue
+                for urn in sorted(refs):
+                    box = self.box_of.get(urn, "")
+                    if box.startswith("prometheus") and grafana.urn in self.box_of:
+                        self.add_edge(self.box_of[grafana.urn], box, "queries", "control")
+
     def _schedule_edges(self) -> None:
         for schedule in self.run.of_type("aws:scheduler/schedule:Schedule"):
             target = schedule.plain("target") or {}
@@ -699,7 +713,8 @@ def _certificate(model: _Model, certificates: list[Resource], kind: BoxKind) -> 
 
 
 def _waf(model: _Model, waf: Resource, kind: BoxKind) -> tuple[str, list[str]]:
-    return "WAF web ACL", [_plural(len(waf.plain("rules") or []), "rule")]
+    scope = str(waf.plain("scope") or "")  # CLOUDFRONT (in front of the distribution) or REGIONAL (on the ALB)
+    return "WAF web ACL", [(f"{scope} · " if scope else "") + _plural(len(waf.plain("rules") or []), "rule")]
 
 
 def _lb(model: _Model, lb: Resource, kind: BoxKind) -> tuple[str, list[str]]:

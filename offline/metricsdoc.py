@@ -11,6 +11,7 @@ from typing import Any
 
 import stack_config
 from components.app_metrics import RECORDING_RULES, AlertRule, alert_rules
+from components.connection_budget import app_connections
 from offline.engine import ROOT
 from offline.engine import stack_config as merged_stack_config
 
@@ -21,10 +22,11 @@ END = "<!-- alert-rules:end -->"
 
 
 def prod_rules() -> list[AlertRule]:
-    """The rules as prod evaluates them (its thresholds, max_connections and streamed AI routes)."""
+    """The rules as prod evaluates them (its thresholds, connection budget and streamed AI routes)."""
     raw, _, _ = merged_stack_config("prod")
     config = stack_config.load(raw, stack="prod")
-    return alert_rules(config.alerts.thresholds, max_connections=config.database.tuning.max_connections,
+    return alert_rules(config.alerts.thresholds,
+                       app_connections=app_connections(stack_config.connection_budget_inputs(config)),
                        streaming_routes=config.waf.ai_paths)
 
 

@@ -8,6 +8,8 @@ protect/retainOnDelete/...) must be classified exactly once:
 * *not a control*: policies/rules/inventory.py says why (identity, wiring, capacity, ...);
 * *unguardable*: a control the analyzer protocol cannot show the pack (inventory.py says where it is checked).
 
+The stacks walked: every app stack, prod with OPTIONAL_PARTS, and every foundation stack (bootstrap/).
+
 A new property that is none of these fails `tests/policies/test_controls.py`; this CLI lists them for a stack so that
 whoever adds a resource or a setting can classify it (a Guard on a rule, or an inventory entry with its reason).
 """
@@ -34,6 +36,14 @@ prod with these is walked too, so their settings are classified like every other
 (tests/policies/test_controls.py)."""
 OPTION_NAMES = ("protect", "retainOnDelete", "deleteBeforeReplace", "ignoreChanges", "replaceOnChanges",
                 "additionalSecretOutputs", "customTimeouts", "deletedWith")
+
+
+def foundation_runs() -> list[StackRun]:
+    """Every foundation stack (bootstrap/Pulumi.<stack>.yaml) run offline: the ECR repositories, registry
+    replication and scanning, the OIDC provider and the CI roles exist only there, and we ship them too."""
+    from offline.foundation import bootstrap_stacks, run_bootstrap
+
+    return [run_bootstrap(stack) for stack in bootstrap_stacks()]
 
 
 def pack_modules() -> tuple[Any, Any, Any]:
@@ -156,12 +166,12 @@ def classify(runs: Iterable[StackRun], all_entries: list[Entry] | None = None) -
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("stacks", nargs="*", help=f"stacks to walk (default: {', '.join(available_stacks())} and "
-                                                  "prod with OPTIONAL_PARTS on)")
+    parser.add_argument("stacks", nargs="*", help=f"stacks to walk (default: {', '.join(available_stacks())}, "
+                                                  "prod with OPTIONAL_PARTS on, and every foundation stack)")
     args = parser.parse_args(argv)
     runs = [run_stack(stack) for stack in (args.stacks or available_stacks())]
     if not args.stacks:
-        runs.append(run_stack("prod", OPTIONAL_PARTS))
+        runs += [run_stack("prod", OPTIONAL_PARTS), *foundation_runs()]
     failed = [run for run in runs if not run.ok]
     if failed:
         print("\n".join(f"{run.stack}: the program failed: {run.error}" for run in failed))

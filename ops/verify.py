@@ -23,6 +23,7 @@ import fnmatch
 import functools
 import json
 import re
+import ssl
 import sys
 import urllib.error
 import urllib.parse
@@ -718,6 +719,37 @@ def check_dr_replication(ctx: Context) -> Verdict:
     return judge(problems, facts)
 
 
+BACKUP_PREFIX = "postgresql"
+"""Dumps land at postgresql/<env>/YYYY/MM/DD/ (ops/backup/backup.sh)."""
+REPLICATION_PENDING_LIMIT = dt.timedelta(hours=1)
+"""How long a new dump may stay PENDING. S3 replicates most objects within 15 minutes, all within 15 minutes only
+with Replication Time Control (https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-time-control.html);
+an hour leaves room for a large dump."""
+
+
+def check_dr_latest_dump_replicated(ctx: Context) -> Verdict:
+    """The newest dump's own replication status (x-amz-replication-status on the source object: PENDING, COMPLETED
+    or FAILED, https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-status.html): the rules can be
+    right and the copy still missing (a key policy, a locked replica, a full bucket)."""
+    region, bucket = ctx.outputs.text("drRegion"), ctx.outputs.text("backupsBucketName")
+    s3, now = ctx.client("s3"), _now()
+    objects = [o for day in (now, now - dt.timedelta(days=1)) for o in s3.list_objects_v2(
+        Bucket=bucket, Prefix=f"{BACKUP_PREFIX}/{ctx.outputs.environment}/{day:%Y/%m/%d}/").get("Contents", [])]
+    if not objects:
+        return failed(f"no dump in {bucket} under {BACKUP_PREFIX}/{ctx.outputs.environment}/ today or yesterday "
+                      "(nothing recent to replicate: is the backup job running?)")
+    latest = max(objects, key=lambda o: o["LastModified"])
+    status = s3.head_object(Bucket=bucket, Key=latest["Key"]).get("ReplicationStatus")
+    age = now - latest["LastModified"]
+    fact = f"{latest['Key']} ({age.total_seconds() / 60:.0f} min old) {status or 'no replication status'}"
+    if status == "COMPLETED" or (status == "PENDING" and age <= REPLICATION_PENDING_LIMIT):
+        return passed(f"{fact} -> {region}")
+    if status == "PENDING":
+        return failed(f"{fact}: still PENDING after {REPLICATION_PENDING_LIMIT.total_seconds() / 3600:g} h")
+    return failed(f"{fact}: the latest dump has no copy in {region}" + (
+        "" if status else " (no replication rule selected it)"))
+
+
 def check_dr_replicas(ctx: Context) -> Verdict:
     region, key = ctx.outputs.text("drRegion"), ctx.outputs.text("drKmsKeyArn")
     s3 = ctx.client("s3", region)
@@ -969,6 +1001,30 @@ def check_amp_scrape_targets(ctx: Context) -> Verdict:
     return judge(problems, facts)
 
 
+GUIDE_METRICS = ("http_requests_total", "http_request_duration_seconds_bucket", "cache_hit_rate",
+                 "database_connections_active")
+"""The guide's app metrics the alert rules read (components/app_metrics.py)."""
+
+
+def check_amp_app_metrics(ctx: Context) -> Verdict:
+    """Every metric an alert rule reads has samples from the last 5 minutes (an instant query's lookback): remote
+    write is flowing, and no rule evaluates an absent series (which never fires)."""
+    ctx.outputs.text("ampWorkspaceId")  # no workspace output: skipped
+    names = "|".join(GUIDE_METRICS)
+    try:
+        result = prometheus_query(ctx, f'count by (__name__) ({{__name__=~"{names}"}})')
+    except urllib.error.HTTPError as error:
+        return failed(f"Prometheus query -> HTTP {error.code} (aps:QueryMetrics on the workspace?)")
+    except (urllib.error.URLError, TimeoutError, OSError) as error:
+        return failed(f"Prometheus query failed: {getattr(error, 'reason', error)}")
+    series = {item["metric"].get("__name__", "?"): int(float(item["value"][1])) for item in result}
+    missing = [name for name in GUIDE_METRICS if not series.get(name)]
+    if missing:
+        return failed(f"no recent samples of {', '.join(missing)} (the app does not export them, or remote write "
+                      "stopped): the alert rules on them cannot fire")
+    return passed(", ".join(f"{name} {series[name]} series" for name in GUIDE_METRICS))
+
+
 def check_http_health(ctx: Context) -> Verdict:
     if not ctx.http:
         return skipped("not requested (--http)")
@@ -1184,6 +1240,98 @@ def check_http_edge(ctx: Context) -> Verdict:
                             f"{PRIVATE_PATHS[0]} refused"])
 
 
+DIRECT_SCHEME = "https"
+"""How the origin-lock check reaches the ALB (tests point it at a local plain-HTTP server)."""
+
+
+def _direct(url: str, host: str, timeout: float) -> int | None:
+    """GET as anyone but CloudFront would: no origin header, the app's Host, the certificate not verified (it names
+    the app's domain, not the ALB's DNS name; nothing secret is sent). None: refused or dropped."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    request = urllib.request.Request(url, headers={"Host": host, "User-Agent": "maratron-verify"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+    except (urllib.error.URLError, TimeoutError, OSError):
+        return None
+
+
+def check_http_origin_lock(ctx: Context) -> Verdict:
+    """Straight to the ALB, bypassing CloudFront (and its WAF): the security group drops it (it admits only the
+    CloudFront origin-facing prefix list) or the listener answers 403 without the secret header — never served
+    (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/restrict-access-to-load-balancer.html)."""
+    if not ctx.http:
+        return skipped("not requested (--http)")
+    ctx.outputs.require_cdn()
+    host = urllib.parse.urlsplit(ctx.outputs.text("appUrl")).netloc
+    url = f"{DIRECT_SCHEME}://{ctx.outputs.text('albDnsName')}{HEALTH_PATH}"
+    status = _direct(url, host, ctx.http_timeout)
+    if status is None:
+        return passed(f"GET {url} without {ORIGIN_VERIFY_HEADER}: refused or dropped (security group)")
+    if status == 403:
+        return passed(f"GET {url} without {ORIGIN_VERIFY_HEADER} -> 403 (listener)")
+    return failed(f"GET {url} without {ORIGIN_VERIFY_HEADER} -> HTTP {status}: the ALB serves requests that bypass "
+                  "CloudFront and its WAF")
+
+
+STATIC_ASSET = re.compile(r"/_next/static/[^\"'\s<>?#]+\.(?:js|css)")
+"""A hashed Next.js build asset the home page references (cached a year under /_next/static/*)."""
+ONE_YEAR_SECONDS = 31536000
+
+
+def _page(url: str, timeout: float) -> str:
+    request = urllib.request.Request(url, headers={"User-Agent": "maratron-verify"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return response.read(1 << 20).decode("utf-8", "replace")
+
+
+def _max_age(cache_control: str) -> int:
+    found = re.search(r"(?:^|[,\s])max-age=(\d+)", cache_control)
+    return int(found.group(1)) if found else 0
+
+
+def check_http_cdn_caching(ctx: Context) -> Verdict:
+    """Through CloudFront: a static asset comes compressed (Brotli or gzip: the cache policy's
+    EnableAcceptEncodingBrotli/Gzip, https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/
+    ServingCompressedFiles.html) with a year's Cache-Control, and from the edge cache on a repeat (X-Cache); the
+    health API is never a cache hit."""
+    if not ctx.http:
+        return skipped("not requested (--http)")
+    ctx.outputs.require_cdn()
+    base = ctx.outputs.text("appUrl").rstrip("/")
+    try:
+        asset = STATIC_ASSET.search(_page(base + "/", ctx.http_timeout))
+        if asset is None:
+            return failed(f"GET {base}/ references no /_next/static asset to check")
+        url = base + asset.group(0)
+        accept = {"Accept-Encoding": "br, gzip"}
+        _get(url, ctx.http_timeout, accept)
+        status, headers = _get(url, ctx.http_timeout, accept)
+        _get(base + HEALTH_PATH, ctx.http_timeout)
+        _, api = _get(base + HEALTH_PATH, ctx.http_timeout)
+    except (urllib.error.URLError, TimeoutError, OSError) as error:
+        return failed(f"GET {base} failed: {getattr(error, 'reason', error)}")
+    problems: list[str] = []
+    encoding = str(headers.get("Content-Encoding") or "")
+    if status != 200:
+        problems.append(f"GET {asset.group(0)} -> HTTP {status}")
+    if encoding not in ("br", "gzip"):
+        problems.append(f"{asset.group(0)} not compressed (Content-Encoding {encoding or 'none'})")
+    age = _max_age(str(headers.get("Cache-Control") or ""))
+    if age < ONE_YEAR_SECONDS:
+        problems.append(f"{asset.group(0)} Cache-Control max-age {age}, expected {ONE_YEAR_SECONDS}")
+    if not str(headers.get("X-Cache") or "").startswith("Hit"):
+        problems.append(f"{asset.group(0)} not from the edge cache on a repeat (X-Cache: {headers.get('X-Cache')})")
+    if str(api.get("X-Cache") or "").startswith("Hit"):
+        problems.append(f"{HEALTH_PATH} served from the edge cache (dynamic paths must never be cached)")
+    return judge(problems, [f"{asset.group(0)} {encoding}", f"max-age {age}", "edge cache hit",
+                            f"{HEALTH_PATH} uncached"])
+
+
 # --- the plan and the runner ------------------------------------------------------------------------------------
 
 Check = Callable[[Context], Verdict]
@@ -1212,6 +1360,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("dr.s3-replication", check_dr_replication),
     ("dr.replica-buckets", check_dr_replicas),
     ("dr.rds-backup-replication", check_dr_database_backups),
+    ("dr.latest-dump-replicated", check_dr_latest_dump_replicated),
     ("dr.restore-drill", check_restore_drill),
     ("dr.images", check_dr_images),
     ("cloudwatch.alarms", check_alarms),
@@ -1220,8 +1369,11 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("amp.rules", check_amp_rules),
     ("amp.alert-manager", check_amp_alert_manager),
     ("amp.scrape-targets", check_amp_scrape_targets),
+    ("amp.app-metrics", check_amp_app_metrics),
     ("http.health", check_http_health),
     ("http.edge", check_http_edge),
+    ("http.origin-lock", check_http_origin_lock),
+    ("http.cdn-caching", check_http_cdn_caching),
 )
 
 

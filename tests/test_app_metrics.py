@@ -121,14 +121,15 @@ def test_alert_rules_watch_the_guides_signals_with_the_seeds_labels(prod: StackR
     found = alerts(prod)
     assert sorted(found) == ["AppErrorRateHigh", "AppLatencyP95High", "CacheHitRateLow", "DatabaseConnectionsHigh",
                              "MetricsEndpointDown", "MetricsMissing"]
-    # prod thresholds: 1% errors, p95 1.5 s (alarmLatencyP95Ms), cache hit 80%, 80% of max_connections 600.
+    # prod thresholds: 1% errors, p95 1.5 s (alarmLatencyP95Ms), cache hit 80%, 80% of the app's pools at full scale
+    # ((webMaxCount 12 + aiMaxCount 6) tasks × 2 pools × appDatabasePoolSize 10 = 360), not of max_connections 600.
     assert found["AppErrorRateHigh"]["expr"] == ("job:http_errors:ratio_rate5m > 0.01 and "
                                                  "job:http_requests:rate5m > 0.1")
     assert found["AppLatencyP95High"]["expr"] == (
         'histogram_quantile(0.95, sum by (job, le) (rate(http_request_duration_seconds_bucket{route!~"(?:/api/chat).*"}'
         "[5m]))) > 1.5 and job:http_requests:rate5m > 0.1")
     assert found["CacheHitRateLow"]["expr"] == "avg by (job, strategy) (cache_hit_rate) < 80"
-    assert found["DatabaseConnectionsHigh"]["expr"] == "sum(database_connections_active) > 480"
+    assert found["DatabaseConnectionsHigh"]["expr"] == "sum(database_connections_active) > 288"
     assert found["MetricsMissing"]["expr"] == 'absent(up{job="web"}) or absent(up{job="ai"})'
     for name, rule in found.items():
         assert rule["labels"]["severity"] in ("page", "ticket"), name
@@ -143,7 +144,7 @@ def test_thresholds_follow_the_stacks_alarm_settings(staging: StackRun, run_vari
     found = alerts(run)
     assert found["AppErrorRateHigh"]["expr"].startswith("job:http_errors:ratio_rate5m > 0.05 and")
     assert found["CacheHitRateLow"]["expr"].endswith("< 60")
-    assert found["DatabaseConnectionsHigh"]["expr"] == "sum(database_connections_active) > 300"  # 50% of 600
+    assert found["DatabaseConnectionsHigh"]["expr"] == "sum(database_connections_active) > 180"  # 50% of 360
     # The streamed AI routes (wafAiPaths) stay out of the p95, regex-escaped for RE2 inside a PromQL string.
     assert 'route!~"(?:/api/chat|/api/coach\\\\.v2).*"' in found["AppLatencyP95High"]["expr"]
 
@@ -316,6 +317,25 @@ def test_grafana_reads_this_workspace_with_its_own_role(run_variant) -> None:  #
     assert run.outputs["grafanaWorkspaceUrl"] == "https://" + grafana.outputs["endpoint"]
 
 
+
+def test_grafana_is_drawn_priced_and_timed_when_on(run_variant) -> None:  # type: ignore[no-untyped-def]
+    from offline import cost, diagram
+    from offline import critical_path as cp
+
+    run = run_variant("prod", grafanaEnabled=True, grafanaAdminGroupIds=["g-admins"], grafanaViewerGroupIds=["g-ops"])
+    grafana = run.one(GRAFANA)
+    drawn = diagram.build(run)
+    boxes = {box.key: " | ".join([box.title, *box.lines]) for box in drawn.all_boxes()}
+    assert boxes[f"grafana:{grafana.name}"].startswith("Managed Grafana")
+    assert (f"grafana:{grafana.name}", "prometheus:metrics", "queries") in drawn.edges  # its data source
+    priced = [x for x in cost.estimate(run).lines if x.resource == grafana.name]
+    assert priced and all(x.category == "overhead" or x.category == "usage" for x in priced)
+    assert sum(x.monthly_usd for x in priced) > 0
+    path = cp.analyse(run)
+    assert path.steps[grafana.urn].timing.minutes == 5 and path.met  # minutes, and nothing waits on it
+    assert grafana.urn not in {s.resource.urn for s in path.unavoidable}
+
+
 def test_grafana_with_a_saml_idp(run_variant) -> None:  # type: ignore[no-untyped-def]
     run = run_variant("prod", grafanaEnabled=True, grafanaAuthenticationProviders=["SAML"],
                       grafanaSamlMetadataUrl="https://idp.example.com/metadata", grafanaSamlAdminRoleValues=["admin"],
@@ -380,7 +400,7 @@ def test_dev_may_turn_metrics_on_and_the_sidecar_fits_its_small_tasks(run_varian
 # --- building blocks -------------------------------------------------------------------------------------------------
 
 def test_rule_and_alert_manager_documents_are_valid_yaml_for_any_thresholds() -> None:
-    rules = alert_rules(AlarmThresholds(latency_p95_ms=250), max_connections=400, streaming_routes=())
+    rules = alert_rules(AlarmThresholds(latency_p95_ms=250), app_connections=400, streaming_routes=())
     document = yaml.safe_load(rule_groups_yaml(rules))
     p95 = next(r for r in document["groups"][0]["rules"] if r.get("alert") == "AppLatencyP95High")
     assert p95["expr"].startswith("histogram_quantile(0.95, sum by (job, le) (rate(http_request_duration_seconds_"
@@ -450,5 +470,5 @@ def test_dashboard_plots_the_alert_rules_own_measures_and_thresholds() -> None:
     assert p95["targets"][0]["expr"] == rules["AppLatencyP95High"].measure
     assert p95["fieldConfig"]["defaults"]["thresholds"]["steps"][1]["value"] == 1.5
     connections = panels["Database connections held by the app"]
-    assert connections["fieldConfig"]["defaults"]["thresholds"]["steps"][1]["value"] == 480
+    assert connections["fieldConfig"]["defaults"]["thresholds"]["steps"][1]["value"] == 288
     assert all(p["datasource"]["uid"] == "${DS_PROMETHEUS}" for p in panels.values())

@@ -3,10 +3,12 @@ error that names the numbers (components/connection_budget.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+import yaml
 
 import stack_config
 from components import connection_budget as budget
@@ -37,6 +39,23 @@ def test_the_budget_counts_the_deployment_surge_and_both_pools(prod: StackRun) -
         in text
     service = prod.one("aws:ecs/service:Service", "web")
     assert service.inputs["deploymentMaximumPercent"] == budget.DEPLOYMENT_MAXIMUM_PERCENT  # one fact
+
+
+def test_the_apps_connections_alert_is_a_share_of_its_pools_not_of_max_connections(prod: StackRun) -> None:
+    """Behind RDS Proxy the app's pools never reach the primary's max_connections (the proxy caps them at 480 and
+    the app's steady-state pools hold 360): 80% of max_connections (480) could never fire. The threshold is a share
+    of the pools the budget counts, from the same inputs."""
+    raw, secret_keys, _ = raw_stack_config("prod")
+    inputs = stack_config.connection_budget_inputs(stack_config.load(raw, stack="prod", secret_keys=set(secret_keys)))
+    assert budget.app_connections(inputs) == (12 + 6) * 2 * 10
+    assert budget.app_connections(dataclasses.replace(inputs, max_connections=1200, proxy_percent=50)) == 360
+    assert budget.app_connections(dataclasses.replace(inputs, pool_size=5)) == 180
+    rules = yaml.safe_load(prod.one("aws:amp/ruleGroupNamespace:RuleGroupNamespace").inputs["data"])
+    (rule,) = [r for r in rules["groups"][0]["rules"] if r.get("alert") == "DatabaseConnectionsHigh"]
+    threshold = int(rule["expr"].rsplit(">", 1)[1])
+    assert threshold == budget.app_connections(inputs) * 80 // 100 == 288
+    assert threshold < budget.proxy_cap(inputs)  # reachable: fires before the proxy refuses connections
+    assert "of the 360 its pools hold at full scale" in rule["annotations"]["summary"]
 
 
 def failure(run_variant: Callable[..., StackRun], stack: str, **overrides: Any) -> str:

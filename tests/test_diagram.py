@@ -28,7 +28,7 @@ def test_boxes_carry_counts_and_sizes_from_the_resources() -> None:
     assert boxes["db-replicas"].startswith("read replicas ×2")
     assert boxes["cache:cache"] == "Redis ×3 nodes | cache.r6g.large | Multi-AZ failover"
     assert boxes["nat"] == "NAT gateway ×3 | egress · us-east-1a/b/c"
-    assert boxes["waf:edge-waf"] == "WAF web ACL | 5 rules"
+    assert boxes["waf:edge-waf"] == "WAF web ACL | REGIONAL · 5 rules"
     assert boxes["s3"].startswith("S3 buckets ×2")
     assert [band.label for band in d.rows if band.key in diagram.TIERS] == [
         "public subnets ×3 · us-east-1a/b/c", "app subnets ×3 · us-east-1a/b/c", "data subnets ×3 · us-east-1a/b/c"]
@@ -101,8 +101,10 @@ def test_real_stack_diagram_shows_the_whole_system(any_stack: StackRun, tmp_path
                 (cdn, "lb:load-balancer-alb")} <= found
         assert not any(a == "internet" and b == "lb:load-balancer-alb" for a, b in found)
         assert ("waf:waf-acl", "lb:load-balancer-alb") not in found
+        assert boxes["waf:waf-acl"].startswith("WAF web ACL | CLOUDFRONT · ")  # the edge ACL, in front of CloudFront
     else:
         assert ("dns", "lb:load-balancer-alb") in found
+        assert boxes["waf:waf-acl"].startswith("WAF web ACL | REGIONAL · ")
         assert ("internet", "waf:waf-acl") in found and ("waf:waf-acl", "lb:load-balancer-alb") in found
     services = {str(e.plain("serviceName")).rsplit(".", 1)[-1] for e in any_stack.of_type(
         "aws:ec2/vpcEndpoint:VpcEndpoint")}

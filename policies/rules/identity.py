@@ -34,6 +34,12 @@ OIDC_PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
 REPOSITORY = "aws:ecr/repository:Repository"
 REPOSITORY_POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"
 LIFECYCLE_POLICY = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
+CREATION_TEMPLATE = "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate"
+REGISTRY_SCANNING = "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+MANAGED_POLICY = "aws:iam/policy:Policy"
+CREATES_ROLES = When("policy<json>.Statement[*].Action[*]", "iam:CreateRole")
+"""The CI deploy role's policy and its permissions boundary: the documents that let a principal create roles."""
 GITHUB_TRUST = When("assumeRolePolicy<json>.Statement[*].Principal.Federated")
 """The foundation's CI roles (a GitHub OIDC trust); the app stack's roles trust services only."""
 EXPIRE_BY_COUNT = {"rulePriority": 1, "selection": {"tagStatus": "any", "countType": "imageCountMoreThan",
@@ -134,9 +140,9 @@ def _repository_policy_not_public(args: ResourceValidationArgs, report: ReportVi
             report(f"repository policy statement {statement.get('Sid', '')!r} allows any principal", None)
 
 
-def _lifecycle_keeps_deployed(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _lifecycle_keeps_deployed(args: ResourceValidationArgs, report: ReportViolation, prop: str = "policy") -> None:
     try:
-        rules = json.loads(str(args.props.get("policy") or "{}")).get("rules", [])
+        rules = json.loads(str(args.props.get(prop) or "{}")).get("rules", [])
     except ValueError:
         report("lifecycle policy is not JSON", None)
         return
@@ -150,6 +156,55 @@ def _lifecycle_keeps_deployed(args: ResourceValidationArgs, report: ReportViolat
         report(f"no rule selects {DEPLOYED_PREFIX}* tags first: the lifecycle may expire an image a stack runs", None)
     elif first_catch_all is not None and min(r.get("rulePriority", 0) for r in keep) > first_catch_all:
         report(f"a catch-all rule comes before the {DEPLOYED_PREFIX}* rules: it may expire deployed images", None)
+
+
+def _replica_template_hardened(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """The template registry replication creates the DR region's repositories from: immutable tags, and a lifecycle
+    that keeps deployed images (a DR stack runs the digests the source stacks deployed)."""
+    if args.props.get("imageTagMutability") != "IMMUTABLE":
+        report(f"repository creation template imageTagMutability {args.props.get('imageTagMutability')!r}: the "
+               "replica repositories would let a tag be overwritten (IMMUTABLE: CKV_AWS_51)", None)
+    _lifecycle_keeps_deployed(args, report, prop="lifecyclePolicy")
+
+
+def _registry_scans_on_push(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """The registry's scanning rules decide which repositories are scanned on push (their filters); repository-level
+    scanOnPush is deprecated in favour of them (PutRegistryScanningConfiguration,
+    https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_PutRegistryScanningConfiguration.html)."""
+    weak = [str((r or {}).get("scanFrequency")) for r in as_list(args.props.get("rules"))
+            if (r or {}).get("scanFrequency") not in ("SCAN_ON_PUSH", "CONTINUOUS_SCAN")]
+    if weak or not as_list(args.props.get("rules")):
+        report(f"registry scanning rules with frequency {weak or 'none'}: images are not scanned on push "
+               "(SCAN_ON_PUSH or CONTINUOUS_SCAN; CKV_AWS_163)", None)
+
+
+DEPLOY_DENIES: tuple[tuple[str, str, str], ...] = (
+    ("removing a permissions boundary", "Action", "iam:DeleteRolePermissionsBoundary"),
+    ("the CI roles, boundaries and OIDC provider", "Resource", ":oidc-provider/"),
+    ("long-lived credentials", "Action", "iam:CreateAccessKey"),
+    ("Organizations and account settings", "Action", "organizations:*"),
+    ("stopping CloudTrail", "Action", "cloudtrail:StopLogging"),
+    ("managing the foundation's keys", "Resource", ":kms:"),
+    ("ECR writes beyond tagging", "Resource", ":ecr:"),
+)
+"""What a policy that may create roles must explicitly deny (components/ci_roles.py deny_statements): the label, and
+the Action it names or a Resource fragment it covers."""
+
+
+def _deploy_denies(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """A role allowed to create roles escalates unless these denies hold (IAM: "Deleting the permissions boundary for
+    a role might increase its permissions",
+    https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteRolePermissionsBoundary.html)."""
+    found = list(statements(args.props.get("policy")))
+    if not any("iam:CreateRole" in as_list(s.get("Action")) and s.get("Effect") == "Allow" for s in found):
+        return
+    denies = [s for s in found if s.get("Effect") == "Deny"]
+    missing = [label for label, key, needle in DEPLOY_DENIES
+               if not any(needle in as_list(s.get(key)) if key == "Action" else
+                          any(needle in str(r) for r in as_list(s.get(key))) for s in denies)]
+    if missing:
+        report(f"a policy that may create roles does not deny {', '.join(missing)} (components/ci_roles.py "
+               "deny_statements)", None)
 
 
 def _app_roles_in_environment(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -203,6 +258,31 @@ RULES: list[Rule] = [
                   reference="seed: rollback procedure validated",
                   guards=[Guard("policy<json>.rules", To([EXPIRE_BY_COUNT]),
                                 note="the deployed-* rule ahead of every expiry")]),
+    resource_rule("ecr-replica-template-hardened", area="delivery", types=[CREATION_TEMPLATE],
+                  check=_replica_template_hardened,
+                  summary="The repository creation template of registry replication keeps tags immutable and "
+                          "deployed images out of its lifecycle",
+                  reference="Checkov CKV_AWS_51; seed: disaster recovery plan (the DR region's images); AWS: "
+                            "https://docs.aws.amazon.com/AmazonECR/latest/userguide/repository-creation-templates.html",
+                  guards=[Guard("imageTagMutability", To("MUTABLE")),
+                          Guard("lifecyclePolicy<json>.rules", To([EXPIRE_BY_COUNT]),
+                                note="the deployed-* rules ahead of every expiry")]),
+    resource_rule("ecr-registry-scan-on-push", area="delivery", types=[REGISTRY_SCANNING],
+                  check=_registry_scans_on_push,
+                  summary="The registry scanning configuration scans images on push (it overrides the repositories' "
+                          "own setting)",
+                  reference="Checkov CKV_AWS_163; AWS: https://docs.aws.amazon.com/AmazonECR/latest/userguide/"
+                            "image-scanning.html",
+                  guards=[Guard("rules[*].scanFrequency", To("MANUAL"), each=True)]),
+    resource_rule("ci-deploy-role-denies", area="identity", types=[ROLE_POLICY, MANAGED_POLICY],
+                  check=_deploy_denies,
+                  summary="A policy that may create roles (the CI deploy role, its boundary) explicitly denies "
+                          "boundary removal, the foundation's identities and keys, long-lived credentials, "
+                          "Organizations, CloudTrail tampering and ECR writes beyond tagging",
+                  reference="seed: team access and permissions; Checkov CKV_AWS_286 (privilege escalation); AWS: "
+                            "https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteRolePermissionsBoundary.html",
+                  guards=[Guard("policy<json>.Statement[Effect=Deny].Effect", To("Allow"), each=True,
+                                where=CREATES_ROLES, note="each explicit Deny of a role-creating policy")]),
     stack_rule("app-roles-in-environment-path-with-boundary", area="identity", check=_app_roles_in_environment,
                summary="App-stack roles live under /maratron/<env>/ with a permissions boundary (what the deploy "
                        "role is allowed to create)",

@@ -84,6 +84,12 @@ VPC = "aws:ec2/vpc:Vpc"
 ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 ECR_LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
 REPOSITORY = "aws:ecr/repository:Repository"
+REPOSITORY_POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"
+REGISTRY_REPLICATION = "aws:ecr/replicationConfiguration:ReplicationConfiguration"
+REGISTRY_SCANNING = "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration"
+CREATION_TEMPLATE = "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate"
+OIDC_PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
+MANAGED_POLICY = "aws:iam/policy:Policy"
 CLUSTER = "aws:ecs/cluster:Cluster"
 CAPACITY_PROVIDERS = "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders"
 SERVICE = "aws:ecs/service:Service"
@@ -432,7 +438,7 @@ LEDGER: list[Classified] = [
     N(ROLE, "assumeRolePolicy<json>.Statement[*].Action", "structure", "sts:AssumeRole"),
     N(ROLE, "assumeRolePolicy<json>.Statement[*].Effect", "structure",
       "Allow (a Deny would lock the service out: it fails loudly, it cannot weaken)"),
-    N((ROLE_POLICY, KEY), "policy<json>.Statement[*].Effect", "structure",
+    N(KEY, "policy<json>.Statement[*].Effect", "structure",
       "Allow grants (a Deny only takes rights away; the grants' scope is guarded)"),
     N(ROLE_POLICY, "role", "wiring", "the role the policy belongs to"),
     N(ATTACHMENT, "role", "wiring", "the role the managed policy is attached to"),
@@ -589,6 +595,60 @@ LEDGER: list[Classified] = [
     N(STATE_MACHINE, "loggingConfiguration.logDestination", "wiring", "its KMS-encrypted log group (logging rules)"),
     N(STATE_MACHINE, "roleArn", "wiring", "the workflow's role (its grants: the IAM rules)"),
     N(STATE_MACHINE, "type", "layout", "STANDARD"),
+    # --- the foundation (bootstrap/: registry, CI identities, state bucket) ----------------------------------------
+    N(REGISTRY_REPLICATION, "replicationConfiguration.rules[*].destinations", "layout",
+      "where the registry copies images: the DR region of this account (drRegion; ops/verify.py dr.images checks "
+      "the app stack's DR region is among them)"),
+    N(REGISTRY_REPLICATION, "replicationConfiguration.rules[*].repositoryFilters", "wiring",
+      "which repositories replicate: the project's prefix"),
+    N(REGISTRY_SCANNING, "scanType", "tuning",
+      "BASIC (free) or ENHANCED (Amazon Inspector, paid): how deep a scan goes; that images are scanned on push is "
+      "guarded (ecr-registry-scan-on-push)"),
+    N(REGISTRY_SCANNING, "rules[*].repositoryFilters", "wiring", "which repositories a scanning rule covers"),
+    N(CREATION_TEMPLATE, "prefix", "wiring", "the repositories (by name prefix) the template creates"),
+    N(CREATION_TEMPLATE, "appliedFors", "wiring", "REPLICATION: used when registry replication creates a repository"),
+    N(CREATION_TEMPLATE, "encryptionConfigurations", "tuning",
+      "AES256 (ECR's default server-side encryption): a CMK would have to exist in the DR region before the first "
+      "replicated push; the source repositories' CMK is guarded (ecr-repository-hardened)"),
+    N(CREATION_TEMPLATE, "lifecyclePolicy<json>.rules[*].description", "identity", "a lifecycle rule's label"),
+    N(CREATION_TEMPLATE, "lifecyclePolicy<json>.rules[*].rulePriority", "structure",
+      "rule order (the deployed-* rules coming first is guarded on the whole rule list)"),
+    N(CREATION_TEMPLATE, "lifecyclePolicy<json>.rules[*].action", "structure", "expire (the only lifecycle action)"),
+    N(CREATION_TEMPLATE, "lifecyclePolicy<json>.rules[*].selection", "tuning",
+      "which images each rule keeps and how many (cost); the deployed-* rules ahead of any expiry are guarded"),
+    N(REPOSITORY_POLICY, "@protect", "pulumi",
+      "inherited from the protected repository (Pulumi protect is inherited); the repository's protection is guarded"),
+    N(REPOSITORY_POLICY, "repository", "wiring", "the repository the policy belongs to"),
+    N(REPOSITORY_POLICY, "policy<json>.Version", "structure", "the policy language version"),
+    N(REPOSITORY_POLICY, "policy<json>.Statement[*].Sid", "identity", "a statement's label"),
+    N(REPOSITORY_POLICY, "policy<json>.Statement[*].Effect", "structure",
+      "Allow grants to the environment accounts (a Deny only takes rights away; who is admitted is guarded)"),
+    N(REPOSITORY_POLICY, "policy<json>.Statement[*].Action", "structure",
+      "pull, or pull and tag for the deploy roles (push is the foundation's CI only)"),
+    N(REPOSITORY_POLICY, "policy<json>.Statement[*].Condition", "wiring",
+      "which roles of the environment account (aws:PrincipalArn) in the organization (aws:PrincipalOrgID) may pull; "
+      "a grant to any principal without them is guarded (ecr-repository-policy-not-public)"),
+    N(OIDC_PROVIDER, "url", "wiring",
+      "GitHub's issuer; the roles' trust conditions are keyed on it (guarded: oidc-trust-pins-repository-and-"
+      "environment)"),
+    N(ROLE, "maxSessionDuration", "tuning", "how long a CI job's credentials last (1-2 h: a deploy's length)"),
+    N(ROLE, "assumeRolePolicy<json>.Statement[*].Sid", "identity", "a statement's label"),
+    N(MANAGED_POLICY, "path", "identity", "the IAM path the boundaries live under (/maratron/...)"),
+    N(MANAGED_POLICY, "policy<json>.Version", "structure", "the policy language version"),
+    N(MANAGED_POLICY, "policy<json>.Statement[*].Sid", "identity", "a statement's label"),
+    N((MANAGED_POLICY, ROLE_POLICY), "policy<json>.Statement[*].NotAction", "structure",
+      "the exceptions of an explicit Deny (use the foundation's keys, pull and tag images); the Deny itself is "
+      "guarded (ci-deploy-role-denies)"),
+    N(MANAGED_POLICY, "policy<json>.Statement[*].Action", "structure",
+      "what a permissions boundary lets through (a ceiling: the role's own policy grants); wildcard admin is "
+      "checked by iam-no-wildcard-admin, the denies are guarded (ci-deploy-role-denies)"),
+    N(MANAGED_POLICY, "policy<json>.Statement[*].Resource", "wiring",
+      "the resources a boundary statement covers (the environment's names and paths)"),
+    N(MANAGED_POLICY, "policy<json>.Statement[*].Condition", "tuning",
+      "narrows ceilings whose actions are already scoped (aws:RequestedRegion, aws:ResourceTag/environment, "
+      "kms:ViaService); iam:PassedToService is guarded on its own"),
+    N(LIFECYCLE, "rules[*].noncurrentVersionExpiration.newerNoncurrentVersions", "tuning",
+      "how many old state versions are kept whatever their age (the state bucket's recovery depth)"),
 ]
 
 __all__ = ["ANY_TYPE", "CATEGORIES", "LEDGER", "Classified"]

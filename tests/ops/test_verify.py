@@ -12,6 +12,7 @@ import io
 import json
 import os
 import threading
+import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -45,6 +46,13 @@ class Deployment:
         self.client = verify.Clients(boto3.session.Session(region_name=REGION), self.endpoint)
         self.replicated_backups: Any = None
         self.replication = ReplicationConfigurations()
+        self.dump_replication: str | None = "COMPLETED"
+        """x-amz-replication-status of the backups bucket's objects (None: no rule selected them)."""
+
+    def report_dump_replication(self, parsed: dict[str, Any], **_: Any) -> None:
+        parsed.pop("ReplicationStatus", None)
+        if self.dump_replication:
+            parsed["ReplicationStatus"] = self.dump_replication
 
 
 @contextlib.contextmanager
@@ -62,6 +70,8 @@ class FakePrometheus:
 
     def __init__(self) -> None:
         self.scraped: dict[str, int] = {"web": 2, "ai": 2}
+        self.metrics: dict[str, int] = {name: 4 for name in verify.GUIDE_METRICS}
+        """Series per metric name (what `count by (__name__) (...)` answers)."""
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.url = ""
 
@@ -74,6 +84,9 @@ def prometheus() -> Iterator[FakePrometheus]:
         def do_GET(self) -> None:
             fake.requests.append((self.path, dict(self.headers.items())))
             result = [{"metric": {"job": job}, "value": [1700000000, str(n)]} for job, n in fake.scraped.items() if n]
+            if "__name__" in urllib.parse.unquote_plus(self.path):
+                result = [{"metric": {"__name__": name}, "value": [1700000000, str(n)]}
+                          for name, n in fake.metrics.items() if n]
             body = json.dumps({"status": "success", "data": {"resultType": "vector", "result": result}}).encode()
             self.send_response(200 if "/api/v1/query?" in self.path else 404)
             self.send_header("Content-Type", "application/json")
@@ -377,6 +390,11 @@ def build_dr(dep: Deployment, buckets: dict[str, str], backups_key: str) -> None
         "Timestamp": dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)} for env in ("prod", "dev")])
     dep.client("ecr").put_replication_configuration(replicationConfiguration=REGISTRY_REPLICATION)
     s3.meta.events.register("before-call.s3.GetBucketReplication", dep.replication.answer)
+    # Today's dump, with the replication status S3 reports on the source object (moto does not replicate).
+    for env in ("prod", "dev"):  # prod, and the test that relabels the deployment dev
+        s3.put_object(Bucket=buckets["backups"], Body=b"x",
+                      Key=f"postgresql/{env}/{dt.datetime.now(dt.UTC):%Y/%m/%d}/maratron_b.dump")
+    s3.meta.events.register("after-call.s3.HeadObject", dep.report_dump_replication)
     dep.replicated_backups = ReplicatedBackups()
     dep.client("rds", DR).meta.events.register("before-call.rds.DescribeDBInstanceAutomatedBackups",
                                                dep.replicated_backups.answer)
@@ -431,7 +449,7 @@ def test_healthy_deployment_passes_every_check(deployment: Deployment, tmp_path:
     assert run.code == 0, run.text
     assert list(run.results) == ALL_CHECKS
     statuses = {name: r.status for name, r in run.results.items()}
-    skipped = {"http.health", "http.edge", "secrets.rotation",
+    skipped = {"http.health", "http.edge", "http.origin-lock", "http.cdn-caching", "secrets.rotation",
                *(name for name in ALL_CHECKS if name.startswith("cdn."))}
     assert statuses == {name: Status.SKIP if name in skipped else Status.PASS for name in ALL_CHECKS}, run.text
     assert run.results["cdn.distribution"].detail == "the stack runs no CDN (cdnDistributionId is empty or absent)"
@@ -442,6 +460,8 @@ def test_healthy_deployment_passes_every_check(deployment: Deployment, tmp_path:
     assert run.text.rstrip().endswith(f"{len(ALL_CHECKS) - len(skipped)} passed, 0 failed, {len(skipped)} skipped")
     assert "CMK-encrypted" in run.results["amp.workspace"].detail
     assert run.results["amp.scrape-targets"].detail == "web 2/2 tasks scraped, ai 2/2 tasks scraped"
+    assert run.results["amp.app-metrics"].detail.startswith("http_requests_total 4 series")
+    assert "maratron_b.dump" in run.results["dr.latest-dump-replicated"].detail
 
 
 def test_report_is_an_aligned_table() -> None:
@@ -673,6 +693,21 @@ def collector_down(dep: Deployment) -> Iterator[None]:
     fake.scraped["web"] = 2
 
 
+@contextlib.contextmanager
+def dump_replication(dep: Deployment, status: str | None) -> Iterator[None]:
+    dep.dump_replication = status
+    yield
+    dep.dump_replication = "COMPLETED"
+
+
+@contextlib.contextmanager
+def app_metric_missing(dep: Deployment) -> Iterator[None]:
+    fake: FakePrometheus = dep.prometheus  # type: ignore[attr-defined]
+    fake.metrics["database_connections_active"] = 0
+    yield
+    fake.metrics["database_connections_active"] = 4
+
+
 @dataclass(frozen=True)
 class Drift:
     check: str
@@ -731,6 +766,12 @@ DRIFTS = {
         "status": {"statusCode": "ACTIVE"}, "data": b"topic_arn: arn:aws:sns:us-east-1:1:other"}),
         "does not route to the alert topic"),
     "collector-down": Drift("amp.scrape-targets", collector_down, "web: 1 task(s) report metrics, 2 running"),
+    "app-metric-missing": Drift("amp.app-metrics", app_metric_missing,
+                                "no recent samples of database_connections_active"),
+    "latest-dump-replication-failed": Drift("dr.latest-dump-replicated", lambda d: dump_replication(d, "FAILED"),
+                                            "maratron_b.dump"),
+    "latest-dump-not-selected": Drift("dr.latest-dump-replicated", lambda d: dump_replication(d, None),
+                                      "no replication rule selected it"),
 }
 
 
@@ -767,7 +808,7 @@ def test_static_parameters_waiting_for_a_reboot_fail_the_instance() -> None:
 
 def test_a_drill_that_never_passed_fails(deployment: Deployment, tmp_path: Path) -> None:
     # The fixture's pass is published for Environment=prod; a stack of another environment has none.
-    run = run_verify(deployment, tmp_path, "--only", "dr.*", environment="staging")
+    run = run_verify(deployment, tmp_path, "--only", "dr.restore-drill", environment="staging")
     assert run.failing() == {"dr.restore-drill"}, run.text
     assert "no passed restore drill in the last 27 h" in run.results["dr.restore-drill"].detail
 

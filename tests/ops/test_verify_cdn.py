@@ -350,3 +350,102 @@ def test_http_edge(headers: dict[str, str], metrics: int, status: Status, detail
                              StubbedClients(None), http=True)  # type: ignore[arg-type]
         verdict = verify.check_http_edge(ctx)
     assert verdict.status is status and detail in verdict.detail, verdict
+
+
+@contextlib.contextmanager
+def site(asset_headers: dict[str, str], api_headers: dict[str, str], lock: int | None = None,
+         page: bytes = b'<script src="/_next/static/chunks/main-3f2a.js"></script>') -> Iterator[str]:
+    """A local stand-in for CloudFront: the home page, one static asset, the health API. The asset is a cache hit
+    from its second request on (X-Cache), as the edge answers. `lock`: as the ALB, answer every request without the
+    origin header with this status."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            if lock is not None and verify.ORIGIN_VERIFY_HEADER not in self.headers:
+                self.send_response(lock)
+                self.end_headers()
+                return
+            if self.path == "/":
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(page)
+                return
+            headers = {}
+            if self.path.startswith("/_next/static/"):
+                hit = seen.count(self.path) > 1
+                headers = {"X-Cache": ("Hit" if hit else "Miss") + " from cloudfront", **asset_headers}
+                if "br" not in self.headers.get("Accept-Encoding", ""):
+                    headers.pop("Content-Encoding", None)
+            elif self.path == verify.HEALTH_PATH:
+                headers = api_headers
+            self.send_response(200)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def http_context(host: str) -> verify.Context:
+    return verify.Context(verify.Outputs({"environment": "prod", "cdnDistributionId": "E1", "appUrl": f"http://{host}",
+                                          "albDnsName": host}), StubbedClients(None), http=True)  # type: ignore[arg-type]
+
+
+YEAR = {"Cache-Control": "public, max-age=31536000, immutable", "Content-Encoding": "br"}
+MISS = {"X-Cache": "Miss from cloudfront"}
+
+
+@pytest.mark.parametrize(("asset", "api", "status", "detail"), [
+    (YEAR, MISS, Status.PASS, "/_next/static/chunks/main-3f2a.js br"),
+    ({**YEAR, "Content-Encoding": ""}, MISS, Status.FAIL, "not compressed (Content-Encoding none)"),
+    ({**YEAR, "Cache-Control": "public, max-age=0"}, MISS, Status.FAIL, "max-age 0, expected 31536000"),
+    (YEAR, {"X-Cache": "Hit from cloudfront"}, Status.FAIL, f"{verify.HEALTH_PATH} served from the edge cache"),
+])
+def test_http_cdn_caching(asset: dict[str, str], api: dict[str, str], status: Status, detail: str) -> None:
+    with site(asset, api) as host:
+        verdict = verify.check_http_cdn_caching(http_context(host))
+    assert verdict.status is status and detail in verdict.detail, verdict
+
+
+def test_http_cdn_caching_needs_an_asset_to_check() -> None:
+    with site(YEAR, MISS, page=b"<html></html>") as host:
+        verdict = verify.check_http_cdn_caching(http_context(host))
+    assert verdict.status is Status.FAIL and "references no /_next/static asset" in verdict.detail
+
+
+@pytest.mark.parametrize(("status", "expected", "detail"), [
+    (403, Status.PASS, "-> 403 (listener)"),
+    (200, Status.FAIL, "-> HTTP 200: the ALB serves requests that bypass CloudFront"),
+])
+def test_http_origin_lock(monkeypatch: pytest.MonkeyPatch, status: int, expected: Status, detail: str) -> None:
+    monkeypatch.setattr(verify, "DIRECT_SCHEME", "http")
+    with site(YEAR, MISS, lock=status) as host:
+        verdict = verify.check_http_origin_lock(http_context(host))
+    assert verdict.status is expected and detail in verdict.detail, verdict
+    assert f"without {verify.ORIGIN_VERIFY_HEADER}" in verdict.detail
+
+
+def test_http_origin_lock_passes_when_the_security_group_drops_the_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    monkeypatch.setattr(verify, "DIRECT_SCHEME", "http")
+    with socket.socket() as closed:  # a port nothing listens on: refused, as a dropping security group times out
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    verdict = verify.check_http_origin_lock(http_context(f"127.0.0.1:{port}"))
+    assert verdict.status is Status.PASS and "refused or dropped" in verdict.detail, verdict

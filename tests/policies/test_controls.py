@@ -1,13 +1,15 @@
 """The pack guards every control the stacks set (issue 13).
 
-1. Complete by construction: every property path the resources of every stack set is classified exactly once —
+1. Complete by construction: every property path the resources of every stack set (the app stacks and the foundation's
+   bootstrap/ stacks) is classified exactly once —
    guarded by a rule's Guard, or listed in policies/rules/inventory.py as not a control (or unguardable) with its
    reason. A new setting that is neither fails here, listing the (type, path) pairs to classify. Parts no stack file
    enables (offline/policy_ledger.py OPTIONAL_PARTS: Managed Grafana) are walked on a prod variant that has them.
 2. The sweep: every Guard is weakened on every resource of that prod variant that sets it, through the analyzer
    protocol, and the guarding rule must answer with a mandatory violation naming that resource (or the one it
-   blames). Guards for types prod does not have yet skip; a guard whose path is missing from a resource that is
-   there fails.
+   blames). A guard whose types prod does not have is swept on the first stack we ship that has them (dev, dr,
+   staging, then the foundation stacks, each with its own pack config); only a guard no stack has skips. A guard
+   whose path is missing from a resource that is there fails.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from offline.policy_runner import (
     Violation,
     load_pack_config,
     merge_policy_config,
+    pack_config_name,
     render_verdict,
 )
 from policies.rules import ALL_RULES
@@ -56,9 +59,19 @@ def prod_all(run_variant: Callable[..., StackRun]) -> StackRun:
     return run
 
 
+@pytest.fixture(scope="module")
+def shipped(run_variant: Callable[..., StackRun], prod_all: StackRun) -> list[StackRun]:
+    """Every stack we ship, prod with the optional parts first: the app stacks, then the foundation's."""
+    runs = [prod_all, *(run_variant(stack) for stack in available_stacks() if stack != "prod"),
+            *policy_ledger.foundation_runs()]
+    assert all(run.ok for run in runs), [run.error for run in runs]
+    return runs
+
+
 def test_every_property_the_stacks_set_is_guarded_or_classified(run_variant: Callable[..., StackRun],
-                                                                  prod_all: StackRun) -> None:
-    runs = [run_variant(stack) for stack in available_stacks()] + [prod_all]
+                                                                  shipped: list[StackRun]) -> None:
+    runs = [run_variant("prod"), *shipped]
+    assert {run.project for run in runs} == {"maratron", "maratron-bootstrap"}
     assert all(run.ok for run in runs), [run.error for run in runs]
     report = policy_ledger.classify(runs)
     assert report.ok, "\n".join(report.lines())
@@ -77,18 +90,18 @@ def test_guards_name_distinct_controls() -> None:
 
 
 @pytest.mark.parametrize("pair", GUARDS, ids=[_id(p) for p in GUARDS])
-def test_weakening_a_control_is_caught_as_mandatory(pack: PolicyPackProcess, prod_all: StackRun,
+def test_weakening_a_control_is_caught_as_mandatory(pack: PolicyPackProcess, shipped: list[StackRun],
                                                     encoded: dict[int, tuple[Any, Any]],
                                                     pair: tuple[Rule, Guard]) -> None:
     rule, guard = pair
-    prod = prod_all
-    cases = sweep.cases(prod, rule, guard)
-    if cases is None:
-        pytest.skip(f"prod has no {'/'.join(guard.types)} matching {guard.where} yet")
-    pack.configure_stack(prod.stack, prod.config, prod.secret_keys)
-    # Only the rule under test runs, at the level and with the properties prod's pack config gives it: the verdict
-    # is the same, and the pack skips deserializing every resource once per other policy.
-    level, properties = merge_policy_config(pack.info, load_pack_config("prod"))[rule.name]
+    found = next(((run, cases) for run in shipped if (cases := sweep.cases(run, rule, guard)) is not None), None)
+    if found is None:
+        pytest.skip(f"no stack we ship has {'/'.join(guard.types)} matching {guard.where}")
+    run, cases = found
+    pack.configure_stack(run.stack, run.config, run.secret_keys, project=run.project)
+    # Only the rule under test runs, at the level and with the properties the stack's pack config gives it: the
+    # verdict is the same, and the pack skips deserializing every resource once per other policy.
+    level, properties = merge_policy_config(pack.info, load_pack_config(pack_config_name(run)))[rule.name]
     pack.configure({"all": "disabled", rule.name: {"enforcementLevel": level, **properties}})
     missed = []
     try:
@@ -102,20 +115,24 @@ def test_weakening_a_control_is_caught_as_mandatory(pack: PolicyPackProcess, pro
                 missed.append(f"{case.label}: expected {sorted(set(case.expected) - hits)}; the pack said:\n"
                               + "\n".join(render_verdict_lines(violations)))
     finally:
-        pack.configure(load_pack_config("prod"))  # the session's pack as the other tests expect it
+        prod = shipped[0]  # the session's pack as the other tests expect it
+        pack.configure_stack(prod.stack, prod.config, prod.secret_keys, project=prod.project)
+        pack.configure(load_pack_config("prod"))
     assert not missed, f"{rule.name} did not catch {guard.path} {guard.weaken.describe()}:\n" + "\n".join(missed)
 
 
 def render_verdict_lines(violations: list[Violation]) -> list[str]:
-    return render_verdict(PolicyVerdict("prod", "pack", violations))[1:] or ["  (nothing)"]
+    return render_verdict(PolicyVerdict("stack", "pack", violations))[1:] or ["  (nothing)"]
 
 
 def test_an_unclassified_control_is_named_with_its_type_path_and_a_line_to_paste(
         prod: StackRun, run_variant: Callable[..., StackRun]) -> None:
     task = "aws:ecs/taskDefinition:TaskDefinition"
     kept = [e for e in policy_ledger.entries() if not (task in e.types and e.path in ("cpu", "volumes"))]
-    # Every stack: some entries cover what only another stack sets (dev's HTTP redirect, the dr stack's restore).
-    runs = [prod, *(run_variant(stack) for stack in available_stacks() if stack != "prod")]
+    # Every stack: some entries cover what only another stack sets (dev's HTTP redirect, the dr stack's restore, the
+    # foundation's registry and CI roles).
+    runs = [prod, *(run_variant(stack) for stack in available_stacks() if stack != "prod"),
+            *policy_ledger.foundation_runs()]
     report = policy_ledger.classify(runs, kept)
     assert set(report.unclassified) == {(task, "cpu"), (task, "volumes[*].name")}
     text = "\n".join(report.lines())

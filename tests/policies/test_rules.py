@@ -544,6 +544,23 @@ def doc(*statements: dict[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
+DEPLOY_POLICY = doc(
+    {"Sid": "CreateWorkloadRoles", "Effect": "Allow", "Action": ["iam:CreateRole"],
+     "Resource": "arn:aws:iam::2:role/maratron/prod/*"},
+    {"Sid": "DenyBoundaryRemoval", "Effect": "Deny", "Action": ["iam:DeleteRolePermissionsBoundary"], "Resource": "*"},
+    {"Sid": "DenyFoundationIdentities", "Effect": "Deny", "Action": ["iam:*"],
+     "Resource": ["arn:aws:iam::2:role/maratron/ci/*", "arn:aws:iam::2:oidc-provider/*"]},
+    {"Sid": "DenyLongLivedCredentials", "Effect": "Deny", "Action": ["iam:CreateUser", "iam:CreateAccessKey"],
+     "Resource": "*"},
+    {"Sid": "DenyAccountAndOrganization", "Effect": "Deny", "Action": ["organizations:*"], "Resource": "*"},
+    {"Sid": "DenyAuditTampering", "Effect": "Deny", "Action": ["cloudtrail:StopLogging"], "Resource": "*"},
+    {"Sid": "DenyManagingFoundationKeys", "Effect": "Deny", "NotAction": ["kms:Decrypt"],
+     "Resource": ["arn:aws:kms:us-east-1:1:key/k"]},
+    {"Sid": "DenyRegistryChanges", "Effect": "Deny", "NotAction": ["ecr:BatchGetImage"],
+     "Resource": ["arn:aws:ecr:*:*:repository/*"]})
+"""A role-creating policy with every explicit Deny components/ci_roles.py deny_statements writes."""
+
+
 ROOT_STATEMENT = {"Sid": "EnableIamPoliciesOfThisAccount", "Effect": "Allow",
                   "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*", "Resource": "*"}
 ALARMS_STATEMENT = {"Sid": "Alarms", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
@@ -1007,6 +1024,21 @@ CASES: list[Case] = [
                "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222222222222:root"}, "Action": "ecr:BatchGetImage",
                "Condition": {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::222222222222:role/maratron/dev/*"}}}]})},
            policy=json.dumps({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "ecr:BatchGetImage"}]})),
+    single("ecr-replica-template-hardened", "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate",
+           {"prefix": "maratron", "appliedFors": ["REPLICATION"], "imageTagMutability": "IMMUTABLE",
+            "lifecyclePolicy": ECR_LIFECYCLE}, imageTagMutability="MUTABLE"),
+    single("ecr-replica-template-hardened", "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate",
+           {"prefix": "maratron", "appliedFors": ["REPLICATION"], "imageTagMutability": "IMMUTABLE",
+            "lifecyclePolicy": ECR_LIFECYCLE}, label="count-only",
+           lifecyclePolicy=json.dumps({"rules": [json.loads(ECR_LIFECYCLE)["rules"][-1]]})),
+    single("ecr-registry-scan-on-push", "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration",
+           {"scanType": "BASIC", "rules": [{"scanFrequency": "SCAN_ON_PUSH", "repositoryFilters": [
+               {"filter": "maratron/*", "filterType": "WILDCARD"}]}]},
+           rules=[{"scanFrequency": "MANUAL", "repositoryFilters": [{"filter": "*", "filterType": "WILDCARD"}]}]),
+    *(single("ci-deploy-role-denies", "aws:iam/policy:Policy", {"path": "/maratron/ci/", "policy": DEPLOY_POLICY},
+             label=f"allows-{sid.lower()}", policy=doc(*[{**st, "Effect": "Allow"} if st.get("Sid") == sid else st
+                                                          for st in json.loads(DEPLOY_POLICY)["Statement"]]))
+      for sid in ("DenyBoundaryRemoval", "DenyManagingFoundationKeys")),
     single("ecr-lifecycle-keeps-deployed-images", "aws:ecr/lifecyclePolicy:LifecyclePolicy",
            {"repository": "maratron/web", "policy": ECR_LIFECYCLE}, label="count-only",
            policy=json.dumps({"rules": [json.loads(ECR_LIFECYCLE)["rules"][-1]]})),
