@@ -4,8 +4,11 @@ Run it with `pulumi preview --policy-pack policies --policy-pack-config policies
 Only this file constructs the PolicyPack (constructing it starts the analyzer server); the rules live in `rules/`.
 """
 
+import decode_once
 from pulumi_policy import EnforcementLevel, PolicyPack
 from rules import ALL_RULES
+
+decode_once.install()  # each resource decoded once per request, not once per policy (see decode_once.py)
 
 PolicyPack(
     name="maratron-security",
