@@ -46,9 +46,11 @@ typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy examples/consumer  # a separate program: its own __main__
 	$(VENV)/bin/mypy bootstrap/__main__.py  # the foundation's program (the rest of bootstrap/ is in the first run)
 
+# PYTHONDONTWRITEBYTECODE= : keep the bytecode (and pytest's rewritten test modules) of a previous run even where
+# the machine sets it; without them each worker, subprocess and pack process recompiles ~4 s of sources per run.
 ## The test suite, one worker per core.
 pytest: $(VENV)/.installed
-	$(VENV)/bin/pytest -n auto --dist loadgroup  # one worker per core; tests/conftest.py's ONE_WORKER_MODULES stay together
+	PYTHONDONTWRITEBYTECODE= $(VENV)/bin/pytest -n auto --dist loadgroup  # one worker per core; tests/conftest.py's ONE_WORKER_MODULES stay together
 
 ## The policy pack over every stack, as the engine drives it (non-zero on any mandatory violation).
 policy: $(VENV)/.installed

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
+import os
+import pickle
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -57,8 +64,47 @@ def stack_run(stack: str, **overrides: Any) -> StackRun:
     full = {(k if ":" in k else f"maratron:{k}"): v for k, v in overrides.items()}
     cache_key = f"{stack}:{json.dumps(full, sort_keys=True, default=str)}"
     if cache_key not in _runs:
-        _runs[cache_key] = run_stack(stack, full)
+        _runs[cache_key] = _shared_run(cache_key, lambda: run_stack(stack, full))
     return _runs[cache_key]
+
+
+def _shared_runs_dir(controller_pid: int | None = None) -> Path | None:
+    """Where the xdist workers of one session (children of the controller process) share their runs; None outside
+    xdist. The controller removes it when the session ends."""
+    if controller_pid is None:
+        if "PYTEST_XDIST_WORKER" not in os.environ:
+            return None
+        controller_pid = os.getppid()
+    return Path(tempfile.gettempdir()) / f"maratron-runs-{controller_pid}"
+
+
+def _shared_run(cache_key: str, run: Callable[[], StackRun]) -> StackRun:
+    """One engine run per (stack, overrides) per session, not per worker: the first worker to need it runs it under
+    a lock and pickles it (~10 ms to load for prod, against ~1.2 s to run); a worker that needs it meanwhile waits
+    for it instead of running it again. Failed runs (cheap, and their exceptions need not pickle) are not shared."""
+    directory = _shared_runs_dir()
+    if directory is None:
+        return run()
+    directory.mkdir(exist_ok=True)
+    path = directory / f"{hashlib.sha256(cache_key.encode()).hexdigest()[:32]}.pickle"
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            shared: StackRun = pickle.loads(path.read_bytes())
+            return shared
+        result = run()
+        if result.ok:
+            partial = path.with_suffix(".partial")
+            partial.write_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+            partial.rename(path)
+        return result
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput"):  # the controller (or a run without xdist), after every worker
+        directory = _shared_runs_dir(os.getpid())
+        if directory is not None:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def checked(run: StackRun, pack: PolicyPackProcess, pack_config: Mapping[str, Any] | None = None) -> PolicyVerdict:
