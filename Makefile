@@ -70,9 +70,11 @@ docs: $(VENV)/.installed
 
 ## Benchmarks (print figures; not part of the tests).
 bench: $(VENV)/.installed
-	$(PY) -m bench.preview
-	-$(PY) -m bench.cost
-	-$(PY) -m bench.critical_path
+	status=0; \
+	$(PY) -m bench.preview || status=1; \
+	$(PY) -m bench.cost || status=1; \
+	$(PY) -m bench.critical_path || status=1; \
+	exit $$status  # every figure printed; non-zero when any of them misses its target
 
 ## Remove build output and tool caches.
 clean:
