@@ -13,7 +13,7 @@ help:
 	@awk '/^## /{text = (text ? text " " : "") substr($$0, 4); next} \
 	      /^[a-z][a-z-]*:/{if (text) {split($$0, t, ":"); printf "  make %-18s %s\n", t[1], text}; text = ""; next} \
 	      {text = ""}' $(MAKEFILE_LIST)
-	@echo "  Variables: STACK=dev|staging|prod (make preview; default dev), STACK=shared|org-shared|org-dev|..."
+	@echo "  Variables: STACK=dev|staging|prod|dr (make preview; default dev), STACK=shared|org-shared|org-dev|..."
 	@echo "  (make preview-bootstrap; default shared), VENV=.venv"
 
 $(VENV)/.installed: requirements.txt
@@ -21,7 +21,7 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	touch $@
 
-## Offline preview of a stack (STACK=dev|staging|prod; says which when STACK is unset): resource tree, counts,
+## Offline preview of a stack (STACK=dev|staging|prod|dr; says which when STACK is unset): resource tree, counts,
 ## outputs, cost, deploy time, policy verdicts; writes build/<stack>/inventory.json, stack-export.json and
 ## architecture.mmd (identical on every run of one commit).
 preview: $(VENV)/.installed
