@@ -30,8 +30,10 @@ OPTIONAL_PARTS: dict[str, Any] = {
     "maratron:grafanaEnabled": True, "maratron:grafanaAuthenticationProviders": ["AWS_SSO", "SAML"],
     "maratron:grafanaAdminGroupIds": ["g-admins"], "maratron:grafanaViewerGroupIds": ["g-viewers"],
     "maratron:grafanaSamlMetadataUrl": "https://idp.example.com/metadata",
-    "maratron:grafanaSamlAdminRoleValues": ["admin"], "maratron:grafanaSamlEditorRoleValues": ["editor"]}
-"""Config that switches on the parts no stack file enables (Managed Grafana, with Identity Center and SAML sign-in):
+    "maratron:grafanaSamlAdminRoleValues": ["admin"], "maratron:grafanaSamlEditorRoleValues": ["editor"],
+    "maratron:webBuildContext": "tests/fixtures/app", "maratron:webImage": ""}
+"""Config that switches on the parts no stack file enables (Managed Grafana, with Identity Center and SAML sign-in;
+the web image built from source by the docker provider instead of a pushed one):
 prod with these is walked too, so their settings are classified like every other, and the pack's sweep runs on it
 (tests/policies/test_controls.py)."""
 OPTION_NAMES = ("protect", "retainOnDelete", "deleteBeforeReplace", "ignoreChanges", "replaceOnChanges",

@@ -4,7 +4,8 @@
    bootstrap/ stacks) is classified exactly once —
    guarded by a rule's Guard, or listed in policies/rules/inventory.py as not a control (or unguardable) with its
    reason. A new setting that is neither fails here, listing the (type, path) pairs to classify. Parts no stack file
-   enables (offline/policy_ledger.py OPTIONAL_PARTS: Managed Grafana) are walked on a prod variant that has them.
+   enables (offline/policy_ledger.py OPTIONAL_PARTS: Managed Grafana, the web image built from source) are walked on
+   a prod variant that has them.
 2. The sweep: every Guard is weakened on every resource of that prod variant that sets it, through the analyzer
    protocol, and the guarding rule must answer with a mandatory violation naming that resource (or the one it
    blames). A guard whose types prod does not have is swept on the first stack we ship that has them (dev, dr,
@@ -53,7 +54,8 @@ def encoded() -> dict[int, tuple[Any, Any]]:
 
 @pytest.fixture(scope="module")
 def prod_all(run_variant: Callable[..., StackRun]) -> StackRun:
-    """prod with the optional parts no stack file enables (Managed Grafana): classified and swept like the rest."""
+    """prod with the optional parts no stack file enables (Managed Grafana, a web image built from source): classified
+    and swept like the rest."""
     run = run_variant("prod", **policy_ledger.OPTIONAL_PARTS)
     assert run.ok, run.error
     return run
