@@ -68,14 +68,15 @@ def stack_run(stack: str, **overrides: Any) -> StackRun:
     return _runs[cache_key]
 
 
-def _shared_runs_dir(controller_pid: int | None = None) -> Path | None:
-    """Where the xdist workers of one session (children of the controller process) share their runs; None outside
-    xdist. The controller removes it when the session ends."""
-    if controller_pid is None:
-        if "PYTEST_XDIST_WORKER" not in os.environ:
-            return None
-        controller_pid = os.getppid()
-    return Path(tempfile.gettempdir()) / f"maratron-runs-{controller_pid}"
+def _shared_runs_dir() -> Path | None:
+    """Where the xdist workers of one session share their runs; None outside xdist. Named for the controller process
+    (the workers' parent, which removes it when the session ends) and the session's xdist uid, so that a directory
+    left by a killed session is never read by a later one that got the same pid."""
+    uid = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    return _RUNS_ROOT / f"maratron-runs-{os.getppid()}-{uid}" if uid else None
+
+
+_RUNS_ROOT = Path(tempfile.gettempdir())
 
 
 def _shared_run(cache_key: str, run: Callable[[], StackRun]) -> StackRun:
@@ -102,8 +103,7 @@ def _shared_run(cache_key: str, run: Callable[[], StackRun]) -> StackRun:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     if not hasattr(session.config, "workerinput"):  # the controller (or a run without xdist), after every worker
-        directory = _shared_runs_dir(os.getpid())
-        if directory is not None:
+        for directory in _RUNS_ROOT.glob(f"maratron-runs-{os.getpid()}-*"):
             shutil.rmtree(directory, ignore_errors=True)
 
 
