@@ -64,7 +64,8 @@ def stack_run(stack: str, **overrides: Any) -> StackRun:
     full = {(k if ":" in k else f"maratron:{k}"): v for k, v in overrides.items()}
     cache_key = f"{stack}:{json.dumps(full, sort_keys=True, default=str)}"
     if cache_key not in _runs:
-        _runs[cache_key] = _shared_run(cache_key, lambda: run_stack(stack, full))
+        # A worker lives for one session: each run's garbage is left to the process's end (offline/engine.py).
+        _runs[cache_key] = _shared_run(cache_key, lambda: run_stack(stack, full, free_garbage=False))
     return _runs[cache_key]
 
 
