@@ -67,7 +67,7 @@ def verdicts(analyzer: Any, resources: list[Resource]) -> list[tuple[str, str, s
 def restore_sdk(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("json_format", "deserialize_properties", "unknown_checking_proxy"):
         monkeypatch.setattr(sdk, name, getattr(sdk, name))
-    for name in decode_once.PATCHED_METHODS:
+    for name in (*decode_once.PATCHED_METHODS, *decode_once.PER_REQUEST_METHODS):
         monkeypatch.setattr(sdk._PolicyAnalyzerServicer, name, getattr(sdk._PolicyAnalyzerServicer, name))
     monkeypatch.setattr(sdk, "_maratron_decode_once", False, raising=False)
 
@@ -112,5 +112,7 @@ def test_the_sdk_still_decodes_where_decode_once_expects() -> None:
     analyze_stack = inspect.getsource(inspect.unwrap(sdk._PolicyAnalyzerServicer.AnalyzeStack))
     assert "deserialized = deserialize_properties(json_format.MessageToDict(request.properties))" in analyze
     assert "deserialized = deserialize_properties(json_format.MessageToDict(r.properties))" in analyze_stack
-    for source in (analyze, analyze_stack):
+    for source, request in ((analyze, "request"), (analyze_stack, "r")):
         assert "props = unknown_checking_proxy(deserialized)" in source
+        assert f"opts = self._get_resource_options({request})" in source
+        assert f"provider = self._get_provider_resource({request})" in source
