@@ -38,8 +38,9 @@ five wheels' metadata on every run (read once per process now): 2.467M -> 2.402M
 CPU ratio, three runs at load average 2.2-2.6: 1.20, 1.23, 1.20 (1.24 before). Left: the blocking image look-ups
 (three `ecr.get_image`, ~1.5%; they fail the preview on a missing image by design, issue 12) and the SDK's wiring.
 
-Third pass (2026-12-01, after issue 13's CDN, app metrics and DR: prod 417 custom resources, CPU ratio 1.35; dev
-1.27, staging 1.37): the new parts are mostly wiring, so the gap grew with them. Counted per prod run, ours/floor:
+Third pass (2026-12-01, after issue 13's CDN, app metrics and DR: prod 417 custom resources; CPU ratio on a quiet
+machine dev 1.23, staging 1.21, prod 1.23, and 1.26-1.37 right after other heavy work): the new parts are mostly
+wiring, so the gap grew with them. Counted per prod run, ours/floor:
 2,566/1,480 applies (the extra ones from `Output.from_input` over inputs holding Outputs), 658/526 `Output.all`,
 13,373/11,270 tracked Outputs, 47,808/0 steps of the dependency-cycle check; URN computation for parented resources
 is about the same on both sides (1,024/891 applies). Our own code stays ~1% of a run.
