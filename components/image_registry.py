@@ -26,7 +26,9 @@ the bytes staging ran. Every repository:
 In the Organizations layout the environment accounts pull across accounts: each repository's policy grants the
 read actions (and DescribeImages, which `pulumi preview` calls to look an image up) to each environment account's
 root, narrowed to the roles of that environment (components/cross_account.py), and lets the deploy role add its
-`deployed-*` tags.
+`deployed-*` tags. The DR region's replicas carry the same grants, through the replication creation template (a DR
+stack in an environment account pulls from the replica in its own region), without push: images arrive there by
+replication only.
 """
 
 from __future__ import annotations
@@ -217,9 +219,12 @@ class ImageRegistry(pulumi.ComponentResource):
         the replication configuration for a private registry" (AWS::ECR::ReplicationConfiguration), so the foundation,
         which owns the registry, is its one owner. ECR creates the destination repositories on the first replicated
         push, with a repository creation template's settings ("applied_for REPLICATION"): immutable tags and the
-        same lifecycle as the source. Encryption there is AES-256 (ECR's default): a CMK in a creation template needs
-        a custom creation role with kms:CreateGrant (ECR user guide, repository creation templates), left for when
-        the DR region gets a key of the foundation's (the images are not secret; the source stays CMK-encrypted)."""
+        same lifecycle as the source, and in the Organizations layout the environments' pull and tag grants (the
+        template's repositoryPolicy; managing it needs ecr:SetRepositoryPolicy besides the template actions: ECR user
+        guide, "Creating a repository creation template"). Encryption there is AES-256 (ECR's default): a CMK in a
+        creation template needs a custom creation role with kms:CreateGrant (ECR user guide, repository creation
+        templates), left for when the DR region gets a key of the foundation's (the images are not secret; the
+        source stays CMK-encrypted)."""
         ctx = self._args.context
         region = self._args.settings.replica_region(ctx.region)
         if region is None:
@@ -228,6 +233,7 @@ class ImageRegistry(pulumi.ComponentResource):
             f"{name}-replica-template", prefix=PROJECT, applied_fors=["REPLICATION"], region=region,
             description=f"{PROJECT}/* repositories that registry replication creates in {region}",
             image_tag_mutability="IMMUTABLE", lifecycle_policy=lifecycle,
+            repository_policy=policy_json(self._reader_statements(None)) if self._args.readers else None,
             encryption_configurations=[aws.ecr.RepositoryCreationTemplateEncryptionConfigurationArgs(
                 encryption_type="AES256")],
             opts=pulumi.ResourceOptions(parent=self))
@@ -260,7 +266,9 @@ class ImageRegistry(pulumi.ComponentResource):
 
     # --- cross-account (Organizations layout) -------------------------------------------------------------------
 
-    def _reader_statements(self, service: str) -> list[dict[str, Any]]:
+    def _reader_statements(self, service: str | None) -> list[dict[str, Any]]:
+        """The environments' grants on one service's repository; service None: on the DR region's replicas (pull and
+        tag, no push)."""
         statements: list[dict[str, Any]] = []
         org = self._args.organization_id
         for index, reader in enumerate(self._args.readers):
@@ -271,7 +279,7 @@ class ImageRegistry(pulumi.ComponentResource):
                 statements.append(grant({"Effect": "Allow", "Action": list(TAG_ACTIONS)},
                                         account_root=reader.account_root, principal_arns=reader.taggers,
                                         organization_id=org, sid=f"TagDeployed{index}"))
-            pushers = [role for role, services in reader.pushers if service in services]
+            pushers = [role for role, services in reader.pushers if service is not None and service in services]
             if pushers:
                 statements.append(grant({"Effect": "Allow", "Action": list(PUSH_ACTIONS)},
                                         account_root=reader.account_root, principal_arns=pushers,

@@ -130,8 +130,8 @@ def _repository_hardened(args: ResourceValidationArgs, report: ReportViolation) 
         report("ECR repository: " + "; ".join(problems), None)
 
 
-def _repository_policy_not_public(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    for statement in statements(args.props.get("policy")):
+def _repository_policy_not_public(args: ResourceValidationArgs, report: ReportViolation, prop: str = "policy") -> None:
+    for statement in statements(args.props.get(prop)):
         principal = statement.get("Principal")
         aws = principal.get("AWS") if isinstance(principal, dict) else principal
         keys = {str(k) for block in (statement.get("Condition") or {}).values() for k in (block or {})}
@@ -165,6 +165,8 @@ def _replica_template_hardened(args: ResourceValidationArgs, report: ReportViola
         report(f"repository creation template imageTagMutability {args.props.get('imageTagMutability')!r}: the "
                "replica repositories would let a tag be overwritten (IMMUTABLE: CKV_AWS_51)", None)
     _lifecycle_keeps_deployed(args, report, prop="lifecyclePolicy")
+    # The replicas' policy (the Organizations layout's cross-account pulls): never any principal unconditionally.
+    _repository_policy_not_public(args, report, prop="repositoryPolicy")
 
 
 def _registry_scans_on_push(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -260,13 +262,17 @@ RULES: list[Rule] = [
                                 note="the deployed-* rule ahead of every expiry")]),
     resource_rule("ecr-replica-template-hardened", area="delivery", types=[CREATION_TEMPLATE],
                   check=_replica_template_hardened,
-                  summary="The repository creation template of registry replication keeps tags immutable and "
-                          "deployed images out of its lifecycle",
+                  summary="The repository creation template of registry replication keeps tags immutable, "
+                          "deployed images out of its lifecycle, and its replicas' policy closed to any principal",
                   reference="Checkov CKV_AWS_51; seed: disaster recovery plan (the DR region's images); AWS: "
                             "https://docs.aws.amazon.com/AmazonECR/latest/userguide/repository-creation-templates.html",
                   guards=[Guard("imageTagMutability", To("MUTABLE")),
                           Guard("lifecyclePolicy<json>.rules", To([EXPIRE_BY_COUNT]),
-                                note="the deployed-* rules ahead of every expiry")]),
+                                note="the deployed-* rules ahead of every expiry"),
+                          Guard("repositoryPolicy<json>.Statement[*].Principal",
+                                Patch("repositoryPolicy<json>.Statement[*]", {"Principal": "*", "Condition": MISSING}),
+                                each=True, where=When("repositoryPolicy"),
+                                note="who each statement of the replicas' policy admits, and its condition")]),
     resource_rule("ecr-registry-scan-on-push", area="delivery", types=[REGISTRY_SCANNING],
                   check=_registry_scans_on_push,
                   summary="The registry scanning configuration scans images on push (it overrides the repositories' "

@@ -103,6 +103,25 @@ def test_cross_account_grants_name_account_roots_narrowed_to_the_roles(org_share
     assert tag["Condition"]["ArnEquals"]["aws:PrincipalArn"] == [deploy_prod]
 
 
+def test_the_dr_replicas_grant_the_environments_what_the_source_does_but_push(org_shared: StackRun,
+                                                                              shared: StackRun) -> None:
+    """A DR stack in an environment account pulls from the replica in the DR region, which registry replication
+    creates from the template: without the template's policy that pull is refused across accounts."""
+    (template,) = org_shared.of_type("aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate")
+    replica = json.loads(template.plain("repositoryPolicy"))["Statement"]
+    pushing = {"ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload"}
+    # The source's grants minus push, for every environment account; the backup repository's push grant is the only
+    # statement of the source a replica leaves out.
+    for service in ("web", "ai", "backup"):
+        source = statements(org_shared, "aws:ecr/repositoryPolicy:RepositoryPolicy", f"images-{service}")
+        assert [s for s in source if not pushing & set(s["Action"])] == replica
+    assert {s["Principal"]["AWS"] for s in replica} == {f"arn:aws:iam::{a}:root"
+                                                       for a in ("222222222222", "333333333333", "444444444444")}
+    assert not any(pushing & set(s["Action"]) for s in replica)
+    (single,) = shared.of_type("aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate")
+    assert "repositoryPolicy" not in single.inputs  # one account: its own roles need no repository policy
+
+
 def test_the_contract_is_complete_in_both_layouts(shared: StackRun, org_shared: StackRun) -> None:
     for run in (shared, org_shared):
         assert FOUNDATION.check(run.plain_outputs()) == []
