@@ -648,6 +648,15 @@ class AppMetrics(pulumi.ComponentResource):
             tags=named_tags(args.tags, f"{args.name_prefix}-grafana"),
             opts=child,
         )
+        if "AWS_SSO" in settings.authentication_providers:
+            # CreateWorkspace with IAM Identity Center depends on organizations:DescribeOrganization and
+            # sso:CreateManagedApplicationInstance/DescribeRegisteredRegions/GetSharedSsoConfiguration (Service
+            # Authorization Reference, Amazon Managed Grafana), which the foundation's deploy roles lack or deny.
+            pulumi.log.warn(
+                "Managed Grafana with IAM Identity Center sign-in (grafanaAuthenticationProviders AWS_SSO): creating "
+                "the workspace needs organizations:DescribeOrganization and sso: permissions the deploy roles do not "
+                "have; create it once from an administrator session, or use SAML (docs/app-metrics.md)",
+                resource=workspace)
         for role_name, groups in (("ADMIN", settings.admin_group_ids), ("VIEWER", settings.viewer_group_ids)):
             if groups and "AWS_SSO" in settings.authentication_providers:
                 aws.grafana.RoleAssociation(

@@ -195,9 +195,9 @@ DEPLOY_SERVICES: tuple[ServiceGrant, ...] = (
                  actions=("aps:Create*", "aps:Delete*", "aps:Describe*", "aps:List*", "aps:Put*", "aps:Update*",
                           "aps:TagResource", "aps:UntagResource")),
     ServiceGrant("grafana", ("*",), "the optional Managed Grafana workspace (grafanaEnabled) gets its id at "
-                 "creation (g-...), its role associations and SAML configuration live under it. Sign-in through "
-                 "IAM Identity Center also needs the sso:/organizations: calls AWS lists for CreateWorkspace "
-                 "(docs/app-metrics.md), granted by whoever turns Grafana on."),
+                 "creation (g-...), its role associations and SAML configuration live under it. Creating one with "
+                 "IAM Identity Center sign-in also needs sso: and organizations: calls the deploy roles do not have "
+                 "(docs/app-metrics.md: SAML, or an administrator creates it once)."),
     ServiceGrant("route53", ("arn:{partition}:route53:::hostedzone/*", "arn:{partition}:route53:::change/*"),
                  "record sets of the stack's hosted zone and their change status: the zone id is app configuration "
                  "(hostedZoneId), not known to the foundation; global service (no region condition).",

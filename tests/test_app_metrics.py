@@ -4,6 +4,7 @@ the ADOT collector sidecar in each web/AI task (hardening, config, IAM, no netwo
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from components.app_metrics import (
 )
 from components.constants import METRICS_COLLECTOR_IMAGE
 from components.task import ContainerSpec, FargateTaskArgs, TaskSize
-from offline.engine import StackRun
+from offline.engine import StackRun, run_stack
 
 WORKSPACE = "aws:amp/workspace:Workspace"
 CONFIGURATION = "aws:amp/workspaceConfiguration:WorkspaceConfiguration"
@@ -345,6 +346,24 @@ def test_grafana_with_a_saml_idp(run_variant) -> None:  # type: ignore[no-untype
     assert saml.inputs["idpMetadataUrl"] == "https://idp.example.com/metadata"
     assert (saml.inputs["adminRoleValues"], saml.inputs["editorRoleValues"]) == (["admin"], ["editor"])
     assert not run.of_type("aws:grafana/roleAssociation:RoleAssociation")
+
+
+def test_identity_center_sign_in_warns_who_can_create_the_workspace(caplog: pytest.LogCaptureFixture) -> None:
+    """CreateWorkspace with AWS_SSO needs organizations:/sso: calls the deploy roles lack or deny: the preview says
+    so (a fresh run: the warning is the engine's log of this run, not a cached one's)."""
+    with caplog.at_level(logging.WARNING):
+        run = run_stack("staging", {"maratron:grafanaEnabled": True, "maratron:grafanaAdminGroupIds": ["g-1"]})
+    assert run.ok, run.error_details
+    warned = [r.getMessage() for r in caplog.records if "IAM Identity Center" in r.getMessage()]
+    assert len(warned) == 1 and "organizations:DescribeOrganization" in warned[0] and "SAML" in warned[0]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        saml = run_stack("staging", {
+            "maratron:grafanaEnabled": True, "maratron:grafanaAuthenticationProviders": ["SAML"],
+            "maratron:grafanaSamlMetadataUrl": "https://idp.example.com/metadata",
+            "maratron:grafanaSamlAdminRoleValues": ["admin"], "maratron:grafanaSamlEditorRoleValues": ["editor"]})
+    assert saml.ok, saml.error_details
+    assert not [r for r in caplog.records if "IAM Identity Center" in r.getMessage()]
 
 
 # --- configuration errors --------------------------------------------------------------------------------------------
