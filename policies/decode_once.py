@@ -40,10 +40,10 @@ def _memoized(function: Callable[..., Any], *, method: bool = False) -> Callable
     arity = 2 if method else 1
 
     @functools.wraps(function)
-    def call(*args: Any) -> Any:
+    def call(*args: Any, **kwargs: Any) -> Any:
         memo: dict[tuple[int, int], tuple[Any, Any]] | None = getattr(_request, "memo", None)
-        if memo is None or len(args) != arity:  # outside Analyze/AnalyzeStack, or Remediate's keep_unknowns
-            return function(*args)
+        if memo is None or len(args) != arity or kwargs:  # outside a request, or another signature (Remediate's)
+            return function(*args, **kwargs)
         argument = args[-1]
         key = (id(function), id(argument))
         hit = memo.get(key)

@@ -64,8 +64,10 @@ def stack_run(stack: str, **overrides: Any) -> StackRun:
     full = {(k if ":" in k else f"maratron:{k}"): v for k, v in overrides.items()}
     cache_key = f"{stack}:{json.dumps(full, sort_keys=True, default=str)}"
     if cache_key not in _runs:
-        # A worker lives for one session: each run's garbage is left to the process's end (offline/engine.py).
-        _runs[cache_key] = _shared_run(cache_key, lambda: run_stack(stack, full, free_garbage=False))
+        # An xdist worker lives for one session and runs part of its programs: each run's garbage is left to the
+        # process's end (offline/engine.py). A single process (-n0) runs them all, so it still collects.
+        keep = _shared_runs_dir() is None
+        _runs[cache_key] = _shared_run(cache_key, lambda: run_stack(stack, full, free_garbage=keep))
     return _runs[cache_key]
 
 
@@ -100,6 +102,25 @@ def _shared_run(cache_key: str, run: Callable[[], StackRun]) -> StackRun:
             partial.write_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
             partial.rename(path)
         return result
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if hasattr(session.config, "workerinput"):
+        return
+    for directory in _RUNS_ROOT.glob("maratron-runs-*"):  # left by a controller that was killed
+        pid = directory.name.split("-")[2]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

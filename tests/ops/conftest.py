@@ -39,13 +39,13 @@ def moto_endpoint() -> Iterator[str]:
     # moto's backends are global to the process: start from, and leave, an empty account for the other modules.
     reset(endpoint)
     send = botocore.httpsession.URLLib3Session.send
-    botocore.httpsession.URLLib3Session.send = in_process(send, endpoint, server._server.app)  # type: ignore[method-assign]
-    # moto's dispatcher lists its own package directory (listdir, then isdir per entry) on every request to find the
-    # backend for a host: ~12% of a verify run. The list cannot change while the process runs.
     listed = backends.list_of_moto_modules
-    modules = tuple(listed())
-    backends.list_of_moto_modules = lambda: iter(modules)
     try:
+        botocore.httpsession.URLLib3Session.send = in_process(send, endpoint, server._server.app)  # type: ignore[method-assign]
+        # moto's dispatcher lists its own package directory (listdir, then isdir per entry) on every request to find
+        # the backend for a host: ~12% of a verify run. The list cannot change while the process runs.
+        modules = tuple(listed())
+        backends.list_of_moto_modules = lambda: iter(modules)
         yield endpoint
     finally:
         backends.list_of_moto_modules = listed
@@ -78,9 +78,10 @@ def in_process(send: Callable[..., Any], endpoint: str, app: Any) -> Callable[..
     from werkzeug.test import Client
 
     client = Client(app)
+    server_netloc = urlsplit(endpoint).netloc
 
     def send_in_process(self: Any, request: Any) -> Any:
-        if not request.url.startswith(endpoint):
+        if urlsplit(request.url).netloc != server_netloc:
             return send(self, request)
         parts = urlsplit(request.url)
         body = request.body.read() if hasattr(request.body, "read") else request.body
@@ -88,6 +89,9 @@ def in_process(send: Callable[..., Any], endpoint: str, app: Any) -> Callable[..
         response = client.open(parts.path or "/", method=request.method, query_string=parts.query,
                                headers=[*headers, ("Host", parts.netloc)],
                                data=body.encode() if isinstance(body, str) else body or b"")
-        return botocore.awsrequest.AWSResponse(request.url, response.status_code, dict(response.headers),
+        headers: dict[str, str] = {}
+        for name, value in response.headers.items():  # a repeated header joined, as urllib3 reports it
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        return botocore.awsrequest.AWSResponse(request.url, response.status_code, headers,
                                                _Body(response.get_data()))
     return send_in_process
