@@ -81,7 +81,7 @@ def install() -> None:
     """Patch pulumi_policy.policy in this process (the pack's __main__ calls it before constructing the PolicyPack)."""
     if getattr(sdk, "_maratron_decode_once", False):
         return
-    sdk.json_format = _JsonFormat(sdk.json_format)  # type: ignore[assignment]
+    sdk.json_format = _JsonFormat(sdk.json_format)
     sdk.deserialize_properties = _memoized(sdk.deserialize_properties)
     sdk.unknown_checking_proxy = _memoized(sdk.unknown_checking_proxy)
     servicer = sdk._PolicyAnalyzerServicer  # the SDK's analyzer class (private; see the module docstring)

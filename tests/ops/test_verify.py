@@ -11,12 +11,10 @@ import datetime as dt
 import io
 import json
 import os
-import threading
 import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ from botocore.awsrequest import AWSResponse
 from ops import verify
 from ops.verify import Status, evaluate_target_health
 from tests.ops.conftest import REGION
+from tests.ops.http_stub import QuietHandler, serving
 
 ALL_CHECKS = [name for name, _ in verify.CHECKS]
 
@@ -80,7 +79,7 @@ class FakePrometheus:
 def prometheus() -> Iterator[FakePrometheus]:
     fake = FakePrometheus()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             fake.requests.append((self.path, dict(self.headers.items())))
             result = [{"metric": {"job": job}, "value": [1700000000, str(n)]} for job, n in fake.scraped.items() if n]
@@ -93,17 +92,9 @@ def prometheus() -> Iterator[FakePrometheus]:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with serving(Handler) as address:
+        fake.url = f"http://{address}"
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 class AmpGaps:
@@ -909,7 +900,7 @@ def test_region_defaults_to_the_albs() -> None:
 
 @contextlib.contextmanager
 def app_server(status: int, body: bytes) -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             code = status if self.path == "/api/health" else 404
             self.send_response(code)
@@ -917,17 +908,8 @@ def app_server(status: int, body: bytes) -> Iterator[str]:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as address:
+        yield f"http://{address}/"
 
 
 @pytest.mark.parametrize(("status", "body", "expected", "detail"), [

@@ -26,6 +26,7 @@ from components.constants import (
 from ops import verify
 from ops.verify import Status
 from tests.ops.conftest import REGION
+from tests.ops.http_stub import QuietHandler, serving
 
 CDN_CHECKS = ["alb.http-redirect", "waf.association", "cdn.distribution", "cdn.origin-lock", "cdn.access-logs"]
 DOMAIN = "app.maratron.example"
@@ -314,10 +315,7 @@ SECURITY_HEADERS = {"Strict-Transport-Security": "max-age=31536000", "Content-Se
 
 @contextlib.contextmanager
 def edge_server(headers: dict[str, str], metrics_status: int = 404) -> Iterator[str]:
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             self.send_response(metrics_status if self.path.startswith("/metrics") else 200)
             for name, value in headers.items():
@@ -325,17 +323,8 @@ def edge_server(headers: dict[str, str], metrics_status: int = 404) -> Iterator[
             self.end_headers()
             self.wfile.write(b"{}")
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as address:
+        yield f"http://{address}"
 
 
 @pytest.mark.parametrize(("headers", "metrics", "status", "detail"), [
@@ -358,12 +347,9 @@ def site(asset_headers: dict[str, str], api_headers: dict[str, str], lock: int |
     """A local stand-in for CloudFront: the home page, one static asset, the health API. The asset is a cache hit
     from its second request on (X-Cache), as the edge answers. `lock`: as the ALB, answer every request without the
     origin header with this status."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     seen: list[str] = []
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             seen.append(self.path)
             if lock is not None and verify.ORIGIN_VERIFY_HEADER not in self.headers:
@@ -389,16 +375,8 @@ def site(asset_headers: dict[str, str], api_headers: dict[str, str], lock: int |
             self.end_headers()
             self.wfile.write(b"{}")
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-    try:
-        yield f"127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as address:
+        yield address
 
 
 def http_context(host: str) -> verify.Context:
