@@ -335,8 +335,8 @@ def check_resources(pack: PolicyPackProcess, stack: str, resources: list[Resourc
 
     analyze_only (URNs) limits the per-resource calls to those resources — for tests that changed one resource
     and need its verdict quickly; AnalyzeStack, when it runs, always sees every resource. analyze_stack=False leaves
-    AnalyzeStack out, for a test whose verdict comes from a resource policy alone: pulumi_policy rebuilds every
-    resource once per stack policy in AnalyzeStack (about 0.5 s of CPU for prod), the bulk of such a test.
+    AnalyzeStack out, for a test whose verdict comes from a resource policy alone: AnalyzeStack decodes every
+    resource of the stack and builds its object graph once per stack policy, the bulk of such a test.
     """
     merged = pack.configure(pack_config)
     verdict = PolicyVerdict(stack=stack, pack=pack.name, resources=len(resources),

@@ -40,6 +40,6 @@ def analyze(pack: PolicyPackProcess, resources: list[Resource], stack: str = "pr
 
 def only(pack: PolicyPackProcess, policy: str, stack: str = "prod") -> dict[str, Any]:
     """A pack config that runs one policy, at the level and with the properties the stack's config gives it (the
-    other policies cannot change its verdict; disabling them spares the pack a deserialization per policy)."""
+    other policies cannot change its verdict; disabling them spares the pack their validation of every resource)."""
     level, properties = merge_policy_config(pack.info, load_pack_config(stack))[policy]
     return {"all": "disabled", policy: {"enforcementLevel": level, **properties}}

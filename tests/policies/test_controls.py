@@ -102,7 +102,7 @@ def test_weakening_a_control_is_caught_as_mandatory(pack: PolicyPackProcess, shi
     run, cases = found
     pack.configure_stack(run.stack, run.config, run.secret_keys, project=run.project)
     # Only the rule under test runs, at the level and with the properties the stack's pack config gives it: the
-    # verdict is the same, and the pack skips deserializing every resource once per other policy.
+    # verdict is the same, and the pack skips every other policy's validation of every resource.
     level, properties = merge_policy_config(pack.info, load_pack_config(pack_config_name(run)))[rule.name]
     pack.configure({"all": "disabled", rule.name: {"enforcementLevel": level, **properties}})
     missed = []
