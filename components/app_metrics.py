@@ -266,6 +266,15 @@ RECORDING_RULES = (
 )
 
 
+_YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+"""libyaml's emitter when PyYAML has it (its wheels do): the same text as the pure-Python one, ~10x faster."""
+
+
+def dump_yaml(document: Any, *, width: int = 80) -> str:
+    """`yaml.safe_dump(document, sort_keys=False, width=width)`: keys in the order written, lines up to `width`."""
+    return yaml.dump(document, Dumper=_YAML_DUMPER, sort_keys=False, width=width)
+
+
 def rule_groups_yaml(rules: Sequence[AlertRule]) -> str:
     """The rule group namespace document (Prometheus rules-file format) AMP evaluates every minute."""
     document = {"groups": [{
@@ -280,7 +289,7 @@ def rule_groups_yaml(rules: Sequence[AlertRule]) -> str:
                             "runbook": f"docs/runbooks/app-metrics.md#{rule.name.lower()}"},
         } for rule in rules],
     }]}
-    return yaml.safe_dump(document, sort_keys=False, width=120)
+    return dump_yaml(document, width=120)
 
 
 def alert_manager_yaml(topic_arn: str, region: str) -> str:
@@ -303,7 +312,7 @@ def alert_manager_yaml(topic_arn: str, region: str) -> str:
         }]}],
     }
     return "alertmanager_config: |\n" + "".join(
-        f"  {line}\n" for line in yaml.safe_dump(config, sort_keys=False, width=200).splitlines())
+        f"  {line}\n" for line in dump_yaml(config, width=200).splitlines())
 
 
 # --- the collector sidecar -------------------------------------------------------------------------------------------
@@ -498,9 +507,9 @@ class AppMetrics(pulumi.ComponentResource):
         """The collector sidecar of one service's tasks (job = web or ai) and the task role statements it needs."""
         settings, ctx = self._args.settings, self._args.context
         port = settings.port_for(job, app_port)
-        config = self.remote_write_url.apply(lambda url: yaml.safe_dump(collector_config(
+        config = self.remote_write_url.apply(lambda url: dump_yaml(collector_config(
             job=job, port=port, path=settings.path, interval_seconds=settings.scrape_interval_seconds,
-            region=ctx.region, remote_write_url=url, memory_mib=settings.collector_memory), sort_keys=False))
+            region=ctx.region, remote_write_url=url, memory_mib=settings.collector_memory)))
         container = ContainerSpec(
             name=COLLECTOR_CONTAINER,
             image=settings.collector_image,

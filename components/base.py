@@ -200,6 +200,7 @@ def json_output(document: Any) -> pulumi.Output[str]:
     graph cost (profiled in bench/preview.py). This gathers only the Outputs the document holds.
     """
     outputs: list[Any] = []
+    slots: dict[int, _Slot] = {}  # one slot per Output object: a policy names the same key or bucket ARN repeatedly
 
     def shape(value: Any) -> Any:
         if isinstance(value, dict):
@@ -207,8 +208,10 @@ def json_output(document: Any) -> pulumi.Output[str]:
         if isinstance(value, (list, tuple)):
             return [shape(item) for item in value]
         if isinstance(value, pulumi.Output) or inspect.isawaitable(value):
-            outputs.append(value)
-            return _Slot(len(outputs) - 1)
+            if id(value) not in slots:
+                slots[id(value)] = _Slot(len(outputs))
+                outputs.append(value)
+            return slots[id(value)]
         return value
 
     template = shape(document)

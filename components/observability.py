@@ -362,9 +362,10 @@ class Observability(pulumi.ComponentResource):
             "dashboardName": self.dashboard.dashboard_name,
         })
 
-    def alarm_names(self) -> pulumi.Output[list[str]]:
-        """Physical names of every alarm, in catalog order (for outputs and post-deploy checks)."""
-        return pulumi.Output.all(*(alarm.name for alarm in self.alarms.values()))
+    def alarm_names(self) -> list[str]:
+        """Physical names of every alarm, in catalog order (for outputs and post-deploy checks). The names are ours
+        (`name=` of each alarm), so the list is known at preview instead of gathering fifty Outputs."""
+        return [f"{self._args.name_prefix}-{suffix}" for suffix in self.alarms]
 
     # --- topic ---------------------------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from components.app_metrics import (
     alert_manager_yaml,
     alert_rules,
     collector_config,
+    dump_yaml,
     rule_groups_yaml,
 )
 from components.constants import METRICS_COLLECTOR_IMAGE
@@ -430,6 +431,18 @@ def test_rule_and_alert_manager_documents_are_valid_yaml_for_any_thresholds() ->
     assert text.startswith("alertmanager_config: |\n")
     inner = yaml.safe_load(yaml.safe_load(text)["alertmanager_config"])
     assert inner["receivers"][0]["sns_configs"][0]["sigv4"] == {"region": "eu-west-1"}
+
+
+def test_the_fast_yaml_emitter_writes_what_safe_dump_writes() -> None:
+    """dump_yaml uses libyaml's emitter when PyYAML has it; the text must be byte for byte the pure-Python one's."""
+    rules = {"groups": [{"rules": [{"alert": r.name, "expr": r.expr, "annotations": {"summary": r.summary}}
+                                   for r in alert_rules(AlarmThresholds(), app_connections=400,
+                                                        streaming_routes=("/api/chat",))]}]}
+    config = collector_config(job="ai", port=8000, path="/metrics", interval_seconds=15, region="eu-west-1",
+                              remote_write_url="https://x/api/v1/remote_write", memory_mib=256)
+    assert yaml.CSafeDumper is not yaml.SafeDumper  # the wheel ships libyaml: the fast path is the one tested
+    for document, width in ((rules, 120), (config, 80), (config, 200)):
+        assert dump_yaml(document, width=width) == yaml.safe_dump(document, sort_keys=False, width=width)
 
 
 def test_collector_config_names_only_loopback_listeners() -> None:

@@ -1,6 +1,6 @@
 """json_output (components/base.py) renders exactly what the SDK's Output.json_dumps does: the same text, the same
 secretness and the same resource dependencies, for plain documents, Outputs at any depth, secrets, an Output that
-resolves to a structure holding Outputs, and awaitables."""
+resolves to a structure holding Outputs, awaitables, and one Output named in several places."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from offline.engine import StackRun, is_secret, run_program
 
 PROGRAM = Path(__file__).parent / "programs" / "json_output.py"
 POLICY = "aws:iam/policy:Policy"
-CASES = ("plain", "outputs", "secret", "output-of-outputs", "awaitable")
+CASES = ("plain", "outputs", "secret", "output-of-outputs", "awaitable", "repeated")
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +36,11 @@ def test_outputs_inside_are_resolved_and_tracked(rendered: StackRun) -> None:
     key, topic = rendered.one("aws:kms/key:Key", "key"), rendered.one("aws:sns/topic:Topic", "topic")
     assert key.outputs["arn"] in policy.inputs["policy"] and topic.id in policy.inputs["policy"]
     assert sorted(policy.property_dependencies["policy"]) == sorted([key.urn, topic.urn])
+
+
+def test_one_output_named_in_several_places_fills_each_of_them(rendered: StackRun) -> None:
+    key = rendered.one("aws:kms/key:Key", "key").outputs["arn"]
+    assert rendered.one(POLICY, "ours-repeated").inputs["policy"].count(key) == 3
 
 
 def test_a_secret_inside_makes_the_document_secret(rendered: StackRun) -> None:

@@ -23,6 +23,7 @@ def documents() -> dict[str, object]:
         "secret": {"password": pulumi.Output.secret("hunter2-but-longer"), "user": "admin"},
         "output-of-outputs": {"list": pulumi.Output.from_input([key.arn, {"inner": topic.arn}])},
         "awaitable": [asyncio.ensure_future(later()), "x"],
+        "repeated": {"Statement": [{"Resource": key.arn}, {"Resource": [key.arn, topic.arn, key.arn]}]},
     }
 
 
