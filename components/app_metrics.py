@@ -22,7 +22,8 @@ The seed's app registers prom-client metrics (`http_requests_total{method, route
   and sets `service.instance.id` to the task id, which the remote-write exporter turns into the `instance` label.
 * **Alert rules** (`aws.amp.RuleGroupNamespace`) for the guide's signals (error rate, p95 latency, cache hit rate,
   DB connections) plus the collector's own health, with thresholds from the same `alarm*` settings as the CloudWatch
-  alarms; the **alert manager** routes them to the stack's SNS alert topic (`send_alerts_to`).
+  alarms; the **alert manager** routes them to the stack's SNS alert topic. Both start with `send_alerts_to`, once
+  the services the collectors run in exist (rules on an empty workspace would page MetricsMissing on a first deploy).
 * **Optional Managed Grafana** (`grafanaEnabled`, off by default): its own customer-managed role may only query this
   workspace; users sign in through IAM Identity Center or a SAML IdP.
 
@@ -415,7 +416,8 @@ class AppMetrics(pulumi.ComponentResource):
 
     workspace: aws.amp.Workspace
     log_group: aws.cloudwatch.LogGroup
-    rules: aws.amp.RuleGroupNamespace
+    rules: aws.amp.RuleGroupNamespace | None
+    """The recording and alert rules; created by `send_alerts_to`, once the services they watch exist."""
     alert_manager: aws.amp.AlertManagerDefinition | None
     """Created by `send_alerts_to` (the topic comes later in the stack than the collectors)."""
     grafana: aws.grafana.Workspace | None
@@ -426,6 +428,7 @@ class AppMetrics(pulumi.ComponentResource):
         self._args = args
         ctx, settings = args.context, args.settings
         child = pulumi.ResourceOptions(parent=self)
+        self.rules = None
         self.alert_manager = None
 
         # AMP delivers its logs as CloudWatch vended logs: the delivery service writes through a resource policy
@@ -478,14 +481,6 @@ class AppMetrics(pulumi.ComponentResource):
             ) for job in ("web", "ai")],
             opts=pulumi.ResourceOptions(parent=self.workspace),
         )
-        self.rules = aws.amp.RuleGroupNamespace(
-            name,
-            name=RULE_NAMESPACE,
-            workspace_id=self.workspace.id,
-            data=rule_groups_yaml(self.alert_rules),
-            tags=named_tags(args.tags, f"{args.name_prefix}-{RULE_NAMESPACE}"),
-            opts=pulumi.ResourceOptions(parent=self.workspace),
-        )
         self.grafana = self._grafana() if settings.grafana.enabled else None
         self.register_outputs({"workspaceId": self.workspace.id, "workspaceArn": self.workspace.arn,
                                "endpoint": self.workspace.prometheus_endpoint})
@@ -520,8 +515,10 @@ class AppMetrics(pulumi.ComponentResource):
             scratch_paths=(),  # the pipeline keeps everything in memory: nothing to write
             # The image's own `/healthcheck` binary probes the health_check extension (FROM scratch: no shell).
             health_check=HealthCheck(("CMD", "/healthcheck"), timeout=5, start_period=30),
-            # A dead collector must not take the app down: MetricsMissing pages instead.
+            # A dead collector must not take the app down: ECS restarts it in place (at most once a minute), and
+            # MetricsMissing pages when no task of a service writes any more.
             essential=False,
+            restart_after_seconds=60,
             cpu=settings.collector_cpu,
             memory=settings.collector_memory,
             stop_timeout=10,
@@ -570,12 +567,27 @@ class AppMetrics(pulumi.ComponentResource):
                               subscribe=lambda topic, after: self.send_alerts_to(topic, after=after))
 
     def send_alerts_to(self, topic: aws.sns.Topic, *, after: Sequence[pulumi.Resource] = ()) -> None:
-        """Route every alert to `topic` (same region: aps.amazonaws.com publishes only within the workspace's
-        region). `after`: the topic policy and key policy that let AMP publish, so no alert fires into a denial."""
+        """Start alerting: the rule namespace AMP evaluates every minute, and the alert manager routing every alert
+        to `topic` (same region: aps.amazonaws.com publishes only within the workspace's region), both once `after`
+        exists. `after`: the topic and key policies that let AMP publish (no alert fires into a denial), and the
+        services the collectors run in (Observability passes the services it watches). Rules on an empty workspace
+        would fire: `absent(up{job="web"})` is true until a collector writes, so MetricsMissing would page ten
+        minutes into a first deploy while the services still wait for the database (Prometheus `absent()`: "returns
+        a 1-element vector ... if the vector passed to it has no elements",
+        https://prometheus.io/docs/prometheus/latest/querying/functions/#absent)."""
+        args = self._args
+        self.rules = aws.amp.RuleGroupNamespace(
+            self._name,
+            name=RULE_NAMESPACE,
+            workspace_id=self.workspace.id,
+            data=rule_groups_yaml(self.alert_rules),
+            tags=named_tags(args.tags, f"{args.name_prefix}-{RULE_NAMESPACE}"),
+            opts=pulumi.ResourceOptions(parent=self.workspace, depends_on=list(after)),
+        )
         self.alert_manager = aws.amp.AlertManagerDefinition(
             self._name,
             workspace_id=self.workspace.id,
-            definition=topic.arn.apply(lambda arn: alert_manager_yaml(arn, self._args.context.region)),
+            definition=topic.arn.apply(lambda arn: alert_manager_yaml(arn, args.context.region)),
             opts=pulumi.ResourceOptions(parent=self.workspace, depends_on=list(after)),
         )
 

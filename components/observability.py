@@ -90,6 +90,8 @@ class ServiceWatch:
     """aws.ecs.Cluster.name. Its Container Insights must be enabled for the running-task alarm to have data."""
     service_name: pulumi.Input[str]
     """aws.ecs.Service.name."""
+    service: pulumi.Resource | None = None
+    """The service itself: what reads its metrics (the AMP alert rules) starts once it exists. Default none."""
 
 
 @dataclass(frozen=True)
@@ -175,8 +177,8 @@ class TopicPublisher:
     """The one resource the service may publish for (`aws:SourceArn`), e.g. the AMP workspace."""
     actions: tuple[str, ...] = ("sns:Publish",)
     subscribe: Callable[[aws.sns.Topic, Sequence[pulumi.Resource]], None] | None = None
-    """Called with the topic and what must exist before the service publishes (the topic policy, the topic key),
-    e.g. to create the AMP alert manager definition that routes to it. Default none."""
+    """Called with the topic and what must exist before the service publishes (the topic policy, the topic key, the
+    watched services), e.g. to create the AMP rules and alert manager definition that routes to it. Default none."""
 
 
 def alert_topic_arn(context: AwsContext, name_prefix: str) -> str:
@@ -440,9 +442,11 @@ class Observability(pulumi.ComponentResource):
         )
         if region is None:
             self.topic_policy = policy
-            for publisher in args.topic_publishers:  # e.g. the alert manager: sends once the policies let it publish
+            # e.g. the AMP alert manager: it starts once the policies let it publish and the services exist
+            watched = [watch.service for watch in args.services.values() if watch.service is not None]
+            for publisher in args.topic_publishers:
                 if publisher.subscribe is not None:
-                    publisher.subscribe(topic, [policy, args.topic_key])
+                    publisher.subscribe(topic, [policy, args.topic_key, *watched])
         for email in args.settings.emails:
             # Pending until the recipient clicks the confirmation link; SNS drops it after 3 days unconfirmed.
             aws.sns.TopicSubscription(

@@ -241,8 +241,10 @@ class FargateService(pulumi.ComponentResource):
                 # would reset a service scaled out under load back to desired_count, dropping capacity mid-peak.
                 ignore_changes=["desiredCount"],
                 # The capacity providers must be associated first; the execution policy must outlive the service,
-                # or its tasks cannot stop cleanly on delete (the service hangs in DRAINING).
-                depends_on=[args.cluster.capacity_providers, self.task.execution_policy,
+                # or its tasks cannot stop cleanly on delete (the service hangs in DRAINING); the task role's
+                # policies must exist before the first task calls AWS (the collector's remote writes answered 403
+                # are dropped, not retried).
+                depends_on=[args.cluster.capacity_providers, self.task.execution_policy, *self.task.task_policies,
                             *(lb.depends_on if lb else ()), *(upstream.service for upstream in args.upstreams)],
                 custom_timeouts=pulumi.CustomTimeouts(create=DEPLOY_TIMEOUT, update=DEPLOY_TIMEOUT,
                                                       delete=DEPLOY_TIMEOUT),
@@ -287,7 +289,7 @@ class FargateService(pulumi.ComponentResource):
     @property
     def watch(self) -> ServiceWatch:
         """What Observability alarms on: this service in its cluster."""
-        return ServiceWatch(self._args.cluster.cluster.name, self.service.name)
+        return ServiceWatch(self._args.cluster.cluster.name, self.service.name, self.service)
 
     @property
     def connections(self) -> Connections:

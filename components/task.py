@@ -179,6 +179,11 @@ class ContainerSpec:
     depends_on: tuple[str, ...] = ()
     """Containers that must exit 0 before this one starts (dependsOn SUCCESS); default none (the task sets it on the
     app container when a volume-init container runs first)."""
+    restart_after_seconds: int | None = None
+    """ECS restarts this container in place when it exits, at most once per this many seconds of running (60-1800);
+    default none (no restart policy). A non-essential sidecar needs one: ECS leaves a stopped non-essential container
+    stopped for the rest of the task's life ("Restart policies are not enabled for containers by default",
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/container-restart-policy.html)."""
 
     def __post_init__(self) -> None:
         overlap = set(self.environment) & set(self.secrets)
@@ -186,6 +191,9 @@ class ContainerSpec:
             raise ValueError(f"{self.name}: {sorted(overlap)} are both environment and secrets")
         if not 2 <= self.stop_timeout <= 120:
             raise ValueError(f"{self.name}: stop_timeout must be 2-120 seconds on Fargate")
+        if self.restart_after_seconds is not None and not 60 <= self.restart_after_seconds <= 1800:
+            # ContainerRestartPolicy: "a minimum restartAttemptPeriod of 60 seconds and a maximum ... of 1800 seconds"
+            raise ValueError(f"{self.name}: restart_after_seconds must be 60-1800, got {self.restart_after_seconds}")
         for label, value in (("cpu", self.cpu), ("memory", self.memory)):
             if value is not None and value < 1:
                 raise ValueError(f"{self.name}: {label} must be positive, got {value}")
@@ -284,6 +292,11 @@ class FargateTaskArgs:
             if sidecar.scratch_paths:
                 raise ValueError(f"{sidecar.name}: a sidecar writes no scratch path (the volume-init container "
                                  "prepares the app container's only); set scratch_paths=()")
+            if not sidecar.essential and sidecar.restart_after_seconds is None:
+                # A stopped non-essential container stays stopped while the task runs on ("Restart policies are not
+                # enabled for containers by default"): one task would go on unwatched. Fargate platform 1.4.0+.
+                raise ValueError(f"{sidecar.name}: a non-essential sidecar needs restart_after_seconds (60-1800), or "
+                                 "ECS leaves it stopped after a crash for the rest of the task's life")
         # ECS task definition parameters (Fargate): "the total amount of CPU reserved for all containers within a
         # task [must] be lower than the task-level cpu value", and ContainerDefinition.memory: "The total amount of
         # memory reserved for all containers within a task must be lower than the task memory value".
@@ -327,6 +340,9 @@ class FargateTask(pulumi.ComponentResource):
     execution_role: aws.iam.Role
     execution_policy: aws.iam.RolePolicy
     task_role: aws.iam.Role
+    task_policies: list[aws.iam.RolePolicy]
+    """The task role's inline policies (what the app and its sidecars may call); a service starts tasks only once
+    they exist."""
     log_group: aws.cloudwatch.LogGroup
     security_group: aws.ec2.SecurityGroup
     """No ingress unless granted; egress 443 anywhere plus what grants add (components/connections.py)."""
@@ -390,15 +406,16 @@ class FargateTask(pulumi.ComponentResource):
             tags=self._tags("task"),
             opts=child,
         )
+        self.task_policies = []
         if args.task_role_statements:
-            aws.iam.RolePolicy(
+            self.task_policies.append(aws.iam.RolePolicy(
                 f"{name}-task",
                 role=self.task_role.id,
                 policy=policy_json(list(args.task_role_statements)),
                 opts=pulumi.ResourceOptions(parent=self.task_role),
-            )
+            ))
         if args.enable_execute_command:
-            aws.iam.RolePolicy(
+            self.task_policies.append(aws.iam.RolePolicy(
                 f"{name}-task-exec",
                 role=self.task_role.id,
                 policy=policy_json([{
@@ -408,7 +425,7 @@ class FargateTask(pulumi.ComponentResource):
                     "Resource": "*",  # the SSM message channels have no resource ARNs
                 }]),
                 opts=pulumi.ResourceOptions(parent=self.task_role),
-            )
+            ))
 
         self.task_definition = aws.ecs.TaskDefinition(
             name,
@@ -552,6 +569,8 @@ class FargateTask(pulumi.ComponentResource):
         if container.depends_on:
             definition["dependsOn"] = [{"containerName": name, "condition": "SUCCESS"}
                                        for name in container.depends_on]
+        if container.restart_after_seconds is not None:
+            definition["restartPolicy"] = {"enabled": True, "restartAttemptPeriod": container.restart_after_seconds}
         return definition
 
 

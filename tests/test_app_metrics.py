@@ -167,6 +167,16 @@ def test_alert_manager_routes_every_alert_to_the_alert_topic_once_amp_may_publis
     assert prod.one("aws:kms/key:Key", "keys-alerts").urn in manager.dependencies  # the topic's CMK (issue 9)
 
 
+def test_alerting_starts_once_the_services_it_watches_exist(prod: StackRun) -> None:
+    """On an empty workspace `absent(up{job="web"})` is true: rules created with the workspace would page
+    MetricsMissing ten minutes into a first deploy, while the services still wait for the database."""
+    services = {prod.one("aws:ecs/service:Service", name).urn for name in ("web", "ai")}
+    for alerting in (prod.one(RULES), prod.one(ALERT_MANAGER)):
+        assert services <= set(alerting.dependencies), alerting.name
+    workspace = prod.one(WORKSPACE)
+    assert not services & set(workspace.dependencies)  # the collectors' endpoint stays off the services' path
+
+
 def test_topic_and_key_admit_the_alert_manager_for_this_workspace_and_topic_only(prod: StackRun) -> None:
     topic = prod.one("aws:sns/topic:Topic").outputs["arn"]
     workspace = prod.one(WORKSPACE).outputs["arn"]
@@ -201,6 +211,7 @@ def test_collector_sidecar_is_hardened_like_the_app(prod: StackRun, task: str) -
     assert sidecar["readonlyRootFilesystem"] is True and sidecar["privileged"] is False
     assert sidecar["linuxParameters"] == {"capabilities": {"add": [], "drop": ["ALL"]}, "initProcessEnabled": True}
     assert sidecar["essential"] is False  # a dead collector pages (MetricsMissing), it does not stop the app
+    assert sidecar["restartPolicy"] == {"enabled": True, "restartAttemptPeriod": 60}  # ...and ECS restarts it
     assert (sidecar["cpu"], sidecar["memory"]) == (32, 128)
     assert "portMappings" not in sidecar and sidecar["mountPoints"] == [] and sidecar["secrets"] == []
     assert sidecar["healthCheck"]["command"] == ["CMD", "/healthcheck"]
@@ -461,7 +472,7 @@ def test_a_configured_metrics_port_replaces_the_apps_port() -> None:
 
 def _sidecar(**changes: Any) -> ContainerSpec:
     base: dict[str, Any] = dict(name="helper", image="example/helper:1", user="4317:4317", scratch_paths=(),
-                                health_check=False, essential=False, cpu=64, memory=128)
+                                health_check=False, essential=False, restart_after_seconds=60, cpu=64, memory=128)
     return ContainerSpec(**{**base, **changes})
 
 
@@ -470,6 +481,9 @@ def _sidecar(**changes: Any) -> ContainerSpec:
     (lambda: _sidecar(cpu=256), TaskSize(cpu=256, memory=512), "reserve 256 cpu units of the task's 256"),
     (lambda: _sidecar(port=9000), TaskSize(), "a sidecar serves no port"),
     (lambda: _sidecar(name="app"), TaskSize(), "container names must be unique"),
+    # ECS leaves a stopped non-essential container stopped unless it has a restart policy (off by default).
+    (lambda: _sidecar(restart_after_seconds=None), TaskSize(), "a non-essential sidecar needs restart_after_seconds"),
+    (lambda: _sidecar(restart_after_seconds=30), TaskSize(), "restart_after_seconds must be 60-1800, got 30"),
 ])
 def test_a_sidecar_must_fit_the_task(sidecar: Any, size: TaskSize, message: str) -> None:
     app = ContainerSpec(name="app", image="example/app:1", port=3000)

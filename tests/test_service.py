@@ -623,6 +623,18 @@ def test_web_is_created_after_the_ai_service_connect_endpoint(any_stack: StackRu
     assert web.urn not in ai.dependencies
 
 
+@pytest.mark.parametrize("task", ["web", "ai"])
+def test_a_service_starts_tasks_only_once_their_role_policies_exist(any_stack: StackRun, task: str) -> None:
+    # A first task that starts before its task role may call AWS loses what it sends: the metrics collector's remote
+    # writes answered 403 are dropped, not retried (ADOT prometheusremotewrite: 4xx is a permanent error).
+    service = any_stack.one(SERVICE, task)
+    policies = {r.name: r.urn for r in any_stack.resources
+                if r.type == ROLE_POLICY and r.name in (f"{task}-execution", f"{task}-task", f"{task}-task-exec")}
+    # dev runs no metrics collector, so its task roles have no statements and no policy
+    assert f"{task}-execution" in policies and (f"{task}-task" in policies or any_stack.stack == "dev")
+    assert sorted(urn for urn in policies.values() if urn not in service.dependencies) == []
+
+
 @pytest.mark.parametrize(("overrides", "expected"), [
     ({"aiRequestTimeoutSeconds": 60}, "maratron:aiRequestTimeoutSeconds = 60: must be 0 (off) or at least "
                                       "albIdleTimeoutSeconds (300 s)"),

@@ -357,6 +357,8 @@ LEDGER: list[Classified] = [
     N(TASK, f"{CONTAINER}.secrets", "wiring",
       "which Secrets Manager entries become which variables (their encryption is guarded on the secrets)"),
     N(TASK, f"{CONTAINER}.stopTimeout", "tuning", "time to finish in-flight work on SIGTERM"),
+    N(TASK, f"{CONTAINER}.restartPolicy", "tuning",
+      "a sidecar restarted in place after a crash (FargateTaskArgs requires it of every non-essential sidecar)"),
     N(ECR_LIFECYCLE, "", "tuning", "image housekeeping: how many old images are kept (cost)"),
     N(SCHEDULE, "flexibleTimeWindow", "schedule", "exact start time"),
     N(SCHEDULE, "scheduleExpression", "schedule", "how often the job runs (a setting; the missing-backup alarm "
