@@ -440,9 +440,11 @@ class Cdn(pulumi.ComponentResource):
             records=[option.resource_record_value],
             ttl=300,
             # ACM's validation CNAME is the same for every certificate of a name in an account, so the ALB's
-            # certificate (other Region) already wrote it: overwrite rather than fail.
+            # certificate (other Region) already wrote it: overwrite rather than fail, and leave it when the CDN
+            # goes (the ALB's certificate renews through the same record: "the CNAME delegates ongoing domain
+            # validation to ACM", https://docs.aws.amazon.com/acm/latest/userguide/dns-validation.html).
             allow_overwrite=True,
-            opts=pulumi.ResourceOptions(parent=certificate),
+            opts=pulumi.ResourceOptions(parent=certificate, retain_on_delete=True),
         )
         validation = aws.acm.CertificateValidation(
             f"{self._name}-certificate",

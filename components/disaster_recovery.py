@@ -97,12 +97,13 @@ DR_REGION_PAIRS: dict[str, str] = {
     "ap-northeast-1": "ap-northeast-3", "ap-northeast-3": "ap-northeast-1",
     "ap-southeast-2": "ap-southeast-4", "ap-southeast-4": "ap-southeast-2",
     "ap-south-1": "ap-south-2", "ap-south-2": "ap-south-1",
-    "us-gov-west-1": "us-gov-east-1", "us-gov-east-1": "us-gov-west-1",
     "cn-north-1": "cn-northwest-1", "cn-northwest-1": "cn-north-1",
 }
 """`drRegion: paired`: the DR region of each region that has an obvious partner *in the same country or legal
 jurisdiction* (a DR copy must not move personal data across a border the primary does not). A region without an
-entry (London, Seoul, São Paulo, ...) must name its DR region explicitly."""
+entry (London, Seoul, São Paulo, ...) must name its DR region explicitly. None in GovCloud: see dr_region_problem.
+Whether RDS replicates backups between a pair is the Region's to say: `aws rds describe-source-regions --region <DR>`
+(SupportsDBInstanceAutomatedBackupsReplication), checked by docs/runbooks/disaster-recovery.md before a first up."""
 REPLICATION_RULE_ID = "dr"
 """The id of the one replication rule per source bucket (the `RuleId` dimension of the replication metrics)."""
 ReplicaStorageClass = Literal["STANDARD", "STANDARD_IA", "GLACIER_IR"]
@@ -160,6 +161,11 @@ def dr_region_problem(settings: DisasterRecoverySettings, stack_region: str) -> 
     if region is not None and partition_of(region) != partition_of(stack_region):
         return (f"{region} is in another AWS partition than {stack_region} ({partition_of(region)} vs "
                 f"{partition_of(stack_region)}): replication cannot cross partitions")
+    if partition_of(stack_region) == "aws-us-gov":
+        # StartDBInstanceAutomatedBackupsReplication, PreSignedUrl: "In an AWS GovCloud (US) Region, an URL that
+        # contains a Signature Version 4 signed request" for an encrypted instance; the program does not sign one.
+        return (f"RDS backup replication from {stack_region} needs a pre-signed URL this program does not build "
+                f"(GovCloud only): set {DR_OFF}")
     return None
 
 
@@ -284,7 +290,12 @@ class DisasterRecovery(pulumi.ComponentResource):
                 kms_key_id=self.key.arn,
                 retention_period=args.backup_retention_days,
                 # Stacks that set the former dbBackupReplicationRegion keep their replication resource.
-                opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(
+                # Every input forces a replacement, and both copies would name the one replication of this
+                # instance (its ARN is the instance's: auto-backup:ab-<DbiResourceId>), so create-before-delete
+                # would start what is running, then stop it by deleting the old copy: stop first, then start. A new
+                # key also needs the replicated backups of the old one deleted first (RDS user guide,
+                # AutomatedXREGBackups.Troubleshooting): docs/runbooks/disaster-recovery.md.
+                opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True, aliases=[pulumi.Alias(
                     name="database-backup-replication", parent=args.database)]),
             )
         self.register_outputs({

@@ -160,6 +160,9 @@ def test_rds_automated_backups_replicate_to_the_dr_region_with_its_key(prod: Sta
     assert replication.inputs["retentionPeriod"] == 14
     assert prod.outputs["drDatabaseBackupsArn"] == replication.id
     assert replication.id.startswith(f"arn:aws:rds:{DR}:123456789012:auto-backup:ab-")
+    # Every input forces a replacement, and old and new name the one replication of the instance: the default
+    # create-before-delete would start a running replication, then stop it with the old copy's delete.
+    assert replication.delete_before_replace
 
 
 def closure(run: StackRun, urn: str) -> set[str]:
@@ -298,6 +301,16 @@ def test_a_region_without_a_pair_must_name_its_dr_region() -> None:
         stack_config.load(raw, stack="test")
     assert any("eu-west-2 has no default DR partner in the same jurisdiction" in str(p) for p in caught.value.problems)
     assert stack_config.load({**raw, "maratron:drRegion": "eu-west-1"}, stack="test").dr_region == "eu-west-1"
+
+
+def test_govcloud_dr_is_refused_for_the_pre_signed_url_rds_needs_there() -> None:
+    raw = {**MINIMAL_VALID, "aws:region": "us-gov-west-1", "maratron:azNames": '["us-gov-west-1a", "us-gov-west-1b"]',
+           "maratron:drRegion": "us-gov-east-1"}
+    with pytest.raises(stack_config.ConfigError) as caught:
+        stack_config.load(raw, stack="test")
+    assert any('drRegion = "us-gov-east-1": RDS backup replication from us-gov-west-1 needs a pre-signed URL' in str(p)
+               for p in caught.value.problems), caught.value.problems
+    assert stack_config.load({**raw, "maratron:drRegion": "none"}, stack="test").dr_region is None
 
 
 PROD = {"environment": "prod", "natGateways": "perAz", "azCount": "3",

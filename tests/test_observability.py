@@ -101,8 +101,9 @@ SINGLE_METRIC_ALARMS: list[tuple[str, str, str, str, str, float, str, int, int, 
     ("waf-blocked-requests", "AWS/WAFV2", "BlockedRequests", "Sum", "waf", 1000, GT, 300, 1, 1, "notBreaching"),
     ("backup-missing", "Maratron/Backups", "BackupSucceeded", "Sum", "backup", 1, LT, 3600, 7, 7, "breaching"),
     ("cdn-origin-latency", "AWS/CloudFront", "OriginLatency", "p95", "cdn", 2000, GT, 300, 3, 2, "notBreaching"),
+    # S3 user guide: "Treat missing data as ignore (maintain the alarm state)": the metric is absent between failures.
     ("s3-backups-replication-failed", "AWS/S3", "OperationsFailedReplication", "Sum", "replication", 0, GT, 300, 1, 1,
-     "notBreaching"),
+     "ignore"),
     # A daily drill plus three hours of grace: 27 hourly periods, allowed because periods of an hour may span 7 days.
     ("restore-drill-missing", "Maratron/Backups", "RestoreDrillSucceeded", "Sum", "drill", 1, LT, 3600, 27, 27,
      "breaching"),

@@ -170,6 +170,9 @@ LEDGER: list[Classified] = [
       "every bucket of a retain stack is retained on delete"),
     N(SERVICE, "@ignoreChanges", "pulumi", "desiredCount belongs to Application Auto Scaling after creation"),
     N(REDIS, "@deleteBeforeReplace", "pulumi", "a replacement needs the fixed replicationGroupId free first"),
+    N(RDS_BACKUPS_REPLICATION, "@deleteBeforeReplace", "pulumi",
+      "old and new name the instance's one replication: stop it before starting it again (tests/test_disaster_recovery"
+      ".py)"),
     N(POLICY_DOCUMENTS, "policy<json>.Version", "structure", "the policy language version"),
     N((LOG_RESOURCE_POLICY,), "policyDocument<json>.Version", "structure", "the policy language version"),
     N((ROLE,), "assumeRolePolicy<json>.Version", "structure", "the policy language version"),
