@@ -293,3 +293,13 @@ def test_the_redis_password_travels_only_inside_secret_wrappers(any_stack: Stack
     leaks = [r.name for r in any_stack.resources if r.type != "random:index/randomPassword:RandomPassword"
              and password in json.dumps(without_secrets(r.inputs))]
     assert leaks == []
+
+
+def test_a_rotation_test_outlasts_proxy_target_registration_within_the_function_timeout(prod: StackRun) -> None:
+    """A first deploy tests each login's rotation through RDS Proxy while its target may still be registering
+    (~3 min): testSecret retries that long, and its last attempt still ends before Lambda stops the function."""
+    from ops.db_admin import handler, postgres
+
+    timeout = prod.one("aws:lambda/function:Function", "db-admin").inputs["timeout"]
+    last_attempt_ends = handler.TEST_DEADLINE_SECONDS + handler.TEST_RETRY_SECONDS + postgres.CONNECT_TIMEOUT_SECONDS
+    assert handler.TEST_DEADLINE_SECONDS >= 180 and last_attempt_ends < timeout, (last_attempt_ends, timeout)

@@ -31,9 +31,12 @@ log.setLevel(logging.INFO)
 CURRENT, PENDING = "AWSCURRENT", "AWSPENDING"
 PASSWORD_LENGTH = 48
 """Letters and digits only: no URL escaping, and valid for PostgreSQL and ElastiCache (16-128 printable)."""
-TEST_DEADLINE_SECONDS = 120.0
-"""How long testSecret retries a login: RDS Proxy reads a login secret's new value on its own schedule, and a
-replica applies ALTER ROLE with its replication lag."""
+TEST_DEADLINE_SECONDS = 240.0
+"""How long testSecret retries a login: RDS Proxy reads a login secret's new value on its own schedule, a replica
+applies ALTER ROLE with its replication lag, and on a first deploy Secrets Manager tests the new rotation of each
+login at once ("if you don't immediately rotate the secret, Secrets Manager tests the rotation configuration by
+running the testSecret step", RotateSecret RotateImmediately) while the proxy target may still be registering
+(~3 min; the provider does not wait for it to be AVAILABLE). Within the function's 300 s timeout."""
 TEST_RETRY_SECONDS = 5.0
 
 
