@@ -8,7 +8,8 @@ modifications, ROTATE then SET, each leaving the group `modifying`). Tasks start
 with the previous password until the next rotation drops it; the Secret Label Updated rule redeploys them in minutes.
 
 Steps: createSecret (new password, pending value), setSecret (ModifyUser with both passwords, wait until the user
-is active again), testSecret (TLS connection, `AUTH <user> <new password>`, `PING`), finishSecret (AWSCURRENT).
+is active again), testSecret (TLS connection, `AUTH <user> <new password>`, `PING`, retried up to a minute),
+finishSecret (AWSCURRENT).
 """
 
 from __future__ import annotations
@@ -30,6 +31,12 @@ log.setLevel(logging.INFO)
 PASSWORD_LENGTH = 64  # ElastiCache: 16-128 printable characters; letters and digits only (URL-safe)
 ACTIVE_DEADLINE_SECONDS = 240.0
 SOCKET_TIMEOUT_SECONDS = 5.0
+TEST_DEADLINE_SECONDS = 60.0
+"""How long testSecret retries AUTH with the new password. ModifyUser is asynchronous: a `describe_users` that still
+answers `active` before ElastiCache has moved the user to `modifying` ends setSecret's wait early, and the first AUTH
+can then be refused. Secrets Manager's rotation guide: "You can mitigate this risk with an appropriate retry
+strategy" (https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotation-strategy.html)."""
+TEST_RETRY_SECONDS = 5.0
 
 
 def _client(service: str) -> Any:
@@ -120,7 +127,17 @@ def rotate(event: Mapping[str, Any], sm: Any | None = None, elasticache: Any | N
         log.info("setSecret %s: user %s has the new password (and the current one)", arn, current["userId"])
     elif step == "testSecret":
         pending = _pending(sm, arn, token)
-        probe(str(pending["host"]), int(pending["port"]), str(pending["username"]), str(pending["password"]))
+        deadline = time.monotonic() + TEST_DEADLINE_SECONDS
+        while True:
+            try:
+                probe(str(pending["host"]), int(pending["port"]), str(pending["username"]), str(pending["password"]))
+                break
+            except (OSError, RuntimeError) as error:  # refused AUTH (PermissionError), socket and TLS errors
+                if time.monotonic() >= deadline:
+                    raise RuntimeError(f"testSecret {arn}: {pending['username']} cannot log in after "
+                                       f"{TEST_DEADLINE_SECONDS:g} s: {error}") from None
+                log.info("testSecret %s: %s not yet (%s), retrying", arn, pending["username"], error)
+                sleep(TEST_RETRY_SECONDS)
         log.info("testSecret %s: %s logs in", arn, pending["username"])
     elif step == "finishSecret":
         current_version = next(v for v, stages in versions.items() if CURRENT in stages)
