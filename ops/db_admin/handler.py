@@ -96,9 +96,7 @@ def bootstrap(event: Mapping[str, Any], sm: Any | None = None,
     missing = [login for login in roles.LOGINS if login not in passwords]
     if missing:
         raise ValueError(f"the bootstrap event defines no connection for {missing}")
-    master = get_value(sm, event["masterSecretArn"])
-    if master is None:
-        raise ValueError("the master secret has no value yet")
+    master = _master(sm, connect, event["masterSecretArn"])
     database = event["database"]
     connection = connect(master, host=database["host"], database=database["dbname"])
     try:
@@ -215,7 +213,7 @@ def _set(sm: Any, arn: str, token: str, current: Mapping[str, Any], connect: Cal
             return  # a retried step: the new password is already in place
         admin = current
     else:
-        admin = _master(sm)
+        admin = _master(sm, connect)
     if pending["rotation"] == ALTERNATING:
         # The proxy authenticates this user against its login secret: give it the new password first, so no client
         # of the proxy ever holds a password the proxy does not know (nobody uses this user until finishSecret).
@@ -230,13 +228,25 @@ def _set(sm: Any, arn: str, token: str, current: Mapping[str, Any], connect: Cal
     log.info("setSecret %s: password of %s changed", arn, user)
 
 
-def _master(sm: Any) -> dict[str, Any]:
+def _master(sm: Any, connect: Callable[..., Any], arn: str | None = None) -> dict[str, Any]:
+    """The master secret's value (`arn`, default the function's MASTER_SECRET_ARN) that logs in: AWSCURRENT, or
+    AWSPENDING while the master's own rotation (same window) is between its setSecret (the database has the new
+    password) and its finishSecret (AWSCURRENT still has the old one). Secrets Manager: "there is a short period of
+    time between when the password in the database changes and when the secret is updated ... You can mitigate this
+    risk with an appropriate retry strategy" (https://docs.aws.amazon.com/secretsmanager/latest/userguide/
+    rotation-strategy.html)."""
     import os
 
-    value = get_value(sm, os.environ["MASTER_SECRET_ARN"])
+    arn = arn or os.environ["MASTER_SECRET_ARN"]
+    value = get_value(sm, arn)
     if value is None:
-        raise ValueError("the master secret has no value")
-    return value
+        raise ValueError("the master secret has no value yet")
+    if _can_login(connect, value):
+        return value
+    pending = get_value(sm, arn, PENDING)
+    if pending is not None and _can_login(connect, pending):
+        return pending
+    return value  # the caller's own connect then reports why it cannot log in
 
 
 def _can_login(connect: Callable[..., Any], value: Mapping[str, Any]) -> bool:

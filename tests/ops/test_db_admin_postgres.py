@@ -271,6 +271,23 @@ def test_single_and_master_rotation_change_the_password_in_place(rotatable: dict
     assert value(sm, env["master"])["password"] not in log
 
 
+def test_a_login_rotates_while_the_master_is_half_way_through_its_own(rotatable: dict[str, Any]) -> None:
+    """Both rotate in the same window: between the master's setSecret and finishSecret the database has the master's
+    new password and AWSCURRENT the old one, so the login's setSecret logs in with the master's AWSPENDING."""
+    env, sm = rotatable, rotatable["sm"]
+    master_token = run_rotation(sm, env["master"], steps=("createSecret", "setSecret"))
+    arn = env["arn"]["app_migrate"]
+    before = value(sm, arn)
+    run_rotation(sm, arn)
+    after = value(sm, arn)
+    assert after["password"] != before["password"]
+    login(env["server"], "app_migrate", after["password"]).close()
+    for step in ("testSecret", "finishSecret"):  # the master's rotation ends as usual
+        handler.rotate({"SecretId": env["master"], "ClientRequestToken": master_token, "Step": step}, sm=sm,
+                       sleep=lambda _: None)
+    login(env["server"], "maratron", value(sm, env["master"])["password"]).close()
+
+
 def test_bootstrap_refuses_while_a_rotation_is_pending(rotatable: dict[str, Any]) -> None:
     env, sm = rotatable, rotatable["sm"]
     arn = env["arn"]["app_ro"]
