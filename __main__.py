@@ -107,7 +107,7 @@ app_secrets = AppSecrets("app-secrets", AppSecretsArgs(
 
 # App roles instead of the master: db-admin writes and rotates every database login, redis-rotation the Redis user.
 credentials = Credentials("credentials", CredentialsArgs(
-    context=aws_context, settings=config.credentials, database=database, cache=cache,
+    context=aws_context, settings=config.credentials, database=database, cache=cache, egress=network.app_egress,
     pool_size=app.database_pool_size, vpc_id=network.vpc.id, subnet_ids=network.subnet_ids("app"),
     data_key=keys.data, log_key=keys.logs, log_retention_days=retention, name_prefix=prefix, tags=tags))
 

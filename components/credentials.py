@@ -150,6 +150,9 @@ class CredentialsArgs:
     """CMK of the functions' log groups."""
     name_prefix: str
     """Function names `<prefix>-db-admin`, `<prefix>-redis-rotation`; log groups `/<prefix>/lambda/<function>`."""
+    egress: Sequence[pulumi.Resource] = ()
+    """What the functions reach AWS APIs through (Network.app_egress: NAT routes, interface endpoints); the bootstrap
+    and the rotations wait for it. Default none (the caller's network is already there)."""
     settings: CredentialSettings = field(default_factory=CredentialSettings)
     """Rotation period; default 30 days."""
     log_retention_days: int = LOG_RETENTION_DAYS
@@ -317,7 +320,8 @@ class Credentials(pulumi.ComponentResource):
                    if role in (roles.READ_WRITE, roles.READ_ONLY) else {}),
             } for role, ref in connections.items()],
         })
-        waits: list[pulumi.Resource] = [database.primary, database.reader_fallback, *db_grants_resources(db_grants)]
+        waits: list[pulumi.Resource] = [database.primary, database.reader_fallback, *db_grants_resources(db_grants),
+                                        *args.egress]
         if database.master.version is not None:
             waits.append(database.master.version)
         if database.proxy is not None:
@@ -346,7 +350,7 @@ class Credentials(pulumi.ComponentResource):
                 waits=[self.bootstrap])
         self.rotations["redis-app"] = self._rotation(
             "redis-app", cache.app_user_secret, self.redis_rotation, rules, rotate_now=True,
-            waits=[cache.replication_group, *grant_resources(redis_grant)])
+            waits=[cache.replication_group, *grant_resources(redis_grant), *args.egress])
         self.register_outputs({"dbAdminFunctionName": self.db_admin.function.name,
                                "rotatedSecretArns": self.rotated_secret_arns})
 

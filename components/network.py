@@ -148,6 +148,9 @@ class Network(pulumi.ComponentResource):
     """tier -> AZ name -> route table (one per tier and AZ, so each AZ's egress is independent)."""
     nat_gateways: dict[str, aws.ec2.NatGateway]
     """AZ name -> NAT gateway (one per AZ, one in total, or none)."""
+    app_egress: list[pulumi.Resource]
+    """What the app tier reaches AWS APIs and the internet through: its NAT routes and the interface endpoints (a
+    function that calls AWS at deploy time waits for them)."""
     endpoint_security_group: aws.ec2.SecurityGroup
     """Admits 443 from inside the VPC to the interface endpoints; nothing else."""
     flow_log_group: aws.cloudwatch.LogGroup
@@ -209,14 +212,15 @@ class Network(pulumi.ComponentResource):
             )
 
         self.nat_gateways = self._nat_gateways()
+        self.app_egress = []
         for az, table in self.route_tables["app"].items():
             if not self.nat_gateways:
                 break
             nat = self.nat_gateways.get(az) or next(iter(self.nat_gateways.values()))
-            aws.ec2.Route(
+            self.app_egress.append(aws.ec2.Route(
                 f"{name}-app-{az}-internet", route_table_id=table.id, destination_cidr_block="0.0.0.0/0",
                 nat_gateway_id=nat.id, opts=pulumi.ResourceOptions(parent=table),
-            )
+            ))
         # The data tier gets no route beyond the VPC's local one: no NAT, no IGW, no endpoints.
 
         self.flow_log_group = self._flow_logs()
@@ -341,7 +345,7 @@ class Network(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=security_group),
         )
         for service in args.settings.interface_endpoints:
-            aws.ec2.VpcEndpoint(
+            self.app_egress.append(aws.ec2.VpcEndpoint(
                 f"{self._name}-{service.replace('.', '-')}",
                 vpc_id=self.vpc.id,
                 service_name=f"com.amazonaws.{region}.{service}",
@@ -351,5 +355,5 @@ class Network(pulumi.ComponentResource):
                 security_group_ids=[security_group.id],
                 tags=self._tags(f"endpoint-{service}"),
                 opts=parent,
-            )
+            ))
         return security_group

@@ -190,6 +190,12 @@ def test_bootstrap_runs_before_any_task_that_reads_a_login_and_after_what_it_nee
                         ("database-from-db-admin", INGRESS), ("db-admin-to-database", EGRESS)):
         assert prod.one(type_, name).urn in needs, name
     assert bootstrap.plain("triggers") == {"code": credentials._code_version()}
+    # The functions call Secrets Manager (and ElastiCache) through the app tier's NAT routes or interface endpoints.
+    egress = [r.urn for r in prod.resources if (r.type == "aws:ec2/route:Route" and r.name.startswith("network-app-"))
+              or (r.type == "aws:ec2/vpcEndpoint:VpcEndpoint" and r.inputs["vpcEndpointType"] == "Interface")]
+    assert len(egress) >= 4 and set(egress) <= set(bootstrap.dependencies)
+    assert set(egress) <= set(prod.one("aws:secretsmanager/secretRotation:SecretRotation",
+                                       "redis-app-rotation").dependencies)
     command = prod.outputs["dbBootstrapCommand"]
     assert command.startswith('test "$(aws lambda invoke --function-name maratron-prod-db-admin ')
     assert json.loads(command.split("--payload '")[1].split("'")[0]) == json.loads(bootstrap.plain("input"))
