@@ -168,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("stacks", nargs="*", default=list(STACKS))
     parser.add_argument("--runs", type=int, default=11)
     args = parser.parse_args(argv)
+    if args.runs < 2:
+        parser.error("--runs must be at least 2 (the quartiles of the paired ratios need two)")
 
     print(f"{'':<18} {'--- wall clock ----------------':>29} {'--- CPU (this process) ----------------------':>45}")
     print(f"{'stack':<8} {'resources':>9} {'ours ms':>8} {'floor ms':>9} {'ours/floor':>10} {'ours ms':>8} "

@@ -321,9 +321,10 @@ ALARM_KINDS: tuple[AlarmKind, ...] = (
         metric="AWS/S3 OperationsFailedReplication (source region; SourceBucket, DestinationBucket, RuleId)",
         statistic="Sum", comparison="GreaterThanThreshold", threshold="0", unit="operations", scale=1, period=300,
         evaluation_periods=1, datapoints_to_alarm=1, treat_missing_data="ignore",
-        why_missing="S3 publishes the metric only while operations fail, so the alarm keeps its state until a period "
-                    "shows no failure (S3 user guide, replication metrics: \"set the Missing data treatment field to "
-                    "Treat missing data as ignore (maintain the alarm state)\")",
+        why_missing="a period without data keeps the alarm's state, as the S3 user guide advises for replication "
+                    "metrics (\"Treat missing data as ignore (maintain the alarm state)\"): a failure stays in ALARM "
+                    "until S3 reports a period without failures; once fixed, `aws cloudwatch set-alarm-state` resets "
+                    "it should S3 send none",
     ),
     AlarmKind(
         key="restore-drill-missing", summary="no passed restore drill of the DR copy within a day plus grace",

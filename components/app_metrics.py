@@ -515,8 +515,9 @@ class AppMetrics(pulumi.ComponentResource):
             scratch_paths=(),  # the pipeline keeps everything in memory: nothing to write
             # The image's own `/healthcheck` binary probes the health_check extension (FROM scratch: no shell).
             health_check=HealthCheck(("CMD", "/healthcheck"), timeout=5, start_period=30),
-            # A dead collector must not take the app down: ECS restarts it in place (at most once a minute), and
-            # MetricsMissing pages when no task of a service writes any more.
+            # A dead collector must not take the app down: ECS restarts it in place once it had run a minute (an
+            # earlier exit, e.g. a bad config, leaves it stopped), and MetricsMissing pages when no task of a
+            # service writes any more.
             essential=False,
             restart_after_seconds=60,
             cpu=settings.collector_cpu,

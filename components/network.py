@@ -335,7 +335,7 @@ class Network(pulumi.ComponentResource):
             tags=self._tags("endpoints"),
             opts=parent,
         )
-        aws.vpc.SecurityGroupIngressRule(
+        self.app_egress.append(aws.vpc.SecurityGroupIngressRule(  # the endpoints refuse 443 until it exists
             f"{self._name}-endpoints-https-from-vpc",
             security_group_id=security_group.id,
             description="HTTPS from inside the VPC",
@@ -343,7 +343,7 @@ class Network(pulumi.ComponentResource):
             cidr_ipv4=args.settings.vpc_cidr,
             tags=self._tags("endpoints-https-from-vpc"),
             opts=pulumi.ResourceOptions(parent=security_group),
-        )
+        ))
         for service in args.settings.interface_endpoints:
             self.app_egress.append(aws.ec2.VpcEndpoint(
                 f"{self._name}-{service.replace('.', '-')}",

@@ -180,10 +180,10 @@ class ContainerSpec:
     """Containers that must exit 0 before this one starts (dependsOn SUCCESS); default none (the task sets it on the
     app container when a volume-init container runs first)."""
     restart_after_seconds: int | None = None
-    """ECS restarts this container in place when it exits, at most once per this many seconds of running (60-1800);
-    default none (no restart policy). A non-essential sidecar needs one: ECS leaves a stopped non-essential container
-    stopped for the rest of the task's life ("Restart policies are not enabled for containers by default",
-    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/container-restart-policy.html)."""
+    """ECS restarts this container in place when it exits after running at least this many seconds (60-1800; an
+    earlier exit leaves it stopped); default none (no restart policy). A non-essential sidecar needs one: ECS leaves
+    a stopped non-essential container stopped for the rest of the task's life ("Restart policies are not enabled for
+    containers by default", https://docs.aws.amazon.com/AmazonECS/latest/developerguide/container-restart-policy.html)."""
 
     def __post_init__(self) -> None:
         overlap = set(self.environment) & set(self.secrets)

@@ -444,16 +444,21 @@ def test_rule_and_alert_manager_documents_are_valid_yaml_for_any_thresholds() ->
     assert inner["receivers"][0]["sns_configs"][0]["sigv4"] == {"region": "eu-west-1"}
 
 
-def test_the_fast_yaml_emitter_writes_what_safe_dump_writes() -> None:
-    """dump_yaml uses libyaml's emitter when PyYAML has it; the text must be byte for byte the pure-Python one's."""
-    rules = {"groups": [{"rules": [{"alert": r.name, "expr": r.expr, "annotations": {"summary": r.summary}}
-                                   for r in alert_rules(AlarmThresholds(), app_connections=400,
-                                                        streaming_routes=("/api/chat",))]}]}
-    config = collector_config(job="ai", port=8000, path="/metrics", interval_seconds=15, region="eu-west-1",
-                              remote_write_url="https://x/api/v1/remote_write", memory_mib=256)
+def test_the_fast_yaml_emitter_writes_what_safe_dump_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """dump_yaml uses libyaml's emitter when PyYAML has it; each document must be the pure-Python one's, byte for
+    byte."""
     assert yaml.CSafeDumper is not yaml.SafeDumper  # the wheel ships libyaml: the fast path is the one tested
-    for document, width in ((rules, 120), (config, 80), (config, 200)):
-        assert dump_yaml(document, width=width) == yaml.safe_dump(document, sort_keys=False, width=width)
+
+    def documents() -> list[str]:
+        rules = alert_rules(AlarmThresholds(latency_p95_ms=250), app_connections=400, streaming_routes=("/api/chat",))
+        config = collector_config(job="ai", port=8000, path="/metrics", interval_seconds=15, region="eu-west-1",
+                                  remote_write_url="https://x/api/v1/remote_write", memory_mib=256)
+        return [rule_groups_yaml(rules), alert_manager_yaml("arn:aws:sns:eu-west-1:1:t", "eu-west-1"),
+                dump_yaml(config)]
+
+    fast = documents()
+    monkeypatch.setattr("components.app_metrics._YAML_DUMPER", yaml.SafeDumper)
+    assert fast == documents()
 
 
 def test_collector_config_names_only_loopback_listeners() -> None:

@@ -59,10 +59,10 @@ def auth_and_ping(host: str, port: int, username: str, password: str, *, use_tls
     """Log in as `username` and PING; raise with Redis's reply (never the password) when either fails."""
     raw = socket.create_connection((host, port), timeout=timeout)
     stream: socket.socket = raw
-    if use_tls:
-        context = ssl.create_default_context()  # ElastiCache in-transit encryption uses publicly trusted certs
-        stream = context.wrap_socket(raw, server_hostname=host)
     try:
+        if use_tls:
+            context = ssl.create_default_context()  # ElastiCache in-transit encryption uses publicly trusted certs
+            stream = context.wrap_socket(raw, server_hostname=host)  # closes nothing on a failed handshake: finally
         stream.sendall(resp_command("AUTH", username, password))
         reply = _read_line(stream)
         if reply != b"+OK":
@@ -73,6 +73,7 @@ def auth_and_ping(host: str, port: int, username: str, password: str, *, use_tls
             raise RuntimeError(f"PING as {username} answered {reply[:80].decode(errors='replace')}")
     finally:
         stream.close()
+        raw.close()  # a no-op once the TLS stream closed it; the socket itself when the handshake failed
 
 
 def _read_line(stream: socket.socket) -> bytes:
