@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,6 +19,7 @@ from moto import mock_aws
 
 from ops.db_admin import handler, roles, scram, secret_format
 from tests.ops.local_postgres import LocalPostgres, running_postgres
+from tests.ops.rotating_secrets import RotatingSecretsManager
 
 MASTER_PASSWORD = "MasterPassw0rdInitialValue1234567890abcd"
 SCHEMA_SNAPSHOT = """
@@ -195,32 +195,6 @@ def test_no_plaintext_password_reaches_the_server_log(env: dict[str, Any]) -> No
     log = env["server"].log.read_text()
     assert "ALTER ROLE" in log, "log_statement=ddl records the role statements"
     assert not [p for p in passwords if p in log]
-
-
-class RotatingSecretsManager:
-    """moto's Secrets Manager, plus what the service does when it starts a rotation: RotateSecret attaches AWSPENDING
-    to a new version id (the token) and reports rotation enabled, then calls the function's four steps. (moto's own
-    rotate_secret without a Lambda rotates by itself, which is not what this test drives.)"""
-
-    def __init__(self, sm: Any) -> None:
-        self._sm = sm
-        self.pending: dict[str, str] = {}
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._sm, name)
-
-    def start(self, arn: str) -> str:
-        self.pending[arn] = str(uuid.uuid4())
-        return self.pending[arn]
-
-    def describe_secret(self, SecretId: str) -> dict[str, Any]:  # noqa: N803 - boto3's keyword
-        described = self._sm.describe_secret(SecretId=SecretId)
-        described["RotationEnabled"] = True
-        stages = described.setdefault("VersionIdsToStages", {})
-        token = self.pending.get(SecretId)
-        if token and "AWSCURRENT" not in stages.get(token, []):
-            stages.setdefault(token, ["AWSPENDING"])
-        return described
 
 
 def run_rotation(sm: RotatingSecretsManager, arn: str, steps: tuple[str, ...] = (
