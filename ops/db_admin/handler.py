@@ -260,20 +260,31 @@ def _can_login(connect: Callable[..., Any], value: Mapping[str, Any]) -> bool:
 
 def _test(sm: Any, arn: str, token: str, connect: Callable[..., Any], sleep: Callable[[float], None]) -> None:
     pending = _pending(sm, arn, token)
-    deadline = time.monotonic() + TEST_DEADLINE_SECONDS
+
+    def attempt() -> None:
+        connection = connect(pending)
+        try:
+            connection.run("SELECT 1")
+        finally:
+            connection.close()
+
+    retry_until(attempt, TEST_DEADLINE_SECONDS, sleep, lambda error: (
+        f"testSecret {arn}: {pending['username']} cannot log in at {pending['host']}: {type(error).__name__}"))
+    log.info("testSecret %s: %s logs in at %s", arn, pending["username"], pending["host"])
+
+
+def retry_until(attempt: Callable[[], None], deadline_seconds: float, sleep: Callable[[float], None],
+                failure: Callable[[Exception], str]) -> None:
+    """Call `attempt` until it returns, TEST_RETRY_SECONDS apart; past `deadline_seconds`, raise RuntimeError with
+    `failure(error)` (which must not repeat a secret the error may carry) instead of the error itself."""
+    deadline = time.monotonic() + deadline_seconds
     while True:
         try:
-            connection = connect(pending)
-            try:
-                connection.run("SELECT 1")
-            finally:
-                connection.close()
-            log.info("testSecret %s: %s logs in at %s", arn, pending["username"], pending["host"])
+            attempt()
             return
         except Exception as error:
             if time.monotonic() >= deadline:
-                raise RuntimeError(f"testSecret {arn}: {pending['username']} cannot log in at {pending['host']}: "
-                                   f"{type(error).__name__}") from None
+                raise RuntimeError(failure(error)) from None
             sleep(TEST_RETRY_SECONDS)
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import secret_format
-from .handler import CURRENT, PENDING, get_value
+from .handler import CURRENT, PENDING, get_value, retry_until
 
 log = logging.getLogger()
 log.setLevel(logging.INFO)
@@ -36,7 +36,6 @@ TEST_DEADLINE_SECONDS = 60.0
 answers `active` before ElastiCache has moved the user to `modifying` ends setSecret's wait early, and the first AUTH
 can then be refused. Secrets Manager's rotation guide: "You can mitigate this risk with an appropriate retry
 strategy" (https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotation-strategy.html)."""
-TEST_RETRY_SECONDS = 5.0
 
 
 def _client(service: str) -> Any:
@@ -128,17 +127,11 @@ def rotate(event: Mapping[str, Any], sm: Any | None = None, elasticache: Any | N
         log.info("setSecret %s: user %s has the new password (and the current one)", arn, current["userId"])
     elif step == "testSecret":
         pending = _pending(sm, arn, token)
-        deadline = time.monotonic() + TEST_DEADLINE_SECONDS
-        while True:
-            try:
-                probe(str(pending["host"]), int(pending["port"]), str(pending["username"]), str(pending["password"]))
-                break
-            except (OSError, RuntimeError) as error:  # refused AUTH (PermissionError), socket and TLS errors
-                if time.monotonic() >= deadline:
-                    raise RuntimeError(f"testSecret {arn}: {pending['username']} cannot log in after "
-                                       f"{TEST_DEADLINE_SECONDS:g} s: {error}") from None
-                log.info("testSecret %s: %s not yet (%s), retrying", arn, pending["username"], error)
-                sleep(TEST_RETRY_SECONDS)
+        retry_until(lambda: probe(str(pending["host"]), int(pending["port"]), str(pending["username"]),
+                                  str(pending["password"])),
+                    TEST_DEADLINE_SECONDS, sleep, lambda error: (  # Redis's reply, never the password
+                        f"testSecret {arn}: {pending['username']} cannot log in after {TEST_DEADLINE_SECONDS:g} s: "
+                        f"{error}"))
         log.info("testSecret %s: %s logs in", arn, pending["username"])
     elif step == "finishSecret":
         current_version = next(v for v, stages in versions.items() if CURRENT in stages)

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from ops.db_admin import redis_rotation
+from ops.db_admin import handler, redis_rotation
 from tests.ops.rotating_secrets import RotatingSecretsManager
 
 NEW_PASSWORD = "Zq8pendingPasswordValue"
@@ -51,7 +51,7 @@ def test_a_refused_login_right_after_the_change_is_retried_with_the_new_password
 
     sleeps: list[float] = []
     run_test_step(rotating, probe, sleeps)
-    assert attempts == [("app", NEW_PASSWORD)] * 3 and sleeps == [redis_rotation.TEST_RETRY_SECONDS] * 2
+    assert attempts == [("app", NEW_PASSWORD)] * 3 and sleeps == [handler.TEST_RETRY_SECONDS] * 2
 
 
 def test_a_login_still_refused_at_the_deadline_fails_the_rotation_without_the_password(
