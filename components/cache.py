@@ -41,7 +41,7 @@ from components.connections import Connections
 from components.constants import CREDENTIAL_TAG, PROJECT, Credential
 from components.observability import CacheWatch
 from components.settings import Rules, require_valid, setting
-from components.windows import daily_window_check, weekly_window_check
+from components.windows import daily_window_check, weekly_window_check, windows_overlap
 from ops.db_admin import secret_format
 
 REDIS_PORT = 6379
@@ -69,9 +69,17 @@ def replication_group_id(name_prefix: str) -> str:
 
 
 ENGINE_VERSION_PATTERN = re.compile(r"^7\.\d+$")
-NODE_TYPE_PATTERN = re.compile(r"^cache\.[a-z][a-z0-9]*\.[a-z0-9]+$")
+NODE_TYPE_PATTERN = re.compile(r"^cache\.(?P<family>[a-z][a-z0-9]*)\.[a-z0-9]+$")
+NODE_FAMILIES = ("m7g", "m6g", "m5", "m4", "r7g", "r6g", "r5", "r4", "t4g", "t3", "c7gn")
+"""The current-generation families ElastiCache creates new Redis clusters on (CacheNode,
+https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_CacheNode.html). Not here: the previous
+generation and T2 (no new clusters), and r6gd, whose nodes need data tiering ("must be set to true when using r6gd
+nodes") with its own eviction policies - a different design, not a size."""
 MAX_REPLICAS = 5
 MAX_SHARDS = 500
+MAX_NODES = 500
+"""Nodes per cluster-mode cluster: 90 by default, up to 500 with a quota increase (ElastiCache guide, creating a
+cluster-mode replication group)."""
 
 
 def check_engine_version(value: str) -> str | None:
@@ -79,8 +87,12 @@ def check_engine_version(value: str) -> str | None:
 
 
 def check_node_type(value: str) -> str | None:
-    if NODE_TYPE_PATTERN.match(value):
+    match = NODE_TYPE_PATTERN.match(value)
+    if match and match["family"] in NODE_FAMILIES:
         return None
+    if match:
+        return (f"must be a current-generation node type without data tiering (families: {', '.join(NODE_FAMILIES)}); "
+                f"ElastiCache creates no new {match['family']} Redis clusters of this design")
     return "must be an ElastiCache node type such as cache.t4g.micro or cache.m7g.large"
 
 
@@ -122,8 +134,8 @@ class CacheSettings:
         check=daily_window_check(minimum_minutes=60, example="03:00-04:00"))
     maintenance_window: str = setting(
         "redisMaintenanceWindow", "sun:05:00-sun:06:00", "Weekly UTC maintenance window for Redis patches and "
-        "deferred changes (ddd:hh:mm-ddd:hh:mm, at least 60 minutes).",
-        check=weekly_window_check(minimum_minutes=60, example="sun:05:00-sun:06:00"))
+        "deferred changes (ddd:hh:mm-ddd:hh:mm, 60 minutes to 24 hours); must not overlap redisSnapshotWindow.",
+        check=weekly_window_check(minimum_minutes=60, maximum_minutes=24 * 60, example="sun:05:00-sun:06:00"))
     apply_immediately: bool = setting(
         "redisApplyImmediately", False, "Apply node type, engine and parameter changes at once (false: in the next "
         "maintenance window).")
@@ -144,6 +156,15 @@ class CacheSettings:
         if self.shards > 1 and not self.cluster_mode:
             rules.problem("shards", f"more than 1 shard needs {rules.key('cluster_mode')} = true",
                           also=["cluster_mode"])
+        if self.node_count > MAX_NODES:
+            rules.problem("shards", f"{self.shards} shards x (1 + {rules.key('replicas')} {self.replicas}) = "
+                          f"{self.node_count} nodes; a cluster holds at most {MAX_NODES} (90 without a quota increase)",
+                          also=["replicas"])
+        # ElastiCache refuses overlapping windows ("The snapshot window and maintenance window must not overlap").
+        if rules.valid("snapshot_window", "maintenance_window") and windows_overlap(self.snapshot_window,
+                                                                                   self.maintenance_window):
+            rules.problem("maintenance_window", f"must not overlap {rules.key('snapshot_window')} "
+                          f"({self.snapshot_window}) on any day: ElastiCache refuses overlapping windows")
 
 
 @dataclass(frozen=True)

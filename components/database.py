@@ -24,6 +24,7 @@ secret to the replicas again.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -42,6 +43,7 @@ from components.base import (
     named_tags,
     retains,
 )
+from components.connection_budget import instance_memory_gib
 from components.connections import Connectable, Connections, grant
 from components.constants import CREDENTIAL_TAG, LOG_RETENTION_DAYS, STATIC_DB_PARAMETERS, Credential
 from components.database_proxy import DatabaseProxy, DatabaseProxyArgs, ProxySettings
@@ -58,7 +60,20 @@ LOG_EXPORTS = ("postgresql", "upgrade")
 ENHANCED_MONITORING_POLICY = "service-role/AmazonRDSEnhancedMonitoringRole"  # AWS managed, not an admin policy
 
 
-ENGINE_VERSION_PATTERN = re.compile(r"^15(\.\d{1,2})?$")
+ENGINE_MAJOR_VERSIONS = ("15",)
+"""Major versions only: RDS upgrades the minor version itself in the maintenance window (autoMinorVersionUpgrade is
+always on), after which a pinned minor such as 15.10 would ask RDS for a downgrade, which it refuses ("Cannot
+upgrade postgres from 15.12 to 15.10"; https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/
+USER_UpgradeDBInstance.PostgreSQL.Minor.html)."""
+STORAGE_AUTOSCALING_MINIMUM_HEADROOM_PERCENT = 10
+"""The autoscaling ceiling must be at least 10% above the allocated storage, or RDS answers "Invalid max storage size"
+(https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIOPS.Autoscaling.html, maximum storage threshold)."""
+SHARED_BUFFERS_MAXIMUM_SHARE = 0.4
+"""shared_buffers at most 40% of an instance's memory (PostgreSQL: "unlikely that an allocation of more than 40% of RAM
+to shared_buffers will work better"; https://www.postgresql.org/docs/15/runtime-config-resource.html). RDS's own
+default is 25% (DBInstanceClassMemory/32768 pages of 8 kB); an instance that cannot fit its group's static values does
+not start ("incompatible-parameters", https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/accessing-monitoring.html),
+and every instance shares the one parameter group, so the smallest class decides."""
 INSTANCE_CLASS_PATTERN = re.compile(r"^db\.[a-z][a-z0-9-]*\.(micro|small|medium|large|\d{0,2}xlarge|metal)$")
 MAX_REPLICAS = 5  # RDS allows 15 for PostgreSQL; more than 5 here would be a design smell, not a need
 MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
@@ -71,7 +86,13 @@ RESTORE_TIME_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 
 def check_engine_version(value: str) -> str | None:
-    return None if ENGINE_VERSION_PATTERN.match(value) else "must be PostgreSQL 15 as 15 or 15.<minor>, e.g. 15.10"
+    if value in ENGINE_MAJOR_VERSIONS:
+        return None
+    major = value.split(".", 1)[0]
+    if major in ENGINE_MAJOR_VERSIONS:
+        return (f"must be the major version {major} alone: RDS applies minor upgrades in the maintenance window, and a "
+                "pinned minor would then ask it for a downgrade")
+    return f"must be a PostgreSQL major version RDS runs here: {', '.join(ENGINE_MAJOR_VERSIONS)}"
 
 
 def check_instance_class(value: str) -> str | None:
@@ -172,8 +193,9 @@ class DatabaseSettings:
     """The configurable part of the database: sizing, availability, backups, monitoring and tuning."""
 
     engine_version: str = setting(
-        "dbEngineVersion", "15", "PostgreSQL engine version, 15 or 15.<minor>. Default 15: RDS picks the current minor "
-        "and auto minor upgrades never show up as drift.", check=check_engine_version)
+        "dbEngineVersion", "15", "PostgreSQL major version (15). RDS picks the current minor and upgrades it in the "
+        "maintenance window; a minor (15.10) is refused, as it would turn into a downgrade after the first automatic "
+        "upgrade.", check=check_engine_version)
     instance_class: str = setting(
         "dbInstanceClass", "db.m7g.large", "Primary instance class. Default db.m7g.large (Graviton3, 2 vCPU, 8 GiB, "
         "non-burstable): the cheapest steady-CPU class that keeps the working set cached; prod rejects burstable "
@@ -192,8 +214,9 @@ class DatabaseSettings:
         "dbAllocatedStorageGb", 100, "Initial gp3 storage in GiB (20-65536). gp3 gives 3000 IOPS / 125 MiB/s baseline "
         "below 400 GiB at no extra cost.", minimum=20, maximum=65536)
     max_allocated_storage_gb: int = setting(
-        "dbMaxAllocatedStorageGb", 500, "Storage autoscaling ceiling in GiB; must exceed dbAllocatedStorageGb. RDS "
-        "grows storage when free space runs low, without downtime.", minimum=21, maximum=65536)
+        "dbMaxAllocatedStorageGb", 500, "Storage autoscaling ceiling in GiB, at least 10% above dbAllocatedStorageGb "
+        "(an RDS minimum; 26% or more avoids its near-ceiling events). RDS grows storage when free space runs low, "
+        "without downtime.", minimum=22, maximum=65536)
     backup_retention_days: int = setting(
         "dbBackupRetentionDays", 14, "Automated backup (PITR) retention, 1-35 days; prod needs at least 14. Read "
         "replicas need at least 1.", minimum=1, maximum=35)
@@ -242,10 +265,22 @@ class DatabaseSettings:
         if self.replica_instance_classes and len(self.replica_instance_classes) != self.replica_count:
             rules.problem("replica_instance_classes", f"must list exactly {rules.key('replica_count')} "
                           f"({self.replica_count}) instance classes, or be empty", also=["replica_count"])
-        if self.max_allocated_storage_gb <= self.allocated_storage_gb:
-            rules.problem("max_allocated_storage_gb", f"must exceed {rules.key('allocated_storage_gb')} "
-                          f"({self.allocated_storage_gb}) so storage autoscaling has room",
-                          also=["allocated_storage_gb"])
+        ceiling = math.ceil(self.allocated_storage_gb * (100 + STORAGE_AUTOSCALING_MINIMUM_HEADROOM_PERCENT) / 100)
+        if self.max_allocated_storage_gb < ceiling:
+            rules.problem("max_allocated_storage_gb", f"must be at least {ceiling}, "
+                          f"{STORAGE_AUTOSCALING_MINIMUM_HEADROOM_PERCENT}% above "
+                          f"{rules.key('allocated_storage_gb')} ({self.allocated_storage_gb}): RDS refuses a smaller "
+                          "autoscaling ceiling", also=["allocated_storage_gb"])
+        classes = (self.instance_class, *self.replica_classes)
+        sized = [(memory, c) for c in classes if (memory := instance_memory_gib(c))]
+        if sized:
+            memory, instance_class = min(sized)
+            limit = int(memory * 1024 * SHARED_BUFFERS_MAXIMUM_SHARE)
+            if self.tuning.shared_buffers_mb > limit:
+                rules.problem("tuning.shared_buffers_mb", f"must be at most {limit} MiB, 40% of the {memory:g} GiB "
+                              f"of {instance_class} (every instance uses the one parameter group; RDS's default is "
+                              "25%): an instance whose memory cannot hold it does not start",
+                              also=["instance_class", "replica_instance_classes"])
         if rules.valid("backup_window", "maintenance_window") and windows_overlap(self.backup_window,
                                                                                    self.maintenance_window):
             rules.problem("maintenance_window", f"must not overlap {rules.key('backup_window')} "
@@ -377,7 +412,11 @@ class Database(pulumi.ComponentResource):
             tags=self._tags("db-params"),
             opts=child,
         )
-        monitoring_role = self._monitoring_role() if settings.monitoring_interval_seconds else None
+        # CreateDBInstance checks the monitoring role's permissions at once ("IAM role ARN value is invalid or does
+        # not include the required permissions for: ENHANCED_MONITORING"): every instance waits for the attachment,
+        # not just the role (IAM is eventually consistent; claranet/terraform-aws-aurora#23 is this race).
+        monitoring_role, monitoring_ready = (self._monitoring_role() if settings.monitoring_interval_seconds
+                                             else (None, []))
 
         # RDS cannot manage the master password in Secrets Manager (manage_master_user_password) for an instance
         # with read replicas, so it is generated here and stored in our own CMK-encrypted secrets. URL-safe
@@ -446,7 +485,7 @@ class Database(pulumi.ComponentResource):
             monitoring_role_arn=monitoring_role.arn if monitoring_role else None,
             tags=self._tags("db"),
             opts=pulumi.ResourceOptions(parent=self, protect=retain, ignore_changes=["password"],
-                                        depends_on=self._log_groups(name, identifier)),
+                                        depends_on=[*self._log_groups(name, identifier), *monitoring_ready]),
         )
 
         self.replicas = {}
@@ -458,7 +497,7 @@ class Database(pulumi.ComponentResource):
                 replica_name,
                 identifier=replica_identifier,
                 # Same region: the source's identifier. No username, password, db_name or subnet group: all come
-                # from the source. Encrypted with the same CMK and tuned by the same parameter group.
+                # from the source. Tuned by the same parameter group.
                 replicate_source_db=self.primary.identifier,
                 instance_class=instance_class,
                 availability_zone=other_azs[(ordinal - 1) % len(other_azs)],
@@ -468,7 +507,11 @@ class Database(pulumi.ComponentResource):
                 storage_type="gp3",
                 max_allocated_storage=settings.max_allocated_storage_gb,
                 storage_encrypted=True,
-                kms_key_id=args.data_key.arn,
+                # "A read replica in the same AWS Region is always encrypted with the same KMS key as the source DB
+                # instance" (CreateDBInstanceReadReplica, KmsKeyId): the primary's key, read from the primary - a
+                # restored primary (DR stack) keeps its backups' key, not this stack's data key, and any other value
+                # is refused or replaces the replica on every `up`.
+                kms_key_id=self.primary.kms_key_id,
                 # No backup retention: RDS supports automated backups on read replicas only for MySQL and MariaDB
                 # ("Automated backups supported on read replicas": PostgreSQL no; read-replica differences table,
                 # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReadRepl.html), so a value here is a
@@ -490,8 +533,8 @@ class Database(pulumi.ComponentResource):
                 monitoring_interval=settings.monitoring_interval_seconds,
                 monitoring_role_arn=monitoring_role.arn if monitoring_role else None,
                 tags=self._tags(f"db-replica-{ordinal}"),
-                opts=pulumi.ResourceOptions(parent=self,
-                                            depends_on=self._log_groups(replica_name, replica_identifier)),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[
+                    *self._log_groups(replica_name, replica_identifier), *monitoring_ready]),
             )
 
         self.master, self.logins, self.connection_secrets = self._secrets(name, password)
@@ -590,7 +633,8 @@ class Database(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         ) for export in LOG_EXPORTS]
 
-    def _monitoring_role(self) -> aws.iam.Role:
+    def _monitoring_role(self) -> tuple[aws.iam.Role, list[pulumi.Resource]]:
+        """The enhanced-monitoring role, and what an instance must wait for before naming it (its policy)."""
         ctx = self._args.context
         role = aws.iam.Role(
             f"{self._name}-monitoring",
@@ -599,13 +643,13 @@ class Database(pulumi.ComponentResource):
             tags=self._tags("db-monitoring"),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        aws.iam.RolePolicyAttachment(
+        attachment = aws.iam.RolePolicyAttachment(
             f"{self._name}-monitoring",
             role=role.name,
             policy_arn=f"arn:{ctx.partition}:iam::aws:policy/{ENHANCED_MONITORING_POLICY}",
             opts=pulumi.ResourceOptions(parent=role),
         )
-        return role
+        return role, [attachment]
 
     def _reader_dns(self, name: str) -> aws.route53.Zone:
         """The private zone and db-reader.<zone>: one weighted CNAME per replica plus a weight-0 fallback.

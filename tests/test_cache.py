@@ -286,6 +286,15 @@ def test_schema_defaults_are_the_production_topology() -> None:
     ({"redisReplicas": "1", "redisAutomaticFailover": "false", "redisMultiAz": "false", "redisClusterMode": "true"},
      "maratron:redisClusterMode = true: needs redisAutomaticFailover = true"),
     ({"redisShards": "3"}, "maratron:redisShards = 3: more than 1 shard needs redisClusterMode = true"),
+    # ElastiCache's own limits, refused here instead of mid-deploy.
+    ({"redisNodeType": "cache.t1.micro"}, 'maratron:redisNodeType = "cache.t1.micro": must be a current-generation '
+                                          "node type without data tiering"),
+    ({"redisNodeType": "cache.r6gd.xlarge"}, "creates no new r6gd Redis clusters of this design"),
+    ({"redisClusterMode": "true", "redisShards": "100", "redisReplicas": "5"},
+     "maratron:redisShards = 100: 100 shards x (1 + redisReplicas 5) = 600 nodes; a cluster holds at most 500"),
+    ({"redisMaintenanceWindow": "sun:03:30-sun:04:30"},
+     'maratron:redisMaintenanceWindow = "sun:03:30-sun:04:30": must not overlap redisSnapshotWindow (03:00-04:00)'),
+    ({"redisMaintenanceWindow": "sun:05:00-mon:06:00"}, "must last at most"),
     ({"azCount": "1", "azNames": '["us-east-1a"]'}, "maratron:redisMultiAz = true: needs azCount >= 2"),
 ])
 def test_each_bad_cache_value_names_key_value_and_rule(changes: dict[str, str], expected: str) -> None:

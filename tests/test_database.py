@@ -187,6 +187,9 @@ def test_enhanced_monitoring_role_trusts_rds_monitoring_with_the_aws_managed_pol
     assert trust["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
     attachment = prod.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "database-monitoring")
     assert attachment.inputs["policyArn"] == "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+    # RDS checks the role's permissions when it creates the instance: every instance waits for the policy.
+    for instance in prod.of_type(INSTANCE):
+        assert instance.inputs["monitoringRoleArn"] and attachment.urn in instance.dependencies, instance.name
 
 
 # --- parameter group ----------------------------------------------------------------------------------------------
@@ -466,7 +469,10 @@ def test_database_defaults_are_the_production_choice() -> None:
 
 
 @pytest.mark.parametrize(("changes", "expected"), [
-    ({"dbEngineVersion": "16.1"}, 'maratron:dbEngineVersion = "16.1": must be PostgreSQL 15 as 15 or 15.<minor>'),
+    ({"dbEngineVersion": "16.1"}, 'maratron:dbEngineVersion = "16.1": must be a PostgreSQL major version RDS runs '
+                                  "here: 15"),
+    # A pinned minor turns into a downgrade once RDS applies the next minor in the maintenance window.
+    ({"dbEngineVersion": "15.10"}, 'maratron:dbEngineVersion = "15.10": must be the major version 15 alone'),
     ({"dbInstanceClass": "m7g.large"}, 'maratron:dbInstanceClass = "m7g.large": must be an RDS instance class'),
     ({"dbMultiAz": "yes"}, 'maratron:dbMultiAz = "yes": must be true or false'),
     ({"dbReplicaCount": "6"}, "maratron:dbReplicaCount = 6: must be between 0 and 5"),
@@ -475,7 +481,14 @@ def test_database_defaults_are_the_production_choice() -> None:
     ({"dbReplicaInstanceClasses": '["db.r6g.large", "r6g"]'}, "'r6g': must be an RDS instance class"),
     ({"dbAllocatedStorageGb": "10"}, "maratron:dbAllocatedStorageGb = 10: must be between 20 and 65536"),
     ({"dbMaxAllocatedStorageGb": "100"},
-     "maratron:dbMaxAllocatedStorageGb = 100: must exceed dbAllocatedStorageGb (100)"),
+     "maratron:dbMaxAllocatedStorageGb = 100: must be at least 110, 10% above dbAllocatedStorageGb (100)"),
+    ({"dbMaxAllocatedStorageGb": "109"}, "must be at least 110"),  # RDS: "Invalid max storage size"
+    ({"dbSharedBuffersMb": "4096", "dbEffectiveCacheSizeMb": "6144"},
+     "maratron:dbSharedBuffersMb = 4096: must be at most 3276 MiB, 40% of the 8 GiB of db.m7g.large"),
+    # The replicas share the primary's parameter group: the smallest class decides.
+    ({"dbSharedBuffersMb": "2048", "dbEffectiveCacheSizeMb": "4096",
+      "dbReplicaInstanceClasses": '["db.m7g.large", "db.t4g.medium"]'},
+     "maratron:dbSharedBuffersMb = 2048: must be at most 1638 MiB, 40% of the 4 GiB of db.t4g.medium"),
     ({"dbBackupRetentionDays": "0"}, "maratron:dbBackupRetentionDays = 0: must be between 1 and 35"),
     ({"dbBackupRetentionDays": "36"}, "maratron:dbBackupRetentionDays = 36: must be between 1 and 35"),
     ({"dbBackupWindow": "3:00-4:00"}, 'maratron:dbBackupWindow = "3:00-4:00": must be a UTC window hh:mm-hh:mm'),

@@ -358,6 +358,11 @@ def test_dr_stack_restores_prod_from_the_replicated_backups(dr: StackRun) -> Non
     assert primary.inputs["multiAz"] is True and primary.inputs["dbSubnetGroupName"]
     assert primary.inputs["vpcSecurityGroupIds"] and primary.inputs["parameterGroupName"]
     assert primary.protect and primary.inputs["deletionProtection"] is True
+    # Same-region replicas are encrypted with their source's key: they name the restored primary's, not the
+    # stack's data key (RDS refuses another key, or the replicas are replaced on every `up`).
+    replicas = [i for i in dr.of_type("aws:rds/instance:Instance") if i.inputs.get("replicateSourceDb")]
+    assert len(replicas) == 2
+    assert {r.inputs["kmsKeyId"] for r in replicas} == {dr.config["maratron:dbRestoreKmsKeyArn"]}
 
 
 def test_dr_stack_runs_in_the_dr_region_without_route53_writes_or_a_dr_copy_of_its_own(dr: StackRun) -> None:

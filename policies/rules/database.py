@@ -14,16 +14,37 @@ from ._common import (
     as_list,
     config_value,
     linked,
+    links_to,
     number,
     of_type,
     resource_rule,
     settings_rule,
     stack_rule,
+    transitive_dependencies,
     truthy,
 )
-from ._controls import DELETE, MISSING, AtLeast, Drop, Guard, Is, Matches, OneOf, Present, Setting, To, When, unset
+from ._controls import (
+    DELETE,
+    MISSING,
+    AtLeast,
+    Detach,
+    Drop,
+    Guard,
+    Is,
+    Matches,
+    OneOf,
+    Present,
+    Setting,
+    To,
+    When,
+    unset,
+)
 
 PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
+IAM_ROLE = "aws:iam/role:Role"
+ROLE_POLICY_TYPES = ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/rolePolicy:RolePolicy")
+OTHER_KEY = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-4000-8000-000000000000"
+"""A key no stack uses: the control sweep's replica key that differs from its source's."""
 REQUIRED_LOG_EXPORTS = ["postgresql"]
 STATIC_PARAMETERS: frozenset[str] = frozenset(SHARED["staticDbParameters"])
 REPLICA_BACKUP_ENGINES = ("mysql", "mariadb")
@@ -150,6 +171,34 @@ def _replica_backups(args: StackValidationArgs, report: ReportViolation) -> None
                    replica.urn)
 
 
+def _replica_keys(args: StackValidationArgs, report: ReportViolation) -> None:
+    for replica in of_type(args.resources, RDS_INSTANCE):
+        if not _is_replica(replica.props):
+            continue
+        for source in (s for s in linked(replica, "replicateSourceDb") if s.resource_type == RDS_INSTANCE):
+            key, source_key = replica.props.get("kmsKeyId"), source.props.get("kmsKeyId")
+            if key and key != source_key:
+                report(f"same-region read replica asks for KMS key {key!r}, but its source {source.urn} uses "
+                       f"{source_key!r}: RDS encrypts such a replica with the source's key, so another key is "
+                       "refused or replaces the replica on every update", replica.urn)
+
+
+def _monitoring_role_ready(args: StackValidationArgs, report: ReportViolation) -> None:
+    resources = list(args.resources)
+    policies = [r for r in resources if r.resource_type in ROLE_POLICY_TYPES]
+    for instance in of_type(resources, RDS_INSTANCE):
+        roles = [r for r in linked(instance, "monitoringRoleArn") if r.resource_type == IAM_ROLE]
+        if not roles:
+            continue
+        before = transitive_dependencies(instance, resources)
+        for role in roles:
+            own = [p for p in policies if links_to(p, "role", role)]
+            if not any(p.urn in before for p in own):
+                report(f"uses enhanced-monitoring role {role.urn} without waiting for its policy"
+                       f"{' (none in this stack)' if not own else ''}: RDS checks the role's permissions when the "
+                       "instance is created or modified and refuses one that cannot publish yet", instance.urn)
+
+
 TYPES = [RDS_INSTANCE]
 PRIMARY = unset("replicateSourceDb")
 RULES: list[Rule] = [
@@ -214,6 +263,20 @@ RULES: list[Rule] = [
                reference="AWS: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReadRepl.html",
                guards=[Guard("backupRetentionPeriod", To(1), types=(RDS_INSTANCE,), where=When("replicateSourceDb"),
                              absent=True, note="PostgreSQL replicas keep no automated backups")]),
+    stack_rule("rds-replica-uses-source-key", area="database", check=_replica_keys,
+               summary="A same-region read replica names its source's KMS key (RDS encrypts it with that key)",
+               reference="AWS: https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/"
+                         "API_CreateDBInstanceReadReplica.html (KmsKeyId)",
+               guards=[Guard("kmsKeyId", To(OTHER_KEY), types=(RDS_INSTANCE,), where=When("replicateSourceDb"),
+                             unlink=True, note="a replica keyed unlike its source (a restored DR primary)")]),
+    stack_rule("rds-monitoring-role-ready", area="database", check=_monitoring_role_ready,
+               summary="An instance with enhanced monitoring waits for its monitoring role's policy",
+               reference="AWS: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/"
+                         "USER_Monitoring.OS.Enabling.html; "
+                         "https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html "
+                         "(eventual consistency)",
+               guards=[Guard("@dependencies", Detach(ROLE_POLICY_TYPES[0]), types=(RDS_INSTANCE,),
+                             where=When("monitoringRoleArn"), note="the instance waits for the role's policy")]),
     stack_rule("rds-primary-has-replica", area="database", check=_replicas, prod_only=True,
                summary="Every production RDS primary has at least one read replica",
                reference="seed: read replicas for production read scaling and recovery",

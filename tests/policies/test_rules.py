@@ -173,6 +173,17 @@ def database_stack(*, force_ssl: str = "1", replica: bool = True, cidr_rule: boo
     return out
 
 
+def monitored_database(*, waits: bool = True) -> list[Resource]:
+    """A primary with enhanced monitoring: its role, the role's AWS managed policy, and (waits) the wait for it."""
+    role = resource(ROLE, "db-monitoring", {"assumeRolePolicy": "{}", "tags": TAGS})
+    attachment = resource("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "db-monitoring", {
+        "role": "db-monitoring", "policyArn": "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"},
+        deps={"role": [role]})
+    primary = resource(RDS, "primary", changed(RDS_PRIMARY, monitoringRoleArn="arn:aws:iam::123456789012:role/m"),
+                       protect=True, deps={"monitoringRoleArn": [role]}, depends_on=[attachment] if waits else [])
+    return [role, attachment, primary]
+
+
 def bucket_stack(*, kms: bool = True, policy: bool = True) -> list[Resource]:
     bucket = resource(BUCKET, "backups", {"bucket": "b", "forceDestroy": False, "tags": TAGS}, protect=True)
     algorithm = "aws:kms" if kms else "AES256"
@@ -801,6 +812,12 @@ CASES: list[Case] = [
         resource(RDS, "replica", changed(RDS_PRIMARY, replicateSourceDb="primary", backupRetentionPeriod=1,
                                          engine=DELETE, password=DELETE),
                  deps={"replicateSourceDb": [database_stack(replica=False)[-1]]})], "replica"),
+    stack_case("rds-replica-uses-source-key", database_stack(), [
+        *database_stack(replica=False),
+        resource(RDS, "replica", changed(RDS_PRIMARY, replicateSourceDb="primary", backupRetentionPeriod=0,
+                                         kmsKeyId=KEY.replace("1111", "9999"), password=DELETE),
+                 deps={"replicateSourceDb": [database_stack(replica=False)[-1]]})], "replica"),
+    stack_case("rds-monitoring-role-ready", monitored_database(), monitored_database(waits=False), "primary"),
     # database access
     single("rds-proxy-tls", "aws:rds/proxy:Proxy", PROXY, requireTls=False),
     single("rds-proxy-tls", "aws:rds/proxy:Proxy", PROXY, label="debug-logging", debugLogging=True),
