@@ -101,11 +101,15 @@ else
   [[ -n "${BACKUPS_BUCKET:-}" ]] || die "environment variable BACKUPS_BUCKET is not set"
   if [[ -z $KEY ]]; then
     [[ -n "${ENVIRONMENT:-}" ]] || die "environment variable ENVIRONMENT is not set"
+    # JSON output: the CLI applies --query to the whole listing. With text output it applies it to each page of
+    # 1,000 keys and prints one newest key per page, two lines once the prefix holds more than 1,000 dumps
+    # (https://docs.aws.amazon.com/cli/latest/userguide/cli-usage-filter.html, client-side filtering).
     # shellcheck disable=SC2016 # backticks are JMESPath literals, not command substitution
     KEY=$(aws s3api list-objects-v2 --bucket "$BACKUPS_BUCKET" --prefix "postgresql/${ENVIRONMENT}/" \
-      --query 'sort_by(Contents[?ends_with(Key, `.dump`)], &LastModified)[-1].Key' --output text) \
+      --query 'sort_by(Contents[?ends_with(Key, `.dump`)] || `[]`, &LastModified)[-1].Key' --output json) \
       || die "cannot list s3://${BACKUPS_BUCKET}/postgresql/${ENVIRONMENT}/"
-    [[ -n $KEY && $KEY != None && $KEY != null ]] || die "no dump under s3://${BACKUPS_BUCKET}/postgresql/${ENVIRONMENT}/"
+    KEY=${KEY//\"/}  # a JSON string (keys are ours: no quotes inside) or null
+    [[ -n $KEY && $KEY != null ]] || die "no dump under s3://${BACKUPS_BUCKET}/postgresql/${ENVIRONMENT}/"
   fi
   SOURCE="s3://${BACKUPS_BUCKET}/${KEY}"
   DUMP="$WORK/${KEY##*/}"

@@ -59,11 +59,15 @@ main() {
 
   # 1. The newest dump of the DR copy. Keys sort by time (postgresql/<env>/YYYY/MM/DD/maratron_<UTC>.dump).
   local key
+  # JSON output: the CLI applies --query to the whole listing. With text output it applies it to each page of
+  # 1,000 keys and prints one newest key per page, two lines once the prefix holds more than 1,000 dumps
+  # (https://docs.aws.amazon.com/cli/latest/userguide/cli-usage-filter.html, client-side filtering).
   # shellcheck disable=SC2016 # backticks are JMESPath literals, not command substitution
   key=$(aws s3api list-objects-v2 --region "$DR_REGION" --bucket "$DR_BUCKET" --prefix "postgresql/${ENVIRONMENT}/" \
-    --query 'sort_by(Contents[?ends_with(Key, `.dump`)], &Key)[-1].Key' --output text) \
+    --query 'sort_by(Contents[?ends_with(Key, `.dump`)] || `[]`, &Key)[-1].Key' --output json) \
     || die "cannot list s3://${DR_BUCKET}/postgresql/${ENVIRONMENT}/ in ${DR_REGION}"
-  [[ -n $key && $key != None && $key != null ]] || die "no dump under s3://${DR_BUCKET}/postgresql/${ENVIRONMENT}/"
+  key=${key//\"/}  # a JSON string (keys are ours: no quotes inside) or null
+  [[ -n $key && $key != null ]] || die "no dump under s3://${DR_BUCKET}/postgresql/${ENVIRONMENT}/"
   local taken age_hours
   taken=$(dump_epoch "$key") || die "unexpected dump name $key"
   age_hours=$(awk -v now="$(date -u +%s)" -v taken="$taken" 'BEGIN { printf "%.2f", (now - taken) / 3600 }')

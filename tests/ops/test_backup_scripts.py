@@ -80,13 +80,28 @@ elif name == "aws":
     if fail == command:
         sys.stderr.write("upload failed: An error occurred (AccessDenied)\n")
         sys.exit(1)
-    if command == "s3api list-objects-v2" and bucket_dir:
-        prefix = option("--prefix")
-        keys = sorted(os.path.relpath(os.path.join(d, f), bucket_dir) for d, _, files in os.walk(bucket_dir)
-                      for f in files)
-        print(([k for k in keys if k.startswith(prefix)] or ["None"])[-1])
-    elif command == "s3api list-objects-v2":
-        print(os.environ.get("STUB_LATEST_KEY", "None"))
+    if command == "s3api list-objects-v2":
+        import jmespath
+        if bucket_dir:
+            keys = [os.path.relpath(os.path.join(d, f), bucket_dir) for d, _, files in os.walk(bucket_dir)
+                    for f in files]
+        else:
+            keys = os.environ.get("STUB_KEYS", os.environ.get("STUB_LATEST_KEY", "")).split()
+        keys = sorted(k for k in keys if k.startswith(option("--prefix") or ""))
+        # What the AWS CLI does with --query (cli-usage-filter.html): S3 answers in pages of 1,000 keys (a page
+        # without keys has no Contents); text output applies the query to each page and prints each result, json
+        # applies it once to the whole listing.
+        objects = [{"Key": k, "LastModified": f"2026-11-28T06:00:00.{i:06d}Z"} for i, k in enumerate(keys)]
+        size = int(os.environ.get("STUB_PAGE_SIZE", "1000"))
+        pages = [{"Contents": objects[i:i + size]} for i in range(0, len(objects), size)] or [{}]
+        query = option("--query")
+        if option("--output") == "text":
+            for page in pages:
+                result = jmespath.search(query, page) if query else page
+                print("None" if result is None else result)
+        else:
+            whole = {"Contents": objects} if objects else {}
+            print(json.dumps(jmespath.search(query, whole) if query else whole))
     elif command == "s3 cp" and bucket_dir:
         import shutil
         source, target = (a.split("/", 3)[3] if a.startswith("s3://") else a for a in args[2:4])
@@ -296,6 +311,15 @@ def test_restore_check_can_reuse_the_backup_secret_on_another_host(run_script: C
     assert first == f"--dbname=postgresql://maratron:{PASSWORD}@maratron-prod-db-pitr.abc.us-east-1.rds.amazonaws.com" \
         ":5432/postgres"
     assert PASSWORD not in run.stdout + run.stderr
+
+
+def test_restore_check_picks_the_newest_of_a_listing_that_spans_pages(run_script: Callable[..., ScriptRun]) -> None:
+    """Prod keeps ~1,460 dumps (every 6 hours for 365 days): S3 lists them in pages of 1,000 (2 here), and the
+    newest dump must come from the whole listing, not one per page."""
+    keys = [f"postgresql/prod/2026/11/{day:02d}/maratron_202611{day:02d}T060000Z.dump" for day in range(20, 25)]
+    run = run_script(RESTORE_CHECK, "--drop", **{**RESTORE_ENV, "STUB_KEYS": " ".join(keys), "STUB_PAGE_SIZE": "2"})
+    assert run.code == 0, run.stderr + run.stdout
+    assert run.of("aws")[1].argv[:3] == ["s3", "cp", f"s3://{BUCKET}/{keys[-1]}"]
 
 
 def test_restore_check_without_any_dump_fails_before_touching_the_database(

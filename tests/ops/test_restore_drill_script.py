@@ -91,6 +91,15 @@ def test_drill_restores_the_newest_dr_dump_locally_and_reports(run_drill: Callab
     assert list((tmp_path / "work").iterdir()) == [], "the dump and the data directory go with the drill"
 
 
+def test_the_newest_dump_comes_from_the_whole_listing_not_one_per_page(run_drill: Callable[..., ScriptRun]) -> None:
+    """Past 1,000 dumps (day ~250 in prod) S3 lists in several pages; the drill still restores the one newest."""
+    keys = [f"postgresql/prod/2026/11/{day:02d}/maratron_202611{day:02d}T060000Z.dump" for day in range(24, 29)]
+    run = run_drill(DRILL, **{**DRILL_ENV, "STUB_KEYS": " ".join(keys), "STUB_PAGE_SIZE": "2"})
+    assert run.code == 0, run.stderr + run.stdout
+    download = next(c for c in run.of("aws") if c.argv[:2] == ["s3", "cp"])
+    assert download.argv[2] == f"s3://{DR_BUCKET}/{keys[-1]}"
+
+
 def test_a_failed_check_publishes_the_age_but_no_success(run_drill: Callable[..., ScriptRun], tmp_path: Path) -> None:
     run = run_drill(DRILL, **{**DRILL_ENV, "STUB_TABLES": "Users"})
     assert run.code == 1
