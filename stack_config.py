@@ -42,6 +42,7 @@ from components.constants import (
     MAX_ROTATION_DAYS,
     NON_ROOT_USER,
     PROJECT,
+    TLS13_ONLY_POLICIES,
 )
 from components.credentials import DB_ADMIN_CONCURRENCY, CredentialSettings
 from components.database import AUTOMATED_BACKUPS_ARN_PATTERN, KMS_KEY_ARN_PATTERN, DatabaseSettings
@@ -438,6 +439,10 @@ def _cdn_rules(config: StackConfig, rules: Rules) -> None:
         rules.problem("cdn.origin_keepalive_seconds", f"must be below {rules.key('load_balancer.idle_timeout_seconds')}"
                       f" ({alb.idle_timeout_seconds} s): CloudFront must close an idle connection before the ALB does",
                       also=["load_balancer.idle_timeout_seconds"])
+    if cdn.enabled and alb.tls_policy in TLS13_ONLY_POLICIES:
+        rules.problem("load_balancer.tls_policy", f"must allow TLS 1.2 while {rules.key('cdn.enabled')}: CloudFront "
+                      "connects to its origin with TLS 1.2 at most, so a TLS 1.3-only policy fails every request "
+                      "(502); choose a TLS13-1-2 policy", also=["cdn.enabled"])
     if config.region != EDGE_REGION and not cdn.certificate_arn and not alb.hosted_zone_id:
         zone = rules.key("load_balancer.hosted_zone_id")
         rules.problem("cdn.certificate_arn", f"required outside {EDGE_REGION} without {zone}: CloudFront only uses "

@@ -43,6 +43,11 @@ TLS_POLICIES: tuple[str, ...] = (
 default ELBSecurityPolicy-2016-08 and the TLS13-1-0/1-1 families (TLS 1.0/1.1), FS-1-2-* (no TLS 1.3).
 The first is the default: AWS's current recommendation ("Security policies for your Application Load Balancer",
 Elastic Load Balancing user guide: ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09, or its FIPS twin)."""
+TLS13_ONLY_POLICIES: tuple[str, ...] = tuple(p for p in TLS_POLICIES if "-TLS13-1-3-" in p)
+"""The listener policies without TLS 1.2. CloudFront reaches a custom origin with TLS 1.2 at most (OriginSslProtocols:
+"SSLv3 | TLSv1 | TLSv1.1 | TLSv1.2", https://docs.aws.amazon.com/cloudfront/latest/APIReference/
+API_OriginSslProtocols.html; the origin ciphers are TLS 1.2 suites), so behind the CDN they fail every handshake
+(502)."""
 DEFAULT_TLS_POLICY = TLS_POLICIES[0]
 WAF_MANAGED_RULE_GROUPS = (
     "AWSManagedRulesAmazonIpReputationList",

@@ -110,7 +110,8 @@ class LoadBalancerSettings:
     tls_policy: str = setting(
         "tlsPolicy", DEFAULT_TLS_POLICY, "TLS policy of the HTTPS listener; TLS 1.2+ policies offering TLS 1.3, "
         "without the legacy Ext suites (components/constants.py, shared with the policy pack and ops.verify). "
-        "Default: AWS's current recommendation (TLS 1.3 + 1.2 with AEAD ciphers, hybrid post-quantum key exchange).",
+        "Default: AWS's current recommendation (TLS 1.3 + 1.2 with AEAD ciphers, hybrid post-quantum key exchange). "
+        "The TLS13-1-3 (1.3-only) policies only without the CDN: CloudFront reaches its origin with TLS 1.2.",
         choices=TLS_POLICIES)
     desync_mitigation_mode: DesyncMitigationMode = setting(
         "desyncMitigationMode", "strictest", "ALB HTTP desync mitigation: strictest (default; only RFC "

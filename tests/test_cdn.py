@@ -369,6 +369,8 @@ def test_the_timeout_chain_flags_a_hop_shorter_than_the_one_in_front() -> None:
     ({"cdnStaticPaths": '["/_next/static/*"]'}, "is already a behavior of its own"),
     ({"cdnStaticPaths": json.dumps([f"/p{i}/*" for i in range(24)])}, "at most 23 patterns"),
     ({"cdnPriceClass": "PriceClass_Cheap"}, "must be one of PriceClass_100, PriceClass_200, PriceClass_All"),
+    ({"tlsPolicy": "ELBSecurityPolicy-TLS13-1-3-PQ-2025-09"}, 'maratron:tlsPolicy = "ELBSecurityPolicy-TLS13-1-3-PQ-'
+     '2025-09": must allow TLS 1.2 while cdnEnabled: CloudFront connects to its origin with TLS 1.2 at most'),
 ])
 def test_cdn_config_errors_name_key_value_and_rule(changes: dict[str, str], expected: str) -> None:
     found = problems(**changes)

@@ -44,7 +44,7 @@ PROGRAM = Path(__file__).parent / "programs" / "edge_grant.py"
 # One non-default prod variant shared by the edge tests (and tests/test_waf.py): each engine run costs ~1-2 s.
 EDGE_VARIANT = {
     "corsOrigins": ["https://admin.maratron.example.com", "https://coach.maratron.example.com"],
-    "tlsPolicy": "ELBSecurityPolicy-TLS13-1-3-2021-06",
+    "tlsPolicy": "ELBSecurityPolicy-TLS13-1-2-FIPS-PQ-2025-09",  # not a TLS 1.3-only one: CloudFront needs 1.2
     "desyncMitigationMode": "defensive",
     "albIdleTimeoutSeconds": 120,
     "wafAiPaths": ["/api/chat", "/api/coach"],
@@ -439,7 +439,7 @@ def test_existing_certificate_with_a_zone_still_gets_the_alias_record(run_varian
 def test_tls_policy_follows_config(run_variant) -> None:  # type: ignore[no-untyped-def]
     run = run_variant("prod", **EDGE_VARIANT)
     assert run.ok, run.error_details
-    assert listener(run, 443).inputs["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-3-2021-06"
+    assert listener(run, 443).inputs["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-FIPS-PQ-2025-09"
 
 
 # --- outputs, tags ---------------------------------------------------------------------------------------------------
