@@ -24,7 +24,7 @@ from components.database import Database, DatabaseArgs
 from components.disaster_recovery import DisasterRecovery, DisasterRecoveryArgs
 from components.encryption import EncryptionKeys, EncryptionKeysArgs
 from components.foundation import Foundation
-from components.load_balancer import LoadBalancer, LoadBalancerArgs, cors_header_origin
+from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.network import Network, NetworkArgs
 from components.observability import Observability, ObservabilityArgs
 from components.restore_drill import RestoreDrill
@@ -78,7 +78,7 @@ origin_secret = OriginSecret("origin-secret", OriginSecretArgs(
 
 load_balancer = LoadBalancer("load-balancer", LoadBalancerArgs(
     context=aws_context, settings=config.load_balancer, vpc_id=network.vpc.id, subnet_ids=network.subnet_ids("public"),
-    domain_name=config.domain_name, cors_allow_origin=cors_header_origin(config.cors_origins, config.app_url),
+    domain_name=config.domain_name,
     health_check_path=config.app.web.health_check_path or "/", server_access_logs=storage.access_logs_for("alb-logs/"),
     origin_lock=origin_secret.lock() if origin_secret else None, access_log_retention_days=retention,
     removal_policy=removal, name_prefix=prefix, tags=tags))

@@ -4,10 +4,13 @@ What it enforces at the edge, so no task can forget it:
 - HTTPS only: the :80 listener answers every request with a 301 to https://; the :443 listener uses a TLS 1.2+
   policy (default ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09) and a DNS-validated ACM certificate or an existing one.
 - Security headers on every HTTPS response (listener attributes, which overwrite the app's own values): HSTS with
-  preload, the seed's Content-Security-Policy, X-Frame-Options DENY, X-Content-Type-Options nosniff, one CORS origin
-  (see `cors_allow_origin`), and no `Server` header. Referrer-Policy and X-XSS-Protection are not among the headers
-  an ALB can set: behind the CDN, CloudFront's response headers policy adds them (components/cdn.py); without it they
-  stay the app's job (next.config.js). Every value is defined once, in components/constants.py.
+  preload, the seed's Content-Security-Policy, X-Frame-Options DENY, X-Content-Type-Options nosniff, and no `Server`
+  header. Not CORS: the listener's Access-Control-Allow-Origin is one static value that overwrites the app's answer,
+  and the provider cannot clear it once set (terraform-provider-aws#42513, an open bug: removing it shows no diff),
+  so a later change of corsOrigins would leave a stale origin; the app answers CORS per request from CORS_ORIGINS.
+  Referrer-Policy and X-XSS-Protection are not among the headers an ALB can set: behind the CDN, CloudFront's
+  response headers policy adds them (components/cdn.py); without it they stay the app's job (next.config.js).
+  Every value is defined once, in components/constants.py.
 - Malformed requests stop here: invalid header fields are dropped and desync mitigation is strictest/defensive.
 - The app's Prometheus metrics (PRIVATE_PATHS) are never served to the internet: a rule answers 404 first.
 - Access logs go to a dedicated SecureBucket (SSE-S3: ALB log delivery does not support SSE-KMS; the documented
@@ -152,10 +155,6 @@ class LoadBalancerArgs:
     """The seed's health endpoint; default /api/health (HTTP 200 = healthy)."""
     content_security_policy: str = SEED_CSP
     """Content-Security-Policy set on every HTTPS response; default the seed's."""
-    cors_allow_origin: str = ""
-    """Access-Control-Allow-Origin set by the ALB; default '' (not set). An ALB header holds one static value, and it
-    overwrites the app's, so set it only when exactly one cross-origin caller exists; with several, leave it '' and let
-    the app echo the request's origin when it is in CORS_ORIGINS (see cors_header_origin)."""
     origin_lock: OriginLock | None = None
     """Admit only CloudFront (prefix list + secret header; no :80 listener); default None: the ALB is the front door
     (80/443 from anywhere, :80 redirects)."""
@@ -164,7 +163,8 @@ class LoadBalancerArgs:
     streamed answer can last through this ALB. AWS: "Do not set the value to 5 seconds when you have a service with
     long-lived requests, such as slow file uploads or streaming connections."
     (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/load-balancer-connection-draining.html). It costs
-    deploy time only while streams are in flight: a target with no in-flight requests deregisters at once."""
+    deploy time only while streams are in flight: a target with no in-flight requests and no active connections
+    deregisters at once."""
     access_log_retention_days: int = LOG_RETENTION_DAYS
     """Days access-log objects are kept (then expired); default 365."""
     name_prefix: str = PROJECT
@@ -214,17 +214,6 @@ class OriginLock:
 def ingress_rule_weight(*, cidr_rules: int = 0, prefix_list_rules: int = 0) -> int:
     """Security-group rules a set of ingress rules costs: 1 per CIDR rule, the list's weight per prefix-list rule."""
     return cidr_rules + prefix_list_rules * CLOUDFRONT_PREFIX_LIST_WEIGHT
-
-
-def cors_header_origin(origins: Sequence[str], app_origin: str) -> str:
-    """The one origin the ALB may put in Access-Control-Allow-Origin, or '' when it must not set the header.
-
-    CORS only concerns *other* origins (the app's own is same-origin). None: no header, browsers refuse cross-origin
-    reads. Exactly one: the ALB sets it. Several: an ALB header is one static value for every response, so it cannot
-    allow a list; the app answers with the matching entry of CORS_ORIGINS per request instead.
-    """
-    others = [o for o in dict.fromkeys(origins) if o != app_origin]
-    return others[0] if len(others) == 1 else ""
 
 
 class LoadBalancer(pulumi.ComponentResource):
@@ -571,7 +560,6 @@ class LoadBalancer(pulumi.ComponentResource):
             routing_http_response_content_security_policy_header_value=args.content_security_policy,
             routing_http_response_x_frame_options_header_value=FRAME_OPTIONS,
             routing_http_response_x_content_type_options_header_value=CONTENT_TYPE_OPTIONS,
-            routing_http_response_access_control_allow_origin_header_value=args.cors_allow_origin or None,
             routing_http_response_server_enabled=False,
             tags=self._tags("https"),
             opts=pulumi.ResourceOptions(parent=self.alb),

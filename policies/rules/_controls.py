@@ -466,6 +466,23 @@ class Present(Check):
         return "set"
 
 
+@dataclass(frozen=True)
+class Unset(Check):
+    """Not set at all (a property whose every value is wrong for us); `why` says so in the violation."""
+
+    weak: Any
+    why: str
+
+    def problem(self, value: Any, config: Config) -> str | None:
+        return f"is {json.dumps(value)}: {self.why}"
+
+    def weakened(self, value: Any) -> Any:
+        return self.weak
+
+    def describe(self) -> str:
+        return "unset"
+
+
 # --- conditions -------------------------------------------------------------------------------------------------------
 
 class _Present:

@@ -38,6 +38,7 @@ from ._controls import (
     RemoveItem,
     Setting,
     To,
+    Unset,
     When,
 )
 from .network import _group_rules
@@ -331,8 +332,12 @@ RULES += [
                     where=HTTPS),
             Setting("routingHttpResponseXContentTypeOptionsHeaderValue", Is("nosniff", weak=MISSING), where=HTTPS),
             Setting("routingHttpResponseServerEnabled", Is(False), where=HTTPS),
-            Setting("routingHttpResponseAccessControlAllowOriginHeaderValue", NoneOf(("*",)), where=HTTPS,
-                    required=False),
+            # The ALB's one static Access-Control-Allow-Origin overwrites the app's per-request answer, and the
+            # provider cannot clear it once set (terraform-provider-aws#42513): CORS is the app's (CORS_ORIGINS).
+            Setting("routingHttpResponseAccessControlAllowOriginHeaderValue",
+                    Unset(weak="https://admin.example.com", why="the listener's one static origin overwrites the app's "
+                          "per-request CORS answer and cannot be cleared through the provider once set"),
+                    where=HTTPS, required=False, guarded=False),
         ]),
     settings_rule(
         "alb-hardening", area="edge", types=LB,

@@ -1281,6 +1281,8 @@ CASES += [
            routingHttpResponseStrictTransportSecurityHeaderValue="max-age=63072000"),
     single("alb-security-headers", LISTENER, HTTPS, label="cors-any-origin",
            routingHttpResponseAccessControlAllowOriginHeaderValue="*"),
+    single("alb-security-headers", LISTENER, HTTPS, label="cors-one-origin",
+           routingHttpResponseAccessControlAllowOriginHeaderValue="https://admin.example.com"),
     single("alb-hardening", LB, ALB, desyncMitigationMode="monitor"),
     single("alb-hardening", LB, ALB, label="waf-fail-open", enableWafFailOpen=True),
     single("alb-hardening", LB, ALB, label="xff-preserved", xffHeaderProcessingMode="preserve"),
