@@ -22,8 +22,9 @@ def test_config_pack_and_verify_accept_exactly_the_same_tls_policies() -> None:
     assert tuple(edge.ALLOWED_TLS_POLICIES) == constants.TLS_POLICIES
     assert frozenset(constants.TLS_POLICIES) == verify.ALLOWED_TLS_POLICIES
     assert verify.RECOMMENDED_TLS_POLICY == constants.DEFAULT_TLS_POLICY == constants.TLS_POLICIES[0]
-    for policy in constants.TLS_POLICIES:  # config accepts every one of them ...
-        raw = {**MINIMAL_VALID, "maratron:tlsPolicy": policy}
+    for policy in constants.TLS_POLICIES:  # config accepts every one of them (TLS 1.3-only ones without the CDN) ...
+        raw = {**MINIMAL_VALID, "maratron:tlsPolicy": policy,
+               **({"maratron:cdnEnabled": "false"} if policy in constants.TLS13_ONLY_POLICIES else {})}
         stack_config.load(raw, stack="test")
     for policy in ("ELBSecurityPolicy-2016-08", "ELBSecurityPolicy-TLS13-1-2-Ext1-2021-06",
                    "ELBSecurityPolicy-FS-1-2-Res-2020-10", "ELBSecurityPolicy-TLS13-1-1-2021-06"):
