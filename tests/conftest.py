@@ -22,7 +22,7 @@ _runs: dict[str, StackRun] = {}
 _verdicts: dict[tuple[int, str], tuple[StackRun, PolicyVerdict]] = {}
 
 # Modules whose module-scoped fixture is expensive (a moto deployment, a PostgreSQL server, several program runs):
-# under `make pytest` (`-n auto --dist loadgroup`) each runs on one xdist worker, so the fixture is built once instead
+# under `make pytest` (`-n <cores + 1> --dist loadgroup`) each runs on one xdist worker, so the fixture is built once instead
 # of once per worker its tests happen to land on (test_verify's deployment alone is ~8 s). Every other test is still
 # spread test by test.
 ONE_WORKER_MODULES = frozenset({
