@@ -11,6 +11,9 @@ from components.base import named_tags
 from components.settings import setting
 
 
+FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
+
+
 @dataclass(frozen=True, kw_only=True)
 class ClusterSettings:
     """The configurable part of the cluster."""
@@ -64,11 +67,15 @@ class Cluster(pulumi.ComponentResource):
             opts=child,
         )
         provider = "FARGATE_SPOT" if args.settings.fargate_spot else "FARGATE"
-        providers = ["FARGATE", "FARGATE_SPOT"] if args.settings.fargate_spot else ["FARGATE"]
         self.capacity_providers = aws.ecs.ClusterCapacityProviders(
             name,
             cluster_name=self.cluster.name,
-            capacity_providers=providers,
+            # Both, whatever fargateSpot says (an unused one costs nothing): flipping the setting then changes only
+            # the strategies. Dropping FARGATE_SPOT while tasks still run on it fails ("You can only disassociate an
+            # existing capacity provider from a cluster if it's not being used by any existing tasks",
+            # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_PutClusterCapacityProviders.html), and
+            # the services, which depend on this resource, would still be on Spot when it is updated.
+            capacity_providers=list(FARGATE_PROVIDERS),
             # Also what `aws ecs run-task` uses without --launch-type (the migration task).
             default_capacity_provider_strategies=[
                 aws.ecs.ClusterCapacityProvidersDefaultCapacityProviderStrategyArgs(

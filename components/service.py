@@ -213,6 +213,11 @@ class FargateService(pulumi.ComponentResource):
             task_definition=self.task.task_definition.arn,
             desired_count=args.settings.desired_count,
             capacity_provider_strategies=args.cluster.capacity_provider_strategy,
+            # UpdateService refuses a new capacity provider strategy (fargateSpot flipped) without a forced
+            # deployment, and the provider fails the plan without it (pulumi-aws ecs.Service: "Updating this argument
+            # requires force_new_deployment = true"). It only acts when the service is updated, which a new task
+            # definition rolls out anyway; tags and the ignored desired count do not call UpdateService.
+            force_new_deployment=True,
             platform_version=FARGATE_PLATFORM_VERSION,  # explicit: Spot runs ARM64 only on 1.4.0+
             network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
                 subnets=list(args.subnet_ids),

@@ -23,12 +23,16 @@ def test_container_insights_enhanced_and_service_connect_default(any_stack: Stac
 def test_prod_runs_on_on_demand_fargate_only(prod: StackRun) -> None:
     providers = prod.one(PROVIDERS)
     assert providers.inputs["clusterName"] == prod.one(CLUSTER).outputs["name"]
-    assert providers.inputs["capacityProviders"] == ["FARGATE"]
+    # Both providers are associated on every stack (an unused one costs nothing), so a flip of fargateSpot never
+    # disassociates a provider that tasks still run on; the strategies decide.
+    assert providers.inputs["capacityProviders"] == ["FARGATE", "FARGATE_SPOT"]
     assert providers.inputs["defaultCapacityProviderStrategies"] == [
         {"capacityProvider": "FARGATE", "weight": 1, "base": 0}]
     for service in prod.of_type(SERVICE):
         assert service.inputs["capacityProviderStrategies"] == [
             {"capacityProvider": "FARGATE", "weight": 1, "base": 0}], service.name
+        # UpdateService refuses a changed strategy without a forced deployment.
+        assert service.inputs["forceNewDeployment"] is True, service.name
 
 
 def test_dev_opts_into_fargate_spot_for_services_and_one_off_tasks(dev: StackRun) -> None:
@@ -45,7 +49,8 @@ def test_dev_opts_into_fargate_spot_for_services_and_one_off_tasks(dev: StackRun
 
 
 def test_staging_stays_on_demand(staging: StackRun) -> None:
-    assert staging.one(PROVIDERS).inputs["capacityProviders"] == ["FARGATE"]
+    assert staging.one(PROVIDERS).inputs["defaultCapacityProviderStrategies"] == [
+        {"capacityProvider": "FARGATE", "weight": 1, "base": 0}]
 
 
 def test_spot_in_prod_is_an_error(run_variant) -> None:  # type: ignore[no-untyped-def]

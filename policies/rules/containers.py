@@ -36,6 +36,7 @@ from ._controls import (
     Detach,
     Edit,
     Guard,
+    Has,
     Is,
     Present,
     Rewrite,
@@ -581,6 +582,16 @@ RULES += [
             Setting("deploymentCircuitBreaker.enable", Is(True)),
             Setting("deploymentCircuitBreaker.rollback", Is(True)),
             Setting("deploymentMinimumHealthyPercent", AtLeast(100, param="minimumHealthyPercent")),
+        ]),
+    settings_rule(
+        "ecs-capacity-strategy-updatable", area="containers", types=[SERVICE, CLUSTER_CAPACITY_PROVIDERS],
+        summary="A service on a capacity provider strategy forces a new deployment on update, and Fargate clusters "
+                "keep both FARGATE and FARGATE_SPOT, so moving a service to or from Spot is one ordinary update",
+        reference="AWS: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html; "
+                  "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_PutClusterCapacityProviders.html",
+        settings=[
+            Setting("forceNewDeployment", Is(True), types=(SERVICE,), where=When("capacityProviderStrategies")),
+            Setting("capacityProviders", Has("FARGATE_SPOT"), types=(CLUSTER_CAPACITY_PROVIDERS,)),
         ]),
     settings_rule(
         "ecs-service-availability", area="containers", types=[SERVICE, SCALABLE_TARGET], prod_only=True,

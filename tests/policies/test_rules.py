@@ -1372,6 +1372,14 @@ CASES += [
     single("ecs-service-availability", SERVICE, SERVICE_BASE, desiredCount=1),
     single("ecs-service-availability", TARGET, {"serviceNamespace": "ecs", "minCapacity": 2, "maxCapacity": 6,
                                                 "tags": TAGS}, label="scales-to-one", minCapacity=1),
+    # Moving a service to or from Spot: UpdateService needs a forced deployment, and the cluster keeps both providers.
+    single("ecs-capacity-strategy-updatable", SERVICE, changed(
+        SERVICE_BASE, forceNewDeployment=True,
+        capacityProviderStrategies=[{"capacityProvider": "FARGATE", "weight": 1, "base": 0}]),
+        forceNewDeployment=DELETE),
+    single("ecs-capacity-strategy-updatable", "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",
+           {"clusterName": "c", "capacityProviders": ["FARGATE", "FARGATE_SPOT"]}, label="on-demand-only",
+           capacityProviders=["FARGATE"]),
     single("ecs-service-hardening", SERVICE, changed(SERVICE_BASE, platformVersion="1.4.0"), enableExecuteCommand=True),
     single("ecs-service-hardening", SERVICE, changed(SERVICE_BASE, platformVersion="1.4.0"), label="old-platform",
            platformVersion="1.3.0"),
