@@ -10,7 +10,6 @@ import pulumi_aws as aws
 from components.base import named_tags
 from components.settings import setting
 
-
 FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
 
 

@@ -22,9 +22,9 @@ _runs: dict[str, StackRun] = {}
 _verdicts: dict[tuple[int, str], tuple[StackRun, PolicyVerdict]] = {}
 
 # Modules whose module-scoped fixture is expensive (a moto deployment, a PostgreSQL server, several program runs):
-# under `make pytest` (`-n <cores + 1> --dist loadgroup`) each runs on one xdist worker, so the fixture is built once instead
-# of once per worker its tests happen to land on (test_verify's deployment alone is ~8 s). Every other test is still
-# spread test by test.
+# under `make pytest` (`-n <cores + 1> --dist loadgroup`) each runs on one xdist worker, so the fixture is built once
+# instead of once per worker its tests happen to land on (test_verify's deployment alone is ~8 s). Every other test is
+# still spread test by test.
 ONE_WORKER_MODULES = frozenset({
     "tests/ops/test_verify.py", "tests/ops/test_verify_foundation.py", "tests/ops/test_tag_deployed_images.py",
     "tests/ops/test_db_admin_postgres.py", "tests/ops/test_backup_scripts.py",
