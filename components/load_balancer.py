@@ -438,7 +438,7 @@ class LoadBalancer(pulumi.ComponentResource):
             aws.vpc.SecurityGroupIngressRule(
                 f"{self._name}-alb-443-from-cloudfront",
                 security_group_id=group.id,
-                description="HTTPS from CloudFront's origin-facing addresses only",
+                description="HTTPS from the CloudFront origin-facing addresses only",  # EC2 refuses an apostrophe here
                 ip_protocol="tcp", from_port=443, to_port=443,
                 prefix_list_id=cloudfront.id,
                 tags=self._tags("alb-443-from-cloudfront"),

@@ -28,7 +28,10 @@ from ._common import (
     stack_rule,
     truthy,
 )
-from ._controls import MISSING, Drop, Edit, Guard, Is, Present, Relink, Setting, To, When
+from ._controls import MISSING, Drop, Edit, Guard, Is, Matches, Present, Relink, Setting, To, When
+
+DESCRIPTION_CHARACTERS = r"^[A-Za-z0-9 ._\-:/()#,@\[\]+=&;{}!$*]{0,255}$"
+"""What EC2 accepts in a security group's or rule's description (IpRange, IpPermission, CreateSecurityGroup)."""
 
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 DEFAULT_SECURITY_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
@@ -368,9 +371,16 @@ RULES += [
                       types=(DB_SUBNET_GROUP, CACHE_SUBNET_GROUP), note="data stores sit in the isolated subnets")]),
     settings_rule(
         "security-group-descriptions", area="network", types=[SECURITY_GROUP, INGRESS_RULE, EGRESS_RULE, LEGACY_RULE],
-        summary="Security groups and their rules say what they admit (description)",
-        reference="seed: firewall rules (minimal required ports open); cdk-nag EC27; Checkov CKV_AWS_23",
-        settings=[Setting("description", Present(weak=MISSING))]),
+        summary="Security groups and their rules say what they admit (description), in the characters EC2 accepts",
+        reference="seed: firewall rules (minimal required ports open); cdk-nag EC27; Checkov CKV_AWS_23; AWS: "
+                  "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_IpRange.html (Description)",
+        settings=[Setting("description", Present(weak=MISSING)),
+                  # "Constraints: Up to 255 characters in length. Allowed characters are a-z, A-Z, 0-9, spaces, and
+                  # ._-:/()#,@[]+=&;{}!$*" (an apostrophe fails AuthorizeSecurityGroupIngress mid-deploy).
+                  Setting("description", Matches(DESCRIPTION_CHARACTERS, weak="HTTPS from CloudFront's edge",
+                                                 text="has a character EC2 refuses in a description (allowed: "
+                                                      "letters, digits, spaces, ._-:/()#,@[]+=&;{}!$*; 255 at most)"),
+                          required=False)]),
     resource_rule(
         "security-group-egress-restricted", area="network", types=EGRESS_TYPES, check=_egress_restricted,
         summary="Egress to address ranges (the internet, the VPC) names a protocol and only allowed ports; "

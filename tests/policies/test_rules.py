@@ -1307,6 +1307,11 @@ CASES += [
     # network
     single("security-group-descriptions", SG, WEB_INGRESS, description=DELETE),
     single("security-group-descriptions", EGRESS, EGRESS_HTTPS, label="rule", description=""),
+    # EC2 refuses an apostrophe (AuthorizeSecurityGroupIngress: "Invalid rule description"): main's CDN ingress rule.
+    single("security-group-descriptions", "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+           {"securityGroupId": "sg-1", "ipProtocol": "tcp", "fromPort": 443, "toPort": 443, "prefixListId": "pl-1",
+            "description": "HTTPS from the CloudFront origin-facing addresses only", "tags": TAGS},
+           label="apostrophe", description="HTTPS from CloudFront's origin-facing addresses only"),
     single("security-group-egress-restricted", EGRESS, EGRESS_HTTPS, ipProtocol="-1"),
     single("security-group-egress-restricted", EGRESS, EGRESS_HTTPS, label="port-range", fromPort=0),
     single("security-group-egress-restricted", SG, changed(WEB_INGRESS, egress=[
