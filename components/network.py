@@ -211,7 +211,7 @@ class Network(pulumi.ComponentResource):
                 gateway_id=internet_gateway.id, opts=pulumi.ResourceOptions(parent=table),
             )
 
-        self.nat_gateways = self._nat_gateways()
+        self.nat_gateways = self._nat_gateways(internet_gateway)
         self.app_egress = []
         for az, table in self.route_tables["app"].items():
             if not self.nat_gateways:
@@ -253,7 +253,7 @@ class Network(pulumi.ComponentResource):
     def _tags(self, suffix: str) -> dict[str, str]:
         return named_tags(self._args.tags, f"{self._args.name_prefix}-{suffix}")
 
-    def _nat_gateways(self) -> dict[str, aws.ec2.NatGateway]:
+    def _nat_gateways(self, internet_gateway: aws.ec2.InternetGateway) -> dict[str, aws.ec2.NatGateway]:
         strategy = self._args.settings.nat_gateways
         if strategy == "none":
             return {}
@@ -261,15 +261,14 @@ class Network(pulumi.ComponentResource):
         gateways: dict[str, aws.ec2.NatGateway] = {}
         for az in azs:
             public_subnet = self.subnets["public"][az]
+            # A public NAT gateway needs the VPC's internet gateway attached, or it ends Failed ("Network vpc-... has
+            # no internet gateway attached"; NAT gateway troubleshooting, VPC user guide): nothing else orders them.
+            after_igw = pulumi.ResourceOptions(parent=public_subnet, depends_on=[internet_gateway])
             address = aws.ec2.Eip(
-                f"{self._name}-nat-{az}", domain="vpc", tags=self._tags(f"nat-{az}"),
-                opts=pulumi.ResourceOptions(parent=public_subnet),
-            )
+                f"{self._name}-nat-{az}", domain="vpc", tags=self._tags(f"nat-{az}"), opts=after_igw)
             gateways[az] = aws.ec2.NatGateway(
                 f"{self._name}-nat-{az}", subnet_id=public_subnet.id, allocation_id=address.allocation_id,
-                connectivity_type="public", tags=self._tags(f"nat-{az}"),
-                opts=pulumi.ResourceOptions(parent=public_subnet),
-            )
+                connectivity_type="public", tags=self._tags(f"nat-{az}"), opts=after_igw)
         return gateways
 
     def _flow_logs(self) -> aws.cloudwatch.LogGroup:
@@ -291,13 +290,20 @@ class Network(pulumi.ComponentResource):
             tags=self._tags("flow-logs"),
             opts=parent,
         )
-        aws.iam.RolePolicy(
+        # Delivery checks the role when the flow log is created: it waits for the policy, not just the role.
+        policy = aws.iam.RolePolicy(
             f"{self._name}-flow-logs",
             role=role.id,
             policy=policy_json([{
                 "Effect": "Allow",
                 "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
                 "Resource": [group.arn, group.arn.apply(lambda arn: f"{arn}:*")],
+            }, {
+                # In AWS's stated minimum for the role (flow-logs-iam-role.html) and not scopable to a group (it
+                # lists the account's groups); CreateLogGroup, also listed, is left out: the group exists first.
+                "Effect": "Allow",
+                "Action": "logs:DescribeLogGroups",
+                "Resource": "*",
             }]),
             opts=pulumi.ResourceOptions(parent=role),
         )
@@ -310,7 +316,7 @@ class Network(pulumi.ComponentResource):
             iam_role_arn=role.arn,
             max_aggregation_interval=60,
             tags=self._tags("flow-log"),
-            opts=parent,
+            opts=pulumi.ResourceOptions(parent=self.vpc, depends_on=[policy]),
         )
         return group
 
@@ -319,7 +325,7 @@ class Network(pulumi.ComponentResource):
         region = args.context.region
         parent = pulumi.ResourceOptions(parent=self.vpc)
         # S3 gateway endpoint: free, and ECR image layers are served from S3, so pulls never cross the NAT.
-        aws.ec2.VpcEndpoint(
+        self.app_egress.append(aws.ec2.VpcEndpoint(  # the app subnets' route to S3 (image layers, backups)
             f"{self._name}-s3",
             vpc_id=self.vpc.id,
             service_name=f"com.amazonaws.{region}.s3",
@@ -327,7 +333,7 @@ class Network(pulumi.ComponentResource):
             route_table_ids=self.route_table_ids("app"),
             tags=self._tags("s3"),
             opts=parent,
-        )
+        ))
         security_group = aws.ec2.SecurityGroup(
             f"{self._name}-endpoints",
             vpc_id=self.vpc.id,

@@ -32,6 +32,10 @@ def routes_of_tier(run: StackRun, tier: str) -> list[dict]:
     return [r.inputs for r in run.of_type(ROUTE) if r.outputs["routeTableId"] in tables]
 
 
+def as_list(value: object) -> list[object]:
+    return value if isinstance(value, list) else [value]
+
+
 def test_prod_spans_three_azs_with_three_tiers(prod: StackRun) -> None:
     tiers = subnets_by_tier(prod)
     assert set(tiers) == {"public", "app", "data"}
@@ -87,6 +91,10 @@ def test_prod_has_a_nat_gateway_per_az_and_each_app_az_uses_its_own(prod: StackR
         if "natGatewayId" in route.inputs:
             table_name = tables[route.inputs["routeTableId"]]
             assert table_name.endswith(nat_az[route.inputs["natGatewayId"]]), table_name
+    # A public NAT gateway (and its address) needs the internet gateway attached first, or it ends Failed.
+    igw = prod.one("aws:ec2/internetGateway:InternetGateway")
+    for resource in [*nats, *prod.of_type("aws:ec2/eip:Eip")]:
+        assert igw.urn in resource.dependencies, resource.name
 
 
 def test_dev_has_a_single_nat_gateway_shared_by_the_app_tier(dev: StackRun) -> None:
@@ -150,6 +158,10 @@ def test_flow_logs_capture_all_traffic_into_an_encrypted_retained_group(any_stac
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
     assert trust["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
     assert trust["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012"
+    # The flow log waits for the role's policy (delivery checks it), which holds AWS's stated minimum actions.
+    policy = next(p for p in any_stack.of_type("aws:iam/rolePolicy:RolePolicy") if p.urn in flow_log.dependencies)
+    actions = {a for st in json.loads(policy.plain("policy"))["Statement"] for a in as_list(st["Action"])}
+    assert actions == {"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "logs:DescribeLogGroups"}
 
 
 def test_logs_key_policy_admits_cloudwatch_logs_of_this_account_only(prod: StackRun) -> None:
