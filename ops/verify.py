@@ -859,19 +859,35 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def awaiting_first_report(alarm: Mapping[str, Any], now: dt.datetime) -> bool:
+    """An alarm for which silence is the failure (missing data breaching: no backup, no passed drill) is in ALARM
+    from the moment it is created until its job first reports ("breaching: Missing data points are treated as bad",
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data):
+    on a first deploy, or when DR is switched on. Within one evaluation window of its creation (or last change) that
+    says nothing yet; after it, the ALARM stands."""
+    if alarm.get("StateValue") != "ALARM" or alarm.get("TreatMissingData") != "breaching":
+        return False
+    changed = alarm.get("AlarmConfigurationUpdatedTimestamp")
+    window = dt.timedelta(seconds=int(alarm.get("Period") or 0) * int(alarm.get("EvaluationPeriods") or 0))
+    return isinstance(changed, dt.datetime) and now - changed < window
+
+
 def check_alarms(ctx: Context) -> Verdict:
     names = ctx.outputs.names("alarmNames")
     if not names:
         return skipped("the stack exports no alarms")
-    cloudwatch = ctx.client("cloudwatch")
+    cloudwatch, now = ctx.client("cloudwatch"), _now()
     states: dict[str, str] = {}
+    awaiting: list[str] = []
     for start in range(0, len(names), 100):  # DescribeAlarms takes at most 100 names
         response = cloudwatch.describe_alarms(AlarmNames=names[start:start + 100],
                                               AlarmTypes=["MetricAlarm", "CompositeAlarm"])
         for alarm in [*response.get("MetricAlarms", []), *response.get("CompositeAlarms", [])]:
             states[alarm["AlarmName"]] = alarm["StateValue"]
+            if awaiting_first_report(alarm, now):
+                awaiting.append(alarm["AlarmName"])
     missing = [name for name in names if name not in states]
-    firing = sorted(name for name, state in states.items() if state == "ALARM")
+    firing = sorted(name for name, state in states.items() if state == "ALARM" and name not in awaiting)
     problems = []
     if firing:
         problems.append(f"in ALARM: {', '.join(firing)}")
@@ -880,7 +896,10 @@ def check_alarms(ctx: Context) -> Verdict:
     counts: dict[str, int] = {}
     for state in states.values():
         counts[state] = counts.get(state, 0) + 1
-    return judge(problems, [f"{len(names)} alarms"] + [f"{n} {state}" for state, n in sorted(counts.items())])
+    facts = [f"{len(names)} alarms"] + [f"{n} {state}" for state, n in sorted(counts.items())]
+    if awaiting:
+        facts.append(f"awaiting their job's first report (new, within one window): {', '.join(sorted(awaiting))}")
+    return judge(problems, facts)
 
 
 # --- app metrics (Amazon Managed Service for Prometheus) ---------------------------------------------------------

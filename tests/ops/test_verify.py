@@ -777,6 +777,30 @@ def test_drift_fails_exactly_its_check(deployment: Deployment, tmp_path: Path, d
     assert "1 failed" in run.text.splitlines()[-1]
 
 
+def test_a_silence_alarm_awaits_its_jobs_first_report_for_one_window(deployment: Deployment, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """backup-missing (missing data breaching, 7 x 1 h) is in ALARM from its creation until the first backup: a first
+    deploy is not failed for it, and the same ALARM fails the gate once its window has passed."""
+    cw, name = deployment.client("cloudwatch"), "maratron-prod-backup-missing-new"
+    cw.put_metric_alarm(AlarmName=name, Namespace="Maratron/Backups", MetricName="BackupSucceeded", Statistic="Sum",
+                        Period=3600, EvaluationPeriods=7, Threshold=1, ComparisonOperator="LessThanThreshold",
+                        TreatMissingData="breaching")
+    cw.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="no data: breaching")
+    alarms = [*deployment.outputs["alarmNames"], name]
+    try:
+        run = run_verify(deployment, tmp_path, alarmNames=alarms)
+        assert run.results["cloudwatch.alarms"].status is Status.PASS, run.text
+        assert f"awaiting their job's first report (new, within one window): {name}" in \
+            run.results["cloudwatch.alarms"].detail
+        later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=8)
+        monkeypatch.setattr(verify, "_now", lambda: later)
+        run = run_verify(deployment, tmp_path, alarmNames=alarms)
+        assert run.results["cloudwatch.alarms"].status is Status.FAIL
+        assert f"in ALARM: {name}" in run.results["cloudwatch.alarms"].detail
+    finally:
+        cw.delete_alarms(AlarmNames=[name])
+
+
 def test_a_rolled_back_release_passes_services_stable_but_fails_the_gate(deployment: Deployment,
                                                                          tmp_path: Path) -> None:
     service = deployment.client("ecs").describe_services(cluster="maratron-prod", services=["maratron-prod-web"])[
