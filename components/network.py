@@ -302,7 +302,7 @@ class Network(pulumi.ComponentResource):
                 # In AWS's stated minimum for the role (flow-logs-iam-role.html) and not scopable to a group (it
                 # lists the account's groups); CreateLogGroup, also listed, is left out: the group exists first.
                 "Effect": "Allow",
-                "Action": "logs:DescribeLogGroups",
+                "Action": ["logs:DescribeLogGroups"],
                 "Resource": "*",
             }]),
             opts=pulumi.ResourceOptions(parent=role),
