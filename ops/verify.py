@@ -876,16 +876,25 @@ def check_alarms(ctx: Context) -> Verdict:
     names = ctx.outputs.names("alarmNames")
     if not names:
         return skipped("the stack exports no alarms")
-    cloudwatch, now = ctx.client("cloudwatch"), _now()
+    now = _now()
     states: dict[str, str] = {}
     awaiting: list[str] = []
-    for start in range(0, len(names), 100):  # DescribeAlarms takes at most 100 names
-        response = cloudwatch.describe_alarms(AlarmNames=names[start:start + 100],
-                                              AlarmTypes=["MetricAlarm", "CompositeAlarm"])
-        for alarm in [*response.get("MetricAlarms", []), *response.get("CompositeAlarms", [])]:
-            states[alarm["AlarmName"]] = alarm["StateValue"]
-            if awaiting_first_report(alarm, now):
-                awaiting.append(alarm["AlarmName"])
+
+    def describe(cloudwatch: Any, wanted: list[str]) -> None:
+        for start in range(0, len(wanted), 100):  # DescribeAlarms takes at most 100 names
+            response = cloudwatch.describe_alarms(AlarmNames=wanted[start:start + 100],
+                                                  AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+            for alarm in [*response.get("MetricAlarms", []), *response.get("CompositeAlarms", [])]:
+                states[alarm["AlarmName"]] = alarm["StateValue"]
+                if awaiting_first_report(alarm, now):
+                    awaiting.append(alarm["AlarmName"])
+
+    describe(ctx.client("cloudwatch"), names)
+    region = ctx.outputs.region_hint()
+    if region and region != EDGE_REGION and any(name not in states for name in names):
+        # CloudFront's metrics exist only in us-east-1, so the CDN's alarms (and a CLOUDFRONT web ACL's) live there
+        # (observability.py); alarm names are per region.
+        describe(ctx.client("cloudwatch", EDGE_REGION), [name for name in names if name not in states])
     missing = [name for name in names if name not in states]
     firing = sorted(name for name, state in states.items() if state == "ALARM" and name not in awaiting)
     problems = []

@@ -801,6 +801,27 @@ def test_a_silence_alarm_awaits_its_jobs_first_report_for_one_window(deployment:
         cw.delete_alarms(AlarmNames=[name])
 
 
+def test_edge_alarms_are_found_in_us_east_1_for_a_stack_elsewhere() -> None:
+    """A stack in eu-west-1 with the CDN on keeps its CloudFront alarms in us-east-1 (CloudFront's metrics are only
+    there): they are looked up there, not reported missing."""
+    alarms = {None: {"maratron-eu-alb-5xx": "OK"}, "us-east-1": {"maratron-eu-cdn-5xx-rate": "ALARM"}}
+
+    class CloudWatch:
+        def __init__(self, region: str | None) -> None:
+            self.region = region
+
+        def describe_alarms(self, AlarmNames: list[str], AlarmTypes: list[str]) -> dict[str, Any]:  # noqa: N803
+            known = alarms.get(self.region, {})
+            return {"MetricAlarms": [{"AlarmName": n, "StateValue": known[n]} for n in AlarmNames if n in known]}
+
+    outputs = verify.Outputs({"region": "eu-west-1", "alarmNames": [*alarms[None], *alarms["us-east-1"],
+                                                                     "maratron-eu-gone"]})
+    ctx = verify.Context(outputs, lambda service, region=None: CloudWatch(region))  # type: ignore[arg-type]
+    verdict = verify.check_alarms(ctx)
+    assert verdict.status is Status.FAIL
+    assert verdict.detail == "in ALARM: maratron-eu-cdn-5xx-rate; missing: maratron-eu-gone"
+
+
 def test_a_rolled_back_release_passes_services_stable_but_fails_the_gate(deployment: Deployment,
                                                                          tmp_path: Path) -> None:
     service = deployment.client("ecs").describe_services(cluster="maratron-prod", services=["maratron-prod-web"])[
