@@ -32,6 +32,7 @@ The way AWS runs it:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,6 +89,16 @@ class BackupJobSettings:
         check=_check_ephemeral_storage)
 
 
+SCHEDULE_RATE = re.compile(r"^rate\((?P<hours>[1-9]\d?) hours?\)$")
+
+
+def schedule_interval_hours(expression: str) -> int | None:
+    """The hours between runs of a rate(N hours) schedule (1-23), None for anything else."""
+    match = SCHEDULE_RATE.match(expression)
+    hours = int(match["hours"]) if match else 0
+    return hours if 1 <= hours <= 23 else None
+
+
 @dataclass(frozen=True)
 class BackupJobArgs:
     """Inputs of BackupJob."""
@@ -129,7 +140,8 @@ class BackupJobArgs:
     settings: BackupJobSettings = field(default_factory=BackupJobSettings)
     """Ephemeral storage for the staged dump; default 200 GiB."""
     schedule_expression: str = "rate(6 hours)"
-    """When the job runs; default every 6 hours, as the seed's cron."""
+    """When the job runs, rate(N hours) with N from 1 to 23 (the backup-missing alarm's window follows it: CloudWatch
+    evaluates at most a day of hourly periods); default every 6 hours, as the seed's cron."""
     size: TaskSize = field(default_factory=lambda: TaskSize(cpu=512, memory=1024))
     """Task size; default 0.5 vCPU (pg_dump is I/O bound; gzip uses one core) and 1 GiB. The dump is staged in /tmp
     on the task's ephemeral storage (settings.ephemeral_storage_gib)."""
@@ -139,6 +151,15 @@ class BackupJobArgs:
     """Readable prefix for names; the restore target is `<prefix>/backup/RESTORE_DATABASE_URL`."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for every taggable child."""
+
+    def __post_init__(self) -> None:
+        if schedule_interval_hours(self.schedule_expression) is None:
+            raise ValueError(f"BackupJobArgs.schedule_expression {self.schedule_expression!r}: must be rate(N hours) "
+                             "with N from 1 to 23, so the backup-missing alarm can watch one interval plus an hour")
+
+    @property
+    def interval_hours(self) -> int:
+        return schedule_interval_hours(self.schedule_expression) or 0
 
 
 class BackupJob(pulumi.ComponentResource):
@@ -219,7 +240,8 @@ class BackupJob(pulumi.ComponentResource):
     @property
     def watch(self) -> BackupWatch:
         """What Observability alarms on: the success metric the job publishes (dimension Environment)."""
-        return BackupWatch(dimensions={"Environment": self._args.environment})
+        return BackupWatch(dimensions={"Environment": self._args.environment},
+                           interval_hours=self._args.interval_hours)
 
     @property
     def task_definition(self) -> aws.ecs.TaskDefinition:

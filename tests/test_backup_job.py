@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from components.backup_job import needed_ephemeral_storage_gib
+from components.backup_job import needed_ephemeral_storage_gib, schedule_interval_hours
 from components.dockerfile import scratch_problems
 from offline.engine import StackRun, run_program
 
@@ -114,6 +114,14 @@ def test_container_is_hardened_and_gets_the_database_url_only_as_a_secret(run: S
 def test_the_dump_has_the_ephemeral_storage_the_settings_give_it(run: StackRun) -> None:
     for task in ("backup", "backup-restore-check"):
         assert run.one(TASK, task).inputs["ephemeralStorage"] == {"sizeInGib": 100}
+
+
+@pytest.mark.parametrize(("expression", "hours"), [
+    ("rate(6 hours)", 6), ("rate(1 hour)", 1), ("rate(12 hours)", 12), ("rate(23 hours)", 23),
+    # Not watchable by backup-missing (a day of hourly periods at most) or not a fixed interval: refused.
+    ("rate(24 hours)", None), ("rate(1 day)", None), ("rate(30 minutes)", None), ("cron(0 */6 * * ? *)", None)])
+def test_the_backup_alarm_watches_one_interval_of_the_schedule(expression: str, hours: int | None) -> None:
+    assert schedule_interval_hours(expression) == hours
 
 
 @pytest.mark.parametrize(("max_storage", "needed"), [(20, 20), (40, 20), (50, 25), (200, 100), (500, 200),
