@@ -24,6 +24,7 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
+import pulumi_random as random
 
 from components.settings import Rules, setting
 
@@ -135,12 +136,20 @@ class BuiltImage(pulumi.ComponentResource):
                  platform: str = "linux/arm64", opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("maratron:app:BuiltImage", name, None, opts)
         context = context.resolve()
-        tag = f"build-{context_digest(context)[:16]}"  # immutable tags: a new tag exactly when the content changes
+        digest = context_digest(context)
+        # The foundation's repositories are shared by every stack and their tags are immutable: ECR refuses a push
+        # to an existing tag (ImageTagAlreadyExistsException, https://docs.aws.amazon.com/AmazonECR/latest/userguide/
+        # image-tag-mutability.html), and a rebuild is never byte-identical. So a tag names one build: the content's
+        # digest plus a random part this stack keeps while the content is unchanged (keepers) - another stack, a
+        # re-created stack or a changed context gets a new one.
+        build = random.RandomId(f"{name}-build", byte_length=4, keepers={"context": digest},
+                                opts=pulumi.ResourceOptions(parent=self))
+        tag = build.hex.apply(lambda suffix: f"build-{digest[:12]}-{suffix}")
         url = repository.apply(lambda r: r.url)
         token = aws.ecr.get_authorization_token_output(registry_id=repository.apply(lambda r: r.registry_id))
         image = docker.Image(
             f"{name}-image",
-            image_name=url.apply(lambda u: f"{u}:{tag}"),
+            image_name=pulumi.Output.concat(url, ":", tag),
             build=docker.DockerBuildArgs(context=str(context), dockerfile=str(context / "Dockerfile"),
                                          platform=platform),
             registry=docker.RegistryArgs(server=url, username=token.user_name,

@@ -253,6 +253,8 @@ COMPUTED: dict[str, Computed] = {
     "aws:wafv2/webAcl:WebAcl": _web_acl,
     "aws:route53/record:Record": lambda n, i, m: {"fqdn": str(i.get("name") or n).rstrip(".")},
     "random:index/randomString:RandomString": _random_text,
+    "random:index/randomId:RandomId": lambda n, i, m: {"hex": _digest(f"{n}:{i.get('keepers')}",
+                                                                      2 * int(i.get("byteLength") or 8))},
     # --- database access ---
     "aws:rds/proxy:Proxy": lambda n, i, m: _rds_proxy(n, i, m),
     "aws:lambda/function:Function": lambda n, i, m: _lambda_function(n, i, m),

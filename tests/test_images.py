@@ -113,7 +113,11 @@ def test_a_build_context_is_built_for_arm64_into_the_foundation_repository_and_r
     context = Path(FIXTURE).resolve()
     assert image.inputs["build"] == {"context": str(context), "dockerfile": str(context / "Dockerfile"),
                                      "platform": "linux/arm64"}
-    assert image.inputs["imageName"] == f"{url}:build-{context_digest(context)[:16]}"
+    # One tag per build (immutable tags in repositories every stack shares): the content's digest and a random part
+    # this stack keeps while the content is unchanged.
+    build = run.one("random:index/randomId:RandomId", "backup-build")
+    assert build.inputs["keepers"] == {"context": context_digest(context)} and build.inputs["byteLength"] == 4
+    assert image.inputs["imageName"] == f"{url}:build-{context_digest(context)[:12]}-{build.outputs['hex']}"
     registry = image.inputs["registry"]
     assert registry["server"] == url and registry["username"] == "AWS"
     assert is_secret(registry["password"])  # the ECR token never lands in state in plain text

@@ -146,6 +146,19 @@ def test_the_backup_image_is_pushed_by_infra_ci_from_the_images_environment(foun
     assert load("images.yml")[True]["push"]["paths"] == [f"{BACKUP_IMAGE_CONTEXT}/**"]
 
 
+def test_every_job_that_runs_pulumi_can_build_arm64_images() -> None:
+    """A *BuildContext setting makes `pulumi up` (and preview) build a linux/arm64 image whose RUN steps need an
+    emulator on GitHub's x86 runners: QEMU and buildx are set up before the Pulumi step."""
+    for name in ("pulumi-up.yml", "pull-request.yml"):
+        for job in load(name)["jobs"].values():
+            uses = [step.get("uses", "") for step in job.get("steps", [])]
+            pulumi = next((i for i, u in enumerate(uses) if u.startswith("pulumi/actions@")), None)
+            if pulumi is None:
+                continue
+            assert any(u.startswith("docker/setup-qemu-action@") for u in uses[:pulumi]), name
+            assert any(u.startswith("docker/setup-buildx-action@") for u in uses[:pulumi]), name
+
+
 def test_offline_checks_cache_pip_and_mypy() -> None:
     for name in ("pull-request.yml", "deploy.yml"):
         offline = load(name)["jobs"]["offline"]["steps"]

@@ -142,6 +142,7 @@ WEB_ACL_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
 WAF_LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
 IMAGE = "docker:index/image:Image"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+RANDOM_ID = "random:index/randomId:RandomId"
 PROXY = "aws:rds/proxy:Proxy"
 PROXY_POOL = "aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup"
 PROXY_TARGET = "aws:rds/proxyTarget:ProxyTarget"
@@ -453,6 +454,8 @@ LEDGER: list[Classified] = [
     N(SECRET_VERSION, "secretId", "wiring", "the secret the value belongs to"),
     N(SECRET_VERSION, "secretString", "application",
       "the secret's value: generated or from Pulumi config secrets (the pack sees no difference to a literal)"),
+    N(RANDOM_ID, "byteLength", "identity", "the length of a built image's tag suffix (a name part, not a secret)"),
+    N(RANDOM_ID, "keepers", "identity", "a new suffix exactly when the image's build context changes"),
     N(RANDOM_PASSWORD, "special", "tuning", "character classes; strength comes from the length (guarded)"),
     N(RANDOM_PASSWORD, "overrideSpecial", "tuning",
       "the specials a consumer accepts (ElastiCache AUTH: ! & # $ ^ < > -; URLs: - _ . ~)"),
