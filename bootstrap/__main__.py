@@ -44,8 +44,15 @@ tags = config.tags
 
 github = GithubOidcProvider("github", GithubOidcProviderArgs(
     context=ctx, existing_arn=config.oidc_provider_arn, tags=tags), opts=opts)
+# App stacks read the shared bootstrap stack with a StackReference, which builds that stack's secrets manager and so
+# decrypts its data key with this key (pulumi/pulumi#11109): the environments' preview and deploy roles in other
+# accounts (organization layout) are its readers; in one account IAM grants it (ci_roles, UnwrapFoundationDataKey).
+bootstrap_readers = tuple(
+    (f"arn:{ctx.partition}:iam::{config.account_id(env)}:root", arns[kind])
+    for env, arns in environment_arns(config, ctx.partition).items()
+    if config.manages_shared and config.account_id(env) != ctx.account_id for kind in ("preview", "deploy"))
 bootstrap_key = StackSecretsKey("bootstrap-secrets", StackSecretsKeyArgs(
-    context=ctx, purpose="bootstrap", tags=tags), opts=opts)
+    context=ctx, purpose="bootstrap", readers=bootstrap_readers, tags=tags), opts=opts)
 secrets = {env: StackSecretsKey(f"{env}-secrets", StackSecretsKeyArgs(context=ctx, purpose=env, tags=tags), opts=opts)
            for env in config.hosted_environments}
 local_keys = [bootstrap_key.key.arn, *(key.key.arn for key in secrets.values())]
@@ -56,7 +63,7 @@ if config.manages_shared:
         partition=ctx.partition, region=ctx.region, state_bucket_arn=shared.state.bucket_arn,
         state_key_arn=shared.state.key.arn, repository_arns=shared.registry.arns(),
         protected_key_arns=[shared.state.key.arn, shared.registry.key.arn, *local_keys],
-        bootstrap_stack=config.shared_stack_path)
+        bootstrap_stack=config.shared_stack_path, bootstrap_secrets_key_arn=bootstrap_key.key.arn)
 else:
     foundation = foundation_from_outputs(config, read_shared_stack(config), local_keys)
 
@@ -78,6 +85,7 @@ if config.manages_shared:
         "stateKeyArn": shared.state.key.arn,
         "secretsProviders": {env: secrets_provider_url(env, config.region) for env in config.environments},
         "bootstrapSecretsProvider": bootstrap_key.provider_url,
+        "bootstrapSecretsKeyArn": bootstrap_key.key.arn,
         "registryId": shared.registry.registry_id,
         "repositoryNames": shared.registry.names(),
         "repositoryUrls": shared.registry.urls(),

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from components.output_contract import contract, specs
 
-FOUNDATION = contract("1.1.0", [
+FOUNDATION = contract("1.2.0", [
     *specs(
         "foundation",
         ("contractVersion", "string", "Version of this contract (semver; major = breaking)."),
@@ -32,6 +32,8 @@ FOUNDATION = contract("1.1.0", [
         ("secretsProviders", "map[string]", "Environment -> `--secrets-provider` URL of its app stack "
                                             "(awskms://alias/maratron-pulumi-<env>?region=...)."),
         ("bootstrapSecretsProvider", "string", "`--secrets-provider` URL of the bootstrap stacks."),
+        ("bootstrapSecretsKeyArn", "string", "CMK of the shared bootstrap stack's secrets: a StackReference to it "
+                                             "decrypts with it (app stacks' preview and deploy roles). 1.2.0."),
     ),
     *specs(
         "images",

@@ -166,7 +166,7 @@ def foundation_from_outputs(config: BootstrapConfig, shared: pulumi.Output[dict[
         state_key_arn=output("stateKeyArn"),
         repository_arns={service: output(f"repositoryArns.{service}") for service in IMAGE_SERVICES},
         protected_key_arns=[output("stateKeyArn"), output("imagesKeyArn"), *local_keys],
-        bootstrap_stack=config.shared_stack_path)
+        bootstrap_stack=config.shared_stack_path, bootstrap_secrets_key_arn=output("bootstrapSecretsKeyArn"))
 
 
 def environment_arns(config: BootstrapConfig, partition: str) -> dict[str, dict[str, str]]:

@@ -104,6 +104,7 @@ PLAN_ACTIONS: dict[str, tuple[str, ...]] = {
 """Resource type -> the AWS calls the provider makes while *previewing* it (not only while applying): the preview
 role needs them (tests/bootstrap/test_permissions.py checks it allows them)."""
 REGION_WIDE_READS = ("ec2:DescribeAvailabilityZones", "ec2:DescribeManagedPrefixLists",
+                     "ecr:GetAuthorizationToken",  # a preview of a *BuildContext stack logs in to the registry
                      *sorted({action for actions in PLAN_ACTIONS.values() for action in actions}))
 """Actions without resource-level permissions (Service Authorization Reference: no resource type)."""
 
@@ -271,6 +272,9 @@ class FoundationArns:
     """The foundation's keys in this account (state, images, stack secrets): used, never managed, by deploys."""
     bootstrap_stack: StackPath
     """The stack app stacks read with a StackReference (preview and deploy read its checkpoint)."""
+    bootstrap_secrets_key_arn: pulumi.Input[str]
+    """That stack's secrets key: a StackReference builds the referenced stack's secrets manager, which decrypts its
+    data key, before it reads any output (pulumi/pulumi#11109), so previews and deploys need kms:Decrypt on it."""
 
 
 @dataclass(frozen=True)
@@ -328,6 +332,7 @@ def preview_statements(f: FoundationArns, target: EnvironmentTarget) -> list[dic
         *state_read_statements(f.state_bucket_arn, f.state_key_arn, f.region,
                                [app_stack(target.environment), f.bootstrap_stack]),
         *decrypt_statements(target.secrets_key_arn),
+        *decrypt_statements(f.bootstrap_secrets_key_arn, sid="UnwrapFoundationDataKey"),
         {"Sid": "ProgramLookups", "Effect": "Allow", "Action": list(REGION_WIDE_READS), "Resource": "*",
          "Condition": _in_region(f, target)},
         *describe_statements(_repository_arns(f, target)),
@@ -345,6 +350,7 @@ def deploy_statements(f: FoundationArns, target: EnvironmentTarget, *,
                                [app_stack(env), f.bootstrap_stack]),
         *state_write_statements(f.state_bucket_arn, f.state_key_arn, f.region, app_stack(env)),
         *decrypt_statements(target.secrets_key_arn),
+        *decrypt_statements(f.bootstrap_secrets_key_arn, sid="UnwrapFoundationDataKey"),
         *describe_statements(_repository_arns(f, target)),
         *tag_statements(_repository_arns(f, target)),
     ]
@@ -384,6 +390,10 @@ def deploy_statements(f: FoundationArns, target: EnvironmentTarget, *,
          "Condition": {"StringEquals": {"iam:AWSServiceName": list(SERVICE_LINKED_ROLES)}}},
         {"Sid": "ProgramLookups", "Effect": "Allow", "Action": list(REGION_WIDE_READS), "Resource": "*",
          "Condition": _in_region(f, target)},
+        # The database's private reader zone: CreateHostedZone acts on a zone that does not exist yet, so no
+        # hostedzone/<id> ARN can match it (AWS's own example grants it on "*": Route 53 developer guide,
+        # access-control-managing-permissions); everything after creation is scoped by the route53 grant.
+        {"Sid": "CreateHostedZones", "Effect": "Allow", "Action": ["route53:CreateHostedZone"], "Resource": "*"},
     ]
     return statements + deny_statements(f, target, push_services=push_services)
 

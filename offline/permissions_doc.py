@@ -38,7 +38,9 @@ def render() -> str:
         "## Preview",
         "",
         "Reads `.pulumi/meta.yaml`, its own stack's checkpoint and the shared bootstrap stack's (a StackReference);",
-        "decrypts with its environment's stack-secrets key and the state key (through S3 only); the calls the",
+        "decrypts with its environment's stack-secrets key, the bootstrap stack's (a StackReference builds the",
+        "referenced stack's secrets manager before it reads an output: pulumi/pulumi#11109; deploys too) and the",
+        "state key (through S3 only); the calls the",
         "program's data sources make, and the calls the provider makes while planning a resource. Nothing else:",
         "previews never run with `--refresh`.",
         "",
@@ -88,9 +90,12 @@ def render() -> str:
         "",
         "| where | why |",
         "|---|---|",
-        "| `ecr:GetAuthorizationToken` on `*` (publishers, deploy) | the registry login has no resource (ECR user "
-        "guide, repository policy examples) |",
+        "| `ecr:GetAuthorizationToken` on `*` (publishers, preview, deploy) | the registry login has no resource (ECR "
+        "user guide, repository policy examples); a preview of a stack that builds an image logs in too |",
         "| `ec2:DescribeAvailabilityZones` on `*` (preview, deploy) | no resource-level permissions; region-bound |",
+        "| `route53:CreateHostedZone` on `*` (deploy) | the database's private reader zone: a zone that does not exist "
+        "yet has no ARN to match (Route 53 developer guide, access-control-managing-permissions); everything after "
+        "creation is scoped to hosted zones |",
         *(f"| `{a}` on `*` (preview, deploy) | planning `{t}` calls it; no resource-level permissions; region-bound |"
           for t, actions in PLAN_ACTIONS.items() for a in actions),
         *(f"| `{g.service}:*` on `*` (deploy) | {g.why} |" for g in DEPLOY_SERVICES if g.resources == ("*",)),

@@ -46,7 +46,7 @@ def broken(change: Mapping[str, Any], drop: tuple[str, ...] = ()) -> dict[str, d
 
 
 @pytest.mark.parametrize(("references", "expected"), [
-    (broken({"contractVersion": "2.0.0"}), "contract 2.0.0 is not supported (this program reads major 1, 1.1.0)"),
+    (broken({"contractVersion": "2.0.0"}), "contract 2.0.0 is not supported (this program reads major 1, 1.2.0)"),
     (broken({}, drop=("repositoryArns",)), "output repositoryArns is missing"),
     (broken({"accounts": "123456789012"}), "output accounts is str, the contract says map[string]"),
     (broken({"workloadBoundaryArns": {"prod": "arn:x"}}), "output workloadBoundaryArns has no dev"),

@@ -137,7 +137,7 @@ def test_an_environment_stack_refuses_an_incompatible_shared_stack(org_shared: S
     run = run_bootstrap("org-dev", references={name: wrong})
     assert not run.ok
     assert str(run.error) == (f"maratron-bootstrap:sharedStack = '{name}': contract 2.0.0 is not supported (this "
-                              "program reads major 1, 1.1.0)")
+                              "program reads major 1, 1.2.0)")
     elsewhere = {**org_shared.plain_outputs(), "accounts": {**org_shared.outputs["accounts"], "dev": "999999999999"}}
     run = run_bootstrap("org-dev", references={name: elsewhere})
     assert "it places dev in account '999999999999', this stack's config in '222222222222'" in str(run.error)

@@ -44,9 +44,19 @@ def test_the_deploy_role_covers_exactly_the_services_the_app_stack_manages(apps:
                                        sorted(used - {"iam"} - granted), "or drop it:", sorted(granted - used))
 
 
-def test_every_data_source_the_app_calls_is_in_the_preview_role(apps: list[StackRun]) -> None:
-    tokens = {token for run in apps for token, _ in run.invokes}
+def test_every_data_source_the_app_calls_is_in_the_preview_role(shared: StackRun, apps: list[StackRun],
+                                                               run_variant: Callable[..., StackRun]) -> None:
+    built = run_variant("dev", backupImage="", backupBuildContext="tests/fixtures/app")  # the build path's login
+    assert built.ok, built.error_details
+    tokens = {token for run in [*apps, built] for token, _ in run.invokes}
     assert tokens <= set(INVOKE_ACTIONS), sorted(tokens - set(INVOKE_ACTIONS))
+    # ... and the roles allow them: previews run every data source (ecr:DescribeImages is scoped to the repositories).
+    for role in ("maratron-preview-dev", "maratron-deploy-dev"):
+        policy = role_policy(shared, role)
+        for token in tokens:
+            for action in INVOKE_ACTIONS[token]:
+                resource = shared.outputs["repositoryArns"]["web"] if action == "ecr:DescribeImages" else "*"
+                assert allows(policy, action, resource, REGION), (role, token, action)
 
 
 def trusted_services(role: Any) -> list[str]:
@@ -160,6 +170,25 @@ def test_state_access_is_per_stack(shared: StackRun) -> None:
     assert allows(preview, "s3:GetObject", other) and allows(preview, "s3:GetObject", foundation)
     assert not allows(preview, "s3:PutObject", other)  # a preview takes no lock and writes nothing
     assert not allows(preview, "s3:GetObject", own)
+
+
+def test_previews_and_deploys_may_decrypt_the_foundations_secrets(shared: StackRun) -> None:
+    """Every app stack reads the bootstrap stack with a StackReference, which builds that stack's secrets manager
+    (decrypting its data key) before it reads an output (pulumi/pulumi#11109)."""
+    key = shared.one("aws:kms/key:Key", "bootstrap-secrets").outputs["arn"]
+    assert shared.outputs["bootstrapSecretsKeyArn"] == key
+    for env in ("dev", "staging", "prod"):
+        for kind in ("preview", "deploy"):
+            assert allows(role_policy(shared, f"maratron-{kind}-{env}"), "kms:Decrypt", key, REGION), (kind, env)
+
+
+def test_the_deploy_role_may_create_the_private_reader_zone(shared: StackRun, apps: list[StackRun]) -> None:
+    """CreateHostedZone acts on a zone that does not exist yet: no hostedzone/<id> ARN can match it."""
+    assert all(run.of_type("aws:route53/zone:Zone") for run in apps)
+    for env in ("dev", "staging", "prod"):
+        policy = role_policy(shared, f"maratron-deploy-{env}")
+        assert allows(policy, "route53:CreateHostedZone", "*", REGION), env
+        assert not allows(role_policy(shared, f"maratron-preview-{env}"), "route53:CreateHostedZone", "*", REGION)
 
 
 def test_the_preview_role_reads_nothing_but_state_images_and_its_secrets_key(shared: StackRun, prod: StackRun) -> None:
