@@ -103,6 +103,21 @@ def test_cross_account_grants_name_account_roots_narrowed_to_the_roles(org_share
     assert tag["Condition"]["ArnEquals"]["aws:PrincipalArn"] == [deploy_prod]
 
 
+def test_the_environments_ci_roles_may_decrypt_the_shared_bootstrap_stack(org_shared: StackRun,
+                                                                          org_dev: StackRun) -> None:
+    """An app stack's StackReference to the shared stack decrypts that stack's data key with the shared bootstrap
+    key (pulumi/pulumi#11109): the key policy admits each environment's preview and deploy role, narrowed to it."""
+    key = org_shared.one("aws:kms/key:Key", "bootstrap-secrets")
+    readers = [s for s in json.loads(key.plain("policy"))["Statement"] if s.get("Sid", "").startswith("Decrypt")]
+    named = {arn for s in readers for arn in s["Condition"]["ArnEquals"]["aws:PrincipalArn"]}
+    assert named == {f"arn:aws:iam::{a}:role/maratron/ci/maratron-{kind}-{e}" for a, e in (
+        ("222222222222", "dev"), ("333333333333", "staging"), ("444444444444", "prod")) for kind in ("preview", "deploy")}
+    assert org_shared.outputs["bootstrapSecretsKeyArn"] == key.outputs["arn"]
+    deploy = next(r for r in org_dev.of_type("aws:iam/rolePolicy:RolePolicy") if "deploy" in r.name)
+    unwrap = next(s for s in json.loads(deploy.plain("policy"))["Statement"] if s["Sid"] == "UnwrapFoundationDataKey")
+    assert unwrap["Resource"] == [key.outputs["arn"]] and "kms:Decrypt" in unwrap["Action"]
+
+
 def test_the_dr_replicas_grant_the_environments_what_the_source_does_but_push(org_shared: StackRun,
                                                                               shared: StackRun) -> None:
     """A DR stack in an environment account pulls from the replica in the DR region, which registry replication
