@@ -110,8 +110,9 @@ def test_the_environments_ci_roles_may_decrypt_the_shared_bootstrap_stack(org_sh
     key = org_shared.one("aws:kms/key:Key", "bootstrap-secrets")
     readers = [s for s in json.loads(key.plain("policy"))["Statement"] if s.get("Sid", "").startswith("Decrypt")]
     named = {arn for s in readers for arn in s["Condition"]["ArnEquals"]["aws:PrincipalArn"]}
-    assert named == {f"arn:aws:iam::{a}:role/maratron/ci/maratron-{kind}-{e}" for a, e in (
-        ("222222222222", "dev"), ("333333333333", "staging"), ("444444444444", "prod")) for kind in ("preview", "deploy")}
+    accounts = (("222222222222", "dev"), ("333333333333", "staging"), ("444444444444", "prod"))
+    assert named == {f"arn:aws:iam::{a}:role/maratron/ci/maratron-{kind}-{e}" for a, e in accounts
+                     for kind in ("preview", "deploy")}
     assert org_shared.outputs["bootstrapSecretsKeyArn"] == key.outputs["arn"]
     deploy = next(r for r in org_dev.of_type("aws:iam/rolePolicy:RolePolicy") if "deploy" in r.name)
     unwrap = next(s for s in json.loads(deploy.plain("policy"))["Statement"] if s["Sid"] == "UnwrapFoundationDataKey")
