@@ -91,6 +91,8 @@ INVOKE_ACTIONS: dict[str, tuple[str, ...]] = {
     "aws:ecr/getAuthorizationToken:getAuthorizationToken": ("ecr:GetAuthorizationToken",),  # backup build path
     # The CloudFront origin-facing prefix list the ALB admits behind the CDN (components/load_balancer.py).
     "aws:ec2/getManagedPrefixList:getManagedPrefixList": ("ec2:DescribeManagedPrefixLists",),
+    # The AZs each interface endpoint's service is offered in (components/network.py).
+    "aws:ec2/getVpcEndpointService:getVpcEndpointService": ("ec2:DescribeVpcEndpointServices",),
 }
 """Data-source token -> the IAM actions its call needs. A test checks every token the app stack invokes offline is
 here, so a new data source cannot silently break pull-request previews."""
@@ -104,6 +106,7 @@ PLAN_ACTIONS: dict[str, tuple[str, ...]] = {
 """Resource type -> the AWS calls the provider makes while *previewing* it (not only while applying): the preview
 role needs them (tests/bootstrap/test_permissions.py checks it allows them)."""
 REGION_WIDE_READS = ("ec2:DescribeAvailabilityZones", "ec2:DescribeManagedPrefixLists",
+                     "ec2:DescribeVpcEndpointServices",
                      "ecr:GetAuthorizationToken",  # a preview of a *BuildContext stack logs in to the registry
                      *sorted({action for actions in PLAN_ACTIONS.values() for action in actions}))
 """Actions without resource-level permissions (Service Authorization Reference: no resource type)."""

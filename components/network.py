@@ -14,7 +14,9 @@ Logical names carry the tier and the AZ name (`network-app-us-east-1a`), so coun
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -138,6 +140,10 @@ class NetworkArgs:
             az_slot(name)
 
 
+class EndpointPlacementError(ValueError):
+    """An interface endpoint's service is offered in none of the stack's AZs."""
+
+
 class Network(pulumi.ComponentResource):
     """The VPC, its subnets, gateways, route tables, flow logs and VPC endpoints."""
 
@@ -234,6 +240,15 @@ class Network(pulumi.ComponentResource):
         })
 
     # --- capabilities -------------------------------------------------------------------------------------------
+
+    def _endpoint_subnets(self, service_name: str, zones: Sequence[str]) -> list[pulumi.Output[str]]:
+        """The app subnets in the AZs `service_name` is offered in; none is an error naming both lists."""
+        subnets = [self.subnets["app"][az].id for az in self.az_names if az in zones]
+        if not subnets:
+            raise EndpointPlacementError(f"interface endpoint {service_name} is offered in {', '.join(zones)}, none "
+                                         f"of this stack's AZs ({', '.join(self.az_names)}): choose azNames where it "
+                                         "is, or leave it out of interfaceEndpoints")
+        return subnets
 
     def subnet_ids(self, tier: Tier) -> list[pulumi.Output[str]]:
         """Subnet ids of one tier, in AZ order."""
@@ -351,13 +366,20 @@ class Network(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=security_group),
         ))
         for service in args.settings.interface_endpoints:
+            service_name = f"com.amazonaws.{region}.{service}"
+            # CreateVpcEndpoint refuses a subnet in an AZ the service is not offered in ("The VPC endpoint service
+            # ... does not support the Availability Zone of the subnet"), and AZ names map to different zones in
+            # each account: the offer is looked up (as CDK's lookupSupportedAzs does). Private DNS answers the other
+            # AZs with the endpoint's addresses, across zones.
+            offered = aws.ec2.get_vpc_endpoint_service_output(service_name=service_name, service_type="Interface",
+                                                              opts=pulumi.InvokeOptions(parent=self))
             self.app_egress.append(aws.ec2.VpcEndpoint(
                 f"{self._name}-{service.replace('.', '-')}",
                 vpc_id=self.vpc.id,
-                service_name=f"com.amazonaws.{region}.{service}",
+                service_name=service_name,
                 vpc_endpoint_type="Interface",
                 private_dns_enabled=True,
-                subnet_ids=self.subnet_ids("app"),
+                subnet_ids=offered.availability_zones.apply(functools.partial(self._endpoint_subnets, service_name)),
                 security_group_ids=[security_group.id],
                 tags=self._tags(f"endpoint-{service}"),
                 opts=parent,

@@ -403,6 +403,15 @@ class OfflineMocks(Mocks):
             return {"id": list_id, "name": name, "maxEntries": 55, "addressFamily": "IPv4", "ownerId": "AWS",
                     "entries": [], "version": 1,
                     "arn": f"arn:{PARTITION}:ec2:{self.region}:aws:prefix-list/{list_id}"}, []
+        if token == "aws:ec2/getVpcEndpointService:getVpcEndpointService":
+            # Offered in every AZ of the region, as the AWS services the stack uses are in the regions we ship.
+            name = str(args.args.get("serviceName") or "")
+            return {"serviceName": name, "serviceType": args.args.get("serviceType") or "Interface", "id": name,
+                    "availabilityZones": [f"{self.region}{x}" for x in "abcdef"], "owner": "amazon",
+                    "privateDnsName": name.replace("com.amazonaws.", "").replace(".", ".", 1) + ".amazonaws.com",
+                    "acceptanceRequired": False, "managesVpcEndpoints": False, "vpcEndpointPolicySupported": True,
+                    "serviceId": f"vpce-svc-{_digest(name, 17)}", "baseEndpointDnsNames": [], "privateDnsNames": [],
+                    "supportedIpAddressTypes": ["ipv4"], "region": self.region, "tags": {}}, []
         if token == "aws:elb/getServiceAccount:getServiceAccount":
             return {"arn": f"arn:{PARTITION}:iam::127311923021:root", "id": "127311923021"}, []
         return {}, []

@@ -191,6 +191,46 @@ def test_prod_endpoints_admit_https_from_the_vpc_only(prod: StackRun) -> None:
                 if r.inputs["securityGroupId"] == sg.id]
 
 
+def run_with_endpoint_offer(offered: dict[str, list[str]]) -> StackRun:
+    """prod, with interface endpoint services offered only in the given AZs (the rest in every AZ)."""
+    from offline.engine import run_program, stack_config
+    from offline.foundation import app_mocks
+
+    config, secret_keys, placeholders = stack_config("prod")
+    mocks = app_mocks(config)
+    answer = mocks.call
+
+    def call(args):  # type: ignore[no-untyped-def]
+        found, failures = answer(args)
+        service = str(args.args.get("serviceName", "")).rsplit(".", 1)[-1]
+        if args.token == "aws:ec2/getVpcEndpointService:getVpcEndpointService" and service in offered:
+            found = {**found, "availabilityZones": offered[service]}
+        return found, failures
+
+    mocks.call = call  # type: ignore[method-assign]
+    return run_program("prod", config, secret_keys, placeholders=placeholders, mocks=mocks)
+
+
+def test_interface_endpoints_sit_only_in_the_azs_their_service_is_offered_in(prod: StackRun) -> None:
+    # Every interface endpoint's service is looked up (AZ names map to different zones in each account) ...
+    looked_up = sorted(args["serviceName"] for token, args in prod.invokes
+                       if token == "aws:ec2/getVpcEndpointService:getVpcEndpointService")
+    assert looked_up == [f"com.amazonaws.us-east-1.{s}" for s in ("ecr.api", "ecr.dkr", "logs", "secretsmanager")]
+    # ... and an AZ it is not offered in gets no subnet (CreateVpcEndpoint would refuse it).
+    run = run_with_endpoint_offer({"dkr": ["us-east-1a", "us-east-1c", "us-east-1f"]})
+    assert run.ok, run.error_details
+    azs = {s.id: s.inputs["availabilityZone"] for s in run.of_type(SUBNET)}
+    endpoint = next(e for e in run.of_type(ENDPOINT) if e.inputs["serviceName"].endswith(".ecr.dkr"))
+    assert sorted(azs[i] for i in endpoint.inputs["subnetIds"]) == ["us-east-1a", "us-east-1c"]
+
+
+def test_an_endpoint_offered_in_none_of_the_azs_fails_naming_both() -> None:
+    run = run_with_endpoint_offer({"logs": ["us-east-1f"]})
+    assert not run.ok
+    assert ("interface endpoint com.amazonaws.us-east-1.logs is offered in us-east-1f, none of this stack's AZs "
+            "(us-east-1a, us-east-1b, us-east-1c)") in str(run.error)
+
+
 def test_dev_has_only_the_free_s3_gateway_endpoint(dev: StackRun) -> None:
     assert [e.inputs["vpcEndpointType"] for e in dev.of_type(ENDPOINT)] == ["Gateway"]
 
