@@ -361,10 +361,15 @@ class Credentials(pulumi.ComponentResource):
             f"{label}-rotation", function=function.function.name, action="lambda:InvokeFunction",
             principal="secretsmanager.amazonaws.com", source_arn=ref.secret.arn,  # this secret only
             opts=pulumi.ResourceOptions(parent=function.function))
+        # The rotation starts once the secret has its first value: RotateSecret creates AWSPENDING at once, and a
+        # createSecret that finds no AWSCURRENT fails, leaving that label behind, so every later rotation is refused
+        # as "still in progress" (RotateSecret, https://docs.aws.amazon.com/secretsmanager/latest/apireference/
+        # API_RotateSecret.html). The secret alone is not enough: its value is a separate SecretVersion.
+        value = [ref.version] if ref.version is not None else []
         return aws.secretsmanager.SecretRotation(
             f"{label}-rotation", secret_id=ref.secret.id, rotation_lambda_arn=function.function.arn,
             rotation_rules=rules, rotate_immediately=rotate_now,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[permission, *waits]))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[permission, *value, *ref.ready, *waits]))
 
     @property
     def rotated_secret_arns(self) -> list[pulumi.Output[str]]:

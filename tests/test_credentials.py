@@ -196,6 +196,14 @@ def test_bootstrap_runs_before_any_task_that_reads_a_login_and_after_what_it_nee
     assert len(egress) >= 4 and set(egress) <= set(bootstrap.dependencies)
     assert set(egress) <= set(prod.one("aws:secretsmanager/secretRotation:SecretRotation",
                                        "redis-app-rotation").dependencies)
+    # Every rotation starts once its secret has a value: a createSecret without AWSCURRENT leaves AWSPENDING behind
+    # and Secrets Manager refuses every later rotation as "in progress".
+    for rotation in prod.of_type("aws:secretsmanager/secretRotation:SecretRotation"):
+        secret = rotation.inputs["secretId"]
+        versions = [v.urn for v in prod.of_type("aws:secretsmanager/secretVersion:SecretVersion")
+                    if v.inputs["secretId"] == secret]
+        writers = versions or [bootstrap.urn]  # the login secrets are written by the bootstrap
+        assert set(writers) & closure(prod, rotation.urn), rotation.name
     command = prod.outputs["dbBootstrapCommand"]
     assert command.startswith('test "$(aws lambda invoke --function-name maratron-prod-db-admin ')
     assert json.loads(command.split("--payload '")[1].split("'")[0]) == json.loads(bootstrap.plain("input"))
