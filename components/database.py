@@ -128,11 +128,13 @@ class PostgresTuning:
     """The seed's postgresql.conf settings, in human units; `parameters()` converts them to RDS units."""
 
     shared_buffers_mb: int = setting(
-        "dbSharedBuffersMb", 256, "shared_buffers in MiB (seed: 256MB). Set to about 25% of the instance memory when "
-        "you change the class. Static: applied at the next reboot.", minimum=16, maximum=262144)
+        "dbSharedBuffersMb", 2048, "shared_buffers in MiB: about 25% of the instance memory (RDS's own default), 2048 "
+        "for the default db.m7g.large's 8 GiB; the seed's 256MB was sized for a 2 GB container. Change it with the "
+        "class (at most 40% of the smallest instance). Static: applied at the next reboot.", minimum=16,
+        maximum=262144)
     effective_cache_size_mb: int = setting(
-        "dbEffectiveCacheSizeMb", 1024, "effective_cache_size in MiB (seed: 1GB), a planner hint: about 50-75% of "
-        "instance memory.", minimum=64, maximum=1048576)
+        "dbEffectiveCacheSizeMb", 6144, "effective_cache_size in MiB, a planner hint: about 75% of the instance memory, "
+        "6144 for db.m7g.large (the seed's 1GB was for a 2 GB container).", minimum=64, maximum=1048576)
     maintenance_work_mem_mb: int = setting(
         "dbMaintenanceWorkMemMb", 64, "maintenance_work_mem in MiB (seed 64MB) for VACUUM and CREATE INDEX.",
         minimum=16, maximum=2048)

@@ -103,8 +103,8 @@ class DatabaseWatch:
     replicas: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Label -> identifier of each read replica, e.g. {"replica-a": replica.identifier}. Default none."""
     max_connections: int = 100
-    """The instances' max_connections (the seed's DATABASE_MAX_CONNECTIONS, default 100): the connections alarm
-    fires at AlarmThresholds.db_connections_percent of it."""
+    """The instances' max_connections (the stack passes dbMaxConnections; default 100, the seed's
+    DATABASE_MAX_CONNECTIONS): the connections alarm fires at AlarmThresholds.db_connections_percent of it."""
 
     def __post_init__(self) -> None:
         _check_labels("replica", list(self.replicas), reserved=("primary",))

@@ -198,11 +198,11 @@ def test_parameter_group_realizes_the_seed_in_rds_units_with_the_right_apply_met
     group = prod.one(PARAMS)
     assert group.inputs["family"] == "postgres15"
     assert params(prod) == {
-        "shared_buffers": ("32768", "pending-reboot"),  # 256 MB in 8 kB pages
+        "shared_buffers": ("262144", "pending-reboot"),  # 2048 MB in 8 kB pages: 25% of db.m7g.large
         "max_connections": ("600", "pending-reboot"),  # the connection budget's (docs/database-access.md)
         "wal_buffers": ("2048", "pending-reboot"),  # 16 MB in 8 kB pages
         "shared_preload_libraries": ("pg_stat_statements", "pending-reboot"),
-        "effective_cache_size": ("131072", "immediate"),  # 1 GB in 8 kB pages
+        "effective_cache_size": ("786432", "immediate"),  # 6 GB in 8 kB pages
         "maintenance_work_mem": ("65536", "immediate"),  # 64 MB in kB
         "checkpoint_completion_target": ("0.9", "immediate"),
         "default_statistics_target": ("100", "immediate"),
@@ -258,7 +258,7 @@ web = aws.ec2.SecurityGroup("web", vpc_id="vpc-1")
 database = Database("db", DatabaseArgs(
     context=context, vpc_id="vpc-1", subnet_ids=["subnet-a", "subnet-b"], az_names=("us-east-1a", "us-east-1b"),
     data_key=key, log_key=key, name_prefix="maratron-test", private_zone_name="test.maratron.internal",
-    settings=DatabaseSettings(replica_count=1, replica_instance_classes=("db.t4g.small",)),
+    settings=DatabaseSettings(replica_count=1, replica_instance_classes=("db.r7g.large",)),
 ))
 grant(Connections(web, label="web"), database)
 pulumi.export("replicas", database.replica_identifiers)
@@ -461,7 +461,7 @@ def test_database_defaults_are_the_production_choice() -> None:
     assert db.replica_classes == ("db.m7g.large", "db.m7g.large") and db.replica_count == 2
     assert (db.backup_retention_days, db.restore_from, db.restore_time) == (14, "", "latest")
     tuning = db.tuning
-    assert (tuning.shared_buffers_mb, tuning.effective_cache_size_mb, tuning.max_connections) == (256, 1024, 600)
+    assert (tuning.shared_buffers_mb, tuning.effective_cache_size_mb, tuning.max_connections) == (2048, 6144, 600)
     assert (db.proxy.enabled, db.proxy.max_connections_percent, db.proxy.borrow_timeout_seconds) == (True, 80, 10)
     assert db == DatabaseSettings()  # the component's defaults are the stack's: one declaration
     # Without replicas the reads share the proxy: the budget then needs smaller pools (its own test covers it).

@@ -34,7 +34,7 @@ def test_every_image_a_task_pulls_is_listed_with_where_it_comes_from(prod: Stack
 def test_static_parameters_are_listed_with_their_instances_and_changes_need_reboots(prod: StackRun) -> None:
     group = prod.one("aws:rds/parameterGroup:ParameterGroup")
     first = "\n".join(runtime_report.render_reboots(prod, None))
-    assert "shared_buffers=32768" in first and "maratron-prod-db-replica-1" in first
+    assert "shared_buffers=262144" in first and "maratron-prod-db-replica-1" in first
     assert "no earlier preview" in first and "REBOOT REQUIRED" not in first
     same = "\n".join(runtime_report.render_reboots(prod, {group.urn: group.plain("parameters")}))
     assert "unchanged since the previous preview" in same
