@@ -133,8 +133,8 @@ class PostgresTuning:
         "class (at most 40% of the smallest instance). Static: applied at the next reboot.", minimum=16,
         maximum=262144)
     effective_cache_size_mb: int = setting(
-        "dbEffectiveCacheSizeMb", 6144, "effective_cache_size in MiB, a planner hint: about 75% of the instance memory, "
-        "6144 for db.m7g.large (the seed's 1GB was for a 2 GB container).", minimum=64, maximum=1048576)
+        "dbEffectiveCacheSizeMb", 6144, "effective_cache_size in MiB, a planner hint: about 75% of the instance "
+        "memory, 6144 for db.m7g.large (the seed's 1GB was for a 2 GB container).", minimum=64, maximum=1048576)
     maintenance_work_mem_mb: int = setting(
         "dbMaintenanceWorkMemMb", 64, "maintenance_work_mem in MiB (seed 64MB) for VACUUM and CREATE INDEX.",
         minimum=16, maximum=2048)
