@@ -182,7 +182,7 @@ observability = Observability("observability", ObservabilityArgs(
     context=aws_context, settings=config.alerts, topic_key=keys.alerts, edge_topic_key=keys.edge, name_prefix=prefix,
     tags=tags, edge=load_balancer.watch, waf=firewall.watch, cdn=cdn.watch if cdn else None,
     services={"web": web.watch, "ai": ai.watch}, database=database.watch, cache=cache.watch, backup=backup_job.watch,
-    replication=recovery.replication_watches(), drill=drill.watch if drill else None,
+    replication=recovery.replication_watches(), drill=drill.watch if drill else None, functions=credentials.watches,
     prometheus=metrics.watch if metrics else None, topic_publishers=[metrics.alert_publisher] if metrics else []))
 
 # --- network paths: each grant is the target's ingress rule and the source's egress rule (components/connections.py)

@@ -310,6 +310,14 @@ ALARM_KINDS: tuple[AlarmKind, ...] = (
         why_missing="the metric is absent while every delivery succeeds",
     ),
     AlarmKind(
+        key="lambda-{label}-errors", summary="a credentials function failed: the bootstrap or a rotation step",
+        metric="AWS/Lambda Errors (FunctionName)", statistic="Sum", comparison="GreaterThanThreshold", threshold="0",
+        unit="errors per 5 min", scale=1, period=300, evaluation_periods=1, datapoints_to_alarm=1,
+        treat_missing_data="notBreaching",
+        why_missing="Lambda publishes no datapoint for a function that did not run; a failed rotation leaves the "
+                    "secret on its old value (Secrets Manager retries it), and only this alarm says so between deploys",
+    ),
+    AlarmKind(
         key="backup-missing", summary="no successful backup within the schedule plus grace",
         metric=f"{BACKUP_METRIC_NAMESPACE} {BACKUP_METRIC_NAME}", statistic="Sum", comparison="LessThanThreshold",
         threshold="1", unit="backups", scale=1, period=3600, evaluation_periods=7, datapoints_to_alarm=7,

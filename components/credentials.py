@@ -43,6 +43,7 @@ from components.cache import Cache
 from components.connections import Connections, grant
 from components.constants import LOG_RETENTION_DAYS, MAX_ROTATION_DAYS
 from components.database import Database
+from components.observability import FunctionWatch
 from components.settings import setting
 from ops.db_admin import roles, secret_format
 
@@ -370,6 +371,12 @@ class Credentials(pulumi.ComponentResource):
             f"{label}-rotation", secret_id=ref.secret.id, rotation_lambda_arn=function.function.arn,
             rotation_rules=rules, rotate_immediately=rotate_now,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[permission, *value, *ref.ready, *waits]))
+
+    @property
+    def watches(self) -> dict[str, FunctionWatch]:
+        """What Observability alarms on: every error of the bootstrap-and-rotation function and the Redis one."""
+        return {"db-admin": FunctionWatch(self.db_admin.function.name),
+                "redis-rotation": FunctionWatch(self.redis_rotation.function.name)}
 
     @property
     def rotated_secret_arns(self) -> list[pulumi.Output[str]]:

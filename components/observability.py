@@ -225,6 +225,14 @@ class ReplicationWatch:
 
 
 @dataclass(frozen=True)
+class FunctionWatch:
+    """A Lambda function whose every error matters (the credentials bootstrap and rotations)."""
+
+    function_name: pulumi.Input[str]
+    """aws.lambda_.Function.name (the FunctionName dimension)."""
+
+
+@dataclass(frozen=True)
 class RestoreDrillWatch:
     """The scheduled restore drill: its success metric, the DR copy's age it reports, and its task family."""
 
@@ -301,6 +309,8 @@ class ObservabilityArgs:
     """Label -> S3 replication rule into the DR region, e.g. {"backups": ...}. Default none."""
     drill: RestoreDrillWatch | None = None
     """The restore drill. Default none."""
+    functions: Mapping[str, FunctionWatch] = field(default_factory=dict)
+    """Label -> function whose errors alarm, e.g. {"db-admin": ...}. Default none."""
     prometheus: PrometheusWatch | None = None
     """The metrics workspace: its alert manager's failed deliveries. Default none."""
     topic_publishers: Sequence[TopicPublisher] = ()
@@ -355,6 +365,7 @@ class Observability(pulumi.ComponentResource):
         self._cdn_alarms()
         self._backup_alarms()
         self._recovery_alarms()
+        self._function_alarms()
         self.drill_failures = self._drill_failure_rule()
         self._prometheus_alarms()
         self.dashboard = self._dashboard()
@@ -772,6 +783,16 @@ class Observability(pulumi.ComponentResource):
             ["AWS/Prometheus", metric, "Workspace", watch.workspace_id]
             for metric in ("AlertManagerAlertsReceived", "AlertManagerNotificationsFailed")
         ], stat="Sum"))
+
+    def _function_alarms(self) -> None:
+        errors: list[list[Any]] = []
+        for label, watch in self._args.functions.items():
+            dims = {"FunctionName": watch.function_name}
+            self._alarm("lambda-{label}-errors", label, namespace="AWS/Lambda", metric_name="Errors", dimensions=dims,
+                        subject=f"function {label}")
+            errors.append(["AWS/Lambda", "Errors", *flat(dims), {"label": label}])
+        if errors:
+            self._widget("Credentials", Widget("Function errors (bootstrap, rotations)", errors, stat="Sum"))
 
     def _backup_alarms(self) -> None:
         backup = self._args.backup

@@ -64,6 +64,7 @@ def dims(run: StackRun) -> dict[str, dict[str, str]]:
                         "DestinationBucket": "maratron-prod-backups-dr-dst", "RuleId": "dr"},
         "drill": {"Environment": "prod"},
         "cdn": {"DistributionId": "EDFDVBD6EXAMPLE", "Region": "Global"},
+        "function": {"FunctionName": "maratron-prod-db-admin"},
     }
 
 
@@ -109,6 +110,8 @@ SINGLE_METRIC_ALARMS: list[tuple[str, str, str, str, str, float, str, int, int, 
      "breaching"),
     ("dr-dump-stale", "Maratron/Backups", "ReplicatedDumpAgeHours", "Maximum", "drill", 8, GT, 3600, 24, 1,
      "notBreaching"),
+    # A failed rotation leaves the old value in place and is retried by Secrets Manager: only this alarm tells.
+    ("lambda-db-admin-errors", "AWS/Lambda", "Errors", "Sum", "function", 0, GT, 300, 1, 1, "notBreaching"),
 ]
 
 
@@ -134,8 +137,8 @@ def test_every_alarm_notifies_the_topic_on_alarm_and_ok_and_is_named_after_its_k
     topic_arn = full.one(TOPIC).outputs["arn"]
     found = alarms(full)
     # 3 ALB + 2 target group + 2 × 3 ECS + 6 + 2 × 6 RDS + 2 × 4 Redis + WAF + 2 CDN + backup + replication + 2 drill
-    # + AMP
-    assert len(found) == 45
+    # + AMP + a credentials function
+    assert len(found) == 46
     for suffix, alarm in found.items():
         assert alarm.inputs["alarmActions"] == [topic_arn] and alarm.inputs["okActions"] == [topic_arn], suffix
         assert "insufficientDataActions" not in alarm.inputs
@@ -144,7 +147,7 @@ def test_every_alarm_notifies_the_topic_on_alarm_and_ok_and_is_named_after_its_k
         assert alarm.inputs["treatMissingData"] in alarm.inputs["alarmDescription"]
     assert sorted(full.outputs["alarmNames"]) == sorted(a.inputs["name"] for a in found.values())
     # Every kind of the catalog (and so every row of the docs/monitoring.md table) is exercised by the full watch set.
-    labels = ("", "web", "ai", "primary", "replica-a", "replica-b", "001", "002", "backups")
+    labels = ("", "web", "ai", "primary", "replica-a", "replica-b", "001", "002", "backups", "db-admin")
     for kind in ALARM_KINDS:
         assert any(kind.key.format(label=label) in found for label in labels), kind.key
 
@@ -262,6 +265,8 @@ def test_the_stack_watches_every_box_and_alarms_go_to_the_topic(any_stack: Stack
         # With a DR region (prod): a failure alarm per replicated bucket, the drill's missing and stale-copy alarms.
         *(("s3-backups-replication-failed", "s3-archive-replication-failed", "restore-drill-missing",
            "dr-dump-stale") if any_stack.stack == "prod" else ()),
+        # every error of the credentials functions (bootstrap, rotations)
+        "lambda-db-admin-errors", "lambda-redis-rotation-errors",
         # the metrics workspace's alert deliveries, where app metrics are on (dev opts out)
         *(["amp-alert-delivery-failed"] if any_stack.stack != "dev" else []),
     ]
@@ -385,7 +390,7 @@ def test_dashboard_has_a_row_per_watched_tier_referencing_the_watched_resources(
     headers = [w["properties"]["markdown"] for w in widgets if w["type"] == "text"]
     assert headers == ["## Edge (ALB)", "## Services (ECS)", "## Database (RDS PostgreSQL)",
                        "## Cache (ElastiCache Redis)", "## WAF", "## Edge (CloudFront)", "## Backups",
-                       "## Disaster recovery", "## App metrics (Prometheus)"]
+                       "## Disaster recovery", "## Credentials", "## App metrics (Prometheus)"]
     status = [w for w in widgets if w["type"] == "alarm"]
     assert len(status) == 1
     assert status[0]["properties"]["alarms"] == [f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:{name}"

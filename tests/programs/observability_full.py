@@ -15,6 +15,7 @@ from components.observability import (
     CdnWatch,
     DatabaseWatch,
     EdgeWatch,
+    FunctionWatch,
     Observability,
     ObservabilityArgs,
     PrometheusWatch,
@@ -46,6 +47,7 @@ if WATCH == "full":
         backup=BackupWatch(dimensions={"Database": f"{prefix}-db"}),
         replication={"backups": ReplicationWatch(f"{prefix}-backups-src", f"{prefix}-backups-dr-dst", "dr")},
         drill=RestoreDrillWatch(task_family=f"{prefix}-restore-drill", dimensions={"Environment": "prod"}),
+        functions={"db-admin": FunctionWatch(f"{prefix}-db-admin")},
         prometheus=PrometheusWatch("ws-0123abcd-4567-89ab-cdef-0123456789ab"),
         topic_publishers=[TopicPublisher(
             "AllowPrometheusAlertManagerOfThisWorkspace", "aps.amazonaws.com",
