@@ -107,6 +107,14 @@ class WafSettings:
     ai_paths: tuple[str, ...] = setting(
         "wafAiPaths", ("/api/chat",), "Path prefixes of the AI routes that wafAiRateLimit guards (1-5, each starting "
         "with /).", check=check_path_prefix)
+    auth_rate_limit: int = setting(
+        "wafAuthRateLimit", 10, "The seed's authentication limit: sign-in attempts per client IP per window to "
+        "wafAuthPaths (minimum 10, at most wafRateLimit), against password guessing before the app's per-user limits "
+        "can apply.", minimum=MIN_RATE_LIMIT, maximum=MAX_RATE_LIMIT)
+    auth_paths: tuple[str, ...] = setting(
+        "wafAuthPaths", ("/api/auth/callback/", "/api/auth/signin"), "Path prefixes of the sign-in routes "
+        "wafAuthRateLimit guards (1-5; NextAuth's credential and provider callbacks and sign-in; not "
+        "/api/auth/session, which every page polls).", check=check_path_prefix)
     flood_rate_limit: int = setting(
         "wafFloodRateLimit", 1000, "Blanket limit on every request per client IP per window (pages, assets, API), "
         "against floods; at least wafRateLimit.", minimum=MIN_RATE_LIMIT, maximum=MAX_RATE_LIMIT)
@@ -120,6 +128,10 @@ class WafSettings:
         return RateLimit(self.ai_rate_limit, self.ai_paths)
 
     @property
+    def auth_limit(self) -> RateLimit:
+        return RateLimit(self.auth_rate_limit, self.auth_paths)
+
+    @property
     def flood_limit(self) -> RateLimit:
         return RateLimit(self.flood_rate_limit)
 
@@ -131,6 +143,11 @@ class WafSettings:
         if self.ai_rate_limit > self.rate_limit:
             rules.problem("ai_rate_limit", f"must be at most {rules.key('rate_limit')} ({self.rate_limit}): the AI "
                           "limit is the stricter one", also=["rate_limit"])
+        if not 1 <= len(self.auth_paths) <= MAX_PATHS:
+            rules.problem("auth_paths", f"must list 1 to {MAX_PATHS} path prefixes of the sign-in routes")
+        if self.auth_rate_limit > self.rate_limit:
+            rules.problem("auth_rate_limit", f"must be at most {rules.key('rate_limit')} ({self.rate_limit}): the "
+                          "sign-in limit is the stricter one", also=["rate_limit"])
         if self.flood_rate_limit < self.rate_limit:
             rules.problem("flood_rate_limit", f"must be at least {rules.key('rate_limit')} ({self.rate_limit}): it "
                           "counts every request, the API ones included", also=["rate_limit"])
@@ -213,6 +230,7 @@ class WebFirewall(pulumi.ComponentResource):
             self._rate_rule("flood", 20, args.settings.flood_limit),
             self._rate_rule("api-rate", 30, args.settings.general_limit),
             self._rate_rule("ai-rate", 40, args.settings.ai_limit),
+            self._rate_rule("auth-rate", 45, args.settings.auth_limit),
             *(self._managed_rule(*group) for group in MANAGED_GROUPS),
         ]
         rules.sort(key=lambda rule: rule["priority"])

@@ -75,6 +75,11 @@ def test_prod_rate_rules_are_the_seeds_limits(prod: StackRun) -> None:
     assert ai["scopeDownStatement"] == starts_with("/api/chat")
     flood = rate(prod, "flood")
     assert (flood["limit"], flood["evaluationWindowSec"]) == (1000, 60) and "scopeDownStatement" not in flood
+    # Sign-in attempts: NextAuth's callbacks and sign-in, never /api/auth/session (every page polls it).
+    auth = rate(prod, "auth-rate")
+    assert (auth["limit"], auth["evaluationWindowSec"], auth["aggregateKeyType"]) == (10, 60, "IP")
+    assert auth["scopeDownStatement"] == {"orStatement": {"statements": [
+        starts_with("/api/auth/callback/"), starts_with("/api/auth/signin")]}}
 
 
 def test_rate_limits_are_per_environment(dev: StackRun, staging: StackRun) -> None:
@@ -83,7 +88,7 @@ def test_rate_limits_are_per_environment(dev: StackRun, staging: StackRun) -> No
 
 
 def test_rate_rules_block_with_429_and_retry_after(any_stack: StackRun) -> None:
-    for name in ("flood", "api-rate", "ai-rate"):
+    for name in ("flood", "api-rate", "ai-rate", "auth-rate"):
         response = rules(any_stack)[name]["action"]["block"]["customResponse"]
         assert response["responseCode"] == 429, name
         assert response["responseHeaders"] == [{"name": "Retry-After", "value": "60"}], name
@@ -125,9 +130,9 @@ def test_managed_rule_groups_run_with_their_own_actions(any_stack: StackRun) -> 
 def test_rules_are_ordered_uniquely_and_every_rule_has_metrics(any_stack: StackRun) -> None:
     listed = any_stack.one(ACL).inputs["rules"]
     priorities = [r["priority"] for r in listed]
-    assert priorities == sorted(priorities) and len(set(priorities)) == len(priorities) == 7
-    assert [r["name"] for r in listed] == ["ip-reputation", "flood", "api-rate", "ai-rate", "common", "bad-inputs",
-                                           "sqli"]
+    assert priorities == sorted(priorities) and len(set(priorities)) == len(priorities) == 8
+    assert [r["name"] for r in listed] == ["ip-reputation", "flood", "api-rate", "ai-rate", "auth-rate", "common",
+                                           "bad-inputs", "sqli"]
     metrics = [r["visibilityConfig"]["metricName"] for r in listed]
     assert len(set(metrics)) == len(metrics)
     for rule in listed:
@@ -194,6 +199,9 @@ def test_waf_settings_load_with_the_seeds_defaults() -> None:
     ({"wafAiRateLimit": "9"}, "maratron:wafAiRateLimit = 9: must be between 10 and 2000000000"),
     ({"wafFloodRateLimit": "0"}, "maratron:wafFloodRateLimit = 0: must be between 10 and 2000000000"),
     ({"wafAiRateLimit": "100"}, "maratron:wafAiRateLimit = 100: must be at most wafRateLimit (60)"),
+    ({"wafAuthRateLimit": "100"}, "maratron:wafAuthRateLimit = 100: must be at most wafRateLimit (60): the sign-in "
+                                  "limit is the stricter one"),
+    ({"wafAuthPaths": "[]"}, "maratron:wafAuthPaths = []: must list 1 to 5 path prefixes of the sign-in routes"),
     ({"wafFloodRateLimit": "50"},
      "maratron:wafFloodRateLimit = 50: must be at least wafRateLimit (60): it counts every request"),
     ({"wafAiPaths": "[]"}, "maratron:wafAiPaths = []: must list 1 to 5 path prefixes of the AI routes"),
