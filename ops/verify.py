@@ -65,6 +65,8 @@ RECOMMENDED_TLS_POLICY = DEFAULT_TLS_POLICY
 KMS_ALGORITHMS = KMS_ENCRYPTION_ALGORITHMS
 PUBLIC_ACCESS_BLOCK_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 HEALTH_PATH = HEALTH_CHECK_PATH
+PERFORMANCE_PATH = "/api/performance"
+"""The seed's post-deploy performance endpoint: database.healthy and cache.stats.hitRate."""
 
 
 class Status(StrEnum):
@@ -1053,28 +1055,63 @@ def check_amp_app_metrics(ctx: Context) -> Verdict:
     return passed(", ".join(f"{name} {series[name]} series" for name in GUIDE_METRICS))
 
 
-def check_http_health(ctx: Context) -> Verdict:
-    if not ctx.http:
-        return skipped("not requested (--http)")
-    url = ctx.outputs.text("appUrl").rstrip("/") + HEALTH_PATH
+def _get_json(ctx: Context, path: str) -> tuple[str, Any, str | None]:
+    """GET appUrl + path: (url, the JSON payload or None, the failure or None)."""
+    url = ctx.outputs.text("appUrl").rstrip("/") + path
     request = urllib.request.Request(url, headers={"User-Agent": "maratron-verify"})
     try:
         with urllib.request.urlopen(request, timeout=ctx.http_timeout) as response:
             status, body = response.status, response.read(65536)
     except urllib.error.HTTPError as error:
-        return failed(f"GET {url} -> HTTP {error.code}")
+        return url, None, f"GET {url} -> HTTP {error.code}"
     except (urllib.error.URLError, TimeoutError, OSError) as error:
         reason = getattr(error, "reason", error)
-        return failed(f"GET {url} failed: {reason}")
+        return url, None, f"GET {url} failed: {reason}"
     if status != 200:
-        return failed(f"GET {url} -> HTTP {status}")
+        return url, None, f"GET {url} -> HTTP {status}"
     try:
-        payload = json.loads(body)
+        return url, json.loads(body), None
     except ValueError:
-        payload = None
+        return url, None, None
+
+
+def check_http_health(ctx: Context) -> Verdict:
+    if not ctx.http:
+        return skipped("not requested (--http)")
+    url, payload, failure = _get_json(ctx, HEALTH_PATH)
+    if failure:
+        return failed(failure)
     if isinstance(payload, dict) and "status" in payload and payload["status"] not in ("healthy", "ok", "OK"):
         return failed(f"GET {url} -> 200 but status {payload['status']!r}")
     return passed(f"GET {url} -> 200")
+
+
+CACHE_HIT_RATE_WARNING = 80
+"""The seed's post-deploy check warns at a cache hit rate of this many percent or less."""
+
+
+def check_http_database(ctx: Context) -> Verdict:
+    """The seed's post-deploy database check: the app's /api/performance reports database.healthy (the app reached
+    PostgreSQL through the proxy with its own login), and its cache hit rate (reported, as the seed only warns)."""
+    if not ctx.http:
+        return skipped("not requested (--http)")
+    url, payload, failure = _get_json(ctx, PERFORMANCE_PATH)
+    if failure:
+        return failed(failure)
+    if not isinstance(payload, dict):
+        return failed(f"GET {url} -> 200 but not a JSON object")
+    healthy = (payload.get("database") or {}).get("healthy") if isinstance(payload.get("database"), dict) else None
+    if healthy is not True:
+        return failed(f"GET {url}: database.healthy is {json.dumps(healthy)}, not true (the app cannot use its "
+                      "database)")
+    rate = ((payload.get("cache") or {}).get("stats") or {}).get("hitRate") if isinstance(payload.get("cache"),
+                                                                                           dict) else None
+    facts = [f"GET {url}: database healthy"]
+    if isinstance(rate, (int, float)):
+        low = rate <= CACHE_HIT_RATE_WARNING
+        facts.append(f"cache hit rate {rate:g}%" + (f" (low: the seed warns at {CACHE_HIT_RATE_WARNING}% or less; "
+                                                    "a fresh deploy starts cold)" if low else ""))
+    return passed(", ".join(facts))
 
 
 def check_deployed_images(ctx: Context) -> Verdict:
@@ -1399,6 +1436,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("amp.scrape-targets", check_amp_scrape_targets),
     ("amp.app-metrics", check_amp_app_metrics),
     ("http.health", check_http_health),
+    ("http.database", check_http_database),
     ("http.edge", check_http_edge),
     ("http.origin-lock", check_http_origin_lock),
     ("http.cdn-caching", check_http_cdn_caching),

@@ -440,7 +440,7 @@ def test_healthy_deployment_passes_every_check(deployment: Deployment, tmp_path:
     assert run.code == 0, run.text
     assert list(run.results) == ALL_CHECKS
     statuses = {name: r.status for name, r in run.results.items()}
-    skipped = {"http.health", "http.edge", "http.origin-lock", "http.cdn-caching", "secrets.rotation",
+    skipped = {"http.health", "http.database", "http.edge", "http.origin-lock", "http.cdn-caching", "secrets.rotation",
                *(name for name in ALL_CHECKS if name.startswith("cdn."))}
     assert statuses == {name: Status.SKIP if name in skipped else Status.PASS for name in ALL_CHECKS}, run.text
     assert run.results["cdn.distribution"].detail == "the stack runs no CDN (cdnDistributionId is empty or absent)"
@@ -969,6 +969,36 @@ def test_http_health(deployment: Deployment, tmp_path: Path, status: int, body: 
     assert run.results["http.health"].status is expected
     assert detail in run.results["http.health"].detail
     assert url.rstrip("/") + "/api/health" in run.results["http.health"].detail
+
+
+@contextlib.contextmanager
+def performance_server(body: bytes) -> Iterator[str]:
+    class Handler(QuietHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/api/performance" else 404)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+    with serving(Handler) as address:
+        yield f"http://{address}"
+
+
+@pytest.mark.parametrize(("body", "expected", "detail"), [
+    (b'{"database": {"healthy": true}, "cache": {"stats": {"hitRate": 93.5}}}', Status.PASS,
+     "database healthy, cache hit rate 93.5%"),
+    (b'{"database": {"healthy": true}, "cache": {"stats": {"hitRate": 41}}}', Status.PASS,
+     "cache hit rate 41% (low: the seed warns at 80% or less"),
+    (b'{"database": {"healthy": false}}', Status.FAIL, "database.healthy is false, not true"),
+    (b'{"cache": {}}', Status.FAIL, "database.healthy is null"),
+    (b"<html>", Status.FAIL, "not a JSON object"),
+])
+def test_http_database_is_the_seeds_post_deploy_check(deployment: Deployment, tmp_path: Path, body: bytes,
+                                                      expected: Status, detail: str) -> None:
+    with performance_server(body) as url:
+        run = run_verify(deployment, tmp_path, "--http", "--only", "http.database", appUrl=url)
+    assert run.results["http.database"].status is expected, run.text
+    assert detail in run.results["http.database"].detail
 
 
 def test_http_health_times_out(deployment: Deployment, tmp_path: Path) -> None:
