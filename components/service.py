@@ -256,7 +256,26 @@ class FargateService(pulumi.ComponentResource):
             ),
         )
         self.scaling_target = self._autoscaling()
+        self.saved_queries = self._saved_queries(name)
         self.register_outputs({"serviceName": self.service.name, "securityGroupId": self.security_group.id})
+
+    def _saved_queries(self, name: str) -> list[aws.cloudwatch.QueryDefinition]:
+        """The seed's Kibana searches as saved Logs Insights queries (free), in a folder per service: the errors
+        (winston's JSON `level`, or any line saying error) and the slowest requests the app logs with a duration."""
+        folder = f"{self._args.task.name_prefix}/{name}"
+        group = [self.task.log_group.name]
+        child = pulumi.ResourceOptions(parent=self)
+        return [
+            aws.cloudwatch.QueryDefinition(
+                f"{name}-errors", name=f"{folder}/errors", log_group_names=group, opts=child,
+                query_string="fields @timestamp, level, message, @logStream\n"
+                             "| filter level = 'error' or @message like /(?i)error/\n"
+                             "| sort @timestamp desc\n| limit 200"),
+            aws.cloudwatch.QueryDefinition(
+                f"{name}-slowest", name=f"{folder}/slowest-requests", log_group_names=group, opts=child,
+                query_string="fields @timestamp, method, path, status, duration\n"
+                             "| filter ispresent(duration)\n| sort duration desc\n| limit 50"),
+        ]
 
     # --- capabilities -------------------------------------------------------------------------------------------
 

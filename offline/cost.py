@@ -210,6 +210,7 @@ FREE_TYPES = frozenset({
     "aws:scheduler/scheduleGroup:ScheduleGroup",
     "aws:cloudwatch/logMetricFilter:LogMetricFilter", "aws:cloudwatch/logStream:LogStream",
     "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter",
+    "aws:cloudwatch/queryDefinition:QueryDefinition",  # saved; running one is billed per GB scanned, by whoever runs it
     "aws:iam/instanceProfile:InstanceProfile", "aws:iam/policyAttachment:PolicyAttachment",
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
     "aws:lb/targetGroupAttachment:TargetGroupAttachment", "aws:ecs/capacityProvider:CapacityProvider",

@@ -506,10 +506,20 @@ def test_a_different_ai_port_follows_everywhere(run_variant) -> None:  # type: i
     assert "('127.0.0.1',9000)" in container(run, "ai")["healthCheck"]["command"][3]
 
 
+def test_each_service_has_the_seeds_saved_searches_as_logs_insights_queries(prod: StackRun) -> None:
+    queries = {q.inputs["name"]: q.inputs for q in prod.of_type("aws:cloudwatch/queryDefinition:QueryDefinition")}
+    assert set(queries) == {f"maratron-prod/{s}/{q}" for s in ("web", "ai") for q in ("errors", "slowest-requests")}
+    for service in ("web", "ai"):
+        errors = queries[f"maratron-prod/{service}/errors"]
+        assert errors["logGroupNames"] == [f"/maratron-prod/ecs/{service}"]
+        assert "filter level = 'error'" in errors["queryString"]
+
+
 def test_every_taggable_app_resource_carries_the_stack_tags(any_stack: StackRun) -> None:
     untaggable = {ROLE_POLICY, SCALING_POLICY, SECRET_VERSION, "aws:ecr/lifecyclePolicy:LifecyclePolicy",
                   "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",
-                  "random:index/randomPassword:RandomPassword", "docker:index/image:Image"}
+                  "random:index/randomPassword:RandomPassword", "docker:index/image:Image",
+                  "aws:cloudwatch/queryDefinition:QueryDefinition"}
     for resource in any_stack.resources:
         if not resource.type.startswith("maratron:app:"):
             continue

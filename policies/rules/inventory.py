@@ -58,6 +58,7 @@ VALIDATION = "aws:acm/certificateValidation:CertificateValidation"
 SCALING_POLICY = "aws:appautoscaling/policy:Policy"
 SCALABLE_TARGET = "aws:appautoscaling/target:Target"
 DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
+QUERY_DEFINITION = "aws:cloudwatch/queryDefinition:QueryDefinition"
 EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
 EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
@@ -200,6 +201,8 @@ LEDGER: list[Classified] = [
     N(SCALABLE_TARGET, "serviceNamespace", "wiring", "the scaled service's namespace"),
     # --- monitoring ------------------------------------------------------------------------------------------------
     N(DASHBOARD, "", "content", "the dashboard's widgets (tests/test_observability.py)"),
+    N(QUERY_DEFINITION, "", "content", "a saved Logs Insights query (the seed's Kibana searches): reads, changes "
+      "nothing (tests/test_service.py)"),
     N(EVENT_RULE, "eventPattern", "content",
       "which events notify (failed deployments); alert content tested in tests/test_observability.py"),
     N(EVENT_TARGET, "arn", "wiring", "the alert topic"),
