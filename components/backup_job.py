@@ -89,14 +89,16 @@ class BackupJobSettings:
         check=_check_ephemeral_storage)
 
 
-SCHEDULE_RATE = re.compile(r"^rate\((?P<hours>[1-9]\d?) hours?\)$")
+SCHEDULE_RATE = re.compile(r"^rate\((?:(?P<one>1) hour|(?P<hours>[2-9]|1\d|2[0-3]) hours)\)$")
+"""EventBridge Scheduler's rate: the singular unit for 1, the plural otherwise ("rate(1 hour)", "rate(6 hours)")."""
 
 
 def schedule_interval_hours(expression: str) -> int | None:
     """The hours between runs of a rate(N hours) schedule (1-23), None for anything else."""
     match = SCHEDULE_RATE.match(expression)
-    hours = int(match["hours"]) if match else 0
-    return hours if 1 <= hours <= 23 else None
+    if not match:
+        return None
+    return 1 if match["one"] else int(match["hours"])
 
 
 @dataclass(frozen=True)

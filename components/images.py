@@ -16,6 +16,7 @@ run, which is what rollbacks (deployment circuit breaker) and audits need. A tag
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import re
 from dataclasses import dataclass
@@ -35,18 +36,27 @@ ECR_REFERENCE_PATTERN = re.compile(
     r"^(?P<repository>\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9][a-z0-9._/-]*)"
     r"(@(?P<digest>sha256:[0-9a-f]{64})|:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))$")
 
-# Not part of an image's content: caches and VCS metadata (a rebuild for them would only churn tags).
-_SKIPPED_DIRS = frozenset({".git", "node_modules", ".next", "__pycache__", ".venv", ".mypy_cache", ".pytest_cache"})
+def _dockerignored(context: Path) -> list[str]:
+    """The context's .dockerignore patterns; none when it negates one (`!`): then everything counts (a superset of
+    what Docker sends, so the tag never stays while the image changes)."""
+    file = context / ".dockerignore"
+    lines = [line.strip() for line in file.read_text().splitlines()] if file.is_file() else []
+    patterns = [line.lstrip("/").rstrip("/") for line in lines if line and not line.startswith("#")]
+    return [] if any(p.startswith("!") for p in patterns) else patterns
 
 
 def context_digest(context: Path) -> str:
-    """A content hash of a build context (paths and bytes), used as the pushed tag: same content, same tag."""
+    """A content hash of what Docker sends of a build context (every file .dockerignore does not exclude: paths and
+    bytes), a part of the pushed tag. pulumi-docker rebuilds when that content changes, so the tag must change too:
+    the repositories' tags are immutable."""
+    ignored = _dockerignored(context)
     digest = hashlib.sha256()
     for path in sorted(context.rglob("*")):
-        relative = path.relative_to(context)
-        if any(part in _SKIPPED_DIRS for part in relative.parts) or not path.is_file():
+        relative = path.relative_to(context).as_posix()
+        parents = [relative.rsplit("/", n)[0] for n in range(relative.count("/") + 1)]
+        if not path.is_file() or any(fnmatch.fnmatch(p, pattern) for p in parents for pattern in ignored):
             continue
-        digest.update(relative.as_posix().encode() + b"\0")
+        digest.update(relative.encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
 
@@ -142,7 +152,7 @@ class BuiltImage(pulumi.ComponentResource):
         # image-tag-mutability.html), and a rebuild is never byte-identical. So a tag names one build: the content's
         # digest plus a random part this stack keeps while the content is unchanged (keepers) - another stack, a
         # re-created stack or a changed context gets a new one.
-        build = random.RandomId(f"{name}-build", byte_length=4, keepers={"context": digest},
+        build = random.RandomId(f"{name}-build", byte_length=4, keepers={"context": digest, "platform": platform},
                                 opts=pulumi.ResourceOptions(parent=self))
         tag = build.hex.apply(lambda suffix: f"build-{digest[:12]}-{suffix}")
         url = repository.apply(lambda r: r.url)

@@ -13,6 +13,7 @@ Rules, in evaluation order (priorities leave gaps so a rule can be inserted with
     20 flood           rate: every request per IP               blanket cap on pages and assets (wafFloodRateLimit)
     30 api-rate        rate: requests to the API per IP         the seed's general limit, 60/min (wafRateLimit)
     40 ai-rate         rate: requests to the AI routes per IP   the seed's AI limit, 10/min, e.g. /api/chat
+    45 auth-rate       rate: sign-in attempts per IP            the seed's auth limit, 10/min (NextAuth sign-in)
     50 common          AWSManagedRulesCommonRuleSet            OWASP-style generic protections
     60 bad-inputs      AWSManagedRulesKnownBadInputsRuleSet    Log4Shell, Java deserialization, localhost Host headers
     70 sqli            AWSManagedRulesSQLiRuleSet              SQL injection (Prisma parameterizes; this is depth)

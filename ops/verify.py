@@ -861,17 +861,27 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def awaiting_first_report(alarm: Mapping[str, Any], now: dt.datetime) -> bool:
+FIRST_REPORT_LOOKBACK = dt.timedelta(days=14)
+"""How far back a metric's datapoints count as "its job has reported before" (hourly data is kept 63 days)."""
+
+
+def awaiting_first_report(alarm: Mapping[str, Any], now: dt.datetime, cloudwatch: Any) -> bool:
     """An alarm for which silence is the failure (missing data breaching: no backup, no passed drill) is in ALARM
     from the moment it is created until its job first reports ("breaching: Missing data points are treated as bad",
     https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data):
-    on a first deploy, or when DR is switched on. Within one evaluation window of its creation (or last change) that
-    says nothing yet; after it, the ALARM stands."""
+    on a first deploy, or when DR is switched on. That says nothing yet while the alarm is younger than one
+    evaluation window and its metric has never had a datapoint; a job that reported before and stopped is a failure,
+    however recently an `up` touched the alarm (each change resets AlarmConfigurationUpdatedTimestamp)."""
     if alarm.get("StateValue") != "ALARM" or alarm.get("TreatMissingData") != "breaching":
         return False
     changed = alarm.get("AlarmConfigurationUpdatedTimestamp")
     window = dt.timedelta(seconds=int(alarm.get("Period") or 0) * int(alarm.get("EvaluationPeriods") or 0))
-    return isinstance(changed, dt.datetime) and now - changed < window
+    if not isinstance(changed, dt.datetime) or now - changed >= window or not alarm.get("MetricName"):
+        return False
+    history = cloudwatch.get_metric_statistics(
+        Namespace=alarm["Namespace"], MetricName=alarm["MetricName"], Dimensions=alarm.get("Dimensions", []),
+        StartTime=now - FIRST_REPORT_LOOKBACK, EndTime=now, Period=3600, Statistics=["Sum"])
+    return not history.get("Datapoints")
 
 
 def check_alarms(ctx: Context) -> Verdict:
@@ -888,7 +898,7 @@ def check_alarms(ctx: Context) -> Verdict:
                                                   AlarmTypes=["MetricAlarm", "CompositeAlarm"])
             for alarm in [*response.get("MetricAlarms", []), *response.get("CompositeAlarms", [])]:
                 states[alarm["AlarmName"]] = alarm["StateValue"]
-                if awaiting_first_report(alarm, now):
+                if awaiting_first_report(alarm, now, cloudwatch):
                     awaiting.append(alarm["AlarmName"])
 
     describe(ctx.client("cloudwatch"), names)

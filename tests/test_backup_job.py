@@ -119,7 +119,9 @@ def test_the_dump_has_the_ephemeral_storage_the_settings_give_it(run: StackRun) 
 @pytest.mark.parametrize(("expression", "hours"), [
     ("rate(6 hours)", 6), ("rate(1 hour)", 1), ("rate(12 hours)", 12), ("rate(23 hours)", 23),
     # Not watchable by backup-missing (a day of hourly periods at most) or not a fixed interval: refused.
-    ("rate(24 hours)", None), ("rate(1 day)", None), ("rate(30 minutes)", None), ("cron(0 */6 * * ? *)", None)])
+    ("rate(24 hours)", None), ("rate(1 day)", None), ("rate(30 minutes)", None), ("cron(0 */6 * * ? *)", None),
+    # The unit agrees with the number, as EventBridge Scheduler requires.
+    ("rate(1 hours)", None), ("rate(6 hour)", None), ("rate(06 hours)", None)])
 def test_the_backup_alarm_watches_one_interval_of_the_schedule(expression: str, hours: int | None) -> None:
     assert schedule_interval_hours(expression) == hours
 

@@ -116,7 +116,8 @@ def test_a_build_context_is_built_for_arm64_into_the_foundation_repository_and_r
     # One tag per build (immutable tags in repositories every stack shares): the content's digest and a random part
     # this stack keeps while the content is unchanged.
     build = run.one("random:index/randomId:RandomId", "backup-build")
-    assert build.inputs["keepers"] == {"context": context_digest(context)} and build.inputs["byteLength"] == 4
+    assert build.inputs["keepers"] == {"context": context_digest(context), "platform": "linux/arm64"}
+    assert build.inputs["byteLength"] == 4
     assert image.inputs["imageName"] == f"{url}:build-{context_digest(context)[:12]}-{build.outputs['hex']}"
     registry = image.inputs["registry"]
     assert registry["server"] == url and registry["username"] == "AWS"
@@ -138,15 +139,26 @@ def test_the_offline_registry_holds_what_the_committed_stacks_run() -> None:
     assert not run.ok and "maratron:webImage" in str(run.error)
 
 
-def test_the_build_tag_follows_the_content(tmp_path: Path) -> None:
+def test_the_build_tag_follows_what_docker_sends(tmp_path: Path) -> None:
+    """pulumi-docker rebuilds (and pushes) when the context Docker sends changes: the tag must change with it, and
+    only what .dockerignore excludes may change without a new tag (the tags are immutable)."""
     (tmp_path / "Dockerfile").write_text("FROM scratch\n")
-    (tmp_path / "node_modules").mkdir()
-    (tmp_path / "node_modules" / "big.js").write_text("ignored")
+    (tmp_path / ".dockerignore").write_text("# caches\nnode_modules\n/.next/\n")
+    for folder in ("node_modules", ".next", "src"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "a.js").write_text("1")
     first = context_digest(tmp_path)
-    (tmp_path / "node_modules" / "big.js").write_text("still ignored")
-    assert context_digest(tmp_path) == first
-    (tmp_path / "server.js").write_text("console.log(1)")
-    assert context_digest(tmp_path) != first
+    (tmp_path / "node_modules" / "a.js").write_text("2")
+    (tmp_path / ".next" / "a.js").write_text("2")
+    assert context_digest(tmp_path) == first  # Docker does not send them
+    (tmp_path / "src" / "a.js").write_text("2")
+    second = context_digest(tmp_path)
+    assert second != first
+    # Without a .dockerignore, Docker sends node_modules too: a change there is a new build and a new tag.
+    (tmp_path / ".dockerignore").unlink()
+    third = context_digest(tmp_path)
+    (tmp_path / "node_modules" / "a.js").write_text("3")
+    assert context_digest(tmp_path) != third
 
 
 @pytest.mark.parametrize(("overrides", "expected"), [

@@ -319,7 +319,8 @@ RULES += [
     settings_rule(
         "alb-security-headers", area="edge", types=LISTENERS,
         summary="HTTPS listeners send the seed's security headers (HSTS with includeSubDomains, a CSP with "
-                "default-src, X-Frame-Options, nosniff), no Server header, and never allow every origin (CORS)",
+                "default-src, X-Frame-Options, nosniff), no Server header, and no static CORS origin (the app answers "
+                "CORS per request; the provider cannot clear a listener's origin once set)",
         reference="seed: security headers (HSTS, CSP, X-Frame-Options), restrictive CORS; Checkov CKV2_AWS_75",
         settings=[
             Setting("routingHttpResponseStrictTransportSecurityHeaderValue",

@@ -792,11 +792,17 @@ def test_a_silence_alarm_awaits_its_jobs_first_report_for_one_window(deployment:
         assert run.results["cloudwatch.alarms"].status is Status.PASS, run.text
         assert f"awaiting their job's first report (new, within one window): {name}" in \
             run.results["cloudwatch.alarms"].detail
-        later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=8)
-        monkeypatch.setattr(verify, "_now", lambda: later)
+        # A job that has reported before and stopped is a failure, however recently an `up` touched the alarm.
+        cw.put_metric_data(Namespace="Maratron/Backups", MetricData=[{
+            "MetricName": "BackupSucceeded", "Value": 1, "Timestamp": dt.datetime.now(dt.UTC) - dt.timedelta(days=2)}])
         run = run_verify(deployment, tmp_path, alarmNames=alarms)
         assert run.results["cloudwatch.alarms"].status is Status.FAIL
         assert f"in ALARM: {name}" in run.results["cloudwatch.alarms"].detail
+        monkeypatch.undo()
+        later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=8)  # and once the window has passed, in any case
+        monkeypatch.setattr(verify, "_now", lambda: later)
+        run = run_verify(deployment, tmp_path, alarmNames=alarms)
+        assert run.results["cloudwatch.alarms"].status is Status.FAIL
     finally:
         cw.delete_alarms(AlarmNames=[name])
 
