@@ -139,16 +139,15 @@ class WafSettings:
     def validate(self, rules: Rules) -> None:
         if len(self.rate_limit_paths) > MAX_PATHS:
             rules.problem("rate_limit_paths", f"must list at most {MAX_PATHS} path prefixes")
-        if not 1 <= len(self.ai_paths) <= MAX_PATHS:
-            rules.problem("ai_paths", f"must list 1 to {MAX_PATHS} path prefixes of the AI routes, e.g. [/api/chat]")
-        if self.ai_rate_limit > self.rate_limit:
-            rules.problem("ai_rate_limit", f"must be at most {rules.key('rate_limit')} ({self.rate_limit}): the AI "
-                          "limit is the stricter one", also=["rate_limit"])
-        if not 1 <= len(self.auth_paths) <= MAX_PATHS:
-            rules.problem("auth_paths", f"must list 1 to {MAX_PATHS} path prefixes of the sign-in routes")
-        if self.auth_rate_limit > self.rate_limit:
-            rules.problem("auth_rate_limit", f"must be at most {rules.key('rate_limit')} ({self.rate_limit}): the "
-                          "sign-in limit is the stricter one", also=["rate_limit"])
+        # The scoped limits: stricter than the general one, on 1 to MAX_PATHS routes of their own.
+        for prefix, routes, label in (("ai", "the AI routes, e.g. [/api/chat]", "AI"),
+                                      ("auth", "the sign-in routes", "sign-in")):
+            limit, paths = getattr(self, f"{prefix}_rate_limit"), getattr(self, f"{prefix}_paths")
+            if not 1 <= len(paths) <= MAX_PATHS:
+                rules.problem(f"{prefix}_paths", f"must list 1 to {MAX_PATHS} path prefixes of {routes}")
+            if limit > self.rate_limit:
+                rules.problem(f"{prefix}_rate_limit", f"must be at most {rules.key('rate_limit')} ({self.rate_limit}): "
+                              f"the {label} limit is the stricter one", also=["rate_limit"])
         if self.flood_rate_limit < self.rate_limit:
             rules.problem("flood_rate_limit", f"must be at least {rules.key('rate_limit')} ({self.rate_limit}): it "
                           "counts every request, the API ones included", also=["rate_limit"])
