@@ -372,13 +372,17 @@ class OfflineMocks(Mocks):
         outputs = dict(self.stack_references(stack_name))  # LookupError for a stack the backend does not have
         return stack_name, {"name": stack_name, "outputs": outputs, "secretOutputNames": []}
 
+    @property
+    def az_names(self) -> list[str]:
+        """The region's AZs as the offline account sees them: a to f."""
+        return [f"{self.region}{letter}" for letter in "abcdef"]
+
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         token = args.token
         self.account = self.provider_accounts.get(str(args.provider or "").rsplit("::", 1)[-1], self.account_id)
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            letters = "abcdef"
-            return {"names": [f"{self.region}{x}" for x in letters],
-                    "zoneIds": [f"{self.region_code}-az{i + 1}" for i in range(len(letters))],
+            return {"names": self.az_names,
+                    "zoneIds": [f"{self.region_code}-az{i + 1}" for i in range(len(self.az_names))],
                     "id": self.region, "groupNames": [self.region]}, []
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": self.account, "arn": f"arn:{PARTITION}:iam::{self.account}:user/offline",
@@ -407,8 +411,8 @@ class OfflineMocks(Mocks):
             # Offered in every AZ of the region, as the AWS services the stack uses are in the regions we ship.
             name = str(args.args.get("serviceName") or "")
             return {"serviceName": name, "serviceType": args.args.get("serviceType") or "Interface", "id": name,
-                    "availabilityZones": [f"{self.region}{x}" for x in "abcdef"], "owner": "amazon",
-                    "privateDnsName": name.replace("com.amazonaws.", "").replace(".", ".", 1) + ".amazonaws.com",
+                    "availabilityZones": self.az_names, "owner": "amazon",
+                    "privateDnsName": name.replace("com.amazonaws.", "") + ".amazonaws.com",
                     "acceptanceRequired": False, "managesVpcEndpoints": False, "vpcEndpointPolicySupported": True,
                     "serviceId": f"vpce-svc-{_digest(name, 17)}", "baseEndpointDnsNames": [], "privateDnsNames": [],
                     "supportedIpAddressTypes": ["ipv4"], "region": self.region, "tags": {}}, []
