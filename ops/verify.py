@@ -1100,6 +1100,13 @@ CACHE_HIT_RATE_WARNING = 80
 """The seed's post-deploy check warns at a cache hit rate of this many percent or less."""
 
 
+def _at(document: Any, *keys: str) -> Any:
+    """document[k1][k2]... of a JSON document, None where a level is missing or not an object."""
+    for key in keys:
+        document = document.get(key) if isinstance(document, dict) else None
+    return document
+
+
 def check_http_database(ctx: Context) -> Verdict:
     """The seed's post-deploy database check: the app's /api/performance reports database.healthy (the app reached
     PostgreSQL through the proxy with its own login), and its cache hit rate (reported, as the seed only warns)."""
@@ -1110,12 +1117,11 @@ def check_http_database(ctx: Context) -> Verdict:
         return failed(failure)
     if not isinstance(payload, dict):
         return failed(f"GET {url} -> 200 but not a JSON object")
-    healthy = (payload.get("database") or {}).get("healthy") if isinstance(payload.get("database"), dict) else None
+    healthy = _at(payload, "database", "healthy")
     if healthy is not True:
         return failed(f"GET {url}: database.healthy is {json.dumps(healthy)}, not true (the app cannot use its "
                       "database)")
-    rate = ((payload.get("cache") or {}).get("stats") or {}).get("hitRate") if isinstance(payload.get("cache"),
-                                                                                           dict) else None
+    rate = _at(payload, "cache", "stats", "hitRate")
     facts = [f"GET {url}: database healthy"]
     if isinstance(rate, (int, float)):
         low = rate <= CACHE_HIT_RATE_WARNING
