@@ -16,7 +16,6 @@ run, which is what rollbacks (deployment circuit breaker) and audits need. A tag
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import re
 from dataclasses import dataclass
@@ -36,13 +35,16 @@ ECR_REFERENCE_PATTERN = re.compile(
     r"^(?P<repository>\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9][a-z0-9._/-]*)"
     r"(@(?P<digest>sha256:[0-9a-f]{64})|:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))$")
 
-def _dockerignored(context: Path) -> list[str]:
-    """The context's .dockerignore patterns; none when it negates one (`!`): then everything counts (a superset of
-    what Docker sends, so the tag never stays while the image changes)."""
+def _dockerignored(context: Path) -> frozenset[str]:
+    """The paths the context's .dockerignore excludes by name (`node_modules`, `.next/`, `/.git`). Wildcard patterns
+    are not honoured, and none at all when one is negated (`!`): those files then count, a superset of what Docker
+    sends, so the tag can change without a rebuild but never stay while the image changes."""
     file = context / ".dockerignore"
     lines = [line.strip() for line in file.read_text().splitlines()] if file.is_file() else []
-    patterns = [line.lstrip("/").rstrip("/") for line in lines if line and not line.startswith("#")]
-    return [] if any(p.startswith("!") for p in patterns) else patterns
+    patterns = [line.strip("/") for line in lines if line and not line.startswith("#")]
+    if any(p.startswith("!") for p in patterns):
+        return frozenset()
+    return frozenset(p for p in patterns if not any(c in p for c in "*?["))
 
 
 def context_digest(context: Path) -> str:
@@ -53,8 +55,8 @@ def context_digest(context: Path) -> str:
     digest = hashlib.sha256()
     for path in sorted(context.rglob("*")):
         relative = path.relative_to(context).as_posix()
-        parents = [relative.rsplit("/", n)[0] for n in range(relative.count("/") + 1)]
-        if not path.is_file() or any(fnmatch.fnmatch(p, pattern) for p in parents for pattern in ignored):
+        parents = {relative.rsplit("/", n)[0] for n in range(relative.count("/") + 1)}
+        if not path.is_file() or parents & ignored:
             continue
         digest.update(relative.encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())

@@ -458,7 +458,7 @@ LEDGER: list[Classified] = [
     N(SECRET_VERSION, "secretString", "application",
       "the secret's value: generated or from Pulumi config secrets (the pack sees no difference to a literal)"),
     N(RANDOM_ID, "byteLength", "identity", "the length of a built image's tag suffix (a name part, not a secret)"),
-    N(RANDOM_ID, "keepers", "identity", "a new suffix exactly when the image's build context changes"),
+    N(RANDOM_ID, "keepers", "identity", "a new suffix exactly when the image's build context or platform changes"),
     N(RANDOM_PASSWORD, "special", "tuning", "character classes; strength comes from the length (guarded)"),
     N(RANDOM_PASSWORD, "overrideSpecial", "tuning",
       "the specials a consumer accepts (ElastiCache AUTH: ! & # $ ^ < > -; URLs: - _ . ~)"),
