@@ -16,6 +16,7 @@ import functools
 import gc
 import heapq
 import json
+import logging
 import os
 import runpy
 import sys
@@ -107,6 +108,8 @@ class StackRun:
     project: str = PROJECT
     invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     """Every data-source call (token, arguments) the program made, in order."""
+    warnings: list[str] = field(default_factory=list)
+    """What the program warned about (`pulumi.log.warn`), in order: the CLI shows these above the plan."""
 
     @property
     def ok(self) -> bool:
@@ -483,8 +486,9 @@ def run_program(stack: str, config: dict[str, str], secret_keys: list[str], *,
     asyncio.set_event_loop(loop)
     error: BaseException | None = None
     details = ""
+    warnings = _WarningLog()
     try:
-        sdk_internals.install_mocks(monitor, project=project, stack=stack, preview=preview)
+        sdk_internals.install_mocks(monitor, project=project, stack=stack, preview=preview, logger=warnings)
         sdk_internals.set_config(config, secret_keys)
         os.chdir(project_dir)  # as the language host runs it
 
@@ -506,7 +510,20 @@ def run_program(stack: str, config: dict[str, str], secret_keys: list[str], *,
             gc.freeze()
     return StackRun(stack=stack, config=config, secret_keys=secret_keys, placeholders=placeholders or [],
                     resources=canonical_order(monitor.recorded), outputs=monitor.stack_outputs, error=error,
-                    error_details=details, project=project, invokes=monitor.invokes)
+                    error_details=details, project=project, invokes=monitor.invokes, warnings=warnings.messages)
+
+
+class _WarningLog(logging.Logger):
+    """The mock engine's logger for one run: warnings are kept for the run (StackRun.warnings, which the preview
+    prints and a test reads from a cached run); debug, info and errors go to the root logger as before."""
+
+    def __init__(self) -> None:
+        super().__init__("pulumi.engine")
+        self.parent = logging.getLogger()
+        self.messages: list[str] = []
+
+    def warning(self, msg: object, *args: object, **kwargs: Any) -> None:
+        self.messages.append(str(msg) % args if args else str(msg))
 
 
 def canonical_order(resources: list[Resource]) -> list[Resource]:

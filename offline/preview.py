@@ -173,6 +173,8 @@ def _main(argv: list[str] | None) -> int:
         print("Secrets standing in as OFFLINE-PLACEHOLDER values (set them with `pulumi config set --secret`):")
         for key in run.placeholders:
             print(f"  - {key}")
+    for warning in run.warnings:
+        print(f"warning: {run.redacted(warning)}")
 
     inventory_path = args.inventory or directory / "inventory.json"
     # What the reboot notice compares with: the previous preview here, or with --set the stack's own preview.

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import pathlib
 import sys
 from collections.abc import Callable
@@ -131,12 +132,14 @@ def sdk_stack_trace() -> Any:
     return _SDK_GET_STACK_TRACE()
 
 
-def install_mocks(monitor: MockMonitor, *, project: str, stack: str, preview: bool = False) -> None:
+def install_mocks(monitor: MockMonitor, *, project: str, stack: str, preview: bool = False,
+                  logger: logging.Logger | None = None) -> None:
     """Point the runtime at `monitor` (a MockMonitor subclass) for a run of project/stack (an update unless
-    `preview`: then computed values are unknown, as in `pulumi preview`)."""
+    `preview`: then computed values are unknown, as in `pulumi preview`). `logger` receives what the program logs
+    through `pulumi.log` (the mock engine's Log: debug, info, warning, error); default the root logger."""
     _resource._get_stack_trace = stack_trace
     reset_runtime()
-    _mocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor)
+    _mocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor, logger=logger)
     # set_mocks registers a fresh Stack resource only when there is no root resource; the program run by
     # run_program_function registers its own, so drop the one set_mocks made (as pulumi's test helpers do).
     reset_runtime()

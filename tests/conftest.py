@@ -21,12 +21,13 @@ from offline.policy_runner import PolicyPackProcess, PolicyVerdict, check_run
 _runs: dict[str, StackRun] = {}
 _verdicts: dict[tuple[int, str], tuple[StackRun, PolicyVerdict]] = {}
 
-# Modules whose module-scoped fixture is expensive (a moto deployment, a PostgreSQL server, several program runs):
-# under `make pytest` (`-n <cores + 1> --dist loadgroup`) each runs on one xdist worker, so the fixture is built once
-# instead of once per worker its tests happen to land on (test_verify's deployment alone is ~8 s). Every other test is
-# still spread test by test.
+# Modules whose module-scoped fixture is expensive (a moto server and deployment, a PostgreSQL server, several program
+# runs): under `make pytest` (`-n <cores + 1> --dist loadgroup`) each runs on one xdist worker, so the fixture is built
+# once instead of once per worker its tests happen to land on (test_verify's deployment alone is ~8 s; test_verify_cdn's
+# server and distribution ~3 s, which three workers built three times). Every other test is still spread test by test.
 ONE_WORKER_MODULES = frozenset({
-    "tests/ops/test_verify.py", "tests/ops/test_verify_foundation.py", "tests/ops/test_tag_deployed_images.py",
+    "tests/ops/test_verify.py", "tests/ops/test_verify_cdn.py", "tests/ops/test_verify_foundation.py",
+    "tests/ops/test_tag_deployed_images.py",
     "tests/ops/test_db_admin_postgres.py", "tests/ops/test_backup_scripts.py",
     "tests/test_first_deploy.py", "tests/test_observability.py", "tests/test_foundation.py",
 })

@@ -4,7 +4,6 @@ the ADOT collector sidecar in each web/AI task (hardening, config, IAM, no netwo
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 import pytest
@@ -22,7 +21,8 @@ from components.app_metrics import (
 )
 from components.constants import METRICS_COLLECTOR_IMAGE
 from components.task import ContainerSpec, FargateTaskArgs, TaskSize
-from offline.engine import StackRun, run_stack
+from offline.engine import StackRun
+from tests.configs import GRAFANA_SAML, GRAFANA_SSO
 
 WORKSPACE = "aws:amp/workspace:Workspace"
 CONFIGURATION = "aws:amp/workspaceConfiguration:WorkspaceConfiguration"
@@ -61,6 +61,16 @@ def alerts(run: StackRun) -> dict[str, dict[str, Any]]:
 
 # --- workspace -------------------------------------------------------------------------------------------------------
 
+TUNED: dict[str, Any] = {
+    "appMetricsRetentionDays": 400, "appMetricsMaxSeriesPerService": 5000,
+    "alarmAppErrorRatePercent": 5, "alarmCacheHitRatePercent": 60, "alarmDbConnectionsPercent": 50,
+    "wafAiPaths": ["/api/chat", "/api/coach.v2"],
+    "appMetricsScrapeIntervalSeconds": 30, "appMetricsPath": "/api/metrics", "webMetricsPort": 9464,
+    "metricsCollectorCpu": 64, "metricsCollectorMemory": 256,
+}
+"""prod with every metrics setting away from its default: one run for the tests that each check a few of them (the
+settings are independent: each test's assertions hold whatever the others are)."""
+
 def test_workspace_is_encrypted_with_the_telemetry_key_and_logs_to_an_encrypted_group(prod: StackRun) -> None:
     workspace = prod.one(WORKSPACE)
     logs_key = prod.one("aws:kms/key:Key", "keys-logs").outputs["arn"]
@@ -86,7 +96,7 @@ def test_log_delivery_policy_covers_only_the_metrics_group_of_this_account(prod:
 
 
 def test_workspace_keeps_the_configured_history_and_limits_series_per_service(run_variant) -> None:  # type: ignore[no-untyped-def]
-    run = run_variant("prod", appMetricsRetentionDays=400, appMetricsMaxSeriesPerService=5000)
+    run = run_variant("prod", **TUNED)
     configuration = run.one(CONFIGURATION)
     assert configuration.inputs["workspaceId"] == run.one(WORKSPACE).id
     assert configuration.inputs["retentionPeriodInDays"] == 400
@@ -141,8 +151,7 @@ def test_alert_rules_watch_the_guides_signals_with_the_seeds_labels(prod: StackR
 
 def test_thresholds_follow_the_stacks_alarm_settings(staging: StackRun, run_variant) -> None:  # type: ignore[no-untyped-def]
     assert "> 2 and" in alerts(staging)["AppLatencyP95High"]["expr"]  # staging's alarmLatencyP95Ms 2000
-    run = run_variant("prod", alarmAppErrorRatePercent=5, alarmCacheHitRatePercent=60, alarmDbConnectionsPercent=50,
-                      wafAiPaths=["/api/chat", "/api/coach.v2"])
+    run = run_variant("prod", **TUNED)
     found = alerts(run)
     assert found["AppErrorRateHigh"]["expr"].startswith("job:http_errors:ratio_rate5m > 0.05 and")
     assert found["CacheHitRateLow"]["expr"].endswith("< 60")
@@ -258,8 +267,7 @@ def test_series_of_different_tasks_never_collide(prod: StackRun) -> None:
 
 
 def test_scrape_settings_follow_config(run_variant) -> None:  # type: ignore[no-untyped-def]
-    run = run_variant("prod", appMetricsScrapeIntervalSeconds=30, appMetricsPath="/api/metrics", webMetricsPort=9464,
-                      metricsCollectorCpu=64, metricsCollectorMemory=256)
+    run = run_variant("prod", **TUNED)
     web = adot_config(run, "web")["receivers"]["prometheus"]["config"]
     assert web["global"]["scrape_interval"] == "30s"
     assert web["scrape_configs"][0]["metrics_path"] == "/api/metrics"
@@ -303,12 +311,13 @@ def test_scraping_needs_no_network_change(staging: StackRun, run_variant) -> Non
 
 # --- Grafana ---------------------------------------------------------------------------------------------------------
 
+
 def test_grafana_is_off_by_default(prod: StackRun) -> None:
     assert not prod.of_type(GRAFANA)
 
 
 def test_grafana_reads_this_workspace_with_its_own_role(run_variant) -> None:  # type: ignore[no-untyped-def]
-    run = run_variant("prod", grafanaEnabled=True, grafanaAdminGroupIds=["g-admins"], grafanaViewerGroupIds=["g-ops"])
+    run = run_variant("prod", **GRAFANA_SSO)
     grafana = run.one(GRAFANA)
     role = run.one("aws:iam/role:Role", "metrics-grafana")
     assert grafana.inputs["permissionType"] == "CUSTOMER_MANAGED" and grafana.inputs["roleArn"] == role.outputs["arn"]
@@ -335,7 +344,7 @@ def test_grafana_is_drawn_priced_and_timed_when_on(run_variant) -> None:  # type
     from offline import cost, diagram
     from offline import critical_path as cp
 
-    run = run_variant("prod", grafanaEnabled=True, grafanaAdminGroupIds=["g-admins"], grafanaViewerGroupIds=["g-ops"])
+    run = run_variant("prod", **GRAFANA_SSO)
     grafana = run.one(GRAFANA)
     drawn = diagram.build(run)
     boxes = {box.key: " | ".join([box.title, *box.lines]) for box in drawn.all_boxes()}
@@ -350,9 +359,7 @@ def test_grafana_is_drawn_priced_and_timed_when_on(run_variant) -> None:  # type
 
 
 def test_grafana_with_a_saml_idp(run_variant) -> None:  # type: ignore[no-untyped-def]
-    run = run_variant("prod", grafanaEnabled=True, grafanaAuthenticationProviders=["SAML"],
-                      grafanaSamlMetadataUrl="https://idp.example.com/metadata", grafanaSamlAdminRoleValues=["admin"],
-                      grafanaSamlEditorRoleValues=["editor"])
+    run = run_variant("prod", **GRAFANA_SAML)
     assert run.one(GRAFANA).inputs["authenticationProviders"] == ["SAML"]
     saml = run.one("aws:grafana/workspaceSamlConfiguration:WorkspaceSamlConfiguration")
     assert saml.inputs["idpMetadataUrl"] == "https://idp.example.com/metadata"
@@ -360,22 +367,13 @@ def test_grafana_with_a_saml_idp(run_variant) -> None:  # type: ignore[no-untype
     assert not run.of_type("aws:grafana/roleAssociation:RoleAssociation")
 
 
-def test_identity_center_sign_in_warns_who_can_create_the_workspace(caplog: pytest.LogCaptureFixture) -> None:
+def test_identity_center_sign_in_warns_who_can_create_the_workspace(prod: StackRun, run_variant) -> None:  # type: ignore[no-untyped-def]
     """CreateWorkspace with AWS_SSO needs organizations:/sso: calls the deploy roles lack or deny: the preview says
-    so (a fresh run: the warning is the engine's log of this run, not a cached one's)."""
-    with caplog.at_level(logging.WARNING):
-        run = run_stack("staging", {"maratron:grafanaEnabled": True, "maratron:grafanaAdminGroupIds": ["g-1"]})
-    assert run.ok, run.error_details
-    warned = [r.getMessage() for r in caplog.records if "IAM Identity Center" in r.getMessage()]
-    assert len(warned) == 1 and "organizations:DescribeOrganization" in warned[0] and "SAML" in warned[0]
-    caplog.clear()
-    with caplog.at_level(logging.WARNING):
-        saml = run_stack("staging", {
-            "maratron:grafanaEnabled": True, "maratron:grafanaAuthenticationProviders": ["SAML"],
-            "maratron:grafanaSamlMetadataUrl": "https://idp.example.com/metadata",
-            "maratron:grafanaSamlAdminRoleValues": ["admin"], "maratron:grafanaSamlEditorRoleValues": ["editor"]})
-    assert saml.ok, saml.error_details
-    assert not [r for r in caplog.records if "IAM Identity Center" in r.getMessage()]
+    so (the run keeps the program's warnings: StackRun.warnings, printed by the preview)."""
+    [warned] = run_variant("prod", **GRAFANA_SSO).warnings
+    assert "IAM Identity Center" in warned and "organizations:DescribeOrganization" in warned and "SAML" in warned
+    assert run_variant("prod", **GRAFANA_SAML).warnings == []
+    assert prod.warnings == []  # Grafana off
 
 
 # --- configuration errors --------------------------------------------------------------------------------------------

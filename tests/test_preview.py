@@ -16,6 +16,7 @@ import pytest
 from offline import diagram, preview
 from offline.engine import ROOT, StackRun, portable_path, run_stack
 from offline.policy_runner import stack_export
+from tests.configs import GRAFANA_SSO
 
 SECRET = "sk-ant-api03-NEVER-WRITTEN-0123456789abcdef"
 
@@ -141,3 +142,15 @@ def test_make_help_lists_every_target() -> None:
                            check=True).stdout
     listed = {line.split()[1] for line in shown.splitlines() if line.strip().startswith("make ")}
     assert targets and targets == listed, "give every target a `## ` help line"
+
+
+def test_the_programs_warnings_are_printed_above_the_plan(run_variant: Callable[..., StackRun], tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_variant("prod", **GRAFANA_SSO)
+    monkeypatch.setattr(preview, "run_stack", lambda stack, overrides: run)
+    monkeypatch.setattr(preview, "print_policy_verdicts", lambda run, directory=None: 0)  # the pack: not this test's
+    assert preview.main(["prod", "--no-diagram", "--inventory", str(tmp_path / "inventory.json")]) == 0
+    out = capsys.readouterr().out
+    [line] = [line for line in out.splitlines() if line.startswith("warning: ")]
+    assert "IAM Identity Center" in line and out.index(line) < out.index("Resources (")
