@@ -159,6 +159,7 @@ DEPLOY_SERVICES: tuple[ServiceGrant, ...] = (
                  "DescribeAlarms/ListTagsForResource reads and PutMetricAlarm on composite paths are account-wide; the "
                  "CDN's alarms live in us-east-1 (CloudFront metrics are published there only)."),
     ServiceGrant("events", ("*",), "the ECS deployment-failure rule (maratron-<env>-ecs-deployment-failed), the "
+                 "RDS event rule (maratron-<env>-database-events), the restore-drill failure rule, the "
                  "secret-redeploy rules (maratron-<env>-secret-redeploy-<service>) and their targets; "
                  "ListTargetsByRule/Describe reads are resource-scoped but ListRules is not."),
     ServiceGrant("kms", ("*",), edge=True, why="CreateKey has no resource (the key does not exist yet); key ARNs are "

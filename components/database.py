@@ -343,6 +343,8 @@ class Database(pulumi.ComponentResource):
     primary: aws.rds.Instance
     replicas: dict[str, aws.rds.Instance]
     """`<name>-replica-N` -> replica instance (ordinal names: changing the count never replaces another one)."""
+    instance_names: list[str]
+    """DB instance identifiers, primary first then the replicas' (known at preview: ours, not AWS-assigned)."""
     security_group: aws.ec2.SecurityGroup
     """The primary's: admits 5432 only from the security groups granted with `grant(client, database)`."""
     replica_security_group: aws.ec2.SecurityGroup
@@ -491,10 +493,12 @@ class Database(pulumi.ComponentResource):
         )
 
         self.replicas = {}
+        self.instance_names = [identifier]
         other_azs = args.az_names[1:]
         for ordinal, instance_class in enumerate(settings.replica_classes, start=1):
             replica_name = f"{name}-replica-{ordinal}"
             replica_identifier = f"{identifier}-replica-{ordinal}"
+            self.instance_names.append(replica_identifier)
             self.replicas[replica_name] = aws.rds.Instance(
                 replica_name,
                 identifier=replica_identifier,
@@ -593,7 +597,8 @@ class Database(pulumi.ComponentResource):
     def watch(self) -> DatabaseWatch:
         """What Observability alarms on: the primary, each replica, and max_connections for the connections alarm."""
         return DatabaseWatch(self.primary.identifier, self.replica_identifiers,
-                             max_connections=self._args.settings.tuning.max_connections)
+                             max_connections=self._args.settings.tuning.max_connections,
+                             instance_names=self.instance_names)
 
     @property
     def replica_identifiers(self) -> dict[str, pulumi.Output[str]]:

@@ -59,6 +59,14 @@ EMAIL_PATTERN = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@([A-Za-z0-9]([A-Z
 LABEL_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
 """Labels become part of logical and alarm names (`ecs-web-cpu`), so they stay short, lower-case and dash-safe."""
 
+RDS_EVENT_CATEGORIES = ("failover", "failure", "low storage", "read replica")
+"""The RDS DB instance event categories sent to the alert topic (the categories and their events: "Amazon RDS event
+categories and event messages", https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Events.Messages.html):
+failover (RDS-EVENT-0013 started, -0015/-0049 completed), failure (-0031 incompatible configuration or storage),
+low storage (-0007, -0089 over 90%), read replica (-0045 replication error, -0057 terminated, -0202 creation
+failed; also -0046 resumed, which closes the incident). Left out: availability and maintenance (every planned
+reboot and patch would page) and notification (operator actions)."""
+
 
 def _check_labels(what: str, labels: Sequence[str], reserved: Sequence[str] = ()) -> None:
     for label in labels:
@@ -105,6 +113,11 @@ class DatabaseWatch:
     max_connections: int = 100
     """The instances' max_connections (the stack passes dbMaxConnections; default 100, the seed's
     DATABASE_MAX_CONNECTIONS): the connections alarm fires at AlarmThresholds.db_connections_percent of it."""
+    instance_names: Sequence[str] = ()
+    """Every instance's identifier as plain text, when known before the instances exist: the event rule then matches
+    them without waiting for them, so it is in place while the replicas are created (a failed creation,
+    RDS-EVENT-0202, is one of its events). Default: the rule names primary_identifier and the replicas' (and waits
+    for them)."""
 
     def __post_init__(self) -> None:
         _check_labels("replica", list(self.replicas), reserved=("primary",))
@@ -345,6 +358,9 @@ class Observability(pulumi.ComponentResource):
     drill_failures: aws.cloudwatch.EventRule | None
     """EventBridge rule sending a restore drill that stopped with a failing exit code to the topic (None without a
     drill)."""
+    database_events: aws.cloudwatch.EventRule | None
+    """EventBridge rule sending the watched RDS instances' failover, failure, low-storage and replication events to
+    the topic (None without a database)."""
 
     def __init__(self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("maratron:ops:Observability", name, None, opts)
@@ -360,6 +376,7 @@ class Observability(pulumi.ComponentResource):
         self._service_alarms()
         self.deployment_failures = self._deployment_failure_rule()
         self._database_alarms()
+        self.database_events = self._database_event_rule()
         self._cache_alarms()
         self._waf_alarms()
         self._cdn_alarms()
@@ -637,6 +654,52 @@ class Observability(pulumi.ComponentResource):
                 input_paths={"service": "$.resources[0]", "deployment": "$.detail.deploymentId",
                              "reason": "$.detail.reason"},
                 input_template='"ECS deployment <deployment> of <service> failed and was rolled back: <reason>"',
+            ),
+            opts=pulumi.ResourceOptions(parent=rule),
+        )
+        return rule
+
+    def _database_event_rule(self) -> aws.cloudwatch.EventRule | None:
+        """A Multi-AZ failover, an instance failure or a stopped replication is an event, not a metric: the alarms see
+        only its effects (connections drop, lag grows), minutes later if at all. RDS sends every DB instance event to
+        the account's default event bus, with no subscription to create ("Amazon RDS delivers events to EventBridge in
+        near-real time": https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/working-with-events.html); a pattern
+        array matches when it shares a value with the event's EventCategories array
+        (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns-arrays.html). The topic and its
+        key already admit this account's EventBridge rules. ElastiCache has no counterpart: node-based clusters
+        publish no EventBridge events and cannot notify an encrypted topic (docs/cache.md)."""
+        args = self._args
+        database = args.database
+        if database is None:
+            return None
+        ctx = args.context
+        identifiers: list[pulumi.Input[str]] = [*database.instance_names] or [database.primary_identifier,
+                                                                            *database.replicas.values()]
+        rule = aws.cloudwatch.EventRule(
+            f"{self._name}-database-events",
+            name=f"{args.name_prefix}-database-events",
+            description="Failover, failure, low-storage and read-replica events of the stack's RDS instances, to "
+                        "the alert topic",
+            event_pattern=json_output({
+                "source": ["aws.rds"],
+                "detail-type": ["RDS DB Instance Event"],
+                "detail": {
+                    "SourceArn": [pulumi.Output.concat(ctx.arn("rds", "db:"), identifier)
+                                  for identifier in identifiers],
+                    "EventCategories": list(RDS_EVENT_CATEGORIES),
+                },
+            }),
+            tags=named_tags(args.tags, f"{args.name_prefix}-database-events"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.cloudwatch.EventTarget(
+            f"{self._name}-database-events",
+            rule=rule.name,
+            arn=self.topic.arn,
+            input_transformer=aws.cloudwatch.EventTargetInputTransformerArgs(
+                input_paths={"instance": "$.detail.SourceIdentifier", "event": "$.detail.EventID",
+                             "message": "$.detail.Message"},
+                input_template='"RDS <instance> (<event>): <message>"',
             ),
             opts=pulumi.ResourceOptions(parent=rule),
         )

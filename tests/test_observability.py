@@ -507,7 +507,41 @@ def test_failed_ecs_deployments_of_the_watched_services_reach_the_topic(full: St
     assert target.inputs["arn"] == full.one(TOPIC).outputs["arn"]
     assert target.inputs["rule"] == rule.outputs["name"]
     assert "<reason>" in target.inputs["inputTransformer"]["inputTemplate"]
-    assert watched("prod", "minimal").of_type("aws:cloudwatch/eventRule:EventRule") == []
+    assert [r.name for r in watched("prod", "minimal").of_type("aws:cloudwatch/eventRule:EventRule")] == [
+        "observability-database-events"]  # no services: no deployment rule
+
+
+def test_failovers_failures_and_stopped_replication_of_the_watched_instances_reach_the_topic(full: StackRun) -> None:
+    rule = full.one("aws:cloudwatch/eventRule:EventRule", "observability-database-events")
+    assert rule.inputs["name"] == "maratron-prod-database-events"
+    assert json.loads(rule.inputs["eventPattern"]) == {
+        "source": ["aws.rds"],
+        "detail-type": ["RDS DB Instance Event"],
+        "detail": {
+            "SourceArn": [f"arn:aws:rds:us-east-1:{ACCOUNT}:db:maratron-prod-db{suffix}"
+                          for suffix in ("", "-replica-a", "-replica-b")],
+            # Any shared value matches EventBridge's array against the event's EventCategories array.
+            "EventCategories": ["failover", "failure", "low storage", "read replica"],
+        },
+    }
+    target = full.one("aws:cloudwatch/eventTarget:EventTarget", "observability-database-events")
+    assert target.inputs["arn"] == full.one(TOPIC).outputs["arn"] and target.inputs["rule"] == rule.outputs["name"]
+    transformer = target.inputs["inputTransformer"]
+    assert transformer["inputPaths"] == {"instance": "$.detail.SourceIdentifier", "event": "$.detail.EventID",
+                                         "message": "$.detail.Message"}
+    assert transformer["inputTemplate"] == '"RDS <instance> (<event>): <message>"'
+    [minimal] = watched("prod", "minimal").of_type("aws:cloudwatch/eventRule:EventRule")
+    assert json.loads(minimal.inputs["eventPattern"])["detail"]["SourceArn"] == [
+        f"arn:aws:rds:us-east-1:{ACCOUNT}:db:maratron-prod-db"]
+
+
+def test_the_stacks_watch_their_own_database_instances_events(any_stack: StackRun) -> None:
+    rule = any_stack.one("aws:cloudwatch/eventRule:EventRule", "observability-database-events")
+    arns = json.loads(rule.inputs["eventPattern"])["detail"]["SourceArn"]
+    instances = any_stack.of_type("aws:rds/instance:Instance")
+    assert sorted(arns) == sorted(i.outputs["arn"] for i in instances) and instances
+    # Names known at preview: the rule is in place before the replicas are created (a failed creation is an event).
+    assert not {i.urn for i in instances} & set(rule.dependencies)
 
 
 @pytest.mark.parametrize(("build", "message"), [
