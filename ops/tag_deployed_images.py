@@ -64,8 +64,13 @@ def images_of(outputs: Mapping[str, Any]) -> list[Image]:
 
 
 def tag(ecr: Any, image: Image, tag_name: str) -> str:
-    """Add `tag_name` to the image; returns what happened (added / already there)."""
+    """Add `tag_name` to the image; returns what happened (added / already there). Raises LookupError when the image
+    is missing or the tag already names another image (the repositories' tags are immutable)."""
     ident = {"registryId": image.registry, "repositoryName": image.repository}
+    # BatchGetImage by digest answers with the digest alone (no tag), so the image's tags come from DescribeImages.
+    described = ecr.describe_images(**ident, imageIds=[{"imageDigest": image.digest}])["imageDetails"]
+    if any(tag_name in detail.get("imageTags", []) for detail in described):
+        return "already tagged"
     got = ecr.batch_get_image(**ident, imageIds=[{"imageDigest": image.digest}],
                               acceptedMediaTypes=["application/vnd.docker.distribution.manifest.v2+json",
                                                   "application/vnd.oci.image.manifest.v1+json",
@@ -75,8 +80,6 @@ def tag(ecr: Any, image: Image, tag_name: str) -> str:
         reasons = "; ".join(f.get("failureReason", "?") for f in got.get("failures", []))
         raise LookupError(f"{image.repository}@{image.digest} not found ({reasons or 'no image'})")
     found = got["images"][0]
-    if tag_name in (found.get("imageId", {}).get("imageTag"),):
-        return "already tagged"
     request = {**ident, "imageManifest": found["imageManifest"], "imageTag": tag_name,
                "imageDigest": image.digest}
     if found.get("imageManifestMediaType"):
@@ -84,8 +87,13 @@ def tag(ecr: Any, image: Image, tag_name: str) -> str:
     try:
         ecr.put_image(**request)
     except ClientError as error:
-        if error.response["Error"]["Code"] in ("ImageAlreadyExistsException", "ImageTagAlreadyExistsException"):
+        code = error.response["Error"]["Code"]
+        if code == "ImageAlreadyExistsException":  # this image already has this tag (a concurrent rerun)
             return "already tagged"
+        if code == "ImageTagAlreadyExistsException":  # immutable tags: the name is taken by *another* image
+            raise LookupError(f"the tag {tag_name} already names another image in {image.repository} (tags are "
+                              "immutable): this image is not protected from the lifecycle; tag it with another "
+                              "--run") from None
         raise
     return "tagged"
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 
 from ops import tag_deployed_images, verify
 from tests.ops.conftest import REGION
@@ -81,3 +82,29 @@ def test_verify_skips_the_check_without_image_outputs() -> None:
     ctx = verify.Context(verify.Outputs({"environment": "prod"}), verify.Clients(boto3.session.Session(
         region_name=REGION)))
     assert verify.run_check("ecr.deployed-images", verify.check_deployed_images, ctx).status is verify.Status.SKIP
+
+
+
+@pytest.mark.parametrize(("code", "status", "said"), [
+    ("ImageTagAlreadyExistsException", 1, "already names another image"),
+    ("ImageAlreadyExistsException", 0, "already tagged"),
+])
+def test_a_tag_another_image_already_has_fails_instead_of_passing_as_done(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], code: str, status: int, said: str) -> None:
+    """Immutable tags: PutImage answers ImageTagAlreadyExistsException when the name is on another image, which is
+    then protected instead of this one: a failure. ImageAlreadyExistsException is this image with this tag (a
+    concurrent rerun). Stubbed: moto gives every image the same digest, so it cannot tell the two apart."""
+    digest = "sha256:" + "a" * 64
+    outputs = {"environment": "prod", "webImage": f"123456789012.dkr.ecr.{REGION}.amazonaws.com/maratron/web@{digest}"}
+    ecr = boto3.client("ecr", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    ident = {"registryId": "123456789012", "repositoryName": "maratron/web"}
+    with Stubber(ecr) as stub:
+        stub.add_response("describe_images", {"imageDetails": [{"imageDigest": digest, "imageTags": ["sha-web"]}]},
+                          {**ident, "imageIds": [{"imageDigest": digest}]})
+        stub.add_response("batch_get_image", {"images": [{"imageId": {"imageDigest": digest},
+                                                          "imageManifest": MANIFEST}], "failures": []})
+        stub.add_client_error("put_image", service_error_code=code, http_status_code=400)
+        assert tag_deployed_images.main(["--stack-outputs", write(tmp_path, outputs), "--run", "9"], ecr=ecr) == status
+        stub.assert_no_pending_responses()
+    captured = capsys.readouterr()
+    assert said in (captured.err if status else captured.out)
