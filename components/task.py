@@ -460,12 +460,14 @@ class FargateTask(pulumi.ComponentResource):
     def run_task_command(self, cluster_name: pulumi.Input[str],
                          subnet_ids: Sequence[pulumi.Input[str]]) -> pulumi.Output[str]:
         """The `aws ecs run-task` command that starts this task once (CI runs the migration with it: ops.run_task) in
-        private subnets with its own security group, printing the task ARN. On-demand FARGATE, never the cluster's
-        Spot default (a reclaim mid-migration is avoidable risk), on the pinned platform version. It names the task
-        definition's family, not a revision: "If a revision isn't specified, the latest ACTIVE revision is used"
+        private subnets with its own security group, printing the task ARN and ECS's reasons when it could not
+        start the task (`{"taskArn": ..., "failures": [...]}`: RunTask succeeds with an empty task list then).
+        On-demand FARGATE, never the cluster's Spot default (a reclaim mid-migration is avoidable risk), on the
+        pinned platform version. It names the task definition's family, not a revision: "If a revision isn't
+        specified, the latest ACTIVE revision is used"
         (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html), so after a targeted update
-        that registered only this task definition (ops/release.sh) the command runs that revision, even where the
-        stack's outputs still hold the previous run."""
+        that registered only this task definition (ops/release.sh) the command runs that revision, even where
+        the stack's outputs still hold the previous run."""
         return pulumi.Output.all(
             cluster=cluster_name, task=self.task_definition.family, subnets=list(subnet_ids),
             group=self.security_group.id,
@@ -475,7 +477,7 @@ class FargateTask(pulumi.ComponentResource):
             f"--platform-version {FARGATE_PLATFORM_VERSION} "
             "--network-configuration 'awsvpcConfiguration={subnets=[" + ",".join(o["subnets"]) + "],"
             f"securityGroups=[{o['group']}],assignPublicIp=DISABLED}}' --started-by pulumi-{self._name} "
-            "--query 'tasks[0].taskArn' --output text"
+            "--query '{taskArn: tasks[0].taskArn, failures: failures}' --output json"
         ))
 
     @property

@@ -3,13 +3,14 @@
     python -m ops.run_task --stack-outputs outputs.json --output migrationRunTaskCommand
 
 The stack exports the exact `aws ecs run-task ...` command (FargateTask.run_task_command: cluster, task definition,
-private subnets, security group; it prints the task ARN). This runs it, waits until the task stops (ECS waiter
-`tasks_stopped`), and reads every container's exit code: `run-task` itself succeeds as soon as ECS accepts the task,
-so without this a failed migration would pass the deploy. ops/release.sh runs it before the services roll (after
-`pulumi up` on a first deploy), right after the app-role bootstrap (`dbBootstrapCommand`, a Lambda invocation the
-script runs itself, not an ECS task); another one-off ECS task the stack exports later is one more `--output`, in
-order. `--optional` outputs are skipped when the stack does not export them. Exit status: 0 every task exited 0,
-1 a task failed or could not start, 2 the outputs are unusable.
+private subnets, security group; it prints the task ARN, or ECS's reasons when no task started). This runs it, waits
+until the task stops (ECS waiter `tasks_stopped`), and reads every container's exit code: `run-task` itself succeeds as
+soon as ECS accepts the task, so without this a failed migration would pass the deploy. ops/release.sh runs it before
+the services roll (after `pulumi up` on a first deploy), right after the app-role bootstrap (`dbBootstrapCommand`, a
+Lambda invocation the script runs itself, not an ECS task); another one-off ECS task the stack exports later is one more
+`--output`, in order. `--optional` outputs are skipped when the stack does not export them. A task still running after
+`--timeout-minutes` (default 20) is stopped. Exit status: 0 every task exited 0, 1 a task failed, could not start or
+timed out, 2 the outputs are unusable.
 """
 
 from __future__ import annotations
@@ -46,18 +47,40 @@ def cluster_of(command: str) -> str:
     return words[words.index("--cluster") + 1]
 
 
-def run(command: str, ecs: Any, *, runner: Runner = shell, poll_seconds: int = 6, max_attempts: int = 200) -> str:
-    """Start the task, wait for it to stop, raise RuntimeError unless every container exited 0; returns a summary."""
-    arn = runner(command).splitlines()[-1].strip() if command else ""
+def started_task(printed: str) -> str:
+    """The task ARN from what the command printed: `{"taskArn": ..., "failures": [...]}` (RunTask answers success
+    with no task and the reasons in `failures` when ECS cannot place it:
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html), or a bare ARN (the command of a stack
+    deployed before it printed JSON). Raises RuntimeError with ECS's reasons when no task started."""
+    try:
+        answer = json.loads(printed)
+    except ValueError:
+        answer = {"taskArn": printed.splitlines()[-1].strip() if printed.strip() else ""}
+    if not isinstance(answer, dict):
+        answer = {"taskArn": str(answer)}
+    arn = str(answer.get("taskArn") or "")
     if not TASK_ARN.match(arn):
-        raise RuntimeError(f"the command did not print a task ARN (got {arn!r}): ECS did not start the task")
+        reasons = "; ".join(f"{f.get('reason', '?')}" + (f" ({f['detail']})" if f.get("detail") else "")
+                            for f in answer.get("failures") or [] if isinstance(f, dict))
+        raise RuntimeError("ECS did not start the task: " + (reasons or f"the command printed no task ARN "
+                                                                         f"(got {printed.strip()!r})"))
+    return arn
+
+
+def run(command: str, ecs: Any, *, runner: Runner = shell, poll_seconds: int = 6, timeout_seconds: int = 1200) -> str:
+    """Start the task, wait for it to stop, raise RuntimeError unless every container exited 0; returns a summary.
+    A task still running after `timeout_seconds` is stopped (a rerun would otherwise start a second migration
+    beside it) and fails the step."""
+    arn = started_task(runner(command) if command else "")
     cluster = cluster_of(command)
     started = time.monotonic()
+    attempts = max(1, timeout_seconds // max(poll_seconds, 1))
     try:
         ecs.get_waiter("tasks_stopped").wait(cluster=cluster, tasks=[arn],
-                                             WaiterConfig={"Delay": poll_seconds, "MaxAttempts": max_attempts})
+                                             WaiterConfig={"Delay": poll_seconds, "MaxAttempts": attempts})
     except WaiterError as error:
-        raise RuntimeError(f"{arn} did not stop: {error}") from None
+        ecs.stop_task(cluster=cluster, task=arn, reason=f"ops.run_task: still running after {timeout_seconds} s")
+        raise RuntimeError(f"{arn} did not stop within {timeout_seconds} s ({error}); stopped it") from None
     task = ecs.describe_tasks(cluster=cluster, tasks=[arn])["tasks"][0]
     containers = [(c.get("name", "?"), c.get("exitCode"), c.get("reason", "")) for c in task.get("containers", [])]
     failed = [c for c in containers if c[1] != 0]
@@ -78,6 +101,8 @@ def main(argv: Sequence[str] | None = None, ecs: Any = None, runner: Runner = sh
                         type=lambda key: (key, False), help="like --output, skipped when the stack does not export it")
     parser.add_argument("--region", help="AWS region (default: the `region` output)")
     parser.add_argument("--poll-seconds", type=int, default=6, help="how often to look at the task (default 6)")
+    parser.add_argument("--timeout-minutes", type=int, default=20, help="stop a task still running after this "
+                        "long and fail (default 20)")
     args = parser.parse_args(argv)
     try:
         with open(args.stack_outputs, encoding="utf-8") as handle:
@@ -96,7 +121,9 @@ def main(argv: Sequence[str] | None = None, ecs: Any = None, runner: Runner = sh
             print(f"{key}: not exported by this stack; skipped")
             continue
         try:
-            print(f"{key}: {run(str(command), client, runner=runner, poll_seconds=args.poll_seconds)}")
+            summary = run(str(command), client, runner=runner, poll_seconds=args.poll_seconds,
+                          timeout_seconds=args.timeout_minutes * 60)
+            print(f"{key}: {summary}")
         except (RuntimeError, ValueError, ClientError, BotoCoreError) as error:
             print(f"{key}: {error}", file=sys.stderr)
             return 1

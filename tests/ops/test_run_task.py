@@ -18,8 +18,10 @@ TASK = "arn:aws:ecs:us-east-1:123456789012:task/maratron-prod/0123456789abcdef"
 COMMAND = (f"aws ecs run-task --cluster {CLUSTER} --task-definition maratron-prod-migrate "
            "--capacity-provider-strategy capacityProvider=FARGATE,weight=1 --platform-version 1.4.0 "
            "--network-configuration 'awsvpcConfiguration={subnets=[s-1],"
-           "securityGroups=[sg-1],assignPublicIp=DISABLED}' --started-by pulumi-migrate --query 'tasks[0].taskArn' "
-           "--output text")
+           "securityGroups=[sg-1],assignPublicIp=DISABLED}' --started-by pulumi-migrate "
+           "--query '{taskArn: tasks[0].taskArn, failures: failures}' --output json")
+PRINTED = json.dumps({"taskArn": TASK, "failures": []}, indent=4)
+"""What the command prints when ECS starts the task (the CLI's JSON of the --query)."""
 
 
 def stopped(exit_code: int | None, reason: str = "", *, init: int | None = 0) -> dict[str, Any]:
@@ -59,7 +61,7 @@ def test_a_migration_that_exits_zero_passes(tmp_path: Path, capsys: pytest.Captu
     commands: list[str] = []
     status = run_task.main(["--stack-outputs", outputs_file(tmp_path, migrationRunTaskCommand=COMMAND),
                             "--output", "migrationRunTaskCommand", "--poll-seconds", "0"], ecs=ecs,
-                           runner=lambda c: commands.append(c) or TASK)
+                           runner=lambda c: commands.append(c) or PRINTED)
     assert status == 0 and commands == [COMMAND]
     assert "migrate-volume-init exit 0, migrate exit 0" in capsys.readouterr().out
     stubber.assert_no_pending_responses()
@@ -76,14 +78,43 @@ def test_a_task_that_fails_or_never_runs_fails_the_step(tmp_path: Path, capsys: 
     ecs, _ = ecs_with(response, response)
     status = run_task.main(["--stack-outputs", outputs_file(tmp_path, migrationRunTaskCommand=COMMAND),
                             "--output", "migrationRunTaskCommand", "--poll-seconds", "0"], ecs=ecs,
-                           runner=lambda _c: TASK)
+                           runner=lambda _c: PRINTED)
     assert status == 1 and expected in capsys.readouterr().err
 
 
-def test_no_task_arn_means_ecs_did_not_start_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(("printed", "expected"), [
+    # RunTask succeeds with no task when ECS cannot place it; the reasons are in `failures`.
+    (json.dumps({"taskArn": None, "failures": [{"reason": "RESOURCE:ENI", "detail": "no free IP in subnet s-1"}]}),
+     "ECS did not start the task: RESOURCE:ENI (no free IP in subnet s-1)"),
+    ("None", "the command printed no task ARN (got 'None')"),
+    ("", "the command printed no task ARN (got '')"),
+])
+def test_no_task_arn_means_ecs_did_not_start_it_and_says_why(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                             printed: str, expected: str) -> None:
     status = run_task.main(["--stack-outputs", outputs_file(tmp_path, migrationRunTaskCommand=COMMAND),
-                            "--output", "migrationRunTaskCommand"], ecs=object(), runner=lambda _c: "None")
-    assert status == 1 and "did not print a task ARN" in capsys.readouterr().err
+                            "--output", "migrationRunTaskCommand"], ecs=object(), runner=lambda _c: printed)
+    assert status == 1 and expected in capsys.readouterr().err
+
+
+def test_the_bare_arn_an_earlier_stacks_command_printed_still_runs(tmp_path: Path) -> None:
+    ecs, _ = ecs_with(stopped(0), stopped(0))
+    assert run_task.main(["--stack-outputs", outputs_file(tmp_path, migrationRunTaskCommand=COMMAND),
+                          "--output", "migrationRunTaskCommand", "--poll-seconds", "0"], ecs=ecs,
+                         runner=lambda _c: TASK + "\n") == 0
+
+
+def test_a_task_still_running_at_the_timeout_is_stopped_and_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("botocore.waiter.time.sleep", lambda _seconds: None)  # the waiter's 30 s between looks
+    running = {"tasks": [{"taskArn": TASK, "lastStatus": "RUNNING", "containers": []}], "failures": []}
+    ecs, stubber = ecs_with(running, running)  # --timeout-minutes 1 at 30 s polls: two looks, then give up
+    stubber.add_response("stop_task", {"task": {"taskArn": TASK}},
+                         {"cluster": CLUSTER, "task": TASK, "reason": "ops.run_task: still running after 60 s"})
+    status = run_task.main(["--stack-outputs", outputs_file(tmp_path, migrationRunTaskCommand=COMMAND),
+                            "--output", "migrationRunTaskCommand", "--poll-seconds", "30", "--timeout-minutes", "1"],
+                           ecs=ecs, runner=lambda _c: PRINTED)
+    assert status == 1 and "did not stop within 60 s" in capsys.readouterr().err
+    stubber.assert_no_pending_responses()
 
 
 def test_outputs_run_in_order_and_optional_ones_may_be_absent(tmp_path: Path,
@@ -92,7 +123,7 @@ def test_outputs_run_in_order_and_optional_ones_may_be_absent(tmp_path: Path,
     path = outputs_file(tmp_path, migrationRunTaskCommand=COMMAND)
     status = run_task.main(["--stack-outputs", path, "--optional", "seedRunTaskCommand",
                             "--output", "migrationRunTaskCommand", "--poll-seconds", "0"], ecs=ecs,
-                           runner=lambda _c: TASK)
+                           runner=lambda _c: PRINTED)
     out = capsys.readouterr().out.splitlines()
     assert status == 0 and out[0] == "seedRunTaskCommand: not exported by this stack; skipped"
     assert out[1].startswith("migrationRunTaskCommand: " + TASK)
