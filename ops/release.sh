@@ -42,9 +42,12 @@ migrate() {
 
 pulumi stack select "$stack"
 pulumi preview --diff "${pack[@]}"
+# The stack's outputs, read once and not silenced: a backend or key that cannot be read fails the release here,
+# instead of passing for a first deploy (which would roll the services before migrating).
+pulumi stack output --json >"$outputs"
 first_deploy=true
-if pulumi stack output migrationTaskDefinitionArn >/dev/null 2>&1 \
-    && pulumi stack output dbBootstrapCommand >/dev/null 2>&1; then
+if python3 -c 'import json, sys; o = json.load(open(sys.argv[1]))
+sys.exit(0 if o.get("migrationTaskDefinitionArn") and o.get("dbBootstrapCommand") else 1)' "$outputs"; then
   first_deploy=false
   urn="urn:pulumi:${name}::maratron::maratron:app:FargateTask\$aws:ecs/taskDefinition:TaskDefinition::migrate"
   pulumi up --yes --diff --target "$urn" "${pack[@]}"

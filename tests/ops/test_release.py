@@ -16,19 +16,26 @@ SCRIPT = Path(__file__).resolve().parents[2] / "ops" / "release.sh"
 
 
 def run_release(tmp_path: Path, *, existing: bool, migration_exit: int = 0, bootstrap_exit: int = 0,
-                has_bootstrap: bool = True) -> tuple[int, list[str]]:
+                has_bootstrap: bool = True, outputs_exit: int = 0) -> tuple[int, list[str]]:
     """Run the script with `pulumi` and the python interpreter replaced by recorders; the stack's
-    dbBootstrapCommand records itself as `bootstrap` and exits with `bootstrap_exit`."""
+    dbBootstrapCommand records itself as `bootstrap` and exits with `bootstrap_exit`; `stack output --json` exits
+    with `outputs_exit` (255: the backend could not be read)."""
     bin_dir, log = tmp_path / "bin", tmp_path / "calls"
     bin_dir.mkdir()
+    bootstrap_known = "true" if has_bootstrap else f"grep -q '^pulumi up' {log}"  # else it appears with the first up
     (bin_dir / "pulumi").write_text(f"""#!/usr/bin/env bash
 echo "pulumi $*" >> {log}
-if [[ "$1 $2" == "stack output" && "$3" == "migrationTaskDefinitionArn" ]]; then exit {0 if existing else 1}; fi
+if [[ "$1 $2 $3" == "stack output --json" ]]; then
+  if [[ {outputs_exit} != 0 ]]; then echo "error: could not read the backend" >&2; exit {outputs_exit}; fi
+  keys='"environment": "prod"'
+  if {"true" if existing else "false"}; then keys+=', "migrationTaskDefinitionArn": "arn:task-definition/migrate:1"'; fi
+  if {bootstrap_known}; then keys+=', "dbBootstrapCommand": "aws lambda invoke ..."'; fi
+  echo "{{$keys}}"; exit 0
+fi
 if [[ "$1 $2" == "stack output" && "$3" == "dbBootstrapCommand" ]]; then
   {"" if has_bootstrap else f"grep -q '^pulumi up' {log} || exit 1  # the output appears with the first up"}
   echo 'echo bootstrap >> {log}; exit {bootstrap_exit}'; exit 0
 fi
-if [[ "$1 $2" == "stack output" ]]; then echo '{{"environment": "prod"}}'; fi
 """)
     (bin_dir / "python").write_text(f"""#!/usr/bin/env bash
 echo "python $*" >> {log}
@@ -78,6 +85,12 @@ def test_a_failed_bootstrap_stops_the_release_before_the_migration(tmp_path: Pat
     assert code != 0
     assert "bootstrap" in calls and MIGRATE not in calls
     assert sum(c.startswith("pulumi up") for c in calls) == 1  # only the targeted one
+
+
+def test_outputs_that_cannot_be_read_stop_the_release_instead_of_passing_for_a_first_deploy(tmp_path: Path) -> None:
+    code, calls = run_release(tmp_path, existing=True, outputs_exit=255)
+    assert code != 0
+    assert not any(c.startswith("pulumi up") for c in calls) and MIGRATE not in calls
 
 
 def test_a_first_deploy_bootstraps_and_migrates_after_the_services_exist_and_gates_last(tmp_path: Path) -> None:
