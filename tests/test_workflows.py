@@ -4,8 +4,10 @@ and deploy, dev -> staging -> prod, and post-deploy steps that read only contrac
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -167,3 +169,37 @@ def test_offline_checks_cache_pip_and_mypy() -> None:
         cache = next(s for s in offline if s.get("uses", "").startswith("actions/cache@"))
         assert cache["with"]["path"] == ".mypy_cache" and "requirements.txt" in cache["with"]["key"]
         assert offline.index(cache) < next(i for i, s in enumerate(offline) if s.get("run") == "make test")
+
+
+@pytest.mark.parametrize(("describe", "built", "status"), [
+    ("exists", False, 0),                   # a rerun of the commit: its image is already there
+    ("ImageNotFoundException", True, 0),    # the first run builds and pushes
+    ("AccessDeniedException", False, 1),    # anything else stops the job, never a blind rebuild
+])
+def test_the_backup_image_is_built_once_per_commit(tmp_path: Path, describe: str, built: bool, status: int) -> None:
+    """Tags are immutable and a rebuild is never byte-identical: a rerun must not push the tag again."""
+    job = load("images.yml")["jobs"]["backup"]
+    script = next(s for s in job["steps"] if s.get("name", "").startswith("Build and push"))["run"]
+    log = tmp_path / "calls"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "aws").write_text(f"""#!/usr/bin/env bash
+echo "aws $*" >> {log}
+case "$*" in
+  *describe-repositories*) echo 123456789012.dkr.ecr.us-east-1.amazonaws.com/maratron/backup ;;
+  *"--query imageDetails[0].imageDigest"*) echo sha256:{"d" * 64} ;;
+  *describe-images*) if [[ {describe} == exists ]]; then echo '{{"imageDetails": []}}'; else
+                       echo "An error occurred ({describe}) when calling DescribeImages" >&2; exit 254; fi ;;
+esac
+""")
+    (bin_dir / "docker").write_text(f'#!/usr/bin/env bash\necho "docker $*" >> {log}\n')
+    for tool in ("aws", "docker"):
+        (bin_dir / tool).chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "GITHUB_SHA": "0123456789abcdef" * 2,
+           "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
+    done = subprocess.run(["bash", "-e", "-c", script], env=env, capture_output=True, text=True, check=False)
+    calls = log.read_text()
+    assert done.returncode == status, done.stderr
+    assert ("docker buildx build" in calls) is built
+    if status == 0:
+        assert "backupImage: sha256:" + "d" * 64 in (tmp_path / "summary").read_text()
