@@ -203,3 +203,46 @@ esac
     assert ("docker buildx build" in calls) is built
     if status == 0:
         assert "backupImage: sha256:" + "d" * 64 in (tmp_path / "summary").read_text()
+
+
+def test_every_pulumi_step_installs_the_cli_of_the_pinned_sdk() -> None:
+    """Unset, pulumi/actions keeps the CLI the runner image carries, which can be older than the program needs."""
+    pinned = re.search(r"^pulumi==(\S+)$", (ROOT / "requirements.txt").read_text(), re.MULTILINE)
+    assert pinned
+    found = [step.get("with", {}).get("pulumi-version") for name in ("pull-request.yml", "pulumi-up.yml")
+             for step in pulumi_steps(load(name))]
+    assert found and found == [pinned.group(1)] * len(found)
+
+
+@pytest.mark.parametrize("existing", ["", "1234"])
+def test_the_diagram_comment_edits_its_own_comment_never_the_previews(tmp_path: Path, existing: str) -> None:
+    """`gh pr comment --edit-last` edits the token's latest comment, which can be pulumi/actions' preview comment:
+    the step finds its own by the marker line instead."""
+    job = load("pull-request.yml")["jobs"]["offline"]
+    script = next(s for s in job["steps"] if s.get("name") == "Architecture diagram comment")["run"]
+    assert "--edit-last" not in script
+    script = script.replace("${{ github.repository }}", "acme/maratron-infra").replace(
+        "${{ github.event.pull_request.number }}", "7")
+    log, bin_dir = tmp_path / "calls", tmp_path / "bin"
+    bin_dir.mkdir()
+    (tmp_path / "build" / "prod").mkdir(parents=True)
+    (tmp_path / "build" / "prod" / "architecture.mmd").write_text("flowchart LR\n")
+    (bin_dir / "make").write_text("#!/usr/bin/env bash\nexit 0\n")
+    (bin_dir / "gh").write_text(f"""#!/usr/bin/env bash
+echo "gh $*" >> {log}
+if [[ "$*" == *--paginate* ]]; then [[ -n "{existing}" ]] && echo "{existing}"; fi
+exit 0
+""")
+    for tool in ("make", "gh"):
+        (bin_dir / tool).chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    calls = log.read_text().splitlines()
+    assert "--paginate" in calls[0] and "<!-- maratron-architecture -->" in calls[0]  # found by its marker
+    expected = (f"gh api -X PATCH repos/acme/maratron-infra/issues/comments/{existing}" if existing
+                else "gh api -X POST repos/acme/maratron-infra/issues/7/comments")
+    assert calls[1].startswith(expected) and calls[1].endswith("-F body=@build/architecture-comment.md")
+    assert (tmp_path / "build" / "architecture-comment.md").read_text().startswith(
+        "<!-- maratron-architecture -->\n")
