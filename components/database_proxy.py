@@ -53,8 +53,9 @@ class ProxySettings:
         minimum=60, maximum=28800)
     borrow_timeout_seconds: int = setting(
         "dbProxyBorrowTimeoutSeconds", 10, "Seconds a client waits for a database connection when the proxy is at "
-        "its cap (0-300). Default 10 = Prisma's pool_timeout, so a saturated proxy fails a request as fast as a "
-        "saturated pool (the API default 120 would hang requests behind the ALB).", minimum=0, maximum=300)
+        "its cap (1-300; RDS reads 0 as wait forever). Default 10 = Prisma's pool_timeout, so a saturated proxy fails "
+        "a request as fast as a saturated pool (the API default 120 would hang requests behind the ALB).",
+        minimum=1, maximum=300)
 
 
 @dataclass(frozen=True)

@@ -28,18 +28,23 @@ from components.base import AwsContext, SecretRef, assume_role_policy, json_outp
 from components.constants import LOG_RETENTION_DAYS
 from components.service import FargateService
 
-DEFINITION = {
-    "Comment": "Force a new deployment of one ECS service (its secrets changed)",
-    "StartAt": "Redeploy",
-    "States": {"Redeploy": {
-        "Type": "Task",
-        "Resource": "arn:aws:states:::aws-sdk:ecs:updateService",
-        "Parameters": {"Cluster.$": "$.cluster", "Service.$": "$.service", "ForceNewDeployment": True},
-        # A deployment already in progress or throttling: try again, a few minutes at most.
-        "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 30, "MaxAttempts": 4, "BackoffRate": 2}],
-        "End": True,
-    }},
-}
+
+def definition(partition: str) -> dict[str, object]:
+    """The state machine: one ECS UpdateService with a forced deployment. The integration's ARN is in the stack's
+    partition: an execution in aws-cn or aws-us-gov refuses a resource of another partition ("The resource belongs
+    to a different partition from the running execution": aws-cdk#4597, whose fix builds it the same way)."""
+    return {
+        "Comment": "Force a new deployment of one ECS service (its secrets changed)",
+        "StartAt": "Redeploy",
+        "States": {"Redeploy": {
+            "Type": "Task",
+            "Resource": f"arn:{partition}:states:::aws-sdk:ecs:updateService",
+            "Parameters": {"Cluster.$": "$.cluster", "Service.$": "$.service", "ForceNewDeployment": True},
+            # A deployment already in progress or throttling: try again, a few minutes at most.
+            "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 30, "MaxAttempts": 4, "BackoffRate": 2}],
+            "End": True,
+        }},
+    }
 
 
 @dataclass(frozen=True)
@@ -96,7 +101,8 @@ class SecretRedeploy(pulumi.ComponentResource):
                                            "logs:DescribeLogGroups"], "Resource": "*"},
         ]), opts=pulumi.ResourceOptions(parent=role))
         self.state_machine = aws.sfn.StateMachine(
-            name, name=machine_name, type="STANDARD", role_arn=role.arn, definition=json.dumps(DEFINITION),
+            name, name=machine_name, type="STANDARD", role_arn=role.arn,
+            definition=json.dumps(definition(ctx.partition)),
             logging_configuration=aws.sfn.StateMachineLoggingConfigurationArgs(
                 level="ERROR", include_execution_data=False,
                 log_destination=log_group.arn.apply(lambda arn: f"{arn}:*")),

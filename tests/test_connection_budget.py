@@ -108,6 +108,13 @@ def test_the_proxy_share_respects_aws_minimum_and_leaves_room(run_variant: Calla
         in error
 
 
+def test_a_borrow_timeout_of_zero_is_refused_because_rds_reads_it_as_wait_forever(
+        run_variant: Callable[..., StackRun]) -> None:
+    # "For an unlimited wait time, specify 0" (ConnectionPoolConfigurationInfoFormat, AWS::RDS::DBProxyTargetGroup).
+    error = failure(run_variant, "prod", dbProxyBorrowTimeoutSeconds=0)
+    assert "maratron:dbProxyBorrowTimeoutSeconds = 0: must be between 1 and 300" in error
+
+
 def test_prod_needs_the_proxy_and_rotation_within_30_days() -> None:
     raw = {**MINIMAL_VALID, "maratron:environment": "prod", "maratron:natGateways": "perAz",
            "maratron:dbProxyEnabled": "false", "maratron:credentialRotationDays": "45"}

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from components import credentials
+from components import credentials, secret_redeploy
 from components.constants import CREDENTIAL_TAG, ROTATION_EXEMPT
 from offline.engine import Resource, StackRun, is_secret
 from tests.test_database import closure
@@ -269,6 +269,9 @@ def test_a_changed_secret_redeploys_exactly_the_services_that_read_it(prod: Stac
     machine = prod.one("aws:sfn/stateMachine:StateMachine")
     state = json.loads(machine.plain("definition"))["States"]["Redeploy"]
     assert state["Resource"] == "arn:aws:states:::aws-sdk:ecs:updateService"
+    # An execution refuses an integration of another partition: the ARN follows the stack's (aws-cn, aws-us-gov).
+    cn = secret_redeploy.definition("aws-cn")["States"]
+    assert isinstance(cn, dict) and cn["Redeploy"]["Resource"] == "arn:aws-cn:states:::aws-sdk:ecs:updateService"
     assert state["Parameters"] == {"Cluster.$": "$.cluster", "Service.$": "$.service", "ForceNewDeployment": True}
     assert machine.plain("loggingConfiguration")["includeExecutionData"] is False
     for service in ("web", "ai"):
