@@ -34,6 +34,7 @@ can't be converted to use AWS owned keys later"): a different key replaces the w
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 from collections.abc import Sequence
@@ -51,6 +52,7 @@ from components.constants import (
     METRICS_COLLECTOR_IMAGE,
     METRICS_COLLECTOR_USER,
     METRICS_PATH,
+    PRIVATE_PATHS,
     PROJECT,
 )
 from components.observability import PrometheusWatch, TopicPublisher, alert_topic_arn
@@ -178,6 +180,13 @@ class AppMetricsSettings:
         if self.grafana.enabled and not self.enabled:
             rules.problem("grafana.enabled", f"needs {rules.key('enabled')} = true (Grafana reads the metrics "
                           "workspace)", also=["enabled"])
+        # On the web app's own port the endpoint is behind the public listener too: only the paths its 404 rule
+        # (and the CDN's) covers stay private.
+        if self.enabled and not self.web_port and not any(fnmatch.fnmatchcase(self.path, pattern)
+                                                          for pattern in PRIVATE_PATHS):
+            rules.problem("path", f"is served on the web app's ALB-facing port ({rules.key('web_port')} 0), where "
+                          f"only {', '.join(PRIVATE_PATHS)} answer 404 to the internet: use one of those, or a "
+                          f"loopback-only {rules.key('web_port')}", also=["web_port"])
 
     def port_for(self, job: str, app_port: int) -> int:
         """The port the collector of `job` (web, ai) scrapes."""

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+import stack_config
 from components.alarm_catalog import AlarmThresholds
 from components.app_metrics import (
     COLLECTOR_CONTAINER,
@@ -22,7 +23,7 @@ from components.app_metrics import (
 from components.constants import METRICS_COLLECTOR_IMAGE
 from components.task import ContainerSpec, FargateTaskArgs, TaskSize
 from offline.engine import StackRun
-from tests.configs import GRAFANA_SAML, GRAFANA_SSO
+from tests.configs import GRAFANA_SAML, GRAFANA_SSO, MINIMAL_VALID
 
 WORKSPACE = "aws:amp/workspace:Workspace"
 CONFIGURATION = "aws:amp/workspaceConfiguration:WorkspaceConfiguration"
@@ -412,11 +413,28 @@ def test_identity_center_sign_in_warns_who_can_create_the_workspace(prod: StackR
      "maratron:grafanaAuthenticationProviders = [\"OKTA\"]: 'OKTA' is not one of AWS_SSO, SAML"),
     ("staging", {"appMetricsEnabled": False, "grafanaEnabled": True, "grafanaAdminGroupIds": ["g"]},
      "maratron:grafanaEnabled = true: needs appMetricsEnabled = true"),
+    # On the ALB-facing port only the load balancer's (and CDN's) 404 paths keep the endpoint off the internet.
+    ("staging", {"appMetricsPath": "/prom"},
+     "maratron:appMetricsPath = \"/prom\": is served on the web app's ALB-facing port (webMetricsPort 0), where "
+     "only /metrics, /metrics/*, /api/metrics, /api/metrics/* answer 404"),
 ])
 def test_config_errors(run_variant, stack: str, overrides: dict[str, Any], expected: str) -> None:  # type: ignore[no-untyped-def]
     run = run_variant(stack, **overrides)
     assert not run.ok
     assert expected in str(run.error), str(run.error)
+
+
+@pytest.mark.parametrize(("path", "port", "accepted"), [
+    ("/metrics", 0, True), ("/api/metrics/prometheus", 0, True), ("/prom", 0, False), ("/prom", 9464, True)])
+def test_a_custom_metrics_path_needs_a_private_path_or_its_own_port(path: str, port: int, accepted: bool) -> None:
+    raw = {**MINIMAL_VALID, "maratron:appMetricsPath": path, "maratron:webMetricsPort": str(port)}
+    try:
+        stack_config.load(raw, stack="test")
+        problems: list[str] = []
+    except stack_config.ConfigError as error:
+        problems = [str(p) for p in error.problems]
+    assert (not any(p.startswith("maratron:appMetricsPath") for p in problems)) is accepted, problems
+
 
 
 def test_dev_may_turn_metrics_on_and_the_sidecar_fits_its_small_tasks(run_variant) -> None:  # type: ignore[no-untyped-def]
