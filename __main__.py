@@ -180,7 +180,7 @@ drill = RestoreDrill.beside(backup_job, recovery)  # daily (DR on): the newest D
 
 observability = Observability("observability", ObservabilityArgs(
     context=aws_context, settings=config.alerts, topic_key=keys.alerts, edge_topic_key=keys.edge, name_prefix=prefix,
-    tags=tags, edge=load_balancer.watch, waf=firewall.watch, cdn=cdn.watch if cdn else None,
+    tags=tags, edge=load_balancer.watch, waf=firewall.watch, cdn=cdn.watch if cdn else None, redeploy=redeploy.watch,
     services={"web": web.watch, "ai": ai.watch}, database=database.watch, cache=cache.watch, backup=backup_job.watch,
     replication=recovery.replication_watches(), drill=drill.watch if drill else None, functions=credentials.watches,
     prometheus=metrics.watch if metrics else None, topic_publishers=[metrics.alert_publisher] if metrics else []))

@@ -318,6 +318,22 @@ ALARM_KINDS: tuple[AlarmKind, ...] = (
                     "secret on its old value (Secrets Manager retries it), and only this alarm says so between deploys",
     ),
     AlarmKind(
+        key="redeploy-failed", summary="a service was not redeployed after a secret it reads changed",
+        metric="AWS/States ExecutionsFailed (StateMachineArn)", statistic="Sum", comparison="GreaterThanThreshold",
+        threshold="0", unit="executions per 5 min", scale=1, period=300, evaluation_periods=1, datapoints_to_alarm=1,
+        treat_missing_data="notBreaching",
+        why_missing="Step Functions publishes nothing while no execution runs; a failed one leaves the tasks on the "
+                    "old values, and with alternating users they fail to log in one rotation later",
+    ),
+    AlarmKind(
+        key="redeploy-{label}-not-started", summary="EventBridge could not start a service's redeploy after a "
+        "secret it reads changed", metric="AWS/Events FailedInvocations (RuleName)", statistic="Sum",
+        comparison="GreaterThanThreshold", threshold="0", unit="invocations per 5 min", scale=1, period=300,
+        evaluation_periods=1, datapoints_to_alarm=1, treat_missing_data="notBreaching",
+        why_missing="EventBridge publishes FailedInvocations only when an invocation fails for good (after its "
+                    "retries), so no data is the healthy state",
+    ),
+    AlarmKind(
         key="backup-missing", summary="no successful backup within the schedule plus grace",
         metric=f"{BACKUP_METRIC_NAMESPACE} {BACKUP_METRIC_NAME}", statistic="Sum", comparison="LessThanThreshold",
         threshold="1", unit="backups", scale=1, period=3600, evaluation_periods=7, datapoints_to_alarm=7,

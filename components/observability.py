@@ -246,6 +246,22 @@ class FunctionWatch:
 
 
 @dataclass(frozen=True)
+class RedeployWatch:
+    """The workflow that redeploys a service after a secret it reads changed (components/secret_redeploy.py): its
+    failed executions and its EventBridge rules' failed invocations (Step Functions and EventBridge metrics:
+    https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html,
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html)."""
+
+    state_machine_arn: pulumi.Input[str]
+    """aws.sfn.StateMachine.arn (the StateMachineArn dimension)."""
+    rule_names: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Label (the service) -> aws.cloudwatch.EventRule.name (the RuleName dimension). Default none."""
+
+    def __post_init__(self) -> None:
+        _check_labels("redeploy rule", list(self.rule_names))
+
+
+@dataclass(frozen=True)
 class RestoreDrillWatch:
     """The scheduled restore drill: its success metric, the DR copy's age it reports, and its task family."""
 
@@ -324,6 +340,8 @@ class ObservabilityArgs:
     """The restore drill. Default none."""
     functions: Mapping[str, FunctionWatch] = field(default_factory=dict)
     """Label -> function whose errors alarm, e.g. {"db-admin": ...}. Default none."""
+    redeploy: RedeployWatch | None = None
+    """The secret-redeploy workflow. Default none."""
     prometheus: PrometheusWatch | None = None
     """The metrics workspace: its alert manager's failed deliveries. Default none."""
     topic_publishers: Sequence[TopicPublisher] = ()
@@ -856,6 +874,18 @@ class Observability(pulumi.ComponentResource):
             errors.append(["AWS/Lambda", "Errors", *flat(dims), {"label": label}])
         if errors:
             self._widget("Credentials", Widget("Function errors (bootstrap, rotations)", errors, stat="Sum"))
+        redeploy = self._args.redeploy
+        if redeploy is not None:
+            executions = {"StateMachineArn": redeploy.state_machine_arn}
+            self._alarm("redeploy-failed", namespace="AWS/States", metric_name="ExecutionsFailed",
+                        dimensions=executions, subject="secret redeploy")
+            failures: list[list[Any]] = [["AWS/States", "ExecutionsFailed", *flat(executions), {"label": "failed"}]]
+            for label, rule_name in redeploy.rule_names.items():
+                dims = {"RuleName": rule_name}
+                self._alarm("redeploy-{label}-not-started", label, namespace="AWS/Events",
+                            metric_name="FailedInvocations", dimensions=dims, subject=f"service {label}")
+                failures.append(["AWS/Events", "FailedInvocations", *flat(dims), {"label": f"{label} not started"}])
+            self._widget("Credentials", Widget("Redeploys after a secret change that failed", failures, stat="Sum"))
 
     def _backup_alarms(self) -> None:
         backup = self._args.backup

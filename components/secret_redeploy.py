@@ -26,6 +26,7 @@ import pulumi_aws as aws
 
 from components.base import AwsContext, SecretRef, assume_role_policy, json_output, named_tags, policy_json
 from components.constants import LOG_RETENTION_DAYS
+from components.observability import RedeployWatch
 from components.service import FargateService
 
 
@@ -135,3 +136,8 @@ class SecretRedeploy(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=rule))
             self.rules[label] = rule
         self.register_outputs({"stateMachineArn": self.state_machine.arn})
+
+    @property
+    def watch(self) -> RedeployWatch:
+        """What Observability alarms on: failed executions, and each rule's failed invocations."""
+        return RedeployWatch(self.state_machine.arn, {label: rule.name for label, rule in self.rules.items()})

@@ -65,7 +65,13 @@ def dims(run: StackRun) -> dict[str, dict[str, str]]:
         "drill": {"Environment": "prod"},
         "cdn": {"DistributionId": "EDFDVBD6EXAMPLE", "Region": "Global"},
         "function": {"FunctionName": "maratron-prod-db-admin"},
+        "redeploy": {"StateMachineArn": REDEPLOY_MACHINE},
+        "redeploy-rule": {"RuleName": "maratron-prod-secret-redeploy-web"},
     }
+
+
+REDEPLOY_MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:maratron-prod-secret-redeploy"
+"""The full watch set's secret-redeploy workflow (tests/programs/observability_full.py)."""
 
 
 # suffix, namespace, metric, statistic, dimensions, threshold (CloudWatch units), comparison, period, evaluation
@@ -112,6 +118,11 @@ SINGLE_METRIC_ALARMS: list[tuple[str, str, str, str, str, float, str, int, int, 
      "notBreaching"),
     # A failed rotation leaves the old value in place and is retried by Secrets Manager: only this alarm tells.
     ("lambda-db-admin-errors", "AWS/Lambda", "Errors", "Sum", "function", 0, GT, 300, 1, 1, "notBreaching"),
+    # A redeploy that failed leaves the tasks on the old secret values (and, with alternating users, a rotation
+    # later unable to log in): its execution failed, or EventBridge could not start it.
+    ("redeploy-failed", "AWS/States", "ExecutionsFailed", "Sum", "redeploy", 0, GT, 300, 1, 1, "notBreaching"),
+    ("redeploy-web-not-started", "AWS/Events", "FailedInvocations", "Sum", "redeploy-rule", 0, GT, 300, 1, 1,
+     "notBreaching"),
 ]
 
 
@@ -137,8 +148,8 @@ def test_every_alarm_notifies_the_topic_on_alarm_and_ok_and_is_named_after_its_k
     topic_arn = full.one(TOPIC).outputs["arn"]
     found = alarms(full)
     # 3 ALB + 2 target group + 2 × 3 ECS + 6 + 2 × 6 RDS + 2 × 4 Redis + WAF + 2 CDN + backup + replication + 2 drill
-    # + AMP + a credentials function
-    assert len(found) == 46
+    # + AMP + a credentials function + the redeploy workflow and its one rule
+    assert len(found) == 48
     for suffix, alarm in found.items():
         assert alarm.inputs["alarmActions"] == [topic_arn] and alarm.inputs["okActions"] == [topic_arn], suffix
         assert "insufficientDataActions" not in alarm.inputs
@@ -267,6 +278,8 @@ def test_the_stack_watches_every_box_and_alarms_go_to_the_topic(any_stack: Stack
            "dr-dump-stale") if any_stack.stack == "prod" else ()),
         # every error of the credentials functions (bootstrap, rotations)
         "lambda-db-admin-errors", "lambda-redis-rotation-errors",
+        # a redeploy after a secret change that failed or never started (one rule per service)
+        "redeploy-failed", "redeploy-ai-not-started", "redeploy-web-not-started",
         # the metrics workspace's alert deliveries, where app metrics are on (dev opts out)
         *(["amp-alert-delivery-failed"] if any_stack.stack != "dev" else []),
     ]

@@ -19,6 +19,7 @@ from components.observability import (
     Observability,
     ObservabilityArgs,
     PrometheusWatch,
+    RedeployWatch,
     ReplicationWatch,
     RestoreDrillWatch,
     ServiceWatch,
@@ -48,6 +49,8 @@ if WATCH == "full":
         replication={"backups": ReplicationWatch(f"{prefix}-backups-src", f"{prefix}-backups-dr-dst", "dr")},
         drill=RestoreDrillWatch(task_family=f"{prefix}-restore-drill", dimensions={"Environment": "prod"}),
         functions={"db-admin": FunctionWatch(f"{prefix}-db-admin")},
+        redeploy=RedeployWatch(f"arn:aws:states:{config.region}:{context.account_id}:stateMachine:"
+                               f"{prefix}-secret-redeploy", {"web": f"{prefix}-secret-redeploy-web"}),
         prometheus=PrometheusWatch("ws-0123abcd-4567-89ab-cdef-0123456789ab"),
         topic_publishers=[TopicPublisher(
             "AllowPrometheusAlertManagerOfThisWorkspace", "aps.amazonaws.com",
