@@ -523,6 +523,8 @@ class AppMetrics(pulumi.ComponentResource):
             user=METRICS_COLLECTOR_USER,
             scratch_paths=(),  # the pipeline keeps everything in memory: nothing to write
             # The image's own `/healthcheck` binary probes the health_check extension (FROM scratch: no shell).
+            # Informational only: "The container health check status of nonessential containers do not have an
+            # effect on the health status of a task" (ECS API, HealthCheck), and the restart policy acts on exits.
             health_check=HealthCheck(("CMD", "/healthcheck"), timeout=5, start_period=30),
             # A dead collector must not take the app down: ECS restarts it in place once it had run a minute (an
             # earlier exit, e.g. a bad config, leaves it stopped), and MetricsMissing pages when no task of a

@@ -91,9 +91,10 @@ class SecretRedeploy(pulumi.ComponentResource):
             assume_role_policy=assume_role_policy("states.amazonaws.com", source_account=ctx.account_id),
             tags=tags("-workflow"), opts=child)
         policy = aws.iam.RolePolicy(f"{name}-workflow", role=role.id, policy=policy_json([
+            # The service ARNs name their cluster (service/<cluster>/<name>): no ecs:cluster condition, which adds
+            # nothing here and, were UpdateService not to evaluate that key, would deny every redeploy.
             {"Effect": "Allow", "Action": ["ecs:UpdateService"],
-             "Resource": [service.service.id for service, _ in args.services.values()],
-             "Condition": {"ArnEquals": {"ecs:cluster": args.cluster_arn}}},
+             "Resource": [service.service.id for service, _ in args.services.values()]},
             # Step Functions delivers logs through CloudWatch Logs' vended-log API, which has no resource-level
             # permissions ("IAM policies for logging to CloudWatch Logs", Step Functions developer guide).
             {"Effect": "Allow", "Action": ["logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",

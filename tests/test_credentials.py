@@ -273,6 +273,11 @@ def test_a_changed_secret_redeploys_exactly_the_services_that_read_it(prod: Stac
     cn = secret_redeploy.definition("aws-cn")["States"]
     assert isinstance(cn, dict) and cn["Redeploy"]["Resource"] == "arn:aws-cn:states:::aws-sdk:ecs:updateService"
     assert state["Parameters"] == {"Cluster.$": "$.cluster", "Service.$": "$.service", "ForceNewDeployment": True}
+    [update] = [s for s in json.loads(prod.one("aws:iam/rolePolicy:RolePolicy", "secret-redeploy-workflow").plain(
+        "policy"))["Statement"] if s["Action"] == ["ecs:UpdateService"]]
+    assert sorted(update["Resource"]) == sorted(prod.one("aws:ecs/service:Service", name).outputs["id"]
+                                              for name in ("web", "ai"))
+    assert "Condition" not in update  # the ARNs name the cluster; an unevaluated condition key would deny
     assert machine.plain("loggingConfiguration")["includeExecutionData"] is False
     for service in ("web", "ai"):
         rule = prod.one("aws:cloudwatch/eventRule:EventRule", f"secret-redeploy-{service}")
