@@ -50,7 +50,7 @@ from components.backup_storage import SNAPSHOT_EXPORT_KMS_ACTIONS
 from components.base import AwsContext, named_tags, policy_json
 from components.constants import CI_ROLE_PATH, EDGE_REGION, PROJECT, ROLE_PATH_PREFIX, workload_role_path
 from components.github_oidc import trust_policy
-from components.image_registry import describe_statements, push_statements, tag_statements
+from components.image_registry import DESCRIBE_ACTIONS, describe_statements, push_statements, tag_statements
 from components.stack_secrets import decrypt_statements
 from components.state_backend import StackPath, app_stack, state_read_statements, state_write_statements
 
@@ -406,7 +406,7 @@ def deny_statements(f: FoundationArns, target: EnvironmentTarget, *,
                     push_services: Sequence[str] = ()) -> list[dict[str, Any]]:
     """What no deploy may do whatever its policy says (in the policy and in its boundary)."""
     account = target.account_id
-    ecr_allowed = sorted({"ecr:GetAuthorizationToken", "ecr:DescribeImages", "ecr:BatchGetImage", "ecr:PutImage",
+    ecr_allowed = sorted({"ecr:GetAuthorizationToken", *DESCRIBE_ACTIONS, "ecr:BatchGetImage", "ecr:PutImage",
                           "ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:ListImages",
                           *(("ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload")
                             if push_services else ())})

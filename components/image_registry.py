@@ -54,6 +54,8 @@ PUSH_ACTIONS = ("ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "e
                 "ecr:CompleteLayerUpload", "ecr:PutImage", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
                 "ecr:DescribeImages")
 """Docker/buildx push (with cache pulls); DescribeImages lets CI print the digest it pushed."""
+DESCRIBE_ACTIONS = ("ecr:DescribeImages", "ecr:DescribeImageScanFindings")
+"""Read an image's details and its scan findings: previews look images up, ops.verify reads the findings."""
 TAG_ACTIONS = ("ecr:BatchGetImage", "ecr:PutImage", "ecr:DescribeImages")
 """Add a tag to an image already pushed: read its manifest, put it again under the new tag. Without the layer-upload
 actions nothing new can be pushed; immutable tags keep every existing tag where it is."""
@@ -272,7 +274,7 @@ class ImageRegistry(pulumi.ComponentResource):
         statements: list[dict[str, Any]] = []
         org = self._args.organization_id
         for index, reader in enumerate(self._args.readers):
-            statements.append(grant({"Effect": "Allow", "Action": [*PULL_ACTIONS, "ecr:DescribeImages"]},
+            statements.append(grant({"Effect": "Allow", "Action": [*PULL_ACTIONS, *DESCRIBE_ACTIONS]},
                                     account_root=reader.account_root, principal_arns=reader.principal_arns,
                                     organization_id=org, sid=f"Pull{index}"))
             if reader.taggers:
@@ -301,8 +303,9 @@ def push_statements(repository_arns: Mapping[str, pulumi.Input[str]], services: 
 
 
 def describe_statements(repository_arns: Mapping[str, pulumi.Input[str]]) -> list[dict[str, Any]]:
-    """Look images up (what `pulumi preview` does with aws.ecr.get_image)."""
-    return [{"Sid": "LookUpImages", "Effect": "Allow", "Action": ["ecr:DescribeImages"],
+    """Look images up (what `pulumi preview` does with aws.ecr.get_image) and read their scan findings
+    (ops.verify's ecr.scan-findings)."""
+    return [{"Sid": "LookUpImages", "Effect": "Allow", "Action": list(DESCRIBE_ACTIONS),
              "Resource": list(repository_arns.values())}]
 
 

@@ -1153,6 +1153,52 @@ def check_deployed_images(ctx: Context) -> Verdict:
     return judge(problems, facts)
 
 
+BLOCKING_SEVERITIES = ("CRITICAL",)
+"""Scan findings of these severities in an image the stack runs fail `ecr.scan-findings`; the other counts are
+reported. The registry scans on push (basic) or continuously (enhanced: Inspector), so a CVE published after the
+deploy shows up here on the next verify."""
+
+
+def check_image_findings(ctx: Context) -> Verdict:
+    """Each image the stack runs was scanned, and has no finding of a BLOCKING_SEVERITIES severity. The registry's
+    scanning (components/image_registry.py) produces the findings; nothing read them before. An image without a scan
+    (registry scanning `unmanaged`, or pushed before scanning was on) or whose OS the scanner does not support is
+    reported, not failed: there is nothing to judge."""
+    from ops.tag_deployed_images import images_of
+
+    try:
+        images = images_of(ctx.outputs.values)
+    except ValueError as error:
+        raise MissingOutputError(str(error)) from None
+    problems, facts = [], []
+    for image in images:
+        name = f"{image.repository}@{image.digest[:19]}..."
+        try:
+            # The first page holds the status and the severity counts; only the findings themselves are paged.
+            found = ctx.client("ecr").describe_image_scan_findings(
+                registryId=image.registry, repositoryName=image.repository, imageId={"imageDigest": image.digest},
+                maxResults=1)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ScanNotFoundException":
+                facts.append(f"{name}: not scanned")
+                continue
+            raise
+        status = found.get("imageScanStatus", {}).get("status", "?")
+        if status != "COMPLETE":
+            facts.append(f"{name}: scan {status}")
+            continue
+        counts = found.get("imageScanFindings", {}).get("findingSeverityCounts", {})
+        blocking = {k: v for k, v in counts.items() if k in BLOCKING_SEVERITIES and v}
+        summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "no findings"
+        if blocking:
+            problems.append(f"{name}: {summary} (fix or rebuild the image; the findings: aws ecr "
+                            f"describe-image-scan-findings --repository-name {image.repository} --image-id "
+                            f"imageDigest={image.digest})")
+        else:
+            facts.append(f"{name}: {summary}")
+    return judge(problems, facts)
+
+
 # --- CDN --------------------------------------------------------------------------------------------------------
 
 
@@ -1446,6 +1492,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("dr.images", check_dr_images),
     ("cloudwatch.alarms", check_alarms),
     ("ecr.deployed-images", check_deployed_images),
+    ("ecr.scan-findings", check_image_findings),
     ("amp.workspace", check_amp_workspace),
     ("amp.rules", check_amp_rules),
     ("amp.alert-manager", check_amp_alert_manager),

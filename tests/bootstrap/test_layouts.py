@@ -99,6 +99,7 @@ def test_cross_account_grants_name_account_roots_narrowed_to_the_roles(org_share
     assert pull["Principal"] == {"AWS": "arn:aws:iam::444444444444:root"}
     assert "arn:aws:iam::444444444444:role/maratron/prod/*" in pull["Condition"]["ArnLike"]["aws:PrincipalArn"]
     assert "ecr:PutImage" not in pull["Action"]
+    assert "ecr:DescribeImageScanFindings" in pull["Action"]  # ops.verify's ecr.scan-findings, across accounts
     tag = next(s for s in repository if s["Sid"] == "TagDeployed2")
     assert tag["Condition"]["ArnEquals"]["aws:PrincipalArn"] == [deploy_prod]
 

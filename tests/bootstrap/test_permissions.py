@@ -258,6 +258,9 @@ def test_deploys_reach_the_dr_region_only_for_environments_with_dr_and_cloudfron
     assert allows(prod_policy, "secretsmanager:CreateSecret",
                   "arn:aws:secretsmanager:us-west-2:123456789012:secret:maratron-prod/app/X-abcdef", WEST)
     assert allows(prod_policy, "ecr:DescribeImages", "arn:aws:ecr:us-west-2:123456789012:repository/maratron/web", WEST)
+    for env in ("dev", "staging", "prod"):  # ops.verify reads the running images' scan findings (ecr.scan-findings)
+        assert allows(role_policy(shared, f"maratron-deploy-{env}"), "ecr:DescribeImageScanFindings",
+                      shared.outputs["repositoryArns"]["web"], REGION), env
     assert not allows(dev_policy, "kms:CreateKey", "*", WEST)
     assert not allows(prod_policy, "kms:CreateKey", "*", {"aws:RequestedRegion": "eu-west-1"})
     assert allows(prod_policy, "cloudfront:CreateDistribution", "*", {})

@@ -108,3 +108,51 @@ def test_a_tag_another_image_already_has_fails_instead_of_passing_as_done(
         stub.assert_no_pending_responses()
     captured = capsys.readouterr()
     assert said in (captured.err if status else captured.out)
+
+
+# --- ecr.scan-findings ------------------------------------------------------------------------------------------------
+
+def _findings_ctx(answers: dict[str, Any]) -> tuple[Any, Any]:
+    """ops.verify's context over a stubbed ECR (moto's scans are not ECR's): one answer per image output, a
+    findings response or an error code."""
+    digest = "sha256:" + "a" * 64
+    registry = f"123456789012.dkr.ecr.{REGION}.amazonaws.com"
+    outputs = {"environment": "prod", **{f"{s}Image": f"{registry}/maratron/{s}@{digest}" for s in answers}}
+    ecr = boto3.client("ecr", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    stub = Stubber(ecr)
+    for service, answer in answers.items():
+        expected = {"registryId": "123456789012", "repositoryName": f"maratron/{service}",
+                    "imageId": {"imageDigest": digest}, "maxResults": 1}
+        if isinstance(answer, str):
+            stub.add_client_error("describe_image_scan_findings", service_error_code=answer, http_status_code=400,
+                                  expected_params=expected)
+        else:
+            stub.add_response("describe_image_scan_findings", answer, expected)
+    stub.activate()
+    return verify.Context(verify.Outputs(outputs), lambda _service, _region=None: ecr), stub
+
+
+def scanned(**counts: int) -> dict[str, Any]:
+    return {"imageScanStatus": {"status": "COMPLETE"}, "imageScanFindings": {"findingSeverityCounts": counts}}
+
+
+def test_a_critical_finding_in_a_running_image_fails_and_the_rest_is_reported() -> None:
+    ctx, stub = _findings_ctx({"web": scanned(HIGH=2, LOW=5), "ai": scanned(CRITICAL=1, MEDIUM=3),
+                               "backup": scanned()})
+    verdict = verify.check_image_findings(ctx)
+    stub.assert_no_pending_responses()
+    assert verdict.status is verify.Status.FAIL
+    assert "maratron/ai@sha256:aaaaaaaaaaaa...: 1 CRITICAL, 3 MEDIUM" in verdict.detail
+    assert "describe-image-scan-findings --repository-name maratron/ai" in verdict.detail
+    assert "maratron/web" not in verdict.detail  # HIGH is reported, not blocking (BLOCKING_SEVERITIES)
+
+
+def test_images_without_a_finished_scan_are_reported_not_failed() -> None:
+    ctx, _ = _findings_ctx({"web": scanned(HIGH=1, LOW=2), "ai": "ScanNotFoundException",
+                            "backup": {"imageScanStatus": {"status": "UNSUPPORTED_IMAGE"}}})
+    verdict = verify.check_image_findings(ctx)
+    assert verdict.status is verify.Status.PASS
+    assert verdict.detail == ("maratron/web@sha256:aaaaaaaaaaaa...: 1 HIGH, 2 LOW, maratron/ai@sha256:aaaaaaaaaaaa...: "
+                              "not scanned, maratron/backup@sha256:aaaaaaaaaaaa...: scan UNSUPPORTED_IMAGE")
+    denied, _ = _findings_ctx({"web": "AccessDeniedException"})
+    assert verify.run_check("ecr.scan-findings", verify.check_image_findings, denied).status is verify.Status.FAIL
