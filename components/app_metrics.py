@@ -54,6 +54,7 @@ from components.constants import (
     METRICS_PATH,
     PRIVATE_PATHS,
     PROJECT,
+    WEB_PORT,
 )
 from components.observability import PrometheusWatch, TopicPublisher, alert_topic_arn
 from components.settings import Rules, section, setting
@@ -182,11 +183,12 @@ class AppMetricsSettings:
                           "workspace)", also=["enabled"])
         # On the web app's own port the endpoint is behind the public listener too: only the paths its 404 rule
         # (and the CDN's) covers stay private.
-        if self.enabled and not self.web_port and not any(fnmatch.fnmatchcase(self.path, pattern)
-                                                          for pattern in PRIVATE_PATHS):
-            rules.problem("path", f"is served on the web app's ALB-facing port ({rules.key('web_port')} 0), where "
-                          f"only {', '.join(PRIVATE_PATHS)} answer 404 to the internet: use one of those, or a "
-                          f"loopback-only {rules.key('web_port')}", also=["web_port"])
+        if self.enabled and self.web_port in (0, WEB_PORT) and not any(fnmatch.fnmatchcase(self.path, pattern)
+                                                                       for pattern in PRIVATE_PATHS):
+            rules.problem("path", f"is served on the web app's ALB-facing port ({rules.key('web_port')} "
+                          f"{self.web_port}: port {WEB_PORT}), where only {', '.join(PRIVATE_PATHS)} answer 404 to "
+                          f"the internet: use one of those, or a loopback-only {rules.key('web_port')}",
+                          also=["web_port"])
 
     def port_for(self, job: str, app_port: int) -> int:
         """The port the collector of `job` (web, ai) scrapes."""

@@ -45,10 +45,17 @@ pulumi preview --diff "${pack[@]}"
 # The stack's outputs, read once and not silenced: a backend or key that cannot be read fails the release here,
 # instead of passing for a first deploy (which would roll the services before migrating).
 pulumi stack output --json >"$outputs"
-first_deploy=true
-if python3 -c 'import json, sys; o = json.load(open(sys.argv[1]))
-sys.exit(0 if o.get("migrationTaskDefinitionArn") and o.get("dbBootstrapCommand") else 1)' "$outputs"; then
-  first_deploy=false
+# Exit 0: the stack has run the app roles' bootstrap and a migration before; 10: it has not (a first deploy). Any
+# other status (no interpreter, outputs that do not parse) stops the release: it must not pass for a first deploy.
+status=0
+"$python" -c 'import json, sys; o = json.load(open(sys.argv[1]))
+sys.exit(0 if o.get("migrationTaskDefinitionArn") and o.get("dbBootstrapCommand") else 10)' "$outputs" || status=$?
+case $status in
+  0) first_deploy=false ;;
+  10) first_deploy=true ;;
+  *) echo "release: could not read the stack's outputs ($status)" >&2; exit 1 ;;
+esac
+if [[ $first_deploy == false ]]; then
   urn="urn:pulumi:${name}::maratron::maratron:app:FargateTask\$aws:ecs/taskDefinition:TaskDefinition::migrate"
   pulumi up --yes --diff --target "$urn" "${pack[@]}"
   migrate

@@ -79,7 +79,15 @@ def run(command: str, ecs: Any, *, runner: Runner = shell, poll_seconds: int = 6
         ecs.get_waiter("tasks_stopped").wait(cluster=cluster, tasks=[arn],
                                              WaiterConfig={"Delay": poll_seconds, "MaxAttempts": attempts})
     except WaiterError as error:
-        ecs.stop_task(cluster=cluster, task=arn, reason=f"ops.run_task: still running after {timeout_seconds} s")
+        # botocore raises WaiterError on any error answer too (access denied, throttling): only a task that really
+        # outlived the wait is stopped; one that may be migrating fine is left alone.
+        if not str(error.kwargs.get("reason", "")).startswith("Max attempts exceeded"):
+            raise RuntimeError(f"could not watch {arn} (it may still be running): {error}") from None
+        try:
+            ecs.stop_task(cluster=cluster, task=arn, reason=f"ops.run_task: still running after {timeout_seconds} s")
+        except (ClientError, BotoCoreError) as stop_error:
+            raise RuntimeError(f"{arn} did not stop within {timeout_seconds} s, and stopping it failed: "
+                               f"{stop_error}") from None
         raise RuntimeError(f"{arn} did not stop within {timeout_seconds} s ({error}); stopped it") from None
     task = ecs.describe_tasks(cluster=cluster, tasks=[arn])["tasks"][0]
     containers = [(c.get("name", "?"), c.get("exitCode"), c.get("reason", "")) for c in task.get("containers", [])]

@@ -64,8 +64,9 @@ def images_of(outputs: Mapping[str, Any]) -> list[Image]:
 
 
 def tag(ecr: Any, image: Image, tag_name: str) -> str:
-    """Add `tag_name` to the image; returns what happened (added / already there). Raises LookupError when the image
-    is missing or the tag already names another image (the repositories' tags are immutable)."""
+    """Add `tag_name` to the image; returns what happened (added / already there). Raises ClientError
+    (ImageNotFoundException) when the image is missing, LookupError when the tag already names another image (the
+    repositories' tags are immutable)."""
     ident = {"registryId": image.registry, "repositoryName": image.repository}
     # BatchGetImage by digest answers with the digest alone (no tag), so the image's tags come from DescribeImages.
     described = ecr.describe_images(**ident, imageIds=[{"imageDigest": image.digest}])["imageDetails"]

@@ -1183,8 +1183,9 @@ def check_image_findings(ctx: Context) -> Verdict:
                 facts.append(f"{name}: not scanned")
                 continue
             raise
+        # COMPLETE: a basic scan on push; ACTIVE: enhanced scanning (Inspector) keeps rescanning the image.
         status = found.get("imageScanStatus", {}).get("status", "?")
-        if status != "COMPLETE":
+        if status not in ("COMPLETE", "ACTIVE"):
             facts.append(f"{name}: scan {status}")
             continue
         counts = found.get("imageScanFindings", {}).get("findingSeverityCounts", {})

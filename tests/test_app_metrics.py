@@ -415,8 +415,8 @@ def test_identity_center_sign_in_warns_who_can_create_the_workspace(prod: StackR
      "maratron:grafanaEnabled = true: needs appMetricsEnabled = true"),
     # On the ALB-facing port only the load balancer's (and CDN's) 404 paths keep the endpoint off the internet.
     ("staging", {"appMetricsPath": "/prom"},
-     "maratron:appMetricsPath = \"/prom\": is served on the web app's ALB-facing port (webMetricsPort 0), where "
-     "only /metrics, /metrics/*, /api/metrics, /api/metrics/* answer 404"),
+     "maratron:appMetricsPath = \"/prom\": is served on the web app's ALB-facing port (webMetricsPort 0: port 3000), "
+     "where only /metrics, /metrics/*, /api/metrics, /api/metrics/* answer 404"),
 ])
 def test_config_errors(run_variant, stack: str, overrides: dict[str, Any], expected: str) -> None:  # type: ignore[no-untyped-def]
     run = run_variant(stack, **overrides)
@@ -425,7 +425,8 @@ def test_config_errors(run_variant, stack: str, overrides: dict[str, Any], expec
 
 
 @pytest.mark.parametrize(("path", "port", "accepted"), [
-    ("/metrics", 0, True), ("/api/metrics/prometheus", 0, True), ("/prom", 0, False), ("/prom", 9464, True)])
+    ("/metrics", 0, True), ("/api/metrics/prometheus", 0, True), ("/prom", 0, False), ("/prom", 3000, False),
+    ("/prom", 9464, True)])
 def test_a_custom_metrics_path_needs_a_private_path_or_its_own_port(path: str, port: int, accepted: bool) -> None:
     raw = {**MINIMAL_VALID, "maratron:appMetricsPath": path, "maratron:webMetricsPort": str(port)}
     try:

@@ -12,6 +12,7 @@ import pytest
 from components.app_environment import SECRET_NAME_PATTERN, AppSettings, app_environment
 from components.task import DOCKER_DEFAULT_CAPABILITIES, ContainerSpec, health_check_command
 from offline.engine import PLACEHOLDER_PREFIX, StackRun, is_secret, project_schema, run_program, stack_config
+from ops.run_task import started_task
 
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 SERVICE = "aws:ecs/service:Service"
@@ -553,6 +554,10 @@ def test_migration_task_runs_prisma_with_the_web_image_and_ci_gets_a_ready_comma
     subnets = ",".join(prod.outputs["appSubnetIds"])
     assert f"subnets=[{subnets}],securityGroups=[{prod.outputs['migrationSecurityGroupId']}]," \
            "assignPublicIp=DISABLED" in command
+    # What it prints is what ops.run_task parses: the task ARN and, when ECS started none, its reasons.
+    assert command.endswith(" --query '{taskArn: tasks[0].taskArn, failures: failures}' --output json")
+    with pytest.raises(RuntimeError, match="ECS did not start the task: RESOURCE:ENI"):
+        started_task(json.dumps({"taskArn": None, "failures": [{"reason": "RESOURCE:ENI"}]}))
     assert prod.outputs["clusterName"] == "maratron-prod"
     assert prod.outputs["clusterArn"] == prod.one("aws:ecs/cluster:Cluster").outputs["arn"]
     assert (prod.outputs["webServiceName"], prod.outputs["aiServiceName"]) == ("web", "ai")

@@ -16,7 +16,8 @@ SCRIPT = Path(__file__).resolve().parents[2] / "ops" / "release.sh"
 
 
 def run_release(tmp_path: Path, *, existing: bool, migration_exit: int = 0, bootstrap_exit: int = 0,
-                has_bootstrap: bool = True, outputs_exit: int = 0) -> tuple[int, list[str]]:
+                has_bootstrap: bool = True, outputs_exit: int = 0, python_broken: bool = False
+                ) -> tuple[int, list[str]]:
     """Run the script with `pulumi` and the python interpreter replaced by recorders; the stack's
     dbBootstrapCommand records itself as `bootstrap` and exits with `bootstrap_exit`; `stack output --json` exits
     with `outputs_exit` (255: the backend could not be read)."""
@@ -38,6 +39,7 @@ if [[ "$1 $2" == "stack output" && "$3" == "dbBootstrapCommand" ]]; then
 fi
 """)
     (bin_dir / "python").write_text(f"""#!/usr/bin/env bash
+if [[ "$1" == "-c" ]]; then {"exit 127" if python_broken else f'exec {sys.executable} "$@"'}; fi  # outputs check
 echo "python $*" >> {log}
 if [[ "$2" == "ops.run_task" ]]; then exit {migration_exit}; fi
 """)
@@ -89,6 +91,13 @@ def test_a_failed_bootstrap_stops_the_release_before_the_migration(tmp_path: Pat
 
 def test_outputs_that_cannot_be_read_stop_the_release_instead_of_passing_for_a_first_deploy(tmp_path: Path) -> None:
     code, calls = run_release(tmp_path, existing=True, outputs_exit=255)
+    assert code != 0
+    assert not any(c.startswith("pulumi up") for c in calls) and MIGRATE not in calls
+
+
+def test_an_outputs_check_that_cannot_run_stops_the_release(tmp_path: Path) -> None:
+    """A missing or broken interpreter (exit 127) must not pass for a first deploy, which rolls the services first."""
+    code, calls = run_release(tmp_path, existing=True, python_broken=True)
     assert code != 0
     assert not any(c.startswith("pulumi up") for c in calls) and MIGRATE not in calls
 

@@ -21,6 +21,7 @@ COMMAND = (f"aws ecs run-task --cluster {CLUSTER} --task-definition maratron-pro
            "securityGroups=[sg-1],assignPublicIp=DISABLED}' --started-by pulumi-migrate "
            "--query '{taskArn: tasks[0].taskArn, failures: failures}' --output json")
 PRINTED = json.dumps({"taskArn": TASK, "failures": []}, indent=4)
+# tests/test_service.py checks that the stack exports exactly this query (the command's tail).
 """What the command prints when ECS starts the task (the CLI's JSON of the --query)."""
 
 
@@ -129,3 +130,15 @@ def test_outputs_run_in_order_and_optional_ones_may_be_absent(tmp_path: Path,
     assert out[1].startswith("migrationRunTaskCommand: " + TASK)
     assert run_task.main(["--stack-outputs", path, "--output", "nope"]) == 2
     assert "no such output: nope" in capsys.readouterr().err
+
+
+def test_a_describe_error_while_waiting_leaves_the_task_alone(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """botocore's waiter gives up at once on an error answer: the task may be migrating fine, so it is not stopped."""
+    ecs, stubber = ecs_with()
+    stubber.add_client_error("describe_tasks", service_error_code="AccessDeniedException", http_status_code=400)
+    status = run_task.main(["--stack-outputs", outputs_file(tmp_path, migrationRunTaskCommand=COMMAND),
+                            "--output", "migrationRunTaskCommand", "--poll-seconds", "0"], ecs=ecs,
+                           runner=lambda _c: PRINTED)
+    assert status == 1 and "could not watch" in capsys.readouterr().err
+    stubber.assert_no_pending_responses()  # and no stop_task was called (a Stubber refuses an unexpected call)

@@ -132,19 +132,21 @@ def _findings_ctx(answers: dict[str, Any]) -> tuple[Any, Any]:
     return verify.Context(verify.Outputs(outputs), lambda _service, _region=None: ecr), stub
 
 
-def scanned(**counts: int) -> dict[str, Any]:
-    return {"imageScanStatus": {"status": "COMPLETE"}, "imageScanFindings": {"findingSeverityCounts": counts}}
+def scanned(status: str = "COMPLETE", **counts: int) -> dict[str, Any]:
+    """A finished basic scan (COMPLETE) or an enhanced one (ACTIVE: Inspector keeps rescanning)."""
+    return {"imageScanStatus": {"status": status}, "imageScanFindings": {"findingSeverityCounts": counts}}
 
 
 def test_a_critical_finding_in_a_running_image_fails_and_the_rest_is_reported() -> None:
     ctx, stub = _findings_ctx({"web": scanned(HIGH=2, LOW=5), "ai": scanned(CRITICAL=1, MEDIUM=3),
-                               "backup": scanned()})
+                               "backup": scanned("ACTIVE", CRITICAL=2)})
     verdict = verify.check_image_findings(ctx)
     stub.assert_no_pending_responses()
     assert verdict.status is verify.Status.FAIL
     assert "maratron/ai@sha256:aaaaaaaaaaaa...: 1 CRITICAL, 3 MEDIUM" in verdict.detail
     assert "describe-image-scan-findings --repository-name maratron/ai" in verdict.detail
     assert "maratron/web" not in verdict.detail  # HIGH is reported, not blocking (BLOCKING_SEVERITIES)
+    assert "maratron/backup@sha256:aaaaaaaaaaaa...: 2 CRITICAL" in verdict.detail  # enhanced scanning is judged too
 
 
 def test_images_without_a_finished_scan_are_reported_not_failed() -> None:
