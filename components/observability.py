@@ -275,12 +275,18 @@ class RestoreDrillWatch:
     """How often the drill runs (default daily)."""
     grace_hours: int = 3
     """How long a run may take, retries included, before its absence counts (default 3)."""
+    dump_stale_hours: int = 8
+    """Age past which the newest DR dump is stale: the backup interval, plus the backup's run, plus its replication
+    (default 8: a 6-hour schedule, an hour for the run, an hour for replication). RestoreDrill.watch derives it
+    from the backup job's schedule, so another schedule never pages every day."""
 
     def __post_init__(self) -> None:
         if self.interval_hours < 1 or self.grace_hours < 0 or \
                 (self.interval_hours + self.grace_hours) * 3600 > max_evaluated_seconds(3600):
             raise ValueError("interval_hours must be at least 1, grace_hours at least 0, and together at most 168 "
                              "(CloudWatch evaluates at most seven days of hourly periods)")
+        if self.dump_stale_hours < 1:
+            raise ValueError(f"dump_stale_hours must be at least 1, got {self.dump_stale_hours}")
 
     @property
     def window_hours(self) -> int:
@@ -518,7 +524,10 @@ class Observability(pulumi.ComponentResource):
         args = self._args
         suffix = kind.key.format(label=label)
         value = threshold if threshold is not None else threshold_value(kind, args.settings.thresholds) * kind.scale
-        shown = f"{threshold_value(kind, args.settings.thresholds)} {kind.unit}"
+        # A literal catalog threshold the caller overrides (the DR dump's age follows the backup schedule) is shown
+        # as passed; a setting's (a percentage of max connections) is shown as the setting.
+        literal = threshold is not None and kind.threshold.isdigit()
+        shown = f"{threshold if literal else threshold_value(kind, args.settings.thresholds)} {kind.unit}"
         percentile = kind.statistic.startswith("p")
         metric: dict[str, Any] = {} if metric_queries else {
             "namespace": namespace,
@@ -918,12 +927,13 @@ class Observability(pulumi.ComponentResource):
                     dimensions=drill.dimensions, subject=f"expected every {drill.interval_hours} h",
                     evaluation_periods=drill.window_hours)
         self._alarm("dr-dump-stale", namespace=drill.namespace, metric_name=DUMP_AGE_METRIC_NAME,
-                    dimensions=drill.dimensions, subject="the DR copy lags the backups")
+                    dimensions=drill.dimensions, subject="the DR copy lags the backups",
+                    threshold=drill.dump_stale_hours)
         self._widget("Disaster recovery", Widget("Restore drills passed", [
             [drill.namespace, RESTORE_DRILL_METRIC_NAME, *flat(drill.dimensions)]], stat="Sum", period=86400))
         self._widget("Disaster recovery", Widget("Newest DR dump age (h)", [
             [drill.namespace, DUMP_AGE_METRIC_NAME, *flat(drill.dimensions)]], stat="Maximum", period=3600,
-            threshold=float(KINDS["dr-dump-stale"].threshold)))
+            threshold=float(drill.dump_stale_hours)))
 
     def _drill_failure_rule(self) -> aws.cloudwatch.EventRule | None:
         """A drill that fails says so at once (its success alarm only notices a day later): ECS emits a task state
@@ -942,7 +952,12 @@ class Observability(pulumi.ComponentResource):
                     "lastStatus": ["STOPPED"],
                     # Tasks a schedule starts without a group are in `family:<task definition family>`.
                     "group": [pulumi.Output.concat("family:", args.drill.task_family)],
-                    "containers": {"exitCode": [{"anything-but": 0}]},
+                    # A container exited non-zero, or the task never started one (no exit code at all: an image
+                    # pull, ENI or secret failure, stopCode TaskFailedToStart: ECS API, Task.stopCode). A pattern
+                    # field matches only when the event has it, hence the two branches ("$or": EventBridge
+                    # content filtering, https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html).
+                    "$or": [{"containers": {"exitCode": [{"anything-but": 0}]}},
+                            {"stopCode": ["TaskFailedToStart"]}],
                 },
             }),
             tags=named_tags(args.tags, f"{args.name_prefix}-restore-drill-failed"),

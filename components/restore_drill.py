@@ -41,7 +41,7 @@ import pulumi_aws as aws
 from components.backup_job import BackupJob
 from components.constants import BACKUP_METRIC_NAMESPACE, RESTORE_DRILL_COMMAND
 from components.disaster_recovery import DisasterRecovery, DisasterRecoverySettings, ReplicaBucket
-from components.observability import RestoreDrillWatch
+from components.observability import BackupWatch, RestoreDrillWatch
 from components.task import ContainerSpec, FargateTask, FargateTaskArgs, TaskSize
 from components.task_schedule import schedule_task
 
@@ -50,6 +50,15 @@ SCHEDULE_EXPRESSION = "cron(30 5 * * ? *)"
 """Daily at 05:30 UTC: after the nightly RDS backup window, away from peak traffic."""
 INTERVAL_HOURS = 24
 """How often the schedule runs the drill (the alarm window is this plus its grace)."""
+REPLICATION_ALLOWANCE_HOURS = 1
+"""How long a finished dump may take to reach the DR region before its copy counts as stale: S3 replicates most
+objects within 15 minutes (Replication Time Control guarantees it for 99.99%), and "some objects can take longer"
+(S3 user guide, replication)."""
+
+
+def dump_stale_hours(backup: BackupWatch) -> int:
+    """When the newest DR dump is stale: one backup interval, the backup's run (its alarm's grace) and replication."""
+    return backup.window_hours + REPLICATION_ALLOWANCE_HOURS
 
 
 @dataclass(frozen=True)
@@ -137,7 +146,7 @@ class RestoreDrill(pulumi.ComponentResource):
     def watch(self) -> RestoreDrillWatch:
         """What Observability alarms on: the drill's metrics (dimension Environment) and its task family."""
         return RestoreDrillWatch(task_family=self.family, dimensions={"Environment": self._args.job.args.environment},
-                                 interval_hours=INTERVAL_HOURS)
+                                 interval_hours=INTERVAL_HOURS, dump_stale_hours=dump_stale_hours(self._args.job.watch))
 
     def _role_statements(self) -> list[dict[str, Any]]:
         args = self._args

@@ -11,6 +11,8 @@ import pytest
 
 import stack_config
 from components.disaster_recovery import DR_REGION_PAIRS, DisasterRecoverySettings
+from components.observability import BackupWatch
+from components.restore_drill import dump_stale_hours
 from offline.critical_path import analyse
 from offline.engine import StackRun
 from tests.configs import MINIMAL_VALID
@@ -408,3 +410,16 @@ def test_dr_stack_pulls_prods_digests_from_the_registry_replica_in_its_region(dr
                          if c["essential"]}
         assert image == prod_image.replace(".us-east-1.", ".us-west-2."), task
         assert ".dkr.ecr.us-west-2.amazonaws.com/maratron/" in image and "@sha256:" in image
+
+
+@pytest.mark.parametrize(("interval", "stale"), [(6, 8), (12, 14), (1, 3)])
+def test_the_dr_copy_counts_as_stale_one_backup_interval_plus_run_and_replication_later(interval: int,
+                                                                                       stale: int) -> None:
+    """A fixed 8 h paged every day for any schedule but 6 hours (and for a 6-hour one whose dumps outlast an hour)."""
+    assert dump_stale_hours(BackupWatch(interval_hours=interval)) == stale
+
+
+def test_the_stale_copy_alarm_uses_the_derived_age(prod: StackRun) -> None:
+    alarm = prod.one("aws:cloudwatch/metricAlarm:MetricAlarm", "observability-dr-dump-stale")
+    assert alarm.inputs["threshold"] == 8  # the default 6-hour schedule
+    assert "> 8 h" in alarm.inputs["alarmDescription"]

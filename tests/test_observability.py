@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,10 @@ def watched(stack: str, watch: str = "full", tmp_root: Path = ROOT / "build" / "
     if (stack, watch) not in _runs:
         program = tmp_root / f"observability-{watch}" / "__main__.py"
         program.parent.mkdir(parents=True, exist_ok=True)
-        program.write_text(PROGRAM.read_text().replace('WATCH = "full"', f"WATCH = {watch!r}"))
+        # Written whole under a temporary name and renamed: another worker may be running the same file (plain -n).
+        partial = program.with_suffix(f".{os.getpid()}.partial")
+        partial.write_text(PROGRAM.read_text().replace('WATCH = "full"', f"WATCH = {watch!r}"))
+        os.replace(partial, program)
         config, secret_keys, _ = merged_stack_config(stack)
         run = run_program(stack, config, secret_keys, program=program)
         assert run.ok, run.error_details
@@ -598,7 +602,8 @@ def test_a_failed_restore_drill_reaches_the_topic_at_once(full: StackRun) -> Non
         "detail-type": ["ECS Task State Change"],
         # Scheduler starts the task without a group: ECS puts it in family:<family>.
         "detail": {"lastStatus": ["STOPPED"], "group": ["family:maratron-prod-restore-drill"],
-                   "containers": {"exitCode": [{"anything-but": 0}]}},
+                   # a failing exit code, or no container ever started (no exit code to match)
+                   "$or": [{"containers": {"exitCode": [{"anything-but": 0}]}}, {"stopCode": ["TaskFailedToStart"]}]},
     }
     target = full.one("aws:cloudwatch/eventTarget:EventTarget", "observability-restore-drill-failed")
     assert target.inputs["arn"] == full.one(TOPIC).outputs["arn"] and target.inputs["rule"] == rule.outputs["name"]
