@@ -500,6 +500,8 @@ def _environment_rules(config: StackConfig, rules: Rules) -> None:
          "prod needs at least one address: an alarm nobody receives is no alarm")
     prod("cluster.fargate_spot", config.cluster.fargate_spot,
          "not allowed in prod: Spot tasks can be reclaimed with 2 minutes' notice")
+    prod("cluster.container_insights", config.cluster.container_insights == "disabled",
+         "prod needs enabled or enhanced: the running-task alarms read its task counts")
     prod("metrics.enabled", not config.metrics.enabled,
          "prod needs the app's metrics: the guide's alerting on error rate, p95 latency, cache hit rate and DB "
          "connections runs on them")

@@ -1,8 +1,9 @@
-"""The ECS cluster: Fargate capacity, Container Insights (enhanced) and the Service Connect namespace."""
+"""The ECS cluster: Fargate capacity, Container Insights and the Service Connect namespace."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
@@ -13,6 +14,9 @@ from components.settings import setting
 FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
 
 
+ContainerInsights = Literal["enabled", "enhanced", "disabled"]
+
+
 @dataclass(frozen=True, kw_only=True)
 class ClusterSettings:
     """The configurable part of the cluster."""
@@ -20,6 +24,11 @@ class ClusterSettings:
     fargate_spot: bool = setting(
         "fargateSpot", False, "Run the services on FARGATE_SPOT (about 70% cheaper, interruptible with 2 minutes' "
         "notice). Not allowed in prod.")
+    container_insights: ContainerInsights = setting(
+        "containerInsights", "enabled", "Container Insights on the cluster: enabled (default: cluster and service "
+        "metrics, RunningTaskCount among them, which the running-task alarms and the dashboard read; about $0.30 a "
+        "month per metric, 52 for two services), enhanced (adds per-task and per-container metrics nothing here "
+        "reads) or disabled (no running-task alarms; prod requires it on, and the pack outside dev).")
 
 
 @dataclass(frozen=True)
@@ -29,9 +38,7 @@ class ClusterArgs:
     name_prefix: str
     """Cluster name and namespace are derived from it (maratron-prod, maratron-prod.internal)."""
     settings: ClusterSettings = field(default_factory=ClusterSettings)
-    """Capacity: on-demand Fargate (default) or Fargate Spot as the default strategy (dev/staging savings)."""
-    container_insights: str = "enhanced"
-    """containerInsights setting: enhanced (default: per-task and per-container metrics), enabled or disabled."""
+    """Capacity (on-demand Fargate by default, or Fargate Spot: dev/staging savings) and Container Insights."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for every taggable child."""
 
@@ -43,11 +50,14 @@ class Cluster(pulumi.ComponentResource):
     namespace: aws.servicediscovery.HttpNamespace
     capacity_providers: aws.ecs.ClusterCapacityProviders
     """The association services depend on (a strategy naming an unassociated provider is rejected)."""
+    container_insights: ContainerInsights
+    """The cluster's Container Insights mode (what its services' watches can alarm on)."""
     capacity_provider_strategy: list[aws.ecs.ServiceCapacityProviderStrategyArgs]
     """The strategy services should use (the cluster default, spelled out so a service never silently differs)."""
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("maratron:app:Cluster", name, None, opts)
+        self.container_insights = args.settings.container_insights
         child = pulumi.ResourceOptions(parent=self)
         # Service Connect names (e.g. http://ai:8000) resolve inside this namespace only: no public DNS, no Route 53.
         self.namespace = aws.servicediscovery.HttpNamespace(
@@ -60,7 +70,7 @@ class Cluster(pulumi.ComponentResource):
         self.cluster = aws.ecs.Cluster(
             name,
             name=args.name_prefix,
-            settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value=args.container_insights)],
+            settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value=args.settings.container_insights)],
             service_connect_defaults=aws.ecs.ClusterServiceConnectDefaultsArgs(namespace=self.namespace.arn),
             tags=named_tags(args.tags, args.name_prefix),
             opts=child,

@@ -66,10 +66,14 @@ def pick_availability_zones(count: int, pinned: tuple[str, ...] = ()) -> tuple[s
 NatStrategy = Literal["perAz", "single", "none"]
 INTERFACE_ENDPOINT_SERVICES = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "kms", "monitoring", "sts",
                                "elasticache")
-DEFAULT_INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs", "secretsmanager")
+TASK_START_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs", "secretsmanager")
 """What Fargate tasks in a subnet without a NAT route need to start: pull images, ship logs, read secrets."""
-ENDPOINTS_NEEDED_WITHOUT_NAT = (*DEFAULT_INTERFACE_ENDPOINTS, "elasticache")
+ENDPOINTS_NEEDED_WITHOUT_NAT = (*TASK_START_ENDPOINTS, "elasticache")
 """Those, plus the ElastiCache API the redis-rotation function calls (ModifyUser; components/credentials.py)."""
+DEFAULT_INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr")
+"""With NAT: the registry's endpoints only. Image pulls are the heavy AWS traffic (every task start) and keep working
+when a NAT gateway does not; logs and secrets are a few GB a month through NAT, where their two endpoints would cost
+$14.60 a month per AZ."""
 MAX_AZS = 6
 
 

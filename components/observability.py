@@ -100,6 +100,10 @@ class ServiceWatch:
     """aws.ecs.Service.name."""
     service: pulumi.Resource | None = None
     """The service itself: what reads its metrics (the AMP alert rules) starts once it exists. Default none."""
+    task_counts: bool = True
+    """Its cluster publishes Container Insights (RunningTaskCount, DesiredTaskCount): the running-task alarm and
+    the task-count widget. False without it: that alarm would have no data, and it treats missing data as breaching.
+    Default true."""
 
 
 @dataclass(frozen=True)
@@ -624,6 +628,10 @@ class Observability(pulumi.ComponentResource):
                         dimensions=dims, subject=subject)
             self._alarm("ecs-{label}-memory", label, namespace="AWS/ECS", metric_name="MemoryUtilization",
                         dimensions=dims, subject=subject)
+            cpu.append(["AWS/ECS", "CPUUtilization", *flat(dims), {"label": label}])
+            memory.append(["AWS/ECS", "MemoryUtilization", *flat(dims), {"label": label, "stat": "Maximum"}])
+            if not service.task_counts:
+                continue
             kind = KINDS["ecs-{label}-running-tasks"]
 
             def insights(id_: str, metric_name: str, dims: dict[str, pulumi.Input[str]] = dims,
@@ -641,15 +649,14 @@ class Observability(pulumi.ComponentResource):
                     id="shortfall", expression=RUNNING_SHORTFALL_EXPRESSION, label="tasks short of desired",
                     return_data=True),
             ])
-            cpu.append(["AWS/ECS", "CPUUtilization", *flat(dims), {"label": label}])
-            memory.append(["AWS/ECS", "MemoryUtilization", *flat(dims), {"label": label, "stat": "Maximum"}])
             tasks.append(["ECS/ContainerInsights", "RunningTaskCount", *flat(dims), {"label": f"{label} running"}])
             tasks.append(["ECS/ContainerInsights", "DesiredTaskCount", *flat(dims), {"label": f"{label} desired"}])
         if cpu:
             t = self._args.settings.thresholds
             self._widget("Services (ECS)", Widget("CPU (%)", cpu, threshold=t.cpu_percent))
             self._widget("Services (ECS)", Widget("Memory, busiest task (%)", memory, threshold=t.memory_percent))
-            self._widget("Services (ECS)", Widget("Tasks: running vs desired", tasks, period=60))
+            if tasks:
+                self._widget("Services (ECS)", Widget("Tasks: running vs desired", tasks, period=60))
 
     def _deployment_failure_rule(self) -> aws.cloudwatch.EventRule | None:
         """A deployment the circuit breaker rolled back raises no metric alarm (the old tasks keep serving), yet

@@ -313,7 +313,8 @@ class FargateService(pulumi.ComponentResource):
     @property
     def watch(self) -> ServiceWatch:
         """What Observability alarms on: this service in its cluster."""
-        return ServiceWatch(self._args.cluster.cluster.name, self.service.name, self.service)
+        return ServiceWatch(self._args.cluster.cluster.name, self.service.name, self.service,
+                            task_counts=self._args.cluster.container_insights != "disabled")
 
     @property
     def connections(self) -> Connections:

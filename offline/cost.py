@@ -13,7 +13,9 @@ Lines fall in three categories:
   storage, ElastiCache nodes, S3, ECR images;
 - overhead: the fixed monthly charges of what the platform costs around that capacity, as the target names it — NAT
   gateways (and their public IPv4), VPC endpoints, WAF web ACLs and rules, KMS keys, secrets, alarms, dashboards, DNS
-  zones, RDS Proxy, S3 replication metrics, CloudFront's additional-metrics subscription, the runs of scheduled tasks
+  zones, RDS Proxy, S3 replication metrics and the copies it keeps in the DR region (replica buckets, replicated
+  RDS backups: "replication" in the target's list), KMS keys' rotation charges, Container Insights' metrics,
+  CloudFront's additional-metrics subscription, the runs of scheduled tasks
   (backup job, restore drill: a fixed schedule, an assumed duration per run) and the metrics collectors (the share of
   each task's Fargate size reserved for its ADOT sidecar, moved out of capacity: the bill is the same);
 - usage: what grows with traffic or data rather than with the design (the lead's definition: overhead is the fixed
@@ -176,7 +178,7 @@ FREE_TYPES = frozenset({
     "aws:rds/optionGroup:OptionGroup",
     "aws:elasticache/subnetGroup:SubnetGroup", "aws:elasticache/parameterGroup:ParameterGroup",
     "aws:elasticache/user:User", "aws:elasticache/userGroup:UserGroup",
-    "aws:ecs/cluster:Cluster", "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",
+    "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",
     "aws:ecs/taskDefinition:TaskDefinition",
     "aws:appautoscaling/target:Target", "aws:appautoscaling/policy:Policy",
     "aws:lb/targetGroup:TargetGroup", "aws:lb/listener:Listener", "aws:lb/listenerRule:ListenerRule",
@@ -306,6 +308,7 @@ class _Pricer:
         self.report = report
         self.handlers: dict[str, Callable[[Resource], None]] = {
             "aws:ecs/service:Service": self.ecs_service,
+            "aws:ecs/cluster:Cluster": self.ecs_cluster,
             "aws:rds/instance:Instance": self.rds_instance,
             "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication":
                 self.rds_backup_replication,
@@ -349,6 +352,28 @@ class _Pricer:
         self.add(r, category, f"{_n(count)} × {label} × {self.hours} h × ${usd:g}", count * usd * self.hours)
 
     # --- capacity ------------------------------------------------------------------------------------------------
+
+    def ecs_cluster(self, r: Resource) -> None:
+        """Container Insights' metrics: "charged as custom metrics" (CloudWatch user guide, Container Insights
+        metrics for Amazon ECS). Standard mode publishes 10 per cluster (CPU and memory reserved and utilized,
+        network and storage bytes, task and service counts), 13 per service (those 8 plus the deployment, desired,
+        pending, running task and task set counts) and 8 per task definition family of a service; a one-off task's
+        family exists only while it runs (hourly proration: a few metric-hours)."""
+        mode = next((str(s.get("value")) for s in r.plain("settings") or [] if s.get("name") == "containerInsights"),
+                    "disabled")
+        if mode == "disabled":
+            self.report.free[r.type + " (no Container Insights)"] = self.report.free.get(
+                r.type + " (no Container Insights)", 0) + 1
+            return
+        if mode != "enabled":
+            raise NotPricedError(f"Container Insights {mode}: its per-metric rate is not in the price table (task "
+                                 "and container metrics on top of the standard ones)")
+        arn = r.outputs.get("arn")
+        services = [s for s in self.run.of_type("aws:ecs/service:Service") if s.plain("cluster") in (arn, None)]
+        metrics = 10 + 13 * len(services) + 8 * len(services)
+        usd = self.table.usd("cloudwatch.custom_metric_month")
+        self.add(r, OVERHEAD, f"Container Insights: {metrics} metrics (10 + 21 per service × {len(services)}) × "
+                 f"${usd:g}", metrics * usd)
 
     def ecs_service(self, r: Resource) -> None:
         desired = int(r.plain("desiredCount", 0) or 0)
@@ -431,8 +456,8 @@ class _Pricer:
             raise NotPricedError("its source instance is not among the stack's resources")
         usd = self.table.usd("rds.backup_storage_gb_month")
         region = r.plain("region") or "another region"
-        self.add(r, CAPACITY, f"assumed {gb} GB (one full copy of the source) of backups in {region} × ${usd:g} "
-                 "(us-east-1 rate)", float(gb) * usd, assumed=True)
+        self.add(r, OVERHEAD, f"assumed {gb} GB (one full copy of the source) of backups in {region} × ${usd:g} "
+                 "(us-east-1 rate; a DR copy: replication overhead)", float(gb) * usd, assumed=True)
         # "DB snapshot copy charges apply to the data transfer": snapshots and logs cross regions every day.
         transfer = self.table.usd("s3.inter_region_transfer_gb")
         self.add(r, USAGE, f"assumed {gb} GB a month of snapshot and log copies to {region} × ${transfer:g} "
@@ -470,7 +495,9 @@ class _Pricer:
         where = f" in {r.plain('region')}" if r.plain("region") else ""
         label = {"STANDARD_IA": "Standard-IA replicas", "GLACIER_IR": "Glacier IR replicas"}.get(storage_class,
                                                                                                "Standard")
-        self.add(r, CAPACITY, f"assumed {_n(gb)} GB {label}{where} × ${usd:g}", gb * usd, assumed=True)
+        # A replica in the DR region is the replication's own storage: overhead, as the target names it.
+        self.add(r, OVERHEAD if storage_class else CAPACITY, f"assumed {_n(gb)} GB {label}{where} × ${usd:g}",
+                 gb * usd, assumed=True)
 
     def _replica_storage_class(self, bucket: Resource) -> str:
         """The storage class a replication rule writes into this bucket ("" when it is no replica)."""
@@ -564,6 +591,12 @@ class _Pricer:
     def kms_key(self, r: Resource) -> None:
         usd = self.table.usd("kms.key_month")
         self.add(r, OVERHEAD, f"1 key × ${usd:g}", usd)
+        if r.plain("enableKeyRotation"):
+            # Each of a rotating key's first two rotations adds $1/month for good: the steady state (from the third
+            # year with yearly rotation) is what the estimate shows.
+            rotation = self.table.usd("kms.rotation_month")
+            self.add(r, OVERHEAD, f"automatic rotation: 2 rotations × ${rotation:g} (from the second rotation on)",
+                     2 * rotation)
         requests = self.table.usd("kms.10k_requests")
         volume = self.a.kms_10k_requests_per_key
         self.add(r, USAGE, f"assumed {_n(volume * 10)}k requests × ${requests:g}/10k", volume * requests,

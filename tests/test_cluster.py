@@ -1,4 +1,5 @@
-"""ECS cluster: Container Insights enhanced, Fargate capacity (Spot only outside prod), Service Connect namespace."""
+"""ECS cluster: Container Insights (standard; off in dev), Fargate capacity (Spot only outside prod), Service Connect
+namespace."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ NAMESPACE = "aws:servicediscovery/httpNamespace:HttpNamespace"
 SERVICE = "aws:ecs/service:Service"
 
 
-def test_container_insights_enhanced_and_service_connect_default(any_stack: StackRun) -> None:
+def test_container_insights_and_service_connect_default(any_stack: StackRun) -> None:
     cluster = any_stack.one(CLUSTER)
     namespace = any_stack.one(NAMESPACE)
     assert cluster.inputs["name"] == f"maratron-{any_stack.stack}"
-    assert cluster.inputs["settings"] == [{"name": "containerInsights", "value": "enhanced"}]
+    # Standard mode has the task counts the running-task alarms read; dev opts out (Pulumi.dev.yaml: its budget).
+    mode = "disabled" if any_stack.stack == "dev" else "enabled"
+    assert cluster.inputs["settings"] == [{"name": "containerInsights", "value": mode}]
     assert cluster.inputs["serviceConnectDefaults"] == {"namespace": namespace.outputs["arn"]}
     assert namespace.inputs["name"] == f"maratron-{any_stack.stack}.internal"
     assert {"owner", "cost-center", "environment", "Name"} <= set(cluster.inputs["tags"])
@@ -58,3 +61,10 @@ def test_spot_in_prod_is_an_error(run_variant) -> None:  # type: ignore[no-untyp
     assert not run.ok
     assert "maratron:fargateSpot = true: not allowed in prod: Spot tasks can be reclaimed with 2 minutes' notice" \
         in str(run.error)
+
+
+def test_prod_refuses_to_run_without_container_insights(run_variant) -> None:  # type: ignore[no-untyped-def]
+    run = run_variant("prod", containerInsights="disabled")
+    assert not run.ok
+    assert ("maratron:containerInsights = \"disabled\": prod needs enabled or enhanced: the running-task alarms read "
+            "its task counts") in str(run.error)

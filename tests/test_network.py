@@ -174,8 +174,8 @@ def test_logs_key_policy_admits_cloudwatch_logs_of_this_account_only(prod: Stack
 
 def test_prod_endpoints_admit_https_from_the_vpc_only(prod: StackRun) -> None:
     endpoints = {e.inputs["serviceName"]: e.inputs for e in prod.of_type(ENDPOINT)}
-    assert set(endpoints) == {f"com.amazonaws.us-east-1.{s}" for s in ("s3", "ecr.api", "ecr.dkr", "logs",
-                                                                        "secretsmanager")}
+    # The registry's two (image pulls); logs and Secrets Manager go through the per-AZ NAT (Pulumi.prod.yaml).
+    assert set(endpoints) == {f"com.amazonaws.us-east-1.{s}" for s in ("s3", "ecr.api", "ecr.dkr")}
     assert endpoints["com.amazonaws.us-east-1.s3"]["vpcEndpointType"] == "Gateway"
     app_subnets = sorted(s.id for s in prod.of_type(SUBNET) if s.inputs["tags"]["tier"] == "app")
     sg = prod.one("aws:ec2/securityGroup:SecurityGroup", "network-endpoints")
@@ -215,7 +215,7 @@ def test_interface_endpoints_sit_only_in_the_azs_their_service_is_offered_in(pro
     # Every interface endpoint's service is looked up (AZ names map to different zones in each account) ...
     looked_up = sorted(args["serviceName"] for token, args in prod.invokes
                        if token == "aws:ec2/getVpcEndpointService:getVpcEndpointService")
-    assert looked_up == [f"com.amazonaws.us-east-1.{s}" for s in ("ecr.api", "ecr.dkr", "logs", "secretsmanager")]
+    assert looked_up == [f"com.amazonaws.us-east-1.{s}" for s in ("ecr.api", "ecr.dkr")]
     # ... and an AZ it is not offered in gets no subnet (CreateVpcEndpoint would refuse it).
     run = run_with_endpoint_offer({"dkr": ["us-east-1a", "us-east-1c", "us-east-1f"]})
     assert run.ok, run.error_details
@@ -225,9 +225,9 @@ def test_interface_endpoints_sit_only_in_the_azs_their_service_is_offered_in(pro
 
 
 def test_an_endpoint_offered_in_none_of_the_azs_fails_naming_both() -> None:
-    run = run_with_endpoint_offer({"logs": ["us-east-1f"]})
+    run = run_with_endpoint_offer({"api": ["us-east-1f"]})
     assert not run.ok
-    assert ("interface endpoint com.amazonaws.us-east-1.logs is offered in us-east-1f, none of this stack's AZs "
+    assert ("interface endpoint com.amazonaws.us-east-1.ecr.api is offered in us-east-1f, none of this stack's AZs "
             "(us-east-1a, us-east-1b, us-east-1c)") in str(run.error)
 
 
