@@ -57,6 +57,10 @@ WAF_MANAGED_RULE_GROUPS = (
 )
 """AWS managed rule groups every web ACL runs (components/waf.py deploys them; the pack's waf-managed-rule-groups
 rule requires them): reputation, OWASP common, known bad inputs (Log4Shell), SQL injection."""
+WAF_COUNT_OVERRIDES: dict[str, tuple[str, ...]] = {"AWSManagedRulesCommonRuleSet": ("SizeRestrictions_BODY",)}
+"""The managed groups' rules that only count (components/waf.py sets them; the pack refuses any other count or allow
+override): SizeRestrictions_BODY blocks bodies over 8 KB, and a chat request carries the conversation so far and
+passes that quickly. The app bounds request bodies itself (Next.js API body limit)."""
 HSTS_MAX_AGE_SECONDS = 31_536_000
 """Strict-Transport-Security max-age the edge sends (one year, the preload list's minimum); the pack's floor."""
 
@@ -245,6 +249,7 @@ def pack_constants() -> dict[str, Any]:
         "cookieForwardingOriginRequestPolicies": sorted(COOKIE_FORWARDING_ORIGIN_REQUEST_POLICIES),
         "kmsEncryptionAlgorithms": list(KMS_ENCRYPTION_ALGORITHMS),
         "wafManagedRuleGroups": list(WAF_MANAGED_RULE_GROUPS),
+        "wafCountOverrides": {group: list(rules) for group, rules in WAF_COUNT_OVERRIDES.items()},
         "staticDbParameters": list(STATIC_DB_PARAMETERS),
         "arm64SpotMinimumPlatform": ".".join(map(str, ARM64_SPOT_MINIMUM_PLATFORM)),
         "nonRootUser": NON_ROOT_USER,

@@ -148,7 +148,8 @@ class PostgresTuning:
         "RDS's default for the instance memory. Static: applied at the next reboot.", minimum=20, maximum=5000)
     slow_query_ms: int = setting(
         "dbSlowQueryMs", 1000, "log_min_duration_statement: statements slower than this many milliseconds are logged "
-        "(-1 turns it off).", minimum=-1, maximum=3_600_000)
+        "with their text (at least 100: lower logs nearly every statement, and its values).", minimum=100,
+        maximum=3_600_000)
 
     def validate(self, rules: Rules) -> None:
         if self.effective_cache_size_mb < self.shared_buffers_mb:

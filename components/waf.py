@@ -43,7 +43,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import AwsContext, named_tags, policy_json
-from components.constants import EDGE_REGION, PROJECT
+from components.constants import EDGE_REGION, PROJECT, WAF_COUNT_OVERRIDES
 from components.observability import WafWatch
 from components.settings import Rules, require_valid, setting
 
@@ -51,15 +51,14 @@ Scope = Literal["REGIONAL", "CLOUDFRONT"]
 RATE_WINDOWS = (60, 120, 300, 600)
 MIN_RATE_LIMIT = 10
 REDACTED_HEADERS = ("authorization", "cookie")
-# (rule name, managed group, priority, rules of the group set to COUNT instead of BLOCK)
-MANAGED_GROUPS: tuple[tuple[str, str, int, tuple[str, ...]], ...] = (
-    ("ip-reputation", "AWSManagedRulesAmazonIpReputationList", 10, ()),
-    # SizeRestrictions_BODY blocks bodies over 8 KB; a chat request carries the conversation so far and passes that
-    # quickly. The app bounds request bodies itself (Next.js API body limit).
-    ("common", "AWSManagedRulesCommonRuleSet", 50, ("SizeRestrictions_BODY",)),
-    ("bad-inputs", "AWSManagedRulesKnownBadInputsRuleSet", 60, ()),
-    ("sqli", "AWSManagedRulesSQLiRuleSet", 70, ()),
-)
+# (rule name, managed group, priority, rules of the group set to COUNT instead of BLOCK: WAF_COUNT_OVERRIDES says why)
+MANAGED_GROUPS: tuple[tuple[str, str, int, tuple[str, ...]], ...] = tuple(
+    (name, group, priority, WAF_COUNT_OVERRIDES.get(group, ())) for name, group, priority in (
+        ("ip-reputation", "AWSManagedRulesAmazonIpReputationList", 10),
+        ("common", "AWSManagedRulesCommonRuleSet", 50),
+        ("bad-inputs", "AWSManagedRulesKnownBadInputsRuleSet", 60),
+        ("sqli", "AWSManagedRulesSQLiRuleSet", 70),
+    ))
 
 
 @dataclass(frozen=True)

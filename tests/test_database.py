@@ -521,7 +521,7 @@ def test_database_defaults_are_the_production_choice() -> None:
     ({"dbMaintenanceWorkMemMb": "4096"}, "maratron:dbMaintenanceWorkMemMb = 4096: must be between 16 and 2048"),
     ({"dbWalBuffersMb": "0"}, "maratron:dbWalBuffersMb = 0: must be between 1 and 256"),
     ({"dbMaxConnections": "10"}, "maratron:dbMaxConnections = 10: must be between 20 and 5000"),
-    ({"dbSlowQueryMs": "-2"}, "maratron:dbSlowQueryMs = -2: must be between -1 and 3600000"),
+    ({"dbSlowQueryMs": "0"}, "maratron:dbSlowQueryMs = 0: must be between 100 and 3600000"),
     ({**PROD, "dbMultiAz": "false"}, "maratron:dbMultiAz = false: prod needs true"),
     ({**PROD, "dbBackupRetentionDays": "7"}, "maratron:dbBackupRetentionDays = 7: prod needs at least 14 days"),
     ({**PROD, "dbInstanceClass": "db.t4g.large"}, 'maratron:dbInstanceClass = "db.t4g.large": prod needs a non-burst'),

@@ -239,7 +239,7 @@ RULES: list[Rule] = [
                           Guard("performanceInsightsKmsKeyId", DELETE)]),
     resource_rule("rds-log-exports", area="database", types=TYPES, check=_log_exports,
                   summary="RDS exports its engine log to CloudWatch Logs",
-                  reference="seed: database logging; Checkov CKV_AWS_129, CKV2_AWS_30",
+                  reference="seed: database logging; Checkov CKV_AWS_129",
                   schema={"requiredExports": {"type": "array", "items": {"type": "string"},
                                               "default": REQUIRED_LOG_EXPORTS,
                                               "description": "Log types every instance exports."}},
@@ -331,15 +331,17 @@ RULES += [
         ]),
     settings_rule(
         "rds-postgres-logging", area="database", types=[PARAMETER_GROUP],
-        summary="PostgreSQL parameter groups log connections, disconnections, DDL, slow statements and lock waits, "
-                "and load pg_stat_statements",
+        summary="PostgreSQL parameter groups log connections, disconnections, DDL (and no other statements), "
+                "statements slower than a threshold of at least 100 ms and lock waits, and load pg_stat_statements",
         reference="seed: pg_stat_statements, log aggregation; Checkov CKV2_AWS_30",
         settings=[
             Setting(_parameter("log_connections"), Is("1", weak="0"), where=POSTGRES),
             Setting(_parameter("log_disconnections"), Is("1", weak="0"), where=POSTGRES),
             Setting(_parameter("log_lock_waits"), Is("1", weak="0"), where=POSTGRES),
-            Setting(_parameter("log_statement"), OneOf(("ddl", "mod", "all"), weak="none"), where=POSTGRES),
-            Setting(_parameter("log_min_duration_statement"), AtLeast(0), where=POSTGRES),
+            # ddl only: mod and all write every INSERT/UPDATE with its values into the log (the seed: no sensitive
+            # data in logs), and a slow-statement threshold under 100 ms logs nearly every statement's text.
+            Setting(_parameter("log_statement"), OneOf(("ddl",), weak="all"), where=POSTGRES),
+            Setting(_parameter("log_min_duration_statement"), AtLeast(100), where=POSTGRES),
             Setting(_parameter("shared_preload_libraries"),
                     Matches(r"\bpg_stat_statements\b", weak="", text="does not load pg_stat_statements"),
                     where=POSTGRES),

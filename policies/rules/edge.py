@@ -112,11 +112,13 @@ def _public_albs(resources: list[PolicyResource]) -> list[PolicyResource]:
 
 
 def _has_rate_rule(acl: PolicyResource) -> bool:
+    """A rate-based rule that blocks: one that only counts (action count) limits nothing."""
     for rule in as_list(acl.props.get("rules")):
-        if (rule.get("statement") or {}).get("rateBasedStatement"):
+        if (rule.get("statement") or {}).get("rateBasedStatement") and "block" in (rule.get("action") or {}):
             return True
     for rule in as_list(document(acl.props.get("ruleJson"))):
-        if isinstance(rule, dict) and (rule.get("Statement") or {}).get("RateBasedStatement"):
+        if isinstance(rule, dict) and (rule.get("Statement") or {}).get("RateBasedStatement") \
+                and "Block" in (rule.get("Action") or {}):
             return True
     return False
 
@@ -139,14 +141,14 @@ def _waf_rate_limit(args: StackValidationArgs, report: ReportViolation) -> None:
                 report("internet-facing ALB has no WAF web ACL association", lb.urn)
         elif not any(_has_rate_rule(acl) for acl in acls):
             for acl in acls:
-                report(f"web ACL protecting {lb.urn} has no rate-based rule", acl.urn)
+                report(f"web ACL protecting {lb.urn} has no rate-based rule that blocks", acl.urn)
     for distribution in distributions:
         acls = [acl for acl in linked(distribution, "webAclId") if acl.resource_type == WEB_ACL]
         if not acls:
             report("CloudFront distribution has no WAF web ACL (webAclId)", distribution.urn)
         elif not any(_has_rate_rule(acl) for acl in acls):
             for acl in acls:
-                report(f"web ACL protecting {distribution.urn} has no rate-based rule", acl.urn)
+                report(f"web ACL protecting {distribution.urn} has no rate-based rule that blocks", acl.urn)
 
 
 def _https_listener(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -190,11 +192,13 @@ RULES: list[Rule] = [
                   guards=[Guard("accessLogs.enabled", To(False)), Guard("accessLogs.bucket", DELETE)]),
     stack_rule("edge-waf-rate-limit", area="edge", check=_waf_rate_limit,
                summary="Every internet entry point (a CloudFront distribution, or an ALB the internet reaches "
-                       "directly) has a WAF web ACL with a rate-based rule",
+                       "directly) has a WAF web ACL with a rate-based rule that blocks",
                reference="seed: rate limiting, DDoS protection; Checkov CKV2_AWS_28, CKV_AWS_68; cdk-nag CFR2",
                guards=[
                    Guard("rules[*].statement.rateBasedStatement", RemoveItem("rules[*]"), types=(WEB_ACL,),
                          note="the web ACL's rate-based rules"),
+                   Guard("rules[*].action.block", DELETE, types=(WEB_ACL,),
+                         note="the rate-based rules block (an action count limits nothing)"),
                    Guard("resourceArn", Drop(), types=(WEB_ACL_ASSOCIATION,), blame="resourceArn",
                          note="the association of the web ACL with the load balancer"),
                    Guard("webAclId", DELETE, types=(DISTRIBUTION,), unlink=True,
@@ -220,6 +224,7 @@ TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
 LISTENER_RULES = ("aws:lb/listenerRule:ListenerRule", "aws:alb/listenerRule:ListenerRule")
 WAF_LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
 REQUIRED_MANAGED_GROUPS: list[str] = list(SHARED["wafManagedRuleGroups"])
+ALLOWED_COUNT_OVERRIDES: dict[str, list[str]] = dict(SHARED["wafCountOverrides"])
 REDACTED_HEADERS = ["authorization", "cookie"]
 APPLICATION = When("loadBalancerType", "network", negate=True)
 
@@ -248,6 +253,8 @@ def _known_hosts(args: ResourceValidationArgs, report: ReportViolation) -> None:
 
 def _managed_groups(args: ResourceValidationArgs, report: ReportViolation) -> None:
     required = [str(g) for g in as_list(config_value(args, "requiredGroups", REQUIRED_MANAGED_GROUPS))]
+    configured = config_value(args, "allowedCountOverrides", ALLOWED_COUNT_OVERRIDES)
+    allowed_overrides = {str(k): [str(r) for r in as_list(v)] for k, v in (configured or {}).items()}
     blocking: set[str] = set()
     for rule in as_list(args.props.get("rules")):
         group = (rule.get("statement") or {}).get("managedRuleGroupStatement") or {}
@@ -258,6 +265,14 @@ def _managed_groups(args: ResourceValidationArgs, report: ReportViolation) -> No
                    None)
         else:
             blocking.add(str(group.get("name")))
+        # Overriding the group's own rules to count (or allow) is allowed only where documented.
+        allowed = allowed_overrides.get(str(group.get("name")), [])
+        for override in as_list(group.get("ruleActionOverrides")):
+            action = override.get("actionToUse") or {}
+            if ("count" in action or "allow" in action) and override.get("name") not in allowed:
+                report(f"managed rule group {group.get('name')} overrides its rule {override.get('name')} to "
+                       f"{'count' if 'count' in action else 'allow'}; allowed overrides: {allowed or 'none'} "
+                       "(allowedCountOverrides)", None)
     missing = [g for g in required if g not in blocking]
     if missing:
         report(f"web ACL lacks the AWS managed rule groups {missing}", None)
@@ -321,7 +336,7 @@ RULES += [
         summary="HTTPS listeners send the seed's security headers (HSTS with includeSubDomains, a CSP with "
                 "default-src, X-Frame-Options, nosniff), no Server header, and no static CORS origin (the app answers "
                 "CORS per request; the provider cannot clear a listener's origin once set)",
-        reference="seed: security headers (HSTS, CSP, X-Frame-Options), restrictive CORS; Checkov CKV2_AWS_75",
+        reference="seed: security headers (HSTS, CSP, X-Frame-Options), restrictive CORS",
         settings=[
             Setting("routingHttpResponseStrictTransportSecurityHeaderValue",
                     Matches(r"(?i)includeSubDomains", weak=f"max-age={MIN_HSTS_MAX_AGE}",
@@ -375,11 +390,17 @@ RULES += [
         summary="Web ACLs run the required AWS managed rule groups, each with its own (blocking) actions",
         reference="seed: DDoS protection, input validation; Checkov CKV_AWS_192, CKV2_AWS_76 (Log4j: KnownBadInputs)",
         schema={"requiredGroups": {"type": "array", "items": {"type": "string"}, "default": REQUIRED_MANAGED_GROUPS,
-                                   "description": "AWS managed rule groups every web ACL runs."}},
+                                   "description": "AWS managed rule groups every web ACL runs."},
+                "allowedCountOverrides": {"type": "object", "default": ALLOWED_COUNT_OVERRIDES,
+                                          "description": "Managed group -> its rules that may be overridden to "
+                                                         "count (the rest block)."}},
         guards=[Guard("rules[*].statement.managedRuleGroupStatement", RemoveItem("rules[*]"), each=True,
                       note="each AWS managed rule group"),
                 Guard("rules[*].overrideAction", To({"count": {}}), each=True,
-                      note="managed rule groups keep their own actions (overrideAction none)")]),
+                      note="managed rule groups keep their own actions (overrideAction none)"),
+                Guard("rules[*].statement.managedRuleGroupStatement.ruleActionOverrides",
+                      To([{"name": "SQLi_BODY", "actionToUse": {"count": {}}}]), each=True,
+                      note="a group's own rules count only where allowedCountOverrides says")]),
     stack_rule(
         "waf-logging", area="edge", check=_waf_logging,
         summary="Every web ACL logs its requests, with the Authorization and Cookie headers redacted",

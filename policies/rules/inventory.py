@@ -307,8 +307,6 @@ LEDGER: list[Classified] = [
     N(WEB_ACL, "rules[*].statement.rateBasedStatement.evaluationWindowSec", "tuning", "rate window (settings)"),
     N(WEB_ACL, "rules[*].statement.rateBasedStatement.scopeDownStatement", "tuning",
       "which paths a stricter limit covers (/api/, /api/chat)"),
-    N(WEB_ACL, "rules[*].statement.managedRuleGroupStatement.ruleActionOverrides", "tuning",
-      "the one documented exception (SizeRestrictions_BODY counts: chat bodies exceed 8 KB)"),
     N(WEB_ACL, "rules[*].visibilityConfig", "content", "per-rule metrics for the dashboard and alarms"),
     N(WEB_ACL, "visibilityConfig", "content", "web ACL metrics for the dashboard and alarms"),
     N(WEB_ACL_ASSOCIATION, "webAclArn", "wiring", "the web ACL associated (the association itself is guarded)"),

@@ -215,7 +215,7 @@ RULES: list[Rule] = [
         "security-group-no-internet-ingress", area="network", types=INGRESS_TYPES,
         summary="Security groups admit 0.0.0.0/0 or ::/0 only on TCP 80/443",
         reference="seed: security groups least privilege; cdk-nag EC23; Checkov CKV_AWS_24, CKV_AWS_25, "
-                  "CKV_AWS_260, CKV_AWS_277",
+                  "CKV_AWS_277 (not CKV_AWS_260, which refuses port 80 from the world: the ALB's redirect needs it)",
         check=_no_world_ingress,
         guards=[Guard("ipProtocol", To("-1"), types=(INGRESS_RULE,), where=WORLD_V4,
                       note="the protocol of internet ingress (TCP only)")]),
@@ -251,7 +251,8 @@ RULES: list[Rule] = [
     stack_rule(
         "internet-ingress-only-to-public-load-balancers", area="network",
         summary="Internet ingress (0.0.0.0/0, ::/0) only to security groups of internet-facing load balancers",
-        reference="seed: only the ALB is public; cdk-nag EC23; Checkov CKV_AWS_260",
+        reference="seed: only the ALB is public; cdk-nag EC23; departs from Checkov CKV_AWS_260 on purpose (a public "
+                  "ALB listens on 80 to redirect to 443)",
         check=_world_web_only_on_public_albs,
         guards=[Guard("cidrIpv4", To("0.0.0.0/0"), types=(INGRESS_RULE,), where=(ADDRESS_RANGE, NOT_WORLD),
                       note="address-range ingress to groups other than the ALB's")]),

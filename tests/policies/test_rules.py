@@ -743,6 +743,9 @@ CASES: list[Case] = [
     single("alb-access-logs", LB, ALB, accessLogs={"bucket": "logs", "enabled": False}),
     stack_case("edge-waf-rate-limit", web_stack(), web_stack(associate=False), "alb"),
     stack_case("edge-waf-rate-limit", web_stack(), web_stack(acl_rules=[]), "acl"),
+    # A rate rule that only counts limits nothing.
+    stack_case("edge-waf-rate-limit", web_stack(), web_stack(acl_rules=[changed(RATE_RULE, action={"count": {}})]),
+               "acl"),
     # Behind CloudFront the distribution is the entry point: no ACL on it is the violation ...
     stack_case("edge-waf-rate-limit", cdn_stack(), cdn_stack(acl=False), "cdn"),
     # ... and an ALB the internet can still reach around it needs its own.
@@ -1302,6 +1305,11 @@ CASES += [
     single("waf-managed-rule-groups", ACL, WEB_ACL, rules=[RATE_RULE, *MANAGED[:2], MANAGED[3]]),
     single("waf-managed-rule-groups", ACL, WEB_ACL, label="counting",
            rules=[RATE_RULE, *MANAGED[:3], changed(MANAGED[3], overrideAction={"count": {}})]),
+    # The group blocks, but its SQL injection rule is overridden to count (only SizeRestrictions_BODY may be).
+    single("waf-managed-rule-groups", ACL, WEB_ACL, label="rule-counting",
+           rules=[RATE_RULE, *MANAGED[:3], changed(MANAGED[3], statement={"managedRuleGroupStatement": {
+               "name": "AWSManagedRulesSQLiRuleSet", "vendorName": "AWS",
+               "ruleActionOverrides": [{"name": "SQLi_BODY", "actionToUse": {"count": {}}}]}})]),
     stack_case("waf-logging", waf_logging_stack(), waf_logging_stack(logged=False), "acl"),
     stack_case("waf-logging", waf_logging_stack(), waf_logging_stack(redacted=("authorization",)), "acl-logging"),
     # network
@@ -1334,6 +1342,11 @@ CASES += [
         p for p in PG_LOGGING["parameters"] if p["name"] != "log_disconnections"]),
     single("rds-postgres-logging", PG, PG_LOGGING, label="no-statement-logging", parameters=[
         {**p, "value": "none"} if p["name"] == "log_statement" else p for p in PG_LOGGING["parameters"]]),
+    # every INSERT/UPDATE with its values in the log (the seed: no sensitive data in logs)
+    single("rds-postgres-logging", PG, PG_LOGGING, label="every-statement-logged", parameters=[
+        {**p, "value": "all"} if p["name"] == "log_statement" else p for p in PG_LOGGING["parameters"]]),
+    single("rds-postgres-logging", PG, PG_LOGGING, label="every-statement-timed", parameters=[
+        {**p, "value": "0"} if p["name"] == "log_min_duration_statement" else p for p in PG_LOGGING["parameters"]]),
     # cache
     single("redis-snapshots", RG, REDIS, snapshotRetentionLimit=1),
     single("redis-production-change-safety", RG, REDIS, finalSnapshotIdentifier=DELETE),
