@@ -56,6 +56,39 @@ libpq_url() {
   fi
 }
 
+# Move the URL's password into a pgpass file (mode 600, in the run's private directory) and print the URL without
+# it: on the command line, any process of the task could read it in /proc/<pid>/cmdline. libpq reads PGPASSFILE
+# for the URL's host, port, database and user (https://www.postgresql.org/docs/15/libpq-pgpass.html).
+password_to_pgpass() {
+  local url=$1 file=$2 scheme rest userinfo hostpart hostport host port path db user password
+  scheme=${url%%://*}
+  rest=${url#*://}
+  if [[ "$rest" != *@* ]]; then
+    printf '%s' "$url"
+    return
+  fi
+  userinfo=${rest%%@*}
+  hostpart=${rest#*@}
+  if [[ "$userinfo" != *:* ]]; then
+    printf '%s' "$url"
+    return
+  fi
+  user=${userinfo%%:*}
+  password=${userinfo#*:}
+  password=$(printf '%b' "${password//%/\\x}")  # URL-decoded, as libpq decodes it
+  hostport=${hostpart%%/*}
+  host=${hostport%%:*}
+  port=5432
+  [[ "$hostport" == *:* ]] && port=${hostport##*:}
+  path=${hostpart#"$hostport"}
+  path=${path#/}
+  db=${path%%\?*}
+  local escaped=${password//\\/\\\\}
+  escaped=${escaped//:/\\:}
+  (umask 077 && printf '%s:%s:%s:%s:%s\n' "$host" "$port" "${db:-*}" "$user" "$escaped" >"$file")
+  printf '%s://%s@%s' "$scheme" "$user" "$hostpart"
+}
+
 main() {
   require_env DATABASE_URL BACKUPS_BUCKET BACKUPS_KMS_KEY_ARN ENVIRONMENT
   [[ "$ENVIRONMENT" =~ ^[a-z0-9-]+$ ]] || die "ENVIRONMENT must be lowercase letters, digits and dashes"
@@ -83,7 +116,8 @@ main() {
   key="postgresql/${ENVIRONMENT}/${day}/maratron_${stamp}.dump"
 
   local url
-  url=$(libpq_url "$DATABASE_URL")
+  export PGPASSFILE="$work/pgpass"
+  url=$(password_to_pgpass "$(libpq_url "$DATABASE_URL")" "$PGPASSFILE")
   log "dumping (custom format, sslmode=$PGSSLMODE)"
   # Custom format is compressed (zlib) and restorable table by table with pg_restore; no gzip needed on top.
   pg_dump --dbname="$url" --format=custom --compress=6 --no-password \

@@ -37,8 +37,13 @@ import json, os, sys
 name = os.path.basename(sys.argv[0])
 args = sys.argv[1:]
 with open(os.environ["STUB_LOG"], "a") as log:
+    passfile = os.environ.get("PGPASSFILE")
     log.write(json.dumps({"prog": name, "argv": args,
-                          "env": {k: os.environ.get(k) for k in ("PGSSLMODE", "PGSSLROOTCERT", "PGAPPNAME")}}) + "\n")
+                          "env": {k: os.environ.get(k) for k in ("PGSSLMODE", "PGSSLROOTCERT", "PGAPPNAME",
+                                                                  "PGPASSFILE")},
+                          "pgpass": open(passfile).read() if passfile and os.path.exists(passfile) else None,
+                          "pgpass_mode": oct(os.stat(passfile).st_mode & 0o777) if passfile and
+                          os.path.exists(passfile) else None}) + "\n")
 fail = os.environ.get("STUB_FAIL", "")
 def option(flag):
     for i, a in enumerate(args):
@@ -120,6 +125,9 @@ class Call:
     prog: str
     argv: list[str]
     env: dict[str, str | None]
+    pgpass: str | None = None
+    """The PGPASSFILE's content when the tool ran (None without one)."""
+    pgpass_mode: str | None = None
 
 
 @dataclass(frozen=True)
@@ -187,9 +195,12 @@ def test_backup_dumps_verifies_uploads_with_kms_and_publishes_the_metric(run_scr
     assert [c.prog for c in run.calls] == ["pg_dump", "pg_restore", "aws", "aws"]
 
     dump = run.of("pg_dump")[0]
-    # Prisma's schema= and the app's sslmode=require are dropped; TLS is verify-full against the CA bundle.
-    assert f"--dbname=postgresql://maratron:{PASSWORD}@db.example.internal:5432/maratrondb?connect_timeout=10" \
-        in dump.argv
+    # Prisma's schema= and the app's sslmode=require are dropped; TLS is verify-full against the CA bundle. The
+    # password is in a pgpass file only (mode 600): never on a command line another process could read.
+    assert "--dbname=postgresql://maratron@db.example.internal:5432/maratrondb?connect_timeout=10" in dump.argv
+    assert not [a for a in dump.argv if PASSWORD in a]
+    assert dump.pgpass == f"db.example.internal:5432:maratrondb:maratron:{PASSWORD}\n"
+    assert dump.pgpass_mode == "0o600"
     assert {"--format=custom", "--no-password"} <= set(dump.argv)
     assert dump.env["PGSSLMODE"] == "verify-full"
     assert dump.env["PGSSLROOTCERT"] == str(tmp_path / "rds-global-bundle.pem")
