@@ -203,7 +203,8 @@ ALARM_KINDS: tuple[AlarmKind, ...] = (
         why_missing="no tasks, no memory: the running-tasks alarm covers a service that stopped",
     ),
     AlarmKind(
-        key="ecs-{label}-running-tasks", summary="fewer tasks running than desired",
+        key="ecs-{label}-running-tasks", summary="fewer tasks running than desired (only where Container Insights is "
+        "on: not in dev)",
         metric="DesiredTaskCount − RunningTaskCount (ECS/ContainerInsights)", statistic="Average",
         comparison="GreaterThanThreshold", threshold="0", unit="tasks", scale=1, period=60, evaluation_periods=5,
         datapoints_to_alarm=5, treat_missing_data="breaching",
@@ -358,7 +359,8 @@ ALARM_KINDS: tuple[AlarmKind, ...] = (
         why_missing="the drill publishes only on a pass: no data *is* the failure this alarm exists for",
     ),
     AlarmKind(
-        key="dr-dump-stale", summary="the newest dump in the DR region is older than the backup schedule allows",
+        key="dr-dump-stale", summary="the newest dump in the DR region is older than the backup schedule allows (the "
+        "threshold follows the schedule: one interval plus the run and replication, 8 h at the default 6 hours)",
         metric=f"{BACKUP_METRIC_NAMESPACE} {DUMP_AGE_METRIC_NAME} (put by every drill)", statistic="Maximum",
         comparison="GreaterThanThreshold", threshold="8", unit="h", scale=1, period=3600, evaluation_periods=24,
         datapoints_to_alarm=1, treat_missing_data="notBreaching",

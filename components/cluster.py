@@ -27,7 +27,7 @@ class ClusterSettings:
     container_insights: ContainerInsights = setting(
         "containerInsights", "enabled", "Container Insights on the cluster: enabled (default: cluster and service "
         "metrics, RunningTaskCount among them, which the running-task alarms and the dashboard read; about $0.30 a "
-        "month per metric, 52 for two services), enhanced (adds per-task and per-container metrics nothing here "
+        "month per metric, 62 for two services), enhanced (adds per-task and per-container metrics nothing here "
         "reads) or disabled (no running-task alarms; prod requires it on, and the pack outside dev).")
 
 

@@ -71,9 +71,10 @@ TASK_START_ENDPOINTS = ("ecr.api", "ecr.dkr", "logs", "secretsmanager")
 ENDPOINTS_NEEDED_WITHOUT_NAT = (*TASK_START_ENDPOINTS, "elasticache")
 """Those, plus the ElastiCache API the redis-rotation function calls (ModifyUser; components/credentials.py)."""
 DEFAULT_INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr")
-"""With NAT: the registry's endpoints only. Image pulls are the heavy AWS traffic (every task start) and keep working
-when a NAT gateway does not; logs and secrets are a few GB a month through NAT, where their two endpoints would cost
-$14.60 a month per AZ."""
+"""With NAT: the registry's endpoints only, for cost. Image pulls are the heavy AWS traffic (every task start), cheaper
+through an endpoint ($0.01/GB) than through NAT ($0.045/GB); logs and Secrets Manager calls are a few GB a month,
+where their two endpoints would cost $14.60 a month per AZ. It buys no resilience: a task still needs its AZ's NAT
+gateway to start (it reads its secrets and its log driver writes to CloudWatch Logs; TASK_START_ENDPOINTS)."""
 MAX_AZS = 6
 
 

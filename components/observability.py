@@ -279,10 +279,10 @@ class RestoreDrillWatch:
     """How often the drill runs (default daily)."""
     grace_hours: int = 3
     """How long a run may take, retries included, before its absence counts (default 3)."""
-    dump_stale_hours: int = 8
+    dump_stale_hours: int = int(KINDS["dr-dump-stale"].threshold)
     """Age past which the newest DR dump is stale: the backup interval, plus the backup's run, plus its replication
-    (default 8: a 6-hour schedule, an hour for the run, an hour for replication). RestoreDrill.watch derives it
-    from the backup job's schedule, so another schedule never pages every day."""
+    (default: the catalog's 8, a 6-hour schedule, an hour for the run, an hour for replication). RestoreDrill.watch
+    derives it from the backup job's schedule, so another schedule never pages every day."""
 
     def __post_init__(self) -> None:
         if self.interval_hours < 1 or self.grace_hours < 0 or \

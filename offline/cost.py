@@ -355,10 +355,11 @@ class _Pricer:
 
     def ecs_cluster(self, r: Resource) -> None:
         """Container Insights' metrics: "charged as custom metrics" (CloudWatch user guide, Container Insights
-        metrics for Amazon ECS). Standard mode publishes 10 per cluster (CPU and memory reserved and utilized,
-        network and storage bytes, task and service counts), 13 per service (those 8 plus the deployment, desired,
-        pending, running task and task set counts) and 8 per task definition family of a service; a one-off task's
-        family exists only while it runs (hourly proration: a few metric-hours)."""
+        metrics for Amazon ECS). Standard mode publishes, for Fargate on platform 1.4.0, 12 per cluster (CPU and
+        memory reserved and utilized, network and storage bytes, ephemeral storage reserved and utilized, task and
+        service counts), 15 per service (its 10 resource metrics plus the deployment, desired, pending, running task
+        and task set counts) and 10 per task definition family of a service; a one-off task's family exists only
+        while it runs (hourly proration: a few metric-hours)."""
         mode = next((str(s.get("value")) for s in r.plain("settings") or [] if s.get("name") == "containerInsights"),
                     "disabled")
         if mode == "disabled":
@@ -370,9 +371,9 @@ class _Pricer:
                                  "and container metrics on top of the standard ones)")
         arn = r.outputs.get("arn")
         services = [s for s in self.run.of_type("aws:ecs/service:Service") if s.plain("cluster") in (arn, None)]
-        metrics = 10 + 13 * len(services) + 8 * len(services)
+        metrics = 12 + (15 + 10) * len(services)
         usd = self.table.usd("cloudwatch.custom_metric_month")
-        self.add(r, OVERHEAD, f"Container Insights: {metrics} metrics (10 + 21 per service × {len(services)}) × "
+        self.add(r, OVERHEAD, f"Container Insights: {metrics} metrics (12 + 25 per service × {len(services)}) × "
                  f"${usd:g}", metrics * usd)
 
     def ecs_service(self, r: Resource) -> None:

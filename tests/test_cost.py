@@ -495,11 +495,12 @@ def test_the_foundation_is_small_and_every_type_is_known() -> None:
         "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration"]
 
 
-@pytest.mark.parametrize(("mode", "metrics"), [("enabled", 10 + 21 * 2), ("disabled", 0)])
+@pytest.mark.parametrize(("mode", "metrics"), [("enabled", 12 + 25 * 2), ("disabled", 0)])
 def test_container_insights_is_priced_as_custom_metrics(mode: str, metrics: int) -> None:
-    """"The metrics are charged as custom metrics" (CloudWatch user guide): 10 per cluster, 13 per service and 8 per
-    service's task family in standard mode; nothing when disabled; enhanced mode's task and container metrics are
-    not in the table, so a cluster with it is listed as not priced rather than guessed."""
+    """"The metrics are charged as custom metrics" (CloudWatch user guide): 12 per cluster, 15 per service and 10
+    per service's task family in standard mode (Fargate 1.4.0 adds ephemeral storage); nothing when disabled;
+    enhanced mode's task and container metrics are not in the table, so a cluster with it is listed as not priced
+    rather than guessed."""
     s = SyntheticStack()
     cluster = s.add("aws:ecs/cluster:Cluster", "cluster", {"settings": [{"name": "containerInsights", "value": mode}]})
     for name in ("web", "ai"):

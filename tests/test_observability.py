@@ -118,7 +118,7 @@ SINGLE_METRIC_ALARMS: list[tuple[str, str, str, str, str, float, str, int, int, 
     # A daily drill plus three hours of grace: 27 hourly periods, allowed because periods of an hour may span 7 days.
     ("restore-drill-missing", "Maratron/Backups", "RestoreDrillSucceeded", "Sum", "drill", 1, LT, 3600, 27, 27,
      "breaching"),
-    ("dr-dump-stale", "Maratron/Backups", "ReplicatedDumpAgeHours", "Maximum", "drill", 8, GT, 3600, 24, 1,
+    ("dr-dump-stale", "Maratron/Backups", "ReplicatedDumpAgeHours", "Maximum", "drill", 10, GT, 3600, 24, 1,
      "notBreaching"),
     # A failed rotation leaves the old value in place and is retried by Secrets Manager: only this alarm tells.
     ("lambda-db-admin-errors", "AWS/Lambda", "Errors", "Sum", "function", 0, GT, 300, 1, 1, "notBreaching"),

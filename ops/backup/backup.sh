@@ -58,35 +58,53 @@ libpq_url() {
 
 # Move the URL's password into a pgpass file (mode 600, in the run's private directory) and print the URL without
 # it: on the command line, any process of the task could read it in /proc/<pid>/cmdline. libpq reads PGPASSFILE
-# for the URL's host, port, database and user (https://www.postgresql.org/docs/15/libpq-pgpass.html).
+# for the URL's host, port, database and user (https://www.postgresql.org/docs/15/libpq-pgpass.html), compared
+# decoded, so each field is percent-decoded and its ':' and '\' escaped. A URL without a password is printed as is.
+url_decode() {
+  local rest=$1 out="" byte
+  while [[ $rest =~ ^([^%]*)%([0-9A-Fa-f]{2})(.*)$ ]]; do
+    # shellcheck disable=SC2059 # the format is the escape itself: two hex digits matched above, nothing else
+    printf -v byte "\\x${BASH_REMATCH[2]}"
+    out+="${BASH_REMATCH[1]}$byte"
+    rest=${BASH_REMATCH[3]}
+  done
+  printf '%s' "$out$rest"
+}
+
+pgpass_field() {
+  local value
+  value=$(url_decode "$1")
+  value=${value//\\/\\\\}
+  printf '%s' "${value//:/\\:}"
+}
+
 password_to_pgpass() {
-  local url=$1 file=$2 scheme rest userinfo hostpart hostport host port path db user password
+  local url=$1 file=$2 scheme rest authority tail userinfo hostport host port db user password
   scheme=${url%%://*}
   rest=${url#*://}
-  if [[ "$rest" != *@* ]]; then
-    printf '%s' "$url"
-    return
-  fi
-  userinfo=${rest%%@*}
-  hostpart=${rest#*@}
-  if [[ "$userinfo" != *:* ]]; then
-    printf '%s' "$url"
-    return
-  fi
+  authority=${rest%%[/?]*}
+  tail=${rest#"$authority"}
+  [[ "$authority" == *@* ]] || { printf '%s' "$url"; return; }
+  userinfo=${authority%@*}
+  hostport=${authority##*@}
+  [[ "$userinfo" == *:* ]] || { printf '%s' "$url"; return; }
   user=${userinfo%%:*}
   password=${userinfo#*:}
-  password=$(printf '%b' "${password//%/\\x}")  # URL-decoded, as libpq decodes it
-  hostport=${hostpart%%/*}
-  host=${hostport%%:*}
-  port=5432
-  [[ "$hostport" == *:* ]] && port=${hostport##*:}
-  path=${hostpart#"$hostport"}
-  path=${path#/}
-  db=${path%%\?*}
-  local escaped=${password//\\/\\\\}
-  escaped=${escaped//:/\\:}
-  (umask 077 && printf '%s:%s:%s:%s:%s\n' "$host" "$port" "${db:-*}" "$user" "$escaped" >"$file")
-  printf '%s://%s@%s' "$scheme" "$user" "$hostpart"
+  if [[ "$hostport" == \[* ]]; then  # [IPv6]:port
+    host=${hostport%%]*}
+    host=${host#[}
+    port=${hostport#*]}
+    port=${port#:}
+  else
+    host=${hostport%%:*}
+    port=${hostport#"$host"}
+    port=${port#:}
+  fi
+  db=${tail#/}
+  db=${db%%\?*}
+  (umask 077 && printf '%s:%s:%s:%s:%s\n' "$(pgpass_field "$host")" "${port:-5432}" "$(pgpass_field "${db:-*}")" \
+    "$(pgpass_field "$user")" "$(pgpass_field "$password")" >"$file")
+  printf '%s://%s@%s%s' "$scheme" "$user" "$hostport" "$tail"
 }
 
 main() {
@@ -117,7 +135,8 @@ main() {
 
   local url
   export PGPASSFILE="$work/pgpass"
-  url=$(password_to_pgpass "$(libpq_url "$DATABASE_URL")" "$PGPASSFILE")
+  url=$(libpq_url "$DATABASE_URL")
+  url=$(password_to_pgpass "$url" "$PGPASSFILE")
   log "dumping (custom format, sslmode=$PGSSLMODE)"
   # Custom format is compressed (zlib) and restorable table by table with pg_restore; no gzip needed on top.
   pg_dump --dbname="$url" --format=custom --compress=6 --no-password \

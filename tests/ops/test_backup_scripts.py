@@ -187,6 +187,25 @@ def test_shellcheck_is_clean() -> None:
     assert done.returncode == 0, done.stdout
 
 
+@pytest.mark.parametrize(("url", "argv_url", "pgpass"), [
+    # a percent-encoded user and password (':' '\\' '%' escaped for pgpass), an IPv6 host, an encoded database
+    ("postgresql://app%40x:pa%3Ass%5Cw%25d@[fd00::1]:6543/my%2Fdb", "postgresql://app%40x@[fd00::1]:6543/my%2Fdb",
+     "fd00\\:\\:1:6543:my/db:app@x:pa\\:ss\\\\w%d\n"),
+    # no path: the query stays out of the host, any database matches
+    ("postgresql://u:p@host?connect_timeout=10", "postgresql://u@host?connect_timeout=10", "host:5432:*:u:p\n"),
+    # backslashes that were never encoded stay themselves
+    ("postgresql://u:a\\nb\\cZ@h/d", "postgresql://u@h/d", "h:5432:d:u:a\\\\nb\\\\cZ\n"),
+])
+def test_the_password_moves_to_the_pgpass_file_whatever_the_url_looks_like(run_script: Callable[..., ScriptRun],
+                                                                           url: str, argv_url: str,
+                                                                           pgpass: str) -> None:
+    run = run_script(BACKUP, **{**BACKUP_ENV, "DATABASE_URL": url})
+    assert run.code == 0, run.stderr
+    dump = run.of("pg_dump")[0]
+    assert f"--dbname={argv_url}" in dump.argv
+    assert dump.pgpass == pgpass and dump.pgpass_mode == "0o600"
+
+
 def test_backup_dumps_verifies_uploads_with_kms_and_publishes_the_metric(run_script: Callable[..., ScriptRun],
                                                                          tmp_path: Path) -> None:
     today = dt.datetime.now(dt.UTC)
