@@ -509,10 +509,14 @@ def test_container_insights_is_priced_as_custom_metrics(mode: str, metrics: int)
     lines = [x for x in report.lines if x.resource == "cluster"]
     assert sum(x.monthly_usd for x in lines) == pytest.approx(metrics * TABLE.usd("cloudwatch.custom_metric_month"))
     assert all(x.category == "overhead" for x in lines)
-    enhanced = SyntheticStack()
+    enhanced = SyntheticStack("dev")
     enhanced.add("aws:ecs/cluster:Cluster", "cluster",
                  {"settings": [{"name": "containerInsights", "value": "enhanced"}]})
-    assert [t for t, _, _ in cost.estimate(enhanced.run()).not_priced] == ["aws:ecs/cluster:Cluster"]
+    report = cost.estimate(enhanced.run())
+    assert [t for t, _, _ in report.not_priced] == ["aws:ecs/cluster:Cluster"]
+    # A lower bound cannot say a target is met.
+    assert report.checks() == [("dev total <= $150/month", None, f"total ${report.total():,.2f}/month; 1 resource(s) "
+                                                                  "not priced")]
 
 
 def test_a_rotating_key_costs_its_two_priced_rotations_too() -> None:
