@@ -658,6 +658,29 @@ class Observability(pulumi.ComponentResource):
             if tasks:
                 self._widget("Services (ECS)", Widget("Tasks: running vs desired", tasks, period=60))
 
+    def _event_rule(self, suffix: str, description: str, pattern: dict[str, Any], input_paths: dict[str, str],
+                    input_template: str) -> aws.cloudwatch.EventRule:
+        """An EventBridge rule `<prefix>-<suffix>` sending the events `pattern` matches to the alert topic, as one
+        readable line (`input_template` over `input_paths`)."""
+        args = self._args
+        rule = aws.cloudwatch.EventRule(
+            f"{self._name}-{suffix}",
+            name=f"{args.name_prefix}-{suffix}",
+            description=description,
+            event_pattern=json_output(pattern),
+            tags=named_tags(args.tags, f"{args.name_prefix}-{suffix}"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.cloudwatch.EventTarget(
+            f"{self._name}-{suffix}",
+            rule=rule.name,
+            arn=self.topic.arn,
+            input_transformer=aws.cloudwatch.EventTargetInputTransformerArgs(
+                input_paths=input_paths, input_template=input_template),
+            opts=pulumi.ResourceOptions(parent=rule),
+        )
+        return rule
+
     def _deployment_failure_rule(self) -> aws.cloudwatch.EventRule | None:
         """A deployment the circuit breaker rolled back raises no metric alarm (the old tasks keep serving), yet
         someone must hear that the release did not ship: ECS emits SERVICE_DEPLOYMENT_FAILED to EventBridge."""
@@ -667,31 +690,12 @@ class Observability(pulumi.ComponentResource):
         ctx = args.context
         service_arns = [pulumi.Output.concat(ctx.arn("ecs", "service/"), watch.cluster_name, "/", watch.service_name)
                         for watch in args.services.values()]
-        rule = aws.cloudwatch.EventRule(
-            f"{self._name}-ecs-deployment-failed",
-            name=f"{args.name_prefix}-ecs-deployment-failed",
-            description="Failed (rolled back) ECS deployments of the stack's services, to the alert topic",
-            event_pattern=json_output({
-                "source": ["aws.ecs"],
-                "detail-type": ["ECS Deployment State Change"],
-                "detail": {"eventName": ["SERVICE_DEPLOYMENT_FAILED"]},
-                "resources": service_arns,
-            }),
-            tags=named_tags(args.tags, f"{args.name_prefix}-ecs-deployment-failed"),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        aws.cloudwatch.EventTarget(
-            f"{self._name}-ecs-deployment-failed",
-            rule=rule.name,
-            arn=self.topic.arn,
-            input_transformer=aws.cloudwatch.EventTargetInputTransformerArgs(
-                input_paths={"service": "$.resources[0]", "deployment": "$.detail.deploymentId",
-                             "reason": "$.detail.reason"},
-                input_template='"ECS deployment <deployment> of <service> failed and was rolled back: <reason>"',
-            ),
-            opts=pulumi.ResourceOptions(parent=rule),
-        )
-        return rule
+        return self._event_rule(
+            "ecs-deployment-failed", "Failed (rolled back) ECS deployments of the stack's services, to the alert topic",
+            {"source": ["aws.ecs"], "detail-type": ["ECS Deployment State Change"],
+             "detail": {"eventName": ["SERVICE_DEPLOYMENT_FAILED"]}, "resources": service_arns},
+            {"service": "$.resources[0]", "deployment": "$.detail.deploymentId", "reason": "$.detail.reason"},
+            '"ECS deployment <deployment> of <service> failed and was rolled back: <reason>"')
 
     def _database_event_rule(self) -> aws.cloudwatch.EventRule | None:
         """A Multi-AZ failover, an instance failure or a stopped replication is an event, not a metric: the alarms see
@@ -709,35 +713,15 @@ class Observability(pulumi.ComponentResource):
         ctx = args.context
         identifiers: list[pulumi.Input[str]] = [*database.instance_names] or [database.primary_identifier,
                                                                             *database.replicas.values()]
-        rule = aws.cloudwatch.EventRule(
-            f"{self._name}-database-events",
-            name=f"{args.name_prefix}-database-events",
-            description="Failover, failure, low-storage and read-replica events of the stack's RDS instances, to "
-                        "the alert topic",
-            event_pattern=json_output({
-                "source": ["aws.rds"],
-                "detail-type": ["RDS DB Instance Event"],
-                "detail": {
-                    "SourceArn": [pulumi.Output.concat(ctx.arn("rds", "db:"), identifier)
-                                  for identifier in identifiers],
-                    "EventCategories": list(RDS_EVENT_CATEGORIES),
-                },
-            }),
-            tags=named_tags(args.tags, f"{args.name_prefix}-database-events"),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        aws.cloudwatch.EventTarget(
-            f"{self._name}-database-events",
-            rule=rule.name,
-            arn=self.topic.arn,
-            input_transformer=aws.cloudwatch.EventTargetInputTransformerArgs(
-                input_paths={"instance": "$.detail.SourceIdentifier", "event": "$.detail.EventID",
-                             "message": "$.detail.Message"},
-                input_template='"RDS <instance> (<event>): <message>"',
-            ),
-            opts=pulumi.ResourceOptions(parent=rule),
-        )
-        return rule
+        return self._event_rule(
+            "database-events", "Failover, failure, low-storage and read-replica events of the stack's RDS "
+            "instances, to the alert topic",
+            {"source": ["aws.rds"], "detail-type": ["RDS DB Instance Event"],
+             "detail": {"SourceArn": [pulumi.Output.concat(ctx.arn("rds", "db:"), identifier)
+                                      for identifier in identifiers],
+                        "EventCategories": list(RDS_EVENT_CATEGORIES)}},
+            {"instance": "$.detail.SourceIdentifier", "event": "$.detail.EventID", "message": "$.detail.Message"},
+            '"RDS <instance> (<event>): <message>"')
 
     def _database_alarms(self) -> None:
         database = self._args.database
@@ -948,39 +932,20 @@ class Observability(pulumi.ComponentResource):
         args = self._args
         if args.drill is None:
             return None
-        rule = aws.cloudwatch.EventRule(
-            f"{self._name}-restore-drill-failed",
-            name=f"{args.name_prefix}-restore-drill-failed",
-            description="Restore drill tasks that stopped with a failing exit code, to the alert topic",
-            event_pattern=json_output({
-                "source": ["aws.ecs"],
-                "detail-type": ["ECS Task State Change"],
-                "detail": {
-                    "lastStatus": ["STOPPED"],
-                    # Tasks a schedule starts without a group are in `family:<task definition family>`.
-                    "group": [pulumi.Output.concat("family:", args.drill.task_family)],
-                    # A container exited non-zero, or the task never started one (no exit code at all: an image
-                    # pull, ENI or secret failure, stopCode TaskFailedToStart: ECS API, Task.stopCode). A pattern
-                    # field matches only when the event has it, hence the two branches ("$or": EventBridge
-                    # content filtering, https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html).
-                    "$or": [{"containers": {"exitCode": [{"anything-but": 0}]}},
-                            {"stopCode": ["TaskFailedToStart"]}],
-                },
-            }),
-            tags=named_tags(args.tags, f"{args.name_prefix}-restore-drill-failed"),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        aws.cloudwatch.EventTarget(
-            f"{self._name}-restore-drill-failed",
-            rule=rule.name,
-            arn=self.topic.arn,
-            input_transformer=aws.cloudwatch.EventTargetInputTransformerArgs(
-                input_paths={"task": "$.detail.taskArn", "reason": "$.detail.stoppedReason"},
-                input_template='"The restore drill <task> failed (see its log group): <reason>"',
-            ),
-            opts=pulumi.ResourceOptions(parent=rule),
-        )
-        return rule
+        return self._event_rule(
+            "restore-drill-failed", "Restore drill tasks that failed or never started a container, to the alert topic",
+            {"source": ["aws.ecs"], "detail-type": ["ECS Task State Change"], "detail": {
+                "lastStatus": ["STOPPED"],
+                # Tasks a schedule starts without a group are in `family:<task definition family>`.
+                "group": [pulumi.Output.concat("family:", args.drill.task_family)],
+                # A container exited non-zero, or the task never started one (no exit code at all: an image pull,
+                # ENI or secret failure, stopCode TaskFailedToStart: ECS API, Task.stopCode). A pattern field
+                # matches only when the event has it, hence the two branches ("$or": EventBridge content filtering,
+                # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html).
+                "$or": [{"containers": {"exitCode": [{"anything-but": 0}]}}, {"stopCode": ["TaskFailedToStart"]}],
+            }},
+            {"task": "$.detail.taskArn", "reason": "$.detail.stoppedReason"},
+            '"The restore drill <task> failed (see its log group): <reason>"')
 
     # --- dashboard -------------------------------------------------------------------------------------------------
 

@@ -417,9 +417,3 @@ def test_the_dr_copy_counts_as_stale_one_backup_interval_plus_run_and_replicatio
                                                                                        stale: int) -> None:
     """A fixed 8 h paged every day for any schedule but 6 hours (and for a 6-hour one whose dumps outlast an hour)."""
     assert dump_stale_hours(BackupWatch(interval_hours=interval)) == stale
-
-
-def test_the_stale_copy_alarm_uses_the_derived_age(prod: StackRun) -> None:
-    alarm = prod.one("aws:cloudwatch/metricAlarm:MetricAlarm", "observability-dr-dump-stale")
-    assert alarm.inputs["threshold"] == 8  # the default 6-hour schedule
-    assert "> 8 h" in alarm.inputs["alarmDescription"]

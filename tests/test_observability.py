@@ -617,3 +617,10 @@ def test_dr_dashboard_row_shows_replication_failures_and_the_drill(full: StackRu
     texts = json.dumps(body)
     assert "Disaster recovery" in texts and "OperationsFailedReplication" in texts
     assert "RestoreDrillSucceeded" in texts and "ReplicatedDumpAgeHours" in texts
+
+
+def test_the_stale_copy_alarm_says_the_threshold_it_was_given(full: StackRun) -> None:
+    """The watch's dump_stale_hours (10 in the full program, as for an 8-hourly backup) is the threshold and what the
+    description states, not the catalog's default 8."""
+    alarm = alarms(full)["dr-dump-stale"].inputs
+    assert alarm["threshold"] == 10 and "> 10 h" in alarm["alarmDescription"]
