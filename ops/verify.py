@@ -57,6 +57,7 @@ from components.constants import (
     SECURITY_GROUP_RULES_QUOTA,
     TLS_POLICIES,
 )
+from ops.tag_deployed_images import Image, images_of
 
 # The TLS policies, encryption algorithms and health path the program sets and the policy pack enforces: one
 # definition in components/constants.py (a test checks that config, pack and verifier agree).
@@ -1130,15 +1131,18 @@ def check_http_database(ctx: Context) -> Verdict:
     return passed(", ".join(facts))
 
 
+def running_images(ctx: Context) -> list[Image]:
+    """The images the stack runs (its image outputs: repository and digest); skipped without them."""
+    try:
+        return images_of(ctx.outputs.values)
+    except ValueError as error:
+        raise MissingOutputError(str(error)) from None
+
+
 def check_deployed_images(ctx: Context) -> Verdict:
     """Each image the stack runs is in the foundation's registry and carries a deployed-<environment>-* tag, so the
     repository lifecycle can never expire it (components/image_registry.py; ops/tag_deployed_images.py adds it)."""
-    from ops.tag_deployed_images import images_of
-
-    try:
-        images = images_of(ctx.outputs.values)
-    except ValueError as error:
-        raise MissingOutputError(str(error)) from None
+    images = running_images(ctx)
     prefix = f"{DEPLOYED_TAG_PREFIX}{ctx.outputs.environment}-"
     problems, facts = [], []
     for image in images:
@@ -1164,12 +1168,7 @@ def check_image_findings(ctx: Context) -> Verdict:
     scanning (components/image_registry.py) produces the findings; nothing read them before. An image without a scan
     (registry scanning `unmanaged`, or pushed before scanning was on) or whose OS the scanner does not support is
     reported, not failed: there is nothing to judge."""
-    from ops.tag_deployed_images import images_of
-
-    try:
-        images = images_of(ctx.outputs.values)
-    except ValueError as error:
-        raise MissingOutputError(str(error)) from None
+    images = running_images(ctx)
     problems, facts = [], []
     for image in images:
         name = f"{image.repository}@{image.digest[:19]}..."
