@@ -171,6 +171,18 @@ def test_offline_checks_cache_pip_and_mypy() -> None:
         assert offline.index(cache) < next(i for i, s in enumerate(offline) if s.get("run") == "make test")
 
 
+def run_step(script: str, tmp_path: Path, tools: dict[str, str], **env: str) -> subprocess.CompletedProcess[str]:
+    """A workflow step's script under `bash -e` (GitHub's default shell), with `tools` (name -> bash body) ahead of
+    the real ones on PATH, in `tmp_path`."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, body in tools.items():
+        (bin_dir / name).write_text(f"#!/usr/bin/env bash\n{body}")
+        (bin_dir / name).chmod(0o755)
+    return subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, capture_output=True, text=True, check=False,
+                          env={**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", **env})
+
+
 @pytest.mark.parametrize(("describe", "built", "status"), [
     ("exists", False, 0),                   # a rerun of the commit: its image is already there
     ("ImageNotFoundException", True, 0),    # the first run builds and pushes
@@ -181,23 +193,16 @@ def test_the_backup_image_is_built_once_per_commit(tmp_path: Path, describe: str
     job = load("images.yml")["jobs"]["backup"]
     script = next(s for s in job["steps"] if s.get("name", "").startswith("Build and push"))["run"]
     log = tmp_path / "calls"
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "aws").write_text(f"""#!/usr/bin/env bash
-echo "aws $*" >> {log}
+    aws = f"""echo "aws $*" >> {log}
 case "$*" in
   *describe-repositories*) echo 123456789012.dkr.ecr.us-east-1.amazonaws.com/maratron/backup ;;
   *"--query imageDetails[0].imageDigest"*) echo sha256:{"d" * 64} ;;
   *describe-images*) if [[ {describe} == exists ]]; then echo '{{"imageDetails": []}}'; else
                        echo "An error occurred ({describe}) when calling DescribeImages" >&2; exit 254; fi ;;
 esac
-""")
-    (bin_dir / "docker").write_text(f'#!/usr/bin/env bash\necho "docker $*" >> {log}\n')
-    for tool in ("aws", "docker"):
-        (bin_dir / tool).chmod(0o755)
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "GITHUB_SHA": "0123456789abcdef" * 2,
-           "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
-    done = subprocess.run(["bash", "-e", "-c", script], env=env, capture_output=True, text=True, check=False)
+"""
+    done = run_step(script, tmp_path, {"aws": aws, "docker": f'echo "docker $*" >> {log}\n'},
+                    GITHUB_SHA="0123456789abcdef" * 2, GITHUB_STEP_SUMMARY=str(tmp_path / "summary"))
     calls = log.read_text()
     assert done.returncode == status, done.stderr
     assert ("docker buildx build" in calls) is built
@@ -223,21 +228,14 @@ def test_the_diagram_comment_edits_its_own_comment_never_the_previews(tmp_path: 
     assert "--edit-last" not in script
     script = script.replace("${{ github.repository }}", "acme/maratron-infra").replace(
         "${{ github.event.pull_request.number }}", "7")
-    log, bin_dir = tmp_path / "calls", tmp_path / "bin"
-    bin_dir.mkdir()
+    log = tmp_path / "calls"
     (tmp_path / "build" / "prod").mkdir(parents=True)
     (tmp_path / "build" / "prod" / "architecture.mmd").write_text("flowchart LR\n")
-    (bin_dir / "make").write_text("#!/usr/bin/env bash\nexit 0\n")
-    (bin_dir / "gh").write_text(f"""#!/usr/bin/env bash
-echo "gh $*" >> {log}
+    gh = f"""echo "gh $*" >> {log}
 if [[ "$*" == *--paginate* ]]; then [[ -n "{existing}" ]] && echo "{existing}"; fi
 exit 0
-""")
-    for tool in ("make", "gh"):
-        (bin_dir / tool).chmod(0o755)
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
-    done = subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          check=False)
+"""
+    done = run_step(script, tmp_path, {"make": "exit 0\n", "gh": gh})
     assert done.returncode == 0, done.stderr
     calls = log.read_text().splitlines()
     assert "--paginate" in calls[0] and "<!-- maratron-architecture -->" in calls[0]  # found by its marker
