@@ -32,7 +32,7 @@ from components.ci_roles import (
     role_arn,
     workload_boundary_arn,
 )
-from components.constants import IMAGE_SERVICES, workload_role_path
+from components.constants import IMAGE_SERVICES, environment_stacks, workload_role_path
 from components.image_registry import ImageRegistry, ImageRegistryArgs, RegistryReader
 from components.stack_secrets import StackSecretsKey
 from components.state_backend import StackPath, StateBackend, StateBackendArgs, StateGrant, app_stack
@@ -64,8 +64,9 @@ def shared_parts(config: BootstrapConfig, ctx: AwsContext, provider_arn: pulumi.
             account, root = config.account_id(env), f"arn:{ctx.partition}:iam::{config.account_id(env)}:root"
             preview = role_arn(ctx.partition, account, ci_role_name("preview", env))
             deploy = role_arn(ctx.partition, account, ci_role_name("deploy", env))
-            read = (app_stack(env), config.shared_stack_path)
-            state_grants += [StateGrant(root, preview, read), StateGrant(root, deploy, read, app_stack(env))]
+            stacks = tuple(map(app_stack, environment_stacks(env, dr=config.dr_region_of(env) is not None)))
+            read = (*stacks, config.shared_stack_path)
+            state_grants += [StateGrant(root, preview, read), StateGrant(root, deploy, read, stacks)]
             readers.append(RegistryReader(
                 account_root=root, taggers=(deploy,),
                 principal_arns=(role_arn(ctx.partition, account, "*", workload_role_path(env)), preview, deploy),
@@ -103,7 +104,7 @@ def environment_roles(config: BootstrapConfig, ctx: AwsContext, foundation: Foun
     target = EnvironmentTarget(environment=environment, account_id=ctx.account_id,
                                secrets_key_arn=secrets_key.key.arn, dr_region=config.dr_region_of(environment))
     boundary = WorkloadBoundary(f"{environment}-workload-boundary", WorkloadBoundaryArgs(
-        context=ctx, environment=environment, tags=tags), opts=opts)
+        context=ctx, environment=environment, stacks=target.stacks, tags=tags), opts=opts)
     push = ("backup",) if config.deploy_pushes_backup_image else ()
     preview = CiRole(f"preview-{environment}", CiRoleArgs(
         context=ctx, role_name=ci_role_name("preview", environment), kind="preview", provider_arn=provider_arn,

@@ -18,9 +18,10 @@ AWS reads. AWS managed "ReadOnly" policies are deliberately not used: they read 
 
 **Deploy** is generated from `DEPLOY_SERVICES`, one entry per AWS service the app stack manages (a test derives the
 services from the app stack's own resources, so a new one is a visible change here). Where resource names are
-ours, the grant is scoped to them: S3 buckets `maratron-<env>-*`, secrets `maratron-<env>/*`, SNS topics
-`maratron-<env>-*`, Lambda functions `maratron-<env>-*`, the foundation's repositories (read and tag only), IAM roles
-under `/maratron/<env>/` that carry the workload permissions boundary. The other services are granted in the
+ours, the grant is scoped to them: S3 buckets `maratron-<stack>-*`, secrets `maratron-<stack>/*`, SNS topics
+`maratron-<stack>-*`, Lambda functions `maratron-<stack>-*` for each app stack of the environment (its own and, with
+DR, its DR stack: prod's `dr`, constants.environment_stacks), the foundation's repositories (read and tag only), IAM
+roles under `/maratron/<env>/` that carry the workload permissions boundary. The other services are granted in the
 stack's region only (`aws:RequestedRegion`) because their ARNs carry ids AWS assigns at creation or their reads have
 no resource-level permissions; each entry says why, and docs/bootstrap-permissions.md (generated) lists them.
 Tag-based conditions are not used: a global key "is not available in every request context"
@@ -48,7 +49,14 @@ import pulumi_aws as aws
 
 from components.backup_storage import SNAPSHOT_EXPORT_KMS_ACTIONS
 from components.base import AwsContext, named_tags, policy_json
-from components.constants import CI_ROLE_PATH, EDGE_REGION, PROJECT, ROLE_PATH_PREFIX, workload_role_path
+from components.constants import (
+    CI_ROLE_PATH,
+    EDGE_REGION,
+    PROJECT,
+    ROLE_PATH_PREFIX,
+    environment_stacks,
+    workload_role_path,
+)
 from components.github_oidc import trust_policy
 from components.image_registry import DESCRIBE_ACTIONS, describe_statements, push_statements, tag_statements
 from components.stack_secrets import decrypt_statements
@@ -120,7 +128,8 @@ class ServiceGrant:
 
     service: str
     resources: tuple[str, ...]
-    """ARN templates ({partition}, {region}, {account}, {env}, {project}); `*` = any, in the region only."""
+    """ARN templates ({partition}, {region}, {account}, {stack}, {project}); `*` = any, in the region only. A
+    template naming {stack} is rendered for each stack of the environment (EnvironmentTarget.stacks)."""
     why: str
     regional: bool = True
     """Condition aws:RequestedRegion = the stack's region (false for global services)."""
@@ -178,21 +187,21 @@ DEPLOY_SERVICES: tuple[ServiceGrant, ...] = (
     ServiceGrant("servicediscovery", ("*",), "Service Connect namespaces and services are ids assigned at creation."),
     ServiceGrant("application-autoscaling", ("*",), "scalable targets are identified by the ECS service, policies "
                  "by ids assigned at creation; Describe* is account-wide."),
-    ServiceGrant("s3", ("arn:{partition}:s3:::{project}-{env}-*", "arn:{partition}:s3:::{project}-{env}-*/*"),
-                 "scoped: every bucket of the stack is named <project>-<env>-<kind>-<suffix>."),
-    ServiceGrant("secretsmanager", ("arn:{partition}:secretsmanager:{region}:{account}:secret:{project}-{env}/*",),
-                 "scoped: every secret of the stack is named <project>-<env>/<name> (their rotation schedules, "
+    ServiceGrant("s3", ("arn:{partition}:s3:::{project}-{stack}-*", "arn:{partition}:s3:::{project}-{stack}-*/*"),
+                 "scoped: every bucket of the stack is named <project>-<stack>-<kind>-<suffix>."),
+    ServiceGrant("secretsmanager", ("arn:{partition}:secretsmanager:{region}:{account}:secret:{project}-{stack}/*",),
+                 "scoped: every secret of the stack is named <project>-<stack>/<name> (their rotation schedules, "
                  "RotateSecret, act on the secret too)."),
-    ServiceGrant("lambda", ("arn:{partition}:lambda:{region}:{account}:function:{project}-{env}-*",),
-                 "scoped: the db-admin and redis-rotation functions are <project>-<env>-<name>; the deploy creates "
+    ServiceGrant("lambda", ("arn:{partition}:lambda:{region}:{account}:function:{project}-{stack}-*",),
+                 "scoped: the db-admin and redis-rotation functions are <project>-<stack>-<name>; the deploy creates "
                  "them with their package inline (built from the virtualenv at `pulumi up`, no S3 upload), adds the "
                  "Secrets Manager invoke permissions and invokes the bootstrap (during `up` and from "
                  "dbBootstrapCommand in ops/release.sh)."),
     ServiceGrant("states", ("*",), "the secret-redeploy state machine is named <project>-<env>-secret-redeploy, but "
                  "the provider calls ValidateStateMachineDefinition while planning, which acts on no resource, and "
                  "its executions are named by AWS."),
-    ServiceGrant("sns", ("arn:{partition}:sns:{region}:{account}:{project}-{env}-*",), edge=True,
-                 why="scoped: the alert topic is <project>-<env>-alerts (subscriptions are under its ARN); behind "
+    ServiceGrant("sns", ("arn:{partition}:sns:{region}:{account}:{project}-{stack}-*",), edge=True,
+                 why="scoped: the alert topic is <project>-<stack>-alerts (subscriptions are under its ARN); behind "
                  "the CDN outside us-east-1 its twin for the edge alarms is there."),
     ServiceGrant("aps", ("*",), "the metrics workspace (components/app_metrics.py) gets its id at creation "
                  "(workspace/ws-...); its configuration, rule-group namespace and alert manager definition live "
@@ -297,6 +306,11 @@ class EnvironmentTarget:
     def regions(self) -> tuple[str, ...]:
         return (self.dr_region,) if self.dr_region else ()
 
+    @property
+    def stacks(self) -> tuple[str, ...]:
+        """The environment's app stacks: its own, and with a DR region its DR stack (constants.environment_stacks)."""
+        return environment_stacks(self.environment, dr=self.dr_region is not None)
+
     def workload_boundary_arn(self, partition: str) -> str:
         return workload_boundary_arn(partition, self.account_id, self.environment)
 
@@ -310,8 +324,8 @@ def _regions(f: FoundationArns, target: EnvironmentTarget | None = None, *, edge
 def _render(template: str, f: FoundationArns, target: EnvironmentTarget, *, edge: bool = False) -> list[str]:
     """The template for each region the grant covers (one ARN when it names no region)."""
     return list(dict.fromkeys(template.format(partition=f.partition, region=region, account=target.account_id,
-                                              env=target.environment, project=PROJECT)
-                              for region in _regions(f, target, edge=edge)))
+                                              stack=stack, project=PROJECT)
+                              for region in _regions(f, target, edge=edge) for stack in target.stacks))
 
 
 def _in_region(f: FoundationArns, target: EnvironmentTarget | None = None, *, edge: bool = False) -> dict[str, Any]:
@@ -334,7 +348,7 @@ def preview_statements(f: FoundationArns, target: EnvironmentTarget) -> list[dic
     """A read-only `pulumi preview` of the environment's app stack (no refresh)."""
     return [
         *state_read_statements(f.state_bucket_arn, f.state_key_arn, f.region,
-                               [app_stack(target.environment), f.bootstrap_stack]),
+                               [*map(app_stack, target.stacks), f.bootstrap_stack]),
         *decrypt_statements(target.secrets_key_arn),
         *decrypt_statements(f.bootstrap_secrets_key_arn, sid="UnwrapFoundationDataKey"),
         {"Sid": "ProgramLookups", "Effect": "Allow", "Action": list(REGION_WIDE_READS), "Resource": "*",
@@ -351,8 +365,8 @@ def deploy_statements(f: FoundationArns, target: EnvironmentTarget, *,
     boundary = target.workload_boundary_arn(f.partition)
     statements: list[dict[str, Any]] = [
         *state_read_statements(f.state_bucket_arn, f.state_key_arn, f.region,
-                               [app_stack(env), f.bootstrap_stack]),
-        *state_write_statements(f.state_bucket_arn, f.state_key_arn, f.region, app_stack(env)),
+                               [*map(app_stack, target.stacks), f.bootstrap_stack]),
+        *state_write_statements(f.state_bucket_arn, f.state_key_arn, f.region, [*map(app_stack, target.stacks)]),
         *decrypt_statements(target.secrets_key_arn),
         *decrypt_statements(f.bootstrap_secrets_key_arn, sid="UnwrapFoundationDataKey"),
         *describe_statements(_repository_arns(f, target)),
@@ -522,13 +536,22 @@ class CiRole(pulumi.ComponentResource):
 
 # --- the workload boundary --------------------------------------------------------------------------------------------
 
-def workload_boundary_statements(partition: str, account_id: str, environment: str) -> list[dict[str, Any]]:
+def workload_boundary_statements(partition: str, account_id: str, environment: str,
+                                 stacks: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """The most any role of the environment's app stack may do: what its task, execution, scheduler, flow-log,
     monitoring, export, RDS Proxy, function, workflow, EventBridge and S3 replication roles use (a test checks every
     app role's statements fall inside). Its own policies and the KMS key and bucket policies still decide the rest:
     "Permissions boundaries do not define the maximum permissions that a resource-based policy can grant" (IAM API,
-    PutRolePermissionsBoundary)."""
-    buckets = f"arn:{partition}:s3:::{PROJECT}-{environment}-*"
+    PutRolePermissionsBoundary). The names are those of each of the environment's app stacks (`stacks`, default
+    the environment's own: constants.environment_stacks), e.g. prod's and its DR stack's, whose roles share the path
+    and the boundary."""
+    prefixes = [f"{PROJECT}-{stack}" for stack in (stacks or (environment,))]
+    buckets = [arn for prefix in prefixes for arn in (f"arn:{partition}:s3:::{prefix}-*",
+                                                      f"arn:{partition}:s3:::{prefix}-*/*")]
+
+    def named(template: str) -> list[str]:
+        return [template.format(prefix=prefix) for prefix in prefixes]
+
     return [
         {"Sid": "RunContainers", "Effect": "Allow", "Resource": "*",
          "Action": ["ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer",
@@ -540,7 +563,7 @@ def workload_boundary_statements(partition: str, account_id: str, environment: s
         {"Sid": "WriteLogs", "Effect": "Allow", "Resource": "*",
          "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:PutRetentionPolicy",
                     "logs:DescribeLogGroups", "logs:DescribeLogStreams", "logs:GetLogEvents"]},
-        {"Sid": "OwnBuckets", "Effect": "Allow", "Resource": [buckets, f"{buckets}/*"],
+        {"Sid": "OwnBuckets", "Effect": "Allow", "Resource": buckets,
          "Action": ["s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketLocation", "s3:GetObject",
                     "s3:GetObject*", "s3:PutObject", "s3:PutObject*", "s3:DeleteObject", "s3:DeleteObject*",
                     "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]},
@@ -563,27 +586,27 @@ def workload_boundary_statements(partition: str, account_id: str, environment: s
         # (no resource-level scope: "Required permissions for the Lambda rotation function", Secrets Manager).
         {"Sid": "RotateOwnSecrets", "Effect": "Allow",
          "Action": ["secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
-         "Resource": f"arn:{partition}:secretsmanager:*:{account_id}:secret:{PROJECT}-{environment}/*"},
+         "Resource": named(f"arn:{partition}:secretsmanager:*:{account_id}:secret:{{prefix}}/*")},
         {"Sid": "DrawPasswords", "Effect": "Allow", "Action": ["secretsmanager:GetRandomPassword"], "Resource": "*"},
         {"Sid": "RotateOwnCacheUsers", "Effect": "Allow",
          "Action": ["elasticache:ModifyUser", "elasticache:DescribeUsers"],
-         "Resource": f"arn:{partition}:elasticache:*:{account_id}:user:{PROJECT}-{environment}-*"},
+         "Resource": named(f"arn:{partition}:elasticache:*:{account_id}:user:{{prefix}}-*")},
         {"Sid": "FunctionNetworkInterfaces", "Effect": "Allow", "Resource": "*",
          "Action": ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
                     "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]},
         # The secret-redeploy workflow and its trigger (components/secret_redeploy.py): force a new deployment of
         # the environment's services, deliver its logs (vended-log API, no resource-level scope), and be started.
         {"Sid": "RedeployOwnServices", "Effect": "Allow", "Action": ["ecs:UpdateService"],
-         "Resource": f"arn:{partition}:ecs:*:{account_id}:service/{PROJECT}-{environment}/*"},
+         "Resource": named(f"arn:{partition}:ecs:*:{account_id}:service/{{prefix}}/*")},
         {"Sid": "DeliverWorkflowLogs", "Effect": "Allow", "Resource": "*",
          "Action": ["logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
                     "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
                     "logs:DescribeResourcePolicies"]},
         {"Sid": "StartOwnWorkflows", "Effect": "Allow", "Action": ["states:StartExecution"],
-         "Resource": f"arn:{partition}:states:*:{account_id}:stateMachine:{PROJECT}-{environment}-*"},
+         "Resource": named(f"arn:{partition}:states:*:{account_id}:stateMachine:{{prefix}}-*")},
         # S3 replication of the environment's backup buckets into their DR replicas (components/disaster_recovery.py:
         # the role S3 documents for replication, no ReplicateDelete), re-encrypting with the DR region's key.
-        {"Sid": "ReplicateOwnBuckets", "Effect": "Allow", "Resource": [buckets, f"{buckets}/*"],
+        {"Sid": "ReplicateOwnBuckets", "Effect": "Allow", "Resource": buckets,
          "Action": ["s3:GetReplicationConfiguration", "s3:ReplicateObject", "s3:ReplicateTags"]},
         {"Sid": "EncryptReplicasWithOwnKeys", "Effect": "Allow", "Action": ["kms:Encrypt"],
          "Resource": f"arn:{partition}:kms:*:{account_id}:key/*"},
@@ -596,6 +619,8 @@ class WorkloadBoundaryArgs:
 
     context: AwsContext
     environment: str
+    stacks: tuple[str, ...] = ()
+    """The environment's app stacks whose names the boundary covers (EnvironmentTarget.stacks); default its own."""
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -612,7 +637,8 @@ class WorkloadBoundary(pulumi.ComponentResource):
             name=workload_boundary_name(args.environment),
             path=ROLE_PATH_PREFIX,
             description=f"Permissions boundary of every role of the {args.environment} app stack",
-            policy=policy_json(workload_boundary_statements(ctx.partition, ctx.account_id, args.environment)),
+            policy=policy_json(workload_boundary_statements(ctx.partition, ctx.account_id, args.environment,
+                                                                args.stacks)),
             tags=named_tags(args.tags, workload_boundary_name(args.environment)),
             opts=pulumi.ResourceOptions(parent=self),
         )

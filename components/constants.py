@@ -180,6 +180,21 @@ def workload_role_path(environment: str) -> str:
     """/maratron/<environment>/: where an app stack's roles live."""
     return f"{ROLE_PATH_PREFIX}{environment}/"
 
+
+DR_STACK = "dr"
+"""The app stack that restores prod in its DR region (Pulumi.dr.yaml): environment prod, its names maratron-dr-*."""
+
+
+def environment_stacks(environment: str, *, dr: bool) -> tuple[str, ...]:
+    """The app stacks of an environment, whose state its CI roles write and whose resource names (maratron-<stack>-*,
+    maratron-<stack>/*: stack_config's name_prefix) its deploy role and workload boundary cover: the stack named
+    after the environment and, for an environment with DR (the foundation's drEnvironments), its DR stack - `dr`
+    for prod (Pulumi.dr.yaml), `<environment>-dr` for another. Its roles sit under the environment's path either
+    way (workload_role_path)."""
+    if not dr:
+        return (environment,)
+    return (environment, DR_STACK if environment == "prod" else f"{environment}-dr")
+
 # --- app metrics (components/app_metrics.py) -------------------------------------------------------------------------
 METRICS_COLLECTOR_IMAGE = "public.ecr.aws/aws-observability/aws-otel-collector:v0.49.0"
 """The ADOT collector sidecar image (AWS Distro for OpenTelemetry, release v0.49.0 of 2026-07-10, collector-contrib

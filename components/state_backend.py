@@ -99,11 +99,11 @@ def state_read_statements(bucket_arn: pulumi.Input[str], key_arn: pulumi.Input[s
 
 
 def state_write_statements(bucket_arn: pulumi.Input[str], key_arn: pulumi.Input[str], region: str,
-                           stack: StackPath) -> list[dict[str, Any]]:
-    """Lock, update and record one stack (a deploy), on top of `state_read_statements`."""
+                           stacks: Sequence[StackPath]) -> list[dict[str, Any]]:
+    """Lock, update and record these stacks (a deploy), on top of `state_read_statements`."""
     return [
         {"Sid": "WriteOwnStack", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-         "Resource": _objects(bucket_arn, stack.write_keys())},
+         "Resource": _objects(bucket_arn, [key for stack in stacks for key in stack.write_keys()])},
         {"Sid": "EncryptStateThroughS3", "Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
          "Resource": [key_arn],
          "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}}},
@@ -129,7 +129,8 @@ class StateGrant:
     account_root: str
     role_arn: str
     read: tuple[StackPath, ...]
-    write: StackPath | None = None
+    write: tuple[StackPath, ...] = ()
+    """The stacks it updates (a deploy role: its environment's app stacks); none for a preview role."""
 
 
 @dataclass(frozen=True)
@@ -201,8 +202,8 @@ class StateBackend(pulumi.ComponentResource):
     def read_statements(self, stacks: Sequence[StackPath]) -> list[dict[str, Any]]:
         return state_read_statements(self.bucket.arn, self.key.arn, self._args.context.region, stacks)
 
-    def write_statements(self, stack: StackPath) -> list[dict[str, Any]]:
-        return state_write_statements(self.bucket.arn, self.key.arn, self._args.context.region, stack)
+    def write_statements(self, stacks: Sequence[StackPath]) -> list[dict[str, Any]]:
+        return state_write_statements(self.bucket.arn, self.key.arn, self._args.context.region, stacks)
 
     # --- cross-account grants (Organizations layout) -----------------------------------------------------------
 
@@ -212,7 +213,7 @@ class StateBackend(pulumi.ComponentResource):
         region = self._args.context.region
         for index, g in enumerate(self._args.grants):
             identity = state_read_statements(bucket_arn, "", region, g.read)[:2]  # list + read; the key is separate
-            if g.write is not None:
+            if g.write:
                 identity.append(state_write_statements(bucket_arn, "", region, g.write)[0])
             for statement in identity:
                 statements.append(grant(statement, account_root=g.account_root, principal_arns=[g.role_arn],

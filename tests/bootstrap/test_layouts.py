@@ -87,12 +87,16 @@ def test_cross_account_grants_name_account_roots_narrowed_to_the_roles(org_share
     assert prod_write["Principal"] == {"AWS": "arn:aws:iam::444444444444:root"}
     assert prod_write["Condition"]["StringEquals"] == {"aws:PrincipalOrgID": "o-exampleorg01"}
     bucket = org_shared.one("aws:s3/bucket:Bucket", "state").outputs["arn"]
-    assert sorted(prod_write["Resource"]) == sorted(f"{bucket}/.pulumi/{k}" for k in (
-        "stacks/maratron/prod.json*", "locks/maratron/prod/*", "history/maratron/prod/*", "backups/maratron/prod/*"))
-    # Previews only read, and only their own stack and the foundation's.
+    # prod's deploys update prod and its DR stack (`dr`, drEnvironments): a disaster recovery needs no new grant.
+    assert sorted(prod_write["Resource"]) == sorted(f"{bucket}/.pulumi/{k}" for stack in ("prod", "dr") for k in (
+        f"stacks/maratron/{stack}.json*", f"locks/maratron/{stack}/*", f"history/maratron/{stack}/*",
+        f"backups/maratron/{stack}/*"))
+    dev_write = next(s for s in writes if "maratron-deploy-dev" in s["Condition"]["ArnEquals"]["aws:PrincipalArn"][0])
+    assert not [r for r in dev_write["Resource"] if "/dr" in r]  # dev has no DR stack
+    # Previews only read, and only their own stacks and the foundation's.
     preview_reads = [s for s in grants if s["Action"] == ["s3:GetObject"] and "preview-prod" in json.dumps(s)]
     assert sorted(preview_reads[0]["Resource"]) == sorted(f"{bucket}/{k}" for k in (
-        ".pulumi/meta.yaml", ".pulumi/stacks/maratron/prod.json*",
+        ".pulumi/meta.yaml", ".pulumi/stacks/maratron/prod.json*", ".pulumi/stacks/maratron/dr.json*",
         ".pulumi/stacks/maratron-bootstrap/org-shared.json*"))
     repository = statements(org_shared, "aws:ecr/repositoryPolicy:RepositoryPolicy", "images-web")
     pull = next(s for s in repository if s["Sid"] == "Pull2")

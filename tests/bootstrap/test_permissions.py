@@ -30,11 +30,20 @@ def managed_policy(run: StackRun, name: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def apps(dev: StackRun, staging: StackRun, prod: StackRun, run_variant: Callable[..., StackRun]) -> list[StackRun]:
+def dr(run_variant: Callable[..., StackRun]) -> StackRun:
+    """prod restored in its DR region (Pulumi.dr.yaml): environment prod, names maratron-dr-*, in us-west-2."""
+    run = run_variant("dr")
+    assert run.ok, run.error_details
+    return run
+
+
+@pytest.fixture(scope="module")
+def apps(dev: StackRun, staging: StackRun, prod: StackRun, dr: StackRun,
+         run_variant: Callable[..., StackRun]) -> list[StackRun]:
     """Every stack file, and prod with the parts no stack file enables (Managed Grafana: its role and service)."""
     optional = run_variant("prod", **OPTIONAL_PARTS)
     assert optional.ok, optional.error_details
-    return [dev, staging, prod, optional]
+    return [dev, staging, prod, dr, optional]
 
 
 def test_the_deploy_role_covers_exactly_the_services_the_app_stack_manages(apps: list[StackRun]) -> None:
@@ -84,9 +93,15 @@ def test_the_preview_role_may_make_the_calls_the_provider_makes_while_planning(
 
 
 def test_the_deploy_role_may_manage_every_named_resource_of_its_stack_and_no_other_stacks(
-        shared: StackRun, dev: StackRun, prod: StackRun) -> None:
-    for run, env, other in ((dev, "dev", prod), (prod, "prod", dev)):
+        shared: StackRun, dev: StackRun, prod: StackRun, dr: StackRun) -> None:
+    """prod's deploy role also deploys the DR stack (maratron-dr-*, in the DR region): a disaster recovery runs
+    with the roles that exist, and its roles carry prod's boundary."""
+    for run, env, other in ((dev, "dev", prod), (prod, "prod", dev), (dr, "prod", dev)):
         policy = role_policy(shared, f"maratron-deploy-{env}")
+        region = {"aws:RequestedRegion": run.config["aws:region"]}
+        stack_file = f".pulumi/stacks/maratron/{run.stack}.json"
+        state = f"arn:aws:s3:::{shared.outputs['stateBucketName']}"
+        assert allows(policy, "s3:PutObject", f"{state}/{stack_file}"), (env, stack_file)
         boundary = shared.outputs["workloadBoundaryArns"][env]
         checks = [("s3:CreateBucket", b.outputs["arn"]) for b in run.of_type("aws:s3/bucket:Bucket")]
         checks += [("secretsmanager:CreateSecret", s.outputs["arn"])
@@ -98,7 +113,7 @@ def test_the_deploy_role_may_manage_every_named_resource_of_its_stack_and_no_oth
                                   "lambda:InvokeFunction")]
         assert checks and functions
         for action, arn in checks:
-            assert allows(policy, action, arn, REGION), (env, action, arn)
+            assert allows(policy, action, arn, region), (env, action, arn)
         for role in run.of_type("aws:iam/role:Role"):
             arn = role.outputs["arn"]
             assert allows(policy, "iam:CreateRole", arn, {"iam:PermissionsBoundary": boundary}), arn
