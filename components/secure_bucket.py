@@ -62,7 +62,8 @@ it in the older ones too; the per-Region ELB *account* is the legacy form, neede
 # log-delivery service principal; their bucket policies must name that account too (ELB user guide, "Access logs").
 LEGACY_ELB_LOG_REGIONS = frozenset({
     "us-east-1", "us-east-2", "us-west-1", "us-west-2", "af-south-1", "ap-east-1", "ap-south-1", "ap-northeast-1",
-    "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2", "ca-central-1", "eu-central-1",
+    "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ca-central-1",
+    "eu-central-1",
     "eu-west-1", "eu-west-2", "eu-west-3", "eu-south-1", "eu-north-1", "me-south-1", "sa-east-1",
     "us-gov-west-1", "us-gov-east-1", "cn-north-1", "cn-northwest-1",
 })

@@ -36,6 +36,9 @@ SecureBucket("data", SecureBucketArgs(
 SecureBucket("elb", SecureBucketArgs(
     context=ctx, bucket_prefix="t-elb-", log_target=ElbAccessLogTarget(prefix="lb"),
     access_logs=logs.access_logs_for("elb/"), lifecycle=Lifecycle(expiration_days=30)))
+SecureBucket("elb-jakarta", SecureBucketArgs(
+    context=ctx, region="ap-southeast-3", bucket_prefix="t-elb-jkt-", log_target=ElbAccessLogTarget(prefix="lb"),
+    access_logs=None, lifecycle=Lifecycle(expiration_days=30)))
 '''
 
 
@@ -117,6 +120,9 @@ def test_log_targets_are_the_documented_sse_s3_exceptions(run: StackRun) -> None
     arn = run.one("aws:s3/bucket:Bucket", "elb").outputs["arn"]
     assert elb["ElbLogDelivery"]["Resource"] == f"{arn}/lb/AWSLogs/123456789012/*"
     assert "ElbLogDeliveryRegionalAccount" not in elb  # a Region newer than the regional ELB accounts
+    # Jakarta (December 2021) is among the Regions "available before August 2022" whose ELB delivers as its regional
+    # account (589379963580; ELB user guide, "Enable access logs for your Application Load Balancer").
+    assert "ElbLogDeliveryRegionalAccount" in statements(run, "elb-jakarta")
 
 
 def test_access_logs_go_to_the_log_bucket_and_the_log_bucket_logs_nowhere(run: StackRun) -> None:
