@@ -335,6 +335,15 @@ ALARM_KINDS: tuple[AlarmKind, ...] = (
                     "retries), so no data is the healthy state",
     ),
     AlarmKind(
+        key="events-{label}-undelivered", summary="EventBridge could not deliver an alert event (failed deployment, "
+        "RDS event, failed drill) to the alert topic", metric="AWS/Events FailedInvocations (RuleName)",
+        statistic="Sum", comparison="GreaterThanThreshold", threshold="0", unit="invocations per 5 min", scale=1,
+        period=300, evaluation_periods=1, datapoints_to_alarm=1, treat_missing_data="notBreaching",
+        why_missing="EventBridge publishes FailedInvocations only when a delivery fails for good (SNS or the alert "
+                    "key refused it, after the retries); this alarm reaches the topic through CloudWatch's own grant, "
+                    "so a broken EventBridge grant is still heard",
+    ),
+    AlarmKind(
         key="backup-missing", summary="no successful backup within the schedule plus grace",
         metric=f"{BACKUP_METRIC_NAMESPACE} {BACKUP_METRIC_NAME}", statistic="Sum", comparison="LessThanThreshold",
         threshold="1", unit="backups", scale=1, period=3600, evaluation_periods=7, datapoints_to_alarm=7,

@@ -661,7 +661,10 @@ class Observability(pulumi.ComponentResource):
     def _event_rule(self, suffix: str, description: str, pattern: dict[str, Any], input_paths: dict[str, str],
                     input_template: str) -> aws.cloudwatch.EventRule:
         """An EventBridge rule `<prefix>-<suffix>` sending the events `pattern` matches to the alert topic, as one
-        readable line (`input_template` over `input_paths`)."""
+        readable line (`input_template` over `input_paths`), and an alarm on its failed deliveries: a publish SNS or
+        the alert key refuses is dropped after EventBridge's retries, and its FailedInvocations metric is the only
+        trace ("EventBridge only sends this metric to CloudWatch if it isn't zero",
+        https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html)."""
         args = self._args
         rule = aws.cloudwatch.EventRule(
             f"{self._name}-{suffix}",
@@ -679,6 +682,8 @@ class Observability(pulumi.ComponentResource):
                 input_paths=input_paths, input_template=input_template),
             opts=pulumi.ResourceOptions(parent=rule),
         )
+        self._alarm("events-{label}-undelivered", suffix, namespace="AWS/Events", metric_name="FailedInvocations",
+                    dimensions={"RuleName": rule.name}, subject=f"rule {args.name_prefix}-{suffix}")
         return rule
 
     def _deployment_failure_rule(self) -> aws.cloudwatch.EventRule | None:

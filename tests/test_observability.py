@@ -152,8 +152,9 @@ def test_every_alarm_notifies_the_topic_on_alarm_and_ok_and_is_named_after_its_k
     topic_arn = full.one(TOPIC).outputs["arn"]
     found = alarms(full)
     # 3 ALB + 2 target group + 2 × 3 ECS + 6 + 2 × 6 RDS + 2 × 4 Redis + WAF + 2 CDN + backup + replication + 2 drill
-    # + AMP + a credentials function + the redeploy workflow and its one rule
-    assert len(found) == 48
+    # + AMP + a credentials function + the redeploy workflow and its one rule + the failed deliveries of the three
+    # rules to the topic (deployments, RDS events, the drill)
+    assert len(found) == 51
     for suffix, alarm in found.items():
         assert alarm.inputs["alarmActions"] == [topic_arn] and alarm.inputs["okActions"] == [topic_arn], suffix
         assert "insufficientDataActions" not in alarm.inputs
@@ -162,9 +163,26 @@ def test_every_alarm_notifies_the_topic_on_alarm_and_ok_and_is_named_after_its_k
         assert alarm.inputs["treatMissingData"] in alarm.inputs["alarmDescription"]
     assert sorted(full.outputs["alarmNames"]) == sorted(a.inputs["name"] for a in found.values())
     # Every kind of the catalog (and so every row of the docs/monitoring.md table) is exercised by the full watch set.
-    labels = ("", "web", "ai", "primary", "replica-a", "replica-b", "001", "002", "backups", "db-admin")
+    labels = ("", "web", "ai", "primary", "replica-a", "replica-b", "001", "002", "backups", "db-admin",
+              "database-events")
     for kind in ALARM_KINDS:
         assert any(kind.key.format(label=label) in found for label in labels), kind.key
+
+
+def test_every_rule_to_the_topic_has_an_alarm_on_its_failed_deliveries(full: StackRun, prod: StackRun) -> None:
+    """A delivery SNS or the alert key refuses is dropped after EventBridge's retries; FailedInvocations (RuleName)
+    is its only trace, so each rule that feeds the topic is watched, by an alarm that reaches the topic through
+    CloudWatch's own grant."""
+    for run in (full, prod):
+        topic = run.one(TOPIC).outputs["arn"]
+        rules = {r.urn: r.inputs["name"] for r in run.of_type("aws:cloudwatch/eventRule:EventRule")}
+        feeding = sorted(rules[t.parent] for t in run.of_type("aws:cloudwatch/eventTarget:EventTarget")
+                         if t.inputs["arn"] == topic)
+        watched = sorted(a.inputs["dimensions"]["RuleName"] for a in run.of_type(ALARM)
+                         if a.inputs.get("metricName") == "FailedInvocations" and a.inputs["name"].endswith(
+                             "-undelivered"))
+        assert feeding and watched == feeding, (run.stack, feeding, watched)
+    assert len(feeding) == 3  # prod: failed deployments, RDS events, failed drills
 
 
 def metric_queries(alarm: Resource) -> dict[str, dict[str, Any]]:
@@ -254,8 +272,9 @@ def test_thresholds_follow_each_environments_config() -> None:
 
 def test_alarms_only_for_what_is_watched() -> None:
     found = alarms(watched("prod", "minimal"))
-    assert sorted(found) == sorted(f"db-primary-{k}" for k in (
-        "cpu", "free-storage", "freeable-memory", "connections", "read-latency", "write-latency"))
+    assert sorted(found) == sorted([*(f"db-primary-{k}" for k in (
+        "cpu", "free-storage", "freeable-memory", "connections", "read-latency", "write-latency")),
+        "events-database-events-undelivered"])  # the RDS event rule's failed deliveries
     assert not any("replica-lag" in s for s in found)
 
 
@@ -270,10 +289,13 @@ def test_the_stack_watches_every_box_and_alarms_go_to_the_topic(any_stack: Stack
         # dev runs without Container Insights (Pulumi.dev.yaml): no task counts, so no running-task alarm
         *(f"ecs-{service}-{k}" for service in ("web", "ai") for k in ("cpu", "memory", "running-tasks")
           if k != "running-tasks" or any_stack.stack != "dev"),
+        # each EventBridge rule to the alert topic: its deliveries that failed for good
+        "events-ecs-deployment-failed-undelivered",
         *(f"db-primary-{k}" for k in ("cpu", "free-storage", "freeable-memory", "read-latency", "connections",
                                       "write-latency")),
         *(f"db-{label}-{k}" for label in replicas for k in ("cpu", "free-storage", "freeable-memory",
                                                             "read-latency", "connections", "replica-lag")),
+        "events-database-events-undelivered",
         *(f"cache-{n:03d}-{k}" for n in range(1, members + 1)
           for k in ("engine-cpu", "memory", "evictions", "replication-lag")),
         "waf-blocked-requests",
@@ -286,6 +308,7 @@ def test_the_stack_watches_every_box_and_alarms_go_to_the_topic(any_stack: Stack
         "lambda-db-admin-errors", "lambda-redis-rotation-errors",
         # a redeploy after a secret change that failed or never started (one rule per service)
         "redeploy-failed", "redeploy-ai-not-started", "redeploy-web-not-started",
+        *(("events-restore-drill-failed-undelivered",) if any_stack.stack == "prod" else ()),
         # the metrics workspace's alert deliveries, where app metrics are on (dev opts out)
         *(["amp-alert-delivery-failed"] if any_stack.stack != "dev" else []),
     ]
