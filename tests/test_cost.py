@@ -492,7 +492,7 @@ def test_the_foundation_is_small_and_every_type_is_known() -> None:
     # Enhanced scanning is Inspector's, per image: listed as not priced rather than silently free.
     enhanced = cost.estimate(run_bootstrap("shared", {"maratron-bootstrap:imageScanning": "enhanced"}))
     assert [t for t, _, _ in enhanced.not_priced] == [
-        "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration"]
+        "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration"] * 2  # here and the replica region
 
 
 @pytest.mark.parametrize(("mode", "metrics"), [("enabled", 12 + 25 * 2), ("disabled", 0)])

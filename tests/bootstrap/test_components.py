@@ -70,10 +70,13 @@ def test_repositories_are_immutable_scanned_encrypted_and_keep_every_deployed_im
         assert repository.inputs["imageTagMutability"] == "IMMUTABLE"
         assert repository.inputs["imageScanningConfiguration"] == {"scanOnPush": True}
         assert repository.inputs["encryptionConfigurations"] == [{"encryptionType": "KMS", "kmsKey": images_key}]
-    scanning = shared.one("aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration").inputs
-    assert scanning["scanType"] == "BASIC"
-    assert scanning["rules"] == [{"scanFrequency": "SCAN_ON_PUSH",
-                                  "repositoryFilters": [{"filter": "maratron/*", "filterType": "WILDCARD"}]}]
+    # Registry settings are per Region: the replica region (us-west-2, where the DR stack pulls) scans too.
+    found = shared.of_type("aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration")
+    assert sorted(r.inputs.get("region", "here") for r in found) == ["here", "us-west-2"]
+    for scanning in (r.inputs for r in found):
+        assert scanning["scanType"] == "BASIC"
+        assert scanning["rules"] == [{"scanFrequency": "SCAN_ON_PUSH",
+                                      "repositoryFilters": [{"filter": "maratron/*", "filterType": "WILDCARD"}]}]
     rules = json.loads(shared.of_type("aws:ecr/lifecyclePolicy:LifecyclePolicy")[0].inputs["policy"])["rules"]
     assert [(r["rulePriority"], r["selection"]["tagStatus"]) for r in rules] == [
         (1, "tagged"), (2, "tagged"), (3, "tagged"), (90, "untagged"), (100, "any")]
@@ -88,7 +91,7 @@ def test_registry_scanning_modes(mode: str, expected: str | None) -> None:
     run = run_bootstrap("shared", {f"{NS}:imageScanning": mode})
     assert run.ok, run.error_details
     found = run.of_type("aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration")
-    assert [r.inputs["scanType"] for r in found] == ([expected] if expected else [])
+    assert [r.inputs["scanType"] for r in found] == ([expected] * 2 if expected else [])  # here and the replica
 
 
 def test_the_oidc_provider_has_the_sts_audience_and_no_thumbprint(shared: StackRun) -> None:
