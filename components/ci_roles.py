@@ -52,6 +52,7 @@ from components.base import AwsContext, named_tags, policy_json
 from components.constants import (
     CI_ROLE_PATH,
     EDGE_REGION,
+    LAMBDA_VPC_ACTIONS,
     PROJECT,
     ROLE_PATH_PREFIX,
     environment_stacks,
@@ -592,8 +593,7 @@ def workload_boundary_statements(partition: str, account_id: str, environment: s
          "Action": ["elasticache:ModifyUser", "elasticache:DescribeUsers"],
          "Resource": named(f"arn:{partition}:elasticache:*:{account_id}:user:{{prefix}}-*")},
         {"Sid": "FunctionNetworkInterfaces", "Effect": "Allow", "Resource": "*",
-         "Action": ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
-                    "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]},
+         "Action": list(LAMBDA_VPC_ACTIONS)},
         # The secret-redeploy workflow and its trigger (components/secret_redeploy.py): force a new deployment of
         # the environment's services, deliver its logs (vended-log API, no resource-level scope), and be started.
         {"Sid": "RedeployOwnServices", "Effect": "Allow", "Action": ["ecs:UpdateService"],

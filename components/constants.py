@@ -181,6 +181,14 @@ def workload_role_path(environment: str) -> str:
     return f"{ROLE_PATH_PREFIX}{environment}/"
 
 
+LAMBDA_VPC_ACTIONS = ("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+                      "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
+                      "ec2:UnassignPrivateIpAddresses")
+"""What a function in a VPC needs to manage its network interfaces, on "*" (no resource-level scope): the EC2 actions
+of AWS's "minimum permissions" policy AWSLambdaVPCAccessExecutionRole (v3, 2024-01-05, which added
+ec2:DescribeSubnets; https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSLambdaVPCAccessExecutionRole.html).
+The rotation functions' roles and the workload boundary both use it."""
+
 DR_STACK = "dr"
 """The app stack that restores prod in its DR region (Pulumi.dr.yaml): environment prod, its names maratron-dr-*."""
 

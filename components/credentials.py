@@ -41,7 +41,7 @@ import pulumi_aws as aws
 from components.base import AwsContext, SecretRef, assume_role_policy, json_output, named_tags, policy_json
 from components.cache import Cache
 from components.connections import Connections, grant
-from components.constants import LOG_RETENTION_DAYS, MAX_ROTATION_DAYS
+from components.constants import LAMBDA_VPC_ACTIONS, LOG_RETENTION_DAYS, MAX_ROTATION_DAYS
 from components.database import Database
 from components.observability import FunctionWatch
 from components.settings import setting
@@ -196,9 +196,7 @@ class RotationFunction(pulumi.ComponentResource):
              "Resource": [self.log_group.arn.apply(lambda arn: f"{arn}:log-stream:*")]},
             # A function in a VPC manages its own network interfaces; these actions have no resource-level scope
             # ("Required permissions for the Lambda rotation function", Secrets Manager user guide).
-            {"Effect": "Allow", "Action": ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
-                                           "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
-                                           "ec2:UnassignPrivateIpAddresses"], "Resource": "*"},
+            {"Effect": "Allow", "Action": list(LAMBDA_VPC_ACTIONS), "Resource": "*"},
         ]), opts=pulumi.ResourceOptions(parent=self.role))
         self.security_group = aws.ec2.SecurityGroup(
             f"{name}-sg", vpc_id=args.vpc_id, description=f"{function_name}: AWS APIs and its granted data stores",

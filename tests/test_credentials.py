@@ -226,8 +226,10 @@ def test_functions_run_in_the_vpc_with_their_own_logs_and_least_privilege(prod: 
         assert "reservedConcurrentExecutions" not in function.inputs  # see components/credentials.py
         statements = policy_of(prod, f"{name}-role")
         wildcard = sorted(a for s in statements if s["Resource"] == "*" for a in s["Action"])
+        # AWSLambdaVPCAccessExecutionRole v3's EC2 actions (AWS's stated minimum for a VPC function), DescribeSubnets
+        # among them
         assert wildcard == sorted(["secretsmanager:GetRandomPassword", "ec2:CreateNetworkInterface",
-                                   "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
+                                   "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:DeleteNetworkInterface",
                                    "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"])
         kms = [s for s in statements if "kms:Decrypt" in s["Action"]]
         assert kms == [{"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": [data_key],
