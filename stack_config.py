@@ -28,7 +28,7 @@ from components.app_metrics import HISTOGRAM_TOP_BUCKET_SECONDS, AppMetricsArgs,
 from components.app_secrets import AppSecretsSettings
 from components.backup_job import BackupJobSettings, needed_ephemeral_storage_gib
 from components.backup_storage import BackupStorageSettings
-from components.base import REGION_PATTERN, AwsContext, RemovalPolicy, retains
+from components.base import REGION_PATTERN, AwsContext, RemovalPolicy, partition_of, retains
 from components.cache import CacheSettings
 from components.cdn import CdnSettings
 from components.cluster import ClusterSettings
@@ -306,6 +306,12 @@ def load(raw: Mapping[str, str] | None = None, *, stack: str | None = None,
     if not REGION_PATTERN.match(region):
         region_problem = ConfigProblem("aws:region", region or MISSING, "must be an AWS region such as us-east-1")
         region = "us-east-1"
+    elif partition_of(region) == "aws-cn":
+        # Service principals and endpoints there end in amazonaws.com.cn ("logs.cn-north-1.amazonaws.com.cn":
+        # pulumi-aws getServicePrincipal); the key policies and kms:ViaService conditions here name amazonaws.com.
+        region_problem = ConfigProblem("aws:region", region, "the China partition (aws-cn) is not supported: its "
+                                       "service principals end in amazonaws.com.cn, which the key policies and "
+                                       "conditions here do not build; use a region of the aws or aws-us-gov partition")
 
     reading = read(StackConfig(), raw, secret_keys=secret_keys or ())
     config = replace(reading.settings, stack=stack, region=region)

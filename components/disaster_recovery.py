@@ -97,11 +97,11 @@ DR_REGION_PAIRS: dict[str, str] = {
     "ap-northeast-1": "ap-northeast-3", "ap-northeast-3": "ap-northeast-1",
     "ap-southeast-2": "ap-southeast-4", "ap-southeast-4": "ap-southeast-2",
     "ap-south-1": "ap-south-2", "ap-south-2": "ap-south-1",
-    "cn-north-1": "cn-northwest-1", "cn-northwest-1": "cn-north-1",
 }
 """`drRegion: paired`: the DR region of each region that has an obvious partner *in the same country or legal
 jurisdiction* (a DR copy must not move personal data across a border the primary does not). A region without an
-entry (London, Seoul, São Paulo, ...) must name its DR region explicitly. None in GovCloud: see dr_region_problem.
+entry (London, Seoul, São Paulo, ...) must name its DR region explicitly. None in GovCloud (see dr_region_problem)
+or China (stack_config refuses the aws-cn partition).
 Whether RDS replicates backups between a pair is the Region's to say: `aws rds describe-source-regions --region <DR>`
 (SupportsDBInstanceAutomatedBackupsReplication), checked by docs/runbooks/disaster-recovery.md before a first up."""
 REPLICATION_RULE_ID = "dr"

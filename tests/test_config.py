@@ -89,6 +89,7 @@ def test_prod_protects_stateful_resources() -> None:
     ("corsOrigins", '["https://admin.example.com/"]', "must be an https origin without path"),
     ("aws:region", "mars-1", "aws:region = \"mars-1\": must be an AWS region"),
     ("aws:region", None, "aws:region = (not set): must be an AWS region"),
+    ("aws:region", "cn-north-1", "aws:region = \"cn-north-1\": the China partition (aws-cn) is not supported"),
 ])
 def test_each_bad_value_names_key_value_and_what_is_allowed(key: str, value: str | None, expected: str) -> None:
     assert any(expected in p for p in problems(**{key: value})), problems(**{key: value})
