@@ -555,10 +555,13 @@ class AppMetrics(pulumi.ComponentResource):
         """Task role statements of a collector: remote write to this workspace only, and the workspace's CMK only
         through AMP.
 
-        The KMS statement follows AMP's key policy guidance (principals of the account may use the key with
-        `kms:ViaService` aps.<region>.amazonaws.com) and "Your encrypted data is not accessible from other services,
-        unless they also have access to use the AWS KMS key"
-        (https://docs.aws.amazon.com/prometheus/latest/userguide/encryption-at-rest-Amazon-Service-Prometheus.html).
+        The KMS statement is the identity-policy form of AMP's key-policy guidance (principals of the account may use
+        the key with `kms:ViaService` aps.<region>.amazonaws.com; here the key's account statement delegates to IAM),
+        and "Your encrypted data is not accessible from other services, unless they also have access to use the AWS
+        KMS key" (https://docs.aws.amazon.com/prometheus/latest/userguide/encryption-at-rest-Amazon-Service-
+        Prometheus.html). AMP may never evaluate it: its IAM feature table lists forward access sessions as not
+        supported (https://docs.aws.amazon.com/prometheus/latest/userguide/security_iam_service-with-iam.html), so it
+        likely uses the grants it creates at workspace creation; the statement costs nothing and covers a change.
         No encryption-context condition: that page names the context key both `aws:amp:arn` and `aws:aps:arn`."""
         ctx = self._args.context
         return [

@@ -21,9 +21,11 @@ Every trust this project writes pins one repository *and* one GitHub environment
   https://docs.aws.amazon.com/IAM/latest/APIReference/API_UpdateOpenIDConnectProviderThumbprint.html).
 * Subject format: repositories created (or renamed) on or after 2026-07-15 get GitHub's immutable subjects, which
   append the owner's and the repository's numeric ids: `repo:octocat@123456/my-repo@456789:...`
-  (https://github.blog/changelog/2026-04-23-immutable-subject-claims-for-github-actions-oidc-tokens/).
-  `GithubRepository.subject_format` says
-  which one a repository uses; a trust in the wrong format simply never matches (fails closed).
+  (https://github.blog/changelog/2026-04-23-immutable-subject-claims-for-github-actions-oidc-tokens/; that post
+  gives another date and a `-` separator, so do not trust either from memory: `gh api
+  /repos/OWNER/REPO/actions/oidc/customization/sub` answers the repository's own `sub_claim_prefix`).
+  `GithubRepository.subject_format` says which one a repository uses; a trust in the wrong format simply never
+  matches (fails closed).
 
 The policy pack checks the same properties on every role (policies/rules/identity.py).
 """
@@ -79,7 +81,7 @@ class GithubRepository:
     subject_format: SubjectFormat = setting(
         "subjectFormat", "name", "Subject claim format of the OIDC tokens of {title}: name "
         "(repo:OWNER/REPO:...) or immutable (repo:OWNER@ID/REPO@ID:..., GitHub's default for repositories created "
-        "or renamed on or after 2026-07-15).")
+        "or renamed on or after 2026-07-15; `gh api /repos/OWNER/REPO/actions/oidc/customization/sub` shows which).")
     owner_id: str = setting(
         "ownerId", "", "Numeric id of the owner of {title} (GitHub API `owner.id`); required when its subject "
         "format is immutable.", check=check_numeric_id)
