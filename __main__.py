@@ -45,7 +45,8 @@ foundation = Foundation(config.foundation, environment=config.environment, conte
 
 keys = EncryptionKeys("keys", EncryptionKeysArgs(
     context=aws_context, alias_prefix=prefix, removal_policy=removal, cdn=config.cdn.enabled, tags=tags,
-    alerts_key_statements=AppMetrics.alerts_key_statements(config.metrics, aws_context, prefix)))
+    alerts_key_statements=AppMetrics.alerts_key_statements(config.metrics, aws_context, prefix),
+    data_key_statements=Cluster.storage_key_statements(aws_context, prefix)))  # tasks' ephemeral storage
 
 network = Network("network", NetworkArgs(
     context=aws_context, settings=config.network, flow_log_key=keys.logs, log_retention_days=retention,
@@ -100,13 +101,12 @@ public_dns = load_balancer.public_dns(front=cdn.alias_target if cdn else None)  
 # --- app tier --------------------------------------------------------------------------------------------------------
 app = config.app
 metrics = AppMetrics("metrics", config.metrics_args(aws_context, keys.logs)) if config.metrics.enabled else None  # AMP
-cluster = Cluster("cluster", ClusterArgs(settings=config.cluster, name_prefix=prefix, tags=tags))
+cluster = Cluster("cluster", ClusterArgs(settings=config.cluster, name_prefix=prefix, storage_key=keys.data, tags=tags))
 
 app_secrets = AppSecrets("app-secrets", AppSecretsArgs(
     kms_key=keys.data, values=config.secrets.values(), removal_policy=removal, name_prefix=prefix, tags=tags))
 
-# App roles instead of the master: db-admin writes and rotates every database login, redis-rotation the Redis user.
-credentials = Credentials("credentials", CredentialsArgs(
+credentials = Credentials("credentials", CredentialsArgs(  # app logins, not the master; db-admin and redis rotations
     context=aws_context, settings=config.credentials, database=database, cache=cache, egress=network.app_egress,
     pool_size=app.database_pool_size, vpc_id=network.vpc.id, subnet_ids=network.subnet_ids("app"),
     data_key=keys.data, log_key=keys.logs, log_retention_days=retention, name_prefix=prefix, tags=tags))

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import pulumi
 import pulumi_aws as aws
 
-from components.base import named_tags
+from components.base import AwsContext, named_tags
 from components.settings import setting
 
 FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
@@ -39,6 +39,9 @@ class ClusterArgs:
     """Cluster name and namespace are derived from it (maratron-prod, maratron-prod.internal)."""
     settings: ClusterSettings = field(default_factory=ClusterSettings)
     """Capacity (on-demand Fargate by default, or Fargate Spot: dev/staging savings) and Container Insights."""
+    storage_key: aws.kms.Key | None = None
+    """The CMK that encrypts every task's ephemeral storage (the backup's dump, the drill's restored database); its
+    policy must hold `Cluster.storage_key_statements` for this cluster. None: Fargate's AWS-owned key."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for every taggable child."""
 
@@ -54,6 +57,25 @@ class Cluster(pulumi.ComponentResource):
     """The cluster's Container Insights mode (what its services' watches can alarm on)."""
     capacity_provider_strategy: list[aws.ecs.ServiceCapacityProviderStrategyArgs]
     """The strategy services should use (the cluster default, spelled out so a service never silently differs)."""
+
+    @staticmethod
+    def storage_key_statements(context: AwsContext, name_prefix: str) -> list[dict[str, Any]]:
+        """The key-policy statements Fargate needs to encrypt the ephemeral storage of this cluster's tasks (named
+        `name_prefix`) with a CMK: GenerateDataKeyWithoutPlaintext, and CreateGrant for Decrypt only, limited to this
+        account's cluster by the encryption context Fargate sends ("make sure to provide Fargate service relevant AWS
+        KMS operation permissions in the key policies"; DescribeKey is the deployer's, through the account statement;
+        https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-create-storage-key.html; the same two
+        statements as aws-cdk-lib's Cluster). Without them no task of the cluster starts."""
+        cluster = {"StringEquals": {"kms:EncryptionContext:aws:ecs:clusterAccount": context.account_id,
+                                    "kms:EncryptionContext:aws:ecs:clusterName": name_prefix}}
+        return [
+            {"Sid": "FargateEphemeralStorageDataKeys", "Effect": "Allow",
+             "Principal": {"Service": "fargate.amazonaws.com"}, "Action": "kms:GenerateDataKeyWithoutPlaintext",
+             "Resource": "*", "Condition": cluster},
+            {"Sid": "FargateEphemeralStorageGrants", "Effect": "Allow",
+             "Principal": {"Service": "fargate.amazonaws.com"}, "Action": "kms:CreateGrant", "Resource": "*",
+             "Condition": {**cluster, "ForAllValues:StringEquals": {"kms:GrantOperations": ["Decrypt"]}}},
+        ]
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("maratron:app:Cluster", name, None, opts)
@@ -72,6 +94,10 @@ class Cluster(pulumi.ComponentResource):
             name=args.name_prefix,
             settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value=args.settings.container_insights)],
             service_connect_defaults=aws.ecs.ClusterServiceConnectDefaultsArgs(namespace=self.namespace.arn),
+            # The key's ARN: "KMS key aliases are not supported for Fargate ephemeral storage" (same page).
+            configuration=aws.ecs.ClusterConfigurationArgs(
+                managed_storage_configuration=aws.ecs.ClusterConfigurationManagedStorageConfigurationArgs(
+                    fargate_ephemeral_storage_kms_key_id=args.storage_key.arn)) if args.storage_key else None,
             tags=named_tags(args.tags, args.name_prefix),
             opts=child,
         )

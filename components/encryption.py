@@ -72,6 +72,9 @@ class EncryptionKeysArgs:
     alerts_key_statements: Sequence[dict[str, Any]] = ()
     """More statements for the alerts key's policy: other services publishing to the encrypted alert topic (the
     metrics alert manager, AppMetrics.alert_topic_key_statement), each with a condition. Default none."""
+    data_key_statements: Sequence[dict[str, Any]] = ()
+    """More statements for the data key's policy: services that encrypt with it by themselves (Fargate, for the
+    ephemeral storage of the cluster's tasks: Cluster.storage_key_statements), each with a condition. Default none."""
 
 
 class EncryptionKeys(pulumi.ComponentResource):
@@ -84,7 +87,8 @@ class EncryptionKeys(pulumi.ComponentResource):
     """The SNS alert topic only: CloudWatch alarms, EventBridge (without conditions) and the Prometheus alert manager
     publish to it."""
     data: aws.kms.Key
-    """Data at rest: RDS storage and Performance Insights, ElastiCache, Secrets Manager secrets."""
+    """Data at rest: RDS storage and Performance Insights, ElastiCache, Secrets Manager secrets, and the Fargate tasks'
+    ephemeral storage (with data_key_statements)."""
     backups: aws.kms.Key
     """Backup archives: the S3 backups and WAL buckets (SSE-KMS with bucket keys). (Container images are the
     foundation's: its repositories have their own key, components/image_registry.py.)"""
@@ -112,9 +116,11 @@ class EncryptionKeys(pulumi.ComponentResource):
                 "Resource": "*",
             }, *args.alerts_key_statements])
         # RDS, ElastiCache, Secrets Manager, S3 and Scheduler use a CMK through the caller's own IAM permissions
-        # (delegated by the account statement) or grants made with them: no service principal statements. No Deny
-        # statement either (an RDS snapshot export would then need export.rds.amazonaws.com excluded).
-        self.data = self._key("data", "RDS, ElastiCache and Secrets Manager data at rest", [])
+        # (delegated by the account statement) or grants made with them: no service principal statements (Fargate's
+        # ephemeral storage does need its own, data_key_statements). No Deny statement either (an RDS snapshot export
+        # would then need export.rds.amazonaws.com excluded).
+        self.data = self._key("data", "RDS, ElastiCache and Secrets Manager data at rest, the tasks' ephemeral "
+                              "storage", list(args.data_key_statements))
         self.backups = self._key("backups", "S3 backup and archive buckets, snapshot exports, the backup schedule", [])
         self.edge = self.logs
         if args.cdn and ctx.region != EDGE_REGION:

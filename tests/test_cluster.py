@@ -3,6 +3,8 @@ namespace."""
 
 from __future__ import annotations
 
+import json
+
 from offline.engine import StackRun
 
 CLUSTER = "aws:ecs/cluster:Cluster"
@@ -68,3 +70,23 @@ def test_prod_refuses_to_run_without_container_insights(run_variant) -> None:  #
     assert not run.ok
     assert ("maratron:containerInsights = \"disabled\": prod needs enabled or enhanced: the running-task alarms read "
             "its task counts") in str(run.error)
+
+
+def test_task_storage_is_encrypted_with_the_data_key_which_admits_fargate_for_this_cluster_only(
+        any_stack: StackRun) -> None:
+    """The backup's dump and the drill's restored database sit on the tasks' ephemeral storage: the data key (by ARN,
+    aliases are not supported) encrypts it, and its policy lets Fargate generate data keys and Decrypt grants for
+    this account's cluster only (ECS developer guide, fargate-create-storage-key)."""
+    cluster = any_stack.one(CLUSTER)
+    key = any_stack.one("aws:kms/key:Key", "keys-data")
+    assert cluster.inputs["configuration"] == {
+        "managedStorageConfiguration": {"fargateEphemeralStorageKmsKeyId": key.outputs["arn"]}}
+    fargate = [s for s in json.loads(key.inputs["policy"])["Statement"]
+               if s.get("Principal") == {"Service": "fargate.amazonaws.com"}]
+    context = {"kms:EncryptionContext:aws:ecs:clusterAccount": "123456789012",
+               "kms:EncryptionContext:aws:ecs:clusterName": cluster.inputs["name"]}
+    assert [(s["Action"], s["Condition"]) for s in fargate] == [
+        ("kms:GenerateDataKeyWithoutPlaintext", {"StringEquals": context}),
+        ("kms:CreateGrant", {"StringEquals": context,
+                             "ForAllValues:StringEquals": {"kms:GrantOperations": ["Decrypt"]}}),
+    ]

@@ -54,6 +54,11 @@ ATTACHMENT_TYPES = (
 ADMIN_MANAGED_POLICIES = ["AdministratorAccess", "PowerUserAccess", "IAMFullAccess"]
 TO_EVERYONE = Patch("policy<json>.Statement[*]", {"Principal": "*", "Condition": MISSING})
 TOPIC = "aws:sns/topic:Topic"
+ECS_CLUSTER = "aws:ecs/cluster:Cluster"
+FARGATE_STORAGE_ACTIONS = ("kms:GenerateDataKeyWithoutPlaintext", "kms:CreateGrant")
+FARGATE_CONTEXT_KEYS = {"kms:encryptioncontext:aws:ecs:clusteraccount", "kms:encryptioncontext:aws:ecs:clustername"}
+"""What Fargate needs of the key that encrypts a cluster's ephemeral storage (ECS developer guide, "Create an
+encryption key for Fargate ephemeral storage")."""
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
 ALERT_MANAGER = "aws:amp/alertManagerDefinition:AlertManagerDefinition"
@@ -194,6 +199,10 @@ def _key_policy_service_principals(args: ResourceValidationArgs, report: ReportV
             elif _is_logs_principal(service) and LOGS_CONTEXT_KEY.lower() not in conditions:
                 report(f"key policy statement {sid!r} lets {service} use the key for any log group: limit it with "
                        f"{LOGS_CONTEXT_KEY} (CloudWatch Logs user guide)", None)
+            elif service == "fargate.amazonaws.com" and not FARGATE_CONTEXT_KEYS.issubset(conditions):
+                report(f"key policy statement {sid!r} lets Fargate use the key without the encryption context it "
+                       f"sends ({', '.join(sorted(FARGATE_CONTEXT_KEYS))}): limit it to this account's cluster as "
+                       "the ECS developer guide's key policy does", None)
 
 
 def _key_of(resource: PolicyResource, prop: str) -> PolicyResource | None:
@@ -232,6 +241,19 @@ def _keys_serve_their_users(args: StackValidationArgs, report: ReportViolation) 
                     any(k in _condition_keys(g) for k in SOURCE_CONDITION_KEYS) for g in grants):
                 report(f"EventBridge publishes to {topic.urn} but its key grant carries aws:Source* conditions, "
                        "which EventBridge-to-encrypted-topic delivery does not support", key.urn)
+    for cluster in of_type(resources, ECS_CLUSTER):
+        storage = ((cluster.props.get("configuration") or {}).get("managedStorageConfiguration") or {})
+        key_id = storage.get("fargateEphemeralStorageKmsKeyId")
+        if not key_id:
+            continue
+        if ":alias/" in str(key_id) or str(key_id).startswith("alias/"):
+            report(f"{cluster.urn} encrypts ephemeral storage with an alias: \"KMS key aliases are not supported "
+                   "for Fargate ephemeral storage\"; name the key's ARN", cluster.urn)
+        key = next((k for k in linked(cluster, "configuration") if k.resource_type == KMS_KEY), None)
+        for action in FARGATE_STORAGE_ACTIONS:
+            if key is not None and not _allows(key.props.get("policy"), "fargate.amazonaws.com", (action,)):
+                report(f"{cluster.urn} encrypts its tasks' ephemeral storage with this key, whose policy does not "
+                       f"allow fargate.amazonaws.com {action}: no task of the cluster starts", key.urn)
     condition_free_keys = set()
     for key in of_type(resources, KMS_KEY):
         for statement in statements(key.props.get("policy")):
@@ -360,22 +382,29 @@ RULES: list[Rule] = [
     resource_rule("kms-key-policy-service-principals", area="kms", types=[KMS_KEY],
                   check=_key_policy_service_principals,
                   summary="Key policy service statements use the conditions each service supports: EventBridge "
-                          "without aws:Source*, CloudWatch Logs regional and limited by its encryption context",
+                          "without aws:Source*, CloudWatch Logs regional and limited by its encryption context, "
+                          "Fargate by its cluster's",
                   reference="AWS: https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html, "
-                            "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html",
+                            "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html, "
+                            "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/"
+                            "fargate-create-storage-key.html",
                   guards=[Guard("policy<json>.Statement[*].Principal.Service", Patch("policy<json>.Statement[*]", {
                       "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}}),
                       note="each service grant keeps the conditions its service supports")]),
     stack_rule("kms-key-serves-its-users", area="kms", check=_keys_serve_their_users,
                summary="Every key admits the services that use it (alarms, EventBridge and Prometheus alert managers "
-                       "on an encrypted topic, CloudWatch Logs on a log group), and no log group shares a key with an "
-                       "unconditioned grant",
+                       "on an encrypted topic, CloudWatch Logs on a log group, Fargate on a cluster's ephemeral "
+                       "storage, by key ARN), and no log group shares a key with an unconditioned grant",
                reference="AWS: https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html, "
                          "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html, "
                          "https://docs.aws.amazon.com/prometheus/latest/userguide/"
-                         "AMP-alertmanager-receiver-AMPpermission.html",
+                         "AMP-alertmanager-receiver-AMPpermission.html, "
+                         "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-create-storage-key.html",
                guards=[Guard("policy<json>.Statement[*].Principal.Service", RemoveItem("policy<json>.Statement[*]"),
-                             types=(KMS_KEY,), note="the service grants a key's users need")]),
+                             types=(KMS_KEY,), note="the service grants a key's users need"),
+                       Guard("configuration.managedStorageConfiguration.fargateEphemeralStorageKmsKeyId",
+                             To("alias/maratron-data"), types=(ECS_CLUSTER,),
+                             note="the key of the tasks' ephemeral storage, by ARN")]),
     stack_rule("rds-export-role-kms", area="kms", check=_export_role_kms,
                summary="The RDS snapshot-export role holds the export's KMS actions on its bucket's key, and only "
                        "there",
@@ -453,7 +482,11 @@ ACCOUNT_SCOPED_RESOURCE = re.compile(r"/AWSLogs/\d{12}/")
 # topic by that context lets the service use the key for that topic only, whose own policy
 # carries aws:SourceArn (sns-service-publishers-scoped). AMP documents no aws:Source* keys towards KMS
 # (https://docs.aws.amazon.com/prometheus/latest/userguide/AMP-alertmanager-receiver-AMPpermission.html).
-EQUIVALENT_KEYS = {"logs": ("kms:encryptioncontext:aws:logs:arn",), "aps": ("kms:encryptioncontext:aws:sns:topicarn",)}
+# Fargate encrypting a cluster's ephemeral storage sends the cluster's account and name as encryption context, the
+# conditions AWS's key policy for it uses (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/
+# fargate-create-storage-key.html).
+EQUIVALENT_KEYS = {"logs": ("kms:encryptioncontext:aws:logs:arn",), "aps": ("kms:encryptioncontext:aws:sns:topicarn",),
+                   "fargate": ("kms:encryptioncontext:aws:ecs:clusteraccount",)}
 
 
 def _condition_key_names(statement: dict[str, Any]) -> set[str]:
