@@ -151,7 +151,7 @@ web = FargateService("web", FargateServiceArgs(
         # The seed's compose file gives web the Anthropic key too (server-side routes call the API directly).
         secrets=pick("DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL", "NEXTAUTH_SECRET", "ANTHROPIC_API_KEY",
                      "SENTRY_DSN"),
-        scratch_paths=WEB_SCRATCH_PATHS, health_check=app.web.health_check(WEB_PORT),
+        scratch_paths=WEB_SCRATCH_PATHS, health_check=app.web.health_check(WEB_PORT), stop_timeout=120,  # as ai
     ), size=app.web.size), load_balancer=load_balancer.attachment))  # waits for the listener (ECS rejects an unused TG)
 
 # One-off as app_migrate: `npx prisma migrate deploy` with the web image, run before a deploy (migrationRunTaskCommand)

@@ -129,6 +129,12 @@ WEB_PORT = 3000
 """Port the Next.js web tasks listen on (the seed's 3000): target group, container port, PORT."""
 HEALTH_CHECK_PATH = "/api/health"
 """The seed's health endpoint: ALB target group, container health checks, `ops.verify --http`."""
+HEALTHY_BELOW = 400
+"""A health check passes on a status below this (2xx and 3xx): the container probes (`status < 400`) and the ALB
+target group (matcher `HEALTHY_STATUS_CODES`) agree, so no task is healthy to one and replaced by the other (an ALB
+matcher takes 200-499, default 200: https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/
+API_Matcher.html)."""
+HEALTHY_STATUS_CODES = f"200-{HEALTHY_BELOW - 1}"
 NON_ROOT_USER = "1001:1001"
 """The seed's Dockerfile user (nextjs, uid 1001, group nodejs gid 1001); every app container runs as it."""
 FARGATE_PLATFORM_VERSION = "1.4.0"

@@ -49,6 +49,7 @@ from components.constants import (
     DEFAULT_TLS_POLICY,
     FRAME_OPTIONS,
     HEALTH_CHECK_PATH,
+    HEALTHY_STATUS_CODES,
     HSTS_HEADER,
     LOG_RETENTION_DAYS,
     ORIGIN_VERIFY_HEADER,
@@ -494,7 +495,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 protocol="HTTP",
                 port="traffic-port",
                 path=args.health_check_path,
-                matcher="200",
+                matcher=HEALTHY_STATUS_CODES,  # 2xx/3xx, as the container probes judge
                 interval=30,
                 timeout=10,
                 healthy_threshold=2,

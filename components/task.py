@@ -39,7 +39,13 @@ import pulumi_aws as aws
 
 from components.base import AwsContext, SecretRef, assume_role_policy, json_output, named_tags, policy_json
 from components.connections import Connections
-from components.constants import FARGATE_PLATFORM_VERSION, LOG_RETENTION_DAYS, NON_ROOT_USER, PROJECT
+from components.constants import (
+    FARGATE_PLATFORM_VERSION,
+    HEALTHY_BELOW,
+    LOG_RETENTION_DAYS,
+    NON_ROOT_USER,
+    PROJECT,
+)
 from components.dockerfile import scratch_problems
 from components.settings import Rules, require_valid, setting
 
@@ -114,19 +120,20 @@ HealthCheckTool = Literal["node", "python", "wget", "curl"]
 
 
 def health_check_command(tool: HealthCheckTool, port: int, path: str, timeout_seconds: int = 5) -> tuple[str, ...]:
-    """A liveness probe with a binary the image has: GET http://127.0.0.1:<port><path> expecting 2xx/3xx, or with an
+    """A liveness probe with a binary the image has: GET http://127.0.0.1:<port><path> expecting 2xx/3xx (below
+    HEALTHY_BELOW, what the ALB's matcher accepts too), or with an
     empty path just a TCP connect to the port. 127.0.0.1, not localhost: Node 17+ may resolve localhost to ::1 while
     the app listens on 0.0.0.0. node:20-alpine (the seed's runner) has node and busybox wget but no curl."""
     url = f"http://127.0.0.1:{port}{path}"
     if tool == "node":
         probe = (f"fetch('{url}',{{signal:AbortSignal.timeout({timeout_seconds * 1000})}})"
-                 ".then(r=>process.exit(r.status<400?0:1),()=>process.exit(1))" if path else
+                 f".then(r=>process.exit(r.status<{HEALTHY_BELOW}?0:1),()=>process.exit(1))" if path else
                  f"require('net').connect({port},'127.0.0.1').on('connect',()=>process.exit(0))"
                  ".on('error',()=>process.exit(1))")
         return ("CMD", "node", "-e", probe)
     if tool == "python":
         probe = (f"import sys,urllib.request as u; sys.exit(0 if u.urlopen('{url}',timeout={timeout_seconds}).status"
-                 "<400 else 1)" if path else
+                 f"<{HEALTHY_BELOW} else 1)" if path else
                  f"import socket; socket.create_connection(('127.0.0.1',{port}),{timeout_seconds}).close()")
         return ("CMD", "python", "-c", probe)
     if not path:

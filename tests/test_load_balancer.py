@@ -284,8 +284,14 @@ def test_target_group_uses_ip_targets_and_the_seeds_health_check(any_stack: Stac
     assert (tg["targetType"], tg["protocol"], tg["port"]) == ("ip", "HTTP", 3000)
     assert tg["vpcId"] == any_stack.one("aws:ec2/vpc:Vpc").id
     assert tg["healthCheck"] == {"enabled": True, "protocol": "HTTP", "port": "traffic-port", "path": "/api/health",
-                                 "matcher": "200", "interval": 30, "timeout": 10, "healthyThreshold": 2,
+                                 "matcher": "200-399", "interval": 30, "timeout": 10, "healthyThreshold": 2,
                                  "unhealthyThreshold": 3}
+    # The ALB calls healthy what the web container's own probe does (status < 400): a 3xx or 204 from the path is
+    # healthy to both, so ECS never replaces a task the probe passes while the ALB fails it (a matcher of "200" did).
+    web = next(json.loads(t.inputs["containerDefinitions"]) for t in any_stack.of_type(
+        "aws:ecs/taskDefinition:TaskDefinition") if t.name == "web")
+    probe = next(c for c in web if c["name"] == "web")["healthCheck"]["command"]
+    assert "r.status<400" in probe[-1], probe
     # Draining keeps in-flight streams as long as the edge would (the idle timeout); AWS: no short delays for
     # streaming connections. A target with nothing in flight still deregisters at once.
     assert tg["deregistrationDelay"] == int(any_stack.config.get("maratron:albIdleTimeoutSeconds", 300))

@@ -153,6 +153,10 @@ def test_every_container_is_non_root_read_only_unprivileged_and_drops_all_capabi
         assert c["linuxParameters"]["capabilities"] == {"add": [], "drop": ["ALL"]}, task
         assert c["linuxParameters"]["initProcessEnabled"] is True, task
         assert c["essential"] is True and 2 <= c["stopTimeout"] <= 120, task
+    # The serving containers get Fargate's maximum: a Fargate Spot reclaim (dev) gives two minutes' notice, and a
+    # stream or an AI answer in flight may finish in it (re:Post, Fargate Spot termination notice: "specify a
+    # stopTimeout value of 120 seconds or less").
+    assert [container(any_stack, task)["stopTimeout"] for task in ("web", "ai")] == [120, 120]
 
 
 def test_health_checks_use_binaries_the_images_have_with_the_seeds_timings(any_stack: StackRun) -> None:
