@@ -419,9 +419,10 @@ class LoadBalancer(pulumi.ComponentResource):
         group = aws.ec2.SecurityGroup(
             f"{self._name}-alb",
             vpc_id=self._args.vpc_id,
-            description=("Public ALB: HTTPS from CloudFront only; egress only to its targets" if
-                         self._args.origin_lock else
-                         "Public ALB: HTTP and HTTPS from the internet; egress only to its targets"),
+            # One description whatever the front door: EC2 cannot change a group's description, so the provider
+            # replaces the group when it changes, and a CDN switch (docs/cdn.md, two runs) would move the ALB to a new
+            # group holding only the CloudFront rule while DNS still points viewers at the ALB.
+            description="Public ALB: ingress from its front door (rules below); egress only to its targets",
             # No inline rules: every rule is its own resource below or from grant(). The provider removes AWS's
             # default allow-all egress rule on create, so until a grant the ALB can reach nothing.
             tags=self._tags("alb"),

@@ -216,11 +216,10 @@ class Network(pulumi.ComponentResource):
                 self.subnets[tier][az] = subnet
                 self.route_tables[tier][az] = table
 
-        for az, table in self.route_tables["public"].items():
-            aws.ec2.Route(
-                f"{name}-public-{az}-internet", route_table_id=table.id, destination_cidr_block="0.0.0.0/0",
-                gateway_id=internet_gateway.id, opts=pulumi.ResourceOptions(parent=table),
-            )
+        self._internet_routes = {az: aws.ec2.Route(
+            f"{name}-public-{az}-internet", route_table_id=table.id, destination_cidr_block="0.0.0.0/0",
+            gateway_id=internet_gateway.id, opts=pulumi.ResourceOptions(parent=table),
+        ) for az, table in self.route_tables["public"].items()}
 
         self.nat_gateways = self._nat_gateways(internet_gateway)
         self.app_egress = []
@@ -256,7 +255,14 @@ class Network(pulumi.ComponentResource):
         return subnets
 
     def subnet_ids(self, tier: Tier) -> list[pulumi.Output[str]]:
-        """Subnet ids of one tier, in AZ order."""
+        """Subnet ids of one tier, in AZ order. A public subnet's id is ready once the subnet routes to the internet
+        gateway: an internet-facing load balancer created before the gateway is attached is refused ("VPC ... has no
+        internet gateway", InvalidSubnet; CloudFormation's DependsOn guidance lists Elastic Load Balancing load
+        balancers among the resources that need the gateway attachment first:
+        https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-dependson.html)."""
+        if tier == "public":
+            return [pulumi.Output.all(self.subnets[tier][az].id, self._internet_routes[az].id).apply(lambda ids: ids[0])
+                    for az in self.az_names]
         return [self.subnets[tier][az].id for az in self.az_names]
 
     def route_table_ids(self, tier: Tier) -> list[pulumi.Output[str]]:

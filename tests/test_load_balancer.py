@@ -211,6 +211,24 @@ def test_behind_the_cdn_the_alb_admits_only_cloudfronts_prefix_list_on_443(prod:
     assert rule["prefixListId"].startswith("pl-") and "cidrIpv4" not in rule and "cidrIpv6" not in rule
 
 
+def test_switching_the_cdn_on_or_off_never_replaces_the_alb_or_its_group(prod: StackRun, dev: StackRun) -> None:
+    """The CDN switch (docs/cdn.md) changes rules only: a group's description and VPC have no update API (the
+    provider replaces the group), and replacing the ALB's group mid-switch cut direct viewers off before DNS moved."""
+    assert prod.config.get("maratron:cdnEnabled") != "false" and dev.config["maratron:cdnEnabled"] == "false"
+    assert alb_sg(prod).inputs["description"] == alb_sg(dev).inputs["description"]
+
+
+def test_the_alb_waits_until_its_subnets_route_to_the_internet_gateway(any_stack: StackRun) -> None:
+    """An internet-facing ALB created before the VPC's internet gateway is attached is refused (InvalidSubnet: no
+    internet gateway): its subnets count as ready once their default route through the gateway exists."""
+    alb = any_stack.one("aws:lb/loadBalancer:LoadBalancer")
+    routes = {r.urn: r for r in any_stack.of_type("aws:ec2/route:Route") if "gatewayId" in r.inputs}
+    igw = any_stack.one("aws:ec2/internetGateway:InternetGateway")
+    waited = [routes[urn] for urn in alb.property_dependencies["subnets"] if urn in routes]
+    assert len(waited) == len(alb.inputs["subnets"]) >= 2
+    assert all(r.inputs["gatewayId"] == igw.id for r in waited)
+
+
 def test_the_prefix_list_rule_fits_the_security_group_quota_and_a_second_one_would_not() -> None:
     # A referenced prefix list counts as its maximum entries (55 for CloudFront's IPv4 list) against 60 rules.
     assert ingress_rule_weight(prefix_list_rules=1) == CLOUDFRONT_PREFIX_LIST_WEIGHT <= SECURITY_GROUP_RULES_QUOTA
