@@ -339,6 +339,7 @@ LEDGER: list[Classified] = [
     N(TASK, "cpu", "capacity", "task size"),
     N(TASK, "memory", "capacity", "task size"),
     N(TASK, "family", "identity", "the task definition family"),
+    N(TASK, "skipDestroy", "pulumi", "a replaced revision stays ACTIVE for the rollback runbook's emergency path"),
     N(TASK, "networkMode", "layout", "awsvpc: the only mode Fargate has"),
     N(TASK, "requiresCompatibilities", "layout", "Fargate"),
     N(TASK, "runtimePlatform", "capacity", "ARM64 Linux (cost)"),
