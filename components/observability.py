@@ -680,7 +680,8 @@ class Observability(pulumi.ComponentResource):
             arn=self.topic.arn,
             input_transformer=aws.cloudwatch.EventTargetInputTransformerArgs(
                 input_paths=input_paths, input_template=input_template),
-            opts=pulumi.ResourceOptions(parent=rule),
+            # Delivering before the topic's policy admits EventBridge would be refused (and dropped).
+            opts=pulumi.ResourceOptions(parent=rule, depends_on=[self.topic_policy]),
         )
         self._alarm("events-{label}-undelivered", suffix, namespace="AWS/Events", metric_name="FailedInvocations",
                     dimensions={"RuleName": rule.name}, subject=f"rule {args.name_prefix}-{suffix}")

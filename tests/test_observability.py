@@ -176,8 +176,11 @@ def test_every_rule_to_the_topic_has_an_alarm_on_its_failed_deliveries(full: Sta
     for run in (full, prod):
         topic = run.one(TOPIC).outputs["arn"]
         rules = {r.urn: r.inputs["name"] for r in run.of_type("aws:cloudwatch/eventRule:EventRule")}
-        feeding = sorted(rules[t.parent] for t in run.of_type("aws:cloudwatch/eventTarget:EventTarget")
-                         if t.inputs["arn"] == topic)
+        targets = [t for t in run.of_type("aws:cloudwatch/eventTarget:EventTarget") if t.inputs["arn"] == topic]
+        feeding = sorted(rules[t.parent] for t in targets)
+        # ... and a target starts delivering once the topic's policy admits EventBridge
+        policy = next(p.urn for p in run.of_type("aws:sns/topicPolicy:TopicPolicy") if p.inputs["arn"] == topic)
+        assert all(policy in t.dependencies for t in targets), run.stack
         watched = sorted(a.inputs["dimensions"]["RuleName"] for a in run.of_type(ALARM)
                          if a.inputs.get("metricName") == "FailedInvocations" and a.inputs["name"].endswith(
                              "-undelivered"))
