@@ -224,7 +224,7 @@ class StateBackend(pulumi.ComponentResource):
     def _key_grants(self) -> list[dict[str, Any]]:
         statements = []
         for index, g in enumerate(self._args.grants):
-            actions = ["kms:Decrypt"] + (["kms:GenerateDataKey"] if g.write is not None else [])
+            actions = ["kms:Decrypt"] + (["kms:GenerateDataKey"] if g.write else [])
             statements.append(grant(
                 {"Effect": "Allow", "Action": actions, "Resource": "*",
                  "Condition": {"StringEquals": {"kms:ViaService": f"s3.{self._args.context.region}.amazonaws.com"}}},

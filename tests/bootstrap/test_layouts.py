@@ -98,6 +98,14 @@ def test_cross_account_grants_name_account_roots_narrowed_to_the_roles(org_share
     assert sorted(preview_reads[0]["Resource"]) == sorted(f"{bucket}/{k}" for k in (
         ".pulumi/meta.yaml", ".pulumi/stacks/maratron/prod.json*", ".pulumi/stacks/maratron/dr.json*",
         ".pulumi/stacks/maratron-bootstrap/org-shared.json*"))
+    # ... and only a deploy role may encrypt with the state key (write); a preview role decrypts only.
+    key_grants = [s for key in org_shared.of_type("aws:kms/key:Key")
+                  for s in json.loads(key.plain("policy"))["Statement"]
+                  if s.get("Sid", "").startswith("StateThroughS3")]
+    assert len(key_grants) == 6
+    for s in key_grants:
+        writer = "maratron-deploy-" in s["Condition"]["ArnEquals"]["aws:PrincipalArn"][0]
+        assert s["Action"] == (["kms:Decrypt", "kms:GenerateDataKey"] if writer else ["kms:Decrypt"]), s["Sid"]
     repository = statements(org_shared, "aws:ecr/repositoryPolicy:RepositoryPolicy", "images-web")
     pull = next(s for s in repository if s["Sid"] == "Pull2")
     assert pull["Principal"] == {"AWS": "arn:aws:iam::444444444444:root"}
