@@ -322,11 +322,16 @@ def _regions(f: FoundationArns, target: EnvironmentTarget | None = None, *, edge
     return list(dict.fromkeys([f.region, *extra]))
 
 
-def _render(template: str, f: FoundationArns, target: EnvironmentTarget, *, edge: bool = False) -> list[str]:
-    """The template for each region the grant covers (one ARN when it names no region)."""
+def _render(template: str, f: FoundationArns, target: EnvironmentTarget, *, edge: bool = False,
+            any_region: bool = False) -> list[str]:
+    """The template for each stack of the environment and each region the grant covers (one ARN per stack when it
+    names no region). `any_region`: `*` as the region, for a statement whose aws:RequestedRegion condition already
+    names the regions; it keeps the deploy role under IAM's 10,240-character limit on a role's inline policies
+    (prod with its DR stack in two regions went over it: IAM and STS quotas)."""
+    regions = ["*"] if any_region else _regions(f, target, edge=edge)
     return list(dict.fromkeys(template.format(partition=f.partition, region=region, account=target.account_id,
                                               stack=stack, project=PROJECT)
-                              for region in _regions(f, target, edge=edge) for stack in target.stacks))
+                              for region in regions for stack in target.stacks))
 
 
 def _in_region(f: FoundationArns, target: EnvironmentTarget | None = None, *, edge: bool = False) -> dict[str, Any]:
@@ -385,8 +390,8 @@ def deploy_statements(f: FoundationArns, target: EnvironmentTarget, *,
             continue
         sid = "Manage" + "".join(part.capitalize() for part in g.service.replace("-", " ").split())
         statement: dict[str, Any] = {"Sid": sid, "Effect": "Allow", "Action": list(g.granted),
-                                     "Resource": [arn for r in g.resources for arn in _render(r, f, target,
-                                                                                              edge=g.edge)]}
+                                     "Resource": [arn for r in g.resources for arn in _render(
+                                         r, f, target, edge=g.edge, any_region=g.regional)]}
         if g.regional:
             statement["Condition"] = _in_region(f, target, edge=g.edge)
         statements.append(statement)

@@ -292,3 +292,25 @@ def test_the_registry_replicates_to_the_dr_region_when_one_is_set(shared: StackR
     off = run_bootstrap("shared", {"maratron-bootstrap:drRegion": "none"})
     assert not off.of_type("aws:ecr/replicationConfiguration:ReplicationConfiguration")
     assert off.outputs["replicaRegions"] == []
+
+
+# IAM and STS quotas (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html): "Role policy
+# size cannot exceed 10,240 characters" (all inline policies of a role together) and "Managed policy size cannot
+# exceed 6,144 characters"; whitespace does not count.
+ROLE_INLINE_POLICIES_LIMIT, MANAGED_POLICY_LIMIT = 10_240, 6_144
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "ap-southeast-2"])  # ap-southeast-2: longer names, paired DR region
+def test_every_ci_role_and_boundary_fits_iams_policy_size_limits(region: str) -> None:
+    run = run_bootstrap("shared", {"aws:region": region})
+    assert run.ok, run.error_details
+
+    def size(policy: str) -> int:
+        return len("".join(policy.split()))
+
+    inline: dict[str, int] = {}
+    for policy in run.of_type("aws:iam/rolePolicy:RolePolicy"):
+        inline[policy.parent] = inline.get(policy.parent, 0) + size(policy.plain("policy"))
+    assert inline and max(inline.values()) <= ROLE_INLINE_POLICIES_LIMIT, inline
+    managed = {p.name: size(p.plain("policy")) for p in run.of_type("aws:iam/policy:Policy")}
+    assert managed and max(managed.values()) <= MANAGED_POLICY_LIMIT, managed
