@@ -421,12 +421,13 @@ class LoadBalancer(pulumi.ComponentResource):
             vpc_id=self._args.vpc_id,
             # One description whatever the front door: EC2 cannot change a group's description, so the provider
             # replaces the group when it changes, and a CDN switch (docs/cdn.md, two runs) would move the ALB to a new
-            # group holding only the CloudFront rule while DNS still points viewers at the ALB.
+            # group holding only the CloudFront rule while DNS still points viewers at the ALB. ignore_changes: a
+            # stack deployed with an older description keeps its group (and its rules) rather than replacing it.
             description="Public ALB: ingress from its front door (rules below); egress only to its targets",
             # No inline rules: every rule is its own resource below or from grant(). The provider removes AWS's
             # default allow-all egress rule on create, so until a grant the ALB can reach nothing.
             tags=self._tags("alb"),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["description"]),
         )
         lock = self._args.origin_lock
         if lock is not None:

@@ -171,6 +171,8 @@ LEDGER: list[Classified] = [
       "the analyzer protocol carries no retainOnDelete (AnalyzerResourceOptions); tests/test_lifecycle.py checks that "
       "every bucket of a retain stack is retained on delete"),
     N(SERVICE, "@ignoreChanges", "pulumi", "desiredCount belongs to Application Auto Scaling after creation"),
+    N(SG, "@ignoreChanges", "pulumi", "the ALB group's description: EC2 cannot update it, so a change would replace "
+      "the group under the live ALB"),
     N(REDIS, "@deleteBeforeReplace", "pulumi", "a replacement needs the fixed replicationGroupId free first"),
     N(RDS_BACKUPS_REPLICATION, "@deleteBeforeReplace", "pulumi",
       "old and new name the instance's one replication: stop it before starting it again (tests/test_disaster_recovery"
