@@ -28,7 +28,7 @@ from components.app_metrics import HISTOGRAM_TOP_BUCKET_SECONDS, AppMetricsArgs,
 from components.app_secrets import AppSecretsSettings
 from components.backup_job import BackupJobSettings, needed_ephemeral_storage_gib
 from components.backup_storage import BackupStorageSettings
-from components.base import REGION_PATTERN, AwsContext, RemovalPolicy, partition_of, retains
+from components.base import AwsContext, RemovalPolicy, region_problem, retains
 from components.cache import CacheSettings
 from components.cdn import CdnSettings
 from components.cluster import ClusterSettings
@@ -301,24 +301,18 @@ def load(raw: Mapping[str, str] | None = None, *, stack: str | None = None,
         secret_keys = found_secret_keys if secret_keys is None else secret_keys
     stack = pulumi.get_stack() if stack is None else stack
 
-    region_problem = None
+    bad_region = None
     region = raw.get("aws:region", "")
-    if not REGION_PATTERN.match(region):
-        region_problem = ConfigProblem("aws:region", region or MISSING, "must be an AWS region such as us-east-1")
+    if (why := region_problem(region)) is not None:
+        bad_region = ConfigProblem("aws:region", region or MISSING, why)
         region = "us-east-1"
-    elif partition_of(region) == "aws-cn":
-        # Service principals and endpoints there end in amazonaws.com.cn ("logs.cn-north-1.amazonaws.com.cn":
-        # pulumi-aws getServicePrincipal); the key policies and kms:ViaService conditions here name amazonaws.com.
-        region_problem = ConfigProblem("aws:region", region, "the China partition (aws-cn) is not supported: its "
-                                       "service principals end in amazonaws.com.cn, which the key policies and "
-                                       "conditions here do not build; use a region of the aws or aws-us-gov partition")
 
     reading = read(StackConfig(), raw, secret_keys=secret_keys or ())
     config = replace(reading.settings, stack=stack, region=region)
     _cross_section_rules(config, reading.rules)
     _environment_rules(config, reading.rules)
     reading.report_unknown_keys()
-    problems = [*([region_problem] if region_problem else []), *reading.problems]
+    problems = [*([bad_region] if bad_region else []), *reading.problems]
     if problems:
         raise ConfigError(problems)
     return config

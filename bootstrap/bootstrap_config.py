@@ -24,7 +24,7 @@ from typing import Literal
 
 import pulumi
 
-from components.base import REGION_PATTERN, partition_of
+from components.base import partition_of, region_problem
 from components.constants import BOOTSTRAP_PROJECT, ENVIRONMENTS
 from components.github_oidc import GithubRepository, check_environment_name, check_provider_arn
 from components.image_registry import RegistrySettings
@@ -211,8 +211,8 @@ def load(raw: Mapping[str, str] | None = None, *, stack: str | None = None) -> B
     stack = pulumi.get_stack() if stack is None else stack
     problems: list[ConfigProblem] = []
     region = raw.get("aws:region", "")
-    if not REGION_PATTERN.match(region):
-        problems.append(ConfigProblem("aws:region", region or MISSING, "must be an AWS region such as us-east-1"))
+    if (why := region_problem(region)) is not None:
+        problems.append(ConfigProblem("aws:region", region or MISSING, why))
         region = "us-east-1"
     reading = read(BootstrapConfig(), raw, secret_keys=secret_keys, namespace=BOOTSTRAP_PROJECT)
     reading.report_unknown_keys()

@@ -171,6 +171,19 @@ def partition_of(region: str) -> str:
     return next((partition for prefix, partition in _PARTITION_PREFIXES if region.startswith(prefix)), "aws")
 
 
+def region_problem(region: str) -> str | None:
+    """Why `region` cannot host this project's stacks, or None; the app and the foundation check `aws:region` with it.
+    China: service principals and endpoints there end in amazonaws.com.cn ("logs.cn-north-1.amazonaws.com.cn":
+    pulumi-aws getServicePrincipal), while the key policies and kms:ViaService conditions here name amazonaws.com."""
+    if not REGION_PATTERN.match(region):
+        return "must be an AWS region such as us-east-1"
+    if partition_of(region) == "aws-cn":
+        return ("the China partition (aws-cn) is not supported: its service principals end in amazonaws.com.cn, "
+                "which the key policies and conditions here do not build; use a region of the aws or aws-us-gov "
+                "partition")
+    return None
+
+
 def named_tags(tags: Mapping[str, str], name: str) -> dict[str, str]:
     """The stack's tags plus a console-friendly Name."""
     return {**tags, "Name": name}
