@@ -115,8 +115,9 @@ class BootstrapConfig:
         "takes 25-35 minutes plus migrations and checks.", minimum=3600, maximum=43200)
     dr_environments: tuple[str, ...] = setting(
         "drEnvironments", ("prod",), "Environments that keep a DR copy in the registry's replica region "
-        "(drRegion) and may be restored there (Pulumi.dr.yaml): their deploy and preview roles may "
-        "act in that region too. Default prod (dev and staging run without DR).", choices=ENVIRONMENTS)
+        "(drRegion) and may be restored there: their deploy and preview roles may act in that region too, and "
+        "they and the workload boundary cover the DR stack (prod's is `dr`, Pulumi.dr.yaml; another "
+        "environment's `<environment>-dr`). Default prod (dev and staging run without DR).", choices=ENVIRONMENTS)
     deploy_pushes_backup_image: bool = setting(
         "deployPushesBackupImage", False, "Let the deploy roles push the backup image (for app stacks that build "
         "it with backupBuildContext); off: infra-ci pushes it.")

@@ -152,7 +152,7 @@ DEPLOY_SERVICES: tuple[ServiceGrant, ...] = (
                  "resource-level permissions."),
     ServiceGrant("elasticloadbalancing", ("*",), "load balancer, target group and listener ARNs end in ids assigned "
                  "at creation; Describe* has no resource-level permissions."),
-    ServiceGrant("rds", ("*",), "besides the instances (db:maratron-<env>-db*), the stack manages parameter and "
+    ServiceGrant("rds", ("*",), "besides the instances (db:maratron-<stack>-db*), the stack manages parameter and "
                  "subnet groups, snapshots taken on deletion, automated-backup replication and RDS Proxy (its ARN, "
                  "db-proxy:prx-..., and its target groups' end in ids assigned at creation), and reads through "
                  "Describe* calls without resource-level permissions."),
@@ -160,17 +160,17 @@ DEPLOY_SERVICES: tuple[ServiceGrant, ...] = (
                  "final snapshots; Describe* has no resource-level permissions."),
     ServiceGrant("ecs", ("*",), "RegisterTaskDefinition and the Describe*/List* calls have no resource-level "
                  "permissions."),
-    ServiceGrant("logs", ("*",), edge=True, why="log groups are named /maratron-<env>/..., "
-                 "/aws/rds/instance/maratron-<env>-db*/... and aws-waf-logs-maratron-<env>, but the WAF log "
+    ServiceGrant("logs", ("*",), edge=True, why="log groups are named /maratron-<stack>/..., "
+                 "/aws/rds/instance/maratron-<stack>-db*/... and aws-waf-logs-maratron-<stack>, but the WAF log "
                  "delivery's resource policy (PutResourcePolicy) and DescribeLogGroups have no resource-level "
                  "permissions; behind the CDN also the us-east-1 WAF log group and the CloudFront access-log "
                  "delivery (source, destination, delivery)."),
-    ServiceGrant("cloudwatch", ("*",), edge=True, why="alarms and dashboards are named maratron-<env>-*, but "
+    ServiceGrant("cloudwatch", ("*",), edge=True, why="alarms and dashboards are named maratron-<stack>-*, but "
                  "DescribeAlarms/ListTagsForResource reads and PutMetricAlarm on composite paths are account-wide; the "
                  "CDN's alarms live in us-east-1 (CloudFront metrics are published there only)."),
-    ServiceGrant("events", ("*",), "the ECS deployment-failure rule (maratron-<env>-ecs-deployment-failed), the "
-                 "RDS event rule (maratron-<env>-database-events), the restore-drill failure rule, the "
-                 "secret-redeploy rules (maratron-<env>-secret-redeploy-<service>) and their targets; "
+    ServiceGrant("events", ("*",), "the ECS deployment-failure rule (maratron-<stack>-ecs-deployment-failed), the "
+                 "RDS event rule (maratron-<stack>-database-events), the restore-drill failure rule, the "
+                 "secret-redeploy rules (maratron-<stack>-secret-redeploy-<service>) and their targets; "
                  "ListTargetsByRule/Describe reads are resource-scoped but ListRules is not."),
     ServiceGrant("kms", ("*",), edge=True, why="CreateKey has no resource (the key does not exist yet); key ARNs are "
                  "random ids. The foundation's own keys are protected by an explicit deny. With the CDN outside "
@@ -198,7 +198,7 @@ DEPLOY_SERVICES: tuple[ServiceGrant, ...] = (
                  "them with their package inline (built from the virtualenv at `pulumi up`, no S3 upload), adds the "
                  "Secrets Manager invoke permissions and invokes the bootstrap (during `up` and from "
                  "dbBootstrapCommand in ops/release.sh)."),
-    ServiceGrant("states", ("*",), "the secret-redeploy state machine is named <project>-<env>-secret-redeploy, but "
+    ServiceGrant("states", ("*",), "the secret-redeploy state machine is named <project>-<stack>-secret-redeploy, but "
                  "the provider calls ValidateStateMachineDefinition while planning, which acts on no resource, and "
                  "its executions are named by AWS."),
     ServiceGrant("sns", ("arn:{partition}:sns:{region}:{account}:{project}-{stack}-*",), edge=True,
@@ -555,7 +555,7 @@ def workload_boundary_statements(partition: str, account_id: str, environment: s
     buckets = [arn for prefix in prefixes for arn in (f"arn:{partition}:s3:::{prefix}-*",
                                                       f"arn:{partition}:s3:::{prefix}-*/*")]
 
-    def named(template: str) -> list[str]:
+    def per_stack(template: str) -> list[str]:
         return [template.format(prefix=prefix) for prefix in prefixes]
 
     return [
@@ -592,23 +592,23 @@ def workload_boundary_statements(partition: str, account_id: str, environment: s
         # (no resource-level scope: "Required permissions for the Lambda rotation function", Secrets Manager).
         {"Sid": "RotateOwnSecrets", "Effect": "Allow",
          "Action": ["secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
-         "Resource": named(f"arn:{partition}:secretsmanager:*:{account_id}:secret:{{prefix}}/*")},
+         "Resource": per_stack(f"arn:{partition}:secretsmanager:*:{account_id}:secret:{{prefix}}/*")},
         {"Sid": "DrawPasswords", "Effect": "Allow", "Action": ["secretsmanager:GetRandomPassword"], "Resource": "*"},
         {"Sid": "RotateOwnCacheUsers", "Effect": "Allow",
          "Action": ["elasticache:ModifyUser", "elasticache:DescribeUsers"],
-         "Resource": named(f"arn:{partition}:elasticache:*:{account_id}:user:{{prefix}}-*")},
+         "Resource": per_stack(f"arn:{partition}:elasticache:*:{account_id}:user:{{prefix}}-*")},
         {"Sid": "FunctionNetworkInterfaces", "Effect": "Allow", "Resource": "*",
          "Action": list(LAMBDA_VPC_ACTIONS)},
         # The secret-redeploy workflow and its trigger (components/secret_redeploy.py): force a new deployment of
         # the environment's services, deliver its logs (vended-log API, no resource-level scope), and be started.
         {"Sid": "RedeployOwnServices", "Effect": "Allow", "Action": ["ecs:UpdateService"],
-         "Resource": named(f"arn:{partition}:ecs:*:{account_id}:service/{{prefix}}/*")},
+         "Resource": per_stack(f"arn:{partition}:ecs:*:{account_id}:service/{{prefix}}/*")},
         {"Sid": "DeliverWorkflowLogs", "Effect": "Allow", "Resource": "*",
          "Action": ["logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
                     "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
                     "logs:DescribeResourcePolicies"]},
         {"Sid": "StartOwnWorkflows", "Effect": "Allow", "Action": ["states:StartExecution"],
-         "Resource": named(f"arn:{partition}:states:*:{account_id}:stateMachine:{{prefix}}-*")},
+         "Resource": per_stack(f"arn:{partition}:states:*:{account_id}:stateMachine:{{prefix}}-*")},
         # S3 replication of the environment's backup buckets into their DR replicas (components/disaster_recovery.py:
         # the role S3 documents for replication, no ReplicateDelete), re-encrypting with the DR region's key.
         {"Sid": "ReplicateOwnBuckets", "Effect": "Allow", "Resource": buckets,

@@ -153,7 +153,7 @@ class LoadBalancerArgs:
     target_port: int = WEB_PORT
     """Port the web tasks listen on (target group port and the only port the ALB may send to); default 3000."""
     health_check_path: str = HEALTH_CHECK_PATH
-    """The seed's health endpoint; default /api/health (HTTP 200 = healthy)."""
+    """The seed's health endpoint; default /api/health (2xx/3xx = healthy: HEALTHY_STATUS_CODES)."""
     content_security_policy: str = SEED_CSP
     """Content-Security-Policy set on every HTTPS response; default the seed's."""
     origin_lock: OriginLock | None = None

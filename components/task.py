@@ -120,8 +120,9 @@ HealthCheckTool = Literal["node", "python", "wget", "curl"]
 
 
 def health_check_command(tool: HealthCheckTool, port: int, path: str, timeout_seconds: int = 5) -> tuple[str, ...]:
-    """A liveness probe with a binary the image has: GET http://127.0.0.1:<port><path> expecting 2xx/3xx (below
-    HEALTHY_BELOW, what the ALB's matcher accepts too), or with an
+    """A liveness probe with a binary the image has: GET http://127.0.0.1:<port><path> expecting a status below
+    HEALTHY_BELOW, as the ALB's matcher does (node, python and wget follow a redirect and judge where it leads; curl
+    and the ALB judge the 3xx itself, so a redirect to a failing page fails only the former), or with an
     empty path just a TCP connect to the port. 127.0.0.1, not localhost: Node 17+ may resolve localhost to ::1 while
     the app listens on 0.0.0.0. node:20-alpine (the seed's runner) has node and busybox wget but no curl."""
     url = f"http://127.0.0.1:{port}{path}"
