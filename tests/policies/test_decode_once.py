@@ -116,3 +116,34 @@ def test_the_sdk_still_decodes_where_decode_once_expects() -> None:
         assert "props = unknown_checking_proxy(deserialized)" in source
         assert f"opts = self._get_resource_options({request})" in source
         assert f"provider = self._get_provider_resource({request})" in source
+
+
+def test_the_stack_analysis_restates_the_installed_sdks_and_links_each_resource_once(restore_sdk: None) -> None:
+    """decode_once._analyze_stack restates pulumi-policy 1.21.0's AnalyzeStack with the resources built once per
+    request: another SDK source fails here (compare the two, then update SDK_ANALYZE_STACK_SHA256), and until then
+    install() keeps the SDK's own method."""
+    assert decode_once.sdk_analyze_stack_sha256() == decode_once.SDK_ANALYZE_STACK_SHA256
+    decode_once.install()
+    assert inspect.unwrap(sdk._PolicyAnalyzerServicer.AnalyzeStack) is decode_once._analyze_stack
+    built: list[Any] = []
+    original = decode_once._stack_resources
+
+    def counted(servicer: Any, request: Any) -> list[Any]:
+        built.append(request)
+        return original(servicer, request)
+
+    decode_once._stack_resources = counted  # type: ignore[assignment]
+    try:
+        analyzer = servicer()
+        stack = analyzer_pb2.AnalyzeStackRequest(resources=[
+            analyzer_pb2.AnalyzerResource(type=r.type, properties=_struct(r.outputs), urn=r.urn, name=r.name,
+                                          options=_options(r), parent=RESOURCES[0].urn if i else "",
+                                          dependencies=[RESOURCES[0].urn] if i else [])
+            for i, r in enumerate(RESOURCES)])
+        analyzer.AnalyzeStack(stack, None)
+    finally:
+        decode_once._stack_resources = original  # type: ignore[assignment]
+    assert len(built) == 1  # once for every stack policy of the pack
+    resources = original(analyzer, stack)
+    assert [r.parent.urn if r.parent else None for r in resources] == [None, *[RESOURCES[0].urn] * 3]
+    assert [[d.urn for d in r.dependencies] for r in resources] == [[], *[[RESOURCES[0].urn]] * 3]
