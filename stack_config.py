@@ -152,7 +152,8 @@ class StackConfig:
         "domainName", "", "Public hostname of the app (e.g. maratron.example.com): NEXT_PUBLIC_APP_URL, NEXTAUTH_URL, "
         "the certificate and the DNS record. Required; empty is an error.", check=_check_hostname)
     extra_cors_origins: tuple[str, ...] = setting(
-        "corsOrigins", (), "Extra https origins allowed by CORS (CORS_ORIGINS and the ALB's CORS header), e.g. "
+        "corsOrigins", (), "Extra https origins the app allows by CORS (CORS_ORIGINS; the edge sets no "
+        "Access-Control-Allow-Origin of its own: docs/edge.md), e.g. "
         "[https://admin.maratron.example.com]. https://<domainName> is always allowed.", check=_check_origin)
     network: NetworkSettings = section(NetworkSettings, doc="network (components/network.py)")
     database: DatabaseSettings = section(DatabaseSettings, doc="database (components/database.py)")

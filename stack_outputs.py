@@ -46,7 +46,7 @@ from components.task import FargateTask
 from components.waf import WebFirewall
 from stack_config import StackConfig
 
-CONTRACT_VERSION = "2.0.0"
+CONTRACT_VERSION = "2.1.0"
 
 _specs = specs  # one group of outputs (components/output_contract.py)
 
@@ -199,6 +199,8 @@ CONTRACT: tuple[OutputSpec, ...] = tuple([
         ("restoreDrillTaskDefinitionArn", "string",
          "Task definition of the daily restore drill (run it by hand after a change to the backups)."),
         ("restoreDrillScheduleName", "string", "EventBridge Scheduler schedule of the daily restore drill."),
+        ("restoreDrillSecurityGroupId", "string",
+         "Security group of the restore drill task (a run by hand names it: docs/runbooks/disaster-recovery.md A.5)."),
     ),
     *_specs(
         "operations",
@@ -358,7 +360,7 @@ def _recovery_values(recovery: DisasterRecovery, drill: RestoreDrill | None) -> 
     if not recovery.enabled or recovery.key is None:
         return {name: "" for name in ("drRegion", "drKmsKeyArn", "drBackupsBucketName", "drArchiveBucketName",
                                       "drDatabaseBackupsArn", "restoreDrillTaskDefinitionArn",
-                                      "restoreDrillScheduleName")}
+                                      "restoreDrillScheduleName", "restoreDrillSecurityGroupId")}
     return {
         "drRegion": recovery.region,
         "drKmsKeyArn": recovery.key.arn,
@@ -367,6 +369,7 @@ def _recovery_values(recovery: DisasterRecovery, drill: RestoreDrill | None) -> 
         "drDatabaseBackupsArn": recovery.database_backups.id if recovery.database_backups else "",
         "restoreDrillTaskDefinitionArn": drill.task_definition.arn if drill else "",
         "restoreDrillScheduleName": drill.schedule.name if drill else "",
+        "restoreDrillSecurityGroupId": drill.task.security_group.id if drill else "",
     }
 
 

@@ -84,7 +84,8 @@ class ImageSource:
     build_context: str = setting(
         "buildContext", "", "Instead of {prefix}Image: a Docker build context (directory with a Dockerfile, relative "
         "to the project) that `pulumi up` builds for linux/arm64 and pushes to the foundation's repository, tagged "
-        "by content hash (needs push rights: the foundation's deployPushesBackupImage, or an admin's credentials).")
+        "by content hash (needs push rights to that repository: an admin's credentials; the foundation's "
+        "deployPushesBackupImage grants the deploy roles the backup repository only).")
 
     def validate(self, rules: Rules) -> None:
         image, context = rules.key("reference"), rules.key("build_context")

@@ -47,7 +47,7 @@ class Timing:
     """What the figure rests on (and its observed range)."""
 
 
-# Observed create times (FIELD-NOTES: terraform-provider-aws acceptance runs) unless marked "assumed".
+# Observed create times (terraform-provider-aws acceptance runs) unless marked "assumed".
 RDS_INSTANCE = Timing(8, "single-AZ instance ~8 min")
 RDS_MULTI_AZ = Timing(15, "Multi-AZ primary ~15 min (assumed: a standby is created and synced too)")
 RDS_REPLICA = Timing(15, "read replica +15-23 min after its source (primary + replica 23-31 min)")

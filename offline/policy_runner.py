@@ -16,8 +16,9 @@ placeholder address is passed. The interpreter is this virtualenv's (which pins 
 policies/requirements.txt); the CLI would use policies/venv from PulumiPolicy.yaml.
 
 The run is also written as a `pulumi stack export` document (build/<stack>/stack-export.json) so that anyone with
-the CLI can re-check it: `pulumi policy analyze --policy-pack policies --policy-pack-config
-policies/config/<stack>.json --file build/<stack>/stack-export.json`.
+the CLI can re-check it: import it into a stack (`pulumi stack import --file build/<stack>/stack-export.json`), then
+`pulumi policy analyze --policy-pack policies --policy-pack-config policies/config/<stack>.json` (the command has no
+`--file` flag).
 """
 
 from __future__ import annotations
@@ -461,8 +462,9 @@ def main(argv: list[str] | None = None) -> int:
     export = write_stack_export(run)
     print(f"Policy verdicts for maratron/{args.stack}")
     print("\n".join(render_verdict(verdict)))
-    print(f"\nStack export: {export.relative_to(ROOT)} (pulumi policy analyze --policy-pack policies "
-          f"--policy-pack-config policies/config/{args.stack}.json --file {export.relative_to(ROOT)})")
+    print(f"\nStack export: {export.relative_to(ROOT)} (to re-check with the CLI: `pulumi stack import --file "
+          f"{export.relative_to(ROOT)}` into a stack, then `pulumi policy analyze --policy-pack policies "
+          f"--policy-pack-config policies/config/{args.stack}.json`)")
     return 1 if verdict.mandatory else 0
 
 
