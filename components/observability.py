@@ -782,10 +782,14 @@ class Observability(pulumi.ComponentResource):
         if cache is None:
             return
         t = self._args.settings.thresholds
+        # ReplicationLag "is only applicable for a node running as a read replica" (ElastiCache metrics): a group of
+        # one member never has one, so neither the alarm nor the widget (with replicas every member may become one
+        # after a failover, so each is watched).
+        replicated = len(cache.members) > 1
         metrics = (("cache-{label}-engine-cpu", "EngineCPUUtilization"),
                    ("cache-{label}-memory", "DatabaseMemoryUsagePercentage"),
                    ("cache-{label}-evictions", "Evictions"),
-                   ("cache-{label}-replication-lag", "ReplicationLag"))
+                   *((("cache-{label}-replication-lag", "ReplicationLag"),) if replicated else ()))
         for label, cluster_id in cache.members.items():
             for kind_key, metric_name in metrics:
                 self._alarm(kind_key, label, namespace="AWS/ElastiCache", metric_name=metric_name,
@@ -800,8 +804,9 @@ class Observability(pulumi.ComponentResource):
         self._widget(section, Widget("Memory used (%)", per_member("DatabaseMemoryUsagePercentage"),
                                       threshold=t.memory_percent))
         self._widget(section, Widget("Evictions", per_member("Evictions"), stat="Sum"))
-        self._widget(section, Widget("Replication lag (s)", per_member("ReplicationLag"), stat="Maximum",
-                                      period=60))
+        if replicated:
+            self._widget(section, Widget("Replication lag (s)", per_member("ReplicationLag"), stat="Maximum",
+                                          period=60))
         self._widget(section, Widget("Cache hit rate (%)", [
             ["AWS/ElastiCache", "CacheHitRate", "CacheClusterId", cluster_id, {"label": label}]
             for label, cluster_id in cache.members.items()
