@@ -120,11 +120,11 @@ def pick(*names: str) -> dict[str, SecretRef]:
 
 def task(service: str, container: ContainerSpec, *, size: TaskSize | None = None,
          log_group: aws.cloudwatch.LogGroup | None = None, log_stream_prefix: str = "") -> FargateTaskArgs:
-    args = FargateTaskArgs(
-        context=aws_context, container=container, size=size or TaskSize(), vpc_id=network.vpc.id,
-        repository_arn=foundation.repository_arn(service), image_build_context=config.image_build_context(service),
-        log_key=keys.logs, log_retention_days=retention, log_group=log_group, log_stream_prefix=log_stream_prefix,
-        name_prefix=prefix, tags=tags)
+    args = FargateTaskArgs(  # APP_VERSION: the image the task runs, by digest (the seed's health endpoint reports it)
+        context=aws_context, container=container.with_environment(APP_VERSION=container.image), vpc_id=network.vpc.id,
+        size=size or TaskSize(), repository_arn=foundation.repository_arn(service), log_key=keys.logs,
+        image_build_context=config.image_build_context(service), log_retention_days=retention, log_group=log_group,
+        log_stream_prefix=log_stream_prefix, name_prefix=prefix, tags=tags)
     return metrics.scraping(args) if metrics and container.port else args  # a serving task gets a metrics collector
 
 

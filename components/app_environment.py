@@ -74,6 +74,7 @@ def app_environment(settings: AppSettings, *, environment: str, app_url: str, co
     """Plain configuration of one Maratron service (the seed's "Production Environment Variables")."""
     values: dict[str, pulumi.Input[str]] = {
         "NODE_ENV": "production",
+        "APP_ENVIRONMENT": environment,  # NODE_ENV is production everywhere: this says which stack (logs, Sentry)
         "NEXT_PUBLIC_APP_URL": app_url,
         "NEXTAUTH_URL": app_url,
         "DATABASE_POOL_SIZE": str(settings.database_pool_size),

@@ -217,6 +217,10 @@ class ContainerSpec:
                     f"the suffix {VOLUME_INIT_SUFFIX} and kept capabilities are reserved for the volume-init container")
                 raise ValueError(f"{self.name}: {what}; run as an unprivileged uid:gid ({'; '.join(problems)})")
 
+    def with_environment(self, **values: pulumi.Input[str]) -> ContainerSpec:
+        """This container with `values` added to its plain environment (secret-looking names are still refused)."""
+        return replace(self, environment={**self.environment, **values})
+
     def volume_init_problems(self) -> list[str]:
         """Why this is not the scratch-volume init container (empty when it is): named <app>-volume-init, root, not
         essential, `chown <non-root uid:gid> <its mount paths>`, only CAP_CHOWN, no secrets, environment or port."""

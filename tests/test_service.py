@@ -272,6 +272,7 @@ def test_logs_go_non_blocking_to_encrypted_retained_groups(any_stack: StackRun) 
 
 def test_environment_follows_the_seed(prod: StackRun) -> None:
     web = env(prod, "web")
+    image = container(prod, "web")["image"]
     assert web == {
         "NODE_ENV": "production", "NEXT_PUBLIC_APP_URL": "https://maratron.example.com",
         "NEXTAUTH_URL": "https://maratron.example.com", "DATABASE_POOL_SIZE": "10",
@@ -282,12 +283,17 @@ def test_environment_follows_the_seed(prod: StackRun) -> None:
         "COMPRESSION_ENABLED": "true", "CORS_ORIGINS": "https://maratron.example.com,https://admin.maratron.example.com",
         "CSRF_PROTECTION": "true", "PORT": "3000", "HOSTNAME": "0.0.0.0", "AI_SERVER_URL": "http://ai:8000",
         "KEEP_ALIVE_TIMEOUT": "305000",  # longer than the ALB's idle timeout, so the ALB closes first
+        "APP_ENVIRONMENT": "prod",  # NODE_ENV is production in every stack
+        # the seed's health endpoint reports APP_VERSION: the image the task runs, by digest
+        "APP_VERSION": image,
     }
+    assert "@sha256:" in image
     ai = env(prod, "ai")
-    assert ai["PORT"] == "8000" and "AI_SERVER_URL" not in ai
-    assert {k: v for k, v in ai.items() if k != "PORT"} == {
-        k: v for k, v in web.items() if k not in ("PORT", "AI_SERVER_URL", "KEEP_ALIVE_TIMEOUT")}
-    assert env(prod, "migrate") == {"NODE_ENV": "production", "HOME": "/tmp", "npm_config_cache": "/tmp/.npm"}
+    assert ai["PORT"] == "8000" and "AI_SERVER_URL" not in ai and ai["APP_VERSION"] != web["APP_VERSION"]
+    assert {k: v for k, v in ai.items() if k not in ("PORT", "APP_VERSION")} == {
+        k: v for k, v in web.items() if k not in ("PORT", "AI_SERVER_URL", "KEEP_ALIVE_TIMEOUT", "APP_VERSION")}
+    assert env(prod, "migrate") == {"NODE_ENV": "production", "HOME": "/tmp", "npm_config_cache": "/tmp/.npm",
+                                    "APP_VERSION": web["APP_VERSION"]}
 
 
 def test_dev_environment(dev: StackRun) -> None:
