@@ -120,7 +120,7 @@ def pick(*names: str) -> dict[str, SecretRef]:
 
 def task(service: str, container: ContainerSpec, *, size: TaskSize | None = None,
          log_group: aws.cloudwatch.LogGroup | None = None, log_stream_prefix: str = "") -> FargateTaskArgs:
-    args = FargateTaskArgs(  # APP_VERSION: the image the task runs, by digest (the seed's health endpoint reports it)
+    args = FargateTaskArgs(  # APP_VERSION: the image the task runs, by digest (the seed's logger records it)
         context=aws_context, container=container.with_environment(APP_VERSION=container.image), vpc_id=network.vpc.id,
         size=size or TaskSize(), repository_arn=foundation.repository_arn(service), log_key=keys.logs,
         image_build_context=config.image_build_context(service), log_retention_days=retention, log_group=log_group,

@@ -218,6 +218,14 @@ def load(raw: Mapping[str, str] | None = None, *, stack: str | None = None) -> B
     reading = read(BootstrapConfig(), raw, secret_keys=secret_keys, namespace=BOOTSTRAP_PROJECT)
     reading.report_unknown_keys()
     problems += reading.problems
+    replica = reading.settings.registry.replica_region(region)
+    if replica is not None and not problems:  # the registry replicates there, and the DR stacks deploy there
+        why = region_problem(replica)
+        if why is None and partition_of(replica) != partition_of(region):
+            why = (f"is in another AWS partition than {region} ({partition_of(replica)} vs {partition_of(region)}): "
+                   "registry replication and the deploy roles cannot cross partitions")
+        if why is not None:
+            problems.append(ConfigProblem(f"{BOOTSTRAP_PROJECT}:drRegion", replica, why))
     if problems:
         raise ConfigError(problems)
     return replace(reading.settings, stack=stack, region=region)

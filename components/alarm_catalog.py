@@ -279,8 +279,8 @@ ALARM_KINDS: tuple[AlarmKind, ...] = (
         metric="AWS/ElastiCache ReplicationLag", statistic="Maximum", comparison="GreaterThanThreshold",
         threshold="replica_lag_seconds", unit="s", scale=1, period=60, evaluation_periods=5, datapoints_to_alarm=5,
         treat_missing_data="notBreaching",
-        why_missing="only replicas emit it and failover swaps roles, so every member is watched and the primary is "
-        "silent",
+        why_missing="only replicas emit it and failover swaps roles, so every member of a group with replicas is "
+        "watched and the primary is silent (a group of one member has no such alarm)",
     ),
     AlarmKind(
         key="cdn-5xx-rate", summary="CloudFront 5xx share of viewer requests",

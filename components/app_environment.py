@@ -74,7 +74,9 @@ def app_environment(settings: AppSettings, *, environment: str, app_url: str, co
     """Plain configuration of one Maratron service (the seed's "Production Environment Variables")."""
     values: dict[str, pulumi.Input[str]] = {
         "NODE_ENV": "production",
-        "APP_ENVIRONMENT": environment,  # NODE_ENV is production everywhere: this says which stack (logs, Sentry)
+        # NODE_ENV is production everywhere: this names the stack, for the app to pass to Sentry's and the logger's
+        # `environment` (the seed's code reads NODE_ENV there; docs/app-tier.md)
+        "APP_ENVIRONMENT": environment,
         "NEXT_PUBLIC_APP_URL": app_url,
         "NEXTAUTH_URL": app_url,
         "DATABASE_POOL_SIZE": str(settings.database_pool_size),

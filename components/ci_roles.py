@@ -130,7 +130,8 @@ class ServiceGrant:
     service: str
     resources: tuple[str, ...]
     """ARN templates ({partition}, {region}, {account}, {stack}, {project}); `*` = any, in the region only. A
-    template naming {stack} is rendered for each stack of the environment (EnvironmentTarget.stacks)."""
+    template naming {stack} is rendered for each stack of the environment (EnvironmentTarget.stacks); a regional
+    grant renders {region} as `*` (its aws:RequestedRegion condition names the regions)."""
     why: str
     regional: bool = True
     """Condition aws:RequestedRegion = the stack's region (false for global services)."""

@@ -136,8 +136,9 @@ class CacheWatch:
     replication_group_id: pulumi.Input[str]
     """aws.elasticache.ReplicationGroup.replication_group_id (dashboard titles)."""
     members: Mapping[str, pulumi.Input[str]]
-    """Label -> CacheClusterId of every member, e.g. {"001": "<group>-001", ...}. Every member gets every alarm:
-    the primary role moves on failover, so ReplicationLag is watched on all (the primary simply emits none)."""
+    """Label -> CacheClusterId of every member, e.g. {"001": "<group>-001", ...}. Every member gets every alarm;
+    with replicas the primary role moves on failover, so ReplicationLag is watched on all (the primary simply emits
+    none), and a group of one member has no replication-lag alarm at all."""
 
     def __post_init__(self) -> None:
         _check_labels("cache member", list(self.members))

@@ -218,7 +218,8 @@ class ContainerSpec:
                 raise ValueError(f"{self.name}: {what}; run as an unprivileged uid:gid ({'; '.join(problems)})")
 
     def with_environment(self, **values: pulumi.Input[str]) -> ContainerSpec:
-        """This container with `values` added to its plain environment (secret-looking names are still refused)."""
+        """This container with `values` added to (or replacing the same names in) its plain environment; the pack's
+        plaintext-secrets rule still judges every name and value at preview."""
         return replace(self, environment={**self.environment, **values})
 
     def volume_init_problems(self) -> list[str]:

@@ -244,6 +244,8 @@ def test_drill_is_scheduled_daily_in_private_subnets(prod: StackRun) -> None:
     assert ecs["networkConfiguration"]["assignPublicIp"] is False
     assert prod.outputs["restoreDrillScheduleName"] == prod.one(SCHEDULE, "restore-drill-schedule").outputs["name"]
     assert ecs["launchType"] == "FARGATE" and ecs["platformVersion"] == "1.4.0"  # on-demand, pinned (issue 9)
+    # a run by hand (runbook A.5) names the drill's own security group: the one the schedule uses
+    assert [prod.outputs["restoreDrillSecurityGroupId"]] == ecs["networkConfiguration"]["securityGroups"]
 
 
 def test_drill_schedule_is_encrypted_like_the_backup_schedule_and_its_role_may_decrypt_it(prod: StackRun) -> None:

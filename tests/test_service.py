@@ -284,7 +284,7 @@ def test_environment_follows_the_seed(prod: StackRun) -> None:
         "CSRF_PROTECTION": "true", "PORT": "3000", "HOSTNAME": "0.0.0.0", "AI_SERVER_URL": "http://ai:8000",
         "KEEP_ALIVE_TIMEOUT": "305000",  # longer than the ALB's idle timeout, so the ALB closes first
         "APP_ENVIRONMENT": "prod",  # NODE_ENV is production in every stack
-        # the seed's health endpoint reports APP_VERSION: the image the task runs, by digest
+        # the seed's logger records APP_VERSION (defaultMeta.version): the image the task runs, by digest
         "APP_VERSION": image,
     }
     assert "@sha256:" in image

@@ -277,6 +277,10 @@ def test_deploys_reach_the_dr_region_only_for_environments_with_dr_and_cloudfron
         assert allows(role_policy(shared, f"maratron-deploy-{env}"), "ecr:DescribeImageScanFindings",
                       shared.outputs["repositoryArns"]["web"], REGION), env
     assert not allows(dev_policy, "kms:CreateKey", "*", WEST)
+    # Name-scoped ARNs carry region * (IAM's size limit): the region condition alone keeps a third region out.
+    assert not allows(prod_policy, "secretsmanager:CreateSecret",
+                      "arn:aws:secretsmanager:eu-west-1:123456789012:secret:maratron-prod/app/X-abcdef",
+                      {"aws:RequestedRegion": "eu-west-1"})
     assert not allows(prod_policy, "kms:CreateKey", "*", {"aws:RequestedRegion": "eu-west-1"})
     assert allows(prod_policy, "cloudfront:CreateDistribution", "*", {})
 
