@@ -203,7 +203,7 @@ def _main(argv: list[str] | None) -> int:
     if args.diagram:
         written = diagram.write(run, directory)
         print(f"Diagram: {_shown(written)} (Mermaid: GitHub renders it; paste into https://mermaid.live to view "
-              f"locally); cost breakdown by resource: python -m offline.cost {stack}")
+              f"locally); cost breakdown by resource: .venv/bin/python -m offline.cost {stack}")
     return print_policy_verdicts(run, directory)
 
 

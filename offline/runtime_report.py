@@ -141,5 +141,5 @@ def render_reboots(run: StackRun, previous: Mapping[str, list[Mapping[str, Any]]
     if not lines:
         return ["no database parameter group"]
     lines.append(f"Static parameters are {', '.join(STATIC_DB_PARAMETERS[:4])}, ... (components/constants.py); "
-                 "for a real stack: pulumi preview --json | python -m ops.reboot_notice")
+                 "for a real stack: pulumi preview --json | .venv/bin/python -m ops.reboot_notice")
     return lines
