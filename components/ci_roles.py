@@ -92,6 +92,8 @@ def workload_boundary_arn(partition: str, account_id: str, environment: str) -> 
 
 INVOKE_ACTIONS: dict[str, tuple[str, ...]] = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": ("ec2:DescribeAvailabilityZones",),
+    # The zone of each data subnet, for the AZs RDS Proxy is offered in (components/database_proxy.py).
+    "aws:ec2/getSubnet:getSubnet": ("ec2:DescribeSubnets",),
     "aws:index/getCallerIdentity:getCallerIdentity": (),  # sts:GetCallerIdentity needs no permission
     "aws:index/getRegion:getRegion": (),  # answered by the provider from its configuration
     "aws:index/getPartition:getPartition": (),  # likewise
@@ -114,7 +116,7 @@ PLAN_ACTIONS: dict[str, tuple[str, ...]] = {
 }
 """Resource type -> the AWS calls the provider makes while *previewing* it (not only while applying): the preview
 role needs them (tests/bootstrap/test_permissions.py checks it allows them)."""
-REGION_WIDE_READS = ("ec2:DescribeAvailabilityZones", "ec2:DescribeManagedPrefixLists",
+REGION_WIDE_READS = ("ec2:DescribeAvailabilityZones", "ec2:DescribeSubnets", "ec2:DescribeManagedPrefixLists",
                      "ec2:DescribeVpcEndpointServices",
                      "ecr:GetAuthorizationToken",  # a preview of a *BuildContext stack logs in to the registry
                      *sorted({action for actions in PLAN_ACTIONS.values() for action in actions}))

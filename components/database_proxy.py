@@ -34,6 +34,23 @@ PROXY_PORT = 5432
 CLIENT_AUTH = "POSTGRES_SCRAM_SHA_256"
 """How clients authenticate to the proxy: SCRAM, like the database's own logins (their passwords are stored as
 SCRAM verifiers, ops/db_admin/scram.py)."""
+UNSUPPORTED_ZONE_IDS = frozenset({"use1-az3"})
+"""Zones RDS Proxy is not offered in: "In the US East (N. Virginia) Region, RDS Proxy doesn't support the use1-az3
+Availability Zone" (RDS user guide, RDS Proxy limitations). With three subnets RDS silently drops that one, the provider
+reads two back and plans a replacement of the proxy on every `up` (its subnets force a new proxy; pulumi-aws rds.Proxy
+docs); with two, CreateDBProxy fails. Zone ids, not names: an AZ name maps to a different zone in each account."""
+
+
+def proxy_subnet_ids(subnet_ids: Sequence[str], zone_ids: Sequence[str]) -> list[str]:
+    """The subnets RDS Proxy may use (outside UNSUPPORTED_ZONE_IDS); an error when fewer than two AZs remain."""
+    kept = [subnet for subnet, zone in zip(subnet_ids, zone_ids, strict=True) if zone not in UNSUPPORTED_ZONE_IDS]
+    if len(kept) < 2:
+        dropped = sorted(set(zone_ids) & UNSUPPORTED_ZONE_IDS)
+        raise pulumi.RunError(f"RDS Proxy needs subnets in two AZs it is offered in, and {', '.join(dropped)} is "
+                              f"not one: the data subnets are in zones {', '.join(zone_ids)}; pin azNames to AZs of "
+                              "other zones (`aws ec2 describe-availability-zones` shows each name's ZoneId) or set "
+                              "dbProxyEnabled false")
+    return kept
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,7 +149,10 @@ class DatabaseProxy(pulumi.ComponentResource):
             debug_logging=False,  # debug logs carry "the text of SQL statements" (RDS Proxy setup)
             idle_client_timeout=settings.idle_client_timeout_seconds,
             role_arn=role.arn,
-            vpc_subnet_ids=list(args.subnet_ids),
+            # Only subnets in zones the proxy is offered in (UNSUPPORTED_ZONE_IDS): each subnet's zone is AWS's to say.
+            vpc_subnet_ids=pulumi.Output.all(*args.subnet_ids, *(
+                aws.ec2.get_subnet_output(id=subnet).availability_zone_id for subnet in args.subnet_ids)).apply(
+                lambda values: proxy_subnet_ids(values[:len(args.subnet_ids)], values[len(args.subnet_ids):])),
             vpc_security_group_ids=[self.security_group.id],
             # End-to-end IAM (IAM_AUTH) needs clients that present IAM tokens; Prisma does not, so the proxy accepts
             # SCRAM passwords from Secrets Manager. iam_auth=REQUIRED on a login is the switch for an IAM client.

@@ -327,6 +327,8 @@ class OfflineMocks(Mocks):
         """Repository name -> pushed images (offline/fixtures/pushed-images.json, or a test's own)."""
         self.provider_accounts: dict[str, str] = {}
         """Provider id -> the account its allowedAccountIds pins."""
+        self.subnet_azs: dict[str, str] = {}
+        """Subnet id -> its AZ name, for aws.ec2.get_subnet (a subnet this run registered)."""
 
     @property
     def region_code(self) -> str:
@@ -362,6 +364,8 @@ class OfflineMocks(Mocks):
         if type_ in ID_IS_ARN:
             physical_id = state["arn"]
         physical_id = state.setdefault("id", physical_id)  # a type whose id has its own shape (E..., a UUID)
+        if type_ == "aws:ec2/subnet:Subnet":
+            self.subnet_azs[physical_id] = str(inputs.get("availabilityZone") or "")
         # Pulumi auto-names resources with a `name` property: logical name plus a random suffix.
         state.setdefault("name", f"{name}-{_digest(name, 7)}")
         return physical_id, state
@@ -377,13 +381,22 @@ class OfflineMocks(Mocks):
         """The region's AZs as the offline account sees them: a to f."""
         return [f"{self.region}{letter}" for letter in "abcdef"]
 
+    def zone_id(self, az_name: str) -> str:
+        """The offline account's zone id of an AZ name: a -> <code>-az1, b -> az2, ... (us-east-1c is use1-az3, where
+        RDS Proxy is not offered: real accounts map names to zones differently)."""
+        return f"{self.region_code}-az{'abcdef'.index(az_name[-1]) + 1}"
+
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         token = args.token
         self.account = self.provider_accounts.get(str(args.provider or "").rsplit("::", 1)[-1], self.account_id)
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            return {"names": self.az_names,
-                    "zoneIds": [f"{self.region_code}-az{i + 1}" for i in range(len(self.az_names))],
+            return {"names": self.az_names, "zoneIds": [self.zone_id(az) for az in self.az_names],
                     "id": self.region, "groupNames": [self.region]}, []
+        if token == "aws:ec2/getSubnet:getSubnet":
+            subnet = str(args.args.get("id") or "")
+            az = self.subnet_azs.get(subnet, f"{self.region}a")  # a test program's literal id: the first AZ
+            return {"id": subnet, "availabilityZone": az, "availabilityZoneId": self.zone_id(az),
+                    "state": "available"}, []
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": self.account, "arn": f"arn:{PARTITION}:iam::{self.account}:user/offline",
                     "userId": "AIDAOFFLINE", "id": self.account}, []

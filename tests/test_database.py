@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 
 import stack_config
@@ -550,3 +551,19 @@ def test_a_rejected_value_does_not_trigger_follow_up_rules() -> None:
 ])
 def test_window_overlap(backup: str, maintenance: str, overlap: bool) -> None:
     assert windows_overlap(backup, maintenance) is overlap
+
+
+def test_the_proxy_uses_only_subnets_in_zones_where_rds_proxy_is_offered(prod: StackRun, staging: StackRun) -> None:
+    """RDS Proxy is not offered in use1-az3: with three subnets RDS drops that one and every later `up` would replace
+    the proxy; with two, CreateDBProxy fails. The offline account maps us-east-1c to use1-az3."""
+    from components.database_proxy import proxy_subnet_ids
+
+    zone_of = {s.id: s.inputs["availabilityZone"] for s in prod.of_type("aws:ec2/subnet:Subnet")}
+    proxy = prod.one("aws:rds/proxy:Proxy")
+    assert sorted(zone_of[s] for s in proxy.inputs["vpcSubnetIds"]) == ["us-east-1a", "us-east-1b"]
+    assert len(prod.one("aws:rds/subnetGroup:SubnetGroup").inputs["subnetIds"]) == 3  # the database keeps all three
+    assert len(staging.one("aws:rds/proxy:Proxy").inputs["vpcSubnetIds"]) == 2
+    assert proxy_subnet_ids(["s1", "s2", "s3"], ["use1-az1", "use1-az2", "use1-az4"]) == ["s1", "s2", "s3"]
+    with pytest.raises(pulumi.RunError, match="use1-az3 is not one: the data subnets are in zones use1-az1, "
+                                              "use1-az3; pin azNames"):
+        proxy_subnet_ids(["s1", "s3"], ["use1-az1", "use1-az3"])
