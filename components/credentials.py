@@ -201,7 +201,7 @@ class RotationFunction(pulumi.ComponentResource):
         self.security_group = aws.ec2.SecurityGroup(
             f"{name}-sg", vpc_id=args.vpc_id, description=f"{function_name}: AWS APIs and its granted data stores",
             tags=tags(), opts=child)
-        aws.vpc.SecurityGroupEgressRule(
+        https = aws.vpc.SecurityGroupEgressRule(
             f"{name}-to-https", security_group_id=self.security_group.id, description="HTTPS to AWS APIs",
             ip_protocol="tcp", from_port=443, to_port=443, cidr_ipv4="0.0.0.0/0", tags=tags("-to-https"),
             opts=pulumi.ResourceOptions(parent=self.security_group))
@@ -225,7 +225,9 @@ class RotationFunction(pulumi.ComponentResource):
                                                                  application_log_level="INFO",
                                                                  system_log_level="WARN"),
             tags=tags(),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+            # The provider removes the group's default allow-all egress: until this rule exists the function reaches
+            # neither Secrets Manager nor ElastiCache's API, and the bootstrap and rotations call it at once.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, https]),
         )
         self.register_outputs({"functionName": self.function.name})
 

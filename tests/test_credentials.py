@@ -220,6 +220,9 @@ def test_functions_run_in_the_vpc_with_their_own_logs_and_least_privilege(prod: 
         assert (function.plain("runtime"), function.plain("architectures")) == ("python3.12", ["arm64"])
         vpc = function.plain("vpcConfig")
         assert sorted(vpc["subnetIds"]) == app_subnets and vpc["securityGroupIds"] == [prod.one(SG, f"{name}-sg").id]
+        # its only path to AWS's APIs exists before anything calls it (the bootstrap, the rotations)
+        assert prod.one("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+                        f"{name}-to-https").urn in function.dependencies
         group = prod.one("aws:cloudwatch/logGroup:LogGroup", f"{name}-logs")
         assert group.plain("name") == f"/maratron-prod/lambda/{name}" and group.plain("kmsKeyId") == logs_key
         assert function.plain("loggingConfig")["logGroup"] == group.plain("name")
