@@ -46,10 +46,11 @@ BACKUP_CONNECTIONS = roles.CONNECTION_LIMITS[roles.BACKUP]
 PROXY_HEADROOM_PERCENT = 30
 MEMORY_DIVISOR = 9531392
 DEFAULT_MAX_CONNECTIONS_CAP = 5000
-PROXY_MINIMUM_PERCENT_SMALL = 30
+PROXY_MINIMUM_PERCENT_BURSTABLE = {"micro": 100, "small": 100, "medium": 55, "large": 35}
 PROXY_MINIMUM_PERCENT = 20
-"""AWS's minimal recommended MaxConnectionsPercent: "db.t3.small: 30, db.t3.medium or above: 20" (RDS Proxy
-connection settings); micro and small classes get 30."""
+"""AWS's minimal recommended MaxConnectionsPercent: "db.t3.small: 100, db.t3.medium: 55, db.t3.large: 35, db.r3.large or
+above: 20" (RDS Proxy best practices, configuration; the older connection-settings page's 30/20 is lower, so the
+stricter table holds). Burstable classes by size (micro like small), every other class and larger burstable 20."""
 
 _SIZE_UNITS = {"large": 1, "xlarge": 2}
 _T_MEMORY = {"micro": 1, "small": 2, "medium": 4, "large": 8, "xlarge": 16, "2xlarge": 32}
@@ -82,7 +83,9 @@ def max_connections_ceiling(instance_class: str) -> int | None:
 
 
 def proxy_minimum_percent(instance_class: str) -> int:
-    return PROXY_MINIMUM_PERCENT_SMALL if instance_class.endswith((".micro", ".small")) else PROXY_MINIMUM_PERCENT
+    family, _, size = instance_class.removeprefix("db.").partition(".")
+    burstable = PROXY_MINIMUM_PERCENT_BURSTABLE.get(size) if family.startswith("t") else None
+    return burstable if burstable is not None else PROXY_MINIMUM_PERCENT
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,15 @@ def test_max_connections_cannot_exceed_the_instance_memory(run_variant: Callable
             "(LEAST(DBInstanceClassMemory/9531392, 5000))") in error
 
 
+def test_the_proxy_minimum_follows_aws_best_practices_table() -> None:
+    from components.connection_budget import proxy_minimum_percent
+
+    # "db.t3.small: 100, db.t3.medium: 55, db.t3.large: 35, db.r3.large or above: 20" (RDS Proxy best practices)
+    assert [proxy_minimum_percent(c) for c in ("db.t4g.micro", "db.t3.small", "db.t4g.medium", "db.t4g.large",
+                                                "db.t4g.xlarge", "db.m7g.large", "db.r6g.2xlarge")] == [
+        100, 100, 55, 35, 20, 20, 20]
+
+
 def test_the_proxy_share_respects_aws_minimum_and_leaves_room(run_variant: Callable[..., StackRun]) -> None:
     error = failure(run_variant, "prod", dbProxyMaxConnectionsPercent=10)
     assert "maratron:dbProxyMaxConnectionsPercent = 10: below 20, AWS's minimal recommended MaxConnectionsPercent " \
