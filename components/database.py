@@ -49,7 +49,7 @@ from components.constants import CREDENTIAL_TAG, LOG_RETENTION_DAYS, STATIC_DB_P
 from components.database_proxy import DatabaseProxy, DatabaseProxyArgs, ProxySettings
 from components.observability import DatabaseWatch
 from components.settings import Rules, require_valid, section, setting
-from components.windows import daily_window_check, weekly_window_check, windows_overlap
+from components.windows import daily_window_check, weekly_window_check, weekly_window_shifted, windows_overlap
 from ops.db_admin import roles
 
 PORT = 5432
@@ -227,8 +227,10 @@ class DatabaseSettings:
         "dbBackupWindow", "03:00-04:00", "Daily automated backup window, UTC hh:mm-hh:mm, at least 30 minutes; must "
         "not overlap dbMaintenanceWindow.", check=daily_window_check(minimum_minutes=30, example="03:00-04:00"))
     maintenance_window: str = setting(
-        "dbMaintenanceWindow", "sun:04:30-sun:05:30", "Weekly maintenance window, UTC ddd:hh:mm-ddd:hh:mm, at least "
-        "30 minutes; right after the backup window so a patch follows a fresh backup.",
+        "dbMaintenanceWindow", "sun:04:30-sun:05:30", "Weekly maintenance window of the primary, UTC "
+        "ddd:hh:mm-ddd:hh:mm, at least 30 minutes; right after the backup window so a patch follows a fresh backup. "
+        "Replica n takes the same hours n days later, so an engine upgrade never takes the primary and the replicas "
+        "down together.",
         check=weekly_window_check(minimum_minutes=30, maximum_minutes=24 * 60, example="sun:04:30-sun:05:30"))
     restore_from: str = setting(
         "dbRestoreFromBackupsArn", "", "DR restore: ARN of replicated automated backups in this stack's region "
@@ -523,7 +525,10 @@ class Database(pulumi.ComponentResource):
                 # ("Automated backups supported on read replicas": PostgreSQL no; read-replica differences table,
                 # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReadRepl.html), so a value here is a
                 # perpetual diff at best. A promoted replica gets backups when they are enabled on it (DR runbook).
-                maintenance_window=settings.maintenance_window,
+                # A day after the primary's per replica: RDS upgrades a Multi-AZ primary and its standby together
+                # ("The database might be unavailable for several minutes": upgrading RDS for PostgreSQL), and
+                # readers should not be down in the same minutes.
+                maintenance_window=weekly_window_shifted(settings.maintenance_window, ordinal),
                 copy_tags_to_snapshot=True,
                 # A replica holds no data of its own: no final snapshot, no deletion protection and no `protect`,
                 # so lowering dbReplicaCount is one ordinary `pulumi up`.

@@ -34,6 +34,15 @@ def weekly_minutes(window: str) -> tuple[int, int]:
     return start, end if end > start else end + WEEK_MINUTES
 
 
+def weekly_window_shifted(window: str, days: int) -> str:
+    """A valid weekly window `days` days later (wrapping around the week), same times."""
+    match = WEEKLY_PATTERN.match(window)
+    if match is None:
+        raise ValueError(f"not a weekly window: {window!r}")
+    start_day, end_day = (DAYS[(DAYS.index(match[i]) + days) % 7] for i in (1, 4))
+    return f"{start_day}:{match[2]}:{match[3]}-{end_day}:{match[5]}:{match[6]}"
+
+
 def daily_window_check(*, minimum_minutes: int, example: str) -> Callable[[str], str | None]:
     """A setting check: a daily UTC window lasting at least `minimum_minutes`."""
     def check(value: str) -> str | None:

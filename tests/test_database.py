@@ -567,3 +567,14 @@ def test_the_proxy_uses_only_subnets_in_zones_where_rds_proxy_is_offered(prod: S
     with pytest.raises(pulumi.RunError, match="use1-az3 is not one: the data subnets are in zones use1-az1, "
                                               "use1-az3; pin azNames"):
         proxy_subnet_ids(["s1", "s3"], ["use1-az1", "use1-az3"])
+
+
+def test_replicas_are_maintained_on_the_days_after_the_primary(prod: StackRun) -> None:
+    """RDS upgrades a Multi-AZ primary and its standby together, down for minutes: the replicas (which serve the
+    reads) take the same hours on the following days, never in the same window."""
+    from components.windows import weekly_window_shifted
+
+    windows = {r.name: r.inputs["maintenanceWindow"] for r in prod.of_type("aws:rds/instance:Instance")}
+    assert windows == {"database-primary": "sun:04:30-sun:05:30", "database-replica-1": "mon:04:30-mon:05:30",
+                       "database-replica-2": "tue:04:30-tue:05:30"}
+    assert weekly_window_shifted("sat:23:30-sun:00:30", 1) == "sun:23:30-mon:00:30"  # wraps around the week
