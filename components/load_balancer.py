@@ -78,6 +78,8 @@ ACCESS_LOG_PREFIX = "alb"
 MAX_RULE_MATCH_EVALUATIONS = 5
 """Match evaluations a listener rule may hold (host values + header values + path values ...): "You can specify up to
 five match evaluations per rule" (ELB user guide, rule-condition-types)."""
+MAX_CONDITION_MATCH_EVALUATIONS = 3
+"""... and one condition: "You can specify up to three match evaluations per condition" (same page)."""
 
 
 HOSTED_ZONE_ID_PATTERN = re.compile(r"^Z[A-Z0-9]{1,31}$")
@@ -228,8 +230,9 @@ class LoadBalancer(pulumi.ComponentResource):
     """IP targets (Fargate awsvpc) on target_port; the web service registers into it."""
     https_listener: aws.lb.Listener
     """:443; answers 404 (403 with an origin lock) unless a rule matches."""
-    private_paths_rule: aws.lb.ListenerRule
-    """Priority 10: PRIVATE_PATHS (the metrics endpoint) answer 404, whoever asks."""
+    private_paths_rules: list[aws.lb.ListenerRule]
+    """Priorities 10, 11, ...: PRIVATE_PATHS (the metrics endpoint) answer 404, whoever asks; up to three paths per
+    rule (MAX_CONDITION_MATCH_EVALUATIONS)."""
     forward_rule: aws.lb.ListenerRule
     """Forwards Host == domain_name (and, with an origin lock, a valid X-Origin-Verify) to the target group."""
     http_listener: aws.lb.Listener | None
@@ -277,18 +280,22 @@ class LoadBalancer(pulumi.ComponentResource):
         self.target_group = self._target_group()
         self.certificate_arn = self._certificate()
         self.https_listener = self._https_listener()
-        self.private_paths_rule = aws.lb.ListenerRule(
-            f"{name}-https-private-paths",
+        # Before the forward rule: the app's metrics never leave the VPC through the edge. The first rule keeps its
+        # name (stable URN); the paths are split by the per-condition limit, in PRIVATE_PATHS' order.
+        chunks = [PRIVATE_PATHS[i:i + MAX_CONDITION_MATCH_EVALUATIONS]
+                  for i in range(0, len(PRIVATE_PATHS), MAX_CONDITION_MATCH_EVALUATIONS)]
+        self.private_paths_rules = [aws.lb.ListenerRule(
+            f"{name}-https-private-paths" + (f"-{index + 1}" if index else ""),
             listener_arn=self.https_listener.arn,
-            priority=10,  # before the forward rule: the app's metrics never leave the VPC through the edge
+            priority=10 + index,
             conditions=[aws.lb.ListenerRuleConditionArgs(
-                path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=list(PRIVATE_PATHS)))],
+                path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=list(chunk)))],
             actions=[aws.lb.ListenerRuleActionArgs(
                 type="fixed-response", fixed_response=aws.lb.ListenerRuleActionFixedResponseArgs(
                     content_type="text/plain", message_body="Not found", status_code="404"))],
-            tags=self._tags("https-private-paths"),
+            tags=self._tags("https-private-paths" + (f"-{index + 1}" if index else "")),
             opts=pulumi.ResourceOptions(parent=self.https_listener),
-        )
+        ) for index, chunk in enumerate(chunks)]
         self.forward_rule = aws.lb.ListenerRule(
             f"{name}-https-forward",  # stable: a domain change updates the rule in place (no priority clash)
             listener_arn=self.https_listener.arn,

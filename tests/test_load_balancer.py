@@ -111,13 +111,25 @@ def test_behind_the_cdn_only_the_apps_host_with_the_origin_secret_is_forwarded_e
 
 
 def test_private_paths_answer_404_before_anything_is_forwarded(any_stack: StackRun) -> None:
-    rule = listener_rule(any_stack, "private-paths")
-    assert rule.inputs["listenerArn"] == listener(any_stack, 443).outputs["arn"]
-    assert rule.inputs["priority"] < listener_rule(any_stack, "forward").inputs["priority"]
-    assert rule.inputs["conditions"] == [{"pathPattern": {"values": list(PRIVATE_PATHS)}}]
-    assert "/metrics" in PRIVATE_PATHS and "/api/metrics" in PRIVATE_PATHS
-    assert rule.inputs["actions"] == [{"type": "fixed-response", "fixedResponse": {
-        "contentType": "text/plain", "messageBody": "Not found", "statusCode": "404"}}]
+    rules = [listener_rule(any_stack, "private-paths"), listener_rule(any_stack, "private-paths-2")]
+    paths = []
+    for rule in rules:
+        assert rule.inputs["listenerArn"] == listener(any_stack, 443).outputs["arn"]
+        assert rule.inputs["priority"] < listener_rule(any_stack, "forward").inputs["priority"]
+        assert rule.inputs["actions"] == [{"type": "fixed-response", "fixedResponse": {
+            "contentType": "text/plain", "messageBody": "Not found", "statusCode": "404"}}]
+        [condition] = rule.inputs["conditions"]
+        paths += condition["pathPattern"]["values"]
+    assert paths == list(PRIVATE_PATHS) and "/metrics" in paths and "/api/metrics" in paths
+
+
+def test_no_listener_rule_condition_holds_more_than_three_values_nor_a_rule_more_than_five(any_stack: StackRun) -> None:
+    """ELB refuses a rule otherwise: "You can specify up to three match evaluations per condition ... up to five match
+    evaluations per rule" (rule-condition-types); the private paths were four in one condition."""
+    for rule in any_stack.of_type("aws:lb/listenerRule:ListenerRule"):
+        counts = [len(values) for condition in rule.inputs["conditions"] for key, spec in condition.items()
+                  for values in ([spec["values"]] if isinstance(spec, dict) and "values" in spec else [])]
+        assert counts and max(counts) <= 3 and sum(counts) <= 5, (rule.name, counts)
 
 
 def test_https_listener_waits_for_the_validated_certificate(any_stack: StackRun) -> None:

@@ -318,7 +318,33 @@ def _private_paths_refused(args: StackValidationArgs, report: ReportViolation) -
                    "(a fixed-response rule evaluated before every forward rule)", listener.urn)
 
 
+MAX_CONDITION_VALUES, MAX_RULE_VALUES = 3, 5
+"""ELB's limits: "You can specify up to three match evaluations per condition ... up to five match evaluations per
+rule" (ELB user guide, rule-condition-types): a listener rule over them is refused at `pulumi up`."""
+
+
+def _rule_match_limits(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    counts = []
+    for condition in as_list(args.props.get("conditions")):
+        for kind, spec in (condition or {}).items():
+            values = spec.get("values") if isinstance(spec, dict) else None
+            if values is not None:
+                counts.append((kind, len(as_list(values))))
+    for kind, count in counts:
+        if count > MAX_CONDITION_VALUES:
+            report(f"its {kind} condition has {count} values; ELB allows {MAX_CONDITION_VALUES} per condition (split "
+                   "it into rules)", None)
+    if sum(count for _, count in counts) > MAX_RULE_VALUES:
+        report(f"it has {sum(c for _, c in counts)} match values; ELB allows {MAX_RULE_VALUES} per rule", None)
+
+
 RULES += [
+    resource_rule("alb-rule-match-limits", area="edge", types=LISTENER_RULES, check=_rule_match_limits,
+                  summary="Listener rules stay within ELB's match limits (3 values per condition, 5 per rule)",
+                  reference="AWS: https://docs.aws.amazon.com/elasticloadbalancing/latest/application/"
+                            "rule-condition-types.html",
+                  guards=[Guard("conditions[*].pathPattern.values", To(["/a", "/b", "/c", "/d"]), types=LISTENER_RULES,
+                                note="four paths in one condition")]),
     stack_rule(
         "alb-private-paths-refused", area="edge", check=_private_paths_refused,
         summary="HTTPS listeners that forward to the app first answer its private paths (the Prometheus metrics "

@@ -791,6 +791,13 @@ CASES: list[Case] = [
     stack_case("cdn-origin-secret-header", cdn_stack(), cdn_stack(sends_header=False), "cdn"),
     stack_case("s3-access-logging", logged_buckets(), logged_buckets(alb_logs_logged=False), "alb-logs"),
     stack_case("alb-has-https-listener", web_stack(), web_stack(https=False), "alb"),
+    Case("alb-rule-match-limits",
+         [resource(LISTENER_RULE, "three", {"conditions": [{"pathPattern": {"values": ["/a", "/b", "/c"]}},
+                                                           {"hostHeader": {"values": ["x.example.com"]}}]})],
+         [resource(LISTENER_RULE, "four", {"conditions": [{"pathPattern": {"values": ["/a", "/b", "/c", "/d"]}}]})],
+         "four"),
+    Case("alb-rule-match-limits", [], [resource(LISTENER_RULE, "six", {"conditions": [
+        {"pathPattern": {"values": ["/a", "/b", "/c"]}}, {"hostHeader": {"values": ["x", "y", "z"]}}]})], "six"),
     stack_case("alb-private-paths-refused", cdn_stack(), cdn_stack(private_paths_priority=None), "https"),
     stack_case("alb-private-paths-refused", cdn_stack(), cdn_stack(private_paths_priority=200), "https"),
     # database
