@@ -34,7 +34,8 @@ def rate(run: StackRun, name: str) -> dict[str, Any]:
 def starts_with(prefix: str) -> dict[str, Any]:
     return {"byteMatchStatement": {
         "fieldToMatch": {"uriPath": {}}, "positionalConstraint": "STARTS_WITH", "searchString": prefix,
-        "textTransformations": [{"priority": 0, "type": "URL_DECODE"}, {"priority": 1, "type": "LOWERCASE"}]}}
+        "textTransformations": [{"priority": 0, "type": "URL_DECODE"}, {"priority": 1, "type": "NORMALIZE_PATH"},
+                               {"priority": 2, "type": "LOWERCASE"}]}}
 
 
 def test_web_acl_allows_by_default_and_is_named_for_the_stack(any_stack: StackRun) -> None:
@@ -111,7 +112,8 @@ def test_several_ai_paths_are_or_ed_and_no_paths_means_every_request(run_variant
 def test_scope_down_lowercases_the_search_string() -> None:
     assert scope_down(["/API/Chat"]) == {"byte_match_statement": {
         "field_to_match": {"uri_path": {}}, "positional_constraint": "STARTS_WITH", "search_string": "/api/chat",
-        "text_transformations": [{"priority": 0, "type": "URL_DECODE"}, {"priority": 1, "type": "LOWERCASE"}]}}
+        "text_transformations": [{"priority": 0, "type": "URL_DECODE"}, {"priority": 1, "type": "NORMALIZE_PATH"},
+                                 {"priority": 2, "type": "LOWERCASE"}]}}
     assert scope_down([]) is None
 
 
