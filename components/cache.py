@@ -68,7 +68,9 @@ def replication_group_id(name_prefix: str) -> str:
     return cleaned[:40].rstrip("-")
 
 
-ENGINE_VERSION_PATTERN = re.compile(r"^7\.\d+$")
+ENGINE_VERSIONS = ("7.0", "7.1")
+"""The Redis OSS 7 versions ElastiCache offers for node-based clusters ("7.1, 7.0, 6.2 ...": supported engine versions;
+7.2 exists only as Valkey): another value passes a pattern and fails in the API call mid-deploy."""
 NODE_TYPE_PATTERN = re.compile(r"^cache\.(?P<family>[a-z][a-z0-9]*)\.[a-z0-9]+$")
 NODE_FAMILIES = ("m7g", "m6g", "m5", "m4", "r7g", "r6g", "r5", "r4", "t4g", "t3", "c7gn")
 """The current-generation families ElastiCache creates new Redis clusters on (CacheNode,
@@ -83,7 +85,9 @@ cluster-mode replication group)."""
 
 
 def check_engine_version(value: str) -> str | None:
-    return None if ENGINE_VERSION_PATTERN.match(value) else "must be a Redis 7 version such as 7.1"
+    if value in ENGINE_VERSIONS:
+        return None
+    return f"must be a Redis OSS 7 version ElastiCache offers: {', '.join(ENGINE_VERSIONS)}"
 
 
 def check_node_type(value: str) -> str | None:
@@ -105,8 +109,8 @@ class CacheSettings:
     """
 
     engine_version: str = setting(
-        "redisEngineVersion", "7.1", "ElastiCache Redis OSS engine version (7.x; the parameter group family is "
-        "redis7). Minor upgrades apply in the maintenance window.", check=check_engine_version)
+        "redisEngineVersion", "7.1", "ElastiCache Redis OSS engine version (7.0 or 7.1; the parameter group family "
+        "is redis7). Minor upgrades apply in the maintenance window.", check=check_engine_version)
     node_type: str = setting(
         "redisNodeType", "cache.m7g.large", "Node type of every Redis node. Graviton m7g: 6.4 GiB, steady CPU (no "
         "burst credits to run out under load); dev uses cache.t4g.micro.", check=check_node_type)

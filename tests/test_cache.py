@@ -269,7 +269,9 @@ def test_schema_defaults_are_the_production_topology() -> None:
 
 
 @pytest.mark.parametrize(("changes", "expected"), [
-    ({"redisEngineVersion": "6.2"}, 'maratron:redisEngineVersion = "6.2": must be a Redis 7 version such as 7.1'),
+    ({"redisEngineVersion": "6.2"}, 'maratron:redisEngineVersion = "6.2": must be a Redis OSS 7 version ElastiCache '
+                                    "offers: 7.0, 7.1"),
+    ({"redisEngineVersion": "7.2"}, "must be a Redis OSS 7 version ElastiCache offers"),  # 7.2 is Valkey's only
     ({"redisNodeType": "m7g.large"}, 'maratron:redisNodeType = "m7g.large": must be an ElastiCache node type'),
     ({"redisReplicas": "6"}, "maratron:redisReplicas = 6: must be between 0 and 5"),
     ({"redisShards": "0"}, "maratron:redisShards = 0: must be between 1 and 500"),
