@@ -172,7 +172,8 @@ class CdnSettings:
         "response/keep-alive timeout quota: allows the two timeouts above 60 s (default false).")
     static_paths: tuple[str, ...] = setting(
         "cdnStaticPaths", ("/static/*", "/images/*", "/fonts/*", "/favicon.ico", "/robots.txt"), "Path patterns "
-        "of the app's public/ folder cached at the edge (CachingOptimized: the origin's Cache-Control, up to a year); "
+        "of the app's public/ folder cached at the edge (CachingOptimized: as long as the origin's Cache-Control says, "
+        "up to a year; Next.js sends max-age=0 for public/ unless next.config sets headers: docs/cdn.md); "
         "/_next/static/* and /_next/image* are always cached.", check=check_path_pattern)
     additional_metrics: bool = setting(
         "cdnAdditionalMetrics", True, "CloudFront's additional metrics (OriginLatency, CacheHitRate, per-status "
