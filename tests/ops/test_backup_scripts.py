@@ -62,6 +62,9 @@ elif name == "pg_restore":
     if fail == "pg_restore":
         sys.stderr.write("pg_restore: error: input file does not appear to be a valid archive\n")
         sys.exit(1)
+    if "--list" not in args and os.environ.get("STUB_RESTORE_ERRORS"):  # what pg_restore prints, then exit 1
+        sys.stderr.write(os.environ["STUB_RESTORE_ERRORS"])
+        sys.exit(1)
     if "--list" in args:
         print(";\n; Archive created at 2026-11-28 06:00:00 UTC\n;\n"
               "215; 1259 16390 TABLE public Users maratron\n3401; 0 16390 TABLE DATA public Users maratron")
@@ -319,6 +322,24 @@ def test_restore_check_fails_on_a_missing_table_and_still_drops(run_script: Call
     assert any(re.fullmatch(r"FAIL\s+extension uuid-ossp\s+missing", line) for line in run.stdout.splitlines())
     assert run.stdout.splitlines()[-1] == "RESULT: FAIL (7 failed)"
     assert sql_commands(run)[-1][1].startswith('DROP DATABASE IF EXISTS "restore_check_test"')
+
+
+HARMLESS = ("pg_restore: error: could not execute query: ERROR:  must be owner of extension plpgsql\n"
+            "Command was: COMMENT ON EXTENSION plpgsql IS 'PL/pgSQL procedural language';\n")
+COPY_FAILED = ('pg_restore: error: COPY failed for table "Runs": ERROR:  could not extend file: No space left on '
+               "device\n")
+
+
+def test_restore_check_fails_when_table_data_was_not_restored(run_script: Callable[..., ScriptRun]) -> None:
+    """pg_restore goes on past a failed COPY, and the table it left empty still counts rows: only errors known to be
+    harmless are ignored, so the drill never reports a restore that lost data as a pass."""
+    harmless = run_script(RESTORE_CHECK, "--drop", **{**RESTORE_ENV, "STUB_RESTORE_ERRORS": HARMLESS})
+    assert harmless.code == 0 and "1 restore errors ignored" in harmless.stdout, harmless.stdout + harmless.stderr
+    lost = run_script(RESTORE_CHECK, "--drop", **{**RESTORE_ENV, "STUB_RESTORE_ERRORS": HARMLESS + COPY_FAILED})
+    assert lost.code == 1, lost.stdout
+    assert any(re.fullmatch(r"FAIL\s+restore errors\s+1 not known to be harmless \(see below\)", line)
+               for line in lost.stdout.splitlines()), lost.stdout
+    assert "COPY failed for table" in lost.stdout
 
 
 def test_restore_check_keeps_the_scratch_database_unless_asked(run_script: Callable[..., ScriptRun]) -> None:
