@@ -58,6 +58,10 @@ DATABASE_ROTATED = ("master", roles.READ_WRITE, roles.READ_ONLY, roles.MIGRATE, 
 DB_ADMIN_CONCURRENCY = len(DATABASE_ROTATED) + 1
 """Concurrent db-admin invocations at most: one rotation per database secret plus a bootstrap (the budget's count)."""
 
+FUNCTION_TIMEOUT_SECONDS = 300
+"""The db-admin and redis-rotation functions' timeout: a rotation step waits up to 4 minutes (the proxy's secret
+refresh, an ElastiCache user update)."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class CredentialSettings:
@@ -216,7 +220,7 @@ class RotationFunction(pulumi.ComponentResource):
             handler=handler,
             code=archive,
             role=self.role.arn,
-            timeout=300,  # a rotation step waits up to 4 minutes (proxy secret refresh, ElastiCache user update)
+            timeout=FUNCTION_TIMEOUT_SECONDS,
             memory_size=256,
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=dict(environment)) if environment else None,
             vpc_config=aws.lambda_.FunctionVpcConfigArgs(subnet_ids=list(args.subnet_ids),
@@ -392,7 +396,10 @@ class Credentials(pulumi.ComponentResource):
         """The command CI runs before migrations (idempotent): invoke the bootstrap with the deploy's own event; it
         exits non-zero, printing the function's error, unless the bootstrap succeeded."""
         return pulumi.Output.all(self.db_admin.function.name, self.bootstrap.input).apply(
-            lambda parts: (f"test \"$(aws lambda invoke --function-name {parts[0]} --cli-binary-format "
+            # The CLI's read timeout is 60 s by default, after which it retries the invocation: wait as long as the
+            # function may run, and never invoke twice (AWS CLI --cli-read-timeout; aws-cli#2657).
+            lambda parts: (f"test \"$(AWS_MAX_ATTEMPTS=1 aws lambda invoke --cli-read-timeout "
+                           f"{FUNCTION_TIMEOUT_SECONDS + 10} --function-name {parts[0]} --cli-binary-format "
                            f"raw-in-base64-out --payload '{parts[1]}' db-bootstrap.json --query FunctionError "
                            "--output text)\" = None || { cat db-bootstrap.json; exit 1; }"))
 

@@ -147,7 +147,7 @@ def test_the_deploy_role_runs_the_database_bootstrap_and_then_the_migration_as_a
     assert bootstrap.inputs["functionName"] == function.inputs["name"]
     # ops/release.sh: dbBootstrapCommand invokes the same function with the same event, before the migration
     command = app.outputs["dbBootstrapCommand"]
-    assert f"aws lambda invoke --function-name {function.inputs['name']} " in command
+    assert f"aws lambda invoke --cli-read-timeout 310 --function-name {function.inputs['name']} " in command
     event = json.loads(command.split("--payload '")[1].split("'")[0])
     assert event == json.loads(bootstrap.plain("input")) and event["action"] == "bootstrap"
     # the migration reads DATABASE_URL from app_migrate's connection secret, which the bootstrap writes

@@ -244,3 +244,14 @@ exit 0
     assert calls[1].startswith(expected) and calls[1].endswith("-F body=@build/architecture-comment.md")
     assert (tmp_path / "build" / "architecture-comment.md").read_text().startswith(
         "<!-- maratron-architecture -->\n")
+
+
+def test_pr_code_runs_without_a_stored_token_and_deploys_end_inside_their_credentials() -> None:
+    """The PR jobs run the PR's code (make test, previews): checkout leaves no token in .git/config. A deploy job
+    stops before the deploy role's session (deploySessionSeconds, 2 h) expires mid-`pulumi up`."""
+    from bootstrap.bootstrap_config import BootstrapConfig
+
+    checkouts = [s for s in steps(load("pull-request.yml")) if str(s.get("uses", "")).startswith("actions/checkout")]
+    assert checkouts and all(s.get("with", {}).get("persist-credentials") is False for s in checkouts)
+    session_minutes = BootstrapConfig().deploy_session_seconds // 60
+    assert load("pulumi-up.yml")["jobs"]["up"]["timeout-minutes"] < session_minutes
