@@ -7,7 +7,8 @@ use the `pending-reboot` apply method, the only one RDS accepts for them, and "W
 pending-reboot, changes to dynamic and static parameters are applied after a reboot without failover to the DB
 instances associated with the parameter group" (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/
 API_ModifyDBParameterGroup.html). No maintenance window applies them, and `pulumi up` does not reboot: each instance
-keeps the old value, showing `pending-reboot` in DBParameterGroups[].ParameterApplyStatus (ops.verify warns on it),
+keeps the old value, showing `pending-reboot` in DBParameterGroups[].ParameterApplyStatus (ops.verify fails on it,
+which stops the CI chain until the reboot: reboot, then re-run the failed jobs),
 until someone reboots it. This reads the engine's preview (steps with old and new inputs of every
 aws:rds/parameterGroup:ParameterGroup), lists each changed static parameter and prints the reboot of every instance
 of that group: replicas first (reads move to the others), then the primary (a Multi-AZ primary reboots in about a

@@ -59,7 +59,8 @@ def test_every_action_is_pinned_to_an_exact_version() -> None:
                 assert re.fullmatch(r"[\w.-]+/[\w.-]+@(v\d+\.\d+\.\d+|[0-9a-f]{40})", step["uses"]), \
                     f"{path.name}: {step['uses']}"
     dependabot = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text())
-    assert {u["package-ecosystem"] for u in dependabot["updates"]} == {"github-actions"}
+    assert {(u["package-ecosystem"], u["directory"]) for u in dependabot["updates"]} == {
+        ("github-actions", "/"), ("docker", "/ops/backup")}  # the backup image's base gets its fixes too
 
 
 def test_no_long_lived_credential_anywhere() -> None:
