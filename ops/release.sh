@@ -63,9 +63,9 @@ fi
 
 pulumi up --yes --diff "${pack[@]}"
 pulumi stack output --json >"$outputs"
-"$python" -m ops.tag_deployed_images --stack-outputs "$outputs" --run "$run_id"
 if [[ $first_deploy == true ]]; then
-  migrate
+  migrate  # before anything else can fail: web is up and waits for its schema
 fi
+"$python" -m ops.tag_deployed_images --stack-outputs "$outputs" --run "$run_id"
 pulumi stack output --json >"$outputs"
 "$python" -m ops.verify --stack-outputs "$outputs" --only 'ecs.*'

@@ -107,7 +107,8 @@ def test_a_first_deploy_bootstraps_and_migrates_after_the_services_exist_and_gat
     assert code == 0
     up = calls.index(next(c for c in calls if c.startswith("pulumi up")))
     assert "--target" not in calls[up]
-    assert up < calls.index(TAG) < calls.index("bootstrap") < calls.index(MIGRATE) < len(calls) - 1
+    # the schema first: web is up and waits for it, and a tagging failure must not leave it without one
+    assert up < calls.index("bootstrap") < calls.index(MIGRATE) < calls.index(TAG) < len(calls) - 1
     assert calls[-1] == GATE
 
 
