@@ -24,7 +24,7 @@ from typing import Literal
 
 import pulumi
 
-from components.base import partition_of, region_problem
+from components.base import copy_region_problem, partition_of, region_problem
 from components.constants import BOOTSTRAP_PROJECT, ENVIRONMENTS
 from components.github_oidc import GithubRepository, check_environment_name, check_provider_arn
 from components.image_registry import RegistrySettings
@@ -219,13 +219,9 @@ def load(raw: Mapping[str, str] | None = None, *, stack: str | None = None) -> B
     reading.report_unknown_keys()
     problems += reading.problems
     replica = reading.settings.registry.replica_region(region)
-    if replica is not None and not problems:  # the registry replicates there, and the DR stacks deploy there
-        why = region_problem(replica)
-        if why is None and partition_of(replica) != partition_of(region):
-            why = (f"is in another AWS partition than {region} ({partition_of(replica)} vs {partition_of(region)}): "
-                   "registry replication and the deploy roles cannot cross partitions")
-        if why is not None:
-            problems.append(ConfigProblem(f"{BOOTSTRAP_PROJECT}:drRegion", replica, why))
+    # the registry replicates there, and the DR stacks deploy there
+    if replica is not None and not problems and (why := copy_region_problem(replica, region)) is not None:
+        problems.append(ConfigProblem(f"{BOOTSTRAP_PROJECT}:drRegion", replica, why))
     if problems:
         raise ConfigError(problems)
     return replace(reading.settings, stack=stack, region=region)

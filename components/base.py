@@ -184,6 +184,15 @@ def region_problem(region: str) -> str | None:
     return None
 
 
+def copy_region_problem(region: str, home: str) -> str | None:
+    """Why `region` cannot hold the copy of what lives in `home` (the app's drRegion, the registry's replica
+    region), or None: replication stays inside one partition, and the region must be one region_problem accepts."""
+    if partition_of(region) != partition_of(home):
+        return (f"{region} is in another AWS partition than {home} ({partition_of(region)} vs {partition_of(home)}): "
+                "replication cannot cross partitions")
+    return region_problem(region)
+
+
 def named_tags(tags: Mapping[str, str], name: str) -> dict[str, str]:
     """The stack's tags plus a console-friendly Name."""
     return {**tags, "Name": name}

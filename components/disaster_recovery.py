@@ -73,7 +73,15 @@ from typing import Any, Literal
 import pulumi
 import pulumi_aws as aws
 
-from components.base import REGION_PATTERN, AwsContext, RemovalPolicy, named_tags, partition_of, policy_json
+from components.base import (
+    REGION_PATTERN,
+    AwsContext,
+    RemovalPolicy,
+    copy_region_problem,
+    named_tags,
+    partition_of,
+    policy_json,
+)
 from components.constants import PROJECT
 from components.encryption import customer_managed_key
 from components.observability import ReplicationWatch
@@ -158,9 +166,8 @@ def dr_region_problem(settings: DisasterRecoverySettings, stack_region: str) -> 
     region = settings.resolved_region(stack_region)
     if region == stack_region:
         return f"must differ from the stack's region ({stack_region}): a copy in the same region is no DR copy"
-    if region is not None and partition_of(region) != partition_of(stack_region):
-        return (f"{region} is in another AWS partition than {stack_region} ({partition_of(region)} vs "
-                f"{partition_of(stack_region)}): replication cannot cross partitions")
+    if region is not None and (why := copy_region_problem(region, stack_region)) is not None:
+        return why
     if partition_of(stack_region) == "aws-us-gov":
         # StartDBInstanceAutomatedBackupsReplication, PreSignedUrl: "In an AWS GovCloud (US) Region, an URL that
         # contains a Signature Version 4 signed request" for an encrypted instance; the program does not sign one.

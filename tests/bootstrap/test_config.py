@@ -64,7 +64,7 @@ def test_the_minimal_config_is_single_account_with_prod_grade_defaults() -> None
     ({**MINIMAL, "aws:region": "mars-1"}, "aws:region"),
     ({**MINIMAL, "aws:region": "cn-northwest-1"}, 'aws:region = "cn-northwest-1": the China partition (aws-cn) is '
                                                    "not supported"),
-    ({**MINIMAL, f"{NS}:drRegion": "cn-north-1"}, f'{NS}:drRegion = "cn-north-1": the China partition'),
+    ({**MINIMAL, f"{NS}:drRegion": "cn-north-1"}, "cn-north-1 is in another AWS partition than us-east-1"),
     ({**MINIMAL, f"{NS}:drRegion": "us-gov-west-1"}, "is in another AWS partition than us-east-1"),
 ])
 def test_each_problem_names_the_key_the_value_and_what_is_allowed(raw: dict[str, str], expected: str) -> None:
