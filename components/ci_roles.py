@@ -133,7 +133,7 @@ class ServiceGrant:
     resources: tuple[str, ...]
     """ARN templates ({partition}, {region}, {account}, {stack}, {project}); `*` = any, in the region only. A
     template naming {stack} is rendered for each stack of the environment (EnvironmentTarget.stacks); a regional
-    grant renders {region} as `*` (its aws:RequestedRegion condition names the regions)."""
+    grant names {region} as `*` (`templates`)."""
     why: str
     regional: bool = True
     """Condition aws:RequestedRegion = the stack's region (false for global services)."""
@@ -147,6 +147,13 @@ class ServiceGrant:
     @property
     def granted(self) -> tuple[str, ...]:
         return self.actions or (f"{self.service}:*",)
+
+    @property
+    def templates(self) -> tuple[str, ...]:
+        """`resources` as the deploy policy names them: a regional grant with region `*`, its aws:RequestedRegion
+        condition naming the regions. It keeps the deploy role under IAM's 10,240-character limit on a role's inline
+        policies (prod with its DR stack in two regions went over it: IAM and STS quotas)."""
+        return tuple(t.replace("{region}", "*") for t in self.resources) if self.regional else self.resources
 
 
 DEPLOY_SERVICES: tuple[ServiceGrant, ...] = (
@@ -325,16 +332,12 @@ def _regions(f: FoundationArns, target: EnvironmentTarget | None = None, *, edge
     return list(dict.fromkeys([f.region, *extra]))
 
 
-def _render(template: str, f: FoundationArns, target: EnvironmentTarget, *, edge: bool = False,
-            any_region: bool = False) -> list[str]:
+def _render(template: str, f: FoundationArns, target: EnvironmentTarget, *, edge: bool = False) -> list[str]:
     """The template for each stack of the environment and each region the grant covers (one ARN per stack when it
-    names no region). `any_region`: `*` as the region, for a statement whose aws:RequestedRegion condition already
-    names the regions; it keeps the deploy role under IAM's 10,240-character limit on a role's inline policies
-    (prod with its DR stack in two regions went over it: IAM and STS quotas)."""
-    regions = ["*"] if any_region else _regions(f, target, edge=edge)
+    names no region: ServiceGrant.templates)."""
     return list(dict.fromkeys(template.format(partition=f.partition, region=region, account=target.account_id,
                                               stack=stack, project=PROJECT)
-                              for region in regions for stack in target.stacks))
+                              for region in _regions(f, target, edge=edge) for stack in target.stacks))
 
 
 def _in_region(f: FoundationArns, target: EnvironmentTarget | None = None, *, edge: bool = False) -> dict[str, Any]:
@@ -393,8 +396,8 @@ def deploy_statements(f: FoundationArns, target: EnvironmentTarget, *,
             continue
         sid = "Manage" + "".join(part.capitalize() for part in g.service.replace("-", " ").split())
         statement: dict[str, Any] = {"Sid": sid, "Effect": "Allow", "Action": list(g.granted),
-                                     "Resource": [arn for r in g.resources for arn in _render(
-                                         r, f, target, edge=g.edge, any_region=g.regional)]}
+                                     "Resource": [arn for r in g.templates for arn in _render(r, f, target,
+                                                                                              edge=g.edge)]}
         if g.regional:
             statement["Condition"] = _in_region(f, target, edge=g.edge)
         statements.append(statement)

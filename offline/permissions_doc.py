@@ -20,12 +20,6 @@ from components.constants import CI_ROLE_PATH
 from components.image_registry import PUSH_ACTIONS, TAG_ACTIONS
 
 
-def _any_region(templates: tuple[str, ...], regional: bool) -> tuple[str, ...]:
-    """A grant's ARN templates as the deploy policy renders them: a regional one with region `*`, the statement's
-    aws:RequestedRegion condition naming the regions (ci_roles._render)."""
-    return tuple(template.replace("{region}", "*") if regional else template for template in templates)
-
-
 def render() -> str:
     lines = [
         "# CI roles and their permissions",
@@ -71,7 +65,7 @@ def render() -> str:
         "",
         "| service | resources | why this wide |",
         "|---|---|---|",
-        *(f"| `{g.service}:*` | {', '.join(f'`{r}`' for r in _any_region(g.resources, g.regional))}"
+        *(f"| `{g.service}:*` | {', '.join(f'`{r}`' for r in g.templates)}"
           f"{' in the stack region (`aws:RequestedRegion`)' if g.regional else ''} | {g.why} |"
           for g in DEPLOY_SERVICES),
         "",
