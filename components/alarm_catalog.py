@@ -153,6 +153,14 @@ class AlarmKind:
         return f"{self.datapoints_to_alarm} of {self.evaluation_periods} × {span}"
 
 
+def any_failure(*, key: str, summary: str, metric: str, unit: str, why_missing: str) -> AlarmKind:
+    """A kind that fires on the first failure: Sum > 0 in one 5-minute period, no data being the healthy state (the
+    service publishes the metric only when something failed, or nothing ran)."""
+    return AlarmKind(key=key, summary=summary, metric=metric, statistic="Sum", comparison="GreaterThanThreshold",
+                     threshold="0", unit=unit, scale=1, period=300, evaluation_periods=1, datapoints_to_alarm=1,
+                     treat_missing_data="notBreaching", why_missing=why_missing)
+
+
 _NO_TRAFFIC = "no requests, nothing to judge: ALB metrics are only emitted while there is traffic"
 ALARM_KINDS: tuple[AlarmKind, ...] = (
     AlarmKind(
@@ -303,45 +311,42 @@ ALARM_KINDS: tuple[AlarmKind, ...] = (
         datapoints_to_alarm=1, treat_missing_data="notBreaching",
         why_missing="the metric is absent while nothing is blocked",
     ),
-    AlarmKind(
-        key="amp-alert-delivery-failed", summary="Prometheus alerts that the alert manager failed to deliver to SNS",
-        metric="AWS/Prometheus AlertManagerNotificationsFailed (Workspace)", statistic="Sum",
-        comparison="GreaterThanThreshold", threshold="0", unit="per 5 min", scale=1, period=300, evaluation_periods=1,
-        datapoints_to_alarm=1, treat_missing_data="notBreaching",
+    any_failure(
+        key="amp-alert-delivery-failed", unit="per 5 min",
+        summary="Prometheus alerts that the alert manager failed to deliver to SNS",
+        metric="AWS/Prometheus AlertManagerNotificationsFailed (Workspace)",
         why_missing="the metric is absent while every delivery succeeds",
     ),
-    AlarmKind(
-        key="lambda-{label}-errors", summary="a credentials function failed: the bootstrap or a rotation step",
-        metric="AWS/Lambda Errors (FunctionName)", statistic="Sum", comparison="GreaterThanThreshold", threshold="0",
-        unit="errors per 5 min", scale=1, period=300, evaluation_periods=1, datapoints_to_alarm=1,
-        treat_missing_data="notBreaching",
-        why_missing="Lambda publishes no datapoint for a function that did not run; a failed rotation leaves the "
-                    "secret on its old value (Secrets Manager retries it), and only this alarm says so between deploys",
+    any_failure(
+        key="lambda-{label}-errors", unit="errors per 5 min",
+        summary="a credentials function failed: the bootstrap or a rotation step",
+        metric="AWS/Lambda Errors (FunctionName)",
+        why_missing=("Lambda publishes no datapoint for a function that did not run; a failed rotation leaves the "
+                     "secret on its old value (Secrets Manager retries it), and only this alarm says so between "
+                     "deploys"),
     ),
-    AlarmKind(
-        key="redeploy-failed", summary="a service was not redeployed after a secret it reads changed",
-        metric="AWS/States ExecutionsFailed (StateMachineArn)", statistic="Sum", comparison="GreaterThanThreshold",
-        threshold="0", unit="executions per 5 min", scale=1, period=300, evaluation_periods=1, datapoints_to_alarm=1,
-        treat_missing_data="notBreaching",
-        why_missing="Step Functions publishes nothing while no execution runs; a failed one leaves the tasks on the "
-                    "old values, and with alternating users they fail to log in one rotation later",
+    any_failure(
+        key="redeploy-failed", unit="executions per 5 min",
+        summary="a service was not redeployed after a secret it reads changed",
+        metric="AWS/States ExecutionsFailed (StateMachineArn)",
+        why_missing=("Step Functions publishes nothing while no execution runs; a failed one leaves the tasks on the "
+                     "old values, and with alternating users they fail to log in one rotation later"),
     ),
-    AlarmKind(
-        key="redeploy-{label}-not-started", summary="EventBridge could not start a service's redeploy after a "
-        "secret it reads changed", metric="AWS/Events FailedInvocations (RuleName)", statistic="Sum",
-        comparison="GreaterThanThreshold", threshold="0", unit="invocations per 5 min", scale=1, period=300,
-        evaluation_periods=1, datapoints_to_alarm=1, treat_missing_data="notBreaching",
-        why_missing="EventBridge publishes FailedInvocations only when an invocation fails for good (after its "
-                    "retries), so no data is the healthy state",
+    any_failure(
+        key="redeploy-{label}-not-started", unit="invocations per 5 min",
+        summary="EventBridge could not start a service's redeploy after a secret it reads changed",
+        metric="AWS/Events FailedInvocations (RuleName)",
+        why_missing=("EventBridge publishes FailedInvocations only when an invocation fails for good (after its "
+                     "retries), so no data is the healthy state"),
     ),
-    AlarmKind(
-        key="events-{label}-undelivered", summary="EventBridge could not deliver an alert event (failed deployment, "
-        "RDS event, failed drill) to the alert topic", metric="AWS/Events FailedInvocations (RuleName)",
-        statistic="Sum", comparison="GreaterThanThreshold", threshold="0", unit="invocations per 5 min", scale=1,
-        period=300, evaluation_periods=1, datapoints_to_alarm=1, treat_missing_data="notBreaching",
-        why_missing="EventBridge publishes FailedInvocations only when a delivery fails for good (SNS or the alert "
-                    "key refused it, after the retries); this alarm reaches the topic through CloudWatch's own grant, "
-                    "so a broken EventBridge grant is still heard",
+    any_failure(
+        key="events-{label}-undelivered", unit="invocations per 5 min",
+        summary=("EventBridge could not deliver an alert event (failed deployment, RDS event, failed drill) to the "
+                 "alert topic"),
+        metric="AWS/Events FailedInvocations (RuleName)",
+        why_missing=("EventBridge publishes FailedInvocations only when a delivery fails for good (SNS or the alert "
+                     "key refused it, after the retries); this alarm reaches the topic through CloudWatch's own "
+                     "grant, so a broken EventBridge grant is still heard"),
     ),
     AlarmKind(
         key="backup-missing", summary="no successful backup within the schedule plus grace",
