@@ -259,12 +259,18 @@ ROTATION_EXEMPT = (Credential.DATABASE_LOGIN, Credential.MANUAL)
 """Credential kinds that carry no rotation schedule of their own (docs/runbooks/secret-rotation.md says why)."""
 MAX_ROTATION_DAYS = 30
 """Longest rotation period allowed in prod (the issue's "prod <= 30 days"): config rule, pack rule, verify."""
+ALB_RULE_VALUES_PER_CONDITION = 3
+ALB_RULE_VALUES_PER_RULE = 5
+"""ELB's limits on a listener rule: "You can specify up to three match evaluations per condition ... up to five match
+evaluations per rule" (ELB user guide, rule-condition-types). The load balancer splits its rules by them; the pack
+refuses a rule over them."""
 
 
 def pack_constants() -> dict[str, Any]:
     """What the policy pack reads from its generated copy (policies/rules/shared-constants.json)."""
     return {
         "project": PROJECT,
+        "albRuleValues": {"perCondition": ALB_RULE_VALUES_PER_CONDITION, "perRule": ALB_RULE_VALUES_PER_RULE},
         "environments": list(ENVIRONMENTS),
         "requiredTagKeys": list(REQUIRED_TAG_KEYS),
         "tlsPolicies": list(TLS_POLICIES),

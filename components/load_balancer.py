@@ -42,6 +42,8 @@ import pulumi_aws as aws
 from components.base import AwsContext, RemovalPolicy, named_tags, retains
 from components.connections import Connections
 from components.constants import (
+    ALB_RULE_VALUES_PER_CONDITION,
+    ALB_RULE_VALUES_PER_RULE,
     CLOUDFRONT_PREFIX_LIST,
     CLOUDFRONT_PREFIX_LIST_WEIGHT,
     CONTENT_SECURITY_POLICY,
@@ -75,11 +77,6 @@ from components.settings import Rules, require_valid, setting
 HSTS = HSTS_HEADER
 SEED_CSP = CONTENT_SECURITY_POLICY
 ACCESS_LOG_PREFIX = "alb"
-MAX_RULE_MATCH_EVALUATIONS = 5
-"""Match evaluations a listener rule may hold (host values + header values + path values ...): "You can specify up to
-five match evaluations per rule" (ELB user guide, rule-condition-types)."""
-MAX_CONDITION_MATCH_EVALUATIONS = 3
-"""... and one condition: "You can specify up to three match evaluations per condition" (same page)."""
 
 
 HOSTED_ZONE_ID_PATTERN = re.compile(r"^Z[A-Z0-9]{1,31}$")
@@ -185,7 +182,7 @@ class LoadBalancerArgs:
         delay = self.deregistration_delay_seconds
         if delay is not None and not 0 <= delay <= 3600:
             raise ValueError("LoadBalancerArgs.deregistration_delay_seconds must be 0-3600 (ELB limits)")
-        if self.origin_lock is not None and 1 + len(self.origin_lock.accepted_values) > MAX_RULE_MATCH_EVALUATIONS:
+        if self.origin_lock is not None and 1 + len(self.origin_lock.accepted_values) > ALB_RULE_VALUES_PER_RULE:
             raise ValueError("LoadBalancerArgs.origin_lock: the forward rule would exceed 5 match evaluations")
 
     @property
@@ -232,7 +229,7 @@ class LoadBalancer(pulumi.ComponentResource):
     """:443; answers 404 (403 with an origin lock) unless a rule matches."""
     private_paths_rules: list[aws.lb.ListenerRule]
     """Priorities 10, 11, ...: PRIVATE_PATHS (the metrics endpoint) answer 404, whoever asks; up to three paths per
-    rule (MAX_CONDITION_MATCH_EVALUATIONS)."""
+    rule (ALB_RULE_VALUES_PER_CONDITION)."""
     forward_rule: aws.lb.ListenerRule
     """Forwards Host == domain_name (and, with an origin lock, a valid X-Origin-Verify) to the target group."""
     http_listener: aws.lb.Listener | None
@@ -282,8 +279,8 @@ class LoadBalancer(pulumi.ComponentResource):
         self.https_listener = self._https_listener()
         # Before the forward rule: the app's metrics never leave the VPC through the edge. The first rule keeps its
         # name (stable URN); the paths are split by the per-condition limit, in PRIVATE_PATHS' order.
-        chunks = [PRIVATE_PATHS[i:i + MAX_CONDITION_MATCH_EVALUATIONS]
-                  for i in range(0, len(PRIVATE_PATHS), MAX_CONDITION_MATCH_EVALUATIONS)]
+        chunks = [PRIVATE_PATHS[i:i + ALB_RULE_VALUES_PER_CONDITION]
+                  for i in range(0, len(PRIVATE_PATHS), ALB_RULE_VALUES_PER_CONDITION)]
         self.private_paths_rules = [aws.lb.ListenerRule(
             f"{name}-https-private-paths" + (f"-{index + 1}" if index else ""),
             listener_arn=self.https_listener.arn,

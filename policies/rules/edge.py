@@ -318,9 +318,9 @@ def _private_paths_refused(args: StackValidationArgs, report: ReportViolation) -
                    "(a fixed-response rule evaluated before every forward rule)", listener.urn)
 
 
-MAX_CONDITION_VALUES, MAX_RULE_VALUES = 3, 5
-"""ELB's limits: "You can specify up to three match evaluations per condition ... up to five match evaluations per
-rule" (ELB user guide, rule-condition-types): a listener rule over them is refused at `pulumi up`."""
+MAX_CONDITION_VALUES: int = SHARED["albRuleValues"]["perCondition"]
+MAX_RULE_VALUES: int = SHARED["albRuleValues"]["perRule"]
+"""ELB's limits on a listener rule (components/constants.py): one over them is refused at `pulumi up`."""
 
 
 def _rule_match_limits(args: ResourceValidationArgs, report: ReportViolation) -> None:
