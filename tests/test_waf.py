@@ -4,13 +4,21 @@ seed's rate limits with scope-down paths, managed groups, redacted logs."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 
 import stack_config
 from components.base import AwsContext
-from components.waf import RateLimit, WafSettings, WebFirewallArgs, scope_down
+from components.waf import (
+    RateLimit,
+    WafSettings,
+    WebFirewallArgs,
+    scope_down,
+    web_acl_capacity,
+    web_acl_rules,
+)
 from offline.engine import StackRun
 from tests.configs import MINIMAL_VALID
 from tests.test_load_balancer import EDGE_VARIANT
@@ -219,3 +227,34 @@ def test_waf_config_errors_name_key_value_and_rule(changes: dict[str, str], expe
 
 def test_a_rejected_limit_does_not_pile_on_cross_field_errors() -> None:
     assert waf_problems(wafRateLimit="x") == ["maratron:wafRateLimit = \"x\": must be an integer"]
+
+
+# --- capacity (WCU) -------------------------------------------------------------------------------------------------
+# By hand from the AWS WAF developer guide (components/waf.py cites the pages): the managed groups are IP reputation 25
+# + core rule set 700 + known bad inputs 200 + SQL database 200 = 1,125; each rate rule costs 2 plus its scope-down;
+# each path prefix is a starts-with string match (2) with 3 text transformations (3 x 10) = 32, and an OR of several
+# costs only what it holds. Default paths: /api/ (general), /api/chat (AI), two sign-in paths (auth), flood none:
+# 1,125 + 4 x 2 + 4 x 32 = 1,125 + 8 + 128 = 1,261.
+DEFAULT_WCU = 1_261
+
+
+def snake(value: Any) -> Any:
+    """The engine's camelCase inputs back in the provider's snake_case input shape (keys only)."""
+    if isinstance(value, dict):
+        return {re.sub(r"(?<!^)([A-Z])", r"_\1", k).lower(): snake(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [snake(v) for v in value]
+    return value
+
+
+def test_the_registered_rules_are_the_priced_ones(any_stack: StackRun) -> None:
+    settings = stack_config.load(any_stack.config, stack=any_stack.stack).waf
+    registered = snake(any_stack.one(ACL).inputs["rules"])
+    assert registered == snake(web_acl_rules(settings, f"maratron-{any_stack.stack}"))
+    assert web_acl_capacity(registered) == web_acl_capacity(web_acl_rules(settings)) == DEFAULT_WCU
+
+
+def test_the_dr_stack_has_the_default_capacity(run_variant) -> None:  # type: ignore[no-untyped-def]
+    run = run_variant("dr")
+    assert run.ok, run.error_details
+    assert web_acl_capacity(snake(run.one(ACL).inputs["rules"])) == DEFAULT_WCU
