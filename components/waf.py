@@ -34,6 +34,7 @@ they carry session tokens and must never sit in a log group.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -167,6 +168,11 @@ class WafSettings:
         return RateLimit(self.flood_rate_limit)
 
     def validate(self, rules: Rules) -> None:
+        # The capacity of the ACL these settings build (web_acl_rules), judged when every value passed its own rules
+        # (a rejected one is reported already, and no rule list can be built from it); first, so the rules between
+        # fields below do not hide it.
+        if rules.valid(*(f.name for f in dataclasses.fields(self))):
+            self._check_capacity(rules)
         if len(self.rate_limit_paths) > MAX_PATHS:
             rules.problem("rate_limit_paths", f"must list at most {MAX_PATHS} path prefixes")
         # The scoped limits: stricter than the general one, on 1 to MAX_PATHS routes of their own.
@@ -181,6 +187,27 @@ class WafSettings:
         if self.flood_rate_limit < self.rate_limit:
             rules.problem("flood_rate_limit", f"must be at least {rules.key('rate_limit')} ({self.rate_limit}): it "
                           "counts every request, the API ones included", also=["rate_limit"])
+
+    def _check_capacity(self, rules: Rules) -> None:
+        wcu = web_acl_capacity(web_acl_rules(self))
+        if wcu <= WCU_INCLUDED:
+            return
+        lists = ("rate_limit_paths", "ai_paths", "auth_paths")
+        named = max(lists, key=lambda name: len(getattr(self, name)))  # the longest list (the first on a tie)
+        per_path = statement_capacity(_path_statement("/"))
+        pathless = dataclasses.replace(self, rate_limit_paths=(), ai_paths=(), auth_paths=())
+        fixed = web_acl_capacity(web_acl_rules(pathless))
+        count = sum(len(getattr(self, name)) for name in lists)
+        most = (WCU_INCLUDED - fixed) // per_path
+        keys = [rules.key(name) for name in lists]
+        rules.problem(named, f"{', '.join(keys[:-1])} and {keys[-1]} hold {count} path prefixes together, which "
+                      f"make the web ACL {wcu} WCU, over the {WCU_INCLUDED} included in AWS WAF's web ACL price: each "
+                      f"prefix costs {per_path} WCU on top of {fixed} for the rate rules and managed rule groups, so "
+                      f"the three lists may hold at most {most} together (a prefix counts every path under it: merge "
+                      "routes under a common one); AWS bills capacity above "
+                      f"{WCU_INCLUDED} (up to the {WCU_MAX} maximum) by the request, which this stack does not opt "
+                      "into",
+                      also=[name for name in lists if name != named])
 
 
 @dataclass(frozen=True)
@@ -227,7 +254,8 @@ def _path_statement(prefix: str) -> dict[str, Any]:
     """URI path starts with `prefix`, compared after URL-decoding, removing dot segments and doubled slashes, and
     lower-casing (no /API/%63hat, /api/./chat or /api//chat bypass). NORMALIZE_PATH "removes multiple slashes,
     directory self-references, and directory back-references" (WAF developer guide, text transformations). Each path
-    costs 32 WCU (a starts-with match, 2, plus 10 per transformation; web_acl_capacity)."""
+    costs 32 WCU (a starts-with match, 2, plus 10 per transformation): WafSettings refuses paths that would take the
+    ACL over the 1,500 WCU included in its price (web_acl_capacity)."""
     return {"byte_match_statement": {
         "field_to_match": {"uri_path": {}},
         "positional_constraint": "STARTS_WITH",
