@@ -34,8 +34,9 @@ they carry session tokens and must never sit in a log group.
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -59,6 +60,37 @@ MANAGED_GROUPS: tuple[tuple[str, str, int, tuple[str, ...]], ...] = tuple(
         ("bad-inputs", "AWSManagedRulesKnownBadInputsRuleSet", 60),
         ("sqli", "AWSManagedRulesSQLiRuleSet", 70),
     ))
+
+# --- web ACL capacity units (WCU): what web_acl_capacity prices the rules with -------------------------------------
+# AWS WAF developer guide, "Web ACL capacity units (WCUs) in AWS WAF"
+# (https://docs.aws.amazon.com/waf/latest/developerguide/aws-waf-capacity-units.html): "The basic price for a
+# protection pack (web ACL) includes up to 1,500 WCUs. Using more than 1,500 WCUs incurs additional fees" and "The
+# maximum capacity for a protection pack (web ACL) is 5,000 WCUs".
+WCU_INCLUDED = 1_500
+WCU_MAX = 5_000
+# Rate-based statement: "2, as a base cost. For each custom aggregation key that you specify, add 30 WCUs. If you use a
+# scope-down statement, calculate and add the WCUs for that" (waf-rule-statement-type-rate-based.html).
+WCU_RATE_BASED = 2
+WCU_RATE_CUSTOM_KEY = 30
+# String match (byte match) statement, by match type: exactly / starts with / ends with 2, contains string / word 10;
+# "If you use the request component All query parameters, add 10 WCUs. If you use the request component JSON body,
+# double the base cost WCUs. For each Text transformation that you apply, add 10 WCUs"
+# (waf-rule-statement-type-string-match.html).
+WCU_STRING_MATCH = {"EXACTLY": 2, "STARTS_WITH": 2, "ENDS_WITH": 2, "CONTAINS": 10, "CONTAINS_WORD": 10}
+WCU_ALL_QUERY_ARGUMENTS = 10
+WCU_TEXT_TRANSFORMATION = 10
+# AND, OR, NOT: "Based on nested statements", nothing of their own (waf-rule-statements-logical.html,
+# waf-rule-statement-type-or.html).
+# Managed rule group statement: "Defined by the rule group, plus any additional WCUs for a scope-down statement"
+# (waf-rule-statements-rule-group.html); each group's capacity as AWS publishes it ("VendorName: AWS, Name: ..., WCU:
+# ..."): aws-managed-rule-groups-ip-rep.html (IP reputation), aws-managed-rule-groups-baseline.html (core rule set,
+# known bad inputs), aws-managed-rule-groups-use-case.html (SQL database).
+WCU_MANAGED_GROUPS = {
+    "AWSManagedRulesAmazonIpReputationList": 25,
+    "AWSManagedRulesCommonRuleSet": 700,
+    "AWSManagedRulesKnownBadInputsRuleSet": 200,
+    "AWSManagedRulesSQLiRuleSet": 200,
+}
 
 
 @dataclass(frozen=True)
@@ -136,6 +168,11 @@ class WafSettings:
         return RateLimit(self.flood_rate_limit)
 
     def validate(self, rules: Rules) -> None:
+        # The capacity of the ACL these settings build (web_acl_rules), judged when every value passed its own rules
+        # (a rejected one is reported already, and no rule list can be built from it); first, so the rules between
+        # fields below do not hide it.
+        if rules.valid(*(f.name for f in dataclasses.fields(self))):
+            self._check_capacity(rules)
         if len(self.rate_limit_paths) > MAX_PATHS:
             rules.problem("rate_limit_paths", f"must list at most {MAX_PATHS} path prefixes")
         # The scoped limits: stricter than the general one, on 1 to MAX_PATHS routes of their own.
@@ -150,6 +187,27 @@ class WafSettings:
         if self.flood_rate_limit < self.rate_limit:
             rules.problem("flood_rate_limit", f"must be at least {rules.key('rate_limit')} ({self.rate_limit}): it "
                           "counts every request, the API ones included", also=["rate_limit"])
+
+    def _check_capacity(self, rules: Rules) -> None:
+        wcu = web_acl_capacity(web_acl_rules(self))
+        if wcu <= WCU_INCLUDED:
+            return
+        lists = ("rate_limit_paths", "ai_paths", "auth_paths")
+        named = max(lists, key=lambda name: len(getattr(self, name)))  # the longest list (the first on a tie)
+        per_path = statement_capacity(_path_statement("/"))
+        pathless = dataclasses.replace(self, rate_limit_paths=(), ai_paths=(), auth_paths=())
+        fixed = web_acl_capacity(web_acl_rules(pathless))
+        count = sum(len(getattr(self, name)) for name in lists)
+        most = (WCU_INCLUDED - fixed) // per_path
+        keys = [rules.key(name) for name in lists]
+        rules.problem(named, f"{', '.join(keys[:-1])} and {keys[-1]} hold {count} path prefixes together, which "
+                      f"make the web ACL {wcu} WCU, over the {WCU_INCLUDED} included in AWS WAF's web ACL price: each "
+                      f"prefix costs {per_path} WCU on top of {fixed} for the rate rules and managed rule groups, so "
+                      f"the three lists may hold at most {most} together (a prefix counts every path under it: merge "
+                      "routes under a common one); AWS bills capacity above "
+                      f"{WCU_INCLUDED} (up to the {WCU_MAX} maximum) by the request, which this stack does not opt "
+                      "into",
+                      also=[name for name in lists if name != named])
 
 
 @dataclass(frozen=True)
@@ -195,8 +253,9 @@ class WebFirewallArgs:
 def _path_statement(prefix: str) -> dict[str, Any]:
     """URI path starts with `prefix`, compared after URL-decoding, removing dot segments and doubled slashes, and
     lower-casing (no /API/%63hat, /api/./chat or /api//chat bypass). NORMALIZE_PATH "removes multiple slashes,
-    directory self-references, and directory back-references" (WAF developer guide, text transformations); each
-    transformation costs 10 WCU (three per path: the ACL stays under 1,500 WCU at the default paths)."""
+    directory self-references, and directory back-references" (WAF developer guide, text transformations). Each path
+    costs 32 WCU (a starts-with match, 2, plus 10 per transformation): WafSettings refuses paths that would take the
+    ACL over the 1,500 WCU included in its price (web_acl_capacity)."""
     return {"byte_match_statement": {
         "field_to_match": {"uri_path": {}},
         "positional_constraint": "STARTS_WITH",
@@ -215,6 +274,99 @@ def scope_down(prefixes: Sequence[str]) -> dict[str, Any] | None:
     return {"or_statement": {"statements": [_path_statement(p) for p in prefixes]}}
 
 
+def _visibility(metric: str) -> Any:
+    return {"cloudwatch_metrics_enabled": True, "metric_name": metric, "sampled_requests_enabled": True}
+
+
+def _rate_rule(settings: WafSettings, name_prefix: str, rule: str, priority: int, limit: RateLimit) -> dict[str, Any]:
+    statement: dict[str, Any] = {
+        "limit": limit.limit,
+        "evaluation_window_sec": settings.window_seconds,
+        "aggregate_key_type": "IP",
+    }
+    if (scope := scope_down(limit.path_prefixes)) is not None:
+        statement["scope_down_statement"] = scope
+    return {
+        "name": rule,
+        "priority": priority,
+        "action": {"block": {"custom_response": {
+            "response_code": 429,
+            "custom_response_body_key": "rate-limited",
+            "response_headers": [{"name": "Retry-After", "value": str(settings.window_seconds)}],
+        }}},
+        "statement": {"rate_based_statement": statement},
+        "visibility_config": _visibility(f"{name_prefix}-{rule}"),
+    }
+
+
+def _managed_rule(name_prefix: str, rule: str, group: str, priority: int,
+                  count_only: tuple[str, ...]) -> dict[str, Any]:
+    statement: dict[str, Any] = {"vendor_name": "AWS", "name": group}
+    if count_only:
+        statement["rule_action_overrides"] = [{"name": r, "action_to_use": {"count": {}}} for r in count_only]
+    return {
+        "name": rule,
+        "priority": priority,
+        "override_action": {"none": {}},  # the group's own actions (BLOCK) apply
+        "statement": {"managed_rule_group_statement": statement},
+        "visibility_config": _visibility(f"{name_prefix}-{rule}"),
+    }
+
+
+def web_acl_rules(settings: WafSettings, name_prefix: str = PROJECT) -> list[dict[str, Any]]:
+    """The web ACL's rules, in evaluation order: what WebFirewall registers and what web_acl_capacity prices.
+
+    Plain dicts in the provider's input shape: WAF statements nest deeply, and the dict form reads like the JSON in
+    the AWS docs (typed as Any by the caller: mypy cannot match nested dicts to the generated TypedDicts)."""
+    rules = [
+        _rate_rule(settings, name_prefix, "flood", 20, settings.flood_limit),
+        _rate_rule(settings, name_prefix, "api-rate", 30, settings.general_limit),
+        _rate_rule(settings, name_prefix, "ai-rate", 40, settings.ai_limit),
+        _rate_rule(settings, name_prefix, "auth-rate", 45, settings.auth_limit),
+        *(_managed_rule(name_prefix, *group) for group in MANAGED_GROUPS),
+    ]
+    return sorted(rules, key=lambda rule: rule["priority"])
+
+
+def statement_capacity(statement: Mapping[str, Any]) -> int:
+    """The WCU of one rule statement (provider input shape), from AWS's published per-statement costs (WCU_* above).
+
+    A statement type, match type or managed group without a published cost here is an error, not a guess: add its
+    cost from the developer guide with the page it comes from."""
+    (kind, body), = statement.items()
+    if kind == "rate_based_statement":
+        scope = body.get("scope_down_statement")
+        return (WCU_RATE_BASED + WCU_RATE_CUSTOM_KEY * len(body.get("custom_keys") or ())
+                + (statement_capacity(scope) if scope else 0))
+    if kind == "managed_rule_group_statement":
+        if body["name"] not in WCU_MANAGED_GROUPS:
+            raise ValueError(f"managed rule group {body['name']}: no published WCU capacity in WCU_MANAGED_GROUPS")
+        scope = body.get("scope_down_statement")
+        return WCU_MANAGED_GROUPS[body["name"]] + (statement_capacity(scope) if scope else 0)
+    if kind in ("or_statement", "and_statement"):
+        return sum(statement_capacity(nested) for nested in body["statements"])
+    if kind == "not_statement":
+        return statement_capacity(body["statement"])
+    if kind == "byte_match_statement":
+        base = WCU_STRING_MATCH[body["positional_constraint"]]
+        field_to_match = body["field_to_match"]
+        if "json_body" in field_to_match:
+            base *= 2
+        if "all_query_arguments" in field_to_match:
+            base += WCU_ALL_QUERY_ARGUMENTS
+        return base + WCU_TEXT_TRANSFORMATION * len(body.get("text_transformations") or ())
+    raise ValueError(f"{kind}: no WCU cost here; add it from the AWS WAF developer guide (rule statement pages)")
+
+
+def web_acl_capacity(rules: Sequence[Mapping[str, Any]]) -> int:
+    """The web ACL's capacity in WCU: the sum of its rules' statements.
+
+    AWS's figure is that sum "minus any processing optimizations that AWS WAF is able to obtain" (e.g. charging one
+    transformation of one request component once; aws-waf-capacity-units.html), so AWS may report less: this is the
+    documented upper bound, which keeps the check on the safe side."""
+    return sum(statement_capacity(rule["statement"]) for rule in rules)
+
+
 class WebFirewall(pulumi.ComponentResource):
     """A WAFv2 web ACL with rate limits and managed rule groups, on the ALB or a distribution, and logged."""
 
@@ -227,16 +379,7 @@ class WebFirewall(pulumi.ComponentResource):
         self._args = args
         prefix = args.name_prefix
 
-        # Rules are plain dicts in the provider's input shape: WAF statements nest deeply, and the dict form reads
-        # like the JSON in the AWS docs (typed as Any: mypy cannot match nested dicts to the generated TypedDicts).
-        rules: list[Any] = [
-            self._rate_rule("flood", 20, args.settings.flood_limit),
-            self._rate_rule("api-rate", 30, args.settings.general_limit),
-            self._rate_rule("ai-rate", 40, args.settings.ai_limit),
-            self._rate_rule("auth-rate", 45, args.settings.auth_limit),
-            *(self._managed_rule(*group) for group in MANAGED_GROUPS),
-        ]
-        rules.sort(key=lambda rule: rule["priority"])
+        rules: list[Any] = web_acl_rules(args.settings, prefix)  # what WafSettings priced (web_acl_capacity)
         self.web_acl = aws.wafv2.WebAcl(
             f"{name}-acl",
             name=prefix,
@@ -250,7 +393,7 @@ class WebFirewall(pulumi.ComponentResource):
                 content='{"error":"Too many requests, please retry later."}',
                 content_type="APPLICATION_JSON",
             )],
-            visibility_config=self._visibility(prefix),
+            visibility_config=_visibility(prefix),
             tags=named_tags(args.tags, f"{prefix}-waf"),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -284,41 +427,6 @@ class WebFirewall(pulumi.ComponentResource):
         return self._args.region
 
     # --- parts --------------------------------------------------------------------------------------------------
-
-    def _visibility(self, metric: str) -> Any:
-        return {"cloudwatch_metrics_enabled": True, "metric_name": metric, "sampled_requests_enabled": True}
-
-    def _rate_rule(self, rule: str, priority: int, limit: RateLimit) -> dict[str, Any]:
-        statement: dict[str, Any] = {
-            "limit": limit.limit,
-            "evaluation_window_sec": self._args.settings.window_seconds,
-            "aggregate_key_type": "IP",
-        }
-        if (scope := scope_down(limit.path_prefixes)) is not None:
-            statement["scope_down_statement"] = scope
-        return {
-            "name": rule,
-            "priority": priority,
-            "action": {"block": {"custom_response": {
-                "response_code": 429,
-                "custom_response_body_key": "rate-limited",
-                "response_headers": [{"name": "Retry-After", "value": str(self._args.settings.window_seconds)}],
-            }}},
-            "statement": {"rate_based_statement": statement},
-            "visibility_config": self._visibility(f"{self._args.name_prefix}-{rule}"),
-        }
-
-    def _managed_rule(self, rule: str, group: str, priority: int, count_only: tuple[str, ...]) -> dict[str, Any]:
-        statement: dict[str, Any] = {"vendor_name": "AWS", "name": group}
-        if count_only:
-            statement["rule_action_overrides"] = [{"name": r, "action_to_use": {"count": {}}} for r in count_only]
-        return {
-            "name": rule,
-            "priority": priority,
-            "override_action": {"none": {}},  # the group's own actions (BLOCK) apply
-            "statement": {"managed_rule_group_statement": statement},
-            "visibility_config": self._visibility(f"{self._args.name_prefix}-{rule}"),
-        }
 
     def _logging(self) -> aws.cloudwatch.LogGroup:
         args = self._args

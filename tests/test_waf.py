@@ -4,13 +4,22 @@ seed's rate limits with scope-down paths, managed groups, redacted logs."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 
 import stack_config
 from components.base import AwsContext
-from components.waf import RateLimit, WafSettings, WebFirewallArgs, scope_down
+from components.waf import (
+    WCU_INCLUDED,
+    RateLimit,
+    WafSettings,
+    WebFirewallArgs,
+    scope_down,
+    web_acl_capacity,
+    web_acl_rules,
+)
 from offline.engine import StackRun
 from tests.configs import MINIMAL_VALID
 from tests.test_load_balancer import EDGE_VARIANT
@@ -219,3 +228,79 @@ def test_waf_config_errors_name_key_value_and_rule(changes: dict[str, str], expe
 
 def test_a_rejected_limit_does_not_pile_on_cross_field_errors() -> None:
     assert waf_problems(wafRateLimit="x") == ["maratron:wafRateLimit = \"x\": must be an integer"]
+
+
+# --- capacity (WCU) -------------------------------------------------------------------------------------------------
+# By hand from the AWS WAF developer guide (components/waf.py cites the pages): the managed groups are IP reputation 25
+# + core rule set 700 + known bad inputs 200 + SQL database 200 = 1,125; each rate rule costs 2 plus its scope-down;
+# each path prefix is a starts-with string match (2) with 3 text transformations (3 x 10) = 32, and an OR of several
+# costs only what it holds. Default paths: /api/ (general), /api/chat (AI), two sign-in paths (auth), flood none:
+# 1,125 + 4 x 2 + 4 x 32 = 1,125 + 8 + 128 = 1,261.
+DEFAULT_WCU = 1_261
+# The largest path settings allowed: 1,125 + 8 = 1,133 before any path, (1,500 - 1,133) // 32 = 11 prefixes, 11 x 32 =
+# 352, 1,133 + 352 = 1,485. One more (12) is 1,517 and the full 5 + 5 + 5 = 15 is 1,133 + 480 = 1,613.
+LARGEST_ALLOWED = {"wafRateLimitPaths": [f"/api/r{i}" for i in range(5)],
+                   "wafAiPaths": [f"/api/ai{i}" for i in range(3)],
+                   "wafAuthPaths": [f"/api/auth/s{i}" for i in range(3)]}
+
+
+def snake(value: Any) -> Any:
+    """The engine's camelCase inputs back in the provider's snake_case input shape (keys only)."""
+    if isinstance(value, dict):
+        return {re.sub(r"(?<!^)([A-Z])", r"_\1", k).lower(): snake(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [snake(v) for v in value]
+    return value
+
+
+def test_the_registered_rules_are_the_priced_ones(any_stack: StackRun) -> None:
+    settings = stack_config.load(any_stack.config, stack=any_stack.stack).waf
+    registered = snake(any_stack.one(ACL).inputs["rules"])
+    assert registered == snake(web_acl_rules(settings, f"maratron-{any_stack.stack}"))
+    assert web_acl_capacity(registered) == web_acl_capacity(web_acl_rules(settings)) == DEFAULT_WCU
+
+
+def test_the_dr_stack_has_the_default_capacity(run_variant) -> None:  # type: ignore[no-untyped-def]
+    run = run_variant("dr")
+    assert run.ok, run.error_details
+    assert web_acl_capacity(snake(run.one(ACL).inputs["rules"])) == DEFAULT_WCU
+
+
+def test_the_largest_allowed_path_settings_fit_the_included_capacity(run_variant) -> None:  # type: ignore[no-untyped-def]
+    run = run_variant("prod", **LARGEST_ALLOWED)
+    assert run.ok, run.error_details
+    assert web_acl_capacity(snake(run.one(ACL).inputs["rules"])) == 1_485 <= WCU_INCLUDED
+
+
+def test_paths_over_the_included_capacity_fail_before_any_resource(run_variant) -> None:  # type: ignore[no-untyped-def]
+    run = run_variant("prod", **{**LARGEST_ALLOWED, "wafAuthPaths": [f"/api/auth/s{i}" for i in range(4)]})
+    assert not run.ok
+    assert [r.type for r in run.resources] == ["pulumi:pulumi:Stack"]  # the program's root only: nothing of AWS
+    assert str(run.error).count("\n  - ") == 1, str(run.error)
+    assert ('maratron:wafRateLimitPaths = ["/api/r0", "/api/r1", "/api/r2", "/api/r3", "/api/r4"]: '
+            "wafRateLimitPaths, wafAiPaths and wafAuthPaths hold 12 path prefixes together, which make the web ACL "
+            "1517 WCU, over the 1500 included in AWS WAF's web ACL price: each prefix costs 32 WCU on top of 1133 "
+            "for the rate rules and "
+            "managed rule groups, so the three lists may hold at most 11 together (a prefix counts every path under "
+            "it: merge routes under a common one); AWS bills capacity above 1500 (up to the 5000 maximum) by the "
+            "request, which this stack does not opt into") in str(run.error)
+
+
+def test_the_capacity_rule_names_the_longest_list_and_reports_with_the_other_rules() -> None:
+    found = waf_problems(wafAuthPaths=json.dumps([f"/s{i}" for i in range(5)]),
+                         wafAiPaths=json.dumps([f"/a{i}" for i in range(5)]),
+                         wafRateLimitPaths=json.dumps([f"/r{i}" for i in range(4)]), wafAiRateLimit="100")
+    assert found[0].startswith('maratron:wafAiPaths = ["/a0", "/a1", "/a2", "/a3", "/a4"]: wafRateLimitPaths, '
+                               "wafAiPaths and wafAuthPaths hold 14 path prefixes together, which make the web ACL "
+                               "1581 WCU"), found
+    assert found[1].startswith("maratron:wafAiRateLimit = 100: must be at most wafRateLimit (60)"), found
+    assert len(found) == 2
+
+
+def test_components_built_in_code_are_held_to_the_same_capacity() -> None:
+    ctx = AwsContext("123456789012", "aws", "us-east-1")
+    many = WafSettings(rate_limit_paths=tuple(f"/r{i}" for i in range(5)), ai_paths=tuple(f"/a{i}" for i in range(5)),
+                       auth_paths=tuple(f"/s{i}" for i in range(5)))
+    with pytest.raises(ValueError, match="hold 15 path prefixes together, which make the web ACL 1613 WCU"):
+        WebFirewallArgs(context=ctx, load_balancer_arn="arn", log_key=None, log_retention_days=30,  # type: ignore
+                        settings=many)
