@@ -109,6 +109,10 @@ class PolicyPackProcess:
         self.stack = stack
         self.project = project
         self._configs: dict[str, tuple[dict[str, tuple[str, dict[str, Any]]], Any]] = {}
+        self._configured: str | None = None
+        """The pack config last sent (Configure's key in _configs): sending it again is skipped."""
+        self._stack_request: Any = None
+        """The ConfigureStack request last sent, skipped when the next one is equal."""
         self.pack_dir = pack_dir
         env = dict(os.environ)
         env.update({
@@ -145,9 +149,12 @@ class PolicyPackProcess:
 
     def configure_stack(self, stack: str, config: Mapping[str, str], secret_keys: Iterable[str] = (), *,
                         dry_run: bool = True, project: str | None = None) -> None:
-        self.stub.ConfigureStack(analyzer_pb2.AnalyzerStackConfigureRequest(
+        request = analyzer_pb2.AnalyzerStackConfigureRequest(
             stack=stack, project=project or self.project, organization=ORGANIZATION, dry_run=dry_run,
-            config=dict(config), config_secret_keys=sorted(secret_keys)))
+            config=dict(config), config_secret_keys=sorted(secret_keys))
+        if request != self._stack_request:  # the pack keeps what it was sent last: a resend changes nothing
+            self.stub.ConfigureStack(request)
+            self._stack_request = request
 
     @property
     def name(self) -> str:
@@ -168,7 +175,9 @@ class PolicyPackProcess:
                 entry.properties.update(properties)
             self._configs[key] = (merged, request)
         merged, request = self._configs[key]
-        self.stub.Configure(request)
+        if key != self._configured:
+            self.stub.Configure(request)
+            self._configured = key
         return {name: (level, dict(properties)) for name, (level, properties) in merged.items()}
 
     def analyze(self, resource: Resource) -> list[Violation]:
