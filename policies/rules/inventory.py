@@ -244,6 +244,8 @@ LEDGER: list[Classified] = [
     N(FLOW_LOG, "logDestinationType", "wiring", "flow logs go to CloudWatch Logs"),
     N(FLOW_LOG, "iamRoleArn", "wiring", "the role that delivers flow logs"),
     N(FLOW_LOG, "maxAggregationInterval", "tuning", "capture window (60 or 600 s): granularity against cost"),
+    N(FLOW_LOG, "logFormat", "content",
+      "the record's fields (network.FLOW_LOG_FORMAT, version 5 for incident response; tests/test_network.py)"),
     N(NAT, "", "layout", "NAT gateways: the private tier's way out, placed per AZ"),
     N(ROUTE, "", "layout", "routes of the public and private tiers (the data tier has none: guarded)"),
     N(ROUTE_TABLE_ASSOCIATION, "", "layout", "which subnet uses which route table"),
