@@ -52,6 +52,15 @@ def subnet_cidr(vpc_cidr: str, tier: Tier, az_name: str) -> str:
     return str(ipaddress.IPv4Network((base, vpc.prefixlen + extra_bits)))
 
 
+def tier_cidr(vpc_cidr: str, tier: Tier) -> str:
+    """The block that holds every slot of one tier, present and future (for a /16: app 10.x.0.0/17)."""
+    vpc = ipaddress.IPv4Network(vpc_cidr)
+    block_offset, extra_bits = _TIER_LAYOUT[tier]
+    base = ipaddress.IPv4Address(int(vpc.network_address) + block_offset * (vpc.num_addresses // 16))
+    slot_bits = (SLOTS_PER_TIER - 1).bit_length()  # 8 slots: the block is 3 bits wider than one slot
+    return str(ipaddress.IPv4Network((base, vpc.prefixlen + extra_bits - slot_bits)))
+
+
 def pick_availability_zones(count: int, pinned: tuple[str, ...] = ()) -> tuple[str, ...]:
     """The pinned AZs, or the region's first `count` standard AZs (looked up at deploy time; pin them once known)."""
     if pinned:
@@ -181,7 +190,7 @@ class Network(pulumi.ComponentResource):
     """What the app tier reaches AWS APIs and the internet through: its NAT routes and the interface endpoints (a
     function that calls AWS at deploy time waits for them)."""
     endpoint_security_group: aws.ec2.SecurityGroup
-    """Admits 443 from inside the VPC to the interface endpoints; nothing else."""
+    """Admits 443 from the app tier to the interface endpoints; nothing else."""
     flow_log_group: aws.cloudwatch.LogGroup
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -386,13 +395,19 @@ class Network(pulumi.ComponentResource):
             tags=self._tags("endpoints"),
             opts=parent,
         )
+        # Only the app tier calls AWS APIs: every workload with HTTPS egress (the ECS services, the migration, backup
+        # and drill tasks, the rotation functions) runs in the app subnets. The data tier holds RDS, ElastiCache and
+        # RDS Proxy, whose security groups send nothing to 443; the public tier holds the ALB and the NAT gateways.
+        # The tier block (not each subnet) so a new AZ's app subnet is admitted without another rule. The logical
+        # name keeps "from-vpc" and the group its description: a changed CIDR is modified in place
+        # (ModifySecurityGroupRules), while a new name or group description (no update API) would replace them.
         self.app_egress.append(aws.vpc.SecurityGroupIngressRule(  # the endpoints refuse 443 until it exists
             f"{self._name}-endpoints-https-from-vpc",
             security_group_id=security_group.id,
-            description="HTTPS from inside the VPC",
+            description="HTTPS from the app tier",
             ip_protocol="tcp", from_port=443, to_port=443,
-            cidr_ipv4=args.settings.vpc_cidr,
-            tags=self._tags("endpoints-https-from-vpc"),
+            cidr_ipv4=tier_cidr(args.settings.vpc_cidr, "app"),
+            tags=self._tags("endpoints-https-from-app"),
             opts=pulumi.ResourceOptions(parent=security_group),
         ))
         for service in args.settings.interface_endpoints:

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from components.network import subnet_cidr
+from components.network import subnet_cidr, tier_cidr
 from offline.engine import StackRun
 
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -16,6 +16,7 @@ ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
 ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
 NAT = "aws:ec2/natGateway:NatGateway"
 ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 
 
 def subnets_by_tier(run: StackRun) -> dict[str, dict[str, str]]:
@@ -77,6 +78,9 @@ def test_cidr_plan_layout() -> None:
     assert subnet_cidr("10.0.0.0/16", "data", "us-east-1b") == "10.0.136.0/21"
     assert subnet_cidr("10.0.0.0/16", "public", "us-east-1h") == "10.0.220.0/22"
     assert subnet_cidr("10.1.0.0/20", "public", "us-east-1a") == "10.1.12.0/26"
+    assert [tier_cidr("10.0.0.0/16", t) for t in ("app", "data", "public")] == \
+        ["10.0.0.0/17", "10.0.128.0/18", "10.0.192.0/19"]
+    assert tier_cidr("10.1.0.0/20", "app") == "10.1.0.0/21"
     with pytest.raises(ValueError, match="must end in a letter a-h"):
         subnet_cidr("10.0.0.0/16", "app", "us-east-1z")
 
@@ -181,7 +185,7 @@ def test_logs_key_policy_admits_cloudwatch_logs_of_this_account_only(prod: Stack
         "arn:aws:logs:us-east-1:123456789012:log-group:*"
 
 
-def test_prod_endpoints_admit_https_from_the_vpc_only(prod: StackRun) -> None:
+def test_prod_endpoints_admit_https_from_the_app_tier_only(prod: StackRun) -> None:
     endpoints = {e.inputs["serviceName"]: e.inputs for e in prod.of_type(ENDPOINT)}
     # The registry's two (image pulls); logs and Secrets Manager go through the per-AZ NAT (Pulumi.prod.yaml).
     assert set(endpoints) == {f"com.amazonaws.us-east-1.{s}" for s in ("s3", "ecr.api", "ecr.dkr")}
@@ -195,9 +199,24 @@ def test_prod_endpoints_admit_https_from_the_vpc_only(prod: StackRun) -> None:
             assert endpoint["securityGroupIds"] == [sg.id], name
     rules = [r.inputs for r in prod.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
              if r.inputs["securityGroupId"] == sg.id]
-    assert rules == [{**rules[0], "fromPort": 443, "toPort": 443, "ipProtocol": "tcp", "cidrIpv4": "10.0.0.0/16"}]
-    assert not [r for r in prod.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
-                if r.inputs["securityGroupId"] == sg.id]
+    # The app tier's block (10.0.0.0/17: its eight slots, nothing of the data or public tiers) ...
+    assert rules == [{**rules[0], "fromPort": 443, "toPort": 443, "ipProtocol": "tcp", "cidrIpv4": "10.0.0.0/17"}]
+    app_block = ipaddress.ip_network("10.0.0.0/17")
+    for subnet in prod.of_type(SUBNET):
+        inside = ipaddress.ip_network(subnet.inputs["cidrBlock"]).subnet_of(app_block)
+        assert inside == (subnet.inputs["tags"]["tier"] == "app"), subnet.name
+    # ... which holds every workload that sends HTTPS: whatever places a group with 443 egress (services, functions,
+    # schedules, the migration's run-task command) names app subnets and no other.
+    tiers = {s.id: s.inputs["tags"]["tier"] for s in prod.of_type(SUBNET)}
+    senders = {r.inputs["securityGroupId"] for r in prod.of_type(EGRESS_RULE)
+               if r.inputs.get("ipProtocol") == "-1" or r.inputs.get("fromPort", 0) <= 443 <= r.inputs.get("toPort", 0)}
+    placements = {f"{r.type} {r.name}": json.dumps(r.inputs) for r in prod.resources}
+    placements.update({f"output {k}": json.dumps(v) for k, v in prod.outputs.items()})
+    placed = {where: {tiers[s] for s in tiers if s in text} for where, text in placements.items()
+              if any(g in text for g in senders)}
+    assert {where: found for where, found in placed.items() if found - {"app"}} == {}
+    assert len([where for where, found in placed.items() if found == {"app"}]) >= 7  # ai, web, functions, schedules...
+    assert not [r for r in prod.of_type(EGRESS_RULE) if r.inputs["securityGroupId"] == sg.id]
 
 
 def run_with_endpoint_offer(offered: dict[str, list[str]]) -> StackRun:
