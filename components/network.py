@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -105,6 +106,44 @@ on an existing flow log: a change here replaces it (flow-logs-limitations.html).
 FLOW_LOG_FORMAT = " ".join(f"${{{name}}}" for name in FLOW_LOG_FIELDS)
 
 
+def ecr_layer_bucket(partition: str, region: str) -> str:
+    """The AWS-owned bucket ECR serves image layers from ("Minimum Amazon S3 bucket permissions for Amazon ECR",
+    https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html#ecr-minimum-s3-perms)."""
+    return f"arn:{partition}:s3:::prod-{region}-starport-layer-bucket/*"
+
+
+def endpoint_policy(service: str, *, account_id: str, partition: str, region: str,
+                    registry_accounts: Sequence[str] = ()) -> dict[str, object]:
+    """The data perimeter of one VPC endpoint: requests from this account's principals to this account's resources
+    (AWS's pattern: aws:PrincipalAccount / aws:ResourceAccount, https://github.com/aws-samples/data-perimeter-policy-
+    examples/tree/main/vpc_endpoint_policies), plus what the stack needs beyond it:
+
+    * ECR (ecr.api, ecr.dkr): the foundation's registry, which may be another account (organization layout): its
+      account counts as a resource account (tasks pull only from it: components/images.py refuses other registries).
+    * S3: GetObject on ECR's layer bucket from any principal. The bucket is AWS's and the download is a presigned URL
+      ECR's own account signs, so neither condition could match (ECR user guide, minimum S3 permissions; AWS's data
+      perimeter examples, "Creation of containers with Amazon ECR images").
+    * AWS service principals, as in every one of AWS's examples (services rarely call from a VPC; none here does).
+
+    The resource condition is IfExists: an action without a resource (ecr:GetAuthorizationToken,
+    cloudwatch:PutMetricData, sts:GetCallerIdentity) has no resource account to compare, and what it reaches is the
+    caller's own account, which the principal condition already pins. A request by another account's credentials, or
+    to another account's bucket, secret, key, log group or repository, is refused at the endpoint."""
+    resource_accounts = list(dict.fromkeys([account_id, *(registry_accounts if service.startswith("ecr.") else ())]))
+    statements: list[dict[str, object]] = [{
+        "Sid": "OwnPrincipalsToOwnResources", "Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*",
+        "Condition": {"StringEquals": {"aws:PrincipalAccount": [account_id]},
+                      "StringEqualsIfExists": {"aws:ResourceAccount": resource_accounts}},
+    }, {
+        "Sid": "AwsServicePrincipals", "Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*",
+        "Condition": {"Bool": {"aws:PrincipalIsAWSService": "true"}},
+    }]
+    if service == "s3":
+        statements.append({"Sid": "EcrImageLayers", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                           "Resource": ecr_layer_bucket(partition, region)})
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
 def check_vpc_cidr(value: str) -> str | None:
     try:
         network = ipaddress.ip_network(value, strict=True)
@@ -161,6 +200,9 @@ class NetworkArgs:
     """Retention of the flow-log group."""
     settings: NetworkSettings = field(default_factory=NetworkSettings)
     """CIDR, AZs, NAT strategy and interface endpoints; default: the production layout (3 AZs, a NAT per AZ)."""
+    registry_accounts: Sequence[pulumi.Input[str]] = ()
+    """Accounts whose ECR registries the tasks pull from (the foundation's registryId), when not this account: the
+    ECR endpoints' policies admit their repositories (endpoint_policy)."""
     name_prefix: str = PROJECT
     """Readable prefix for Name tags and the flow-log group name."""
     tags: dict[str, str] = field(default_factory=dict)
@@ -374,6 +416,12 @@ class Network(pulumi.ComponentResource):
         )
         return group
 
+    def _endpoint_policy(self, service: str) -> pulumi.Output[str]:
+        ctx = self._args.context
+        return pulumi.Output.all(*self._args.registry_accounts).apply(lambda registries: json.dumps(endpoint_policy(
+            service, account_id=ctx.account_id, partition=ctx.partition, region=ctx.region,
+            registry_accounts=[str(r) for r in registries])))
+
     def _endpoints(self) -> aws.ec2.SecurityGroup:
         args = self._args
         region = args.context.region
@@ -385,6 +433,7 @@ class Network(pulumi.ComponentResource):
             service_name=f"com.amazonaws.{region}.s3",
             vpc_endpoint_type="Gateway",
             route_table_ids=self.route_table_ids("app"),
+            policy=self._endpoint_policy("s3"),
             tags=self._tags("s3"),
             opts=parent,
         ))
@@ -426,6 +475,10 @@ class Network(pulumi.ComponentResource):
                 private_dns_enabled=True,
                 subnet_ids=offered.availability_zones.apply(functools.partial(self._endpoint_subnets, service_name)),
                 security_group_ids=[security_group.id],
+                # Where the service takes no endpoint policy (the lookup says so), none is sent: the endpoint then
+                # allows full access, as AWS documents for such services.
+                policy=pulumi.Output.all(offered.vpc_endpoint_policy_supported, self._endpoint_policy(service)).apply(
+                    lambda values: values[1] if values[0] else None),
                 tags=self._tags(f"endpoint-{service}"),
                 opts=parent,
             ))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import ipaddress
 import json
 
@@ -219,8 +220,9 @@ def test_prod_endpoints_admit_https_from_the_app_tier_only(prod: StackRun) -> No
     assert not [r for r in prod.of_type(EGRESS_RULE) if r.inputs["securityGroupId"] == sg.id]
 
 
-def run_with_endpoint_offer(offered: dict[str, list[str]]) -> StackRun:
-    """prod, with interface endpoint services offered only in the given AZs (the rest in every AZ)."""
+def run_with_endpoint_offer(offered: dict[str, list[str]], policy_supported: dict[str, bool] | None = None) -> StackRun:
+    """prod, with interface endpoint services offered only in the given AZs (the rest in every AZ), and taking an
+    endpoint policy or not (default: they do)."""
     from offline.engine import run_program, stack_config
     from offline.foundation import app_mocks
 
@@ -233,6 +235,8 @@ def run_with_endpoint_offer(offered: dict[str, list[str]]) -> StackRun:
         service = str(args.args.get("serviceName", "")).rsplit(".", 1)[-1]
         if args.token == "aws:ec2/getVpcEndpointService:getVpcEndpointService" and service in offered:
             found = {**found, "availabilityZones": offered[service]}
+        if args.token == "aws:ec2/getVpcEndpointService:getVpcEndpointService" and service in (policy_supported or {}):
+            found = {**found, "vpcEndpointPolicySupported": (policy_supported or {})[service]}
         return found, failures
 
     mocks.call = call  # type: ignore[method-assign]
@@ -289,3 +293,94 @@ def test_partition_follows_the_region() -> None:
 
     assert [partition_of(r) for r in ("us-east-1", "cn-north-1", "us-gov-west-1", "us-isob-east-1")] == \
         ["aws", "aws-cn", "aws-us-gov", "aws-iso-b"]
+
+
+# --- endpoint policies: this account's principals to this account's resources, and what the stack needs beyond ----
+
+def allows(policy: dict, action: str, resource: str, context: dict[str, str]) -> bool:
+    """Whether an Allow statement of an endpoint policy matches a request (the operators these policies use)."""
+    def condition_holds(operator: str, key: str, values: object) -> bool:
+        wanted = [str(v) for v in as_list(values)]
+        if operator == "StringEquals":
+            return context.get(key) in wanted
+        if operator == "StringEqualsIfExists":
+            return key not in context or context[key] in wanted
+        if operator == "Bool":
+            return context.get(key, "false") in wanted
+        raise AssertionError(f"operator {operator} not modelled")
+
+    for statement in policy["Statement"]:
+        assert statement["Effect"] == "Allow" and statement["Principal"] == "*"
+        if not any(fnmatch.fnmatchcase(action, a) for a in as_list(statement["Action"])):
+            continue
+        if not any(fnmatch.fnmatchcase(resource, r) for r in as_list(statement["Resource"])):
+            continue
+        if all(condition_holds(op, key, values) for op, block in statement.get("Condition", {}).items()
+               for key, values in block.items()):
+            return True
+    return False
+
+
+OURS, REGISTRY, STRANGER, ECR_SIGNER = "123456789012", "111111111111", "999999999999", "012345678901"
+LAYER = "arn:aws:s3:::prod-us-east-1-starport-layer-bucket/sha256/abc"
+
+
+def request(principal: str, resource_account: str | None = None) -> dict[str, str]:
+    context = {"aws:PrincipalAccount": principal}
+    return context if resource_account is None else {**context, "aws:ResourceAccount": resource_account}
+
+
+def test_the_s3_gateway_admits_our_buckets_and_ecr_layers_only() -> None:
+    from components.network import endpoint_policy
+
+    policy = endpoint_policy("s3", account_id=OURS, partition="aws", region="us-east-1", registry_accounts=[REGISTRY])
+    backups = "arn:aws:s3:::maratron-prod-backups/dumps/x.dump"
+    assert allows(policy, "s3:PutObject", backups, request(OURS, OURS))  # the backup task writes its dump
+    assert not allows(policy, "s3:PutObject", "arn:aws:s3:::elsewhere/x", request(OURS, STRANGER))  # exfiltration
+    assert not allows(policy, "s3:GetObject", backups, request(STRANGER, OURS))  # someone else's credentials
+    assert not allows(policy, "s3:GetObject", "arn:aws:s3:::elsewhere/x", request(OURS, REGISTRY))  # ECR-only account
+    # Image layers: a presigned URL ECR's account signs, on AWS's bucket; read only.
+    assert allows(policy, "s3:GetObject", LAYER, request(ECR_SIGNER, "000000000000"))
+    assert not allows(policy, "s3:PutObject", LAYER, request(ECR_SIGNER, "000000000000"))
+    # The broken variant: the account perimeter alone refuses every layer download (tasks could not start).
+    broken = {**policy, "Statement": [s for s in policy["Statement"] if s["Sid"] != "EcrImageLayers"]}
+    assert not allows(broken, "s3:GetObject", LAYER, request(ECR_SIGNER, "000000000000"))
+    assert not allows(broken, "s3:GetObject", LAYER, request(OURS, "000000000000"))
+
+
+def test_the_ecr_endpoints_admit_the_foundations_registry_in_another_account() -> None:
+    from components.network import endpoint_policy
+
+    for service in ("ecr.api", "ecr.dkr"):
+        policy = endpoint_policy(service, account_id=OURS, partition="aws", region="us-east-1",
+                                 registry_accounts=[REGISTRY])
+        repository = f"arn:aws:ecr:us-east-1:{REGISTRY}:repository/maratron/web"
+        assert allows(policy, "ecr:BatchGetImage", repository, request(OURS, REGISTRY))
+        assert allows(policy, "ecr:GetAuthorizationToken", "*", request(OURS))  # no resource: no resource account
+        assert not allows(policy, "ecr:BatchGetImage", repository.replace(REGISTRY, STRANGER), request(OURS, STRANGER))
+        assert not allows(policy, "ecr:BatchGetImage", repository, request(STRANGER, REGISTRY))
+    # Only the registry's endpoints trust the registry's account.
+    for service in ("logs", "secretsmanager", "kms", "monitoring", "sts", "elasticache", "s3"):
+        policy = endpoint_policy(service, account_id=OURS, partition="aws", region="us-east-1",
+                                 registry_accounts=[REGISTRY])
+        assert not allows(policy, f"{service}:Anything", "arn:aws:x", request(OURS, REGISTRY)), service
+        assert allows(policy, f"{service}:Anything", "arn:aws:x", request(OURS, OURS)), service
+        assert allows(policy, f"{service}:Anything", "*", {"aws:PrincipalIsAWSService": "true"}), service
+
+
+def test_every_endpoint_of_the_stacks_carries_its_policy(prod: StackRun, dev: StackRun) -> None:
+    from components.network import endpoint_policy
+
+    for run in (prod, dev):
+        for endpoint in run.of_type(ENDPOINT):
+            service = endpoint.inputs["serviceName"].removeprefix("com.amazonaws.us-east-1.")
+            expected = endpoint_policy(service, account_id=OURS, partition="aws", region="us-east-1",
+                                       registry_accounts=[OURS])  # single-account layout: the registry is ours
+            assert json.loads(endpoint.plain("policy")) == expected, (run.stack, service)
+
+
+def test_an_endpoint_whose_service_takes_no_policy_gets_none() -> None:
+    run = run_with_endpoint_offer({}, policy_supported={"dkr": False})
+    assert run.ok, run.error_details
+    policies = {e.inputs["serviceName"].rsplit(".", 1)[-1]: e.inputs.get("policy") for e in run.of_type(ENDPOINT)}
+    assert policies["dkr"] is None and policies["api"] and policies["s3"]
