@@ -50,7 +50,7 @@ keys = EncryptionKeys("keys", EncryptionKeysArgs(
 
 network = Network("network", NetworkArgs(
     context=aws_context, settings=config.network, flow_log_key=keys.logs, log_retention_days=retention,
-    name_prefix=prefix, tags=tags))
+    registry_accounts=[foundation.registry_id], name_prefix=prefix, tags=tags))
 
 # --- data tier -------------------------------------------------------------------------------------------------------
 database = Database("database", DatabaseArgs(

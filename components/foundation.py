@@ -116,6 +116,11 @@ class Foundation:
     def repository(self, service: str) -> pulumi.Output[Repository]:
         return self.resolved.apply(lambda r: r.contract.repositories[service])
 
+    @property
+    def registry_id(self) -> pulumi.Output[str]:
+        """Account id of the registry the repositories are in (the shared account in the organization layout)."""
+        return self.resolved.apply(lambda r: r.contract.registry_id)
+
     def repository_arn(self, service: str) -> pulumi.Output[str]:
         return self.resolved.apply(lambda r: r.contract.repositories[service].arn)
 

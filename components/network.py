@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -52,6 +53,15 @@ def subnet_cidr(vpc_cidr: str, tier: Tier, az_name: str) -> str:
     return str(ipaddress.IPv4Network((base, vpc.prefixlen + extra_bits)))
 
 
+def tier_cidr(vpc_cidr: str, tier: Tier) -> str:
+    """The block that holds every slot of one tier, present and future (for a /16: app 10.x.0.0/17)."""
+    vpc = ipaddress.IPv4Network(vpc_cidr)
+    block_offset, extra_bits = _TIER_LAYOUT[tier]
+    base = ipaddress.IPv4Address(int(vpc.network_address) + block_offset * (vpc.num_addresses // 16))
+    slot_bits = (SLOTS_PER_TIER - 1).bit_length()  # 8 slots: the block is 3 bits wider than one slot
+    return str(ipaddress.IPv4Network((base, vpc.prefixlen + extra_bits - slot_bits)))
+
+
 def pick_availability_zones(count: int, pinned: tuple[str, ...] = ()) -> tuple[str, ...]:
     """The pinned AZs, or the region's first `count` standard AZs (looked up at deploy time; pin them once known)."""
     if pinned:
@@ -76,6 +86,62 @@ through an endpoint ($0.01/GB) than through NAT ($0.045/GB); logs and Secrets Ma
 where their two endpoints would cost $14.60 a month per AZ. It buys no resilience: a task still needs its AZ's NAT
 gateway to start (it reads its secrets and its log driver writes to CloudWatch Logs; TASK_START_ENDPOINTS)."""
 MAX_AZS = 6
+FLOW_LOG_FIELDS = (
+    # version 2 (the default format, in its order)
+    "version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport", "protocol", "packets", "bytes",
+    "start", "end", "action", "log-status",
+    # version 3: where the interface sits, connection state, and the original addresses behind a NAT gateway
+    "vpc-id", "subnet-id", "tcp-flags", "type", "pkt-srcaddr", "pkt-dstaddr",
+    # version 4: the zone (ids are the same in every account; names are not)
+    "az-id",
+    # version 5: which AWS service an address belongs to, the direction, and the path egress took (NAT, endpoint, ...)
+    "pkt-src-aws-service", "pkt-dst-aws-service", "flow-direction", "traffic-path",
+)
+"""The flow-log record: every field up to version 5 that says something in this VPC, for incident response (who talked
+to whom, through which path, accepted or not). Left out: instance-id (no EC2 instances: '-' for Fargate and the
+managed services' interfaces), region (one region) and the sublocation fields (no Outposts, Local or Wavelength
+Zones). All are valid for a CloudWatch Logs destination ("Available fields",
+https://docs.aws.amazon.com/vpc/latest/userguide/flow-log-records.html#flow-logs-fields). The format cannot be changed
+on an existing flow log: a change here replaces it (flow-logs-limitations.html)."""
+FLOW_LOG_FORMAT = " ".join(f"${{{name}}}" for name in FLOW_LOG_FIELDS)
+
+
+def ecr_layer_bucket(partition: str, region: str) -> str:
+    """The AWS-owned bucket ECR serves image layers from ("Minimum Amazon S3 bucket permissions for Amazon ECR",
+    https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html#ecr-minimum-s3-perms)."""
+    return f"arn:{partition}:s3:::prod-{region}-starport-layer-bucket/*"
+
+
+def endpoint_policy(service: str, *, account_id: str, partition: str, region: str,
+                    registry_accounts: Sequence[str] = ()) -> dict[str, object]:
+    """The data perimeter of one VPC endpoint: requests from this account's principals to this account's resources
+    (AWS's pattern: aws:PrincipalAccount / aws:ResourceAccount, https://github.com/aws-samples/data-perimeter-policy-
+    examples/tree/main/vpc_endpoint_policies), plus what the stack needs beyond it:
+
+    * ECR (ecr.api, ecr.dkr): the foundation's registry, which may be another account (organization layout): its
+      account counts as a resource account (tasks pull only from it: components/images.py refuses other registries).
+    * S3: GetObject on ECR's layer bucket from any principal. The bucket is AWS's and the download is a presigned URL
+      ECR's own account signs, so neither condition could match (ECR user guide, minimum S3 permissions; AWS's data
+      perimeter examples, "Creation of containers with Amazon ECR images").
+    * AWS service principals, as in every one of AWS's examples (services rarely call from a VPC; none here does).
+
+    The resource condition is IfExists: an action without a resource (ecr:GetAuthorizationToken,
+    cloudwatch:PutMetricData, sts:GetCallerIdentity) has no resource account to compare, and what it reaches is the
+    caller's own account, which the principal condition already pins. A request by another account's credentials, or
+    to another account's bucket, secret, key, log group or repository, is refused at the endpoint."""
+    resource_accounts = list(dict.fromkeys([account_id, *(registry_accounts if service.startswith("ecr.") else ())]))
+    statements: list[dict[str, object]] = [{
+        "Sid": "OwnPrincipalsToOwnResources", "Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*",
+        "Condition": {"StringEquals": {"aws:PrincipalAccount": [account_id]},
+                      "StringEqualsIfExists": {"aws:ResourceAccount": resource_accounts}},
+    }, {
+        "Sid": "AwsServicePrincipals", "Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*",
+        "Condition": {"Bool": {"aws:PrincipalIsAWSService": "true"}},
+    }]
+    if service == "s3":
+        statements.append({"Sid": "EcrImageLayers", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                           "Resource": ecr_layer_bucket(partition, region)})
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def check_vpc_cidr(value: str) -> str | None:
@@ -134,6 +200,9 @@ class NetworkArgs:
     """Retention of the flow-log group."""
     settings: NetworkSettings = field(default_factory=NetworkSettings)
     """CIDR, AZs, NAT strategy and interface endpoints; default: the production layout (3 AZs, a NAT per AZ)."""
+    registry_accounts: Sequence[pulumi.Input[str]] = ()
+    """Accounts whose ECR registries the tasks pull from (the foundation's registryId), when not this account: the
+    ECR endpoints' policies admit their repositories (endpoint_policy)."""
     name_prefix: str = PROJECT
     """Readable prefix for Name tags and the flow-log group name."""
     tags: dict[str, str] = field(default_factory=dict)
@@ -163,7 +232,7 @@ class Network(pulumi.ComponentResource):
     """What the app tier reaches AWS APIs and the internet through: its NAT routes and the interface endpoints (a
     function that calls AWS at deploy time waits for them)."""
     endpoint_security_group: aws.ec2.SecurityGroup
-    """Admits 443 from inside the VPC to the interface endpoints; nothing else."""
+    """Admits 443 from the app tier to the interface endpoints; nothing else."""
     flow_log_group: aws.cloudwatch.LogGroup
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -340,11 +409,18 @@ class Network(pulumi.ComponentResource):
             log_destination_type="cloud-watch-logs",
             log_destination=group.arn,
             iam_role_arn=role.arn,
+            log_format=FLOW_LOG_FORMAT,
             max_aggregation_interval=60,
             tags=self._tags("flow-log"),
             opts=pulumi.ResourceOptions(parent=self.vpc, depends_on=[policy]),
         )
         return group
+
+    def _endpoint_policy(self, service: str) -> pulumi.Output[str]:
+        ctx = self._args.context
+        return pulumi.Output.all(*self._args.registry_accounts).apply(lambda registries: json.dumps(endpoint_policy(
+            service, account_id=ctx.account_id, partition=ctx.partition, region=ctx.region,
+            registry_accounts=[str(r) for r in registries])))
 
     def _endpoints(self) -> aws.ec2.SecurityGroup:
         args = self._args
@@ -357,6 +433,7 @@ class Network(pulumi.ComponentResource):
             service_name=f"com.amazonaws.{region}.s3",
             vpc_endpoint_type="Gateway",
             route_table_ids=self.route_table_ids("app"),
+            policy=self._endpoint_policy("s3"),
             tags=self._tags("s3"),
             opts=parent,
         ))
@@ -367,13 +444,19 @@ class Network(pulumi.ComponentResource):
             tags=self._tags("endpoints"),
             opts=parent,
         )
+        # Only the app tier calls AWS APIs: every workload with HTTPS egress (the ECS services, the migration, backup
+        # and drill tasks, the rotation functions) runs in the app subnets. The data tier holds RDS, ElastiCache and
+        # RDS Proxy, whose security groups send nothing to 443; the public tier holds the ALB and the NAT gateways.
+        # The tier block (not each subnet) so a new AZ's app subnet is admitted without another rule. The logical
+        # name keeps "from-vpc" and the group its description: a changed CIDR is modified in place
+        # (ModifySecurityGroupRules), while a new name or group description (no update API) would replace them.
         self.app_egress.append(aws.vpc.SecurityGroupIngressRule(  # the endpoints refuse 443 until it exists
             f"{self._name}-endpoints-https-from-vpc",
             security_group_id=security_group.id,
-            description="HTTPS from inside the VPC",
+            description="HTTPS from the app tier",
             ip_protocol="tcp", from_port=443, to_port=443,
-            cidr_ipv4=args.settings.vpc_cidr,
-            tags=self._tags("endpoints-https-from-vpc"),
+            cidr_ipv4=tier_cidr(args.settings.vpc_cidr, "app"),
+            tags=self._tags("endpoints-https-from-app"),
             opts=pulumi.ResourceOptions(parent=security_group),
         ))
         for service in args.settings.interface_endpoints:
@@ -392,6 +475,10 @@ class Network(pulumi.ComponentResource):
                 private_dns_enabled=True,
                 subnet_ids=offered.availability_zones.apply(functools.partial(self._endpoint_subnets, service_name)),
                 security_group_ids=[security_group.id],
+                # Where the service takes no endpoint policy (the lookup says so), none is sent: the endpoint then
+                # allows full access, as AWS documents for such services.
+                policy=pulumi.Output.all(offered.vpc_endpoint_policy_supported, self._endpoint_policy(service)).apply(
+                    lambda values: values[1] if values[0] else None),
                 tags=self._tags(f"endpoint-{service}"),
                 opts=parent,
             ))

@@ -129,6 +129,11 @@ def test_org_layout_runs_in_the_environment_account_and_pulls_across_accounts(or
     assert all(a.startswith("arn:aws:iam::222222222222:role/maratron/dev/") for a in role_arns)
     lookups = [args for token, args in org_dev_app.invokes if token == "aws:ecr/getImage:getImage"]
     assert {a["registryId"] for a in lookups} == {shared_account}
+    # The S3 gateway's perimeter is the environment's account (plus ECR's layer bucket), not the shared one.
+    s3 = json.loads(org_dev_app.one("aws:ec2/vpcEndpoint:VpcEndpoint", "network-s3").plain("policy"))
+    own = next(s for s in s3["Statement"] if s["Sid"] == "OwnPrincipalsToOwnResources")["Condition"]
+    assert own == {"StringEquals": {"aws:PrincipalAccount": [dev_account]},
+                   "StringEqualsIfExists": {"aws:ResourceAccount": [dev_account]}}
 
 
 def test_org_layout_refuses_credentials_of_the_shared_account() -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import fnmatch
 import ipaddress
 import json
 
 import pytest
 
-from components.network import subnet_cidr
+from components.network import subnet_cidr, tier_cidr
 from offline.engine import StackRun
 
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -16,6 +17,7 @@ ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
 ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
 NAT = "aws:ec2/natGateway:NatGateway"
 ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 
 
 def subnets_by_tier(run: StackRun) -> dict[str, dict[str, str]]:
@@ -77,6 +79,9 @@ def test_cidr_plan_layout() -> None:
     assert subnet_cidr("10.0.0.0/16", "data", "us-east-1b") == "10.0.136.0/21"
     assert subnet_cidr("10.0.0.0/16", "public", "us-east-1h") == "10.0.220.0/22"
     assert subnet_cidr("10.1.0.0/20", "public", "us-east-1a") == "10.1.12.0/26"
+    assert [tier_cidr("10.0.0.0/16", t) for t in ("app", "data", "public")] == \
+        ["10.0.0.0/17", "10.0.128.0/18", "10.0.192.0/19"]
+    assert tier_cidr("10.1.0.0/20", "app") == "10.1.0.0/21"
     with pytest.raises(ValueError, match="must end in a letter a-h"):
         subnet_cidr("10.0.0.0/16", "app", "us-east-1z")
 
@@ -164,6 +169,15 @@ def test_flow_logs_capture_all_traffic_into_an_encrypted_retained_group(any_stac
     assert actions == {"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "logs:DescribeLogGroups"}
 
 
+def test_flow_log_records_carry_the_version_5_fields_for_incident_response(any_stack: StackRun) -> None:
+    # Custom format (the default is version 2 only): where an interface sits, the original addresses behind the NAT
+    # gateway, TCP flags, the AWS service on either end, the direction and the path egress took.
+    assert any_stack.one("aws:ec2/flowLog:FlowLog").inputs["logFormat"] == (
+        "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} "
+        "${bytes} ${start} ${end} ${action} ${log-status} ${vpc-id} ${subnet-id} ${tcp-flags} ${type} ${pkt-srcaddr} "
+        "${pkt-dstaddr} ${az-id} ${pkt-src-aws-service} ${pkt-dst-aws-service} ${flow-direction} ${traffic-path}")
+
+
 def test_logs_key_policy_admits_cloudwatch_logs_of_this_account_only(prod: StackRun) -> None:
     policy = json.loads(prod.one("aws:kms/key:Key", "keys-logs").inputs["policy"])
     logs = next(s for s in policy["Statement"] if s["Sid"] == "AllowCloudWatchLogs")
@@ -172,7 +186,7 @@ def test_logs_key_policy_admits_cloudwatch_logs_of_this_account_only(prod: Stack
         "arn:aws:logs:us-east-1:123456789012:log-group:*"
 
 
-def test_prod_endpoints_admit_https_from_the_vpc_only(prod: StackRun) -> None:
+def test_prod_endpoints_admit_https_from_the_app_tier_only(prod: StackRun) -> None:
     endpoints = {e.inputs["serviceName"]: e.inputs for e in prod.of_type(ENDPOINT)}
     # The registry's two (image pulls); logs and Secrets Manager go through the per-AZ NAT (Pulumi.prod.yaml).
     assert set(endpoints) == {f"com.amazonaws.us-east-1.{s}" for s in ("s3", "ecr.api", "ecr.dkr")}
@@ -186,13 +200,29 @@ def test_prod_endpoints_admit_https_from_the_vpc_only(prod: StackRun) -> None:
             assert endpoint["securityGroupIds"] == [sg.id], name
     rules = [r.inputs for r in prod.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
              if r.inputs["securityGroupId"] == sg.id]
-    assert rules == [{**rules[0], "fromPort": 443, "toPort": 443, "ipProtocol": "tcp", "cidrIpv4": "10.0.0.0/16"}]
-    assert not [r for r in prod.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
-                if r.inputs["securityGroupId"] == sg.id]
+    # The app tier's block (10.0.0.0/17: its eight slots, nothing of the data or public tiers) ...
+    assert rules == [{**rules[0], "fromPort": 443, "toPort": 443, "ipProtocol": "tcp", "cidrIpv4": "10.0.0.0/17"}]
+    app_block = ipaddress.ip_network("10.0.0.0/17")
+    for subnet in prod.of_type(SUBNET):
+        inside = ipaddress.ip_network(subnet.inputs["cidrBlock"]).subnet_of(app_block)
+        assert inside == (subnet.inputs["tags"]["tier"] == "app"), subnet.name
+    # ... which holds every workload that sends HTTPS: whatever places a group with 443 egress (services, functions,
+    # schedules, the migration's run-task command) names app subnets and no other.
+    tiers = {s.id: s.inputs["tags"]["tier"] for s in prod.of_type(SUBNET)}
+    senders = {r.inputs["securityGroupId"] for r in prod.of_type(EGRESS_RULE)
+               if r.inputs.get("ipProtocol") == "-1" or r.inputs.get("fromPort", 0) <= 443 <= r.inputs.get("toPort", 0)}
+    placements = {f"{r.type} {r.name}": json.dumps(r.inputs) for r in prod.resources}
+    placements.update({f"output {k}": json.dumps(v) for k, v in prod.outputs.items()})
+    placed = {where: {tiers[s] for s in tiers if s in text} for where, text in placements.items()
+              if any(g in text for g in senders)}
+    assert {where: found for where, found in placed.items() if found - {"app"}} == {}
+    assert len([where for where, found in placed.items() if found == {"app"}]) >= 7  # ai, web, functions, schedules...
+    assert not [r for r in prod.of_type(EGRESS_RULE) if r.inputs["securityGroupId"] == sg.id]
 
 
-def run_with_endpoint_offer(offered: dict[str, list[str]]) -> StackRun:
-    """prod, with interface endpoint services offered only in the given AZs (the rest in every AZ)."""
+def run_with_endpoint_offer(offered: dict[str, list[str]], policy_supported: dict[str, bool] | None = None) -> StackRun:
+    """prod, with interface endpoint services offered only in the given AZs (the rest in every AZ), and taking an
+    endpoint policy or not (default: they do)."""
     from offline.engine import run_program, stack_config
     from offline.foundation import app_mocks
 
@@ -205,6 +235,8 @@ def run_with_endpoint_offer(offered: dict[str, list[str]]) -> StackRun:
         service = str(args.args.get("serviceName", "")).rsplit(".", 1)[-1]
         if args.token == "aws:ec2/getVpcEndpointService:getVpcEndpointService" and service in offered:
             found = {**found, "availabilityZones": offered[service]}
+        if args.token == "aws:ec2/getVpcEndpointService:getVpcEndpointService" and service in (policy_supported or {}):
+            found = {**found, "vpcEndpointPolicySupported": (policy_supported or {})[service]}
         return found, failures
 
     mocks.call = call  # type: ignore[method-assign]
@@ -261,3 +293,94 @@ def test_partition_follows_the_region() -> None:
 
     assert [partition_of(r) for r in ("us-east-1", "cn-north-1", "us-gov-west-1", "us-isob-east-1")] == \
         ["aws", "aws-cn", "aws-us-gov", "aws-iso-b"]
+
+
+# --- endpoint policies: this account's principals to this account's resources, and what the stack needs beyond ----
+
+def allows(policy: dict, action: str, resource: str, context: dict[str, str]) -> bool:
+    """Whether an Allow statement of an endpoint policy matches a request (the operators these policies use)."""
+    def condition_holds(operator: str, key: str, values: object) -> bool:
+        wanted = [str(v) for v in as_list(values)]
+        if operator == "StringEquals":
+            return context.get(key) in wanted
+        if operator == "StringEqualsIfExists":
+            return key not in context or context[key] in wanted
+        if operator == "Bool":
+            return context.get(key, "false") in wanted
+        raise AssertionError(f"operator {operator} not modelled")
+
+    for statement in policy["Statement"]:
+        assert statement["Effect"] == "Allow" and statement["Principal"] == "*"
+        if not any(fnmatch.fnmatchcase(action, a) for a in as_list(statement["Action"])):
+            continue
+        if not any(fnmatch.fnmatchcase(resource, r) for r in as_list(statement["Resource"])):
+            continue
+        if all(condition_holds(op, key, values) for op, block in statement.get("Condition", {}).items()
+               for key, values in block.items()):
+            return True
+    return False
+
+
+OURS, REGISTRY, STRANGER, ECR_SIGNER = "123456789012", "111111111111", "999999999999", "012345678901"
+LAYER = "arn:aws:s3:::prod-us-east-1-starport-layer-bucket/sha256/abc"
+
+
+def request(principal: str, resource_account: str | None = None) -> dict[str, str]:
+    context = {"aws:PrincipalAccount": principal}
+    return context if resource_account is None else {**context, "aws:ResourceAccount": resource_account}
+
+
+def test_the_s3_gateway_admits_our_buckets_and_ecr_layers_only() -> None:
+    from components.network import endpoint_policy
+
+    policy = endpoint_policy("s3", account_id=OURS, partition="aws", region="us-east-1", registry_accounts=[REGISTRY])
+    backups = "arn:aws:s3:::maratron-prod-backups/dumps/x.dump"
+    assert allows(policy, "s3:PutObject", backups, request(OURS, OURS))  # the backup task writes its dump
+    assert not allows(policy, "s3:PutObject", "arn:aws:s3:::elsewhere/x", request(OURS, STRANGER))  # exfiltration
+    assert not allows(policy, "s3:GetObject", backups, request(STRANGER, OURS))  # someone else's credentials
+    assert not allows(policy, "s3:GetObject", "arn:aws:s3:::elsewhere/x", request(OURS, REGISTRY))  # ECR-only account
+    # Image layers: a presigned URL ECR's account signs, on AWS's bucket; read only.
+    assert allows(policy, "s3:GetObject", LAYER, request(ECR_SIGNER, "000000000000"))
+    assert not allows(policy, "s3:PutObject", LAYER, request(ECR_SIGNER, "000000000000"))
+    # The broken variant: the account perimeter alone refuses every layer download (tasks could not start).
+    broken = {**policy, "Statement": [s for s in policy["Statement"] if s["Sid"] != "EcrImageLayers"]}
+    assert not allows(broken, "s3:GetObject", LAYER, request(ECR_SIGNER, "000000000000"))
+    assert not allows(broken, "s3:GetObject", LAYER, request(OURS, "000000000000"))
+
+
+def test_the_ecr_endpoints_admit_the_foundations_registry_in_another_account() -> None:
+    from components.network import endpoint_policy
+
+    for service in ("ecr.api", "ecr.dkr"):
+        policy = endpoint_policy(service, account_id=OURS, partition="aws", region="us-east-1",
+                                 registry_accounts=[REGISTRY])
+        repository = f"arn:aws:ecr:us-east-1:{REGISTRY}:repository/maratron/web"
+        assert allows(policy, "ecr:BatchGetImage", repository, request(OURS, REGISTRY))
+        assert allows(policy, "ecr:GetAuthorizationToken", "*", request(OURS))  # no resource: no resource account
+        assert not allows(policy, "ecr:BatchGetImage", repository.replace(REGISTRY, STRANGER), request(OURS, STRANGER))
+        assert not allows(policy, "ecr:BatchGetImage", repository, request(STRANGER, REGISTRY))
+    # Only the registry's endpoints trust the registry's account.
+    for service in ("logs", "secretsmanager", "kms", "monitoring", "sts", "elasticache", "s3"):
+        policy = endpoint_policy(service, account_id=OURS, partition="aws", region="us-east-1",
+                                 registry_accounts=[REGISTRY])
+        assert not allows(policy, f"{service}:Anything", "arn:aws:x", request(OURS, REGISTRY)), service
+        assert allows(policy, f"{service}:Anything", "arn:aws:x", request(OURS, OURS)), service
+        assert allows(policy, f"{service}:Anything", "*", {"aws:PrincipalIsAWSService": "true"}), service
+
+
+def test_every_endpoint_of_the_stacks_carries_its_policy(prod: StackRun, dev: StackRun) -> None:
+    from components.network import endpoint_policy
+
+    for run in (prod, dev):
+        for endpoint in run.of_type(ENDPOINT):
+            service = endpoint.inputs["serviceName"].removeprefix("com.amazonaws.us-east-1.")
+            expected = endpoint_policy(service, account_id=OURS, partition="aws", region="us-east-1",
+                                       registry_accounts=[OURS])  # single-account layout: the registry is ours
+            assert json.loads(endpoint.plain("policy")) == expected, (run.stack, service)
+
+
+def test_an_endpoint_whose_service_takes_no_policy_gets_none() -> None:
+    run = run_with_endpoint_offer({}, policy_supported={"dkr": False})
+    assert run.ok, run.error_details
+    policies = {e.inputs["serviceName"].rsplit(".", 1)[-1]: e.inputs.get("policy") for e in run.of_type(ENDPOINT)}
+    assert policies["dkr"] is None and policies["api"] and policies["s3"]

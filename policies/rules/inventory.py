@@ -244,6 +244,8 @@ LEDGER: list[Classified] = [
     N(FLOW_LOG, "logDestinationType", "wiring", "flow logs go to CloudWatch Logs"),
     N(FLOW_LOG, "iamRoleArn", "wiring", "the role that delivers flow logs"),
     N(FLOW_LOG, "maxAggregationInterval", "tuning", "capture window (60 or 600 s): granularity against cost"),
+    N(FLOW_LOG, "logFormat", "content",
+      "the record's fields (network.FLOW_LOG_FORMAT, version 5 for incident response; tests/test_network.py)"),
     N(NAT, "", "layout", "NAT gateways: the private tier's way out, placed per AZ"),
     N(ROUTE, "", "layout", "routes of the public and private tiers (the data tier has none: guarded)"),
     N(ROUTE_TABLE_ASSOCIATION, "", "layout", "which subnet uses which route table"),
@@ -258,6 +260,10 @@ LEDGER: list[Classified] = [
     N(ENDPOINT, "routeTableIds", "wiring", "route tables of a gateway endpoint"),
     N(ENDPOINT, "subnetIds", "wiring", "subnets of an interface endpoint"),
     N(ENDPOINT, "securityGroupIds", "wiring", "the endpoints' security group (its rules are guarded)"),
+    N(ENDPOINT, "policy", "content",
+      "each endpoint's data perimeter (network.endpoint_policy: this account's principals to this account's resources, "
+      "the foundation's registry, ECR's layer bucket), a fence behind the roles' own grants; its documents and the "
+      "requests they admit and refuse are tested in tests/test_network.py"),
     N((INGRESS_RULE, EGRESS_RULE), "securityGroupId", "wiring", "the group the rule belongs to"),
     N(EGRESS_RULE, "referencedSecurityGroupId", "wiring",
       "egress to another security group: as narrow as that group's own ingress (guarded there)"),
