@@ -87,22 +87,24 @@ where their two endpoints would cost $14.60 a month per AZ. It buys no resilienc
 gateway to start (it reads its secrets and its log driver writes to CloudWatch Logs; TASK_START_ENDPOINTS)."""
 MAX_AZS = 6
 FLOW_LOG_FIELDS = (
-    # version 2 (the default format, in its order)
-    "version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport", "protocol", "packets", "bytes",
+    # version 2 (the default format, in its order), without account-id: one account per log group
+    "version", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport", "protocol", "packets", "bytes",
     "start", "end", "action", "log-status",
     # version 3: where the interface sits, connection state, and the original addresses behind a NAT gateway
-    "vpc-id", "subnet-id", "tcp-flags", "type", "pkt-srcaddr", "pkt-dstaddr",
+    "subnet-id", "tcp-flags", "pkt-srcaddr", "pkt-dstaddr",
     # version 4: the zone (ids are the same in every account; names are not)
     "az-id",
     # version 5: which AWS service an address belongs to, the direction, and the path egress took (NAT, endpoint, ...)
     "pkt-src-aws-service", "pkt-dst-aws-service", "flow-direction", "traffic-path",
 )
 """The flow-log record: every field up to version 5 that says something in this VPC, for incident response (who talked
-to whom, through which path, accepted or not). Left out: instance-id (no EC2 instances: '-' for Fargate and the
-managed services' interfaces), region (one region) and the sublocation fields (no Outposts, Local or Wavelength
-Zones). All are valid for a CloudWatch Logs destination ("Available fields",
-https://docs.aws.amazon.com/vpc/latest/userguide/flow-log-records.html#flow-logs-fields). The format cannot be changed
-on an existing flow log: a change here replaces it (flow-logs-limitations.html)."""
+to whom, through which path, accepted or not). Left out: what is the same on every record of the log group, which
+belongs to one VPC of one account in one region (account-id, vpc-id, region, and type: the VPC has no IPv6), since
+ingestion is billed by the byte; instance-id (no EC2 instances: '-' for Fargate and the managed services'
+interfaces); the sublocation fields (no Outposts, Local or Wavelength Zones). All are valid for a CloudWatch Logs
+destination ("Available fields",
+https://docs.aws.amazon.com/vpc/latest/userguide/flow-log-records.html#flow-logs-fields). The format cannot be
+changed on an existing flow log: a change here replaces it (flow-logs-limitations.html)."""
 FLOW_LOG_FORMAT = " ".join(f"${{{name}}}" for name in FLOW_LOG_FIELDS)
 
 

@@ -112,6 +112,30 @@ class Assumptions:
     """Active Grafana viewers a month."""
 
 
+FLOW_LOG_SAMPLE: dict[str, str] = {
+    "version": "5", "account-id": "123456789012", "interface-id": "eni-0a1b2c3d4e5f67890", "srcaddr": "10.0.1.25",
+    "dstaddr": "10.0.128.14", "srcport": "49152", "dstport": "443", "protocol": "6", "packets": "10", "bytes": "5240",
+    "start": "1700000000", "end": "1700000060", "action": "ACCEPT", "log-status": "OK",
+    "vpc-id": "vpc-0a1b2c3d4e5f67890", "subnet-id": "subnet-0a1b2c3d4e5f67890", "tcp-flags": "19", "type": "IPv4",
+    "pkt-srcaddr": "10.0.1.25", "pkt-dstaddr": "10.0.128.14", "az-id": "use1-az1", "pkt-src-aws-service": "-",
+    "pkt-dst-aws-service": "-", "flow-direction": "egress", "traffic-path": "1",
+}
+"""One typical flow record's values (an app task's HTTPS connection through its NAT gateway), field by field."""
+FLOW_LOG_DEFAULT_FIELDS = ("version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport",
+                           "protocol", "packets", "bytes", "start", "end", "action", "log-status")
+"""AWS's default (version 2) record, which the flow-logs volumes in ASSUMPTIONS were estimated for."""
+
+
+def flow_log_volume_factor() -> float:
+    """How much larger a record in the stack's format (components/network.py FLOW_LOG_FIELDS) is than a default one:
+    the volumes below are estimated in default records, and ingestion is billed by the byte."""
+    from components.network import FLOW_LOG_FIELDS
+
+    def size(fields: tuple[str, ...]) -> int:
+        return len(" ".join(FLOW_LOG_SAMPLE[name] for name in fields))
+    return size(FLOW_LOG_FIELDS) / size(FLOW_LOG_DEFAULT_FIELDS)
+
+
 FEW_LOGS: tuple[tuple[str, float], ...] = (
     ("slow-log", 0.5),  # Redis writes an entry only for a command slower than slowlog-log-slower-than (10 ms)
     ("engine-log", 0.5),  # Redis engine events (failovers, restarts, config changes), not traffic
@@ -129,14 +153,16 @@ ASSUMPTIONS: dict[str, Assumptions] = {
                        waf_million_requests=0.5, log_gb_per_group=1, s3_gb_per_bucket=5, ecr_gb_per_repository=2,
                        kms_10k_requests_per_key=1, scheduled_task_hours_per_run=0.1, web_million_requests=0.5,
                        web_gb_out=20, web_gb_in=0.5, cdn_log_gb=0.15,
-                       log_gb_by_name=(("flow-logs", 2), ("upgrade", 0.01), ("postgresql", 0.5), ("waf", 0.5),
+                       log_gb_by_name=(("flow-logs", 2 * flow_log_volume_factor()),
+                                       ("upgrade", 0.01), ("postgresql", 0.5), ("waf", 0.5),
                                        *FEW_LOGS)),
     "staging": Assumptions(nat_gb_per_gateway=30, interface_endpoint_gb_per_endpoint=5, alb_average_lcu=1,
                            waf_million_requests=2, log_gb_per_group=3, s3_gb_per_bucket=20, ecr_gb_per_repository=5,
                            kms_10k_requests_per_key=3, replication_gb_per_bucket=10, scheduled_task_hours_per_run=0.2,
                            drill_download_gb_per_run=0.5, web_million_requests=2, web_gb_out=80, web_gb_in=2,
                            cdn_log_gb=0.6,
-                           log_gb_by_name=(("flow-logs", 5), ("upgrade", 0.01), ("postgresql", 1), ("waf", 2),
+                           log_gb_by_name=(("flow-logs", 5 * flow_log_volume_factor()),
+                                           ("upgrade", 0.01), ("postgresql", 1), ("waf", 2),
                                            *FEW_LOGS, ("prometheus", 0.2)),
                            prometheus_query_billion_samples=1),
     "prod": Assumptions(nat_gb_per_gateway=100, interface_endpoint_gb_per_endpoint=20, alb_average_lcu=5,
@@ -144,7 +170,8 @@ ASSUMPTIONS: dict[str, Assumptions] = {
                         kms_10k_requests_per_key=20, replication_gb_per_bucket=50, scheduled_task_hours_per_run=0.5,
                         drill_download_gb_per_run=2, web_million_requests=30, web_gb_out=1200, web_gb_in=20,
                         cdn_log_gb=9,
-                        log_gb_by_name=(("flow-logs", 30), ("upgrade", 0.01), ("postgresql", 5), ("waf", 10),
+                        log_gb_by_name=(("flow-logs", 30 * flow_log_volume_factor()),
+                                        ("upgrade", 0.01), ("postgresql", 5), ("waf", 10),
                                         ("db-proxy", 1), *FEW_LOGS, ("prometheus", 0.5)),
                         prometheus_query_billion_samples=3),
     # The account foundation (bootstrap/): state objects are megabytes, access logs small; the repositories hold the

@@ -171,11 +171,12 @@ def test_flow_logs_capture_all_traffic_into_an_encrypted_retained_group(any_stac
 
 def test_flow_log_records_carry_the_version_5_fields_for_incident_response(any_stack: StackRun) -> None:
     # Custom format (the default is version 2 only): where an interface sits, the original addresses behind the NAT
-    # gateway, TCP flags, the AWS service on either end, the direction and the path egress took.
+    # gateway, TCP flags, the AWS service on either end, the direction and the path egress took; nothing that is the
+    # same on every record of the group (account, VPC, region, IP version).
     assert any_stack.one("aws:ec2/flowLog:FlowLog").inputs["logFormat"] == (
-        "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} "
-        "${bytes} ${start} ${end} ${action} ${log-status} ${vpc-id} ${subnet-id} ${tcp-flags} ${type} ${pkt-srcaddr} "
-        "${pkt-dstaddr} ${az-id} ${pkt-src-aws-service} ${pkt-dst-aws-service} ${flow-direction} ${traffic-path}")
+        "${version} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} "
+        "${start} ${end} ${action} ${log-status} ${subnet-id} ${tcp-flags} ${pkt-srcaddr} ${pkt-dstaddr} ${az-id} "
+        "${pkt-src-aws-service} ${pkt-dst-aws-service} ${flow-direction} ${traffic-path}")
 
 
 def test_logs_key_policy_admits_cloudwatch_logs_of_this_account_only(prod: StackRun) -> None:
