@@ -118,9 +118,22 @@ def check_optional_key_arn(value: str) -> str | None:
     return "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<uuid>), or empty"
 
 
-def apply_method(parameter: str) -> str:
-    """`pending-reboot` for a static parameter (the only method RDS accepts for one), `immediate` otherwise."""
-    return "pending-reboot" if parameter in STATIC_DB_PARAMETERS else "immediate"
+ENGINE_DEFAULT_PARAMETERS: dict[str, str] = {
+    "checkpoint_completion_target": "0.9", "default_statistics_target": "100", "rds.force_ssl": "1",
+}
+"""Parameters set to the value the postgres15 family already has (PostgreSQL 14+ defaults, and RDS's force_ssl on
+PostgreSQL 15), written down so the seed's settings and the SSL control stay explicit. RDS does not record such a
+parameter as user-modified, and DescribeDBParameters reports its apply method as pending-reboot: sent as `immediate`,
+every later `up` plans the same pending-reboot -> immediate update (terraform-provider-aws#18035, and the provider's
+"Problematic Plan Changes" note on aws_db_parameter_group). Sent as pending-reboot, nothing differs, and nothing waits
+for a reboot: the value is already the running one."""
+
+
+def apply_method(parameter: str, value: str | None = None) -> str:
+    """`pending-reboot` for a static parameter (the only method RDS accepts for one) and for a dynamic one set to its
+    engine default (ENGINE_DEFAULT_PARAMETERS: no perpetual diff), `immediate` otherwise."""
+    at_default = value is not None and ENGINE_DEFAULT_PARAMETERS.get(parameter) == value
+    return "pending-reboot" if parameter in STATIC_DB_PARAMETERS or at_default else "immediate"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -168,7 +181,8 @@ class PostgresTuning:
         shared_preload_libraries, ...) can only take effect at a restart, and RDS rejects `immediate` for them: they
         are `pending-reboot`, and a changed value waits for the next reboot of *each* instance using the group
         (primary and every replica), in every environment — the maintenance window does not apply them
-        (API_ModifyDBParameterGroup). Everything else is dynamic and `immediate`.
+        (API_ModifyDBParameterGroup). Everything else is dynamic and `immediate`, except the parameters set to the
+        engine's default (ENGINE_DEFAULT_PARAMETERS).
         """
         values = [
             ("shared_buffers", str(self.shared_buffers_mb * 128)),
@@ -188,7 +202,7 @@ class PostgresTuning:
             ("log_lock_waits", "1"),
             ("log_statement", "ddl"),  # every schema change is audited in the postgresql log
         ]
-        return [(name, value, apply_method(name)) for name, value in values]
+        return [(name, value, apply_method(name, value)) for name, value in values]
 
 
 @dataclass(frozen=True, kw_only=True)

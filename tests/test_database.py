@@ -205,9 +205,10 @@ def test_parameter_group_realizes_the_seed_in_rds_units_with_the_right_apply_met
         "shared_preload_libraries": ("pg_stat_statements", "pending-reboot"),
         "effective_cache_size": ("786432", "immediate"),  # 6 GB in 8 kB pages
         "maintenance_work_mem": ("65536", "immediate"),  # 64 MB in kB
-        "checkpoint_completion_target": ("0.9", "immediate"),
-        "default_statistics_target": ("100", "immediate"),
-        "rds.force_ssl": ("1", "immediate"),
+        # Engine defaults: pending-reboot, as RDS reports them (immediate would be a diff on every later `up`).
+        "checkpoint_completion_target": ("0.9", "pending-reboot"),
+        "default_statistics_target": ("100", "pending-reboot"),
+        "rds.force_ssl": ("1", "pending-reboot"),
         "log_min_duration_statement": ("1000", "immediate"),
         "log_connections": ("1", "immediate"),
         "log_disconnections": ("1", "immediate"),
@@ -222,7 +223,7 @@ def test_dev_parameter_sizes_come_from_its_stack_file(dev: StackRun) -> None:
     assert values["effective_cache_size"] == ("65536", "immediate")  # 512 MB
     assert values["maintenance_work_mem"] == ("32768", "immediate")  # 32 MB
     assert values["log_min_duration_statement"] == ("250", "immediate")
-    assert values["rds.force_ssl"] == ("1", "immediate")
+    assert values["rds.force_ssl"] == ("1", "pending-reboot")
 
 
 def test_tuning_conversions() -> None:
