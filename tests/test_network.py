@@ -385,3 +385,20 @@ def test_an_endpoint_whose_service_takes_no_policy_gets_none() -> None:
     assert run.ok, run.error_details
     policies = {e.inputs["serviceName"].rsplit(".", 1)[-1]: e.inputs.get("policy") for e in run.of_type(ENDPOINT)}
     assert policies["dkr"] is None and policies["api"] and policies["s3"]
+
+
+def test_the_pack_requires_and_accepts_the_perimeter_of_every_endpoint_the_stacks_can_list() -> None:
+    # vpc-endpoint-data-perimeter: every service settings.interfaceEndpoints may name (and the S3 gateway) is one the
+    # pack knows takes an endpoint policy, so an endpoint without it fails; and what endpoint_policy writes for each
+    # is confined statement by statement (own principals, AWS services, ECR's layer bucket).
+    from components.network import INTERFACE_ENDPOINT_SERVICES, endpoint_policy
+    from policies.rules.network import ENDPOINT_POLICY_SERVICES, _confined
+
+    assert {"s3", *INTERFACE_ENDPOINT_SERVICES} <= ENDPOINT_POLICY_SERVICES
+    for service in ("s3", *INTERFACE_ENDPOINT_SERVICES):
+        policy = endpoint_policy(service, account_id=OURS, partition="aws", region="us-east-1",
+                                 registry_accounts=[REGISTRY])
+        assert all(_confined(s, service, "us-east-1") for s in policy["Statement"]), service
+    # ECR's layer bucket is confined only on the S3 endpoint, and only for its region.
+    layers = endpoint_policy("s3", account_id=OURS, partition="aws", region="us-east-1")["Statement"][-1]
+    assert not _confined(layers, "s3", "eu-west-1") and not _confined(layers, "logs", "us-east-1")

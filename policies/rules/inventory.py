@@ -260,10 +260,6 @@ LEDGER: list[Classified] = [
     N(ENDPOINT, "routeTableIds", "wiring", "route tables of a gateway endpoint"),
     N(ENDPOINT, "subnetIds", "wiring", "subnets of an interface endpoint"),
     N(ENDPOINT, "securityGroupIds", "wiring", "the endpoints' security group (its rules are guarded)"),
-    N(ENDPOINT, "policy", "content",
-      "each endpoint's data perimeter (network.endpoint_policy: this account's principals to this account's resources, "
-      "the foundation's registry, ECR's layer bucket), a fence behind the roles' own grants; its documents and the "
-      "requests they admit and refuse are tested in tests/test_network.py"),
     N((INGRESS_RULE, EGRESS_RULE), "securityGroupId", "wiring", "the group the rule belongs to"),
     N(EGRESS_RULE, "referencedSecurityGroupId", "wiring",
       "egress to another security group: as narrow as that group's own ingress (guarded there)"),

@@ -7,6 +7,7 @@ aws:ec2/securityGroup (and aws:ec2/defaultSecurityGroup), standalone aws:vpc/sec
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -20,15 +21,17 @@ from ._common import (
     Rule,
     as_list,
     config_value,
+    document,
     linked,
     number,
     of_type,
     resource_rule,
     settings_rule,
     stack_rule,
+    statements,
     truthy,
 )
-from ._controls import MISSING, Drop, Edit, Guard, Is, Matches, Present, Relink, Setting, To, When
+from ._controls import DELETE, MISSING, Drop, Edit, Guard, Is, Matches, Present, Relink, Setting, To, When
 
 DESCRIPTION_CHARACTERS = r"^[A-Za-z0-9 ._\-:/()#,@\[\]+=&;{}!$*]{0,255}$"
 """What EC2 accepts in a security group's or rule's description (IpRange, IpPermission, CreateSecurityGroup)."""
@@ -359,6 +362,93 @@ def _data_subnets_isolated(args: StackValidationArgs, report: ReportViolation) -
                          "VPC: the data tier must have no route out", group.urn)
 
 
+# --- VPC endpoint policies: the data perimeter --------------------------------------------------------------------
+
+ENDPOINT_POLICY_SERVICES = frozenset({
+    "s3", "dynamodb", "ecr.api", "ecr.dkr", "logs", "secretsmanager", "kms", "sts", "ssm", "monitoring",
+    "elasticache",
+})
+"""Services whose VPC endpoints take an endpoint policy: an endpoint to one of them must carry the data perimeter,
+since without a policy an endpoint allows full access ("Control access to VPC endpoints using endpoint policies",
+https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html). Each service's own guide says it
+supports one: gateway endpoints for S3 and DynamoDB (https://docs.aws.amazon.com/vpc/latest/privatelink/
+gateway-endpoints.html); ECR (https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html, "Create
+an endpoint policy"); CloudWatch Logs, CloudWatch (monitoring), Secrets Manager, KMS, STS, Systems Manager and the
+ElastiCache API ("VPC endpoint policies are supported for ElastiCache API endpoints",
+https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/elasticache-privatelink.html). Every interface endpoint
+the stacks can list (components/network.py INTERFACE_ENDPOINT_SERVICES) is here; a test keeps it so. The list of
+AWS services that integrate with PrivateLink is https://docs.aws.amazon.com/vpc/latest/privatelink/
+aws-services-privatelink-support.html. A service left out may still carry a policy: it is checked the same way."""
+SERVICE_NAME = re.compile(r"(?:^|\.)com\.amazonaws\.([a-z0-9-]+)\.(.+)$")
+ECR_LAYER_BUCKET = re.compile(r"^arn:aws[a-z-]*:s3:::prod-([a-z0-9-]+)-starport-layer-bucket/\*$")
+"""ECR's own layer bucket (https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html
+#ecr-minimum-s3-perms): its downloads are presigned by ECR's account, so no principal condition could match."""
+PRINCIPAL_CONFINING_KEYS = ("aws:principalaccount", "aws:principalorgid")
+PRINCIPAL_CONFINING_OPERATORS = ("stringequals", "stringequalsignorecase", "stringlike")
+
+
+def endpoint_service(service_name: str) -> tuple[str, str]:
+    """(region, service) of an AWS service endpoint name (`com.amazonaws.<region>.<service>`); ("", name) else."""
+    found = SERVICE_NAME.search(service_name)
+    return (found.group(1), found.group(2)) if found else ("", service_name)
+
+
+def _conditions(statement: dict[str, Any]) -> dict[str, dict[str, list[Any]]]:
+    """The statement's conditions, operators and keys lowercased (IAM compares condition keys case-insensitively)."""
+    out: dict[str, dict[str, list[Any]]] = {}
+    condition = statement.get("Condition")
+    if not isinstance(condition, dict):
+        return out
+    for operator, block in condition.items():
+        if isinstance(block, dict):
+            out.setdefault(str(operator).lower(), {}).update({str(k).lower(): as_list(v) for k, v in block.items()})
+    return out
+
+
+def _confined(statement: dict[str, Any], service: str, region: str) -> bool:
+    """An Allow statement admits only this account's (or organization's) principals, only AWS services, or only
+    ECR's layer downloads."""
+    conditions = _conditions(statement)
+    for operator in PRINCIPAL_CONFINING_OPERATORS:
+        for key in PRINCIPAL_CONFINING_KEYS:
+            values = conditions.get(operator, {}).get(key, [])
+            if values and all(isinstance(v, str) and v and "*" not in v for v in values):
+                return True
+    if [str(v).lower() for v in conditions.get("bool", {}).get("aws:principalisawsservice", [])] == ["true"]:
+        return True
+    if service != "s3" or "NotAction" in statement or "NotResource" in statement:
+        return False
+    actions, resources = as_list(statement.get("Action")), as_list(statement.get("Resource"))
+    bucket = ECR_LAYER_BUCKET.match(str(resources[0])) if len(resources) == 1 else None
+    return actions == ["s3:GetObject"] and bucket is not None and (not region or bucket.group(1) == region)
+
+
+def _endpoint_data_perimeter(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    props = args.props
+    service_name = str(props.get("serviceName") or "")
+    region, service = endpoint_service(service_name)
+    policy = props.get("policy")
+    if policy is None or policy == "":
+        if service in ENDPOINT_POLICY_SERVICES:
+            report(f"the {service} endpoint ({service_name}) carries no endpoint policy: {service} takes one, and "
+                   "without it the endpoint admits any principal to any resource (the data perimeter: "
+                   "aws:PrincipalAccount and aws:ResourceAccount conditions)", None)
+        return
+    doc = document(policy)
+    if not isinstance(doc, dict):
+        report(f"the {service} endpoint's policy is not a JSON policy document", None)
+        return
+    for index, statement in enumerate(statements(doc)):
+        if statement.get("Effect") != "Allow" or _confined(statement, service, region):
+            continue
+        label = statement.get("Sid") or f"#{index}"
+        layers = (f", and is not s3:GetObject on ECR's layer bucket (prod-{region or '<region>'}-starport-layer-"
+                  "bucket/*)") if service == "s3" else ""
+        report(f"the {service} endpoint's policy statement {label} allows any principal: it has no "
+               f"aws:PrincipalAccount or aws:PrincipalOrgID condition and no aws:PrincipalIsAWSService true "
+               f"condition{layers}", None)
+
+
 RULES += [
     stack_rule(
         "data-subnets-isolated", area="network", check=_data_subnets_isolated,
@@ -392,6 +482,15 @@ RULES += [
         guards=[Guard("ipProtocol", To("-1"), types=(EGRESS_RULE,), where=ADDRESS_RANGE),
                 Guard("fromPort", To(0), types=(EGRESS_RULE,), where=ADDRESS_RANGE),
                 Guard("toPort", To(65535), types=(EGRESS_RULE,), where=ADDRESS_RANGE)]),
+    resource_rule(
+        "vpc-endpoint-data-perimeter", area="network", types=[VPC_ENDPOINT], check=_endpoint_data_perimeter,
+        summary="VPC endpoints to services that take an endpoint policy carry one, and its every Allow is confined to "
+                "this account's or organization's principals, to AWS services, or to ECR's layer downloads",
+        reference="seed: network isolation; AWS data perimeter (https://github.com/aws-samples/data-perimeter-policy-"
+                  "examples); AWS: https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html",
+        guards=[Guard("policy", DELETE, note="the endpoint's data perimeter"),
+                Guard("policy<json>.Statement[*].Condition", DELETE, each=True,
+                      note="what confines each statement's principals")]),
     settings_rule(
         "vpc-endpoint-private-dns", area="network", types=[VPC_ENDPOINT],
         summary="Interface endpoints answer the AWS service names privately (private DNS), so calls stay in the VPC",

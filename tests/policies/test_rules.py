@@ -68,6 +68,23 @@ def single(policy: str, type_: str, base: dict[str, Any], /, stack: str = "prod"
 
 
 # --- baselines (compliant) --------------------------------------------------------------------------------------------
+def perimeter(*extra: dict[str, Any], s3: bool = False) -> str:
+    """An endpoint policy as components/network.py endpoint_policy writes it, plus `extra` statements."""
+    own = {"Sid": "OwnPrincipalsToOwnResources", "Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*",
+           "Condition": {"StringEquals": {"aws:PrincipalAccount": ["111111111111"]},
+                         "StringEqualsIfExists": {"aws:ResourceAccount": ["111111111111"]}}}
+    services = {"Sid": "AwsServicePrincipals", "Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*",
+                "Condition": {"Bool": {"aws:PrincipalIsAWSService": "true"}}}
+    layers = [{"Sid": "EcrImageLayers", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+               "Resource": "arn:aws:s3:::prod-us-east-1-starport-layer-bucket/*"}] if s3 else []
+    return json.dumps({"Version": "2012-10-17", "Statement": [own, services, *layers, *extra]})
+
+
+S3_ENDPOINT = {"vpcId": "vpc-1", "serviceName": "com.amazonaws.us-east-1.s3", "vpcEndpointType": "Gateway",
+               "routeTableIds": ["rtb-1"], "policy": perimeter(s3=True), "tags": TAGS}
+ECR_ENDPOINT = {"vpcId": "vpc-1", "serviceName": "com.amazonaws.us-east-1.ecr.api", "vpcEndpointType": "Interface",
+                "privateDnsEnabled": True, "subnetIds": ["subnet-1"], "policy": perimeter(), "tags": TAGS}
+
 WEB_INGRESS = {"vpcId": "vpc-1", "description": "alb", "tags": TAGS,
                "ingress": [{"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": ["0.0.0.0/0"]}]}
 RULE_FROM_SG = {"securityGroupId": "sg-1", "ipProtocol": "tcp", "fromPort": 5432, "toPort": 5432,
@@ -1332,6 +1349,19 @@ CASES += [
     single("security-group-egress-restricted", SG, changed(WEB_INGRESS, egress=[
         {"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": ["0.0.0.0/0"]}]), label="inline-smtp",
         egress=[{"protocol": "tcp", "fromPort": 25, "toPort": 25, "cidrBlocks": ["0.0.0.0/0"]}]),
+    # the program's data perimeter (components/network.py endpoint_policy): dropped, or one statement left unconditional
+    single("vpc-endpoint-data-perimeter", "aws:ec2/vpcEndpoint:VpcEndpoint", S3_ENDPOINT, label="no-policy",
+           policy=DELETE),
+    single("vpc-endpoint-data-perimeter", "aws:ec2/vpcEndpoint:VpcEndpoint", S3_ENDPOINT, label="unconditional",
+           policy=perimeter({"Sid": "Everyone", "Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"})),
+    single("vpc-endpoint-data-perimeter", "aws:ec2/vpcEndpoint:VpcEndpoint", S3_ENDPOINT, label="other-bucket",
+           policy=perimeter({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                             "Resource": "arn:aws:s3:::someone-elses-bucket/*"})),
+    single("vpc-endpoint-data-perimeter", "aws:ec2/vpcEndpoint:VpcEndpoint", ECR_ENDPOINT, label="ecr-no-policy",
+           policy=DELETE),
+    single("vpc-endpoint-data-perimeter", "aws:ec2/vpcEndpoint:VpcEndpoint", ECR_ENDPOINT, label="negated-account",
+           policy=perimeter({"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*",
+                             "Condition": {"StringNotEquals": {"aws:PrincipalAccount": ["111111111111"]}}})),
     single("vpc-endpoint-private-dns", "aws:ec2/vpcEndpoint:VpcEndpoint",
            {"vpcId": "vpc-1", "serviceName": "com.amazonaws.us-east-1.logs", "vpcEndpointType": "Interface",
             "privateDnsEnabled": True, "tags": TAGS}, privateDnsEnabled=DELETE),
