@@ -21,9 +21,6 @@
 #    healthy without it.
 # 5. The gate: each service runs the task definition this update registered (`ops.verify --only 'ecs.*'`). A release
 #    the circuit breaker rolled back passes `aws ecs wait services-stable` and the provider's steady-state wait, not this.
-# 6. A second preview must plan nothing (`--expect-no-changes`): an input AWS or the provider reads back in another
-#    form (a perpetual diff, docs/aws-runtime-review.md R7) fails the release here, where it was introduced, instead
-#    of surfacing as an unexplained change in every later preview.
 set -euo pipefail
 usage="usage: ops/release.sh <stack> <policy pack config> [<run id>]"
 stack=${1:?$usage}
@@ -72,4 +69,3 @@ fi
 "$python" -m ops.tag_deployed_images --stack-outputs "$outputs" --run "$run_id"
 pulumi stack output --json >"$outputs"
 "$python" -m ops.verify --stack-outputs "$outputs" --only 'ecs.*'
-pulumi preview --expect-no-changes --diff
