@@ -414,7 +414,10 @@ class Network(pulumi.ComponentResource):
             log_format=FLOW_LOG_FORMAT,
             max_aggregation_interval=60,
             tags=self._tags("flow-log"),
-            opts=pulumi.ResourceOptions(parent=self.vpc, depends_on=[policy]),
+            # A format change replaces the flow log (no update API). Created first, the new one would write to the
+            # same group and streams as the old one, or be refused as a duplicate (FlowLogAlreadyExists, "the same
+            # configuration and log destination"): the old one goes first, a few seconds without records.
+            opts=pulumi.ResourceOptions(parent=self.vpc, depends_on=[policy], delete_before_replace=True),
         )
         return group
 

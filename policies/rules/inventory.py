@@ -174,6 +174,8 @@ LEDGER: list[Classified] = [
     N(SG, "@ignoreChanges", "pulumi", "the ALB group's description: EC2 cannot update it, so a change would replace "
       "the group under the live ALB"),
     N(REDIS, "@deleteBeforeReplace", "pulumi", "a replacement needs the fixed replicationGroupId free first"),
+    N(FLOW_LOG, "@deleteBeforeReplace", "pulumi", "a new record format replaces the flow log; the old one goes first "
+      "(one per VPC and destination)"),
     N(RDS_BACKUPS_REPLICATION, "@deleteBeforeReplace", "pulumi",
       "old and new name the instance's one replication: stop it before starting it again (tests/test_disaster_recovery"
       ".py)"),
