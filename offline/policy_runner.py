@@ -112,7 +112,7 @@ class PolicyPackProcess:
         self._configured: str | None = None
         """The pack config last sent (Configure's key in _configs): sending it again is skipped."""
         self._stack_request: Any = None
-        """The ConfigureStack request last sent, skipped when the next one is equal."""
+        """The ConfigureStack request last sent: an equal one is not sent again."""
         self.pack_dir = pack_dir
         env = dict(os.environ)
         env.update({
@@ -152,7 +152,11 @@ class PolicyPackProcess:
         request = analyzer_pb2.AnalyzerStackConfigureRequest(
             stack=stack, project=project or self.project, organization=ORGANIZATION, dry_run=dry_run,
             config=dict(config), config_secret_keys=sorted(secret_keys))
-        if request != self._stack_request:  # the pack keeps what it was sent last: a resend changes nothing
+        # As the engine sends it. pulumi-policy 1.21 keeps only the request's tags from it (the stack and its config
+        # come from PULUMI_STACK / PULUMI_CONFIG, fixed when the process starts: a run of another stack whose rules
+        # read its region or environment needs its own process, as tests/policies/test_stacks.py starts one for dr).
+        # An identical resend changes nothing, so it is skipped.
+        if request != self._stack_request:
             self.stub.ConfigureStack(request)
             self._stack_request = request
 

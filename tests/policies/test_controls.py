@@ -63,8 +63,9 @@ def prod_all(run_variant: Callable[..., StackRun]) -> StackRun:
 
 @pytest.fixture(scope="module", autouse=True)
 def _session_pack_restored(pack: PolicyPackProcess) -> Iterator[None]:
-    """The sweep reconfigures the session's pack case by case; after the module it is prod's again, as the other
-    tests expect it (once here, not after every case: ~600 RPCs fewer)."""
+    """The sweep reconfigures the session's pack case by case (Configure: the rule under test only, at the level
+    of the stack's pack config); after the module it is prod's again, as the other tests expect it (once here, not
+    after every case: ~600 RPCs fewer)."""
     yield
     config, secret_keys, _ = stack_config("prod")
     pack.configure_stack("prod", config, secret_keys, project=PROJECT)
