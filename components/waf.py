@@ -169,9 +169,12 @@ class WafSettings:
 
     def validate(self, rules: Rules) -> None:
         # The capacity of the ACL these settings build (web_acl_rules), judged when every value passed its own rules
-        # (a rejected one is reported already, and no rule list can be built from it); first, so the rules between
-        # fields below do not hide it.
-        if rules.valid(*(f.name for f in dataclasses.fields(self))):
+        # (a rejected one is reported already, and no rule list can be built from it) and every path list its length
+        # rule below (else one key would be told both "at most 5" and "at most 11 together"); first, so the rules
+        # between fields below do not hide it.
+        lengths_ok = len(self.rate_limit_paths) <= MAX_PATHS and all(
+            1 <= len(paths) <= MAX_PATHS for paths in (self.ai_paths, self.auth_paths))
+        if lengths_ok and rules.valid(*(f.name for f in dataclasses.fields(self))):
             self._check_capacity(rules)
         if len(self.rate_limit_paths) > MAX_PATHS:
             rules.problem("rate_limit_paths", f"must list at most {MAX_PATHS} path prefixes")

@@ -297,6 +297,12 @@ def test_the_capacity_rule_names_the_longest_list_and_reports_with_the_other_rul
     assert len(found) == 2
 
 
+def test_a_list_over_its_own_length_is_told_that_alone() -> None:
+    # Not also "at most 11 together": one piece of advice per key.
+    found = waf_problems(wafRateLimitPaths=json.dumps([f"/r{i}" for i in range(10)]))
+    assert len(found) == 1 and found[0].endswith("must list at most 5 path prefixes"), found
+
+
 def test_components_built_in_code_are_held_to_the_same_capacity() -> None:
     ctx = AwsContext("123456789012", "aws", "us-east-1")
     many = WafSettings(rate_limit_paths=tuple(f"/r{i}" for i in range(5)), ai_paths=tuple(f"/a{i}" for i in range(5)),
