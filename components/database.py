@@ -118,21 +118,23 @@ def check_optional_key_arn(value: str) -> str | None:
     return "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<uuid>), or empty"
 
 
-ENGINE_DEFAULT_PARAMETERS: dict[str, str] = {
-    "checkpoint_completion_target": "0.9", "default_statistics_target": "100", "rds.force_ssl": "1",
+ENGINE_DEFAULT_PARAMETERS: dict[str, dict[str, str]] = {
+    "15": {"checkpoint_completion_target": "0.9", "default_statistics_target": "100", "rds.force_ssl": "1"},
 }
-"""Parameters set to the value the postgres15 family already has (PostgreSQL 14+ defaults, and RDS's force_ssl on
-PostgreSQL 15), written down so the seed's settings and the SSL control stay explicit. RDS does not record such a
-parameter as user-modified, and DescribeDBParameters reports its apply method as pending-reboot: sent as `immediate`,
-every later `up` plans the same pending-reboot -> immediate update (terraform-provider-aws#18035, and the provider's
-"Problematic Plan Changes" note on aws_db_parameter_group). Sent as pending-reboot, nothing differs, and nothing waits
-for a reboot: the value is already the running one."""
+"""By major version (an entry for each of ENGINE_MAJOR_VERSIONS: a test holds it): parameters set to the value the
+family already has (PostgreSQL 14+ defaults, and RDS's force_ssl on PostgreSQL 15; on 14 it is 0), written down so
+the seed's settings and the SSL control stay explicit. RDS does not record such a parameter as user-modified, and
+DescribeDBParameters reports its apply method as pending-reboot: sent as `immediate`, every later `up` plans the same
+pending-reboot -> immediate update (terraform-provider-aws#18035, and the provider's "Problematic Plan Changes" note
+on aws_db_parameter_group). Sent as pending-reboot, nothing differs, and nothing waits for a reboot: the value is
+already the running one."""
 
 
-def apply_method(parameter: str, value: str | None = None) -> str:
+def apply_method(parameter: str, value: str | None = None, major: str | None = None) -> str:
     """`pending-reboot` for a static parameter (the only method RDS accepts for one) and for a dynamic one set to its
-    engine default (ENGINE_DEFAULT_PARAMETERS: no perpetual diff), `immediate` otherwise."""
-    at_default = value is not None and ENGINE_DEFAULT_PARAMETERS.get(parameter) == value
+    engine default (ENGINE_DEFAULT_PARAMETERS[major]: no perpetual diff), `immediate` otherwise."""
+    defaults = ENGINE_DEFAULT_PARAMETERS[major] if major is not None else {}
+    at_default = value is not None and defaults.get(parameter) == value
     return "pending-reboot" if parameter in STATIC_DB_PARAMETERS or at_default else "immediate"
 
 
@@ -169,8 +171,8 @@ class PostgresTuning:
             rules.problem("effective_cache_size_mb", f"must be at least {rules.key('shared_buffers_mb')} "
                           f"({self.shared_buffers_mb}): the OS cache comes on top of it", also=["shared_buffers_mb"])
 
-    def parameters(self) -> list[tuple[str, str, str]]:
-        """(name, value, apply method) in the units RDS expects.
+    def parameters(self, major: str) -> list[tuple[str, str, str]]:
+        """(name, value, apply method) in the units RDS expects, for the engine's major version.
 
         Unit conversions (RDS takes the raw PostgreSQL units, not '256MB'):
           shared_buffers, effective_cache_size and wal_buffers are counted in 8 kB pages: MB x 128
@@ -202,7 +204,7 @@ class PostgresTuning:
             ("log_lock_waits", "1"),
             ("log_statement", "ddl"),  # every schema change is audited in the postgresql log
         ]
-        return [(name, value, apply_method(name, value)) for name, value in values]
+        return [(name, value, apply_method(name, value, major)) for name, value in values]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -429,7 +431,7 @@ class Database(pulumi.ComponentResource):
             family=f"postgres{major}",
             description="Maratron PostgreSQL settings (seed postgresql.conf in RDS units, TLS only, slow queries)",
             parameters=[aws.rds.ParameterGroupParameterArgs(name=n, value=v, apply_method=m)
-                        for n, v, m in settings.tuning.parameters()],
+                        for n, v, m in settings.tuning.parameters(major)],
             tags=self._tags("db-params"),
             opts=child,
         )

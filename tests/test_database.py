@@ -13,7 +13,7 @@ import pytest
 
 import stack_config
 from components.constants import CREDENTIAL_TAG
-from components.database import DatabaseSettings, PostgresTuning
+from components.database import ENGINE_DEFAULT_PARAMETERS, ENGINE_MAJOR_VERSIONS, DatabaseSettings, PostgresTuning
 from components.windows import windows_overlap
 from offline.critical_path import finish_times, waits_for
 from offline.engine import StackRun, is_secret, run_program, unwrap_secrets
@@ -217,6 +217,14 @@ def test_parameter_group_realizes_the_seed_in_rds_units_with_the_right_apply_met
     }
 
 
+def test_every_engine_version_says_which_parameters_it_already_defaults() -> None:
+    # A major version added without its own defaults would send another family's: rds.force_ssl is 1 by default on
+    # 15 and 0 on 14, so a 14 stack would leave TLS unenforced until a reboot.
+    assert set(ENGINE_DEFAULT_PARAMETERS) == set(ENGINE_MAJOR_VERSIONS)
+    with pytest.raises(KeyError):
+        PostgresTuning().parameters("14")
+
+
 def test_dev_parameter_sizes_come_from_its_stack_file(dev: StackRun) -> None:
     values = params(dev)
     assert values["shared_buffers"] == ("16384", "pending-reboot")  # 128 MB
@@ -229,7 +237,7 @@ def test_dev_parameter_sizes_come_from_its_stack_file(dev: StackRun) -> None:
 def test_tuning_conversions() -> None:
     tuning = PostgresTuning(shared_buffers_mb=2048, effective_cache_size_mb=6144, maintenance_work_mem_mb=512,
                             wal_buffers_mb=64, max_connections=400, slow_query_ms=-1)
-    values = {n: v for n, v, _ in tuning.parameters()}
+    values = {n: v for n, v, _ in tuning.parameters("15")}
     assert values["shared_buffers"] == "262144" and values["effective_cache_size"] == "786432"
     assert values["maintenance_work_mem"] == "524288" and values["wal_buffers"] == "8192"
     assert values["max_connections"] == "400" and values["log_min_duration_statement"] == "-1"
