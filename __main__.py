@@ -45,7 +45,7 @@ foundation = Foundation(config.foundation, environment=config.environment, conte
 
 keys = EncryptionKeys("keys", EncryptionKeysArgs(
     context=aws_context, alias_prefix=prefix, removal_policy=removal, cdn=config.cdn.enabled, tags=tags,
-    alerts_key_statements=AppMetrics.alerts_key_statements(config.metrics, aws_context, prefix),
+    alerts_key_statements=config.alerts_key_statements(aws_context),  # Budgets, the AMP alert manager
     data_key_statements=Cluster.storage_key_statements(aws_context, prefix)))  # tasks' ephemeral storage
 
 network = Network("network", NetworkArgs(

@@ -17,14 +17,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pulumi
 import pulumi_aws as aws
 from pulumi.runtime import config as runtime_config
 
 from components.app_environment import IMAGE_SCRATCH_PATHS, AppSettings, app_environment
-from components.app_metrics import HISTOGRAM_TOP_BUCKET_SECONDS, AppMetricsArgs, AppMetricsSettings
+from components.app_metrics import HISTOGRAM_TOP_BUCKET_SECONDS, AppMetrics, AppMetricsArgs, AppMetricsSettings
 from components.app_secrets import AppSecretsSettings
 from components.backup_job import BackupJobSettings, needed_ephemeral_storage_gib
 from components.backup_storage import BackupStorageSettings
@@ -52,7 +52,7 @@ from components.foundation import FoundationSettings
 from components.images import DIGEST_PATTERN, ImageSource
 from components.load_balancer import CERTIFICATE_ARN_PATTERN, LoadBalancerSettings
 from components.network import NetworkSettings
-from components.observability import AlertSettings
+from components.observability import AlertSettings, alert_topic_arn, budgets_key_statement
 from components.settings import (
     MISSING,
     ConfigError,
@@ -230,6 +230,12 @@ class StackConfig:
                                redis_enabled=True, cors_origins=self.cors_origins,
                                redis_cluster_enabled=self.cache.cluster_mode,
                                database_max_connections=self.database.tuning.max_connections, extra=extra)
+
+    def alerts_key_statements(self, context: AwsContext) -> list[dict[str, Any]]:
+        """The alert topic key's statements for the services that publish to the topic beside alarms and EventBridge:
+        AWS Budgets (every stack's cost budget) and, with metrics on, the Prometheus alert manager."""
+        return [*AppMetrics.alerts_key_statements(self.metrics, context, self.name_prefix),
+                budgets_key_statement(alert_topic_arn(context, self.name_prefix))]
 
     def metrics_args(self, context: AwsContext, key: aws.kms.Key) -> AppMetricsArgs:
         """AppMetrics' inputs from these settings: the workspace on the telemetry key `key`, the alert rules on the

@@ -15,6 +15,9 @@ programming-cloudwatch-metrics), so their alarms are created there, with the dim
 dashboard widgets name that Region. An alarm notifies a topic of its own Region: a stack elsewhere gets a second,
 identical alert topic in us-east-1 (same subscribers, the edge key).
 
+The stack's monthly cost budget (AWS Budgets) notifies the same topic: a cost guardrail next to the alarms, on
+the `costBudgetUsd` setting (CostBudget below says what it covers and why).
+
 Lifecycle: nothing here is stateful. Alarms, the dashboard and the topic can be replaced at any time; the only
 cost of replacing the topic is that email subscribers must confirm again (SNS sends them a new confirmation).
 """
@@ -204,6 +207,37 @@ def alert_topic_arn(context: AwsContext, name_prefix: str) -> str:
     return context.arn("sns", f"{name_prefix}-alerts")
 
 
+BUDGETS_PRINCIPAL = "budgets.amazonaws.com"
+COST_TAG = "stack"
+"""The tag a stack's cost budget filters on: every taggable resource carries it (StackConfig.tags), one value per
+stack. Not `environment`: prod and its DR stack share it, and the prod account."""
+BUDGET_NOTIFICATIONS: tuple[tuple[str, int], ...] = (("FORECASTED", 100), ("ACTUAL", 100))
+"""(notification type, % of the limit), each to the alert topic. No 80 % ACTUAL notice: every stack's limit sits
+within ~20 % of its modelled spend, so it would arrive every month by design. A forecast needs about five weeks of
+the stack's cost history before AWS computes one (the ACTUAL notice works from the first month)."""
+
+
+def budgets_key_statement(topic_arn: str) -> dict[str, Any]:
+    """What the alert topic's CMK needs so AWS Budgets can publish to the encrypted topic.
+
+    The Budgets guide's topic policy ("Creating an Amazon SNS topic for budget notifications",
+    https://docs.aws.amazon.com/cost-management/latest/userguide/budgets-sns-policy.html) is CostBudget's topic
+    statement; a topic encrypted with a customer managed key also needs the key to admit the publishing service
+    with kms:GenerateDataKey* and kms:Decrypt (SNS developer guide, "Key management",
+    https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html). Whether Budgets passes aws:SourceAccount /
+    aws:SourceArn on to KMS is not documented (a condition on a key it omits would drop every notice silently), so
+    the grant is scoped as the Prometheus alert manager's is: by the encryption context SNS itself adds,
+    `kms:EncryptionContext:aws:sns:topicArn` = this topic; the topic policy keeps the confused-deputy guard."""
+    return {
+        "Sid": "AllowBudgetsToEncryptedAlertTopic",
+        "Effect": "Allow",
+        "Principal": {"Service": BUDGETS_PRINCIPAL},
+        "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+        "Resource": "*",
+        "Condition": {"StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": topic_arn}},
+    }
+
+
 @dataclass(frozen=True)
 class BackupWatch:
     """The custom metric the backup job publishes after each verified upload."""
@@ -314,6 +348,11 @@ class AlertSettings:
         "alertEmails", (), "Email addresses subscribed to the SNS alert topic (each confirms once by email). prod "
         "requires at least one: an alarm nobody receives is no alarm.", check=check_email)
     thresholds: AlarmThresholds = section(AlarmThresholds, doc="operations: alarm thresholds")
+    cost_budget_usd: int = setting(
+        "costBudgetUsd", 1800, "Monthly AWS Budgets cost limit of the stack in USD (its resources' `stack` tag): "
+        "the alert topic hears when the month's forecast or actual cost passes it. Each stack sets its own a "
+        "little above its modelled total (`python -m bench.cost`); the default is prod's.", minimum=1,
+        maximum=1_000_000)
 
 
 @dataclass(frozen=True)
@@ -378,6 +417,8 @@ class Observability(pulumi.ComponentResource):
     of it in us-east-1 (alarm actions name a topic of the alarm's own Region)."""
     topic_policy: aws.sns.TopicPolicy
     """Who may publish to `topic` (a publisher's resources wait for it)."""
+    cost_budget: aws.budgets.Budget
+    """The stack's monthly cost budget (AWS Budgets), notifying `topic` (see _cost_budget)."""
     alarms: dict[str, aws.cloudwatch.MetricAlarm]
     """Logical suffix (e.g. `alb-5xx-rate`, `db-primary-cpu`) -> alarm."""
     dashboard: aws.cloudwatch.Dashboard
@@ -450,6 +491,7 @@ class Observability(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         alarm_region = region or ctx.region
+        topic_publishers = [*args.topic_publishers, self._budget_publisher()] if region is None else []
         publishers = [{
             "Sid": publisher.sid,
             "Effect": "Allow",
@@ -458,7 +500,7 @@ class Observability(pulumi.ComponentResource):
             "Resource": topic.arn,
             "Condition": {"ArnEquals": {"aws:SourceArn": publisher.source_arn},
                           "StringEquals": {"aws:SourceAccount": ctx.account_id}},
-        } for publisher in (args.topic_publishers if region is None else ())]  # same-Region publishers only
+        } for publisher in topic_publishers]  # same-Region publishers only
         policy = aws.sns.TopicPolicy(
             f"{self._name}-{suffix}",
             arn=topic.arn,
@@ -501,7 +543,7 @@ class Observability(pulumi.ComponentResource):
             self.topic_policy = policy
             # e.g. the AMP alert manager: it starts once the policies let it publish and the services exist
             watched = [watch.service for watch in args.services.values() if watch.service is not None]
-            for publisher in args.topic_publishers:
+            for publisher in topic_publishers:
                 if publisher.subscribe is not None:
                     publisher.subscribe(topic, [policy, args.topic_key, *watched])
         for email in args.settings.emails:
@@ -515,6 +557,58 @@ class Observability(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=topic),
             )
         return topic
+
+    def _budget_publisher(self) -> TopicPublisher:
+        """AWS Budgets publishing this account's budget notices, as its guide's topic policy has it: aws:SourceAccount
+        and aws:SourceArn `arn:<partition>:budgets::<account>:*` (budgets-sns-policy). That pattern, not the one
+        budget's ARN: what Budgets sends as the source ARN is documented only as that pattern, and a narrower value
+        that does not match drops every notice without an error. Its `subscribe` creates the budget."""
+        ctx = self._args.context
+        return TopicPublisher("AllowBudgetsOfThisAccount", BUDGETS_PRINCIPAL,
+                              f"arn:{ctx.partition}:budgets::{ctx.account_id}:*",
+                              subscribe=lambda topic, _after: self._cost_budget(topic))
+
+    def _cost_budget(self, topic: aws.sns.Topic) -> None:
+        """The stack's monthly cost budget: its `stack`-tagged costs against costBudgetUsd, notices to `topic`.
+
+        Scope. Budgets are per account ("single accounts, the management account, and member accounts in an
+        organization can create budgets", https://docs.aws.amazon.com/cost-management/latest/userguide/
+        budgets-create.html), and an unfiltered one counts the whole account's costs. An account is not one stack's:
+        in the single-account layout dev, staging and prod share it, and in both layouts the DR stack (environment
+        prod) is deployed into prod's account. So the budget filters on the cost allocation tag `stack` (cost
+        filter TagKeyValue `user:stack$<stack>`, the form of pulumi-aws's example,
+        https://www.pulumi.com/registry/packages/aws/api-docs/budgets/budget/): one exact scope in both layouts.
+        The price: the tag must be activated as a cost allocation tag by the management (payer) account, or by the
+        single account itself ("Only a management account in an organization and single accounts that aren't
+        members of an organization have access to the cost allocation tags manager",
+        https://docs.aws.amazon.com/awsaccountbilling/latest/aboutv2/custom-tags.html); until then the budget sees
+        $0 and stays silent (docs/monitoring.md, "Cost budget", has the step). Charges on no tagged resource (tax,
+        support, some data transfer) are not in it.
+
+        Budgets is a global API (one endpoint for every Region): the resource takes no Region, and its account is
+        the provider's (account_id left out: the Foundation's provider pins the environment's account). A budget
+        without actions costs nothing (offline/cost.py FREE_TYPES)."""
+        args = self._args
+        stack = args.tags.get(COST_TAG)
+        if not stack:
+            raise ValueError(f"ObservabilityArgs.tags: needs {COST_TAG!r}, the tag the cost budget filters on")
+        name = f"{args.name_prefix}-monthly-cost"
+        self.cost_budget = aws.budgets.Budget(
+            f"{self._name}-cost-budget",
+            name=name,
+            budget_type="COST",
+            limit_amount=str(args.settings.cost_budget_usd),  # the API's amount is a decimal string
+            limit_unit="USD",
+            time_unit="MONTHLY",
+            cost_filters=[aws.budgets.BudgetCostFilterArgs(name="TagKeyValue", values=[f"user:{COST_TAG}${stack}"])],
+            notifications=[aws.budgets.BudgetNotificationArgs(
+                notification_type=kind, comparison_operator="GREATER_THAN", threshold=percent,
+                threshold_type="PERCENTAGE", subscriber_sns_topic_arns=[topic.arn],
+            ) for kind, percent in BUDGET_NOTIFICATIONS],
+            tags=named_tags(args.tags, name),
+            # A notice before the topic and key policies admit Budgets would be refused, and not retried.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.topic_policy, args.topic_key]),
+        )
 
     # --- alarms ----------------------------------------------------------------------------------------------------
 

@@ -253,6 +253,10 @@ FREE_TYPES = frozenset({
     "aws:amp/workspaceConfiguration:WorkspaceConfiguration", "aws:amp/ruleGroupNamespace:RuleGroupNamespace",
     "aws:amp/alertManagerDefinition:AlertManagerDefinition", "aws:grafana/roleAssociation:RoleAssociation",
     "aws:grafana/workspaceSamlConfiguration:WorkspaceSamlConfiguration",
+    # A budget without actions: $0.00 per budget-day (AWS price list, AWSBudgets "Budget Notifications"); only
+    # action-enabled budgets past the first two are billed, $0.10 a day
+    # (https://aws.amazon.com/aws-cost-management/aws-budgets/pricing/). Its SNS notices are a few publishes a month.
+    "aws:budgets/budget:Budget",
 })
 # providers and stack references; image builds (their storage is priced by the ECR repository)
 FREE_PREFIXES = ("pulumi:", "docker:", "docker-build:")

@@ -15,6 +15,7 @@ import pytest
 import stack_config
 from components.alarm_catalog import ALARM_KINDS, GIB, MIB, AlarmKind, AlarmThresholds
 from components.observability import BackupWatch, CacheWatch, DatabaseWatch, EdgeWatch, RestoreDrillWatch
+from offline import cost
 from offline.engine import ROOT, Resource, StackRun, run_program
 from offline.engine import stack_config as merged_stack_config
 from tests.configs import MINIMAL_VALID
@@ -355,7 +356,8 @@ def test_topic_is_encrypted_and_only_this_accounts_alarms_and_rules_publish_over
     assert policy_resource.inputs["arn"] == topic.outputs["arn"]
     statements = {s["Sid"]: s for s in json.loads(policy_resource.inputs["policy"])["Statement"]}
     assert list(statements) == ["AllowCloudWatchAlarmsOfThisAccount", "AllowEventBridgeRulesOfThisAccount",
-                                "AllowPrometheusAlertManagerOfThisWorkspace", "DenyInsecureTransport"]
+                                "AllowPrometheusAlertManagerOfThisWorkspace", "AllowBudgetsOfThisAccount",
+                                "DenyInsecureTransport"]
     for sid, service, source in (
             ("AllowCloudWatchAlarmsOfThisAccount", "cloudwatch", f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:*"),
             ("AllowEventBridgeRulesOfThisAccount", "events", f"arn:aws:events:us-east-1:{ACCOUNT}:rule/*")):
@@ -376,6 +378,12 @@ def test_topic_is_encrypted_and_only_this_accounts_alarms_and_rules_publish_over
     assert amp["Resource"] == topic.outputs["arn"]
     assert amp["Condition"] == {"ArnEquals": {"aws:SourceArn": workspace},
                                 "StringEquals": {"aws:SourceAccount": ACCOUNT}}
+    # AWS Budgets: the Budgets guide's statement (budgets-sns-policy): this account's budgets only.
+    budgets = statements["AllowBudgetsOfThisAccount"]
+    assert (budgets["Effect"], budgets["Principal"], budgets["Action"], budgets["Resource"]) == (
+        "Allow", {"Service": "budgets.amazonaws.com"}, ["sns:Publish"], topic.outputs["arn"])
+    assert budgets["Condition"] == {"ArnEquals": {"aws:SourceArn": f"arn:aws:budgets::{ACCOUNT}:*"},
+                                    "StringEquals": {"aws:SourceAccount": ACCOUNT}}
 
 
 def test_prometheus_alert_deliveries_that_fail_raise_an_alarm(full: StackRun) -> None:
@@ -411,6 +419,46 @@ def test_the_alerts_key_admits_alarms_and_eventbridge_the_way_sns_documents(prod
                                         "AllowVendedLogDeliveryOfCdnAccessLogs"]
     assert all("Condition" in s for s in logs[1:])
     assert prod.outputs["kmsKeyArns"][-1] == prod.one("aws:kms/key:Key", "keys-alerts").outputs["arn"]
+
+
+BUDGET_LIMITS = {"dev": "150", "staging": "500", "prod": "1800"}
+"""Pulumi.<stack>.yaml's costBudgetUsd: dev the project's $150 target, staging and prod ~10% above their modelled
+totals (README figures)."""
+
+
+def test_each_stack_has_a_monthly_cost_budget_on_its_stack_tag_notifying_the_alert_topic(any_stack: StackRun) -> None:
+    budget = any_stack.one("aws:budgets/budget:Budget")
+    topic = any_stack.one(TOPIC)
+    stack = any_stack.stack
+    assert budget.inputs["name"] == f"maratron-{stack}-monthly-cost"
+    assert (budget.inputs["budgetType"], budget.inputs["limitAmount"], budget.inputs["limitUnit"],
+            budget.inputs["timeUnit"]) == ("COST", BUDGET_LIMITS[stack], "USD", "MONTHLY")
+    # One exact scope in both layouts: the stack's cost allocation tag (the account may hold other stacks).
+    assert budget.inputs["costFilters"] == [{"name": "TagKeyValue", "values": [f"user:stack${stack}"]}]
+    assert all(r.inputs.get("tags", {}).get("stack") == stack for r in any_stack.of_type(TOPIC))
+    assert budget.inputs["notifications"] == [
+        {"notificationType": kind, "comparisonOperator": "GREATER_THAN", "threshold": 100,
+         "thresholdType": "PERCENTAGE", "subscriberSnsTopicArns": [topic.outputs["arn"]]}
+        for kind in ("FORECASTED", "ACTUAL")]
+    assert "accountId" not in budget.inputs  # the provider's account: the environment's, pinned by the foundation
+    # Created once the topic's policy and key admit Budgets (a refused notice is not retried).
+    key = any_stack.one("aws:kms/key:Key", "keys-alerts")
+    assert {any_stack.one("aws:sns/topicPolicy:TopicPolicy", "observability-alerts").urn, key.urn} <= set(
+        budget.dependencies)
+    statements = {s["Sid"]: s for s in json.loads(key.inputs["policy"])["Statement"]}
+    grant = statements["AllowBudgetsToEncryptedAlertTopic"]
+    assert grant["Principal"] == {"Service": "budgets.amazonaws.com"}
+    assert set(grant["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+    assert grant["Condition"] == {"StringEquals": {
+        "kms:EncryptionContext:aws:sns:topicArn": f"arn:aws:sns:us-east-1:{ACCOUNT}:maratron-{stack}-alerts"}}
+
+
+def test_cost_budget_limits_stay_above_the_cost_model_and_dev_within_its_target(any_stack: StackRun) -> None:
+    total = cost.estimate(any_stack).total()
+    limit = float(BUDGET_LIMITS[any_stack.stack])
+    assert total <= limit, f"{any_stack.stack}: modelled ${total:.2f} is over its costBudgetUsd {limit}"
+    if any_stack.stack == "dev":
+        assert limit <= 150
 
 
 def test_email_subscriptions_come_from_config(prod: StackRun, staging: StackRun, dev: StackRun) -> None:
@@ -490,6 +538,9 @@ def problems(**changes: str) -> list[str]:
     ({"alarmLatencyP95Ms": "2000", "alarmLatencyP99Ms": "1000"},
      "maratron:alarmLatencyP99Ms = 1000: must be at least alarmLatencyP95Ms (2000): a p99 is never below the p95"),
     ({"alarmWafBlockedRequests": "0"}, "maratron:alarmWafBlockedRequests = 0: must be between 1 and 10000000"),
+    ({"costBudgetUsd": "0"}, "maratron:costBudgetUsd = 0: must be between 1 and 1000000"),
+    ({"costBudgetUsd": "-150"}, "maratron:costBudgetUsd = -150: must be between 1 and 1000000"),
+    ({"costBudgetUsd": "150.5"}, "maratron:costBudgetUsd = \"150.5\": must be an integer"),
 ])
 def test_operations_config_errors(changes: dict[str, str], expected: str) -> None:
     assert any(expected in p for p in problems(**changes)), problems(**changes)

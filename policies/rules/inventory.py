@@ -135,6 +135,7 @@ SECRET = "aws:secretsmanager/secret:Secret"
 SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 TOPIC = "aws:sns/topic:Topic"
 TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
+BUDGET = "aws:budgets/budget:Budget"
 SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -443,6 +444,18 @@ LEDGER: list[Classified] = [
     N(BUCKET_POLICY, "policy<json>.Statement[*].Resource", "wiring", "the bucket and its objects"),
     N(TOPIC_POLICY, "policy<json>.Statement[*].Action", "structure", "sns:Publish"),
     N(TOPIC_POLICY, "policy<json>.Statement[*].Resource", "wiring", "the topic"),
+    N(BUDGET, "budgetType", "content", "COST: the stack's spend in USD (components/observability.py _cost_budget)"),
+    N(BUDGET, "costFilters[*].name", "wiring", "TagKeyValue: the budget counts what carries the stack's `stack` tag"),
+    N(BUDGET, "costFilters[*].values", "wiring", "user:stack$<stack>: this stack's tag value"),
+    N(BUDGET, "limitAmount", "tuning", "costBudgetUsd: the monthly limit the notices compare with"),
+    N(BUDGET, "limitUnit", "structure", "USD"),
+    N(BUDGET, "timeUnit", "schedule", "MONTHLY: the budget resets each calendar month"),
+    N(BUDGET, "notifications[*].comparisonOperator", "content", "GREATER_THAN the threshold"),
+    N(BUDGET, "notifications[*].notificationType", "content", "FORECASTED and ACTUAL notices"),
+    N(BUDGET, "notifications[*].threshold", "tuning", "percent of the limit (BUDGET_NOTIFICATIONS)"),
+    N(BUDGET, "notifications[*].thresholdType", "structure", "PERCENTAGE of the limit"),
+    N(BUDGET, "notifications[*].subscriberSnsTopicArns", "wiring",
+      "the alert topic (its policy and key admitting Budgets are guarded: kms-key-serves-its-users)"),
     N(KEY, "policy<json>.Statement[*].Action", "structure",
       "kms:* for the account root is AWS's default delegation to IAM; service grants are limited by their principal "
       "and conditions (guarded)"),

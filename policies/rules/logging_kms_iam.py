@@ -62,6 +62,7 @@ encryption key for Fargate ephemeral storage")."""
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
 ALERT_MANAGER = "aws:amp/alertManagerDefinition:AlertManagerDefinition"
+BUDGET = "aws:budgets/budget:Budget"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 SCHEDULE = "aws:scheduler/schedule:Schedule"
 BUCKET = "aws:s3/bucket:Bucket"
@@ -223,6 +224,9 @@ def _publishers(topic: PolicyResource, resources: list[PolicyResource]) -> set[s
     for manager in of_type(resources, ALERT_MANAGER):
         if topic in linked(manager, "definition"):
             out.add("aps.amazonaws.com")
+    for budget in of_type(resources, BUDGET):
+        if topic in linked(budget, "notifications"):
+            out.add("budgets.amazonaws.com")
     return out
 
 
@@ -485,7 +489,11 @@ ACCOUNT_SCOPED_RESOURCE = re.compile(r"/AWSLogs/\d{12}/")
 # Fargate encrypting a cluster's ephemeral storage sends the cluster's account and name as encryption context, the
 # conditions AWS's key policy for it uses (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/
 # fargate-create-storage-key.html).
+# AWS Budgets publishing to the encrypted alert topic is scoped the same way as the alert manager: Budgets documents
+# aws:SourceAccount/aws:SourceArn for the topic policy only
+# (https://docs.aws.amazon.com/cost-management/latest/userguide/budgets-sns-policy.html), not towards KMS.
 EQUIVALENT_KEYS = {"logs": ("kms:encryptioncontext:aws:logs:arn",), "aps": ("kms:encryptioncontext:aws:sns:topicarn",),
+                   "budgets": ("kms:encryptioncontext:aws:sns:topicarn",),
                    "fargate": ("kms:encryptioncontext:aws:ecs:clusteraccount",)}
 
 
