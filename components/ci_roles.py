@@ -227,6 +227,12 @@ DEPLOY_SERVICES: tuple[ServiceGrant, ...] = (
                  "record sets of the stack's hosted zone and their change status: the zone id is app configuration "
                  "(hostedZoneId), not known to the foundation; global service (no region condition).",
                  regional=False),
+    ServiceGrant("budgets", ("arn:{partition}:budgets::{account}:budget/{project}-{stack}-*",),
+                 "scoped: the stack's cost budget is <project>-<stack>-monthly-cost; Create/Update/DeleteBudget and "
+                 "its notifications are budgets:ModifyBudget, the reads budgets:ViewBudget, both on the budget's ARN "
+                 "(Service Authorization Reference, list_awsbudgetservice); global service (no region condition).",
+                 regional=False, actions=("budgets:ModifyBudget", "budgets:ViewBudget", "budgets:TagResource",
+                                          "budgets:UntagResource", "budgets:ListTagsForResource")),
 )
 """The services of the app stack. `iam` (roles under /maratron/<env>/ only) and `ecr` (read and tag the foundation's
 repositories) have their own statements below."""
