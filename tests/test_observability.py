@@ -702,3 +702,14 @@ def test_the_stale_copy_alarm_says_the_threshold_it_was_given(full: StackRun) ->
     description states, not the catalog's default 8."""
     alarm = alarms(full)["dr-dump-stale"].inputs
     assert alarm["threshold"] == 10 and "> 10 h" in alarm["alarmDescription"]
+
+
+def test_monitoring_page_documents_the_cost_budget_and_the_tag_activation_it_needs() -> None:
+    page = (ROOT / "docs" / "monitoring.md").read_text()
+    for stack, limit in BUDGET_LIMITS.items():
+        assert f"{stack} {limit}" in page or f"{stack} and dr {limit}" in page, stack
+    # Without the activated tag the budget sees $0 and stays silent: the step is on the page and in the runbook.
+    assert "update-cost-allocation-tags-status --cost-allocation-tags-status TagKey=stack,Status=Active" in page
+    assert "cost allocation tag" in (ROOT / "docs" / "runbooks" / "first-deploy.md").read_text()
+    review = (ROOT / "docs" / "aws-runtime-review.md").read_text()
+    assert "| U1 (cost) |" in review and "budgets-sns-policy.html" in review
