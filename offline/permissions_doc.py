@@ -63,9 +63,9 @@ def render() -> str:
         "",
         "### Services",
         "",
-        "| service | resources | why this wide |",
+        "| actions | resources | why this wide |",
         "|---|---|---|",
-        *(f"| `{g.service}:*` | {', '.join(f'`{r}`' for r in g.templates)}"
+        *(f"| {', '.join(f'`{a}`' for a in g.granted)} | {', '.join(f'`{r}`' for r in g.templates)}"
           f"{' in the stack region (`aws:RequestedRegion`)' if g.regional else ''} | {g.why} |"
           for g in DEPLOY_SERVICES),
         "",
@@ -100,7 +100,8 @@ def render() -> str:
         "creation is scoped to hosted zones |",
         *(f"| `{a}` on `*` (preview, deploy) | planning `{t}` calls it; no resource-level permissions; region-bound |"
           for t, actions in PLAN_ACTIONS.items() for a in actions),
-        *(f"| `{g.service}:*` on `*` (deploy) | {g.why} |" for g in DEPLOY_SERVICES if g.resources == ("*",)),
+        *(f"| {', '.join(f'`{a}`' for a in g.granted)} on `*` (deploy) | {g.why} |"
+          for g in DEPLOY_SERVICES if g.resources == ("*",)),
         "| `kms:*`-style service wildcards instead of action lists | the provider's create, read-after-write, update "
         "and delete paths call many APIs per resource; a hand-kept action list breaks on provider upgrades. The "
         "boundary caps the service set, the denies above take out what a deploy must never do |",
