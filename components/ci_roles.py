@@ -230,7 +230,9 @@ DEPLOY_SERVICES: tuple[ServiceGrant, ...] = (
     ServiceGrant("budgets", ("arn:{partition}:budgets::{account}:budget/{project}-{stack}-*",),
                  "scoped: the stack's cost budget is <project>-<stack>-monthly-cost; Create/Update/DeleteBudget and "
                  "its notifications are budgets:ModifyBudget, the reads budgets:ViewBudget, both on the budget's ARN "
-                 "(Service Authorization Reference, list_awsbudgetservice); global service (no region condition).",
+                 "(Service Authorization Reference, list_awsbudgetservice); global service (no region condition). "
+                 "Not aws-portal:ModifyBilling, which the reference also lists: that namespace is past the end of "
+                 "its standard support (fine-grained billing actions replaced it).",
                  regional=False, actions=("budgets:ModifyBudget", "budgets:ViewBudget", "budgets:TagResource",
                                           "budgets:UntagResource", "budgets:ListTagsForResource")),
 )

@@ -498,7 +498,10 @@ class Observability(pulumi.ComponentResource):
             "Principal": {"Service": publisher.service},
             "Action": list(publisher.actions),
             "Resource": topic.arn,
-            "Condition": {"ArnEquals": {"aws:SourceArn": publisher.source_arn},
+            # ArnLike where the source is a pattern (Budgets: any budget of the account), as AWS's examples write it
+            "Condition": {("ArnLike" if isinstance(publisher.source_arn, str) and "*" in publisher.source_arn
+                           else "ArnEquals"):
+                          {"aws:SourceArn": publisher.source_arn},
                           "StringEquals": {"aws:SourceAccount": ctx.account_id}},
         } for publisher in topic_publishers]  # same-Region publishers only
         policy = aws.sns.TopicPolicy(

@@ -382,7 +382,7 @@ def test_topic_is_encrypted_and_only_this_accounts_alarms_and_rules_publish_over
     budgets = statements["AllowBudgetsOfThisAccount"]
     assert (budgets["Effect"], budgets["Principal"], budgets["Action"], budgets["Resource"]) == (
         "Allow", {"Service": "budgets.amazonaws.com"}, ["sns:Publish"], topic.outputs["arn"])
-    assert budgets["Condition"] == {"ArnEquals": {"aws:SourceArn": f"arn:aws:budgets::{ACCOUNT}:*"},
+    assert budgets["Condition"] == {"ArnLike": {"aws:SourceArn": f"arn:aws:budgets::{ACCOUNT}:*"},
                                     "StringEquals": {"aws:SourceAccount": ACCOUNT}}
 
 
