@@ -223,6 +223,15 @@ def test_prod_endpoints_admit_https_from_the_app_tier_only(prod: StackRun) -> No
     assert not [r for r in prod.of_type(EGRESS_RULE) if r.inputs["securityGroupId"] == sg.id]
 
 
+@pytest.fixture(scope="module")
+def narrow_dkr() -> StackRun:
+    """prod where ecr.dkr is offered in three AZs only and takes no endpoint policy: one run for the two tests that
+    look at the one endpoint (its subnets, its policy)."""
+    run = run_with_endpoint_offer({"dkr": ["us-east-1a", "us-east-1c", "us-east-1f"]}, policy_supported={"dkr": False})
+    assert run.ok, run.error_details
+    return run
+
+
 def run_with_endpoint_offer(offered: dict[str, list[str]], policy_supported: dict[str, bool] | None = None) -> StackRun:
     """prod, with interface endpoint services offered only in the given AZs (the rest in every AZ), and taking an
     endpoint policy or not (default: they do)."""
@@ -246,16 +255,15 @@ def run_with_endpoint_offer(offered: dict[str, list[str]], policy_supported: dic
     return run_program("prod", config, secret_keys, placeholders=placeholders, mocks=mocks)
 
 
-def test_interface_endpoints_sit_only_in_the_azs_their_service_is_offered_in(prod: StackRun) -> None:
+def test_interface_endpoints_sit_only_in_the_azs_their_service_is_offered_in(prod: StackRun,
+                                                                            narrow_dkr: StackRun) -> None:
     # Every interface endpoint's service is looked up (AZ names map to different zones in each account) ...
     looked_up = sorted(args["serviceName"] for token, args in prod.invokes
                        if token == "aws:ec2/getVpcEndpointService:getVpcEndpointService")
     assert looked_up == [f"com.amazonaws.us-east-1.{s}" for s in ("ecr.api", "ecr.dkr")]
     # ... and an AZ it is not offered in gets no subnet (CreateVpcEndpoint would refuse it).
-    run = run_with_endpoint_offer({"dkr": ["us-east-1a", "us-east-1c", "us-east-1f"]})
-    assert run.ok, run.error_details
-    azs = {s.id: s.inputs["availabilityZone"] for s in run.of_type(SUBNET)}
-    endpoint = next(e for e in run.of_type(ENDPOINT) if e.inputs["serviceName"].endswith(".ecr.dkr"))
+    azs = {s.id: s.inputs["availabilityZone"] for s in narrow_dkr.of_type(SUBNET)}
+    endpoint = next(e for e in narrow_dkr.of_type(ENDPOINT) if e.inputs["serviceName"].endswith(".ecr.dkr"))
     assert sorted(azs[i] for i in endpoint.inputs["subnetIds"]) == ["us-east-1a", "us-east-1c"]
 
 
@@ -382,10 +390,9 @@ def test_every_endpoint_of_the_stacks_carries_its_policy(prod: StackRun, dev: St
             assert json.loads(endpoint.plain("policy")) == expected, (run.stack, service)
 
 
-def test_an_endpoint_whose_service_takes_no_policy_gets_none() -> None:
-    run = run_with_endpoint_offer({}, policy_supported={"dkr": False})
-    assert run.ok, run.error_details
-    policies = {e.inputs["serviceName"].rsplit(".", 1)[-1]: e.inputs.get("policy") for e in run.of_type(ENDPOINT)}
+def test_an_endpoint_whose_service_takes_no_policy_gets_none(narrow_dkr: StackRun) -> None:
+    policies = {e.inputs["serviceName"].rsplit(".", 1)[-1]: e.inputs.get("policy")
+                for e in narrow_dkr.of_type(ENDPOINT)}
     assert policies["dkr"] is None and policies["api"] and policies["s3"]
 
 
