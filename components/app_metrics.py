@@ -56,7 +56,7 @@ from components.constants import (
     PROJECT,
     WEB_PORT,
 )
-from components.observability import PrometheusWatch, TopicPublisher, alert_topic_arn
+from components.observability import PrometheusWatch, TopicPublisher, alert_topic_arn, encrypted_topic_key_statement
 from components.settings import Rules, section, setting
 from components.task import ContainerSpec, FargateTaskArgs, HealthCheck
 
@@ -623,19 +623,10 @@ class AppMetrics(pulumi.ComponentResource):
 
         "If your Amazon SNS topic is service side encryption (SSE) enabled, you need to allow Amazon Managed Service
         for Prometheus to send messages to this encrypted topic by adding the kms:GenerateDataKey* and kms:Decrypt
-        permissions" (AMP-alertmanager-receiver-AMPpermission, which shows no condition; whether AMP passes
-        aws:SourceAccount to KMS is not documented, so none is used). Scoped instead with the encryption context SNS
-        itself adds, `kms:EncryptionContext:aws:sns:topicArn` (the AWS pattern for service publishers, e.g.
-        https://docs.aws.amazon.com/gamelift/latest/flexmatchguide/queue-notification-sns-sse.html): this key works
-        for AMP only through this one topic."""
-        return {
-            "Sid": "AllowPrometheusAlertManagerToEncryptedAlertTopic",
-            "Effect": "Allow",
-            "Principal": {"Service": SERVICE_PRINCIPAL},
-            "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
-            "Resource": "*",
-            "Condition": {"StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": topic_arn}},
-        }
+        permissions" (AMP-alertmanager-receiver-AMPpermission, which shows no condition): scoped to this one topic as
+        every service publisher is (observability.encrypted_topic_key_statement)."""
+        return encrypted_topic_key_statement("AllowPrometheusAlertManagerToEncryptedAlertTopic", SERVICE_PRINCIPAL,
+                                             topic_arn)
 
     # --- parts --------------------------------------------------------------------------------------------------
 

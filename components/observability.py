@@ -217,25 +217,30 @@ within ~20 % of its modelled spend, so it would arrive every month by design. A 
 the stack's cost history before AWS computes one (the ACTUAL notice works from the first month)."""
 
 
-def budgets_key_statement(topic_arn: str) -> dict[str, Any]:
-    """What the alert topic's CMK needs so AWS Budgets can publish to the encrypted topic.
+def encrypted_topic_key_statement(sid: str, service: str, topic_arn: str) -> dict[str, Any]:
+    """What the alert topic's CMK needs so `service` can publish to the encrypted topic: kms:GenerateDataKey* and
+    kms:Decrypt (SNS developer guide, "Key management", https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html).
 
-    The Budgets guide's topic policy ("Creating an Amazon SNS topic for budget notifications",
-    https://docs.aws.amazon.com/cost-management/latest/userguide/budgets-sns-policy.html) is CostBudget's topic
-    statement; a topic encrypted with a customer managed key also needs the key to admit the publishing service
-    with kms:GenerateDataKey* and kms:Decrypt (SNS developer guide, "Key management",
-    https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html). Whether Budgets passes aws:SourceAccount /
-    aws:SourceArn on to KMS is not documented (a condition on a key it omits would drop every notice silently), so
-    the grant is scoped as the Prometheus alert manager's is: by the encryption context SNS itself adds,
-    `kms:EncryptionContext:aws:sns:topicArn` = this topic; the topic policy keeps the confused-deputy guard."""
+    Scoped by the encryption context SNS itself adds, `kms:EncryptionContext:aws:sns:topicArn` = this topic (the AWS
+    pattern for service publishers, e.g. https://docs.aws.amazon.com/gamelift/latest/flexmatchguide/queue-notification-sns-sse.html),
+    not by aws:SourceAccount / aws:SourceArn: whether a publishing service passes those on to KMS is not documented,
+    and a condition on a key it omits would drop every message silently. The topic policy keeps the confused-deputy
+    guard. Used for AWS Budgets (below) and the Prometheus alert manager (AppMetrics.alert_topic_key_statement)."""
     return {
-        "Sid": "AllowBudgetsToEncryptedAlertTopic",
+        "Sid": sid,
         "Effect": "Allow",
-        "Principal": {"Service": BUDGETS_PRINCIPAL},
+        "Principal": {"Service": service},
         "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
         "Resource": "*",
         "Condition": {"StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": topic_arn}},
     }
+
+
+def budgets_key_statement(topic_arn: str) -> dict[str, Any]:
+    """The key grant for AWS Budgets' notices. The Budgets guide documents only the topic policy ("Creating an Amazon
+    SNS topic for budget notifications", https://docs.aws.amazon.com/cost-management/latest/userguide/budgets-sns-policy.html;
+    CostBudget's topic statement), so the key side is the SNS pattern above (first deploy checks CloudTrail for it)."""
+    return encrypted_topic_key_statement("AllowBudgetsToEncryptedAlertTopic", BUDGETS_PRINCIPAL, topic_arn)
 
 
 @dataclass(frozen=True)
