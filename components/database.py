@@ -130,11 +130,10 @@ on aws_db_parameter_group). Sent as pending-reboot, nothing differs, and nothing
 already the running one."""
 
 
-def apply_method(parameter: str, value: str | None = None, major: str | None = None) -> str:
+def apply_method(parameter: str, value: str, major: str) -> str:
     """`pending-reboot` for a static parameter (the only method RDS accepts for one) and for a dynamic one set to its
     engine default (ENGINE_DEFAULT_PARAMETERS[major]: no perpetual diff), `immediate` otherwise."""
-    defaults = ENGINE_DEFAULT_PARAMETERS[major] if major is not None else {}
-    at_default = value is not None and defaults.get(parameter) == value
+    at_default = ENGINE_DEFAULT_PARAMETERS[major].get(parameter) == value
     return "pending-reboot" if parameter in STATIC_DB_PARAMETERS or at_default else "immediate"
 
 
