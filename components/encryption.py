@@ -16,10 +16,11 @@ Each service statement is the one the service's documentation prescribes, and th
   so EventBridge gets its own statement without them — and, because that grant has no condition, its own key
   (`alerts`), which encrypts nothing but the alert topic. Confused-deputy protection for publishing stays on the
   topic policy (aws:SourceArn of this account's alarms and rules).
-- The Prometheus (AMP) alert manager publishing to that topic: `aps.amazonaws.com` with kms:GenerateDataKey* and
-  kms:Decrypt (https://docs.aws.amazon.com/prometheus/latest/userguide/AMP-alertmanager-receiver-AMPpermission.html),
-  on the `alerts` key through `alerts_key_statements` (AppMetrics.alert_topic_key_statement), limited to the topic by
-  SNS's encryption context.
+- The Prometheus (AMP) alert manager and AWS Budgets publishing to that topic: `aps.amazonaws.com` and
+  `budgets.amazonaws.com` with kms:GenerateDataKey* and kms:Decrypt
+  (https://docs.aws.amazon.com/prometheus/latest/userguide/AMP-alertmanager-receiver-AMPpermission.html), on the
+  `alerts` key through `alerts_key_statements` (StackConfig.alerts_key_statements;
+  observability.encrypted_topic_key_statement), limited to the topic by SNS's encryption context.
 - RDS, ElastiCache, Secrets Manager, S3, EventBridge Scheduler and the Prometheus workspace (its data on the
   `logs` key) act with the caller's IAM permissions (delegated by the account statement) or grants they create with
   them: those keys need no service statement; the callers' roles carry the grants (the snapshot-export role, the
@@ -71,7 +72,8 @@ class EncryptionKeysArgs:
     `edge` is an extra key there (CloudFront's WAF logs and the us-east-1 alarms' topic must live in us-east-1)."""
     alerts_key_statements: Sequence[dict[str, Any]] = ()
     """More statements for the alerts key's policy: other services publishing to the encrypted alert topic (the
-    metrics alert manager, AppMetrics.alert_topic_key_statement), each with a condition. Default none."""
+    metrics alert manager, Budgets: observability.encrypted_topic_key_statement), each with a condition. Default
+    none."""
     data_key_statements: Sequence[dict[str, Any]] = ()
     """More statements for the data key's policy: services that encrypt with it by themselves (Fargate, for the
     ephemeral storage of the cluster's tasks: Cluster.storage_key_statements), each with a condition. Default none."""
