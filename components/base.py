@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import re
@@ -70,14 +71,15 @@ class SecretRef:
     ready: tuple[pulumi.Resource, ...] = ()
     """What writes the value when no SecretVersion does (the db-admin bootstrap): `arn` waits for it too."""
 
-    @property
+    @functools.cached_property
     def arn(self) -> pulumi.Output[str]:
+        """The secret's ARN, ready only once the value is (`version`, `ready`); one Output per reference."""
         waits = [r.urn for r in self.ready] + ([self.version.id] if self.version is not None else [])
         if not waits:
             return self.secret.arn
         return pulumi.Output.all(self.secret.arn, *waits).apply(lambda values: values[0])
 
-    @property
+    @functools.cached_property
     def value_from(self) -> pulumi.Output[str]:
         """What an ECS container definition's `secrets[].valueFrom` names: the ARN, or `<arn>:<json_key>::` for
         one key of a JSON secret (ECS: `arn:...:secret:name:json-key:version-stage:version-id`; JSON keys need

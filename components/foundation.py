@@ -103,6 +103,9 @@ class Foundation:
         self._keys = dict(keys or {service: f"{service}Image" for service in images})
         self.reference = pulumi.StackReference("foundation", stack_name=settings.stack)
         self.resolved: pulumi.Output[Resolved] = self.reference.outputs.apply(self._check).apply(self._resolve)
+        # Every role gets the same two Outputs (one apply each, not two per role: ~45 roles in prod).
+        self._role_path = self.resolved.apply(lambda r: r.contract.workload_role_path)
+        self._role_boundary = self.resolved.apply(lambda r: r.contract.workload_boundary_arn)
         self.provider = aws.Provider(
             "app", region=context.region,
             # An explicit provider reads no `aws:` stack config: pass on the profile a human may have set there.
@@ -216,6 +219,6 @@ class Foundation:
             opts = copy.copy(opts)
             opts.provider = self.provider
         if args.type_ == "aws:iam/role:Role":
-            props["path"] = self.resolved.apply(lambda r: r.contract.workload_role_path)
-            props["permissions_boundary"] = self.resolved.apply(lambda r: r.contract.workload_boundary_arn)
+            props["path"] = self._role_path
+            props["permissions_boundary"] = self._role_boundary
         return pulumi.ResourceTransformationResult(props, opts)

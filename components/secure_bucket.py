@@ -218,6 +218,7 @@ class SecureBucket(pulumi.ComponentResource):
         super().__init__("maratron:storage:SecureBucket", name, None, opts)
         self._name = name
         self._args = args
+        self._object_arns: dict[str, pulumi.Output[str]] = {}
         retain = retains(args.removal_policy)
         self.bucket = aws.s3.Bucket(
             name,
@@ -308,7 +309,9 @@ class SecureBucket(pulumi.ComponentResource):
         return default(sse_algorithm="AES256")  # the log-target exception (module docstring)
 
     def _objects(self, suffix: str = "*") -> pulumi.Output[str]:
-        return self.bucket.arn.apply(lambda arn: f"{arn}/{suffix}")
+        if suffix not in self._object_arns:  # one Output per pattern: the policy names "every object" five times
+            self._object_arns[suffix] = self.bucket.arn.apply(lambda arn: f"{arn}/{suffix}")
+        return self._object_arns[suffix]
 
     def _policy_statements(self) -> list[dict[str, Any]]:
         everything = [self.bucket.arn, self._objects()]
