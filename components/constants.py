@@ -265,6 +265,11 @@ ALB_RULE_VALUES_PER_RULE = 5
 evaluations per rule" (ELB user guide, rule-condition-types). The load balancer splits its rules by them; the pack
 refuses a rule over them."""
 
+KMS_KEY_ARN = r"^arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):key/(?:mrk-[0-9a-f]{32}|[0-9a-f-]{36})$"
+"""A KMS key ARN: a single-Region key's id is a UUID, a multi-Region key's `mrk-` and 32 hex digits ("Multi-Region
+key IDs begin with mrk-", https://docs.aws.amazon.com/kms/latest/developerguide/multi-region-keys-overview.html).
+Config (dbRestoreKmsKeyArn) and the pack's recovery rule read this one pattern."""
+
 
 def pack_constants() -> dict[str, Any]:
     """What the policy pack reads from its generated copy (policies/rules/shared-constants.json)."""
@@ -301,4 +306,5 @@ def pack_constants() -> dict[str, Any]:
         "databaseMaster": Credential.DATABASE_MASTER.value,
         "restoreDrillCommand": RESTORE_DRILL_COMMAND,
         "privatePaths": list(PRIVATE_PATHS),
+        "kmsKeyArnPattern": KMS_KEY_ARN,
     }

@@ -45,7 +45,13 @@ from components.base import (
 )
 from components.connection_budget import instance_memory_gib
 from components.connections import Connectable, Connections, grant
-from components.constants import CREDENTIAL_TAG, LOG_RETENTION_DAYS, STATIC_DB_PARAMETERS, Credential
+from components.constants import (
+    CREDENTIAL_TAG,
+    KMS_KEY_ARN,
+    LOG_RETENTION_DAYS,
+    STATIC_DB_PARAMETERS,
+    Credential,
+)
 from components.database_proxy import DatabaseProxy, DatabaseProxyArgs, ProxySettings
 from components.observability import DatabaseWatch
 from components.settings import Rules, require_valid, section, setting
@@ -78,7 +84,7 @@ INSTANCE_CLASS_PATTERN = re.compile(r"^db\.[a-z][a-z0-9-]*\.(micro|small|medium|
 MAX_REPLICAS = 5  # RDS allows 15 for PostgreSQL; more than 5 here would be a design smell, not a need
 MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
 PERFORMANCE_INSIGHTS_RETENTION = (7, *(31 * months for months in range(1, 24)), 731)
-KMS_KEY_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key/[0-9a-f-]{36}$")
+KMS_KEY_ARN_PATTERN = re.compile(KMS_KEY_ARN)
 AUTOMATED_BACKUPS_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:rds:([a-z0-9-]+):(\d{12}):auto-backup:ab-[A-Za-z0-9]+$")
 """Replicated (or retained) automated backups: the source of a point-in-time restore in another region."""
 RESTORE_LATEST = "latest"
@@ -115,7 +121,7 @@ def check_restore_time(value: str) -> str | None:
 def check_optional_key_arn(value: str) -> str | None:
     if not value or KMS_KEY_ARN_PATTERN.match(value):
         return None
-    return "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<uuid>), or empty"
+    return "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<uuid or mrk-id>), or empty"
 
 
 ENGINE_DEFAULT_PARAMETERS: dict[str, dict[str, str]] = {

@@ -519,6 +519,7 @@ def test_database_defaults_are_the_production_choice() -> None:
     ({"dbRestoreFromBackupsArn": RESTORE_ARN, "dbRestoreKmsKeyArn": RESTORE_KEY.replace("us-east-1", "eu-west-1")},
      "must be key in the stack's region us-east-1, not eu-west-1"),
     ({"dbRestoreKmsKeyArn": "alias/dr"}, "must be a KMS key ARN"),
+    ({"dbRestoreKmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/mrk-1234"}, "must be a KMS key ARN"),
     ({"dbRestoreTime": "yesterday"}, 'maratron:dbRestoreTime = "yesterday": must be latest or a UTC timestamp'),
     ({"dbBackupReplicationRegion": "us-west-2"},
      'maratron:dbBackupReplicationRegion = "us-west-2": removed: replaced by drRegion (default: paired)'),
@@ -541,6 +542,13 @@ def test_database_defaults_are_the_production_choice() -> None:
 def test_each_bad_database_value_names_key_value_and_what_is_allowed(changes: dict[str, str], expected: str) -> None:
     found = problems(**changes)
     assert any(expected in p for p in found), found
+
+
+def test_a_multi_region_key_is_a_restore_key_too() -> None:
+    """A multi-Region key's id is `mrk-` and 32 hex digits, not a UUID (the pack's recovery rule reads the same
+    pattern, components/constants.py KMS_KEY_ARN)."""
+    key = "arn:aws:kms:us-east-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab"
+    assert load(dbRestoreFromBackupsArn=RESTORE_ARN, dbRestoreKmsKeyArn=key).database.restore_kms_key_arn == key
 
 
 def test_a_rejected_value_does_not_trigger_follow_up_rules() -> None:

@@ -46,7 +46,7 @@ DRILL_COMMAND: str = SHARED["restoreDrillCommand"]
 IN_DR_REGION = When("region")
 """Resources managed in another Region than the stack's (pulumi-aws v7 `region`): the DR copy."""
 DRILL_SCHEDULE = When("target.ecsParameters.taskDefinitionArn", re.compile(r"restore-drill"))
-KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/(mrk-[0-9a-f]{32}|[0-9a-f-]{36})$")
+KMS_KEY_ARN = re.compile(SHARED["kmsKeyArnPattern"])
 
 
 def _rules(props: Any) -> list[dict[str, Any]]:
