@@ -79,7 +79,7 @@ origin_secret = OriginSecret("origin-secret", OriginSecretArgs(
 
 load_balancer = LoadBalancer("load-balancer", LoadBalancerArgs(
     context=aws_context, settings=config.load_balancer, vpc_id=network.vpc.id, subnet_ids=network.subnet_ids("public"),
-    domain_name=config.domain_name,
+    domain_name=config.domain_name, targets_on_spot=config.cluster.fargate_spot,
     health_check_path=config.app.web.health_check_path or "/", server_access_logs=storage.access_logs_for("alb-logs/"),
     origin_lock=origin_secret.lock() if origin_secret else None, access_log_retention_days=retention,
     removal_policy=removal, name_prefix=prefix, tags=tags))

@@ -265,6 +265,13 @@ ALB_RULE_VALUES_PER_RULE = 5
 evaluations per rule" (ELB user guide, rule-condition-types). The load balancer splits its rules by them; the pack
 refuses a rule over them."""
 
+SPOT_INTERRUPTION_NOTICE_SECONDS = 120
+"""A Fargate Spot task gets two minutes between the interruption notice (SIGTERM) and its end. A task behind a load
+balancer may stay registered until it is STOPPED, so AWS asks for a deregistration delay below it: "you must set the
+deregistration delay for all target groups associated with FARGATE_SPOT to a value less than two minutes"
+(https://repost.aws/knowledge-center/fargate-spot-termination-notice). The load balancer caps its
+drain below it when the web tasks run on Spot; the pack refuses a Spot service behind a slower target group."""
+
 KMS_KEY_ARN = r"^arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):key/(?:mrk-[0-9a-f]{32}|[0-9a-f-]{36})$"
 """A KMS key ARN: a single-Region key's id is a UUID, a multi-Region key's `mrk-` and 32 hex digits ("Multi-Region
 key IDs begin with mrk-", https://docs.aws.amazon.com/kms/latest/developerguide/multi-region-keys-overview.html).
@@ -307,4 +314,5 @@ def pack_constants() -> dict[str, Any]:
         "restoreDrillCommand": RESTORE_DRILL_COMMAND,
         "privatePaths": list(PRIVATE_PATHS),
         "kmsKeyArnPattern": KMS_KEY_ARN,
+        "spotInterruptionNoticeSeconds": SPOT_INTERRUPTION_NOTICE_SECONDS,
     }

@@ -58,6 +58,7 @@ from components.constants import (
     PRIVATE_PATHS,
     PROJECT,
     SECURITY_GROUP_RULES_QUOTA,
+    SPOT_INTERRUPTION_NOTICE_SECONDS,
     TLS_POLICIES,
     WEB_PORT,
 )
@@ -77,6 +78,8 @@ from components.settings import Rules, require_valid, setting
 HSTS = HSTS_HEADER
 SEED_CSP = CONTENT_SECURITY_POLICY
 ACCESS_LOG_PREFIX = "alb"
+SPOT_DRAIN_SECONDS = SPOT_INTERRUPTION_NOTICE_SECONDS - 10
+"""The drain of targets on Fargate Spot: below the two-minute notice, with ten seconds for the deregistration call."""
 
 
 HOSTED_ZONE_ID_PATTERN = re.compile(r"^Z[A-Z0-9]{1,31}$")
@@ -158,10 +161,14 @@ class LoadBalancerArgs:
     origin_lock: OriginLock | None = None
     """Admit only CloudFront (prefix list + secret header; no :80 listener); default None: the ALB is the front door
     (80/443 from anywhere, :80 redirects)."""
+    targets_on_spot: bool = False
+    """The web tasks run on Fargate Spot (the cluster's fargateSpot): the drain is capped at SPOT_DRAIN_SECONDS, below
+    Spot's two-minute notice (constants.SPOT_INTERRUPTION_NOTICE_SECONDS); default False."""
     deregistration_delay_seconds: int | None = None
     """How long a draining task may keep its in-flight requests; default None = the idle timeout, the longest a
-    streamed answer can last through this ALB. AWS: "Do not set the value to 5 seconds when you have a service with
-    long-lived requests, such as slow file uploads or streaming connections."
+    streamed answer can last through this ALB (at most SPOT_DRAIN_SECONDS with targets_on_spot). AWS: "Do not set
+    the value to 5 seconds when you have a service with long-lived requests, such as slow file uploads or streaming
+    connections."
     (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/load-balancer-connection-draining.html). It costs
     deploy time only while streams are in flight: a target with no in-flight requests and no active connections
     deregisters at once."""
@@ -182,14 +189,20 @@ class LoadBalancerArgs:
         delay = self.deregistration_delay_seconds
         if delay is not None and not 0 <= delay <= 3600:
             raise ValueError("LoadBalancerArgs.deregistration_delay_seconds must be 0-3600 (ELB limits)")
+        if delay is not None and self.targets_on_spot and delay >= SPOT_INTERRUPTION_NOTICE_SECONDS:
+            raise ValueError(f"LoadBalancerArgs.deregistration_delay_seconds = {delay}: with targets_on_spot it must "
+                             f"be below Spot's {SPOT_INTERRUPTION_NOTICE_SECONDS} s interruption notice")
         if self.origin_lock is not None and 1 + len(self.origin_lock.accepted_values) > ALB_RULE_VALUES_PER_RULE:
             raise ValueError("LoadBalancerArgs.origin_lock: the forward rule would exceed 5 match evaluations")
 
     @property
     def draining_seconds(self) -> int:
-        """The deregistration delay in effect (the idle timeout unless set), capped at ELB's 3600 s."""
+        """The deregistration delay in effect (the idle timeout unless set), capped at ELB's 3600 s, and below Spot's
+        notice when the targets run on Spot."""
         delay = self.deregistration_delay_seconds
-        return min(self.settings.idle_timeout_seconds, 3600) if delay is None else delay
+        if delay is not None:
+            return delay
+        return min(self.settings.idle_timeout_seconds, SPOT_DRAIN_SECONDS if self.targets_on_spot else 3600)
 
 
 @dataclass(frozen=True)

@@ -131,8 +131,9 @@ class PolicyPackProcess:
         assert self.process.stdout is not None
         first_line = self.process.stdout.readline().decode().strip()
         if not first_line.isdigit():
+            details = self.stderr()  # before close(), which closes the file it is in
             self.close()
-            raise RuntimeError(f"policy pack did not print its port (got {first_line!r}):\n{self.stderr()}")
+            raise RuntimeError(f"policy pack did not print its port (got {first_line!r}):\n{details}")
         threading.Thread(target=self.process.stdout.read, daemon=True).start()  # keep the pipe drained
         self.channel = grpc.insecure_channel(f"127.0.0.1:{first_line}")
         grpc.channel_ready_future(self.channel).result(timeout=30)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,6 +21,7 @@ from components.constants import (
 from components.load_balancer import (
     HSTS,
     SEED_CSP,
+    SPOT_DRAIN_SECONDS,
     LoadBalancerArgs,
     LoadBalancerSettings,
     OriginLock,
@@ -325,7 +327,11 @@ def test_target_group_uses_ip_targets_and_the_seeds_health_check(any_stack: Stac
     assert "r.status<400" in probe[-1], probe
     # Draining keeps in-flight streams as long as the edge would (the idle timeout); AWS: no short delays for
     # streaming connections. A target with nothing in flight still deregisters at once.
-    assert tg["deregistrationDelay"] == int(any_stack.config.get("maratron:albIdleTimeoutSeconds", 300))
+    # On Fargate Spot (dev) a task may stay registered until it stops: the drain stays below the two-minute notice.
+    on_spot = any_stack.config.get("maratron:fargateSpot") == "true"
+    idle = int(any_stack.config.get("maratron:albIdleTimeoutSeconds", 300))
+    assert tg["deregistrationDelay"] == (min(idle, SPOT_DRAIN_SECONDS) if on_spot else idle)
+    assert on_spot == (any_stack.stack == "dev"), "the Spot branch is exercised by dev and only dev"
     assert tg["loadBalancingAlgorithmType"] == "least_outstanding_requests"
     assert tg["stickiness"]["enabled"] is False
 
@@ -511,6 +517,19 @@ def test_args_need_a_certificate_source_and_two_subnets() -> None:
     with pytest.raises(ValueError, match="at least two AZs"):
         LoadBalancerArgs(context=ctx, vpc_id="vpc-1", subnet_ids=["a"], domain_name="x.example.com",
                          settings=LoadBalancerSettings(hosted_zone_id="Z1"), server_access_logs=None)
+
+
+def test_targets_on_spot_drain_below_the_interruption_notice() -> None:
+    """AWS: target groups of FARGATE_SPOT tasks need a deregistration delay under two minutes."""
+    ctx = AwsContext("123456789012", "aws", "us-east-1")
+    common: dict[str, Any] = dict(context=ctx, vpc_id="vpc-1", subnet_ids=["a", "b"], domain_name="x.example.com",
+                                  settings=LoadBalancerSettings(hosted_zone_id="Z1"), server_access_logs=None)
+    assert LoadBalancerArgs(**common, targets_on_spot=True).draining_seconds == SPOT_DRAIN_SECONDS < 120
+    assert LoadBalancerArgs(**common).draining_seconds == 300
+    assert LoadBalancerArgs(**common, targets_on_spot=True, deregistration_delay_seconds=30).draining_seconds == 30
+    with pytest.raises(ValueError, match=r"deregistration_delay_seconds = 300: with targets_on_spot it must be "
+                                         r"below Spot's 120 s interruption notice"):
+        LoadBalancerArgs(**common, targets_on_spot=True, deregistration_delay_seconds=300)
 
 
 GOOD = dict(MINIMAL_VALID)

@@ -49,6 +49,7 @@ from .secrets import CREDENTIAL_SHAPES
 
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 SERVICE = "aws:ecs/service:Service"
+TARGET_GROUP_TYPES = ("aws:lb/targetGroup:TargetGroup", "aws:alb/targetGroup:TargetGroup")
 CLUSTER = "aws:ecs/cluster:Cluster"
 CLUSTER_CAPACITY_PROVIDERS = "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders"
 SCHEDULE = "aws:scheduler/schedule:Schedule"
@@ -308,17 +309,22 @@ def _arm64(task: PolicyResource | None) -> bool:
     return str(platform.get("cpuArchitecture") or "").upper() == "ARM64"
 
 
+def _service_on_spot(service: PolicyResource, resources: list[PolicyResource]) -> bool:
+    """The service may place tasks on FARGATE_SPOT: its own strategy says so, or it has none (and no launch type) and
+    its cluster's default strategy does."""
+    strategies = as_list(service.props.get("capacityProviderStrategies"))
+    return any(s.get("capacityProvider") == "FARGATE_SPOT" for s in strategies) or (
+        not strategies and not service.props.get("launchType")
+        and _cluster_default_spot(resources, linked(service, "cluster")))
+
+
 def _spot_arm64_platform(args: StackValidationArgs, report: ReportViolation) -> None:
     resources = list(args.resources)
     floor = SHARED["arm64SpotMinimumPlatform"]
     for service in of_type(resources, SERVICE):
         if not _arm64(_task_of(service, resources)):
             continue
-        strategies = as_list(service.props.get("capacityProviderStrategies"))
-        spot = any(s.get("capacityProvider") == "FARGATE_SPOT" for s in strategies) or (
-            not strategies and not service.props.get("launchType")
-            and _cluster_default_spot(resources, linked(service, "cluster")))
-        if spot and not _version_ok(service.props.get("platformVersion")):
+        if _service_on_spot(service, resources) and not _version_ok(service.props.get("platformVersion")):
             report(f"ARM64 tasks that may run on FARGATE_SPOT need platformVersion {floor} or later, explicitly "
                    f"(got {service.props.get('platformVersion') or 'unset'})", service.urn)
     for schedule in of_type(resources, SCHEDULE):
@@ -330,6 +336,32 @@ def _spot_arm64_platform(args: StackValidationArgs, report: ReportViolation) -> 
         if spot and any(_arm64(t) for t in tasks) and not _version_ok(ecs.get("platformVersion")):
             report(f"scheduled ARM64 task may run on FARGATE_SPOT: platformVersion must be {floor} or later "
                    f"(got {ecs.get('platformVersion') or 'unset'})", schedule.urn)
+
+
+SPOT_NOTICE_SECONDS = float(SHARED["spotInterruptionNoticeSeconds"])
+ELB_DEFAULT_DEREGISTRATION_DELAY = 300.0
+"""A target group's drain when unset ("The default value is 300 seconds",
+https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-target-group-attributes.html)."""
+
+
+def _spot_drain(args: StackValidationArgs, report: ReportViolation) -> None:
+    resources = list(args.resources)
+    for service in of_type(resources, SERVICE):
+        if not _service_on_spot(service, resources):
+            continue
+        for group in linked(service, "loadBalancers"):
+            if group.resource_type not in TARGET_GROUP_TYPES:
+                continue
+            delay = number(group.props.get("deregistrationDelay"), ELB_DEFAULT_DEREGISTRATION_DELAY)
+            if delay >= SPOT_NOTICE_SECONDS:
+                report(f"tasks that may run on FARGATE_SPOT sit behind target group {group.name} draining {delay:g} "
+                       f"s: a Spot task may stay registered until it stops, so the deregistration delay must be "
+                       f"below the {SPOT_NOTICE_SECONDS:g} s interruption notice", service.urn)
+
+
+def _to_spot(inputs: dict[str, Any]) -> dict[str, Any]:
+    """The sweep's weakening of the Spot drain: prod's web runs on FARGATE behind a 300 s drain; moved to Spot."""
+    return {**inputs, "capacityProviderStrategies": [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]}
 
 
 def _on_spot_at(version: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
@@ -425,6 +457,13 @@ RULES: list[Rule] = [
                        Guard("target.ecsParameters.platformVersion", Edit(_schedule_on_spot_at("1.3.0"),
                                                                           "1.3.0 on FARGATE_SPOT"),
                              types=(SCHEDULE,), note="a scheduled task moved to Spot with an older pinned platform")]),
+    stack_rule("fargate-spot-target-drains-within-notice", area="containers", check=_spot_drain,
+               summary="A service that may run on FARGATE_SPOT sits behind target groups that drain in less than "
+                       "Spot's two-minute interruption notice",
+               reference="AWS: https://repost.aws/knowledge-center/fargate-spot-termination-notice",
+               guards=[Guard("capacityProviderStrategies", Edit(_to_spot, "FARGATE_SPOT"), types=(SERVICE,),
+                             where=When("loadBalancers"),
+                             note="a load-balanced service moved to Spot behind a 300 s drain")]),
 ]
 
 

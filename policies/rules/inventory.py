@@ -326,7 +326,6 @@ LEDGER: list[Classified] = [
     # --- containers -------------------------------------------------------------------------------------------------
     N(CLUSTER, "serviceConnectDefaults", "wiring", "the Service Connect namespace"),
     N(CAPACITY_PROVIDERS, "", "capacity", "Fargate or Fargate Spot: cost and capacity"),
-    N(SERVICE, "capacityProviderStrategies", "capacity", "Fargate or Fargate Spot: cost and capacity"),
     N(SERVICE, "cluster", "wiring", "the cluster"),
     N(SERVICE, "taskDefinition", "wiring", "the task definition (guarded on its own)"),
     N(SERVICE, "deploymentMaximumPercent", "capacity", "surge capacity during a deployment"),

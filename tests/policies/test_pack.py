@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -74,3 +75,12 @@ def test_environment_comes_from_the_stack_config_then_the_stack_name(monkeypatch
     assert environment("urn:pulumi:feature-x::maratron::aws:s3/bucket:Bucket::b") == "prod"
     monkeypatch.setenv("PULUMI_CONFIG", "{}")
     assert environment("urn:pulumi:eu-main::maratron::aws:s3/bucket:Bucket::b") == "prod"
+
+
+def test_a_pack_that_cannot_start_is_reported_with_its_own_error(tmp_path: Path) -> None:
+    """A pack that fails on import never prints its port: the error carries what the pack wrote on stderr."""
+    (tmp_path / "PulumiPolicy.yaml").write_text("runtime: python\n")
+    (tmp_path / "__main__.py").write_text("raise SystemExit('pack refuses to load: rules are broken')\n")
+    with pytest.raises(RuntimeError, match="did not print its port") as caught:
+        PolicyPackProcess("prod", {}, pack_dir=tmp_path)
+    assert "pack refuses to load: rules are broken" in str(caught.value)

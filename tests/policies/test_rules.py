@@ -662,6 +662,18 @@ def spot_stack(*, platform: str | None, spot: bool = True) -> list[Resource]:
     return [cluster, providers, arm_task, service]
 
 
+def spot_web_stack(*, spot: bool, delay: int | None) -> list[Resource]:
+    """A load-balanced service (on Spot or not) behind a target group draining `delay` s (None: ELB's 300)."""
+    group = resource("aws:lb/targetGroup:TargetGroup", "web-tg", {
+        "port": 3000, "protocol": "HTTP", "targetType": "ip", "tags": TAGS,
+        **({"deregistrationDelay": delay} if delay is not None else {})})
+    strategy = [{"capacityProvider": "FARGATE_SPOT" if spot else "FARGATE", "weight": 1}]
+    service = resource(SERVICE, "web", {**STEADY, "capacityProviderStrategies": strategy, "loadBalancers": [
+        {"targetGroupArn": "arn:tg", "containerName": "web", "containerPort": 3000}]},
+        deps={"loadBalancers": [group]}, custom_timeouts=BOUNDED)
+    return [group, service]
+
+
 EXPORT_S3 = {"Effect": "Allow", "Action": ["s3:PutObject*", "s3:GetObject*", "s3:DeleteObject*"],
              "Resource": ["arn:aws:s3:::archive/exports/*"]}
 EXPORT_KMS_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:CreateGrant",
@@ -932,6 +944,10 @@ CASES: list[Case] = [
                "svc", "dev"),
     stack_case("fargate-spot-arm64-platform-version", spot_stack(platform=None, spot=False),
                spot_stack(platform=None), "svc", "dev"),
+    stack_case("fargate-spot-target-drains-within-notice", spot_web_stack(spot=True, delay=110),
+               spot_web_stack(spot=True, delay=120), "web", "dev"),
+    stack_case("fargate-spot-target-drains-within-notice", spot_web_stack(spot=False, delay=None),
+               spot_web_stack(spot=True, delay=None), "web", "dev"),
     single("ecs-cluster-container-insights", "aws:ecs/cluster:Cluster",
            {"settings": [{"name": "containerInsights", "value": "enhanced"}], "tags": TAGS}, settings=[]),
     # secrets
@@ -1592,7 +1608,8 @@ def test_every_description_carries_a_reference() -> None:
     for rule in ALL_RULES:
         assert rule.reference and f"[{rule.reference}]" in rule.policy.description
         assert any(marker in rule.reference for marker in ("seed:", "cdk-nag", "Checkov")) or (
-            rule.reference.startswith("AWS: https://docs.aws.amazon.com/")), rule.policy.name
+            rule.reference.startswith(("AWS: https://docs.aws.amazon.com/",
+                                       "AWS: https://repost.aws/knowledge-center/"))), rule.policy.name
 
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
