@@ -412,7 +412,8 @@ def _metrics_rules(config: StackConfig, rules: Rules) -> None:
     for service in ("web", "ai"):
         size = getattr(config.app, service).size
         # ECS: the containers' reservations must stay below the task's size; ours: the sidecar takes at most a
-        # quarter of it, so the app keeps the size it was given (e.g. 960 of web's 1024 CPU units, 1920 of 2048 MiB).
+        # quarter of it, so the app keeps most of the size it was given (e.g. 1920 of web's 2048 MiB). CPU units are
+        # weights, not caps: the collector's reservation only matters while both are busy, and it is mostly idle.
         for field_name, task_field, reserved, total, unit in (
                 ("collector_cpu", "cpu", metrics.collector_cpu, size.cpu, "CPU units"),
                 ("collector_memory", "memory", metrics.collector_memory, size.memory, "MiB")):

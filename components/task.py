@@ -177,7 +177,11 @@ class ContainerSpec:
     """Whether the task stops when this container stops; default true (the app container must be). A sidecar whose
     crash must not take the app down sets false (its absence is alarmed instead)."""
     cpu: int | None = None
-    """CPU units reserved for this container; default none (the app container shares what the task has left)."""
+    """CPU units reserved for this container, its relative CPU weight when containers contend; default none (the app
+    container: it uses whatever the others leave idle, with the lowest weight when they are busy too: ECS passes an
+    unset value to Docker as 2 shares, https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html;
+    left unset because the Service Connect proxy ECS adds reserves none either, and a large app weight would starve
+    it)."""
     memory: int | None = None
     """Hard memory limit in MiB (the container is killed above it); default none (only the task's limit)."""
     entry_point: tuple[str, ...] = ()

@@ -8,8 +8,9 @@ One mechanism for every scheduled task (the backup job, the daily restore drill)
 - the role may run exactly this task family in this cluster, tag the task only as part of RunTask (propagate_tags),
   and pass only the task's two roles to ECS;
 - the task runs on on-demand FARGATE on the pinned platform version, in private subnets without a public IP, with
-  its own security group; a run that cannot start is retried for an hour, after which the job's missing-metric
-  alarm takes over;
+  its own security group. Scheduler retries a RunTask call it could not deliver (throttling, an unavailable API)
+  for up to an hour; a task that starts and then stops (image pull, secrets, the job failing) is not retried: the
+  job's missing-metric alarm takes over (https://docs.aws.amazon.com/scheduler/latest/APIReference/API_RetryPolicy.html);
 - the schedule waits for the role's policy: the first invocation must find RunTask, PassRole and kms:Decrypt.
 """
 
