@@ -72,7 +72,7 @@ class AlarmThresholds:
         "minutes (MiB).", minimum=1, maximum=1_048_576)
     db_connections_percent: int = setting(
         "alarmDbConnectionsPercent", 80, "Alarm when DatabaseConnections exceed this share of max_connections "
-        "(dbMaxConnections), in percent.", minimum=1, maximum=100)
+        "(dbMaxConnections), and RDS Proxy's connections this share of its pool, in percent.", minimum=1, maximum=100)
     db_latency_ms: int = setting(
         "alarmDbLatencyMs", 20, "Alarm when RDS ReadLatency or WriteLatency (average per I/O) exceeds this for 15 "
         "minutes, in ms.", minimum=1, maximum=10_000)
@@ -245,6 +245,14 @@ ALARM_KINDS: tuple[AlarmKind, ...] = (
         why_missing="the free-storage alarm owns instance silence",
     ),
     AlarmKind(
+        key="db-proxy-pool", summary="RDS Proxy's pool near its cap (MaxConnectionsPercent of max_connections)",
+        metric="100 × DatabaseConnections / MaxDatabaseConnectionsAllowed (AWS/RDS, ProxyName, Sum over the proxy's "
+        "nodes)", statistic="Sum", comparison="GreaterThanThreshold", threshold="db_connections_percent",
+        unit="% of the pool", scale=1, period=300, evaluation_periods=2, datapoints_to_alarm=2,
+        treat_missing_data="notBreaching",
+        why_missing="the proxy publishes pool metrics only once it has connected to the database",
+    ),
+    AlarmKind(
         key="db-{label}-read-latency", summary="RDS read latency per I/O", metric="AWS/RDS ReadLatency",
         statistic="Average", comparison="GreaterThanThreshold", threshold="db_latency_ms", unit="ms", scale=0.001,
         period=300, evaluation_periods=3, datapoints_to_alarm=3, treat_missing_data="notBreaching",
@@ -383,10 +391,14 @@ ALARM_KINDS: tuple[AlarmKind, ...] = (
 )
 KINDS: Mapping[str, AlarmKind] = {kind.key: kind for kind in ALARM_KINDS}
 ALB_5XX_RATE_EXPRESSION = "IF(requests >= 10, 100 * FILL(errors, 0) / requests, 0)"
-CDN_5XX_RATE_EXPRESSION = "IF(requests >= 10, FILL(rate, 0), 0)"
-"""CloudFront's 5xx rate (already a percentage), judged only in minutes with enough requests to mean something."""
 """ALB 5xx share in percent. FILL: the 5xx metric is absent in minutes without errors; the request floor keeps one
 failed request out of three at night from paging anyone."""
+CDN_5XX_RATE_EXPRESSION = "IF(requests >= 10, FILL(rate, 0), 0)"
+"""CloudFront's 5xx rate (already a percentage), judged only in minutes with enough requests to mean something."""
+PROXY_POOL_EXPRESSION = "IF(allowed > 0, 100 * connections / allowed, 0)"
+"""RDS Proxy's database connections as a share of its cap, both summed over the proxy's nodes: "RDS publishes these
+metrics for each underlying Amazon EC2 instance associated with a proxy ... The most useful statistic for this metric
+is Sum" (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy.monitoring.html)."""
 RUNNING_SHORTFALL_EXPRESSION = "desired - running"
 """Tasks short of the desired count (desired, not a fixed number: autoscaling moves it)."""
 OPERATORS = {"GreaterThanThreshold": ">", "GreaterThanOrEqualToThreshold": "≥", "LessThanThreshold": "<"}

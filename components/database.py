@@ -625,6 +625,7 @@ class Database(pulumi.ComponentResource):
         """What Observability alarms on: the primary, each replica, and max_connections for the connections alarm."""
         return DatabaseWatch(self.primary.identifier, self.replica_identifiers,
                              max_connections=self._args.settings.tuning.max_connections,
+                             proxy_name=self.proxy.name if self.proxy else None,
                              instance_names=self.instance_names)
 
     @property

@@ -39,6 +39,7 @@ from components.alarm_catalog import (
     KINDS,
     MIB,
     OPERATORS,
+    PROXY_POOL_EXPRESSION,
     RUNNING_SHORTFALL_EXPRESSION,
     AlarmThresholds,
     max_evaluated_seconds,
@@ -120,6 +121,9 @@ class DatabaseWatch:
     max_connections: int = 100
     """The instances' max_connections (the stack passes dbMaxConnections; default 100, the seed's
     DATABASE_MAX_CONNECTIONS): the connections alarm fires at AlarmThresholds.db_connections_percent of it."""
+    proxy_name: pulumi.Input[str] | None = None
+    """RDS Proxy in front of the primary (ProxyName): its pool gets its own alarm at db_connections_percent of its cap,
+    since the primary's connections pass that share of max_connections only once the pool is full. Default none."""
     instance_names: Sequence[str] = ()
     """Every instance's identifier as plain text, when known before the instances exist: the event rule then matches
     them without waiting for them, so it is in place while the replicas are created (a failed creation,
@@ -857,6 +861,9 @@ class Observability(pulumi.ComponentResource):
                 self._alarm("db-{label}-replica-lag", label, namespace="AWS/RDS", metric_name="ReplicaLag",
                             dimensions=dims, subject=subject)
 
+        if database.proxy_name is not None:
+            self._proxy_pool_alarm(database.proxy_name)
+
         def per_instance(metric_name: str, **options: Any) -> list[list[Any]]:
             return [["AWS/RDS", metric_name, "DBInstanceIdentifier", identifier, {"label": label, **options}]
                     for label, identifier in instances.items()]
@@ -874,11 +881,32 @@ class Observability(pulumi.ComponentResource):
             ["AWS/RDS", "WriteLatency", "DBInstanceIdentifier", database.primary_identifier,
              {"label": "primary write"}],
         ], threshold=t.db_latency_ms / 1000))
+        if database.proxy_name is not None:
+            self._widget(section, Widget("Proxy pool (connections)", [
+                ["AWS/RDS", metric_name, "ProxyName", database.proxy_name, {"label": label}]
+                for metric_name, label in (("DatabaseConnections", "in use"), ("MaxDatabaseConnectionsAllowed", "cap"))
+            ], stat="Sum"))
         if database.replicas:
             self._widget(section, Widget("Replica lag (s)", [
                 ["AWS/RDS", "ReplicaLag", "DBInstanceIdentifier", identifier, {"label": label}]
                 for label, identifier in database.replicas.items()
             ], stat="Maximum", period=60, threshold=t.replica_lag_seconds))
+
+    def _proxy_pool_alarm(self, proxy_name: pulumi.Input[str]) -> None:
+        kind = KINDS["db-proxy-pool"]
+
+        def query(id_: str, metric_name: str) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
+            return aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                id=id_, return_data=False, metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                    namespace="AWS/RDS", metric_name=metric_name, dimensions={"ProxyName": proxy_name},
+                    stat=kind.statistic, period=kind.period))
+
+        self._alarm("db-proxy-pool", subject="RDS Proxy", metric_queries=[
+            query("connections", "DatabaseConnections"),
+            query("allowed", "MaxDatabaseConnectionsAllowed"),
+            aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                id="pool", expression=PROXY_POOL_EXPRESSION, label="RDS Proxy pool (% of cap)", return_data=True),
+        ])
 
     def _cache_alarms(self) -> None:
         cache = self._args.cache

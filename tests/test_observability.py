@@ -7,6 +7,7 @@ import dataclasses
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -155,7 +156,7 @@ def test_every_alarm_notifies_the_topic_on_alarm_and_ok_and_is_named_after_its_k
     # 3 ALB + 2 target group + 2 × 3 ECS + 6 + 2 × 6 RDS + 2 × 4 Redis + WAF + 2 CDN + backup + replication + 2 drill
     # + AMP + a credentials function + the redeploy workflow and its one rule + the failed deliveries of the three
     # rules to the topic (deployments, RDS events, the drill)
-    assert len(found) == 51
+    assert len(found) == 52
     for suffix, alarm in found.items():
         assert alarm.inputs["alarmActions"] == [topic_arn] and alarm.inputs["okActions"] == [topic_arn], suffix
         assert "insufficientDataActions" not in alarm.inputs
@@ -207,6 +208,27 @@ def test_alb_5xx_rate_is_metric_math_over_5xx_and_request_counts(full: StackRun)
     assert (inputs["evaluationPeriods"], inputs["datapointsToAlarm"], inputs["treatMissingData"]) == \
         (5, 3, "notBreaching")
     assert not {"metricName", "namespace", "statistic", "period", "dimensions"} & set(inputs)
+
+
+def test_the_proxy_pool_is_watched_before_it_is_full(full: StackRun, run_variant: Callable[..., StackRun]) -> None:
+    """Behind RDS Proxy the primary's connections pass MaxConnectionsPercent of max_connections only once the pool is
+    full (the proxy holds at most that many): the pool has its own alarm, a share of its cap summed over its nodes."""
+    alarm = alarms(full)["db-proxy-pool"]
+    queries = metric_queries(alarm)
+    assert queries["pool"] == {"id": "pool", "expression": "IF(allowed > 0, 100 * connections / allowed, 0)",
+                               "label": "RDS Proxy pool (% of cap)", "returnData": True}
+    for id_, metric in (("connections", "DatabaseConnections"), ("allowed", "MaxDatabaseConnectionsAllowed")):
+        assert queries[id_]["metric"] == {"namespace": "AWS/RDS", "metricName": metric, "stat": "Sum", "period": 300,
+                                          "dimensions": {"ProxyName": "maratron-prod-db-proxy"}}
+    assert (alarm.inputs["threshold"], alarm.inputs["comparisonOperator"]) == (80, GT)
+    # The stacks wire it from the Database component: prod has a proxy (the alarm names it), dev has none (no alarm).
+    prod, dev = run_variant("prod"), run_variant("dev")
+    proxy = prod.one("aws:rds/proxy:Proxy")
+    wired = next(a for a in prod.of_type(ALARM) if a.name == "observability-db-proxy-pool")
+    assert {q["metric"]["dimensions"]["ProxyName"] for q in wired.inputs["metricQueries"] if "metric" in q} == {
+        proxy.inputs["name"]}
+    assert not dev.of_type("aws:rds/proxy:Proxy")
+    assert not [a for a in dev.of_type(ALARM) if a.name == "observability-db-proxy-pool"]
 
 
 def test_cdn_5xx_rate_is_cloudfronts_rate_gated_by_a_request_floor(full: StackRun) -> None:
@@ -299,6 +321,8 @@ def test_the_stack_watches_every_box_and_alarms_go_to_the_topic(any_stack: Stack
                                       "write-latency")),
         *(f"db-{label}-{k}" for label in replicas for k in ("cpu", "free-storage", "freeable-memory",
                                                             "read-latency", "connections", "replica-lag")),
+        # the proxy's pool, where the app goes through RDS Proxy (dev connects directly)
+        *(("db-proxy-pool",) if any_stack.config.get("maratron:dbProxyEnabled") != "false" else ()),
         "events-database-events-undelivered",
         # replication lag only where the group has replicas (dev's one node never reports it)
         *(f"cache-{n:03d}-{k}" for n in range(1, members + 1)
