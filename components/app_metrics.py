@@ -48,6 +48,8 @@ import yaml
 from components.alarm_catalog import AlarmThresholds
 from components.base import AwsContext, RemovalPolicy, named_tags, policy_json, retains
 from components.constants import (
+    AMP_ALERT_ACTIONS,
+    AMP_QUERY_ACTIONS,
     LOG_RETENTION_DAYS,
     METRICS_COLLECTOR_IMAGE,
     METRICS_COLLECTOR_USER,
@@ -68,8 +70,6 @@ COLLECTOR_CONTAINER = "metrics-collector"
 COLLECTOR_HEALTH_PORT = 13133
 """The ADOT health_check extension's port; the image's `/healthcheck` binary probes 127.0.0.1:13133."""
 SERVICE_PRINCIPAL = "aps.amazonaws.com"
-QUERY_ACTIONS = ("aps:QueryMetrics", "aps:GetSeries", "aps:GetLabels", "aps:GetMetricMetadata")
-"""AMP's Prometheus-compatible read APIs (what a Grafana data source calls)."""
 IMAGE_REFERENCE = re.compile(r"^[a-z0-9.\-/:]+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$")
 AuthenticationProvider = Literal["AWS_SSO", "SAML"]
 
@@ -642,7 +642,7 @@ class AppMetrics(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{self._name}-grafana",
-            description=f"{args.name_prefix} Grafana: query the {args.name_prefix} Prometheus workspace only",
+            description=f"{args.name_prefix} Grafana: the {args.name_prefix} Prometheus workspace and its alerts only",
             assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
                 "Effect": "Allow",
                 "Principal": {"Service": "grafana.amazonaws.com"},
@@ -657,7 +657,10 @@ class AppMetrics(pulumi.ComponentResource):
             f"{self._name}-grafana",
             role=role.id,
             policy=policy_json([
-                {"Sid": "QueryTheWorkspace", "Effect": "Allow", "Action": list(QUERY_ACTIONS),
+                {"Sid": "QueryTheWorkspace", "Effect": "Allow", "Action": list(AMP_QUERY_ACTIONS),
+                 "Resource": [self.workspace.arn]},
+                # The runbook's silences from Grafana, and its alerting view of the workspace's rules.
+                {"Sid": "SeeAndSilenceAlerts", "Effect": "Allow", "Action": list(AMP_ALERT_ACTIONS),
                  "Resource": [self.workspace.arn]},
                 {"Sid": "WorkspaceKeyThroughPrometheusOnly", "Effect": "Allow",
                  "Action": ["kms:Decrypt", "kms:DescribeKey"], "Resource": [args.key.arn],

@@ -50,6 +50,8 @@ import pulumi_aws as aws
 from components.backup_storage import SNAPSHOT_EXPORT_KMS_ACTIONS
 from components.base import AwsContext, named_tags, policy_json
 from components.constants import (
+    AMP_ALERT_ACTIONS,
+    AMP_QUERY_ACTIONS,
     CI_ROLE_PATH,
     EDGE_REGION,
     LAMBDA_VPC_ACTIONS,
@@ -575,11 +577,17 @@ def workload_boundary_statements(partition: str, account_id: str, environment: s
     return [
         {"Sid": "RunContainers", "Effect": "Allow", "Resource": "*",
          "Action": ["ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer",
-                    "ecr:BatchGetImage", "secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret",
-                    "kms:Decrypt", "kms:GenerateDataKey", "kms:GenerateDataKey*", "kms:DescribeKey",
-                    "cloudwatch:PutMetricData", "ssmmessages:CreateControlChannel",
+                    "ecr:BatchGetImage", "kms:Decrypt", "kms:GenerateDataKey", "kms:GenerateDataKey*",
+                    "kms:DescribeKey", "cloudwatch:PutMetricData", "ssmmessages:CreateControlChannel",
                     "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel",
                     "ssmmessages:OpenDataChannel"]},
+        # Secrets by name: every secret a workload reads is under its stack's prefix (app, database, users, redis,
+        # cdn, backup), so in the single-account layout a role of one environment cannot be given another's (a dev
+        # role granted prod's master secret is still refused here). Secrets Manager authorizes both actions on the
+        # secret's ARN (Service Authorization Reference, AWS Secrets Manager).
+        {"Sid": "ReadOwnSecrets", "Effect": "Allow",
+         "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+         "Resource": per_stack(f"arn:{partition}:secretsmanager:*:{account_id}:secret:{{prefix}}/*")},
         {"Sid": "WriteLogs", "Effect": "Allow", "Resource": "*",
          "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:PutRetentionPolicy",
                     "logs:DescribeLogGroups", "logs:DescribeLogStreams", "logs:GetLogEvents"]},
@@ -596,7 +604,7 @@ def workload_boundary_statements(partition: str, account_id: str, environment: s
         # the workspace's key is used through aps (kms:ViaService) by the statements above.
         {"Sid": "OwnMetricsWorkspaces", "Effect": "Allow",
          "Resource": f"arn:{partition}:aps:*:{account_id}:workspace/*",
-         "Action": ["aps:RemoteWrite", "aps:QueryMetrics", "aps:GetSeries", "aps:GetLabels", "aps:GetMetricMetadata"],
+         "Action": ["aps:RemoteWrite", *AMP_QUERY_ACTIONS, *AMP_ALERT_ACTIONS],
          "Condition": {"StringEquals": {"aws:ResourceTag/environment": environment}}},
         {"Sid": "PassOwnRoles", "Effect": "Allow", "Action": ["iam:PassRole"],
          "Resource": [role_arn(partition, account_id, "*", workload_role_path(environment))],

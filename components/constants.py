@@ -272,6 +272,14 @@ deregistration delay for all target groups associated with FARGATE_SPOT to a val
 (https://repost.aws/knowledge-center/fargate-spot-termination-notice). The load balancer caps its
 drain below it when the web tasks run on Spot; the pack refuses a Spot service behind a slower target group."""
 
+AMP_QUERY_ACTIONS = ("aps:QueryMetrics", "aps:GetSeries", "aps:GetLabels", "aps:GetMetricMetadata")
+"""AMP's Prometheus-compatible read APIs (what a Grafana data source calls)."""
+AMP_ALERT_ACTIONS = ("aps:ListRules", "aps:ListAlertManagerSilences", "aps:ListAlertManagerAlerts",
+                     "aps:GetAlertManagerStatus", "aps:ListAlertManagerAlertGroups", "aps:PutAlertManagerSilences",
+                     "aps:DeleteAlertManagerSilence")
+"""What Grafana needs to show AMP's rules and alerts and to silence them: "Amazon Managed Grafana must have the
+following permissions" (https://docs.aws.amazon.com/grafana/latest/userguide/amp-configure-alerts.html)."""
+
 KMS_KEY_ARN = r"^arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):key/(?:mrk-[0-9a-f]{32}|[0-9a-f-]{36})$"
 """A KMS key ARN: a single-Region key's id is a UUID, a multi-Region key's `mrk-` and 32 hex digits ("Multi-Region
 key IDs begin with mrk-", https://docs.aws.amazon.com/kms/latest/developerguide/multi-region-keys-overview.html).

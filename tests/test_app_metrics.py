@@ -332,6 +332,11 @@ def test_grafana_reads_this_workspace_with_its_own_role(run_variant) -> None:  #
     query = statements["QueryTheWorkspace"]
     assert query["Resource"] == [run.one(WORKSPACE).outputs["arn"]]
     assert sorted(query["Action"]) == ["aps:GetLabels", "aps:GetMetricMetadata", "aps:GetSeries", "aps:QueryMetrics"]
+    # The runbook silences alerts from Grafana: AWS's list for AMP alerts in Grafana, on this workspace only.
+    alerts = statements["SeeAndSilenceAlerts"]
+    assert alerts["Resource"] == [run.one(WORKSPACE).outputs["arn"]]
+    assert {"aps:PutAlertManagerSilences", "aps:DeleteAlertManagerSilence", "aps:ListRules",
+            "aps:ListAlertManagerAlerts"} <= set(alerts["Action"])
     assert statements["WorkspaceKeyThroughPrometheusOnly"]["Condition"] == {
         "StringEquals": {"kms:ViaService": "aps.us-east-1.amazonaws.com"}}
     associations = {a.inputs["role"]: a.inputs["groupIds"] for a in run.of_type(

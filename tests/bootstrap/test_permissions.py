@@ -256,6 +256,18 @@ def test_every_app_role_stays_inside_the_workload_boundary(shared: StackRun, app
                     env, role.name, action, resource)
 
 
+def test_the_workload_boundary_reads_only_its_own_stacks_secrets(shared: StackRun) -> None:
+    """Single-account layout: a dev role given prod's master secret (the dev deploy role may write a dev role's
+    policy) is still refused by dev's boundary; prod's boundary admits prod's and its DR stack's secrets."""
+    secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:maratron-{}/database/master-AbCdEf"
+    dev, prod = (managed_policy(shared, f"maratron-{env}-workload-boundary") for env in ("dev", "prod"))
+    for action in ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"):
+        assert allows(dev, action, secret.format("dev"))
+        assert not allows(dev, action, secret.format("prod")) and not allows(dev, action, secret.format("staging"))
+        assert allows(prod, action, secret.format("prod")) and allows(prod, action, secret.format("dr"))
+        assert not allows(prod, action, secret.format("dev"))
+
+
 WEST = {"aws:RequestedRegion": "us-west-2"}
 
 
