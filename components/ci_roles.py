@@ -588,9 +588,18 @@ def workload_boundary_statements(partition: str, account_id: str, environment: s
         {"Sid": "ReadOwnSecrets", "Effect": "Allow",
          "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
          "Resource": per_stack(f"arn:{partition}:secretsmanager:*:{account_id}:secret:{{prefix}}/*")},
-        {"Sid": "WriteLogs", "Effect": "Allow", "Resource": "*",
+        # Log groups by name: the stack's own (`/maratron-<stack>/...`) and RDS enhanced monitoring's `RDSOSMetrics`
+        # (AWS's managed role policy writes `RDS*`), so a role of one environment can neither read another's log
+        # events nor change its retention; listing has no resource scope.
+        {"Sid": "WriteOwnLogs", "Effect": "Allow",
          "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:PutRetentionPolicy",
-                    "logs:DescribeLogGroups", "logs:DescribeLogStreams", "logs:GetLogEvents"]},
+                    "logs:DescribeLogStreams", "logs:GetLogEvents"],
+         "Resource": [*(arn for prefix in prefixes for arn in (
+             f"arn:{partition}:logs:*:{account_id}:log-group:/{prefix}/*",
+             f"arn:{partition}:logs:*:{account_id}:log-group:/{prefix}/*:log-stream:*")),
+             f"arn:{partition}:logs:*:{account_id}:log-group:RDS*",
+             f"arn:{partition}:logs:*:{account_id}:log-group:RDS*:log-stream:*"]},
+        {"Sid": "ListLogGroups", "Effect": "Allow", "Action": ["logs:DescribeLogGroups"], "Resource": "*"},
         {"Sid": "OwnBuckets", "Effect": "Allow", "Resource": buckets,
          "Action": ["s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucketLocation", "s3:GetObject",
                     "s3:GetObject*", "s3:PutObject", "s3:PutObject*", "s3:DeleteObject", "s3:DeleteObject*",

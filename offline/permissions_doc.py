@@ -115,7 +115,7 @@ def render() -> str:
         "carries `maratron-<env>-workload-boundary` and lives under",
         "`/maratron/<env>/` (set in one place, `components/foundation.py`). It allows what the task, execution,",
         "scheduler, flow-log, monitoring, export, RDS Proxy, function, workflow and EventBridge roles use (ECR",
-        "pulls, logs, reading the secrets `maratron-<stack>/*` (not another environment's), KMS use (the keys'",
+        "pulls, its own log groups, reading the secrets `maratron-<stack>/*` (not another environment's), KMS use (the keys'",
         "own policies decide which), its buckets `maratron-<stack>-*`, metrics, RunTask, PassRole on its own roles,",
         "ECS Exec channels; writing and rotating the secrets `maratron-<stack>/*`, random",
         "passwords, the Redis users `maratron-<stack>-*`, the functions' network interfaces, UpdateService on the",

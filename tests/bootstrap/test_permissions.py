@@ -221,12 +221,13 @@ def test_the_preview_role_reads_nothing_but_state_images_and_its_secrets_key(sha
 
 
 # AWS managed policy service-role/AmazonRDSEnhancedMonitoringRole (what the monitoring role attaches).
-RDS_ENHANCED_MONITORING = [("logs:CreateLogGroup", "arn:aws:logs:*:*:log-group:RDS*"),
-                           ("logs:PutRetentionPolicy", "arn:aws:logs:*:*:log-group:RDS*"),
-                           ("logs:CreateLogStream", "arn:aws:logs:*:*:log-group:RDSOSMetrics:log-stream:*"),
-                           ("logs:PutLogEvents", "arn:aws:logs:*:*:log-group:RDSOSMetrics:log-stream:*"),
-                           ("logs:DescribeLogStreams", "arn:aws:logs:*:*:log-group:RDSOSMetrics:log-stream:*"),
-                           ("logs:GetLogEvents", "arn:aws:logs:*:*:log-group:RDSOSMetrics:log-stream:*")]
+_RDS_LOGS = "arn:aws:logs:us-east-1:123456789012:log-group:RDSOSMetrics"
+RDS_ENHANCED_MONITORING = [("logs:CreateLogGroup", _RDS_LOGS), ("logs:PutRetentionPolicy", _RDS_LOGS),
+                           *((action, f"{_RDS_LOGS}:log-stream:db-x") for action in (
+                               "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams",
+                               "logs:GetLogEvents"))]
+"""What RDS calls with the AWS managed AmazonRDSEnhancedMonitoringRole policy (written for `RDS*` log groups in any
+account): requests on this account's RDSOSMetrics group and its per-instance streams."""
 
 
 def test_every_app_role_stays_inside_the_workload_boundary(shared: StackRun, apps: list[StackRun]) -> None:
@@ -266,6 +267,18 @@ def test_the_workload_boundary_reads_only_its_own_stacks_secrets(shared: StackRu
         assert not allows(dev, action, secret.format("prod")) and not allows(dev, action, secret.format("staging"))
         assert allows(prod, action, secret.format("prod")) and allows(prod, action, secret.format("dr"))
         assert not allows(prod, action, secret.format("dev"))
+
+
+def test_the_workload_boundary_reaches_only_its_own_stacks_log_groups(shared: StackRun) -> None:
+    """A dev role can neither read prod's log events nor change its log groups; RDS's own RDSOSMetrics stays open."""
+    group = "arn:aws:logs:us-east-1:123456789012:log-group:/maratron-{}/ecs/web"
+    dev = managed_policy(shared, "maratron-dev-workload-boundary")
+    for action in ("logs:GetLogEvents", "logs:PutRetentionPolicy", "logs:PutLogEvents"):
+        resource = group if action == "logs:PutRetentionPolicy" else group + ":log-stream:web/web/abc"
+        assert allows(dev, action, resource.format("dev"))
+        assert not allows(dev, action, resource.format("prod"))
+    assert allows(dev, "logs:GetLogEvents", f"{_RDS_LOGS}:log-stream:db-x")
+    assert allows(dev, "logs:DescribeLogGroups", "*")
 
 
 WEST = {"aws:RequestedRegion": "us-west-2"}
