@@ -118,9 +118,9 @@ def render() -> str:
         "pulls, its log groups `/maratron-<stack>/*`, reading the secrets `maratron-<stack>/*` (not another",
         "environment's), KMS use (the keys' own policies decide which), its buckets `maratron-<stack>-*`, metrics,",
         "RunTask, PassRole on its own roles, ECS Exec channels; writing and rotating the secrets",
-        "`maratron-<stack>/*`, random passwords, the Redis users `maratron-<stack>-*`, the functions' network interfaces, UpdateService on the",
-        "services of the cluster `maratron-<stack>`, log delivery, StartExecution of `maratron-<stack>-*` state",
-        "machines; `<stack>` is each of the environment's stacks);",
+        "`maratron-<stack>/*`, random passwords, the Redis users `maratron-<stack>-*`, the functions' network",
+        "interfaces, UpdateService on the services of the cluster `maratron-<stack>`, log delivery, StartExecution",
+        "of `maratron-<stack>-*` state machines; `<stack>` is each of the environment's stacks);",
         "a test checks every app role's statements fall inside it.",
     ]
     return "\n".join(lines) + "\n"
