@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -31,20 +32,111 @@ DATABASE_URL = f"postgresql://maratron:{PASSWORD}@db.example.internal:5432/marat
 KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/1111-2222"
 BUCKET = "maratron-prod-backups-123456789012"
 
-# One stub program, installed under each tool's name; behaviour is driven by STUB_* variables.
-STUB = r'''
+# One stub program, installed under each tool's name; behaviour is driven by STUB_* variables. Bash, not Python: the
+# scripts call the stubs ~200 times per run of these modules, and a Python start costs ~25 ms of CPU where bash costs
+# ~2 ms. Each call appends one record to STUB_LOG, NUL-separated (no argument, variable or pgpass file holds a NUL):
+# the tool's name, the argument count, the arguments, then per LOGGED_ENV variable "1<value>" or "0" (unset), then
+# the PGPASSFILE's content as "1<content>" or "0" (none) and its permission bits (octal, empty without one).
+LOGGED_ENV = ("PGSSLMODE", "PGSSLROOTCERT", "PGAPPNAME", "PGPASSFILE")
+STUB = r"""
+name=${0##*/}
+args=("$@")
+fail=${STUB_FAIL:-}
+record=("$name" "${#args[@]}" "${args[@]}")
+for variable in __LOGGED_ENV__; do
+  if [[ -n ${!variable+set} ]]; then record+=("1${!variable}"); else record+=(0); fi
+done
+passfile=${PGPASSFILE:-}
+if [[ -n $passfile && -e $passfile ]]; then
+  IFS= read -r -d '' pgpass <"$passfile" || true
+  record+=("1$pgpass" "$(stat -L -c %a "$passfile")")
+else
+  record+=(0 "")
+fi
+printf '%s\0' "${record[@]}" >>"$STUB_LOG"
+
+option() {  # the value of --flag=value or --flag value (the first one), in OPTION; empty when absent
+  local i
+  OPTION=""
+  for ((i = 0; i < ${#args[@]}; i++)); do
+    if [[ ${args[i]} == "$1="* ]]; then OPTION=${args[i]#"$1="}; return; fi
+    if [[ ${args[i]} == "$1" ]]; then OPTION=${args[i + 1]}; return; fi
+  done
+}
+has() { local a; for a in "${args[@]}"; do [[ $a == "$1" ]] && return 0; done; return 1; }
+filled() { local pad; printf -v pad '%*s' "$2" ''; printf 'PGDMP%s' "${pad// /$1}"; }
+
+case $name in
+  pg_dump)
+    if [[ $fail == pg_dump ]]; then
+      printf 'pg_dump: error: connection to server failed: FATAL: password authentication failed\n' >&2
+      exit 1
+    fi
+    option --file
+    filled x 1019 >"$OPTION"
+    ;;
+  pg_restore)
+    if [[ $fail == pg_restore ]]; then
+      printf 'pg_restore: error: input file does not appear to be a valid archive\n' >&2
+      exit 1
+    fi
+    if ! has --list && [[ -n ${STUB_RESTORE_ERRORS:-} ]]; then  # what pg_restore prints, then exit 1
+      printf '%s' "$STUB_RESTORE_ERRORS" >&2
+      exit 1
+    fi
+    if has --list; then
+      printf ';\n; Archive created at 2026-11-28 06:00:00 UTC\n;\n%s\n%s\n' \
+        "215; 1259 16390 TABLE public Users maratron" "3401; 0 16390 TABLE DATA public Users maratron"
+    fi
+    ;;
+  psql)
+    option --command
+    sql=$OPTION
+    if [[ $sql == "SELECT 1" ]]; then
+      echo 1
+    elif [[ $sql == *pg_extension* ]]; then
+      read -r -d '' -a extensions <<<"${STUB_EXTENSIONS-plpgsql pg_stat_statements pg_trgm uuid-ossp}" || true
+      printf '%s\n' "${extensions[@]}"
+    elif [[ $sql == *"count(*)"* ]]; then
+      table=${sql#*\"}
+      table=${table%%\"*}
+      read -r -d '' -a tables <<<"${STUB_TABLES:-}" || true
+      for known in "${tables[@]}"; do
+        [[ $known == "$table" ]] && { echo 42; exit 0; }
+      done
+      printf 'ERROR: relation "public.%s" does not exist\n' "$table" >&2
+      exit 1
+    elif [[ $sql == *_prisma_migrations* ]]; then
+      echo 20261101000000_init
+    fi
+    ;;
+  aws)
+    command=${args[*]:0:2}
+    bucket_dir=${STUB_BUCKET_DIR:-}  # set: S3 is a local directory, objects are real files
+    if [[ $fail == "$command" ]]; then
+      printf 'upload failed: An error occurred (AccessDenied)\n' >&2
+      exit 1
+    fi
+    if [[ $command == "s3api list-objects-v2" ]]; then
+      exec __PYTHON__ "${0%/*}/list_objects.py" "$@"  # the CLI's --query is JMESPath: the real library evaluates it
+    elif [[ $command == "s3 cp" && -n $bucket_dir ]]; then
+      source=${args[2]} target=${args[3]}
+      if [[ $source == s3://* ]]; then source=${source#s3://}; source=$bucket_dir/${source#*/}; fi
+      if [[ $target == s3://* ]]; then target=${target#s3://}; target=$bucket_dir/${target#*/}; fi
+      mkdir -p "${target%/*}"
+      cp "$source" "$target"
+    elif [[ $command == "s3 cp" && ${args[3]} != s3://* ]]; then
+      filled y 2043 >"${args[3]}"
+    fi
+    ;;
+esac
+exit 0
+""".replace("__LOGGED_ENV__", " ".join(LOGGED_ENV))
+
+LIST_OBJECTS = r"""
 import json, os, sys
-name = os.path.basename(sys.argv[0])
+import jmespath
 args = sys.argv[1:]
-with open(os.environ["STUB_LOG"], "a") as log:
-    passfile = os.environ.get("PGPASSFILE")
-    log.write(json.dumps({"prog": name, "argv": args,
-                          "env": {k: os.environ.get(k) for k in ("PGSSLMODE", "PGSSLROOTCERT", "PGAPPNAME",
-                                                                  "PGPASSFILE")},
-                          "pgpass": open(passfile).read() if passfile and os.path.exists(passfile) else None,
-                          "pgpass_mode": oct(os.stat(passfile).st_mode & 0o777) if passfile and
-                          os.path.exists(passfile) else None}) + "\n")
-fail = os.environ.get("STUB_FAIL", "")
 def option(flag):
     for i, a in enumerate(args):
         if a.startswith(flag + "="):
@@ -52,75 +144,27 @@ def option(flag):
         if a == flag:
             return args[i + 1]
     return None
-if name == "pg_dump":
-    if fail == "pg_dump":
-        sys.stderr.write("pg_dump: error: connection to server failed: FATAL: password authentication failed\n")
-        sys.exit(1)
-    with open(option("--file"), "wb") as f:
-        f.write(b"PGDMP" + b"x" * 1019)
-elif name == "pg_restore":
-    if fail == "pg_restore":
-        sys.stderr.write("pg_restore: error: input file does not appear to be a valid archive\n")
-        sys.exit(1)
-    if "--list" not in args and os.environ.get("STUB_RESTORE_ERRORS"):  # what pg_restore prints, then exit 1
-        sys.stderr.write(os.environ["STUB_RESTORE_ERRORS"])
-        sys.exit(1)
-    if "--list" in args:
-        print(";\n; Archive created at 2026-11-28 06:00:00 UTC\n;\n"
-              "215; 1259 16390 TABLE public Users maratron\n3401; 0 16390 TABLE DATA public Users maratron")
-elif name == "psql":
-    sql = option("--command") or ""
-    if "SELECT 1" == sql:
-        print(1)
-    elif "pg_extension" in sql:
-        print("\n".join(os.environ.get("STUB_EXTENSIONS", "plpgsql pg_stat_statements pg_trgm uuid-ossp").split()))
-    elif "count(*)" in sql:
-        table = sql.split('"')[1]
-        if table not in os.environ.get("STUB_TABLES", "").split():
-            sys.stderr.write(f'ERROR: relation "public.{table}" does not exist\n')
-            sys.exit(1)
-        print(42)
-    elif "_prisma_migrations" in sql:
-        print("20261101000000_init")
-elif name == "aws":
-    command = " ".join(args[:2])
-    bucket_dir = os.environ.get("STUB_BUCKET_DIR")  # set: S3 is a local directory, objects are real files
-    if fail == command:
-        sys.stderr.write("upload failed: An error occurred (AccessDenied)\n")
-        sys.exit(1)
-    if command == "s3api list-objects-v2":
-        import jmespath
-        if bucket_dir:
-            keys = [os.path.relpath(os.path.join(d, f), bucket_dir) for d, _, files in os.walk(bucket_dir)
-                    for f in files]
-        else:
-            keys = os.environ.get("STUB_KEYS", os.environ.get("STUB_LATEST_KEY", "")).split()
-        keys = sorted(k for k in keys if k.startswith(option("--prefix") or ""))
-        # What the AWS CLI does with --query (cli-usage-filter.html): S3 answers in pages of 1,000 keys (a page
-        # without keys has no Contents); text output applies the query to each page and prints each result, json
-        # applies it once to the whole listing.
-        objects = [{"Key": k, "LastModified": f"2026-11-28T06:00:00.{i:06d}Z"} for i, k in enumerate(keys)]
-        size = int(os.environ.get("STUB_PAGE_SIZE", "1000"))
-        pages = [{"Contents": objects[i:i + size]} for i in range(0, len(objects), size)] or [{}]
-        query = option("--query")
-        if option("--output") == "text":
-            for page in pages:
-                result = jmespath.search(query, page) if query else page
-                print("None" if result is None else result)
-        else:
-            whole = {"Contents": objects} if objects else {}
-            print(json.dumps(jmespath.search(query, whole) if query else whole))
-    elif command == "s3 cp" and bucket_dir:
-        import shutil
-        source, target = (a.split("/", 3)[3] if a.startswith("s3://") else a for a in args[2:4])
-        source = os.path.join(bucket_dir, source) if args[2].startswith("s3://") else source
-        target = os.path.join(bucket_dir, target) if args[3].startswith("s3://") else target
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        shutil.copyfile(source, target)
-    elif command == "s3 cp" and not args[3].startswith("s3://"):
-        with open(args[3], "wb") as f:
-            f.write(b"PGDMP" + b"y" * 2043)
-'''
+bucket_dir = os.environ.get("STUB_BUCKET_DIR")
+if bucket_dir:
+    keys = [os.path.relpath(os.path.join(d, f), bucket_dir) for d, _, files in os.walk(bucket_dir) for f in files]
+else:
+    keys = os.environ.get("STUB_KEYS", os.environ.get("STUB_LATEST_KEY", "")).split()
+keys = sorted(k for k in keys if k.startswith(option("--prefix") or ""))
+# What the AWS CLI does with --query (cli-usage-filter.html): S3 answers in pages of 1,000 keys (a page without keys
+# has no Contents); text output applies the query to each page and prints each result, json applies it once to the
+# whole listing.
+objects = [{"Key": k, "LastModified": f"2026-11-28T06:00:00.{i:06d}Z"} for i, k in enumerate(keys)]
+size = int(os.environ.get("STUB_PAGE_SIZE", "1000"))
+pages = [{"Contents": objects[i:i + size]} for i in range(0, len(objects), size)] or [{}]
+query = option("--query")
+if option("--output") == "text":
+    for page in pages:
+        result = jmespath.search(query, page) if query else page
+        print("None" if result is None else result)
+else:
+    whole = {"Contents": objects} if objects else {}
+    print(json.dumps(jmespath.search(query, whole) if query else whole))
+"""
 
 
 @dataclass(frozen=True)
@@ -148,8 +192,9 @@ def script_runner(tmp_path: Path, stubbed: tuple[str, ...], extra_path: str = ""
     """Runs a script with the `stubbed` tools replaced by the recording stub (first on PATH)."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    stub = bin_dir / "stub.py"
-    stub.write_text(f"#!{sys.executable}\n{STUB}")
+    stub = bin_dir / "stub"
+    stub.write_text(f"#!{shutil.which('bash')}\n{STUB.replace('__PYTHON__', shlex.quote(sys.executable))}")
+    (bin_dir / "list_objects.py").write_text(LIST_OBJECTS)
     for tool in stubbed:
         (bin_dir / tool).symlink_to(stub)
     stub.chmod(0o755)
@@ -167,10 +212,24 @@ def script_runner(tmp_path: Path, stubbed: tuple[str, ...], extra_path: str = ""
                        "PGSSLROOTCERT": str(ca_bundle), "TMPDIR": str(work), **env}
         done = subprocess.run(["bash", str(script), *args], env=environment, capture_output=True, text=True,
                               timeout=30, check=False)
-        calls = [Call(**json.loads(line)) for line in log.read_text().splitlines()]
+        calls = parse_calls(log.read_text())
         return ScriptRun(done.returncode, done.stdout, done.stderr, calls)
 
     return run
+
+
+def parse_calls(log: str) -> list[Call]:
+    """The stubs' records (see STUB), in the order of the calls."""
+    fields = iter(log.split("\0")[:-1])
+    calls = []
+    for prog in fields:
+        argv = [next(fields) for _ in range(int(next(fields)))]
+        env = {name: value[1:] if value.startswith("1") else None
+               for name, value in zip(LOGGED_ENV, (next(fields) for _ in LOGGED_ENV), strict=True)}
+        pgpass, mode = next(fields), next(fields)
+        calls.append(Call(prog, argv, env, pgpass[1:] if pgpass.startswith("1") else None,
+                          oct(int(mode, 8)) if mode else None))
+    return calls
 
 
 @pytest.fixture
