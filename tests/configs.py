@@ -30,6 +30,12 @@ EDGE_VARIANT: dict[str, Any] = {
 test_waf.py, test_cdn.py) that each check a few of them (~1.5 s of CPU an engine run). The settings are independent:
 each test's assertions hold whatever the others are."""
 
+STAGING_TUNED: dict[str, Any] = {"webHealthCheckTool": "wget", "webHealthCheckPath": "/api/live",
+                                 "aiHealthCheckPath": "/healthz", "aiRequestTimeoutSeconds": 900, "azNames": []}
+"""staging with the health checks, the AI request budget and the AZs (unpinned: looked up) away from their defaults:
+one run for the tests (tests/test_service.py, test_network.py) that each check one of them (independent settings:
+each test's assertions hold whatever the others are)."""
+
 MINIMAL_VALID: dict[str, str] = {
     "aws:region": "us-east-1",
     "maratron:environment": "dev",

@@ -10,6 +10,7 @@ import pytest
 
 from components.network import subnet_cidr, tier_cidr
 from offline.engine import StackRun
+from tests.configs import STAGING_TUNED
 
 SUBNET = "aws:ec2/subnet:Subnet"
 ROUTE = "aws:ec2/route:Route"
@@ -279,8 +280,9 @@ def test_dev_has_only_the_free_s3_gateway_endpoint(dev: StackRun) -> None:
 
 
 def test_unpinned_azs_are_looked_up(run_variant) -> None:  # type: ignore[no-untyped-def]
-    run = run_variant("staging", azNames=[])
+    run = run_variant("staging", **STAGING_TUNED)  # azNames []
     assert run.ok, run.error
+    assert run.config["maratron:azNames"] == "[]"
     assert sorted(subnets_by_tier(run)["app"]) == ["us-east-1a", "us-east-1b"]
 
 
