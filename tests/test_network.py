@@ -62,11 +62,11 @@ def test_every_subnet_has_its_own_route_table(any_stack: StackRun) -> None:
     assert len({a.inputs["routeTableId"] for a in any_stack.of_type(ASSOCIATION)}) == len(associated)
 
 
-def test_cidr_plan_never_renumbers_when_azs_change(run_variant) -> None:  # type: ignore[no-untyped-def]
+def test_cidr_plan_never_renumbers_when_azs_change(run_variant, narrow_dkr: StackRun) -> None:  # type: ignore[no-untyped-def]
     three = subnets_by_tier(run_variant("prod"))
     two = subnets_by_tier(run_variant("prod", azCount=2, azNames=["us-east-1a", "us-east-1c"]))
-    four = subnets_by_tier(run_variant("prod", azCount=4, azNames=["us-east-1d", "us-east-1a", "us-east-1b",
-                                                                     "us-east-1c"]))
+    four = subnets_by_tier(narrow_dkr)  # FOUR_AZS (the endpoint offer it also narrows places no subnet)
+    assert sorted(four["app"]) == ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"]
     for tier, azs in three.items():
         for az, cidr in two[tier].items():
             assert azs[az] == cidr, (tier, az)
@@ -224,22 +224,29 @@ def test_prod_endpoints_admit_https_from_the_app_tier_only(prod: StackRun) -> No
     assert not [r for r in prod.of_type(EGRESS_RULE) if r.inputs["securityGroupId"] == sg.id]
 
 
+FOUR_AZS = {"maratron:azCount": 4, "maratron:azNames": ["us-east-1d", "us-east-1a", "us-east-1b", "us-east-1c"]}
+"""prod across four AZs, the new one first in the list."""
+
+
 @pytest.fixture(scope="module")
 def narrow_dkr() -> StackRun:
-    """prod where ecr.dkr is offered in three AZs only and takes no endpoint policy: one run for the two tests that
-    look at the one endpoint (its subnets, its policy)."""
-    run = run_with_endpoint_offer({"dkr": ["us-east-1a", "us-east-1c", "us-east-1f"]}, policy_supported={"dkr": False})
+    """prod across FOUR_AZS where ecr.dkr is offered in three AZs only (two of the stack's) and takes no endpoint
+    policy: one run for the tests that look at the one endpoint (its subnets, its policy) and the CIDR plan's four-AZ
+    case (subnets do not depend on the endpoints' offer)."""
+    run = run_with_endpoint_offer({"dkr": ["us-east-1a", "us-east-1c", "us-east-1f"]}, policy_supported={"dkr": False},
+                                  overrides=FOUR_AZS)
     assert run.ok, run.error_details
     return run
 
 
-def run_with_endpoint_offer(offered: dict[str, list[str]], policy_supported: dict[str, bool] | None = None) -> StackRun:
-    """prod, with interface endpoint services offered only in the given AZs (the rest in every AZ), and taking an
-    endpoint policy or not (default: they do)."""
+def run_with_endpoint_offer(offered: dict[str, list[str]], policy_supported: dict[str, bool] | None = None,
+                            overrides: dict[str, object] | None = None) -> StackRun:
+    """prod (with overrides), with interface endpoint services offered only in the given AZs (the rest in every AZ),
+    and taking an endpoint policy or not (default: they do)."""
     from offline.engine import run_program, stack_config
     from offline.foundation import app_mocks
 
-    config, secret_keys, placeholders = stack_config("prod")
+    config, secret_keys, placeholders = stack_config("prod", overrides)
     mocks = app_mocks(config)
     answer = mocks.call
 
