@@ -244,9 +244,10 @@ def network_only(**overrides: object) -> StackRun:
 
 @pytest.fixture(scope="module")
 def narrow_dkr() -> StackRun:
-    """prod where ecr.dkr is offered in three AZs only and takes no endpoint policy: one run for the two tests that
-    look at the one endpoint (its subnets, its policy)."""
-    run = run_with_endpoint_offer({"dkr": ["us-east-1a", "us-east-1c", "us-east-1f"]}, policy_supported={"dkr": False})
+    """prod's Network (tests/programs/network_only.py) where ecr.dkr is offered in three AZs only and takes no
+    endpoint policy: one run for the two tests that look at the one endpoint (its subnets, its policy)."""
+    run = run_with_endpoint_offer({"dkr": ["us-east-1a", "us-east-1c", "us-east-1f"]}, policy_supported={"dkr": False},
+                                  program=NETWORK_ONLY)
     assert run.ok, run.error_details
     return run
 
@@ -281,10 +282,19 @@ def test_interface_endpoints_sit_only_in_the_azs_their_service_is_offered_in(pro
     looked_up = sorted(args["serviceName"] for token, args in prod.invokes
                        if token == "aws:ec2/getVpcEndpointService:getVpcEndpointService")
     assert looked_up == [f"com.amazonaws.us-east-1.{s}" for s in ("ecr.api", "ecr.dkr")]
+    # (the Network alone places prod's endpoints as the stack does: narrow_dkr is that program with other answers)
+    assert endpoint_azs(network_only()) == endpoint_azs(prod)
     # ... and an AZ it is not offered in gets no subnet (CreateVpcEndpoint would refuse it).
     azs = {s.id: s.inputs["availabilityZone"] for s in narrow_dkr.of_type(SUBNET)}
     endpoint = next(e for e in narrow_dkr.of_type(ENDPOINT) if e.inputs["serviceName"].endswith(".ecr.dkr"))
     assert sorted(azs[i] for i in endpoint.inputs["subnetIds"]) == ["us-east-1a", "us-east-1c"]
+
+
+def endpoint_azs(run: StackRun) -> dict[str, list[str]]:
+    """Each endpoint's service -> the AZs of its subnets."""
+    azs = {s.id: s.inputs["availabilityZone"] for s in run.of_type(SUBNET)}
+    return {e.inputs["serviceName"]: sorted(azs[i] for i in e.inputs.get("subnetIds", []))
+            for e in run.of_type(ENDPOINT)}
 
 
 def test_an_endpoint_offered_in_none_of_the_azs_fails_naming_both() -> None:
