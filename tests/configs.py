@@ -12,6 +12,30 @@ GRAFANA_SAML: dict[str, Any] = {
     "grafanaSamlEditorRoleValues": ["editor"]}
 """Grafana with a SAML IdP instead."""
 
+EXISTING_CERT = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9"
+"""An ACM certificate the stack is given instead of issuing one (us-east-1: CloudFront can serve it too)."""
+EDGE_VARIANT: dict[str, Any] = {
+    "corsOrigins": ["https://admin.maratron.example.com", "https://coach.maratron.example.com"],
+    "tlsPolicy": "ELBSecurityPolicy-TLS13-1-2-FIPS-PQ-2025-09",  # not a TLS 1.3-only one: CloudFront needs 1.2
+    "desyncMitigationMode": "defensive",
+    "albIdleTimeoutSeconds": 120,
+    "wafAiPaths": ["/api/chat", "/api/coach"],
+    "wafRateLimitPaths": [],
+    "wafRateLimitWindowSeconds": 300,
+    "certificateArn": EXISTING_CERT,  # with hostedZoneId still set
+    "cdnAdditionalMetrics": False,
+    "cdnOriginSecretGeneration": 1,  # a rotation's last step: generation 1, the previous value no longer accepted
+}
+"""prod with the edge's settings away from their defaults: one run for the edge tests (tests/test_load_balancer.py,
+test_waf.py, test_cdn.py) that each check a few of them (~1.5 s of CPU an engine run). The settings are independent:
+each test's assertions hold whatever the others are."""
+
+STAGING_TUNED: dict[str, Any] = {"webHealthCheckTool": "wget", "webHealthCheckPath": "/api/live",
+                                 "aiHealthCheckPath": "/healthz", "aiRequestTimeoutSeconds": 900, "azNames": []}
+"""staging with the health checks, the AI request budget and the AZs (unpinned: looked up) away from their defaults:
+one run for the tests (tests/test_service.py, test_network.py) that each check one of them (independent settings:
+each test's assertions hold whatever the others are)."""
+
 MINIMAL_VALID: dict[str, str] = {
     "aws:region": "us-east-1",
     "maratron:environment": "dev",

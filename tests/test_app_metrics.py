@@ -68,9 +68,10 @@ TUNED: dict[str, Any] = {
     "wafAiPaths": ["/api/chat", "/api/coach.v2"],
     "appMetricsScrapeIntervalSeconds": 30, "appMetricsPath": "/api/metrics", "webMetricsPort": 9464,
     "metricsCollectorCpu": 64, "metricsCollectorMemory": 256,
+    **GRAFANA_SAML,
 }
-"""prod with every metrics setting away from its default: one run for the tests that each check a few of them (the
-settings are independent: each test's assertions hold whatever the others are)."""
+"""prod with every metrics setting away from its default, Grafana on with a SAML IdP included: one run for the tests
+that each check a few of them (the settings are independent: each test's assertions hold whatever the others are)."""
 
 def test_workspace_is_encrypted_with_the_telemetry_key_and_logs_to_an_encrypted_group(prod: StackRun) -> None:
     workspace = prod.one(WORKSPACE)
@@ -298,16 +299,18 @@ def test_task_role_may_remote_write_to_this_workspace_only(prod: StackRun, task:
     assert "aws-otel" not in json.dumps(execution)
 
 
-def test_scraping_needs_no_network_change(staging: StackRun, run_variant) -> None:  # type: ignore[no-untyped-def]
+def test_scraping_needs_no_network_change(dev: StackRun, run_variant) -> None:  # type: ignore[no-untyped-def]
     """The sidecar scrapes 127.0.0.1 in the task's own namespace: security groups never see that traffic, and the
-    remote write leaves on the HTTPS egress every task already has."""
-    without = run_variant("staging", appMetricsEnabled=False)
+    remote write leaves on the HTTPS egress every task already has. (dev, metrics off, against the same stack with them
+    on: the run test_dev_may_turn_metrics_on_and_the_sidecar_fits_its_small_tasks reads.)"""
+    with_metrics = run_variant("dev", appMetricsEnabled=True)
+    assert with_metrics.ok and with_metrics.one(WORKSPACE) and not dev.of_type(WORKSPACE)
 
     def rules(run: StackRun) -> list[tuple[str, str, str]]:
         return sorted((r.type, r.name, json.dumps(r.inputs, sort_keys=True, default=str)) for r in run.resources
                       if r.type.startswith(("aws:vpc/securityGroup", "aws:ec2/securityGroup")))
 
-    assert rules(staging) == rules(without)
+    assert rules(with_metrics) == rules(dev)
 
 
 # --- Grafana ---------------------------------------------------------------------------------------------------------
@@ -365,7 +368,7 @@ def test_grafana_is_drawn_priced_and_timed_when_on(run_variant) -> None:  # type
 
 
 def test_grafana_with_a_saml_idp(run_variant) -> None:  # type: ignore[no-untyped-def]
-    run = run_variant("prod", **GRAFANA_SAML)
+    run = run_variant("prod", **TUNED)  # GRAFANA_SAML
     assert run.one(GRAFANA).inputs["authenticationProviders"] == ["SAML"]
     saml = run.one("aws:grafana/workspaceSamlConfiguration:WorkspaceSamlConfiguration")
     assert saml.inputs["idpMetadataUrl"] == "https://idp.example.com/metadata"
@@ -378,7 +381,7 @@ def test_identity_center_sign_in_warns_who_can_create_the_workspace(prod: StackR
     so (the run keeps the program's warnings: StackRun.warnings, printed by the preview)."""
     [warned] = run_variant("prod", **GRAFANA_SSO).warnings
     assert "IAM Identity Center" in warned and "organizations:DescribeOrganization" in warned and "SAML" in warned
-    assert run_variant("prod", **GRAFANA_SAML).warnings == []
+    assert run_variant("prod", **TUNED).warnings == []  # GRAFANA_SAML
     assert prod.warnings == []  # Grafana off
 
 

@@ -28,7 +28,7 @@ from components.load_balancer import (
     ingress_rule_weight,
 )
 from offline.engine import Resource, StackRun, run_program
-from tests.configs import MINIMAL_VALID
+from tests.configs import EDGE_VARIANT, EXISTING_CERT, MINIMAL_VALID
 
 ALB = "aws:lb/loadBalancer:LoadBalancer"
 LISTENER = "aws:lb/listener:Listener"
@@ -40,18 +40,7 @@ RECORD = "aws:route53/record:Record"
 CERTIFICATE = "aws:acm/certificate:Certificate"
 VALIDATION = "aws:acm/certificateValidation:CertificateValidation"
 BUCKET = "aws:s3/bucket:Bucket"
-EXISTING_CERT = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9"
 PROGRAM = Path(__file__).parent / "programs" / "edge_grant.py"
-# One non-default prod variant shared by the edge tests (and tests/test_waf.py): each engine run costs ~1-2 s.
-EDGE_VARIANT = {
-    "corsOrigins": ["https://admin.maratron.example.com", "https://coach.maratron.example.com"],
-    "tlsPolicy": "ELBSecurityPolicy-TLS13-1-2-FIPS-PQ-2025-09",  # not a TLS 1.3-only one: CloudFront needs 1.2
-    "desyncMitigationMode": "defensive",
-    "albIdleTimeoutSeconds": 120,
-    "wafAiPaths": ["/api/chat", "/api/coach"],
-    "wafRateLimitPaths": [],
-    "wafRateLimitWindowSeconds": 300,
-}
 
 
 def listener_rule(run: StackRun, suffix: str) -> Resource:
@@ -454,8 +443,9 @@ def test_existing_certificate_mode_issues_nothing(run_variant) -> None:  # type:
 
 
 def test_existing_certificate_with_a_zone_still_gets_the_alias_record(run_variant) -> None:  # type: ignore[no-untyped-def]
-    run = run_variant("prod", certificateArn=EXISTING_CERT)
+    run = run_variant("prod", **EDGE_VARIANT)  # certificateArn EXISTING_CERT; hostedZoneId: prod's
     assert run.ok, run.error_details
+    assert run.config["maratron:hostedZoneId"] and run.config["maratron:certificateArn"] == EXISTING_CERT
     assert run.of_type(CERTIFICATE) == [] and edge_records(run) == []
     assert sorted(r.name for r in run.of_type(RECORD) if r.name.startswith("public-dns")) == [
         "public-dns-a", "public-dns-aaaa"]

@@ -5,11 +5,13 @@ from __future__ import annotations
 import fnmatch
 import ipaddress
 import json
+from pathlib import Path
 
 import pytest
 
 from components.network import subnet_cidr, tier_cidr
 from offline.engine import StackRun
+from tests.configs import STAGING_TUNED
 
 SUBNET = "aws:ec2/subnet:Subnet"
 ROUTE = "aws:ec2/route:Route"
@@ -61,11 +63,13 @@ def test_every_subnet_has_its_own_route_table(any_stack: StackRun) -> None:
     assert len({a.inputs["routeTableId"] for a in any_stack.of_type(ASSOCIATION)}) == len(associated)
 
 
-def test_cidr_plan_never_renumbers_when_azs_change(run_variant) -> None:  # type: ignore[no-untyped-def]
-    three = subnets_by_tier(run_variant("prod"))
-    two = subnets_by_tier(run_variant("prod", azCount=2, azNames=["us-east-1a", "us-east-1c"]))
-    four = subnets_by_tier(run_variant("prod", azCount=4, azNames=["us-east-1d", "us-east-1a", "us-east-1b",
-                                                                     "us-east-1c"]))
+def test_cidr_plan_never_renumbers_when_azs_change(prod: StackRun) -> None:
+    three = subnets_by_tier(network_only())
+    assert three == subnets_by_tier(prod)  # the program lays out prod's subnets as the stack does
+    two = subnets_by_tier(network_only(azCount=2, azNames=["us-east-1a", "us-east-1c"]))
+    four = subnets_by_tier(network_only(azCount=4, azNames=["us-east-1d", "us-east-1a", "us-east-1b", "us-east-1c"]))
+    assert (sorted(two["app"]), sorted(four["app"])) == (
+        ["us-east-1a", "us-east-1c"], ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"])
     for tier, azs in three.items():
         for az, cidr in two[tier].items():
             assert azs[az] == cidr, (tier, az)
@@ -223,22 +227,39 @@ def test_prod_endpoints_admit_https_from_the_app_tier_only(prod: StackRun) -> No
     assert not [r for r in prod.of_type(EGRESS_RULE) if r.inputs["securityGroupId"] == sg.id]
 
 
+NETWORK_ONLY = Path(__file__).parent / "programs" / "network_only.py"
+_network_runs: dict[str, StackRun] = {}
+
+
+def network_only(**overrides: object) -> StackRun:
+    """prod's config (with overrides, short keys) through tests/programs/network_only.py: the Network component
+    alone, as the stack builds it (~0.15 s of CPU against ~1.5 s for the whole stack), once per module."""
+    key = json.dumps(overrides, sort_keys=True)
+    if key not in _network_runs:
+        _network_runs[key] = run_with_endpoint_offer({}, overrides={f"maratron:{k}": v for k, v in overrides.items()},
+                                                     program=NETWORK_ONLY)
+        assert _network_runs[key].ok, _network_runs[key].error_details
+    return _network_runs[key]
+
+
 @pytest.fixture(scope="module")
 def narrow_dkr() -> StackRun:
-    """prod where ecr.dkr is offered in three AZs only and takes no endpoint policy: one run for the two tests that
-    look at the one endpoint (its subnets, its policy)."""
-    run = run_with_endpoint_offer({"dkr": ["us-east-1a", "us-east-1c", "us-east-1f"]}, policy_supported={"dkr": False})
+    """prod's Network (tests/programs/network_only.py) where ecr.dkr is offered in three AZs only and takes no
+    endpoint policy: one run for the two tests that look at the one endpoint (its subnets, its policy)."""
+    run = run_with_endpoint_offer({"dkr": ["us-east-1a", "us-east-1c", "us-east-1f"]}, policy_supported={"dkr": False},
+                                  program=NETWORK_ONLY)
     assert run.ok, run.error_details
     return run
 
 
-def run_with_endpoint_offer(offered: dict[str, list[str]], policy_supported: dict[str, bool] | None = None) -> StackRun:
-    """prod, with interface endpoint services offered only in the given AZs (the rest in every AZ), and taking an
-    endpoint policy or not (default: they do)."""
+def run_with_endpoint_offer(offered: dict[str, list[str]], policy_supported: dict[str, bool] | None = None, *,
+                            overrides: dict[str, object] | None = None, program: Path | None = None) -> StackRun:
+    """prod (with overrides; the whole stack, or another program), with interface endpoint services offered only in
+    the given AZs (the rest in every AZ), and taking an endpoint policy or not (default: they do)."""
     from offline.engine import run_program, stack_config
     from offline.foundation import app_mocks
 
-    config, secret_keys, placeholders = stack_config("prod")
+    config, secret_keys, placeholders = stack_config("prod", overrides)
     mocks = app_mocks(config)
     answer = mocks.call
 
@@ -252,7 +273,7 @@ def run_with_endpoint_offer(offered: dict[str, list[str]], policy_supported: dic
         return found, failures
 
     mocks.call = call  # type: ignore[method-assign]
-    return run_program("prod", config, secret_keys, placeholders=placeholders, mocks=mocks)
+    return run_program("prod", config, secret_keys, placeholders=placeholders, mocks=mocks, program=program)
 
 
 def test_interface_endpoints_sit_only_in_the_azs_their_service_is_offered_in(prod: StackRun,
@@ -261,14 +282,23 @@ def test_interface_endpoints_sit_only_in_the_azs_their_service_is_offered_in(pro
     looked_up = sorted(args["serviceName"] for token, args in prod.invokes
                        if token == "aws:ec2/getVpcEndpointService:getVpcEndpointService")
     assert looked_up == [f"com.amazonaws.us-east-1.{s}" for s in ("ecr.api", "ecr.dkr")]
+    # (the Network alone places prod's endpoints as the stack does: narrow_dkr is that program with other answers)
+    assert endpoint_azs(network_only()) == endpoint_azs(prod)
     # ... and an AZ it is not offered in gets no subnet (CreateVpcEndpoint would refuse it).
     azs = {s.id: s.inputs["availabilityZone"] for s in narrow_dkr.of_type(SUBNET)}
     endpoint = next(e for e in narrow_dkr.of_type(ENDPOINT) if e.inputs["serviceName"].endswith(".ecr.dkr"))
     assert sorted(azs[i] for i in endpoint.inputs["subnetIds"]) == ["us-east-1a", "us-east-1c"]
 
 
+def endpoint_azs(run: StackRun) -> dict[str, list[str]]:
+    """Each endpoint's service -> the AZs of its subnets."""
+    azs = {s.id: s.inputs["availabilityZone"] for s in run.of_type(SUBNET)}
+    return {e.inputs["serviceName"]: sorted(azs[i] for i in e.inputs.get("subnetIds", []))
+            for e in run.of_type(ENDPOINT)}
+
+
 def test_an_endpoint_offered_in_none_of_the_azs_fails_naming_both() -> None:
-    run = run_with_endpoint_offer({"api": ["us-east-1f"]})
+    run = run_with_endpoint_offer({"api": ["us-east-1f"]}, program=NETWORK_ONLY)  # Network raises it, in any program
     assert not run.ok
     assert ("interface endpoint com.amazonaws.us-east-1.ecr.api is offered in us-east-1f, none of this stack's AZs "
             "(us-east-1a, us-east-1b, us-east-1c)") in str(run.error)
@@ -279,8 +309,9 @@ def test_dev_has_only_the_free_s3_gateway_endpoint(dev: StackRun) -> None:
 
 
 def test_unpinned_azs_are_looked_up(run_variant) -> None:  # type: ignore[no-untyped-def]
-    run = run_variant("staging", azNames=[])
+    run = run_variant("staging", **STAGING_TUNED)  # azNames []
     assert run.ok, run.error
+    assert run.config["maratron:azNames"] == "[]"
     assert sorted(subnets_by_tier(run)["app"]) == ["us-east-1a", "us-east-1b"]
 
 

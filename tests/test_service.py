@@ -13,6 +13,7 @@ from components.app_environment import SECRET_NAME_PATTERN, AppSettings, app_env
 from components.task import DOCKER_DEFAULT_CAPABILITIES, ContainerSpec, health_check_command
 from offline.engine import PLACEHOLDER_PREFIX, StackRun, is_secret, project_schema, run_program, stack_config
 from ops.run_task import started_task
+from tests.configs import STAGING_TUNED
 
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 SERVICE = "aws:ecs/service:Service"
@@ -196,10 +197,6 @@ def test_each_health_check_tool_probes_the_path(tool: str, path: str, expected: 
     assert list(health_check_command(tool, 3000, path)) == expected  # type: ignore[arg-type]
 
 
-STAGING_TUNED: dict[str, Any] = {"webHealthCheckTool": "wget", "webHealthCheckPath": "/api/live",
-                                 "aiHealthCheckPath": "/healthz", "aiRequestTimeoutSeconds": 900}
-"""staging with the health checks and the AI request budget away from their defaults: one run for the tests that each
-check one of them (independent settings: each test's assertions hold whatever the others are)."""
 
 def test_health_check_settings_follow_config_and_reject_what_cannot_run(run_variant) -> None:  # type: ignore[no-untyped-def]
     run = run_variant("staging", **STAGING_TUNED)
@@ -404,9 +401,16 @@ def test_app_secrets_are_encrypted_with_the_data_key(prod: StackRun, dev: StackR
     assert password["length"] >= 64
 
 
+DEV_BUILT_WEB: dict[str, Any] = {"weatherApiKey": "", "sentryDsn": "", "webImage": "",
+                                  "webBuildContext": "tests/fixtures/app"}
+"""dev with the optional secrets set empty and the web image built here: one run for the two tests that each check one
+of them (independent settings: neither touches a container's secrets or the other's containers)."""
+
+
 def test_unset_optional_keys_outside_prod_are_simply_absent(run_variant) -> None:  # type: ignore[no-untyped-def]
-    run = run_variant("dev", weatherApiKey="", sentryDsn="")
+    run = run_variant("dev", **DEV_BUILT_WEB)
     assert run.ok, run.error_details
+    assert (run.config["maratron:weatherApiKey"], run.config["maratron:sentryDsn"]) == ("", "")
     assert sorted(s.inputs["name"] for s in run.of_type(SECRET) if "/app/" in s.inputs["name"]) == [
         "maratron-dev/app/ANTHROPIC_API_KEY", "maratron-dev/app/NEXTAUTH_SECRET"]
     data_tier = ["DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL"]
@@ -695,8 +699,9 @@ def test_a_streaming_budget_at_least_the_edge_is_accepted(run_variant) -> None: 
 
 
 def test_an_image_built_here_that_keeps_the_volume_contract_needs_no_init_container(run_variant) -> None:  # type: ignore[no-untyped-def]
-    run = run_variant("dev", webImage="", webBuildContext="tests/fixtures/app")
+    run = run_variant("dev", **DEV_BUILT_WEB)
     assert run.ok, run.error_details
+    assert (run.config["maratron:webImage"], run.config["maratron:webBuildContext"]) == ("", "tests/fixtures/app")
     assert [c["name"] for c in containers(run, "web")] == ["web"]
     assert [c["name"] for c in containers(run, "migrate")] == ["migrate"]
     assert [c["name"] for c in containers(run, "ai")] == ["ai-volume-init", "ai"]  # ai is still built elsewhere

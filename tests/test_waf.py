@@ -21,8 +21,7 @@ from components.waf import (
     web_acl_rules,
 )
 from offline.engine import StackRun
-from tests.configs import MINIMAL_VALID
-from tests.test_load_balancer import EDGE_VARIANT
+from tests.configs import EDGE_VARIANT, MINIMAL_VALID
 
 ACL = "aws:wafv2/webAcl:WebAcl"
 LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
