@@ -24,6 +24,7 @@ the CLI can re-check it: import it into a stack (`pulumi stack import --file bui
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -131,8 +132,11 @@ class PolicyPackProcess:
         assert self.process.stdout is not None
         first_line = self.process.stdout.readline().decode().strip()
         if not first_line.isdigit():
+            with contextlib.suppress(subprocess.TimeoutExpired):  # a pack that failed exits; its stderr says why
+                self.process.wait(timeout=10)  # (read before close(), which closes the file)
+            stderr = self.stderr()
             self.close()
-            raise RuntimeError(f"policy pack did not print its port (got {first_line!r}):\n{self.stderr()}")
+            raise RuntimeError(f"policy pack did not print its port (got {first_line!r}):\n{stderr}")
         threading.Thread(target=self.process.stdout.read, daemon=True).start()  # keep the pipe drained
         self.channel = grpc.insecure_channel(f"127.0.0.1:{first_line}")
         grpc.channel_ready_future(self.channel).result(timeout=30)
