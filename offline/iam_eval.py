@@ -20,6 +20,7 @@ policy starts relying on semantics this evaluator does not model.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -33,8 +34,16 @@ class UnsupportedConditionError(ValueError):
 
 
 def _glob(pattern: str, value: str, *, case_sensitive: bool = True) -> bool:
+    return _glob_regex(pattern, case_sensitive).fullmatch(value) is not None
+
+
+@functools.lru_cache(maxsize=4096)
+def _glob_regex(pattern: str, case_sensitive: bool) -> re.Pattern[str]:
+    """The compiled regex of an IAM wildcard pattern, once per pattern: the tests evaluate the same few hundred
+    Action/Resource patterns tens of thousands of times (building each regex character by character was most of
+    their CPU)."""
     regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, value, 0 if case_sensitive else re.IGNORECASE) is not None
+    return re.compile(regex, 0 if case_sensitive else re.IGNORECASE)
 
 
 def _list(value: Any) -> list[Any]:

@@ -145,8 +145,17 @@ def classify(runs: Iterable[StackRun], all_entries: list[Entry] | None = None) -
                 seen[(resource.type, path)].append(resource.urn)
     used: set[int] = set()
     types_seen = {type_ for type_, _path in seen}
+    # The entries each type can match (its own and ANY_TYPE's), in ledger order: a (type, path) is tried against
+    # those only, not against every entry of every type.
+    by_type: dict[str, list[int]] = defaultdict(list)
+    for index, (entry, _pattern, _depth) in enumerate(patterns):
+        for type_ in set(entry.types):
+            by_type[type_].append(index)
+    candidates = {type_: sorted({*by_type.get(type_, ()), *by_type.get(controls.ANY_TYPE, ())})
+                  for type_ in types_seen}
     for (type_, path), urns in sorted(seen.items()):
-        matches = [(entry, depth, index) for index, (entry, pattern, depth) in enumerate(patterns)
+        matches = [(entry, depth, index) for index in candidates[type_]
+                   for entry, pattern, depth in (patterns[index],)
                    if entry.covers_type(type_, controls.ANY_TYPE) and pattern.match(path)]
         if not matches:
             report.unclassified[(type_, path)] = urns

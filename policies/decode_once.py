@@ -11,13 +11,29 @@ policies that is ~115 decodes of the same message per resource: measured on prod
 pack's 7 s of CPU per preview, against 0.4 s in the rules themselves (the real engine pays this on every `pulumi
 preview --policy-pack`). `install()` memoizes those calls by the identity of their argument, only while one of those
 two requests is being handled and only for that request's thread (the server answers on a pool of threads), so every
-policy sees the same read-only proxy, options and provider, built once: 7.0 s -> 1.1 s for prod. Remediate is left
-alone: remediations may rewrite what they receive.
+policy sees the same read-only proxy, options and provider, built once: 7.0 s -> 1.1 s for prod. Remediate's decode
+is not memoized: remediations may rewrite what they receive.
 
 AnalyzeStack goes one step further (`_analyze_stack`): the SDK also rebuilds every PolicyResource and re-links parents
 and dependencies once per stack policy, about half of what was left of the pack's CPU on prod (a whole prod analysis
 2.6 s -> 1.8 s of the pack's CPU); it is built once per request now, from a restated copy of the SDK's method that an
-SDK upgrade must re-approve (SDK_ANALYZE_STACK_SHA256).
+SDK upgrade must re-approve (SDK_ANALYZE_STACK_SHA256). Each resource's properties are decoded when a policy first
+reads them (LazyPolicyResource): the stack policies look into a few types each, and the decode of every resource was
+most of a request that runs one or a few of them.
+
+Remediate (`_remediate`): the SDK decodes the resource before its loop over policies, and the loop acts only on
+resource policies whose level is `remediate`; this pack has no remediations and no config sets that level, so every
+Remediate request (the engine sends one before each Analyze) decoded the resource to answer an empty response —
+about as much of the pack's CPU as Analyze itself. With no policy at that level it answers the same empty response
+without the decode; with one, the SDK's method runs. Pinned to the SDK's source like AnalyzeStack
+(SDK_REMEDIATE_SHA256).
+
+Every request also starts with the SDK's `_configure_runtime_settings`: it parses PULUMI_CONFIG (JSON), inspects
+the signature of pulumi.runtime.Settings, then sets each config key and the runtime settings in the request's context
+(gRPC runs each request in a fresh contextvars.Context, so this must happen per request) — ~0.5 ms, more than half of
+a Remediate and a third of an Analyze. `_runtime_settings` parses and inspects once per environment (the five
+variables the method reads) and still sets the config and settings in every request, as the SDK does
+(SDK_CONFIGURE_RUNTIME_SHA256).
 
 The rules never write to `args.props` (the proxy's only mutator); tests/policies/test_decode_once.py checks the
 verdicts are the same with and without it and that the SDK still decodes where this expects (a pulumi-policy
@@ -30,17 +46,21 @@ import asyncio
 import functools
 import hashlib
 import inspect
+import os
 import threading
 import types
 from collections.abc import Callable
 from typing import Any
 
+import pulumi.runtime
 import pulumi_policy.policy as sdk
 from pulumi.runtime import proto
 
 _request = threading.local()  # .memo: {(id(function), id(argument)): (argument, result)} while a request is handled
 PATCHED_METHODS = ("Analyze", "AnalyzeStack")
 PER_REQUEST_METHODS = ("_get_resource_options", "_get_provider_resource")
+REPLACED_METHODS = ("Remediate", "_configure_runtime_settings")
+"""Methods install() may replace outright (besides AnalyzeStack, one of PATCHED_METHODS)."""
 
 
 def _memoized(function: Callable[..., Any], *, method: bool = False) -> Callable[..., Any]:
@@ -92,16 +112,42 @@ another source (an upgrade) the SDK's own method stays, still with the decode me
 tests/policies/test_decode_once.py fails until `_analyze_stack` has been compared with it again."""
 
 
+_UNDECODED = object()
+
+
+class LazyPolicyResource(sdk.PolicyResource):
+    """A PolicyResource whose `props` are decoded from its message when a policy first reads them (as the SDK decodes
+    them: deserialize_properties(MessageToDict(properties)) behind an unknown_checking_proxy), then kept. Most stack
+    policies read the properties of a few types only: a request decodes the resources some policy looks into, not
+    all ~480 of prod (the whole decode was ~55 ms of the pack's CPU per AnalyzeStack, most of a one-policy check)."""
+
+    _props: Any
+
+    def __init__(self, message: Any, *args: Any) -> None:
+        self._message = message
+        super().__init__(message.type, _UNDECODED, *args)  # type: ignore[arg-type]  # (the props setter keeps it)
+
+    @property
+    def props(self) -> Any:
+        if self._props is _UNDECODED:
+            deserialized = sdk.deserialize_properties(sdk.json_format.MessageToDict(self._message.properties))
+            self._props = sdk.unknown_checking_proxy(deserialized)
+        return self._props
+
+    @props.setter
+    def props(self, value: Any) -> None:
+        self._props = value
+
+
 def _stack_resources(servicer: Any, request: Any) -> list[Any]:
     """The request's resources as PolicyResources linked to their parents and dependencies: the body of the SDK's
-    per-policy loop (AnalyzeStack), once."""
+    per-policy loop (AnalyzeStack), once; each resource's properties are decoded when first read
+    (LazyPolicyResource)."""
     intermediates = []
     for r in request.resources:
-        deserialized = sdk.deserialize_properties(sdk.json_format.MessageToDict(r.properties))
-        props = sdk.unknown_checking_proxy(deserialized)
         opts = servicer._get_resource_options(r)
         provider = servicer._get_provider_resource(r)
-        resource = sdk.PolicyResource(r.type, props, r.urn, r.name, opts, provider, None, [], {})
+        resource = LazyPolicyResource(r, r.urn, r.name, opts, provider, None, [], {})
         property_dependencies = {k: list(v.urns) for k, v in r.propertyDependencies.items()}
         intermediates.append((resource, r.parent, list(r.dependencies), property_dependencies))
     by_urn = {resource.urn: resource for resource, _, _, _ in intermediates}
@@ -161,11 +207,74 @@ def _analyze_stack(self: Any, request: Any, _context: Any) -> Any:
 
 
 _SDK_ANALYZE_STACK = sdk._PolicyAnalyzerServicer.AnalyzeStack
+_SDK_REMEDIATE = sdk._PolicyAnalyzerServicer.Remediate
+
+SDK_REMEDIATE_SHA256 = "c4060524d4ad777f428983e213151e4a18715d39f1216a6675674dee2b6bb617"
+"""The source of pulumi-policy's `_PolicyAnalyzerServicer.Remediate` (1.21.0) that `_remediate` relies on: it acts
+only on a ResourceValidationPolicy at the REMEDIATE level, and with none answers an empty RemediateResponse. With
+another source the SDK's method stays as it is, and tests/policies/test_decode_once.py fails until it is re-read."""
+
+
+def _remediate(self: Any, request: Any, context: Any) -> Any:
+    """pulumi-policy's Remediate, without decoding the resource when no policy is at the REMEDIATE level (what the
+    SDK then answers after decoding it: an empty response)."""
+    if any(isinstance(policy, sdk.ResourceValidationPolicy)
+           and self._get_enforcement_level(policy) == sdk.EnforcementLevel.REMEDIATE
+           for policy in self._PolicyAnalyzerServicer__policies):
+        return _SDK_REMEDIATE(self, request, context)
+    self._configure_runtime_settings()  # as the SDK's method starts (it sets the runtime's config and settings)
+    return proto.RemediateResponse()
+
+
+def sdk_remediate_sha256() -> str:
+    """The SHA-256 of the installed SDK's Remediate source, as shipped (before any patch)."""
+    return hashlib.sha256(inspect.getsource(_SDK_REMEDIATE).encode()).hexdigest()
 
 
 def sdk_analyze_stack_sha256() -> str:
     """The SHA-256 of the installed SDK's AnalyzeStack source, as shipped (before any patch)."""
     return hashlib.sha256(inspect.getsource(_SDK_ANALYZE_STACK).encode()).hexdigest()
+
+
+SDK_CONFIGURE_RUNTIME_SHA256 = "da0923ff3a404f3633b701587071091c98432f5d7c70856eb8be6a6ee6c4c845"
+"""The source of pulumi-policy's `_PolicyAnalyzerServicer._configure_runtime_settings` (1.21.0) that
+`_runtime_settings` restates. With another source the SDK's method stays, and tests/policies/test_decode_once.py
+fails until the two are compared again."""
+_SDK_CONFIGURE_RUNTIME = sdk._PolicyAnalyzerServicer._configure_runtime_settings
+RUNTIME_ENVIRONMENT = ("PULUMI_CONFIG", "PULUMI_PROJECT", "PULUMI_STACK", "PULUMI_DRY_RUN", "PULUMI_ORGANIZATION")
+"""What the SDK's method reads from the environment (PULUMI_CONFIG through pulumi.runtime.get_config_env)."""
+_prepared_runtime: dict[tuple[str | None, ...], tuple[dict[str, Any], dict[str, Any] | None]] = {}
+
+
+def _runtime_settings(self: Any) -> None:
+    """pulumi-policy's `_configure_runtime_settings`, with the parsed config and the Settings arguments worked out once
+    per environment; setting them (into the request's context) still happens on every call."""
+    key = tuple(os.environ.get(name) for name in RUNTIME_ENVIRONMENT)
+    prepared = _prepared_runtime.get(key)
+    if prepared is None:
+        settings_args: dict[str, Any] | None = None
+        if "PULUMI_PROJECT" in os.environ and "PULUMI_STACK" in os.environ and "PULUMI_DRY_RUN" in os.environ:
+            settings_args = {
+                "project": os.environ["PULUMI_PROJECT"],
+                "stack": os.environ["PULUMI_STACK"],
+                "dry_run": os.environ["PULUMI_DRY_RUN"] == "true",
+            }
+            if "organization" in inspect.signature(pulumi.runtime.Settings).parameters:
+                settings_args["organization"] = os.environ.get("PULUMI_ORGANIZATION", "organization")
+        prepared = (pulumi.runtime.get_config_env(), settings_args)
+        if len(_prepared_runtime) > 16:  # the environment never changes in a pack process; bound it anyway
+            _prepared_runtime.clear()
+        _prepared_runtime[key] = prepared
+    config_env, settings_args = prepared
+    for k, v in config_env.items():
+        pulumi.runtime.set_config(k, v)
+    if settings_args is not None:
+        pulumi.runtime.configure(pulumi.runtime.Settings(**settings_args))
+
+
+def sdk_configure_runtime_sha256() -> str:
+    """The SHA-256 of the installed SDK's _configure_runtime_settings source, as shipped (before any patch)."""
+    return hashlib.sha256(inspect.getsource(_SDK_CONFIGURE_RUNTIME).encode()).hexdigest()
 
 
 def install() -> None:
@@ -180,6 +289,10 @@ def install() -> None:
         setattr(servicer, name, _memoized(getattr(servicer, name), method=True))
     if sdk_analyze_stack_sha256() == SDK_ANALYZE_STACK_SHA256:
         setattr(servicer, "AnalyzeStack", _analyze_stack)  # noqa: B010 (a method of the SDK's class)
+    if sdk_remediate_sha256() == SDK_REMEDIATE_SHA256:
+        setattr(servicer, "Remediate", _remediate)  # noqa: B010 (a method of the SDK's class)
+    if sdk_configure_runtime_sha256() == SDK_CONFIGURE_RUNTIME_SHA256:
+        setattr(servicer, "_configure_runtime_settings", _runtime_settings)  # noqa: B010
     for name in PATCHED_METHODS:
         setattr(servicer, name, _one_request(getattr(servicer, name)))
     sdk._maratron_decode_once = True  # type: ignore[attr-defined]

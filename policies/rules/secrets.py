@@ -9,6 +9,7 @@ typed (short or well-known) rather than a generated secret.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -35,6 +36,10 @@ CREDENTIAL_SHAPES: list[tuple[str, re.Pattern[str]]] = [
     ("private key", re.compile(r"-----BEGIN (RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY-----")),
     ("URL with an embedded password", re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@]+:(?!\$\{)[^/\s@]{3,}@")),
 ]
+ANY_CREDENTIAL_SHAPE = re.compile("|".join(f"(?:{shape.pattern})" for _label, shape in CREDENTIAL_SHAPES))
+"""Matches wherever one of CREDENTIAL_SHAPES does: one search per string value instead of eight (the rule reads every
+string of every resource: it was about a quarter of the pack's Analyze CPU on prod); the shapes are tried one by one
+only on a hit, for the label."""
 PASSWORD_NAME = re.compile(r"(pass(word|wd)?|secret|token|api_?key|private_?key|credential)s?$", re.I)
 WEAK_VALUES = {"password", "changeme", "admin", "secret", "postgres", "redis", "letmein", "test", "example",
                "12345678", "password123", "default"}
@@ -70,6 +75,14 @@ def looks_typed_by_a_person(value: str) -> bool:
     return len(value) < 16 or value.lower() in WEAK_VALUES or entropy_bits_per_char(value) < 3.0
 
 
+@functools.lru_cache(maxsize=4096)
+def password_named(path: str) -> bool:
+    """Whether the input at `path` is named like a password (its last key; passwords[0] is a password too), once per
+    path: the same paths recur on every resource of a type."""
+    leaf = re.split(r"[.\[<]", re.sub(r"(\[\d+\])+$", "", path))[-1]
+    return bool(PASSWORD_NAME.search(leaf)) and not leaf.lower().endswith(NOT_A_SECRET_SUFFIXES)
+
+
 def hard_coded_findings(resource_type: str, props: Any) -> Iterator[str]:
     data = known(props)  # unknown parts are computed values, never hard-coded literals
     for top in list(data):
@@ -78,13 +91,12 @@ def hard_coded_findings(resource_type: str, props: Any) -> Iterator[str]:
     for path, value in _walk(data, ""):
         if not isinstance(value, str) or not value or value.startswith(PLACEHOLDER):
             continue
-        for label, shape in CREDENTIAL_SHAPES:
-            if shape.search(value):
-                yield f"{path} contains what looks like a {label}; keep it in Secrets Manager and pass a reference"
-                break
-        leaf = re.split(r"[.\[<]", re.sub(r"(\[\d+\])+$", "", path))[-1]  # passwords[0] is a password too
-        if PASSWORD_NAME.search(leaf) and not leaf.lower().endswith(NOT_A_SECRET_SUFFIXES) \
-                and looks_typed_by_a_person(value):
+        if ANY_CREDENTIAL_SHAPE.search(value):
+            for label, shape in CREDENTIAL_SHAPES:
+                if shape.search(value):
+                    yield f"{path} contains what looks like a {label}; keep it in Secrets Manager and pass a reference"
+                    break
+        if password_named(path) and looks_typed_by_a_person(value):
             yield (f"{path} is a password-like field holding a literal ({len(value)} chars); generate it "
                    "(pulumi-random) or read it from a secret")
 

@@ -6,10 +6,14 @@ pulumi-policy ships it, then with decode_once installed; monkeypatch puts the SD
 
 from __future__ import annotations
 
+import contextvars
 import inspect
+import json
 from collections.abc import Callable
 from typing import Any
 
+import pulumi
+import pulumi.runtime
 import pulumi_policy.policy as sdk
 import pytest
 from google.protobuf import empty_pb2
@@ -32,8 +36,9 @@ RESOURCES = [
 ]
 
 
-def servicer() -> Any:
-    """The SDK's analyzer for this pack, configured as the engine configures it for prod."""
+def servicer(overrides: dict[str, Any] | None = None) -> Any:
+    """The SDK's analyzer for this pack, configured as the engine configures it for prod (with `overrides` merged
+    into prod's pack config)."""
     analyzer = sdk._PolicyAnalyzerServicer(
         "maratron-security", "0.0.1", [rule.policy for rule in ALL_RULES], sdk.EnforcementLevel.MANDATORY,
         None, "test", None, None, "aws", None, None)
@@ -41,7 +46,8 @@ def servicer() -> Any:
         stack="prod", project="maratron", organization="organization", dry_run=True), None)
     request = analyzer_pb2.ConfigureAnalyzerRequest()
     info = analyzer.GetAnalyzerInfo(empty_pb2.Empty(), None)
-    for name, (level, properties) in merge_policy_config(info, load_pack_config("prod")).items():
+    pack_config = {**load_pack_config("prod"), **(overrides or {})}
+    for name, (level, properties) in merge_policy_config(info, pack_config).items():
         request.policyConfig[name].enforcementLevel = LEVELS[level]
         request.policyConfig[name].properties.update(properties)
     analyzer.Configure(request, None)
@@ -67,7 +73,7 @@ def verdicts(analyzer: Any, resources: list[Resource]) -> list[tuple[str, str, s
 def restore_sdk(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("json_format", "deserialize_properties", "unknown_checking_proxy"):
         monkeypatch.setattr(sdk, name, getattr(sdk, name))
-    for name in (*decode_once.PATCHED_METHODS, *decode_once.PER_REQUEST_METHODS):
+    for name in (*decode_once.PATCHED_METHODS, *decode_once.PER_REQUEST_METHODS, *decode_once.REPLACED_METHODS):
         monkeypatch.setattr(sdk._PolicyAnalyzerServicer, name, getattr(sdk._PolicyAnalyzerServicer, name))
     monkeypatch.setattr(sdk, "_maratron_decode_once", False, raising=False)
 
@@ -147,3 +153,105 @@ def test_the_stack_analysis_restates_the_installed_sdks_and_links_each_resource_
     resources = original(analyzer, stack)
     assert [r.parent.urn if r.parent else None for r in resources] == [None, *[RESOURCES[0].urn] * 3]
     assert [[d.urn for d in r.dependencies] for r in resources] == [[], *[[RESOURCES[0].urn]] * 3]
+
+
+def remediations(analyzer: Any, resources: list[Resource]) -> list[bytes]:
+    return [analyzer.Remediate(analyzer_pb2.AnalyzeRequest(type=r.type, properties=_struct(r.inputs), urn=r.urn,
+                                                           name=r.name, options=_options(r)), None)
+            .SerializeToString(deterministic=True) for r in resources]
+
+
+def test_remediate_answers_as_the_sdk_and_decodes_only_when_a_policy_remediates(
+        restore_sdk: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """decode_once._remediate answers what pulumi-policy 1.21.0's Remediate answers: with no policy at the remediate
+    level, the same empty response without decoding the resource; with one, the SDK's own method (here: the rule has
+    no remediation, so the SDK reports it not applicable)."""
+    assert decode_once.sdk_remediate_sha256() == decode_once.SDK_REMEDIATE_SHA256
+    remediating = {"kms-key-rotation": "remediate"}
+    before = remediations(servicer(), RESOURCES), remediations(servicer(remediating), RESOURCES)
+    assert before[0] == [b""] * len(RESOURCES)
+    assert all(b"Policy does not implement remediate" in response for response in before[1])
+
+    decoded: list[Any] = []
+    monkeypatch.setattr(sdk.json_format, "MessageToDict", counting(decoded, sdk.json_format.MessageToDict))
+    decode_once.install()
+    assert sdk._PolicyAnalyzerServicer.Remediate is decode_once._remediate
+    plain, remediates = servicer(), servicer(remediating)
+    decoded.clear()  # configuring decodes the policies' configs
+    assert remediations(plain, RESOURCES) == before[0]
+    assert decoded == []
+    assert remediations(remediates, RESOURCES) == before[1]
+    assert len(decoded) == len(RESOURCES)
+
+
+
+def runtime_seen(analyzer: Any, keys: list[str], monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:
+    """What one request's _configure_runtime_settings sets (every config key and value, the settings it configures)
+    and what a rule then sees, in a fresh context of its own (as gRPC runs each request)."""
+    calls: list[Any] = []
+    set_config, configure = pulumi.runtime.set_config, pulumi.runtime.configure
+    monkeypatch.setattr(pulumi.runtime, "set_config", lambda k, v: (calls.append((k, v)), set_config(k, v)))
+    monkeypatch.setattr(pulumi.runtime, "configure", lambda settings: (
+        calls.append({k: getattr(settings, k) for k in ("project", "stack", "dry_run", "organization")}),
+        configure(settings)))
+
+    def request() -> tuple[Any, ...]:
+        analyzer._configure_runtime_settings()
+        return (pulumi.get_project(), pulumi.get_stack(), pulumi.runtime.is_dry_run(), pulumi.get_organization(),
+                [pulumi.runtime.get_config(k) for k in keys])
+    seen = contextvars.Context().run(request)
+    monkeypatch.setattr(pulumi.runtime, "set_config", set_config)
+    monkeypatch.setattr(pulumi.runtime, "configure", configure)
+    return seen, calls
+
+
+def test_the_runtime_settings_are_set_in_every_request_as_the_sdk_sets_them(
+        restore_sdk: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """decode_once._runtime_settings restates pulumi-policy 1.21.0's _configure_runtime_settings (another source
+    fails here: compare them, then update SDK_CONFIGURE_RUNTIME_SHA256), parsing the environment once per
+    environment: every request still sets the config and settings, and a changed environment is read."""
+    assert decode_once.sdk_configure_runtime_sha256() == decode_once.SDK_CONFIGURE_RUNTIME_SHA256
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"maratron:environment": "prod", "aws:region": "us-east-1"}))
+    for name, value in (("PULUMI_PROJECT", "maratron"), ("PULUMI_STACK", "prod"), ("PULUMI_DRY_RUN", "true"),
+                        ("PULUMI_ORGANIZATION", "acme")):
+        monkeypatch.setenv(name, value)
+    keys = ["maratron:environment", "aws:region"]
+    analyzer = servicer()
+    before = runtime_seen(analyzer, keys, monkeypatch)
+    assert before == (("maratron", "prod", True, "acme", ["prod", "us-east-1"]), [
+        ("maratron:environment", "prod"), ("aws:region", "us-east-1"),
+        {"project": "maratron", "stack": "prod", "dry_run": True, "organization": "acme"}])
+    decode_once.install()
+    assert sdk._PolicyAnalyzerServicer._configure_runtime_settings is decode_once._runtime_settings
+    assert runtime_seen(analyzer, keys, monkeypatch) == before
+    assert runtime_seen(analyzer, keys, monkeypatch) == before  # the prepared environment, in the next request
+    monkeypatch.setenv("PULUMI_STACK", "staging")
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"maratron:environment": "staging", "aws:region": "us-west-2"}))
+    seen, calls = runtime_seen(analyzer, keys, monkeypatch)
+    assert seen == ("maratron", "staging", True, "acme", ["staging", "us-west-2"])
+    assert calls[-1] == {"project": "maratron", "stack": "staging", "dry_run": True, "organization": "acme"}
+
+
+def test_stack_resources_decode_their_properties_when_first_read_as_the_sdk_decodes_them(
+        restore_sdk: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """AnalyzeStack's resources decode their properties when a policy first reads them (a policy that looks at one
+    type decodes only those resources), to what the SDK decodes, once."""
+    stack = analyzer_pb2.AnalyzeStackRequest(resources=[
+        analyzer_pb2.AnalyzerResource(type=r.type, properties=_struct(r.outputs), urn=r.urn, name=r.name,
+                                      options=_options(r)) for r in RESOURCES])
+    expected = [sdk.deserialize_properties(sdk.json_format.MessageToDict(r.properties)) for r in stack.resources]
+    decode_once.install()
+    analyzer = servicer()
+    decoded: list[Any] = []
+    proxied: list[Any] = []
+    monkeypatch.setattr(sdk.json_format, "MessageToDict", counting(decoded, sdk.json_format.MessageToDict))
+    monkeypatch.setattr(sdk, "unknown_checking_proxy", counting(proxied, sdk.unknown_checking_proxy))
+    resources = decode_once._stack_resources(analyzer, stack)
+    assert [type(r) for r in resources] == [decode_once.LazyPolicyResource] * len(RESOURCES)
+    assert decoded == []
+    assert [r.resource_type for r in resources] == [r.type for r in RESOURCES]
+    assert decoded == []
+    props = [r.props for r in resources]
+    assert proxied == expected  # what each proxy wraps: the SDK's decode of the resource's properties
+    assert all(r.props is p for r, p in zip(resources, props, strict=True))
+    assert len(decoded) == len(proxied) == len(RESOURCES)  # once each
