@@ -26,6 +26,7 @@ from ops import verify
 from ops.verify import Status, evaluate_target_health
 from tests.ops.conftest import REGION
 from tests.ops.http_stub import QuietHandler, serving
+from tests.ops.verify_support import built_once
 
 ALL_CHECKS = [name for name, _ in verify.CHECKS]
 
@@ -406,7 +407,8 @@ REGISTRY_REPLICATION = {"rules": [{"destinations": [{"region": DR, "registryId":
 
 @pytest.fixture(scope="module")
 def deployment(moto_endpoint: str, prometheus: FakePrometheus) -> Deployment:
-    dep = build_healthy(moto_endpoint, prometheus)
+    with built_once():
+        dep = build_healthy(moto_endpoint, prometheus)
     dep.prometheus = prometheus  # type: ignore[attr-defined]
     return dep
 

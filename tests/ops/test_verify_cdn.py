@@ -27,6 +27,7 @@ from ops import verify
 from ops.verify import Status
 from tests.ops.conftest import REGION
 from tests.ops.http_stub import QuietHandler, serving
+from tests.ops.verify_support import built_once
 
 CDN_CHECKS = ["alb.http-redirect", "waf.association", "cdn.distribution", "cdn.origin-lock", "cdn.access-logs"]
 DOMAIN = "app.maratron.example"
@@ -125,7 +126,8 @@ def build_cdn(endpoint_url: str) -> CdnDeployment:
 
 @pytest.fixture(scope="module")
 def cdn(moto_endpoint: str) -> CdnDeployment:  # the module's moto server (tests/ops/conftest.py)
-    return build_cdn(moto_endpoint)
+    with built_once():
+        return build_cdn(moto_endpoint)
 
 
 def run_verify(dep: CdnDeployment, tmp_path: Path, *args: str) -> dict[str, verify.Result]:

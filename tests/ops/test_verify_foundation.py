@@ -14,10 +14,16 @@ from offline.foundation import run_bootstrap
 from ops import verify
 from ops import verify_foundation as vf
 from tests.ops.conftest import REGION
+from tests.ops.verify_support import built_once
 
 
 @pytest.fixture(scope="module")
 def foundation(moto_endpoint: str) -> dict[str, Any]:
+    with built_once():
+        return build_foundation(moto_endpoint)
+
+
+def build_foundation(moto_endpoint: str) -> dict[str, Any]:
     run = run_bootstrap("shared")
     assert run.ok, run.error_details
     client = {s: boto3.client(s, region_name=REGION, endpoint_url=moto_endpoint) for s in ("s3", "kms", "iam", "ecr")}
