@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
@@ -27,7 +26,7 @@ from ops import verify
 from ops.verify import Status
 from tests.ops.conftest import REGION
 from tests.ops.http_stub import QuietHandler, serving
-from tests.ops.verify_support import built_once
+from tests.ops.verify_support import boto_session, built_once
 
 CDN_CHECKS = ["alb.http-redirect", "waf.association", "cdn.distribution", "cdn.origin-lock", "cdn.access-logs"]
 DOMAIN = "app.maratron.example"
@@ -71,7 +70,7 @@ class CdnDeployment:
     ids: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.client = verify.Clients(boto3.session.Session(region_name=REGION), self.endpoint)
+        self.client = verify.Clients(boto_session(), self.endpoint)
 
 
 def build_cdn(endpoint_url: str) -> CdnDeployment:
@@ -264,7 +263,7 @@ class StubbedClients:
 
 
 def managed_policy_verdict(names: dict[str, str]) -> verify.Verdict:
-    client = boto3.client("cloudfront", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    client = boto_session().client("cloudfront", aws_access_key_id="x", aws_secret_access_key="x")
     with Stubber(client) as stub:
         for policy_id, (kind, expected) in MANAGED_CLOUDFRONT_POLICIES.items():
             name = names.get(policy_id, expected)

@@ -1,11 +1,27 @@
-"""Shared by the moto-backed verify tests (test_verify, test_verify_cdn, test_verify_foundation): a built fixture
-frozen out of the cyclic garbage collector."""
+"""Shared by the moto-backed verify tests (test_verify, test_verify_cdn, test_verify_foundation): one boto3 session
+for the process, and a built fixture frozen out of the cyclic garbage collector."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 from collections.abc import Iterator
+
+import boto3
+
+from tests.ops.conftest import REGION
+
+
+@functools.cache
+def boto_session() -> boto3.session.Session:
+    """One boto3 session for every verify test in the process. Each session has its own data loader, which parses
+    the endpoint rules and each service's model again (ec2's is 4.4 MB of JSON), and creating a client on a fresh
+    session is most of its cost: test_verify_foundation made a session per verify run, each module one for its
+    fixture, the Stubber tests the default one. The clients stay per fixture (their endpoint is that module's moto
+    server, and the tests hook their events). Credentials are resolved at its first client without explicit keys:
+    moto's (MOTO_ENV), as every such client is made inside moto_endpoint."""
+    return boto3.session.Session(region_name=REGION)
 
 
 @contextlib.contextmanager
