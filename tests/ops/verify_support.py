@@ -7,6 +7,7 @@ import contextlib
 import functools
 import gc
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 
@@ -37,8 +38,38 @@ def built_once() -> Iterator[None]:
     gc.disable()
     gc.freeze()
     try:
-        yield
+        with kms_key_pairs_on_demand():
+            yield
     finally:
         if collecting:
             gc.enable()
         gc.freeze()
+
+
+@contextlib.contextmanager
+def kms_key_pairs_on_demand() -> Iterator[None]:
+    """moto makes an RSA-2048 key pair for every KMS key it creates, symmetric ones included (moto/kms/models.py,
+    Key.__init__ -> generate_private_key): ~0.1 s of CPU each, for five keys here, that only Sign, Verify and
+    GetPublicKey ever use and no verify test calls. While this is active, a new key's pair is made when moto first
+    touches it instead."""
+    from moto.kms import models
+
+    make = models.generate_private_key
+
+    class OnDemand:
+        def __init__(self, key_spec: str) -> None:
+            self.key_spec = key_spec
+            self.made: Any = None
+
+        def __getattr__(self, name: str) -> Any:  # only for what the instance lacks: the key pair's own attributes
+            if name.startswith("__") or name in ("key_spec", "made"):  # copy/pickle probing a bare instance
+                raise AttributeError(name)
+            if self.made is None:
+                self.made = make(self.key_spec)
+            return getattr(self.made, name)
+
+    models.generate_private_key = OnDemand  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        models.generate_private_key = make
