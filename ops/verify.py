@@ -238,6 +238,15 @@ class Context:
             raise
         return found[0] if found else None
 
+    @functools.cache  # noqa: B019
+    def amp_workspace(self) -> dict[str, Any]:
+        """DescribeWorkspace of the ampWorkspaceId output, read once per run: amp.workspace judges it, and both
+        Prometheus queries (amp.scrape-targets, amp.app-metrics) are sent to the endpoint it reports. A failed call
+        is not cached: each check that needs it asks again and reports its own error."""
+        workspace: dict[str, Any] = self.client("amp").describe_workspace(
+            workspaceId=self.outputs.text("ampWorkspaceId"))["workspace"]
+        return workspace
+
 
 # --- checks -----------------------------------------------------------------------------------------------------
 
@@ -936,7 +945,7 @@ def _status(value: Mapping[str, Any] | None) -> str:
 def check_amp_workspace(ctx: Context) -> Verdict:
     workspace_id = ctx.outputs.text("ampWorkspaceId")
     amp = ctx.client("amp")
-    workspace = amp.describe_workspace(workspaceId=workspace_id)["workspace"]
+    workspace = ctx.amp_workspace()
     problems: list[str] = []
     facts = [workspace_id]
     (facts if _status(workspace) == "ACTIVE" else problems).append(f"status {_status(workspace)}")
@@ -999,7 +1008,7 @@ def prometheus_query(ctx: Context, promql: str) -> list[dict[str, Any]]:
     from botocore.awsrequest import AWSRequest
 
     # The endpoint AWS reports for the workspace (amp.workspace compares it with the ampEndpoint output).
-    workspace = ctx.client("amp").describe_workspace(workspaceId=ctx.outputs.text("ampWorkspaceId"))["workspace"]
+    workspace = ctx.amp_workspace()
     url = workspace["prometheusEndpoint"] + "api/v1/query?" + urllib.parse.urlencode({"query": promql})
     credentials = ctx.client.session.get_credentials()
     if credentials is None:

@@ -18,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
@@ -26,6 +25,7 @@ from ops import verify
 from ops.verify import Status, evaluate_target_health
 from tests.ops.conftest import REGION
 from tests.ops.http_stub import QuietHandler, serving
+from tests.ops.verify_support import boto_session, built_once
 
 ALL_CHECKS = [name for name, _ in verify.CHECKS]
 
@@ -42,7 +42,7 @@ class Deployment:
 
     def __post_init__(self) -> None:
         # Shared by the fixture and every verify run: creating boto3 clients is most of a run's cost.
-        self.client = verify.Clients(boto3.session.Session(region_name=REGION), self.endpoint)
+        self.client = verify.Clients(boto_session(), self.endpoint)
         self.replicated_backups: Any = None
         self.replication = ReplicationConfigurations()
         self.dump_replication: str | None = "COMPLETED"
@@ -406,7 +406,8 @@ REGISTRY_REPLICATION = {"rules": [{"destinations": [{"region": DR, "registryId":
 
 @pytest.fixture(scope="module")
 def deployment(moto_endpoint: str, prometheus: FakePrometheus) -> Deployment:
-    dep = build_healthy(moto_endpoint, prometheus)
+    with built_once():
+        dep = build_healthy(moto_endpoint, prometheus)
     dep.prometheus = prometheus  # type: ignore[attr-defined]
     return dep
 
@@ -1087,7 +1088,7 @@ def test_rotation_verdict(changes: dict[str, Any], max_days: int | None, problem
 def test_rotation_check_describes_every_rotated_secret(tmp_path: Path) -> None:
     from botocore.stub import Stubber
 
-    sm = boto3.client("secretsmanager", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    sm = boto_session().client("secretsmanager", aws_access_key_id="x", aws_secret_access_key="x")
     arns = [described()["ARN"], "arn:aws:secretsmanager:us-east-1:123456789012:secret:maratron-prod/redis/app-X"]
     with Stubber(sm) as stub:
         stub.add_response("describe_secret", described(), {"SecretId": arns[0]})
@@ -1109,7 +1110,7 @@ def test_rotation_check_describes_every_rotated_secret(tmp_path: Path) -> None:
 def test_proxy_target_health_reasons_are_reported() -> None:
     from botocore.stub import Stubber
 
-    rds = boto3.client("rds", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    rds = boto_session().client("rds", aws_access_key_id="x", aws_secret_access_key="x")
     with Stubber(rds) as stub:
         stub.add_response("describe_db_proxy_targets", {"Targets": [{
             "RdsResourceId": "maratron-prod-db", "Type": "RDS_INSTANCE", "Port": 5432,

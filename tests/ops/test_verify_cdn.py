@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
@@ -27,6 +26,7 @@ from ops import verify
 from ops.verify import Status
 from tests.ops.conftest import REGION
 from tests.ops.http_stub import QuietHandler, serving
+from tests.ops.verify_support import boto_session, built_once
 
 CDN_CHECKS = ["alb.http-redirect", "waf.association", "cdn.distribution", "cdn.origin-lock", "cdn.access-logs"]
 DOMAIN = "app.maratron.example"
@@ -70,7 +70,7 @@ class CdnDeployment:
     ids: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.client = verify.Clients(boto3.session.Session(region_name=REGION), self.endpoint)
+        self.client = verify.Clients(boto_session(), self.endpoint)
 
 
 def build_cdn(endpoint_url: str) -> CdnDeployment:
@@ -125,7 +125,8 @@ def build_cdn(endpoint_url: str) -> CdnDeployment:
 
 @pytest.fixture(scope="module")
 def cdn(moto_endpoint: str) -> CdnDeployment:  # the module's moto server (tests/ops/conftest.py)
-    return build_cdn(moto_endpoint)
+    with built_once():
+        return build_cdn(moto_endpoint)
 
 
 def run_verify(dep: CdnDeployment, tmp_path: Path, *args: str) -> dict[str, verify.Result]:
@@ -262,7 +263,7 @@ class StubbedClients:
 
 
 def managed_policy_verdict(names: dict[str, str]) -> verify.Verdict:
-    client = boto3.client("cloudfront", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    client = boto_session().client("cloudfront", aws_access_key_id="x", aws_secret_access_key="x")
     with Stubber(client) as stub:
         for policy_id, (kind, expected) in MANAGED_CLOUDFRONT_POLICIES.items():
             name = names.get(policy_id, expected)

@@ -7,20 +7,25 @@ import io
 import json
 from typing import Any
 
-import boto3
 import pytest
 
 from offline.foundation import run_bootstrap
 from ops import verify
 from ops import verify_foundation as vf
-from tests.ops.conftest import REGION
+from tests.ops.verify_support import boto_session, built_once
 
 
 @pytest.fixture(scope="module")
 def foundation(moto_endpoint: str) -> dict[str, Any]:
+    with built_once():
+        return build_foundation(moto_endpoint)
+
+
+def build_foundation(moto_endpoint: str) -> dict[str, Any]:
     run = run_bootstrap("shared")
     assert run.ok, run.error_details
-    client = {s: boto3.client(s, region_name=REGION, endpoint_url=moto_endpoint) for s in ("s3", "kms", "iam", "ecr")}
+    clients = verify.Clients(boto_session(), moto_endpoint)  # also every verify run's (results())
+    client = {s: clients(s) for s in ("s3", "kms", "iam", "ecr")}
     keys = {}
     for name in ("state", "images"):
         keys[name] = client["kms"].create_key(Description=name)["KeyMetadata"]["Arn"]
@@ -60,13 +65,14 @@ def foundation(moto_endpoint: str) -> dict[str, Any]:
                "infraCiRoleArn": roles["maratron-infra-ci"],
                "previewRoleArns": {e: roles[f"maratron-preview-{e}"] for e in ("dev", "staging", "prod")},
                "deployRoleArns": {e: roles[f"maratron-deploy-{e}"] for e in ("dev", "staging", "prod")}}
-    return {"client": client, "outputs": outputs, "endpoint": moto_endpoint, "keys": keys, "bucket": bucket}
+    return {"client": client, "clients": clients, "outputs": outputs, "endpoint": moto_endpoint, "keys": keys,
+            "bucket": bucket}
 
 
 def results(foundation: dict[str, Any]) -> dict[str, verify.Result]:
     out = io.StringIO()
-    clients = verify.Clients(boto3.session.Session(region_name=REGION), foundation["endpoint"])
-    status = vf.main([], stdin=io.StringIO(json.dumps(foundation["outputs"])), stdout=out, clients=clients)
+    status = vf.main([], stdin=io.StringIO(json.dumps(foundation["outputs"])), stdout=out,
+                     clients=foundation["clients"])
     rows = {}
     for line in out.getvalue().splitlines():
         parts = line.split(maxsplit=2)
