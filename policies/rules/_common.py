@@ -214,6 +214,8 @@ def resource_rule(name: str, *, area: str, types: Iterable[str] | None, summary:
         name=name, description=_describe(summary, reference, scope), validate=validate,
         config_schema=PolicyConfigSchema(properties={k: dict(v) for k, v in schema.items()}) if schema else None,
     )
+    # What validate acts on, for the analyzer to skip the rest without building their arguments (decode_once.py).
+    policy.resource_types = wanted  # type: ignore[attr-defined]
     return Rule(policy, area, reference, scope, tuple(g.with_types(sorted(wanted or ())) for g in guards))
 
 

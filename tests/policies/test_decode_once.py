@@ -114,8 +114,8 @@ def test_remediate_and_configure_still_decode_afresh(restore_sdk: None) -> None:
 
 def test_the_sdk_still_decodes_where_decode_once_expects() -> None:
     """A pulumi-policy upgrade that moves the decode fails here: re-measure the pack (bench/) and update decode_once."""
-    analyze = inspect.getsource(inspect.unwrap(sdk._PolicyAnalyzerServicer.Analyze))
-    analyze_stack = inspect.getsource(inspect.unwrap(sdk._PolicyAnalyzerServicer.AnalyzeStack))
+    analyze = inspect.getsource(decode_once._SDK_ANALYZE)
+    analyze_stack = inspect.getsource(decode_once._SDK_ANALYZE_STACK)
     assert "deserialized = deserialize_properties(json_format.MessageToDict(request.properties))" in analyze
     assert "deserialized = deserialize_properties(json_format.MessageToDict(r.properties))" in analyze_stack
     for source, request in ((analyze, "request"), (analyze_stack, "r")):
@@ -153,6 +153,33 @@ def test_the_stack_analysis_restates_the_installed_sdks_and_links_each_resource_
     resources = original(analyzer, stack)
     assert [r.parent.urn if r.parent else None for r in resources] == [None, *[RESOURCES[0].urn] * 3]
     assert [[d.urn for d in r.dependencies] for r in resources] == [[], *[[RESOURCES[0].urn]] * 3]
+
+
+def test_analyze_restates_the_installed_sdks_and_skips_rules_for_other_types(restore_sdk: None,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """decode_once._analyze restates pulumi-policy 1.21.0's Analyze (another SDK source fails here: compare, then
+    update SDK_ANALYZE_SHA256) and builds a policy's arguments only for the resource types its rule acts on: for a KMS
+    key, the rules of every type and of keys, not the ~120 of the pack. The verdicts are the same (the test above)."""
+    assert decode_once.sdk_analyze_sha256() == decode_once.SDK_ANALYZE_SHA256
+    resource_policies = [rule.policy for rule in ALL_RULES if not rule.is_stack_rule]
+    assert all(hasattr(p, decode_once.RESOURCE_TYPES_ATTRIBUTE) for p in resource_policies)
+    key = RESOURCES[-1]
+    wanted = [p.name for p in resource_policies if p.resource_types is None or key.type in p.resource_types]
+    assert 0 < len(wanted) < len(resource_policies) / 4
+
+    def built_for(analyzer: Any) -> list[str]:
+        names: list[str] = []
+        create = analyzer._create_report_violation
+        monkeypatch.setattr(analyzer, "_create_report_violation",
+                            lambda response, name, *rest: names.append(name) or create(response, name, *rest))
+        analyzer.Analyze(analyzer_pb2.AnalyzeRequest(type=key.type, properties=_struct(key.inputs), urn=key.urn,
+                                                     name=key.name, options=_options(key)), None)
+        return names
+
+    assert len(built_for(servicer())) == len(resource_policies)  # the SDK: every resource policy
+    decode_once.install()
+    assert inspect.unwrap(sdk._PolicyAnalyzerServicer.Analyze) is decode_once._analyze
+    assert built_for(servicer()) == wanted
 
 
 def remediations(analyzer: Any, resources: list[Resource]) -> list[bytes]:
