@@ -23,7 +23,7 @@ class ClusterSettings:
 
     fargate_spot: bool = setting(
         "fargateSpot", False, "Run the services on FARGATE_SPOT (about 70% cheaper, interruptible with 2 minutes' "
-        "notice). Not allowed in prod.")
+        "notice; web's target group then drains in 110 s, below the notice). Not allowed in prod.")
     container_insights: ContainerInsights = setting(
         "containerInsights", "enabled", "Container Insights on the cluster: enabled (default: cluster and service "
         "metrics, RunningTaskCount among them, which the running-task alarms and the dashboard read; about $0.30 a "
