@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import AwsContext, named_tags
+from components.constants import SPOT_DRAIN_SECONDS
 from components.settings import setting
 
 FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
@@ -23,7 +24,7 @@ class ClusterSettings:
 
     fargate_spot: bool = setting(
         "fargateSpot", False, "Run the services on FARGATE_SPOT (about 70% cheaper, interruptible with 2 minutes' "
-        "notice; web's target group then drains in 110 s, below the notice). Not allowed in prod.")
+        f"notice; web's target group then drains in {SPOT_DRAIN_SECONDS} s, below the notice). Not allowed in prod.")
     container_insights: ContainerInsights = setting(
         "containerInsights", "enabled", "Container Insights on the cluster: enabled (default: cluster and service "
         "metrics, RunningTaskCount among them, which the running-task alarms and the dashboard read; about $0.30 a "

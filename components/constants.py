@@ -271,6 +271,8 @@ balancer may stay registered until it is STOPPED, so AWS asks for a deregistrati
 deregistration delay for all target groups associated with FARGATE_SPOT to a value less than two minutes"
 (https://repost.aws/knowledge-center/fargate-spot-termination-notice). The load balancer caps its
 drain below it when the web tasks run on Spot; the pack refuses a Spot service behind a slower target group."""
+SPOT_DRAIN_SECONDS = SPOT_INTERRUPTION_NOTICE_SECONDS - 10
+"""The drain of targets on Fargate Spot: below the two-minute notice, with ten seconds for the deregistration call."""
 
 AMP_QUERY_ACTIONS = ("aps:QueryMetrics", "aps:GetSeries", "aps:GetLabels", "aps:GetMetricMetadata")
 """AMP's Prometheus-compatible read APIs (what a Grafana data source calls)."""

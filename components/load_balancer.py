@@ -58,6 +58,7 @@ from components.constants import (
     PRIVATE_PATHS,
     PROJECT,
     SECURITY_GROUP_RULES_QUOTA,
+    SPOT_DRAIN_SECONDS,
     SPOT_INTERRUPTION_NOTICE_SECONDS,
     TLS_POLICIES,
     WEB_PORT,
@@ -78,8 +79,6 @@ from components.settings import Rules, require_valid, setting
 HSTS = HSTS_HEADER
 SEED_CSP = CONTENT_SECURITY_POLICY
 ACCESS_LOG_PREFIX = "alb"
-SPOT_DRAIN_SECONDS = SPOT_INTERRUPTION_NOTICE_SECONDS - 10
-"""The drain of targets on Fargate Spot: below the two-minute notice, with ten seconds for the deregistration call."""
 
 
 HOSTED_ZONE_ID_PATTERN = re.compile(r"^Z[A-Z0-9]{1,31}$")
