@@ -52,6 +52,9 @@ Scope = Literal["REGIONAL", "CLOUDFRONT"]
 RATE_WINDOWS = (60, 120, 300, 600)
 MIN_RATE_LIMIT = 10
 REDACTED_HEADERS = ("authorization", "cookie")
+"""Headers WAF's logs never keep (credentials and session tokens); the query string is redacted too: OAuth
+callbacks carry `code` and `state` there, and reset or verification links their tokens. The ALB's and CloudFront's
+access logs keep it (ALB cannot redact); those buckets are readable by the stack's operators only."""
 # (rule name, managed group, priority, rules of the group set to COUNT instead of BLOCK: WAF_COUNT_OVERRIDES says why)
 MANAGED_GROUPS: tuple[tuple[str, str, int, tuple[str, ...]], ...] = tuple(
     (name, group, priority, WAF_COUNT_OVERRIDES.get(group, ())) for name, group, priority in (
@@ -469,7 +472,13 @@ class WebFirewall(pulumi.ComponentResource):
             resource_arn=self.web_acl.arn,
             region=region,
             log_destination_configs=[group.arn],
-            redacted_fields=[{"single_header": {"name": header}} for header in REDACTED_HEADERS],
+            redacted_fields=[
+                *(aws.wafv2.WebAclLoggingConfigurationRedactedFieldArgs(
+                    single_header=aws.wafv2.WebAclLoggingConfigurationRedactedFieldSingleHeaderArgs(name=header))
+                  for header in REDACTED_HEADERS),
+                aws.wafv2.WebAclLoggingConfigurationRedactedFieldArgs(
+                    query_string=aws.wafv2.WebAclLoggingConfigurationRedactedFieldQueryStringArgs()),
+            ],
             opts=pulumi.ResourceOptions(parent=group, depends_on=[delivery]),
         )
         return group

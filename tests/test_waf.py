@@ -159,7 +159,7 @@ def test_waf_logs_go_to_an_encrypted_group_with_credentials_redacted(any_stack: 
     assert logging.inputs["resourceArn"] == any_stack.one(ACL).outputs["arn"]
     assert logging.inputs["logDestinationConfigs"] == [group.outputs["arn"]]
     assert logging.inputs["redactedFields"] == [{"singleHeader": {"name": "authorization"}},
-                                                {"singleHeader": {"name": "cookie"}}]
+                                                {"singleHeader": {"name": "cookie"}}, {"queryString": {}}]
 
 
 def test_log_delivery_policy_covers_only_the_waf_group_of_this_account(any_stack: StackRun) -> None:

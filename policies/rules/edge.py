@@ -285,12 +285,15 @@ def _waf_logging(args: StackValidationArgs, report: ReportViolation) -> None:
         if not own:
             report("web ACL has no logging configuration (aws:wafv2/webAclLoggingConfiguration)", acl.urn)
         for config in own:
-            redacted = {str(((f.get("singleHeader") or {}).get("name")) or "").lower()
-                        for f in as_list(config.props.get("redactedFields"))}
+            fields = as_list(config.props.get("redactedFields"))
+            redacted = {str(((f.get("singleHeader") or {}).get("name")) or "").lower() for f in fields}
             missing = [h for h in REDACTED_HEADERS if h not in redacted]
             if missing:
                 report(f"WAF logs keep the {missing} header(s): credentials and sessions would land in the logs; "
                        "redact them (redactedFields singleHeader)", config.urn)
+            if not any("queryString" in f for f in fields):
+                report("WAF logs keep query strings: OAuth codes and reset tokens would land in the logs; redact "
+                       "them (redactedFields queryString)", config.urn)
 
 
 PRIVATE_PATHS: list[str] = list(SHARED["privatePaths"])
@@ -429,7 +432,8 @@ RULES += [
                       note="a group's own rules count only where allowedCountOverrides says")]),
     stack_rule(
         "waf-logging", area="edge", check=_waf_logging,
-        summary="Every web ACL logs its requests, with the Authorization and Cookie headers redacted",
+        summary="Every web ACL logs its requests, with the Authorization and Cookie headers and the query string "
+                "redacted",
         reference="seed: log security (no sensitive data); Checkov CKV2_AWS_31; cdk-nag "
                   "NIST.800.53.R5-WAFv2LoggingEnabled",
         guards=[Guard("resourceArn", Drop(), types=(WAF_LOGGING,), blame="resourceArn",

@@ -1263,14 +1263,15 @@ def companions_stack(*, drop: str = "", lock: bool = True, logging: bool = True)
     return out
 
 
-def waf_logging_stack(*, redacted: tuple[str, ...] = ("authorization", "cookie"), logged: bool = True
-                      ) -> list[Resource]:
+def waf_logging_stack(*, redacted: tuple[str, ...] = ("authorization", "cookie"), logged: bool = True,
+                      query: bool = True) -> list[Resource]:
     acl = resource(ACL, "acl", WEB_ACL)
     out = [acl]
     if logged:
         out.append(resource(WAF_LOGGING, "acl-logging", {
             "resourceArn": "arn:acl", "logDestinationConfigs": ["arn:logs"],
-            "redactedFields": [{"singleHeader": {"name": h}} for h in redacted]}, deps={"resourceArn": [acl]}))
+            "redactedFields": [*({"singleHeader": {"name": h}} for h in redacted),
+                               *([{"queryString": {}}] if query else [])]}, deps={"resourceArn": [acl]}))
     return out
 
 
@@ -1352,6 +1353,7 @@ CASES += [
                "ruleActionOverrides": [{"name": "SQLi_BODY", "actionToUse": {"count": {}}}]}})]),
     stack_case("waf-logging", waf_logging_stack(), waf_logging_stack(logged=False), "acl"),
     stack_case("waf-logging", waf_logging_stack(), waf_logging_stack(redacted=("authorization",)), "acl-logging"),
+    stack_case("waf-logging", waf_logging_stack(), waf_logging_stack(query=False), "acl-logging"),
     # network
     single("security-group-descriptions", SG, WEB_INGRESS, description=DELETE),
     single("security-group-descriptions", EGRESS, EGRESS_HTTPS, label="rule", description=""),
