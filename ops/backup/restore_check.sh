@@ -169,6 +169,12 @@ migration=$(sql --dbname="$TARGET" --command='SELECT migration_name FROM public.
   WHERE finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1' 2>/dev/null || true)
 [[ -n $migration ]] && row INFO "latest Prisma migration" "$migration"
 ((UNEXPECTED)) && row FAIL "restore errors" "$UNEXPECTED not known to be harmless (see below)"
+# pg_restore exits 1 after errors it carried on past (counted above); any other status, or 1 without an error line,
+# means it stopped part-way (killed by a signal: 128+n, e.g. the OOM killer's 137), leaving tables created but not
+# loaded, which the table checks would count as present with 0 rows.
+if ((restore_status > 1 || (restore_status == 1 && ERRORS == 0))); then
+  row FAIL "pg_restore exit status" "$restore_status: the restore did not finish"
+fi
 
 # 4. Report (stdout).
 printf 'Restore check: %s\n' "$SOURCE"

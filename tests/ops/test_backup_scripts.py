@@ -84,6 +84,9 @@ case $name in
       printf '%s' "$STUB_RESTORE_ERRORS" >&2
       exit 1
     fi
+    if ! has --list && [[ -n ${STUB_RESTORE_KILLED:-} ]]; then  # killed part-way: no error line, 128 + SIGKILL
+      exit 137
+    fi
     if has --list; then
       printf ';\n; Archive created at 2026-11-28 06:00:00 UTC\n;\n%s\n%s\n' \
         "215; 1259 16390 TABLE public Users maratron" "3401; 0 16390 TABLE DATA public Users maratron"
@@ -399,6 +402,15 @@ def test_restore_check_fails_when_table_data_was_not_restored(run_script: Callab
     assert any(re.fullmatch(r"FAIL\s+restore errors\s+1 not known to be harmless \(see below\)", line)
                for line in lost.stdout.splitlines()), lost.stdout
     assert "COPY failed for table" in lost.stdout
+
+
+def test_restore_check_fails_when_pg_restore_was_killed(run_script: Callable[..., ScriptRun]) -> None:
+    """A pg_restore killed part-way (the OOM killer in the drill's task: 137) prints no error line and leaves its
+    tables created but not loaded; its exit status alone says the restore did not finish."""
+    killed = run_script(RESTORE_CHECK, "--drop", **{**RESTORE_ENV, "STUB_RESTORE_KILLED": "1"})
+    assert killed.code == 1, killed.stdout
+    assert any(re.fullmatch(r"FAIL\s+pg_restore exit status\s+137: the restore did not finish", line)
+               for line in killed.stdout.splitlines()), killed.stdout
 
 
 def test_restore_check_keeps_the_scratch_database_unless_asked(run_script: Callable[..., ScriptRun]) -> None:
