@@ -280,6 +280,7 @@ class Credentials(pulumi.ComponentResource):
     def __init__(self, name: str, args: CredentialsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("maratron:security:Credentials", name, None, opts)
         database, cache = args.database, args.cache
+        self._region = args.context.region
         child = pulumi.ResourceOptions(parent=self)
         archive = lambda_archive()
         connections = database.connection_secrets
@@ -395,10 +396,11 @@ class Credentials(pulumi.ComponentResource):
     def bootstrap_command(self) -> pulumi.Output[str]:
         """The command CI runs before migrations (idempotent): invoke the bootstrap with the deploy's own event; it
         exits non-zero, printing the function's error, unless the bootstrap succeeded."""
+        region = self._region  # the stack's, whatever region the shell has selected
         return pulumi.Output.all(self.db_admin.function.name, self.bootstrap.input).apply(
             # The CLI's read timeout is 60 s by default, after which it retries the invocation: wait as long as the
             # function may run, and never invoke twice (AWS CLI --cli-read-timeout; aws-cli#2657).
-            lambda parts: (f"test \"$(AWS_MAX_ATTEMPTS=1 aws lambda invoke --cli-read-timeout "
+            lambda parts: (f"test \"$(AWS_MAX_ATTEMPTS=1 aws lambda invoke --region {region} --cli-read-timeout "
                            f"{FUNCTION_TIMEOUT_SECONDS + 10} --function-name {parts[0]} --cli-binary-format "
                            f"raw-in-base64-out --payload '{parts[1]}' db-bootstrap.json --query FunctionError "
                            "--output text)\" = None || { cat db-bootstrap.json; exit 1; }"))

@@ -490,11 +490,14 @@ class FargateTask(pulumi.ComponentResource):
         (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html), so after a targeted update
         that registered only this task definition (ops/release.sh) the command runs that revision, even where
         the stack's outputs still hold the previous run."""
+        region = self._args.context.region
         return pulumi.Output.all(
             cluster=cluster_name, task=self.task_definition.family, subnets=list(subnet_ids),
             group=self.security_group.id,
         ).apply(lambda o: (
-            f"aws ecs run-task --cluster {o['cluster']} --task-definition {o['task']} "
+            # --region: the stack's, whatever the shell has selected (a DR migration runs while the operator's
+            # environment may still name the primary region; the CLI's parameter overrides AWS_REGION and profiles).
+            f"aws ecs run-task --region {region} --cluster {o['cluster']} --task-definition {o['task']} "
             f"--capacity-provider-strategy capacityProvider=FARGATE,weight=1 "
             f"--platform-version {FARGATE_PLATFORM_VERSION} "
             "--network-configuration 'awsvpcConfiguration={subnets=[" + ",".join(o["subnets"]) + "],"

@@ -206,7 +206,7 @@ def test_bootstrap_runs_before_any_task_that_reads_a_login_and_after_what_it_nee
         assert set(writers) & closure(prod, rotation.urn), rotation.name
     command = prod.outputs["dbBootstrapCommand"]
     # one invocation, waited for as long as the function may run (the CLI would retry after its 60 s read timeout)
-    assert command.startswith('test "$(AWS_MAX_ATTEMPTS=1 aws lambda invoke --cli-read-timeout 310 '
+    assert command.startswith('test "$(AWS_MAX_ATTEMPTS=1 aws lambda invoke --region us-east-1 --cli-read-timeout 310 '
                               '--function-name maratron-prod-db-admin ')
     assert json.loads(command.split("--payload '")[1].split("'")[0]) == json.loads(bootstrap.plain("input"))
 

@@ -120,7 +120,8 @@ def test_every_role_of_the_app_is_one_the_deploy_role_may_create_and_pass(sequen
     for name in ("migrate-execution", "migrate-task"):
         assert allows(deploy, "iam:PassRole", app.one("aws:iam/role:Role", name).outputs["arn"],
                       {"iam:PassedToService": "ecs-tasks.amazonaws.com"})
-    assert app.outputs["migrationRunTaskCommand"].startswith("aws ecs run-task --cluster maratron-dev ")
+    assert app.outputs["migrationRunTaskCommand"].startswith(
+        "aws ecs run-task --region us-east-1 --cluster maratron-dev ")
 
 
 def test_the_deploy_role_runs_the_database_bootstrap_and_then_the_migration_as_app_migrate(
@@ -147,7 +148,8 @@ def test_the_deploy_role_runs_the_database_bootstrap_and_then_the_migration_as_a
     assert bootstrap.inputs["functionName"] == function.inputs["name"]
     # ops/release.sh: dbBootstrapCommand invokes the same function with the same event, before the migration
     command = app.outputs["dbBootstrapCommand"]
-    assert f"aws lambda invoke --cli-read-timeout 310 --function-name {function.inputs['name']} " in command
+    assert (f"aws lambda invoke --region us-east-1 --cli-read-timeout 310 --function-name {function.inputs['name']} "
+            in command)
     event = json.loads(command.split("--payload '")[1].split("'")[0])
     assert event == json.loads(bootstrap.plain("input")) and event["action"] == "bootstrap"
     # the migration reads DATABASE_URL from app_migrate's connection secret, which the bootstrap writes

@@ -564,7 +564,9 @@ def test_migration_task_runs_prisma_with_the_web_image_and_ci_gets_a_ready_comma
     assert prod.one(TASK_DEFINITION, "migrate").outputs["arn"] == prod.outputs["migrationTaskDefinitionArn"]
     command = prod.outputs["migrationRunTaskCommand"]
     # the family: its newest ACTIVE revision, i.e. the one a targeted update just registered (ops/release.sh)
-    assert command.startswith("aws ecs run-task --cluster maratron-prod --task-definition maratron-prod-migrate "
+    # in the stack's region whatever the shell selected (a DR migration while the environment names prod's)
+    assert command.startswith("aws ecs run-task --region us-east-1 --cluster maratron-prod "
+                              "--task-definition maratron-prod-migrate "
                               # on-demand (a Spot reclaim mid-migration is avoidable) and the pinned platform
                               "--capacity-provider-strategy capacityProvider=FARGATE,weight=1 "
                               "--platform-version 1.4.0 ")

@@ -15,7 +15,7 @@ from ops import run_task
 
 CLUSTER = "maratron-prod"
 TASK = "arn:aws:ecs:us-east-1:123456789012:task/maratron-prod/0123456789abcdef"
-COMMAND = (f"aws ecs run-task --cluster {CLUSTER} --task-definition maratron-prod-migrate "
+COMMAND = (f"aws ecs run-task --region us-east-1 --cluster {CLUSTER} --task-definition maratron-prod-migrate "
            "--capacity-provider-strategy capacityProvider=FARGATE,weight=1 --platform-version 1.4.0 "
            "--network-configuration 'awsvpcConfiguration={subnets=[s-1],"
            "securityGroups=[sg-1],assignPublicIp=DISABLED}' --started-by pulumi-migrate "
