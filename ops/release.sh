@@ -8,8 +8,9 @@
 # 1. Existing stack: register the migration task definition with the release's image only (a targeted update), run
 #    the app-role bootstrap (the stack's `dbBootstrapCommand`: one db-admin invocation, idempotent, non-zero unless
 #    it succeeded; the migration logs in as app_migrate, which it converges), and run the migration to completion
-#    (ops.run_task fails the release unless every container exits 0). The running services keep serving the old
-#    image meanwhile, so migrations must be backward compatible (expand, then contract later). The exported command
+#    (ops.run_task fails the release unless every container exits 0), once no backup task runs (--after). The
+#    running services keep serving the old image meanwhile, so migrations must be backward compatible (expand, then
+#    contract later). The exported command
 #    names the task definition's family, so it runs the revision step 1 registered. A stack without a
 #    `dbBootstrapCommand` output (created before the app roles) takes the first-deploy path once: its migration
 #    login exists only after `pulumi up`.
@@ -37,7 +38,9 @@ migrate() {
   pulumi stack output --json >"$outputs"
   bootstrap=$(pulumi stack output dbBootstrapCommand)
   (cd "$work" && bash -c "$bootstrap")  # writes db-bootstrap.json (the function's answer) into $work
-  "$python" -m ops.run_task --stack-outputs "$outputs" --output migrationRunTaskCommand
+  # --after: never while a backup runs (pg_dump's locks would queue the migration's ALTER TABLE, and every app query
+  # behind it, until the dump ends: ops/run_task.py wait_until_idle).
+  "$python" -m ops.run_task --stack-outputs "$outputs" --after backupTaskDefinitionArn --output migrationRunTaskCommand
 }
 
 pulumi stack select "$stack"

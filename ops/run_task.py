@@ -67,6 +67,30 @@ def started_task(printed: str) -> str:
     return arn
 
 
+def family_of(task_definition_arn: str) -> str:
+    """`arn:...:task-definition/<family>:<revision>` -> `<family>` (a bare family stays as it is)."""
+    return task_definition_arn.rsplit("/", 1)[-1].split(":", 1)[0]
+
+
+def wait_until_idle(ecs: Any, cluster: str, family: str, *, poll_seconds: int, timeout_seconds: int,
+                    sleep: Callable[[float], None] = time.sleep) -> int:
+    """Wait until no task of `family` is running (or about to) in `cluster`; returns the seconds waited. A backup's
+    pg_dump holds ACCESS SHARE on every table for the whole dump, and "If another client then requests an exclusive
+    lock on a table, that lock will not be granted but will be queued ... Consequently any other access to the table
+    will not be granted either" (https://www.postgresql.org/docs/15/app-pgdump.html): a migration's ALTER TABLE
+    started meanwhile would stall every app query on that table until the dump ends. Raises RuntimeError when one is
+    still running after `timeout_seconds`."""
+    checks = max(1, timeout_seconds // max(poll_seconds, 1)) + 1
+    for check in range(checks):
+        running = ecs.list_tasks(cluster=cluster, family=family, desiredStatus="RUNNING").get("taskArns", [])
+        if not running:
+            return check * poll_seconds
+        if check + 1 < checks:
+            sleep(poll_seconds)
+    raise RuntimeError(f"{family} is still running after {timeout_seconds} s ({', '.join(running)}): rerun the "
+                       "release once it has finished")
+
+
 def run(command: str, ecs: Any, *, runner: Runner = shell, poll_seconds: int = 6, timeout_seconds: int = 1200) -> str:
     """Start the task, wait for it to stop, raise RuntimeError unless every container exited 0; returns a summary.
     A task still running after `timeout_seconds` is stopped (a rerun would otherwise start a second migration
@@ -107,6 +131,11 @@ def main(argv: Sequence[str] | None = None, ecs: Any = None, runner: Runner = sh
                         "--output and --optional run in the order given)")
     parser.add_argument("--optional", action="append", dest="steps", metavar="KEY",
                         type=lambda key: (key, False), help="like --output, skipped when the stack does not export it")
+    parser.add_argument("--after", action="append", default=[], metavar="KEY", help="an output holding a task "
+                        "definition ARN: first wait until no task of its family runs (the backup: a migration must "
+                        "not queue its table locks behind pg_dump's; repeatable)")
+    parser.add_argument("--after-minutes", type=int, default=60, help="fail when such a task still runs after this "
+                        "long (default 60)")
     parser.add_argument("--region", help="AWS region (default: the `region` output)")
     parser.add_argument("--poll-seconds", type=int, default=6, help="how often to look at the task (default 6)")
     parser.add_argument("--timeout-minutes", type=int, default=20, help="stop a task still running after this "
@@ -123,6 +152,19 @@ def main(argv: Sequence[str] | None = None, ecs: Any = None, runner: Runner = sh
         print(f"run_task: {error}", file=sys.stderr)
         return 2
     client = ecs or boto3.client("ecs", region_name=args.region or outputs.get("region"))
+    first = next((str(outputs[key]) for key, _ in wanted if outputs.get(key)), "")
+    for key in args.after:
+        if not outputs.get(key) or not first:
+            continue  # a stack without that task (or nothing to run): nothing to wait for
+        family = family_of(str(outputs[key]))
+        try:
+            waited = wait_until_idle(client, cluster_of(first), family, poll_seconds=args.poll_seconds * 5,
+                                     timeout_seconds=args.after_minutes * 60)
+        except (RuntimeError, ValueError, ClientError, BotoCoreError) as error:
+            print(f"{key}: {error}", file=sys.stderr)
+            return 1
+        if waited:
+            print(f"{key}: waited {waited} s for {family} to finish")
     for key, _required in wanted:
         command = outputs.get(key)
         if not command:

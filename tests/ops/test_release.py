@@ -53,7 +53,7 @@ if [[ "$2" == "ops.run_task" ]]; then exit {migration_exit}; fi
     return done.returncode, [re.sub(r" --stack-outputs \S+", "", c) for c in calls]  # the outputs file: a temp path
 
 
-MIGRATE = "python -m ops.run_task --output migrationRunTaskCommand"
+MIGRATE = "python -m ops.run_task --after backupTaskDefinitionArn --output migrationRunTaskCommand"
 TAG = "python -m ops.tag_deployed_images --run 42"
 GATE = "python -m ops.verify --only ecs.*"
 

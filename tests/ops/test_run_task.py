@@ -142,3 +142,41 @@ def test_a_describe_error_while_waiting_leaves_the_task_alone(tmp_path: Path,
                            runner=lambda _c: PRINTED)
     assert status == 1 and "could not watch" in capsys.readouterr().err
     stubber.assert_no_pending_responses()  # and no stop_task was called (a Stubber refuses an unexpected call)
+
+
+BACKUP = "arn:aws:ecs:us-east-1:123456789012:task-definition/maratron-prod-backup:7"
+
+
+def test_the_migration_waits_for_a_running_backup(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """pg_dump holds ACCESS SHARE on every table: a migration's ALTER TABLE would queue behind it, and every app
+    query behind the ALTER. The migration starts once no backup task runs."""
+    ecs, stubber = ecs_with()
+    listing = {"cluster": CLUSTER, "family": "maratron-prod-backup", "desiredStatus": "RUNNING"}
+    stubber.add_response("list_tasks", {"taskArns": [TASK.replace("0123", "b4c7")]}, listing)
+    stubber.add_response("list_tasks", {"taskArns": []}, listing)
+    running = {"tasks": [{"taskArn": TASK, "lastStatus": "RUNNING", "containers": []}], "failures": []}
+    for response in (running, stopped(0), stopped(0)):
+        stubber.add_response("describe_tasks", response, {"cluster": CLUSTER, "tasks": [TASK]})
+    commands: list[str] = []
+    status = run_task.main(["--stack-outputs", outputs_file(tmp_path, migrationRunTaskCommand=COMMAND,
+                                                            backupTaskDefinitionArn=BACKUP),
+                            "--after", "backupTaskDefinitionArn", "--output", "migrationRunTaskCommand",
+                            "--poll-seconds", "0"], ecs=ecs, runner=lambda c: commands.append(c) or PRINTED)
+    assert status == 0 and commands == [COMMAND]
+    stubber.assert_no_pending_responses()
+
+
+def test_a_backup_still_running_at_the_limit_fails_before_the_migration_starts(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ecs, stubber = ecs_with()
+    listing = {"cluster": CLUSTER, "family": "maratron-prod-backup", "desiredStatus": "RUNNING"}
+    for _ in range(2):  # --after-minutes 0: one look, and one more after the (zero) wait
+        stubber.add_response("list_tasks", {"taskArns": ["arn:backup-task"]}, listing)
+    commands: list[str] = []
+    status = run_task.main(["--stack-outputs", outputs_file(tmp_path, migrationRunTaskCommand=COMMAND,
+                                                            backupTaskDefinitionArn=BACKUP),
+                            "--after", "backupTaskDefinitionArn", "--after-minutes", "0",
+                            "--output", "migrationRunTaskCommand", "--poll-seconds", "0"],
+                           ecs=ecs, runner=lambda c: commands.append(c) or PRINTED)
+    assert status == 1 and commands == [], "the migration never starts beside a running backup"
+    assert "maratron-prod-backup is still running after 0 s" in capsys.readouterr().err
