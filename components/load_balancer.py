@@ -403,7 +403,9 @@ class LoadBalancer(pulumi.ComponentResource):
 
     @property
     def alias_target(self) -> AliasTarget:
-        """The ALB as the domain's alias target (A only; Route 53 stops answering with it while it is unhealthy)."""
+        """The ALB as the domain's alias target (A only). Its health is evaluated, which matters only with another
+        record to fail over to (a DR record set): alone, Route 53 keeps answering with it ("routes queries to other
+        available resources that are healthy, if any", Route 53 API, AliasTarget)."""
         return AliasTarget(dns_name=self.alb.dns_name, zone_id=self.alb.zone_id, evaluate_target_health=True)
 
     @property

@@ -27,7 +27,8 @@ class AliasTarget:
     zone_id: pulumi.Input[str]
     """The target's hosted zone (an ALB's zone_id; CloudFront's fixed Z2FDTNDATAQYW2)."""
     evaluate_target_health: bool
-    """True for an ALB (Route 53 stops answering with an unhealthy one); CloudFront targets must say false."""
+    """True for an ALB (its health counts where Route 53 has another record to answer with); CloudFront targets must
+    say false."""
     ipv6: bool = False
     """The target also serves IPv6: add the AAAA record; default false."""
 
