@@ -191,7 +191,7 @@ def test_the_runbook_walks_the_same_sequence() -> None:
 
     text = (ROOT / ROOT_DOCS).read_text()
     steps = ["make preview-bootstrap", "pulumi stack change-secrets-provider", "pulumi stack import",
-             "python -m bootstrap.github_setup", "--secrets-provider awskms://alias/maratron-pulumi-dev",
+             "python -m bootstrap.github_setup", "--secrets-provider 'awskms://alias/maratron-pulumi-dev",
              "maratron:webImage", "ops/release.sh", "dbBootstrapCommand", "migrationRunTaskCommand",
              "python -m ops.verify --stack-outputs outputs.json --http"]
     positions = [text.find(step) for step in steps]
