@@ -33,7 +33,7 @@ def test_the_budget_counts_the_deployment_surge_and_both_pools(prod: StackRun) -
     assert text.startswith("web 24 tasks (webMaxCount 12 × 200% deployment surge) + ai 12 tasks (aiMaxCount 6 × "
                            "200% deployment surge) = 36 tasks × 2 Prisma pools (DATABASE_URL, DATABASE_READ_URL) of 10")
     assert "via RDS Proxy: 360 pinned connections + 30% headroom = 468 ≤ proxy cap 480" in text
-    assert ("primary: proxy cap 480 + migration 3 + backup 2 + db-admin 6 + reserved 3 + rds_superuser 2 = 496 ≤ 600"
+    assert ("primary: proxy cap 480 + migration 3 + backup 3 + db-admin 6 + reserved 3 + rds_superuser 2 = 497 ≤ 600"
             in text)
     assert "each replica (all reads may resolve to one): 360 + reserved 3 + rds_superuser 2 = 365 ≤ dbMaxConnections" \
         in text
@@ -88,7 +88,7 @@ def test_without_a_proxy_reads_and_writes_share_the_primary(run_variant: Callabl
     error = failure(run_variant, "dev", webMaxCount=4)
     assert "reads share the writer path (no replica)" in error
     assert "web 8 tasks (webMaxCount 4 × 200% deployment surge) + ai 4 tasks" in error
-    assert "primary: 72 + migration 3 + backup 2 + db-admin 6 + reserved 3 + rds_superuser 2 = 88 > " \
+    assert "primary: 72 + migration 3 + backup 3 + db-admin 6 + reserved 3 + rds_superuser 2 = 89 > " \
            "dbMaxConnections 80" in error
 
 
@@ -113,7 +113,7 @@ def test_the_proxy_share_respects_aws_minimum_and_leaves_room(run_variant: Calla
            "for db.m7g.large" in error
     error = failure(run_variant, "prod", dbProxyMaxConnectionsPercent=100)
     assert ("maratron:dbProxyMaxConnectionsPercent = 100: leaves no room for the direct clients: proxy cap 600 + "
-            "migration 3 + backup 2 + db-admin 6 + reserved 5 = 616 > dbMaxConnections 600; allowed: at most 97") \
+            "migration 3 + backup 3 + db-admin 6 + reserved 5 = 617 > dbMaxConnections 600; allowed: at most 97") \
         in error
 
 

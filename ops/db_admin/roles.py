@@ -31,9 +31,11 @@ SCHEMA = "public"  # Prisma's default schema; the restore check expects it too
 EXTENSIONS = ("uuid-ossp", "pg_trgm", "pg_stat_statements")  # the seed's "Enable required extensions" step
 LOGINS = (MIGRATE, READ_WRITE, READ_WRITE + CLONE_SUFFIX, READ_ONLY, READ_ONLY + CLONE_SUFFIX, BACKUP)
 MEMBERSHIPS = {READ_WRITE + CLONE_SUFFIX: READ_WRITE, READ_ONLY + CLONE_SUFFIX: READ_ONLY, BACKUP: READ_ONLY}
-CONNECTION_LIMITS = {MIGRATE: 3, BACKUP: 2}
+CONNECTION_LIMITS = {MIGRATE: 3, BACKUP: 3}
 """Hard per-role caps the connection budget counts on: `prisma migrate deploy` holds one connection (plus one for a
-`prisma db execute`), pg_dump one (plus a retried run overlapping a slow one)."""
+`prisma db execute`), pg_dump one (plus a retried run overlapping a slow one, plus the single-user rotation's
+testSecret, which logs in as app_backup while a dump may hold its slots: "too many connections for role" would fail
+the rotation)."""
 
 
 def quote_identifier(name: str) -> str:
