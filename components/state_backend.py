@@ -11,8 +11,11 @@ enabled by default for all DIY backends"
 (https://www.pulumi.com/docs/iac/operations/stack-management/using-a-diy-backend/).
 
 Access is per stack. The DIY layout of a project-scoped backend is `.pulumi/stacks/<project>/<stack>.json`,
-`.pulumi/locks/<project>/<stack>/`, `.pulumi/history/<project>/<stack>/` (same page; the CLI "needs exactly four S3
-actions, and no more": ListBucket, GetObject, PutObject, DeleteObject). A preview takes no lock and writes nothing
+`.pulumi/history/<project>/<stack>/`, `.pulumi/backups/<project>/<stack>/`, and the lock under the stack's fully
+qualified name, `.pulumi/locks/organization/<project>/<stack>/<id>.json` (pulumi/pkg/backend/diy/lock.go: `lockPath`
+joins `stackLockDir(stackRef.FullyQualifiedName())`, which is `organization/<project>/<stack>`); the CLI "needs
+exactly four S3 actions, and no more": ListBucket, GetObject, PutObject, DeleteObject (same page). A preview takes no
+lock and writes nothing
 (https://github.com/pulumi/pulumi/blob/master/pkg/backend/diy/backend.go: `Preview` goes straight to Execute;
 history and backups are written only `if !opts.DryRun`), so a preview role reads and a deploy role writes only its
 own stack's keys. ListBucket stays bucket-wide: listing returns names only, and the lock check lists parent prefixes.
@@ -65,7 +68,8 @@ class StackPath:
     def write_keys(self) -> list[str]:
         """Objects an update of the stack writes: checkpoint, lock, history, backups."""
         return [f".pulumi/stacks/{self.project}/{self.stack}.json*",
-                *(f".pulumi/{kind}/{self.project}/{self.stack}/*" for kind in ("locks", "history", "backups"))]
+                f".pulumi/locks/{self.qualified}/*",  # the lock is keyed by the fully qualified name (module docstring)
+                *(f".pulumi/{kind}/{self.project}/{self.stack}/*" for kind in ("history", "backups"))]
 
 
 def app_stack(environment: str) -> StackPath:

@@ -89,7 +89,7 @@ def test_cross_account_grants_name_account_roots_narrowed_to_the_roles(org_share
     bucket = org_shared.one("aws:s3/bucket:Bucket", "state").outputs["arn"]
     # prod's deploys update prod and its DR stack (`dr`, drEnvironments): a disaster recovery needs no new grant.
     assert sorted(prod_write["Resource"]) == sorted(f"{bucket}/.pulumi/{k}" for stack in ("prod", "dr") for k in (
-        f"stacks/maratron/{stack}.json*", f"locks/maratron/{stack}/*", f"history/maratron/{stack}/*",
+        f"stacks/maratron/{stack}.json*", f"locks/organization/maratron/{stack}/*", f"history/maratron/{stack}/*",
         f"backups/maratron/{stack}/*"))
     dev_write = next(s for s in writes if "maratron-deploy-dev" in s["Condition"]["ArnEquals"]["aws:PrincipalArn"][0])
     assert not [r for r in dev_write["Resource"] if "/dr" in r]  # dev has no DR stack

@@ -178,8 +178,12 @@ def test_state_access_is_per_stack(shared: StackRun) -> None:
     deploy, preview = role_policy(shared, "maratron-deploy-dev"), role_policy(shared, "maratron-preview-prod")
     own, other = f"{bucket}/.pulumi/stacks/maratron/dev.json", f"{bucket}/.pulumi/stacks/maratron/prod.json"
     foundation = f"{bucket}/.pulumi/stacks/maratron-bootstrap/shared.json"
-    assert allows(deploy, "s3:PutObject", own) and allows(deploy, "s3:PutObject", f"{bucket}/.pulumi/locks/maratron/"
-                                                                                  "dev/1.json")
+    # The DIY backend's lock is keyed by the stack's fully qualified name (pulumi pkg/backend/diy/lock.go lockPath):
+    # a deploy that cannot write it fails before it changes anything.
+    lock = f"{bucket}/.pulumi/locks/organization/maratron/dev/8f1c2a.json"
+    assert allows(deploy, "s3:PutObject", own) and allows(deploy, "s3:PutObject", lock)
+    assert allows(deploy, "s3:DeleteObject", lock)
+    assert not allows(deploy, "s3:PutObject", lock.replace("/dev/", "/prod/"))
     assert allows(deploy, "s3:GetObject", foundation) and not allows(deploy, "s3:PutObject", foundation)
     assert not allows(deploy, "s3:PutObject", other) and not allows(deploy, "s3:GetObject", other)
     assert allows(preview, "s3:GetObject", other) and allows(preview, "s3:GetObject", foundation)
