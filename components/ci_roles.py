@@ -61,7 +61,13 @@ from components.constants import (
     workload_role_path,
 )
 from components.github_oidc import trust_policy
-from components.image_registry import DESCRIBE_ACTIONS, describe_statements, push_statements, tag_statements
+from components.image_registry import (
+    DESCRIBE_ACTIONS,
+    TAG_ACTIONS,
+    describe_statements,
+    push_statements,
+    tag_statements,
+)
 from components.stack_secrets import decrypt_statements
 from components.state_backend import StackPath, app_stack, state_read_statements, state_write_statements
 
@@ -373,8 +379,10 @@ def preview_statements(f: FoundationArns, target: EnvironmentTarget) -> list[dic
                                [*map(app_stack, target.stacks), f.bootstrap_stack]),
         *decrypt_statements(target.secrets_key_arn),
         *decrypt_statements(f.bootstrap_secrets_key_arn, sid="UnwrapFoundationDataKey"),
-        {"Sid": "ProgramLookups", "Effect": "Allow", "Action": list(REGION_WIDE_READS), "Resource": "*",
-         "Condition": _in_region(f, target)},
+        # ecr:DescribeRegistry: the release gate's dr.images check (ops.verify in pulumi-up.yml); it acts on no
+        # resource (ECR API reference).
+        {"Sid": "ProgramLookups", "Effect": "Allow", "Action": [*REGION_WIDE_READS, "ecr:DescribeRegistry"],
+         "Resource": "*", "Condition": _in_region(f, target)},
         *describe_statements(_repository_arns(f, target)),
     ]
 
@@ -391,8 +399,10 @@ def deploy_statements(f: FoundationArns, target: EnvironmentTarget, *,
         *state_write_statements(f.state_bucket_arn, f.state_key_arn, f.region, [*map(app_stack, target.stacks)]),
         *decrypt_statements(target.secrets_key_arn),
         *decrypt_statements(f.bootstrap_secrets_key_arn, sid="UnwrapFoundationDataKey"),
-        *describe_statements(_repository_arns(f, target)),
-        *tag_statements(_repository_arns(f, target)),
+        # One statement for looking images up (previews, ops.verify) and tagging them (ops/release.sh) over the
+        # same repositories: the repository ARNs once instead of twice keeps the role under IAM's 10,240 characters.
+        *[{**s, "Sid": "LookUpAndTagImages", "Action": sorted({*DESCRIBE_ACTIONS, *TAG_ACTIONS})}
+          if s["Sid"] == "TagDeployedImages" else s for s in tag_statements(_repository_arns(f, target))],
     ]
     if push_services:
         statements += push_statements(f.repository_arns, push_services)[1:]  # the login is in tag_statements
@@ -428,12 +438,15 @@ def deploy_statements(f: FoundationArns, target: EnvironmentTarget, *,
         {"Sid": "CreateServiceLinkedRoles", "Effect": "Allow", "Action": ["iam:CreateServiceLinkedRole"],
          "Resource": [f"arn:{f.partition}:iam::{account}:role/aws-service-role/*"],
          "Condition": {"StringEquals": {"iam:AWSServiceName": list(SERVICE_LINKED_ROLES)}}},
-        {"Sid": "ProgramLookups", "Effect": "Allow", "Action": list(REGION_WIDE_READS), "Resource": "*",
-         "Condition": _in_region(f, target)},
+        # ecr:DescribeRegistry: the release gate's dr.images check (ops.verify in pulumi-up.yml); it acts on no
+        # resource (ECR API reference).
+        {"Sid": "ProgramLookups", "Effect": "Allow", "Action": [*REGION_WIDE_READS, "ecr:DescribeRegistry"],
+         "Resource": "*", "Condition": _in_region(f, target)},
         # The database's private reader zone: CreateHostedZone acts on a zone that does not exist yet, so no
         # hostedzone/<id> ARN can match it (AWS's own example grants it on "*": Route 53 developer guide,
         # access-control-managing-permissions); everything after creation is scoped by the route53 grant.
         {"Sid": "CreateHostedZones", "Effect": "Allow", "Action": ["route53:CreateHostedZone"], "Resource": "*"},
+        *verify_statements(f, target),
     ]
     return statements + deny_statements(f, target, push_services=push_services)
 
@@ -481,7 +494,18 @@ def deploy_boundary_statements(f: FoundationArns, target: EnvironmentTarget, *,
              "Resource": "*"},
             {"Sid": "CeilingOfPassRole", "Effect": "Allow", "Action": ["iam:PassRole"], "Resource": [roles],
              "Condition": {"StringEquals": {"iam:PassedToService": list(PASSED_TO_SERVICES)}}},
+            *verify_statements(f, target, sid="CeilingOfVerifyMetrics"),
             *deny_statements(f, target, push_services=push_services)]
+
+
+def verify_statements(f: FoundationArns, target: EnvironmentTarget, *,
+                      sid: str = "VerifyMetrics") -> list[dict[str, Any]]:
+    """The release gate: CI runs the full ops.verify with the deploy role (pulumi-up.yml); its amp.* checks query the
+    environment's metrics workspace (the data plane, so by the workspace's environment tag, as the workload boundary
+    does)."""
+    return [{"Sid": sid, "Effect": "Allow", "Action": ["aps:QueryMetrics"],
+             "Resource": [f"arn:{f.partition}:aps:*:{target.account_id}:workspace/*"],
+             "Condition": {"StringEquals": {"aws:ResourceTag/environment": target.environment}}}]
 
 
 def publisher_statements(repository_arns: Mapping[str, pulumi.Input[str]], services: Sequence[str]

@@ -52,8 +52,9 @@ ScanMode = Literal["basic", "enhanced", "unmanaged"]
 PULL_ACTIONS = ("ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage")
 PUSH_ACTIONS = ("ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart",
                 "ecr:CompleteLayerUpload", "ecr:PutImage", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
-                "ecr:DescribeImages")
-"""Docker/buildx push (with cache pulls); DescribeImages lets CI print the digest it pushed."""
+                "ecr:DescribeImages", "ecr:DescribeRepositories")
+"""Docker/buildx push (with cache pulls); DescribeImages lets CI print the digest it pushed, DescribeRepositories
+look its repository's URI up (.github/workflows/images.yml)."""
 DESCRIBE_ACTIONS = ("ecr:DescribeImages", "ecr:DescribeImageScanFindings")
 """Read an image's details and its scan findings: previews look images up, ops.verify reads the findings."""
 TAG_ACTIONS = ("ecr:BatchGetImage", "ecr:PutImage", "ecr:DescribeImages")

@@ -848,8 +848,16 @@ def check_restore_drill(ctx: Context) -> Verdict:
 
 def check_dr_images(ctx: Context) -> Verdict:
     region = ctx.outputs.text("drRegion")
-    repositories = [ctx.outputs.text(k).split("/", 1)[1] for k in ("webRepositoryUrl", "aiRepositoryUrl")]
+    urls = [ctx.outputs.text(k) for k in ("webRepositoryUrl", "aiRepositoryUrl")]
+    repositories = [url.split("/", 1)[1] for url in urls]
     registry = ctx.client("ecr").describe_registry()
+    # DescribeRegistry takes no registry id: it describes the caller's own. In the organization layout the images
+    # live in the shared account's registry, whose replication that account's role can see, not this one.
+    owners = {url.split(".", 1)[0] for url in urls}
+    if owners != {registry.get("registryId")}:
+        return skipped(f"the images are in registry {', '.join(sorted(owners))}, not this account's "
+                       f"({registry.get('registryId')}): its replication to {region} is checked with that account's "
+                       "role (`aws ecr describe-registry` there)")
     rules = registry.get("replicationConfiguration", {}).get("rules", [])
 
     def replicates(repository: str) -> bool:

@@ -261,6 +261,21 @@ def test_every_app_role_stays_inside_the_workload_boundary(shared: StackRun, app
                     env, role.name, action, resource)
 
 
+def test_the_deploy_role_can_run_the_release_gate(shared: StackRun) -> None:
+    """CI runs the full ops.verify with the deploy role (pulumi-up.yml): its amp.* checks query the environment's
+    workspace (not another environment's) and dr.images reads the registry's settings; the images workflow looks its
+    repository up with the infra-ci role."""
+    workspace = "arn:aws:aps:us-east-1:123456789012:workspace/ws-abc"
+    for env in ("staging", "prod"):
+        deploy = role_policy(shared, f"maratron-deploy-{env}")
+        assert allows(deploy, "aps:QueryMetrics", workspace, {"aws:ResourceTag/environment": env})
+        assert not allows(deploy, "aps:QueryMetrics", workspace, {"aws:ResourceTag/environment": "dev"})
+        assert allows(deploy, "ecr:DescribeRegistry", "*", {"aws:RequestedRegion": "us-east-1"})
+    infra = role_policy(shared, "maratron-infra-ci")
+    backup = next(arn for arn in shared.outputs["repositoryArns"].values() if arn.endswith("/maratron/backup"))
+    assert allows(infra, "ecr:DescribeRepositories", backup)
+
+
 def test_the_workload_boundary_reads_only_its_own_stacks_secrets(shared: StackRun) -> None:
     """Single-account layout: a dev role given prod's master secret (the dev deploy role may write a dev role's
     policy) is still refused by dev's boundary; prod's boundary admits prod's and its DR stack's secrets."""

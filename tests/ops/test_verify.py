@@ -864,6 +864,17 @@ def test_dr_checks_skip_without_a_dr_region(deployment: Deployment, tmp_path: Pa
     assert run.code == 0 and {r.status for r in run.results.values()} == {Status.SKIP}, run.text
 
 
+def test_images_in_another_accounts_registry_skip_the_replication_check(deployment: Deployment,
+                                                                        tmp_path: Path) -> None:
+    """Organization layout: the images live in the shared account's registry, and DescribeRegistry describes only
+    the caller's own (it takes no registry id), so this account cannot judge that replication: SKIP, not FAIL."""
+    shared = {k: "210987654321" + deployment.outputs[k][12:] for k in ("webRepositoryUrl", "aiRepositoryUrl")}
+    with registry_not_replicated(deployment):  # this account's own registry replicates nothing, as in that layout
+        run = run_verify(deployment, tmp_path, "--only", "dr.images", **shared)
+    result = run.results["dr.images"]
+    assert result.status == Status.SKIP and "registry 210987654321, not this account's" in result.detail, run.text
+
+
 def test_drifts_were_undone(deployment: Deployment, tmp_path: Path) -> None:
     """Runs after the drifts (file order): the shared fixture is healthy again, so no drift leaked into another."""
     assert run_verify(deployment, tmp_path).code == 0
