@@ -98,7 +98,9 @@ def test_each_preview_runs_in_the_environment_its_preview_role_trusts(foundation
     preview = workflow["jobs"]["preview"]
     assert workflow["permissions"] == {"contents": "read"}  # the OIDC token only where a role is assumed
     assert preview["permissions"]["id-token"] == "write"
-    assert preview["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+    # never for a fork's pull request, nor Dependabot's (a bumped action is unreviewed code)
+    assert preview["if"] == ("github.event.pull_request.head.repo.full_name == github.repository && "
+                             "github.actor != 'dependabot[bot]'")
     assert preview["environment"] == "${{ matrix.stack }}-preview"
     for stack in preview["strategy"]["matrix"]["stack"]:
         assert trusts(foundation, f"maratron-preview-{stack}", f"{stack}-preview")
