@@ -61,13 +61,7 @@ from components.constants import (
     workload_role_path,
 )
 from components.github_oidc import trust_policy
-from components.image_registry import (
-    DESCRIBE_ACTIONS,
-    TAG_ACTIONS,
-    describe_statements,
-    push_statements,
-    tag_statements,
-)
+from components.image_registry import DESCRIBE_ACTIONS, describe_statements, push_statements, tag_statements
 from components.stack_secrets import decrypt_statements
 from components.state_backend import StackPath, app_stack, state_read_statements, state_write_statements
 
@@ -379,10 +373,8 @@ def preview_statements(f: FoundationArns, target: EnvironmentTarget) -> list[dic
                                [*map(app_stack, target.stacks), f.bootstrap_stack]),
         *decrypt_statements(target.secrets_key_arn),
         *decrypt_statements(f.bootstrap_secrets_key_arn, sid="UnwrapFoundationDataKey"),
-        # ecr:DescribeRegistry: the release gate's dr.images check (ops.verify in pulumi-up.yml); it acts on no
-        # resource (ECR API reference).
-        {"Sid": "ProgramLookups", "Effect": "Allow", "Action": [*REGION_WIDE_READS, "ecr:DescribeRegistry"],
-         "Resource": "*", "Condition": _in_region(f, target)},
+        {"Sid": "ProgramLookups", "Effect": "Allow", "Action": list(REGION_WIDE_READS), "Resource": "*",
+         "Condition": _in_region(f, target)},
         *describe_statements(_repository_arns(f, target)),
     ]
 
@@ -399,10 +391,7 @@ def deploy_statements(f: FoundationArns, target: EnvironmentTarget, *,
         *state_write_statements(f.state_bucket_arn, f.state_key_arn, f.region, [*map(app_stack, target.stacks)]),
         *decrypt_statements(target.secrets_key_arn),
         *decrypt_statements(f.bootstrap_secrets_key_arn, sid="UnwrapFoundationDataKey"),
-        # One statement for looking images up (previews, ops.verify) and tagging them (ops/release.sh) over the
-        # same repositories: the repository ARNs once instead of twice keeps the role under IAM's 10,240 characters.
-        *[{**s, "Sid": "LookUpAndTagImages", "Action": sorted({*DESCRIBE_ACTIONS, *TAG_ACTIONS})}
-          if s["Sid"] == "TagDeployedImages" else s for s in tag_statements(_repository_arns(f, target))],
+        *tag_statements(_repository_arns(f, target), also_describe=True),
     ]
     if push_services:
         statements += push_statements(f.repository_arns, push_services)[1:]  # the login is in tag_statements

@@ -322,10 +322,14 @@ def describe_statements(repository_arns: Mapping[str, pulumi.Input[str]]) -> lis
              "Resource": list(repository_arns.values())}]
 
 
-def tag_statements(repository_arns: Mapping[str, pulumi.Input[str]]) -> list[dict[str, Any]]:
-    """Tag deployed images (ops/release.sh, right after `pulumi up`)."""
+def tag_statements(repository_arns: Mapping[str, pulumi.Input[str]], *,
+                   also_describe: bool = False) -> list[dict[str, Any]]:
+    """Tag deployed images (ops/release.sh, right after `pulumi up`); `also_describe`: in the same statement, what
+    describe_statements grants (a deploy role both looks images up and tags them: naming the repositories once keeps
+    it under IAM's 10,240 characters of inline policy)."""
+    actions = sorted({*TAG_ACTIONS, *DESCRIBE_ACTIONS}) if also_describe else list(TAG_ACTIONS)
     return [
         {"Sid": "RegistryLoginForTags", "Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"], "Resource": "*"},
-        {"Sid": "TagDeployedImages", "Effect": "Allow", "Action": list(TAG_ACTIONS),
+        {"Sid": "LookUpAndTagImages" if also_describe else "TagDeployedImages", "Effect": "Allow", "Action": actions,
          "Resource": list(repository_arns.values())},
     ]
