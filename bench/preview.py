@@ -116,7 +116,24 @@ def resource_class(token):
 
 
 CLASSES = {{}}
-for type_, name, inputs in json.load(open({path!r})):
+if {structured!r}:  # the same component tree, providers and dependencies: ComponentResource, parent, depends_on
+    OBJECTS = {{}}
+    for urn, type_, name, custom, inputs, parent, provider, dependencies in json.load(open({path!r})):
+        opts = pulumi.ResourceOptions(parent=OBJECTS.get(parent), provider=OBJECTS.get(provider),
+                                      depends_on=[OBJECTS[d] for d in dependencies] or None)
+        if type_ == "pulumi:pulumi:StackReference":
+            OBJECTS[urn] = pulumi.StackReference(name, stack_name=inputs["name"], opts=opts)
+        elif not custom:
+            OBJECTS[urn] = pulumi.ComponentResource(type_, name, None, opts)
+            OBJECTS[urn].register_outputs({{}})
+        else:
+            if type_ not in CLASSES:
+                CLASSES[type_] = resource_class(type_)
+            cls, arguments = CLASSES[type_]
+            if type_.startswith("pulumi:providers:"):
+                inputs = {{k: decoded(v) for k, v in inputs.items()}}
+            OBJECTS[urn] = cls(name, **{{arguments[k]: revive(v) for k, v in inputs.items()}}, opts=opts)
+for type_, name, inputs in [] if {structured!r} else json.load(open({path!r})):
     if type_ == "pulumi:pulumi:StackReference":  # a read: the engine answers it
         pulumi.StackReference(name, stack_name=inputs["name"])
         continue
@@ -136,6 +153,21 @@ def _floor_inputs(run: StackRun) -> list[tuple[str, str, dict[str, Any]]]:
         return value
 
     return [(r.type, r.name, keep(r.inputs)) for r in run.resources if r.custom]
+
+
+def _structured_inputs(run: StackRun) -> list[tuple[Any, ...]]:
+    """Every resource but the stack, in registration order: the floor's inputs plus its place in the tree (parent,
+    provider) and its dependencies, so that the structured floor registers the same graph as ours."""
+    flat = {(t, n): i for t, n, i in _floor_inputs(run)}
+    return [(r.urn, r.type, r.name, r.custom, flat.get((r.type, r.name), {}), r.parent, r.provider.rsplit("::", 1)[0],
+             r.dependencies)
+            for r in run.resources if r.type != "pulumi:pulumi:Stack"]
+
+
+def _same_graph(ours: StackRun, floor: StackRun) -> list[str]:
+    """Resources whose URN, parent or dependencies differ between ours and the structured floor (must be none)."""
+    theirs = {r.urn: (r.parent, sorted(r.dependencies)) for r in floor.resources}
+    return [r.urn for r in ours.resources if theirs.get(r.urn) != (r.parent, sorted(r.dependencies))]
 
 
 def _same_registrations(ours: StackRun, floor: StackRun) -> list[str]:
@@ -173,8 +205,9 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"{'':<18} {'--- wall clock ----------------':>29} {'--- CPU (this process) ----------------------':>45}")
     print(f"{'stack':<8} {'resources':>9} {'ours ms':>8} {'floor ms':>9} {'ours/floor':>10} {'ours ms':>8} "
-          f"{'floor ms':>9} {'ours/floor':>10} {'quartiles':>13} {'calls ratio':>12}   (medians of {args.runs} "
-          "paired runs; calls: one profiled run each, load-independent)")
+          f"{'floor ms':>9} {'ours/floor':>10} {'quartiles':>13} {'calls ratio':>12} {'ours/structured':>15}   "
+          f"(medians of {args.runs} paired runs; calls: one profiled run each, load-independent; structured: CPU "
+          "against a floor with ours' component tree and dependencies)")
     worst = 0.0
     with tempfile.TemporaryDirectory() as tmp:
         for stack in args.stacks:
@@ -183,38 +216,45 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{stack}: program error: {warm.error}")
                 return 1
             config, secrets, _ = stack_config(stack)
-            data = Path(tmp) / f"floor_{stack}.json"
-            data.write_text(json.dumps(_floor_inputs(warm)))
-            program = Path(tmp) / f"floor_{stack}.py"
-            program.write_text(FLOOR_PROGRAM.format(path=str(data)))
-            mocks = app_mocks(config)  # the floor reads the same foundation through the same StackReference
-            check = run_program(stack, config, secrets, program=program, mocks=mocks)
-            if not check.ok:
-                print(f"{stack}: the floor program failed: {check.error_details}")
-                return 1
-            unfair = _same_registrations(warm, check)
-            if unfair:
-                print(f"{stack}: the floor does not register the same inputs: {unfair[:5]}")
-                return 1
+            programs = {}
+            for kind, rows in (("flat", _floor_inputs(warm)), ("structured", _structured_inputs(warm))):
+                data = Path(tmp) / f"{kind}_{stack}.json"
+                data.write_text(json.dumps(rows))
+                programs[kind] = Path(tmp) / f"{kind}_{stack}.py"
+                programs[kind].write_text(FLOOR_PROGRAM.format(path=str(data), structured=kind == "structured"))
+                # the floor reads the same foundation through the same StackReference
+                check = run_program(stack, config, secrets, program=programs[kind], mocks=app_mocks(config))
+                if not check.ok:
+                    print(f"{stack}: the {kind} floor program failed: {check.error_details}")
+                    return 1
+                unfair = _same_registrations(warm, check) + (_same_graph(warm, check) if kind == "structured" else [])
+                if unfair:
+                    print(f"{stack}: the {kind} floor does not register the same resources: {unfair[:5]}")
+                    return 1
+            program = programs["flat"]
             ours: list[tuple[float, float]] = []
             floor: list[tuple[float, float]] = []
+            structured: list[tuple[float, float]] = []
             for _ in range(args.runs):
                 ours.append(_timed(lambda s=stack: run_stack(s)))
                 floor.append(_timed(lambda s=stack, c=config, k=secrets, p=program:
                                     run_program(s, c, k, program=p, mocks=app_mocks(c))))
+                structured.append(_timed(lambda s=stack, c=config, k=secrets, p=programs["structured"]:
+                                         run_program(s, c, k, program=p, mocks=app_mocks(c))))
             wall = statistics.median(a[0] / b[0] for a, b in zip(ours, floor, strict=True))
             ratios = [a[1] / b[1] for a, b in zip(ours, floor, strict=True)]
             cpu = statistics.median(ratios)
             low, _, high = statistics.quantiles(ratios, n=4)
             calls = _calls(lambda s=stack: run_stack(s)) / _calls(
                 lambda s=stack, c=config, k=secrets, p=program: run_program(s, c, k, program=p, mocks=app_mocks(c)))
+            tree = statistics.median(a[1] / b[1] for a, b in zip(ours, structured, strict=True))
             worst = max(worst, cpu)
             count = sum(1 for r in warm.resources if r.custom)
             print(f"{stack:<8} {count:>9} {statistics.median(a[0] for a in ours) * 1000:>8.0f} "
                   f"{statistics.median(b[0] for b in floor) * 1000:>9.0f} {wall:>10.2f} "
                   f"{statistics.median(a[1] for a in ours) * 1000:>8.0f} "
                   f"{statistics.median(b[1] for b in floor) * 1000:>9.0f} {cpu:>10.2f} "
-                  f"{f'{low:.2f}-{high:.2f}':>13} {calls:>12.2f}")
+                  f"{f'{low:.2f}-{high:.2f}':>13} {calls:>12.2f} {tree:>15.2f}")
     print(f"worst ours/floor (CPU) {worst:.2f} (target <= 1.20; CPU time is steady on a shared machine, wall "
           "clock follows it when the machine is quiet)")
     return 0 if worst <= 1.2 else 1
