@@ -52,12 +52,34 @@ def trusts(foundation: StackRun, role: str, environment: str) -> bool:
         "aud": "sts.amazonaws.com", "sub": f"repo:{REPOSITORY}:environment:{environment}"})
 
 
+USES = re.compile(r"^[ \t]*(?:-[ \t]+)?uses:[ \t]*(\S+)(.*)$", re.MULTILINE)
+
+
+def unpinned(text: str) -> list[str]:
+    """The `uses:` lines of a workflow whose external action is not pinned to a full commit SHA followed by its release
+    as a `# vX.Y.Z` comment (the form Dependabot updates, SHA and comment together). Read from the raw text: YAML drops
+    comments. Local reusable workflows (./.github/workflows/...) are this repository's own code."""
+    return [line.group(0).strip() for line in USES.finditer(text) if not line.group(1).startswith("./") and not (
+        re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", line.group(1))
+        and re.fullmatch(r"[ \t]+# v\d+\.\d+\.\d+[ \t]*", line.group(2)))]
+
+
 def test_every_action_is_pinned_to_an_exact_version() -> None:
+    """A tag can be moved to other code (tj-actions/changed-files, March 2025): only a commit SHA is immutable."""
     for path in WORKFLOWS.glob("*.yml"):
-        for step in steps(yaml.safe_load(path.read_text())):
-            if "uses" in step:
-                assert re.fullmatch(r"[\w.-]+/[\w.-]+@(v\d+\.\d+\.\d+|[0-9a-f]{40})", step["uses"]), \
-                    f"{path.name}: {step['uses']}"
+        text = path.read_text()
+        workflow = yaml.safe_load(text)
+        used = [s["uses"] for s in steps(workflow) if "uses" in s] + [
+            job["uses"] for job in workflow["jobs"].values() if "uses" in job]
+        assert sorted(line.group(1) for line in USES.finditer(text)) == sorted(used), path.name  # none escapes
+        assert not unpinned(text), f"{path.name}: {unpinned(text)}"
+    # The broken variants: a tag, a SHA without its release, an abbreviated SHA, a major-only comment.
+    sha = "11bd71901bbe5b1630ceea73d27597364c9af683"
+    good = f"      - uses: actions/checkout@{sha} # v4.2.2\n    uses: ./.github/workflows/pulumi-up.yml\n"
+    assert unpinned(good) == []
+    for broken in ("actions/checkout@v4.2.2", f"actions/checkout@{sha}", f"actions/checkout@{sha[:7]} # v4.2.2",
+                   f"actions/checkout@{sha} # v4"):
+        assert unpinned(f"      - uses: {broken}\n") == [f"- uses: {broken}"], broken
     dependabot = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text())
     assert {(u["package-ecosystem"], u["directory"]) for u in dependabot["updates"]} == {
         ("github-actions", "/"), ("docker", "/ops/backup")}  # the backup image's base gets its fixes too
