@@ -250,8 +250,8 @@ class DatabaseSettings:
     maintenance_window: str = setting(
         "dbMaintenanceWindow", "sun:04:30-sun:05:30", "Weekly maintenance window of the primary, UTC "
         "ddd:hh:mm-ddd:hh:mm, at least 30 minutes; right after the backup window so a patch follows a fresh backup. "
-        "Replica n takes the same hours n days later, so an engine upgrade never takes the primary and the replicas "
-        "down together.",
+        "Replica n takes the same hours n days earlier: RDS asks for replicas to get a minor upgrade before their "
+        "source, and the primary and the replicas are never down together.",
         check=weekly_window_check(minimum_minutes=30, maximum_minutes=24 * 60, example="sun:04:30-sun:05:30"))
     restore_from: str = setting(
         "dbRestoreFromBackupsArn", "", "DR restore: ARN of replicated automated backups in this stack's region "
@@ -546,10 +546,13 @@ class Database(pulumi.ComponentResource):
                 # ("Automated backups supported on read replicas": PostgreSQL no; read-replica differences table,
                 # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReadRepl.html), so a value here is a
                 # perpetual diff at best. A promoted replica gets backups when they are enabled on it (DR runbook).
-                # A day after the primary's per replica: RDS upgrades a Multi-AZ primary and its standby together
-                # ("The database might be unavailable for several minutes": upgrading RDS for PostgreSQL), and
-                # readers should not be down in the same minutes.
-                maintenance_window=weekly_window_shifted(settings.maintenance_window, ordinal),
+                # A day before the primary's per replica: "If your database has read replicas, you must first
+                # upgrade all of the read replicas before you upgrade the source instance" (minor version upgrades,
+                # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_UpgradeDBInstance.PostgreSQL.html), so
+                # an automatic minor upgrade reaches the replicas first; and a day apart because RDS upgrades a
+                # Multi-AZ primary and its standby together ("unavailable for several minutes"): readers are not down
+                # in the same minutes. Pack rule rds-replica-maintenance-before-source.
+                maintenance_window=weekly_window_shifted(settings.maintenance_window, -ordinal),
                 copy_tags_to_snapshot=True,
                 # A replica holds no data of its own: no final snapshot, no deletion protection and no `protect`,
                 # so lowering dbReplicaCount is one ordinary `pulumi up`.

@@ -35,7 +35,7 @@ def weekly_minutes(window: str) -> tuple[int, int]:
 
 
 def weekly_window_shifted(window: str, days: int) -> str:
-    """A valid weekly window `days` days later (wrapping around the week), same times."""
+    """A valid weekly window `days` days later (earlier when negative; wrapping around the week), same times."""
     match = WEEKLY_PATTERN.match(window)
     if match is None:
         raise ValueError(f"not a weekly window: {window!r}")

@@ -607,12 +607,14 @@ def test_the_proxy_uses_only_subnets_in_zones_where_rds_proxy_is_offered(prod: S
         proxy_subnet_ids(["s1", "s3"], ["use1-az1", "use1-az3"])
 
 
-def test_replicas_are_maintained_on_the_days_after_the_primary(prod: StackRun) -> None:
-    """RDS upgrades a Multi-AZ primary and its standby together, down for minutes: the replicas (which serve the
-    reads) take the same hours on the following days, never in the same window."""
+def test_replicas_are_maintained_on_the_days_before_the_primary(prod: StackRun) -> None:
+    """RDS asks for read replicas to take a minor upgrade before their source (USER_UpgradeDBInstance.PostgreSQL),
+    and it upgrades a Multi-AZ primary and its standby together, down for minutes: the replicas (which serve the
+    reads) take the same hours on the days before, never in the same window."""
     from components.windows import weekly_window_shifted
 
     windows = {r.name: r.inputs["maintenanceWindow"] for r in prod.of_type("aws:rds/instance:Instance")}
-    assert windows == {"database-primary": "sun:04:30-sun:05:30", "database-replica-1": "mon:04:30-mon:05:30",
-                       "database-replica-2": "tue:04:30-tue:05:30"}
+    assert windows == {"database-primary": "sun:04:30-sun:05:30", "database-replica-1": "sat:04:30-sat:05:30",
+                       "database-replica-2": "fri:04:30-fri:05:30"}
     assert weekly_window_shifted("sat:23:30-sun:00:30", 1) == "sun:23:30-mon:00:30"  # wraps around the week
+    assert weekly_window_shifted("mon:00:10-mon:00:50", -1) == "sun:00:10-sun:00:50"  # and backwards

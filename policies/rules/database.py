@@ -183,6 +183,41 @@ def _replica_keys(args: StackValidationArgs, report: ReportViolation) -> None:
                        "refused or replaces the replica on every update", replica.urn)
 
 
+WEEKLY_WINDOW = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)-"
+                           r"(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)$")
+WEEK_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEK_MINUTES = 7 * 24 * 60
+
+
+def _week_minutes(window: object) -> tuple[int, int] | None:
+    """An RDS weekly window `ddd:hh:mm-ddd:hh:mm` as (start, end) minutes of the week; None if it is not one."""
+    match = WEEKLY_WINDOW.match(window) if isinstance(window, str) else None
+    if match is None:
+        return None
+    start, end = ((WEEK_DAYS.index(match[i]) * 24 + int(match[i + 1])) * 60 + int(match[i + 2]) for i in (1, 4))
+    return start, end if end > start else end + WEEK_MINUTES
+
+
+def _replica_maintenance_first(args: StackValidationArgs, report: ReportViolation) -> None:
+    """A replica's window must end before its source's starts, closer before it than after it in the week: RDS asks
+    for read replicas to take a minor upgrade before their source."""
+    for replica in of_type(args.resources, RDS_INSTANCE):
+        if not _is_replica(replica.props):
+            continue
+        for source in (s for s in linked(replica, "replicateSourceDb") if s.resource_type == RDS_INSTANCE):
+            mine, theirs = (_week_minutes(r.props.get("maintenanceWindow")) for r in (replica, source))
+            if mine is None or theirs is None:
+                continue  # unset: RDS picks one (the control sweep and the tests cover the stacks' own windows)
+            before = (theirs[0] - mine[1]) % WEEK_MINUTES  # from the replica's end to the source's start
+            after = (mine[0] - theirs[1]) % WEEK_MINUTES  # from the source's end to the replica's start
+            if before >= after or (mine[0] - theirs[0]) % WEEK_MINUTES < theirs[1] - theirs[0] \
+                    or (theirs[0] - mine[0]) % WEEK_MINUTES < mine[1] - mine[0]:
+                report(f"read replica's maintenance window {replica.props.get('maintenanceWindow')!r} does not come "
+                       f"before its source's {source.props.get('maintenanceWindow')!r} ({source.urn}): RDS asks for "
+                       "read replicas to take a minor version upgrade before their source, and an overlap takes "
+                       "readers and writer down together", replica.urn)
+
+
 def _monitoring_role_ready(args: StackValidationArgs, report: ReportViolation) -> None:
     resources = list(args.resources)
     policies = [r for r in resources if r.resource_type in ROLE_POLICY_TYPES]
@@ -269,6 +304,14 @@ RULES: list[Rule] = [
                          "API_CreateDBInstanceReadReplica.html (KmsKeyId)",
                guards=[Guard("kmsKeyId", To(OTHER_KEY), types=(RDS_INSTANCE,), where=When("replicateSourceDb"),
                              unlink=True, note="a replica keyed unlike its source (a restored DR primary)")]),
+    stack_rule("rds-replica-maintenance-before-source", area="database", check=_replica_maintenance_first,
+               summary="A read replica's weekly maintenance window comes before its source's, without overlapping it "
+                       "(RDS asks for replicas to take a minor upgrade first)",
+               reference="AWS: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/"
+                         "USER_UpgradeDBInstance.PostgreSQL.html (minor version upgrades)",
+               guards=[Guard("maintenanceWindow", To("tue:04:30-tue:05:30"), types=(RDS_INSTANCE,),
+                             where=When("replicateSourceDb"),
+                             note="replicas take their maintenance the days before the primary")]),
     stack_rule("rds-monitoring-role-ready", area="database", check=_monitoring_role_ready,
                summary="An instance with enhanced monitoring waits for its monitoring role's policy",
                reference="AWS: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/"

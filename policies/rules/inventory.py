@@ -395,7 +395,6 @@ LEDGER: list[Classified] = [
     N(DB, "allocatedStorage", "capacity", "initial storage"),
     N(DB, "availabilityZone", "layout", "replica placement"),
     N(DB, "backupWindow", "schedule", "daily backup window"),
-    N(DB, "maintenanceWindow", "schedule", "weekly maintenance window"),
     N(DB, "dbName", "identity", "the database's name"),
     N(DB, "identifier", "identity", "the instance identifier"),
     N(DB, "username", "identity", "the master user's name (the password is generated and guarded)"),

@@ -170,7 +170,10 @@ def web_stack(*, internet_facing: bool = True, acl_rules: list[Any] | None = Non
     return out
 
 
-def database_stack(*, force_ssl: str = "1", replica: bool = True, cidr_rule: bool = False) -> list[Resource]:
+def database_stack(*, force_ssl: str = "1", replica: bool = True, cidr_rule: bool = False,
+                   windows: tuple[str, str] | None = None) -> list[Resource]:
+    """The data tier's security groups, parameter group, primary and (replica) its read replica; `windows`: the
+    primary's and the replica's weekly maintenance windows (none by default, as RDS then picks them)."""
     group = resource(SG, "db-sg", {"vpcId": "vpc-1", "description": "db", "tags": TAGS})
     client = resource(SG, "app-sg", {"vpcId": "vpc-1", "description": "app", "tags": TAGS})
     rule_inputs = changed(RULE_FROM_SG, referencedSecurityGroupId=DELETE, cidrIpv4="10.0.0.0/16") if cidr_rule \
@@ -179,13 +182,14 @@ def database_stack(*, force_ssl: str = "1", replica: bool = True, cidr_rule: boo
                     deps={"securityGroupId": [group], "referencedSecurityGroupId": [] if cidr_rule else [client]})
     pg = resource(PG, "pg", {"family": "postgres16", "tags": TAGS, "parameters": [
         {"name": "rds.force_ssl", "value": force_ssl, "applyMethod": "immediate"}]})
-    primary = resource(RDS, "primary", RDS_PRIMARY, protect=True,
+    primary_window, replica_window = windows or (DELETE, DELETE)
+    primary = resource(RDS, "primary", changed(RDS_PRIMARY, maintenanceWindow=primary_window), protect=True,
                        deps={"parameterGroupName": [pg], "vpcSecurityGroupIds": [group]})
     out = [group, client, rule, pg, primary]
     if replica:
         out.append(resource(RDS, "replica", changed(RDS_PRIMARY, replicateSourceDb="primary", backupRetentionPeriod=0,
                                                     skipFinalSnapshot=True, deletionProtection=False,
-                                                    multiAz=False, password=DELETE),
+                                                    multiAz=False, password=DELETE, maintenanceWindow=replica_window),
                             deps={"parameterGroupName": [pg], "replicateSourceDb": [primary]}))
     return out
 
@@ -856,6 +860,13 @@ CASES: list[Case] = [
         resource(RDS, "replica", changed(RDS_PRIMARY, replicateSourceDb="primary", backupRetentionPeriod=0,
                                          kmsKeyId=KEY.replace("1111", "9999"), password=DELETE),
                  deps={"replicateSourceDb": [database_stack(replica=False)[-1]]})], "replica"),
+    # replicas before their source; the good side's replica ends Saturday, the source starts Sunday
+    *(stack_case("rds-replica-maintenance-before-source",
+                 database_stack(windows=("sun:04:30-sun:05:30", "sat:04:30-sat:05:30")),
+                 database_stack(windows=("sun:04:30-sun:05:30", replica_window)), "replica")
+      for replica_window in ("mon:04:30-mon:05:30",  # the day after the source: upgraded after it
+                             "sun:05:00-sun:06:00",  # overlapping the source's
+                             "sat:23:30-sun:04:45")),  # ending inside the source's
     stack_case("rds-monitoring-role-ready", monitored_database(), monitored_database(waits=False), "primary"),
     # database access
     single("rds-proxy-tls", "aws:rds/proxy:Proxy", PROXY, requireTls=False),
