@@ -30,6 +30,26 @@ EDGE_VARIANT: dict[str, Any] = {
 test_waf.py, test_cdn.py) that each check a few of them (~1.5 s of CPU an engine run). The settings are independent:
 each test's assertions hold whatever the others are."""
 
+REDIS_CLUSTERED: dict[str, Any] = {"redisClusterMode": True, "redisShards": 2, "redisReplicas": 1}
+"""Redis in cluster mode: two shards of a primary and one replica."""
+WAF_LARGEST_ALLOWED: dict[str, Any] = {"wafRateLimitPaths": [f"/api/r{i}" for i in range(5)],
+                                       "wafAiPaths": [f"/api/ai{i}" for i in range(3)],
+                                       "wafAuthPaths": [f"/api/auth/s{i}" for i in range(3)]}
+"""The most path prefixes the three WAF lists may hold together (11): the web ACL at its included capacity."""
+PROD_VARIANT: dict[str, Any] = {
+    **REDIS_CLUSTERED,
+    "drReplicationTimeControl": "true",
+    "certificateArn": EXISTING_CERT, "hostedZoneId": "",  # a certificate given, no zone: nothing issued, no records
+    **WAF_LARGEST_ALLOWED,
+    "aiPort": 9000,
+}
+"""prod with settings of several parts away from their defaults: one run (~1.5 s of CPU an engine run) for the tests
+that each check one of them (tests/test_cache.py: cluster mode; test_disaster_recovery.py: replication time control;
+test_load_balancer.py: a certificate without a zone; test_waf.py: the largest path lists; test_service.py: the AI
+port). The settings are independent (the cache, the backup replication, the certificate and DNS, the web ACL's
+rules, the AI service's port): each test asserts the settings it relies on, and its assertions hold whatever the
+others are."""
+
 STAGING_TUNED: dict[str, Any] = {"webHealthCheckTool": "wget", "webHealthCheckPath": "/api/live",
                                  "aiHealthCheckPath": "/healthz", "aiRequestTimeoutSeconds": 900, "azNames": []}
 """staging with the health checks, the AI request budget and the AZs (unpinned: looked up) away from their defaults:

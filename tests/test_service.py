@@ -13,7 +13,7 @@ from components.app_environment import SECRET_NAME_PATTERN, AppSettings, app_env
 from components.task import DOCKER_DEFAULT_CAPABILITIES, ContainerSpec, health_check_command
 from offline.engine import PLACEHOLDER_PREFIX, StackRun, is_secret, project_schema, run_program, stack_config
 from ops.run_task import started_task
-from tests.configs import STAGING_TUNED
+from tests.configs import PROD_VARIANT, STAGING_TUNED
 
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 SERVICE = "aws:ecs/service:Service"
@@ -521,8 +521,9 @@ def test_service_connect_serves_ai_and_web_is_a_client_only(any_stack: StackRun)
 
 
 def test_a_different_ai_port_follows_everywhere(run_variant) -> None:  # type: ignore[no-untyped-def]
-    run = run_variant("staging", aiPort=9000)
+    run = run_variant("prod", **PROD_VARIANT)  # aiPort 9000, with other parts' settings: one run
     assert run.ok, run.error_details
+    assert run.config["maratron:aiPort"] == "9000"
     assert env(run, "web")["AI_SERVER_URL"] == "http://ai:9000"
     assert env(run, "ai")["PORT"] == "9000"
     assert [r["fromPort"] for r in _rules(run, INGRESS, "ai-sg")] == [9000]
