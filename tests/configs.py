@@ -50,6 +50,28 @@ port). The settings are independent (the cache, the backup replication, the cert
 rules, the AI service's port): each test asserts the settings it relies on, and its assertions hold whatever the
 others are."""
 
+APP_METRICS_TUNED: dict[str, Any] = {
+    "appMetricsRetentionDays": 400, "appMetricsMaxSeriesPerService": 5000,
+    "alarmAppErrorRatePercent": 5, "alarmCacheHitRatePercent": 60, "alarmDbConnectionsPercent": 50,
+    "wafAiPaths": ["/api/chat", "/api/coach.v2"],
+    "appMetricsScrapeIntervalSeconds": 30, "appMetricsPath": "/api/metrics", "webMetricsPort": 9464,
+    "metricsCollectorCpu": 64, "metricsCollectorMemory": 256,
+    **GRAFANA_SAML,
+}
+"""Every app-metrics setting away from its default, Grafana on with a SAML IdP included (tests/test_app_metrics.py)."""
+ELSEWHERE_ROTATING: dict[str, Any] = {"aws:region": "us-west-2", "azNames": ["us-west-2a", "us-west-2b", "us-west-2c"],
+                                      "cdnOriginSecretGeneration": 1, "cdnOriginSecretAcceptPrevious": True}
+"""A stack outside us-east-1 (us-west-2, where the foundation's registry replicates: an app stack must be in the
+registry's region or a replica region, components/foundation.py) in the middle of an origin secret rotation
+(generation 1, the previous value still accepted): tests/test_cdn.py."""
+PROD_ELSEWHERE_TUNED: dict[str, Any] = {**ELSEWHERE_ROTATING, **APP_METRICS_TUNED}
+"""prod in us-west-2 mid-rotation with the app-metrics settings tuned: one run (~1.5 s of CPU an engine run) for the
+tests of tests/test_cdn.py (the region's edge parts, the rotation: they read only the certificates, keys, logs,
+topics, alarms' regions and actions, the secret's slots, the listener rule and the origin header) and of
+test_app_metrics.py (the workspace, the collector, the alert rules, Grafana: none of them region-specific). Each test
+asserts the settings it relies on; the settings are independent: each test's assertions hold whatever the others
+are."""
+
 STAGING_TUNED: dict[str, Any] = {"webHealthCheckTool": "wget", "webHealthCheckPath": "/api/live",
                                  "aiHealthCheckPath": "/healthz", "aiRequestTimeoutSeconds": 900, "azNames": []}
 """staging with the health checks, the AI request budget and the AZs (unpinned: looked up) away from their defaults:

@@ -23,7 +23,7 @@ from components.app_metrics import (
 from components.constants import METRICS_COLLECTOR_IMAGE
 from components.task import ContainerSpec, FargateTaskArgs, TaskSize
 from offline.engine import StackRun
-from tests.configs import GRAFANA_SAML, GRAFANA_SSO, MINIMAL_VALID
+from tests.configs import APP_METRICS_TUNED, GRAFANA_SSO, MINIMAL_VALID, PROD_ELSEWHERE_TUNED
 
 WORKSPACE = "aws:amp/workspace:Workspace"
 CONFIGURATION = "aws:amp/workspaceConfiguration:WorkspaceConfiguration"
@@ -62,16 +62,21 @@ def alerts(run: StackRun) -> dict[str, dict[str, Any]]:
 
 # --- workspace -------------------------------------------------------------------------------------------------------
 
-TUNED: dict[str, Any] = {
-    "appMetricsRetentionDays": 400, "appMetricsMaxSeriesPerService": 5000,
-    "alarmAppErrorRatePercent": 5, "alarmCacheHitRatePercent": 60, "alarmDbConnectionsPercent": 50,
-    "wafAiPaths": ["/api/chat", "/api/coach.v2"],
-    "appMetricsScrapeIntervalSeconds": 30, "appMetricsPath": "/api/metrics", "webMetricsPort": 9464,
-    "metricsCollectorCpu": 64, "metricsCollectorMemory": 256,
-    **GRAFANA_SAML,
-}
-"""prod with every metrics setting away from its default, Grafana on with a SAML IdP included: one run for the tests
-that each check a few of them (the settings are independent: each test's assertions hold whatever the others are)."""
+TUNED: dict[str, Any] = PROD_ELSEWHERE_TUNED
+"""prod with every metrics setting away from its default (tests/configs.py APP_METRICS_TUNED), Grafana on with a SAML
+IdP included: one run for the tests that each check a few of them (the settings are independent: each test's
+assertions hold whatever the others are). The run is also tests/test_cdn.py's stack in us-west-2 mid-rotation (none
+of these tests reads a region or the origin secret): each test asserts the settings it reads (tuned())."""
+
+
+def tuned(run_variant) -> StackRun:  # type: ignore[no-untyped-def]
+    """The TUNED run, checked to carry every app-metrics setting of APP_METRICS_TUNED."""
+    run: StackRun = run_variant("prod", **TUNED)
+    assert run.ok, run.error_details
+    configured = {k: run.config[f"maratron:{k}"] for k in APP_METRICS_TUNED}
+    assert {k: v if isinstance(APP_METRICS_TUNED[k], str) else json.loads(v) for k, v in configured.items()} == \
+        APP_METRICS_TUNED
+    return run
 
 def test_workspace_is_encrypted_with_the_telemetry_key_and_logs_to_an_encrypted_group(prod: StackRun) -> None:
     workspace = prod.one(WORKSPACE)
@@ -98,7 +103,7 @@ def test_log_delivery_policy_covers_only_the_metrics_group_of_this_account(prod:
 
 
 def test_workspace_keeps_the_configured_history_and_limits_series_per_service(run_variant) -> None:  # type: ignore[no-untyped-def]
-    run = run_variant("prod", **TUNED)
+    run = tuned(run_variant)
     configuration = run.one(CONFIGURATION)
     assert configuration.inputs["workspaceId"] == run.one(WORKSPACE).id
     assert configuration.inputs["retentionPeriodInDays"] == 400
@@ -153,7 +158,7 @@ def test_alert_rules_watch_the_guides_signals_with_the_seeds_labels(prod: StackR
 
 def test_thresholds_follow_the_stacks_alarm_settings(staging: StackRun, run_variant) -> None:  # type: ignore[no-untyped-def]
     assert "> 2 and" in alerts(staging)["AppLatencyP95High"]["expr"]  # staging's alarmLatencyP95Ms 2000
-    run = run_variant("prod", **TUNED)
+    run = tuned(run_variant)
     found = alerts(run)
     assert found["AppErrorRateHigh"]["expr"].startswith("job:http_errors:ratio_rate5m > 0.05 and")
     assert found["CacheHitRateLow"]["expr"].endswith("< 60")
@@ -269,7 +274,7 @@ def test_series_of_different_tasks_never_collide(prod: StackRun) -> None:
 
 
 def test_scrape_settings_follow_config(run_variant) -> None:  # type: ignore[no-untyped-def]
-    run = run_variant("prod", **TUNED)
+    run = tuned(run_variant)
     web = adot_config(run, "web")["receivers"]["prometheus"]["config"]
     assert web["global"]["scrape_interval"] == "30s"
     assert web["scrape_configs"][0]["metrics_path"] == "/api/metrics"
@@ -368,7 +373,7 @@ def test_grafana_is_drawn_priced_and_timed_when_on(run_variant) -> None:  # type
 
 
 def test_grafana_with_a_saml_idp(run_variant) -> None:  # type: ignore[no-untyped-def]
-    run = run_variant("prod", **TUNED)  # GRAFANA_SAML
+    run = tuned(run_variant)  # GRAFANA_SAML
     assert run.one(GRAFANA).inputs["authenticationProviders"] == ["SAML"]
     saml = run.one("aws:grafana/workspaceSamlConfiguration:WorkspaceSamlConfiguration")
     assert saml.inputs["idpMetadataUrl"] == "https://idp.example.com/metadata"
@@ -381,7 +386,7 @@ def test_identity_center_sign_in_warns_who_can_create_the_workspace(prod: StackR
     so (the run keeps the program's warnings: StackRun.warnings, printed by the preview)."""
     [warned] = run_variant("prod", **GRAFANA_SSO).warnings
     assert "IAM Identity Center" in warned and "organizations:DescribeOrganization" in warned and "SAML" in warned
-    assert run_variant("prod", **TUNED).warnings == []  # GRAFANA_SAML
+    assert tuned(run_variant).warnings == []  # GRAFANA_SAML
     assert prod.warnings == []  # Grafana off
 
 
