@@ -78,6 +78,25 @@ STAGING_TUNED: dict[str, Any] = {"webHealthCheckTool": "wget", "webHealthCheckPa
 one run for the tests (tests/test_service.py, test_network.py) that each check one of them (independent settings:
 each test's assertions hold whatever the others are)."""
 
+DEV_TAGGED_METRICS: dict[str, Any] = {
+    "appMetricsEnabled": True,
+    "aiImage": "sha-4f2c1a9",
+    "webImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/maratron/web@"
+                "sha256:81c829824e1ac844eb4387224614a77c6a7d8c9cdb0f48fa92e26efcf8d43ae7",
+}
+"""dev with app metrics on and its images named by a tag (ai) and by a full reference (web) instead of digests: one run
+(~1 s of CPU an engine run) for tests/test_app_metrics.py (metrics on in dev: the sidecar, no network change) and
+test_images.py (a tag or a reference resolves to the digest). Independent settings (a collector sidecar and its
+workspace; how an app image is named, which resolves to the same digests): each test asserts the settings it relies
+on, and its assertions hold whatever the others are."""
+DEV_BUILT_IMAGES: dict[str, Any] = {"weatherApiKey": "", "sentryDsn": "", "webImage": "",
+                                    "webBuildContext": "tests/fixtures/app",
+                                    "backupImage": "", "backupBuildContext": "tests/fixtures/app"}
+"""dev with the optional secrets set empty and the web and backup images built here (the ai image still pushed
+elsewhere): one run for tests/test_service.py (the optional secrets; a web image that keeps the volume contract) and
+test_images.py (the backup build). Independent settings (neither touches a container's secrets or the other
+tests' containers): each test asserts the settings it relies on."""
+
 MINIMAL_VALID: dict[str, str] = {
     "aws:region": "us-east-1",
     "maratron:environment": "dev",

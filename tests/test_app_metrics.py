@@ -23,7 +23,7 @@ from components.app_metrics import (
 from components.constants import METRICS_COLLECTOR_IMAGE
 from components.task import ContainerSpec, FargateTaskArgs, TaskSize
 from offline.engine import StackRun
-from tests.configs import APP_METRICS_TUNED, GRAFANA_SSO, MINIMAL_VALID, PROD_ELSEWHERE_TUNED
+from tests.configs import APP_METRICS_TUNED, DEV_TAGGED_METRICS, GRAFANA_SSO, MINIMAL_VALID, PROD_ELSEWHERE_TUNED
 
 WORKSPACE = "aws:amp/workspace:Workspace"
 CONFIGURATION = "aws:amp/workspaceConfiguration:WorkspaceConfiguration"
@@ -304,11 +304,19 @@ def test_task_role_may_remote_write_to_this_workspace_only(prod: StackRun, task:
     assert "aws-otel" not in json.dumps(execution)
 
 
+def dev_with_metrics(run_variant) -> StackRun:  # type: ignore[no-untyped-def]
+    """dev with appMetricsEnabled (tests/configs.py DEV_TAGGED_METRICS: its images named by a tag and a reference too,
+    for tests/test_images.py; they resolve to dev's digests)."""
+    run: StackRun = run_variant("dev", **DEV_TAGGED_METRICS)
+    assert run.config["maratron:appMetricsEnabled"] == "true"
+    return run
+
+
 def test_scraping_needs_no_network_change(dev: StackRun, run_variant) -> None:  # type: ignore[no-untyped-def]
     """The sidecar scrapes 127.0.0.1 in the task's own namespace: security groups never see that traffic, and the
     remote write leaves on the HTTPS egress every task already has. (dev, metrics off, against the same stack with them
     on: the run test_dev_may_turn_metrics_on_and_the_sidecar_fits_its_small_tasks reads.)"""
-    with_metrics = run_variant("dev", appMetricsEnabled=True)
+    with_metrics = dev_with_metrics(run_variant)
     assert with_metrics.ok and with_metrics.one(WORKSPACE) and not dev.of_type(WORKSPACE)
 
     def rules(run: StackRun) -> list[tuple[str, str, str]]:
@@ -452,7 +460,7 @@ def test_a_custom_metrics_path_needs_a_private_path_or_its_own_port(path: str, p
 
 
 def test_dev_may_turn_metrics_on_and_the_sidecar_fits_its_small_tasks(run_variant) -> None:  # type: ignore[no-untyped-def]
-    run = run_variant("dev", appMetricsEnabled=True)
+    run = dev_with_metrics(run_variant)
     assert run.ok, run.error
     assert collector(run, "ai")["memory"] * 4 <= int(run.one(TASK_DEFINITION, "ai").inputs["memory"])  # 128 of 512
     assert not run.one(WORKSPACE).protect  # dev's removalPolicy destroy
