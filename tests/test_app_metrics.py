@@ -23,7 +23,7 @@ from components.app_metrics import (
 from components.constants import METRICS_COLLECTOR_IMAGE
 from components.task import ContainerSpec, FargateTaskArgs, TaskSize
 from offline.engine import StackRun
-from tests.configs import GRAFANA_SAML, GRAFANA_SSO, MINIMAL_VALID
+from tests.configs import APP_METRICS_TUNED, DEV_TAGGED_METRICS, GRAFANA_SSO, MINIMAL_VALID, PROD_ELSEWHERE_TUNED
 
 WORKSPACE = "aws:amp/workspace:Workspace"
 CONFIGURATION = "aws:amp/workspaceConfiguration:WorkspaceConfiguration"
@@ -62,16 +62,21 @@ def alerts(run: StackRun) -> dict[str, dict[str, Any]]:
 
 # --- workspace -------------------------------------------------------------------------------------------------------
 
-TUNED: dict[str, Any] = {
-    "appMetricsRetentionDays": 400, "appMetricsMaxSeriesPerService": 5000,
-    "alarmAppErrorRatePercent": 5, "alarmCacheHitRatePercent": 60, "alarmDbConnectionsPercent": 50,
-    "wafAiPaths": ["/api/chat", "/api/coach.v2"],
-    "appMetricsScrapeIntervalSeconds": 30, "appMetricsPath": "/api/metrics", "webMetricsPort": 9464,
-    "metricsCollectorCpu": 64, "metricsCollectorMemory": 256,
-    **GRAFANA_SAML,
-}
-"""prod with every metrics setting away from its default, Grafana on with a SAML IdP included: one run for the tests
-that each check a few of them (the settings are independent: each test's assertions hold whatever the others are)."""
+TUNED: dict[str, Any] = PROD_ELSEWHERE_TUNED
+"""prod with every metrics setting away from its default (tests/configs.py APP_METRICS_TUNED), Grafana on with a SAML
+IdP included: one run for the tests that each check a few of them (the settings are independent: each test's
+assertions hold whatever the others are). The run is also tests/test_cdn.py's stack in us-west-2 mid-rotation (none
+of these tests reads a region or the origin secret): each test asserts the settings it reads (tuned())."""
+
+
+def tuned(run_variant) -> StackRun:  # type: ignore[no-untyped-def]
+    """The TUNED run, checked to carry every app-metrics setting of APP_METRICS_TUNED."""
+    run: StackRun = run_variant("prod", **TUNED)
+    assert run.ok, run.error_details
+    configured = {k: run.config[f"maratron:{k}"] for k in APP_METRICS_TUNED}
+    assert {k: v if isinstance(APP_METRICS_TUNED[k], str) else json.loads(v) for k, v in configured.items()} == \
+        APP_METRICS_TUNED
+    return run
 
 def test_workspace_is_encrypted_with_the_telemetry_key_and_logs_to_an_encrypted_group(prod: StackRun) -> None:
     workspace = prod.one(WORKSPACE)
@@ -98,7 +103,7 @@ def test_log_delivery_policy_covers_only_the_metrics_group_of_this_account(prod:
 
 
 def test_workspace_keeps_the_configured_history_and_limits_series_per_service(run_variant) -> None:  # type: ignore[no-untyped-def]
-    run = run_variant("prod", **TUNED)
+    run = tuned(run_variant)
     configuration = run.one(CONFIGURATION)
     assert configuration.inputs["workspaceId"] == run.one(WORKSPACE).id
     assert configuration.inputs["retentionPeriodInDays"] == 400
@@ -153,7 +158,7 @@ def test_alert_rules_watch_the_guides_signals_with_the_seeds_labels(prod: StackR
 
 def test_thresholds_follow_the_stacks_alarm_settings(staging: StackRun, run_variant) -> None:  # type: ignore[no-untyped-def]
     assert "> 2 and" in alerts(staging)["AppLatencyP95High"]["expr"]  # staging's alarmLatencyP95Ms 2000
-    run = run_variant("prod", **TUNED)
+    run = tuned(run_variant)
     found = alerts(run)
     assert found["AppErrorRateHigh"]["expr"].startswith("job:http_errors:ratio_rate5m > 0.05 and")
     assert found["CacheHitRateLow"]["expr"].endswith("< 60")
@@ -269,7 +274,7 @@ def test_series_of_different_tasks_never_collide(prod: StackRun) -> None:
 
 
 def test_scrape_settings_follow_config(run_variant) -> None:  # type: ignore[no-untyped-def]
-    run = run_variant("prod", **TUNED)
+    run = tuned(run_variant)
     web = adot_config(run, "web")["receivers"]["prometheus"]["config"]
     assert web["global"]["scrape_interval"] == "30s"
     assert web["scrape_configs"][0]["metrics_path"] == "/api/metrics"
@@ -299,11 +304,19 @@ def test_task_role_may_remote_write_to_this_workspace_only(prod: StackRun, task:
     assert "aws-otel" not in json.dumps(execution)
 
 
+def dev_with_metrics(run_variant) -> StackRun:  # type: ignore[no-untyped-def]
+    """dev with appMetricsEnabled (tests/configs.py DEV_TAGGED_METRICS: its images named by a tag and a reference too,
+    for tests/test_images.py; they resolve to dev's digests)."""
+    run: StackRun = run_variant("dev", **DEV_TAGGED_METRICS)
+    assert run.config["maratron:appMetricsEnabled"] == "true"
+    return run
+
+
 def test_scraping_needs_no_network_change(dev: StackRun, run_variant) -> None:  # type: ignore[no-untyped-def]
     """The sidecar scrapes 127.0.0.1 in the task's own namespace: security groups never see that traffic, and the
     remote write leaves on the HTTPS egress every task already has. (dev, metrics off, against the same stack with them
     on: the run test_dev_may_turn_metrics_on_and_the_sidecar_fits_its_small_tasks reads.)"""
-    with_metrics = run_variant("dev", appMetricsEnabled=True)
+    with_metrics = dev_with_metrics(run_variant)
     assert with_metrics.ok and with_metrics.one(WORKSPACE) and not dev.of_type(WORKSPACE)
 
     def rules(run: StackRun) -> list[tuple[str, str, str]]:
@@ -368,7 +381,7 @@ def test_grafana_is_drawn_priced_and_timed_when_on(run_variant) -> None:  # type
 
 
 def test_grafana_with_a_saml_idp(run_variant) -> None:  # type: ignore[no-untyped-def]
-    run = run_variant("prod", **TUNED)  # GRAFANA_SAML
+    run = tuned(run_variant)  # GRAFANA_SAML
     assert run.one(GRAFANA).inputs["authenticationProviders"] == ["SAML"]
     saml = run.one("aws:grafana/workspaceSamlConfiguration:WorkspaceSamlConfiguration")
     assert saml.inputs["idpMetadataUrl"] == "https://idp.example.com/metadata"
@@ -381,7 +394,7 @@ def test_identity_center_sign_in_warns_who_can_create_the_workspace(prod: StackR
     so (the run keeps the program's warnings: StackRun.warnings, printed by the preview)."""
     [warned] = run_variant("prod", **GRAFANA_SSO).warnings
     assert "IAM Identity Center" in warned and "organizations:DescribeOrganization" in warned and "SAML" in warned
-    assert run_variant("prod", **TUNED).warnings == []  # GRAFANA_SAML
+    assert tuned(run_variant).warnings == []  # GRAFANA_SAML
     assert prod.warnings == []  # Grafana off
 
 
@@ -447,7 +460,7 @@ def test_a_custom_metrics_path_needs_a_private_path_or_its_own_port(path: str, p
 
 
 def test_dev_may_turn_metrics_on_and_the_sidecar_fits_its_small_tasks(run_variant) -> None:  # type: ignore[no-untyped-def]
-    run = run_variant("dev", appMetricsEnabled=True)
+    run = dev_with_metrics(run_variant)
     assert run.ok, run.error
     assert collector(run, "ai")["memory"] * 4 <= int(run.one(TASK_DEFINITION, "ai").inputs["memory"])  # 128 of 512
     assert not run.one(WORKSPACE).protect  # dev's removalPolicy destroy

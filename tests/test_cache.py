@@ -14,7 +14,7 @@ import stack_config
 from components.cache import APP_USER_NAME, DEFAULT_USER_ACCESS, replication_group_id
 from components.constants import CREDENTIAL_TAG
 from offline.engine import SECRET_SIG, StackRun, is_secret, run_program
-from tests.configs import MINIMAL_VALID
+from tests.configs import MINIMAL_VALID, PROD_VARIANT, REDIS_CLUSTERED
 
 GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 PARAMS = "aws:elasticache/parameterGroup:ParameterGroup"
@@ -27,8 +27,9 @@ INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 PASSWORD = "random:index/randomPassword:RandomPassword"
 USER = "aws:elasticache/user:User"
 USER_GROUP = "aws:elasticache/userGroup:UserGroup"
-CLUSTERED: dict[str, Any] = {"redisClusterMode": True, "redisShards": 2, "redisReplicas": 1}
-"""The cluster-mode variant every cluster test shares (one engine run)."""
+CLUSTERED: dict[str, Any] = PROD_VARIANT
+"""The cluster-mode variant every cluster test shares: tests/configs.py's PROD_VARIANT (REDIS_CLUSTERED, two shards of
+two nodes), one engine run with other modules' independent settings (none of them the cache's)."""
 
 
 def group(run: StackRun) -> Any:
@@ -206,6 +207,8 @@ def test_outputs(any_stack: StackRun) -> None:
 def test_cluster_mode_variant(run_variant: Callable[..., StackRun]) -> None:
     run = run_variant("prod", **CLUSTERED)
     assert run.ok, run.error_details
+    assert {k: run.config[f"maratron:{k}"] for k in REDIS_CLUSTERED} == {
+        "redisClusterMode": "true", "redisShards": "2", "redisReplicas": "1"}
     rg = group(run)
     assert rg.inputs["clusterMode"] == "enabled"
     assert (rg.inputs["numNodeGroups"], rg.inputs["replicasPerNodeGroup"]) == (2, 1)

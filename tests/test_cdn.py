@@ -25,7 +25,7 @@ from components.constants import (
 from components.settings import Rules
 from offline.engine import Resource, StackRun
 from stack_config import TimeoutHop, check_timeout_chain
-from tests.configs import EDGE_VARIANT, MINIMAL_VALID
+from tests.configs import EDGE_VARIANT, MINIMAL_VALID, PROD_ELSEWHERE_TUNED
 
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 PASSWORD = "random:index/randomPassword:RandomPassword"
@@ -34,12 +34,11 @@ RECORD = "aws:route53/record:Record"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 KEY = "aws:kms/key:Key"
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
-# A stack outside us-east-1: us-west-2, where the foundation's registry replicates (an app stack must be in the
-# registry's region or a replica region, components/foundation.py). The same run is a rotation's middle step (the
-# rotation tests read only the secret's slots, the listener rule and the origin header; the region tests none of them):
-# one engine run (~1.5 s of CPU) for both.
-EU = {"aws:region": "us-west-2", "azNames": ["us-west-2a", "us-west-2b", "us-west-2c"],
-      "cdnOriginSecretGeneration": 1, "cdnOriginSecretAcceptPrevious": True}
+# A stack outside us-east-1 (us-west-2) mid-rotation: tests/configs.py ELSEWHERE_ROTATING. The rotation tests read only
+# the secret's slots, the listener rule and the origin header; the region tests none of them. The run also carries
+# test_app_metrics.py's metrics settings (PROD_ELSEWHERE_TUNED), which none of these tests reads: one engine run
+# (~1.5 s of CPU) for all of them.
+EU = PROD_ELSEWHERE_TUNED
 
 
 def distribution(run: StackRun) -> dict[str, Any]:
@@ -52,6 +51,8 @@ def distribution(run: StackRun) -> dict[str, Any]:
 def europe(run_variant: Callable[..., StackRun]) -> StackRun:
     run = run_variant("prod", **EU)
     assert run.ok, run.error_details
+    assert (run.config["aws:region"], json.loads(run.config["maratron:azNames"])) == (
+        "us-west-2", ["us-west-2a", "us-west-2b", "us-west-2c"])
     return run
 
 

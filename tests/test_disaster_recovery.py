@@ -15,7 +15,7 @@ from components.observability import BackupWatch
 from components.restore_drill import dump_stale_hours
 from offline.critical_path import analyse
 from offline.engine import StackRun
-from tests.configs import MINIMAL_VALID
+from tests.configs import MINIMAL_VALID, PROD_VARIANT
 
 BUCKET = "aws:s3/bucket:Bucket"
 KEY = "aws:kms/key:Key"
@@ -122,8 +122,9 @@ def test_replication_rule_keeps_deletes_out_and_encrypts_with_the_dr_key(prod: S
 
 
 def test_replication_time_control_is_a_setting(run_variant) -> None:  # type: ignore[no-untyped-def]
-    run = run_variant("prod", drReplicationTimeControl="true")
+    run = run_variant("prod", **PROD_VARIANT)  # drReplicationTimeControl true, with other parts' settings: one run
     assert run.ok, run.error_details
+    assert run.config["maratron:drReplicationTimeControl"] == "true"
     destination = run.one(REPLICATION, "dr-backups").inputs["rules"][0]["destination"]
     assert destination["replicationTime"] == {"status": "Enabled", "time": {"minutes": 15}}
     assert destination["metrics"] == {"status": "Enabled", "eventThreshold": {"minutes": 15}}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from components.images import context_digest
 from offline.engine import StackRun, is_secret, run_program, stack_config
 from offline.foundation import app_mocks, pushed_images
 from offline.mocks import PushedImage
+from tests.configs import DEV_BUILT_IMAGES, DEV_TAGGED_METRICS
 
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 IMAGE = "docker:index/image:Image"
@@ -70,10 +72,11 @@ def test_preview_looks_every_image_up_by_keyword_in_the_foundation_registry(prod
                                       key=lambda p: outputs["repositoryNames"][p[0]])]
 
 
-def test_a_tag_or_a_full_reference_resolves_to_the_digest() -> None:
-    run = run_with("dev", aiImage="sha-4f2c1a9",
-                   webImage=f"123456789012.dkr.ecr.us-east-1.amazonaws.com/maratron/web@{WEB_DIGEST}")
+def test_a_tag_or_a_full_reference_resolves_to_the_digest(run_variant: Callable[..., StackRun]) -> None:
+    run = run_variant("dev", **DEV_TAGGED_METRICS)  # with app metrics on, for tests/test_app_metrics.py: one run
     assert run.ok, run.error_details
+    assert (run.config["maratron:aiImage"], run.config["maratron:webImage"]) == (
+        "sha-4f2c1a9", f"123456789012.dkr.ecr.us-east-1.amazonaws.com/maratron/web@{WEB_DIGEST}")
     urls = foundation(run)["repositoryUrls"]
     assert container(run, "ai")["image"] == f"{urls['ai']}@{AI_DIGEST}"  # a task definition always names bytes
     assert container(run, "web")["image"] == f"{urls['web']}@{WEB_DIGEST}"
@@ -105,9 +108,11 @@ def test_a_reference_into_another_repository_is_rejected() -> None:
 FIXTURE = "tests/fixtures/app"
 
 
-def test_a_build_context_is_built_for_arm64_into_the_foundation_repository_and_run_by_digest() -> None:
-    run = run_with("dev", backupImage="", backupBuildContext=FIXTURE)
+def test_a_build_context_is_built_for_arm64_into_the_foundation_repository_and_run_by_digest(
+        run_variant: Callable[..., StackRun]) -> None:
+    run = run_variant("dev", **DEV_BUILT_IMAGES)  # with tests/test_service.py's built web image: one run
     assert run.ok, run.error_details
+    assert (run.config["maratron:backupImage"], run.config["maratron:backupBuildContext"]) == ("", FIXTURE)
     image = run.one(IMAGE, "backup-image")
     url = foundation(run)["repositoryUrls"]["backup"]
     context = Path(FIXTURE).resolve()

@@ -28,7 +28,7 @@ from components.load_balancer import (
     ingress_rule_weight,
 )
 from offline.engine import Resource, StackRun, run_program
-from tests.configs import EDGE_VARIANT, EXISTING_CERT, MINIMAL_VALID
+from tests.configs import EDGE_VARIANT, EXISTING_CERT, MINIMAL_VALID, PROD_VARIANT
 
 ALB = "aws:lb/loadBalancer:LoadBalancer"
 LISTENER = "aws:lb/listener:Listener"
@@ -435,8 +435,9 @@ def test_as_the_front_door_the_domain_is_an_alias_to_the_alb(dev: StackRun) -> N
 
 
 def test_existing_certificate_mode_issues_nothing(run_variant) -> None:  # type: ignore[no-untyped-def]
-    run = run_variant("prod", certificateArn=EXISTING_CERT, hostedZoneId="")
+    run = run_variant("prod", **PROD_VARIANT)  # certificateArn EXISTING_CERT, hostedZoneId "" (and other parts')
     assert run.ok, run.error_details
+    assert (run.config["maratron:certificateArn"], run.config["maratron:hostedZoneId"]) == (EXISTING_CERT, "")
     assert run.of_type(CERTIFICATE) == [] and run.of_type(VALIDATION) == [] and edge_records(run) == []
     assert listener(run, 443).inputs["certificateArn"] == EXISTING_CERT
     assert run.plain_outputs()["certificateArn"] == EXISTING_CERT

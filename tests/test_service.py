@@ -13,7 +13,7 @@ from components.app_environment import SECRET_NAME_PATTERN, AppSettings, app_env
 from components.task import DOCKER_DEFAULT_CAPABILITIES, ContainerSpec, health_check_command
 from offline.engine import PLACEHOLDER_PREFIX, StackRun, is_secret, project_schema, run_program, stack_config
 from ops.run_task import started_task
-from tests.configs import STAGING_TUNED
+from tests.configs import DEV_BUILT_IMAGES, PROD_VARIANT, STAGING_TUNED
 
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 SERVICE = "aws:ecs/service:Service"
@@ -401,10 +401,10 @@ def test_app_secrets_are_encrypted_with_the_data_key(prod: StackRun, dev: StackR
     assert password["length"] >= 64
 
 
-DEV_BUILT_WEB: dict[str, Any] = {"weatherApiKey": "", "sentryDsn": "", "webImage": "",
-                                  "webBuildContext": "tests/fixtures/app"}
+DEV_BUILT_WEB: dict[str, Any] = DEV_BUILT_IMAGES
 """dev with the optional secrets set empty and the web image built here: one run for the two tests that each check one
-of them (independent settings: neither touches a container's secrets or the other's containers)."""
+of them (independent settings: neither touches a container's secrets or the other's containers). tests/configs.py's
+DEV_BUILT_IMAGES: the same run builds the backup image for tests/test_images.py."""
 
 
 def test_unset_optional_keys_outside_prod_are_simply_absent(run_variant) -> None:  # type: ignore[no-untyped-def]
@@ -521,8 +521,9 @@ def test_service_connect_serves_ai_and_web_is_a_client_only(any_stack: StackRun)
 
 
 def test_a_different_ai_port_follows_everywhere(run_variant) -> None:  # type: ignore[no-untyped-def]
-    run = run_variant("staging", aiPort=9000)
+    run = run_variant("prod", **PROD_VARIANT)  # aiPort 9000, with other parts' settings: one run
     assert run.ok, run.error_details
+    assert run.config["maratron:aiPort"] == "9000"
     assert env(run, "web")["AI_SERVER_URL"] == "http://ai:9000"
     assert env(run, "ai")["PORT"] == "9000"
     assert [r["fromPort"] for r in _rules(run, INGRESS, "ai-sg")] == [9000]

@@ -21,7 +21,7 @@ from components.waf import (
     web_acl_rules,
 )
 from offline.engine import StackRun
-from tests.configs import EDGE_VARIANT, MINIMAL_VALID
+from tests.configs import EDGE_VARIANT, MINIMAL_VALID, PROD_VARIANT, WAF_LARGEST_ALLOWED
 
 ACL = "aws:wafv2/webAcl:WebAcl"
 LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
@@ -238,9 +238,7 @@ def test_a_rejected_limit_does_not_pile_on_cross_field_errors() -> None:
 DEFAULT_WCU = 1_261
 # The largest path settings allowed: 1,125 + 8 = 1,133 before any path, (1,500 - 1,133) // 32 = 11 prefixes, 11 x 32 =
 # 352, 1,133 + 352 = 1,485. One more (12) is 1,517 and the full 5 + 5 + 5 = 15 is 1,133 + 480 = 1,613.
-LARGEST_ALLOWED = {"wafRateLimitPaths": [f"/api/r{i}" for i in range(5)],
-                   "wafAiPaths": [f"/api/ai{i}" for i in range(3)],
-                   "wafAuthPaths": [f"/api/auth/s{i}" for i in range(3)]}
+LARGEST_ALLOWED = WAF_LARGEST_ALLOWED
 
 
 def snake(value: Any) -> Any:
@@ -266,8 +264,9 @@ def test_the_dr_stack_has_the_default_capacity(run_variant) -> None:  # type: ig
 
 
 def test_the_largest_allowed_path_settings_fit_the_included_capacity(run_variant) -> None:  # type: ignore[no-untyped-def]
-    run = run_variant("prod", **LARGEST_ALLOWED)
+    run = run_variant("prod", **PROD_VARIANT)  # LARGEST_ALLOWED, with other parts' settings: one run
     assert run.ok, run.error_details
+    assert {k: json.loads(run.config[f"maratron:{k}"]) for k in LARGEST_ALLOWED} == LARGEST_ALLOWED
     assert web_acl_capacity(snake(run.one(ACL).inputs["rules"])) == 1_485 <= WCU_INCLUDED
 
 
