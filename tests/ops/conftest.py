@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+import boto3
 import botocore.awsrequest
 import botocore.httpsession
 import pytest
@@ -26,6 +27,7 @@ MOTO_ENV = {
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
     from moto import backends
+    from moto.core import utils as moto_utils
     from moto.server import ThreadedMotoServer
 
     saved = {key: os.environ.get(key) for key in [*MOTO_ENV, "AWS_PROFILE"]}
@@ -40,14 +42,21 @@ def moto_endpoint() -> Iterator[str]:
     reset(endpoint)
     send = botocore.httpsession.URLLib3Session.send
     listed = backends.list_of_moto_modules
+    load_model = moto_utils._load_service_model
+    regions, partitions = boto3.session.Session.get_available_regions, boto3.session.Session.get_available_partitions
     try:
         botocore.httpsession.URLLib3Session.send = in_process(send, endpoint, server._server.app)  # type: ignore[method-assign]
         # moto's dispatcher lists its own package directory (listdir, then isdir per entry) on every request to find
         # the backend for a host: ~12% of a verify run. The list cannot change while the process runs.
         modules = tuple(listed())
         backends.list_of_moto_modules = lambda: iter(modules)
+        moto_utils._load_service_model, boto3.session.Session.get_available_regions, \
+            boto3.session.Session.get_available_partitions = shared_service_data()
         yield endpoint
     finally:
+        moto_utils._load_service_model = load_model
+        boto3.session.Session.get_available_regions = regions  # type: ignore[method-assign]
+        boto3.session.Session.get_available_partitions = partitions  # type: ignore[method-assign]
         backends.list_of_moto_modules = listed
         botocore.httpsession.URLLib3Session.send = send  # type: ignore[method-assign]
         reset(endpoint)
@@ -57,6 +66,38 @@ def moto_endpoint() -> Iterator[str]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def shared_service_data() -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
+    """What moto reads of botocore's data, read through the one data loader of the tests' boto3 session
+    (verify_support.boto_session): replacements for moto.core.utils._load_service_model and for
+    boto3.session.Session.get_available_regions and get_available_partitions.
+
+    moto makes a new botocore Loader for each service model it needs to answer requests (service-2, paginators-1),
+    and a new boto3 Session each time it creates a service's backend or lists EC2's regions (get_available_regions):
+    each new Loader lists botocore's data directory again (a stat per service, ~4,000 per listing) and parses its
+    JSON again (endpoints.json, and the service's model: ec2's is 4.4 MB, parsed five times), the files the
+    session's clients had already parsed. Same botocore, same search path, same files: the same answers, with each
+    file read once per process. botocore's and moto's model classes only read the dicts."""
+    from tests.ops.verify_support import boto_session
+
+    session = boto_session()._session
+    loader = session.get_component("data_loader")
+
+    def load_service_model(service_name: str, model_name: str) -> dict[str, Any]:
+        model: dict[str, Any] = loader.load_service_model(service_name, model_name)
+        return model
+
+    def get_available_regions(_: Any, service_name: str, partition_name: str = "aws",
+                              allow_non_regional: bool = False) -> list[str]:
+        found: list[str] = session.get_available_regions(service_name, partition_name, allow_non_regional)
+        return found
+
+    def get_available_partitions(_: Any) -> list[str]:
+        found: list[str] = session.get_available_partitions()
+        return found
+
+    return load_service_model, get_available_regions, get_available_partitions
 
 
 def reset(endpoint: str) -> None:
