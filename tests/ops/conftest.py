@@ -115,10 +115,13 @@ class _Body(io.BytesIO):
 def in_process(send: Callable[..., Any], endpoint: str, app: Any) -> Callable[..., Any]:
     """botocore's HTTP send, with requests to the moto server answered by the server's own WSGI app in this process:
     the same moto code answers the same request, without the socket, the HTTP parsing on both ends and the server
-    thread (a quarter of a verify run's CPU). Subprocesses (the shell tools' tests) still reach it over HTTP."""
-    from werkzeug.test import Client
+    thread (a quarter of a verify run's CPU). Subprocesses (the shell tools' tests) still reach it over HTTP.
 
-    client = Client(app)
+    The request's WSGI environ is built by werkzeug's EnvironBuilder and the app run by werkzeug's run_wsgi_app, as
+    werkzeug's test Client does, without what the Client adds around them that moto never uses: a request object
+    made from the environ, a response object made from the answer, and a cookie jar (moto sets no cookie)."""
+    from werkzeug.test import EnvironBuilder, run_wsgi_app
+
     server_netloc = urlsplit(endpoint).netloc
 
     def send_in_process(self: Any, request: Any) -> Any:
@@ -127,12 +130,17 @@ def in_process(send: Callable[..., Any], endpoint: str, app: Any) -> Callable[..
         parts = urlsplit(request.url)
         body = request.body.read() if hasattr(request.body, "read") else request.body
         headers = [(k, v.decode() if isinstance(v, bytes) else v) for k, v in request.headers.items()]
-        response = client.open(parts.path or "/", method=request.method, query_string=parts.query,
-                               headers=[*headers, ("Host", parts.netloc)],
-                               data=body.encode() if isinstance(body, str) else body or b"")
-        headers: dict[str, str] = {}
-        for name, value in response.headers.items():  # a repeated header joined, as urllib3 reports it
-            headers[name] = f"{headers[name]}, {value}" if name in headers else value
-        return botocore.awsrequest.AWSResponse(request.url, response.status_code, headers,
-                                               _Body(response.get_data()))
+        builder = EnvironBuilder(parts.path or "/", method=request.method, query_string=parts.query,
+                                 headers=[*headers, ("Host", parts.netloc)],
+                                 data=body.encode() if isinstance(body, str) else body or b"")
+        try:
+            environ = builder.get_environ()
+        finally:
+            builder.close()
+        answer, status, answer_headers = run_wsgi_app(app, environ, buffered=True)
+        joined: dict[str, str] = {}
+        for name, value in answer_headers.items():  # a repeated header joined, as urllib3 reports it
+            joined[name] = f"{joined[name]}, {value}" if name in joined else value
+        return botocore.awsrequest.AWSResponse(request.url, int(status.split(None, 1)[0]), joined,
+                                               _Body(b"".join(answer)))
     return send_in_process
