@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import os
@@ -27,6 +28,7 @@ MOTO_ENV = {
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
     from moto import backends
+    from moto.core import responses as moto_responses
     from moto.core import utils as moto_utils
     from moto.server import ThreadedMotoServer
 
@@ -43,6 +45,7 @@ def moto_endpoint() -> Iterator[str]:
     send = botocore.httpsession.URLLib3Session.send
     listed = backends.list_of_moto_modules
     load_model = moto_utils._load_service_model
+    method_names = moto_responses.method_names_from_class
     regions, partitions = boto3.session.Session.get_available_regions, boto3.session.Session.get_available_partitions
     try:
         botocore.httpsession.URLLib3Session.send = in_process(send, endpoint, server._server.app)  # type: ignore[method-assign]
@@ -50,11 +53,15 @@ def moto_endpoint() -> Iterator[str]:
         # the backend for a host: ~12% of a verify run. The list cannot change while the process runs.
         modules = tuple(listed())
         backends.list_of_moto_modules = lambda: iter(modules)
+        # ... and lists the methods of the service's response class (inspect.getmembers over its whole MRO) on every
+        # request to check the action is one: the classes' methods do not change either.
+        moto_responses.method_names_from_class = functools.cache(method_names)
         moto_utils._load_service_model, boto3.session.Session.get_available_regions, \
             boto3.session.Session.get_available_partitions = shared_service_data()
         yield endpoint
     finally:
         moto_utils._load_service_model = load_model
+        moto_responses.method_names_from_class = method_names
         boto3.session.Session.get_available_regions = regions  # type: ignore[method-assign]
         boto3.session.Session.get_available_partitions = partitions  # type: ignore[method-assign]
         backends.list_of_moto_modules = listed
