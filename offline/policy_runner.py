@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import re
@@ -198,30 +199,34 @@ class PolicyPackProcess:
         return [_violation(d, resource.urn) for d in response.diagnostics]
 
     def analyze_stack(self, resources: Iterable[Resource],
-                      encoded: dict[int, tuple[Resource, Any]] | None = None) -> list[Violation]:
+                      encoded: dict[int, tuple[Resource, bytes]] | None = None) -> list[Violation]:
         """AnalyzeStack over every resource's final state (the engine sends outputs here, inputs in Analyze).
 
-        encoded: a cache of each resource's wire form (id -> (resource, message)) for a caller that analyzes one
-        set of resources many times with a few replaced (the pack's control sweep); the caller guarantees it never
+        The request goes out as its wire bytes, each resource's entry serialized on its own: a repeated field's
+        encoding is its entries' encodings one after another, so the bytes are those of the whole request message
+        serialized at once (tests/policies/test_pack.py checks it), without copying every resource into a request
+        message first. encoded: a cache of each resource's entry (id -> (resource, bytes)) for a caller that analyzes
+        one set of resources many times with a few replaced (the pack's control sweep); the caller guarantees it never
         changes a cached resource in place (a replaced resource is a new object, encoded afresh)."""
-        request = analyzer_pb2.AnalyzeStackRequest()
+        parts = []
         for resource in resources:
             cached = encoded.get(id(resource)) if encoded is not None else None
             if cached is not None and cached[0] is resource:
-                request.resources.append(cached[1])
+                parts.append(cached[1])
                 continue
-            message = analyzer_pb2.AnalyzerResource(
-                type=resource.type, properties=_struct(resource.outputs or resource.inputs), urn=resource.urn,
-                name=resource.name, options=_options(resource), parent=resource.parent,
-                dependencies=resource.dependencies,
-                propertyDependencies={k: analyzer_pb2.AnalyzerPropertyDependencies(urns=v)
-                                      for k, v in resource.property_dependencies.items()},
-            )
+            entry = analyze_stack_entry(resource)
             if encoded is not None:
-                encoded[id(resource)] = (resource, message)
-            request.resources.append(message)
-        response = self.stub.AnalyzeStack(request)
+                encoded[id(resource)] = (resource, entry)
+            parts.append(entry)
+        response = self._analyze_stack_bytes(b"".join(parts))
         return [_violation(d, "") for d in response.diagnostics]
+
+    @functools.cached_property
+    def _analyze_stack_bytes(self) -> Any:
+        """The Analyzer's AnalyzeStack method (as the stub calls it) for a request already in wire form."""
+        return self.channel.unary_unary(
+            "/pulumirpc.Analyzer/AnalyzeStack", request_serializer=None,
+            response_deserializer=analyzer_pb2.AnalyzeResponse.FromString)
 
     def stderr(self) -> str:
         self._stderr.seek(0)
@@ -244,6 +249,21 @@ class PolicyPackProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def analyze_stack_message(resource: Resource) -> Any:
+    """One resource of an AnalyzeStack request: its final state (outputs), options, parent and dependencies."""
+    return analyzer_pb2.AnalyzerResource(
+        type=resource.type, properties=_struct(resource.outputs or resource.inputs), urn=resource.urn,
+        name=resource.name, options=_options(resource), parent=resource.parent, dependencies=resource.dependencies,
+        propertyDependencies={k: analyzer_pb2.AnalyzerPropertyDependencies(urns=v)
+                              for k, v in resource.property_dependencies.items()},
+    )
+
+
+def analyze_stack_entry(resource: Resource) -> bytes:
+    """The resource's entry in an AnalyzeStack request's wire bytes (its `resources` field: tag, length, message)."""
+    return bytes(analyzer_pb2.AnalyzeStackRequest(resources=[analyze_stack_message(resource)]).SerializeToString())
 
 
 def _struct(data: Mapping[str, Any]) -> struct_pb2.Struct:
