@@ -17,9 +17,11 @@ is not memoized: remediations may rewrite what they receive.
 AnalyzeStack goes one step further (`_analyze_stack`): the SDK also rebuilds every PolicyResource and re-links parents
 and dependencies once per stack policy, about half of what was left of the pack's CPU on prod (a whole prod analysis
 2.6 s -> 1.8 s of the pack's CPU); it is built once per request now, from a restated copy of the SDK's method that an
-SDK upgrade must re-approve (SDK_ANALYZE_STACK_SHA256). Each resource's properties are decoded when a policy first
-reads them (LazyPolicyResource): the stack policies look into a few types each, and the decode of every resource was
-most of a request that runs one or a few of them.
+SDK upgrade must re-approve (SDK_ANALYZE_STACK_SHA256). Each resource's properties are decoded, and its options,
+provider, parent and dependencies built, when a policy first reads them (LazyPolicyResource): the stack policies look
+into a few types each, and decoding and linking every resource was most of a request that runs one or a few of them
+(the control sweep's one-policy requests: the pack's CPU over the whole sweep 5.3 -> 3.2 s once the links were lazy
+too).
 
 Remediate (`_remediate`): the SDK decodes the resource before its loop over policies, and the loop acts only on
 resource policies whose level is `remediate`; this pack has no remediations and no config sets that level, so every
@@ -117,52 +119,80 @@ another source (an upgrade) the SDK's own method stays, still with the decode me
 tests/policies/test_decode_once.py fails until `_analyze_stack` has been compared with it again."""
 
 
-_UNDECODED = object()
+_UNDECODED: Any = object()
+
+
+class _Lazy:
+    """An attribute of LazyPolicyResource worked out from the resource's message when first read, then kept (an
+    assignment, as the SDK's constructor makes, stores a value; _UNDECODED there means not worked out yet)."""
+
+    def __init__(self, compute: Callable[[Any], Any]) -> None:
+        self.compute = compute
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_lazy_{name}"
+
+    def __get__(self, resource: Any, owner: type | None = None) -> Any:
+        if resource is None:
+            return self
+        value = resource.__dict__.get(self.slot, _UNDECODED)
+        if value is _UNDECODED:
+            value = self.compute(resource)
+            resource.__dict__[self.slot] = value
+        return value
+
+    def __set__(self, resource: Any, value: Any) -> None:
+        resource.__dict__[self.slot] = value
 
 
 class LazyPolicyResource(sdk.PolicyResource):
-    """A PolicyResource whose `props` are decoded from its message when a policy first reads them (as the SDK decodes
-    them: deserialize_properties(MessageToDict(properties)) behind an unknown_checking_proxy), then kept. Most stack
-    policies read the properties of a few types only: a request decodes the resources some policy looks into, not
-    all ~480 of prod (the whole decode was ~55 ms of the pack's CPU per AnalyzeStack, most of a one-policy check)."""
+    """A PolicyResource built from its message as a policy reads it, then kept: its `props` decoded as the SDK decodes
+    them (deserialize_properties(MessageToDict(properties)) behind an unknown_checking_proxy), its options and
+    provider as the servicer builds them, its parent, dependencies and property dependencies as the request's
+    resources (`by_urn`) as the SDK links them. Most stack policies read the properties of a few types only, and the
+    links of fewer: a request decodes and links the resources some policy looks into, not all ~480 of prod (the whole
+    decode was ~55 ms of the pack's CPU per AnalyzeStack, most of a one-policy check; after it, linking every
+    resource's property dependencies was most of the rest)."""
 
-    _props: Any
-
-    def __init__(self, message: Any, *args: Any) -> None:
+    def __init__(self, message: Any, servicer: Any, by_urn: dict[str, Any]) -> None:
         self._message = message
-        super().__init__(message.type, _UNDECODED, *args)  # type: ignore[arg-type]  # (the props setter keeps it)
+        self._servicer = servicer
+        self._by_urn = by_urn
+        super().__init__(message.type, _UNDECODED, message.urn, message.name,  # each kept by its _Lazy
+                         _UNDECODED, _UNDECODED, _UNDECODED, _UNDECODED, _UNDECODED)
 
-    @property
-    def props(self) -> Any:
-        if self._props is _UNDECODED:
-            deserialized = sdk.deserialize_properties(sdk.json_format.MessageToDict(self._message.properties))
-            self._props = sdk.unknown_checking_proxy(deserialized)
-        return self._props
+    def _decode(self) -> Any:
+        deserialized = sdk.deserialize_properties(sdk.json_format.MessageToDict(self._message.properties))
+        return sdk.unknown_checking_proxy(deserialized)
 
-    @props.setter
-    def props(self, value: Any) -> None:
-        self._props = value
+    def _parent(self) -> Any:
+        parent = self._message.parent
+        return self._by_urn[parent] if parent is not None and parent in self._by_urn else None
+
+    def _dependencies(self) -> list[Any]:
+        return [self._by_urn[d] for d in self._message.dependencies if d in self._by_urn]
+
+    def _property_dependencies(self) -> dict[str, list[Any]]:
+        return {k: [self._by_urn[d] for d in v.urns if d in self._by_urn]
+                for k, v in self._message.propertyDependencies.items()}
+
+    props = _Lazy(_decode)
+    opts = _Lazy(lambda self: self._servicer._get_resource_options(self._message))
+    provider = _Lazy(lambda self: self._servicer._get_provider_resource(self._message))
+    parent = _Lazy(_parent)
+    dependencies = _Lazy(_dependencies)
+    property_dependencies = _Lazy(_property_dependencies)
 
 
 def _stack_resources(servicer: Any, request: Any) -> list[Any]:
     """The request's resources as PolicyResources linked to their parents and dependencies: the body of the SDK's
-    per-policy loop (AnalyzeStack), once; each resource's properties are decoded when first read
+    per-policy loop (AnalyzeStack), once; each resource is decoded and linked as it is first read
     (LazyPolicyResource)."""
-    intermediates = []
-    for r in request.resources:
-        opts = servicer._get_resource_options(r)
-        provider = servicer._get_provider_resource(r)
-        resource = LazyPolicyResource(r, r.urn, r.name, opts, provider, None, [], {})
-        property_dependencies = {k: list(v.urns) for k, v in r.propertyDependencies.items()}
-        intermediates.append((resource, r.parent, list(r.dependencies), property_dependencies))
-    by_urn = {resource.urn: resource for resource, _, _, _ in intermediates}
-    for resource, parent, dependencies, property_dependencies in intermediates:
-        if parent is not None and parent in by_urn:
-            resource.parent = by_urn[parent]
-        resource.dependencies.extend(by_urn[d] for d in dependencies if d in by_urn)
-        for key, urns in property_dependencies.items():
-            resource.property_dependencies[key] = [by_urn[d] for d in urns if d in by_urn]
-    return [resource for resource, _, _, _ in intermediates]
+    by_urn: dict[str, Any] = {}
+    resources = [LazyPolicyResource(r, servicer, by_urn) for r in request.resources]
+    for resource in resources:
+        by_urn[resource.urn] = resource
+    return resources
 
 
 def _validate(self: Any, response: Any, policy: Any, args: Any, report_violation: Any) -> None:
