@@ -316,61 +316,66 @@ def merge_policy_config(info: Any, pack_config: Mapping[str, Any]) -> dict[str, 
     enforcementLevel and properties). Unknown policies, properties or levels are errors, so a typo never silently
     leaves a rule at its default.
     """
-    policies = {p.name: p for p in info.policies}
-    schemas = _config_schemas(info)
-    merged: dict[str, tuple[str, dict[str, Any]]] = {}
-    for name, policy in policies.items():
-        defaults = {key: spec["default"] for key, spec in schemas[name].items() if "default" in spec}
-        merged[name] = (LEVEL_NAMES[policy.enforcementLevel], defaults)
-
-    def apply(source: Mapping[str, Any], origin: str) -> None:
-        if "all" in source:
-            level = _level(source["all"], f"{origin} 'all'")
-            for name, (_old, props) in merged.items():
-                merged[name] = (level, props)
-        for name, value in source.items():
-            if name == "all":
-                continue
-            if name not in merged:
-                raise PolicyConfigError(f"{origin}: no policy named {name!r} in the pack")
-            level, props = merged[name]
-            if isinstance(value, str):
-                merged[name] = (_level(value, f"{origin} {name!r}"), props)
-                continue
-            if not isinstance(value, Mapping):
-                raise PolicyConfigError(f"{origin}: {name!r} must be a level or an object")
-            allowed = set(schemas[name])
-            props = dict(props)
-            for key, item in value.items():
-                if key == "enforcementLevel":
-                    level = _level(item, f"{origin} {name!r}")
-                elif key not in allowed:
-                    raise PolicyConfigError(f"{origin}: policy {name!r} has no property {key!r} "
-                                            f"(has: {sorted(allowed) or 'none'})")
-                else:
-                    props[key] = item
-            merged[name] = (level, props)
-
-    initial = {k: ({"enforcementLevel": LEVEL_NAMES[v.enforcementLevel], **json_format.MessageToDict(v.properties)})
-               for k, v in info.initialConfig.items()}
-    apply(initial, "pack initialConfig")
-    apply(pack_config, "policy pack config")
+    schemas, base = _pack_defaults(info)
+    merged = {name: (level, dict(props)) for name, (level, props) in base.items()}
+    _apply(merged, schemas, pack_config, "policy pack config")
     return merged
 
 
-_schemas: dict[int, tuple[Any, dict[str, dict[str, Any]]]] = {}
+def _apply(merged: dict[str, tuple[str, dict[str, Any]]], schemas: Mapping[str, Mapping[str, Any]],
+           source: Mapping[str, Any], origin: str) -> None:
+    """Merge one config source (a pack config file's, or the pack's initialConfig) into `merged`, in place."""
+    if "all" in source:
+        level = _level(source["all"], f"{origin} 'all'")
+        for name, (_old, props) in merged.items():
+            merged[name] = (level, props)
+    for name, value in source.items():
+        if name == "all":
+            continue
+        if name not in merged:
+            raise PolicyConfigError(f"{origin}: no policy named {name!r} in the pack")
+        level, props = merged[name]
+        if isinstance(value, str):
+            merged[name] = (_level(value, f"{origin} {name!r}"), props)
+            continue
+        if not isinstance(value, Mapping):
+            raise PolicyConfigError(f"{origin}: {name!r} must be a level or an object")
+        allowed = schemas[name]
+        props = dict(props)
+        for key, item in value.items():
+            if key == "enforcementLevel":
+                level = _level(item, f"{origin} {name!r}")
+            elif key not in allowed:
+                raise PolicyConfigError(f"{origin}: policy {name!r} has no property {key!r} "
+                                        f"(has: {sorted(allowed) or 'none'})")
+            else:
+                props[key] = item
+        merged[name] = (level, props)
 
 
-def _config_schemas(info: Any) -> dict[str, dict[str, Any]]:
-    """Each policy's config schema properties as data (read-only), decoded once per AnalyzerInfo message: a merge is
-    ~1.3 ms of decoding ~120 schemas, and the control sweep merges once or twice per case."""
-    cached = _schemas.get(id(info))
+_defaults: dict[int, tuple[Any, dict[str, dict[str, Any]], dict[str, tuple[str, dict[str, Any]]]]] = {}
+
+
+def _pack_defaults(info: Any) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[str, dict[str, Any]]]]:
+    """Each policy's config schema properties as data, and its (level, properties) before any pack config file (its
+    own level and its schema's defaults, then the pack's initialConfig): both read-only, worked out once per
+    AnalyzerInfo message (decoding ~120 schemas is ~1.3 ms, and the control sweep merges once or twice per case).
+    An initialConfig that does not merge raises on every call, as it did before anything was kept."""
+    cached = _defaults.get(id(info))
     if cached is None or cached[0] is not info:  # the entry holds the message, so its id is not reused meanwhile
-        if len(_schemas) > 32:
-            _schemas.clear()
-        cached = (info, {p.name: json_format.MessageToDict(p.configSchema.properties) for p in info.policies})
-        _schemas[id(info)] = cached
-    return cached[1]
+        schemas = {p.name: json_format.MessageToDict(p.configSchema.properties) for p in info.policies}
+        base: dict[str, tuple[str, dict[str, Any]]] = {}
+        for policy in info.policies:
+            defaults = {key: spec["default"] for key, spec in schemas[policy.name].items() if "default" in spec}
+            base[policy.name] = (LEVEL_NAMES[policy.enforcementLevel], defaults)
+        initial = {k: ({"enforcementLevel": LEVEL_NAMES[v.enforcementLevel],
+                        **json_format.MessageToDict(v.properties)}) for k, v in info.initialConfig.items()}
+        _apply(base, schemas, initial, "pack initialConfig")
+        if len(_defaults) > 32:
+            _defaults.clear()
+        cached = (info, schemas, base)
+        _defaults[id(info)] = cached
+    return cached[1], cached[2]
 
 
 def _level(value: Any, where: str) -> str:
