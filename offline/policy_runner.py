@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import re
@@ -198,30 +199,34 @@ class PolicyPackProcess:
         return [_violation(d, resource.urn) for d in response.diagnostics]
 
     def analyze_stack(self, resources: Iterable[Resource],
-                      encoded: dict[int, tuple[Resource, Any]] | None = None) -> list[Violation]:
+                      encoded: dict[int, tuple[Resource, bytes]] | None = None) -> list[Violation]:
         """AnalyzeStack over every resource's final state (the engine sends outputs here, inputs in Analyze).
 
-        encoded: a cache of each resource's wire form (id -> (resource, message)) for a caller that analyzes one
-        set of resources many times with a few replaced (the pack's control sweep); the caller guarantees it never
+        The request goes out as its wire bytes, each resource's entry serialized on its own: a repeated field's
+        encoding is its entries' encodings one after another, so the bytes are those of the whole request message
+        serialized at once (tests/policies/test_pack.py checks it), without copying every resource into a request
+        message first. encoded: a cache of each resource's entry (id -> (resource, bytes)) for a caller that analyzes
+        one set of resources many times with a few replaced (the pack's control sweep); the caller guarantees it never
         changes a cached resource in place (a replaced resource is a new object, encoded afresh)."""
-        request = analyzer_pb2.AnalyzeStackRequest()
+        parts = []
         for resource in resources:
             cached = encoded.get(id(resource)) if encoded is not None else None
             if cached is not None and cached[0] is resource:
-                request.resources.append(cached[1])
+                parts.append(cached[1])
                 continue
-            message = analyzer_pb2.AnalyzerResource(
-                type=resource.type, properties=_struct(resource.outputs or resource.inputs), urn=resource.urn,
-                name=resource.name, options=_options(resource), parent=resource.parent,
-                dependencies=resource.dependencies,
-                propertyDependencies={k: analyzer_pb2.AnalyzerPropertyDependencies(urns=v)
-                                      for k, v in resource.property_dependencies.items()},
-            )
+            entry = analyze_stack_entry(resource)
             if encoded is not None:
-                encoded[id(resource)] = (resource, message)
-            request.resources.append(message)
-        response = self.stub.AnalyzeStack(request)
+                encoded[id(resource)] = (resource, entry)
+            parts.append(entry)
+        response = self._analyze_stack_bytes(b"".join(parts))
         return [_violation(d, "") for d in response.diagnostics]
+
+    @functools.cached_property
+    def _analyze_stack_bytes(self) -> Any:
+        """The Analyzer's AnalyzeStack method (as the stub calls it) for a request already in wire form."""
+        return self.channel.unary_unary(
+            "/pulumirpc.Analyzer/AnalyzeStack", request_serializer=None,
+            response_deserializer=analyzer_pb2.AnalyzeResponse.FromString)
 
     def stderr(self) -> str:
         self._stderr.seek(0)
@@ -244,6 +249,21 @@ class PolicyPackProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def analyze_stack_message(resource: Resource) -> Any:
+    """One resource of an AnalyzeStack request: its final state (outputs), options, parent and dependencies."""
+    return analyzer_pb2.AnalyzerResource(
+        type=resource.type, properties=_struct(resource.outputs or resource.inputs), urn=resource.urn,
+        name=resource.name, options=_options(resource), parent=resource.parent, dependencies=resource.dependencies,
+        propertyDependencies={k: analyzer_pb2.AnalyzerPropertyDependencies(urns=v)
+                              for k, v in resource.property_dependencies.items()},
+    )
+
+
+def analyze_stack_entry(resource: Resource) -> bytes:
+    """The resource's entry in an AnalyzeStack request's wire bytes (its `resources` field: tag, length, message)."""
+    return bytes(analyzer_pb2.AnalyzeStackRequest(resources=[analyze_stack_message(resource)]).SerializeToString())
 
 
 def _struct(data: Mapping[str, Any]) -> struct_pb2.Struct:
@@ -296,61 +316,66 @@ def merge_policy_config(info: Any, pack_config: Mapping[str, Any]) -> dict[str, 
     enforcementLevel and properties). Unknown policies, properties or levels are errors, so a typo never silently
     leaves a rule at its default.
     """
-    policies = {p.name: p for p in info.policies}
-    schemas = _config_schemas(info)
-    merged: dict[str, tuple[str, dict[str, Any]]] = {}
-    for name, policy in policies.items():
-        defaults = {key: spec["default"] for key, spec in schemas[name].items() if "default" in spec}
-        merged[name] = (LEVEL_NAMES[policy.enforcementLevel], defaults)
-
-    def apply(source: Mapping[str, Any], origin: str) -> None:
-        if "all" in source:
-            level = _level(source["all"], f"{origin} 'all'")
-            for name, (_old, props) in merged.items():
-                merged[name] = (level, props)
-        for name, value in source.items():
-            if name == "all":
-                continue
-            if name not in merged:
-                raise PolicyConfigError(f"{origin}: no policy named {name!r} in the pack")
-            level, props = merged[name]
-            if isinstance(value, str):
-                merged[name] = (_level(value, f"{origin} {name!r}"), props)
-                continue
-            if not isinstance(value, Mapping):
-                raise PolicyConfigError(f"{origin}: {name!r} must be a level or an object")
-            allowed = set(schemas[name])
-            props = dict(props)
-            for key, item in value.items():
-                if key == "enforcementLevel":
-                    level = _level(item, f"{origin} {name!r}")
-                elif key not in allowed:
-                    raise PolicyConfigError(f"{origin}: policy {name!r} has no property {key!r} "
-                                            f"(has: {sorted(allowed) or 'none'})")
-                else:
-                    props[key] = item
-            merged[name] = (level, props)
-
-    initial = {k: ({"enforcementLevel": LEVEL_NAMES[v.enforcementLevel], **json_format.MessageToDict(v.properties)})
-               for k, v in info.initialConfig.items()}
-    apply(initial, "pack initialConfig")
-    apply(pack_config, "policy pack config")
+    schemas, base = _pack_defaults(info)
+    merged = {name: (level, dict(props)) for name, (level, props) in base.items()}
+    _apply(merged, schemas, pack_config, "policy pack config")
     return merged
 
 
-_schemas: dict[int, tuple[Any, dict[str, dict[str, Any]]]] = {}
+def _apply(merged: dict[str, tuple[str, dict[str, Any]]], schemas: Mapping[str, Mapping[str, Any]],
+           source: Mapping[str, Any], origin: str) -> None:
+    """Merge one config source (a pack config file's, or the pack's initialConfig) into `merged`, in place."""
+    if "all" in source:
+        level = _level(source["all"], f"{origin} 'all'")
+        for name, (_old, props) in merged.items():
+            merged[name] = (level, props)
+    for name, value in source.items():
+        if name == "all":
+            continue
+        if name not in merged:
+            raise PolicyConfigError(f"{origin}: no policy named {name!r} in the pack")
+        level, props = merged[name]
+        if isinstance(value, str):
+            merged[name] = (_level(value, f"{origin} {name!r}"), props)
+            continue
+        if not isinstance(value, Mapping):
+            raise PolicyConfigError(f"{origin}: {name!r} must be a level or an object")
+        allowed = schemas[name]
+        props = dict(props)
+        for key, item in value.items():
+            if key == "enforcementLevel":
+                level = _level(item, f"{origin} {name!r}")
+            elif key not in allowed:
+                raise PolicyConfigError(f"{origin}: policy {name!r} has no property {key!r} "
+                                        f"(has: {sorted(allowed) or 'none'})")
+            else:
+                props[key] = item
+        merged[name] = (level, props)
 
 
-def _config_schemas(info: Any) -> dict[str, dict[str, Any]]:
-    """Each policy's config schema properties as data (read-only), decoded once per AnalyzerInfo message: a merge is
-    ~1.3 ms of decoding ~120 schemas, and the control sweep merges once or twice per case."""
-    cached = _schemas.get(id(info))
+_defaults: dict[int, tuple[Any, dict[str, dict[str, Any]], dict[str, tuple[str, dict[str, Any]]]]] = {}
+
+
+def _pack_defaults(info: Any) -> tuple[dict[str, dict[str, Any]], dict[str, tuple[str, dict[str, Any]]]]:
+    """Each policy's config schema properties as data, and its (level, properties) before any pack config file (its
+    own level and its schema's defaults, then the pack's initialConfig): both read-only, worked out once per
+    AnalyzerInfo message (decoding ~120 schemas is ~1.3 ms, and the control sweep merges once or twice per case).
+    An initialConfig that does not merge raises on every call, as it did before anything was kept."""
+    cached = _defaults.get(id(info))
     if cached is None or cached[0] is not info:  # the entry holds the message, so its id is not reused meanwhile
-        if len(_schemas) > 32:
-            _schemas.clear()
-        cached = (info, {p.name: json_format.MessageToDict(p.configSchema.properties) for p in info.policies})
-        _schemas[id(info)] = cached
-    return cached[1]
+        schemas = {p.name: json_format.MessageToDict(p.configSchema.properties) for p in info.policies}
+        base: dict[str, tuple[str, dict[str, Any]]] = {}
+        for policy in info.policies:
+            defaults = {key: spec["default"] for key, spec in schemas[policy.name].items() if "default" in spec}
+            base[policy.name] = (LEVEL_NAMES[policy.enforcementLevel], defaults)
+        initial = {k: ({"enforcementLevel": LEVEL_NAMES[v.enforcementLevel],
+                        **json_format.MessageToDict(v.properties)}) for k, v in info.initialConfig.items()}
+        _apply(base, schemas, initial, "pack initialConfig")
+        if len(_defaults) > 32:
+            _defaults.clear()
+        cached = (info, schemas, base)
+        _defaults[id(info)] = cached
+    return cached[1], cached[2]
 
 
 def _level(value: Any, where: str) -> str:

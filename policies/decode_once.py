@@ -17,9 +17,11 @@ is not memoized: remediations may rewrite what they receive.
 AnalyzeStack goes one step further (`_analyze_stack`): the SDK also rebuilds every PolicyResource and re-links parents
 and dependencies once per stack policy, about half of what was left of the pack's CPU on prod (a whole prod analysis
 2.6 s -> 1.8 s of the pack's CPU); it is built once per request now, from a restated copy of the SDK's method that an
-SDK upgrade must re-approve (SDK_ANALYZE_STACK_SHA256). Each resource's properties are decoded when a policy first
-reads them (LazyPolicyResource): the stack policies look into a few types each, and the decode of every resource was
-most of a request that runs one or a few of them.
+SDK upgrade must re-approve (SDK_ANALYZE_STACK_SHA256). Each resource's properties are decoded, and its options,
+provider, parent and dependencies built, when a policy first reads them (LazyPolicyResource): the stack policies look
+into a few types each, and decoding and linking every resource was most of a request that runs one or a few of them
+(the control sweep's one-policy requests: the pack's CPU over the whole sweep 5.3 -> 3.2 s once the links were lazy
+too).
 
 Remediate (`_remediate`): the SDK decodes the resource before its loop over policies, and the loop acts only on
 resource policies whose level is `remediate`; this pack has no remediations and no config sets that level, so every
@@ -31,7 +33,9 @@ without the decode; with one, the SDK's method runs. Pinned to the SDK's source 
 Analyze (`_analyze`): the SDK builds every resource policy's arguments (a report closure, options, provider, config)
 for every resource before the rule can look at its type, though most rules act on one or a few types. The policies
 carry the types their rule acts on (rules/_common.py), and `_analyze` skips the others, which would have returned
-without a word: a whole prod check 1.15 s -> 0.85 s of the pack's CPU (SDK_ANALYZE_SHA256).
+without a word: a whole prod check 1.15 s -> 0.85 s of the pack's CPU (SDK_ANALYZE_SHA256). Which policies are
+left for a type, at which level, and whether any remediates is worked out once per configuration (`_Plan`), not per
+request: Analyze ~0.5 -> 0.35 ms and Remediate ~0.1 -> 0.04 ms of the pack's CPU per resource (in-process, prod).
 
 Every request also starts with the SDK's `_configure_runtime_settings`: it parses PULUMI_CONFIG (JSON), inspects
 the signature of pulumi.runtime.Settings, then sets each config key and the runtime settings in the request's context
@@ -117,52 +121,80 @@ another source (an upgrade) the SDK's own method stays, still with the decode me
 tests/policies/test_decode_once.py fails until `_analyze_stack` has been compared with it again."""
 
 
-_UNDECODED = object()
+_UNDECODED: Any = object()
+
+
+class _Lazy:
+    """An attribute of LazyPolicyResource worked out from the resource's message when first read, then kept (an
+    assignment, as the SDK's constructor makes, stores a value; _UNDECODED there means not worked out yet)."""
+
+    def __init__(self, compute: Callable[[Any], Any]) -> None:
+        self.compute = compute
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_lazy_{name}"
+
+    def __get__(self, resource: Any, owner: type | None = None) -> Any:
+        if resource is None:
+            return self
+        value = resource.__dict__.get(self.slot, _UNDECODED)
+        if value is _UNDECODED:
+            value = self.compute(resource)
+            resource.__dict__[self.slot] = value
+        return value
+
+    def __set__(self, resource: Any, value: Any) -> None:
+        resource.__dict__[self.slot] = value
 
 
 class LazyPolicyResource(sdk.PolicyResource):
-    """A PolicyResource whose `props` are decoded from its message when a policy first reads them (as the SDK decodes
-    them: deserialize_properties(MessageToDict(properties)) behind an unknown_checking_proxy), then kept. Most stack
-    policies read the properties of a few types only: a request decodes the resources some policy looks into, not
-    all ~480 of prod (the whole decode was ~55 ms of the pack's CPU per AnalyzeStack, most of a one-policy check)."""
+    """A PolicyResource built from its message as a policy reads it, then kept: its `props` decoded as the SDK decodes
+    them (deserialize_properties(MessageToDict(properties)) behind an unknown_checking_proxy), its options and
+    provider as the servicer builds them, its parent, dependencies and property dependencies as the request's
+    resources (`by_urn`) as the SDK links them. Most stack policies read the properties of a few types only, and the
+    links of fewer: a request decodes and links the resources some policy looks into, not all ~480 of prod (the whole
+    decode was ~55 ms of the pack's CPU per AnalyzeStack, most of a one-policy check; after it, linking every
+    resource's property dependencies was most of the rest)."""
 
-    _props: Any
-
-    def __init__(self, message: Any, *args: Any) -> None:
+    def __init__(self, message: Any, servicer: Any, by_urn: dict[str, Any]) -> None:
         self._message = message
-        super().__init__(message.type, _UNDECODED, *args)  # type: ignore[arg-type]  # (the props setter keeps it)
+        self._servicer = servicer
+        self._by_urn = by_urn
+        super().__init__(message.type, _UNDECODED, message.urn, message.name,  # each kept by its _Lazy
+                         _UNDECODED, _UNDECODED, _UNDECODED, _UNDECODED, _UNDECODED)
 
-    @property
-    def props(self) -> Any:
-        if self._props is _UNDECODED:
-            deserialized = sdk.deserialize_properties(sdk.json_format.MessageToDict(self._message.properties))
-            self._props = sdk.unknown_checking_proxy(deserialized)
-        return self._props
+    def _decode(self) -> Any:
+        deserialized = sdk.deserialize_properties(sdk.json_format.MessageToDict(self._message.properties))
+        return sdk.unknown_checking_proxy(deserialized)
 
-    @props.setter
-    def props(self, value: Any) -> None:
-        self._props = value
+    def _parent(self) -> Any:
+        parent = self._message.parent
+        return self._by_urn[parent] if parent is not None and parent in self._by_urn else None
+
+    def _dependencies(self) -> list[Any]:
+        return [self._by_urn[d] for d in self._message.dependencies if d in self._by_urn]
+
+    def _property_dependencies(self) -> dict[str, list[Any]]:
+        return {k: [self._by_urn[d] for d in v.urns if d in self._by_urn]
+                for k, v in self._message.propertyDependencies.items()}
+
+    props = _Lazy(_decode)
+    opts = _Lazy(lambda self: self._servicer._get_resource_options(self._message))
+    provider = _Lazy(lambda self: self._servicer._get_provider_resource(self._message))
+    parent = _Lazy(_parent)
+    dependencies = _Lazy(_dependencies)
+    property_dependencies = _Lazy(_property_dependencies)
 
 
 def _stack_resources(servicer: Any, request: Any) -> list[Any]:
     """The request's resources as PolicyResources linked to their parents and dependencies: the body of the SDK's
-    per-policy loop (AnalyzeStack), once; each resource's properties are decoded when first read
+    per-policy loop (AnalyzeStack), once; each resource is decoded and linked as it is first read
     (LazyPolicyResource)."""
-    intermediates = []
-    for r in request.resources:
-        opts = servicer._get_resource_options(r)
-        provider = servicer._get_provider_resource(r)
-        resource = LazyPolicyResource(r, r.urn, r.name, opts, provider, None, [], {})
-        property_dependencies = {k: list(v.urns) for k, v in r.propertyDependencies.items()}
-        intermediates.append((resource, r.parent, list(r.dependencies), property_dependencies))
-    by_urn = {resource.urn: resource for resource, _, _, _ in intermediates}
-    for resource, parent, dependencies, property_dependencies in intermediates:
-        if parent is not None and parent in by_urn:
-            resource.parent = by_urn[parent]
-        resource.dependencies.extend(by_urn[d] for d in dependencies if d in by_urn)
-        for key, urns in property_dependencies.items():
-            resource.property_dependencies[key] = [by_urn[d] for d in urns if d in by_urn]
-    return [resource for resource, _, _, _ in intermediates]
+    by_urn: dict[str, Any] = {}
+    resources = [LazyPolicyResource(r, servicer, by_urn) for r in request.resources]
+    for resource in resources:
+        by_urn[resource.urn] = resource
+    return resources
 
 
 def _validate(self: Any, response: Any, policy: Any, args: Any, report_violation: Any) -> None:
@@ -226,17 +258,52 @@ RESOURCE_TYPES_ATTRIBUTE = "resource_types"
 """Set by rules/_common.py resource_rule on each policy: the resource types its validate acts on (absent: all)."""
 
 
+class _Plan:
+    """The servicer's resource policies at their configured levels, worked out once per configuration instead of once
+    per request: Analyze and Remediate looked up each of ~120 policies' level (and its class) for every resource. A
+    Configure request gives the servicer a new levels dict, and a plan is for the dict it was made from (`_plan`)."""
+
+    def __init__(self, servicer: Any, levels: Any, policies: Any) -> None:
+        self.levels = levels
+        self.policies = policies
+        resource = [(policy, servicer._get_enforcement_level(policy)) for policy in policies
+                    if isinstance(policy, sdk.ResourceValidationPolicy)]
+        self.remediates = any(level == sdk.EnforcementLevel.REMEDIATE for _policy, level in resource)
+        self.active = [(policy, level) for policy, level in resource if level != sdk.EnforcementLevel.DISABLED]
+        self._by_type: dict[str, list[tuple[Any, Any]]] = {}
+
+    def for_type(self, type_: str) -> list[tuple[Any, Any]]:
+        """The active resource policies, in the pack's order, less those whose rule acts on other types only (a
+        policy without a validate stays: the SDK reports it not applicable to every resource)."""
+        found = self._by_type.get(type_)
+        if found is None:
+            found = [(policy, level) for policy, level in self.active
+                     if not policy.has_validation()
+                     or getattr(policy, RESOURCE_TYPES_ATTRIBUTE, None) is None
+                     or type_ in getattr(policy, RESOURCE_TYPES_ATTRIBUTE)]
+            self._by_type[type_] = found
+        return found
+
+
+def _plan(self: Any) -> _Plan:
+    levels = self._PolicyAnalyzerServicer__policy_pack_config_enforcement_level
+    policies = self._PolicyAnalyzerServicer__policies
+    plan: _Plan | None = self.__dict__.get("_maratron_plan")
+    if plan is None or plan.levels is not levels or plan.policies is not policies:  # (the plan holds both)
+        plan = _Plan(self, levels, policies)
+        self.__dict__["_maratron_plan"] = plan
+    return plan
+
+
 def _analyze(self: Any, request: Any, _context: Any) -> Any:
     """pulumi-policy's Analyze, skipping a resource policy whose rule acts on other resource types only (its validate
     would return at once): the SDK builds each policy's arguments (report closure, options, provider, config) for
     every resource before the rule can look at the type, ~120 policies per resource. The answer is the same: such a
-    policy reports nothing and is not marked not-applicable."""
+    policy reports nothing and is not marked not-applicable. Which policies are left for a type, at which level, is
+    worked out once per configuration (_Plan), not for every resource."""
     self._configure_runtime_settings()
     response = proto.AnalyzeResponse()
-    for policy in self._PolicyAnalyzerServicer__policies:
-        enforcement_level = self._get_enforcement_level(policy)
-        if enforcement_level == sdk.EnforcementLevel.DISABLED or not isinstance(policy, sdk.ResourceValidationPolicy):
-            continue
+    for policy, enforcement_level in _plan(self).for_type(request.type):
         if not policy.has_validation():  # a remediation-only policy: not applicable, as the SDK reports it
             response.not_applicable.append(proto.PolicyNotApplicable(
                 policy_name=policy.name, reason="Policy does not implement validate"))
@@ -271,10 +338,8 @@ another source the SDK's method stays as it is, and tests/policies/test_decode_o
 
 def _remediate(self: Any, request: Any, context: Any) -> Any:
     """pulumi-policy's Remediate, without decoding the resource when no policy is at the REMEDIATE level (what the
-    SDK then answers after decoding it: an empty response)."""
-    if any(isinstance(policy, sdk.ResourceValidationPolicy)
-           and self._get_enforcement_level(policy) == sdk.EnforcementLevel.REMEDIATE
-           for policy in self._PolicyAnalyzerServicer__policies):
+    SDK then answers after decoding it: an empty response; whether one is, _Plan knows per configuration)."""
+    if _plan(self).remediates:
         return _SDK_REMEDIATE(self, request, context)
     self._configure_runtime_settings()  # as the SDK's method starts (it sets the runtime's config and settings)
     return proto.RemediateResponse()

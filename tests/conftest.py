@@ -30,20 +30,20 @@ ONE_WORKER_MODULES = frozenset({
     "tests/ops/test_tag_deployed_images.py",
     "tests/ops/test_db_admin_postgres.py", "tests/ops/test_backup_scripts.py",
     "tests/test_first_deploy.py", "tests/test_observability.py", "tests/test_foundation.py",
+    "tests/policies/test_controls.py",  # the sweep's module fixtures (wire forms) and one reconfiguring of the pack
 })
 SHARED_VERDICT_MODULES = frozenset({
     "tests/policies/test_stacks.py", "tests/policies/test_pack.py", "tests/test_diagram.py",
 })
 """Modules that read the same whole-stack verdicts (checked(): prod's and dev's under their own pack config, ~4 s of
 the pack's CPU each): one group on one worker, so each verdict is computed once."""
-SHARED_RUN_MODULES = frozenset({"tests/policies/test_controls.py", "tests/bootstrap/test_permissions.py"})
-"""Modules that both need prod with policy_ledger.OPTIONAL_PARTS (an engine run of ~2.5 s): one group, one run."""
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """`--dist loadgroup` with ONE_WORKER_MODULES (and SHARED_VERDICT_MODULES, SHARED_RUN_MODULES each
-    together) as the groups. Not xdist_group marks: xdist 3.8 applies them by rewriting `item._nodeid`, which pytest 9
-    no longer reads (its nodeid is `_id`), so they group nothing."""
+    """`--dist loadgroup` with ONE_WORKER_MODULES (and SHARED_VERDICT_MODULES together) as the groups. Not
+    xdist_group marks: xdist 3.8 applies them by rewriting `item._nodeid`, which pytest 9 no longer reads (its nodeid
+    is `_id`), so they group nothing. (Runs need no group: stack_run shares each across the workers, prod with
+    policy_ledger.OPTIONAL_PARTS too.)"""
     if config.getvalue("dist") != "loadgroup":
         return None
     from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
@@ -53,8 +53,6 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             module = nodeid.split("::", 1)[0]
             if module in SHARED_VERDICT_MODULES:
                 return "shared-verdicts"
-            if module in SHARED_RUN_MODULES:
-                return "shared-prod-all"
             return module if module in ONE_WORKER_MODULES else nodeid
 
     return OneWorkerModules(config, log)

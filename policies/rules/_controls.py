@@ -21,6 +21,7 @@ in `inventory.py` proves that every property the stacks set is either guarded or
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -203,9 +204,11 @@ def leaf_paths(value: Any, path: str = "") -> Iterator[str]:
         yield path
 
 
+@functools.cache
 def classification_pattern(path: str) -> re.Pattern[str]:
     """The leaf paths an entry for `path` covers: itself and everything below it. `[*]` and filters on ordinary
-    lists match any item; `[name=x]` on a keyed list matches that item only."""
+    lists match any item; `[name=x]` on a keyed list matches that item only. Compiled once per path: the ledger has
+    more distinct paths (~580) than `re` keeps compiled patterns (512), so each classify() compiled them all again."""
     if not path:
         return re.compile("^")  # the whole resource
     out = ["^"]

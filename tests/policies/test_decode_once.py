@@ -144,7 +144,9 @@ def test_the_stack_analysis_restates_the_installed_sdks_and_links_each_resource_
         stack = analyzer_pb2.AnalyzeStackRequest(resources=[
             analyzer_pb2.AnalyzerResource(type=r.type, properties=_struct(r.outputs), urn=r.urn, name=r.name,
                                           options=_options(r), parent=RESOURCES[0].urn if i else "",
-                                          dependencies=[RESOURCES[0].urn] if i else [])
+                                          dependencies=[RESOURCES[0].urn] if i else [],
+                                          propertyDependencies={"x": analyzer_pb2.AnalyzerPropertyDependencies(
+                                              urns=[RESOURCES[0].urn, "urn:not-in-the-stack"])} if i else {})
             for i, r in enumerate(RESOURCES)])
         analyzer.AnalyzeStack(stack, None)
     finally:
@@ -153,6 +155,9 @@ def test_the_stack_analysis_restates_the_installed_sdks_and_links_each_resource_
     resources = original(analyzer, stack)
     assert [r.parent.urn if r.parent else None for r in resources] == [None, *[RESOURCES[0].urn] * 3]
     assert [[d.urn for d in r.dependencies] for r in resources] == [[], *[[RESOURCES[0].urn]] * 3]
+    assert [{k: [d.urn for d in v] for k, v in r.property_dependencies.items()} for r in resources] == [
+        {}, *[{"x": [RESOURCES[0].urn]}] * 3]
+    assert all(r.parent is resources[0] and r.dependencies[0] is resources[0] for r in resources[1:])
 
 
 def test_analyze_restates_the_installed_sdks_and_skips_rules_for_other_types(restore_sdk: None,

@@ -11,7 +11,7 @@ from pulumi.runtime.proto import analyzer_pb2
 
 from offline import policy_docs, taggable
 from offline.engine import ROOT, StackRun
-from offline.policy_runner import PACK_DIR, PolicyPackProcess, main
+from offline.policy_runner import PACK_DIR, PolicyPackProcess, analyze_stack_entry, analyze_stack_message, main
 from tests.conftest import checked
 
 
@@ -33,6 +33,16 @@ def test_pack_reports_every_policy_mandatory_by_default(pack: PolicyPackProcess)
     assert pack.name == "maratron-security"
     assert {p.enforcementLevel for p in pack.info.policies} == {analyzer_pb2.MANDATORY}
     assert len(pack.policy_names()) == len(set(pack.policy_names())) >= 50
+
+
+def test_an_analyze_stack_request_is_sent_as_the_whole_messages_bytes(prod: StackRun) -> None:
+    """PolicyPackProcess.analyze_stack sends its request as the resources' entries serialized one by one: the same
+    request the stub would send (every resource, in order, each exactly as the message holds it)."""
+    entries = b"".join(analyze_stack_entry(r) for r in prod.resources)
+    whole = analyzer_pb2.AnalyzeStackRequest(resources=[analyze_stack_message(r) for r in prod.resources])
+    sent = analyzer_pb2.AnalyzeStackRequest.FromString(entries)
+    assert sent == whole and len(sent.resources) == len(prod.resources)
+    assert entries == whole.SerializeToString()
 
 
 def test_taggable_types_are_generated_from_the_pinned_sdk() -> None:
