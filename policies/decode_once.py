@@ -285,6 +285,18 @@ class _Plan:
         return found
 
 
+SDK_CONFIGURE_SHA256 = "785e6599c03e67daf7049660b8bad2982ac5e5096dd92bd94c6d4cc0f36b829e"
+"""The source of pulumi-policy's `_PolicyAnalyzerServicer.Configure` (1.21.0) that `_Plan` relies on: each Configure
+request assigns a new enforcement-levels dict and never changes one in place, so a plan made from a dict stays right
+while the servicer holds that dict. With another source `_analyze` and `_remediate` are not installed (the SDK's
+Analyze and Remediate stay), and tests/policies/test_decode_once.py fails until it is re-read."""
+
+
+def sdk_configure_sha256() -> str:
+    """The SHA-256 of the installed SDK's Configure source."""
+    return hashlib.sha256(inspect.getsource(sdk._PolicyAnalyzerServicer.Configure).encode()).hexdigest()
+
+
 def _plan(self: Any) -> _Plan:
     levels = self._PolicyAnalyzerServicer__policy_pack_config_enforcement_level
     policies = self._PolicyAnalyzerServicer__policies
@@ -411,11 +423,12 @@ def install() -> None:
     servicer = sdk._PolicyAnalyzerServicer  # the SDK's analyzer class (private; see the module docstring)
     for name in PER_REQUEST_METHODS:  # the resource's options and provider, also rebuilt once per policy
         setattr(servicer, name, _memoized(getattr(servicer, name), method=True))
-    if sdk_analyze_sha256() == SDK_ANALYZE_SHA256:
+    plans = sdk_configure_sha256() == SDK_CONFIGURE_SHA256  # _analyze and _remediate read a _Plan
+    if plans and sdk_analyze_sha256() == SDK_ANALYZE_SHA256:
         setattr(servicer, "Analyze", _analyze)  # noqa: B010 (a method of the SDK's class)
     if sdk_analyze_stack_sha256() == SDK_ANALYZE_STACK_SHA256:
         setattr(servicer, "AnalyzeStack", _analyze_stack)  # noqa: B010 (a method of the SDK's class)
-    if sdk_remediate_sha256() == SDK_REMEDIATE_SHA256:
+    if plans and sdk_remediate_sha256() == SDK_REMEDIATE_SHA256:
         setattr(servicer, "Remediate", _remediate)  # noqa: B010 (a method of the SDK's class)
     if sdk_configure_runtime_sha256() == SDK_CONFIGURE_RUNTIME_SHA256:
         setattr(servicer, "_configure_runtime_settings", _runtime_settings)  # noqa: B010

@@ -287,3 +287,24 @@ def test_stack_resources_decode_their_properties_when_first_read_as_the_sdk_deco
     assert proxied == expected  # what each proxy wraps: the SDK's decode of the resource's properties
     assert all(r.props is p for r, p in zip(resources, props, strict=True))
     assert len(decoded) == len(proxied) == len(RESOURCES)  # once each
+
+
+def test_the_plans_rely_on_configure_replacing_the_levels_and_step_aside_when_it_changes(
+        restore_sdk: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """decode_once._Plan is made once per enforcement-levels dict: right only while pulumi-policy 1.21.0's Configure
+    assigns a new dict per request (another source fails here: re-read it, then update SDK_CONFIGURE_SHA256). With
+    another Configure, install() leaves the SDK's Analyze and Remediate in place."""
+    assert decode_once.sdk_configure_sha256() == decode_once.SDK_CONFIGURE_SHA256
+    analyzer = servicer()
+    first = analyzer._PolicyAnalyzerServicer__policy_pack_config_enforcement_level
+    plan = decode_once._plan(analyzer)
+    assert decode_once._plan(analyzer) is plan
+    analyzer.Configure(analyzer_pb2.ConfigureAnalyzerRequest(), None)
+    assert analyzer._PolicyAnalyzerServicer__policy_pack_config_enforcement_level is not first  # a new dict
+    assert decode_once._plan(analyzer) is not plan  # so a new plan
+    sdk_analyze, sdk_remediate = sdk._PolicyAnalyzerServicer.Analyze, sdk._PolicyAnalyzerServicer.Remediate
+    monkeypatch.setattr(decode_once, "SDK_CONFIGURE_SHA256", "0" * 64)
+    decode_once.install()
+    assert sdk._PolicyAnalyzerServicer.Remediate is sdk_remediate
+    assert sdk._PolicyAnalyzerServicer.Analyze is not decode_once._analyze
+    assert getattr(sdk._PolicyAnalyzerServicer.Analyze, "__wrapped__", None) is sdk_analyze
