@@ -13,9 +13,13 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from offline import cost, critical_path
 from offline.engine import ROOT, STACKS, StackRun, available_stacks, run_stack, stack_config
+
+if TYPE_CHECKING:
+    from offline.policy_runner import PolicyPackProcess
 
 README = ROOT / "README.md"
 COST_PAGE = ROOT / "docs" / "cost-and-deploy-time.md"
@@ -40,15 +44,18 @@ class StackFigures:
     """Mandatory prod-only rules, which pass on a non-prod stack without checking anything."""
 
 
-def rule_levels(stacks: Iterable[str]) -> dict[str, dict[str, str]]:
-    """Per stack, each policy's enforcement level: the pack's own, merged with the stack's pack config file."""
+def rule_levels(stacks: Iterable[str], pack: PolicyPackProcess | None = None) -> dict[str, dict[str, str]]:
+    """Per stack, each policy's enforcement level: the pack's own (its analyzer info: the same whichever stack a
+    process was started for; `pack`, or one started here), merged with the stack's pack config file."""
     from offline.policy_runner import PolicyPackProcess, load_pack_config, merge_policy_config  # grpc: load late
 
     stacks = list(stacks)
-    config, secret_keys, _ = stack_config(stacks[0])
-    with PolicyPackProcess(stacks[0], config, secret_keys) as pack:
-        return {s: {name: level for name, (level, _) in merge_policy_config(pack.info, load_pack_config(s)).items()}
-                for s in stacks}
+    if pack is None:
+        config, secret_keys, _ = stack_config(stacks[0])
+        with PolicyPackProcess(stacks[0], config, secret_keys) as own:
+            return rule_levels(stacks, own)
+    return {s: {name: level for name, (level, _) in merge_policy_config(pack.info, load_pack_config(s)).items()}
+            for s in stacks}
 
 
 def prod_only_rules() -> set[str]:
@@ -115,9 +122,10 @@ def generated(rows: list[StackFigures]) -> dict[Path, str]:
             COST_PAGE: replaced(COST_PAGE.read_text(), DETAIL, render_detail(rows))}
 
 
-def compute(runs: Iterable[StackRun]) -> list[StackFigures]:
+def compute(runs: Iterable[StackRun], pack: PolicyPackProcess | None = None) -> list[StackFigures]:
+    """Each run's figures; the rule counts from `pack`'s analyzer info (or a pack started for them)."""
     runs = list(runs)
-    levels = rule_levels(run.stack for run in runs)
+    levels = rule_levels((run.stack for run in runs), pack)
     prod_only = prod_only_rules()
     return [figures(run, levels[run.stack], prod_only) for run in runs]
 

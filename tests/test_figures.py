@@ -8,15 +8,17 @@ import pytest
 
 from offline import cost, critical_path, figures
 from offline.engine import StackRun
+from offline.policy_runner import PolicyPackProcess
 
 
 @pytest.fixture(scope="module")
-def rows(run_variant: Callable[..., StackRun]) -> list[figures.StackFigures]:
-    """Every stack with a stack file, as `make docs` renders them (the session's cached runs)."""
+def rows(run_variant: Callable[..., StackRun], pack: PolicyPackProcess) -> list[figures.StackFigures]:
+    """Every stack with a stack file, as `make docs` renders them (the session's cached runs; the session's pack:
+    its analyzer info is the one `make docs` reads from a pack of its own)."""
     runs = [run_variant(stack) for stack in figures.stacks()]
     for run in runs:
         assert run.ok, run.error_details
-    return figures.compute(runs)
+    return figures.compute(runs, pack)
 
 
 def test_every_stack_file_has_a_row(rows: list[figures.StackFigures]) -> None:
