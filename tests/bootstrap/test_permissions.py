@@ -14,6 +14,7 @@ from offline.engine import StackRun
 from offline.foundation import run_bootstrap
 from offline.iam_eval import allows
 from offline.policy_ledger import OPTIONAL_PARTS
+from tests.configs import DEV_BUILT_IMAGES
 
 REGION = {"aws:RequestedRegion": "us-east-1"}
 
@@ -55,8 +56,10 @@ def test_the_deploy_role_covers_exactly_the_services_the_app_stack_manages(apps:
 
 def test_every_data_source_the_app_calls_is_in_the_preview_role(shared: StackRun, apps: list[StackRun],
                                                                run_variant: Callable[..., StackRun]) -> None:
-    built = run_variant("dev", backupImage="", backupBuildContext="tests/fixtures/app")  # the build path's login
+    built = run_variant("dev", **DEV_BUILT_IMAGES)  # the build path's login (shared with test_service, test_images)
     assert built.ok, built.error_details
+    assert (built.config["maratron:backupBuildContext"], built.config["maratron:backupImage"]) == (
+        "tests/fixtures/app", "")
     tokens = {token for run in [*apps, built] for token, _ in run.invokes}
     assert tokens <= set(INVOKE_ACTIONS), sorted(tokens - set(INVOKE_ACTIONS))
     # ... and the roles allow them: previews run every data source (ecr:DescribeImages is scoped to the repositories).
