@@ -3,9 +3,12 @@ upgrade that changes it, with a message naming the detail."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from pathlib import Path
+from typing import Any
 
+import pulumi
 import pytest
 from google.protobuf import struct_pb2
 from pulumi.runtime import mocks, settings
@@ -144,3 +147,40 @@ def test_our_stack_trace_is_the_sdks_message() -> None:
     assert made.sdk.frames[0].pc.uri.endswith("test_sdk_internals.py")
     assert callable(getattr(sdk_resource, "_get_stack_trace", None)), "the SDK renamed _get_stack_trace"
     assert sdk_internals.stack_trace() == sdk_internals.sdk_stack_trace()  # fewer than three __init__: empty
+
+
+def test_our_create_urn_is_the_sdks_urn(program: Path) -> None:
+    """Under mocks the SDK computes each registration's URN through `create_urn` (unused when a monitor answers):
+    the offline engine's gives the same known, non-secret, dependency-free value from plain strings, and defers to
+    the SDK's for an Output argument."""
+
+    import pulumi.runtime.resource as sdk_resource
+
+    assert "mock_urn = await create_urn(name, ty, resolver.parent_urn).future()" in inspect.getsource(sdk_resource)
+
+    async def state(output: pulumi.Output[Any]) -> tuple[Any, ...]:
+        return (await output.future(), await output.is_known(), await output.is_secret(), await output.resources())
+
+    async def both(*case: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        case = tuple(pulumi.Output.from_input(v) if v == "<output>" else v for v in case)
+        return await state(sdk_internals.create_urn(*case)), await state(sdk_internals.sdk_create_urn(*case))
+
+    parent = "urn:pulumi:prod::maratron::maratron:app:FargateService::web"
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        for case in [("web", "aws:ecs/service:Service", parent, None, None),
+                     ("web", "aws:ecs/service:Service", "", None, None),
+                     ("web", "aws:ecs/service:Service", None, "maratron", "prod")]:
+            ours, sdk = loop.run_until_complete(both(*case))
+            assert ours == sdk and ours[1:] == (True, False, set()), case
+        ours, _ = loop.run_until_complete(both("web", "aws:ecs/service:Service", parent, None, None))
+        assert ours[0] == "urn:pulumi:prod::maratron::maratron:app:FargateService$aws:ecs/service:Service::web"
+        ours, sdk = loop.run_until_complete(both("<output>", "aws:ecs/service:Service", parent, None, None))
+        assert ours == sdk  # an Output name: the SDK's own
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+    run = run_program("t", {"t:key": "v"}, [], program=program, project="t")
+    assert sdk_resource.create_urn is sdk_internals.create_urn  # installed with the mocks
+    assert "urn:pulumi:t::t::test:index:Group$test:index:Thing::g-first" in {r.urn for r in run.resources}
