@@ -82,6 +82,8 @@ not start ("incompatible-parameters", https://docs.aws.amazon.com/AmazonRDS/late
 and every instance shares the one parameter group, so the smallest class decides."""
 INSTANCE_CLASS_PATTERN = re.compile(r"^db\.[a-z][a-z0-9-]*\.(micro|small|medium|large|\d{0,2}xlarge|metal)$")
 MAX_REPLICAS = 5  # RDS allows 15 for PostgreSQL; more than 5 here would be a design smell, not a need
+REPLICA_MAINTENANCE_DAYS = 3
+"""Replicas take their maintenance on the 1st, 2nd, 3rd, then again 1st, 2nd day before the primary's window."""
 MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
 PERFORMANCE_INSIGHTS_RETENTION = (7, *(31 * months for months in range(1, 24)), 731)
 KMS_KEY_ARN_PATTERN = re.compile(KMS_KEY_ARN)
@@ -250,8 +252,9 @@ class DatabaseSettings:
     maintenance_window: str = setting(
         "dbMaintenanceWindow", "sun:04:30-sun:05:30", "Weekly maintenance window of the primary, UTC "
         "ddd:hh:mm-ddd:hh:mm, at least 30 minutes; right after the backup window so a patch follows a fresh backup. "
-        "Replica n takes the same hours n days earlier: RDS asks for replicas to get a minor upgrade before their "
-        "source, and the primary and the replicas are never down together.",
+        "Replicas take the same hours on the three days before (replica 1 the day before, 2 two days, 3 three, 4 and "
+        "5 as 1 and 2): RDS asks for replicas to get a minor upgrade before their source, and the primary and the "
+        "replicas are never down together.",
         check=weekly_window_check(minimum_minutes=30, maximum_minutes=24 * 60, example="sun:04:30-sun:05:30"))
     restore_from: str = setting(
         "dbRestoreFromBackupsArn", "", "DR restore: ARN of replicated automated backups in this stack's region "
@@ -546,13 +549,16 @@ class Database(pulumi.ComponentResource):
                 # ("Automated backups supported on read replicas": PostgreSQL no; read-replica differences table,
                 # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReadRepl.html), so a value here is a
                 # perpetual diff at best. A promoted replica gets backups when they are enabled on it (DR runbook).
-                # A day before the primary's per replica: "If your database has read replicas, you must first
-                # upgrade all of the read replicas before you upgrade the source instance" (minor version upgrades,
-                # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_UpgradeDBInstance.PostgreSQL.html), so
-                # an automatic minor upgrade reaches the replicas first; and a day apart because RDS upgrades a
-                # Multi-AZ primary and its standby together ("unavailable for several minutes"): readers are not down
-                # in the same minutes. Pack rule rds-replica-maintenance-before-source.
-                maintenance_window=weekly_window_shifted(settings.maintenance_window, -ordinal),
+                # The primary's hours on one of the three days before it: "If your database has read replicas, you
+                # must first upgrade all of the read replicas before you upgrade the source instance" (minor version
+                # upgrades, https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_UpgradeDBInstance.PostgreSQL.html),
+                # so an automatic minor upgrade scheduled for a week reaches the replicas first; on other days than
+                # the primary because RDS upgrades a Multi-AZ primary and its standby together ("unavailable for
+                # several minutes"), and at the same hours so no window meets the daily backup window. Three days at
+                # most (replicas 4 and 5 share days with 1 and 2): a window four days before is nearer after the
+                # primary than before it. Pack rule rds-replica-maintenance-before-source.
+                maintenance_window=weekly_window_shifted(settings.maintenance_window,
+                                                         -((ordinal - 1) % REPLICA_MAINTENANCE_DAYS + 1)),
                 copy_tags_to_snapshot=True,
                 # A replica holds no data of its own: no final snapshot, no deletion protection and no `protect`,
                 # so lowering dbReplicaCount is one ordinary `pulumi up`.

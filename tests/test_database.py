@@ -17,6 +17,7 @@ from components.database import ENGINE_DEFAULT_PARAMETERS, ENGINE_MAJOR_VERSIONS
 from components.windows import windows_overlap
 from offline.critical_path import finish_times, waits_for
 from offline.engine import StackRun, is_secret, run_program, unwrap_secrets
+from offline.policy_runner import PolicyPackProcess, check_run
 from tests.configs import MINIMAL_VALID
 
 INSTANCE = "aws:rds/instance:Instance"
@@ -618,3 +619,15 @@ def test_replicas_are_maintained_on_the_days_before_the_primary(prod: StackRun) 
                        "database-replica-2": "fri:04:30-fri:05:30"}
     assert weekly_window_shifted("sat:23:30-sun:00:30", 1) == "sun:23:30-mon:00:30"  # wraps around the week
     assert weekly_window_shifted("mon:00:10-mon:00:50", -1) == "sun:00:10-sun:00:50"  # and backwards
+
+
+def test_five_replicas_keep_to_the_three_days_before_the_primary_and_pass_the_pack(pack: PolicyPackProcess) -> None:
+    """The most replicas the settings allow: replicas 4 and 5 share days with 1 and 2 rather than going four and five
+    days back, where a window is nearer after the primary than before it (the pack rule refuses that)."""
+    run = database_only(dbReplicaCount=5)
+    assert run.ok, run.error_details
+    windows = [r.inputs["maintenanceWindow"] for r in run.of_type("aws:rds/instance:Instance")
+               if r.inputs.get("replicateSourceDb")]
+    assert windows == [f"{day}:04:30-{day}:05:30" for day in ("sat", "fri", "thu", "sat", "fri")]
+    verdict = check_run(run, pack=pack)  # prod's pack config: the rule is mandatory (the fourth day back: test_rules)
+    assert [v.message for v in verdict.of("rds-replica-maintenance-before-source")] == []

@@ -60,6 +60,7 @@ def test_every_data_source_the_app_calls_is_in_the_preview_role(shared: StackRun
     assert built.ok, built.error_details
     assert (built.config["maratron:backupBuildContext"], built.config["maratron:backupImage"]) == (
         "tests/fixtures/app", "")
+    assert "aws:ecr/getAuthorizationToken:getAuthorizationToken" in {token for token, _ in built.invokes}
     tokens = {token for run in [*apps, built] for token, _ in run.invokes}
     assert tokens <= set(INVOKE_ACTIONS), sorted(tokens - set(INVOKE_ACTIONS))
     # ... and the roles allow them: previews run every data source (ecr:DescribeImages is scoped to the repositories).

@@ -865,6 +865,7 @@ CASES: list[Case] = [
                  database_stack(windows=("sun:04:30-sun:05:30", "sat:04:30-sat:05:30")),
                  database_stack(windows=("sun:04:30-sun:05:30", replica_window)), "replica")
       for replica_window in ("mon:04:30-mon:05:30",  # the day after the source: upgraded after it
+                             "wed:04:30-wed:05:30",  # four days before: nearer after it than before
                              "sun:05:00-sun:06:00",  # overlapping the source's
                              "sat:23:30-sun:04:45")),  # ending inside the source's
     stack_case("rds-monitoring-role-ready", monitored_database(), monitored_database(waits=False), "primary"),
