@@ -21,7 +21,9 @@ SDK upgrade must re-approve (SDK_ANALYZE_STACK_SHA256). Each resource's properti
 provider, parent and dependencies built, when a policy first reads them (LazyPolicyResource): the stack policies look
 into a few types each, and decoding and linking every resource was most of a request that runs one or a few of them
 (the control sweep's one-policy requests: the pack's CPU over the whole sweep 5.3 -> 3.2 s once the links were lazy
-too).
+too). One difference remains, in theory only: a resource whose options or provider cannot be built fails the SDK's
+whole request, while here it fails only when a policy reads them (the engine never sends such a resource, and no rule
+swallows the error).
 
 Remediate (`_remediate`): the SDK decodes the resource before its loop over policies, and the loop acts only on
 resource policies whose level is `remediate`; this pack has no remediations and no config sets that level, so every
