@@ -48,8 +48,9 @@ is about the same on both sides (1,024/891 applies). Our own code stays ~1% of a
 Fourth pass (2026-12-01, evening): where the rest of the gap lives, measured. A second floor, `structured`,
 registers the same resources with ours' component tree (ComponentResource parents, register_outputs) and ours'
 dependencies (depends_on, from the recorded run; checked to give the same URNs, parents and dependency sets).
-Per prod run, CPU, medians of paired runs: the flat floor + the component tree costs ~9% more than the flat floor,
-+ the dependencies another ~14%, and ours is 1.01-1.11 of that structured floor (prod 1.11, dev 1.01). So what
+Per prod run, CPU, medians of 9 paired runs on a quiet machine: the flat floor 1,378 ms, with the component tree
+1,453 ms (+5%), with the dependencies too 1,617 ms (+11%), ours 1,761 ms: 1.26 of the flat floor, 1.03 of the
+structured one (the bench's own column, under load: staging 1.02, dr 1.04, dev 1.01, prod 1.11). So what
 stands between ours and 1.2 is the SDK's price for the structure the issue asks for (components with parented
 children, and resources wired by their Outputs), not our program's code. Also: the offline engine now computes the
 mock path's URN from plain strings (sdk_internals.create_urn: the SDK built it through an Output chain of ~800
