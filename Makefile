@@ -79,6 +79,7 @@ bench: $(VENV)/.installed
 	$(PY) -m bench.preview || status=1; \
 	$(PY) -m bench.cost || status=1; \
 	$(PY) -m bench.critical_path || status=1; \
+	$(PY) -m bench.suite || status=1; \
 	exit $$status  # every figure printed; non-zero when any of them misses its target
 
 ## Remove build output and tool caches.
