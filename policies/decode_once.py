@@ -126,6 +126,11 @@ tests/policies/test_decode_once.py fails until `_analyze_stack` has been compare
 _UNDECODED: Any = object()
 
 
+def _source_sha256(method: Callable[..., Any]) -> str:
+    """The SHA-256 of an SDK method's source as shipped (captured before any patch): what a pin below compares."""
+    return hashlib.sha256(inspect.getsource(method).encode()).hexdigest()
+
+
 class _Lazy:
     """An attribute of LazyPolicyResource worked out from the resource's message when first read, then kept (an
     assignment, as the SDK's constructor makes, stores a value; _UNDECODED there means not worked out yet)."""
@@ -287,6 +292,7 @@ class _Plan:
         return found
 
 
+_SDK_CONFIGURE = sdk._PolicyAnalyzerServicer.Configure
 SDK_CONFIGURE_SHA256 = "785e6599c03e67daf7049660b8bad2982ac5e5096dd92bd94c6d4cc0f36b829e"
 """The source of pulumi-policy's `_PolicyAnalyzerServicer.Configure` (1.21.0) that `_Plan` relies on: each Configure
 request assigns a new enforcement-levels dict and never changes one in place, so a plan made from a dict stays right
@@ -295,8 +301,7 @@ Analyze and Remediate stay), and tests/policies/test_decode_once.py fails until 
 
 
 def sdk_configure_sha256() -> str:
-    """The SHA-256 of the installed SDK's Configure source."""
-    return hashlib.sha256(inspect.getsource(sdk._PolicyAnalyzerServicer.Configure).encode()).hexdigest()
+    return _source_sha256(_SDK_CONFIGURE)
 
 
 def _plan(self: Any) -> _Plan:
@@ -321,9 +326,6 @@ def _analyze(self: Any, request: Any, _context: Any) -> Any:
         if not policy.has_validation():  # a remediation-only policy: not applicable, as the SDK reports it
             response.not_applicable.append(proto.PolicyNotApplicable(
                 policy_name=policy.name, reason="Policy does not implement validate"))
-            continue
-        types = getattr(policy, RESOURCE_TYPES_ATTRIBUTE, None)
-        if types is not None and request.type not in types:
             continue
         if enforcement_level == sdk.EnforcementLevel.REMEDIATE:
             enforcement_level = sdk.EnforcementLevel.MANDATORY  # as the SDK: still violated after remediation
@@ -360,18 +362,15 @@ def _remediate(self: Any, request: Any, context: Any) -> Any:
 
 
 def sdk_remediate_sha256() -> str:
-    """The SHA-256 of the installed SDK's Remediate source, as shipped (before any patch)."""
-    return hashlib.sha256(inspect.getsource(_SDK_REMEDIATE).encode()).hexdigest()
+    return _source_sha256(_SDK_REMEDIATE)
 
 
 def sdk_analyze_sha256() -> str:
-    """The SHA-256 of the installed SDK's Analyze source, as shipped (before any patch)."""
-    return hashlib.sha256(inspect.getsource(_SDK_ANALYZE).encode()).hexdigest()
+    return _source_sha256(_SDK_ANALYZE)
 
 
 def sdk_analyze_stack_sha256() -> str:
-    """The SHA-256 of the installed SDK's AnalyzeStack source, as shipped (before any patch)."""
-    return hashlib.sha256(inspect.getsource(_SDK_ANALYZE_STACK).encode()).hexdigest()
+    return _source_sha256(_SDK_ANALYZE_STACK)
 
 
 SDK_CONFIGURE_RUNTIME_SHA256 = "da0923ff3a404f3633b701587071091c98432f5d7c70856eb8be6a6ee6c4c845"
@@ -411,8 +410,7 @@ def _runtime_settings(self: Any) -> None:
 
 
 def sdk_configure_runtime_sha256() -> str:
-    """The SHA-256 of the installed SDK's _configure_runtime_settings source, as shipped (before any patch)."""
-    return hashlib.sha256(inspect.getsource(_SDK_CONFIGURE_RUNTIME).encode()).hexdigest()
+    return _source_sha256(_SDK_CONFIGURE_RUNTIME)
 
 
 def install() -> None:
