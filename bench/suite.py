@@ -3,7 +3,7 @@
 This VM's CPU speed moves by up to half within an hour (one prod program run: 1.0 to 1.8 s of CPU on the same
 commit), more than any cut left to make. So the bench also times one prod program run in this process, before and
 after the suite, and prints the suite's CPU in those units: a figure that moves with our tests, not with the host.
-`python -m bench.suite [--runs N]` runs `make pytest`'s command N times (default 1).
+`python -m bench.suite [--runs N]` runs `make pytest` N times (default 1).
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ from offline.engine import ROOT, run_stack
 
 TARGET_SECONDS = 60.0
 """The suite's wall-clock target on a 2-core machine (issue 10)."""
-WORKERS = str((os.cpu_count() or 2) + 1)
-"""As the Makefile's PYTEST_WORKERS: one xdist worker per core plus one."""
 
 
 def prod_run_cpu() -> float:
@@ -36,12 +34,12 @@ def prod_run_cpu() -> float:
 
 
 def suite() -> tuple[float, float, int]:
-    """(wall seconds, CPU seconds of the suite's processes, tests passed) of one `make pytest`."""
+    """(wall seconds, CPU seconds of the suite's processes, tests passed) of one `make pytest` (the README's test
+    command's suite, with this interpreter's virtualenv)."""
     before = os.times()
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "pytest", "-n", WORKERS, "--dist", "loadgroup", "-p",
-                           "no:cacheprovider"], cwd=ROOT, capture_output=True, text=True, check=False,
-                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": ""})
+    done = subprocess.run(["make", "--no-print-directory", "pytest", f"VENV={sys.prefix}"], cwd=ROOT,
+                          capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
     after = os.times()
     if done.returncode != 0:

@@ -4,6 +4,7 @@ the ADOT collector sidecar in each web/AI task (hardening, config, IAM, no netwo
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -69,7 +70,7 @@ assertions hold whatever the others are). The run is also tests/test_cdn.py's st
 of these tests reads a region or the origin secret): each test asserts the settings it reads (tuned())."""
 
 
-def tuned(run_variant) -> StackRun:  # type: ignore[no-untyped-def]
+def tuned(run_variant: Callable[..., StackRun]) -> StackRun:
     """The TUNED run, checked to carry every app-metrics setting of APP_METRICS_TUNED."""
     run: StackRun = run_variant("prod", **TUNED)
     assert run.ok, run.error_details
@@ -304,7 +305,7 @@ def test_task_role_may_remote_write_to_this_workspace_only(prod: StackRun, task:
     assert "aws-otel" not in json.dumps(execution)
 
 
-def dev_with_metrics(run_variant) -> StackRun:  # type: ignore[no-untyped-def]
+def dev_with_metrics(run_variant: Callable[..., StackRun]) -> StackRun:
     """dev with appMetricsEnabled (tests/configs.py DEV_TAGGED_METRICS: its images named by a tag and a reference too,
     for tests/test_images.py; they resolve to dev's digests)."""
     run: StackRun = run_variant("dev", **DEV_TAGGED_METRICS)
