@@ -184,3 +184,50 @@ def test_our_create_urn_is_the_sdks_urn(program: Path) -> None:
     run = run_program("t", {"t:key": "v"}, [], program=program, project="t")
     assert sdk_resource.create_urn is sdk_internals.create_urn  # installed with the mocks
     assert "urn:pulumi:t::t::test:index:Group$test:index:Thing::g-first" in {r.urn for r in run.resources}
+
+
+def test_our_cycle_check_gives_the_sdks_answers_and_graph() -> None:
+    """Every dependency edge a registration adds goes through `declare_dependency`, which refuses one that would
+    close a cycle. The offline engine's (no walk from a resource nothing depends on yet) answers as the SDK's does
+    and leaves the same edge sets, on random graphs dense enough to hold many cycles, self-edges included."""
+    import random
+
+    import pulumi.runtime.resource_cycle_breaker as sdk_cycles
+
+    assert sdk_cycles._DEPENDENCIES_PROPERTY == "_direct_computed_dependencies", "the SDK renamed its edge set"
+
+    class Node:  # the check reads and writes attributes only, as on a Resource
+        pass
+
+    def edges(nodes: list[Node]) -> list[set[int]]:
+        index = {id(n): i for i, n in enumerate(nodes)}
+        return [{index[id(m)] for m in getattr(n, "_direct_computed_dependencies", set())} for n in nodes]
+
+    generator = random.Random(7)
+    refused = 0
+    for _ in range(200):
+        size = generator.randint(1, 12)
+        ours, sdk = [Node() for _ in range(size)], [Node() for _ in range(size)]
+        for _ in range(generator.randint(0, 3 * size)):
+            a, b = generator.randrange(size), generator.randrange(size)
+            answer = sdk_internals.declare_dependency(ours[a], ours[b])
+            assert answer == sdk_internals.sdk_declare_dependency(sdk[a], sdk[b]), (a, b)
+            refused += not answer
+        assert edges(ours) == edges(sdk)
+    assert refused > 100  # the cases exercised the refusals, not only the shortcut
+
+
+def test_a_dependency_cycle_still_fails_the_run(tmp_path: Path) -> None:
+    """Installed with the mocks, the cycle check still stops a program whose resource depends on its own component
+    (the component stands for its children, the resource among them), with the SDK's message."""
+    from pulumi.runtime import rpc as sdk_rpc
+
+    program = tmp_path / "__main__.py"
+    program.write_text(PROGRAM.split("class Group")[0] + '''
+group = pulumi.ComponentResource("test:index:Group", "g")
+first = Thing("first", {}, pulumi.ResourceOptions(parent=group))
+Thing("second", {}, pulumi.ResourceOptions(parent=group, depends_on=[group]))
+''')
+    run = run_program("t", {}, [], program=program, project="t")
+    assert sdk_rpc.declare_dependency is sdk_internals.declare_dependency  # installed with the mocks
+    assert not run.ok and "We have detected a circular dependency" in run.error_details
