@@ -27,8 +27,9 @@ What we rely on, and why:
 - `pulumi.runtime.resource.create_urn`: under mocks the SDK computes every registration's URN through it (an Output
   chain: the parent's URN, an apply, an Output.all, another apply), although it sends the request to the mock
   monitor, which names the resource itself (the value is used only without a monitor). `create_urn` gives the same
-  URN, as a known Output without dependencies, straight from plain strings, and defers to the SDK's for any Output
-  or Resource argument (aliases): ~6% of a prod run. A test compares both.
+  URN, as a known Output without dependencies, straight from plain strings (and with one apply on a parent
+  Resource's URN, for aliases under a component), and defers to the SDK's for any Output argument: ~6% of a prod
+  run. A test compares both.
 - `pulumi.runtime.rpc.declare_dependency` (from `resource_cycle_breaker`): for every dependency edge a registration
   adds (each property's resources, components expanded to their children, `depends_on`), the SDK walks everything
   the new dependency reaches, through recursive generators, to refuse a cycle: ~3% of a prod run, the biggest part
@@ -144,9 +145,14 @@ _SDK_CREATE_URN: Callable[..., Any] = _resource.create_urn
 
 def create_urn(name: Any, type_: Any, parent: Any = None, project: str | None = None,
                stack: str | None = None) -> Any:
-    """The SDK's `create_urn` (same value: a known, non-secret Output without dependencies), computed directly when
-    the name, the type and the parent URN (or no parent) are plain strings; otherwise the SDK's own."""
-    if not (isinstance(name, str) and isinstance(type_, str) and (parent is None or isinstance(parent, str))):
+    """The SDK's `create_urn` (same value, known-ness, secretness and dependencies), computed directly when the
+    name and the type are plain strings and the parent is a URN string, a Resource (an alias under a component:
+    one apply on its URN instead of two applies and an Output.all) or none; otherwise the SDK's own."""
+    if not (isinstance(name, str) and isinstance(type_, str)):
+        return _SDK_CREATE_URN(name, type_, parent, project, stack)
+    if isinstance(parent, pulumi.Resource):
+        return parent.urn.apply(lambda urn: urn[0:urn.rfind("::")] + "$" + type_ + "::" + name)
+    if not (parent is None or isinstance(parent, str)):
         return _SDK_CREATE_URN(name, type_, parent, project, stack)
     if parent is not None:
         prefix = parent[0:parent.rfind("::")] + "$"

@@ -178,6 +178,22 @@ def test_our_create_urn_is_the_sdks_urn(program: Path) -> None:
         assert ours[0] == "urn:pulumi:prod::maratron::maratron:app:FargateService$aws:ecs/service:Service::web"
         ours, sdk = loop.run_until_complete(both("<output>", "aws:ecs/service:Service", parent, None, None))
         assert ours == sdk  # an Output name: the SDK's own
+
+        async def under_component() -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+            component = pulumi.ComponentResource.__new__(pulumi.ComponentResource)  # only its URN is read
+
+            def resolved(value: Any) -> asyncio.Future[Any]:
+                future = loop.create_future()
+                future.set_result(value)
+                return future
+
+            component.__dict__["urn"] = pulumi.Output({component}, resolved(parent), resolved(True), resolved(False))
+            case = ("web-alias", "aws:s3/bucketV2:BucketV2", component, None, None)
+            return await state(sdk_internals.create_urn(*case)), await state(sdk_internals.sdk_create_urn(*case))
+
+        ours, sdk = loop.run_until_complete(under_component())  # an alias under a component: the parent Resource
+        assert ours == sdk and ours[0].endswith("FargateService$aws:s3/bucketV2:BucketV2::web-alias"), ours
+        assert len(ours[3]) == 1  # depends on the component, as the SDK's does
     finally:
         asyncio.set_event_loop(None)
         loop.close()
