@@ -75,6 +75,9 @@ from typing import Any
 from offline.engine import STACKS, StackRun, is_secret, run_program, run_stack, stack_config
 from offline.foundation import app_mocks
 
+TARGET = 1.2
+"""ours / floor (issue 10), in CPU here and in instructions in bench.instructions."""
+
 FLOOR_PROGRAM = '''
 import importlib
 import inspect
@@ -268,9 +271,9 @@ def main(argv: list[str] | None = None) -> int:
                   f"{statistics.median(a[1] for a in ours) * 1000:>8.0f} "
                   f"{statistics.median(b[1] for b in floor) * 1000:>9.0f} {cpu:>10.2f} "
                   f"{f'{low:.2f}-{high:.2f}':>13} {calls:>12.2f} {tree:>15.2f}")
-    print(f"worst ours/floor (CPU) {worst:.2f} (target <= 1.20; CPU time is steady on a shared machine, wall "
+    print(f"worst ours/floor (CPU) {worst:.2f} (target <= {TARGET:.2f}; CPU time is steady on a shared machine, wall "
           "clock follows it when the machine is quiet)")
-    return 0 if worst <= 1.2 else 1
+    return 0 if worst <= TARGET else 1
 
 
 if __name__ == "__main__":
