@@ -161,6 +161,16 @@ with the parameter group." (https://docs.aws.amazon.com/AmazonRDS/latest/APIRefe
 One list for the program (apply methods), the pack (rds-static-parameters-pending-reboot), the preview's reboot
 notice and ops.reboot_notice."""
 
+# --- S3 bucket policy condition keys (https://docs.aws.amazon.com/AmazonS3/latest/userguide/amazon-s3-policy-keys.html)
+S3_TLS_VERSION_KEY = "s3:TlsVersion"
+"""The TLS version of the request: every bucket policy denies below 1.2."""
+S3_SSE_KEY = "s3:x-amz-server-side-encryption"
+"""The encryption an upload asks for (`aws:kms`, `AES256`); absent when it asks for none (the bucket default)."""
+S3_SSE_KMS_KEY_ID_KEY = "s3:x-amz-server-side-encryption-aws-kms-key-id"
+"""The KMS key an SSE-KMS upload names; absent when it names none."""
+S3_SSE_C_KEY = "s3:x-amz-server-side-encryption-customer-algorithm"
+"""Present on an SSE-C upload (a customer-provided key): every bucket policy denies it."""
+
 # --- foundation (bootstrap/) ------------------------------------------------------------------------------------------
 IMAGE_SERVICES = ("web", "ai", "backup")
 """The images the app stack runs, one ECR repository each (`<project>/<service>`), owned by the bootstrap stack."""
@@ -292,6 +302,8 @@ def pack_constants() -> dict[str, Any]:
     """What the policy pack reads from its generated copy (policies/rules/shared-constants.json)."""
     return {
         "project": PROJECT,
+        "s3ConditionKeys": {"tlsVersion": S3_TLS_VERSION_KEY, "sse": S3_SSE_KEY, "sseKmsKeyId": S3_SSE_KMS_KEY_ID_KEY,
+                            "sseC": S3_SSE_C_KEY},
         "albRuleValues": {"perCondition": ALB_RULE_VALUES_PER_CONDITION, "perRule": ALB_RULE_VALUES_PER_RULE},
         "environments": list(ENVIRONMENTS),
         "requiredTagKeys": list(REQUIRED_TAG_KEYS),

@@ -49,6 +49,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import AwsContext, RemovalPolicy, policy_json, retains
+from components.constants import S3_SSE_C_KEY, S3_SSE_KEY, S3_SSE_KMS_KEY_ID_KEY, S3_TLS_VERSION_KEY
 
 MAX_BUCKET_PREFIX = 37
 """S3 appends a 26-character unique suffix to `bucket_prefix`; names are at most 63 characters."""
@@ -204,6 +205,12 @@ class SecureBucketArgs:
                              "characters")
 
 
+def _named_and_not(key: str, value: Any) -> dict[str, Any]:
+    """The condition of a Deny that holds only when the request names `key` with another value than `value`: a
+    request without the key passes (see SecureBucket._kms_upload_statements)."""
+    return {"Null": {key: "false"}, "StringNotEquals": {key: value}}
+
+
 class SecureBucket(pulumi.ComponentResource):
     """An S3 bucket with every hardening of this project (see the module docstring)."""
 
@@ -322,12 +329,12 @@ class SecureBucket(pulumi.ComponentResource):
         }, {
             "Sid": "DenyOutdatedTls",
             "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": everything,
-            "Condition": {"NumericLessThan": {"s3:TlsVersion": MINIMUM_TLS_VERSION}},
+            "Condition": {"NumericLessThan": {S3_TLS_VERSION_KEY: MINIMUM_TLS_VERSION}},
         }, {
             # Customer-provided keys (SSE-C): objects we could not read without a key we never hold.
             "Sid": "DenySseCUploads",
             "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": self._objects(),
-            "Condition": {"Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "false"}},
+            "Condition": {"Null": {S3_SSE_C_KEY: "false"}},
         }]
         statements += self._kms_upload_statements() if self._args.kms_key else self._sse_s3_upload_statements()
         target = self._args.log_target
@@ -363,41 +370,45 @@ class SecureBucket(pulumi.ComponentResource):
         }]
 
     def _kms_upload_statements(self) -> list[dict[str, Any]]:
-        """Deny every upload that would store an object other than SSE-KMS with exactly this bucket's key.
+        """Deny every upload that asks for an encryption other than SSE-KMS with exactly this bucket's key.
 
         An upload either names the encryption (then it must be `aws:kms` with this key's ARN; `aws:kms` without a key
         id is denied too, because S3 would use the AWS managed key aws/s3) or names none, and the bucket default
-        applies: SSE-KMS with this key. Requiring the headers outright (`StringNotEquals`) would add nothing to that
-        and can break multipart uploads: UploadPart is authorized as s3:PutObject but carries no SSE headers
-        (boto/botocore#471), and every dump over 8 MB is a multipart upload.
+        applies: SSE-KMS with this key. Uploads naming none must pass: the Pulumi CLI writes its state without SSE
+        headers, and UploadPart is authorized as s3:PutObject but carries none (boto/botocore#471; every dump over
+        8 MB is a multipart upload). So each Deny holds only when the header is present (`Null` false) and wrong:
+        a negated operator alone, or with `...IfExists`, is true when the key is absent and would deny them all
+        ("If you are using an "Effect": "Deny" element with a negated condition operator like
+        StringNotEqualsIfExists, the request is still denied even if the condition key is not present", IAM user
+        guide, reference_policies_elements_condition_operators.html#Conditions_IfExists). The pack rule
+        `s3-bucket-policy-denies` refuses that form.
         """
         assert self._args.kms_key is not None
         objects = self._objects()
         return [{
             "Sid": "DenyUploadsNotSseKms",
             "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": objects,
-            "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+            "Condition": _named_and_not(S3_SSE_KEY, "aws:kms"),
         }, {
             "Sid": "DenyUploadsWithAnotherKey",
             "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": objects,
-            "Condition": {"StringNotEqualsIfExists": {
-                "s3:x-amz-server-side-encryption-aws-kms-key-id": self._args.kms_key.arn}},
+            "Condition": _named_and_not(S3_SSE_KMS_KEY_ID_KEY, self._args.kms_key.arn),
         }, {
             "Sid": "DenyUploadsSseKmsWithoutKeyId",
             "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": objects,
             "Condition": {
-                "StringEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
-                "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "true"},
+                "StringEquals": {S3_SSE_KEY: "aws:kms"},
+                "Null": {S3_SSE_KMS_KEY_ID_KEY: "true"},
             },
         }]
 
     def _sse_s3_upload_statements(self) -> list[dict[str, Any]]:
-        """A log bucket stores SSE-S3 only: an upload that asks for anything else is denied (none asks: the bucket
-        default applies to log delivery)."""
+        """A log bucket stores SSE-S3 only: an upload that asks for anything else is denied (log delivery asks for
+        nothing, and the bucket default applies; see _kms_upload_statements for why a missing header must pass)."""
         return [{
             "Sid": "DenyUploadsNotSseS3",
             "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": self._objects(),
-            "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "AES256"}},
+            "Condition": _named_and_not(S3_SSE_KEY, "AES256"),
         }]
 
     def _server_access_log_delivery(self, target: ServerAccessLogTarget) -> dict[str, Any]:

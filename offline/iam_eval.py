@@ -11,11 +11,14 @@ tests evaluate documents here, with the semantics the IAM user guide gives
   nothing matching means an implicit deny);
 * Action/NotAction and Resource/NotResource match with `*` and `?` wildcards (actions case-insensitively);
 * within a statement every condition operator must hold, within an operator every key, and a key holds when any of
-  its values matches (OR); a key missing from the request makes a positive operator false and a negated one true.
+  its values matches (OR); a key missing from the request makes a positive operator false and a negated one true;
+* `...IfExists`: "If the key is not present, evaluate the condition element as true" — so in a Deny with a negated
+  operator a request without the key is denied (reference_policies_elements_condition_operators.html, IfExists);
+* `Null`: "true" holds when the key is absent, "false" when it is present (the same page, Null).
 
 Only the operators our policies use are supported; anything else — another operator, a `ForAllValues:` /
-`ForAnyValue:` set operator, an `...IfExists` suffix — raises UnsupportedConditionError, so a test fails the day a
-policy starts relying on semantics this evaluator does not model.
+`ForAnyValue:` set operator — raises UnsupportedConditionError, so a test fails the day a policy starts relying on
+semantics this evaluator does not model.
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ _POSITIVE = {
     "ArnEquals": lambda pattern, value: pattern == value,
     "ArnLike": lambda pattern, value: _glob(pattern, value),
     "Bool": lambda pattern, value: str(pattern).lower() == str(value).lower(),
+    "NumericLessThan": lambda pattern, value: float(value) < float(pattern),
 }
 _NEGATED = {"StringNotEquals": "StringEquals", "StringNotLike": "StringLike", "ArnNotEquals": "ArnEquals",
             "ArnNotLike": "ArnLike"}
@@ -70,14 +74,19 @@ _NEGATED = {"StringNotEquals": "StringEquals", "StringNotLike": "StringLike", "A
 
 def conditions_hold(conditions: Mapping[str, Mapping[str, Any]] | None, context: Context) -> bool:
     for operator, block in (conditions or {}).items():
-        if ":" in operator or operator.endswith("IfExists") or (operator not in _POSITIVE and
-                                                                operator not in _NEGATED):
+        if operator == "Null":
+            if any((key not in context) != (str(expected).lower() == "true") for key, expected in block.items()):
+                return False
+            continue
+        if_exists = operator.endswith("IfExists")
+        operator = operator.removesuffix("IfExists")
+        if ":" in operator or (operator not in _POSITIVE and operator not in _NEGATED):
             raise UnsupportedConditionError(f"condition operator {operator!r} is not modelled")
         negated = operator in _NEGATED
         match = _POSITIVE[_NEGATED.get(operator, operator)]
         for key, expected in block.items():
             if key not in context:
-                if not negated:
+                if not (negated or if_exists):
                     return False
                 continue
             values = _list(context[key])
@@ -117,6 +126,19 @@ def allows(policy: Mapping[str, Any] | str, action: str, resource: str = "*", co
             return False
         allowed = True
     return allowed
+
+
+def denies(policy: Mapping[str, Any] | str, action: str, resource: str, context: Context | None = None,
+           *, principal: Mapping[str, str]) -> bool:
+    """Whether a resource policy (a bucket policy) explicitly denies `principal` ({"AWS": arn}) `action` on
+    `resource` with the request context: what no identity policy can override."""
+    context = context or {}
+    return any(statement.get("Effect") == "Deny"
+               and _matches(statement, "Action", action, case_sensitive=False)
+               and _matches(statement, "Resource", resource, case_sensitive=True)
+               and _names_principal(statement.get("Principal"), principal)
+               and conditions_hold(statement.get("Condition"), context)
+               for statement in statements(policy))
 
 
 def _names_principal(named: Any, principal: Mapping[str, str]) -> bool:

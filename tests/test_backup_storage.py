@@ -97,11 +97,13 @@ def test_backup_buckets_deny_uploads_with_other_encryption(any_stack: StackRun, 
     algorithm = statement(document, "DenyUploadsNotSseKms")
     assert (algorithm["Effect"], algorithm["Principal"], algorithm["Action"], algorithm["Resource"]) == (
         "Deny", "*", "s3:PutObject", objects)
-    assert algorithm["Condition"] == {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}}
+    assert algorithm["Condition"] == {"Null": {"s3:x-amz-server-side-encryption": "false"},
+                                      "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}}
     key = statement(document, "DenyUploadsWithAnotherKey")
     assert (key["Effect"], key["Action"], key["Resource"]) == ("Deny", "s3:PutObject", objects)
-    assert key["Condition"] == {"StringNotEqualsIfExists": {
-        "s3:x-amz-server-side-encryption-aws-kms-key-id": backups_key(any_stack)}}
+    assert key["Condition"] == {
+        "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"},
+        "StringNotEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": backups_key(any_stack)}}
     # aws:kms without a key id would fall back to the AWS managed key aws/s3.
     no_key = statement(document, "DenyUploadsSseKmsWithoutKeyId")
     assert (no_key["Effect"], no_key["Action"], no_key["Resource"]) == ("Deny", "s3:PutObject", objects)

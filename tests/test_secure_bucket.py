@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from components.base import AwsContext
+from components.constants import S3_SSE_C_KEY, S3_SSE_KEY, S3_SSE_KMS_KEY_ID_KEY, S3_TLS_VERSION_KEY
 from components.secure_bucket import (
     ElbAccessLogTarget,
     Lifecycle,
@@ -16,6 +17,7 @@ from components.secure_bucket import (
     ServerAccessLogTarget,
 )
 from offline.engine import Resource, StackRun, run_program
+from offline.iam_eval import denies
 
 PROGRAM = '''
 import pulumi_aws as aws
@@ -95,7 +97,8 @@ def test_a_data_bucket_is_sse_kms_with_its_own_key_only(run: StackRun) -> None:
     assert rule["bucketKeyEnabled"] is True
     found = statements(run, "data")
     assert found["DenyUploadsWithAnotherKey"]["Condition"] == {
-        "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key}}
+        "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"},
+        "StringNotEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key}}
     assert {"DenyUploadsNotSseKms", "DenyUploadsSseKmsWithoutKeyId"} <= set(found)
     lock = part(run, "bucketObjectLockConfiguration:BucketObjectLockConfiguration", "data")
     assert lock.inputs["rule"] == {"defaultRetention": {"mode": "GOVERNANCE", "days": 3}}
@@ -111,7 +114,8 @@ def test_log_targets_are_the_documented_sse_s3_exceptions(run: StackRun) -> None
                       name).inputs["rules"]
         assert rule["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "AES256"}
         assert statements(run, name)["DenyUploadsNotSseS3"]["Condition"] == {
-            "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "AES256"}}
+            "Null": {"s3:x-amz-server-side-encryption": "false"},
+            "StringNotEquals": {"s3:x-amz-server-side-encryption": "AES256"}}
     delivery = statements(run, "logs")["AllowS3ServerAccessLogDelivery"]
     assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}
     assert delivery["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"},
@@ -123,6 +127,56 @@ def test_log_targets_are_the_documented_sse_s3_exceptions(run: StackRun) -> None
     # Jakarta (December 2021) is among the Regions "available before August 2022" whose ELB delivers as its regional
     # account (589379963580; ELB user guide, "Enable access logs for your Application Load Balancer").
     assert "ElbLogDeliveryRegionalAccount" in statements(run, "elb-jakarta")
+
+
+WRITER = {"AWS": "arn:aws:iam::123456789012:role/maratron/ci/prod-deploy"}
+OVER_TLS = {"aws:SecureTransport": "true", S3_TLS_VERSION_KEY: "1.3"}
+
+
+def test_uploads_that_ask_for_no_encryption_pass_and_wrong_ones_are_denied(run: StackRun) -> None:
+    """Evaluated as IAM does: the Pulumi CLI writes its state without SSE headers, UploadPart carries none, and log
+    delivery asks for none; the bucket default encrypts them. A Deny whose condition holds for a missing header
+    (`StringNotEqualsIfExists`, or `StringNotEquals` alone) would refuse them all, whatever the writer's own
+    permissions; what asks for another encryption, another key, SSE-C or old TLS is refused."""
+    key = run.one("aws:kms/key:Key", "data").outputs["arn"]
+    for name, own in (("data", {S3_SSE_KEY: "aws:kms", S3_SSE_KMS_KEY_ID_KEY: key}), ("logs", {S3_SSE_KEY: "AES256"}),
+                      ("elb", {S3_SSE_KEY: "AES256"})):
+        policy = part(run, "bucketPolicy:BucketPolicy", name).inputs["policy"]
+        target = run.one("aws:s3/bucket:Bucket", name).outputs["arn"] + "/.pulumi/stacks/maratron/prod.json"
+
+        def denied(context: dict[str, str], action: str = "s3:PutObject", p: str = policy, o: str = target) -> bool:
+            return denies(p, action, o, context, principal=WRITER)
+
+        assert not denied(OVER_TLS), name  # no SSE header: the bucket default applies
+        assert not denied({**OVER_TLS, **own}), name
+        assert not denied(OVER_TLS, "s3:GetObject"), name
+        wrong = [{S3_SSE_KEY: "aws:kms", S3_SSE_KMS_KEY_ID_KEY: key} if name != "data" else {S3_SSE_KEY: "AES256"},
+                 {S3_SSE_C_KEY: "AES256"}]
+        if name == "data":
+            wrong += [{S3_SSE_KEY: "aws:kms"}, {S3_SSE_KEY: "aws:kms", S3_SSE_KMS_KEY_ID_KEY: key + "-other"}]
+        for asked in wrong:
+            assert denied({**OVER_TLS, **asked}), (name, asked)
+        assert denied({"aws:SecureTransport": "false"}, "s3:GetObject"), name
+        assert denied({**OVER_TLS, S3_TLS_VERSION_KEY: "1.1"}, "s3:GetObject"), name
+
+
+def test_the_pack_refuses_a_deny_that_holds_for_uploads_asking_for_no_encryption(run: StackRun) -> None:
+    """The broken form, the policy this component wrote before (IfExists), fails the pack with the reason."""
+    from types import SimpleNamespace
+
+    from policies.rules.storage import _policy_denies
+
+    document = json.loads(part(run, "bucketPolicy:BucketPolicy", "data").inputs["policy"])
+    reasons: list[str] = []
+    _policy_denies(SimpleNamespace(props={"policy": json.dumps(document)}),  # type: ignore[arg-type]
+                   lambda message, urn: reasons.append(message))
+    assert reasons == []
+    for statement in document["Statement"]:
+        if statement["Sid"] in ("DenyUploadsNotSseKms", "DenyUploadsWithAnotherKey"):
+            statement["Condition"] = {"StringNotEqualsIfExists": statement["Condition"]["StringNotEquals"]}
+    _policy_denies(SimpleNamespace(props={"policy": json.dumps(document)}),  # type: ignore[arg-type]
+                   lambda message, urn: reasons.append(message))
+    assert sum("denies every upload that names no encryption" in r for r in reasons) == 2, reasons
 
 
 def test_access_logs_go_to_the_log_bucket_and_the_log_bucket_logs_nowhere(run: StackRun) -> None:

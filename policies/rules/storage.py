@@ -162,10 +162,10 @@ RULES: list[Rule] = [
 OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
 LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
 OBJECT_LOCK = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
-TLS_VERSION = "s3:TlsVersion"
-SSE_C = "s3:x-amz-server-side-encryption-customer-algorithm"
-SSE_HEADER = "s3:x-amz-server-side-encryption"
-SSE_KEY_HEADER = "s3:x-amz-server-side-encryption-aws-kms-key-id"
+TLS_VERSION: str = SHARED["s3ConditionKeys"]["tlsVersion"]
+SSE_C: str = SHARED["s3ConditionKeys"]["sseC"]
+SSE_HEADER: str = SHARED["s3ConditionKeys"]["sse"]
+SSE_KEY_HEADER: str = SHARED["s3ConditionKeys"]["sseKmsKeyId"]
 
 
 def access_log_targets(resources: list[PolicyResource]) -> set[str]:
@@ -203,6 +203,24 @@ def _denies(statement: dict[str, Any], operator: str, key: str) -> Any:
     return ((statement.get("Condition") or {}).get(operator) or {}).get(key)
 
 
+def _denies_when_named(found: list[dict[str, Any]], key: str) -> list[str]:
+    """The values of the Denies that refuse an upload naming `key` with another value, and only then: `Null` false
+    beside `StringNotEquals` on the same key (a request without the key passes, and the bucket default applies)."""
+    return [str(v) for s in found if (v := _denies(s, "StringNotEquals", key)) is not None
+            and str(_denies(s, "Null", key)).lower() == "false"]
+
+
+def _denies_when_missing(found: list[dict[str, Any]], keys: tuple[str, ...]) -> list[str]:
+    """Denies on an encryption header that also hold when the request does not name it: a negated operator or an
+    `...IfExists` one is true for a missing key ("If you are using an "Effect": "Deny" element with a negated condition
+    operator like StringNotEqualsIfExists, the request is still denied even if the condition key is not present",
+    IAM user guide, condition operators), unless `Null` false on the same key guards it."""
+    return [f"{s.get('Sid') or 'a Deny'}: {operator} {key}" for s in found if s.get("Effect") == "Deny"
+            for operator, block in (s.get("Condition") or {}).items() if isinstance(block, dict)
+            for key in keys if key in block and ("Not" in operator or operator.endswith("IfExists"))
+            and str(_denies(s, "Null", key)).lower() != "false"]
+
+
 def _policy_denies(args: ResourceValidationArgs, report: ReportViolation) -> None:
     found = list(statements(args.props.get("policy")))
     tls = [number(v) for s in found if (v := _denies(s, "NumericLessThan", TLS_VERSION)) is not None]
@@ -210,14 +228,19 @@ def _policy_denies(args: ResourceValidationArgs, report: ReportViolation) -> Non
         report("bucket policy does not deny TLS older than 1.2 (Deny on NumericLessThan s3:TlsVersion 1.2)", None)
     if not any(str(_denies(s, "Null", SSE_C)).lower() == "false" for s in found):
         report("bucket policy does not deny SSE-C uploads (Deny on Null " + SSE_C + " false)", None)
-    required = [str(v) for s in found if (v := _denies(s, "StringNotEqualsIfExists", SSE_HEADER)) is not None]
+    for broken in _denies_when_missing(found, (SSE_HEADER, SSE_KEY_HEADER)):
+        report(f"bucket policy denies every upload that names no encryption ({broken} without Null false on the "
+               "key): a missing key makes a negated or ...IfExists operator true, so the Pulumi CLI's state writes, "
+               "multipart UploadPart and log delivery, which send no SSE header, are refused before the bucket "
+               "default encryption applies", None)
+    required = _denies_when_named(found, SSE_HEADER)
     if not required:
         report("bucket policy does not deny uploads encrypted other than with the bucket's own encryption "
-               f"(Deny on StringNotEqualsIfExists {SSE_HEADER})", None)
+               f"(Deny on Null {SSE_HEADER} false and StringNotEquals {SSE_HEADER})", None)
     if "aws:kms" in required:
-        if not any(_denies(s, "StringNotEqualsIfExists", SSE_KEY_HEADER) for s in found):
-            report("bucket policy does not deny SSE-KMS uploads with another key (StringNotEqualsIfExists "
-                   f"{SSE_KEY_HEADER})", None)
+        if not _denies_when_named(found, SSE_KEY_HEADER):
+            report("bucket policy does not deny SSE-KMS uploads with another key (Deny on Null "
+                   f"{SSE_KEY_HEADER} false and StringNotEquals {SSE_KEY_HEADER})", None)
         if not any(str(_denies(s, "Null", SSE_KEY_HEADER)).lower() == "true" for s in found):
             report(f"bucket policy does not deny SSE-KMS uploads that name no key (Null {SSE_KEY_HEADER} true)", None)
 
@@ -287,14 +310,17 @@ RULES += [
         ]),
     resource_rule(
         "s3-bucket-policy-denies", area="storage", types=[BUCKET_POLICY], check=_policy_denies,
-        summary="Bucket policies deny TLS older than 1.2, SSE-C uploads, and uploads encrypted other than the "
-                "bucket's own way (and, for KMS buckets, with another key or no key)",
+        summary="Bucket policies deny TLS older than 1.2, SSE-C uploads, and uploads asking for an encryption other "
+                "than the bucket's own (for KMS buckets, another key or no key), never uploads that ask for none",
         reference="seed: backup encryption at rest and in transit; S3 user guide (s3:TlsVersion, SSE-C, "
                   "x-amz-server-side-encryption conditions)",
         guards=[_statement_with("NumericLessThan", TLS_VERSION, "TLS older than 1.2"),
                 _statement_with("Null", SSE_C, "SSE-C uploads"),
-                _statement_with("StringNotEqualsIfExists", SSE_HEADER, "uploads encrypted another way"),
-                _statement_with("StringNotEqualsIfExists", SSE_KEY_HEADER, "uploads with another KMS key"),
+                _statement_with("StringNotEquals", SSE_HEADER, "uploads encrypted another way"),
+                _statement_with("StringNotEquals", SSE_KEY_HEADER, "uploads with another KMS key"),
+                *(Guard(f"{STATEMENT}.Condition.Null.{key}", Patch(STATEMENT + ".Condition", {"Null": MISSING}),
+                        note=f"the Null guard that lets uploads naming no {what} through")
+                  for key, what in ((SSE_HEADER, "encryption"), (SSE_KEY_HEADER, "key"))),
                 _statement_with("Null", SSE_KEY_HEADER, "SSE-KMS uploads naming no key"),
                 _statement_with("StringEquals", SSE_HEADER, "SSE-KMS uploads naming no key")]),
 ]

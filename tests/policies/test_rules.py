@@ -1221,9 +1221,11 @@ KMS_BUCKET_DENIES = [
     deny("DenyOutdatedTls", "s3:*", {"NumericLessThan": {"s3:TlsVersion": "1.2"}}),
     deny("DenySseCUploads", "s3:PutObject", {"Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "false"}}),
     deny("DenyUploadsNotSseKms", "s3:PutObject",
-         {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}}),
+         {"Null": {"s3:x-amz-server-side-encryption": "false"},
+          "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}}),
     deny("DenyUploadsWithAnotherKey", "s3:PutObject",
-         {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": KEY}}),
+         {"Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"},
+          "StringNotEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": KEY}}),
     deny("DenyUploadsSseKmsWithoutKeyId", "s3:PutObject", {
         "StringEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
         "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "true"}}),
@@ -1519,6 +1521,17 @@ CASES += [
            policy=doc(*KMS_BUCKET_DENIES[:1], *KMS_BUCKET_DENIES[2:])),
     single("s3-bucket-policy-denies", BUCKET_POLICY, {"bucket": "b", "policy": doc(*KMS_BUCKET_DENIES)},
            label="another-key", policy=doc(*KMS_BUCKET_DENIES[:4], KMS_BUCKET_DENIES[5])),
+    # The form that denies uploads naming no encryption (the Pulumi CLI's, UploadPart, log delivery): IfExists is
+    # true for a missing key, and so is a negated operator without the Null guard.
+    single("s3-bucket-policy-denies", BUCKET_POLICY, {"bucket": "b", "policy": doc(*KMS_BUCKET_DENIES)},
+           label="if-exists", policy=doc(*KMS_BUCKET_DENIES[:3], *(
+               deny(s["Sid"], "s3:PutObject", {"StringNotEqualsIfExists": s["Condition"]["StringNotEquals"]})
+               for s in KMS_BUCKET_DENIES[3:5]), KMS_BUCKET_DENIES[5])),
+    single("s3-bucket-policy-denies", BUCKET_POLICY, {"bucket": "b", "policy": doc(*KMS_BUCKET_DENIES)},
+           label="unguarded", policy=doc(*KMS_BUCKET_DENIES[:3], deny(
+               "DenyUploadsNotSseKms", "s3:PutObject", {"StringNotEquals": {"s3:x-amz-server-side-encryption":
+                                                                                "aws:kms"}}),
+               *KMS_BUCKET_DENIES[4:])),
     # logging, KMS, IAM, monitoring
     single("kms-key-lifecycle", KMS, {"enableKeyRotation": True, "deletionWindowInDays": 30,
                                       "rotationPeriodInDays": 365, "tags": TAGS}, deletionWindowInDays=7),
