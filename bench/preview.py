@@ -57,6 +57,12 @@ mock path's URN from plain strings (sdk_internals.create_urn: the SDK built it t
 Python calls per registration and then ignores it when a monitor answers). That cuts the same ~360 K calls from
 ours and from the floor (prod 3.07 M -> 2.71 M against 2.54 M -> 2.18 M), so the call ratio went from 1.21 to
 1.24 while every run, the test suite's and `make preview`'s, got ~12% cheaper.
+
+Fifth pass (2026-12-01, night): bench/instructions.py counts the same comparison in machine instructions under
+valgrind (load-independent, C-level work included): prod 1.195 before, 1.155 after two engine cuts (the SDK's
+dependency-cycle check without a walk from resources nothing depends on yet, 46 -> 7 ms a run; one apply for an
+alias URN under a component). Call ratio 1.24 -> 1.17. This VM's CPU ratio stayed 1.25-1.35 (quartiles 0.2 wide);
+the simulated caches do not explain the difference (docs/benchmarks.md).
 """
 
 from __future__ import annotations
