@@ -18,6 +18,11 @@ start until all of the environment's protection rules pass", GitHub docs, enviro
 
 Each environment holds its role's ARN as the variable AWS_ROLE_ARN.
 
+Not settable here, and part of the same trust: fork pull requests must not get write tokens (Settings → Actions,
+"Send write tokens to workflows from pull requests", offered for private repositories). A fork's pull request runs
+its own copy of the workflow and its subject names this repository, so only its read-only, id-token-less token keeps
+it out of the `<env>-preview` environments (docs/runbooks/first-deploy.md).
+
 Repository variables: PULUMI_BACKEND_URL (the state bucket) and AWS_REGION. No secret is needed anywhere.
 """
 
