@@ -95,6 +95,10 @@ class Lifecycle:
     """Days after which incomplete multipart uploads are aborted and their parts deleted; default 7."""
     transitions: tuple[Transition, ...] = ()
     """Storage-class transitions, in order; default none."""
+    transient_prefixes: tuple[str, ...] = ()
+    """Key prefixes of objects written once under a unique key and then deleted (the Pulumi CLI's lock files): their
+    one noncurrent version goes after noncurrent_version_days whatever newer_noncurrent_versions says, which would
+    otherwise keep it (and its delete marker) forever, since no newer version ever follows; default none."""
 
 
 @dataclass(frozen=True)
@@ -461,7 +465,18 @@ class SecureBucket(pulumi.ComponentResource):
             abort_incomplete_multipart_upload=(
                 aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
                     days_after_initiation=lifecycle.abort_multipart_days)),
-        ), aws.s3.BucketLifecycleConfigurationRuleArgs(
+        ), *(aws.s3.BucketLifecycleConfigurationRuleArgs(
+            # Overlapping expirations: "Amazon S3 chooses the shorter expiration period" (S3 user guide, lifecycle
+            # configuration elements: overlapping filters).
+            id=f"expire-transient-{prefix.strip('./').replace('/', '-')}",
+            status="Enabled",
+            filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=prefix),
+            noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                noncurrent_days=lifecycle.noncurrent_version_days),
+            abort_incomplete_multipart_upload=(
+                aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                    days_after_initiation=lifecycle.abort_multipart_days)),
+        ) for prefix in lifecycle.transient_prefixes), aws.s3.BucketLifecycleConfigurationRuleArgs(
             # Delete markers left once every version behind them has expired.
             id="remove-expired-delete-markers",
             status="Enabled",

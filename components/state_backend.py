@@ -45,6 +45,8 @@ from components.settings import require_valid, setting
 STATE_BUCKET_PREFIX = f"{PROJECT}-pulumi-state-"
 LOG_BUCKET_PREFIX = f"{PROJECT}-pulumi-logs-"
 DIY_ORGANIZATION = "organization"
+PULUMI_LOCKS_PREFIX = ".pulumi/locks/"
+"""Where the Pulumi CLI writes each update's lock file (one new key per update, deleted when it ends)."""
 """Non-legacy DIY backends name stacks organization/<project>/<stack>, with the organization "literally"
 `organization` (Pulumi Automation API reference, fullyQualifiedStackName)."""
 
@@ -68,7 +70,7 @@ class StackPath:
     def write_keys(self) -> list[str]:
         """Objects an update of the stack writes: checkpoint, lock, history, backups."""
         return [f".pulumi/stacks/{self.project}/{self.stack}.json*",
-                f".pulumi/locks/{self.qualified}/*",  # the lock is keyed by the fully qualified name (module docstring)
+                f"{PULUMI_LOCKS_PREFIX}{self.qualified}/*",  # keyed by the fully qualified name (module docstring)
                 *(f".pulumi/{kind}/{self.project}/{self.stack}/*" for kind in ("history", "backups"))]
 
 
@@ -185,9 +187,11 @@ class StateBackend(pulumi.ComponentResource):
         ), opts=pulumi.ResourceOptions(parent=self))
         self.bucket = SecureBucket(name, SecureBucketArgs(
             context=ctx, bucket_prefix=STATE_BUCKET_PREFIX, kms_key=self.key,
-            # Checkpoints never expire; old versions go after noncurrent_days once newer ones exceed the count.
+            # Checkpoints never expire; old versions go after noncurrent_days once newer ones exceed the count. Each
+            # update's lock file is a new key, deleted at the end: its one old version goes after noncurrent_days.
             lifecycle=Lifecycle(expiration_days=None, noncurrent_version_days=args.settings.noncurrent_days,
-                                newer_noncurrent_versions=args.settings.noncurrent_versions),
+                                newer_noncurrent_versions=args.settings.noncurrent_versions,
+                                transient_prefixes=(PULUMI_LOCKS_PREFIX,)),
             access_logs=self.access_logs.access_logs_for("state/"),
             policy_grants=self._bucket_grants if args.grants else None,
             removal_policy=args.removal_policy, tags=args.tags,

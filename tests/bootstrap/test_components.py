@@ -36,10 +36,17 @@ def test_the_state_bucket_is_hardened_kept_and_never_expires_a_checkpoint(shared
     logging = of_bucket(shared, "aws:s3/bucketLogging:BucketLogging")
     assert logging["targetPrefix"] == "state/"
     assert logging["targetBucket"] == shared.one("aws:s3/bucket:Bucket", "state-access-logs").id
-    expire = next(r for r in of_bucket(shared, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")[
-        "rules"] if r["id"] == "expire")
+    rules = {r["id"]: r for r in of_bucket(
+        shared, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")["rules"]}
+    expire = rules["expire"]
     assert "expiration" not in expire  # a current checkpoint never expires
     assert expire["noncurrentVersionExpiration"] == {"noncurrentDays": 90, "newerNoncurrentVersions": 100}
+    # Each update's lock file is a new key with one old version, which the count above would keep forever (with its
+    # delete marker): under the locks prefix, age alone decides.
+    locks = rules["expire-transient-pulumi-locks"]
+    assert (locks["filter"], locks["noncurrentVersionExpiration"]) == ({"prefix": ".pulumi/locks/"},
+                                                                       {"noncurrentDays": 90})
+    assert list(rules) == ["expire", "expire-transient-pulumi-locks", "remove-expired-delete-markers"]
     assert shared.outputs["backendUrl"] == f"s3://{bucket.outputs['bucket']}?region=us-east-1&awssdk=v2"
 
 
