@@ -86,8 +86,14 @@ def _target_group(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[st
     return {"arnSuffix": suffix, "arn": m.arn("elasticloadbalancing", suffix)}
 
 
+UNIQUE_SUFFIX_LENGTH = 26
+"""What the provider appends to a `bucketPrefix` (terraform-plugin-sdk helper/id: `UniqueIDSuffixLength = 26`, a
+timestamp and a counter; hence S3's 37-character prefix limit): names as long as the real ones, so that the size
+checks of the policies that name them (IAM's 10,240 characters) measure what AWS will see."""
+
+
 def _bucket(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
-    bucket = inputs.get("bucket") or f"{inputs.get('bucketPrefix') or name + '-'}{_digest(name, 12)}"
+    bucket = inputs.get("bucket") or f"{inputs.get('bucketPrefix') or name + '-'}{_digest(name, UNIQUE_SUFFIX_LENGTH)}"
     return {"bucket": bucket, "arn": f"arn:{PARTITION}:s3:::{bucket}",
             "bucketDomainName": f"{bucket}.s3.amazonaws.com",
             "bucketRegionalDomainName": f"{bucket}.s3.{m.region}.amazonaws.com"}
