@@ -554,6 +554,8 @@ class PinnedImage(Check):
 
 
 REPOSITORY = "aws:ecr/repository:Repository"
+SOURCE_REPOSITORY = When("region", negate=True)
+"""A repository in the stack's region (a DR-region replica, with a `region` of its own, is AES-256: identity.py)."""
 SCALABLE_TARGET = "aws:appautoscaling/target:Target"
 SCHEDULE = "aws:scheduler/schedule:Schedule"
 SERVICE_CONNECT = When("serviceConnectConfiguration.enabled", True)
@@ -657,13 +659,15 @@ RULES += [
         ]),
     settings_rule(
         "ecr-repository-hardening", area="containers", types=[REPOSITORY],
-        summary="Image repositories keep tags immutable, scan every push and encrypt with a customer-managed key",
+        summary="Image repositories keep tags immutable, scan every push and encrypt with a customer-managed key (in "
+                "the stack's region; the DR region's replicas are AES-256)",
         reference="seed: container security; Checkov CKV_AWS_51, CKV_AWS_163, CKV_AWS_136",
         settings=[
             Setting("imageTagMutability", Is("IMMUTABLE", weak="MUTABLE")),
             Setting("imageScanningConfiguration.scanOnPush", Is(True)),
-            Setting("encryptionConfigurations[*].encryptionType", Is("KMS", weak="AES256")),
-            Setting("encryptionConfigurations[*].kmsKey", Present(weak=MISSING)),
+            # The key: in the stack's region; a DR-region replica (a `region` of its own) is AES-256 (identity.py).
+            Setting("encryptionConfigurations[*].encryptionType", Is("KMS", weak="AES256"), where=SOURCE_REPOSITORY),
+            Setting("encryptionConfigurations[*].kmsKey", Present(weak=MISSING), where=SOURCE_REPOSITORY),
         ]),
     settings_rule(
         "ecr-no-force-delete", area="containers", types=[REPOSITORY], prod_only=True,
