@@ -17,11 +17,16 @@ the bytes staging ran. Every repository:
   and the first rules of the policy select those tags: "An image that matches the tagging requirements of a higher
   priority rule cannot be expired by a rule with a lower priority" (ECR lifecycle policy evaluation rules,
   https://docs.aws.amazon.com/AmazonECR/latest/userguide/LifecyclePolicies.html), so the
-  catch-all rules after them never touch a deployed image. Those first rules keep the newest
+  catch-all rules after them never expire a deployed image. Those first rules keep the newest
   `deployedImageRetainCount` images deployed to each environment — with the default 1000, years of releases. Then
   untagged images go after `untaggedImageDays` (aborted or superseded pushes; build single-platform images with
-  `--provenance=false` so no untagged child manifest belongs to a tagged index), and of everything else the newest
-  `imageRetainCount` stay (CI builds nobody deployed).
+  `--provenance=false` so no untagged child manifest belongs to a tagged index), and the last rule keeps the newest
+  `imageRetainCount` images of the repository, counting deployed ones too: ECR applies its count to every image it
+  selects, by push time ("Rules can never mark images that are marked by higher priority rules, but can still
+  identify them as if they haven't been expired", same page, lifecycle policy evaluation rules). So an image nobody
+  deployed (a CI build) stays only while it is among the newest `imageRetainCount` images of its repository: once
+  that many newer images exist, deployed or not, it expires (with the default 100, a build followed
+  by 100 deployed images expires too).
 
 In the Organizations layout the environment accounts pull across accounts: each repository's policy grants the
 read actions (and DescribeImages, which `pulumi preview` calls to look an image up) to each environment account's
@@ -87,8 +92,9 @@ class RegistrySettings:
     untagged_days: int = setting(
         "untaggedImageDays", 14, "Days after which an untagged image expires (1-365).", minimum=1, maximum=365)
     retain_count: int = setting(
-        "imageRetainCount", 100, "Of the images no deploy tagged, the newest N per repository that stay (1-1000); "
-        "older CI builds expire.", minimum=1, maximum=1000)
+        "imageRetainCount", 100, "An image no deploy tagged stays while it is among the newest N images of its "
+        "repository (1-1000), deployed images included: they count toward N (ECR counts every image a rule selects; "
+        "no rule expires a deployed one). Older CI builds expire.", minimum=1, maximum=1000)
     dr_region: str = setting(
         "drRegion", DR_PAIRED, "Region the registry replicates every maratron/* image to (ECR registry replication), "
         "where a DR app stack (Pulumi.dr.yaml) pulls the same digests: paired (default; the foundation region's "
@@ -119,7 +125,7 @@ def lifecycle_policy(settings: RegistrySettings, environments: Sequence[str]) ->
                       "countNumber": settings.untagged_days},
         "action": {"type": "expire"}})
     rules.append({
-        "rulePriority": 100, "description": f"Keep the newest {settings.retain_count} images nobody deployed",
+        "rulePriority": 100, "description": f"Keep the newest {settings.retain_count} images (deployed ones count)",
         "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": settings.retain_count},
         "action": {"type": "expire"}})
     return {"rules": rules}
