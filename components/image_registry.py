@@ -17,18 +17,24 @@ the bytes staging ran. Every repository:
   and the first rules of the policy select those tags: "An image that matches the tagging requirements of a higher
   priority rule cannot be expired by a rule with a lower priority" (ECR lifecycle policy evaluation rules,
   https://docs.aws.amazon.com/AmazonECR/latest/userguide/LifecyclePolicies.html), so the
-  catch-all rules after them never touch a deployed image. Those first rules keep the newest
+  catch-all rules after them never expire a deployed image. Those first rules keep the newest
   `deployedImageRetainCount` images deployed to each environment — with the default 1000, years of releases. Then
   untagged images go after `untaggedImageDays` (aborted or superseded pushes; build single-platform images with
-  `--provenance=false` so no untagged child manifest belongs to a tagged index), and of everything else the newest
-  `imageRetainCount` stay (CI builds nobody deployed).
+  `--provenance=false` so no untagged child manifest belongs to a tagged index), and the last rule keeps the newest
+  `imageRetainCount` images of the repository, counting deployed ones too: ECR applies its count to every image it
+  selects, by push time ("Rules can never mark images that are marked by higher priority rules, but can still
+  identify them as if they haven't been expired", same page, lifecycle policy evaluation rules). So an image nobody
+  deployed (a CI build) stays only while it is among the newest `imageRetainCount` images of its repository: once
+  that many newer images exist, deployed or not, it expires (with the default 100, a build followed
+  by 100 deployed images expires too).
 
 In the Organizations layout the environment accounts pull across accounts: each repository's policy grants the
 read actions (and DescribeImages, which `pulumi preview` calls to look an image up) to each environment account's
 root, narrowed to the roles of that environment (components/cross_account.py), and lets the deploy role add its
-`deployed-*` tags. The DR region's replicas carry the same grants, through the replication creation template (a DR
-stack in an environment account pulls from the replica in its own region), without push: images arrive there by
-replication only.
+`deployed-*` tags. The DR region's replicas carry the same grants (a DR stack in an environment account pulls from the
+replica in its own region), without push: images arrive there by replication only. Those replicas are repositories of
+this component in the DR region, kept in step with the source's grants and lifecycle on every update (a repository
+creation template applies to new repositories only; it stays as the fallback for any other `maratron/*` one).
 """
 
 from __future__ import annotations
@@ -86,8 +92,9 @@ class RegistrySettings:
     untagged_days: int = setting(
         "untaggedImageDays", 14, "Days after which an untagged image expires (1-365).", minimum=1, maximum=365)
     retain_count: int = setting(
-        "imageRetainCount", 100, "Of the images no deploy tagged, the newest N per repository that stay (1-1000); "
-        "older CI builds expire.", minimum=1, maximum=1000)
+        "imageRetainCount", 100, "An image no deploy tagged stays while it is among the newest N images of its "
+        "repository (1-1000), deployed images included: they count toward N (ECR counts every image a rule selects; "
+        "no rule expires a deployed one). Older CI builds expire.", minimum=1, maximum=1000)
     dr_region: str = setting(
         "drRegion", DR_PAIRED, "Region the registry replicates every maratron/* image to (ECR registry replication), "
         "where a DR app stack (Pulumi.dr.yaml) pulls the same digests: paired (default; the foundation region's "
@@ -118,7 +125,7 @@ def lifecycle_policy(settings: RegistrySettings, environments: Sequence[str]) ->
                       "countNumber": settings.untagged_days},
         "action": {"type": "expire"}})
     rules.append({
-        "rulePriority": 100, "description": f"Keep the newest {settings.retain_count} images nobody deployed",
+        "rulePriority": 100, "description": f"Keep the newest {settings.retain_count} images (deployed ones count)",
         "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": settings.retain_count},
         "action": {"type": "expire"}})
     return {"rules": rules}
@@ -172,6 +179,8 @@ class ImageRegistry(pulumi.ComponentResource):
 
     key: aws.kms.Key
     repositories: dict[str, aws.ecr.Repository]
+    replica_repositories: dict[str, aws.ecr.Repository]
+    """The DR region's repositories of the same names, which registry replication writes into (none without one)."""
 
     def __init__(self, name: str, args: ImageRegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("maratron:foundation:ImageRegistry", name, None, opts)
@@ -232,26 +241,59 @@ class ImageRegistry(pulumi.ComponentResource):
         """Registry replication of every `maratron/*` image to the DR region (the DR stack pulls the same digests
         there: docs/runbooks/disaster-recovery.md, section E). One configuration per registry: "creates or updates
         the replication configuration for a private registry" (AWS::ECR::ReplicationConfiguration), so the foundation,
-        which owns the registry, is its one owner. ECR creates the destination repositories on the first replicated
-        push, with a repository creation template's settings ("applied_for REPLICATION"): immutable tags and the
-        same lifecycle as the source, and in the Organizations layout the environments' pull and tag grants (the
-        template's repositoryPolicy; managing it needs ecr:SetRepositoryPolicy besides the template actions: ECR user
-        guide, "Creating a repository creation template"). Encryption there is AES-256 (ECR's default): a CMK in a
-        creation template needs a custom creation role with kms:CreateGrant (ECR user guide, repository creation
-        templates), left for when the DR region gets a key of the foundation's (the images are not secret; the
-        source stays CMK-encrypted)."""
+        which owns the registry, is its one owner.
+
+        The DR region's repositories of our services are this component's own (`replica_repositories`): immutable
+        tags, the same lifecycle as the source, and in the Organizations layout the environments' pull and tag grants,
+        kept up to date on every `pulumi up`. Replication writes into an existing repository of the same name. A
+        repository creation template ("applied_for REPLICATION") alone would not do: "Once the repository creation
+        template is created, all new repositories created will have the settings applied. This doesn't have any
+        effect on any previously created repositories" (ECR user guide, "Creating a repository creation template"),
+        so a later grant (a new environment account) or revocation, or a lifecycle change, would never reach the
+        replicas; and a push replicated before the template existed gets ECR's defaults (mutable tags, no lifecycle).
+        The template stays, with the same settings, for `maratron/*` repositories this component does not manage
+        (managing its repositoryPolicy needs ecr:SetRepositoryPolicy besides the template actions: same page), and
+        the replication configuration waits for the template and the replicas. Encryption there is AES-256 (ECR's
+        default): a CMK in a creation template needs a custom creation role with kms:CreateGrant (ECR user guide,
+        repository creation templates), and a key of the foundation's in the DR region is left for later (the images
+        are not secret; the source stays CMK-encrypted)."""
         ctx = self._args.context
         region = self._args.settings.replica_region(ctx.region)
+        self.replica_repositories = {}
         if region is None:
             return []
-        aws.ecr.RepositoryCreationTemplate(
+        retain = retains(self._args.removal_policy)
+        readers = policy_json(self._reader_statements(None)) if self._args.readers else None
+        template = aws.ecr.RepositoryCreationTemplate(
             f"{name}-replica-template", prefix=PROJECT, applied_fors=["REPLICATION"], region=region,
             description=f"{PROJECT}/* repositories that registry replication creates in {region}",
             image_tag_mutability="IMMUTABLE", lifecycle_policy=lifecycle,
-            repository_policy=policy_json(self._reader_statements(None)) if self._args.readers else None,
+            repository_policy=readers,
             encryption_configurations=[aws.ecr.RepositoryCreationTemplateEncryptionConfigurationArgs(
                 encryption_type="AES256")],
             opts=pulumi.ResourceOptions(parent=self))
+        replicas: list[pulumi.Resource] = [template]
+        for service in self._args.services:
+            replica = aws.ecr.Repository(
+                f"{name}-{service}-{region}",
+                region=region,
+                name=repository_name(service),  # replication writes into the repository of the source's name
+                image_tag_mutability="IMMUTABLE",
+                image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(scan_on_push=True),
+                encryption_configurations=[aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="AES256")],
+                force_delete=not retain,
+                tags=named_tags(self._args.tags, repository_name(service)),
+                opts=pulumi.ResourceOptions(parent=self, protect=retain),
+            )
+            replicas.append(aws.ecr.LifecyclePolicy(
+                f"{name}-{service}-{region}", region=region, repository=replica.name, policy=lifecycle,
+                opts=pulumi.ResourceOptions(parent=replica)))
+            if readers is not None:
+                replicas.append(aws.ecr.RepositoryPolicy(
+                    f"{name}-{service}-{region}", region=region, repository=replica.name, policy=readers,
+                    opts=pulumi.ResourceOptions(parent=replica)))
+            replicas.append(replica)
+            self.replica_repositories[service] = replica
         aws.ecr.ReplicationConfiguration(
             f"{name}-replication",
             replication_configuration=aws.ecr.ReplicationConfigurationReplicationConfigurationArgs(rules=[
@@ -261,7 +303,7 @@ class ImageRegistry(pulumi.ComponentResource):
                     repository_filters=[
                         aws.ecr.ReplicationConfigurationReplicationConfigurationRuleRepositoryFilterArgs(
                             filter=f"{PROJECT}/", filter_type="PREFIX_MATCH")])]),
-            opts=pulumi.ResourceOptions(parent=self))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=replicas))
         return [region]
 
     # --- capabilities -------------------------------------------------------------------------------------------

@@ -673,19 +673,26 @@ class _Pricer:
                  f"${storage:g}", gb * months * storage, assumed=True)
 
     def ecr_repository(self, r: Resource) -> None:
+        """Storage at the assumed size, a DR-region replica (a `region` of its own) too: replication fills it."""
         usd = self.table.usd("ecr.storage_gb_month")
         gb = self.a.ecr_gb_per_repository
         self.add(r, CAPACITY, f"assumed {_n(gb)} GB images × ${usd:g}", gb * usd, assumed=True)
 
     def registry_replication(self, r: Resource) -> None:
-        """Registry replication to the DR region: the replicas are stored there at the ECR storage rate (the
-        repositories' assumed size per destination); the copy itself is inter-region transfer (usage)."""
+        """Registry replication to the DR region: the copies are stored there at the ECR storage rate (the
+        repositories' assumed size per destination), here for those the stack has no repository of in that region
+        (a managed replica is priced as a repository); the copy itself is inter-region transfer (usage)."""
         rules = (r.plain("replicationConfiguration") or {}).get("rules") or []
-        destinations = sum(len(rule.get("destinations") or []) for rule in rules)
-        repositories = len(self.run.of_type("aws:ecr/repository:Repository"))
-        gb = destinations * repositories * self.a.ecr_gb_per_repository
+        destinations = [str(d.get("region")) for rule in rules for d in rule.get("destinations") or []]
+        repositories = self.run.of_type("aws:ecr/repository:Repository")
+        managed = {(str(x.inputs.get("region")), str(x.inputs.get("name")))
+                   for x in repositories if x.inputs.get("region")}
+        copies = sum((region, str(x.inputs.get("name"))) not in managed
+                     for region in destinations for x in repositories if not x.inputs.get("region"))
+        gb = copies * self.a.ecr_gb_per_repository
         usd = self.table.usd("ecr.storage_gb_month")
-        self.add(r, CAPACITY, f"assumed {_n(gb)} GB of replicated images × ${usd:g}", gb * usd, assumed=True)
+        self.add(r, CAPACITY, f"assumed {_n(gb)} GB of replicated images outside the stack's replicas × ${usd:g}",
+                 gb * usd, assumed=True)
 
     def registry_scanning(self, r: Resource) -> None:
         if str(r.plain("scanType") or "BASIC") != "BASIC":

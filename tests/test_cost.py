@@ -483,7 +483,10 @@ def test_the_foundation_is_small_and_every_type_is_known() -> None:
     assert len(keys) == 6 and sum(x.monthly_usd for x in keys) == pytest.approx(6.0)
     assert len(rotations) == 6 and sum(x.monthly_usd for x in rotations) == pytest.approx(12.0)  # all rotate
     ecr = [x for x in shared.lines if x.type == "aws:ecr/repository:Repository"]
-    assert len(ecr) == 3 and all(x.assumed for x in ecr)  # storage at the assumed 5 GB each
+    assert len(ecr) == 6 and all(x.assumed for x in ecr)  # storage at the assumed 5 GB each, DR replicas too
+    # ... which the replication line then leaves out (no second count of the same copies).
+    (replication,) = [x for x in shared.lines if x.type == "aws:ecr/replicationConfiguration:ReplicationConfiguration"]
+    assert replication.monthly_usd == 0
     assert 15 < shared.total() < 30, shared.total()
     org = [cost.estimate(run_bootstrap(s)) for s in ("org-shared", "org-dev", "org-staging", "org-prod")]
     assert all(r.not_priced == [] for r in org)

@@ -554,6 +554,10 @@ class PinnedImage(Check):
 
 
 REPOSITORY = "aws:ecr/repository:Repository"
+SOURCE_REPOSITORY = When("region", negate=True)
+"""An ECR repository in the stack's own region. One with a `region` of its own is a DR-region replica that registry
+replication writes into (components/image_registry.py): AES-256 there, like the creation template's (a CMK in the DR
+region is not built yet; the images are not secret); its tags and scanning are checked as the source's."""
 SCALABLE_TARGET = "aws:appautoscaling/target:Target"
 SCHEDULE = "aws:scheduler/schedule:Schedule"
 SERVICE_CONNECT = When("serviceConnectConfiguration.enabled", True)
@@ -657,13 +661,15 @@ RULES += [
         ]),
     settings_rule(
         "ecr-repository-hardening", area="containers", types=[REPOSITORY],
-        summary="Image repositories keep tags immutable, scan every push and encrypt with a customer-managed key",
+        summary="Image repositories keep tags immutable, scan every push and encrypt with a customer-managed key (in "
+                "the stack's region; the DR region's replicas are AES-256)",
         reference="seed: container security; Checkov CKV_AWS_51, CKV_AWS_163, CKV_AWS_136",
         settings=[
             Setting("imageTagMutability", Is("IMMUTABLE", weak="MUTABLE")),
             Setting("imageScanningConfiguration.scanOnPush", Is(True)),
-            Setting("encryptionConfigurations[*].encryptionType", Is("KMS", weak="AES256")),
-            Setting("encryptionConfigurations[*].kmsKey", Present(weak=MISSING)),
+            # The key: in the stack's region; a DR-region replica (a `region` of its own) is AES-256 (identity.py).
+            Setting("encryptionConfigurations[*].encryptionType", Is("KMS", weak="AES256"), where=SOURCE_REPOSITORY),
+            Setting("encryptionConfigurations[*].kmsKey", Present(weak=MISSING), where=SOURCE_REPOSITORY),
         ]),
     settings_rule(
         "ecr-no-force-delete", area="containers", types=[REPOSITORY], prod_only=True,

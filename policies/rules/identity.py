@@ -28,6 +28,7 @@ from ._common import (
     statements,
 )
 from ._controls import DELETE, MISSING, Guard, Patch, To, When
+from .containers import SOURCE_REPOSITORY
 
 ROLE = "aws:iam/role:Role"
 OIDC_PROVIDER = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
@@ -123,8 +124,9 @@ def _repository_hardened(args: ResourceValidationArgs, report: ReportViolation) 
         problems.append(f"imageTagMutability {args.props.get('imageTagMutability')!r} (IMMUTABLE: CKV_AWS_51)")
     if not (args.props.get("imageScanningConfiguration") or {}).get("scanOnPush"):
         problems.append("no scan on push (CKV_AWS_163)")
-    if not any((c or {}).get("encryptionType") == "KMS" and (c or {}).get("kmsKey")
-               for c in as_list(args.props.get("encryptionConfigurations"))):
+    if SOURCE_REPOSITORY.holds(args.props) and not any(
+            (c or {}).get("encryptionType") == "KMS" and (c or {}).get("kmsKey")
+            for c in as_list(args.props.get("encryptionConfigurations"))):
         problems.append("not encrypted with a customer managed KMS key (CKV_AWS_136)")
     if problems:
         report("ECR repository: " + "; ".join(problems), None)
@@ -242,11 +244,13 @@ RULES: list[Rule] = [
                   reference="seed: team access and permissions (GitHub: configuring OIDC in AWS)",
                   guards=[Guard("clientIdLists", To(["https://github.com/acme"]))]),
     resource_rule("ecr-repository-hardened", area="delivery", types=[REPOSITORY], check=_repository_hardened,
-                  summary="ECR repositories have immutable tags, scan on push and a customer managed KMS key",
+                  summary="ECR repositories have immutable tags, scan on push and a customer managed KMS key (the "
+                          "key: in the stack's region; the DR region's replicas are AES-256)",
                   reference="Checkov CKV_AWS_51, CKV_AWS_163, CKV_AWS_136",
                   guards=[Guard("imageTagMutability", To("MUTABLE")),
                           Guard("imageScanningConfiguration.scanOnPush", To(False)),
-                          Guard("encryptionConfigurations", To([{"encryptionType": "AES256"}]))]),
+                          Guard("encryptionConfigurations", To([{"encryptionType": "AES256"}]),
+                                where=SOURCE_REPOSITORY)]),
     resource_rule("ecr-repository-policy-not-public", area="delivery", types=[REPOSITORY_POLICY],
                   check=_repository_policy_not_public,
                   summary="ECR repository policies never allow any principal without a principal condition",

@@ -70,7 +70,9 @@ def test_each_environment_has_its_own_secrets_provider_key(shared: StackRun) -> 
 
 def test_repositories_are_immutable_scanned_encrypted_and_keep_every_deployed_image(shared: StackRun) -> None:
     images_key = shared.one("aws:kms/key:Key", "images-key").outputs["arn"]
-    repositories = {r.inputs["name"]: r for r in shared.of_type("aws:ecr/repository:Repository")}
+    # The DR region's replicas (region us-west-2) have the same names: tests/bootstrap/test_image_registry.py.
+    repositories = {r.inputs["name"]: r for r in shared.of_type("aws:ecr/repository:Repository")
+                    if "region" not in r.inputs}
     assert set(repositories) == {"maratron/web", "maratron/ai", "maratron/backup"}
     for repository in repositories.values():
         assert repository.protect and repository.inputs["forceDelete"] is False
@@ -84,7 +86,7 @@ def test_repositories_are_immutable_scanned_encrypted_and_keep_every_deployed_im
         assert scanning["scanType"] == "BASIC"
         assert scanning["rules"] == [{"scanFrequency": "SCAN_ON_PUSH",
                                       "repositoryFilters": [{"filter": "maratron/*", "filterType": "WILDCARD"}]}]
-    rules = json.loads(shared.of_type("aws:ecr/lifecyclePolicy:LifecyclePolicy")[0].inputs["policy"])["rules"]
+    rules = json.loads(shared.one("aws:ecr/lifecyclePolicy:LifecyclePolicy", "images-web").inputs["policy"])["rules"]
     assert [(r["rulePriority"], r["selection"]["tagStatus"]) for r in rules] == [
         (1, "tagged"), (2, "tagged"), (3, "tagged"), (90, "untagged"), (100, "any")]
     assert [r["selection"]["tagPatternList"] for r in rules[:3]] == [

@@ -31,7 +31,7 @@ def test_single_account_hosts_everything_in_one_account(shared: StackRun) -> Non
         "dev", "staging", "prod")} | {"maratron-app-ci", "maratron-infra-ci"}
     counts = Counter(r.type for r in shared.resources)
     assert counts["aws:kms/key:Key"] == 6  # state, images, bootstrap secrets, dev/staging/prod secrets
-    assert counts["aws:ecr/repository:Repository"] == 3 and counts["aws:s3/bucket:Bucket"] == 2
+    assert counts["aws:ecr/repository:Repository"] == 6 and counts["aws:s3/bucket:Bucket"] == 2  # 3 + DR replicas
     assert counts["aws:iam/openIdConnectProvider:OpenIdConnectProvider"] == 1
     assert not shared.of_type("aws:ecr/repositoryPolicy:RepositoryPolicy")  # one account: IAM alone decides
     assert shared.outputs["layout"] == "single-account"
@@ -134,8 +134,9 @@ def test_the_environments_ci_roles_may_decrypt_the_shared_bootstrap_stack(org_sh
 
 def test_the_dr_replicas_grant_the_environments_what_the_source_does_but_push(org_shared: StackRun,
                                                                               shared: StackRun) -> None:
-    """A DR stack in an environment account pulls from the replica in the DR region, which registry replication
-    creates from the template: without the template's policy that pull is refused across accounts."""
+    """A DR stack in an environment account pulls from the replica in the DR region (the foundation's own repository
+    there, with the template's policy: tests/bootstrap/test_image_registry.py): without it that pull is refused across
+    accounts."""
     (template,) = org_shared.of_type("aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate")
     replica = json.loads(template.plain("repositoryPolicy"))["Statement"]
     pushing = {"ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload"}
