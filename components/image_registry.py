@@ -12,6 +12,11 @@ the bytes staging ran. Every repository:
   setting "is being deprecated, in favor of specifying the image scanning configuration at the registry level" (ECR
   API, PutImageScanningConfiguration). It is one per account and region, so `imageScanning: unmanaged` leaves it to
   whoever owns it (e.g. an Inspector delegated administrator); `enhanced` switches to Inspector's continuous scans.
+  With `enhanced`, set Inspector's ECR re-scan duration to match how long an image runs (Inspector console, or
+  `aws inspector2 update-configuration --ecr-configuration rescanDuration=LIFETIME`): "The default scan duration for
+  new accounts ... is 14 days", after which Inspector stops monitoring an image not pushed or used since and closes
+  its findings, so ops.verify's `ecr.scan-findings` would pass a long-running prod image unwatched (Inspector user
+  guide, "Configuring the Amazon ECR re-scan duration"; an account setting, not a resource of this program).
 * has a lifecycle that never expires an image a stack runs. ECR cannot know what runs, so every deploy tags the
   images it runs `deployed-<environment>-<run>` (ops/tag_deployed_images.py, from ops/release.sh),
   and the first rules of the policy select those tags: "An image that matches the tagging requirements of a higher
