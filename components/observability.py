@@ -529,8 +529,11 @@ class Observability(pulumi.ComponentResource):
                     "ArnLike": {"aws:SourceArn": f"arn:{ctx.partition}:cloudwatch:{alarm_region}:{ctx.account_id}:"
                                                  "alarm:*"},
                 },
-            }, {
-                # EventBridge rules of this account (ECS deployment failures, RDS events, ...).
+            }, *([{
+                # EventBridge rules of this account (ECS deployment failures, RDS events, ...), on the home topic only:
+                # no rule targets the edge twin, whose key (the edge key) does not let EventBridge encrypt, and SNS
+                # would accept a publish the key then refuses (SNS developer guide, "Key management": publishers need
+                # kms:GenerateDataKey* and kms:Decrypt on the topic's key).
                 "Sid": "AllowEventBridgeRulesOfThisAccount",
                 "Effect": "Allow",
                 "Principal": {"Service": "events.amazonaws.com"},
@@ -541,7 +544,7 @@ class Observability(pulumi.ComponentResource):
                     "ArnLike": {"aws:SourceArn": f"arn:{ctx.partition}:events:{alarm_region}:{ctx.account_id}:"
                                                  "rule/*"},
                 },
-            }, *publishers, {
+            }] if region is None else []), *publishers, {
                 "Sid": "DenyInsecureTransport",
                 "Effect": "Deny",
                 "Principal": "*",

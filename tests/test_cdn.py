@@ -305,6 +305,12 @@ def test_elsewhere_waf_logs_metrics_and_alarms_live_in_us_east_1_with_their_own_
     assert topics["observability-edge-alerts"]["region"] == "us-east-1"
     assert topics["observability-edge-alerts"]["kmsMasterKeyId"] == edge_key.outputs["arn"]
     edge_topic = europe.one("aws:sns/topic:Topic", "observability-edge-alerts").outputs["arn"]
+    # Whoever the edge topic lets publish, its key lets encrypt (SNS accepts a publish the key would then refuse).
+    topic_principals = {s["Principal"]["Service"] for s in json.loads(europe.one(
+        "aws:sns/topicPolicy:TopicPolicy", "observability-edge-alerts").inputs["policy"])["Statement"]
+        if s["Effect"] == "Allow"}
+    assert topic_principals == {"cloudwatch.amazonaws.com"}
+    assert all({"Service": service} in principals for service in topic_principals)
     home_topic = europe.one("aws:sns/topic:Topic", "observability-alerts").outputs["arn"]
     for alarm in europe.of_type(ALARM):
         edge = alarm.name in ("observability-cdn-5xx-rate", "observability-cdn-origin-latency",
