@@ -547,7 +547,10 @@ class LoadBalancer(pulumi.ComponentResource):
             records=[option.resource_record_value],
             ttl=300,
             allow_overwrite=True,  # the record is deterministic per domain; a re-issued certificate reuses it
-            opts=pulumi.ResourceOptions(parent=certificate),
+            # Kept when this resource goes (a switch to certificateArn, a rename): the same CNAME validates the CDN's
+            # copy and the DR stack's certificate, which could no longer renew without it ("the CNAME delegates
+            # ongoing domain validation to ACM", ACM user guide, DNS validation).
+            opts=pulumi.ResourceOptions(parent=certificate, retain_on_delete=True),
         )
         validation = aws.acm.CertificateValidation(
             f"{self._name}-certificate",

@@ -417,6 +417,8 @@ def test_certificate_is_dns_validated_in_the_hosted_zone(any_stack: StackRun) ->
     record = any_stack.one(RECORD, "load-balancer-certificate-validation").inputs
     assert (record["zoneId"], record["name"], record["type"], record["records"]) == (
         zone, option["resourceRecordName"], option["resourceRecordType"], [option["resourceRecordValue"]])
+    # The CDN's copy and the DR stack's certificate renew through the same CNAME: deleting this resource keeps it.
+    assert any_stack.one(RECORD, "load-balancer-certificate-validation").retain_on_delete
     validation = any_stack.one(VALIDATION).inputs
     assert validation["certificateArn"] == certificate.outputs["arn"]
     assert validation["validationRecordFqdns"] == [

@@ -418,7 +418,7 @@ RULES: list[Rule] = [
                              note="the export role's grants name their resources")]),
     stack_rule("scheduler-schedule-cmk", area="kms", check=_schedule_cmk,
                summary="EventBridge Scheduler schedules use a customer-managed key their execution role may decrypt "
-                       "with",
+                       "with (Scheduler encrypts only a target's input payload with it; the rest under AWS's key)",
                reference="AWS: https://docs.aws.amazon.com/scheduler/latest/UserGuide/encryption-rest.html",
                guards=[Guard("kmsKeyArn", DELETE, types=(SCHEDULE,))]),
     resource_rule("iam-no-wildcard-admin", area="iam", types=[ROLE, *POLICY_DOCUMENT_TYPES],
