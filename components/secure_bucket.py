@@ -51,8 +51,11 @@ import pulumi_aws as aws
 from components.base import AwsContext, RemovalPolicy, policy_json, retains
 from components.constants import S3_SSE_C_KEY, S3_SSE_KEY, S3_SSE_KMS_KEY_ID_KEY, S3_TLS_VERSION_KEY
 
-MAX_BUCKET_PREFIX = 37
-"""S3 appends a 26-character unique suffix to `bucket_prefix`; names are at most 63 characters."""
+BUCKET_PREFIX_SUFFIX_LENGTH = 26
+"""What the provider appends to `bucket_prefix` (terraform-plugin-sdk helper/id: `UniqueIDSuffixLength = 26`, a
+timestamp and a counter)."""
+MAX_BUCKET_PREFIX = 63 - BUCKET_PREFIX_SUFFIX_LENGTH
+"""S3 bucket names are at most 63 characters, so a prefix at most 37."""
 MAX_NEWER_NONCURRENT_VERSIONS = 100
 """S3 API reference, NoncurrentVersionExpiration: "You can specify up to 100 noncurrent versions to retain"."""
 MINIMUM_TLS_VERSION = "1.2"

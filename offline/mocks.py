@@ -22,6 +22,8 @@ from typing import Any
 from pulumi.asset import Archive, Asset
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 
+from components.secure_bucket import BUCKET_PREFIX_SUFFIX_LENGTH
+
 ACCOUNT_ID = "123456789012"
 PARTITION = "aws"
 
@@ -86,14 +88,11 @@ def _target_group(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[st
     return {"arnSuffix": suffix, "arn": m.arn("elasticloadbalancing", suffix)}
 
 
-UNIQUE_SUFFIX_LENGTH = 26
-"""What the provider appends to a `bucketPrefix` (terraform-plugin-sdk helper/id: `UniqueIDSuffixLength = 26`, a
-timestamp and a counter; hence S3's 37-character prefix limit): names as long as the real ones, so that the size
-checks of the policies that name them (IAM's 10,240 characters) measure what AWS will see."""
-
-
 def _bucket(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
-    bucket = inputs.get("bucket") or f"{inputs.get('bucketPrefix') or name + '-'}{_digest(name, UNIQUE_SUFFIX_LENGTH)}"
+    # As long as the real names, so that the size checks of the policies naming them (IAM's 10,240 characters)
+    # measure what AWS will see.
+    prefix = inputs.get("bucketPrefix") or name + "-"
+    bucket = inputs.get("bucket") or prefix + _digest(name, BUCKET_PREFIX_SUFFIX_LENGTH)
     return {"bucket": bucket, "arn": f"arn:{PARTITION}:s3:::{bucket}",
             "bucketDomainName": f"{bucket}.s3.amazonaws.com",
             "bucketRegionalDomainName": f"{bucket}.s3.{m.region}.amazonaws.com"}
