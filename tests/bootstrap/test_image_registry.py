@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from components.constants import IMAGE_SERVICES
 from offline.engine import Resource, StackRun
 
 REPOSITORY = "aws:ecr/repository:Repository"
@@ -16,22 +17,23 @@ LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
 POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"
 TEMPLATE = "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate"
 REPLICATION = "aws:ecr/replicationConfiguration:ReplicationConfiguration"
-SERVICES = ("web", "ai", "backup")
 DR = "us-west-2"
+"""The paired DR region of the foundation's region (us-east-1), as both layouts run it (checked below)."""
 
 
 def replica_problems(run: StackRun) -> list[str]:
     """What keeps the DR replicas from matching the source: one managed repository per service, of the source's name,
     in the DR region, immutable and AES-256, with the source's lifecycle and the template's reader grants, all of
     which (and the template) registry replication waits for."""
-    problems: list[str] = []
+    regions = run.outputs["replicaRegions"]
+    problems: list[str] = [] if regions == [DR] else [f"replica regions {regions}, not [{DR!r}]"]
     (template,) = run.of_type(TEMPLATE)
     (replication,) = run.of_type(REPLICATION)
     waits_for = set(replication.dependencies)
     if template.urn not in waits_for:
         problems.append("replication does not wait for the creation template")
     readers = template.plain("repositoryPolicy")
-    for service in SERVICES:
+    for service in IMAGE_SERVICES:
         source = run.one(REPOSITORY, f"images-{service}")
         replicas = [r for r in run.of_type(REPOSITORY) if r.name == f"images-{service}-{DR}"]
         if len(replicas) != 1:
