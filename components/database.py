@@ -8,7 +8,9 @@ CNAME records point at the replicas; the secret depends on the zone and on the p
 a replica. A replica takes another 15-25 minutes after the primary; with this shape `pulumi up` creates the ECS
 services in parallel with the replicas instead of after them, and until the replicas' records exist the reader
 name resolves to the primary (a weight-0 record is served only when no other record of the set exists or is
-healthy), so reads work from the first minute.
+healthy), so reads work from the first minute. Afterwards each replica's record carries a Route 53 health check on
+its ReplicaLag (READER_MAX_LAG_SECONDS): a replica that is rebooting, being replaced, failed or far behind leaves
+the name within about two minutes, and with none left the fallback serves reads again.
 
 Access (issue 11): the app never connects as the master. The primary admits web and ai only through RDS Proxy
 (components/database_proxy.py; without the proxy, directly), the migration, backup and db-admin clients directly;
@@ -82,6 +84,9 @@ not start ("incompatible-parameters", https://docs.aws.amazon.com/AmazonRDS/late
 and every instance shares the one parameter group, so the smallest class decides."""
 INSTANCE_CLASS_PATTERN = re.compile(r"^db\.[a-z][a-z0-9-]*\.(micro|small|medium|large|\d{0,2}xlarge|metal)$")
 MAX_REPLICAS = 5  # RDS allows 15 for PostgreSQL; more than 5 here would be a design smell, not a need
+READER_MAX_LAG_SECONDS = 60
+"""A replica further behind than this in its latest minute, or silent, leaves db-reader.<zone> until it is back
+(Database._reader_health): a read that is a minute stale is a bug report, one sent to the writer is not."""
 REPLICA_MAINTENANCE_DAYS = 3
 """Replicas take their maintenance on the 1st, 2nd, 3rd, then again 1st, 2nd day before the primary's window."""
 MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
@@ -696,7 +701,8 @@ class Database(pulumi.ComponentResource):
         return role, [attachment]
 
     def _reader_dns(self, name: str) -> aws.route53.Zone:
-        """The private zone and db-reader.<zone>: one weighted CNAME per replica plus a weight-0 fallback.
+        """The private zone and db-reader.<zone>: one weighted, health-checked CNAME per replica plus a weight-0
+        fallback without a health check (so always eligible).
 
         The fallback is always there (weight 1 while there are no replicas, 0 otherwise), so the record set never
         switches between simple and weighted routing (Route 53 forbids mixing them under one name) and the name
@@ -715,7 +721,7 @@ class Database(pulumi.ComponentResource):
         hostname = f"db-reader.{args.private_zone_name}"
 
         def record(logical: str, set_identifier: str, target: pulumi.Output[str], weight: int,
-                   parent: pulumi.Resource) -> aws.route53.Record:
+                   parent: pulumi.Resource, health_check: aws.route53.HealthCheck | None = None) -> aws.route53.Record:
             return aws.route53.Record(
                 logical,
                 zone_id=zone.zone_id,
@@ -725,14 +731,61 @@ class Database(pulumi.ComponentResource):
                 records=[target],
                 set_identifier=set_identifier,
                 weighted_routing_policies=[aws.route53.RecordWeightedRoutingPolicyArgs(weight=weight)],
+                health_check_id=health_check.id if health_check else None,
                 opts=pulumi.ResourceOptions(parent=parent),
             )
 
         self.reader_fallback = record(f"{name}-reader-primary", "primary", self.writer_host,
                                       0 if self.replicas else 1, zone)
         for replica_name, replica in self.replicas.items():
-            record(f"{replica_name}-reader", replica_name.removeprefix(f"{name}-"), replica.address, 1, replica)
+            label = replica_name.removeprefix(f"{name}-")
+            record(f"{replica_name}-reader", label, replica.address, 1, replica,
+                   health_check=self._reader_health(replica_name, label, replica))
         return zone
+
+    def _reader_health(self, replica_name: str, label: str, replica: aws.rds.Instance) -> aws.route53.HealthCheck:
+        """Whether `replica` may serve db-reader.<zone>: a Route 53 health check on an alarm over its ReplicaLag.
+
+        Route 53 treats a record without a health check as always healthy and serves a weight-0 record only when
+        every nonzero one is unhealthy ("Records without a health check are always healthy", "How Amazon Route 53
+        chooses records when health checking is configured",
+        https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/health-checks-how-route-53-chooses-records.html):
+        without this a replica that is down keeps its share of the answers and the fallback is never used. Its
+        health checkers cannot reach a private endpoint, so the check watches "the data stream for the alarm"
+        (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-failover-private-hosted-zones.html) - a
+        standard-resolution metric with the Maximum statistic, both of which Route 53 supports (CloudFormation
+        AWS::Route53::HealthCheck AlarmIdentifier). A running replica reports ReplicaLag every minute; a rebooting,
+        replaced or failed one reports nothing, which the check reads as insufficient data, and so as unhealthy.
+        The alarm notifies no one: the replica-lag alarm of components/observability.py pages (pack rule
+        cloudwatch-alarm-actions admits an alarm a health check watches).
+        """
+        args = self._args
+        alarm = aws.cloudwatch.MetricAlarm(
+            f"{replica_name}-reader-health",
+            name=f"{args.name_prefix}-db-{label}-reader-health",
+            alarm_description=f"{label} is down or more than {READER_MAX_LAG_SECONDS} s behind: Route 53 takes it "
+                              "out of db-reader (routing only; the replica-lag alarm pages)",
+            namespace="AWS/RDS",
+            metric_name="ReplicaLag",
+            dimensions={"DBInstanceIdentifier": replica.identifier},
+            statistic="Maximum",
+            period=60,
+            evaluation_periods=1,
+            comparison_operator="GreaterThanThreshold",
+            threshold=READER_MAX_LAG_SECONDS,
+            treat_missing_data="breaching",  # for the console; the health check reads silence itself (below)
+            tags=self._tags(f"db-{label}-reader-health"),
+            opts=pulumi.ResourceOptions(parent=replica),
+        )
+        return aws.route53.HealthCheck(
+            f"{replica_name}-reader-health",
+            type="CLOUDWATCH_METRIC",
+            cloudwatch_alarm_name=alarm.name,
+            cloudwatch_alarm_region=args.context.region,
+            insufficient_data_health_status="Unhealthy",  # a replica that reports nothing is not serving
+            tags=self._tags(f"db-{label}-reader-health"),
+            opts=pulumi.ResourceOptions(parent=alarm),
+        )
 
     def _secrets(self, name: str, password: random.RandomPassword
                  ) -> tuple[SecretRef, dict[str, SecretRef], dict[str, SecretRef]]:

@@ -366,6 +366,7 @@ class _Pricer:
             "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration": self.registry_scanning,
             "aws:ecr/replicationConfiguration:ReplicationConfiguration": self.registry_replication,
             "aws:route53/zone:Zone": self.route53_zone,
+            "aws:route53/healthCheck:HealthCheck": self.route53_health_check,
             "aws:s3/bucketReplicationConfig:BucketReplicationConfig": self.bucket_replication,
             "aws:scheduler/schedule:Schedule": self.scheduled_task,
             "aws:rds/proxy:Proxy": self.rds_proxy,
@@ -752,6 +753,12 @@ class _Pricer:
     def route53_zone(self, r: Resource) -> None:
         usd = self.table.usd("route53.hosted_zone_month")
         self.add(r, OVERHEAD, f"1 hosted zone × ${usd:g}", usd)
+
+    def route53_health_check(self, r: Resource) -> None:
+        """A basic health check; one that watches a CloudWatch alarm is billed as one on an AWS endpoint (assumed:
+        the pricing page lists endpoint checks only; live check in docs/aws-runtime-review.md)."""
+        usd = self.table.usd("route53.health_check_aws_month")
+        self.add(r, OVERHEAD, f"1 health check × ${usd:g}", usd)
 
     def rds_proxy(self, r: Resource) -> None:
         """Per vCPU of the instances it targets (for RDS instances: the primary's class), around the clock."""

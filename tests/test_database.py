@@ -13,7 +13,13 @@ import pytest
 
 import stack_config
 from components.constants import CREDENTIAL_TAG
-from components.database import ENGINE_DEFAULT_PARAMETERS, ENGINE_MAJOR_VERSIONS, DatabaseSettings, PostgresTuning
+from components.database import (
+    ENGINE_DEFAULT_PARAMETERS,
+    ENGINE_MAJOR_VERSIONS,
+    READER_MAX_LAG_SECONDS,
+    DatabaseSettings,
+    PostgresTuning,
+)
 from components.windows import windows_overlap
 from offline.critical_path import finish_times, waits_for
 from offline.engine import StackRun, is_secret, run_program, unwrap_secrets
@@ -25,6 +31,8 @@ PARAMS = "aws:rds/parameterGroup:ParameterGroup"
 SECRET = "aws:secretsmanager/secret:Secret"
 VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
 RECORD = "aws:route53/record:Record"
+HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
@@ -426,8 +434,7 @@ def test_only_the_replicas_records_and_alarms_depend_on_a_replica(prod: StackRun
     replica_urns = {r.urn for r in replicas(prod)}
     waiting = [r for r in prod.resources if replica_urns & closure(prod, r.urn) and r.urn not in replica_urns]
     assert {r.name for r in waiting if r.type == RECORD} == {"database-replica-1-reader", "database-replica-2-reader"}
-    assert {r.type for r in waiting} <= {RECORD, "aws:cloudwatch/metricAlarm:MetricAlarm",
-                                         "aws:cloudwatch/dashboard:Dashboard"}
+    assert {r.type for r in waiting} <= {RECORD, ALARM, HEALTH_CHECK, "aws:cloudwatch/dashboard:Dashboard"}
 
 
 def test_app_secrets_are_ready_when_the_primary_and_its_proxy_are_not_when_the_replicas_are(prod: StackRun) -> None:
@@ -456,6 +463,34 @@ def test_reader_hostname_is_weighted_over_the_replicas_with_the_proxy_as_fallbac
             prod.one(INSTANCE, f"database-{identifier}").outputs["address"]
         assert record["records"] == [target]
         assert record["weightedRoutingPolicies"] == [{"weight": 0 if identifier == "primary" else 1}]
+
+
+@pytest.mark.parametrize("stack", ["prod", "staging", "dr"])
+def test_a_replica_that_is_down_or_behind_leaves_the_reader_name(stack: str, run_variant: Any) -> None:
+    """Route 53 treats a record without a health check as always healthy, so without one a replica that is down
+    keeps its share of db-reader and the fallback is never served. Each replica's record has a check on an alarm
+    over that replica's ReplicaLag, in the stack's region; silence (a rebooting or failed replica) is unhealthy."""
+    run = run_variant(stack)
+    region = run.config["aws:region"]
+    fallback = run.one(RECORD, "database-reader-primary")
+    assert "healthCheckId" not in fallback.inputs  # always eligible: the last resort when every replica is out
+    for replica in replicas(run):
+        record = run.one(RECORD, f"{replica.name}-reader")
+        [check] = [r for r in run.resources if r.urn in record.property_dependencies.get("healthCheckId", [])]
+        assert check.type == HEALTH_CHECK and record.inputs["healthCheckId"] == check.outputs["id"]
+        assert check.inputs["type"] == "CLOUDWATCH_METRIC"
+        assert check.inputs["insufficientDataHealthStatus"] == "Unhealthy"
+        assert check.inputs["cloudwatchAlarmRegion"] == region
+        [alarm] = [r for r in run.resources if r.urn in check.property_dependencies["cloudwatchAlarmName"]]
+        assert check.inputs["cloudwatchAlarmName"] == alarm.inputs["name"]
+        assert alarm.type == ALARM and alarm.parent == replica.urn
+        assert alarm.inputs["dimensions"] == {"DBInstanceIdentifier": replica.outputs["identifier"]}
+        assert (alarm.inputs["namespace"], alarm.inputs["metricName"], alarm.inputs["statistic"]) == \
+            ("AWS/RDS", "ReplicaLag", "Maximum")
+        # Route 53 supports standard-resolution metrics and these statistics only (AlarmIdentifier)
+        assert alarm.inputs["period"] >= 60 and alarm.inputs["evaluationPeriods"] == 1
+        assert alarm.inputs["threshold"] == READER_MAX_LAG_SECONDS
+        assert not alarm.inputs.get("alarmActions")  # routing only: observability's replica-lag alarm pages
 
 
 def test_without_replicas_or_proxy_the_reader_name_serves_the_primary(dev: StackRun) -> None:

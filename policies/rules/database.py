@@ -41,6 +41,8 @@ from ._controls import (
 )
 
 PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
+RECORD = "aws:route53/record:Record"
+HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
 IAM_ROLE = "aws:iam/role:Role"
 ROLE_POLICY_TYPES = ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/rolePolicy:RolePolicy")
 OTHER_KEY = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-4000-8000-000000000000"
@@ -141,6 +143,38 @@ def _replicas(args: StackValidationArgs, report: ReportViolation) -> None:
     for primary in (i for i in instances if not _is_replica(i.props)):
         if not any(primary in linked(i, "replicateSourceDb") for i in instances if _is_replica(i.props)):
             report("production primary has no read replica (replicateSourceDb pointing at it)", primary.urn)
+
+
+def _weighted_fallbacks(args: StackValidationArgs, report: ReportViolation) -> None:
+    """A weighted record set with a weight-0 fallback (the database's reader name): the fallback is served only when
+    every nonzero record is unhealthy, and a record without a health check is always healthy."""
+    checks = {check.urn: check for check in of_type(args.resources, HEALTH_CHECK)}
+    sets: dict[tuple[str, str, str], list[tuple[PolicyResource, float]]] = {}
+    for record in of_type(args.resources, RECORD):
+        policies = as_list(record.props.get("weightedRoutingPolicies"))
+        if not policies:
+            continue
+        zone = ",".join(sorted(dep.urn for dep in linked(record, "zoneId"))) or str(record.props.get("zoneId"))
+        key = (zone, str(record.props.get("name")), str(record.props.get("type")))
+        sets.setdefault(key, []).append((record, number(policies[0].get("weight"), 1)))
+    for members in sets.values():
+        fallbacks = [record for record, weight in members if weight == 0]
+        if not fallbacks:
+            continue
+        for record, weight in members:
+            if weight == 0:
+                continue
+            health = [checks[dep.urn] for dep in linked(record, "healthCheckId") if dep.urn in checks]
+            if not record.props.get("healthCheckId") and not health:
+                report(f"weighted record {record.name} has no health check beside the weight-0 fallback "
+                       f"{fallbacks[0].name}: Route 53 treats it as always healthy, so it keeps its share of the "
+                       "answers while its target is down and the fallback is never served", record.urn)
+            for check in health:
+                status = check.props.get("insufficientDataHealthStatus")
+                if check.props.get("type") == "CLOUDWATCH_METRIC" and status != "Unhealthy":
+                    report(f"health check of {record.name} watches a metric with insufficientDataHealthStatus "
+                           f"{status or 'unset (LastKnownStatus)'}: a target that is down reports nothing, and "
+                           "that must count as unhealthy", check.urn)
 
 
 def _static_parameters(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -320,6 +354,17 @@ RULES: list[Rule] = [
                          "(eventual consistency)",
                guards=[Guard("@dependencies", Detach(ROLE_POLICY_TYPES[0]), types=(RDS_INSTANCE,),
                              where=When("monitoringRoleArn"), note="the instance waits for the role's policy")]),
+    stack_rule("route53-weighted-fallback-health-checked", area="database", check=_weighted_fallbacks,
+               summary="Beside a weight-0 fallback record (the database reader name), every weighted record has a "
+                       "health check, and one that watches a metric counts missing data as unhealthy",
+               reference="AWS: https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/"
+                         "health-checks-how-route-53-chooses-records.html; "
+                         "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/"
+                         "dns-failover-private-hosted-zones.html",
+               guards=[Guard("healthCheckId", DELETE, types=(RECORD,), unlink=True,
+                             note="a weighted record's health check"),
+                       Guard("insufficientDataHealthStatus", To("LastKnownStatus"), types=(HEALTH_CHECK,),
+                             where=When("type", "CLOUDWATCH_METRIC"), note="a silent metric counts as unhealthy")]),
     stack_rule("rds-primary-has-replica", area="database", check=_replicas, prod_only=True,
                summary="Every production RDS primary has at least one read replica",
                reference="seed: read replicas for production read scaling and recovery",

@@ -112,6 +112,7 @@ DB_PARAMETERS = "aws:rds/parameterGroup:ParameterGroup"
 DB_SUBNETS = "aws:rds/subnetGroup:SubnetGroup"
 RECORD = "aws:route53/record:Record"
 ZONE = "aws:route53/zone:Zone"
+HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
 BUCKET = "aws:s3/bucket:Bucket"
 LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
 BUCKET_LOGGING = "aws:s3/bucketLogging:BucketLogging"
@@ -198,6 +199,10 @@ LEDGER: list[Classified] = [
     N(VALIDATION, "validationRecordFqdns", "wiring", "the DNS records ACM checks"),
     N(RECORD, "", "layout", "DNS records: names and targets of the architecture (alias, validation, reader names)"),
     N(ZONE, "", "layout", "the private hosted zone of the data tier's names: names only, no access"),
+    N(HEALTH_CHECK, "type", "layout", "how a reader record's health is read (a CloudWatch alarm: its checkers cannot "
+      "reach a private endpoint); what silence means is guarded (route53-weighted-fallback-health-checked)"),
+    N(HEALTH_CHECK, "cloudwatchAlarmRegion", "wiring", "where the watched alarm lives, the stack's region "
+      "(tests/test_database.py checks it on every stack with replicas)"),
     # --- autoscaling --------------------------------------------------------------------------------------------------
     N(SCALING_POLICY, "", "capacity", "target-tracking scaling: targets and cooldowns are capacity tuning"),
     N(SCALABLE_TARGET, "maxCapacity", "capacity", "the scaling ceiling (cost)"),

@@ -26,7 +26,6 @@ from ._controls import (
     AtLeast,
     AtMost,
     Guard,
-    Is,
     Patch,
     Present,
     RemoveItem,
@@ -449,11 +448,10 @@ RULES: list[Rule] = [
 # developerguide/deleting-keys.html) and rotation periods of 90-2560 days (https://docs.aws.amazon.com/kms/latest/
 # developerguide/rotate-keys.html).
 
-TOPIC = "aws:sns/topic:Topic"
 TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 LOG_RESOURCE_POLICY = "aws:cloudwatch/logResourcePolicy:LogResourcePolicy"
-METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
 POLICY_INPUTS = {
     ROLE: "assumeRolePolicy",
     KMS_KEY: "policy",
@@ -537,6 +535,17 @@ def _principals_scoped(args: ResourceValidationArgs, report: ReportViolation) ->
         for provider in federated:
             if not any(key.endswith((":sub", ":aud")) for key in keys):
                 report(f"statement {sid} trusts {provider} without a subject/audience condition", None)
+
+
+def _alarm_actions(args: StackValidationArgs, report: ReportViolation) -> None:
+    watched = {dep.urn for check in of_type(args.resources, HEALTH_CHECK)
+               for dep in linked(check, "cloudwatchAlarmName")}
+    for alarm in of_type(args.resources, METRIC_ALARM):
+        if alarm.props.get("actionsEnabled") is False:
+            report("actionsEnabled is false: the alarm changes state and tells no one", alarm.urn)
+        if not as_list(alarm.props.get("alarmActions")) and alarm.urn not in watched:
+            report("alarmActions is empty and no Route 53 health check watches the alarm: it changes state unseen",
+                   alarm.urn)
 
 
 def _topic_tls_only(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -623,10 +632,12 @@ RULES += [
                       RemoveItem("policy<json>.Statement[*]"), note="the Deny of publishing without TLS"),
                 Guard("policy<json>.Statement[*].Effect", Patch("policy<json>.Statement[*]", {"Effect": "Allow"}),
                       note="statement effects (a Deny turned Allow)")]),
-    settings_rule(
-        "cloudwatch-alarm-actions", area="monitoring", types=[METRIC_ALARM],
-        summary="Alarms notify someone (alarmActions set, actions enabled)",
+    stack_rule(
+        "cloudwatch-alarm-actions", area="monitoring", check=_alarm_actions,
+        summary="Alarms notify someone (alarmActions set, actions enabled), unless a Route 53 health check watches "
+                "them (a routing alarm)",
         reference="seed: alerting rules defined; Checkov CKV_AWS_319; cdk-nag NIST.800.53.R5-CloudWatchAlarmAction",
-        settings=[Setting("alarmActions", Present(weak=[])),
-                  Setting("actionsEnabled", Is(True), required=False, guarded=False)]),
+        guards=[Guard("alarmActions", To([]), types=(METRIC_ALARM,), note="whom the alarm notifies"),
+                Guard("cloudwatchAlarmName", To("an-alarm-of-another-stack"), types=(HEALTH_CHECK,), unlink=True,
+                      blame="cloudwatchAlarmName", note="the routing alarm the health check watches")]),
 ]

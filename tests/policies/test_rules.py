@@ -412,6 +412,31 @@ def stack_case(policy: str, good: list[Resource], bad: list[Resource], bad_name:
     return Case(policy, good, bad, bad_name, stack)
 
 
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+PAGING_ALARM = {"alarmActions": ["arn:aws:sns:::t"], "metricName": "x", "tags": TAGS}
+
+
+def reader_stack(*, health_checked: bool = True, alarm_watched: bool = True,
+                 silence: str | None = "Unhealthy") -> list[Resource]:
+    """The database's reader name as components/database.py writes it: a weight-0 fallback and a replica's record
+    whose health check watches a routing alarm (no actions) on the replica's ReplicaLag."""
+    record_type = "aws:route53/record:Record"
+    zone = resource("aws:route53/zone:Zone", "zone", {"name": "prod.maratron.internal", "tags": TAGS})
+    alarm = resource(ALARM, "replica-1-health", {"metricName": "ReplicaLag", "namespace": "AWS/RDS", "tags": TAGS})
+    check = resource("aws:route53/healthCheck:HealthCheck", "replica-1-check", {
+        "type": "CLOUDWATCH_METRIC", "cloudwatchAlarmName": "replica-1-health", "cloudwatchAlarmRegion": "us-east-1",
+        **({"insufficientDataHealthStatus": silence} if silence else {}), "tags": TAGS},
+        deps={"cloudwatchAlarmName": [alarm] if alarm_watched else []})
+    reader = {"zoneId": "Z1", "name": "db-reader.prod.maratron.internal", "type": "CNAME", "ttl": 30}
+    fallback = resource(record_type, "primary", {**reader, "records": ["proxy.example"], "setIdentifier": "primary",
+                                                 "weightedRoutingPolicies": [{"weight": 0}]}, deps={"zoneId": [zone]})
+    replica = resource(record_type, "replica-1", {
+        **reader, "records": ["replica-1.example"], "setIdentifier": "replica-1",
+        "weightedRoutingPolicies": [{"weight": 1}], **({"healthCheckId": "hc-1"} if health_checked else {})},
+        deps={"zoneId": [zone], "healthCheckId": [check] if health_checked else []})
+    return [zone, alarm, check, fallback, replica]
+
+
 ROLE = "aws:iam/role:Role"
 GITHUB = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
 
@@ -1565,11 +1590,16 @@ CASES += [
            kmsMasterKeyId=DELETE),
     single("sns-topic-tls-only", TOPIC_POLICY, {"arn": "arn:aws:sns:::t", "policy": TOPIC_TLS},
            policy=doc(json.loads(TOPIC_TLS)["Statement"][0])),
-    single("cloudwatch-alarm-actions", "aws:cloudwatch/metricAlarm:MetricAlarm",
-           {"alarmActions": ["arn:aws:sns:::t"], "metricName": "x", "tags": TAGS}, alarmActions=[]),
-    single("cloudwatch-alarm-actions", "aws:cloudwatch/metricAlarm:MetricAlarm",
-           {"alarmActions": ["arn:aws:sns:::t"], "metricName": "x", "tags": TAGS}, label="disabled",
-           actionsEnabled=False),
+    single("cloudwatch-alarm-actions", ALARM, PAGING_ALARM, alarmActions=[]),
+    single("cloudwatch-alarm-actions", ALARM, PAGING_ALARM, label="disabled", actionsEnabled=False),
+    # A routing alarm notifies no one: it passes while a health check watches it, and not once nothing does.
+    stack_case("cloudwatch-alarm-actions", reader_stack(), reader_stack(alarm_watched=False), "replica-1-health"),
+    stack_case("route53-weighted-fallback-health-checked", reader_stack(), reader_stack(health_checked=False),
+               "replica-1"),
+    stack_case("route53-weighted-fallback-health-checked", reader_stack(), reader_stack(silence="LastKnownStatus"),
+               "replica-1-check"),
+    stack_case("route53-weighted-fallback-health-checked", reader_stack(), reader_stack(silence=None),
+               "replica-1-check"),
 ]
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
