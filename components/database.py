@@ -10,7 +10,7 @@ services in parallel with the replicas instead of after them, and until the repl
 name resolves to the primary (a weight-0 record is served only when no other record of the set exists or is
 healthy), so reads work from the first minute. Afterwards each replica's record carries a Route 53 health check on
 its ReplicaLag (READER_MAX_LAG_SECONDS): a replica that is rebooting, being replaced, failed or far behind leaves
-the name within about two minutes, and with none left the fallback serves reads again.
+the name within about three minutes, and with none left the fallback serves reads again.
 
 Access (issue 11): the app never connects as the master. The primary admits web and ai only through RDS Proxy
 (components/database_proxy.py; without the proxy, directly), the migration, backup and db-admin clients directly;
@@ -85,7 +85,7 @@ and every instance shares the one parameter group, so the smallest class decides
 INSTANCE_CLASS_PATTERN = re.compile(r"^db\.[a-z][a-z0-9-]*\.(micro|small|medium|large|\d{0,2}xlarge|metal)$")
 MAX_REPLICAS = 5  # RDS allows 15 for PostgreSQL; more than 5 here would be a design smell, not a need
 READER_MAX_LAG_SECONDS = 60
-"""A replica further behind than this in its latest minute, or silent, leaves db-reader.<zone> until it is back
+"""A replica further behind than this for two minutes, or silent, leaves db-reader.<zone> until it is back
 (Database._reader_health): a read that is a minute stale is a bug report, one sent to the writer is not."""
 REPLICA_MAINTENANCE_DAYS = 3
 """Replicas take their maintenance on the 1st, 2nd, 3rd, then again 1st, 2nd day before the primary's window."""
@@ -770,7 +770,10 @@ class Database(pulumi.ComponentResource):
             dimensions={"DBInstanceIdentifier": replica.identifier},
             statistic="Maximum",
             period=60,
-            evaluation_periods=1,
+            # Two minutes, not one: RDS metrics arrive a minute or so late, and one late point must not take a
+            # healthy replica out of the name.
+            evaluation_periods=2,
+            datapoints_to_alarm=2,
             comparison_operator="GreaterThanThreshold",
             threshold=READER_MAX_LAG_SECONDS,
             treat_missing_data="breaching",  # for the console; the health check reads silence itself (below)

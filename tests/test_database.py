@@ -488,7 +488,8 @@ def test_a_replica_that_is_down_or_behind_leaves_the_reader_name(stack: str, run
         assert (alarm.inputs["namespace"], alarm.inputs["metricName"], alarm.inputs["statistic"]) == \
             ("AWS/RDS", "ReplicaLag", "Maximum")
         # Route 53 supports standard-resolution metrics and these statistics only (AlarmIdentifier)
-        assert alarm.inputs["period"] >= 60 and alarm.inputs["evaluationPeriods"] == 1
+        assert alarm.inputs["period"] == 60
+        assert alarm.inputs["evaluationPeriods"] == alarm.inputs["datapointsToAlarm"] == 2  # not one late point
         assert alarm.inputs["threshold"] == READER_MAX_LAG_SECONDS
         assert not alarm.inputs.get("alarmActions")  # routing only: observability's replica-lag alarm pages
 
