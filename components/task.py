@@ -8,8 +8,9 @@ the same rules. Every container:
 * runs as an unprivileged user (the seed's uid/gid 1001; a sidecar as its image's own user), never root (the one
   exemption: the init container below), never privileged, with every Linux capability dropped and an init process
   (tini) reaping zombies and forwarding SIGTERM;
-* has a read-only root filesystem; the paths the app must write (`/tmp`, Next.js' `.next/cache`) are task-local
-  scratch volumes. Fargate mounts each as an empty root-owned (0755) directory unless the image declares the path as
+* has a read-only root filesystem; the paths the app must write (`/tmp`, Next.js' `.next/cache`, and HOME, which
+  defaults to the first of them: ContainerSpec.runtime_environment) are task-local scratch volumes. Fargate mounts
+  each as an empty root-owned (0755) directory unless the image declares the path as
   a VOLUME, in which case ECS copies the image's directory, ownership included, into it (ECS "Use bind mounts",
   https://docs.aws.amazon.com/AmazonECS/latest/developerguide/bind-mounts.html). So a non-root task can write them
   only if (a) the image this repository builds owns and declares each path — checked from its Dockerfile when the
@@ -201,6 +202,11 @@ class ContainerSpec:
         overlap = set(self.environment) & set(self.secrets)
         if overlap:
             raise ValueError(f"{self.name}: {sorted(overlap)} are both environment and secrets")
+        home = self.environment.get("HOME")
+        if isinstance(home, str) and not any(home == path or home.startswith(path.rstrip("/") + "/")
+                                             for path in self.scratch_paths):
+            raise ValueError(f"{self.name}: HOME={home!r} is on the read-only root filesystem; use one of its "
+                             f"scratch paths {list(self.scratch_paths)} (or leave HOME out: the first is the default)")
         if not 2 <= self.stop_timeout <= 120:
             raise ValueError(f"{self.name}: stop_timeout must be 2-120 seconds on Fargate")
         if self.restart_after_seconds is not None and not 60 <= self.restart_after_seconds <= 1800:
@@ -220,6 +226,17 @@ class ContainerSpec:
                 what = f"user {self.user!r} is root" if root else (
                     f"the suffix {VOLUME_INIT_SUFFIX} and kept capabilities are reserved for the volume-init container")
                 raise ValueError(f"{self.name}: {what}; run as an unprivileged uid:gid ({'; '.join(problems)})")
+
+    @property
+    def runtime_environment(self) -> dict[str, pulumi.Input[str]]:
+        """The environment the container starts with: its own, plus HOME on its first scratch path when it names
+        none. Docker sets HOME from the user's passwd entry and to `/` for a uid without one ("HOME: Set based on
+        the value of USER", https://docs.docker.com/reference/cli/docker/container/run/#env), and `/` is read-only
+        here: a library writing `~/.cache` or `~/.config` would fail at its first write, in production only. The
+        volume-init container gets none (it runs `chown` only, and its shape is exactly checked)."""
+        if not self.scratch_paths or "HOME" in self.environment or self.name.endswith(VOLUME_INIT_SUFFIX):
+            return dict(self.environment)
+        return {"HOME": self.scratch_paths[0], **self.environment}
 
     def with_environment(self, **values: pulumi.Input[str]) -> ContainerSpec:
         """This container with `values` added to (or replacing the same names in) its plain environment; the pack's
@@ -563,7 +580,7 @@ class FargateTask(pulumi.ComponentResource):
                                                      if c not in container.kept_capabilities]
                                  if container.kept_capabilities else ["ALL"]},
                 "initProcessEnabled": True},
-            "environment": [{"name": k, "value": container.environment[k]} for k in sorted(container.environment)],
+            "environment": [{"name": k, "value": v} for k, v in sorted(container.runtime_environment.items())],
             "secrets": [{"name": k, "valueFrom": container.secrets[k].value_from} for k in sorted(container.secrets)],
             "mountPoints": [{"sourceVolume": _volume_name(path), "containerPath": path, "readOnly": False}
                             for path in container.scratch_paths],

@@ -209,7 +209,7 @@ def test_drill_runs_the_backup_images_drill_against_the_dr_replica(prod: StackRu
     assert container["image"] == backup_container["image"] and container["command"] == ["restore_drill.sh"]
     env = {e["name"]: e["value"] for e in container["environment"]}
     assert env == {"DR_BUCKET": prod.outputs["drBackupsBucketName"], "DR_REGION": DR, "ENVIRONMENT": "prod",
-                   "METRIC_REGION": "us-east-1", "METRIC_NAMESPACE": "Maratron/Backups"}
+                   "METRIC_REGION": "us-east-1", "METRIC_NAMESPACE": "Maratron/Backups", "HOME": "/tmp"}
     assert container["secrets"] == [] and "portMappings" not in container  # no secret, no listener
     assert container["user"] == "1001:1001" and container["readonlyRootFilesystem"] is True
     assert [m["containerPath"] for m in container["mountPoints"]] == ["/tmp"]

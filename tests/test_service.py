@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from components.app_environment import SECRET_NAME_PATTERN, AppSettings, app_environment
-from components.task import DOCKER_DEFAULT_CAPABILITIES, ContainerSpec, health_check_command
+from components.task import DOCKER_DEFAULT_CAPABILITIES, VOLUME_INIT_SUFFIX, ContainerSpec, health_check_command
 from offline.engine import PLACEHOLDER_PREFIX, StackRun, is_secret, project_schema, run_program, stack_config
 from ops.run_task import started_task
 from tests.configs import DEV_BUILT_IMAGES, PROD_VARIANT, STAGING_TUNED
@@ -267,6 +267,24 @@ def test_logs_go_non_blocking_to_encrypted_retained_groups(any_stack: StackRun) 
 
 # --- environment and secrets -----------------------------------------------------------------------------------------
 
+def test_every_container_that_writes_has_home_on_a_scratch_path(prod: StackRun) -> None:
+    """A library that writes ~/.cache must find a writable HOME: every container with scratch volumes gets HOME on
+    one of them (its first, unless it names one), and a HOME on the read-only root is refused."""
+    for task in prod.of_type("aws:ecs/taskDefinition:TaskDefinition"):
+        for definition in json.loads(task.inputs["containerDefinitions"]):
+            environment = {e["name"]: e["value"] for e in definition["environment"]}
+            mounts = [m["containerPath"] for m in definition["mountPoints"]]
+            if mounts and not definition["name"].endswith(VOLUME_INIT_SUFFIX):
+                assert environment.get("HOME") in mounts, (task.name, definition["name"])
+            else:  # sidecars mount nothing and keep their image's HOME; the volume-init container has no environment
+                assert "HOME" not in environment, (task.name, definition["name"])
+    with pytest.raises(ValueError, match=r"HOME='/home/app' is on the read-only root filesystem; use one of its "
+                                         r"scratch paths \['/tmp'\]"):
+        ContainerSpec(name="ai", image="ai:1", environment={"HOME": "/home/app"})
+    assert ContainerSpec(name="ai", image="ai:1", environment={"HOME": "/tmp/home"}).runtime_environment == {
+        "HOME": "/tmp/home"}
+
+
 def test_environment_follows_the_seed(prod: StackRun) -> None:
     web = env(prod, "web")
     image = container(prod, "web")["image"]
@@ -283,6 +301,7 @@ def test_environment_follows_the_seed(prod: StackRun) -> None:
         "APP_ENVIRONMENT": "prod",  # NODE_ENV is production in every stack
         # the seed's logger records APP_VERSION (defaultMeta.version): the image the task runs, by digest
         "APP_VERSION": image,
+        "HOME": "/tmp",  # uid 1001 has no passwd entry: Docker's HOME would be /, which is read-only
     }
     assert "@sha256:" in image
     ai = env(prod, "ai")
