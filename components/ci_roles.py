@@ -225,9 +225,11 @@ DEPLOY_SERVICES: tuple[ServiceGrant, ...] = (
                  "creation (g-...), its role associations and SAML configuration live under it. Creating one with "
                  "IAM Identity Center sign-in also needs sso: and organizations: calls the deploy roles do not have "
                  "(docs/app-metrics.md: SAML, or an administrator creates it once)."),
-    ServiceGrant("route53", ("arn:{partition}:route53:::hostedzone/*", "arn:{partition}:route53:::change/*"),
+    ServiceGrant("route53", ("arn:{partition}:route53:::hostedzone/*", "arn:{partition}:route53:::change/*",
+                             "arn:{partition}:route53:::healthcheck/*"),
                  "record sets of the stack's hosted zone and their change status: the zone id is app configuration "
-                 "(hostedZoneId), not known to the foundation; global service (no region condition).",
+                 "(hostedZoneId), not known to the foundation; the reader records' health checks get ids assigned at "
+                 "creation; global service (no region condition).",
                  regional=False),
     ServiceGrant("budgets", ("arn:{partition}:budgets::{account}:budget/{project}-{stack}-*",),
                  "scoped: the stack's cost budget is <project>-<stack>-monthly-cost; Create/Update/DeleteBudget and "
@@ -431,10 +433,13 @@ def deploy_statements(f: FoundationArns, target: EnvironmentTarget, *,
         # resource (ECR API reference).
         {"Sid": "ProgramLookups", "Effect": "Allow", "Action": [*REGION_WIDE_READS, "ecr:DescribeRegistry"],
          "Resource": "*", "Condition": _in_region(f, target)},
-        # The database's private reader zone: CreateHostedZone acts on a zone that does not exist yet, so no
-        # hostedzone/<id> ARN can match it (AWS's own example grants it on "*": Route 53 developer guide,
-        # access-control-managing-permissions); everything after creation is scoped by the route53 grant.
-        {"Sid": "CreateHostedZones", "Effect": "Allow", "Action": ["route53:CreateHostedZone"], "Resource": "*"},
+        # The database's private reader zone and its replicas' health checks: CreateHostedZone and CreateHealthCheck
+        # act on what does not exist yet, so no hostedzone/<id> or healthcheck/<id> ARN can match them (AWS's own
+        # example grants them on "*": Route 53 developer guide, access-control-managing-permissions; the Service
+        # Authorization Reference lists no resource type for either); everything after creation is scoped by the
+        # route53 grant.
+        {"Sid": "CreateRoute53", "Effect": "Allow", "Action": ["route53:CreateHostedZone", "route53:CreateHealthCheck"],
+         "Resource": "*"},
         *verify_statements(f, target),
     ]
     return statements + deny_statements(f, target, push_services=push_services)

@@ -244,6 +244,8 @@ COMPUTED: dict[str, Computed] = {
         "name": (sg := i.get("name") or f"{n}-{_digest(n, 7)}"), "arn": m.arn("rds", f"subgrp:{sg}")},
     "aws:route53/zone:Zone": lambda n, i, m: {"zoneId": (zid := f"Z{_digest(n, 20).upper()}"),
                                               "arn": f"arn:{PARTITION}:route53:::hostedzone/{zid}"},
+    "aws:route53/healthCheck:HealthCheck": lambda n, i, m: {
+        "arn": f"arn:{PARTITION}:route53:::healthcheck/{_digest(n, 8)}-{_digest(n + '/', 4)}-4{_digest(n, 3)}"},
     "aws:cloudwatch/metricAlarm:MetricAlarm": lambda n, i, m: {
         "arn": m.arn("cloudwatch", f"alarm:{i.get('name') or n}")},
     "aws:cloudwatch/dashboard:Dashboard": lambda n, i, m: {

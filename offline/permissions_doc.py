@@ -95,9 +95,10 @@ def render() -> str:
         "| `ecr:GetAuthorizationToken` on `*` (publishers, preview, deploy) | the registry login has no resource (ECR "
         "user guide, repository policy examples); a preview of a stack that builds an image logs in too |",
         "| `ec2:DescribeAvailabilityZones` on `*` (preview, deploy) | no resource-level permissions; region-bound |",
-        "| `route53:CreateHostedZone` on `*` (deploy) | the database's private reader zone: a zone that does not exist "
-        "yet has no ARN to match (Route 53 developer guide, access-control-managing-permissions); everything after "
-        "creation is scoped to hosted zones |",
+        "| `route53:CreateHostedZone`, `route53:CreateHealthCheck` on `*` (deploy) | the database's private reader "
+        "zone and its replicas' health checks: what does not exist yet has no ARN to match (Route 53 developer guide, "
+        "access-control-managing-permissions); everything after creation is scoped to hosted zones and health "
+        "checks |",
         *(f"| `{a}` on `*` (preview, deploy) | planning `{t}` calls it; no resource-level permissions; region-bound |"
           for t, actions in PLAN_ACTIONS.items() for a in actions),
         *(f"| {', '.join(f'`{a}`' for a in g.granted)} on `*` (deploy) | {g.why} |"

@@ -205,13 +205,23 @@ def test_previews_and_deploys_may_decrypt_the_foundations_secrets(shared: StackR
             assert allows(role_policy(shared, f"maratron-{kind}-{env}"), "kms:Decrypt", key, REGION), (kind, env)
 
 
-def test_the_deploy_role_may_create_the_private_reader_zone(shared: StackRun, apps: list[StackRun]) -> None:
-    """CreateHostedZone acts on a zone that does not exist yet: no hostedzone/<id> ARN can match it."""
+def test_the_deploy_role_may_create_the_private_reader_zone_and_its_health_checks(
+        shared: StackRun, apps: list[StackRun]) -> None:
+    """CreateHostedZone and CreateHealthCheck act on what does not exist yet: no hostedzone/<id> or
+    healthcheck/<id> ARN can match them; the checks are then managed by their ARNs (Service Authorization
+    Reference, Amazon Route 53: GetHealthCheck, UpdateHealthCheck, DeleteHealthCheck, ChangeTagsForResource)."""
     assert all(run.of_type("aws:route53/zone:Zone") for run in apps)
+    checks = [c.outputs["arn"] for run in apps for c in run.of_type("aws:route53/healthCheck:HealthCheck")]
+    assert checks
     for env in ("dev", "staging", "prod"):
         policy = role_policy(shared, f"maratron-deploy-{env}")
-        assert allows(policy, "route53:CreateHostedZone", "*", REGION), env
-        assert not allows(role_policy(shared, f"maratron-preview-{env}"), "route53:CreateHostedZone", "*", REGION)
+        for action in ("route53:CreateHostedZone", "route53:CreateHealthCheck"):
+            assert allows(policy, action, "*", REGION), (env, action)
+            assert not allows(role_policy(shared, f"maratron-preview-{env}"), action, "*", REGION), (env, action)
+        for arn in checks:
+            for action in ("route53:GetHealthCheck", "route53:UpdateHealthCheck", "route53:DeleteHealthCheck",
+                           "route53:ChangeTagsForResource", "route53:ListTagsForResource"):
+                assert allows(policy, action, arn, REGION), (env, action, arn)
 
 
 def test_the_preview_role_reads_nothing_but_state_images_and_its_secrets_key(shared: StackRun, prod: StackRun) -> None:
