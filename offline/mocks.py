@@ -238,14 +238,18 @@ COMPUTED: dict[str, Computed] = {
         "arn": m.arn("servicediscovery", f"namespace/ns-{_digest(n, 16)}"), "httpName": i.get("name") or n},
     "docker:index/image:Image": _docker_image,
     "aws:sns/topic:Topic": lambda n, i, m: {"arn": m.arn("sns", i.get("name") or n)},
+    "aws:sns/topicSubscription:TopicSubscription": lambda n, i, m: {  # <topic ARN>:<subscription id>
+        "arn": f"{i.get('topic') or m.arn('sns', n)}:{_uuid(n)}"},
     "aws:rds/parameterGroup:ParameterGroup": lambda n, i, m: {
         "name": (pg := i.get("name") or f"{n}-{_digest(n, 7)}"), "arn": m.arn("rds", f"pg:{pg}")},
     "aws:rds/subnetGroup:SubnetGroup": lambda n, i, m: {
         "name": (sg := i.get("name") or f"{n}-{_digest(n, 7)}"), "arn": m.arn("rds", f"subgrp:{sg}")},
     "aws:route53/zone:Zone": lambda n, i, m: {"zoneId": (zid := f"Z{_digest(n, 20).upper()}"),
                                               "arn": f"arn:{PARTITION}:route53:::hostedzone/{zid}"},
+    "aws:budgets/budget:Budget": lambda n, i, m: {  # global: no region in its ARN
+        "arn": f"arn:{PARTITION}:budgets::{m.account}:budget/{i.get('name') or n}"},
     "aws:route53/healthCheck:HealthCheck": lambda n, i, m: {
-        "arn": f"arn:{PARTITION}:route53:::healthcheck/{_digest(n, 8)}-{_digest(n + '/', 4)}-4{_digest(n, 3)}"},
+        "arn": f"arn:{PARTITION}:route53:::healthcheck/{_uuid(n)}"},
     "aws:cloudwatch/metricAlarm:MetricAlarm": lambda n, i, m: {
         "arn": m.arn("cloudwatch", f"alarm:{i.get('name') or n}")},
     "aws:cloudwatch/dashboard:Dashboard": lambda n, i, m: {

@@ -3,7 +3,9 @@ topic and role of the offline app stacks must be within the deploy role, and not
 
 from __future__ import annotations
 
+import importlib
 import json
+import keyword
 from collections.abc import Callable
 from typing import Any
 
@@ -52,6 +54,37 @@ def test_the_deploy_role_covers_exactly_the_services_the_app_stack_manages(apps:
     granted = {g.service for g in DEPLOY_SERVICES}
     assert used - {"iam"} == granted, ("add the service to DEPLOY_SERVICES (components/ci_roles.py)",
                                        sorted(used - {"iam"} - granted), "or drop it:", sorted(granted - used))
+
+
+ARN_OF_ANOTHER = {"aws:secretsmanager/secretVersion:SecretVersion", "aws:sns/topicPolicy:TopicPolicy"}
+"""Types whose `arn` is the resource they belong to (the secret, the topic), which this test checks itself."""
+
+
+def has_arn(token: str) -> bool:
+    """Whether the provider's resource type has an ARN of its own (the mocks give every resource one)."""
+    module = token.split(":")[1].partition("/")[0]
+    package = importlib.import_module(f"pulumi_aws.{module}_" if keyword.iskeyword(module) else f"pulumi_aws.{module}")
+    cls = getattr(package, token.split(":")[2])
+    return isinstance(getattr(cls, "arn", None), property)
+
+
+def test_the_deploy_role_reaches_every_resource_of_a_service_it_grants_by_arn(
+        shared: StackRun, apps: list[StackRun]) -> None:
+    """Where a service's grant names ARNs (not `*`), every resource of that service the stacks create must match one:
+    a new resource type of a granted service (a health check beside hosted zones) is otherwise AccessDenied at its
+    first `pulumi up`, while the per-service test above still passes."""
+    scoped = {g.service: g for g in DEPLOY_SERVICES if g.resources != ("*",)}
+    for run in apps:
+        policy = role_policy(shared, f"maratron-deploy-{run.config['maratron:environment']}")
+        region = {"aws:RequestedRegion": run.config["aws:region"]}
+        for resource in run.resources:
+            grant = scoped.get(service_of(resource.type) or "")
+            if grant is None or not resource.custom or not has_arn(resource.type) or resource.type in ARN_OF_ANOTHER:
+                continue
+            arn = resource.outputs["arn"]
+            edge = {"aws:RequestedRegion": arn.split(":")[3] or run.config["aws:region"]}
+            assert any(allows(policy, action.replace("*", "Get"), arn, context)
+                       for action in grant.granted for context in (region, edge)), (run.stack, resource.urn, arn)
 
 
 def test_every_data_source_the_app_calls_is_in_the_preview_role(shared: StackRun, apps: list[StackRun],
