@@ -637,10 +637,12 @@ def workload_boundary_statements(partition: str, account_id: str, environment: s
          "Resource": [role_arn(partition, account_id, "*", workload_role_path(environment))],
          "Condition": {"StringEquals": {"iam:PassedToService": list(PASSED_TO_SERVICES)}}},
         # The db-admin and redis-rotation functions (components/credentials.py): write and rotate the stack's own
-        # secrets, draw passwords, reset the Redis app user; as VPC functions they manage their network interfaces
-        # (no resource-level scope: "Required permissions for the Lambda rotation function", Secrets Manager).
+        # secrets, draw passwords, reset the Redis app user, start a rotation when the Redis endpoint moved; as VPC
+        # functions they manage their network interfaces (no resource-level scope: "Required permissions for the
+        # Lambda rotation function", Secrets Manager).
         {"Sid": "RotateOwnSecrets", "Effect": "Allow",
-         "Action": ["secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
+         "Action": ["secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage",
+                    "secretsmanager:RotateSecret"],
          "Resource": per_stack(f"arn:{partition}:secretsmanager:*:{account_id}:secret:{{prefix}}/*")},
         {"Sid": "DrawPasswords", "Effect": "Allow", "Action": ["secretsmanager:GetRandomPassword"], "Resource": "*"},
         {"Sid": "RotateOwnCacheUsers", "Effect": "Allow",

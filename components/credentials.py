@@ -45,7 +45,7 @@ from components.constants import LAMBDA_VPC_ACTIONS, LOG_RETENTION_DAYS, MAX_ROT
 from components.database import Database
 from components.observability import FunctionWatch
 from components.settings import setting
-from ops.db_admin import roles, secret_format
+from ops.db_admin import redis_rotation, roles, secret_format
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent / "ops" / "db_admin"
 RUNTIME = "python3.12"
@@ -264,6 +264,8 @@ class Credentials(pulumi.ComponentResource):
     db_admin: RotationFunction
     redis_rotation: RotationFunction
     bootstrap: aws.lambda_.Invocation
+    redis_sync: aws.lambda_.Invocation
+    """Re-invoked when the cache's endpoint or user changes: the redis-rotation function rotates REDIS_URL onto them."""
     database_url: SecretRef
     """DATABASE_URL for web and ai: app_rw via RDS Proxy (the `url` key of its connection secret)."""
     database_read_url: SecretRef
@@ -298,12 +300,19 @@ class Credentials(pulumi.ComponentResource):
             db_grants.append(grant(self.db_admin, database.proxy))  # testSecret logs in the way the app does
         if database.replicas:
             db_grants.append(grant(self.db_admin, database.readers))
+        # Where the user lives is Pulumi's: every new version names this endpoint and user (redis_rotation.py).
+        endpoint = {redis_rotation.ENDPOINT_ENVIRONMENT[key]: value for key, value in (
+            ("host", cache.endpoint), ("port", str(cache.port)), ("userId", cache.app_user.user_id),
+            ("userArn", cache.app_user.arn))}
         self.redis_rotation = RotationFunction(
             "redis-rotation", args=args, handler="db_admin.redis_rotation.lambda_handler", archive=archive,
-            description="rotates the Redis RBAC user's password (two slots, no downtime)", environment={},
+            description="rotates the Redis RBAC user's password (two slots, no downtime)", environment=endpoint,
             statements=[*_secret_rw([cache.app_user_secret], rotate=True), RANDOM_PASSWORD, _kms(args.data_key),
                         {"Effect": "Allow", "Action": ["elasticache:ModifyUser", "elasticache:DescribeUsers"],
-                         "Resource": [cache.app_user.arn]}],
+                         "Resource": [cache.app_user.arn]},
+                        # sync: a changed endpoint or user starts a rotation at once (below)
+                        {"Effect": "Allow", "Action": ["secretsmanager:RotateSecret"],
+                         "Resource": [cache.app_user_secret.secret.arn]}],
             opts=child)
         redis_grant = grant(self.redis_rotation, cache)
 
@@ -357,6 +366,14 @@ class Credentials(pulumi.ComponentResource):
         self.rotations["redis-app"] = self._rotation(
             "redis-app", cache.app_user_secret, self.redis_rotation, rules, rotate_now=True,
             waits=[cache.replication_group, *grant_resources(redis_grant), *args.egress])
+        # The secret is written once (its password is the rotation's); when the endpoint or the user it names
+        # changes - cluster mode switched on, the group or the user replaced - this re-invocation (its input
+        # changed) starts a rotation that writes the new ones, instead of REDIS_URL naming the old endpoint forever.
+        self.redis_sync = aws.lambda_.Invocation(
+            "redis-sync", function_name=self.redis_rotation.function.name,
+            input=json_output({"action": "sync", "secretArn": cache.app_user_secret.secret.arn, **endpoint}),
+            triggers={"code": _code_version()},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.rotations["redis-app"]]))
         self.register_outputs({"dbAdminFunctionName": self.db_admin.function.name,
                                "rotatedSecretArns": self.rotated_secret_arns})
 

@@ -251,6 +251,31 @@ def test_functions_run_in_the_vpc_with_their_own_logs_and_least_privilege(prod: 
         [prod.one("aws:elasticache/user:User", "cache-app-user").outputs["arn"]]]
 
 
+@pytest.mark.parametrize("stack", ["prod", "staging"])
+def test_redis_url_follows_the_cache_endpoint_and_user(stack: str, run_variant: Any) -> None:
+    """The Redis secret is written once; what it names is Pulumi's. The rotation function carries the endpoint and
+    user in its environment (every new version names them), and `up` invokes it with the same values whenever they
+    change - cluster mode on: the configuration endpoint - so it rotates REDIS_URL onto them."""
+    for run, cluster in ((run_variant(stack), False), (run_variant(stack, redisClusterMode=True), True)):
+        assert run.ok, run.error_details
+        group = run.one("aws:elasticache/replicationGroup:ReplicationGroup")
+        user = run.one("aws:elasticache/user:User", "cache-app-user")
+        host = group.outputs["configurationEndpointAddress" if cluster else "primaryEndpointAddress"]
+        expected = {"REDIS_HOST": host, "REDIS_PORT": "6379", "REDIS_USER_ID": user.outputs["userId"],
+                    "REDIS_USER_ARN": user.outputs["arn"]}
+        function = run.one(FUNCTION, "redis-rotation")
+        assert function.inputs["environment"]["variables"] == expected
+        sync = run.one(INVOCATION, "redis-sync")
+        secret = secret_named(run, "redis/app")
+        assert json.loads(sync.inputs["input"]) == {"action": "sync", "secretArn": secret.outputs["arn"], **expected}
+        assert sync.inputs["functionName"] == function.outputs["name"]
+        # after the rotation is configured: RotateSecret on a secret without rotation fails
+        assert run.one(ROTATION, "redis-app-rotation").urn in closure(run, sync.urn)
+        grants = [s for s in policy_of(run, "redis-rotation-role") if "secretsmanager:RotateSecret" in s["Action"]]
+        assert grants == [{"Effect": "Allow", "Action": ["secretsmanager:RotateSecret"],
+                           "Resource": [secret.outputs["arn"]]}]
+
+
 def test_the_lambda_package_is_our_code_plus_the_pinned_wheels() -> None:
     archive = credentials.lambda_archive()
     names = sorted(archive.assets)

@@ -10,12 +10,20 @@ with the previous password until the next rotation drops it; the Secret Label Up
 Steps: createSecret (new password, pending value), setSecret (ModifyUser with both passwords, wait until the user
 is active again), testSecret (TLS connection, `AUTH <user> <new password>`, `PING`, retried up to a minute),
 finishSecret (AWSCURRENT).
+
+Where the user lives is Pulumi's, not the secret's: the group's endpoint (the primary's, or the configuration
+endpoint in cluster mode), the port and the user come from the function's environment (ENDPOINT_ENVIRONMENT), so
+createSecret writes them into every new version instead of copying the previous one's forward. `pulumi up` invokes
+the function with action `sync` and the same values (components/credentials.py): when the current value names
+another endpoint or user - cluster mode switched on, a group or user replaced - it starts a rotation at once, which
+writes, checks and publishes the new REDIS_URL (and the Secret Label Updated rule redeploys web and ai).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
 import ssl
 import time
@@ -24,6 +32,10 @@ from typing import Any
 
 from . import secret_format
 from .handler import CURRENT, PENDING, get_value, retry_until
+
+ENDPOINT_ENVIRONMENT = {"host": "REDIS_HOST", "port": "REDIS_PORT", "userId": "REDIS_USER_ID",
+                        "userArn": "REDIS_USER_ARN"}
+"""Secret key -> the function's environment variable holding Pulumi's value of it."""
 
 log = logging.getLogger()
 log.setLevel(logging.INFO)
@@ -85,8 +97,38 @@ def _read_line(stream: socket.socket) -> bytes:
     return data.rstrip(b"\r\n")
 
 
+def endpoint(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Pulumi's endpoint, port and user, from the function's environment (or a sync event's ENDPOINT_ENVIRONMENT
+    names); nothing when they are absent (a function deployed before they were)."""
+    found = {key: values[name] for key, name in ENDPOINT_ENVIRONMENT.items() if values.get(name)}
+    if "port" in found:
+        found["port"] = int(found["port"])
+    return found
+
+
+def sync(event: Mapping[str, Any], sm: Any | None = None) -> bool:
+    """`pulumi up`'s check that REDIS_URL names Pulumi's endpoint and user: when the current value names others, a
+    rotation starts now (it writes them, as createSecret does, and tests the login before publishing). True when it
+    started one. A rotation already running makes RotateSecret fail ("A previous rotation isn't complete"): the
+    `up` fails, and a later one succeeds once that rotation is done."""
+    sm = sm or _client("secretsmanager")
+    arn = str(event["secretArn"])
+    wanted = endpoint(event)
+    current = get_value(sm, arn)
+    if current is None or current.get("rotation") != secret_format.REDIS:
+        raise ValueError(f"{arn}: not a Redis user secret (rotation key must be 'redis')")
+    stale = sorted(key for key, value in wanted.items() if current.get(key) != value)
+    if not stale:
+        return False
+    log.info("sync %s: %s changed; rotating now", arn, ", ".join(stale))
+    sm.rotate_secret(SecretId=arn, RotateImmediately=True)
+    return True
+
+
 def rotate(event: Mapping[str, Any], sm: Any | None = None, elasticache: Any | None = None,
-           probe: Callable[..., None] = auth_and_ping, sleep: Callable[[float], None] = time.sleep) -> None:
+           probe: Callable[..., None] = auth_and_ping, sleep: Callable[[float], None] = time.sleep,
+           environ: Mapping[str, str] | None = None) -> None:
+    environ = os.environ if environ is None else environ
     sm = sm or _client("secretsmanager")
     arn, token, step = event["SecretId"], event["ClientRequestToken"], event["Step"]
     metadata = sm.describe_secret(SecretId=arn)
@@ -104,7 +146,7 @@ def rotate(event: Mapping[str, Any], sm: Any | None = None, elasticache: Any | N
         raise ValueError(f"{arn}: not a Redis user secret (rotation key must be 'redis')")
     if step == "createSecret":
         if get_value(sm, arn, PENDING, token) is None:
-            pending = dict(current)
+            pending = {**current, **endpoint(environ)}
             pending["password"] = sm.get_random_password(
                 PasswordLength=PASSWORD_LENGTH, ExcludePunctuation=True, RequireEachIncludedType=True)["RandomPassword"]
             sm.put_secret_value(SecretId=arn, ClientRequestToken=token, VersionStages=[PENDING],
@@ -113,18 +155,19 @@ def rotate(event: Mapping[str, Any], sm: Any | None = None, elasticache: Any | N
         pending = _pending(sm, arn, token)
         elasticache = elasticache or _client("elasticache")
         # Both slots: the current password keeps working for tasks that still hold it; the older one is dropped.
-        elasticache.modify_user(UserId=current["userId"], AuthenticationMode={
+        user = str(pending["userId"])  # the pending value's: a replaced user is the one the new URL names
+        elasticache.modify_user(UserId=user, AuthenticationMode={
             "Type": "password", "Passwords": [str(current["password"]), str(pending["password"])]})
         deadline = time.monotonic() + ACTIVE_DEADLINE_SECONDS
         while True:
-            users = elasticache.describe_users(UserId=current["userId"])["Users"]
+            users = elasticache.describe_users(UserId=user)["Users"]
             if users and users[0].get("Status") == "active":
                 break
             if time.monotonic() >= deadline:
-                raise RuntimeError(f"setSecret {arn}: user {current['userId']} is not active again after "
+                raise RuntimeError(f"setSecret {arn}: user {user} is not active again after "
                                    f"{ACTIVE_DEADLINE_SECONDS:g} s")
             sleep(5)
-        log.info("setSecret %s: user %s has the new password (and the current one)", arn, current["userId"])
+        log.info("setSecret %s: user %s has the new password (and the current one)", arn, user)
     elif step == "testSecret":
         pending = _pending(sm, arn, token)
         retry_until(lambda: probe(str(pending["host"]), int(pending["port"]), str(pending["username"]),
@@ -149,4 +192,7 @@ def _pending(sm: Any, arn: str, token: str) -> dict[str, Any]:
 
 
 def lambda_handler(event: Mapping[str, Any], context: Any) -> None:
-    rotate(event)
+    if event.get("action") == "sync":
+        sync(event)
+    else:
+        rotate(event)

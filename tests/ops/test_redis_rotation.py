@@ -64,3 +64,53 @@ def test_a_login_still_refused_at_the_deadline_fails_the_rotation_without_the_pa
     with pytest.raises(RuntimeError, match="app cannot log in after 0 s: AUTH as app refused") as caught:
         run_test_step(rotating, probe, [])
     assert NEW_PASSWORD not in str(caught.value)
+
+
+MOVED = {"REDIS_HOST": "clustercfg.maratron-prod-redis.abc123.use1.cache.amazonaws.com", "REDIS_PORT": "6379",
+         "REDIS_USER_ID": "app", "REDIS_USER_ARN": "arn:aws:elasticache:us-east-1:123456789012:user:app"}
+"""The function's environment after cluster mode was switched on: the configuration endpoint, not redis.internal."""
+
+
+@pytest.fixture()
+def secrets(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[RotatingSecretsManager, str]]:
+    """A Redis user secret as the cache writes it, before any rotation."""
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(key, "testing")
+    with mock_aws():
+        sm = RotatingSecretsManager(boto3.client("secretsmanager", region_name="us-east-1"))
+        value = redis_rotation.secret_format.with_url({**CURRENT, "engine": "redis"})
+        yield sm, str(sm.create_secret(Name="t/redis/app", SecretString=json.dumps(value))["ARN"])
+
+
+def test_create_secret_names_pulumis_endpoint_not_the_previous_versions(
+        secrets: tuple[RotatingSecretsManager, str]) -> None:
+    sm, arn = secrets
+    token = sm.start(arn)
+    redis_rotation.rotate({"SecretId": arn, "ClientRequestToken": token, "Step": "createSecret"}, sm=sm,
+                          environ=MOVED)
+    pending = json.loads(sm.get_secret_value(SecretId=arn, VersionId=token, VersionStage="AWSPENDING")["SecretString"])
+    assert pending["host"] == MOVED["REDIS_HOST"] and pending["port"] == 6379
+    assert pending["url"].startswith("rediss://app:") and pending["url"].endswith(f"@{MOVED['REDIS_HOST']}:6379")
+    assert pending["password"] != CURRENT["password"]
+
+
+class RecordingRotations(RotatingSecretsManager):
+    """RotateSecret recorded, not performed (moto would rotate without the function)."""
+
+    def __init__(self, sm: RotatingSecretsManager) -> None:
+        super().__init__(sm)
+        self.rotated: list[str] = []
+
+    def rotate_secret(self, SecretId: str, RotateImmediately: bool) -> None:  # noqa: N803 - boto3's keywords
+        assert RotateImmediately
+        self.rotated.append(SecretId)
+
+
+def test_sync_rotates_only_when_the_endpoint_or_user_changed(secrets: tuple[RotatingSecretsManager, str]) -> None:
+    sm, arn = secrets
+    recording = RecordingRotations(sm)
+    same = {"REDIS_HOST": CURRENT["host"], "REDIS_PORT": str(CURRENT["port"]), "REDIS_USER_ID": CURRENT["userId"]}
+    assert not redis_rotation.sync({"action": "sync", "secretArn": arn, **same}, sm=recording)
+    assert recording.rotated == []
+    assert redis_rotation.sync({"action": "sync", "secretArn": arn, **MOVED}, sm=recording)
+    assert recording.rotated == [arn]
