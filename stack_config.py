@@ -53,6 +53,7 @@ from components.images import DIGEST_PATTERN, ImageSource
 from components.load_balancer import CERTIFICATE_ARN_PATTERN, LoadBalancerSettings
 from components.network import NetworkSettings
 from components.observability import AlertSettings, alert_topic_arn, budgets_key_statement
+from components.restore_drill import needed_drill_storage_gib
 from components.settings import (
     MISSING,
     ConfigError,
@@ -400,6 +401,13 @@ def _cross_section_rules(config: StackConfig, rules: Rules) -> None:
         rules.problem("backup_job.ephemeral_storage_gib", f"must be at least {needed} GiB for "
                       f"{rules.key('database.max_allocated_storage_gb')} {ceiling}: the dump is staged on the "
                       "task's ephemeral storage before the upload",
+                      also=["database.max_allocated_storage_gb"])
+    # The drill stages the newest dump and restores it into a local server on the same storage.
+    drill_needs = needed_drill_storage_gib(config.database.max_allocated_storage_gb)
+    if config.dr_region is not None and config.recovery.drill_storage_gib < drill_needs:
+        rules.problem("recovery.drill_storage_gib", f"must be at least {drill_needs} GiB for "
+                      f"{rules.key('database.max_allocated_storage_gb')} {config.database.max_allocated_storage_gb}: "
+                      "the daily restore drill holds the dump and the database restored from it",
                       also=["database.max_allocated_storage_gb"])
     _metrics_rules(config, rules)
 

@@ -143,8 +143,9 @@ class DisasterRecoverySettings:
         "15-minute replication SLA for $0.015 per GB replicated. Default false: the dump RPO is the 6-hour backup "
         "schedule and replication failures page anyway.")
     drill_storage_gib: int = setting(
-        "drDrillStorageGib", 50, "Ephemeral storage of the daily restore-drill task in GiB (21-200): the image, the "
-        "newest dump and the database restored from it (3-5 x the compressed dump).", minimum=21, maximum=200)
+        "drDrillStorageGib", 200, "Ephemeral storage of the daily restore-drill task in GiB (21-200): the image, the "
+        "newest dump and the database restored from it; at least 1.5 x dbMaxAllocatedStorageGb + 1 (capped at 200, "
+        "which holds a database of about 130 GiB).", minimum=21, maximum=200)
 
     def resolved_region(self, stack_region: str) -> str | None:
         """The DR region for a stack in `stack_region`: None when off, or when `paired` has no partner for it (a

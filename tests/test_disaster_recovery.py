@@ -214,7 +214,7 @@ def test_drill_runs_the_backup_images_drill_against_the_dr_replica(prod: StackRu
     assert container["user"] == "1001:1001" and container["readonlyRootFilesystem"] is True
     assert [m["containerPath"] for m in container["mountPoints"]] == ["/tmp"]
     assert (task.inputs["cpu"], task.inputs["memory"]) == ("1024", "4096")
-    assert task.inputs["ephemeralStorage"] == {"sizeInGib": 50}
+    assert task.inputs["ephemeralStorage"] == {"sizeInGib": 200}  # prod's 500 GiB ceiling needs Fargate's maximum
 
 
 def test_drill_role_reads_only_the_dump_prefix_of_the_replica(prod: StackRun) -> None:
@@ -279,7 +279,7 @@ def problems(**changes: str) -> list[str]:
 
 def test_dr_defaults_are_prod_grade_and_paired_within_the_jurisdiction() -> None:
     settings = DisasterRecoverySettings()
-    assert (settings.region, settings.replication_time_control, settings.drill_storage_gib) == ("paired", False, 50)
+    assert (settings.region, settings.replication_time_control, settings.drill_storage_gib) == ("paired", False, 200)
     assert load().dr_region == "us-west-2"
     assert load(drRegion="none").dr_region is None
     assert load(drRegion="us-east-2").dr_region == "us-east-2"
@@ -420,3 +420,23 @@ def test_the_dr_copy_counts_as_stale_one_backup_interval_plus_run_and_replicatio
                                                                                        stale: int) -> None:
     """A fixed 8 h paged every day for any schedule but 6 hours (and for a 6-hour one whose dumps outlast an hour)."""
     assert dump_stale_hours(BackupWatch(interval_hours=interval)) == stale
+
+
+@pytest.mark.parametrize(("overrides", "error"), [
+    ({"drDrillStorageGib": 50}, "maratron:drDrillStorageGib = 50: must be at least 200 GiB for "
+                                "dbMaxAllocatedStorageGb 500: the daily restore drill holds the dump and the "
+                                "database restored from it"),
+    ({"drDrillStorageGib": 150, "dbAllocatedStorageGb": 50, "dbMaxAllocatedStorageGb": 100}, "at least 151 GiB"),
+    ({"drDrillStorageGib": 151, "dbAllocatedStorageGb": 50, "dbMaxAllocatedStorageGb": 100}, None),
+])
+def test_the_drill_has_room_for_the_dump_and_the_restored_database(run_variant, overrides: dict[str, Any],  # type: ignore[no-untyped-def]
+                                                                  error: str | None) -> None:
+    """The drill stages the newest dump (up to half the database's storage ceiling) and restores it into a local
+    server (up to the ceiling itself) on the task's ephemeral storage, with the image: a default of 50 GiB ran out
+    of space once prod's data passed ~40 GiB, and the drill then failed every day."""
+    run = run_variant("prod", **overrides)
+    if error is None:
+        assert run.ok, run.error_details
+        assert run.one(TASK, "restore-drill").inputs["ephemeralStorage"] == {"sizeInGib": 151}
+    else:
+        assert not run.ok and error in str(run.error), str(run.error)
