@@ -156,17 +156,25 @@ def rotate(event: Mapping[str, Any], sm: Any | None = None, elasticache: Any | N
         elasticache = elasticache or _client("elasticache")
         # Both slots: the current password keeps working for tasks that still hold it; the older one is dropped.
         user = str(pending["userId"])  # the pending value's: a replaced user is the one the new URL names
+        deadline = time.monotonic() + ACTIVE_DEADLINE_SECONDS
+
+        def wait_until_active(when: str) -> None:
+            while True:
+                users = elasticache.describe_users(UserId=user)["Users"]
+                if users and users[0].get("Status") == "active":
+                    return
+                if time.monotonic() >= deadline:
+                    raise RuntimeError(f"setSecret {arn}: user {user} is not active {when} after "
+                                       f"{ACTIVE_DEADLINE_SECONDS:g} s")
+                sleep(5)
+
+        # A retried step can find the user still `modifying` from the attempt that timed out, and ModifyUser
+        # refuses a user that is not active (InvalidUserStateFault: "The user is not in active state", ElastiCache
+        # API reference, ModifyUser).
+        wait_until_active("before the change")
         elasticache.modify_user(UserId=user, AuthenticationMode={
             "Type": "password", "Passwords": [str(current["password"]), str(pending["password"])]})
-        deadline = time.monotonic() + ACTIVE_DEADLINE_SECONDS
-        while True:
-            users = elasticache.describe_users(UserId=user)["Users"]
-            if users and users[0].get("Status") == "active":
-                break
-            if time.monotonic() >= deadline:
-                raise RuntimeError(f"setSecret {arn}: user {user} is not active again after "
-                                   f"{ACTIVE_DEADLINE_SECONDS:g} s")
-            sleep(5)
+        wait_until_active("again")
         log.info("setSecret %s: user %s has the new password (and the current one)", arn, user)
     elif step == "testSecret":
         pending = _pending(sm, arn, token)

@@ -114,3 +114,33 @@ def test_sync_rotates_only_when_the_endpoint_or_user_changed(secrets: tuple[Rota
     assert recording.rotated == []
     assert redis_rotation.sync({"action": "sync", "secretArn": arn, **MOVED}, sm=recording)
     assert recording.rotated == [arn]
+
+
+class UserStates:
+    """ElastiCache's user as setSecret sees it: `modifying` for the first `busy` reads, then `active`; ModifyUser
+    refused unless active (InvalidUserStateFault)."""
+
+    def __init__(self, busy: int) -> None:
+        self.busy = busy
+        self.calls: list[str] = []
+
+    def describe_users(self, UserId: str) -> dict[str, Any]:  # noqa: N803 - boto3's keyword
+        self.calls.append("describe")
+        status = "modifying" if self.busy > 0 else "active"
+        self.busy -= 1
+        return {"Users": [{"UserId": UserId, "Status": status}]}
+
+    def modify_user(self, UserId: str, AuthenticationMode: dict[str, Any]) -> None:  # noqa: N803
+        assert self.calls and self.calls[-1] == "describe" and self.busy < 0, "InvalidUserStateFault"
+        self.calls.append(f"modify {UserId} {len(AuthenticationMode['Passwords'])}")
+
+
+def test_a_retried_set_secret_waits_for_the_user_before_changing_it(
+        rotating: tuple[RotatingSecretsManager, str, str]) -> None:
+    """The previous attempt timed out with the user still `modifying`: this one waits, then changes it."""
+    sm, arn, token = rotating
+    users, sleeps = UserStates(busy=2), []
+    redis_rotation.rotate({"SecretId": arn, "ClientRequestToken": token, "Step": "setSecret"}, sm=sm,
+                          elasticache=users, sleep=sleeps.append)
+    assert users.calls == ["describe", "describe", "describe", "modify app 2", "describe"]
+    assert sleeps == [5, 5]
