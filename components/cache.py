@@ -110,7 +110,8 @@ class CacheSettings:
 
     engine_version: str = setting(
         "redisEngineVersion", "7.1", "ElastiCache Redis OSS engine version (7.0 or 7.1; the parameter group family "
-        "is redis7). Minor upgrades apply in the maintenance window.", check=check_engine_version)
+        "is redis7). Minor upgrades apply in the maintenance window; a downgrade replaces the group (refused by "
+        "protect under removalPolicy retain).", check=check_engine_version)
     node_type: str = setting(
         "redisNodeType", "cache.m7g.large", "Node type of every Redis node. Graviton m7g: 6.4 GiB, steady CPU (no "
         "burst credits to run out under load); dev uses cache.t4g.micro.", check=check_node_type)

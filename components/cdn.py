@@ -147,7 +147,8 @@ class CdnSettings:
 
     enabled: bool = setting(
         "cdnEnabled", True, "CloudFront in front of the ALB (default true: static assets from the edge, the ALB "
-        "admits only CloudFront, WAF at the edge). false: the ALB is the front door (dev saves the deploy minutes).")
+        "admits only CloudFront, WAF at the edge). false: the ALB is the front door (dev saves the deploy minutes); "
+        "on a retain stack the CDN's protected log bucket must be released first (`pulumi state unprotect`).")
     price_class: PriceClass = setting(
         "cdnPriceClass", "PriceClass_100", "Edge locations used: PriceClass_100 (default: North America and Europe, "
         "the cheapest rates; other viewers are served from there), PriceClass_200 or PriceClass_All.")

@@ -520,7 +520,10 @@ class Database(pulumi.ComponentResource):
             monitoring_interval=settings.monitoring_interval_seconds,
             monitoring_role_arn=monitoring_role.arn if monitoring_role else None,
             tags=self._tags("db"),
-            opts=pulumi.ResourceOptions(parent=self, protect=retain, ignore_changes=["password"],
+            # availabilityZone: RDS moves an instance to another AZ only by replacing it (the provider's
+            # availability_zone is ForceNew), so reordering azNames or switching dbMultiAz off must not re-pin a
+            # running primary: the AZ is where it was created (or where Multi-AZ failover left it).
+            opts=pulumi.ResourceOptions(parent=self, protect=retain, ignore_changes=["password", "availabilityZone"],
                                         depends_on=[*self._log_groups(name, identifier), *monitoring_ready]),
         )
 
@@ -580,7 +583,10 @@ class Database(pulumi.ComponentResource):
                 monitoring_interval=settings.monitoring_interval_seconds,
                 monitoring_role_arn=monitoring_role.arn if monitoring_role else None,
                 tags=self._tags(f"db-replica-{ordinal}"),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[
+                # availabilityZone is where a replica was created: the placement above shifts when azNames is
+                # reordered or azCount changes, and a changed AZ replaces the replica (ForceNew) - reads would lose
+                # it for 15-25 minutes, or every replica at once after a reorder. A new replica takes the placement.
+                opts=pulumi.ResourceOptions(parent=self, ignore_changes=["availabilityZone"], depends_on=[
                     *self._log_groups(replica_name, replica_identifier), *monitoring_ready]),
             )
 

@@ -137,7 +137,9 @@ class DisasterRecoverySettings:
         "drRegion", DR_PAIRED, "DR region that keeps a copy of the RDS automated backups, the pg_dump archives and the "
         "archive bucket, where the restore drill restores from: paired (default; the stack region's partner in the "
         "same jurisdiction, e.g. us-east-1 -> us-west-2), a region name, or none (no DR copy; dev and staging opt "
-        "out). prod requires it, except a stack that is itself a DR restore.", check=check_dr_region)
+        "out). prod requires it, except a stack that is itself a DR restore. Moving it to another region replaces "
+        "the protected DR key and buckets: protect refuses that `up` (runbook: disaster-recovery, section A).",
+        check=check_dr_region)
     replication_time_control: bool = setting(
         "drReplicationTimeControl", False, "S3 Replication Time Control on the backups and archive replication: a "
         "15-minute replication SLA for $0.015 per GB replicated. Default false: the dump RPO is the 6-hour backup "
