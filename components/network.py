@@ -164,7 +164,9 @@ class NetworkSettings:
 
     vpc_cidr: str = setting(
         "vpcCidr", "10.0.0.0/16", "IPv4 CIDR of the VPC, /16 to /20. Subnets are carved from fixed slots per tier and "
-        "AZ letter, so adding an AZ never renumbers one.", check=check_vpc_cidr)
+        "AZ letter, so adding an AZ never renumbers one. Fixed after the first deploy: a new CIDR replaces the VPC and "
+        "everything in it, and RDS cannot move a Multi-AZ or replicated database to another VPC.",
+        check=check_vpc_cidr)
     az_count: int = setting(
         "azCount", 3, "Number of Availability Zones to span (1-6; prod needs at least 2).", minimum=1, maximum=MAX_AZS)
     az_names: tuple[str, ...] = setting(
