@@ -23,5 +23,4 @@ def test_a_run_leaves_nothing_behind_once_it_is_collected() -> None:
     run()  # imports and caches: what stays for the process's life
     frozen = gc.get_freeze_count()
     run()
-    run()
     assert gc.get_freeze_count() - frozen < 200  # none now; a leaking run froze ~1,000 here (~60,000 for prod)
