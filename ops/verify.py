@@ -1103,14 +1103,21 @@ def _get_json(ctx: Context, path: str) -> tuple[str, Any, str | None]:
         return url, None, None
 
 
+HEALTHY_STATUS = "healthy"
+"""The seed's post-deploy check: `curl -f -s "$HEALTH_ENDPOINT" | jq -e '.status == "healthy"'` - a 200 whose body
+is not that JSON (an error page, a proxy's placeholder, another status) fails it."""
+
+
 def check_http_health(ctx: Context) -> Verdict:
     if not ctx.http:
         return skipped("not requested (--http)")
     url, payload, failure = _get_json(ctx, HEALTH_PATH)
     if failure:
         return failed(failure)
-    if isinstance(payload, dict) and "status" in payload and payload["status"] not in ("healthy", "ok", "OK"):
-        return failed(f"GET {url} -> 200 but status {payload['status']!r}")
+    if not isinstance(payload, dict):
+        return failed(f"GET {url} -> 200 but the body is not a JSON object")
+    if payload.get("status") != HEALTHY_STATUS:
+        return failed(f"GET {url} -> 200 but status {payload.get('status')!r}, not {HEALTHY_STATUS!r}")
     return passed(f"GET {url} -> 200")
 
 

@@ -978,6 +978,9 @@ def app_server(status: int, body: bytes) -> Iterator[str]:
 @pytest.mark.parametrize(("status", "body", "expected", "detail"), [
     (200, b'{"status": "healthy"}', Status.PASS, "-> 200"),
     (200, b'{"status": "degraded"}', Status.FAIL, "status 'degraded'"),
+    (200, b'{"status": "ok"}', Status.FAIL, "status 'ok', not 'healthy'"),  # the seed's jq: .status == "healthy"
+    (200, b'{"uptime": 12}', Status.FAIL, "status None"),
+    (200, b"<html>maintenance</html>", Status.FAIL, "the body is not a JSON object"),
     (503, b"{}", Status.FAIL, "HTTP 503"),
 ])
 def test_http_health(deployment: Deployment, tmp_path: Path, status: int, body: bytes, expected: Status,
