@@ -299,6 +299,14 @@ ALARM_KINDS: tuple[AlarmKind, ...] = (
         "watched and the primary is silent (a group of one member has no such alarm)",
     ),
     AlarmKind(
+        key="certificate-{label}-expiry", summary="ACM certificate near expiry: managed renewal starts 60 days "
+        "before, so fewer than 45 left means it failed (or an imported certificate nobody renewed)",
+        metric="AWS/CertificateManager DaysToExpiry (in the certificate's region)", statistic="Minimum",
+        comparison="LessThanThreshold", threshold="45", unit="days", scale=1, period=86400, evaluation_periods=1,
+        datapoints_to_alarm=1, treat_missing_data="breaching",
+        why_missing="ACM emits it daily and stops once the certificate has expired",
+    ),
+    AlarmKind(
         key="cdn-5xx-rate", summary="CloudFront 5xx share of viewer requests",
         metric="AWS/CloudFront 5xxErrorRate (us-east-1, Region=Global; only minutes with ≥ 10 requests count)",
         statistic="Average", comparison="GreaterThanThreshold", threshold="cdn_5xx_rate_percent", unit="%", scale=1,

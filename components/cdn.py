@@ -406,7 +406,11 @@ class Cdn(pulumi.ComponentResource):
     @property
     def watch(self) -> CdnWatch:
         """What Observability alarms on: the distribution (the origin-latency alarm with its additional metrics)."""
-        return CdnWatch(self.distribution.id, self._args.settings.additional_metrics)
+        args = self._args
+        # In a us-east-1 stack without cdnCertificateArn the distribution uses the ALB's certificate: watched there.
+        own = bool(args.settings.certificate_arn) or args.edge_region is not None
+        return CdnWatch(self.distribution.id, args.settings.additional_metrics,
+                        certificate_arn=self.certificate_arn if own else None)
 
     @property
     def origin_secret_arn(self) -> pulumi.Output[str]:

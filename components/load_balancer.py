@@ -384,8 +384,8 @@ class LoadBalancer(pulumi.ComponentResource):
 
     @property
     def watch(self) -> EdgeWatch:
-        """What Observability alarms on: the ALB and the web target group."""
-        return EdgeWatch(self.arn_suffix, {"web": self.target_group_arn_suffix})
+        """What Observability alarms on: the ALB, the web target group and the listener's certificate."""
+        return EdgeWatch(self.arn_suffix, {"web": self.target_group_arn_suffix}, certificate_arn=self.certificate_arn)
 
     @property
     def request_count_resource_label(self) -> pulumi.Output[str]:

@@ -89,6 +89,8 @@ class EdgeWatch:
     """`app/<name>/<id>`: aws.lb.LoadBalancer.arn_suffix."""
     target_groups: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Label -> `targetgroup/<name>/<id>` (aws.lb.TargetGroup.arn_suffix), e.g. {"web": tg.arn_suffix}. Default none."""
+    certificate_arn: pulumi.Input[str] | None = None
+    """The HTTPS listener's ACM certificate (in the stack's region), watched for expiry. Default none."""
 
     def __post_init__(self) -> None:
         _check_labels("target group", list(self.target_groups))
@@ -181,6 +183,9 @@ class CdnWatch:
     additional_metrics: bool = False
     """The distribution's additional-metrics subscription is on: OriginLatency and CacheHitRate exist, and the
     origin-latency alarm with them. Default false."""
+    certificate_arn: pulumi.Input[str] | None = None
+    """The distribution's own ACM certificate (us-east-1), watched for expiry; none when it is the ALB's (a us-east-1
+    stack reuses that one, watched with the ALB). Default none."""
 
 
 @dataclass(frozen=True)
@@ -716,6 +721,8 @@ class Observability(pulumi.ComponentResource):
             [elb, "TargetResponseTime", "LoadBalancer", edge.load_balancer_arn_suffix, {"stat": stat}]
             for stat in ("p50", "p95", "p99")
         ], threshold=t.latency_p95_ms / 1000))
+        if edge.certificate_arn is not None:
+            self._certificate_alarm("alb", edge.certificate_arn)
         for label, target_group in edge.target_groups.items():
             tg = {"TargetGroup": target_group, **lb}
             self._alarm("tg-{label}-5xx", label, namespace=elb, metric_name="HTTPCode_Target_5XX_Count",
@@ -980,6 +987,8 @@ class Observability(pulumi.ComponentResource):
             aws.cloudwatch.MetricAlarmMetricQueryArgs(
                 id="gated", expression=CDN_5XX_RATE_EXPRESSION, label="CloudFront 5xx rate (%)", return_data=True),
         ])
+        if cdn.certificate_arn is not None:
+            self._certificate_alarm("cdn", cdn.certificate_arn, region=EDGE_REGION)
         section = "Edge (CloudFront)"
         self._widget(section, Widget("Requests", [[cf, "Requests", *flat(dims)]], stat="Sum", region=EDGE_REGION))
         self._widget(section, Widget("Error rates (%)", [
@@ -995,6 +1004,14 @@ class Observability(pulumi.ComponentResource):
             self._widget(section, Widget("Origin latency (ms)", [
                 [cf, "OriginLatency", *flat(dims), {"stat": stat}] for stat in ("p50", "p95")
             ], threshold=t.cdn_origin_latency_ms, region=EDGE_REGION))
+
+    def _certificate_alarm(self, label: str, certificate_arn: pulumi.Input[str], region: str | None = None) -> None:
+        """DaysToExpiry of one certificate, where ACM publishes it: the certificate's region. ACM renews a DNS-validated
+        certificate from 60 days before expiry, and only while it is in use (managed renewal); one that gets here
+        failed to renew, or was imported and needs a new one."""
+        self._alarm("certificate-{label}-expiry", label, namespace="AWS/CertificateManager",
+                    metric_name="DaysToExpiry", dimensions={"CertificateArn": certificate_arn},
+                    subject=f"{label} certificate", region=region)
 
     def _prometheus_alarms(self) -> None:
         watch = self._args.prometheus

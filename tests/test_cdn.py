@@ -290,6 +290,20 @@ def test_elsewhere_the_certificate_is_issued_in_us_east_1(europe: StackRun) -> N
     assert validation.urn in europe.one(DISTRIBUTION).property_dependencies["viewerCertificate"]
 
 
+def test_each_certificate_is_watched_for_expiry_where_acm_publishes_it(europe: StackRun) -> None:
+    """Outside us-east-1 the CDN has its own certificate there: its DaysToExpiry is published in us-east-1, the
+    ALB's in the stack's region (one alarm each, on its own ARN)."""
+    certificates = {r.name: r.outputs["arn"] for r in europe.of_type("aws:acm/certificate:Certificate")}
+    alarms = {a.name: a.inputs for a in europe.of_type(ALARM) if a.inputs.get("metricName") == "DaysToExpiry"}
+    assert alarms["observability-certificate-alb-expiry"]["dimensions"] == {
+        "CertificateArn": certificates["load-balancer-certificate"]}
+    assert "region" not in alarms["observability-certificate-alb-expiry"]
+    assert alarms["observability-certificate-cdn-expiry"]["dimensions"] == {
+        "CertificateArn": certificates["cdn-certificate"]}
+    assert alarms["observability-certificate-cdn-expiry"]["region"] == "us-east-1"
+    assert len(alarms) == 2
+
+
 def test_elsewhere_waf_logs_metrics_and_alarms_live_in_us_east_1_with_their_own_key(europe: StackRun) -> None:
     edge_key = europe.one(KEY, "keys-edge")
     assert edge_key.inputs["region"] == "us-east-1"
@@ -317,7 +331,7 @@ def test_elsewhere_waf_logs_metrics_and_alarms_live_in_us_east_1_with_their_own_
                for urn in check.property_dependencies["cloudwatchAlarmName"]}
     for alarm in (a for a in europe.of_type(ALARM) if a.urn not in watched):
         edge = alarm.name in ("observability-cdn-5xx-rate", "observability-cdn-origin-latency",
-                              "observability-waf-blocked-requests")
+                              "observability-waf-blocked-requests", "observability-certificate-cdn-expiry")
         assert alarm.inputs.get("region") == ("us-east-1" if edge else None), alarm.name
         assert alarm.inputs["alarmActions"] == [edge_topic if edge else home_topic], alarm.name
     subscriptions = europe.of_type("aws:sns/topicSubscription:TopicSubscription")

@@ -153,10 +153,10 @@ def test_single_metric_alarm(full: StackRun, row: tuple[Any, ...]) -> None:
 def test_every_alarm_notifies_the_topic_on_alarm_and_ok_and_is_named_after_its_kind(full: StackRun) -> None:
     topic_arn = full.one(TOPIC).outputs["arn"]
     found = alarms(full)
-    # 3 ALB + 2 target group + 2 × 3 ECS + 6 + 2 × 6 RDS + 2 × 4 Redis + WAF + 2 CDN + backup + replication + 2 drill
-    # + AMP + a credentials function + the redeploy workflow and its one rule + the failed deliveries of the three
-    # rules to the topic (deployments, RDS events, the drill)
-    assert len(found) == 52
+    # 3 ALB + its certificate + 2 target group + 2 × 3 ECS + 6 + 2 × 6 RDS + 2 × 4 Redis + WAF + 2 CDN + backup
+    # + replication + 2 drill + AMP + a credentials function + the redeploy workflow and its one rule + the failed
+    # deliveries of the three rules to the topic (deployments, RDS events, the drill)
+    assert len(found) == 53
     for suffix, alarm in found.items():
         assert alarm.inputs["alarmActions"] == [topic_arn] and alarm.inputs["okActions"] == [topic_arn], suffix
         assert "insufficientDataActions" not in alarm.inputs
@@ -166,7 +166,7 @@ def test_every_alarm_notifies_the_topic_on_alarm_and_ok_and_is_named_after_its_k
     assert sorted(full.outputs["alarmNames"]) == sorted(a.inputs["name"] for a in found.values())
     # Every kind of the catalog (and so every row of the docs/monitoring.md table) is exercised by the full watch set.
     labels = ("", "web", "ai", "primary", "replica-a", "replica-b", "001", "002", "backups", "db-admin",
-              "database-events")
+              "database-events", "alb")
     for kind in ALARM_KINDS:
         assert any(kind.key.format(label=label) in found for label in labels), kind.key
 
@@ -311,6 +311,8 @@ def test_the_stack_watches_every_box_and_alarms_go_to_the_topic(any_stack: Stack
     members = {"dev": 1, "staging": 2, "prod": 3}[any_stack.stack]
     expected = [
         *(f"alb-{k}" for k in ("5xx-rate", "p95-latency", "p99-latency")),
+        # the listener's certificate (in us-east-1 the CDN uses the same one: no second alarm)
+        "certificate-alb-expiry",
         "tg-web-5xx", "tg-web-unhealthy-hosts",
         # dev runs without Container Insights (Pulumi.dev.yaml): no task counts, so no running-task alarm
         *(f"ecs-{service}-{k}" for service in ("web", "ai") for k in ("cpu", "memory", "running-tasks")
@@ -342,6 +344,13 @@ def test_the_stack_watches_every_box_and_alarms_go_to_the_topic(any_stack: Stack
         *(["amp-alert-delivery-failed"] if any_stack.stack != "dev" else []),
     ]
     assert any_stack.outputs["alarmNames"] == [f"{stack_prefix}-{name}" for name in expected]
+    # ACM publishes DaysToExpiry per certificate, daily, and stops once it has expired (so silence alarms)
+    expiry = any_stack.one(ALARM, "observability-certificate-alb-expiry").inputs
+    assert (expiry["namespace"], expiry["metricName"], expiry["statistic"], expiry["period"]) == (
+        "AWS/CertificateManager", "DaysToExpiry", "Minimum", 86400)
+    assert expiry["dimensions"] == {"CertificateArn": any_stack.outputs["certificateArn"]}
+    assert (expiry["comparisonOperator"], expiry["threshold"], expiry["treatMissingData"]) == (
+        "LessThanThreshold", 45, "breaching")
     assert len(replicas) == {"dev": 0, "staging": 1, "prod": 2}[any_stack.stack]
 
     dimensions = {a.inputs["name"]: a.inputs.get("dimensions") for a in any_stack.of_type(ALARM)}

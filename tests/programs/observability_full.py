@@ -38,7 +38,9 @@ if WATCH == "full":
     # One watched value comes from a resource, so Outputs flow through alarms and the dashboard body.
     alb = aws.lb.LoadBalancer("alb", name=f"{prefix}-alb", load_balancer_type="application")
     watches = dict(
-        edge=EdgeWatch(alb.arn_suffix, {"web": f"targetgroup/{prefix}-web/6d0ecf831eec9f09"}),
+        edge=EdgeWatch(alb.arn_suffix, {"web": f"targetgroup/{prefix}-web/6d0ecf831eec9f09"},
+                       certificate_arn="arn:aws:acm:us-east-1:123456789012:certificate/"
+                                       "6f2a9c1e-8b7d-4e3a-9f10-2b5c7d8e9a01"),
         services={"web": ServiceWatch(prefix, f"{prefix}-web"), "ai": ServiceWatch(prefix, f"{prefix}-ai")},
         database=DatabaseWatch(f"{prefix}-db", {"replica-a": f"{prefix}-db-replica-a",
                                                 "replica-b": f"{prefix}-db-replica-b"},
