@@ -4,6 +4,7 @@ and deploy, dev -> staging -> prod, and post-deploy steps that read only contrac
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shlex
@@ -274,6 +275,32 @@ exit 0
     assert calls[1].startswith(expected) and calls[1].endswith("-F body=@build/architecture-comment.md")
     assert (tmp_path / "build" / "architecture-comment.md").read_text().startswith(
         "<!-- maratron-architecture -->\n")
+
+
+RELEASE_ALLOWANCES_MINUTES = {
+    "checkout, virtualenvs, actions": 5, "the full preview": 4, "the migration task definition's targeted up": 2,
+    "resources other than the services (in parallel with them)": 3, "image tags and the gate": 3,
+    "the full verify and the second preview": 6}
+"""What the release job spends besides its bounded waits (generous estimates of healthy runs)."""
+
+
+def test_the_release_fits_its_job_whatever_it_waits_for() -> None:
+    """Every wait of a release is bounded; their worst case plus the rest must end before the job's timeout-minutes,
+    or GitHub kills `pulumi up` mid-update and leaves the stack locked (the DIY backend's lock is released only when
+    the update returns). The waits: a running backup (release.sh's BACKUP_WAIT_MINUTES), the bootstrap (the Lambda's
+    timeout), the migration (at most MAX_MIGRATION_MINUTES), and `pulumi up` with web waiting for ai (DEPLOY_TIMEOUT
+    twice)."""
+    from components.credentials import FUNCTION_TIMEOUT_SECONDS
+    from components.service import DEPLOY_TIMEOUT
+
+    script = (ROOT / "ops" / "release.sh").read_text()
+    backup_wait = int(re.search(r"BACKUP_WAIT_MINUTES:-(\d+)", script)[1])  # type: ignore[index]
+    migration = int(re.search(r"^MAX_MIGRATION_MINUTES=(\d+)$", script, re.M)[1])  # type: ignore[index]
+    assert int(re.search(r"MIGRATION_TIMEOUT_MINUTES:-(\d+)", script)[1]) <= migration  # type: ignore[index]
+    service = int(DEPLOY_TIMEOUT.removesuffix("m"))
+    worst = (backup_wait + math.ceil(FUNCTION_TIMEOUT_SECONDS / 60) + 1 + migration + 2 * service
+             + sum(RELEASE_ALLOWANCES_MINUTES.values()))
+    assert worst <= load("pulumi-up.yml")["jobs"]["up"]["timeout-minutes"], worst
 
 
 def test_pr_code_runs_without_a_stored_token_and_deploys_end_inside_their_credentials() -> None:

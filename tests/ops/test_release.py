@@ -16,8 +16,8 @@ SCRIPT = Path(__file__).resolve().parents[2] / "ops" / "release.sh"
 
 
 def run_release(tmp_path: Path, *, existing: bool, migration_exit: int = 0, bootstrap_exit: int = 0,
-                has_bootstrap: bool = True, outputs_exit: int = 0, python_broken: bool = False
-                ) -> tuple[int, list[str]]:
+                has_bootstrap: bool = True, outputs_exit: int = 0, python_broken: bool = False,
+                environment: dict[str, str] | None = None) -> tuple[int, list[str]]:
     """Run the script with `pulumi` and the python interpreter replaced by recorders; the stack's
     dbBootstrapCommand records itself as `bootstrap` and exits with `bootstrap_exit`; `stack output --json` exits
     with `outputs_exit` (255: the backend could not be read)."""
@@ -45,7 +45,8 @@ if [[ "$2" == "ops.run_task" ]]; then exit {migration_exit}; fi
 """)
     for tool in ("pulumi", "python"):
         (bin_dir / tool).chmod(0o755)
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "PYTHON": str(bin_dir / "python")}
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "PYTHON": str(bin_dir / "python"),
+           **(environment or {})}
     done = subprocess.run(["bash", str(SCRIPT), "organization/maratron/prod", "policies/config/prod.json", "42"],
                           env=env, capture_output=True, text=True, check=False)
     calls = [c for c in (log.read_text().splitlines() if log.exists() else [])
@@ -53,7 +54,8 @@ if [[ "$2" == "ops.run_task" ]]; then exit {migration_exit}; fi
     return done.returncode, [re.sub(r" --stack-outputs \S+", "", c) for c in calls]  # the outputs file: a temp path
 
 
-MIGRATE = "python -m ops.run_task --after backupTaskDefinitionArn --output migrationRunTaskCommand"
+MIGRATE = ("python -m ops.run_task --after backupTaskDefinitionArn --after-minutes 10 --timeout-minutes 20 "
+           "--output migrationRunTaskCommand")
 TAG = "python -m ops.tag_deployed_images --run 42"
 GATE = "python -m ops.verify --only ecs.*"
 
@@ -126,3 +128,14 @@ def test_a_stack_from_before_the_app_roles_takes_the_first_deploy_path(tmp_path:
 def test_release_script_is_shellcheck_clean() -> None:
     shellcheck = shutil.which("shellcheck") or str(Path(sys.executable).parent / "shellcheck")
     assert subprocess.run([shellcheck, str(SCRIPT)], capture_output=True, check=False).returncode == 0
+
+
+def test_a_big_migration_gets_its_time_within_the_jobs_budget(tmp_path: Path) -> None:
+    """The environment's MIGRATION_TIMEOUT_MINUTES reaches ops.run_task; one beyond what the release job can hold is
+    refused before anything runs (tests/test_workflows.py adds the budget up)."""
+    (tmp_path / "ok").mkdir()
+    (tmp_path / "long").mkdir()
+    status, calls = run_release(tmp_path / "ok", existing=True, environment={"MIGRATION_TIMEOUT_MINUTES": "25"})
+    assert status == 0 and MIGRATE.replace("--timeout-minutes 20", "--timeout-minutes 25") in calls
+    status, calls = run_release(tmp_path / "long", existing=True, environment={"MIGRATION_TIMEOUT_MINUTES": "45"})
+    assert status == 2 and calls == []
