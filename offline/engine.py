@@ -322,6 +322,10 @@ class RecordingMonitor(sdk_internals.MockMonitor):
         self.stack_outputs: dict[str, Any] = {}
         self.invokes: list[tuple[str, dict[str, Any]]] = []
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """The engine's URN, not the mock's (sdk_internals.engine_urn)."""
+        return sdk_internals.engine_urn(parent, type_, name)
+
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":

@@ -8,7 +8,10 @@ one test with a precise message instead of the whole suite with a puzzling one.
 
 What we rely on, and why:
 - `pulumi.runtime.mocks.MockMonitor`: subclassed to record every RegisterResource request; we read its
-  `resources[urn].state` (what the mocks answered) and its `mocks` attribute.
+  `resources[urn].state` (what the mocks answered) and its `mocks` attribute, and replace its `make_urn`: the mock
+  names a resource after its parent's last type only and keeps the root stack's type, while the engine uses the
+  parent's whole qualified type and skips the root stack's (`engine_urn`), so the preview's URNs are the ones a real
+  `pulumi up` records (what `--target` and `pulumi state` take).
 - `pulumi.runtime.mocks.set_mocks(..., monitor=...)`: the `monitor` argument lets our subclass replace the default.
 - `pulumi.runtime.settings.set_root_resource(None)` and `SETTINGS.outputs`: one process runs many programs (tests,
   benches); the root stack resource and the set of pending outputs must be reset between runs (MockSettings does
@@ -78,6 +81,20 @@ __all__ = [
 ]
 
 MockMonitor = _mocks.MockMonitor
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+def engine_urn(parent: str, type_: str, name: str, *, stack: str | None = None, project: str | None = None) -> str:
+    """The URN the Pulumi engine gives a registration (default: in the current stack and project): "Skip empty
+    parents and don't use the root stack type; otherwise, use the full qualified type" (pulumi/pulumi,
+    pkg/resource/deploy/deployment.go, generateURN)."""
+    qualified = type_
+    if parent:
+        parent_type = parent.split("::")[2]
+        if parent_type != ROOT_STACK_TYPE:
+            qualified = f"{parent_type}${type_}"
+    return (f"urn:pulumi:{_settings.get_stack() if stack is None else stack}::"
+            f"{_settings.get_project() if project is None else project}::{qualified}::{name}")
 Mocks = _mocks.Mocks
 
 # Wire-protocol constants (pulumi/sdk/proto): literal here so that an SDK rename cannot break the import; the test

@@ -247,3 +247,29 @@ Thing("second", {}, pulumi.ResourceOptions(parent=group, depends_on=[group]))
     run = run_program("t", {}, [], program=program, project="t")
     assert sdk_rpc.declare_dependency is sdk_internals.declare_dependency  # installed with the mocks
     assert not run.ok and "We have detected a circular dependency" in run.error_details
+
+
+def test_urns_are_the_engines_not_the_mocks(prod: Any) -> None:
+    """The mock monitor names a resource after its parent's last type and keeps the root stack's; the engine uses
+    the parent's whole qualified type and skips the root stack's (pkg/resource/deploy/deployment.go, generateURN).
+    The preview's URNs must be the engine's: they are what `pulumi up` records and what `--target` takes."""
+    assert "make_urn" in vars(mocks.MockMonitor), "MockMonitor.make_urn is gone: RecordingMonitor overrides it"
+    stack = "urn:pulumi:prod::maratron::pulumi:pulumi:Stack::maratron-prod"
+    task = "urn:pulumi:prod::maratron::maratron:app:FargateService$maratron:app:FargateTask::web"
+    names = {"stack": "prod", "project": "maratron"}
+    assert sdk_internals.engine_urn(stack, "maratron:app:FargateService", "web", **names) == (
+        "urn:pulumi:prod::maratron::maratron:app:FargateService::web")
+    assert sdk_internals.engine_urn(task, "aws:ecs/taskDefinition:TaskDefinition", "web", **names) == (
+        "urn:pulumi:prod::maratron::maratron:app:FargateService$maratron:app:FargateTask"
+        "$aws:ecs/taskDefinition:TaskDefinition::web")
+    assert sdk_internals.engine_urn("", "pulumi:pulumi:Stack", "maratron-prod", **names) == stack
+    # on a whole run: no root-stack type inside a URN, and every child's URN extends its parent's qualified type
+    by_urn = {r.urn: r for r in prod.resources}
+    nested = 0
+    for resource in prod.resources:
+        assert "pulumi:pulumi:Stack$" not in resource.urn, resource.urn
+        parent = by_urn.get(resource.parent)
+        if parent is not None and parent.type != sdk_internals.ROOT_STACK_TYPE:
+            assert resource.urn.split("::")[2] == f"{parent.urn.split('::')[2]}${resource.type}", resource.urn
+            nested += resource.urn.split("::")[2].count("$") >= 2
+    assert nested  # components inside components: where the mock's rule and the engine's differ

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -139,3 +140,11 @@ def test_a_big_migration_gets_its_time_within_the_jobs_budget(tmp_path: Path) ->
     assert status == 0 and MIGRATE.replace("--timeout-minutes 20", "--timeout-minutes 25") in calls
     status, calls = run_release(tmp_path / "long", existing=True, environment={"MIGRATION_TIMEOUT_MINUTES": "45"})
     assert status == 2 and calls == []
+
+
+def test_the_targeted_urn_is_the_migration_task_definitions(prod: Any) -> None:
+    """Step 1 targets the migration task definition by URN; the offline run names it as the engine does
+    (offline/sdk_internals.engine_urn), so the script's literal must be that URN."""
+    literal = re.search(r'urn="(urn:pulumi:[^"]+)"', SCRIPT.read_text())[1]  # type: ignore[index]
+    expected = prod.one("aws:ecs/taskDefinition:TaskDefinition", "migrate").urn
+    assert literal.replace("${name}", "prod").replace("\\$", "$") == expected
