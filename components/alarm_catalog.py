@@ -303,8 +303,9 @@ ALARM_KINDS: tuple[AlarmKind, ...] = (
         "before, so fewer than 45 left means it failed (or an imported certificate nobody renewed)",
         metric="AWS/CertificateManager DaysToExpiry (in the certificate's region)", statistic="Minimum",
         comparison="LessThanThreshold", threshold="45", unit="days", scale=1, period=86400, evaluation_periods=1,
-        datapoints_to_alarm=1, treat_missing_data="breaching",
-        why_missing="ACM emits it daily and stops once the certificate has expired",
+        datapoints_to_alarm=1, treat_missing_data="missing",
+        why_missing="ACM emits it once a day: a new certificate has no point before its first (breaching would page "
+        "on every new stack), and one that stops reporting at expiry has been in ALARM for 45 days by then",
     ),
     AlarmKind(
         key="cdn-5xx-rate", summary="CloudFront 5xx share of viewer requests",

@@ -645,6 +645,9 @@ def workload_boundary_statements(partition: str, account_id: str, environment: s
                     "secretsmanager:RotateSecret"],
          "Resource": per_stack(f"arn:{partition}:secretsmanager:*:{account_id}:secret:{{prefix}}/*")},
         {"Sid": "DrawPasswords", "Effect": "Allow", "Action": ["secretsmanager:GetRandomPassword"], "Resource": "*"},
+        # RotateSecret also needs lambda:InvokeFunction on the rotation function (the redis-rotation function's sync)
+        {"Sid": "StartOwnRotations", "Effect": "Allow", "Action": ["lambda:InvokeFunction"],
+         "Resource": per_stack(f"arn:{partition}:lambda:*:{account_id}:function:{{prefix}}-*")},
         {"Sid": "RotateOwnCacheUsers", "Effect": "Allow",
          "Action": ["elasticache:ModifyUser", "elasticache:DescribeUsers"],
          "Resource": per_stack(f"arn:{partition}:elasticache:*:{account_id}:user:{{prefix}}-*")},

@@ -310,9 +310,13 @@ class Credentials(pulumi.ComponentResource):
             statements=[*_secret_rw([cache.app_user_secret], rotate=True), RANDOM_PASSWORD, _kms(args.data_key),
                         {"Effect": "Allow", "Action": ["elasticache:ModifyUser", "elasticache:DescribeUsers"],
                          "Resource": [cache.app_user.arn]},
-                        # sync: a changed endpoint or user starts a rotation at once (below)
+                        # sync: a changed endpoint or user starts a rotation at once (below); RotateSecret "also
+                        # need[s] lambda:InvokeFunction permissions on the rotation function" (API reference,
+                        # RotateSecret): its own, by name (the function's ARN would be a cycle)
                         {"Effect": "Allow", "Action": ["secretsmanager:RotateSecret"],
-                         "Resource": [cache.app_user_secret.secret.arn]}],
+                         "Resource": [cache.app_user_secret.secret.arn]},
+                        {"Effect": "Allow", "Action": ["lambda:InvokeFunction"],
+                         "Resource": [args.context.arn("lambda", f"function:{args.name_prefix}-redis-rotation")]}],
             opts=child)
         redis_grant = grant(self.redis_rotation, cache)
 

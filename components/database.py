@@ -9,8 +9,8 @@ a replica. A replica takes another 15-25 minutes after the primary; with this sh
 services in parallel with the replicas instead of after them, and until the replicas' records exist the reader
 name resolves to the primary (a weight-0 record is served only when no other record of the set exists or is
 healthy), so reads work from the first minute. Afterwards each replica's record carries a Route 53 health check on
-its ReplicaLag (READER_MAX_LAG_SECONDS): a replica that is rebooting, being replaced, failed or far behind leaves
-the name within about three minutes, and with none left the fallback serves reads again.
+its ReplicaLag: a replica that is rebooting, being replaced or failed (silent) leaves the name within about three
+minutes, one far behind (READER_MAX_LAG_SECONDS) too, and with none left the fallback serves reads again.
 
 Access (issue 11): the app never connects as the master. The primary admits web and ai only through RDS Proxy
 (components/database_proxy.py; without the proxy, directly), the migration, backup and db-admin clients directly;
@@ -84,9 +84,12 @@ not start ("incompatible-parameters", https://docs.aws.amazon.com/AmazonRDS/late
 and every instance shares the one parameter group, so the smallest class decides."""
 INSTANCE_CLASS_PATTERN = re.compile(r"^db\.[a-z][a-z0-9-]*\.(micro|small|medium|large|\d{0,2}xlarge|metal)$")
 MAX_REPLICAS = 5  # RDS allows 15 for PostgreSQL; more than 5 here would be a design smell, not a need
-READER_MAX_LAG_SECONDS = 60
-"""A replica further behind than this for two minutes, or silent, leaves db-reader.<zone> until it is back
-(Database._reader_health): a read that is a minute stale is a bug report, one sent to the writer is not."""
+READER_MAX_LAG_SECONDS = 1800
+"""A replica silent for two minutes, or further behind than this, leaves db-reader.<zone> until it is back
+(Database._reader_health). Generous on purpose: RDS computes PostgreSQL's ReplicaLag as `now() -
+pg_last_xact_replay_timestamp()` (RDS user guide, monitoring read replication), which grows on a healthy replica
+while the primary commits nothing (staging, a quiet night), and routing must not follow that. A replica behind for
+real pages through the replica-lag alarm (components/observability.py) long before this."""
 REPLICA_MAINTENANCE_DAYS = 3
 """Replicas take their maintenance on the 1st, 2nd, 3rd, then again 1st, 2nd day before the primary's window."""
 MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
@@ -752,16 +755,18 @@ class Database(pulumi.ComponentResource):
     def _reader_health(self, replica_name: str, label: str, replica: aws.rds.Instance) -> aws.route53.HealthCheck:
         """Whether `replica` may serve db-reader.<zone>: a Route 53 health check on an alarm over its ReplicaLag.
 
-        Route 53 treats a record without a health check as always healthy and serves a weight-0 record only when
-        every nonzero one is unhealthy ("Records without a health check are always healthy", "How Amazon Route 53
-        chooses records when health checking is configured",
-        https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/health-checks-how-route-53-chooses-records.html):
-        without this a replica that is down keeps its share of the answers and the fallback is never used. Its
-        health checkers cannot reach a private endpoint, so the check watches "the data stream for the alarm"
-        (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-failover-private-hosted-zones.html) - a
-        standard-resolution metric with the Maximum statistic, both of which Route 53 supports (CloudFormation
+        Route 53 treats a record without a health check as always healthy ("Records without a health check are
+        always healthy", https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/health-checks-how-route-53-chooses-records.html),
+        so without this a replica that is down keeps its share of the answers. The set is AWS's active-passive
+        weighted shape: the replicas with health checks, the fallback at weight 0, used when every nonzero record is
+        unhealthy (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-failover-types.html); the fallback
+        has no health check, so it is always eligible. Route 53's checkers cannot reach a private endpoint, so the
+        check watches "the data stream for the alarm" (the private-zone page,
+        https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-failover-private-hosted-zones.html): a
+        standard-resolution metric with the Maximum statistic, both supported (CloudFormation
         AWS::Route53::HealthCheck AlarmIdentifier). A running replica reports ReplicaLag every minute; a rebooting,
-        replaced or failed one reports nothing, which the check reads as insufficient data, and so as unhealthy.
+        replaced or failed one reports nothing, which the check reads as insufficient data, and so as unhealthy. (A
+        new check counts as healthy until it has data; the record is created once its replica is available.)
         The alarm notifies no one: the replica-lag alarm of components/observability.py pages (pack rule
         cloudwatch-alarm-actions admits an alarm a health check watches).
         """
@@ -769,8 +774,8 @@ class Database(pulumi.ComponentResource):
         alarm = aws.cloudwatch.MetricAlarm(
             f"{replica_name}-reader-health",
             name=f"{args.name_prefix}-db-{label}-reader-health",
-            alarm_description=f"{label} is down or more than {READER_MAX_LAG_SECONDS} s behind: Route 53 takes it "
-                              "out of db-reader (routing only; the replica-lag alarm pages)",
+            alarm_description=f"{label} is silent (down) or more than {READER_MAX_LAG_SECONDS} s behind: Route 53 "
+                              "takes it out of db-reader (routing only; the replica-lag alarm pages)",
             namespace="AWS/RDS",
             metric_name="ReplicaLag",
             dimensions={"DBInstanceIdentifier": replica.identifier},

@@ -22,7 +22,8 @@ stopped drill with a failing exit code to the alert topic at once.
 
 Sizing: 1 vCPU and 4 GiB (pg_restore with two jobs and the server share them); ephemeral storage is the
 `drDrillStorageGib` setting, where the image, the dump and the restored database live: at least
-`needed_drill_storage_gib` of the database's storage ceiling (checked in stack_config). Fargate stops at 200 GiB
+`needed_drill_storage_gib` of the database's storage ceiling, capped at Fargate's maximum (checked in stack_config:
+a ceiling above what 200 GiB holds passes with 200, and the limit below applies). Fargate stops at 200 GiB
 ("The maximum supported value is 200 GiB", API EphemeralStorage), which holds the drill of a database of about 130
 GiB; past that the drill runs out of space, fails and pages (RestoreDrillWatch) - the runbook's cue to move it to a
 restore into a scratch RDS instance.

@@ -32,12 +32,12 @@ from components.observability import ServiceWatch
 from components.settings import Rules, require_valid, section, setting
 from components.task import FargateTask, FargateTaskArgs, HealthCheck, HealthCheckTool, TaskSize, health_check_command
 
-DEPLOY_TIMEOUT = "25m"
+DEPLOY_TIMEOUT = "20m"
 """Create/update timeout of every service, i.e. how long `pulumi up` waits for steady state before failing. Worst
 healthy case: image pull (~1 min) + start period 40 s + ALB healthy threshold 2 x 30 s, per wave, plus draining the
-old tasks for up to the deregistration delay (300 s); a failing first deploy needs the circuit breaker's 3 failed
-tasks x ~4 min. 25 minutes covers both with margin; web waits for ai, so a release's `up` can wait twice this, and the
-release job's budget counts it (tests/test_workflows.py)."""
+old tasks for up to the deregistration delay (300 s): ~8 minutes; a failing first deploy needs the circuit breaker's
+3 failed tasks x ~4 min. 20 minutes covers both. Web waits for ai, so an `up` can wait twice this, and the release
+job must hold that on top of a first deploy's data tier or a migration (tests/test_workflows.py adds it up)."""
 SERVICE_CONNECT_IDLE_MARGIN_SECONDS = 60
 """How much longer a Service Connect hop keeps an idle connection than the edge in front of it: the edge, never an
 inner hop, decides when a quiet stream ends (an inner hop closing first turns into a 502 at the ALB)."""

@@ -65,6 +65,7 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, source_pb2
 __all__ = [
     "ARCHIVE_SIG",
     "ASSET_SIG",
+    "ROOT_STACK_TYPE",
     "SECRET_SIG",
     "SECRET_VALUE_SIG",
     "UNKNOWN",
@@ -72,6 +73,7 @@ __all__ = [
     "Mocks",
     "analyzer_pb2",
     "analyzer_pb2_grpc",
+    "engine_urn",
     "install_mocks",
     "registered_state",
     "reset_runtime",

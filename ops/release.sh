@@ -36,14 +36,15 @@ trap 'rm -rf "$work"' EXIT
 
 # The release's time budget, which tests/test_workflows.py adds up against the job's timeout-minutes (a job killed
 # mid-`pulumi up` leaves the stack locked): a backup still running after BACKUP_WAIT_MINUTES fails the release before
-# anything changes (run it again after the backup), and a migration may take MIGRATION_TIMEOUT_MINUTES, at most
-# MAX_MIGRATION_MINUTES in CI; a longer one runs from an operator session first (docs/runbooks/deploy.md).
-backup_wait=${BACKUP_WAIT_MINUTES:-10}
-migration_timeout=${MIGRATION_TIMEOUT_MINUTES:-20}
+# the migration and the services change (step 1's targeted update of the migration task definition has run: harmless;
+# run the release again after the backup), and a migration may take MIGRATION_TIMEOUT_MINUTES (the environment's
+# variable), at most MAX_MIGRATION_MINUTES in CI; a longer one runs from an operator session (docs/runbooks/deploy.md).
+BACKUP_WAIT_MINUTES=10
 MAX_MIGRATION_MINUTES=25
-if ! [[ $backup_wait =~ ^[0-9]+$ && $migration_timeout =~ ^[0-9]+$ ]] || (( migration_timeout > MAX_MIGRATION_MINUTES )); then
-  echo "release: BACKUP_WAIT_MINUTES=$backup_wait, MIGRATION_TIMEOUT_MINUTES=$migration_timeout: whole minutes, the" \
-       "migration at most $MAX_MIGRATION_MINUTES (a longer one runs from an operator session: docs/runbooks/deploy.md)" >&2
+migration_timeout=${MIGRATION_TIMEOUT_MINUTES:-20}
+if ! [[ $migration_timeout =~ ^[1-9][0-9]*$ ]] || (( 10#$migration_timeout > MAX_MIGRATION_MINUTES )); then
+  echo "release: MIGRATION_TIMEOUT_MINUTES=$migration_timeout: whole minutes, 1-$MAX_MIGRATION_MINUTES (a longer" \
+       "migration runs from an operator session: docs/runbooks/deploy.md)" >&2
   exit 2
 fi
 
@@ -54,7 +55,7 @@ migrate() {
   # --after: never while a backup runs (pg_dump's locks would queue the migration's ALTER TABLE, and every app query
   # behind it, until the dump ends: ops/run_task.py wait_until_idle).
   "$python" -m ops.run_task --stack-outputs "$outputs" --after backupTaskDefinitionArn \
-    --after-minutes "$backup_wait" --timeout-minutes "$migration_timeout" --output migrationRunTaskCommand
+    --after-minutes "$BACKUP_WAIT_MINUTES" --timeout-minutes "$migration_timeout" --output migrationRunTaskCommand
 }
 
 pulumi stack select "$stack"

@@ -487,7 +487,7 @@ def test_a_replica_that_is_down_or_behind_leaves_the_reader_name(stack: str, run
         assert alarm.inputs["dimensions"] == {"DBInstanceIdentifier": replica.outputs["identifier"]}
         assert (alarm.inputs["namespace"], alarm.inputs["metricName"], alarm.inputs["statistic"]) == \
             ("AWS/RDS", "ReplicaLag", "Maximum")
-        # Route 53 supports standard-resolution metrics and these statistics only (AlarmIdentifier)
+        # one-minute points, evaluated two at a time: a silent replica is out within about three minutes
         assert alarm.inputs["period"] == 60
         assert alarm.inputs["evaluationPeriods"] == alarm.inputs["datapointsToAlarm"] == 2  # not one late point
         assert alarm.inputs["threshold"] == READER_MAX_LAG_SECONDS

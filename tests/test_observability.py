@@ -344,13 +344,13 @@ def test_the_stack_watches_every_box_and_alarms_go_to_the_topic(any_stack: Stack
         *(["amp-alert-delivery-failed"] if any_stack.stack != "dev" else []),
     ]
     assert any_stack.outputs["alarmNames"] == [f"{stack_prefix}-{name}" for name in expected]
-    # ACM publishes DaysToExpiry per certificate, daily, and stops once it has expired (so silence alarms)
+    # ACM publishes DaysToExpiry per certificate, daily: a new certificate has no point yet, so silence keeps the state
     expiry = any_stack.one(ALARM, "observability-certificate-alb-expiry").inputs
     assert (expiry["namespace"], expiry["metricName"], expiry["statistic"], expiry["period"]) == (
         "AWS/CertificateManager", "DaysToExpiry", "Minimum", 86400)
     assert expiry["dimensions"] == {"CertificateArn": any_stack.outputs["certificateArn"]}
     assert (expiry["comparisonOperator"], expiry["threshold"], expiry["treatMissingData"]) == (
-        "LessThanThreshold", 45, "breaching")
+        "LessThanThreshold", 45, "missing")
     assert len(replicas) == {"dev": 0, "staging": 1, "prod": 2}[any_stack.stack]
 
     dimensions = {a.inputs["name"]: a.inputs.get("dimensions") for a in any_stack.of_type(ALARM)}

@@ -464,7 +464,7 @@ def test_services_run_privately_with_safe_rolling_deployments(any_stack: StackRu
         assert inputs["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
         assert inputs["deploymentMinimumHealthyPercent"] == 100 and inputs["deploymentMaximumPercent"] == 200
         assert inputs["waitForSteadyState"] is True  # a deployment that never gets healthy fails `pulumi up`
-        assert service.custom_timeouts == {"create": "25m", "update": "25m", "delete": "25m"}  # ... bounded
+        assert service.custom_timeouts == {"create": "20m", "update": "20m", "delete": "20m"}  # ... bounded
         assert inputs["platformVersion"] == "1.4.0"  # explicit: FARGATE_SPOT runs ARM64 only on 1.4.0+
         assert inputs["propagateTags"] == "SERVICE" and inputs["enableEcsManagedTags"] is True
         assert service.ignore_changes == ["desiredCount"]  # autoscaling owns the count after creation

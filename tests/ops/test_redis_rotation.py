@@ -17,7 +17,7 @@ from tests.ops.rotating_secrets import RotatingSecretsManager
 
 NEW_PASSWORD = "Zq8pendingPasswordValue"
 CURRENT = {"rotation": "redis", "userId": "app", "username": "app", "password": "old", "host": "redis.internal",
-           "port": 6379}
+           "port": 6379, "userArn": "arn:aws:elasticache:us-east-1:123456789012:user:app"}
 
 
 @pytest.fixture()
@@ -109,7 +109,8 @@ class RecordingRotations(RotatingSecretsManager):
 def test_sync_rotates_only_when_the_endpoint_or_user_changed(secrets: tuple[RotatingSecretsManager, str]) -> None:
     sm, arn = secrets
     recording = RecordingRotations(sm)
-    same = {"REDIS_HOST": CURRENT["host"], "REDIS_PORT": str(CURRENT["port"]), "REDIS_USER_ID": CURRENT["userId"]}
+    same = {"REDIS_HOST": CURRENT["host"], "REDIS_PORT": str(CURRENT["port"]), "REDIS_USER_ID": CURRENT["userId"],
+            "REDIS_USER_ARN": "arn:aws:elasticache:us-east-1:123456789012:user:app"}
     assert not redis_rotation.sync({"action": "sync", "secretArn": arn, **same}, sm=recording)
     assert recording.rotated == []
     assert redis_rotation.sync({"action": "sync", "secretArn": arn, **MOVED}, sm=recording)

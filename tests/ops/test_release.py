@@ -135,11 +135,12 @@ def test_a_big_migration_gets_its_time_within_the_jobs_budget(tmp_path: Path) ->
     """The environment's MIGRATION_TIMEOUT_MINUTES reaches ops.run_task; one beyond what the release job can hold is
     refused before anything runs (tests/test_workflows.py adds the budget up)."""
     (tmp_path / "ok").mkdir()
-    (tmp_path / "long").mkdir()
     status, calls = run_release(tmp_path / "ok", existing=True, environment={"MIGRATION_TIMEOUT_MINUTES": "25"})
     assert status == 0 and MIGRATE.replace("--timeout-minutes 20", "--timeout-minutes 25") in calls
-    status, calls = run_release(tmp_path / "long", existing=True, environment={"MIGRATION_TIMEOUT_MINUTES": "45"})
-    assert status == 2 and calls == []
+    for value in ("45", "026", "0", "20m"):  # too long; octal to bash (22) but 26 to Python; none; not minutes
+        (tmp_path / value).mkdir()
+        status, calls = run_release(tmp_path / value, existing=True, environment={"MIGRATION_TIMEOUT_MINUTES": value})
+        assert status == 2 and calls == [], value
 
 
 def test_the_targeted_urn_is_the_migration_task_definitions(prod: Any) -> None:
