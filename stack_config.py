@@ -46,14 +46,13 @@ from components.constants import (
 )
 from components.credentials import DB_ADMIN_CONCURRENCY, CredentialSettings
 from components.database import AUTOMATED_BACKUPS_ARN_PATTERN, KMS_KEY_ARN_PATTERN, DatabaseSettings
-from components.disaster_recovery import DisasterRecoverySettings, dr_region_problem
+from components.disaster_recovery import DisasterRecoverySettings, dr_region_problem, needed_drill_storage_gib
 from components.dockerfile import scratch_problems
 from components.foundation import FoundationSettings
 from components.images import DIGEST_PATTERN, ImageSource
 from components.load_balancer import CERTIFICATE_ARN_PATTERN, LoadBalancerSettings
 from components.network import NetworkSettings
 from components.observability import AlertSettings, alert_topic_arn, budgets_key_statement
-from components.restore_drill import needed_drill_storage_gib
 from components.settings import (
     MISSING,
     ConfigError,

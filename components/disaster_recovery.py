@@ -67,12 +67,14 @@ replication starts after the primary and nothing waits for it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pulumi
 import pulumi_aws as aws
 
+from components.backup_job import DUMP_TO_STORAGE_RATIO
 from components.base import (
     REGION_PATTERN,
     AwsContext,
@@ -94,6 +96,7 @@ from components.secure_bucket import (
     ServerAccessLogTarget,
 )
 from components.settings import retire, setting
+from components.task import EPHEMERAL_STORAGE_GIB
 
 DR_OFF = "none"
 DR_PAIRED = "paired"
@@ -129,6 +132,24 @@ retire("dbBackupReplicationKmsKeyArn", "no longer used: the program creates the 
        "this key")
 
 
+DRILL_IMAGE_GIB = 1
+"""The backup image's layers, which Fargate keeps on the drill's ephemeral storage (about 0.3 GiB, rounded up)."""
+
+
+def needed_drill_storage_gib(max_allocated_storage_gb: int) -> int:
+    """Ephemeral storage the restore drill needs for a database that may grow to `max_allocated_storage_gb`: the dump
+    (at most DUMP_TO_STORAGE_RATIO of it), the database restored from it (no larger than the source's storage) and
+    the image; at most Fargate's maximum."""
+    low, high = EPHEMERAL_STORAGE_GIB
+    needed = math.ceil(max_allocated_storage_gb * (1 + DUMP_TO_STORAGE_RATIO)) + DRILL_IMAGE_GIB
+    return min(max(needed, low), high)
+
+
+DRILL_DATABASE_CEILING_GB = math.floor((EPHEMERAL_STORAGE_GIB[1] - DRILL_IMAGE_GIB) / (1 + DUMP_TO_STORAGE_RATIO))
+"""The largest database storage whose drill fits Fargate's maximum ephemeral storage (~130 GiB): past it the drill
+runs out of space, fails and pages (components/restore_drill.py)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class DisasterRecoverySettings:
     """The configurable part of disaster recovery: where the copy lives and how fast it must get there."""
@@ -145,9 +166,11 @@ class DisasterRecoverySettings:
         "15-minute replication SLA for $0.015 per GB replicated. Default false: the dump RPO is the 6-hour backup "
         "schedule and replication failures page anyway.")
     drill_storage_gib: int = setting(
-        "drDrillStorageGib", 200, "Ephemeral storage of the daily restore-drill task in GiB (21-200): the image, the "
-        "newest dump and the database restored from it; at least 1.5 x dbMaxAllocatedStorageGb + 1 (capped at 200, "
-        "which holds a database of about 130 GiB).", minimum=21, maximum=200)
+        "drDrillStorageGib", EPHEMERAL_STORAGE_GIB[1], f"Ephemeral storage of the daily restore-drill task in GiB "
+        f"({EPHEMERAL_STORAGE_GIB[0]}-{EPHEMERAL_STORAGE_GIB[1]}): the image, the newest dump and the database "
+        f"restored from it; at least {1 + DUMP_TO_STORAGE_RATIO:g} x dbMaxAllocatedStorageGb + {DRILL_IMAGE_GIB} "
+        f"(capped at {EPHEMERAL_STORAGE_GIB[1]}, which holds a database of about {DRILL_DATABASE_CEILING_GB} GiB).",
+        minimum=EPHEMERAL_STORAGE_GIB[0], maximum=EPHEMERAL_STORAGE_GIB[1])
 
     def resolved_region(self, stack_region: str) -> str | None:
         """The DR region for a stack in `stack_region`: None when off, or when `paired` has no partner for it (a

@@ -24,9 +24,9 @@ Sizing: 1 vCPU and 4 GiB (pg_restore with two jobs and the server share them); e
 `drDrillStorageGib` setting, where the image, the dump and the restored database live: at least
 `needed_drill_storage_gib` of the database's storage ceiling, capped at Fargate's maximum (checked in stack_config:
 a ceiling above what 200 GiB holds passes with 200, and the limit below applies). Fargate stops at 200 GiB
-("The maximum supported value is 200 GiB", API EphemeralStorage), which holds the drill of a database of about 130
-GiB; past that the drill runs out of space, fails and pages (RestoreDrillWatch) - the runbook's cue to move it to a
-restore into a scratch RDS instance.
+("The maximum supported value is 200 GiB", API EphemeralStorage), which holds the drill of a database of
+DRILL_DATABASE_CEILING_GB (components/disaster_recovery.py); past that the drill runs out of space, fails and
+pages (RestoreDrillWatch) - the runbook's cue to move it to a restore into a scratch RDS instance.
 
 How AWS runs it: the task runs beside the backup job (RestoreDrillArgs.job) — same image, cluster, private subnets —
 as uid 1001 on a read-only root filesystem. initdb and the server need a writable, uid-1001-owned /tmp: the image
@@ -37,18 +37,17 @@ with the backup job's CMK, like the backup's own schedule (components/task_sched
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from components.backup_job import DUMP_TO_STORAGE_RATIO, BackupJob
+from components.backup_job import BackupJob
 from components.constants import BACKUP_METRIC_NAMESPACE, RESTORE_DRILL_COMMAND
 from components.disaster_recovery import DisasterRecovery, DisasterRecoverySettings, ReplicaBucket
 from components.observability import BackupWatch, RestoreDrillWatch
-from components.task import EPHEMERAL_STORAGE_GIB, ContainerSpec, FargateTask, FargateTaskArgs, TaskSize
+from components.task import ContainerSpec, FargateTask, FargateTaskArgs, TaskSize
 from components.task_schedule import schedule_task
 
 CONTAINER_NAME = "restore-drill"
@@ -65,19 +64,6 @@ objects within 15 minutes (Replication Time Control guarantees it for 99.99%), a
 def dump_stale_hours(backup: BackupWatch) -> int:
     """When the newest DR dump is stale: one backup interval, the backup's run (its alarm's grace) and replication."""
     return backup.window_hours + REPLICATION_ALLOWANCE_HOURS
-
-
-DRILL_IMAGE_GIB = 1
-"""The backup image's layers, which Fargate keeps on the same ephemeral storage (about 0.3 GiB, rounded up)."""
-
-
-def needed_drill_storage_gib(max_allocated_storage_gb: int) -> int:
-    """Ephemeral storage the drill needs for a database that may grow to `max_allocated_storage_gb`: the dump (at
-    most DUMP_TO_STORAGE_RATIO of it), the database restored from it (no larger than the source's storage) and the
-    image; at most Fargate's 200 GiB."""
-    low, high = EPHEMERAL_STORAGE_GIB
-    needed = math.ceil(max_allocated_storage_gb * (1 + DUMP_TO_STORAGE_RATIO)) + DRILL_IMAGE_GIB
-    return min(max(needed, low), high)
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 import stack_config
-from components.disaster_recovery import DR_REGION_PAIRS, DisasterRecoverySettings
+from components.disaster_recovery import DR_REGION_PAIRS, DisasterRecoverySettings, needed_drill_storage_gib
 from components.observability import BackupWatch
-from components.restore_drill import dump_stale_hours, needed_drill_storage_gib
+from components.restore_drill import dump_stale_hours
 from offline.critical_path import analyse
 from offline.engine import StackRun
 from tests.configs import MINIMAL_VALID, PROD_VARIANT
