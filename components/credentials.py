@@ -179,7 +179,7 @@ class RotationFunction(pulumi.ComponentResource):
                  archive: pulumi.AssetArchive, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("maratron:security:RotationFunction", name, None, opts)
         ctx = args.context
-        function_name = f"{args.name_prefix}-{name}"
+        function_name = rotation_function_name(args, name)
         child = pulumi.ResourceOptions(parent=self)
 
         def tags(suffix: str = "") -> dict[str, str]:
@@ -239,6 +239,11 @@ class RotationFunction(pulumi.ComponentResource):
     def connections(self) -> Connections:
         """The function's ENIs, as a grant source (`grant(db_admin, database)`)."""
         return self._connections
+
+
+def rotation_function_name(args: CredentialsArgs, name: str) -> str:
+    """`<prefix>-<name>`: a function's name, known before it exists (its own role may name it)."""
+    return f"{args.name_prefix}-{name}"
 
 
 def _secret_rw(refs: Sequence[SecretRef], *, rotate: bool) -> list[dict[str, Any]]:
@@ -316,7 +321,8 @@ class Credentials(pulumi.ComponentResource):
                         {"Effect": "Allow", "Action": ["secretsmanager:RotateSecret"],
                          "Resource": [cache.app_user_secret.secret.arn]},
                         {"Effect": "Allow", "Action": ["lambda:InvokeFunction"],
-                         "Resource": [args.context.arn("lambda", f"function:{args.name_prefix}-redis-rotation")]}],
+                         "Resource": [args.context.arn("lambda", "function:" + rotation_function_name(
+                             args, "redis-rotation"))]}],
             opts=child)
         redis_grant = grant(self.redis_rotation, cache)
 

@@ -273,6 +273,9 @@ def test_redis_url_follows_the_cache_endpoint_and_user(run_variant: Any) -> None
         grants = [s for s in policy_of(run, "redis-rotation-role") if "secretsmanager:RotateSecret" in s["Action"]]
         assert grants == [{"Effect": "Allow", "Action": ["secretsmanager:RotateSecret"],
                            "Resource": [secret.outputs["arn"]]}]
+        # RotateSecret also needs lambda:InvokeFunction on the rotation function (API reference, RotateSecret)
+        invokes = [s for s in policy_of(run, "redis-rotation-role") if "lambda:InvokeFunction" in s["Action"]]
+        assert [s["Resource"] for s in invokes] == [[function.outputs["arn"]]]
 
 
 def test_the_lambda_package_is_our_code_plus_the_pinned_wheels() -> None:
