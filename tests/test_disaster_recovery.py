@@ -24,7 +24,7 @@ BACKUPS_REPLICATION = "aws:rds/instanceAutomatedBackupsReplication:InstanceAutom
 LOCK = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
 SCHEDULE = "aws:scheduler/schedule:Schedule"
 TASK = "aws:ecs/taskDefinition:TaskDefinition"
-DR = "us-west-2"
+DR = DR_REGION_PAIRS["us-east-1"]  # prod's paired DR region
 
 
 def dr_children(run: StackRun) -> list[Any]:

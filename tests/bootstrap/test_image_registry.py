@@ -10,6 +10,7 @@ import json
 import pytest
 
 from components.constants import IMAGE_SERVICES
+from components.disaster_recovery import DR_REGION_PAIRS
 from offline.engine import Resource, StackRun
 
 REPOSITORY = "aws:ecr/repository:Repository"
@@ -17,7 +18,7 @@ LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
 POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"
 TEMPLATE = "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate"
 REPLICATION = "aws:ecr/replicationConfiguration:ReplicationConfiguration"
-DR = "us-west-2"
+DR = DR_REGION_PAIRS["us-east-1"]
 """The paired DR region of the foundation's region (us-east-1), as both layouts run it (checked below)."""
 
 
