@@ -26,6 +26,7 @@ from components.settings import Rules
 from offline.engine import Resource, StackRun
 from stack_config import TimeoutHop, check_timeout_chain
 from tests.configs import EDGE_VARIANT, MINIMAL_VALID, PROD_ELSEWHERE_TUNED
+from tests.test_database import routing_alarms
 
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 PASSWORD = "random:index/randomPassword:RandomPassword"
@@ -327,8 +328,7 @@ def test_elsewhere_waf_logs_metrics_and_alarms_live_in_us_east_1_with_their_own_
     assert all({"Service": service} in principals for service in topic_principals)
     home_topic = europe.one("aws:sns/topic:Topic", "observability-alerts").outputs["arn"]
     # the database's routing alarms notify no one: a Route 53 health check reads them (tests/test_database.py)
-    watched = {urn for check in europe.of_type("aws:route53/healthCheck:HealthCheck")
-               for urn in check.property_dependencies["cloudwatchAlarmName"]}
+    watched = routing_alarms(europe)
     for alarm in (a for a in europe.of_type(ALARM) if a.urn not in watched):
         edge = alarm.name in ("observability-cdn-5xx-rate", "observability-cdn-origin-latency",
                               "observability-waf-blocked-requests", "observability-certificate-cdn-expiry")

@@ -40,6 +40,11 @@ SG = "aws:ec2/securityGroup:SecurityGroup"
 INVOCATION = "aws:lambda/invocation:Invocation"
 
 
+def routing_alarms(run: StackRun) -> set[str]:
+    """URNs of the alarms a Route 53 health check reads (the replicas' reader health): they notify no one."""
+    return {urn for check in run.of_type(HEALTH_CHECK) for urn in check.property_dependencies["cloudwatchAlarmName"]}
+
+
 def primary(run: StackRun) -> Any:
     return run.one(INSTANCE, "database-primary")
 

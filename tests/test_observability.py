@@ -20,6 +20,7 @@ from offline import cost
 from offline.engine import ROOT, Resource, StackRun, run_program
 from offline.engine import stack_config as merged_stack_config
 from tests.configs import MINIMAL_VALID
+from tests.test_database import routing_alarms
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 TOPIC = "aws:sns/topic:Topic"
@@ -378,8 +379,7 @@ def test_the_stack_watches_every_box_and_alarms_go_to_the_topic(any_stack: Stack
     assert topic.inputs["kmsMasterKeyId"] == any_stack.one("aws:kms/key:Key", "keys-alerts").outputs["arn"]
     # Every alarm pages through the topic, except the database's routing alarms (a Route 53 health check reads them;
     # the replica-lag alarm above pages for the same replica).
-    routing = {urn for check in any_stack.of_type("aws:route53/healthCheck:HealthCheck")
-               for urn in check.property_dependencies["cloudwatchAlarmName"]}
+    routing = routing_alarms(any_stack)
     assert len(routing) == sum(1 for r in any_stack.of_type("aws:rds/instance:Instance")
                                if r.inputs.get("replicateSourceDb"))
     assert all(a.inputs["alarmActions"] == [topic.outputs["arn"]] for a in any_stack.of_type(ALARM)
