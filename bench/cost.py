@@ -11,14 +11,15 @@ import argparse
 import sys
 
 from offline.cost import CAPACITY, OVERHEAD, CostReport, estimate
-from offline.engine import STACKS, run_stack
+from offline.engine import available_stacks, refuse_unknown_stacks, run_stack
 from offline.foundation import run_bootstrap
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("stacks", nargs="*", default=list(STACKS))
+    parser.add_argument("stacks", nargs="*", default=available_stacks())
     args = parser.parse_args(argv)
+    refuse_unknown_stacks(parser, args.stacks)
     reports: list[CostReport] = []
     for stack in args.stacks:
         run = run_stack(stack)

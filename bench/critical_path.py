@@ -12,15 +12,16 @@ import argparse
 import sys
 
 from offline.critical_path import analyse, render
-from offline.engine import STACKS, run_stack
+from offline.engine import available_stacks, refuse_unknown_stacks, run_stack
 
 MILESTONES = ("RDS primary", "Redis", "app secrets", "services", "last replica")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("stacks", nargs="*", default=list(STACKS))
+    parser.add_argument("stacks", nargs="*", default=available_stacks())
     args = parser.parse_args(argv)
+    refuse_unknown_stacks(parser, args.stacks)
     failed = []
     summary = []
     for stack in args.stacks:

@@ -78,7 +78,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from offline.engine import STACKS, StackRun, is_secret, run_program, run_stack, stack_config
+from offline.engine import STACKS, StackRun, is_secret, refuse_unknown_stacks, run_program, run_stack, stack_config
 from offline.foundation import app_mocks
 
 TARGET = 1.2
@@ -222,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("stacks", nargs="*", default=list(STACKS))
     parser.add_argument("--runs", type=int, default=11)
     args = parser.parse_args(argv)
+    refuse_unknown_stacks(parser, args.stacks)
     if args.runs < 2:
         parser.error("--runs must be at least 2 (the quartiles of the paired ratios need two)")
 

@@ -9,7 +9,7 @@ import sys
 
 import stack_config
 from components.alarm_catalog import ALARM_KINDS, OPERATORS, AlarmThresholds, threshold_value
-from offline.engine import ROOT, STACKS, available_stacks
+from offline.engine import ROOT, available_stacks
 from offline.engine import stack_config as merged_stack_config
 
 PAGE = ROOT / "docs" / "monitoring.md"
@@ -18,7 +18,7 @@ END = "<!-- alarm-table:end -->"
 
 
 def thresholds_per_stack() -> dict[str, AlarmThresholds]:
-    stacks = sorted(available_stacks(), key=lambda s: (STACKS.index(s) if s in STACKS else len(STACKS), s))
+    stacks = available_stacks()
     result = {}
     for stack in stacks:
         raw, _, _ = merged_stack_config(stack)

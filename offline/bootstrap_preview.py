@@ -38,7 +38,7 @@ def check_all() -> int:
     for stack in bootstrap_stacks():
         run = run_bootstrap(stack)
         if not run.ok:
-            print(f"bootstrap/{stack}: program error: {run.error}")
+            print(f"bootstrap/{stack}: program error: {run.redacted(str(run.error))}", file=sys.stderr)
             status = max(status, 1)
             continue
         verdict = check_run(run)
@@ -67,15 +67,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Offline preview of maratron-bootstrap/{args.stack}: the foundation program under the Pulumi mock engine, "
           "no AWS calls.")
     print(f"Config: bootstrap/Pulumi.yaml defaults + bootstrap/Pulumi.{args.stack}.yaml")
-    inventory = write_inventory(run, directory / "inventory.json")
-    if run.error is not None:
+    if run.error is not None:  # on stderr, and the last good preview's files stay as they were
         from components.settings import ConfigError
 
+        sys.stdout.flush()
         if isinstance(run.error, ConfigError):
-            print(f"\nConfiguration errors — nothing would be created:\n{run.error}")
+            print(f"preview-bootstrap: configuration errors, nothing would be created; no files written\n"
+                  f"{run.redacted(str(run.error))}", file=sys.stderr)
             return 2
-        print(f"\nProgram error after {len(custom)} resources:\n{run.error_details or run.error}")
+        print(f"preview-bootstrap: program error after {len(custom)} resources; no files written\n"
+              f"{run.redacted(run.error_details or str(run.error))}", file=sys.stderr)
         return 1
+    inventory = write_inventory(run, directory / "inventory.json")
     print(_section(f"Resources ({len(custom)} to create, in {len(run.resources) - len(custom)} components "
                    "and the stack)", render_tree(run)))
     print(_section("Counts per resource type", render_counts(run)))

@@ -1000,12 +1000,13 @@ def _by_type(report: CostReport) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from offline.engine import available_stacks, run_stack
+    from offline.engine import available_stacks, refuse_unknown_stacks, run_stack
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("stack", nargs="?", default="dev", help=f"stack name ({', '.join(available_stacks())})")
     parser.add_argument("--summary", action="store_true", help="totals and targets only")
     args = parser.parse_args(argv)
+    refuse_unknown_stacks(parser, [args.stack])
     run = run_stack(args.stack)
     if not run.ok:
         print(f"the program failed, no estimate: {run.error}", file=sys.stderr)

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from offline.engine import ROOT, STACKS, available_stacks, project_schema
+from offline.engine import ROOT, available_stacks, project_schema
 
 PROJECT_FILE = ROOT / "Pulumi.yaml"
 TARGET = ROOT / "docs" / "config-reference.md"
@@ -108,7 +108,7 @@ def _render_schema(header: str, entries: Any) -> str:
 
 def render(root: Path = ROOT, project: str = "maratron", title: str = "Configuration reference") -> str:
     schema = project_schema(root)
-    stacks = sorted(available_stacks(root), key=lambda s: (STACKS.index(s) if s in STACKS else len(STACKS), s))
+    stacks = available_stacks(root)
     per_stack = {s: (yaml.safe_load((root / f"Pulumi.{s}.yaml").read_text()) or {}).get("config") or {}
                  for s in stacks}
     where = "Pulumi.yaml" if root == ROOT else f"{root.relative_to(ROOT)}/Pulumi.yaml"

@@ -11,6 +11,7 @@ in the program knows it is mocked.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import functools
 import gc
@@ -22,7 +23,7 @@ import runpy
 import sys
 import sysconfig
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -456,7 +457,20 @@ def stack_config(stack: str, overrides: Mapping[str, Any] | None = None, *, root
 
 
 def available_stacks(root: Path = ROOT) -> list[str]:
-    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
+    """Every stack with a stack file (Pulumi.<stack>.yaml): the environments in promotion order (STACKS), then the
+    others (dr) by name — the order of every table, listing and error message."""
+    names = (p.name[len("Pulumi."):-len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
+    return sorted(names, key=lambda s: (STACKS.index(s) if s in STACKS else len(STACKS), s))
+
+
+def refuse_unknown_stacks(parser: argparse.ArgumentParser, stacks: Iterable[str]) -> None:
+    """A command-line tool's stack names checked before anything runs: an unknown one ends the tool with argparse's
+    usage line and one error line on stderr (exit 2), never a traceback."""
+    known = available_stacks()
+    unknown = [stack for stack in stacks if stack not in known]
+    if unknown:
+        parser.error(f"unknown stack {', '.join(map(repr, unknown))}: stacks here are {', '.join(known)} "
+                     "(Pulumi.<stack>.yaml)")
 
 
 # --- running ----------------------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from offline import cost, critical_path
-from offline.engine import ROOT, STACKS, StackRun, available_stacks, run_stack, stack_config
+from offline.engine import ROOT, StackRun, available_stacks, run_stack, stack_config
 
 if TYPE_CHECKING:
     from offline.policy_runner import PolicyPackProcess
@@ -131,8 +131,8 @@ def compute(runs: Iterable[StackRun], pack: PolicyPackProcess | None = None) -> 
 
 
 def stacks() -> list[str]:
-    """Every stack with a stack file (Pulumi.<stack>.yaml): dev, staging, prod, then the others (dr), in table order."""
-    return sorted(available_stacks(), key=lambda s: (STACKS.index(s) if s in STACKS else len(STACKS), s))
+    """Every stack with a stack file, in table order (engine.available_stacks)."""
+    return available_stacks()
 
 
 def main() -> int:

@@ -50,6 +50,7 @@ from offline.engine import (
     available_stacks,
     is_secret,
     portable_paths,
+    refuse_unknown_stacks,
     run_stack,
 )
 from offline.sdk_internals import analyzer_pb2, analyzer_pb2_grpc
@@ -510,11 +511,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--policy-pack-config", type=Path,
                         help="pack config JSON (default: policies/config/<stack>.json)")
     args = parser.parse_args(argv)
+    refuse_unknown_stacks(parser, [args.stack])
+    pack_config = None
+    if args.policy_pack_config:
+        try:
+            pack_config = json.loads(args.policy_pack_config.read_text())
+        except (OSError, ValueError) as error:
+            parser.error(f"--policy-pack-config {args.policy_pack_config}: {error}")
     run = run_stack(args.stack)
     if not run.ok:
-        print(f"the program failed; nothing to analyze:\n{run.error_details or run.error}")
+        print(f"the program failed; nothing to analyze:\n{run.redacted(run.error_details or str(run.error))}",
+              file=sys.stderr)
         return 2
-    pack_config = json.loads(args.policy_pack_config.read_text()) if args.policy_pack_config else None
     verdict = check_run(run, pack_config=pack_config)
     export = write_stack_export(run)
     print(f"Policy verdicts for maratron/{args.stack}")

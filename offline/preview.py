@@ -4,14 +4,15 @@ Runs the real program under the mock engine (offline/engine.py), prints the reso
 counts per resource type, the stack outputs, cost, deploy time and the policy verdicts, and writes
 build/<stack>/inventory.json, stack-export.json and architecture.mmd — byte-identical across runs of one commit,
 secrets redacted. A run with `--set` writes to build/<stack>+overrides-<hash>/ instead. Exit status: 0 when the
-program ran cleanly, 2 on configuration errors or bad arguments (one line on stderr), 1 on any other program error,
-3 when the policy pack reports a mandatory violation (its verdicts close the output), 141 when the output pipe
-closed early.
+program ran cleanly, 2 on bad arguments (one line on stderr) or configuration errors (every problem at once, on
+stderr), 1 on any other program error (on stderr; neither error writes a file), 3 when the policy pack reports a
+mandatory violation (its verdicts close the output), 141 when the output pipe closed early.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -93,21 +94,24 @@ class UsageError(ValueError):
 def parse_overrides(items: list[str]) -> dict[str, Any]:
     """`--set KEY=VALUE` items as config overrides: short keys get the project prefix; a value that opens a YAML
     flow list or map (`[us-east-1a, us-east-1b]`, `{a: 1}`) is read as YAML, like the same value in a stack file;
-    anything else is the text as given (`--set hostedZoneId=` sets it to "")."""
+    anything else is the text as given (`--set hostedZoneId=` sets it to ""). A list or map that is not valid YAML
+    stays text, so the configuration check reports it together with every other bad value. Items without `=` are
+    refused, all of them in one message."""
     overrides: dict[str, Any] = {}
+    malformed: list[str] = []
     for item in items:
         key, equals, value = item.partition("=")
         key = key.strip()
         if not equals or not key:
-            raise UsageError(f"--set {item!r}: expected KEY=VALUE, e.g. --set azCount=2 "
-                             "or --set 'azNames=[us-east-1a, us-east-1b]'")
+            malformed.append(repr(item))
+            continue
         if value.lstrip().startswith(("[", "{")):
-            try:
+            with contextlib.suppress(yaml.YAMLError):
                 value = yaml.safe_load(value)
-            except yaml.YAMLError as error:
-                first = str(error).splitlines()[0]
-                raise UsageError(f"--set {key}: the value is not a valid YAML list or map ({first})") from None
         overrides[key if ":" in key else f"{PROJECT}:{key}"] = value
+    if malformed:
+        raise UsageError(f"--set {', '.join(malformed)}: expected KEY=VALUE, e.g. --set azCount=2 "
+                         "or --set 'azNames=[us-east-1a, us-east-1b]'")
     return overrides
 
 
@@ -167,8 +171,6 @@ def _main(argv: list[str] | None) -> int:
     print(f"Offline preview of maratron/{stack}: the real program under the Pulumi mock engine, no AWS calls.")
     print(f"Config: Pulumi.yaml defaults + Pulumi.{stack}.yaml"
           + (f" + overrides {sorted(overrides)}" if overrides else ""))
-    print(f"Files: {_shown(directory)}/" + (" (a run with --set never overwrites the stack's own files)"
-                                            if overrides else ""))
     if run.placeholders:
         print("Secrets standing in as OFFLINE-PLACEHOLDER values (set them with `pulumi config set --secret`):")
         for key in run.placeholders:
@@ -176,21 +178,27 @@ def _main(argv: list[str] | None) -> int:
     for warning in run.warnings:
         print(f"warning: {run.redacted(warning)}")
 
+    if run.error is not None:
+        # On stderr, and nothing written: the last good preview's files stay as they were (the reboot notice
+        # compares with them), and a failed --set run leaves no folder behind.
+        from stack_config import ConfigError
+
+        sys.stdout.flush()
+        if isinstance(run.error, ConfigError):
+            print(f"preview: configuration errors, nothing would be created; no files written\n"
+                  f"{run.redacted(str(run.error))}", file=sys.stderr)
+            return 2
+        print(f"preview: program error after {len(custom)} resources; no files written\n"
+              f"{run.redacted(run.error_details or str(run.error))}", file=sys.stderr)
+        return 1
+
+    print(f"Files: {_shown(directory)}/" + (" (a run with --set never overwrites the stack's own files)"
+                                            if overrides else ""))
     inventory_path = args.inventory or directory / "inventory.json"
     # What the reboot notice compares with: the previous preview here, or with --set the stack's own preview.
     baseline = BUILD_DIR / stack / "inventory.json" if overrides else inventory_path
     previous = runtime_report.previous_parameters(baseline) if baseline.exists() else None
     inventory = write_inventory(run, inventory_path)
-    if run.error is not None:
-        from stack_config import ConfigError
-
-        if isinstance(run.error, ConfigError):
-            print(f"\nConfiguration errors — nothing would be created ({len(custom)} resources registered):")
-            print(run.redacted(str(run.error)))
-            return 2
-        print(f"\nProgram error after {len(custom)} resources:\n{run.redacted(run.error_details or str(run.error))}")
-        return 1
-
     print(_section(f"Resources ({len(custom)} to create, in {len(run.resources) - len(custom)} components "
                    "and the stack)", render_tree(run)))
     print(_section("Counts per resource type", render_counts(run)))

@@ -3,6 +3,7 @@ folder, and no secret value in any file or message it writes."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -61,10 +62,23 @@ def test_set_values_read_yaml_lists_like_the_stack_files() -> None:
                                     "hostedZoneId=", "tags={team: platform}"]) == {
         "maratron:azCount": "2", "maratron:azNames": ["us-east-1a", "us-east-1b"], "aws:region": "eu-west-1",
         "maratron:hostedZoneId": "", "maratron:tags": {"team": "platform"}}
-    for bad, message in (("azCount", "expected KEY=VALUE"), ("=2", "expected KEY=VALUE"),
-                         ("azNames=[a, b", "not a valid YAML list or map")):
-        with pytest.raises(preview.UsageError, match=message):
-            preview.parse_overrides([bad])
+    assert preview.parse_overrides(["azNames=[a, b"]) == {"maratron:azNames": "[a, b"}  # the config check says why
+    with pytest.raises(preview.UsageError, match=r"^--set 'azCount', '=2': expected KEY=VALUE"):
+        preview.parse_overrides(["azCount", "hostedZoneId=", "=2"])
+
+
+def test_every_bad_value_is_reported_at_once_on_stderr_and_nothing_is_written(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    inventory = tmp_path / "out" / "inventory.json"
+    assert preview.main(["prod", "--set", "azCount=x", "--set", "azNames=[us-east-1a", "--set", "nosuchKey=1",
+                         "--inventory", str(inventory)]) == 2
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err and "must be" not in out and "unknown key" not in out
+    assert err.startswith("preview: configuration errors, nothing would be created; no files written\n")
+    for problem in ('maratron:azCount = "x": must be an integer', 'maratron:azNames = "[us-east-1a": must be a list',
+                    "maratron:nosuchKey", "unknown key"):
+        assert problem in err
+    assert not inventory.parent.exists()
 
 
 def test_the_readme_override_example_runs(run_variant: Callable[..., StackRun]) -> None:
@@ -103,7 +117,7 @@ def test_bad_input_and_a_closed_pipe_end_with_one_line_on_stderr(capsys: pytest.
     assert preview.main(["nosuchstack"]) == 2
     out, err = capsys.readouterr()
     assert out == "" and err.strip().splitlines() == [
-        "preview: unknown stack 'nosuchstack': stacks here are dev, dr, prod, staging (Pulumi.<stack>.yaml)"]
+        "preview: unknown stack 'nosuchstack': stacks here are dev, staging, prod, dr (Pulumi.<stack>.yaml)"]
     assert preview.main(["dev", "--set", "azCount"]) == 2
     out, err = capsys.readouterr()
     assert out == "" and len(err.strip().splitlines()) == 1 and "expected KEY=VALUE" in err
@@ -111,6 +125,30 @@ def test_bad_input_and_a_closed_pipe_end_with_one_line_on_stderr(capsys: pytest.
     assert out.startswith("Offline preview of maratron/dev")
     assert code == 141 and "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith("preview: output closed early")
+
+
+@pytest.mark.parametrize("tool", ["offline.cost", "offline.critical_path", "offline.policy_runner", "bench.cost",
+                                  "bench.critical_path", "bench.preview"])
+def test_every_tool_refuses_an_unknown_stack_in_one_line_before_running(
+        tool: str, capsys: pytest.CaptureFixture[str]) -> None:
+    main = importlib.import_module(tool).main
+    with pytest.raises(SystemExit) as exit_:
+        main(["nosuch"])
+    out, err = capsys.readouterr()
+    assert exit_.value.code == 2 and out == "" and "Traceback" not in err
+    assert err.strip().splitlines()[-1].endswith(
+        "error: unknown stack 'nosuch': stacks here are dev, staging, prod, dr (Pulumi.<stack>.yaml)")
+
+
+def test_the_policy_runner_refuses_a_missing_pack_config_in_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from offline import policy_runner
+
+    with pytest.raises(SystemExit) as exit_:
+        policy_runner.main(["prod", "--policy-pack-config", str(tmp_path / "missing.json")])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "Traceback" not in err
+    assert "--policy-pack-config" in err.strip().splitlines()[-1] and "No such file" in err
 
 
 @pytest.mark.usefixtures("session_preview")

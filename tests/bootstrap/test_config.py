@@ -97,3 +97,19 @@ def test_a_config_error_registers_nothing() -> None:
     run = run_bootstrap("shared", {f"{NS}:sharedAccountId": "nope"})
     assert not run.ok and isinstance(run.error, ConfigError)
     assert [r.type for r in run.resources] == ["pulumi:pulumi:Stack"]
+
+
+def test_the_preview_reports_a_config_error_on_stderr_and_writes_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from offline import bootstrap_preview
+
+    monkeypatch.setattr(bootstrap_preview, "BUILD_DIR", tmp_path)
+    monkeypatch.setattr(bootstrap_preview, "run_bootstrap",
+                        lambda stack: run_bootstrap(stack, {f"{NS}:sharedAccountId": "nope"}))
+    assert bootstrap_preview.main(["shared"]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith("preview-bootstrap: configuration errors, nothing would be created; no files written\n")
+    assert f'{NS}:sharedAccountId = "nope"' in err and "sharedAccountId" not in out and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+    assert bootstrap_preview.main(["nosuch"]) == 2
+    assert capsys.readouterr().err.startswith("preview-bootstrap: unknown stack 'nosuch'")
