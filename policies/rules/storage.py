@@ -4,6 +4,7 @@ stack rule checks every bucket has all of them."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
@@ -48,7 +49,15 @@ PAB_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restri
 KMS_ALGORITHMS: tuple[str, ...] = tuple(SHARED["kmsEncryptionAlgorithms"])
 STATEMENT = "policy<json>.Statement[*]"
 SSE_ALGORITHM = "rules[*].applyServerSideEncryptionByDefault.sseAlgorithm"
-KMS_SSE = When(SSE_ALGORITHM, "aws:kms")
+KMS_SSE = When(SSE_ALGORITHM, re.compile("^(" + "|".join(re.escape(a) for a in KMS_ALGORITHMS) + ")$"))
+"""Default encryption under a KMS key: SSE-KMS (aws:kms) and DSSE-KMS (aws:kms:dsse) both take KMSMasterKeyID and use
+the AWS managed key aws/s3 without one (https://docs.aws.amazon.com/AmazonS3/latest/API/
+API_ServerSideEncryptionByDefault.html)."""
+BUCKET_KEY_SSE = When(SSE_ALGORITHM, "aws:kms")
+"""Where an S3 Bucket Key applies: SSE-KMS only ("Amazon S3 Bucket Keys aren't supported for dual-layer server-side
+encryption with AWS KMS keys (DSSE-KMS)", https://docs.aws.amazon.com/systems-manager-automation-runbooks/latest/
+userguide/automation-aws-enableS3bucketkeys.html; https://docs.aws.amazon.com/AmazonS3/latest/userguide/
+bucket-key.html)."""
 
 
 def _algorithms(props: object) -> list[str]:
@@ -237,12 +246,15 @@ def _policy_denies(args: ResourceValidationArgs, report: ReportViolation) -> Non
     if not required:
         report("bucket policy does not deny uploads encrypted other than with the bucket's own encryption "
                f"(Deny on Null {SSE_HEADER} false and StringNotEquals {SSE_HEADER})", None)
-    if "aws:kms" in required:
+    # SSE-KMS and DSSE-KMS uploads both name their key in the same header (or get aws/s3 without one):
+    # https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html (x-amz-server-side-encryption-aws-kms-key-id).
+    if set(required) & set(KMS_ALGORITHMS):
         if not _denies_when_named(found, SSE_KEY_HEADER):
-            report("bucket policy does not deny SSE-KMS uploads with another key (Deny on Null "
+            report("bucket policy does not deny KMS (SSE-KMS, DSSE-KMS) uploads with another key (Deny on Null "
                    f"{SSE_KEY_HEADER} false and StringNotEquals {SSE_KEY_HEADER})", None)
         if not any(str(_denies(s, "Null", SSE_KEY_HEADER)).lower() == "true" for s in found):
-            report(f"bucket policy does not deny SSE-KMS uploads that name no key (Null {SSE_KEY_HEADER} true)", None)
+            report("bucket policy does not deny KMS (SSE-KMS, DSSE-KMS) uploads that name no key (Null "
+                   f"{SSE_KEY_HEADER} true)", None)
 
 
 def _statement_with(operator: str, key: str, what: str) -> Guard:
@@ -299,21 +311,24 @@ RULES += [
         ]),
     settings_rule(
         "s3-encryption-cmk", area="storage", types=[SSE],
-        summary="KMS-encrypted buckets name their customer-managed key and use an S3 bucket key; every bucket blocks "
-                "SSE-C uploads",
-        reference="seed: backup encryption; Checkov CKV_AWS_145; S3 user guide (blocking SSE-C)",
+        summary="KMS-encrypted buckets (SSE-KMS, DSSE-KMS) name their customer-managed key and SSE-KMS ones use an "
+                "S3 bucket key (DSSE-KMS has none); every bucket blocks SSE-C uploads",
+        reference="seed: backup encryption; Checkov CKV_AWS_145; S3 user guide (blocking SSE-C); AWS: "
+                  "https://docs.aws.amazon.com/AmazonS3/latest/API/API_ServerSideEncryptionByDefault.html",
         settings=[
             Setting("rules[*].applyServerSideEncryptionByDefault.kmsMasterKeyId", Present(weak=MISSING),
                     where=KMS_SSE),
-            Setting("rules[*].bucketKeyEnabled", Is(True), where=KMS_SSE),
+            Setting("rules[*].bucketKeyEnabled", Is(True), where=BUCKET_KEY_SSE),
             Setting("rules[*].blockedEncryptionTypes", Has("SSE-C")),
         ]),
     resource_rule(
         "s3-bucket-policy-denies", area="storage", types=[BUCKET_POLICY], check=_policy_denies,
         summary="Bucket policies deny TLS older than 1.2, SSE-C uploads, and uploads asking for an encryption other "
-                "than the bucket's own (for KMS buckets, another key or no key), never uploads that ask for none",
+                "than the bucket's own (for SSE-KMS and DSSE-KMS buckets, another key or no key), never uploads "
+                "that ask for none",
         reference="seed: backup encryption at rest and in transit; S3 user guide (s3:TlsVersion, SSE-C, "
-                  "x-amz-server-side-encryption conditions)",
+                  "x-amz-server-side-encryption conditions); AWS: "
+                  "https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html",
         guards=[_statement_with("NumericLessThan", TLS_VERSION, "TLS older than 1.2"),
                 _statement_with("Null", SSE_C, "SSE-C uploads"),
                 _statement_with("StringNotEquals", SSE_HEADER, "uploads encrypted another way"),

@@ -1230,6 +1230,10 @@ LIFECYCLE_BASE = {"bucket": "b", "rules": [{"id": "expire", "status": "Enabled",
 SSE_KMS = {"bucket": "b", "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms",
                                                                           "kmsMasterKeyId": KEY},
                                      "bucketKeyEnabled": True, "blockedEncryptionTypes": ["SSE-C"]}]}
+# DSSE-KMS: a key as SSE-KMS takes one, and no S3 Bucket Key (DSSE-KMS does not support them).
+SSE_DSSE = {"bucket": "b", "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms:dsse",
+                                                                           "kmsMasterKeyId": KEY},
+                                      "blockedEncryptionTypes": ["SSE-C"]}]}
 
 
 def doc(*statements: dict[str, Any]) -> str:
@@ -1255,6 +1259,8 @@ KMS_BUCKET_DENIES = [
         "StringEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
         "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "true"}}),
 ]
+DSSE_BUCKET_DENIES = json.loads(json.dumps(KMS_BUCKET_DENIES).replace('"aws:kms"', '"aws:kms:dsse"'))
+"""The same denies for a DSSE-KMS bucket: the required encryption header value is aws:kms:dsse."""
 SOURCE_ACCOUNT = {"StringEquals": {"aws:SourceAccount": "123456789012"}}
 TRUST = doc({"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole",
              "Condition": SOURCE_ACCOUNT})
@@ -1542,8 +1548,13 @@ CASES += [
     single("s3-encryption-cmk", SSE, SSE_KMS, rules=[changed(SSE_KMS["rules"][0], blockedEncryptionTypes=DELETE)]),
     single("s3-encryption-cmk", SSE, SSE_KMS, label="aws-managed-key", rules=[changed(
         SSE_KMS["rules"][0], applyServerSideEncryptionByDefault={"sseAlgorithm": "aws:kms"})]),
+    single("s3-encryption-cmk", SSE, SSE_DSSE, label="dsse-aws-managed-key", rules=[changed(
+        SSE_DSSE["rules"][0], applyServerSideEncryptionByDefault={"sseAlgorithm": "aws:kms:dsse"})]),
     single("s3-bucket-policy-denies", BUCKET_POLICY, {"bucket": "b", "policy": doc(*KMS_BUCKET_DENIES)},
            policy=doc(*KMS_BUCKET_DENIES[:1], *KMS_BUCKET_DENIES[2:])),
+    # A DSSE-KMS bucket's policy needs the key denies too (uploads with another key, or none: aws/s3).
+    single("s3-bucket-policy-denies", BUCKET_POLICY, {"bucket": "b", "policy": doc(*DSSE_BUCKET_DENIES)},
+           label="dsse-any-key", policy=doc(*DSSE_BUCKET_DENIES[:4])),
     single("s3-bucket-policy-denies", BUCKET_POLICY, {"bucket": "b", "policy": doc(*KMS_BUCKET_DENIES)},
            label="another-key", policy=doc(*KMS_BUCKET_DENIES[:4], KMS_BUCKET_DENIES[5])),
     # The form that denies uploads naming no encryption (the Pulumi CLI's, UploadPart, log delivery): IfExists is
