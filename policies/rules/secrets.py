@@ -40,11 +40,16 @@ ANY_CREDENTIAL_SHAPE = re.compile("|".join(f"(?:{shape.pattern})" for _label, sh
 """Matches wherever one of CREDENTIAL_SHAPES does: one search per string value instead of eight (the rule reads every
 string of every resource: it was about a quarter of the pack's Analyze CPU on prod); the shapes are tried one by one
 only on a hit, for the label."""
-PASSWORD_NAME = re.compile(r"(pass(word|wd)?|secret|token|api_?key|private_?key|credential)s?$", re.I)
+PASSWORD_NAME = re.compile(r"(pass(word|wd)?|secret|token|api_?key|private_?key|credential)s?(Wo)?$", re.I)
+"""A secret-looking input name, also as pulumi-aws v7's write-only variant (a trailing `Wo`: rds Instance passwordWo,
+rds Cluster masterPasswordWo, elasticache ReplicationGroup authTokenWo, elasticache User passwordsWo): kept out of the
+state, but a literal typed there is as hard-coded as in the plain input (pulumi-aws 7 `password_wo`: "This field is
+write-only and its value will not be updated in state"; https://www.pulumi.com/registry/packages/aws/api-docs/rds/
+instance/)."""
 WEAK_VALUES = {"password", "changeme", "admin", "secret", "postgres", "redis", "letmein", "test", "example",
                "12345678", "password123", "default"}
 # Where a secret's value legitimately lives (it came from config or a generator; the engine keeps it secret).
-SECRET_SINKS = {(SECRET_VERSION, "secretString"), (SECRET_VERSION, "secretBinary")}
+SECRET_SINKS = {(SECRET_VERSION, "secretString"), (SECRET_VERSION, "secretBinary"), (SECRET_VERSION, "secretStringWo")}
 PLACEHOLDER = "OFFLINE-PLACEHOLDER"
 CACHE_USER = "aws:elasticache/user:User"
 NOT_A_SECRET_SUFFIXES = ("arn", "id", "name", "strategy", "version", "enabled", "length", "policy")

@@ -994,6 +994,11 @@ CASES: list[Case] = [
            {"name": "maratron-prod/app/NEXTAUTH_SECRET", "kmsKeyId": KEY, "tags": TAGS},
            name="maratron-prod/app/nextauth-secret"),
     single("no-hard-coded-secrets", RDS, RDS_PRIMARY, label="weak-password", password="changeme"),
+    # pulumi-aws v7's write-only inputs (kept out of the state) are password fields too.
+    single("no-hard-coded-secrets", RDS, RDS_PRIMARY, label="weak-password-wo", passwordWo="changeme"),
+    *(single("no-hard-coded-secrets", type_, {"tags": TAGS}, label=f"weak-{name}", **{name: "changeme"})
+      for type_, name in (("aws:rds/cluster:Cluster", "masterPasswordWo"), (RG, "authTokenWo"),
+                          ("aws:elasticache/user:User", "passwordsWo"))),
     single("no-hard-coded-secrets", "aws:lambda/function:Function", {"environment": {"variables": {}}, "tags": TAGS},
            label="aws-key", environment={"variables": {"KEY": "AKIAIOSFODNN7EXAMPLE"}}),
     single("no-hard-coded-secrets", "aws:ecs/taskDefinition:TaskDefinition", task(), label="url-password",
@@ -1670,6 +1675,18 @@ def test_only_the_s3_replication_trust_goes_without_source_conditions(pack: Poli
 def test_generated_high_entropy_password_is_not_flagged(pack: PolicyPackProcess) -> None:
     verdict = analyze(pack, [resource(RDS, "db", RDS_PRIMARY), resource(RG, "redis", REDIS)])
     assert not verdict.of("no-hard-coded-secrets")
+
+
+def test_a_secret_versions_own_value_is_not_a_hard_coded_secret(pack: PolicyPackProcess) -> None:
+    # Where a secret's value legitimately lives, the write-only secretStringWo (pulumi-aws v7) included.
+    private_key = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----"
+    versions = [resource("aws:secretsmanager/secretVersion:SecretVersion", f"v-{prop}",
+                         {"secretId": "arn:secret", prop: private_key})
+                for prop in ("secretString", "secretStringWo")]
+    flagged = resource("aws:secretsmanager/secretVersion:SecretVersion", "v-stage",
+                       {"secretId": "arn:secret", "secretStringWo": "x", "versionStages": [private_key]})
+    verdict = analyze(pack, [*versions, flagged], pack_config=only(pack, "no-hard-coded-secrets"))
+    assert {v.urn for v in verdict.of("no-hard-coded-secrets")} == {flagged.urn}
 
 
 def test_every_description_carries_a_reference() -> None:
