@@ -496,6 +496,27 @@ class _Present:
 PRESENT: Any = _Present()
 
 
+@functools.lru_cache(maxsize=1024)
+def _iam_action_pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern),
+                      re.IGNORECASE | re.DOTALL)
+
+
+def action_matches(pattern: Any, action: str) -> bool:
+    """Whether an IAM policy's Action entry `pattern` (`iam:PassRole`, `IAM:passrole`, `iam:Pass*`, `iam:PassRol?`,
+    `*`) covers `action`. The pack's one IAM action matcher: action names are case-insensitive, `*` stands for any run
+    of characters and `?` for any one character (IAM user guide, Action element: "Action names are case-insensitive"
+    and wildcards, https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html)."""
+    return isinstance(pattern, str) and _iam_action_pattern(pattern).fullmatch(action) is not None
+
+
+@dataclass(frozen=True)
+class CoversAction:
+    """A When value: an IAM Action entry (a name or a wildcard pattern, any case) that covers `action`."""
+
+    action: str
+
+
 @dataclass(frozen=True)
 class When:
     """Which resources a setting or guard concerns: `path` reaches `value` (PRESENT: any value), or not (negate)."""
@@ -510,6 +531,8 @@ class When:
             hit = bool(values)
         elif isinstance(self.value, re.Pattern):
             hit = any(isinstance(v, str) and self.value.search(v) for v in values)
+        elif isinstance(self.value, CoversAction):
+            hit = any(action_matches(v, self.value.action) for v in values)
         else:
             hit = any(_same(v, self.value) for v in values)
         return hit != self.negate
@@ -519,6 +542,8 @@ class When:
             return f"{'without' if self.negate else 'with'} {self.path}"
         if isinstance(self.value, re.Pattern):
             return f"{self.path} {'not ' if self.negate else ''}matching `{self.value.pattern}`"
+        if isinstance(self.value, CoversAction):
+            return f"{self.path} {'not ' if self.negate else ''}covering {self.value.action} (IAM wildcards, any case)"
         return f"{self.path} {'!=' if self.negate else '='} {json.dumps(self.value)}"
 
 

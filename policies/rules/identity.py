@@ -27,7 +27,7 @@ from ._common import (
     stack_rule,
     statements,
 )
-from ._controls import DELETE, MISSING, Guard, Patch, To, When
+from ._controls import DELETE, MISSING, CoversAction, Guard, Patch, To, When, action_matches
 from .containers import SOURCE_REPOSITORY
 
 ROLE = "aws:iam/role:Role"
@@ -39,8 +39,9 @@ CREATION_TEMPLATE = "aws:ecr/repositoryCreationTemplate:RepositoryCreationTempla
 REGISTRY_SCANNING = "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 MANAGED_POLICY = "aws:iam/policy:Policy"
-CREATES_ROLES = When("policy<json>.Statement[*].Action[*]", "iam:CreateRole")
-"""The CI deploy role's policy and its permissions boundary: the documents that let a principal create roles."""
+CREATES_ROLES = When("policy<json>.Statement[*].Action[*]", CoversAction("iam:CreateRole"))
+"""The CI deploy role's policy and its permissions boundary: the documents that let a principal create roles (by name
+or a wildcard: iam:*, iam:Create*, *; any case)."""
 GITHUB_TRUST = When("assumeRolePolicy<json>.Statement[*].Principal.Federated")
 """The foundation's CI roles (a GitHub OIDC trust); the app stack's roles trust services only."""
 EXPIRE_BY_COUNT = {"rulePriority": 1, "selection": {"tagStatus": "any", "countType": "imageCountMoreThan",
@@ -200,7 +201,10 @@ def _deploy_denies(args: ResourceValidationArgs, report: ReportViolation) -> Non
     a role might increase its permissions",
     https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteRolePermissionsBoundary.html)."""
     found = list(statements(args.props.get("policy")))
-    if not any("iam:CreateRole" in as_list(s.get("Action")) and s.get("Effect") == "Allow" for s in found):
+    # Any Allow whose actions cover iam:CreateRole: IAM action names are case-insensitive and take * and ? wildcards
+    # (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html).
+    if not any(s.get("Effect") == "Allow" and any(action_matches(a, "iam:CreateRole") for a in as_list(s.get("Action")))
+               for s in found):
         return
     denies = [s for s in found if s.get("Effect") == "Deny"]
     missing = [label for label, key, needle in DEPLOY_DENIES
@@ -286,11 +290,13 @@ RULES: list[Rule] = [
                   guards=[Guard("rules[*].scanFrequency", To("MANUAL"), each=True)]),
     resource_rule("ci-deploy-role-denies", area="identity", types=[ROLE_POLICY, MANAGED_POLICY],
                   check=_deploy_denies,
-                  summary="A policy that may create roles (the CI deploy role, its boundary) explicitly denies "
+                  summary="A policy that may create roles (an Allow covering iam:CreateRole, wildcards and any case "
+                          "included: the CI deploy role, its boundary) explicitly denies "
                           "boundary removal, the foundation's identities and keys, long-lived credentials, "
                           "Organizations, CloudTrail tampering and ECR writes beyond tagging",
                   reference="seed: team access and permissions; Checkov CKV_AWS_286 (privilege escalation); AWS: "
-                            "https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteRolePermissionsBoundary.html",
+                            "https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteRolePermissionsBoundary.html"
+                            ", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html",
                   guards=[Guard("policy<json>.Statement[Effect=Deny].Effect", To("Allow"), each=True,
                                 where=CREATES_ROLES, note="each explicit Deny of a role-creating policy")]),
     stack_rule("app-roles-in-environment-path-with-boundary", area="identity", check=_app_roles_in_environment,

@@ -25,6 +25,7 @@ from ._controls import (
     MISSING,
     AtLeast,
     AtMost,
+    CoversAction,
     Guard,
     Patch,
     Present,
@@ -32,6 +33,7 @@ from ._controls import (
     Setting,
     To,
     When,
+    action_matches,
 )
 
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
@@ -158,11 +160,7 @@ def _condition_keys(statement: dict[str, Any]) -> dict[str, Any]:
 
 def _action_covers(granted: list[str], wanted: str) -> bool:
     """Whether an Allow's actions include `wanted` (exactly, by a wildcard in the grant, or kms:*)."""
-    for action in granted:
-        if action in ("*", "kms:*", wanted) or (action.endswith("*") and wanted.rstrip("*").startswith(
-                action[:-1])):
-            return True
-    return False
+    return any(action_matches(action, wanted) for action in granted)
 
 
 def _allows(policy: Any, service: str, actions: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -566,8 +564,10 @@ def _statement_guards(document: str, types: tuple[str, ...]) -> list[Guard]:
 
 
 def _passes_roles(statement: dict[str, Any]) -> bool:
-    actions = [str(a).lower() for a in as_list(statement.get("Action"))]
-    return statement.get("Effect") == "Allow" and any(a in ("iam:passrole", "iam:*", "*", "*:*") for a in actions)
+    """An Allow whose actions cover iam:PassRole: by name or a wildcard (iam:Pass*, iam:*Role, iam:PassRol?, iam:*, *),
+    in any case (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html)."""
+    return statement.get("Effect") == "Allow" and any(action_matches(a, "iam:PassRole")
+                                                      for a in as_list(statement.get("Action")))
 
 
 def _passrole_scoped(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -588,13 +588,15 @@ def _passrole_scoped(args: ResourceValidationArgs, report: ReportViolation) -> N
 RULES += [
     resource_rule(
         "iam-passrole-scoped", area="iam", types=[ROLE, *POLICY_DOCUMENT_TYPES], check=_passrole_scoped,
-        summary="iam:PassRole names the roles it passes and the service it passes them to (iam:PassedToService)",
+        summary="iam:PassRole (by name or any wildcard that covers it, in any case) names the roles it passes and "
+                "the service it passes them to (iam:PassedToService)",
         reference="seed: access control (least privilege); Checkov CKV_AWS_286 (privilege escalation); IAM user "
-                  "guide, iam:PassedToService",
+                  "guide, iam:PassedToService; AWS: "
+                  "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html",
         guards=[Guard("policy<json>.Statement[*].Condition.StringEquals.iam:PassedToService", DELETE,
                       types=("aws:iam/rolePolicy:RolePolicy",), each=True),
                 Guard("policy<json>.Statement[*].Resource", To("*"), types=("aws:iam/rolePolicy:RolePolicy",),
-                      where=When("policy<json>.Statement[*].Action[*]", "iam:PassRole"),
+                      where=When("policy<json>.Statement[*].Action[*]", CoversAction("iam:PassRole")),
                       note="the roles a PassRole statement names")]),
     settings_rule(
         "kms-key-lifecycle", area="kms", types=[KMS_KEY],

@@ -3,14 +3,13 @@ alerts reach the alert topic, the topic's service publishers, and Grafana's own 
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from typing import Any
 
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
 
 from ._common import Rule, as_list, linked, of_type, resource_rule, settings_rule, stack_rule, statements
-from ._controls import DELETE, Drop, Guard, Matches, Setting, To, When
+from ._controls import DELETE, Drop, Guard, Matches, Setting, To, When, action_matches
 from .logging_kms_iam import POLICY_DOCUMENT_TYPES, ROLE
 
 WORKSPACE = "aws:amp/workspace:Workspace"
@@ -50,7 +49,7 @@ def _workspace_logging(args: ResourceValidationArgs, report: ReportViolation) ->
 
 def _grants_data_plane(action: str) -> bool:
     """Whether an IAM action (wildcards included: aps:*, aps:Query*, *) covers an AMP data-plane action."""
-    return any(fnmatch.fnmatchcase(data, action.lower()) for data in DATA_ACTIONS)
+    return any(action_matches(action, data) for data in DATA_ACTIONS)
 
 
 def _data_plane_scoped(args: ResourceValidationArgs, report: ReportViolation) -> None:

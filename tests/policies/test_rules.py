@@ -618,6 +618,12 @@ DEPLOY_POLICY = doc(
 """A role-creating policy with every explicit Deny components/ci_roles.py deny_statements writes."""
 
 
+def deploy_policy(action: str, *, drop: str | None = None) -> str:
+    """DEPLOY_POLICY whose role-creating Allow names `action` (a wildcard or another case), without the `drop` Deny."""
+    return doc(*[{**st, "Action": [action]} if st["Sid"] == "CreateWorkloadRoles" else st
+                 for st in json.loads(DEPLOY_POLICY)["Statement"] if st["Sid"] != drop])
+
+
 ROOT_STATEMENT = {"Sid": "EnableIamPoliciesOfThisAccount", "Effect": "Allow",
                   "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*", "Resource": "*"}
 ALARMS_STATEMENT = {"Sid": "Alarms", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
@@ -1141,6 +1147,14 @@ CASES: list[Case] = [
              label=f"allows-{sid.lower()}", policy=doc(*[{**st, "Effect": "Allow"} if st.get("Sid") == sid else st
                                                           for st in json.loads(DEPLOY_POLICY)["Statement"]]))
       for sid in ("DenyBoundaryRemoval", "DenyManagingFoundationKeys")),
+    # IAM action names are case-insensitive and take * and ?: each of these Allows may create roles.
+    *(Case("ci-deploy-role-denies",
+           [resource("aws:iam/policy:Policy", "good", {"path": "/maratron/ci/", "policy": deploy_policy(action)})],
+           [resource("aws:iam/policy:Policy", f"creates-by-{label}", {
+               "path": "/maratron/ci/", "policy": deploy_policy(action, drop="DenyBoundaryRemoval")})],
+           f"creates-by-{label}")
+      for label, action in (("iam-star", "iam:*"), ("iam-create-star", "iam:Create*"),
+                            ("other-case", "IAM:createrole"), ("star", "*"))),
     single("ecr-lifecycle-keeps-deployed-images", "aws:ecr/lifecyclePolicy:LifecyclePolicy",
            {"repository": "maratron/web", "policy": ECR_LIFECYCLE}, label="count-only",
            policy=json.dumps({"rules": [json.loads(ECR_LIFECYCLE)["rules"][-1]]})),
@@ -1602,6 +1616,11 @@ CASES += [
            policy=doc({**json.loads(PASS_ROLE)["Statement"][0], "Condition": {}})),
     single("iam-passrole-scoped", "aws:iam/rolePolicy:RolePolicy", {"role": "r", "policy": PASS_ROLE},
            label="any-role", policy=doc({**json.loads(PASS_ROLE)["Statement"][0], "Resource": "*"})),
+    # Wildcards that cover iam:PassRole pass roles as much as the name does.
+    *(single("iam-passrole-scoped", "aws:iam/rolePolicy:RolePolicy", {"role": "r", "policy": PASS_ROLE},
+             label=f"any-role-by-{label}", policy=doc({"Effect": "Allow", "Action": [action], "Resource": "*"}))
+      for label, action in (("pass-star", "iam:Pass*"), ("star-role", "iam:*Role"), ("question-mark", "iam:PassRol?"),
+                            ("other-case", "IAM:passROLE"))),
     single("sns-topic-encryption", "aws:sns/topic:Topic", {"kmsMasterKeyId": KEY, "tags": TAGS},
            kmsMasterKeyId=DELETE),
     single("sns-topic-tls-only", TOPIC_POLICY, {"arn": "arn:aws:sns:::t", "policy": TOPIC_TLS},
