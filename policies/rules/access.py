@@ -167,7 +167,11 @@ def _redis_default_user_off(args: StackValidationArgs, report: ReportViolation) 
                 if not str(user.props.get("accessString") or "").startswith("off"):
                     report("the `default` user is enabled: its access string must start with `off`", user.urn)
             for user in members:
-                if (user.props.get("authenticationMode") or {}).get("type") == "no-password-required":
+                # Two inputs say so in pulumi-aws v7: authenticationMode.type and the top-level noPasswordRequired
+                # (ElastiCache CreateUser NoPasswordRequired, https://docs.aws.amazon.com/AmazonElastiCache/latest/
+                # APIReference/API_CreateUser.html).
+                if (user.props.get("authenticationMode") or {}).get("type") == "no-password-required" or \
+                        truthy(user.props.get("noPasswordRequired")):
                     report(f"user {user.props.get('userName')!r} needs no password: every user authenticates "
                            "(password or IAM)", user.urn)
 
@@ -219,8 +223,11 @@ RULES: list[Rule] = [
                   reference="Checkov CKV_AWS_364; Lambda developer guide, resource-based policies (SourceArn)",
                   guards=[Guard("sourceArn", DELETE)]),
     stack_rule("redis-rbac-default-user-off", area="cache", check=_redis_default_user_off,
-               summary="Redis authenticates RBAC users (no AUTH token) and its `default` user is disabled",
-               reference="seed: Redis AUTH; cdk-nag AEC6; Checkov CKV_AWS_31",
+               summary="Redis authenticates RBAC users (no AUTH token; every user needs a password or IAM: neither "
+                       "authenticationMode no-password-required nor noPasswordRequired) and its `default` user is "
+                       "disabled",
+               reference="seed: Redis AUTH; cdk-nag AEC6; Checkov CKV_AWS_31; AWS: "
+                         "https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_CreateUser.html",
                guards=[Guard("accessString", To("on ~* +@all"), types=(USER,), where=When("userName", "default")),
                        Guard("authenticationMode.type", To("no-password-required"), types=(USER,),
                              where=When("userName", "default", negate=True))]),

@@ -520,13 +520,14 @@ FUNCTION = {"runtime": "python3.12", "handler": "db_admin.handler.lambda_handler
 
 
 def redis_users_stack(*, default_access: str = "off -@all", auth_token: bool = False,
-                      app_auth: str = "password") -> list[Resource]:
+                      app_auth: str = "password", app_no_password: bool = False) -> list[Resource]:
     default = resource("aws:elasticache/user:User", "default-user", {
         "userId": "r-default", "userName": "default", "accessString": default_access, "engine": "redis",
         "tags": TAGS})
     app = resource("aws:elasticache/user:User", "app-user", {
         "userId": "r-app", "userName": "maratron-app", "accessString": "on ~* &* +@all", "engine": "redis",
-        "authenticationMode": {"type": app_auth}, "tags": TAGS})
+        "authenticationMode": {"type": app_auth}, "tags": TAGS, **({"noPasswordRequired": True} if app_no_password
+                                                                    else {})})
     group = resource("aws:elasticache/userGroup:UserGroup", "users", {
         "userGroupId": "r-users", "engine": "redis", "userIds": ["r-default", "r-app"], "tags": TAGS},
         deps={"userIds": [default, app]})
@@ -921,6 +922,8 @@ CASES: list[Case] = [
     stack_case("redis-rbac-default-user-off", redis_users_stack(), redis_users_stack(auth_token=True), "redis"),
     stack_case("redis-rbac-default-user-off", redis_users_stack(), redis_users_stack(app_auth="no-password-required"),
                "app-user"),
+    # pulumi-aws v7's top-level noPasswordRequired says the same.
+    stack_case("redis-rbac-default-user-off", redis_users_stack(), redis_users_stack(app_no_password=True), "app-user"),
     single("lambda-permission-source-scoped", "aws:lambda/permission:Permission",
            {"function": "maratron-prod-db-admin", "principal": "secretsmanager.amazonaws.com",
             "action": "lambda:InvokeFunction",
