@@ -150,9 +150,11 @@ def _lifecycle_keeps_deployed(args: ResourceValidationArgs, report: ReportViolat
         report("lifecycle policy is not JSON", None)
         return
     rules = sorted(rules, key=lambda r: r.get("rulePriority", 0))
+    # A tagged rule selects deployed images by tagPatternList (deployed-*) or tagPrefixList (deployed-): ECR takes
+    # either (https://docs.aws.amazon.com/AmazonECR/latest/userguide/lifecycle_policy_parameters.html).
     keep = [r for r in rules if (r.get("selection") or {}).get("tagStatus") == "tagged"
-            and any(str(p).startswith(DEPLOYED_PREFIX) for p in as_list((r.get("selection") or {}).get(
-                "tagPatternList")))]
+            and any(str(p).startswith(DEPLOYED_PREFIX) for key in ("tagPatternList", "tagPrefixList")
+                    for p in as_list((r.get("selection") or {}).get(key)))]
     first_catch_all = next((r.get("rulePriority", 0) for r in rules
                             if (r.get("selection") or {}).get("tagStatus") in ("any", "untagged")), None)
     if not keep:
@@ -264,8 +266,10 @@ RULES: list[Rule] = [
                                 note="who each statement admits, and its principal condition")]),
     resource_rule("ecr-lifecycle-keeps-deployed-images", area="delivery", types=[LIFECYCLE_POLICY],
                   check=_lifecycle_keeps_deployed,
-                  summary="ECR lifecycles select deployed-* images before any rule that expires by count or age",
-                  reference="seed: rollback procedure validated",
+                  summary="ECR lifecycles select deployed-* images (tagPatternList or tagPrefixList) before any rule "
+                          "that expires by count or age",
+                  reference="seed: rollback procedure validated; AWS: https://docs.aws.amazon.com/AmazonECR/latest/"
+                            "userguide/lifecycle_policy_parameters.html",
                   guards=[Guard("policy<json>.rules", To([EXPIRE_BY_COUNT]),
                                 note="the deployed-* rule ahead of every expiry")]),
     resource_rule("ecr-replica-template-hardened", area="delivery", types=[CREATION_TEMPLATE],

@@ -462,6 +462,13 @@ ECR_LIFECYCLE = json.dumps({"rules": [
      "action": {"type": "expire"}},
     {"rulePriority": 100, "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 100},
      "action": {"type": "expire"}}]})
+ECR_PREFIX_LIFECYCLE = json.dumps({"rules": [
+    {**rule, "selection": {**{k: v for k, v in rule["selection"].items() if k != "tagPatternList"},
+                           "tagPrefixList": ["deployed-"]}} if "tagPatternList" in rule["selection"] else rule
+    for rule in json.loads(ECR_LIFECYCLE)["rules"]]})
+"""ECR_LIFECYCLE selecting the deployed images by tagPrefixList instead of tagPatternList."""
+ECR_PREFIX_CATCH_ALL_FIRST = json.dumps({"rules": [{**r, "rulePriority": 200 - r["rulePriority"]}
+                                                   for r in json.loads(ECR_PREFIX_LIFECYCLE)["rules"]]})
 
 
 PROXY = {"engineFamily": "POSTGRESQL", "requireTls": True, "debugLogging": False, "tags": TAGS, "auths": [
@@ -1161,6 +1168,13 @@ CASES: list[Case] = [
     single("ecr-lifecycle-keeps-deployed-images", "aws:ecr/lifecyclePolicy:LifecyclePolicy",
            {"repository": "maratron/web", "policy": ECR_LIFECYCLE}, label="count-only",
            policy=json.dumps({"rules": [json.loads(ECR_LIFECYCLE)["rules"][-1]]})),
+    single("ecr-lifecycle-keeps-deployed-images", "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+           {"repository": "maratron/web", "policy": ECR_PREFIX_LIFECYCLE}, label="prefix-catch-all-first",
+           policy=ECR_PREFIX_CATCH_ALL_FIRST),
+    single("ecr-replica-template-hardened", "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate",
+           {"prefix": "maratron", "appliedFors": ["REPLICATION"], "imageTagMutability": "IMMUTABLE",
+            "lifecyclePolicy": ECR_PREFIX_LIFECYCLE}, label="prefix-catch-all-first",
+           lifecyclePolicy=ECR_PREFIX_CATCH_ALL_FIRST),
     single("ecr-lifecycle-keeps-deployed-images", "aws:ecr/lifecyclePolicy:LifecyclePolicy",
            {"repository": "maratron/web", "policy": ECR_LIFECYCLE}, label="catch-all-first",
            policy=json.dumps({"rules": [{**r, "rulePriority": 200 - r["rulePriority"]}
