@@ -556,9 +556,9 @@ class Database(pulumi.ComponentResource):
                 # restored primary (DR stack) keeps its backups' key, not this stack's data key, and any other value
                 # is refused or replaces the replica on every `up`.
                 kms_key_id=self.primary.kms_key_id,
-                # No backup retention: RDS supports automated backups on read replicas only for MySQL and MariaDB
-                # ("Automated backups supported on read replicas": PostgreSQL no; read-replica differences table,
-                # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReadRepl.html), so a value here is a
+                # No backup retention: RDS supports automated backups on MySQL, MariaDB and Db2 read replicas, not
+                # on PostgreSQL ones (read-replica differences, https://docs.aws.amazon.com/AmazonRDS/latest/
+                # UserGuide/USER_ReadRepl.Overview.Differences.html), so a value here is a
                 # perpetual diff at best. A promoted replica gets backups when they are enabled on it (DR runbook).
                 # The primary's hours on one of the three days before it: "If your database has read replicas, you
                 # must first upgrade all of the read replicas before you upgrade the source instance" (minor version

@@ -50,7 +50,10 @@ OTHER_KEY = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-4000-8000-0000
 REQUIRED_LOG_EXPORTS = ["postgresql"]
 STATIC_PARAMETERS: frozenset[str] = frozenset(SHARED["staticDbParameters"])
 REPLICA_BACKUP_ENGINES = ("mysql", "mariadb")
-"""Engines whose read replicas support automated backups (RDS user guide, read-replica differences table)."""
+"""Engines whose read replicas the rule lets keep automated backups. RDS supports them on MySQL, MariaDB and Db2
+replicas, not on PostgreSQL ones (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/
+USER_ReadRepl.Overview.Differences.html); Db2 is not listed here: the rule is for PostgreSQL and the stacks run no
+Db2."""
 
 
 def _is_replica(props: object) -> bool:
@@ -200,9 +203,9 @@ def _replica_backups(args: StackValidationArgs, report: ReportViolation) -> None
         engine = _engine(replica)
         days = number(replica.props.get("backupRetentionPeriod"), 0)
         if days > 0 and engine and not engine.startswith(REPLICA_BACKUP_ENGINES):
-            report(f"{engine} read replica sets backupRetentionPeriod {int(days)}: automated backups on read "
-                   "replicas exist for MySQL and MariaDB only (a perpetual diff or a failed modification)",
-                   replica.urn)
+            report(f"{engine} read replica sets backupRetentionPeriod {int(days)}: RDS supports automated backups "
+                   "on MySQL, MariaDB and Db2 read replicas, not PostgreSQL ones (a perpetual diff or a failed "
+                   "modification)", replica.urn)
 
 
 def _replica_keys(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -327,9 +330,10 @@ RULES: list[Rule] = [
                   guards=[Guard("parameters[*].applyMethod", To("immediate"),
                                 note="static parameters apply at a reboot (pending-reboot)")]),
     stack_rule("rds-postgres-replica-no-backup-retention", area="database", check=_replica_backups,
-               summary="PostgreSQL read replicas set no automated-backup retention (RDS supports it on MySQL and "
-                       "MariaDB replicas only)",
-               reference="AWS: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReadRepl.html",
+               summary="PostgreSQL read replicas set no automated-backup retention (RDS supports it on MySQL, "
+                       "MariaDB and Db2 replicas, not PostgreSQL ones)",
+               reference="AWS: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/"
+                         "USER_ReadRepl.Overview.Differences.html",
                guards=[Guard("backupRetentionPeriod", To(1), types=(RDS_INSTANCE,), where=When("replicateSourceDb"),
                              absent=True, note="PostgreSQL replicas keep no automated backups")]),
     stack_rule("rds-replica-uses-source-key", area="database", check=_replica_keys,
