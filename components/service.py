@@ -101,7 +101,8 @@ class ServiceSettings:
         "desiredCount", 1, "{title} tasks at creation and the autoscaling minimum (prod needs at least 2).",
         minimum=1, maximum=100)
     max_count: int = setting(
-        "maxCount", 1, "Autoscaling maximum of {title} tasks (at least {prefix}DesiredCount).", minimum=1, maximum=100)
+        "maxCount", 1, "Autoscaling maximum of {title} tasks (at least {prefix}DesiredCount; equal to it: no "
+        "autoscaling, the service runs {prefix}DesiredCount tasks).", minimum=1, maximum=100)
     health_check_tool: HealthCheckTool = setting(
         "healthCheckTool", "node", "Binary the {title} container health check runs inside the image: node, python, "
         "wget or curl. ECS runs the command in the container, so it must exist there (node:20-alpine has node and "
@@ -175,7 +176,8 @@ class FargateService(pulumi.ComponentResource):
 
     task: FargateTask
     service: aws.ecs.Service
-    scaling_target: aws.appautoscaling.Target
+    scaling_target: aws.appautoscaling.Target | None
+    """None when the settings leave nothing to scale (max_count == desired_count)."""
 
     def __init__(self, name: str, args: FargateServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("maratron:app:FargateService", name, None, opts)
@@ -245,7 +247,8 @@ class FargateService(pulumi.ComponentResource):
                 parent=self,
                 # Autoscaling owns the task count after creation. Without this, every `pulumi up` (e.g. a new image)
                 # would reset a service scaled out under load back to desired_count, dropping capacity mid-peak.
-                ignore_changes=["desiredCount"],
+                # A service without autoscaling keeps its count as configured.
+                ignore_changes=["desiredCount"] if self._autoscaled else [],
                 # The capacity providers must be associated first; the execution policy must outlive the service,
                 # or its tasks cannot stop cleanly on delete (the service hangs in DRAINING); the task role's
                 # policies must exist before the first task calls AWS (the collector's remote writes answered 403
@@ -256,7 +259,7 @@ class FargateService(pulumi.ComponentResource):
                                                       delete=DEPLOY_TIMEOUT),
             ),
         )
-        self.scaling_target = self._autoscaling()
+        self.scaling_target = self._autoscaling() if self._autoscaled else None
         self.saved_queries = self._saved_queries(name)
         self.register_outputs({"serviceName": self.service.name, "securityGroupId": self.security_group.id})
 
@@ -323,6 +326,13 @@ class FargateService(pulumi.ComponentResource):
         return self.task.connections
 
     # --- parts --------------------------------------------------------------------------------------------------
+
+    @property
+    def _autoscaled(self) -> bool:
+        """Whether the service gets a scalable target and its policies: not when there is nothing to scale between
+        (max_count == desired_count). A target-tracking policy costs two CloudWatch alarms a month (offline/cost.py),
+        for no scaling at all there."""
+        return self._args.settings.max_count > self._args.settings.desired_count
 
     def _autoscaling(self) -> aws.appautoscaling.Target:
         args = self._args

@@ -207,7 +207,7 @@ FREE_TYPES = frozenset({
     "aws:elasticache/user:User", "aws:elasticache/userGroup:UserGroup",
     "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",
     "aws:ecs/taskDefinition:TaskDefinition",
-    "aws:appautoscaling/target:Target", "aws:appautoscaling/policy:Policy",
+    "aws:appautoscaling/target:Target",
     "aws:lb/targetGroup:TargetGroup", "aws:lb/listener:Listener", "aws:lb/listenerRule:ListenerRule",
     "aws:lb/listenerCertificate:ListenerCertificate",
     "aws:acm/certificate:Certificate", "aws:acm/certificateValidation:CertificateValidation",
@@ -359,6 +359,7 @@ class _Pricer:
             "aws:kms/key:Key": self.kms_key,
             "aws:secretsmanager/secret:Secret": self.secret,
             "aws:cloudwatch/metricAlarm:MetricAlarm": self.metric_alarm,
+            "aws:appautoscaling/policy:Policy": self.scaling_policy,
             "aws:cloudwatch/compositeAlarm:CompositeAlarm": self.composite_alarm,
             "aws:cloudwatch/dashboard:Dashboard": self.dashboard,
             "aws:cloudwatch/logGroup:LogGroup": self.log_group,
@@ -652,6 +653,22 @@ class _Pricer:
         key = "cloudwatch.alarm_metric_month.high_resolution" if high_res else "cloudwatch.alarm_metric_month"
         usd = self.table.usd(key)
         self.add(r, OVERHEAD, f"{metrics} alarm metric(s) × ${usd:g}", metrics * usd)
+
+    def scaling_policy(self, r: Resource) -> None:
+        """A target-tracking policy's alarms: "Application Auto Scaling creates and manages the CloudWatch alarms that
+        invoke the scaling policy" (Application Auto Scaling user guide, how target tracking works), standard
+        alarms on one metric each, billed like ours: a high one that scales out and a low one that scales in
+        (`TargetTracking-…-AlarmHigh-…`, `…-AlarmLow-…` in PutScalingPolicy's answer, AWS CLI reference,
+        application-autoscaling put-scaling-policy), the low one only while scale-in is enabled. A step-scaling
+        policy makes none (it is attached to alarms of one's own, priced as such)."""
+        if r.plain("policyType") != "TargetTrackingScaling":
+            self.report.free[r.type + " (step scaling)"] = self.report.free.get(r.type + " (step scaling)", 0) + 1
+            return
+        config = r.plain("targetTrackingScalingPolicyConfiguration") or {}
+        alarms = 1 if config.get("disableScaleIn") else 2
+        usd = self.table.usd("cloudwatch.alarm_metric_month")
+        self.add(r, OVERHEAD, f"{alarms} target-tracking alarms (AlarmHigh{'' if alarms == 1 else ', AlarmLow'}) "
+                 f"made by Application Auto Scaling × ${usd:g}", alarms * usd)
 
     def composite_alarm(self, r: Resource) -> None:
         usd = self.table.usd("cloudwatch.composite_alarm_month")

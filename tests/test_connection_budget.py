@@ -85,9 +85,9 @@ def test_a_larger_task_maximum_fails_naming_the_tasks(run_variant: Callable[...,
 
 
 def test_without_a_proxy_reads_and_writes_share_the_primary(run_variant: Callable[..., StackRun]) -> None:
-    error = failure(run_variant, "dev", webMaxCount=4)
+    error = failure(run_variant, "dev", webMaxCount=5)
     assert "reads share the writer path (no replica)" in error
-    assert "web 8 tasks (webMaxCount 4 × 200% deployment surge) + ai 4 tasks" in error
+    assert "web 10 tasks (webMaxCount 5 × 200% deployment surge) + ai 2 tasks" in error
     assert "primary: 72 + migration 3 + backup 3 + db-admin 6 + reserved 3 + rds_superuser 2 = 89 > " \
            "dbMaxConnections 80" in error
 

@@ -498,6 +498,24 @@ def test_the_foundation_is_small_and_every_type_is_known() -> None:
         "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration"] * 2  # here and the replica region
 
 
+def test_a_target_tracking_policy_costs_the_alarms_application_auto_scaling_makes() -> None:
+    """Two standard alarms per target-tracking policy (AlarmHigh, AlarmLow), one with scale-in disabled; a
+    step-scaling policy makes none."""
+    s = SyntheticStack()
+    tracking = {"policyType": "TargetTrackingScaling", "targetTrackingScalingPolicyConfiguration": {"targetValue": 60}}
+    s.add("aws:appautoscaling/policy:Policy", "both", tracking)
+    s.add("aws:appautoscaling/policy:Policy", "out-only", {**tracking, "targetTrackingScalingPolicyConfiguration": {
+        "targetValue": 60, "disableScaleIn": True}})
+    s.add("aws:appautoscaling/policy:Policy", "steps", {"policyType": "StepScaling"})
+    report = cost.estimate(s.run())
+    alarm = TABLE.usd("cloudwatch.alarm_metric_month")
+    for name, alarms in (("both", 2), ("out-only", 1), ("steps", 0)):
+        lines = [x for x in report.lines if x.resource == name]
+        assert sum(x.monthly_usd for x in lines) == pytest.approx(alarms * alarm), name
+        assert all(x.category == "overhead" for x in lines)
+    assert report.free == {"aws:appautoscaling/policy:Policy (step scaling)": 1}
+
+
 @pytest.mark.parametrize(("mode", "metrics"), [("enabled", 12 + 25 * 2), ("disabled", 0)])
 def test_container_insights_is_priced_as_custom_metrics(mode: str, metrics: int) -> None:
     """"The metrics are charged as custom metrics" (CloudWatch user guide): 12 per cluster, 15 per service and 10

@@ -80,10 +80,15 @@ def test_prod_runs_three_web_and_two_ai_tasks(prod: StackRun) -> None:
                      "restore-drill": ("1024", "4096")}
 
 
-def test_dev_runs_one_task_each(dev: StackRun) -> None:
+def test_dev_runs_one_task_each_without_autoscaling(dev: StackRun, staging: StackRun) -> None:
+    """max = desired leaves nothing to scale: no scalable target, no policies (each target-tracking policy's two
+    alarms are billed), and the service keeps the configured count instead of ignoring it."""
     assert {s.name: s.inputs["desiredCount"] for s in dev.of_type(SERVICE)} == {"web": 1, "ai": 1}
-    assert {t.name: (t.inputs["minCapacity"], t.inputs["maxCapacity"]) for t in dev.of_type(SCALING_TARGET)} == \
-        {"web": (1, 2), "ai": (1, 2)}
+    assert dev.of_type(SCALING_TARGET) == [] and dev.of_type(SCALING_POLICY) == []
+    assert all(s.ignore_changes == [] for s in dev.of_type(SERVICE))
+    assert {t.name: (t.inputs["minCapacity"], t.inputs["maxCapacity"]) for t in staging.of_type(SCALING_TARGET)} == \
+        {"web": (2, 4), "ai": (2, 4)}
+    assert all(s.ignore_changes == ["desiredCount"] for s in staging.of_type(SERVICE))
 
 
 def test_tasks_are_fargate_arm64_awsvpc(any_stack: StackRun) -> None:
@@ -467,7 +472,9 @@ def test_services_run_privately_with_safe_rolling_deployments(any_stack: StackRu
         assert service.custom_timeouts == {"create": "20m", "update": "20m", "delete": "20m"}  # ... bounded
         assert inputs["platformVersion"] == "1.4.0"  # explicit: FARGATE_SPOT runs ARM64 only on 1.4.0+
         assert inputs["propagateTags"] == "SERVICE" and inputs["enableEcsManagedTags"] is True
-        assert service.ignore_changes == ["desiredCount"]  # autoscaling owns the count after creation
+        autoscaled = any(t.name == service.name for t in any_stack.of_type(SCALING_TARGET))
+        # autoscaling owns the count after creation; without it, the count is the configured one
+        assert service.ignore_changes == (["desiredCount"] if autoscaled else [])
         assert any_stack.one(ROLE_POLICY, f"{service.name}-execution").urn in service.dependencies
         if service.name == "web":  # behind the ALB: registered in its target group, with a grace period
             tg = any_stack.one("aws:lb/targetGroup:TargetGroup").outputs["arn"]
