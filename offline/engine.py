@@ -80,6 +80,14 @@ class Resource:
         """An input with secret wrappers removed (for assertions that do not care about secretness)."""
         return unwrap_secrets(self.inputs.get(key, default))
 
+    def state_outputs(self) -> dict[str, Any]:
+        """The outputs as the engine keeps them in the state: those the resource lists in additionalSecretOutputs
+        (RandomPassword's `result`, whatever the program does with it) are secrets there, whatever the mock
+        answered."""
+        secret = set(self.additional_secret_outputs)
+        return {key: value if key not in secret or is_secret(value) else {SECRET_SIG: SECRET_VALUE_SIG, "value": value}
+                for key, value in self.outputs.items()}
+
     def options(self) -> dict[str, Any]:
         return {
             "protect": self.protect,
@@ -186,6 +194,8 @@ class StackRun:
                 found.add(self.config[key])
         for resource in self.resources:
             collect(resource.inputs, False)
+            if resource.additional_secret_outputs:
+                collect(resource.state_outputs(), False)
         collect(self.outputs, False)
         return tuple(sorted((v for v in found if len(v) >= MIN_SECRET_LENGTH
                              and not v.startswith(PLACEHOLDER_PREFIX)), key=lambda v: (-len(v), v)))

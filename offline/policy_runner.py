@@ -472,7 +472,7 @@ def stack_export(run: StackRun) -> dict[str, Any]:
         entry: dict[str, Any] = {"urn": r.urn, "custom": r.custom, "type": r.type,
                                  "inputs": _export_secrets(run.redacted(portable_paths(r.inputs))),
                                  "outputs": _export_secrets(run.redacted(portable_paths(
-                                     r.outputs if r.custom else r.inputs)))}
+                                     r.state_outputs() if r.custom else r.inputs)))}
         if r.type == "pulumi:pulumi:Stack":
             entry["outputs"] = _export_secrets(run.redacted(portable_paths(run.outputs)))
         if r.id:

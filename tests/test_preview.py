@@ -166,6 +166,21 @@ def test_no_secret_value_in_any_file_or_message(tmp_path: Path, capsys: pytest.C
     assert '"[secret]"' in written["inventory.json"] and "\\\"[secret]\\\"" in written["stack-export.json"]
 
 
+def test_outputs_the_engine_keeps_secret_are_secret_in_the_export(prod: StackRun) -> None:
+    """RandomPassword lists `result` in additionalSecretOutputs, so the state holds it encrypted however the program
+    uses it; the export does too, even for a password nothing else marks secret (the CDN's idle origin slot)."""
+    export = json.dumps(stack_export(prod))
+    passwords = prod.of_type("random:index/randomPassword:RandomPassword")
+    assert "origin-secret-b" in {p.name for p in passwords}
+    for password in passwords:
+        assert "result" in password.additional_secret_outputs
+        [entry] = [r for r in stack_export(prod)["deployment"]["resources"] if r["urn"] == password.urn]
+        assert entry["outputs"]["result"] == {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+                                              "plaintext": '"[secret]"'}, password.name
+        value = password.outputs["result"]
+        assert (value["value"] if isinstance(value, dict) else value) not in export, password.name
+
+
 def test_a_value_built_from_a_secret_is_scrubbed_too(dev: StackRun) -> None:
     url = next(v for v in dev.secret_values() if "postgresql://" in v)  # the master secret (JSON with a url)
     password = next(v for v in dev.secret_values() if v in url and v != url)
