@@ -26,6 +26,7 @@ from components.ci_roles import (
     WorkloadBoundaryArgs,
     ci_role_name,
     deploy_boundary_statements,
+    deploy_push_statements,
     deploy_statements,
     preview_statements,
     publisher_statements,
@@ -115,6 +116,7 @@ def environment_roles(config: BootstrapConfig, ctx: AwsContext, foundation: Foun
         context=ctx, role_name=ci_role_name("deploy", environment), kind="deploy", provider_arn=provider_arn,
         subjects=[config.github.subject(environment)],
         statements=deploy_statements(foundation, target, push_services=push),
+        attached_statements={"push": deploy_push_statements(foundation, push)} if push else {},
         boundary_statements=deploy_boundary_statements(foundation, target, push_services=push),
         max_session_seconds=config.deploy_session_seconds, tags=tags), opts=opts)
     return EnvironmentRoles(preview=preview, deploy=deploy, boundary=boundary)

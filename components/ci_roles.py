@@ -395,8 +395,6 @@ def deploy_statements(f: FoundationArns, target: EnvironmentTarget, *,
         *decrypt_statements(f.bootstrap_secrets_key_arn, sid="UnwrapFoundationDataKey"),
         *tag_statements(_repository_arns(f, target), also_describe=True),
     ]
-    if push_services:
-        statements += push_statements(f.repository_arns, push_services)[1:]  # the login is in tag_statements
     for edge in (False, True):
         regional = [g for g in DEPLOY_SERVICES if g.resources == ("*",) and g.regional and g.edge == edge]
         statements.append({"Sid": "ManageEdgeServices" if edge else "ManageRegionalServices", "Effect": "Allow",
@@ -443,6 +441,17 @@ def deploy_statements(f: FoundationArns, target: EnvironmentTarget, *,
         *verify_statements(f, target),
     ]
     return statements + deny_statements(f, target, push_services=push_services)
+
+
+def deploy_push_statements(f: FoundationArns, push_services: Sequence[str]) -> list[dict[str, Any]]:
+    """With `deployPushesBackupImage`: push to those repositories (the login is in deploy_statements' tag
+    statements). CiRole attaches it as a managed policy of its own, not inline: IAM counts every inline policy of a
+    role against one 10,240-character quota ("Role policy size cannot exceed 10,240 characters"), which the deploy
+    role's inline policy nearly fills, while each managed policy has its own 6,144 characters and a role may have 10
+    attached (IAM and AWS STS quotas, https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html).
+    Its boundary (ecr:*) and its deny statements (DenyRegistryChanges, which lets the push actions through with
+    push_services) still cap it."""
+    return push_statements(f.repository_arns, push_services)[1:] if push_services else []
 
 
 def deny_statements(f: FoundationArns, target: EnvironmentTarget, *,
@@ -526,6 +535,9 @@ class CiRoleArgs:
     """The exact `sub` claims allowed (components/github_oidc.py GithubRepository.subject)."""
     statements: list[dict[str, Any]]
     """The role's inline policy."""
+    attached_statements: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """More grants, each in a customer-managed policy `<role_name>-<key>` attached to the role (under its own
+    6,144-character quota, not the role's 10,240 of inline policy); default none. The boundary still caps them."""
     boundary_statements: list[dict[str, Any]] | None = None
     """Its permissions boundary; default: the inline policy itself (the role can never do more than it does today)."""
     max_session_seconds: int = PREVIEW_SESSION_SECONDS
@@ -540,7 +552,7 @@ class CiRoleArgs:
 
 
 class CiRole(pulumi.ComponentResource):
-    """An OIDC-trusted CI role with an inline policy and a permissions boundary."""
+    """An OIDC-trusted CI role with an inline policy, a permissions boundary and any attached managed policies."""
 
     role: aws.iam.Role
     boundary: aws.iam.Policy
@@ -571,6 +583,23 @@ class CiRole(pulumi.ComponentResource):
         )
         aws.iam.RolePolicy(name, role=self.role.id, policy=policy_json(args.statements),
                            opts=pulumi.ResourceOptions(parent=self.role))
+        self.attached: dict[str, aws.iam.Policy] = {}
+        for key, statements in args.attached_statements.items():
+            self.attached[key] = aws.iam.Policy(
+                f"{name}-{key}",
+                name=f"{args.role_name}-{key}",
+                path=CI_ROLE_PATH,
+                description=f"Attached to {args.role_name}: {key} (its boundary still caps it)",
+                policy=policy_json(statements),
+                tags=tags,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            aws.iam.RolePolicyAttachment(
+                f"{name}-{key}",
+                role=self.role.name,
+                policy_arn=self.attached[key].arn,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         self.register_outputs({"roleArn": self.role.arn})
 
 

@@ -125,7 +125,13 @@ def test_deploy_roles_may_push_the_backup_image_only_when_asked() -> None:
     run = run_bootstrap("shared", {f"{NS}:deployPushesBackupImage": "true"})
     assert run.ok, run.error_details
     role = next(r for r in run.of_type("aws:iam/role:Role") if r.inputs["name"] == "maratron-deploy-dev")
-    policy = json.loads(next(p for p in run.of_type("aws:iam/rolePolicy:RolePolicy")
+    inline = json.loads(next(p for p in run.of_type("aws:iam/rolePolicy:RolePolicy")
                              if p.parent == role.urn).inputs["policy"])
+    assert not any(s["Sid"] == "PushImages" for s in inline["Statement"])  # its own managed policy: IAM's size quota
+    policy = json.loads(next(p for p in run.of_type("aws:iam/policy:Policy")
+                             if p.inputs["name"] == "maratron-deploy-dev-push").inputs["policy"])
     push = next(s for s in policy["Statement"] if s["Sid"] == "PushImages")
     assert push["Resource"] == [run.outputs["repositoryArns"]["backup"]]
+    off = run_bootstrap("shared")
+    assert not [p for p in off.of_type("aws:iam/policy:Policy") if p.inputs["name"].endswith("-push")]
+    assert not off.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")

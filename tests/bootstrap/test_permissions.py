@@ -6,12 +6,14 @@ from __future__ import annotations
 import importlib
 import json
 import keyword
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from components.ci_roles import DEPLOY_SERVICES, INVOKE_ACTIONS, PASSED_TO_SERVICES, PLAN_ACTIONS, service_of
+from components.image_registry import PUSH_ACTIONS
 from offline.engine import StackRun
 from offline.foundation import run_bootstrap
 from offline.iam_eval import allows
@@ -19,6 +21,7 @@ from offline.policy_ledger import OPTIONAL_PARTS
 from tests.configs import DEV_BUILT_IMAGES
 
 REGION = {"aws:RequestedRegion": "us-east-1"}
+NS = "maratron-bootstrap"
 
 
 def role_policy(run: StackRun, name: str) -> dict[str, Any]:
@@ -391,21 +394,61 @@ def test_the_registry_replicates_to_the_dr_region_when_one_is_set(shared: StackR
 
 # IAM and STS quotas (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html): "Role policy
 # size cannot exceed 10,240 characters" (all inline policies of a role together) and "Managed policy size cannot
-# exceed 6,144 characters"; whitespace does not count.
-ROLE_INLINE_POLICIES_LIMIT, MANAGED_POLICY_LIMIT = 10_240, 6_144
+# exceed 6,144 characters"; whitespace does not count; "Managed policies attached to an IAM role": 10 by default.
+ROLE_INLINE_POLICIES_LIMIT, MANAGED_POLICY_LIMIT, MANAGED_POLICIES_PER_ROLE = 10_240, 6_144, 10
 
 
-def test_every_ci_role_and_boundary_fits_iams_policy_size_limits(shared: StackRun) -> None:
-    sydney = run_bootstrap("shared", {"aws:region": "ap-southeast-2"})  # longer names, and a paired DR region
-    assert sydney.ok, sydney.error_details
+def policy_size(policy: str) -> int:
+    return len("".join(policy.split()))
 
-    def size(policy: str) -> int:
-        return len("".join(policy.split()))
 
-    for run in (shared, sydney):
-        inline: dict[str, int] = {}
-        for policy in run.of_type("aws:iam/rolePolicy:RolePolicy"):
-            inline[policy.parent] = inline.get(policy.parent, 0) + size(policy.plain("policy"))
-        assert inline and max(inline.values()) <= ROLE_INLINE_POLICIES_LIMIT, inline
-        managed = {p.name: size(p.plain("policy")) for p in run.of_type("aws:iam/policy:Policy")}
-        assert managed and max(managed.values()) <= MANAGED_POLICY_LIMIT, managed
+@pytest.mark.parametrize("region", ["us-east-1", "ap-southeast-2"])  # Sydney: longer names, and a paired DR region
+@pytest.mark.parametrize("push", [False, True])  # deployPushesBackupImage: the push grant, and a wider deny
+def test_every_ci_role_and_boundary_fits_iams_policy_size_limits(region: str, push: bool) -> None:
+    run = run_bootstrap("shared", {"aws:region": region, **({f"{NS}:deployPushesBackupImage": "true"} if push else {})})
+    assert run.ok, run.error_details
+    inline: dict[str, int] = {}
+    for policy in run.of_type("aws:iam/rolePolicy:RolePolicy"):
+        inline[policy.parent] = inline.get(policy.parent, 0) + policy_size(policy.plain("policy"))
+    deploys = [r for r in run.of_type("aws:iam/role:Role") if r.inputs["name"].startswith("maratron-deploy-")]
+    assert len(deploys) == 3 and all(inline.get(r.urn, 0) > 0 for r in deploys), inline
+    assert max(inline.values()) <= ROLE_INLINE_POLICIES_LIMIT, inline
+    managed = {p.name: policy_size(p.plain("policy")) for p in run.of_type("aws:iam/policy:Policy")}
+    assert max(managed.values()) <= MANAGED_POLICY_LIMIT, managed
+    attached = run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert len(attached) == (len(deploys) if push else 0)
+    assert max(Counter(a.plain("role") for a in attached).values(), default=0) <= MANAGED_POLICIES_PER_ROLE
+
+
+def test_a_deploy_role_pushes_exactly_the_backup_repository_through_its_attached_policy() -> None:
+    """deployPushesBackupImage: each deploy role gets the push grant as a managed policy of its own (attached to it,
+    the role's inline policy unchanged but for the deny's exception); with its inline policy (denies included) and
+    within its boundary it may push to the backup repository and no other."""
+    run = run_bootstrap("shared", {f"{NS}:deployPushesBackupImage": "true"})
+    assert run.ok, run.error_details
+    repositories = run.outputs["repositoryArns"]
+    for env in ("dev", "staging", "prod"):
+        name = f"maratron-deploy-{env}"
+        role = next(r for r in run.of_type("aws:iam/role:Role") if r.inputs["name"] == name)
+        push = next(p for p in run.of_type("aws:iam/policy:Policy") if p.inputs["name"] == f"{name}-push")
+        (attachment,) = [a for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+                         if a.plain("role") == name]
+        assert attachment.plain("policyArn") == push.outputs["arn"]
+        assert attachment.parent == push.parent == role.parent  # the CiRole component
+        inline = role_policy(run, name)
+        policy = {"Statement": inline["Statement"] + json.loads(push.plain("policy"))["Statement"]}
+        boundary = managed_policy(run, f"{name}-boundary")
+        # ecr:DescribeRepositories (the images workflow's URI look-up, PUSH_ACTIONS) stays outside deny_statements'
+        # DenyRegistryChanges exceptions, as before: a push from `pulumi up` (backupBuildContext) does not call it.
+        for action in (a for a in PUSH_ACTIONS if a != "ecr:DescribeRepositories"):
+            assert allows(push.plain("policy"), action, repositories["backup"])
+            assert allows(policy, action, repositories["backup"]) and allows(boundary, action, repositories["backup"])
+            for service in ("web", "ai"):  # the attached policy adds nothing there (tagging needs PutImage)
+                assert not allows(push.plain("policy"), action, repositories[service])
+                assert allows(policy, action, repositories[service]) == allows(inline, action, repositories[service])
+        for action in ("ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload"):
+            assert not allows(inline, action, repositories["backup"])  # only through the attached policy
+            assert not any(allows(policy, action, repositories[service]) for service in ("web", "ai"))
+        assert allows(policy, "ecr:GetAuthorizationToken", "*")
+        assert not allows(policy, "ecr:DeleteRepository", repositories["backup"])
+        assert not allows(policy, "ecr:SetRepositoryPolicy", repositories["backup"])
