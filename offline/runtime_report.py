@@ -23,7 +23,7 @@ from typing import Any
 
 from components.constants import IMAGE_SERVICES, STATIC_DB_PARAMETERS
 from offline.engine import ROOT, Resource, StackRun
-from ops.reboot_notice import reboot_commands, static_changes, static_values
+from ops.reboot_notice import reboot_commands, reboot_plan, static_changes, static_values
 
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 DOCKER_IMAGE = "docker:index/image:Image"
@@ -136,8 +136,10 @@ def render_reboots(run: StackRun, previous: Mapping[str, list[Mapping[str, Any]]
             continue
         for change in changes:
             lines.append(f"    REBOOT REQUIRED: {change.name} {change.old} -> {change.new}")
-        lines.append("    after `pulumi up` (replicas first, then the primary):")
-        lines.extend(f"      {command}" for command in reboot_commands(primaries, replicas))
+        plan = reboot_plan(changes)
+        lines.append(f"    after `pulumi up` ({plan.note}):")
+        lines.extend(f"      {command}" for command in reboot_commands(primaries, replicas,
+                                                                       primary_first=plan.primary_first))
     if not lines:
         return ["no database parameter group"]
     lines.append(f"Static parameters are {', '.join(STATIC_DB_PARAMETERS[:4])}, ... (components/constants.py); "

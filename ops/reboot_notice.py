@@ -12,7 +12,9 @@ which stops the CI chain until the reboot: reboot, then re-run the failed jobs),
 until someone reboots it. This reads the engine's preview (steps with old and new inputs of every
 aws:rds/parameterGroup:ParameterGroup), lists each changed static parameter and prints the reboot of every instance
 of that group: replicas first (reads move to the others), then the primary (a Multi-AZ primary reboots in about a
-minute; `--force-failover` moves it to the standby instead).
+minute; `--force-failover` moves it to the standby instead) — the primary first when a parameter a standby must hold
+at least at the primary's value goes down (STANDBY_AT_LEAST_PRIMARY), and a split into two changes when one such
+parameter goes up and another down.
 
 Exit status: 0 (with or without reboots to do), 2 when the input is not a preview JSON document.
 """
@@ -56,10 +58,54 @@ def static_changes(old: Iterable[Mapping[str, Any]] | None,
             for name in sorted(set(before) | set(after)) if before.get(name) != after.get(name)]
 
 
-def reboot_commands(primaries: Sequence[str], replicas: Sequence[str]) -> list[str]:
-    """Replicas first, then primaries; each waits until the instance is available again."""
+STANDBY_AT_LEAST_PRIMARY: tuple[str, ...] = (
+    "max_connections", "max_prepared_transactions", "max_locks_per_transaction", "max_wal_senders",
+    "max_worker_processes")
+"""Parameters a standby must hold at least at the primary's value: "When running a standby server, you must set this
+parameter to the same or higher value than on the primary server. Otherwise, queries will not be allowed in the
+standby server." (PostgreSQL, runtime-config-connection: max_connections; the same for these five in hot-standby,
+Administrator's Overview: "if you want to increase these values, you should do so on all standby servers first ...
+Conversely, if you want to decrease these values, you should do so on the primary server first")."""
+
+
+@dataclass(frozen=True)
+class RebootPlan:
+    primary_first: bool
+    """Reboot the primary before the replicas (a standby-bound parameter goes down)."""
+    note: str
+    """Why this order; for a change that raises one such parameter and lowers another, that no order works."""
+
+
+def _direction(change: StaticChange) -> int | None:
+    try:
+        return (float(change.new) > float(change.old)) - (float(change.new) < float(change.old))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None  # set or removed (the engine default is a formula), or not a number
+
+
+def reboot_plan(changes: Sequence[StaticChange]) -> RebootPlan:
+    """The order of the reboots after `pulumi up`: replicas first, unless a standby-bound parameter goes down."""
+    bound = [c for c in changes if c.name in STANDBY_AT_LEAST_PRIMARY]
+    lowered = [c.name for c in bound if _direction(c) == -1]
+    raised = [c.name for c in bound if _direction(c) == 1]
+    unknown = [c.name for c in bound if _direction(c) is None]
+    check = (f"; {', '.join(unknown)} moves to or from the engine default: compare with the running value "
+             "(`SHOW <name>`) and reboot the primary first if it goes down") if unknown else ""
+    if lowered and raised:
+        return RebootPlan(True, f"{', '.join(lowered)} goes down and {', '.join(raised)} up in one change: a standby "
+                          "needs each at least at the primary's value, so no reboot order works. Split it into two "
+                          "`pulumi up`s: the lowering first (primary, then replicas), then the raise (replicas, then "
+                          "the primary)" + check)
+    if lowered:
+        return RebootPlan(True, f"the primary first: {', '.join(lowered)} goes down, and a replica rebooted first "
+                          "would hold less than its primary and refuse queries" + check)
+    return RebootPlan(False, "replicas first, then the primary (reads move to the others)" + check)
+
+
+def reboot_commands(primaries: Sequence[str], replicas: Sequence[str], *, primary_first: bool = False) -> list[str]:
+    """Replicas first, then primaries (or the other way round); each waits until the instance is available again."""
     lines = []
-    for identifier in [*replicas, *primaries]:
+    for identifier in ([*primaries, *replicas] if primary_first else [*replicas, *primaries]):
         lines.append(f"aws rds reboot-db-instance --db-instance-identifier {identifier} && "
                      f"aws rds wait db-instance-available --db-instance-identifier {identifier}")
     return lines
@@ -109,8 +155,10 @@ def notice(preview: Mapping[str, Any]) -> list[str]:
             lines.append(f"  {change.name}: {change.old if change.old is not None else '(engine default)'} -> "
                          f"{change.new if change.new is not None else '(engine default)'}")
         if primaries or replicas:
-            lines.append("  after `pulumi up`, reboot (replicas first, then the primary):")
-            lines.extend(f"    {command}" for command in reboot_commands(sorted(primaries), sorted(replicas)))
+            plan = reboot_plan(changes)
+            lines.append(f"  after `pulumi up`, reboot ({plan.note}):")
+            lines.extend(f"    {command}" for command in reboot_commands(sorted(primaries), sorted(replicas),
+                                                                          primary_first=plan.primary_first))
         else:
             lines.append("  after `pulumi up`, reboot every instance using the group: "
                          "aws rds reboot-db-instance --db-instance-identifier <id>")

@@ -66,3 +66,24 @@ def test_a_new_group_applies_at_creation_and_a_removed_value_falls_back_to_the_d
 def test_input_that_is_no_preview_is_an_error() -> None:
     assert run({"resources": []})[0] == 2
     assert reboot_notice.main([], stdin=io.StringIO("not json"), stdout=io.StringIO()) == 2
+
+
+def bound(max_connections: str, max_locks: str = "64") -> list[dict[str, str]]:
+    return [{"name": "max_connections", "value": max_connections, "applyMethod": "pending-reboot"},
+            {"name": "max_locks_per_transaction", "value": max_locks, "applyMethod": "pending-reboot"}]
+
+
+def test_lowering_a_parameter_a_standby_must_match_reboots_the_primary_first() -> None:
+    """A replica rebooted first at max_connections 590 under a primary at 600 refuses queries (PostgreSQL: a standby
+    holds at least the primary's value); raising it keeps replicas first; one up and one down cannot be ordered."""
+    code, text = run(preview(bound("600"), bound("590")))
+    assert code == 0 and "max_connections: 600 -> 590" in text and "the primary first" in text
+    assert text.index("--db-instance-identifier maratron-prod-db &&") < \
+        text.index("--db-instance-identifier maratron-prod-db-replica-1")
+    text = run(preview(bound("590"), bound("600")))[1]
+    assert "replicas first" in text and text.index("maratron-prod-db-replica-1") < text.index("maratron-prod-db &&")
+    text = run(preview(bound("600", "64"), bound("590", "128")))[1]
+    assert "no reboot order works" in text and "two `pulumi up`s" in text
+    plan = reboot_notice.reboot_plan([reboot_notice.StaticChange("max_connections", None, "590")])
+    assert not plan.primary_first and "SHOW <name>" in plan.note
+    assert not reboot_notice.reboot_plan([reboot_notice.StaticChange("shared_buffers", "65536", "32768")]).primary_first
