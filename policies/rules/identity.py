@@ -151,10 +151,14 @@ def _lifecycle_keeps_deployed(args: ResourceValidationArgs, report: ReportViolat
         return
     rules = sorted(rules, key=lambda r: r.get("rulePriority", 0))
     # A tagged rule selects deployed images by tagPatternList (deployed-*) or tagPrefixList (deployed-): ECR takes
-    # either (https://docs.aws.amazon.com/AmazonECR/latest/userguide/lifecycle_policy_parameters.html).
+    # either, and with several entries selects only images carrying all of them ("If you specify multiple tags, only
+    # the images with all specified tags are selected", lifecycle_policy_parameters.html), so every entry must be a
+    # deployed- one for the rule to hold every deployed image.
+    # (https://docs.aws.amazon.com/AmazonECR/latest/userguide/lifecycle_policy_parameters.html).
     keep = [r for r in rules if (r.get("selection") or {}).get("tagStatus") == "tagged"
-            and any(str(p).startswith(DEPLOYED_PREFIX) for key in ("tagPatternList", "tagPrefixList")
-                    for p in as_list((r.get("selection") or {}).get(key)))]
+            and any(entries and all(str(p).startswith(DEPLOYED_PREFIX) for p in entries)
+                    for entries in (as_list((r.get("selection") or {}).get(key))
+                                    for key in ("tagPatternList", "tagPrefixList")))]
     first_catch_all = next((r.get("rulePriority", 0) for r in rules
                             if (r.get("selection") or {}).get("tagStatus") in ("any", "untagged")), None)
     if not keep:

@@ -1171,6 +1171,10 @@ CASES: list[Case] = [
     single("ecr-lifecycle-keeps-deployed-images", "aws:ecr/lifecyclePolicy:LifecyclePolicy",
            {"repository": "maratron/web", "policy": ECR_PREFIX_LIFECYCLE}, label="prefix-catch-all-first",
            policy=ECR_PREFIX_CATCH_ALL_FIRST),
+    # Several entries are ANDed: this rule keeps only deployed images that also carry a release-* tag.
+    single("ecr-lifecycle-keeps-deployed-images", "aws:ecr/lifecyclePolicy:LifecyclePolicy",
+           {"repository": "maratron/web", "policy": ECR_LIFECYCLE}, label="deployed-and-another-tag",
+           policy=ECR_LIFECYCLE.replace('["deployed-prod-*"]', '["deployed-prod-*", "release-*"]')),
     single("ecr-replica-template-hardened", "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate",
            {"prefix": "maratron", "appliedFors": ["REPLICATION"], "imageTagMutability": "IMMUTABLE",
             "lifecyclePolicy": ECR_PREFIX_LIFECYCLE}, label="prefix-catch-all-first",
