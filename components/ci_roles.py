@@ -61,7 +61,13 @@ from components.constants import (
     workload_role_path,
 )
 from components.github_oidc import trust_policy
-from components.image_registry import DESCRIBE_ACTIONS, describe_statements, push_statements, tag_statements
+from components.image_registry import (
+    DESCRIBE_ACTIONS,
+    DOCKER_PUSH_ACTIONS,
+    describe_statements,
+    push_statements,
+    tag_statements,
+)
 from components.stack_secrets import decrypt_statements
 from components.state_backend import StackPath, app_stack, state_read_statements, state_write_statements
 
@@ -451,7 +457,7 @@ def deploy_push_statements(f: FoundationArns, push_services: Sequence[str]) -> l
     attached (IAM and AWS STS quotas, https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html).
     Its boundary (ecr:*) and its deny statements (DenyRegistryChanges, which lets the push actions through with
     push_services) still cap it."""
-    return push_statements(f.repository_arns, push_services)[1:] if push_services else []
+    return push_statements(f.repository_arns, push_services, DOCKER_PUSH_ACTIONS)[1:] if push_services else []
 
 
 def deny_statements(f: FoundationArns, target: EnvironmentTarget, *,

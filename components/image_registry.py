@@ -66,6 +66,9 @@ PUSH_ACTIONS = ("ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "e
                 "ecr:DescribeImages", "ecr:DescribeRepositories")
 """Docker/buildx push (with cache pulls); DescribeImages lets CI print the digest it pushed, DescribeRepositories
 look its repository's URI up (.github/workflows/images.yml)."""
+DOCKER_PUSH_ACTIONS = tuple(action for action in PUSH_ACTIONS if action != "ecr:DescribeRepositories")
+"""A push from `pulumi up` (a deploy role building the backup image): the workflow's URI look-up is not part of it,
+and the deploy role's DenyRegistryChanges would refuse it anyway."""
 DESCRIBE_ACTIONS = ("ecr:DescribeImages", "ecr:DescribeImageScanFindings")
 """Read an image's details and its scan findings: previews look images up, ops.verify reads the findings."""
 TAG_ACTIONS = ("ecr:BatchGetImage", "ecr:PutImage", "ecr:DescribeImages")
@@ -349,15 +352,15 @@ class ImageRegistry(pulumi.ComponentResource):
         return statements
 
 
-def push_statements(repository_arns: Mapping[str, pulumi.Input[str]], services: Sequence[str]
-                    ) -> list[dict[str, Any]]:
+def push_statements(repository_arns: Mapping[str, pulumi.Input[str]], services: Sequence[str],
+                    actions: Sequence[str] = PUSH_ACTIONS) -> list[dict[str, Any]]:
     """Push (and nothing else) to the given services' repositories."""
     return [
         # The registry login token is account-wide: "users [need] permission to make calls to the
         # ecr:GetAuthorizationToken API through an IAM policy before they can authenticate to a registry" (ECR user
         # guide, repository policy examples); the action has no resource to scope it to.
         {"Sid": "RegistryLogin", "Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"], "Resource": "*"},
-        {"Sid": "PushImages", "Effect": "Allow", "Action": list(PUSH_ACTIONS),
+        {"Sid": "PushImages", "Effect": "Allow", "Action": list(actions),
          "Resource": [repository_arns[service] for service in services]},
     ]
 

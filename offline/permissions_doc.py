@@ -17,7 +17,7 @@ from components.ci_roles import (
     WORKLOAD_ROLE_UNCONDITIONED,
 )
 from components.constants import CI_ROLE_PATH
-from components.image_registry import PUSH_ACTIONS, TAG_ACTIONS
+from components.image_registry import DOCKER_PUSH_ACTIONS, TAG_ACTIONS
 
 
 def render() -> str:
@@ -59,7 +59,8 @@ def render() -> str:
         "State: what the preview reads, plus writes to its environment's stacks' checkpoints, locks, history and",
         "backups;",
         f"images: look up, and tag deployed images ({', '.join(f'`{a}`' for a in TAG_ACTIONS)}; with",
-        f"`deployPushesBackupImage`, also push the backup image: {', '.join(f'`{a}`' for a in PUSH_ACTIONS)}, in a",
+        "`deployPushesBackupImage`, also push the backup image: "
+        f"{', '.join(f'`{a}`' for a in DOCKER_PUSH_ACTIONS)}, in a",
         "managed policy of its own, `maratron-deploy-<env>-push`, attached to the role: IAM counts all of a role's",
         "inline policies against one 10,240-character quota, which the inline policy nearly fills).",
         "",

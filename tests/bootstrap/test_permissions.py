@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from components.ci_roles import DEPLOY_SERVICES, INVOKE_ACTIONS, PASSED_TO_SERVICES, PLAN_ACTIONS, service_of
-from components.image_registry import PUSH_ACTIONS
+from components.image_registry import DOCKER_PUSH_ACTIONS
 from offline.engine import StackRun
 from offline.foundation import run_bootstrap
 from offline.iam_eval import allows
@@ -438,9 +438,10 @@ def test_a_deploy_role_pushes_exactly_the_backup_repository_through_its_attached
         inline = role_policy(run, name)
         policy = {"Statement": inline["Statement"] + json.loads(push.plain("policy"))["Statement"]}
         boundary = managed_policy(run, f"{name}-boundary")
-        # ecr:DescribeRepositories (the images workflow's URI look-up, PUSH_ACTIONS) stays outside deny_statements'
-        # DenyRegistryChanges exceptions, as before: a push from `pulumi up` (backupBuildContext) does not call it.
-        for action in (a for a in PUSH_ACTIONS if a != "ecr:DescribeRepositories"):
+        # Only what a push from `pulumi up` calls: not the images workflow's URI look-up, which DenyRegistryChanges
+        # would refuse anyway (a grant that cannot take effect would only mislead the permissions page).
+        assert not allows(push.plain("policy"), "ecr:DescribeRepositories", repositories["backup"])
+        for action in DOCKER_PUSH_ACTIONS:
             assert allows(push.plain("policy"), action, repositories["backup"])
             assert allows(policy, action, repositories["backup"]) and allows(boundary, action, repositories["backup"])
             for service in ("web", "ai"):  # the attached policy adds nothing there (tagging needs PutImage)
