@@ -124,7 +124,7 @@ def task(service: str, container: ContainerSpec, *, size: TaskSize | None = None
         context=aws_context, container=container.with_environment(APP_VERSION=container.image), vpc_id=network.vpc.id,
         size=size or TaskSize(), repository_arn=foundation.repository_arn(service), log_key=keys.logs,
         image_build_context=config.image_build_context(service), log_retention_days=retention, log_group=log_group,
-        log_stream_prefix=log_stream_prefix, name_prefix=prefix, tags=tags)
+        log_stream_prefix=log_stream_prefix, removal_policy=removal, name_prefix=prefix, tags=tags)
     return metrics.scraping(args) if metrics and container.port else args  # a serving task gets a metrics collector
 
 

@@ -144,7 +144,9 @@ class AppMetricsSettings:
 
     enabled: bool = setting(
         "appMetricsEnabled", True, "Collect the app's Prometheus metrics (/metrics of web and AI) into an Amazon "
-        "Managed Service for Prometheus workspace with alert rules (prod requires it; default true).")
+        "Managed Service for Prometheus workspace with alert rules (prod requires it; default true). false on a "
+        "retain stack: the workspace keeps the metric history and is protected; `pulumi state unprotect` it and its "
+        "rule, configuration and alert-manager children first.")
     scrape_interval_seconds: int = setting(
         "appMetricsScrapeIntervalSeconds", 60, "Seconds between scrapes of each task (10-120; samples, and so cost, "
         "scale with 1/interval; the alert rules' 5-minute rates need at least two samples). Default 60.",

@@ -185,6 +185,7 @@ class BackupJob(pulumi.ComponentResource):
 
         self.task = FargateTask(name, FargateTaskArgs(
             context=ctx,
+            removal_policy=args.removal_policy,
             container=ContainerSpec(
                 name=CONTAINER_NAME,
                 image=args.image,
@@ -273,6 +274,7 @@ class BackupJob(pulumi.ComponentResource):
         args = self._args
         return FargateTask(f"{self._name}-restore-check", FargateTaskArgs(
             context=args.context,
+            removal_policy=args.removal_policy,
             container=ContainerSpec(
                 name=RESTORE_CHECK_CONTAINER_NAME,
                 image=args.image,

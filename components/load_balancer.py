@@ -327,7 +327,9 @@ class LoadBalancer(pulumi.ComponentResource):
                     status_code="HTTP_301"),
             )],
             tags=self._tags("http-redirect"),
-            opts=pulumi.ResourceOptions(parent=self.alb),
+            # Not the ALB's protect (children inherit it): a listener holds no data, and turning the CDN on deletes
+            # this one (docs/cdn.md), which a protected listener would refuse.
+            opts=pulumi.ResourceOptions(parent=self.alb, protect=False),
         )
 
         self.register_outputs({
@@ -586,7 +588,7 @@ class LoadBalancer(pulumi.ComponentResource):
             routing_http_response_x_content_type_options_header_value=CONTENT_TYPE_OPTIONS,
             routing_http_response_server_enabled=False,
             tags=self._tags("https"),
-            opts=pulumi.ResourceOptions(parent=self.alb),
+            opts=pulumi.ResourceOptions(parent=self.alb, protect=False),  # no data; its rules follow it (see :80's)
         )
 
     def _forward_conditions(self) -> list[aws.lb.ListenerRuleConditionArgs]:

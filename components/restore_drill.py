@@ -96,6 +96,7 @@ class RestoreDrill(pulumi.ComponentResource):
         job = args.job.args
         self.task = FargateTask(name, FargateTaskArgs(
             context=job.context,
+            removal_policy=job.removal_policy,
             container=ContainerSpec(
                 name=CONTAINER_NAME,
                 image=job.image,

@@ -38,7 +38,16 @@ from typing import Any, Literal
 import pulumi
 import pulumi_aws as aws
 
-from components.base import AwsContext, SecretRef, assume_role_policy, json_output, named_tags, policy_json
+from components.base import (
+    AwsContext,
+    RemovalPolicy,
+    SecretRef,
+    assume_role_policy,
+    json_output,
+    named_tags,
+    policy_json,
+    retains,
+)
 from components.connections import Connections
 from components.constants import (
     FARGATE_PLATFORM_VERSION,
@@ -306,10 +315,12 @@ class FargateTaskArgs:
     elsewhere, whose scratch paths a root `chown` init container prepares (see the module docstring)."""
     ephemeral_storage_gib: int = 20
     """Task ephemeral storage (the scratch volumes live on it): 20 (the Fargate default, not sent) or 21-200 GiB."""
-    keep_previous_revisions: bool = True
-    """Leave a replaced revision ACTIVE (the provider's skip_destroy) instead of deregistering it: the rollback
-    runbook's emergency path points a service at the previous revision, and ECS refuses "to update an existing service
-    to reference an INACTIVE task definition" (API DeregisterTaskDefinition). Default true: a revision costs nothing."""
+    removal_policy: RemovalPolicy = "retain"
+    """retain (default): a replaced revision stays ACTIVE (the provider's skip_destroy) instead of being
+    deregistered: the rollback runbook's emergency path points a service at the previous revision, and ECS refuses "to
+    update an existing service to reference an INACTIVE task definition" (API DeregisterTaskDefinition); a revision
+    costs nothing. destroy (dev): revisions are deregistered when replaced or destroyed, so `pulumi destroy` leaves
+    none ACTIVE pointing at roles and secrets that are gone."""
     sidecars: Sequence[ContainerSpec] = ()
     """Containers next to the app container (e.g. the metrics collector, AppMetrics.collector): hardened like it,
     logging to the same group under their own stream prefix, serving no port, writing no scratch path. Default
@@ -481,7 +492,7 @@ class FargateTask(pulumi.ComponentResource):
             ephemeral_storage=aws.ecs.TaskDefinitionEphemeralStorageArgs(size_in_gib=args.ephemeral_storage_gib)
             if args.ephemeral_storage_gib != 20 else None,
             container_definitions=json_output([self._container_definition(c) for c in args.containers]),
-            skip_destroy=args.keep_previous_revisions,
+            skip_destroy=retains(args.removal_policy),
             tags=self._tags("task"),
             opts=child,
         )
