@@ -2,8 +2,8 @@
 
 Every output the program exports is declared here with its type and meaning; `export_contract` refuses to export
 anything undeclared or to leave a declared output out, so the contract cannot drift from the program silently.
-docs/outputs.md is generated from this table (`make docs`) and tests/test_outputs_contract.py pins names and types
-against tests/outputs-contract.json: a change there is a contract change.
+docs/outputs.md is generated from this table (`make docs`) and tests/test_outputs_contract.py checks names and types
+against each released version, pinned in tests/contracts/stack/<version>.json: a change there is a contract change.
 
 Versioning: add an output -> minor bump (consumers are unaffected); rename, remove or change a type or a meaning ->
 major bump, and keep the old name for one release where possible. 2.0.0 holds two breaking changes: issue 11's
@@ -135,8 +135,11 @@ CONTRACT: tuple[OutputSpec, ...] = tuple([
         ("migrationSecurityGroupId", "string", "Security group for the one-off migration task."),
         ("bootstrapStack", "string", "The foundation stack this stack reads (its image repositories, account, "
                                      "role boundary)."),
-        ("webRepositoryUrl", "string", "The foundation's ECR repository of the web image (app CI pushes there)."),
-        ("aiRepositoryUrl", "string", "The foundation's ECR repository of the AI image."),
+        ("webRepositoryUrl", "string", "ECR repository the web tasks pull from: the foundation's (app CI pushes "
+                                       "there), or in a DR stack its replica in the DR region (read-only: pushes go to "
+                                       "the foundation's repositoryUrls and replicate)."),
+        ("aiRepositoryUrl", "string", "ECR repository the AI tasks pull from (the foundation's; a DR stack's replica, "
+                                      "as webRepositoryUrl)."),
         ("webImage", "string", "Image the web service runs (<repository>@sha256:...)."),
         ("aiImage", "string", "Image the AI service runs (<repository>@sha256:...)."),
         ("backupImage", "string", "Image the backup job runs (<repository>@sha256:...)."),
@@ -190,17 +193,23 @@ CONTRACT: tuple[OutputSpec, ...] = tuple([
         "disaster recovery",
         ("drRegion", "string", "Region that holds the DR copy (replicated RDS backups, dumps, archive); \"\" when "
          "drRegion is none."),
-        ("drKmsKeyArn", "string", "CMK of the DR copy in drRegion (a restored DR stack names it: dbRestoreKmsKeyArn)."),
-        ("drBackupsBucketName", "string", "Replica of the pg_dump bucket in drRegion (Object Lock, SSE-KMS)."),
-        ("drArchiveBucketName", "string", "Replica of the archive bucket in drRegion (SSE-KMS, GLACIER_IR)."),
+        ("drKmsKeyArn", "string", "CMK of the DR copy in drRegion (a restored DR stack names it: dbRestoreKmsKeyArn); "
+         "\"\" when drRegion is none."),
+        ("drBackupsBucketName", "string", "Replica of the pg_dump bucket in drRegion (Object Lock, SSE-KMS); \"\" when "
+         "drRegion is none."),
+        ("drArchiveBucketName", "string", "Replica of the archive bucket in drRegion (SSE-KMS, GLACIER_IR); \"\" when "
+         "drRegion is none."),
         ("drDatabaseBackupsArn", "string",
          "ARN of the RDS automated backups replicated to drRegion: a DR stack restores from it "
-         "(dbRestoreFromBackupsArn)."),
+         "(dbRestoreFromBackupsArn); \"\" when drRegion is none."),
         ("restoreDrillTaskDefinitionArn", "string",
-         "Task definition of the daily restore drill (run it by hand after a change to the backups)."),
-        ("restoreDrillScheduleName", "string", "EventBridge Scheduler schedule of the daily restore drill."),
+         "Task definition of the daily restore drill (run it by hand after a change to the backups); \"\" when "
+         "drRegion is none."),
+        ("restoreDrillScheduleName", "string", "EventBridge Scheduler schedule of the daily restore drill; \"\" when "
+         "drRegion is none."),
         ("restoreDrillSecurityGroupId", "string",
-         "Security group of the restore drill task (a run by hand names it: docs/runbooks/disaster-recovery.md A.5)."),
+         "Security group of the restore drill task (a run by hand names it: docs/runbooks/disaster-recovery.md "
+         "A.5); \"\" when drRegion is none."),
     ),
     *_specs(
         "operations",
@@ -383,8 +392,9 @@ def render_markdown() -> str:
         "",
         "Other teams read our stack outputs; they are a versioned contract, declared once in `stack_outputs.py` (name,",
         "type, meaning) and documented here. The program cannot export anything undeclared or leave a declared output",
-        "out, `tests/outputs-contract.json` pins names and types (a breaking change fails the tests until the major",
-        "version is bumped), and no output ever carries a secret value: consumers get secret ARNs and read them with",
+        "out, each released version's names and types are pinned in `tests/contracts/stack/<version>.json` (a removed",
+        "or retyped output fails the tests until the major version is bumped, a new one until the minor is), and no",
+        "output ever carries a secret value: consumers get secret ARNs and read them with",
         "their own IAM role. `examples/consumer/` is a tiny program that reads the contract with a `StackReference`",
         "and refuses an unsupported major version; the tests run it against the offline prod outputs.",
     ])

@@ -8,7 +8,8 @@ Two contracts (components/output_contract.py, versioned like the app's stack_out
   the environment stacks create them with (components/ci_roles.py); a test checks both agree.
 * ENVIRONMENT_ACCOUNT — exported by an environment account's stack (organization layout): what it created there.
 
-docs/bootstrap-outputs.md is generated from both (`make docs`); tests/bootstrap/outputs-contract.json pins them.
+docs/bootstrap-outputs.md is generated from both (`make docs`); tests/bootstrap/contracts/<contract>/<version>.json
+pin each released version.
 No output is a secret (role ARNs and bucket names are not), and the foundation's config declares none.
 """
 

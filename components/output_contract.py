@@ -38,7 +38,10 @@ def _type_problem(value: Any, type_: OutputType) -> str | None:
     elif type_ == "map[string]":
         ok = isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
     elif type_ == "integer":
-        ok = isinstance(value, int) and not isinstance(value, bool)
+        # Through a StackReference a number arrives as a float (protobuf Struct values are doubles, and the SDK makes
+        # an int again only where a type hint asks for one): 5432.0 is the integer 5432.
+        ok = (isinstance(value, int) and not isinstance(value, bool)) or (
+            isinstance(value, float) and value.is_integer())
     elif type_ == "boolean":
         ok = isinstance(value, bool)
     else:

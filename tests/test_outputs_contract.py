@@ -7,12 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from google.protobuf import json_format, struct_pb2
 
 import stack_outputs
 from offline.engine import ROOT, StackRun, run_program
 from offline.mocks import OfflineMocks
+from tests import contract_versions
 
-SNAPSHOT = Path(__file__).with_name("outputs-contract.json")
+RELEASED = Path(__file__).with_name("contracts") / "stack"
 PYTHON_TYPES: dict[str, Any] = {"string": str, "integer": int, "boolean": bool}
 
 
@@ -20,18 +22,38 @@ def contract_table() -> dict[str, str]:
     return {spec.name: spec.type for spec in stack_outputs.CONTRACT}
 
 
-def test_contract_matches_the_pinned_snapshot() -> None:
-    pinned = json.loads(SNAPSHOT.read_text())
-    current = contract_table()
-    removed_or_changed = {k: v for k, v in pinned["outputs"].items() if current.get(k) != v}
-    added = sorted(set(current) - set(pinned["outputs"]))
-    pinned_major = int(pinned["version"].split(".")[0])
-    major = int(stack_outputs.CONTRACT_VERSION.split(".")[0])
-    assert not removed_or_changed or major > pinned_major, (
-        f"breaking contract change {removed_or_changed}: bump the major version and update {SNAPSHOT.name}")
-    assert not added or pinned["version"] != stack_outputs.CONTRACT_VERSION, (
-        f"new outputs {added}: bump the minor version and update {SNAPSHOT.name}")
-    assert pinned == {"version": stack_outputs.CONTRACT_VERSION, "outputs": current}, f"update {SNAPSHOT.name}"
+def test_the_contract_is_versioned_against_the_released_ones() -> None:
+    assert contract_versions.problems(stack_outputs.CONTRACT_VERSION, contract_table(), RELEASED) == []
+
+
+def test_the_version_check_fails_a_removal_a_retype_or_an_addition_without_its_bump(tmp_path: Path) -> None:
+    released = {"vpcId": "string", "databasePort": "integer"}
+    (tmp_path / "2.1.0.json").write_text(json.dumps(released))
+    check = contract_versions.problems
+    assert check("2.1.0", released, tmp_path) == []
+    assert "was released as 2.1.0.json" in check("2.1.0", {"vpcId": "string"}, tmp_path)[0]  # an edit in place
+    assert "breaking change, bump the major" in check("2.2.0", {"vpcId": "string"}, tmp_path)[-1]
+    assert "breaking change, bump the major" in check("2.2.0", {**released, "databasePort": "string"}, tmp_path)[-1]
+    assert "bump the minor" in check("2.1.1", {**released, "albArn": "string"}, tmp_path)[-1]
+    assert check("2.2.0", {**released, "albArn": "string"}, tmp_path) == [
+        "no 2.2.0.json in " + tmp_path.name + "/: pin the table of 2.2.0 there once it is final"]
+    (tmp_path / "3.0.0.json").write_text(json.dumps({"vpcId": "string"}))
+    assert check("3.0.0", {"vpcId": "string"}, tmp_path) == []
+
+
+def test_a_consumer_reading_through_a_stack_reference_passes_the_check(prod: StackRun) -> None:
+    """A StackReference's outputs cross the engine as a protobuf Struct, whose numbers are doubles (the SDK turns
+    them back into ints only where a type hint asks): databasePort arrives as 5432.0 and is still the integer the
+    contract promises; 5432.5 and a boolean are not."""
+    wire = struct_pb2.Struct()
+    wire.update(prod.plain_outputs())
+    received = json_format.MessageToDict(wire)
+    assert received["databasePort"] == 5432.0 and isinstance(received["databasePort"], float)
+    assert stack_outputs.STACK_CONTRACT.check(received) == []
+    assert stack_outputs.STACK_CONTRACT.check({**received, "databasePort": 5432.5}) == [
+        "output databasePort is float, the contract says integer"]
+    assert stack_outputs.STACK_CONTRACT.check({**received, "redisPort": True}) == [
+        "output redisPort is bool, the contract says integer"]
 
 
 def test_every_stack_exports_exactly_the_contract_with_its_types(any_stack: StackRun) -> None:
