@@ -37,6 +37,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
+import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -86,7 +87,35 @@ def _check_path(value: str) -> str | None:
 
 
 def _check_https(value: str) -> str | None:
-    return None if not value or value.startswith("https://") else "must be an https:// URL (the IdP metadata)"
+    parsed = urllib.parse.urlsplit(value)
+    if not value or (parsed.scheme == "https" and parsed.hostname and not any(c.isspace() for c in value)):
+        return None
+    return "must be an https:// URL with a host (the IdP metadata)"
+
+
+IDENTITY_STORE_GROUP_ID = re.compile(
+    r"^([0-9a-f]{10}-|)[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}$")
+"""An IAM Identity Center group id, the Identity Store API's GroupId pattern (API_GroupMembership): a UUID, with the
+identity store's ten-digit prefix unless the store was migrated from legacy SSO."""
+
+
+def _check_group_id(value: str) -> str | None:
+    return None if IDENTITY_STORE_GROUP_ID.match(value) else (
+        "must be an IAM Identity Center group id (a UUID, e.g. 9067c1a2b3-1f2e3d4c-5b6a-4789-8a9b-0c1d2e3f4a5b: "
+        "`aws identitystore get-group-id`)")
+
+
+def _check_role_value(value: str) -> str | None:
+    return None if value.strip() else "must be a non-empty value of the IdP's role assertion"
+
+
+def _check_metrics_port(value: int) -> str | None:
+    # The apps run as a non-root user (NON_ROOT_USER), which cannot bind below 1024; the collector sidecar in the
+    # same task (one network namespace, awsvpc) holds its health port.
+    if value == 0 or (1024 <= value <= 65535 and value != COLLECTOR_HEALTH_PORT):
+        return None
+    return (f"must be 0 (the app's own port) or 1024-65535 other than {COLLECTOR_HEALTH_PORT} (the collector's "
+            "health port in the same task): the app runs as a non-root user")
 
 
 # --- settings --------------------------------------------------------------------------------------------------------
@@ -105,18 +134,19 @@ class GrafanaSettings:
         "Default [AWS_SSO].", choices=("AWS_SSO", "SAML"))
     admin_group_ids: tuple[str, ...] = setting(
         "grafanaAdminGroupIds", (), "IAM Identity Center group ids given the Grafana ADMIN role (AWS_SSO needs at "
-        "least one: someone must add the data source). Default none.")
+        "least one: someone must add the data source). Default none.", check=_check_group_id)
     viewer_group_ids: tuple[str, ...] = setting(
-        "grafanaViewerGroupIds", (), "IAM Identity Center group ids given the Grafana VIEWER role. Default none.")
+        "grafanaViewerGroupIds", (), "IAM Identity Center group ids given the Grafana VIEWER role. Default none.",
+        check=_check_group_id)
     saml_metadata_url: str = setting(
         "grafanaSamlMetadataUrl", "", "SAML: the IdP metadata URL (https); required with SAML. Default empty.",
         check=_check_https)
     saml_admin_role_values: tuple[str, ...] = setting(
         "grafanaSamlAdminRoleValues", (), "SAML: values of the role assertion that make a user ADMIN; required with "
-        "SAML. Default none.")
+        "SAML. Default none.", check=_check_role_value)
     saml_editor_role_values: tuple[str, ...] = setting(
         "grafanaSamlEditorRoleValues", (), "SAML: values of the role assertion that make a user EDITOR; required "
-        "with SAML (the API requires it). Default none.")
+        "with SAML (the API requires it). Default none.", check=_check_role_value)
 
     def validate(self, rules: Rules) -> None:
         if not self.enabled:
@@ -156,10 +186,11 @@ class AppMetricsSettings:
         "task (never through the ALB). Default /metrics.", check=_check_path)
     web_port: int = setting(
         "webMetricsPort", 0, "Port the web app serves metrics on inside the task; 0 (default) = its HTTP port 3000. "
-        "A separate loopback-only port keeps /metrics off the ALB-facing port altogether.", minimum=0, maximum=65535)
+        "A separate loopback-only port keeps /metrics off the ALB-facing port altogether (1024-65535: the app runs as "
+        "a non-root user).", check=_check_metrics_port)
     ai_port: int = setting(
-        "aiMetricsPort", 0, "Port the AI server serves metrics on inside the task; 0 (default) = aiPort.",
-        minimum=0, maximum=65535)
+        "aiMetricsPort", 0, "Port the AI server serves metrics on inside the task; 0 (default) = aiPort (1024-65535: "
+        "the app runs as a non-root user).", check=_check_metrics_port)
     retention_days: int = setting(
         "appMetricsRetentionDays", 150, "Days the workspace keeps metrics (1-1095; AMP's default 150).",
         minimum=1, maximum=1095)

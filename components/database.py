@@ -26,6 +26,7 @@ secret to the replicas again.
 
 from __future__ import annotations
 
+import datetime
 import math
 import re
 from collections.abc import Sequence
@@ -123,9 +124,20 @@ def check_optional_backups_arn(value: str) -> str | None:
 
 
 def check_restore_time(value: str) -> str | None:
-    if value == RESTORE_LATEST or RESTORE_TIME_PATTERN.match(value):
+    """latest, or a real UTC second that has passed (RDS refuses a restore time it cannot reach: "The date and time to
+    restore from ... must be before the latest restorable time", RestoreDBInstanceToPointInTime)."""
+    allowed = f"must be {RESTORE_LATEST} or a past UTC timestamp such as 2026-11-28T06:00:00Z"
+    if value == RESTORE_LATEST:
         return None
-    return f"must be {RESTORE_LATEST} or a UTC timestamp such as 2026-11-28T06:00:00Z"
+    if not RESTORE_TIME_PATTERN.match(value):
+        return allowed
+    try:
+        when = datetime.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC)
+    except ValueError:
+        return f"{allowed} (no such date or time)"
+    if when > datetime.datetime.now(datetime.UTC):
+        return f"{allowed} (this one is in the future)"
+    return None
 
 
 def check_optional_key_arn(value: str) -> str | None:

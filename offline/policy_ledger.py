@@ -28,7 +28,8 @@ from offline.engine import Resource, StackRun, available_stacks, run_stack
 
 OPTIONAL_PARTS: dict[str, Any] = {
     "maratron:grafanaEnabled": True, "maratron:grafanaAuthenticationProviders": ["AWS_SSO", "SAML"],
-    "maratron:grafanaAdminGroupIds": ["g-admins"], "maratron:grafanaViewerGroupIds": ["g-viewers"],
+    "maratron:grafanaAdminGroupIds": ["9067c1a2b3-1f2e3d4c-5b6a-4789-8a9b-0c1d2e3f4a5b"],
+    "maratron:grafanaViewerGroupIds": ["9067c1a2b3-7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d"],
     "maratron:grafanaSamlMetadataUrl": "https://idp.example.com/metadata",
     "maratron:grafanaSamlAdminRoleValues": ["admin"], "maratron:grafanaSamlEditorRoleValues": ["editor"],
     "maratron:webBuildContext": "tests/fixtures/app", "maratron:webImage": ""}

@@ -181,10 +181,13 @@ def _main(argv: list[str] | None) -> int:
     if run.error is not None:
         # On stderr, and nothing written: the last good preview's files stay as they were (the reboot notice
         # compares with them), and a failed --set run leaves no folder behind.
+        from components.foundation import FoundationError
         from stack_config import ConfigError
 
         sys.stdout.flush()
-        if isinstance(run.error, ConfigError):
+        # A foundation or image problem is bad input too (an image digest never pushed, a foundation stack that
+        # does not answer): its message names the key and what to do, a traceback would add nothing.
+        if isinstance(run.error, (ConfigError, FoundationError)):
             print(f"preview: configuration errors, nothing would be created; no files written\n"
                   f"{run.redacted(str(run.error))}", file=sys.stderr)
             return 2

@@ -3,8 +3,12 @@ more than one module runs (one run per session for all of them: tests/conftest.p
 
 from typing import Any
 
-GRAFANA_SSO: dict[str, Any] = {"grafanaEnabled": True, "grafanaAdminGroupIds": ["g-admins"],
-                               "grafanaViewerGroupIds": ["g-ops"]}
+GROUP_ADMINS = "9067c1a2b3-1f2e3d4c-5b6a-4789-8a9b-0c1d2e3f4a5b"
+GROUP_OPS = "9067c1a2b3-7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d"
+"""IAM Identity Center group ids (identity store prefix + UUID, the Identity Store API's GroupId pattern)."""
+
+GRAFANA_SSO: dict[str, Any] = {"grafanaEnabled": True, "grafanaAdminGroupIds": [GROUP_ADMINS],
+                               "grafanaViewerGroupIds": [GROUP_OPS]}
 """Grafana with IAM Identity Center sign-in (the default provider), one admin and one viewer group."""
 GRAFANA_SAML: dict[str, Any] = {
     "grafanaEnabled": True, "grafanaAuthenticationProviders": ["SAML"],

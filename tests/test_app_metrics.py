@@ -24,7 +24,15 @@ from components.app_metrics import (
 from components.constants import METRICS_COLLECTOR_IMAGE
 from components.task import ContainerSpec, FargateTaskArgs, TaskSize
 from offline.engine import StackRun
-from tests.configs import APP_METRICS_TUNED, DEV_TAGGED_METRICS, GRAFANA_SSO, MINIMAL_VALID, PROD_ELSEWHERE_TUNED
+from tests.configs import (
+    APP_METRICS_TUNED,
+    DEV_TAGGED_METRICS,
+    GRAFANA_SSO,
+    GROUP_ADMINS,
+    GROUP_OPS,
+    MINIMAL_VALID,
+    PROD_ELSEWHERE_TUNED,
+)
 
 WORKSPACE = "aws:amp/workspace:Workspace"
 CONFIGURATION = "aws:amp/workspaceConfiguration:WorkspaceConfiguration"
@@ -358,7 +366,7 @@ def test_grafana_reads_this_workspace_with_its_own_role(run_variant) -> None:  #
         "StringEquals": {"kms:ViaService": "aps.us-east-1.amazonaws.com"}}
     associations = {a.inputs["role"]: a.inputs["groupIds"] for a in run.of_type(
         "aws:grafana/roleAssociation:RoleAssociation")}
-    assert associations == {"ADMIN": ["g-admins"], "VIEWER": ["g-ops"]}
+    assert associations == {"ADMIN": [GROUP_ADMINS], "VIEWER": [GROUP_OPS]}
     assert run.outputs["grafanaWorkspaceUrl"] == "https://" + grafana.outputs["endpoint"]
 
 

@@ -90,6 +90,15 @@ def test_prod_protects_stateful_resources() -> None:
     ("aws:region", "mars-1", "aws:region = \"mars-1\": must be an AWS region"),
     ("aws:region", None, "aws:region = (not set): must be an AWS region"),
     ("aws:region", "cn-north-1", "aws:region = \"cn-north-1\": the China partition (aws-cn) is not supported"),
+    ("webMetricsPort", "13133", "maratron:webMetricsPort = 13133: must be 0 (the app's own port) or 1024-65535 other "
+                                "than 13133"),
+    ("aiMetricsPort", "80", "maratron:aiMetricsPort = 80: must be 0 (the app's own port) or 1024-65535"),
+    ("grafanaAdminGroupIds", '[""]', "'': must be an IAM Identity Center group id"),
+    ("grafanaViewerGroupIds", '["not a group id"]', "'not a group id': must be an IAM Identity Center group id"),
+    ("grafanaSamlMetadataUrl", "https://", 'maratron:grafanaSamlMetadataUrl = "https://": must be an https:// URL '
+                                           "with a host"),
+    ("grafanaSamlAdminRoleValues", '[""]', "'': must be a non-empty value of the IdP's role assertion"),
+    ("grafanaSamlEditorRoleValues", '[" "]', "' ': must be a non-empty value of the IdP's role assertion"),
 ])
 def test_each_bad_value_names_key_value_and_what_is_allowed(key: str, value: str | None, expected: str) -> None:
     assert any(expected in p for p in problems(**{key: value})), problems(**{key: value})

@@ -166,6 +166,17 @@ def test_no_secret_value_in_any_file_or_message(tmp_path: Path, capsys: pytest.C
     assert '"[secret]"' in written["inventory.json"] and "\\\"[secret]\\\"" in written["stack-export.json"]
 
 
+def test_an_image_never_pushed_is_bad_input_on_stderr_without_a_traceback(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    inventory = tmp_path / "out" / "inventory.json"
+    assert preview.main(["dev", "--set", "webImage=sha256:" + "0" * 64, "--set", "aiImage=sha256:" + "1" * 64,
+                         "--inventory", str(inventory)]) == 2
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err and not inventory.parent.exists()
+    assert err.startswith("preview: configuration errors, nothing would be created; no files written\n")
+    assert "maratron:webImage = 'sha256:000" in err and "maratron:aiImage = 'sha256:111" in err  # both at once
+
+
 def test_outputs_the_engine_keeps_secret_are_secret_in_the_export(prod: StackRun) -> None:
     """RandomPassword lists `result` in additionalSecretOutputs, so the state holds it encrypted however the program
     uses it; the export does too, even for a password nothing else marks secret (the CDN's idle origin slot)."""
