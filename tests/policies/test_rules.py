@@ -1592,6 +1592,10 @@ CASES += [
         SSE_DSSE["rules"][0], applyServerSideEncryptionByDefault={"sseAlgorithm": "aws:kms:dsse"})]),
     single("s3-bucket-policy-denies", BUCKET_POLICY, {"bucket": "b", "policy": doc(*KMS_BUCKET_DENIES)},
            policy=doc(*KMS_BUCKET_DENIES[:1], *KMS_BUCKET_DENIES[2:])),
+    # A TLS deny below 1.2 is no TLS-1.2 floor: NumericLessThan 1.1 still admits TLS 1.1.
+    single("s3-bucket-policy-denies", BUCKET_POLICY, {"bucket": "b", "policy": doc(*KMS_BUCKET_DENIES)},
+           label="tls-1-1-allowed", policy=doc(KMS_BUCKET_DENIES[0], deny(
+               "DenyOutdatedTls", "s3:*", {"NumericLessThan": {"s3:TlsVersion": "1.1"}}), *KMS_BUCKET_DENIES[2:])),
     # A DSSE-KMS bucket's policy needs the key denies too (uploads with another key, or none: aws/s3).
     single("s3-bucket-policy-denies", BUCKET_POLICY, {"bucket": "b", "policy": doc(*DSSE_BUCKET_DENIES)},
            label="dsse-any-key", policy=doc(*DSSE_BUCKET_DENIES[:4])),
