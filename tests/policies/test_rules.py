@@ -1015,6 +1015,10 @@ CASES: list[Case] = [
     *(single("no-hard-coded-secrets", type_, {"tags": TAGS}, label=f"weak-{name}", **{name: "changeme"})
       for type_, name in (("aws:rds/cluster:Cluster", "masterPasswordWo"), (RG, "authTokenWo"),
                           ("aws:elasticache/user:User", "passwordsWo"))),
+    # Long enough and on no weak list, but low-entropy (2.5 bits/char): typed by a person. The good side is a random
+    # value of the same 16 characters (4 bits/char), which a generator could have produced.
+    single("no-hard-coded-secrets", RDS, changed(RDS_PRIMARY, password="tV9#qLr2!xP7mZ4@"), label="low-entropy",
+           password="maratronmaratron"),
     single("no-hard-coded-secrets", "aws:lambda/function:Function", {"environment": {"variables": {}}, "tags": TAGS},
            label="aws-key", environment={"variables": {"KEY": "AKIAIOSFODNN7EXAMPLE"}}),
     single("no-hard-coded-secrets", "aws:ecs/taskDefinition:TaskDefinition", task(), label="url-password",
