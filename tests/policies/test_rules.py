@@ -1073,6 +1073,9 @@ CASES: list[Case] = [
            {"retentionInDays": 365, "kmsKeyId": KEY, "tags": TAGS}, retentionInDays=DELETE),
     single("log-group-retention", "aws:cloudwatch/logGroup:LogGroup",
            {"retentionInDays": 365, "kmsKeyId": KEY, "tags": TAGS}, label="too-short", retentionInDays=30),
+    # The boundary: prod's minimumRetentionDays is 365 (policies/config/prod.json), so 365 passes and 364 does not.
+    single("log-group-retention", "aws:cloudwatch/logGroup:LogGroup",
+           {"retentionInDays": 365, "kmsKeyId": KEY, "tags": TAGS}, label="one-day-short", retentionInDays=364),
     single("log-group-kms", "aws:cloudwatch/logGroup:LogGroup", {"retentionInDays": 365, "kmsKeyId": KEY,
                                                                  "tags": TAGS}, kmsKeyId=DELETE),
     single("kms-key-rotation", "aws:kms/key:Key", {"enableKeyRotation": True, "tags": TAGS}, enableKeyRotation=False),
