@@ -417,6 +417,12 @@ def test_identity_center_sign_in_warns_who_can_create_the_workspace(prod: StackR
      "would leave the ai app 256"),
     ("staging", {"metricsCollectorCpu": 256, "aiCpu": 512, "aiMemory": 1024},
      "maratron:metricsCollectorCpu = 256: must be at most a quarter of aiCpu (512 CPU units)"),
+    # The boundary: one over a quarter of Fargate's smallest task (256 CPU units, 512 MiB) is refused.
+    ("staging", {"aiCpu": 256, "aiMemory": 512, "metricsCollectorMemory": 129},
+     "maratron:metricsCollectorMemory = 129: must be at most a quarter of aiMemory (512 MiB): the collector sidecar "
+     "would leave the ai app 383"),
+    ("staging", {"aiCpu": 256, "aiMemory": 512, "metricsCollectorCpu": 65},
+     "maratron:metricsCollectorCpu = 65: must be at most a quarter of aiCpu (256 CPU units)"),
     # natGateways none is refused for every stack (issue 9's rule); its message names the collector's public image.
     ("staging", {"natGateways": "none"}, "and the metrics collector's image comes from public ECR"),
     ("staging", {"alarmLatencyP95Ms": 10000, "alarmLatencyP99Ms": 12000},
@@ -452,6 +458,19 @@ def test_config_errors(run_variant, stack: str, overrides: dict[str, Any], expec
     run = run_variant(stack, **overrides)
     assert not run.ok
     assert expected in str(run.error), str(run.error)
+
+
+@pytest.mark.parametrize(("memory", "cpu", "accepted"), [(128, 64, True), (129, 64, False), (128, 65, False)])
+def test_the_collector_may_take_exactly_a_quarter_of_the_task(memory: int, cpu: int, accepted: bool) -> None:
+    """On Fargate's smallest task (256 CPU units, 512 MiB) the collector may reserve 64 units and 128 MiB, no more."""
+    raw = {**MINIMAL_VALID, "maratron:appMetricsEnabled": "true", "maratron:aiCpu": "256", "maratron:aiMemory": "512",
+           "maratron:metricsCollectorMemory": str(memory), "maratron:metricsCollectorCpu": str(cpu)}
+    try:
+        stack_config.load(raw, stack="test")
+        problems: list[str] = []
+    except stack_config.ConfigError as error:
+        problems = [str(p) for p in error.problems]
+    assert (not any(p.startswith("maratron:metricsCollector") for p in problems)) is accepted, problems
 
 
 @pytest.mark.parametrize(("path", "port", "accepted"), [
