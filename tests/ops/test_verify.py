@@ -329,13 +329,16 @@ class ReplicatedBackups:
 
     latest_lag: dt.timedelta = dt.timedelta(minutes=5)
     status: str = "replicating"
+    kms_key_id: str | None = "dr-key"
+    """None: encrypted, but RDS reports no KmsKeyId (not with a CMK of ours)."""
 
     def answer(self, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
         assert params["body"]["DBInstanceAutomatedBackupsArn"] == DR_BACKUPS_ARN
         now = dt.datetime.now(dt.UTC)
         return AWSResponse(None, 200, {}, None), {"DBInstanceAutomatedBackups": [{
             "DBInstanceAutomatedBackupsArn": DR_BACKUPS_ARN, "DBInstanceIdentifier": "maratron-prod-db",
-            "Region": "us-east-1", "Status": self.status, "Encrypted": True, "KmsKeyId": "dr-key",
+            "Region": "us-east-1", "Status": self.status, "Encrypted": True,
+            **({"KmsKeyId": self.kms_key_id} if self.kms_key_id else {}),
             "RestoreWindow": {"EarliestTime": now - dt.timedelta(days=14), "LatestTime": now - self.latest_lag}}]}
 
 
@@ -540,6 +543,25 @@ def replica_missing(dep: Deployment) -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def replica_unencrypted(dep: Deployment) -> Iterator[None]:
+    """moto copies the primary's encryption onto a read replica (as RDS does; none can be decrypted in place): the
+    DescribeDBInstances answer for one replica is changed instead."""
+    replica = dep.outputs["databaseReplicaIdentifiers"][1]
+
+    def unencrypted(parsed: dict[str, Any], **_: Any) -> None:
+        for instance in parsed.get("DBInstances", []):
+            if instance.get("DBInstanceIdentifier") == replica:
+                instance["StorageEncrypted"] = False
+
+    events = dep.client("rds").meta.events
+    events.register("after-call.rds.DescribeDBInstances", unencrypted)
+    try:
+        yield
+    finally:
+        events.unregister("after-call.rds.DescribeDBInstances", unencrypted)
+
+
+@contextlib.contextmanager
 def rds_setting(dep: Deployment, **settings: Any) -> Iterator[None]:
     rds = dep.client("rds")
     before = rds.describe_db_instances(DBInstanceIdentifier="maratron-prod-db")["DBInstances"][0]
@@ -633,6 +655,13 @@ def rds_replication_behind(dep: Deployment) -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def backups_without_cmk(dep: Deployment) -> Iterator[None]:
+    dep.replicated_backups.kms_key_id = None
+    yield
+    dep.replicated_backups.kms_key_id = "dr-key"
+
+
+@contextlib.contextmanager
 def drill_schedule_disabled(dep: Deployment) -> Iterator[None]:
     scheduler = dep.client("scheduler")
     schedule = scheduler.get_schedule(Name="maratron-prod-restore-drill")
@@ -715,6 +744,8 @@ DRIFTS = {
     "weak-ssl-policy": Drift("alb.tls-policy", weak_tls_policy, "ELBSecurityPolicy-2016-08"),
     "waf-disassociated": Drift("waf.association", waf_disassociated, "no web ACL is associated"),
     "replica-missing": Drift("rds.replicas", replica_missing, "maratron-prod-db-replica-b missing"),
+    "replica-unencrypted": Drift("rds.replicas", replica_unencrypted,
+                                 "maratron-prod-db-replica-b storage not encrypted"),
     "deletion-protection-off": Drift("rds.primary", lambda d: rds_setting(d, DeletionProtection=False),
                                      "deletion protection off (required in prod)"),
     "database-public": Drift("rds.primary", lambda d: rds_setting(d, PubliclyAccessible=True), "publicly accessible"),
@@ -741,6 +772,8 @@ DRIFTS = {
     "replica-unlocked": Drift("dr.replica-buckets", replica_unlocked, "no Object Lock default retention"),
     "rds-backup-replication-behind": Drift("dr.rds-backup-replication", rds_replication_behind,
                                            "latest restorable time is 5.0 h ago"),
+    "backups-without-cmk": Drift("dr.rds-backup-replication", backups_without_cmk,
+                                 "replicated backups are not encrypted with a CMK"),
     "drill-schedule-disabled": Drift("dr.restore-drill", drill_schedule_disabled, "is DISABLED"),
     "registry-not-replicated": Drift("dr.images", registry_not_replicated, "does not replicate maratron-prod/web"),
     "amp-without-cmk": Drift("amp.workspace", lambda d: amp_state(d, key_arn=None), "no kmsKeyArn"),
