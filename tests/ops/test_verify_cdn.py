@@ -231,6 +231,8 @@ DRIFTS = {
         "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "http-only",
                                "OriginSslProtocols": {"Quantity": 1, "Items": ["TLSv1.2"]}}}]}),
         "origin alb is reached over http-only"),
+    "http2-only": Drift("cdn.distribution", lambda d: distribution_changed(d, HttpVersion="http2"),
+                        "HTTP version http2, expected http2and3"),
     "waf-removed": Drift("waf.association", lambda d: distribution_changed(d, WebACLId=""),
                          "protected by no web ACL"),
     "logs-not-delivered": Drift("cdn.access-logs", delivery_deleted, "delivers nowhere"),
