@@ -68,6 +68,7 @@ replication starts after the primary and nothing waits for it.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -218,6 +219,9 @@ class ReplicationSource:
     """Storage class of the replicas."""
     object_lock: ObjectLock | None = None
     """The source's default retention; the replica bucket gets the same (a locked source needs a locked replica)."""
+    policy_grants: Callable[[pulumi.Output[str]], Sequence[dict[str, Any]]] | None = None
+    """Further statements of the replica's bucket policy, as SecureBucketArgs.policy_grants (e.g. the state bucket's
+    grants to environment accounts, so they reach the replica too); default none."""
 
 
 @dataclass(frozen=True)
@@ -242,6 +246,10 @@ class DisasterRecoveryArgs:
     """retain (default): the DR key and buckets are protected and kept when the stack is deleted."""
     name_prefix: str = PROJECT
     """Names: key alias `<prefix>-dr`, buckets `<prefix>-<label>-dr-...`."""
+    key_alias: str = ""
+    """The DR key's alias (without `alias/`); default `<prefix>-dr`."""
+    key_statements: tuple[dict[str, Any], ...] = ()
+    """Further statements of the DR key's policy (cross-account grants); default none."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for every taggable child."""
 
@@ -302,7 +310,8 @@ class DisasterRecovery(pulumi.ComponentResource):
             return
         region = args.region
         self.key = customer_managed_key(
-            f"{name}-key", context=args.context, alias=f"{args.name_prefix}-dr", region=region,
+            f"{name}-key", context=args.context, alias=args.key_alias or f"{args.name_prefix}-dr", region=region,
+            statements=args.key_statements,
             description=f"{args.name_prefix}: DR copies in {region} (replica buckets, replicated RDS backups)",
             removal_policy=args.removal_policy, tags=args.tags, parent=self)
         log_target = self._bucket("access-logs", log_target=ServerAccessLogTarget(
@@ -311,6 +320,7 @@ class DisasterRecovery(pulumi.ComponentResource):
         for source in args.sources:
             self.replicas[source.label] = self._bucket(
                 source.label, kms_key=self.key, lifecycle=source.lifecycle, object_lock=source.object_lock,
+                policy_grants=source.policy_grants,
                 access_logs=ServerAccessLogs(bucket=log_target.bucket, prefix=f"{source.label}/"))
         self.replication_role = self._replication_role()
         for source in args.sources:
