@@ -20,6 +20,8 @@ import pulumi_aws as aws
 from bootstrap import bootstrap_config
 from bootstrap.bootstrap_outputs import ENVIRONMENT_ACCOUNT, FOUNDATION
 from bootstrap.parts import (
+    dr_secrets_provider_urls,
+    dr_stack,
     environment_arns,
     environment_roles,
     foundation_from_outputs,
@@ -55,19 +57,29 @@ bootstrap_key = StackSecretsKey("bootstrap-secrets", StackSecretsKeyArgs(
     context=ctx, purpose="bootstrap", readers=bootstrap_readers, tags=tags), opts=opts)
 secrets = {env: StackSecretsKey(f"{env}-secrets", StackSecretsKeyArgs(context=ctx, purpose=env, tags=tags), opts=opts)
            for env in config.hosted_environments}
+# Each DR stack's own key, in the DR region: its stack must be operable when this region is lost (stack_secrets.py).
+dr_secrets = {env: StackSecretsKey(f"{dr_stack(env)}-secrets", StackSecretsKeyArgs(
+    context=ctx, purpose=dr_stack(env), region=config.dr_region_of(env), tags=tags), opts=opts)
+    for env in config.hosted_environments if config.dr_region_of(env) is not None}
 local_keys = [bootstrap_key.key.arn, *(key.key.arn for key in secrets.values())]
 
 if config.manages_shared:
     shared = shared_parts(config, ctx, github.arn, opts)
+    state_dr_key = shared.state.dr.key if shared.state.dr is not None else None
+    state_dr_bucket = shared.state.dr_bucket
     foundation = FoundationArns(
         partition=ctx.partition, region=ctx.region, state_bucket_arn=shared.state.bucket_arn,
         state_key_arn=shared.state.key.arn, repository_arns=shared.registry.arns(),
         protected_key_arns=[shared.state.key.arn, shared.registry.key.arn, *local_keys],
-        bootstrap_stack=config.shared_stack_path, bootstrap_secrets_key_arn=bootstrap_key.key.arn)
+        bootstrap_stack=config.shared_stack_path, bootstrap_secrets_key_arn=bootstrap_key.key.arn,
+        dr_state_bucket_arn=state_dr_bucket.arn if state_dr_bucket is not None else None,
+        dr_state_key_arn=state_dr_key.arn if state_dr_key is not None else None,
+        dr_state_region=shared.state.dr_region)
 else:
     foundation = foundation_from_outputs(config, read_shared_stack(config), local_keys)
 
-roles = {env: environment_roles(config, ctx, foundation, github.arn, env, secrets[env], opts)
+roles = {env: environment_roles(config, ctx, foundation, github.arn, env, secrets[env], opts,
+                                dr_secrets_key=dr_secrets.get(env))
          for env in config.hosted_environments}
 
 if config.manages_shared:
@@ -83,7 +95,11 @@ if config.manages_shared:
         "backendUrl": shared.state.url(),
         "stateBucketName": shared.state.bucket.name,
         "stateKeyArn": shared.state.key.arn,
+        "drStateBackendUrl": shared.state.dr_url(),
+        "drStateBucketName": state_dr_bucket.name if state_dr_bucket is not None else "",
+        "drStateKeyArn": state_dr_key.arn if state_dr_key is not None else "",
         "secretsProviders": {env: secrets_provider_url(env, config.region) for env in config.environments},
+        "drSecretsProviders": dr_secrets_provider_urls(config),
         "bootstrapSecretsProvider": bootstrap_key.provider_url,
         "bootstrapSecretsKeyArn": bootstrap_key.key.arn,
         "registryId": shared.registry.registry_id,

@@ -171,6 +171,12 @@ class BootstrapConfig:
         return self.registry.replica_region(self.region) if environment in self.dr_environments else None
 
     @property
+    def state_dr_region(self) -> str | None:
+        """Where the state backend keeps its replica: the DR region, when any environment has DR (its DR stack is
+        deployed there when this region is lost, and must find its state, the foundation's and prod's there)."""
+        return next((region for env in self.environments if (region := self.dr_region_of(env)) is not None), None)
+
+    @property
     def this_account_id(self) -> str:
         return self.account_id(self.account)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from components.output_contract import contract, specs
 
-FOUNDATION = contract("1.2.0", [
+FOUNDATION = contract("1.3.0", [
     *specs(
         "foundation",
         ("contractVersion", "string", "Version of this contract (semver; major = breaking)."),
@@ -35,6 +35,15 @@ FOUNDATION = contract("1.2.0", [
         ("bootstrapSecretsProvider", "string", "`--secrets-provider` URL of the bootstrap stacks."),
         ("bootstrapSecretsKeyArn", "string", "CMK of the shared bootstrap stack's secrets: a StackReference to it "
                                              "decrypts with it (app stacks' preview and deploy roles). 1.2.0."),
+        ("drStateBackendUrl", "string", "`pulumi login` URL of the state bucket's replica in the DR region "
+                                        "(s3://<bucket>?region=<DR region>&awssdk=v2), where a DR stack is operated "
+                                        "when the primary region is lost. \"\" without a DR environment; 1.3.0."),
+        ("drStateBucketName", "string", "The replica state bucket (every object of the state bucket, re-encrypted "
+                                        "with drStateKeyArn; deletes are not replicated). \"\" without DR; 1.3.0."),
+        ("drStateKeyArn", "string", "CMK of the replica state bucket, in the DR region. \"\" without DR; 1.3.0."),
+        ("drSecretsProviders", "map[string]", "Environment with DR -> `--secrets-provider` URL of its DR stack "
+                                              "(awskms://alias/maratron-pulumi-dr?region=<DR region>: a key in the DR "
+                                              "region). {} without DR; 1.3.0."),
     ),
     *specs(
         "images",

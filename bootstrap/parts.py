@@ -26,6 +26,7 @@ from components.ci_roles import (
     WorkloadBoundaryArgs,
     ci_role_name,
     deploy_boundary_statements,
+    deploy_dr_statements,
     deploy_push_statements,
     deploy_statements,
     preview_statements,
@@ -35,11 +36,22 @@ from components.ci_roles import (
 )
 from components.constants import IMAGE_SERVICES, environment_stacks, workload_role_path
 from components.image_registry import ImageRegistry, ImageRegistryArgs, RegistryReader
-from components.stack_secrets import StackSecretsKey
+from components.stack_secrets import StackSecretsKey, secrets_provider_url
 from components.state_backend import StackPath, StateBackend, StateBackendArgs, StateGrant, app_stack
 
 PUBLISHED = {"app-ci": ("web", "ai"), "infra-ci": ("backup",)}
 """Which images each publisher role pushes."""
+
+
+def dr_stack(environment: str) -> str:
+    """The environment's DR stack (prod's `dr`: constants.environment_stacks)."""
+    return environment_stacks(environment, dr=True)[-1]
+
+
+def dr_secrets_provider_urls(config: BootstrapConfig) -> dict[str, str]:
+    """Environment with DR -> `--secrets-provider` URL of its DR stack (its key is in the DR region)."""
+    return {env: secrets_provider_url(dr_stack(env), region) for env in config.environments
+            if (region := config.dr_region_of(env)) is not None}
 
 
 def preview_environment(environment: str) -> str:
@@ -73,7 +85,8 @@ def shared_parts(config: BootstrapConfig, ctx: AwsContext, provider_arn: pulumi.
                 principal_arns=(role_arn(ctx.partition, account, "*", workload_role_path(env)), preview, deploy),
                 pushers=((deploy, ("backup",)),) if config.deploy_pushes_backup_image else ()))
     state = StateBackend("state", StateBackendArgs(
-        context=ctx, settings=config.state, grants=state_grants, organization_id=config.organization_id, tags=tags),
+        context=ctx, settings=config.state, grants=state_grants, organization_id=config.organization_id,
+        dr_region=config.state_dr_region, tags=tags),
         opts=opts)
     registry = ImageRegistry("images", ImageRegistryArgs(
         context=ctx, environments=config.environments, settings=config.registry, readers=readers,
@@ -99,11 +112,13 @@ class EnvironmentRoles:
 
 def environment_roles(config: BootstrapConfig, ctx: AwsContext, foundation: FoundationArns,
                       provider_arn: pulumi.Input[str], environment: str, secrets_key: StackSecretsKey,
-                      opts: pulumi.ResourceOptions) -> EnvironmentRoles:
+                      opts: pulumi.ResourceOptions, *, dr_secrets_key: StackSecretsKey | None = None
+                      ) -> EnvironmentRoles:
     """An environment's workload boundary and its preview and deploy roles (in the account that runs it)."""
     tags = config.tags
     target = EnvironmentTarget(environment=environment, account_id=ctx.account_id,
-                               secrets_key_arn=secrets_key.key.arn, dr_region=config.dr_region_of(environment))
+                               secrets_key_arn=secrets_key.key.arn, dr_region=config.dr_region_of(environment),
+                               dr_secrets_key_arn=dr_secrets_key.key.arn if dr_secrets_key is not None else None)
     boundary = WorkloadBoundary(f"{environment}-workload-boundary", WorkloadBoundaryArgs(
         context=ctx, environment=environment, stacks=target.stacks, tags=tags), opts=opts)
     push = ("backup",) if config.deploy_pushes_backup_image else ()
@@ -116,7 +131,9 @@ def environment_roles(config: BootstrapConfig, ctx: AwsContext, foundation: Foun
         context=ctx, role_name=ci_role_name("deploy", environment), kind="deploy", provider_arn=provider_arn,
         subjects=[config.github.subject(environment)],
         statements=deploy_statements(foundation, target, push_services=push),
-        attached_statements={"push": deploy_push_statements(foundation, push)} if push else {},
+        attached_statements={key: statements for key, statements in (
+            ("push", deploy_push_statements(foundation, push)),
+            ("dr-state", deploy_dr_statements(foundation, target))) if statements},
         boundary_statements=deploy_boundary_statements(foundation, target, push_services=push),
         max_session_seconds=config.deploy_session_seconds, tags=tags), opts=opts)
     return EnvironmentRoles(preview=preview, deploy=deploy, boundary=boundary)
@@ -153,6 +170,7 @@ def read_shared_stack(config: BootstrapConfig) -> pulumi.Output[dict[str, Any]]:
 def foundation_from_outputs(config: BootstrapConfig, shared: pulumi.Output[dict[str, Any]],
                             local_keys: Sequence[pulumi.Input[str]]) -> FoundationArns:
     partition = config.partition
+    dr_region = config.state_dr_region  # the shared stack's replica, when the foundation has a DR environment
 
     def output(path: str) -> pulumi.Output[str]:
         """One value of the shared stack's outputs, e.g. `repositoryArns.web`."""
@@ -169,7 +187,10 @@ def foundation_from_outputs(config: BootstrapConfig, shared: pulumi.Output[dict[
         state_key_arn=output("stateKeyArn"),
         repository_arns={service: output(f"repositoryArns.{service}") for service in IMAGE_SERVICES},
         protected_key_arns=[output("stateKeyArn"), output("imagesKeyArn"), *local_keys],
-        bootstrap_stack=config.shared_stack_path, bootstrap_secrets_key_arn=output("bootstrapSecretsKeyArn"))
+        bootstrap_stack=config.shared_stack_path, bootstrap_secrets_key_arn=output("bootstrapSecretsKeyArn"),
+        dr_state_bucket_arn=None if dr_region is None else output("drStateBucketName").apply(
+            lambda bucket: f"arn:{partition}:s3:::{bucket}"),
+        dr_state_key_arn=None if dr_region is None else output("drStateKeyArn"), dr_state_region=dr_region)
 
 
 def environment_arns(config: BootstrapConfig, partition: str) -> dict[str, dict[str, str]]:
@@ -181,5 +202,6 @@ def environment_arns(config: BootstrapConfig, partition: str) -> dict[str, dict[
     } for env in config.environments}
 
 
-__all__ = ["PUBLISHED", "EnvironmentRoles", "SharedParts", "StackPath", "environment_arns", "environment_roles",
+__all__ = ["PUBLISHED", "EnvironmentRoles", "SharedParts", "StackPath", "dr_secrets_provider_urls", "dr_stack",
+           "environment_arns", "environment_roles",
            "foundation_from_outputs", "preview_environment", "read_shared_stack", "shared_parts"]

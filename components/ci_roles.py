@@ -317,6 +317,12 @@ class FoundationArns:
     bootstrap_secrets_key_arn: pulumi.Input[str]
     """That stack's secrets key: a StackReference builds the referenced stack's secrets manager, which decrypts its
     data key, before it reads any output (pulumi/pulumi#11109), so previews and deploys need kms:Decrypt on it."""
+    dr_state_bucket_arn: pulumi.Input[str] | None = None
+    """The state bucket's replica in the DR region (components/state_backend.py); None without DR."""
+    dr_state_key_arn: pulumi.Input[str] | None = None
+    """Its CMK (in the DR region)."""
+    dr_state_region: str | None = None
+    """The replica's region."""
 
 
 @dataclass(frozen=True)
@@ -330,6 +336,8 @@ class EnvironmentTarget:
     """The region the environment keeps its DR copy in and restores to (the registry's replica region, for the
     environments in the foundation's drEnvironments): its deploys may act there too (the DR key, replica buckets,
     replicated RDS backups, and the whole DR stack, Pulumi.dr.yaml); None: the foundation's region only."""
+    dr_secrets_key_arn: pulumi.Input[str] | None = None
+    """The DR stack's secrets-provider key (in the DR region: components/stack_secrets.py); None without DR."""
 
     @property
     def regions(self) -> tuple[str, ...]:
@@ -374,12 +382,40 @@ def _repository_arns(f: FoundationArns, target: EnvironmentTarget) -> dict[str, 
     return arns
 
 
+def _dr_stacks(target: EnvironmentTarget) -> list[StackPath]:
+    """The environment's DR stacks (prod's `dr`): every app stack but its own."""
+    return [app_stack(stack) for stack in target.stacks if stack != target.environment]
+
+
+def dr_state_statements(f: FoundationArns, target: EnvironmentTarget, *, write: bool) -> list[dict[str, Any]]:
+    """The state backend's replica in the DR region, for the environment's DR stack when the primary region is lost:
+    read the foundation's stack and the environment's (the DR stack's StackReferences) and, with `write` (a deploy),
+    write the DR stack's own keys (StackPath.write_keys), never the environment's own stack's; decrypt its data key
+    with the DR stack's secrets key. Nothing without DR (no replica, or no DR stack for the environment)."""
+    dr_stacks = _dr_stacks(target)
+    if f.dr_state_bucket_arn is None or f.dr_state_key_arn is None or f.dr_state_region is None or not dr_stacks:
+        return []
+    read = state_read_statements(f.dr_state_bucket_arn, f.dr_state_key_arn, f.dr_state_region,
+                                 [*map(app_stack, target.stacks), f.bootstrap_stack])
+    written = state_write_statements(f.dr_state_bucket_arn, f.dr_state_key_arn, f.dr_state_region, dr_stacks)
+    statements = [*read, *written] if write else read
+    return [{**statement, "Sid": f"DrBackend{statement['Sid']}"} for statement in statements]
+
+
+def _dr_secrets_statements(target: EnvironmentTarget) -> list[dict[str, Any]]:
+    if target.dr_secrets_key_arn is None:
+        return []
+    return decrypt_statements(target.dr_secrets_key_arn, sid="UnwrapDrStackDataKey")
+
+
 def preview_statements(f: FoundationArns, target: EnvironmentTarget) -> list[dict[str, Any]]:
-    """A read-only `pulumi preview` of the environment's app stack (no refresh)."""
+    """A read-only `pulumi preview` of the environment's app stack (no refresh); of its DR stack in the replica."""
     return [
         *state_read_statements(f.state_bucket_arn, f.state_key_arn, f.region,
                                [*map(app_stack, target.stacks), f.bootstrap_stack]),
+        *dr_state_statements(f, target, write=False),
         *decrypt_statements(target.secrets_key_arn),
+        *_dr_secrets_statements(target),
         *decrypt_statements(f.bootstrap_secrets_key_arn, sid="UnwrapFoundationDataKey"),
         {"Sid": "ProgramLookups", "Effect": "Allow", "Action": list(REGION_WIDE_READS), "Resource": "*",
          "Condition": _in_region(f, target)},
@@ -458,6 +494,23 @@ def deploy_push_statements(f: FoundationArns, push_services: Sequence[str]) -> l
     Its boundary (ecr:*) and its deny statements (DenyRegistryChanges, which lets the push actions through with
     push_services) still cap it."""
     return push_statements(f.repository_arns, push_services, DOCKER_PUSH_ACTIONS)[1:] if push_services else []
+
+
+def deploy_dr_statements(f: FoundationArns, target: EnvironmentTarget) -> list[dict[str, Any]]:
+    """An environment with a DR stack: its state in the state bucket's replica (dr_state_statements) and its secrets
+    key, both in the DR region, for a deploy of the DR stack while the primary region is lost. Attached as a managed
+    policy of its own, as deploy_push_statements and for the same reason: prod's inline policy nearly fills IAM's
+    10,240 characters. Its boundary (s3:*, kms:*) and its deny statements still cap it; it denies managing the two
+    keys itself (the deny the inline policy has for the primary region's foundation keys). Empty without DR."""
+    statements = dr_state_statements(f, target, write=True)
+    if not statements:
+        return []
+    assert f.dr_state_key_arn is not None
+    keys = [f.dr_state_key_arn, *([target.dr_secrets_key_arn] if target.dr_secrets_key_arn is not None else [])]
+    # DenyManagingFoundationKeys for the DR region's foundation keys, here rather than inline (the size quota).
+    return [*statements, *_dr_secrets_statements(target),
+            {"Sid": "DenyManagingDrFoundationKeys", "Effect": "Deny",
+             "NotAction": ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"], "Resource": keys}]
 
 
 def deny_statements(f: FoundationArns, target: EnvironmentTarget, *,

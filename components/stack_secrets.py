@@ -11,6 +11,10 @@ calls KMS directly. Encrypt stays with administrators (stack init, change-secret
 Format of the provider URL: `awskms://alias/ExampleAlias?region=us-east-1`
 (https://www.pulumi.com/docs/iac/cli/commands/pulumi_stack_change-secrets-provider/); the alias resolves in the
 caller's own account and the given region.
+
+A DR stack (prod's `dr`, deployed in the DR region when the primary region is lost) has its own key *in the DR
+region* (`region`): a key of the primary region would be as lost as the region, and with it every secret of the
+stack. Its alias names the stack (alias/maratron-pulumi-dr); the environment's CI roles decrypt with both keys.
 """
 
 from __future__ import annotations
@@ -48,13 +52,16 @@ class StackSecretsKeyArgs:
     context: AwsContext
     """The account and region the key lives in (the account that runs the stacks it serves)."""
     purpose: str
-    """dev, staging, prod, or bootstrap; the alias is alias/maratron-pulumi-<purpose>."""
+    """dev, staging, prod, bootstrap, or a DR stack (dr); the alias is alias/maratron-pulumi-<purpose>."""
     readers: tuple[tuple[str, str], ...] = ()
     """(account root, role ARN) of roles in other accounts that may decrypt with it; default none."""
     removal_policy: RemovalPolicy = "retain"
     """retain (default): protected; losing the key loses every secret of the stacks it serves."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for the key."""
+    region: str | None = None
+    """Create the key in this region instead of the provider's (a DR stack's key in the DR region); default the
+    context's."""
 
 
 class StackSecretsKey(pulumi.ComponentResource):
@@ -70,10 +77,10 @@ class StackSecretsKey(pulumi.ComponentResource):
                          account_root=root, principal_arns=[role], sid=f"Decrypt{index}")
                    for index, (root, role) in enumerate(args.readers)]
         self.key = customer_managed_key(
-            name, context=args.context, alias=secrets_key_alias(args.purpose), statements=readers,
+            name, context=args.context, alias=secrets_key_alias(args.purpose), statements=readers, region=args.region,
             description=f"{PROJECT}: Pulumi secrets provider of the {args.purpose} stacks",
             removal_policy=args.removal_policy, tags=args.tags, parent=self)
-        self.provider_url = secrets_provider_url(args.purpose, args.context.region)
+        self.provider_url = secrets_provider_url(args.purpose, args.region or args.context.region)
         self.register_outputs({"keyArn": self.key.arn, "providerUrl": self.provider_url})
 
     def decrypt_statements(self) -> list[dict[str, Any]]:

@@ -24,6 +24,23 @@ With SSE-KMS default encryption the encryption is transparent to the CLI, provid
 need kms:GenerateDataKey and kms:Decrypt permissions on the key" to upload or download
 (https://docs.aws.amazon.com/AmazonS3/latest/userguide/s3-express-UsingKMSEncryption.html).
 Both grants are bound to S3 (`kms:ViaService`).
+
+With a DR region (`dr_region`: the foundation's, when any environment has DR), the whole bucket is replicated into a
+replica of the same hardening in that region, with its own CMK there (components/disaster_recovery.py, the building
+blocks of the backup buckets' copy: SecureBucket, the least-privilege replication role, one V2 rule). A DR stack is
+deployed when the primary region is lost, and the bucket, its key and the stacks it references (the foundation's,
+prod's) are all there: `pulumi login` with the replica's URL (`drStateBackendUrl`) finds the same per-stack layout.
+* Every object (an empty filter: V2 configuration); SSE-KMS objects replicate only when asked
+  (`SseKmsEncryptedObjects`), each replica re-encrypted with the DR key (`ReplicaKmsKeyID`, a key of the destination
+  region: https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-config-for-kms-objects.html).
+* Delete markers are not replicated: "By default, when S3 Replication is enabled and an object is deleted in the
+  source bucket, Amazon S3 adds a delete marker in the source bucket only. This action helps protect data in the
+  destination buckets from accidental or malicious deletions"
+  (https://docs.aws.amazon.com/AmazonS3/latest/userguide/delete-marker-replication.html); a version-specific delete
+  is never replicated. A checkpoint deleted in the primary therefore stays in the replica, and so does each update's
+  lock file (deleted at the end of an update in the primary): after a game day of the DR stack, its lock files stay
+  in the replica, current, and must be deleted there before the replica serves an update of that stack.
+* Grants: the same grantees (Organizations layout) on the replica bucket and its key, through S3 in the DR region.
 """
 
 from __future__ import annotations
@@ -38,11 +55,17 @@ import pulumi_aws as aws
 from components.base import AwsContext, RemovalPolicy
 from components.constants import BOOTSTRAP_PROJECT, LOG_RETENTION_DAYS, PROJECT
 from components.cross_account import grant
+from components.disaster_recovery import DisasterRecovery, DisasterRecoveryArgs, ReplicationSource
 from components.encryption import customer_managed_key
 from components.secure_bucket import Lifecycle, SecureBucket, SecureBucketArgs, ServerAccessLogTarget
 from components.settings import require_valid, setting
 
 STATE_BUCKET_PREFIX = f"{PROJECT}-pulumi-state-"
+DR_NAME_PREFIX = f"{PROJECT}-pulumi"
+"""The replica's names (DisasterRecovery: `<prefix>-<label>-dr-...`): maratron-pulumi-state-dr-<suffix>, its log
+bucket maratron-pulumi-access-logs-dr-<suffix>."""
+DR_KEY_ALIAS = f"{PROJECT}-pulumi-state-dr"
+"""Not DisasterRecovery's default `<prefix>-dr`: alias/maratron-pulumi-dr is the DR stack's secrets-provider key."""
 LOG_BUCKET_PREFIX = f"{PROJECT}-pulumi-logs-"
 DIY_ORGANIZATION = "organization"
 PULUMI_LOCKS_PREFIX = ".pulumi/locks/"
@@ -156,11 +179,15 @@ class StateBackendArgs:
     """Days the bucket's server access logs are kept; default 365."""
     removal_policy: RemovalPolicy = "retain"
     """retain (default, and the only sensible value): bucket and key are protected and kept."""
+    dr_region: str | None = None
+    """Replicate the whole bucket into a replica in this region, with a CMK there (module docstring); default none."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for every taggable child."""
 
     def __post_init__(self) -> None:
         require_valid(self.settings)
+        if self.dr_region is not None and self.dr_region == self.context.region:
+            raise ValueError(f"StateBackendArgs.dr_region {self.dr_region}: must differ from the bucket's region")
 
 
 class StateBackend(pulumi.ComponentResource):
@@ -170,6 +197,8 @@ class StateBackend(pulumi.ComponentResource):
     access_logs: SecureBucket
     key: aws.kms.Key
     """Encrypts the state objects (SSE-KMS with a bucket key)."""
+    dr: DisasterRecovery | None
+    """The replica in the DR region (its bucket `dr.replicas["state"]`, key `dr.key`); None without a DR region."""
 
     def __init__(self, name: str, args: StateBackendArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("maratron:foundation:StateBackend", name, None, opts)
@@ -178,24 +207,35 @@ class StateBackend(pulumi.ComponentResource):
         self.key = customer_managed_key(
             f"{name}-key", context=ctx, alias=f"{PROJECT}-pulumi-state",
             description=f"{PROJECT}: Pulumi state (SSE-KMS of the state bucket)",
-            statements=self._key_grants(), removal_policy=args.removal_policy, tags=args.tags, parent=self)
+            statements=self._key_grants(ctx.region), removal_policy=args.removal_policy, tags=args.tags, parent=self)
         self.access_logs = SecureBucket(f"{name}-access-logs", SecureBucketArgs(
             context=ctx, bucket_prefix=LOG_BUCKET_PREFIX, lifecycle=Lifecycle(expiration_days=args.access_log_days),
             access_logs=None,  # a server-access-log target logs nowhere itself
             log_target=ServerAccessLogTarget(source_bucket_prefix=STATE_BUCKET_PREFIX),
             removal_policy=args.removal_policy, tags=args.tags,
         ), opts=pulumi.ResourceOptions(parent=self))
+        # Checkpoints never expire; old versions go after noncurrent_days once newer ones exceed the count. Each
+        # update's lock file is a new key, deleted at the end: its one old version goes after noncurrent_days.
+        lifecycle = Lifecycle(expiration_days=None, noncurrent_version_days=args.settings.noncurrent_days,
+                              newer_noncurrent_versions=args.settings.noncurrent_versions,
+                              transient_prefixes=(PULUMI_LOCKS_PREFIX,))
         self.bucket = SecureBucket(name, SecureBucketArgs(
-            context=ctx, bucket_prefix=STATE_BUCKET_PREFIX, kms_key=self.key,
-            # Checkpoints never expire; old versions go after noncurrent_days once newer ones exceed the count. Each
-            # update's lock file is a new key, deleted at the end: its one old version goes after noncurrent_days.
-            lifecycle=Lifecycle(expiration_days=None, noncurrent_version_days=args.settings.noncurrent_days,
-                                newer_noncurrent_versions=args.settings.noncurrent_versions,
-                                transient_prefixes=(PULUMI_LOCKS_PREFIX,)),
+            context=ctx, bucket_prefix=STATE_BUCKET_PREFIX, kms_key=self.key, lifecycle=lifecycle,
             access_logs=self.access_logs.access_logs_for("state/"),
             policy_grants=self._bucket_grants if args.grants else None,
             removal_policy=args.removal_policy, tags=args.tags,
         ), opts=pulumi.ResourceOptions(parent=self))
+        self.dr = None
+        if args.dr_region is not None:
+            # The replica keeps what the source keeps (replication does not copy lifecycle rules).
+            self.dr = DisasterRecovery(f"{name}-dr", DisasterRecoveryArgs(
+                context=ctx, region=args.dr_region, sources=(ReplicationSource(
+                    label="state", bucket=self.bucket, key=self.key, lifecycle=lifecycle, storage_class="STANDARD",
+                    policy_grants=self._bucket_grants if args.grants else None),),
+                name_prefix=DR_NAME_PREFIX, key_alias=DR_KEY_ALIAS,
+                key_statements=tuple(self._key_grants(args.dr_region)), access_log_expiration_days=args.access_log_days,
+                removal_policy=args.removal_policy, tags=args.tags,
+            ), opts=pulumi.ResourceOptions(parent=self))
         self.register_outputs({"bucketName": self.bucket.name, "keyArn": self.key.arn})
 
     @property
@@ -206,6 +246,22 @@ class StateBackend(pulumi.ComponentResource):
         """The `pulumi login` URL of this backend."""
         region = self._args.context.region
         return self.bucket.name.apply(lambda bucket: backend_url(bucket, region))
+
+    @property
+    def dr_region(self) -> str | None:
+        return self._args.dr_region
+
+    @property
+    def dr_bucket(self) -> SecureBucket | None:
+        """The replica bucket in the DR region (None without one)."""
+        return self.dr.replicas["state"] if self.dr is not None else None
+
+    def dr_url(self) -> pulumi.Output[str]:
+        """The `pulumi login` URL of the replica ("" without a DR region)."""
+        region, replica = self._args.dr_region, self.dr_bucket
+        if region is None or replica is None:
+            return pulumi.Output.from_input("")
+        return replica.name.apply(lambda bucket: backend_url(bucket, region))
 
     def read_statements(self, stacks: Sequence[StackPath]) -> list[dict[str, Any]]:
         return state_read_statements(self.bucket.arn, self.key.arn, self._args.context.region, stacks)
@@ -229,13 +285,14 @@ class StateBackend(pulumi.ComponentResource):
                                         sid=f"{statement['Sid']}{index}"))
         return statements
 
-    def _key_grants(self) -> list[dict[str, Any]]:
+    def _key_grants(self, region: str) -> list[dict[str, Any]]:
+        """Each grantee's use of a key of the backend (the state key, or the replica's in `region`) through S3."""
         statements = []
         for index, g in enumerate(self._args.grants):
             actions = ["kms:Decrypt"] + (["kms:GenerateDataKey"] if g.write else [])
             statements.append(grant(
                 {"Effect": "Allow", "Action": actions, "Resource": "*",
-                 "Condition": {"StringEquals": {"kms:ViaService": f"s3.{self._args.context.region}.amazonaws.com"}}},
+                 "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}}},
                 account_root=g.account_root, principal_arns=[g.role_arn], organization_id=self._args.organization_id,
                 sid=f"StateThroughS3{index}"))
         return statements

@@ -480,8 +480,9 @@ def test_the_foundation_is_small_and_every_type_is_known() -> None:
     assert shared.environment == "bootstrap" and shared.not_priced == []
     keys = [x for x in shared.lines if x.type == "aws:kms/key:Key" and not x.assumed and "rotation" not in x.what]
     rotations = [x for x in shared.lines if x.type == "aws:kms/key:Key" and "rotation" in x.what]
-    assert len(keys) == 6 and sum(x.monthly_usd for x in keys) == pytest.approx(6.0)
-    assert len(rotations) == 6 and sum(x.monthly_usd for x in rotations) == pytest.approx(12.0)  # all rotate
+    # state, images, bootstrap and three environments' secrets; in the DR region the state replica's and dr's secrets
+    assert len(keys) == 8 and sum(x.monthly_usd for x in keys) == pytest.approx(8.0)
+    assert len(rotations) == 8 and sum(x.monthly_usd for x in rotations) == pytest.approx(16.0)  # all rotate
     ecr = [x for x in shared.lines if x.type == "aws:ecr/repository:Repository"]
     assert len(ecr) == 6 and all(x.assumed for x in ecr)  # storage at the assumed 5 GB each, DR replicas too
     # ... which the replication line then leaves out (no second count of the same copies).
@@ -491,7 +492,7 @@ def test_the_foundation_is_small_and_every_type_is_known() -> None:
     org = [cost.estimate(run_bootstrap(s)) for s in ("org-shared", "org-dev", "org-staging", "org-prod")]
     assert all(r.not_priced == [] for r in org)
     assert sum(len([x for x in r.lines if x.type == "aws:kms/key:Key" and not x.assumed
-                    and "rotation" not in x.what]) for r in org) == 9
+                    and "rotation" not in x.what]) for r in org) == 11  # + the state replica's, prod's dr secrets
     # Enhanced scanning is Inspector's, per image: listed as not priced rather than silently free.
     enhanced = cost.estimate(run_bootstrap("shared", {"maratron-bootstrap:imageScanning": "enhanced"}))
     assert [t for t, _, _ in enhanced.not_priced] == [

@@ -46,7 +46,7 @@ def broken(change: Mapping[str, Any], drop: tuple[str, ...] = ()) -> dict[str, d
 
 
 @pytest.mark.parametrize(("change", "expected"), [
-    (({"contractVersion": "2.0.0"},), "contract 2.0.0 is not supported (this program reads major 1, 1.2.0)"),
+    (({"contractVersion": "2.0.0"},), "contract 2.0.0 is not supported (this program reads major 1, 1.3.0)"),
     (({}, ("repositoryArns",)), "output repositoryArns is missing"),
     (({"accounts": "123456789012"},), "output accounts is str, the contract says map[string]"),
     (({"workloadBoundaryArns": {"prod": "arn:x"}},), "output workloadBoundaryArns has no dev"),

@@ -47,7 +47,7 @@ def foundation() -> StackRun:
 
 
 def trusts(foundation: StackRun, role: str, environment: str) -> bool:
-    resource = next(r for r in foundation.of_type("aws:iam/role:Role") if r.inputs["name"] == role)
+    resource = next(r for r in foundation.of_type("aws:iam/role:Role") if r.inputs.get("name") == role)
     trust = json.loads(resource.inputs["assumeRolePolicy"])
     provider = trust["Statement"][0]["Principal"]["Federated"]
     return trust_allows(trust, provider_arn=provider, claims={

@@ -18,6 +18,13 @@ def names(run: StackRun, type_: str) -> set[str]:
     return {str(r.inputs.get("name")) for r in run.of_type(type_)}
 
 
+def ci_roles(run: StackRun) -> set[str]:
+    """The named roles: all but the state bucket's replication role (S3's, named by Pulumi), which is checked here."""
+    replication = [r for r in run.of_type(ROLE) if r.name == "state-dr-replication"]
+    assert len(replication) == (1 if run.outputs.get("drStateBucketName") else 0)
+    return {str(r.inputs.get("name")) for r in run.of_type(ROLE) if r not in replication}
+
+
 def one_provider(run: StackRun, account: str) -> str:
     (provider,) = run.of_type("pulumi:providers:aws")
     assert json.loads(provider.inputs["allowedAccountIds"]) == [account]
@@ -27,11 +34,13 @@ def one_provider(run: StackRun, account: str) -> str:
 def test_single_account_hosts_everything_in_one_account(shared: StackRun) -> None:
     reference = one_provider(shared, "123456789012")
     assert all(r.provider == reference for r in shared.resources if r.custom and r.type.startswith("aws:"))
-    assert names(shared, ROLE) == {f"maratron-{k}-{e}" for k in ("preview", "deploy") for e in (
+    assert ci_roles(shared) == {f"maratron-{k}-{e}" for k in ("preview", "deploy") for e in (
         "dev", "staging", "prod")} | {"maratron-app-ci", "maratron-infra-ci"}
     counts = Counter(r.type for r in shared.resources)
-    assert counts["aws:kms/key:Key"] == 6  # state, images, bootstrap secrets, dev/staging/prod secrets
-    assert counts["aws:ecr/repository:Repository"] == 6 and counts["aws:s3/bucket:Bucket"] == 2  # 3 + DR replicas
+    # state, images, bootstrap secrets, dev/staging/prod secrets; in the DR region the state replica's and dr's secrets
+    assert counts["aws:kms/key:Key"] == 8
+    # 3 + DR replicas; state and its logs, and their replicas
+    assert counts["aws:ecr/repository:Repository"] == 6 and counts["aws:s3/bucket:Bucket"] == 4
     assert counts["aws:iam/openIdConnectProvider:OpenIdConnectProvider"] == 1
     assert not shared.of_type("aws:ecr/repositoryPolicy:RepositoryPolicy")  # one account: IAM alone decides
     assert shared.outputs["layout"] == "single-account"
@@ -41,7 +50,7 @@ def test_single_account_hosts_everything_in_one_account(shared: StackRun) -> Non
 def test_org_shared_holds_state_images_and_publishers_only(org_shared: StackRun) -> None:
     reference = one_provider(org_shared, "111111111111")
     assert all(r.provider == reference for r in org_shared.resources if r.custom and r.type.startswith("aws:"))
-    assert names(org_shared, ROLE) == {"maratron-app-ci", "maratron-infra-ci"}
+    assert ci_roles(org_shared) == {"maratron-app-ci", "maratron-infra-ci"}
     assert not [p for p in org_shared.of_type("aws:iam/policy:Policy") if "workload" in str(p.inputs["name"])]
     assert org_shared.outputs["accounts"] == {"shared": "111111111111", "dev": "222222222222",
                                               "staging": "333333333333", "prod": "444444444444"}
@@ -102,7 +111,16 @@ def test_cross_account_grants_name_account_roots_narrowed_to_the_roles(org_share
     key_grants = [s for key in org_shared.of_type("aws:kms/key:Key")
                   for s in json.loads(key.plain("policy"))["Statement"]
                   if s.get("Sid", "").startswith("StateThroughS3")]
-    assert len(key_grants) == 6
+    # On the state key and on its replica's (in the DR region, where a DR stack is deployed from), each through S3
+    # in its own region.
+    assert len(key_grants) == 12
+    assert Counter(s["Condition"]["StringEquals"]["kms:ViaService"] for s in key_grants) == {
+        "s3.us-east-1.amazonaws.com": 6, "s3.us-west-2.amazonaws.com": 6}
+    replica_policy = next(r for r in org_shared.of_type("aws:s3/bucketPolicy:BucketPolicy")
+                          if r.name == "state-dr-state")
+    replica = org_shared.one("aws:s3/bucket:Bucket", "state-dr-state").outputs["arn"]
+    replica_grants = [s for s in json.loads(replica_policy.plain("policy"))["Statement"] if s["Effect"] == "Allow"]
+    assert json.dumps(replica_grants).replace(replica, "B") == json.dumps(grants).replace(bucket, "B")
     for s in key_grants:
         writer = "maratron-deploy-" in s["Condition"]["ArnEquals"]["aws:PrincipalArn"][0]
         assert s["Action"] == (["kms:Decrypt", "kms:GenerateDataKey"] if writer else ["kms:Decrypt"]), s["Sid"]
@@ -167,7 +185,7 @@ def test_an_environment_stack_refuses_an_incompatible_shared_stack(org_shared: S
     run = run_bootstrap("org-dev", references={name: wrong})
     assert not run.ok
     assert str(run.error) == (f"maratron-bootstrap:sharedStack = '{name}': contract 2.0.0 is not supported (this "
-                              "program reads major 1, 1.2.0)")
+                              "program reads major 1, 1.3.0)")
     elsewhere = {**org_shared.plain_outputs(), "accounts": {**org_shared.outputs["accounts"], "dev": "999999999999"}}
     run = run_bootstrap("org-dev", references={name: elsewhere})
     assert "it places dev in account '999999999999', this stack's config in '222222222222'" in str(run.error)

@@ -49,6 +49,8 @@ def build_foundation(moto_endpoint: str) -> dict[str, Any]:
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ecr:*", "Resource": "*"}]}))
     roles = {}
     for role in run.of_type("aws:iam/role:Role"):  # the program's own trust policies
+        if "ci-role" not in role.inputs["tags"]:
+            continue  # the state bucket's replication role (S3's, no name of ours)
         created = iam.create_role(RoleName=role.inputs["name"], Path=role.inputs["path"],
                                   AssumeRolePolicyDocument=role.inputs["assumeRolePolicy"],
                                   PermissionsBoundary=boundary["Policy"]["Arn"])

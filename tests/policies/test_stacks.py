@@ -145,7 +145,11 @@ def test_the_foundation_is_clean_under_the_pack(pack: PolicyPackProcess) -> None
     for stack in bootstrap_stacks():
         verdict = checked(run_bootstrap(stack), pack)
         assert verdict.mandatory == [], "\n".join(render_verdict(verdict))
-        assert verdict.policies == len(pack.policy_names())
+        # Every rule runs but those policies/config/bootstrap.json disables (restore-drill-scheduled: the state
+        # bucket's DR replication has no backups for the drill to restore).
+        disabled = [name for name, level in load_pack_config("bootstrap").items() if level == "disabled"]
+        assert disabled == ["restore-drill-scheduled"]
+        assert verdict.policies == len(pack.policy_names()) - len(disabled)
 
 
 @pytest.mark.parametrize("entry", BOOTSTRAP_SWEEP, ids=lambda e: e.id)
