@@ -53,6 +53,7 @@ from components.constants import (
     AMP_ALERT_ACTIONS,
     AMP_QUERY_ACTIONS,
     CI_ROLE_PATH,
+    ECS_EXEC_ACTIONS,
     EDGE_REGION,
     LAMBDA_VPC_ACTIONS,
     PROJECT,
@@ -684,9 +685,7 @@ def workload_boundary_statements(partition: str, account_id: str, environment: s
         {"Sid": "RunContainers", "Effect": "Allow", "Resource": "*",
          "Action": ["ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer",
                     "ecr:BatchGetImage", "kms:Decrypt", "kms:GenerateDataKey", "kms:GenerateDataKey*",
-                    "kms:DescribeKey", "cloudwatch:PutMetricData", "ssmmessages:CreateControlChannel",
-                    "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel",
-                    "ssmmessages:OpenDataChannel"]},
+                    "kms:DescribeKey", "cloudwatch:PutMetricData", *ECS_EXEC_ACTIONS]},
         # Secrets by name: every secret a workload reads is under its stack's prefix (app, database, users, redis,
         # cdn, backup), so in the single-account layout a role of one environment cannot be given another's (a dev
         # role granted prod's master secret is still refused here). Secrets Manager authorizes both actions on the

@@ -204,6 +204,12 @@ LAMBDA_VPC_ACTIONS = ("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfac
 of AWS's "minimum permissions" policy AWSLambdaVPCAccessExecutionRole (v3, 2024-01-05, which added
 ec2:DescribeSubnets; https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSLambdaVPCAccessExecutionRole.html).
 The rotation functions' roles and the workload boundary both use it."""
+ECS_EXEC_ACTIONS = ("ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+                    "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel")
+"""What a task role needs for ECS Exec, on "*" (the SSM message channels have no resource ARNs): "the ECS task role
+needs to have the permissions ... ssmmessages:CreateControlChannel, ssmmessages:CreateDataChannel,
+ssmmessages:OpenControlChannel, ssmmessages:OpenDataChannel" (ECS developer guide, ECS Exec, IAM permissions).
+FargateTask's `enable_execute_command` and the workload boundary both use it."""
 
 DR_STACK = "dr"
 """The app stack that restores prod in its DR region (Pulumi.dr.yaml): environment prod, its names maratron-dr-*."""

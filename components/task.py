@@ -50,6 +50,7 @@ from components.base import (
 )
 from components.connections import Connections
 from components.constants import (
+    ECS_EXEC_ACTIONS,
     FARGATE_PLATFORM_VERSION,
     HEALTHY_BELOW,
     LOG_RETENTION_DAYS,
@@ -469,8 +470,7 @@ class FargateTask(pulumi.ComponentResource):
                 role=self.task_role.id,
                 policy=policy_json([{
                     "Effect": "Allow",
-                    "Action": ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
-                               "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"],
+                    "Action": list(ECS_EXEC_ACTIONS),
                     "Resource": "*",  # the SSM message channels have no resource ARNs
                 }]),
                 opts=pulumi.ResourceOptions(parent=self.task_role),

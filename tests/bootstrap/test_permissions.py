@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from components.ci_roles import DEPLOY_SERVICES, INVOKE_ACTIONS, PASSED_TO_SERVICES, PLAN_ACTIONS, service_of
+from components.constants import ECS_EXEC_ACTIONS
 from components.image_registry import DOCKER_PUSH_ACTIONS
 from offline.engine import StackRun
 from offline.foundation import run_bootstrap
@@ -309,6 +310,9 @@ def test_every_app_role_stays_inside_the_workload_boundary(shared: StackRun, app
                     assert not allows(boundary, action, resource, {"iam:PassedToService": "ec2.amazonaws.com"})
                 assert allows(boundary, action.replace("*", "Object"), resource, context), (
                     env, role.name, action, resource)
+        # No stack file turns ECS Exec on (FargateTaskArgs.enable_execute_command), so no role above carries its
+        # statement: the boundary must still let a task role that does use it.
+        assert all(allows(boundary, action, "*") for action in ECS_EXEC_ACTIONS), env
 
 
 def test_the_deploy_role_can_run_the_release_gate(shared: StackRun) -> None:
