@@ -190,3 +190,11 @@ def prod() -> StackRun:
     run = stack_run("prod")
     assert run.ok, run.error_details
     return run
+
+
+@pytest.fixture(scope="session")
+def dr() -> StackRun:
+    """prod restored in its DR region (Pulumi.dr.yaml): environment prod, names maratron-dr-*, in us-west-2."""
+    run = stack_run("dr")
+    assert run.ok, run.error_details
+    return run

@@ -11,6 +11,7 @@ import pytest
 from components import credentials, secret_redeploy
 from components.constants import CREDENTIAL_TAG, ROTATION_EXEMPT
 from offline.engine import Resource, StackRun, is_secret
+from tests.configs import PROD_VARIANT
 from tests.test_database import closure
 
 SECRET = "aws:secretsmanager/secret:Secret"
@@ -255,8 +256,9 @@ def test_redis_url_follows_the_cache_endpoint_and_user(run_variant: Any) -> None
     """The Redis secret is written once; what it names is Pulumi's. The rotation function carries the endpoint and
     user in its environment (every new version names them), and `up` invokes it with the same values whenever they
     change - cluster mode on: the configuration endpoint - so it rotates REDIS_URL onto them."""
-    for run, cluster in ((run_variant("prod"), False), (run_variant("prod", redisClusterMode=True), True)):
+    for run, cluster in ((run_variant("prod"), False), (run_variant("prod", **PROD_VARIANT), True)):
         assert run.ok, run.error_details
+        assert run.config["maratron:redisClusterMode"] == ("true" if cluster else "false")
         group = run.one("aws:elasticache/replicationGroup:ReplicationGroup")
         user = run.one("aws:elasticache/user:User", "cache-app-user")
         host = group.outputs["configurationEndpointAddress" if cluster else "primaryEndpointAddress"]

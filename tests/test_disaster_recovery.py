@@ -344,13 +344,6 @@ def test_arns_of_another_account_are_refused_before_anything_is_created() -> Non
 
 # --- the DR stack ----------------------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def dr(run_variant) -> StackRun:  # type: ignore[no-untyped-def]
-    run = run_variant("dr")
-    assert run.ok, run.error_details
-    return run
-
-
 def test_dr_stack_restores_prod_from_the_replicated_backups(dr: StackRun) -> None:
     primary = dr.one("aws:rds/instance:Instance", "database-primary")
     assert primary.plain("restoreToPointInTime") == {

@@ -158,11 +158,11 @@ def test_http_listener_only_redirects_301_to_https(dev: StackRun) -> None:
     assert sorted(r.inputs["port"] for r in dev.of_type(LISTENER)) == [80, 443]
 
 
-def test_listeners_do_not_inherit_the_albs_protect(run_variant) -> None:  # type: ignore[no-untyped-def]
+def test_listeners_do_not_inherit_the_albs_protect(dr: StackRun) -> None:
     """A retain stack's ALB is protected and Pulumi children inherit protect; the listeners hold no data, and turning
-    the CDN on deletes :80 (docs/cdn.md), which a protected listener would refuse."""
-    run = run_variant("staging", cdnEnabled=False)
-    assert run.one(ALB).protect
+    the CDN on deletes :80 (docs/cdn.md), which a protected listener would refuse. The dr stack: retained, no CDN."""
+    run = dr
+    assert run.config["maratron:cdnEnabled"] == "false" and run.one(ALB).protect
     assert sorted(r.inputs["port"] for r in run.of_type(LISTENER)) == [80, 443]
     assert not [r.name for r in run.resources if r.type in (LISTENER, "aws:lb/listenerRule:ListenerRule") and r.protect]
 

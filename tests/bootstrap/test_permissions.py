@@ -36,13 +36,6 @@ def managed_policy(run: StackRun, name: str) -> dict[str, Any]:
                       .inputs["policy"])
 
 
-@pytest.fixture(scope="module")
-def dr(run_variant: Callable[..., StackRun]) -> StackRun:
-    """prod restored in its DR region (Pulumi.dr.yaml): environment prod, names maratron-dr-*, in us-west-2."""
-    run = run_variant("dr")
-    assert run.ok, run.error_details
-    return run
-
 
 @pytest.fixture(scope="module")
 def apps(dev: StackRun, staging: StackRun, prod: StackRun, dr: StackRun,
