@@ -388,6 +388,15 @@ def _dr_stacks(target: EnvironmentTarget) -> list[StackPath]:
     return [app_stack(stack) for stack in target.stacks if stack != target.environment]
 
 
+def _primary_written_stacks(f: FoundationArns, target: EnvironmentTarget) -> list[StackPath]:
+    """The stacks a deploy writes in the primary state bucket: the environment's, and its DR stack only while the
+    foundation keeps no replica. With one, the DR stack lives in the replica (dr_state_statements), and a write here
+    would be replicated over it: a lock file whose delete is not replicated ("Amazon S3 adds a delete marker in the
+    source bucket only", S3 user guide, delete-marker replication) would lock the DR stack there for good."""
+    dr = {s.stack for s in _dr_stacks(target)} if f.dr_state_bucket_arn is not None else set()
+    return [app_stack(stack) for stack in target.stacks if stack not in dr]
+
+
 def dr_state_statements(f: FoundationArns, target: EnvironmentTarget, *, write: bool) -> list[dict[str, Any]]:
     """The state backend's replica in the DR region, for the environment's DR stack when the primary region is lost:
     read the foundation's stack and the environment's (the DR stack's StackReferences) and, with `write` (a deploy),
@@ -433,7 +442,7 @@ def deploy_statements(f: FoundationArns, target: EnvironmentTarget, *,
     statements: list[dict[str, Any]] = [
         *state_read_statements(f.state_bucket_arn, f.state_key_arn, f.region,
                                [*map(app_stack, target.stacks), f.bootstrap_stack]),
-        *state_write_statements(f.state_bucket_arn, f.state_key_arn, f.region, [*map(app_stack, target.stacks)]),
+        *state_write_statements(f.state_bucket_arn, f.state_key_arn, f.region, _primary_written_stacks(f, target)),
         *decrypt_statements(target.secrets_key_arn),
         *decrypt_statements(f.bootstrap_secrets_key_arn, sid="UnwrapFoundationDataKey"),
         *tag_statements(_repository_arns(f, target), also_describe=True),

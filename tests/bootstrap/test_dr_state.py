@@ -101,6 +101,12 @@ def test_prods_deploy_role_runs_the_dr_stack_from_the_replica(shared: StackRun) 
         assert allows(policy, "s3:GetObject", f"{replica}/{path}", WEST), path
         assert not allows(policy, "s3:PutObject", f"{replica}/{path}", WEST), path
     assert not allows(policy, "s3:PutObject", f"{replica}/.pulumi/locks/organization/maratron/prod/x.json", WEST)
+    # ... and never writes the dr stack in the primary bucket: replication would copy a lock there, never its delete.
+    primary = shared.one("aws:s3/bucket:Bucket", "state").outputs["arn"]
+    east = {"aws:RequestedRegion": "us-east-1"}
+    assert allows(policy, "s3:PutObject", f"{primary}/.pulumi/stacks/maratron/prod.json", east)
+    for path in (".pulumi/stacks/maratron/dr.json", ".pulumi/locks/organization/maratron/dr/8f1c2a.json"):
+        assert not allows(policy, "s3:PutObject", f"{primary}/{path}", east), path
     assert not allows(policy, "s3:GetObject", f"{replica}/.pulumi/stacks/maratron/dev.json", WEST)
     assert allows(policy, "s3:ListBucket", replica, WEST)
     for action in ("kms:Decrypt", "kms:GenerateDataKey"):

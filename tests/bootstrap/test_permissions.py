@@ -19,6 +19,7 @@ from offline.engine import StackRun
 from offline.foundation import run_bootstrap
 from offline.iam_eval import allows
 from offline.policy_ledger import OPTIONAL_PARTS
+from tests.bootstrap.test_dr_state import deploy_prod_policy
 from tests.configs import DEV_BUILT_IMAGES
 
 REGION = {"aws:RequestedRegion": "us-east-1"}
@@ -134,8 +135,11 @@ def test_the_deploy_role_may_manage_every_named_resource_of_its_stack_and_no_oth
         policy = role_policy(shared, f"maratron-deploy-{env}")
         region = {"aws:RequestedRegion": run.config["aws:region"]}
         stack_file = f".pulumi/stacks/maratron/{run.stack}.json"
-        state = f"arn:aws:s3:::{shared.outputs['stateBucketName']}"
-        assert allows(policy, "s3:PutObject", f"{state}/{stack_file}"), (env, stack_file)
+        # The dr stack's state lives in the replica in the DR region (tests/bootstrap/test_dr_state.py), never here.
+        bucket = shared.outputs["drStateBucketName" if run.stack == "dr" else "stateBucketName"]
+        writer, where = (deploy_prod_policy(shared), {"aws:RequestedRegion": run.config["aws:region"]}) \
+            if run.stack == "dr" else (policy, {})
+        assert allows(writer, "s3:PutObject", f"arn:aws:s3:::{bucket}/{stack_file}", where), (env, stack_file)
         boundary = shared.outputs["workloadBoundaryArns"][env]
         checks = [("s3:CreateBucket", b.outputs["arn"]) for b in run.of_type("aws:s3/bucket:Bucket")]
         checks += [("secretsmanager:CreateSecret", s.outputs["arn"])
