@@ -911,13 +911,21 @@ def check_alarms(ctx: Context) -> Verdict:
     awaiting: list[str] = []
 
     def describe(cloudwatch: Any, wanted: list[str]) -> None:
-        for start in range(0, len(wanted), 100):  # DescribeAlarms takes at most 100 names
-            response = cloudwatch.describe_alarms(AlarmNames=wanted[start:start + 100],
-                                                  AlarmTypes=["MetricAlarm", "CompositeAlarm"])
-            for alarm in [*response.get("MetricAlarms", []), *response.get("CompositeAlarms", [])]:
-                states[alarm["AlarmName"]] = alarm["StateValue"]
-                if awaiting_first_report(alarm, now, cloudwatch):
-                    awaiting.append(alarm["AlarmName"])
+        # DescribeAlarms takes at most 100 names and answers in pages ("NextToken: The token that marks the start of
+        # the next batch of returned results"; MaxRecords at most 100, API reference): a page of the default size
+        # holds 50, and prod has more, so every page is read.
+        for start in range(0, len(wanted), 100):
+            page: dict[str, str] = {}
+            while True:
+                response = cloudwatch.describe_alarms(AlarmNames=wanted[start:start + 100], MaxRecords=100,
+                                                      AlarmTypes=["MetricAlarm", "CompositeAlarm"], **page)
+                for alarm in [*response.get("MetricAlarms", []), *response.get("CompositeAlarms", [])]:
+                    states[alarm["AlarmName"]] = alarm["StateValue"]
+                    if awaiting_first_report(alarm, now, cloudwatch):
+                        awaiting.append(alarm["AlarmName"])
+                if not response.get("NextToken"):
+                    break
+                page = {"NextToken": response["NextToken"]}
 
     describe(ctx.client("cloudwatch"), names)
     region = ctx.outputs.region_hint()

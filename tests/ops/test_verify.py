@@ -850,7 +850,8 @@ def test_edge_alarms_are_found_in_us_east_1_for_a_stack_elsewhere() -> None:
         def __init__(self, region: str | None) -> None:
             self.region = region
 
-        def describe_alarms(self, AlarmNames: list[str], AlarmTypes: list[str]) -> dict[str, Any]:  # noqa: N803
+        def describe_alarms(self, AlarmNames: list[str], AlarmTypes: list[str],  # noqa: N803
+                            **_: Any) -> dict[str, Any]:
             known = alarms.get(self.region, {})
             return {"MetricAlarms": [{"AlarmName": n, "StateValue": known[n]} for n in AlarmNames if n in known]}
 
@@ -860,6 +861,29 @@ def test_edge_alarms_are_found_in_us_east_1_for_a_stack_elsewhere() -> None:
     verdict = verify.check_alarms(ctx)
     assert verdict.status is Status.FAIL
     assert verdict.detail == "in ALARM: maratron-eu-cdn-5xx-rate; missing: maratron-eu-gone"
+
+
+def test_every_page_of_alarms_is_read() -> None:
+    """DescribeAlarms answers 50 alarms a page by default (moto answers all at once): prod has about 60, and an
+    alarm on the second page must be neither "missing" nor unseen when it fires."""
+    names = [f"maratron-prod-a{i:02d}" for i in range(60)]
+    states = {name: "ALARM" if name == names[57] else "OK" for name in names}
+    calls: list[dict[str, Any]] = []
+
+    class CloudWatch:
+        def describe_alarms(self, AlarmNames: list[str], AlarmTypes: list[str], MaxRecords: int = 50,  # noqa: N803
+                            NextToken: str = "0") -> dict[str, Any]:  # noqa: N803
+            calls.append({"MaxRecords": MaxRecords, "NextToken": NextToken})
+            start = int(NextToken)
+            page = AlarmNames[start:start + 50]  # as if AWS kept its smaller page whatever MaxRecords says
+            more = {"NextToken": str(start + 50)} if start + 50 < len(AlarmNames) else {}
+            return {"MetricAlarms": [{"AlarmName": n, "StateValue": states[n]} for n in page], **more}
+
+    ctx = verify.Context(verify.Outputs({"region": "us-east-1", "alarmNames": names}),
+                         lambda service, region=None: CloudWatch())  # type: ignore[arg-type]
+    verdict = verify.check_alarms(ctx)
+    assert verdict.status is Status.FAIL and verdict.detail == f"in ALARM: {names[57]}"
+    assert [c["NextToken"] for c in calls] == ["0", "50"] and calls[0]["MaxRecords"] == 100
 
 
 def test_a_rolled_back_release_passes_services_stable_but_fails_the_gate(deployment: Deployment,
