@@ -1354,13 +1354,15 @@ def check_cdn_origin_lock(ctx: Context) -> Verdict:
 def check_cdn_access_logs(ctx: Context) -> Verdict:
     distribution_arn = ctx.distribution().get("ARN", "")
     logs = ctx.client("logs", EDGE_REGION)
-    sources = [s for s in logs.describe_delivery_sources().get("deliverySources", [])
+    # Both lists are account-wide and paged (50 a page): every page is read.
+    sources = [s for page in logs.get_paginator("describe_delivery_sources").paginate()
+               for s in page.get("deliverySources", [])
                if distribution_arn in s.get("resourceArns", []) and s.get("logType") == "ACCESS_LOGS"]
     if not sources:
         return failed(f"no ACCESS_LOGS delivery source for {distribution_arn} in {EDGE_REGION}")
     names = {s["name"] for s in sources}
-    deliveries = [d for d in logs.describe_deliveries().get("deliveries", [])
-                  if d.get("deliverySourceName") in names]
+    deliveries = [d for page in logs.get_paginator("describe_deliveries").paginate()
+                  for d in page.get("deliveries", []) if d.get("deliverySourceName") in names]
     if not deliveries:
         return failed(f"delivery source {', '.join(sorted(names))} delivers nowhere")
     return passed(f"{len(deliveries)} delivery of {', '.join(sorted(names))}")
