@@ -87,26 +87,45 @@ def put_current(sm: Any, arn: str, value: Mapping[str, Any]) -> None:
 
 def bootstrap(event: Mapping[str, Any], sm: Any | None = None,
               connect: Callable[..., Any] = postgres.connect) -> dict[str, Any]:
-    """Write the connection and proxy-login secrets (keeping existing passwords), then converge the roles."""
+    """Write the connection and proxy-login secrets (keeping existing passwords), then converge the roles.
+
+    All of it under ROLES_LOCK, which a rotation's setSecret takes too: a rotation that started after the pending
+    check would otherwise set a new password the converge then puts back to the one read here (AWSCURRENT moving to
+    a password PostgreSQL refuses, or testSecret failing and AWSPENDING stuck)."""
     sm = sm or _client("secretsmanager")
     passwords: dict[str, str] = {}
     written: list[str] = []
-    for spec in event["connections"]:
-        written += _ensure_connection(sm, spec, passwords)
-    missing = [login for login in roles.LOGINS if login not in passwords]
-    if missing:
-        raise ValueError(f"the bootstrap event defines no connection for {missing}")
     master = _master(sm, connect, event["masterSecretArn"])
     database = event["database"]
     connection = connect(master, host=database["host"], database=database["dbname"])
     try:
+        _lock_roles(connection)
+        for spec in event["connections"]:
+            written += _ensure_connection(sm, spec, passwords)
+        missing = [login for login in roles.LOGINS if login not in passwords]
+        if missing:
+            raise ValueError(f"the bootstrap event defines no connection for {missing}")
         statements = roles.converge(connection.run, database["dbname"],
                                     {login: scram.verifier(password) for login, password in passwords.items()})
     finally:
-        connection.close()
+        connection.close()  # ends the session: the lock goes with it
     log.info("bootstrap: %d statements converged roles %s; secrets written: %s", len(statements),
              ", ".join(sorted(passwords)), ", ".join(written) or "none")
     return {"roles": sorted(passwords), "secretsWritten": written}
+
+
+ROLES_LOCK = 0x6D617261
+"""The PostgreSQL advisory lock ("mara") the bootstrap holds from its pending-rotation check to its converge, and a
+rotation's setSecret around the password change: one at a time. A session lock, released when the connection
+closes (so also when the function is stopped mid-way)."""
+ROLES_LOCK_TIMEOUT = "120s"
+"""How long either waits for the other (a converge takes seconds) before failing with a clear lock-timeout error,
+well inside the function's 300 s."""
+
+
+def _lock_roles(connection: Any) -> None:
+    connection.run(f"SET lock_timeout = '{ROLES_LOCK_TIMEOUT}'")  # advisory-lock waits count as lock waits
+    connection.run(f"SELECT pg_advisory_lock({ROLES_LOCK})")
 
 
 def _ensure_connection(sm: Any, spec: Mapping[str, Any], passwords: dict[str, str]) -> list[str]:
@@ -214,14 +233,17 @@ def _set(sm: Any, arn: str, token: str, current: Mapping[str, Any], connect: Cal
         admin = current
     else:
         admin = _master(sm, connect)
-    if pending["rotation"] == ALTERNATING:
-        # The proxy authenticates this user against its login secret: give it the new password first, so no client
-        # of the proxy ever holds a password the proxy does not know (nobody uses this user until finishSecret).
-        login_arn = pending["logins"][user]
-        if get_value(sm, login_arn) != {"username": user, "password": pending["password"]}:
-            put_current(sm, login_arn, {"username": user, "password": pending["password"]})
     connection = connect(admin, host=str(admin["host"]), database=str(admin["dbname"]))
     try:
+        if pending["rotation"] != MASTER:  # the bootstrap converges the logins, never the master's password
+            _lock_roles(connection)
+        if pending["rotation"] == ALTERNATING:
+            # The proxy authenticates this user against its login secret: give it the new password first, so no
+            # client of the proxy ever holds a password the proxy does not know (nobody uses this user until
+            # finishSecret).
+            login_arn = pending["logins"][user]
+            if get_value(sm, login_arn) != {"username": user, "password": pending["password"]}:
+                put_current(sm, login_arn, {"username": user, "password": pending["password"]})
         connection.run(statement)
     finally:
         connection.close()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -290,6 +292,36 @@ def test_bootstrap_refuses_while_a_rotation_is_pending(rotatable: dict[str, Any]
     run_rotation(sm, arn, steps=("createSecret",))
     with pytest.raises(handler.RotationInProgressError, match="being rotated"):
         handler.bootstrap(env["event"], sm=sm)
+
+
+@pytest.mark.parametrize("role", ["app_rw", "app_migrate"])
+def test_a_rotation_that_starts_during_a_bootstrap_waits_for_it(rotatable: dict[str, Any], role: str,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scheduled rotation that begins after the bootstrap's pending check used to have its new password put back
+    by the converge: AWSCURRENT then named a password PostgreSQL refused. Both take ROLES_LOCK: the rotation's
+    setSecret waits for the bootstrap, then sets its password, and AWSCURRENT logs in."""
+    env, sm = rotatable, rotatable["sm"]
+    arn = env["arn"][role]
+    real_converge = roles.converge
+    rotation: dict[str, Any] = {}
+
+    def converge(*args: Any, **kwargs: Any) -> list[str]:
+        thread = threading.Thread(target=lambda: rotation.setdefault("token", run_rotation(sm, arn)))
+        thread.start()
+        rotation["thread"] = thread
+        waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        deadline = time.monotonic() + 30
+        while env["superuser"].run(waiting)[0][0] == 0:  # the rotation's setSecret is queued on the lock
+            assert time.monotonic() < deadline and thread.is_alive(), "the rotation never waited for the bootstrap"
+            time.sleep(0.05)
+        return real_converge(*args, **kwargs)
+
+    monkeypatch.setattr(roles, "converge", converge)
+    handler.bootstrap(env["event"], sm=sm)
+    rotation["thread"].join(timeout=60)
+    assert "token" in rotation, "the rotation did not finish"
+    current = value(sm, arn)
+    login(env["server"], current["username"], current["password"]).close()
 
 
 def test_handler_logs_no_secret_value(rotatable: dict[str, Any], caplog: pytest.LogCaptureFixture) -> None:
