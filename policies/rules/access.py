@@ -27,6 +27,7 @@ from ._common import (
     truthy,
 )
 from ._controls import DELETE, Drop, Guard, Relink, To, When
+from .network import INGRESS_RULE, LEGACY_RULE, _group_rules
 
 PROXY = "aws:rds/proxy:Proxy"
 PROXY_TARGET = "aws:rds/proxyTarget:ProxyTarget"
@@ -34,7 +35,8 @@ SECRET = "aws:secretsmanager/secret:Secret"
 ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 SERVICE = "aws:ecs/service:Service"
-INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+SOURCE_PROPERTY = {INGRESS_RULE: "referencedSecurityGroupId", LEGACY_RULE: "sourceSecurityGroupId"}
+"""The input naming the source security group of a rule resource (inline blocks: `ingress`)."""
 FUNCTION = "aws:lambda/function:Function"
 USER = "aws:elasticache/user:User"
 USER_GROUP = "aws:elasticache/userGroup:UserGroup"
@@ -77,12 +79,16 @@ def _through_proxy(args: StackValidationArgs, report: ReportViolation) -> None:
         if primary.urn not in targeted:
             report("production primary is not the target of an RDS Proxy (ProxyTarget.dbInstanceIdentifier)",
                    primary.urn)
-        groups = {g.urn for g in linked(primary, "vpcSecurityGroupIds")}
-        for rule in of_type(resources, INGRESS):
-            if {g.urn for g in linked(rule, "securityGroupId")} & groups and \
-                    {g.urn for g in linked(rule, "referencedSecurityGroupId")} & service_groups:
-                report("an ECS service's security group reaches the primary directly: services go through the "
-                       "proxy", rule.urn)
+        # Every way ingress can be written (network.py's _group_rules): inline `ingress` blocks, the current
+        # aws:vpc/securityGroupIngressRule and the legacy aws:ec2/securityGroupRule of type ingress.
+        reported: set[str] = set()
+        for group in linked(primary, "vpcSecurityGroupIds"):
+            for owner, _ingress in _group_rules(resources, group):
+                source = SOURCE_PROPERTY.get(owner.resource_type, "ingress")
+                if owner.urn not in reported and {g.urn for g in linked(owner, source)} & service_groups:
+                    reported.add(owner.urn)
+                    report("an ECS service's security group reaches the primary directly: services go through the "
+                           "proxy", owner.urn)
 
 
 # --- secrets --------------------------------------------------------------------------------------------------------

@@ -478,9 +478,13 @@ SECRET_TYPE = "aws:secretsmanager/secret:Secret"
 KIND = "maratron:secret-kind"
 
 
-def proxied_stack(*, target: bool = True, service_to_primary: bool = False) -> list[Resource]:
-    db_sg = resource(SG, "db-sg", {"vpcId": "vpc-1", "description": "db", "tags": TAGS})
+def proxied_stack(*, target: bool = True, service_to_primary: bool = False, legacy_to_primary: bool = False,
+                  inline_to_primary: bool = False) -> list[Resource]:
     web_sg = resource(SG, "web-sg", {"vpcId": "vpc-1", "description": "web", "tags": TAGS})
+    db_sg = resource(SG, "db-sg", {"vpcId": "vpc-1", "description": "db", "tags": TAGS}) if not inline_to_primary \
+        else resource(SG, "db-sg", {"vpcId": "vpc-1", "description": "db", "tags": TAGS, "ingress": [
+            {"protocol": "tcp", "fromPort": 5432, "toPort": 5432, "securityGroups": ["sg-web"]}]},
+            deps={"ingress": [web_sg]})
     proxy_sg = resource(SG, "proxy-sg", {"vpcId": "vpc-1", "description": "proxy", "tags": TAGS})
     primary = resource(RDS, "primary", RDS_PRIMARY, protect=True, deps={"vpcSecurityGroupIds": [db_sg]})
     proxy = resource("aws:rds/proxy:Proxy", "proxy", PROXY, deps={"vpcSecurityGroupIds": [proxy_sg]})
@@ -498,6 +502,10 @@ def proxied_stack(*, target: bool = True, service_to_primary: bool = False) -> l
     if service_to_primary:
         out.append(resource(SG_RULE, "db-from-web", RULE_FROM_SG, deps={"securityGroupId": [db_sg],
                                                                         "referencedSecurityGroupId": [web_sg]}))
+    if legacy_to_primary:
+        out.append(resource(LEGACY_RULE, "legacy-db-from-web", {
+            "type": "ingress", "securityGroupId": "sg-1", "sourceSecurityGroupId": "sg-web", "protocol": "tcp",
+            "fromPort": 5432, "toPort": 5432}, deps={"securityGroupId": [db_sg], "sourceSecurityGroupId": [web_sg]}))
     return out
 
 
@@ -915,6 +923,9 @@ CASES: list[Case] = [
            auths=[changed(PROXY["auths"][0], clientPasswordAuthType="POSTGRES_MD5")]),
     stack_case("rds-services-through-proxy", proxied_stack(), proxied_stack(service_to_primary=True), "db-from-web"),
     stack_case("rds-services-through-proxy", proxied_stack(), proxied_stack(target=False), "primary"),
+    stack_case("rds-services-through-proxy", proxied_stack(), proxied_stack(legacy_to_primary=True),
+               "legacy-db-from-web"),
+    stack_case("rds-services-through-proxy", proxied_stack(), proxied_stack(inline_to_primary=True), "db-sg"),
     stack_case("secrets-rotated", rotated_stack(), rotated_stack(schedule="rate(90 days)"), "app-rw-rotation"),
     stack_case("secrets-rotated", rotated_stack(), rotated_stack(schedule=None), "app-rw"),
     stack_case("secrets-rotated", rotated_stack("manual", schedule=None), rotated_stack(None), "app-rw"),
