@@ -9,6 +9,8 @@ com.amazonaws.global.cloudfront.origin-facing after the deploy.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Mapping
 from typing import Any
 
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
@@ -20,6 +22,7 @@ from ._common import (
     Rule,
     as_list,
     config_value,
+    is_unknown,
     known,
     linked,
     number,
@@ -119,38 +122,62 @@ def _distribution_origins(resources: list[PolicyResource]) -> list[tuple[PolicyR
             for lb in linked(distribution, "origins") if lb.resource_type in LOAD_BALANCER_TYPES]
 
 
+def _header_policy_problems(policy: PolicyResource, minimum: float) -> list[str]:
+    """What a response headers policy of the stack lacks of the security headers (nothing: it carries them)."""
+    config = policy.props.get("securityHeadersConfig") or {}
+    problems = []
+    hsts = config.get("strictTransportSecurity") or {}
+    if number(hsts.get("accessControlMaxAgeSec")) < minimum or not truthy(hsts.get("includeSubdomains")) or \
+            not truthy(hsts.get("preload")) or not truthy(hsts.get("override")):
+        problems.append(f"HSTS needs max-age >= {int(minimum)}, includeSubdomains, preload and override")
+    if not (config.get("contentSecurityPolicy") or {}).get("contentSecurityPolicy"):
+        problems.append("no Content-Security-Policy")
+    if (config.get("frameOptions") or {}).get("frameOption") != HEADERS["frameOptions"]:
+        problems.append(f"X-Frame-Options is not {HEADERS['frameOptions']}")
+    if not config.get("contentTypeOptions"):
+        problems.append("no X-Content-Type-Options: nosniff")
+    if not (config.get("referrerPolicy") or {}).get("referrerPolicy"):
+        problems.append("no Referrer-Policy")
+    kept = [name for name in OVERRIDDEN_HEADERS if config.get(name) and not truthy(config[name].get("override"))]
+    if kept:
+        problems.append(f"{', '.join(kept)} without override: the origin's own header would win")
+    return problems
+
+
+def _raw(value: Any) -> Any:
+    """A property value as the engine sent it (unknowns as the engine's sentinels), never raising."""
+    with contextlib.suppress(KeyError, IndexError, TypeError):
+        value = value["__target"]  # pulumi_policy's unknown-checking proxies hold the raw value here
+    return value
+
+
 def _security_headers(args: StackValidationArgs, report: ReportViolation) -> None:
     minimum = number(config_value(args, "minimumMaxAge", MIN_HSTS_MAX_AGE))
+    problems = {policy.urn: _header_policy_problems(policy, minimum)
+                for policy in of_type(args.resources, RESPONSE_HEADERS_POLICY)}
+    # Each behavior must name one of the stack's policies that carry the headers: by its id, or (on a preview, where
+    # the id is not known yet) by the policy its property was computed from.
+    carrying = {policy.urn: _raw(policy.props.get("id")) for policy in of_type(args.resources, RESPONSE_HEADERS_POLICY)
+                if not problems[policy.urn]}
+    carrying_ids = {i for i in carrying.values() if isinstance(i, str) and i and not is_unknown(i)}
     for distribution in of_type(args.resources, DISTRIBUTION):
         for prop, label in (("defaultCacheBehavior", "the default behavior"), ("orderedCacheBehaviors",
                                                                               "a cache behavior")):
-            behaviors = as_list(distribution.props.get(prop)) if prop == "orderedCacheBehaviors" else \
-                [distribution.props.get(prop) or {}]
-            policies = [p for p in linked(distribution, prop) if p.resource_type == RESPONSE_HEADERS_POLICY]
-            missing = [b for b in behaviors if "responseHeadersPolicyId" not in (b or {})]
-            if behaviors and (missing or not policies):
-                report(f"{label} has no response headers policy of this stack: the security headers (HSTS, CSP, "
-                       "X-Frame-Options, X-Content-Type-Options, Referrer-Policy) are not guaranteed", distribution.urn)
-    for policy in of_type(args.resources, RESPONSE_HEADERS_POLICY):
-        config = policy.props.get("securityHeadersConfig") or {}
-        problems = []
-        hsts = config.get("strictTransportSecurity") or {}
-        if number(hsts.get("accessControlMaxAgeSec")) < minimum or not truthy(hsts.get("includeSubdomains")) or \
-                not truthy(hsts.get("preload")) or not truthy(hsts.get("override")):
-            problems.append(f"HSTS needs max-age >= {int(minimum)}, includeSubdomains, preload and override")
-        if not (config.get("contentSecurityPolicy") or {}).get("contentSecurityPolicy"):
-            problems.append("no Content-Security-Policy")
-        if (config.get("frameOptions") or {}).get("frameOption") != HEADERS["frameOptions"]:
-            problems.append(f"X-Frame-Options is not {HEADERS['frameOptions']}")
-        if not config.get("contentTypeOptions"):
-            problems.append("no X-Content-Type-Options: nosniff")
-        if not (config.get("referrerPolicy") or {}).get("referrerPolicy"):
-            problems.append("no Referrer-Policy")
-        kept = [name for name in OVERRIDDEN_HEADERS if config.get(name) and not truthy(config[name].get("override"))]
-        if kept:
-            problems.append(f"{', '.join(kept)} without override: the origin's own header would win")
-        if problems:
-            report("response headers policy: " + "; ".join(problems), policy.urn)
+            value = _raw(distribution.props.get(prop))  # raises (cannot run) only when the whole value is unknown
+            behaviors = [value or {}] if prop == "defaultCacheBehavior" else [_raw(b) for b in value or []]
+            linked_carrying = any(p.urn in carrying for p in linked(distribution, prop))
+            for behavior in behaviors:
+                policy_id = behavior.get("responseHeadersPolicyId") if isinstance(behavior, Mapping) else None
+                if (is_unknown(policy_id) and linked_carrying) or policy_id in carrying_ids:
+                    continue
+                where = label if prop == "defaultCacheBehavior" else \
+                    f"cache behavior {behavior.get('pathPattern') if isinstance(behavior, Mapping) else '?'}"
+                report(f"{where} has no response headers policy of this stack that carries the security headers "
+                       f"(responseHeadersPolicyId {policy_id!r}): HSTS, CSP, X-Frame-Options, X-Content-Type-Options "
+                       "and Referrer-Policy are not guaranteed", distribution.urn)
+    for urn, found in problems.items():
+        if found:
+            report("response headers policy: " + "; ".join(found), urn)
 
 
 def _access_logs(args: StackValidationArgs, report: ReportViolation) -> None:

@@ -343,7 +343,7 @@ def distribution(**changes: Any) -> dict[str, Any]:
 def cdn_stack(*, world_rule: bool = False, forward_default: bool = False, header_condition: bool = True,
               sends_header: bool = True, acl: bool = True, headers: dict[str, Any] | None = None,
               rhp_on_default: bool = True, logs: bool = True, log_fields: list[str] | None = None,
-              private_paths_priority: int | None = 10) -> list[Resource]:
+              private_paths_priority: int | None = 10, ordered_rhp: str = "rhp-1") -> list[Resource]:
     """CloudFront in front of an ALB that admits only CloudFront, the way the program builds it."""
     group = resource(SG, "alb-sg", {"vpcId": "vpc-1", "description": "alb", "tags": TAGS})
     rules = [resource(SG_RULE, "alb-from-cloudfront", {
@@ -369,11 +369,14 @@ def cdn_stack(*, world_rule: bool = False, forward_default: bool = False, header
                                     "tags": TAGS})
     rhp = resource(RHP, "headers", {"name": "security-headers",
                                     "securityHeadersConfig": SECURITY_HEADERS if headers is None else headers})
+    rhp.outputs["id"] = "rhp-1"  # the id behaviors name it by (an output)
     origin = distribution()["origins"][0]
     dist_inputs = distribution(
         origins=[changed(origin, customHeaders=[] if not sends_header else origin["customHeaders"])],
         defaultCacheBehavior=behavior(CACHING_DISABLED, ALL_VIEWER_AND_CF) if rhp_on_default else
         changed(behavior(CACHING_DISABLED, ALL_VIEWER_AND_CF), responseHeadersPolicyId=DELETE),
+        orderedCacheBehaviors=[behavior(CACHING_OPTIMIZED, HOST_ONLY, pathPattern="/_next/static/*",
+                                        responseHeadersPolicyId=ordered_rhp)],
         **({} if acl else {"webAclId": DELETE}))
     cdn = resource(DISTRIBUTION, "cdn", dist_inputs, deps={
         "origins": [lb], "webAclId": [web_acl] if acl else [], "defaultCacheBehavior": [rhp] if rhp_on_default else [],
@@ -851,6 +854,9 @@ CASES: list[Case] = [
     single("cdn-dynamic-not-cached", DISTRIBUTION, distribution(), label="cached-with-cookies",
            orderedCacheBehaviors=[behavior(CACHING_OPTIMIZED, ALL_VIEWER_AND_CF, pathPattern="/account/*")]),
     stack_case("cdn-security-headers", cdn_stack(), cdn_stack(rhp_on_default=False), "cdn"),
+    # one behavior uses another policy (Managed-SimpleCORS, no security headers) while the others use the stack's
+    stack_case("cdn-security-headers", cdn_stack(), cdn_stack(ordered_rhp="60669652-455b-4ae9-85a4-c4c02393f86c"),
+               "cdn"),
     stack_case("cdn-security-headers", cdn_stack(), cdn_stack(headers=changed(
         SECURITY_HEADERS, strictTransportSecurity={"accessControlMaxAgeSec": 300, "includeSubdomains": True,
                                                    "preload": True, "override": True})), "headers"),
@@ -1796,3 +1802,10 @@ def test_a_dr_restore_is_exempt_until_its_source_region_returns(pack: PolicyPack
         "useLatestRestorableTime": True}), protect=True) for r in database_stack()]
     verdict = analyze(pack, [*restored, *replication_stack(replicate=False)])
     assert not verdict.of("rds-backups-replicated") and not verdict.of("s3-data-buckets-replicated")
+
+
+def test_a_behavior_naming_the_stack_headers_policy_by_a_preview_unknown_id_passes(pack: PolicyPackProcess) -> None:
+    """On a first preview the policy's id is not known: the behavior's link to a policy carrying the headers counts;
+    a literal id of a policy outside the stack never does."""
+    config = only(pack, "cdn-security-headers")
+    assert not analyze(pack, cdn_stack(ordered_rhp=UNKNOWN), "prod", config).of("cdn-security-headers")
