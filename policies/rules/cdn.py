@@ -226,11 +226,16 @@ def _origin_secret_header(args: StackValidationArgs, report: ReportViolation) ->
     listeners = of_type(args.resources, *LISTENER_TYPES)
     listener_rules = of_type(args.resources, *LISTENER_RULE_TYPES)
     for distribution, lb in _distribution_origins(args.resources):
+        # The origin that points at this ALB (its domainName is the ALB's DNS name) must send the secret; another
+        # origin sending it does not protect the ALB.
+        dns_name = lb.props.get("dnsName")
         sends = any(str(h.get("name", "")).lower() == header and "value" in h
                     for origin in as_list(distribution.props.get("origins"))
+                    if dns_name and origin.get("domainName") == dns_name
                     for h in as_list(origin.get("customHeaders")))
         if not sends:
-            report(f"the origin {lb.urn} gets no {header} header from this distribution", distribution.urn)
+            report(f"the origin {lb.urn} gets no {header} header from this distribution (on the origin whose "
+                   "domainName is the load balancer's dnsName)", distribution.urn)
         for listener in (x for x in listeners if lb in linked(x, "loadBalancerArn")):
             if _forwards(listener.props.get("defaultActions")):
                 report(f"listener of CloudFront origin {lb.urn} forwards by default: only requests carrying the "
@@ -325,8 +330,8 @@ RULES: list[Rule] = [
                guards=[Guard("prefixListId", Edit(_without_prefix_list, "the prefix list replaced by 0.0.0.0/0"),
                              types=(INGRESS,))]),
     stack_rule("cdn-origin-secret-header", area="edge", check=_origin_secret_header,
-               summary="CloudFront sends the X-Origin-Verify secret and the ALB behind it forwards only requests "
-                       "carrying it (default action not forward)",
+               summary="CloudFront sends the X-Origin-Verify secret on the ALB's origin (domainName = its dnsName) "
+                       "and the ALB forwards only requests carrying it (default action not forward)",
                reference="seed: the origin accepts only CloudFront; AWS Solutions 'restrict access to ALB with a "
                          "custom header'",
                schema={"headerName": {"type": "string", "default": ORIGIN_VERIFY_HEADER,

@@ -343,7 +343,8 @@ def distribution(**changes: Any) -> dict[str, Any]:
 def cdn_stack(*, world_rule: bool = False, forward_default: bool = False, header_condition: bool = True,
               sends_header: bool = True, acl: bool = True, headers: dict[str, Any] | None = None,
               rhp_on_default: bool = True, logs: bool = True, log_fields: list[str] | None = None,
-              private_paths_priority: int | None = 10, ordered_rhp: str = "rhp-1") -> list[Resource]:
+              private_paths_priority: int | None = 10, ordered_rhp: str = "rhp-1",
+              header_on_other_origin: bool = False) -> list[Resource]:
     """CloudFront in front of an ALB that admits only CloudFront, the way the program builds it."""
     group = resource(SG, "alb-sg", {"vpcId": "vpc-1", "description": "alb", "tags": TAGS})
     rules = [resource(SG_RULE, "alb-from-cloudfront", {
@@ -354,6 +355,7 @@ def cdn_stack(*, world_rule: bool = False, forward_default: bool = False, header
             "securityGroupId": "sg-1", "ipProtocol": "tcp", "fromPort": 443, "toPort": 443, "cidrIpv4": "0.0.0.0/0",
             "tags": TAGS}, deps={"securityGroupId": [group]}))
     lb = resource(LB, "alb", ALB, deps={"securityGroups": [group]})
+    lb.outputs["dnsName"] = "alb.elb.amazonaws.com"  # what the distribution's origin points at (an output)
     https = resource(LISTENER, "https", changed(HTTPS, defaultActions=[
         {"type": "forward", "targetGroupArn": "arn:tg"} if forward_default else
         {"type": "fixed-response", "fixedResponse": {"contentType": "text/plain", "statusCode": "403"}}]),
@@ -372,7 +374,10 @@ def cdn_stack(*, world_rule: bool = False, forward_default: bool = False, header
     rhp.outputs["id"] = "rhp-1"  # the id behaviors name it by (an output)
     origin = distribution()["origins"][0]
     dist_inputs = distribution(
-        origins=[changed(origin, customHeaders=[] if not sends_header else origin["customHeaders"])],
+        origins=[changed(origin, customHeaders=[] if not sends_header or header_on_other_origin
+                         else origin["customHeaders"]),
+                 *([changed(origin, originId="legacy", domainName="legacy.example.com")]
+                   if header_on_other_origin else [])],
         defaultCacheBehavior=behavior(CACHING_DISABLED, ALL_VIEWER_AND_CF) if rhp_on_default else
         changed(behavior(CACHING_DISABLED, ALL_VIEWER_AND_CF), responseHeadersPolicyId=DELETE),
         orderedCacheBehaviors=[behavior(CACHING_OPTIMIZED, HOST_ONLY, pathPattern="/_next/static/*",
@@ -875,6 +880,8 @@ CASES: list[Case] = [
     stack_case("cdn-origin-secret-header", cdn_stack(), cdn_stack(header_condition=False), "forward"),
     stack_case("cdn-origin-secret-header", cdn_stack(), cdn_stack(forward_default=True), "https"),
     stack_case("cdn-origin-secret-header", cdn_stack(), cdn_stack(sends_header=False), "cdn"),
+    # the secret goes to another origin, not the one pointing at the ALB
+    stack_case("cdn-origin-secret-header", cdn_stack(), cdn_stack(header_on_other_origin=True), "cdn"),
     stack_case("s3-access-logging", logged_buckets(), logged_buckets(alb_logs_logged=False), "alb-logs"),
     stack_case("alb-has-https-listener", web_stack(), web_stack(https=False), "alb"),
     Case("alb-rule-match-limits",
