@@ -208,6 +208,12 @@ def _key_of(resource: PolicyResource, prop: str) -> PolicyResource | None:
     return keys[0] if keys else None
 
 
+def _names_key(reference: str, key: PolicyResource) -> bool:
+    """Whether a key reference (ARN or key id) names this key."""
+    ids = {str(key.props.get(prop)) for prop in ("arn", "keyId", "id") if key.props.get(prop)}
+    return reference in ids or any(reference.endswith(f":key/{i}") for i in ids)
+
+
 def _publishers(topic: PolicyResource, resources: list[PolicyResource]) -> set[str]:
     """The service principals that publish to a topic in this stack: alarms, EventBridge rule targets and Prometheus
     (AMP) alert managers whose SNS receiver is the topic."""
@@ -250,7 +256,10 @@ def _keys_serve_their_users(args: StackValidationArgs, report: ReportViolation) 
         if ":alias/" in str(key_id) or str(key_id).startswith("alias/"):
             report(f"{cluster.urn} encrypts ephemeral storage with an alias: \"KMS key aliases are not supported "
                    "for Fargate ephemeral storage\"; name the key's ARN", cluster.urn)
-        key = next((k for k in linked(cluster, "configuration") if k.resource_type == KMS_KEY), None)
+        # `configuration` links every key under it (execute-command's too): the storage key is the one whose ARN
+        # (or id) fargateEphemeralStorageKmsKeyId names.
+        key = next((k for k in linked(cluster, "configuration") if k.resource_type == KMS_KEY
+                    and _names_key(str(key_id), k)), None)
         for action in FARGATE_STORAGE_ACTIONS:
             if key is not None and not _allows(key.props.get("policy"), "fargate.amazonaws.com", (action,)):
                 report(f"{cluster.urn} encrypts its tasks' ephemeral storage with this key, whose policy does not "

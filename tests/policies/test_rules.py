@@ -686,6 +686,27 @@ def alerting_stack(*topic_key_statements: dict[str, Any], log_group_on_topic_key
     return [topic_key, logs_key, topic, alarm, target, group]
 
 
+FARGATE_STATEMENT = {"Sid": "FargateEphemeralStorage", "Effect": "Allow",
+                     "Principal": {"Service": "fargate.amazonaws.com"},
+                     "Action": ["kms:GenerateDataKeyWithoutPlaintext", "kms:CreateGrant"], "Resource": "*",
+                     "Condition": {"StringEquals": {"kms:EncryptionContext:aws:ecs:clusterAccount": ACCOUNT,
+                                                    "kms:EncryptionContext:aws:ecs:clusterName": "maratron"}}}
+
+
+def storage_key_stack(*, storage_grants_fargate: bool = True) -> list[Resource]:
+    """A cluster encrypting Fargate ephemeral storage with one key and execute-command sessions with another, the
+    execute-command key listed first among the `configuration` links."""
+    storage = key("storage", *([FARGATE_STATEMENT] if storage_grants_fargate else []))
+    sessions = key("sessions", FARGATE_STATEMENT)
+    storage.outputs["arn"] = "arn:aws:kms:us-east-1:1:key/storage"
+    sessions.outputs["arn"] = "arn:aws:kms:us-east-1:1:key/sessions"
+    cluster = resource("aws:ecs/cluster:Cluster", "cluster", {"tags": TAGS, "configuration": {
+        "executeCommandConfiguration": {"kmsKeyId": "arn:aws:kms:us-east-1:1:key/sessions", "logging": "DEFAULT"},
+        "managedStorageConfiguration": {"fargateEphemeralStorageKmsKeyId": "arn:aws:kms:us-east-1:1:key/storage"}}},
+        deps={"configuration": [sessions, storage]})
+    return [storage, sessions, cluster]
+
+
 def service_connect_stack(*, timeout: dict[str, Any] | None, idle: int = 300, origin_read: int | None = None,
                           web_depends_on_ai: bool = True) -> list[Resource]:
     alb = resource(LB, "alb", changed(ALB, idleTimeout=idle))
@@ -1124,6 +1145,9 @@ CASES: list[Case] = [
     stack_case("kms-key-serves-its-users", alerting_stack(ALARMS_STATEMENT, EVENTS_STATEMENT),
                alerting_stack(ALARMS_STATEMENT, EVENTS_STATEMENT, LOGS_STATEMENT, log_group_on_topic_key=True),
                "group"),  # log data under a key with a condition-free service grant
+    # the storage key lacks Fargate's grant while the execute-command key (linked first) has it
+    stack_case("kms-key-serves-its-users", storage_key_stack(), storage_key_stack(storage_grants_fargate=False),
+               "storage"),
     stack_case("rds-export-role-kms", export_stack(kms_resource=KEY), export_stack(kms_resource=None),
                "snapshot-export"),  # main: S3 only
     stack_case("rds-export-role-kms", export_stack(kms_resource=KEY), export_stack(kms_resource="*"),
