@@ -230,9 +230,16 @@ def _app_roles_in_environment(args: StackValidationArgs, report: ReportViolation
         expected = f"{ROLE_PATH_PREFIX}{env}/"
         if path != expected:
             report(f"role path {path!r}: the deploy role may create roles only under {expected}", role.urn)
-        if not role.props.get("permissionsBoundary"):
+        boundary = role.props.get("permissionsBoundary")
+        wanted = f"{PROJECT}-{env}-workload-boundary"
+        if not boundary:
             report("role has no permissions boundary: the deploy role may create roles only with the "
-                   f"{PROJECT}-{env}-workload-boundary", role.urn)
+                   f"{wanted}", role.urn)
+        elif not re.fullmatch(rf"arn:[a-z-]+:iam::\d{{12}}:policy{re.escape(ROLE_PATH_PREFIX)}{re.escape(wanted)}",
+                              str(boundary)):
+            report(f"permissions boundary {str(boundary)!r} is not the environment's workload boundary "
+                   f"(arn:<partition>:iam::<account>:policy{ROLE_PATH_PREFIX}{wanted}): the deploy role may create "
+                   "roles only with that one", role.urn)
 
 
 RULES: list[Rule] = [
@@ -308,8 +315,8 @@ RULES: list[Rule] = [
                   guards=[Guard("policy<json>.Statement[Effect=Deny].Effect", To("Allow"), each=True,
                                 where=CREATES_ROLES, note="each explicit Deny of a role-creating policy")]),
     stack_rule("app-roles-in-environment-path-with-boundary", area="identity", check=_app_roles_in_environment,
-               summary="App-stack roles live under /maratron/<env>/ with a permissions boundary (what the deploy "
-                       "role is allowed to create)",
+               summary="App-stack roles live under /maratron/<env>/ with the environment's workload permissions "
+                       "boundary, maratron-<env>-workload-boundary (what the deploy role is allowed to create)",
                reference="seed: team access and permissions; cdk-nag IAM4/IAM5 context",
                guards=[Guard("path", To("/"), types=(ROLE,)), Guard("permissionsBoundary", DELETE, types=(ROLE,))]),
 ]

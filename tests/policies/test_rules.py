@@ -416,6 +416,10 @@ def logged_buckets(*, alb_logs_logged: bool = True) -> list[Resource]:
     return out
 
 
+APP_ROLE = {"assumeRolePolicy": "{}", "path": "/maratron/prod/", "tags": TAGS,
+            "permissionsBoundary": "arn:aws:iam::123456789012:policy/maratron/maratron-prod-workload-boundary"}
+
+
 def stack_case(policy: str, good: list[Resource], bad: list[Resource], bad_name: str, stack: str = "prod") -> Case:
     return Case(policy, good, bad, bad_name, stack)
 
@@ -1242,9 +1246,17 @@ CASES: list[Case] = [
                                                          + "a" * 64))],
          [resource(TASK, "by-tag", task(image="1.dkr.ecr.us-east-1.amazonaws.com/m/web:latest"))], "by-tag"),
     stack_case("app-roles-in-environment-path-with-boundary",
-               [resource(ROLE, "good", {"assumeRolePolicy": "{}", "path": "/maratron/prod/", "tags": TAGS,
-                                        "permissionsBoundary": "arn:aws:iam::1:policy/maratron/b"})],
-               [resource(ROLE, "bad", {"assumeRolePolicy": "{}", "tags": TAGS})], "bad"),
+               [resource(ROLE, "good", APP_ROLE)], [resource(ROLE, "bad", {"assumeRolePolicy": "{}", "tags": TAGS})],
+               "bad"),
+    # a boundary, but not the environment's workload boundary (here: AdministratorAccess, or staging's)
+    stack_case("app-roles-in-environment-path-with-boundary", [resource(ROLE, "good", APP_ROLE)],
+               [resource(ROLE, "admin", changed(APP_ROLE,
+                                                permissionsBoundary="arn:aws:iam::aws:policy/AdministratorAccess"))],
+               "admin"),
+    stack_case("app-roles-in-environment-path-with-boundary", [resource(ROLE, "good", APP_ROLE)],
+               [resource(ROLE, "staging-boundary", changed(APP_ROLE, permissionsBoundary=(
+                   "arn:aws:iam::123456789012:policy/maratron/maratron-staging-workload-boundary")))],
+               "staging-boundary"),
     # metrics and alerting
     single("amp-workspace-cmk", WORKSPACE, AMP, kmsKeyArn=DELETE),
     single("amp-workspace-logging", WORKSPACE, AMP, loggingConfiguration=DELETE),
