@@ -142,10 +142,14 @@ def _subnet_no_public_ips(args: ResourceValidationArgs, report: ReportViolation)
 
 def _vpc_flow_logs(args: StackValidationArgs, report: ReportViolation) -> None:
     flow_logs = of_type(args.resources, FLOW_LOG)
+    # Links first: on a first preview the VPC's id is not known yet, but a flow log's vpcId links to its VPC. Only a
+    # flow log naming a VPC by a literal id (no link) needs the id read.
+    by_id = [log for log in flow_logs if not any(d.resource_type == VPC for d in linked(log, "vpcId"))]
     for vpc in of_type(args.resources, VPC):
-        vpc_id = vpc.props.get("id")
-        covered = any(vpc in linked(log, "vpcId") or (vpc_id and log.props.get("vpcId") == vpc_id)
-                      for log in flow_logs)
+        covered = any(vpc in linked(log, "vpcId") for log in flow_logs)
+        if not covered and by_id:
+            vpc_id = vpc.props.get("id")
+            covered = any(vpc_id and log.props.get("vpcId") == vpc_id for log in by_id)
         if not covered:
             report("VPC has no flow log (aws:ec2/flowLog with vpcId of this VPC)", vpc.urn)
 

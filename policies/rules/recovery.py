@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
@@ -55,6 +56,15 @@ def _rules(props: Any) -> list[dict[str, Any]]:
 
 def _enabled(props: Any) -> list[dict[str, Any]]:
     return [r for r in _rules(props) if r.get("status") == "Enabled"]
+
+
+def _any_enabled(props: Any) -> bool:
+    """Whether some replication rule is Enabled, reading each rule's status alone (its destination's key is unknown
+    on a first preview)."""
+    rules = props.get("rules") or []
+    if isinstance(rules, Mapping):
+        rules = [rules]
+    return any(isinstance(rules[i], Mapping) and rules[i].get("status") == "Enabled" for i in range(len(rules)))
 
 
 def _status(rule: dict[str, Any], *path: str) -> Any:
@@ -109,9 +119,17 @@ def _companions(resources: list[PolicyResource], bucket: PolicyResource, type_: 
     return [r for r in of_type(resources, type_) if bucket in linked(r, "bucket")]
 
 
+def _sse_algorithms(sse: PolicyResource) -> list[str]:
+    """The sseAlgorithm of each rule, read alone: the key (kmsMasterKeyId) is unknown on a first preview."""
+    rules = sse.props.get("rules") or []
+    if isinstance(rules, Mapping):
+        rules = [rules]
+    return [str((rules[i].get("applyServerSideEncryptionByDefault") or {}).get("sseAlgorithm") or "")
+            for i in range(len(rules))]
+
+
 def _is_kms_bucket(resources: list[PolicyResource], bucket: PolicyResource) -> bool:
-    algorithms = [str((r.get("applyServerSideEncryptionByDefault") or {}).get("sseAlgorithm") or "")
-                  for sse in _companions(resources, bucket, SSE) for r in as_list(plain(sse.props.get("rules")))]
+    algorithms = [a for sse in _companions(resources, bucket, SSE) for a in _sse_algorithms(sse)]
     return bool(algorithms) and all(a in KMS_ALGORITHMS for a in algorithms)
 
 
@@ -119,10 +137,19 @@ def _replicas(resources: list[PolicyResource], config: PolicyResource) -> list[P
     return [r for r in linked(config, "rules") if r.resource_type == BUCKET]
 
 
+def _restored_across_regions(instance: PolicyResource) -> bool:
+    """An RDS instance restored from replicated automated backups (restoreToPointInTime with
+    sourceDbInstanceAutomatedBackupsArn: the copy AWS keeps in the DR region of another region's instance). A
+    same-region restore from an instance (sourceDbInstanceIdentifier, sourceDbiResourceId) is not a DR restore."""
+    restore = instance.props.get("restoreToPointInTime") or {}
+    return bool(restore.get("sourceDbInstanceAutomatedBackupsArn"))
+
+
 def _is_dr_restore(resources: list[PolicyResource]) -> bool:
-    """A stack that is itself a DR restore (its RDS primary restored from replicated backups): its source region
-    is down, so it cannot replicate back there until it returns (drRegion: none until then, by design)."""
-    return any(r.props.get("restoreToPointInTime") for r in of_type(resources, RDS_INSTANCE))
+    """A stack that is itself a DR restore (its RDS primary restored from another region's replicated backups): its
+    source region is down, so it cannot replicate back there until it returns (drRegion: none until then, by
+    design)."""
+    return any(_restored_across_regions(r) for r in of_type(resources, RDS_INSTANCE))
 
 
 def _data_buckets_replicated(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -140,7 +167,7 @@ def _data_buckets_replicated(args: StackValidationArgs, report: ReportViolation)
     for bucket in of_type(resources, BUCKET):
         if bucket.urn in replica_urns or bucket.urn in log_targets or not _is_kms_bucket(resources, bucket):
             continue
-        own = [c for c in configs if bucket in linked(c, "bucket") and _enabled(c.props)]
+        own = [c for c in configs if bucket in linked(c, "bucket") and _any_enabled(c.props)]
         if not own:
             report("data bucket has no enabled replication to the DR region: production keeps a copy of its backups "
                    "in a second region", bucket.urn)
@@ -183,7 +210,7 @@ def _rds_backups_replicated(args: StackValidationArgs, report: ReportViolation) 
     replications = of_type(args.resources, BACKUPS_REPLICATION)
     for primary in of_type(args.resources, RDS_INSTANCE):
         props = primary.props
-        if props.get("replicateSourceDb") or props.get("restoreToPointInTime"):
+        if props.get("replicateSourceDb") or _restored_across_regions(primary):
             continue  # a replica copies its primary; a DR restore replicates once its source region is back
         found = [r for r in replications if primary in linked(r, "sourceDbInstanceArn")]
         if not found:
@@ -240,8 +267,9 @@ RULES: list[Rule] = [
                   guards=[Guard("rules[*].destination.metrics.status", To("Disabled"))]),
     stack_rule("s3-data-buckets-replicated", area="recovery", check=_data_buckets_replicated, prod_only=True,
                summary="Every production data bucket (KMS-encrypted, not a log target or vended-log destination, "
-                       "not itself a replica) replicates to a bucket in another region (a DR-restored stack is exempt "
-                       "until its source region returns)", reference=REFERENCE_CRR,
+                       "not itself a replica) replicates to a bucket in another region (a stack restored from another "
+                       "region's replicated backups, a DR restore, is exempt until its source region returns; a "
+                       "same-region point-in-time restore is not)", reference=REFERENCE_CRR,
                guards=[Guard("bucket", Drop(), types=(REPLICATION,), blame="bucket",
                              note="the source bucket's replication configuration"),
                        Guard("rules[*].status", To("Disabled"), types=(REPLICATION,), blame="bucket")]),
@@ -254,7 +282,8 @@ RULES: list[Rule] = [
                              note="the DR replica's retention shorter than its source's")]),
     stack_rule("rds-backups-replicated", area="recovery", check=_rds_backups_replicated, prod_only=True,
                summary="Every production RDS primary replicates its automated backups to another region with a CMK "
-                       "and at least minimumRetentionDays of retention",
+                       "and at least minimumRetentionDays of retention (a primary restored from another region's "
+                       "replicated backups is exempt until its source region returns)",
                reference="seed: disaster recovery; cdk-nag RDS13 (cross-region companion)",
                schema={"minimumRetentionDays": {"type": "integer", "minimum": 1, "maximum": 35, "default": 7,
                                                 "description": "Minimum retention of the replicated backups."}},

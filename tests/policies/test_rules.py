@@ -288,6 +288,19 @@ def backups_replicated(primary: Resource, **changes: Any) -> Resource:
 BACKUPS_REPLICATION = "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"
 
 
+def restored(resources: list[Resource], **restore: Any) -> list[Resource]:
+    """`resources` with the primary restored to a point in time (restoreToPointInTime = `restore`)."""
+    return [r if r.name != "primary" else resource(RDS, "primary", changed(r.inputs, restoreToPointInTime={
+        **restore, "useLatestRestorableTime": True}), protect=True, deps={
+            k: [x for x in resources if x.urn in v] for k, v in r.property_dependencies.items()})
+            for r in resources]
+
+
+SAME_REGION_RESTORES = ({"sourceDbInstanceIdentifier": "maratron-prod-db-old"},
+                        {"sourceDbiResourceId": "db-ABCDEFGHIJKLMNOP"})
+"""Point-in-time restores from an instance of the stack's own region: not a DR restore, no exemption."""
+
+
 def with_backups_replication(**changes: Any) -> list[Resource]:
     resources = database_stack()
     primary = next(r for r in resources if r.name == "primary")
@@ -1109,6 +1122,11 @@ CASES: list[Case] = [
     stack_case("s3-replica-object-lock", replication_stack(), replication_stack(replica_lock=None), "backups-dr"),
     stack_case("s3-replica-object-lock", replication_stack(), replication_stack(replica_lock=7), "backups-dr"),
     stack_case("rds-backups-replicated", with_backups_replication(), database_stack(), "primary"),
+    *(stack_case("rds-backups-replicated", with_backups_replication(), restored(database_stack(), **same_region),
+                 "primary") for same_region in SAME_REGION_RESTORES),
+    *(stack_case("s3-data-buckets-replicated", replication_stack(),
+                 [*restored(database_stack(), **same_region), *replication_stack(replicate=False)], "backups")
+      for same_region in SAME_REGION_RESTORES),
     stack_case("rds-backups-replicated", with_backups_replication(), with_backups_replication(kmsKeyId=DELETE),
                "db-backups"),
     stack_case("rds-backups-replicated", with_backups_replication(), with_backups_replication(retentionPeriod=3),
@@ -1852,3 +1870,39 @@ def test_a_behavior_naming_the_stack_headers_policy_by_a_preview_unknown_id_pass
     a literal id of a policy outside the stack never does."""
     config = only(pack, "cdn-security-headers")
     assert not analyze(pack, cdn_stack(ordered_rhp=UNKNOWN), "prod", config).of("cdn-security-headers")
+
+
+def first_preview(resources: list[Resource], *unknown: str) -> list[Resource]:
+    """`resources` as a first preview sends them: every value under one of the `unknown` keys (computed by another
+    resource not created yet) is the engine's unknown sentinel, in inputs and outputs."""
+    def blank(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: UNKNOWN if k in unknown else blank(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [blank(v) for v in value]
+        return value
+    for r in resources:
+        r.inputs, r.outputs = blank(r.inputs), blank(r.outputs)
+    return resources
+
+
+def test_first_preview_unknown_ids_and_keys_do_not_stop_flow_log_and_replication_checks(
+        pack: PolicyPackProcess) -> None:
+    """vpc-flow-logs goes by the flow log's link to its VPC before the VPC's id (unknown on a first preview), and
+    s3-data-buckets-replicated reads only each SSE rule's algorithm and each replication rule's status, not the keys."""
+    def vpc_stack(*, flow_log: bool) -> list[Resource]:
+        vpc = resource("aws:ec2/vpc:Vpc", "vpc", {"cidrBlock": "10.0.0.0/16", "tags": TAGS})
+        vpc.outputs["id"] = "vpc-1"
+        logs = [resource("aws:ec2/flowLog:FlowLog", "flow", {"vpcId": "vpc-1", "trafficType": "ALL", "tags": TAGS},
+                         deps={"vpcId": [vpc]})] if flow_log else []
+        return first_preview([vpc, *logs], "id", "vpcId")
+
+    for policy, good, bad, bad_name in (
+            ("vpc-flow-logs", vpc_stack(flow_log=True), vpc_stack(flow_log=False), "vpc"),
+            ("s3-data-buckets-replicated", first_preview(replication_stack(), "kmsMasterKeyId", "replicaKmsKeyId"),
+             first_preview(replication_stack(replicate=False), "kmsMasterKeyId", "replicaKmsKeyId"), "backups")):
+        config = only(pack, policy)
+        assert not analyze(pack, good, "prod", config).of(policy), policy
+        hits = analyze(pack, bad, "prod", config).of(policy)
+        target = next(r for r in bad if r.name == bad_name)
+        assert [(v.urn, v.level) for v in hits] == [(target.urn, "mandatory")], [v.message for v in hits]
