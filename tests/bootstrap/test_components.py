@@ -9,6 +9,7 @@ import pytest
 
 from offline.engine import StackRun
 from offline.foundation import run_bootstrap
+from tests.bootstrap.iam_policies import managed_policy, role_policy
 
 NS = "maratron-bootstrap"
 
@@ -61,9 +62,7 @@ def test_each_environment_has_its_own_secrets_provider_key(shared: StackRun) -> 
         assert key.protect and key.inputs["enableKeyRotation"] and key.inputs["deletionWindowInDays"] == 30
     # Every CI role unwraps only its own environment's data key.
     for env in ("dev", "prod"):
-        role = next(r for r in shared.of_type("aws:iam/role:Role") if r.inputs.get("name") == f"maratron-deploy-{env}")
-        policy = json.loads(next(p for p in shared.of_type("aws:iam/rolePolicy:RolePolicy")
-                                 if p.parent == role.urn).inputs["policy"])
+        policy = role_policy(shared, f"maratron-deploy-{env}")
         unwrap = next(s for s in policy["Statement"] if s["Sid"] == "UnwrapStackDataKey")
         key = shared.one("aws:kms/key:Key", f"{env}-secrets")
         assert unwrap["Resource"] == [key.outputs["arn"]]
@@ -126,12 +125,9 @@ def test_an_existing_oidc_provider_is_adopted_not_created() -> None:
 def test_deploy_roles_may_push_the_backup_image_only_when_asked() -> None:
     run = run_bootstrap("shared", {f"{NS}:deployPushesBackupImage": "true"})
     assert run.ok, run.error_details
-    role = next(r for r in run.of_type("aws:iam/role:Role") if r.inputs.get("name") == "maratron-deploy-dev")
-    inline = json.loads(next(p for p in run.of_type("aws:iam/rolePolicy:RolePolicy")
-                             if p.parent == role.urn).inputs["policy"])
+    inline = role_policy(run, "maratron-deploy-dev")
     assert not any(s["Sid"] == "PushImages" for s in inline["Statement"])  # its own managed policy: IAM's size quota
-    policy = json.loads(next(p for p in run.of_type("aws:iam/policy:Policy")
-                             if p.inputs["name"] == "maratron-deploy-dev-push").inputs["policy"])
+    policy = managed_policy(run, "maratron-deploy-dev-push")
     push = next(s for s in policy["Statement"] if s["Sid"] == "PushImages")
     assert push["Resource"] == [run.outputs["repositoryArns"]["backup"]]
     off = run_bootstrap("shared")

@@ -5,31 +5,19 @@ key lives there, and prod's deploy role may use both (components/state_backend.p
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
 from offline.engine import StackRun
 from offline.foundation import run_bootstrap
 from offline.iam_eval import allows
+from tests.bootstrap.iam_policies import effective_policy
 
 NS = "maratron-bootstrap"
 DR = "us-west-2"
 WEST = {"aws:RequestedRegion": DR}
 VIA_S3_WEST = {**WEST, "kms:ViaService": f"s3.{DR}.amazonaws.com"}
 REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
-
-
-def deploy_prod_policy(run: StackRun) -> dict[str, Any]:
-    """maratron-deploy-prod's inline policy and every managed policy attached to it, as one policy."""
-    role = next(r for r in run.of_type("aws:iam/role:Role") if r.inputs.get("name") == "maratron-deploy-prod")
-    inline = json.loads(next(p for p in run.of_type("aws:iam/rolePolicy:RolePolicy")
-                             if p.parent == role.urn).plain("policy"))
-    attached = {a.plain("policyArn") for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-                if a.plain("role") == "maratron-deploy-prod"}
-    managed = [json.loads(p.plain("policy")) for p in run.of_type("aws:iam/policy:Policy")
-               if p.outputs["arn"] in attached]
-    return {"Statement": [s for policy in (inline, *managed) for s in policy["Statement"]]}
 
 
 def test_the_replica_state_bucket_is_hardened_in_the_dr_region_with_its_own_key(shared: StackRun) -> None:
@@ -88,7 +76,7 @@ def test_the_dr_stacks_secrets_key_is_in_the_dr_region(shared: StackRun) -> None
 
 
 def test_prods_deploy_role_runs_the_dr_stack_from_the_replica(shared: StackRun) -> None:
-    policy = deploy_prod_policy(shared)
+    policy = effective_policy(shared, "maratron-deploy-prod")
     replica = f"arn:aws:s3:::{shared.outputs['drStateBucketName']}"
     key, secrets = shared.outputs["drStateKeyArn"], shared.one("aws:kms/key:Key", "dr-secrets").outputs["arn"]
     for path in (".pulumi/stacks/maratron/dr.json", ".pulumi/stacks/maratron/dr.json.bak",
@@ -115,17 +103,13 @@ def test_prods_deploy_role_runs_the_dr_stack_from_the_replica(shared: StackRun) 
     for action in ("kms:ScheduleKeyDeletion", "kms:PutKeyPolicy", "kms:DisableKey"):
         assert not allows(policy, action, key, WEST) and not allows(policy, action, secrets, WEST), action
     # Other environments' roles get nothing of it.
-    dev = next(r for r in shared.of_type("aws:iam/role:Role") if r.inputs.get("name") == "maratron-deploy-dev")
-    dev_policy = json.loads(next(p for p in shared.of_type("aws:iam/rolePolicy:RolePolicy")
-                                 if p.parent == dev.urn).plain("policy"))
+    dev_policy = effective_policy(shared, "maratron-deploy-dev")
     assert not allows(dev_policy, "s3:GetObject", f"{replica}/.pulumi/stacks/maratron/dev.json", WEST)
     assert not allows(dev_policy, "kms:Decrypt", secrets, WEST)
 
 
 def test_prods_preview_role_reads_the_replica(shared: StackRun) -> None:
-    role = next(r for r in shared.of_type("aws:iam/role:Role") if r.inputs.get("name") == "maratron-preview-prod")
-    policy = json.loads(next(p for p in shared.of_type("aws:iam/rolePolicy:RolePolicy")
-                             if p.parent == role.urn).plain("policy"))
+    policy = effective_policy(shared, "maratron-preview-prod")
     replica = f"arn:aws:s3:::{shared.outputs['drStateBucketName']}"
     assert allows(policy, "s3:GetObject", f"{replica}/.pulumi/stacks/maratron/dr.json", WEST)
     assert not allows(policy, "s3:PutObject", f"{replica}/.pulumi/stacks/maratron/dr.json", WEST)
@@ -134,7 +118,7 @@ def test_prods_preview_role_reads_the_replica(shared: StackRun) -> None:
 
 def test_an_environment_account_of_prod_grants_the_replica_from_the_shared_stacks_outputs(
         org_shared: StackRun, org_prod: StackRun) -> None:
-    policy = deploy_prod_policy(org_prod)
+    policy = effective_policy(org_prod, "maratron-deploy-prod")
     replica = f"arn:aws:s3:::{org_shared.outputs['drStateBucketName']}"
     assert allows(policy, "s3:PutObject", f"{replica}/.pulumi/stacks/maratron/dr.json", WEST)
     assert not allows(policy, "s3:PutObject", f"{replica}/.pulumi/stacks/maratron/prod.json", WEST)

@@ -19,22 +19,11 @@ from offline.engine import StackRun
 from offline.foundation import run_bootstrap
 from offline.iam_eval import allows
 from offline.policy_ledger import OPTIONAL_PARTS
-from tests.bootstrap.test_dr_state import deploy_prod_policy
+from tests.bootstrap.iam_policies import effective_policy, managed_policy, role_policy
 from tests.configs import DEV_BUILT_IMAGES
 
 REGION = {"aws:RequestedRegion": "us-east-1"}
 NS = "maratron-bootstrap"
-
-
-def role_policy(run: StackRun, name: str) -> dict[str, Any]:
-    role = next(r for r in run.of_type("aws:iam/role:Role") if r.inputs.get("name") == name)
-    return json.loads(next(p for p in run.of_type("aws:iam/rolePolicy:RolePolicy")
-                           if p.parent == role.urn).inputs["policy"])
-
-
-def managed_policy(run: StackRun, name: str) -> dict[str, Any]:
-    return json.loads(next(p for p in run.of_type("aws:iam/policy:Policy") if p.inputs["name"] == name)
-                      .inputs["policy"])
 
 
 
@@ -137,8 +126,8 @@ def test_the_deploy_role_may_manage_every_named_resource_of_its_stack_and_no_oth
         stack_file = f".pulumi/stacks/maratron/{run.stack}.json"
         # The dr stack's state lives in the replica in the DR region (tests/bootstrap/test_dr_state.py), never here.
         bucket = shared.outputs["drStateBucketName" if run.stack == "dr" else "stateBucketName"]
-        writer, where = (deploy_prod_policy(shared), {"aws:RequestedRegion": run.config["aws:region"]}) \
-            if run.stack == "dr" else (policy, {})
+        writer, where = (effective_policy(shared, "maratron-deploy-prod"),
+                         {"aws:RequestedRegion": run.config["aws:region"]}) if run.stack == "dr" else (policy, {})
         assert allows(writer, "s3:PutObject", f"arn:aws:s3:::{bucket}/{stack_file}", where), (env, stack_file)
         boundary = shared.outputs["workloadBoundaryArns"][env]
         checks = [("s3:CreateBucket", b.outputs["arn"]) for b in run.of_type("aws:s3/bucket:Bucket")]
