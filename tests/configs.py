@@ -1,7 +1,19 @@
 """Configs several test modules share: the smallest raw config that passes validation, and the overrides of variants
 more than one module runs (one run per session for all of them: tests/conftest.py stack_run caches by overrides)."""
 
+from collections.abc import Mapping
 from typing import Any
+
+import stack_config
+
+
+def config_problems(raw: Mapping[str, Any], stack: str = "test") -> list[str]:
+    """Every problem stack_config reports for the raw config `raw` ([] when it loads)."""
+    try:
+        stack_config.load(dict(raw), stack=stack)
+    except stack_config.ConfigError as error:
+        return [str(problem) for problem in error.problems]
+    return []
 
 GROUP_ADMINS = "9067c1a2b3-1f2e3d4c-5b6a-4789-8a9b-0c1d2e3f4a5b"
 GROUP_OPS = "9067c1a2b3-7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d"

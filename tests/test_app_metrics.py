@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 import yaml
 
-import stack_config
 from components.alarm_catalog import AlarmThresholds
 from components.app_metrics import (
     COLLECTOR_CONTAINER,
@@ -32,6 +31,7 @@ from tests.configs import (
     GROUP_OPS,
     MINIMAL_VALID,
     PROD_ELSEWHERE_TUNED,
+    config_problems,
 )
 
 WORKSPACE = "aws:amp/workspace:Workspace"
@@ -465,11 +465,7 @@ def test_the_collector_may_take_exactly_a_quarter_of_the_task(memory: int, cpu: 
     """On Fargate's smallest task (256 CPU units, 512 MiB) the collector may reserve 64 units and 128 MiB, no more."""
     raw = {**MINIMAL_VALID, "maratron:appMetricsEnabled": "true", "maratron:aiCpu": "256", "maratron:aiMemory": "512",
            "maratron:metricsCollectorMemory": str(memory), "maratron:metricsCollectorCpu": str(cpu)}
-    try:
-        stack_config.load(raw, stack="test")
-        problems: list[str] = []
-    except stack_config.ConfigError as error:
-        problems = [str(p) for p in error.problems]
+    problems = config_problems(raw)
     assert (not any(p.startswith("maratron:metricsCollector") for p in problems)) is accepted, problems
 
 
@@ -478,11 +474,7 @@ def test_the_collector_may_take_exactly_a_quarter_of_the_task(memory: int, cpu: 
     ("/prom", 9464, True)])
 def test_a_custom_metrics_path_needs_a_private_path_or_its_own_port(path: str, port: int, accepted: bool) -> None:
     raw = {**MINIMAL_VALID, "maratron:appMetricsPath": path, "maratron:webMetricsPort": str(port)}
-    try:
-        stack_config.load(raw, stack="test")
-        problems: list[str] = []
-    except stack_config.ConfigError as error:
-        problems = [str(p) for p in error.problems]
+    problems = config_problems(raw)
     assert (not any(p.startswith("maratron:appMetricsPath") for p in problems)) is accepted, problems
 
 
