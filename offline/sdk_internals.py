@@ -39,6 +39,16 @@ What we rely on, and why:
   of what dependencies cost it. `declare_dependency` gives the same answers and records the same graph: a resource
   nothing depends on yet cannot close a cycle, so the walk runs only for one that something does depend on, and
   then without generators. A test compares both on random graphs with cycles.
+- `pulumi.runtime.rpc._add_dependency`: expands each dependency of a registration (a local component into its
+  descendants) and declares every edge; the SDK's runs two relative `from .. import` statements per resource it
+  visits, and a relative import resolves its package through importlib's Python code each time. `add_dependency`
+  is the same traversal without them, and hands anything unusual (a refused edge, a value that is not a Resource)
+  to the SDK's own. A test compares both on random component trees, cycles included.
+- `pulumi.Output.from_input` on an Output: the SDK applies `from_input` to its value (an apply: a second Output and
+  a task), for every Output that `Output.all`, `json_output` and the resource constructors take (~400 per prod run,
+  nearly all ARNs, ids and names). `from_input` computes the same data as that apply directly when the value is a
+  plain scalar, and is the SDK's for anything else. It uses `Output._from_data`, `Output._untrack` and
+  `_OutputData`, private; a test compares both on every kind of value, known or not, secret or not.
 - The Analyzer protocol stubs generated into `pulumi.runtime.proto` (analyzer_pb2, analyzer_pb2_grpc), which the
   policy runner uses to drive the pack as the engine does.
 """
@@ -46,6 +56,7 @@ What we rely on, and why:
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
 import logging
 import pathlib
@@ -54,6 +65,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pulumi
+from pulumi import output as _output
 from pulumi.runtime import mocks as _mocks
 from pulumi.runtime import resource as _resource
 from pulumi.runtime import resource_cycle_breaker as _cycle_breaker
@@ -213,6 +225,71 @@ def declare_dependency(from_resource: Any, to_resource: Any) -> bool:
     return True
 
 
+_SDK_ADD_DEPENDENCY: Callable[..., Any] = _rpc._add_dependency
+
+
+async def add_dependency(deps: dict[str, Any], res: Any, from_resource: Any) -> None:
+    """The SDK's `_add_dependency`: add `res` to `deps` (URN -> resource), a local component as its descendants,
+    declaring each edge from `from_resource`. Same traversal, edges and result; without the SDK's two `from ..
+    import` statements per resource visited (a relative import resolves its package through importlib's Python
+    code each time). Anything unusual (a refused edge, a value that is not a Resource) is handed to the SDK's own,
+    from the start: the edges declared so far are declared again (a set), nothing was added to `deps` yet, and the
+    error, or the skip that PULUMI_ERROR_ON_DEPENDENCY_CYCLES=false asks for, is the SDK's."""
+    pending = collections.deque([(res, from_resource)])
+    awaitable = []
+    while pending:
+        node, source = pending.popleft()
+        if not isinstance(node, pulumi.Resource) or (source and not _rpc.declare_dependency(source, node)):
+            await _SDK_ADD_DEPENDENCY(deps, res, from_resource)
+            return
+        if isinstance(node, pulumi.ComponentResource) and not node._remote:
+            pending.extend((child, source) for child in node._childResources.copy())
+        else:
+            awaitable.append(node)
+    for node in awaitable:
+        urn = await node.urn.future()
+        if urn:
+            deps[urn] = node
+
+
+_SDK_FROM_INPUT: Callable[[Any], Any] = pulumi.Output.from_input
+_SCALARS = (str, int, float, bool, type(None))  # what `Output.from_input` passes through as a known plain value
+
+
+def from_input(value: Any) -> Any:
+    """The SDK's `Output.from_input`: for an Output, the same result as its `value.apply(Output.from_input, True)`
+    without the apply's second Output when the value is a plain scalar (the ARNs, ids and names that documents and
+    `Output.all` take: one Output and task fewer each); anything else is the SDK's own."""
+    if not isinstance(value, pulumi.Output):
+        return _SDK_FROM_INPUT(value)
+    value._untrack()  # as `apply` does: the derived Output takes over the tracking (and reports a failure)
+    return pulumi.Output._from_data(_deeply_unwrapped(value))
+
+
+async def _deeply_unwrapped(source: Any) -> Any:
+    """`source.apply(Output.from_input, True)`'s data, step by step as `Output.apply` computes it."""
+    data = await source._data
+    value = data.value
+    if not data.is_known and not _output.contains_unknowns(value):
+        value = _output.UNKNOWN  # apply with run_with_unknowns: the function sees UNKNOWN
+    if isinstance(value, _SCALARS):  # from_input(value): known, not secret, no resources (unknowns: normalized)
+        return _output._OutputData(resources=data.resources | set(), value=value, is_known=True,
+                                   is_secret=data.is_secret)
+    inner = await _SDK_FROM_INPUT(value)._data
+    return _output._OutputData(resources=data.resources | inner.resources, value=inner.value,
+                               is_known=inner.is_known, is_secret=inner.is_secret or data.is_secret)
+
+
+def sdk_from_input(value: Any) -> Any:
+    """The SDK's own (for the test that `from_input` matches it)."""
+    return _SDK_FROM_INPUT(value)
+
+
+def sdk_add_dependency(*args: Any) -> Any:
+    """The SDK's own (for the test that `add_dependency` matches it)."""
+    return _SDK_ADD_DEPENDENCY(*args)
+
+
 def sdk_declare_dependency(from_resource: Any, to_resource: Any) -> bool:
     """The SDK's own (for the test that `declare_dependency` matches it)."""
     return _SDK_DECLARE_DEPENDENCY(from_resource, to_resource)
@@ -236,6 +313,8 @@ def install_mocks(monitor: MockMonitor, *, project: str, stack: str, preview: bo
     _resource._get_stack_trace = stack_trace
     _resource.create_urn = create_urn
     _rpc.declare_dependency = declare_dependency
+    _rpc._add_dependency = add_dependency
+    pulumi.Output.from_input = staticmethod(from_input)  # type: ignore[method-assign,assignment]
     reset_runtime()
     _mocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor, logger=logger)
     # set_mocks registers a fresh Stack resource only when there is no root resource; the program run by

@@ -233,6 +233,140 @@ def test_our_cycle_check_gives_the_sdks_answers_and_graph() -> None:
     assert refused > 100  # the cases exercised the refusals, not only the shortcut
 
 
+class _Urn:
+    """A resource's `urn` as `_add_dependency` reads it: `await urn.future()`."""
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    async def future(self) -> str:
+        return self.value
+
+
+def _forest(generator: Any, size: int) -> list[pulumi.Resource]:
+    """`size` unregistered resources, custom, local components and remote components, each but the first under a
+    random earlier one (`_childResources` as the SDK fills it); a few without a URN (the SDK skips those)."""
+    class Custom(pulumi.CustomResource):
+        def __hash__(self) -> int:  # the same set order in both forests (an id's hash would differ)
+            return int(self._name[1:])
+
+    class Component(pulumi.ComponentResource):
+        def __hash__(self) -> int:
+            return int(self._name[1:])
+
+    nodes: list[pulumi.Resource] = []
+    for index in range(size):
+        node = object.__new__(generator.choice([Custom, Component, Component]))
+        node._type, node._name = node.__class__.__name__, f"n{index}"  # named in the SDK's cycle error
+        node.__dict__["urn"] = _Urn("" if generator.random() < 0.1 else f"urn:{index}")
+        node._remote = generator.random() < 0.15
+        node._childResources = set()
+        if nodes:
+            generator.choice(nodes)._childResources.add(node)
+        nodes.append(node)
+    return nodes
+
+
+def test_our_dependency_expansion_gives_the_sdks_dependencies_edges_and_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`add_dependency` (the SDK's `_add_dependency` without its imports in the loop) adds the same URNs, declares
+    the same edges, and on a refused edge or a value that is not a Resource ends as the SDK's does: its error, or
+    the skip that PULUMI_ERROR_ON_DEPENDENCY_CYCLES=false asks for."""
+    import random
+
+    from pulumi.runtime import rpc as sdk_rpc
+
+    monkeypatch.setattr(sdk_rpc, "declare_dependency", sdk_internals.declare_dependency)
+
+    def expand(expansion: Any, nodes: list[pulumi.Resource], picks: list[tuple[int, list[int]]]) -> Any:
+        index = {id(node): i for i, node in enumerate(nodes)}
+        outcome = []
+        for source, targets in picks:
+            deps: dict[str, Any] = {}
+            try:
+                for target in targets:
+                    asyncio.run(expansion(deps, nodes[target], nodes[source] if source >= 0 else None))
+                outcome.append({urn: index[id(node)] for urn, node in deps.items()})
+            except (RuntimeError, TypeError) as error:
+                outcome.append(repr(error))
+        edges = [sorted(index[id(m)] for m in getattr(n, "_direct_computed_dependencies", set())) for n in nodes]
+        return outcome, edges
+
+    generator = random.Random(11)
+    errors = expanded = 0
+    for lenient in (False, True):
+        if lenient:
+            monkeypatch.setenv("PULUMI_ERROR_ON_DEPENDENCY_CYCLES", "false")
+        for _ in range(150):
+            size = generator.randint(1, 14)
+            seed = generator.random()
+            picks = [(generator.randrange(-1, size),
+                      [generator.randrange(size) for _ in range(generator.randint(1, 3))])
+                     for _ in range(generator.randint(1, 6))]
+            ours = expand(sdk_internals.add_dependency, _forest(random.Random(seed), size), picks)
+            sdk = expand(sdk_internals.sdk_add_dependency, _forest(random.Random(seed), size), picks)
+            assert ours == sdk, picks
+            errors += sum(isinstance(result, str) for result in ours[0])
+            expanded += sum(len(result) > 1 for result in ours[0] if isinstance(result, dict))
+    assert errors > 20 and expanded > 100  # both paths exercised: refusals and components expanded to children
+
+    for expansion in (sdk_internals.add_dependency, sdk_internals.sdk_add_dependency):
+        with pytest.raises(TypeError, match="'depends_on' was passed a value 3 that was not a Resource"):
+            asyncio.run(expansion({}, 3, None))
+
+
+@pulumi.input_type
+class _Pair:
+    def __init__(self, *, left: pulumi.Input[str], right: pulumi.Input[int] | None = None) -> None:
+        pulumi.set(self, "left", left)
+        pulumi.set(self, "right", right)
+
+
+def test_our_from_input_gives_the_sdks_output_for_every_kind_of_value() -> None:
+    """`Output.from_input(output)` (the offline engine's: no second Output for a plain scalar) resolves to the same
+    value, known-ness, secretness and resources as the SDK's, for known and unknown, secret and plain Outputs of every
+    kind of value (scalars, an unknown, containers and input types holding Outputs); it takes over the tracking as the
+    SDK's does, fails as it does, and leaves what is not an Output to the SDK."""
+    from pulumi.output import UNKNOWN
+    from pulumi.runtime.settings import SETTINGS
+
+    async def resolved(value: Any) -> Any:
+        return value
+
+    def output(value: Any, *, known: bool, secret: bool, resources: set[Any]) -> pulumi.Output[Any]:
+        return pulumi.Output(set(resources), resolved(value), resolved(known), resolved(secret))
+
+    def plain(value: Any) -> Any:
+        return (type(value).__name__, sorted(vars(value).items())) if isinstance(value, _Pair) else value
+
+    async def compare() -> int:
+        SETTINGS.outputs = set()
+        inner = lambda: output("inner", known=True, secret=True, resources={"r2"})  # noqa: E731
+        values = ["arn:aws:s3:::b", "", 0, 7, 1.5, True, False, None, UNKNOWN, {}, [], {"k": "v"}, ["a", 1],
+                  ("t", 2), {"o": inner()}, [inner()], _Pair(left="l", right=2), _Pair(left=inner())]
+        compared = 0
+        for value in values:
+            for known in (True, False):
+                for secret in (True, False):
+                    for resources in (set(), {"r1"}):
+                        sources = [output(value, known=known, secret=secret, resources=resources) for _ in range(2)]
+                        results = [sdk_internals.from_input(sources[0]), sdk_internals.sdk_from_input(sources[1])]
+                        tracked = [[o._data in SETTINGS.outputs for o in pair]
+                                   for pair in zip(sources, results, strict=True)]
+                        assert tracked == [[False, True], [False, True]]  # the result is tracked, not the source
+                        ours, sdk = [await result._data for result in results]
+                        assert (ours.resources, plain(ours.value), ours.is_known, ours.is_secret) == (
+                            sdk.resources, plain(sdk.value), sdk.is_known, sdk.is_secret), (value, known, secret)
+                        compared += 1
+        faulty = [pulumi.Output.from_input(resolved(1)).apply(lambda _: 1 / 0) for _ in range(2)]
+        for convert, source in zip((sdk_internals.from_input, sdk_internals.sdk_from_input), faulty, strict=True):
+            with pytest.raises(ZeroDivisionError):
+                await convert(source)._data
+        assert (await sdk_internals.from_input({"k": inner()})._data).value == {"k": "inner"}  # not an Output
+        return compared
+
+    assert asyncio.run(compare()) == 18 * 8
+
+
 def test_a_dependency_cycle_still_fails_the_run(tmp_path: Path) -> None:
     """Installed with the mocks, the cycle check still stops a program whose resource depends on its own component
     (the component stands for its children, the resource among them), with the SDK's message."""
@@ -246,6 +380,8 @@ Thing("second", {}, pulumi.ResourceOptions(parent=group, depends_on=[group]))
 ''')
     run = run_program("t", {}, [], program=program, project="t")
     assert sdk_rpc.declare_dependency is sdk_internals.declare_dependency  # installed with the mocks
+    assert sdk_rpc._add_dependency is sdk_internals.add_dependency
+    assert pulumi.Output.from_input is sdk_internals.from_input
     assert not run.ok and "We have detected a circular dependency" in run.error_details
 
 
