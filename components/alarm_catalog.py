@@ -9,8 +9,10 @@ count can never be swapped silently, and each entry is checked against CloudWatc
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Literal
 
 from components.constants import (
@@ -161,7 +163,21 @@ def any_failure(*, key: str, summary: str, metric: str, unit: str, why_missing: 
                      treat_missing_data="notBreaching", why_missing=why_missing)
 
 
+def sample_floor(percentile: str) -> int:
+    """How many samples a period needs before CloudWatch calls a percentile of it significant: "For percentiles
+    between 0.5 (inclusive) and 1.00 (exclusive), this setting is used when there are fewer than 10/(1-percentile)
+    data points during the evaluation period" (p95: 200, p99: 1,000;
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/percentiles-with-low-samples.html)."""
+    share = Fraction(percentile.removeprefix("p")) / 100
+    if not Fraction(1, 2) <= share < 1:
+        raise ValueError(f"{percentile}: the sample floor is defined here for p50 up to p99.99")
+    return math.ceil(10 / (1 - share))
+
+
 _NO_TRAFFIC = "no requests, nothing to judge: ALB metrics are only emitted while there is traffic"
+_FEW_SAMPLES = ("; a period with fewer samples reads 0 (OK): its percentile is noise, and the alarm's own low-sample "
+                "setting (ignore) would instead freeze the state, a raised alarm staying raised all night and a quiet "
+                "stack's alarm in INSUFFICIENT_DATA for good")
 ALARM_KINDS: tuple[AlarmKind, ...] = (
     AlarmKind(
         key="alb-5xx-rate", summary="ALB-generated 5xx share of requests",
@@ -172,16 +188,18 @@ ALARM_KINDS: tuple[AlarmKind, ...] = (
         why_missing=_NO_TRAFFIC,
     ),
     AlarmKind(
-        key="alb-p95-latency", summary="p95 target response time", metric="AWS/ApplicationELB TargetResponseTime",
+        key="alb-p95-latency", summary="p95 target response time",
+        metric=f"AWS/ApplicationELB TargetResponseTime (only periods with ≥ {sample_floor('p95')} samples count)",
         statistic="p95", comparison="GreaterThanThreshold", threshold="latency_p95_ms", unit="ms", scale=0.001,
         period=300, evaluation_periods=3, datapoints_to_alarm=2, treat_missing_data="notBreaching",
-        why_missing=_NO_TRAFFIC,
+        why_missing=_NO_TRAFFIC + _FEW_SAMPLES,
     ),
     AlarmKind(
-        key="alb-p99-latency", summary="p99 target response time", metric="AWS/ApplicationELB TargetResponseTime",
+        key="alb-p99-latency", summary="p99 target response time",
+        metric=f"AWS/ApplicationELB TargetResponseTime (only periods with ≥ {sample_floor('p99')} samples count)",
         statistic="p99", comparison="GreaterThanThreshold", threshold="latency_p99_ms", unit="ms", scale=0.001,
         period=300, evaluation_periods=3, datapoints_to_alarm=3, treat_missing_data="notBreaching",
-        why_missing=_NO_TRAFFIC,
+        why_missing=_NO_TRAFFIC + _FEW_SAMPLES,
     ),
     AlarmKind(
         key="tg-{label}-5xx", summary="5xx responses from the target group's tasks",
@@ -316,10 +334,11 @@ ALARM_KINDS: tuple[AlarmKind, ...] = (
     ),
     AlarmKind(
         key="cdn-origin-latency", summary="p95 time to first byte from the origin (cache misses)",
-        metric="AWS/CloudFront OriginLatency (additional metrics, us-east-1)", statistic="p95",
+        metric=f"AWS/CloudFront OriginLatency (additional metrics, us-east-1; only periods with ≥ "
+        f"{sample_floor('p95')} origin requests, Requests × the miss share of CacheHitRate, count)", statistic="p95",
         comparison="GreaterThanThreshold", threshold="cdn_origin_latency_ms", unit="ms", scale=1, period=300,
         evaluation_periods=3, datapoints_to_alarm=2, treat_missing_data="notBreaching",
-        why_missing="no origin requests, nothing to judge",
+        why_missing="no origin requests, nothing to judge" + _FEW_SAMPLES,
     ),
     AlarmKind(
         key="waf-blocked-requests", summary="spike of requests the WAF blocked",
@@ -404,6 +423,13 @@ ALB_5XX_RATE_EXPRESSION = "IF(requests >= 10, 100 * FILL(errors, 0) / requests, 
 failed request out of three at night from paging anyone."""
 CDN_5XX_RATE_EXPRESSION = "IF(requests >= 10, FILL(rate, 0), 0)"
 """CloudFront's 5xx rate (already a percentage), judged only in minutes with enough requests to mean something."""
+ALB_LATENCY_EXPRESSION = "IF(samples >= {floor}, latency, 0)"
+"""A percentile of TargetResponseTime, judged only in periods where its SampleCount (the requests the targets
+answered) reaches `sample_floor`. Metric math, so CloudWatch's low-sample rule for percentile alarms does not apply."""
+CDN_ORIGIN_LATENCY_EXPRESSION = "IF(requests * (100 - hits) / 100 >= {floor}, latency, 0)"
+"""OriginLatency's percentile, judged only in periods with enough origin requests: CloudFront publishes no count of
+those, so viewer Requests (Sum) times the miss share of CacheHitRate (Average, an additional metric like
+OriginLatency; https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/programming-cloudwatch-metrics.html)."""
 PROXY_POOL_EXPRESSION = "IF(allowed > 0, 100 * connections / allowed, 0)"
 """RDS Proxy's database connections as a share of its cap, both summed over the proxy's nodes: "RDS publishes these
 metrics for each underlying Amazon EC2 instance associated with a proxy ... The most useful statistic for this metric

@@ -34,7 +34,9 @@ import pulumi_aws as aws
 
 from components.alarm_catalog import (
     ALB_5XX_RATE_EXPRESSION,
+    ALB_LATENCY_EXPRESSION,
     CDN_5XX_RATE_EXPRESSION,
+    CDN_ORIGIN_LATENCY_EXPRESSION,
     GIB,
     KINDS,
     MIB,
@@ -43,6 +45,7 @@ from components.alarm_catalog import (
     RUNNING_SHORTFALL_EXPRESSION,
     AlarmThresholds,
     max_evaluated_seconds,
+    sample_floor,
     threshold_value,
 )
 from components.base import AwsContext, json_output, named_tags, policy_json
@@ -648,6 +651,9 @@ class Observability(pulumi.ComponentResource):
         literal = threshold is not None and kind.threshold.isdigit()
         shown = f"{threshold if literal else threshold_value(kind, args.settings.thresholds)} {kind.unit}"
         percentile = kind.statistic.startswith("p")
+        if percentile and not metric_queries:
+            raise ValueError(f"alarm {suffix}: a percentile alarm is metric math with a sample floor (sample_floor), "
+                             "not a single metric (CloudWatch's low-sample setting freezes or guesses)")
         metric: dict[str, Any] = {} if metric_queries else {
             "namespace": namespace,
             "metric_name": metric_name,
@@ -668,8 +674,6 @@ class Observability(pulumi.ComponentResource):
             datapoints_to_alarm=kind.datapoints_to_alarm,
             treat_missing_data=kind.treat_missing_data,
             metric_queries=metric_queries,
-            # Percentiles over few samples are noise; evaluate them only when there is enough traffic.
-            evaluate_low_sample_count_percentiles="ignore" if percentile else None,
             alarm_actions=[self._topic_for(region).arn],
             ok_actions=[self._topic_for(region).arn],
             region=self._region_override(region),
@@ -699,10 +703,11 @@ class Observability(pulumi.ComponentResource):
         elb = "AWS/ApplicationELB"
         kind = KINDS["alb-5xx-rate"]
 
-        def query(id_: str, metric_name: str) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
+        def query(id_: str, metric_name: str, stat: str = "Sum",
+                  period: int = kind.period) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
             return aws.cloudwatch.MetricAlarmMetricQueryArgs(
                 id=id_, return_data=False, metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                    namespace=elb, metric_name=metric_name, dimensions=lb, stat="Sum", period=kind.period))
+                    namespace=elb, metric_name=metric_name, dimensions=lb, stat=stat, period=period))
 
         self._alarm("alb-5xx-rate", metric_queries=[
             query("errors", "HTTPCode_ELB_5XX_Count"),
@@ -710,8 +715,15 @@ class Observability(pulumi.ComponentResource):
             aws.cloudwatch.MetricAlarmMetricQueryArgs(
                 id="rate", expression=ALB_5XX_RATE_EXPRESSION, label="ALB 5xx rate (%)", return_data=True),
         ])
-        self._alarm("alb-p95-latency", namespace=elb, metric_name="TargetResponseTime", dimensions=lb)
-        self._alarm("alb-p99-latency", namespace=elb, metric_name="TargetResponseTime", dimensions=lb)
+        for key in ("alb-p95-latency", "alb-p99-latency"):
+            latency = KINDS[key]
+            self._alarm(key, metric_queries=[
+                query("latency", "TargetResponseTime", latency.statistic, latency.period),
+                query("samples", "TargetResponseTime", "SampleCount", latency.period),
+                aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                    id="gated", expression=ALB_LATENCY_EXPRESSION.format(floor=sample_floor(latency.statistic)),
+                    label=f"{latency.statistic} target response time (s)", return_data=True),
+            ])
         self._widget("Edge (ALB)", Widget("Requests and 5xx", [
             [elb, "RequestCount", "LoadBalancer", edge.load_balancer_arn_suffix],
             [elb, "HTTPCode_ELB_5XX_Count", "LoadBalancer", edge.load_balancer_arn_suffix],
@@ -895,7 +907,7 @@ class Observability(pulumi.ComponentResource):
             self._widget(section, Widget("Proxy pool (connections)", [
                 ["AWS/RDS", metric_name, "ProxyName", database.proxy_name, {"label": label}]
                 for metric_name, label in (("DatabaseConnections", "in use"), ("MaxDatabaseConnectionsAllowed", "cap"))
-            ], stat="Sum"))
+            ], stat="Sum", period=60))  # "reported every minute": a 5-minute Sum would read five times the count
         if database.replicas:
             self._widget(section, Widget("Replica lag (s)", [
                 ["AWS/RDS", "ReplicaLag", "DBInstanceIdentifier", identifier, {"label": label}]
@@ -976,10 +988,11 @@ class Observability(pulumi.ComponentResource):
         cf = "AWS/CloudFront"
         kind = KINDS["cdn-5xx-rate"]
 
-        def query(id_: str, metric_name: str, stat: str) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
+        def query(id_: str, metric_name: str, stat: str,
+                  period: int = kind.period) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
             return aws.cloudwatch.MetricAlarmMetricQueryArgs(
                 id=id_, return_data=False, metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                    namespace=cf, metric_name=metric_name, dimensions=dims, stat=stat, period=kind.period))
+                    namespace=cf, metric_name=metric_name, dimensions=dims, stat=stat, period=period))
 
         self._alarm("cdn-5xx-rate", region=EDGE_REGION, metric_queries=[
             query("rate", "5xxErrorRate", "Average"),
@@ -997,8 +1010,15 @@ class Observability(pulumi.ComponentResource):
         self._widget(section, Widget("Bytes downloaded", [[cf, "BytesDownloaded", *flat(dims)]], stat="Sum",
                                      region=EDGE_REGION))
         if cdn.additional_metrics:
-            self._alarm("cdn-origin-latency", namespace=cf, metric_name="OriginLatency", dimensions=dims,
-                        region=EDGE_REGION)
+            latency = KINDS["cdn-origin-latency"]
+            self._alarm("cdn-origin-latency", region=EDGE_REGION, metric_queries=[
+                query("latency", "OriginLatency", latency.statistic, latency.period),
+                query("requests", "Requests", "Sum", latency.period),
+                query("hits", "CacheHitRate", "Average", latency.period),
+                aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                    id="gated", expression=CDN_ORIGIN_LATENCY_EXPRESSION.format(floor=sample_floor(latency.statistic)),
+                    label=f"{latency.statistic} origin latency (ms)", return_data=True),
+            ])
             self._widget(section, Widget("Cache hit rate (%)", [[cf, "CacheHitRate", *flat(dims)]],
                                          region=EDGE_REGION))
             self._widget(section, Widget("Origin latency (ms)", [

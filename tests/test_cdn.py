@@ -187,7 +187,9 @@ def test_additional_metrics_and_the_origin_latency_alarm_follow_the_setting(
     assert subscription["monitoringSubscription"] == {
         "realtimeMetricsSubscriptionConfig": {"realtimeMetricsSubscriptionStatus": "Enabled"}}
     alarm = prod.one(ALARM, "observability-cdn-origin-latency").inputs
-    assert alarm["dimensions"] == {"DistributionId": prod.one(DISTRIBUTION).id, "Region": "Global"}
+    distribution = {"DistributionId": prod.one(DISTRIBUTION).id, "Region": "Global"}
+    assert {query["id"]: query["metric"]["dimensions"] for query in alarm["metricQueries"] if "metric" in query} == {
+        id_: distribution for id_ in ("latency", "requests", "hits")}
     run = run_variant("prod", **EDGE_VARIANT)
     assert run.ok, run.error_details
     assert run.config["maratron:cdnAdditionalMetrics"] == "false"

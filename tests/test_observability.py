@@ -85,8 +85,6 @@ REDEPLOY_MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:maratron-
 # periods, datapoints to alarm, treat missing data. Prod thresholds are the schema defaults.
 GT, GE, LT = "GreaterThanThreshold", "GreaterThanOrEqualToThreshold", "LessThanThreshold"
 SINGLE_METRIC_ALARMS: list[tuple[str, str, str, str, str, float, str, int, int, int, str]] = [
-    ("alb-p95-latency", "AWS/ApplicationELB", "TargetResponseTime", "p95", "lb", 1.5, GT, 300, 3, 2, "notBreaching"),
-    ("alb-p99-latency", "AWS/ApplicationELB", "TargetResponseTime", "p99", "lb", 4.0, GT, 300, 3, 3, "notBreaching"),
     ("tg-web-5xx", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "Sum", "tg", 10, GT, 300, 1, 1,
      "notBreaching"),
     ("tg-web-unhealthy-hosts", "AWS/ApplicationELB", "UnHealthyHostCount", "Maximum", "tg", 1, GE, 60, 3, 3,
@@ -114,7 +112,6 @@ SINGLE_METRIC_ALARMS: list[tuple[str, str, str, str, str, float, str, int, int, 
      "notBreaching"),
     ("waf-blocked-requests", "AWS/WAFV2", "BlockedRequests", "Sum", "waf", 1000, GT, 300, 1, 1, "notBreaching"),
     ("backup-missing", "Maratron/Backups", "BackupSucceeded", "Sum", "backup", 1, LT, 3600, 7, 7, "breaching"),
-    ("cdn-origin-latency", "AWS/CloudFront", "OriginLatency", "p95", "cdn", 2000, GT, 300, 3, 2, "notBreaching"),
     # S3 user guide: "Treat missing data as ignore (maintain the alarm state)": the metric is absent between failures.
     ("s3-backups-replication-failed", "AWS/S3", "OperationsFailedReplication", "Sum", "replication", 0, GT, 300, 1, 1,
      "ignore"),
@@ -138,11 +135,7 @@ def test_single_metric_alarm(full: StackRun, row: tuple[Any, ...]) -> None:
     suffix, namespace, metric, statistic, dims_key, threshold, comparison, period, evaluations, to_alarm, missing = row
     alarm = alarms(full)[suffix].inputs
     assert (alarm["namespace"], alarm["metricName"]) == (namespace, metric)
-    if statistic.startswith("p"):
-        assert alarm["extendedStatistic"] == statistic and "statistic" not in alarm
-        assert alarm["evaluateLowSampleCountPercentiles"] == "ignore"
-    else:
-        assert alarm["statistic"] == statistic and "extendedStatistic" not in alarm
+    assert alarm["statistic"] == statistic and "extendedStatistic" not in alarm
     assert alarm["dimensions"] == dims(full)[dims_key]
     assert alarm["threshold"] == pytest.approx(threshold)
     assert alarm["comparisonOperator"] == comparison
@@ -243,6 +236,65 @@ def test_cdn_5xx_rate_is_cloudfronts_rate_gated_by_a_request_floor(full: StackRu
                                           "period": 60, "dimensions": dims(full)["cdn"]}
     assert (alarm.inputs["threshold"], alarm.inputs["evaluationPeriods"], alarm.inputs["datapointsToAlarm"]) == \
         (1, 5, 3)
+
+
+LATENCY_ALARMS = [  # suffix, dimensions, metric, percentile, threshold, datapoints to alarm, sample-count queries
+    ("alb-p95-latency", "lb", ("AWS/ApplicationELB", "TargetResponseTime"), "p95", 1.5, 2,
+     {"samples": ("TargetResponseTime", "SampleCount")}, "IF(samples >= 200, latency, 0)"),
+    ("alb-p99-latency", "lb", ("AWS/ApplicationELB", "TargetResponseTime"), "p99", 4.0, 3,
+     {"samples": ("TargetResponseTime", "SampleCount")}, "IF(samples >= 1000, latency, 0)"),
+    ("cdn-origin-latency", "cdn", ("AWS/CloudFront", "OriginLatency"), "p95", 2000, 2,
+     {"requests": ("Requests", "Sum"), "hits": ("CacheHitRate", "Average")},
+     "IF(requests * (100 - hits) / 100 >= 200, latency, 0)"),
+]
+
+
+@pytest.mark.parametrize("row", LATENCY_ALARMS, ids=[r[0] for r in LATENCY_ALARMS])
+def test_latency_percentiles_count_only_periods_with_enough_samples(full: StackRun, row: tuple[Any, ...]) -> None:
+    """CloudWatch calls a percentile significant from 10/(1-p) samples in the period. Below that the alarm reads 0
+    (OK), in metric math: a percentile alarm's own `ignore` would freeze its state (raised all night, or
+    INSUFFICIENT_DATA for good on a quiet stack) and `evaluate` would page on a handful of slow requests."""
+    suffix, dims_key, (namespace, metric), percentile, threshold, to_alarm, counts, expression = row
+    alarm = alarms(full)[suffix]
+    queries = metric_queries(alarm)
+    assert queries["gated"] == {"id": "gated", "expression": expression, "returnData": True,
+                                "label": queries["gated"]["label"]}
+    assert queries["latency"]["metric"] == {"namespace": namespace, "metricName": metric, "stat": percentile,
+                                            "period": 300, "dimensions": dims(full)[dims_key]}
+    for id_, (count_metric, stat) in counts.items():
+        assert queries[id_]["returnData"] is False
+        assert queries[id_]["metric"] == {"namespace": namespace, "metricName": count_metric, "stat": stat,
+                                          "period": 300, "dimensions": dims(full)[dims_key]}
+    assert set(queries) == {"gated", "latency", *counts}
+    inputs = alarm.inputs
+    assert (inputs["threshold"], inputs["comparisonOperator"]) == (pytest.approx(threshold), GT)
+    assert (inputs["evaluationPeriods"], inputs["datapointsToAlarm"], inputs["treatMissingData"]) == \
+        (3, to_alarm, "notBreaching")
+    assert not {"metricName", "namespace", "extendedStatistic", "evaluateLowSampleCountPercentiles"} & set(inputs)
+
+
+def test_the_sample_floor_is_cloudwatchs_significance_rule() -> None:
+    from components.alarm_catalog import sample_floor
+
+    assert [sample_floor(p) for p in ("p50", "p90", "p95", "p99", "p99.9")] == [20, 100, 200, 1000, 10000]
+    for outside in ("p40", "p100"):
+        with pytest.raises(ValueError, match=outside):
+            sample_floor(outside)
+
+
+def test_no_alarm_of_any_stack_is_a_single_metric_percentile(any_stack: StackRun) -> None:
+    found = [a.name for a in any_stack.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+             if "extendedStatistic" in a.inputs or "evaluateLowSampleCountPercentiles" in a.inputs]
+    assert found == []
+
+
+def test_the_proxy_pool_widget_sums_one_minute_readings(full: StackRun) -> None:
+    """RDS Proxy reports DatabaseConnections and MaxDatabaseConnectionsAllowed every minute: a 5-minute Sum reads five
+    times the count (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy.monitoring.html)."""
+    body = json.loads(full.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
+    [widget] = [w for w in body["widgets"] if w["type"] == "metric" and
+                w["properties"].get("title") == "Proxy pool (connections)"]
+    assert (widget["properties"]["stat"], widget["properties"]["period"]) == ("Sum", 60)
 
 
 def test_cdn_dashboard_widgets_read_us_east_1(full: StackRun) -> None:
