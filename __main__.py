@@ -134,8 +134,7 @@ ai = FargateService("ai", FargateServiceArgs(
         config.edge_timeout_seconds, app.ai_request_timeout_seconds),  # (streamed answers last minutes)
     task=task("ai", ContainerSpec(
         name="ai", image=foundation.image_uri("ai"), port=app.ai_port, environment=config.app_environment(app.ai_port),
-        secrets=pick("DATABASE_URL", "DATABASE_READ_URL", "REDIS_URL", "ANTHROPIC_API_KEY", "WEATHER_API_KEY",
-                     "SENTRY_DSN"),
+        secrets=pick("REDIS_URL", "ANTHROPIC_API_KEY", "WEATHER_API_KEY", "SENTRY_DSN") | credentials.libpq_refs,
         scratch_paths=AI_SCRATCH_PATHS, health_check=app.ai.health_check(app.ai_port),
         stop_timeout=120,  # Fargate's maximum: AI answers stream; let them finish when a task is replaced
     ), size=app.ai.size)))

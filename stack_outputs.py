@@ -46,7 +46,7 @@ from components.task import FargateTask
 from components.waf import WebFirewall
 from stack_config import StackConfig
 
-CONTRACT_VERSION = "2.1.0"
+CONTRACT_VERSION = "2.2.0"
 
 _specs = specs  # one group of outputs (components/output_contract.py)
 
@@ -106,6 +106,11 @@ CONTRACT: tuple[OutputSpec, ...] = tuple([
          "Secret of the app_ro login (JSON; key `url` is DATABASE_READ_URL via the replicas). Rotated."),
         ("databaseUrlValueFrom", "string", "ECS `valueFrom` of DATABASE_URL: <databaseUrlSecretArn>:url::."),
         ("databaseReadUrlValueFrom", "string", "ECS `valueFrom` of DATABASE_READ_URL: <...ReadUrlSecretArn>:url::."),
+        ("databaseLibpqUrlValueFrom", "string",
+         "ECS `valueFrom` of DATABASE_URL for a libpq-style driver (psycopg, asyncpg): key `libpqUrl`, without "
+         "Prisma's connection_limit, which such drivers refuse (since 2.2.0)."),
+        ("databaseReadLibpqUrlValueFrom", "string",
+         "ECS `valueFrom` of DATABASE_READ_URL for a libpq-style driver: key `libpqUrl` (since 2.2.0)."),
         ("databaseMasterSecretArn", "string",
          "Secret of the RDS master user (operators and the db-admin function only; never an app). Rotated."),
         ("databaseProxyEndpoint", "string", "RDS Proxy endpoint writers connect to (TLS); empty without a proxy."),
@@ -302,6 +307,8 @@ def contract_values(parts: StackParts) -> dict[str, Any]:
         "databaseReadUrlSecretArn": p.credentials.database_read_url.arn,
         "databaseUrlValueFrom": p.credentials.database_url.value_from,
         "databaseReadUrlValueFrom": p.credentials.database_read_url.value_from,
+        "databaseLibpqUrlValueFrom": p.credentials.database_libpq_url.value_from,
+        "databaseReadLibpqUrlValueFrom": p.credentials.database_read_libpq_url.value_from,
         "databaseMasterSecretArn": p.database.master.arn,
         "databaseProxyEndpoint": p.database.proxy.endpoint if p.database.proxy else "",
         "databaseProxyName": p.database.proxy.name if p.database.proxy else "",

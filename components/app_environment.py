@@ -59,9 +59,10 @@ class AppSettings:
     log_level: LogLevel = setting(
         "appLogLevel", "info", "LOG_LEVEL of both services: debug, info, warn or error (the seed's info).")
     database_pool_size: int = setting(
-        "appDatabasePoolSize", 10, "Prisma pool per task and URL (connection_limit in DATABASE_URL and "
-        "DATABASE_READ_URL; DATABASE_POOL_SIZE), 1-100. Default 10 (the seed's 20 cannot fit: see the connection "
-        "budget, docs/database-access.md); 3x Prisma's own default for a 1-vCPU task.", minimum=1, maximum=100)
+        "appDatabasePoolSize", 10, "Database pool per task and URL: web's Prisma reads it as connection_limit in "
+        "DATABASE_URL and DATABASE_READ_URL, ai as DATABASE_POOL_SIZE (its URLs carry libpq's parameters only), "
+        "1-100. Default 10 (the seed's 20 cannot fit: see the connection budget, docs/database-access.md); 3x "
+        "Prisma's own default for a 1-vCPU task.", minimum=1, maximum=100)
 
     def validate(self, rules: Rules) -> None:
         if self.ai_port == WEB_PORT:

@@ -279,6 +279,10 @@ class Credentials(pulumi.ComponentResource):
     """DATABASE_URL of the migration task: app_migrate, direct to the primary."""
     backup_url: SecretRef
     """DATABASE_URL of the backup job: app_backup, direct to the primary."""
+    database_libpq_url: SecretRef
+    """DATABASE_URL for ai (Python): the same secret's `libpqUrl`, without Prisma's connection_limit."""
+    database_read_libpq_url: SecretRef
+    """DATABASE_READ_URL for ai: app_ro's `libpqUrl`."""
     redis_url: SecretRef
     """REDIS_URL for web and ai: the RBAC user, TLS."""
     rotations: dict[str, aws.secretsmanager.SecretRotation]
@@ -359,6 +363,8 @@ class Credentials(pulumi.ComponentResource):
         ready = (self.bootstrap,)
         self.database_url = replace(connections[roles.READ_WRITE], ready=ready)
         self.database_read_url = replace(connections[roles.READ_ONLY], ready=ready)
+        self.database_libpq_url = replace(self.database_url, json_key=secret_format.LIBPQ_URL)
+        self.database_read_libpq_url = replace(self.database_read_url, json_key=secret_format.LIBPQ_URL)
         self.migration_url = replace(connections[roles.MIGRATE], ready=ready)
         self.backup_url = replace(connections[roles.BACKUP], ready=ready)
         self.redis_url = cache.url
@@ -416,9 +422,15 @@ class Credentials(pulumi.ComponentResource):
 
     @property
     def service_refs(self) -> dict[str, SecretRef]:
-        """The data-tier secrets web and ai read, by environment variable (each task picks what it needs)."""
+        """The data-tier secrets web (Prisma) reads, by environment variable (each task picks what it needs)."""
         return {"DATABASE_URL": self.database_url, "DATABASE_READ_URL": self.database_read_url,
                 "REDIS_URL": self.redis_url}
+
+    @property
+    def libpq_refs(self) -> dict[str, SecretRef]:
+        """The database URLs for a service whose driver parses them with libpq's rules (ai: Python), which refuse
+        Prisma's connection_limit; its pool size comes from DATABASE_POOL_SIZE instead."""
+        return {"DATABASE_URL": self.database_libpq_url, "DATABASE_READ_URL": self.database_read_libpq_url}
 
     def bootstrap_command(self) -> pulumi.Output[str]:
         """The command CI runs before migrations (idempotent): invoke the bootstrap with the deploy's own event; it

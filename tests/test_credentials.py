@@ -91,10 +91,13 @@ def test_each_consumer_reads_its_own_login(prod: StackRun) -> None:
     arn = {role: secret_named(prod, f"database/{role}").outputs["arn"] + ":url::"
            for role in ("app_rw", "app_ro", "app_migrate", "app_backup")}
     redis = secret_named(prod, "redis/app").outputs["arn"] + ":url::"
-    for service in ("web", "ai"):
+    # web (Prisma) reads `url`, ai (Python: libpq's rules) `libpqUrl`, the same logins without connection_limit
+    for service, key in (("web", ":url::"), ("ai", ":libpqUrl::")):
         sources = value_from(service)
         assert (sources["DATABASE_URL"], sources["DATABASE_READ_URL"], sources["REDIS_URL"]) == \
-            (arn["app_rw"], arn["app_ro"], redis)
+            (arn["app_rw"].replace(":url::", key), arn["app_ro"].replace(":url::", key), redis), service
+    assert (prod.outputs["databaseLibpqUrlValueFrom"], prod.outputs["databaseReadLibpqUrlValueFrom"]) == \
+        (value_from("ai")["DATABASE_URL"], value_from("ai")["DATABASE_READ_URL"])
     assert value_from("migrate") == {"DATABASE_URL": arn["app_migrate"]}
     assert value_from("backup") == {"DATABASE_URL": arn["app_backup"]}
     # the restore check restores as a scratch server's admin (its own secret), never with a database login
@@ -320,7 +323,8 @@ def test_a_changed_secret_redeploys_exactly_the_services_that_read_it(prod: Stac
         pattern = json.loads(rule.plain("eventPattern"))
         [container] = [c for c in json.loads(prod.one(TASK, service).plain("containerDefinitions"))
                        if c["essential"]]
-        read = {s["valueFrom"].removesuffix(":url::") for s in container["secrets"]}
+        read = {s["valueFrom"][:s["valueFrom"].rindex(":", 0, -2)] if s["valueFrom"].endswith("::")
+                else s["valueFrom"] for s in container["secrets"]}
         assert pattern == {"source": ["aws.secretsmanager"], "detail-type": ["Secret Label Updated"],
                            "resources": pattern["resources"], "detail": {"labelUpdated": ["AWSCURRENT"]}}
         assert set(pattern["resources"]) == read

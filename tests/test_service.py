@@ -52,6 +52,8 @@ def secret_names(run: StackRun) -> dict[str, str]:
     data_tier = {"databaseUrlValueFrom": "DATABASE_URL", "databaseReadUrlValueFrom": "DATABASE_READ_URL",
                  "redisUrlValueFrom": "REDIS_URL"}
     names.update({run.outputs[output]: name for output, name in data_tier.items() if output in run.outputs})
+    names.update({run.outputs[f"database{kind}LibpqUrlValueFrom"]: name for kind, name in (
+        ("", "DATABASE_URL"), ("Read", "DATABASE_READ_URL")) if f"database{kind}LibpqUrlValueFrom" in run.outputs})
     migrate = next(s for s in run.of_type(SECRET) if s.inputs["name"].endswith("/database/app_migrate"))
     names[migrate.outputs["arn"] + ":url::"] = "DATABASE_URL"  # the migration's own login (app_migrate)
     return names
@@ -59,7 +61,7 @@ def secret_names(run: StackRun) -> dict[str, str]:
 
 def bare(value_from: str) -> str:
     """The secret ARN of an ECS valueFrom (`<arn>` or `<arn>:<json-key>::`)."""
-    return value_from.removesuffix(":url::")
+    return value_from[:value_from.rindex(":", 0, -2)] if value_from.endswith("::") else value_from
 
 
 def execution_policy(run: StackRun, task: str) -> list[dict[str, Any]]:

@@ -5,6 +5,9 @@ Secrets Manager secrets", https://docs.aws.amazon.com/secretsmanager/latest/user
 Added here:
 * `url`: the connection URL the app reads (ECS injects one JSON key: `valueFrom = <arn>:url::`), recomposed from the
   other keys on every write, so it can never drift from the credentials;
+* `libpqUrl`: the same URL with only the query parameters libpq knows (`LIBPQ_PARAMETERS`), for clients that parse
+  it with libpq's rules (psycopg, asyncpg, psql): they refuse the whole URL over one unknown parameter, and
+  `connection_limit` is Prisma's ("invalid URI query parameter"). ai (Python) reads this key, web (Prisma) `url`;
 * `urlQuery`: the URL's query string (`sslmode=require&connection_limit=10`), set by the program;
 * `rotation`: the strategy the rotation function applies (master, single, alternating, redis);
 * `logins`: for the alternating strategy, the per-user secrets RDS Proxy authenticates against (user -> ARN).
@@ -35,8 +38,24 @@ def other_user(username: str) -> str:
     return username.removesuffix(CLONE_SUFFIX) if username.endswith(CLONE_SUFFIX) else username + CLONE_SUFFIX
 
 
-def postgres_url(value: Mapping[str, Any]) -> str:
+LIBPQ_URL = "libpqUrl"
+"""The key of the URL with libpq's parameters only."""
+LIBPQ_PARAMETERS = frozenset({
+    "host", "hostaddr", "port", "dbname", "user", "password", "passfile", "channel_binding", "connect_timeout",
+    "client_encoding", "options", "application_name", "fallback_application_name", "keepalives", "keepalives_idle",
+    "keepalives_interval", "keepalives_count", "tcp_user_timeout", "replication", "gssencmode", "sslmode",
+    "requiressl", "sslcompression", "sslcert", "sslkey", "sslpassword", "sslcertmode", "sslrootcert", "sslcrl",
+    "sslcrldir", "sslsni", "requirepeer", "ssl_min_protocol_version", "ssl_max_protocol_version", "krbsrvname",
+    "gsslib", "gssdelegation", "service", "target_session_attrs", "load_balance_hosts"})
+"""libpq's connection parameter key words, the only query parameters its URIs take ("Parameter Key Words",
+https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-PARAMKEYWORDS)."""
+
+
+def postgres_url(value: Mapping[str, Any], *, libpq_only: bool = False) -> str:
+    """The connection URL; `libpq_only`: without the query parameters libpq does not know (Prisma's)."""
     query = str(value.get("urlQuery") or "")
+    if libpq_only:
+        query = "&".join(part for part in query.split("&") if part.split("=", 1)[0] in LIBPQ_PARAMETERS)
     base = (f"postgresql://{quote(str(value['username']), safe='')}:{quote(str(value['password']), safe='')}@"
             f"{value['host']}:{int(value['port'])}/{value['dbname']}")
     return f"{base}?{query}" if query else base
@@ -49,7 +68,10 @@ def redis_url(value: Mapping[str, Any]) -> str:
 
 
 def with_url(value: Mapping[str, Any]) -> dict[str, Any]:
-    """The value with `url` recomposed from its other keys."""
+    """The value with `url` (and for PostgreSQL `libpqUrl`) recomposed from its other keys."""
     out = dict(value)
-    out["url"] = redis_url(out) if out.get("engine") == "redis" else postgres_url(out)
+    if out.get("engine") == "redis":
+        out["url"] = redis_url(out)
+    else:
+        out["url"], out[LIBPQ_URL] = postgres_url(out), postgres_url(out, libpq_only=True)
     return out

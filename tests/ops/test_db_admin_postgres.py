@@ -181,6 +181,26 @@ def test_connection_secrets_hold_a_url_that_matches_their_credentials(env: dict[
     assert "maratron" not in json.dumps([value(sm, arn) for arn in env["arn"].values()]).replace("maratrondb", "")
 
 
+def test_a_libpq_driver_connects_with_libpq_url_and_refuses_the_prisma_url(env: dict[str, Any]) -> None:
+    """ai (Python) reads `libpqUrl`: a driver that parses the URL by libpq's rules (psql here; psycopg and asyncpg
+    alike) refuses the whole URL over Prisma's connection_limit, and connects with libpq's parameters only."""
+    import subprocess
+
+    handler.bootstrap(env["event"], sm=env["sm"])
+    rw = value(env["sm"], env["arn"]["app_rw"])
+    server: LocalPostgres = env["server"]
+
+    def psql(url: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(server.bindir / "psql"), url, "-XAtc", "select current_user"],
+                              env={**os.environ, "PGSSLROOTCERT": str(server.ca)}, capture_output=True, text=True)
+
+    assert rw[secret_format.LIBPQ_URL] == rw["url"].removesuffix("&connection_limit=10")
+    connected = psql(rw[secret_format.LIBPQ_URL])
+    assert (connected.returncode, connected.stdout.strip()) == (0, "app_rw"), connected.stderr
+    refused = psql(rw["url"])
+    assert refused.returncode != 0 and 'invalid URI query parameter: "connection_limit"' in refused.stderr
+
+
 def test_bootstrap_rerenders_the_url_when_the_program_changes_it(env: dict[str, Any]) -> None:
     sm, event = env["sm"], env["event"]
     handler.bootstrap(event, sm=sm)
