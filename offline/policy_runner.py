@@ -464,8 +464,9 @@ def stack_export(run: StackRun) -> dict[str, Any]:
     the project (engine.portable_path: the same file from every checkout).
 
     Resources come in the run's canonical order (parents and dependencies first, as `pulumi stack import` needs).
-    To re-check it with the CLI: `pulumi login file://DIR`, `pulumi stack init NAME`, `pulumi stack import --file
-    stack-export.json`, then `pulumi policy analyze --policy-pack policies` (it has no `--file` flag).
+    To re-check it with the CLI: `pulumi login file://DIR`, `pulumi stack init <the run's stack>` (the URNs name
+    it; an import into another stack is refused), `pulumi stack import --file stack-export.json`, then `pulumi
+    policy analyze --policy-pack policies` (it has no `--file` flag).
     """
     resources = []
     for r in run.resources:

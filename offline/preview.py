@@ -225,8 +225,8 @@ def print_policy_verdicts(run: StackRun, directory: Path | None = None) -> int:
     verdict = check_run(run)
     export = write_stack_export(run, (directory or BUILD_DIR / run.stack) / "stack-export.json")
     print(_section(f"Policy verdicts (policies/, config/{run.stack}.json)", render_verdict(verdict)))
-    print(f"Stack export (secrets redacted; `pulumi stack import --file` it into a stack to re-check with "
-          f"`pulumi policy analyze`): {_shown(export)}")
+    print(f"Stack export (secrets redacted; `pulumi stack import --file` it into a local stack named {run.stack} "
+          f"to re-check with `pulumi policy analyze`): {_shown(export)}")
     return 3 if verdict.mandatory else 0
 
 

@@ -1565,6 +1565,16 @@ def run_checks(ctx: Context, only: Iterable[str] = ()) -> list[Result]:
             if not patterns or any(fnmatch.fnmatchcase(name, p) for p in patterns)]
 
 
+def selected(only: Sequence[str], *, http: bool) -> list[str]:
+    """The --only patterns, plus every HTTP check when --http asks for them and no pattern names one: `--only 'cdn.*'
+    --http` runs the CDN's checks and the HTTP ones (`--only http.database --http` still runs that one alone)."""
+    patterns = list(only)
+    http_checks = [name for name, _ in CHECKS if name.startswith("http.")]
+    if http and patterns and not any(fnmatch.fnmatchcase(name, p) for name in http_checks for p in patterns):
+        patterns.append("http.*")
+    return patterns
+
+
 def summary(results: Sequence[Result]) -> str:
     count = {status: sum(1 for r in results if r.status is status) for status in Status}
     return f"{count[Status.PASS]} passed, {count[Status.FAIL]} failed, {count[Status.SKIP]} skipped"
@@ -1587,7 +1597,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="AWS region (default: the `region` output, the albArn's region, AWS_REGION)")
     parser.add_argument("--profile", help="AWS profile")
     parser.add_argument("--endpoint-url", help="send every AWS call to this endpoint (e.g. a local moto server)")
-    parser.add_argument("--http", action="store_true", help=f"also GET <appUrl>{HEALTH_PATH}")
+    parser.add_argument("--http", action="store_true",
+                        help=f"also run the HTTP checks (GET <appUrl>{HEALTH_PATH}, ...), with --only too")
     parser.add_argument("--http-timeout", type=float, default=5.0, metavar="SECONDS")
     parser.add_argument("--only", action="append", default=[], metavar="GLOB",
                         help="run only the checks whose name matches (repeatable), e.g. --only 'rds.*'")
@@ -1622,7 +1633,7 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
     if clients is None:
         clients = Clients(boto3.session.Session(profile_name=args.profile, region_name=region), args.endpoint_url)
     ctx = Context(outputs, clients, http=args.http, http_timeout=args.http_timeout)
-    results = run_checks(ctx, args.only)
+    results = run_checks(ctx, selected(args.only, http=args.http))
     if not results:
         print(f"verify: no check matches {', '.join(args.only)}; checks: {', '.join(n for n, _ in CHECKS)}",
               file=sys.stderr)

@@ -4,6 +4,8 @@ service, the functions' least privilege, the Lambda package and the redeploy-on-
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -213,6 +215,28 @@ def test_bootstrap_runs_before_any_task_that_reads_a_login_and_after_what_it_nee
     assert command.startswith('test "$(AWS_MAX_ATTEMPTS=1 aws lambda invoke --region us-east-1 --cli-read-timeout 310 '
                               '--function-name maratron-prod-db-admin ')
     assert json.loads(command.split("--payload '")[1].split("'")[0]) == json.loads(bootstrap.plain("input"))
+
+
+def test_the_bootstrap_command_fails_with_the_functions_error_and_leaves_the_shell_open(
+        prod: StackRun, tmp_path: Path) -> None:
+    """The runbooks `eval` dbBootstrapCommand in the operator's shell and CI runs it with `bash -c`: a failed bootstrap
+    prints the function's answer and returns non-zero, and the shell goes on (an `exit` would close the operator's
+    terminal in the middle of a restore)."""
+    import subprocess
+
+    fake = tmp_path / "bin" / "aws"  # `aws lambda invoke ... db-bootstrap.json --query FunctionError`
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\necho \'{"errorMessage": "role app_rw: boom"}\' > db-bootstrap.json\n'
+                    'echo "$FUNCTION_ERROR"\n')
+    fake.chmod(0o755)
+    script = 'eval "$BOOTSTRAP"; echo "status $?"; echo "still here"'
+    for function_error, status in (("Unhandled", 1), ("None", 0)):
+        done = subprocess.run(["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True, check=False,
+                              env={**os.environ, "PATH": f"{fake.parent}:{os.environ['PATH']}",
+                                   "BOOTSTRAP": prod.outputs["dbBootstrapCommand"],
+                                   "FUNCTION_ERROR": function_error})
+        assert done.stdout.splitlines()[-2:] == [f"status {status}", "still here"], done
+        assert ("role app_rw: boom" in done.stdout) is (status == 1)
 
 
 # --- the functions ---------------------------------------------------------------------------------------------------

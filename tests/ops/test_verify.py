@@ -1049,6 +1049,16 @@ def test_http_health(deployment: Deployment, tmp_path: Path, status: int, body: 
     assert url.rstrip("/") + "/api/health" in run.results["http.health"].detail
 
 
+def test_http_adds_the_http_checks_to_only(deployment: Deployment, tmp_path: Path) -> None:
+    """`--only 'rds.*' --http` (the runbooks' form) runs the HTTP checks too; a pattern naming one keeps it alone."""
+    with app_server(200, b'{"status": "healthy"}') as url:
+        run = run_verify(deployment, tmp_path, "--only", "rds.*", "--http", appUrl=url)
+        alone = run_verify(deployment, tmp_path, "--only", "http.health", "--http", appUrl=url)
+    assert run.results["http.health"].status is Status.PASS and any(n.startswith("rds.") for n in run.results)
+    assert list(alone.results) == ["http.health"]
+    assert verify.selected(["rds.*"], http=False) == ["rds.*"] and verify.selected([], http=True) == []
+
+
 @contextlib.contextmanager
 def performance_server(body: bytes) -> Iterator[str]:
     class Handler(QuietHandler):
