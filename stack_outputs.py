@@ -207,6 +207,9 @@ CONTRACT: tuple[OutputSpec, ...] = tuple([
         ("drDatabaseBackupsArn", "string",
          "ARN of the RDS automated backups replicated to drRegion: a DR stack restores from it "
          "(dbRestoreFromBackupsArn); \"\" when drRegion is none."),
+        ("drBatchReplicationRoleArn", "string",
+         "Role for S3 Batch Replication (`aws s3control create-job --role-arn`) of the objects in backupsBucketName "
+         "and walBucketName that predate replication; \"\" when drRegion is none (since 2.2.0)."),
         ("restoreDrillTaskDefinitionArn", "string",
          "Task definition of the daily restore drill (run it by hand after a change to the backups); \"\" when "
          "drRegion is none."),
@@ -375,7 +378,8 @@ def _recovery_values(recovery: DisasterRecovery, drill: RestoreDrill | None) -> 
     """The DR outputs: always present (the contract is stable), "" when drRegion is none."""
     if not recovery.enabled or recovery.key is None:
         return {name: "" for name in ("drRegion", "drKmsKeyArn", "drBackupsBucketName", "drArchiveBucketName",
-                                      "drDatabaseBackupsArn", "restoreDrillTaskDefinitionArn",
+                                      "drDatabaseBackupsArn", "drBatchReplicationRoleArn",
+                                      "restoreDrillTaskDefinitionArn",
                                       "restoreDrillScheduleName", "restoreDrillSecurityGroupId")}
     return {
         "drRegion": recovery.region,
@@ -383,6 +387,7 @@ def _recovery_values(recovery: DisasterRecovery, drill: RestoreDrill | None) -> 
         "drBackupsBucketName": recovery.replicas["backups"].name,
         "drArchiveBucketName": recovery.replicas["archive"].name,
         "drDatabaseBackupsArn": recovery.database_backups.id if recovery.database_backups else "",
+        "drBatchReplicationRoleArn": recovery.batch_replication_role.arn if recovery.batch_replication_role else "",
         "restoreDrillTaskDefinitionArn": drill.task_definition.arn if drill else "",
         "restoreDrillScheduleName": drill.schedule.name if drill else "",
         "restoreDrillSecurityGroupId": drill.task.security_group.id if drill else "",

@@ -98,6 +98,8 @@ if config.manages_shared:
         "drStateBackendUrl": shared.state.dr_url(),
         "drStateBucketName": state_dr_bucket.name if state_dr_bucket is not None else "",
         "drStateKeyArn": state_dr_key.arn if state_dr_key is not None else "",
+        "stateBatchReplicationRoleArn": (shared.state.dr.batch_replication_role.arn if shared.state.dr is not None
+                                         and shared.state.dr.batch_replication_role is not None else ""),
         "secretsProviders": {env: secrets_provider_url(env, config.region) for env in config.environments},
         "drSecretsProviders": dr_secrets_provider_urls(config),
         "bootstrapSecretsProvider": bootstrap_key.provider_url,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from components.output_contract import contract, specs
 
-FOUNDATION = contract("1.3.0", [
+FOUNDATION = contract("1.4.0", [
     *specs(
         "foundation",
         ("contractVersion", "string", "Version of this contract (semver; major = breaking)."),
@@ -41,6 +41,10 @@ FOUNDATION = contract("1.3.0", [
         ("drStateBucketName", "string", "The replica state bucket (every object of the state bucket, re-encrypted "
                                         "with drStateKeyArn; deletes are not replicated). \"\" without DR; 1.3.0."),
         ("drStateKeyArn", "string", "CMK of the replica state bucket, in the DR region. \"\" without DR; 1.3.0."),
+        ("stateBatchReplicationRoleArn", "string", "Role for S3 Batch Replication (`aws s3control create-job "
+                                                   "--role-arn`) of the state bucket's objects that predate its "
+                                                   "replication (.pulumi/meta.yaml, old checkpoints). \"\" without "
+                                                   "DR; 1.4.0."),
         ("drSecretsProviders", "map[string]", "Environment with DR -> `--secrets-provider` URL of its DR stack "
                                               "(awskms://alias/maratron-pulumi-dr?region=<DR region>: a key in the DR "
                                               "region). {} without DR; 1.3.0."),

@@ -276,11 +276,12 @@ def service_of(resource_type: str) -> str | None:
 PASSED_TO_SERVICES = ("ecs-tasks.amazonaws.com", "monitoring.rds.amazonaws.com", "scheduler.amazonaws.com",
                       "vpc-flow-logs.amazonaws.com", "export.rds.amazonaws.com", "rds.amazonaws.com",
                       "lambda.amazonaws.com", "states.amazonaws.com", "events.amazonaws.com", "s3.amazonaws.com",
-                      "grafana.amazonaws.com")
+                      "batchoperations.s3.amazonaws.com", "grafana.amazonaws.com")
 """Services the app stack's roles are passed to (their trust principals; a test keeps the two equal): ECS tasks,
 RDS enhanced monitoring, EventBridge Scheduler, flow logs, snapshot export, RDS Proxy (rds.amazonaws.com), the
 db-admin and redis-rotation functions, the secret-redeploy workflow and the EventBridge rules that start it, S3
-replication of the backup buckets to the DR region (components/disaster_recovery.py), the optional Managed Grafana
+replication of the backup buckets to the DR region and S3 Batch Operations' role for the objects that predate it
+(components/disaster_recovery.py), the optional Managed Grafana
 workspace's query role (components/app_metrics.py)."""
 SERVICE_LINKED_ROLES = ("ecs.amazonaws.com", "rds.amazonaws.com", "elasticache.amazonaws.com",
                         "elasticloadbalancing.amazonaws.com", "ecs.application-autoscaling.amazonaws.com")
@@ -762,7 +763,9 @@ def workload_boundary_statements(partition: str, account_id: str, environment: s
         # S3 replication of the environment's backup buckets into their DR replicas (components/disaster_recovery.py:
         # the role S3 documents for replication, no ReplicateDelete), re-encrypting with the DR region's key.
         {"Sid": "ReplicateOwnBuckets", "Effect": "Allow", "Resource": buckets,
-         "Action": ["s3:GetReplicationConfiguration", "s3:ReplicateObject", "s3:ReplicateTags"]},
+         "Action": ["s3:GetReplicationConfiguration", "s3:ReplicateObject", "s3:ReplicateTags",
+                    # the Batch Replication role: objects that predate replication (S3 Batch Operations)
+                    "s3:InitiateReplication", "s3:PutInventoryConfiguration"]},
         {"Sid": "EncryptReplicasWithOwnKeys", "Effect": "Allow", "Action": ["kms:Encrypt"],
          "Resource": f"arn:{partition}:kms:*:{account_id}:key/*"},
     ]

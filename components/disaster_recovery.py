@@ -292,6 +292,9 @@ class DisasterRecovery(pulumi.ComponentResource):
     replications: dict[str, aws.s3.BucketReplicationConfig]
     """Source label -> the replication configuration on the source bucket."""
     replication_role: aws.iam.Role | None
+    batch_replication_role: aws.iam.Role | None
+    """What an operator passes to S3 Batch Replication (`create-job --role-arn`) to copy the objects that existed
+    before replication began: live replication copies new objects only."""
     database_backups: aws.rds.InstanceAutomatedBackupsReplication | None
     """The RDS automated-backup replication (its id is the ARN of the replicated backups in the DR region)."""
 
@@ -304,6 +307,7 @@ class DisasterRecovery(pulumi.ComponentResource):
         self.replicas = {}
         self.replications = {}
         self.replication_role = None
+        self.batch_replication_role = None
         self.database_backups = None
         if args.region is None:
             self.register_outputs({})
@@ -323,6 +327,7 @@ class DisasterRecovery(pulumi.ComponentResource):
                 policy_grants=source.policy_grants,
                 access_logs=ServerAccessLogs(bucket=log_target.bucket, prefix=f"{source.label}/"))
         self.replication_role = self._replication_role()
+        self.batch_replication_role = self._batch_replication_role()
         for source in args.sources:
             self.replications[source.label] = self._replication(source, self.replicas[source.label])
         if args.database is not None:
@@ -426,6 +431,35 @@ class DisasterRecovery(pulumi.ComponentResource):
         self._replication_policy = aws.iam.RolePolicy(
             f"{self._name}-replication", role=role.id, policy=policy_json(statements),
             opts=pulumi.ResourceOptions(parent=role))
+        return role
+
+    def _batch_replication_role(self) -> aws.iam.Role:
+        """The role S3 Batch Operations assumes for a Batch Replication job over the sources (docs/runbooks/
+        disaster-recovery.md, A.2 and A.4): a Batch Operations role ("Principal": batchoperations.s3.amazonaws.com),
+        not the replication role, which trusts s3.amazonaws.com only. Its policy is AWS's for a manifest S3 generates
+        and does not store, without a completion report: initiate replication of the sources' objects, read their
+        replication configuration and generate the manifest (an inventory configuration). The copying itself is
+        done by live replication's role. "Configuring an IAM role for S3 Batch Replication",
+        https://docs.aws.amazon.com/AmazonS3/latest/userguide/s3-batch-replication-policies.html."""
+        args = self._args
+        sources = [s.bucket.bucket for s in args.sources]
+        role = aws.iam.Role(
+            f"{self._name}-batch-replication",
+            description=f"Lets S3 Batch Operations replicate the objects that predate replication into {args.region}",
+            assume_role_policy=policy_json([{
+                "Effect": "Allow", "Principal": {"Service": "batchoperations.s3.amazonaws.com"},
+                "Action": "sts:AssumeRole"}]),
+            tags=named_tags(args.tags, f"{args.name_prefix}-dr-batch-replication"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.iam.RolePolicy(
+            f"{self._name}-batch-replication", role=role.id, policy=policy_json([
+                {"Sid": "InitiateReplication", "Effect": "Allow", "Action": ["s3:InitiateReplication"],
+                 "Resource": [b.arn.apply(lambda arn: f"{arn}/*") for b in sources]},
+                {"Sid": "GenerateManifest", "Effect": "Allow",
+                 "Action": ["s3:GetReplicationConfiguration", "s3:PutInventoryConfiguration"],
+                 "Resource": [b.arn for b in sources]},
+            ]), opts=pulumi.ResourceOptions(parent=role))
         return role
 
     def _replication(self, source: ReplicationSource, replica: SecureBucket) -> aws.s3.BucketReplicationConfig:

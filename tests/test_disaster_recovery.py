@@ -155,6 +155,31 @@ def test_replication_role_is_least_privilege_on_exact_arns(prod: StackRun) -> No
     assert all("*" not in json.dumps(s["Resource"]).replace("/*", "") for s in statements.values())
 
 
+def test_batch_replication_has_a_batch_operations_role_for_the_objects_that_predate_replication(
+        prod: StackRun, dev: StackRun) -> None:
+    """Live replication copies new objects only; the runbook's S3 Batch Replication job (A.4) needs a role that Batch
+    Operations may assume (the replication role trusts s3.amazonaws.com only) with AWS's policy for a generated,
+    unstored manifest: initiate replication of the sources' objects, read their replication configuration and put
+    an inventory configuration. Exported for `create-job --role-arn`; none without DR."""
+    from offline.iam_eval import allows
+
+    role = prod.one("aws:iam/role:Role", "dr-batch-replication")
+    assert json.loads(role.inputs["assumeRolePolicy"])["Statement"] == [
+        {"Effect": "Allow", "Principal": {"Service": "batchoperations.s3.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+    assert prod.outputs["drBatchReplicationRoleArn"] == role.outputs["arn"]
+    policy = json.loads(prod.one("aws:iam/rolePolicy:RolePolicy", "dr-batch-replication").plain("policy"))
+    for source in (bucket_arn(prod, "storage-backups"), bucket_arn(prod, "storage-archive")):
+        assert allows(policy, "s3:InitiateReplication", f"{source}/dumps/x.dump")
+        assert allows(policy, "s3:GetReplicationConfiguration", source)
+        assert allows(policy, "s3:PutInventoryConfiguration", source)
+        assert not allows(policy, "s3:GetObject", f"{source}/dumps/x.dump")  # replication copies, not this role
+    replica = bucket_arn(prod, "dr-backups")
+    assert not allows(policy, "s3:InitiateReplication", f"{replica}/x") and not allows(policy, "s3:ReplicateObject",
+                                                                                        f"{replica}/x")
+    assert dev.outputs["drBatchReplicationRoleArn"] == "" and not [
+        r for r in dev.of_type("aws:iam/role:Role") if r.name.endswith("batch-replication")]
+
+
 def test_rds_automated_backups_replicate_to_the_dr_region_with_its_key(prod: StackRun) -> None:
     replication = prod.one(BACKUPS_REPLICATION)
     primary = prod.one("aws:rds/instance:Instance", "database-primary")

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bootstrap.bootstrap_outputs import FOUNDATION
 from offline.engine import ROOT, StackRun, run_program, stack_config
 from offline.foundation import app_mocks, resolve_stack
 
@@ -46,7 +47,8 @@ def broken(change: Mapping[str, Any], drop: tuple[str, ...] = ()) -> dict[str, d
 
 
 @pytest.mark.parametrize(("change", "expected"), [
-    (({"contractVersion": "2.0.0"},), "contract 2.0.0 is not supported (this program reads major 1, 1.3.0)"),
+    (({"contractVersion": "2.0.0"},),
+     f"contract 2.0.0 is not supported (this program reads major 1, {FOUNDATION.version})"),
     (({}, ("repositoryArns",)), "output repositoryArns is missing"),
     (({"accounts": "123456789012"},), "output accounts is str, the contract says map[string]"),
     (({"workloadBoundaryArns": {"prod": "arn:x"}},), "output workloadBoundaryArns has no dev"),

@@ -480,9 +480,13 @@ PRINCIPAL_SCOPE_KEYS = (*SOURCE_KEYS, "aws:principalaccount", "aws:principalorgi
 #   The deputy cannot be confused: only a principal of this account allowed iam:PassRole on the role can name it in a
 #   replication configuration, and its permissions reach only this stack's buckets and the DR key
 #   (components/disaster_recovery.py).
+# - batchoperations.s3.amazonaws.com in the trust policy of the S3 Batch Replication role, likewise: the S3 user
+#   guide's Batch Operations trust policy ("Granting permissions for Batch Operations", Trust policy) carries no
+#   condition; a job names the role only through s3:CreateJob with iam:PassRole in this account, and the role can
+#   only start replication of this stack's own buckets (components/disaster_recovery.py).
 CONDITION_EXEMPT = {(KMS_KEY, "events.amazonaws.com"),
                     (BUCKET_POLICY, "logdelivery.elasticloadbalancing.amazonaws.com"),
-                    (ROLE, "s3.amazonaws.com")}
+                    (ROLE, "s3.amazonaws.com"), (ROLE, "batchoperations.s3.amazonaws.com")}
 ACCOUNT_SCOPED_RESOURCE = re.compile(r"/AWSLogs/\d{12}/")
 # CloudWatch Logs scopes its key grants by encryption context, its documented equivalent of aws:SourceArn. A service
 # that publishes to an encrypted SNS topic (the Prometheus alert manager) reaches the topic's key only through SNS,

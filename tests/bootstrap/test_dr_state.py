@@ -65,6 +65,21 @@ def test_replication_covers_the_whole_state_bucket_with_the_replica_key_and_keep
     assert not allows(policy, "s3:ReplicateDelete", replica_objects)  # a delete never reaches the DR copy
 
 
+def test_the_state_buckets_older_objects_have_a_batch_replication_role(shared: StackRun) -> None:
+    """The runbook batch-replicates the state bucket once (.pulumi/meta.yaml and checkpoints written before
+    replication began): a role S3 Batch Operations assumes, limited to the state bucket; exported (1.4.0)."""
+    role = shared.one("aws:iam/role:Role", "state-dr-batch-replication")
+    assert json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == {
+        "Service": "batchoperations.s3.amazonaws.com"}
+    assert shared.outputs["stateBatchReplicationRoleArn"] == role.outputs["arn"]
+    policy = json.loads(shared.one("aws:iam/rolePolicy:RolePolicy", "state-dr-batch-replication").plain("policy"))
+    state = shared.one("aws:s3/bucket:Bucket", "state").outputs["arn"]
+    assert allows(policy, "s3:InitiateReplication", f"{state}/.pulumi/meta.yaml")
+    assert allows(policy, "s3:PutInventoryConfiguration", state)
+    assert not allows(policy, "s3:InitiateReplication", shared.one("aws:s3/bucket:Bucket", "state-dr-state").outputs[
+        "arn"] + "/.pulumi/meta.yaml")
+
+
 def test_the_dr_stacks_secrets_key_is_in_the_dr_region(shared: StackRun) -> None:
     key = shared.one("aws:kms/key:Key", "dr-secrets")
     assert key.inputs["region"] == DR and key.protect
@@ -136,8 +151,8 @@ def test_without_any_dr_environment_none_of_it_exists(config: dict[str, str]) ->
     # (the registry's replica in drRegion is the registry's own setting: tests/bootstrap/test_image_registry.py)
     assert not [r for r in run.resources if r.name.startswith(("state-dr", "dr-secrets"))]
     assert not [p for p in run.of_type("aws:iam/policy:Policy") if str(p.inputs["name"]).endswith("-dr-state")]
-    assert (run.outputs["drStateBackendUrl"], run.outputs["drStateBucketName"], run.outputs["drStateKeyArn"]) == (
-        "", "", "")
+    assert (run.outputs["drStateBackendUrl"], run.outputs["drStateBucketName"], run.outputs["drStateKeyArn"],
+            run.outputs["stateBatchReplicationRoleArn"]) == ("", "", "", "")
     assert run.outputs["drSecretsProviders"] == {}
     assert "DrBackend" not in json.dumps([json.loads(p.plain("policy"))
                                           for p in run.of_type("aws:iam/rolePolicy:RolePolicy")])

@@ -19,9 +19,10 @@ def names(run: StackRun, type_: str) -> set[str]:
 
 
 def ci_roles(run: StackRun) -> set[str]:
-    """The named roles: all but the state bucket's replication role (S3's, named by Pulumi), which is checked here."""
-    replication = [r for r in run.of_type(ROLE) if r.name == "state-dr-replication"]
-    assert len(replication) == (1 if run.outputs.get("drStateBucketName") else 0)
+    """The named roles: all but the state bucket's replication roles (S3's and S3 Batch Operations', named by
+    Pulumi), which are checked here."""
+    replication = [r for r in run.of_type(ROLE) if r.name in ("state-dr-replication", "state-dr-batch-replication")]
+    assert len(replication) == (2 if run.outputs.get("drStateBucketName") else 0)
     return {str(r.inputs.get("name")) for r in run.of_type(ROLE) if r not in replication}
 
 
@@ -185,7 +186,7 @@ def test_an_environment_stack_refuses_an_incompatible_shared_stack(org_shared: S
     run = run_bootstrap("org-dev", references={name: wrong})
     assert not run.ok
     assert str(run.error) == (f"maratron-bootstrap:sharedStack = '{name}': contract 2.0.0 is not supported (this "
-                              "program reads major 1, 1.3.0)")
+                              f"program reads major 1, {FOUNDATION.version})")
     elsewhere = {**org_shared.plain_outputs(), "accounts": {**org_shared.outputs["accounts"], "dev": "999999999999"}}
     run = run_bootstrap("org-dev", references={name: elsewhere})
     assert "it places dev in account '999999999999', this stack's config in '222222222222'" in str(run.error)

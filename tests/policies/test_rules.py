@@ -1790,15 +1790,17 @@ def test_replicas_are_exempt_from_primary_only_rules(pack: PolicyPackProcess) ->
     assert [v for v in verdict.violations if v.urn == replica_urn] == []
 
 
-def test_only_the_s3_replication_trust_goes_without_source_conditions(pack: PolicyPackProcess) -> None:
-    # S3 documents no source condition for the replication role it assumes; every other service trust needs one.
+def test_only_the_s3_replication_trusts_go_without_source_conditions(pack: PolicyPackProcess) -> None:
+    # S3 documents no source condition for the roles it assumes for replication and Batch Operations; every other
+    # service trust needs one (a look-alike principal included).
     def trust(service: str) -> str:
         return doc({"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"})
 
-    roles = [resource(ROLE, "replication", {"assumeRolePolicy": trust("s3.amazonaws.com"), "tags": TAGS}),
-             resource(ROLE, "scheduler", {"assumeRolePolicy": trust("scheduler.amazonaws.com"), "tags": TAGS})]
+    roles = [resource(ROLE, name, {"assumeRolePolicy": trust(service), "tags": TAGS}) for name, service in (
+        ("replication", "s3.amazonaws.com"), ("batch", "batchoperations.s3.amazonaws.com"),
+        ("scheduler", "scheduler.amazonaws.com"), ("lookalike", "batchoperations.amazonaws.com"))]
     verdict = analyze(pack, roles, pack_config=only(pack, "policy-principals-scoped"))
-    assert {v.urn for v in verdict.of("policy-principals-scoped")} == {roles[1].urn}
+    assert {v.urn for v in verdict.of("policy-principals-scoped")} == {roles[2].urn, roles[3].urn}
 
 
 def test_generated_high_entropy_password_is_not_flagged(pack: PolicyPackProcess) -> None:
