@@ -148,7 +148,9 @@ class CdnSettings:
     enabled: bool = setting(
         "cdnEnabled", True, "CloudFront in front of the ALB (default true: static assets from the edge, the ALB "
         "admits only CloudFront, WAF at the edge). false: the ALB is the front door (dev saves the deploy minutes); "
-        "on a retain stack the CDN's protected log bucket must be released first (`pulumi state unprotect`).")
+        "on a retain stack the CDN's protected log bucket must be released first (`pulumi state unprotect`), and in a "
+        "stack outside us-east-1 its protected us-east-1 key too, while the WAF's us-east-1 log group goes with its "
+        "logs. Either way the web ACL is replaced (its scope), the new one before the old.")
     price_class: PriceClass = setting(
         "cdnPriceClass", "PriceClass_100", "Edge locations used: PriceClass_100 (default: North America and Europe, "
         "the cheapest rates; other viewers are served from there), PriceClass_200 or PriceClass_All.")

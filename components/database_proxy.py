@@ -160,7 +160,11 @@ class DatabaseProxy(pulumi.ComponentResource):
                                          client_password_auth_type=CLIENT_AUTH, description=f"login {user}")
                    for user, ref in sorted(args.logins.items())],
             tags=tags("db-proxy"),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, policy]),
+            # Its subnets are fixed at creation: `vpc_subnet_ids` forces a replacement (ModifyDBProxy has no subnets)
+            # and the name is ours, so Pulumi would delete the proxy before creating the new one and every write
+            # would fail for its ~10 minutes. An AZ added later is not needed (the proxy spans two or more); one of
+            # its AZs removed is a planned replacement (docs/network.md, "Changing the AZs").
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, policy], ignore_changes=["vpcSubnetIds"]),
         )
         target_group = aws.rds.ProxyDefaultTargetGroup(
             f"{name}-pool",

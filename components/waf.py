@@ -388,7 +388,12 @@ class WebFirewall(pulumi.ComponentResource):
         rules: list[Any] = web_acl_rules(args.settings, prefix)  # what WafSettings priced (web_acl_capacity)
         self.web_acl = aws.wafv2.WebAcl(
             f"{name}-acl",
-            name=prefix,
+            # A name prefix, not a name: `scope` (and the region) follow cdnEnabled and force a replacement, and a
+            # resource named by us is replaced delete-first, which WAF refuses while the distribution or the ALB
+            # still uses the ACL ("Before deleting any web ACL, first disassociate it", DeleteWebACL). Auto-named,
+            # the new ACL is created, the distribution or ALB moves to it, and the old one goes last. Alarms and
+            # dashboards read the visibility metric name, which stays `prefix`.
+            name_prefix=f"{prefix}-",
             description=f"{prefix}: rate limits and AWS managed rules at the internet edge",
             scope=args.scope,
             region=args.region_override,

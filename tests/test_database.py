@@ -659,6 +659,9 @@ def test_the_proxy_uses_only_subnets_in_zones_where_rds_proxy_is_offered(prod: S
     assert sorted(zone_of[s] for s in proxy.inputs["vpcSubnetIds"]) == ["us-east-1a", "us-east-1b"]
     assert len(prod.one("aws:rds/subnetGroup:SubnetGroup").inputs["subnetIds"]) == 3  # the database keeps all three
     assert len(staging.one("aws:rds/proxy:Proxy").inputs["vpcSubnetIds"]) == 2
+    # Fixed at creation: a changed subnet list would replace the proxy (ForceNew), delete-first as we name it, and
+    # every write would fail until the new one is up; an AZ added later does not need it (Z17).
+    assert all("vpcSubnetIds" in run.one("aws:rds/proxy:Proxy").ignore_changes for run in (prod, staging))
     assert proxy_subnet_ids(["s1", "s2", "s3"], ["use1-az1", "use1-az2", "use1-az4"]) == ["s1", "s2", "s3"]
     with pytest.raises(pulumi.RunError, match="use1-az3 is not one: the data subnets are in zones use1-az1, "
                                               "use1-az3; pin azNames"):

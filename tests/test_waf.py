@@ -49,7 +49,8 @@ def starts_with(prefix: str) -> dict[str, Any]:
 def test_web_acl_allows_by_default_and_is_named_for_the_stack(any_stack: StackRun) -> None:
     acl = any_stack.one(ACL).inputs
     assert acl["defaultAction"] == {"allow": {}}
-    assert acl["name"] == f"maratron-{any_stack.stack}"
+    # A prefix, not a name: toggling the CDN replaces the ACL (scope), create-first only when Pulumi names it.
+    assert acl["namePrefix"] == f"maratron-{any_stack.stack}-" and "name" not in acl
     assert acl["visibilityConfig"]["cloudwatchMetricsEnabled"] is True
     # The WebACL dimension the observability alarms use (WebFirewall.metric_name).
     assert acl["visibilityConfig"]["metricName"] == f"maratron-{any_stack.stack}"
@@ -73,6 +74,20 @@ def test_behind_the_cdn_the_acl_is_cloudfront_scope_named_by_the_distribution(ru
     distribution = run.one("aws:cloudfront/distribution:Distribution")
     assert distribution.inputs["webAclId"] == acl.outputs["arn"]
     assert acl.urn in distribution.property_dependencies["webAclId"]
+
+
+def test_toggling_the_cdn_replaces_nothing_we_name(staging: StackRun, run_variant) -> None:  # type: ignore[no-untyped-def]
+    """cdnEnabled moves the ACL between scopes (and, outside us-east-1, regions): inputs that force a replacement.
+    Pulumi replaces a resource we name delete-first, and WAF refuses to delete an ACL the distribution or the ALB
+    still uses; so whatever the toggle replaces must be auto-named (the proxy of a day-2 review, Z17)."""
+    off = run_variant("staging", cdnEnabled=False)
+    assert off.ok, off.error_details
+    assert staging.one(ACL).inputs["scope"] == "CLOUDFRONT" and off.one(ACL).inputs["scope"] == "REGIONAL"
+    before = {r.urn: r for r in staging.resources if r.custom}
+    moved = [r for r in off.resources if r.custom and r.urn in before and any(
+        r.inputs.get(key) != before[r.urn].inputs.get(key) for key in ("scope", "region"))]
+    assert [r.name for r in moved] == ["waf-acl"]
+    assert not [r.name for r in moved if "name" in r.inputs]
 
 
 def test_prod_rate_rules_are_the_seeds_limits(prod: StackRun) -> None:

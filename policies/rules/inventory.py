@@ -163,6 +163,7 @@ N, U = not_a_control, unguardable
 LEDGER: list[Classified] = [
     # --- across types ---------------------------------------------------------------------------------------------
     N(ANY_TYPE, "name", "identity", "a resource's name"),
+    N(ANY_TYPE, "namePrefix", "identity", "a resource's name before Pulumi's suffix (replaced create-first)"),
     N(ANY_TYPE, "description", "identity", "a human description"),
     N(ANY_TYPE, "@additionalSecretOutputs", "pulumi",
       "belt and braces: the provider schema already marks these outputs secret"),
@@ -584,6 +585,8 @@ LEDGER: list[Classified] = [
     N(PROXY_POOL, "dbProxyName", "wiring", "the proxy"),
     N(PROXY_TARGET, "dbProxyName", "wiring", "the proxy (the target itself is guarded by rds-services-through-proxy)"),
     N(PROXY_TARGET, "targetGroupName", "wiring", "the proxy's default target group"),
+    N(PROXY, "@ignoreChanges", "pulumi", "vpcSubnetIds: fixed at creation (a change would replace the proxy, "
+      "delete-first)"),
     N(DB, "@ignoreChanges", "pulumi", "password: after the first deploy the master password belongs to its rotation"),
     N(ROTATION, "rotateImmediately", "schedule", "false: the first rotation waits for the schedule"),
     N(ROTATION, "rotationLambdaArn", "wiring", "db-admin or redis-rotation"),
