@@ -162,9 +162,9 @@ def test_the_release_tags_images_migrates_gates_and_verifies_from_contract_outpu
     assert "python -m ops.verify --stack-outputs outputs.json --http" in text
     # Last, after the full verification: a second preview must plan no resource change (a perpetual diff fails the
     # deploy the day it appears, never hiding what the release did).
-    drift = next(i for i, s in enumerate(up) if "--expect-no-changes" in str(s.get("run", "")))
+    drift = next(i for i, s in enumerate(up) if "-m ops.settled" in str(s.get("run", "")))
     assert drift == len(up) - 1 and drift > names.index(next(n for n in names if n.startswith("Verify")))
-    assert "--refresh" not in up[drift]["run"] and '--stack "$STACK"' in up[drift]["run"]
+    assert "--refresh" not in up[drift]["run"] and 'pulumi preview --stack "$STACK" --json' in up[drift]["run"]
     # services-stable also holds after a circuit-breaker rollback: never a gate (docs/runbooks/deploy.md, step 6)
     assert "services-stable" not in text
 
