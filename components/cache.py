@@ -142,8 +142,9 @@ class CacheSettings:
         "deferred changes (ddd:hh:mm-ddd:hh:mm, 60 minutes to 24 hours); must not overlap redisSnapshotWindow.",
         check=weekly_window_check(minimum_minutes=60, maximum_minutes=24 * 60, example="sun:05:00-sun:06:00"))
     apply_immediately: bool = setting(
-        "redisApplyImmediately", False, "Apply node type, engine and parameter changes at once (false: in the next "
-        "maintenance window).")
+        "redisApplyImmediately", False, "Apply node type and engine changes at once (false: in the next maintenance "
+        "window). Replica count changes are always immediate; log delivery changes need true (ElastiCache refuses "
+        "them otherwise: docs/cache.md).")
 
     @property
     def node_count(self) -> int:

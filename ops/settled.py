@@ -39,7 +39,9 @@ PENDING_KEYS = {
     "caCertIdentifier": "CACertificateIdentifier", "dbSubnetGroupName": "DBSubnetGroupName",
 }
 """rds.Instance input -> its PendingModifiedValues field: the modifications RDS defers to the maintenance window
-(https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_PendingModifiedValues.html)."""
+(https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_PendingModifiedValues.html). ElastiCache needs none:
+the provider stores a replication group's pending node type and engine version in the state itself
+(terraform-provider-aws#48246, in the pulumi-aws 7 we pin), and replica counts change at once."""
 
 Pending = Callable[[str, str], Mapping[str, Any]]
 """(region, instance identifier) -> the instance's PendingModifiedValues."""
