@@ -424,6 +424,14 @@ class ObservabilityArgs:
         _check_labels("replication", list(self.replication))
 
 
+def alert_template(summary: str, free_text: Sequence[str]) -> str:
+    """An EventBridge input template for the alert topic: `{"alert": "<summary>", "<name>": <name>, ...}`, each
+    free-text variable a whole JSON value (EventBridge inserts it as its JSON string, escaped), the summary's own
+    variables (ids, ARNs) inside its quotes."""
+    if '"' in summary or any(f"<{name}>" in summary for name in free_text):
+        raise ValueError(f"alert summary {summary!r}: free text goes in its own value, and no quote in the summary")
+    return "{" + ", ".join([f'"alert": "{summary}"', *(f'"{name}": <{name}>' for name in free_text)]) + "}"
+
 class Observability(pulumi.ComponentResource):
     """SNS alert topic, CloudWatch alarms routed to it (alarm and OK), and one operations dashboard."""
 
@@ -788,13 +796,19 @@ class Observability(pulumi.ComponentResource):
                 self._widget("Services (ECS)", Widget("Tasks: running vs desired", tasks, period=60))
 
     def _event_rule(self, suffix: str, description: str, pattern: dict[str, Any], input_paths: dict[str, str],
-                    input_template: str) -> aws.cloudwatch.EventRule:
-        """An EventBridge rule `<prefix>-<suffix>` sending the events `pattern` matches to the alert topic, as one
-        readable line (`input_template` over `input_paths`), and an alarm on its failed deliveries: a publish SNS or
-        the alert key refuses is dropped after EventBridge's retries, and its FailedInvocations metric is the only
-        trace ("EventBridge only sends this metric to CloudWatch if it isn't zero",
-        https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html)."""
+                    summary: str, free_text: Sequence[str]) -> aws.cloudwatch.EventRule:
+        """An EventBridge rule `<prefix>-<suffix>` sending the events `pattern` matches to the alert topic, and an
+        alarm on its failed deliveries: a publish SNS or the alert key refuses is dropped after EventBridge's retries,
+        and its FailedInvocations metric is the only trace ("EventBridge only sends this metric to CloudWatch if it
+        isn't zero", https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html).
+
+        The message is `alert_template(summary, free_text)` over `input_paths`: `summary` may name only ids and ARNs
+        (inside its quotes), the `free_text` variables (reasons, messages) stand as whole JSON values, because
+        "EventBridge does not escape values extracted by Input Path, when populating the Input Template" (EventBridge
+        user guide, transforming target input): an image pull failure's reason quotes the image reference, and
+        inside a quoted string it would break the message."""
         args = self._args
+        input_template = alert_template(summary, free_text)
         rule = aws.cloudwatch.EventRule(
             f"{self._name}-{suffix}",
             name=f"{args.name_prefix}-{suffix}",
@@ -830,7 +844,7 @@ class Observability(pulumi.ComponentResource):
             {"source": ["aws.ecs"], "detail-type": ["ECS Deployment State Change"],
              "detail": {"eventName": ["SERVICE_DEPLOYMENT_FAILED"]}, "resources": service_arns},
             {"service": "$.resources[0]", "deployment": "$.detail.deploymentId", "reason": "$.detail.reason"},
-            '"ECS deployment <deployment> of <service> failed and was rolled back: <reason>"')
+            "ECS deployment <deployment> of <service> failed and was rolled back", free_text=["reason"])
 
     def _database_event_rule(self) -> aws.cloudwatch.EventRule | None:
         """A Multi-AZ failover, an instance failure or a stopped replication is an event, not a metric: the alarms see
@@ -856,7 +870,7 @@ class Observability(pulumi.ComponentResource):
                                       for identifier in identifiers],
                         "EventCategories": list(RDS_EVENT_CATEGORIES)}},
             {"instance": "$.detail.SourceIdentifier", "event": "$.detail.EventID", "message": "$.detail.Message"},
-            '"RDS <instance> (<event>): <message>"')
+            "RDS <instance> (<event>)", free_text=["message"])
 
     def _database_alarms(self) -> None:
         database = self._args.database
@@ -1127,7 +1141,7 @@ class Observability(pulumi.ComponentResource):
                 "$or": [{"containers": {"exitCode": [{"anything-but": 0}]}}, {"stopCode": ["TaskFailedToStart"]}],
             }},
             {"task": "$.detail.taskArn", "reason": "$.detail.stoppedReason"},
-            '"The restore drill <task> failed (see its log group): <reason>"')
+            "The restore drill <task> failed (see its log group)", free_text=["reason"])
 
     # --- dashboard -------------------------------------------------------------------------------------------------
 

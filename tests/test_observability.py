@@ -695,7 +695,8 @@ def test_failed_ecs_deployments_of_the_watched_services_reach_the_topic(full: St
     target = full.one("aws:cloudwatch/eventTarget:EventTarget", "observability-ecs-deployment-failed")
     assert target.inputs["arn"] == full.one(TOPIC).outputs["arn"]
     assert target.inputs["rule"] == rule.outputs["name"]
-    assert "<reason>" in target.inputs["inputTransformer"]["inputTemplate"]
+    assert target.inputs["inputTransformer"]["inputTemplate"] == (
+        '{"alert": "ECS deployment <deployment> of <service> failed and was rolled back", "reason": <reason>}')
     assert [r.name for r in watched("prod", "minimal").of_type("aws:cloudwatch/eventRule:EventRule")] == [
         "observability-database-events"]  # no services: no deployment rule
 
@@ -718,7 +719,7 @@ def test_failovers_failures_and_stopped_replication_of_the_watched_instances_rea
     transformer = target.inputs["inputTransformer"]
     assert transformer["inputPaths"] == {"instance": "$.detail.SourceIdentifier", "event": "$.detail.EventID",
                                          "message": "$.detail.Message"}
-    assert transformer["inputTemplate"] == '"RDS <instance> (<event>): <message>"'
+    assert transformer["inputTemplate"] == '{"alert": "RDS <instance> (<event>)", "message": <message>}'
     [minimal] = watched("prod", "minimal").of_type("aws:cloudwatch/eventRule:EventRule")
     assert json.loads(minimal.inputs["eventPattern"])["detail"]["SourceArn"] == [
         f"arn:aws:rds:us-east-1:{ACCOUNT}:db:maratron-prod-db"]
@@ -779,7 +780,35 @@ def test_a_failed_restore_drill_reaches_the_topic_at_once(full: StackRun) -> Non
     }
     target = full.one("aws:cloudwatch/eventTarget:EventTarget", "observability-restore-drill-failed")
     assert target.inputs["arn"] == full.one(TOPIC).outputs["arn"] and target.inputs["rule"] == rule.outputs["name"]
-    assert "<reason>" in target.inputs["inputTransformer"]["inputTemplate"]
+    assert target.inputs["inputTransformer"]["inputTemplate"] == (
+        '{"alert": "The restore drill <task> failed (see its log group)", "reason": <reason>}')
+
+
+def test_free_text_in_an_alert_is_a_whole_json_value_so_quotes_in_it_cannot_break_the_message(
+        full: StackRun) -> None:
+    """EventBridge inserts an input path's value unescaped inside a quoted template string: a stoppedReason like
+    `CannotPullContainerError: ... failed to resolve ref "<image>"` would end the string early. Rendered as EventBridge
+    does (a standalone variable becomes the value's JSON), every alert stays valid JSON with the text intact."""
+    from components.observability import alert_template
+
+    reason = 'CannotPullContainerError: failed to resolve ref "123.dkr.ecr.us-east-1.amazonaws.com/x@sha256:ab"'
+    free_text = {"$.detail.reason", "$.detail.stoppedReason", "$.detail.Message"}
+    checked = 0
+    for target in full.of_type("aws:cloudwatch/eventTarget:EventTarget"):
+        transformer = target.inputs.get("inputTransformer")
+        if not transformer:
+            continue
+        rendered = transformer["inputTemplate"]
+        for name, path in transformer["inputPaths"].items():
+            value = reason if path in free_text else "id-1"
+            standalone = re.search(rf":\s*<{name}>\s*[,}}]", rendered) is not None
+            rendered = rendered.replace(f"<{name}>", json.dumps(value) if standalone else value)
+        message = json.loads(rendered)  # fails when free text sits inside a quoted string
+        assert message["alert"] and reason in message.values(), target.name
+        checked += 1
+    assert checked == 3
+    with pytest.raises(ValueError, match="free text goes in its own value"):
+        alert_template("failed: <reason>", ["reason"])
 
 
 def test_dr_dashboard_row_shows_replication_failures_and_the_drill(full: StackRun) -> None:
