@@ -162,15 +162,16 @@ def _main(argv: list[str] | None) -> int:
     if stack not in stacks:
         raise UsageError(f"unknown stack {stack!r}: stacks here are {', '.join(stacks)} (Pulumi.<stack>.yaml)")
     overrides = parse_overrides(args.set)
+    if args.stack is None:
+        print(f"No stack given: previewing {stack} (choose with `make preview STACK=<{'|'.join(stacks)}>`).")
+    print(f"Offline preview of maratron/{stack}: the real program under the Pulumi mock engine, no AWS calls.")
+    # Shown before the run, which takes a few seconds (and a reader gone already ends it here).
+    print(f"Config: Pulumi.yaml defaults + Pulumi.{stack}.yaml"
+          + (f" + overrides {sorted(overrides)}" if overrides else ""), flush=True)
     run = run_stack(stack, overrides)
     directory = args.inventory.parent if args.inventory else output_directory(stack, overrides,
                                                                               set(run.secret_keys))
     custom = [r for r in run.resources if r.custom]
-    if args.stack is None:
-        print(f"No stack given: previewing {stack} (choose with `make preview STACK=<{'|'.join(stacks)}>`).")
-    print(f"Offline preview of maratron/{stack}: the real program under the Pulumi mock engine, no AWS calls.")
-    print(f"Config: Pulumi.yaml defaults + Pulumi.{stack}.yaml"
-          + (f" + overrides {sorted(overrides)}" if overrides else ""))
     if run.placeholders:
         print("Secrets standing in as OFFLINE-PLACEHOLDER values (set them with `pulumi config set --secret`):")
         for key in run.placeholders:
