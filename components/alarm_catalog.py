@@ -335,7 +335,7 @@ ALARM_KINDS: tuple[AlarmKind, ...] = (
     AlarmKind(
         key="cdn-origin-latency", summary="p95 time to first byte from the origin (cache misses)",
         metric=f"AWS/CloudFront OriginLatency (additional metrics, us-east-1; only periods with ≥ "
-        f"{sample_floor('p95')} origin requests, Requests × the miss share of CacheHitRate, count)", statistic="p95",
+        f"{sample_floor('p95')} samples count)", statistic="p95",
         comparison="GreaterThanThreshold", threshold="cdn_origin_latency_ms", unit="ms", scale=1, period=300,
         evaluation_periods=3, datapoints_to_alarm=2, treat_missing_data="notBreaching",
         why_missing="no origin requests, nothing to judge" + _FEW_SAMPLES,
@@ -423,13 +423,12 @@ ALB_5XX_RATE_EXPRESSION = "IF(requests >= 10, 100 * FILL(errors, 0) / requests, 
 failed request out of three at night from paging anyone."""
 CDN_5XX_RATE_EXPRESSION = "IF(requests >= 10, FILL(rate, 0), 0)"
 """CloudFront's 5xx rate (already a percentage), judged only in minutes with enough requests to mean something."""
-ALB_LATENCY_EXPRESSION = "IF(samples >= {floor}, latency, 0)"
-"""A percentile of TargetResponseTime, judged only in periods where its SampleCount (the requests the targets
-answered) reaches `sample_floor`. Metric math, so CloudWatch's low-sample rule for percentile alarms does not apply."""
-CDN_ORIGIN_LATENCY_EXPRESSION = "IF(requests * (100 - hits) / 100 >= {floor}, latency, 0)"
-"""OriginLatency's percentile, judged only in periods with enough origin requests: CloudFront publishes no count of
-those, so viewer Requests (Sum) times the miss share of CacheHitRate (Average, an additional metric like
-OriginLatency; https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/programming-cloudwatch-metrics.html)."""
+LATENCY_EXPRESSION = "IF(samples >= {floor}, latency, 0)"
+"""A latency percentile (ALB TargetResponseTime, CloudFront OriginLatency), judged only in periods where the same
+metric's SampleCount (the requests measured: answered by the targets, or sent to the origin, POSTs included)
+reaches `sample_floor`. Metric math, so CloudWatch's low-sample rule for percentile alarms does not apply. (Not
+CloudFront's Requests x the miss share of CacheHitRate: "HTTP POST and PUT requests and errors are not considered
+cacheable requests", so that estimate undercounts the dynamic requests this alarm is for.)"""
 PROXY_POOL_EXPRESSION = "IF(allowed > 0, 100 * connections / allowed, 0)"
 """RDS Proxy's database connections as a share of its cap, both summed over the proxy's nodes: "RDS publishes these
 metrics for each underlying Amazon EC2 instance associated with a proxy ... The most useful statistic for this metric

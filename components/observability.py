@@ -34,11 +34,10 @@ import pulumi_aws as aws
 
 from components.alarm_catalog import (
     ALB_5XX_RATE_EXPRESSION,
-    ALB_LATENCY_EXPRESSION,
     CDN_5XX_RATE_EXPRESSION,
-    CDN_ORIGIN_LATENCY_EXPRESSION,
     GIB,
     KINDS,
+    LATENCY_EXPRESSION,
     MIB,
     OPERATORS,
     PROXY_POOL_EXPRESSION,
@@ -686,7 +685,10 @@ class Observability(pulumi.ComponentResource):
             ok_actions=[self._topic_for(region).arn],
             region=self._region_override(region),
             tags=named_tags(args.tags, f"{args.name_prefix}-{suffix}"),
-            opts=pulumi.ResourceOptions(parent=self),
+            # A percentile kind was a single-metric alarm with evaluateLowSampleCountPercentiles=ignore before it
+            # became metric math; that input is Optional+Computed, so an in-place update would keep sending it with
+            # the metric queries. Replacing the alarm (same name: delete, then create) starts it clean.
+            opts=pulumi.ResourceOptions(parent=self, replace_on_changes=["metricQueries"] if percentile else None),
             **metric,
         )
         self.alarms[suffix] = alarm
@@ -729,7 +731,7 @@ class Observability(pulumi.ComponentResource):
                 query("latency", "TargetResponseTime", latency.statistic, latency.period),
                 query("samples", "TargetResponseTime", "SampleCount", latency.period),
                 aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="gated", expression=ALB_LATENCY_EXPRESSION.format(floor=sample_floor(latency.statistic)),
+                    id="gated", expression=LATENCY_EXPRESSION.format(floor=sample_floor(latency.statistic)),
                     label=f"{latency.statistic} target response time (s)", return_data=True),
             ])
         self._widget("Edge (ALB)", Widget("Requests and 5xx", [
@@ -1027,10 +1029,9 @@ class Observability(pulumi.ComponentResource):
             latency = KINDS["cdn-origin-latency"]
             self._alarm("cdn-origin-latency", region=EDGE_REGION, metric_queries=[
                 query("latency", "OriginLatency", latency.statistic, latency.period),
-                query("requests", "Requests", "Sum", latency.period),
-                query("hits", "CacheHitRate", "Average", latency.period),
+                query("samples", "OriginLatency", "SampleCount", latency.period),
                 aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="gated", expression=CDN_ORIGIN_LATENCY_EXPRESSION.format(floor=sample_floor(latency.statistic)),
+                    id="gated", expression=LATENCY_EXPRESSION.format(floor=sample_floor(latency.statistic)),
                     label=f"{latency.statistic} origin latency (ms)", return_data=True),
             ])
             self._widget(section, Widget("Cache hit rate (%)", [[cf, "CacheHitRate", *flat(dims)]],

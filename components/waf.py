@@ -391,8 +391,8 @@ class WebFirewall(pulumi.ComponentResource):
             # A name prefix, not a name: `scope` (and the region) follow cdnEnabled and force a replacement, and a
             # resource named by us is replaced delete-first, which WAF refuses while the distribution or the ALB
             # still uses the ACL ("Before deleting any web ACL, first disassociate it", DeleteWebACL). Auto-named,
-            # the new ACL is created, the distribution or ALB moves to it, and the old one goes last. Alarms and
-            # dashboards read the visibility metric name, which stays `prefix`.
+            # the new ACL is created, the distribution or the ALB's association moves to it, and the old one goes
+            # last. Alarms and dashboards read the visibility metric name, which stays `prefix`.
             name_prefix=f"{prefix}-",
             description=f"{prefix}: rate limits and AWS managed rules at the internet edge",
             scope=args.scope,
@@ -413,7 +413,11 @@ class WebFirewall(pulumi.ComponentResource):
                 f"{name}-alb",
                 resource_arn=args.load_balancer_arn,
                 web_acl_arn=self.web_acl.arn,
-                opts=pulumi.ResourceOptions(parent=self.web_acl),
+                # A new ACL replaces the association (no update), and its delete is DisassociateWebACL on the ALB,
+                # whatever ACL is attached: created first, the new association would be removed by the old one's
+                # delete, leaving the ALB without WAF while the state says otherwise (pulumi/pulumi-aws#4782).
+                # Delete first: a few seconds without WAF instead.
+                opts=pulumi.ResourceOptions(parent=self.web_acl, delete_before_replace=True),
             )
         self.log_group = self._logging()
         self.register_outputs({"webAclArn": self.web_acl.arn, "logGroup": self.log_group.name})

@@ -189,7 +189,7 @@ def test_additional_metrics_and_the_origin_latency_alarm_follow_the_setting(
     alarm = prod.one(ALARM, "observability-cdn-origin-latency").inputs
     distribution = {"DistributionId": prod.one(DISTRIBUTION).id, "Region": "Global"}
     assert {query["id"]: query["metric"]["dimensions"] for query in alarm["metricQueries"] if "metric" in query} == {
-        id_: distribution for id_ in ("latency", "requests", "hits")}
+        id_: distribution for id_ in ("latency", "samples")}
     run = run_variant("prod", **EDGE_VARIANT)
     assert run.ok, run.error_details
     assert run.config["maratron:cdnAdditionalMetrics"] == "false"

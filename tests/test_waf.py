@@ -58,9 +58,12 @@ def test_web_acl_allows_by_default_and_is_named_for_the_stack(any_stack: StackRu
 
 def test_as_the_front_door_the_regional_acl_is_associated_with_the_alb(dev: StackRun) -> None:
     assert dev.one(ACL).inputs["scope"] == "REGIONAL" and "region" not in dev.one(ACL).inputs
-    association = dev.one("aws:wafv2/webAclAssociation:WebAclAssociation").inputs
-    assert association["resourceArn"] == dev.one("aws:lb/loadBalancer:LoadBalancer").outputs["arn"]
-    assert association["webAclArn"] == dev.one(ACL).outputs["arn"]
+    association = dev.one("aws:wafv2/webAclAssociation:WebAclAssociation")
+    assert association.inputs["resourceArn"] == dev.one("aws:lb/loadBalancer:LoadBalancer").outputs["arn"]
+    assert association.inputs["webAclArn"] == dev.one(ACL).outputs["arn"]
+    # Its delete disassociates whatever ACL the ALB has: replaced create-first, it would remove its successor
+    # (pulumi/pulumi-aws#4782).
+    assert association.delete_before_replace
 
 
 @pytest.mark.parametrize("stack", ["staging", "prod"])

@@ -177,6 +177,10 @@ LEDGER: list[Classified] = [
     N(SG, "@ignoreChanges", "pulumi", "the ALB group's description: EC2 cannot update it, so a change would replace "
       "the group under the live ALB"),
     N(REDIS, "@deleteBeforeReplace", "pulumi", "a replacement needs the fixed replicationGroupId free first"),
+    N(WEB_ACL_ASSOCIATION, "@deleteBeforeReplace", "pulumi", "its delete disassociates whatever ACL the ALB has: "
+      "create-first would remove its successor (pulumi/pulumi-aws#4782)"),
+    N(ALARM, "@replaceOnChanges", "pulumi", "percentile alarms, once single-metric with a computed low-sample "
+      "setting: new metric queries replace them"),
     N(FLOW_LOG, "@deleteBeforeReplace", "pulumi", "a new record format replaces the flow log; the old one goes first "
       "(one per VPC and destination)"),
     N(RDS_BACKUPS_REPLICATION, "@deleteBeforeReplace", "pulumi",
