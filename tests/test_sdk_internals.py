@@ -367,6 +367,43 @@ def test_our_from_input_gives_the_sdks_output_for_every_kind_of_value() -> None:
     assert asyncio.run(compare()) == 18 * 8
 
 
+def test_our_unwrap_type_is_the_sdks_on_every_annotation_a_run_unwraps(monkeypatch: pytest.MonkeyPatch,
+                                                                       tmp_path: Path) -> None:
+    """`unwrap_type` remembers the SDK's answer per annotation: the same types for every annotation the SDK unwraps
+    in a run of pulumi_aws resources with nested inputs and outputs, whatever order they come in; an unhashable
+    annotation is computed every time."""
+    import typing
+
+    ours = sdk_internals.unwrap_type
+    seen: list[Any] = []
+
+    def recorded(annotation: Any) -> Any:
+        seen.append(annotation)
+        return sdk_internals.sdk_unwrap_type(annotation)
+
+    monkeypatch.setattr(sdk_internals, "unwrap_type", recorded)  # what install_mocks installs for this run
+    program = tmp_path / "__main__.py"
+    program.write_text('''
+import json
+import pulumi_aws as aws
+
+bucket = aws.s3.Bucket("b")
+aws.ecs.TaskDefinition("t", family="f", container_definitions=json.dumps([{"name": "c", "image": "i"}]),
+                       requires_compatibilities=["FARGATE"], cpu="256", memory="512", network_mode="awsvpc")
+aws.lb.Listener("l", load_balancer_arn="arn", port=443, default_actions=[aws.lb.ListenerDefaultActionArgs(
+    type="fixed-response", fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(content_type="text/plain"))])
+aws.cloudwatch.MetricAlarm("a", comparison_operator="GreaterThanThreshold", evaluation_periods=1, threshold=1,
+                           metric_queries=[aws.cloudwatch.MetricAlarmMetricQueryArgs(id="e", expression="1")])
+''')
+    run = run_program("t", {"aws:region": "us-east-1"}, [], program=program, project="t")
+    assert run.ok, run.error_details
+    assert len(seen) > 50 and len({repr(a) for a in seen}) > 10
+    for annotation in seen + list(reversed(seen)):  # the second pass answers from memory
+        assert ours(annotation) == sdk_internals.sdk_unwrap_type(annotation), annotation
+    unhashable = typing.Annotated[int, []]
+    assert ours(unhashable) == sdk_internals.sdk_unwrap_type(unhashable)
+
+
 def test_a_dependency_cycle_still_fails_the_run(tmp_path: Path) -> None:
     """Installed with the mocks, the cycle check still stops a program whose resource depends on its own component
     (the component stands for its children, the resource among them), with the SDK's message."""
@@ -382,6 +419,8 @@ Thing("second", {}, pulumi.ResourceOptions(parent=group, depends_on=[group]))
     assert sdk_rpc.declare_dependency is sdk_internals.declare_dependency  # installed with the mocks
     assert sdk_rpc._add_dependency is sdk_internals.add_dependency
     assert pulumi.Output.from_input is sdk_internals.from_input
+    from pulumi import _types as sdk_types
+    assert sdk_types.unwrap_type is sdk_internals.unwrap_type
     assert not run.ok and "We have detected a circular dependency" in run.error_details
 
 
