@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STACK ?=
 
-.PHONY: help preview preview-bootstrap test lint typecheck pytest policy docs bench bench-instructions clean
+.PHONY: help preview preview-bootstrap test lint typecheck pytest policy docs lock bench bench-instructions clean
 .DEFAULT_GOAL := help
 
 ## List the targets with what they do.
@@ -16,7 +16,7 @@ help:
 	@echo "  Variables: STACK=dev|staging|prod|dr (make preview; default dev), STACK=shared|org-shared|org-dev|..."
 	@echo "  (make preview-bootstrap; default shared), VENV=.venv"
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt requirements-deploy.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	touch $@
@@ -72,6 +72,15 @@ docs: $(VENV)/.installed
 	$(PY) -m offline.figures
 	$(PY) -m offline.policy_docs
 	$(PY) -m offline.taggable
+
+## Regenerate the hashed locks the role-assuming CI jobs install (requirements-deploy.lock from
+## requirements-deploy.txt, policies/requirements.lock from policies/requirements.txt; pip-tools, needs the index).
+lock:
+	tools=$$(mktemp -d) && python3 -m venv $$tools && $$tools/bin/pip install -q pip-tools==7.6.2 && \
+	for pair in requirements-deploy.lock:requirements-deploy.txt policies/requirements.lock:policies/requirements.txt; do \
+	  $$tools/bin/pip-compile -q --generate-hashes --allow-unsafe --no-emit-index-url --no-emit-find-links \
+	    --strip-extras --output-file=$${pair%%:*} $${pair##*:} || exit 1; \
+	done; rm -rf $$tools
 
 ## Benchmarks (print figures; not part of the tests).
 bench: $(VENV)/.installed

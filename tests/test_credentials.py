@@ -315,7 +315,7 @@ def test_the_lambda_package_is_our_code_plus_the_pinned_wheels() -> None:
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     assert any(n.startswith("pg8000-1.31.6.dist-info/") and "LICENSE" in n for n in names), "licenses travel along"
     pins = credentials._pinned_requirements()
-    project = (credentials.PACKAGE_DIR.parent.parent / "requirements.txt").read_text()
+    project = (credentials.PACKAGE_DIR.parent.parent / "requirements-deploy.txt").read_text()
     assert all(f"{name}=={version}" in project for name, version in pins.items()), "one set of pins"
 
 

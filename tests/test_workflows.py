@@ -242,9 +242,50 @@ esac
         assert "backupImage: sha256:" + "d" * 64 in (tmp_path / "summary").read_text()
 
 
+def pins(text: str) -> dict[str, str]:
+    """name -> version of a requirements file or a pip-compile lock (continuation lines and comments skipped)."""
+    found = {}
+    for line in text.splitlines():
+        match = re.match(r"^([A-Za-z0-9_.\[\]-]+)==(\S+)", line.strip())
+        if match:
+            found[re.sub(r"\[.*\]", "", match.group(1)).lower().replace("_", "-")] = match.group(2)
+    return found
+
+
+@pytest.mark.parametrize(("lock", "source"), [("requirements-deploy.lock", "requirements-deploy.txt"),
+                                              ("policies/requirements.lock", "policies/requirements.txt")])
+def test_the_locks_pin_every_package_with_hashes_and_agree_with_their_sources(lock: str, source: str) -> None:
+    """`make lock` writes them: every transitive dependency pinned, with the hashes pip checks, no test tools, and the
+    top-level pins of the file they come from (a stale lock fails here)."""
+    text = (ROOT / lock).read_text()
+    entries = [block for block in re.split(r"\n(?=[A-Za-z])", text) if re.match(r"[A-Za-z]", block)]
+    assert len(entries) == len(pins(text)) > 1
+    assert all("--hash=sha256:" in block for block in entries), lock
+    assert not {"pytest", "moto", "mypy", "ruff", "pytest-xdist"} & set(pins(text)), lock
+    wanted = pins((ROOT / source).read_text())
+    assert wanted and {name: pins(text).get(name) for name in wanted} == wanted, f"{lock} is stale: make lock"
+
+
+def test_jobs_holding_an_aws_role_install_only_the_hashed_locks() -> None:
+    """A job with an AWS role runs what it installs with those credentials: every package pinned with its hash,
+    wheels only, nothing a deploy does not run (pip: "Hash-checking mode"; prod runs what staging ran)."""
+    checked = 0
+    for name in ("pulumi-up.yml", "pull-request.yml"):
+        for job_name, job in load(name)["jobs"].items():
+            if job.get("permissions", {}).get("id-token") != "write" and "id-token" not in str(load(name).get(
+                    "permissions", {})):
+                continue
+            installs = [str(s["run"]) for s in job["steps"] if "pip install" in str(s.get("run", ""))]
+            for run in installs:
+                assert "-r requirements.txt" not in run and "-r policies/requirements.txt" not in run, job_name
+                assert run.count("pip install --require-hashes --only-binary :all:") == run.count("pip install"), run
+                checked += 1
+    assert checked >= 2
+
+
 def test_every_pulumi_step_installs_the_cli_of_the_pinned_sdk() -> None:
     """Unset, pulumi/actions keeps the CLI the runner image carries, which can be older than the program needs."""
-    pinned = re.search(r"^pulumi==(\S+)$", (ROOT / "requirements.txt").read_text(), re.MULTILINE)
+    pinned = re.search(r"^pulumi==(\S+)$", (ROOT / "requirements-deploy.txt").read_text(), re.MULTILINE)
     assert pinned
     found = [step.get("with", {}).get("pulumi-version") for name in ("pull-request.yml", "pulumi-up.yml")
              for step in pulumi_steps(load(name))]

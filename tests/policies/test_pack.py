@@ -20,7 +20,7 @@ def test_pack_layout_is_what_the_cli_expects() -> None:
     assert manifest["runtime"]["name"] == "python" and manifest["runtime"]["options"]["virtualenv"]
     requirements = (PACK_DIR / "requirements.txt").read_text()
     assert "pulumi-policy==" in requirements
-    pinned = {line.split("==")[0]: line for line in (ROOT / "requirements.txt").read_text().splitlines()
+    pinned = {line.split("==")[0]: line for line in (ROOT / "requirements-deploy.txt").read_text().splitlines()
               if "==" in line}
     for line in requirements.splitlines():
         if "==" in line:
