@@ -610,6 +610,7 @@ class Database(pulumi.ComponentResource):
         if settings.proxy.enabled:
             self.proxy = DatabaseProxy(f"{name}-proxy", DatabaseProxyArgs(
                 context=args.context, settings=settings.proxy, vpc_id=args.vpc_id, subnet_ids=args.subnet_ids,
+                az_names=args.az_names,
                 primary_identifier=self.primary.identifier, logins=self.logins, log_key=args.log_key,
                 name_prefix=args.name_prefix, log_retention_days=args.log_retention_days, tags=args.tags,
             ), opts=child)

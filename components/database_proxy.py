@@ -53,6 +53,14 @@ def proxy_subnet_ids(subnet_ids: Sequence[str], zone_ids: Sequence[str]) -> list
     return kept
 
 
+def offered_azs(az_names: Sequence[str]) -> pulumi.Output[list[str]]:
+    """The AZ names whose zone offers RDS Proxy (this account's zone of each name: DescribeAvailabilityZones); a
+    RunError when fewer than two remain."""
+    zones = aws.get_availability_zones_output(all_availability_zones=True)
+    return zones.apply(lambda found: proxy_subnet_ids(
+        list(az_names), [dict(zip(found.names, found.zone_ids, strict=True)).get(az, "") for az in az_names]))
+
+
 @dataclass(frozen=True, kw_only=True)
 class ProxySettings:
     """RDS Proxy in front of the primary (keys dbProxy*)."""
@@ -87,6 +95,9 @@ class DatabaseProxyArgs:
     """VPC of the proxy's security group (the database's VPC: "Your RDS Proxy must be in the same VPC")."""
     subnet_ids: Sequence[pulumi.Input[str]]
     """The isolated data subnets, in at least two AZs ("a minimum of two subnets ... in different AZs")."""
+    az_names: Sequence[str]
+    """The AZ of each subnet, in the same order: which zones they are in is known from these at preview, when new
+    subnets have no ids yet (an invoke on an unknown id is skipped, so a check on the subnets would wait for `up`)."""
     primary_identifier: pulumi.Input[str]
     """DB instance identifier of the target (the primary)."""
     logins: Mapping[str, SecretRef]
@@ -149,10 +160,12 @@ class DatabaseProxy(pulumi.ComponentResource):
             debug_logging=False,  # debug logs carry "the text of SQL statements" (RDS Proxy setup)
             idle_client_timeout=settings.idle_client_timeout_seconds,
             role_arn=role.arn,
-            # Only subnets in zones the proxy is offered in (UNSUPPORTED_ZONE_IDS): each subnet's zone is AWS's to say.
-            vpc_subnet_ids=pulumi.Output.all(*args.subnet_ids, *(
-                aws.ec2.get_subnet_output(id=subnet).availability_zone_id for subnet in args.subnet_ids)).apply(
-                lambda values: proxy_subnet_ids(values[:len(args.subnet_ids)], values[len(args.subnet_ids):])),
+            # Only subnets in zones the proxy is offered in (UNSUPPORTED_ZONE_IDS). The account's zone of each AZ name
+            # is AWS's to say (DescribeAvailabilityZones, inputs known at preview: a bad pair of AZs fails the preview,
+            # not the middle of `up`); the subnets follow the names' order.
+            vpc_subnet_ids=pulumi.Output.all(offered_azs(args.az_names), *args.subnet_ids).apply(
+                lambda values: [subnet for subnet, az in zip(values[1:], args.az_names, strict=True)
+                                if az in values[0]]),
             vpc_security_group_ids=[self.security_group.id],
             # End-to-end IAM (IAM_AUTH) needs clients that present IAM tokens; Prisma does not, so the proxy accepts
             # SCRAM passwords from Secrets Manager. iam_auth=REQUIRED on a login is the switch for an IAM client.
