@@ -25,6 +25,18 @@ from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 from components.secure_bucket import BUCKET_PREFIX_SUFFIX_LENGTH
 
 ACCOUNT_ID = "123456789012"
+ELB_ACCOUNTS = {
+    "us-east-1": "127311923021", "us-east-2": "033677994240", "us-west-1": "027434742980",
+    "us-west-2": "797873946194", "af-south-1": "098369216593", "ap-east-1": "754344448648",
+    "ap-northeast-1": "582318560864", "ap-northeast-2": "600734575887", "ap-northeast-3": "383597477331",
+    "ap-south-1": "718504428378", "ap-southeast-1": "114774131450", "ap-southeast-2": "783225319266",
+    "ca-central-1": "985666609251", "eu-central-1": "054676820928", "eu-north-1": "897822967062",
+    "eu-south-1": "635631232127", "eu-west-1": "156460612806", "eu-west-2": "652711504416",
+    "eu-west-3": "009996457667", "me-south-1": "076674570225", "sa-east-1": "507241528517",
+    "ap-southeast-3": "589379963580", "us-gov-west-1": "048591011584", "us-gov-east-1": "190560391635",
+    "cn-north-1": "638102146993", "cn-northwest-1": "037604701340"}
+"""Elastic Load Balancing's account per Region, as `elb.getServiceAccount` answers (ELB user guide, access logs:
+"Attach a policy to your S3 bucket"; Regions opened later use the log-delivery service principal instead)."""
 PARTITION = "aws"
 
 # Physical-id prefixes AWS uses, so ids in the inventory read like real ones.
@@ -160,26 +172,27 @@ def _listener(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, A
 
 
 def _web_acl(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
-    acl = inputs.get("name") or name
+    # The provider names an ACL given a name prefix as prefix + a unique suffix (as every namePrefix resource).
+    acl = inputs.get("name") or (f"{inputs['namePrefix']}{_digest(name, 26)}" if inputs.get("namePrefix") else name)
     if inputs.get("scope") == "CLOUDFRONT":  # global ACLs live in us-east-1 and say so in their ARN
-        arn = f"arn:{PARTITION}:wafv2:us-east-1:{ACCOUNT_ID}:global/webacl/{acl}/{_uuid(name)}"
+        arn = f"arn:{PARTITION}:wafv2:us-east-1:{m.account}:global/webacl/{acl}/{_uuid(name)}"
     else:
         arn = m.arn("wafv2", f"regional/webacl/{acl}/{_uuid(name)}")
-    return {"arn": arn, "capacity": 1000}
+    return {"arn": arn, "capacity": 1000, "name": acl}
 
 
 def _distribution(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
     distribution_id = "E" + _digest(name, 13).upper()
     return {"id": distribution_id, "domainName": f"d{_digest(name + 'cf', 13)}.cloudfront.net",
             "hostedZoneId": "Z2FDTNDATAQYW2", "status": "Deployed", "etag": _digest(name, 14).upper(),
-            "arn": f"arn:{PARTITION}:cloudfront::{ACCOUNT_ID}:distribution/{distribution_id}"}
+            "arn": f"arn:{PARTITION}:cloudfront::{m.account}:distribution/{distribution_id}"}
 
 
 def _log_delivery_part(kind: str) -> Computed:
     def compute(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
         region = inputs.get("region") or m.region
         physical = inputs.get("name") or f"{name}-{_digest(name, 7)}"
-        return {"name": physical, "arn": f"arn:{PARTITION}:logs:{region}:{ACCOUNT_ID}:{kind}:{physical}"}
+        return {"name": physical, "arn": f"arn:{PARTITION}:logs:{region}:{m.account}:{kind}:{physical}"}
     return compute
 
 
@@ -441,7 +454,11 @@ class OfflineMocks(Mocks):
                     "serviceId": f"vpce-svc-{_digest(name, 17)}", "baseEndpointDnsNames": [], "privateDnsNames": [],
                     "supportedIpAddressTypes": ["ipv4"], "region": self.region, "tags": {}}, []
         if token == "aws:elb/getServiceAccount:getServiceAccount":
-            return {"arn": f"arn:{PARTITION}:iam::127311923021:root", "id": "127311923021"}, []
+            region = str(args.args.get("region") or self.region)
+            if region not in ELB_ACCOUNTS:  # the provider's table ends where AWS moved to the service principal
+                raise ValueError(f"elb.getServiceAccount: no Elastic Load Balancing account for {region}")
+            account = ELB_ACCOUNTS[region]
+            return {"arn": f"arn:{PARTITION}:iam::{account}:root", "id": account, "region": region}, []
         return {}, []
 
     def _get_image(self, query: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:

@@ -28,6 +28,7 @@ from components.load_balancer import (
     ingress_rule_weight,
 )
 from offline.engine import Resource, StackRun, run_program
+from offline.mocks import ELB_ACCOUNTS
 from tests.configs import EDGE_VARIANT, EXISTING_CERT, MINIMAL_VALID, PROD_VARIANT
 
 ALB = "aws:lb/loadBalancer:LoadBalancer"
@@ -372,7 +373,7 @@ def test_access_log_bucket_policy_admits_elb_delivery_and_denies_plain_http(any_
     policy = bucket_part(any_stack, "bucketPolicy:BucketPolicy")
     assert policy.inputs["bucket"] == bucket.id
     statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
-    # us-east-1 predates the log-delivery principal: its regional ELB account (127311923021) writes the logs too.
+    # Regions that predate the log-delivery principal: their regional ELB account writes the logs too.
     assert set(statements) == {"ElbLogDelivery", "ElbLogDeliveryRegionalAccount", "DenyInsecureTransport",
                                "DenyOutdatedTls", "DenySseCUploads", "DenyUploadsNotSseS3"}
     assert statements["ElbLogDelivery"] == {
@@ -381,12 +382,24 @@ def test_access_log_bucket_policy_admits_elb_delivery_and_denies_plain_http(any_
         "Action": "s3:PutObject", "Resource": f"{arn}/alb/AWSLogs/123456789012/*"}
     assert statements["ElbLogDeliveryRegionalAccount"] == {
         "Sid": "ElbLogDeliveryRegionalAccount", "Effect": "Allow",
-        "Principal": {"AWS": "arn:aws:iam::127311923021:root"},
+        "Principal": {"AWS": f"arn:aws:iam::{ELB_ACCOUNTS[any_stack.config['aws:region']]}:root"},
         "Action": "s3:PutObject", "Resource": f"{arn}/alb/AWSLogs/123456789012/*"}
     deny = statements["DenyInsecureTransport"]
     assert deny["Effect"] == "Deny" and deny["Principal"] == "*" and deny["Action"] == "s3:*"
     assert deny["Resource"] == [arn, f"{arn}/*"]
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_each_region_names_its_own_elb_account(dr: StackRun) -> None:
+    """The offline lookup answers per Region, as the provider's table does (us-west-2's account for the dr stack),
+    for exactly the Regions the program looks it up in."""
+    from components.secure_bucket import LEGACY_ELB_LOG_REGIONS
+
+    assert set(ELB_ACCOUNTS) == LEGACY_ELB_LOG_REGIONS
+    policy = json.loads(bucket_part(dr, "bucketPolicy:BucketPolicy").inputs["policy"])
+    [regional] = [s for s in policy["Statement"] if s["Sid"] == "ElbLogDeliveryRegionalAccount"]
+    assert dr.config["aws:region"] == "us-west-2" and regional["Principal"] == {
+        "AWS": "arn:aws:iam::797873946194:root"}
 
 
 def test_access_log_bucket_is_hardened_like_every_bucket_and_its_access_is_logged(any_stack: StackRun) -> None:
