@@ -82,10 +82,13 @@ def _rds_instance(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[st
 def _replication_group(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
     group_id = inputs.get("replicationGroupId") or name
     base = f"{group_id}.{_digest(name, 6)}.{m.region_code}.cache.amazonaws.com"
-    state: dict[str, Any] = {"primaryEndpointAddress": f"master.{base}", "readerEndpointAddress": f"replica.{base}",
-             "port": inputs.get("port") or 6379, "memberClusters": []}
+    state: dict[str, Any] = {"port": inputs.get("port") or 6379, "memberClusters": []}
     if inputs.get("clusterMode") == "enabled" or (inputs.get("numNodeGroups") or 1) > 1:
+        # Cluster mode has a configuration endpoint only: the primary and reader endpoints exist "if the cluster
+        # mode is disabled" (pulumi-aws ReplicationGroup.primary_endpoint_address).
         state["configurationEndpointAddress"] = f"clustercfg.{base}"
+    else:
+        state.update(primaryEndpointAddress=f"master.{base}", readerEndpointAddress=f"replica.{base}")
     return state
 
 
