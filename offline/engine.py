@@ -496,6 +496,8 @@ def run_program(stack: str, config: dict[str, str], secret_keys: list[str], *,
     program = program or ROOT / "__main__.py"
     region = config.get("aws:region", "us-east-1")
     monitor = RecordingMonitor(mocks or OfflineMocks(region=region))
+    if isinstance(monitor.mocks, OfflineMocks):
+        monitor.mocks.first_preview = preview  # a preview here is of a stack not created yet
     project_dir = str(program.parent)
     if project_dir not in sys.path:
         sys.path.insert(0, project_dir)

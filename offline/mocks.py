@@ -340,6 +340,10 @@ class OfflineMocks(Mocks):
     """Deterministic stand-ins for AWS resources and data sources."""
 
     account: str
+    first_preview: bool = False
+    """Answer as the engine does in a preview of a stack that does not exist yet: every new resource's id and
+    computed outputs unknown (only its inputs known), so an invoke or an apply that needs them waits, as it does
+    before the first `pulumi up` (run_program sets it with preview=True)."""
 
     def __init__(self, region: str = "us-east-1", *, account_id: str = ACCOUNT_ID,
                  stack_references: StackReferences | None = None,
@@ -374,6 +378,9 @@ class OfflineMocks(Mocks):
             return f"{name}-component", inputs
         self.account = self.provider_accounts.get(str(args.provider or "").rsplit("::", 1)[-1], self.account_id)
         physical_id = ID_PREFIXES.get(type_, f"{name}-") + _digest(f"{type_}::{name}")
+        if self.first_preview and not type_.startswith("pulumi:providers:"):
+            # The engine's answer for a resource to be created: no id ("" is unknown) and its inputs only.
+            return "", {key: value for key, value in inputs.items() if not isinstance(value, (Asset, Archive))}
         if type_.startswith("pulumi:providers:"):
             allowed = _string_list(inputs.get("allowedAccountIds"))
             if allowed:
