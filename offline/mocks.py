@@ -20,9 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from pulumi.asset import Archive, Asset
+from pulumi.output import Unknown
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 
 from components.secure_bucket import BUCKET_PREFIX_SUFFIX_LENGTH
+from offline.sdk_internals import UNKNOWN as UNKNOWN_VALUE
 
 ACCOUNT_ID = "123456789012"
 ELB_ACCOUNTS = {
@@ -336,6 +338,17 @@ class PushedImage:
     tags: tuple[str, ...] = ()
 
 
+def _as_wire_unknown(value: Any) -> Any:
+    """The value with each unknown part as the engine's unknown sentinel (what the analyzer and the SDK read)."""
+    if isinstance(value, Unknown):
+        return UNKNOWN_VALUE
+    if isinstance(value, dict):
+        return {k: _as_wire_unknown(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_as_wire_unknown(v) for v in value]
+    return value
+
+
 class OfflineMocks(Mocks):
     """Deterministic stand-ins for AWS resources and data sources."""
 
@@ -379,8 +392,10 @@ class OfflineMocks(Mocks):
         self.account = self.provider_accounts.get(str(args.provider or "").rsplit("::", 1)[-1], self.account_id)
         physical_id = ID_PREFIXES.get(type_, f"{name}-") + _digest(f"{type_}::{name}")
         if self.first_preview and not type_.startswith("pulumi:providers:"):
-            # The engine's answer for a resource to be created: no id ("" is unknown) and its inputs only.
-            return "", {key: value for key, value in inputs.items() if not isinstance(value, (Asset, Archive))}
+            # The engine's answer for a resource to be created: no id ("" is unknown), its inputs with their unknown
+            # parts as the wire's unknown value, and no computed output (a missing property is unknown in a preview).
+            return "", {key: _as_wire_unknown(value) for key, value in inputs.items()
+                        if not isinstance(value, (Asset, Archive))}
         if type_.startswith("pulumi:providers:"):
             allowed = _string_list(inputs.get("allowedAccountIds"))
             if allowed:
