@@ -22,17 +22,15 @@ Exit status: 0 (with or without reboots to do), 2 when the input is not a previe
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TextIO
 
 from components.constants import STATIC_DB_PARAMETERS
+from ops import preview_document as doc
 
 PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
-RDS_INSTANCE = "aws:rds/instance:Instance"
 
 
 @dataclass(frozen=True)
@@ -111,42 +109,28 @@ def reboot_commands(primaries: Sequence[str], replicas: Sequence[str], *, primar
     return lines
 
 
-def _state(step: Mapping[str, Any], which: str) -> Mapping[str, Any]:
-    state = step.get(which) or {}
-    return state if isinstance(state, Mapping) else {}
-
-
-def _inputs(step: Mapping[str, Any], which: str) -> Mapping[str, Any]:
-    inputs = _state(step, which).get("inputs") or {}
-    return inputs if isinstance(inputs, Mapping) else {}
-
-
-def _type(step: Mapping[str, Any]) -> str:
-    return str(_state(step, "newState").get("type") or _state(step, "oldState").get("type") or "")
-
-
 def notice(preview: Mapping[str, Any]) -> list[str]:
     """The report for one preview document (`pulumi preview --json`)."""
     steps = [s for s in preview.get("steps") or [] if isinstance(s, Mapping)]
     lines: list[str] = []
     for step in steps:
-        if _type(step) != PARAMETER_GROUP:
+        if doc.resource_type(step) != PARAMETER_GROUP:
             continue
-        changes = static_changes(_inputs(step, "oldState").get("parameters"),
-                                 _inputs(step, "newState").get("parameters"))
+        changes = static_changes(doc.inputs(step, "oldState").get("parameters"),
+                                 doc.inputs(step, "newState").get("parameters"))
         if not step.get("oldState") or not changes:
             continue  # a new group applies its values when its instances are created
         urn = str(step.get("urn", ""))
-        group_names = {str(v) for v in (_state(step, "oldState").get("id"),
-                                        (_state(step, "oldState").get("outputs") or {}).get("name")) if v}
+        group_names = {str(v) for v in (doc.state(step, "oldState").get("id"),
+                                        (doc.state(step, "oldState").get("outputs") or {}).get("name")) if v}
         primaries: list[str] = []
         replicas: list[str] = []
         for other in steps:
-            if _type(other) != RDS_INSTANCE:
+            if doc.resource_type(other) != doc.RDS_INSTANCE:
                 continue
-            inputs = _inputs(other, "newState") or _inputs(other, "oldState")
+            inputs = doc.inputs(other, "newState") or doc.inputs(other, "oldState")
             if str(inputs.get("parameterGroupName")) in group_names or urn in (
-                    (_state(other, "newState").get("propertyDependencies") or {}).get("parameterGroupName") or []):
+                    (doc.state(other, "newState").get("propertyDependencies") or {}).get("parameterGroupName") or []):
                 identifier = str(inputs.get("identifier") or other.get("urn", "").rsplit("::", 1)[-1])
                 (replicas if inputs.get("replicateSourceDb") else primaries).append(identifier)
         lines.append(f"REBOOT REQUIRED: {urn.rsplit('::', 1)[-1]} changes static parameters (applied only at the next "
@@ -167,14 +151,11 @@ def notice(preview: Mapping[str, Any]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("preview", nargs="?", help="a `pulumi preview --json` file (default: stdin)")
+    doc.add_argument(parser)
     args = parser.parse_args(argv)
     out = stdout or sys.stdout
     try:
-        text = Path(args.preview).read_text() if args.preview else (stdin or sys.stdin).read()
-        document = json.loads(text)
-        if not isinstance(document, dict) or "steps" not in document:
-            raise ValueError("no `steps`: not the output of `pulumi preview --json`")
+        document = doc.load(args.preview, stdin)
     except (OSError, ValueError) as error:
         print(f"reboot_notice: {error}", file=sys.stderr)
         return 2

@@ -21,15 +21,14 @@ Exit status: 0 settled (or only waiting for the window), 1 a planned change that
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any, TextIO
 
 import boto3
 
-RDS_INSTANCE = "aws:rds/instance:Instance"
+from ops.preview_document import RDS_INSTANCE, add_argument, load, state
+
 UNCHANGED = frozenset({"same", "read", "refresh"})
 """Engine step kinds that change nothing."""
 PENDING_KEYS = {
@@ -47,11 +46,6 @@ Pending = Callable[[str, str], Mapping[str, Any]]
 """(region, instance identifier) -> the instance's PendingModifiedValues."""
 
 
-def _state(step: Mapping[str, Any], which: str) -> Mapping[str, Any]:
-    state = step.get(which) or {}
-    return state if isinstance(state, Mapping) else {}
-
-
 def _same(planned: Any, pending: Any) -> bool:
     if isinstance(planned, bool) or isinstance(pending, bool):
         return bool(planned) == bool(pending) and pending is not None
@@ -60,13 +54,13 @@ def _same(planned: Any, pending: Any) -> bool:
 
 def waiting(step: Mapping[str, Any], pending: Pending) -> list[str]:
     """The step's changes, one line each, when all of them are queued for the window; [] when any is not."""
-    new = _state(step, "newState")
+    new = state(step, "newState")
     if step.get("op") != "update" or new.get("type") != RDS_INSTANCE:
         return []
     reasons = [str(r) for r in step.get("diffReasons") or []]
     if not reasons or not set(reasons) <= set(PENDING_KEYS):
         return []
-    inputs, outputs = new.get("inputs") or {}, _state(step, "oldState").get("outputs") or {}
+    inputs, outputs = new.get("inputs") or {}, state(step, "oldState").get("outputs") or {}
     identifier = str(inputs.get("identifier") or outputs.get("identifier") or "")
     arn = str(outputs.get("arn") or "")
     if not identifier or arn.count(":") < 4:
@@ -106,13 +100,10 @@ def rds_pending(region: str, identifier: str) -> Mapping[str, Any]:
 def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout: TextIO | None = None,
          pending: Pending = rds_pending) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("preview", nargs="?", help="a `pulumi preview --json` file (default: stdin)")
+    add_argument(parser)
     args = parser.parse_args(argv)
     try:
-        text = Path(args.preview).read_text() if args.preview else (stdin or sys.stdin).read()
-        document = json.loads(text)
-        if not isinstance(document, dict) or "steps" not in document:
-            raise ValueError("no `steps`: not the output of `pulumi preview --json`")
+        document = load(args.preview, stdin)
     except (OSError, ValueError) as error:
         print(f"settled: {error}", file=sys.stderr)
         return 2
