@@ -431,6 +431,7 @@ def alert_template(summary: str, free_text: Sequence[str]) -> str:
         raise ValueError(f"alert summary {summary!r}: free text goes in its own value, and no quote in the summary")
     return "{" + ", ".join([f'"alert": "{summary}"', *(f'"{name}": <{name}>' for name in free_text)]) + "}"
 
+
 class Observability(pulumi.ComponentResource):
     """SNS alert topic, CloudWatch alarms routed to it (alarm and OK), and one operations dashboard."""
 
@@ -694,6 +695,20 @@ class Observability(pulumi.ComponentResource):
         self.alarms[suffix] = alarm
         return alarm
 
+    def _latency_alarm(self, kind_key: str, metric_name: str, label: str,
+                       query: Callable[[str, str, str, int], aws.cloudwatch.MetricAlarmMetricQueryArgs],
+                       region: str | None = None) -> aws.cloudwatch.MetricAlarm:
+        """A latency percentile judged only in periods with enough samples (LATENCY_EXPRESSION over the metric and
+        its SampleCount); `query(id, metric, stat, period)` builds a query of the metric's namespace and dimensions."""
+        kind = KINDS[kind_key]
+        return self._alarm(kind_key, region=region, metric_queries=[
+            query("latency", metric_name, kind.statistic, kind.period),
+            query("samples", metric_name, "SampleCount", kind.period),
+            aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                id="gated", expression=LATENCY_EXPRESSION.format(floor=sample_floor(kind.statistic)),
+                label=f"{kind.statistic} {label}", return_data=True),
+        ])
+
     def _region_override(self, region: str | None) -> str | None:
         """`region` when it differs from the stack's (explicitly setting the provider's own Region is a diff)."""
         return None if region in (None, self._args.context.region) else region
@@ -726,14 +741,7 @@ class Observability(pulumi.ComponentResource):
                 id="rate", expression=ALB_5XX_RATE_EXPRESSION, label="ALB 5xx rate (%)", return_data=True),
         ])
         for key in ("alb-p95-latency", "alb-p99-latency"):
-            latency = KINDS[key]
-            self._alarm(key, metric_queries=[
-                query("latency", "TargetResponseTime", latency.statistic, latency.period),
-                query("samples", "TargetResponseTime", "SampleCount", latency.period),
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="gated", expression=LATENCY_EXPRESSION.format(floor=sample_floor(latency.statistic)),
-                    label=f"{latency.statistic} target response time (s)", return_data=True),
-            ])
+            self._latency_alarm(key, "TargetResponseTime", "target response time (s)", query)
         self._widget("Edge (ALB)", Widget("Requests and 5xx", [
             [elb, "RequestCount", "LoadBalancer", edge.load_balancer_arn_suffix],
             [elb, "HTTPCode_ELB_5XX_Count", "LoadBalancer", edge.load_balancer_arn_suffix],
@@ -1026,14 +1034,8 @@ class Observability(pulumi.ComponentResource):
         self._widget(section, Widget("Bytes downloaded", [[cf, "BytesDownloaded", *flat(dims)]], stat="Sum",
                                      region=EDGE_REGION))
         if cdn.additional_metrics:
-            latency = KINDS["cdn-origin-latency"]
-            self._alarm("cdn-origin-latency", region=EDGE_REGION, metric_queries=[
-                query("latency", "OriginLatency", latency.statistic, latency.period),
-                query("samples", "OriginLatency", "SampleCount", latency.period),
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="gated", expression=LATENCY_EXPRESSION.format(floor=sample_floor(latency.statistic)),
-                    label=f"{latency.statistic} origin latency (ms)", return_data=True),
-            ])
+            self._latency_alarm("cdn-origin-latency", "OriginLatency", "origin latency (ms)", query,
+                                region=EDGE_REGION)
             self._widget(section, Widget("Cache hit rate (%)", [[cf, "CacheHitRate", *flat(dims)]],
                                          region=EDGE_REGION))
             self._widget(section, Widget("Origin latency (ms)", [
