@@ -355,8 +355,9 @@ class OfflineMocks(Mocks):
     account: str
     first_preview: bool = False
     """Answer as the engine does in a preview of a stack that does not exist yet: every new resource's id and
-    computed outputs unknown (only its inputs known), so an invoke or an apply that needs them waits, as it does
-    before the first `pulumi up` (run_program sets it with preview=True)."""
+    computed outputs unknown, its inputs as given (their unknown parts as the engine's unknown value), so an invoke
+    or an apply that needs them waits, as it does before the first `pulumi up` (run_program sets it with
+    preview=True)."""
 
     def __init__(self, region: str = "us-east-1", *, account_id: str = ACCOUNT_ID,
                  stack_references: StackReferences | None = None,

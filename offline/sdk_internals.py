@@ -52,7 +52,8 @@ What we rely on, and why:
 - `pulumi._types.unwrap_type`: the SDK strips Output/Input/Optional from every annotation of every resource's
   output types when it translates the outputs it receives, ~10,000 calls a prod run over a few hundred distinct
   annotations (~5 % of a run: a relative import and typing introspection each time). `unwrap_type` remembers the
-  answer per annotation; a test compares it with the SDK's on every annotation of pulumi_aws's output types.
+  answer per annotation; a test compares it with the SDK's on every annotation a run of pulumi_aws resources
+  unwraps.
 - The Analyzer protocol stubs generated into `pulumi.runtime.proto` (analyzer_pb2, analyzer_pb2_grpc), which the
   policy runner uses to drive the pack as the engine does.
 """
