@@ -568,10 +568,12 @@ class Database(pulumi.ComponentResource):
                 # restored primary (DR stack) keeps its backups' key, not this stack's data key, and any other value
                 # is refused or replaces the replica on every `up`.
                 kms_key_id=self.primary.kms_key_id,
-                # No backup retention: RDS supports automated backups on MySQL, MariaDB and Db2 read replicas, not
-                # on PostgreSQL ones (read-replica differences, https://docs.aws.amazon.com/AmazonRDS/latest/
-                # UserGuide/USER_ReadRepl.Overview.Differences.html), so a value here is a
-                # perpetual diff at best. A promoted replica gets backups when they are enabled on it (DR runbook).
+                # No backup retention, by choice: RDS supports automated backups on PostgreSQL read replicas from
+                # 14.1 (read-replica differences, https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/
+                # USER_ReadRepl.Overview.Differences.html), but "Point-in-time recovery (PITR) isn't supported for
+                # read replicas" (USER_PostgreSQL.Replication.ReadReplicas.html): they would copy the primary's
+                # backups at the primary's storage price. A promoted replica gets backups when they are enabled on it
+                # (DR runbook).
                 # The primary's hours on one of the three days before it: "If your database has read replicas, you
                 # must first upgrade all of the read replicas before you upgrade the source instance" (minor version
                 # upgrades, https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_UpgradeDBInstance.PostgreSQL.html),

@@ -135,7 +135,7 @@ def test_replicas_follow_the_primary_with_no_credentials_of_their_own(prod: Stac
         assert not {"username", "password", "dbName", "dbSubnetGroupName"} & set(inputs)
         assert replica.property_dependencies["replicateSourceDb"] == [db.urn]
         assert inputs["skipFinalSnapshot"] is True and inputs["deletionProtection"] is False
-        # RDS has no automated backups on PostgreSQL replicas (read-replica differences table): none requested.
+        # No automated backups on replicas (no point-in-time recovery there: they would duplicate the primary's).
         assert "backupRetentionPeriod" not in inputs and "backupWindow" not in inputs
         assert not replica.protect  # derived data: lowering dbReplicaCount is one ordinary `pulumi up`
 

@@ -49,11 +49,6 @@ OTHER_KEY = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-4000-8000-0000
 """A key no stack uses: the control sweep's replica key that differs from its source's."""
 REQUIRED_LOG_EXPORTS = ["postgresql"]
 STATIC_PARAMETERS: frozenset[str] = frozenset(SHARED["staticDbParameters"])
-REPLICA_BACKUP_ENGINES = ("mysql", "mariadb")
-"""Engines whose read replicas the rule lets keep automated backups. RDS supports them on MySQL, MariaDB and Db2
-replicas, not on PostgreSQL ones (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/
-USER_ReadRepl.Overview.Differences.html); Db2 is not listed here: the rule is for PostgreSQL and the stacks run no
-Db2."""
 
 
 def _is_replica(props: object) -> bool:
@@ -196,18 +191,6 @@ def _engine(instance: PolicyResource) -> str:
     return engine.lower()
 
 
-def _replica_backups(args: StackValidationArgs, report: ReportViolation) -> None:
-    for replica in of_type(args.resources, RDS_INSTANCE):
-        if not _is_replica(replica.props):
-            continue
-        engine = _engine(replica)
-        days = number(replica.props.get("backupRetentionPeriod"), 0)
-        if days > 0 and engine and not engine.startswith(REPLICA_BACKUP_ENGINES):
-            report(f"{engine} read replica sets backupRetentionPeriod {int(days)}: RDS supports automated backups "
-                   "on MySQL, MariaDB and Db2 read replicas, not PostgreSQL ones (a perpetual diff or a failed "
-                   "modification)", replica.urn)
-
-
 def _replica_keys(args: StackValidationArgs, report: ReportViolation) -> None:
     for replica in of_type(args.resources, RDS_INSTANCE):
         if not _is_replica(replica.props):
@@ -329,13 +312,6 @@ RULES: list[Rule] = [
                             "API_ModifyDBParameterGroup.html",
                   guards=[Guard("parameters[*].applyMethod", To("immediate"),
                                 note="static parameters apply at a reboot (pending-reboot)")]),
-    stack_rule("rds-postgres-replica-no-backup-retention", area="database", check=_replica_backups,
-               summary="PostgreSQL read replicas set no automated-backup retention (RDS supports it on MySQL, "
-                       "MariaDB and Db2 replicas, not PostgreSQL ones)",
-               reference="AWS: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/"
-                         "USER_ReadRepl.Overview.Differences.html",
-               guards=[Guard("backupRetentionPeriod", To(1), types=(RDS_INSTANCE,), where=When("replicateSourceDb"),
-                             absent=True, note="PostgreSQL replicas keep no automated backups")]),
     stack_rule("rds-replica-uses-source-key", area="database", check=_replica_keys,
                summary="A same-region read replica names its source's KMS key (RDS encrypts it with that key)",
                reference="AWS: https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/"

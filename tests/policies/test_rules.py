@@ -948,11 +948,6 @@ CASES: list[Case] = [
         {"name": "shared_buffers", "value": "32768", "applyMethod": "pending-reboot"},
         {"name": "work_mem", "value": "4096", "applyMethod": "immediate"}]},
         parameters=[{"name": "shared_buffers", "value": "32768", "applyMethod": "immediate"}]),
-    stack_case("rds-postgres-replica-no-backup-retention", database_stack(), [
-        *database_stack(replica=False),
-        resource(RDS, "replica", changed(RDS_PRIMARY, replicateSourceDb="primary", backupRetentionPeriod=1,
-                                         engine=DELETE, password=DELETE),
-                 deps={"replicateSourceDb": [database_stack(replica=False)[-1]]})], "replica"),
     stack_case("rds-replica-uses-source-key", database_stack(), [
         *database_stack(replica=False),
         resource(RDS, "replica", changed(RDS_PRIMARY, replicateSourceDb="primary", backupRetentionPeriod=0,
