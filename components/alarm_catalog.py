@@ -35,6 +35,27 @@ longer than seven days ... For alarms with a period of less than one hour (3,600
 period can't be longer than one day" (PutMetricAlarm, Period)."""
 
 
+IDLE_REPLICA_LAG_RESET_SECONDS = 300
+"""How often an idle primary's read replica's ReplicaLag falls back: "If no user transactions are running on the
+source DB instance, the associated PostgreSQL read replica reports a replication lag of up to five minutes. The
+replica lag is calculated as currentTime - lastCommitedTransactionTimestamp ... By default RDS for PostgreSQL switches
+the WAL segment every 5 minutes, which results in a transaction record and a decrease in the reported lag"
+(https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PostgreSQL.Replication.ReadReplicas.html)."""
+REPLICA_LAG_FLOOR_SECONDS = 120
+"""The lowest `alarmReplicaLagSeconds`. The replica-lag alarm needs every one-minute reading of a 5-minute window
+above the threshold; on an idle primary the lag climbs from ~0 to ~300 s and falls back at each WAL switch, so each
+such window holds a reading under one minute (under two when the switch runs late). At 30 s the alarm paged on
+quiet nights, depending on how the readings fell against the switches (Z23)."""
+
+
+def check_replica_lag_seconds(value: int) -> str | None:
+    if value >= REPLICA_LAG_FLOOR_SECONDS:
+        return None
+    return (f"must be at least {REPLICA_LAG_FLOOR_SECONDS}: RDS reports up to {IDLE_REPLICA_LAG_RESET_SECONDS} s of "
+            "lag on a healthy replica of an idle primary (the time since the last commit it replayed, reset at each "
+            "5-minute WAL switch), so a lower threshold pages on quiet nights")
+
+
 def max_evaluated_seconds(period: int) -> int:
     """The longest window CloudWatch evaluates for alarms of this period."""
     return MAX_EVALUATED_SECONDS_HOURLY if period >= 3600 else MAX_EVALUATED_SECONDS
@@ -79,8 +100,12 @@ class AlarmThresholds:
         "alarmDbLatencyMs", 20, "Alarm when RDS ReadLatency or WriteLatency (average per I/O) exceeds this for 15 "
         "minutes, in ms.", minimum=1, maximum=10_000)
     replica_lag_seconds: int = setting(
-        "alarmReplicaLagSeconds", 30, "Alarm when an RDS read replica or a Redis replica lags its primary by more "
-        "than this for 5 minutes, in seconds.", minimum=1, maximum=86_400)
+        "alarmReplicaLagSeconds", REPLICA_LAG_FLOOR_SECONDS, "Alarm when an RDS read replica's ReplicaLag stays "
+        f"above this for 5 minutes, in seconds (at least {REPLICA_LAG_FLOOR_SECONDS}: an idle primary's replica "
+        "reports up to 5 minutes).", maximum=86_400, check=check_replica_lag_seconds)
+    cache_replication_lag_seconds: int = setting(
+        "alarmCacheReplicationLagSeconds", 30, "Alarm when a Redis replica's ReplicationLag stays above this for 5 "
+        "minutes, in seconds.", minimum=1, maximum=86_400)
     cache_evictions: int = setting(
         "alarmCacheEvictions", 100, "Alarm when a Redis node evicts more keys than this in 5 minutes (memory "
         "pressure).", minimum=1, maximum=10_000_000)
@@ -311,7 +336,8 @@ ALARM_KINDS: tuple[AlarmKind, ...] = (
     AlarmKind(
         key="cache-{label}-replication-lag", summary="Redis replica behind the primary",
         metric="AWS/ElastiCache ReplicationLag", statistic="Maximum", comparison="GreaterThanThreshold",
-        threshold="replica_lag_seconds", unit="s", scale=1, period=60, evaluation_periods=5, datapoints_to_alarm=5,
+        threshold="cache_replication_lag_seconds", unit="s", scale=1, period=60, evaluation_periods=5,
+        datapoints_to_alarm=5,
         treat_missing_data="notBreaching",
         why_missing="only replicas emit it and failover swaps roles, so every member of a group with replicas is "
         "watched and the primary is silent (a group of one member has no such alarm)",

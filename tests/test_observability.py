@@ -14,7 +14,15 @@ from typing import Any
 import pytest
 
 import stack_config
-from components.alarm_catalog import ALARM_KINDS, GIB, MIB, AlarmKind, AlarmThresholds
+from components.alarm_catalog import (
+    ALARM_KINDS,
+    GIB,
+    IDLE_REPLICA_LAG_RESET_SECONDS,
+    MIB,
+    REPLICA_LAG_FLOOR_SECONDS,
+    AlarmKind,
+    AlarmThresholds,
+)
 from components.observability import BackupWatch, CacheWatch, DatabaseWatch, EdgeWatch, RestoreDrillWatch
 from offline import cost
 from offline.engine import ROOT, Resource, StackRun, run_program
@@ -101,7 +109,7 @@ SINGLE_METRIC_ALARMS: list[tuple[str, str, str, str, str, float, str, int, int, 
     ("db-primary-read-latency", "AWS/RDS", "ReadLatency", "Average", "primary", 0.02, GT, 300, 3, 3, "notBreaching"),
     ("db-primary-write-latency", "AWS/RDS", "WriteLatency", "Average", "primary", 0.02, GT, 300, 3, 3,
      "notBreaching"),
-    ("db-replica-a-replica-lag", "AWS/RDS", "ReplicaLag", "Maximum", "replica-a", 30, GT, 60, 5, 5, "breaching"),
+    ("db-replica-a-replica-lag", "AWS/RDS", "ReplicaLag", "Maximum", "replica-a", 120, GT, 60, 5, 5, "breaching"),
     ("db-replica-a-cpu", "AWS/RDS", "CPUUtilization", "Average", "replica-a", 80, GT, 300, 3, 3, "notBreaching"),
     ("cache-001-engine-cpu", "AWS/ElastiCache", "EngineCPUUtilization", "Average", "001", 80, GT, 300, 3, 3,
      "notBreaching"),
@@ -345,7 +353,9 @@ def test_thresholds_follow_each_environments_config() -> None:
     assert (threshold(prod, "cache-002-engine-cpu"), threshold(dev, "cache-002-engine-cpu")) == (80, 90)
     assert (threshold(prod, "db-primary-free-storage"), threshold(dev, "db-primary-free-storage")) == \
         (10 * GIB, 2 * GIB)
-    assert (threshold(prod, "db-replica-b-replica-lag"), threshold(dev, "db-replica-b-replica-lag")) == (30, 300)
+    assert (threshold(prod, "db-replica-b-replica-lag"), threshold(dev, "db-replica-b-replica-lag")) == (120, 300)
+    # Redis has its own: its ReplicationLag has no idle floor (Z23).
+    assert (threshold(prod, "cache-002-replication-lag"), threshold(dev, "cache-002-replication-lag")) == (30, 300)
     # ... and the schema default where dev sets nothing.
     assert threshold(prod, "waf-blocked-requests") == threshold(dev, "waf-blocked-requests") == 1000
     assert dev["ecs-web-cpu"].inputs["name"] == "maratron-dev-ecs-web-cpu"
@@ -632,6 +642,11 @@ def problems(**changes: str) -> list[str]:
     ({"alarmLatencyP95Ms": "2000", "alarmLatencyP99Ms": "1000"},
      "maratron:alarmLatencyP99Ms = 1000: must be at least alarmLatencyP95Ms (2000): a p99 is never below the p95"),
     ({"alarmWafBlockedRequests": "0"}, "maratron:alarmWafBlockedRequests = 0: must be between 1 and 10000000"),
+    # Z23: staging's 60 and the old default 30 paged on a quiet night (an idle primary's replica reports up to 300 s)
+    *(({"alarmReplicaLagSeconds": value}, f"maratron:alarmReplicaLagSeconds = {value}: must be at least 120: RDS "
+       "reports up to 300 s of lag on a healthy replica of an idle primary") for value in ("30", "60", "119")),
+    ({"alarmCacheReplicationLagSeconds": "0"}, "maratron:alarmCacheReplicationLagSeconds = 0: must be between 1 and "
+                                               "86400"),
     ({"costBudgetUsd": "0"}, "maratron:costBudgetUsd = 0: must be between 1 and 1000000"),
     ({"costBudgetUsd": "-150"}, "maratron:costBudgetUsd = -150: must be between 1 and 1000000"),
     ({"costBudgetUsd": "150.5"}, "maratron:costBudgetUsd = \"150.5\": must be an integer"),
@@ -647,6 +662,18 @@ def test_operations_config_is_typed() -> None:
     assert config.alerts.thresholds == AlarmThresholds(cpu_percent=70)
     # A bad p95 does not also trigger the p99 >= p95 rule.
     assert problems(alarmLatencyP95Ms="x") == ["maratron:alarmLatencyP95Ms = \"x\": must be an integer"]
+
+
+def test_the_replica_lag_floor_holds_for_the_alarm_it_guards() -> None:
+    """REPLICA_LAG_FLOOR_SECONDS relies on the alarm needing every reading of a window at least as long as the idle
+    lag's cycle: an idle replica's lag falls back once per cycle, so the window holds a reading below two periods."""
+    [kind] = [k for k in ALARM_KINDS if k.key == "db-{label}-replica-lag"]
+    assert kind.threshold == "replica_lag_seconds" and kind.comparison == "GreaterThanThreshold"
+    assert kind.datapoints_to_alarm == kind.evaluation_periods
+    assert kind.period * kind.evaluation_periods >= IDLE_REPLICA_LAG_RESET_SECONDS
+    assert 2 * kind.period <= REPLICA_LAG_FLOOR_SECONDS
+    assert AlarmThresholds().replica_lag_seconds >= REPLICA_LAG_FLOOR_SECONDS
+    assert config_problems({**GOOD, "maratron:alarmReplicaLagSeconds": "120"}) == []
 
 
 def test_component_defaults_are_the_schema_defaults() -> None:
@@ -680,7 +707,7 @@ def test_monitoring_page_alarm_table_is_generated_from_the_catalog() -> None:
 
     page = alarmdoc.PAGE.read_text()
     assert page == alarmdoc.updated(page), "docs/monitoring.md alarm table is stale: run `make docs`"
-    assert "| `db-{label}-replica-lag` |" in page and "| > 300 s | > 60 s | > 30 s |" in page
+    assert "| `db-{label}-replica-lag` |" in page and "| > 300 s | > 180 s | > 120 s |" in page
 
 
 def test_failed_ecs_deployments_of_the_watched_services_reach_the_topic(full: StackRun) -> None:
