@@ -164,8 +164,10 @@ class LoadBalancerArgs:
     """The web tasks run on Fargate Spot (the cluster's fargateSpot): the drain is capped at SPOT_DRAIN_SECONDS, below
     Spot's two-minute notice (constants.SPOT_INTERRUPTION_NOTICE_SECONDS); default False."""
     deregistration_delay_seconds: int | None = None
-    """How long a draining task may keep its in-flight requests; default None = the idle timeout, the longest a
-    streamed answer can last through this ALB (at most SPOT_DRAIN_SECONDS with targets_on_spot). AWS: "Do not set
+    """How long a draining task may keep its in-flight requests; default None = the idle timeout (at most
+    SPOT_DRAIN_SECONDS with targets_on_spot). The idle timeout bounds a connection's silence, not a stream's length
+    (the app sends an SSE comment every 20 s, docs/cdn.md), so an answer still streaming when the drain ends is cut:
+    set this (up to 3600) when answers can stream longer than the idle timeout. AWS: "Do not set
     the value to 5 seconds when you have a service with long-lived requests, such as slow file uploads or streaming
     connections."
     (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/load-balancer-connection-draining.html). It costs
@@ -196,8 +198,8 @@ class LoadBalancerArgs:
 
     @property
     def draining_seconds(self) -> int:
-        """The deregistration delay in effect (the idle timeout unless set), capped at ELB's 3600 s, and below Spot's
-        notice when the targets run on Spot."""
+        """The deregistration delay in effect (the idle timeout unless set: how long an answer streaming when a deploy
+        starts may still run), capped at ELB's 3600 s, and below Spot's notice when the targets run on Spot."""
         delay = self.deregistration_delay_seconds
         if delay is not None:
             return delay
