@@ -168,7 +168,7 @@ backup_job = BackupJob("backup", BackupJobArgs(
     secrets_key=keys.data, database_url=credentials.backup_url, bucket_name=storage.backups.bucket, logs_key=keys.logs,
     backups_key_arn=storage.key_arn, bucket_write_statements=storage.write_backups_statements(), name_prefix=prefix,
     bucket_read_statements=storage.read_backups_statements("postgresql/"), log_retention_days=retention,
-    removal_policy=removal))
+    archive=storage.monthly_archive(config.environment), removal_policy=removal))
 
 redeploy = SecretRedeploy("secret-redeploy", SecretRedeployArgs(  # a rotated (or new) secret redeploys its readers
     context=aws_context, cluster_arn=cluster.cluster.arn, log_key=keys.logs, log_retention_days=retention,

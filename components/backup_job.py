@@ -102,6 +102,18 @@ def schedule_interval_hours(expression: str) -> int | None:
 
 
 @dataclass(frozen=True)
+class MonthlyArchive:
+    """The archive bucket's share of the backup job (BackupStorage.monthly_archive)."""
+
+    bucket_name: pulumi.Input[str]
+    """The archive bucket."""
+    prefix: str
+    """Key prefix of the monthly copies (dumps/<environment>/); the job adds YYYY/MM/."""
+    statements: list[dict[str, Any]]
+    """IAM statements: list the prefix, put objects under it with the backups key."""
+
+
+@dataclass(frozen=True)
 class BackupJobArgs:
     """Inputs of BackupJob."""
 
@@ -133,6 +145,9 @@ class BackupJobArgs:
     schedule (EventBridge Scheduler kmsKeyArn)."""
     bucket_read_statements: list[dict[str, Any]]
     """IAM statements letting the restore check list and read the archives (BackupStorage.read_backups_statements)."""
+    archive: MonthlyArchive | None
+    """Where the first dump of each UTC month is also copied (BackupStorage.monthly_archive): the archive bucket
+    keeps it for years, the backups bucket only backupExpirationDays; None: no monthly copy (say so explicitly)."""
     logs_key: aws.kms.Key
     """CMK of the task's log group."""
     log_retention_days: int
@@ -195,6 +210,8 @@ class BackupJob(pulumi.ComponentResource):
                     "ENVIRONMENT": args.environment,
                     "AWS_REGION": ctx.region,
                     "METRIC_NAMESPACE": BACKUP_METRIC_NAMESPACE,
+                    **({"ARCHIVE_BUCKET": args.archive.bucket_name, "ARCHIVE_PREFIX": args.archive.prefix}
+                       if args.archive else {}),
                 },
                 secrets={"DATABASE_URL": args.database_url},
                 scratch_paths=("/tmp",),  # the dump is written here before the upload
@@ -207,6 +224,7 @@ class BackupJob(pulumi.ComponentResource):
             log_retention_days=args.log_retention_days,
             task_role_statements=[
                 *args.bucket_write_statements,
+                *(args.archive.statements if args.archive else []),
                 # PutMetricData has no resource-level permissions; the namespace condition scopes it.
                 {"Effect": "Allow", "Action": ["cloudwatch:PutMetricData"], "Resource": "*",
                  "Condition": {"StringEquals": {"cloudwatch:namespace": BACKUP_METRIC_NAMESPACE}}},

@@ -11,8 +11,8 @@ and PostgreSQL WAL never lands in a bucket of ours. What the buckets receive:
   Object Lock (default retention per environment) makes each dump immutable for that long, even to an attacker
   holding admin credentials (COMPLIANCE mode).
 - **archive** (the "WAL" bucket of the guide, renamed for what it can hold on RDS): snapshot exports
-  (`StartExportTask`, Parquet, via `snapshot_export_role`) and long-term copies of dumps promoted by the job,
-  kept for years in GLACIER_IR.
+  (`StartExportTask`, Parquet, via `snapshot_export_role`) and the first dump of each month, which the backup job
+  also copies under `dumps/<environment>/YYYY/MM/` (`monthly_archive`), kept for years in GLACIER_IR.
 - **access-logs**: S3 server access logs of the two buckets above and of every other bucket of the stack (the ALB's
   log bucket; `access_logs_for`): who read or wrote which dump. It must use SSE-S3: server access logging cannot
   deliver to an SSE-KMS bucket (the documented log-target exception of SecureBucket).
@@ -28,6 +28,7 @@ from typing import Any, Literal
 import pulumi
 import pulumi_aws as aws
 
+from components.backup_job import MonthlyArchive
 from components.base import AwsContext, RemovalPolicy, assume_role_policy, named_tags, policy_json, retains
 from components.constants import LOG_RETENTION_DAYS, PROJECT
 from components.disaster_recovery import ReplicationSource
@@ -208,6 +209,16 @@ class BackupStorage(pulumi.ComponentResource):
     def write_archive_statements(self, prefix: str = "dumps/") -> list[dict[str, Any]]:
         """IAM statements for copying long-term archives under `prefix` of the archive bucket."""
         return self._write_statements(self.archive, prefix)
+
+    def monthly_archive(self, environment: str) -> MonthlyArchive:
+        """Where the backup job copies the first dump of each month: `dumps/<environment>/` of the archive bucket,
+        with the list (is this month's copy there yet?) and write statements on that prefix only."""
+        prefix = f"dumps/{environment}/"
+        return MonthlyArchive(bucket_name=self.archive.bucket, prefix=prefix, statements=[
+            {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": [self.archive.arn],
+             "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*"]}}},
+            *self.write_archive_statements(prefix),
+        ])
 
     def replication_sources(self) -> tuple[ReplicationSource, ...]:
         """What a DR region must hold a copy of (DisasterRecovery): the dumps and the archive, each with its key,

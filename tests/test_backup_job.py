@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PROGRAM = '''
 import pulumi_aws as aws
 from components.base import AwsContext, SecretRef
-from components.backup_job import BackupJob, BackupJobArgs, BackupJobSettings
+from components.backup_job import BackupJob, BackupJobArgs, BackupJobSettings, MonthlyArchive
 
 ctx = AwsContext(account_id="123456789012", partition="aws", region="us-east-1")
 key = aws.kms.Key("data", enable_key_rotation=True)
@@ -37,6 +37,9 @@ BackupJob("backup", BackupJobArgs(
                             {"Effect": "Allow", "Action": ["s3:GetObject"],
                              "Resource": "arn:aws:s3:::maratron-backups/postgresql/*"},
                             {"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": "arn:backups"}],
+    archive=MonthlyArchive(bucket_name="maratron-archive", prefix="dumps/prod/", statements=[
+        {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": "arn:aws:s3:::maratron-archive"},
+        {"Effect": "Allow", "Action": ["s3:PutObject"], "Resource": "arn:aws:s3:::maratron-archive/dumps/prod/*"}]),
     backups_key_arn=backups.arn, logs_key=logs, log_retention_days=365, name_prefix="maratron-prod",
     image_build_context=BUILD_CONTEXT, settings=BackupJobSettings(ephemeral_storage_gib=100),
 ))
@@ -45,7 +48,7 @@ TASK = "aws:ecs/taskDefinition:TaskDefinition"
 # What each script of ops/backup calls on AWS (read from the scripts: aws s3 cp/ls, s3api, cloudwatch), and so what
 # the role of the task definition that runs it must allow. A script run from a task whose role lacks one fails.
 SCRIPT_ACTIONS = {
-    "backup.sh": {"s3:PutObject", "cloudwatch:PutMetricData"},
+    "backup.sh": {"s3:PutObject", "s3:ListBucket", "cloudwatch:PutMetricData"},  # ListBucket: the month's archive copy
     "restore_check.sh": {"s3:ListBucket", "s3:GetObject", "kms:Decrypt"},
 }
 
@@ -135,7 +138,10 @@ def test_needed_ephemeral_storage_follows_the_database_ceiling(max_storage: int,
 def test_roles_are_least_privilege(run: StackRun) -> None:
     found = policies(run)
     task_actions = sorted(a for s in found["backup-task"] for a in s["Action"])
-    assert task_actions == ["cloudwatch:PutMetricData", "s3:PutObject"]  # write-only: no read, no delete
+    # write-only (and list the archive: is this month's copy there?): no read, no delete
+    assert task_actions == ["cloudwatch:PutMetricData", "s3:ListBucket", "s3:PutObject", "s3:PutObject"]
+    [listing] = [s for s in found["backup-task"] if s["Action"] == ["s3:ListBucket"]]
+    assert listing["Resource"] == "arn:aws:s3:::maratron-archive"  # the archive's, never the backups bucket
     metric = next(s for s in found["backup-task"] if s["Action"] == ["cloudwatch:PutMetricData"])
     assert metric["Condition"] == {"StringEquals": {"cloudwatch:namespace": "Maratron/Backups"}}
     secret_arn = run.one("aws:secretsmanager/secret:Secret", "database-url").outputs["arn"]
@@ -163,7 +169,7 @@ def test_every_script_runs_from_a_task_whose_role_allows_what_it_calls(run: Stac
     # The broken variant (main before this fix): the restore check ran from the backup task definition, whose
     # write-only role lacks every read it makes.
     write_only = {a for s in found["backup-task"] for a in s["Action"]}
-    assert SCRIPT_ACTIONS["restore_check.sh"] - write_only == SCRIPT_ACTIONS["restore_check.sh"]
+    assert {"s3:GetObject", "kms:Decrypt"} <= SCRIPT_ACTIONS["restore_check.sh"] - write_only
 
 
 def test_restore_check_is_its_own_task_with_the_same_image_and_a_read_only_role(run: StackRun) -> None:

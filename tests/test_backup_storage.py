@@ -258,6 +258,27 @@ aws.iam.Policy("reader", policy=policy_json(storage.read_backups_statements("pos
     assert run.one(BUCKET, "storage-backups").inputs["forceDestroy"] is False
 
 
+def test_the_backup_job_copies_each_months_first_dump_into_the_archive(prod: StackRun) -> None:
+    """The archive keeps dumps for years (docs/storage-and-backups.md); the backups bucket expires them after
+    backupExpirationDays. Before this, nothing ever wrote under dumps/: the promised long-term copies did not exist."""
+    archive = prod.one(BUCKET, "storage-archive")
+    task = prod.one("aws:ecs/taskDefinition:TaskDefinition", "backup")
+    (container,) = json.loads(task.inputs["containerDefinitions"])
+    env = {e["name"]: e["value"] for e in container["environment"]}
+    assert (env["ARCHIVE_BUCKET"], env["ARCHIVE_PREFIX"]) == (archive.outputs["bucket"], "dumps/prod/")
+    statements = json.loads(prod.one("aws:iam/rolePolicy:RolePolicy", "backup-task").inputs["policy"])["Statement"]
+    on_archive = [s for s in statements if any(archive.outputs["arn"] in r for r in s["Resource"])]
+    assert on_archive == [
+        {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": [archive.outputs["arn"]],
+         "Condition": {"StringLike": {"s3:prefix": ["dumps/prod/*"]}}},
+        {"Effect": "Allow", "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
+         "Resource": [f"{archive.outputs['arn']}/dumps/prod/*"]},
+    ]
+    # Kept for years: the archive's expiration is the archive setting's, not the dumps'.
+    rules = prod.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "storage-archive")
+    assert max(r.get("expiration", {}).get("days", 0) for r in rules.inputs["rules"]) >= 7 * 365
+
+
 def test_args_refuse_unsafe_combinations() -> None:
     from components.backup_storage import BackupStorageArgs, BackupStorageSettings
     from components.base import AwsContext

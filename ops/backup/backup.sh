@@ -14,11 +14,15 @@
 #   PGSSLROOTCERT         CA bundle (default /etc/ssl/certs/rds-global-bundle.pem)
 #   BACKUP_WORK_DIR       scratch directory for the archive (default $TMPDIR or /tmp; Fargate ephemeral storage)
 #   METRIC_NAMESPACE      default Maratron/Backups
+#   ARCHIVE_BUCKET        the archive bucket (stack output walBucketName) and ARCHIVE_PREFIX (dumps/<env>/): the
+#   ARCHIVE_PREFIX        first dump of each UTC month is also copied to s3://$ARCHIVE_BUCKET/$ARCHIVE_PREFIX
+#                         YYYY/MM/, kept for years (the backups bucket expires dumps after backupExpirationDays)
 #
 # Output: s3://$BACKUPS_BUCKET/postgresql/<env>/YYYY/MM/DD/maratron_<YYYYmmddTHHMMSSZ>.dump (pg_dump custom format,
 # compressed inside the archive), then CloudWatch metrics BackupSucceeded=1, BackupSizeBytes, BackupDurationSeconds
 # with dimension Environment=<env>. The "backup missing" alarm watches BackupSucceeded: a run that fails anywhere
-# publishes nothing and exits non-zero, so a silent failure cannot look like success.
+# (the month's archive copy included: each run retries it until it is there) publishes nothing and exits non-zero, so
+# a silent failure cannot look like success.
 # shellcheck disable=SC2154 # DATABASE_URL, BACKUPS_BUCKET, ... come from the task's environment (checked below)
 set -euo pipefail
 umask 077
@@ -107,6 +111,24 @@ password_to_pgpass() {
   printf '%s://%s@%s%s' "$scheme" "$user" "$hostport" "$tail"
 }
 
+# The first dump of the month (UTC) also goes to the archive bucket: is a copy under this month's prefix yet? The
+# listing's query runs once over every page with --output json (cli-usage-filter.html).
+archive_monthly() {
+  local dump=$1 prefix found
+  prefix="${ARCHIVE_PREFIX}$(date -u +%Y/%m)/"
+  # shellcheck disable=SC2016 # backticks are JMESPath literals, not command substitution
+  found=$(aws s3api list-objects-v2 --bucket "$ARCHIVE_BUCKET" --prefix "$prefix" \
+    --query 'length(Contents || `[]`)' --output json) || return 1
+  if [[ $found != 0 ]]; then
+    log "this month's archive copy is in s3://${ARCHIVE_BUCKET}/${prefix}"
+    return 0
+  fi
+  log "first dump of the month: copying to s3://${ARCHIVE_BUCKET}/${prefix}${dump##*/}"
+  aws s3 cp "$dump" "s3://${ARCHIVE_BUCKET}/${prefix}${dump##*/}" \
+    --sse aws:kms --sse-kms-key-id "$BACKUPS_KMS_KEY_ARN" --checksum-algorithm SHA256 \
+    --metadata "environment=${ENVIRONMENT}" --only-show-errors
+}
+
 main() {
   require_env DATABASE_URL BACKUPS_BUCKET BACKUPS_KMS_KEY_ARN ENVIRONMENT
   [[ "$ENVIRONMENT" =~ ^[a-z0-9-]+$ ]] || die "ENVIRONMENT must be lowercase letters, digits and dashes"
@@ -156,6 +178,11 @@ main() {
     --sse aws:kms --sse-kms-key-id "$BACKUPS_KMS_KEY_ARN" --checksum-algorithm SHA256 \
     --metadata "environment=${ENVIRONMENT},toc-entries=${entries}" --only-show-errors \
     || die "upload to s3://${BACKUPS_BUCKET}/${key} failed"
+  if [[ -n ${ARCHIVE_BUCKET:-} ]]; then
+    require_env ARCHIVE_PREFIX
+    archive_monthly "$dump" \
+      || die "uploaded to s3://${BACKUPS_BUCKET}/${key}, but this month's archive copy failed (the next run retries)"
+  fi
 
   local duration=$((SECONDS - started))
   local dimensions="[{\"Name\":\"Environment\",\"Value\":\"${ENVIRONMENT}\"}]"

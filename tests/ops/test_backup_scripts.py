@@ -240,8 +240,9 @@ def run_script(tmp_path: Path) -> Callable[..., ScriptRun]:
     return script_runner(tmp_path, ("pg_dump", "pg_restore", "psql", "aws"))
 
 
+ARCHIVE = "maratron-prod-archive"
 BACKUP_ENV = {"DATABASE_URL": DATABASE_URL, "BACKUPS_BUCKET": BUCKET, "BACKUPS_KMS_KEY_ARN": KMS_KEY,
-              "ENVIRONMENT": "prod"}
+              "ENVIRONMENT": "prod", "ARCHIVE_BUCKET": ARCHIVE, "ARCHIVE_PREFIX": "dumps/prod/"}
 
 
 def test_shellcheck_is_clean() -> None:
@@ -276,7 +277,7 @@ def test_backup_dumps_verifies_uploads_with_kms_and_publishes_the_metric(run_scr
     today = dt.datetime.now(dt.UTC)
     run = run_script(BACKUP, **BACKUP_ENV)
     assert run.code == 0, run.stderr
-    assert [c.prog for c in run.calls] == ["pg_dump", "pg_restore", "aws", "aws"]
+    assert [c.prog for c in run.calls] == ["pg_dump", "pg_restore", "aws", "aws", "aws", "aws"]
 
     dump = run.of("pg_dump")[0]
     # Prisma's schema= and the app's sslmode=require are dropped; TLS is verify-full against the CA bundle. The
@@ -291,7 +292,7 @@ def test_backup_dumps_verifies_uploads_with_kms_and_publishes_the_metric(run_scr
     archive = next(a.split("=", 1)[1] for a in dump.argv if a.startswith("--file="))
     assert run.of("pg_restore")[0].argv == ["--list", archive]
 
-    upload, metric = run.of("aws")
+    upload, listing, monthly, metric = run.of("aws")
     assert upload.argv[:3] == ["s3", "cp", archive]
     key = re.fullmatch(rf"s3://{BUCKET}/postgresql/prod/(\d{{4}})/(\d\d)/(\d\d)/maratron_(\d{{8}}T\d{{6}}Z)\.dump",
                        upload.argv[3])
@@ -301,6 +302,13 @@ def test_backup_dumps_verifies_uploads_with_kms_and_publishes_the_metric(run_scr
         < dt.timedelta(minutes=5)
     assert upload.argv[4:] == ["--sse", "aws:kms", "--sse-kms-key-id", KMS_KEY, "--checksum-algorithm", "SHA256",
                                "--metadata", "environment=prod,toc-entries=2", "--only-show-errors"]
+
+    # No copy under this month's prefix of the archive yet: this dump is the month's, kept for years.
+    month = f"dumps/prod/{key.group(1)}/{key.group(2)}/"
+    assert listing.argv[:6] == ["s3api", "list-objects-v2", "--bucket", ARCHIVE, "--prefix", month]
+    assert monthly.argv == ["s3", "cp", archive, f"s3://{ARCHIVE}/{month}maratron_{key.group(4)}.dump", "--sse",
+                            "aws:kms", "--sse-kms-key-id", KMS_KEY, "--checksum-algorithm", "SHA256", "--metadata",
+                            "environment=prod", "--only-show-errors"]
 
     assert metric.argv[:4] == ["cloudwatch", "put-metric-data", "--namespace", "Maratron/Backups"]
     assert metric.argv[4] == "--metric-data"
@@ -315,10 +323,32 @@ def test_backup_dumps_verifies_uploads_with_kms_and_publishes_the_metric(run_scr
     assert list((tmp_path / "work").iterdir()) == [], "the local archive must not outlive the task"
 
 
+def test_the_months_archive_copy_is_made_once(run_script: Callable[..., ScriptRun]) -> None:
+    month = dt.datetime.now(dt.UTC).strftime("%Y/%m")
+    earlier = f"dumps/prod/{month}/maratron_20261101T000000Z.dump"
+    last_month = "dumps/prod/2020/01/maratron_20200101T000000Z.dump"  # another month's copy does not count
+    copied = run_script(BACKUP, **BACKUP_ENV, STUB_KEYS=last_month)
+    again = run_script(BACKUP, **BACKUP_ENV, STUB_KEYS=f"{last_month} {earlier}")
+    assert copied.code == again.code == 0, again.stderr
+    assert [c.argv[:2] for c in copied.of("aws")] == [["s3", "cp"], ["s3api", "list-objects-v2"], ["s3", "cp"],
+                                                      ["cloudwatch", "put-metric-data"]]
+    assert [c.argv[:2] for c in again.of("aws")] == [["s3", "cp"], ["s3api", "list-objects-v2"],
+                                                     ["cloudwatch", "put-metric-data"]]
+    assert f"this month's archive copy is in s3://{ARCHIVE}/dumps/prod/{month}/" in again.stderr
+    # Without an archive (a component given archive=None) nothing lists or copies it.
+    alone = run_script(BACKUP, **{**BACKUP_ENV, "ARCHIVE_BUCKET": ""})
+    assert alone.code == 0
+    assert [c.argv[:2] for c in alone.of("aws")] == [["s3", "cp"], ["cloudwatch", "put-metric-data"]]
+
+
 @pytest.mark.parametrize(("fail", "env", "message", "calls"), [
     ("pg_dump", {}, "pg_dump exited with status 1", ["pg_dump"]),
     ("pg_restore", {}, "pg_restore --list cannot read the archive", ["pg_dump", "pg_restore"]),
     ("s3 cp", {}, "upload to s3://", ["pg_dump", "pg_restore", "aws"]),
+    # the month's archive copy failing fails the run (no success metric: the missing-backup alarm pages if it lasts)
+    ("s3api list-objects-v2", {}, "but this month's archive copy failed (the next run retries)",
+     ["pg_dump", "pg_restore", "aws", "aws"]),
+    ("", {"ARCHIVE_PREFIX": ""}, "ARCHIVE_PREFIX is not set", ["pg_dump", "pg_restore", "aws"]),
     ("", {"BACKUP_SSLMODE": "prefer"}, "would allow an unencrypted connection", []),
     ("", {"BACKUPS_KMS_KEY_ARN": ""}, "BACKUPS_KMS_KEY_ARN is not set", []),
     ("", {"PGSSLROOTCERT": "/nonexistent/ca.pem"}, "is not readable", []),
