@@ -149,3 +149,22 @@ def test_the_targeted_urn_is_the_migration_task_definitions(prod: Any) -> None:
     literal = re.search(r'urn="(urn:pulumi:[^"]+)"', SCRIPT.read_text())[1]  # type: ignore[index]
     expected = prod.one("aws:ecs/taskDefinition:TaskDefinition", "migrate").urn
     assert literal.replace("${name}", "prod").replace("\\$", "$") == expected
+
+
+def test_the_deploy_runbook_states_the_release_scripts_backup_wait() -> None:
+    """The runbook once said 60 minutes while release.sh waited 10: an operator planned around the wrong figure."""
+    minutes = re.search(r"^BACKUP_WAIT_MINUTES=(\d+)$", SCRIPT.read_text(), re.MULTILINE)
+    assert minutes
+    runbook = (SCRIPT.parents[1] / "docs" / "runbooks" / "deploy.md").read_text()
+    stated = set(re.findall(r"after (\d+) minutes", runbook))
+    assert stated == {minutes.group(1)}, stated
+
+
+def test_no_runbook_removes_a_stack_with_its_committed_config() -> None:
+    """`pulumi stack rm` deletes Pulumi.<stack>.yaml unless told --preserve-config (the DR runbook's stack move lost
+    dr's 27 settings that way)."""
+    docs = SCRIPT.parents[1] / "docs"
+    found = [(page.name, line) for page in docs.rglob("*.md") for line in re.findall(
+        r"pulumi stack rm[^`]*", page.read_text().replace("\n", " ")) if page.name != "aws-runtime-review.md"]
+    assert found, "the DR runbook's stack move is the known use"
+    assert all("--preserve-config" in line for _, line in found), found

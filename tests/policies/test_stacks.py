@@ -244,3 +244,18 @@ def test_the_stack_reference_is_exported_as_read_not_managed(prod: StackRun) -> 
     (reference,) = [r for r in resources if r["type"] == "pulumi:pulumi:StackReference"]
     assert reference["external"] is True and reference["id"] == "organization/maratron-bootstrap/shared"
     assert not [r for r in resources if r.get("external") and r["type"] != "pulumi:pulumi:StackReference"]
+
+
+def test_the_foundations_repositories_are_the_ones_the_pack_allows() -> None:
+    """The pack refuses (mandatory) a CI trust for a repository outside bootstrap.json's allowedRepositories: every
+    repository a foundation stack file names must be in it, or the first deploy's preview fails on every CI role."""
+    import yaml
+
+    from offline.engine import ROOT
+
+    allowed = set(json.loads((ROOT / "policies" / "config" / "bootstrap.json").read_text())[
+        "oidc-trust-pins-repository-and-environment"]["allowedRepositories"])
+    named = {(path.name, value) for path in (ROOT / "bootstrap").glob("Pulumi.*.yaml")
+             for key, value in (yaml.safe_load(path.read_text()).get("config") or {}).items()
+             if key.endswith(("githubRepository", "githubAppRepository"))}
+    assert named and {value for _, value in named} <= allowed, sorted(named)
