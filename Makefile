@@ -48,12 +48,13 @@ typecheck: $(VENV)/.installed
 
 # PYTHONDONTWRITEBYTECODE= : keep the bytecode (and pytest's rewritten test modules) of a previous run even where
 # the machine sets it; without them each worker, subprocess and pack process recompiles ~4 s of sources per run.
-# One worker more than cores: a worker often waits (on its policy pack process's answers, a PostgreSQL server, a CLI
-# subprocess), and the extra worker fills that core. Measured on 2 cores, four interleaved pairs: 3 workers were faster
-# in each (mean 73 s against 78.5 s). tests/conftest.py's ONE_WORKER_MODULES stay together either way.
-PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
+# One worker per core. A third worker on 2 cores (once faster: mean 73 s against 78.5 s) now costs more than it fills:
+# each worker imports the SDKs, collects 2,270 tests and runs a policy pack process of its own. Interleaved on
+# 2026-12-02: 2 workers 65.8, 65.3 and 64.7 s wall (103-107 s CPU), 3 workers 89.0, 73.8 and 61.1 s (114-127 s CPU).
+# tests/conftest.py's ONE_WORKER_MODULES stay together either way.
+PYTEST_WORKERS ?= $(shell nproc)
 
-## The test suite, one worker per core plus one (PYTEST_WORKERS).
+## The test suite, one worker per core (PYTEST_WORKERS).
 pytest: $(VENV)/.installed
 	PYTHONDONTWRITEBYTECODE= $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadgroup
 

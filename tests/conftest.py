@@ -22,9 +22,9 @@ _runs: dict[str, StackRun] = {}
 _verdicts: dict[tuple[int, str], tuple[StackRun, PolicyVerdict]] = {}
 
 # Modules whose module-scoped fixture is expensive (a moto server and deployment, a PostgreSQL server, several program
-# runs): under `make pytest` (`-n <cores + 1> --dist loadgroup`) each runs on one xdist worker, so the fixture is built
+# runs): under `make pytest` (`-n <cores> --dist loadgroup`) each runs on one xdist worker, so the fixture is built
 # once instead of once per worker its tests happen to land on (test_verify's deployment alone is ~8 s; test_verify_cdn's
-# server and distribution ~3 s, which three workers built three times). Every other test is still spread test by test.
+# server and distribution ~3 s, which every worker built once). Every other test is still spread test by test.
 ONE_WORKER_MODULES = frozenset({
     "tests/ops/test_verify.py", "tests/ops/test_verify_cdn.py", "tests/ops/test_verify_foundation.py",
     "tests/ops/test_tag_deployed_images.py",
