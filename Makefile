@@ -65,7 +65,8 @@ policy: $(VENV)/.installed
 
 ## Regenerate generated docs: the config reference (Pulumi.yaml), the outputs contract, the alarm table of
 ## docs/monitoring.md, the app-metrics alert table and Grafana dashboard, the figures tables (README,
-## docs/cost-and-deploy-time.md), the policy rule table and the taggable-type list the required-tags rule reads.
+## docs/cost-and-deploy-time.md, docs/database-access.md's connection budget), the policy rule table and the
+## taggable-type list the required-tags rule reads.
 docs: $(VENV)/.installed
 	$(PY) -m offline.docgen
 	$(PY) -m offline.alarmdoc

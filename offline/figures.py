@@ -1,4 +1,5 @@
-"""The figures tables (`make docs`): README's "at a glance" and docs/cost-and-deploy-time.md's per-stack table.
+"""The figures tables (`make docs`): README's "at a glance", docs/cost-and-deploy-time.md's per-stack table and
+docs/database-access.md's connection budget (from each stack's config through components/connection_budget.py).
 
 Both are computed from the same offline run `make preview` makes — resource count, offline/cost.py's estimate,
 offline/critical_path.py's first-deploy model — and from the policy pack's own levels merged with
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from components.connection_budget import table_row
 from offline import cost, critical_path
 from offline.engine import ROOT, StackRun, available_stacks, run_stack, stack_config
 
@@ -23,8 +25,10 @@ if TYPE_CHECKING:
 
 README = ROOT / "README.md"
 COST_PAGE = ROOT / "docs" / "cost-and-deploy-time.md"
+BUDGET_PAGE = ROOT / "docs" / "database-access.md"
 GLANCE = "figures"
 DETAIL = "cost-and-deploy-time"
+BUDGET = "connection-budget"
 
 
 def markers(name: str) -> tuple[str, str]:
@@ -116,10 +120,25 @@ def replaced(text: str, name: str, body: str) -> str:
     return text[:start] + "\n" + body + text[stop:]
 
 
+def render_budget(runs: Iterable[str]) -> str:
+    """docs/database-access.md's connection-budget table: each stack's config through connection_budget, the
+    arithmetic the preview checks (a hand-written table went stale when dev's task counts changed)."""
+    import stack_config as typed  # the program's config module (the engine's stack_config reads the stack file)
+
+    lines = ["| stack | tasks at max (web + ai) | pool | via the proxy | proxy cap | primary | replica | "
+             "max_connections (ceiling) |", "|---|---|---|---|---|---|---|---|"]
+    for stack in runs:
+        raw, secret_keys, _ = stack_config(stack)
+        config = typed.load(raw, stack=stack, secret_keys=set(secret_keys))
+        lines.append(table_row(stack, typed.connection_budget_inputs(config)))
+    return "\n".join(lines) + "\n"
+
+
 def generated(rows: list[StackFigures]) -> dict[Path, str]:
     """Each target file with its tables regenerated."""
     return {README: replaced(README.read_text(), GLANCE, render_glance(rows)),
-            COST_PAGE: replaced(COST_PAGE.read_text(), DETAIL, render_detail(rows))}
+            COST_PAGE: replaced(COST_PAGE.read_text(), DETAIL, render_detail(rows)),
+            BUDGET_PAGE: replaced(BUDGET_PAGE.read_text(), BUDGET, render_budget(f.stack for f in rows))}
 
 
 def compute(runs: Iterable[StackRun], pack: PolicyPackProcess | None = None) -> list[StackFigures]:
