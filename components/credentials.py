@@ -9,9 +9,10 @@
   (`log_statement=ddl`) to CloudWatch and PostgreSQL logs `CREATE/ALTER ROLE ... PASSWORD '<plaintext>'` verbatim
   (https://repost.aws/knowledge-center/rds-postgresql-cleartext-logging): the function sends SCRAM verifiers instead.
 * Secrets Manager rotation, every `credentialRotationDays` (prod <= 30) in a 3-hour window from 00:00 UTC (before
-  the 03:00 backups): the master (single user, rotated immediately so the initial value in state is dead after the
-  first deploy), app_migrate and app_backup (single user), app_rw and app_ro (alternating users, each user a login
-  RDS Proxy reads), and the Redis RBAC user (`redis-rotation`, two password slots).
+  RDS's 03:00 backup window, dbBackupWindow; the 6-hourly dump job has no fixed hour): the master (single user,
+  rotated immediately so the initial value in state is dead after the first deploy), app_migrate and app_backup
+  (single user), app_rw and app_ro (alternating users, each user a login RDS Proxy reads), and the Redis RBAC user
+  (`redis-rotation`, two password slots).
 * Both functions run in the app subnets with their own security group (granted to the database, the proxy, the
   replicas and Redis here, so the bootstrap can depend on those rules), their own CMK-encrypted log group, and a role
   that reads and writes exactly their secrets, decrypts only through Secrets Manager, and nothing else.
