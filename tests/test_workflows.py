@@ -363,3 +363,14 @@ def test_pr_code_runs_without_a_stored_token_and_deploys_end_inside_their_creden
     assert checkouts and all(s.get("with", {}).get("persist-credentials") is False for s in checkouts)
     session_minutes = BootstrapConfig().deploy_session_seconds // 60
     assert load("pulumi-up.yml")["jobs"]["up"]["timeout-minutes"] < session_minutes
+
+
+def test_the_docs_ask_operators_for_at_least_the_pinned_cli() -> None:
+    """An operator's CLI older than the SDK the program runs on can miss engine features it uses; the docs once
+    asked for 3.229 while CI ran 3.272.0."""
+    pinned = re.search(r"^pulumi==(\S+)$", (ROOT / "requirements-deploy.txt").read_text(), re.MULTILINE)
+    assert pinned
+    pages = [ROOT / "docs" / "deploying-for-real.md", *(ROOT / "docs" / "runbooks").glob("*.md")]
+    stated = {(page.name, version) for page in pages
+              for version in re.findall(r"Pulumi CLI \(?(\d+\.\d+(?:\.\d+)?)", page.read_text())}
+    assert stated and {version for _, version in stated} == {pinned.group(1)}, sorted(stated)
