@@ -107,10 +107,14 @@ INVOKE_ACTIONS: dict[str, tuple[str, ...]] = {
     "aws:index/getRegion:getRegion": (),  # answered by the provider from its configuration
     "aws:index/getPartition:getPartition": (),  # likewise
     "aws:elb/getServiceAccount:getServiceAccount": (),  # a table inside the provider
-    "aws:ecr/getImage:getImage": ("ecr:DescribeImages",),  # scoped to the foundation's repositories
+    # scoped to the foundation's repositories; DescribeRepositories for its image_uri (image_registry.DESCRIBE_ACTIONS)
+    "aws:ecr/getImage:getImage": ("ecr:DescribeImages", "ecr:DescribeRepositories"),
     "aws:ecr/getAuthorizationToken:getAuthorizationToken": ("ecr:GetAuthorizationToken",),  # backup build path
     # The CloudFront origin-facing prefix list the ALB admits behind the CDN (components/load_balancer.py).
-    "aws:ec2/getManagedPrefixList:getManagedPrefixList": ("ec2:DescribeManagedPrefixLists",),
+    # FindManagedPrefixList, then FindManagedPrefixListEntriesByID: a Get action no ec2:Describe* grant covers
+    # (terraform-provider-aws internal/service/ec2/vpc_managed_prefix_list_data_source.go).
+    "aws:ec2/getManagedPrefixList:getManagedPrefixList": ("ec2:DescribeManagedPrefixLists",
+                                                          "ec2:GetManagedPrefixListEntries"),
     # The AZs each interface endpoint's service is offered in (components/network.py).
     "aws:ec2/getVpcEndpointService:getVpcEndpointService": ("ec2:DescribeVpcEndpointServices",),
 }
@@ -126,7 +130,7 @@ PLAN_ACTIONS: dict[str, tuple[str, ...]] = {
 """Resource type -> the AWS calls the provider makes while *previewing* it (not only while applying): the preview
 role needs them (tests/bootstrap/test_permissions.py checks it allows them)."""
 REGION_WIDE_READS = ("ec2:DescribeAvailabilityZones", "ec2:DescribeSubnets", "ec2:DescribeManagedPrefixLists",
-                     "ec2:DescribeVpcEndpointServices",
+                     "ec2:GetManagedPrefixListEntries", "ec2:DescribeVpcEndpointServices",
                      "ecr:GetAuthorizationToken",  # a preview of a *BuildContext stack logs in to the registry
                      *sorted({action for actions in PLAN_ACTIONS.values() for action in actions}))
 """Actions without resource-level permissions (Service Authorization Reference: no resource type)."""

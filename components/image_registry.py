@@ -67,10 +67,13 @@ PUSH_ACTIONS = ("ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "e
 """Docker/buildx push (with cache pulls); DescribeImages lets CI print the digest it pushed, DescribeRepositories
 look its repository's URI up (.github/workflows/images.yml)."""
 DOCKER_PUSH_ACTIONS = tuple(action for action in PUSH_ACTIONS if action != "ecr:DescribeRepositories")
-"""A push from `pulumi up` (a deploy role building the backup image): the workflow's URI look-up is not part of it,
-and the deploy role's DenyRegistryChanges would refuse it anyway."""
-DESCRIBE_ACTIONS = ("ecr:DescribeImages", "ecr:DescribeImageScanFindings")
-"""Read an image's details and its scan findings: previews look images up, ops.verify reads the findings."""
+"""A push from `pulumi up` (a deploy role building the backup image): the workflow's URI look-up is not part of it
+(the deploy role reads repositories through DESCRIBE_ACTIONS, as every preview's image look-up does)."""
+DESCRIBE_ACTIONS = ("ecr:DescribeImages", "ecr:DescribeRepositories", "ecr:DescribeImageScanFindings")
+"""Read an image's details and its scan findings: previews look images up, ops.verify reads the findings. The
+provider's aws_ecr_image data source (`aws.ecr.get_image`) calls DescribeImages, then DescribeRepositories for the
+repository URI of its `image_uri` (terraform-provider-aws internal/service/ecr/image_data_source.go): without it every
+preview and `up` failed the image look-up (Z29)."""
 TAG_ACTIONS = ("ecr:BatchGetImage", "ecr:PutImage", "ecr:DescribeImages")
 """Add a tag to an image already pushed: read its manifest, put it again under the new tag. Without the layer-upload
 actions nothing new can be pushed; immutable tags keep every existing tag where it is."""

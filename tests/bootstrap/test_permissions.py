@@ -83,13 +83,17 @@ def test_every_data_source_the_app_calls_is_in_the_preview_role(shared: StackRun
     assert "aws:ecr/getAuthorizationToken:getAuthorizationToken" in {token for token, _ in built.invokes}
     tokens = {token for run in [*apps, built] for token, _ in run.invokes}
     assert tokens <= set(INVOKE_ACTIONS), sorted(tokens - set(INVOKE_ACTIONS))
-    # ... and the roles allow them: previews run every data source (ecr:DescribeImages is scoped to the repositories).
-    for role in ("maratron-preview-dev", "maratron-deploy-dev"):
-        policy = role_policy(shared, role)
-        for token in tokens:
-            for action in INVOKE_ACTIONS[token]:
-                resource = shared.outputs["repositoryArns"]["web"] if action == "ecr:DescribeImages" else "*"
-                assert allows(policy, action, resource, REGION), (role, token, action)
+    # ... and every environment's preview and deploy roles allow them, by their policies and within their boundary:
+    # previews run every data source (the ECR reads are scoped to the repositories). Only the first action of each
+    # data source was listed, and only dev's roles' policies were checked: ecr:DescribeRepositories (get_image) and
+    # ec2:GetManagedPrefixListEntries (staging's and prod's CDN prefix list) were missing (Z29).
+    repository = shared.outputs["repositoryArns"]["web"]
+    for role in (f"maratron-{kind}-{env}" for kind in ("preview", "deploy") for env in ("dev", "staging", "prod")):
+        for document in (effective_policy(shared, role), managed_policy(shared, f"{role}-boundary")):
+            for token in tokens:
+                for action in INVOKE_ACTIONS[token]:
+                    resource = repository if action.startswith("ecr:Describe") else "*"
+                    assert allows(document, action, resource, REGION), (role, token, action)
 
 
 def trusted_services(role: Any) -> list[str]:
