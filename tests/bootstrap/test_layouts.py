@@ -131,6 +131,8 @@ def test_cross_account_grants_name_account_roots_narrowed_to_the_roles(org_share
     assert "arn:aws:iam::444444444444:role/maratron/prod/*" in pull["Condition"]["ArnLike"]["aws:PrincipalArn"]
     assert "ecr:PutImage" not in pull["Action"]
     assert "ecr:DescribeImageScanFindings" in pull["Action"]  # ops.verify's ecr.scan-findings, across accounts
+    # every call of the app's image look-up (aws.ecr.get_image), across accounts too (Z29)
+    assert {"ecr:DescribeImages", "ecr:DescribeRepositories"} <= set(pull["Action"])
     tag = next(s for s in repository if s["Sid"] == "TagDeployed2")
     assert tag["Condition"]["ArnEquals"]["aws:PrincipalArn"] == [deploy_prod]
 
