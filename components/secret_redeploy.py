@@ -61,7 +61,7 @@ class SecretRedeployArgs:
     log_key: aws.kms.Key
     """CMK of the workflow's log group."""
     name_prefix: str
-    """State machine `<prefix>-secret-redeploy`, log group `/<prefix>/states/secret-redeploy`."""
+    """State machine `<prefix>-secret-redeploy`, log group `/aws/vendedlogs/states/<prefix>-secret-redeploy`."""
     log_retention_days: int = LOG_RETENTION_DAYS
     """Retention of the log group (default 365)."""
     tags: dict[str, str] = field(default_factory=dict)
@@ -83,8 +83,11 @@ class SecretRedeploy(pulumi.ComponentResource):
         def tags(suffix: str = "") -> dict[str, str]:
             return named_tags(args.tags, machine_name + suffix)
 
+        # Under /aws/vendedlogs/: Step Functions adds every other log group to the account's CloudWatch Logs resource
+        # policy, which is limited to 5,120 characters, one stack after another ("prefix your CloudWatch Logs log
+        # group names with /aws/vendedlogs/", https://docs.aws.amazon.com/step-functions/latest/dg/bp-cwl.html).
         log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs", name=f"/{args.name_prefix}/states/{name}", retention_in_days=args.log_retention_days,
+            f"{name}-logs", name=f"/aws/vendedlogs/states/{machine_name}", retention_in_days=args.log_retention_days,
             kms_key_id=args.log_key.arn, tags=tags("-logs"), opts=child)
         role = aws.iam.Role(
             f"{name}-workflow", description=f"{machine_name}: force new deployments of the services it is told",

@@ -359,6 +359,11 @@ def test_a_changed_secret_redeploys_exactly_the_services_that_read_it(prod: Stac
     update = [s for s in policy_of(prod, "secret-redeploy-workflow") if s["Action"] == ["ecs:UpdateService"]]
     services = sorted(prod.one("aws:ecs/service:Service", n).id for n in ("web", "ai"))
     assert [sorted(s["Resource"]) for s in update] == [services]
+    # Step Functions adds a log group outside /aws/vendedlogs/ to the account's 5,120-character CloudWatch Logs
+    # resource policy, one stack after another (Step Functions best practices, bp-cwl.html).
+    logs = prod.one("aws:cloudwatch/logGroup:LogGroup", "secret-redeploy-logs")
+    assert logs.inputs["name"] == "/aws/vendedlogs/states/maratron-prod-secret-redeploy"
+    assert machine.inputs["loggingConfiguration"]["logDestination"] == logs.outputs["arn"] + ":*"
 
 
 def without_secrets(value: Any) -> Any:
