@@ -184,7 +184,8 @@ DEPLOY_SERVICES: tuple[ServiceGrant, ...] = (
     ServiceGrant("ecs", ("*",), "RegisterTaskDefinition and the Describe*/List* calls have no resource-level "
                  "permissions."),
     ServiceGrant("logs", ("*",), edge=True, why="log groups are named /maratron-<stack>/..., "
-                 "/aws/rds/instance/maratron-<stack>-db*/... and aws-waf-logs-maratron-<stack>, but the WAF log "
+                 "/aws/rds/instance/maratron-<stack>-db*/..., /aws/vendedlogs/{prometheus,states}/maratron-<stack>"
+                 "... and aws-waf-logs-maratron-<stack>, but the WAF log "
                  "delivery's resource policy (PutResourcePolicy) and DescribeLogGroups have no resource-level "
                  "permissions; behind the CDN also the us-east-1 WAF log group and the CloudFront access-log "
                  "delivery (source, destination, delivery)."),
