@@ -110,7 +110,9 @@ class MonthlyArchive:
     prefix: str
     """Key prefix of the monthly copies (dumps/<environment>/); the job adds YYYY/MM/."""
     statements: list[dict[str, Any]]
-    """IAM statements: list the prefix, put objects under it with the backups key."""
+    """IAM statements for the backup task: list the prefix, put objects under it with the backups key."""
+    read_statements: list[dict[str, Any]] = field(default_factory=list)
+    """IAM statements for the restore check: list and read the copies (`restore_check.sh --archive-key`)."""
 
 
 @dataclass(frozen=True)
@@ -297,7 +299,8 @@ class BackupJob(pulumi.ComponentResource):
                 name=RESTORE_CHECK_CONTAINER_NAME,
                 image=args.image,
                 environment={"BACKUPS_BUCKET": args.bucket_name, "ENVIRONMENT": args.environment,
-                             "AWS_REGION": args.context.region},
+                             "AWS_REGION": args.context.region,
+                             **({"ARCHIVE_BUCKET": args.archive.bucket_name} if args.archive else {})},
                 secrets={"RESTORE_DATABASE_URL": self.restore_target},
                 scratch_paths=("/tmp",),  # the archive is downloaded here
                 command=("restore_check.sh", "--drop"),
@@ -310,7 +313,8 @@ class BackupJob(pulumi.ComponentResource):
             log_group=self.task.log_group,
             log_stream_prefix=RESTORE_CHECK_CONTAINER_NAME,
             log_retention_days=args.log_retention_days,
-            task_role_statements=list(args.bucket_read_statements),
+            task_role_statements=[*args.bucket_read_statements,
+                                  *(args.archive.read_statements if args.archive else [])],
             image_build_context=args.image_build_context,
             ephemeral_storage_gib=args.settings.ephemeral_storage_gib,
             name_prefix=args.name_prefix,

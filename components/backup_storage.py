@@ -218,7 +218,7 @@ class BackupStorage(pulumi.ComponentResource):
             {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": [self.archive.arn],
              "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*"]}}},
             *self.write_archive_statements(prefix),
-        ])
+        ], read_statements=self._read_statements(self.archive, prefix))
 
     def replication_sources(self) -> tuple[ReplicationSource, ...]:
         """What a DR region must hold a copy of (DisasterRecovery): the dumps and the archive, each with its key,

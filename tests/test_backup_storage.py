@@ -274,6 +274,17 @@ def test_the_backup_job_copies_each_months_first_dump_into_the_archive(prod: Sta
         {"Effect": "Allow", "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
          "Resource": [f"{archive.outputs['arn']}/dumps/prod/*"]},
     ]
+    # ... and the restore check may read them back (restore_check.sh --archive-key), nothing else of the archive.
+    check = prod.one("aws:ecs/taskDefinition:TaskDefinition", "backup-restore-check")
+    (check_container,) = json.loads(check.inputs["containerDefinitions"])
+    check_env = {e["name"]: e["value"] for e in check_container["environment"]}
+    assert check_env["ARCHIVE_BUCKET"] == archive.outputs["bucket"]
+    check_statements = json.loads(prod.one("aws:iam/rolePolicy:RolePolicy", "backup-restore-check-task").inputs[
+        "policy"])["Statement"]
+    reads = [s for s in check_statements if any(archive.outputs["arn"] in r for r in s["Resource"])]
+    assert {a for s in reads for a in s["Action"]} == {"s3:ListBucket", "s3:ListBucketVersions", "s3:GetObject",
+                                                       "s3:GetObjectVersion"}
+    assert [f"{archive.outputs['arn']}/dumps/prod/*"] in [s["Resource"] for s in reads]
     # Kept for years: the archive's expiration is the archive setting's, not the dumps'.
     rules = prod.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "storage-archive")
     assert max(r.get("expiration", {}).get("days", 0) for r in rules.inputs["rules"]) >= 7 * 365

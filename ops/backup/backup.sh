@@ -114,11 +114,14 @@ password_to_pgpass() {
 # The first dump of the month (UTC) also goes to the archive bucket: is a copy under this month's prefix yet? The
 # listing's query runs once over every page with --output json (cli-usage-filter.html).
 archive_monthly() {
-  local dump=$1 prefix found
-  prefix="${ARCHIVE_PREFIX}$(date -u +%Y/%m)/"
+  local dump=$1 stamp=$2 prefix found
+  # The month the dump was taken in (its stamp), not the upload's: a dump started before midnight at a month's end
+  # belongs to that month, and the next month's first dump is still copied.
+  prefix="${ARCHIVE_PREFIX}${stamp:0:4}/${stamp:4:2}/"
   # shellcheck disable=SC2016 # backticks are JMESPath literals, not command substitution
   found=$(aws s3api list-objects-v2 --bucket "$ARCHIVE_BUCKET" --prefix "$prefix" \
     --query 'length(Contents || `[]`)' --output json) || return 1
+  [[ $found =~ ^[0-9]+$ ]] || return 1  # anything but a count fails closed (the next run retries)
   if [[ $found != 0 ]]; then
     log "this month's archive copy is in s3://${ARCHIVE_BUCKET}/${prefix}"
     return 0
@@ -180,7 +183,7 @@ main() {
     || die "upload to s3://${BACKUPS_BUCKET}/${key} failed"
   if [[ -n ${ARCHIVE_BUCKET:-} ]]; then
     require_env ARCHIVE_PREFIX
-    archive_monthly "$dump" \
+    archive_monthly "$dump" "$stamp" \
       || die "uploaded to s3://${BACKUPS_BUCKET}/${key}, but this month's archive copy failed (the next run retries)"
   fi
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Maratron restore check: restore the latest backup into a scratch database and prove it is usable.
 #
-#   restore_check.sh [--drop] [--key postgresql/prod/2026/11/28/maratron_20261128T060000Z.dump | --file DUMP]
+#   restore_check.sh [--drop] [--key postgresql/prod/2026/11/28/maratron_20261128T060000Z.dump | --file DUMP |
+#                     --archive-key dumps/prod/2025/11/maratron_20251101T000000Z.dump]
 #
 # Environment:
 #   RESTORE_DATABASE_URL  postgresql://admin:password@host:5432/postgres - a server where this role may CREATE
@@ -10,6 +11,8 @@
 #                         so no secret has to travel in `run-task --overrides`.
 #     or RESTORE_HOST     with DATABASE_URL: those credentials on another host (a workstation's shortcut).
 #   BACKUPS_BUCKET        the backups bucket (stack output backupsBucketName); not needed with --file
+#   ARCHIVE_BUCKET        the archive bucket (walBucketName), for --archive-key: a month's first dump, kept for years
+#                         after the backups bucket expired it
 #   ENVIRONMENT           dev | staging | prod: which prefix holds the dumps; not needed with --key/--file
 # Optional:
 #   SCRATCH_DATABASE      name of the database to create (default restore_check_<UTC timestamp>); must not exist
@@ -32,12 +35,14 @@ die() { log "FAILED: $*"; exit 1; }
 DROP=${DROP_SCRATCH:-false}
 KEY=""
 FILE=""
+ARCHIVE_KEY=""
 while (($#)); do
   case $1 in
     --drop) DROP=true ;;
     --key) KEY=${2:?--key needs an S3 key}; shift ;;
     --file) FILE=${2:?--file needs a path}; shift ;;
-    -h | --help) sed -n '2,24p' "$0"; exit 0 ;;
+    --archive-key) ARCHIVE_KEY=${2:?--archive-key needs an S3 key}; shift ;;
+    -h | --help) sed -n '2,27p' "$0"; exit 0 ;;
     *) die "unknown argument $1 (see --help)" ;;
   esac
   shift
@@ -97,6 +102,12 @@ if [[ -n $FILE ]]; then
   [[ -r $FILE ]] || die "$FILE is not readable"
   SOURCE=$FILE
   DUMP=$FILE
+elif [[ -n $ARCHIVE_KEY ]]; then
+  [[ -n "${ARCHIVE_BUCKET:-}" ]] || die "environment variable ARCHIVE_BUCKET is not set (needed for --archive-key)"
+  SOURCE="s3://${ARCHIVE_BUCKET}/${ARCHIVE_KEY}"
+  DUMP="$WORK/${ARCHIVE_KEY##*/}"
+  log "downloading $SOURCE"
+  aws s3 cp "$SOURCE" "$DUMP" --only-show-errors || die "download of $SOURCE failed"
 else
   [[ -n "${BACKUPS_BUCKET:-}" ]] || die "environment variable BACKUPS_BUCKET is not set"
   if [[ -z $KEY ]]; then

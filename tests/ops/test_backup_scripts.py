@@ -450,6 +450,19 @@ def test_restore_check_keeps_the_scratch_database_unless_asked(run_script: Calla
     assert "scratch database restore_check_test kept" in run.stderr
 
 
+def test_restore_check_restores_a_months_copy_from_the_archive(run_script: Callable[..., ScriptRun]) -> None:
+    """Dumps older than backupExpirationDays live only in the archive (the month's first): --archive-key reads it."""
+    key = "dumps/prod/2025/11/maratron_20251101T000000Z.dump"
+    run = run_script(RESTORE_CHECK, "--drop", "--archive-key", key, **RESTORE_ENV, ARCHIVE_BUCKET=ARCHIVE)
+    assert run.code == 0, run.stderr
+    [download] = run.of("aws")
+    assert download.argv[:3] == ["s3", "cp", f"s3://{ARCHIVE}/{key}"]
+    assert f"Restore check: s3://{ARCHIVE}/{key}" in run.stdout
+    missing = run_script(RESTORE_CHECK, "--archive-key", key, **RESTORE_ENV)
+    assert missing.code != 0 and "ARCHIVE_BUCKET is not set (needed for --archive-key)" in missing.stderr
+    assert missing.of("aws") == [] and missing.of("psql") == []
+
+
 def test_restore_check_can_reuse_the_backup_secret_on_another_host(run_script: Callable[..., ScriptRun]) -> None:
     env = {k: v for k, v in RESTORE_ENV.items() if k != "RESTORE_DATABASE_URL"}
     host = "maratron-prod-db-pitr.abc.us-east-1.rds.amazonaws.com"
