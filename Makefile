@@ -50,7 +50,7 @@ typecheck: $(VENV)/.installed
 # the machine sets it; without them each worker, subprocess and pack process recompiles ~4 s of sources per run.
 # One worker per core. A third worker on 2 cores (once faster: mean 73 s against 78.5 s) now costs more than it fills:
 # each worker imports the SDKs, collects 2,270 tests and runs a policy pack process of its own. Interleaved on
-# 2026-12-02: 2 workers 65.8, 65.3 and 64.7 s wall (103-107 s CPU), 3 workers 89.0, 73.8 and 61.1 s (114-127 s CPU).
+# 2026-12-02, five runs each: 2 workers 64.7-66.4 s wall (103-112 s CPU), 3 workers 61.1-89.0 s (114-131 s CPU).
 # tests/conftest.py's ONE_WORKER_MODULES stay together either way.
 PYTEST_WORKERS ?= $(shell nproc)
 
