@@ -81,6 +81,10 @@ class ProxySettings:
         "its cap (1-300; RDS reads 0 as wait forever). Default 10 = Prisma's pool_timeout, so a saturated proxy fails "
         "a request as fast as a saturated pool (the API default 120 would hang requests behind the ALB).",
         minimum=1, maximum=300)
+    follow_subnets: bool = setting(
+        "dbProxyFollowSubnets", False, "Apply a change of the data subnets to RDS Proxy (a replacement: writes fail "
+        "for its ~10 minutes). Default false: the proxy keeps the subnets it was created with, so adding an AZ never "
+        "replaces it; set true for the one `up` that removes an AZ it is in (docs/network.md), then false again.")
 
 
 @dataclass(frozen=True)
@@ -177,7 +181,11 @@ class DatabaseProxy(pulumi.ComponentResource):
             # and the name is ours, so Pulumi would delete the proxy before creating the new one and every write
             # would fail for its ~10 minutes. An AZ added later is not needed (the proxy spans two or more); one of
             # its AZs removed is a planned replacement (docs/network.md, "Changing the AZs").
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, policy], ignore_changes=["vpcSubnetIds"]),
+            # Pulumi sends an ignored property's old value from state even to a replacement (`--replace` too: "Pulumi
+            # ignores a property by using the old value from the state", ignoreChanges docs), so removing an AZ the
+            # proxy is in needs the setting that stops ignoring them (follow_subnets).
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, policy],
+                                        ignore_changes=[] if settings.follow_subnets else ["vpcSubnetIds"]),
         )
         target_group = aws.rds.ProxyDefaultTargetGroup(
             f"{name}-pool",

@@ -58,13 +58,14 @@ PROD_VARIANT: dict[str, Any] = {
     "certificateArn": EXISTING_CERT, "hostedZoneId": "",  # a certificate given, no zone: nothing issued, no records
     **WAF_LARGEST_ALLOWED,
     "aiPort": 9000,
+    "dbProxyFollowSubnets": "true",
 }
 """prod with settings of several parts away from their defaults: one run (~1.5 s of CPU an engine run) for the tests
 that each check one of them (tests/test_cache.py: cluster mode; test_disaster_recovery.py: replication time control;
 test_load_balancer.py: a certificate without a zone; test_waf.py: the largest path lists; test_service.py: the AI
-port). The settings are independent (the cache, the backup replication, the certificate and DNS, the web ACL's
-rules, the AI service's port): each test asserts the settings it relies on, and its assertions hold whatever the
-others are."""
+port; test_database.py: the proxy following its subnets). The settings are independent (the cache, the backup
+replication, the certificate and DNS, the web ACL's rules, the AI service's port, the proxy's subnets): each test
+asserts the settings it relies on, and its assertions hold whatever the others are."""
 
 APP_METRICS_TUNED: dict[str, Any] = {
     "appMetricsRetentionDays": 400, "appMetricsMaxSeriesPerService": 5000,

@@ -24,7 +24,7 @@ from components.windows import windows_overlap
 from offline.critical_path import finish_times, waits_for
 from offline.engine import StackRun, is_secret, run_program, unwrap_secrets
 from offline.policy_runner import PolicyPackProcess, check_run
-from tests.configs import MINIMAL_VALID
+from tests.configs import MINIMAL_VALID, PROD_VARIANT
 
 INSTANCE = "aws:rds/instance:Instance"
 PARAMS = "aws:rds/parameterGroup:ParameterGroup"
@@ -667,6 +667,17 @@ def test_the_proxy_uses_only_subnets_in_zones_where_rds_proxy_is_offered(prod: S
                                               "use1-az3; pin azNames"):
         proxy_subnet_ids(["s1", "s3"], ["use1-az1", "use1-az3"])
 
+
+
+def test_removing_an_az_the_proxy_is_in_moves_it_only_when_told(run_variant) -> None:  # type: ignore[no-untyped-def]
+    """Pulumi sends an ignored property's old value from state even to a replacement, so `up --replace` left the
+    proxy in the removed AZ's subnet and the subnet's deletion failed (the runbook's step 3, found on review): the
+    setting stops ignoring them for that one `up` (docs/network.md, "Changing the AZs")."""
+    followed = run_variant("prod", **PROD_VARIANT)
+    assert followed.config["maratron:dbProxyFollowSubnets"] == "true"
+    assert "vpcSubnetIds" not in followed.one("aws:rds/proxy:Proxy").ignore_changes
+    network = (Path(__file__).resolve().parent.parent / "docs" / "network.md").read_text()
+    assert "dbProxyFollowSubnets: true" in network and "--replace <proxy URN>` alone would not move it" in network
 
 def test_the_proxys_zones_come_from_the_az_names_so_a_first_preview_checks_them(
         prod: StackRun, run_variant: Callable[..., StackRun]) -> None:
