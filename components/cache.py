@@ -280,7 +280,14 @@ class Cache(pulumi.ComponentResource):
         # prod's `protect` refuses it), and a readable id is what alarms, dashboards and runbooks name.
         self.group_id = replication_group_id(args.name_prefix)
         users = self._users(name)
-        group_opts = pulumi.ResourceOptions(parent=self, protect=retain, delete_before_replace=True)
+        # Cluster mode changes by replacement: AWS moves a running group only through `compatible` ("a two-step
+        # procedure", and in compatible mode "other modifications ... are not allowed", modify-cluster-mode.html),
+        # which one `up` cannot express, and sent as one change it fails half-way. A replacement is what a preview can
+        # show (and `protect` stops in a retained stack until someone unprotects it: docs/cache.md). The parameter
+        # group's description names the mode, which replaces it too (ForceNew), so the new group never edits
+        # cluster-enabled on a group in use.
+        group_opts = pulumi.ResourceOptions(parent=self, protect=retain, delete_before_replace=True,
+                                            replace_on_changes=["clusterMode"])
         self.replication_group = aws.elasticache.ReplicationGroup(
             f"{name}-redis",
             replication_group_id=self.group_id,

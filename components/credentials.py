@@ -71,7 +71,8 @@ class CredentialSettings:
     rotation_days: int = setting(
         "credentialRotationDays", MAX_ROTATION_DAYS, "Days between automatic rotations of every generated credential "
         f"(database master and app roles, Redis user), 1-365. Default {MAX_ROTATION_DAYS}; prod allows at most "
-        f"{MAX_ROTATION_DAYS}.", minimum=1, maximum=365)
+        f"{MAX_ROTATION_DAYS}. Changing it rotates the master and the Redis user during that `up` (and redeploys web "
+        "and ai): change it in a quiet hour.", minimum=1, maximum=365)
 
 
 def _pinned_requirements() -> dict[str, str]:
@@ -376,7 +377,10 @@ class Credentials(pulumi.ComponentResource):
         for label in DATABASE_ROTATED:
             ref = database.master if label == "master" else connections[label]
             # The master rotates at once: its first value was in Pulumi state. The others were written by the
-            # function and never left it: their first scheduled rotation is soon enough.
+            # function and never left it: their first scheduled rotation is soon enough. "At once" is not only at
+            # creation: the provider calls RotateSecret with RotateImmediately whenever the rules or the function
+            # change (terraform-provider-aws secret_rotation.go, resourceSecretRotationUpdate), so a new
+            # credentialRotationDays rotates the master and the Redis user during that `up` (its description says so).
             self.rotations[f"database-{label.replace('_', '-')}"] = self._rotation(
                 f"database-{label.replace('_', '-')}", ref, self.db_admin, rules, rotate_now=label == "master",
                 waits=[self.bootstrap])

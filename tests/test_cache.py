@@ -223,6 +223,19 @@ def test_cluster_mode_variant(run_variant: Callable[..., StackRun]) -> None:
     assert url.startswith(f"rediss://{APP_USER_NAME}:") and url.endswith(f"@{endpoint}:6379")
 
 
+def test_changing_cluster_mode_replaces_the_group_and_its_parameters(prod: StackRun,
+                                                                      run_variant: Callable[..., StackRun]) -> None:
+    """AWS changes a running group's cluster mode only in two steps through `compatible`; sent as one change it
+    fails half-way (day-2 review). The preview shows a replacement instead, and the new group gets a new parameter
+    group: the description names the mode, and ElastiCache's parameter group description forces a new one."""
+    clustered = run_variant("prod", **CLUSTERED)
+    for run in (prod, clustered):
+        assert "clusterMode" in group(run).replace_on_changes and group(run).delete_before_replace
+    assert group(prod).protect  # a retained stack stops the replacement until someone unprotects the group
+    descriptions = {run.one(PARAMS).inputs["description"] for run in (prod, clustered)}
+    assert len(descriptions) == 2
+
+
 def _strings_outside_secrets(value: Any, path: str = "") -> list[tuple[str, str]]:
     """Every string in a wire-form value that is not inside a secret wrapper, with its path."""
     if is_secret(value):

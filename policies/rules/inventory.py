@@ -177,6 +177,8 @@ LEDGER: list[Classified] = [
     N(SG, "@ignoreChanges", "pulumi", "the ALB group's description: EC2 cannot update it, so a change would replace "
       "the group under the live ALB"),
     N(REDIS, "@deleteBeforeReplace", "pulumi", "a replacement needs the fixed replicationGroupId free first"),
+    N(REDIS, "@replaceOnChanges", "pulumi", "clusterMode: AWS changes a running group's mode only in two steps "
+      "through compatible, which one up cannot express; a replacement is what the preview shows (protect stops it)"),
     N(WEB_ACL_ASSOCIATION, "@deleteBeforeReplace", "pulumi", "its delete disassociates whatever ACL the ALB has: "
       "create-first would remove its successor (pulumi/pulumi-aws#4782)"),
     N(ALARM, "@replaceOnChanges", "pulumi", "percentile alarms, once single-metric with a computed low-sample "
