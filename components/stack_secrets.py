@@ -55,6 +55,8 @@ class StackSecretsKeyArgs:
     """dev, staging, prod, bootstrap, or a DR stack (dr); the alias is alias/maratron-pulumi-<purpose>."""
     readers: tuple[tuple[str, str], ...] = ()
     """(account root, role ARN) of roles in other accounts that may decrypt with it; default none."""
+    organization_id: str = ""
+    """With readers: each grant also requires aws:PrincipalOrgID (the foundation's organizationId); default ""."""
     removal_policy: RemovalPolicy = "retain"
     """retain (default): protected; losing the key loses every secret of the stacks it serves."""
     tags: dict[str, str] = field(default_factory=dict)
@@ -74,7 +76,8 @@ class StackSecretsKey(pulumi.ComponentResource):
     def __init__(self, name: str, args: StackSecretsKeyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("maratron:foundation:StackSecretsKey", name, None, opts)
         readers = [grant({"Effect": "Allow", "Action": ["kms:Decrypt", "kms:DescribeKey"], "Resource": "*"},
-                         account_root=root, principal_arns=[role], sid=f"Decrypt{index}")
+                         account_root=root, principal_arns=[role], organization_id=args.organization_id,
+                         sid=f"Decrypt{index}")
                    for index, (root, role) in enumerate(args.readers)]
         self.key = customer_managed_key(
             name, context=args.context, alias=secrets_key_alias(args.purpose), statements=readers, region=args.region,

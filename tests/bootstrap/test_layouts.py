@@ -96,6 +96,12 @@ def test_cross_account_grants_name_account_roots_narrowed_to_the_roles(org_share
     prod_write = next(s for s in writes if s["Condition"]["ArnEquals"]["aws:PrincipalArn"] == [deploy_prod])
     assert prod_write["Principal"] == {"AWS": "arn:aws:iam::444444444444:root"}
     assert prod_write["Condition"]["StringEquals"] == {"aws:PrincipalOrgID": "o-exampleorg01"}
+    # Every cross-account grant requires the organization, the foundation secrets key's too (its readers once did not).
+    secrets_key = org_shared.one("aws:kms/key:Key", "bootstrap-secrets")
+    readers = [s for s in json.loads(secrets_key.plain("policy"))["Statement"]
+               if s.get("Sid", "").startswith("Decrypt")]
+    assert len(readers) == 6 and all(s["Condition"]["StringEquals"] == {"aws:PrincipalOrgID": "o-exampleorg01"}
+                                     for s in readers)
     bucket = org_shared.one("aws:s3/bucket:Bucket", "state").outputs["arn"]
     # prod's deploys update prod and its DR stack (`dr`, drEnvironments): a disaster recovery needs no new grant.
     assert sorted(prod_write["Resource"]) == sorted(f"{bucket}/.pulumi/{k}" for stack in ("prod", "dr") for k in (
