@@ -54,8 +54,10 @@ bootstrap_readers = tuple(
     for env, arns in environment_arns(config, ctx.partition).items()
     if config.manages_shared and config.account_id(env) != ctx.account_id for kind in ("preview", "deploy"))
 bootstrap_key = StackSecretsKey("bootstrap-secrets", StackSecretsKeyArgs(
-    context=ctx, purpose="bootstrap", readers=bootstrap_readers, organization_id=config.organization_id, tags=tags),
-    opts=opts)
+    context=ctx, purpose="bootstrap", readers=bootstrap_readers, organization_id=config.organization_id, tags=tags,
+    # A StackReference decrypts the foundation's data key before it reads any output (pulumi/pulumi#11109): with
+    # the primary region down, a DR stack reads the foundation from the state replica and needs this key there.
+    replica_region=config.state_dr_region), opts=opts)
 secrets = {env: StackSecretsKey(f"{env}-secrets", StackSecretsKeyArgs(context=ctx, purpose=env, tags=tags), opts=opts)
            for env in config.hosted_environments}
 # Each DR stack's own key, in the DR region: its stack must be operable when this region is lost (stack_secrets.py).

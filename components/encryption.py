@@ -198,14 +198,17 @@ class EncryptionKeys(pulumi.ComponentResource):
 def customer_managed_key(logical_name: str, *, context: AwsContext, alias: str, description: str,
                          parent: pulumi.Resource, statements: Sequence[dict[str, Any]] = (),
                          region: str | None = None, removal_policy: RemovalPolicy = "retain",
-                         deletion_window_days: int = 30, tags: Mapping[str, str] | None = None) -> aws.kms.Key:
+                         deletion_window_days: int = 30, tags: Mapping[str, str] | None = None,
+                         replica_region: str | None = None) -> aws.kms.Key:
     """A rotating CMK whose policy lets the account's IAM decide, plus `statements` (service or cross-account
     grants), and its alias `alias/<alias>`: every key of the project is made here (the stack's domain keys, the DR
     copy's key, the bootstrap's state, stack-secrets and image keys).
 
     `region` manages the key in another region than the provider's (pulumi-aws v7's per-resource `region`), e.g.
     the DR region's key; its alias goes with it. `removal_policy` retain protects the key: deleting it destroys
-    every backup and snapshot it encrypts.
+    every backup and snapshot it encrypts. `replica_region` makes it a multi-Region key with a replica (same key
+    material, policy and alias) there: what it encrypted can be decrypted in that region while this one is down
+    ("decrypt it in a different AWS Region without ... making a cross-Region call", multi-Region keys overview).
     """
     policy: list[dict[str, Any]] = [{
         # Delegates to IAM policies in this account; without it the key is unmanageable (AWS default policy).
@@ -223,6 +226,7 @@ def customer_managed_key(logical_name: str, *, context: AwsContext, alias: str, 
         deletion_window_in_days=deletion_window_days,
         policy=policy_json(policy),
         region=region,
+        multi_region=True if replica_region else None,
         tags=named_tags(dict(tags or {}), alias),
         opts=pulumi.ResourceOptions(parent=parent, protect=retains(removal_policy)),
     )
@@ -233,4 +237,23 @@ def customer_managed_key(logical_name: str, *, context: AwsContext, alias: str, 
         region=region,
         opts=pulumi.ResourceOptions(parent=key),
     )
+    if replica_region:
+        # A replica has its own policy (ReplicateKey's Policy; it is not copied) and alias; rotation is the primary's.
+        replica = aws.kms.ReplicaKey(
+            f"{logical_name}-replica",
+            primary_key_arn=key.arn,
+            description=description,
+            deletion_window_in_days=deletion_window_days,
+            policy=policy_json(policy),
+            region=replica_region,
+            tags=named_tags(dict(tags or {}), alias),
+            opts=pulumi.ResourceOptions(parent=key, protect=retains(removal_policy)),
+        )
+        aws.kms.Alias(
+            f"{logical_name}-replica",
+            name=f"alias/{alias}",
+            target_key_id=replica.key_id,
+            region=replica_region,
+            opts=pulumi.ResourceOptions(parent=replica),
+        )
     return key

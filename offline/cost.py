@@ -357,6 +357,7 @@ class _Pricer:
             "aws:alb/loadBalancer:LoadBalancer": self.load_balancer,
             "aws:wafv2/webAcl:WebAcl": self.web_acl,
             "aws:kms/key:Key": self.kms_key,
+            "aws:kms/replicaKey:ReplicaKey": self.kms_replica_key,
             "aws:secretsmanager/secret:Secret": self.secret,
             "aws:cloudwatch/metricAlarm:MetricAlarm": self.metric_alarm,
             "aws:appautoscaling/policy:Policy": self.scaling_policy,
@@ -624,6 +625,14 @@ class _Pricer:
         usd = self.table.usd("waf.million_requests")
         million = self.a.waf_million_requests
         self.add(r, USAGE, f"assumed {_n(million)} M requests × ${usd:g}", million * usd, assumed=True)
+
+    def kms_replica_key(self, r: Resource) -> None:
+        """A multi-Region key's replica is billed as a key of its own, and its primary's rotations rotate it too
+        (KMS pricing: "Each multi-Region key ... is billed as a single KMS key")."""
+        usd = self.table.usd("kms.key_month")
+        rotation = self.table.usd("kms.rotation_month")
+        self.add(r, OVERHEAD, f"1 replica key × ${usd:g}, its primary's 2 rotations × ${rotation:g}",
+                 usd + 2 * rotation)
 
     def kms_key(self, r: Resource) -> None:
         usd = self.table.usd("kms.key_month")

@@ -232,7 +232,12 @@ ID_IS_ARN = frozenset({"aws:ecs/service:Service"})
 
 
 COMPUTED: dict[str, Computed] = {
-    "aws:kms/key:Key": lambda n, i, m: {"keyId": (kid := _uuid(n)), "arn": m.arn("kms", f"key/{kid}")},
+    # A multi-Region key's id starts with mrk- and its replicas share it (KMS multi-Region keys overview).
+    "aws:kms/key:Key": lambda n, i, m: {
+        "keyId": (kid := ("mrk-" + _digest(n, 32)) if i.get("multiRegion") else _uuid(n)),
+        "arn": m.arn("kms", f"key/{kid}")},
+    "aws:kms/replicaKey:ReplicaKey": lambda n, i, m: {
+        "keyId": (kid := str(i.get("primaryKeyArn", "")).rsplit("/", 1)[-1]), "arn": m.arn("kms", f"key/{kid}")},
     "aws:ec2/eip:Eip": lambda n, i, m: {"allocationId": f"eipalloc-{_digest(n)}", "publicIp": "203.0.113.10"},
     "aws:ec2/vpc:Vpc": lambda n, i, m: {"defaultSecurityGroupId": f"sg-{_digest(n + 'default')}",
                                         "mainRouteTableId": f"rtb-{_digest(n + 'main')}"},

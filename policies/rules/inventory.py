@@ -103,6 +103,7 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 ALIAS = "aws:kms/alias:Alias"
 KEY = "aws:kms/key:Key"
+REPLICA_KEY = "aws:kms/replicaKey:ReplicaKey"
 LISTENER = "aws:lb/listener:Listener"
 LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
 LB = "aws:lb/loadBalancer:LoadBalancer"
@@ -157,7 +158,7 @@ CACHE_USER = "aws:elasticache/user:User"
 CACHE_USER_GROUP = "aws:elasticache/userGroup:UserGroup"
 STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
 CONTAINER = "containerDefinitions<json>[*]"
-POLICY_DOCUMENTS = (LOG_RESOURCE_POLICY, KEY, BUCKET_POLICY, TOPIC_POLICY, ROLE_POLICY)
+POLICY_DOCUMENTS = (LOG_RESOURCE_POLICY, KEY, REPLICA_KEY, BUCKET_POLICY, TOPIC_POLICY, ROLE_POLICY)
 
 N, U = not_a_control, unguardable
 LEDGER: list[Classified] = [
@@ -466,16 +467,19 @@ LEDGER: list[Classified] = [
     N(BUDGET, "notifications[*].thresholdType", "structure", "PERCENTAGE of the limit"),
     N(BUDGET, "notifications[*].subscriberSnsTopicArns", "wiring",
       "the alert topic (its policy and key admitting Budgets are guarded: kms-key-serves-its-users)"),
-    N(KEY, "policy<json>.Statement[*].Action", "structure",
+    N((KEY, REPLICA_KEY), "policy<json>.Statement[*].Action", "structure",
       "kms:* for the account root is AWS's default delegation to IAM; service grants are limited by their principal "
       "and conditions (guarded)"),
-    N(KEY, "policy<json>.Statement[*].Resource", "structure", "`*` in a key policy means this key"),
+    N((KEY, REPLICA_KEY), "policy<json>.Statement[*].Resource", "structure", "`*` in a key policy means this key"),
+    N(KEY, "multiRegion", "layout",
+      "the foundation secrets key has a replica in the state replica's region (readable with this region down)"),
+    N(REPLICA_KEY, "primaryKeyArn", "wiring", "the multi-Region key it copies"),
     N(ALIAS, "targetKeyId", "wiring", "the key the alias names"),
     # --- identity and secrets ---------------------------------------------------------------------------------------
     N(ROLE, "assumeRolePolicy<json>.Statement[*].Action", "structure", "sts:AssumeRole"),
     N(ROLE, "assumeRolePolicy<json>.Statement[*].Effect", "structure",
       "Allow (a Deny would lock the service out: it fails loudly, it cannot weaken)"),
-    N(KEY, "policy<json>.Statement[*].Effect", "structure",
+    N((KEY, REPLICA_KEY), "policy<json>.Statement[*].Effect", "structure",
       "Allow grants (a Deny only takes rights away; the grants' scope is guarded)"),
     N(ROLE_POLICY, "role", "wiring", "the role the policy belongs to"),
     N(ATTACHMENT, "role", "wiring", "the role the managed policy is attached to"),

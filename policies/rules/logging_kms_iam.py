@@ -38,6 +38,9 @@ from ._controls import (
 
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 KMS_KEY = "aws:kms/key:Key"
+KMS_REPLICA_KEY = "aws:kms/replicaKey:ReplicaKey"
+"""A multi-Region key's copy: its own policy and deletion window (ReplicateKey does not copy the policy); rotation is
+the primary's."""
 ROLE = "aws:iam/role:Role"
 POLICY_DOCUMENT_TYPES = {
     "aws:iam/rolePolicy:RolePolicy": "policy",
@@ -385,7 +388,8 @@ RULES: list[Rule] = [
                   summary="Symmetric KMS keys rotate automatically",
                   reference="seed: key rotation; cdk-nag KMS5; Checkov CKV_AWS_7",
                   guards=[Guard("enableKeyRotation", To(False))]),
-    resource_rule("kms-key-policy-no-public-principal", area="kms", types=[KMS_KEY], check=_kms_no_public_principal,
+    resource_rule("kms-key-policy-no-public-principal", area="kms", types=[KMS_KEY, KMS_REPLICA_KEY],
+                  check=_kms_no_public_principal,
                   summary="KMS key policies do not allow any principal without a condition",
                   reference="Checkov CKV_AWS_33",
                   guards=[Guard("policy<json>.Statement[Effect=Allow].Principal", TO_EVERYONE, each=True)]),
@@ -462,6 +466,7 @@ HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
 POLICY_INPUTS = {
     ROLE: "assumeRolePolicy",
     KMS_KEY: "policy",
+    KMS_REPLICA_KEY: "policy",
     BUCKET_POLICY: "policy",
     TOPIC_POLICY: "policy",
     LOG_RESOURCE_POLICY: "policyDocument",
@@ -612,7 +617,7 @@ RULES += [
                       where=When("policy<json>.Statement[*].Action[*]", CoversAction("iam:PassRole")),
                       note="the roles a PassRole statement names")]),
     settings_rule(
-        "kms-key-lifecycle", area="kms", types=[KMS_KEY],
+        "kms-key-lifecycle", area="kms", types=[KMS_KEY, KMS_REPLICA_KEY],
         summary="A scheduled key deletion waits minimumDeletionWindow days (time to notice and cancel it), and keys "
                 "rotate at least yearly",
         reference="seed: encryption key management; cdk-nag KMS5 and Checkov CKV_AWS_7 (companions)",
@@ -633,8 +638,8 @@ RULES += [
                       note="the trust policy's confused-deputy conditions"),
                 *_statement_guards("policy", (BUCKET_POLICY, TOPIC_POLICY)),
                 *_statement_guards("policyDocument", (LOG_RESOURCE_POLICY,)),
-                Guard("policy<json>.Statement[Effect=Allow].Condition", DELETE, types=(KMS_KEY,), each=True,
-                      note="the confused-deputy conditions of the key's service grants")]),
+                Guard("policy<json>.Statement[Effect=Allow].Condition", DELETE, types=(KMS_KEY, KMS_REPLICA_KEY),
+                      each=True, note="the confused-deputy conditions of the key's service grants")]),
     settings_rule(
         "sns-topic-encryption", area="monitoring", types=[TOPIC],
         summary="SNS topics are encrypted with a customer-managed KMS key",

@@ -13,6 +13,7 @@ STATEFUL_TYPES = [
     "aws:elasticache/replicationGroup:ReplicationGroup",
     "aws:s3/bucket:Bucket",
     "aws:kms/key:Key",
+    "aws:kms/replicaKey:ReplicaKey",  # the foundation secrets key's copy in the DR region
     "aws:ecr/repository:Repository",
     *LOAD_BALANCER_TYPES,
     "aws:amp/workspace:Workspace",  # the metric history

@@ -5,6 +5,7 @@ key lives there, and prod's deploy role may use both (components/state_backend.p
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -90,6 +91,24 @@ def test_the_dr_stacks_secrets_key_is_in_the_dr_region(shared: StackRun) -> None
         assert shared.one("aws:kms/key:Key", f"{env}-secrets").inputs.get("region") is None
 
 
+def test_the_foundations_secrets_key_can_be_used_in_the_dr_region(shared: StackRun) -> None:
+    """A StackReference decrypts the referenced stack's data key before it reads any output (pulumi/pulumi#11109),
+    so the dr stack reading the foundation from the state replica needs the foundation's key with us-east-1 down:
+    a multi-Region key with a replica, same alias and policy, in the replica's region (review of the org layout)."""
+    key = shared.one("aws:kms/key:Key", "bootstrap-secrets")
+    assert key.inputs["multiRegion"] is True
+    replica = shared.one("aws:kms/replicaKey:ReplicaKey", "bootstrap-secrets-replica")
+    assert replica.inputs["region"] == DR and replica.inputs["primaryKeyArn"] == key.outputs["arn"] and replica.protect
+    assert json.loads(replica.inputs["policy"]) == json.loads(key.inputs["policy"])
+    alias = shared.one("aws:kms/alias:Alias", "bootstrap-secrets-replica")
+    assert (alias.inputs["name"], alias.inputs["region"]) == ("alias/maratron-pulumi-bootstrap", DR)
+    assert alias.inputs["targetKeyId"] == replica.outputs["keyId"]
+    assert key.outputs["keyId"].startswith("mrk-") and replica.outputs["keyId"] == key.outputs["keyId"]
+    assert replica.outputs["arn"].split(":")[3] == DR
+    runbook = (Path(__file__).resolve().parents[2] / "docs" / "runbooks" / "disaster-recovery.md").read_text()
+    assert "alias/maratron-pulumi-bootstrap?region=" in runbook and "stack import" in runbook
+
+
 def test_prods_deploy_role_runs_the_dr_stack_from_the_replica(shared: StackRun) -> None:
     policy = effective_policy(shared, "maratron-deploy-prod")
     replica = f"arn:aws:s3:::{shared.outputs['drStateBucketName']}"
@@ -149,7 +168,8 @@ def test_without_any_dr_environment_none_of_it_exists(config: dict[str, str]) ->
     assert run.ok, run.error_details
     assert not run.of_type(REPLICATION)
     # (the registry's replica in drRegion is the registry's own setting: tests/bootstrap/test_image_registry.py)
-    assert not [r for r in run.resources if r.name.startswith(("state-dr", "dr-secrets"))]
+    assert not [r for r in run.resources if r.name.startswith(("state-dr", "dr-secrets", "bootstrap-secrets-"))]
+    assert "multiRegion" not in run.one("aws:kms/key:Key", "bootstrap-secrets").inputs
     assert not [p for p in run.of_type("aws:iam/policy:Policy") if str(p.inputs["name"]).endswith("-dr-state")]
     assert (run.outputs["drStateBackendUrl"], run.outputs["drStateBucketName"], run.outputs["drStateKeyArn"],
             run.outputs["stateBatchReplicationRoleArn"]) == ("", "", "", "")
