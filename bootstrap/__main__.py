@@ -64,7 +64,8 @@ secrets = {env: StackSecretsKey(f"{env}-secrets", StackSecretsKeyArgs(context=ct
 dr_secrets = {env: StackSecretsKey(f"{dr_stack(env)}-secrets", StackSecretsKeyArgs(
     context=ctx, purpose=dr_stack(env), region=config.dr_region_of(env), tags=tags), opts=opts)
     for env in config.hosted_environments if config.dr_region_of(env) is not None}
-local_keys = [bootstrap_key.key.arn, *(key.key.arn for key in secrets.values())]
+# The foundation's keys in this account, replicas included: deploys use them and never manage them.
+local_keys = [bootstrap_key.key.arn, *bootstrap_key.replica_arns, *(key.key.arn for key in secrets.values())]
 
 if config.manages_shared:
     shared = shared_parts(config, ctx, github.arn, opts)

@@ -331,6 +331,12 @@ class FoundationArns:
     dr_state_region: str | None = None
     """The replica's region."""
 
+    @property
+    def bootstrap_secrets_replica_regions(self) -> tuple[str, ...]:
+        """Where the foundation's secrets key has a multi-Region replica (the state replica's region: a DR stack
+        reads the foundation there, bootstrap/__main__.py): previews and deploys decrypt with it too."""
+        return (self.dr_state_region,) if self.dr_state_region else ()
+
 
 @dataclass(frozen=True)
 class EnvironmentTarget:
@@ -432,7 +438,8 @@ def preview_statements(f: FoundationArns, target: EnvironmentTarget) -> list[dic
         *dr_state_statements(f, target, write=False),
         *decrypt_statements(target.secrets_key_arn),
         *_dr_secrets_statements(target),
-        *decrypt_statements(f.bootstrap_secrets_key_arn, sid="UnwrapFoundationDataKey"),
+        *decrypt_statements(f.bootstrap_secrets_key_arn, sid="UnwrapFoundationDataKey",
+                            replica_regions=f.bootstrap_secrets_replica_regions),
         {"Sid": "ProgramLookups", "Effect": "Allow", "Action": list(REGION_WIDE_READS), "Resource": "*",
          "Condition": _in_region(f, target)},
         *describe_statements(_repository_arns(f, target)),
@@ -450,7 +457,8 @@ def deploy_statements(f: FoundationArns, target: EnvironmentTarget, *,
                                [*map(app_stack, target.stacks), f.bootstrap_stack]),
         *state_write_statements(f.state_bucket_arn, f.state_key_arn, f.region, _primary_written_stacks(f, target)),
         *decrypt_statements(target.secrets_key_arn),
-        *decrypt_statements(f.bootstrap_secrets_key_arn, sid="UnwrapFoundationDataKey"),
+        *decrypt_statements(f.bootstrap_secrets_key_arn, sid="UnwrapFoundationDataKey",
+                            replica_regions=f.bootstrap_secrets_replica_regions),
         *tag_statements(_repository_arns(f, target), also_describe=True),
     ]
     for edge in (False, True):

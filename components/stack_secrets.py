@@ -19,6 +19,7 @@ stack. Its alias names the stack (alias/maratron-pulumi-dr); the environment's C
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,9 +41,18 @@ def secrets_provider_url(purpose: str, region: str) -> str:
     return f"awskms://alias/{secrets_key_alias(purpose)}?region={region}"
 
 
-def decrypt_statements(key_arn: pulumi.Input[str], sid: str = "UnwrapStackDataKey") -> list[dict[str, Any]]:
-    """What a CI role needs to run a stack whose secrets provider is this key."""
-    return [{"Sid": sid, "Effect": "Allow", "Action": ["kms:Decrypt", "kms:DescribeKey"], "Resource": [key_arn]}]
+def decrypt_statements(key_arn: pulumi.Input[str], sid: str = "UnwrapStackDataKey",
+                       replica_regions: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """What a CI role needs to run a stack whose secrets provider is this key (and its multi-Region replicas)."""
+    return [{"Sid": sid, "Effect": "Allow", "Action": ["kms:Decrypt", "kms:DescribeKey"],
+             "Resource": [key_arn, *(replica_key_arn(key_arn, region) for region in replica_regions)]}]
+
+
+def replica_key_arn(key_arn: pulumi.Input[str], region: str) -> pulumi.Output[str]:
+    """The ARN of a multi-Region key's replica in `region`: the same key id (mrk-...), another region ("Related
+    multi-Region keys have the same key ID", multi-Region keys overview); a replica's ARN is its own resource."""
+    return pulumi.Output.from_input(key_arn).apply(
+        lambda arn: ":".join([*arn.split(":")[:3], region, *arn.split(":")[4:]]))
 
 
 @dataclass(frozen=True)
@@ -88,6 +98,9 @@ class StackSecretsKey(pulumi.ComponentResource):
             description=f"{PROJECT}: Pulumi secrets provider of the {args.purpose} stacks",
             removal_policy=args.removal_policy, tags=args.tags, parent=self)
         self.provider_url = secrets_provider_url(args.purpose, args.region or args.context.region)
+        self.replica_arns: list[pulumi.Output[str]] = (
+            [replica_key_arn(self.key.arn, args.replica_region)] if args.replica_region else [])
+        """The replica's ARN (multi-Region key), for the grants and denies that name this key."""
         self.register_outputs({"keyArn": self.key.arn, "providerUrl": self.provider_url})
 
     def decrypt_statements(self) -> list[dict[str, Any]]:

@@ -156,7 +156,9 @@ def test_the_environments_ci_roles_may_decrypt_the_shared_bootstrap_stack(org_sh
     assert org_shared.outputs["bootstrapSecretsKeyArn"] == key.outputs["arn"]
     deploy = next(r for r in org_dev.of_type("aws:iam/rolePolicy:RolePolicy") if "deploy" in r.name)
     unwrap = next(s for s in json.loads(deploy.plain("policy"))["Statement"] if s["Sid"] == "UnwrapFoundationDataKey")
-    assert unwrap["Resource"] == [key.outputs["arn"]] and "kms:Decrypt" in unwrap["Action"]
+    # the key and its multi-Region replica in the state replica's region (a DR stack reads the foundation there)
+    replica = org_shared.one("aws:kms/replicaKey:ReplicaKey", "bootstrap-secrets-replica").outputs["arn"]
+    assert unwrap["Resource"] == [key.outputs["arn"], replica] and "kms:Decrypt" in unwrap["Action"]
 
 
 def test_the_dr_replicas_grant_the_environments_what_the_source_does_but_push(org_shared: StackRun,

@@ -202,6 +202,12 @@ def test_the_deploy_role_uses_but_never_manages_the_foundation_keys(shared: Stac
         assert not allows(policy, action, state_key, REGION), action
     assert allows(policy, "kms:Decrypt", state_key, {**REGION, "kms:ViaService": "s3.us-east-1.amazonaws.com"})
     assert allows(policy, "kms:CreateKey", "*", REGION)  # the app stack's own keys
+    # ... the foundation secrets key's multi-Region replica too, by policy and boundary (Z35 left it manageable).
+    replica = shared.one("aws:kms/replicaKey:ReplicaKey", "bootstrap-secrets-replica").outputs["arn"]
+    west = {"aws:RequestedRegion": replica.split(":")[3]}
+    for document in (effective_policy(shared, "maratron-deploy-prod"),):
+        for action in ("kms:ScheduleKeyDeletion", "kms:PutKeyPolicy", "kms:DisableKey"):
+            assert not allows(document, action, replica, west), action
 
 
 def test_state_access_is_per_stack(shared: StackRun) -> None:
@@ -230,6 +236,14 @@ def test_previews_and_deploys_may_decrypt_the_foundations_secrets(shared: StackR
     for env in ("dev", "staging", "prod"):
         for kind in ("preview", "deploy"):
             assert allows(role_policy(shared, f"maratron-{kind}-{env}"), "kms:Decrypt", key, REGION), (kind, env)
+    # ... and through its replica, where a DR stack reads the foundation with us-east-1 down (the DR runbook points
+    # the foundation checkpoint there): by policy and within the boundary, for prod's roles (prod has the DR stack).
+    replica = shared.one("aws:kms/replicaKey:ReplicaKey", "bootstrap-secrets-replica").outputs["arn"]
+    west = {"aws:RequestedRegion": replica.split(":")[3]}
+    for kind in ("preview", "deploy"):
+        role = f"maratron-{kind}-prod"
+        for document in (effective_policy(shared, role), managed_policy(shared, f"{role}-boundary")):
+            assert allows(document, "kms:Decrypt", replica, west), role
 
 
 def test_the_deploy_role_may_create_the_private_reader_zone_and_its_health_checks(
