@@ -228,6 +228,11 @@ DEPLOY_SERVICES: tuple[ServiceGrant, ...] = (
     ServiceGrant("sns", ("arn:{partition}:sns:{region}:{account}:{project}-{stack}-*",), edge=True,
                  why="scoped: the alert topic is <project>-<stack>-alerts (subscriptions are under its ARN); behind "
                  "the CDN outside us-east-1 its twin for the edge alarms is there."),
+    ServiceGrant("sns", ("*",), edge=True, actions=(
+        "sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes", "sns:Unsubscribe"),
+                 why="the alert e-mail subscriptions' reads, updates and deletes: the Service Authorization Reference "
+                 "lists no resource type for these three (\"you must specify all resources\"), so a grant on the "
+                 "topic's ARN would never match them."),
     ServiceGrant("aps", ("*",), "the metrics workspace (components/app_metrics.py) gets its id at creation "
                  "(workspace/ws-...); its configuration, rule-group namespace and alert manager definition live "
                  "under it; ListWorkspaces is account-wide. Control plane only: no Get*/Query*/RemoteWrite.",

@@ -462,3 +462,16 @@ def test_a_deploy_role_pushes_exactly_the_backup_repository_through_its_attached
         assert allows(policy, "ecr:GetAuthorizationToken", "*")
         assert not allows(policy, "ecr:DeleteRepository", repositories["backup"])
         assert not allows(policy, "ecr:SetRepositoryPolicy", repositories["backup"])
+
+
+def test_the_deploy_role_may_read_and_delete_the_alert_subscriptions(shared: StackRun) -> None:
+    """The provider reads an e-mail subscription (GetSubscriptionAttributes) after Subscribe and on every refresh,
+    and deletes it with Unsubscribe: the Service Authorization Reference lists no resource type for these, so a grant
+    on the topic's ARN pattern never matches them (found on review: the alert subscriptions' create would fail)."""
+    for env in ("dev", "staging", "prod"):
+        policy = effective_policy(shared, f"maratron-deploy-{env}")
+        boundary = managed_policy(shared, f"maratron-deploy-{env}-boundary")
+        for document in (policy, boundary):
+            for action in ("sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes", "sns:Unsubscribe"):
+                assert allows(document, action, "*", REGION), (env, action)
+        assert allows(policy, "sns:Subscribe", f"arn:aws:sns:us-east-1:123456789012:maratron-{env}-alerts", REGION)
