@@ -57,7 +57,9 @@ bootstrap_key = StackSecretsKey("bootstrap-secrets", StackSecretsKeyArgs(
     context=ctx, purpose="bootstrap", readers=bootstrap_readers, organization_id=config.organization_id, tags=tags,
     # A StackReference decrypts the foundation's data key before it reads any output (pulumi/pulumi#11109): with
     # the primary region down, a DR stack reads the foundation from the state replica and needs this key there.
-    replica_region=config.state_dr_region), opts=opts)
+    # Multi-Region always (fixed at creation), the replica where the shared stack has a state replica: the
+    # environment accounts' own foundation stacks are read by no DR stack.
+    multi_region=True, replica_region=config.state_dr_region if config.manages_shared else None), opts=opts)
 secrets = {env: StackSecretsKey(f"{env}-secrets", StackSecretsKeyArgs(context=ctx, purpose=env, tags=tags), opts=opts)
            for env in config.hosted_environments}
 # Each DR stack's own key, in the DR region: its stack must be operable when this region is lost (stack_secrets.py).

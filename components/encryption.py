@@ -199,16 +199,18 @@ def customer_managed_key(logical_name: str, *, context: AwsContext, alias: str, 
                          parent: pulumi.Resource, statements: Sequence[dict[str, Any]] = (),
                          region: str | None = None, removal_policy: RemovalPolicy = "retain",
                          deletion_window_days: int = 30, tags: Mapping[str, str] | None = None,
-                         replica_region: str | None = None) -> aws.kms.Key:
+                         multi_region: bool = False, replica_region: str | None = None) -> aws.kms.Key:
     """A rotating CMK whose policy lets the account's IAM decide, plus `statements` (service or cross-account
     grants), and its alias `alias/<alias>`: every key of the project is made here (the stack's domain keys, the DR
     copy's key, the bootstrap's state, stack-secrets and image keys).
 
     `region` manages the key in another region than the provider's (pulumi-aws v7's per-resource `region`), e.g.
     the DR region's key; its alias goes with it. `removal_policy` retain protects the key: deleting it destroys
-    every backup and snapshot it encrypts. `replica_region` makes it a multi-Region key with a replica (same key
-    material, policy and alias) there: what it encrypted can be decrypted in that region while this one is down
-    ("decrypt it in a different AWS Region without ... making a cross-Region call", multi-Region keys overview).
+    every backup and snapshot it encrypts. `multi_region` makes it a multi-Region key, which can only be chosen at
+    creation ("The multi-Region property ... is immutable", and the provider's multi_region is ForceNew): set it
+    whenever a replica may ever be wanted, not only once one is. `replica_region` (with multi_region) adds a replica
+    (same key material, policy and alias) there: what it encrypted can be decrypted in that region while this one is
+    down ("decrypt it in a different AWS Region without ... making a cross-Region call", multi-Region keys overview).
     """
     policy: list[dict[str, Any]] = [{
         # Delegates to IAM policies in this account; without it the key is unmanageable (AWS default policy).
@@ -226,7 +228,7 @@ def customer_managed_key(logical_name: str, *, context: AwsContext, alias: str, 
         deletion_window_in_days=deletion_window_days,
         policy=policy_json(policy),
         region=region,
-        multi_region=True if replica_region else None,
+        multi_region=True if multi_region else None,
         tags=named_tags(dict(tags or {}), alias),
         opts=pulumi.ResourceOptions(parent=parent, protect=retains(removal_policy)),
     )
@@ -238,6 +240,8 @@ def customer_managed_key(logical_name: str, *, context: AwsContext, alias: str, 
         opts=pulumi.ResourceOptions(parent=key),
     )
     if replica_region:
+        if not multi_region:
+            raise ValueError(f"customer_managed_key {logical_name}: a replica needs multi_region=True")
         # A replica has its own policy (ReplicateKey's Policy; it is not copied) and alias; rotation is the primary's.
         replica = aws.kms.ReplicaKey(
             f"{logical_name}-replica",

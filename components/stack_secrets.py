@@ -74,8 +74,11 @@ class StackSecretsKeyArgs:
     region: str | None = None
     """Create the key in this region instead of the provider's (a DR stack's key in the DR region); default the
     context's."""
+    multi_region: bool = False
+    """A multi-Region key (fixed at creation: the foundation's always is, so that turning DR on later adds a replica
+    instead of replacing the key every stack's checkpoint names); default False."""
     replica_region: str | None = None
-    """A multi-Region key with a replica and the same alias there (the foundation's key, in the state replica's
+    """With multi_region: a replica with the same alias there (the foundation's key, in the state replica's
     region: a stack reading the foundation from the DR backend decrypts its data key there); default None."""
 
 
@@ -94,7 +97,7 @@ class StackSecretsKey(pulumi.ComponentResource):
                    for index, (root, role) in enumerate(args.readers)]
         self.key = customer_managed_key(
             name, context=args.context, alias=secrets_key_alias(args.purpose), statements=readers, region=args.region,
-            replica_region=args.replica_region,
+            multi_region=args.multi_region, replica_region=args.replica_region,
             description=f"{PROJECT}: Pulumi secrets provider of the {args.purpose} stacks",
             removal_policy=args.removal_policy, tags=args.tags, parent=self)
         self.provider_url = secrets_provider_url(args.purpose, args.region or args.context.region)

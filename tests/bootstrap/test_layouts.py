@@ -156,6 +156,10 @@ def test_the_environments_ci_roles_may_decrypt_the_shared_bootstrap_stack(org_sh
     assert org_shared.outputs["bootstrapSecretsKeyArn"] == key.outputs["arn"]
     deploy = next(r for r in org_dev.of_type("aws:iam/rolePolicy:RolePolicy") if "deploy" in r.name)
     unwrap = next(s for s in json.loads(deploy.plain("policy"))["Statement"] if s["Sid"] == "UnwrapFoundationDataKey")
+    # An environment account's own foundation stack is read by no DR stack: its key is multi-Region (fixed at
+    # creation) but has no replica (review of Z35: three unused protected keys).
+    assert not org_dev.of_type("aws:kms/replicaKey:ReplicaKey")
+    assert org_dev.one("aws:kms/key:Key", "bootstrap-secrets").inputs["multiRegion"] is True
     # the key and its multi-Region replica in the state replica's region (a DR stack reads the foundation there)
     replica = org_shared.one("aws:kms/replicaKey:ReplicaKey", "bootstrap-secrets-replica").outputs["arn"]
     assert unwrap["Resource"] == [key.outputs["arn"], replica] and "kms:Decrypt" in unwrap["Action"]
