@@ -396,3 +396,14 @@ def test_a_rotation_test_outlasts_proxy_target_registration_within_the_function_
     per_operation = postgres.CONNECT_TIMEOUT_SECONDS
     last_attempt_ends = handler.TEST_DEADLINE_SECONDS + handler.TEST_RETRY_SECONDS + 3 * per_operation
     assert handler.TEST_DEADLINE_SECONDS >= 180 and last_attempt_ends < timeout, (last_attempt_ends, timeout)
+
+
+def test_the_rotation_runbook_finds_every_stacks_secrets(run_variant) -> None:  # type: ignore[no-untyped-def]
+    """The runbook listed secrets by the environment (maratron-prod/ for the dr stack, whose secrets are maratron-dr/):
+    secret names start with the stack's name prefix."""
+    runbook = (Path(__file__).resolve().parent.parent / "docs" / "runbooks" / "secret-rotation.md").read_text()
+    assert "$(out environment)/" not in runbook and 'Values="maratron-$(pulumi stack --show-name)/"' in runbook
+    dr = run_variant("dr")
+    assert dr.config["maratron:environment"] == "prod"
+    names = [s.inputs["name"] for s in dr.of_type("aws:secretsmanager/secret:Secret")]
+    assert names and all(name.startswith("maratron-dr/") for name in names), names
