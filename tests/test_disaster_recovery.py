@@ -455,3 +455,20 @@ def test_the_drill_has_room_for_the_dump_and_the_restored_database(run_variant, 
     run = run_variant("prod", **overrides)
     assert not run.ok and error in str(run.error), str(run.error)
     assert needed_drill_storage_gib(100) == 151 and needed_drill_storage_gib(500) == 200
+
+
+GLOBAL_IN_US_EAST_1 = ("aws:budgets/", "aws:iam/", "aws:route53/")
+"""APIs with one control plane, in us-east-1: what the dr stack's first `up` still needs from the lost region."""
+
+
+def test_the_dr_runbook_names_what_the_dr_stack_needs_from_us_east_1(dr: Any) -> None:
+    """The runbook named IAM and Route 53 only; the dr stack also creates a cost budget, whose API (a single
+    endpoint, budgets.amazonaws.com) fails with us-east-1 down: B.5 excludes it by its URN then."""
+    from pathlib import Path
+
+    runbook = (Path(__file__).resolve().parent.parent / "docs" / "runbooks" / "disaster-recovery.md").read_text()
+    used = {r.type.split("/")[0] + "/" for r in dr.resources if r.type.startswith(GLOBAL_IN_US_EAST_1)}
+    assert used == set(GLOBAL_IN_US_EAST_1)
+    assert "IAM roles" in runbook and "private hosted zone" in runbook and "AWS Budgets" in runbook
+    budgets = [r.urn for r in dr.resources if r.type.startswith("aws:budgets/")]
+    assert budgets and all(f"--exclude '{urn}'" in runbook for urn in budgets)
