@@ -84,8 +84,11 @@ if config.manages_shared:
 else:
     foundation = foundation_from_outputs(config, read_shared_stack(config), local_keys)
 
+# In one account every environment's secrets key is here: each environment's deploy boundary denies the others'.
 roles = {env: environment_roles(config, ctx, foundation, github.arn, env, secrets[env], opts,
-                                dr_secrets_key=dr_secrets.get(env))
+                                dr_secrets_key=dr_secrets.get(env), other_secrets_keys=[
+                                    key.key.arn for other, key in [*secrets.items(), *dr_secrets.items()]
+                                    if other != env])
          for env in config.hosted_environments}
 
 if config.manages_shared:

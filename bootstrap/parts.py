@@ -112,13 +112,14 @@ class EnvironmentRoles:
 
 def environment_roles(config: BootstrapConfig, ctx: AwsContext, foundation: FoundationArns,
                       provider_arn: pulumi.Input[str], environment: str, secrets_key: StackSecretsKey,
-                      opts: pulumi.ResourceOptions, *, dr_secrets_key: StackSecretsKey | None = None
-                      ) -> EnvironmentRoles:
+                      opts: pulumi.ResourceOptions, *, dr_secrets_key: StackSecretsKey | None = None,
+                      other_secrets_keys: Sequence[pulumi.Input[str]] = ()) -> EnvironmentRoles:
     """An environment's workload boundary and its preview and deploy roles (in the account that runs it)."""
     tags = config.tags
     target = EnvironmentTarget(environment=environment, account_id=ctx.account_id,
                                secrets_key_arn=secrets_key.key.arn, dr_region=config.dr_region_of(environment),
-                               dr_secrets_key_arn=dr_secrets_key.key.arn if dr_secrets_key is not None else None)
+                               dr_secrets_key_arn=dr_secrets_key.key.arn if dr_secrets_key is not None else None,
+                               other_secrets_key_arns=tuple(other_secrets_keys))
     boundary = WorkloadBoundary(f"{environment}-workload-boundary", WorkloadBoundaryArgs(
         context=ctx, environment=environment, stacks=target.stacks, tags=tags), opts=opts)
     push = ("backup",) if config.deploy_pushes_backup_image else ()

@@ -355,6 +355,10 @@ class EnvironmentTarget:
     environments in the foundation's drEnvironments): its deploys may act there too (the DR key, replica buckets,
     replicated RDS backups, and the whole DR stack, Pulumi.dr.yaml); None: the foundation's region only."""
     dr_secrets_key_arn: pulumi.Input[str] | None = None
+    other_secrets_key_arns: Sequence[pulumi.Input[str]] = ()
+    """The stack-secrets keys of the other environments in this account (single-account layout), theirs and their DR
+    stacks': the deploy role's boundary denies every KMS action on them. Its kms:* (needed for the stack's own keys)
+    would otherwise decrypt their data keys and with them every `secure:` value of their stack files."""
     """The DR stack's secrets-provider key (in the DR region: components/stack_secrets.py); None without DR."""
 
     @property
@@ -586,7 +590,11 @@ def deploy_boundary_statements(f: FoundationArns, target: EnvironmentTarget, *,
             {"Sid": "CeilingOfPassRole", "Effect": "Allow", "Action": ["iam:PassRole"], "Resource": [roles],
              "Condition": {"StringEquals": {"iam:PassedToService": list(PASSED_TO_SERVICES)}}},
             *verify_statements(f, target, sid="CeilingOfVerifyMetrics"),
-            *deny_statements(f, target, push_services=push_services)]
+            *deny_statements(f, target, push_services=push_services),
+            # In the boundary (an explicit deny there denies too): the inline policy has no room left under IAM's
+            # 10,240 characters, and a boundary cannot be detached by the role it bounds.
+            *([{"Sid": "DenyOtherEnvironmentsSecrets", "Effect": "Deny", "Action": "kms:*",
+                "Resource": list(target.other_secrets_key_arns)}] if target.other_secrets_key_arns else [])]
 
 
 def verify_statements(f: FoundationArns, target: EnvironmentTarget, *,

@@ -475,3 +475,25 @@ def test_the_deploy_role_may_read_and_delete_the_alert_subscriptions(shared: Sta
             for action in ("sns:GetSubscriptionAttributes", "sns:SetSubscriptionAttributes", "sns:Unsubscribe"):
                 assert allows(document, action, "*", REGION), (env, action)
         assert allows(policy, "sns:Subscribe", f"arn:aws:sns:us-east-1:123456789012:maratron-{env}-alerts", REGION)
+
+
+def test_a_deploy_role_cannot_use_another_environments_secrets_key(shared: StackRun) -> None:
+    """In one account the deploy role's kms:* (its stack's own keys) reached every environment's stack-secrets key,
+    and the foundation-key deny exempts Decrypt: a stolen dev deploy session could unwrap prod's data key, and with it
+    every `secure:` value in Pulumi.prod.yaml (red-team review). The boundary denies the other environments' keys."""
+    keys = {env: shared.one("aws:kms/key:Key", f"{env}-secrets").outputs["arn"] for env in ("dev", "staging", "prod")}
+    dr_key = shared.one("aws:kms/key:Key", "dr-secrets").outputs["arn"]
+    for env in ("dev", "staging", "prod"):
+        role = f"maratron-deploy-{env}"
+        policy, boundary = effective_policy(shared, role), managed_policy(shared, f"{role}-boundary")
+
+        def may(action: str, key: str, region: dict[str, str] = REGION, policy: Any = policy,
+                boundary: Any = boundary) -> bool:
+            return allows(policy, action, key, region) and allows(boundary, action, key, region)
+
+        assert may("kms:Decrypt", keys[env]), env  # its own
+        for other, key in keys.items():
+            if other != env:
+                assert not may("kms:Decrypt", key), (env, other)
+        west = {"aws:RequestedRegion": dr_key.split(":")[3]}
+        assert may("kms:Decrypt", dr_key, west) == (env == "prod"), env  # prod's deploys run the dr stack
