@@ -78,7 +78,8 @@ class BackupStorageSettings:
         "(1-3650).", minimum=1, maximum=3650)
     archive_expiration_days: int = setting(
         "archiveExpirationDays", 2555, "Days an object in the WAL/archive bucket (snapshot exports, long-term dump "
-        "copies) is kept, 1-3650; default 7 years.", minimum=1, maximum=3650)
+        "copies) is kept, 1-3650; default 7 years. Each object is also locked that long (Object Lock, "
+        "backupLockMode): nothing can remove or overwrite-expire it before.", minimum=1, maximum=3650)
     noncurrent_version_days: int = setting(
         "backupNoncurrentVersionDays", 30, "Days a noncurrent (overwritten or deleted) object version is kept in the "
         "backup buckets before it expires (1-3650).", minimum=1, maximum=3650)
@@ -168,12 +169,17 @@ class BackupStorage(pulumi.ComponentResource):
                             # Glacier Instant Retrieval: archive pricing, but a restore reads in milliseconds.
                             (settings.archive_days, "GLACIER_IR"))
         self._lock = ObjectLock(mode=settings.lock_mode, days=settings.lock_days)
+        # The archive is write-once for its whole retention: the backup task may put the month's dump (no read, no
+        # delete), but an overwrite would make the original noncurrent, and noncurrent versions expire after
+        # backupNoncurrentVersionDays; locked versions cannot be removed until their retention ends (S3 Object Lock),
+        # so a compromised writer cannot wipe years of dumps by overwriting them (red-team review).
+        self._archive_lock = ObjectLock(mode=settings.lock_mode, days=settings.archive_expiration_days)
         self._backups = self._secure_bucket(
             "backups", kms_key=args.key, access_logs=log_target.access_logs_for("backups/"), object_lock=self._lock,
             lifecycle=self._lifecycle(settings.backup_expiration_days, moves))
         self._archive = self._secure_bucket(
             "archive", kms_key=args.key, access_logs=log_target.access_logs_for("archive/"),
-            lifecycle=self._lifecycle(settings.archive_expiration_days, moves))
+            object_lock=self._archive_lock, lifecycle=self._lifecycle(settings.archive_expiration_days, moves))
         self.backups = self._backups.bucket
         self.archive = self._archive.bucket
         self.snapshot_export_role = self._snapshot_export_role()
@@ -234,7 +240,8 @@ class BackupStorage(pulumi.ComponentResource):
                               lifecycle=self._lifecycle(settings.backup_expiration_days, to_glacier),
                               object_lock=self._lock),
             ReplicationSource(label="archive", bucket=self._archive, key=self._args.key, storage_class="GLACIER_IR",
-                              lifecycle=self._lifecycle(settings.archive_expiration_days, ())),
+                              lifecycle=self._lifecycle(settings.archive_expiration_days, ()),
+                              object_lock=self._archive_lock),
         )
 
     # --- parts --------------------------------------------------------------------------------------------------

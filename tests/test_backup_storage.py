@@ -171,18 +171,23 @@ def test_dev_lifecycle_is_short_and_never_tiers(dev: StackRun) -> None:
     assert rules(dev, "access-logs")["expire"]["expiration"] == {"days": 30}
 
 
-@pytest.mark.parametrize(("stack", "mode", "days"), [("dev", "GOVERNANCE", 1), ("staging", "GOVERNANCE", 7),
-                                                     ("prod", "COMPLIANCE", 30)])
-def test_backups_bucket_has_object_lock(run_variant: Any, stack: str, mode: str, days: int) -> None:
+@pytest.mark.parametrize(("stack", "mode", "days", "archive_days"), [
+    ("dev", "GOVERNANCE", 1, 30), ("staging", "GOVERNANCE", 7, 90), ("prod", "COMPLIANCE", 30, 2555)])
+def test_backups_bucket_has_object_lock(run_variant: Any, stack: str, mode: str, days: int,
+                                        archive_days: int) -> None:
     run = run_variant(stack)
     assert bucket(run, "backups").inputs["objectLockEnabled"] is True
     lock = part(run, LOCK, "backups")
     assert lock.inputs["objectLockEnabled"] == "Enabled"
     assert lock.inputs["rule"] == {"defaultRetention": {"mode": mode, "days": days}}
     assert part(run, VERSIONING, "backups").urn in lock.dependencies
-    # Only the backups bucket of the stack's storage is locked (a DR replica of it is the DR component's).
-    assert [r.name for r in run.of_type(LOCK) if r.name.startswith("storage-")] == ["storage-backups"]
-    assert "objectLockEnabled" not in bucket(run, "archive").inputs
+    # The archive is locked for its whole retention (the backup task writes the month's dump there; an overwrite
+    # would otherwise expire the original as a noncurrent version: red-team review); the access logs are not.
+    assert sorted(r.name for r in run.of_type(LOCK) if r.name.startswith("storage-")) == [
+        "storage-archive", "storage-backups"]
+    assert bucket(run, "archive").inputs["objectLockEnabled"] is True
+    assert part(run, LOCK, "archive").inputs["rule"] == {"defaultRetention": {"mode": mode, "days": archive_days}}
+    assert run.config.get("maratron:archiveExpirationDays", "2555") == str(archive_days)
 
 
 def test_prod_buckets_are_protected_retained_and_never_force_destroyed(prod: StackRun) -> None:
@@ -254,7 +259,7 @@ aws.iam.Policy("reader", policy=policy_json(storage.read_backups_statements("pos
     assert not any("Delete" in a or "Put" in a for s in reader for a in s["Action"])
     assert [f"{backups}/postgresql/*"] in [s["Resource"] for s in reader]
     # Component defaults are the production-grade ones: COMPLIANCE lock, no force destroy.
-    assert run.one(LOCK).inputs["rule"]["defaultRetention"] == {"mode": "COMPLIANCE", "days": 30}
+    assert run.one(LOCK, "storage-backups").inputs["rule"]["defaultRetention"] == {"mode": "COMPLIANCE", "days": 30}
     assert run.one(BUCKET, "storage-backups").inputs["forceDestroy"] is False
 
 

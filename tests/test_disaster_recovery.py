@@ -70,7 +70,7 @@ def test_dr_key_is_a_rotating_protected_cmk_of_the_dr_region(prod: StackRun) -> 
 
 
 @pytest.mark.parametrize(("label", "storage_class", "locked"), [("backups", "STANDARD_IA", True),
-                                                                ("archive", "GLACIER_IR", False)])
+                                                                ("archive", "GLACIER_IR", True)])
 def test_replica_buckets_are_hardened_in_the_dr_region(prod: StackRun, label: str, storage_class: str,
                                                        locked: bool) -> None:
     replica = prod.one(BUCKET, f"dr-{label}")
@@ -87,7 +87,7 @@ def test_replica_buckets_are_hardened_in_the_dr_region(prod: StackRun, label: st
     log_bucket = prod.one(BUCKET, "dr-access-logs")
     assert logging.inputs["targetBucket"] == log_bucket.id and log_bucket.inputs["region"] == DR
     assert "objectLockEnabled" not in log_bucket.inputs
-    source_lock = prod.one(LOCK, "storage-backups").inputs["rule"]
+    source_lock = prod.one(LOCK, f"storage-{label}").inputs["rule"]
     if locked:  # a locked source needs a locked replica (DstBucketObjectLockConfigMissing), held as long
         assert replica.inputs["objectLockEnabled"] is True
         assert prod.one(LOCK, f"dr-{label}").inputs["rule"] == source_lock
