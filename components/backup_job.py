@@ -111,7 +111,7 @@ class MonthlyArchive:
     """Key prefix of the monthly copies (dumps/<environment>/); the job adds YYYY/MM/."""
     statements: list[dict[str, Any]]
     """IAM statements for the backup task: list the prefix, put objects under it with the backups key."""
-    read_statements: list[dict[str, Any]] = field(default_factory=list)
+    read_statements: list[dict[str, Any]]
     """IAM statements for the restore check: list and read the copies (`restore_check.sh --archive-key`)."""
 
 

@@ -140,6 +140,12 @@ class BackupStorageArgs:
                              "buckets are never emptied)")
 
 
+
+def _list_statement(bucket: aws.s3.Bucket, prefix: str, actions: tuple[str, ...]) -> dict[str, Any]:
+    """List `bucket`, only under `prefix` (s3:prefix is the one key ListBucket supports for that)."""
+    return {"Effect": "Allow", "Action": list(actions), "Resource": [bucket.arn],
+            "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*"]}}}
+
 class BackupStorage(pulumi.ComponentResource):
     """Hardened S3 buckets for logical backups and archives, with server access logging."""
 
@@ -220,11 +226,10 @@ class BackupStorage(pulumi.ComponentResource):
         """Where the backup job copies the first dump of each month: `dumps/<environment>/` of the archive bucket,
         with the list (is this month's copy there yet?) and write statements on that prefix only."""
         prefix = f"dumps/{environment}/"
-        return MonthlyArchive(bucket_name=self.archive.bucket, prefix=prefix, statements=[
-            {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": [self.archive.arn],
-             "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*"]}}},
-            *self.write_archive_statements(prefix),
-        ], read_statements=self._read_statements(self.archive, prefix))
+        return MonthlyArchive(bucket_name=self.archive.bucket, prefix=prefix,
+                              statements=[_list_statement(self.archive, prefix, ("s3:ListBucket",)),
+                                          *self.write_archive_statements(prefix)],
+                              read_statements=self._read_statements(self.archive, prefix))
 
     def replication_sources(self) -> tuple[ReplicationSource, ...]:
         """What a DR region must hold a copy of (DisasterRecovery): the dumps and the archive, each with its key,
@@ -272,8 +277,7 @@ class BackupStorage(pulumi.ComponentResource):
 
     def _read_statements(self, bucket: aws.s3.Bucket, prefix: str) -> list[dict[str, Any]]:
         return [
-            {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:ListBucketVersions"], "Resource": [bucket.arn],
-             "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*"]}}},
+            _list_statement(bucket, prefix, ("s3:ListBucket", "s3:ListBucketVersions")),
             {"Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion"],
              "Resource": [bucket.arn.apply(lambda arn: f"{arn}/{prefix}*")]},
             {"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": [self.key_arn],

@@ -39,7 +39,9 @@ BackupJob("backup", BackupJobArgs(
                             {"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": "arn:backups"}],
     archive=MonthlyArchive(bucket_name="maratron-archive", prefix="dumps/prod/", statements=[
         {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": "arn:aws:s3:::maratron-archive"},
-        {"Effect": "Allow", "Action": ["s3:PutObject"], "Resource": "arn:aws:s3:::maratron-archive/dumps/prod/*"}]),
+        {"Effect": "Allow", "Action": ["s3:PutObject"], "Resource": "arn:aws:s3:::maratron-archive/dumps/prod/*"}],
+        read_statements=[{"Effect": "Allow", "Action": ["s3:GetObject"],
+                          "Resource": "arn:aws:s3:::maratron-archive/dumps/prod/*"}]),
     backups_key_arn=backups.arn, logs_key=logs, log_retention_days=365, name_prefix="maratron-prod",
     image_build_context=BUILD_CONTEXT, settings=BackupJobSettings(ephemeral_storage_gib=100),
 ))
@@ -178,8 +180,11 @@ def test_restore_check_is_its_own_task_with_the_same_image_and_a_read_only_role(
     assert check["image"] == backup["image"]
     assert check["logConfiguration"]["options"]["awslogs-group"] == backup["logConfiguration"]["options"][
         "awslogs-group"] and check["logConfiguration"]["options"]["awslogs-stream-prefix"] == "restore-check"
-    actions = sorted(a for s in policies(run)["backup-restore-check-task"] for a in s["Action"])
-    assert actions == ["kms:Decrypt", "s3:GetObject", "s3:ListBucket"]
+    statements = policies(run)["backup-restore-check-task"]
+    assert sorted({a for s in statements for a in s["Action"]}) == ["kms:Decrypt", "s3:GetObject", "s3:ListBucket"]
+    # ... on the backups bucket and the archive's monthly copies (restore_check.sh --archive-key), nothing else
+    assert sorted(str(s["Resource"]) for s in statements if s["Action"] == ["s3:GetObject"]) == [
+        "arn:aws:s3:::maratron-archive/dumps/prod/*", "arn:aws:s3:::maratron-backups/postgresql/*"]
 
 
 def test_restore_check_logs_in_with_its_own_operator_written_url_never_the_backup_login(run: StackRun) -> None:

@@ -472,7 +472,8 @@ LEDGER: list[Classified] = [
       "and conditions (guarded)"),
     N((KEY, REPLICA_KEY), "policy<json>.Statement[*].Resource", "structure", "`*` in a key policy means this key"),
     N(KEY, "multiRegion", "layout",
-      "the foundation secrets key has a replica in the state replica's region (readable with this region down)"),
+      "the foundation secrets key is multi-Region from creation (immutable), so a replica in the state replica's "
+      "region can open the foundation's checkpoint with this region down"),
     N(REPLICA_KEY, "primaryKeyArn", "wiring", "the multi-Region key it copies"),
     N(ALIAS, "targetKeyId", "wiring", "the key the alias names"),
     # --- identity and secrets ---------------------------------------------------------------------------------------

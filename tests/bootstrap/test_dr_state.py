@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from components.stack_secrets import secrets_provider_url
 from offline.engine import StackRun
 from offline.foundation import run_bootstrap
 from offline.iam_eval import allows
@@ -106,7 +107,8 @@ def test_the_foundations_secrets_key_can_be_used_in_the_dr_region(shared: StackR
     assert key.outputs["keyId"].startswith("mrk-") and replica.outputs["keyId"] == key.outputs["keyId"]
     assert replica.outputs["arn"].split(":")[3] == DR
     runbook = (Path(__file__).resolve().parents[2] / "docs" / "runbooks" / "disaster-recovery.md").read_text()
-    assert "alias/maratron-pulumi-bootstrap?region=" in runbook and "stack import" in runbook
+    # the checkpoint's provider URL set to the replica's: the alias the code names, in the DR region
+    assert f'"{secrets_provider_url("bootstrap", "<drRegion>")}"' in runbook and "stack import" in runbook
 
 
 def test_prods_deploy_role_runs_the_dr_stack_from_the_replica(shared: StackRun) -> None:

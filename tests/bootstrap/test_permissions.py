@@ -205,7 +205,8 @@ def test_the_deploy_role_uses_but_never_manages_the_foundation_keys(shared: Stac
     # ... the foundation secrets key's multi-Region replica too, by policy and boundary (Z35 left it manageable).
     replica = shared.one("aws:kms/replicaKey:ReplicaKey", "bootstrap-secrets-replica").outputs["arn"]
     west = {"aws:RequestedRegion": replica.split(":")[3]}
-    for document in (effective_policy(shared, "maratron-deploy-prod"),):
+    for document in (effective_policy(shared, "maratron-deploy-prod"),
+                     managed_policy(shared, "maratron-deploy-prod-boundary")):
         for action in ("kms:ScheduleKeyDeletion", "kms:PutKeyPolicy", "kms:DisableKey"):
             assert not allows(document, action, replica, west), action
 
