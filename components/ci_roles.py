@@ -101,11 +101,7 @@ def workload_boundary_arn(partition: str, account_id: str, environment: str) -> 
 
 INVOKE_ACTIONS: dict[str, tuple[str, ...]] = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": ("ec2:DescribeAvailabilityZones",),
-    # The zone of each data subnet, for the AZs RDS Proxy is offered in (components/database_proxy.py).
-    "aws:ec2/getSubnet:getSubnet": ("ec2:DescribeSubnets",),
     "aws:index/getCallerIdentity:getCallerIdentity": (),  # sts:GetCallerIdentity needs no permission
-    "aws:index/getRegion:getRegion": (),  # answered by the provider from its configuration
-    "aws:index/getPartition:getPartition": (),  # likewise
     "aws:elb/getServiceAccount:getServiceAccount": (),  # a table inside the provider
     # scoped to the foundation's repositories; DescribeRepositories for its image_uri (image_registry.DESCRIBE_ACTIONS)
     "aws:ecr/getImage:getImage": ("ecr:DescribeImages", "ecr:DescribeRepositories"),
@@ -118,8 +114,8 @@ INVOKE_ACTIONS: dict[str, tuple[str, ...]] = {
     # The AZs each interface endpoint's service is offered in (components/network.py).
     "aws:ec2/getVpcEndpointService:getVpcEndpointService": ("ec2:DescribeVpcEndpointServices",),
 }
-"""Data-source token -> the IAM actions its call needs. A test checks every token the app stack invokes offline is
-here, so a new data source cannot silently break pull-request previews."""
+"""Data-source token -> the IAM actions its call needs. A test checks these are exactly the tokens the app stacks
+invoke offline: a new data source cannot silently break pull-request previews, nor a dropped one leave a grant."""
 PLAN_ACTIONS: dict[str, tuple[str, ...]] = {
     # The provider validates a state machine's definition while planning (CustomizeDiff
     # stateMachineDefinitionValidate calls ValidateStateMachineDefinition whenever the definition changes:
@@ -129,7 +125,7 @@ PLAN_ACTIONS: dict[str, tuple[str, ...]] = {
 }
 """Resource type -> the AWS calls the provider makes while *previewing* it (not only while applying): the preview
 role needs them (tests/bootstrap/test_permissions.py checks it allows them)."""
-REGION_WIDE_READS = ("ec2:DescribeAvailabilityZones", "ec2:DescribeSubnets", "ec2:DescribeManagedPrefixLists",
+REGION_WIDE_READS = ("ec2:DescribeAvailabilityZones", "ec2:DescribeManagedPrefixLists",
                      "ec2:GetManagedPrefixListEntries", "ec2:DescribeVpcEndpointServices",
                      "ecr:GetAuthorizationToken",  # a preview of a *BuildContext stack logs in to the registry
                      *sorted({action for actions in PLAN_ACTIONS.values() for action in actions}))

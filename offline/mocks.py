@@ -377,8 +377,6 @@ class OfflineMocks(Mocks):
         """Repository name -> pushed images (offline/fixtures/pushed-images.json, or a test's own)."""
         self.provider_accounts: dict[str, str] = {}
         """Provider id -> the account its allowedAccountIds pins."""
-        self.subnet_azs: dict[str, str] = {}
-        """Subnet id -> its AZ name, for aws.ec2.get_subnet (a subnet this run registered)."""
 
     @property
     def region_code(self) -> str:
@@ -419,8 +417,6 @@ class OfflineMocks(Mocks):
         if type_ in ID_IS_ARN:
             physical_id = state["arn"]
         physical_id = state.setdefault("id", physical_id)  # a type whose id has its own shape (E..., a UUID)
-        if type_ == "aws:ec2/subnet:Subnet":
-            self.subnet_azs[physical_id] = str(inputs.get("availabilityZone") or "")
         # Pulumi auto-names resources with a `name` property: logical name plus a random suffix.
         state.setdefault("name", f"{name}-{_digest(name, 7)}")
         return physical_id, state
@@ -447,11 +443,6 @@ class OfflineMocks(Mocks):
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             return {"names": self.az_names, "zoneIds": [self.zone_id(az) for az in self.az_names],
                     "id": self.region, "groupNames": [self.region]}, []
-        if token == "aws:ec2/getSubnet:getSubnet":
-            subnet = str(args.args.get("id") or "")
-            az = self.subnet_azs.get(subnet, f"{self.region}a")  # a test program's literal id: the first AZ
-            return {"id": subnet, "availabilityZone": az, "availabilityZoneId": self.zone_id(az),
-                    "state": "available"}, []
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": self.account, "arn": f"arn:{PARTITION}:iam::{self.account}:user/offline",
                     "userId": "AIDAOFFLINE", "id": self.account}, []

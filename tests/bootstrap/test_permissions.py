@@ -82,7 +82,8 @@ def test_every_data_source_the_app_calls_is_in_the_preview_role(shared: StackRun
         "tests/fixtures/app", "")
     assert "aws:ecr/getAuthorizationToken:getAuthorizationToken" in {token for token, _ in built.invokes}
     tokens = {token for run in [*apps, built] for token, _ in run.invokes}
-    assert tokens <= set(INVOKE_ACTIONS), sorted(tokens - set(INVOKE_ACTIONS))
+    assert tokens == set(INVOKE_ACTIONS), ("missing:", sorted(tokens - set(INVOKE_ACTIONS)),
+                                           "called by no stack:", sorted(set(INVOKE_ACTIONS) - tokens))
     # ... and every environment's preview and deploy roles allow them, by their policies and within their boundary:
     # previews run every data source (the ECR reads are scoped to the repositories). Only the first action of each
     # data source was listed, and only dev's roles' policies were checked: ecr:DescribeRepositories (get_image) and
