@@ -596,10 +596,12 @@ def canonical_order(resources: list[Resource]) -> list[Resource]:
     return ordered + sorted((r for r in resources if r.urn not in placed), key=lambda r: r.urn)  # a cycle: as is
 
 
-def run_stack(stack: str, overrides: Mapping[str, Any] | None = None, *, free_garbage: bool = True) -> StackRun:
-    """Run `__main__.py` for one stack with its merged config (see stack_config; free_garbage: see run_program)."""
+def run_stack(stack: str, overrides: Mapping[str, Any] | None = None, *, free_garbage: bool = True,
+              preview: bool = False) -> StackRun:
+    """Run `__main__.py` for one stack with its merged config (see stack_config; free_garbage and preview: see
+    run_program)."""
     from offline.foundation import app_mocks
 
     config, secret_keys, placeholders = stack_config(stack, overrides)
     return run_program(stack, config, secret_keys, placeholders=placeholders, mocks=app_mocks(config),
-                       free_garbage=free_garbage)
+                       free_garbage=free_garbage, preview=preview)

@@ -178,7 +178,8 @@ def _listener(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, A
 
 def _web_acl(name: str, inputs: dict[str, Any], m: OfflineMocks) -> dict[str, Any]:
     # The provider names an ACL given a name prefix as prefix + a unique suffix (as every namePrefix resource).
-    acl = inputs.get("name") or (f"{inputs['namePrefix']}{_digest(name, 26)}" if inputs.get("namePrefix") else name)
+    prefix = inputs.get("namePrefix")
+    acl = inputs.get("name") or (f"{prefix}{_digest(name, BUCKET_PREFIX_SUFFIX_LENGTH)}" if prefix else name)
     if inputs.get("scope") == "CLOUDFRONT":  # global ACLs live in us-east-1 and say so in their ARN
         arn = f"arn:{PARTITION}:wafv2:us-east-1:{m.account}:global/webacl/{acl}/{_uuid(name)}"
     else:

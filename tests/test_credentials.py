@@ -15,6 +15,7 @@ from components.constants import CREDENTIAL_TAG, ROTATION_EXEMPT
 from offline.engine import Resource, StackRun, is_secret
 from tests.configs import PROD_VARIANT
 from tests.test_database import closure
+from tests.test_service import bare
 
 SECRET = "aws:secretsmanager/secret:Secret"
 ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
@@ -347,8 +348,7 @@ def test_a_changed_secret_redeploys_exactly_the_services_that_read_it(prod: Stac
         pattern = json.loads(rule.plain("eventPattern"))
         [container] = [c for c in json.loads(prod.one(TASK, service).plain("containerDefinitions"))
                        if c["essential"]]
-        read = {s["valueFrom"][:s["valueFrom"].rindex(":", 0, -2)] if s["valueFrom"].endswith("::")
-                else s["valueFrom"] for s in container["secrets"]}
+        read = {bare(s["valueFrom"]) for s in container["secrets"]}
         assert pattern == {"source": ["aws.secretsmanager"], "detail-type": ["Secret Label Updated"],
                            "resources": pattern["resources"], "detail": {"labelUpdated": ["AWSCURRENT"]}}
         assert set(pattern["resources"]) == read

@@ -22,7 +22,7 @@ from components.database import (
 )
 from components.windows import windows_overlap
 from offline.critical_path import finish_times, waits_for
-from offline.engine import StackRun, is_secret, run_program, unwrap_secrets
+from offline.engine import StackRun, is_secret, run_program, run_stack, unwrap_secrets
 from offline.policy_runner import PolicyPackProcess, check_run
 from tests.configs import MINIMAL_VALID, PROD_VARIANT
 
@@ -691,12 +691,7 @@ def test_the_proxys_zones_come_from_the_az_names_so_a_first_preview_checks_them(
     assert not bad.ok and "use1-az3 is not one" in str(bad.error) and "pin azNames" in str(bad.error)
     # and in a preview of a stack not created yet, where every new resource's id is unknown (the mocks answer as
     # the engine does then): the check still runs, so `pulumi preview` fails, not the middle of `up`
-    from offline.engine import stack_config
-    from offline.foundation import app_mocks
-
-    config, secret_keys, placeholders = stack_config("staging", {"maratron:azNames": ["us-east-1a", "us-east-1c"]})
-    first = run_program("staging", config, secret_keys, placeholders=placeholders, mocks=app_mocks(config),
-                        preview=True)
+    first = run_stack("staging", {"maratron:azNames": ["us-east-1a", "us-east-1c"]}, preview=True)
     assert not first.ok and "use1-az3 is not one" in str(first.error)
     subnet = next(r for r in first.resources if r.type == "aws:ec2/subnet:Subnet")
     assert not subnet.id  # unknown, as in the engine's first preview

@@ -42,12 +42,9 @@ def test_a_first_preview_of_prod_passes_the_pack(pack: PolicyPackProcess) -> Non
     """`pulumi preview --policy-pack` of a stack not created yet (CI's first preview, release.sh's first step): every
     new resource's id and computed outputs are unknown, and the inputs built from them too. A rule that reads an
     unknown cannot run then (the pack reports it as advisory); none may fail the preview as mandatory."""
-    from offline.engine import run_program, stack_config
-    from offline.foundation import app_mocks
+    from offline.engine import run_stack
 
-    config, secret_keys, placeholders = stack_config("prod")
-    first = run_program("prod", config, secret_keys, placeholders=placeholders, mocks=app_mocks(config),
-                        preview=True)
+    first = run_stack("prod", preview=True)
     assert first.ok, first.error_details
     assert not [r.id for r in first.resources if r.custom and r.type.startswith("aws:") and r.id]  # all unknown
     verdict = check_run(first, pack=pack, pack_config=load_pack_config("prod"))
