@@ -24,6 +24,11 @@ def load(path: str | None, stdin: TextIO | None = None) -> dict[str, Any]:
     return document
 
 
+def steps(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The document's steps (malformed entries skipped)."""
+    return [step for step in document.get("steps") or [] if isinstance(step, Mapping)]
+
+
 def state(step: Mapping[str, Any], which: str) -> Mapping[str, Any]:
     """A step's `oldState` or `newState` ({} when absent)."""
     found = step.get(which) or {}

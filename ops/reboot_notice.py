@@ -111,7 +111,7 @@ def reboot_commands(primaries: Sequence[str], replicas: Sequence[str], *, primar
 
 def notice(preview: Mapping[str, Any]) -> list[str]:
     """The report for one preview document (`pulumi preview --json`)."""
-    steps = [s for s in preview.get("steps") or [] if isinstance(s, Mapping)]
+    steps = doc.steps(preview)
     lines: list[str] = []
     for step in steps:
         if doc.resource_type(step) != PARAMETER_GROUP:

@@ -27,7 +27,7 @@ from typing import Any, TextIO
 
 import boto3
 
-from ops.preview_document import RDS_INSTANCE, add_argument, load, state
+from ops.preview_document import RDS_INSTANCE, add_argument, inputs, load, resource_type, state, steps
 
 UNCHANGED = frozenset({"same", "read", "refresh"})
 """Engine step kinds that change nothing."""
@@ -54,26 +54,25 @@ def _same(planned: Any, pending: Any) -> bool:
 
 def waiting(step: Mapping[str, Any], pending: Pending) -> list[str]:
     """The step's changes, one line each, when all of them are queued for the window; [] when any is not."""
-    new = state(step, "newState")
-    if step.get("op") != "update" or new.get("type") != RDS_INSTANCE:
+    if step.get("op") != "update" or resource_type(step) != RDS_INSTANCE:
         return []
     reasons = [str(r) for r in step.get("diffReasons") or []]
     if not reasons or not set(reasons) <= set(PENDING_KEYS):
         return []
-    inputs, outputs = new.get("inputs") or {}, state(step, "oldState").get("outputs") or {}
-    identifier = str(inputs.get("identifier") or outputs.get("identifier") or "")
+    planned, outputs = inputs(step, "newState"), state(step, "oldState").get("outputs") or {}
+    identifier = str(planned.get("identifier") or outputs.get("identifier") or "")
     arn = str(outputs.get("arn") or "")
     if not identifier or arn.count(":") < 4:
         return []
     queued = pending(arn.split(":")[3], identifier)
-    if not all(_same(inputs.get(key), queued.get(PENDING_KEYS[key])) for key in reasons):
+    if not all(_same(planned.get(key), queued.get(PENDING_KEYS[key])) for key in reasons):
         return []
-    return [f"waiting for the maintenance window: {identifier} {key} -> {inputs.get(key)}" for key in reasons]
+    return [f"waiting for the maintenance window: {identifier} {key} -> {planned.get(key)}" for key in reasons]
 
 
 def verdict(preview: Mapping[str, Any], pending: Pending) -> tuple[bool, list[str]]:
     """(settled, report lines) for one `pulumi preview --json` document."""
-    planned = [s for s in preview.get("steps") or [] if isinstance(s, Mapping) and s.get("op") not in UNCHANGED]
+    planned = [s for s in steps(preview) if s.get("op") not in UNCHANGED]
     lines: list[str] = []
     settled = True
     for step in planned:
