@@ -246,13 +246,13 @@ def test_cdn_5xx_rate_is_cloudfronts_rate_gated_by_a_request_floor(full: StackRu
         (1, 5, 3)
 
 
-LATENCY_ALARMS = [  # suffix, dimensions, metric, percentile, threshold, datapoints to alarm, sample-count queries
+LATENCY_ALARMS = [  # suffix, dimensions, metric, percentile, threshold, datapoints to alarm, gating expression
     ("alb-p95-latency", "lb", ("AWS/ApplicationELB", "TargetResponseTime"), "p95", 1.5, 2,
-     {"samples": ("TargetResponseTime", "SampleCount")}, "IF(samples >= 200, latency, 0)"),
+     "IF(samples >= 200, latency, 0)"),
     ("alb-p99-latency", "lb", ("AWS/ApplicationELB", "TargetResponseTime"), "p99", 4.0, 3,
-     {"samples": ("TargetResponseTime", "SampleCount")}, "IF(samples >= 1000, latency, 0)"),
+     "IF(samples >= 1000, latency, 0)"),
     ("cdn-origin-latency", "cdn", ("AWS/CloudFront", "OriginLatency"), "p95", 2000, 2,
-     {"samples": ("OriginLatency", "SampleCount")}, "IF(samples >= 200, latency, 0)"),
+     "IF(samples >= 200, latency, 0)"),
 ]
 
 
@@ -261,18 +261,18 @@ def test_latency_percentiles_count_only_periods_with_enough_samples(full: StackR
     """CloudWatch calls a percentile significant from 10/(1-p) samples in the period. Below that the alarm reads 0
     (OK), in metric math: a percentile alarm's own `ignore` would freeze its state (raised all night, or
     INSUFFICIENT_DATA for good on a quiet stack) and `evaluate` would page on a handful of slow requests."""
-    suffix, dims_key, (namespace, metric), percentile, threshold, to_alarm, counts, expression = row
+    suffix, dims_key, (namespace, metric), percentile, threshold, to_alarm, expression = row
     alarm = alarms(full)[suffix]
     queries = metric_queries(alarm)
     assert queries["gated"] == {"id": "gated", "expression": expression, "returnData": True,
                                 "label": queries["gated"]["label"]}
     assert queries["latency"]["metric"] == {"namespace": namespace, "metricName": metric, "stat": percentile,
                                             "period": 300, "dimensions": dims(full)[dims_key]}
-    for id_, (count_metric, stat) in counts.items():
-        assert queries[id_]["returnData"] is False
-        assert queries[id_]["metric"] == {"namespace": namespace, "metricName": count_metric, "stat": stat,
-                                          "period": 300, "dimensions": dims(full)[dims_key]}
-    assert set(queries) == {"gated", "latency", *counts}
+    # the gate counts the same metric's samples (its SampleCount), never another metric's
+    assert queries["samples"]["returnData"] is False
+    assert queries["samples"]["metric"] == {"namespace": namespace, "metricName": metric, "stat": "SampleCount",
+                                            "period": 300, "dimensions": dims(full)[dims_key]}
+    assert set(queries) == {"gated", "latency", "samples"}
     inputs = alarm.inputs
     assert (inputs["threshold"], inputs["comparisonOperator"]) == (pytest.approx(threshold), GT)
     assert (inputs["evaluationPeriods"], inputs["datapointsToAlarm"], inputs["treatMissingData"]) == \
