@@ -54,6 +54,16 @@ What we rely on, and why:
   annotations (~5 % of a run: a relative import and typing introspection each time). `unwrap_type` remembers the
   answer per annotation; a test compares it with the SDK's on every annotation a run of pulumi_aws resources
   unwraps.
+- `pulumi.runtime.rpc.contains_unknowns`: called for every Output's data (~14,000 times a prod run), it defines a
+  recursive closure on each call (a function, its cell, a tuple and a `set[int]` annotation object: a reference
+  cycle, so four objects of cyclic garbage per call that only the collector frees, ~a third of what the collection
+  after a run traverses). `contains_unknowns` gives the same answers with a module-level recursion, and returns at
+  once for a scalar; a test compares both on nested, shared and cyclic values.
+- `pulumi._types.resource_types`: for every registration's outputs the SDK recomputes a resource class's property
+  types from its annotations and properties; a class with annotations of its own (our components: `vpc: Vpc`, ...)
+  costs a `typing.get_type_hints` that compiles and evaluates each annotation again, every time. `resource_types`
+  remembers the answer per class (a function of the class alone; the SDK only reads the dict); a test compares
+  both on every class a prod run registers.
 - The Analyzer protocol stubs generated into `pulumi.runtime.proto` (analyzer_pb2, analyzer_pb2_grpc), which the
   policy runner uses to drive the pack as the engine does.
 """
@@ -66,6 +76,7 @@ import functools
 import logging
 import pathlib
 import sys
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -281,6 +292,55 @@ def sdk_unwrap_type(annotation: Any) -> Any:
     return _SDK_UNWRAP_TYPE(annotation)
 
 
+_SDK_CONTAINS_UNKNOWNS: Callable[[Any], bool] = _rpc.contains_unknowns
+_is_unknown = _rpc.known_types.is_unknown
+
+
+def contains_unknowns(val: Any) -> bool:
+    """The SDK's `rpc.contains_unknowns` (is there an unknown anywhere in this value's dicts and lists?), with the
+    same walk (each dict or list visited once, by identity) but no closure defined per call."""
+    if _is_unknown(val):
+        return True
+    if not isinstance(val, (dict, list)):
+        return False
+    return _walk_for_unknowns(val, set())
+
+
+def _walk_for_unknowns(value: Any, seen: set[int]) -> bool:
+    if _is_unknown(value):
+        return True
+    if not isinstance(value, (dict, list)) or id(value) in seen:
+        return False
+    seen.add(id(value))
+    if isinstance(value, dict):  # by key, as the SDK: an output type is a dict whose `values` may be a property
+        return any(_walk_for_unknowns(value[key], seen) for key in value)
+    return any(_walk_for_unknowns(item, seen) for item in value)
+
+
+def sdk_contains_unknowns(value: Any) -> bool:
+    """The SDK's own (for the test that `contains_unknowns` matches it)."""
+    return _SDK_CONTAINS_UNKNOWNS(value)
+
+
+_SDK_RESOURCE_TYPES: Callable[[type], dict[str, type]] = _types.resource_types
+_RESOURCE_TYPES: weakref.WeakKeyDictionary[type, dict[str, type]] = weakref.WeakKeyDictionary()
+
+
+def resource_types(resource_cls: type) -> dict[str, type]:
+    """The SDK's `_types.resource_types` (a resource class's output property types), remembered per class (weakly:
+    a class defined by a program run, such as a test's, goes with it)."""
+    try:
+        return _RESOURCE_TYPES[resource_cls]
+    except KeyError:
+        result = _RESOURCE_TYPES[resource_cls] = _SDK_RESOURCE_TYPES(resource_cls)
+        return result
+
+
+def sdk_resource_types(resource_cls: type) -> dict[str, type]:
+    """The SDK's own (for the test that `resource_types` matches it)."""
+    return _SDK_RESOURCE_TYPES(resource_cls)
+
+
 _SDK_FROM_INPUT: Callable[[Any], Any] = pulumi.Output.from_input
 _SCALARS = (str, int, float, bool, type(None))  # what `Output.from_input` passes through as a known plain value
 
@@ -344,6 +404,8 @@ def install_mocks(monitor: MockMonitor, *, project: str, stack: str, preview: bo
     _rpc.declare_dependency = declare_dependency
     _rpc._add_dependency = add_dependency
     _types.unwrap_type = unwrap_type  # type: ignore[assignment]
+    _rpc.contains_unknowns = contains_unknowns
+    _types.resource_types = resource_types
     pulumi.Output.from_input = staticmethod(from_input)  # type: ignore[method-assign,assignment]
     reset_runtime()
     _mocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor, logger=logger)
