@@ -46,7 +46,7 @@ from components.task import FargateTask
 from components.waf import WebFirewall
 from stack_config import StackConfig
 
-CONTRACT_VERSION = "2.2.0"
+CONTRACT_VERSION = "2.3.0"
 
 _specs = specs  # one group of outputs (components/output_contract.py)
 
@@ -193,6 +193,9 @@ CONTRACT: tuple[OutputSpec, ...] = tuple([
         ("restoreTargetSecretArn", "string",
          "Secret the restore check reads as RESTORE_DATABASE_URL: an operator writes the scratch server's admin URL "
          "before a drill."),
+        ("backupMetricNamespace", "string",
+         "CloudWatch namespace of the backup job's BackupSucceeded (dimension Environment): the job's own, "
+         "`<stack prefix>/backup` (since 2.3.0)."),
     ),
     *_specs(
         "disaster recovery",
@@ -218,6 +221,9 @@ CONTRACT: tuple[OutputSpec, ...] = tuple([
         ("restoreDrillSecurityGroupId", "string",
          "Security group of the restore drill task (a run by hand names it: docs/runbooks/disaster-recovery.md "
          "A.5); \"\" when drRegion is none."),
+        ("restoreDrillMetricNamespace", "string",
+         "CloudWatch namespace of the drill's RestoreDrillSucceeded and ReplicatedDumpAgeHours (dimension "
+         "Environment): the drill's own, `<stack prefix>/restore-drill`; \"\" when drRegion is none (since 2.3.0)."),
     ),
     *_specs(
         "operations",
@@ -361,6 +367,7 @@ def contract_values(parts: StackParts) -> dict[str, Any]:
         "restoreCheckTaskDefinitionArn": p.backup_job.restore_check.task_definition.arn,
         "restoreCheckSecurityGroupId": p.backup_job.restore_check.security_group.id,
         "restoreTargetSecretArn": p.backup_job.restore_target.arn,
+        "backupMetricNamespace": p.backup_job.metric_namespace,
         **_recovery_values(p.recovery, p.drill),
         "alertTopicArn": p.observability.topic.arn,
         "secretRedeployStateMachineArn": p.redeploy.state_machine.arn,
@@ -380,7 +387,8 @@ def _recovery_values(recovery: DisasterRecovery, drill: RestoreDrill | None) -> 
         return {name: "" for name in ("drRegion", "drKmsKeyArn", "drBackupsBucketName", "drArchiveBucketName",
                                       "drDatabaseBackupsArn", "drBatchReplicationRoleArn",
                                       "restoreDrillTaskDefinitionArn",
-                                      "restoreDrillScheduleName", "restoreDrillSecurityGroupId")}
+                                      "restoreDrillScheduleName", "restoreDrillSecurityGroupId",
+                                      "restoreDrillMetricNamespace")}
     return {
         "drRegion": recovery.region,
         "drKmsKeyArn": recovery.key.arn,
@@ -391,6 +399,7 @@ def _recovery_values(recovery: DisasterRecovery, drill: RestoreDrill | None) -> 
         "restoreDrillTaskDefinitionArn": drill.task_definition.arn if drill else "",
         "restoreDrillScheduleName": drill.schedule.name if drill else "",
         "restoreDrillSecurityGroupId": drill.task.security_group.id if drill else "",
+        "restoreDrillMetricNamespace": drill.metric_namespace if drill else "",
     }
 
 

@@ -16,10 +16,12 @@ from fractions import Fraction
 from typing import Literal
 
 from components.constants import (
+    BACKUP_JOB,
     BACKUP_METRIC_NAME,
-    BACKUP_METRIC_NAMESPACE,
     DUMP_AGE_METRIC_NAME,
+    RESTORE_DRILL_JOB,
     RESTORE_DRILL_METRIC_NAME,
+    ops_metric_namespace,
 )
 from components.settings import Rules, setting
 
@@ -199,6 +201,8 @@ def sample_floor(percentile: str) -> int:
     return math.ceil(10 / (1 - share))
 
 
+_BACKUP_NAMESPACE = ops_metric_namespace("<name prefix>", BACKUP_JOB)
+_DRILL_NAMESPACE = ops_metric_namespace("<name prefix>", RESTORE_DRILL_JOB)
 _NO_TRAFFIC = "no requests, nothing to judge: ALB metrics are only emitted while there is traffic"
 _FEW_SAMPLES = ("; a period with fewer samples reads 0 (OK): its percentile is noise, and the alarm's own low-sample "
                 "setting (ignore) would instead freeze the state, a raised alarm staying raised all night and a quiet "
@@ -412,7 +416,7 @@ ALARM_KINDS: tuple[AlarmKind, ...] = (
     ),
     AlarmKind(
         key="backup-missing", summary="no successful backup within the schedule plus grace",
-        metric=f"{BACKUP_METRIC_NAMESPACE} {BACKUP_METRIC_NAME}", statistic="Sum", comparison="LessThanThreshold",
+        metric=f"{_BACKUP_NAMESPACE} {BACKUP_METRIC_NAME}", statistic="Sum", comparison="LessThanThreshold",
         threshold="1", unit="backups", scale=1, period=3600, evaluation_periods=7, datapoints_to_alarm=7,
         treat_missing_data="breaching",
         why_missing="the job publishes only on success: no data *is* the failure this alarm exists for",
@@ -429,7 +433,7 @@ ALARM_KINDS: tuple[AlarmKind, ...] = (
     ),
     AlarmKind(
         key="restore-drill-missing", summary="no passed restore drill of the DR copy within a day plus grace",
-        metric=f"{BACKUP_METRIC_NAMESPACE} {RESTORE_DRILL_METRIC_NAME}", statistic="Sum",
+        metric=f"{_DRILL_NAMESPACE} {RESTORE_DRILL_METRIC_NAME}", statistic="Sum",
         comparison="LessThanThreshold", threshold="1", unit="drills", scale=1, period=3600, evaluation_periods=27,
         datapoints_to_alarm=27, treat_missing_data="breaching",
         why_missing="the drill publishes only on a pass: no data *is* the failure this alarm exists for",
@@ -437,7 +441,7 @@ ALARM_KINDS: tuple[AlarmKind, ...] = (
     AlarmKind(
         key="dr-dump-stale", summary="the newest dump in the DR region is older than the backup schedule allows (the "
         "threshold follows the schedule: one interval plus the run and replication, 8 h at the default 6 hours)",
-        metric=f"{BACKUP_METRIC_NAMESPACE} {DUMP_AGE_METRIC_NAME} (put by every drill)", statistic="Maximum",
+        metric=f"{_DRILL_NAMESPACE} {DUMP_AGE_METRIC_NAME} (put by every drill)", statistic="Maximum",
         comparison="GreaterThanThreshold", threshold="8", unit="h", scale=1, period=3600, evaluation_periods=24,
         datapoints_to_alarm=1, treat_missing_data="notBreaching",
         why_missing="the drill reports once a day; the restore-drill-missing alarm owns its silence",

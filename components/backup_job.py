@@ -3,7 +3,8 @@
 The seed's `backup-script.sh` ran from cron on a host every 6 hours. Here the same job is an ECS Fargate task
 (image: ops/backup/Dockerfile) started by an EventBridge Scheduler schedule, so there is no host to patch and the
 schedule, retries and permissions are code. The task dumps over TLS, verifies the archive, uploads it with SSE-KMS
-and publishes `Maratron/Backups BackupSucceeded` (components/constants.py); the observability component alarms
+and publishes `BackupSucceeded` in the stack's own backup namespace (`<name prefix>/backup`,
+components/constants.py ops_metric_namespace); the observability component alarms
 when that metric goes missing.
 
 These dumps complement, not replace, RDS automated backups (PITR within the retention window): they are portable,
@@ -49,10 +50,11 @@ from components.base import (
 )
 from components.connections import Connections
 from components.constants import (
-    BACKUP_METRIC_NAMESPACE,
+    BACKUP_JOB,
     CREDENTIAL_TAG,
     PROJECT,
     Credential,
+    ops_metric_namespace,
 )
 from components.observability import BackupWatch
 from components.settings import setting
@@ -211,7 +213,7 @@ class BackupJob(pulumi.ComponentResource):
                     "BACKUPS_KMS_KEY_ARN": args.backups_key_arn,
                     "ENVIRONMENT": args.environment,
                     "AWS_REGION": ctx.region,
-                    "METRIC_NAMESPACE": BACKUP_METRIC_NAMESPACE,
+                    "METRIC_NAMESPACE": self.metric_namespace,
                     **({"ARCHIVE_BUCKET": args.archive.bucket_name, "ARCHIVE_PREFIX": args.archive.prefix}
                        if args.archive else {}),
                 },
@@ -227,9 +229,9 @@ class BackupJob(pulumi.ComponentResource):
             task_role_statements=[
                 *args.bucket_write_statements,
                 *(args.archive.statements if args.archive else []),
-                # PutMetricData has no resource-level permissions; the namespace condition scopes it.
+                # PutMetricData has no resource-level permissions; the namespace condition scopes it to this job's.
                 {"Effect": "Allow", "Action": ["cloudwatch:PutMetricData"], "Resource": "*",
-                 "Condition": {"StringEquals": {"cloudwatch:namespace": BACKUP_METRIC_NAMESPACE}}},
+                 "Condition": {"StringEquals": {"cloudwatch:namespace": self.metric_namespace}}},
             ],
             image_build_context=args.image_build_context,
             ephemeral_storage_gib=args.settings.ephemeral_storage_gib,
@@ -261,9 +263,15 @@ class BackupJob(pulumi.ComponentResource):
         return self._args
 
     @property
+    def metric_namespace(self) -> str:
+        """The CloudWatch namespace the job publishes to, its own (`<name prefix>/backup`): no other stack's or job's
+        role may put metrics in it (constants.ops_metric_namespace)."""
+        return ops_metric_namespace(self._args.name_prefix, BACKUP_JOB)
+
+    @property
     def watch(self) -> BackupWatch:
         """What Observability alarms on: the success metric the job publishes (dimension Environment)."""
-        return BackupWatch(dimensions={"Environment": self._args.environment},
+        return BackupWatch(namespace=self.metric_namespace, dimensions={"Environment": self._args.environment},
                            interval_hours=self._args.interval_hours)
 
     @property

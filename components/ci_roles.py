@@ -59,6 +59,7 @@ from components.constants import (
     PROJECT,
     ROLE_PATH_PREFIX,
     environment_stacks,
+    ops_metric_namespace,
     workload_role_path,
 )
 from components.github_oidc import trust_policy
@@ -717,7 +718,13 @@ def workload_boundary_statements(partition: str, account_id: str, environment: s
         {"Sid": "RunContainers", "Effect": "Allow", "Resource": "*",
          "Action": ["ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer",
                     "ecr:BatchGetImage", "kms:Decrypt", "kms:GenerateDataKey", "kms:GenerateDataKey*",
-                    "kms:DescribeKey", "cloudwatch:PutMetricData", *ECS_EXEC_ACTIONS]},
+                    "kms:DescribeKey", *ECS_EXEC_ACTIONS]},
+        # Custom metrics in the stack's own namespaces only (the backup job's, the drill's: constants.
+        # ops_metric_namespace): PutMetricData has no resource type, its one scope is `cloudwatch:namespace`, so in the
+        # single-account layout this is what keeps a dev role from publishing prod's BackupSucceeded, whatever policy
+        # the dev deploy role writes for it.
+        {"Sid": "PutOwnMetrics", "Effect": "Allow", "Action": ["cloudwatch:PutMetricData"], "Resource": "*",
+         "Condition": {"StringLike": {"cloudwatch:namespace": per_stack(ops_metric_namespace("{prefix}", "*"))}}},
         # Secrets by name: every secret a workload reads is under its stack's prefix (app, database, users, redis,
         # cdn, backup), so in the single-account layout a role of one environment cannot be given another's (a dev
         # role granted prod's master secret is still refused here). Secrets Manager authorizes both actions on the

@@ -237,12 +237,25 @@ METRICS_PATH = "/metrics"
 """Where the seed's prom-client registry is served (the Prometheus default), scraped on 127.0.0.1 only."""
 
 # --- operations ------------------------------------------------------------------------------------------------------
-BACKUP_METRIC_NAMESPACE = "Maratron/Backups"
-"""CloudWatch namespace the backup job publishes to (and the only one its task role may put metrics in)."""
+def ops_metric_namespace(name_prefix: str, job: str) -> str:
+    """The CloudWatch namespace one stack's scheduled job publishes to: `<name prefix>/<job>`, e.g.
+    `maratron-prod/backup`, and the only one that job's task role may put metrics in. PutMetricData has no resource
+    type; its only scope is the `cloudwatch:namespace` condition key
+    (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html), so a
+    namespace shared by stacks or jobs would let one stack's job (dev's backup task) publish another's success
+    metric (prod's BackupSucceeded, the drill's) and keep its missing-metric alarm quiet. A custom namespace may not
+    begin with `AWS/` (PutMetricData API)."""
+    return f"{name_prefix}/{job}"
+
+
+BACKUP_JOB = "backup"
+"""The backup job's part of its metric namespace (ops_metric_namespace)."""
+RESTORE_DRILL_JOB = "restore-drill"
+"""The restore drill's part of its metric namespace (ops_metric_namespace)."""
 BACKUP_METRIC_NAME = "BackupSucceeded"
 """Metric the backup job puts (1 per verified upload); the missing-backup alarm watches it."""
 RESTORE_DRILL_METRIC_NAME = "RestoreDrillSucceeded"
-"""Metric the restore drill puts (1 per passed drill, same namespace); the missing-drill alarm watches it."""
+"""Metric the restore drill puts (1 per passed drill, in its own namespace); the missing-drill alarm watches it."""
 DUMP_AGE_METRIC_NAME = "ReplicatedDumpAgeHours"
 """Age of the newest dump in the DR region, put by every drill run: the stale-DR-copy alarm watches it."""
 RESTORE_DRILL_COMMAND = "restore_drill.sh"

@@ -50,7 +50,6 @@ from components.alarm_catalog import (
 from components.base import AwsContext, json_output, named_tags, policy_json
 from components.constants import (
     BACKUP_METRIC_NAME,
-    BACKUP_METRIC_NAMESPACE,
     DUMP_AGE_METRIC_NAME,
     EDGE_REGION,
     PROJECT,
@@ -258,8 +257,9 @@ def budgets_key_statement(topic_arn: str) -> dict[str, Any]:
 class BackupWatch:
     """The custom metric the backup job publishes after each verified upload."""
 
-    namespace: str = BACKUP_METRIC_NAMESPACE
-    """Metric namespace (default Maratron/Backups)."""
+    namespace: str
+    """Metric namespace: the job's own (BackupJob.metric_namespace; required: a namespace shared with another stack
+    or job lets that one's role publish this metric)."""
     metric_name: str = BACKUP_METRIC_NAME
     """Metric name (default BackupSucceeded; the job puts 1 per verified backup)."""
     dimensions: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
@@ -322,10 +322,10 @@ class RestoreDrillWatch:
 
     task_family: pulumi.Input[str]
     """Task definition family of the drill: a stopped drill task with a failing exit code is sent to the topic."""
+    namespace: str
+    """Metric namespace: the drill's own (RestoreDrill.metric_namespace; required, as BackupWatch's)."""
     dimensions: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Dimensions exactly as the drill publishes them (default none)."""
-    namespace: str = BACKUP_METRIC_NAMESPACE
-    """Metric namespace (default Maratron/Backups)."""
     interval_hours: int = 24
     """How often the drill runs (default daily)."""
     grace_hours: int = 3

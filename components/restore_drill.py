@@ -44,7 +44,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.backup_job import BackupJob
-from components.constants import BACKUP_METRIC_NAMESPACE, RESTORE_DRILL_COMMAND
+from components.constants import RESTORE_DRILL_COMMAND, RESTORE_DRILL_JOB, ops_metric_namespace
 from components.disaster_recovery import DisasterRecovery, DisasterRecoverySettings, ReplicaBucket
 from components.observability import BackupWatch, RestoreDrillWatch
 from components.task import ContainerSpec, FargateTask, FargateTaskArgs, TaskSize
@@ -106,7 +106,7 @@ class RestoreDrill(pulumi.ComponentResource):
                     "DR_REGION": args.source.region,
                     "ENVIRONMENT": job.environment,
                     "METRIC_REGION": job.context.region,
-                    "METRIC_NAMESPACE": BACKUP_METRIC_NAMESPACE,
+                    "METRIC_NAMESPACE": self.metric_namespace,
                 },
                 scratch_paths=("/tmp",),  # the dump, the server's data directory and its socket
                 stop_timeout=30,  # no health check: a batch job that exits when done
@@ -149,16 +149,23 @@ class RestoreDrill(pulumi.ComponentResource):
         return f"{self._args.job.args.name_prefix}-{self._name}"
 
     @property
+    def metric_namespace(self) -> str:
+        """The CloudWatch namespace the drill publishes to, its own (`<name prefix>/restore-drill`)."""
+        return ops_metric_namespace(self._args.job.args.name_prefix, RESTORE_DRILL_JOB)
+
+    @property
     def watch(self) -> RestoreDrillWatch:
         """What Observability alarms on: the drill's metrics (dimension Environment) and its task family."""
-        return RestoreDrillWatch(task_family=self.family, dimensions={"Environment": self._args.job.args.environment},
+        return RestoreDrillWatch(task_family=self.family, namespace=self.metric_namespace,
+                                 dimensions={"Environment": self._args.job.args.environment},
                                  interval_hours=INTERVAL_HOURS, dump_stale_hours=dump_stale_hours(self._args.job.watch))
 
     def _role_statements(self) -> list[dict[str, Any]]:
         args = self._args
         return [
             *args.source.read_statements(prefix=f"postgresql/{args.job.args.environment}/"),
-            # PutMetricData has no resource-level permissions; the namespace condition scopes it.
+            # PutMetricData has no resource-level permissions; the namespace condition scopes it to the drill's own
+            # (not the backup job's: a drill role could otherwise report backups that never ran).
             {"Effect": "Allow", "Action": ["cloudwatch:PutMetricData"], "Resource": "*",
-             "Condition": {"StringEquals": {"cloudwatch:namespace": BACKUP_METRIC_NAMESPACE}}},
+             "Condition": {"StringEquals": {"cloudwatch:namespace": self.metric_namespace}}},
         ]

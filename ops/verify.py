@@ -39,7 +39,6 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from components.constants import (
-    BACKUP_METRIC_NAMESPACE,
     CACHE_POLICY_CACHING_DISABLED,
     CLOUDFRONT_PREFIX_LIST,
     CLOUDFRONT_TLS_POLICIES,
@@ -833,7 +832,7 @@ def check_restore_drill(ctx: Context) -> Verdict:
         problems.append(f"schedule {name} is {schedule.get('State')}")
     now = _now()
     points = ctx.client("cloudwatch").get_metric_statistics(
-        Namespace=BACKUP_METRIC_NAMESPACE, MetricName=RESTORE_DRILL_METRIC_NAME,
+        Namespace=ctx.outputs.text("restoreDrillMetricNamespace"), MetricName=RESTORE_DRILL_METRIC_NAME,
         Dimensions=[{"Name": "Environment", "Value": ctx.outputs.environment}],
         StartTime=now - DRILL_WINDOW, EndTime=now, Period=3600, Statistics=["Sum"]).get("Datapoints", [])
     passed = sorted((p["Timestamp"] for p in points if p.get("Sum", 0) >= 1), reverse=True)

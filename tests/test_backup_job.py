@@ -145,7 +145,8 @@ def test_roles_are_least_privilege(run: StackRun) -> None:
     [listing] = [s for s in found["backup-task"] if s["Action"] == ["s3:ListBucket"]]
     assert listing["Resource"] == "arn:aws:s3:::maratron-archive"  # the archive's, never the backups bucket
     metric = next(s for s in found["backup-task"] if s["Action"] == ["cloudwatch:PutMetricData"])
-    assert metric["Condition"] == {"StringEquals": {"cloudwatch:namespace": "Maratron/Backups"}}
+    # its own namespace, which no other stack's or job's role may write (the drill's is <prefix>/restore-drill)
+    assert metric["Condition"] == {"StringEquals": {"cloudwatch:namespace": "maratron-prod/backup"}}
     secret_arn = run.one("aws:secretsmanager/secret:Secret", "database-url").outputs["arn"]
     reads = [s for s in found["backup-execution"] if "secretsmanager:GetSecretValue" in s["Action"]]
     assert [s["Resource"] for s in reads] == [[secret_arn]]

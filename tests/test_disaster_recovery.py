@@ -234,7 +234,8 @@ def test_drill_runs_the_backup_images_drill_against_the_dr_replica(prod: StackRu
     assert container["image"] == backup_container["image"] and container["command"] == ["restore_drill.sh"]
     env = {e["name"]: e["value"] for e in container["environment"]}
     assert env == {"DR_BUCKET": prod.outputs["drBackupsBucketName"], "DR_REGION": DR, "ENVIRONMENT": "prod",
-                   "METRIC_REGION": "us-east-1", "METRIC_NAMESPACE": "Maratron/Backups", "HOME": "/tmp"}
+                   "METRIC_REGION": "us-east-1", "METRIC_NAMESPACE": "maratron-prod/restore-drill",
+                   "HOME": "/tmp"}
     assert container["secrets"] == [] and "portMappings" not in container  # no secret, no listener
     assert container["user"] == "1001:1001" and container["readonlyRootFilesystem"] is True
     assert [m["containerPath"] for m in container["mountPoints"]] == ["/tmp"]
@@ -253,7 +254,7 @@ def test_drill_role_reads_only_the_dump_prefix_of_the_replica(prod: StackRun) ->
         {"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": [key_arn(prod, "dr-key")],
          "Condition": {"StringEquals": {"kms:ViaService": f"s3.{DR}.amazonaws.com"}}},
         {"Effect": "Allow", "Action": ["cloudwatch:PutMetricData"], "Resource": "*",
-         "Condition": {"StringEquals": {"cloudwatch:namespace": "Maratron/Backups"}}},
+         "Condition": {"StringEquals": {"cloudwatch:namespace": "maratron-prod/restore-drill"}}},
     ]
     # The task's security group opens nothing inbound; no grant reaches the database.
     group = prod.one("aws:ec2/securityGroup:SecurityGroup", "restore-drill-sg")
@@ -437,7 +438,7 @@ def test_dr_stack_pulls_prods_digests_from_the_registry_replica_in_its_region(dr
 def test_the_dr_copy_counts_as_stale_one_backup_interval_plus_run_and_replication_later(interval: int,
                                                                                        stale: int) -> None:
     """A fixed 8 h paged every day for any schedule but 6 hours (and for a 6-hour one whose dumps outlast an hour)."""
-    assert dump_stale_hours(BackupWatch(interval_hours=interval)) == stale
+    assert dump_stale_hours(BackupWatch("n/backup", interval_hours=interval)) == stale
 
 
 @pytest.mark.parametrize(("overrides", "error"), [

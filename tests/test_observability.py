@@ -119,15 +119,15 @@ SINGLE_METRIC_ALARMS: list[tuple[str, str, str, str, str, float, str, int, int, 
     ("cache-001-replication-lag", "AWS/ElastiCache", "ReplicationLag", "Maximum", "001", 30, GT, 60, 5, 5,
      "notBreaching"),
     ("waf-blocked-requests", "AWS/WAFV2", "BlockedRequests", "Sum", "waf", 1000, GT, 300, 1, 1, "notBreaching"),
-    ("backup-missing", "Maratron/Backups", "BackupSucceeded", "Sum", "backup", 1, LT, 3600, 7, 7, "breaching"),
+    ("backup-missing", "maratron-prod/backup", "BackupSucceeded", "Sum", "backup", 1, LT, 3600, 7, 7, "breaching"),
     # S3 user guide: "Treat missing data as ignore (maintain the alarm state)": the metric is absent between failures.
     ("s3-backups-replication-failed", "AWS/S3", "OperationsFailedReplication", "Sum", "replication", 0, GT, 300, 1, 1,
      "ignore"),
     # A daily drill plus three hours of grace: 27 hourly periods, allowed because periods of an hour may span 7 days.
-    ("restore-drill-missing", "Maratron/Backups", "RestoreDrillSucceeded", "Sum", "drill", 1, LT, 3600, 27, 27,
-     "breaching"),
-    ("dr-dump-stale", "Maratron/Backups", "ReplicatedDumpAgeHours", "Maximum", "drill", 10, GT, 3600, 24, 1,
-     "notBreaching"),
+    ("restore-drill-missing", "maratron-prod/restore-drill", "RestoreDrillSucceeded", "Sum", "drill", 1, LT, 3600, 27,
+     27, "breaching"),
+    ("dr-dump-stale", "maratron-prod/restore-drill", "ReplicatedDumpAgeHours", "Maximum", "drill", 10, GT, 3600, 24,
+     1, "notBreaching"),
     # A failed rotation leaves the old value in place and is retried by Secrets Manager: only this alarm tells.
     ("lambda-db-admin-errors", "AWS/Lambda", "Errors", "Sum", "function", 0, GT, 300, 1, 1, "notBreaching"),
     # A redeploy that failed leaves the tasks on the old secret values (and, with alternating users, a rotation
@@ -769,10 +769,10 @@ def test_the_stacks_watch_their_own_database_instances_events(any_stack: StackRu
                                                        "digits or dashes other than primary"),
     (lambda: DatabaseWatch("db", max_connections=0), "max_connections must be positive"),
     (lambda: CacheWatch("redis", {"node 1": "redis-001"}), "cache member label 'node 1'"),
-    (lambda: BackupWatch(interval_hours=0), "interval_hours must be at least 1"),
-    (lambda: BackupWatch(interval_hours=24, grace_hours=1), "together at most 24"),
-    (lambda: RestoreDrillWatch("f", interval_hours=168, grace_hours=1), "together at most 168"),
-    (lambda: RestoreDrillWatch("f", interval_hours=0), "interval_hours must be at least 1"),
+    (lambda: BackupWatch("n/backup", interval_hours=0), "interval_hours must be at least 1"),
+    (lambda: BackupWatch("n/backup", interval_hours=24, grace_hours=1), "together at most 24"),
+    (lambda: RestoreDrillWatch("f", "n/restore-drill", interval_hours=168, grace_hours=1), "together at most 168"),
+    (lambda: RestoreDrillWatch("f", "n/restore-drill", interval_hours=0), "interval_hours must be at least 1"),
 ])
 def test_watch_labels_and_values_are_checked(build: Any, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):

@@ -8,12 +8,13 @@
 #   BACKUPS_BUCKET        the backups bucket (stack output backupsBucketName)
 #   BACKUPS_KMS_KEY_ARN   the backups CMK; every object is written with it (SSE-KMS)
 #   ENVIRONMENT           dev | staging | prod: the key prefix and the metric dimension
+#   METRIC_NAMESPACE      the job's own CloudWatch namespace (stack output backupMetricNamespace: <stack prefix>/
+#                         backup), the only one its role may put metrics in
 # Optional:
 #   BACKUP_SSLMODE        verify-full (default: server certificate checked against the RDS CA bundle baked into
 #                         the image), verify-ca or require. Anything weaker is refused.
 #   PGSSLROOTCERT         CA bundle (default /etc/ssl/certs/rds-global-bundle.pem)
 #   BACKUP_WORK_DIR       scratch directory for the archive (default $TMPDIR or /tmp; Fargate ephemeral storage)
-#   METRIC_NAMESPACE      default Maratron/Backups
 #   ARCHIVE_BUCKET        the archive bucket (stack output walBucketName) and ARCHIVE_PREFIX (dumps/<env>/): the
 #   ARCHIVE_PREFIX        first dump of each UTC month is also copied to s3://$ARCHIVE_BUCKET/$ARCHIVE_PREFIX
 #                         YYYY/MM/, kept for years (the backups bucket expires dumps after backupExpirationDays)
@@ -133,7 +134,7 @@ archive_monthly() {
 }
 
 main() {
-  require_env DATABASE_URL BACKUPS_BUCKET BACKUPS_KMS_KEY_ARN ENVIRONMENT
+  require_env DATABASE_URL BACKUPS_BUCKET BACKUPS_KMS_KEY_ARN ENVIRONMENT METRIC_NAMESPACE
   [[ "$ENVIRONMENT" =~ ^[a-z0-9-]+$ ]] || die "ENVIRONMENT must be lowercase letters, digits and dashes"
 
   export PGSSLMODE=${BACKUP_SSLMODE:-verify-full}
@@ -147,7 +148,7 @@ main() {
   fi
   export PGAPPNAME=maratron-backup
 
-  local namespace=${METRIC_NAMESPACE:-Maratron/Backups}
+  local namespace=$METRIC_NAMESPACE
   local started=$SECONDS
   local stamp day work dump key
   stamp=$(date -u +%Y%m%dT%H%M%SZ)

@@ -13,8 +13,9 @@
 #   DR_REGION        its region (stack output drRegion)
 #   ENVIRONMENT      dev | staging | prod: the dumps' key prefix and the metric dimension
 #   METRIC_REGION    where the alarms are (the stack's region)
+#   METRIC_NAMESPACE the drill's own CloudWatch namespace (stack output restoreDrillMetricNamespace: <stack prefix>/
+#                    restore-drill), the only one its role may put metrics in
 # Optional:
-#   METRIC_NAMESPACE default Maratron/Backups
 #   DRILL_WORK_DIR   scratch directory (default $TMPDIR or /tmp: the task's ephemeral storage)
 #   DRILL_PORT       port of the local server (default 54329; 127.0.0.1 only)
 #   EXPECTED_TABLES, EXPECTED_EXTENSIONS: passed on to restore_check.sh
@@ -50,10 +51,10 @@ metric() {
 }
 
 main() {
-  require_env DR_BUCKET DR_REGION ENVIRONMENT METRIC_REGION
+  require_env DR_BUCKET DR_REGION ENVIRONMENT METRIC_REGION METRIC_NAMESPACE
   [[ "$ENVIRONMENT" =~ ^[a-z0-9-]+$ ]] || die "ENVIRONMENT must be lowercase letters, digits and dashes"
   [[ "$DR_REGION" =~ ^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$ ]] || die "DR_REGION must be an AWS region"
-  NAMESPACE=${METRIC_NAMESPACE:-Maratron/Backups}
+  NAMESPACE=$METRIC_NAMESPACE
   local port=${DRILL_PORT:-54329} started=$SECONDS
   local dimensions="[{\"Name\":\"Environment\",\"Value\":\"${ENVIRONMENT}\"}]"
 

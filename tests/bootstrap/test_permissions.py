@@ -305,11 +305,15 @@ def test_every_app_role_stays_inside_the_workload_boundary(shared: StackRun, app
                 for statement in json.loads(policy.plain("policy"))["Statement"]:
                     resources = statement["Resource"] if isinstance(statement["Resource"], list) else [
                         statement["Resource"]]
-                    requests += [(a, r.replace("*", "x")) for a in statement["Action"] for r in resources]
+                    condition = statement.get("Condition", {}).get("StringEquals", {})
+                    requests += [(a, r.replace("*", "x"), {"cloudwatch:namespace": condition["cloudwatch:namespace"]}
+                                  if a == "cloudwatch:PutMetricData" else {})
+                                 for a in statement["Action"] for r in resources]
             if any(a.parent == role.urn for a in run.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")):
-                requests += RDS_ENHANCED_MONITORING
-            for action, resource in requests:
-                context = {"aws:ResourceTag/environment": env} if action.startswith("aps:") else {}
+                requests += [(action, resource, {}) for action, resource in RDS_ENHANCED_MONITORING]
+            for action, resource, context in requests:
+                if action.startswith("aps:"):
+                    context = {"aws:ResourceTag/environment": env}
                 if action == "iam:PassRole":  # the boundary lets a role be passed only to the service it trusts
                     passed = next(r for r in run.of_type("aws:iam/role:Role") if r.outputs["arn"] == resource)
                     context = {"iam:PassedToService": trusted_services(passed)[0]}
@@ -346,6 +350,23 @@ def test_the_workload_boundary_reads_only_its_own_stacks_secrets(shared: StackRu
         assert not allows(dev, action, secret.format("prod")) and not allows(dev, action, secret.format("staging"))
         assert allows(prod, action, secret.format("prod")) and allows(prod, action, secret.format("dr"))
         assert not allows(prod, action, secret.format("dev"))
+
+
+def test_the_workload_boundary_puts_metrics_only_in_its_own_stacks_namespaces(shared: StackRun) -> None:
+    """PutMetricData's one scope is the namespace: a dev role (whatever policy the dev deploy role writes for it)
+    cannot publish prod's backup or drill metrics and keep prod's missing-backup alarm quiet; prod's boundary admits
+    prod's and its DR stack's namespaces, and no shared or AWS/ one."""
+    dev, prod = (managed_policy(shared, f"maratron-{env}-workload-boundary") for env in ("dev", "prod"))
+
+    def put(boundary: dict[str, Any], namespace: str) -> bool:
+        return allows(boundary, "cloudwatch:PutMetricData", "*", {"cloudwatch:namespace": namespace})
+
+    assert put(dev, "maratron-dev/backup") and put(dev, "maratron-dev/restore-drill")
+    assert not put(dev, "maratron-prod/backup") and not put(dev, "maratron-staging/restore-drill")
+    assert put(prod, "maratron-prod/backup") and put(prod, "maratron-dr/restore-drill")
+    assert not any(put(policy, namespace) for policy in (dev, prod)
+                   for namespace in ("Maratron/Backups", "AWS/RDS", "maratron-devx/backup"))
+    assert not allows(dev, "cloudwatch:PutMetricData", "*")  # no namespace, no metric
 
 
 def test_the_workload_boundary_reaches_only_its_own_stacks_log_groups(shared: StackRun) -> None:

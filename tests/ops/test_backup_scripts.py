@@ -242,7 +242,8 @@ def run_script(tmp_path: Path) -> Callable[..., ScriptRun]:
 
 ARCHIVE = "maratron-prod-archive"
 BACKUP_ENV = {"DATABASE_URL": DATABASE_URL, "BACKUPS_BUCKET": BUCKET, "BACKUPS_KMS_KEY_ARN": KMS_KEY,
-              "ENVIRONMENT": "prod", "ARCHIVE_BUCKET": ARCHIVE, "ARCHIVE_PREFIX": "dumps/prod/"}
+              "ENVIRONMENT": "prod", "ARCHIVE_BUCKET": ARCHIVE, "ARCHIVE_PREFIX": "dumps/prod/",
+              "METRIC_NAMESPACE": "maratron-prod/backup"}
 
 
 def test_shellcheck_is_clean() -> None:
@@ -310,7 +311,7 @@ def test_backup_dumps_verifies_uploads_with_kms_and_publishes_the_metric(run_scr
                             "aws:kms", "--sse-kms-key-id", KMS_KEY, "--checksum-algorithm", "SHA256", "--metadata",
                             "environment=prod", "--only-show-errors"]
 
-    assert metric.argv[:4] == ["cloudwatch", "put-metric-data", "--namespace", "Maratron/Backups"]
+    assert metric.argv[:4] == ["cloudwatch", "put-metric-data", "--namespace", "maratron-prod/backup"]
     assert metric.argv[4] == "--metric-data"
     data = {m["MetricName"]: m for m in json.loads(metric.argv[5])}
     assert set(data) == {"BackupSucceeded", "BackupSizeBytes", "BackupDurationSeconds"}
@@ -351,6 +352,8 @@ def test_the_months_archive_copy_is_made_once(run_script: Callable[..., ScriptRu
     ("", {"ARCHIVE_PREFIX": ""}, "ARCHIVE_PREFIX is not set", ["pg_dump", "pg_restore", "aws"]),
     ("", {"BACKUP_SSLMODE": "prefer"}, "would allow an unencrypted connection", []),
     ("", {"BACKUPS_KMS_KEY_ARN": ""}, "BACKUPS_KMS_KEY_ARN is not set", []),
+    # no shared fallback namespace: the job's role may put metrics only in its own (constants.ops_metric_namespace)
+    ("", {"METRIC_NAMESPACE": ""}, "METRIC_NAMESPACE is not set", []),
     ("", {"PGSSLROOTCERT": "/nonexistent/ca.pem"}, "is not readable", []),
 ])
 def test_backup_failure_exits_non_zero_and_publishes_nothing(run_script: Callable[..., ScriptRun], tmp_path: Path,
@@ -546,7 +549,8 @@ def test_round_trip_with_real_postgres(local_postgres: LocalPostgres, tmp_path: 
     bucket = tmp_path / "bucket"
     database_url = local_postgres.url.rsplit("/", 1)[0] + "/maratrondb?schema=public&sslmode=disable"
     backup = run(BACKUP, DATABASE_URL=database_url, BACKUPS_BUCKET=BUCKET, BACKUPS_KMS_KEY_ARN=KMS_KEY,
-                 ENVIRONMENT="staging", PGSSLROOTCERT=str(local_postgres.ca), STUB_BUCKET_DIR=str(bucket))
+                 ENVIRONMENT="staging", METRIC_NAMESPACE="maratron-staging/backup",
+                 PGSSLROOTCERT=str(local_postgres.ca), STUB_BUCKET_DIR=str(bucket))
     assert backup.code == 0, backup.stderr
     (archive,) = bucket.glob("postgresql/staging/*/*/*/maratron_*.dump")
     assert archive.read_bytes().startswith(b"PGDMP")

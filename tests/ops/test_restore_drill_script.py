@@ -31,6 +31,7 @@ DRILL = BACKUP_DIR / "restore_drill.sh"
 DR_BUCKET = "maratron-prod-backups-dr-123456789012"
 KEY = "postgresql/prod/2026/11/28/maratron_20261128T060000Z.dump"
 DRILL_ENV = {"DR_BUCKET": DR_BUCKET, "DR_REGION": "us-west-2", "ENVIRONMENT": "prod", "METRIC_REGION": "us-east-1",
+             "METRIC_NAMESPACE": "maratron-prod/restore-drill",
              "STUB_LATEST_KEY": KEY, "STUB_TABLES": "Users Runs Posts Follows Shoes TrainingPlans"}
 
 
@@ -46,6 +47,7 @@ def metrics(run: ScriptRun) -> list[tuple[str, dict[str, dict[str, object]]]]:
         if call.argv[:2] == ["cloudwatch", "put-metric-data"]:
             argv = call.argv
             data = json.loads(argv[argv.index("--metric-data") + 1])
+            assert argv[argv.index("--namespace") + 1] == DRILL_ENV["METRIC_NAMESPACE"]  # as the task passes it
             found.append((argv[argv.index("--region") + 1], {m["MetricName"]: m for m in data}))
     return found
 
@@ -113,6 +115,7 @@ def test_a_failed_check_publishes_the_age_but_no_success(run_drill: Callable[...
     ({"STUB_LATEST_KEY": "None"}, f"no dump under s3://{DR_BUCKET}/postgresql/prod/"),
     ({"STUB_LATEST_KEY": "postgresql/prod/2026/11/28/latest.dump"}, "unexpected dump name"),
     ({"DR_REGION": ""}, "DR_REGION is not set"),
+    ({"METRIC_NAMESPACE": ""}, "METRIC_NAMESPACE is not set"),  # no shared fallback: the drill's role has its own
     ({"DR_REGION": "west"}, "DR_REGION must be an AWS region"),
     ({"ENVIRONMENT": "Prod"}, "ENVIRONMENT must be lowercase"),
 ])
@@ -154,7 +157,8 @@ def test_drill_round_trip_with_real_postgres(local_postgres: LocalPostgres, tmp_
     bucket = tmp_path / "bucket"
     database_url = local_postgres.url.rsplit("/", 1)[0] + "/maratrondb?sslmode=disable"
     backup = run(BACKUP, DATABASE_URL=database_url, BACKUPS_BUCKET=BUCKET, BACKUPS_KMS_KEY_ARN=KMS_KEY,
-                 ENVIRONMENT="prod", PGSSLROOTCERT=str(local_postgres.ca), STUB_BUCKET_DIR=str(bucket))
+                 ENVIRONMENT="prod", METRIC_NAMESPACE="maratron-prod/backup", PGSSLROOTCERT=str(local_postgres.ca),
+                 STUB_BUCKET_DIR=str(bucket))
     assert backup.code == 0, backup.stderr
     import tempfile
 
@@ -163,7 +167,8 @@ def test_drill_round_trip_with_real_postgres(local_postgres: LocalPostgres, tmp_
     try:
         with FreePort() as port:
             drill = run(DRILL, DR_BUCKET=DR_BUCKET, DR_REGION="us-west-2", ENVIRONMENT="prod",
-                        METRIC_REGION="us-east-1", STUB_BUCKET_DIR=str(bucket), DRILL_WORK_DIR=str(work),
+                        METRIC_REGION="us-east-1", METRIC_NAMESPACE="maratron-prod/restore-drill",
+                        STUB_BUCKET_DIR=str(bucket), DRILL_WORK_DIR=str(work),
                         DRILL_PORT=str(port))
         leftovers = list(work.iterdir())
     finally:

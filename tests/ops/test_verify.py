@@ -379,7 +379,8 @@ def build_dr(dep: Deployment, buckets: dict[str, str], backups_key: str) -> None
             "Arn": "arn:aws:ecs:us-east-1:123456789012:cluster/maratron-prod",
             "RoleArn": "arn:aws:iam::123456789012:role/maratron-prod-restore-drill-scheduler"})
     # A pass three hours ago (for prod, and for the test that relabels the deployment dev).
-    dep.client("cloudwatch").put_metric_data(Namespace="Maratron/Backups", MetricData=[{
+    # In the drill's own namespace (the stack output): the shared one of old is not read, nor writable by its role.
+    dep.client("cloudwatch").put_metric_data(Namespace=DRILL_NAMESPACE, MetricData=[{
         "MetricName": "RestoreDrillSucceeded", "Dimensions": [{"Name": "Environment", "Value": env}], "Value": 1,
         "Timestamp": dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)} for env in ("prod", "dev")])
     dep.client("ecr").put_replication_configuration(replicationConfiguration=REGISTRY_REPLICATION)
@@ -395,13 +396,14 @@ def build_dr(dep: Deployment, buckets: dict[str, str], backups_key: str) -> None
     dep.outputs.update({
         "drRegion": DR, "drKmsKeyArn": dr_key, "drBackupsBucketName": REPLICAS["backups"],
         "drArchiveBucketName": REPLICAS["wal"], "drDatabaseBackupsArn": DR_BACKUPS_ARN,
-        "restoreDrillScheduleName": "maratron-prod-restore-drill",
+        "restoreDrillScheduleName": "maratron-prod-restore-drill", "restoreDrillMetricNamespace": DRILL_NAMESPACE,
         "webRepositoryUrl": "123456789012.dkr.ecr.us-east-1.amazonaws.com/maratron-prod/web",
         "aiRepositoryUrl": "123456789012.dkr.ecr.us-east-1.amazonaws.com/maratron-prod/ai",
     })
     dep.ids["dr_key"] = dr_key
 
 
+DRILL_NAMESPACE = "maratron-prod/restore-drill"
 LOCKED = {"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 30}}}
 REGISTRY_REPLICATION = {"rules": [{"destinations": [{"region": DR, "registryId": "123456789012"}],
                                    "repositoryFilters": [{"filter": "maratron-prod/", "filterType": "PREFIX_MATCH"}]}]}
@@ -816,7 +818,7 @@ def test_a_silence_alarm_awaits_its_jobs_first_report_for_one_window(deployment:
     """backup-missing (missing data breaching, 7 x 1 h) is in ALARM from its creation until the first backup: a first
     deploy is not failed for it, and the same ALARM fails the gate once its window has passed."""
     cw, name = deployment.client("cloudwatch"), "maratron-prod-backup-missing-new"
-    cw.put_metric_alarm(AlarmName=name, Namespace="Maratron/Backups", MetricName="BackupSucceeded", Statistic="Sum",
+    cw.put_metric_alarm(AlarmName=name, Namespace="maratron-prod/backup", MetricName="BackupSucceeded", Statistic="Sum",
                         Period=3600, EvaluationPeriods=7, Threshold=1, ComparisonOperator="LessThanThreshold",
                         TreatMissingData="breaching")
     cw.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="no data: breaching")
@@ -827,7 +829,7 @@ def test_a_silence_alarm_awaits_its_jobs_first_report_for_one_window(deployment:
         assert f"awaiting their job's first report (new, within one window): {name}" in \
             run.results["cloudwatch.alarms"].detail
         # A job that has reported before and stopped is a failure, however recently an `up` touched the alarm.
-        cw.put_metric_data(Namespace="Maratron/Backups", MetricData=[{
+        cw.put_metric_data(Namespace="maratron-prod/backup", MetricData=[{
             "MetricName": "BackupSucceeded", "Value": 1, "Timestamp": dt.datetime.now(dt.UTC) - dt.timedelta(days=2)}])
         run = run_verify(deployment, tmp_path, alarmNames=alarms)
         assert run.results["cloudwatch.alarms"].status is Status.FAIL

@@ -48,9 +48,10 @@ if WATCH == "full":
         cache=CacheWatch.for_replication_group(f"{prefix}-redis", 2),
         waf=WafWatch(f"{prefix}-waf"),
         cdn=CdnWatch("EDFDVBD6EXAMPLE", additional_metrics=True),
-        backup=BackupWatch(dimensions={"Database": f"{prefix}-db"}),
+        backup=BackupWatch(f"{prefix}/backup", dimensions={"Database": f"{prefix}-db"}),
         replication={"backups": ReplicationWatch(f"{prefix}-backups-src", f"{prefix}-backups-dr-dst", "dr")},
-        drill=RestoreDrillWatch(task_family=f"{prefix}-restore-drill", dimensions={"Environment": "prod"},
+        drill=RestoreDrillWatch(task_family=f"{prefix}-restore-drill", namespace=f"{prefix}/restore-drill",
+                                dimensions={"Environment": "prod"},
                                 dump_stale_hours=10),  # as for a backup every 8 hours: the alarm follows the watch
         functions={"db-admin": FunctionWatch(f"{prefix}-db-admin")},
         redeploy=RedeployWatch(f"arn:aws:states:{config.region}:{context.account_id}:stateMachine:"
