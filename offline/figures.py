@@ -1,5 +1,6 @@
-"""The figures tables (`make docs`): README's "at a glance", docs/cost-and-deploy-time.md's per-stack table and
-docs/database-access.md's connection budget (from each stack's config through components/connection_budget.py).
+"""The figures tables (`make docs`): README's "at a glance", docs/cost-and-deploy-time.md's per-stack table,
+docs/database-access.md's connection budget (from each stack's config through components/connection_budget.py) and
+docs/foundation.md's cost of the foundation stacks (bootstrap/, through the same cost model).
 
 Both are computed from the same offline run `make preview` makes — resource count, offline/cost.py's estimate,
 offline/critical_path.py's first-deploy model — and from the policy pack's own levels merged with
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from components.connection_budget import table_row
+from components.constants import BOOTSTRAP_PROJECT
 from offline import cost, critical_path
 from offline.engine import ROOT, StackRun, available_stacks, run_stack, stack_config
 
@@ -26,9 +28,13 @@ if TYPE_CHECKING:
 README = ROOT / "README.md"
 COST_PAGE = ROOT / "docs" / "cost-and-deploy-time.md"
 BUDGET_PAGE = ROOT / "docs" / "database-access.md"
+FOUNDATION_PAGE = ROOT / "docs" / "foundation.md"
 GLANCE = "figures"
 DETAIL = "cost-and-deploy-time"
 BUDGET = "connection-budget"
+FOUNDATION = "foundation-cost"
+KEY_TYPES = ("aws:kms/key:Key", "aws:kms/replicaKey:ReplicaKey")
+REPOSITORY_TYPES = ("aws:ecr/repository:Repository", "aws:ecr/replicationConfiguration:ReplicationConfiguration")
 
 
 def markers(name: str) -> tuple[str, str]:
@@ -134,11 +140,44 @@ def render_budget(runs: Iterable[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def generated(rows: list[StackFigures]) -> dict[Path, str]:
-    """Each target file with its tables regenerated."""
+def render_foundation(runs: Iterable[StackRun]) -> str:
+    """docs/foundation.md's cost table: each foundation stack through offline/cost.py (what `make preview-bootstrap`
+    prints), by keys, repositories and the rest, with each layout's total (a hand-written table went stale when the
+    bootstrap key got a DR replica and the environments their DR stacks' keys)."""
+    lines = ["| stack | layout | KMS keys (each $1, plus $1 for each of its first two yearly rotations) | "
+             "repositories (5 GB each, assumed) and their replication | state, logs, the rest | total / month |",
+             "|---|---|---|---|---|---|"]
+    layouts: dict[str, float] = {}
+    for run in runs:
+        if not run.ok:
+            raise RuntimeError(f"{run.stack}: the program failed, no figures: {run.error}")
+        report = cost.estimate(run)
+        keys = sum(1 for r in run.resources if r.type in KEY_TYPES)
+        kms = sum(line.monthly_usd for line in report.lines if line.type in KEY_TYPES)
+        repositories = sum(line.monthly_usd for line in report.lines if line.type in REPOSITORY_TYPES)
+        layout = run.config.get(f"{BOOTSTRAP_PROJECT}:layout", "single-account")
+        layouts[layout] = layouts.get(layout, 0.0) + report.total()
+        lines.append(f"| {run.stack} | {layout} | {keys} · {_money(kms)} | {_money(repositories)} | "
+                     f"{_money(report.total() - kms - repositories)} | {_money(report.total())} |")
+    lines += [f"| **{layout}** | all its stacks | | | | **{_money(total)}** |" for layout, total in layouts.items()]
+    return "\n".join(lines) + "\n"
+
+
+def foundation_runs() -> list[StackRun]:
+    """Every foundation stack with a stack file, single account first, then the organization's (shared first)."""
+    from offline.foundation import bootstrap_stacks, run_bootstrap  # its mocks read the app engine's: load late
+
+    order = sorted(bootstrap_stacks(), key=lambda s: (s.startswith("org-"), not s.endswith("shared"), s))
+    return [run_bootstrap(stack) for stack in order]
+
+
+def generated(rows: list[StackFigures], foundation: Iterable[StackRun] | None = None) -> dict[Path, str]:
+    """Each target file with its tables regenerated (`foundation`: the foundation stacks' runs, default made here)."""
     return {README: replaced(README.read_text(), GLANCE, render_glance(rows)),
             COST_PAGE: replaced(COST_PAGE.read_text(), DETAIL, render_detail(rows)),
-            BUDGET_PAGE: replaced(BUDGET_PAGE.read_text(), BUDGET, render_budget(f.stack for f in rows))}
+            BUDGET_PAGE: replaced(BUDGET_PAGE.read_text(), BUDGET, render_budget(f.stack for f in rows)),
+            FOUNDATION_PAGE: replaced(FOUNDATION_PAGE.read_text(), FOUNDATION,
+                                      render_foundation(foundation_runs() if foundation is None else foundation))}
 
 
 def compute(runs: Iterable[StackRun], pack: PolicyPackProcess | None = None) -> list[StackFigures]:

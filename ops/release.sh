@@ -15,11 +15,11 @@
 #    `dbBootstrapCommand` output (created before the app roles) takes the first-deploy path once: its migration
 #    login exists only after `pulumi up`.
 # 2. `pulumi up`: every service waits for steady state (bounded); a task that cannot start fails the update.
-# 3. Tag the images the stack now runs `deployed-<env>-<run id>` (ops.tag_deployed_images): the foundation's
+# 3. First deploy only: the bootstrap and the migration run now (the task definition did not exist before step 2),
+#    before anything else can fail: web is up and waits for its schema. /api/health is a liveness check (the seed
+#    keeps database checks in /api/performance), so the services became healthy without it.
+# 4. Tag the images the stack now runs `deployed-<env>-<run id>` (ops.tag_deployed_images): the foundation's
 #    repository lifecycle never expires them (default run id: $GITHUB_RUN_ID, else a UTC timestamp).
-# 4. First deploy only: the bootstrap and the migration run now (the task definition did not exist before step 2).
-#    /api/health is a liveness check (the seed keeps database checks in /api/performance), so the services became
-#    healthy without it.
 # 5. The gate: each service runs the task definition this update registered (`ops.verify --only 'ecs.*'`). A release
 #    the circuit breaker rolled back passes `aws ecs wait services-stable` and the provider's steady-state wait, not this.
 set -euo pipefail

@@ -68,3 +68,19 @@ def test_mandatory_rules_follow_the_pack_config_and_prod_only_scope(dev: StackRu
     assert (on_dev.mandatory_rules, on_dev.prod_only_off) == (len(names) - len(prod_only), len(prod_only))
     # dev's pack config makes some rules advisory (policies/config/dev.json): fewer mandatory than prod.
     assert rows[0].mandatory_rules < rows[2].mandatory_rules == rows[2].rules
+
+
+def test_foundation_cost_table_comes_from_the_cost_model_per_stack() -> None:
+    """docs/foundation.md's table: one row per foundation stack with its keys (replica keys included) and the cost
+    model's total, and each layout's sum (a hand-written one said $21.1 while the model said $31.41)."""
+    runs = figures.foundation_runs()
+    table = figures.render_foundation(runs)
+    assert [run.stack for run in runs][:2] == ["shared", "org-shared"]
+    for run in runs:
+        keys = sum(1 for r in run.resources if r.type in figures.KEY_TYPES)
+        assert f"| {run.stack} | " in table and f" | {keys} · $" in table.split(f"| {run.stack} | ")[1].split("\n")[0]
+        assert table.split(f"| {run.stack} | ")[1].split("\n")[0].endswith(f"| ${cost.estimate(run).total():,.2f} |")
+    shared = next(run for run in runs if run.stack == "shared")
+    assert any(r.type == "aws:kms/replicaKey:ReplicaKey" for r in shared.resources)  # counted among the keys
+    organization = sum(cost.estimate(run).total() for run in runs if run.stack.startswith("org-"))
+    assert f"| **organization** | all its stacks | | | | **${organization:,.2f}** |" in table

@@ -240,6 +240,8 @@ def build_healthy(endpoint: str, prometheus: FakePrometheus) -> Deployment:
                             Statistic="Sum", Period=60, EvaluationPeriods=5, Threshold=10,
                             ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching")
         cw.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="fixture")
+    for node in ("001", "002", "003"):  # one per Redis node, as the catalog's cache-{label}-* kinds
+        alarms.append(cache_alarm(cw, node, f"maratron-prod-{node}"))
     topic = dep.client("sns").create_topic(Name="maratron-prod-alerts")["TopicArn"]
 
     # The images the stack runs, in the foundation's repositories, tagged by the deploy (ops.tag_deployed_images).
@@ -573,6 +575,26 @@ def rds_setting(dep: Deployment, **settings: Any) -> Iterator[None]:
                            **{key: before[key] for key in settings})
 
 
+def cache_alarm(cloudwatch: Any, label: str, cluster_id: str) -> str:
+    name = f"maratron-prod-cache-{label}-engine-cpu"
+    cloudwatch.put_metric_alarm(AlarmName=name, Namespace="AWS/ElastiCache", MetricName="EngineCPUUtilization",
+                                Dimensions=[{"Name": "CacheClusterId", "Value": cluster_id}], Statistic="Average",
+                                Period=300, EvaluationPeriods=3, Threshold=80,
+                                ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching")
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue="OK", StateReason="fixture")
+    return name
+
+
+@contextlib.contextmanager
+def redis_node_unwatched(dep: Deployment) -> Iterator[None]:
+    """As after a failover to -003 and a lowered redisReplicas: ElastiCache removed -002 and the stack, assuming the
+    highest-numbered node went, watches -001 and -002 (here: -003's alarm points at a node that is gone)."""
+    cloudwatch = dep.client("cloudwatch")
+    cache_alarm(cloudwatch, "003", "maratron-prod-004")
+    yield
+    cache_alarm(cloudwatch, "003", "maratron-prod-003")
+
+
 @contextlib.contextmanager
 def redis_without_failover(dep: Deployment) -> Iterator[None]:
     cache = dep.client("elasticache")
@@ -752,6 +774,9 @@ DRIFTS = {
                                      "deletion protection off (required in prod)"),
     "database-public": Drift("rds.primary", lambda d: rds_setting(d, PubliclyAccessible=True), "publicly accessible"),
     "redis-without-failover": Drift("redis.replication-group", redis_without_failover, "automatic failover disabled"),
+    "redis-node-unwatched": Drift("redis.replication-group", redis_node_unwatched,
+                                  "nodes without alarms: maratron-prod-003 (a lowered redisReplicas removed another "
+                                  "node than the last"),
     "versioning-suspended": Drift("s3.backups-bucket", versioning_suspended, "versioning Suspended"),
     "bucket-encryption-removed": Drift("s3.backups-bucket", encryption_removed, "expected aws:kms"),
     "public-access-block-off": Drift("s3.wal-bucket", public_access_block_off, "public access block off"),
@@ -1231,3 +1256,12 @@ def test_stacks_without_metrics_skip_the_amp_checks(deployment: Deployment, tmp_
     run = run_verify(deployment, tmp_path, "--only", "amp.*", ampWorkspaceId="", ampEndpoint="")
     assert run.code == 0
     assert {r.status for r in run.results.values()} == {Status.SKIP}
+
+
+def test_cache_node_alarms_are_found_by_the_catalogs_prefix() -> None:
+    """redis.replication-group finds the alarms that watch nodes by name: every catalog kind on an ElastiCache node
+    metric begins with verify.CACHE_ALARM_PREFIX (a renamed kind would leave the check blind)."""
+    from components.alarm_catalog import ALARM_KINDS
+
+    node_kinds = [kind.key for kind in ALARM_KINDS if kind.metric.startswith("AWS/ElastiCache")]
+    assert len(node_kinds) >= 3 and all(key.startswith(verify.CACHE_ALARM_PREFIX) for key in node_kinds), node_kinds
