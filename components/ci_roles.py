@@ -56,6 +56,7 @@ from components.constants import (
     ECS_EXEC_ACTIONS,
     EDGE_REGION,
     LAMBDA_VPC_ACTIONS,
+    LEGACY_METRIC_NAMESPACE,
     PROJECT,
     ROLE_PATH_PREFIX,
     environment_stacks,
@@ -723,8 +724,11 @@ def workload_boundary_statements(partition: str, account_id: str, environment: s
         # ops_metric_namespace): PutMetricData has no resource type, its one scope is `cloudwatch:namespace`, so in the
         # single-account layout this is what keeps a dev role from publishing prod's BackupSucceeded, whatever policy
         # the dev deploy role writes for it.
+        # LEGACY_METRIC_NAMESPACE: for one release, so that app stacks not yet released after this foundation keep
+        # publishing where their roles may (a boundary only intersects; the foundation is applied first).
         {"Sid": "PutOwnMetrics", "Effect": "Allow", "Action": ["cloudwatch:PutMetricData"], "Resource": "*",
-         "Condition": {"StringLike": {"cloudwatch:namespace": per_stack(ops_metric_namespace("{prefix}", "*"))}}},
+         "Condition": {"StringLike": {"cloudwatch:namespace": [
+             *per_stack(ops_metric_namespace("{prefix}", "*")), LEGACY_METRIC_NAMESPACE]}}},
         # Secrets by name: every secret a workload reads is under its stack's prefix (app, database, users, redis,
         # cdn, backup), so in the single-account layout a role of one environment cannot be given another's (a dev
         # role granted prod's master secret is still refused here). Secrets Manager authorizes both actions on the

@@ -248,6 +248,11 @@ def ops_metric_namespace(name_prefix: str, job: str) -> str:
     return f"{name_prefix}/{job}"
 
 
+LEGACY_METRIC_NAMESPACE = "Maratron/Backups"
+"""The namespace every stack's backup job and drill shared before contract 2.3.0 (docs/aws-runtime-review.md Z41).
+The workload boundaries still admit it for one release: the foundation is applied before the app stacks, and an app
+stack not yet released still publishes there; remove it once every app stack runs 2.3.0 or later (until then a
+role of one environment can publish there, which no alarm of a released stack reads)."""
 BACKUP_JOB = "backup"
 """The backup job's part of its metric namespace (ops_metric_namespace)."""
 RESTORE_DRILL_JOB = "restore-drill"

@@ -370,3 +370,15 @@ def test_group_id_and_member_ids_name_what_cloudwatch_reports(any_stack: StackRu
            for a in clustered.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
            if "CacheClusterId" in a.inputs.get("dimensions", {})}
     assert ids == {f"maratron-prod-redis-{s:04d}-{n:03d}" for s in (1, 2) for n in (1, 2)}
+
+
+def test_the_replica_removal_procedure_refreshes_the_state_before_a_release() -> None:
+    """docs/cache.md's "Lowering redisReplicas": after removing a node by hand the state still holds the old count,
+    and a plain `up` (ops/release.sh) would ask ElastiCache for one replica fewer again (NoOperationFault), so the
+    procedure ends with a refresh."""
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "cache.md").read_text()
+    procedure = page.split("**Lowering `redisReplicas`.**", 1)[1].split("\n**", 1)[0]
+    removal = procedure.index("decrease-replica-count")
+    assert "pulumi refresh" in procedure[removal:], "refresh the state after the manual removal"
