@@ -592,7 +592,17 @@ def deploy_boundary_statements(f: FoundationArns, target: EnvironmentTarget, *,
             # In the boundary (an explicit deny there denies too): the inline policy has no room left under IAM's
             # 10,240 characters, and a boundary cannot be detached by the role it bounds.
             *([{"Sid": "DenyOtherEnvironmentsSecrets", "Effect": "Deny", "Action": "kms:*",
-                "Resource": list(target.other_secrets_key_arns)}] if target.other_secrets_key_arns else [])]
+                "Resource": list(target.other_secrets_key_arns)}] if target.other_secrets_key_arns else []),
+            # The metrics workspaces get their ids at creation, so `aps` is granted on "*" (DEPLOY_SERVICES); what
+            # tells one environment's apart is its `environment` tag, which the workload boundaries and the release
+            # gate trust (aws:ResourceTag/environment). So no deploy may touch, retag or untag a workspace or
+            # rule groups namespace tagged for another environment (the Service Authorization Reference lists
+            # aws:ResourceTag/${TagKey} for both resource types): in one account, dev's deploy could otherwise move
+            # prod's workspace into dev's tag scope, or delete it. A request on no tagged resource (CreateWorkspace,
+            # ListWorkspaces) has no such key and is not denied (Null).
+            {"Sid": "DenyOtherEnvironmentsMetrics", "Effect": "Deny", "Action": "aps:*", "Resource": "*",
+             "Condition": {"StringNotEquals": {"aws:ResourceTag/environment": target.environment},
+                           "Null": {"aws:ResourceTag/environment": "false"}}}]
 
 
 def verify_statements(f: FoundationArns, target: EnvironmentTarget, *,

@@ -371,6 +371,27 @@ def test_the_workload_boundary_puts_metrics_only_in_its_own_stacks_namespaces(sh
     assert not allows(dev, "cloudwatch:PutMetricData", "*")  # no namespace, no metric
 
 
+def test_a_deploy_role_cannot_retag_or_delete_another_environments_metrics_workspace(shared: StackRun) -> None:
+    """`aps` is granted on "*" (ids at creation); the environment tag is what the boundaries and the gate trust. dev's
+    deploy role (by policy and within its boundary) manages a workspace tagged dev, creates and lists workspaces, and
+    may not tag, untag, update or delete one tagged prod (which would move prod's metrics into dev's tag scope)."""
+    workspace = "arn:aws:aps:us-east-1:123456789012:workspace/ws-abc"
+    namespace = "arn:aws:aps:us-east-1:123456789012:rulegroupsnamespace/ws-abc/alerts"
+
+    def tagged(env: str) -> dict[str, str]:
+        return {**REGION, "aws:ResourceTag/environment": env}
+
+    for env, other in (("dev", "prod"), ("prod", "staging")):
+        role = f"maratron-deploy-{env}"
+        policy, boundary = role_policy(shared, role), managed_policy(shared, f"{role}-boundary")
+        for action in ("aps:TagResource", "aps:UntagResource", "aps:DeleteWorkspace", "aps:UpdateWorkspaceAlias"):
+            assert allows(policy, action, workspace, tagged(env)) and allows(boundary, action, workspace, tagged(env))
+            assert not allows(boundary, action, workspace, tagged(other)), (env, action)
+        assert not allows(boundary, "aps:DeleteRuleGroupsNamespace", namespace, tagged(other))
+        for action in ("aps:CreateWorkspace", "aps:ListWorkspaces"):  # no resource tag yet: not denied
+            assert allows(policy, action, "*", REGION) and allows(boundary, action, "*", REGION), action
+
+
 def test_the_workload_boundary_reaches_only_its_own_stacks_log_groups(shared: StackRun) -> None:
     """A dev role can neither read prod's log events nor change its log groups; RDS's own RDSOSMetrics stays open."""
     group = "arn:aws:logs:us-east-1:123456789012:log-group:/maratron-{}/ecs/web"
