@@ -233,7 +233,9 @@ DEPLOY_SERVICES: tuple[ServiceGrant, ...] = (
                  "topic's ARN would never match them."),
     ServiceGrant("aps", ("*",), "the metrics workspace (components/app_metrics.py) gets its id at creation "
                  "(workspace/ws-...); its configuration, rule-group namespace and alert manager definition live "
-                 "under it; ListWorkspaces is account-wide. Control plane only: no Get*/Query*/RemoteWrite.",
+                 "under it; ListWorkspaces is account-wide. Control plane only: no Get*/Query*/RemoteWrite. The "
+                 "boundary denies all of it on a workspace tagged for another environment "
+                 "(DenyOtherEnvironmentsMetrics).",
                  actions=("aps:Create*", "aps:Delete*", "aps:Describe*", "aps:List*", "aps:Put*", "aps:Update*",
                           "aps:TagResource", "aps:UntagResource")),
     ServiceGrant("grafana", ("*",), "the optional Managed Grafana workspace (grafanaEnabled) gets its id at "
