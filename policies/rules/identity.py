@@ -200,6 +200,12 @@ DEPLOY_DENIES: tuple[tuple[str, str, str], ...] = (
 )
 """What a policy that may create roles must explicitly deny (components/ci_roles.py deny_statements): the label, and
 the Action it names or a Resource fragment it covers."""
+BOUNDARY_DENIES: tuple[tuple[str, str, str], ...] = (
+    ("another environment's metrics workspaces (by their environment tag)", "Action", "aps:*"),
+)
+"""What such a policy must also deny when it is a managed policy (the deploy role's boundary: the inline policy has no
+room left under IAM's 10,240 characters, so these live in the boundary only; components/ci_roles.py
+deploy_boundary_statements)."""
 
 
 def _deploy_denies(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -213,7 +219,8 @@ def _deploy_denies(args: ResourceValidationArgs, report: ReportViolation) -> Non
                for s in found):
         return
     denies = [s for s in found if s.get("Effect") == "Deny"]
-    missing = [label for label, key, needle in DEPLOY_DENIES
+    required = DEPLOY_DENIES + (BOUNDARY_DENIES if args.resource_type == MANAGED_POLICY else ())
+    missing = [label for label, key, needle in required
                if not any(needle in as_list(s.get(key)) if key == "Action" else
                           any(needle in str(r) for r in as_list(s.get(key))) for s in denies)]
     if missing:

@@ -655,8 +655,12 @@ DEPLOY_POLICY = doc(
     {"Sid": "DenyManagingFoundationKeys", "Effect": "Deny", "NotAction": ["kms:Decrypt"],
      "Resource": ["arn:aws:kms:us-east-1:1:key/k"]},
     {"Sid": "DenyRegistryChanges", "Effect": "Deny", "NotAction": ["ecr:BatchGetImage"],
-     "Resource": ["arn:aws:ecr:*:*:repository/*"]})
-"""A role-creating policy with every explicit Deny components/ci_roles.py deny_statements writes."""
+     "Resource": ["arn:aws:ecr:*:*:repository/*"]},
+    {"Sid": "DenyOtherEnvironmentsMetrics", "Effect": "Deny", "Action": "aps:*", "Resource": "*",
+     "Condition": {"StringNotEquals": {"aws:ResourceTag/environment": "prod"},
+                   "Null": {"aws:ResourceTag/environment": "false"}}})
+"""A role-creating policy with every explicit Deny components/ci_roles.py deny_statements writes, and the one its
+deploy_boundary_statements adds (required of a managed policy: the boundary)."""
 
 
 def deploy_policy(action: str, *, drop: str | None = None) -> str:
@@ -1228,7 +1232,14 @@ CASES: list[Case] = [
     *(single("ci-deploy-role-denies", "aws:iam/policy:Policy", {"path": "/maratron/ci/", "policy": DEPLOY_POLICY},
              label=f"allows-{sid.lower()}", policy=doc(*[{**st, "Effect": "Allow"} if st.get("Sid") == sid else st
                                                           for st in json.loads(DEPLOY_POLICY)["Statement"]]))
-      for sid in ("DenyBoundaryRemoval", "DenyManagingFoundationKeys")),
+      for sid in ("DenyBoundaryRemoval", "DenyManagingFoundationKeys", "DenyOtherEnvironmentsMetrics")),
+    # The inline policy has no room for the metrics deny (IAM's 10,240 characters): only the boundary must have it.
+    Case("ci-deploy-role-denies",
+         [resource("aws:iam/rolePolicy:RolePolicy", "inline", {"role": "maratron-deploy-prod", "policy": deploy_policy(
+             "iam:CreateRole", drop="DenyOtherEnvironmentsMetrics")})],
+         [resource("aws:iam/policy:Policy", "boundary-without-metrics-deny", {
+             "path": "/maratron/ci/", "policy": deploy_policy("iam:CreateRole", drop="DenyOtherEnvironmentsMetrics")})],
+         "boundary-without-metrics-deny"),
     # IAM action names are case-insensitive and take * and ?: each of these Allows may create roles.
     *(Case("ci-deploy-role-denies",
            [resource("aws:iam/policy:Policy", "good", {"path": "/maratron/ci/", "policy": deploy_policy(action)})],
