@@ -28,7 +28,7 @@ from components.app_metrics import HISTOGRAM_TOP_BUCKET_SECONDS, AppMetrics, App
 from components.app_secrets import AppSecretsSettings
 from components.backup_job import BackupJobSettings, needed_ephemeral_storage_gib
 from components.backup_storage import BackupStorageSettings
-from components.base import AwsContext, RemovalPolicy, region_problem, retains
+from components.base import RETAIN, AwsContext, RemovalPolicy, region_problem, retains
 from components.cache import CacheSettings
 from components.cdn import CdnSettings
 from components.cluster import ClusterSettings
@@ -136,7 +136,7 @@ class StackConfig:
         "environment", "prod", "Environment profile: dev, staging or prod. Drives the HA and protection rules checked "
         "at startup (prod requires Multi-AZ, failover, retained data, alert recipients, ...).")
     removal_policy: RemovalPolicy = setting(
-        "removalPolicy", "retain", "What deleting or replacing stateful resources may do: retain (keep the data: "
+        "removalPolicy", RETAIN, "What deleting or replacing stateful resources may do: retain (keep the data: "
         "protect, RDS deletion protection + final snapshot + kept automated backups, final Redis snapshot, retained "
         "buckets, 30-day secret recovery, protected keys) or destroy (a disposable stack; never prod).")
     owner: str = setting(

@@ -47,7 +47,7 @@ import pulumi_aws as aws
 import yaml
 
 from components.alarm_catalog import AlarmThresholds
-from components.base import AwsContext, RemovalPolicy, named_tags, policy_json, retains
+from components.base import RETAIN, AwsContext, RemovalPolicy, named_tags, policy_json, retains
 from components.constants import (
     AMP_ALERT_ACTIONS,
     AMP_QUERY_ACTIONS,
@@ -436,14 +436,14 @@ class AppMetricsArgs:
     """Telemetry CMK (EncryptionKeys.logs): the workspace's data and its log group."""
     thresholds: AlarmThresholds = field(default_factory=AlarmThresholds)
     """The alert thresholds (shared with the CloudWatch alarms); default the production values."""
-    app_connections: int = 100
-    """The connections the app's pools hold at full scale (connection_budget.app_connections); the DB connections
-    alert fires at alarmDbConnectionsPercent of it."""
+    app_connections: int = field(kw_only=True)
+    """The connections the app's pools hold at full scale (connection_budget.app_connections; required); the DB
+    connections alert fires at alarmDbConnectionsPercent of it."""
     streaming_routes: Sequence[str] = ()
     """Path prefixes whose responses stream (the AI chat), left out of the p95 latency rule; default none."""
     log_retention_days: int = LOG_RETENTION_DAYS
     """Retention of the workspace's log group; default 365."""
-    removal_policy: RemovalPolicy = "retain"
+    removal_policy: RemovalPolicy = RETAIN
     """retain (default): the workspace (the metric history) is protected."""
     name_prefix: str = PROJECT
     """Workspace alias, log group and rule names (maratron-prod)."""

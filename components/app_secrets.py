@@ -14,7 +14,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.base import RemovalPolicy, SecretRef, managed_secret, named_tags
+from components.base import RETAIN, RemovalPolicy, SecretRef, managed_secret, named_tags
 from components.constants import CREDENTIAL_TAG, Credential
 from components.settings import REQUIRED, Secret, setting
 
@@ -59,7 +59,7 @@ class AppSecretsArgs:
     become, and never "-" plus six characters at the end (see base.check_secret_name)."""
     values: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Environment variable name -> secret value (Pulumi config secrets). Only set ones: an empty value is an error."""
-    removal_policy: RemovalPolicy = "retain"
+    removal_policy: RemovalPolicy = RETAIN
     """retain (default): a deleted secret stays recoverable for 30 days; destroy: it is deleted at once, so a
     disposable stack can be destroyed and recreated with the same names."""
     tags: dict[str, str] = field(default_factory=dict)

@@ -42,6 +42,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import (
+    RETAIN,
     AwsContext,
     RemovalPolicy,
     SecretRef,
@@ -58,7 +59,14 @@ from components.constants import (
 )
 from components.observability import BackupWatch
 from components.settings import setting
-from components.task import EPHEMERAL_STORAGE_GIB, ContainerSpec, FargateTask, FargateTaskArgs, TaskSize
+from components.task import (
+    EPHEMERAL_STORAGE_GIB,
+    FARGATE_EPHEMERAL_STORAGE_GIB,
+    ContainerSpec,
+    FargateTask,
+    FargateTaskArgs,
+    TaskSize,
+)
 from components.task_schedule import schedule_task
 
 CONTAINER_NAME = "backup"
@@ -70,7 +78,9 @@ indexes, WAL or free space and compresses text several-fold; 0.5 is deliberately
 
 def _check_ephemeral_storage(value: int) -> str | None:
     low, high = EPHEMERAL_STORAGE_GIB
-    return None if value == 20 or low <= value <= high else f"must be 20 (the Fargate default) or {low}-{high} GiB"
+    if value == FARGATE_EPHEMERAL_STORAGE_GIB or low <= value <= high:
+        return None
+    return f"must be {FARGATE_EPHEMERAL_STORAGE_GIB} (the Fargate default) or {low}-{high} GiB"
 
 
 def needed_ephemeral_storage_gib(max_allocated_storage_gb: int) -> int:
@@ -166,7 +176,7 @@ class BackupJobArgs:
     size: TaskSize = field(default_factory=lambda: TaskSize(cpu=512, memory=1024))
     """Task size; default 0.5 vCPU (pg_dump is I/O bound; gzip uses one core) and 1 GiB. The dump is staged in /tmp
     on the task's ephemeral storage (settings.ephemeral_storage_gib)."""
-    removal_policy: RemovalPolicy = "retain"
+    removal_policy: RemovalPolicy = RETAIN
     """retain (default): the restore-target secret stays recoverable for 30 days after deletion; destroy: not."""
     name_prefix: str = PROJECT
     """Readable prefix for names; the restore target is `<prefix>/backup/RESTORE_DATABASE_URL`."""

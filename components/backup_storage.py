@@ -29,10 +29,12 @@ import pulumi
 import pulumi_aws as aws
 
 from components.backup_job import MonthlyArchive
-from components.base import AwsContext, RemovalPolicy, assume_role_policy, named_tags, policy_json, retains
+from components.base import RETAIN, AwsContext, RemovalPolicy, assume_role_policy, named_tags, policy_json, retains
 from components.constants import LOG_RETENTION_DAYS, PROJECT
 from components.disaster_recovery import ReplicationSource
 from components.secure_bucket import (
+    ABORT_MULTIPART_DAYS,
+    NONCURRENT_VERSION_DAYS,
     Lifecycle,
     ObjectLock,
     SecureBucket,
@@ -81,11 +83,11 @@ class BackupStorageSettings:
         "copies) is kept, 1-3650; default 7 years. Each object is also locked that long (Object Lock, "
         "backupLockMode): nothing can remove or overwrite-expire it before.", minimum=1, maximum=3650)
     noncurrent_version_days: int = setting(
-        "backupNoncurrentVersionDays", 30, "Days a noncurrent (overwritten or deleted) object version is kept in the "
-        "backup buckets before it expires (1-3650).", minimum=1, maximum=3650)
+        "backupNoncurrentVersionDays", NONCURRENT_VERSION_DAYS, "Days a noncurrent (overwritten or deleted) object "
+        "version is kept in the backup buckets before it expires (1-3650).", minimum=1, maximum=3650)
     abort_multipart_days: int = setting(
-        "backupAbortMultipartDays", 7, "Days after which incomplete multipart uploads are aborted and their parts "
-        "deleted (1-365).", minimum=1, maximum=365)
+        "backupAbortMultipartDays", ABORT_MULTIPART_DAYS, "Days after which incomplete multipart uploads are aborted "
+        "and their parts deleted (1-365).", minimum=1, maximum=365)
     force_destroy: bool = setting(
         "backupForceDestroy", False, "Let `pulumi destroy` delete non-empty backup buckets. Never in prod; not with "
         "backupLockMode COMPLIANCE (locked objects cannot be deleted).")
@@ -125,7 +127,7 @@ class BackupStorageArgs:
     of dumps, seven years of archives)."""
     access_log_expiration_days: int = LOG_RETENTION_DAYS
     """Days server access logs are kept; default 365 (the stack's log retention)."""
-    removal_policy: RemovalPolicy = "retain"
+    removal_policy: RemovalPolicy = RETAIN
     """retain (default): Pulumi `protect` and `retain_on_delete` on every bucket (a stack deletion leaves them in
     place); destroy: the buckets go with the stack (emptied only with settings.force_destroy)."""
     name_prefix: str = PROJECT

@@ -22,13 +22,16 @@ Redis snapshot, buckets retained on delete and never force-emptied, repositories
 hold images, and a 30-day recovery window on every secret. `destroy` drops all of that, for a stack whose data is
 disposable; it is always an explicit choice (dev's `maratron:removalPolicy: destroy`), never a derived one.
 """
+RETAIN: RemovalPolicy = "retain"
+"""Every component's default removal policy: a component used without arguments keeps its data (final snapshots,
+deletion protection, `protect`, retained buckets and keys); a stack opts out with "destroy" (dev does, explicitly)."""
 SECRET_RECOVERY_WINDOW_DAYS = 30
 """Days a deleted secret stays recoverable under `retain` (the Secrets Manager maximum); 0 under `destroy`."""
 
 
 def retains(policy: RemovalPolicy) -> bool:
     """True for `retain`: keep the data (see RemovalPolicy)."""
-    return policy == "retain"
+    return policy == RETAIN
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,7 @@ def check_secret_name(name: str) -> str | None:
 
 
 def managed_secret(logical_name: str, *, name: str, description: str, value: pulumi.Input[str] | None,
-                   key: aws.kms.Key, parent: pulumi.Resource, removal_policy: RemovalPolicy = "retain",
+                   key: aws.kms.Key, parent: pulumi.Resource, removal_policy: RemovalPolicy = RETAIN,
                    tags: Mapping[str, str] | None = None, depends_on: Sequence[pulumi.Resource] = (),
                    initial_only: bool = False) -> SecretRef:
     """A Secrets Manager secret encrypted with `key` and holding `value`: the one way this project creates one.

@@ -36,7 +36,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.base import RemovalPolicy, SecretRef, managed_secret, named_tags, retains
+from components.base import RETAIN, RemovalPolicy, SecretRef, managed_secret, named_tags, retains
 from components.connections import Connections
 from components.constants import CREDENTIAL_TAG, PROJECT, Credential
 from components.observability import CacheWatch
@@ -192,7 +192,7 @@ class CacheArgs:
     settings: CacheSettings = field(default_factory=CacheSettings)
     """Engine, nodes, topology, snapshots and windows; default: the production topology (primary + 2 replicas,
     Multi-AZ failover, 7 days of snapshots)."""
-    removal_policy: RemovalPolicy = "retain"
+    removal_policy: RemovalPolicy = RETAIN
     """retain (default): Pulumi `protect`, a final snapshot on delete, secrets recoverable for 30 days. destroy: none
     of these (a disposable stack's explicit choice)."""
     name_prefix: str = PROJECT

@@ -56,7 +56,16 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.base import AwsContext, RemovalPolicy, SecretRef, json_output, managed_secret, named_tags, retains
+from components.base import (
+    RETAIN,
+    AwsContext,
+    RemovalPolicy,
+    SecretRef,
+    json_output,
+    managed_secret,
+    named_tags,
+    retains,
+)
 from components.constants import (
     CACHE_POLICY_CACHING_DISABLED,
     CACHE_POLICY_CACHING_OPTIMIZED,
@@ -212,7 +221,7 @@ class OriginSecretArgs:
     settings: CdnSettings = field(default_factory=CdnSettings)
     """The generation (cdnOriginSecretGeneration) and whether the previous one is still accepted
     (cdnOriginSecretAcceptPrevious); default generation 0, previous not accepted."""
-    removal_policy: RemovalPolicy = "retain"
+    removal_policy: RemovalPolicy = RETAIN
     """retain (default): the Secrets Manager copy stays recoverable for 30 days after a delete."""
     name_prefix: str = PROJECT
     """Secret name `<name_prefix>/cdn/origin_verify` (not `origin-verify`: a name must not end in a hyphen and six
@@ -308,7 +317,7 @@ class CdnArgs:
     """Public zone of domain_name, for the us-east-1 certificate's validation record outside us-east-1; default ''."""
     log_retention_days: int = LOG_RETENTION_DAYS
     """Days access-log objects are kept; default 365."""
-    removal_policy: RemovalPolicy = "retain"
+    removal_policy: RemovalPolicy = RETAIN
     """retain (default): the log bucket is protected and kept with its logs."""
     name_prefix: str = PROJECT
     """Names of the policies, the log delivery and the bucket prefix."""

@@ -37,6 +37,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components.base import (
+    RETAIN,
     AwsContext,
     RemovalPolicy,
     SecretRef,
@@ -370,7 +371,7 @@ class DatabaseArgs:
     two replicas, 14 days of PITR)."""
     log_retention_days: int = LOG_RETENTION_DAYS
     """Retention of the RDS log groups (default 365)."""
-    removal_policy: RemovalPolicy = "retain"
+    removal_policy: RemovalPolicy = RETAIN
     """retain (default): Pulumi `protect` and deletion protection on the primary, a final snapshot, automated backups
     kept after deletion, 30-day secret recovery. destroy: none of these (a disposable stack's explicit choice)."""
     tags: dict[str, str] = field(default_factory=dict)

@@ -78,6 +78,7 @@ import pulumi_aws as aws
 from components.backup_job import DUMP_TO_STORAGE_RATIO
 from components.base import (
     REGION_PATTERN,
+    RETAIN,
     AwsContext,
     RemovalPolicy,
     copy_region_problem,
@@ -85,7 +86,7 @@ from components.base import (
     partition_of,
     policy_json,
 )
-from components.constants import PROJECT
+from components.constants import LOG_RETENTION_DAYS, PROJECT
 from components.encryption import customer_managed_key
 from components.observability import ReplicationWatch
 from components.secure_bucket import (
@@ -236,13 +237,14 @@ class DisasterRecoveryArgs:
     """Buckets to replicate (BackupStorage.replication_sources())."""
     database: aws.rds.Instance | None = None
     """The RDS primary whose automated backups are replicated; None: no RDS replication (e.g. a restored DR stack)."""
-    backup_retention_days: int = 14
-    """Days the replicated RDS backups are kept (the primary's dbBackupRetentionDays); default 14."""
+    backup_retention_days: int | None = None
+    """Days the replicated RDS backups are kept: the primary's dbBackupRetentionDays, required with `database`
+    (unused without it)."""
     settings: DisasterRecoverySettings = field(default_factory=DisasterRecoverySettings)
     """Replication Time Control and the drill's storage; default: RTC off."""
-    access_log_expiration_days: int = 365
-    """Days the DR region's server access logs are kept; default 365."""
-    removal_policy: RemovalPolicy = "retain"
+    access_log_expiration_days: int = LOG_RETENTION_DAYS
+    """Days the DR region's server access logs are kept; default LOG_RETENTION_DAYS (365)."""
+    removal_policy: RemovalPolicy = RETAIN
     """retain (default): the DR key and buckets are protected and kept when the stack is deleted."""
     name_prefix: str = PROJECT
     """Names: key alias `<prefix>-dr`, buckets `<prefix>-<label>-dr-...`."""
@@ -259,6 +261,9 @@ class DisasterRecoveryArgs:
         labels = [source.label for source in self.sources]
         if len(set(labels)) != len(labels):
             raise ValueError(f"DisasterRecoveryArgs.sources: labels must be unique, got {labels}")
+        if self.database is not None and self.backup_retention_days is None:
+            raise ValueError("DisasterRecoveryArgs.backup_retention_days: required with `database` (the primary's "
+                             "dbBackupRetentionDays)")
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.base import AwsContext, RemovalPolicy, named_tags, policy_json, retains
+from components.base import RETAIN, AwsContext, RemovalPolicy, named_tags, policy_json, retains
 from components.constants import EDGE_REGION
 
 
@@ -61,7 +61,7 @@ class EncryptionKeysArgs:
     """Aliases are `alias/<alias_prefix>-<domain>`, e.g. alias/maratron-prod-logs."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for every key (Name is added per key)."""
-    removal_policy: RemovalPolicy = "retain"
+    removal_policy: RemovalPolicy = RETAIN
     """retain (default): Pulumi `protect` on every key, since deleting a key destroys every backup and snapshot it
     encrypts; destroy: keys may be deleted with the stack (still after the deletion window)."""
     deletion_window_days: int = 30
@@ -197,7 +197,7 @@ class EncryptionKeys(pulumi.ComponentResource):
 
 def customer_managed_key(logical_name: str, *, context: AwsContext, alias: str, description: str,
                          parent: pulumi.Resource, statements: Sequence[dict[str, Any]] = (),
-                         region: str | None = None, removal_policy: RemovalPolicy = "retain",
+                         region: str | None = None, removal_policy: RemovalPolicy = RETAIN,
                          deletion_window_days: int = 30, tags: Mapping[str, str] | None = None,
                          multi_region: bool = False, replica_region: str | None = None) -> aws.kms.Key:
     """A rotating CMK whose policy lets the account's IAM decide, plus `statements` (service or cross-account

@@ -52,7 +52,7 @@ from typing import Any, Literal
 import pulumi
 import pulumi_aws as aws
 
-from components.base import AwsContext, RemovalPolicy, named_tags, policy_json, retains
+from components.base import RETAIN, AwsContext, RemovalPolicy, named_tags, policy_json, retains
 from components.constants import DEPLOYED_TAG_PREFIX, IMAGE_SERVICES, PROJECT
 from components.cross_account import grant
 from components.disaster_recovery import DR_OFF, DR_PAIRED, DR_REGION_PAIRS, check_dr_region
@@ -176,7 +176,7 @@ class ImageRegistryArgs:
     """With readers: the AWS Organizations id they must belong to; default none."""
     services: tuple[str, ...] = IMAGE_SERVICES
     """One repository each; default web, ai, backup."""
-    removal_policy: RemovalPolicy = "retain"
+    removal_policy: RemovalPolicy = RETAIN
     """retain (default): repositories are protected and never force-deleted with their images."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for every taggable child."""

@@ -39,7 +39,7 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
-from components.base import AwsContext, RemovalPolicy, named_tags, retains
+from components.base import RETAIN, AwsContext, RemovalPolicy, named_tags, retains
 from components.connections import Connections
 from components.constants import (
     ALB_RULE_VALUES_PER_CONDITION,
@@ -177,7 +177,7 @@ class LoadBalancerArgs:
     """Days access-log objects are kept (then expired); default 365."""
     name_prefix: str = PROJECT
     """Readable prefix for Name tags and physical names."""
-    removal_policy: RemovalPolicy = "retain"
+    removal_policy: RemovalPolicy = RETAIN
     """retain (default): ALB deletion protection, Pulumi protect on the ALB and the log bucket, the bucket retained on
     delete; destroy: none of these, and the log bucket is force-destroyable so the stack tears down cleanly."""
     tags: dict[str, str] = field(default_factory=dict)

@@ -174,7 +174,9 @@ class NetworkSettings:
         "available AZs of the region, looked up at deploy time; pin them once known.")
     nat_gateways: NatStrategy = setting(
         "natGateways", "perAz", "NAT strategy for the private app tier: perAz (one NAT per AZ, survives an AZ "
-        "outage), single (one shared NAT, cheap) or none (no internet egress; AWS APIs through endpoints only).")
+        "outage), single (one shared NAT, cheap) or none (no internet egress, AWS APIs through endpoints only: for a "
+        "workload without third-party calls; Maratron's stacks refuse it, its servers call Anthropic, the weather API "
+        "and Sentry).")
     interface_endpoints: tuple[str, ...] = setting(
         "interfaceEndpoints", DEFAULT_INTERFACE_ENDPOINTS, "Interface VPC endpoints to create in the app tier (any "
         "of ecr.api, ecr.dkr, logs, secretsmanager, kms, monitoring, sts, elasticache). The S3 gateway endpoint is "

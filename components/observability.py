@@ -121,9 +121,9 @@ class DatabaseWatch:
     """aws.rds.Instance.identifier of the writer."""
     replicas: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Label -> identifier of each read replica, e.g. {"replica-a": replica.identifier}. Default none."""
-    max_connections: int = 100
-    """The instances' max_connections (the stack passes dbMaxConnections; default 100, the seed's
-    DATABASE_MAX_CONNECTIONS): the connections alarm fires at AlarmThresholds.db_connections_percent of it."""
+    max_connections: int = field(kw_only=True)
+    """The instances' max_connections (Database.watch passes dbMaxConnections; required: a default here would be a
+    second one): the connections alarm fires at AlarmThresholds.db_connections_percent of it."""
     proxy_name: pulumi.Input[str] | None = None
     """RDS Proxy in front of the primary (ProxyName): its pool gets its own alarm at db_connections_percent of its cap,
     since the primary's connections pass that share of max_connections only once the pool is full. Default none."""
@@ -264,8 +264,8 @@ class BackupWatch:
     """Metric name (default BackupSucceeded; the job puts 1 per verified backup)."""
     dimensions: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Dimensions exactly as the job publishes them (default none)."""
-    interval_hours: int = 6
-    """How often the job runs (default 6, the seed's schedule)."""
+    interval_hours: int = field(kw_only=True)
+    """How often the job runs (BackupJob.watch derives it from the job's schedule; required)."""
     grace_hours: int = 1
     """How long a run may take before its absence counts (default 1)."""
 

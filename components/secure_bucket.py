@@ -48,7 +48,7 @@ from typing import Any, Literal
 import pulumi
 import pulumi_aws as aws
 
-from components.base import AwsContext, RemovalPolicy, policy_json, retains
+from components.base import RETAIN, AwsContext, RemovalPolicy, policy_json, retains
 from components.constants import S3_SSE_C_KEY, S3_SSE_KEY, S3_SSE_KMS_KEY_ID_KEY, S3_TLS_VERSION_KEY
 
 BUCKET_PREFIX_SUFFIX_LENGTH = 26
@@ -81,6 +81,11 @@ class Transition:
     storage_class: Literal["STANDARD_IA", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"]
 
 
+NONCURRENT_VERSION_DAYS = 30
+"""Days a bucket keeps a noncurrent (overwritten or deleted) object version unless told otherwise."""
+ABORT_MULTIPART_DAYS = 7
+"""Days after which a bucket aborts an incomplete multipart upload unless told otherwise."""
+
 @dataclass(frozen=True)
 class Lifecycle:
     """How long objects live (every bucket has one: nothing is kept forever by accident)."""
@@ -89,13 +94,14 @@ class Lifecycle:
     """Days after which a current object version becomes noncurrent (Object Lock still holds locked versions). None
     keeps current versions until someone deletes them: only for a bucket whose objects are records that must outlive
     any window (the Pulumi state bucket); every other bucket names a number."""
-    noncurrent_version_days: int = 30
-    """Days a noncurrent (overwritten or deleted) version is kept; default 30."""
+    noncurrent_version_days: int = NONCURRENT_VERSION_DAYS
+    """Days a noncurrent (overwritten or deleted) version is kept; default NONCURRENT_VERSION_DAYS (30)."""
     newer_noncurrent_versions: int | None = None
     """Keep at least this many newer noncurrent versions of each object whatever their age (S3 allows up to 100,
     NoncurrentVersionExpiration in the S3 API reference); default None (age alone decides)."""
-    abort_multipart_days: int = 7
-    """Days after which incomplete multipart uploads are aborted and their parts deleted; default 7."""
+    abort_multipart_days: int = ABORT_MULTIPART_DAYS
+    """Days after which incomplete multipart uploads are aborted and their parts deleted; default ABORT_MULTIPART_DAYS
+    (7)."""
     transitions: tuple[Transition, ...] = ()
     """Storage-class transitions, in order; default none."""
     transient_prefixes: tuple[str, ...] = ()
@@ -174,7 +180,7 @@ class SecureBucketArgs:
     """Object Lock default retention; default none."""
     vended_logs: VendedLogDelivery | None = None
     """Admit CloudWatch vended-log delivery (a data bucket only); default none."""
-    removal_policy: RemovalPolicy = "retain"
+    removal_policy: RemovalPolicy = RETAIN
     """retain (default): Pulumi protect and retain_on_delete; destroy: the bucket goes with the stack."""
     force_destroy: bool = False
     """Let `pulumi destroy` empty the bucket first; default false, and only with removal_policy destroy."""

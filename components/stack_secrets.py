@@ -26,7 +26,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.base import AwsContext, RemovalPolicy
+from components.base import RETAIN, AwsContext, RemovalPolicy
 from components.constants import PROJECT
 from components.cross_account import grant
 from components.encryption import customer_managed_key
@@ -67,7 +67,7 @@ class StackSecretsKeyArgs:
     """(account root, role ARN) of roles in other accounts that may decrypt with it; default none."""
     organization_id: str = ""
     """With readers: each grant also requires aws:PrincipalOrgID (the foundation's organizationId); default ""."""
-    removal_policy: RemovalPolicy = "retain"
+    removal_policy: RemovalPolicy = RETAIN
     """retain (default): protected; losing the key loses every secret of the stacks it serves."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags for the key."""

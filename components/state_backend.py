@@ -52,7 +52,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.base import AwsContext, RemovalPolicy
+from components.base import RETAIN, AwsContext, RemovalPolicy
 from components.constants import BOOTSTRAP_PROJECT, LOG_RETENTION_DAYS, PROJECT
 from components.cross_account import grant
 from components.disaster_recovery import DisasterRecovery, DisasterRecoveryArgs, ReplicationSource
@@ -177,7 +177,7 @@ class StateBackendArgs:
     """With grants: the AWS Organizations id every grantee must belong to (aws:PrincipalOrgID); default none."""
     access_log_days: int = LOG_RETENTION_DAYS
     """Days the bucket's server access logs are kept; default 365."""
-    removal_policy: RemovalPolicy = "retain"
+    removal_policy: RemovalPolicy = RETAIN
     """retain (default, and the only sensible value): bucket and key are protected and kept."""
     dr_region: str | None = None
     """Replicate the whole bucket into a replica in this region, with a CMK there (module docstring); default none."""

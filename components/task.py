@@ -39,6 +39,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import (
+    RETAIN,
     AwsContext,
     RemovalPolicy,
     SecretRef,
@@ -69,6 +70,8 @@ VOLUME_INIT_SUFFIX = "-volume-init"
 EPHEMERAL_STORAGE_GIB = (21, 200)
 """Fargate task ephemeral storage when set: 21-200 GiB; unset is the platform's 20 GiB
 (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-storage.html)."""
+FARGATE_EPHEMERAL_STORAGE_GIB = 20
+"""What a Fargate task gets when ephemeral storage is not set (same page): the default, never sent."""
 
 # Fargate task sizes: CPU units -> (smallest, largest, step) memory in MiB (ECS developer guide, "Task size").
 FARGATE_SIZES: dict[int, tuple[int, int, int]] = {
@@ -314,9 +317,9 @@ class FargateTaskArgs:
     """The Dockerfile's directory (relative to the project) when this repository builds the image: its VOLUME and
     ownership lines are checked against the scratch paths when the task is defined. Default "": an image built
     elsewhere, whose scratch paths a root `chown` init container prepares (see the module docstring)."""
-    ephemeral_storage_gib: int = 20
+    ephemeral_storage_gib: int = FARGATE_EPHEMERAL_STORAGE_GIB
     """Task ephemeral storage (the scratch volumes live on it): 20 (the Fargate default, not sent) or 21-200 GiB."""
-    removal_policy: RemovalPolicy = "retain"
+    removal_policy: RemovalPolicy = RETAIN
     """retain (default): a replaced revision stays ACTIVE (the provider's skip_destroy) instead of being
     deregistered: the rollback runbook's emergency path points a service at the previous revision, and ECS refuses "to
     update an existing service to reference an INACTIVE task definition" (API DeregisterTaskDefinition); a revision
@@ -358,7 +361,8 @@ class FargateTaskArgs:
                 raise ValueError(f"containers reserve {reserved} {label} units of the task's {total}: ECS requires "
                                  f"the sum to be lower than the task's {label}")
         low, high = EPHEMERAL_STORAGE_GIB
-        if self.ephemeral_storage_gib != 20 and not low <= self.ephemeral_storage_gib <= high:
+        storage = self.ephemeral_storage_gib
+        if storage != FARGATE_EPHEMERAL_STORAGE_GIB and not low <= storage <= high:
             raise ValueError(f"{self.container.name}: ephemeral_storage_gib must be 20 (default) or {low}-{high}")
         if self.image_build_context and self.container.scratch_paths:
             problems = scratch_problems(Path(self.image_build_context) / "Dockerfile", self.container.scratch_paths,
@@ -490,7 +494,7 @@ class FargateTask(pulumi.ComponentResource):
             volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=_volume_name(path))
                      for path in dict.fromkeys(p for c in args.containers for p in c.scratch_paths)],
             ephemeral_storage=aws.ecs.TaskDefinitionEphemeralStorageArgs(size_in_gib=args.ephemeral_storage_gib)
-            if args.ephemeral_storage_gib != 20 else None,
+            if args.ephemeral_storage_gib != FARGATE_EPHEMERAL_STORAGE_GIB else None,
             container_definitions=json_output([self._container_definition(c) for c in args.containers]),
             skip_destroy=retains(args.removal_policy),
             tags=self._tags("task"),

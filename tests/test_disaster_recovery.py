@@ -420,6 +420,14 @@ def test_component_refuses_a_dr_region_equal_to_its_own() -> None:
     with pytest.raises(ValueError, match="must differ from the stack's region"):
         DisasterRecoveryArgs(context=context, region="us-east-1", sources=())
     assert DisasterRecoveryArgs(context=context, region=None, sources=()).region is None
+    # The replicated RDS backups keep what the primary keeps: no default of their own to drift from it.
+    import pulumi_aws as aws
+
+    database = object.__new__(aws.rds.Instance)  # never registered: only the args' own check runs
+    with pytest.raises(ValueError, match="backup_retention_days: required with `database`"):
+        DisasterRecoveryArgs(context=context, region="us-west-2", sources=(), database=database)
+    assert DisasterRecoveryArgs(context=context, region="us-west-2", sources=(), database=database,
+                                backup_retention_days=7).backup_retention_days == 7
 
 
 def test_dr_stack_pulls_prods_digests_from_the_registry_replica_in_its_region(dr: StackRun, prod: StackRun) -> None:

@@ -765,8 +765,8 @@ def test_the_stacks_watch_their_own_database_instances_events(any_stack: StackRu
 
 @pytest.mark.parametrize(("build", "message"), [
     (lambda: EdgeWatch("app/x/1", {"Web": "targetgroup/x/1"}), "target group label 'Web' must be 1-32 lower-case"),
-    (lambda: DatabaseWatch("db", {"primary": "db-r"}), "replica label 'primary' must be 1-32 lower-case letters, "
-                                                       "digits or dashes other than primary"),
+    (lambda: DatabaseWatch("db", {"primary": "db-r"}, max_connections=100),
+     "replica label 'primary' must be 1-32 lower-case letters, digits or dashes other than primary"),
     (lambda: DatabaseWatch("db", max_connections=0), "max_connections must be positive"),
     (lambda: CacheWatch("redis", {"node 1": "redis-001"}), "cache member label 'node 1'"),
     (lambda: BackupWatch("n/backup", interval_hours=0), "interval_hours must be at least 1"),

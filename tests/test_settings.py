@@ -150,3 +150,43 @@ def test_unsupported_types_are_refused_when_first_used() -> None:
 
     with pytest.raises(TypeError, match="unsupported setting type"):
         schema(Broken())
+
+
+def _setting_field_names() -> set[str]:
+    """The Python names of every declared setting (a `setting(...)` field of any settings type)."""
+    import dataclasses
+    import importlib
+    import inspect
+    import pkgutil
+
+    import components
+    from components.settings import _SETTING
+
+    modules = [importlib.import_module(f"components.{m.name}") for m in pkgutil.iter_modules(components.__path__)]
+    modules.append(importlib.import_module("stack_config"))
+    return {f.name for module in modules for cls in vars(module).values()
+            if inspect.isclass(cls) and dataclasses.is_dataclass(cls) and cls.__module__ == module.__name__
+            for f in dataclasses.fields(cls) if _SETTING in f.metadata}
+
+
+def test_no_args_or_watch_field_repeats_a_settings_default_as_a_literal() -> None:
+    """One default per fact: a field of an Args, Watch or other plain dataclass named like a setting takes the
+    setting's value from the stack or names the shared constant; a literal there is a second default that drifts
+    (DatabaseWatch.max_connections defaulted to 100 while dbMaxConnections said 600). Empty strings and booleans are
+    sentinels, not facts."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    names = _setting_field_names()
+    found = []
+    for path in [*sorted((root / "components").glob("*.py")), root / "stack_config.py"]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            for item in node.body:
+                if (isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)
+                        and item.target.id in names and isinstance(item.value, ast.Constant)
+                        and not isinstance(item.value.value, bool) and item.value.value not in ("", None)):
+                    found.append(f"{path.name}:{item.lineno} {node.name}.{item.target.id} = {item.value.value!r}")
+    assert found == [], found

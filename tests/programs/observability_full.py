@@ -44,11 +44,11 @@ if WATCH == "full":
         services={"web": ServiceWatch(prefix, f"{prefix}-web"), "ai": ServiceWatch(prefix, f"{prefix}-ai")},
         database=DatabaseWatch(f"{prefix}-db", {"replica-a": f"{prefix}-db-replica-a",
                                                 "replica-b": f"{prefix}-db-replica-b"},
-                               proxy_name=f"{prefix}-db-proxy"),
+                               max_connections=100, proxy_name=f"{prefix}-db-proxy"),
         cache=CacheWatch.for_replication_group(f"{prefix}-redis", 2),
         waf=WafWatch(f"{prefix}-waf"),
         cdn=CdnWatch("EDFDVBD6EXAMPLE", additional_metrics=True),
-        backup=BackupWatch(f"{prefix}/backup", dimensions={"Database": f"{prefix}-db"}),
+        backup=BackupWatch(f"{prefix}/backup", dimensions={"Database": f"{prefix}-db"}, interval_hours=6),
         replication={"backups": ReplicationWatch(f"{prefix}-backups-src", f"{prefix}-backups-dr-dst", "dr")},
         drill=RestoreDrillWatch(task_family=f"{prefix}-restore-drill", namespace=f"{prefix}/restore-drill",
                                 dimensions={"Environment": "prod"},
@@ -63,7 +63,7 @@ if WATCH == "full":
             ("sns:Publish", "sns:GetTopicAttributes"))],
     )
 else:  # a database without replicas and nothing else
-    watches = dict(database=DatabaseWatch(f"{prefix}-db"))
+    watches = dict(database=DatabaseWatch(f"{prefix}-db", max_connections=100))
 
 observability = Observability("observability", ObservabilityArgs(
     context=context,
