@@ -266,9 +266,10 @@ class _Model:
         self.tasks_run: dict[str, str] = {}  # task definition URN → box key of what runs it
 
     # references ------------------------------------------------------------------------------------------------
-    def refs(self, resource: Resource) -> set[str]:
-        """URNs `resource` refers to: dependencies, property dependencies, and ARNs/ids in its inputs."""
-        found = set(resource.dependencies)
+    def refs(self, resource: Resource, *, ordering: bool = True) -> set[str]:
+        """URNs `resource` refers to: dependencies (unless `ordering` is False: a depends_on only orders the
+        deployment, it wires nothing), property dependencies, and ARNs/ids in its inputs."""
+        found = set(resource.dependencies) if ordering else set()
         for urns in resource.property_dependencies.values():
             found.update(urns)
 
@@ -590,11 +591,12 @@ class _Model:
     def _link_edges(self) -> None:
         for link in LINKS:
             for resource in self.run.of_type(link.source):
-                targets = [self.by_urn[u] for u in sorted(self.refs(resource))
-                           if u in self.by_urn and self.by_urn[u].type == link.target]
+                # What the resource is wired to, not what it waits for: the alert manager definition waits for the
+                # services it watches and the topic key's policy, yet alerts flow from the workspace only.
+                wired = sorted(self.refs(resource, ordering=False))
+                targets = [self.by_urn[u] for u in wired if u in self.by_urn and self.by_urn[u].type == link.target]
                 source_box = self.box_of.get(resource.urn)
-                others = [self.box_of[u] for u in sorted(self.refs(resource))
-                          if u in self.box_of and self.by_urn[u].type != link.target]
+                others = [self.box_of[u] for u in wired if u in self.box_of and self.by_urn[u].type != link.target]
                 for target in targets:
                     target_box = self.box_of.get(target.urn)
                     if target_box is None:
@@ -870,7 +872,7 @@ def render_mermaid(diagram: Diagram) -> str:
             arrow += f'|"{_text(label)}"|'
         out.append(f"  {_node_id(source)} {arrow} {_node_id(target)}")
     out.append('  subgraph legend["Legend"]')
-    out.append('    legend_text["<b>──▶</b> traffic a security-group rule allows (port)<br/>'
+    out.append('    legend_text["<b>──▶</b> traffic (a port: what a security-group rule allows)<br/>'
                '<b>┄┄▶</b> events, schedules, DNS, alerts, private endpoints<br/>'
                'colours: Internet · edge · public · app · data subnets · regional services · operations'
                '<br/>cylinders hold data"]:::legend')

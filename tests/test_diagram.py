@@ -116,6 +116,10 @@ def test_real_stack_diagram_shows_the_whole_system(any_stack: StackRun, tmp_path
     assert (("svc:web", "prometheus:metrics") in found and ("svc:ai", "prometheus:metrics") in found) == metrics
     if metrics:
         assert boxes["prometheus:metrics"] == f"Managed Prometheus | maratron-{any_stack.stack} | 6 alert rules · CMK"
+    # Alerts reach the topic from the workspace only: the alert manager definition also waits for the services and
+    # the alerts key (depends_on), which orders the deployment and sends nothing.
+    alerting = {a for a, b, label in d.edges if b == "topic:observability-alerts" and label == "alert"}
+    assert alerting == ({"prometheus:metrics"} if metrics else set()), alerting
     first = diagram.write(any_stack, tmp_path / "a").read_bytes()
     assert first == diagram.write(any_stack, tmp_path / "b").read_bytes()  # deterministic
 
