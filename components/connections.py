@@ -19,6 +19,12 @@ the order or number of grants. One grant per pair: a second is refused (two rule
     for client in (web, ai, migrate, backup_job):
         grant(client, database)           # -> PostgreSQL 5432
     grant(Connections(ops_sg, label="ops"), database)   # a bare security group: wrap it
+
+Addresses outside any security group (the internet, CloudFront's origin-facing prefix list, the app tier's block) are
+a `Peer`: `grant_from(peer, target, port, ...)` opens the target's ingress from it, `grant_to(source, peer, port,
+...)` the source's egress to it. One side has no group, so each is one rule; the caller names it, because these
+names predate the helpers and a new logical name would replace a live rule (a duplicate rule is refused while the
+old one exists). Every security-group rule of the program is made here (a test holds the components to it).
 """
 
 from __future__ import annotations
@@ -71,6 +77,25 @@ class Connectable(Protocol):
 
 
 @dataclass(frozen=True)
+class Peer:
+    """Addresses on the far side of a rule that no security group stands for: exactly one of a CIDR block or a
+    managed prefix list."""
+
+    label: str
+    """What the addresses are, for descriptions: the internet, CloudFront, the app tier."""
+    cidr_ipv4: pulumi.Input[str] | None = None
+    prefix_list_id: pulumi.Input[str] | None = None
+
+    def __post_init__(self) -> None:
+        if (self.cidr_ipv4 is None) == (self.prefix_list_id is None):
+            raise ValueError(f"Peer {self.label!r}: give exactly one of cidr_ipv4 or prefix_list_id")
+
+
+ANYWHERE = Peer("the internet", cidr_ipv4="0.0.0.0/0")
+"""Every IPv4 address: HTTPS out to AWS and third-party APIs, the public ALB's listeners."""
+
+
+@dataclass(frozen=True)
 class Grant:
     """The two halves of one granted path."""
 
@@ -113,3 +138,25 @@ def grant(source: Connectable, target: Connectable, port: int | None = None, *, 
         opts=pulumi.ResourceOptions(parent=src.security_group),
     ) if egress else None
     return Grant(ingress=ingress, egress=egress_rule)
+
+
+def grant_from(peer: Peer, target: Connectable, port: int, *, name: str, description: str,
+               tags: Mapping[str, str]) -> aws.vpc.SecurityGroupIngressRule:
+    """Let `peer`'s addresses open TCP connections to the members of `target` on `port`: the target's ingress rule
+    (named `name`, parented to the target's group)."""
+    group = target.connections.security_group
+    return aws.vpc.SecurityGroupIngressRule(
+        name, security_group_id=group.id, description=description, ip_protocol="tcp", from_port=port, to_port=port,
+        cidr_ipv4=peer.cidr_ipv4, prefix_list_id=peer.prefix_list_id, tags=dict(tags),
+        opts=pulumi.ResourceOptions(parent=group))
+
+
+def grant_to(source: Connectable, peer: Peer, port: int, *, name: str, description: str,
+             tags: Mapping[str, str]) -> aws.vpc.SecurityGroupEgressRule:
+    """Let the members of `source` open TCP connections to `peer`'s addresses on `port`: the source's egress rule
+    (named `name`, parented to the source's group)."""
+    group = source.connections.security_group
+    return aws.vpc.SecurityGroupEgressRule(
+        name, security_group_id=group.id, description=description, ip_protocol="tcp", from_port=port, to_port=port,
+        cidr_ipv4=peer.cidr_ipv4, prefix_list_id=peer.prefix_list_id, tags=dict(tags),
+        opts=pulumi.ResourceOptions(parent=group))

@@ -41,7 +41,7 @@ import pulumi_aws as aws
 
 from components.base import AwsContext, SecretRef, assume_role_policy, json_output, named_tags, policy_json
 from components.cache import Cache
-from components.connections import Connections, grant
+from components.connections import ANYWHERE, Connections, grant, grant_to
 from components.constants import LAMBDA_VPC_ACTIONS, LOG_RETENTION_DAYS, MAX_ROTATION_DAYS
 from components.database import Database
 from components.observability import FunctionWatch
@@ -207,12 +207,10 @@ class RotationFunction(pulumi.ComponentResource):
         self.security_group = aws.ec2.SecurityGroup(
             f"{name}-sg", vpc_id=args.vpc_id, description=f"{function_name}: AWS APIs and its granted data stores",
             tags=tags(), opts=child)
-        https = aws.vpc.SecurityGroupEgressRule(
-            f"{name}-to-https", security_group_id=self.security_group.id, description="HTTPS to AWS APIs",
-            ip_protocol="tcp", from_port=443, to_port=443, cidr_ipv4="0.0.0.0/0", tags=tags("-to-https"),
-            opts=pulumi.ResourceOptions(parent=self.security_group))
         self._connections = Connections(self.security_group, label=name, name_prefix=args.name_prefix,
                                         tags=args.tags)
+        https = grant_to(self._connections, ANYWHERE, 443, name=f"{name}-to-https", description="HTTPS to AWS APIs",
+                         tags=tags("-to-https"))
         self.function = aws.lambda_.Function(
             name,
             name=function_name,

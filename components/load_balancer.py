@@ -40,7 +40,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import RETAIN, AwsContext, RemovalPolicy, named_tags, retains
-from components.connections import Connections
+from components.connections import ANYWHERE, Connections, Peer, grant_from
 from components.constants import (
     ALB_RULE_VALUES_PER_CONDITION,
     ALB_RULE_VALUES_PER_RULE,
@@ -460,26 +460,15 @@ class LoadBalancer(pulumi.ComponentResource):
                 raise ValueError(f"ALB ingress weighs {weight} rules, over the quota of {SECURITY_GROUP_RULES_QUOTA}")
             cloudfront = aws.ec2.get_managed_prefix_list_output(name=lock.prefix_list_name,
                                                                 opts=pulumi.InvokeOutputOptions(parent=self))
-            aws.vpc.SecurityGroupIngressRule(
-                f"{self._name}-alb-443-from-cloudfront",
-                security_group_id=group.id,
-                description="HTTPS from the CloudFront origin-facing addresses only",  # EC2 refuses an apostrophe here
-                ip_protocol="tcp", from_port=443, to_port=443,
-                prefix_list_id=cloudfront.id,
-                tags=self._tags("alb-443-from-cloudfront"),
-                opts=pulumi.ResourceOptions(parent=group),
-            )
+            # EC2 refuses an apostrophe in a rule description.
+            grant_from(Peer("CloudFront", prefix_list_id=cloudfront.id), Connections(group, label="alb"), 443,
+                       name=f"{self._name}-alb-443-from-cloudfront",
+                       description="HTTPS from the CloudFront origin-facing addresses only",
+                       tags=self._tags("alb-443-from-cloudfront"))
             return group
         for port, purpose in ((443, "HTTPS"), (80, "HTTP, redirected to HTTPS")):
-            aws.vpc.SecurityGroupIngressRule(
-                f"{self._name}-alb-{port}-from-internet",
-                security_group_id=group.id,
-                description=f"{purpose} from the internet",
-                ip_protocol="tcp", from_port=port, to_port=port,
-                cidr_ipv4="0.0.0.0/0",
-                tags=self._tags(f"alb-{port}-from-internet"),
-                opts=pulumi.ResourceOptions(parent=group),
-            )
+            grant_from(ANYWHERE, Connections(group, label="alb"), port, name=f"{self._name}-alb-{port}-from-internet",
+                       description=f"{purpose} from the internet", tags=self._tags(f"alb-{port}-from-internet"))
         return group
 
     def _access_logs_bucket(self) -> SecureBucket:

@@ -25,6 +25,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import AwsContext, assume_role_policy, named_tags, policy_json
+from components.connections import Connections, Peer, grant_from
 from components.constants import PROJECT
 from components.settings import Rules, require_valid, setting
 
@@ -459,15 +460,10 @@ class Network(pulumi.ComponentResource):
         # The tier block (not each subnet) so a new AZ's app subnet is admitted without another rule. The logical
         # name keeps "from-vpc" and the group its description: a changed CIDR is modified in place
         # (ModifySecurityGroupRules), while a new name or group description (no update API) would replace them.
-        self.app_egress.append(aws.vpc.SecurityGroupIngressRule(  # the endpoints refuse 443 until it exists
-            f"{self._name}-endpoints-https-from-vpc",
-            security_group_id=security_group.id,
-            description="HTTPS from the app tier",
-            ip_protocol="tcp", from_port=443, to_port=443,
-            cidr_ipv4=tier_cidr(args.settings.vpc_cidr, "app"),
-            tags=self._tags("endpoints-https-from-app"),
-            opts=pulumi.ResourceOptions(parent=security_group),
-        ))
+        self.app_egress.append(grant_from(  # the endpoints refuse 443 until it exists
+            Peer("the app tier", cidr_ipv4=tier_cidr(args.settings.vpc_cidr, "app")),
+            Connections(security_group, label="endpoints"), 443, name=f"{self._name}-endpoints-https-from-vpc",
+            description="HTTPS from the app tier", tags=self._tags("endpoints-https-from-app")))
         for service in args.settings.interface_endpoints:
             service_name = f"com.amazonaws.{region}.{service}"
             # CreateVpcEndpoint refuses a subnet in an AZ the service is not offered in ("The VPC endpoint service

@@ -49,7 +49,7 @@ from components.base import (
     policy_json,
     retains,
 )
-from components.connections import Connections
+from components.connections import ANYWHERE, Connections, grant_to
 from components.constants import (
     ECS_EXEC_ACTIONS,
     FARGATE_PLATFORM_VERSION,
@@ -429,15 +429,8 @@ class FargateTask(pulumi.ComponentResource):
         # (Anthropic, weather, Sentry) all speak 443; nothing else leaves the task unless a grant opens it.
         self._connections = Connections(self.security_group, label=name, default_port=container.port,
                                         traffic="HTTP", name_prefix=args.name_prefix, tags=args.tags)
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-to-https",
-            security_group_id=self.security_group.id,
-            description="HTTPS to AWS APIs and third-party APIs",
-            ip_protocol="tcp", from_port=443, to_port=443,
-            cidr_ipv4="0.0.0.0/0",
-            tags=self._tags("to-https"),
-            opts=pulumi.ResourceOptions(parent=self.security_group),
-        )
+        grant_to(self._connections, ANYWHERE, 443, name=f"{name}-to-https",
+                 description="HTTPS to AWS APIs and third-party APIs", tags=self._tags("to-https"))
 
         trust = assume_role_policy("ecs-tasks.amazonaws.com", source_account=args.context.account_id)
         self.execution_role = aws.iam.Role(

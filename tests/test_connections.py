@@ -74,3 +74,39 @@ def test_every_component_with_a_security_group_is_connectable() -> None:
     for component in (BackupJob, Cache, Database, FargateService, FargateTask, LoadBalancer):
         assert isinstance(getattr(component, "connections", None), property), component
         assert "connections" in dir(Connectable)
+
+
+@pytest.mark.parametrize(("constructor", "maker"), [
+    ("SecurityGroupIngressRule", "components/connections.py"),
+    ("SecurityGroupEgressRule", "components/connections.py"),
+    ("SecurityGroupRule", "components/connections.py"),
+    ("Bucket", "components/secure_bucket.py"),
+    ("BucketV2", "components/secure_bucket.py"),
+    ("Secret", "components/base.py"),
+])
+def test_each_building_block_is_the_only_maker_of_its_resources(constructor: str, maker: str) -> None:
+    """Security-group rules come from the grant API (grant, grant_from, grant_to), buckets from SecureBucket, secrets
+    from managed_secret: a second maker is a second copy of the hardening or naming they hold, free to drift."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    sources = [*root.glob("components/*.py"), *root.glob("bootstrap/*.py"), root / "__main__.py",
+               root / "stack_config.py"]
+    found = []
+    for path in sorted(sources):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == constructor
+                    and path.relative_to(root).as_posix() != maker):
+                found.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert found == [], f"{constructor} made outside {maker}: {found}"
+
+
+def test_a_peer_is_one_cidr_block_or_one_prefix_list() -> None:
+    from components.connections import Peer
+
+    with pytest.raises(ValueError, match="exactly one of cidr_ipv4 or prefix_list_id"):
+        Peer("nowhere")
+    with pytest.raises(ValueError, match="exactly one of cidr_ipv4 or prefix_list_id"):
+        Peer("both", cidr_ipv4="10.0.0.0/8", prefix_list_id="pl-1")
+    assert Peer("CloudFront", prefix_list_id="pl-3b927c52").cidr_ipv4 is None
