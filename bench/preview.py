@@ -91,15 +91,14 @@ TARGET = 1.2
 
 FLOOR_PROGRAM = '''
 import importlib
-import inspect
 import keyword
 import json
 import re
 
 import pulumi
 
-SIG = "4dabf18193072939515e22adb298388d"
-ASSET, ARCHIVE = "c44067f5952c0a294b673a41bacd8c17", "0def7320c3a5731c473e5ecbe6d01bc7"
+from offline.sdk_internals import ARCHIVE_SIG as ARCHIVE, ASSET_SIG as ASSET, SECRET_SIG as SIG, constructor_parameters
+
 PACKAGES = {{"aws": "pulumi_aws", "docker": "pulumi_docker", "random": "pulumi_random"}}
 
 
@@ -137,9 +136,7 @@ def resource_class(token):
         cls = importlib.import_module(PACKAGES[name]).Provider
     else:
         cls = getattr(importlib.import_module(PACKAGES[package] + ("" if module == "index" else "." + module)), name)
-    params = [p for p in inspect.signature(cls._internal_init).parameters
-              if p not in ("__self__", "resource_name", "opts", "__props__")]
-    return cls, {{re.sub(r"_([a-z0-9])", lambda m: m.group(1).upper(), p): p for p in params}}
+    return cls, {{re.sub(r"_([a-z0-9])", lambda m: m.group(1).upper(), p): p for p in constructor_parameters(cls)}}
 
 
 CLASSES = {{}}

@@ -64,6 +64,9 @@ What we rely on, and why:
   costs a `typing.get_type_hints` that compiles and evaluates each annotation again, every time. `resource_types`
   remembers the answer per class (a function of the class alone; the SDK only reads the dict); a test compares
   both on every class a prod run registers.
+- A generated resource class's `_internal_init`: its parameters are the Python names of the class's inputs
+  (`constructor_parameters`), what bench/preview.py's flat floor passes to register ours' recorded inputs through
+  the same classes; a test checks them against a class's public constructor.
 - The Analyzer protocol stubs generated into `pulumi.runtime.proto` (analyzer_pb2, analyzer_pb2_grpc), which the
   policy runner uses to drive the pack as the engine does.
 """
@@ -73,6 +76,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import functools
+import inspect
 import logging
 import pathlib
 import sys
@@ -140,6 +144,15 @@ ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17"
 """Its value for an asset: {SECRET_SIG: ASSET_SIG, "path" | "text" | "uri": ...}."""
 ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7"
 """Its value for an archive: {SECRET_SIG: ARCHIVE_SIG, "assets": {name: asset or archive}} or "path" | "uri"."""
+
+
+def constructor_parameters(cls: type) -> list[str]:
+    """The keyword arguments a generated provider resource class takes for its inputs, in the SDK's Python names
+    (`_internal_init`'s parameters, less the name, options and the SDK's own): what bench/preview.py's floor program
+    passes when it registers the same inputs without our components."""
+    internal = cls._internal_init  # type: ignore[attr-defined]
+    return [p for p in inspect.signature(internal).parameters
+            if p not in ("__self__", "resource_name", "opts", "__props__")]
 
 
 def sdk_wire_constants() -> tuple[str, str, str, str, str]:

@@ -541,3 +541,19 @@ def test_urns_are_the_engines_not_the_mocks(prod: Any) -> None:
             assert resource.urn.split("::")[2] == f"{parent.urn.split('::')[2]}${resource.type}", resource.urn
             nested += resource.urn.split("::")[2].count("$") >= 2
     assert nested  # components inside components: where the mock's rule and the engine's differ
+
+
+def test_constructor_parameters_are_the_public_constructors_inputs() -> None:
+    """The floor program of bench/preview.py names each input by `_internal_init`'s parameters: they are the inputs
+    of the class's public `<Name>Args` (what the constructor's keyword form takes), for resources with inputs of every
+    shape."""
+    import inspect as _inspect
+    import sys
+
+    import pulumi_aws as aws
+
+    for cls in (aws.s3.Bucket, aws.ecs.TaskDefinition, aws.lb.Listener, aws.cloudwatch.MetricAlarm):
+        args_class = getattr(sys.modules[cls.__module__], f"{cls.__name__}Args")
+        public = [p for p in _inspect.signature(args_class.__init__).parameters if p not in ("self", "__self__")]
+        ours = sdk_internals.constructor_parameters(cls)
+        assert ours and set(ours) == set(public), (cls, set(ours) ^ set(public))
