@@ -142,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         # flushes stdout at exit.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        print("preview: output closed early (broken pipe); the files may be incomplete", file=sys.stderr)
+        print("preview: output closed early (broken pipe): the report stops here; its files are written before it, "
+              "together", file=sys.stderr)
         return 141  # 128 + SIGPIPE, as a shell reports a command killed by a closed pipe
 
 
@@ -196,13 +197,19 @@ def _main(argv: list[str] | None) -> int:
               f"{run.redacted(run.error_details or str(run.error))}", file=sys.stderr)
         return 1
 
-    print(f"Files: {_shown(directory)}/" + (" (a run with --set never overwrites the stack's own files)"
-                                            if overrides else ""))
     inventory_path = args.inventory or directory / "inventory.json"
     # What the reboot notice compares with: the previous preview here, or with --set the stack's own preview.
     baseline = BUILD_DIR / stack / "inventory.json" if overrides else inventory_path
     previous = runtime_report.previous_parameters(baseline) if baseline.exists() else None
+    # Every file first, then the report: a reader that stops early (`| head`) still leaves one run's set of files,
+    # never a new inventory beside an older diagram and export.
+    from offline.policy_runner import write_stack_export
+
     inventory = write_inventory(run, inventory_path)
+    written = diagram.write(run, directory) if args.diagram else None
+    export = write_stack_export(run, directory / "stack-export.json")
+    print(f"Files: {_shown(directory)}/" + (" (a run with --set never overwrites the stack's own files)"
+                                            if overrides else ""))
     print(_section(f"Resources ({len(custom)} to create, in {len(run.resources) - len(custom)} components "
                    "and the stack)", render_tree(run)))
     print(_section("Counts per resource type", render_counts(run)))
@@ -212,19 +219,18 @@ def _main(argv: list[str] | None) -> int:
     print(_section("Images the tasks pull", runtime_report.render_images(run)))
     print(_section("Database changes that need a reboot", runtime_report.render_reboots(run, previous)))
     print(f"\nInventory: {_shown(inventory)}")
-    if args.diagram:
-        written = diagram.write(run, directory)
+    if written is not None:
         print(f"Diagram: {_shown(written)} (Mermaid: GitHub renders it; paste into https://mermaid.live to view "
               f"locally); cost breakdown by resource: .venv/bin/python -m offline.cost {stack}")
-    return print_policy_verdicts(run, directory)
+    return print_policy_verdicts(run, export)
 
 
-def print_policy_verdicts(run: StackRun, directory: Path | None = None) -> int:
-    """The policy pack's verdicts on this run (offline/policy_runner.py); 3 when any violation is mandatory."""
-    from offline.policy_runner import check_run, render_verdict, write_stack_export
+def print_policy_verdicts(run: StackRun, export: Path) -> int:
+    """The policy pack's verdicts on this run (offline/policy_runner.py), and where its export is; 3 when any
+    violation is mandatory."""
+    from offline.policy_runner import check_run, render_verdict
 
     verdict = check_run(run)
-    export = write_stack_export(run, (directory or BUILD_DIR / run.stack) / "stack-export.json")
     print(_section(f"Policy verdicts (policies/, config/{run.stack}.json)", render_verdict(verdict)))
     print(f"Stack export (secrets redacted; `pulumi stack import --file` it into a local stack named {run.stack} "
           f"to re-check with `pulumi policy analyze`): {_shown(export)}")

@@ -213,8 +213,45 @@ def test_the_programs_warnings_are_printed_above_the_plan(run_variant: Callable[
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     run = run_variant("prod", **GRAFANA_SSO)
     monkeypatch.setattr(preview, "run_stack", lambda stack, overrides: run)
-    monkeypatch.setattr(preview, "print_policy_verdicts", lambda run, directory=None: 0)  # the pack: not this test's
+    monkeypatch.setattr(preview, "print_policy_verdicts", lambda run, export: 0)  # the pack: not this test's
     assert preview.main(["prod", "--no-diagram", "--inventory", str(tmp_path / "inventory.json")]) == 0
     out = capsys.readouterr().out
     [line] = [line for line in out.splitlines() if line.startswith("warning: ")]
     assert "IAM Identity Center" in line and out.index(line) < out.index("Resources (")
+
+
+def test_every_file_is_written_before_the_report_starts(run_variant: Callable[..., StackRun], tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reader that stops early (`make preview | head`) leaves one run's inventory, diagram and export together,
+    never a new inventory beside an older diagram and export."""
+    run = run_variant("dev")
+    monkeypatch.setattr(preview, "run_stack", lambda stack, overrides: run)
+    monkeypatch.setattr(preview, "print_policy_verdicts", lambda run, export: 0)  # the pack: not this test's
+    seen: list[set[str]] = []
+
+    def first_lines(*args: object, **kwargs: object) -> None:
+        if str(args[0] if args else "").startswith("Files: "):
+            seen.append({path.name for path in tmp_path.iterdir()})
+
+    monkeypatch.setattr(preview, "print", first_lines, raising=False)
+    assert preview.main(["dev", "--inventory", str(tmp_path / "inventory.json")]) == 0
+    assert seen == [{"inventory.json", "architecture.mmd", "stack-export.json"}]
+
+
+def test_make_preview_into_a_closed_pipe_says_one_line_and_succeeds() -> None:
+    """`make preview | head`: the program's one line on stderr, no `make: *** ... Error 141` after it, and make
+    exits 0 (the reader chose to stop); `make help | head` ends quietly too."""
+    import os
+    import subprocess
+    import sys
+
+    venv = str(Path(sys.executable).parent.parent)
+    shell = ["bash", "-o", "pipefail", "-c"]
+    make = f"make --no-print-directory VENV={venv}"
+    done = subprocess.run([*shell, f"{make} preview STACK=dev | head -1"], cwd=ROOT, capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0 and done.stdout.startswith("Offline preview of maratron/dev"), done.stderr
+    assert [line for line in done.stderr.splitlines() if line.strip()] == [
+        "preview: output closed early (broken pipe): the report stops here; its files are written before it, together"]
+    shown = subprocess.run([*shell, f"{make} help | head -1"], cwd=ROOT, capture_output=True, text=True)
+    assert shown.returncode == 0 and shown.stderr == "" and shown.stdout.startswith("  make help")
