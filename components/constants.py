@@ -326,6 +326,7 @@ def pack_constants() -> dict[str, Any]:
     """What the policy pack reads from its generated copy (policies/rules/shared-constants.json)."""
     return {
         "project": PROJECT,
+        "logRetentionDays": LOG_RETENTION_DAYS,
         "s3ConditionKeys": {"tlsVersion": S3_TLS_VERSION_KEY, "sse": S3_SSE_KEY, "sseKmsKeyId": S3_SSE_KMS_KEY_ID_KEY,
                             "sseC": S3_SSE_C_KEY},
         "albRuleValues": {"perCondition": ALB_RULE_VALUES_PER_CONDITION, "perRule": ALB_RULE_VALUES_PER_RULE},

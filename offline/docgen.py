@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from components.constants import PROJECT
 from offline.engine import ROOT, available_stacks, project_schema
 
 PROJECT_FILE = ROOT / "Pulumi.yaml"
@@ -106,7 +107,7 @@ def _render_schema(header: str, entries: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(root: Path = ROOT, project: str = "maratron", title: str = "Configuration reference") -> str:
+def render(root: Path = ROOT, project: str = PROJECT, title: str = "Configuration reference") -> str:
     schema = project_schema(root)
     stacks = available_stacks(root)
     per_stack = {s: (yaml.safe_load((root / f"Pulumi.{s}.yaml").read_text()) or {}).get("config") or {}

@@ -31,12 +31,12 @@ from typing import Any
 import yaml
 from google.protobuf import json_format
 
+from components.constants import PROJECT
 from offline import sdk_internals
 from offline.mocks import OfflineMocks
 from offline.sdk_internals import ARCHIVE_SIG, ASSET_SIG, SECRET_SIG, SECRET_VALUE_SIG
 
 ROOT = Path(__file__).resolve().parent.parent
-PROJECT = "maratron"
 STACKS = ("dev", "staging", "prod")
 PLACEHOLDER_PREFIX = "OFFLINE-PLACEHOLDER"
 REDACTED = "[secret]"

@@ -557,3 +557,25 @@ def test_constructor_parameters_are_the_public_constructors_inputs() -> None:
         public = [p for p in _inspect.signature(args_class.__init__).parameters if p not in ("self", "__self__")]
         ours = sdk_internals.constructor_parameters(cls)
         assert ours and set(ours) == set(public), (cls, set(ours) ^ set(public))
+
+
+def test_the_programs_config_reader_finds_the_sdks_config_where_it_looks() -> None:
+    """stack_config.current_raw_config (the program, not the engine) reads every config value the engine handed it,
+    to refuse unknown keys: the language host's PULUMI_CONFIG through `get_config_env`, an in-process engine's through
+    the `CONFIG` context variable, and secretness through `get_config_secret_keys_env` and `is_config_secret`. An SDK
+    that moves any of them fails here, not as a config reader that silently sees nothing."""
+    import contextvars
+
+    from pulumi.runtime import config as runtime_config
+
+    import stack_config
+
+    assert isinstance(runtime_config.CONFIG, contextvars.ContextVar)
+    assert all(callable(getattr(runtime_config, name)) for name in (
+        "get_config_env", "get_config_secret_keys_env", "is_config_secret"))
+    sdk_internals.set_config({"maratron:azCount": "2", "maratron:anthropicApiKey": "s"}, ["maratron:anthropicApiKey"])
+    try:
+        raw, secret_keys = stack_config.current_raw_config()
+    finally:
+        sdk_internals.set_config({}, [])  # every run sets its own; leave none behind
+    assert raw["maratron:azCount"] == "2" and "maratron:anthropicApiKey" in secret_keys

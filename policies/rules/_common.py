@@ -56,6 +56,8 @@ def project_of(urn: str) -> str:
 
 
 BOOTSTRAP_PROJECT: str = SHARED["bootstrapProject"]
+LOG_RETENTION_DAYS: int = SHARED["logRetentionDays"]
+"""The stack's default log retention (logRetentionDays): the log-group-retention rule's default minimum."""
 
 
 def environment(urn: str) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs
 
 from ._common import (
+    LOG_RETENTION_DAYS,
     Rule,
     as_list,
     config_value,
@@ -82,7 +83,7 @@ SCHEDULER_CONTEXT_KEY = "kms:EncryptionContext:aws:scheduler:schedule:arn"
 
 
 def _retention(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    minimum = number(config_value(args, "minimumRetentionDays", 365))
+    minimum = number(config_value(args, "minimumRetentionDays", LOG_RETENTION_DAYS))
     days = number(args.props.get("retentionInDays"), 0)
     if days <= 0:
         report("retentionInDays is unset: logs are kept (and billed) forever", None)
@@ -378,7 +379,7 @@ RULES: list[Rule] = [
     resource_rule("log-group-retention", area="logging", types=[LOG_GROUP], check=_retention,
                   summary="Log groups have a retention of at least minimumRetentionDays",
                   reference="seed: log retention; Checkov CKV_AWS_66, CKV_AWS_338", schema={"minimumRetentionDays": {
-                      "type": "integer", "minimum": 1, "default": 365,
+                      "type": "integer", "minimum": 1, "default": LOG_RETENTION_DAYS,
                       "description": "Minimum retentionInDays of every log group."}},
                   guards=[Guard("retentionInDays", To(7))]),
     resource_rule("log-group-kms", area="logging", types=[LOG_GROUP], check=_log_kms,
