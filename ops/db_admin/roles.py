@@ -4,7 +4,7 @@ role          login (CONNECTION LIMIT)  member of  may                          
 app_migrate   yes (3)                   -          owns the schema's objects: DDL        migration task (primary)
 app_rw(_clone) yes                      app_rw     SELECT/INSERT/UPDATE/DELETE, sequences web, ai DATABASE_URL (proxy)
 app_ro(_clone) yes                      app_ro     SELECT                                web, ai DATABASE_READ_URL
-app_backup    yes (2)                   app_ro     SELECT (pg_dump)                      backup job (primary)
+app_backup    yes (3)                   app_ro     SELECT (pg_dump)                      backup job (primary)
 master        yes                       app_migrate rds_superuser                        this function, operators
 
 The clone is a member of its role, as AWS's alternating-users template makes it (`GRANT <current> TO <pending>`),
