@@ -9,32 +9,29 @@ STACK ?=
 .DEFAULT_GOAL := help
 
 ## List the targets with what they do.
-help:  # SIGPIPE ignored: `make help | head` ends quietly
-	@(trap '' PIPE; \
-	  awk '/^## /{text = (text ? text " " : "") substr($$0, 4); next} \
-	       /^[a-z][a-z-]*:/{if (text) {split($$0, t, ":"); printf "  make %-20s %s\n", t[1], text}; text = ""; next} \
-	       {text = ""}' $(MAKEFILE_LIST); \
-	  echo "  Variables: STACK=dev|staging|prod|dr (make preview; default dev), STACK=shared|org-shared|org-dev|..."; \
-	  echo "  (make preview-bootstrap; default shared), VENV=.venv") 2>/dev/null; true
+help:  # one awk: `make help | head` ends it quietly (141, a closed pipe, passes; any other failure fails)
+	@awk '/^## /{text = (text ? text " " : "") substr($$0, 4); next} \
+	      /^[a-z][a-z-]*:/{if (text) {split($$0, t, ":"); printf "  make %-20s %s\n", t[1], text}; text = ""; next} \
+	      {text = ""} \
+	      END {print "  Variables: STACK=dev|staging|prod|dr (make preview; default dev), STACK=shared|org-shared|org-dev|..."; \
+	           print "  (make preview-bootstrap; default shared), VENV=.venv"}' $(MAKEFILE_LIST); \
+	status=$$?; [ $$status -eq 0 ] || [ $$status -eq 141 ] || exit $$status
 
 $(VENV)/.installed: requirements.txt requirements-deploy.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	touch $@
 
-# Exit status 141 is the reader closing the pipe (`make preview | head`): the program says so in one line, and make
-# adds none (a real failure keeps its status).
 ## Offline preview of a stack (STACK=dev|staging|prod|dr; says which when STACK is unset): resource tree, counts,
 ## outputs, cost, deploy time, policy verdicts; writes build/<stack>/inventory.json, stack-export.json and
 ## architecture.mmd (identical on every run of one commit).
 preview: $(VENV)/.installed
-	@$(PY) -m offline.preview $(STACK); status=$$?; [ $$status -eq 141 ] || exit $$status
+	@$(PY) -m offline.preview $(STACK)
 
 ## Offline preview of a foundation stack (bootstrap/; STACK=shared (default), org-shared, org-dev, ...): tree, the
 ## outputs app stacks read (build/bootstrap/<stack>/outputs.json), cost, policy verdicts.
 preview-bootstrap: $(VENV)/.installed
-	@$(PY) -m offline.bootstrap_preview $(if $(filter command line,$(origin STACK)),$(STACK),shared); \
-	status=$$?; [ $$status -eq 141 ] || exit $$status
+	@$(PY) -m offline.bootstrap_preview $(if $(filter command line,$(origin STACK)),$(STACK),shared)
 
 ## Everything CI runs: lint, type check, the tests (which include the policy pack over every stack, as `make
 ## policy` runs it: tests/policies/test_stacks.py; the foundation's stacks too).

@@ -604,7 +604,12 @@ def deploy_boundary_statements(f: FoundationArns, target: EnvironmentTarget, *,
             # ListWorkspaces) has no such key and is not denied (Null).
             {"Sid": "DenyOtherEnvironmentsMetrics", "Effect": "Deny", "Action": "aps:*", "Resource": "*",
              "Condition": {"StringNotEquals": {"aws:ResourceTag/environment": target.environment},
-                           "Null": {"aws:ResourceTag/environment": "false"}}}]
+                           "Null": {"aws:ResourceTag/environment": "false"}}},
+            # ...nor tag one into another environment's scope (its own, or a new one created so tagged).
+            {"Sid": "DenyTaggingMetricsForOtherEnvironments", "Effect": "Deny",
+             "Action": ["aps:TagResource", "aps:CreateWorkspace", "aps:CreateRuleGroupsNamespace"], "Resource": "*",
+             "Condition": {"StringNotEquals": {"aws:RequestTag/environment": target.environment},
+                           "Null": {"aws:RequestTag/environment": "false"}}}]
 
 
 def verify_statements(f: FoundationArns, target: EnvironmentTarget, *,

@@ -154,8 +154,14 @@ def grant_from(peer: Peer, target: Connectable, port: int, *, name: str, descrip
 def grant_to(source: Connectable, peer: Peer, port: int, *, name: str, description: str,
              tags: Mapping[str, str]) -> aws.vpc.SecurityGroupEgressRule:
     """Let the members of `source` open TCP connections to `peer`'s addresses on `port`: the source's egress rule
-    (named `name`, parented to the source's group)."""
-    group = source.connections.security_group
+    (named `name`, parented to the source's group). A source that may only send to some ports (the ALB) is held to
+    them here as in `grant`."""
+    src = source.connections
+    if src.egress_ports is not None and port not in src.egress_ports:
+        allowed = ", ".join(map(str, src.egress_ports))
+        raise ValueError(f"grant_to({src.label} -> {peer.label}): {src.label} may only send to port {allowed}, "
+                         f"not {port}")
+    group = src.security_group
     return aws.vpc.SecurityGroupEgressRule(
         name, security_group_id=group.id, description=description, ip_protocol="tcp", from_port=port, to_port=port,
         cidr_ipv4=peer.cidr_ipv4, prefix_list_id=peer.prefix_list_id, tags=dict(tags),

@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from offline import cost
+from offline import closed_pipe, cost
 from offline.engine import ROOT, StackRun
 from offline.foundation import bootstrap_stacks, run_bootstrap
 from offline.preview import _section, render_counts, render_outputs, render_tree, write_inventory
@@ -50,6 +50,11 @@ def check_all() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    with closed_pipe.report("preview-bootstrap"):
+        return _main(argv)
+
+
+def _main(argv: list[str] | None = None) -> int:
     stacks = bootstrap_stacks()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("stack", nargs="?", default=DEFAULT_STACK, help=f"foundation stack ({', '.join(stacks)})")
@@ -78,18 +83,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"preview-bootstrap: program error after {len(custom)} resources; no files written\n"
               f"{run.redacted(run.error_details or str(run.error))}", file=sys.stderr)
         return 1
+    from offline.policy_runner import check_run, render_verdict, write_stack_export
+
+    # Every file first, then the report (as offline/preview.py): outputs.json is what app stacks read, so it is
+    # never left older than the inventory beside it.
     inventory = write_inventory(run, directory / "inventory.json")
+    outputs = write_outputs(run, directory / "outputs.json")
+    export = write_stack_export(run, directory / "stack-export.json")
     print(_section(f"Resources ({len(custom)} to create, in {len(run.resources) - len(custom)} components "
                    "and the stack)", render_tree(run)))
     print(_section("Counts per resource type", render_counts(run)))
     print(_section("Stack outputs (the contract app stacks read)", render_outputs(run)))
     print(_section("Estimated monthly cost", cost.render(cost.estimate(run), detail=False)))
-    outputs = write_outputs(run, directory / "outputs.json")
     print(f"\nInventory: {inventory.relative_to(ROOT)}; outputs: {outputs.relative_to(ROOT)}")
-    from offline.policy_runner import check_run, render_verdict, write_stack_export
-
     verdict = check_run(run)
-    export = write_stack_export(run, directory / "stack-export.json")
     print(_section("Policy verdicts (policies/, config/bootstrap.json)", render_verdict(verdict)))
     print(f"Stack export: {export.relative_to(ROOT)}")
     return 3 if verdict.mandatory else 0

@@ -6,7 +6,8 @@ build/<stack>/inventory.json, stack-export.json and architecture.mmd — byte-id
 secrets redacted. A run with `--set` writes to build/<stack>+overrides-<hash>/ instead. Exit status: 0 when the
 program ran cleanly, 2 on bad arguments (one line on stderr) or configuration errors (every problem at once, on
 stderr), 1 on any other program error (on stderr; neither error writes a file), 3 when the policy pack reports a
-mandatory violation (its verdicts close the output), 141 when the output pipe closed early.
+mandatory violation (its verdicts close the output). A reader that closes the pipe early cuts the printout, not the
+run (offline/closed_pipe.py): the status is the run's.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import argparse
 import contextlib
 import hashlib
 import json
-import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from offline import cost, critical_path, diagram, runtime_report
+from offline import closed_pipe, cost, critical_path, diagram, runtime_report
 from offline.engine import PROJECT, ROOT, Resource, StackRun, available_stacks, run_stack, unwrap_secrets
 
 BUILD_DIR = ROOT / "build"
@@ -132,19 +132,12 @@ def _shown(path: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the preview; bad input and a closed output pipe end with one line on stderr, never a traceback."""
-    try:
-        return _main(argv)
-    except UsageError as error:
-        print(f"preview: {error}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:
-        # The reader went away (`make preview | head`): stop quietly, and keep Python from failing again when it
-        # flushes stdout at exit.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        print("preview: output closed early (broken pipe): the report stops here; its files are written before it, "
-              "together", file=sys.stderr)
-        return 141  # 128 + SIGPIPE, as a shell reports a command killed by a closed pipe
+    with closed_pipe.report("preview"):
+        try:
+            return _main(argv)
+        except UsageError as error:
+            print(f"preview: {error}", file=sys.stderr)
+            return 2
 
 
 def _main(argv: list[str] | None) -> int:

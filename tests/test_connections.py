@@ -82,6 +82,7 @@ def test_every_component_with_a_security_group_is_connectable() -> None:
     ("SecurityGroupRule", "components/connections.py"),
     ("Bucket", "components/secure_bucket.py"),
     ("BucketV2", "components/secure_bucket.py"),
+    ("DirectoryBucket", "components/secure_bucket.py"),
     ("Secret", "components/base.py"),
 ])
 def test_each_building_block_is_the_only_maker_of_its_resources(constructor: str, maker: str) -> None:
@@ -91,13 +92,21 @@ def test_each_building_block_is_the_only_maker_of_its_resources(constructor: str
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    sources = [*root.glob("components/*.py"), *root.glob("bootstrap/*.py"), root / "__main__.py",
-               root / "stack_config.py"]
+    sources = [*root.glob("components/*.py"), *root.glob("bootstrap/*.py"), *root.glob("examples/**/*.py"),
+               root / "__main__.py", root / "stack_config.py"]
     found = []
     for path in sorted(sources):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == constructor
-                    and path.relative_to(root).as_posix() != maker):
+        tree = ast.parse(path.read_text())
+        from_aws = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                    and (node.module or "").startswith("pulumi_aws") for alias in node.names}
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call) or path.relative_to(root).as_posix() == maker:
+                continue
+            # aws.x.Y(...), or a Y(...) imported from pulumi_aws (components/settings.py has a Secret of its own)
+            called = node.func.attr if isinstance(node.func, ast.Attribute) else (
+                node.func.id if isinstance(node.func, ast.Name) and node.func.id in from_aws else "")
+            inline = called == "SecurityGroup" and any(k.arg in ("ingress", "egress") for k in node.keywords)
+            if called == constructor or (constructor == "SecurityGroupIngressRule" and inline):
                 found.append(f"{path.relative_to(root)}:{node.lineno}")
     assert found == [], f"{constructor} made outside {maker}: {found}"
 
@@ -110,3 +119,14 @@ def test_a_peer_is_one_cidr_block_or_one_prefix_list() -> None:
     with pytest.raises(ValueError, match="exactly one of cidr_ipv4 or prefix_list_id"):
         Peer("both", cidr_ipv4="10.0.0.0/8", prefix_list_id="pl-1")
     assert Peer("CloudFront", prefix_list_id="pl-3b927c52").cidr_ipv4 is None
+
+
+def test_an_egress_restricted_source_stays_restricted_towards_addresses_too() -> None:
+    """grant_to holds a source to its egress ports as grant does: the ALB may only send to its targets' port."""
+    from unittest import mock
+
+    from components.connections import ANYWHERE, Connections, grant_to
+
+    alb = Connections(mock.Mock(), label="alb", egress_ports=(3000,))
+    with pytest.raises(ValueError, match=r"grant_to\(alb -> the internet\): alb may only send to port 3000, not 443"):
+        grant_to(alb, ANYWHERE, 443, name="alb-to-https", description="x", tags={})

@@ -99,6 +99,10 @@ def test_overrides_write_to_their_own_folder_named_without_secret_values() -> No
         preview.output_directory("prod", {"maratron:anthropicApiKey": "another-value"}, secret)
 
 
+CLOSED_EARLY = ("{tool}: output closed early (broken pipe): the printout stops there; the run went on to its end "
+                "(files written, verdicts checked, its exit status)")
+
+
 def _preview(*args: str, head: bool = False) -> tuple[int, str, str]:
     process = subprocess.Popen([sys.executable, "-m", "offline.preview", *args], cwd=ROOT, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -121,10 +125,7 @@ def test_bad_input_and_a_closed_pipe_end_with_one_line_on_stderr(capsys: pytest.
     assert preview.main(["dev", "--set", "azCount"]) == 2
     out, err = capsys.readouterr()
     assert out == "" and len(err.strip().splitlines()) == 1 and "expected KEY=VALUE" in err
-    code, out, err = _preview("dev", "--no-diagram", head=True)
-    assert out.startswith("Offline preview of maratron/dev")
-    assert code == 141 and "Traceback" not in err
-    assert err.strip().splitlines()[-1].startswith("preview: output closed early")
+    # The closed pipe: test_a_closed_pipe_cuts_the_printout_not_the_run (through make, as users run it).
 
 
 @pytest.mark.parametrize("tool", ["offline.cost", "offline.critical_path", "offline.policy_runner", "bench.cost",
@@ -238,20 +239,86 @@ def test_every_file_is_written_before_the_report_starts(run_variant: Callable[..
     assert seen == [{"inventory.json", "architecture.mmd", "stack-export.json"}]
 
 
-def test_make_preview_into_a_closed_pipe_says_one_line_and_succeeds() -> None:
-    """`make preview | head`: the program's one line on stderr, no `make: *** ... Error 141` after it, and make
-    exits 0 (the reader chose to stop); `make help | head` ends quietly too."""
+def test_a_closed_pipe_cuts_the_printout_not_the_run() -> None:
+    """`make preview | head` (under pipefail): the run goes on, so its status is the run's: 0 and one line on stderr
+    for a clean stack (no `make: *** ... Error` after it), 2 with the configuration errors for bad config (a closed
+    pipe must not turn a failure into success); `make help | head` ends quietly, a failing help fails."""
     import os
-    import subprocess
-    import sys
 
     venv = str(Path(sys.executable).parent.parent)
     shell = ["bash", "-o", "pipefail", "-c"]
     make = f"make --no-print-directory VENV={venv}"
-    done = subprocess.run([*shell, f"{make} preview STACK=dev | head -1"], cwd=ROOT, capture_output=True,
-                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert done.returncode == 0 and done.stdout.startswith("Offline preview of maratron/dev"), done.stderr
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("PULUMI_CONFIG", None)
+    # The smallest clean stack (the foundation's org-dev: 21 resources) for the whole run; both previews share the
+    # report (offline/closed_pipe.py), and the bad-config case below is the app preview's.
+    done = subprocess.run([*shell, f"{make} preview-bootstrap STACK=org-dev | head -1"], cwd=ROOT,
+                          capture_output=True, text=True, env=env)
+    assert done.returncode == 0 and done.stdout.startswith("Offline preview of maratron-bootstrap/org-dev"), \
+        done.stderr
     assert [line for line in done.stderr.splitlines() if line.strip()] == [
-        "preview: output closed early (broken pipe): the report stops here; its files are written before it, together"]
+        CLOSED_EARLY.format(tool="preview-bootstrap")]
+    bad = subprocess.run([*shell, f"{make} preview STACK=dev | head -1"], cwd=ROOT, capture_output=True, text=True,
+                         env={**env, "PULUMI_CONFIG": json.dumps({"maratron:bogusKey": "1"})})
+    assert bad.returncode == 2 and "maratron:bogusKey" in bad.stderr and "unknown key" in bad.stderr
     shown = subprocess.run([*shell, f"{make} help | head -1"], cwd=ROOT, capture_output=True, text=True)
     assert shown.returncode == 0 and shown.stderr == "" and shown.stdout.startswith("  make help")
+    broken = subprocess.run([*shell, f"{make} help MAKEFILE_LIST=/nonexistent"], cwd=ROOT, capture_output=True,
+                            text=True)
+    assert broken.returncode != 0, "a failing help must fail, not print the variables alone"
+
+
+def test_the_report_survives_its_reader_and_says_so_once(capsys: pytest.CaptureFixture[str]) -> None:
+    """offline/closed_pipe.report, as both previews use it: after the first write into a closed pipe every write is
+    dropped, the code under it runs to its end and returns its own status, and stderr gets one line."""
+    import io
+
+    from offline import closed_pipe
+
+    class ClosedAfterOneLine(io.StringIO):
+        def write(self, text: str) -> int:
+            if self.getvalue().endswith("\n"):
+                raise BrokenPipeError
+            return super().write(text)
+
+        def fileno(self) -> int:
+            return os.open(os.devnull, os.O_WRONLY)  # what the report points at /dev/null
+
+    import os
+
+    stream = ClosedAfterOneLine()
+    ran_to_the_end = []
+    real = sys.stdout
+    sys.stdout = stream
+    try:
+        with closed_pipe.report("tool"):
+            print("first line")
+            print("second line")  # the reader is gone
+            print("third line")
+            ran_to_the_end.append(True)
+    finally:
+        sys.stdout = real
+    assert stream.getvalue() == "first line\n" and ran_to_the_end == [True]
+    assert capsys.readouterr().err.strip().splitlines() == [CLOSED_EARLY.format(tool="tool")]
+
+
+def test_the_foundation_preview_writes_its_files_before_the_report(monkeypatch: pytest.MonkeyPatch) -> None:
+    """outputs.json is what app stacks read: a reader that stops early never leaves it older than the inventory."""
+    import shutil
+
+    from offline import bootstrap_preview, policy_runner
+
+    tmp_path = ROOT / "build" / "test-bootstrap-preview"  # under the project: the report prints paths relative to it
+    shutil.rmtree(tmp_path, ignore_errors=True)
+    monkeypatch.setattr(bootstrap_preview, "BUILD_DIR", tmp_path)
+    monkeypatch.setattr(policy_runner, "check_run", lambda run: type("Verdict", (), {"mandatory": []})())
+    monkeypatch.setattr(policy_runner, "render_verdict", lambda verdict: "")
+    seen: list[set[str]] = []
+
+    def first_report_line(*args: object, **kwargs: object) -> None:
+        if str(args[0] if args else "").startswith("\nResources (") and not seen:
+            seen.append({path.name for path in (tmp_path / "shared").iterdir()})
+
+    monkeypatch.setattr(bootstrap_preview, "print", first_report_line, raising=False)
+    assert bootstrap_preview.main(["shared"]) == 0
+    assert seen == [{"inventory.json", "outputs.json", "stack-export.json"}]

@@ -179,6 +179,17 @@ def test_no_args_or_watch_field_repeats_a_settings_default_as_a_literal() -> Non
 
     root = Path(__file__).resolve().parents[1]
     names = _setting_field_names()
+
+    def literal(value: ast.expr | None) -> object:
+        """The literal a default spells (`100`, `-6`, `field(default=100)`), or None."""
+        if isinstance(value, ast.Call) and getattr(value.func, "id", getattr(value.func, "attr", "")) == "field":
+            value = next((k.value for k in value.keywords if k.arg == "default"), None)
+        if isinstance(value, ast.UnaryOp) and isinstance(value.operand, ast.Constant):
+            value = value.operand
+        if isinstance(value, ast.Constant) and not isinstance(value.value, bool) and value.value not in ("", None):
+            return value.value
+        return None
+
     found = []
     for path in [*sorted((root / "components").glob("*.py")), root / "stack_config.py"]:
         for node in ast.walk(ast.parse(path.read_text())):
@@ -186,7 +197,20 @@ def test_no_args_or_watch_field_repeats_a_settings_default_as_a_literal() -> Non
                 continue
             for item in node.body:
                 if (isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)
-                        and item.target.id in names and isinstance(item.value, ast.Constant)
-                        and not isinstance(item.value.value, bool) and item.value.value not in ("", None)):
-                    found.append(f"{path.name}:{item.lineno} {node.name}.{item.target.id} = {item.value.value!r}")
+                        and item.target.id in names and literal(item.value) is not None):
+                    found.append(f"{path.name}:{item.lineno} {node.name}.{item.target.id} = {literal(item.value)!r}")
     assert found == [], found
+
+
+def test_fields_that_come_from_a_setting_have_no_default_of_their_own() -> None:
+    """The watch and args fields whose value is a setting's (under another name) are required, so that no second
+    default can drift from it: the stack passes them (Database.watch, BackupJob.watch, StackConfig.metrics_args)."""
+    import dataclasses
+
+    from components.app_metrics import AppMetricsArgs
+    from components.observability import BackupWatch, DatabaseWatch
+
+    for cls, name in ((DatabaseWatch, "max_connections"), (BackupWatch, "interval_hours"),
+                      (AppMetricsArgs, "app_connections")):
+        spec = next(f for f in dataclasses.fields(cls) if f.name == name)
+        assert spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING, (cls, name)

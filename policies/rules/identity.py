@@ -202,6 +202,7 @@ DEPLOY_DENIES: tuple[tuple[str, str, str], ...] = (
 the Action it names or a Resource fragment it covers."""
 BOUNDARY_DENIES: tuple[tuple[str, str, str], ...] = (
     ("another environment's metrics workspaces (by their environment tag)", "Action", "aps:*"),
+    ("tagging a metrics workspace into another environment", "Action", "aps:TagResource"),
 )
 """What such a policy must also deny when it is a managed policy (the deploy role's boundary: the inline policy has no
 room left under IAM's 10,240 characters, so these live in the boundary only; components/ci_roles.py

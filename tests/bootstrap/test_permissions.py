@@ -390,6 +390,11 @@ def test_a_deploy_role_cannot_retag_or_delete_another_environments_metrics_works
         assert not allows(boundary, "aps:DeleteRuleGroupsNamespace", namespace, tagged(other))
         for action in ("aps:CreateWorkspace", "aps:ListWorkspaces"):  # no resource tag yet: not denied
             assert allows(policy, action, "*", REGION) and allows(boundary, action, "*", REGION), action
+        # Nor may it tag its own (or a new) workspace into another environment's scope.
+        for action, resource in (("aps:TagResource", workspace), ("aps:CreateWorkspace", "*")):
+            own = {**tagged(env), "aws:RequestTag/environment": env}
+            assert allows(boundary, action, resource, own), (env, action)
+            assert not allows(boundary, action, resource, {**tagged(env), "aws:RequestTag/environment": other})
 
 
 def test_the_workload_boundary_reaches_only_its_own_stacks_log_groups(shared: StackRun) -> None:

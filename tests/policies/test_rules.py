@@ -658,7 +658,10 @@ DEPLOY_POLICY = doc(
      "Resource": ["arn:aws:ecr:*:*:repository/*"]},
     {"Sid": "DenyOtherEnvironmentsMetrics", "Effect": "Deny", "Action": "aps:*", "Resource": "*",
      "Condition": {"StringNotEquals": {"aws:ResourceTag/environment": "prod"},
-                   "Null": {"aws:ResourceTag/environment": "false"}}})
+                   "Null": {"aws:ResourceTag/environment": "false"}}},
+    {"Sid": "DenyTaggingMetricsForOtherEnvironments", "Effect": "Deny", "Action": ["aps:TagResource"],
+     "Resource": "*", "Condition": {"StringNotEquals": {"aws:RequestTag/environment": "prod"},
+                                    "Null": {"aws:RequestTag/environment": "false"}}})
 """A role-creating policy with every explicit Deny components/ci_roles.py deny_statements writes, and the one its
 deploy_boundary_statements adds (required of a managed policy: the boundary)."""
 
@@ -1232,11 +1235,13 @@ CASES: list[Case] = [
     *(single("ci-deploy-role-denies", "aws:iam/policy:Policy", {"path": "/maratron/ci/", "policy": DEPLOY_POLICY},
              label=f"allows-{sid.lower()}", policy=doc(*[{**st, "Effect": "Allow"} if st.get("Sid") == sid else st
                                                           for st in json.loads(DEPLOY_POLICY)["Statement"]]))
-      for sid in ("DenyBoundaryRemoval", "DenyManagingFoundationKeys", "DenyOtherEnvironmentsMetrics")),
+      for sid in ("DenyBoundaryRemoval", "DenyManagingFoundationKeys", "DenyOtherEnvironmentsMetrics",
+                  "DenyTaggingMetricsForOtherEnvironments")),
     # The inline policy has no room for the metrics deny (IAM's 10,240 characters): only the boundary must have it.
     Case("ci-deploy-role-denies",
-         [resource("aws:iam/rolePolicy:RolePolicy", "inline", {"role": "maratron-deploy-prod", "policy": deploy_policy(
-             "iam:CreateRole", drop="DenyOtherEnvironmentsMetrics")})],
+         [resource("aws:iam/rolePolicy:RolePolicy", "inline", {"role": "maratron-deploy-prod", "policy": doc(*[
+             st for st in json.loads(DEPLOY_POLICY)["Statement"]
+             if st["Sid"] not in ("DenyOtherEnvironmentsMetrics", "DenyTaggingMetricsForOtherEnvironments")])})],
          [resource("aws:iam/policy:Policy", "boundary-without-metrics-deny", {
              "path": "/maratron/ci/", "policy": deploy_policy("iam:CreateRole", drop="DenyOtherEnvironmentsMetrics")})],
          "boundary-without-metrics-deny"),
