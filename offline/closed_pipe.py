@@ -25,10 +25,15 @@ class _Report:
     def _close(self) -> None:
         if not self.closed_early:
             self.closed_early = True
-            # Later flushes of the real stream (ours, Python's at exit) go to /dev/null, not to the closed pipe.
+            # Later flushes of the real stream (ours, Python's at exit) go to /dev/null, not to the closed pipe
+            # (Python's "Note on SIGPIPE", signal module docs). A stream without a descriptor has nothing to redirect.
             devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, self.stream.fileno())
-            os.close(devnull)
+            try:
+                os.dup2(devnull, self.stream.fileno())
+            except (OSError, ValueError):
+                pass
+            finally:
+                os.close(devnull)
 
     def write(self, text: str) -> int:
         if not self.closed_early:
@@ -51,15 +56,16 @@ class _Report:
 
 @contextlib.contextmanager
 def report(tool: str) -> Iterator[None]:
-    """Run a report under a stdout that survives a closed pipe; say so on stderr if it was cut."""
-    real = sys.stdout
-    wrapped = _Report(real)
-    sys.stdout = wrapped
+    """Run a report under a stdout and stderr that survive a closed pipe (`2>&1 | head` closes both); say once on
+    stderr, if it is still open, that the printout was cut."""
+    out, err = _Report(sys.stdout), _Report(sys.stderr)
+    sys.stdout, sys.stderr = out, err
     try:
         yield
     finally:
-        wrapped.flush()
-        sys.stdout = real
-        if wrapped.closed_early:
-            print(f"{tool}: output closed early (broken pipe): the printout stops there; the run went on to its "
-                  "end (files written, verdicts checked, its exit status)", file=sys.stderr)
+        out.flush()
+        if out.closed_early or err.closed_early:
+            print(f"{tool}: output closed early (broken pipe): the printout stops there; the run went on to its end "
+                  "and the exit status is the run's", file=err)
+            err.flush()
+        sys.stdout, sys.stderr = out.stream, err.stream

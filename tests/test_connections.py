@@ -97,14 +97,15 @@ def test_each_building_block_is_the_only_maker_of_its_resources(constructor: str
     found = []
     for path in sorted(sources):
         tree = ast.parse(path.read_text())
-        from_aws = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
-                    and (node.module or "").startswith("pulumi_aws") for alias in node.names}
+        from_aws = {alias.asname or alias.name: alias.name for node in ast.walk(tree)
+                    if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pulumi_aws")
+                    for alias in node.names}
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call) or path.relative_to(root).as_posix() == maker:
                 continue
             # aws.x.Y(...), or a Y(...) imported from pulumi_aws (components/settings.py has a Secret of its own)
             called = node.func.attr if isinstance(node.func, ast.Attribute) else (
-                node.func.id if isinstance(node.func, ast.Name) and node.func.id in from_aws else "")
+                from_aws.get(node.func.id, "") if isinstance(node.func, ast.Name) else "")  # `import Y as Z`: Y
             inline = called == "SecurityGroup" and any(k.arg in ("ingress", "egress") for k in node.keywords)
             if called == constructor or (constructor == "SecurityGroupIngressRule" and inline):
                 found.append(f"{path.relative_to(root)}:{node.lineno}")

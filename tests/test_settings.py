@@ -184,10 +184,12 @@ def test_no_args_or_watch_field_repeats_a_settings_default_as_a_literal() -> Non
         """The literal a default spells (`100`, `-6`, `field(default=100)`), or None."""
         if isinstance(value, ast.Call) and getattr(value.func, "id", getattr(value.func, "attr", "")) == "field":
             value = next((k.value for k in value.keywords if k.arg == "default"), None)
+        sign = 1
         if isinstance(value, ast.UnaryOp) and isinstance(value.operand, ast.Constant):
+            sign = -1 if isinstance(value.op, ast.USub) else 1
             value = value.operand
         if isinstance(value, ast.Constant) and not isinstance(value.value, bool) and value.value not in ("", None):
-            return value.value
+            return -value.value if sign < 0 and isinstance(value.value, (int, float)) else value.value
         return None
 
     found = []
