@@ -548,3 +548,69 @@ def test_a_deploy_role_cannot_use_another_environments_secrets_key(shared: Stack
                 assert not may("kms:Decrypt", key), (env, other)
         west = {"aws:RequestedRegion": dr_key.split(":")[3]}
         assert may("kms:Decrypt", dr_key, west) == (env == "prod"), env  # prod's deploys run the dr stack
+
+
+def _release_and_verify_calls(run: StackRun, env: str) -> list[tuple[str, str, dict[str, str]]]:
+    """Every AWS call the deploy role makes after `pulumi up` (ops/release.sh, .github/workflows/pulumi-up.yml):
+    ops.run_task (the migration), the bootstrap invoke, ops.tag_deployed_images, ops.settled and ops.verify's
+    checks, as (IAM action, resource, request context), built from the stack's own outputs."""
+    o, account = run.outputs, "123456789012"
+    region = o["region"]
+    here, edge = {"aws:RequestedRegion": region}, {"aws:RequestedRegion": "us-east-1"}
+    stack = run.stack
+    task = f"arn:aws:ecs:{region}:{account}:task/maratron-{stack}/abc"
+    calls = [("ecs:ListTasks", "*", here), ("ecs:DescribeTasks", task, here), ("ecs:StopTask", task, here),
+             ("ecs:RunTask", f"arn:aws:ecs:{region}:{account}:task-definition/maratron-{stack}-migrate:7", here),
+             ("lambda:InvokeFunction", f"arn:aws:lambda:{region}:{account}:function:{o['dbAdminFunctionName']}", here),
+             ("rds:DescribeDBInstances", f"arn:aws:rds:{region}:{account}:db:maratron-{stack}-db", here),
+             ("ecr:DescribeRegistry", "*", here), ("elasticloadbalancing:DescribeListeners", "*", here),
+             ("elasticloadbalancing:DescribeRules", "*", here),
+             ("elasticloadbalancing:DescribeTargetHealth", o["targetGroupArn"], here),
+             ("wafv2:GetWebACLForResource", o["albArn"], here),
+             ("elasticache:DescribeReplicationGroups",
+              f"arn:aws:elasticache:{region}:{account}:replicationgroup:{o['redisReplicationGroupId']}", here),
+             ("elasticache:DescribeUsers", f"arn:aws:elasticache:{region}:{account}:user:{o['redisAppUserId']}", here),
+             ("cloudwatch:DescribeAlarms", f"arn:aws:cloudwatch:{region}:{account}:alarm:x", here),
+             ("cloudwatch:DescribeAlarms", f"arn:aws:cloudwatch:us-east-1:{account}:alarm:x", edge),
+             ("cloudwatch:GetMetricStatistics", "*", here)]
+    migrate = run.one("aws:ecs/taskDefinition:TaskDefinition", "migrate")
+    calls += [("iam:PassRole", migrate.plain(key), {**here, "iam:PassedToService": "ecs-tasks.amazonaws.com"})
+              for key in ("taskRoleArn", "executionRoleArn")]
+    for key in ("webImage", "aiImage", "backupImage"):
+        host, path = o[key].split("/", 1)
+        repository = f"arn:aws:ecr:{host.split('.')[3]}:{host.split('.')[0]}:repository/{path.split('@')[0]}"
+        calls += [(action, repository, {"aws:RequestedRegion": host.split(".")[3]}) for action in (
+            "ecr:DescribeImages", "ecr:BatchGetImage", "ecr:PutImage", "ecr:DescribeImageScanFindings")]
+    for key in ("backupsBucketName", "walBucketName"):
+        calls += [(action, f"arn:aws:s3:::{o[key]}", here) for action in (
+            "s3:GetEncryptionConfiguration", "s3:GetBucketVersioning", "s3:GetBucketPublicAccessBlock",
+            "s3:GetReplicationConfiguration", "s3:ListBucket")]
+    if o["drRegion"]:
+        west = {"aws:RequestedRegion": o["drRegion"]}
+        calls += [(action, f"arn:aws:s3:::{o[key]}", west) for key in ("drBackupsBucketName", "drArchiveBucketName")
+                  for action in ("s3:GetEncryptionConfiguration", "s3:GetBucketObjectLockConfiguration")]
+        if o["drDatabaseBackupsArn"]:
+            calls.append(("rds:DescribeDBInstanceAutomatedBackups", o["drDatabaseBackupsArn"], west))
+        calls.append(("scheduler:GetSchedule",
+                      f"arn:aws:scheduler:{region}:{account}:schedule/default/{o['restoreDrillScheduleName']}", here))
+    if o["ampWorkspaceId"]:
+        workspace = f"arn:aws:aps:{region}:{account}:workspace/{o['ampWorkspaceId']}"
+        calls += [(action, workspace, {**here, "aws:ResourceTag/environment": env}) for action in (
+            "aps:DescribeWorkspace", "aps:ListRuleGroupsNamespaces", "aps:DescribeAlertManagerDefinition",
+            "aps:QueryMetrics")]
+    return calls
+
+
+def test_the_deploy_role_may_make_every_call_of_the_release_and_its_gate(shared: StackRun, apps: list[StackRun]
+                                                                         ) -> None:
+    """What the role really calls after `pulumi up`, by its policy (denies included) and within its boundary, for
+    every app stack: the migration, the bootstrap invoke, the image tags and every ops.verify check (today they
+    pass through wide grants such as ecs:* and rds:*; narrowing one must fail here, not in a release)."""
+    for run in apps[:4]:  # dev, staging, prod, dr (dr is deployed with prod's role)
+        env = run.outputs["environment"]
+        role = f"maratron-deploy-{env}"
+        policy, boundary = effective_policy(shared, role), managed_policy(shared, f"{role}-boundary")
+        calls = _release_and_verify_calls(run, env)
+        refused = [(action, resource) for action, resource, context in calls
+                   if not (allows(policy, action, resource, context) and allows(boundary, action, resource, context))]
+        assert len(calls) > 30 and refused == [], (run.stack, refused)
