@@ -29,6 +29,7 @@ from components.ci_roles import (
     deploy_dr_statements,
     deploy_push_statements,
     deploy_statements,
+    enhanced_scanning_statements,
     preview_statements,
     publisher_statements,
     role_arn,
@@ -123,6 +124,7 @@ def environment_roles(config: BootstrapConfig, ctx: AwsContext, foundation: Foun
     boundary = WorkloadBoundary(f"{environment}-workload-boundary", WorkloadBoundaryArgs(
         context=ctx, environment=environment, stacks=target.stacks, tags=tags), opts=opts)
     push = ("backup",) if config.deploy_pushes_backup_image else ()
+    enhanced = config.registry.scanning == "enhanced"  # the gate then reads Inspector's findings (ci_roles)
     preview = CiRole(f"preview-{environment}", CiRoleArgs(
         context=ctx, role_name=ci_role_name("preview", environment), kind="preview", provider_arn=provider_arn,
         subjects=[config.github.subject(preview_environment(environment))],
@@ -134,8 +136,10 @@ def environment_roles(config: BootstrapConfig, ctx: AwsContext, foundation: Foun
         statements=deploy_statements(foundation, target, push_services=push),
         attached_statements={key: statements for key, statements in (
             ("push", deploy_push_statements(foundation, push)),
-            ("dr-state", deploy_dr_statements(foundation, target))) if statements},
-        boundary_statements=deploy_boundary_statements(foundation, target, push_services=push),
+            ("dr-state", deploy_dr_statements(foundation, target)),
+            ("scan-findings", enhanced_scanning_statements(foundation, target) if enhanced else [])) if statements},
+        boundary_statements=deploy_boundary_statements(foundation, target, push_services=push,
+                                                       enhanced_scanning=enhanced),
         max_session_seconds=config.deploy_session_seconds, tags=tags), opts=opts)
     return EnvironmentRoles(preview=preview, deploy=deploy, boundary=boundary)
 

@@ -529,6 +529,17 @@ def deploy_push_statements(f: FoundationArns, push_services: Sequence[str]) -> l
     return push_statements(f.repository_arns, push_services, DOCKER_PUSH_ACTIONS)[1:] if push_services else []
 
 
+def enhanced_scanning_statements(f: FoundationArns, target: EnvironmentTarget) -> list[dict[str, Any]]:
+    """With `imageScanning: enhanced`: the release gate's `ecr.scan-findings` reads Amazon Inspector's findings
+    through DescribeImageScanFindings, and "the IAM principal enabling and using enhanced scanning has permissions
+    to call the Amazon Inspector APIs needed for scanning"; the guide's policy grants inspector2:ListFindings to
+    "retrieve the scan findings" (https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-scanning-enhanced-iam.html).
+    Read-only, in the stack's regions; attached as a managed policy of its own (the inline one is full) and allowed
+    by the boundary only then."""
+    return [{"Sid": "ReadEnhancedScanFindings", "Effect": "Allow", "Action": ["inspector2:ListFindings"],
+             "Resource": "*", "Condition": _in_region(f, target)}]
+
+
 def deploy_dr_statements(f: FoundationArns, target: EnvironmentTarget) -> list[dict[str, Any]]:
     """An environment with a DR stack: its state in the state bucket's replica (dr_state_statements) and its secrets
     key, both in the DR region, for a deploy of the DR stack while the primary region is lost. Attached as a managed
@@ -578,8 +589,8 @@ def deny_statements(f: FoundationArns, target: EnvironmentTarget, *,
     ]
 
 
-def deploy_boundary_statements(f: FoundationArns, target: EnvironmentTarget, *,
-                               push_services: Sequence[str] = ()) -> list[dict[str, Any]]:
+def deploy_boundary_statements(f: FoundationArns, target: EnvironmentTarget, *, push_services: Sequence[str] = (),
+                               enhanced_scanning: bool = False) -> list[dict[str, Any]]:
     """The deploy role's permissions boundary: every service it may touch, and the same denies."""
     actions = sorted({a for g in DEPLOY_SERVICES if g.service != "iam" for a in g.granted} | {"ecr:*"})
     roles = role_arn(f.partition, target.account_id, "*", workload_role_path(target.environment))
@@ -590,6 +601,8 @@ def deploy_boundary_statements(f: FoundationArns, target: EnvironmentTarget, *,
             {"Sid": "CeilingOfPassRole", "Effect": "Allow", "Action": ["iam:PassRole"], "Resource": [roles],
              "Condition": {"StringEquals": {"iam:PassedToService": list(PASSED_TO_SERVICES)}}},
             *verify_statements(f, target, sid="CeilingOfVerifyMetrics"),
+            *([{**s, "Sid": "CeilingOfScanFindings"} for s in enhanced_scanning_statements(f, target)]
+              if enhanced_scanning else []),
             *deny_statements(f, target, push_services=push_services),
             # In the boundary (an explicit deny there denies too): the inline policy has no room left under IAM's
             # 10,240 characters, and a boundary cannot be detached by the role it bounds.

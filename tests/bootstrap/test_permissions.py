@@ -614,3 +614,19 @@ def test_the_deploy_role_may_make_every_call_of_the_release_and_its_gate(shared:
         refused = [(action, resource) for action, resource, context in calls
                    if not (allows(policy, action, resource, context) and allows(boundary, action, resource, context))]
         assert len(calls) > 30 and refused == [], (run.stack, refused)
+
+
+def test_with_enhanced_scanning_the_deploy_role_may_read_inspectors_findings(shared: StackRun) -> None:
+    """The gate's ecr.scan-findings reads Inspector's findings when scanning is enhanced (the ECR guide grants
+    inspector2:ListFindings "to ... retrieve the scan findings"): by an attached policy of its own and within the
+    boundary, in the stack's region only; with the default basic scanning, not at all."""
+    enhanced = run_bootstrap("shared", {f"{NS}:imageScanning": "enhanced"})
+    assert enhanced.ok, enhanced.error_details
+    for run, granted in ((enhanced, True), (shared, False)):
+        for env in ("dev", "prod"):
+            role = f"maratron-deploy-{env}"
+            policy, boundary = effective_policy(run, role), managed_policy(run, f"{role}-boundary")
+            for document in (policy, boundary):
+                assert allows(document, "inspector2:ListFindings", "*", REGION) == granted, (env, granted)
+            assert not allows(policy, "inspector2:ListFindings", "*", {"aws:RequestedRegion": "eu-west-1"})
+            assert not allows(policy, "inspector2:Disable", "*", REGION)
