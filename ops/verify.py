@@ -28,7 +28,7 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -502,19 +502,8 @@ def _watched_cache_nodes(ctx: Context) -> set[str] | None:
     names = [name for name in ctx.outputs.names("alarmNames") if f"-{CACHE_ALARM_PREFIX}" in name]
     if not names:
         return None
-    watched: set[str] = set()
-    cloudwatch = ctx.client("cloudwatch")
-    for start in range(0, len(names), 100):  # DescribeAlarms takes at most 100 names (check_alarms says more)
-        page: dict[str, str] = {}
-        while True:
-            response = cloudwatch.describe_alarms(AlarmNames=names[start:start + 100], MaxRecords=100,
-                                                  AlarmTypes=["MetricAlarm"], **page)
-            watched |= {d["Value"] for alarm in response.get("MetricAlarms", []) for d in alarm.get("Dimensions", [])
-                        if d["Name"] == "CacheClusterId"}
-            if not response.get("NextToken"):
-                break
-            page = {"NextToken": response["NextToken"]}
-    return watched
+    return {d["Value"] for alarm in described_alarms(ctx.client("cloudwatch"), names)
+            for d in alarm.get("Dimensions", []) if d["Name"] == "CacheClusterId"}
 
 
 def check_rds_proxy(ctx: Context) -> Verdict:
@@ -937,6 +926,22 @@ def awaiting_first_report(alarm: Mapping[str, Any], now: dt.datetime, cloudwatch
     return not history.get("Datapoints")
 
 
+def described_alarms(cloudwatch: Any, names: Sequence[str]) -> Iterator[dict[str, Any]]:
+    """Every metric and composite alarm of `names`. DescribeAlarms takes at most 100 names and answers in pages
+    ("NextToken: The token that marks the start of the next batch of returned results"; MaxRecords at most 100, API
+    reference): a page of the default size holds 50, and prod has more, so every page is read."""
+    for start in range(0, len(names), 100):
+        page: dict[str, str] = {}
+        while True:
+            response = cloudwatch.describe_alarms(AlarmNames=list(names[start:start + 100]), MaxRecords=100,
+                                                  AlarmTypes=["MetricAlarm", "CompositeAlarm"], **page)
+            yield from response.get("MetricAlarms", [])
+            yield from response.get("CompositeAlarms", [])
+            if not response.get("NextToken"):
+                break
+            page = {"NextToken": response["NextToken"]}
+
+
 def check_alarms(ctx: Context) -> Verdict:
     names = ctx.outputs.names("alarmNames")
     if not names:
@@ -946,21 +951,10 @@ def check_alarms(ctx: Context) -> Verdict:
     awaiting: list[str] = []
 
     def describe(cloudwatch: Any, wanted: list[str]) -> None:
-        # DescribeAlarms takes at most 100 names and answers in pages ("NextToken: The token that marks the start of
-        # the next batch of returned results"; MaxRecords at most 100, API reference): a page of the default size
-        # holds 50, and prod has more, so every page is read.
-        for start in range(0, len(wanted), 100):
-            page: dict[str, str] = {}
-            while True:
-                response = cloudwatch.describe_alarms(AlarmNames=wanted[start:start + 100], MaxRecords=100,
-                                                      AlarmTypes=["MetricAlarm", "CompositeAlarm"], **page)
-                for alarm in [*response.get("MetricAlarms", []), *response.get("CompositeAlarms", [])]:
-                    states[alarm["AlarmName"]] = alarm["StateValue"]
-                    if awaiting_first_report(alarm, now, cloudwatch):
-                        awaiting.append(alarm["AlarmName"])
-                if not response.get("NextToken"):
-                    break
-                page = {"NextToken": response["NextToken"]}
+        for alarm in described_alarms(cloudwatch, wanted):
+            states[alarm["AlarmName"]] = alarm["StateValue"]
+            if awaiting_first_report(alarm, now, cloudwatch):
+                awaiting.append(alarm["AlarmName"])
 
     describe(ctx.client("cloudwatch"), names)
     region = ctx.outputs.region_hint()
