@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import pulumi
 import pulumi_aws as aws
@@ -144,11 +144,7 @@ def grant_from(peer: Peer, target: Connectable, port: int, *, name: str, descrip
                tags: Mapping[str, str]) -> aws.vpc.SecurityGroupIngressRule:
     """Let `peer`'s addresses open TCP connections to the members of `target` on `port`: the target's ingress rule
     (named `name`, parented to the target's group)."""
-    group = target.connections.security_group
-    return aws.vpc.SecurityGroupIngressRule(
-        name, security_group_id=group.id, description=description, ip_protocol="tcp", from_port=port, to_port=port,
-        cidr_ipv4=peer.cidr_ipv4, prefix_list_id=peer.prefix_list_id, tags=dict(tags),
-        opts=pulumi.ResourceOptions(parent=group))
+    return _address_rule(aws.vpc.SecurityGroupIngressRule, target.connections, peer, port, name, description, tags)
 
 
 def grant_to(source: Connectable, peer: Peer, port: int, *, name: str, description: str,
@@ -161,8 +157,14 @@ def grant_to(source: Connectable, peer: Peer, port: int, *, name: str, descripti
         allowed = ", ".join(map(str, src.egress_ports))
         raise ValueError(f"grant_to({src.label} -> {peer.label}): {src.label} may only send to port {allowed}, "
                          f"not {port}")
-    group = src.security_group
-    return aws.vpc.SecurityGroupEgressRule(
-        name, security_group_id=group.id, description=description, ip_protocol="tcp", from_port=port, to_port=port,
-        cidr_ipv4=peer.cidr_ipv4, prefix_list_id=peer.prefix_list_id, tags=dict(tags),
-        opts=pulumi.ResourceOptions(parent=group))
+    return _address_rule(aws.vpc.SecurityGroupEgressRule, src, peer, port, name, description, tags)
+
+
+def _address_rule(rule: Any, side: Connections, peer: Peer, port: int, name: str, description: str,
+                  tags: Mapping[str, str]) -> Any:
+    """One TCP rule of `side`'s group to or from `peer`'s addresses (the ingress and egress types take the same
+    arguments), parented to the group."""
+    group = side.security_group
+    return rule(name, security_group_id=group.id, description=description, ip_protocol="tcp", from_port=port,
+                to_port=port, cidr_ipv4=peer.cidr_ipv4, prefix_list_id=peer.prefix_list_id, tags=dict(tags),
+                opts=pulumi.ResourceOptions(parent=group))

@@ -452,6 +452,7 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["description"]),
         )
         lock = self._args.origin_lock
+        alb = Connections(group, label="alb")  # the group before the component wraps it (self.connections)
         if lock is not None:
             # One rule that weighs the list's maximum entries against the per-group quota: it fits, :80 or the IPv6
             # list as well would not (the second reference would push the group past 60 rules).
@@ -461,13 +462,13 @@ class LoadBalancer(pulumi.ComponentResource):
             cloudfront = aws.ec2.get_managed_prefix_list_output(name=lock.prefix_list_name,
                                                                 opts=pulumi.InvokeOutputOptions(parent=self))
             # EC2 refuses an apostrophe in a rule description.
-            grant_from(Peer("CloudFront", prefix_list_id=cloudfront.id), Connections(group, label="alb"), 443,
+            grant_from(Peer("CloudFront", prefix_list_id=cloudfront.id), alb, 443,
                        name=f"{self._name}-alb-443-from-cloudfront",
                        description="HTTPS from the CloudFront origin-facing addresses only",
                        tags=self._tags("alb-443-from-cloudfront"))
             return group
         for port, purpose in ((443, "HTTPS"), (80, "HTTP, redirected to HTTPS")):
-            grant_from(ANYWHERE, Connections(group, label="alb"), port, name=f"{self._name}-alb-{port}-from-internet",
+            grant_from(ANYWHERE, alb, port, name=f"{self._name}-alb-{port}-from-internet",
                        description=f"{purpose} from the internet", tags=self._tags(f"alb-{port}-from-internet"))
         return group
 

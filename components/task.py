@@ -363,7 +363,8 @@ class FargateTaskArgs:
         low, high = EPHEMERAL_STORAGE_GIB
         storage = self.ephemeral_storage_gib
         if storage != FARGATE_EPHEMERAL_STORAGE_GIB and not low <= storage <= high:
-            raise ValueError(f"{self.container.name}: ephemeral_storage_gib must be 20 (default) or {low}-{high}")
+            raise ValueError(f"{self.container.name}: ephemeral_storage_gib must be {FARGATE_EPHEMERAL_STORAGE_GIB} "
+                             f"(default) or {low}-{high}")
         if self.image_build_context and self.container.scratch_paths:
             problems = scratch_problems(Path(self.image_build_context) / "Dockerfile", self.container.scratch_paths,
                                         self.container.user, task=self.container.name,

@@ -66,7 +66,7 @@ What we rely on, and why:
   both on every class a prod run registers.
 - A generated resource class's `_internal_init`: its parameters are the Python names of the class's inputs
   (`constructor_parameters`), what bench/preview.py's flat floor passes to register ours' recorded inputs through
-  the same classes; a test checks them against a class's public constructor.
+  the same classes; a test checks them against the inputs of the class's public `<Name>Args`.
 - The Analyzer protocol stubs generated into `pulumi.runtime.proto` (analyzer_pb2, analyzer_pb2_grpc), which the
   policy runner uses to drive the pack as the engine does.
 """
@@ -312,11 +312,8 @@ _is_unknown = _rpc.known_types.is_unknown
 def contains_unknowns(val: Any) -> bool:
     """The SDK's `rpc.contains_unknowns` (is there an unknown anywhere in this value's dicts and lists?), with the
     same walk (each dict or list visited once, by identity) but no closure defined per call."""
-    if _is_unknown(val):
-        return True
-    if not isinstance(val, (dict, list)):
-        return False
-    return _walk_for_unknowns(val, set())
+    # A scalar (most calls) is answered without allocating the walk's set.
+    return _walk_for_unknowns(val, set()) if isinstance(val, (dict, list)) else _is_unknown(val)
 
 
 def _walk_for_unknowns(value: Any, seen: set[int]) -> bool:
